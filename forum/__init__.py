@@ -1,0 +1,40 @@
+"""Forum: e-forums and webinar series for library associations and training consortia."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The app factory: settings from the environment, overridden by `config` (tests)."""
+    from . import cli
+    from . import config as settings
+    from .extensions import csrf, db, limiter, login, migrate
+    from .web import register_blueprints
+    from .web.helpers import register_template_helpers
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(root, "templates"),
+        static_folder=os.path.join(root, "static"),
+        instance_path=os.environ.get("FORUM_INSTANCE_PATH") or os.path.join(root, "instance"),
+    )
+    app.config.update(settings.load(app.instance_path))
+    if config:
+        app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(root, "migrations"), compare_type=True)
+    csrf.init_app(app)
+    login.init_app(app)
+    limiter.init_app(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    app.cli.add_command(cli.forum_cli)
+    return app

@@ -1,0 +1,40 @@
+"""Signed links that go out in mail: confirm, preferences, unsubscribe, calendar feed.
+
+One place builds them so every mail carries the same, and every purpose has its own
+token salt (see tokens.py).
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from .models import Participant, Subscription
+from .tokens import make_token
+from .web.urls import external_url
+
+
+def confirm_url(subscription: Subscription) -> str:
+    return external_url("subscriptions.confirm", token=make_token("confirm", subscription.id))
+
+
+def preferences_url(participant: Participant) -> str:
+    return external_url("subscriptions.preferences", token=make_token("preferences", participant.id))
+
+
+def unsubscribe_url(subscription: Subscription) -> str:
+    return external_url("subscriptions.unsubscribe", token=make_token("unsubscribe", subscription.id))
+
+
+def unsubscribe_mailto(subscription: Subscription) -> str | None:
+    """`mailto:` form of List-Unsubscribe, when inbound mail is configured."""
+    domain = current_app.config["LIST_DOMAIN"]
+    token = make_token("unsubscribe", subscription.id)
+    return f"mailto:leave+{token}@{domain}?subject=unsubscribe"
+
+
+def token_max_age(purpose: str) -> int:
+    """Seconds a link of this purpose keeps working (documented in the README)."""
+    cfg = current_app.config
+    if purpose == "confirm":
+        return int(cfg["CONFIRM_MAX_AGE_HOURS"]) * 3600
+    return int(cfg["TOKEN_MAX_AGE_DAYS"]) * 86400

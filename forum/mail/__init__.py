@@ -1,0 +1,1 @@
+"""Mail: compose (headers, MIME), outbox (queue + sender), inbound (LMTP, inject)."""

@@ -1,0 +1,61 @@
+"""Column types and mixins shared by every model."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from .. import clock
+
+
+class TZDateTime(TypeDecorator[datetime]):
+    """An instant, stored as UTC and always returned aware.
+
+    SQLite keeps no offset even for ``DateTime(timezone=True)``, so everything goes
+    through this one type (SQLAlchemy's documented TZDateTime recipe): naive values
+    are refused on the way in, and values come back with ``tzinfo=UTC``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise TypeError(f"naive datetime {value!r} given for an instant column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class WallTime(TypeDecorator[datetime]):
+    """A wall-clock time with no zone; the zone lives in its own column beside it.
+
+    Naive on purpose (it is the officer's input, the truth that survives tz rule
+    changes); only `timezones.localize` turns it into an instant.
+    """
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is not None and value.tzinfo is not None:
+            raise TypeError("wall times are stored without tzinfo; keep the zone in its column")
+        return value
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now, onupdate=clock.now)

@@ -1,0 +1,209 @@
+"""Event aggregate: an e-forum or a webinar series, its sessions and its panelists."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..timezones import Localized, TimeInputError, get_zone, localize, to_zone
+from .base import Timestamps, TZDateTime, WallTime
+
+EVENT_KINDS = {"eforum": "e-Forum", "series": "Webinar series"}
+EVENT_STATUSES = ("draft", "published", "cancelled")
+SESSION_STATUSES = ("scheduled", "cancelled")
+PANELIST_ROLES = {"panelist": "Panelist", "moderator": "Moderator", "presenter": "Presenter"}
+MODERATION_POLICIES = {
+    "none": "No posts held",
+    "new": "Hold first post of new members",
+    "all": "Hold every post",
+}
+
+
+class Event(Timestamps, db.Model):
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="eforum")
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")  # Markdown
+    learning_outcomes: Mapped[str] = mapped_column(Text, default="")  # one per line
+    audience: Mapped[str] = mapped_column(Text, default="")  # "Who should attend"
+    tech_requirements: Mapped[str] = mapped_column(Text, default="")
+    registration_info: Mapped[str] = mapped_column(Text, default="")  # "How to register", Markdown
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_email: Mapped[str] = mapped_column(String(320), default="")
+    contact_phone: Mapped[str] = mapped_column(String(80), default="")
+    conduct_url: Mapped[str] = mapped_column(String(500), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    published_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    # e-forum list settings
+    moderation: Mapped[str] = mapped_column(String(8), default="new")
+    archive_public: Mapped[bool] = mapped_column(default=True)
+    reply_to_list: Mapped[bool] = mapped_column(default=True)
+    digest_hour: Mapped[int] = mapped_column(Integer, default=18)  # local hour in `timezone`
+    reminder_offsets: Mapped[str] = mapped_column(String(100), default="1440,60")  # minutes before
+
+    sessions: Mapped[list[Session]] = relationship(
+        back_populates="event",
+        order_by="(Session.starts_at, Session.position, Session.id)",
+        cascade="all, delete-orphan",
+    )
+    panelist_links: Mapped[list[EventPanelist]] = relationship(
+        back_populates="event",
+        order_by="EventPanelist.position",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def kind_label(self) -> str:
+        return EVENT_KINDS.get(self.kind, self.kind)
+
+    @property
+    def is_eforum(self) -> bool:
+        return self.kind == "eforum"
+
+    @property
+    def active_sessions(self) -> list[Session]:
+        return [s for s in self.sessions if s.status != "cancelled"]
+
+    @property
+    def starts_at(self) -> datetime | None:
+        sessions = self.active_sessions
+        return min(s.starts_at for s in sessions) if sessions else None
+
+    @property
+    def ends_at(self) -> datetime | None:
+        sessions = self.active_sessions
+        return max(s.ends_at for s in sessions) if sessions else None
+
+    @property
+    def first_date(self) -> date | None:
+        start = self.starts_at
+        return to_zone(start, self.timezone).date() if start else None
+
+    @property
+    def last_date(self) -> date | None:
+        end = self.ends_at
+        return to_zone(end, self.timezone).date() if end else None
+
+    def list_address(self, domain: str) -> str:
+        return f"{self.slug}@{domain}"
+
+    def is_open(self, at: datetime) -> bool:
+        """An e-forum takes posts from its first session's start to its last one's end."""
+        start, end = self.starts_at, self.ends_at
+        return bool(start and end and start <= at < end and self.status == "published")
+
+    @property
+    def reminder_minutes(self) -> list[int]:
+        return sorted({int(p) for p in self.reminder_offsets.split(",") if p.strip().isdigit()}, reverse=True)
+
+    @classmethod
+    def by_slug(cls, slug: str) -> Event | None:
+        return db.session.scalar(select(cls).where(cls.slug == slug))
+
+
+class Session(Timestamps, db.Model):
+    """One live session (a webinar) or one day of an e-forum.
+
+    Truth is the wall time in `timezone`; `starts_at`/`ends_at` are derived UTC
+    instants for queries and sorting, recomputed by `set_times`.
+    """
+
+    __tablename__ = "session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    start_wall: Mapped[datetime] = mapped_column(WallTime())
+    end_wall: Mapped[datetime] = mapped_column(WallTime())
+    timezone: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(TZDateTime(), index=True)
+    ends_at: Mapped[datetime] = mapped_column(TZDateTime())
+    join_url: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    sequence: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE
+    uid: Mapped[str] = mapped_column(String(120), unique=True, default=lambda: f"{uuid.uuid4()}")
+
+    event: Mapped[Event] = relationship(back_populates="sessions")
+
+    def set_times(self, start_wall: datetime, end_wall: datetime, zone: str) -> list[str]:
+        """Set wall times and derive instants; returns notes (ambiguous times) for the officer.
+
+        Raises TimeInputError for a time in a spring-forward gap, an unknown zone, or
+        an end not after the start.
+        """
+        get_zone(zone)
+        start: Localized = localize(start_wall, zone)
+        end: Localized = localize(end_wall, zone)
+        if end.instant <= start.instant:
+            raise TimeInputError("The session must end after it starts.")
+        self.start_wall, self.end_wall, self.timezone = start_wall, end_wall, zone
+        self.starts_at, self.ends_at = start.instant, end.instant
+        return [n for n in (start.note, end.note) if n]
+
+    def bump(self) -> None:
+        """Record a change that attendees' calendars must pick up."""
+        self.sequence = (self.sequence or 0) + 1
+
+    @property
+    def start_local(self) -> datetime:
+        return to_zone(self.starts_at, self.timezone)
+
+    @property
+    def end_local(self) -> datetime:
+        return to_zone(self.ends_at, self.timezone)
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.event.title
+
+
+class Panelist(Timestamps, db.Model):
+    __tablename__ = "panelist"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")  # job title
+    affiliation: Mapped[str] = mapped_column(String(200), default="")
+    pronouns: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str | None] = mapped_column(String(320), index=True)  # lets them post and moderate
+    bio: Mapped[str] = mapped_column(Text, default="")  # Markdown
+    photo_url: Mapped[str] = mapped_column(String(500), default="")
+    links: Mapped[str] = mapped_column(Text, default="")  # one URL per line
+
+    event_links: Mapped[list[EventPanelist]] = relationship(
+        back_populates="panelist", cascade="all, delete-orphan"
+    )
+
+    @property
+    def link_list(self) -> list[str]:
+        return [line.strip() for line in self.links.splitlines() if line.strip()]
+
+
+class EventPanelist(db.Model):
+    __tablename__ = "event_panelist"
+    __table_args__ = (UniqueConstraint("event_id", "panelist_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    panelist_id: Mapped[int] = mapped_column(ForeignKey("panelist.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="panelist")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    event: Mapped[Event] = relationship(back_populates="panelist_links")
+    panelist: Mapped[Panelist] = relationship(back_populates="event_links")
+
+    @property
+    def role_label(self) -> str:
+        return PANELIST_ROLES.get(self.role, self.role)

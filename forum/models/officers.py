@@ -1,0 +1,76 @@
+"""Program officers: people who set events up, by web login or API token."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .. import clock
+from ..extensions import db
+from .base import Timestamps, TZDateTime
+
+
+class Officer(UserMixin, Timestamps, db.Model):
+    __tablename__ = "officer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(300), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="officer", cascade="all, delete-orphan")
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @classmethod
+    def by_email(cls, email: str) -> Officer | None:
+        return db.session.scalar(select(cls).where(cls.email == email.strip().lower()))
+
+
+class ApiToken(Timestamps, db.Model):
+    """Bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+
+    officer: Mapped[Officer] = relationship(back_populates="tokens")
+
+    @staticmethod
+    def digest(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, officer: Officer, name: str = "") -> tuple[ApiToken, str]:
+        """Create a token; the raw value is returned once and never stored."""
+        raw = "fo_" + secrets.token_urlsafe(32)
+        token = cls(officer=officer, token_hash=cls.digest(raw), name=name)
+        db.session.add(token)
+        return token, raw
+
+    @classmethod
+    def authenticate(cls, raw: str) -> Officer | None:
+        token = db.session.scalar(select(cls).where(cls.token_hash == cls.digest(raw)))
+        if token is None or not token.officer.active:
+            return None
+        token.last_used_at = clock.now()
+        return token.officer

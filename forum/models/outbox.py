@@ -1,0 +1,39 @@
+"""The transactional outbox: every mail the app sends is first a row here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .. import clock
+from ..extensions import db
+from .base import TZDateTime
+
+OUTBOX_STATUSES = ("queued", "sending", "sent", "retry", "failed")
+
+
+class OutboundMessage(db.Model):
+    __tablename__ = "outbound_message"
+    __table_args__ = (Index("ix_outbound_message_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One logical message, one key: enqueueing the same key twice is a no-op.
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    envelope_from: Mapped[str] = mapped_column(String(320))
+    message: Mapped[bytes] = mapped_column(LargeBinary)  # the rendered RFC 5322 bytes
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"), index=True)
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscription.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
+    lease_until: Mapped[datetime | None] = mapped_column(TZDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
+    sent_at: Mapped[datetime | None] = mapped_column(TZDateTime())

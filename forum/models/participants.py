@@ -1,0 +1,74 @@
+"""Participants (one per email address: "register once") and their subscriptions."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import Timestamps, TZDateTime
+from .events import Event
+
+DELIVERY_MODES = {
+    "each": "Each message",
+    "digest": "Daily digest",
+    "none": "No mail (read on the web)",
+}
+SUBSCRIPTION_STATUSES = ("pending", "active", "unsubscribed", "disabled")
+SUBSCRIPTION_SOURCES = ("web", "api", "import")
+
+
+class Participant(Timestamps, db.Model):
+    __tablename__ = "participant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Normalised by email-validator (domain lower-cased); `email_key` is the whole
+    # address lower-cased, the identity used for "register once".
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    feed_token: Mapped[str] = mapped_column(
+        String(64), unique=True, default=lambda: secrets.token_urlsafe(24)
+    )
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="participant", cascade="all, delete-orphan"
+    )
+
+    @property
+    def display(self) -> str:
+        return self.name or self.email
+
+    @classmethod
+    def by_email(cls, email: str) -> Participant | None:
+        return db.session.scalar(select(cls).where(cls.email_key == email.strip().lower()))
+
+
+class Subscription(Timestamps, db.Model):
+    __tablename__ = "subscription"
+    __table_args__ = (UniqueConstraint("participant_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    mode: Mapped[str] = mapped_column(String(8), default="each")
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    source: Mapped[str] = mapped_column(String(8), default="web")
+    conduct_accepted_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    conduct_url: Mapped[str] = mapped_column(String(500), default="")
+    confirmed_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    hard_bounces: Mapped[int] = mapped_column(Integer, default=0)
+    posts_approved: Mapped[int] = mapped_column(Integer, default=0)  # "new member" moderation
+
+    participant: Mapped[Participant] = relationship(back_populates="subscriptions")
+    event: Mapped[Event] = relationship()
+
+    @property
+    def mode_label(self) -> str:
+        return DELIVERY_MODES.get(self.mode, self.mode)

@@ -1,0 +1,194 @@
+"""Wall time + IANA zone -> instants, zone lists, and the announcement's time formats.
+
+Sessions are entered and stored as wall time in a named zone (that survives tz rule
+changes); instants are derived here and nowhere else.  Formatting follows the
+announcements officers already write: ``10:00 AM-6:00 PM (Eastern)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from .config import DEFAULT_DISPLAY_ZONES
+
+
+class TimeInputError(ValueError):
+    """A wall time or zone an officer typed that cannot be turned into an instant."""
+
+
+@dataclass(frozen=True)
+class Localized:
+    """An instant derived from a wall time, with a note when the wall time was ambiguous."""
+
+    instant: datetime  # aware, UTC
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class DisplayZone:
+    name: str
+    label: str
+
+
+@lru_cache(maxsize=512)
+def get_zone(name: str) -> ZoneInfo:
+    """The ZoneInfo for an IANA name, or a TimeInputError that says what is wrong."""
+    if not name or name != name.strip():
+        raise TimeInputError(f"“{name}” is not a time zone name such as America/New_York.")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TimeInputError(
+            f"“{name}” is not a known time zone; use an IANA name such as America/New_York."
+        ) from None
+
+
+def is_zone(name: str) -> bool:
+    try:
+        get_zone(name)
+    except TimeInputError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def all_zone_names() -> list[str]:
+    """Every IANA zone name, sorted, for pickers (legacy aliases such as US/* left out)."""
+    return sorted(
+        z
+        for z in available_timezones()
+        if "/" in z and not z.startswith(("Etc/", "SystemV/", "US/", "posixrules"))
+    ) + ["UTC"]
+
+
+def format_time(dt: datetime) -> str:
+    """`10:00 AM` — 12-hour clock without a leading zero, as the announcements write it."""
+    return dt.strftime("%I:%M %p").lstrip("0")
+
+
+def format_date(d: date | datetime, weekday: bool = True) -> str:
+    """`Tuesday, 9/10/2019`."""
+    text = f"{d.month}/{d.day}/{d.year}"
+    return f"{d:%A}, {text}" if weekday else text
+
+
+def format_short_date(d: date | datetime) -> str:
+    """`Tue 9/10`, used inside a time range that needs its dates."""
+    return f"{d:%a} {d.month}/{d.day}"
+
+
+def localize(wall: datetime, zone_name: str) -> Localized:
+    """Turn a naive wall time in `zone_name` into a UTC instant.
+
+    A wall time that does not exist (the spring-forward gap) is refused; an ambiguous
+    one (the fall-back hour) resolves to its first occurrence and says so.
+    """
+    if wall.tzinfo is not None:
+        raise TypeError("localize() takes a wall time without tzinfo")
+    tz = get_zone(zone_name)
+    first = wall.replace(tzinfo=tz, fold=0)
+    second = wall.replace(tzinfo=tz, fold=1)
+    instant = first.astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) != wall:
+        before = (wall - timedelta(hours=1)).replace(tzinfo=tz)
+        after = (wall + timedelta(hours=1)).replace(tzinfo=tz)
+        jump = (after.utcoffset() or timedelta()) - (before.utcoffset() or timedelta())
+        raise TimeInputError(
+            f"{format_time(wall)} on {format_date(wall)} does not exist in {zone_name}: "
+            f"clocks spring forward by {_duration(jump)} that night. "
+            "Pick a time outside the skipped hour."
+        )
+    note = None
+    if first.utcoffset() != second.utcoffset():
+        note = (
+            f"{format_time(wall)} on {format_date(wall)} happens twice in {zone_name} "
+            f"(clocks fall back); the first one ({first.tzname()}, "
+            f"UTC{_offset(first)}) was used."
+        )
+    return Localized(instant=instant, note=note)
+
+
+def to_zone(instant: datetime, zone_name: str) -> datetime:
+    if instant.tzinfo is None:
+        raise TypeError("to_zone() takes an aware instant")
+    return instant.astimezone(get_zone(zone_name))
+
+
+def parse_display_zones(spec: str | None) -> list[DisplayZone]:
+    """`America/New_York=Eastern,Europe/London=UK` -> DisplayZone list (label optional)."""
+    zones = []
+    for part in (spec or DEFAULT_DISPLAY_ZONES).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        name, _, label = part.partition("=")
+        name = name.strip()
+        get_zone(name)
+        zones.append(DisplayZone(name=name, label=label.strip() or zone_label(name)))
+    return zones
+
+
+def zone_label(name: str) -> str:
+    """A readable label for a zone that has none configured: `Asia/Kolkata` -> `Kolkata`."""
+    return name.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def format_range(
+    start: datetime, end: datetime, zone_name: str, label: str, home_date: date | None = None
+) -> str:
+    """`10:00 AM-6:00 PM (Eastern)`.
+
+    Dates are added when the range crosses midnight in this zone, or when its local date
+    differs from the event's home date (the other side of the date line).
+    """
+    s, e = to_zone(start, zone_name), to_zone(end, zone_name)
+    if s.date() != e.date() or (home_date is not None and s.date() != home_date):
+        if s.date() == e.date():
+            return f"{format_short_date(s)} {format_time(s)}-{format_time(e)} ({label})"
+        return f"{format_short_date(s)} {format_time(s)}-{format_short_date(e)} {format_time(e)} ({label})"
+    return f"{format_time(s)}-{format_time(e)} ({label})"
+
+
+def zone_lines(
+    start: datetime,
+    end: datetime,
+    zones: Sequence[DisplayZone],
+    home_date: date | None = None,
+) -> list[str]:
+    """One formatted range per display zone, in the configured order."""
+    return [format_range(start, end, z.name, z.label, home_date) for z in zones]
+
+
+def offset_changes(instants: Iterable[datetime], zone_name: str) -> list[tuple[datetime, str]]:
+    """Where consecutive instants sit on different UTC offsets in a zone.
+
+    Officers are told when a series crosses a DST change: the wall time stays put, so
+    the time moves for anyone in a zone without (or with a different) DST rule.
+    """
+    changes = []
+    previous = None
+    for instant in sorted(instants):
+        local = to_zone(instant, zone_name)
+        if previous is not None and local.utcoffset() != previous.utcoffset():
+            changes.append((instant, f"UTC{_offset(previous)} → UTC{_offset(local)} ({local.tzname()})"))
+        previous = local
+    return changes
+
+
+def _offset(dt: datetime) -> str:
+    off = dt.utcoffset() or timedelta()
+    sign = "+" if off >= timedelta() else "-"
+    minutes = abs(int(off.total_seconds())) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = abs(int(delta.total_seconds())) // 60
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour" + ("s" if hours != 1 else "")
+    return f"{minutes} minutes"

@@ -1,0 +1,43 @@
+"""Signed, expiring tokens for links in mail (itsdangerous), one salt per purpose.
+
+A token for one purpose never validates for another, so an unsubscribe link cannot be
+replayed as a confirmation link.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+
+class TokenError(Exception):
+    """The link is invalid or expired; `expired` tells which, for a helpful page."""
+
+    def __init__(self, message: str, expired: bool = False, payload: Any = None):
+        super().__init__(message)
+        self.expired = expired
+        self.payload = payload  # for expired tokens: what they said, so a fresh link can be offered
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"forum.{purpose}")
+
+
+def make_token(purpose: str, payload: Any) -> str:
+    return _serializer(purpose).dumps(payload)
+
+
+def read_token(purpose: str, token: str, max_age_seconds: int) -> Any:
+    serializer = _serializer(purpose)
+    try:
+        return serializer.loads(token, max_age=max_age_seconds)
+    except SignatureExpired as exc:
+        payload = None
+        with contextlib.suppress(BadSignature):
+            payload = serializer.loads(token)  # signature is good, only old
+        raise TokenError("This link has expired.", expired=True, payload=payload) from exc
+    except BadSignature as exc:
+        raise TokenError("This link is not valid. It may have been cut or changed.") from exc

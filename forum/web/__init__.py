@@ -1,0 +1,39 @@
+"""Blueprints. Each module owns one area; this is the only place they are wired in."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import (
+        announcements,
+        api,
+        auth,
+        devmail,
+        discussion,
+        feeds,
+        manage,
+        public,
+        subscribers,
+        subscriptions,
+    )
+
+    for module in (
+        public,
+        auth,
+        manage,
+        subscriptions,
+        subscribers,
+        discussion,
+        feeds,
+        announcements,
+    ):
+        app.register_blueprint(module.bp)
+    if app.config["FORUM_ENV"] != "production":
+        app.register_blueprint(devmail.bp)
+    # One Api per app: flask-smorest keeps the OpenAPI spec on the Api object.
+    smorest = Api(app)
+    smorest.register_blueprint(api.bp)
+    app.extensions["forum_api"] = smorest

@@ -1,0 +1,45 @@
+"""Jinja filters and globals: the one place templates get Markdown, times and zones from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, current_app
+
+from .. import timezones
+from ..text import lines, markdown
+
+
+def display_zones() -> list[timezones.DisplayZone]:
+    """The configured zone list (DISPLAY_ZONES), parsed once per app."""
+    app = current_app
+    zones = app.extensions.get("forum_display_zones")
+    if zones is None:
+        zones = timezones.parse_display_zones(app.config["DISPLAY_ZONES"])
+        app.extensions["forum_display_zones"] = zones
+    return zones
+
+
+def session_zone_lines(session) -> list[str]:  # type: ignore[no-untyped-def]
+    """`10:00 AM-6:00 PM (Eastern)` for each display zone, dates added where they differ."""
+    home_date = session.start_local.date()
+    return timezones.zone_lines(session.starts_at, session.ends_at, display_zones(), home_date)
+
+
+def in_zone(instant: datetime, zone: str, fmt: str = "full") -> str:
+    local = timezones.to_zone(instant, zone)
+    if fmt == "time":
+        return timezones.format_time(local)
+    if fmt == "date":
+        return timezones.format_date(local)
+    return f"{timezones.format_date(local)} {timezones.format_time(local)} {local.tzname()}"
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["markdown"] = markdown
+    app.jinja_env.filters["lines"] = lines
+    app.jinja_env.filters["in_zone"] = in_zone
+    app.jinja_env.filters["format_date"] = timezones.format_date
+    app.jinja_env.filters["format_time"] = timezones.format_time
+    app.jinja_env.globals["display_zones"] = display_zones
+    app.jinja_env.globals["session_zone_lines"] = session_zone_lines

@@ -1,0 +1,132 @@
+"""Shared fixtures: a real database per test (SQLite file, and PostgreSQL when
+TEST_DATABASE_URL is set), the app, its test client, and small helpers.
+
+PostgreSQL runs get a private schema per pytest process so parallel runs never
+see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from forum import clock, create_app
+from forum.extensions import db
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def _pg_driver_url(url: str) -> str:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[tuple[str, str]]:
+    """(url, schema) of a fresh schema in the test database, dropped at the end."""
+    url = _pg_driver_url(PG_URL)
+    schema = f"t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield url, schema
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+_pg_tables_ready = False
+
+
+def make_config(db_url: str, schema: str | None, tmp_path) -> dict:  # type: ignore[no-untyped-def]
+    engine_options: dict = {"pool_pre_ping": True}
+    if schema:
+        engine_options["connect_args"] = {"options": f"-csearch_path={schema}"}
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "BASE_URL": "http://forum.test",
+        "LIST_DOMAIN": "lists.forum.test",
+        "MAIL_FROM": "forum@lists.forum.test",
+        "MAIL_URL": "dev://",
+        "DEV_MAILBOX_DIR": str(tmp_path / "devmail"),
+        "RATELIMIT_ENABLED": False,
+        "FORUM_TEST_SCHEMA": schema,
+    }
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def app(backend: str, request: pytest.FixtureRequest, tmp_path) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
+    """An app on an empty, fully created schema; every row is gone after the test."""
+    global _pg_tables_ready
+    if backend == "sqlite":
+        url, schema = f"sqlite:///{tmp_path / 'forum.db'}", None
+    else:
+        url, schema = request.getfixturevalue("pg_schema")
+    application = create_app(make_config(url, schema, tmp_path))
+    with application.app_context():
+        if backend == "sqlite" or not _pg_tables_ready:
+            db.create_all()
+            _pg_tables_ready = backend != "sqlite" or _pg_tables_ready
+        try:
+            yield application
+        finally:
+            db.session.remove()
+            if backend != "sqlite":
+                _truncate_all()
+            db.engine.dispose()
+
+
+def _truncate_all() -> None:
+    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        extra = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        ).scalars()
+        others = [t for t in extra if t not in {x.name for x in db.metadata.sorted_tables}]
+        if others:  # e.g. apscheduler_jobs, created outside our metadata
+            conn.execute(text(", ".join(f'"{t}"' for t in others).join(["TRUNCATE ", " CASCADE"])))
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    yield
+    clock._source = None
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str | bytes) -> str:
+    """The CSRF token in a rendered form, as a browser would submit it."""
+    if isinstance(html, bytes):
+        html = html.decode()
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
