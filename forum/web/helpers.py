@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, current_app
+from typing import Any
+
+from flask import Flask, current_app, url_for
+from werkzeug.routing import BuildError
 
 from .. import timezones
 from ..text import lines, markdown
@@ -35,6 +38,19 @@ def in_zone(instant: datetime, zone: str, fmt: str = "full") -> str:
     return f"{timezones.format_date(local)} {timezones.format_time(local)} {local.tzname()}"
 
 
+def endpoint_url(name: str, **values: Any) -> str | None:
+    """`url_for(name)`, or None when that endpoint is not registered (yet).
+
+    Lets shared templates link to other areas' pages only once they exist.
+    """
+    if name not in current_app.view_functions:
+        return None
+    try:
+        return url_for(name, **values)
+    except BuildError:
+        return None
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = markdown
     app.jinja_env.filters["lines"] = lines
@@ -43,3 +59,4 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["format_time"] = timezones.format_time
     app.jinja_env.globals["display_zones"] = display_zones
     app.jinja_env.globals["session_zone_lines"] = session_zone_lines
+    app.jinja_env.globals["endpoint_url"] = endpoint_url
