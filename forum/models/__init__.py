@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see every table."""
 
 from .base import Timestamps, TZDateTime, WallTime
+from .discussion import POST_STATUSES, Post, Thread
 from .events import EVENT_KINDS, PANELIST_ROLES, Event, EventPanelist, Panelist, Session
 from .officers import ApiToken, Officer
 from .outbox import OutboundMessage
@@ -15,10 +16,13 @@ __all__ = [
     "EventPanelist",
     "Officer",
     "OutboundMessage",
+    "POST_STATUSES",
     "Panelist",
     "Participant",
+    "Post",
     "Session",
     "Subscription",
+    "Thread",
     "TZDateTime",
     "Timestamps",
     "WallTime",

@@ -1,0 +1,108 @@
+"""E-forum discussion: threads and the posts in them (held, accepted or rejected).
+
+A post is stored once, whichever door it came in by (LMTP, pipe, web form); its
+`status` says whether it is waiting for a moderator, was accepted (archived and fanned
+out; digests read these by `accepted_at`) or was rejected (kept for the record, never
+shown or sent).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .. import clock
+from ..extensions import db
+from .base import TZDateTime
+from .events import Event, Panelist
+from .participants import Participant
+
+POST_STATUSES = ("held", "accepted", "rejected")
+POST_SOURCES = ("email", "web")
+#: author_role values: who wrote it, as the archive badges show it.
+AUTHOR_ROLES = {"participant": "Participant", "panelist": "Panelist", "moderator": "Moderator"}
+
+
+class Thread(db.Model):
+    """A conversation in one forum: its first post's subject, and when it last moved."""
+
+    __tablename__ = "thread"
+    __table_args__ = (Index("ix_thread_event_subject", "event_id", "subject_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    # Subject without Re:/Fwd:/[list] prefixes, lower-cased: the fallback for threading.
+    subject_key: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
+    last_post_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    post_count: Mapped[int] = mapped_column(Integer, default=0)  # accepted posts only
+
+    event: Mapped[Event] = relationship()
+    posts: Mapped[list[Post]] = relationship(back_populates="thread", order_by="Post.id")
+
+
+class Post(db.Model):
+    """One message to the forum.
+
+    `message_id` is unique within a forum (the same mail cross-posted to two forums is
+    one post in each). `body_text` is always there (derived from HTML when the mail had
+    no text part); `body_html` is always sanitised, and derived from the text when the
+    mail had no HTML part, so readers can use either.
+    """
+
+    __tablename__ = "post"
+    __table_args__ = (
+        UniqueConstraint("event_id", "message_id"),
+        Index("ix_post_event_status_accepted", "event_id", "status", "accepted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("thread.id", ondelete="SET NULL"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("post.id", ondelete="SET NULL"))
+    message_id: Mapped[str] = mapped_column(String(255))  # with angle brackets, as in headers
+    in_reply_to: Mapped[str | None] = mapped_column(String(255))
+    references: Mapped[str] = mapped_column("reference_ids", Text, default="")  # space-separated Message-IDs
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    author_email: Mapped[str] = mapped_column(String(320))
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participant.id", ondelete="SET NULL"), index=True
+    )
+    panelist_id: Mapped[int | None] = mapped_column(ForeignKey("panelist.id", ondelete="SET NULL"))
+    author_role: Mapped[str] = mapped_column(String(16), default="participant")
+    is_panelist: Mapped[bool] = mapped_column(default=False)  # panelists and moderators
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")  # sanitised
+    had_html: Mapped[bool] = mapped_column(default=False)  # the mail had its own HTML part
+    stripped_attachments: Mapped[str] = mapped_column(Text, default="")  # "name (type, size)" per line
+    source: Mapped[str] = mapped_column(String(8), default="email")
+    size: Mapped[int] = mapped_column(Integer, default=0)  # bytes of the message as received
+    status: Mapped[str] = mapped_column(String(16), default="held", index=True)
+    hold_reason: Mapped[str] = mapped_column(String(300), default="")
+    reject_reason: Mapped[str] = mapped_column(Text, default="")
+    moderated_by: Mapped[str] = mapped_column(String(320), default="")  # officer/panelist email
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
+    accepted_at: Mapped[datetime | None] = mapped_column(TZDateTime(), index=True)
+    rejected_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+
+    event: Mapped[Event] = relationship()
+    thread: Mapped[Thread | None] = relationship(back_populates="posts")
+    parent: Mapped[Post | None] = relationship(remote_side=[id])
+    participant: Mapped[Participant | None] = relationship()
+    panelist: Mapped[Panelist | None] = relationship()
+
+    @property
+    def author_display(self) -> str:
+        return self.author_name or self.author_email
+
+    @property
+    def role_label(self) -> str:
+        return AUTHOR_ROLES.get(self.author_role, self.author_role)
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.status == "accepted"
