@@ -6,8 +6,12 @@ from .events import EVENT_KINDS, PANELIST_ROLES, Event, EventPanelist, Panelist,
 from .officers import ApiToken, Officer
 from .outbox import OutboundMessage
 from .participants import DELIVERY_MODES, Participant, Subscription
+from .scheduling import Announcement, JobRun, SchedulerLock
 
 __all__ = [
+    "Announcement",
+    "JobRun",
+    "SchedulerLock",
     "DELIVERY_MODES",
     "EVENT_KINDS",
     "PANELIST_ROLES",
