@@ -10,7 +10,9 @@ import contextlib
 from typing import Any
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+
+from . import clock
 
 
 class TokenError(Exception):
@@ -22,8 +24,17 @@ class TokenError(Exception):
         self.payload = payload  # for expired tokens: what they said, so a fresh link can be offered
 
 
+class _ClockSigner(TimestampSigner):
+    """Timestamps from forum.clock, so `clock.frozen` moves link expiry like everything else."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().timestamp())
+
+
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"forum.{purpose}")
+    return URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"], salt=f"forum.{purpose}", signer=_ClockSigner
+    )
 
 
 def make_token(purpose: str, payload: Any) -> str:
