@@ -1,5 +1,495 @@
-"""JSON API under /api/v1 (flask-smorest)."""
+"""JSON API under /api/v1 (flask-smorest); the OpenAPI document is at /api/openapi.json.
 
-from flask_smorest import Blueprint
+Reading published events is public.  Writing needs an officer API token
+(`Authorization: Bearer <token>`, made with `flask forum create-token EMAIL`); a token
+also shows drafts and join links.  The API is token-authenticated, never by cookie,
+so it is exempt from CSRF (the only exemption besides one-click unsubscribe).
+
+Every change goes through forum.events, like the officer web UI, so calendar
+updates follow API edits too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, request
+from flask.blueprints import BlueprintSetupState
+from flask_smorest import Blueprint, abort
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import clock, events
+from ..extensions import csrf, db
+from ..models import ApiToken, Event, EventPanelist, Officer, Panelist, Session
+from ..timezones import TimeInputError, localize
+from .api_schemas import (
+    EventInSchema,
+    EventPatchSchema,
+    EventQuerySchema,
+    EventSchema,
+    EventSummarySchema,
+    OfficerEventSchema,
+    OfficerSessionSchema,
+    PanelistInSchema,
+    PanelistLinkInSchema,
+    PanelistPatchSchema,
+    PanelistSchema,
+    SessionInSchema,
+    SessionPatchSchema,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Events, sessions, panelists")
+csrf.exempt(bp)
+
+BEARER = "bearerAuth"
+OFFICER_DOC: dict[str, Any] = {"security": [{BEARER: []}]}
+PUBLIC_STATUSES = ("published", "cancelled")  # a cancelled event stays readable, marked so
+
+
+@bp.record_once
+def _document_security(state: BlueprintSetupState) -> None:
+    """Declare the bearer scheme in the OpenAPI document of the Api this blueprint is on."""
+    api = state.app.extensions["flask-smorest"]["blp_name_to_api"][bp.name]
+    if BEARER not in api.spec.components.security_schemes:
+        api.spec.components.security_scheme(
+            BEARER,
+            {"type": "http", "scheme": "bearer", "description": "`flask forum create-token EMAIL`"},
+        )
+
+
+# --- authentication ---------------------------------------------------------------------
+
+
+def _unauthorized(message: str, error: str | None = None) -> None:
+    challenge = 'Bearer realm="forum"' + (f', error="{error}"' if error else "")
+    abort(401, message=message, headers={"WWW-Authenticate": challenge})
+
+
+def token_officer() -> Officer | None:
+    """The officer whose token came with the request; None without one, 401 for a bad one.
+
+    A bad token is refused rather than treated as anonymous, so a client with an expired
+    token learns it at once instead of silently seeing less.
+    """
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        _unauthorized("Send the API token as `Authorization: Bearer <token>`.", "invalid_request")
+    officer = ApiToken.authenticate(raw.strip())
+    if officer is None:
+        _unauthorized(
+            "This API token is not valid (revoked, mistyped, or its officer is inactive).", "invalid_token"
+        )
+    db.session.commit()  # last_used_at
+    return officer
+
+
+def require_officer() -> Officer:
+    officer = token_officer()
+    if officer is None:
+        _unauthorized("This needs an officer API token: `Authorization: Bearer <token>`.")
+    return officer  # type: ignore[return-value]
+
+
+# --- lookups ----------------------------------------------------------------------------
+
+
+def _event_or_404(slug: str, officer: Officer | None) -> Event:
+    event = Event.by_slug(slug)
+    if event is None or (officer is None and event.status not in PUBLIC_STATUSES):
+        abort(404, message=f"No event “{slug}”.")
+    return event  # type: ignore[return-value]
+
+
+def _session_or_404(event: Event, session_id: int) -> Session:
+    session = db.session.get(Session, session_id)
+    if session is None or session.event_id != event.id:
+        abort(404, message=f"Event “{event.slug}” has no session {session_id}.")
+    return session  # type: ignore[return-value]
+
+
+def _panelist_or_404(panelist_id: int) -> Panelist:
+    panelist = db.session.get(Panelist, panelist_id)
+    if panelist is None:
+        abort(404, message=f"No panelist {panelist_id}.")
+    return panelist  # type: ignore[return-value]
+
+
+def _field_error(field: str, message: str, status: int = 422) -> None:
+    """Abort in flask-smorest's validation format, so clients handle one error shape."""
+    abort(status, errors={"json": {field: [message]}})
+
+
+def _event_json(event: Event, officer: Officer | None, status: int = 200) -> Response:
+    """An event, with join links and list settings when an officer asks."""
+    schema = OfficerEventSchema() if officer is not None else EventSchema()
+    response = jsonify(schema.dump(event))
+    response.status_code = status
+    return response
+
+
+# --- events -----------------------------------------------------------------------------
+
+
+def _span_query() -> tuple[Select[Any], ColumnElement[Any], ColumnElement[Any]]:
+    """Events with their first start and last end (active sessions; all if none are active)."""
+
+    def span(active_only: bool):  # type: ignore[no-untyped-def]
+        query = select(
+            Session.event_id,
+            func.min(Session.starts_at).label("start"),
+            func.max(Session.ends_at).label("end"),
+        ).group_by(Session.event_id)
+        if active_only:
+            query = query.where(Session.status != "cancelled")
+        return query.subquery()
+
+    active, every = span(True), span(False)
+    start = func.coalesce(active.c.start, every.c.start)
+    end = func.coalesce(active.c.end, every.c.end)
+    query = (
+        select(Event)
+        .outerjoin(active, active.c.event_id == Event.id)
+        .outerjoin(every, every.c.event_id == Event.id)
+    )
+    return query, start, end
+
+
+@bp.get("/events")
+@bp.arguments(EventQuerySchema, location="query", as_kwargs=True)
+@bp.response(200, EventSummarySchema(many=True))
+@bp.alt_response(401, response="UNAUTHORIZED")
+def list_events(kind: str | None = None, when: str | None = None, status: str | None = None) -> Any:
+    """Published events, soonest first (with a token: drafts and cancelled ones too)."""
+    officer = token_officer()
+    query, start, end = _span_query()
+    if officer is None:
+        query = query.where(Event.status == "published")
+    elif status:
+        query = query.where(Event.status == status)
+    if kind:
+        query = query.where(Event.kind == kind)
+    now = clock.now()
+    if when == "upcoming":
+        query = query.where((end.is_(None)) | (end >= now))
+    elif when == "past":
+        query = query.where(end < now)
+    order = start.desc() if when == "past" else start
+    query = query.order_by(start.is_(None), order, Event.id)
+    return db.session.scalars(query).all()
+
+
+@bp.get("/events/<slug>")
+@bp.response(200, EventSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(401, response="UNAUTHORIZED")
+def get_event(slug: str) -> Response:
+    """One event with its sessions and panelists (drafts need a token)."""
+    officer = token_officer()
+    return _event_json(_event_or_404(slug, officer), officer)
+
+
+def _apply_event_fields(event: Event, data: dict[str, Any]) -> None:
+    for name, value in data.items():
+        if name == "learning_outcomes":
+            value = "\n".join(item.strip() for item in value)
+        elif isinstance(value, str) and name != "slug":
+            value = value.strip()
+        setattr(event, name, value)
+
+
+def _check_slug_free(slug: str, event: Event | None = None) -> None:
+    other = Event.by_slug(slug)
+    if other is not None and other is not event:
+        _field_error("slug", f"The address “{slug}” is taken by another event.", 409)
+
+
+def _commit_or_409(field: str, message: str) -> None:
+    """Commit; a unique clash that slipped past the check (a concurrent request) is a 409."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        _field_error(field, message, 409)
+
+
+@bp.post("/events")
+@bp.arguments(EventInSchema)
+@bp.response(201, OfficerEventSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(409, response="CONFLICT")
+@bp.doc(**OFFICER_DOC)
+def create_event(data: dict[str, Any]) -> Response:
+    """Create a draft event; add sessions and panelists next, then publish."""
+    officer = require_officer()
+    _check_slug_free(data["slug"])
+    event = Event()
+    _apply_event_fields(event, data)
+    db.session.add(event)
+    _commit_or_409("slug", f"The address “{data['slug']}” is taken by another event.")
+    return _event_json(event, officer, 201)
+
+
+@bp.patch("/events/<slug>")
+@bp.arguments(EventPatchSchema)
+@bp.response(200, OfficerEventSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+@bp.doc(**OFFICER_DOC)
+def update_event(data: dict[str, Any], slug: str) -> Response:
+    """Change some fields of an event (publish and cancel have their own endpoints)."""
+    officer = require_officer()
+    event = _event_or_404(slug, officer)
+    if "slug" in data:
+        _check_slug_free(data["slug"], event)
+    _apply_event_fields(event, data)
+    _commit_or_409("slug", f"The address “{data.get('slug')}” is taken by another event.")
+    return _event_json(event, officer)
+
+
+@bp.post("/events/<slug>/publish")
+@bp.response(200, OfficerEventSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+@bp.doc(**OFFICER_DOC)
+def publish_event(slug: str) -> Response:
+    """Make the event's page public (a no-op if it already is)."""
+    officer = require_officer()
+    event = _event_or_404(slug, officer)
+    if event.status == "cancelled":
+        abort(409, message="A cancelled event cannot be published again.")
+    try:
+        events.publish_event(event)
+    except ValueError as exc:  # forum.events refuses (e.g. nothing to publish yet)
+        db.session.rollback()
+        abort(409, message=str(exc))
+    db.session.commit()
+    return _event_json(event, officer)
+
+
+@bp.post("/events/<slug>/cancel")
+@bp.response(200, OfficerEventSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def cancel_event(slug: str) -> Response:
+    """Cancel the event and every remaining session (subscribers' calendars follow)."""
+    officer = require_officer()
+    event = _event_or_404(slug, officer)
+    events.cancel_event(event)
+    db.session.commit()
+    return _event_json(event, officer)
+
+
+# --- sessions ---------------------------------------------------------------------------
+
+
+def _set_times(session: Session, start_wall: Any, end_wall: Any, zone: str) -> list[str]:
+    """Wall times through forum.events; a refusal becomes a 422 on the field at fault."""
+    for field, wall in (("start_wall", start_wall), ("end_wall", end_wall)):
+        try:
+            localize(wall, zone)
+        except TimeInputError as exc:
+            db.session.rollback()
+            _field_error(field, str(exc))
+    try:
+        return events.set_session_times(session, start_wall, end_wall, zone)
+    except TimeInputError as exc:  # what is left: the end is not after the start
+        db.session.rollback()
+        _field_error("end_wall", str(exc))
+    return []
+
+
+def _session_json(session: Session, notes: list[str], status: int) -> Response:
+    session.api_notes = notes  # type: ignore[attr-defined]  # shown once, never stored
+    response = jsonify(OfficerSessionSchema().dump(session))
+    response.status_code = status
+    return response
+
+
+@bp.post("/events/<slug>/sessions")
+@bp.arguments(SessionInSchema)
+@bp.response(201, OfficerSessionSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def create_session(data: dict[str, Any], slug: str) -> Response:
+    """Add a session: wall times in an IANA zone (default: the event's).
+
+    A time in a spring-forward gap is refused (422 on the field); an ambiguous
+    fall-back time takes its first occurrence and says so in `notes`.
+    """
+    officer = require_officer()
+    event = _event_or_404(slug, officer)
+    if "position" not in data:
+        data["position"] = max((s.position for s in event.sessions), default=-1) + 1
+    session = Session()  # joined to the event only once its times are valid (no early flush)
+    for name in ("title", "description", "join_url", "position"):
+        if name in data:
+            setattr(session, name, data[name].strip() if isinstance(data[name], str) else data[name])
+    notes = _set_times(session, data["start_wall"], data["end_wall"], data.get("timezone") or event.timezone)
+    session.event = event
+    db.session.commit()
+    return _session_json(session, notes, 201)
+
+
+CALENDAR_FIELDS = ("title", "description", "join_url")
+
+
+@bp.patch("/events/<slug>/sessions/<int:session_id>")
+@bp.arguments(SessionPatchSchema)
+@bp.response(200, OfficerSessionSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def update_session(data: dict[str, Any], slug: str, session_id: int) -> Response:
+    """Change a session; a change attendees see raises its SEQUENCE and updates calendars."""
+    officer = require_officer()
+    event = _event_or_404(slug, officer)
+    session = _session_or_404(event, session_id)
+    if session.status == "cancelled":
+        abort(409, message="This session is cancelled; add a new one instead.")
+    notes: list[str] = []
+    if {"start_wall", "end_wall", "timezone"} & data.keys():
+        notes = _set_times(
+            session,
+            data.get("start_wall", session.start_wall),
+            data.get("end_wall", session.end_wall),
+            data.get("timezone") or session.timezone,
+        )
+    before = session.sequence
+    changed = False
+    for name in (*CALENDAR_FIELDS, "position"):
+        if name in data:
+            value = data[name].strip() if isinstance(data[name], str) else data[name]
+            if getattr(session, name) != value:
+                setattr(session, name, value)
+                changed = changed or name in CALENDAR_FIELDS
+    if changed and session.sequence == before:  # times unchanged or already bumped once
+        events.session_changed(session)
+    db.session.commit()
+    return _session_json(session, notes, 200)
+
+
+@bp.post("/events/<slug>/sessions/<int:session_id>/cancel")
+@bp.response(200, OfficerSessionSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def cancel_session(slug: str, session_id: int) -> Response:
+    """Cancel one session; subscribers' calendars get a cancellation."""
+    officer = require_officer()
+    event = _event_or_404(slug, officer)
+    session = _session_or_404(event, session_id)
+    events.cancel_session(session)
+    db.session.commit()
+    return _session_json(session, [], 200)
+
+
+# --- panelists --------------------------------------------------------------------------
+
+
+def _panelist_json(panelist: Panelist, officer: Officer | None, status: int = 200) -> Response:
+    panelist.api_events = [  # type: ignore[attr-defined]
+        link for link in panelist.event_links if officer is not None or link.event.status in PUBLIC_STATUSES
+    ]
+    response = jsonify(PanelistSchema().dump(panelist))
+    response.status_code = status
+    return response
+
+
+def _apply_panelist_fields(panelist: Panelist, data: dict[str, Any]) -> None:
+    for name, value in data.items():
+        if name == "links":
+            value = "\n".join(link.strip() for link in value)
+        elif name == "email":
+            value = (value or "").strip().lower() or None
+        elif isinstance(value, str):
+            value = value.strip()
+        setattr(panelist, name, value)
+
+
+@bp.get("/panelists/<int:panelist_id>")
+@bp.response(200, PanelistSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+def get_panelist(panelist_id: int) -> Response:
+    """A panelist's bio and the events they appear on (only public ones without a token)."""
+    officer = token_officer()
+    panelist = _panelist_or_404(panelist_id)
+    if officer is None and not any(link.event.status in PUBLIC_STATUSES for link in panelist.event_links):
+        abort(404, message=f"No panelist {panelist_id}.")
+    return _panelist_json(panelist, officer)
+
+
+@bp.post("/panelists")
+@bp.arguments(PanelistInSchema)
+@bp.response(201, PanelistSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.doc(**OFFICER_DOC)
+def create_panelist(data: dict[str, Any]) -> Response:
+    """Create a panelist; link them to events with PUT /events/<slug>/panelists/<id>."""
+    officer = require_officer()
+    panelist = Panelist()
+    _apply_panelist_fields(panelist, data)
+    db.session.add(panelist)
+    db.session.commit()
+    return _panelist_json(panelist, officer, 201)
+
+
+@bp.patch("/panelists/<int:panelist_id>")
+@bp.arguments(PanelistPatchSchema)
+@bp.response(200, PanelistSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def update_panelist(data: dict[str, Any], panelist_id: int) -> Response:
+    officer = require_officer()
+    panelist = _panelist_or_404(panelist_id)
+    _apply_panelist_fields(panelist, data)
+    db.session.commit()
+    return _panelist_json(panelist, officer)
+
+
+@bp.put("/events/<slug>/panelists/<int:panelist_id>")
+@bp.arguments(PanelistLinkInSchema)
+@bp.response(200, OfficerEventSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def link_panelist(data: dict[str, Any], slug: str, panelist_id: int) -> Response:
+    """Put a panelist on an event with a role (panelist, moderator, presenter); idempotent."""
+    officer = require_officer()
+    event = _event_or_404(slug, officer)
+    panelist = _panelist_or_404(panelist_id)
+    link = next((ln for ln in event.panelist_links if ln.panelist_id == panelist.id), None)
+    if link is None:
+        position = max((ln.position for ln in event.panelist_links), default=-1) + 1
+        link = EventPanelist(event=event, panelist=panelist, position=position)
+        db.session.add(link)
+    link.role = data["role"]
+    if "position" in data:
+        link.position = data["position"]
+    _commit_or_409("panelist", "This panelist is already on the event.")
+    db.session.refresh(event)
+    return _event_json(event, officer)
+
+
+@bp.delete("/events/<slug>/panelists/<int:panelist_id>")
+@bp.response(204)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def unlink_panelist(slug: str, panelist_id: int) -> None:
+    """Take a panelist off an event (the panelist and their bio stay)."""
+    officer = require_officer()
+    event = _event_or_404(slug, officer)
+    link = next((ln for ln in event.panelist_links if ln.panelist_id == panelist_id), None)
+    if link is None:
+        abort(404, message=f"Panelist {panelist_id} is not on “{slug}”.")
+    event.panelist_links.remove(link)  # type: ignore[union-attr]
+    db.session.commit()
