@@ -52,6 +52,46 @@ def dev(host: str, port: int, lmtp_port: int) -> None:
 
 # --- officers, tokens, demo data (foundation) ------------------------------------------
 
+
+@forum_cli.command("create-token")
+@click.argument("email")
+@click.option("--name", default="", help="What the token is for, e.g. 'website sync'.")
+def create_token(email: str, name: str) -> None:
+    """Issue a JSON API token for an officer; the token is shown once and never stored."""
+    from .extensions import db
+    from .models import ApiToken, Officer
+
+    officer = Officer.by_email(email)
+    if officer is None:
+        raise click.ClickException(
+            f"No officer with email {email.strip()}; create one with `flask forum create-officer`."
+        )
+    if not officer.active:
+        raise click.ClickException(f"Officer {officer.email} is deactivated; no token issued.")
+    _, raw = ApiToken.issue(officer, name=name.strip())
+    db.session.commit()
+    click.echo(f"API token for {officer.email} (shown once; send as `Authorization: Bearer <token>`):")
+    click.echo(raw)
+
+
+@forum_cli.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing if any event exists (used by `make run`).")
+def demo_data(if_empty: bool) -> None:
+    """Load a demo e-forum, a webinar series across a DST change, and a demo officer."""
+    from . import demo
+
+    report = demo.load(if_empty=if_empty)
+    if report is None:
+        click.echo("Events exist already; demo data not loaded.")
+        return
+    for line in report.created:
+        click.echo(f"created  {line}")
+    for line in report.existing:
+        click.echo(f"exists   {line}")
+    if report.password:
+        click.echo(f"Sign in at /manage as {demo.DEMO_OFFICER_EMAIL} with password: {report.password}")
+
+
 # --- subscriptions ----------------------------------------------------------------------
 
 # --- mail pipeline ----------------------------------------------------------------------
