@@ -1,23 +1,364 @@
 """Participant-facing subscription pages: subscribe, confirm, preferences, unsubscribe.
 
-Placeholder routes so links can be built; the subscriptions issue fills them in.
+No passwords: every page after the sign-up is reached through a signed link from a
+mail (forum.links). Answers never reveal whether an address is known; what differs
+goes by mail only (see forum.subscriptions).
 """
 
-from flask import Blueprint, abort
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import TooManyRequests
+from wtforms import BooleanField, EmailField, Field, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from .. import links
+from .. import subscriptions as service
+from ..extensions import csrf, db, limiter
+from ..models import DELIVERY_MODES, Event, Participant, Subscription
+from ..timezones import all_zone_names
+from ..tokens import TokenError
 
 bp = Blueprint("subscriptions", __name__)
 
+ONE_CLICK = {"List-Unsubscribe": ["One-Click"]}
 
-@bp.route("/confirm/<token>")
-def confirm(token: str):  # type: ignore[no-untyped-def]
-    abort(404)
+
+def mode_choices() -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in DELIVERY_MODES.items()]
+
+
+def valid_address(form: FlaskForm, field: Field) -> None:
+    """email-validator's own reason next to the field (no deliverability lookups)."""
+    try:
+        service.normalize_email(field.data or "")
+    except service.SubscriptionError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def subscribe_limit() -> str:
+    """Per client address, shared by the form and the JSON API (SUBSCRIBE_RATE_LIMIT)."""
+    return current_app.config.get("SUBSCRIBE_RATE_LIMIT", "10 per minute;60 per hour")
+
+
+def fresh_link_limit() -> str:
+    return current_app.config.get("FRESH_LINK_RATE_LIMIT", "5 per minute;20 per hour")
+
+
+subscribe_rate = limiter.shared_limit(subscribe_limit, scope="subscribe", methods=["POST"])
+
+
+# --- forms -----------------------------------------------------------------------------
+
+
+class SubscribeForm(FlaskForm):
+    email = EmailField("Email address", validators=[InputRequired("Enter an email address."), valid_address])
+    name = StringField("Name (optional)", validators=[Length(max=200)])
+    mode = SelectField("Delivery", choices=mode_choices(), default="each")
+    conduct = BooleanField(
+        "I have read and accept the code of conduct",
+        validators=[InputRequired("Please accept the code of conduct to join.")],
+    )
+    submit = SubmitField("Subscribe")
+
+
+class ButtonForm(FlaskForm):
+    """A CSRF-protected button (confirm, leave, re-join): GET never changes anything."""
+
+    submit = SubmitField("Continue")
+
+
+class FreshLinkForm(FlaskForm):
+    email = EmailField("Your email address", validators=[InputRequired("Enter your email address.")])
+    submit = SubmitField("Mail me a new link")
+
+
+class ProfileForm(FlaskForm):
+    name = StringField("Your name", validators=[Length(max=200)])
+    timezone = SelectField("Your time zone")
+    save = SubmitField("Save preferences")
+    leave_all = SubmitField("Leave every event")
+
+
+def zone_choices() -> list[SelectChoice]:
+    unset = SelectChoice("", "Not set: show each event's own zone")
+    return [unset] + [SelectChoice(z, z.replace("_", " ")) for z in all_zone_names()]
+
+
+def preferences_form(participant: Participant, subs: list[Subscription]) -> ProfileForm:
+    """A form with the profile fields plus one mode picker and one leave box per subscription."""
+
+    class Form(ProfileForm):
+        pass
+
+    for sub in subs:
+        setattr(
+            Form,
+            f"mode_{sub.id}",
+            SelectField(f"Delivery for {sub.event.title}", choices=mode_choices()),
+        )
+        setattr(Form, f"leave_{sub.id}", BooleanField(f"Leave {sub.event.title}"))
+    data: dict[str, Any] = {"name": participant.name, "timezone": participant.timezone or ""}
+    data.update({f"mode_{sub.id}": sub.mode for sub in subs})
+    form = Form(data=data)
+    form.timezone.choices = zone_choices()
+    return form
+
+
+@bp.app_context_processor
+def _subscribe_form_factory() -> dict[str, Any]:
+    """`new_subscribe_form()` for `_subscribe_form.html` on pages other blueprints render."""
+    return {"new_subscribe_form": lambda: SubscribeForm(formdata=None)}
+
+
+# --- subscribe ---------------------------------------------------------------------------
+
+
+def _open_event(slug: str) -> Event:
+    event = Event.by_slug(slug)
+    if event is None or event.status != "published":
+        abort(404, description="There is no open event at this address.")
+    return event
+
+
+@bp.route("/events/<slug>/subscribe", methods=["GET", "POST"])
+@subscribe_rate
+def subscribe(slug: str) -> Any:
+    event = _open_event(slug)
+    form = SubscribeForm()
+    if form.validate_on_submit():
+        try:
+            service.subscribe(
+                event,
+                form.email.data or "",
+                name=form.name.data or "",
+                mode=form.mode.data,
+                conduct_accepted=bool(form.conduct.data),
+                source="web",
+            )
+        except service.SubscriptionError as exc:
+            db.session.rollback()
+            getattr(form, exc.field, form.email).errors = [str(exc)]
+        else:
+            db.session.commit()
+            return render_template("subscriptions/check_inbox.html", event=event)
+    status = 400 if form.errors else 200
+    return render_template("subscriptions/subscribe.html", event=event, subscribe_form=form), status
+
+
+@bp.route("/api/v1/events/<slug>/subscriptions", methods=["POST"])
+@csrf.exempt
+@subscribe_rate
+def api_subscribe(slug: str) -> Any:
+    """JSON sign-up. Exempt from CSRF because it uses no cookies and only accepts a JSON
+    body, which a cross-site form cannot send; the answer is the same for every address."""
+    event = Event.by_slug(slug)
+    if event is None or event.status != "published":
+        return jsonify(error="There is no open event with this slug."), 404
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return jsonify(error="Send a JSON object: {email, name?, mode?, accept_conduct: true}."), 400
+    try:
+        service.subscribe(
+            event,
+            str(body.get("email") or ""),
+            name=str(body.get("name") or ""),
+            mode=str(body.get("mode") or "each"),
+            conduct_accepted=body.get("accept_conduct") is True,
+            source="api",
+        )
+    except service.SubscriptionError as exc:
+        db.session.rollback()
+        name = "accept_conduct" if exc.field == "conduct" else exc.field
+        return jsonify(error=str(exc), errors={name: [str(exc)]}), 400
+    db.session.commit()
+    return jsonify(status="check-inbox", message=CHECK_INBOX), 202
+
+
+CHECK_INBOX = (
+    "Check your inbox: if this address can receive mail, a message is on its way with what to do next."
+)
+
+
+# --- confirm -----------------------------------------------------------------------------
+
+
+def link_problem(exc: TokenError, purpose: str) -> tuple[str, int]:
+    """A clear page for a cut/changed link (400) or an old one (410, with a way forward)."""
+    event = None
+    if exc.expired and purpose == "confirm" and isinstance(exc.payload, int):
+        sub = db.session.get(Subscription, exc.payload)
+        event = sub.event if sub else None
+    page = render_template(
+        "subscriptions/link_problem.html",
+        expired=exc.expired,
+        purpose=purpose,
+        message=str(exc),
+        event=event,
+        fresh_form=FreshLinkForm(formdata=None),
+    )
+    return page, 410 if exc.expired else 400
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> Any:
+    """GET shows a button and POST confirms: link scanners that fetch URLs in mail
+    must not be able to confirm on someone's behalf."""
+    try:
+        subscription = service.read_confirm_token(token)
+    except TokenError as exc:
+        return link_problem(exc, "confirm")
+    if subscription is None:
+        return render_template("subscriptions/gone.html"), 404
+    form = ButtonForm()
+    if subscription.status == "pending" and form.validate_on_submit():
+        service.confirm(subscription)
+        db.session.commit()
+    return render_template(
+        "subscriptions/confirm.html",
+        subscription=subscription,
+        event=subscription.event,
+        form=form,
+        preferences_url=links.preferences_url(subscription.participant),
+    )
+
+
+# --- preferences -------------------------------------------------------------------------
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
-def preferences(token: str):  # type: ignore[no-untyped-def]
-    abort(404)
+def preferences(token: str) -> Any:
+    try:
+        participant = service.read_participant_token(token)
+    except TokenError as exc:
+        return link_problem(exc, "preferences")
+    if participant is None:
+        return render_template("subscriptions/gone.html"), 404
+    subs = service.live_subscriptions(participant)
+    form = preferences_form(participant, subs)
+    if form.validate_on_submit():
+        if form.leave_all.data:
+            left = service.unsubscribe_all(participant)
+            db.session.commit()
+            flash(f"You have left {left} event{'s' if left != 1 else ''}. No more mail will come from them.")
+            return redirect(url_for(".preferences", token=token), code=303)
+        service.set_profile(participant, name=form.name.data or "", timezone=form.timezone.data)
+        left = 0
+        for sub in subs:
+            service.change_mode(sub, getattr(form, f"mode_{sub.id}").data)
+            if getattr(form, f"leave_{sub.id}").data:
+                service.unsubscribe(sub)
+                left += 1
+        db.session.commit()
+        flash("Your preferences are saved." + (f" You left {left} event(s)." if left else ""))
+        return redirect(url_for(".preferences", token=token), code=303)
+    past = [s for s in participant.subscriptions if s not in subs]
+    status = 400 if form.errors else 200
+    return render_template(
+        "subscriptions/preferences.html", participant=participant, subs=subs, past=past, form=form
+    ), status
+
+
+@bp.route("/preferences/new-link", methods=["GET", "POST"])
+@limiter.limit(fresh_link_limit, methods=["POST"])
+def fresh_link() -> Any:
+    """Ask for a new preferences link; the answer is the same whether the address is known."""
+    form = FreshLinkForm()
+    if form.validate_on_submit():
+        service.send_fresh_link(form.email.data or "")
+        db.session.commit()
+        return render_template("subscriptions/fresh_link_sent.html")
+    return render_template("subscriptions/fresh_link.html", fresh_form=form), 400 if form.errors else 200
+
+
+# --- unsubscribe -------------------------------------------------------------------------
+
+
+def _is_one_click() -> bool:
+    """RFC 8058: a POST whose form body is exactly `List-Unsubscribe=One-Click`."""
+    return request.method == "POST" and request.form.to_dict(flat=False) == ONE_CLICK
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
-def unsubscribe(token: str):  # type: ignore[no-untyped-def]
-    abort(404)
+@csrf.exempt
+def unsubscribe(token: str) -> Any:
+    """Leave one event. Exempt from CSRFProtect only so that mail providers' one-click
+    POSTs (no cookies, no token) work; every other POST is checked right here."""
+    if request.method == "POST" and not _is_one_click():
+        csrf.protect()
+    try:
+        subscription = service.read_unsubscribe_token(token)
+    except TokenError as exc:
+        return link_problem(exc, "unsubscribe")
+    if subscription is None:
+        return render_template("subscriptions/gone.html"), 200 if request.method == "POST" else 404
+    if request.method == "POST":
+        service.unsubscribe(subscription)
+        db.session.commit()
+    return render_template(
+        "subscriptions/unsubscribe.html",
+        subscription=subscription,
+        event=subscription.event,
+        token=token,
+        form=ButtonForm(formdata=None),
+        preferences_url=links.preferences_url(subscription.participant),
+    )
+
+
+@bp.route("/unsubscribe/<token>/rejoin", methods=["POST"])
+def resubscribe(token: str) -> Any:
+    """Undo a leave from the same signed link."""
+    try:
+        subscription = service.read_unsubscribe_token(token)
+    except TokenError as exc:
+        return link_problem(exc, "unsubscribe")
+    if subscription is None:
+        return render_template("subscriptions/gone.html"), 404
+    if ButtonForm().validate_on_submit():
+        service.resubscribe(subscription)
+        db.session.commit()
+    return redirect(url_for(".unsubscribe", token=token), code=303)
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+@bp.errorhandler(429)
+def too_many(exc: TooManyRequests) -> Any:
+    message = "Too many requests from your network. Please wait a minute and try again."
+    if _wants_json():
+        return jsonify(error=message), 429
+    return render_template("subscriptions/too_many.html", message=message), 429
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(exc: CSRFError) -> Any:
+    if _wants_json():
+        return jsonify(error=exc.description), 400
+    return render_template("subscriptions/csrf.html", reason=exc.description), 400
+
+
+@bp.errorhandler(404)
+def not_found(exc: Exception) -> Any:
+    if _wants_json():
+        return jsonify(error="Not found."), 404
+    return render_template("subscriptions/gone.html"), 404

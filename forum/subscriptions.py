@@ -1,0 +1,544 @@
+"""Subscriptions: register once, double opt-in, delivery modes, leaving, CSV import.
+
+Every door (web form, JSON API, officer pages, CLI import) goes through these
+functions, so the rules live in one place:
+
+* one Participant per address (normalised by email-validator; identity `email_key`);
+* a new address confirms once by mail; a confirmed address joins further events at
+  once ("register once");
+* the caller never learns whether an address was known: what differs goes by mail;
+* mail is only enqueued, in the caller's transaction, with idempotency keys that also
+  work as rate limits (one confirmation per hour, one "already subscribed" per day).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import insert, select, update
+
+from . import calendar, clock, links
+from .extensions import db
+from .mail.compose import address, build_message, list_message
+from .mail.outbox import enqueue
+from .models import DELIVERY_MODES, Event, Participant, Subscription
+from .timezones import is_zone
+from .tokens import TokenError, read_token
+
+LIVE_STATUSES = ("pending", "active")
+
+
+class SubscriptionError(ValueError):
+    """Input a person can fix (bad address, unknown mode, no consent); `field` says where."""
+
+    def __init__(self, message: str, field: str = "email"):
+        super().__init__(message)
+        self.field = field
+
+
+# --- addresses and participants --------------------------------------------------------
+
+
+def normalize_email(raw: str) -> str:
+    """The address as we store and mail it; raises SubscriptionError with a readable reason."""
+    raw = (raw or "").strip()
+    if not raw:
+        raise SubscriptionError("Enter an email address.")
+    try:
+        return validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise SubscriptionError(str(exc)) from None
+
+
+def email_key(email: str) -> str:
+    """Identity of an address: the normalised address lower-cased (local parts too)."""
+    return email.lower()
+
+
+def find_participant(raw_email: str) -> Participant | None:
+    """The participant for an address as typed, or None (also for an invalid address)."""
+    try:
+        email = normalize_email(raw_email)
+    except SubscriptionError:
+        return None
+    return db.session.scalar(select(Participant).where(Participant.email_key == email_key(email)))
+
+
+def get_or_create_participant(email: str, name: str = "") -> Participant:
+    """One row per address; a name is only filled in while the address is unconfirmed.
+
+    A stranger typing someone's address must not be able to rename a confirmed person.
+    """
+    participant = db.session.scalar(select(Participant).where(Participant.email_key == email_key(email)))
+    if participant is None:
+        participant = Participant(email=email, email_key=email_key(email), name=name.strip())
+        db.session.add(participant)
+        db.session.flush()
+    elif name.strip() and participant.confirmed_at is None:
+        participant.name = name.strip()
+    return participant
+
+
+def check_mode(mode: str | None) -> str:
+    mode = (mode or "each").strip().lower()
+    if mode not in DELIVERY_MODES:
+        raise SubscriptionError(
+            f"“{mode}” is not a delivery mode; use one of {', '.join(DELIVERY_MODES)}.", field="mode"
+        )
+    return mode
+
+
+# --- subscribing and confirming -------------------------------------------------------
+
+
+def subscribe(
+    event: Event,
+    raw_email: str,
+    *,
+    name: str = "",
+    mode: str = "each",
+    conduct_accepted: bool = False,
+    source: str = "web",
+) -> Subscription:
+    """Handle a sign-up; the caller shows the same "check your inbox" answer whatever happens.
+
+    New or unconfirmed address -> pending + confirmation mail (once per hour).
+    Confirmed address, new to this event -> active + welcome mail (register once).
+    Already active -> a short "you're already subscribed" mail (once per day), nothing changed.
+    """
+    email = normalize_email(raw_email)
+    mode = check_mode(mode)
+    if not conduct_accepted:
+        raise SubscriptionError("Please accept the code of conduct to join.", field="conduct")
+    participant = get_or_create_participant(email, name)
+    subscription = db.session.scalar(
+        select(Subscription).where(
+            Subscription.participant_id == participant.id, Subscription.event_id == event.id
+        )
+    )
+    if subscription is not None and subscription.status == "active":
+        send_already_subscribed(subscription)
+        return subscription
+    if subscription is None:
+        subscription = Subscription(participant=participant, event=event, source=source)
+        db.session.add(subscription)
+    subscription.mode = mode
+    subscription.conduct_accepted_at = clock.now()
+    subscription.conduct_url = event.conduct_url or ""
+    if participant.confirmed_at is not None:
+        activate(subscription)
+    else:
+        subscription.status = "pending"
+        subscription.unsubscribed_at = None
+        db.session.flush()
+        send_confirmation(subscription)
+    return subscription
+
+
+def activate(subscription: Subscription, *, welcome: bool = True) -> None:
+    """pending/unsubscribed -> active, with the welcome mail (and invite) in the same transaction."""
+    now = clock.now()
+    subscription.status = "active"
+    subscription.confirmed_at = now
+    subscription.unsubscribed_at = None
+    subscription.hard_bounces = 0
+    if subscription.participant.confirmed_at is None:
+        subscription.participant.confirmed_at = now
+    db.session.flush()
+    if welcome:
+        send_welcome(subscription)
+
+
+def read_confirm_token(token: str) -> Subscription | None:
+    """The subscription a confirmation link names; TokenError when tampered or expired."""
+    sub_id = read_token("confirm", token, links.token_max_age("confirm"))
+    return db.session.get(Subscription, sub_id) if isinstance(sub_id, int) else None
+
+
+def confirm(subscription: Subscription) -> bool:
+    """Confirm a pending subscription; True if it is active afterwards.
+
+    Idempotent (a second click changes nothing); a subscription that was left in the
+    meantime is not brought back by an old confirmation mail.
+    """
+    if subscription.status == "pending":
+        activate(subscription)
+    return subscription.status == "active"
+
+
+# --- mail -----------------------------------------------------------------------------
+
+
+def _hour_key(at: datetime) -> str:
+    return at.strftime("%Y%m%d%H")
+
+
+def send_confirmation(subscription: Subscription) -> None:
+    """The double opt-in mail; the key's hour makes repeats within an hour a no-op."""
+    participant, event = subscription.participant, subscription.event
+    msg = build_message(
+        to=address(participant.email, participant.name),
+        subject=f"Confirm your subscription to {event.title}",
+        template="confirm",
+        context={
+            "event": event,
+            "participant": participant,
+            "subscription": subscription,
+            "confirm_url": links.confirm_url(subscription),
+            "valid_hours": links.token_max_age("confirm") // 3600,
+        },
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    enqueue(
+        msg,
+        kind="confirm",
+        key=f"confirm:{subscription.id}:{_hour_key(clock.now())}",
+        event_id=event.id,
+        subscription_id=subscription.id,
+    )
+
+
+def welcome_message(subscription: Subscription) -> EmailMessage:
+    """The welcome mail, turned into a calendar invite for webinar series by calendar.py."""
+    event = subscription.event
+    msg = list_message(
+        event=event,
+        subscription=subscription,
+        subject=f"Welcome to {event.title}",
+        template="welcome",
+        context={"list_address": event.list_address(_list_domain())},
+        automated=True,
+    )
+    return calendar.invite_for_welcome(msg, subscription)
+
+
+def send_welcome(subscription: Subscription) -> None:
+    stamp = int(subscription.confirmed_at.timestamp()) if subscription.confirmed_at else 0
+    enqueue(
+        welcome_message(subscription),
+        kind="welcome",
+        key=f"welcome:{subscription.id}:{stamp}",
+        event_id=subscription.event_id,
+        subscription_id=subscription.id,
+    )
+
+
+def send_already_subscribed(subscription: Subscription) -> None:
+    """Tell an active subscriber (only them, by mail) that someone signed them up again."""
+    event = subscription.event
+    msg = list_message(
+        event=event,
+        subscription=subscription,
+        subject=f"You're already subscribed to {event.title}",
+        template="already_subscribed",
+        automated=True,
+    )
+    enqueue(
+        msg,
+        kind="already-subscribed",
+        key=f"already:{subscription.id}:{clock.now():%Y%m%d}",
+        event_id=event.id,
+        subscription_id=subscription.id,
+    )
+
+
+def send_fresh_link(raw_email: str) -> None:
+    """Mail a new preferences link to a known address; unknown ones get nothing (and no hint)."""
+    participant = find_participant(raw_email)
+    if participant is None:
+        return
+    msg = build_message(
+        to=address(participant.email, participant.name),
+        subject="Your link to manage your subscriptions",
+        template="fresh_link",
+        context={
+            "participant": participant,
+            "preferences_url": links.preferences_url(participant),
+            "valid_days": links.token_max_age("preferences") // 86400,
+        },
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    enqueue(msg, kind="fresh-link", key=f"fresh-link:{participant.id}:{_hour_key(clock.now())}")
+
+
+def _list_domain() -> str:
+    from flask import current_app
+
+    return current_app.config["LIST_DOMAIN"]
+
+
+# --- preferences and leaving -----------------------------------------------------------
+
+
+def read_participant_token(token: str) -> Participant | None:
+    pid = read_token("preferences", token, links.token_max_age("preferences"))
+    return db.session.get(Participant, pid) if isinstance(pid, int) else None
+
+
+def read_unsubscribe_token(token: str) -> Subscription | None:
+    sub_id = read_token("unsubscribe", token, links.token_max_age("unsubscribe"))
+    return db.session.get(Subscription, sub_id) if isinstance(sub_id, int) else None
+
+
+def expired_token_participant(exc: TokenError, purpose: str) -> Participant | None:
+    """Who an expired link belonged to (its signature is good), to mail them a fresh one."""
+    if not exc.expired or not isinstance(exc.payload, int):
+        return None
+    if purpose == "preferences":
+        return db.session.get(Participant, exc.payload)
+    sub = db.session.get(Subscription, exc.payload)
+    return sub.participant if sub else None
+
+
+def live_subscriptions(participant: Participant) -> list[Subscription]:
+    return [s for s in participant.subscriptions if s.status in LIVE_STATUSES]
+
+
+def change_mode(subscription: Subscription, mode: str) -> None:
+    subscription.mode = check_mode(mode)
+
+
+def set_profile(participant: Participant, *, name: str, timezone: str | None) -> None:
+    """Name and preferred zone (an IANA name, or empty for "the event's zone")."""
+    if timezone and not is_zone(timezone):
+        raise SubscriptionError(f"“{timezone}” is not a known time zone.", field="timezone")
+    participant.name = name.strip()
+    participant.timezone = timezone or None
+
+
+def unsubscribe(subscription: Subscription) -> None:
+    """Leave one event; idempotent (a second click keeps the first time)."""
+    if subscription.status in ("unsubscribed",):
+        return
+    subscription.status = "unsubscribed"
+    subscription.unsubscribed_at = clock.now()
+
+
+def unsubscribe_all(participant: Participant) -> int:
+    """Leave every event; returns how many subscriptions ended."""
+    left = 0
+    for subscription in live_subscriptions(participant):
+        unsubscribe(subscription)
+        left += 1
+    return left
+
+
+def resubscribe(subscription: Subscription) -> None:
+    """Undo a leave from the signed link: a confirmed person is active again at once."""
+    if subscription.status == "active":
+        return
+    if subscription.participant.confirmed_at is not None:
+        activate(subscription)
+    else:
+        subscription.status = "pending"
+        subscription.unsubscribed_at = None
+        db.session.flush()
+        send_confirmation(subscription)
+
+
+# --- CSV import -------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts, and every skipped row with its line number and reason."""
+
+    added: int = 0
+    already: int = 0
+    rows: int = 0
+    bad: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{self.added} added, {self.already} already on the list, "
+            f"{len(self.bad)} skipped (of {self.rows} rows)"
+        )
+
+
+@dataclass
+class _Row:
+    line: int
+    email: str
+    key: str
+    name: str
+    mode: str
+
+
+HEADER_NAMES = {"email", "name", "mode"}
+
+
+def _records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """(line number where the record starts, cells), blank lines skipped."""
+    reader = csv.reader(lines)
+    start = 1
+    for cells in reader:
+        line, start = start, reader.line_num + 1
+        if cells and any(c.strip() for c in cells):
+            yield line, cells
+
+
+def _columns(first: list[str]) -> tuple[dict[str, int], bool]:
+    """Column positions from a header row, or positional (email,name,mode) when there is none."""
+    lowered = [c.strip().lower() for c in first]
+    if "email" in lowered:
+        return {name: lowered.index(name) for name in HEADER_NAMES if name in lowered}, True
+    return {"email": 0, "name": 1, "mode": 2}, False
+
+
+def _cell(cells: list[str], columns: dict[str, int], name: str) -> str:
+    pos = columns.get(name)
+    return cells[pos].strip() if pos is not None and pos < len(cells) else ""
+
+
+def _parse_rows(lines: Iterable[str], default_mode: str, report: ImportReport) -> Iterator[_Row]:
+    """Valid rows, streamed; bad ones go to the report with their line numbers.
+
+    Duplicates inside the file are found with a set of 64-bit digests (8 bytes of key per
+    address seen), not of the rows themselves.
+    """
+    seen: set[int] = set()
+    columns: dict[str, int] | None = None
+    for line, cells in _records(lines):
+        if columns is None:
+            columns, is_header = _columns(cells)
+            if is_header:
+                continue
+        report.rows += 1
+        try:
+            email = normalize_email(_cell(cells, columns, "email"))
+            mode = check_mode(_cell(cells, columns, "mode") or default_mode)
+        except SubscriptionError as exc:
+            report.bad.append((line, str(exc)))
+            continue
+        key = email_key(email)
+        digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+        if digest in seen:
+            report.bad.append((line, f"{email} appears earlier in the file."))
+            continue
+        seen.add(digest)
+        yield _Row(line, email, key, _cell(cells, columns, "name")[:200], mode)
+
+
+def _batches(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
+    batch: list[_Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def import_rows(
+    event: Event,
+    lines: Iterable[str],
+    *,
+    confirmed: bool = False,
+    mode: str = "each",
+    batch_size: int = 1000,
+    on_batch: Callable[[ImportReport], None] | None = None,
+) -> ImportReport:
+    """Import a CSV (header `email[,name][,mode]`, or those columns without a header).
+
+    Streams `lines` and inserts in batches, committing after each, so memory does not
+    grow with the file. Never duplicates a participant (matched on email_key). With
+    `confirmed`, the officer vouches for the addresses: they are active at once and
+    marked confirmed, and no mail goes out. Otherwise unconfirmed addresses get a
+    pending subscription and a confirmation mail; already-confirmed ones join at once
+    with a welcome mail, as if they had subscribed on the web.
+    """
+    default_mode = check_mode(mode)
+    report = ImportReport()
+    for batch in _batches(_parse_rows(lines, default_mode, report), batch_size):
+        _store_batch(event, batch, confirmed, report)
+        db.session.commit()
+        if on_batch:
+            on_batch(report)
+    db.session.commit()
+    return report
+
+
+def _store_batch(event: Event, batch: list[_Row], confirmed: bool, report: ImportReport) -> None:
+    now = clock.now()
+    keys = [row.key for row in batch]
+    known = dict(
+        db.session.execute(
+            select(Participant.email_key, Participant.id).where(Participant.email_key.in_(keys))
+        ).all()
+    )
+    fresh = [row for row in batch if row.key not in known]
+    if fresh:
+        created = db.session.execute(
+            insert(Participant).returning(Participant.email_key, Participant.id),
+            [
+                {
+                    "email": r.email,
+                    "email_key": r.key,
+                    "name": r.name,
+                    "confirmed_at": now if confirmed else None,
+                }
+                for r in fresh
+            ],
+        ).all()
+        known.update(dict(created))
+    if confirmed:
+        db.session.execute(
+            update(Participant)
+            .where(Participant.id.in_(list(known.values())), Participant.confirmed_at.is_(None))
+            .values(confirmed_at=now),
+            execution_options={"synchronize_session": False},
+        )
+    subscribed = set(
+        db.session.scalars(
+            select(Subscription.participant_id).where(
+                Subscription.event_id == event.id, Subscription.participant_id.in_(list(known.values()))
+            )
+        )
+    )
+    confirmed_before = set()
+    if not confirmed:
+        confirmed_before = set(
+            db.session.scalars(
+                select(Participant.id).where(
+                    Participant.id.in_(list(known.values())), Participant.confirmed_at.is_not(None)
+                )
+            )
+        )
+    new_rows = [r for r in batch if known[r.key] not in subscribed]
+    report.already += len(batch) - len(new_rows)
+    if not new_rows:
+        return
+    active = {known[r.key] for r in new_rows if confirmed or known[r.key] in confirmed_before}
+    ids = db.session.execute(
+        insert(Subscription).returning(Subscription.id, Subscription.participant_id),
+        [
+            {
+                "participant_id": known[r.key],
+                "event_id": event.id,
+                "mode": r.mode,
+                "status": "active" if known[r.key] in active else "pending",
+                "source": "import",
+                "confirmed_at": now if known[r.key] in active else None,
+            }
+            for r in new_rows
+        ],
+    ).all()
+    report.added += len(new_rows)
+    if confirmed:
+        return
+    for sub_id, participant_id in ids:
+        subscription = db.session.get(Subscription, sub_id)
+        if subscription is None:
+            continue
+        if participant_id in active:
+            send_welcome(subscription)
+        else:
+            send_confirmation(subscription)

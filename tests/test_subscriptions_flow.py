@@ -1,0 +1,169 @@
+"""Subscribe -> confirmation mail -> confirm -> active + welcome; register once; no enumeration."""
+
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from forum.extensions import db
+from forum.models import Participant, Subscription
+from tests.conftest import csrf_from
+from tests.support.subscriptions import link_in, make_event, outbox, parsed, text_of
+
+
+def sign_up(client: FlaskClient, slug: str, email: str, **extra: str):  # type: ignore[no-untyped-def]
+    page = client.get(f"/events/{slug}/subscribe")
+    assert page.status_code == 200
+    data = {"csrf_token": csrf_from(page.data), "email": email, "mode": "each", "conduct": "y", **extra}
+    return client.post(f"/events/{slug}/subscribe", data=data)
+
+
+def confirm_from_mail(client: FlaskClient, email: str):  # type: ignore[no-untyped-def]
+    [mail] = outbox("confirm", email)
+    url = link_in(mail, "/confirm/")
+    page = client.get(url)
+    assert page.status_code == 200
+    assert b"Confirm my subscription" in page.data
+    return client.post(url, data={"csrf_token": csrf_from(page.data)})
+
+
+def test_subscribe_confirm_welcome(app, client: FlaskClient) -> None:
+    event = make_event()
+    resp = sign_up(client, event.slug, "Jeannette.Ho@Example.ORG", name="Jeannette Ho")
+    assert resp.status_code == 200
+    assert b"Check your inbox" in resp.data
+
+    participant = db.session.scalar(select(Participant))
+    assert participant.email == "Jeannette.Ho@example.org"  # domain normalised, local part kept
+    assert participant.email_key == "jeannette.ho@example.org"
+    assert participant.confirmed_at is None
+    sub = db.session.scalar(select(Subscription))
+    assert sub.status == "pending"
+    assert sub.conduct_url == "https://example.org/conduct/v2"
+    assert sub.conduct_accepted_at is not None
+    assert sub.source == "web"
+
+    [mail] = outbox("confirm")
+    assert mail.recipient == "Jeannette.Ho@example.org"
+    assert "Confirm your subscription to Mentoring in Technical Services" in parsed(mail)["Subject"]
+
+    done = confirm_from_mail(client, "Jeannette.Ho@example.org")
+    assert done.status_code == 200
+    assert b"You are subscribed" in done.data
+    db.session.expire_all()
+    assert sub.status == "active"
+    assert sub.participant.confirmed_at is not None
+
+    [welcome] = outbox("welcome")
+    body = text_of(welcome)
+    assert 'You are subscribed to "Mentoring in Technical Services"' in body
+    assert "10:00 AM-6:00 PM (Eastern)" in body and "7:00 AM-3:00 PM (Pacific)" in body
+    assert "mentoring@lists.forum.test" in body
+    assert parsed(welcome)["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    # A second click on the link changes nothing and sends nothing more.
+    url = link_in(outbox("confirm")[0], "/confirm/")
+    assert client.get(url).status_code == 200
+    assert len(outbox("welcome")) == 1
+
+
+def test_register_once_on_second_event(app, client: FlaskClient) -> None:
+    first = make_event()
+    second = make_event(slug="cataloging", title="Cataloging Today")
+    sign_up(client, first.slug, "nicole@example.org")
+    confirm_from_mail(client, "nicole@example.org")
+
+    resp = sign_up(client, second.slug, "NICOLE@example.org", mode="digest")
+    assert b"Check your inbox" in resp.data
+    assert len(outbox("confirm")) == 1  # no second confirmation
+    assert db.session.scalar(select(db.func.count(Participant.id))) == 1
+    sub = db.session.scalar(select(Subscription).where(Subscription.event_id == second.id))
+    assert sub.status == "active" and sub.mode == "digest"
+    welcomes = outbox("welcome")
+    assert len(welcomes) == 2
+    assert "Cataloging Today" in parsed(welcomes[1])["Subject"]
+
+
+def test_pending_resubscribe_resends_at_most_once_an_hour(app, client: FlaskClient) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from forum import clock
+
+    event = make_event()
+    start = datetime(2030, 1, 1, 9, 5, tzinfo=UTC)
+    with clock.frozen(start):
+        sign_up(client, event.slug, "euemduan@example.org")
+        sign_up(client, event.slug, "euemduan@example.org")
+    assert len(outbox("confirm")) == 1
+    with clock.frozen(start + timedelta(hours=1)):
+        sign_up(client, event.slug, "euemduan@example.org")
+    assert len(outbox("confirm")) == 2
+
+
+def _strip_csrf(html: bytes) -> bytes:
+    return re.sub(rb'name="csrf_token"[^>]*value="[^"]+"', b"", html)
+
+
+def test_no_enumeration(app, client: FlaskClient) -> None:
+    event = make_event()
+    sign_up(client, event.slug, "known@example.org")
+    confirm_from_mail(client, "known@example.org")
+    sign_up(client, event.slug, "pending@example.org")
+
+    answers = [
+        sign_up(client, event.slug, email)
+        for email in ("nobody@example.org", "known@example.org", "pending@example.org")
+    ]
+    assert {a.status_code for a in answers} == {200}
+    bodies = {_strip_csrf(a.data) for a in answers}
+    assert len(bodies) == 1
+
+    api = [
+        client.post(
+            f"/api/v1/events/{event.slug}/subscriptions",
+            json={"email": email, "accept_conduct": True},
+        )
+        for email in ("someone-new@example.org", "known@example.org", "pending@example.org")
+    ]
+    assert {a.status_code for a in api} == {202}
+    assert len({a.data for a in api}) == 1
+    # What differs goes by mail only: the active subscriber hears they are already on the list.
+    [already] = outbox("already-subscribed")
+    assert already.recipient == "known@example.org"
+    assert "already subscribed" in text_of(already)
+
+
+def test_subscribe_form_errors_keep_input(app, client: FlaskClient) -> None:
+    event = make_event()
+    page = client.get(f"/events/{event.slug}/subscribe")
+    resp = client.post(
+        f"/events/{event.slug}/subscribe",
+        data={
+            "csrf_token": csrf_from(page.data),
+            "email": "not-an-address",
+            "name": "Jay Colbert",
+            "mode": "digest",
+        },
+    )
+    assert resp.status_code == 400
+    html = resp.data.decode()
+    assert "code of conduct" in html and 'aria-invalid="true"' in html
+    assert 'value="not-an-address"' in html and 'value="Jay Colbert"' in html
+    assert "must have an @-sign" in html or "not valid" in html
+    assert outbox() == []
+
+
+def test_api_validation(app, client: FlaskClient) -> None:
+    event = make_event()
+    url = f"/api/v1/events/{event.slug}/subscriptions"
+    resp = client.post(url, json={"email": "a@example.org"})
+    assert resp.status_code == 400 and "accept_conduct" in resp.get_json()["errors"]
+    resp = client.post(url, json={"email": "a@example.org", "accept_conduct": True, "mode": "weekly"})
+    assert resp.status_code == 400 and "mode" in resp.get_json()["errors"]
+    assert client.post("/api/v1/events/nope/subscriptions", json={}).status_code == 404
+    resp = client.post(url, json={"email": "b@example.org", "accept_conduct": True, "mode": "none"})
+    assert resp.status_code == 202
+    sub = db.session.scalar(select(Subscription))
+    assert sub.source == "api" and sub.mode == "none" and sub.status == "pending"
