@@ -144,6 +144,7 @@ def subscribe(
 def activate(subscription: Subscription, *, welcome: bool = True) -> None:
     """pending/unsubscribed -> active, with the welcome mail (and invite) in the same transaction."""
     now = clock.now()
+    left_at = subscription.unsubscribed_at
     subscription.status = "active"
     subscription.confirmed_at = now
     subscription.unsubscribed_at = None
@@ -152,7 +153,7 @@ def activate(subscription: Subscription, *, welcome: bool = True) -> None:
         subscription.participant.confirmed_at = now
     db.session.flush()
     if welcome:
-        send_welcome(subscription)
+        send_welcome(subscription, rejoin_after=left_at)
 
 
 def read_confirm_token(token: str) -> Subscription | None:
@@ -218,12 +219,13 @@ def welcome_message(subscription: Subscription) -> EmailMessage:
     return calendar.invite_for_welcome(msg, subscription)
 
 
-def send_welcome(subscription: Subscription) -> None:
-    stamp = int(subscription.confirmed_at.timestamp()) if subscription.confirmed_at else 0
+def send_welcome(subscription: Subscription, rejoin_after: datetime | None = None) -> None:
+    """One welcome per subscription, and one more for each re-join after a leave."""
+    occasion = f"rejoin-{rejoin_after.isoformat()}" if rejoin_after else "first"
     enqueue(
         welcome_message(subscription),
         kind="welcome",
-        key=f"welcome:{subscription.id}:{stamp}",
+        key=f"welcome:{subscription.id}:{occasion}",
         event_id=subscription.event_id,
         subscription_id=subscription.id,
     )
