@@ -1,33 +1,399 @@
 """iCalendar building (icalendar 7): files, feeds and iTIP invites.
 
-Interface used by forum.events; the calendar issue implements the bodies.
+Every session is one VEVENT with one UID for life (`Session.uid@LIST_DOMAIN`); its
+SEQUENCE is `Session.sequence`, which `forum.events` bumps on every change attendees
+must see.  Invites and updates are iTIP `METHOD:REQUEST` (RFC 5546) carried in mail
+the way RFC 6047 and the big calendar clients expect: a `text/calendar; method=...`
+part inside multipart/alternative plus an `.ics` attachment.  Files and feeds carry
+no METHOD and the sessions' own VTIMEZONEs (see `forum.vtimezone`).
 """
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from email.message import EmailMessage, MIMEPart
 
-from .models import Participant, Session, Subscription
+from flask import current_app
+from icalendar import Calendar, vCalAddress, vText
+from icalendar import Event as VEvent
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.routing import BuildError
+
+from . import clock
+from .extensions import db
+from .models import Event, EventPanelist, OutboundMessage, Participant, Session, Subscription
+from .vtimezone import vtimezone
+from .web.urls import external_url
+
+PRODID = "-//Forum//Forum calendars 1.0//EN"
+#: Raise when the shape of produced calendars changes, so feed ETags change with it.
+FORMAT_VERSION = "1"
+CALENDAR_MAIL_KIND = "calendar"
 
 
-def send_updates(session: Session) -> None:
-    """Enqueue a METHOD:REQUEST update (same UID, new SEQUENCE) to every active subscriber."""
-    # Filled in by the calendar issue (#7); until then changes send no calendar mail.
+# --- what a session says ------------------------------------------------------------
 
 
-def send_cancellations(session: Session) -> None:
-    """Enqueue a METHOD:CANCEL for the session to every active subscriber."""
-    # Filled in by the calendar issue (#7).
+def uid_for(session: Session) -> str:
+    """The session's iCalendar UID: stable for life, unique across deployments."""
+    return f"{session.uid}@{current_app.config['LIST_DOMAIN']}"
 
 
-def invite_for_welcome(message: EmailMessage, subscription: Subscription) -> EmailMessage:
-    """Turn a welcome mail into an iTIP invite (METHOD:REQUEST) for a webinar series.
+def event_page_url(event: Event) -> str:
+    """The public event page, absolute (mails and calendars leave the site).
 
-    Called by the subscriptions code for every welcome mail; returns the message to send.
+    Falls back to the documented path while the public blueprint is not registered
+    (e.g. an app built without it), so a calendar never fails for want of a link.
     """
-    return message  # Filled in by the calendar issue (#7).
+    try:
+        return external_url("public.event", slug=event.slug)
+    except BuildError:
+        return f"{current_app.config['BASE_URL']}/events/{event.slug}"
+
+
+def is_cancelled(session: Session) -> bool:
+    return session.status == "cancelled" or session.event.status == "cancelled"
+
+
+def summary_for(session: Session) -> str:
+    """`Event title: session title`, or the event title alone; cancelled ones say so."""
+    event = session.event
+    title = event.title
+    if session.title and session.title != event.title:
+        title = f"{event.title}: {session.title}"
+    elif event.is_eforum and len(event.sessions) > 1 and session in event.sessions:
+        title = f"{event.title} (day {event.sessions.index(session) + 1} of {len(event.sessions)})"
+    return f"Cancelled: {title}" if is_cancelled(session) else title
+
+
+def location_for(session: Session) -> str:
+    if session.join_url:
+        return session.join_url
+    event = session.event
+    if event.is_eforum:
+        return f"E-forum by email: {event.list_address(current_app.config['LIST_DOMAIN'])}"
+    return ""
+
+
+def panelist_line(event: Event) -> str:
+    names = [
+        f"{link.panelist.name} ({link.role_label})" if link.role != "panelist" else link.panelist.name
+        for link in event.panelist_links
+    ]
+    return "Panelists: " + ", ".join(names) if names else ""
+
+
+def description_for(session: Session) -> str:
+    """Plain text: what it is, who speaks, how to join, where the details are."""
+    event = session.event
+    parts = [event.summary.strip(), session.description.strip(), panelist_line(event)]
+    if session.join_url:
+        parts.append(f"Join: {session.join_url}")
+    elif event.is_eforum:
+        parts.append(f"Post by email to {event.list_address(current_app.config['LIST_DOMAIN'])}")
+    parts.append(f"Details: {event_page_url(event)}")
+    return "\n\n".join(p for p in parts if p)
+
+
+def organizer_for(event: Event) -> vCalAddress:
+    """The event contact; without one, the list (e-forum) or the site's mail address."""
+    if event.contact_email:
+        email, name = event.contact_email.strip(), event.contact_name or event.title
+    elif event.is_eforum:
+        email, name = event.list_address(current_app.config["LIST_DOMAIN"]), event.title
+    else:
+        email, name = current_app.config["MAIL_FROM"], event.title
+    organizer = vCalAddress(f"mailto:{email}")
+    organizer.params["CN"] = vText(_param_text(name))
+    return organizer
+
+
+def attendee_for(participant: Participant) -> vCalAddress:
+    attendee = vCalAddress(f"mailto:{participant.email}")
+    if participant.name:
+        attendee.params["CN"] = vText(_param_text(participant.name))
+    attendee.params["CUTYPE"] = "INDIVIDUAL"
+    attendee.params["ROLE"] = "REQ-PARTICIPANT"
+    attendee.params["PARTSTAT"] = "NEEDS-ACTION"
+    attendee.params["RSVP"] = "FALSE"
+    return attendee
+
+
+def _param_text(value: str) -> str:
+    """Parameter values cannot hold quotes or line breaks; drop them rather than mangle."""
+    return " ".join(value.replace('"', "'").split())
+
+
+# --- building calendars -------------------------------------------------------------
+
+
+def session_vevent(session: Session, *, stamp: datetime | None = None) -> VEvent:
+    """One VEVENT; DTSTAMP is the last change unless the caller (iTIP) gives "now"."""
+    vevent = VEvent()
+    vevent.add("UID", uid_for(session))
+    vevent.add("SEQUENCE", session.sequence or 0)
+    vevent.add("DTSTAMP", stamp or _last_change(session))
+    vevent.add("DTSTART", session.start_local)
+    vevent.add("DTEND", session.end_local)
+    vevent.add("SUMMARY", summary_for(session))
+    vevent.add("DESCRIPTION", description_for(session))
+    vevent.add("URL", event_page_url(session.event))
+    location = location_for(session)
+    if location:
+        vevent.add("LOCATION", location)
+    vevent.add("ORGANIZER", organizer_for(session.event))
+    vevent.add("STATUS", "CANCELLED" if is_cancelled(session) else "CONFIRMED")
+    vevent.add("TRANSP", "TRANSPARENT" if session.event.is_eforum else "OPAQUE")
+    return vevent
+
+
+def _last_change(session: Session) -> datetime:
+    stamps = [session.updated_at, session.event.updated_at, session.created_at]
+    return max(s for s in stamps if s is not None) if any(stamps) else clock.now()
+
+
+def build_calendar(
+    sessions: Sequence[Session],
+    *,
+    method: str | None = None,
+    attendee: Participant | None = None,
+    name: str | None = None,
+    refresh: timedelta | None = None,
+) -> Calendar:
+    """A VCALENDAR of `sessions` with one compact VTIMEZONE per zone they use.
+
+    `method` (REQUEST/CANCEL) makes it an iTIP message: DTSTAMP is then now, and the
+    attendee is listed.  Without it, it is a file or feed (no METHOD, no PUBLISH).
+    """
+    cal = Calendar()
+    cal.add("PRODID", PRODID)
+    cal.add("VERSION", "2.0")
+    cal.add("CALSCALE", "GREGORIAN")
+    if method:
+        cal.add("METHOD", method)
+    if name:
+        cal.add("X-WR-CALNAME", name)
+        cal.add("NAME", name)
+    if refresh:
+        cal.add("REFRESH-INTERVAL", refresh, parameters={"VALUE": "DURATION"})
+        cal.add("X-PUBLISHED-TTL", refresh)
+    stamp = clock.now() if method else None
+    events = []
+    spans: dict[str, tuple[datetime, datetime]] = {}
+    for session in sessions:
+        vevent = session_vevent(session, stamp=stamp)
+        if attendee is not None:
+            vevent.add("ATTENDEE", attendee_for(attendee))
+        events.append(vevent)
+        if "TZID" in vevent["DTSTART"].params:
+            first, last = spans.get(session.timezone, (session.starts_at, session.ends_at))
+            spans[session.timezone] = (min(first, session.starts_at), max(last, session.ends_at))
+    for zone, (first, last) in sorted(spans.items()):
+        cal.add_component(vtimezone(zone, first, last))
+    for vevent in events:
+        cal.add_component(vevent)
+    return cal
+
+
+def event_file(event: Event) -> bytes:
+    """Every session of the event (an e-forum's days one VEVENT each)."""
+    return build_calendar(event.sessions, name=event.title).to_ical()
 
 
 def session_file(session: Session, attendee: Participant | None = None) -> bytes:
-    """The .ics bytes for one session (reminders attach it)."""
-    raise NotImplementedError("calendar issue #7")
+    """The .ics bytes for one session (downloads; reminders attach it).
+
+    A plain file (no METHOD), so opening it adds or refreshes the same UID rather
+    than asking for a reply; `attendee` lists the recipient when mailed to them.
+    """
+    return build_calendar([session], attendee=attendee).to_ical()
+
+
+# --- iTIP mail ----------------------------------------------------------------------
+
+
+def attach_calendar(message: EmailMessage, ics: bytes, method: str) -> EmailMessage:
+    """Give a mail an iTIP calendar the way RFC 6047 and Gmail/Outlook expect it.
+
+    multipart/mixed -> [multipart/alternative -> text, HTML, text/calendar; method=...]
+    + the same calendar as an `invite.ics` attachment for clients that only look there.
+    """
+    if not message.is_multipart():
+        message.make_alternative()
+    part = MIMEPart(policy=message.policy)
+    part.set_content(ics.decode("utf-8"), subtype="calendar", charset="UTF-8", params={"method": method})
+    message.attach(part)
+    message.make_mixed()
+    filename = "cancel.ics" if method == "CANCEL" else "invite.ics"
+    message.add_attachment(ics, maintype="application", subtype="ics", filename=filename)
+    return message
+
+
+def upcoming_sessions(event: Event) -> list[Session]:
+    """Sessions still worth putting in a calendar: not cancelled, not yet over."""
+    now = clock.now()
+    return [s for s in event.active_sessions if s.ends_at > now]
+
+
+def wants_invite(subscription: Subscription, requested: bool = False) -> bool:
+    """Webinar series always get an invite; an e-forum only when the participant asks."""
+    return subscription.event.kind == "series" or requested
+
+
+def invite_for_welcome(
+    message: EmailMessage, subscription: Subscription, *, requested: bool = False
+) -> EmailMessage:
+    """Turn a welcome mail into an iTIP invite (METHOD:REQUEST) for a webinar series.
+
+    Called by the subscriptions code for every welcome mail; returns the message to
+    send (unchanged for an e-forum unless `requested`, or when nothing is upcoming).
+    """
+    event = subscription.event
+    sessions = upcoming_sessions(event)
+    if not sessions or event.status != "published" or not wants_invite(subscription, requested):
+        return message
+    ics = build_calendar(sessions, method="REQUEST", attendee=subscription.participant).to_ical()
+    return attach_calendar(message, ics, "REQUEST")
+
+
+def send_invite(subscription: Subscription) -> OutboundMessage | None:
+    """Mail one participant an invite for the event's upcoming sessions, on request.
+
+    For e-forums (whose welcome mail has none unless asked for) and for anyone who
+    lost theirs; the preferences page calls this.  Asking twice on one day for the
+    same sessions queues one mail.
+    """
+    from .mail.compose import list_message
+    from .mail.outbox import enqueue
+
+    event = subscription.event
+    sessions = upcoming_sessions(event)
+    if subscription.status != "active" or event.status != "published" or not sessions:
+        return None
+    digest = _sessions_digest(sessions)
+    message = list_message(
+        event=event,
+        subscription=subscription,
+        subject=f"Calendar invitation: {event.title}",
+        template="invite",
+        context={"sessions": sessions, "event_url": event_page_url(event)},
+        automated=True,
+    )
+    ics = build_calendar(sessions, method="REQUEST", attendee=subscription.participant).to_ical()
+    attach_calendar(message, ics, "REQUEST")
+    key = f"calendar-invite:{subscription.id}:{clock.now().date().isoformat()}:{digest}"
+    return enqueue(
+        message, kind=CALENDAR_MAIL_KIND, key=key, event_id=event.id, subscription_id=subscription.id
+    )
+
+
+def _sessions_digest(sessions: Iterable[Session]) -> str:
+    raw = ",".join(f"{s.id}.{s.sequence}" for s in sessions)
+    return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:12]
+
+
+def active_subscriptions(event: Event) -> list[Subscription]:
+    """Who gets calendar mail: active subscribers only (not pending, left or bouncing)."""
+    return list(
+        db.session.scalars(
+            select(Subscription)
+            .where(Subscription.event_id == event.id, Subscription.status == "active")
+            .options(selectinload(Subscription.participant))
+            .order_by(Subscription.id)
+        )
+    )
+
+
+def _fan_out(session: Session, *, method: str, template: str, subject: str, key_prefix: str) -> int:
+    """One iTIP mail per active subscriber, in the caller's transaction; returns how many."""
+    from .mail.compose import list_message
+    from .mail.outbox import enqueue
+
+    event = session.event
+    calendar = build_calendar([session], method=method)
+    (vevent,) = calendar.walk("VEVENT")
+    context = {"session": session, "event_url": event_page_url(event)}
+    queued = 0
+    for subscription in active_subscriptions(event):
+        key = f"{key_prefix}:{session.id}:{session.sequence}:{subscription.id}"
+        if db.session.scalar(select(OutboundMessage.id).where(OutboundMessage.idempotency_key == key)):
+            continue
+        vevent.pop("ATTENDEE", None)
+        vevent.add("ATTENDEE", attendee_for(subscription.participant))
+        message = list_message(
+            event=event,
+            subscription=subscription,
+            subject=subject,
+            template=template,
+            context=context,
+            automated=True,
+        )
+        attach_calendar(message, calendar.to_ical(), method)
+        if enqueue(
+            message, kind=CALENDAR_MAIL_KIND, key=key, event_id=event.id, subscription_id=subscription.id
+        ):
+            queued += 1
+    return queued
+
+
+def send_updates(session: Session) -> int:
+    """Enqueue a METHOD:REQUEST update (same UID, new SEQUENCE) to every active subscriber."""
+    return _fan_out(
+        session,
+        method="REQUEST",
+        template="session_update",
+        subject=f"Updated: {summary_for(session)}",
+        key_prefix="calendar-update",
+    )
+
+
+def send_cancellations(session: Session) -> int:
+    """Enqueue a METHOD:CANCEL for the session to every active subscriber."""
+    return _fan_out(
+        session,
+        method="CANCEL",
+        template="session_cancelled",
+        subject=summary_for(session),
+        key_prefix="calendar-cancel",
+    )
+
+
+# --- feeds --------------------------------------------------------------------------
+
+
+def participant_sessions(participant: Participant) -> list[Session]:
+    """Every session of every non-draft event the participant is actively subscribed to."""
+    return list(
+        db.session.scalars(
+            select(Session)
+            .join(Event, Session.event_id == Event.id)
+            .join(Subscription, Subscription.event_id == Event.id)
+            .where(
+                Subscription.participant_id == participant.id,
+                Subscription.status == "active",
+                Event.status != "draft",
+            )
+            .options(
+                selectinload(Session.event)
+                .selectinload(Event.panelist_links)
+                .selectinload(EventPanelist.panelist),
+                selectinload(Session.event).selectinload(Event.sessions),
+            )
+            .order_by(Session.starts_at, Session.id)
+        )
+    )
+
+
+def participant_feed(participant: Participant) -> bytes:
+    return build_calendar(
+        participant_sessions(participant),
+        name=f"Forum: {participant.display}",
+        refresh=timedelta(hours=1),
+    ).to_ical()
+
+
+def event_feed(event: Event) -> bytes:
+    return build_calendar(event.sessions, name=event.title, refresh=timedelta(hours=1)).to_ical()

@@ -192,3 +192,73 @@ def _duration(delta: timedelta) -> str:
         hours = minutes // 60
         return f"{hours} hour" + ("s" if hours != 1 else "")
     return f"{minutes} minutes"
+
+
+@dataclass(frozen=True)
+class ZoneState:
+    """What a zone observes at an instant: UTC offset, DST part and abbreviation."""
+
+    offset: timedelta
+    dst: bool
+    name: str
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A change of a zone's offset (or abbreviation), as calendar VTIMEZONE rules need it.
+
+    `wall_before` is the local wall time of the change on the clock that was in force
+    just before it (how iCalendar writes an observance's DTSTART).
+    """
+
+    at: datetime  # aware UTC instant of the change
+    before: ZoneState
+    after: ZoneState
+
+    @property
+    def wall_before(self) -> datetime:
+        return (self.at + self.before.offset).replace(tzinfo=None)
+
+
+def zone_state(zone_name: str, instant: datetime) -> ZoneState:
+    local = to_zone(instant, zone_name)
+    return ZoneState(
+        offset=local.utcoffset() or timedelta(),
+        dst=bool(local.dst()),
+        name=local.tzname() or zone_name,
+    )
+
+
+@lru_cache(maxsize=256)
+def transitions(zone_name: str, start: datetime, end: datetime) -> tuple[Transition, ...]:
+    """Every change of offset, DST flag or abbreviation in `zone_name` in [start, end).
+
+    zoneinfo keeps its transition table private, so this scans offsets a day at a time
+    and bisects each change down to the second; a few thousand lookups per zone and
+    span, cached.
+    """
+    step = timedelta(days=1)
+    found: list[Transition] = []
+    t = start.astimezone(UTC)
+    end = end.astimezone(UTC)
+    state = zone_state(zone_name, t)
+    while t < end:
+        nxt = min(t + step, end)
+        nxt_state = zone_state(zone_name, nxt)
+        if nxt_state != state:
+            lo, hi = t, nxt  # state(lo) == state, state(hi) != state
+            while hi - lo > timedelta(seconds=1):
+                mid = lo + (hi - lo) / 2
+                mid = mid.replace(microsecond=0)
+                if mid <= lo:
+                    break
+                if zone_state(zone_name, mid) == state:
+                    lo = mid
+                else:
+                    hi = mid
+            after = zone_state(zone_name, hi)
+            found.append(Transition(at=hi, before=state, after=after))
+            state, t = after, hi
+            continue
+        state, t = nxt_state, nxt
+    return tuple(found)

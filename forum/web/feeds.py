@@ -1,5 +1,191 @@
-"""Placeholder blueprint: filled in by the issue that owns this area."""
+"""Calendar files and feeds: per event, per session, and a secret per-participant feed.
 
-from flask import Blueprint
+Calendar programs poll feeds every few minutes to hours, so every answer carries an
+ETag and Last-Modified computed from a cheap query of what the calendar contains
+(ids, SEQUENCEs, updated_at), and a conditional request is answered 304 before any
+iCalendar is built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy import func, select
+
+from .. import calendar, calendar_links
+from ..extensions import db
+from ..models import Event, EventPanelist, Panelist, Participant, Session, Subscription
 
 bp = Blueprint("feeds", __name__)
+bp.add_app_template_global(calendar_links.session_links, "session_calendar_links")
+bp.add_app_template_global(calendar_links.event_links, "event_calendar_links")
+bp.add_app_template_global(calendar_links.feed_links, "feed_calendar_links")
+
+ICS_TYPE = "text/calendar; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Version:
+    """What a calendar response is built from, reduced to validators."""
+
+    etag: str
+    last_modified: datetime | None
+
+
+def _version(rows: Iterable[tuple[object, ...]], stamps: Iterable[datetime | None]) -> Version:
+    cfg = current_app.config
+    digest = hashlib.sha1(usedforsecurity=False)
+    digest.update(f"{calendar.FORMAT_VERSION}|{cfg['BASE_URL']}|{cfg['LIST_DOMAIN']}".encode())
+    for row in rows:
+        digest.update(repr(row).encode())
+    known = [s for s in stamps if s is not None]
+    return Version(etag=digest.hexdigest()[:32], last_modified=max(known) if known else None)
+
+
+def _event_version(event: Event) -> Version:
+    sessions = db.session.execute(
+        select(Session.id, Session.sequence, Session.status, Session.updated_at)
+        .where(Session.event_id == event.id)
+        .order_by(Session.id)
+    ).all()
+    panelists = _panelist_rows([event.id])
+    rows = [("event", event.id, event.status, event.updated_at), *sessions, *panelists]
+    stamps = [event.updated_at, *(r[3] for r in sessions), *(r[-1] for r in panelists)]
+    return _version(rows, stamps)
+
+
+def _panelist_rows(event_ids: list[int]) -> list[tuple[object, ...]]:
+    if not event_ids:
+        return []
+    return [
+        tuple(r)
+        for r in db.session.execute(
+            select(EventPanelist.event_id, EventPanelist.id, EventPanelist.role, Panelist.updated_at)
+            .join(Panelist, Panelist.id == EventPanelist.panelist_id)
+            .where(EventPanelist.event_id.in_(event_ids))
+            .order_by(EventPanelist.event_id, EventPanelist.id)
+        )
+    ]
+
+
+def _participant_version(participant: Participant) -> Version:
+    rows = [
+        tuple(r)
+        for r in db.session.execute(
+            select(Event.id, Event.status, Event.updated_at, Session.id, Session.sequence, Session.updated_at)
+            .join(Subscription, Subscription.event_id == Event.id)
+            .join(Session, Session.event_id == Event.id)
+            .where(
+                Subscription.participant_id == participant.id,
+                Subscription.status == "active",
+                Event.status != "draft",
+            )
+            .order_by(Event.id, Session.id)
+        )
+    ]
+    panelists = _panelist_rows(sorted({r[0] for r in rows}))  # type: ignore[misc]
+    subscribed = db.session.scalar(
+        select(func.max(Subscription.updated_at)).where(Subscription.participant_id == participant.id)
+    )
+    stamps = [subscribed, participant.updated_at, *(r[2] for r in rows), *(r[5] for r in rows)]
+    stamps += [r[-1] for r in panelists]
+    return _version([("participant", participant.id, participant.display), *rows, *panelists], stamps)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _not_modified(version: Version) -> bool:
+    """RFC 9110: If-None-Match decides when present; otherwise If-Modified-Since."""
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(version.etag)
+    since = _aware(request.if_modified_since)
+    if since is None or version.last_modified is None:
+        return False
+    return version.last_modified.replace(microsecond=0) <= since
+
+
+def _respond(
+    version: Version,
+    build: object,
+    *,
+    filename: str | None = None,
+    private: bool = False,
+) -> Response:
+    """A calendar answer (or 304) with validators; `build` makes the body only if needed."""
+    if _not_modified(version):
+        response = Response(status=304)
+    else:
+        body = build() if callable(build) else build
+        response = Response(body, mimetype=None, content_type=ICS_TYPE)
+        if filename:
+            response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.set_etag(version.etag)
+    if version.last_modified is not None:
+        response.last_modified = version.last_modified
+    if private:
+        response.headers["Cache-Control"] = "private, no-cache"
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    else:
+        response.headers["Cache-Control"] = "public, no-cache"
+    return response
+
+
+def _visible_event(slug: str) -> Event:
+    """Published and cancelled events have calendars; drafts (and unknown slugs) 404."""
+    event = Event.by_slug(slug)
+    if event is None or event.status == "draft":
+        abort(404, description="No published event has this address.")
+    return event
+
+
+@bp.get("/events/<slug>.ics")
+def event_ics(slug: str) -> Response:
+    """Download every session of an event as one .ics file."""
+    event = _visible_event(slug)
+    return _respond(_event_version(event), lambda: calendar.event_file(event), filename=f"{event.slug}.ics")
+
+
+@bp.get("/events/<slug>/sessions/<int:session_id>.ics")
+def session_ics(slug: str, session_id: int) -> Response:
+    """Download one session as an .ics file."""
+    event = _visible_event(slug)
+    session = db.session.get(Session, session_id)
+    if session is None or session.event_id != event.id:
+        abort(404, description="This event has no such session.")
+    return _respond(
+        _event_version(event),
+        lambda: calendar.session_file(session),
+        filename=f"{event.slug}-{session.id}.ics",
+    )
+
+
+@bp.get("/feeds/events/<slug>.ics")
+def event_feed(slug: str) -> Response:
+    """The public feed of one event, for calendar subscriptions (webcal://)."""
+    event = _visible_event(slug)
+    return _respond(_event_version(event), lambda: calendar.event_feed(event))
+
+
+@bp.get("/feeds/<token>.ics")
+def personal(token: str) -> Response:
+    """A participant's secret feed: every session of everything they are subscribed to."""
+    participant = db.session.scalar(select(Participant).where(Participant.feed_token == token))
+    if participant is None:
+        abort(
+            404,
+            description="This calendar feed does not exist. Copy the link again from your preferences page.",
+        )
+    return _respond(
+        _participant_version(participant),
+        lambda: calendar.participant_feed(participant),
+        private=True,
+    )
