@@ -53,6 +53,38 @@ def dev(host: str, port: int, lmtp_port: int) -> None:
 # --- officers, tokens, demo data (foundation) ------------------------------------------
 
 
+@forum_cli.command("create-officer")
+@click.argument("email")
+@click.option("--name", default="", help="Shown in the officer pages.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 10 characters; prompted for (hidden) when left out.",
+)
+def create_officer(email: str, name: str, password: str) -> None:
+    """Create a program officer who can sign in at /manage."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from .extensions import db
+    from .models import Officer
+
+    try:
+        address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise click.ClickException(f"{email!r} is not a valid email address: {exc}") from None
+    if Officer.by_email(address) is not None:
+        raise click.ClickException(f"An officer with email {address} already exists.")
+    if len(password) < 10:
+        raise click.ClickException("The password must be at least 10 characters long.")
+    officer = Officer(email=address, name=name.strip())
+    officer.set_password(password)
+    db.session.add(officer)
+    db.session.commit()
+    click.echo(f"Created officer {address}; sign in at /login.")
+
+
 @forum_cli.command("create-token")
 @click.argument("email")
 @click.option("--name", default="", help="What the token is for, e.g. 'website sync'.")

@@ -6,13 +6,14 @@ SEQUENCE bump and the update/cancel mails happen in the same transaction as the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
 from . import calendar, clock
 from .extensions import db
-from .models import Event, Session, Subscription
+from .models import Event, EventPanelist, Panelist, Session, Subscription
+from .timezones import format_date, localize, offset_changes, to_zone
 
 
 def set_session_times(session: Session, start_wall: datetime, end_wall: datetime, zone: str) -> list[str]:
@@ -78,3 +79,134 @@ def calendar_recipients(event: Event) -> int:
         )
         or 0
     )
+
+
+# --- sessions and panelists as the officer pages edit them --------------------------------
+
+
+def add_session(
+    event: Event,
+    start_wall: datetime,
+    end_wall: datetime,
+    zone: str,
+    *,
+    title: str = "",
+    join_url: str = "",
+    description: str = "",
+) -> tuple[Session, list[str]]:
+    """Create a session on `event`; returns it and the officer notes (ambiguous times).
+
+    Raises `timezones.TimeInputError` and adds nothing when the time is refused. A new
+    session of a published event reaches existing subscribers as a calendar update.
+    """
+    session = Session(title=title, join_url=join_url, description=description)
+    notes = set_session_times(session, start_wall, end_wall, zone)
+    session.position = max((s.position for s in event.sessions), default=0) + 1
+    event.sessions.append(session)
+    if event.status == "published":
+        db.session.flush()
+        calendar.send_updates(session)
+    return session, notes
+
+
+def update_session(
+    session: Session,
+    start_wall: datetime,
+    end_wall: datetime,
+    zone: str,
+    *,
+    title: str,
+    join_url: str,
+    description: str,
+) -> list[str]:
+    """Edit a session; attendees' calendars get one update if anything they see changed."""
+    seen_before = (session.title, session.join_url, session.description)
+    times_before = (session.start_wall, session.end_wall, session.timezone)
+    notes = session.set_times(start_wall, end_wall, zone)  # validates before anything changes
+    session.title, session.join_url, session.description = title, join_url, description
+    if times_before != (start_wall, end_wall, zone) or seen_before != (title, join_url, description):
+        session_changed(session)
+    return notes
+
+
+def remove_session(session: Session) -> None:
+    """Delete a session outright; only for drafts (nobody has it in a calendar yet)."""
+    if session.event.status != "draft":
+        raise ValueError("sessions of a published event are cancelled, not removed")
+    session.event.sessions.remove(session)
+    db.session.delete(session)
+
+
+def add_daily_sessions(
+    event: Event, first: date, last: date, start: time, end: time, zone: str
+) -> tuple[list[Session], list[str], list[date]]:
+    """One session per day from `first` to `last`, same hours: how an e-forum runs.
+
+    Days that already have a session are skipped (returned third), so the form can be
+    submitted again safely. Any refused day (a spring-forward gap) refuses the lot.
+    """
+    taken = {s.start_wall.date() for s in event.sessions if s.status != "cancelled"}
+    planned = []
+    day = first
+    while day <= last:
+        if day not in taken:
+            planned.append(day)
+        day += timedelta(days=1)
+    for day in planned:  # check every day before adding any
+        localize(datetime.combine(day, start), zone)
+        localize(datetime.combine(day, end), zone)
+    created, notes = [], []
+    for day in planned:
+        session, day_notes = add_session(
+            event, datetime.combine(day, start), datetime.combine(day, end), zone
+        )
+        created.append(session)
+        notes.extend(day_notes)
+    skipped = sorted(taken & {first + timedelta(days=n) for n in range((last - first).days + 1)})
+    return created, notes, skipped
+
+
+def dst_warnings(event: Event) -> list[str]:
+    """Sentences telling the officer where the event's sessions cross a UTC-offset change."""
+    sessions = [s for s in event.sessions if s.status != "cancelled" and s.starts_at is not None]
+    by_zone: dict[str, list[datetime]] = {}
+    for s in sessions:
+        by_zone.setdefault(s.timezone, []).append(s.starts_at)
+    warnings = []
+    for zone, instants in by_zone.items():
+        for instant, change in offset_changes(instants, zone):
+            warnings.append(
+                f"The sessions cross a daylight-saving change in {zone} before "
+                f"{format_date(to_zone(instant, zone))} ({change}). Local times stay as entered, "
+                "so attendees in zones that change on another date, or not at all, "
+                "see that session an hour earlier or later than the ones before it."
+            )
+    return warnings
+
+
+def attach_panelist(event: Event, panelist: Panelist, role: str) -> EventPanelist:
+    """Put a panelist on an event (at the end), or change their role if already there."""
+    for link in event.panelist_links:
+        if link.panelist_id == panelist.id and panelist.id is not None:
+            link.role = role
+            return link
+    position = max((link.position for link in event.panelist_links), default=0) + 1
+    link = EventPanelist(panelist=panelist, role=role, position=position)
+    event.panelist_links.append(link)
+    return link
+
+
+def move_panelist(link: EventPanelist, step: int) -> None:
+    """Swap a panelist with the neighbour above (step -1) or below (+1) on the page."""
+    links = sorted(link.event.panelist_links, key=lambda x: (x.position, x.id or 0))
+    for number, item in enumerate(links, start=1):
+        item.position = number
+    index = links.index(link)
+    other = index + step
+    if 0 <= other < len(links):
+        links[index].position, links[other].position = links[other].position, links[index].position
+
+
+def detach_panelist(link: EventPanelist) -> None:
+    link.event.panelist_links.remove(link)
+    db.session.delete(link)

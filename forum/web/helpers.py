@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import Any
 
 from flask import Flask, current_app, url_for
@@ -38,6 +37,19 @@ def in_zone(instant: datetime, zone: str, fmt: str = "full") -> str:
     return f"{timezones.format_date(local)} {timezones.format_time(local)} {local.tzname()}"
 
 
+def viewer_data(sessions: list, home_zone: str) -> list[dict[str, str]]:  # type: ignore[type-arg]
+    """What static/js/zones.js needs to write a session's time in the viewer's zone:
+    the instants (ISO 8601, UTC) and the home-zone date (to know when to show dates)."""
+    return [
+        {
+            "start": s.starts_at.isoformat(),
+            "end": s.ends_at.isoformat(),
+            "home": timezones.to_zone(s.starts_at, home_zone).date().isoformat(),
+        }
+        for s in sessions
+    ]
+
+
 def endpoint_url(name: str, **values: Any) -> str | None:
     """`url_for(name)`, or None when that endpoint is not registered (yet).
 
@@ -60,3 +72,4 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["display_zones"] = display_zones
     app.jinja_env.globals["session_zone_lines"] = session_zone_lines
     app.jinja_env.globals["endpoint_url"] = endpoint_url
+    app.jinja_env.globals["viewer_data"] = viewer_data

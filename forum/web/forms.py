@@ -1,0 +1,273 @@
+"""WTForms classes for the officer pages: sign-in, events, sessions, panelists.
+
+Field-level checks live here so every error can be shown next to its field; checks
+that need the database (a slug already taken) are added by the views.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    Field,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+    URLField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from .. import timezones
+from ..models import EVENT_KINDS, PANELIST_ROLES
+from ..models.events import MODERATION_POLICIES
+
+SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
+
+
+def web_address(form: FlaskForm, field: Field) -> None:
+    """An http(s) address with a host; anything else is refused with a readable message."""
+    value = (field.data or "").strip()
+    field.data = value
+    if value and not is_web_address(value):
+        raise ValidationError("Enter a full web address starting with https:// (or http://).")
+
+
+def is_web_address(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
+
+
+def zone_name(form: FlaskForm, field: Field) -> None:
+    """A known IANA zone; the message is the one timezones.py writes."""
+    try:
+        timezones.get_zone(field.data or "")
+    except timezones.TimeInputError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def zone_choices() -> dict[str, list[tuple[str, str]]]:
+    """The zone picker: the configured display zones first, then every IANA zone."""
+    from .helpers import display_zones
+
+    common = {z.name for z in display_zones()}
+    rest = [z for z in timezones.all_zone_names() if z not in common]
+    return {
+        "Common": [(z.name, f"{z.name} ({z.label})") for z in display_zones()],
+        "All time zones": [(z, z) for z in rest],
+    }
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+STRIP = [_strip]
+
+
+class ZoneField(SelectField):
+    """A <select> of zone names whose bad values get timezones' own message, not "Not a valid choice"."""
+
+    def __init__(self, label: str | None = None, validators: list | None = None, **kwargs: Any):
+        kwargs.setdefault("choices", zone_choices)
+        super().__init__(
+            label,
+            validators=[InputRequired("Pick a time zone."), zone_name, *(validators or [])],
+            validate_choice=False,
+            **kwargs,
+        )
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter your email address.")], filters=STRIP)
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    next = HiddenField()
+
+
+class ConfirmForm(FlaskForm):
+    """A bare POST form (CSRF only) for buttons: publish, cancel, remove, move."""
+
+
+class EventForm(FlaskForm):
+    kind = SelectField("Kind", choices=list(EVENT_KINDS.items()))
+    title = StringField(
+        "Title",
+        validators=[DataRequired("Give the event a title."), Length(max=200)],
+        filters=STRIP,
+    )
+    slug = StringField(
+        "Web address (slug)",
+        validators=[
+            Optional(),
+            Length(min=2, max=80),
+            Regexp(
+                SLUG_RE, message="Use lower-case letters, digits and single hyphens, e.g. ts-mentoring-2026."
+            ),
+        ],
+        filters=[_strip, lambda v: v.lower() if isinstance(v, str) else v],
+        description="Used in the page address and the e-forum's list address. Left empty, it is made from the title.",
+    )
+    summary = TextAreaField(
+        "Summary", validators=[Length(max=500)], filters=STRIP, description="One or two sentences for lists."
+    )
+    description = TextAreaField("Description", filters=STRIP, description="Markdown.")
+    learning_outcomes = TextAreaField(
+        "Learning outcomes", filters=STRIP, description="One per line; shown as a list."
+    )
+    audience = TextAreaField("Who should attend", filters=STRIP)
+    tech_requirements = TextAreaField("Tech requirements", filters=STRIP)
+    registration_info = TextAreaField("How to register", filters=STRIP, description="Markdown.")
+    contact_name = StringField("Contact name", validators=[Length(max=200)], filters=STRIP)
+    contact_email = EmailField(
+        "Contact email",
+        validators=[Optional(), Email("Enter an email address like name@example.org."), Length(max=320)],
+        filters=STRIP,
+    )
+    contact_phone = StringField("Contact phone", validators=[Length(max=80)], filters=STRIP)
+    conduct_url = URLField(
+        "Code of conduct address", validators=[Length(max=500), web_address], filters=STRIP
+    )
+    timezone = ZoneField(
+        "Home time zone", description="Sessions are entered in this zone unless you pick another."
+    )
+    moderation = SelectField("Moderation", choices=list(MODERATION_POLICIES.items()))
+    archive_public = BooleanField("Archive is public")
+    reply_to_list = BooleanField("Replies go to the list")
+    digest_hour = IntegerField(
+        "Daily digest hour",
+        validators=[
+            InputRequired("Enter an hour from 0 to 23."),
+            NumberRange(0, 23, "Use an hour from 0 to 23."),
+        ],
+        description="Local hour in the home time zone (0-23).",
+    )
+    reminder_offsets = StringField(
+        "Reminders (minutes before each session)",
+        validators=[Length(max=100)],
+        filters=STRIP,
+        description="Comma-separated, e.g. 1440, 60 for a day and an hour before. Empty for none.",
+    )
+
+    def validate_reminder_offsets(self, field: Field) -> None:
+        parts = [p.strip() for p in (field.data or "").split(",") if p.strip()]
+        for part in parts:
+            if not part.isdigit() or not 0 < int(part) <= 60 * 24 * 30:
+                raise ValidationError(f"“{part}” is not a number of minutes between 1 and 43200.")
+        field.data = ",".join(str(m) for m in sorted({int(p) for p in parts}, reverse=True))
+
+
+class SessionForm(FlaskForm):
+    title = StringField(
+        "Session title",
+        validators=[Length(max=200)],
+        filters=STRIP,
+        description="Optional for an e-forum day.",
+    )
+    date = DateField("Date", validators=[InputRequired("Pick the date.")])
+    start_time = TimeField(
+        "Start time", format=TIME_FORMATS, validators=[InputRequired("Enter a start time.")]
+    )
+    end_time = TimeField("End time", format=TIME_FORMATS, validators=[InputRequired("Enter an end time.")])
+    timezone = ZoneField("Time zone")
+    join_url = URLField("Join link", validators=[Length(max=500), web_address], filters=STRIP)
+    description = TextAreaField("Session description", filters=STRIP, description="Markdown; optional.")
+
+    def validate_end_time(self, field: Field) -> None:
+        if self.start_time.data and field.data and field.data <= self.start_time.data:
+            raise ValidationError("The end time must be after the start time.")
+
+
+class DayRangeForm(FlaskForm):
+    """An e-forum runs one session per day: add them all at once."""
+
+    first_date = DateField("From", validators=[InputRequired("Pick the first day.")])
+    last_date = DateField("To", validators=[InputRequired("Pick the last day.")])
+    start_time = TimeField(
+        "Start time", format=TIME_FORMATS, validators=[InputRequired("Enter a start time.")]
+    )
+    end_time = TimeField("End time", format=TIME_FORMATS, validators=[InputRequired("Enter an end time.")])
+    timezone = ZoneField("Time zone")
+
+    def validate_last_date(self, field: Field) -> None:
+        first = self.first_date.data
+        if first and field.data:
+            if field.data < first:
+                raise ValidationError("The last day must not be before the first day.")
+            if (field.data - first).days > 60:
+                raise ValidationError("At most 61 days can be added at once.")
+
+    def validate_end_time(self, field: Field) -> None:
+        if self.start_time.data and field.data and field.data <= self.start_time.data:
+            raise ValidationError("The end time must be after the start time.")
+
+
+def _role_choices() -> list[tuple[str, str]]:
+    return list(PANELIST_ROLES.items())
+
+
+class PanelistForm(FlaskForm):
+    name = StringField(
+        "Name", validators=[DataRequired("Enter the panelist's name."), Length(max=200)], filters=STRIP
+    )
+    title = StringField("Job title", validators=[Length(max=200)], filters=STRIP)
+    affiliation = StringField("Affiliation", validators=[Length(max=200)], filters=STRIP)
+    pronouns = StringField("Pronouns", validators=[Length(max=40)], filters=STRIP)
+    email = EmailField(
+        "Email",
+        validators=[Optional(), Email("Enter an email address like name@example.org."), Length(max=320)],
+        filters=STRIP,
+        description="Not shown publicly; lets them post and moderate.",
+    )
+    photo_url = URLField("Photo address", validators=[Length(max=500), web_address], filters=STRIP)
+    links = TextAreaField("Links", filters=STRIP, description="One web address per line.")
+    bio = TextAreaField("Bio", filters=STRIP, description="Markdown.")
+
+    def validate_links(self, field: Field) -> None:
+        for number, line in enumerate((field.data or "").splitlines(), start=1):
+            line = line.strip()
+            if line and not is_web_address(line):
+                raise ValidationError(
+                    f"Line {number} (“{line}”) is not a web address starting with https://."
+                )
+
+
+class PanelistOnEventForm(PanelistForm):
+    """A new panelist, added straight onto an event with a role."""
+
+    role = SelectField("Role on this event", choices=_role_choices())
+
+
+class AttachPanelistForm(FlaskForm):
+    """Reuse an existing panelist on this event."""
+
+    panelist_id = HiddenField(validators=[DataRequired()])
+    role = SelectField("Role", choices=_role_choices())
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=_role_choices())
+
+
+def slugify(text: str) -> str:
+    """`Mentoring in Technical Services` -> `mentoring-in-technical-services` (max 80)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:80].rstrip("-") or "event"
