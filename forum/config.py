@@ -42,6 +42,9 @@ SETTINGS: dict[str, tuple[str, str]] = {
     ),
     "CONFIRM_MAX_AGE_HOURS": ("72", "how long a subscription confirmation link works"),
     "BOUNCE_LIMIT": ("3", "hard failures before a subscription is disabled"),
+    "MAIL_MAX_ATTEMPTS": ("8", "delivery attempts (4xx, dropped connection) before a message fails"),
+    "MAIL_RETRY_SECONDS": ("60", "first retry delay; doubles each attempt, capped at 6 hours"),
+    "MAIL_LEASE_SECONDS": ("300", "a claimed batch not finished in this time is taken up by another sender"),
     "MAX_POST_BYTES": ("2000000", "largest inbound post accepted"),
 }
 
@@ -83,6 +86,9 @@ def load(instance_path: str) -> dict[str, Any]:
         "TOKEN_MAX_AGE_DAYS": int(_env("TOKEN_MAX_AGE_DAYS")),
         "CONFIRM_MAX_AGE_HOURS": int(_env("CONFIRM_MAX_AGE_HOURS")),
         "BOUNCE_LIMIT": int(_env("BOUNCE_LIMIT")),
+        "MAIL_MAX_ATTEMPTS": int(_env("MAIL_MAX_ATTEMPTS")),
+        "MAIL_RETRY_SECONDS": int(_env("MAIL_RETRY_SECONDS")),
+        "MAIL_LEASE_SECONDS": int(_env("MAIL_LEASE_SECONDS")),
         "MAX_POST_BYTES": int(_env("MAX_POST_BYTES")),
         "DEV_MAILBOX_DIR": str(Path(instance_path) / "devmail"),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -1,16 +1,25 @@
 """Build `EmailMessage`s from Jinja2 templates: text and HTML from the same data.
 
-Header values go through `email.headerregistry` (Address objects, policy-folded
-subjects), so a name or subject with CR/LF cannot add a header.
+Every value that may come from a user (names, subjects, titles, ids from inbound
+mail) is cleaned of line breaks before it reaches a header, and display names go
+through `email.headerregistry.Address`, which quotes or RFC 2047-encodes them: no
+header can be injected through any field.
+
+The URL-bearing list headers (RFC 2369 ``List-*``, ``Archived-At``) and message-id
+lists are written pre-folded and kept as written (``refold_source="none"``): the
+email package would otherwise turn a long unsubscribe URL into encoded-words that
+mail clients cannot use.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from email import policy
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 
 from flask import current_app, render_template
@@ -20,20 +29,90 @@ from .. import clock
 from ..models import Event, Subscription
 from ..web.urls import external_url
 
+#: SMTP line endings; header objects fold themselves, raw (pre-folded) values are kept.
+POLICY = policy.SMTP.clone(refold_source="none")
+
+#: Headers whose values are URL or msg-id lists: written as given (ASCII, pre-folded).
+RAW_HEADERS = frozenset(
+    {
+        "list-id",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+        "list-post",
+        "list-help",
+        "list-archive",
+        "list-subscribe",
+        "list-owner",
+        "archived-at",
+        "in-reply-to",
+        "references",
+    }
+)
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+_ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$")
+_MAX_RAW_LINE = 900  # RFC 5322 allows 998 octets a line; stay well below
+
 
 def clean_header_text(value: str) -> str:
     """Collapse any line breaks or control characters a user put into a header value."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in str(value)).split())
 
 
 def address(email: str, name: str = "") -> Address:
     """A header address; the display name is cleaned and encoded by the email package."""
-    local, _, domain = email.strip().rpartition("@")
+    email = clean_header_text(email)
+    local, at, domain = email.rpartition("@")
+    if not at or not local or not domain:
+        raise ValueError(f"not an email address: {email!r}")
     return Address(display_name=clean_header_text(name), username=local, domain=domain)
 
 
+def as_address(value: str | Address) -> Address:
+    """An Address from an Address or a `Name <addr>` / bare address string, cleaned."""
+    if isinstance(value, Address):
+        return address(value.addr_spec, value.display_name)
+    name, addr = parseaddr(clean_header_text(value))
+    if not addr:
+        raise ValueError(f"not an email address: {value!r}")
+    return address(addr, name)
+
+
 def new_message_id() -> str:
+    """A unique Message-ID on the list domain (never the host name, which may be private)."""
     return make_msgid(domain=current_app.config["LIST_DOMAIN"])
+
+
+def phrase(text: str) -> str:
+    """`text` as an RFC 5322 phrase: atoms as they are, quoted when needed, RFC 2047 if not ASCII."""
+    text = clean_header_text(text)
+    if not text.isascii():
+        return Header(text, "utf-8").encode(splitchars=" ", maxlinelen=76)
+    if _ATEXT.match(text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def fold_list(items: list[str], sep: str = ",") -> str:
+    """Join URL/id items, one per continuation line when long, never breaking inside one."""
+    line = ", ".join(items) if sep == "," else " ".join(items)
+    if len(line) <= 70:
+        return line
+    joiner = ",\n " if sep == "," else "\n "
+    return joiner.join(items)
+
+
+def set_header(msg: EmailMessage, name: str, value: str) -> None:
+    """Add one header safely: cleaned value; list/URL headers kept exactly as written."""
+    if not _HEADER_NAME.match(name):
+        raise ValueError(f"invalid header name {name!r}")
+    if name.lower() in RAW_HEADERS:
+        lines = [clean_header_text(part) for part in str(value).split("\n")]
+        lines = [part for part in lines if part]
+        raw = "\n ".join(lines)
+        if raw.isascii() and all(len(part) <= _MAX_RAW_LINE for part in lines):
+            msg.set_raw(name, raw)
+            return
+    msg[name] = clean_header_text(value)
 
 
 def build_message(
@@ -49,16 +128,16 @@ def build_message(
 ) -> EmailMessage:
     """Render `templates/mail/<template>.txt` (required) and `.html` (optional) into one message."""
     ctx = dict(context or {})
-    msg = EmailMessage(policy=policy.SMTP)
-    msg["From"] = sender or address(current_app.config["MAIL_FROM"], "Forum")
-    msg["To"] = to if isinstance(to, Address) else address(to)
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = as_address(sender) if sender else address(current_app.config["MAIL_FROM"], "Forum")
+    msg["To"] = as_address(to)
     if reply_to:
-        msg["Reply-To"] = reply_to
+        msg["Reply-To"] = as_address(reply_to)
     msg["Subject"] = clean_header_text(subject)
     msg["Date"] = format_datetime(clock.now())
-    msg["Message-ID"] = message_id or new_message_id()
+    msg["Message-ID"] = clean_header_text(message_id) if message_id else new_message_id()
     for name, value in (headers or {}).items():
-        msg[name] = clean_header_text(value)
+        set_header(msg, name, value)
     msg.set_content(render_template(f"mail/{template}.txt", **ctx))
     try:
         html = render_template(f"mail/{template}.html", **ctx)
@@ -75,7 +154,44 @@ def list_address(event: Event) -> Address:
 
 
 def list_id(event: Event) -> str:
-    return f"{clean_header_text(event.title)} <{event.slug}.{current_app.config['LIST_DOMAIN']}>"
+    """RFC 2919: `phrase <slug.LIST_DOMAIN>`, the phrase quoted or encoded as needed."""
+    return f"{phrase(event.title)} <{event.slug}.{current_app.config['LIST_DOMAIN']}>"
+
+
+def list_headers(
+    event: Event,
+    subscription: Subscription,
+    *,
+    unsubscribe: str,
+    preferences: str,
+    posting_open: bool,
+    automated: bool = False,
+) -> dict[str, str]:
+    """The RFC 2369 / 2919 / 8058 headers of one subscriber's copy of list mail.
+
+    `List-Unsubscribe` carries the subscriber's own https link first (the one-click
+    POST target of `List-Unsubscribe-Post`) and the mailto form second.
+    """
+    from ..links import unsubscribe_mailto
+
+    list_addr = list_address(event).addr_spec
+    links = [f"<{unsubscribe}>"]
+    mailto = unsubscribe_mailto(subscription)
+    if mailto:
+        links.append(f"<{mailto}>")
+    headers = {
+        "List-Id": list_id(event),
+        "List-Unsubscribe": fold_list(links),
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "List-Post": f"<mailto:{list_addr}>" if posting_open else "NO",
+        "List-Help": f"<{preferences}>",
+        "List-Archive": f"<{external_url('discussion.archive', slug=event.slug)}>",
+        "Precedence": "list",
+        "X-Loop": list_addr,
+    }
+    if automated:
+        headers["Auto-Submitted"] = "auto-generated"
+    return headers
 
 
 def list_message(
@@ -96,44 +212,41 @@ def list_message(
 ) -> EmailMessage:
     """A message to one subscriber of an event's list, with RFC 2369/2919/8058 headers.
 
+    From is always the list's own address (DMARC-safe: we never claim the author's
+    domain); the author shows as "<author> via <list>". Reply-To follows the event's
+    reply policy: the list, or the author when replies go to the author.
     `automated` marks list-generated mail (digests, reminders, notices) with
     `Auto-Submitted: auto-generated`; relayed human posts are not marked.
     """
-    from ..links import preferences_url, unsubscribe_mailto, unsubscribe_url
+    from ..links import preferences_url, unsubscribe_url
 
     participant = subscription.participant
     list_addr = list_address(event)
     sender = list_addr
-    if author_name:
-        sender = address(list_addr.addr_spec, f"{author_name} via {event.title}")
+    if author_name or author_email:
+        sender = address(list_addr.addr_spec, f"{author_name or author_email} via {event.title}")
     reply_to: Address | None = None
     if not event.reply_to_list and author_email:
         reply_to = address(author_email, author_name or "")
     elif event.is_eforum:
         reply_to = list_addr
-    unsubscribe = unsubscribe_url(subscription)
-    prefs = preferences_url(participant)
     if posting_open is None:
         posting_open = event.is_eforum and event.status == "published"
-    mailto = unsubscribe_mailto(subscription)
-    headers = {
-        "List-Id": list_id(event),
-        "List-Unsubscribe": f"<{unsubscribe}>" + (f", <{mailto}>" if mailto else ""),
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Post": f"<mailto:{list_addr.addr_spec}>" if posting_open else "NO",
-        "List-Help": f"<{prefs}>",
-        "List-Archive": f"<{external_url('discussion.archive', slug=event.slug)}>",
-        "Precedence": "list",
-        "X-Loop": list_addr.addr_spec,
-    }
-    if automated:
-        headers["Auto-Submitted"] = "auto-generated"
+    unsubscribe, prefs = unsubscribe_url(subscription), preferences_url(participant)
+    headers = list_headers(
+        event,
+        subscription,
+        unsubscribe=unsubscribe,
+        preferences=prefs,
+        posting_open=posting_open,
+        automated=automated,
+    )
     if archived_at:
         headers["Archived-At"] = f"<{archived_at}>"
     if in_reply_to:
         headers["In-Reply-To"] = in_reply_to
     if references:
-        headers["References"] = references
+        headers["References"] = fold_list(clean_header_text(references).split(), sep=" ")
     ctx = {
         "event": event,
         "subscription": subscription,

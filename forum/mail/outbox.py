@@ -6,14 +6,36 @@ not at all, and the idempotency key makes a retried job enqueue nothing twice.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses
+from itertools import islice
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from .. import clock
 from ..extensions import db
 from ..models import OutboundMessage
+
+#: Rows per multi-row INSERT in `enqueue_many` (11 columns: well under SQLite's bind limit).
+INSERT_CHUNK = 500
+
+
+def recipient_of(message: EmailMessage) -> str:
+    """The single `To` address of an outbound message (one row, one recipient)."""
+    recipients = [addr for _, addr in getaddresses(message.get_all("To", [])) if addr]
+    if len(recipients) != 1:
+        raise ValueError(f"an outbound message has exactly one recipient, got {recipients!r}")
+    return recipients[0]
+
+
+def sender_of(message: EmailMessage) -> str:
+    """The envelope sender: the `From` address (the list's own address for list mail)."""
+    return next((a for _, a in getaddresses([str(message["From"])]) if a), "")
 
 
 def enqueue(
@@ -32,16 +54,11 @@ def enqueue(
     """
     if db.session.scalar(select(OutboundMessage.id).where(OutboundMessage.idempotency_key == key)):
         return None
-    recipients = [addr for _, addr in getaddresses(message.get_all("To", [])) if addr]
-    if len(recipients) != 1:
-        raise ValueError(f"an outbound message has exactly one recipient, got {recipients!r}")
-    if envelope_from is None:
-        envelope_from = next((a for _, a in getaddresses([str(message["From"])]) if a), "")
     row = OutboundMessage(
         idempotency_key=key,
         kind=kind,
-        recipient=recipients[0],
-        envelope_from=envelope_from,
+        recipient=recipient_of(message),
+        envelope_from=envelope_from if envelope_from is not None else sender_of(message),
         message=message.as_bytes(),
         event_id=event_id,
         subscription_id=subscription_id,
@@ -52,3 +69,64 @@ def enqueue(
     except IntegrityError:
         return None  # a concurrent transaction queued the same key first
     return row
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message of a fan-out, for `enqueue_many`."""
+
+    message: EmailMessage
+    key: str
+    event_id: int | None = None
+    subscription_id: int | None = None
+    envelope_from: str | None = None
+
+
+def _chunks(items: Iterable[Outgoing], size: int) -> Iterator[list[Outgoing]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _insert_statement() -> Any:
+    """`INSERT ... ON CONFLICT (idempotency_key) DO NOTHING` in this database's dialect."""
+    table = OutboundMessage.__table__
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    raise RuntimeError(f"enqueue_many does not support the {dialect} dialect")
+
+
+def enqueue_many(items: Iterable[Outgoing], *, kind: str, chunk_size: int = INSERT_CHUNK) -> int:
+    """Queue a fan-out in bulk, inside the caller's transaction; returns how many rows were new.
+
+    Multi-row INSERTs that ignore keys already queued, so re-running a fan-out after a
+    crash queues only the copies that are missing. `items` may be a generator: only one
+    chunk of rendered messages is held at a time.
+    """
+    inserted = 0
+    for chunk in _chunks(items, chunk_size):
+        now = clock.now()
+        rows = [
+            {
+                "idempotency_key": item.key,
+                "kind": kind,
+                "recipient": recipient_of(item.message),
+                "envelope_from": item.envelope_from
+                if item.envelope_from is not None
+                else sender_of(item.message),
+                "message": item.message.as_bytes(),
+                "event_id": item.event_id,
+                "subscription_id": item.subscription_id,
+                "status": "queued",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for item in chunk
+        ]
+        result = db.session.execute(_insert_statement().values(rows))
+        inserted += max(result.rowcount or 0, 0)
+    return inserted

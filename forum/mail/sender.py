@@ -1,0 +1,317 @@
+"""Deliver the outbox: claim due rows, send them over one reused connection, mark each.
+
+The claim is the only way to a send. It is one short transaction that moves due rows
+to ``sending`` under a lease (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so any number
+of senders may run side by side; SQLite: the single UPDATE is atomic). While a row is
+``sending`` its ``next_attempt_at`` holds the lease's end, so one index and one
+condition find both due rows and rows whose sender died; a sender stops before its
+own lease runs out, so a lease only lapses when its sender is gone.
+
+Each accepted message is marked ``sent`` in the next small group commit (at most
+`GROUP_SIZE` messages or `GROUP_SECONDS` after acceptance). 4xx replies and dropped
+connections are retried with exponential backoff; 5xx replies fail the row and count
+a hard bounce against the subscription, which is disabled at BOUNCE_LIMIT.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, bindparam, func, select, update
+
+from .. import clock
+from ..extensions import db
+from ..models import OutboundMessage, Subscription
+from .transport import DeliveryError, Envelope, Transport, make_transport
+
+#: Statuses the claim may take: due new/retry rows, and `sending` rows whose lease lapsed.
+CLAIMABLE = ("queued", "retry", "sending")
+#: Marks are committed after this many messages or this many seconds, whichever first.
+GROUP_SIZE = 100
+GROUP_SECONDS = 0.5
+#: Longest wait between two attempts of one message.
+MAX_BACKOFF = timedelta(hours=6)
+
+_outbox = OutboundMessage.__table__
+_subscriptions = Subscription.__table__
+
+
+@dataclass
+class SendReport:
+    """What one `send_due` run did."""
+
+    sent: int = 0
+    retry: int = 0
+    failed: int = 0
+    bounced_subscriptions: set[int] = field(default_factory=set)
+
+    @property
+    def processed(self) -> int:
+        return self.sent + self.retry + self.failed
+
+    def __str__(self) -> str:
+        return f"sent: {self.sent}, retry: {self.retry}, failed: {self.failed}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A batch this sender may send until `lease_until`, identified by `token`."""
+
+    token: str
+    lease_until: datetime
+    rows: Sequence[Any]
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def app_transport() -> Transport:
+    """The transport MAIL_URL names (raises transport.MailURLError if it is unusable)."""
+    cfg = current_app.config
+    return make_transport(cfg["MAIL_URL"], dev_dir=cfg["DEV_MAILBOX_DIR"], helo=cfg["LIST_DOMAIN"])
+
+
+def _due(now: datetime):  # type: ignore[no-untyped-def]
+    return and_(_outbox.c.status.in_(CLAIMABLE), _outbox.c.next_attempt_at <= now)
+
+
+def due_count() -> int:
+    """Messages a sender would take now (for a progress bar)."""
+    return db.session.scalar(select(func.count()).select_from(_outbox).where(_due(clock.now()))) or 0
+
+
+def claim(limit: int, worker_id: str, lease_seconds: int | None = None) -> Claim:
+    """Take up to `limit` due rows for this sender, in its own short transaction."""
+    lease = lease_seconds if lease_seconds is not None else current_app.config["MAIL_LEASE_SECONDS"]
+    now = clock.now()
+    lease_until = now + timedelta(seconds=lease)
+    token = f"{worker_id[:60]}:{uuid.uuid4().hex[:12]}"
+    due = select(_outbox.c.id).where(_due(now)).order_by(_outbox.c.next_attempt_at, _outbox.c.id).limit(limit)
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    stmt = (
+        update(_outbox)
+        .where(_outbox.c.id.in_(due.scalar_subquery()))
+        .values(status="sending", claimed_by=token, lease_until=lease_until, next_attempt_at=lease_until)
+        .returning(
+            _outbox.c.id,
+            _outbox.c.kind,
+            _outbox.c.recipient,
+            _outbox.c.envelope_from,
+            _outbox.c.message,
+            _outbox.c.attempts,
+            _outbox.c.subscription_id,
+        )
+    )
+    try:
+        rows = db.session.execute(stmt).all()
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    rows.sort(key=lambda r: r.id)
+    return Claim(token=token, lease_until=lease_until, rows=rows)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before attempt `attempts + 1`: MAIL_RETRY_SECONDS doubled per attempt, capped."""
+    base = current_app.config["MAIL_RETRY_SECONDS"]
+    return min(timedelta(seconds=base * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+@dataclass
+class _Marks:
+    """Outcomes waiting for the next group commit."""
+
+    sent: list[int] = field(default_factory=list)
+    retry: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    bounces: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.sent) + len(self.retry) + len(self.failed)
+
+
+def _commit_marks(marks: _Marks, token: str, report: SendReport) -> None:
+    """Write one group of outcomes, guarded by the claim token, in one transaction."""
+    if not len(marks):
+        return
+    now = clock.now()
+    mine = _outbox.c.claimed_by == token
+    session = db.session
+    try:
+        if marks.sent:
+            session.execute(
+                update(_outbox)
+                .where(_outbox.c.id.in_(marks.sent), mine)
+                .values(
+                    status="sent",
+                    sent_at=now,
+                    lease_until=None,
+                    attempts=_outbox.c.attempts + 1,
+                    last_error=None,
+                )
+            )
+        outcomes = [*marks.retry, *marks.failed]
+        if outcomes:
+            session.execute(
+                update(_outbox)
+                .where(_outbox.c.id == bindparam("row_id"), mine)
+                .values(
+                    status=bindparam("new_status"),
+                    attempts=bindparam("new_attempts"),
+                    next_attempt_at=bindparam("retry_at"),
+                    last_error=bindparam("error"),
+                    lease_until=None,
+                ),
+                outcomes,
+            )
+        if marks.bounces:
+            _count_bounces(marks.bounces, report)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    report.sent += len(marks.sent)
+    report.retry += sum(1 for m in marks.retry if m["new_status"] == "retry")
+    report.failed += len(marks.failed) + sum(1 for m in marks.retry if m["new_status"] == "failed")
+
+
+def _count_bounces(subscription_ids: list[int], report: SendReport) -> None:
+    """A 5xx counts against the subscription; at BOUNCE_LIMIT it is disabled."""
+    limit = current_app.config["BOUNCE_LIMIT"]
+    for sub_id in subscription_ids:
+        db.session.execute(
+            update(_subscriptions)
+            .where(_subscriptions.c.id == sub_id)
+            .values(hard_bounces=_subscriptions.c.hard_bounces + 1)
+        )
+    db.session.execute(
+        update(_subscriptions)
+        .where(
+            _subscriptions.c.id.in_(set(subscription_ids)),
+            _subscriptions.c.hard_bounces >= limit,
+            _subscriptions.c.status.in_(("active", "pending")),
+        )
+        .values(status="disabled")
+    )
+    report.bounced_subscriptions.update(subscription_ids)
+
+
+def _release(ids: list[int], token: str) -> None:
+    """Give rows back (lease nearly over): due again at once, for any sender."""
+    if not ids:
+        return
+    db.session.execute(
+        update(_outbox)
+        .where(_outbox.c.id.in_(ids), _outbox.c.claimed_by == token)
+        .values(status="queued", next_attempt_at=clock.now(), lease_until=None)
+    )
+    db.session.commit()
+
+
+def _record_failure(marks: _Marks, row: Any, error: DeliveryError) -> None:
+    now = clock.now()
+    attempts = row.attempts + 1
+    text = str(error)[:1000]
+    if error.permanent:
+        marks.failed.append(
+            {
+                "row_id": row.id,
+                "new_status": "failed",
+                "new_attempts": attempts,
+                "retry_at": now,
+                "error": text,
+            }
+        )
+        if row.subscription_id is not None:
+            marks.bounces.append(row.subscription_id)
+        return
+    gave_up = attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
+    marks.retry.append(
+        {
+            "row_id": row.id,
+            "new_status": "failed" if gave_up else "retry",
+            "new_attempts": attempts,
+            "retry_at": now if gave_up else now + backoff(attempts),
+            "error": text,
+        }
+    )
+
+
+def deliver(
+    batch: Claim,
+    transport: Transport,
+    report: SendReport,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Send a claimed batch and mark every row; stops short of the lease running out."""
+    margin = timedelta(seconds=max(current_app.config["MAIL_LEASE_SECONDS"] / 10, 1))
+    marks = _Marks()
+    last_commit = time.monotonic()
+
+    def flush() -> None:
+        nonlocal marks, last_commit
+        done = len(marks)
+        _commit_marks(marks, batch.token, report)
+        marks, last_commit = _Marks(), time.monotonic()
+        if progress and done:
+            progress(done)
+
+    try:
+        for index, row in enumerate(batch.rows):
+            if clock.now() >= batch.lease_until - margin:
+                flush()
+                _release([r.id for r in batch.rows[index:]], batch.token)
+                return
+            try:
+                transport.send(
+                    Envelope(row.id, row.envelope_from, row.recipient, bytes(row.message), row.kind)
+                )
+            except DeliveryError as error:
+                _record_failure(marks, row, error)
+            else:
+                marks.sent.append(row.id)
+            if len(marks) >= GROUP_SIZE or time.monotonic() - last_commit >= GROUP_SECONDS:
+                flush()
+    finally:
+        flush()  # also on an unexpected error: what the server accepted is marked sent
+
+
+def send_due(
+    limit: int | None = None,
+    batch_size: int = 200,
+    worker_id: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    transport: Transport | None = None,
+) -> SendReport:
+    """Drain what is due now (at most `limit` messages), batch by batch; safe to run anywhere.
+
+    `progress(n)` is called as groups of `n` messages are marked. Rows put back for a
+    retry are not due again within the same run.
+    """
+    worker = worker_id or default_worker_id()
+    own_transport = transport is None
+    transport = transport or app_transport()
+    report = SendReport()
+    try:
+        while limit is None or report.processed < limit:
+            size = batch_size if limit is None else min(batch_size, limit - report.processed)
+            batch = claim(size, worker)
+            if not batch.rows:
+                break
+            deliver(batch, transport, report, progress)
+    finally:
+        if own_transport:
+            transport.close()
+    return report

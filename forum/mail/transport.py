@@ -1,0 +1,266 @@
+"""Where mail goes: MAIL_URL parsed into an SMTP connection or the dev mailbox.
+
+* ``smtp://user:pass@host:port`` - STARTTLS when the server offers it;
+  ``?starttls=required`` refuses to send in clear, ``?starttls=off`` never upgrades.
+* ``smtps://user:pass@host:port`` - implicit TLS (port 465 by default).
+* ``dev://`` (the default) - each message is written as an ``.eml`` file to
+  DEV_MAILBOX_DIR and shown at /dev/mail.
+
+Other options: ``?timeout=SECONDS``, ``?helo=NAME``, ``?cafile=PATH`` (a private CA).
+Only `sender.py` uses a transport; nothing else talks SMTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import smtplib
+import ssl
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+STARTTLS_MODES = ("auto", "required", "off")
+
+
+class MailURLError(ValueError):
+    """MAIL_URL cannot be used; the message says which part is wrong."""
+
+
+class DeliveryError(Exception):
+    """One message was not accepted.
+
+    `permanent` (a 5xx reply) means never retry and count a bounce; otherwise (4xx,
+    dropped connection, timeout) the message is retried later.
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.code = code
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What a transport needs to deliver one outbox row."""
+
+    id: int
+    sender: str
+    recipient: str
+    data: bytes  # RFC 5322 bytes with CRLF line ends
+    kind: str = ""
+
+
+class Transport(Protocol):
+    def send(self, envelope: Envelope) -> None:
+        """Deliver one message or raise DeliveryError."""
+
+    def close(self) -> None:
+        """Release the connection (if any); the transport may be used again after."""
+
+
+@dataclass(frozen=True)
+class SMTPSettings:
+    host: str
+    port: int
+    implicit_tls: bool = False
+    starttls: str = "auto"
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+    helo: str | None = None
+    cafile: str | None = None
+
+
+@dataclass(frozen=True)
+class DevSettings:
+    directory: str
+
+
+def parse_mail_url(url: str, *, dev_dir: str, helo: str | None = None) -> SMTPSettings | DevSettings:
+    """MAIL_URL -> settings, or MailURLError with a one-line reason."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme == "dev":
+        return DevSettings(directory=unquote(parts.path) if parts.path not in ("", "/") else dev_dir)
+    if scheme not in ("smtp", "smtps"):
+        raise MailURLError(f"MAIL_URL must start with smtp://, smtps:// or dev:// (got {scheme or url!r})")
+    if not parts.hostname:
+        raise MailURLError("MAIL_URL has no host (smtp://user:pass@host:port)")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    unknown = set(query) - {"starttls", "timeout", "helo", "cafile"}
+    if unknown:
+        raise MailURLError(f"MAIL_URL has unknown option(s): {', '.join(sorted(unknown))}")
+    starttls = query.get("starttls", "auto").lower()
+    if starttls not in STARTTLS_MODES:
+        raise MailURLError(f"MAIL_URL starttls must be one of {', '.join(STARTTLS_MODES)}")
+    if scheme == "smtps" and "starttls" in query:
+        raise MailURLError("MAIL_URL: smtps:// is already TLS; drop ?starttls")
+    try:
+        port = parts.port or (465 if scheme == "smtps" else 25)
+        timeout = float(query.get("timeout", "30"))
+    except ValueError as exc:
+        raise MailURLError(f"MAIL_URL: {exc}") from exc
+    return SMTPSettings(
+        host=parts.hostname,
+        port=port,
+        implicit_tls=scheme == "smtps",
+        starttls="off" if scheme == "smtps" else starttls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        timeout=timeout,
+        helo=query.get("helo") or helo,
+        cafile=query.get("cafile"),
+    )
+
+
+def _reply_text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return " ".join(text.split())[:500]
+
+
+@dataclass
+class SMTPTransport:
+    """One SMTP connection, opened on first use and reused for every message after.
+
+    Commands are issued one by one (MAIL, RCPT, DATA) so a refusal is attributed to
+    the right step. A connection that turns out dead before anything of a message
+    was accepted (an idle timeout between batches) is reopened and the message sent
+    at once; a drop in the middle of a message is reported as a temporary failure.
+    """
+
+    settings: SMTPSettings
+    _conn: smtplib.SMTP | None = field(default=None, init=False, repr=False)
+    _used: bool = field(default=False, init=False, repr=False)
+
+    def _tls_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.settings.cafile)
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        helo = s.helo or "localhost"
+        try:
+            if s.implicit_tls:
+                conn: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, local_hostname=helo, timeout=s.timeout, context=self._tls_context()
+                )
+            else:
+                conn = smtplib.SMTP(s.host, s.port, local_hostname=helo, timeout=s.timeout)
+            conn.ehlo()
+            if not s.implicit_tls and s.starttls != "off":
+                if conn.has_extn("starttls"):
+                    conn.starttls(context=self._tls_context())
+                    conn.ehlo()
+                elif s.starttls == "required":
+                    conn.close()
+                    raise DeliveryError(f"{s.host}:{s.port} does not offer STARTTLS (starttls=required)")
+            if s.username:
+                conn.login(s.username, s.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP login refused: {exc.smtp_code} {_reply_text(exc.smtp_error)}") from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(f"cannot connect to {s.host}:{s.port}: {exc}") from exc
+        self._used = False
+        return conn
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def _command_failed(self, step: str, code: int, reply: bytes) -> DeliveryError:
+        if code == 421 or code < 200:
+            self._drop()  # the server is closing this session
+        elif step != "DATA":
+            try:
+                assert self._conn is not None
+                self._conn.rset()
+            except (OSError, smtplib.SMTPException):
+                self._drop()
+        return DeliveryError(f"{step}: {code} {_reply_text(reply)}", code=code, permanent=500 <= code < 600)
+
+    def _send_once(self, env: Envelope) -> str:
+        """Run one transaction; returns the step reached when the connection died."""
+        if self._conn is None:
+            self._conn = self._connect()
+        conn = self._conn
+        step = "MAIL"
+        try:
+            code, reply = conn.mail(env.sender)
+            if code != 250:
+                raise self._command_failed(step, code, reply)
+            step = "RCPT"
+            code, reply = conn.rcpt(env.recipient)
+            if code not in (250, 251):
+                raise self._command_failed(step, code, reply)
+            step = "DATA"
+            code, reply = conn.data(env.data)
+            if code != 250:
+                raise self._command_failed(step, code, reply)
+        except smtplib.SMTPDataError as exc:  # DATA itself refused (no 354)
+            raise self._command_failed(step, exc.smtp_code, exc.smtp_error) from exc
+        except (OSError, smtplib.SMTPServerDisconnected):
+            self._drop()
+            return step
+        self._used = True
+        return ""
+
+    def send(self, envelope: Envelope) -> None:
+        reused = self._conn is not None and self._used
+        lost_at = self._send_once(envelope)
+        if lost_at == "MAIL" and reused:
+            lost_at = self._send_once(envelope)  # the kept-open connection had gone stale
+        if lost_at:
+            raise DeliveryError(f"connection lost during {lost_at}")
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.quit()
+            except (OSError, smtplib.SMTPException):
+                conn.close()
+
+
+@dataclass
+class DevMailbox:
+    """Development transport: one .eml file per message, written atomically.
+
+    Trace headers a real mailbox would add (Delivered-To, Return-Path) plus the
+    outbox kind are prepended so /dev/mail can list them.
+    """
+
+    directory: str
+
+    def send(self, envelope: Envelope) -> None:
+        folder = Path(self.directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        trace = (
+            f"Delivered-To: {envelope.recipient}\r\n"
+            f"Return-Path: <{envelope.sender}>\r\n"
+            f"X-Forum-Kind: {envelope.kind or 'mail'}\r\n"
+        ).encode("ascii", "replace")
+        name = f"{time.time_ns():020d}-{envelope.id}.eml"
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".eml")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(trace + envelope.data)
+            os.replace(tmp, folder / name)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def close(self) -> None:
+        pass
+
+
+def make_transport(url: str, *, dev_dir: str, helo: str | None = None) -> Transport:
+    """A transport for MAIL_URL (raises MailURLError for an unusable URL)."""
+    settings = parse_mail_url(url, dev_dir=dev_dir, helo=helo)
+    if isinstance(settings, DevSettings):
+        return DevMailbox(settings.directory)
+    return SMTPTransport(settings)
