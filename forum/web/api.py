@@ -44,6 +44,7 @@ csrf.exempt(bp)
 
 BEARER = "bearerAuth"
 OFFICER_DOC: dict[str, Any] = {"security": [{BEARER: []}]}
+CACHE_KEY = "forum.api_officer"
 PUBLIC_STATUSES = ("published", "cancelled")  # a cancelled event stays readable, marked so
 
 
@@ -72,8 +73,11 @@ def token_officer() -> Officer | None:
     A bad token is refused rather than treated as anonymous, so a client with an expired
     token learns it at once instead of silently seeing less.
     """
+    if CACHE_KEY in request.environ:  # one lookup per request (g outlives it in tests)
+        return request.environ[CACHE_KEY]
     header = request.headers.get("Authorization", "")
     if not header:
+        request.environ[CACHE_KEY] = None
         return None
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
@@ -84,6 +88,7 @@ def token_officer() -> Officer | None:
             "This API token is not valid (revoked, mistyped, or its officer is inactive).", "invalid_token"
         )
     db.session.commit()  # last_used_at
+    request.environ[CACHE_KEY] = officer
     return officer
 
 
@@ -92,6 +97,13 @@ def require_officer() -> Officer:
     if officer is None:
         _unauthorized("This needs an officer API token: `Authorization: Bearer <token>`.")
     return officer  # type: ignore[return-value]
+
+
+@bp.before_request
+def _writes_need_a_token() -> None:
+    """Refuse an anonymous write before its body is parsed: 401, not a 422 about fields."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        require_officer()
 
 
 # --- lookups ----------------------------------------------------------------------------
@@ -333,7 +345,7 @@ def create_session(data: dict[str, Any], slug: str) -> Response:
         if name in data:
             setattr(session, name, data[name].strip() if isinstance(data[name], str) else data[name])
     notes = _set_times(session, data["start_wall"], data["end_wall"], data.get("timezone") or event.timezone)
-    session.event = event
+    event.sessions.append(session)
     db.session.commit()
     return _session_json(session, notes, 201)
 
@@ -355,6 +367,7 @@ def update_session(data: dict[str, Any], slug: str, session_id: int) -> Response
     if session.status == "cancelled":
         abort(409, message="This session is cancelled; add a new one instead.")
     notes: list[str] = []
+    before = session.sequence
     if {"start_wall", "end_wall", "timezone"} & data.keys():
         notes = _set_times(
             session,
@@ -362,7 +375,6 @@ def update_session(data: dict[str, Any], slug: str, session_id: int) -> Response
             data.get("end_wall", session.end_wall),
             data.get("timezone") or session.timezone,
         )
-    before = session.sequence
     changed = False
     for name in (*CALENDAR_FIELDS, "position"):
         if name in data:
