@@ -130,6 +130,160 @@ def demo_data(if_empty: bool) -> None:
 
 # --- e-forum discussion -----------------------------------------------------------------
 
+
+@forum_cli.command("lmtp")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8024, show_default=True, type=int)
+def lmtp_command(host: str, port: int) -> None:
+    """Take list mail from the MTA over LMTP (one reply per recipient) until stopped."""
+    import threading
+
+    from .mail.inbound import start_lmtp
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        server = start_lmtp(app, host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f" * LMTP for list mail on {host}:{server.port}")
+    stop.wait()
+    server.stop()
+
+
+@forum_cli.command("inject")
+@click.option("--to", "recipient", help="List address (default: the Delivered-To/To address at LIST_DOMAIN).")
+@click.option("--sender", default="", help="Envelope sender, as the MTA passes it (empty for bounces).")
+def inject_command(recipient: str | None, sender: str) -> None:
+    """Read one message on stdin and post it (for an MTA pipe transport).
+
+    Exit codes follow sysexits: 0 accepted, held or dropped by policy; 65 unparseable;
+    67 unknown list; 77 refused (not a member, too large).
+    """
+    from . import discussion
+    from .mail.inbound import recipients_in
+
+    limit = int(current_app.config["MAX_POST_BYTES"])
+    raw = click.get_binary_stream("stdin").read(limit + 65537)
+    if not raw.strip():
+        click.echo("refused: the message is empty", err=True)
+        sys.exit(65)
+    targets = [recipient] if recipient else recipients_in(raw, current_app.config["LIST_DOMAIN"])
+    if not targets:
+        click.echo(f"refused: no recipient at {current_app.config['LIST_DOMAIN']}; pass --to", err=True)
+        sys.exit(67)
+    code = 0
+    for target in targets:
+        outcome = discussion.receive(raw, target, envelope_from=sender)
+        click.echo(f"{target}: {outcome.status}: {outcome.reason}", err=outcome.exit_code != 0)
+        code = code or outcome.exit_code
+    sys.exit(code)
+
+
 # --- scheduler --------------------------------------------------------------------------
+
+
+class _Instant(click.ParamType):
+    """An ISO-8601 instant with its UTC offset (a naive time would be ambiguous)."""
+
+    name = "ISO-8601"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        from datetime import datetime
+
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO-8601 time such as 2019-09-10T18:00:00-04:00", param, ctx)
+        if parsed.tzinfo is None:
+            self.fail(f"{value!r} has no UTC offset; add one, e.g. {value}-04:00 or {value}Z", param, ctx)
+        return parsed
+
+
+@forum_cli.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler: outbox, digests, reminders, announcements, notices (one per deployment)."""
+    import logging
+
+    from . import scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    holder: dict[str, object] = {}
+
+    def ready(sched) -> None:  # type: ignore[no-untyped-def]
+        holder["scheduler"] = sched
+        click.echo(f" * Scheduler running ({len(sched.get_jobs())} jobs); Ctrl+C or SIGTERM stops it")
+
+    def stop(_signum, _frame) -> None:  # type: ignore[no-untyped-def]
+        sched = holder.get("scheduler")
+        if sched is not None:
+            sched.shutdown(wait=False)  # type: ignore[attr-defined]
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        scheduler.serve(app, on_ready=ready)
+    except scheduler.SchedulerAlreadyRunning as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        stop(None, None)
+
+
+@forum_cli.command("jobs")
+def jobs_command() -> None:
+    """List the scheduler's stored jobs with their next run times."""
+    from datetime import UTC
+
+    from .extensions import db
+    from .scheduler import JOBS, KINDS, stored_jobs
+
+    jobs = stored_jobs(db.engine)
+    if not jobs:
+        click.echo("No jobs stored yet; `flask forum scheduler` stores these when it starts:")
+        for spec in JOBS:
+            click.echo(f"  {spec.id:<14} every {spec.seconds}s  {KINDS[spec.id]}")
+        return
+    click.echo(f"{'id':<14} {'next run (UTC)':<26} {'trigger':<28} what")
+    for job in jobs:
+        nxt = job["next_run_time"]
+        when = nxt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if nxt else "paused"
+        click.echo(f"{job['id']:<14} {when:<26} {job['trigger']:<28} {job['name']}")
+
+
+@forum_cli.command("run-job")
+@click.argument("kind")
+@click.option("--target", "slug", metavar="SLUG", help="Only this event.")
+@click.option("--at", "at", type=_Instant(), help="Run as if it were this instant (with offset).")
+def run_job_command(kind: str, slug: str | None, at) -> None:  # type: ignore[no-untyped-def]
+    """Run one job now: outbox, digests, reminders, announcements or notices."""
+    from datetime import UTC
+
+    from . import clock
+    from .models import Event
+    from .scheduler import KINDS, run_job
+
+    if kind not in KINDS:
+        raise click.BadParameter(f"unknown job {kind!r}; choose one of: {', '.join(KINDS)}", param_hint="KIND")
+    event = None
+    if slug is not None:
+        if kind == "outbox":
+            raise click.BadParameter("the outbox job has no target", param_hint="--target")
+        event = Event.by_slug(slug)
+        if event is None:
+            raise click.BadParameter(f"no event with slug {slug!r}", param_hint="--target")
+    if at is not None and kind != "outbox":
+        with clock.frozen(at):
+            report = run_job(kind, event=event, at=at)
+    else:
+        report = run_job(kind, event=event, at=at)
+    for line in report.lines:
+        click.echo(line)
+    click.echo(f"{kind}: {report.messages} message(s) queued at {report.at.astimezone(UTC).isoformat()}")
+
 
 # --- calendars --------------------------------------------------------------------------
