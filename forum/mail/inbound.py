@@ -1,0 +1,504 @@
+"""Inbound mail: parse whatever arrives into a `ParsedMessage`, and the LMTP server.
+
+Anything on the internet can arrive here, so parsing never raises: broken charsets,
+8-bit headers, multipart without boundaries and missing headers all turn into
+something usable or into an empty field the acceptance rules then refuse with a
+reason. Only `forum.discussion` decides what happens to a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import getaddresses, parseaddr
+from html import escape
+from html.parser import HTMLParser
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+MSGID_RE = re.compile(r"<[^<>\s]{1,250}>")
+VACATION_SUBJECT_RE = re.compile(
+    r"^\s*(auto(matic)?[\s_-]*(reply|response|antwort)|out of (the )?office|"
+    r"vacation|away from (the |my )?(office|desk)|abwesenheit|absence|"
+    r"r[ée]ponse automatique|respuesta autom[aá]tica)\b",
+    re.IGNORECASE,
+)
+AUTOREPLY_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Vacation")
+
+
+@dataclass
+class ParsedMessage:
+    """The parts of a message the forum uses, all as clean `str`."""
+
+    raw_size: int
+    from_name: str = ""
+    from_email: str = ""
+    subject: str = ""
+    message_id: str | None = None
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    text: str = ""
+    html: str | None = None  # unsanitised; discussion sanitises it
+    attachments: list[str] = field(default_factory=list)  # "name (type, size)" notes
+    auto_reason: str | None = None  # why this is an automatic message (RFC 3834 & co)
+    list_ids: list[str] = field(default_factory=list)
+    x_loops: list[str] = field(default_factory=list)
+
+
+# --- header decoding --------------------------------------------------------------------
+
+
+def _unsurrogate(value: str) -> str:
+    """8-bit bytes in headers come in as surrogate escapes; read them as UTF-8 (or Latin-1)."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    data = value.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _clean(value: str) -> str:
+    """One line, printable characters only: safe to store and to put back into a header."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+
+
+def header_text(msg: Message, name: str) -> str:
+    """A header decoded from RFC 2047 words (bad charsets tolerated), or ''."""
+    raw = msg.get(name)
+    if raw is None:
+        return ""
+    raw = _unsurrogate(str(raw))
+    try:
+        decoded = str(make_header(decode_header(raw)))
+    except (LookupError, UnicodeError, ValueError, TypeError, AssertionError):
+        decoded = raw
+    return _clean(_unsurrogate(decoded))
+
+
+def header_all(msg: Message, name: str) -> list[str]:
+    return [_clean(_unsurrogate(str(v))) for v in (msg.get_all(name) or [])]
+
+
+def message_ids(value: str) -> list[str]:
+    """Every `<id@host>` in a header such as References, in order."""
+    return MSGID_RE.findall(value or "")
+
+
+# --- automatic mail (RFC 3834 and friends) --------------------------------------------
+
+
+def auto_reason(msg: Message, subject: str) -> str | None:
+    """Why this message was sent by a program rather than a person, or None."""
+    auto = header_text(msg, "Auto-Submitted").lower()
+    if auto and not auto.startswith("no"):
+        return f"Auto-Submitted: {auto}"
+    precedence = header_text(msg, "Precedence").lower()
+    if precedence in ("bulk", "junk", "list", "auto_reply"):
+        return f"Precedence: {precedence}"
+    for name in AUTOREPLY_HEADERS:
+        if msg.get(name) is not None:
+            return f"{name} header"
+    if header_text(msg, "X-Auto-Response-Suppress") and msg.get("X-MS-Exchange-Inbox-Rules-Loop"):
+        return "Exchange inbox rule"
+    if VACATION_SUBJECT_RE.search(subject):
+        return "vacation/auto-reply subject"
+    sender = parseaddr(header_text(msg, "From"))[1].lower()
+    if sender.startswith(("mailer-daemon@", "postmaster@")) or "multipart/report" in (
+        msg.get_content_type() or ""
+    ):
+        return "delivery report"
+    return None
+
+
+# --- bodies -------------------------------------------------------------------------------
+
+
+def _decode_part(part: Message) -> str:
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001 - any broken transfer encoding: fall back to the raw text
+        payload = None
+    if payload is None:
+        raw = part.get_payload()
+        return _unsurrogate(raw) if isinstance(raw, str) else ""
+    if not isinstance(payload, bytes):
+        return str(payload)
+    charset = "utf-8"
+    try:
+        charset = part.get_content_charset() or "utf-8"
+    except Exception:  # noqa: BLE001 - garbage charset parameter
+        charset = "utf-8"
+    for candidate in (charset, "utf-8"):
+        try:
+            return payload.decode(candidate)
+        except (LookupError, UnicodeDecodeError, ValueError):
+            continue
+    return payload.decode("latin-1")
+
+
+def _filename(part: Message) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:  # noqa: BLE001
+        name = None
+    return _clean(_unsurrogate(str(name))) if name else ""
+
+
+def _size_label(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    if n >= 1024:
+        return f"{n // 1024} KB"
+    return f"{n} bytes"
+
+
+def _attachment_note(part: Message) -> str:
+    try:
+        payload = part.get_payload(decode=True)
+        size = len(payload) if isinstance(payload, bytes) else len(str(part.get_payload()))
+    except Exception:  # noqa: BLE001
+        size = 0
+    name = _filename(part) or "unnamed"
+    return f"{name} ({part.get_content_type()}, {_size_label(size)})"
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+    return disposition == "attachment" or (bool(_filename(part)) and disposition != "inline")
+
+
+def _collect(part: Message, texts: list[str], htmls: list[str], notes: list[str], depth: int = 0) -> None:
+    """Walk the MIME tree: inline text and HTML are kept, everything else noted and dropped."""
+    if depth > 20:
+        return
+    ctype = part.get_content_type()
+    if part.is_multipart():
+        children = part.get_payload()
+        if not isinstance(children, list):
+            return
+        if ctype == "multipart/alternative":
+            _collect_alternative(children, texts, htmls, notes, depth)
+            return
+        for child in children:
+            if isinstance(child, Message):
+                _collect(child, texts, htmls, notes, depth + 1)
+        return
+    if ctype.startswith("multipart/"):
+        # A multipart whose boundary is missing or wrong: its body is all we have.
+        texts.append(_decode_part(part))
+        return
+    if ctype == "text/plain" and not _is_attachment(part):
+        texts.append(_decode_part(part))
+    elif ctype == "text/html" and not _is_attachment(part):
+        htmls.append(_decode_part(part))
+    else:
+        notes.append(_attachment_note(part))
+
+
+def _collect_alternative(
+    children: list, texts: list[str], htmls: list[str], notes: list[str], depth: int
+) -> None:
+    """One text and one HTML rendering of the same content; other renderings are dropped."""
+    sub_texts: list[str] = []
+    sub_htmls: list[str] = []
+    for child in children:
+        if isinstance(child, Message):
+            _collect(child, sub_texts, sub_htmls, notes, depth + 1)
+    if sub_texts:
+        texts.append(sub_texts[0])
+    if sub_htmls:
+        htmls.append(sub_htmls[-1])
+
+
+# --- HTML -> text -------------------------------------------------------------------------
+
+
+class _TextExtractor(HTMLParser):
+    """Readable text from HTML: block tags become line breaks, blockquotes `>` quotes."""
+
+    BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table", "hr"}
+    SKIP = {"script", "style", "head", "title"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = [""]
+        self.quote = 0
+        self.skip = 0
+
+    def _newline(self) -> None:
+        if self.lines[-1].strip() or (len(self.lines) > 1 and self.lines[-2].strip()):
+            self.lines.append("")
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:  # type: ignore[type-arg]
+        if tag in self.SKIP:
+            self.skip += 1
+        elif tag == "blockquote":
+            self._newline()
+            self.quote += 1
+        elif tag in self.BLOCK:
+            self._newline()
+            if tag == "li":
+                self.lines[-1] += "* "
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag == "blockquote":
+            self._newline()
+            self.quote = max(0, self.quote - 1)
+        elif tag in self.BLOCK:
+            self._newline()
+
+    def handle_data(self, data: str) -> None:
+        if self.skip:
+            return
+        text = " ".join(data.split())
+        if not text:
+            return
+        if not self.lines[-1] and self.quote:
+            self.lines[-1] = "> " * self.quote
+        sep = " " if self.lines[-1] and not self.lines[-1].endswith((" ", "> ")) else ""
+        self.lines[-1] += sep + text
+
+
+def html_to_text(html: str) -> str:
+    parser = _TextExtractor()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:  # noqa: BLE001 - HTMLParser is lenient, but never let it sink a post
+        return " ".join(re.sub(r"<[^>]*>", " ", html).split())
+    text = "\n".join(line.rstrip() for line in parser.lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as simple HTML: paragraphs, line breaks, `>` quotes as blockquotes."""
+    out: list[str] = []
+    quote: list[str] = []
+    para: list[str] = []
+
+    def flush_para() -> None:
+        if para:
+            out.append("<p>" + "<br>\n".join(escape(line) for line in para) + "</p>")
+            para.clear()
+
+    def flush_quote() -> None:
+        if quote:
+            inner = "\n".join(line[1:].removeprefix(" ") for line in quote)
+            out.append("<blockquote>" + text_to_html(inner) + "</blockquote>")
+            quote.clear()
+
+    for line in text.splitlines():
+        if line.startswith(">"):
+            flush_para()
+            quote.append(line)
+        elif not line.strip():
+            flush_quote()
+            flush_para()
+        else:
+            flush_quote()
+            para.append(line)
+    flush_quote()
+    flush_para()
+    return "\n".join(out)
+
+
+# --- the parser ---------------------------------------------------------------------------
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Parse RFC 5322 bytes. Never raises: what cannot be read is left empty."""
+    parsed = ParsedMessage(raw_size=len(raw))
+    try:
+        msg = email.message_from_bytes(raw, policy=policy.compat32)
+    except Exception:  # noqa: BLE001 - the stdlib parser is lenient; this is belt and braces
+        return parsed
+    _read_headers(msg, parsed)
+    texts: list[str] = []
+    htmls: list[str] = []
+    try:
+        _collect(msg, texts, htmls, parsed.attachments)
+    except Exception:  # noqa: BLE001 - a MIME tree too broken to walk: keep what was found
+        log.warning("could not walk MIME tree of %s", parsed.message_id, exc_info=True)
+    parsed.text = "\n\n".join(t.strip("\n") for t in texts if t.strip()).replace("\r\n", "\n")
+    html = "\n".join(h for h in htmls if h.strip())
+    parsed.html = html or None
+    if not parsed.text.strip() and parsed.html:
+        parsed.text = html_to_text(parsed.html)
+    parsed.text = parsed.text.replace("\x00", "")
+    return parsed
+
+
+def _read_headers(msg: Message, parsed: ParsedMessage) -> None:
+    from_value = header_text(msg, "From")
+    try:
+        pairs = getaddresses([from_value])
+    except Exception:  # noqa: BLE001
+        pairs = []
+    for name, addr in pairs:
+        if "@" in addr and " " not in addr.strip():
+            parsed.from_name, parsed.from_email = _clean(name), addr.strip()
+            break
+    parsed.subject = header_text(msg, "Subject")
+    ids = message_ids(header_text(msg, "Message-ID"))
+    parsed.message_id = ids[0] if ids else None
+    reply = message_ids(header_text(msg, "In-Reply-To"))
+    parsed.in_reply_to = reply[0] if reply else None
+    parsed.references = message_ids(header_text(msg, "References"))[-50:]
+    parsed.auto_reason = auto_reason(msg, parsed.subject)
+    parsed.list_ids = header_all(msg, "List-Id")
+    parsed.x_loops = header_all(msg, "X-Loop")
+
+
+def recipients_in(raw: bytes, domain: str) -> list[str]:
+    """Addresses at our list domain in a message's delivery headers (for `inject` without --to)."""
+    try:
+        msg = email.message_from_bytes(raw, policy=policy.compat32)
+    except Exception:  # noqa: BLE001
+        return []
+    found: list[str] = []
+    for name in ("Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc"):
+        values = header_all(msg, name)
+        try:
+            pairs = getaddresses(values)
+        except Exception:  # noqa: BLE001, S112 - an unreadable header names no recipient
+            continue
+        for _, addr in pairs:
+            if addr.lower().endswith("@" + domain.lower()) and addr.lower() not in found:
+                found.append(addr.lower())
+        if found:
+            break
+    return found
+
+
+# --- the LMTP server ----------------------------------------------------------------------
+
+Deliver = Callable[[bytes, str, Iterable[str]], list[str]]
+
+
+class LmtpHandler:
+    """aiosmtpd handler: checks each RCPT, then gives one reply per recipient after DATA.
+
+    The database work is synchronous and runs in a worker thread with its own app
+    context; anything unexpected becomes a 451 (the MTA retries), never a dead server.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def _in_app(self, fn: Callable[[], object]) -> object:
+        with self.app.app_context():
+            return fn()
+
+    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:  # type: ignore[no-untyped-def]
+        from .. import discussion
+
+        loop = asyncio.get_running_loop()
+        try:
+            reply = await loop.run_in_executor(
+                None, self._in_app, lambda: discussion.check_recipient(address)
+            )
+        except Exception:  # noqa: BLE001
+            log.exception("RCPT check failed for %r", address)
+            return "451 4.3.0 Temporary failure, please try again later"
+        if reply is None:
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 OK"
+        return str(reply)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+        from .. import discussion
+
+        raw = envelope.original_content or b""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        rcpts = list(envelope.rcpt_tos)
+        mail_from = envelope.mail_from or ""
+        loop = asyncio.get_running_loop()
+        replies = []
+        for rcpt in rcpts:
+            try:
+                outcome = await loop.run_in_executor(
+                    None,
+                    self._in_app,
+                    lambda r=rcpt: discussion.receive(bytes(raw), r, envelope_from=mail_from),
+                )
+                replies.append(outcome.smtp_reply)  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001
+                log.exception("delivery to %r failed", rcpt)
+                replies.append("451 4.3.0 Temporary failure, please try again later")
+        return "\r\n".join(replies)
+
+
+@dataclass
+class RunningServer:
+    host: str
+    port: int
+    loop: asyncio.AbstractEventLoop
+    thread: threading.Thread
+    server: asyncio.base_events.Server
+
+    def stop(self) -> None:
+        async def _close() -> None:
+            self.server.close()
+            await self.server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(_close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+def start_lmtp(app: Flask, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+    """Serve LMTP on host:port in a background thread (port 0 picks a free port)."""
+    from aiosmtpd.lmtp import LMTP
+
+    handler = LmtpHandler(app)
+    max_bytes = int(app.config["MAX_POST_BYTES"])
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    box: dict[str, object] = {}
+
+    def factory() -> LMTP:
+        return LMTP(
+            handler,
+            hostname=app.config["LIST_DOMAIN"],
+            ident="Forum LMTP",
+            decode_data=False,
+            enable_SMTPUTF8=True,
+            data_size_limit=max_bytes + 65536,
+            loop=loop,
+        )
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            box["server"] = loop.run_until_complete(loop.create_server(factory, host, port))
+        except Exception as exc:  # noqa: BLE001 - reported to the caller below
+            box["error"] = exc
+            ready.set()
+            return
+        ready.set()
+        loop.run_forever()
+        loop.close()
+
+    thread = threading.Thread(target=run, name="forum-lmtp", daemon=True)
+    thread.start()
+    ready.wait(10)
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    server = box["server"]
+    bound = server.sockets[0].getsockname()  # type: ignore[attr-defined]
+    return RunningServer(host=host, port=bound[1], loop=loop, thread=thread, server=server)  # type: ignore[arg-type]

@@ -1,0 +1,186 @@
+"""Helpers for the e-forum tests: a forum like the seed announcement, its members,
+raw RFC 5322 messages, a real LMTP server, and reading what was queued."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from flask import Flask
+from sqlalchemy import select
+
+from forum import clock
+from forum.extensions import db
+from forum.mail.inbound import RunningServer, start_lmtp
+from forum.models import (
+    Event,
+    EventPanelist,
+    OutboundMessage,
+    Panelist,
+    Participant,
+    Post,
+    Session,
+    Subscription,
+    Thread,
+)
+
+DOMAIN = "lists.forum.test"
+LIST = f"mentoring@{DOMAIN}"
+# Tuesday 9/10/2030 10:00 AM - Wednesday 9/11/2030 6:00 PM Eastern (EDT, UTC-4)
+OPEN_AT = datetime(2030, 9, 10, 16, 0, tzinfo=UTC)  # 12:00 PM Eastern on day one
+BEFORE = datetime(2030, 9, 3, 12, 0, tzinfo=UTC)
+AFTER = datetime(2030, 9, 12, 12, 0, tzinfo=UTC)
+
+
+def make_forum(slug: str = "mentoring", moderation: str = "none", **kw) -> Event:  # type: ignore[no-untyped-def]
+    """A published two-day e-forum, 10 AM-6 PM Eastern, as in the seed announcement."""
+    event = Event(
+        slug=slug,
+        kind="eforum",
+        title="Mentoring in Technical Services",
+        status="published",
+        timezone="America/New_York",
+        moderation=moderation,
+        contact_name="Megan Dougherty",
+        contact_email="megan@example.org",
+        **kw,
+    )
+    for day in (10, 11):
+        session = Session(event=event, position=day)
+        session.set_times(datetime(2030, 9, day, 10), datetime(2030, 9, day, 18), "America/New_York")
+        db.session.add(session)
+    db.session.add(event)
+    db.session.commit()
+    return event
+
+
+def subscribe(
+    event: Event,
+    email: str,
+    name: str = "",
+    mode: str = "each",
+    status: str = "active",
+    timezone: str | None = None,
+    posts_approved: int = 0,
+) -> Subscription:
+    participant = Participant.by_email(email)
+    if participant is None:
+        participant = Participant(email=email, email_key=email.lower(), name=name, timezone=timezone)
+        db.session.add(participant)
+    sub = Subscription(
+        participant=participant,
+        event=event,
+        mode=mode,
+        status=status,
+        confirmed_at=clock.now() if status == "active" else None,
+        posts_approved=posts_approved,
+    )
+    db.session.add(sub)
+    db.session.commit()
+    return sub
+
+
+def add_panelist(event: Event, email: str, name: str, role: str = "panelist") -> Panelist:
+    panelist = Panelist(name=name, email=email)
+    db.session.add(EventPanelist(event=event, panelist=panelist, role=role))
+    db.session.commit()
+    return panelist
+
+
+def message(
+    sender: str = "ann@example.org",
+    subject: str = "Mentoring at small libraries",
+    body: str = "Who has mentored a new cataloger?",
+    to: str = LIST,
+    name: str = "Ann Reader",
+    msgid: str | None = None,
+    html: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"{name} <{sender}>"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Message-ID"] = msgid or make_msgid(domain="example.org")
+    for key, value in (headers or {}).items():
+        msg[key] = value
+    msg.set_content(body)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
+    return msg.as_bytes()
+
+
+def queued(kind: str | None = None) -> list[OutboundMessage]:
+    db.session.expire_all()
+    query = select(OutboundMessage).order_by(OutboundMessage.id)
+    if kind:
+        query = query.where(OutboundMessage.kind == kind)
+    return list(db.session.scalars(query))
+
+
+def parsed(row: OutboundMessage) -> EmailMessage:
+    return message_from_bytes(row.message, policy=policy.default)  # type: ignore[return-value]
+
+
+def text_of(row: OutboundMessage) -> str:
+    part = parsed(row).get_body(preferencelist=("plain",))
+    assert part is not None
+    return part.get_content()
+
+
+def posts() -> list[Post]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Post).order_by(Post.id)))
+
+
+def threads() -> list[Thread]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Thread).order_by(Thread.id)))
+
+
+@contextmanager
+def lmtp_server(app: Flask) -> Iterator[RunningServer]:
+    """The real LMTP server on 127.0.0.1, a free port, for the length of the block."""
+    server = start_lmtp(app, "127.0.0.1", 0)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def lmtp_send(
+    server: RunningServer, raw: bytes, rcpts: list[str], mail_from: str = "ann@example.org"
+) -> list[tuple[int, bytes]]:
+    """One LMTP transaction; returns one (code, text) per accepted recipient, as LMTP gives them.
+
+    smtplib.LMTP reads only the first reply after DATA, so the rest are read here.
+    """
+    with smtplib.LMTP("127.0.0.1", server.port, timeout=20) as conn:
+        conn.ehlo_or_helo_if_needed()
+        code, text = conn.mail(mail_from)
+        assert code == 250, text
+        accepted = []
+        replies: list[tuple[int, bytes]] = []
+        for rcpt in rcpts:
+            code, text = conn.rcpt(rcpt)
+            if code == 250:
+                accepted.append(rcpt)
+            else:
+                replies.append((code, text))
+        if not accepted:
+            return replies
+        code, text = conn.docmd("DATA")
+        assert code == 354, text
+        body = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        body = b"\r\n".join((b"." + line if line.startswith(b".") else line) for line in body.split(b"\r\n"))
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        conn.send(body + b".\r\n")
+        for _ in accepted:
+            replies.append(conn.getreply())
+        return replies
