@@ -25,6 +25,11 @@ def unsubscribe_url(subscription: Subscription) -> str:
     return external_url("subscriptions.unsubscribe", token=make_token("unsubscribe", subscription.id))
 
 
+def post_url(subscription: Subscription) -> str:
+    """The subscriber's own page for posting on the web (and reading a members-only archive)."""
+    return external_url("discussion.compose", token=make_token("post", subscription.id))
+
+
 def unsubscribe_mailto(subscription: Subscription) -> str | None:
     """`mailto:` form of List-Unsubscribe, when inbound mail is configured."""
     domain = current_app.config["LIST_DOMAIN"]
