@@ -1,5 +1,378 @@
-"""Placeholder blueprint: filled in by the issue that owns this area."""
+"""Officer pages for an event's registrants: counts, sign-up chart, search, mode changes,
+removal, CSV export (streamed) and CSV import (upload form; the CLI has the same import)."""
 
-from flask import Blueprint
+from __future__ import annotations
 
-bp = Blueprint("subscribers", __name__)
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import func, or_, select
+from wtforms import BooleanField, SelectField, SubmitField
+
+from .. import clock
+from .. import subscriptions as service
+from ..extensions import db, login
+from ..models import DELIVERY_MODES, Event, Participant, Subscription
+from ..models.participants import SUBSCRIPTION_STATUSES
+from ..timezones import format_date, to_zone
+from .subscriptions import mode_choices
+
+bp = Blueprint("subscribers", __name__, url_prefix="/manage/events/<slug>/subscribers")
+
+PAGE_SIZE = 200
+STATUS_LABELS = {
+    "pending": "Waiting for confirmation",
+    "active": "Active",
+    "unsubscribed": "Left",
+    "disabled": "Disabled (bounces)",
+}
+
+
+@bp.before_request
+def require_officer() -> Any:
+    """Every page here is for signed-in officers only."""
+    if not current_user.is_authenticated:
+        return login.unauthorized()
+    return None
+
+
+def get_event(slug: str) -> Event:
+    event = Event.by_slug(slug)
+    if event is None:
+        abort(404, description=f"There is no event at “{slug}”.")
+    return event
+
+
+def get_subscription(event: Event, sub_id: int) -> Subscription:
+    sub = db.session.get(Subscription, sub_id)
+    if sub is None or sub.event_id != event.id:
+        abort(404, description="That person is not registered for this event.")
+    return sub
+
+
+# --- forms -------------------------------------------------------------------------------
+
+
+class ModeForm(FlaskForm):
+    mode = SelectField("Delivery", choices=mode_choices())
+
+
+class RemoveForm(FlaskForm):
+    submit = SubmitField("Remove")
+
+
+class ImportForm(FlaskForm):
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to import.")])
+    mode = SelectField("Delivery for rows without a mode", choices=mode_choices(), default="each")
+    confirmed = BooleanField(
+        "These people have already agreed to join (mark them confirmed; no mail is sent)"
+    )
+    submit = SubmitField("Import")
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def status_counts(event: Event) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Subscription.status, func.count())
+        .where(Subscription.event_id == event.id)
+        .group_by(Subscription.status)
+    ).all()
+    counts = dict.fromkeys(SUBSCRIPTION_STATUSES, 0)
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+def mode_counts(event: Event) -> dict[str, int]:
+    """Delivery modes of active subscribers (who actually get mail)."""
+    rows = db.session.execute(
+        select(Subscription.mode, func.count())
+        .where(Subscription.event_id == event.id, Subscription.status == "active")
+        .group_by(Subscription.mode)
+    ).all()
+    counts = dict.fromkeys(DELIVERY_MODES, 0)
+    counts.update({mode: n for mode, n in rows})
+    return counts
+
+
+def search(event: Event, q: str, status: str) -> tuple[list[Subscription], int]:
+    query = select(Subscription).join(Participant).where(Subscription.event_id == event.id)
+    if q:
+        needle = q.strip().lower()
+        query = query.where(
+            or_(
+                Participant.email_key.contains(needle, autoescape=True),
+                func.lower(Participant.name).contains(needle, autoescape=True),
+            )
+        )
+    if status in SUBSCRIPTION_STATUSES:
+        query = query.where(Subscription.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.order_by(Participant.email_key).limit(PAGE_SIZE)).all()
+    return list(rows), total
+
+
+def render_page(event: Event, import_form: ImportForm | None = None, status_code: int = 200) -> Any:
+    """The subscribers page; re-rendered with the import form's errors when an upload fails."""
+    q = request.args.get("q", "")
+    status = request.args.get("status", "")
+    rows, total = search(event, q, status)
+    page = render_template(
+        "subscribers/index.html",
+        event=event,
+        q=q,
+        status=status,
+        rows=rows,
+        total=total,
+        page_size=PAGE_SIZE,
+        statuses=STATUS_LABELS,
+        modes=DELIVERY_MODES,
+        by_status=status_counts(event),
+        by_mode=mode_counts(event),
+        chart=signup_chart(event),
+        import_form=import_form or ImportForm(formdata=None),
+        action_form=RemoveForm(formdata=None),
+    )
+    return page, status_code
+
+
+@bp.route("")
+def index(slug: str) -> Any:
+    return render_page(get_event(slug))
+
+
+# --- actions on one subscriber ----------------------------------------------------------
+
+
+def _back(slug: str) -> Any:
+    return redirect(
+        url_for(
+            ".index", slug=slug, q=request.form.get("q") or None, status=request.form.get("status") or None
+        ),
+        code=303,
+    )
+
+
+@bp.route("/<int:sub_id>/mode", methods=["POST"])
+def change_mode(slug: str, sub_id: int) -> Any:
+    event = get_event(slug)
+    sub = get_subscription(event, sub_id)
+    form = ModeForm()
+    if form.validate_on_submit():
+        service.change_mode(sub, form.mode.data)
+        db.session.commit()
+        flash(f"{sub.participant.email} now gets: {sub.mode_label}.")
+    else:
+        flash("Choose one of the delivery modes.", "error")
+    return _back(slug)
+
+
+@bp.route("/<int:sub_id>/remove", methods=["POST"])
+def remove(slug: str, sub_id: int) -> Any:
+    """Take someone off the list; the row stays (as "left") so history and counts hold."""
+    event = get_event(slug)
+    sub = get_subscription(event, sub_id)
+    if RemoveForm().validate_on_submit():
+        service.unsubscribe(sub)
+        db.session.commit()
+        flash(f"{sub.participant.email} was removed from {event.title}.")
+    return _back(slug)
+
+
+# --- CSV export and import ------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    "email",
+    "name",
+    "mode",
+    "status",
+    "source",
+    "subscribed_at",
+    "confirmed_at",
+    "unsubscribed_at",
+    "conduct_accepted_at",
+    "conduct_url",
+    "timezone",
+)
+
+
+def _cell(value: Any) -> str:
+    """Text for a spreadsheet; a leading =, +, - or @ is defused so it cannot run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def export_rows(event: Event) -> Iterator[str]:
+    """CSV lines, read from the database in chunks so a big list never sits in memory."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    query = (
+        select(
+            Participant.email,
+            Participant.name,
+            Subscription.mode,
+            Subscription.status,
+            Subscription.source,
+            Subscription.created_at,
+            Subscription.confirmed_at,
+            Subscription.unsubscribed_at,
+            Subscription.conduct_accepted_at,
+            Subscription.conduct_url,
+            Participant.timezone,
+        )
+        .join(Participant)
+        .where(Subscription.event_id == event.id)
+        .order_by(Subscription.id)
+        .execution_options(yield_per=1000)
+    )
+    for n, row in enumerate(db.session.execute(query), start=1):
+        writer.writerow([_cell(v) for v in row])
+        if n % 500 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+@bp.route("/export.csv")
+def export(slug: str) -> Response:
+    event = get_event(slug)
+    filename = f"{event.slug}-subscribers-{clock.now():%Y%m%d}.csv"
+    return Response(
+        stream_with_context(export_rows(event)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.route("/import", methods=["POST"])
+def import_csv(slug: str) -> Any:
+    event = get_event(slug)
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return render_page(event, import_form=form, status_code=400)
+    upload = form.file.data
+    text = io.TextIOWrapper(upload.stream, encoding="utf-8-sig", errors="replace", newline="")
+    report = service.import_rows(event, text, confirmed=bool(form.confirmed.data), mode=form.mode.data)
+    return render_template(
+        "subscribers/import_result.html", event=event, report=report, filename=upload.filename
+    )
+
+
+# --- sign-up chart -------------------------------------------------------------------------
+
+
+@dataclass
+class Chart:
+    """Geometry for an inline SVG line chart, plus the data as text for screen readers."""
+
+    width: int
+    height: int
+    points: str
+    y_ticks: list[tuple[float, int]]
+    x_ticks: list[tuple[float, str]]
+    changes: list[tuple[str, int, int, int]]  # date, joined, left, total
+    total: int
+    first: str
+    last: str
+    plot: tuple[float, float, float, float]  # left, top, right, bottom
+
+
+def daily_totals(
+    event: Event, today: date
+) -> tuple[list[tuple[date, int]], list[tuple[date, int, int, int]]]:
+    """Cumulative active subscribers per day (event's zone), and the days that changed."""
+    joined: Counter[date] = Counter()
+    left: Counter[date] = Counter()
+    rows = db.session.execute(
+        select(
+            Subscription.confirmed_at,
+            Subscription.unsubscribed_at,
+            Subscription.status,
+            Subscription.updated_at,
+        ).where(Subscription.event_id == event.id, Subscription.confirmed_at.is_not(None))
+    )
+    for confirmed_at, unsubscribed_at, status, updated_at in rows:
+        joined[to_zone(confirmed_at, event.timezone).date()] += 1
+        if status != "active":
+            ended = unsubscribed_at or updated_at or confirmed_at
+            left[to_zone(ended, event.timezone).date()] += 1
+    days = sorted(set(joined) | set(left))
+    if not days:
+        return [], []
+    series, changes, total = [], [], 0
+    day = days[0]
+    end = max(today, days[-1])
+    while day <= end:
+        if day in joined or day in left:
+            total += joined[day] - left[day]
+            changes.append((day, joined[day], left[day], total))
+        series.append((day, total))
+        day += timedelta(days=1)
+    return series, changes
+
+
+def _nice_max(value: int) -> int:
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000):
+        if value <= step * 4:
+            return step * 4 if value > 4 else max(value, 1)
+    return value
+
+
+def signup_chart(event: Event) -> Chart | None:
+    today = to_zone(clock.now(), event.timezone).date()
+    series, changes = daily_totals(event, today)
+    if not series:
+        return None
+    width, height = 640, 240
+    left, top, right, bottom = 56.0, 16.0, width - 16.0, height - 44.0
+    y_max = _nice_max(max(v for _, v in series))
+    n = len(series)
+
+    def x(i: int) -> float:
+        return left + (right - left) * (i / (n - 1) if n > 1 else 0.5)
+
+    def y(v: int) -> float:
+        return bottom - (bottom - top) * (v / y_max)
+
+    points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, (_, v) in enumerate(series))
+    y_ticks = [(y(v), v) for v in sorted({0, y_max // 2, y_max})]
+    x_idx = sorted({0, (n - 1) // 2, n - 1})
+    x_ticks = [(x(i), format_date(series[i][0], weekday=False)) for i in x_idx]
+    return Chart(
+        width=width,
+        height=height,
+        points=points,
+        y_ticks=y_ticks,
+        x_ticks=x_ticks,
+        changes=[(format_date(d, weekday=False), j, lft, t) for d, j, lft, t in changes],
+        total=series[-1][1],
+        first=format_date(series[0][0], weekday=False),
+        last=format_date(series[-1][0], weekday=False),
+        plot=(left, top, right, bottom),
+    )
