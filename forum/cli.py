@@ -126,6 +126,39 @@ def demo_data(if_empty: bool) -> None:
 
 # --- subscriptions ----------------------------------------------------------------------
 
+
+@forum_cli.command("import-subscribers")
+@click.argument("slug")
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, allow_dash=False))
+@click.option("--confirmed", is_flag=True, help="The people agreed already: active at once, no mail.")
+@click.option(
+    "--mode",
+    type=click.Choice(["each", "digest", "none"]),
+    default="each",
+    show_default=True,
+    help="Delivery for rows without a mode column.",
+)
+def import_subscribers(slug: str, path: str, confirmed: bool, mode: str) -> None:
+    """Import registrants from a CSV (email[,name][,mode]); bad rows are listed, not stored."""
+    from .models import Event
+    from .subscriptions import import_rows
+
+    event = Event.by_slug(slug)
+    if event is None:
+        raise click.ClickException(f"no event with slug {slug!r}")
+    with open(path, "rb") as raw, click.progressbar(length=os.path.getsize(path), label="Importing") as bar:
+
+        def lines():  # type: ignore[no-untyped-def]
+            for number, chunk in enumerate(raw):
+                bar.update(len(chunk))
+                yield chunk.decode("utf-8-sig" if number == 0 else "utf-8", errors="replace")
+
+        report = import_rows(event, lines(), confirmed=confirmed, mode=mode)
+    for line, reason in report.bad:
+        click.echo(f"line {line}: {reason}", err=True)
+    click.echo(report.summary)
+
+
 # --- mail pipeline ----------------------------------------------------------------------
 
 # --- e-forum discussion -----------------------------------------------------------------
