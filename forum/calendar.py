@@ -224,7 +224,10 @@ def attach_calendar(message: EmailMessage, ics: bytes, method: str) -> EmailMess
     if not message.is_multipart():
         message.make_alternative()
     part = MIMEPart(policy=message.policy)
-    part.set_content(ics.decode("utf-8"), subtype="calendar", charset="UTF-8", params={"method": method})
+    text = ics.decode("utf-8")
+    # Quoted-printable for names with accents: not every relay takes 8-bit bodies.
+    cte = "7bit" if text.isascii() else "quoted-printable"
+    part.set_content(text, subtype="calendar", charset="UTF-8", cte=cte, params={"method": method})
     message.attach(part)
     message.make_mixed()
     filename = "cancel.ics" if method == "CANCEL" else "invite.ics"
