@@ -9,8 +9,8 @@ from flask import render_template_string
 from flask.testing import FlaskClient
 
 from forum import calendar, clock, events
-from forum.extensions import db
 from forum.calendar_links import session_links
+from forum.extensions import db
 from tests.support.calendars import instants, make_event, parse_checked
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
