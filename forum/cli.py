@@ -199,7 +199,9 @@ def inject_command(recipient: str | None, sender: str) -> None:
     from .mail.inbound import recipients_in
 
     limit = int(current_app.config["MAX_POST_BYTES"])
-    raw = click.get_binary_stream("stdin").read(limit + 65537)
+    raw = sys.stdin.buffer.read(limit + 65537)
+    while sys.stdin.buffer.read(65536):  # drain an oversized message so the MTA sees no broken pipe
+        pass
     if not raw.strip():
         click.echo("refused: the message is empty", err=True)
         sys.exit(65)
