@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from . import clock, events, timezones
 from .extensions import db
-from .models import Event, EventPanelist, Officer, Panelist, Session
+from .models import Event, Officer, Panelist
 
 HOME_ZONE = "America/New_York"
 DEMO_OFFICER_EMAIL = "demo@forum.localhost"
@@ -295,13 +295,16 @@ def _panelist(spec: dict[str, str], report: DemoReport) -> Panelist:
 
 
 def _add_session(
-    event: Event, position: int, day: date, start: time, end: time, title: str = "", description: str = ""
+    event: Event, day: date, start: time, end: time, title: str = "", description: str = ""
 ) -> None:
-    session = Session(position=position, title=title, description=description)
-    events.set_session_times(
-        session, datetime.combine(day, start), datetime.combine(day, end), event.timezone
+    events.add_session(
+        event,
+        datetime.combine(day, start),
+        datetime.combine(day, end),
+        event.timezone,
+        title=title,
+        description=description,
     )
-    event.sessions.append(session)
 
 
 def _event(spec: dict[str, str], report: DemoReport) -> Event | None:
@@ -316,18 +319,16 @@ def _event(spec: dict[str, str], report: DemoReport) -> Event | None:
 
 
 def _link_panelists(event: Event, specs: list[dict[str, str]], report: DemoReport) -> None:
-    for position, spec in enumerate(specs):
-        event.panelist_links.append(
-            EventPanelist(panelist=_panelist(spec, report), role=spec["role"], position=position)
-        )
+    for spec in specs:
+        events.attach_panelist(event, _panelist(spec, report), spec["role"])
 
 
 def load_eforum(report: DemoReport) -> Event | None:
     event = _event(EFORUM, report)
     if event is None:
         return None
-    for position, day in enumerate(eforum_days(event.timezone)):
-        _add_session(event, position, day, time(10, 0), time(18, 0))
+    for day in eforum_days(event.timezone):
+        _add_session(event, day, time(10, 0), time(18, 0))
     _link_panelists(event, EFORUM_PANELISTS, report)
     events.publish_event(event)
     return event
@@ -338,8 +339,8 @@ def load_series(report: DemoReport) -> Event | None:
     if event is None:
         return None
     days = series_days(event.timezone, len(SERIES_SESSIONS))
-    for position, (day, (title, description)) in enumerate(zip(days, SERIES_SESSIONS, strict=True)):
-        _add_session(event, position, day, SERIES_START, SERIES_END, title, description)
+    for day, (title, description) in zip(days, SERIES_SESSIONS, strict=True):
+        _add_session(event, day, SERIES_START, SERIES_END, title, description)
     _link_panelists(event, SERIES_PANELISTS, report)
     events.publish_event(event)
     return event

@@ -439,3 +439,20 @@ def test_cancelling_an_event_cancels_its_sessions_and_keeps_it_readable(client):
     assert {s["status"] for s in data["sessions"]} == {"cancelled"}
     assert all(s["sequence"] == 1 for s in data["sessions"])
     assert client.post("/api/v1/events/mentoring/publish", headers=headers).status_code == 409
+
+
+def test_officers_are_told_when_a_series_crosses_a_dst_change(client):
+    headers = officer_token()
+    make_event(
+        "weekly",
+        [(wall(f"2030-03-{day:02d}T14:00"), wall(f"2030-03-{day:02d}T15:00")) for day in (5, 12)],
+        kind="series",
+    )
+
+    data = client.get("/api/v1/events/weekly", headers=headers).get_json()
+
+    assert [s["start_wall"][11:16] for s in data["sessions"]] == ["14:00", "14:00"]
+    assert [s["starts_at"][11:13] for s in data["sessions"]] == ["19", "18"]
+    assert len(data["dst_warnings"]) == 1
+    assert "daylight-saving" in data["dst_warnings"][0]
+    assert "dst_warnings" not in client.get("/api/v1/events/weekly").get_json()

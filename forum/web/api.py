@@ -11,7 +11,7 @@ updates follow API edits too.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Response, jsonify, request
 from flask.blueprints import BlueprintSetupState
@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import clock, events
 from ..extensions import csrf, db
-from ..models import ApiToken, Event, EventPanelist, Officer, Panelist, Session
+from ..models import ApiToken, Event, Officer, Panelist, Session
 from ..timezones import TimeInputError, localize
 from .api_schemas import (
     EventInSchema,
@@ -62,7 +62,7 @@ def _document_security(state: BlueprintSetupState) -> None:
 # --- authentication ---------------------------------------------------------------------
 
 
-def _unauthorized(message: str, error: str | None = None) -> None:
+def _unauthorized(message: str, error: str | None = None) -> NoReturn:
     challenge = 'Bearer realm="forum"' + (f', error="{error}"' if error else "")
     abort(401, message=message, headers={"WWW-Authenticate": challenge})
 
@@ -130,7 +130,7 @@ def _panelist_or_404(panelist_id: int) -> Panelist:
     return panelist  # type: ignore[return-value]
 
 
-def _field_error(field: str, message: str, status: int = 422) -> None:
+def _field_error(field: str, message: str, status: int = 422) -> NoReturn:
     """Abort in flask-smorest's validation format, so clients handle one error shape."""
     abort(status, errors={"json": {field: [message]}})
 
@@ -301,20 +301,14 @@ def cancel_event(slug: str) -> Response:
 # --- sessions ---------------------------------------------------------------------------
 
 
-def _set_times(session: Session, start_wall: Any, end_wall: Any, zone: str) -> list[str]:
-    """Wall times through forum.events; a refusal becomes a 422 on the field at fault."""
+def _check_times(start_wall: Any, end_wall: Any, zone: str) -> None:
+    """Refuse a wall time that does not exist with a 422 on the field at fault."""
     for field, wall in (("start_wall", start_wall), ("end_wall", end_wall)):
         try:
             localize(wall, zone)
         except TimeInputError as exc:
             db.session.rollback()
             _field_error(field, str(exc))
-    try:
-        return events.set_session_times(session, start_wall, end_wall, zone)
-    except TimeInputError as exc:  # what is left: the end is not after the start
-        db.session.rollback()
-        _field_error("end_wall", str(exc))
-    return []
 
 
 def _session_json(session: Session, notes: list[str], status: int) -> Response:
@@ -322,6 +316,10 @@ def _session_json(session: Session, notes: list[str], status: int) -> Response:
     response = jsonify(OfficerSessionSchema().dump(session))
     response.status_code = status
     return response
+
+
+def _text(data: dict[str, Any], name: str, default: str) -> str:
+    return data[name].strip() if name in data else default
 
 
 @bp.post("/events/<slug>/sessions")
@@ -338,19 +336,25 @@ def create_session(data: dict[str, Any], slug: str) -> Response:
     """
     officer = require_officer()
     event = _event_or_404(slug, officer)
-    if "position" not in data:
-        data["position"] = max((s.position for s in event.sessions), default=-1) + 1
-    session = Session()  # joined to the event only once its times are valid (no early flush)
-    for name in ("title", "description", "join_url", "position"):
-        if name in data:
-            setattr(session, name, data[name].strip() if isinstance(data[name], str) else data[name])
-    notes = _set_times(session, data["start_wall"], data["end_wall"], data.get("timezone") or event.timezone)
-    event.sessions.append(session)
+    zone = data.get("timezone") or event.timezone
+    _check_times(data["start_wall"], data["end_wall"], zone)
+    try:
+        session, notes = events.add_session(
+            event,
+            data["start_wall"],
+            data["end_wall"],
+            zone,
+            title=_text(data, "title", ""),
+            join_url=_text(data, "join_url", ""),
+            description=_text(data, "description", ""),
+        )
+    except TimeInputError as exc:  # what is left: the end is not after the start
+        db.session.rollback()
+        _field_error("end_wall", str(exc))
+    if "position" in data:
+        session.position = data["position"]
     db.session.commit()
     return _session_json(session, notes, 201)
-
-
-CALENDAR_FIELDS = ("title", "description", "join_url")
 
 
 @bp.patch("/events/<slug>/sessions/<int:session_id>")
@@ -358,32 +362,34 @@ CALENDAR_FIELDS = ("title", "description", "join_url")
 @bp.response(200, OfficerSessionSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.doc(**OFFICER_DOC)
 def update_session(data: dict[str, Any], slug: str, session_id: int) -> Response:
-    """Change a session; a change attendees see raises its SEQUENCE and updates calendars."""
+    """Change some fields of a session; a change attendees see raises its SEQUENCE once."""
     officer = require_officer()
     event = _event_or_404(slug, officer)
     session = _session_or_404(event, session_id)
     if session.status == "cancelled":
         abort(409, message="This session is cancelled; add a new one instead.")
-    notes: list[str] = []
-    before = session.sequence
-    if {"start_wall", "end_wall", "timezone"} & data.keys():
-        notes = _set_times(
+    start_wall = data.get("start_wall", session.start_wall)
+    end_wall = data.get("end_wall", session.end_wall)
+    zone = data.get("timezone") or session.timezone
+    _check_times(start_wall, end_wall, zone)
+    try:
+        notes = events.update_session(
             session,
-            data.get("start_wall", session.start_wall),
-            data.get("end_wall", session.end_wall),
-            data.get("timezone") or session.timezone,
+            start_wall,
+            end_wall,
+            zone,
+            title=_text(data, "title", session.title),
+            join_url=_text(data, "join_url", session.join_url),
+            description=_text(data, "description", session.description),
         )
-    changed = False
-    for name in (*CALENDAR_FIELDS, "position"):
-        if name in data:
-            value = data[name].strip() if isinstance(data[name], str) else data[name]
-            if getattr(session, name) != value:
-                setattr(session, name, value)
-                changed = changed or name in CALENDAR_FIELDS
-    if changed and session.sequence == before:  # times unchanged or already bumped once
-        events.session_changed(session)
+    except TimeInputError as exc:
+        db.session.rollback()
+        _field_error("end_wall", str(exc))
+    if "position" in data:
+        session.position = data["position"]
     db.session.commit()
     return _session_json(session, notes, 200)
 
@@ -478,12 +484,7 @@ def link_panelist(data: dict[str, Any], slug: str, panelist_id: int) -> Response
     officer = require_officer()
     event = _event_or_404(slug, officer)
     panelist = _panelist_or_404(panelist_id)
-    link = next((ln for ln in event.panelist_links if ln.panelist_id == panelist.id), None)
-    if link is None:
-        position = max((ln.position for ln in event.panelist_links), default=-1) + 1
-        link = EventPanelist(event=event, panelist=panelist, position=position)
-        db.session.add(link)
-    link.role = data["role"]
+    link = events.attach_panelist(event, panelist, data["role"])
     if "position" in data:
         link.position = data["position"]
     _commit_or_409("panelist", "This panelist is already on the event.")
@@ -503,5 +504,5 @@ def unlink_panelist(slug: str, panelist_id: int) -> None:
     link = next((ln for ln in event.panelist_links if ln.panelist_id == panelist_id), None)
     if link is None:
         abort(404, message=f"Panelist {panelist_id} is not on “{slug}”.")
-    event.panelist_links.remove(link)  # type: ignore[union-attr]
+    events.detach_panelist(link)  # type: ignore[arg-type]
     db.session.commit()

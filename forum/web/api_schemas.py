@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from .. import timezones
+from .. import events, timezones
 from ..models import EVENT_KINDS, PANELIST_ROLES
 from ..models.events import EVENT_STATUSES, MODERATION_POLICIES
 from ..text import lines, markdown
@@ -176,6 +176,14 @@ class OfficerEventSchema(EventSchema):
     archive_public = fields.Boolean()
     reply_to_list = fields.Boolean()
     digest_hour = fields.Integer()
+    dst_warnings = fields.Function(
+        lambda e: events.dst_warnings(e),
+        metadata={
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "sessions crossing a DST change",
+        },
+    )
 
 
 class PanelistEventSchema(Schema):
