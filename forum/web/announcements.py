@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField, TimeField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from .. import clock, timezones
@@ -26,7 +27,11 @@ bp = Blueprint("announcements", __name__, url_prefix="/manage/events/<slug>/anno
 
 
 class AnnouncementForm(FlaskForm):
-    kind = SelectField("Type", choices=list(ANNOUNCEMENT_KINDS.items()), default="announcement")
+    kind = SelectField(
+        "Type",
+        choices=[SelectChoice(v, label) for v, label in ANNOUNCEMENT_KINDS.items()],
+        default="announcement",
+    )
     subject = StringField(
         "Subject", validators=[DataRequired("Give the message a subject."), Length(max=200)]
     )
