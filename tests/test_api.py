@@ -96,6 +96,7 @@ def test_event_shows_instants_with_offsets_wall_times_zone_and_panelists(client)
     assert data["first_date"] == "2030-09-10"
     assert data["last_date"] == "2030-09-11"
     assert data["status"] == "published"
+    assert data["url"] == "http://localhost/events/mentoring"
 
 
 def test_list_is_published_events_soonest_first_with_kind_and_when_filters(client):

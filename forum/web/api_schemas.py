@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import url_for
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .. import events, timezones
@@ -149,6 +150,10 @@ class EventSummarySchema(Schema):
     ends_at = fields.DateTime()
     first_date = fields.Date(metadata={"description": "first day, in the event's zone"})
     last_date = fields.Date()
+    url = fields.Function(
+        lambda e: url_for("public.event", slug=e.slug, _external=True),
+        metadata={"type": "string", "format": "uri", "description": "the public event page"},
+    )
 
 
 class EventSchema(EventSummarySchema):
@@ -204,6 +209,10 @@ class PanelistSchema(Schema):
     bio_html = fields.Function(lambda p: str(markdown(p.bio)))
     photo_url = fields.String()
     links = fields.List(fields.String(), attribute="link_list")
+    url = fields.Function(
+        lambda p: url_for("public.panelist", panelist_id=p.id, _external=True),
+        metadata={"type": "string", "format": "uri", "description": "the public bio page"},
+    )
     events = fields.List(
         fields.Nested(PanelistEventSchema),
         attribute="api_events",
