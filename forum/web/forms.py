@@ -25,6 +25,7 @@ from wtforms import (
     TimeField,
     URLField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -65,16 +66,19 @@ def zone_name(form: FlaskForm, field: Field) -> None:
         raise ValidationError(str(exc)) from None
 
 
-def zone_choices() -> dict[str, list[tuple[str, str]]]:
+def zone_choices() -> list[SelectChoice]:
     """The zone picker: the configured display zones first, then every IANA zone."""
     from .helpers import display_zones
 
     common = {z.name for z in display_zones()}
     rest = [z for z in timezones.all_zone_names() if z not in common]
-    return {
-        "Common": [(z.name, f"{z.name} ({z.label})") for z in display_zones()],
-        "All time zones": [(z, z) for z in rest],
-    }
+    return [SelectChoice(z.name, f"{z.name} ({z.label})", optgroup="Common") for z in display_zones()] + [
+        SelectChoice(z, z, optgroup="All time zones") for z in rest
+    ]
+
+
+def choices(labels: dict[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in labels.items()]
 
 
 def _strip(value: str | None) -> str | None:
@@ -108,7 +112,7 @@ class ConfirmForm(FlaskForm):
 
 
 class EventForm(FlaskForm):
-    kind = SelectField("Kind", choices=list(EVENT_KINDS.items()))
+    kind = SelectField("Kind", choices=choices(EVENT_KINDS))
     title = StringField(
         "Title",
         validators=[DataRequired("Give the event a title."), Length(max=200)],
@@ -149,7 +153,7 @@ class EventForm(FlaskForm):
     timezone = ZoneField(
         "Home time zone", description="Sessions are entered in this zone unless you pick another."
     )
-    moderation = SelectField("Moderation", choices=list(MODERATION_POLICIES.items()))
+    moderation = SelectField("Moderation", choices=choices(MODERATION_POLICIES))
     archive_public = BooleanField("Archive is public")
     reply_to_list = BooleanField("Replies go to the list")
     digest_hour = IntegerField(
@@ -220,8 +224,8 @@ class DayRangeForm(FlaskForm):
             raise ValidationError("The end time must be after the start time.")
 
 
-def _role_choices() -> list[tuple[str, str]]:
-    return list(PANELIST_ROLES.items())
+def _role_choices() -> list[SelectChoice]:
+    return choices(PANELIST_ROLES)
 
 
 class PanelistForm(FlaskForm):

@@ -233,7 +233,7 @@ def preview(slug: str) -> Page:
     from .public import event_context
 
     ev = get_event(slug)
-    return render_template("public/event.html", preview=True, **event_context(ev))
+    return render_template("public/event.html", **{**event_context(ev), "preview": True})
 
 
 def _people(count: int) -> str:
