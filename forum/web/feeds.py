@@ -9,7 +9,9 @@ iCalendar is built.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -48,7 +50,7 @@ def _version(rows: Iterable[tuple[object, ...]], stamps: Iterable[datetime | Non
 
 def _event_version(event: Event) -> Version:
     sessions = db.session.execute(
-        select(Session.id, Session.sequence, Session.status, Session.updated_at)
+        select(Session.id, Session.sequence, Session.status, Session.updated_at, Session.uid)
         .where(Session.event_id == event.id)
         .order_by(Session.id)
     ).all()
@@ -76,7 +78,15 @@ def _participant_version(participant: Participant) -> Version:
     rows = [
         tuple(r)
         for r in db.session.execute(
-            select(Event.id, Event.status, Event.updated_at, Session.id, Session.sequence, Session.updated_at)
+            select(
+                Event.id,
+                Event.status,
+                Event.updated_at,
+                Session.id,
+                Session.sequence,
+                Session.updated_at,
+                Session.uid,
+            )
             .join(Subscription, Subscription.event_id == Event.id)
             .join(Session, Session.event_id == Event.id)
             .where(
@@ -112,9 +122,47 @@ def _not_modified(version: Version) -> bool:
     return version.last_modified.replace(microsecond=0) <= since
 
 
+class _BodyCache:
+    """Recently built calendars by ETag, so polling without validators costs a query.
+
+    Google Calendar and others re-fetch feeds without If-None-Match; the ETag covers
+    everything a calendar is built from (and nothing in one depends on the clock),
+    so a body cached under it is exactly what a rebuild would produce.  Per process,
+    bounded.
+    """
+
+    def __init__(self, size: int = 128) -> None:
+        self.size = size
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            body = self._items.get(key)
+            if body is not None:
+                self._items.move_to_end(key)
+            return body
+
+    def put(self, key: str, body: bytes) -> None:
+        with self._lock:
+            self._items[key] = body
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def body_cache() -> _BodyCache:
+    """This app's cache (tests build many apps in one process)."""
+    return current_app.extensions.setdefault("forum_feed_bodies", _BodyCache())
+
+
 def _respond(
     version: Version,
-    build: object,
+    build: Callable[[], bytes],
     *,
     filename: str | None = None,
     private: bool = False,
@@ -123,7 +171,11 @@ def _respond(
     if _not_modified(version):
         response = Response(status=304)
     else:
-        body = build() if callable(build) else build
+        key = f"{request.endpoint}|{request.path}|{version.etag}"
+        body = body_cache().get(key)
+        if body is None:
+            body = build()
+            body_cache().put(key, body)
         response = Response(body, mimetype=None, content_type=ICS_TYPE)
         if filename:
             response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
