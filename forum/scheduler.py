@@ -214,7 +214,8 @@ def _drain_outbox(report: JobReport) -> None:
         report.add("no mail sender available (forum.mail.sender)")
         return
     result = send_due(worker_id=f"scheduler:{socket.gethostname()}:{os.getpid()}")
-    report.add(f"outbox: {result}")
+    if getattr(result, "processed", 1):  # quiet when there was nothing to send
+        report.add(f"outbox: {result}", int(getattr(result, "sent", 0)))
 
 
 def _digests(event: Event, at: datetime, report: JobReport) -> None:
