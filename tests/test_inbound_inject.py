@@ -125,7 +125,9 @@ def test_attachments_are_stripped_with_a_note(app):
     msg["To"] = LIST
     msg["Subject"] = "Our mentoring handbook"
     msg.set_content("The handbook is attached.")
-    msg.add_attachment(b"%PDF-1.4 " + b"0" * 3000, maintype="application", subtype="pdf", filename="handbook.pdf")
+    msg.add_attachment(
+        b"%PDF-1.4 " + b"0" * 3000, maintype="application", subtype="pdf", filename="handbook.pdf"
+    )
     with clock.frozen(OPEN_AT):
         result = inject(app, msg.as_bytes(), "--to", LIST)
     assert result.exit_code == 0, result.output

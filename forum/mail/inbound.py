@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email import policy
-from email.header import decode_header, make_header
+from email.header import decode_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 from html import escape
@@ -74,21 +74,51 @@ def _clean(value: str) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
 
 
+def _raw_values(msg: Message, name: str) -> list[str]:
+    """A header's values as received (8-bit bytes as surrogate escapes), not as Header objects."""
+    lowered = name.lower()
+    try:
+        return [str(v) for k, v in msg.raw_items() if k.lower() == lowered]
+    except Exception:  # noqa: BLE001 - never let one odd header stop the parse
+        return []
+
+
+def decode_words(raw: str) -> str:
+    """RFC 2047 encoded words decoded one by one; an unknown charset or bad bytes cost only
+    the characters they spoil, not the whole header."""
+    raw = _unsurrogate(raw)
+    try:
+        parts = decode_header(raw)
+    except Exception:  # noqa: BLE001 - malformed encoded words: keep the text as written
+        return raw
+    out: list[str] = []
+    for value, charset in parts:
+        if isinstance(value, str):
+            out.append(value)
+            continue
+        text = None
+        for candidate in (charset, "utf-8"):
+            if not candidate or candidate == "unknown-8bit":
+                continue
+            try:
+                text = value.decode(candidate)
+                break
+            except (LookupError, UnicodeDecodeError, ValueError):
+                continue
+        out.append(text if text is not None else value.decode("utf-8", "replace"))
+    return "".join(out)
+
+
 def header_text(msg: Message, name: str) -> str:
     """A header decoded from RFC 2047 words (bad charsets tolerated), or ''."""
-    raw = msg.get(name)
-    if raw is None:
+    values = _raw_values(msg, name)
+    if not values:
         return ""
-    raw = _unsurrogate(str(raw))
-    try:
-        decoded = str(make_header(decode_header(raw)))
-    except (LookupError, UnicodeError, ValueError, TypeError, AssertionError):
-        decoded = raw
-    return _clean(_unsurrogate(decoded))
+    return _clean(decode_words(values[0]))
 
 
 def header_all(msg: Message, name: str) -> list[str]:
-    return [_clean(_unsurrogate(str(v))) for v in (msg.get_all(name) or [])]
+    return [_clean(_unsurrogate(v)) for v in _raw_values(msg, name)]
 
 
 def message_ids(value: str) -> list[str]:
