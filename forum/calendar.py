@@ -11,7 +11,7 @@ no METHOD and the sessions' own VTIMEZONEs (see `forum.vtimezone`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage, MIMEPart
 
@@ -311,35 +311,44 @@ def active_subscriptions(event: Event) -> list[Subscription]:
 
 
 def _fan_out(session: Session, *, method: str, template: str, subject: str, key_prefix: str) -> int:
-    """One iTIP mail per active subscriber, in the caller's transaction; returns how many."""
+    """One iTIP mail per active subscriber, in the caller's transaction; returns how many.
+
+    Keys already queued (a retried change) are skipped before rendering, and the rest
+    go in with multi-row INSERTs, so a large series is not one SAVEPOINT per person.
+    """
     from .mail.compose import list_message
-    from .mail.outbox import enqueue
+    from .mail.outbox import Outgoing, enqueue_many
 
     event = session.event
     calendar = build_calendar([session], method=method)
     (vevent,) = calendar.walk("VEVENT")
     context = {"session": session, "event_url": event_page_url(event)}
-    queued = 0
-    for subscription in active_subscriptions(event):
-        key = f"{key_prefix}:{session.id}:{session.sequence}:{subscription.id}"
-        if db.session.scalar(select(OutboundMessage.id).where(OutboundMessage.idempotency_key == key)):
-            continue
-        vevent.pop("ATTENDEE", None)
-        vevent.add("ATTENDEE", attendee_for(subscription.participant))
-        message = list_message(
-            event=event,
-            subscription=subscription,
-            subject=subject,
-            template=template,
-            context=context,
-            automated=True,
+    prefix = f"{key_prefix}:{session.id}:{session.sequence}:"
+    done = set(
+        db.session.scalars(
+            select(OutboundMessage.idempotency_key).where(OutboundMessage.idempotency_key.startswith(prefix))
         )
-        attach_calendar(message, calendar.to_ical(), method)
-        if enqueue(
-            message, kind=CALENDAR_MAIL_KIND, key=key, event_id=event.id, subscription_id=subscription.id
-        ):
-            queued += 1
-    return queued
+    )
+
+    def outgoing() -> Iterator[Outgoing]:
+        for subscription in active_subscriptions(event):
+            key = f"{prefix}{subscription.id}"
+            if key in done:
+                continue
+            vevent.pop("ATTENDEE", None)
+            vevent.add("ATTENDEE", attendee_for(subscription.participant))
+            message = list_message(
+                event=event,
+                subscription=subscription,
+                subject=subject,
+                template=template,
+                context=context,
+                automated=True,
+            )
+            attach_calendar(message, calendar.to_ical(), method)
+            yield Outgoing(message=message, key=key, event_id=event.id, subscription_id=subscription.id)
+
+    return enqueue_many(outgoing(), kind=CALENDAR_MAIL_KIND)
 
 
 def send_updates(session: Session) -> int:
