@@ -242,7 +242,8 @@ def test_duplicate_slug_is_409(client):
 # --- writing ----------------------------------------------------------------------------
 
 
-def test_create_an_event_with_sessions_and_panelists_then_read_it_publicly(client):
+def test_create_an_event_with_sessions_and_panelists_then_read_it_publicly(app, client):
+    assert app.config.get("WTF_CSRF_ENABLED", True)  # on, yet the token-authenticated API needs none
     headers = officer_token()
 
     response = client.post(

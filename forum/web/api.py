@@ -18,6 +18,7 @@ from flask.blueprints import BlueprintSetupState
 from flask_smorest import Blueprint, abort
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import clock, events
 from ..extensions import csrf, db
@@ -190,7 +191,7 @@ def list_events(kind: str | None = None, when: str | None = None, status: str | 
     elif when == "past":
         query = query.where(end < now)
     order = start.desc() if when == "past" else start
-    query = query.order_by(start.is_(None), order, Event.id)
+    query = query.order_by(start.is_(None), order, Event.id).options(selectinload(Event.sessions))
     return db.session.scalars(query).all()
 
 
