@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload
 from . import timezones
 from .extensions import db
 from .mail.compose import list_message
-from .mail.outbox import enqueue
+from .mail.outbox import Outgoing, enqueue_many
 from .models import Event, Post, Subscription
 from .web.urls import external_url
 
@@ -183,12 +183,12 @@ class DigestRenderer:
         )
 
 
-def send_digest(event: Event, period: DigestPeriod, flush_every: int = 200) -> tuple[int, str]:
+def send_digest(event: Event, period: DigestPeriod) -> tuple[int, str]:
     """Enqueue the period's digest to every digest subscriber; (messages, note).
 
     Runs inside the caller's transaction (the scheduler commits it with its
-    exactly-once key).  An empty digest is not sent.  Queued rows are flushed and let
-    go of in batches so memory stays flat however many subscribers there are.
+    exactly-once key).  An empty digest is not sent.  Messages are rendered lazily and
+    inserted in chunks, so memory stays flat however many subscribers there are.
     """
     posts = posts_in(event, period)
     if not posts:
@@ -197,29 +197,13 @@ def send_digest(event: Event, period: DigestPeriod, flush_every: int = 200) -> t
     if not recipients:
         return 0, f"{len(posts)} posts, no digest subscribers"
     renderer = DigestRenderer(event, period, posts)
-    sent, pending = 0, []
-    for subscription in recipients:
-        row = enqueue(
-            renderer.message_for(subscription),
-            kind="digest",
+    outgoing = (
+        Outgoing(
+            message=renderer.message_for(subscription),
             key=f"digest:{event.id}:{period.label}:{subscription.id}",
             event_id=event.id,
             subscription_id=subscription.id,
         )
-        if row is not None:
-            sent += 1
-            pending.append(row)
-        if len(pending) >= flush_every:
-            _let_go(pending)
-    _let_go(pending)
-    return sent, f"{len(posts)} posts"
-
-
-def _let_go(rows: list) -> None:  # type: ignore[type-arg]
-    """Flush queued rows and drop them from the session (their bytes are in the database)."""
-    if not rows:
-        return
-    db.session.flush()
-    for row in rows:
-        db.session.expunge(row)
-    rows.clear()
+        for subscription in recipients
+    )
+    return enqueue_many(outgoing, kind="digest"), f"{len(posts)} posts"

@@ -50,7 +50,7 @@ from sqlalchemy.orm import joinedload
 from . import calendar, clock, digests, timezones
 from .extensions import db
 from .mail.compose import list_message
-from .mail.outbox import enqueue
+from .mail.outbox import Outgoing, enqueue_many
 from .models import Announcement, Event, JobRun, SchedulerLock, Session, Subscription
 from .web.urls import external_url
 
@@ -146,17 +146,11 @@ def _fan_out(
     event: Event,
 ) -> int:
     """Enqueue one message per subscriber with a per-recipient key; returns how many were new."""
-    sent = 0
-    for subscription in subscriptions:
-        row = enqueue(
-            build(subscription),
-            kind=kind,
-            key=f"{key}:{subscription.id}",
-            event_id=event.id,
-            subscription_id=subscription.id,
-        )
-        sent += row is not None
-    return sent
+    outgoing = (
+        Outgoing(message=build(s), key=f"{key}:{s.id}", event_id=event.id, subscription_id=s.id)
+        for s in subscriptions
+    )
+    return enqueue_many(outgoing, kind=kind)
 
 
 # --- the jobs -------------------------------------------------------------------------------
