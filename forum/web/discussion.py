@@ -259,7 +259,9 @@ def export(slug: str) -> Response:
     if not _is_officer():
         abort(403, description="Only program officers can export a discussion.")
     if not _closed(event):
-        abort(409, description="The discussion can be exported after the e-forum closes.")
+        from .public import render_error  # the site's error page (409 has no app-wide handler)
+
+        return render_error(409, "The discussion can be exported after the e-forum closes.")  # type: ignore[return-value]
     threads = sorted(discussion.threads(event), key=lambda t: (t.created_at, t.id))
     trees = [(t, discussion.thread_tree(discussion.accepted_posts(event, t.id))) for t in threads]
     html = render_template(
