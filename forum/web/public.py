@@ -85,7 +85,7 @@ def build_schedule(event: Event, viewer_zone: str) -> list[ScheduleBlock]:
                     heading=event_dates(event),
                     title="",
                     lines=first_lines,
-                    viewer_line=rendered[live[0].id][1],
+                    viewer_line="; ".join(dict.fromkeys(rendered[s.id][1] for s in live)),
                     sessions=live,
                 )
             ]
@@ -207,7 +207,9 @@ def _wants_json() -> bool:
 def render_error(code: int, detail: str | None = None) -> tuple[str | Response, int]:
     title, advice = ERROR_TEXT.get(code, ERROR_TEXT[400 if code < 500 else 500])
     try:
-        return render_template("errors/error.html", code=code, title=title, advice=advice, detail=detail), code
+        return render_template(
+            "errors/error.html", code=code, title=title, advice=advice, detail=detail
+        ), code
     except Exception:  # the error page itself must never fail (e.g. the database is down)
         current_app.logger.exception("error page failed to render")
         return f"{code} {title}. {advice}", code

@@ -6,6 +6,19 @@
   "use strict";
   var KEY = "forum.viewerZone";
 
+  /* Browsers (ICU) report some zones by their old names; the page lists current IANA names. */
+  var ALIASES = {
+    "Asia/Calcutta": "Asia/Kolkata", "Asia/Saigon": "Asia/Ho_Chi_Minh", "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Rangoon": "Asia/Yangon", "Asia/Dacca": "Asia/Dhaka", "Asia/Thimbu": "Asia/Thimphu",
+    "Asia/Ulan_Bator": "Asia/Ulaanbaatar", "Asia/Macao": "Asia/Macau", "Europe/Kiev": "Europe/Kyiv",
+    "Atlantic/Faeroe": "Atlantic/Faroe", "America/Godthab": "America/Nuuk",
+    "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    "America/Indianapolis": "America/Indiana/Indianapolis", "America/Louisville": "America/Kentucky/Louisville",
+    "Pacific/Truk": "Pacific/Chuuk", "Pacific/Ponape": "Pacific/Pohnpei", "Pacific/Enderbury": "Pacific/Kanton"
+  };
+
+  function canonical(tz) { return tz && ALIASES[tz] && valid(ALIASES[tz]) ? ALIASES[tz] : tz; }
+
   function valid(tz) {
     if (!tz) return false;
     try { new Intl.DateTimeFormat("en-US", { timeZone: tz }); return true; } catch (e) { return false; }
@@ -62,7 +75,7 @@
   function start() {
     var fromUrl = new URLSearchParams(window.location.search).get("tz");
     var detected = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    var tz = [fromUrl, stored(), detected, "UTC"].filter(valid)[0];
+    var tz = canonical([fromUrl, stored(), detected, "UTC"].filter(valid)[0]);
     var picker = document.querySelector("[data-zone-picker]");
     if (picker) {
       var select = picker.querySelector("select");
