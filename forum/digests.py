@@ -149,6 +149,16 @@ class DigestRenderer:
             cached = self._bodies[zone] = (text, html)
         return cached
 
+    def chunk_size(self, budget_bytes: int = 48 * 2**20) -> int:
+        """How many rendered copies to hold at once: a big digest is inserted in smaller chunks.
+
+        A rendered message costs roughly three times its body in memory (the strings,
+        the encoded parts and the bytes), so this keeps a chunk under `budget_bytes`.
+        """
+        text, html = self.body(self.event.timezone)
+        per_message = 3 * (len(text) + len(html)) + 8192
+        return max(10, min(500, budget_bytes // per_message))
+
     def _item(self, number: int, post: Post, zone: str) -> dict[str, object]:
         local = timezones.to_zone(post.accepted_at or post.created_at, zone)
         return {
@@ -206,4 +216,4 @@ def send_digest(event: Event, period: DigestPeriod) -> tuple[int, str]:
         )
         for subscription in recipients
     )
-    return enqueue_many(outgoing, kind="digest"), f"{len(posts)} posts"
+    return enqueue_many(outgoing, kind="digest", chunk_size=renderer.chunk_size()), f"{len(posts)} posts"

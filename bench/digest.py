@@ -1,0 +1,157 @@
+"""Digest benchmark: build and enqueue one day's digest (200 posts) for 10,000 digest subscribers.
+
+    .venv/bin/python bench/digest.py [--subscribers 10000] [--posts 200] [--database-url postgresql://...]
+
+Builds, in a throw-away SQLite file (or a fresh schema of the given PostgreSQL
+database), a two-day e-forum with N digest subscribers spread over five time zones
+and a day of accepted posts, then times the scheduler's digest job for that day
+(selection, per-zone rendering, one message per subscriber, bulk enqueue, commit).
+Prints messages/s, the average message size, and peak memory (RSS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+
+from forum import create_app  # noqa: E402
+from forum.extensions import db  # noqa: E402
+from forum.models import Event, OutboundMessage, Participant, Post, Session, Subscription, Thread  # noqa: E402
+from forum.scheduler import run_job  # noqa: E402
+from forum.text import markdown  # noqa: E402
+from forum.timezones import localize  # noqa: E402
+
+ZONES = [None, "America/Chicago", "America/Denver", "America/Los_Angeles", "Europe/London"]
+BODY = (
+    "At my library, mentoring in technical services happened mostly one conversation at a "
+    "time: a cataloger showing a new colleague how authority work fits the rest of the "
+    "department, or an acquisitions librarian explaining how a budget year really runs.\n\n"
+    "What worked for us was pairing people across units, with a standing monthly meeting."
+)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build(subscribers: int, posts: int) -> Event:
+    zone = "America/New_York"
+    event = Event(slug="bench", kind="eforum", title="Mentoring in Technical Services", status="published")
+    for n, day in enumerate((date(2019, 9, 10), date(2019, 9, 11))):
+        session = Session(event=event, position=n)
+        session.set_times(
+            datetime(day.year, day.month, day.day, 10), datetime(day.year, day.month, day.day, 18), zone
+        )
+    db.session.add(event)
+    db.session.commit()
+    db.session.execute(
+        insert(Participant),
+        [
+            {
+                "email": f"reader{n}@example.org",
+                "email_key": f"reader{n}@example.org",
+                "name": f"Reader {n}",
+                "timezone": ZONES[n % len(ZONES)],
+                "feed_token": uuid.uuid4().hex,
+            }
+            for n in range(subscribers)
+        ],
+    )
+    ids = db.session.scalars(select(Participant.id).order_by(Participant.id)).all()
+    db.session.execute(
+        insert(Subscription),
+        [{"participant_id": pid, "event_id": event.id, "mode": "digest", "status": "active"} for pid in ids],
+    )
+    start = localize(datetime(2019, 9, 10, 10), zone).instant
+    html = str(markdown(BODY))
+    for n in range(posts):
+        at = start + timedelta(seconds=n * 140)
+        thread = Thread(event=event, subject=f"Topic {n // 4}", subject_key=f"topic {n // 4}", created_at=at)
+        db.session.add(
+            Post(
+                event=event,
+                thread=thread,
+                message_id=f"<bench{n}@example.org>",
+                subject=f"Re: Topic {n // 4}",
+                author_name=f"Author {n % 37}",
+                author_email=f"author{n % 37}@example.org",
+                author_role="panelist" if n % 10 == 0 else "participant",
+                is_panelist=n % 10 == 0,
+                body_text=BODY,
+                body_html=html,
+                status="accepted",
+                created_at=at,
+                accepted_at=at,
+            )
+        )
+    db.session.commit()
+    return event
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--posts", type=int, default=200)
+    parser.add_argument("--database-url", default="")
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="forum-bench-digest-")
+    config: dict = {"SECRET_KEY": "bench", "BASE_URL": "https://forum.example.org", "TESTING": True}
+    schema = None
+    if args.database_url:
+        url = args.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        schema = f"bench_digest_{os.getpid()}"
+        with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        config |= {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}},
+        }
+    else:
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp}/bench.db"
+    app = create_app(config)
+    try:
+        with app.app_context():
+            db.create_all()
+            t = time.perf_counter()
+            build(args.subscribers, args.posts)
+            print(
+                f"set-up: {args.subscribers} subscribers, {args.posts} posts in {time.perf_counter() - t:.1f}s"
+            )
+            base_rss = peak_rss_mb()
+            at = localize(datetime(2019, 9, 10, 18, 1), "America/New_York").instant
+            t = time.perf_counter()
+            report = run_job("digests", at=at)
+            elapsed = time.perf_counter() - t
+            count, size = db.session.execute(
+                select(func.count(OutboundMessage.id), func.avg(func.length(OutboundMessage.message)))
+            ).one()
+            assert report.messages == count == args.subscribers, (report.messages, count)
+            print(f"backend: {db.engine.dialect.name}")
+            print(f"digest: {count} messages, {float(size) / 1024:.0f} KB each on average")
+            print(f"time: {elapsed:.1f}s  ->  {count / elapsed:.0f} messages/s")
+            print(f"peak RSS: {peak_rss_mb():.0f} MB (after set-up: {base_rss:.0f} MB)")
+            db.session.remove()
+            if schema:
+                with db.engine.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            db.engine.dispose()
+    finally:
+        for path in Path(tmp).glob("*"):
+            path.unlink()
+        os.rmdir(tmp)
+
+
+if __name__ == "__main__":
+    main()
