@@ -14,14 +14,13 @@ functions, so the rules live in one place:
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from . import calendar, clock, links
 from .extensions import db
@@ -400,12 +399,7 @@ def _cell(cells: list[str], columns: dict[str, int], name: str) -> str:
 
 
 def _parse_rows(lines: Iterable[str], default_mode: str, report: ImportReport) -> Iterator[_Row]:
-    """Valid rows, streamed; bad ones go to the report with their line numbers.
-
-    Duplicates inside the file are found with a set of 64-bit digests (8 bytes of key per
-    address seen), not of the rows themselves.
-    """
-    seen: set[int] = set()
+    """Valid-looking rows, streamed; bad ones go to the report with their line numbers."""
     columns: dict[str, int] | None = None
     for line, cells in _records(lines):
         if columns is None:
@@ -419,13 +413,7 @@ def _parse_rows(lines: Iterable[str], default_mode: str, report: ImportReport) -
         except SubscriptionError as exc:
             report.bad.append((line, str(exc)))
             continue
-        key = email_key(email)
-        digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
-        if digest in seen:
-            report.bad.append((line, f"{email} appears earlier in the file."))
-            continue
-        seen.add(digest)
-        yield _Row(line, email, key, _cell(cells, columns, "name")[:200], mode)
+        yield _Row(line, email, email_key(email), _cell(cells, columns, "name")[:200], mode)
 
 
 def _batches(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
@@ -459,16 +447,33 @@ def import_rows(
     """
     default_mode = check_mode(mode)
     report = ImportReport()
+    # Subscriptions made by this run have ids above the mark: a row that meets one is a
+    # repeat within the file. This keeps memory flat (no set of every address seen).
+    mark = db.session.scalar(select(func.max(Subscription.id))) or 0
     for batch in _batches(_parse_rows(lines, default_mode, report), batch_size):
-        _store_batch(event, batch, confirmed, report)
+        _store_batch(event, _drop_repeats(batch, report), confirmed, report, mark)
         db.session.commit()
         if on_batch:
             on_batch(report)
     db.session.commit()
+    report.bad.sort()
     return report
 
 
-def _store_batch(event: Event, batch: list[_Row], confirmed: bool, report: ImportReport) -> None:
+def _drop_repeats(batch: list[_Row], report: ImportReport) -> list[_Row]:
+    """Repeats inside one batch; repeats across batches are caught in _store_batch."""
+    seen: set[str] = set()
+    kept = []
+    for row in batch:
+        if row.key in seen:
+            report.bad.append((row.line, f"{row.email} appears earlier in the file."))
+        else:
+            seen.add(row.key)
+            kept.append(row)
+    return kept
+
+
+def _store_batch(event: Event, batch: list[_Row], confirmed: bool, report: ImportReport, mark: int) -> None:
     now = clock.now()
     keys = [row.key for row in batch]
     known = dict(
@@ -498,13 +503,14 @@ def _store_batch(event: Event, batch: list[_Row], confirmed: bool, report: Impor
             .values(confirmed_at=now),
             execution_options={"synchronize_session": False},
         )
-    subscribed = set(
-        db.session.scalars(
-            select(Subscription.participant_id).where(
+    subscribed = {
+        participant_id: sub_id > mark and source == "import"
+        for participant_id, sub_id, source in db.session.execute(
+            select(Subscription.participant_id, Subscription.id, Subscription.source).where(
                 Subscription.event_id == event.id, Subscription.participant_id.in_(list(known.values()))
             )
         )
-    )
+    }
     confirmed_before = set()
     if not confirmed:
         confirmed_before = set(
@@ -514,8 +520,14 @@ def _store_batch(event: Event, batch: list[_Row], confirmed: bool, report: Impor
                 )
             )
         )
-    new_rows = [r for r in batch if known[r.key] not in subscribed]
-    report.already += len(batch) - len(new_rows)
+    new_rows = []
+    for r in batch:
+        if known[r.key] not in subscribed:
+            new_rows.append(r)
+        elif subscribed[known[r.key]]:
+            report.bad.append((r.line, f"{r.email} appears earlier in the file."))
+        else:
+            report.already += 1
     if not new_rows:
         return
     active = {known[r.key] for r in new_rows if confirmed or known[r.key] in confirmed_before}

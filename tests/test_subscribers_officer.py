@@ -163,3 +163,19 @@ def test_upload_import_and_export(app: Flask, client: FlaskClient) -> None:
     assert len(rows) == 6
     assert {r["email"] for r in rows} >= {"Jeannette.Ho@example.org", "last@example.org"}
     assert all(r["status"] == "active" and r["source"] == "import" for r in rows)
+
+
+def test_repeats_across_batches_are_reported_and_memory_mark_respects_earlier_imports(app: Flask) -> None:
+    event = make_event()
+    first = service.import_rows(event, ["email\n", "a@example.org\n", "b@example.org\n"], confirmed=True)
+    assert first.added == 2
+    lines = [
+        "email,mode\n",
+        "c@example.org,each\n",
+        "d@example.org,\n",
+        "A@example.org,\n",
+        "c@example.org,\n",
+    ]
+    report = service.import_rows(event, lines, batch_size=1)
+    assert report.added == 2 and report.already == 1
+    assert report.bad == [(5, "c@example.org appears earlier in the file.")]
