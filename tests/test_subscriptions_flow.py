@@ -167,3 +167,22 @@ def test_api_validation(app, client: FlaskClient) -> None:
     assert resp.status_code == 202
     sub = db.session.scalar(select(Subscription))
     assert sub.source == "api" and sub.mode == "none" and sub.status == "pending"
+
+
+def test_public_event_page_carries_the_form(app, client: FlaskClient) -> None:
+    event = make_event()
+    page = client.get(f"/events/{event.slug}")
+    assert page.status_code == 200
+    html = page.data.decode()
+    assert f'action="/events/{event.slug}/subscribe"' in html
+    assert "https://example.org/conduct/v2" in html
+    resp = client.post(
+        f"/events/{event.slug}/subscribe",
+        data={
+            "csrf_token": csrf_from(html),
+            "email": "from-event-page@example.org",
+            "conduct": "y",
+            "mode": "each",
+        },
+    )
+    assert b"Check your inbox" in resp.data
