@@ -46,15 +46,20 @@ RAW_HEADERS = frozenset(
         "archived-at",
         "in-reply-to",
         "references",
+        "message-id",
     }
 )
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 _ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$")
 _MAX_RAW_LINE = 900  # RFC 5322 allows 998 octets a line; stay well below
+_SIMPLE_ADDR = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
 def clean_header_text(value: str) -> str:
     """Collapse any line breaks or control characters a user put into a header value."""
+    value = str(value)
+    if value.isprintable():  # the usual case, without a per-character pass
+        return " ".join(value.split())
     return " ".join("".join(ch if ch.isprintable() else " " for ch in str(value)).split())
 
 
@@ -101,18 +106,69 @@ def fold_list(items: list[str], sep: str = ",") -> str:
     return joiner.join(items)
 
 
+def fold_words(text: str, indent: int = 0) -> str | None:
+    """Fold an ASCII value at spaces into lines of about 76 characters (None: a word too long)."""
+    words = text.split(" ")
+    if any(len(word) > _MAX_RAW_LINE for word in words):
+        return None
+    lines: list[str] = []
+    line, width = "", indent
+    for word in words:
+        if line and width + 1 + len(word) > 76:
+            lines.append(line)
+            line, width = word, 1 + len(word)
+        else:
+            line = f"{line} {word}" if line else word
+            width += len(word) + (1 if width > indent else 0)
+    lines.append(line)
+    return "\n ".join(lines)
+
+
 def set_header(msg: EmailMessage, name: str, value: str) -> None:
-    """Add one header safely: cleaned value; list/URL headers kept exactly as written."""
+    """Add one header safely: the value cleaned of line breaks, then written as-is when ASCII.
+
+    List/URL headers may come pre-folded (items joined with newlines); their parts are
+    cleaned one by one and kept on their own lines. Non-ASCII values go through the
+    email package, which RFC 2047-encodes them.
+    """
     if not _HEADER_NAME.match(name):
         raise ValueError(f"invalid header name {name!r}")
     if name.lower() in RAW_HEADERS:
-        lines = [clean_header_text(part) for part in str(value).split("\n")]
-        lines = [part for part in lines if part]
-        raw = "\n ".join(lines)
-        if raw.isascii() and all(len(part) <= _MAX_RAW_LINE for part in lines):
-            msg.set_raw(name, raw)
-            return
-    msg[name] = clean_header_text(value)
+        parts = [clean_header_text(part) for part in str(value).split("\n")]
+        parts = [part for part in parts if part]
+        raw: str | None = "\n ".join(parts)
+        if not all(len(part) <= _MAX_RAW_LINE for part in parts):
+            raw = None
+    else:
+        cleaned = clean_header_text(value)
+        raw = fold_words(cleaned, indent=len(name) + 2)
+    if raw is not None and raw.isascii():
+        msg.set_raw(name, raw)
+    else:
+        msg[name] = clean_header_text(value)
+
+
+def format_address(addr: Address) -> str | None:
+    """`phrase <addr>` for a plain ASCII mailbox; None when only the email package can write it."""
+    spec = addr.addr_spec
+    if not _SIMPLE_ADDR.match(spec) or ".." in spec:
+        return None
+    text = f"{phrase(addr.display_name)} <{spec}>" if addr.display_name else spec
+    return text if max(len(line) for line in text.split("\n")) <= _MAX_RAW_LINE else None
+
+
+def set_address(msg: EmailMessage, name: str, value: str | Address) -> None:
+    """Add an address header; the display name is cleaned, quoted or RFC 2047-encoded.
+
+    Written directly for the usual ASCII mailbox (the email package's address parser
+    is most of the cost of a fan-out); anything unusual goes through `Address`.
+    """
+    addr = as_address(value)
+    text = format_address(addr)
+    if text is None:
+        msg[name] = addr
+    else:
+        msg.set_raw(name, text)
 
 
 def build_message(
@@ -129,13 +185,13 @@ def build_message(
     """Render `templates/mail/<template>.txt` (required) and `.html` (optional) into one message."""
     ctx = dict(context or {})
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = as_address(sender) if sender else address(current_app.config["MAIL_FROM"], "Forum")
-    msg["To"] = as_address(to)
+    set_address(msg, "From", sender or address(current_app.config["MAIL_FROM"], "Forum"))
+    set_address(msg, "To", to)
     if reply_to:
-        msg["Reply-To"] = as_address(reply_to)
-    msg["Subject"] = clean_header_text(subject)
-    msg["Date"] = format_datetime(clock.now())
-    msg["Message-ID"] = clean_header_text(message_id) if message_id else new_message_id()
+        set_address(msg, "Reply-To", reply_to)
+    set_header(msg, "Subject", subject)
+    set_header(msg, "Date", format_datetime(clock.now()))
+    set_header(msg, "Message-ID", message_id or new_message_id())
     for name, value in (headers or {}).items():
         set_header(msg, name, value)
     msg.set_content(render_template(f"mail/{template}.txt", **ctx))

@@ -25,9 +25,14 @@ from ..models import OutboundMessage
 INSERT_CHUNK = 500
 
 
+def _raw_header(message: EmailMessage, name: str) -> list[str]:
+    """Header values as stored (raw_items), skipping the email package's slow re-parse."""
+    return [str(value) for key, value in message.raw_items() if key.lower() == name.lower()]
+
+
 def recipient_of(message: EmailMessage) -> str:
     """The single `To` address of an outbound message (one row, one recipient)."""
-    recipients = [addr for _, addr in getaddresses(message.get_all("To", [])) if addr]
+    recipients = [addr for _, addr in getaddresses(_raw_header(message, "To")) if addr]
     if len(recipients) != 1:
         raise ValueError(f"an outbound message has exactly one recipient, got {recipients!r}")
     return recipients[0]
@@ -35,7 +40,7 @@ def recipient_of(message: EmailMessage) -> str:
 
 def sender_of(message: EmailMessage) -> str:
     """The envelope sender: the `From` address (the list's own address for list mail)."""
-    return next((a for _, a in getaddresses([str(message["From"])]) if a), "")
+    return next((a for _, a in getaddresses(_raw_header(message, "From")) if a), "")
 
 
 def enqueue(
@@ -127,6 +132,7 @@ def enqueue_many(items: Iterable[Outgoing], *, kind: str, chunk_size: int = INSE
             }
             for item in chunk
         ]
-        result = db.session.execute(_insert_statement().values(rows))
-        inserted += max(result.rowcount or 0, 0)
+        # RETURNING counts what was really inserted (rowcount is not reliable here on every driver).
+        stmt = _insert_statement().values(rows).returning(OutboundMessage.__table__.c.id)
+        inserted += len(db.session.execute(stmt).all())
     return inserted

@@ -6,6 +6,7 @@ one after succeed; "550" refuses permanently and "drop" closes the connection.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections import defaultdict, deque
 from collections.abc import Iterator
@@ -38,7 +39,8 @@ class Received:
 class ScriptedHandler:
     """Records accepted messages; answers RCPT as scripted per recipient."""
 
-    def __init__(self) -> None:
+    def __init__(self, pipelining: bool = False) -> None:
+        self.pipelining = pipelining
         self.received: list[Received] = []
         self.connections = 0
         self._script: dict[str, deque[str | None]] = defaultdict(deque)
@@ -48,6 +50,11 @@ class ScriptedHandler:
         with self._lock:
             self.connections += 1
         session.host_name = hostname
+        sock = server.transport.get_extra_info("socket")
+        if sock is not None:  # reply at once (as real MTAs do), not after a delayed ACK
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.pipelining:  # aiosmtpd reads pipelined commands fine; say so (RFC 2920)
+            responses.insert(-1, "250-PIPELINING")
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
@@ -79,8 +86,8 @@ class FreePortController(Controller):
 
 
 class SMTPServer:
-    def __init__(self) -> None:
-        self.handler = ScriptedHandler()
+    def __init__(self, pipelining: bool = False) -> None:
+        self.handler = ScriptedHandler(pipelining)
         self.controller = FreePortController(self.handler, hostname="127.0.0.1", port=0)
 
     def start(self) -> SMTPServer:
@@ -111,9 +118,9 @@ class SMTPServer:
 
 
 @contextmanager
-def running_smtp_server() -> Iterator[SMTPServer]:
+def running_smtp_server(pipelining: bool = False) -> Iterator[SMTPServer]:
     """For a test module's fixture: `with running_smtp_server() as server: yield server`."""
-    server = SMTPServer().start()
+    server = SMTPServer(pipelining).start()
     try:
         yield server
     finally:
