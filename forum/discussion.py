@@ -589,7 +589,7 @@ def _auto_headers(event: Event) -> dict[str, str]:
 def permalink(post: Post) -> str:
     from .web.urls import external_url
 
-    return external_url("discussion.permalink", slug=post.event.slug, post_id=post.id)
+    return external_url("discussion.post", slug=post.event.slug, post_id=post.id)
 
 
 def fan_out(post: Post) -> int:

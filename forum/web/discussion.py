@@ -230,18 +230,18 @@ def thread(slug: str, thread_id: int) -> Response:
 
 
 @bp.route("/events/<slug>/archive/posts/<int:post_id>")
-def permalink(slug: str, post_id: int) -> Response:
+def post(slug: str, post_id: int) -> Response:
     """One post on its own page: the URL sent as Archived-At."""
     event = _event_or_404(slug)
     _require_reader(event)
-    post = db.session.get(Post, post_id)
-    if post is None or post.event_id != event.id or post.status != "accepted":
+    found = db.session.get(Post, post_id)
+    if found is None or found.event_id != event.id or found.status != "accepted":
         abort(404, description="There is no such post in this e-forum's archive.")
     html = render_template(
         "discussion/post.html",
         event=event,
-        post=post,
-        thread=post.thread,
+        post=found,
+        thread=found.thread,
         zone=reader_zone(event),
     )
     return _with_zone_cookie(make_response(html))
@@ -297,7 +297,7 @@ def compose(token: str) -> Response | str:
             outcome = discussion.post_from_web(sub, form.subject.data or "", form.body.data or "", parent)
             if outcome.status == "accepted":
                 flash("Your post was sent to the e-forum.", "success")
-                return redirect(url_for(".permalink", slug=event.slug, post_id=outcome.post.id))  # type: ignore[union-attr]
+                return redirect(url_for(".post", slug=event.slug, post_id=outcome.post.id))  # type: ignore[union-attr]
             if outcome.status == "held":
                 flash(f"{outcome.reason} You will see it in the archive once approved.", "info")
                 return redirect(url_for(".compose", token=token))
