@@ -37,6 +37,13 @@ def session_changed(session: Session) -> None:
         calendar.send_updates(session)
 
 
+def event_renamed(event: Event) -> None:
+    """The event's title is in every session's calendar entry: update them all."""
+    for session in event.sessions:
+        if session.status != "cancelled" and not session.title:
+            session_changed(session)
+
+
 def cancel_session(session: Session) -> None:
     if session.status == "cancelled":
         return

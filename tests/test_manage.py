@@ -196,10 +196,18 @@ def test_edit_event_and_slug_is_fixed_once_published(signed_in: FlaskClient) -> 
     response = post_form(signed_in, url, {**EVENT, "slug": "new-address"})
     assert response.status_code == 400
     assert "cannot change after publishing" in error_after(response.get_data(as_text=True), "slug")
+    subscribe(Event.by_slug("ts-mentoring"), "a@example.org")
+    assert "Changing the title sends a calendar update to 1 person." in signed_in.get(url).get_data(
+        as_text=True
+    )
     response = post_form(signed_in, url, {**EVENT, "title": "Renamed"})
     assert response.status_code == 302
+    assert "The new title goes to 1 person as a calendar update." in signed_in.get(
+        "/manage/events/ts-mentoring"
+    ).get_data(as_text=True)
     db.session.expire_all()
-    assert Event.by_slug("ts-mentoring").title == "Renamed"
+    event = Event.by_slug("ts-mentoring")
+    assert event.title == "Renamed" and event.sessions[0].sequence == 1
 
 
 def test_preview_a_draft_that_the_public_cannot_see(signed_in: FlaskClient, app) -> None:  # type: ignore[no-untyped-def]

@@ -147,13 +147,18 @@ def event(slug: str) -> Page:
 def edit_event(slug: str) -> Page:
     ev = get_event(slug)
     form = EventForm(obj=ev)
+    recipients = actions.calendar_recipients(ev)
+    old_title = ev.title
     if form.validate_on_submit() and _save_event(form, ev):
-        flash("Saved.", "success")
+        message = "Saved."
+        if recipients and ev.title != old_title:
+            message += f" The new title goes to {_people(recipients)} as a calendar update."
+        flash(message, "success")
         return redirect(url_for("manage.event", slug=ev.slug))
     if request.method == "POST":
         db.session.rollback()
-        return bad_request("manage/event_form.html", form=form, event=get_event(slug))
-    return render_template("manage/event_form.html", form=form, event=ev)
+        return bad_request("manage/event_form.html", form=form, event=get_event(slug), recipients=recipients)
+    return render_template("manage/event_form.html", form=form, event=ev, recipients=recipients)
 
 
 def _save_event(form: EventForm, event: Event) -> bool:
@@ -170,9 +175,12 @@ def _save_event(form: EventForm, event: Event) -> bool:
     if other is not None and other.id != event.id:
         form.slug.errors = [f"“{wanted}” is already the address of “{other.title}”. Pick another."]
         return False
+    old_title = event.title
     for name in EVENT_FIELDS:
         setattr(event, name, form[name].data if form[name].data is not None else "")
     event.slug = wanted
+    if event.id is not None and old_title != event.title:
+        actions.event_renamed(event)
     if event.id is None:
         db.session.add(event)
     try:
@@ -372,7 +380,9 @@ def edit_session(slug: str, session_id: int) -> Page:
             changed = session.sequence != before
             _flash_saved("Session saved.", notes, ev, recipients if changed else 0)
             return redirect(url_for("manage.sessions", slug=slug))
-    return bad_request("manage/session_form.html", event=ev, session=session, form=form, recipients=recipients)
+    return bad_request(
+        "manage/session_form.html", event=ev, session=session, form=form, recipients=recipients
+    )
 
 
 def _flash_saved(message: str, notes: list[str], ev: Event, recipients: int) -> None:
