@@ -224,3 +224,26 @@ def test_rate_limits_answer_429(limited_app: Flask) -> None:
         environ_base=env,
     )
     assert resp.status_code == 429
+
+
+def test_series_welcome_is_an_invite_and_invites_on_request(app: Flask, client: FlaskClient) -> None:
+    series = make_event(slug="series", title="Webinar Series", kind="series")
+    sub = service.subscribe(series, "attendee@example.org", conduct_accepted=True)
+    service.confirm(sub)
+    db.session.commit()
+    [welcome] = outbox("welcome")
+    assert b"text/calendar" in welcome.message and b"METHOD:REQUEST" in welcome.message
+
+    eforum = service.subscribe(make_event(), "attendee@example.org", conduct_accepted=True)
+    db.session.commit()
+    assert eforum.status == "active"  # register once
+    assert b"text/calendar" not in outbox("welcome")[1].message
+    url = links.preferences_url(sub.participant).removeprefix("http://forum.test")
+    page = client.get(url)
+    assert b"Mail me a calendar invite for Mentoring" in page.data
+    resp = client.post(f"{url}/invite/{eforum.id}", data={"csrf_token": csrf_from(page.data)})
+    assert resp.status_code == 303
+    assert b"calendar invite for Mentoring" in client.get(url).data
+    mails = outbox()
+    assert len(mails) == 4  # confirm, series welcome, e-forum welcome, requested invite
+    assert b"METHOD:REQUEST" in mails[-1].message and mails[-1].subscription_id == eforum.id

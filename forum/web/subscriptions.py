@@ -27,7 +27,7 @@ from wtforms import BooleanField, EmailField, Field, SelectField, StringField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from .. import links
+from .. import calendar, links
 from .. import subscriptions as service
 from ..extensions import csrf, db, limiter
 from ..models import DELIVERY_MODES, Event, Participant, Subscription
@@ -270,8 +270,35 @@ def preferences(token: str) -> Any:
     past = [s for s in participant.subscriptions if s not in subs]
     status = 400 if form.errors else 200
     return render_template(
-        "subscriptions/preferences.html", participant=participant, subs=subs, past=past, form=form
+        "subscriptions/preferences.html",
+        participant=participant,
+        subs=subs,
+        past=past,
+        form=form,
+        token=token,
+        button=ButtonForm(formdata=None),
     ), status
+
+
+@bp.route("/preferences/<token>/invite/<int:sub_id>", methods=["POST"])
+def send_invite(token: str, sub_id: int) -> Any:
+    """Mail a calendar invite for one event's upcoming sessions (e-forums get none unasked)."""
+    try:
+        participant = service.read_participant_token(token)
+    except TokenError as exc:
+        return link_problem(exc, "preferences")
+    sub = db.session.get(Subscription, sub_id)
+    if participant is None or sub is None or sub.participant_id != participant.id:
+        return render_template("subscriptions/gone.html"), 404
+    if ButtonForm().validate_on_submit():
+        queued = calendar.send_invite(sub)
+        db.session.commit()
+        flash(
+            f"A calendar invite for {sub.event.title} is on its way."
+            if queued
+            else f"No new invite was sent for {sub.event.title}: nothing upcoming, or one went out today."
+        )
+    return redirect(url_for(".preferences", token=token), code=303)
 
 
 @bp.route("/preferences/new-link", methods=["GET", "POST"])
