@@ -161,6 +161,26 @@ def import_subscribers(slug: str, path: str, confirmed: bool, mode: str) -> None
 
 # --- mail pipeline ----------------------------------------------------------------------
 
+
+@forum_cli.command("send")
+@click.option("--limit", type=click.IntRange(min=1), help="Send at most this many messages.")
+@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(min=1))
+def send(limit: int | None, batch_size: int) -> None:
+    """Drain the outbox once: deliver every message that is due, then exit."""
+    from .mail.sender import due_count, send_due
+    from .mail.transport import MailURLError
+
+    due = due_count()
+    total = min(due, limit) if limit else due
+    try:
+        with click.progressbar(length=total, label="Sending", file=sys.stderr) as bar:
+            report = send_due(limit=limit, batch_size=batch_size, progress=bar.update)
+    except MailURLError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"sent: {report.sent}, retry: {report.retry}, failed: {report.failed}")
+    if report.unavailable:
+        raise click.ClickException(f"stopped early, mail server unavailable: {report.unavailable}")
+
 # --- e-forum discussion -----------------------------------------------------------------
 
 

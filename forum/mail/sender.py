@@ -53,6 +53,8 @@ class SendReport:
     retry: int = 0
     failed: int = 0
     bounced_subscriptions: set[int] = field(default_factory=set)
+    #: Why the run stopped early: the mail server could not be reached (None: it drained).
+    unavailable: str | None = None
 
     @property
     def processed(self) -> int:
@@ -208,14 +210,21 @@ def _count_bounces(subscription_ids: list[int], report: SendReport) -> None:
     report.bounced_subscriptions.update(subscription_ids)
 
 
-def _release(ids: list[int], token: str) -> None:
-    """Give rows back (lease nearly over): due again at once, for any sender."""
+def _release(ids: list[int], token: str, error: DeliveryError | None = None) -> None:
+    """Give unsent rows back, not counted as an attempt: due again at once, for any sender
+    (lease nearly over), or after the first retry delay (mail server unavailable)."""
     if not ids:
         return
+    due = clock.now() + (backoff(1) if error else timedelta(0))
     db.session.execute(
         update(_outbox)
         .where(_outbox.c.id.in_(ids), _outbox.c.claimed_by == token)
-        .values(status="queued", next_attempt_at=clock.now(), lease_until=None)
+        .values(
+            status="queued",
+            next_attempt_at=due,
+            lease_until=None,
+            last_error=str(error)[:1000] if error else _outbox.c.last_error,
+        )
     )
     db.session.commit()
 
@@ -280,6 +289,11 @@ def deliver(
                 )
             except DeliveryError as error:
                 _record_failure(marks, row, error)
+                if error.unavailable:  # the server is down or refuses us: no point trying the rest
+                    report.unavailable = str(error)
+                    flush()
+                    _release([r.id for r in batch.rows[index + 1 :]], batch.token, error)
+                    return
             else:
                 marks.sent.append(row.id)
             if len(marks) >= GROUP_SIZE or time.monotonic() - last_commit >= GROUP_SECONDS:
@@ -311,6 +325,8 @@ def send_due(
             if not batch.rows:
                 break
             deliver(batch, transport, report, progress)
+            if report.unavailable:
+                break
     finally:
         if own_transport:
             transport.close()

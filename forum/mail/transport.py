@@ -39,10 +39,13 @@ class DeliveryError(Exception):
     dropped connection, timeout) the message is retried later.
     """
 
-    def __init__(self, message: str, *, code: int | None = None, permanent: bool = False):
+    def __init__(
+        self, message: str, *, code: int | None = None, permanent: bool = False, unavailable: bool = False
+    ):
         super().__init__(message)
         self.code = code
         self.permanent = permanent
+        self.unavailable = unavailable  # no session could be opened: stop trying this run
 
 
 @dataclass(frozen=True)
@@ -172,13 +175,17 @@ class SMTPTransport:
                     conn.ehlo()
                 elif s.starttls == "required":
                     conn.close()
-                    raise DeliveryError(f"{s.host}:{s.port} does not offer STARTTLS (starttls=required)")
+                    raise DeliveryError(
+                        f"{s.host}:{s.port} does not offer STARTTLS (starttls=required)", unavailable=True
+                    )
             if s.username:
                 conn.login(s.username, s.password or "")
         except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(f"SMTP login refused: {exc.smtp_code} {_reply_text(exc.smtp_error)}") from exc
+            raise DeliveryError(
+                f"SMTP login refused: {exc.smtp_code} {_reply_text(exc.smtp_error)}", unavailable=True
+            ) from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"cannot connect to {s.host}:{s.port}: {exc}") from exc
+            raise DeliveryError(f"cannot connect to {s.host}:{s.port}: {exc}", unavailable=True) from exc
         self._used = False
         return conn
 

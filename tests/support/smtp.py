@@ -131,6 +131,8 @@ def running_smtp_server(pipelining: bool = False) -> Iterator[SMTPServer]:
 
 MAIL_TEMPLATES = {
     "mail/test_plain.txt": "{{ body }}\n",
+    "mail/test_rich.txt": "{{ body }}\n",
+    "mail/test_rich.html": '<p>{{ body }}</p><script>alert("x")</script><p onclick="evil()">Click</p>',
     "mail/test_note.txt": "Hello {{ participant.name or participant.email }},\n\n{{ body }}\n\n"
     "Unsubscribe: {{ unsubscribe_url }}\n",
     "mail/test_note.html": "<p>Hello {{ participant.name }},</p><p>{{ body }}</p>"
