@@ -136,6 +136,15 @@ def update_session(
     return notes
 
 
+def swap_session_slots(first: Session, second: Session) -> None:
+    """Reorder a series: two sessions trade their date and time (titles, links stay with
+    their session), and both reach attendees' calendars as updates."""
+    first_slot = (first.start_wall, first.end_wall, first.timezone)
+    second_slot = (second.start_wall, second.end_wall, second.timezone)
+    set_session_times(first, *second_slot)
+    set_session_times(second, *first_slot)
+
+
 def remove_session(session: Session) -> None:
     """Delete a session outright; only for drafts (nobody has it in a calendar yet)."""
     if session.event.status != "draft":

@@ -562,3 +562,32 @@ def test_subnav_links_only_to_registered_pages(signed_in: FlaskClient) -> None:
     page = signed_in.get("/manage/events/ef").get_data(as_text=True)
     nav = page.split('aria-label="This event"')[1].split("</nav>")[0]
     assert 'href="/manage/events/ef/sessions"' in nav and 'aria-current="page">Overview' in nav
+
+
+def test_reorder_sessions_by_trading_slots(signed_in: FlaskClient) -> None:
+    event = make_event(
+        "series",
+        [
+            (datetime(2030, 9, 10, 13), datetime(2030, 9, 10, 14)),
+            (datetime(2030, 9, 17, 15), datetime(2030, 9, 17, 16)),
+        ],
+        kind="series",
+    )
+    first, second = event.sessions
+    first.title, second.title = "Basics", "Advanced"
+    db.session.commit()
+    page = signed_in.get("/manage/events/series/sessions").get_data(as_text=True)
+    response = signed_in.post(
+        f"/manage/events/series/sessions/{second.id}/move",
+        data={"direction": "up", "csrf_token": csrf_from(page)},
+    )
+    assert response.status_code == 302
+    assert "“Advanced” now takes the 9/10 slot." in signed_in.get("/manage/events/series/sessions").get_data(
+        as_text=True
+    )
+    db.session.expire_all()
+    event = Event.by_slug("series")
+    assert [(s.title, s.start_wall, s.sequence) for s in event.sessions] == [
+        ("Advanced", datetime(2030, 9, 10, 13), 1),
+        ("Basics", datetime(2030, 9, 17, 15), 1),
+    ]

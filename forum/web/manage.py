@@ -395,6 +395,29 @@ def _flash_saved(message: str, notes: list[str], ev: Event, recipients: int) -> 
         flash(warning, "warning")
 
 
+@bp.route("/events/<slug>/sessions/<int:session_id>/move", methods=["POST"])
+def move_session(slug: str, session_id: int) -> Response:
+    """Reorder: trade date and time with the previous (up) or next (down) live session."""
+    ev = get_event(slug)
+    session = get_session(ev, session_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form expired. Go back, reload the page and try again.")
+    live = sorted(ev.active_sessions, key=lambda s: s.starts_at)
+    step = -1 if request.form.get("direction") == "up" else 1
+    if session in live and 0 <= live.index(session) + step < len(live):
+        other = live[live.index(session) + step]
+        recipients = actions.calendar_recipients(ev)
+        actions.swap_session_slots(session, other)
+        db.session.commit()
+        _flash_saved(
+            f"“{session.title or 'Session'}” now takes the {session.start_wall.month}/{session.start_wall.day} slot.",
+            [],
+            ev,
+            recipients,
+        )
+    return redirect(url_for("manage.sessions", slug=slug))
+
+
 @bp.route("/events/<slug>/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
 def cancel_session(slug: str, session_id: int) -> Page:
     ev = get_event(slug)
