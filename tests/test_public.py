@@ -185,3 +185,36 @@ def test_pages_are_accessible_landmarks_and_viewport(client: FlaskClient) -> Non
     assert '<html lang="en">' in html and 'name="viewport"' in html
     assert '<main id="main"' in html and '<a class="skip" href="#main">' in html
     assert '<label for="tz">' in html and html.count("<h1") == 1
+
+
+def test_too_many_sign_in_attempts_get_a_friendly_429(app) -> None:  # type: ignore[no-untyped-def]
+    from forum import create_app
+    from tests.conftest import csrf_from
+
+    limited = create_app({**app.config, "RATELIMIT_ENABLED": True})
+    client = limited.test_client()
+    token = csrf_from(client.get("/login").data)
+    codes = [
+        client.post(
+            "/login", data={"email": "x@example.org", "password": "nope", "csrf_token": token}
+        ).status_code
+        for _ in range(11)
+    ]
+    assert codes[:10] == [400] * 10 and codes[10] == 429
+    response = client.post("/login", data={"email": "x@example.org", "password": "nope", "csrf_token": token})
+    assert "Too many tries" in text(response)
+
+
+def test_a_crash_shows_a_friendly_500(app) -> None:  # type: ignore[no-untyped-def]
+    from forum import create_app
+
+    crashing = create_app({**app.config, "TESTING": False})
+
+    def boom() -> str:
+        raise RuntimeError("kaboom")
+
+    crashing.add_url_rule("/boom", view_func=boom)
+    response = crashing.test_client().get("/boom")
+    assert response.status_code == 500
+    page = text(response)
+    assert "Something went wrong on our side" in page and "kaboom" not in page
