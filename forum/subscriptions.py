@@ -20,6 +20,7 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import func, insert, select, update
 
 from . import calendar, clock, links
@@ -212,7 +213,7 @@ def welcome_message(subscription: Subscription) -> EmailMessage:
         subscription=subscription,
         subject=f"Welcome to {event.title}",
         template="welcome",
-        context={"list_address": event.list_address(_list_domain())},
+        context={"list_address": event.list_address(current_app.config["LIST_DOMAIN"])},
         automated=True,
     )
     return calendar.invite_for_welcome(msg, subscription)
@@ -266,12 +267,6 @@ def send_fresh_link(raw_email: str) -> None:
         headers={"Auto-Submitted": "auto-generated"},
     )
     enqueue(msg, kind="fresh-link", key=f"fresh-link:{participant.id}:{_hour_key(clock.now())}")
-
-
-def _list_domain() -> str:
-    from flask import current_app
-
-    return current_app.config["LIST_DOMAIN"]
 
 
 # --- preferences and leaving -----------------------------------------------------------
