@@ -22,11 +22,12 @@ from email.message import EmailMessage
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import selectinload
 
 from . import calendar, clock, links
 from .extensions import db
 from .mail.compose import address, build_message, list_message
-from .mail.outbox import enqueue
+from .mail.outbox import Outgoing, enqueue, enqueue_many
 from .models import DELIVERY_MODES, Event, Participant, Subscription
 from .timezones import is_zone
 from .tokens import TokenError, read_token
@@ -180,7 +181,7 @@ def _hour_key(at: datetime) -> str:
     return at.strftime("%Y%m%d%H")
 
 
-def send_confirmation(subscription: Subscription) -> None:
+def confirmation(subscription: Subscription) -> Outgoing:
     """The double opt-in mail; the key's hour makes repeats within an hour a no-op."""
     participant, event = subscription.participant, subscription.event
     msg = build_message(
@@ -196,12 +197,17 @@ def send_confirmation(subscription: Subscription) -> None:
         },
         headers={"Auto-Submitted": "auto-generated"},
     )
+    key = f"confirm:{subscription.id}:{_hour_key(clock.now())}"
+    return Outgoing(msg, key, event_id=event.id, subscription_id=subscription.id)
+
+
+def send_confirmation(subscription: Subscription) -> None:
+    _enqueue(confirmation(subscription), "confirm")
+
+
+def _enqueue(item: Outgoing, kind: str) -> None:
     enqueue(
-        msg,
-        kind="confirm",
-        key=f"confirm:{subscription.id}:{_hour_key(clock.now())}",
-        event_id=event.id,
-        subscription_id=subscription.id,
+        item.message, kind=kind, key=item.key, event_id=item.event_id, subscription_id=item.subscription_id
     )
 
 
@@ -219,16 +225,19 @@ def welcome_message(subscription: Subscription) -> EmailMessage:
     return calendar.invite_for_welcome(msg, subscription)
 
 
-def send_welcome(subscription: Subscription, rejoin_after: datetime | None = None) -> None:
+def welcome(subscription: Subscription, rejoin_after: datetime | None = None) -> Outgoing:
     """One welcome per subscription, and one more for each re-join after a leave."""
     occasion = f"rejoin-{rejoin_after.isoformat()}" if rejoin_after else "first"
-    enqueue(
+    return Outgoing(
         welcome_message(subscription),
-        kind="welcome",
-        key=f"welcome:{subscription.id}:{occasion}",
+        f"welcome:{subscription.id}:{occasion}",
         event_id=subscription.event_id,
         subscription_id=subscription.id,
     )
+
+
+def send_welcome(subscription: Subscription, rejoin_after: datetime | None = None) -> None:
+    _enqueue(welcome(subscription, rejoin_after), "welcome")
 
 
 def send_already_subscribed(subscription: Subscription) -> None:
@@ -541,13 +550,16 @@ def _store_batch(event: Event, batch: list[_Row], confirmed: bool, report: Impor
         ],
     ).all()
     report.added += len(new_rows)
-    if confirmed:
-        return
-    for sub_id, participant_id in ids:
-        subscription = db.session.get(Subscription, sub_id)
-        if subscription is None:
-            continue
-        if participant_id in active:
-            send_welcome(subscription)
-        else:
-            send_confirmation(subscription)
+    if not confirmed:
+        _mail_batch([sub_id for sub_id, _ in ids])
+
+
+def _mail_batch(sub_ids: list[int]) -> None:
+    """Confirmation or welcome mail for each new subscription, queued in bulk."""
+    subs = db.session.scalars(
+        select(Subscription)
+        .where(Subscription.id.in_(sub_ids))
+        .options(selectinload(Subscription.participant))
+    ).all()
+    enqueue_many((confirmation(s) for s in subs if s.status == "pending"), kind="confirm")
+    enqueue_many((welcome(s) for s in subs if s.status == "active"), kind="welcome")
