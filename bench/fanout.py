@@ -199,19 +199,29 @@ def main() -> None:
     port = free_port()
     sink = start_sink(port)
     try:
+        # smtp-source runs before and after ours and the faster run counts: on a shared
+        # machine the ratio is then, if anything, against us.
+        before_s = run_smtp_source(args.n, port, 6000)
         with tempfile.TemporaryDirectory() as workdir:
             ours = run_ours(args.n, port, args.database_url, workdir)
-        theirs_s = run_smtp_source(args.n, port, int(ours["size"]))
+        after_s = run_smtp_source(args.n, port, int(ours["size"]))
     finally:
         sink.terminate()
         sink.wait()
+    theirs_s = min(before_s, after_s)
     ours_rate = args.n / ours["send_s"]
     theirs_rate = args.n / theirs_s
     backend = "postgresql" if args.database_url else "sqlite"
-    print(f"messages: {args.n}, ~{ours['size'] / 1024:.1f} KB each, database: {backend}")
+    print(
+        f"messages: {args.n}, ~{ours['size'] / 1024:.1f} KB each, database: {backend}, "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     print(f"queue (render + enqueue_many): {ours['queue_s']:.2f} s, {args.n / ours['queue_s']:,.0f} msg/s")
     print(f"forum sender:        {ours['send_s']:.2f} s, {ours_rate:,.0f} msg/s")
-    print(f"smtp-source -d:      {theirs_s:.2f} s, {theirs_rate:,.0f} msg/s")
+    print(
+        f"smtp-source -d:      {theirs_s:.2f} s, {theirs_rate:,.0f} msg/s "
+        f"(runs: {args.n / before_s:,.0f} and {args.n / after_s:,.0f} msg/s)"
+    )
     print(f"ratio (ours/theirs): {ours_rate / theirs_rate:.2f}  (target >= 0.50)")
     print(
         f"sender RSS: {ours['rss_before']:.0f} MB before, {ours['rss_min']:.0f}-{ours['rss_max']:.0f} MB "

@@ -20,12 +20,15 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
+from flask.ctx import AppContext
 from sqlalchemy import and_, bindparam, func, select, update
 
 from .. import clock
@@ -258,18 +261,65 @@ def _record_failure(marks: _Marks, row: Any, error: DeliveryError) -> None:
     )
 
 
+DBCall = Callable[..., "Future[Any]"]
+
+
+def _inline(fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    """Run a database step now, on this thread (the default for `deliver`)."""
+    future: Future[Any] = Future()
+    try:
+        future.set_result(fn(*args))
+    except BaseException as exc:
+        future.set_exception(exc)
+    return future
+
+
+class _DatabaseThread:
+    """All of one run's database steps, in order, on a thread (and connection) of their own.
+
+    Claims and group commits then overlap the SMTP traffic instead of stalling it
+    (sqlite3 and psycopg release the GIL while they wait on the database).
+    """
+
+    def __init__(self, app: Flask):
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="outbox-db")
+        self._ctx: AppContext | None = None
+        self._pool.submit(self._enter, app).result()
+
+    def _enter(self, app: Flask) -> None:
+        self._ctx = app.app_context()
+        self._ctx.push()
+
+    def _leave(self) -> None:
+        db.session.remove()
+        if self._ctx is not None:
+            self._ctx.pop()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        return self._pool.submit(fn, *args)
+
+    def close(self) -> None:
+        self._pool.submit(self._leave).result()
+        self._pool.shutdown(wait=True)
+
+
 def deliver(
     batch: Claim,
     transport: Transport,
     report: SendReport,
     progress: Callable[[int], None] | None = None,
+    db_call: DBCall = _inline,
+    pending: deque[tuple[Future[Any], int]] | None = None,
 ) -> None:
     """Send a claimed batch and mark every row; stops short of the lease running out.
 
     The transport pulls envelopes as it goes (it may be one message ahead when it
     pipelines); rows it never settled - lease nearly over, server unavailable - are
-    handed back without counting an attempt.
+    handed back without counting an attempt. Every mark is committed before this
+    returns, unless the caller passes `pending` and waits for those commits itself.
     """
+    wait_here = pending is None
+    pending = deque() if pending is None else pending
     margin = timedelta(seconds=max(current_app.config["MAIL_LEASE_SECONDS"] / 10, 1))
     rows = {row.id: row for row in batch.rows}
     settled: set[int] = set()
@@ -283,13 +333,15 @@ def deliver(
                 return
             yield Envelope(row.id, row.envelope_from, row.recipient, bytes(row.message), row.kind)
 
+    def settle(wait: bool) -> None:
+        settle_commits(pending, progress, wait)
+
     def flush() -> None:
         nonlocal marks, last_commit
-        done = len(marks)
-        _commit_marks(marks, batch.token, report)
+        if len(marks):
+            pending.append((db_call(_commit_marks, marks, batch.token, report), len(marks)))
         marks, last_commit = _Marks(), time.monotonic()
-        if progress and done:
-            progress(done)
+        settle(wait=False)
 
     try:
         for env, error in transport.send_many(envelopes()):
@@ -305,7 +357,24 @@ def deliver(
                 flush()
     finally:
         flush()  # also on an unexpected error: what the server accepted is marked sent
-    _release([r.id for r in batch.rows if r.id not in settled], batch.token, unavailable)
+        if wait_here:
+            settle(wait=True)
+    unsettled = [r.id for r in batch.rows if r.id not in settled]
+    if unsettled:
+        pending.append((db_call(_release, unsettled, batch.token, unavailable), 0))
+        if wait_here:
+            settle(wait=True)
+
+
+def settle_commits(
+    pending: deque[tuple[Future[Any], int]], progress: Callable[[int], None] | None, wait: bool
+) -> None:
+    """Collect finished database steps in order (re-raising their errors), reporting progress."""
+    while pending and (wait or pending[0][0].done()):
+        future, count = pending.popleft()
+        future.result()
+        if progress and count:
+            progress(count)
 
 
 def send_due(
@@ -317,23 +386,44 @@ def send_due(
 ) -> SendReport:
     """Drain what is due now (at most `limit` messages), batch by batch; safe to run anywhere.
 
-    `progress(n)` is called as groups of `n` messages are marked. Rows put back for a
-    retry are not due again within the same run.
+    Commits the caller's session first (so its mail is visible and no lock is held),
+    then works on a database thread of its own, claiming the next batch while the
+    current one is sent. `progress(n)` is called as groups of `n` messages are marked.
+    Rows put back for a retry are not due again within the same run.
     """
     worker = worker_id or default_worker_id()
     own_transport = transport is None
     transport = transport or app_transport()
     report = SendReport()
+    db.session.commit()
+    database = _DatabaseThread(current_app._get_current_object())  # type: ignore[attr-defined]
+    claimed = 0
+    next_claim: Future[Claim] | None = None
+    pending: deque[tuple[Future[Any], int]] = deque()
+
+    def claim_ahead() -> Future[Claim] | None:
+        size = batch_size if limit is None else min(batch_size, limit - claimed)
+        return database.submit(claim, size, worker) if size > 0 else None
+
     try:
-        while limit is None or report.processed < limit:
-            size = batch_size if limit is None else min(batch_size, limit - report.processed)
-            batch = claim(size, worker)
+        next_claim = claim_ahead()
+        while next_claim is not None:
+            batch = next_claim.result()
+            next_claim = None
             if not batch.rows:
                 break
-            deliver(batch, transport, report, progress)
+            claimed += len(batch.rows)
+            next_claim = claim_ahead()
+            deliver(batch, transport, report, progress, db_call=database.submit, pending=pending)
             if report.unavailable:
                 break
     finally:
+        settle_commits(pending, progress, wait=True)
+        if next_claim is not None:  # claimed ahead but not needed: hand it straight back
+            ahead = next_claim.result()
+            if ahead.rows:
+                database.submit(_release, [r.id for r in ahead.rows], ahead.token).result()
+        database.close()
         if own_transport:
             transport.close()
     return report
