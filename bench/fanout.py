@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jinja2 import ChoiceLoader, DictLoader  # noqa: E402
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 from sqlalchemy.orm import joinedload  # noqa: E402
 
 from forum import create_app  # noqa: E402
@@ -126,11 +126,18 @@ def queue_post(event: Event) -> int:
 
 def run_ours(n: int, port: int, database_url: str | None, workdir: str) -> dict[str, float]:
     url = database_url or f"sqlite:///{workdir}/bench.db"
+    engine_options: dict = {}
+    schema = None
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        schema = f"bench_fanout_{os.getpid()}"  # a private schema: nothing else is touched
+        engine_options = {"connect_args": {"options": f"-csearch_path={schema}"}}
+        with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
             "MAIL_URL": f"smtp://127.0.0.1:{port}?starttls=off",
             "BASE_URL": "https://forum.example.org",
             "LIST_DOMAIN": "lists.forum.example.org",
@@ -139,7 +146,6 @@ def run_ours(n: int, port: int, database_url: str | None, workdir: str) -> dict[
     )
     app.jinja_env.loader = ChoiceLoader([DictLoader(TEMPLATES), app.jinja_env.loader])
     with app.app_context():
-        db.drop_all()
         db.create_all()
         event = make_event(n)
         t0 = time.perf_counter()
@@ -162,8 +168,11 @@ def run_ours(n: int, port: int, database_url: str | None, workdir: str) -> dict[
         send_s = time.perf_counter() - t0
         if report.sent != n:
             raise SystemExit(f"sender delivered {report} of {n}")
-        if database_url:
-            db.drop_all()
+        db.session.remove()
+        db.engine.dispose()
+    if schema:
+        with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     return {
         "queued": queued,
         "queue_s": queue_s,

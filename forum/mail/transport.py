@@ -147,6 +147,27 @@ def _dot_stuffed(data: bytes) -> bytes:
     return data + b".\r\n"
 
 
+def _read_reply(conn: smtplib.SMTP) -> tuple[int, bytes]:
+    """One (possibly multi-line) reply: smtplib's getreply without its per-line bookkeeping,
+    which shows at thousands of messages a second."""
+    if conn.file is None:
+        return conn.getreply()
+    readline = conn.file.readline
+    lines = []
+    while True:
+        line = readline(8193)
+        if not line:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        lines.append(line[4:].strip(b" \t\r\n"))
+        if line[3:4] != b"-":
+            break
+    try:
+        code = int(line[:3])
+    except ValueError:
+        code = -1
+    return code, b"\n".join(lines)
+
+
 def _reply_text(reply: bytes | str) -> str:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
     return " ".join(text.split())[:500]
@@ -351,13 +372,13 @@ class SMTPTransport:
         try:
             conn.send((_dot_stuffed(open_env.data) if open_env else b"") + commands)
             if open_env is not None:
-                code, reply = conn.getreply()
+                code, reply = _read_reply(conn)
                 ended = True
                 out.append((open_env, None if code == 250 else self._command_failed("END", code, reply)))
                 if self._conn is None:  # the server closed the session (421)
                     return [*out, (env, _FRESH)], None
             for _ in _STEPS:
-                replies.append(conn.getreply())
+                replies.append(_read_reply(conn))
         except (OSError, smtplib.SMTPServerDisconnected):
             self._drop()
             if not ended:
@@ -370,7 +391,7 @@ class SMTPTransport:
                 if replies[-1][0] == 354:  # DATA opened despite a refusal: end it empty
                     try:
                         conn.send(b".\r\n")
-                        conn.getreply()
+                        _read_reply(conn)
                     except (OSError, smtplib.SMTPServerDisconnected):
                         self._drop()
                 return [*out, (env, self._command_failed(step, code, reply))], None
