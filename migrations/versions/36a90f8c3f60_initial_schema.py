@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 06618d7009ff
+Revision ID: 36a90f8c3f60
 Revises: 
-Create Date: 2026-11-23 14:16:00.479406
+Create Date: 2026-11-23 14:47:38.843548
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import forum.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '06618d7009ff'
+revision = '36a90f8c3f60'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -52,6 +52,18 @@ def upgrade():
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_event_status'), ['status'], unique=False)
 
+    op.create_table('job_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('target', sa.String(length=120), nullable=False),
+    sa.Column('period', sa.String(length=120), nullable=False),
+    sa.Column('ran_at', forum.models.base.TZDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', forum.models.base.TZDateTime(timezone=True), nullable=True),
+    sa.Column('recipients', sa.Integer(), nullable=False),
+    sa.Column('note', sa.String(length=200), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_run')),
+    sa.UniqueConstraint('kind', 'target', 'period', name=op.f('uq_job_run_kind'))
+    )
     op.create_table('officer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
@@ -95,6 +107,36 @@ def upgrade():
     sa.UniqueConstraint('email_key', name=op.f('uq_participant_email_key')),
     sa.UniqueConstraint('feed_token', name=op.f('uq_participant_feed_token'))
     )
+    op.create_table('scheduler_lock',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('holder', sa.String(length=200), nullable=False),
+    sa.Column('acquired_at', forum.models.base.TZDateTime(timezone=True), nullable=False),
+    sa.Column('heartbeat_at', forum.models.base.TZDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', forum.models.base.TZDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_lock'))
+    )
+    op.create_table('announcement',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('send_wall', forum.models.base.WallTime(), nullable=False),
+    sa.Column('timezone', sa.String(length=64), nullable=False),
+    sa.Column('send_at', forum.models.base.TZDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('sent_at', forum.models.base.TZDateTime(timezone=True), nullable=True),
+    sa.Column('recipients', sa.Integer(), nullable=False),
+    sa.Column('created_at', forum.models.base.TZDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', forum.models.base.TZDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_announcement_event_id_event'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_announcement'))
+    )
+    with op.batch_alter_table('announcement', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_announcement_event_id'), ['event_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_announcement_send_at'), ['send_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_announcement_status'), ['status'], unique=False)
+
     op.create_table('api_token',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('officer_id', sa.Integer(), nullable=False),
@@ -175,6 +217,21 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_subscription_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_subscription_status'), ['status'], unique=False)
 
+    op.create_table('thread',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('subject_key', sa.String(length=300), nullable=False),
+    sa.Column('created_at', forum.models.base.TZDateTime(timezone=True), nullable=False),
+    sa.Column('last_post_at', forum.models.base.TZDateTime(timezone=True), nullable=True),
+    sa.Column('post_count', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_thread_event_id_event'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_thread'))
+    )
+    with op.batch_alter_table('thread', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_thread_event_id'), ['event_id'], unique=False)
+        batch_op.create_index('ix_thread_event_subject', ['event_id', 'subject_key'], unique=False)
+
     op.create_table('outbound_message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('idempotency_key', sa.String(length=255), nullable=False),
@@ -203,11 +260,64 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_outbound_message_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbound_message_subscription_id'), ['subscription_id'], unique=False)
 
+    op.create_table('post',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('thread_id', sa.Integer(), nullable=True),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('message_id', sa.String(length=255), nullable=False),
+    sa.Column('in_reply_to', sa.String(length=255), nullable=True),
+    sa.Column('reference_ids', sa.Text(), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('author_name', sa.String(length=200), nullable=False),
+    sa.Column('author_email', sa.String(length=320), nullable=False),
+    sa.Column('participant_id', sa.Integer(), nullable=True),
+    sa.Column('panelist_id', sa.Integer(), nullable=True),
+    sa.Column('author_role', sa.String(length=16), nullable=False),
+    sa.Column('is_panelist', sa.Boolean(), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('had_html', sa.Boolean(), nullable=False),
+    sa.Column('stripped_attachments', sa.Text(), nullable=False),
+    sa.Column('source', sa.String(length=8), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('hold_reason', sa.String(length=300), nullable=False),
+    sa.Column('reject_reason', sa.Text(), nullable=False),
+    sa.Column('moderated_by', sa.String(length=320), nullable=False),
+    sa.Column('created_at', forum.models.base.TZDateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', forum.models.base.TZDateTime(timezone=True), nullable=True),
+    sa.Column('rejected_at', forum.models.base.TZDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_post_event_id_event'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['panelist_id'], ['panelist.id'], name=op.f('fk_post_panelist_id_panelist'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['parent_id'], ['post.id'], name=op.f('fk_post_parent_id_post'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['participant_id'], ['participant.id'], name=op.f('fk_post_participant_id_participant'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['thread_id'], ['thread.id'], name=op.f('fk_post_thread_id_thread'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_post')),
+    sa.UniqueConstraint('event_id', 'message_id', name=op.f('uq_post_event_id'))
+    )
+    with op.batch_alter_table('post', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_post_accepted_at'), ['accepted_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_post_event_id'), ['event_id'], unique=False)
+        batch_op.create_index('ix_post_event_status_accepted', ['event_id', 'status', 'accepted_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_post_participant_id'), ['participant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_post_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_post_thread_id'), ['thread_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('post', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_post_thread_id'))
+        batch_op.drop_index(batch_op.f('ix_post_status'))
+        batch_op.drop_index(batch_op.f('ix_post_participant_id'))
+        batch_op.drop_index('ix_post_event_status_accepted')
+        batch_op.drop_index(batch_op.f('ix_post_event_id'))
+        batch_op.drop_index(batch_op.f('ix_post_accepted_at'))
+
+    op.drop_table('post')
     with op.batch_alter_table('outbound_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbound_message_subscription_id'))
         batch_op.drop_index(batch_op.f('ix_outbound_message_kind'))
@@ -215,6 +325,11 @@ def downgrade():
         batch_op.drop_index('ix_outbound_message_due')
 
     op.drop_table('outbound_message')
+    with op.batch_alter_table('thread', schema=None) as batch_op:
+        batch_op.drop_index('ix_thread_event_subject')
+        batch_op.drop_index(batch_op.f('ix_thread_event_id'))
+
+    op.drop_table('thread')
     with op.batch_alter_table('subscription', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_subscription_status'))
         batch_op.drop_index(batch_op.f('ix_subscription_participant_id'))
@@ -235,6 +350,13 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_api_token_officer_id'))
 
     op.drop_table('api_token')
+    with op.batch_alter_table('announcement', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_announcement_status'))
+        batch_op.drop_index(batch_op.f('ix_announcement_send_at'))
+        batch_op.drop_index(batch_op.f('ix_announcement_event_id'))
+
+    op.drop_table('announcement')
+    op.drop_table('scheduler_lock')
     op.drop_table('participant')
     with op.batch_alter_table('panelist', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_panelist_name'))
@@ -242,6 +364,7 @@ def downgrade():
 
     op.drop_table('panelist')
     op.drop_table('officer')
+    op.drop_table('job_run')
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_event_status'))
 
