@@ -36,6 +36,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "MAIL_FROM": ("", "address of transactional mail; defaults to forum@LIST_DOMAIN"),
     "DISPLAY_ZONES": (DEFAULT_DISPLAY_ZONES, "zone=Label list shown under every session time"),
     "RATELIMIT_STORAGE_URI": ("memory://", "Flask-Limiter storage, e.g. redis://127.0.0.1:6379"),
+    "SUBSCRIBE_RATE_LIMIT": ("10 per minute;60 per hour", "per client address, subscribe form and JSON API"),
+    "FRESH_LINK_RATE_LIMIT": ("5 per minute;20 per hour", "per client address, requests for a fresh link"),
     "TOKEN_MAX_AGE_DAYS": (
         "365",
         "how long links in mails (preferences, unsubscribe) keep working",
@@ -83,6 +85,8 @@ def load(instance_path: str) -> dict[str, Any]:
         "DISPLAY_ZONES": _env("DISPLAY_ZONES"),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        "SUBSCRIBE_RATE_LIMIT": _env("SUBSCRIBE_RATE_LIMIT"),
+        "FRESH_LINK_RATE_LIMIT": _env("FRESH_LINK_RATE_LIMIT"),
         "TOKEN_MAX_AGE_DAYS": int(_env("TOKEN_MAX_AGE_DAYS")),
         "CONFIRM_MAX_AGE_HOURS": int(_env("CONFIRM_MAX_AGE_HOURS")),
         "BOUNCE_LIMIT": int(_env("BOUNCE_LIMIT")),

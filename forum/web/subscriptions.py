@@ -53,11 +53,11 @@ def valid_address(form: FlaskForm, field: Field) -> None:
 
 def subscribe_limit() -> str:
     """Per client address, shared by the form and the JSON API (SUBSCRIBE_RATE_LIMIT)."""
-    return current_app.config.get("SUBSCRIBE_RATE_LIMIT", "10 per minute;60 per hour")
+    return current_app.config["SUBSCRIBE_RATE_LIMIT"]
 
 
 def fresh_link_limit() -> str:
-    return current_app.config.get("FRESH_LINK_RATE_LIMIT", "5 per minute;20 per hour")
+    return current_app.config["FRESH_LINK_RATE_LIMIT"]
 
 
 subscribe_rate = limiter.shared_limit(subscribe_limit, scope="subscribe", methods=["POST"])
