@@ -6,14 +6,15 @@ the previous one, so nothing accepted after a digest hour falls between two dige
 *When* a digest is due and that it goes out once is the scheduler's business
 (forum/scheduler.py); this module only selects, renders and enqueues.
 
-Rendering is split so a digest to 10,000 people stays cheap: the list of posts (the
-big part) is rendered once per recipient time zone, and only the short wrapper with
-the recipient's own links is rendered per recipient.
+Rendering is split so a digest to 10,000 people stays cheap: the whole body (the list
+of posts is the big part) is rendered and MIME-encoded once per recipient time zone,
+and each recipient's own links and headers are filled in per copy
+(`compose.list_messages`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -24,7 +25,7 @@ from sqlalchemy.orm import joinedload
 
 from . import timezones
 from .extensions import db
-from .mail.compose import list_message
+from .mail.compose import ListCopy, list_message, list_messages
 from .mail.outbox import Outgoing, enqueue_many
 from .models import Event, Post, Subscription
 from .web.urls import external_url
@@ -172,23 +173,42 @@ class DigestRenderer:
             "url": self.urls[post.id],
         }
 
-    def message_for(self, subscription: Subscription):  # type: ignore[no-untyped-def]
-        """The EmailMessage of this digest for one subscriber."""
-        zone = subscription.participant.timezone or self.event.timezone
+    def zone_of(self, subscription: Subscription) -> str:
+        """The zone a subscriber's digest shows times in: theirs, else the forum's."""
+        return subscription.participant.timezone or self.event.timezone
+
+    def _context(self, zone: str) -> dict[str, object]:
         body_text, body_html = self.body(zone)
+        return {
+            "period": self.period,
+            "count": len(self.posts),
+            "body_text": body_text,
+            "body_html": body_html,
+            "day": timezones.format_date(self.period.day),
+            "archive_url": external_url("discussion.archive", slug=self.event.slug),
+        }
+
+    def message_for(self, subscription: Subscription):  # type: ignore[no-untyped-def]
+        """The EmailMessage of this digest for one subscriber (one at a time; see `copies`)."""
         return list_message(
             event=self.event,
             subscription=subscription,
             subject=subject_for(self.event, self.period, len(self.posts)),
             template="digest",
-            context={
-                "period": self.period,
-                "count": len(self.posts),
-                "body_text": body_text,
-                "body_html": body_html,
-                "day": timezones.format_date(self.period.day),
-                "archive_url": external_url("discussion.archive", slug=self.event.slug),
-            },
+            context=self._context(self.zone_of(subscription)),
+            automated=True,
+        )
+
+    def copies(self, subscriptions: Sequence[Subscription]) -> Iterator[ListCopy]:
+        """Every subscriber's digest, the body rendered and encoded once per time zone."""
+        return list_messages(
+            event=self.event,
+            subscriptions=subscriptions,
+            subject=subject_for(self.event, self.period, len(self.posts)),
+            template="digest",
+            group_key=self.zone_of,
+            group_context=lambda sub: self._context(self.zone_of(sub)),
+            shared={"participant.timezone"},
             automated=True,
         )
 
@@ -197,8 +217,9 @@ def send_digest(event: Event, period: DigestPeriod) -> tuple[int, str]:
     """Enqueue the period's digest to every digest subscriber; (messages, note).
 
     Runs inside the caller's transaction (the scheduler commits it with its
-    exactly-once key).  An empty digest is not sent.  Messages are rendered lazily and
-    inserted in chunks, so memory stays flat however many subscribers there are.
+    exactly-once key).  An empty digest is not sent.  Copies are built lazily from a
+    body encoded once per recipient zone (`compose.list_messages`) and inserted in
+    chunks, so memory stays flat however many subscribers there are.
     """
     posts = posts_in(event, period)
     if not posts:
@@ -209,11 +230,13 @@ def send_digest(event: Event, period: DigestPeriod) -> tuple[int, str]:
     renderer = DigestRenderer(event, period, posts)
     outgoing = (
         Outgoing(
-            message=renderer.message_for(subscription),
-            key=f"digest:{event.id}:{period.label}:{subscription.id}",
+            message=copy.data,
+            key=f"digest:{event.id}:{period.label}:{copy.subscription.id}",
             event_id=event.id,
-            subscription_id=subscription.id,
+            subscription_id=copy.subscription.id,
+            envelope_from=copy.envelope_from,
+            recipient=copy.recipient,
         )
-        for subscription in recipients
+        for copy in renderer.copies(recipients)
     )
     return enqueue_many(outgoing, kind="digest", chunk_size=renderer.chunk_size()), f"{len(posts)} posts"

@@ -14,13 +14,15 @@ mail clients cannot use.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import secrets
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from email import policy
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app, render_template
 from jinja2 import TemplateNotFound
@@ -28,6 +30,7 @@ from jinja2 import TemplateNotFound
 from .. import clock
 from ..models import Event, Subscription
 from ..web.urls import external_url
+from .bulk import Attachment, BodyTemplate
 
 #: SMTP line endings; header objects fold themselves, raw (pre-folded) values are kept.
 POLICY = policy.SMTP.clone(refold_source="none")
@@ -171,6 +174,39 @@ def set_address(msg: EmailMessage, name: str, value: str | Address) -> None:
         msg.set_raw(name, text)
 
 
+def header_message(
+    *,
+    to: str | Address,
+    subject: str,
+    sender: str | Address | None = None,
+    reply_to: str | Address | None = None,
+    headers: Mapping[str, str] | None = None,
+    message_id: str | None = None,
+) -> EmailMessage:
+    """A message with the envelope headers only (From ... the extra headers), no body yet."""
+    msg = EmailMessage(policy=POLICY)
+    set_address(msg, "From", sender or address(current_app.config["MAIL_FROM"], "Forum"))
+    set_address(msg, "To", to)
+    if reply_to:
+        set_address(msg, "Reply-To", reply_to)
+    set_header(msg, "Subject", subject)
+    set_header(msg, "Date", format_datetime(clock.now()))
+    set_header(msg, "Message-ID", message_id or new_message_id())
+    for name, value in (headers or {}).items():
+        set_header(msg, name, value)
+    return msg
+
+
+def render_bodies(template: str, context: Mapping[str, Any]) -> tuple[str, str | None]:
+    """(text, html) of `templates/mail/<template>.txt` and the optional `.html`."""
+    text = render_template(f"mail/{template}.txt", **context)
+    try:
+        html = render_template(f"mail/{template}.html", **context)
+    except TemplateNotFound:
+        html = None
+    return text, html or None
+
+
 def build_message(
     *,
     to: str | Address,
@@ -183,22 +219,11 @@ def build_message(
     message_id: str | None = None,
 ) -> EmailMessage:
     """Render `templates/mail/<template>.txt` (required) and `.html` (optional) into one message."""
-    ctx = dict(context or {})
-    msg = EmailMessage(policy=POLICY)
-    set_address(msg, "From", sender or address(current_app.config["MAIL_FROM"], "Forum"))
-    set_address(msg, "To", to)
-    if reply_to:
-        set_address(msg, "Reply-To", reply_to)
-    set_header(msg, "Subject", subject)
-    set_header(msg, "Date", format_datetime(clock.now()))
-    set_header(msg, "Message-ID", message_id or new_message_id())
-    for name, value in (headers or {}).items():
-        set_header(msg, name, value)
-    msg.set_content(render_template(f"mail/{template}.txt", **ctx))
-    try:
-        html = render_template(f"mail/{template}.html", **ctx)
-    except TemplateNotFound:
-        html = None
+    msg = header_message(
+        to=to, subject=subject, sender=sender, reply_to=reply_to, headers=headers, message_id=message_id
+    )
+    text, html = render_bodies(template, dict(context or {}))
+    msg.set_content(text)
     if html:
         msg.add_alternative(html, subtype="html")
     return msg
@@ -250,30 +275,31 @@ def list_headers(
     return headers
 
 
-def list_message(
+@dataclass(frozen=True)
+class ListEnvelope:
+    """What one subscriber's copy of list mail says outside its body: headers and own links."""
+
+    to: Address
+    sender: Address
+    reply_to: Address | None
+    headers: dict[str, str]
+    unsubscribe_url: str
+    preferences_url: str
+
+
+def list_envelope(
     *,
     event: Event,
     subscription: Subscription,
-    subject: str,
-    template: str,
-    context: Mapping[str, Any] | None = None,
     author_name: str | None = None,
     author_email: str | None = None,
-    message_id: str | None = None,
     in_reply_to: str | None = None,
     references: str | None = None,
     archived_at: str | None = None,
     automated: bool = False,
     posting_open: bool | None = None,
-) -> EmailMessage:
-    """A message to one subscriber of an event's list, with RFC 2369/2919/8058 headers.
-
-    From is always the list's own address (DMARC-safe: we never claim the author's
-    domain); the author shows as "<author> via <list>". Reply-To follows the event's
-    reply policy: the list, or the author when replies go to the author.
-    `automated` marks list-generated mail (digests, reminders, notices) with
-    `Auto-Submitted: auto-generated`; relayed human posts are not marked.
-    """
+) -> ListEnvelope:
+    """The per-subscriber part of list mail (see `list_message`, which documents the policy)."""
     from ..links import preferences_url, unsubscribe_url
 
     participant = subscription.participant
@@ -303,21 +329,203 @@ def list_message(
         headers["In-Reply-To"] = in_reply_to
     if references:
         headers["References"] = fold_list(clean_header_text(references).split(), sep=" ")
-    ctx = {
-        "event": event,
-        "subscription": subscription,
-        "participant": participant,
-        "unsubscribe_url": unsubscribe,
-        "preferences_url": prefs,
-        **(context or {}),
-    }
-    return build_message(
+    return ListEnvelope(
         to=address(participant.email, participant.name),
-        subject=subject,
-        template=template,
-        context=ctx,
         sender=sender,
         reply_to=reply_to,
         headers=headers,
+        unsubscribe_url=unsubscribe,
+        preferences_url=prefs,
+    )
+
+
+def list_message(
+    *,
+    event: Event,
+    subscription: Subscription,
+    subject: str,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    author_name: str | None = None,
+    author_email: str | None = None,
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+    archived_at: str | None = None,
+    automated: bool = False,
+    posting_open: bool | None = None,
+) -> EmailMessage:
+    """A message to one subscriber of an event's list, with RFC 2369/2919/8058 headers.
+
+    From is always the list's own address (DMARC-safe: we never claim the author's
+    domain); the author shows as "<author> via <list>". Reply-To follows the event's
+    reply policy: the list, or the author when replies go to the author.
+    `automated` marks list-generated mail (digests, reminders, notices) with
+    `Auto-Submitted: auto-generated`; relayed human posts are not marked.
+    For a fan-out to many subscribers use `list_messages` (same bytes, body encoded once).
+    """
+    env = list_envelope(
+        event=event,
+        subscription=subscription,
+        author_name=author_name,
+        author_email=author_email,
+        in_reply_to=in_reply_to,
+        references=references,
+        archived_at=archived_at,
+        automated=automated,
+        posting_open=posting_open,
+    )
+    ctx = {
+        "event": event,
+        "subscription": subscription,
+        "participant": subscription.participant,
+        "unsubscribe_url": env.unsubscribe_url,
+        "preferences_url": env.preferences_url,
+        **(context or {}),
+    }
+    return build_message(
+        to=env.to,
+        subject=subject,
+        template=template,
+        context=ctx,
+        sender=env.sender,
+        reply_to=env.reply_to,
+        headers=env.headers,
         message_id=message_id,
     )
+
+
+# --- bulk: one body per group, personalised per recipient ------------------------------------
+
+
+class SharedAttributeError(RuntimeError):
+    """A template read a per-recipient attribute that the fan-out's group key does not cover.
+
+    Not an AttributeError on purpose: Jinja would turn that into an empty string and
+    quietly send one subscriber's details to the whole group.
+    """
+
+
+class _GroupView:
+    """A subscription/participant as a group template sees it: only the attributes shared."""
+
+    def __init__(self, obj: object, allowed: frozenset[str], label: str) -> None:
+        self._obj, self._allowed, self._label = obj, allowed, label
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._allowed:
+            return getattr(self._obj, name)
+        raise SharedAttributeError(
+            f"template reads {self._label}.{name}, which differs per recipient; "
+            f"add it to the group key and to `shared` of list_messages"
+        )
+
+
+class ListCopy(NamedTuple):
+    """One subscriber's copy of a fan-out: the bytes to queue and its envelope."""
+
+    subscription: Subscription
+    data: bytes
+    recipient: str
+    envelope_from: str
+
+
+def list_messages(
+    *,
+    event: Event,
+    subscriptions: Iterable[Subscription],
+    subject: str,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    group_key: Callable[[Subscription], Hashable] | None = None,
+    group_context: Callable[[Subscription], Mapping[str, Any]] | None = None,
+    shared: Iterable[str] = (),
+    links: Callable[[Subscription], Mapping[str, str]] | None = None,
+    attachments: Callable[[Subscription], Sequence[Attachment]] | None = None,
+    author_name: str | None = None,
+    author_email: str | None = None,
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+    archived_at: str | None = None,
+    automated: bool = False,
+    posting_open: bool | None = None,
+) -> Iterator[ListCopy]:
+    """`list_message` for many subscribers at once: the same bytes' meaning, a fraction of the cost.
+
+    The body is rendered and MIME-encoded once per *group* (subscribers with the same
+    `group_key`, e.g. the time zone the digest's times are shown in); each subscriber's
+    own links (`unsubscribe_url`, `preferences_url`, and whatever `links(sub)` returns,
+    e.g. ``{"compose_url": ...}``) go into the body as placeholders and are substituted
+    into the encoded bytes per recipient (see forum/mail/bulk.py).  Headers are built
+    per recipient exactly as `list_message` builds them.
+
+    Contract: the rendered body may depend only on the group.  `group_context(sub)` is
+    called with a group's first subscriber and adds group-specific template values; the
+    templates see `subscription`/`participant` restricted to the attribute names in
+    `shared` (e.g. ``{"subscription.mode", "participant.timezone"}``, which the group
+    key must then cover); reading any other raises `SharedAttributeError`.
+    `attachments(sub)` gives per-recipient attachment parts (multipart/mixed), as
+    `msg.add_attachment(data, maintype=, subtype=, filename=)` would add them.
+
+    Yields `ListCopy(subscription, data, recipient, envelope_from)` lazily, in order.
+    """
+    nonce = secrets.token_hex(4)
+    allowed = {"subscription": set(), "participant": set()}
+    for name in shared:
+        owner, _, attr = name.partition(".")
+        allowed[owner].add(attr)
+    bodies: dict[Hashable, tuple[BodyTemplate, list[str]]] = {}
+    for sub in subscriptions:
+        env = list_envelope(
+            event=event,
+            subscription=sub,
+            author_name=author_name,
+            author_email=author_email,
+            in_reply_to=in_reply_to,
+            references=references,
+            archived_at=archived_at,
+            automated=automated,
+            posting_open=posting_open,
+        )
+        own = {"unsubscribe_url": env.unsubscribe_url, "preferences_url": env.preferences_url}
+        if links is not None:
+            own.update(links(sub))
+        key = group_key(sub) if group_key is not None else None
+        entry = bodies.get(key)
+        if entry is None:
+            names = list(own)
+            marks = {name: BodyTemplate.placeholder(nonce, i) for i, name in enumerate(names)}
+            ctx = {
+                "event": event,
+                "subscription": _GroupView(sub, frozenset(allowed["subscription"]), "subscription"),
+                "participant": _GroupView(sub.participant, frozenset(allowed["participant"]), "participant"),
+                "unsubscribe_url": marks["unsubscribe_url"],
+                "preferences_url": marks["preferences_url"],
+                **(context or {}),
+                **(group_context(sub) if group_context is not None else {}),
+                **{name: mark for name, mark in marks.items() if name not in _OWN_LINKS},
+            }
+            text, html = render_bodies(template, ctx)
+            entry = bodies[key] = (BodyTemplate(text, html, nonce), names)
+        body, names = entry
+        if list(own) != names:
+            raise ValueError(f"links() must return the same names for everyone: {list(own)} != {names}")
+        mime_head, payload = body.render(
+            [own[name] for name in names], attachments(sub) if attachments is not None else ()
+        )
+        head = header_message(
+            to=env.to,
+            subject=subject,
+            sender=env.sender,
+            reply_to=env.reply_to,
+            headers=env.headers,
+            message_id=message_id,
+        )
+        from .outbox import recipient_of, sender_of
+
+        header_bytes = head.as_bytes()[: -len(b"\r\n")]  # drop the blank line: MIME headers follow
+        yield ListCopy(sub, header_bytes + mime_head + b"\r\n" + payload, recipient_of(head), sender_of(head))
+
+
+_OWN_LINKS = frozenset({"unsubscribe_url", "preferences_url"})

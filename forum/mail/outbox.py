@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from email.utils import getaddresses
 from itertools import islice
 from typing import Any
@@ -78,13 +81,46 @@ def enqueue(
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message of a fan-out, for `enqueue_many`."""
+    """One message of a fan-out, for `enqueue_many`.
 
-    message: EmailMessage
+    `message` is an EmailMessage or its finished bytes (e.g. a `compose.list_messages`
+    copy); bytes need `recipient`, and `envelope_from` unless the list's From is parsed.
+    """
+
+    message: EmailMessage | bytes
     key: str
     event_id: int | None = None
     subscription_id: int | None = None
     envelope_from: str | None = None
+    recipient: str | None = None
+
+    def row(self, kind: str, now: datetime) -> dict[str, Any]:
+        """The outbox row's values; bytes are queued as they are."""
+        message = self.message
+        if isinstance(message, bytes):
+            if self.recipient is None:
+                raise ValueError("pre-rendered bytes need their recipient")
+            recipient, data = self.recipient, message
+            envelope_from = self.envelope_from
+            if envelope_from is None:
+                parsed = BytesHeaderParser(policy=compat32).parsebytes(message)
+                envelope_from = next((a for _, a in getaddresses(parsed.get_all("From", [])) if a), "")
+        else:
+            recipient, data = self.recipient or recipient_of(message), message.as_bytes()
+            envelope_from = self.envelope_from if self.envelope_from is not None else sender_of(message)
+        return {
+            "idempotency_key": self.key,
+            "kind": kind,
+            "recipient": recipient,
+            "envelope_from": envelope_from,
+            "message": data,
+            "event_id": self.event_id,
+            "subscription_id": self.subscription_id,
+            "status": "queued",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
 
 
 def _chunks(items: Iterable[Outgoing], size: int) -> Iterator[list[Outgoing]]:
@@ -114,24 +150,7 @@ def enqueue_many(items: Iterable[Outgoing], *, kind: str, chunk_size: int = INSE
     inserted = 0
     for chunk in _chunks(items, chunk_size):
         now = clock.now()
-        rows = [
-            {
-                "idempotency_key": item.key,
-                "kind": kind,
-                "recipient": recipient_of(item.message),
-                "envelope_from": item.envelope_from
-                if item.envelope_from is not None
-                else sender_of(item.message),
-                "message": item.message.as_bytes(),
-                "event_id": item.event_id,
-                "subscription_id": item.subscription_id,
-                "status": "queued",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for item in chunk
-        ]
+        rows = [item.row(kind, now) for item in chunk]
         # RETURNING counts what was really inserted (rowcount is not reliable here on every driver).
         stmt = _insert_statement().values(rows).returning(OutboundMessage.__table__.c.id)
         inserted += len(db.session.execute(stmt).all())

@@ -1,0 +1,217 @@
+"""A mail body encoded once and personalised per recipient in its encoded bytes.
+
+A fan-out sends the same text and HTML to thousands of people; only a few links (the
+subscriber's own unsubscribe/preferences/posting URLs) differ.  Encoding a 300 KB
+digest with the email package costs ~30 ms a copy, so `BodyTemplate` renders each
+body once with short ASCII placeholders where those links go, and then builds each
+recipient's body from cached encoded bytes:
+
+* lines without a placeholder are encoded once (they are the bulk of the body);
+* lines with one are substituted and encoded per recipient (a few footer lines);
+* the Content-Transfer-Encoding is chosen per recipient exactly as the email package
+  would choose it for that recipient's text (7bit/8bit when every line fits in 78
+  octets, else quoted-printable or base64 by the package's own sniff), so a recipient
+  gets the same encoding, headers and decoded content as a message built one by one.
+
+Quoted-printable lines are wrapped at 76 characters (RFC 2045); the email package
+itself wraps at the policy's 78, so bulk copies are, if anything, stricter.  Base64
+parts (rare: mostly non-Latin text) are encoded whole per recipient.  QP is line-local
+(`quoprimime.body_encode` encodes each line on its own), which is what makes caching
+encoded lines exact.
+
+The MIME skeleton (boundaries, part headers) comes from a real `EmailMessage` built the
+way `compose.build_message` builds it, with a marker as each part's payload, so the
+structure is the email package's own.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email import quoprimime
+from email.generator import Generator
+from email.message import EmailMessage
+
+from markupsafe import escape
+
+LINESEP = b"\r\n"
+MAX_LINE = 78  # the SMTP policy's max_line_length: the 7bit/8bit threshold of the email package
+QP_LINE = 76  # RFC 2045
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A per-recipient attachment (e.g. a calendar file naming the attendee)."""
+
+    data: bytes
+    maintype: str
+    subtype: str
+    filename: str
+
+    @property
+    def shape(self) -> tuple[str, str, str]:
+        return (self.maintype, self.subtype, self.filename)
+
+
+def _encode_base64(data: bytes) -> bytes:
+    """As `email.contentmanager._encode_base64` does, with CRLF line ends."""
+    step = MAX_LINE // 4 * 3
+    return b"".join(
+        binascii.b2a_base64(data[i : i + step]).replace(b"\n", LINESEP) for i in range(0, len(data), step)
+    )
+
+
+def _qp(lines: Sequence[bytes]) -> bytes:
+    """Quoted-printable of whole lines (each ends with CRLF), wrapped at 76 characters."""
+    if not lines:
+        return b""
+    text = b"\n".join(lines).decode("latin-1") + "\n"
+    return quoprimime.body_encode(text, QP_LINE, eol="\r\n").encode("ascii")
+
+
+class TextPart:
+    """One text part (plain or HTML) with placeholders, encoded line by line with caching."""
+
+    def __init__(self, text: str, subtype: str, pattern: re.Pattern[bytes]) -> None:
+        self.subtype = subtype
+        self.pattern = pattern
+        self.lines = text.encode("utf-8").splitlines()  # as the email package splits them
+        self.dynamic = [i for i, line in enumerate(self.lines) if pattern.search(line)]
+        dynamic = set(self.dynamic)
+        static = [line for i, line in enumerate(self.lines) if i not in dynamic]
+        self.static_max = max((len(line) for line in static), default=0)
+        self.static_ascii = all(line.isascii() for line in static)
+        # Runs of static lines between dynamic ones: pieces are (start, end) or a line index.
+        self.pieces: list[tuple[int, int] | int] = []
+        start = 0
+        for i in self.dynamic:
+            if i > start:
+                self.pieces.append((start, i))
+            self.pieces.append(i)
+            start = i + 1
+        if start < len(self.lines):
+            self.pieces.append((start, len(self.lines)))
+        self._runs: dict[str, dict[tuple[int, int], bytes]] = {}
+        self._sniff: str | None = None
+
+    def contains(self, needle: bytes) -> bool:
+        return any(needle in line for line in self.lines)
+
+    def _substitute(self, values: Sequence[str]) -> dict[int, bytes]:
+        if self.subtype == "html":
+            values = [str(escape(v)) for v in values]
+        raw = [v.encode("utf-8") for v in values]
+        return {i: self.pattern.sub(lambda m: raw[int(m.group(1))], self.lines[i]) for i in self.dynamic}
+
+    def _choose_cte(self, own: dict[int, bytes]) -> str:
+        """The email package's choice (contentmanager._encode_text) for this recipient's text."""
+        longest = max([self.static_max, *(len(line) for line in own.values())])
+        if longest <= MAX_LINE:
+            if self.static_ascii and all(line.isascii() for line in own.values()):
+                return "7bit"
+            return "8bit"  # the SMTP policy allows 8bit bodies
+        if self._sniff is not None:
+            return self._sniff
+        head = [own.get(i, line) for i, line in enumerate(self.lines[:10])]
+        sniff = LINESEP.join(head) + LINESEP
+        qp = quoprimime.body_encode(sniff.decode("latin-1"), MAX_LINE)
+        cte = "base64" if len(qp) > len(binascii.b2a_base64(sniff)) else "quoted-printable"
+        if not any(i < 10 for i in self.dynamic):
+            self._sniff = cte  # the first lines are the same for everyone
+        return cte
+
+    def _run(self, cte: str, run: tuple[int, int]) -> bytes:
+        cache = self._runs.setdefault(cte, {})
+        encoded = cache.get(run)
+        if encoded is None:
+            lines = self.lines[run[0] : run[1]]
+            encoded = _qp(lines) if cte == "quoted-printable" else LINESEP.join(lines) + LINESEP
+            cache[run] = encoded
+        return encoded
+
+    def encode(self, values: Sequence[str]) -> tuple[str, bytes]:
+        """(Content-Transfer-Encoding, encoded payload with CRLF) for one recipient's values."""
+        own = self._substitute(values)
+        cte = self._choose_cte(own)
+        if cte == "base64":
+            lines = [own.get(i, line) for i, line in enumerate(self.lines)]
+            return cte, _encode_base64(LINESEP.join(lines) + LINESEP)
+        out: list[bytes] = []
+        for piece in self.pieces:
+            if isinstance(piece, tuple):
+                out.append(self._run(cte, piece))
+            elif cte == "quoted-printable":
+                out.append(_qp([own[piece]]))
+            else:
+                out.append(own[piece] + LINESEP)
+        return cte, b"".join(out)
+
+
+class BodyTemplate:
+    """The MIME body of one group's mail: text (+ HTML) (+ attachments), placeholders inside.
+
+    `render(values, attachments)` returns (MIME header lines, body bytes) to append to
+    a recipient's own header block; `values[i]` replaces placeholder `i` (see
+    `placeholder`).
+    """
+
+    def __init__(self, text: str, html: str | None, nonce: str) -> None:
+        self.nonce = nonce
+        self.pattern = re.compile(rb"zz" + nonce.encode() + rb"v(\d+)z")
+        self.parts = [TextPart(text, "plain", self.pattern)]
+        if html:
+            self.parts.append(TextPart(html, "html", self.pattern))
+        self._skeletons: dict[tuple[object, ...], tuple[bytes, list[bytes]]] = {}
+
+    @staticmethod
+    def placeholder(nonce: str, index: int) -> str:
+        """Short, ASCII, alphanumeric: unchanged by HTML escaping and by QP encoding."""
+        return f"zz{nonce}v{index}z"
+
+    def _skeleton(
+        self, ctes: tuple[str, ...], shapes: tuple[tuple[str, str, str], ...]
+    ) -> tuple[bytes, list[bytes]]:
+        """(MIME headers, body segments between part payloads) for one choice of encodings."""
+        key = (ctes, shapes)
+        cached = self._skeletons.get(key)
+        if cached is not None:
+            return cached
+        from .compose import POLICY
+
+        proto = EmailMessage(policy=POLICY)
+        proto.set_content("x", cte=ctes[0])
+        if len(self.parts) > 1:
+            proto.add_alternative("x", subtype="html", cte=ctes[1])
+        for maintype, subtype, filename in shapes:
+            proto.add_attachment(b"x", maintype=maintype, subtype=subtype, filename=filename)
+        marker = f"zz{self.nonce}p{{}}z"
+        leaves = [part for part in proto.walk() if not part.is_multipart()]
+        for n, part in enumerate(leaves):
+            part.set_payload(marker.format(n) + "\n")
+        for part in proto.walk():
+            if part.is_multipart():
+                part.set_boundary(self._boundary())
+        head, _, body = proto.as_bytes().partition(LINESEP + LINESEP)
+        segments = re.split(rb"zz" + self.nonce.encode() + rb"p\d+z\r\n", body)
+        if len(segments) != len(leaves) + 1:
+            raise RuntimeError("bulk mail skeleton: part markers not found")
+        cached = self._skeletons[key] = (head + LINESEP, segments)
+        return cached
+
+    def _boundary(self) -> str:
+        while True:
+            boundary = Generator._make_boundary()  # type: ignore[attr-defined]
+            if not any(part.contains(boundary.encode()) for part in self.parts):
+                return boundary
+
+    def render(self, values: Sequence[str], attachments: Sequence[Attachment] = ()) -> tuple[bytes, bytes]:
+        encoded = [part.encode(values) for part in self.parts]
+        ctes = tuple(cte for cte, _ in encoded)
+        head, segments = self._skeleton(ctes, tuple(a.shape for a in attachments))
+        payloads = [data for _, data in encoded] + [_encode_base64(a.data) for a in attachments]
+        out = [segments[0]]
+        for payload, segment in zip(payloads, segments[1:], strict=True):
+            out += [payload, segment]
+        return head, b"".join(out)

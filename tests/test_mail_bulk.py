@@ -1,0 +1,213 @@
+"""Bulk list mail (`list_messages`): every personalised copy says exactly what `list_message`
+would have said to that subscriber (headers, decoded text and HTML, MIME structure and
+encodings), and stays valid MIME (no line over 998 octets, no QP line over 76)."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+
+from forum import clock
+from forum.digests import DigestRenderer, periods, send_digest
+from forum.extensions import db
+from forum.links import post_url
+from forum.mail.compose import SharedAttributeError, list_message, list_messages
+from forum.mail.outbox import Outgoing, enqueue_many
+from forum.scheduler import run_job
+from tests.support.scheduling import add_post, eastern, make_forum, make_series, outbox, subscribe
+from tests.support.smtp import use_test_templates
+
+LONG = "Mentoring in technical services happens one conversation at a time, " * 6
+
+
+def _parts(msg: EmailMessage) -> list[tuple[str, str, object]]:
+    """(content type, transfer encoding, decoded content) of every leaf part, in order."""
+    return [
+        (part.get_content_type(), part.get("Content-Transfer-Encoding", ""), part.get_content())
+        for part in msg.walk()
+        if not part.is_multipart()
+    ]
+
+
+def _envelope(msg: EmailMessage) -> list[tuple[str, str]]:
+    """Every header but the per-message random ones (Message-ID, multipart boundaries)."""
+    skip = {"message-id", "content-type"}
+    return [(k, str(v)) for k, v in msg.items() if k.lower() not in skip] + [("ct", msg.get_content_type())]
+
+
+def assert_same_mail(data: bytes, reference: EmailMessage, same_id: bool = True) -> None:
+    got = message_from_bytes(data, policy=policy.default)
+    want = message_from_bytes(reference.as_bytes(), policy=policy.default)
+    assert _envelope(got) == _envelope(want)
+    if same_id:
+        assert got["Message-ID"] == want["Message-ID"]
+    assert _parts(got) == _parts(want)  # type: ignore[arg-type]
+    assert not got.defects and all(not p.defects for p in got.walk())
+    lines = data.split(b"\r\n")
+    assert all(len(line) <= 998 for line in lines)
+    assert b"\n" not in data.replace(b"\r\n", b"")  # CRLF only
+    for part in got.walk():
+        if part.get("Content-Transfer-Encoding") == "quoted-printable":
+            raw = part.as_bytes(policy=policy.SMTP).split(b"\r\n\r\n", 1)[1]
+            assert max(len(line) for line in raw.split(b"\r\n")) <= 76
+
+
+def test_a_post_to_each_subscriber_matches_list_message(app):  # type: ignore[no-untyped-def]
+    event = make_forum()
+    subs = [
+        subscribe(event, "alice@example.org", mode="each"),
+        subscribe(event, "zoë.müller@example.org", mode="each"),  # non-ASCII address and name
+        subscribe(event, "bob@example.org", mode="each", zone="Europe/London"),
+    ]
+    subs[1].participant.name = "Zoë Müller, MLIS"
+    post = add_post(
+        event,
+        eastern(2019, 9, 10, 10, 5),
+        "Mentorat à la bibliothèque — ça marche?",
+        body=f"{LONG}\n\nÇa dépend: = signs, trailing space \nand tabs\t\n{'é' * 120}",
+        author="José Álvarez",
+        role="panelist",
+    )
+    kwargs = {
+        "event": event,
+        "subject": post.subject,
+        "template": "post",
+        "author_name": f"{post.author_display} [{post.role_label}]",
+        "author_email": "jose@example.edu",
+        "message_id": "<post-1@lists.forum.test>",
+        "in_reply_to": "<parent@example.org>",
+        "references": "<root@example.org> <parent@example.org>",
+        "archived_at": "http://forum.test/events/mentoring/posts/1",
+    }
+    context = {"post": post, "permalink": "http://forum.test/events/mentoring/posts/1"}
+    with clock.frozen(eastern(2019, 9, 10, 10, 6)):
+        copies = list(
+            list_messages(
+                subscriptions=subs,
+                context=context,
+                links=lambda s: {"compose_url": post_url(s)},
+                **kwargs,  # type: ignore[arg-type]
+            )
+        )
+        assert [c.recipient for c in copies] == [s.participant.email for s in subs]
+        for copy, sub in zip(copies, subs, strict=True):
+            reference = list_message(
+                subscription=sub,
+                context={**context, "compose_url": post_url(sub)},
+                **kwargs,  # type: ignore[arg-type]
+            )
+            assert_same_mail(copy.data, reference)
+            assert copy.envelope_from == "mentoring@lists.forum.test"
+        # Each copy carries its own links, and only its own.
+        text = message_from_bytes(copies[0].data, policy=policy.default).get_body(("plain",)).get_content()
+        assert post_url(subs[0]) in text and post_url(subs[1]) not in text
+    assert "=?utf-8?" in copies[1].data.split(b"\r\n\r\n")[0].decode()  # RFC 2047 To/Subject
+
+
+def test_a_digest_in_two_zones_matches_list_message_for_everyone(app):  # type: ignore[no-untyped-def]
+    event = make_forum(days=2)
+    subs = [
+        subscribe(event, "alice@example.org"),
+        subscribe(event, "bob@example.org", zone="America/Los_Angeles"),
+        subscribe(event, "carol@example.org", zone="America/Los_Angeles"),
+        subscribe(event, "dan@example.org"),
+    ]
+    add_post(event, eastern(2019, 9, 10, 10, 5), "Welcome", body=LONG, author="Megan D", role="moderator")
+    add_post(event, eastern(2019, 9, 10, 14, 0), "Formal programs — één", body="Kort.\n\n" + LONG)
+    period = periods(event)[0]
+    at = eastern(2019, 9, 10, 18, 1)
+    with clock.frozen(at):
+        count, _ = send_digest(event, period)
+        db.session.commit()
+        renderer = DigestRenderer(event, period, __import__("forum.digests").digests.posts_in(event, period))
+        assert count == 4
+        for sub in subs:
+            (row,) = outbox("digest", sub.participant.email)
+            assert row.idempotency_key == f"digest:{event.id}:{period.label}:{sub.id}"
+            assert_same_mail(row.message, renderer.message_for(sub), same_id=False)
+    bob = message_from_bytes(outbox("digest", "bob@example.org")[0].message, policy=policy.default)
+    assert "7:05 AM PDT" in bob.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Короткие строки.\nПо-русски.",  # short non-ASCII lines: 8bit
+        ("Длинная строка по-русски, чтобы закодировать её в base64. " * 5 + "\n") * 12,  # base64
+        "plain ascii\nshort lines",  # 7bit
+    ],
+)
+def test_every_transfer_encoding_round_trips(app, body):  # type: ignore[no-untyped-def]
+    use_test_templates(app)
+    event = make_forum()
+    subs = [subscribe(event, "a@example.org", mode="each"), subscribe(event, "b@example.org", mode="each")]
+    with clock.frozen(eastern(2019, 9, 10, 10)):
+        copies = list_messages(
+            event=event,
+            subscriptions=subs,
+            subject="Ünïcode",
+            template="test_rich",
+            context={"body": body},
+            message_id="<x@lists.forum.test>",
+        )
+        for copy in copies:
+            reference = list_message(
+                event=event,
+                subscription=copy.subscription,
+                subject="Ünïcode",
+                template="test_rich",
+                context={"body": body},
+                message_id="<x@lists.forum.test>",
+            )
+            assert_same_mail(copy.data, reference)
+
+
+def test_a_template_reading_a_personal_field_the_group_does_not_share_fails_loudly(app):  # type: ignore[no-untyped-def]
+    use_test_templates(app)
+    event = make_forum()
+    sub = subscribe(event, "a@example.org", mode="each")
+    with pytest.raises(SharedAttributeError, match="participant.name"):
+        next(
+            list_messages(
+                event=event, subscriptions=[sub], subject="Hi", template="test_note", context={"body": "x"}
+            )
+        )
+
+
+def test_bulk_copies_enqueue_as_bytes_with_their_keys(app):  # type: ignore[no-untyped-def]
+    event = make_forum()
+    subs = [subscribe(event, f"p{i}@example.org", mode="each") for i in range(3)]
+    use_test_templates(app)
+    copies = list_messages(
+        event=event, subscriptions=subs, subject="Hi", template="test_rich", context={"body": "hello"}
+    )
+    items = (Outgoing(c.data, key=f"k:{c.subscription.id}", recipient=c.recipient) for c in copies)
+    assert enqueue_many(items, kind="test") == 3
+    rows = outbox("test")
+    assert [r.recipient for r in rows] == [s.participant.email for s in subs]
+    assert all(r.envelope_from == "mentoring@lists.forum.test" for r in rows)
+
+
+def test_reminders_with_a_calendar_file_per_recipient_match(app):  # type: ignore[no-untyped-def]
+    event = make_series()
+    alice = subscribe(event, "alice@example.org", mode="each")
+    subscribe(event, "bob@example.org", mode="each", zone="Europe/London")
+    session = event.sessions[0]
+    due = session.starts_at.replace(second=0) - __import__("datetime").timedelta(minutes=60)
+    with clock.frozen(due):
+        run_job("reminders", at=due)
+        db.session.commit()
+    rows = outbox("reminder")
+    assert {r.recipient for r in rows} == {"alice@example.org", "bob@example.org"}
+    for row in rows:
+        msg = message_from_bytes(row.message, policy=policy.default)
+        (ics,) = [p for p in msg.walk() if p.get_filename() == "session.ics"]
+        assert (
+            row.recipient.encode() in ics.get_content().lower()
+            if isinstance(ics.get_content(), bytes)
+            else row.recipient in ics.get_content().lower()
+        )
+        assert not msg.defects
+    assert alice.participant.email == "alice@example.org"
