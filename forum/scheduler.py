@@ -33,7 +33,6 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
@@ -49,7 +48,8 @@ from sqlalchemy.orm import joinedload
 
 from . import calendar, clock, digests, timezones
 from .extensions import db
-from .mail.compose import list_message
+from .mail.bulk import Attachment
+from .mail.compose import ListCopy, list_messages
 from .mail.outbox import Outgoing, enqueue_many
 from .models import Announcement, Event, JobRun, SchedulerLock, Session, Subscription
 from .web.urls import external_url
@@ -137,18 +137,21 @@ def active_subscriptions(event: Event, *, include_no_mail: bool) -> list[Subscri
     return list(db.session.scalars(stmt))
 
 
-def _fan_out(
-    subscriptions: Iterable[Subscription],
-    build: Callable[[Subscription], EmailMessage],
-    *,
-    kind: str,
-    key: str,
-    event: Event,
-) -> int:
-    """Enqueue one message per subscriber with a per-recipient key; returns how many were new."""
+def _fan_out(copies: Iterable[ListCopy], *, kind: str, key: str, event: Event) -> int:
+    """Enqueue one copy per subscriber with a per-recipient key; returns how many were new.
+
+    `copies` come from `compose.list_messages`: the body encoded once per group.
+    """
     outgoing = (
-        Outgoing(message=build(s), key=f"{key}:{s.id}", event_id=event.id, subscription_id=s.id)
-        for s in subscriptions
+        Outgoing(
+            message=c.data,
+            key=f"{key}:{c.subscription.id}",
+            event_id=event.id,
+            subscription_id=c.subscription.id,
+            envelope_from=c.envelope_from,
+            recipient=c.recipient,
+        )
+        for c in copies
     )
     return enqueue_many(outgoing, kind=kind)
 
@@ -255,25 +258,26 @@ def _send_notice(event: Event, template: str) -> tuple[int, str]:
         else f"[{event.title}] The e-forum has closed: thank you"
     )
 
-    def build(subscription: Subscription) -> EmailMessage:
-        viewer_zone = subscription.participant.timezone or zone
-        return list_message(
-            event=event,
-            subscription=subscription,
-            subject=subject,
-            template=template,
-            context={
-                "closes": _local_text(end, viewer_zone) if end else "",
-                "archive_url": external_url("discussion.archive", slug=event.slug),
-                "event_url": external_url("public.event", slug=event.slug),
-            },
-            automated=True,
-            posting_open=opening,
-        )
+    def viewer_zone(subscription: Subscription) -> str:
+        return subscription.participant.timezone or zone
 
     kind = template.replace("_", "-")
-    subs = active_subscriptions(event, include_no_mail=False)
-    return _fan_out(subs, build, kind=kind, key=f"{kind}:{event.id}", event=event), ""
+    copies = list_messages(
+        event=event,
+        subscriptions=active_subscriptions(event, include_no_mail=False),
+        subject=subject,
+        template=template,
+        context={
+            "archive_url": external_url("discussion.archive", slug=event.slug),
+            "event_url": external_url("public.event", slug=event.slug),
+        },
+        group_key=lambda s: (viewer_zone(s), s.mode),  # the text shows both
+        group_context=lambda s: {"closes": _local_text(end, viewer_zone(s)) if end else ""},
+        shared={"participant.timezone", "subscription.mode"},
+        automated=True,
+        posting_open=opening,
+    )
+    return _fan_out(copies, kind=kind, key=f"{kind}:{event.id}", event=event), ""
 
 
 def _local_text(instant: datetime, zone: str) -> str:
@@ -360,39 +364,42 @@ def _send_reminder(session: Session, minutes: int) -> tuple[int, str]:
     subject = f"Reminder: {session.display_title} starts in {offset_text(minutes)}"
     attach = True
 
-    def build(subscription: Subscription) -> EmailMessage:
+    def viewer_zone(subscription: Subscription) -> str:
+        return subscription.participant.timezone or event.timezone
+
+    def calendar_file(subscription: Subscription) -> list[Attachment]:
+        """The session's .ics naming the recipient as attendee: the one per-recipient part."""
         nonlocal attach
-        participant = subscription.participant
-        msg = list_message(
-            event=event,
-            subscription=subscription,
-            subject=subject,
-            template="reminder",
-            context={
-                "session": session,
-                "starts_in": offset_text(minutes),
-                "local_time": session_time_for(session, participant.timezone or event.timezone),
-                "zone_lines": zone_lines,
-                "event_url": external_url("public.event", slug=event.slug),
-                "ics_url": external_url("feeds.session_ics", slug=event.slug, session_id=session.id),
-            },
-            automated=True,
-            posting_open=False,
-        )
         if attach:
             try:
-                ics = calendar.session_file(session, participant)
+                ics = calendar.session_file(session, subscription.participant)
             except NotImplementedError:
                 attach = False  # calendar files not built yet: the link in the text still works
             else:
-                msg.add_attachment(ics, maintype="text", subtype="calendar", filename="session.ics")
-        return msg
+                return [Attachment(ics, "text", "calendar", "session.ics")]
+        return []
 
-    stamp = session.starts_at.strftime("%Y%m%dT%H%MZ")
-    subs = active_subscriptions(event, include_no_mail=True)
-    count = _fan_out(
-        subs, build, kind="reminder", key=f"reminder:{session.id}:{minutes}:{stamp}", event=event
+    copies = list_messages(
+        event=event,
+        subscriptions=active_subscriptions(event, include_no_mail=True),
+        subject=subject,
+        template="reminder",
+        context={
+            "session": session,
+            "starts_in": offset_text(minutes),
+            "zone_lines": zone_lines,
+            "event_url": external_url("public.event", slug=event.slug),
+            "ics_url": external_url("feeds.session_ics", slug=event.slug, session_id=session.id),
+        },
+        group_key=viewer_zone,
+        group_context=lambda s: {"local_time": session_time_for(session, viewer_zone(s))},
+        shared={"participant.timezone"},
+        attachments=calendar_file,
+        automated=True,
+        posting_open=False,
     )
+    stamp = session.starts_at.strftime("%Y%m%dT%H%MZ")
+    count = _fan_out(copies, kind="reminder", key=f"reminder:{session.id}:{minutes}:{stamp}", event=event)
     return count, "" if attach else "sent without a calendar file"
 
 
@@ -449,21 +456,15 @@ def _send_announcement(announcement: Announcement, at: datetime) -> tuple[int, s
     event = announcement.event
     subject = announcement_subject(announcement)
 
-    def build(subscription: Subscription) -> EmailMessage:
-        return list_message(
-            event=event,
-            subscription=subscription,
-            subject=subject,
-            template="announcement",
-            context={
-                "announcement": announcement,
-                "event_url": external_url("public.event", slug=event.slug),
-            },
-            automated=True,
-        )
-
-    subs = active_subscriptions(event, include_no_mail=False)
-    count = _fan_out(subs, build, kind="announcement", key=f"announcement:{announcement.id}", event=event)
+    copies = list_messages(
+        event=event,
+        subscriptions=active_subscriptions(event, include_no_mail=False),
+        subject=subject,
+        template="announcement",
+        context={"announcement": announcement, "event_url": external_url("public.event", slug=event.slug)},
+        automated=True,
+    )
+    count = _fan_out(copies, kind="announcement", key=f"announcement:{announcement.id}", event=event)
     announcement.status, announcement.sent_at, announcement.recipients = "sent", at, count
     return count, ""
 
