@@ -1,6 +1,7 @@
 """Fan-out benchmark: one ~5 KB post to N subscribers through the outbox sender.
 
-Queues the post for N subscribers (list_message + enqueue_many), sends it to a local
+Queues the post for N subscribers (compose.list_messages + enqueue_many; --one-by-one:
+list_message per copy, the old path), sends it to a local
 Postfix `smtp-sink`, then, in the same run and against the same sink, times Postfix's
 own `smtp-source -d` (one connection, reused) sending N messages of the same size.
 Prints both rates, their ratio, and the sender's memory (RSS sampled while sending,
@@ -33,7 +34,7 @@ from sqlalchemy.orm import joinedload  # noqa: E402
 
 from forum import create_app  # noqa: E402
 from forum.extensions import db  # noqa: E402
-from forum.mail.compose import list_message  # noqa: E402
+from forum.mail.compose import list_message, list_messages  # noqa: E402
 from forum.mail.outbox import Outgoing, enqueue_many  # noqa: E402
 from forum.mail.sender import send_due  # noqa: E402
 from forum.models import Event, Participant, Session, Subscription  # noqa: E402
@@ -97,13 +98,35 @@ def make_event(n: int) -> Event:
     return event
 
 
-def queue_post(event: Event) -> int:
+def queue_post(event: Event, one_by_one: bool = False) -> int:
+    """Queue the post for every subscriber: `list_messages` (body encoded once), or the old way."""
     subs = db.session.scalars(
         select(Subscription)
         .where(Subscription.event_id == event.id)
         .options(joinedload(Subscription.participant))
         .execution_options(yield_per=500)
     )
+
+    def bulk():  # type: ignore[no-untyped-def]
+        for copy in list_messages(
+            event=event,
+            subscriptions=subs,
+            subject="How did you find your first mentor?",
+            template="bench_post",
+            context={"body": BODY},
+            author_name="Jeannette Ho",
+            author_email="jho@example.edu",
+            message_id="<post-1@lists.bench.test>",
+        ):
+            sub = copy.subscription
+            yield Outgoing(
+                copy.data,
+                key=f"post:1:{sub.id}",
+                event_id=event.id,
+                subscription_id=sub.id,
+                envelope_from=copy.envelope_from,
+                recipient=copy.recipient,
+            )
 
     def copies():  # type: ignore[no-untyped-def]
         for sub in subs:
@@ -119,12 +142,14 @@ def queue_post(event: Event) -> int:
             )
             yield Outgoing(msg, key=f"post:1:{sub.id}", event_id=event.id, subscription_id=sub.id)
 
-    count = enqueue_many(copies(), kind="post")
+    count = enqueue_many(copies() if one_by_one else bulk(), kind="post")
     db.session.commit()
     return count
 
 
-def run_ours(n: int, port: int, database_url: str | None, workdir: str) -> dict[str, float]:
+def run_ours(
+    n: int, port: int, database_url: str | None, workdir: str, one_by_one: bool = False
+) -> dict[str, float]:
     url = database_url or f"sqlite:///{workdir}/bench.db"
     engine_options: dict = {}
     schema = None
@@ -149,7 +174,7 @@ def run_ours(n: int, port: int, database_url: str | None, workdir: str) -> dict[
         db.create_all()
         event = make_event(n)
         t0 = time.perf_counter()
-        queued = queue_post(event)
+        queued = queue_post(event, one_by_one)
         queue_s = time.perf_counter() - t0
         size = len(db.session.execute(text_first_message()).scalar_one())
         db.session.remove()
@@ -204,6 +229,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=10_000, help="subscribers (messages)")
     parser.add_argument("--database-url", help="postgresql://... (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--one-by-one", action="store_true", help="queue with list_message per copy (the old path)"
+    )
     args = parser.parse_args()
     port = free_port()
     sink = start_sink(port)
@@ -212,7 +240,7 @@ def main() -> None:
         # machine the ratio is then, if anything, against us.
         before_s = run_smtp_source(args.n, port, 6000)
         with tempfile.TemporaryDirectory() as workdir:
-            ours = run_ours(args.n, port, args.database_url, workdir)
+            ours = run_ours(args.n, port, args.database_url, workdir, args.one_by_one)
         after_s = run_smtp_source(args.n, port, int(ours["size"]))
     finally:
         sink.terminate()
@@ -225,7 +253,8 @@ def main() -> None:
         f"messages: {args.n}, ~{ours['size'] / 1024:.1f} KB each, database: {backend}, "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
-    print(f"queue (render + enqueue_many): {ours['queue_s']:.2f} s, {args.n / ours['queue_s']:,.0f} msg/s")
+    how = "list_message each" if args.one_by_one else "list_messages"
+    print(f"queue ({how} + enqueue_many): {ours['queue_s']:.2f} s, {args.n / ours['queue_s']:,.0f} msg/s")
     print(f"forum sender:        {ours['send_s']:.2f} s, {ours_rate:,.0f} msg/s")
     print(
         f"smtp-source -d:      {theirs_s:.2f} s, {theirs_rate:,.0f} msg/s "

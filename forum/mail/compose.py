@@ -421,6 +421,10 @@ class _GroupView:
         )
 
 
+#: The links every list mail has; `list_message` puts them in the context before the caller's.
+_OWN_LINKS = frozenset({"unsubscribe_url", "preferences_url"})
+
+
 class ListCopy(NamedTuple):
     """One subscriber's copy of a fan-out: the bytes to queue and its envelope."""
 
@@ -470,7 +474,9 @@ def list_messages(
 
     Yields `ListCopy(subscription, data, recipient, envelope_from)` lazily, in order.
     """
-    nonce = secrets.token_hex(4)
+    from .outbox import recipient_of, sender_of
+
+    nonce = secrets.token_hex(4)  # placeholders no text could contain by chance
     allowed = {"subscription": set(), "participant": set()}
     for name in shared:
         owner, _, attr = name.partition(".")
@@ -522,10 +528,5 @@ def list_messages(
             headers=env.headers,
             message_id=message_id,
         )
-        from .outbox import recipient_of, sender_of
-
         header_bytes = head.as_bytes()[: -len(b"\r\n")]  # drop the blank line: MIME headers follow
         yield ListCopy(sub, header_bytes + mime_head + b"\r\n" + payload, recipient_of(head), sender_of(head))
-
-
-_OWN_LINKS = frozenset({"unsubscribe_url", "preferences_url"})
