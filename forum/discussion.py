@@ -9,7 +9,6 @@ same transaction as the decision, with a key that makes a retry send nothing twi
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import re
 from dataclasses import dataclass
@@ -28,11 +27,13 @@ from .mail.compose import address, build_message, list_id, list_messages, new_me
 from .mail.inbound import ParsedMessage, html_to_text, parse_message, text_to_html
 from .models import Event, EventPanelist, Officer, Panelist, Participant, Post, Subscription, Thread
 from .text import markdown, sanitize_html
+from .tokens import address_tag, check_address_tag
 
 log = logging.getLogger(__name__)
 
 SUBJECT_PREFIX_RE = re.compile(r"^\s*((re|fwd?|aw|sv|antw|wg|tr)\s*(\[\d+\])?\s*:|\[[^\]]{0,80}\])\s*", re.I)
 APPROVE_RE = re.compile(r"^(?P<slug>[a-z0-9][a-z0-9_-]*)\+approve-(?P<post>\d+)-(?P<sig>[0-9a-f]{24})$")
+LEAVE_RE = re.compile(r"^(?P<slug>[a-z0-9][a-z0-9_-]*)\+leave-(?P<sub>\d+)-(?P<sig>[0-9a-f]{24})$")
 
 # status -> (LMTP reply, sysexits code)
 _REPLIES = {
@@ -42,6 +43,7 @@ _REPLIES = {
     "dropped": ("250 2.0.0", 0),
     "not_open": ("250 2.0.0", 0),
     "moderated": ("250 2.0.0", 0),
+    "unsubscribed": ("250 2.0.0", 0),
     "unknown_list": ("550 5.1.1", 67),
     "refused": ("550 5.7.1", 77),
     "too_big": ("552 5.3.4", 77),
@@ -88,8 +90,7 @@ class Author:
 
 
 def approve_signature(post_id: int) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"forum.approve:{post_id}".encode(), hashlib.sha256).hexdigest()[:24]
+    return address_tag("approve", post_id)
 
 
 def approve_address(post: Post) -> str:
@@ -102,6 +103,7 @@ def approve_address(post: Post) -> str:
 class Target:
     event: Event
     approve_post_id: int | None = None
+    leave_subscription_id: int | None = None
 
 
 def resolve(recipient: str) -> Target | None:
@@ -110,10 +112,16 @@ def resolve(recipient: str) -> Target | None:
     if domain.lower() != current_app.config["LIST_DOMAIN"].lower() or not local:
         return None
     local = local.lower()
+    leave = LEAVE_RE.match(local)
+    if leave:  # List-Unsubscribe mailto: any event kind, not only e-forums
+        if not check_address_tag("leave", int(leave["sub"]), leave["sig"]):
+            return None
+        event = Event.by_slug(leave["slug"])
+        return Target(event=event, leave_subscription_id=int(leave["sub"])) if event else None
     post_id = None
     match = APPROVE_RE.match(local)
     if match:
-        if not hmac.compare_digest(match["sig"], approve_signature(int(match["post"]))):
+        if not check_address_tag("approve", int(match["post"]), match["sig"]):
             return None
         local, post_id = match["slug"], int(match["post"])
     elif "+" in local:
@@ -307,11 +315,29 @@ def receive(raw: bytes, recipient: str, envelope_from: str = "") -> Outcome:
         raise
 
 
+def _leave_by_mail(event: Event, subscription_id: int) -> Outcome:
+    """RFC 2369 mailto unsubscribe: the signed address is the authority, not the sender.
+
+    Mail providers send these on the user's behalf (often auto-generated), so none of
+    the posting checks apply; leaving twice is harmless.
+    """
+    from . import subscriptions
+
+    subscription = db.session.get(Subscription, subscription_id)
+    if subscription is None or subscription.event_id != event.id:
+        return Outcome("unknown_list", "No such subscription")
+    if subscription.status != "unsubscribed":
+        subscriptions.unsubscribe(subscription)
+    return Outcome("unsubscribed", f"Unsubscribed from {event.title}")
+
+
 def _receive(raw: bytes, recipient: str, envelope_from: str) -> Outcome:
     target = resolve(recipient)
     if target is None:
         return Outcome("unknown_list", f"No e-forum at {recipient[:200]}")
     event = target.event
+    if target.leave_subscription_id is not None:
+        return _leave_by_mail(event, target.leave_subscription_id)
     parsed = parse_message(raw)
     drop = _drop_reason(parsed, event, envelope_from)
     if drop:

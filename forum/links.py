@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import current_app
 
 from .models import Participant, Subscription
-from .tokens import make_token
+from .tokens import address_tag, make_token
 from .web.urls import external_url
 
 
@@ -30,11 +30,11 @@ def post_url(subscription: Subscription) -> str:
     return external_url("discussion.compose", token=make_token("post", subscription.id))
 
 
-def unsubscribe_mailto(subscription: Subscription) -> str | None:
-    """`mailto:` form of List-Unsubscribe, when inbound mail is configured."""
+def unsubscribe_mailto(subscription: Subscription) -> str:
+    """`mailto:` form of List-Unsubscribe (RFC 2369); the inbound path (discussion.resolve) handles it."""
     domain = current_app.config["LIST_DOMAIN"]
-    token = make_token("unsubscribe", subscription.id)
-    return f"mailto:leave+{token}@{domain}?subject=unsubscribe"
+    local = f"{subscription.event.slug}+leave-{subscription.id}-{address_tag('leave', subscription.id)}"
+    return f"mailto:{local}@{domain}?subject=unsubscribe"
 
 
 def token_max_age(purpose: str) -> int:

@@ -7,6 +7,8 @@ replayed as a confirmation link.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 from typing import Any
 
 from flask import current_app
@@ -52,3 +54,17 @@ def read_token(purpose: str, token: str, max_age_seconds: int) -> Any:
         raise TokenError("This link has expired.", expired=True, payload=payload) from exc
     except BadSignature as exc:
         raise TokenError("This link is not valid. It may have been cut or changed.") from exc
+
+
+def address_tag(purpose: str, value: int) -> str:
+    """A short lower-case HMAC tag for a mail address such as ``slug+leave-12-<tag>@domain``.
+
+    Mail systems may lower-case or truncate local parts, so addresses carry this hex tag
+    rather than an itsdangerous token; it never expires (the address is in old mail).
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"forum.{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def check_address_tag(purpose: str, value: int, tag: str) -> bool:
+    return hmac.compare_digest(address_tag(purpose, value), tag)

@@ -56,7 +56,7 @@ def test_list_message_headers_arrive_correct(mail_app, smtp_server):  # type: ig
     assert m["List-Id"] == "Mentoring in Technical Services <mentoring.lists.forum.test>"
     unsub = [u.strip().strip("<>") for u in str(m["List-Unsubscribe"]).split(",")]
     assert unsub[0].startswith("http://forum.test/unsubscribe/")
-    assert unsub[1].startswith("mailto:leave+") and unsub[1].endswith("@lists.forum.test?subject=unsubscribe")
+    assert unsub[1].startswith("mailto:mentoring+leave-") and unsub[1].endswith("@lists.forum.test?subject=unsubscribe")
     assert m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert m["List-Post"] == "<mailto:mentoring@lists.forum.test>"
     assert m["List-Archive"] == "<http://forum.test/events/mentoring/archive>"
