@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) forum demo --if-empty
-	$(FLASK) forum dev --host $(HOST) --port $(PORT)
+	BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} $(FLASK) forum dev --host $(HOST) --port $(PORT)
 
 ## test: the whole suite (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set)
 test: $(STAMP)

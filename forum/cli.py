@@ -14,6 +14,7 @@ import time
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from werkzeug.serving import run_simple
 
 forum_cli = AppGroup("forum", help="Forum administration.")
 
@@ -38,7 +39,8 @@ def dev(host: str, port: int, lmtp_port: int) -> None:
         children.append(subprocess.Popen([*flask, "lmtp", "--host", host, "--port", str(lmtp_port)], env=env))
     click.echo(f" * Forum on http://{host}:{port}/  (dev mailbox: http://{host}:{port}/dev/mail)")
     try:
-        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+        # app.run() is a no-op inside the flask CLI, so serve with Werkzeug directly.
+        run_simple(host, port, current_app._get_current_object(), threaded=True)
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)
