@@ -13,7 +13,7 @@ from sqlalchemy import select
 from forum import clock, create_app, links
 from forum import subscriptions as service
 from forum.extensions import db, limiter
-from forum.models import Participant, Subscription
+from forum.models import Event, Participant, Session, Subscription
 from tests.conftest import csrf_from, make_config
 from tests.support.subscriptions import link_in, make_event, outbox
 
@@ -247,3 +247,19 @@ def test_series_welcome_is_an_invite_and_invites_on_request(app: Flask, client: 
     mails = outbox()
     assert len(mails) == 4  # confirm, series welcome, e-forum welcome, requested invite
     assert b"METHOD:REQUEST" in mails[-1].message and mails[-1].subscription_id == eforum.id
+
+
+def test_preferences_page_offers_the_calendar_feed_and_web_posting(app, client) -> None:  # type: ignore[no-untyped-def]
+    """A subscriber finds their private feed and their e-forum posting link in one place."""
+    event = Event(slug="ts-forum", kind="eforum", title="Mentoring in TS", status="published")
+    session = Session(event=event)
+    session.set_times(datetime(2030, 9, 10, 10), datetime(2030, 9, 10, 18), "America/New_York")
+    person = Participant(email="pat@example.org", email_key="pat@example.org")
+    db.session.add_all(
+        [event, session, person, Subscription(participant=person, event=event, status="active")]
+    )
+    db.session.commit()
+    page = client.get(links.preferences_url(person).removeprefix("http://forum.test")).get_data(as_text=True)
+    assert f"/feeds/{person.feed_token}.ics" in page
+    assert "webcal://" in page
+    assert "/post/" in page and "ts-forum@lists.forum.test" in page

@@ -9,6 +9,7 @@ from flask import Flask, current_app, url_for
 from werkzeug.routing import BuildError
 
 from .. import timezones
+from ..links import post_url
 from ..text import lines, markdown
 
 
@@ -70,6 +71,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["format_date"] = timezones.format_date
     app.jinja_env.filters["format_time"] = timezones.format_time
     app.jinja_env.globals["display_zones"] = display_zones
+    app.jinja_env.globals["post_url"] = post_url
     app.jinja_env.globals["session_zone_lines"] = session_zone_lines
     app.jinja_env.globals["endpoint_url"] = endpoint_url
     app.jinja_env.globals["viewer_data"] = viewer_data
