@@ -165,8 +165,10 @@ def subscribe(slug: str) -> Any:
 @csrf.exempt
 @subscribe_rate
 def api_subscribe(slug: str) -> Any:
-    """JSON sign-up. Exempt from CSRF because it uses no cookies and only accepts a JSON
-    body, which a cross-site form cannot send; the answer is the same for every address."""
+    """JSON sign-up. Exempt from CSRF because it uses no cookies and only accepts an
+    `application/json` body, which a cross-site form cannot send (a browser would need a
+    CORS preflight, which we never grant); the answer is the same for every address.
+    Field errors answer 422 like the rest of /api/v1."""
     event = Event.by_slug(slug)
     if event is None or event.status != "published":
         return jsonify(error="There is no open event with this slug."), 404
@@ -185,7 +187,7 @@ def api_subscribe(slug: str) -> Any:
     except service.SubscriptionError as exc:
         db.session.rollback()
         name = "accept_conduct" if exc.field == "conduct" else exc.field
-        return jsonify(error=str(exc), errors={name: [str(exc)]}), 400
+        return jsonify(error=str(exc), errors={name: [str(exc)]}), 422
     db.session.commit()
     return jsonify(status="check-inbox", message=CHECK_INBOX), 202
 
