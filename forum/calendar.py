@@ -10,10 +10,10 @@ no METHOD and the sessions' own VTIMEZONEs (see `forum.vtimezone`).
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage, MIMEPart
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from icalendar import Calendar, vCalAddress, vText
@@ -22,11 +22,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
 
-from . import clock
+from . import clock, timezones
 from .extensions import db
 from .models import Event, EventPanelist, OutboundMessage, Participant, Session, Subscription
 from .vtimezone import vtimezone
 from .web.urls import external_url
+
+if TYPE_CHECKING:
+    from .mail.outbox import Outgoing
 
 PRODID = "-//Forum//Forum calendars 1.0//EN"
 #: Raise when the shape of produced calendars changes, so feed ETags change with it.
@@ -246,56 +249,128 @@ def wants_invite(subscription: Subscription, requested: bool = False) -> bool:
     return subscription.event.kind == "series" or requested
 
 
+def invite_sessions(subscription: Subscription, *, requested: bool = False) -> list[Session]:
+    """The upcoming sessions this subscriber gets invitations for, soonest first.
+
+    Empty for a draft or cancelled event, when nothing is upcoming, and for an e-forum
+    unless `requested`.  Each session is its own iTIP invite (one UID per calendar
+    object): Gmail and Outlook only show the first VEVENT of a multi-event REQUEST.
+    """
+    event = subscription.event
+    if event.status != "published" or not wants_invite(subscription, requested):
+        return []
+    return sorted(upcoming_sessions(event), key=lambda s: (s.starts_at, s.id))
+
+
+def later_invite_sessions(subscription: Subscription) -> list[Session]:
+    """The invites a welcome mail does not carry: every upcoming session after the next."""
+    return invite_sessions(subscription)[1:]
+
+
+def invite_calendar(session: Session, participant: Participant) -> bytes:
+    """A METHOD:REQUEST calendar for exactly one session, addressed to `participant`."""
+    return build_calendar([session], method="REQUEST", attendee=participant).to_ical()
+
+
 def invite_for_welcome(
     message: EmailMessage, subscription: Subscription, *, requested: bool = False
 ) -> EmailMessage:
-    """Turn a welcome mail into an iTIP invite (METHOD:REQUEST) for a webinar series.
+    """Turn a welcome mail into an iTIP invite (METHOD:REQUEST) for the next session.
 
     Called by the subscriptions code for every welcome mail; returns the message to
     send (unchanged for an e-forum unless `requested`, or when nothing is upcoming).
+    Only the next session rides along: the others get their own mails from
+    `send_session_invites`, queued by the caller with the welcome.
     """
-    event = subscription.event
-    sessions = upcoming_sessions(event)
-    if not sessions or event.status != "published" or not wants_invite(subscription, requested):
+    sessions = invite_sessions(subscription, requested=requested)
+    if not sessions:
         return message
-    ics = build_calendar(sessions, method="REQUEST", attendee=subscription.participant).to_ical()
-    return attach_calendar(message, ics, "REQUEST")
+    return attach_calendar(message, invite_calendar(sessions[0], subscription.participant), "REQUEST")
 
 
-def send_invite(subscription: Subscription) -> OutboundMessage | None:
-    """Mail one participant an invite for the event's upcoming sessions, on request.
+def session_label(session: Session) -> str:
+    """What tells one session from its siblings in a subject line: its title, an
+    e-forum's day number, or (untitled) its local date."""
+    event = session.event
+    if session.title and session.title != event.title:
+        return session.title
+    if event.is_eforum and len(event.sessions) > 1 and session in event.sessions:
+        return f"Day {event.sessions.index(session) + 1} of {len(event.sessions)}"
+    return timezones.format_date(session.start_local)
 
-    For e-forums (whose welcome mail has none unless asked for) and for anyone who
-    lost theirs; the preferences page calls this.  Asking twice on one day for the
-    same sessions queues one mail.
-    """
+
+def invite_key(session: Session, subscription: Subscription, suffix: str = "") -> str:
+    """One invite per session, version (SEQUENCE) and subscriber; `suffix` for repeats on request."""
+    key = f"calendar-invite:{session.id}:{session.sequence or 0}:{subscription.id}"
+    return f"{key}:{suffix}" if suffix else key
+
+
+def session_invites(
+    subscription: Subscription, sessions: Sequence[Session], *, suffix: str = "", requested: bool = False
+) -> Iterator[Outgoing]:
+    """One invite mail per session (template "invite"), skipping keys already queued
+    before anything is rendered, so a retried confirm or a re-join costs one query."""
     from .mail.compose import list_message
-    from .mail.outbox import enqueue
+    from .mail.outbox import Outgoing
 
+    if not sessions:
+        return
+    keys = {session.id: invite_key(session, subscription, suffix) for session in sessions}
+    done = set(
+        db.session.scalars(
+            select(OutboundMessage.idempotency_key).where(OutboundMessage.idempotency_key.in_(keys.values()))
+        )
+    )
     event = subscription.event
-    sessions = upcoming_sessions(event)
-    if subscription.status != "active" or event.status != "published" or not sessions:
-        return None
-    digest = _sessions_digest(sessions)
-    message = list_message(
-        event=event,
-        subscription=subscription,
-        subject=f"Calendar invitation: {event.title}",
-        template="invite",
-        context={"sessions": sessions, "event_url": event_page_url(event)},
-        automated=True,
-    )
-    ics = build_calendar(sessions, method="REQUEST", attendee=subscription.participant).to_ical()
-    attach_calendar(message, ics, "REQUEST")
-    key = f"calendar-invite:{subscription.id}:{clock.now().date().isoformat()}:{digest}"
-    return enqueue(
-        message, kind=CALENDAR_MAIL_KIND, key=key, event_id=event.id, subscription_id=subscription.id
-    )
+    everything = invite_sessions(subscription, requested=True)
+    for session in sessions:
+        if keys[session.id] in done:
+            continue
+        label = session_label(session)
+        message = list_message(
+            event=event,
+            subscription=subscription,
+            subject=f"Invitation: {label} \u2014 {event.title}",
+            template="invite",
+            context={
+                "session": session,
+                "label": label,
+                "sessions": everything,
+                "requested": requested,
+                "event_url": event_page_url(event),
+            },
+            automated=True,
+        )
+        attach_calendar(message, invite_calendar(session, subscription.participant), "REQUEST")
+        yield Outgoing(message, keys[session.id], event_id=event.id, subscription_id=subscription.id)
 
 
-def _sessions_digest(sessions: Iterable[Session]) -> str:
-    raw = ",".join(f"{s.id}.{s.sequence}" for s in sessions)
-    return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:12]
+def send_session_invites(subscription: Subscription, sessions: Sequence[Session]) -> int:
+    """Queue a separate invite mail for each of `sessions`, in the caller's transaction.
+
+    The subscriptions code calls this with `later_invite_sessions` when it queues a
+    welcome, so a series' every upcoming session reaches the calendar as its own UID.
+    Returns how many mails were queued (0 when all went before).
+    """
+    from .mail.outbox import enqueue_many
+
+    return enqueue_many(session_invites(subscription, sessions), kind=CALENDAR_MAIL_KIND)
+
+
+def send_invite(subscription: Subscription) -> int:
+    """Mail one participant an invite per upcoming session, on request; returns how many.
+
+    For e-forums (whose welcome mail has none unless asked for; their days are the
+    sessions) and for anyone who lost theirs; the preferences page calls this.  Asking
+    twice on one day queues nothing new.
+    """
+    from .mail.outbox import enqueue_many
+
+    if subscription.status != "active":
+        return 0
+    sessions = invite_sessions(subscription, requested=True)
+    items = session_invites(subscription, sessions, suffix=clock.now().date().isoformat(), requested=True)
+    return enqueue_many(items, kind=CALENDAR_MAIL_KIND)
 
 
 def active_subscriptions(event: Event) -> list[Subscription]:

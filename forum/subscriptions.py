@@ -219,7 +219,10 @@ def welcome_message(subscription: Subscription) -> EmailMessage:
         subscription=subscription,
         subject=f"Welcome to {event.title}",
         template="welcome",
-        context={"list_address": event.list_address(current_app.config["LIST_DOMAIN"])},
+        context={
+            "list_address": event.list_address(current_app.config["LIST_DOMAIN"]),
+            "invites": calendar.invite_sessions(subscription),
+        },
         automated=True,
     )
     return calendar.invite_for_welcome(msg, subscription)
@@ -237,7 +240,9 @@ def welcome(subscription: Subscription, rejoin_after: datetime | None = None) ->
 
 
 def send_welcome(subscription: Subscription, rejoin_after: datetime | None = None) -> None:
+    """The welcome (carrying the next session's invite) and one invite mail per later session."""
     _enqueue(welcome(subscription, rejoin_after), "welcome")
+    calendar.send_session_invites(subscription, calendar.later_invite_sessions(subscription))
 
 
 def send_already_subscribed(subscription: Subscription) -> None:
@@ -562,4 +567,7 @@ def _mail_batch(sub_ids: list[int]) -> None:
         .options(selectinload(Subscription.participant))
     ).all()
     enqueue_many((confirmation(s) for s in subs if s.status == "pending"), kind="confirm")
-    enqueue_many((welcome(s) for s in subs if s.status == "active"), kind="welcome")
+    active = [s for s in subs if s.status == "active"]
+    enqueue_many((welcome(s) for s in active), kind="welcome")
+    for sub in active:
+        calendar.send_session_invites(sub, calendar.later_invite_sessions(sub))

@@ -1,8 +1,9 @@
-"""iTIP mail: the welcome invite (REQUEST), updates when a session moves, cancellations."""
+"""iTIP mail: the welcome invite (REQUEST), one invite mail per further session, updates
+when a session moves, cancellations.  Every iTIP calendar carries exactly one UID."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -10,6 +11,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from forum import calendar, clock, events
+from forum import subscriptions as service
 from forum.extensions import db
 from forum.mail.compose import list_message
 from forum.models import OutboundMessage
@@ -27,8 +29,8 @@ def _welcome(subscription) -> EmailMessage:  # type: ignore[no-untyped-def]
         event=subscription.event,
         subscription=subscription,
         subject="Welcome",
-        template="invite",
-        context={"sessions": subscription.event.sessions, "event_url": "http://forum.test/x"},
+        template="welcome",
+        context={"list_address": "x@lists.forum.test", "invites": []},
         automated=True,
     )
 
@@ -67,16 +69,15 @@ def test_welcome_for_series_becomes_request_invite(app) -> None:  # type: ignore
     assert part.get_param("method") == "REQUEST"
     cal = parse_checked(data)
     assert cal["METHOD"] == "REQUEST"
-    vevents = cal.walk("VEVENT")
-    assert len(vevents) == 2
-    for vevent in vevents:
-        attendee = vevent["ATTENDEE"]
-        assert str(attendee) == "mailto:ana@example.test"
-        assert attendee.params["RSVP"] == "FALSE" and attendee.params["PARTSTAT"] == "NEEDS-ACTION"
-        assert attendee.params["CN"] == "Ana Reader"
-        assert str(vevent["ORGANIZER"]) == "mailto:pat@ala.test"
+    (vevent,) = cal.walk("VEVENT")  # the next session only: one UID per invite
+    assert str(vevent["UID"]) == f"{event.sessions[0].uid}@lists.forum.test"
+    attendee = vevent["ATTENDEE"]
+    assert str(attendee) == "mailto:ana@example.test"
+    assert attendee.params["RSVP"] == "FALSE" and attendee.params["PARTSTAT"] == "NEEDS-ACTION"
+    assert attendee.params["CN"] == "Ana Reader"
+    assert str(vevent["ORGANIZER"]) == "mailto:pat@ala.test"
     got = instants(data)
-    assert got[f"{event.sessions[1].uid}@lists.forum.test"][0] == datetime(2025, 3, 11, 17, 0, tzinfo=UTC)
+    assert got[f"{event.sessions[0].uid}@lists.forum.test"][0] == datetime(2025, 3, 4, 18, 0, tzinfo=UTC)
     assert b"PUBLISH" not in data
     assert msg["List-Unsubscribe"] and msg["To"].addresses[0].addr_spec == "ana@example.test"
 
@@ -97,14 +98,27 @@ def test_invite_on_request_is_queued_once(app) -> None:  # type: ignore[no-untyp
     with clock.frozen(NOW):
         event = make_event("forum-two", WALLS, kind="eforum")
         sub = subscribe(event, "cy@example.test")
-        assert calendar.send_invite(sub) is not None
-        assert calendar.send_invite(sub) is None
+        assert calendar.send_invite(sub) == 2  # one mail per day of the e-forum
+        assert calendar.send_invite(sub) == 0
         db.session.commit()
-    ((row, msg),) = _queued()
-    assert row.recipient == "cy@example.test" and row.subscription_id == sub.id
-    part, data = _calendar_part(msg)
-    assert part.get_param("method") == "REQUEST"
-    assert len(parse_checked(data).walk("VEVENT")) == 2
+    queued = _queued()
+    assert len(queued) == 2
+    uids = []
+    for row, msg in queued:
+        assert row.recipient == "cy@example.test" and row.subscription_id == sub.id
+        assert row.idempotency_key.endswith(f":{sub.id}:2025-01-15")
+        part, data = _calendar_part(msg)
+        assert part.get_param("method") == "REQUEST"
+        (vevent,) = parse_checked(data).walk("VEVENT")
+        uids.append(str(vevent["UID"]))
+        assert "you asked for it" in msg.get_body(("plain",)).get_content()
+    assert uids == [f"{s.uid}@lists.forum.test" for s in event.sessions]
+    assert [msg["Subject"] for _, msg in queued] == [
+        "Invitation: Day 1 of 2 \u2014 Forum Two",
+        "Invitation: Day 2 of 2 \u2014 Forum Two",
+    ]
+    with clock.frozen(NOW + timedelta(days=1)):  # another day, another copy on request
+        assert calendar.send_invite(sub) == 2
 
 
 def test_nothing_upcoming_means_no_invite(app) -> None:  # type: ignore[no-untyped-def]
@@ -185,3 +199,108 @@ def test_draft_changes_send_nothing(app) -> None:  # type: ignore[no-untyped-def
         )
         db.session.commit()
     assert _queued() == []
+
+
+FOUR = [(datetime(2025, 3, day, 13), datetime(2025, 3, day, 14)) for day in (4, 11, 18, 25)]
+
+
+def _join(event, email: str):  # type: ignore[no-untyped-def]
+    """Sign up as a new address and click the confirmation link, as on the web."""
+    sub = service.subscribe(event, email, name="Ana Reader", conduct_accepted=True)
+    db.session.commit()
+    assert sub.status == "pending"
+    service.confirm(sub)
+    db.session.commit()
+    return sub
+
+
+def _only_uid(msg: EmailMessage, email: str) -> str:
+    """The one VEVENT's UID of an invite mail (REQUEST, addressed to `email`)."""
+    part, data = _calendar_part(msg)
+    assert part.get_param("method") == "REQUEST"
+    cal = parse_checked(data)
+    assert cal["METHOD"] == "REQUEST"
+    (vevent,) = cal.walk("VEVENT")
+    assert str(vevent["ATTENDEE"]) == f"mailto:{email}"
+    return str(vevent["UID"])
+
+
+def test_series_welcome_carries_the_next_session_and_each_other_comes_alone(app) -> None:  # type: ignore[no-untyped-def]
+    with clock.frozen(NOW):
+        event = make_event("four-part", FOUR)
+        sub = _join(event, "ana@example.org")
+        uids = [f"{s.uid}@lists.forum.test" for s in event.sessions]
+        service.confirm(sub)  # a second click on the link
+        service.send_welcome(sub)  # a retried transaction
+        db.session.commit()
+    ((_, welcome),) = _queued("welcome")
+    assert _only_uid(welcome, "ana@example.org") == uids[0]
+    body = welcome.get_body(("plain",)).get_content()
+    assert "invitations for the other 3 upcoming sessions follow in separate mails" in body
+    for day in (4, 11, 18, 25):  # every session is listed with its times
+        assert f"3/{day}/2025" in body
+    assert body.count("1:00 PM-2:00 PM (Eastern)") == 4
+    invites = _queued()
+    assert len(invites) == 3
+    for (row, msg), session, uid in zip(invites, event.sessions[1:], uids[1:], strict=True):
+        assert row.idempotency_key == f"calendar-invite:{session.id}:{session.sequence}:{sub.id}"
+        assert row.recipient == "ana@example.org" and row.subscription_id == sub.id
+        assert _only_uid(msg, "ana@example.org") == uid
+        assert msg["Subject"].startswith("Invitation: ") and msg["Subject"].endswith("\u2014 Four Part")
+        assert msg["List-Unsubscribe"] and msg["Auto-Submitted"] == "auto-generated"
+        assert "Each upcoming session has its own invitation mail" in msg.get_body(("plain",)).get_content()
+
+    with clock.frozen(NOW + timedelta(days=1)):  # leave and come back: a new welcome only
+        service.unsubscribe(sub)
+        db.session.commit()
+        service.resubscribe(sub)
+        db.session.commit()
+    assert len(_queued("welcome")) == 2
+    assert len(_queued()) == 3
+
+
+def test_welcome_after_the_first_session_carries_the_next_one(app) -> None:  # type: ignore[no-untyped-def]
+    with clock.frozen(NOW):
+        event = make_event("late-join", FOUR)
+        uids = [f"{s.uid}@lists.forum.test" for s in event.sessions]
+    with clock.frozen(datetime(2025, 3, 4, 19, 30, tzinfo=UTC)):  # session one ended at 19:00 UTC
+        _join(event, "late@example.org")
+    ((_, welcome),) = _queued("welcome")
+    assert _only_uid(welcome, "late@example.org") == uids[1]
+    body = welcome.get_body(("plain",)).get_content()
+    assert "other 2 upcoming sessions follow" in body
+    assert [_only_uid(msg, "late@example.org") for _, msg in _queued()] == uids[2:]
+
+
+def test_single_session_series_has_no_follow_up_mails(app) -> None:  # type: ignore[no-untyped-def]
+    with clock.frozen(NOW):
+        event = make_event("one-off", WALLS[:1])
+        _join(event, "solo@example.org")
+    ((_, welcome),) = _queued("welcome")
+    assert _only_uid(welcome, "solo@example.org") == f"{event.sessions[0].uid}@lists.forum.test"
+    assert "separate mail" not in welcome.get_body(("plain",)).get_content()
+    assert _queued() == []
+    with clock.frozen(NOW):
+        pair = make_event("two-part", WALLS)
+        _join(pair, "duo@example.org")
+    second = _queued("welcome")[1][1].get_body(("plain",)).get_content()
+    assert "the other upcoming session follows in a separate mail" in second
+    assert len(_queued()) == 1
+
+
+def test_import_of_confirmed_address_queues_welcome_and_invites_once(app) -> None:  # type: ignore[no-untyped-def]
+    with clock.frozen(NOW):
+        event = make_event("imported", FOUR)
+        other = make_event("other", WALLS)
+        _join(other, "known@example.org")  # confirmed by an earlier sign-up
+        before = len(_queued())
+        service.import_rows(event, ["email", "known@example.org"])
+        service.import_rows(event, ["email", "known@example.org"])  # a re-run adds nothing
+    welcomes = [msg for row, msg in _queued("welcome") if row.event_id == event.id]
+    assert len(welcomes) == 1
+    assert _only_uid(welcomes[0], "known@example.org") == f"{event.sessions[0].uid}@lists.forum.test"
+    invites = [msg for row, msg in _queued() if row.event_id == event.id]
+    assert len(_queued()) - before == 3
+    assert [_only_uid(m, "known@example.org") for m in invites] == [
+        f"{s.uid}@lists.forum.test" for s in event.sessions[1:]
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask.testing import FlaskClient
+from icalendar import Calendar
 from sqlalchemy import select
 
 from forum.extensions import db
@@ -159,9 +160,13 @@ def test_api_validation(app, client: FlaskClient) -> None:
     event = make_event()
     url = f"/api/v1/events/{event.slug}/subscriptions"
     resp = client.post(url, json={"email": "a@example.org"})
-    assert resp.status_code == 400 and "accept_conduct" in resp.get_json()["errors"]
+    assert resp.status_code == 422 and "accept_conduct" in resp.get_json()["errors"]
     resp = client.post(url, json={"email": "a@example.org", "accept_conduct": True, "mode": "weekly"})
-    assert resp.status_code == 400 and "mode" in resp.get_json()["errors"]
+    assert resp.status_code == 422 and "mode" in resp.get_json()["errors"]
+    # What a cross-site HTML form can send (no JSON content type) is refused, storing nothing.
+    forged = client.post(url, data={"email": "c@example.org", "accept_conduct": "true"})
+    assert forged.status_code == 400 and "JSON" in forged.get_json()["error"]
+    assert db.session.scalar(select(Subscription)) is None
     assert client.post("/api/v1/events/nope/subscriptions", json={}).status_code == 404
     resp = client.post(url, json={"email": "b@example.org", "accept_conduct": True, "mode": "none"})
     assert resp.status_code == 202
@@ -186,3 +191,41 @@ def test_public_event_page_carries_the_form(app, client: FlaskClient) -> None:
         },
     )
     assert b"Check your inbox" in resp.data
+
+
+def test_series_confirm_queues_one_invite_per_session_once(app, client: FlaskClient) -> None:
+    """A webinar series: the welcome carries the next session's invite, each later session
+    comes in its own invite mail, and clicking the confirmation link again sends nothing."""
+    from datetime import datetime
+
+    from forum.models import Session
+
+    event = make_event(slug="webinars", title="Webinar Series", kind="series")
+    for day in (17, 24, 30):
+        later = Session(event=event)
+        later.set_times(datetime(2030, 9, day, 10), datetime(2030, 9, day, 11), "America/New_York")
+        db.session.add(later)
+    db.session.commit()
+    sign_up(client, event.slug, "attendee@example.org")
+    assert confirm_from_mail(client, "attendee@example.org").status_code == 200
+    url = link_in(outbox("confirm")[0], "/confirm/")
+    assert client.get(url).status_code == 200  # a second click
+    token = csrf_from(client.get(f"/events/{event.slug}/subscribe").data)
+    assert client.post(url, data={"csrf_token": token}).status_code == 200  # a replayed POST
+
+    def invited_uids(mail):  # type: ignore[no-untyped-def]
+        [part] = [p for p in parsed(mail).walk() if p.get_content_type() == "text/calendar"]
+        cal = Calendar.from_ical(part.get_payload(decode=True))
+        assert cal["METHOD"] == "REQUEST"
+        for component in cal.walk():
+            assert not component.errors
+        return [str(v["UID"]) for v in cal.walk("VEVENT")]
+
+    uids = [f"{s.uid}@lists.forum.test" for s in sorted(event.sessions, key=lambda s: s.starts_at)]
+    [welcome] = outbox("welcome")
+    assert invited_uids(welcome) == uids[:1]
+    assert "follow in separate mails" in text_of(welcome)
+    invites = outbox("calendar")
+    assert [invited_uids(mail) for mail in invites] == [[uid] for uid in uids[1:]]
+    for mail in invites:
+        assert parsed(mail)["Subject"].startswith("Invitation: ")
