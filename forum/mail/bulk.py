@@ -39,6 +39,8 @@ from markupsafe import escape
 LINESEP = b"\r\n"
 MAX_LINE = 78  # the SMTP policy's max_line_length: the 7bit/8bit threshold of the email package
 QP_LINE = 76  # RFC 2045
+#: A line whose bytes are all literal in quoted-printable (so its QP length is its own).
+_QP_LITERAL = re.compile(rb"(?:[\t -<>-~]*[!-<>-~])?")  # no "=", no blank at the end
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class TextPart:
         if start < len(self.lines):
             self.pieces.append((start, len(self.lines)))
         self._runs: dict[str, dict[tuple[int, int], bytes]] = {}
-        self._sniff: str | None = None
+        self._sniffs: dict[tuple[int, ...], str] = {}
 
     def contains(self, needle: bytes) -> bool:
         return any(needle in line for line in self.lines)
@@ -112,14 +114,18 @@ class TextPart:
             if self.static_ascii and all(line.isascii() for line in own.values()):
                 return "7bit"
             return "8bit"  # the SMTP policy allows 8bit bodies
-        if self._sniff is not None:
-            return self._sniff
-        head = [own.get(i, line) for i, line in enumerate(self.lines[:10])]
-        sniff = LINESEP.join(head) + LINESEP
-        qp = quoprimime.body_encode(sniff.decode("latin-1"), MAX_LINE)
-        cte = "base64" if len(qp) > len(binascii.b2a_base64(sniff)) else "quoted-printable"
-        if not any(i < 10 for i in self.dynamic):
-            self._sniff = cte  # the first lines are the same for everyone
+        # The sniff of the first ten lines depends on a recipient only through the lengths
+        # of their values there, as long as those are QP-literal (URLs: no "=", no blanks).
+        key = tuple(len(own[i]) for i in self.dynamic if i < 10)
+        cacheable = key == () or all(_QP_LITERAL.fullmatch(own[i]) for i in self.dynamic if i < 10)
+        cte = self._sniffs.get(key) if cacheable else None
+        if cte is None:
+            head = [own.get(i, line) for i, line in enumerate(self.lines[:10])]
+            sniff = LINESEP.join(head) + LINESEP
+            qp = quoprimime.body_encode(sniff.decode("latin-1"), MAX_LINE)
+            cte = "base64" if len(qp) > len(binascii.b2a_base64(sniff)) else "quoted-printable"
+            if cacheable:
+                self._sniffs[key] = cte
         return cte
 
     def _run(self, cte: str, run: tuple[int, int]) -> bytes:

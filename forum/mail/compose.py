@@ -529,4 +529,7 @@ def list_messages(
             message_id=message_id,
         )
         header_bytes = head.as_bytes()[: -len(b"\r\n")]  # drop the blank line: MIME headers follow
-        yield ListCopy(sub, header_bytes + mime_head + b"\r\n" + payload, recipient_of(head), sender_of(head))
+        # A plain mailbox is its own envelope address; only unusual ones need the parser.
+        recipient = env.to.addr_spec if _SIMPLE_ADDR.match(env.to.addr_spec) else recipient_of(head)
+        sender = env.sender.addr_spec if _SIMPLE_ADDR.match(env.sender.addr_spec) else sender_of(head)
+        yield ListCopy(sub, header_bytes + mime_head + b"\r\n" + payload, recipient, sender)
