@@ -447,6 +447,11 @@ def _esc(value: str) -> str:
 # --- posting from the web ----------------------------------------------------------------------
 
 
+def reply_subject(subject: str) -> str:
+    """`Re: <subject>` for a reply, without stacking a second `Re:`."""
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
 def post_from_web(subscription: Subscription, subject: str, body: str, parent: Post | None = None) -> Outcome:
     """A subscriber's post from the web form: same rules as mail, with a fresh Message-ID."""
     event = subscription.event
@@ -463,7 +468,7 @@ def post_from_web(subscription: Subscription, subject: str, body: str, parent: P
         in_reply_to = parent.message_id
         references = " ".join([*parent.references.split(), parent.message_id][-50:])
     if parent is not None and not subject.strip():
-        subject = parent.subject if parent.subject.lower().startswith("re:") else f"Re: {parent.subject}"
+        subject = reply_subject(parent.subject)
     post = Post(
         event_id=event.id,
         message_id=new_message_id(),
@@ -513,6 +518,7 @@ def submit(post: Post, author: Author) -> Outcome:
         post.hold_reason = reason
         db.session.flush()
         _hold_notices(event, post)
+        _held_mail(event, post)
         return Outcome("held", f"Held for moderation: {reason}", post)
     accept(post)
     return Outcome("accepted", "Accepted and sent to the list", post)
@@ -522,6 +528,7 @@ def accept(post: Post, moderator: str = "") -> bool:
     """Archive and fan out a post; False (and nothing sent) if it was not held or new."""
     if post.status == "accepted" or post.status == "rejected":
         return False
+    was_held = post.status == "held"
     now = clock.now()
     post.status = "accepted"
     post.accepted_at = now
@@ -533,6 +540,7 @@ def accept(post: Post, moderator: str = "") -> bool:
     assert thread is not None
     thread.post_count = (thread.post_count or 0) + 1
     thread.last_post_at = now
+    sub = None
     if post.participant_id is not None:
         sub = db.session.scalar(
             select(Subscription).where(
@@ -544,6 +552,8 @@ def accept(post: Post, moderator: str = "") -> bool:
             sub.posts_approved = (sub.posts_approved or 0) + 1
     db.session.flush()
     fan_out(post)
+    if was_held and not _gets_each_post(sub):
+        _approved_mail(post, sub)
     return True
 
 
@@ -694,6 +704,46 @@ def _hold_notices(event: Event, post: Post) -> None:
             headers={"Auto-Submitted": "auto-generated", "X-Loop": event.list_address(domain)},
         )
         outbox.enqueue(msg, kind="hold_notice", key=f"hold:{post.id}:{email.lower()}", event_id=event.id)
+
+
+def _held_mail(event: Event, post: Post) -> None:
+    """Tell the author their post waits for a moderator, so silence is not mistaken for loss."""
+    msg = build_message(
+        to=address(post.author_email, post.author_name),
+        subject=f"Your post to {event.title} is waiting for a moderator",
+        template="held",
+        context={"event": event, "post": post},
+        headers=_auto_headers(event),
+    )
+    outbox.enqueue(msg, kind="held", key=f"held:{post.id}", event_id=event.id)
+
+
+def _gets_each_post(subscription: Subscription | None) -> bool:
+    """Whether the fan-out already mails this subscriber the post itself."""
+    return subscription is not None and subscription.status == "active" and subscription.mode == "each"
+
+
+def _approved_mail(post: Post, subscription: Subscription | None) -> None:
+    """A held post was approved but its author gets no copy (digest or web only): say so once.
+
+    The link carries the author's signed reader token when the archive is for subscribers.
+    """
+    event = post.event
+    link = permalink(post)
+    if subscription is not None and subscription.status == "active" and not event.archive_public:
+        from .tokens import make_token
+        from .web.urls import external_url
+
+        token = make_token("post", subscription.id)
+        link = external_url("discussion.post", slug=event.slug, post_id=post.id, t=token)
+    msg = build_message(
+        to=address(post.author_email, post.author_name),
+        subject=f"Your post to {event.title} was approved",
+        template="approved",
+        context={"event": event, "post": post, "permalink": link},
+        headers=_auto_headers(event),
+    )
+    outbox.enqueue(msg, kind="approved", key=f"approved:{post.id}", event_id=event.id)
 
 
 def _refusal_mail(event: Event, parsed: ParsedMessage, message_id: str, reason: str, known: bool) -> None:

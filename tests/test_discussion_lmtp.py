@@ -181,6 +181,30 @@ def test_held_post_approved_by_reply_goes_out_once(app):
     [post] = posts()
     assert post.status == "accepted" and post.moderated_by == "jay@example.org"
     assert sorted(r.recipient for r in queued("post")) == ["bob@example.org", "newbie@example.org"]
+    assert [r.recipient for r in queued("held")] == ["newbie@example.org"]
+    assert queued("approved") == []  # an each-mode author gets the post itself, nothing more
+
+
+def test_held_member_is_told_once_and_dropped_mail_gets_nothing(app):
+    event = make_forum(moderation="all")
+    subscribe(event, "newbie@example.org", "Newbie")
+    raw = message(sender="newbie@example.org", name="Newbie", subject="My idea", msgid="<idea@example.org>")
+    vacation = message(
+        sender="newbie@example.org", subject="Away", headers={"Auto-Submitted": "auto-replied"}
+    )
+    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
+        for data in (raw, raw, vacation):  # an MTA redelivery and an auto-reply
+            [(code, _)] = lmtp_send(server, data, [LIST], mail_from="newbie@example.org")
+            assert code == 250
+    [post] = posts()
+    assert post.status == "held"
+    [note] = queued("held")
+    mail = parsed(note)
+    assert note.recipient == "newbie@example.org" and mail["Auto-Submitted"] == "auto-replied"
+    assert mail["Subject"] == "Your post to Mentoring in Technical Services is waiting for a moderator"
+    text = text_of(note)
+    assert '"My idea"' in text and "Every post to this e-forum is read by a moderator first." in text
+    assert queued("post") == []
 
 
 def test_approve_address_from_a_non_moderator_is_refused(app):

@@ -259,3 +259,92 @@ def test_unknown_or_draft_forum_is_404(app, client):
     with clock.frozen(OPEN_AT):
         outcome = discussion.receive(message(to=f"draft-one@{DOMAIN}"), f"draft-one@{DOMAIN}")
     assert outcome.status == "unknown_list"
+
+
+def test_reply_on_the_thread_page_threads_under_that_post_and_goes_out(app, client):
+    event = make_forum(archive_public=False)
+    ann = subscribe(event, "ann@example.org", "Ann Reader", posts_approved=1)
+    subscribe(event, "bob@example.org", "Bob", posts_approved=1)
+    subscribe(event, "dora@example.org", "Dora", mode="digest")
+    root = _post(message(subject="Mentoring at small libraries", msgid="<root@example.org>")).post
+    child = _post(
+        message(
+            sender="bob@example.org",
+            name="Bob",
+            subject="Re: Mentoring at small libraries",
+            msgid="<bob@example.org>",
+            headers={"In-Reply-To": "<root@example.org>"},
+        )
+    ).post
+    thread_url = f"/events/mentoring/archive/threads/{root.thread_id}"
+    with clock.frozen(OPEN_AT):
+        client.get(post_url(ann).removeprefix("http://forum.test"))  # arrives by the signed link
+        page = client.get(thread_url).get_data(as_text=True)
+        links = re.findall(r'<a href="(/post/[^"]+\?reply=(\d+))">Reply<span', page)
+        assert sorted(int(pid) for _, pid in links) == [root.id, child.id]
+        reply_url = next(url for url, pid in links if int(pid) == child.id).replace("&amp;", "&")
+        form = client.get(reply_url)
+        assert b'value="Re: Mentoring at small libraries"' in form.data  # prefilled, no "Re: Re:"
+        done = client.post(
+            reply_url,
+            data={
+                "csrf_token": csrf_from(form.data),
+                "subject": "Re: Mentoring at small libraries",
+                "body": "Bob, how long did it last?",
+            },
+        )
+        assert done.status_code == 302
+    reply = posts()[-1]
+    assert reply.parent_id == child.id and reply.thread_id == root.thread_id
+    assert reply.in_reply_to == "<bob@example.org>"
+    copies = [r for r in queued("post") if r.message.find(reply.message_id.encode()) != -1]
+    assert sorted(r.recipient for r in copies) == ["ann@example.org", "bob@example.org"]
+    for row in copies:
+        mail = parsed(row)
+        assert mail["In-Reply-To"] == "<bob@example.org>"
+        assert mail["References"].split() == ["<bob@example.org>"]
+    with clock.frozen(OPEN_AT):
+        page = client.get(thread_url).get_data(as_text=True)
+    assert page.index("how long did it last?") > page.index("Re: Mentoring")
+    # someone reading without a posting link gets no Reply links
+    officer = app.test_client()
+    signed_in(officer)
+    assert b"?reply=" not in officer.get(thread_url).data
+
+
+def test_reply_links_need_an_open_forum(app, client):
+    event = make_forum()
+    sub = subscribe(event, "ann@example.org", "Ann", posts_approved=1)
+    root = _post(message()).post
+    with clock.frozen(OPEN_AT):  # signed links carry forum.clock time
+        token = post_url(sub).rsplit("/", 1)[1]
+        thread_url = f"/events/mentoring/archive/threads/{root.thread_id}?t={token}"
+        assert f"?reply={root.id}" in client.get(thread_url).get_data(as_text=True)
+    with clock.frozen(AFTER):
+        assert "?reply=" not in client.get(thread_url).get_data(as_text=True)
+
+
+def test_digest_author_hears_once_when_a_held_post_is_approved(app, client):
+    event = make_forum(moderation="new", archive_public=False)
+    subscribe(event, "newbie@example.org", "Newbie", mode="digest")
+    subscribe(event, "bob@example.org", "Bob")
+    held = _post(message(sender="newbie@example.org", name="Newbie", subject="Hello all")).post
+    assert held.status == "held" and [r.recipient for r in queued("held")] == ["newbie@example.org"]
+    signed_in(client)
+    queue = client.get("/manage/events/mentoring/moderation")
+    token = queue_token(queue.data, held.id)
+    with clock.frozen(OPEN_AT):
+        for _ in range(2):
+            client.post(
+                f"/manage/events/mentoring/moderation/{held.id}",
+                data={"csrf_token": token, f"p{held.id}-csrf_token": token, f"p{held.id}-approve": "Approve"},
+            )
+    assert [r.recipient for r in queued("post")] == ["bob@example.org"]
+    [note] = queued("approved")
+    assert note.recipient == "newbie@example.org"
+    text = text_of(note)
+    assert 'approved your post "Hello all"' in text
+    link = next(u for u in re.findall(r"https?://\S+", text) if "/archive/posts/" in u)
+    with clock.frozen(OPEN_AT):  # the archive is for subscribers: the link carries the reader's token
+        page = app.test_client().get(link.removeprefix("http://forum.test"))
+    assert page.status_code == 200 and b"Who has mentored a new cataloger?" in page.data

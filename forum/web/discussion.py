@@ -3,7 +3,8 @@ moderation queue, and the one-document export officers summarise from.
 
 Who may read: anyone when the archive is public; otherwise officers, moderators and
 subscribers who came through their signed link (remembered in the session for the
-forum). Times are shown in the reader's zone: `?tz=` or the `tz` cookie the page's
+forum). The same visit remembers a subscriber's posting link, so the archive pages
+can offer "Reply" on each post. Times are shown in the reader's zone: `?tz=` or the `tz` cookie the page's
 script sets from the browser, else the forum's home zone.
 """
 
@@ -86,6 +87,26 @@ def _granted(key: str, event_id: int) -> bool:
     return event_id in session.get(key, [])
 
 
+def _remember_poster(event_id: int, token: str) -> None:
+    """Keep the subscriber's signed posting link for this forum, beside the reader grant."""
+    links = dict(session.get("forum_post_links", {}))
+    links[str(event_id)] = token
+    session["forum_post_links"] = links
+
+
+def poster_token(event: Event) -> str | None:
+    """The remembered posting link for this forum, while it is still valid and the forum open."""
+    token = session.get("forum_post_links", {}).get(str(event.id))
+    if not token:
+        return None
+    sub = _subscription_from_token(token)
+    if sub is None or sub.event_id != event.id:
+        return None
+    if discussion.closed_reason(event, clock.now()):
+        return None
+    return token
+
+
 def _subscription_from_token(token: str) -> Subscription | None:
     try:
         sub_id = read_token("post", token, token_max_age("post"))
@@ -121,6 +142,8 @@ def _require_reader(event: Event) -> None:
     if token:
         sub = _subscription_from_token(token)
         is_subscriber = sub is not None and sub.event_id == event.id
+        if is_subscriber:
+            _remember_poster(event.id, token)
         if is_subscriber or _panelist_moderator(event, token) is not None:
             _grant("forum_readers", event.id)
     if event.archive_public or _is_officer() or _granted("forum_readers", event.id):
@@ -198,6 +221,7 @@ def archive(slug: str) -> Response:
         zone=reader_zone(event),
         now=clock.now(),
         can_export=_is_officer() and _closed(event),
+        reply_token=poster_token(event),
     )
     return _with_zone_cookie(make_response(html))
 
@@ -225,6 +249,7 @@ def thread(slug: str, thread_id: int) -> Response:
         thread=found,
         tree=discussion.thread_tree(posts),
         zone=reader_zone(event),
+        reply_token=poster_token(event),
     )
     return _with_zone_cookie(make_response(html))
 
@@ -243,6 +268,7 @@ def post(slug: str, post_id: int) -> Response:
         post=found,
         thread=found.thread,
         zone=reader_zone(event),
+        reply_token=poster_token(event),
     )
     return _with_zone_cookie(make_response(html))
 
@@ -287,8 +313,11 @@ def compose(token: str) -> Response | str:
         )
     event = sub.event
     _grant("forum_readers", event.id)
+    _remember_poster(event.id, token)
     parent = _reply_parent(event)
     form = PostForm()
+    if parent is not None and request.method == "GET":
+        form.subject.data = discussion.reply_subject(parent.subject)
     closed = discussion.closed_reason(event, clock.now())
     if form.validate_on_submit():
         if parent is None and not (form.subject.data or "").strip():
