@@ -56,7 +56,9 @@ def test_list_message_headers_arrive_correct(mail_app, smtp_server):  # type: ig
     assert m["List-Id"] == "Mentoring in Technical Services <mentoring.lists.forum.test>"
     unsub = [u.strip().strip("<>") for u in str(m["List-Unsubscribe"]).split(",")]
     assert unsub[0].startswith("http://forum.test/unsubscribe/")
-    assert unsub[1].startswith("mailto:mentoring+leave-") and unsub[1].endswith("@lists.forum.test?subject=unsubscribe")
+    assert unsub[1].startswith("mailto:mentoring+leave-") and unsub[1].endswith(
+        "@lists.forum.test?subject=unsubscribe"
+    )
     assert m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert m["List-Post"] == "<mailto:mentoring@lists.forum.test>"
     assert m["List-Archive"] == "<http://forum.test/events/mentoring/archive>"
@@ -95,6 +97,20 @@ def test_list_message_reply_policy_and_closed_list(mail_app, smtp_server):  # ty
     assert m["Reply-To"].addresses[0].addr_spec == "nicole@msu.example"
     assert m["List-Post"] == "NO"
     assert m["Auto-Submitted"] == "auto-generated"
+
+
+def test_webinar_series_mail_has_no_list_archive_and_no_posting(mail_app, smtp_server):  # type: ignore[no-untyped-def]
+    """A series has no discussion: its mail must not point readers at an archive page that 404s."""
+    event, (sub,) = make_subscribers(1)
+    event.kind = "series"
+    db.session.commit()
+    msg = list_message(
+        event=event, subscription=sub, subject="Reminder", template="test_note", context={"body": "x"}
+    )
+    m = _deliver(msg, smtp_server).message
+    assert m["List-Archive"] is None
+    assert m["List-Post"] == "NO"
+    assert m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
 def test_message_ids_are_unique(mail_app):  # type: ignore[no-untyped-def]

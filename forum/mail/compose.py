@@ -256,20 +256,18 @@ def list_headers(
     from ..links import unsubscribe_mailto
 
     list_addr = list_address(event).addr_spec
-    links = [f"<{unsubscribe}>"]
-    mailto = unsubscribe_mailto(subscription)
-    if mailto:
-        links.append(f"<{mailto}>")
+    links = [f"<{unsubscribe}>", f"<{unsubscribe_mailto(subscription)}>"]
     headers = {
         "List-Id": list_id(event),
         "List-Unsubscribe": fold_list(links),
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Post": f"<mailto:{list_addr}>" if posting_open else "NO",
         "List-Help": f"<{preferences}>",
-        "List-Archive": f"<{external_url('discussion.archive', slug=event.slug)}>",
         "Precedence": "list",
         "X-Loop": list_addr,
     }
+    if event.is_eforum:  # a webinar series has no discussion, so no archive to point at
+        headers["List-Archive"] = f"<{external_url('discussion.archive', slug=event.slug)}>"
     if automated:
         headers["Auto-Submitted"] = "auto-generated"
     return headers
