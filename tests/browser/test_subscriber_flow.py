@@ -1,0 +1,156 @@
+"""A subscriber's whole journey in a real Chromium: a visitor in Berlin finds a webinar
+series, sees its times in their own zone, subscribes for the daily digest, confirms from the
+mail (read in the dev mailbox), switches to each message from the welcome mail's link, and
+leaves with the unsubscribe link."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from forum import demo
+from forum.extensions import db
+from forum.mail.sender import send_due
+from forum.models import Event, Participant
+from tests.browser.test_officer_flow import ARTIFACTS, CHROMIUM_ARGS
+from tests.support.live import live_server
+
+VISITOR = "visitor@example.org"
+SERIES_SLUG = "re-envisioning-technical-services"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"), args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@contextmanager
+def live_server_for(app: Flask) -> Iterator[str]:
+    """The live server, with BASE_URL (so every link in mail) pointing at it."""
+    with live_server(app) as base:
+        app.config["BASE_URL"] = base
+        app.extensions.pop("forum_url_adapter", None)  # web/urls.py caches the bound adapter
+        yield base
+
+
+def berlin_line(event: Event) -> str:
+    """The first session as a Berlin reader expects it, worked out here with zoneinfo."""
+    session = event.active_sessions[0]
+    home, berlin = ZoneInfo(event.timezone), ZoneInfo("Europe/Berlin")
+    start = datetime.combine(session.start_wall.date(), session.start_wall.time(), home).astimezone(berlin)
+    end = datetime.combine(session.end_wall.date(), session.end_wall.time(), home).astimezone(berlin)
+
+    def clock_time(moment: datetime) -> str:
+        return moment.strftime("%I:%M %p").lstrip("0")
+
+    return f"{clock_time(start)}-{clock_time(end)} (Berlin)"
+
+
+def deliver() -> None:
+    """What the sender (scheduler) would do: queued mail goes to the dev mailbox."""
+    db.session.expire_all()
+    send_due()
+
+
+def open_mail(page: Page, base: str, subject: str) -> None:
+    page.goto(f"{base}/dev/mail/")
+    expect(page.get_by_role("heading", name="Dev mailbox")).to_be_visible()
+    page.get_by_role("row").filter(has_text=VISITOR).get_by_role("link", name=subject).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(subject)
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+@pytest.mark.browser
+def test_a_visitor_subscribes_confirms_changes_delivery_and_leaves(app: Flask, browser: Browser) -> None:
+    demo.load()
+    series = Event.by_slug(SERIES_SLUG)
+    assert series is not None
+    title = series.title
+    expected_line = berlin_line(series)
+
+    with live_server_for(app) as base:
+        context = browser.new_context(timezone_id="Europe/Berlin", viewport={"width": 1100, "height": 900})
+        page = context.new_page()
+
+        # find the series and read its times in Berlin time
+        page.goto(f"{base}/")
+        page.get_by_role("link", name=title).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(title)
+        expect(page.locator(".viewer-text").first).to_have_text(expected_line)
+        expect(page.get_by_label("Show times in")).to_have_value("Europe/Berlin")
+
+        # subscribe for the daily digest
+        form = page.get_by_role("region", name="Register", exact=True).locator("form")
+        form.get_by_label("Email address").fill(VISITOR)
+        form.get_by_label("Name (optional)").fill("Vera Visitor")
+        form.get_by_label("Delivery").select_option(label="Daily digest")
+        form.get_by_label("I have read and accept the code of conduct").check()
+        shot(page, "subscriber-1-form.png")
+        form.get_by_role("button", name="Subscribe").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+        expect(page.get_by_text(f"Thank you for registering for {title}.")).to_be_visible()
+
+        # the confirmation mail, read in the dev mailbox; its link asks for a button press
+        deliver()
+        open_mail(page, base, f"Confirm your subscription to {title}")
+        expect(page.get_by_text("Hello Vera Visitor,").first).to_be_visible()
+        page.get_by_role("link", name="Confirm your subscription").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(title)
+        expect(page.get_by_text(f"Confirm that {VISITOR} should join this webinar series.")).to_be_visible()
+        page.get_by_role("button", name="Confirm my subscription").click()
+        expect(page.get_by_role("status")).to_have_text(
+            "You are subscribed. A welcome message with the details is on its way."
+        )
+        shot(page, "subscriber-2-confirmed.png")
+
+        # the welcome mail says how mail comes, and links to the preferences
+        deliver()
+        welcome = f"Welcome to {title}"
+        open_mail(page, base, welcome)
+        expect(page.locator(".prose").get_by_text("Delivery: Daily digest.")).to_be_visible()
+        page.locator(".prose").get_by_role("link", name="Change delivery, time zone or name").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Your subscriptions")
+        expect(page.get_by_text(f"Settings for {VISITOR}.")).to_be_visible()
+        delivery = page.get_by_label(f"Delivery for {title}")
+        expect(delivery).to_have_value("digest")
+        delivery.select_option(label="Each message")
+        page.get_by_role("button", name="Save preferences").click()
+        expect(page.get_by_role("status")).to_have_text("Your preferences are saved.")
+        expect(page.get_by_label(f"Delivery for {title}")).to_have_value("each")
+        shot(page, "subscriber-3-preferences.png")
+
+        # the welcome mail's leave link: a page with a button, then the subscriber is gone
+        open_mail(page, base, welcome)
+        page.locator(".prose").get_by_role("link", name="Leave this event").click()
+        expect(page.get_by_text(f"Do you want {VISITOR} to leave this webinar series?")).to_be_visible()
+        page.get_by_role("button", name=f"Leave {title}").click()
+        expect(page.get_by_role("status")).to_have_text(
+            f"You have left {title}. No more mail will come from it."
+        )
+        expect(page.get_by_role("button", name=f"Re-join {title}")).to_be_visible()
+        shot(page, "subscriber-4-left.png")
+        context.close()
+
+    db.session.expire_all()
+    person = Participant.by_email(VISITOR)
+    assert person is not None and person.name == "Vera Visitor"
+    (subscription,) = person.subscriptions
+    assert (subscription.status, subscription.mode) == ("unsubscribed", "each")
