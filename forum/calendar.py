@@ -231,7 +231,8 @@ def attach_calendar(message: EmailMessage, ics: bytes, method: str) -> EmailMess
     # Quoted-printable for names with accents: not every relay takes 8-bit bodies.
     cte = "7bit" if text.isascii() else "quoted-printable"
     part.set_content(text, subtype="calendar", charset="UTF-8", cte=cte, params={"method": method})
-    message.attach(part)
+    # typeshed types attach() as taking Self; a bare MIMEPart is the right sub-part (no MIME-Version).
+    message.attach(part)  # type: ignore[arg-type]
     message.make_mixed()
     filename = "cancel.ics" if method == "CANCEL" else "invite.ics"
     message.add_attachment(ics, maintype="application", subtype="ics", filename=filename)

@@ -188,7 +188,7 @@ class DigestRenderer:
             "archive_url": external_url("discussion.archive", slug=self.event.slug),
         }
 
-    def message_for(self, subscription: Subscription):  # type: ignore[no-untyped-def]
+    def message_for(self, subscription: Subscription):
         """The EmailMessage of this digest for one subscriber (one at a time; see `copies`)."""
         return list_message(
             event=self.event,

@@ -1,5 +1,7 @@
 """Extension instances, created unbound so the app factory can attach them."""
 
+from typing import TYPE_CHECKING
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -24,6 +26,14 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# Flask-SQLAlchemy builds ``db.Model`` at run time, so type checkers cannot see it as a
+# class; models subclass this alias, which is that same class to them and ``Base`` to mypy.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
 migrate = Migrate()
 csrf = CSRFProtect()
 login = LoginManager()

@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
@@ -51,7 +52,7 @@ from .extensions import db
 from .mail.bulk import Attachment
 from .mail.compose import ListCopy, list_messages
 from .mail.outbox import Outgoing, enqueue_many
-from .models import Announcement, Event, JobRun, SchedulerLock, Session, Subscription
+from .models import Announcement, Event, JobRun, SchedulerLock, Session, Subscription, table_of
 from .web.urls import external_url
 
 log = logging.getLogger(__name__)
@@ -224,7 +225,7 @@ def _digests(event: Event, at: datetime, report: JobReport) -> None:
             f"event:{event.id}",
             period.label,
             period.due_at,
-            lambda p=period: digests.send_digest(event, p),
+            partial(digests.send_digest, event, period),
         )
         if run is not None:
             report.add(
@@ -322,7 +323,7 @@ def _reminders(at: datetime, report: JobReport, event: Event | None) -> None:
             period = f"{minutes}m@{stamp}"
             due = session.starts_at - timedelta(minutes=minutes)
             send = (
-                (lambda s=session, m=minutes: _send_reminder(s, m))
+                partial(_send_reminder, session, minutes)
                 if minutes == latest
                 else _skip(f"superseded by the {latest}-minute reminder")
             )
@@ -425,7 +426,7 @@ def _announcements(at: datetime, report: JobReport, event: Event | None) -> None
             f"announcement:{announcement.id}",
             "send",
             announcement.send_at,
-            lambda a=announcement: _send_announcement(a, at),
+            partial(_send_announcement, announcement, at),
         )
         if run is not None:
             report.add(
@@ -553,7 +554,7 @@ class _RowLease(SchedulerLease):
     def __init__(self, engine: Engine, ttl: timedelta = LOCK_TTL):
         self.engine, self.ttl = engine, ttl
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        table = SchedulerLock.__table__
+        table = table_of(SchedulerLock)
         now = clock.now()
         with engine.begin() as conn:
             try:
@@ -587,7 +588,7 @@ class _RowLease(SchedulerLease):
         )
 
     def renew(self) -> bool:
-        table = SchedulerLock.__table__
+        table = table_of(SchedulerLock)
         now = clock.now()
         with self.engine.begin() as conn:
             kept = conn.execute(
@@ -598,7 +599,7 @@ class _RowLease(SchedulerLease):
         return kept == 1
 
     def release(self) -> None:
-        table = SchedulerLock.__table__
+        table = table_of(SchedulerLock)
         with self.engine.begin() as conn:
             conn.execute(delete(table).where(table.c.name == LOCK_NAME, table.c.holder == self.holder))
 

@@ -206,6 +206,8 @@ def send_confirmation(subscription: Subscription) -> None:
 
 
 def _enqueue(item: Outgoing, kind: str) -> None:
+    """Queue one of this module's single messages (built as an EmailMessage, never bytes)."""
+    assert isinstance(item.message, EmailMessage)
     enqueue(
         item.message, kind=kind, key=item.key, event_id=item.event_id, subscription_id=item.subscription_id
     )

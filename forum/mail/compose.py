@@ -475,7 +475,7 @@ def list_messages(
     from .outbox import recipient_of, sender_of
 
     nonce = secrets.token_hex(4)  # placeholders no text could contain by chance
-    allowed = {"subscription": set(), "participant": set()}
+    allowed: dict[str, set[str]] = {"subscription": set(), "participant": set()}
     for name in shared:
         owner, _, attr = name.partition(".")
         allowed[owner].add(attr)

@@ -271,7 +271,7 @@ class _TextExtractor(HTMLParser):
         if self.lines[-1].strip() or (len(self.lines) > 1 and self.lines[-2].strip()):
             self.lines.append("")
 
-    def handle_starttag(self, tag: str, attrs: list) -> None:  # type: ignore[type-arg]
+    def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag in self.SKIP:
             self.skip += 1
         elif tag == "blockquote":
@@ -433,7 +433,7 @@ class LmtpHandler:
         with self.app.app_context():
             return fn()
 
-    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:  # type: ignore[no-untyped-def]
+    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:
         from .. import discussion
 
         loop = asyncio.get_running_loop()
@@ -449,7 +449,7 @@ class LmtpHandler:
             return "250 2.1.5 OK"
         return str(reply)
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server, session, envelope) -> str:
         from .. import discussion
 
         raw = envelope.original_content or b""

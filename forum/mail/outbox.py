@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import clock
 from ..extensions import db
-from ..models import OutboundMessage
+from ..models import OutboundMessage, table_of
 
 #: Rows per multi-row INSERT in `enqueue_many` (11 columns: well under SQLite's bind limit).
 INSERT_CHUNK = 500
@@ -131,7 +131,7 @@ def _chunks(items: Iterable[Outgoing], size: int) -> Iterator[list[Outgoing]]:
 
 def _insert_statement() -> Any:
     """`INSERT ... ON CONFLICT (idempotency_key) DO NOTHING` in this database's dialect."""
-    table = OutboundMessage.__table__
+    table = table_of(OutboundMessage)
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
@@ -152,6 +152,6 @@ def enqueue_many(items: Iterable[Outgoing], *, kind: str, chunk_size: int = INSE
         now = clock.now()
         rows = [item.row(kind, now) for item in chunk]
         # RETURNING counts what was really inserted (rowcount is not reliable here on every driver).
-        stmt = _insert_statement().values(rows).returning(OutboundMessage.__table__.c.id)
+        stmt = _insert_statement().values(rows).returning(table_of(OutboundMessage).c.id)
         inserted += len(db.session.execute(stmt).all())
     return inserted

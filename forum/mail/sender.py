@@ -33,7 +33,7 @@ from sqlalchemy import and_, bindparam, func, select, update
 
 from .. import clock
 from ..extensions import db
-from ..models import OutboundMessage, Subscription
+from ..models import OutboundMessage, Subscription, table_of
 from .transport import DeliveryError, Envelope, Transport, make_transport
 
 #: Statuses the claim may take: due new/retry rows, and `sending` rows whose lease lapsed.
@@ -44,8 +44,8 @@ GROUP_SECONDS = 0.5
 #: Longest wait between two attempts of one message.
 MAX_BACKOFF = timedelta(hours=6)
 
-_outbox = OutboundMessage.__table__
-_subscriptions = Subscription.__table__
+_outbox = table_of(OutboundMessage)
+_subscriptions = table_of(Subscription)
 
 
 @dataclass
@@ -86,7 +86,7 @@ def app_transport() -> Transport:
     return make_transport(cfg["MAIL_URL"], dev_dir=cfg["DEV_MAILBOX_DIR"], helo=cfg["LIST_DOMAIN"])
 
 
-def _due(now: datetime):  # type: ignore[no-untyped-def]
+def _due(now: datetime):
     return and_(_outbox.c.status.in_(CLAIMABLE), _outbox.c.next_attempt_at <= now)
 
 
@@ -124,8 +124,7 @@ def claim(limit: int, worker_id: str, lease_seconds: int | None = None) -> Claim
     except BaseException:
         db.session.rollback()
         raise
-    rows.sort(key=lambda r: r.id)
-    return Claim(token=token, lease_until=lease_until, rows=rows)
+    return Claim(token=token, lease_until=lease_until, rows=sorted(rows, key=lambda r: r.id))
 
 
 def backoff(attempts: int) -> timedelta:

@@ -200,6 +200,7 @@ class SMTPTransport:
                 )
             else:
                 conn = smtplib.SMTP(s.host, s.port, local_hostname=helo, timeout=s.timeout)
+            assert conn.sock is not None  # connected by the constructor above
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # small pipelined writes
             conn.ehlo()
             if not s.implicit_tls and s.starttls != "off":
@@ -327,8 +328,8 @@ class SMTPTransport:
                         yield env, self._try_send(env)
                         continue
                 outcomes, open_env = self._pipelined_step(open_env, env)
-                for done, error in outcomes:
-                    yield done, (self._try_send(done) if error is _FRESH else error)
+                for done, outcome in outcomes:
+                    yield done, (self._try_send(done) if outcome is _FRESH else outcome)
             if open_env is not None:
                 env, open_env = open_env, None
                 yield env, self._finish(env)
@@ -361,9 +362,9 @@ class SMTPTransport:
         try:
             commands = f"MAIL FROM:<{env.sender}>\r\nRCPT TO:<{env.recipient}>\r\nDATA\r\n".encode("ascii")
         except UnicodeEncodeError:
-            out = [(open_env, self._finish(open_env))] if open_env else []
+            finished = [(open_env, self._finish(open_env))] if open_env else []
             return [
-                *out,
+                *finished,
                 (env, DeliveryError(f"address is not ASCII: {env.recipient!r}", permanent=True)),
             ], None
         out: list[tuple[Envelope, DeliveryError | None]] = []

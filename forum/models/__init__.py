@@ -1,6 +1,6 @@
 """All models, imported here so Alembic and the app see every table."""
 
-from .base import Timestamps, TZDateTime, WallTime
+from .base import Timestamps, TZDateTime, WallTime, table_of
 from .discussion import POST_STATUSES, Post, Thread
 from .events import EVENT_KINDS, PANELIST_ROLES, Event, EventPanelist, Panelist, Session
 from .officers import ApiToken, Officer
@@ -30,4 +30,5 @@ __all__ = [
     "TZDateTime",
     "Timestamps",
     "WallTime",
+    "table_of",
 ]

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from .. import clock
+from ..extensions import Base
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core `Table` a model maps, for the bulk statements that bypass the ORM.
+
+    SQLAlchemy types ``__table__`` as `FromClause` (a class may map a join); ours each map
+    one table, so the cast only states what is true here.
+    """
+    return cast(Table, model.__table__)
 
 
 class TZDateTime(TypeDecorator[datetime]):

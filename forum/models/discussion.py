@@ -14,7 +14,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
-from ..extensions import db
+from ..extensions import Model
 from .base import TZDateTime
 from .events import Event, Panelist
 from .participants import Participant
@@ -25,7 +25,7 @@ POST_SOURCES = ("email", "web")
 AUTHOR_ROLES = {"participant": "Participant", "panelist": "Panelist", "moderator": "Moderator"}
 
 
-class Thread(db.Model):
+class Thread(Model):
     """A conversation in one forum: its first post's subject, and when it last moved."""
 
     __tablename__ = "thread"
@@ -44,7 +44,7 @@ class Thread(db.Model):
     posts: Mapped[list[Post]] = relationship(back_populates="thread", order_by="Post.id")
 
 
-class Post(db.Model):
+class Post(Model):
     """One message to the forum.
 
     `message_id` is unique within a forum (the same mail cross-posted to two forums is

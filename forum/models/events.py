@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db
 from ..timezones import Localized, TimeInputError, get_zone, localize, to_zone
 from .base import Timestamps, TZDateTime, WallTime
 
@@ -23,7 +23,7 @@ MODERATION_POLICIES = {
 }
 
 
-class Event(Timestamps, db.Model):
+class Event(Timestamps, Model):
     __tablename__ = "event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,7 +111,7 @@ class Event(Timestamps, db.Model):
         return db.session.scalar(select(cls).where(cls.slug == slug))
 
 
-class Session(Timestamps, db.Model):
+class Session(Timestamps, Model):
     """One live session (a webinar) or one day of an e-forum.
 
     Truth is the wall time in `timezone`; `starts_at`/`ends_at` are derived UTC
@@ -169,7 +169,7 @@ class Session(Timestamps, db.Model):
         return self.title or self.event.title
 
 
-class Panelist(Timestamps, db.Model):
+class Panelist(Timestamps, Model):
     __tablename__ = "panelist"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -191,7 +191,7 @@ class Panelist(Timestamps, db.Model):
         return [line.strip() for line in self.links.splitlines() if line.strip()]
 
 
-class EventPanelist(db.Model):
+class EventPanelist(Model):
     __tablename__ = "event_panelist"
     __table_args__ = (UniqueConstraint("event_id", "panelist_id"),)
 

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import clock
-from ..extensions import db
+from ..extensions import Model, db
 from .base import Timestamps, TZDateTime
 
 
-class Officer(UserMixin, Timestamps, db.Model):
+class Officer(UserMixin, Timestamps, Model):
     __tablename__ = "officer"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,7 +28,7 @@ class Officer(UserMixin, Timestamps, db.Model):
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="officer", cascade="all, delete-orphan")
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
     def set_password(self, password: str) -> None:
@@ -42,7 +42,7 @@ class Officer(UserMixin, Timestamps, db.Model):
         return db.session.scalar(select(cls).where(cls.email == email.strip().lower()))
 
 
-class ApiToken(Timestamps, db.Model):
+class ApiToken(Timestamps, Model):
     """Bearer token for the JSON API; only its SHA-256 is stored."""
 
     __tablename__ = "api_token"

@@ -8,13 +8,13 @@ from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import clock
-from ..extensions import db
+from ..extensions import Model
 from .base import TZDateTime
 
 OUTBOX_STATUSES = ("queued", "sending", "sent", "retry", "failed")
 
 
-class OutboundMessage(db.Model):
+class OutboundMessage(Model):
     __tablename__ = "outbound_message"
     __table_args__ = (Index("ix_outbound_message_due", "status", "next_attempt_at"),)
 

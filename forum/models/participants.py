@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db
 from .base import Timestamps, TZDateTime
 from .events import Event
 
@@ -21,7 +21,7 @@ SUBSCRIPTION_STATUSES = ("pending", "active", "unsubscribed", "disabled")
 SUBSCRIPTION_SOURCES = ("web", "api", "import")
 
 
-class Participant(Timestamps, db.Model):
+class Participant(Timestamps, Model):
     __tablename__ = "participant"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,7 +49,7 @@ class Participant(Timestamps, db.Model):
         return db.session.scalar(select(cls).where(cls.email_key == email.strip().lower()))
 
 
-class Subscription(Timestamps, db.Model):
+class Subscription(Timestamps, Model):
     __tablename__ = "subscription"
     __table_args__ = (UniqueConstraint("participant_id", "event_id"),)
 

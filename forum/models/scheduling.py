@@ -13,7 +13,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
-from ..extensions import db
+from ..extensions import Model
 from ..timezones import localize, to_zone
 from .base import Timestamps, TZDateTime, WallTime
 from .events import Event
@@ -22,7 +22,7 @@ ANNOUNCEMENT_KINDS = {"announcement": "Announcement", "lesson": "Lesson"}
 ANNOUNCEMENT_STATUSES = ("draft", "scheduled", "sent", "cancelled")
 
 
-class JobRun(db.Model):
+class JobRun(Model):
     """One unit of scheduled output (a day's digest, one reminder, one announcement).
 
     The unique (kind, target, period) key is inserted before the mails are enqueued and
@@ -44,7 +44,7 @@ class JobRun(db.Model):
     note: Mapped[str] = mapped_column(String(200), default="")
 
 
-class Announcement(Timestamps, db.Model):
+class Announcement(Timestamps, Model):
     """A message (or one lesson of a workshop) an officer writes now and schedules for later.
 
     `send_wall` is what the officer typed, a wall time in `timezone` (the event's zone
@@ -89,7 +89,7 @@ class Announcement(Timestamps, db.Model):
         return self.status in ("draft", "scheduled")
 
 
-class SchedulerLock(db.Model):
+class SchedulerLock(Model):
     """The one-scheduler-per-database lock where there are no advisory locks (SQLite).
 
     The holder renews `expires_at` with a heartbeat; a lock whose holder died is taken

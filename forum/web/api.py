@@ -11,11 +11,13 @@ updates follow API edits too.
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn, cast
 
 from flask import Response, jsonify, request
 from flask.blueprints import BlueprintSetupState
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
+from flask_smorest import abort as _smorest_abort
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -42,6 +44,9 @@ from .api_schemas import (
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Events, sessions, panelists")
 csrf.exempt(bp)
+
+#: flask-smorest's abort always raises (an HTTPException) but is not annotated NoReturn.
+abort = cast("Callable[..., NoReturn]", _smorest_abort)
 
 BEARER = "bearerAuth"
 OFFICER_DOC: dict[str, Any] = {"security": [{BEARER: []}]}
@@ -97,7 +102,7 @@ def require_officer() -> Officer:
     officer = token_officer()
     if officer is None:
         _unauthorized("This needs an officer API token: `Authorization: Bearer <token>`.")
-    return officer  # type: ignore[return-value]
+    return officer
 
 
 @bp.before_request
@@ -114,21 +119,21 @@ def _event_or_404(slug: str, officer: Officer | None) -> Event:
     event = Event.by_slug(slug)
     if event is None or (officer is None and event.status not in PUBLIC_STATUSES):
         abort(404, message=f"No event “{slug}”.")
-    return event  # type: ignore[return-value]
+    return event
 
 
 def _session_or_404(event: Event, session_id: int) -> Session:
     session = db.session.get(Session, session_id)
     if session is None or session.event_id != event.id:
         abort(404, message=f"Event “{event.slug}” has no session {session_id}.")
-    return session  # type: ignore[return-value]
+    return session
 
 
 def _panelist_or_404(panelist_id: int) -> Panelist:
     panelist = db.session.get(Panelist, panelist_id)
     if panelist is None:
         abort(404, message=f"No panelist {panelist_id}.")
-    return panelist  # type: ignore[return-value]
+    return panelist
 
 
 def _field_error(field: str, message: str, status: int = 422) -> NoReturn:
@@ -150,7 +155,7 @@ def _event_json(event: Event, officer: Officer | None, status: int = 200) -> Res
 def _span_query() -> tuple[Select[Any], ColumnElement[Any], ColumnElement[Any]]:
     """Events with their first start and last end (active sessions; all if none are active)."""
 
-    def span(active_only: bool):  # type: ignore[no-untyped-def]
+    def span(active_only: bool):
         query = select(
             Session.event_id,
             func.min(Session.starts_at).label("start"),
@@ -505,5 +510,5 @@ def unlink_panelist(slug: str, panelist_id: int) -> None:
     link = next((ln for ln in event.panelist_links if ln.panelist_id == panelist_id), None)
     if link is None:
         abort(404, message=f"Panelist {panelist_id} is not on “{slug}”.")
-    events.detach_panelist(link)  # type: ignore[arg-type]
+    events.detach_panelist(link)
     db.session.commit()

@@ -25,7 +25,7 @@ _email = validate.Email(error="“{input}” is not an email address.")
 _url = validate.URL(schemes={"http", "https"}, error="“{input}” is not an http(s) URL.")
 
 
-def _optional(validator: validate.Validator):  # type: ignore[no-untyped-def]
+def _optional(validator: validate.Validator):
     """Run `validator` only on a non-empty value: "" means "none" for optional text fields."""
 
     def check(value: str | None) -> None:
@@ -46,7 +46,8 @@ def _isoformat(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-WALL_TIME_ERRORS = {
+# Typed loosely: marshmallow wants dict[str, str | list | dict] and dict is invariant.
+WALL_TIME_ERRORS: dict[str, Any] = {
     "invalid": "Give the wall time as YYYY-MM-DDTHH:MM, e.g. 2025-09-09T10:00.",
     "invalid_awareness": (
         "Give the wall time without an offset (e.g. 2025-09-09T10:00); the zone goes in `timezone`."
@@ -319,7 +320,7 @@ class _Partial:
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("partial", True)
-        super().__init__(**kwargs)  # type: ignore[call-arg]
+        super().__init__(**kwargs)
 
 
 class EventPatchSchema(_Partial, EventInSchema):

@@ -110,7 +110,7 @@ def parts(msg: EmailMessage) -> list[Part]:
 
 def _load(name: str) -> EmailMessage:
     with _path(name).open("rb") as fh:
-        return BytesParser(policy=policy.default).parse(fh)  # type: ignore[return-value]
+        return BytesParser(policy=policy.default).parse(fh)
 
 
 @bp.get("/")
@@ -132,12 +132,12 @@ def message(name: str) -> str:
 
 
 @bp.get("/<name>.eml")
-def download(name: str):  # type: ignore[no-untyped-def]
+def download(name: str):
     return send_file(_path(name), mimetype="message/rfc822", as_attachment=True, download_name=f"{name}.eml")
 
 
 @bp.get("/<name>/parts/<int:index>")
-def part(name: str, index: int):  # type: ignore[no-untyped-def]
+def part(name: str, index: int):
     msg = _load(name)
     for number, item in enumerate(msg.walk()):
         if number == index and not item.is_multipart():
@@ -158,7 +158,7 @@ def _attachment_disposition(filename: str) -> str:
 
 
 @bp.post("/clear")
-def clear():  # type: ignore[no-untyped-def]
+def clear():
     """Empty the dev mailbox (the form carries the CSRF token)."""
     folder = _folder()
     count = 0

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import func, select
@@ -60,12 +61,12 @@ def _event_version(event: Event) -> Version:
     return _version(rows, stamps)
 
 
-def _panelist_rows(event_ids: list[int]) -> list[tuple[object, ...]]:
+def _panelist_rows(event_ids: list[int]) -> list[tuple[int, int, str, datetime]]:
     if not event_ids:
         return []
     return [
-        tuple(r)
-        for r in db.session.execute(
+        (event_id, link_id, role, updated_at)
+        for event_id, link_id, role, updated_at in db.session.execute(
             select(EventPanelist.event_id, EventPanelist.id, EventPanelist.role, Panelist.updated_at)
             .join(Panelist, Panelist.id == EventPanelist.panelist_id)
             .where(EventPanelist.event_id.in_(event_ids))
@@ -75,7 +76,7 @@ def _panelist_rows(event_ids: list[int]) -> list[tuple[object, ...]]:
 
 
 def _participant_version(participant: Participant) -> Version:
-    rows = [
+    rows: list[tuple[Any, ...]] = [
         tuple(r)
         for r in db.session.execute(
             select(
@@ -97,7 +98,7 @@ def _participant_version(participant: Participant) -> Version:
             .order_by(Event.id, Session.id)
         )
     ]
-    panelists = _panelist_rows(sorted({r[0] for r in rows}))  # type: ignore[misc]
+    panelists = _panelist_rows(sorted({r[0] for r in rows}))
     subscribed = db.session.scalar(
         select(func.max(Subscription.updated_at)).where(Subscription.participant_id == participant.id)
     )

@@ -23,7 +23,7 @@ def display_zones() -> list[timezones.DisplayZone]:
     return zones
 
 
-def session_zone_lines(session) -> list[str]:  # type: ignore[no-untyped-def]
+def session_zone_lines(session) -> list[str]:
     """`10:00 AM-6:00 PM (Eastern)` for each display zone, dates added where they differ."""
     home_date = session.start_local.date()
     return timezones.zone_lines(session.starts_at, session.ends_at, display_zones(), home_date)
@@ -38,7 +38,7 @@ def in_zone(instant: datetime, zone: str, fmt: str = "full") -> str:
     return f"{timezones.format_date(local)} {timezones.format_time(local)} {local.tzname()}"
 
 
-def viewer_data(sessions: list, home_zone: str) -> list[dict[str, str]]:  # type: ignore[type-arg]
+def viewer_data(sessions: list, home_zone: str) -> list[dict[str, str]]:
     """What static/js/zones.js needs to write a session's time in the viewer's zone:
     the instants (ISO 8601, UTC) and the home-zone date (to know when to show dates)."""
     return [

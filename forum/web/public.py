@@ -147,7 +147,8 @@ def index() -> str:
         select(Event).where(Event.status != "draft").options(selectinload(Event.sessions))
     ).all()
     now = clock.now()
-    upcoming, past = [], []
+    upcoming: list[Event] = []
+    past: list[Event] = []
     for event in events:
         sessions = schedule_sessions(event)
         if not sessions:

@@ -318,6 +318,7 @@ def daily_totals(
         ).where(Subscription.event_id == event.id, Subscription.confirmed_at.is_not(None))
     )
     for confirmed_at, unsubscribed_at, status, updated_at in rows:
+        assert confirmed_at is not None  # the query keeps confirmed subscriptions only
         joined[to_zone(confirmed_at, event.timezone).date()] += 1
         if status != "active":
             ended = unsubscribed_at or updated_at or confirmed_at
