@@ -51,8 +51,8 @@ def berlin_line(event: Event) -> str:
     """The first session as a Berlin reader expects it, worked out here with zoneinfo."""
     session = event.active_sessions[0]
     home, berlin = ZoneInfo(event.timezone), ZoneInfo("Europe/Berlin")
-    start = datetime.combine(session.start_wall.date(), session.start_wall.time(), home).astimezone(berlin)
-    end = datetime.combine(session.end_wall.date(), session.end_wall.time(), home).astimezone(berlin)
+    start = session.start_wall.replace(tzinfo=home).astimezone(berlin)
+    end = session.end_wall.replace(tzinfo=home).astimezone(berlin)
 
     def clock_time(moment: datetime) -> str:
         return moment.strftime("%I:%M %p").lstrip("0")
@@ -139,7 +139,10 @@ def test_a_visitor_subscribes_confirms_changes_delivery_and_leaves(app: Flask, b
 
         # the welcome mail's leave link: a page with a button, then the subscriber is gone
         open_mail(page, base, welcome)
-        page.locator(".prose").get_by_role("link", name="Leave this event").click()
+        leave = page.locator(".prose").get_by_role("link", name="Leave this event")
+        # the same link mail programs offer as their own unsubscribe button (List-Unsubscribe)
+        expect(page.locator(".mail-headers")).to_contain_text(f"<{leave.get_attribute('href')}>")
+        leave.click()
         expect(page.get_by_text(f"Do you want {VISITOR} to leave this webinar series?")).to_be_visible()
         page.get_by_role("button", name=f"Leave {title}").click()
         expect(page.get_by_role("status")).to_have_text(
