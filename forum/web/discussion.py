@@ -24,6 +24,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -303,7 +304,7 @@ def export(slug: str) -> Response:
 
 
 @bp.route("/post/<token>", methods=["GET", "POST"])
-def compose(token: str) -> Response | str:
+def compose(token: str) -> ResponseReturnValue:
     sub = _subscription_from_token(token)
     if sub is None:
         abort(
@@ -395,7 +396,7 @@ def moderation(slug: str) -> str:
 
 
 @bp.route("/manage/events/<slug>/moderation/<int:post_id>", methods=["POST"])
-def moderate(slug: str, post_id: int) -> Response | str:
+def moderate(slug: str, post_id: int) -> ResponseReturnValue:
     event = _event_or_404(slug)
     moderator = _moderator_identity(event)
     post = db.session.get(Post, post_id)
@@ -421,7 +422,7 @@ def moderate(slug: str, post_id: int) -> Response | str:
                 forms=forms,
                 moderator=moderator,
                 zone=reader_zone(event),
-            ), 400  # type: ignore[return-value]
+            ), 400
         discussion.reject(post, reason, moderator)
         db.session.commit()
         flash(f"Rejected “{post.subject}”; the reason was mailed to {post.author_display}.", "success")
