@@ -20,7 +20,6 @@ from icalendar import Calendar, vCalAddress, vText
 from icalendar import Event as VEvent
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from werkzeug.routing import BuildError
 
 from . import clock, timezones
 from .extensions import db
@@ -46,15 +45,8 @@ def uid_for(session: Session) -> str:
 
 
 def event_page_url(event: Event) -> str:
-    """The public event page, absolute (mails and calendars leave the site).
-
-    Falls back to the documented path while the public blueprint is not registered
-    (e.g. an app built without it), so a calendar never fails for want of a link.
-    """
-    try:
-        return external_url("public.event", slug=event.slug)
-    except BuildError:
-        return f"{current_app.config['BASE_URL']}/events/{event.slug}"
+    """The public event page, absolute (mails and calendars leave the site)."""
+    return external_url("public.event", slug=event.slug)
 
 
 def is_cancelled(session: Session) -> bool:

@@ -363,22 +363,14 @@ def _send_reminder(session: Session, minutes: int) -> tuple[int, str]:
     event = session.event
     zone_lines = session_zone_lines(session)
     subject = f"Reminder: {session.display_title} starts in {offset_text(minutes)}"
-    attach = True
 
     def viewer_zone(subscription: Subscription) -> str:
         return subscription.participant.timezone or event.timezone
 
     def calendar_file(subscription: Subscription) -> list[Attachment]:
         """The session's .ics naming the recipient as attendee: the one per-recipient part."""
-        nonlocal attach
-        if attach:
-            try:
-                ics = calendar.session_file(session, subscription.participant)
-            except NotImplementedError:
-                attach = False  # calendar files not built yet: the link in the text still works
-            else:
-                return [Attachment(ics, "text", "calendar", "session.ics")]
-        return []
+        ics = calendar.session_file(session, subscription.participant)
+        return [Attachment(ics, "text", "calendar", "session.ics")]
 
     copies = list_messages(
         event=event,
@@ -401,7 +393,7 @@ def _send_reminder(session: Session, minutes: int) -> tuple[int, str]:
     )
     stamp = session.starts_at.strftime("%Y%m%dT%H%MZ")
     count = _fan_out(copies, kind="reminder", key=f"reminder:{session.id}:{minutes}:{stamp}", event=event)
-    return count, "" if attach else "sent without a calendar file"
+    return count, ""
 
 
 # announcements and lessons

@@ -30,7 +30,7 @@ from .mail.compose import address, build_message, list_message
 from .mail.outbox import Outgoing, enqueue, enqueue_many
 from .models import DELIVERY_MODES, Event, Participant, Subscription
 from .timezones import is_zone
-from .tokens import TokenError, read_token
+from .tokens import read_token
 
 LIVE_STATUSES = ("pending", "active")
 
@@ -296,16 +296,6 @@ def read_participant_token(token: str) -> Participant | None:
 def read_unsubscribe_token(token: str) -> Subscription | None:
     sub_id = read_token("unsubscribe", token, links.token_max_age("unsubscribe"))
     return db.session.get(Subscription, sub_id) if isinstance(sub_id, int) else None
-
-
-def expired_token_participant(exc: TokenError, purpose: str) -> Participant | None:
-    """Who an expired link belonged to (its signature is good), to mail them a fresh one."""
-    if not exc.expired or not isinstance(exc.payload, int):
-        return None
-    if purpose == "preferences":
-        return db.session.get(Participant, exc.payload)
-    sub = db.session.get(Subscription, exc.payload)
-    return sub.participant if sub else None
 
 
 def live_subscriptions(participant: Participant) -> list[Subscription]:

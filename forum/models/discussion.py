@@ -102,7 +102,3 @@ class Post(Model):
     @property
     def role_label(self) -> str:
         return AUTHOR_ROLES.get(self.author_role, self.author_role)
-
-    @property
-    def is_accepted(self) -> bool:
-        return self.status == "accepted"
