@@ -26,7 +26,7 @@ from sqlalchemy.orm import joinedload
 from . import timezones
 from .extensions import db
 from .mail.compose import ListCopy, list_message, list_messages
-from .mail.outbox import Outgoing, enqueue_many
+from .mail.outbox import enqueue_copies
 from .models import Event, Post, Subscription
 from .web.urls import external_url
 
@@ -228,15 +228,11 @@ def send_digest(event: Event, period: DigestPeriod) -> tuple[int, str]:
     if not recipients:
         return 0, f"{len(posts)} posts, no digest subscribers"
     renderer = DigestRenderer(event, period, posts)
-    outgoing = (
-        Outgoing(
-            message=copy.data,
-            key=f"digest:{event.id}:{period.label}:{copy.subscription.id}",
-            event_id=event.id,
-            subscription_id=copy.subscription.id,
-            envelope_from=copy.envelope_from,
-            recipient=copy.recipient,
-        )
-        for copy in renderer.copies(recipients)
+    queued = enqueue_copies(
+        renderer.copies(recipients),
+        kind="digest",
+        key=f"digest:{event.id}:{period.label}",
+        event_id=event.id,
+        chunk_size=renderer.chunk_size(),
     )
-    return enqueue_many(outgoing, kind="digest", chunk_size=renderer.chunk_size()), f"{len(posts)} posts"
+    return queued, f"{len(posts)} posts"

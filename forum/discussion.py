@@ -666,20 +666,7 @@ def fan_out(post: Post) -> int:
         references=refs,
         archived_at=link,
     )
-    return outbox.enqueue_many(
-        (
-            outbox.Outgoing(
-                message=copy.data,
-                key=f"post:{post.id}:{copy.subscription.id}",
-                event_id=event.id,
-                subscription_id=copy.subscription.id,
-                envelope_from=copy.envelope_from,
-                recipient=copy.recipient,
-            )
-            for copy in copies
-        ),
-        kind="post",
-    )
+    return outbox.enqueue_copies(copies, kind="post", key=f"post:{post.id}", event_id=event.id)
 
 
 def _hold_notices(event: Event, post: Post) -> None:

@@ -30,7 +30,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -50,8 +50,8 @@ from sqlalchemy.orm import joinedload
 from . import calendar, clock, digests, timezones
 from .extensions import db
 from .mail.bulk import Attachment
-from .mail.compose import ListCopy, list_messages
-from .mail.outbox import Outgoing, enqueue_many
+from .mail.compose import list_messages
+from .mail.outbox import enqueue_copies
 from .models import Announcement, Event, JobRun, SchedulerLock, Session, Subscription, table_of
 from .web.urls import external_url
 
@@ -136,25 +136,6 @@ def active_subscriptions(event: Event, *, include_no_mail: bool) -> list[Subscri
         stmt = stmt.where(Subscription.mode != "none")
     stmt = stmt.options(joinedload(Subscription.participant)).order_by(Subscription.id)
     return list(db.session.scalars(stmt))
-
-
-def _fan_out(copies: Iterable[ListCopy], *, kind: str, key: str, event: Event) -> int:
-    """Enqueue one copy per subscriber with a per-recipient key; returns how many were new.
-
-    `copies` come from `compose.list_messages`: the body encoded once per group.
-    """
-    outgoing = (
-        Outgoing(
-            message=c.data,
-            key=f"{key}:{c.subscription.id}",
-            event_id=event.id,
-            subscription_id=c.subscription.id,
-            envelope_from=c.envelope_from,
-            recipient=c.recipient,
-        )
-        for c in copies
-    )
-    return enqueue_many(outgoing, kind=kind)
 
 
 # --- the jobs -------------------------------------------------------------------------------
@@ -278,7 +259,7 @@ def _send_notice(event: Event, template: str) -> tuple[int, str]:
         automated=True,
         posting_open=opening,
     )
-    return _fan_out(copies, kind=kind, key=f"{kind}:{event.id}", event=event), ""
+    return enqueue_copies(copies, kind=kind, key=f"{kind}:{event.id}", event_id=event.id), ""
 
 
 def _local_text(instant: datetime, zone: str) -> str:
@@ -392,7 +373,9 @@ def _send_reminder(session: Session, minutes: int) -> tuple[int, str]:
         posting_open=False,
     )
     stamp = session.starts_at.strftime("%Y%m%dT%H%MZ")
-    count = _fan_out(copies, kind="reminder", key=f"reminder:{session.id}:{minutes}:{stamp}", event=event)
+    count = enqueue_copies(
+        copies, kind="reminder", key=f"reminder:{session.id}:{minutes}:{stamp}", event_id=event.id
+    )
     return count, ""
 
 
@@ -457,7 +440,9 @@ def _send_announcement(announcement: Announcement, at: datetime) -> tuple[int, s
         context={"announcement": announcement, "event_url": external_url("public.event", slug=event.slug)},
         automated=True,
     )
-    count = _fan_out(copies, kind="announcement", key=f"announcement:{announcement.id}", event=event)
+    count = enqueue_copies(
+        copies, kind="announcement", key=f"announcement:{announcement.id}", event_id=event.id
+    )
     announcement.status, announcement.sent_at, announcement.recipients = "sent", at, count
     return count, ""
 

@@ -14,7 +14,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from .. import clock
 from ..extensions import db
 from ..models import OutboundMessage, table_of
+
+if TYPE_CHECKING:
+    from .compose import ListCopy
 
 #: Rows per multi-row INSERT in `enqueue_many` (11 columns: well under SQLite's bind limit).
 INSERT_CHUNK = 500
@@ -155,3 +158,24 @@ def enqueue_many(items: Iterable[Outgoing], *, kind: str, chunk_size: int = INSE
         stmt = _insert_statement().values(rows).returning(table_of(OutboundMessage).c.id)
         inserted += len(db.session.execute(stmt).all())
     return inserted
+
+
+def enqueue_copies(
+    copies: Iterable[ListCopy], *, kind: str, key: str, event_id: int, chunk_size: int = INSERT_CHUNK
+) -> int:
+    """Queue a `compose.list_messages` fan-out, one row per copy keyed `<key>:<subscription id>`.
+
+    Returns how many were new (see `enqueue_many`).
+    """
+    outgoing = (
+        Outgoing(
+            message=copy.data,
+            key=f"{key}:{copy.subscription.id}",
+            event_id=event_id,
+            subscription_id=copy.subscription.id,
+            envelope_from=copy.envelope_from,
+            recipient=copy.recipient,
+        )
+        for copy in copies
+    )
+    return enqueue_many(outgoing, kind=kind, chunk_size=chunk_size)
