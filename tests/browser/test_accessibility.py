@@ -7,37 +7,22 @@ database backend, so this runs on SQLite only to keep the suite fast.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from forum import clock, demo, discussion, links
 from forum import subscriptions as service
 from forum.extensions import db
 from forum.mail.sender import send_due
 from forum.models import Event
-from tests.browser.test_officer_flow import CHROMIUM_ARGS
 from tests.support.discussion import LIST, OPEN_AT, make_forum, message, subscribe
 from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, live_server, make_officer
 
 BLOCKING = {"serious", "critical"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"), args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def path_of(url: str) -> str:

@@ -5,7 +5,6 @@ leaves with the unsubscribe link."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -13,29 +12,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from forum import demo
 from forum.extensions import db
 from forum.mail.sender import send_due
 from forum.models import Event, Participant
-from tests.browser.test_officer_flow import ARTIFACTS, CHROMIUM_ARGS
+from tests.browser.conftest import ARTIFACTS
 from tests.support.live import live_server
 
 VISITOR = "visitor@example.org"
 SERIES_SLUG = "re-envisioning-technical-services"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"), args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @contextmanager
