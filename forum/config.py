@@ -64,6 +64,9 @@ def load(instance_path: str) -> dict[str, Any]:
         if env == "production":
             raise RuntimeError("SECRET_KEY must be set when FORUM_ENV=production")
         secret = "dev-only-secret-change-me"  # noqa: S105 - development default, refused in production
+    if env == "production" and _env("MAIL_URL").startswith("dev:"):
+        # Otherwise a deployment that forgot MAIL_URL would "send" into a folder nobody reads.
+        raise RuntimeError("MAIL_URL must name a real SMTP server (smtp:// or smtps://) in production")
     db_url = _env("DATABASE_URL").replace("<instance>", instance_path)
     if db_url.startswith("postgres://"):
         db_url = "postgresql://" + db_url[len("postgres://") :]
