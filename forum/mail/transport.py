@@ -1,12 +1,15 @@
 """Where mail goes: MAIL_URL parsed into an SMTP connection or the dev mailbox.
 
-* ``smtp://user:pass@host:port`` - STARTTLS when the server offers it;
-  ``?starttls=required`` refuses to send in clear, ``?starttls=off`` never upgrades.
+* ``smtp://user:pass@host:port`` - STARTTLS when the server offers it (a password is
+  only sent over TLS); ``?starttls=required`` refuses to send in clear, ``?starttls=off``
+  never upgrades.
 * ``smtps://user:pass@host:port`` - implicit TLS (port 465 by default).
 * ``dev://`` (the default) - each message is written as an ``.eml`` file to
   DEV_MAILBOX_DIR and shown at /dev/mail.
 
-Other options: ``?timeout=SECONDS``, ``?helo=NAME``, ``?cafile=PATH`` (a private CA).
+Other options: ``?timeout=SECONDS``, ``?helo=NAME``, ``?cafile=PATH`` (a private CA; the
+standard SSL_CERT_FILE environment variable works too). Server certificates and host
+names are always verified.
 Only `sender.py` uses a transport; nothing else talks SMTP.
 """
 
@@ -168,6 +171,14 @@ def _read_reply(conn: smtplib.SMTP) -> tuple[int, bytes]:
     return code, b"\n".join(lines)
 
 
+def _close_quietly(conn: smtplib.SMTP | None) -> None:
+    """Close a session that failed half-way (login refused, bad certificate) so its socket
+    does not linger until garbage collection."""
+    if conn is not None:
+        with contextlib.suppress(OSError):
+            conn.close()
+
+
 def _reply_text(reply: bytes | str) -> str:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
     return " ".join(text.split())[:500]
@@ -193,9 +204,10 @@ class SMTPTransport:
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         helo = s.helo or "localhost"
+        conn: smtplib.SMTP | None = None
         try:
             if s.implicit_tls:
-                conn: smtplib.SMTP = smtplib.SMTP_SSL(
+                conn = smtplib.SMTP_SSL(
                     s.host, s.port, local_hostname=helo, timeout=s.timeout, context=self._tls_context()
                 )
             else:
@@ -203,23 +215,35 @@ class SMTPTransport:
             assert conn.sock is not None  # connected by the constructor above
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # small pipelined writes
             conn.ehlo()
+            encrypted = s.implicit_tls
             if not s.implicit_tls and s.starttls != "off":
                 if conn.has_extn("starttls"):
                     conn.starttls(context=self._tls_context())
                     conn.ehlo()
+                    encrypted = True
                 elif s.starttls == "required":
-                    conn.close()
                     raise DeliveryError(
                         f"{s.host}:{s.port} does not offer STARTTLS (starttls=required)", unavailable=True
                     )
             if s.username:
+                if not encrypted and s.starttls != "off":  # a stripped STARTTLS must not leak the password
+                    raise DeliveryError(
+                        f"{s.host}:{s.port} does not offer STARTTLS: not sending the password in clear"
+                        " (?starttls=off allows it)",
+                        unavailable=True,
+                    )
                 conn.login(s.username, s.password or "")
         except smtplib.SMTPAuthenticationError as exc:
+            _close_quietly(conn)
             raise DeliveryError(
                 f"SMTP login refused: {exc.smtp_code} {_reply_text(exc.smtp_error)}", unavailable=True
             ) from exc
         except (OSError, smtplib.SMTPException) as exc:
+            _close_quietly(conn)
             raise DeliveryError(f"cannot connect to {s.host}:{s.port}: {exc}", unavailable=True) from exc
+        except BaseException:
+            _close_quietly(conn)
+            raise
         self._used = False
         return conn
 
