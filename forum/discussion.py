@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 SUBJECT_PREFIX_RE = re.compile(r"^\s*((re|fwd?|aw|sv|antw|wg|tr)\s*(\[\d+\])?\s*:|\[[^\]]{0,80}\])\s*", re.I)
 APPROVE_RE = re.compile(r"^(?P<slug>[a-z0-9][a-z0-9_-]*)\+approve-(?P<post>\d+)-(?P<sig>[0-9a-f]{24})$")
 LEAVE_RE = re.compile(r"^(?P<slug>[a-z0-9][a-z0-9_-]*)\+leave-(?P<sub>\d+)-(?P<sig>[0-9a-f]{24})$")
+BOUNCE_RE = re.compile(r"^(?P<slug>[a-z0-9][a-z0-9_-]*)\+bounce-(?P<sub>\d+)-(?P<sig>[0-9a-f]{24})$")
 
 # status -> (LMTP reply, sysexits code)
 _REPLIES = {
@@ -44,6 +45,7 @@ _REPLIES = {
     "not_open": ("250 2.0.0", 0),
     "moderated": ("250 2.0.0", 0),
     "unsubscribed": ("250 2.0.0", 0),
+    "bounce": ("250 2.0.0", 0),
     "unknown_list": ("550 5.1.1", 67),
     "refused": ("550 5.7.1", 77),
     "too_big": ("552 5.3.4", 77),
@@ -104,6 +106,7 @@ class Target:
     event: Event
     approve_post_id: int | None = None
     leave_subscription_id: int | None = None
+    bounce_subscription_id: int | None = None
 
 
 def resolve(recipient: str) -> Target | None:
@@ -118,6 +121,12 @@ def resolve(recipient: str) -> Target | None:
             return None
         event = Event.by_slug(leave["slug"])
         return Target(event=event, leave_subscription_id=int(leave["sub"])) if event else None
+    bounce = BOUNCE_RE.match(local)
+    if bounce:  # VERP return path of a subscriber's mail (links.bounce_address): any event kind
+        if not check_address_tag("bounce", int(bounce["sub"]), bounce["sig"]):
+            return None
+        event = Event.by_slug(bounce["slug"])
+        return Target(event=event, bounce_subscription_id=int(bounce["sub"])) if event else None
     post_id = None
     match = APPROVE_RE.match(local)
     if match:
@@ -331,6 +340,16 @@ def _leave_by_mail(event: Event, subscription_id: int) -> Outcome:
     return Outcome("unsubscribed", f"Unsubscribed from {event.title}")
 
 
+def _bounce(event: Event, subscription_id: int, raw: bytes) -> Outcome:
+    """Mail to a subscriber's VERP bounce address: a DSN may count; nothing is ever answered."""
+    from .mail import bounces
+
+    result = bounces.handle(subscription_id, event.id, raw)
+    if not result.counted:
+        log.info("bounce address of subscription %s: %s", subscription_id, result.reason)
+    return Outcome("bounce" if result.counted else "dropped", result.reason)
+
+
 def _receive(raw: bytes, recipient: str, envelope_from: str) -> Outcome:
     target = resolve(recipient)
     if target is None:
@@ -338,6 +357,8 @@ def _receive(raw: bytes, recipient: str, envelope_from: str) -> Outcome:
     event = target.event
     if target.leave_subscription_id is not None:
         return _leave_by_mail(event, target.leave_subscription_id)
+    if target.bounce_subscription_id is not None:
+        return _bounce(event, target.bounce_subscription_id, raw)
     parsed = parse_message(raw)
     drop = _drop_reason(parsed, event, envelope_from)
     if drop:

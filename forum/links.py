@@ -37,6 +37,17 @@ def unsubscribe_mailto(subscription: Subscription) -> str:
     return f"mailto:{local}@{domain}?subject=unsubscribe"
 
 
+def bounce_address(subscription: Subscription) -> str:
+    """The VERP envelope sender of mail to one subscriber: `<slug>+bounce-<id>-<tag>@LIST_DOMAIN`.
+
+    A relay's delivery report (DSN) comes back to it, so the address itself says whose
+    delivery failed, whatever the report says; the inbound path (discussion.resolve) takes it.
+    """
+    domain = current_app.config["LIST_DOMAIN"]
+    tag = address_tag("bounce", subscription.id)
+    return f"{subscription.event.slug}+bounce-{subscription.id}-{tag}@{domain}"
+
+
 def token_max_age(purpose: str) -> int:
     """Seconds a link of this purpose keeps working (documented in the README)."""
     cfg = current_app.config

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import clock
 from ..extensions import db
-from ..models import OutboundMessage, table_of
+from ..models import OutboundMessage, Subscription, table_of
 
 if TYPE_CHECKING:
     from .compose import ListCopy
@@ -49,6 +49,19 @@ def sender_of(message: EmailMessage) -> str:
     return next((a for _, a in getaddresses(_raw_header(message, "From")) if a), "")
 
 
+def return_path(subscription_id: int | None, sender: str) -> str:
+    """The envelope sender (MAIL FROM) of a queued message whose header From is `sender`.
+
+    Mail to a subscriber returns to that subscription's VERP bounce address, so a relay's
+    later delivery report counts against it (forum.mail.bounces); other mail keeps `sender`.
+    The subscription is normally already in the session, so this costs no query.
+    """
+    from ..links import bounce_address
+
+    subscription = db.session.get(Subscription, subscription_id) if subscription_id is not None else None
+    return bounce_address(subscription) if subscription is not None else sender
+
+
 def enqueue(
     message: EmailMessage,
     *,
@@ -65,11 +78,13 @@ def enqueue(
     """
     if db.session.scalar(select(OutboundMessage.id).where(OutboundMessage.idempotency_key == key)):
         return None
+    if envelope_from is None:
+        envelope_from = return_path(subscription_id, sender_of(message))
     row = OutboundMessage(
         idempotency_key=key,
         kind=kind,
         recipient=recipient_of(message),
-        envelope_from=envelope_from if envelope_from is not None else sender_of(message),
+        envelope_from=envelope_from,
         message=message.as_bytes(),
         event_id=event_id,
         subscription_id=subscription_id,
@@ -87,7 +102,7 @@ class Outgoing:
     """One message of a fan-out, for `enqueue_many`.
 
     `message` is an EmailMessage or its finished bytes (e.g. a `compose.list_messages`
-    copy); bytes need `recipient`, and `envelope_from` unless the list's From is parsed.
+    copy); bytes need `recipient`. `envelope_from` defaults to `return_path`.
     """
 
     message: EmailMessage | bytes
@@ -107,10 +122,13 @@ class Outgoing:
             envelope_from = self.envelope_from
             if envelope_from is None:
                 parsed = BytesHeaderParser(policy=compat32).parsebytes(message)
-                envelope_from = next((a for _, a in getaddresses(parsed.get_all("From", [])) if a), "")
+                sender = next((a for _, a in getaddresses(parsed.get_all("From", [])) if a), "")
+                envelope_from = return_path(self.subscription_id, sender)
         else:
             recipient, data = self.recipient or recipient_of(message), message.as_bytes()
-            envelope_from = self.envelope_from if self.envelope_from is not None else sender_of(message)
+            envelope_from = self.envelope_from
+            if envelope_from is None:
+                envelope_from = return_path(self.subscription_id, sender_of(message))
         return {
             "idempotency_key": self.key,
             "kind": kind,
@@ -165,15 +183,18 @@ def enqueue_copies(
 ) -> int:
     """Queue a `compose.list_messages` fan-out, one row per copy keyed `<key>:<subscription id>`.
 
+    Each copy returns to its subscription's VERP bounce address (see `return_path`).
     Returns how many were new (see `enqueue_many`).
     """
+    from ..links import bounce_address
+
     outgoing = (
         Outgoing(
             message=copy.data,
             key=f"{key}:{copy.subscription.id}",
             event_id=event_id,
             subscription_id=copy.subscription.id,
-            envelope_from=copy.envelope_from,
+            envelope_from=bounce_address(copy.subscription),
             recipient=copy.recipient,
         )
         for copy in copies

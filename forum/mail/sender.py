@@ -181,7 +181,8 @@ def _commit_marks(marks: _Marks, token: str, report: SendReport) -> None:
                 outcomes,
             )
         if marks.bounces:
-            _count_bounces(marks.bounces, report)
+            count_hard_bounces(marks.bounces)
+            report.bounced_subscriptions.update(marks.bounces)
         session.commit()
     except BaseException:
         session.rollback()
@@ -191,8 +192,12 @@ def _commit_marks(marks: _Marks, token: str, report: SendReport) -> None:
     report.failed += len(marks.failed) + sum(1 for m in marks.retry if m["new_status"] == "failed")
 
 
-def _count_bounces(subscription_ids: list[int], report: SendReport) -> None:
-    """A 5xx counts against the subscription; at BOUNCE_LIMIT it is disabled."""
+def count_hard_bounces(subscription_ids: Sequence[int]) -> None:
+    """Count one hard bounce per id against its subscription; at BOUNCE_LIMIT it is disabled.
+
+    The one place bounces are counted: a 5xx refusal here and a relay's delivery report
+    (forum.mail.bounces) both end here, in the caller's transaction.
+    """
     limit = current_app.config["BOUNCE_LIMIT"]
     for sub_id in subscription_ids:
         db.session.execute(
@@ -209,7 +214,6 @@ def _count_bounces(subscription_ids: list[int], report: SendReport) -> None:
         )
         .values(status="disabled")
     )
-    report.bounced_subscriptions.update(subscription_ids)
 
 
 def _release(ids: list[int], token: str, error: DeliveryError | None = None) -> None:
