@@ -37,3 +37,6 @@ def register_blueprints(app: Flask) -> None:
     smorest = Api(app)
     smorest.register_blueprint(api.bp)
     app.extensions["forum_api"] = smorest
+    from . import security
+
+    security.init_app(app)  # CSP and the other security headers on every response

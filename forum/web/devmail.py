@@ -18,6 +18,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from markupsafe import Markup
 
 from ..text import sanitize_html
+from .security import SANDBOX_POLICY
 
 bp = Blueprint("devmail", __name__, url_prefix="/dev/mail")
 
@@ -146,6 +147,8 @@ def part(name: str, index: int):
             response = current_app.response_class(body, mimetype="application/octet-stream")
             response.headers["Content-Disposition"] = _attachment_disposition(filename)
             response.headers["X-Content-Type-Options"] = "nosniff"
+            # A raw part (HTML as sent, unsanitised) must never run or load anything if opened.
+            response.headers["Content-Security-Policy"] = SANDBOX_POLICY
             return response
     abort(404)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # git-ignored
 # Headless as root, with nothing reaching out to the network (this machine has none).
@@ -30,3 +30,17 @@ def browser() -> Iterator[Browser]:
             yield chromium
         finally:
             chromium.close()
+
+
+def watch_for_csp_violations(page: Page) -> list[str]:
+    """Collects what the Content-Security-Policy refused, and script errors, as they happen:
+    a page that needed an inline script or style would silently lose it in production."""
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(f"{page.url}: {msg.text}") if "Content Security Policy" in msg.text else None
+        ),
+    )
+    page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+    return problems

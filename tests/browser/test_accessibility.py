@@ -19,6 +19,7 @@ from forum import subscriptions as service
 from forum.extensions import db
 from forum.mail.sender import send_due
 from forum.models import Event
+from tests.browser.conftest import watch_for_csp_violations
 from tests.support.discussion import LIST, OPEN_AT, make_forum, message, subscribe
 from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, live_server, make_officer
 
@@ -114,6 +115,7 @@ def test_pages_have_no_serious_accessibility_violations(app: Flask, browser: Bro
     with live_server(app) as base:
         context = browser.new_context(timezone_id="Europe/Berlin")
         page = context.new_page()
+        csp_problems = watch_for_csp_violations(page)
         for path in (
             "/",
             "/events/mentoring-in-technical-services",
@@ -151,3 +153,4 @@ def test_pages_have_no_serious_accessibility_violations(app: Flask, browser: Bro
             check(page, axe, f"{base}/manage/events/mentoring/{area}", problems)
         context.close()
     assert not problems, "accessibility violations:\n" + "\n".join(problems)
+    assert csp_problems == [], "refused by the Content-Security-Policy:\n" + "\n".join(csp_problems)

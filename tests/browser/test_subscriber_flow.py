@@ -18,7 +18,7 @@ from forum import demo
 from forum.extensions import db
 from forum.mail.sender import send_due
 from forum.models import Event, Participant
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, watch_for_csp_violations
 from tests.support.live import live_server
 
 VISITOR = "visitor@example.org"
@@ -76,6 +76,7 @@ def test_a_visitor_subscribes_confirms_changes_delivery_and_leaves(app: Flask, b
     with live_server_for(app) as base:
         context = browser.new_context(timezone_id="Europe/Berlin", viewport={"width": 1100, "height": 900})
         page = context.new_page()
+        csp_problems = watch_for_csp_violations(page)
 
         # find the series and read its times in Berlin time
         page.goto(f"{base}/")
@@ -138,6 +139,7 @@ def test_a_visitor_subscribes_confirms_changes_delivery_and_leaves(app: Flask, b
         expect(page.get_by_role("button", name=f"Re-join {title}")).to_be_visible()
         shot(page, "subscriber-4-left.png")
         context.close()
+    assert csp_problems == []
 
     db.session.expire_all()
     person = Participant.by_email(VISITOR)

@@ -1,0 +1,84 @@
+"""HTTP security headers for every response, set in one after_request hook.
+
+The site's pages load only their own CSS and scripts (static/), so the policy is strict: no
+inline script or style attribute anywhere. Panelist photos are remote, hence `img-src https:`.
+Signed tokens travel in URLs (/preferences/<token>, ?t=...), so pages that carry one are never
+stored and never send a Referer. A view that needs a different policy (the dev mailbox's raw
+parts) sets its own Content-Security-Policy first; this hook leaves it alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask, Response, current_app, request
+from flask_login import current_user
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' https: data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+# For responses that are a document in their own right but must not run or load anything.
+SANDBOX_POLICY = "sandbox; default-src 'none'"
+HSTS = "max-age=31536000; includeSubDomains"
+TOKEN_QUERY_ARGS = ("t", "token")
+NO_STORE_PREFIXES = ("/manage", "/login", "/dev/mail")
+
+
+def carries_token(path_args: Mapping[str, object] | None, query_args: Mapping[str, object]) -> bool:
+    """True when the URL holds a signed token: in the path (<token>) or the query (?t=)."""
+    if path_args and "token" in path_args:
+        return True
+    return any(name in query_args for name in TOKEN_QUERY_ARGS)
+
+
+def _is_html(response: Response) -> bool:
+    return response.mimetype == "text/html"
+
+
+def _no_store(response: Response) -> bool:
+    """Responses no browser or proxy may keep once shown.
+
+    Officer areas always; HTML pages that carry a token or show an officer's view. Calendar
+    feeds keep their own `private, no-cache` so calendar apps can still revalidate by ETag."""
+    if request.path.startswith(NO_STORE_PREFIXES):
+        return True
+    if not _is_html(response):
+        return False
+    return carries_token(request.view_args, request.args) or bool(
+        getattr(current_user, "is_authenticated", False)
+    )
+
+
+def set_security_headers(response: Response) -> Response:
+    """The after_request hook: never overrides a policy a view set for its own response."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    if _is_html(response):
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Frame-Options", "DENY")
+    if carries_token(request.view_args, request.args):
+        headers["Referrer-Policy"] = "no-referrer"
+    else:
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if _no_store(response):
+        headers["Cache-Control"] = "no-store"
+    if request.is_secure and _production():
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
+def _production() -> bool:
+    return current_app.config.get("FORUM_ENV") == "production"
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(set_security_headers)
