@@ -28,6 +28,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from sqlalchemy import func, select
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -228,12 +229,19 @@ def archive(slug: str) -> Response:
 
 
 def _thread_starters(threads: list[Thread]) -> dict[int, Post]:
-    starters: dict[int, Post] = {}
-    for thread in threads:
-        first = next((p for p in thread.posts if p.status == "accepted"), None)
-        if first is not None:
-            starters[thread.id] = first
-    return starters
+    """Each thread's first accepted post (Thread.posts is in id order), in one query for all."""
+    if not threads:
+        return {}
+    first_ids = (
+        select(func.min(Post.id))
+        .where(Post.thread_id.in_([t.id for t in threads]), Post.status == "accepted")
+        .group_by(Post.thread_id)
+    )
+    return {
+        post.thread_id: post
+        for post in db.session.scalars(select(Post).where(Post.id.in_(first_ids)))
+        if post.thread_id is not None
+    }
 
 
 @bp.route("/events/<slug>/archive/threads/<int:thread_id>")

@@ -26,6 +26,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import contains_eager
 from wtforms import BooleanField, SelectField, SubmitField
 
 from .. import clock
@@ -128,7 +129,12 @@ def search(event: Event, q: str, status: str) -> tuple[list[Subscription], int]:
     if status in SUBSCRIPTION_STATUSES:
         query = query.where(Subscription.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(query.order_by(Participant.email_key).limit(PAGE_SIZE)).all()
+    # the join already has each row's participant: load it with the row, not one query per row
+    rows = db.session.scalars(
+        query.options(contains_eager(Subscription.participant))
+        .order_by(Participant.email_key)
+        .limit(PAGE_SIZE)
+    ).all()
     return list(rows), total
 
 
