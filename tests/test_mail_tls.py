@@ -244,5 +244,5 @@ def test_an_untrusted_certificate_is_refused(mail_app, ca, ca_file, scheme, trou
         report = send_due()
     assert handler.received == []
     assert report.sent == 0 and "certificate verify failed" in (report.unavailable or "")
-    assert statuses() == {"a@example.org": "retry"}
+    assert statuses() == {"a@example.org": "queued"}  # handed back to wait for a trusted server
     assert handler.auth_attempts == []

@@ -116,6 +116,7 @@ def claim(limit: int, worker_id: str, lease_seconds: int | None = None) -> Claim
             _outbox.c.message,
             _outbox.c.attempts,
             _outbox.c.subscription_id,
+            _outbox.c.created_at,
         )
     )
     try:
@@ -216,11 +217,19 @@ def count_hard_bounces(subscription_ids: Sequence[int]) -> None:
     )
 
 
-def _release(ids: list[int], token: str, error: DeliveryError | None = None) -> None:
+def _release(
+    ids: list[int], token: str, error: DeliveryError | None = None, report: SendReport | None = None
+) -> None:
     """Give unsent rows back, not counted as an attempt: due again at once, for any sender
-    (lease nearly over), or after the first retry delay (mail server unavailable)."""
+    (lease nearly over), or after the first retry delay (mail server unavailable).
+
+    An outage is not the message's fault, so it uses up none of MAIL_MAX_ATTEMPTS: mail
+    waits for the server for up to MAIL_MAX_QUEUE_DAYS, as an MTA's queue would.
+    """
     if not ids:
         return
+    if error is not None and report is not None:
+        report.retry += len(ids)
     due = clock.now() + (backoff(1) if error else timedelta(0))
     db.session.execute(
         update(_outbox)
@@ -235,7 +244,12 @@ def _release(ids: list[int], token: str, error: DeliveryError | None = None) -> 
     db.session.commit()
 
 
-def _record_failure(marks: _Marks, row: Any, error: DeliveryError) -> None:
+def _too_old(row: Any) -> bool:
+    """Queued longer than MAIL_MAX_QUEUE_DAYS: stop waiting for the server and fail it."""
+    return bool(row.created_at <= clock.now() - timedelta(days=current_app.config["MAIL_MAX_QUEUE_DAYS"]))
+
+
+def _record_failure(marks: _Marks, row: Any, error: DeliveryError, give_up: bool = False) -> None:
     now = clock.now()
     attempts = row.attempts + 1
     text = str(error)[:1000]
@@ -252,7 +266,7 @@ def _record_failure(marks: _Marks, row: Any, error: DeliveryError) -> None:
         if row.subscription_id is not None:
             marks.bounces.append(row.subscription_id)
         return
-    gave_up = attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
+    gave_up = give_up or attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
     marks.retry.append(
         {
             "row_id": row.id,
@@ -348,14 +362,21 @@ def deliver(
 
     try:
         for env, error in transport.send_many(envelopes()):
+            if error is not None and error.unavailable:
+                # The server is down or refuses us: stop, and hand this row back with the
+                # rest (no attempt counted) unless it has waited too long already.
+                unavailable = error
+                report.unavailable = str(error)
+                if not _too_old(rows[env.id]):
+                    continue
+                _record_failure(marks, rows[env.id], error, give_up=True)
+                settled.add(env.id)
+                continue
             settled.add(env.id)
             if error is None:
                 marks.sent.append(env.id)
             else:
                 _record_failure(marks, rows[env.id], error)
-                if error.unavailable:  # the server is down or refuses us: no point trying the rest
-                    unavailable = error
-                    report.unavailable = str(error)
             if len(marks) >= GROUP_SIZE or time.monotonic() - last_commit >= GROUP_SECONDS:
                 flush()
     finally:
@@ -364,7 +385,7 @@ def deliver(
             settle(wait=True)
     unsettled = [r.id for r in batch.rows if r.id not in settled]
     if unsettled:
-        pending.append((db_call(_release, unsettled, batch.token, unavailable), 0))
+        pending.append((db_call(_release, unsettled, batch.token, unavailable, report), 0))
         if wait_here:
             settle(wait=True)
 
