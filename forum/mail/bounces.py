@@ -66,8 +66,12 @@ def delivery_statuses(raw: bytes) -> list[RecipientStatus] | None:
         return None
     if msg.get_content_type() != "multipart/report":
         return None
-    if (msg.get_param("report-type") or "").lower() not in ("delivery-status", "global-delivery-status"):
-        return None
+    report_type = msg.get_param("report-type")
+    if not isinstance(report_type, str) or report_type.lower() not in (
+        "delivery-status",
+        "global-delivery-status",
+    ):
+        return None  # RFC 2231-encoded (tuple) or missing parameters are not DSNs we know
     statuses: list[RecipientStatus] = []
     for part in msg.walk():
         if part.get_content_type() not in STATUS_TYPES:
