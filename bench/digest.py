@@ -12,10 +12,7 @@ Prints messages/s, the average message size, and peak memory (RSS).
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import sys
-import tempfile
 import time
 import uuid
 from datetime import date, datetime, timedelta
@@ -23,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+from _support import bench_app, peak_rss_mb  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
-from forum import create_app  # noqa: E402
 from forum.extensions import db  # noqa: E402
 from forum.models import Event, OutboundMessage, Participant, Post, Session, Subscription, Thread  # noqa: E402
 from forum.scheduler import run_job  # noqa: E402
@@ -39,10 +36,6 @@ BODY = (
     "department, or an acquisitions librarian explaining how a budget year really runs.\n\n"
     "What worked for us was pairing people across units, with a standing monthly meeting."
 )
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def build(subscribers: int, posts: int) -> Event:
@@ -106,51 +99,23 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
 
-    tmp = tempfile.mkdtemp(prefix="forum-bench-digest-")
-    config: dict = {"SECRET_KEY": "bench", "BASE_URL": "https://forum.example.org", "TESTING": True}
-    schema = None
-    if args.database_url:
-        url = args.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
-        schema = f"bench_digest_{os.getpid()}"
-        with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        config |= {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}},
-        }
-    else:
-        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp}/bench.db"
-    app = create_app(config)
-    try:
-        with app.app_context():
-            db.create_all()
-            t = time.perf_counter()
-            build(args.subscribers, args.posts)
-            print(
-                f"set-up: {args.subscribers} subscribers, {args.posts} posts in {time.perf_counter() - t:.1f}s"
-            )
-            base_rss = peak_rss_mb()
-            at = localize(datetime(2019, 9, 10, 18, 1), "America/New_York").instant
-            t = time.perf_counter()
-            report = run_job("digests", at=at)
-            elapsed = time.perf_counter() - t
-            count, size = db.session.execute(
-                select(func.count(OutboundMessage.id), func.avg(func.length(OutboundMessage.message)))
-            ).one()
-            assert report.messages == count == args.subscribers, (report.messages, count)
-            print(f"backend: {db.engine.dialect.name}")
-            print(f"digest: {count} messages, {float(size) / 1024:.0f} KB each on average")
-            print(f"time: {elapsed:.1f}s  ->  {count / elapsed:.0f} messages/s")
-            print(f"peak RSS: {peak_rss_mb():.0f} MB (after set-up: {base_rss:.0f} MB)")
-            db.session.remove()
-            if schema:
-                with db.engine.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            db.engine.dispose()
-    finally:
-        for path in Path(tmp).glob("*"):
-            path.unlink()
-        os.rmdir(tmp)
+    with bench_app(args.database_url or None, "digest", TESTING=True) as app, app.app_context():
+        t = time.perf_counter()
+        build(args.subscribers, args.posts)
+        print(f"set-up: {args.subscribers} subscribers, {args.posts} posts in {time.perf_counter() - t:.1f}s")
+        base_rss = peak_rss_mb()
+        at = localize(datetime(2019, 9, 10, 18, 1), "America/New_York").instant
+        t = time.perf_counter()
+        report = run_job("digests", at=at)
+        elapsed = time.perf_counter() - t
+        count, size = db.session.execute(
+            select(func.count(OutboundMessage.id), func.avg(func.length(OutboundMessage.message)))
+        ).one()
+        assert report.messages == count == args.subscribers, (report.messages, count)
+        print(f"backend: {db.engine.dialect.name}")
+        print(f"digest: {count} messages, {float(size) / 1024:.0f} KB each on average")
+        print(f"time: {elapsed:.1f}s  ->  {count / elapsed:.0f} messages/s")
+        print(f"peak RSS: {peak_rss_mb():.0f} MB (after set-up: {base_rss:.0f} MB)")
 
 
 if __name__ == "__main__":

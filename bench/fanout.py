@@ -16,23 +16,23 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
+from flask import Flask
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _support import LIST_DOMAIN, bench_app, peak_rss_mb  # noqa: E402
 from jinja2 import ChoiceLoader, DictLoader  # noqa: E402
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
 from sqlalchemy.orm import joinedload  # noqa: E402
 
-from forum import create_app  # noqa: E402
 from forum.extensions import db  # noqa: E402
 from forum.mail.compose import list_message, list_messages  # noqa: E402
 from forum.mail.outbox import Outgoing, enqueue_many  # noqa: E402
@@ -147,31 +147,14 @@ def queue_post(event: Event, one_by_one: bool = False) -> int:
     return count
 
 
-def run_ours(
-    n: int, port: int, database_url: str | None, workdir: str, one_by_one: bool = False
-) -> dict[str, float]:
-    url = database_url or f"sqlite:///{workdir}/bench.db"
-    engine_options: dict = {}
-    schema = None
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-        schema = f"bench_fanout_{os.getpid()}"  # a private schema: nothing else is touched
-        engine_options = {"connect_args": {"options": f"-csearch_path={schema}"}}
-        with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
-            "MAIL_URL": f"smtp://127.0.0.1:{port}?starttls=off",
-            "BASE_URL": "https://forum.example.org",
-            "LIST_DOMAIN": "lists.forum.example.org",
-            "DEV_MAILBOX_DIR": f"{workdir}/devmail",
-        }
-    )
-    app.jinja_env.loader = ChoiceLoader([DictLoader(TEMPLATES), app.jinja_env.loader])
+def run_ours(n: int, port: int, database_url: str | None, one_by_one: bool = False) -> dict[str, float]:
+    with bench_app(database_url, "fanout", MAIL_URL=f"smtp://127.0.0.1:{port}?starttls=off") as app:
+        app.jinja_env.loader = ChoiceLoader([DictLoader(TEMPLATES), app.jinja_env.loader])
+        return send_post(app, n, one_by_one)
+
+
+def send_post(app: Flask, n: int, one_by_one: bool) -> dict[str, float]:
     with app.app_context():
-        db.create_all()
         event = make_event(n)
         t0 = time.perf_counter()
         queued = queue_post(event, one_by_one)
@@ -193,11 +176,6 @@ def run_ours(
         send_s = time.perf_counter() - t0
         if report.sent != n:
             raise SystemExit(f"sender delivered {report} of {n}")
-        db.session.remove()
-        db.engine.dispose()
-    if schema:
-        with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     return {
         "queued": queued,
         "queue_s": queue_s,
@@ -206,7 +184,7 @@ def run_ours(
         "rss_before": rss_before,
         "rss_min": min(samples or [rss_before]),
         "rss_max": max(samples or [rss_before]),
-        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss": peak_rss_mb(),
     }
 
 
@@ -218,7 +196,7 @@ def text_first_message():  # type: ignore[no-untyped-def]
 
 def run_smtp_source(n: int, port: int, size: int) -> float:
     source = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
-    args = [source, "-d", "-s", "1", "-m", str(n), "-l", str(size), "-f", "bench@lists.forum.example.org"]
+    args = [source, "-d", "-s", "1", "-m", str(n), "-l", str(size), "-f", f"bench@{LIST_DOMAIN}"]
     args += ["-t", "p0@example.org", f"127.0.0.1:{port}"]
     t0 = time.perf_counter()
     subprocess.run(args, check=True)
@@ -239,8 +217,7 @@ def main() -> None:
         # smtp-source runs before and after ours and the faster run counts: on a shared
         # machine the ratio is then, if anything, against us.
         before_s = run_smtp_source(args.n, port, 6000)
-        with tempfile.TemporaryDirectory() as workdir:
-            ours = run_ours(args.n, port, args.database_url, workdir, args.one_by_one)
+        ours = run_ours(args.n, port, args.database_url, args.one_by_one)
         after_s = run_smtp_source(args.n, port, int(ours["size"]))
     finally:
         sink.terminate()

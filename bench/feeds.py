@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/feeds.py [--repeat 30] [--database-url postgresql://...]
 
-Builds, in a throw-away SQLite file (or the given database), a participant subscribed
-to 50 events of 10 sessions each, and one 100-session series, then reports the median
+Builds, in a throw-away SQLite file (or a private schema of the given PostgreSQL database,
+dropped afterwards), a participant subscribed to 50 events of 10 sessions each, and one 100-session series, then reports the median
 time of each feed built from scratch, served from the ETag-keyed body cache (a
 client polling without validators), and answered 304 to If-None-Match.
 """
@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from forum import clock, create_app, events  # noqa: E402
+from _support import bench_app, median_p95  # noqa: E402
+
+from forum import clock, events  # noqa: E402
 from forum.extensions import db  # noqa: E402
 from forum.models import Event, EventPanelist, Panelist, Participant, Session, Subscription  # noqa: E402
 from forum.web.feeds import body_cache  # noqa: E402
@@ -67,7 +67,7 @@ def _median_ms(  # type: ignore[no-untyped-def]
         response = client.get(url, headers=headers or {})
         times.append((time.perf_counter() - t0) * 1000)
         status, size = response.status_code, len(response.data)
-    return statistics.median(times), status, size
+    return median_p95(times)[0], status, size
 
 
 def main() -> None:
@@ -77,39 +77,26 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://") :]
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": url,
-                "BASE_URL": "http://forum.test",
-                "LIST_DOMAIN": "lists.forum.test",
-                "RATELIMIT_ENABLED": False,
-            }
-        )
-        with app.app_context(), clock.frozen(datetime(2025, 1, 1, tzinfo=UTC)):
-            db.drop_all()
-            db.create_all()
-            personal, series = _seed()
-            client = app.test_client()
-            client.get(personal)  # warm caches (zone rules, templates)
-            for label, path in (
-                ("personal feed, 50 events x 10 sessions", personal),
-                ("event feed, 100 sessions", series),
-            ):
-                cold, status, size = _median_ms(client, path, args.repeat, cold=True)
-                warm, _, _ = _median_ms(client, path, args.repeat)
-                etag = client.get(path).headers["ETag"]
-                ms304, status304, _ = _median_ms(client, path, args.repeat, {"If-None-Match": etag})
-                print(
-                    f"{label}: built {cold:.1f} ms ({status}, {size / 1024:.0f} KiB); "
-                    f"cached body {warm:.1f} ms; 304 {ms304:.1f} ms ({status304})"
-                )
-            db.session.remove()
-            if args.database_url:
-                db.drop_all()
+    with (
+        bench_app(args.database_url or None, "feeds") as app,
+        app.app_context(),
+        clock.frozen(datetime(2025, 1, 1, tzinfo=UTC)),
+    ):
+        personal, series = _seed()
+        client = app.test_client()
+        client.get(personal)  # warm caches (zone rules, templates)
+        for label, path in (
+            ("personal feed, 50 events x 10 sessions", personal),
+            ("event feed, 100 sessions", series),
+        ):
+            cold, status, size = _median_ms(client, path, args.repeat, cold=True)
+            warm, _, _ = _median_ms(client, path, args.repeat)
+            etag = client.get(path).headers["ETag"]
+            ms304, status304, _ = _median_ms(client, path, args.repeat, {"If-None-Match": etag})
+            print(
+                f"{label}: built {cold:.1f} ms ({status}, {size / 1024:.0f} KiB); "
+                f"cached body {warm:.1f} ms; 304 {ms304:.1f} ms ({status304})"
+            )
 
 
 if __name__ == "__main__":

@@ -15,21 +15,18 @@ RSS; tracemalloc slows Python down, so `--no-trace` gives the faster rows/s.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import resource
 import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from _support import bench_app, peak_rss_mb  # noqa: E402
+from flask import Flask  # noqa: E402
 
-from forum import create_app  # noqa: E402
 from forum.extensions import db  # noqa: E402
 from forum.models import Event  # noqa: E402
 from forum.subscriptions import ImportReport, import_rows  # noqa: E402
@@ -47,31 +44,8 @@ def write_csv(path: Path, rows: int) -> None:
             out.write(f"person{i}@library{i % 97}.example.org,Person {i},{rng.choice(modes)}\n")
 
 
-def pg_url(url: str) -> str:
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def run(db_url: str, schema: str | None, csv_path: Path, pending: bool, trace: bool, instance: str) -> None:
-    options: dict = {}
-    if schema:
-        options["connect_args"] = {"options": f"-csearch_path={schema}"}
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": db_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": options,
-            "SECRET_KEY": "bench",
-            "BASE_URL": "http://forum.bench",
-            "LIST_DOMAIN": "lists.forum.bench",
-            "MAIL_FROM": "forum@lists.forum.bench",
-            "RATELIMIT_ENABLED": False,
-            "DEV_MAILBOX_DIR": os.path.join(instance, "devmail"),
-        }
-    )
+def run(app: Flask, csv_path: Path, pending: bool, trace: bool) -> None:
     with app.app_context():
-        db.create_all()
         event = Event(slug="bench", title="Import benchmark", status="published")
         db.session.add(event)
         db.session.commit()
@@ -85,7 +59,7 @@ def run(db_url: str, schema: str | None, csv_path: Path, pending: bool, trace: b
                 return
             if report.rows in CHECKPOINTS:
                 peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else float("nan")
-                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                rss = peak_rss_mb()
                 marks.append((report.rows, time.perf_counter() - started, peak, rss))
 
         with csv_path.open(encoding="utf-8", newline="") as lines:
@@ -97,8 +71,6 @@ def run(db_url: str, schema: str | None, csv_path: Path, pending: bool, trace: b
         print(f"{'rows':>8} {'seconds':>8} {'rows/s':>8} {'py peak MiB':>12} {'RSS peak MiB':>13}")
         for rows, seconds, peak, rss in marks:
             print(f"{rows:>8} {seconds:>8.1f} {rows / seconds:>8.0f} {peak:>12.1f} {rss:>13.1f}")
-        db.session.remove()
-        db.engine.dispose()
 
 
 def main() -> None:
@@ -117,20 +89,10 @@ def main() -> None:
         csv_path = Path(tmp) / "people.csv"
         write_csv(csv_path, args.rows)
         print(f"{args.rows} rows, {csv_path.stat().st_size / 2**20:.1f} MiB of CSV")
-        if not args.skip_sqlite:
-            run(f"sqlite:///{tmp}/bench.db", None, csv_path, args.pending, args.trace, tmp)
-        if args.database_url:
-            url = pg_url(args.database_url)
-            schema = f"bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-            engine = create_engine(url, isolation_level="AUTOCOMMIT")
-            with engine.connect() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            try:
-                run(url, schema, csv_path, args.pending, args.trace, tmp)
-            finally:
-                with engine.connect() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                engine.dispose()
+        urls = ([None] if not args.skip_sqlite else []) + ([args.database_url] if args.database_url else [])
+        for url in urls:
+            with bench_app(url, "import") as app:
+                run(app, csv_path, args.pending, args.trace)
 
 
 if __name__ == "__main__":

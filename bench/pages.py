@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/pages.py [--repeat 30] [--database-url postgresql://...]
 
-Loads the demo (forum.demo) into a throw-away SQLite file (or the given database), then
+Loads the demo (forum.demo) into a throw-away SQLite file (or a private schema of the given
+PostgreSQL database, dropped afterwards), then
 gives the demo e-forum a discussion and a list in two steps: first a quarter (50 posts in
 10 threads, 500 subscribers, 3 panelists), then all of it (200 posts in 40 threads, 2,000
 subscribers, 3 more panelists). Each page's statement count is taken at both sizes, so a
@@ -15,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,13 +24,14 @@ from datetime import timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from _support import bench_app, median_p95  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import Engine, select  # noqa: E402
 from sqlalchemy import event as sa_event  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
-from forum import clock, create_app, demo, events  # noqa: E402
+from forum import clock, demo, events  # noqa: E402
 from forum.extensions import db  # noqa: E402
 from forum.models import (  # noqa: E402
     Event,
@@ -160,8 +160,7 @@ def timings(app: Flask, client: FlaskClient, path: str, repeat: int) -> tuple[fl
         t0 = time.perf_counter()
         fetch(app, client, path)
         times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    return median_p95(times)
 
 
 def signed_in(app_client: FlaskClient) -> FlaskClient:
@@ -192,22 +191,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://") :]
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": url,
-                "BASE_URL": "http://forum.test",
-                "LIST_DOMAIN": "lists.forum.test",
-                "RATELIMIT_ENABLED": False,
-                "DEV_MAILBOX_DIR": os.path.join(tmp, "mail"),
-            }
-        )
+    with bench_app(args.database_url or None, "pages") as app:
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
         with app.app_context():
-            db.drop_all()
-            db.create_all()
             demo.load()
             forum, series = Event.by_slug(FORUM), Event.by_slug(SERIES)
             assert forum is not None and series is not None
@@ -240,9 +226,6 @@ def main() -> None:
             print(
                 f"{label:24} {median:9.1f} {p95:8.1f} {size / 1024:6.0f} {full:5d} {small[label]:10d}{note}"
             )
-        if args.database_url:
-            with app.app_context():
-                db.drop_all()
 
 
 if __name__ == "__main__":
