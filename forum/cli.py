@@ -31,12 +31,12 @@ def dev(host: str, port: int, lmtp_port: int) -> None:
     env = dict(os.environ)
     env.setdefault("BASE_URL", f"http://{host}:{port}")
     flask = [sys.executable, "-m", "flask", "--app", "wsgi", "forum"]
-    known = set(forum_cli.commands)
-    children: list[subprocess.Popen[bytes]] = []
-    if "scheduler" in known:
-        children.append(subprocess.Popen([*flask, "scheduler"], env=env))
-    if "lmtp" in known:
-        children.append(subprocess.Popen([*flask, "lmtp", "--host", host, "--port", str(lmtp_port)], env=env))
+    children = [
+        subprocess.Popen([*flask, "scheduler"], env=env),
+        subprocess.Popen([*flask, "lmtp", "--host", host, "--port", str(lmtp_port)], env=env),
+    ]
+    # SIGTERM (not only Ctrl+C) must reach the `finally` below, or the children are orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(f" * Forum on http://{host}:{port}/  (dev mailbox: http://{host}:{port}/dev/mail)")
     try:
         # app.run() is a no-op inside the flask CLI, so serve with Werkzeug directly. Flask types
