@@ -332,8 +332,8 @@ def run_job_command(kind: str, slug: str | None, at) -> None:
         )
     event = None
     if slug is not None:
-        if kind == "outbox":
-            raise click.BadParameter("the outbox job has no target", param_hint="--target")
+        if kind in ("outbox", "retention"):
+            raise click.BadParameter(f"the {kind} job has no target", param_hint="--target")
         event = Event.by_slug(slug)
         if event is None:
             raise click.BadParameter(f"no event with slug {slug!r}", param_hint="--target")

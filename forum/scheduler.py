@@ -64,6 +64,7 @@ HEARTBEAT_SECONDS = 15.0
 MISFIRE_GRACE_SECONDS = 300
 OUTBOX_SECONDS = 5
 SWEEP_SECONDS = 60
+RETENTION_SECONDS = 24 * 60 * 60
 #: How far back a restarted scheduler catches up digests and notices.
 CATCH_UP = timedelta(days=7)
 #: How far ahead reminders look (longer offsets than this are not supported).
@@ -75,6 +76,7 @@ KINDS: dict[str, str] = {
     "reminders": "reminders before webinar sessions",
     "announcements": "timed announcements and lessons",
     "notices": "e-forum opening and closing notices",
+    "retention": "clear the text of mail sent more than MAIL_KEEP_DAYS ago",
 }
 
 
@@ -165,6 +167,8 @@ def run_job(kind: str, *, event: Event | None = None, at: datetime | None = None
         _reminders(at, report, event)
     elif kind == "announcements":
         _announcements(at, report, event)
+    elif kind == "retention":
+        _retention(at, report)
     return report
 
 
@@ -195,6 +199,17 @@ def _drain_outbox(report: JobReport) -> None:
     result = send_due(worker_id=f"scheduler:{socket.gethostname()}:{os.getpid()}")
     if getattr(result, "processed", 1):  # quiet when there was nothing to send
         report.add(f"outbox: {result}", int(getattr(result, "sent", 0)))
+
+
+def _retention(at: datetime, report: JobReport) -> None:
+    """Drop the bytes of mail sent long before `at`; the rows stay (see forum.mail.retention)."""
+    from .mail.retention import clear_old_messages, cutoff
+
+    cleared = clear_old_messages(at)
+    if cleared:
+        report.add(
+            f"retention: cleared the text of {cleared} message(s) sent before {cutoff(at).isoformat()}"
+        )
 
 
 def _digests(event: Event, at: datetime, report: JobReport) -> None:
@@ -623,6 +638,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("reminders", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("reminders",)),
     JobSpec("announcements", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("announcements",)),
     JobSpec("notices", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("notices",)),
+    JobSpec("retention", "forum.scheduler:run_scheduled", RETENTION_SECONDS, ("retention",)),
 )
 
 _app: Flask | None = None

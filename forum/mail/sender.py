@@ -87,7 +87,10 @@ def app_transport() -> Transport:
 
 
 def _due(now: datetime):
-    return and_(_outbox.c.status.in_(CLAIMABLE), _outbox.c.next_attempt_at <= now)
+    # A row whose text the retention job cleared (forum.mail.retention) is never sendable.
+    return and_(
+        _outbox.c.status.in_(CLAIMABLE), _outbox.c.next_attempt_at <= now, _outbox.c.message.is_not(None)
+    )
 
 
 def due_count() -> int:

@@ -24,7 +24,8 @@ class OutboundMessage(Model):
     kind: Mapped[str] = mapped_column(String(32), index=True)
     recipient: Mapped[str] = mapped_column(String(320))
     envelope_from: Mapped[str] = mapped_column(String(320))
-    message: Mapped[bytes] = mapped_column(LargeBinary)  # the rendered RFC 5322 bytes
+    # The rendered RFC 5322 bytes; None once the retention job cleared a sent message's text.
+    message: Mapped[bytes | None] = mapped_column(LargeBinary)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"), index=True)
     subscription_id: Mapped[int | None] = mapped_column(
         ForeignKey("subscription.id", ondelete="SET NULL"), index=True
