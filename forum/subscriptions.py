@@ -14,6 +14,7 @@ functions, so the rules live in one place:
 from __future__ import annotations
 
 import csv
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,14 +22,14 @@ from email.message import EmailMessage
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from . import calendar, clock, links
 from .extensions import db
 from .mail.compose import address, build_message, list_message
 from .mail.outbox import Outgoing, enqueue, enqueue_many
-from .models import DELIVERY_MODES, Event, Participant, Subscription
+from .models import DELIVERY_MODES, Event, OutboundMessage, Participant, Post, Subscription
 from .timezones import is_zone
 from .tokens import read_token
 
@@ -329,6 +330,84 @@ def unsubscribe_all(participant: Participant) -> int:
         unsubscribe(subscription)
         left += 1
     return left
+
+
+# --- erasing ("delete my data") --------------------------------------------------------
+
+#: What an erased participant and their archived posts are called from now on.
+FORMER_PARTICIPANT = "Former participant"
+#: email_key prefix of an erased participant: it has no "@", so no typed address can match it.
+ERASED_KEY_PREFIX = "erased:"
+#: Outbox states a message can still leave from (see mail/sender.py CLAIMABLE).
+UNSENT_STATUSES = ("queued", "retry", "sending")
+
+
+def is_erased(participant: Participant) -> bool:
+    """True once erase_participant() has run: old signed links then show the "removed" page."""
+    return participant.email_key.startswith(ERASED_KEY_PREFIX)
+
+
+def erase_participant(participant: Participant) -> None:
+    """Forget a person at their own request, in the caller's transaction.
+
+    Their subscriptions end (kept as "unsubscribed" rows so officers' counts and the
+    outbox's idempotency keys stay as they were), mail not yet sent to them is cancelled,
+    their address, name, zone and feed link are replaced by a placeholder whose key can
+    never equal a real address (so the address can join again from scratch), and their
+    archived posts stay (replies refer to them) under "Former participant". Held posts
+    are rejected without mail: there is nobody left to tell. Idempotent.
+    """
+    if is_erased(participant):
+        return
+    old_key = participant.email_key
+    now = clock.now()
+    sub_ids = [s.id for s in participant.subscriptions]
+    for subscription in participant.subscriptions:
+        unsubscribe(subscription)
+    db.session.flush()
+    _cancel_unsent_mail(old_key, sub_ids)
+    _anonymise_posts(participant.id, old_key, now)
+    participant.email = ""
+    participant.email_key = f"{ERASED_KEY_PREFIX}{participant.id}:{secrets.token_hex(8)}"
+    participant.name = FORMER_PARTICIPANT
+    participant.timezone = None
+    participant.confirmed_at = None
+    participant.feed_token = secrets.token_urlsafe(24)
+    db.session.flush()
+
+
+def _cancel_unsent_mail(old_key: str, sub_ids: list[int]) -> None:
+    """Unsent rows to the address never leave; the row (and its key) stays, without the address."""
+    to_them = func.lower(OutboundMessage.recipient) == old_key
+    if sub_ids:
+        to_them = or_(to_them, OutboundMessage.subscription_id.in_(sub_ids))
+    db.session.execute(
+        update(OutboundMessage)
+        .where(to_them, OutboundMessage.status.in_(UNSENT_STATUSES))
+        .values(
+            status="failed",
+            recipient="",
+            message=b"",
+            last_error="Cancelled: the recipient erased their data.",
+        ),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def _anonymise_posts(participant_id: int, old_key: str, now: datetime) -> None:
+    """Their posts keep their text and place in threads but lose the name and address."""
+    theirs = or_(Post.participant_id == participant_id, func.lower(Post.author_email) == old_key)
+    db.session.execute(
+        update(Post)
+        .where(theirs, Post.status == "held")
+        .values(status="rejected", rejected_at=now, reject_reason="The author erased their data."),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.execute(
+        update(Post).where(theirs).values(author_name=FORMER_PARTICIPANT, author_email=""),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.expire_all()
 
 
 def resubscribe(subscription: Subscription) -> None:

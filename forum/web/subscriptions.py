@@ -83,6 +83,12 @@ class ButtonForm(FlaskForm):
     submit = SubmitField("Continue")
 
 
+class EraseForm(FlaskForm):
+    """The second, deliberate step of "delete my address and my data"."""
+
+    submit = SubmitField("Delete my address and my data")
+
+
 class FreshLinkForm(FlaskForm):
     email = EmailField("Your email address", validators=[InputRequired("Enter your email address.")])
     submit = SubmitField("Mail me a new link")
@@ -227,6 +233,8 @@ def confirm(token: str) -> Any:
         return link_problem(exc, "confirm")
     if subscription is None:
         return render_template("subscriptions/gone.html"), 404
+    if service.is_erased(subscription.participant):
+        return removed()
     form = ButtonForm()
     if subscription.status == "pending" and form.validate_on_submit():
         service.confirm(subscription)
@@ -251,6 +259,8 @@ def preferences(token: str) -> Any:
         return link_problem(exc, "preferences")
     if participant is None:
         return render_template("subscriptions/gone.html"), 404
+    if service.is_erased(participant):
+        return removed()
     subs = service.live_subscriptions(participant)
     form = preferences_form(participant, subs)
     if form.validate_on_submit():
@@ -282,6 +292,36 @@ def preferences(token: str) -> Any:
     ), status
 
 
+def removed(status: int = 410) -> tuple[str, int]:
+    """What every old link of an erased participant shows (410: gone on purpose)."""
+    return render_template("subscriptions/removed.html"), status
+
+
+@bp.route("/preferences/<token>/erase", methods=["GET", "POST"])
+def erase(token: str) -> Any:
+    """GET says exactly what erasing does; only the POST (with CSRF) erases."""
+    try:
+        participant = service.read_participant_token(token)
+    except TokenError as exc:
+        return link_problem(exc, "preferences")
+    if participant is None:
+        return render_template("subscriptions/gone.html"), 404
+    if service.is_erased(participant):
+        return removed()
+    form = EraseForm()
+    if form.validate_on_submit():
+        service.erase_participant(participant)
+        db.session.commit()
+        return render_template("subscriptions/erased.html")
+    return render_template(
+        "subscriptions/erase.html",
+        participant=participant,
+        subs=service.live_subscriptions(participant),
+        form=form,
+        token=token,
+    ), 400 if form.errors else 200
+
+
 @bp.route("/preferences/<token>/invite/<int:sub_id>", methods=["POST"])
 def send_invite(token: str, sub_id: int) -> Any:
     """Mail a calendar invite for one event's upcoming sessions (e-forums get none unasked)."""
@@ -292,6 +332,8 @@ def send_invite(token: str, sub_id: int) -> Any:
     sub = db.session.get(Subscription, sub_id)
     if participant is None or sub is None or sub.participant_id != participant.id:
         return render_template("subscriptions/gone.html"), 404
+    if service.is_erased(participant):
+        return removed()
     if ButtonForm().validate_on_submit():
         queued = calendar.send_invite(sub)
         db.session.commit()
@@ -336,6 +378,9 @@ def unsubscribe(token: str) -> Any:
         return link_problem(exc, "unsubscribe")
     if subscription is None:
         return render_template("subscriptions/gone.html"), 200 if request.method == "POST" else 404
+    if service.is_erased(subscription.participant):
+        # A one-click POST gets a 200 too: the address is off every list already.
+        return removed(200 if request.method == "POST" else 410)
     if request.method == "POST":
         service.unsubscribe(subscription)
         db.session.commit()
@@ -358,6 +403,8 @@ def resubscribe(token: str) -> Any:
         return link_problem(exc, "unsubscribe")
     if subscription is None:
         return render_template("subscriptions/gone.html"), 404
+    if service.is_erased(subscription.participant):
+        return removed()
     if ButtonForm().validate_on_submit():
         service.resubscribe(subscription)
         db.session.commit()
