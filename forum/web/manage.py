@@ -140,7 +140,16 @@ def event(slug: str) -> Page:
         recipients=actions.calendar_recipients(ev),
         warnings=actions.dst_warnings(ev),
         form=ConfirmForm(),
+        delivery=delivery_health(ev),
     )
+
+
+def delivery_health(event: Event) -> dict[str, object]:
+    """The overview's mail delivery chart (last 30 days) and bounce counts."""
+    from ..mail.health import bounce_counts, daily_mail
+    from .charts import delivery_chart
+
+    return {"chart": delivery_chart(daily_mail(event)), "bounces": bounce_counts(event)}
 
 
 @bp.route("/events/<slug>/edit", methods=["GET", "POST"])

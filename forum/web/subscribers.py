@@ -35,6 +35,7 @@ from ..extensions import db, login
 from ..models import DELIVERY_MODES, Event, Participant, Subscription
 from ..models.participants import SUBSCRIPTION_STATUSES
 from ..timezones import format_date, to_zone
+from .charts import Plot, nice_max
 from .subscriptions import mode_choices
 
 bp = Blueprint("subscribers", __name__, url_prefix="/manage/events/<slug>/subscribers")
@@ -344,42 +345,30 @@ def daily_totals(
     return series, changes
 
 
-def _nice_max(value: int) -> int:
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000):
-        if value <= step * 4:
-            return step * 4 if value > 4 else max(value, 1)
-    return value
-
-
 def signup_chart(event: Event) -> Chart | None:
     today = to_zone(clock.now(), event.timezone).date()
     series, changes = daily_totals(event, today)
     if not series:
         return None
-    width, height = 640, 240
-    left, top, right, bottom = 56.0, 16.0, width - 16.0, height - 44.0
-    y_max = _nice_max(max(v for _, v in series))
+    plot = Plot()
+    y_max = nice_max(max(v for _, v in series))
     n = len(series)
 
     def x(i: int) -> float:
-        return left + (right - left) * (i / (n - 1) if n > 1 else 0.5)
+        return plot.left + (plot.right - plot.left) * (i / (n - 1) if n > 1 else 0.5)
 
-    def y(v: int) -> float:
-        return bottom - (bottom - top) * (v / y_max)
-
-    points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, (_, v) in enumerate(series))
-    y_ticks = [(y(v), v) for v in sorted({0, y_max // 2, y_max})]
+    points = " ".join(f"{x(i):.1f},{plot.y(v, y_max):.1f}" for i, (_, v) in enumerate(series))
     x_idx = sorted({0, (n - 1) // 2, n - 1})
     x_ticks = [(x(i), format_date(series[i][0], weekday=False)) for i in x_idx]
     return Chart(
-        width=width,
-        height=height,
+        width=plot.width,
+        height=plot.height,
         points=points,
-        y_ticks=y_ticks,
+        y_ticks=plot.y_ticks(y_max),
         x_ticks=x_ticks,
         changes=[(format_date(d, weekday=False), j, lft, t) for d, j, lft, t in changes],
         total=series[-1][1],
         first=format_date(series[0][0], weekday=False),
         last=format_date(series[-1][0], weekday=False),
-        plot=(left, top, right, bottom),
+        plot=plot.box,
     )

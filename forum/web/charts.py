@@ -1,0 +1,103 @@
+"""Geometry for the officer pages' inline SVG charts (server-rendered: no JS, no CDN).
+
+One plot area and one way to pick round axis maxima, shared by the sign-up line chart
+(web/subscribers.py) and the delivery bar chart (manage overview). Templates draw
+the SVG from these numbers and always add a table with the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..mail.health import OUTCOMES, DayMail
+from ..timezones import format_date
+
+WIDTH, HEIGHT = 640, 240
+
+
+def nice_max(value: int) -> int:
+    """A round axis maximum at or above `value`, divisible into 4 (1 for an empty chart)."""
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000):
+        if value <= step * 4:
+            return step * 4 if value > 4 else max(value, 1)
+    return value
+
+
+@dataclass(frozen=True)
+class Plot:
+    """The plot area inside a WIDTH x HEIGHT view box, with room for axis labels."""
+
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: float = 56.0
+    top: float = 16.0
+    right: float = WIDTH - 16.0
+    bottom: float = HEIGHT - 44.0
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return self.left, self.top, self.right, self.bottom
+
+    def y(self, value: float, y_max: int) -> float:
+        """Vertical position of `value` on an axis from 0 to `y_max`."""
+        return self.bottom - (self.bottom - self.top) * (value / y_max)
+
+    def y_ticks(self, y_max: int) -> list[tuple[float, int]]:
+        return [(self.y(v, y_max), v) for v in sorted({0, y_max // 2, y_max})]
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One stacked bar segment: class (its outcome), geometry and count."""
+
+    outcome: str
+    x: float
+    y: float
+    width: float
+    height: float
+    count: int
+
+
+@dataclass
+class BarChart:
+    """A stacked bar chart of mail per day, plus the rows of its text alternative."""
+
+    plot: Plot
+    bars: list[Bar]
+    y_ticks: list[tuple[float, int]]
+    x_ticks: list[tuple[float, str]]
+    days: list[tuple[str, DayMail]]  # label, counts: every day with mail
+    totals: dict[str, int]
+    first: str
+    last: str
+
+
+def delivery_chart(series: Sequence[DayMail]) -> BarChart:
+    """Stacked bars (sent, failed, waiting) for each day of `series`, oldest first."""
+    plot = Plot()
+    y_max = nice_max(max((d.total for d in series), default=0))
+    n = max(len(series), 1)
+    slot = (plot.right - plot.left) / n
+    bar_width = max(slot * 0.7, 1.0)
+    bars = []
+    for i, day in enumerate(series):
+        x, base = plot.left + slot * i + (slot - bar_width) / 2, 0
+        for outcome in OUTCOMES:
+            count = getattr(day, outcome)
+            if count:
+                top = plot.y(base + count, y_max)
+                bars.append(Bar(outcome, x, top, bar_width, plot.y(base, y_max) - top, count))
+                base += count
+    idx = sorted({0, (len(series) - 1) // 2, len(series) - 1}) if series else []
+    labels = [format_date(d.day, weekday=False) for d in series]
+    return BarChart(
+        plot=plot,
+        bars=bars,
+        y_ticks=plot.y_ticks(y_max),
+        x_ticks=[(plot.left + slot * (i + 0.5), labels[i]) for i in idx],
+        days=[(labels[i], d) for i, d in enumerate(series) if d.total],
+        totals={o: sum(getattr(d, o) for d in series) for o in OUTCOMES},
+        first=labels[0] if labels else "",
+        last=labels[-1] if labels else "",
+    )
