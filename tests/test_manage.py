@@ -591,3 +591,46 @@ def test_reorder_sessions_by_trading_slots(signed_in: FlaskClient) -> None:
         ("Advanced", datetime(2030, 9, 10, 13), 1),
         ("Basics", datetime(2030, 9, 17, 15), 1),
     ]
+
+
+# --- e-forum-only settings ------------------------------------------------------------------
+
+
+def _eforum_fieldset(html: str) -> str:
+    """The opening tag of the e-forum settings fieldset ("" when the page has none)."""
+    match = re.search(r'<fieldset id="eforum-settings"[^>]*>', html)
+    return match.group(0) if match else ""
+
+
+def test_eforum_settings_show_for_eforums_only(signed_in: FlaskClient) -> None:
+    day = [(datetime(2030, 9, 10, 10), datetime(2030, 9, 10, 11))]
+    make_event("ts-mentoring", day)
+    make_event("cataloging-series", day, kind="series", reminder_offsets="60")
+    forum = signed_in.get("/manage/events/ts-mentoring/edit").get_data(as_text=True)
+    tag = _eforum_fieldset(forum)
+    assert tag and "hidden" not in tag and "is-off" not in tag
+    assert "For e-forums only" in forum and 'id="digest_hour"' in forum
+    series = signed_in.get("/manage/events/cataloging-series/edit").get_data(as_text=True)
+    tag = _eforum_fieldset(series)
+    assert " hidden" in tag and "is-off" in tag  # still submitted, never shown
+    # Reminders apply to webinar series: outside the hidden fieldset, filled in.
+    reminders = series.index('id="reminder_offsets"')
+    assert series.index("</fieldset>", series.index(tag)) < reminders
+    assert 'value="60"' in series[reminders - 200 : reminders + 200]
+    # A new event shows the settings without JS (with the note); the script toggles them.
+    new = signed_in.get("/manage/events/new").get_data(as_text=True)
+    tag = _eforum_fieldset(new)
+    assert tag and "hidden" not in tag and "For e-forums only" in new
+    assert '<script src="/static/js/event-form.js" defer></script>' in new
+    assert signed_in.get("/static/js/event-form.js").status_code == 200
+
+
+def test_series_keeps_its_eforum_settings_when_saved(signed_in: FlaskClient) -> None:
+    day = [(datetime(2030, 9, 10, 10), datetime(2030, 9, 10, 11))]
+    make_event("cataloging-series", day, kind="series")
+    url = "/manage/events/cataloging-series/edit"
+    response = post_form(signed_in, url, {**EVENT, "kind": "series", "slug": "cataloging-series"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    event = Event.by_slug("cataloging-series")
+    assert event.kind == "series" and event.digest_hour == 18
