@@ -385,7 +385,7 @@ def _cancel_unsent_mail(old_key: str, sub_ids: list[int]) -> None:
         update(OutboundMessage)
         .where(to_them, OutboundMessage.status.in_(UNSENT_STATUSES))
         .values(
-            status="failed",
+            status="cancelled",
             recipient="",
             message=b"",
             last_error="Cancelled: the recipient erased their data.",

@@ -70,6 +70,7 @@ def test_chart_and_table_count_the_events_mail_by_local_day(app: Flask, client: 
     mail(event, "sent", datetime(2030, 2, 18, 16, tzinfo=UTC), 7)  # 31 days back: not shown
     mail(other, "sent", datetime(2030, 3, 20, 13, tzinfo=UTC), 9)  # another event's mail
     mail(None, "failed", datetime(2030, 3, 20, 13, tzinfo=UTC), 4)  # mail of no event
+    mail(event, "cancelled", datetime(2030, 3, 20, 15, 50, tzinfo=UTC), 6)  # erased recipients: not shown
     db.session.commit()
 
     html = overview(client, event)

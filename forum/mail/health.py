@@ -70,6 +70,7 @@ def daily_mail(event: Event, days: int = 30, now: datetime | None = None) -> lis
         select(OutboundMessage.status, when, func.count())
         .where(
             OutboundMessage.event_id == event.id,
+            OutboundMessage.status != "cancelled",  # never meant to leave (erased recipient)
             when >= now - timedelta(days=days + 1),  # a day of slack for any zone offset
         )
         .group_by(OutboundMessage.status, when)

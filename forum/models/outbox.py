@@ -11,7 +11,8 @@ from .. import clock
 from ..extensions import Model
 from .base import TZDateTime
 
-OUTBOX_STATUSES = ("queued", "sending", "sent", "retry", "failed")
+# "cancelled": never to be sent (its recipient erased their data); not a delivery failure.
+OUTBOX_STATUSES = ("queued", "sending", "sent", "retry", "failed", "cancelled")
 
 
 class OutboundMessage(Model):
