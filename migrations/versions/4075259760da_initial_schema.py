@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 36a90f8c3f60
+Revision ID: 4075259760da
 Revises: 
-Create Date: 2026-11-23 14:47:38.843548
+Create Date: 2026-11-23 15:40:52.087856
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import forum.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '36a90f8c3f60'
+revision = '4075259760da'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -238,7 +238,7 @@ def upgrade():
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('recipient', sa.String(length=320), nullable=False),
     sa.Column('envelope_from', sa.String(length=320), nullable=False),
-    sa.Column('message', sa.LargeBinary(), nullable=False),
+    sa.Column('message', sa.LargeBinary(), nullable=True),
     sa.Column('event_id', sa.Integer(), nullable=True),
     sa.Column('subscription_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
