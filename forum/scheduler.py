@@ -30,6 +30,7 @@ import os
 import socket
 import threading
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -469,14 +470,16 @@ class SchedulerAlreadyRunning(RuntimeError):
     """Another scheduler holds the lock on this database."""
 
 
-class SchedulerLease:
+class SchedulerLease(ABC):
     """Held for the scheduler process's lifetime; `renew()` is its heartbeat."""
 
+    @abstractmethod
     def renew(self) -> bool:
-        raise NotImplementedError
+        """Extend the lease; False when it was lost (the scheduler must stop)."""
 
+    @abstractmethod
     def release(self) -> None:
-        raise NotImplementedError
+        """Give the lease up so another scheduler may start."""
 
 
 class _AdvisoryLease(SchedulerLease):
