@@ -251,16 +251,48 @@ def confirm(token: str) -> Any:
 # --- preferences -------------------------------------------------------------------------
 
 
-@bp.route("/preferences/<token>", methods=["GET", "POST"])
-def preferences(token: str) -> Any:
+class _Refused(Exception):
+    """A signed link that leads nowhere; carries the page that says why."""
+
+    def __init__(self, response: Any):
+        super().__init__("link refused")
+        self.response = response
+
+
+@bp.errorhandler(_Refused)
+def _refused(exc: _Refused) -> Any:
+    return exc.response
+
+
+def _participant(token: str) -> Participant:
+    """The participant a preferences link names, or _Refused with the page to show instead."""
     try:
         participant = service.read_participant_token(token)
     except TokenError as exc:
-        return link_problem(exc, "preferences")
+        raise _Refused(link_problem(exc, "preferences")) from exc
     if participant is None:
-        return render_template("subscriptions/gone.html"), 404
+        raise _Refused((render_template("subscriptions/gone.html"), 404))
     if service.is_erased(participant):
-        return removed()
+        raise _Refused(removed())
+    return participant
+
+
+def _subscription(token: str) -> Subscription:
+    """The subscription an unsubscribe link names, or _Refused with the page to show instead."""
+    try:
+        subscription = service.read_unsubscribe_token(token)
+    except TokenError as exc:
+        raise _Refused(link_problem(exc, "unsubscribe")) from exc
+    if subscription is None:
+        raise _Refused((render_template("subscriptions/gone.html"), 404))
+    if service.is_erased(subscription.participant):
+        raise _Refused(removed())
+    return subscription
+
+
+@bp.route("/preferences/<token>", methods=["GET", "POST"])
+def preferences(token: str) -> Any:
+    participant = _participant(token)
     subs = service.live_subscriptions(participant)
     form = preferences_form(participant, subs)
     if form.validate_on_submit():
@@ -300,14 +332,7 @@ def removed(status: int = 410) -> tuple[str, int]:
 @bp.route("/preferences/<token>/erase", methods=["GET", "POST"])
 def erase(token: str) -> Any:
     """GET says exactly what erasing does; only the POST (with CSRF) erases."""
-    try:
-        participant = service.read_participant_token(token)
-    except TokenError as exc:
-        return link_problem(exc, "preferences")
-    if participant is None:
-        return render_template("subscriptions/gone.html"), 404
-    if service.is_erased(participant):
-        return removed()
+    participant = _participant(token)
     form = EraseForm()
     if form.validate_on_submit():
         service.erase_participant(participant)
@@ -325,15 +350,10 @@ def erase(token: str) -> Any:
 @bp.route("/preferences/<token>/invite/<int:sub_id>", methods=["POST"])
 def send_invite(token: str, sub_id: int) -> Any:
     """Mail a calendar invite for one event's upcoming sessions (e-forums get none unasked)."""
-    try:
-        participant = service.read_participant_token(token)
-    except TokenError as exc:
-        return link_problem(exc, "preferences")
+    participant = _participant(token)
     sub = db.session.get(Subscription, sub_id)
-    if participant is None or sub is None or sub.participant_id != participant.id:
+    if sub is None or sub.participant_id != participant.id:
         return render_template("subscriptions/gone.html"), 404
-    if service.is_erased(participant):
-        return removed()
     if ButtonForm().validate_on_submit():
         queued = calendar.send_invite(sub)
         db.session.commit()
@@ -397,14 +417,7 @@ def unsubscribe(token: str) -> Any:
 @bp.route("/unsubscribe/<token>/rejoin", methods=["POST"])
 def resubscribe(token: str) -> Any:
     """Undo a leave from the same signed link."""
-    try:
-        subscription = service.read_unsubscribe_token(token)
-    except TokenError as exc:
-        return link_problem(exc, "unsubscribe")
-    if subscription is None:
-        return render_template("subscriptions/gone.html"), 404
-    if service.is_erased(subscription.participant):
-        return removed()
+    subscription = _subscription(token)
     if ButtonForm().validate_on_submit():
         service.resubscribe(subscription)
         db.session.commit()
