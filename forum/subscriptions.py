@@ -377,7 +377,8 @@ def erase_participant(participant: Participant) -> None:
 
 
 def _cancel_unsent_mail(old_key: str, sub_ids: list[int]) -> None:
-    """Unsent rows to the address never leave; the row (and its key) stays, without the address."""
+    """Unsent rows to the address never leave; every row to them (sent ones too) loses the
+    address and the text, and keeps only its key and status (idempotency, statistics)."""
     to_them = func.lower(OutboundMessage.recipient) == old_key
     if sub_ids:
         to_them = or_(to_them, OutboundMessage.subscription_id.in_(sub_ids))
@@ -387,9 +388,15 @@ def _cancel_unsent_mail(old_key: str, sub_ids: list[int]) -> None:
         .values(
             status="cancelled",
             recipient="",
-            message=b"",
+            message=None,
             last_error="Cancelled: the recipient erased their data.",
         ),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.execute(
+        update(OutboundMessage)
+        .where(to_them, OutboundMessage.status.in_(("sent", "failed")))
+        .values(recipient="", envelope_from="", message=None, last_error=None),
         execution_options={"synchronize_session": False},
     )
 

@@ -78,6 +78,10 @@ def test_erasing_ends_subscriptions_cancels_mail_and_anonymises_posts(
     for row_id in queued_to_ann:
         row = db.session.get(OutboundMessage, row_id)
         assert row is not None and row.status == "cancelled" and "erased" in (row.last_error or "")
+    # Nothing stored for the outbox's sake still holds the address: not even mail already sent.
+    to_ann = [r for r in db.session.scalars(select(OutboundMessage)) if r.subscription_id == ann.id]
+    assert to_ann and all(r.recipient == "" and r.message is None for r in to_ann)
+    assert not [r for r in db.session.scalars(select(OutboundMessage)) if ANN in r.recipient.lower()]
     # Officers still count Bob and Carol; Ann's row is a left subscription.
     statuses = dict(db.session.execute(select(Subscription.id, Subscription.status)).all())
     assert sorted(statuses.values()) == ["active", "active", "unsubscribed"]
