@@ -39,6 +39,8 @@ def test_upgrade_from_empty_then_nothing_to_do(backend: str, tmp_path) -> None: 
                     opts={"compare_type": True, "include_name": _include_name(env)},
                 )
                 assert compare_metadata(ctx, db.metadata) == []
+                if backend == "postgresql":  # outbox bodies use lz4, as create_all's tables do
+                    assert _message_compression(conn) == "l"
             db.engine.dispose()
     finally:
         if schema:
@@ -50,3 +52,18 @@ def test_upgrade_from_empty_then_nothing_to_do(backend: str, tmp_path) -> None: 
 def _include_name(configure_args: dict):  # type: ignore[no-untyped-def]
     """The same filter migrations/env.py applies (APScheduler's table is not ours)."""
     return lambda name, type_, parents: not (type_ == "table" and name == "apscheduler_jobs")
+
+
+def _message_compression(conn) -> str:  # type: ignore[no-untyped-def]
+    return conn.execute(
+        text(
+            "SELECT attcompression FROM pg_attribute"
+            " WHERE attrelid = 'outbound_message'::regclass AND attname = 'message'"
+        )
+    ).scalar()
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgresql"])
+def test_create_all_gives_outbox_bodies_lz4_on_postgresql(app, backend: str) -> None:  # type: ignore[no-untyped-def]
+    with db.engine.connect() as conn:
+        assert _message_compression(conn) == "l"
