@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see every table."""
 
+from .attendance import ATTENDANCE_SOURCES, Attendance
 from .base import Timestamps, TZDateTime, WallTime, table_of
 from .discussion import POST_STATUSES, Post, Thread
 from .events import EVENT_KINDS, PANELIST_ROLES, Event, EventPanelist, Panelist, Session
@@ -9,6 +10,8 @@ from .participants import DELIVERY_MODES, Participant, Subscription
 from .scheduling import Announcement, JobRun, SchedulerLock
 
 __all__ = [
+    "ATTENDANCE_SOURCES",
+    "Attendance",
     "Announcement",
     "JobRun",
     "SchedulerLock",

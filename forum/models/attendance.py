@@ -1,0 +1,61 @@
+"""Attendance: one person's presence at one session, the atom of the continuing-education record.
+
+Several doors write it: the personal join link (first/last click), an officer's upload of
+the webinar platform's attendance report (minutes), an officer's mark by hand, and for an
+e-forum a day with an accepted post. One row per (subscription, session) whatever the door,
+so certificates and completion rules count each session once; each door fills its own
+columns and `sources` remembers which doors saw the person (comma-separated, sorted).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .. import clock
+from ..extensions import Model
+from .base import TZDateTime
+from .events import Session
+from .participants import Subscription
+
+ATTENDANCE_SOURCES = {
+    "link": "Personal join link",
+    "import": "Platform attendance report",
+    "manual": "Marked by an officer",
+    "post": "Posted that day",
+}
+
+
+class Attendance(Model):
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("subscription_id", "session_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscription.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"), index=True)
+    sources: Mapped[str] = mapped_column(String(64), default="")
+    # Personal join link: the first and the latest click, and how many.
+    first_seen_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    last_seen_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+    # Platform report: minutes in the room (the largest figure any import reported).
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now, onupdate=clock.now)
+
+    subscription: Mapped[Subscription] = relationship()
+    session: Mapped[Session] = relationship()
+
+    @property
+    def source_list(self) -> list[str]:
+        return [s for s in self.sources.split(",") if s]
+
+    def add_source(self, source: str) -> None:
+        """Remember that `source` saw this person (idempotent)."""
+        if source not in ATTENDANCE_SOURCES:
+            raise ValueError(f"unknown attendance source {source!r}")
+        self.sources = ",".join(sorted({*self.source_list, source}))
