@@ -24,8 +24,8 @@ from _support import bench_app, peak_rss_mb  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from forum.extensions import db  # noqa: E402
+from forum.jobs import run_job  # noqa: E402
 from forum.models import Event, OutboundMessage, Participant, Post, Session, Subscription, Thread  # noqa: E402
-from forum.scheduler import run_job  # noqa: E402
 from forum.text import markdown  # noqa: E402
 from forum.timezones import localize  # noqa: E402
 

@@ -323,8 +323,8 @@ def run_job_command(kind: str, slug: str | None, at) -> None:
     from datetime import UTC
 
     from . import clock
+    from .jobs import KINDS, run_job
     from .models import Event
-    from .scheduler import KINDS, run_job
 
     if kind not in KINDS:
         raise click.BadParameter(

@@ -1,9 +1,11 @@
-"""The scheduler process (`flask forum scheduler`) and the jobs it runs.
+"""The scheduler process (`flask forum scheduler`): when jobs run, and only one of it.
 
 One dedicated process per deployment runs everything that happens on a clock: it
 drains the outbox every few seconds and, every minute, sends what has become due —
 daily digests (and the final one at close), session reminders, timed announcements
-and lessons, forum opening and closing notices.
+and lessons, forum opening and closing notices. What each job does lives in
+`forum/jobs.py` (with its exactly-once `run_once`); this module holds the lock, the
+heartbeat and the APScheduler wiring.
 
 Why a process of its own and never inside gunicorn workers: gunicorn forks several
 workers and recycles them (timeouts, ``max_requests``), so an in-process scheduler
@@ -14,13 +16,8 @@ on the database (a PostgreSQL advisory lock held on a dedicated connection, or a
 row with a heartbeat on SQLite): a second scheduler refuses to start.
 
 APScheduler (3.11, SQLAlchemy job store in the app's database) only decides *when* to
-wake up.  Whether something was sent is recorded in our own ``job_run`` table: every
-unit of output has a unique (kind, target, period) key, inserted in the same
-transaction as the mail it enqueues (each mail with its own outbox key too).  A rerun,
-two racing schedulers or a catch-up after downtime therefore sends nothing twice.
-Jobs compute what is due up to an explicit instant ``at`` (default: now), so missed
-digests are caught up with their own date, while a reminder whose session has begun
-is skipped rather than sent late.
+wake up; it is given `datetime.now(UTC)` directly (not `forum.clock`), since its
+triggers run on the real clock whatever a test froze.
 """
 
 from __future__ import annotations
@@ -32,9 +29,8 @@ import threading
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
@@ -46,17 +42,15 @@ from flask import Flask
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
-from . import calendar, clock, digests, timezones
+from . import clock
 from .extensions import db
-from .mail.bulk import Attachment
-from .mail.compose import list_messages
-from .mail.outbox import enqueue_copies
-from .models import Announcement, Event, JobRun, SchedulerLock, Session, Subscription, table_of
-from .web.urls import external_url
+from .jobs import KINDS, run_job
+from .models import SchedulerLock, table_of
 
 log = logging.getLogger(__name__)
+
+__all__ = ["KINDS", "run_job", "serve", "acquire_lock", "stored_jobs", "SchedulerAlreadyRunning"]
 
 JOB_TABLE = "apscheduler_jobs"  # excluded from Alembic autogenerate in migrations/env.py
 LOCK_NAME = "forum.scheduler"
@@ -66,401 +60,6 @@ MISFIRE_GRACE_SECONDS = 300
 OUTBOX_SECONDS = 5
 SWEEP_SECONDS = 60
 RETENTION_SECONDS = 24 * 60 * 60
-#: How far back a restarted scheduler catches up digests and notices.
-CATCH_UP = timedelta(days=7)
-#: How far ahead reminders look (longer offsets than this are not supported).
-REMINDER_LOOKAHEAD = timedelta(days=30)
-
-KINDS: dict[str, str] = {
-    "outbox": "send queued mail",
-    "digests": "daily e-forum digests, and the final one at close",
-    "reminders": "reminders before webinar sessions",
-    "announcements": "timed announcements and lessons",
-    "notices": "e-forum opening and closing notices",
-    "retention": "clear the text of mail sent more than MAIL_KEEP_DAYS ago",
-}
-
-
-# --- exactly once -------------------------------------------------------------------------
-
-
-@dataclass
-class JobReport:
-    """What one run of a job did, for logs and `flask forum run-job`."""
-
-    kind: str
-    at: datetime
-    messages: int = 0
-    lines: list[str] = field(default_factory=list)
-
-    def add(self, line: str, messages: int = 0) -> None:
-        self.lines.append(line)
-        self.messages += messages
-
-
-def run_once(
-    kind: str, target: str, period: str, due_at: datetime | None, send: Callable[[], tuple[int, str]]
-) -> JobRun | None:
-    """Claim (kind, target, period), run `send` in the same transaction, commit.
-
-    Returns None, sending nothing, when the key was claimed before (by an earlier run
-    or a racing scheduler, whose insert makes ours fail on the unique constraint).
-    If `send` fails, the claim is rolled back with its mails and a later run retries.
-    """
-    exists = select(JobRun.id).where(JobRun.kind == kind, JobRun.target == target, JobRun.period == period)
-    if db.session.scalar(exists) is not None:
-        db.session.rollback()
-        return None
-    run = JobRun(kind=kind, target=target, period=period, due_at=due_at, ran_at=clock.now())
-    try:
-        with db.session.begin_nested():
-            db.session.add(run)
-    except IntegrityError:
-        db.session.rollback()
-        return None
-    try:
-        count, note = send()
-        run.recipients, run.note = count, note[:200]
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return run
-
-
-def _skip(count_note: str) -> Callable[[], tuple[int, str]]:
-    return lambda: (0, count_note)
-
-
-def active_subscriptions(event: Event, *, include_no_mail: bool) -> list[Subscription]:
-    """Active subscribers of an event; those who chose "No mail" only when `include_no_mail`."""
-    stmt = select(Subscription).where(Subscription.event_id == event.id, Subscription.status == "active")
-    if not include_no_mail:
-        stmt = stmt.where(Subscription.mode != "none")
-    stmt = stmt.options(joinedload(Subscription.participant)).order_by(Subscription.id)
-    return list(db.session.scalars(stmt))
-
-
-# --- the jobs -------------------------------------------------------------------------------
-
-
-class UnknownJob(ValueError):
-    """A job kind that does not exist."""
-
-
-def run_job(kind: str, *, event: Event | None = None, at: datetime | None = None) -> JobReport:
-    """Run one job now: send whatever of `kind` is due by `at` (default: now), each thing once."""
-    if kind not in KINDS:
-        raise UnknownJob(f"unknown job {kind!r}; choose one of {', '.join(KINDS)}")
-    at = at or clock.now()
-    if at.tzinfo is None:
-        raise ValueError("`at` must be an aware instant")
-    report = JobReport(kind=kind, at=at)
-    if kind == "outbox":
-        _drain_outbox(report)
-    elif kind == "digests":
-        for ev in [event] if event else _open_forums(at):
-            _digests(ev, at, report)
-    elif kind == "notices":
-        for ev in [event] if event else _open_forums(at):
-            _notices(ev, at, report)
-    elif kind == "reminders":
-        _reminders(at, report, event)
-    elif kind == "announcements":
-        _announcements(at, report, event)
-    elif kind == "retention":
-        _retention(at, report)
-    return report
-
-
-def _open_forums(at: datetime) -> list[Event]:
-    """Published e-forums that ran within the catch-up window (or are running now)."""
-    stmt = (
-        select(Event)
-        .where(
-            Event.kind == "eforum",
-            Event.status == "published",
-            Event.id.in_(
-                select(Session.event_id).where(
-                    Session.status != "cancelled", Session.ends_at > at - CATCH_UP, Session.starts_at <= at
-                )
-            ),
-        )
-        .order_by(Event.id)
-    )
-    return list(db.session.scalars(stmt))
-
-
-def _drain_outbox(report: JobReport) -> None:
-    try:
-        from .mail.sender import send_due
-    except ImportError:  # the mail pipeline is not installed in this build
-        report.add("no mail sender available (forum.mail.sender)")
-        return
-    result = send_due(worker_id=f"scheduler:{socket.gethostname()}:{os.getpid()}")
-    if getattr(result, "processed", 1):  # quiet when there was nothing to send
-        report.add(f"outbox: {result}", int(getattr(result, "sent", 0)))
-
-
-def _retention(at: datetime, report: JobReport) -> None:
-    """Drop the bytes of mail sent long before `at`; the rows stay (see forum.mail.retention)."""
-    from .mail.retention import clear_old_messages, cutoff
-
-    cleared = clear_old_messages(at)
-    if cleared:
-        report.add(
-            f"retention: cleared the text of {cleared} message(s) sent before {cutoff(at).isoformat()}"
-        )
-
-
-def _digests(event: Event, at: datetime, report: JobReport) -> None:
-    if not event.is_eforum or event.status != "published":
-        return
-    for period in digests.due_periods(event, at, CATCH_UP):
-        run = run_once(
-            "digest",
-            f"event:{event.id}",
-            period.label,
-            period.due_at,
-            partial(digests.send_digest, event, period),
-        )
-        if run is not None:
-            report.add(
-                f"digest {event.slug} {period.label}: {run.recipients} messages ({run.note})", run.recipients
-            )
-
-
-def _notices(event: Event, at: datetime, report: JobReport) -> None:
-    """The forum is open / has closed: one notice each to its subscribers."""
-    start, end = event.starts_at, event.ends_at
-    if start is None or end is None or event.status != "published":
-        return
-    target = f"event:{event.id}"
-    if start <= at < end:
-        run = run_once("forum-open", target, "open", start, lambda: _send_notice(event, "forum_open"))
-        if run is not None:
-            report.add(f"forum-open {event.slug}: {run.recipients} messages", run.recipients)
-    elif end <= at < end + CATCH_UP:
-        run = run_once("forum-closed", target, "closed", end, lambda: _send_notice(event, "forum_closed"))
-        if run is not None:
-            report.add(f"forum-closed {event.slug}: {run.recipients} messages", run.recipients)
-
-
-def _send_notice(event: Event, template: str) -> tuple[int, str]:
-    opening = template == "forum_open"
-    zone = event.timezone
-    end = event.ends_at
-    subject = (
-        f"[{event.title}] The e-forum is open: reply to this message to post"
-        if opening
-        else f"[{event.title}] The e-forum has closed: thank you"
-    )
-
-    def viewer_zone(subscription: Subscription) -> str:
-        return subscription.participant.timezone or zone
-
-    kind = template.replace("_", "-")
-    copies = list_messages(
-        event=event,
-        subscriptions=active_subscriptions(event, include_no_mail=False),
-        subject=subject,
-        template=template,
-        context={
-            "archive_url": external_url("discussion.archive", slug=event.slug),
-            "event_url": external_url("public.event", slug=event.slug),
-        },
-        group_key=lambda s: (viewer_zone(s), s.mode),  # the text shows both
-        group_context=lambda s: {"closes": _local_text(end, viewer_zone(s)) if end else ""},
-        shared={"participant.timezone", "subscription.mode"},
-        automated=True,
-        posting_open=opening,
-    )
-    return enqueue_copies(copies, kind=kind, key=f"{kind}:{event.id}", event_id=event.id), ""
-
-
-def _local_text(instant: datetime, zone: str) -> str:
-    """`Tuesday, 9/10/2019 6:00 PM EDT` in a zone."""
-    local = timezones.to_zone(instant, zone)
-    return f"{timezones.format_date(local)} {timezones.format_time(local)} {local.tzname()}"
-
-
-# reminders
-
-
-def _reminders(at: datetime, report: JobReport, event: Event | None) -> None:
-    """Remind subscribers before each webinar session, at the event's offsets.
-
-    When several offsets are overdue (the scheduler was down), only the latest one
-    is sent and the others are recorded as superseded; a session that has begun
-    gets no reminder at all.
-    """
-    stmt = (
-        select(Session)
-        .join(Event)
-        .where(
-            Event.kind == "series",
-            Event.status == "published",
-            Session.status != "cancelled",
-            Session.starts_at > at,
-            Session.starts_at <= at + REMINDER_LOOKAHEAD,
-        )
-        .order_by(Session.starts_at, Session.id)
-    )
-    if event is not None:
-        stmt = stmt.where(Session.event_id == event.id)
-    for session in db.session.scalars(stmt).all():
-        overdue = [
-            m for m in session.event.reminder_minutes if session.starts_at - timedelta(minutes=m) <= at
-        ]
-        if not overdue:
-            continue
-        latest = min(overdue)
-        stamp = session.starts_at.strftime("%Y%m%dT%H%MZ")
-        for minutes in sorted(overdue, reverse=True):
-            period = f"{minutes}m@{stamp}"
-            due = session.starts_at - timedelta(minutes=minutes)
-            send = (
-                partial(_send_reminder, session, minutes)
-                if minutes == latest
-                else _skip(f"superseded by the {latest}-minute reminder")
-            )
-            run = run_once("reminder", f"session:{session.id}", period, due, send)
-            if run is not None:
-                report.add(
-                    f"reminder {session.event.slug} session {session.id} {period}: {run.recipients} messages",
-                    run.recipients,
-                )
-
-
-def offset_text(minutes: int) -> str:
-    """`1 day`, `1 hour`, `90 minutes`: how far ahead a reminder is, in words."""
-    if minutes % 1440 == 0:
-        n, unit = minutes // 1440, "day"
-    elif minutes % 60 == 0:
-        n, unit = minutes // 60, "hour"
-    else:
-        n, unit = minutes, "minute"
-    return f"{n} {unit}" + ("s" if n != 1 else "")
-
-
-def session_time_for(session: Session, zone: str) -> str:
-    """`Tuesday, 11/5/2024, 10:00 AM-11:00 AM (Eastern)` in the recipient's zone."""
-    from .web.helpers import display_zones
-
-    labels = {z.name: z.label for z in display_zones()}
-    local = timezones.to_zone(session.starts_at, zone)
-    label = labels.get(zone) or timezones.zone_label(zone)
-    span = timezones.format_range(session.starts_at, session.ends_at, zone, f"{label}, {local.tzname()}")
-    return f"{timezones.format_date(local)}, {span}"
-
-
-def _send_reminder(session: Session, minutes: int) -> tuple[int, str]:
-    from .web.helpers import session_zone_lines
-
-    event = session.event
-    zone_lines = session_zone_lines(session)
-    subject = f"Reminder: {session.display_title} starts in {offset_text(minutes)}"
-
-    def viewer_zone(subscription: Subscription) -> str:
-        return subscription.participant.timezone or event.timezone
-
-    def calendar_file(subscription: Subscription) -> list[Attachment]:
-        """The session's .ics naming the recipient as attendee: the one per-recipient part."""
-        ics = calendar.session_file(session, subscription.participant)
-        return [Attachment(ics, "text", "calendar", "session.ics")]
-
-    copies = list_messages(
-        event=event,
-        subscriptions=active_subscriptions(event, include_no_mail=True),
-        subject=subject,
-        template="reminder",
-        context={
-            "session": session,
-            "starts_in": offset_text(minutes),
-            "zone_lines": zone_lines,
-            "event_url": external_url("public.event", slug=event.slug),
-            "ics_url": external_url("feeds.session_ics", slug=event.slug, session_id=session.id),
-        },
-        group_key=viewer_zone,
-        group_context=lambda s: {"local_time": session_time_for(session, viewer_zone(s))},
-        shared={"participant.timezone"},
-        attachments=calendar_file,
-        automated=True,
-        posting_open=False,
-    )
-    stamp = session.starts_at.strftime("%Y%m%dT%H%MZ")
-    count = enqueue_copies(
-        copies, kind="reminder", key=f"reminder:{session.id}:{minutes}:{stamp}", event_id=event.id
-    )
-    return count, ""
-
-
-# announcements and lessons
-
-
-def _announcements(at: datetime, report: JobReport, event: Event | None) -> None:
-    """Send every scheduled announcement whose time has come (late ones too: lessons matter)."""
-    stmt = (
-        select(Announcement)
-        .join(Event)
-        .where(Announcement.status == "scheduled", Announcement.send_at <= at, Event.status == "published")
-        .order_by(Announcement.send_at, Announcement.id)
-    )
-    if event is not None:
-        stmt = stmt.where(Announcement.event_id == event.id)
-    for ann_id in [a.id for a in db.session.scalars(stmt)]:
-        announcement = db.session.get(Announcement, ann_id)
-        if announcement is None or announcement.status != "scheduled":
-            continue
-        run = run_once(
-            "announcement",
-            f"announcement:{announcement.id}",
-            "send",
-            announcement.send_at,
-            partial(_send_announcement, announcement, at),
-        )
-        if run is not None:
-            report.add(
-                f"announcement {announcement.id} ({announcement.subject}): {run.recipients} messages",
-                run.recipients,
-            )
-
-
-def lesson_number(announcement: Announcement) -> int:
-    """A lesson's place among its event's lessons, by send time (cancelled ones left out)."""
-    stmt = select(Announcement.id).where(
-        Announcement.event_id == announcement.event_id,
-        Announcement.kind == "lesson",
-        Announcement.status != "cancelled",
-    )
-    ids = list(db.session.scalars(stmt.order_by(Announcement.send_at, Announcement.id)))
-    return ids.index(announcement.id) + 1 if announcement.id in ids else len(ids) + 1
-
-
-def announcement_subject(announcement: Announcement) -> str:
-    event = announcement.event
-    if announcement.kind == "lesson":
-        return f"[{event.title}] Lesson {lesson_number(announcement)}: {announcement.subject}"
-    return f"[{event.title}] {announcement.subject}"
-
-
-def _send_announcement(announcement: Announcement, at: datetime) -> tuple[int, str]:
-    event = announcement.event
-    subject = announcement_subject(announcement)
-
-    copies = list_messages(
-        event=event,
-        subscriptions=active_subscriptions(event, include_no_mail=False),
-        subject=subject,
-        template="announcement",
-        context={"announcement": announcement, "event_url": external_url("public.event", slug=event.slug)},
-        automated=True,
-    )
-    count = enqueue_copies(
-        copies, kind="announcement", key=f"announcement:{announcement.id}", event_id=event.id
-    )
-    announcement.status, announcement.sent_at, announcement.recipients = "sent", at, count
-    return count, ""
 
 
 # --- the lock: one scheduler per database -----------------------------------------------------

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from forum import clock
 from forum.extensions import db
+from forum.jobs import run_job
 from forum.models import Announcement
-from forum.scheduler import run_job
 from tests.conftest import csrf_from
 from tests.support.scheduling import (
     eastern,

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from forum import clock
 from forum.extensions import db
+from forum.jobs import run_job
 from forum.models import JobRun
-from forum.scheduler import run_job
 from tests.support.scheduling import (
     add_post,
     eastern,

@@ -14,10 +14,11 @@ from forum import clock
 from forum.calendar import session_file
 from forum.digests import DigestRenderer, periods, posts_in, send_digest
 from forum.extensions import db
+from forum.jobs import run_job
 from forum.links import post_url
 from forum.mail.compose import SharedAttributeError, list_message, list_messages
 from forum.mail.outbox import Outgoing, enqueue_many
-from forum.scheduler import run_job, session_time_for
+from forum.reminders import session_time_for
 from forum.web.helpers import session_zone_lines
 from forum.web.urls import external_url
 from tests.support.scheduling import add_post, eastern, make_forum, make_series, outbox, subscribe

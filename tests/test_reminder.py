@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from forum import clock
 from forum.extensions import db
-from forum.scheduler import run_job
+from forum.jobs import run_job
 from tests.support.scheduling import eastern, make_series, outbox, parsed, subject_of, subscribe, text_of
 
 # Tuesday 5 November 2024, 10:00 AM Eastern: two days after US clocks fell back (EST, UTC-5).

@@ -36,6 +36,8 @@ from email.message import EmailMessage
 
 from markupsafe import escape
 
+from .policy import POLICY
+
 LINESEP = b"\r\n"
 MAX_LINE = 78  # the SMTP policy's max_line_length: the 7bit/8bit threshold of the email package
 QP_LINE = 76  # RFC 2045
@@ -184,8 +186,6 @@ class BodyTemplate:
         cached = self._skeletons.get(key)
         if cached is not None:
             return cached
-        from .compose import POLICY
-
         proto = EmailMessage(policy=POLICY)
         proto.set_content("x", cte=ctes[0])
         if len(self.parts) > 1:

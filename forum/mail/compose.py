@@ -17,11 +17,10 @@ import re
 import secrets
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from email import policy
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 from typing import Any, NamedTuple
 
 from flask import current_app, render_template
@@ -31,9 +30,7 @@ from .. import clock
 from ..models import Event, Subscription
 from ..web.urls import external_url
 from .bulk import Attachment, BodyTemplate
-
-#: SMTP line endings; header objects fold themselves, raw (pre-folded) values are kept.
-POLICY = policy.SMTP.clone(refold_source="none")
+from .policy import POLICY
 
 #: Headers whose values are URL or msg-id lists: written as given (ASCII, pre-folded).
 RAW_HEADERS = frozenset(
@@ -88,6 +85,24 @@ def as_address(value: str | Address) -> Address:
 def new_message_id() -> str:
     """A unique Message-ID on the list domain (never the host name, which may be private)."""
     return make_msgid(domain=current_app.config["LIST_DOMAIN"])
+
+
+def _raw_header(message: EmailMessage, name: str) -> list[str]:
+    """Header values as stored (raw_items), skipping the email package's slow re-parse."""
+    return [str(value) for key, value in message.raw_items() if key.lower() == name.lower()]
+
+
+def recipient_of(message: EmailMessage) -> str:
+    """The single `To` address of an outbound message (one row, one recipient)."""
+    recipients = [addr for _, addr in getaddresses(_raw_header(message, "To")) if addr]
+    if len(recipients) != 1:
+        raise ValueError(f"an outbound message has exactly one recipient, got {recipients!r}")
+    return recipients[0]
+
+
+def sender_of(message: EmailMessage) -> str:
+    """The envelope sender: the `From` address (the list's own address for list mail)."""
+    return next((a for _, a in getaddresses(_raw_header(message, "From")) if a), "")
 
 
 def phrase(text: str) -> str:
@@ -472,8 +487,6 @@ def list_messages(
 
     Yields `ListCopy(subscription, data, recipient, envelope_from)` lazily, in order.
     """
-    from .outbox import recipient_of, sender_of
-
     nonce = secrets.token_hex(4)  # placeholders no text could contain by chance
     allowed: dict[str, set[str]] = {"subscription": set(), "participant": set()}
     for name in shared:

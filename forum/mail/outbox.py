@@ -14,7 +14,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,30 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from .. import clock
 from ..extensions import db
 from ..models import OutboundMessage, Subscription, table_of
-
-if TYPE_CHECKING:
-    from .compose import ListCopy
+from .compose import ListCopy, recipient_of, sender_of
 
 #: Rows per multi-row INSERT in `enqueue_many` (11 columns: well under SQLite's bind limit).
 INSERT_CHUNK = 500
-
-
-def _raw_header(message: EmailMessage, name: str) -> list[str]:
-    """Header values as stored (raw_items), skipping the email package's slow re-parse."""
-    return [str(value) for key, value in message.raw_items() if key.lower() == name.lower()]
-
-
-def recipient_of(message: EmailMessage) -> str:
-    """The single `To` address of an outbound message (one row, one recipient)."""
-    recipients = [addr for _, addr in getaddresses(_raw_header(message, "To")) if addr]
-    if len(recipients) != 1:
-        raise ValueError(f"an outbound message has exactly one recipient, got {recipients!r}")
-    return recipients[0]
-
-
-def sender_of(message: EmailMessage) -> str:
-    """The envelope sender: the `From` address (the list's own address for list mail)."""
-    return next((a for _, a in getaddresses(_raw_header(message, "From")) if a), "")
 
 
 def return_path(subscription_id: int | None, sender: str) -> str:
