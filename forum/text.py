@@ -1,6 +1,13 @@
-"""User-written Markdown and HTML -> safe HTML (markdown-it + nh3). The only place that does it."""
+"""User-written Markdown and HTML -> safe HTML (markdown-it + nh3), and plain text <-> simple HTML.
+
+The only place that calls nh3 or markdown-it.
+"""
 
 from __future__ import annotations
+
+import re
+from html import escape
+from html.parser import HTMLParser
 
 import nh3
 from markdown_it import MarkdownIt
@@ -83,3 +90,97 @@ def lines(text: str | None) -> list[str]:
         if item:
             out.append(item)
     return out
+
+
+# --- HTML -> text -------------------------------------------------------------------------
+
+
+class _TextExtractor(HTMLParser):
+    """Readable text from HTML: block tags become line breaks, blockquotes `>` quotes."""
+
+    BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table", "hr"}
+    SKIP = {"script", "style", "head", "title"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = [""]
+        self.quote = 0
+        self.skip = 0
+
+    def _newline(self) -> None:
+        if self.lines[-1].strip() or (len(self.lines) > 1 and self.lines[-2].strip()):
+            self.lines.append("")
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in self.SKIP:
+            self.skip += 1
+        elif tag == "blockquote":
+            self._newline()
+            self.quote += 1
+        elif tag in self.BLOCK:
+            self._newline()
+            if tag == "li":
+                self.lines[-1] += "* "
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag == "blockquote":
+            self._newline()
+            self.quote = max(0, self.quote - 1)
+        elif tag in self.BLOCK:
+            self._newline()
+
+    def handle_data(self, data: str) -> None:
+        if self.skip:
+            return
+        text = " ".join(data.split())
+        if not text:
+            return
+        if not self.lines[-1] and self.quote:
+            self.lines[-1] = "> " * self.quote
+        sep = " " if self.lines[-1] and not self.lines[-1].endswith((" ", "> ")) else ""
+        self.lines[-1] += sep + text
+
+
+def html_to_text(html: str) -> str:
+    parser = _TextExtractor()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:  # noqa: BLE001 - HTMLParser is lenient, but never let it sink a post
+        return " ".join(re.sub(r"<[^>]*>", " ", html).split())
+    text = "\n".join(line.rstrip() for line in parser.lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as simple HTML: paragraphs, line breaks, `>` quotes as blockquotes."""
+    out: list[str] = []
+    quote: list[str] = []
+    para: list[str] = []
+
+    def flush_para() -> None:
+        if para:
+            out.append("<p>" + "<br>\n".join(escape(line) for line in para) + "</p>")
+            para.clear()
+
+    def flush_quote() -> None:
+        if quote:
+            inner = "\n".join(line[1:].removeprefix(" ") for line in quote)
+            out.append("<blockquote>" + text_to_html(inner) + "</blockquote>")
+            quote.clear()
+
+    for line in text.splitlines():
+        if line.startswith(">"):
+            flush_para()
+            quote.append(line)
+        elif not line.strip():
+            flush_quote()
+            flush_para()
+        else:
+            flush_quote()
+            para.append(line)
+    flush_quote()
+    flush_para()
+    return "\n".join(out)

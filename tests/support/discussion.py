@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from forum import clock
 from forum.extensions import db
-from forum.mail.inbound import RunningServer, start_lmtp
+from forum.mail.lmtp import RunningServer, start_lmtp
 from forum.models import (
     Event,
     EventPanelist,
