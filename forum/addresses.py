@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from .models import Event, Post, Subscription
+from .text import ascii_text
 from .tokens import address_tag, check_address_tag
 
 #: The one pattern for every address with meaning (the local part, lower-cased).
@@ -63,8 +64,7 @@ def resolve(recipient: str) -> Target | None:
 def check_recipient(recipient: str) -> str | None:
     """None when we take mail for `recipient`, else the LMTP reply refusing it (ASCII)."""
     if resolve(recipient) is None:
-        shown = recipient[:200].encode("ascii", "backslashreplace").decode()
-        return f"550 5.1.1 No e-forum at {shown}"
+        return f"550 5.1.1 No e-forum at {ascii_text(recipient[:200])}"
     return None
 
 

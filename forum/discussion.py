@@ -28,7 +28,7 @@ from .mail.compose import list_id, list_messages, new_message_id
 from .mail.parse import ParsedMessage, parse_message
 from .models import Event, EventPanelist, Officer, Panelist, Participant, Post, Subscription, Thread
 from .notices import permalink
-from .text import html_to_text, markdown, sanitize_html, text_to_html
+from .text import ascii_text, html_within_limits, markdown, sanitize_html, text_to_html
 from .threads import place_in_thread, reply_subject
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,7 @@ class Outcome:
     @property
     def smtp_reply(self) -> str:
         code = _REPLIES[self.status][0]
-        reason = " ".join(self.reason.split()).encode("ascii", "replace").decode()
-        return f"{code} {reason}"[:500]
+        return f"{code} {ascii_text(self.reason)}"[:500]
 
     @property
     def exit_code(self) -> int:
@@ -288,13 +287,17 @@ def _is_known(email: str) -> bool:
 
 
 def _post_from_mail(event: Event, author: Author, parsed: ParsedMessage, message_id: str) -> Post:
+    """The post a message makes: its text, and its HTML sanitised once.
+
+    HTML beyond `text.html_within_limits` (too big or too deeply nested to sanitise
+    quickly) is not sanitised at all: the post is shown from its text part, or from the
+    text read out of the HTML, so a tag bomb costs a linear scan, not minutes.
+    """
     text = parsed.text.strip("\n")
-    if parsed.html:
-        html = str(sanitize_html(parsed.html))
-        if not text.strip():
-            text = html_to_text(html)
-    else:
-        html = text_to_html(text)
+    usable_html = parsed.html if parsed.html and html_within_limits(parsed.html) else None
+    if parsed.html and usable_html is None:
+        log.info("HTML of %s too large or deep to sanitise; using its text", message_id)
+    html = usable_html if usable_html is not None else text_to_html(text)
     if parsed.attachments:
         note = "\n".join(f"[Attachment removed: {a}]" for a in parsed.attachments)
         text = f"{text}\n\n{note}" if text else note
@@ -302,6 +305,7 @@ def _post_from_mail(event: Event, author: Author, parsed: ParsedMessage, message
             f'<p class="attachment-note"><em>[Attachment removed: {escape(a)}]</em></p>'
             for a in parsed.attachments
         )
+    safe_html = str(sanitize_html(html))  # the text was read out of the HTML already (parse)
     return Post(
         event_id=event.id,
         message_id=message_id[:255],
@@ -311,7 +315,7 @@ def _post_from_mail(event: Event, author: Author, parsed: ParsedMessage, message
         author_name=(author.name or parsed.from_name)[:200],
         author_email=parsed.from_email[:320],
         body_text=text,
-        body_html=str(sanitize_html(html)),
+        body_html=safe_html,
         had_html=parsed.html is not None,
         stripped_attachments="\n".join(parsed.attachments),
         source="email",

@@ -19,6 +19,44 @@ from .. import addresses, discussion
 
 log = logging.getLogger(__name__)
 
+#: Recipients one transaction may name; the rest get 452 and come again in the next one
+#: (RFC 5321 4.5.3.1.8 asks servers to take at least 100).
+MAX_RECIPIENTS = 1000
+_TEMPORARY = "451 4.3.0 Temporary failure, please try again later"
+
+
+class ForumLMTP(LMTP):
+    """aiosmtpd's LMTP with LMTP's rule kept when DATA fails as a whole.
+
+    aiosmtpd answers an oversized message (no SIZE given) with a single 552, as SMTP
+    does; an LMTP client waits for one reply per accepted recipient, so it would hang
+    and drop the connection. Here that reply is repeated for each recipient. Lines of
+    any length up to the size limit are taken (Postfix delivers long lines as they
+    are), instead of aiosmtpd's permanent 500 for lines over 1,000 octets.
+    """
+
+    _data_failures = ("552 Error: Too much mail data", "500 Line too long")
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        limit = kwargs.get("data_size_limit")
+        if limit:
+            self.line_length_limit = int(limit)  # read before the base class makes its reader
+        super().__init__(*args, **kwargs)
+
+    async def push(self, status) -> None:  # type: ignore[no-untyped-def]
+        text = status.decode() if isinstance(status, bytes) else str(status)
+        if text.startswith(self._data_failures) and self.envelope is not None:
+            count = max(1, len(self.envelope.rcpt_tos))
+            reply = (
+                "552 5.3.4 Message too big for this list"
+                if text.startswith("552")
+                else "500 5.5.2 Line too long"
+            )
+            for _ in range(count):
+                await super().push(reply)
+            return
+        await super().push(status)
+
 
 class LmtpHandler:
     """aiosmtpd handler: checks each RCPT, then gives one reply per recipient after DATA.
@@ -35,6 +73,8 @@ class LmtpHandler:
             return fn()
 
     async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return f"452 4.5.3 Too many recipients (at most {MAX_RECIPIENTS} per message)"
         loop = asyncio.get_running_loop()
         try:
             reply = await loop.run_in_executor(
@@ -42,7 +82,7 @@ class LmtpHandler:
             )
         except Exception:  # noqa: BLE001
             log.exception("RCPT check failed for %r", address)
-            return "451 4.3.0 Temporary failure, please try again later"
+            return _TEMPORARY
         if reply is None:
             envelope.rcpt_tos.append(address)
             return "250 2.1.5 OK"
@@ -66,7 +106,7 @@ class LmtpHandler:
                 replies.append(outcome.smtp_reply)  # type: ignore[attr-defined]
             except Exception:  # noqa: BLE001
                 log.exception("delivery to %r failed", rcpt)
-                replies.append("451 4.3.0 Temporary failure, please try again later")
+                replies.append(_TEMPORARY)
         return "\r\n".join(replies)
 
 
@@ -97,7 +137,7 @@ def start_lmtp(app: Flask, host: str = "127.0.0.1", port: int = 0) -> RunningSer
     box: dict[str, object] = {}
 
     def factory() -> LMTP:
-        return LMTP(
+        return ForumLMTP(
             handler,
             hostname=app.config["LIST_DOMAIN"],
             ident="Forum LMTP",

@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from email import policy
 from email.header import decode_header
 from email.message import Message
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 
 from ..text import html_to_text
 
 log = logging.getLogger(__name__)
 
+_CR_RE = re.compile(r"\r+\n?")
 MSGID_RE = re.compile(r"<[^<>\s]{1,250}>")
+#: An addr-spec usable as an identity: an unquoted local part, an `@`, a domain (1-320 chars).
+ADDR_SPEC_RE = re.compile(r"^(?=.{3,320}$)[^@\s\"<>(),;:\\\[\]]+@[^@\s\"<>(),;:\\\[\]]+\.[^@\s\"<>(),;:\\\[\]]+$")
 VACATION_SUBJECT_RE = re.compile(
     r"^\s*(auto(matic)?[\s_-]*(reply|response|antwort)|out of (the )?office|"
     r"vacation|away from (the |my )?(office|desk)|abwesenheit|absence|"
@@ -139,7 +142,7 @@ def auto_reason(msg: Message, subject: str) -> str | None:
         return "Exchange inbox rule"
     if VACATION_SUBJECT_RE.search(subject):
         return "vacation/auto-reply subject"
-    sender = parseaddr(header_text(msg, "From"))[1].lower()
+    sender = from_address(msg)[1].lower()
     if sender.startswith(("mailer-daemon@", "postmaster@")) or "multipart/report" in (
         msg.get_content_type() or ""
     ):
@@ -264,25 +267,57 @@ def parse_message(raw: bytes) -> ParsedMessage:
         _collect(msg, texts, htmls, parsed.attachments)
     except Exception:  # noqa: BLE001 - a MIME tree too broken to walk: keep what was found
         log.warning("could not walk MIME tree of %s", parsed.message_id, exc_info=True)
-    parsed.text = "\n\n".join(t.strip("\n") for t in texts if t.strip()).replace("\r\n", "\n")
+    parsed.text = _lines("\n\n".join(_lines(t).strip("\n") for t in texts if t.strip()))
     html = "\n".join(h for h in htmls if h.strip())
     parsed.html = html or None
     if not parsed.text.strip() and parsed.html:
         parsed.text = html_to_text(parsed.html)
-    parsed.text = parsed.text.replace("\x00", "")
+    parsed.text = _lines(parsed.text).replace("\x00", "")
     return parsed
 
 
-def _read_headers(msg: Message, parsed: ParsedMessage) -> None:
-    from_value = header_text(msg, "From")
+def _lines(text: str) -> str:
+    """Unix line ends: CRLF, CRs doubled before LF, and a lone CR (old clients,
+    quoted-printable `=0D`) each become one LF."""
+    return _CR_RE.sub("\n", text) if "\r" in text else text
+
+
+def _mailboxes(raw: str) -> list[tuple[str, str]]:
+    """(display name, addr-spec) pairs of an address header, parsed *before* decoding.
+
+    RFC 2047 words may only stand for display-name text, never for an address: a From of
+    `=?utf-8?q?victim=40example=2Eorg?= <attacker@evil.example>` is attacker@evil.example.
+    The email package's `policy.default` address parser respects that; if it fails,
+    `getaddresses` reads the undecoded header and the names are decoded afterwards.
+    """
+    value = re.sub(r"\r?\n(?=[ \t])", "", _unsurrogate(raw))
     try:
-        pairs = getaddresses([from_value])
-    except Exception:  # noqa: BLE001
-        pairs = []
-    for name, addr in pairs:
-        if "@" in addr and " " not in addr.strip():
-            parsed.from_name, parsed.from_email = _clean(name), addr.strip()
-            break
+        header = policy.default.header_factory("From", value)
+        return [(a.display_name, a.addr_spec) for a in header.addresses]  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - fall back to the lenient stdlib parser, still undecoded
+        try:
+            return [(decode_words(name), addr) for name, addr in getaddresses([value])]
+        except Exception:  # noqa: BLE001
+            return []
+
+
+def from_address(msg: Message) -> tuple[str, str]:
+    """(display name, address) of the first usable mailbox in From; the address alone is identity.
+
+    A display name is one clean line; one that holds an address (`"ann@example.org"
+    <mallory@evil.example>`) is dropped, so nothing shown can pass for another sender.
+    """
+    values = _raw_values(msg, "From")
+    for name, addr in _mailboxes(values[0]) if values else []:
+        addr = addr.strip()
+        if ADDR_SPEC_RE.match(addr):
+            name = _clean(name)
+            return ("" if "@" in name else name[:200]), addr
+    return "", ""
+
+
+def _read_headers(msg: Message, parsed: ParsedMessage) -> None:
+    parsed.from_name, parsed.from_email = from_address(msg)
     parsed.subject = header_text(msg, "Subject")
     ids = message_ids(header_text(msg, "Message-ID"))
     parsed.message_id = ids[0] if ids else None
