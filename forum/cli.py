@@ -195,7 +195,7 @@ def lmtp_command(host: str, port: int) -> None:
     """Take list mail from the MTA over LMTP (one reply per recipient) until stopped."""
     import threading
 
-    from .mail.inbound import start_lmtp
+    from .mail.lmtp import start_lmtp
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
@@ -220,7 +220,7 @@ def inject_command(recipient: str | None, sender: str) -> None:
     67 unknown list; 77 refused (not a member, too large).
     """
     from . import discussion
-    from .mail.inbound import recipients_in
+    from .mail.parse import recipients_in
 
     limit = int(current_app.config["MAX_POST_BYTES"])
     raw = sys.stdin.buffer.read(limit + 65537)

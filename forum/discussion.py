@@ -13,28 +13,25 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
+from html import escape
 
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from . import clock, timezones
+from . import clock, notices, subscriptions, timezones
+from .addresses import resolve
 from .extensions import db
-from .mail import outbox
-from .mail.compose import address, build_message, list_id, list_messages, new_message_id
-from .mail.inbound import ParsedMessage, html_to_text, parse_message, text_to_html
+from .mail import bounces, outbox
+from .mail.compose import list_id, list_messages, new_message_id
+from .mail.parse import ParsedMessage, parse_message
 from .models import Event, EventPanelist, Officer, Panelist, Participant, Post, Subscription, Thread
-from .text import markdown, sanitize_html
-from .tokens import address_tag, check_address_tag
+from .notices import permalink
+from .text import ascii_text, html_within_limits, markdown, sanitize_html, text_to_html
+from .threads import place_in_thread, reply_subject
 
 log = logging.getLogger(__name__)
-
-SUBJECT_PREFIX_RE = re.compile(r"^\s*((re|fwd?|aw|sv|antw|wg|tr)\s*(\[\d+\])?\s*:|\[[^\]]{0,80}\])\s*", re.I)
-APPROVE_RE = re.compile(r"^(?P<slug>[a-z0-9][a-z0-9_-]*)\+approve-(?P<post>\d+)-(?P<sig>[0-9a-f]{24})$")
-LEAVE_RE = re.compile(r"^(?P<slug>[a-z0-9][a-z0-9_-]*)\+leave-(?P<sub>\d+)-(?P<sig>[0-9a-f]{24})$")
-BOUNCE_RE = re.compile(r"^(?P<slug>[a-z0-9][a-z0-9_-]*)\+bounce-(?P<sub>\d+)-(?P<sig>[0-9a-f]{24})$")
 
 # status -> (LMTP reply, sysexits code)
 _REPLIES = {
@@ -64,8 +61,7 @@ class Outcome:
     @property
     def smtp_reply(self) -> str:
         code = _REPLIES[self.status][0]
-        reason = " ".join(self.reason.split()).encode("ascii", "replace").decode()
-        return f"{code} {reason}"[:500]
+        return f"{code} {ascii_text(self.reason)}"[:500]
 
     @property
     def exit_code(self) -> int:
@@ -86,118 +82,6 @@ class Author:
     @property
     def is_panelist(self) -> bool:
         return self.panelist is not None
-
-
-# --- addresses ----------------------------------------------------------------------------
-
-
-def approve_signature(post_id: int) -> str:
-    return address_tag("approve", post_id)
-
-
-def approve_address(post: Post) -> str:
-    """The hold notice's Reply-To: replying to it approves the post (lower-case, MTA-safe)."""
-    domain = current_app.config["LIST_DOMAIN"]
-    return f"{post.event.slug}+approve-{post.id}-{approve_signature(post.id)}@{domain}"
-
-
-@dataclass
-class Target:
-    event: Event
-    approve_post_id: int | None = None
-    leave_subscription_id: int | None = None
-    bounce_subscription_id: int | None = None
-
-
-def resolve(recipient: str) -> Target | None:
-    """The forum (and, for approve addresses, the post) a recipient address names."""
-    local, _, domain = recipient.strip().strip("<>").rpartition("@")
-    if domain.lower() != current_app.config["LIST_DOMAIN"].lower() or not local:
-        return None
-    local = local.lower()
-    leave = LEAVE_RE.match(local)
-    if leave:  # List-Unsubscribe mailto: any event kind, not only e-forums
-        if not check_address_tag("leave", int(leave["sub"]), leave["sig"]):
-            return None
-        event = Event.by_slug(leave["slug"])
-        return Target(event=event, leave_subscription_id=int(leave["sub"])) if event else None
-    bounce = BOUNCE_RE.match(local)
-    if bounce:  # VERP return path of a subscriber's mail (links.bounce_address): any event kind
-        if not check_address_tag("bounce", int(bounce["sub"]), bounce["sig"]):
-            return None
-        event = Event.by_slug(bounce["slug"])
-        return Target(event=event, bounce_subscription_id=int(bounce["sub"])) if event else None
-    post_id = None
-    match = APPROVE_RE.match(local)
-    if match:
-        if not check_address_tag("approve", int(match["post"]), match["sig"]):
-            return None
-        local, post_id = match["slug"], int(match["post"])
-    elif "+" in local:
-        return None
-    event = Event.by_slug(local)
-    if event is None or not event.is_eforum or event.status == "draft":
-        return None
-    return Target(event=event, approve_post_id=post_id)
-
-
-def check_recipient(recipient: str) -> str | None:
-    """None when we take mail for `recipient`, else the LMTP reply refusing it."""
-    if resolve(recipient) is None:
-        return f"550 5.1.1 No e-forum at {recipient[:200]}"
-    return None
-
-
-# --- subjects and threads ------------------------------------------------------------------
-
-
-def subject_key(subject: str) -> str:
-    """`Re: [list] Fwd: Mentoring ideas` -> `mentoring ideas`: the fallback threading key."""
-    text = subject or ""
-    while True:
-        stripped = SUBJECT_PREFIX_RE.sub("", text, count=1)
-        if stripped == text:
-            break
-        text = stripped
-    return " ".join(text.lower().split())[:300]
-
-
-def _find_parent(event: Event, ids: list[str]) -> Post | None:
-    """The nearest earlier post named in In-Reply-To / References (any status)."""
-    for msgid in ids:
-        post = db.session.scalar(select(Post).where(Post.event_id == event.id, Post.message_id == msgid))
-        if post is not None:
-            return post
-    return None
-
-
-def place_in_thread(post: Post, event: Event) -> None:
-    """Thread by In-Reply-To, then References (newest first), then normalised subject."""
-    ids = ([post.in_reply_to] if post.in_reply_to else []) + list(reversed(post.references.split()))
-    parent = _find_parent(event, ids)
-    if parent is not None and parent.thread_id is not None:
-        post.parent = parent
-        post.thread_id = parent.thread_id
-        return
-    key = subject_key(post.subject)
-    thread = None
-    if key:
-        thread = db.session.scalar(
-            select(Thread)
-            .where(Thread.event_id == event.id, Thread.subject_key == key)
-            .order_by(Thread.id.desc())
-            .limit(1)
-        )
-    if thread is None:
-        thread = Thread(
-            event_id=event.id,
-            subject=(post.subject or "(no subject)")[:300],
-            subject_key=key,
-            created_at=clock.now(),
-        )
-        db.session.add(thread)
-        db.session.flush()
-    post.thread_id = thread.id
 
 
 # --- who is writing --------------------------------------------------------------------------
@@ -257,35 +141,7 @@ def is_moderator(event: Event, email: str) -> bool:
     )
 
 
-def moderator_recipients(event: Event) -> list[tuple[str, str, Panelist | None]]:
-    """(email, name, panelist or None for officers) for everyone who gets hold notices."""
-    seen: set[str] = set()
-    out: list[tuple[str, str, Panelist | None]] = []
-    for link in event.panelist_links:
-        email = (link.panelist.email or "").strip()
-        if link.role == "moderator" and email and email.lower() not in seen:
-            seen.add(email.lower())
-            out.append((email, link.panelist.name, link.panelist))
-    for officer in db.session.scalars(select(Officer).where(Officer.active.is_(True)).order_by(Officer.id)):
-        if officer.email.lower() not in seen:
-            seen.add(officer.email.lower())
-            out.append((officer.email, officer.name, None))
-    if not out and event.contact_email:
-        out.append((event.contact_email, event.contact_name, None))
-    return out
-
-
 # --- time in the reader's zone --------------------------------------------------------------
-
-
-def format_instant(instant: datetime, zone: str) -> str:
-    """`Tuesday, 9/10/2019 at 10:00 AM (Eastern)`, labelled as the display zones label it."""
-    from .web.helpers import display_zones
-
-    local = timezones.to_zone(instant, zone)
-    label = next((z.label for z in display_zones() if z.name == zone), None)
-    label = label or f"{timezones.zone_label(zone)} time"
-    return f"{timezones.format_date(local)} at {timezones.format_time(local)} ({label})"
 
 
 def author_zone(event: Event, author: Author) -> str:
@@ -330,8 +186,6 @@ def _leave_by_mail(event: Event, subscription_id: int) -> Outcome:
     Mail providers send these on the user's behalf (often auto-generated), so none of
     the posting checks apply; leaving twice is harmless.
     """
-    from . import subscriptions
-
     subscription = db.session.get(Subscription, subscription_id)
     if subscription is None or subscription.event_id != event.id:
         return Outcome("unknown_list", "No such subscription")
@@ -342,8 +196,6 @@ def _leave_by_mail(event: Event, subscription_id: int) -> Outcome:
 
 def _bounce(event: Event, subscription_id: int, raw: bytes) -> Outcome:
     """Mail to a subscriber's VERP bounce address: a DSN may count; nothing is ever answered."""
-    from .mail import bounces
-
     result = bounces.handle(subscription_id, event.id, raw)
     if not result.counted:
         log.info("bounce address of subscription %s: %s", subscription_id, result.reason)
@@ -375,19 +227,26 @@ def _receive(raw: bytes, recipient: str, envelope_from: str) -> Outcome:
     author = find_author(event, parsed.from_email, parsed.from_name)
     if len(raw) > limit:
         reason = f"The message is {len(raw)} bytes; posts to {event.title} may be at most {limit} bytes."
-        _refusal_mail(event, parsed, message_id, reason, known=author is not None)
+        if author is not None:
+            notices.refusal_mail(
+                event, parsed.from_email, parsed.from_name, parsed.subject, message_id, reason
+            )
         return Outcome("too_big", reason)
     if author is None:
         reason = (
             f"{parsed.from_email} is not a subscriber of {event.title}. "
             "Subscribe on the e-forum's page, confirm, then post again."
         )
-        _refusal_mail(event, parsed, message_id, reason, known=_is_known(parsed.from_email))
+        if _is_known(parsed.from_email):  # strangers only get the SMTP reply (no backscatter)
+            notices.refusal_mail(
+                event, parsed.from_email, parsed.from_name, parsed.subject, message_id, reason
+            )
         return Outcome("refused", reason)
     now = clock.now()
     closed = closed_reason(event, now)
     if closed:
-        _not_open_mail(event, author, parsed.subject, closed, now)
+        zone = author_zone(event, author)
+        notices.not_open_mail(event, author.email, author.name, zone, parsed.subject, closed, now)
         return Outcome("not_open", f"{closed} A reply with the forum's dates was sent.")
     post = _post_from_mail(event, author, parsed, message_id)
     return submit(post, author)
@@ -428,20 +287,25 @@ def _is_known(email: str) -> bool:
 
 
 def _post_from_mail(event: Event, author: Author, parsed: ParsedMessage, message_id: str) -> Post:
+    """The post a message makes: its text, and its HTML sanitised once.
+
+    HTML beyond `text.html_within_limits` (too big or too deeply nested to sanitise
+    quickly) is not sanitised at all: the post is shown from its text part, or from the
+    text read out of the HTML, so a tag bomb costs a linear scan, not minutes.
+    """
     text = parsed.text.strip("\n")
-    if parsed.html:
-        html = str(sanitize_html(parsed.html))
-        if not text.strip():
-            text = html_to_text(html)
-    else:
-        html = text_to_html(text)
+    usable_html = parsed.html if parsed.html and html_within_limits(parsed.html) else None
+    if parsed.html and usable_html is None:
+        log.info("HTML of %s too large or deep to sanitise; using its text", message_id)
+    html = usable_html if usable_html is not None else text_to_html(text)
     if parsed.attachments:
         note = "\n".join(f"[Attachment removed: {a}]" for a in parsed.attachments)
         text = f"{text}\n\n{note}" if text else note
         html += "".join(
-            f'<p class="attachment-note"><em>[Attachment removed: {_esc(a)}]</em></p>'
+            f'<p class="attachment-note"><em>[Attachment removed: {escape(a)}]</em></p>'
             for a in parsed.attachments
         )
+    safe_html = str(sanitize_html(html))  # the text was read out of the HTML already (parse)
     return Post(
         event_id=event.id,
         message_id=message_id[:255],
@@ -451,7 +315,7 @@ def _post_from_mail(event: Event, author: Author, parsed: ParsedMessage, message
         author_name=(author.name or parsed.from_name)[:200],
         author_email=parsed.from_email[:320],
         body_text=text,
-        body_html=str(sanitize_html(html)),
+        body_html=safe_html,
         had_html=parsed.html is not None,
         stripped_attachments="\n".join(parsed.attachments),
         source="email",
@@ -459,18 +323,7 @@ def _post_from_mail(event: Event, author: Author, parsed: ParsedMessage, message
     )
 
 
-def _esc(value: str) -> str:
-    from html import escape
-
-    return escape(value)
-
-
 # --- posting from the web ----------------------------------------------------------------------
-
-
-def reply_subject(subject: str) -> str:
-    """`Re: <subject>` for a reply, without stacking a second `Re:`."""
-    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
 
 
 def post_from_web(subscription: Subscription, subject: str, body: str, parent: Post | None = None) -> Outcome:
@@ -538,8 +391,8 @@ def submit(post: Post, author: Author) -> Outcome:
         post.status = "held"
         post.hold_reason = reason
         db.session.flush()
-        _hold_notices(event, post)
-        _held_mail(event, post)
+        notices.hold_notices(event, post)
+        notices.held_mail(event, post)
         return Outcome("held", f"Held for moderation: {reason}", post)
     accept(post)
     return Outcome("accepted", "Accepted and sent to the list", post)
@@ -574,7 +427,7 @@ def accept(post: Post, moderator: str = "") -> bool:
     db.session.flush()
     fan_out(post)
     if was_held and not _gets_each_post(sub):
-        _approved_mail(post, sub)
+        notices.approved_mail(post, sub)
     return True
 
 
@@ -586,15 +439,7 @@ def reject(post: Post, reason: str, moderator: str = "") -> bool:
     post.reject_reason = reason.strip()
     post.rejected_at = clock.now()
     post.moderated_by = moderator[:320]
-    event = post.event
-    msg = build_message(
-        to=address(post.author_email, post.author_name),
-        subject=f"Your post to {event.title} was not accepted",
-        template="rejected",
-        context={"event": event, "post": post, "reason": post.reject_reason},
-        headers=_auto_headers(event),
-    )
-    outbox.enqueue(msg, kind="rejected", key=f"rejected:{post.id}", event_id=event.id)
+    notices.rejected_mail(post)
     return True
 
 
@@ -632,19 +477,7 @@ def _reply_command(text: str) -> tuple[str, str]:
     return own[0], "\n".join(own[1:])
 
 
-# --- mail it causes -------------------------------------------------------------------------------
-
-
-def _auto_headers(event: Event) -> dict[str, str]:
-    """RFC 3834 marks on everything the list answers by itself, so nobody answers back."""
-    domain = current_app.config["LIST_DOMAIN"]
-    return {"Auto-Submitted": "auto-replied", "X-Loop": event.list_address(domain)}
-
-
-def permalink(post: Post) -> str:
-    from .web.urls import external_url
-
-    return external_url("discussion.post", slug=post.event.slug, post_id=post.id)
+# --- the fan-out -------------------------------------------------------------------------------
 
 
 def fan_out(post: Post) -> int:
@@ -690,181 +523,17 @@ def fan_out(post: Post) -> int:
     return outbox.enqueue_copies(copies, kind="post", key=f"post:{post.id}", event_id=event.id)
 
 
-def _hold_notices(event: Event, post: Post) -> None:
-    from .tokens import make_token
-    from .web.urls import external_url
-
-    domain = current_app.config["LIST_DOMAIN"]
-    reply_to = Address(display_name=f"Approve post {post.id}", addr_spec=approve_address(post))
-    for email, name, panelist in moderator_recipients(event):
-        if panelist is not None:
-            token = make_token("moderate", [event.id, panelist.id])
-            queue = external_url("discussion.moderation", slug=event.slug, t=token)
-        else:
-            queue = external_url("discussion.moderation", slug=event.slug)
-        msg = build_message(
-            to=address(email, name),
-            subject=f"Held for moderation: {post.subject}",
-            template="hold_notice",
-            context={"event": event, "post": post, "queue_url": queue, "approve_address": reply_to.addr_spec},
-            sender=address(f"{event.slug}-owner@{domain}", f"{event.title} moderation"),
-            reply_to=reply_to,
-            headers={"Auto-Submitted": "auto-generated", "X-Loop": event.list_address(domain)},
-        )
-        outbox.enqueue(msg, kind="hold_notice", key=f"hold:{post.id}:{email.lower()}", event_id=event.id)
-
-
-def _held_mail(event: Event, post: Post) -> None:
-    """Tell the author their post waits for a moderator, so silence is not mistaken for loss."""
-    msg = build_message(
-        to=address(post.author_email, post.author_name),
-        subject=f"Your post to {event.title} is waiting for a moderator",
-        template="held",
-        context={"event": event, "post": post},
-        headers=_auto_headers(event),
-    )
-    outbox.enqueue(msg, kind="held", key=f"held:{post.id}", event_id=event.id)
-
-
 def _gets_each_post(subscription: Subscription | None) -> bool:
     """Whether the fan-out already mails this subscriber the post itself."""
     return subscription is not None and subscription.status == "active" and subscription.mode == "each"
 
 
-def _approved_mail(post: Post, subscription: Subscription | None) -> None:
-    """A held post was approved but its author gets no copy (digest or web only): say so once.
-
-    The link carries the author's signed reader token when the archive is for subscribers.
-    """
-    event = post.event
-    link = permalink(post)
-    if subscription is not None and subscription.status == "active" and not event.archive_public:
-        from .tokens import make_token
-        from .web.urls import external_url
-
-        token = make_token("post", subscription.id)
-        link = external_url("discussion.post", slug=event.slug, post_id=post.id, t=token)
-    msg = build_message(
-        to=address(post.author_email, post.author_name),
-        subject=f"Your post to {event.title} was approved",
-        template="approved",
-        context={"event": event, "post": post, "permalink": link},
-        headers=_auto_headers(event),
-    )
-    outbox.enqueue(msg, kind="approved", key=f"approved:{post.id}", event_id=event.id)
-
-
-def _refusal_mail(event: Event, parsed: ParsedMessage, message_id: str, reason: str, known: bool) -> None:
-    """Explain a refusal to someone we know; strangers only get the SMTP reply (no backscatter)."""
-    if not known:
-        return
-    msg = build_message(
-        to=address(parsed.from_email, parsed.from_name),
-        subject=f"Your message to {event.title} was not posted",
-        template="refusal",
-        context={"event": event, "subject": parsed.subject, "reason": reason},
-        headers=_auto_headers(event),
-    )
-    key = "refusal:" + hashlib.sha256(f"{event.id}:{message_id}".encode()).hexdigest()[:40]
-    outbox.enqueue(msg, kind="refusal", key=key, event_id=event.id)
-
-
-def _not_open_mail(event: Event, author: Author, subject: str, closed: str, now: datetime) -> None:
-    """The polite auto-reply with the forum's dates in the sender's zone (one a day per sender)."""
-    zone = author_zone(event, author)
-    start, end = event.starts_at, event.ends_at
-    msg = build_message(
-        to=address(author.email, author.name),
-        subject=f"{event.title} is not open for posts",
-        template="not_open",
-        context={
-            "event": event,
-            "name": author.name,
-            "subject": subject,
-            "closed": closed,
-            "before": bool(start and now < start),
-            "opens": format_instant(start, zone) if start else None,
-            "closes": format_instant(end, zone) if end else None,
-            "zone": zone,
-        },
-        headers=_auto_headers(event),
-    )
-    day = now.date().isoformat()
-    key = f"not_open:{event.id}:{author.email.lower()}:{day}"
-    outbox.enqueue(msg, kind="not_open", key=key, event_id=event.id)
-
-
-# --- reading ----------------------------------------------------------------------------------
-
-
-def threads(event: Event) -> list[Thread]:
-    """Threads with accepted posts, most recently active first."""
-    return list(
-        db.session.scalars(
-            select(Thread)
-            .where(Thread.event_id == event.id, Thread.post_count > 0)
-            .order_by(Thread.last_post_at.desc(), Thread.id.desc())
-        )
-    )
-
-
-def accepted_posts(event: Event, thread_id: int | None = None) -> list[Post]:
-    query = select(Post).where(Post.event_id == event.id, Post.status == "accepted")
-    if thread_id is not None:
-        query = query.where(Post.thread_id == thread_id)
-    return list(db.session.scalars(query.order_by(Post.accepted_at, Post.id)))
-
-
-def held_posts(event: Event) -> list[Post]:
-    return list(
-        db.session.scalars(
-            select(Post)
-            .where(Post.event_id == event.id, Post.status == "held")
-            .order_by(Post.created_at, Post.id)
-        )
-    )
-
-
-def search(event: Event, query: str, limit: int = 100) -> list[Post]:
-    """Accepted posts whose subject, author or text contain every word of the query."""
-    words = [w for w in query.split() if w][:8]
-    if not words:
-        return []
-    stmt = select(Post).where(Post.event_id == event.id, Post.status == "accepted")
-    for word in words:
-        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            Post.subject.ilike(pattern, escape="\\")
-            | Post.body_text.ilike(pattern, escape="\\")
-            | Post.author_name.ilike(pattern, escape="\\")
-        )
-    return list(db.session.scalars(stmt.order_by(Post.accepted_at.desc(), Post.id.desc()).limit(limit)))
-
-
-def thread_tree(posts: list[Post]) -> list[tuple[Post, int]]:
-    """Posts of one thread in reply order, each with its depth (capped) for indentation."""
-    by_parent: dict[int | None, list[Post]] = {}
-    ids = {p.id for p in posts}
-    for post in posts:
-        parent = post.parent_id if post.parent_id in ids else None
-        by_parent.setdefault(parent, []).append(post)
-    out: list[tuple[Post, int]] = []
-    stack = [(child, 0) for child in reversed(by_parent.get(None, []))]
-    while stack:  # iterative: a long chain of replies must not hit the recursion limit
-        post, depth = stack.pop()
-        out.append((post, min(depth, 6)))
-        stack.extend((child, depth + 1) for child in reversed(by_parent.get(post.id, [])))
-    return out
-
-
 __all__ = [
     "Outcome",
     "accept",
-    "check_recipient",
+    "closed_reason",
     "fan_out",
     "post_from_web",
     "receive",
     "reject",
-    "search",
-    "subject_key",
 ]

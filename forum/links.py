@@ -8,9 +8,21 @@ from __future__ import annotations
 
 from flask import current_app
 
+# The mail addresses with meaning live in addresses.py; these two stay importable from here.
+from .addresses import bounce_address, unsubscribe_mailto
 from .models import Participant, Subscription
-from .tokens import address_tag, make_token
+from .tokens import make_token
 from .web.urls import external_url
+
+__all__ = [
+    "bounce_address",
+    "confirm_url",
+    "post_url",
+    "preferences_url",
+    "token_max_age",
+    "unsubscribe_mailto",
+    "unsubscribe_url",
+]
 
 
 def confirm_url(subscription: Subscription) -> str:
@@ -28,24 +40,6 @@ def unsubscribe_url(subscription: Subscription) -> str:
 def post_url(subscription: Subscription) -> str:
     """The subscriber's own page for posting on the web (and reading a members-only archive)."""
     return external_url("discussion.compose", token=make_token("post", subscription.id))
-
-
-def unsubscribe_mailto(subscription: Subscription) -> str:
-    """`mailto:` form of List-Unsubscribe (RFC 2369); the inbound path (discussion.resolve) handles it."""
-    domain = current_app.config["LIST_DOMAIN"]
-    local = f"{subscription.event.slug}+leave-{subscription.id}-{address_tag('leave', subscription.id)}"
-    return f"mailto:{local}@{domain}?subject=unsubscribe"
-
-
-def bounce_address(subscription: Subscription) -> str:
-    """The VERP envelope sender of mail to one subscriber: `<slug>+bounce-<id>-<tag>@LIST_DOMAIN`.
-
-    A relay's delivery report (DSN) comes back to it, so the address itself says whose
-    delivery failed, whatever the report says; the inbound path (discussion.resolve) takes it.
-    """
-    domain = current_app.config["LIST_DOMAIN"]
-    tag = address_tag("bounce", subscription.id)
-    return f"{subscription.event.slug}+bounce-{subscription.id}-{tag}@{domain}"
 
 
 def token_max_age(purpose: str) -> int:

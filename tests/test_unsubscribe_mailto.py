@@ -11,7 +11,7 @@ from sqlalchemy import select
 from forum.discussion import receive
 from forum.extensions import db
 from forum.mail.compose import list_message
-from forum.mail.inbound import start_lmtp
+from forum.mail.lmtp import start_lmtp
 from forum.models import Subscription
 
 from .support.discussion import make_forum, subscribe

@@ -33,6 +33,7 @@ from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from .. import clock, discussion, timezones
+from .. import threads as thread_reads
 from ..extensions import db
 from ..links import token_max_age
 from ..models import Event, EventPanelist, Post, Subscription, Thread
@@ -210,8 +211,8 @@ def archive(slug: str) -> Response:
     event = _event_or_404(slug)
     _require_reader(event)
     query = request.args.get("q", "").strip()[:200]
-    results = discussion.search(event, query) if query else None
-    threads = discussion.threads(event)
+    results = thread_reads.search(event, query) if query else None
+    threads = thread_reads.threads(event)
     starters = _thread_starters(threads)
     html = render_template(
         "discussion/archive.html",
@@ -251,12 +252,12 @@ def thread(slug: str, thread_id: int) -> Response:
     found = db.session.get(Thread, thread_id)
     if found is None or found.event_id != event.id or not found.post_count:
         abort(404, description="There is no such thread in this e-forum.")
-    posts = discussion.accepted_posts(event, found.id)
+    posts = thread_reads.accepted_posts(event, found.id)
     html = render_template(
         "discussion/thread.html",
         event=event,
         thread=found,
-        tree=discussion.thread_tree(posts),
+        tree=thread_reads.thread_tree(posts),
         zone=reader_zone(event),
         reply_token=poster_token(event),
     )
@@ -297,8 +298,8 @@ def export(slug: str) -> Response:
         from .public import render_error  # the site's error page (409 has no app-wide handler)
 
         return render_error(409, "The discussion can be exported after the e-forum closes.")  # type: ignore[return-value]
-    threads = sorted(discussion.threads(event), key=lambda t: (t.created_at, t.id))
-    trees = [(t, discussion.thread_tree(discussion.accepted_posts(event, t.id))) for t in threads]
+    threads = sorted(thread_reads.threads(event), key=lambda t: (t.created_at, t.id))
+    trees = [(t, thread_reads.thread_tree(thread_reads.accepted_posts(event, t.id))) for t in threads]
     html = render_template(
         "discussion/export.html", event=event, trees=trees, zone=event.timezone, exported_at=clock.now()
     )
@@ -326,7 +327,7 @@ def compose(token: str) -> ResponseReturnValue:
     parent = _reply_parent(event)
     form = PostForm()
     if parent is not None and request.method == "GET":
-        form.subject.data = discussion.reply_subject(parent.subject)
+        form.subject.data = thread_reads.reply_subject(parent.subject)
     closed = discussion.closed_reason(event, clock.now())
     if form.validate_on_submit():
         if parent is None and not (form.subject.data or "").strip():
@@ -391,7 +392,7 @@ def _moderator_identity(event: Event) -> str:
 def moderation(slug: str) -> str:
     event = _event_or_404(slug)
     moderator = _moderator_identity(event)
-    held = discussion.held_posts(event)
+    held = thread_reads.held_posts(event)
     forms = {post.id: ModerateForm(prefix=f"p{post.id}") for post in held}
     return render_template(
         "discussion/moderation.html",
@@ -420,7 +421,7 @@ def moderate(slug: str, post_id: int) -> ResponseReturnValue:
         reason = (form.reason.data or "").strip()
         if not reason:
             form.reason.errors = [*form.reason.errors, "Say why, so the author knows what to change."]
-            held = discussion.held_posts(event)
+            held = thread_reads.held_posts(event)
             forms = {p.id: ModerateForm(prefix=f"p{p.id}") for p in held}
             forms[post.id] = form
             return render_template(

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from forum import clock
 from forum.extensions import db
-from forum.mail.inbound import RunningServer, start_lmtp
+from forum.mail.lmtp import RunningServer, start_lmtp
 from forum.models import (
     Event,
     EventPanelist,
@@ -37,12 +37,14 @@ BEFORE = datetime(2030, 9, 3, 12, 0, tzinfo=UTC)
 AFTER = datetime(2030, 9, 12, 12, 0, tzinfo=UTC)
 
 
-def make_forum(slug: str = "mentoring", moderation: str = "none", **kw) -> Event:  # type: ignore[no-untyped-def]
+def make_forum(  # type: ignore[no-untyped-def]
+    slug: str = "mentoring", moderation: str = "none", title: str = "Mentoring in Technical Services", **kw
+) -> Event:
     """A published two-day e-forum, 10 AM-6 PM Eastern, as in the seed announcement."""
     event = Event(
         slug=slug,
         kind="eforum",
-        title="Mentoring in Technical Services",
+        title=title,
         status="published",
         timezone="America/New_York",
         moderation=moderation,

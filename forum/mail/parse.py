@@ -1,4 +1,4 @@
-"""Inbound mail: parse whatever arrives into a `ParsedMessage`, and the LMTP server.
+"""Inbound mail parsing: whatever arrives becomes a `ParsedMessage` (no Flask, no database).
 
 Anything on the internet can arrive here, so parsing never raises: broken charsets,
 8-bit headers, multipart without boundaries and missing headers all turn into
@@ -8,25 +8,23 @@ reason. Only `forum.discussion` decides what happens to a message.
 
 from __future__ import annotations
 
-import asyncio
 import email
 import logging
 import re
-import threading
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email import policy
 from email.header import decode_header
 from email.message import Message
-from email.utils import getaddresses, parseaddr
-from html import escape
-from html.parser import HTMLParser
+from email.utils import getaddresses
 
-from flask import Flask
+from ..text import html_to_text
 
 log = logging.getLogger(__name__)
 
+_CR_RE = re.compile(r"\r+\n?")
 MSGID_RE = re.compile(r"<[^<>\s]{1,250}>")
+#: An addr-spec usable as an identity: an unquoted local part, an `@`, a domain (1-320 chars).
+ADDR_SPEC_RE = re.compile(r"^(?=.{3,320}$)[^@\s\"<>(),;:\\\[\]]+@[^@\s\"<>(),;:\\\[\]]+\.[^@\s\"<>(),;:\\\[\]]+$")
 VACATION_SUBJECT_RE = re.compile(
     r"^\s*(auto(matic)?[\s_-]*(reply|response|antwort)|out of (the )?office|"
     r"vacation|away from (the |my )?(office|desk)|abwesenheit|absence|"
@@ -144,7 +142,7 @@ def auto_reason(msg: Message, subject: str) -> str | None:
         return "Exchange inbox rule"
     if VACATION_SUBJECT_RE.search(subject):
         return "vacation/auto-reply subject"
-    sender = parseaddr(header_text(msg, "From"))[1].lower()
+    sender = from_address(msg)[1].lower()
     if sender.startswith(("mailer-daemon@", "postmaster@")) or "multipart/report" in (
         msg.get_content_type() or ""
     ):
@@ -252,100 +250,6 @@ def _collect_alternative(
         htmls.append(sub_htmls[-1])
 
 
-# --- HTML -> text -------------------------------------------------------------------------
-
-
-class _TextExtractor(HTMLParser):
-    """Readable text from HTML: block tags become line breaks, blockquotes `>` quotes."""
-
-    BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table", "hr"}
-    SKIP = {"script", "style", "head", "title"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.lines: list[str] = [""]
-        self.quote = 0
-        self.skip = 0
-
-    def _newline(self) -> None:
-        if self.lines[-1].strip() or (len(self.lines) > 1 and self.lines[-2].strip()):
-            self.lines.append("")
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in self.SKIP:
-            self.skip += 1
-        elif tag == "blockquote":
-            self._newline()
-            self.quote += 1
-        elif tag in self.BLOCK:
-            self._newline()
-            if tag == "li":
-                self.lines[-1] += "* "
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self.skip = max(0, self.skip - 1)
-        elif tag == "blockquote":
-            self._newline()
-            self.quote = max(0, self.quote - 1)
-        elif tag in self.BLOCK:
-            self._newline()
-
-    def handle_data(self, data: str) -> None:
-        if self.skip:
-            return
-        text = " ".join(data.split())
-        if not text:
-            return
-        if not self.lines[-1] and self.quote:
-            self.lines[-1] = "> " * self.quote
-        sep = " " if self.lines[-1] and not self.lines[-1].endswith((" ", "> ")) else ""
-        self.lines[-1] += sep + text
-
-
-def html_to_text(html: str) -> str:
-    parser = _TextExtractor()
-    try:
-        parser.feed(html)
-        parser.close()
-    except Exception:  # noqa: BLE001 - HTMLParser is lenient, but never let it sink a post
-        return " ".join(re.sub(r"<[^>]*>", " ", html).split())
-    text = "\n".join(line.rstrip() for line in parser.lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-def text_to_html(text: str) -> str:
-    """Plain text as simple HTML: paragraphs, line breaks, `>` quotes as blockquotes."""
-    out: list[str] = []
-    quote: list[str] = []
-    para: list[str] = []
-
-    def flush_para() -> None:
-        if para:
-            out.append("<p>" + "<br>\n".join(escape(line) for line in para) + "</p>")
-            para.clear()
-
-    def flush_quote() -> None:
-        if quote:
-            inner = "\n".join(line[1:].removeprefix(" ") for line in quote)
-            out.append("<blockquote>" + text_to_html(inner) + "</blockquote>")
-            quote.clear()
-
-    for line in text.splitlines():
-        if line.startswith(">"):
-            flush_para()
-            quote.append(line)
-        elif not line.strip():
-            flush_quote()
-            flush_para()
-        else:
-            flush_quote()
-            para.append(line)
-    flush_quote()
-    flush_para()
-    return "\n".join(out)
-
-
 # --- the parser ---------------------------------------------------------------------------
 
 
@@ -363,25 +267,57 @@ def parse_message(raw: bytes) -> ParsedMessage:
         _collect(msg, texts, htmls, parsed.attachments)
     except Exception:  # noqa: BLE001 - a MIME tree too broken to walk: keep what was found
         log.warning("could not walk MIME tree of %s", parsed.message_id, exc_info=True)
-    parsed.text = "\n\n".join(t.strip("\n") for t in texts if t.strip()).replace("\r\n", "\n")
+    parsed.text = _lines("\n\n".join(_lines(t).strip("\n") for t in texts if t.strip()))
     html = "\n".join(h for h in htmls if h.strip())
     parsed.html = html or None
     if not parsed.text.strip() and parsed.html:
         parsed.text = html_to_text(parsed.html)
-    parsed.text = parsed.text.replace("\x00", "")
+    parsed.text = _lines(parsed.text).replace("\x00", "")
     return parsed
 
 
-def _read_headers(msg: Message, parsed: ParsedMessage) -> None:
-    from_value = header_text(msg, "From")
+def _lines(text: str) -> str:
+    """Unix line ends: CRLF, CRs doubled before LF, and a lone CR (old clients,
+    quoted-printable `=0D`) each become one LF."""
+    return _CR_RE.sub("\n", text) if "\r" in text else text
+
+
+def _mailboxes(raw: str) -> list[tuple[str, str]]:
+    """(display name, addr-spec) pairs of an address header, parsed *before* decoding.
+
+    RFC 2047 words may only stand for display-name text, never for an address: a From of
+    `=?utf-8?q?victim=40example=2Eorg?= <attacker@evil.example>` is attacker@evil.example.
+    The email package's `policy.default` address parser respects that; if it fails,
+    `getaddresses` reads the undecoded header and the names are decoded afterwards.
+    """
+    value = re.sub(r"\r?\n(?=[ \t])", "", _unsurrogate(raw))
     try:
-        pairs = getaddresses([from_value])
-    except Exception:  # noqa: BLE001
-        pairs = []
-    for name, addr in pairs:
-        if "@" in addr and " " not in addr.strip():
-            parsed.from_name, parsed.from_email = _clean(name), addr.strip()
-            break
+        header = policy.default.header_factory("From", value)
+        return [(a.display_name, a.addr_spec) for a in header.addresses]  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - fall back to the lenient stdlib parser, still undecoded
+        try:
+            return [(decode_words(name), addr) for name, addr in getaddresses([value])]
+        except Exception:  # noqa: BLE001
+            return []
+
+
+def from_address(msg: Message) -> tuple[str, str]:
+    """(display name, address) of the first usable mailbox in From; the address alone is identity.
+
+    A display name is one clean line; one that holds an address (`"ann@example.org"
+    <mallory@evil.example>`) is dropped, so nothing shown can pass for another sender.
+    """
+    values = _raw_values(msg, "From")
+    for name, addr in _mailboxes(values[0]) if values else []:
+        addr = addr.strip()
+        if ADDR_SPEC_RE.match(addr):
+            name = _clean(name)
+            return ("" if "@" in name else name[:200]), addr
+    return "", ""
+
+
+def _read_headers(msg: Message, parsed: ParsedMessage) -> None:
+    parsed.from_name, parsed.from_email = from_address(msg)
     parsed.subject = header_text(msg, "Subject")
     ids = message_ids(header_text(msg, "Message-ID"))
     parsed.message_id = ids[0] if ids else None
@@ -412,123 +348,3 @@ def recipients_in(raw: bytes, domain: str) -> list[str]:
         if found:
             break
     return found
-
-
-# --- the LMTP server ----------------------------------------------------------------------
-
-Deliver = Callable[[bytes, str, Iterable[str]], list[str]]
-
-
-class LmtpHandler:
-    """aiosmtpd handler: checks each RCPT, then gives one reply per recipient after DATA.
-
-    The database work is synchronous and runs in a worker thread with its own app
-    context; anything unexpected becomes a 451 (the MTA retries), never a dead server.
-    """
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-
-    def _in_app(self, fn: Callable[[], object]) -> object:
-        with self.app.app_context():
-            return fn()
-
-    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:
-        from .. import discussion
-
-        loop = asyncio.get_running_loop()
-        try:
-            reply = await loop.run_in_executor(
-                None, self._in_app, lambda: discussion.check_recipient(address)
-            )
-        except Exception:  # noqa: BLE001
-            log.exception("RCPT check failed for %r", address)
-            return "451 4.3.0 Temporary failure, please try again later"
-        if reply is None:
-            envelope.rcpt_tos.append(address)
-            return "250 2.1.5 OK"
-        return str(reply)
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        from .. import discussion
-
-        raw = envelope.original_content or b""
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8", "surrogateescape")
-        rcpts = list(envelope.rcpt_tos)
-        mail_from = envelope.mail_from or ""
-        loop = asyncio.get_running_loop()
-        replies = []
-        for rcpt in rcpts:
-            try:
-                outcome = await loop.run_in_executor(
-                    None,
-                    self._in_app,
-                    lambda r=rcpt: discussion.receive(bytes(raw), r, envelope_from=mail_from),
-                )
-                replies.append(outcome.smtp_reply)  # type: ignore[attr-defined]
-            except Exception:  # noqa: BLE001
-                log.exception("delivery to %r failed", rcpt)
-                replies.append("451 4.3.0 Temporary failure, please try again later")
-        return "\r\n".join(replies)
-
-
-@dataclass
-class RunningServer:
-    host: str
-    port: int
-    loop: asyncio.AbstractEventLoop
-    thread: threading.Thread
-    server: asyncio.base_events.Server
-
-    def stop(self) -> None:
-        async def _close() -> None:
-            self.server.close()
-            await self.server.wait_closed()
-
-        asyncio.run_coroutine_threadsafe(_close(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-
-def start_lmtp(app: Flask, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
-    """Serve LMTP on host:port in a background thread (port 0 picks a free port)."""
-    from aiosmtpd.lmtp import LMTP
-
-    handler = LmtpHandler(app)
-    max_bytes = int(app.config["MAX_POST_BYTES"])
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    box: dict[str, object] = {}
-
-    def factory() -> LMTP:
-        return LMTP(
-            handler,
-            hostname=app.config["LIST_DOMAIN"],
-            ident="Forum LMTP",
-            decode_data=False,
-            enable_SMTPUTF8=True,
-            data_size_limit=max_bytes + 65536,
-            loop=loop,
-        )
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            box["server"] = loop.run_until_complete(loop.create_server(factory, host, port))
-        except Exception as exc:  # noqa: BLE001 - reported to the caller below
-            box["error"] = exc
-            ready.set()
-            return
-        ready.set()
-        loop.run_forever()
-        loop.close()
-
-    thread = threading.Thread(target=run, name="forum-lmtp", daemon=True)
-    thread.start()
-    ready.wait(10)
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    server = box["server"]
-    bound = server.sockets[0].getsockname()  # type: ignore[attr-defined]
-    return RunningServer(host=host, port=bound[1], loop=loop, thread=thread, server=server)  # type: ignore[arg-type]
