@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from icalendar import Calendar
 from sqlalchemy import select
 
-from forum import calendar, clock, events
+from forum import calendar, clock, events, subscriber_import
 from forum import subscriptions as service
 from forum.extensions import db
 from forum.mail.compose import list_message
@@ -294,8 +294,8 @@ def test_import_of_confirmed_address_queues_welcome_and_invites_once(app) -> Non
         other = make_event("other", WALLS)
         _join(other, "known@example.org")  # confirmed by an earlier sign-up
         before = len(_queued())
-        service.import_rows(event, ["email", "known@example.org"])
-        service.import_rows(event, ["email", "known@example.org"])  # a re-run adds nothing
+        subscriber_import.import_rows(event, ["email", "known@example.org"])
+        subscriber_import.import_rows(event, ["email", "known@example.org"])  # a re-run adds nothing
     welcomes = [msg for row, msg in _queued("welcome") if row.event_id == event.id]
     assert len(welcomes) == 1
     assert _only_uid(welcomes[0], "known@example.org") == f"{event.sessions[0].uid}@lists.forum.test"
