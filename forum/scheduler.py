@@ -48,7 +48,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from . import calendar, clock, digests, timezones
+from . import calendar, clock, digests, join_links, timezones
 from .extensions import db
 from .mail.bulk import Attachment
 from .mail.compose import list_messages
@@ -78,6 +78,7 @@ KINDS: dict[str, str] = {
     "announcements": "timed announcements and lessons",
     "notices": "e-forum opening and closing notices",
     "retention": "clear the text of mail sent more than MAIL_KEEP_DAYS ago",
+    "recordings": 'one "recording available" mail per webinar session',
 }
 
 
@@ -170,6 +171,10 @@ def run_job(kind: str, *, event: Event | None = None, at: datetime | None = None
         _announcements(at, report, event)
     elif kind == "retention":
         _retention(at, report)
+    elif kind == "recordings":
+        from . import recordings
+
+        recordings.run(at, report, event)
     return report
 
 
@@ -366,13 +371,14 @@ def _send_reminder(session: Session, minutes: int) -> tuple[int, str]:
 
     def calendar_file(subscription: Subscription) -> list[Attachment]:
         """The session's .ics naming the recipient as attendee: the one per-recipient part."""
-        ics = calendar.session_file(session, subscription.participant)
+        ics = calendar.session_file(session, subscription)
         return [Attachment(ics, "text", "calendar", "session.ics")]
 
     copies = list_messages(
         event=event,
         subscriptions=active_subscriptions(event, include_no_mail=True),
         subject=subject,
+        links=lambda s: {"join_link": join_links.personal_link(s, session) or ""},
         template="reminder",
         context={
             "session": session,
@@ -642,6 +648,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("announcements", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("announcements",)),
     JobSpec("notices", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("notices",)),
     JobSpec("retention", "forum.scheduler:run_scheduled", RETENTION_SECONDS, ("retention",)),
+    JobSpec("recordings", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("recordings",)),
 )
 
 _app: Flask | None = None

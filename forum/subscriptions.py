@@ -22,7 +22,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 
-from . import calendar, clock, links
+from . import calendar, clock, leaving, links, recordings, seats
 from .extensions import db
 from .mail.compose import address, build_message, list_message
 from .mail.outbox import Outgoing, enqueue
@@ -30,7 +30,7 @@ from .models import DELIVERY_MODES, Event, Participant, Subscription
 from .timezones import is_zone
 from .tokens import read_token
 
-LIVE_STATUSES = ("pending", "active")
+LIVE_STATUSES = ("pending", "active", "waitlisted")
 
 
 class SubscriptionError(ValueError):
@@ -124,6 +124,8 @@ def subscribe(
     if subscription is not None and subscription.status == "active":
         send_already_subscribed(subscription)
         return subscription
+    if subscription is not None and subscription.status == "waitlisted":
+        return subscription  # keeps its place; the waiting-list mail went when it joined
     if subscription is None:
         subscription = Subscription(participant=participant, event=event, source=source)
         db.session.add(subscription)
@@ -146,10 +148,17 @@ def _join(subscription: Subscription) -> None:
         send_confirmation(subscription)
 
 
-def activate(subscription: Subscription, *, welcome: bool = True) -> None:
-    """pending/unsubscribed -> active, with the welcome mail (and invite) in the same transaction."""
+def activate(subscription: Subscription, *, welcome: bool = True, seat_checked: bool = False) -> None:
+    """pending/unsubscribed/waitlisted -> active, with the welcome mail (and invites) in
+    the same transaction; to the waiting list instead when the series is full (see
+    forum.seats; `seat_checked` when the caller holds the event lock and chose this one)."""
+    if not seat_checked and not seats.seat_free(subscription.event, subscription):
+        seats.put_on_waitlist(subscription)
+        return
     now = clock.now()
     left_at = subscription.unsubscribed_at
+    if subscription.status == "waitlisted":
+        left_at = subscription.waitlisted_at  # a promotion: a welcome of its own
     subscription.status = "active"
     subscription.confirmed_at = now
     subscription.unsubscribed_at = None
@@ -222,6 +231,7 @@ def welcome_message(subscription: Subscription) -> EmailMessage:
         context={
             "list_address": event.list_address(current_app.config["LIST_DOMAIN"]),
             "invites": calendar.invite_sessions(subscription),
+            "past_sessions": recordings.past_for_registrant(event),
         },
         automated=True,
     )
@@ -240,9 +250,16 @@ def welcome(subscription: Subscription, rejoin_after: datetime | None = None) ->
 
 
 def send_welcome(subscription: Subscription, rejoin_after: datetime | None = None) -> None:
-    """The welcome (carrying the next session's invite) and one invite mail per later session."""
+    """The welcome (carrying the next session's invite) and one invite mail per later session.
+
+    A re-join gets fresh invites (their calendar lost the sessions when they left): the
+    sessions' SEQUENCE rises above the leaver's CANCEL and the keys name the occasion.
+    """
+    if rejoin_after is not None:
+        leaving.bump_for_rejoin(subscription)
     _enqueue(welcome(subscription, rejoin_after), "welcome")
-    calendar.send_session_invites(subscription, calendar.later_invite_sessions(subscription))
+    suffix = f"rejoin-{rejoin_after.isoformat()}" if rejoin_after else ""
+    calendar.send_session_invites(subscription, calendar.later_invite_sessions(subscription), suffix=suffix)
 
 
 def send_already_subscribed(subscription: Subscription) -> None:
@@ -322,10 +339,28 @@ def set_profile(participant: Participant, *, name: str, timezone: str | None) ->
 
 def unsubscribe(subscription: Subscription) -> None:
     """Leave one event; idempotent (a second click keeps the first time)."""
-    if subscription.status in ("unsubscribed",):
+    leave(subscription)
+
+
+def leave(subscription: Subscription, status: str = "unsubscribed") -> None:
+    """The one way out, whatever the door: the link, one-click, the leave address, "delete
+    my data", an officer's removal ("unsubscribed") or bounces ("disabled").
+
+    In the same transaction: the person's calendar gets a METHOD:CANCEL for each of their
+    upcoming sessions, and a seat they held goes to the next on the waiting list.
+    Idempotent (a second click keeps the first time).
+    """
+    if subscription.status in ("unsubscribed", status):
         return
-    subscription.status = "unsubscribed"
-    subscription.unsubscribed_at = clock.now()
+    held_seat = subscription.status == "active"
+    subscription.status = status
+    if status == "unsubscribed":
+        subscription.unsubscribed_at = clock.now()
+    db.session.flush()
+    if held_seat:
+        leaving.send_cancels(subscription)
+        if seats.has_limit(subscription.event):
+            seats.promote_waiting(subscription.event)
 
 
 def unsubscribe_all(participant: Participant) -> int:

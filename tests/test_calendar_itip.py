@@ -250,13 +250,19 @@ def test_series_welcome_carries_the_next_session_and_each_other_comes_alone(app)
         assert msg["List-Unsubscribe"] and msg["Auto-Submitted"] == "auto-generated"
         assert "Each upcoming session has its own invitation mail" in msg.get_body(("plain",)).get_content()
 
-    with clock.frozen(NOW + timedelta(days=1)):  # leave and come back: a new welcome only
+    with clock.frozen(NOW + timedelta(days=1)):  # leave and come back: a new welcome and fresh invites
         service.unsubscribe(sub)
         db.session.commit()
         service.resubscribe(sub)
         db.session.commit()
     assert len(_queued("welcome")) == 2
-    assert len(_queued()) == 3
+    assert len(_queued("calendar-leave")) == 4  # the leaver's calendar was cleared
+    fresh = _queued()[3:]
+    assert len(fresh) == 3  # ... and refilled on re-join, outranking the CANCELs
+    for (_, cancel), (_, invite) in zip(_queued("calendar-leave")[1:], fresh, strict=True):
+        (cancelled,) = parse_checked(_calendar_part(cancel)[1]).walk("VEVENT")
+        (invited,) = parse_checked(_calendar_part(invite)[1]).walk("VEVENT")
+        assert cancelled["UID"] == invited["UID"] and invited["SEQUENCE"] > cancelled["SEQUENCE"]
 
 
 def test_welcome_after_the_first_session_carries_the_next_one(app) -> None:  # type: ignore[no-untyped-def]

@@ -44,6 +44,7 @@ PAGE_SIZE = 200
 STATUS_LABELS = {
     "pending": "Waiting for confirmation",
     "active": "Active",
+    "waitlisted": "On the waiting list",
     "unsubscribed": "Left",
     "disabled": "Disabled (bounces)",
 }
