@@ -29,7 +29,7 @@ from flask import Flask  # noqa: E402
 
 from forum.extensions import db  # noqa: E402
 from forum.models import Event  # noqa: E402
-from forum.subscriptions import ImportReport, import_rows  # noqa: E402
+from forum.subscriber_import import ImportReport, import_rows  # noqa: E402
 
 CHECKPOINTS = (10_000, 25_000, 50_000)
 

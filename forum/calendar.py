@@ -10,7 +10,7 @@ no METHOD and the sessions' own VTIMEZONEs (see `forum.vtimezone`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage, MIMEPart
 from typing import TYPE_CHECKING
@@ -21,7 +21,7 @@ from icalendar import Event as VEvent
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from . import clock, timezones
+from . import clock, join_links, timezones
 from .extensions import db
 from .models import Event, EventPanelist, OutboundMessage, Participant, Session, Subscription
 from .vtimezone import vtimezone
@@ -65,8 +65,10 @@ def summary_for(session: Session) -> str:
 
 
 def location_for(session: Session) -> str:
+    """Where, for everyone: the platform's name ("Zoom") or "Online", never the join URL
+    (registrants get theirs as a personal link in the description; see join_links)."""
     if session.join_url:
-        return session.join_url
+        return join_links.platform_name(session.join_url)
     event = session.event
     if event.is_eforum:
         return f"E-forum by email: {event.list_address(current_app.config['LIST_DOMAIN'])}"
@@ -81,14 +83,28 @@ def panelist_line(event: Event) -> str:
     return "Panelists: " + ", ".join(names) if names else ""
 
 
-def description_for(session: Session) -> str:
-    """Plain text: what it is, who speaks, how to join, where the details are."""
+#: Who a calendar is written for: the reader's registration for a session's event, or None
+#: (public files and feeds, shared fan-out bodies): personal links only go to a reader.
+Reader = Callable[[Session], Subscription | None]
+
+
+def description_for(session: Session, reader: Subscription | None = None) -> str:
+    """Plain text: what it is, who speaks, how to join, where the details are.
+
+    Only a registrant's own calendar (`reader`) carries their personal join link and,
+    once the session is over, its recording and materials.
+    """
     event = session.event
     parts = [event.summary.strip(), session.description.strip(), panelist_line(event)]
-    if session.join_url:
-        parts.append(f"Join: {session.join_url}")
+    personal = join_links.personal_link(reader, session) if reader and reader.status == "active" else None
+    if personal and session.ends_at > clock.now():
+        parts.append(f"Join ({location_for(session)}), your personal link: {personal}")
+    elif session.join_url and not event.is_eforum and session.ends_at > clock.now():
+        parts.append("Join: registrants get a personal join link by mail.")
     elif event.is_eforum:
         parts.append(f"Post by email to {event.list_address(current_app.config['LIST_DOMAIN'])}")
+    if reader is not None and reader.status == "active" and session.ends_at <= clock.now():
+        parts.extend(f"{m.label}: {m.url}" for m in session.materials)
     parts.append(f"Details: {event_page_url(event)}")
     return "\n\n".join(p for p in parts if p)
 
@@ -125,7 +141,9 @@ def _param_text(value: str) -> str:
 # --- building calendars -------------------------------------------------------------
 
 
-def session_vevent(session: Session, *, stamp: datetime | None = None) -> VEvent:
+def session_vevent(
+    session: Session, *, stamp: datetime | None = None, reader: Subscription | None = None
+) -> VEvent:
     """One VEVENT; DTSTAMP is the last change unless the caller (iTIP) gives "now"."""
     vevent = VEvent()
     vevent.add("UID", uid_for(session))
@@ -134,7 +152,7 @@ def session_vevent(session: Session, *, stamp: datetime | None = None) -> VEvent
     vevent.add("DTSTART", session.start_local)
     vevent.add("DTEND", session.end_local)
     vevent.add("SUMMARY", summary_for(session))
-    vevent.add("DESCRIPTION", description_for(session))
+    vevent.add("DESCRIPTION", description_for(session, reader))
     vevent.add("URL", event_page_url(session.event))
     location = location_for(session)
     if location:
@@ -157,6 +175,7 @@ def build_calendar(
     attendee: Participant | None = None,
     name: str | None = None,
     refresh: timedelta | None = None,
+    reader: Reader | None = None,
 ) -> Calendar:
     """A VCALENDAR of `sessions` with one compact VTIMEZONE per zone they use.
 
@@ -179,7 +198,7 @@ def build_calendar(
     events = []
     spans: dict[str, tuple[datetime, datetime]] = {}
     for session in sessions:
-        vevent = session_vevent(session, stamp=stamp)
+        vevent = session_vevent(session, stamp=stamp, reader=reader(session) if reader else None)
         if attendee is not None:
             vevent.add("ATTENDEE", attendee_for(attendee))
         events.append(vevent)
@@ -198,13 +217,15 @@ def event_file(event: Event) -> bytes:
     return build_calendar(event.sessions, name=event.title).to_ical()
 
 
-def session_file(session: Session, attendee: Participant | None = None) -> bytes:
+def session_file(session: Session, subscription: Subscription | None = None) -> bytes:
     """The .ics bytes for one session (downloads; reminders attach it).
 
     A plain file (no METHOD), so opening it adds or refreshes the same UID rather
-    than asking for a reply; `attendee` lists the recipient when mailed to them.
+    than asking for a reply; mailed to a `subscription`, it lists the recipient as
+    attendee and carries their personal join link.
     """
-    return build_calendar([session], attendee=attendee).to_ical()
+    attendee = subscription.participant if subscription else None
+    return build_calendar([session], attendee=attendee, reader=lambda s: subscription).to_ical()
 
 
 # --- iTIP mail ----------------------------------------------------------------------
@@ -260,9 +281,12 @@ def later_invite_sessions(subscription: Subscription) -> list[Session]:
     return invite_sessions(subscription)[1:]
 
 
-def invite_calendar(session: Session, participant: Participant) -> bytes:
-    """A METHOD:REQUEST calendar for exactly one session, addressed to `participant`."""
-    return build_calendar([session], method="REQUEST", attendee=participant).to_ical()
+def invite_calendar(session: Session, subscription: Subscription) -> bytes:
+    """A METHOD:REQUEST calendar for exactly one session, addressed to the subscriber
+    (with their personal join link)."""
+    return build_calendar(
+        [session], method="REQUEST", attendee=subscription.participant, reader=lambda s: subscription
+    ).to_ical()
 
 
 def invite_for_welcome(
@@ -278,7 +302,7 @@ def invite_for_welcome(
     sessions = invite_sessions(subscription, requested=requested)
     if not sessions:
         return message
-    return attach_calendar(message, invite_calendar(sessions[0], subscription.participant), "REQUEST")
+    return attach_calendar(message, invite_calendar(sessions[0], subscription), "REQUEST")
 
 
 def session_label(session: Session) -> str:
@@ -331,14 +355,15 @@ def session_invites(
                 "sessions": everything,
                 "requested": requested,
                 "event_url": event_page_url(event),
+                "join_link": join_links.personal_link(subscription, session),
             },
             automated=True,
         )
-        attach_calendar(message, invite_calendar(session, subscription.participant), "REQUEST")
+        attach_calendar(message, invite_calendar(session, subscription), "REQUEST")
         yield Outgoing(message, keys[session.id], event_id=event.id, subscription_id=subscription.id)
 
 
-def send_session_invites(subscription: Subscription, sessions: Sequence[Session]) -> int:
+def send_session_invites(subscription: Subscription, sessions: Sequence[Session], *, suffix: str = "") -> int:
     """Queue a separate invite mail for each of `sessions`, in the caller's transaction.
 
     The subscriptions code calls this with `later_invite_sessions` when it queues a
@@ -347,7 +372,7 @@ def send_session_invites(subscription: Subscription, sessions: Sequence[Session]
     """
     from .mail.outbox import enqueue_many
 
-    return enqueue_many(session_invites(subscription, sessions), kind=CALENDAR_MAIL_KIND)
+    return enqueue_many(session_invites(subscription, sessions, suffix=suffix), kind=CALENDAR_MAIL_KIND)
 
 
 def send_invite(subscription: Subscription) -> int:
@@ -405,12 +430,14 @@ def _fan_out(session: Session, *, method: str, template: str, subject: str, key_
                 continue
             vevent.pop("ATTENDEE", None)
             vevent.add("ATTENDEE", attendee_for(subscription.participant))
+            vevent.pop("DESCRIPTION", None)  # the recipient's own join link
+            vevent.add("DESCRIPTION", description_for(session, subscription))
             message = list_message(
                 event=event,
                 subscription=subscription,
                 subject=subject,
                 template=template,
-                context=context,
+                context={**context, "join_link": join_links.personal_link(subscription, session)},
                 automated=True,
             )
             attach_calendar(message, calendar.to_ical(), method)
@@ -468,10 +495,13 @@ def participant_sessions(participant: Participant) -> list[Session]:
 
 
 def participant_feed(participant: Participant) -> bytes:
+    """The personal feed: every session of their events, with their own join links."""
+    mine = {s.event_id: s for s in participant.subscriptions if s.status == "active"}
     return build_calendar(
         participant_sessions(participant),
         name=f"Forum: {participant.display}",
         refresh=timedelta(hours=1),
+        reader=lambda session: mine.get(session.event_id),
     ).to_ical()
 
 

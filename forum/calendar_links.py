@@ -57,9 +57,7 @@ def _utc(dt: datetime, compact: bool) -> str:
 
 def _details(session: Session) -> str:
     event = session.event
-    parts = [event.summary.strip()]
-    if session.join_url:
-        parts.append(f"Join: {session.join_url}")
+    parts = [event.summary.strip()]  # public links: never the join URL (see join_links)
     parts.append(f"Details: {event_page_url(event)}")
     return "\n\n".join(p for p in parts if p)
 

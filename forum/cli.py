@@ -144,7 +144,7 @@ def demo_data(if_empty: bool) -> None:
 def import_subscribers(slug: str, path: str, confirmed: bool, mode: str) -> None:
     """Import registrants from a CSV (email[,name][,mode]); bad rows are listed, not stored."""
     from .models import Event
-    from .subscriptions import import_rows
+    from .subscriber_import import import_rows
 
     event = Event.by_slug(slug)
     if event is None:

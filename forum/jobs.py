@@ -49,6 +49,7 @@ KINDS: dict[str, str] = {
     "announcements": "timed announcements and lessons",
     "notices": "e-forum opening and closing notices",
     "retention": "clear the text of mail sent more than MAIL_KEEP_DAYS ago",
+    "recordings": 'one "recording available" mail per webinar session',
 }
 
 
@@ -129,6 +130,10 @@ def run_job(kind: str, *, event: Event | None = None, at: datetime | None = None
         _announcements(at, report, event)
     elif kind == "retention":
         _retention(at, report)
+    elif kind == "recordings":
+        from . import recordings
+
+        recordings.run(at, report, event)
     return report
 
 

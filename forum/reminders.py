@@ -6,7 +6,7 @@ is the reminders job's business (`forum/jobs.py`); this module builds and enqueu
 
 from __future__ import annotations
 
-from . import calendar, timezones
+from . import calendar, join_links, timezones
 from .audience import active_subscriptions
 from .mail.bulk import Attachment
 from .mail.compose import list_messages
@@ -49,13 +49,14 @@ def send_reminder(session: Session, minutes: int) -> tuple[int, str]:
 
     def calendar_file(subscription: Subscription) -> list[Attachment]:
         """The session's .ics naming the recipient as attendee: the one per-recipient part."""
-        ics = calendar.session_file(session, subscription.participant)
+        ics = calendar.session_file(session, subscription)
         return [Attachment(ics, "text", "calendar", "session.ics")]
 
     copies = list_messages(
         event=event,
         subscriptions=active_subscriptions(event, include_no_mail=True),
         subject=subject,
+        links=lambda s: {"join_link": join_links.personal_link(s, session) or ""},
         template="reminder",
         context={
             "session": session,

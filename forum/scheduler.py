@@ -241,6 +241,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("announcements", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("announcements",)),
     JobSpec("notices", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("notices",)),
     JobSpec("retention", "forum.scheduler:run_scheduled", RETENTION_SECONDS, ("retention",)),
+    JobSpec("recordings", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("recordings",)),
 )
 
 _app: Flask | None = None

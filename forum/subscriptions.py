@@ -1,7 +1,8 @@
-"""Subscriptions: register once, double opt-in, delivery modes, leaving, CSV import.
+"""Subscriptions: register once, double opt-in, delivery modes, leaving.
 
 Every door (web form, JSON API, officer pages, CLI import) goes through these
-functions, so the rules live in one place:
+functions, so the rules live in one place (CSV import: forum.subscriber_import;
+"delete my data": forum.erasure):
 
 * one Participant per address (normalised by email-validator; identity `email_key`);
 * a new address confirms once by mail; a confirmed address joins further events at
@@ -13,27 +14,23 @@ functions, so the rules live in one place:
 
 from __future__ import annotations
 
-import csv
-import secrets
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
+from typing import Literal, overload
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
 
-from . import calendar, clock, links
+from . import calendar, clock, leaving, links, recordings, seats
 from .extensions import db
 from .mail.compose import address, build_message, list_message
-from .mail.outbox import Outgoing, enqueue, enqueue_many
-from .models import DELIVERY_MODES, Event, OutboundMessage, Participant, Post, Subscription
+from .mail.outbox import Outgoing, enqueue
+from .models import DELIVERY_MODES, Event, Participant, Subscription
 from .timezones import is_zone
 from .tokens import read_token
 
-LIVE_STATUSES = ("pending", "active")
+LIVE_STATUSES = ("pending", "active", "waitlisted")
 
 
 class SubscriptionError(ValueError):
@@ -127,26 +124,41 @@ def subscribe(
     if subscription is not None and subscription.status == "active":
         send_already_subscribed(subscription)
         return subscription
+    if subscription is not None and subscription.status == "waitlisted":
+        return subscription  # keeps its place; the waiting-list mail went when it joined
     if subscription is None:
         subscription = Subscription(participant=participant, event=event, source=source)
         db.session.add(subscription)
     subscription.mode = mode
     subscription.conduct_accepted_at = clock.now()
     subscription.conduct_url = event.conduct_url or ""
-    if participant.confirmed_at is not None:
+    _join(subscription)
+    return subscription
+
+
+def _join(subscription: Subscription) -> None:
+    """A new or returning subscription: active at once for a confirmed address (register
+    once), otherwise pending with a confirmation mail."""
+    if subscription.participant.confirmed_at is not None:
         activate(subscription)
     else:
         subscription.status = "pending"
         subscription.unsubscribed_at = None
         db.session.flush()
         send_confirmation(subscription)
-    return subscription
 
 
-def activate(subscription: Subscription, *, welcome: bool = True) -> None:
-    """pending/unsubscribed -> active, with the welcome mail (and invite) in the same transaction."""
+def activate(subscription: Subscription, *, welcome: bool = True, seat_checked: bool = False) -> None:
+    """pending/unsubscribed/waitlisted -> active, with the welcome mail (and invites) in
+    the same transaction; to the waiting list instead when the series is full (see
+    forum.seats; `seat_checked` when the caller holds the event lock and chose this one)."""
+    if not seat_checked and not seats.seat_free(subscription.event, subscription):
+        seats.put_on_waitlist(subscription)
+        return
     now = clock.now()
     left_at = subscription.unsubscribed_at
+    if subscription.status == "waitlisted":
+        left_at = subscription.waitlisted_at  # a promotion: a welcome of its own
     subscription.status = "active"
     subscription.confirmed_at = now
     subscription.unsubscribed_at = None
@@ -156,12 +168,6 @@ def activate(subscription: Subscription, *, welcome: bool = True) -> None:
     db.session.flush()
     if welcome:
         send_welcome(subscription, rejoin_after=left_at)
-
-
-def read_confirm_token(token: str) -> Subscription | None:
-    """The subscription a confirmation link names; TokenError when tampered or expired."""
-    sub_id = read_token("confirm", token, links.token_max_age("confirm"))
-    return db.session.get(Subscription, sub_id) if isinstance(sub_id, int) else None
 
 
 def confirm(subscription: Subscription) -> bool:
@@ -225,6 +231,7 @@ def welcome_message(subscription: Subscription) -> EmailMessage:
         context={
             "list_address": event.list_address(current_app.config["LIST_DOMAIN"]),
             "invites": calendar.invite_sessions(subscription),
+            "past_sessions": recordings.past_for_registrant(event),
         },
         automated=True,
     )
@@ -243,9 +250,16 @@ def welcome(subscription: Subscription, rejoin_after: datetime | None = None) ->
 
 
 def send_welcome(subscription: Subscription, rejoin_after: datetime | None = None) -> None:
-    """The welcome (carrying the next session's invite) and one invite mail per later session."""
+    """The welcome (carrying the next session's invite) and one invite mail per later session.
+
+    A re-join gets fresh invites (their calendar lost the sessions when they left): the
+    sessions' SEQUENCE rises above the leaver's CANCEL and the keys name the occasion.
+    """
+    if rejoin_after is not None:
+        leaving.bump_for_rejoin(subscription)
     _enqueue(welcome(subscription, rejoin_after), "welcome")
-    calendar.send_session_invites(subscription, calendar.later_invite_sessions(subscription))
+    suffix = f"rejoin-{rejoin_after.isoformat()}" if rejoin_after else ""
+    calendar.send_session_invites(subscription, calendar.later_invite_sessions(subscription), suffix=suffix)
 
 
 def send_already_subscribed(subscription: Subscription) -> None:
@@ -289,14 +303,22 @@ def send_fresh_link(raw_email: str) -> None:
 # --- preferences and leaving -----------------------------------------------------------
 
 
-def read_participant_token(token: str) -> Participant | None:
-    pid = read_token("preferences", token, links.token_max_age("preferences"))
-    return db.session.get(Participant, pid) if isinstance(pid, int) else None
+SubscriptionLink = Literal["confirm", "unsubscribe"]
 
 
-def read_unsubscribe_token(token: str) -> Subscription | None:
-    sub_id = read_token("unsubscribe", token, links.token_max_age("unsubscribe"))
-    return db.session.get(Subscription, sub_id) if isinstance(sub_id, int) else None
+@overload
+def read_link(purpose: Literal["preferences"], token: str) -> Participant | None: ...
+@overload
+def read_link(purpose: SubscriptionLink, token: str) -> Subscription | None: ...
+def read_link(purpose: str, token: str) -> Participant | Subscription | None:
+    """The participant (preferences link) or subscription (confirm, unsubscribe link) a
+    signed link names; None when that row is gone; TokenError when tampered or expired."""
+    row_id = read_token(purpose, token, links.token_max_age(purpose))
+    if not isinstance(row_id, int):
+        return None
+    if purpose == "preferences":
+        return db.session.get(Participant, row_id)
+    return db.session.get(Subscription, row_id)
 
 
 def live_subscriptions(participant: Participant) -> list[Subscription]:
@@ -317,10 +339,28 @@ def set_profile(participant: Participant, *, name: str, timezone: str | None) ->
 
 def unsubscribe(subscription: Subscription) -> None:
     """Leave one event; idempotent (a second click keeps the first time)."""
-    if subscription.status in ("unsubscribed",):
+    leave(subscription)
+
+
+def leave(subscription: Subscription, status: str = "unsubscribed") -> None:
+    """The one way out, whatever the door: the link, one-click, the leave address, "delete
+    my data", an officer's removal ("unsubscribed") or bounces ("disabled").
+
+    In the same transaction: the person's calendar gets a METHOD:CANCEL for each of their
+    upcoming sessions, and a seat they held goes to the next on the waiting list.
+    Idempotent (a second click keeps the first time).
+    """
+    if subscription.status in ("unsubscribed", status):
         return
-    subscription.status = "unsubscribed"
-    subscription.unsubscribed_at = clock.now()
+    held_seat = subscription.status == "active"
+    subscription.status = status
+    if status == "unsubscribed":
+        subscription.unsubscribed_at = clock.now()
+    db.session.flush()
+    if held_seat:
+        leaving.send_cancels(subscription)
+        if seats.has_limit(subscription.event):
+            seats.promote_waiting(subscription.event)
 
 
 def unsubscribe_all(participant: Participant) -> int:
@@ -332,320 +372,7 @@ def unsubscribe_all(participant: Participant) -> int:
     return left
 
 
-# --- erasing ("delete my data") --------------------------------------------------------
-
-#: What an erased participant and their archived posts are called from now on.
-FORMER_PARTICIPANT = "Former participant"
-#: email_key prefix of an erased participant: it has no "@", so no typed address can match it.
-ERASED_KEY_PREFIX = "erased:"
-#: Outbox states a message can still leave from (see mail/sender.py CLAIMABLE).
-UNSENT_STATUSES = ("queued", "retry", "sending")
-
-
-def is_erased(participant: Participant) -> bool:
-    """True once erase_participant() has run: old signed links then show the "removed" page."""
-    return participant.email_key.startswith(ERASED_KEY_PREFIX)
-
-
-def erase_participant(participant: Participant) -> None:
-    """Forget a person at their own request, in the caller's transaction.
-
-    Their subscriptions end (kept as "unsubscribed" rows so officers' counts and the
-    outbox's idempotency keys stay as they were), mail not yet sent to them is cancelled,
-    their address, name, zone and feed link are replaced by a placeholder whose key can
-    never equal a real address (so the address can join again from scratch), and their
-    archived posts stay (replies refer to them) under "Former participant". Held posts
-    are rejected without mail: there is nobody left to tell. Idempotent.
-    """
-    if is_erased(participant):
-        return
-    old_key = participant.email_key
-    now = clock.now()
-    sub_ids = [s.id for s in participant.subscriptions]
-    for subscription in participant.subscriptions:
-        unsubscribe(subscription)
-    db.session.flush()
-    _cancel_unsent_mail(old_key, sub_ids)
-    _anonymise_posts(participant.id, old_key, now)
-    participant.email = ""
-    participant.email_key = f"{ERASED_KEY_PREFIX}{participant.id}:{secrets.token_hex(8)}"
-    participant.name = FORMER_PARTICIPANT
-    participant.timezone = None
-    participant.confirmed_at = None
-    participant.feed_token = secrets.token_urlsafe(24)
-    db.session.flush()
-
-
-def _cancel_unsent_mail(old_key: str, sub_ids: list[int]) -> None:
-    """Unsent rows to the address never leave; every row to them (sent ones too) loses the
-    address and the text, and keeps only its key and status (idempotency, statistics)."""
-    to_them = func.lower(OutboundMessage.recipient) == old_key
-    if sub_ids:
-        to_them = or_(to_them, OutboundMessage.subscription_id.in_(sub_ids))
-    db.session.execute(
-        update(OutboundMessage)
-        .where(to_them, OutboundMessage.status.in_(UNSENT_STATUSES))
-        .values(
-            status="cancelled",
-            recipient="",
-            message=None,
-            last_error="Cancelled: the recipient erased their data.",
-        ),
-        execution_options={"synchronize_session": False},
-    )
-    db.session.execute(
-        update(OutboundMessage)
-        .where(to_them, OutboundMessage.status.in_(("sent", "failed")))
-        .values(recipient="", envelope_from="", message=None, last_error=None),
-        execution_options={"synchronize_session": False},
-    )
-
-
-def _anonymise_posts(participant_id: int, old_key: str, now: datetime) -> None:
-    """Their posts keep their text and place in threads but lose the name and address."""
-    theirs = or_(Post.participant_id == participant_id, func.lower(Post.author_email) == old_key)
-    db.session.execute(
-        update(Post)
-        .where(theirs, Post.status == "held")
-        .values(status="rejected", rejected_at=now, reject_reason="The author erased their data."),
-        execution_options={"synchronize_session": False},
-    )
-    db.session.execute(
-        update(Post).where(theirs).values(author_name=FORMER_PARTICIPANT, author_email=""),
-        execution_options={"synchronize_session": False},
-    )
-    db.session.expire_all()
-
-
 def resubscribe(subscription: Subscription) -> None:
     """Undo a leave from the signed link: a confirmed person is active again at once."""
-    if subscription.status == "active":
-        return
-    if subscription.participant.confirmed_at is not None:
-        activate(subscription)
-    else:
-        subscription.status = "pending"
-        subscription.unsubscribed_at = None
-        db.session.flush()
-        send_confirmation(subscription)
-
-
-# --- CSV import -------------------------------------------------------------------------
-
-
-@dataclass
-class ImportReport:
-    """What an import did: counts, and every skipped row with its line number and reason."""
-
-    added: int = 0
-    already: int = 0
-    rows: int = 0
-    bad: list[tuple[int, str]] = field(default_factory=list)
-
-    @property
-    def summary(self) -> str:
-        return (
-            f"{self.added} added, {self.already} already on the list, "
-            f"{len(self.bad)} skipped (of {self.rows} rows)"
-        )
-
-
-@dataclass
-class _Row:
-    line: int
-    email: str
-    key: str
-    name: str
-    mode: str
-
-
-HEADER_NAMES = {"email", "name", "mode"}
-
-
-def _records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    """(line number where the record starts, cells), blank lines skipped."""
-    reader = csv.reader(lines)
-    start = 1
-    for cells in reader:
-        line, start = start, reader.line_num + 1
-        if cells and any(c.strip() for c in cells):
-            yield line, cells
-
-
-def _columns(first: list[str]) -> tuple[dict[str, int], bool]:
-    """Column positions from a header row, or positional (email,name,mode) when there is none."""
-    lowered = [c.strip().lower() for c in first]
-    if "email" in lowered:
-        return {name: lowered.index(name) for name in HEADER_NAMES if name in lowered}, True
-    return {"email": 0, "name": 1, "mode": 2}, False
-
-
-def _cell(cells: list[str], columns: dict[str, int], name: str) -> str:
-    pos = columns.get(name)
-    return cells[pos].strip() if pos is not None and pos < len(cells) else ""
-
-
-def _parse_rows(lines: Iterable[str], default_mode: str, report: ImportReport) -> Iterator[_Row]:
-    """Valid-looking rows, streamed; bad ones go to the report with their line numbers."""
-    columns: dict[str, int] | None = None
-    for line, cells in _records(lines):
-        if columns is None:
-            columns, is_header = _columns(cells)
-            if is_header:
-                continue
-        report.rows += 1
-        try:
-            email = normalize_email(_cell(cells, columns, "email"))
-            mode = check_mode(_cell(cells, columns, "mode") or default_mode)
-        except SubscriptionError as exc:
-            report.bad.append((line, str(exc)))
-            continue
-        yield _Row(line, email, email_key(email), _cell(cells, columns, "name")[:200], mode)
-
-
-def _batches(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
-    batch: list[_Row] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def import_rows(
-    event: Event,
-    lines: Iterable[str],
-    *,
-    confirmed: bool = False,
-    mode: str = "each",
-    batch_size: int = 1000,
-    on_batch: Callable[[ImportReport], None] | None = None,
-) -> ImportReport:
-    """Import a CSV (header `email[,name][,mode]`, or those columns without a header).
-
-    Streams `lines` and inserts in batches, committing after each, so memory does not
-    grow with the file. Never duplicates a participant (matched on email_key). With
-    `confirmed`, the officer vouches for the addresses: they are active at once and
-    marked confirmed, and no mail goes out. Otherwise unconfirmed addresses get a
-    pending subscription and a confirmation mail; already-confirmed ones join at once
-    with a welcome mail, as if they had subscribed on the web.
-    """
-    default_mode = check_mode(mode)
-    report = ImportReport()
-    # Subscriptions made by this run have ids above the mark: a row that meets one is a
-    # repeat within the file. This keeps memory flat (no set of every address seen).
-    mark = db.session.scalar(select(func.max(Subscription.id))) or 0
-    for batch in _batches(_parse_rows(lines, default_mode, report), batch_size):
-        _store_batch(event, _drop_repeats(batch, report), confirmed, report, mark)
-        db.session.commit()
-        if on_batch:
-            on_batch(report)
-    db.session.commit()
-    report.bad.sort()
-    return report
-
-
-def _drop_repeats(batch: list[_Row], report: ImportReport) -> list[_Row]:
-    """Repeats inside one batch; repeats across batches are caught in _store_batch."""
-    seen: set[str] = set()
-    kept = []
-    for row in batch:
-        if row.key in seen:
-            report.bad.append((row.line, f"{row.email} appears earlier in the file."))
-        else:
-            seen.add(row.key)
-            kept.append(row)
-    return kept
-
-
-def _store_batch(event: Event, batch: list[_Row], confirmed: bool, report: ImportReport, mark: int) -> None:
-    now = clock.now()
-    keys = [row.key for row in batch]
-    known = dict(
-        db.session.execute(
-            select(Participant.email_key, Participant.id).where(Participant.email_key.in_(keys))
-        ).all()
-    )
-    fresh = [row for row in batch if row.key not in known]
-    if fresh:
-        created = db.session.execute(
-            insert(Participant).returning(Participant.email_key, Participant.id),
-            [
-                {
-                    "email": r.email,
-                    "email_key": r.key,
-                    "name": r.name,
-                    "confirmed_at": now if confirmed else None,
-                }
-                for r in fresh
-            ],
-        ).all()
-        known.update(dict(created))
-    if confirmed:
-        db.session.execute(
-            update(Participant)
-            .where(Participant.id.in_(list(known.values())), Participant.confirmed_at.is_(None))
-            .values(confirmed_at=now),
-            execution_options={"synchronize_session": False},
-        )
-    subscribed = {
-        participant_id: sub_id > mark and source == "import"
-        for participant_id, sub_id, source in db.session.execute(
-            select(Subscription.participant_id, Subscription.id, Subscription.source).where(
-                Subscription.event_id == event.id, Subscription.participant_id.in_(list(known.values()))
-            )
-        )
-    }
-    confirmed_before = set()
-    if not confirmed:
-        confirmed_before = set(
-            db.session.scalars(
-                select(Participant.id).where(
-                    Participant.id.in_(list(known.values())), Participant.confirmed_at.is_not(None)
-                )
-            )
-        )
-    new_rows = []
-    for r in batch:
-        if known[r.key] not in subscribed:
-            new_rows.append(r)
-        elif subscribed[known[r.key]]:
-            report.bad.append((r.line, f"{r.email} appears earlier in the file."))
-        else:
-            report.already += 1
-    if not new_rows:
-        return
-    active = {known[r.key] for r in new_rows if confirmed or known[r.key] in confirmed_before}
-    ids = db.session.execute(
-        insert(Subscription).returning(Subscription.id, Subscription.participant_id),
-        [
-            {
-                "participant_id": known[r.key],
-                "event_id": event.id,
-                "mode": r.mode,
-                "status": "active" if known[r.key] in active else "pending",
-                "source": "import",
-                "confirmed_at": now if known[r.key] in active else None,
-            }
-            for r in new_rows
-        ],
-    ).all()
-    report.added += len(new_rows)
-    if not confirmed:
-        _mail_batch([sub_id for sub_id, _ in ids])
-
-
-def _mail_batch(sub_ids: list[int]) -> None:
-    """Confirmation or welcome mail for each new subscription, queued in bulk."""
-    subs = db.session.scalars(
-        select(Subscription)
-        .where(Subscription.id.in_(sub_ids))
-        .options(selectinload(Subscription.participant))
-    ).all()
-    enqueue_many((confirmation(s) for s in subs if s.status == "pending"), kind="confirm")
-    active = [s for s in subs if s.status == "active"]
-    enqueue_many((welcome(s) for s in active), kind="welcome")
-    for sub in active:
-        calendar.send_session_invites(sub, calendar.later_invite_sessions(sub))
+    if subscription.status != "active":
+        _join(subscription)

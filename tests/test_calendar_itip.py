@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from icalendar import Calendar
 from sqlalchemy import select
 
-from forum import calendar, clock, events
+from forum import calendar, clock, events, subscriber_import
 from forum import subscriptions as service
 from forum.extensions import db
 from forum.mail.compose import list_message
@@ -250,13 +250,19 @@ def test_series_welcome_carries_the_next_session_and_each_other_comes_alone(app)
         assert msg["List-Unsubscribe"] and msg["Auto-Submitted"] == "auto-generated"
         assert "Each upcoming session has its own invitation mail" in msg.get_body(("plain",)).get_content()
 
-    with clock.frozen(NOW + timedelta(days=1)):  # leave and come back: a new welcome only
+    with clock.frozen(NOW + timedelta(days=1)):  # leave and come back: a new welcome and fresh invites
         service.unsubscribe(sub)
         db.session.commit()
         service.resubscribe(sub)
         db.session.commit()
     assert len(_queued("welcome")) == 2
-    assert len(_queued()) == 3
+    assert len(_queued("calendar-leave")) == 4  # the leaver's calendar was cleared
+    fresh = _queued()[3:]
+    assert len(fresh) == 3  # ... and refilled on re-join, outranking the CANCELs
+    for (_, cancel), (_, invite) in zip(_queued("calendar-leave")[1:], fresh, strict=True):
+        (cancelled,) = parse_checked(_calendar_part(cancel)[1]).walk("VEVENT")
+        (invited,) = parse_checked(_calendar_part(invite)[1]).walk("VEVENT")
+        assert cancelled["UID"] == invited["UID"] and invited["SEQUENCE"] > cancelled["SEQUENCE"]
 
 
 def test_welcome_after_the_first_session_carries_the_next_one(app) -> None:  # type: ignore[no-untyped-def]
@@ -294,8 +300,8 @@ def test_import_of_confirmed_address_queues_welcome_and_invites_once(app) -> Non
         other = make_event("other", WALLS)
         _join(other, "known@example.org")  # confirmed by an earlier sign-up
         before = len(_queued())
-        service.import_rows(event, ["email", "known@example.org"])
-        service.import_rows(event, ["email", "known@example.org"])  # a re-run adds nothing
+        subscriber_import.import_rows(event, ["email", "known@example.org"])
+        subscriber_import.import_rows(event, ["email", "known@example.org"])  # a re-run adds nothing
     welcomes = [msg for row, msg in _queued("welcome") if row.event_id == event.id]
     assert len(welcomes) == 1
     assert _only_uid(welcomes[0], "known@example.org") == f"{event.sessions[0].uid}@lists.forum.test"

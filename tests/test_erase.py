@@ -6,7 +6,7 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forum import clock, digests, discussion, links
+from forum import clock, digests, discussion, erasure, links
 from forum.extensions import db
 from forum.models import OutboundMessage, Participant, Post, Subscription
 from tests.conftest import csrf_from
@@ -158,15 +158,13 @@ def test_old_links_show_the_removed_page_and_the_address_can_join_again(
 
 
 def test_erasing_twice_is_harmless_and_keeps_unsent_keys(app: Flask) -> None:
-    from forum import subscriptions as service
-
     _, ann = forum_with_ann_posting()
     participant = ann.participant
     keys = set(db.session.scalars(select(OutboundMessage.idempotency_key)))
-    service.erase_participant(participant)
+    erasure.erase_participant(participant)
     db.session.commit()
     first_key = participant.email_key
-    service.erase_participant(participant)
+    erasure.erase_participant(participant)
     db.session.commit()
     assert participant.email_key == first_key and "@" not in first_key
     assert set(db.session.scalars(select(OutboundMessage.idempotency_key))) == keys

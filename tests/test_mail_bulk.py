@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from forum import clock
+from forum import clock, join_links
 from forum.calendar import session_file
 from forum.digests import DigestRenderer, periods, posts_in, send_digest
 from forum.extensions import db
@@ -220,11 +220,12 @@ def test_reminders_carry_each_recipients_own_calendar_file(app):  # type: ignore
                     "zone_lines": session_zone_lines(session),
                     "event_url": external_url("public.event", slug=event.slug),
                     "ics_url": external_url("feeds.session_ics", slug=event.slug, session_id=session.id),
+                    "join_link": join_links.personal_link(sub, session),
                 },
                 automated=True,
                 posting_open=False,
             )
-            ics = session_file(session, sub.participant)
+            ics = session_file(session, sub)
             reference.add_attachment(ics, maintype="text", subtype="calendar", filename="session.ics")
             assert_same_mail(row.message, reference, same_id=False)
             assert sub.participant.email.encode() in ics

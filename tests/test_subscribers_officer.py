@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from forum import clock
+from forum import clock, subscriber_import
 from forum import subscriptions as service
 from forum.cli import forum_cli
 from forum.extensions import db
@@ -167,7 +167,9 @@ def test_upload_import_and_export(app: Flask, client: FlaskClient) -> None:
 
 def test_repeats_across_batches_are_reported_and_memory_mark_respects_earlier_imports(app: Flask) -> None:
     event = make_event()
-    first = service.import_rows(event, ["email\n", "a@example.org\n", "b@example.org\n"], confirmed=True)
+    first = subscriber_import.import_rows(
+        event, ["email\n", "a@example.org\n", "b@example.org\n"], confirmed=True
+    )
     assert first.added == 2
     lines = [
         "email,mode\n",
@@ -176,6 +178,6 @@ def test_repeats_across_batches_are_reported_and_memory_mark_respects_earlier_im
         "A@example.org,\n",
         "c@example.org,\n",
     ]
-    report = service.import_rows(event, lines, batch_size=1)
+    report = subscriber_import.import_rows(event, lines, batch_size=1)
     assert report.added == 2 and report.already == 1
     assert report.bad == [(5, "c@example.org appears earlier in the file.")]

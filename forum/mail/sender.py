@@ -209,15 +209,17 @@ def count_hard_bounces(subscription_ids: Sequence[int]) -> None:
             .where(_subscriptions.c.id == sub_id)
             .values(hard_bounces=_subscriptions.c.hard_bounces + 1)
         )
-    db.session.execute(
-        update(_subscriptions)
-        .where(
-            _subscriptions.c.id.in_(set(subscription_ids)),
-            _subscriptions.c.hard_bounces >= limit,
-            _subscriptions.c.status.in_(("active", "pending")),
+    from ..subscriptions import leave
+
+    # Through the one way out (forum.subscriptions.leave): the calendar CANCELs, a freed seat.
+    for subscription in db.session.scalars(
+        select(Subscription).where(
+            Subscription.id.in_(set(subscription_ids)),
+            Subscription.hard_bounces >= limit,
+            Subscription.status.in_(("active", "pending", "waitlisted")),
         )
-        .values(status="disabled")
-    )
+    ).all():
+        leave(subscription, status="disabled")
 
 
 def _release(

@@ -8,11 +8,14 @@ from .officers import ApiToken, Officer
 from .outbox import OutboundMessage
 from .participants import DELIVERY_MODES, Participant, Subscription
 from .scheduling import Announcement, JobRun, SchedulerLock
+from .webinars import MATERIAL_KINDS, Material
 
 __all__ = [
     "ATTENDANCE_SOURCES",
     "Attendance",
     "Announcement",
+    "MATERIAL_KINDS",
+    "Material",
     "JobRun",
     "SchedulerLock",
     "DELIVERY_MODES",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import Model, db
 from ..timezones import Localized, TimeInputError, get_zone, localize, to_zone
 from .base import Timestamps, TZDateTime, WallTime
+
+if TYPE_CHECKING:
+    from .webinars import Material
 
 EVENT_KINDS = {"eforum": "e-Forum", "series": "Webinar series"}
 EVENT_STATUSES = ("draft", "published", "cancelled")
@@ -50,6 +54,9 @@ class Event(Timestamps, Model):
     reply_to_list: Mapped[bool] = mapped_column(default=True)
     digest_hour: Mapped[int] = mapped_column(Integer, default=18)  # local hour in `timezone`
     reminder_offsets: Mapped[str] = mapped_column(String(100), default="1440,60")  # minutes before
+    # webinar series: seats (None = unlimited) and when personal join links open
+    seat_limit: Mapped[int | None] = mapped_column(Integer)
+    door_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
 
     sessions: Mapped[list[Session]] = relationship(
         back_populates="event",
@@ -136,6 +143,12 @@ class Session(Timestamps, Model):
     uid: Mapped[str] = mapped_column(String(120), unique=True, default=lambda: f"{uuid.uuid4()}")
 
     event: Mapped[Event] = relationship(back_populates="sessions")
+    materials: Mapped[list[Material]] = relationship(
+        back_populates="session",
+        order_by="(Material.position, Material.id)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,  # ON DELETE CASCADE in the database
+    )
 
     def set_times(self, start_wall: datetime, end_wall: datetime, zone: str) -> list[str]:
         """Set wall times and derive instants; returns notes (ambiguous times) for the officer.

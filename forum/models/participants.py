@@ -17,7 +17,7 @@ DELIVERY_MODES = {
     "digest": "Daily digest",
     "none": "No mail (read on the web)",
 }
-SUBSCRIPTION_STATUSES = ("pending", "active", "unsubscribed", "disabled")
+SUBSCRIPTION_STATUSES = ("pending", "active", "waitlisted", "unsubscribed", "disabled")
 SUBSCRIPTION_SOURCES = ("web", "api", "import")
 
 
@@ -63,6 +63,9 @@ class Subscription(Timestamps, Model):
     conduct_url: Mapped[str] = mapped_column(String(500), default="")
     confirmed_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     unsubscribed_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    # Webinar series with a seat limit: when this registration joined the waiting list
+    # (its place in the queue; kept after promotion as a record).
+    waitlisted_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     hard_bounces: Mapped[int] = mapped_column(Integer, default=0)
     posts_approved: Mapped[int] = mapped_column(Integer, default=0)  # "new member" moderation
 

@@ -18,6 +18,7 @@ def register_blueprints(app: Flask) -> None:
         public,
         subscribers,
         subscriptions,
+        webinars,
     )
 
     for module in (
@@ -29,6 +30,7 @@ def register_blueprints(app: Flask) -> None:
         discussion,
         feeds,
         announcements,
+        webinars,
     ):
         app.register_blueprint(module.bp)
     if app.config["FORUM_ENV"] != "production":

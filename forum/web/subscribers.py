@@ -29,7 +29,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 from wtforms import BooleanField, SelectField, SubmitField
 
-from .. import clock
+from .. import clock, subscriber_import
 from .. import subscriptions as service
 from ..extensions import db, login
 from ..models import DELIVERY_MODES, Event, Participant, Subscription
@@ -44,6 +44,7 @@ PAGE_SIZE = 200
 STATUS_LABELS = {
     "pending": "Waiting for confirmation",
     "active": "Active",
+    "waitlisted": "On the waiting list",
     "unsubscribed": "Left",
     "disabled": "Disabled (bounces)",
 }
@@ -285,7 +286,9 @@ def import_csv(slug: str) -> Any:
         return render_page(event, import_form=form, status_code=400)
     upload = form.file.data
     text = io.TextIOWrapper(upload.stream, encoding="utf-8-sig", errors="replace", newline="")
-    report = service.import_rows(event, text, confirmed=bool(form.confirmed.data), mode=form.mode.data)
+    report = subscriber_import.import_rows(
+        event, text, confirmed=bool(form.confirmed.data), mode=form.mode.data
+    )
     return render_template(
         "subscribers/import_result.html", event=event, report=report, filename=upload.filename
     )

@@ -27,7 +27,7 @@ from wtforms import BooleanField, EmailField, Field, SelectField, StringField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from .. import calendar, links
+from .. import calendar, erasure, links
 from .. import subscriptions as service
 from ..extensions import csrf, db, limiter
 from ..models import DELIVERY_MODES, Event, Participant, Subscription
@@ -228,12 +228,12 @@ def confirm(token: str) -> Any:
     """GET shows a button and POST confirms: link scanners that fetch URLs in mail
     must not be able to confirm on someone's behalf."""
     try:
-        subscription = service.read_confirm_token(token)
+        subscription = service.read_link("confirm", token)
     except TokenError as exc:
         return link_problem(exc, "confirm")
     if subscription is None:
         return render_template("subscriptions/gone.html"), 404
-    if service.is_erased(subscription.participant):
+    if erasure.is_erased(subscription.participant):
         return removed()
     form = ButtonForm()
     if subscription.status == "pending" and form.validate_on_submit():
@@ -267,12 +267,12 @@ def _refused(exc: _Refused) -> Any:
 def _participant(token: str) -> Participant:
     """The participant a preferences link names, or _Refused with the page to show instead."""
     try:
-        participant = service.read_participant_token(token)
+        participant = service.read_link("preferences", token)
     except TokenError as exc:
         raise _Refused(link_problem(exc, "preferences")) from exc
     if participant is None:
         raise _Refused((render_template("subscriptions/gone.html"), 404))
-    if service.is_erased(participant):
+    if erasure.is_erased(participant):
         raise _Refused(removed())
     return participant
 
@@ -280,12 +280,12 @@ def _participant(token: str) -> Participant:
 def _subscription(token: str) -> Subscription:
     """The subscription an unsubscribe link names, or _Refused with the page to show instead."""
     try:
-        subscription = service.read_unsubscribe_token(token)
+        subscription = service.read_link("unsubscribe", token)
     except TokenError as exc:
         raise _Refused(link_problem(exc, "unsubscribe")) from exc
     if subscription is None:
         raise _Refused((render_template("subscriptions/gone.html"), 404))
-    if service.is_erased(subscription.participant):
+    if erasure.is_erased(subscription.participant):
         raise _Refused(removed())
     return subscription
 
@@ -335,7 +335,7 @@ def erase(token: str) -> Any:
     participant = _participant(token)
     form = EraseForm()
     if form.validate_on_submit():
-        service.erase_participant(participant)
+        erasure.erase_participant(participant)
         db.session.commit()
         return render_template("subscriptions/erased.html")
     return render_template(
@@ -393,12 +393,12 @@ def unsubscribe(token: str) -> Any:
     if request.method == "POST" and not _is_one_click():
         csrf.protect()
     try:
-        subscription = service.read_unsubscribe_token(token)
+        subscription = service.read_link("unsubscribe", token)
     except TokenError as exc:
         return link_problem(exc, "unsubscribe")
     if subscription is None:
         return render_template("subscriptions/gone.html"), 200 if request.method == "POST" else 404
-    if service.is_erased(subscription.participant):
+    if erasure.is_erased(subscription.participant):
         # A one-click POST gets a 200 too: the address is off every list already.
         return removed(200 if request.method == "POST" else 410)
     if request.method == "POST":
