@@ -86,7 +86,9 @@ def test_dublin_series_minute_by_minute_through_its_own_vtimezone(app) -> None: 
                 wrong.append(t)
     assert wrong == []
     got = instants(data)
-    assert [got[f"{s.uid}@lists.forum.test"][0] for s in event.sessions] == [s.starts_at for s in event.sessions]
+    assert [got[f"{s.uid}@lists.forum.test"][0] for s in event.sessions] == [
+        s.starts_at for s in event.sessions
+    ]
     assert event.sessions[0].starts_at.hour == 18 and event.sessions[20].starts_at.hour == 17  # IST in summer
 
 
@@ -117,5 +119,7 @@ def test_second_parser_catches_a_vtimezone_that_disagrees_with_the_zone() -> Non
     assert problems(good.encode()) == []
     shifted = good.replace("TZOFFSETFROM:-0500\r\nTZOFFSETTO:-0400", "TZOFFSETFROM:-0500\r\nTZOFFSETTO:-0300")
     assert any("VTIMEZONE" in p for p in problems(shifted.encode()))
-    broken = good.replace("DTSTART;TZID=America/New_York:20250701T100000", "DTSTART;TZID=America/New_York:2025")
+    broken = good.replace(
+        "DTSTART;TZID=America/New_York:20250701T100000", "DTSTART;TZID=America/New_York:2025"
+    )
     assert problems(broken.encode())

@@ -123,7 +123,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    terminalreporter.write_line(
-        f"second calendar parser (ical + dateutil tzical): {_stats['calendars']} calendars, "
-        f"{_stats['events']} events checked"
-    )
+    if _stats["calendars"]:
+        terminalreporter.write_line(
+            f"second calendar parser (ical + dateutil tzical): {_stats['calendars']} calendars, "
+            f"{_stats['events']} events checked"
+        )
