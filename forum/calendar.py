@@ -11,12 +11,12 @@ no METHOD and the sessions' own VTIMEZONEs (see `forum.vtimezone`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, MIMEPart
 from typing import TYPE_CHECKING
 
 from flask import current_app
-from icalendar import Calendar, vCalAddress, vText
+from icalendar import Calendar, vCalAddress, vDuration, vText
 from icalendar import Event as VEvent
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 PRODID = "-//Forum//Forum calendars 1.0//EN"
 #: Raise when the shape of produced calendars changes, so feed ETags change with it.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 CALENDAR_MAIL_KIND = "calendar"
 
 
@@ -149,8 +149,9 @@ def session_vevent(
     vevent.add("UID", uid_for(session))
     vevent.add("SEQUENCE", session.sequence or 0)
     vevent.add("DTSTAMP", stamp or _last_change(session))
-    vevent.add("DTSTART", session.start_local)
-    vevent.add("DTEND", session.end_local)
+    start, end = session_times(session)
+    vevent.add("DTSTART", start)
+    vevent.add("DTEND", end)
     vevent.add("SUMMARY", summary_for(session))
     vevent.add("DESCRIPTION", description_for(session, reader))
     vevent.add("URL", event_page_url(session.event))
@@ -161,6 +162,21 @@ def session_vevent(
     vevent.add("STATUS", "CANCELLED" if is_cancelled(session) else "CONFIRMED")
     vevent.add("TRANSP", "TRANSPARENT" if session.event.is_eforum else "OPAQUE")
     return vevent
+
+
+def session_times(session: Session) -> tuple[datetime, datetime]:
+    """DTSTART/DTEND: local time in the session's zone, or UTC when either falls in a
+    repeated (fall-back) hour.
+
+    RFC 5545 reads such a local time as its first occurrence, but ical.js and libical
+    (Thunderbird, Evolution, Nextcloud) take the second, so the session would show an
+    hour late there (30 minutes for Lord Howe).  A UTC time means the same to all;
+    the officer is told so when the time is entered (`timezones.localize`).
+    """
+    zone = session.timezone
+    if timezones.is_ambiguous(session.start_wall, zone) or timezones.is_ambiguous(session.end_wall, zone):
+        return session.starts_at.astimezone(UTC), session.ends_at.astimezone(UTC)
+    return session.start_local, session.end_local
 
 
 def _last_change(session: Session) -> datetime:
@@ -192,8 +208,9 @@ def build_calendar(
         cal.add("X-WR-CALNAME", name)
         cal.add("NAME", name)
     if refresh:
-        cal.add("REFRESH-INTERVAL", refresh, parameters={"VALUE": "DURATION"})
-        cal.add("X-PUBLISHED-TTL", refresh)
+        # RFC 7986, and the older name Outlook and Apple read; both take a DURATION.
+        cal.add("REFRESH-INTERVAL", vDuration(refresh), parameters={"VALUE": "DURATION"})
+        cal.add("X-PUBLISHED-TTL", vDuration(refresh))
     stamp = clock.now() if method else None
     events = []
     spans: dict[str, tuple[datetime, datetime]] = {}

@@ -50,6 +50,13 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "MAIL_KEEP_DAYS": ("14", "sent mail keeps its full text this many days, then only its record"),
     "MAIL_LEASE_SECONDS": ("300", "a claimed batch not finished in this time is taken up by another sender"),
     "MAX_POST_BYTES": ("2000000", "largest inbound post accepted"),
+    "MAIL_SMTPUTF8": (
+        "auto",
+        "accept addresses like jörg@example.de: auto (when the relay offered SMTPUTF8), on, off",
+    ),
+    "DKIM_SELECTOR": ("", "DKIM selector; with DKIM_KEY_FILE, every message is signed"),
+    "DKIM_KEY_FILE": ("", "PEM RSA private key for DKIM signing"),
+    "DKIM_DOMAIN": ("", "d= of the DKIM signature; defaults to LIST_DOMAIN"),
 }
 
 
@@ -69,6 +76,8 @@ def load(instance_path: str) -> dict[str, Any]:
     if env == "production" and _env("MAIL_URL").startswith("dev:"):
         # Otherwise a deployment that forgot MAIL_URL would "send" into a folder nobody reads.
         raise RuntimeError("MAIL_URL must name a real SMTP server (smtp:// or smtps://) in production")
+    if _env("MAIL_SMTPUTF8").lower() not in ("auto", "on", "off"):
+        raise RuntimeError("MAIL_SMTPUTF8 must be auto, on or off")
     db_url = _env("DATABASE_URL").replace("<instance>", instance_path)
     if db_url.startswith("postgres://"):
         db_url = "postgresql://" + db_url[len("postgres://") :]
@@ -101,6 +110,10 @@ def load(instance_path: str) -> dict[str, Any]:
         "MAIL_KEEP_DAYS": int(_env("MAIL_KEEP_DAYS")),
         "MAIL_LEASE_SECONDS": int(_env("MAIL_LEASE_SECONDS")),
         "MAX_POST_BYTES": int(_env("MAX_POST_BYTES")),
+        "MAIL_SMTPUTF8": _env("MAIL_SMTPUTF8").lower(),
+        "DKIM_SELECTOR": _env("DKIM_SELECTOR"),
+        "DKIM_KEY_FILE": _env("DKIM_KEY_FILE"),
+        "DKIM_DOMAIN": _env("DKIM_DOMAIN") or list_domain,
         "DEV_MAILBOX_DIR": str(Path(instance_path) / "devmail"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -122,9 +122,9 @@ def run(at: datetime, report: JobReport, event: Event | None = None) -> None:
 
 def send(session: Session) -> tuple[int, str]:
     """Queue the mail to every active registrant (idempotent per session and registrant)."""
+    from .audience import active_subscriptions
     from .mail.compose import list_messages
     from .mail.outbox import enqueue_copies
-    from .audience import active_subscriptions
     from .web.urls import external_url
 
     event = session.event

@@ -50,9 +50,22 @@ def normalize_email(raw: str) -> str:
     if not raw:
         raise SubscriptionError("Enter an email address.")
     try:
-        return validate_email(raw, check_deliverability=False).normalized
+        utf8 = raw.rpartition("@")[0].isascii() or _utf8_local_parts()  # asks only when it matters
+        return validate_email(raw, check_deliverability=False, allow_smtputf8=utf8).normalized
     except EmailNotValidError as exc:
+        if not raw.rpartition("@")[0].isascii() and "before the @-sign" in str(exc):
+            raise SubscriptionError(
+                "This list's mail server cannot deliver to addresses with accented or non-Latin "
+                "letters before the @ (it does not offer SMTPUTF8); please use another address."
+            ) from None
         raise SubscriptionError(str(exc)) from None
+
+
+def _utf8_local_parts() -> bool:
+    """Whether the relay can deliver to a non-ASCII local part (`forum.mail.relay`)."""
+    from .mail.relay import utf8_local_parts
+
+    return utf8_local_parts()
 
 
 def email_key(email: str) -> str:

@@ -107,9 +107,16 @@ def localize(wall: datetime, zone_name: str) -> Localized:
         note = (
             f"{format_time(wall)} on {format_date(wall)} happens twice in {zone_name} "
             f"(clocks fall back); the first one ({first.tzname()}, "
-            f"UTC{_offset(first)}) was used."
+            f"UTC{_offset(first)}) was used. Calendar files give this session in UTC "
+            "so every calendar program shows that same moment."
         )
     return Localized(instant=instant, note=note)
+
+
+def is_ambiguous(wall: datetime, zone_name: str) -> bool:
+    """Whether a naive wall time happens twice in the zone (the fall-back hour)."""
+    tz = get_zone(zone_name)
+    return wall.replace(tzinfo=tz, fold=0).utcoffset() != wall.replace(tzinfo=tz, fold=1).utcoffset()
 
 
 def to_zone(instant: datetime, zone_name: str) -> datetime:

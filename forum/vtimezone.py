@@ -7,20 +7,22 @@ yearly rule per observance instead, e.g. "second Sunday of March at 02:00".  Thi
 module does the same for the span a calendar covers: it takes the zone's transitions
 (found by `timezones.transitions`), groups the ones that recur every year on the same
 weekday-of-month rule into one RRULE observance, and writes anything irregular as a
-DTSTART-only observance.  A zone without DST gets one STANDARD observance.
+DTSTART-only observance.  A zone without DST gets one STANDARD observance.  Zones
+that tzdata writes with "negative DST" (Dublin, Casablanca) get the conventional
+labels: the higher offset is DAYLIGHT.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 
-from .timezones import Transition, transitions, zone_state
+from .timezones import Transition, ZoneState, transitions, zone_state
 
 # Shortest length of each month, so a "weekday on or after day N" rule never runs
 # past the end of a month in any year.
@@ -77,9 +79,34 @@ def _rrule(rule: Rule, first: Transition, until: datetime | None) -> dict[str, o
     return rrule
 
 
-def _observance(first: Transition, rrule: dict[str, object] | None = None) -> Observance:
+def _negative_dst(found: Iterable[Transition]) -> bool:
+    """Whether tzdata flags the *lower* offset as DST somewhere in `found`.
+
+    tzdata describes Europe/Dublin (winter GMT is "negative DST" under Irish law) and
+    Africa/Casablanca (Ramadan +00) that way; written as is, readers that trust the
+    STANDARD/DAYLIGHT labels (dateutil, and with it much of the Python world) get the
+    hour after each change wrong.
+    """
+    return any(
+        tr.before.dst != tr.after.dst and (tr.after.offset < tr.before.offset) == tr.after.dst for tr in found
+    )
+
+
+def _daylight_rule(found: tuple[Transition, ...]) -> Callable[[ZoneState], bool]:
+    """Which observances are DAYLIGHT: zoneinfo's flag, except for a zone with negative
+    DST, where (as calendar programs and tzdata's "rearguard" form have it) every
+    offset above the zone's lowest is the daylight one."""
+    if not _negative_dst(found):
+        return lambda state: state.dst
+    floor = min(min(tr.before.offset, tr.after.offset) for tr in found)
+    return lambda state: state.offset > floor
+
+
+def _observance(
+    first: Transition, daylight: Callable[[ZoneState], bool], rrule: dict[str, object] | None = None
+) -> Observance:
     return Observance(
-        daylight=first.after.dst,
+        daylight=daylight(first.after),
         start=first.wall_before,
         offset_from=first.before.offset,
         offset_to=first.after.offset,
@@ -116,13 +143,21 @@ def observances(zone_name: str, first_year: int, last_year: int) -> list[Observa
     window_start = datetime(first_year - 1, 1, 1, tzinfo=UTC)
     window_end = datetime(last_year + 2, 1, 1, tzinfo=UTC)
     span_start = datetime(first_year, 1, 1, tzinfo=UTC)
-    found = transitions(zone_name, window_start, window_end)
+    daylight = _daylight_rule(transitions(zone_name, window_start, window_end))
+    # A change of the DST flag alone (Casablanca's 2018 switch to "permanent" +01)
+    # vanishes once labels are normalised; left in, it breaks readers' fold logic.
+    found = [
+        tr
+        for tr in transitions(zone_name, window_start, window_end)
+        if (tr.before.offset, tr.before.name, daylight(tr.before))
+        != (tr.after.offset, tr.after.name, daylight(tr.after))
+    ]
     out: list[Observance] = []
     if not any(tr.at <= span_start for tr in found):
         state = zone_state(zone_name, window_start)
         out.append(
             Observance(
-                daylight=state.dst,
+                daylight=daylight(state),
                 start=(window_start + state.offset).replace(tzinfo=None),
                 offset_from=state.offset,
                 offset_to=state.offset,
@@ -137,11 +172,11 @@ def observances(zone_name: str, first_year: int, last_year: int) -> list[Observa
     for items in groups.values():
         for run, rule in _runs(items):
             if rule is None:
-                out.extend(_observance(tr) for tr in run)
+                out.extend(_observance(tr, daylight) for tr in run)
                 continue
             open_ended = run[-1].wall_before.year >= last_year + 1
             until = None if open_ended else run[-1].at
-            out.append(_observance(run[0], _rrule(rule, run[0], until)))
+            out.append(_observance(run[0], daylight, _rrule(rule, run[0], until)))
     out.sort(key=lambda o: (o.start, o.daylight))
     return out
 

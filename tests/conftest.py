@@ -20,6 +20,9 @@ from sqlalchemy import create_engine, text
 from forum import clock, create_app
 from forum.extensions import db
 
+#: Every calendar the suite makes is also read by a second, independent parser.
+pytest_plugins = ["tests.support.calendar_check"]
+
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 

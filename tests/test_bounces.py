@@ -5,6 +5,7 @@ addresses and auto-replies count nothing and are never answered."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -15,8 +16,11 @@ import pytest
 from forum import clock
 from forum.extensions import db
 from forum.links import bounce_address
+from forum.mail.compose import list_message
+from forum.mail.outbox import enqueue
 from forum.mail.sender import send_due
 from forum.models import Subscription
+from tests.conftest import csrf_from
 from tests.support.discussion import (
     DOMAIN,
     LIST,
@@ -28,7 +32,8 @@ from tests.support.discussion import (
     queued,
     subscribe,
 )
-from tests.support.smtp import SMTPServer, running_smtp_server
+from tests.support.smtp import SMTPServer, running_smtp_server, use_test_templates
+from tests.support.subscriptions import login_officer
 
 
 @pytest.fixture
@@ -140,16 +145,45 @@ def test_a_hard_bounce_report_over_lmtp_counts_one_bounce(app, forum):  # type: 
 def test_three_hard_bounces_disable_the_subscription_and_the_next_post_skips_it(  # type: ignore[no-untyped-def]
     app, forum, smtp_server
 ):
+    """Three hard bounces on three different days disable Bob (one a day is scored)."""
     _, bob = forum
     to = bounce_address(bob)
     with lmtp_server(app) as server:
-        for _ in range(3):
-            [(code, _)] = lmtp_send(server, dsn(to, "bob@example.org"), [to], mail_from="")
+        for day in range(3):
+            with clock.frozen(OPEN_AT + timedelta(days=day)):
+                [(code, _)] = lmtp_send(server, dsn(to, "bob@example.org"), [to], mail_from="")
             assert code == 250
-    assert bounces_of(bob) == (3, "disabled")
+            assert bounces_of(bob) == (day + 1, "disabled" if day == 2 else "active")
     post_and_send(app, smtp_server, "<after-bounces@example.org>")
     assert smtp_server.to("bob@example.org") == []
     assert len(smtp_server.to("ann@example.org")) == 1
+
+
+def test_a_burst_of_hard_bounces_on_one_day_counts_once(app, forum, smtp_server):  # type: ignore[no-untyped-def]
+    """A new address that refuses its welcome, invite and first post in one send run
+    (three 5xx) and whose relay then sends a late DSN too has one bad day, not four
+    strikes; the next day counts again."""
+    event, bob = forum
+    use_test_templates(app)
+    smtp_server.script("bob@example.org", "550", "550", "550")
+    with clock.frozen(OPEN_AT):
+        for n in range(3):
+            msg = list_message(
+                event=event, subscription=bob, subject=f"Mail {n}", template="test_note", context={"body": "b"}
+            )
+            enqueue(msg, kind="test", key=f"burst:{n}", subscription_id=bob.id, event_id=event.id)
+        db.session.commit()
+        report = send_due()
+        assert report.failed == 3 and report.bounced_subscriptions == {bob.id}
+        assert bounces_of(bob) == (1, "active")
+        to = bounce_address(bob)
+        with lmtp_server(app) as server:
+            [(code, _)] = lmtp_send(server, dsn(to, "bob@example.org"), [to], mail_from="")
+        assert code == 250 and bounces_of(bob) == (1, "active")
+    with clock.frozen(OPEN_AT + timedelta(days=1)):
+        with lmtp_server(app) as server:
+            lmtp_send(server, dsn(to, "bob@example.org"), [to], mail_from="")
+        assert bounces_of(bob) == (2, "active")
 
 
 def test_delayed_and_temporary_reports_count_nothing(app, forum):  # type: ignore[no-untyped-def]
@@ -210,3 +244,30 @@ def test_an_smtputf8_report_is_read_like_any_other() -> None:
         "5.1.1",
         True,
     )
+
+
+def test_an_officer_re_enables_a_disabled_subscription(app, forum, smtp_server, client):  # type: ignore[no-untyped-def]
+    """Disabled by bounces, Bob shows a Re-enable button; pressing it puts him back on the
+    list with a clean count, and the next post reaches him."""
+    event, bob = forum
+    to = bounce_address(bob)
+    with lmtp_server(app) as server:
+        for day in range(3):
+            with clock.frozen(OPEN_AT + timedelta(days=day)):
+                lmtp_send(server, dsn(to, "bob@example.org"), [to], mail_from="")
+    assert bounces_of(bob) == (3, "disabled")
+    login_officer(client)
+    page = client.get(f"/manage/events/{event.slug}/subscribers?status=disabled").get_data(as_text=True)
+    assert 'aria-label="Re-enable bob@example.org"' in page
+    assert 'aria-label="Re-enable ann@example.org"' not in page  # only disabled rows offer it
+    url = f"/manage/events/{event.slug}/subscribers/{bob.id}/reenable"
+    assert client.post(url, data={}).status_code == 400  # no CSRF token: refused, nothing changes
+    assert bounces_of(bob) == (3, "disabled")
+    response = client.post(url, data={"csrf_token": csrf_from(page), "status": "disabled"})
+    assert response.status_code == 303 and "status=disabled" in response.headers["Location"]
+    assert bounces_of(bob) == (0, "active")
+    assert "bob@example.org gets mail again." in client.get(response.headers["Location"]).get_data(as_text=True)
+    again = client.post(url, data={"csrf_token": csrf_from(page)})
+    assert "was not disabled by bounces" in client.get(again.headers["Location"]).get_data(as_text=True)
+    post_and_send(app, smtp_server, "<after-reenable@example.org>")
+    assert len(smtp_server.to("bob@example.org")) == 1

@@ -27,7 +27,13 @@ ZONES = [
     "Australia/Sydney",
     "Asia/Jerusalem",  # "Friday on or after the 23rd": BYMONTHDAY rule
     "America/Sao_Paulo",  # DST abolished in 2019: the rule must stop (UNTIL)
+    "Europe/Dublin",  # "negative DST": tzdata flags winter GMT as the DST part
+    "Africa/Casablanca",  # Ramadan +00 flagged as negative DST, irregular dates
+    "Asia/Tehran",  # +0330, DST until 2022 on fixed dates
+    "Australia/Eucla",  # +0845, no DST
 ]
+#: Changes on fixed Gregorian dates (Tehran) or around Ramadan (Casablanca): no yearly rule.
+IRREGULAR = {"Asia/Tehran", "Africa/Casablanca"}
 SPAN = (datetime(2019, 3, 1, tzinfo=UTC), datetime(2020, 11, 30, tzinfo=UTC))
 
 
@@ -68,7 +74,12 @@ def test_component_parses_cleanly_and_is_compact(zone: str) -> None:
         assert not component.errors
     assert vobject.readOne(data.decode()).vtimezone.tzid.value == zone
     assert b"RDATE" not in data
-    assert data.count(b"BEGIN:STANDARD") + data.count(b"BEGIN:DAYLIGHT") <= 6
+    blocks = data.count(b"BEGIN:STANDARD") + data.count(b"BEGIN:DAYLIGHT")
+    if zone in IRREGULAR:  # dates that follow no weekday rule: one block per change, no more
+        window = (datetime(SPAN[0].year - 1, 1, 1, tzinfo=UTC), datetime(SPAN[1].year + 2, 1, 1, tzinfo=UTC))
+        assert blocks <= len(transitions(zone, *window)) + 1
+    else:
+        assert blocks <= 6
 
 
 def test_new_york_is_two_yearly_rules() -> None:
@@ -96,5 +107,42 @@ def test_lord_howe_half_hour_daylight() -> None:
 
 
 def test_abolished_dst_rule_ends() -> None:
+    """Sao Paulo's last DST ended in February 2019: the rules that describe the span
+    are all closed (UNTIL) and the reader sees no DST after that, so nothing repeats
+    into 2019-2020 as an open-ended yearly rule."""
     text = _ical("America/Sao_Paulo").decode()
-    assert "UNTIL=" in text or "RRULE" not in text
+    reader = dateutil_tz.tzical(io.StringIO(text)).get("America/Sao_Paulo")
+    rules = [line for line in text.splitlines() if line.startswith("RRULE:")]
+    assert rules, "the 2018 DST still needs its yearly rule"
+    assert all("UNTIL=" in line for line in rules)
+    for month in range(1, 13):
+        assert datetime(2020, month, 15, 12, tzinfo=UTC).astimezone(reader).utcoffset() == timedelta(hours=-3)
+
+
+def _blocks(text: str) -> list[dict[str, str]]:
+    """Each STANDARD/DAYLIGHT block of a VTIMEZONE as {kind, TZOFFSETTO, ...}."""
+    out: list[dict[str, str]] = []
+    for line in text.splitlines():
+        if line in ("BEGIN:STANDARD", "BEGIN:DAYLIGHT"):
+            out.append({"kind": line.split(":")[1]})
+        elif out and ":" in line and not line.startswith("END:"):
+            name, _, value = line.partition(":")
+            out[-1].setdefault(name, value)
+    return out
+
+
+@pytest.mark.parametrize(("zone", "summer", "winter"), [("Europe/Dublin", "+0100", "+0000")])
+def test_negative_dst_zone_has_summer_in_daylight(zone: str, summer: str, winter: str) -> None:
+    """tzdata flags Irish winter time as the DST part; calendars use the common form."""
+    blocks = _blocks(_ical(zone).decode())
+    assert {b["TZOFFSETTO"] for b in blocks if b["kind"] == "DAYLIGHT"} == {summer}
+    assert {b["TZOFFSETTO"] for b in blocks if b["kind"] == "STANDARD"} == {winter}
+    assert "TZNAME:IST" in next(f"TZNAME:{b['TZNAME']}" for b in blocks if b["kind"] == "DAYLIGHT")
+
+
+def test_casablanca_ramadan_hour_is_standard() -> None:
+    """Morocco keeps +01 all year except Ramadan (+00): +01 is the daylight side."""
+    blocks = _blocks(_ical("Africa/Casablanca").decode())
+    assert blocks and all(
+        (b["kind"] == "DAYLIGHT") == (b["TZOFFSETTO"] == "+0100") for b in blocks if b["TZOFFSETFROM"] != b["TZOFFSETTO"]
+    )

@@ -112,17 +112,11 @@ def test_permanent_failure_fails_counts_and_disables_at_the_limit(mail_app, smtp
     mail_app.config["BOUNCE_LIMIT"] = 2
     event, (sub, other) = make_subscribers(2)
     smtp_server.script("p0@example.org", "550", "550")
+    start = clock.now()
     for n in (1, 2):
-        msg = list_message(
-            event=event, subscription=sub, subject=f"Post {n}", template="test_note", context={"body": "b"}
-        )
-        enqueue(msg, kind="post", key=f"post:{n}:{sub.id}", subscription_id=sub.id, event_id=event.id)
-        msg = list_message(
-            event=event, subscription=other, subject=f"Post {n}", template="test_note", context={"body": "b"}
-        )
-        enqueue(msg, kind="post", key=f"post:{n}:{other.id}", subscription_id=other.id, event_id=event.id)
-        db.session.commit()
-        report = send_due()
+        # One hard bounce is scored per subscription per day: the second comes a day later.
+        with later(86400 * (n - 1)):
+            report = _post_round(event, sub, other, n)
         assert (report.sent, report.failed) == (1, 1)
         db.session.expire_all()
         sub_now = db.session.get(Subscription, sub.id)
@@ -132,8 +126,20 @@ def test_permanent_failure_fails_counts_and_disables_at_the_limit(mail_app, smtp
     assert len(failed) == 2 and all("550" in f.last_error for f in failed)
     assert db.session.get(Subscription, other.id).status == "active"
     assert len(smtp_server.to("p1@example.org")) == 2
-    with later(86400):
+    with clock.frozen(start + timedelta(days=3)):
         assert send_due().processed == 0  # a 5xx is never retried
+
+
+def _post_round(event, sub, other, n):  # type: ignore[no-untyped-def]
+    """Post n to both subscribers, queued and sent."""
+    for subscription in (sub, other):
+        msg = list_message(
+            event=event, subscription=subscription, subject=f"Post {n}", template="test_note", context={"body": "b"}
+        )
+        key = f"post:{n}:{subscription.id}"
+        enqueue(msg, kind="post", key=key, subscription_id=subscription.id, event_id=event.id)
+    db.session.commit()
+    return send_due()
 
 
 def test_sender_killed_after_claim_is_taken_over_after_the_lease(mail_app, smtp_server):  # type: ignore[no-untyped-def]

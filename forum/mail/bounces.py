@@ -4,24 +4,77 @@ A relay accepts every message and reports failures afterwards, by mail to the en
 sender. Each subscriber's mail returns to its own signed address (links.bounce_address),
 so the address says whose delivery failed; the report only says whether it failed for
 good. A hard bounce is counted by the same code as a 5xx during our own SMTP
-transaction (sender.count_hard_bounces). Nothing here ever sends mail: answering a
-bounce is how mail loops start.
+transaction: both end in `count_hard_bounces`, which scores at most one hard bounce
+per subscription per day. `reenable` is the officer's way back for a disabled address.
+Nothing here ever sends mail: answering a bounce is how mail loops start.
 """
 
 from __future__ import annotations
 
 import email
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from email import policy
 from email.message import Message
 from email.parser import HeaderParser
 
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from .. import clock
 from ..extensions import db
-from ..models import Subscription
-from .sender import count_hard_bounces
+from ..models import Subscription, table_of
+
+_subscriptions = table_of(Subscription)
 
 #: Report parts that carry per-recipient delivery fields (RFC 3464; RFC 6533 for SMTPUTF8).
 STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
+
+
+def count_hard_bounces(subscription_ids: Sequence[int]) -> None:
+    """Count a hard bounce against each subscription, at most one per subscription per
+    day (UTC); at BOUNCE_LIMIT it is disabled.
+
+    The one place bounces are counted: a 5xx refusal here and a relay's delivery report
+    (forum.mail.bounces) both end here, in the caller's transaction.  A new address that
+    refuses its welcome, invite and first post in one send run has one bad day, not three
+    strikes (Mailman and Sympa score bounces per day the same way).
+    """
+    if not subscription_ids:
+        return
+    limit = current_app.config["BOUNCE_LIMIT"]
+    today = clock.now().astimezone(UTC).date()
+    ids = set(subscription_ids)
+    cols = _subscriptions.c
+    db.session.execute(
+        update(_subscriptions)
+        .where(cols.id.in_(ids), or_(cols.last_bounce_on.is_(None), cols.last_bounce_on < today))
+        .values(hard_bounces=cols.hard_bounces + 1, last_bounce_on=today)
+    )
+    from ..subscriptions import leave
+
+    # Through the one way out (forum.subscriptions.leave): the calendar CANCELs, a freed seat.
+    for subscription in db.session.scalars(
+        select(Subscription).where(
+            Subscription.id.in_(ids),
+            Subscription.hard_bounces >= limit,
+            Subscription.status.in_(("active", "pending", "waitlisted")),
+        )
+    ).all():
+        leave(subscription, status="disabled")
+
+
+def reenable(subscription: Subscription) -> bool:
+    """An officer's "re-enable": a subscription disabled by bounces is active again, its
+    count cleared (the address was fixed, or the mailbox was only full).  Returns False
+    (and changes nothing) for a subscription that is not disabled."""
+    if subscription.status != "disabled":
+        return False
+    subscription.status = "active"
+    subscription.hard_bounces = 0
+    subscription.last_bounce_on = None
+    return True
 
 
 @dataclass(frozen=True)
@@ -110,5 +163,7 @@ def handle(subscription_id: int, event_id: int, raw: bytes) -> BounceResult:
     subscription = db.session.get(Subscription, subscription_id)
     if subscription is None or subscription.event_id != event_id:
         return BounceResult(False, "No such subscription; not counted")
+    if subscription.last_bounce_on == clock.now().astimezone(UTC).date():
+        return BounceResult(False, f"Hard bounce ({hard[0].status}); one was already counted today")
     count_hard_bounces([subscription.id])
     return BounceResult(True, f"Hard bounce counted ({hard[0].status})")

@@ -34,6 +34,7 @@ from sqlalchemy import and_, bindparam, func, select, update
 from .. import clock
 from ..extensions import db
 from ..models import OutboundMessage, Subscription, table_of
+from .bounces import count_hard_bounces
 from .transport import DeliveryError, Envelope, Transport, make_transport
 
 #: Statuses the claim may take: due new/retry rows, and `sending` rows whose lease lapsed.
@@ -194,32 +195,6 @@ def _commit_marks(marks: _Marks, token: str, report: SendReport) -> None:
     report.sent += len(marks.sent)
     report.retry += sum(1 for m in marks.retry if m["new_status"] == "retry")
     report.failed += len(marks.failed) + sum(1 for m in marks.retry if m["new_status"] == "failed")
-
-
-def count_hard_bounces(subscription_ids: Sequence[int]) -> None:
-    """Count one hard bounce per id against its subscription; at BOUNCE_LIMIT it is disabled.
-
-    The one place bounces are counted: a 5xx refusal here and a relay's delivery report
-    (forum.mail.bounces) both end here, in the caller's transaction.
-    """
-    limit = current_app.config["BOUNCE_LIMIT"]
-    for sub_id in subscription_ids:
-        db.session.execute(
-            update(_subscriptions)
-            .where(_subscriptions.c.id == sub_id)
-            .values(hard_bounces=_subscriptions.c.hard_bounces + 1)
-        )
-    from ..subscriptions import leave
-
-    # Through the one way out (forum.subscriptions.leave): the calendar CANCELs, a freed seat.
-    for subscription in db.session.scalars(
-        select(Subscription).where(
-            Subscription.id.in_(set(subscription_ids)),
-            Subscription.hard_bounces >= limit,
-            Subscription.status.in_(("active", "pending", "waitlisted")),
-        )
-    ).all():
-        leave(subscription, status="disabled")
 
 
 def _release(

@@ -11,6 +11,12 @@ Other options: ``?timeout=SECONDS``, ``?helo=NAME``, ``?cafile=PATH`` (a private
 standard SSL_CERT_FILE environment variable works too). Server certificates and host
 names are always verified.
 Only `sender.py` uses a transport; nothing else talks SMTP.
+
+International addresses: a non-ASCII domain is sent as its IDNA form (punycode); a
+non-ASCII local part goes out with the SMTPUTF8 extension when the relay offers it and
+fails for good otherwise (sign-up refuses such addresses unless the relay offered it:
+`forum.mail.relay`).  When DKIM is configured, `finalize` signs each message's final
+bytes just before they are written (`forum.mail.dkim`).
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ import socket
 import ssl
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
+
+import idna
 
 STARTTLS_MODES = ("auto", "required", "off")
 
@@ -132,6 +140,33 @@ def parse_mail_url(url: str, *, dev_dir: str, helo: str | None = None) -> SMTPSe
     )
 
 
+def smtp_address(address: str, *, smtputf8: bool) -> str:
+    """An address as it goes in MAIL FROM / RCPT TO.
+
+    The domain becomes its IDNA (punycode) form, which any relay takes; a non-ASCII
+    local part is kept only when the session uses SMTPUTF8, otherwise this raises a
+    permanent DeliveryError (it cannot be written in ASCII).
+    """
+    local, at, domain = address.rpartition("@")
+    if not at:
+        local, domain = address, ""
+    if domain and not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise DeliveryError(f"address has an invalid domain: {address!r} ({exc})", permanent=True) from exc
+    if not local.isascii() and not smtputf8:
+        raise DeliveryError(
+            f"address is not ASCII before the @ and the relay does not offer SMTPUTF8: {address!r}",
+            permanent=True,
+        )
+    return f"{local}@{domain}" if at else local
+
+
+def needs_smtputf8(env: Envelope) -> bool:
+    return not (env.sender.rpartition("@")[0].isascii() and env.recipient.rpartition("@")[0].isascii())
+
+
 _STEPS = ("MAIL", "RCPT", "DATA")
 _EXPECTED = {"MAIL": (250,), "RCPT": (250, 251), "DATA": (354,)}
 
@@ -195,8 +230,27 @@ class SMTPTransport:
     """
 
     settings: SMTPSettings
+    #: The DKIM signer (or None): applied to each message's bytes as they are written.
+    sign: Callable[[bytes], bytes] | None = None
+    #: Told after each EHLO whether the relay offers SMTPUTF8 (`forum.mail.relay`).
+    on_ehlo: Callable[[bool], None] | None = None
     _conn: smtplib.SMTP | None = field(default=None, init=False, repr=False)
     _used: bool = field(default=False, init=False, repr=False)
+
+    def _commands(self, env: Envelope) -> bytes:
+        """MAIL FROM, RCPT TO and DATA for one message (raises DeliveryError when an
+        address cannot be written for this relay)."""
+        conn = self._conn
+        utf8 = bool(conn is not None and conn.does_esmtp and conn.has_extn("smtputf8"))
+        sender = smtp_address(env.sender, smtputf8=utf8)
+        recipient = smtp_address(env.recipient, smtputf8=utf8)
+        params = " SMTPUTF8" if utf8 and needs_smtputf8(env) else ""
+        if params and conn is not None and conn.has_extn("8bitmime"):
+            params += " BODY=8BITMIME"
+        return f"MAIL FROM:<{sender}>{params}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode()
+
+    def _payload(self, env: Envelope) -> bytes:
+        return _dot_stuffed(finalize(env.data, self.sign))
 
     def _tls_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.settings.cafile)
@@ -233,6 +287,8 @@ class SMTPTransport:
                         unavailable=True,
                     )
                 conn.login(s.username, s.password or "")
+            if self.on_ehlo is not None:
+                self.on_ehlo(bool(conn.does_esmtp and conn.has_extn("smtputf8")))
         except smtplib.SMTPAuthenticationError as exc:
             _close_quietly(conn)
             raise DeliveryError(
@@ -270,14 +326,14 @@ class SMTPTransport:
         Replies are appended to `replies` as they come, so a dropped connection shows
         how far the transaction got.
         """
-        commands = [f"MAIL FROM:<{env.sender}>", f"RCPT TO:<{env.recipient}>", "DATA"]
+        commands = self._commands(env).split(b"\r\n")[:3]
         if conn.does_esmtp and conn.has_extn("pipelining"):
-            conn.send("".join(f"{c}\r\n" for c in commands))
+            conn.send(b"".join(c + b"\r\n" for c in commands))
             for _ in commands:
                 replies.append(conn.getreply())
             return
         for step, command in zip(_STEPS, commands, strict=True):
-            conn.send(f"{command}\r\n")
+            conn.send(command + b"\r\n")
             replies.append(conn.getreply())
             if replies[-1][0] not in _EXPECTED[step]:
                 return
@@ -298,12 +354,10 @@ class SMTPTransport:
                         conn.getreply()
                     raise self._command_failed(step, code, reply)
             step = "END"
-            conn.send(_dot_stuffed(env.data))
+            conn.send(self._payload(env))
             code, reply = conn.getreply()
             if code != 250:
                 raise self._command_failed(step, code, reply)
-        except UnicodeEncodeError as exc:
-            raise DeliveryError(f"address is not ASCII: {env.recipient!r}", permanent=True) from exc
         except (OSError, smtplib.SMTPServerDisconnected):
             self._drop()
             return step if step == "END" else _STEPS[min(len(replies), 2)]
@@ -365,7 +419,7 @@ class SMTPTransport:
         """Send the content of a message whose DATA was accepted; read the final reply."""
         assert self._conn is not None
         try:
-            self._conn.send(_dot_stuffed(env.data))
+            self._conn.send(self._payload(env))
             code, reply = self._conn.getreply()
         except (OSError, smtplib.SMTPServerDisconnected):
             self._drop()
@@ -384,18 +438,15 @@ class SMTPTransport:
         conn = self._conn
         assert conn is not None
         try:
-            commands = f"MAIL FROM:<{env.sender}>\r\nRCPT TO:<{env.recipient}>\r\nDATA\r\n".encode("ascii")
-        except UnicodeEncodeError:
+            commands = self._commands(env)
+        except DeliveryError as refused:
             finished = [(open_env, self._finish(open_env))] if open_env else []
-            return [
-                *finished,
-                (env, DeliveryError(f"address is not ASCII: {env.recipient!r}", permanent=True)),
-            ], None
+            return [*finished, (env, refused)], None
         out: list[tuple[Envelope, DeliveryError | None]] = []
         replies: list[tuple[int, bytes]] = []
         ended = open_env is None
         try:
-            conn.send((_dot_stuffed(open_env.data) if open_env else b"") + commands)
+            conn.send((self._payload(open_env) if open_env else b"") + commands)
             if open_env is not None:
                 code, reply = _read_reply(conn)
                 ended = True
@@ -440,6 +491,7 @@ class DevMailbox:
     """
 
     directory: str
+    sign: Callable[[bytes], bytes] | None = None
 
     def send(self, envelope: Envelope) -> None:
         folder = Path(self.directory)
@@ -453,7 +505,7 @@ class DevMailbox:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".eml")
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(trace + envelope.data)
+                fh.write(trace + finalize(envelope.data, self.sign))
             os.replace(tmp, folder / name)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -472,9 +524,35 @@ class DevMailbox:
         pass
 
 
+def finalize(data: bytes, sign: Callable[[bytes], bytes] | None) -> bytes:
+    """The bytes that go on the wire: THE one place a message is changed at send time
+    (DKIM signing, when configured), after everything else has been applied."""
+    return sign(data) if sign is not None else data
+
+
 def make_transport(url: str, *, dev_dir: str, helo: str | None = None) -> Transport:
-    """A transport for MAIL_URL (raises MailURLError for an unusable URL)."""
+    """A transport for MAIL_URL (raises MailURLError for an unusable URL).
+
+    Inside an app context it also takes the app's DKIM signer (`forum.mail.dkim`) and
+    records the relay's SMTPUTF8 capability after each EHLO (`forum.mail.relay`).
+    """
     settings = parse_mail_url(url, dev_dir=dev_dir, helo=helo)
+    sign, on_ehlo = _app_hooks(url)
     if isinstance(settings, DevSettings):
-        return DevMailbox(settings.directory)
-    return SMTPTransport(settings)
+        return DevMailbox(settings.directory, sign=sign)
+    return SMTPTransport(settings, sign=sign, on_ehlo=on_ehlo)
+
+
+def _app_hooks(url: str) -> tuple[Callable[[bytes], bytes] | None, Callable[[bool], None] | None]:
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return None, None
+    from . import dkim, relay
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        sign = dkim.signer_from_config(app.config)
+    except dkim.DKIMConfigError as exc:
+        raise MailURLError(str(exc)) from exc
+    return sign, relay.recorder(app, url)

@@ -7,6 +7,7 @@ from .events import EVENT_KINDS, PANELIST_ROLES, Event, EventPanelist, Panelist,
 from .officers import ApiToken, Officer
 from .outbox import OutboundMessage
 from .participants import DELIVERY_MODES, Participant, Subscription
+from .relay import RelayCapability
 from .scheduling import Announcement, JobRun, SchedulerLock
 from .webinars import MATERIAL_KINDS, Material
 
@@ -30,6 +31,7 @@ __all__ = [
     "Panelist",
     "Participant",
     "Post",
+    "RelayCapability",
     "Session",
     "Subscription",
     "Thread",

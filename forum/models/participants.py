@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model, db
@@ -67,6 +67,8 @@ class Subscription(Timestamps, Model):
     # (its place in the queue; kept after promotion as a record).
     waitlisted_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     hard_bounces: Mapped[int] = mapped_column(Integer, default=0)
+    # The day (UTC) of the last counted hard bounce: at most one counts per day.
+    last_bounce_on: Mapped[date | None] = mapped_column(Date)
     posts_approved: Mapped[int] = mapped_column(Integer, default=0)  # "new member" moderation
 
     participant: Mapped[Participant] = relationship(back_populates="subscriptions")

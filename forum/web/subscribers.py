@@ -32,6 +32,7 @@ from wtforms import BooleanField, SelectField, SubmitField
 from .. import clock, subscriber_import
 from .. import subscriptions as service
 from ..extensions import db, login
+from ..mail import bounces
 from ..models import DELIVERY_MODES, Event, Participant, Subscription
 from ..models.participants import SUBSCRIPTION_STATUSES
 from ..timezones import format_date, to_zone
@@ -204,6 +205,20 @@ def remove(slug: str, sub_id: int) -> Any:
         service.unsubscribe(sub)
         db.session.commit()
         flash(f"{sub.participant.email} was removed from {event.title}.")
+    return _back(slug)
+
+
+@bp.route("/<int:sub_id>/reenable", methods=["POST"])
+def reenable(slug: str, sub_id: int) -> Any:
+    """Put an address disabled by bounces back on the list (its bounce count cleared)."""
+    event = get_event(slug)
+    sub = get_subscription(event, sub_id)
+    if RemoveForm().validate_on_submit():
+        if bounces.reenable(sub):
+            db.session.commit()
+            flash(f"{sub.participant.email} gets mail again.")
+        else:
+            flash(f"{sub.participant.email} was not disabled by bounces.", "error")
     return _back(slug)
 
 

@@ -86,9 +86,11 @@ class FreePortController(Controller):
 
 
 class SMTPServer:
-    def __init__(self, pipelining: bool = False) -> None:
+    def __init__(self, pipelining: bool = False, smtputf8: bool = False) -> None:
         self.handler = ScriptedHandler(pipelining)
-        self.controller = FreePortController(self.handler, hostname="127.0.0.1", port=0)
+        self.controller = FreePortController(
+            self.handler, hostname="127.0.0.1", port=0, enable_SMTPUTF8=smtputf8
+        )
 
     def start(self) -> SMTPServer:
         self.controller.start()
@@ -118,9 +120,9 @@ class SMTPServer:
 
 
 @contextmanager
-def running_smtp_server(pipelining: bool = False) -> Iterator[SMTPServer]:
+def running_smtp_server(pipelining: bool = False, smtputf8: bool = False) -> Iterator[SMTPServer]:
     """For a test module's fixture: `with running_smtp_server() as server: yield server`."""
-    server = SMTPServer(pipelining).start()
+    server = SMTPServer(pipelining, smtputf8).start()
     try:
         yield server
     finally:
