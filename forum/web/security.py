@@ -35,7 +35,7 @@ SANDBOX_POLICY = "sandbox; default-src 'none'"
 HSTS = "max-age=31536000; includeSubDomains"
 TOKEN_QUERY_ARGS = ("t", "token")
 NO_STORE_PREFIXES = ("/manage", "/login", "/dev/mail")
-TOKEN_PAGE_REFERRER_POLICY = "same-origin"
+SIGNED_LINK_REFERRER_POLICY = "same-origin"
 
 
 def carries_token(path_args: Mapping[str, object] | None, query_args: Mapping[str, object]) -> bool:
@@ -71,7 +71,7 @@ def set_security_headers(response: Response) -> Response:
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Frame-Options", "DENY")
     if carries_token(request.view_args, request.args):
-        headers["Referrer-Policy"] = TOKEN_PAGE_REFERRER_POLICY
+        headers["Referrer-Policy"] = SIGNED_LINK_REFERRER_POLICY
     else:
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     if _no_store(response):
