@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## run: migrate, load demo data, start web + scheduler + inbound LMTP + dev mailbox on SQLite
+run: export FORUM_ENV = development
 run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) forum demo --if-empty

@@ -38,6 +38,7 @@ LIST_DOMAIN = "lists.forum.example.org"
 def standard_config(workdir: str) -> dict[str, Any]:
     """Settings every benchmark runs with; mail goes to a dev mailbox under `workdir`."""
     return {
+        "FORUM_ENV": "development",  # the dev mailbox and a fixed key; production is the default
         "SECRET_KEY": "bench",
         "BASE_URL": BASE_URL,
         "LIST_DOMAIN": LIST_DOMAIN,

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -24,10 +25,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         static_folder=os.path.join(root, "static"),
         instance_path=os.environ.get("FORUM_INSTANCE_PATH") or os.path.join(root, "instance"),
     )
-    app.config.update(settings.load(app.instance_path))
-    if config:
-        app.config.update(config)
+    app.config.update(settings.load(app.instance_path, config))
     os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["PROXY_HOPS"]:
+        # Behind N trusted proxies the client is the Nth address from the right of
+        # X-Forwarded-For; rate limits (keyed on remote_addr) then count each visitor.
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(root, "migrations"), compare_type=True)

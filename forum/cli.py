@@ -28,6 +28,8 @@ forum_cli = AppGroup("forum", help="Forum administration.")
 @click.option("--lmtp-port", default=8024, show_default=True, type=int)
 def dev(host: str, port: int, lmtp_port: int) -> None:
     """Web server, scheduler and inbound LMTP in one terminal (development only)."""
+    if current_app.config["FORUM_ENV"] != "development":
+        raise click.ClickException("forum dev is for development: run it with FORUM_ENV=development (make run does)")
     env = dict(os.environ)
     env.setdefault("BASE_URL", f"http://{host}:{port}")
     flask = [sys.executable, "-m", "flask", "--app", "wsgi", "forum"]

@@ -1,13 +1,17 @@
 """Settings, read from the environment once at start-up.
 
-Every setting has a default that works on a laptop with no set-up (SQLite under
-``instance/``, the built-in dev mailbox).  Production sets ``FORUM_ENV=production``,
-``SECRET_KEY``, ``DATABASE_URL``, ``MAIL_URL`` and ``BASE_URL``.
+Production is the default: an app started without ``FORUM_ENV`` (``gunicorn wsgi:app``)
+refuses to run with a missing or known-weak ``SECRET_KEY`` or the dev mailbox, instead of
+quietly signing sessions with a key anyone can read in this file. Development is switched on
+explicitly by ``make run``, the tests and the benchmarks (``FORUM_ENV=development``); there
+every other setting has a default that works on a laptop with no set-up (SQLite under
+``instance/``, the built-in dev mailbox).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,8 +22,14 @@ DEFAULT_DISPLAY_ZONES = (
 
 #: name -> (default, help). The README's configuration table is generated from this.
 SETTINGS: dict[str, tuple[str, str]] = {
-    "FORUM_ENV": ("development", "`production` hides /dev/mail and requires SECRET_KEY"),
-    "SECRET_KEY": ("", "signs sessions and links; required in production"),
+    "FORUM_ENV": (
+        "production",
+        "`development` (what `make run` sets) allows the defaults below and serves /dev/mail",
+    ),
+    "SECRET_KEY": (
+        "",
+        "signs sessions and links; outside development at least 32 random characters, or Forum refuses to start",
+    ),
     "DATABASE_URL": (
         "sqlite:///<instance>/forum.db",
         "SQLAlchemy URL; postgresql://... in production",
@@ -57,7 +67,22 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "DKIM_SELECTOR": ("", "DKIM selector; with DKIM_KEY_FILE, every message is signed"),
     "DKIM_KEY_FILE": ("", "PEM RSA private key for DKIM signing"),
     "DKIM_DOMAIN": ("", "d= of the DKIM signature; defaults to LIST_DOMAIN"),
+    "PROXY_HOPS": (
+        "0",
+        "reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (1 behind nginx/Caddy)",
+    ),
 }
+
+DEV_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - development default, refused elsewhere
+MIN_SECRET_LENGTH = 32
+#: Keys seen in this repository, its docs and common examples: refused outside development.
+KNOWN_WEAK_KEYS = frozenset(
+    {DEV_SECRET_KEY, "...", "secret", "changeme", "change-me", "test-secret", "bench", "development", "dev"}
+)
+
+
+class ConfigError(RuntimeError):
+    """A setting that must not be used as it is; the message is one line saying what to do."""
 
 
 def _env(name: str) -> str:
@@ -65,19 +90,42 @@ def _env(name: str) -> str:
     return value if value not in (None, "") else SETTINGS[name][0]
 
 
-def load(instance_path: str) -> dict[str, Any]:
-    """Build the Flask config mapping from the environment."""
-    env = _env("FORUM_ENV")
-    secret = _env("SECRET_KEY")
-    if not secret:
-        if env == "production":
-            raise RuntimeError("SECRET_KEY must be set when FORUM_ENV=production")
-        secret = "dev-only-secret-change-me"  # noqa: S105 - development default, refused in production
-    if env == "production" and _env("MAIL_URL").startswith("dev:"):
+def weak_secret(secret: str) -> bool:
+    """Missing, short, one of the keys printed in docs and code, or a few characters repeated."""
+    return (
+        len(secret) < MIN_SECRET_LENGTH
+        or secret.strip().lower() in KNOWN_WEAK_KEYS
+        or len(set(secret)) < 8
+    )
+
+
+def check(settings: Mapping[str, Any]) -> None:
+    """Refuse settings that are only safe on a laptop, unless FORUM_ENV=development."""
+    if str(settings.get("MAIL_SMTPUTF8", "auto")).lower() not in ("auto", "on", "off"):
+        raise ConfigError("MAIL_SMTPUTF8 must be auto, on or off")
+    env = settings.get("FORUM_ENV")
+    if env == "development":
+        return
+    if env != "production":
+        raise ConfigError(f"FORUM_ENV must be production or development, not {env!r}")
+    if weak_secret(str(settings.get("SECRET_KEY") or "")):
+        raise ConfigError(
+            "SECRET_KEY is missing or weak: set it to a random value of at least "
+            f"{MIN_SECRET_LENGTH} characters (python3 -c 'import secrets; print(secrets.token_hex(32))'), "
+            "or FORUM_ENV=development on a laptop"
+        )
+    if str(settings.get("MAIL_URL", "")).startswith("dev:"):
         # Otherwise a deployment that forgot MAIL_URL would "send" into a folder nobody reads.
-        raise RuntimeError("MAIL_URL must name a real SMTP server (smtp:// or smtps://) in production")
-    if _env("MAIL_SMTPUTF8").lower() not in ("auto", "on", "off"):
-        raise RuntimeError("MAIL_SMTPUTF8 must be auto, on or off")
+        raise ConfigError("MAIL_URL must name a real SMTP server (smtp:// or smtps://) in production")
+
+
+def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The Flask config mapping: the environment, then `overrides` (tests), then `check`."""
+    overrides = dict(overrides or {})
+    env = str(overrides.get("FORUM_ENV") or _env("FORUM_ENV"))
+    secret = _env("SECRET_KEY")
+    if not secret and env == "development":
+        secret = DEV_SECRET_KEY
     db_url = _env("DATABASE_URL").replace("<instance>", instance_path)
     if db_url.startswith("postgres://"):
         db_url = "postgresql://" + db_url[len("postgres://") :]
@@ -87,7 +135,7 @@ def load(instance_path: str) -> dict[str, Any]:
     list_domain = _env("LIST_DOMAIN") or (urlsplit(base_url).hostname or "localhost")
     if list_domain in ("127.0.0.1", "localhost"):
         list_domain = "forum.localhost"
-    return {
+    settings: dict[str, Any] = {
         "FORUM_ENV": env,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": db_url,
@@ -124,4 +172,15 @@ def load(instance_path: str) -> dict[str, Any]:
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
-    }
+        "PROXY_HOPS": _int("PROXY_HOPS"),
+    } | overrides
+    check(settings)
+    return settings
+
+
+def _int(name: str) -> int:
+    value = _env(name)
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None

@@ -60,6 +60,7 @@ def make_config(db_url: str, schema: str | None, tmp_path) -> dict:  # type: ign
         engine_options["connect_args"] = {"options": f"-csearch_path={schema}"}
     return {
         "TESTING": True,
+        "FORUM_ENV": "development",  # production is the default; tests opt out like `make run`
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,

@@ -55,7 +55,11 @@ def _lmtp_answers(port: int) -> bool:
 
 def test_dev_command_serves_the_demo_and_stops_its_children(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "FORUM_"))}
-    env.update(FORUM_INSTANCE_PATH=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path}/forum.db")
+    env.update(
+        FORUM_ENV="development",  # what `make run` sets: production is the default
+        FORUM_INSTANCE_PATH=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path}/forum.db",
+    )
     _flask("db", "upgrade", env=env)
     assert "Sign in at /manage" in _flask("forum", "demo", "--if-empty", env=env).stdout
     assert "demo data not loaded" in _flask("forum", "demo", "--if-empty", env=env).stdout

@@ -42,6 +42,7 @@ def forum_db(tmp_path):  # type: ignore[no-untyped-def]
             "BASE_URL": "http://forum.test",
             "LIST_DOMAIN": "lists.forum.test",
             "TESTING": True,
+            "FORUM_ENV": "development",
         }
     )
     with app.app_context():

@@ -85,7 +85,7 @@ def test_dev_mailbox_refuses_odd_names(dev_app, client):  # type: ignore[no-unty
 
 def test_dev_mailbox_is_404_in_production(tmp_path):  # type: ignore[no-untyped-def]
     config = make_config(f"sqlite:///{tmp_path / 'p.db'}", None, tmp_path)
-    config["FORUM_ENV"] = "production"
+    config.update(FORUM_ENV="production", SECRET_KEY="3xQ9-vR2_pL7mN4wZ6yT1-production-test", MAIL_URL="smtp://relay.example.org")
     prod = create_app(config)
     assert prod.test_client().get("/dev/mail/").status_code == 404
 

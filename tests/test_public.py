@@ -194,11 +194,11 @@ def test_too_many_sign_in_attempts_get_a_friendly_429(app) -> None:  # type: ign
     limited = create_app({**app.config, "RATELIMIT_ENABLED": True})
     client = limited.test_client()
     token = csrf_from(client.get("/login").data)
-    codes = [
+    codes = [  # a different account each time: this is the per-client limit
         client.post(
-            "/login", data={"email": "x@example.org", "password": "nope", "csrf_token": token}
+            "/login", data={"email": f"x{n}@example.org", "password": "nope", "csrf_token": token}
         ).status_code
-        for _ in range(11)
+        for n in range(11)
     ]
     assert codes[:10] == [400] * 10 and codes[10] == 429
     response = client.post("/login", data={"email": "x@example.org", "password": "nope", "csrf_token": token})

@@ -1,5 +1,5 @@
 """Security headers: a strict CSP and friends on pages; signed-token pages are neither stored
-nor sent on as a Referer; the officer area is never stored; feeds and the API get nosniff."""
+nor sent on as a Referer to another site; the officer area is never stored; feeds and the API get nosniff."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_a_public_page_has_the_site_policy(client: FlaskClient) -> None:
         assert "Strict-Transport-Security" not in response.headers  # not production, not https
 
 
-def test_token_pages_are_not_stored_and_send_no_referer(app: Flask, client: FlaskClient) -> None:
+def test_token_pages_are_not_stored_and_send_no_referer_to_other_sites(app: Flask, client: FlaskClient) -> None:
     event = make_event("token-forum", DAY)
     sub = subscribe(event, "reader@example.org")
     with app.test_request_context():
@@ -55,12 +55,12 @@ def test_token_pages_are_not_stored_and_send_no_referer(app: Flask, client: Flas
     for url in urls:
         response = client.get(path_of(url))
         assert response.status_code == 200, url
-        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Referrer-Policy"] == "same-origin"
         assert response.headers["Cache-Control"] == "no-store"
         assert csp(response)["default-src"] == "'self'"
     # a bad token is still a token in the URL
     response = client.get("/preferences/not-a-real-token")
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -85,7 +85,7 @@ def test_feeds_and_the_api_get_nosniff(client: FlaskClient) -> None:
     personal = client.get(f"/feeds/{sub.participant.feed_token}.ics")
     assert personal.status_code == 200
     assert personal.headers["X-Content-Type-Options"] == "nosniff"
-    assert personal.headers["Referrer-Policy"] == "no-referrer"
+    assert personal.headers["Referrer-Policy"] == "same-origin"
     assert "public" not in personal.headers["Cache-Control"]
 
     api = client.get("/api/v1/events")

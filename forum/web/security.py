@@ -3,7 +3,11 @@
 The site's pages load only their own CSS and scripts (static/), so the policy is strict: no
 inline script or style attribute anywhere. Panelist photos are remote, hence `img-src https:`.
 Signed tokens travel in URLs (/preferences/<token>, ?t=...), so pages that carry one are never
-stored and never send a Referer. A view that needs a different policy (the dev mailbox's raw
+stored and send a Referer only to this same site (`same-origin`): never to another site, where
+the token would leak, but still on their own form POSTs, because over HTTPS Flask-WTF refuses a
+POST without a same-origin Referer (`no-referrer` broke every signed-link button in production).
+The only party that sees the token in a Referer is this server, which already has it in the
+request path of the page itself. A view that needs a different policy (the dev mailbox's raw
 parts) sets its own Content-Security-Policy first; this hook leaves it alone.
 """
 
@@ -31,6 +35,7 @@ SANDBOX_POLICY = "sandbox; default-src 'none'"
 HSTS = "max-age=31536000; includeSubDomains"
 TOKEN_QUERY_ARGS = ("t", "token")
 NO_STORE_PREFIXES = ("/manage", "/login", "/dev/mail")
+SIGNED_LINK_REFERRER_POLICY = "same-origin"
 
 
 def carries_token(path_args: Mapping[str, object] | None, query_args: Mapping[str, object]) -> bool:
@@ -66,7 +71,7 @@ def set_security_headers(response: Response) -> Response:
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Frame-Options", "DENY")
     if carries_token(request.view_args, request.args):
-        headers["Referrer-Policy"] = "no-referrer"
+        headers["Referrer-Policy"] = SIGNED_LINK_REFERRER_POLICY
     else:
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     if _no_store(response):
