@@ -8,6 +8,7 @@ from .officers import ApiToken, Officer
 from .outbox import OutboundMessage
 from .participants import DELIVERY_MODES, Participant, Subscription
 from .scheduling import Announcement, JobRun, SchedulerLock
+from .settings import SiteSetting
 
 __all__ = [
     "ATTENDANCE_SOURCES",
@@ -28,6 +29,7 @@ __all__ = [
     "Participant",
     "Post",
     "Session",
+    "SiteSetting",
     "Subscription",
     "Thread",
     "TZDateTime",

@@ -11,6 +11,7 @@ def register_blueprints(app: Flask) -> None:
         announcements,
         api,
         auth,
+        branding,
         devmail,
         discussion,
         feeds,
@@ -29,6 +30,7 @@ def register_blueprints(app: Flask) -> None:
         discussion,
         feeds,
         announcements,
+        branding,
     ):
         app.register_blueprint(module.bp)
     if app.config["FORUM_ENV"] != "production":

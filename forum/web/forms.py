@@ -275,3 +275,48 @@ def slugify(text: str) -> str:
     """`Mentoring in Technical Services` -> `mentoring-in-technical-services` (max 80)."""
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug[:80].rstrip("-") or "event"
+
+
+class BrandingForm(FlaskForm):
+    """/manage/settings: the organisation's name and look (empty = the environment default)."""
+
+    org_name = StringField("Organisation name", validators=[Length(max=200)], filters=STRIP)
+    short_name = StringField(
+        "Short name",
+        validators=[Length(max=60)],
+        filters=STRIP,
+        description="Shown in the page header and titles, e.g. ALCTS.",
+    )
+    logo_url = URLField(
+        "Logo address",
+        validators=[Length(max=500), web_address],
+        filters=STRIP,
+        description="An https:// image, shown in the header at up to 40 px high.",
+    )
+    brand_colour = StringField(
+        "Brand colour",
+        validators=[Length(max=7)],
+        filters=[_strip, lambda v: v.lower() if isinstance(v, str) else v],
+        description="# and six hex digits, e.g. #0b5394. It must keep 4.5:1 contrast with white.",
+    )
+    footer_text = StringField("Footer text", validators=[Length(max=300)], filters=STRIP)
+    postal_address = TextAreaField(
+        "Postal address",
+        validators=[Length(max=500)],
+        filters=STRIP,
+        description="Shown in the page footer and at the end of mail.",
+    )
+    mail_from_name = StringField(
+        "Mail comes from",
+        validators=[Length(max=100)],
+        filters=STRIP,
+        description="The sender name people see in their inbox.",
+    )
+
+    def validate_brand_colour(self, field: Field) -> None:
+        from ..branding import colour_problem
+
+        if field.data:
+            problem = colour_problem(field.data)
+            if problem:
+                raise ValidationError(problem)
