@@ -17,6 +17,7 @@ def register_blueprints(app: Flask) -> None:
         feeds,
         manage,
         public,
+        setup,
         subscribers,
         subscriptions,
     )
@@ -25,6 +26,7 @@ def register_blueprints(app: Flask) -> None:
         public,
         auth,
         manage,
+        setup,
         subscriptions,
         subscribers,
         discussion,
