@@ -35,7 +35,10 @@ def frozen_now():  # type: ignore[no-untyped-def]
 def test_deleting_a_draft_removes_sessions_and_links_but_keeps_panelists(signed_in: FlaskClient) -> None:
     draft = make_event(
         "draft-one",
-        [(datetime(2027, 3, 2, 14), datetime(2027, 3, 2, 15)), (datetime(2027, 3, 9, 14), datetime(2027, 3, 9, 15))],
+        [
+            (datetime(2027, 3, 2, 14), datetime(2027, 3, 2, 15)),
+            (datetime(2027, 3, 9, 14), datetime(2027, 3, 9, 15)),
+        ],
         kind="series",
         publish=False,
         panelists=(("Jay Colbert", "panelist"),),
@@ -153,7 +156,12 @@ def test_a_session_can_cross_midnight(signed_in: FlaskClient) -> None:
         response = post_form(
             signed_in,
             "/manage/events/late/sessions",
-            {"date": "2027-03-02", "start_time": "23:00", "end_time": "01:00", "timezone": "America/New_York"},
+            {
+                "date": "2027-03-02",
+                "start_time": "23:00",
+                "end_time": "01:00",
+                "timezone": "America/New_York",
+            },
         )
     assert response.status_code == 302, response.get_data(as_text=True)[:1500]
     (session,) = Event.by_slug("late").sessions  # type: ignore[union-attr]
@@ -217,3 +225,40 @@ def test_duplicate_keeps_local_times_across_a_dst_change(signed_in: FlaskClient)
     assert [s.starts_at.hour for s in sessions] == [19, 18, 18]  # UTC follows the clock change
     assert {s.uid for s in sessions}.isdisjoint({s.uid for s in original.sessions})
     assert db.session.query(Panelist).count() == 2  # the same people, not copies
+
+
+# --- titles over the limit are refused, not cut ------------------------------------------
+
+
+def test_a_title_over_the_limit_is_refused_with_a_message(signed_in: FlaskClient) -> None:
+    long_title = "Mentoring" * 30  # 270 characters, no spaces
+    page = signed_in.get("/manage/events/new").get_data(as_text=True)
+    assert 'maxlength="200"' not in page.split('id="title"')[1].split(">")[0]  # the browser must not cut it
+    response = post_form(
+        signed_in,
+        "/manage/events/new",
+        {
+            "kind": "eforum",
+            "title": long_title,
+            "timezone": "America/New_York",
+            "moderation": "new",
+            "digest_hour": "18",
+            "reminder_offsets": "",
+        },
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "The title is 200 characters at most" in html
+    assert f'value="{long_title}"' in html  # what was typed is kept whole
+    assert db.session.query(Event).count() == 0
+
+
+def test_the_api_refuses_a_title_over_the_limit(client: FlaskClient) -> None:
+    from tests.support.api import officer_token
+
+    response = client.post(
+        "/api/v1/events", json={"slug": "long", "title": "x" * 201}, headers=officer_token()
+    )
+    assert response.status_code == 422
+    assert "title" in response.get_json()["errors"]["json"]
+    assert db.session.query(Event).count() == 0

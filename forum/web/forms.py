@@ -47,6 +47,15 @@ TITLE_TOO_LONG = "The title is %(max)d characters at most; shorten it (it is not
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
 
 
+class TitleLength(Length):
+    """Length without the `maxlength` attribute: a browser silently cuts pasted text at
+    maxlength, so an over-long title reaches the server and is refused with a message."""
+
+    def __init__(self, max: int = 200) -> None:
+        super().__init__(max=max, message=TITLE_TOO_LONG)
+        self.field_flags = {}
+
+
 def web_address(form: FlaskForm, field: Field) -> None:
     """An http(s) address with a host; anything else is refused with a readable message."""
     value = (field.data or "").strip()
@@ -117,7 +126,7 @@ class EventForm(FlaskForm):
     kind = SelectField("Kind", choices=choices(EVENT_KINDS))
     title = StringField(
         "Title",
-        validators=[DataRequired("Give the event a title."), Length(max=200, message=TITLE_TOO_LONG)],
+        validators=[DataRequired("Give the event a title."), TitleLength(200)],
         filters=STRIP,
     )
     slug = StringField(
@@ -184,7 +193,7 @@ class EventForm(FlaskForm):
 class SessionForm(FlaskForm):
     title = StringField(
         "Session title",
-        validators=[Length(max=200, message=TITLE_TOO_LONG)],
+        validators=[TitleLength(200)],
         filters=STRIP,
         description="Optional for an e-forum day.",
     )
@@ -257,7 +266,7 @@ class SeriesForm(FlaskForm):
 class DuplicateForm(FlaskForm):
     title = StringField(
         "Title of the copy",
-        validators=[DataRequired("Give the copy a title."), Length(max=200, message=TITLE_TOO_LONG)],
+        validators=[DataRequired("Give the copy a title."), TitleLength(200)],
         filters=STRIP,
     )
     slug = StringField(
