@@ -118,6 +118,21 @@ def delete_draft(event: Event) -> None:
     db.session.flush()
 
 
+def publish_warnings(event: Event) -> list[str]:
+    """What a published page would lack that registrants expect (shown before and after
+    publishing; publishing is not refused for them)."""
+    warnings = []
+    if not (event.contact_email or event.contact_phone):
+        warnings.append(
+            "There is no contact: registrants cannot ask questions. Add a contact email or phone in Details."
+        )
+    if not event.conduct_url:
+        warnings.append(
+            "There is no code of conduct: registrants are not asked to accept one. Add its address in Details."
+        )
+    return warnings
+
+
 def cancel_event(event: Event) -> None:
     """Cancel the whole event: every remaining session is cancelled in calendars too."""
     if event.status == "cancelled":

@@ -141,6 +141,7 @@ def event(slug: str) -> Page:
         event=ev,
         recipients=actions.calendar_recipients(ev),
         warnings=actions.dst_warnings(ev),
+        publish_warnings=actions.publish_warnings(ev),
         form=ConfirmForm(),
         delivery=delivery_health(ev),
     )
@@ -226,6 +227,8 @@ def publish(slug: str) -> Response:
         actions.publish_event(ev)
         db.session.commit()
         flash(f"Published. The public page is live at {url_for('public.event', slug=ev.slug)}.", "success")
+        for warning in actions.publish_warnings(ev):
+            flash(warning, "warning")
     return redirect(url_for("manage.event", slug=ev.slug))
 
 
