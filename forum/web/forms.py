@@ -53,7 +53,7 @@ class TitleLength(Length):
 
     def __init__(self, max: int = 200) -> None:
         super().__init__(max=max, message=TITLE_TOO_LONG)
-        self.field_flags = {}
+        self.field_flags: dict[str, object] = {}
 
 
 def web_address(form: FlaskForm, field: Field) -> None:
