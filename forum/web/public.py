@@ -53,7 +53,7 @@ def event_dates(event: Event) -> str:
     last = timezones.to_zone(max(s.ends_at for s in sessions), event.timezone).date()
     if first == last:
         return timezones.format_date(first)
-    return f"{timezones.format_date(first)} - {timezones.format_date(last)}"
+    return timezones.format_date_range(first, last)
 
 
 def zone_lines_for(session: Session, home_zone: str, viewer_zone: str) -> tuple[list[str], str]:
