@@ -498,7 +498,7 @@ def participant_sessions(participant: Participant) -> list[Session]:
             .where(
                 Subscription.participant_id == participant.id,
                 Subscription.status == "active",
-                Event.status != "draft",
+                Event.public_clause(),
             )
             .options(
                 selectinload(Session.event)

@@ -44,6 +44,13 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "domain of list addresses (<slug>@LIST_DOMAIN); defaults to BASE_URL's host",
     ),
     "MAIL_FROM": ("", "address of transactional mail; defaults to forum@LIST_DOMAIN"),
+    "ORG_NAME": ("Forum", "organisation name in page headers, footers and mail (officers can change it)"),
+    "ORG_SHORT_NAME": ("", "short name for the header and page titles; defaults to ORG_NAME"),
+    "ORG_LOGO_URL": ("", "https:// address of a logo shown in the header"),
+    "BRAND_COLOUR": ("", "#rrggbb for links, buttons and header; darkened if it fails WCAG AA contrast"),
+    "ORG_FOOTER": ("", "a line of text in every page footer and mail"),
+    "ORG_ADDRESS": ("", "postal address in the page footer and at the end of mail"),
+    "MAIL_FROM_NAME": ("", "display name on mail's From; defaults to the short name"),
     "DISPLAY_ZONES": (DEFAULT_DISPLAY_ZONES, "zone=Label list shown under every session time"),
     "RATELIMIT_STORAGE_URI": ("memory://", "Flask-Limiter storage, e.g. redis://127.0.0.1:6379"),
     "SUBSCRIBE_RATE_LIMIT": ("10 per minute;60 per hour", "per client address, subscribe form and JSON API"),
@@ -83,6 +90,9 @@ KNOWN_WEAK_KEYS = frozenset(
 
 class ConfigError(RuntimeError):
     """A setting that must not be used as it is; the message is one line saying what to do."""
+
+
+BRANDING_SETTINGS = ("ORG_NAME", "ORG_SHORT_NAME", "ORG_LOGO_URL", "BRAND_COLOUR", "ORG_FOOTER", "ORG_ADDRESS", "MAIL_FROM_NAME")
 
 
 def _env(name: str) -> str:
@@ -145,6 +155,7 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
         "LIST_DOMAIN": list_domain,
         "MAIL_FROM": _env("MAIL_FROM") or f"forum@{list_domain}",
         "DISPLAY_ZONES": _env("DISPLAY_ZONES"),
+        **{name: _env(name) for name in BRANDING_SETTINGS},
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "SUBSCRIBE_RATE_LIMIT": _env("SUBSCRIBE_RATE_LIMIT"),

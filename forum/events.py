@@ -6,14 +6,48 @@ SEQUENCE bump and the update/cancel mails happen in the same transaction as the 
 
 from __future__ import annotations
 
+import calendar as monthcal
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from . import calendar, clock
 from .extensions import db
-from .models import Event, EventPanelist, Panelist, Session, Subscription
-from .timezones import format_date, localize, offset_changes, to_zone
+from .models import (
+    Announcement,
+    Attendance,
+    Event,
+    EventPanelist,
+    OutboundMessage,
+    Panelist,
+    Post,
+    Session,
+    Subscription,
+    Thread,
+)
+from .timezones import TimeInputError, format_date, localize, offset_changes, to_zone
+
+#: what a duplicate copies from its original (everything an officer typed, not the state)
+COPIED_FIELDS = (
+    "kind",
+    "summary",
+    "description",
+    "learning_outcomes",
+    "audience",
+    "tech_requirements",
+    "registration_info",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "conduct_url",
+    "timezone",
+    "moderation",
+    "archive_public",
+    "reply_to_list",
+    "digest_hour",
+    "reminder_offsets",
+)
+REPEATS = {"weekly": "Every week", "biweekly": "Every 2 weeks", "monthly": "Monthly on the same weekday"}
 
 
 def set_session_times(session: Session, start_wall: datetime, end_wall: datetime, zone: str) -> list[str]:
@@ -59,6 +93,44 @@ def publish_event(event: Event) -> None:
         return
     event.status = "published"
     event.published_at = clock.now()
+
+
+def delete_draft(event: Event) -> None:
+    """Delete an event that was never published, with its sessions and panelist links.
+
+    Panelists (their bios) stay for other events. Nobody outside saw a never-published
+    event, so nothing is mailed; anything attached to it (imported subscribers, drafted
+    announcements) goes with it. A published event is cancelled instead, never deleted.
+    """
+    if event.published_at is not None or event.status == "published":
+        raise ValueError("An event that was published is cancelled, not deleted: people may have it in their calendars.")
+    session_ids = [s.id for s in event.sessions if s.id is not None]
+    subscription_ids = select(Subscription.id).where(Subscription.event_id == event.id)
+    if session_ids:
+        db.session.execute(delete(Attendance).where(Attendance.session_id.in_(session_ids)))
+    db.session.execute(delete(Attendance).where(Attendance.subscription_id.in_(subscription_ids)))
+    db.session.execute(
+        update(OutboundMessage).where(OutboundMessage.event_id == event.id).values(event_id=None)
+    )
+    for model in (Post, Thread, Announcement, Subscription):
+        db.session.execute(delete(model).where(model.event_id == event.id))  # type: ignore[attr-defined]
+    db.session.delete(event)
+    db.session.flush()
+
+
+def publish_warnings(event: Event) -> list[str]:
+    """What a published page would lack that registrants expect (shown before and after
+    publishing; publishing is not refused for them)."""
+    warnings = []
+    if not (event.contact_email or event.contact_phone):
+        warnings.append(
+            "There is no contact: registrants cannot ask questions. Add a contact email or phone in Details."
+        )
+    if not event.conduct_url:
+        warnings.append(
+            "There is no code of conduct: registrants are not asked to accept one. Add its address in Details."
+        )
+    return warnings
 
 
 def cancel_event(event: Event) -> None:
@@ -180,6 +252,114 @@ def add_daily_sessions(
         notes.extend(day_notes)
     skipped = sorted(taken & {first + timedelta(days=n) for n in range((last - first).days + 1)})
     return created, notes, skipped
+
+
+def wall_span(day: date, start: time, end: time) -> tuple[datetime, datetime]:
+    """Start and end wall times of a session entered as a day and two clock times.
+
+    An end at or before the start means the session runs past midnight: 23:00-01:00
+    ends the next day.
+    """
+    start_wall = datetime.combine(day, start)
+    end_wall = datetime.combine(day, end)
+    if end_wall <= start_wall:
+        end_wall += timedelta(days=1)
+    return start_wall, end_wall
+
+
+def is_past(start_wall: datetime, zone: str) -> bool:
+    """Whether a wall time has already gone by in its zone (the form asks to confirm)."""
+    return localize(start_wall, zone).instant < clock.now()
+
+
+def series_dates(first: date, repeat: str, count: int) -> list[date]:
+    """`count` dates from `first`: every week, every 2 weeks, or monthly on the same
+    weekday (the 2nd Tuesday stays the 2nd Tuesday; a 5th weekday becomes the last one)."""
+    if repeat == "weekly":
+        return [first + timedelta(weeks=n) for n in range(count)]
+    if repeat == "biweekly":
+        return [first + timedelta(weeks=2 * n) for n in range(count)]
+    if repeat != "monthly":
+        raise ValueError(f"unknown repeat {repeat!r}")
+    nth = (first.day - 1) // 7  # 0-based: 0 = first such weekday of the month
+    last = first.day + 7 > monthcal.monthrange(first.year, first.month)[1]
+    dates = []
+    year, month = first.year, first.month
+    for _ in range(count):
+        days = [
+            d
+            for d in monthcal.Calendar().itermonthdates(year, month)
+            if d.month == month and d.weekday() == first.weekday()
+        ]
+        dates.append(days[-1] if last or nth >= len(days) else days[nth])
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+    return dates
+
+
+def add_session_series(
+    event: Event,
+    first: date,
+    start: time,
+    end: time,
+    zone: str,
+    *,
+    repeat: str,
+    count: int,
+    title_pattern: str = "",
+    join_url: str = "",
+) -> tuple[list[Session], list[str]]:
+    """A webinar series in one step: `count` sessions at the same local hours.
+
+    `title_pattern` may hold `{n}`, the session's number in the event ("Session {n}").
+    Every date is checked before any is added, so a refused one (a spring-forward gap)
+    adds nothing; the message names the date.
+    """
+    already = len(event.active_sessions)
+    planned = []
+    for number, day in enumerate(series_dates(first, repeat, count), start=already + 1):
+        start_wall, end_wall = wall_span(day, start, end)
+        for wall in (start_wall, end_wall):
+            localize(wall, zone)  # raises TimeInputError naming the day
+        planned.append((number, start_wall, end_wall))
+    created, notes = [], []
+    for number, start_wall, end_wall in planned:
+        title = title_pattern.replace("{n}", str(number)) if title_pattern else ""
+        session, session_notes = add_session(event, start_wall, end_wall, zone, title=title, join_url=join_url)
+        created.append(session)
+        notes.extend(session_notes)
+    return created, notes
+
+
+def duplicate_event(original: Event, *, title: str, slug: str, first_day: date) -> Event:
+    """A new draft with the original's details, panelists and sessions, moved so the
+    first session falls on `first_day`.
+
+    Sessions keep their local wall times in their own zone, whatever daylight-saving
+    change lies between the two dates (10:00 in New York stays 10:00 in New York).
+    Cancelled sessions are left behind. Raises TimeInputError if a moved time falls in a
+    spring-forward gap.
+    """
+    copy = Event(title=title, slug=slug, status="draft")
+    db.session.add(copy)
+    for name in COPIED_FIELDS:
+        setattr(copy, name, getattr(original, name))
+    live = sorted(original.active_sessions, key=lambda s: (s.starts_at, s.position))
+    shift = timedelta(days=(first_day - live[0].start_wall.date()).days) if live else timedelta()
+    for number, old in enumerate(live, start=1):
+        new = Session(
+            title=old.title, description=old.description, join_url=old.join_url, position=number
+        )
+        try:
+            new.set_times(old.start_wall + shift, old.end_wall + shift, old.timezone)
+        except TimeInputError as exc:
+            raise TimeInputError(f"Session {number} cannot move: {exc}") from None
+        copy.sessions.append(new)
+    for link in sorted(original.panelist_links, key=lambda x: x.position):
+        copy.panelist_links.append(EventPanelist(panelist=link.panelist, role=link.role, position=link.position))
+    db.session.flush()
+    return copy
 
 
 def dst_warnings(event: Event) -> list[str]:

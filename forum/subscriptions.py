@@ -126,7 +126,7 @@ def subscribe(
     """
     email = normalize_email(raw_email)
     mode = check_mode(mode)
-    if not conduct_accepted:
+    if event.conduct_url and not conduct_accepted:  # the box is only shown when there is one
         raise SubscriptionError("Please accept the code of conduct to join.", field="conduct")
     participant = get_or_create_participant(email, name)
     subscription = db.session.scalar(
@@ -143,7 +143,7 @@ def subscribe(
         subscription = Subscription(participant=participant, event=event, source=source)
         db.session.add(subscription)
     subscription.mode = mode
-    subscription.conduct_accepted_at = clock.now()
+    subscription.conduct_accepted_at = clock.now() if event.conduct_url else None
     subscription.conduct_url = event.conduct_url or ""
     _join(subscription)
     return subscription

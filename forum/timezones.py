@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from .config import DEFAULT_DISPLAY_ZONES
 
+#: the en dash of ranges ("10:00 AM–6:00 PM", "Tuesday, 9/10/2019 – Wednesday, 9/11/2019")
+DASH = "\u2013"
+
 
 class TimeInputError(ValueError):
     """A wall time or zone an officer typed that cannot be turned into an instant."""
@@ -74,6 +77,13 @@ def format_date(d: date | datetime, weekday: bool = True) -> str:
     """`Tuesday, 9/10/2019`."""
     text = f"{d.month}/{d.day}/{d.year}"
     return f"{d:%A}, {text}" if weekday else text
+
+
+def format_date_range(first: date, last: date) -> str:
+    """`Tuesday, 9/10/2019 – Wednesday, 9/11/2019` (one date when they are the same)."""
+    if first == last:
+        return format_date(first)
+    return f"{format_date(first)} {DASH} {format_date(last)}"
 
 
 def format_short_date(d: date | datetime) -> str:
@@ -147,7 +157,7 @@ def zone_label(name: str) -> str:
 def format_range(
     start: datetime, end: datetime, zone_name: str, label: str, home_date: date | None = None
 ) -> str:
-    """`10:00 AM-6:00 PM (Eastern)`.
+    """`10:00 AM–6:00 PM (Eastern)` (en dash).
 
     Dates are added when the range crosses midnight in this zone, or when its local date
     differs from the event's home date (the other side of the date line).
@@ -155,9 +165,9 @@ def format_range(
     s, e = to_zone(start, zone_name), to_zone(end, zone_name)
     if s.date() != e.date() or (home_date is not None and s.date() != home_date):
         if s.date() == e.date():
-            return f"{format_short_date(s)} {format_time(s)}-{format_time(e)} ({label})"
-        return f"{format_short_date(s)} {format_time(s)}-{format_short_date(e)} {format_time(e)} ({label})"
-    return f"{format_time(s)}-{format_time(e)} ({label})"
+            return f"{format_short_date(s)} {format_time(s)}{DASH}{format_time(e)} ({label})"
+        return f"{format_short_date(s)} {format_time(s)}{DASH}{format_short_date(e)} {format_time(e)} ({label})"
+    return f"{format_time(s)}{DASH}{format_time(e)} ({label})"
 
 
 def zone_lines(

@@ -78,10 +78,10 @@ def test_event_shows_instants_with_offsets_wall_times_zone_and_panelists(client)
     assert first["starts_at_local"] == "2030-09-10T10:00:00-04:00"
     assert first["ends_at_local"] == "2030-09-10T18:00:00-04:00"
     assert first["zone_lines"] == [
-        "10:00 AM-6:00 PM (Eastern)",
-        "9:00 AM-5:00 PM (Central)",
-        "8:00 AM-4:00 PM (Mountain)",
-        "7:00 AM-3:00 PM (Pacific)",
+        "10:00 AM–6:00 PM (Eastern)",
+        "9:00 AM–5:00 PM (Central)",
+        "8:00 AM–4:00 PM (Mountain)",
+        "7:00 AM–3:00 PM (Pacific)",
     ]
     assert first["status"] == "scheduled"
     assert first["sequence"] == 0
@@ -307,7 +307,7 @@ def test_create_an_event_with_sessions_and_panelists_then_read_it_publicly(app, 
     assert "<em>training</em>" in public["description_html"]
     assert public["contact_phone"] == "1-800-545-2433, ext. 5038"
     assert public["sessions"][0]["title"] == "Case studies"
-    assert public["sessions"][0]["zone_lines"][0] == "2:00 PM-3:00 PM (Eastern)"
+    assert public["sessions"][0]["zone_lines"][0] == "2:00 PM–3:00 PM (Eastern)"
     assert public["panelists"][0]["links"] == ["https://example.org/ct"]
     assert [e["slug"] for e in client.get("/api/v1/events").get_json()] == ["re-envisioning"]
     panelist = client.get(f"/api/v1/panelists/{panelist_id}").get_json()

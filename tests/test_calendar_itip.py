@@ -239,7 +239,7 @@ def test_series_welcome_carries_the_next_session_and_each_other_comes_alone(app)
     assert "invitations for the other 3 upcoming sessions follow in separate mails" in body
     for day in (4, 11, 18, 25):  # every session is listed with its times
         assert f"3/{day}/2025" in body
-    assert body.count("1:00 PM-2:00 PM (Eastern)") == 4
+    assert body.count("1:00 PM–2:00 PM (Eastern)") == 4
     invites = _queued()
     assert len(invites) == 3
     for (row, msg), session, uid in zip(invites, event.sessions[1:], uids[1:], strict=True):

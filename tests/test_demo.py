@@ -42,10 +42,10 @@ def test_demo_eforum_reads_like_the_announcement(app):
     assert event.sessions[1].start_wall - event.sessions[0].start_wall == timedelta(days=1)
     for session in event.sessions:
         assert session_zone_lines(session) == [
-            "10:00 AM-6:00 PM (Eastern)",
-            "9:00 AM-5:00 PM (Central)",
-            "8:00 AM-4:00 PM (Mountain)",
-            "7:00 AM-3:00 PM (Pacific)",
+            "10:00 AM–6:00 PM (Eastern)",
+            "9:00 AM–5:00 PM (Central)",
+            "8:00 AM–4:00 PM (Mountain)",
+            "7:00 AM–3:00 PM (Pacific)",
         ]
     assert len(event.learning_outcomes.splitlines()) == 3
     assert "Share experiences in mentoring initiatives" in event.learning_outcomes
@@ -90,8 +90,8 @@ def test_demo_series_keeps_its_local_time_across_the_dst_change(app):
     assert [s.start_wall.date() for s in sessions][1] < datetime(2030, 3, 10).date()
     assert [s.start_wall.date() for s in sessions][2] > datetime(2030, 3, 10).date()
     assert timezones.offset_changes(starts, "America/New_York")
-    assert session_zone_lines(sessions[0])[0] == "2:00 PM-3:00 PM (Eastern)"
-    assert session_zone_lines(sessions[3])[3] == "11:00 AM-12:00 PM (Pacific)"
+    assert session_zone_lines(sessions[0])[0] == "2:00 PM–3:00 PM (Eastern)"
+    assert session_zone_lines(sessions[3])[3] == "11:00 AM–12:00 PM (Pacific)"
 
 
 @pytest.mark.parametrize(

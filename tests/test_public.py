@@ -42,16 +42,16 @@ def test_event_page_says_what_the_announcement_says(client: FlaskClient) -> None
     response = client.get("/events/ts-mentoring")
     assert response.status_code == 200
     page = text(response)
-    assert "Tuesday, 9/10/2019 - Wednesday, 9/11/2019" in page
+    assert "Tuesday, 9/10/2019 – Wednesday, 9/11/2019" in page
     html = response.get_data(as_text=True)
     lines = re.findall(r"<li>([^<]+)</li>", html.split('class="zone-lines"')[1].split("</ul>")[0])
     assert lines == [
-        "10:00 AM-6:00 PM (Eastern)",
-        "9:00 AM-5:00 PM (Central)",
-        "8:00 AM-4:00 PM (Mountain)",
-        "7:00 AM-3:00 PM (Pacific)",
+        "10:00 AM–6:00 PM (Eastern)",
+        "9:00 AM–5:00 PM (Central)",
+        "8:00 AM–4:00 PM (Mountain)",
+        "7:00 AM–3:00 PM (Pacific)",
     ]
-    assert "2:00 PM-10:00 PM (UTC) your time zone" in page  # the no-JS fallback
+    assert "2:00 PM–10:00 PM (UTC) your time zone" in page  # the no-JS fallback
     for expected in (
         "Learning Outcomes",
         "In this e-Forum, attendees will:",
@@ -76,7 +76,7 @@ def test_event_page_says_what_the_announcement_says(client: FlaskClient) -> None
 def test_viewer_zone_without_javascript_comes_from_the_picker(client: FlaskClient) -> None:
     make_event("ts", ANNOUNCEMENT_DAYS[:1])
     page = text(client.get("/events/ts?tz=Asia/Kolkata"))
-    assert "Tue 9/10 7:30 PM-Wed 9/11 3:30 AM (Kolkata) your time zone" in page
+    assert "Tue 9/10 7:30 PM–Wed 9/11 3:30 AM (Kolkata) your time zone" in page
     html = client.get("/events/ts?tz=Asia/Kolkata").get_data(as_text=True)
     assert '<option value="Asia/Kolkata" selected>' in html
     assert "(UTC) your time zone" in text(client.get("/events/ts?tz=Not/AZone"))
@@ -88,7 +88,7 @@ def test_home_zone_outside_the_list_is_shown_first(client: FlaskClient) -> None:
     )
     page = text(client.get("/events/uk"))
     assert "Monday, 6/3/2030" in page
-    assert "3:00 PM-4:00 PM (London) 10:00 AM-11:00 AM (Eastern)" in page
+    assert "3:00 PM–4:00 PM (London) 10:00 AM–11:00 AM (Eastern)" in page
 
 
 def test_series_across_dst_lists_each_session_at_its_local_time(client: FlaskClient) -> None:
@@ -102,9 +102,9 @@ def test_series_across_dst_lists_each_session_at_its_local_time(client: FlaskCli
     )
     response = client.get("/events/series")
     page = text(response)
-    assert "Tuesday, 10/29/2030 - Tuesday, 11/5/2030" in page
-    assert page.count("1:00 PM-2:00 PM (Eastern)") == 2
-    assert "5:00 PM-6:00 PM (UTC)" in page and "6:00 PM-7:00 PM (UTC)" in page
+    assert "Tuesday, 10/29/2030 – Tuesday, 11/5/2030" in page
+    assert page.count("1:00 PM–2:00 PM (Eastern)") == 2
+    assert "5:00 PM–6:00 PM (UTC)" in page and "6:00 PM–7:00 PM (UTC)" in page
     data = re.findall(r"data-sessions='([^']+)'", response.get_data(as_text=True))
     assert len(data) == 2 and '"home": "2030-10-29"' in data[0]
 

@@ -35,13 +35,13 @@ def test_reminders_at_the_default_offsets_in_each_readers_zone_across_dst(app):
     assert subject_of(kolkata) == "Reminder: Session 1 starts in 1 day"
     text = text_of(kolkata)
     # 10:00 AM EST = 15:00 UTC = 8:30 PM in Kolkata (it would be 7:30 PM at October's offset)
-    assert "When (your time): Tuesday, 11/5/2024, 8:30 PM-9:30 PM (Kolkata, IST)" in text
+    assert "When (your time): Tuesday, 11/5/2024, 8:30 PM–9:30 PM (Kolkata, IST)" in text
     # a personal join link, never the platform's URL
     assert "your personal link: http://forum.test/join/" in text
     assert "meet.example.org" not in text
-    assert "10:00 AM-11:00 AM (Eastern)" in text  # the usual zone list
-    assert "8:00 AM-9:00 AM (Phoenix, MST)" in text_of(outbox("reminder", "phoenix@example.org")[0])
-    assert "10:00 AM-11:00 AM (Eastern, EST)" in text_of(outbox("reminder", "home@example.org")[0])
+    assert "10:00 AM–11:00 AM (Eastern)" in text  # the usual zone list
+    assert "8:00 AM–9:00 AM (Phoenix, MST)" in text_of(outbox("reminder", "phoenix@example.org")[0])
+    assert "10:00 AM–11:00 AM (Eastern, EST)" in text_of(outbox("reminder", "home@example.org")[0])
     assert outbox("reminder", "pending@example.org") == []
     assert parsed(kolkata)["Auto-Submitted"] == "auto-generated"
 
@@ -100,4 +100,4 @@ def test_a_moved_session_is_reminded_again_for_its_new_time(app):
     db.session.commit()
     report = run_job("reminders", at=eastern(2024, 11, 5, 13, 0))
     assert report.messages == 4
-    assert "2:00 PM-3:00 PM (Eastern, EST)" in text_of(outbox("reminder", "home@example.org")[-1])
+    assert "2:00 PM–3:00 PM (Eastern, EST)" in text_of(outbox("reminder", "home@example.org")[-1])

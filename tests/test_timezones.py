@@ -20,10 +20,10 @@ def test_announcement_zone_lines() -> None:
     start = localize(datetime(2019, 9, 10, 10, 0), "America/New_York").instant
     end = localize(datetime(2019, 9, 10, 18, 0), "America/New_York").instant
     assert zone_lines(start, end, US, date(2019, 9, 10)) == [
-        "10:00 AM-6:00 PM (Eastern)",
-        "9:00 AM-5:00 PM (Central)",
-        "8:00 AM-4:00 PM (Mountain)",
-        "7:00 AM-3:00 PM (Pacific)",
+        "10:00 AM–6:00 PM (Eastern)",
+        "9:00 AM–5:00 PM (Central)",
+        "8:00 AM–4:00 PM (Mountain)",
+        "7:00 AM–3:00 PM (Pacific)",
     ]
     assert format_date(date(2019, 9, 10)) == "Tuesday, 9/10/2019"
 
@@ -52,8 +52,8 @@ def test_range_crossing_midnight_or_date_line_shows_dates() -> None:
     end = localize(datetime(2019, 9, 10, 18, 0), "America/New_York").instant
     zones = parse_display_zones("Asia/Kolkata=India,Pacific/Auckland=Auckland")
     india, auckland = zone_lines(start, end, zones, date(2019, 9, 10))
-    assert india == "Tue 9/10 7:30 PM-Wed 9/11 3:30 AM (India)"
-    assert auckland == "Wed 9/11 2:00 AM-10:00 AM (Auckland)"
+    assert india == "Tue 9/10 7:30 PM–Wed 9/11 3:30 AM (India)"
+    assert auckland == "Wed 9/11 2:00 AM–10:00 AM (Auckland)"
 
 
 def test_unknown_zone_is_refused() -> None:

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from flask import current_app, render_template
 from jinja2 import TemplateNotFound
 
-from .. import clock
+from .. import branding, clock
 from ..models import Event, Subscription
 from ..web.urls import external_url
 from .bulk import Attachment, BodyTemplate
@@ -200,7 +200,7 @@ def header_message(
 ) -> EmailMessage:
     """A message with the envelope headers only (From ... the extra headers), no body yet."""
     msg = EmailMessage(policy=POLICY)
-    set_address(msg, "From", sender or address(current_app.config["MAIL_FROM"], "Forum"))
+    set_address(msg, "From", sender or address(current_app.config["MAIL_FROM"], branding.current().sender_name))
     set_address(msg, "To", to)
     if reply_to:
         set_address(msg, "Reply-To", reply_to)

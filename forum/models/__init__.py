@@ -9,6 +9,7 @@ from .outbox import OutboundMessage
 from .participants import DELIVERY_MODES, Participant, Subscription
 from .relay import RelayCapability
 from .scheduling import Announcement, JobRun, SchedulerLock
+from .settings import SiteSetting
 from .webinars import MATERIAL_KINDS, Material
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Post",
     "RelayCapability",
     "Session",
+    "SiteSetting",
     "Subscription",
     "Thread",
     "TZDateTime",

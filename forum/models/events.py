@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import ColumnElement, ForeignKey, Integer, String, Text, UniqueConstraint, and_, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model, db
@@ -68,6 +68,23 @@ class Event(Timestamps, Model):
         order_by="EventPanelist.position",
         cascade="all, delete-orphan",
     )
+
+    @property
+    def is_public(self) -> bool:
+        """Published, or cancelled after having been published (then shown, marked cancelled).
+
+        A draft that was cancelled was never announced: it stays private everywhere.
+        """
+        return self.status == "published" or (self.status == "cancelled" and self.published_at is not None)
+
+    @classmethod
+    def public_clause(cls) -> ColumnElement[bool]:
+        """`is_public` as a WHERE clause."""
+        return or_(cls.status == "published", and_(cls.status == "cancelled", cls.published_at.is_not(None)))
+
+    @property
+    def was_published(self) -> bool:
+        return self.published_at is not None
 
     @property
     def kind_label(self) -> str:

@@ -11,11 +11,13 @@ def register_blueprints(app: Flask) -> None:
         announcements,
         api,
         auth,
+        branding,
         devmail,
         discussion,
         feeds,
         manage,
         public,
+        setup,
         subscribers,
         subscriptions,
         webinars,
@@ -25,12 +27,14 @@ def register_blueprints(app: Flask) -> None:
         public,
         auth,
         manage,
+        setup,
         subscriptions,
         subscribers,
         discussion,
         feeds,
         announcements,
         webinars,
+        branding,
     ):
         app.register_blueprint(module.bp)
     if app.config["FORUM_ENV"] != "production":

@@ -51,7 +51,6 @@ abort = cast("Callable[..., NoReturn]", _smorest_abort)
 BEARER = "bearerAuth"
 OFFICER_DOC: dict[str, Any] = {"security": [{BEARER: []}]}
 CACHE_KEY = "forum.api_officer"
-PUBLIC_STATUSES = ("published", "cancelled")  # a cancelled event stays readable, marked so
 
 
 @bp.record_once
@@ -117,7 +116,7 @@ def _writes_need_a_token() -> None:
 
 def _event_or_404(slug: str, officer: Officer | None) -> Event:
     event = Event.by_slug(slug)
-    if event is None or (officer is None and event.status not in PUBLIC_STATUSES):
+    if event is None or (officer is None and not event.is_public):
         abort(404, message=f"No event “{slug}”.")
     return event
 
@@ -420,7 +419,7 @@ def cancel_session(slug: str, session_id: int) -> Response:
 
 def _panelist_json(panelist: Panelist, officer: Officer | None, status: int = 200) -> Response:
     panelist.api_events = [  # type: ignore[attr-defined]
-        link for link in panelist.event_links if officer is not None or link.event.status in PUBLIC_STATUSES
+        link for link in panelist.event_links if officer is not None or link.event.is_public
     ]
     response = jsonify(PanelistSchema().dump(panelist))
     response.status_code = status
@@ -445,7 +444,7 @@ def get_panelist(panelist_id: int) -> Response:
     """A panelist's bio and the events they appear on (only public ones without a token)."""
     officer = token_officer()
     panelist = _panelist_or_404(panelist_id)
-    if officer is None and not any(link.event.status in PUBLIC_STATUSES for link in panelist.event_links):
+    if officer is None and not any(link.event.is_public for link in panelist.event_links):
         abort(404, message=f"No panelist {panelist_id}.")
     return _panelist_json(panelist, officer)
 

@@ -71,7 +71,7 @@ class ModerateForm(FlaskForm):
 
 def _event_or_404(slug: str) -> Event:
     event = Event.by_slug(slug)
-    if event is None or not event.is_eforum or (event.status == "draft" and not _is_officer()):
+    if event is None or not event.is_eforum or (not event.is_public and not _is_officer()):
         abort(404, description="There is no e-forum here.")
     return event
 

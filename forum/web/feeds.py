@@ -93,7 +93,7 @@ def _participant_version(participant: Participant) -> Version:
             .where(
                 Subscription.participant_id == participant.id,
                 Subscription.status == "active",
-                Event.status != "draft",
+                Event.public_clause(),
             )
             .order_by(Event.id, Session.id)
         )
@@ -195,7 +195,7 @@ def _respond(
 def _visible_event(slug: str) -> Event:
     """Published and cancelled events have calendars; drafts (and unknown slugs) 404."""
     event = Event.by_slug(slug)
-    if event is None or event.status == "draft":
+    if event is None or not event.is_public:
         abort(404, description="No published event has this address.")
     return event
 

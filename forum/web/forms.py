@@ -38,11 +38,22 @@ from wtforms.validators import (
 )
 
 from .. import timezones
+from ..events import REPEATS
 from ..models import EVENT_KINDS, PANELIST_ROLES
 from ..models.events import MODERATION_POLICIES
 
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+TITLE_TOO_LONG = "The title is %(max)d characters at most; shorten it (it is not cut for you)."
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
+
+
+class TitleLength(Length):
+    """Length without the `maxlength` attribute: a browser silently cuts pasted text at
+    maxlength, so an over-long title reaches the server and is refused with a message."""
+
+    def __init__(self, max: int = 200) -> None:
+        super().__init__(max=max, message=TITLE_TOO_LONG)
+        self.field_flags: dict[str, object] = {}
 
 
 def web_address(form: FlaskForm, field: Field) -> None:
@@ -115,7 +126,7 @@ class EventForm(FlaskForm):
     kind = SelectField("Kind", choices=choices(EVENT_KINDS))
     title = StringField(
         "Title",
-        validators=[DataRequired("Give the event a title."), Length(max=200)],
+        validators=[DataRequired("Give the event a title."), TitleLength(200)],
         filters=STRIP,
     )
     slug = StringField(
@@ -182,7 +193,7 @@ class EventForm(FlaskForm):
 class SessionForm(FlaskForm):
     title = StringField(
         "Session title",
-        validators=[Length(max=200)],
+        validators=[TitleLength(200)],
         filters=STRIP,
         description="Optional for an e-forum day.",
     )
@@ -194,10 +205,85 @@ class SessionForm(FlaskForm):
     timezone = ZoneField("Time zone")
     join_url = URLField("Join link", validators=[Length(max=500), web_address], filters=STRIP)
     description = TextAreaField("Session description", filters=STRIP, description="Markdown; optional.")
+    confirm_past = BooleanField("Yes, this date is in the past")
 
     def validate_end_time(self, field: Field) -> None:
-        if self.start_time.data and field.data and field.data <= self.start_time.data:
-            raise ValidationError("The end time must be after the start time.")
+        same_time(self, field)
+
+
+def same_time(form: FlaskForm, field: Field) -> None:
+    """An end before the start is the next day (23:00-01:00); an end equal to it, or one
+    that would make an overnight session longer than 12 hours, is a typing mistake."""
+    start, end = form.start_time.data, field.data
+    if not (start and end):
+        return
+    if end == start:
+        raise ValidationError("The end time is the same as the start time.")
+    if end < start:
+        minutes = (24 * 60 - (start.hour * 60 + start.minute)) + end.hour * 60 + end.minute
+        if minutes > 12 * 60:
+            raise ValidationError(
+                f"The end time must be after the start time (ending the next day, the session "
+                f"would last {minutes // 60} hours)."
+            )
+
+
+class SeriesForm(FlaskForm):
+    """A webinar series in one step: first date, local hours, how often, how many."""
+
+    title_pattern = StringField(
+        "Session titles",
+        validators=[Length(max=200)],
+        filters=STRIP,
+        description="{n} becomes the session's number, e.g. “Session {n}”. Optional.",
+    )
+    first_date = DateField("First date", validators=[InputRequired("Pick the first date.")])
+    start_time = TimeField(
+        "Start time", format=TIME_FORMATS, validators=[InputRequired("Enter a start time.")]
+    )
+    end_time = TimeField(
+        "End time",
+        format=TIME_FORMATS,
+        validators=[InputRequired("Enter an end time.")],
+        description="Earlier than the start means the next day.",
+    )
+    timezone = ZoneField("Time zone")
+    repeat = SelectField("Repeats", choices=choices(REPEATS))
+    count = IntegerField(
+        "Number of sessions",
+        validators=[
+            InputRequired("Enter how many sessions."),
+            NumberRange(1, 52, "Add from 1 to 52 sessions at once."),
+        ],
+    )
+    join_url = URLField("Join link", validators=[Length(max=500), web_address], filters=STRIP)
+    confirm_past = BooleanField("Yes, the first date is in the past")
+
+    def validate_end_time(self, field: Field) -> None:
+        same_time(self, field)
+
+
+class DuplicateForm(FlaskForm):
+    title = StringField(
+        "Title of the copy",
+        validators=[DataRequired("Give the copy a title."), TitleLength(200)],
+        filters=STRIP,
+    )
+    slug = StringField(
+        "Web address (slug)",
+        validators=[
+            Optional(),
+            Length(min=2, max=80),
+            Regexp(SLUG_RE, message="Use lower-case letters, digits and single hyphens."),
+        ],
+        filters=[_strip, lambda v: v.lower() if isinstance(v, str) else v],
+        description="Left empty, it is made from the title.",
+    )
+    first_date = DateField(
+        "First session on",
+        validators=[InputRequired("Pick the date of the first session.")],
+        description="Every session moves by the same number of days and keeps its local time.",
+    )
 
 
 class DayRangeForm(FlaskForm):
@@ -275,3 +361,48 @@ def slugify(text: str) -> str:
     """`Mentoring in Technical Services` -> `mentoring-in-technical-services` (max 80)."""
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug[:80].rstrip("-") or "event"
+
+
+class BrandingForm(FlaskForm):
+    """/manage/settings: the organisation's name and look (empty = the environment default)."""
+
+    org_name = StringField("Organisation name", validators=[Length(max=200)], filters=STRIP)
+    short_name = StringField(
+        "Short name",
+        validators=[Length(max=60)],
+        filters=STRIP,
+        description="Shown in the page header and titles, e.g. ALCTS.",
+    )
+    logo_url = URLField(
+        "Logo address",
+        validators=[Length(max=500), web_address],
+        filters=STRIP,
+        description="An https:// image, shown in the header at up to 40 px high.",
+    )
+    brand_colour = StringField(
+        "Brand colour",
+        validators=[Length(max=7)],
+        filters=[_strip, lambda v: v.lower() if isinstance(v, str) else v],
+        description="# and six hex digits, e.g. #0b5394. It must keep 4.5:1 contrast with white.",
+    )
+    footer_text = StringField("Footer text", validators=[Length(max=300)], filters=STRIP)
+    postal_address = TextAreaField(
+        "Postal address",
+        validators=[Length(max=500)],
+        filters=STRIP,
+        description="Shown in the page footer and at the end of mail.",
+    )
+    mail_from_name = StringField(
+        "Mail comes from",
+        validators=[Length(max=100)],
+        filters=STRIP,
+        description="The sender name people see in their inbox.",
+    )
+
+    def validate_brand_colour(self, field: Field) -> None:
+        from ..branding import colour_problem
+
+        if field.data:
+            problem = colour_problem(field.data)
+            if problem:
+                raise ValidationError(problem)

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, current_app, url_for
 from werkzeug.routing import BuildError
 
-from .. import timezones
+from .. import branding, timezones
 from ..links import post_url
 from ..text import lines, markdown
 
@@ -75,3 +75,4 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["session_zone_lines"] = session_zone_lines
     app.jinja_env.globals["endpoint_url"] = endpoint_url
     app.jinja_env.globals["viewer_data"] = viewer_data
+    app.jinja_env.globals["brand"] = branding.current

@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
+from wtforms import Field
 
 from .. import events as actions
 from ..extensions import db, login
@@ -27,6 +28,7 @@ from .forms import (
     PanelistForm,
     PanelistOnEventForm,
     RoleForm,
+    SeriesForm,
     SessionForm,
     slugify,
 )
@@ -139,6 +141,7 @@ def event(slug: str) -> Page:
         event=ev,
         recipients=actions.calendar_recipients(ev),
         warnings=actions.dst_warnings(ev),
+        publish_warnings=actions.publish_warnings(ev),
         form=ConfirmForm(),
         delivery=delivery_health(ev),
     )
@@ -224,6 +227,8 @@ def publish(slug: str) -> Response:
         actions.publish_event(ev)
         db.session.commit()
         flash(f"Published. The public page is live at {url_for('public.event', slug=ev.slug)}.", "success")
+        for warning in actions.publish_warnings(ev):
+            flash(warning, "warning")
     return redirect(url_for("manage.event", slug=ev.slug))
 
 
@@ -261,19 +266,43 @@ def _people(count: int) -> str:
 
 
 def _sessions_page(
-    ev: Event, form: SessionForm | None = None, days: DayRangeForm | None = None, status: int = 200
+    ev: Event,
+    form: SessionForm | None = None,
+    days: DayRangeForm | None = None,
+    status: int = 200,
+    series: SeriesForm | None = None,
 ) -> tuple[str, int]:
     form = form or SessionForm(formdata=None, data={"timezone": ev.timezone})
     days = days or DayRangeForm(formdata=None, prefix="days", data={"timezone": ev.timezone})
+    series = series or SeriesForm(
+        formdata=None, prefix="series", data=series_defaults(ev)
+    )
     return render_template(
         "manage/sessions.html",
         event=ev,
         form=form,
         days=days,
+        series=series,
         confirm=ConfirmForm(),
         warnings=actions.dst_warnings(ev),
         recipients=actions.calendar_recipients(ev),
     ), status
+
+
+def series_defaults(ev: Event) -> dict[str, object]:
+    """The series form keeps what the officer typed last time (title pattern, hours, join
+    link: remembered in their session cookie), so the next batch is quick to add."""
+    from flask import session as cookie
+
+    kept = cookie.get("series_form", {}).get(ev.slug, {})
+    data: dict[str, object] = {"timezone": ev.timezone, "repeat": "weekly", "count": 6}
+    for name in ("title_pattern", "join_url", "repeat", "timezone"):
+        if kept.get(name):
+            data[name] = kept[name]
+    for name in ("start_time", "end_time"):
+        if kept.get(name):
+            data[name] = datetime.strptime(kept[name], "%H:%M").time()
+    return data
 
 
 def _check_times(form: SessionForm | DayRangeForm, day_start: datetime, day_end: datetime) -> bool:
@@ -288,6 +317,18 @@ def _check_times(form: SessionForm | DayRangeForm, day_start: datetime, day_end:
     return ok
 
 
+def confirm_past(form: SessionForm | SeriesForm, date_field: Field, start: datetime) -> bool:
+    """A start that has already gone by is added only once the officer ticks the box."""
+    if not actions.is_past(start, form.timezone.data or "") or form.confirm_past.data:
+        return True
+    date_field.errors = [
+        *date_field.errors,
+        "This date is in the past. Tick “" + form.confirm_past.label.text + "” below to add it anyway.",
+    ]
+    form.ask_past = True  # type: ignore[union-attr]
+    return False
+
+
 @bp.route("/events/<slug>/sessions", methods=["GET", "POST"])
 def sessions(slug: str) -> Page:
     ev = get_event(slug)
@@ -298,9 +339,8 @@ def sessions(slug: str) -> Page:
         flash("This event is cancelled; it takes no new sessions.", "error")
         return redirect(url_for("manage.sessions", slug=slug))
     if form.validate_on_submit():
-        start = datetime.combine(form.date.data, form.start_time.data)
-        end = datetime.combine(form.date.data, form.end_time.data)
-        if _check_times(form, start, end):
+        start, end = actions.wall_span(form.date.data, form.start_time.data, form.end_time.data)
+        if _check_times(form, start, end) and confirm_past(form, form.date, start):
             recipients = actions.calendar_recipients(ev)
             _, notes = actions.add_session(
                 ev,
@@ -372,9 +412,9 @@ def edit_session(slug: str, session_id: int) -> Page:
         flash("This session is cancelled; it can no longer be changed.", "error")
         return redirect(url_for("manage.sessions", slug=slug))
     if form.validate_on_submit():
-        start = datetime.combine(form.date.data, form.start_time.data)
-        end = datetime.combine(form.date.data, form.end_time.data)
-        if _check_times(form, start, end):
+        start, end = actions.wall_span(form.date.data, form.start_time.data, form.end_time.data)
+        moved = (start, form.timezone.data) != (session.start_wall, session.timezone)
+        if _check_times(form, start, end) and (not moved or confirm_past(form, form.date, start)):
             before = session.sequence
             notes = actions.update_session(
                 session,

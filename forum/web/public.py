@@ -53,7 +53,7 @@ def event_dates(event: Event) -> str:
     last = timezones.to_zone(max(s.ends_at for s in sessions), event.timezone).date()
     if first == last:
         return timezones.format_date(first)
-    return f"{timezones.format_date(first)} - {timezones.format_date(last)}"
+    return timezones.format_date_range(first, last)
 
 
 def zone_lines_for(session: Session, home_zone: str, viewer_zone: str) -> tuple[list[str], str]:
@@ -144,7 +144,7 @@ def load_event(slug: str) -> Event | None:
 @bp.route("/")
 def index() -> str:
     events = db.session.scalars(
-        select(Event).where(Event.status != "draft").options(selectinload(Event.sessions))
+        select(Event).where(Event.public_clause()).options(selectinload(Event.sessions))
     ).all()
     now = clock.now()
     upcoming: list[Event] = []
@@ -163,7 +163,7 @@ def index() -> str:
 @bp.route("/events/<slug>")
 def event(slug: str) -> str:
     ev = load_event(slug)
-    if ev is None or ev.status == "draft":
+    if ev is None or not ev.is_public:
         abort(404, description="There is no published event at this address.")
     return render_template("public/event.html", **event_context(ev))
 
@@ -174,7 +174,7 @@ def panelist(panelist_id: int) -> str:
     links = [
         link
         for link in (person.event_links if person else [])
-        if link.event.status != "draft" or current_user.is_authenticated
+        if link.event.is_public or current_user.is_authenticated
     ]
     if person is None or not links:
         abort(404, description="There is no such panelist page.")

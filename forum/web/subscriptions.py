@@ -70,10 +70,9 @@ class SubscribeForm(FlaskForm):
     email = EmailField("Email address", validators=[InputRequired("Enter an email address."), valid_address])
     name = StringField("Name (optional)", validators=[Length(max=200)])
     mode = SelectField("Delivery", choices=mode_choices(), default="each")
-    conduct = BooleanField(
-        "I have read and accept the code of conduct",
-        validators=[InputRequired("Please accept the code of conduct to join.")],
-    )
+    # Required only when the event has a code of conduct (checked by the service, which
+    # knows the event); the template shows the box only then.
+    conduct = BooleanField("I have read and accept the code of conduct")
     submit = SubmitField("Subscribe")
 
 
@@ -132,6 +131,12 @@ def _subscribe_form_factory() -> dict[str, Any]:
     return {"new_subscribe_form": lambda: SubscribeForm(formdata=None)}
 
 
+def _mode_for(event: Event, wanted: str | None) -> str:
+    """A webinar series has no list mail to choose a delivery for: registrants get each
+    notice. E-forums keep the choice."""
+    return (wanted or "each") if event.is_eforum else "each"
+
+
 # --- subscribe ---------------------------------------------------------------------------
 
 
@@ -153,7 +158,7 @@ def subscribe(slug: str) -> Any:
                 event,
                 form.email.data or "",
                 name=form.name.data or "",
-                mode=form.mode.data,
+                mode=_mode_for(event, form.mode.data),
                 conduct_accepted=bool(form.conduct.data),
                 source="web",
             )

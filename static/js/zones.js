@@ -1,5 +1,5 @@
 /* Each session's time in the viewer's own zone, in the announcement's format
-   ("7:30 PM-3:30 AM (Kolkata)"), with dates when they differ from the event's home date.
+   ("7:30 PM–3:30 AM (Kolkata)"), with dates when they differ from the event's home date.
    The zone is the browser's (Intl), or the one picked in the selector, remembered in
    localStorage. Without JavaScript the server renders the same line for ?tz= (or UTC). */
 (function () {
@@ -49,9 +49,9 @@
   function range(s, tz) {
     var start = new Date(s.start), end = new Date(s.end);
     var a = day(start, tz), b = day(end, tz), lab = " (" + label(tz) + ")";
-    if (a.key !== b.key) return a.text + " " + time(start, tz) + "-" + b.text + " " + time(end, tz) + lab;
-    if (a.key !== s.home) return a.text + " " + time(start, tz) + "-" + time(end, tz) + lab;
-    return time(start, tz) + "-" + time(end, tz) + lab;
+    if (a.key !== b.key) return a.text + " " + time(start, tz) + "\u2013" + b.text + " " + time(end, tz) + lab;
+    if (a.key !== s.home) return a.text + " " + time(start, tz) + "\u2013" + time(end, tz) + lab;
+    return time(start, tz) + "\u2013" + time(end, tz) + lab;
   }
 
   function render(tz) {

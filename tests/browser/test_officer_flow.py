@@ -67,17 +67,17 @@ def test_officer_publishes_an_eforum_and_a_visitor_sees_it_in_their_zone(
         page.goto(f"{base}/")
         page.get_by_role("link", name="Mentoring in Technical Services").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Mentoring in Technical Services")
-        expect(page.locator(".dates").first).to_have_text("Tuesday, 9/10/2030 - Wednesday, 9/11/2030")
+        expect(page.locator(".dates").first).to_have_text("Tuesday, 9/10/2030 – Wednesday, 9/11/2030")
         lines = page.locator(".zone-lines li")
         for line in (
-            "10:00 AM-6:00 PM (Eastern)",
-            "9:00 AM-5:00 PM (Central)",
-            "8:00 AM-4:00 PM (Mountain)",
-            "7:00 AM-3:00 PM (Pacific)",
+            "10:00 AM–6:00 PM (Eastern)",
+            "9:00 AM–5:00 PM (Central)",
+            "8:00 AM–4:00 PM (Mountain)",
+            "7:00 AM–3:00 PM (Pacific)",
         ):
             expect(lines.filter(has_text=line)).to_have_count(1)
         viewer = page.locator(".viewer-text")
-        expect(viewer).to_contain_text("Tue 9/10 7:30 PM-Wed 9/11 3:30 AM (Kolkata)")
+        expect(viewer).to_contain_text("Tue 9/10 7:30 PM–Wed 9/11 3:30 AM (Kolkata)")
         expect(page.get_by_label("Show times in")).to_have_value("Asia/Kolkata")
         expect(page.get_by_text("technical services", exact=True)).to_be_visible()
 
@@ -86,10 +86,10 @@ def test_officer_publishes_an_eforum_and_a_visitor_sees_it_in_their_zone(
 
         # pick another zone: the line follows at once, and the choice is remembered
         page.get_by_label("Show times in").select_option("Europe/London")
-        expect(viewer).to_have_text("3:00 PM-11:00 PM (London)")
+        expect(viewer).to_have_text("3:00 PM–11:00 PM (London)")
         page.set_viewport_size({"width": 360, "height": 780})
         page.reload()
-        expect(viewer).to_have_text("3:00 PM-11:00 PM (London)")
+        expect(viewer).to_have_text("3:00 PM–11:00 PM (London)")
         page.screenshot(path=str(ARTIFACTS / "event-phone.png"), full_page=True)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, f"page is {width}px wide on a 360px phone"
