@@ -78,6 +78,7 @@ KINDS: dict[str, str] = {
     "announcements": "timed announcements and lessons",
     "notices": "e-forum opening and closing notices",
     "retention": "clear the text of mail sent more than MAIL_KEEP_DAYS ago",
+    "ce": "evaluation invitations and certificates after an event's last session",
 }
 
 
@@ -170,6 +171,11 @@ def run_job(kind: str, *, event: Event | None = None, at: datetime | None = None
         _announcements(at, report, event)
     elif kind == "retention":
         _retention(at, report)
+    elif kind == "ce":
+        from . import certificates, evaluations  # they import run_once from this module
+
+        evaluations.send_due(at, report, event)
+        certificates.send_due(at, report, event)
     return report
 
 
@@ -642,6 +648,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("announcements", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("announcements",)),
     JobSpec("notices", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("notices",)),
     JobSpec("retention", "forum.scheduler:run_scheduled", RETENTION_SECONDS, ("retention",)),
+    JobSpec("ce", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("ce",)),
 )
 
 _app: Flask | None = None

@@ -10,9 +10,13 @@ def register_blueprints(app: Flask) -> None:
     from . import (
         announcements,
         api,
+        attendance,
         auth,
+        ce_api,
+        certificates,
         devmail,
         discussion,
+        evaluations,
         feeds,
         manage,
         public,
@@ -29,6 +33,9 @@ def register_blueprints(app: Flask) -> None:
         discussion,
         feeds,
         announcements,
+        attendance,
+        certificates,
+        evaluations,
     ):
         app.register_blueprint(module.bp)
     if app.config["FORUM_ENV"] != "production":
@@ -36,6 +43,7 @@ def register_blueprints(app: Flask) -> None:
     # One Api per app: flask-smorest keeps the OpenAPI spec on the Api object.
     smorest = Api(app)
     smorest.register_blueprint(api.bp)
+    smorest.register_blueprint(ce_api.bp)
     app.extensions["forum_api"] = smorest
     from . import security
 
