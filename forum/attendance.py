@@ -43,7 +43,7 @@ class AttendanceError(ValueError):
 def default_minutes(session: Session) -> int:
     """The session's length rounded to the nearest quarter hour (at least one quarter)."""
     length = (session.ends_at - session.starts_at).total_seconds() / 60
-    return max(QUARTER, int(round(length / QUARTER)) * QUARTER)
+    return max(QUARTER, int(length / QUARTER + 0.5) * QUARTER)  # half a quarter rounds up
 
 
 def session_minutes(session: Session) -> int:
@@ -62,6 +62,7 @@ def parse_hours(raw: str, field: str = "hours") -> int | None:
         return None
     try:
         minutes = float(text[:-1]) if text.endswith("m") else float(text.rstrip("h")) * 60
+        minutes = round(minutes, 6)
     except ValueError:
         raise AttendanceError(f"“{raw}” is not a number of hours, e.g. 1.5.", field) from None
     if minutes < 0 or minutes > 100 * 60:

@@ -128,21 +128,26 @@ def _section(cells: list[str]) -> _Section | None:
     return section
 
 
+def _round(minutes: float) -> int:
+    """Half a minute rounds up (Python's round() would round 62.5 to 62)."""
+    return int(minutes + 0.5)
+
+
 def parse_duration(text: str) -> int | None:
     """Minutes in `45`, `1h 2m 3s`, `45m 12s`, `1:02:03`, `62:03` (seconds round to nearest)."""
     text = text.strip().lower()
     if not text:
         return None
     if re.fullmatch(r"\d+(\.\d+)?", text):
-        return int(round(float(text)))
+        return _round(float(text))
     if re.fullmatch(r"\d+:\d{2}(:\d{2})?", text):
         parts = [int(p) for p in text.split(":")]
         h, m, s = ([0] + parts)[-3:] if len(parts) == 2 else parts
-        return int(round(h * 60 + m + s / 60))
+        return _round(h * 60 + m + s / 60)
     match = _HMS.match(text)
     if match and any(match.groups()):
         h, m, s = (int(g) if g else 0 for g in match.groups())
-        return int(round(h * 60 + m + s / 60))
+        return _round(h * 60 + m + s / 60)
     return None
 
 
@@ -166,7 +171,7 @@ def _minutes(cells: list[str], sec: _Section) -> int | None:
             return value
     joined, left = _parse_time(cell(sec.join)), _parse_time(cell(sec.leave))
     if joined and left and left >= joined:  # both read in the same (report's) zone
-        return int(round((left - joined).total_seconds() / 60))
+        return _round((left - joined).total_seconds() / 60)
     return None
 
 
@@ -254,7 +259,7 @@ def import_report(session: Session, data: bytes) -> ImportReport:
             select(Participant.email_key, Subscription)
             .join(Subscription.participant)
             .where(Subscription.event_id == session.event_id, Participant.email_key.in_(list(people) or [""]))
-        ).tuples()
+        ).all()
     }
     existing = {
         row.subscription_id: row

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from .. import attendance, attendance_import, clock
@@ -56,7 +57,7 @@ class ImportForm(FlaskForm):
 
 
 class RuleForm(FlaskForm):
-    rule = SelectField("Completion rule", choices=list(COMPLETION_RULES.items()))
+    rule = SelectField("Completion rule", choices=[SelectChoice(k, v) for k, v in COMPLETION_RULES.items()])
     rule_value = StringField("N (sessions or hours)")
     evaluation_required = BooleanField("Issue the certificate only after the evaluation is answered")
     mail_certificates = BooleanField("Mail certificates to everyone who completed it after the last session")
@@ -249,9 +250,7 @@ def export_csv(event: Event) -> str:
             select(Certificate.subscription_id, Certificate.code).where(
                 Certificate.subscription_id.in_([r.subscription.id for r in recs] or [-1])
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     sessions = event.active_sessions
     buffer = io.StringIO()

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from .. import clock, evaluations, links
 from ..extensions import db, login
@@ -27,7 +28,7 @@ class ButtonForm(FlaskForm):
 
 
 class QuestionForm(FlaskForm):
-    kind = SelectField("Kind", choices=list(QUESTION_KINDS.items()))
+    kind = SelectField("Kind", choices=[SelectChoice(k, v) for k, v in QUESTION_KINDS.items()])
     prompt = StringField("Question")
     choices = TextAreaField("Choices (multiple choice: one per line)")
     required = BooleanField("An answer is required")
