@@ -217,6 +217,7 @@ def render_pdf(cert: Certificate) -> bytes:
             pdf.cell(w, 6.5, _fit(pdf, text, w))
         pdf.ln(6.5)
     pdf.ln(6)
+    pdf.set_y(max(pdf.get_y(), pdf.h - 34))  # the issue line and code sit at the foot of the page
     pdf.set_font("DejaVu", "", 9)
     pdf.multi_cell(
         width,

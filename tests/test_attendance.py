@@ -226,3 +226,41 @@ def test_registered_counts_leave_out_people_who_registered_after_a_session(app: 
     db.session.commit()
     counts = attendance.session_counts(ev)
     assert [c.registered for c in counts] == [1, 1, 2]
+
+
+def test_api_reads_attendance_and_hours_with_an_officer_token_only(app: Flask, client: FlaskClient) -> None:
+    from tests.support.api import officer_token
+
+    ev = series()
+    ana = register(ev, "ana@example.org", "Ana Ruiz")
+    s1 = ev.active_sessions[0]
+    clicked(ana, s1)
+    attendance.set_session_hours(ev.active_sessions[2], "2")
+    db.session.commit()
+    anonymous = client.get(f"/api/v1/events/{ev.slug}/attendance")
+    assert anonymous.status_code == 401 and b"ana@example.org" not in anonymous.data
+    response = client.get(f"/api/v1/events/{ev.slug}/attendance", headers=officer_token())
+    body = response.get_json()
+    assert response.status_code == 200
+    assert body["rule"] == "all 3 sessions"
+    assert [(s["ce_hours"], s["hours_overridden"], s["attended"]) for s in body["sessions"]] == [
+        (1.5, False, 1),
+        (1.5, False, 0),
+        (2.0, True, 0),
+    ]
+    assert body["people"] == [
+        {
+            "subscription_id": ana.id,
+            "email": "ana@example.org",
+            "name": "Ana Ruiz",
+            "status": "active",
+            "sessions": {str(s1.id): ["link"]},
+            "ce_hours": 1.5,
+            "completed": False,
+        }
+    ]
+    assert (
+        client.get("/api/v1/events/nope/attendance", headers=officer_token("b@forum.test")).status_code == 404
+    )
+    spec = client.get("/api/openapi.json").get_json()
+    assert "/api/v1/events/{slug}/attendance" in spec["paths"]

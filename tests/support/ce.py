@@ -17,7 +17,12 @@ DAYS = [(datetime(2030, 3, d, 13, 0), datetime(2030, 3, d, 14, 30)) for d in (5,
 
 def series(slug: str = "cataloging-series", **fields: object) -> Event:
     fields.setdefault("learning_outcomes", "Apply RDA to print monographs\nExplain BIBFRAME to colleagues")
-    return make_event(slug, DAYS, kind="series", zone=ZONE, **fields)
+    title = fields.pop("title", None)
+    event = make_event(slug, DAYS, kind="series", zone=ZONE, **fields)
+    if title:
+        event.title = str(title)
+        db.session.commit()
+    return event
 
 
 def register(event: Event, email: str, name: str = "", status: str = "active") -> Subscription:
