@@ -50,6 +50,7 @@ KINDS: dict[str, str] = {
     "notices": "e-forum opening and closing notices",
     "retention": "clear the text of mail sent more than MAIL_KEEP_DAYS ago",
     "recordings": 'one "recording available" mail per webinar session',
+    "ce": "evaluation invitations and certificates after an event's last session",
 }
 
 
@@ -134,6 +135,11 @@ def run_job(kind: str, *, event: Event | None = None, at: datetime | None = None
         from . import recordings
 
         recordings.run(at, report, event)
+    elif kind == "ce":
+        from . import certificates, evaluations
+
+        evaluations.send_due(at, report, event)
+        certificates.send_due(at, report, event)
     return report
 
 

@@ -242,6 +242,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("notices", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("notices",)),
     JobSpec("retention", "forum.scheduler:run_scheduled", RETENTION_SECONDS, ("retention",)),
     JobSpec("recordings", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("recordings",)),
+    JobSpec("ce", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("ce",)),
 )
 
 _app: Flask | None = None

@@ -2,6 +2,17 @@
 
 from .attendance import ATTENDANCE_SOURCES, Attendance
 from .base import Timestamps, TZDateTime, WallTime, table_of
+from .ce import (
+    CERTIFICATE_KINDS,
+    COMPLETION_RULES,
+    QUESTION_KINDS,
+    Certificate,
+    CESettings,
+    Evaluation,
+    EvaluationAnswer,
+    EvaluationQuestion,
+    EvaluationResponse,
+)
 from .discussion import POST_STATUSES, Post, Thread
 from .events import EVENT_KINDS, PANELIST_ROLES, Event, EventPanelist, Panelist, Session
 from .officers import ApiToken, Officer
@@ -18,6 +29,15 @@ __all__ = [
     "Announcement",
     "MATERIAL_KINDS",
     "Material",
+    "CERTIFICATE_KINDS",
+    "COMPLETION_RULES",
+    "QUESTION_KINDS",
+    "Certificate",
+    "CESettings",
+    "Evaluation",
+    "EvaluationAnswer",
+    "EvaluationQuestion",
+    "EvaluationResponse",
     "JobRun",
     "SchedulerLock",
     "DELIVERY_MODES",

@@ -44,6 +44,9 @@ class Attendance(Model):
     clicks: Mapped[int] = mapped_column(Integer, default=0)
     # Platform report: minutes in the room (the largest figure any import reported).
     minutes: Mapped[int | None] = mapped_column(Integer)
+    # Officer's mark by hand: who, and when (the manual source stays until they unmark).
+    marked_by: Mapped[str] = mapped_column(String(320), default="")
+    marked_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now, onupdate=clock.now)
 
@@ -58,4 +61,12 @@ class Attendance(Model):
         """Remember that `source` saw this person (idempotent)."""
         if source not in ATTENDANCE_SOURCES:
             raise ValueError(f"unknown attendance source {source!r}")
-        self.sources = ",".join(sorted({*self.source_list, source}))
+        sources = ",".join(sorted({*self.source_list, source}))
+        if sources != self.sources:  # unchanged rows stay untouched (updated_at too)
+            self.sources = sources
+
+    def remove_source(self, source: str) -> None:
+        """Forget one door (an officer's mark undone); the row may be left with none."""
+        sources = ",".join(s for s in self.source_list if s != source)
+        if sources != self.sources:
+            self.sources = sources

@@ -158,6 +158,9 @@ class Session(Timestamps, Model):
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     sequence: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE
     uid: Mapped[str] = mapped_column(String(120), unique=True, default=lambda: f"{uuid.uuid4()}")
+    # Continuing-education minutes an officer set; None = the length rounded to the quarter hour
+    # (forum.attendance.session_minutes).
+    ce_minutes: Mapped[int | None] = mapped_column(Integer)
 
     event: Mapped[Event] = relationship(back_populates="sessions")
     materials: Mapped[list[Material]] = relationship(

@@ -10,10 +10,14 @@ def register_blueprints(app: Flask) -> None:
     from . import (
         announcements,
         api,
+        attendance,
         auth,
         branding,
+        ce_api,
+        certificates,
         devmail,
         discussion,
+        evaluations,
         feeds,
         manage,
         public,
@@ -35,6 +39,9 @@ def register_blueprints(app: Flask) -> None:
         announcements,
         webinars,
         branding,
+        attendance,
+        certificates,
+        evaluations,
     ):
         app.register_blueprint(module.bp)
     if app.config["FORUM_ENV"] != "production":
@@ -42,6 +49,7 @@ def register_blueprints(app: Flask) -> None:
     # One Api per app: flask-smorest keeps the OpenAPI spec on the Api object.
     smorest = Api(app)
     smorest.register_blueprint(api.bp)
+    smorest.register_blueprint(ce_api.bp)
     app.extensions["forum_api"] = smorest
     from . import security
 

@@ -101,3 +101,43 @@ def delivery_chart(series: Sequence[DayMail]) -> BarChart:
         first=labels[0] if labels else "",
         last=labels[-1] if labels else "",
     )
+
+
+@dataclass
+class GroupedBars:
+    """Bars side by side per category (e.g. registered vs attended per session)."""
+
+    plot: Plot
+    bars: list[Bar]  # `outcome` is the series key, for the CSS class
+    y_ticks: list[tuple[float, int]]
+    x_ticks: list[tuple[float, str]]
+    series: dict[str, str]  # key -> legend label
+    rows: list[tuple[str, list[int]]]  # category label, one value per series: the table alternative
+
+
+def grouped_bars(categories: Sequence[str], series: dict[str, tuple[str, Sequence[int]]]) -> GroupedBars:
+    """One group of bars per category, one bar per series (key -> (label, values))."""
+    plot = Plot()
+    keys = list(series)
+    y_max = nice_max(max((v for _, values in series.values() for v in values), default=0))
+    n = max(len(categories), 1)
+    slot = (plot.right - plot.left) / n
+    group = slot * 0.76
+    width = max(group / max(len(keys), 1), 1.0)
+    bars = []
+    for i in range(len(categories)):
+        x0 = plot.left + slot * i + (slot - group) / 2
+        for j, key in enumerate(keys):
+            value = series[key][1][i]
+            top = plot.y(value, y_max)
+            bars.append(Bar(key, x0 + j * width, top, width * 0.92, plot.bottom - top, value))
+    step = max(1, -(-len(categories) // 8))  # at most about 8 labels under the axis
+    x_ticks = [(plot.left + slot * (i + 0.5), categories[i]) for i in range(0, len(categories), step)]
+    return GroupedBars(
+        plot=plot,
+        bars=bars,
+        y_ticks=plot.y_ticks(y_max),
+        x_ticks=x_ticks,
+        series={key: label for key, (label, _) in series.items()},
+        rows=[(c, [series[k][1][i] for k in keys]) for i, c in enumerate(categories)],
+    )

@@ -1,0 +1,72 @@
+"""A participant's end of a webinar series in a real Chromium: the evaluation invitation in
+the dev mailbox, the evaluation answered through its personal link, the name corrected on the
+preferences page, and the certificate (which the officer made wait for the evaluation)
+downloaded from there, its text read back from the PDF."""
+
+from __future__ import annotations
+
+from flask import Flask
+from playwright.sync_api import Browser, expect
+from pypdf import PdfReader
+
+from forum import attendance, clock, evaluations
+from forum.extensions import db
+from forum.mail.sender import send_due
+from forum.scheduler import run_job
+from tests.browser.conftest import ARTIFACTS, watch_for_csp_violations
+from tests.browser.test_subscriber_flow import live_server_for
+from tests.support.ce import after_end, clicked, register, series
+
+NAME = "Nguyễn Thị Hoa"
+EMAIL = "hoa@example.org"
+
+
+def test_participant_answers_the_evaluation_and_downloads_the_certificate(app: Flask, browser: Browser) -> None:
+    ev = series(title="Cataloging Now")
+    hoa = register(ev, EMAIL, "Hoa Nguyen")
+    for session in ev.active_sessions:
+        clicked(hoa, session)
+    attendance.settings_for(ev, create=True).evaluation_required = True
+    evaluations.create(ev)
+    db.session.commit()
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    with clock.frozen(after_end(ev, hours=2)), live_server_for(app) as base:
+        run_job("ce")  # the scheduler's sweep after the last session: the invitation is queued
+        db.session.expire_all()
+        send_due()
+        context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 900})
+        page = context.new_page()
+        problems = watch_for_csp_violations(page)
+
+        page.goto(f"{base}/dev/mail/")
+        page.get_by_role("row").filter(has_text=EMAIL).get_by_role("link", name="How was Cataloging Now? A short evaluation").click()
+        page.locator(".prose").get_by_role("link", name="Answer the evaluation").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Evaluation: Cataloging Now")
+
+        page.get_by_role("group", name="1. How well did this webinar series meet: Apply RDA to print monographs?").get_by_label("4 – Very well").check()
+        page.get_by_role("group", name="4. Would you recommend it to a colleague?").get_by_label("Yes").check()
+        page.get_by_label("5. What would you like us to change or offer next?").fill("A session on authority records.")
+        page.screenshot(path=str(ARTIFACTS / "ce-1-evaluation.png"), full_page=True)
+        page.get_by_role("button", name="Send my answers").click()
+        expect(page.get_by_text("Thank you: your answers are saved.")).to_be_visible()
+        expect(page.get_by_text("You have answered already")).to_be_visible()
+
+        page.get_by_role("link", name="Your preferences and certificates").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Your subscriptions")
+        page.get_by_label("Your name").fill(NAME)
+        page.get_by_role("button", name="Save preferences").click()
+        expect(page.get_by_role("status")).to_have_text("Your preferences are saved.")
+        section = page.get_by_role("region", name="Certificates and evaluations")
+        expect(section.get_by_role("link", name="Change your evaluation")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "ce-2-preferences.png"), full_page=True)
+        with page.expect_download() as download_info:
+            section.get_by_role("link", name="Download your certificate of completion (PDF, 4.5 hours)").click()
+        download = download_info.value
+        assert download.suggested_filename.startswith(f"certificate-{ev.slug}-")
+        text = "\n".join(p.extract_text() for p in PdfReader(download.path()).pages)
+        context.close()
+    assert NAME in text and "Cataloging Now" in text and "Continuing-education hours: 4.5" in text
+    assert problems == []
+    db.session.expire_all()
+    assert evaluations.has_answered(hoa)
