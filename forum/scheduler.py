@@ -78,6 +78,8 @@ KINDS: dict[str, str] = {
     "announcements": "timed announcements and lessons",
     "notices": "e-forum opening and closing notices",
     "retention": "clear the text of mail sent more than MAIL_KEEP_DAYS ago",
+    "pathways": "the next step of each learning pathway follower who is due one",
+    "link-check": "check the URLs of external pathway resources",
 }
 
 
@@ -170,6 +172,11 @@ def run_job(kind: str, *, event: Event | None = None, at: datetime | None = None
         _announcements(at, report, event)
     elif kind == "retention":
         _retention(at, report)
+    elif kind in ("pathways", "link-check"):
+        from . import link_check, pathway_follow  # job bodies live with their area
+
+        for line in pathway_follow.send_due_steps(at) if kind == "pathways" else link_check.check_links(at):
+            report.add(line, 1 if kind == "pathways" else 0)
     return report
 
 
@@ -642,6 +649,8 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("announcements", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("announcements",)),
     JobSpec("notices", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("notices",)),
     JobSpec("retention", "forum.scheduler:run_scheduled", RETENTION_SECONDS, ("retention",)),
+    JobSpec("pathways", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("pathways",)),
+    JobSpec("link-check", "forum.scheduler:run_scheduled", RETENTION_SECONDS, ("link-check",)),
 )
 
 _app: Flask | None = None

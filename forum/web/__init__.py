@@ -15,6 +15,8 @@ def register_blueprints(app: Flask) -> None:
         discussion,
         feeds,
         manage,
+        pathways,
+        pathways_manage,
         public,
         subscribers,
         subscriptions,
@@ -29,6 +31,8 @@ def register_blueprints(app: Flask) -> None:
         discussion,
         feeds,
         announcements,
+        pathways,
+        pathways_manage,
     ):
         app.register_blueprint(module.bp)
     if app.config["FORUM_ENV"] != "production":
@@ -36,6 +40,9 @@ def register_blueprints(app: Flask) -> None:
     # One Api per app: flask-smorest keeps the OpenAPI spec on the Api object.
     smorest = Api(app)
     smorest.register_blueprint(api.bp)
+    from . import api_pathways
+
+    smorest.register_blueprint(api_pathways.bp)
     app.extensions["forum_api"] = smorest
     from . import security
 
