@@ -120,6 +120,8 @@ class PathwayInSchema(Schema):
 
 
 def _field_error(field: str, message: str) -> NoReturn:
+    """422 in flask-smorest's format; nothing half-made (a pathway without its steps) stays."""
+    db.session.rollback()
     abort(422, errors={"json": {field: [message]}}, message="Unprocessable Entity")
 
 

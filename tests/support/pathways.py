@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from forum import pathways
 from forum.extensions import db
 from forum.models import Event, OutboundMessage
-from forum.models.pathways import Pathway
+from forum.models.pathways import LearningNeed, Pathway
 from tests.conftest import csrf_from
 from tests.support.live import make_event
 from tests.support.subscriptions import link_in, outbox
@@ -27,7 +27,7 @@ def make_pathway(
 ) -> Pathway:
     """External resources around one upcoming webinar session (step 2):
     doc, the series' first session, then `external - 1` more external resources."""
-    need = pathways.save_need(None, title="New to cataloging")
+    need = LearningNeed.by_slug("new-to-cataloging") or pathways.save_need(None, title="New to cataloging")
     series = Event.by_slug("cataloging-series") or make_event(
         "cataloging-series",
         [(series_start, series_start.replace(hour=series_start.hour + 1))],
