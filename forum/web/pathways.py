@@ -38,9 +38,14 @@ class PaceFields(FlaskForm):
     interval_days = SelectField(
         "How often", coerce=int, choices=[SelectChoice(k, v) for k, v in INTERVALS.items()], default=7
     )
-    weekday = SelectField("On", coerce=int, choices=[SelectChoice(i, day) for i, day in enumerate(WEEKDAYS)], default=0)
+    weekday = SelectField(
+        "Day of the week",
+        coerce=int,
+        choices=[SelectChoice(i, day) for i, day in enumerate(WEEKDAYS)],
+        default=0,
+    )
     hour = SelectField(
-        "At",
+        "Hour",
         coerce=int,
         choices=[SelectChoice(h, f"{(h % 12) or 12}:00 {'AM' if h < 12 else 'PM'}") for h in range(24)],
         default=9,
