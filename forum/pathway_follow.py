@@ -283,6 +283,7 @@ def send_due_steps(at: datetime) -> list[str]:
 def send_step(item: PathwayFollow, step: PathwayStep, at: datetime) -> tuple[int, str]:
     """Enqueue one step's mail and move the follower on (inside run_once's transaction)."""
     number = item.position + 1
+    item.next_due_at = due_after_send(item, at)  # the mail says when the next step comes
     enqueue(
         step_message(item, step, number),
         kind="pathway-step",
@@ -293,7 +294,6 @@ def send_step(item: PathwayFollow, step: PathwayStep, at: datetime) -> tuple[int
     progress.state, progress.sent_at = "sent", at
     item.position = number
     item.last_sent_at = at
-    item.next_due_at = due_after_send(item, at)
     return 1, f"step {number} of {len(item.pathway.steps)}"
 
 
@@ -391,7 +391,7 @@ def step_message(item: PathwayFollow, step: PathwayStep, number: int):  # type: 
         "pause_url": action_url(item, step, "pause"),
         "leave_url": leave_url(item),
         "preferences_url": links.preferences_url(participant),
-        "next_due": item.next_due_at,
+        "next_due": _local_text(item.next_due_at, item.timezone) if number < len(pathway.steps) else "",
     }
     return build_message(
         to=address(participant.email, participant.name),
@@ -416,11 +416,18 @@ def follows_of(participant: Participant) -> list[PathwayFollow]:
     )
 
 
+def _local_text(instant: datetime | None, zone: str) -> str:
+    """`Monday, 3/9/2026 9:00 AM EDT` in a zone."""
+    if instant is None:
+        return ""
+    local = timezones.to_zone(instant, zone)
+    return f"{timezones.format_date(local)} {timezones.format_time(local)} {local.tzname()}"
+
+
 def next_due_text(item: PathwayFollow) -> str:
-    """`Monday, 3/9/2026 9:00 AM EDT` in the follower's zone, or why nothing is due."""
+    """When the next step comes, in the follower's zone ("" when none is coming)."""
     if item.status != "active" or item.next_due_at is None:
         return ""
     if item.position >= len(item.pathway.steps):
         return ""
-    local = timezones.to_zone(max(item.next_due_at, clock.now()), item.timezone)
-    return f"{timezones.format_date(local)} {timezones.format_time(local)} {local.tzname()}"
+    return _local_text(max(item.next_due_at, clock.now()), item.timezone)

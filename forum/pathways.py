@@ -252,11 +252,20 @@ def step_state(resource: Resource, at: datetime | None = None) -> str:
 
 
 def recording_url(resource: Resource) -> str | None:
-    """The recording of a past event or session, when there is one to share.
+    """The public recording of a past event or session, when there is one to share.
 
-    The one place pathway pages and mails ask for "the recording": per-session
-    recordings arrive with the webinars area, and are connected here.
+    The one place pathway pages and mails ask for "the recording". Per-session
+    recordings (`Session.materials`, kind "recording", from the webinars area) are read
+    here when that model is present; only public ones, since a follower need not be a
+    registrant and the pathway page is public. Until then there is none to link.
     """
+    sessions = (
+        [resource.session] if resource.session is not None else list(getattr(resource.event, "sessions", []))
+    )
+    for session in sessions:
+        for material in getattr(session, "materials", None) or []:
+            if getattr(material, "kind", "") == "recording" and getattr(material, "public", False):
+                return str(material.url)
     return None
 
 

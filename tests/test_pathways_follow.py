@@ -50,6 +50,7 @@ def test_follow_confirm_first_step_done_link_then_next_step(app, client):
     body = text_of(first[0])
     assert "Why this step: The vocabulary you will hear every day." in body
     assert "https://example.org/res/new-to-cataloging/0" in body
+    assert "Step 2 comes Monday, 3/11/2030 9:00 AM EDT, or as soon as you mark this one done." in body
 
     done = link_in(first[0], "/done")
     with clock.frozen(MONDAY_9_EST + timedelta(hours=2)):
