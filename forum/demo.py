@@ -374,5 +374,8 @@ def load(if_empty: bool = False) -> DemoReport | None:
     load_officer(report)
     load_eforum(report)
     load_series(report)
+    from .pathways_demo import load_pathway  # the learning pathway built on the events above
+
+    load_pathway(report)
     db.session.commit()
     return report

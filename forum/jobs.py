@@ -51,6 +51,8 @@ KINDS: dict[str, str] = {
     "retention": "clear the text of mail sent more than MAIL_KEEP_DAYS ago",
     "recordings": 'one "recording available" mail per webinar session',
     "ce": "evaluation invitations and certificates after an event's last session",
+    "pathways": "the next step of each learning pathway follower who is due one",
+    "link-check": "check the URLs of external pathway resources",
 }
 
 
@@ -140,6 +142,11 @@ def run_job(kind: str, *, event: Event | None = None, at: datetime | None = None
 
         evaluations.send_due(at, report, event)
         certificates.send_due(at, report, event)
+    elif kind in ("pathways", "link-check"):
+        from . import link_check, pathway_follow  # job bodies live with their area
+
+        for line in pathway_follow.send_due_steps(at) if kind == "pathways" else link_check.check_links(at):
+            report.add(line, 1 if kind == "pathways" else 0)
     return report
 
 

@@ -243,6 +243,8 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("retention", "forum.scheduler:run_scheduled", RETENTION_SECONDS, ("retention",)),
     JobSpec("recordings", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("recordings",)),
     JobSpec("ce", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("ce",)),
+    JobSpec("pathways", "forum.scheduler:run_scheduled", SWEEP_SECONDS, ("pathways",)),
+    JobSpec("link-check", "forum.scheduler:run_scheduled", RETENTION_SECONDS, ("link-check",)),
 )
 
 _app: Flask | None = None

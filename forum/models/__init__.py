@@ -18,6 +18,7 @@ from .events import EVENT_KINDS, PANELIST_ROLES, Event, EventPanelist, Panelist,
 from .officers import ApiToken, Officer
 from .outbox import OutboundMessage
 from .participants import DELIVERY_MODES, Participant, Subscription
+from .pathways import LearningNeed, Pathway, PathwayFollow, PathwayStep, Resource, StepProgress
 from .relay import RelayCapability
 from .scheduling import Announcement, JobRun, SchedulerLock
 from .settings import SiteSetting
@@ -51,6 +52,12 @@ __all__ = [
     "POST_STATUSES",
     "Panelist",
     "Participant",
+    "LearningNeed",
+    "Pathway",
+    "PathwayFollow",
+    "PathwayStep",
+    "Resource",
+    "StepProgress",
     "Post",
     "RelayCapability",
     "Session",

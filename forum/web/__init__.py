@@ -20,6 +20,8 @@ def register_blueprints(app: Flask) -> None:
         evaluations,
         feeds,
         manage,
+        pathways,
+        pathways_manage,
         public,
         setup,
         subscribers,
@@ -42,6 +44,8 @@ def register_blueprints(app: Flask) -> None:
         attendance,
         certificates,
         evaluations,
+        pathways,
+        pathways_manage,
     ):
         app.register_blueprint(module.bp)
     if app.config["FORUM_ENV"] != "production":
@@ -50,6 +54,9 @@ def register_blueprints(app: Flask) -> None:
     smorest = Api(app)
     smorest.register_blueprint(api.bp)
     smorest.register_blueprint(ce_api.bp)
+    from . import api_pathways
+
+    smorest.register_blueprint(api_pathways.bp)
     app.extensions["forum_api"] = smorest
     from . import security
 

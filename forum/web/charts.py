@@ -141,3 +141,41 @@ def grouped_bars(categories: Sequence[str], series: dict[str, tuple[str, Sequenc
         series={key: label for key, (label, _) in series.items()},
         rows=[(c, [series[k][1][i] for k in keys]) for i, c in enumerate(categories)],
     )
+
+
+@dataclass(frozen=True)
+class CountBar:
+    label: str
+    count: int
+    x: float
+    y: float
+    width: float
+    height: float
+    label_x: float
+
+
+@dataclass
+class CountChart:
+    """One bar per labelled count (a funnel, a histogram), plus the rows of its table."""
+
+    plot: Plot
+    bars: list[CountBar]
+    y_ticks: list[tuple[float, int]]
+
+    @property
+    def rows(self) -> list[tuple[str, int]]:
+        return [(bar.label, bar.count) for bar in self.bars]
+
+
+def count_bars(counts: Sequence[tuple[str, int]]) -> CountChart:
+    """Bars for (label, count) pairs in the given order, on the shared plot area."""
+    plot = Plot()
+    y_max = nice_max(max((n for _, n in counts), default=0))
+    slot = (plot.right - plot.left) / max(len(counts), 1)
+    width = max(min(slot * 0.7, 80.0), 1.0)
+    bars = []
+    for i, (label, count) in enumerate(counts):
+        x = plot.left + slot * i + (slot - width) / 2
+        top = plot.y(count, y_max)
+        bars.append(CountBar(label, count, x, top, width, plot.bottom - top, plot.left + slot * (i + 0.5)))
+    return CountChart(plot=plot, bars=bars, y_ticks=plot.y_ticks(y_max))

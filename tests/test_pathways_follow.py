@@ -1,0 +1,224 @@
+"""Following a pathway by email: double opt-in, one step per interval at the follower's
+weekday and hour (in their zone, across DST), done / skip / pause links, catch-up after
+downtime, leaving, and progress on the preferences page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from forum import clock, links
+from forum.extensions import db
+from forum.models import JobRun, Participant
+from forum.models.pathways import PathwayFollow, StepProgress
+from forum.pathway_follow import due_after_send
+from forum.scheduler import run_job
+from tests.conftest import csrf_from
+from tests.support.pathways import click, confirm_by_mail, follow_form, make_pathway, steps_to
+from tests.support.subscriptions import link_in, outbox, parsed, text_of
+
+LEARNER = "learner@example.org"
+# Monday 4 March 2030, 9:00 AM Eastern Standard Time; US clocks spring forward on Sunday 10 March.
+MONDAY_9_EST = datetime(2030, 3, 4, 14, 0, tzinfo=UTC)
+
+
+def the_follow() -> PathwayFollow:
+    db.session.expire_all()
+    found = db.session.scalar(select(PathwayFollow))
+    assert found is not None
+    return found
+
+
+def test_follow_confirm_first_step_done_link_then_next_step(app, client):
+    pathway = make_pathway()
+    with clock.frozen(MONDAY_9_EST):
+        answer = follow_form(client, pathway, LEARNER)
+        assert answer.status_code == 200
+        assert b"Check your inbox" in answer.data
+        assert the_follow().status == "pending"
+        run_job("pathways")
+        assert steps_to(LEARNER) == [], "no step before the address is confirmed"
+
+        confirm_by_mail(client, LEARNER)
+        assert the_follow().status == "active"
+        run_job("pathways")
+        run_job("pathways")  # a second sweep sends nothing twice
+    first = steps_to(LEARNER)
+    assert len(first) == 1
+    assert parsed(first[0])["Subject"] == f"{pathway.title}, step 1 of 4: Reading 0: cataloging basics"
+    body = text_of(first[0])
+    assert "Why this step: The vocabulary you will hear every day." in body
+    assert "https://example.org/res/new-to-cataloging/0" in body
+    assert "Step 2 comes Monday, 3/11/2030 9:00 AM EDT, or as soon as you mark this one done." in body
+
+    done = link_in(first[0], "/done")
+    with clock.frozen(MONDAY_9_EST + timedelta(hours=2)):
+        assert b"Mark this step done" in client.get(done).data
+        assert the_follow().next_due_at > MONDAY_9_EST + timedelta(days=6), "GET changed nothing"
+        answer = click(client, done)
+        assert b"Marked done" in answer.data
+        assert the_follow().next_due_at == MONDAY_9_EST + timedelta(hours=2), "done moves on at once"
+        run_job("pathways")
+    second = steps_to(LEARNER)[1]
+    assert "step 2 of 4" in parsed(second)["Subject"]
+    text = text_of(second)
+    # an upcoming webinar session: an invitation to register, its time in the follower's zone
+    assert "This is a live event. Register to take part:" in text
+    assert "http://forum.test/events/cataloging-series/subscribe" in text
+    assert "Tuesday, 6/4/2030, 2:00 PM-3:00 PM (New York, EDT)" in text
+    progress = {p.step.position: p.state for p in db.session.scalars(select(StepProgress))}
+    assert progress == {0: "done", 1: "sent"}
+
+    prefs = client.get(links.preferences_url(the_follow().participant).removeprefix("http://forum.test"))
+    assert b"Step 2 of 4 mailed, 1 done" in prefs.data
+
+
+def test_a_confirmed_address_follows_at_once_and_a_stranger_cannot_change_the_pace(app, client):
+    pathway = make_pathway()
+    with clock.frozen(MONDAY_9_EST):
+        db.session.add(Participant(email=LEARNER, email_key=LEARNER, confirmed_at=MONDAY_9_EST))
+        db.session.commit()
+        follow_form(client, pathway, LEARNER, weekday=3, hour=18)
+        assert outbox("pathway-confirm") == []
+        assert the_follow().status == "active"
+        follow_form(client, pathway, LEARNER, weekday=5, hour=6)  # someone else types the address
+    assert (the_follow().weekday, the_follow().hour) == (3, 18)
+
+
+def test_pacing_keeps_the_local_hour_and_weekday_across_the_dst_change(app, client):
+    pathway = make_pathway(external=4)
+    with clock.frozen(MONDAY_9_EST - timedelta(hours=2)):
+        follow_form(client, pathway, LEARNER, weekday=0, hour=9)
+        confirm_by_mail(client, LEARNER)
+    run_job("pathways", at=MONDAY_9_EST)
+    # next Monday is after the spring-forward: 9 AM EDT is 13:00 UTC, not 14:00
+    next_monday = datetime(2030, 3, 11, 13, 0, tzinfo=UTC)
+    assert the_follow().next_due_at == next_monday
+    run_job("pathways", at=next_monday - timedelta(minutes=1))
+    assert len(steps_to(LEARNER)) == 1
+    run_job("pathways", at=next_monday)
+    assert len(steps_to(LEARNER)) == 2
+    assert the_follow().next_due_at == datetime(2030, 3, 18, 13, 0, tzinfo=UTC)
+
+    # a follower in Berlin on Thursdays at 7 PM: the step after one sent on 28 March comes on
+    # Thursday 4 April at 19:00 CEST (17:00 UTC), after Europe's change on 31 March
+    follow = the_follow()
+    follow.timezone, follow.weekday, follow.hour = "Europe/Berlin", 3, 19
+    db.session.commit()
+    assert due_after_send(follow, datetime(2030, 3, 28, 18, 0, tzinfo=UTC)) == datetime(
+        2030, 4, 4, 17, 0, tzinfo=UTC
+    )
+
+
+def test_catch_up_after_three_weeks_down_sends_one_step_not_three(app, client):
+    pathway = make_pathway(external=5)
+    with clock.frozen(MONDAY_9_EST - timedelta(hours=1)):
+        follow_form(client, pathway, LEARNER)
+        confirm_by_mail(client, LEARNER)
+    run_job("pathways", at=MONDAY_9_EST)
+    assert len(steps_to(LEARNER)) == 1
+    back = MONDAY_9_EST + timedelta(weeks=3, hours=3)  # the scheduler was down three Mondays
+    with clock.frozen(back):
+        run_job("pathways", at=back)
+        run_job("pathways", at=back + timedelta(minutes=1))
+    assert len(steps_to(LEARNER)) == 2
+    follow = the_follow()
+    assert follow.position == 2
+    # the next one a full week after the late step, on the chosen Monday at 9 AM Eastern
+    assert follow.next_due_at == datetime(2030, 4, 1, 13, 0, tzinfo=UTC)
+    assert db.session.scalar(
+        select(JobRun.period).where(JobRun.kind == "pathway-step").order_by(JobRun.id.desc())
+    ) == (f"step:1:{pathway.steps[1].id}")
+
+
+def test_leaving_stops_the_mail_and_pausing_holds_it(app, client):
+    pathway = make_pathway()
+    with clock.frozen(MONDAY_9_EST):
+        follow_form(client, pathway, LEARNER)
+        confirm_by_mail(client, LEARNER)
+        run_job("pathways")
+    first = steps_to(LEARNER)[0]
+    assert parsed(first)["List-Unsubscribe"].startswith("<http://forum.test/pathways/leave/")
+
+    with clock.frozen(MONDAY_9_EST + timedelta(days=1)):
+        click(client, link_in(first, "/pause"))
+    assert the_follow().status == "paused"
+    run_job("pathways", at=MONDAY_9_EST + timedelta(weeks=2))
+    assert len(steps_to(LEARNER)) == 1
+
+    leave = link_in(first, "/pathways/leave/")
+    with clock.frozen(MONDAY_9_EST + timedelta(days=2)):
+        client.get(leave)
+        assert the_follow().status == "paused", "GET alone never acts"
+        answer = click(client, leave)
+    assert b"You no longer follow this pathway" in answer.data
+    assert the_follow().status == "left"
+    run_job("pathways", at=MONDAY_9_EST + timedelta(weeks=4))
+    assert len(steps_to(LEARNER)) == 1
+
+
+def test_skip_does_not_advance_when_the_follower_prefers_their_day(app, client):
+    pathway = make_pathway()
+    with clock.frozen(MONDAY_9_EST):
+        follow_form(client, pathway, LEARNER, advance_on_done=False)
+        confirm_by_mail(client, LEARNER)
+        run_job("pathways")
+        due = the_follow().next_due_at
+        click(client, link_in(steps_to(LEARNER)[0], "/skip"))
+    assert the_follow().next_due_at == due
+    assert db.session.scalar(select(StepProgress.state)) == "skipped"
+
+
+def test_preferences_change_the_pace_and_finishing_the_last_step_completes(app, client):
+    pathway = make_pathway(external=1)  # two steps
+    with clock.frozen(MONDAY_9_EST):
+        follow_form(client, pathway, LEARNER)
+        confirm_by_mail(client, LEARNER)
+        run_job("pathways")
+    later = MONDAY_9_EST + timedelta(hours=1)
+    follow = the_follow()
+    with clock.frozen(later):
+        prefs = links.preferences_url(follow.participant).removeprefix("http://forum.test")
+        page = client.get(prefs)
+        assert b"Step 1 of 2 mailed, 0 done; next step Monday, 3/11/2030 9:00 AM EDT." in page.data
+        form = {
+            f"f{follow.id}-{k}": v
+            for k, v in {
+                "interval_days": "14",
+                "weekday": "4",
+                "hour": "16",
+                "timezone": "Asia/Tokyo",
+                "advance_on_done": "y",
+                "save": "Save",
+            }.items()
+        }
+        form[f"f{follow.id}-csrf_token"] = csrf_from(page.data)
+        answer = client.post(f"/preferences/{prefs.rsplit('/', 1)[1]}/pathways/{follow.id}", data=form)
+    assert answer.status_code == 303
+    follow = the_follow()
+    assert (follow.interval_days, follow.weekday, follow.hour, follow.timezone) == (14, 4, 16, "Asia/Tokyo")
+    # two weeks after Monday 4 March, then Friday 4 PM in Tokyo = 07:00 UTC
+    assert follow.next_due_at == datetime(2030, 3, 22, 7, 0, tzinfo=UTC)
+
+    with clock.frozen(follow.next_due_at):
+        run_job("pathways")
+    last = steps_to(LEARNER)[-1]
+    assert "step 2 of 2" in parsed(last)["Subject"]
+    with clock.frozen(datetime(2030, 3, 23, tzinfo=UTC)):
+        click(client, link_in(last, "/done"))
+        assert the_follow().status == "completed"
+        assert b"Completed: all 2 steps." in client.get(prefs).data
+
+
+def test_a_bad_or_old_step_link_gets_a_clear_page(app, client):
+    pathway = make_pathway()
+    assert client.get("/pathways/step/not-a-token/done").status_code == 400
+    assert client.get("/pathways/follow/not-a-token").status_code == 400
+    follow_form(client, pathway, LEARNER)
+    row = outbox("pathway-confirm", LEARNER)[0]
+    with clock.frozen(clock.now() + timedelta(days=30)):
+        answer = client.get(link_in(row, "/pathways/follow/"))
+    assert answer.status_code == 410
+    assert b"This link has expired" in answer.data
+    assert answer.headers["Referrer-Policy"] == "no-referrer"
