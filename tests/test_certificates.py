@@ -151,7 +151,7 @@ def test_download_from_the_preferences_page_after_correcting_the_name(
         assert HOA in text and "Hoa Nguyen" not in text
         codes = db.session.scalars(select(Certificate.code)).all()
         assert len(codes) == 1 and codes[0] in text  # same certificate, same code, corrected name
-        assert second.headers["Referrer-Policy"] == "no-referrer"
+        assert second.headers["Referrer-Policy"] == "same-origin"
         assert client.get(f"{prefs_path}/certificates/{other.id}.pdf").status_code == 404
         assert client.get("/preferences/forged-token/certificates/1.pdf").status_code == 400
 

@@ -8,6 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from forum import subscriber_import
 from forum import subscriptions as service
 from forum.extensions import db
 from forum.mail.compose import build_message
@@ -92,7 +93,7 @@ def test_utf8_local_part_with_a_relay_without_smtputf8(app, client: FlaskClient)
         )
         assert response.status_code == 400
         assert REFUSAL in response.get_data(as_text=True)
-        report = service.import_rows(event, ["email", "jörg@example.de", "ana@bücher.example"])
+        report = subscriber_import.import_rows(event, ["email", "jörg@example.de", "ana@bücher.example"])
         assert report.added == 1
         [(line, reason)] = report.bad
         assert line == 2 and REFUSAL in reason

@@ -119,7 +119,7 @@ def test_an_officer_builds_a_pathway_from_events_and_external_resources(app, cli
     assert "3 steps · about 85 minutes in all" in public
     order = [public.index(t) for t in ("RDA in a nutshell", "Mentoring", "Cataloging Series")]
     assert order == sorted(order)
-    assert "Tuesday, 6/11/2030" in public and "2:00 PM-3:00 PM (Eastern)" in public
+    assert "Tuesday, 6/11/2030" in public and "2:00 PM–3:00 PM (Eastern)" in public
     assert (
         'href="/events/cataloging-series/subscribe"'
         in client.get("/pathways/new-to-technical-services").data.decode()

@@ -66,7 +66,7 @@ def test_follow_confirm_first_step_done_link_then_next_step(app, client):
     # an upcoming webinar session: an invitation to register, its time in the follower's zone
     assert "This is a live event. Register to take part:" in text
     assert "http://forum.test/events/cataloging-series/subscribe" in text
-    assert "Tuesday, 6/4/2030, 2:00 PM-3:00 PM (New York, EDT)" in text
+    assert "Tuesday, 6/4/2030, 2:00 PM–3:00 PM (New York, EDT)" in text
     progress = {p.step.position: p.state for p in db.session.scalars(select(StepProgress))}
     assert progress == {0: "done", 1: "sent"}
 
@@ -221,4 +221,4 @@ def test_a_bad_or_old_step_link_gets_a_clear_page(app, client):
         answer = client.get(link_in(row, "/pathways/follow/"))
     assert answer.status_code == 410
     assert b"This link has expired" in answer.data
-    assert answer.headers["Referrer-Policy"] == "no-referrer"
+    assert answer.headers["Referrer-Policy"] == "same-origin"
