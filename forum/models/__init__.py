@@ -5,7 +5,7 @@ from .base import Timestamps, TZDateTime, WallTime, table_of
 from .discussion import POST_STATUSES, Post, Thread
 from .events import EVENT_KINDS, PANELIST_ROLES, Event, EventPanelist, Panelist, Session
 from .officers import ApiToken, Officer
-from .outbox import OutboundMessage
+from .outbox import FanOut, OutboundBody, OutboundMessage, assemble
 from .participants import DELIVERY_MODES, Participant, Subscription
 from .scheduling import Announcement, JobRun, SchedulerLock
 
@@ -22,7 +22,10 @@ __all__ = [
     "Event",
     "EventPanelist",
     "Officer",
+    "FanOut",
+    "OutboundBody",
     "OutboundMessage",
+    "assemble",
     "POST_STATUSES",
     "Panelist",
     "Participant",
