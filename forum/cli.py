@@ -171,10 +171,14 @@ def import_subscribers(slug: str, path: str, confirmed: bool, mode: str) -> None
 @click.option("--limit", type=click.IntRange(min=1), help="Send at most this many messages.")
 @click.option("--batch-size", default=200, show_default=True, type=click.IntRange(min=1))
 def send(limit: int | None, batch_size: int) -> None:
-    """Drain the outbox once: deliver every message that is due, then exit."""
+    """Drain the outbox once: write pending fan-outs, deliver every message that is due, then exit."""
+    from .fanout import expand_pending
     from .mail.sender import due_count, send_due
     from .mail.transport import MailURLError
 
+    expanded = expand_pending()
+    if expanded.fan_outs or expanded.failed:
+        click.echo(f"fan-outs: {expanded}")
     due = due_count()
     total = min(due, limit) if limit else due
     try:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from . import clock, notices, subscriptions, timezones
+from . import clock, fanout, notices, subscriptions, timezones
 from .addresses import resolve
 from .extensions import db
 from .mail import bounces, outbox
@@ -425,7 +425,7 @@ def accept(post: Post, moderator: str = "") -> bool:
         if sub is not None:
             sub.posts_approved = (sub.posts_approved or 0) + 1
     db.session.flush()
-    fan_out(post)
+    fanout.record("post", f"post:{post.id}", event_id=post.event_id, target_id=post.id)
     if was_held and not _gets_each_post(sub):
         notices.approved_mail(post, sub)
     return True
@@ -481,10 +481,11 @@ def _reply_command(text: str) -> tuple[str, str]:
 
 
 def fan_out(post: Post) -> int:
-    """Enqueue the accepted post for every active each-message subscriber; returns how many.
+    """Enqueue the accepted post for every active each-message subscriber; returns how many new.
 
-    The body is encoded once and each copy personalised (`compose.list_messages`): a post
-    to 10,000 subscribers stays a short part of the transaction that accepts it.
+    Called by the scheduler when it expands the post's fan-out record (`accept` only
+    records one, see forum/fanout.py). The body is encoded once and each copy
+    personalised (`compose.list_messages`); subscribers are streamed, not all loaded.
     """
     event = post.event
     subs = db.session.scalars(
@@ -496,7 +497,8 @@ def fan_out(post: Post) -> int:
         )
         .options(selectinload(Subscription.participant))
         .order_by(Subscription.id)
-    ).all()
+        .execution_options(yield_per=1000)
+    )
     from .links import post_url
 
     link = permalink(post)

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import delete, func, select, update
 
-from . import calendar, clock
+from . import clock, fanout
 from .extensions import db
 from .models import (
     Announcement,
@@ -68,7 +68,18 @@ def session_changed(session: Session) -> None:
     session.bump()
     if session.event.status == "published" and session.status != "cancelled":
         db.session.flush()
-        calendar.send_updates(session)
+        schedule_updates(session)
+
+
+def schedule_updates(session: Session) -> None:
+    """Record the calendar update's fan-out; the scheduler mails every subscriber (forum/fanout.py)."""
+    fanout.record(
+        "calendar-update",
+        f"calendar-update:{session.id}:{session.sequence}",
+        event_id=session.event_id,
+        target_id=session.id,
+        params={"sequence": session.sequence},
+    )
 
 
 def event_renamed(event: Event) -> None:
@@ -85,7 +96,13 @@ def cancel_session(session: Session) -> None:
     session.bump()
     if session.event.status == "published":
         db.session.flush()
-        calendar.send_cancellations(session)
+        fanout.record(
+            "calendar-cancel",
+            f"calendar-cancel:{session.id}:{session.sequence}",
+            event_id=session.event_id,
+            target_id=session.id,
+            params={"sequence": session.sequence},
+        )
 
 
 def publish_event(event: Event) -> None:
@@ -184,7 +201,7 @@ def add_session(
     event.sessions.append(session)
     if event.status == "published":
         db.session.flush()
-        calendar.send_updates(session)
+        schedule_updates(session)
     return session, notes
 
 

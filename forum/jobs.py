@@ -43,7 +43,7 @@ CATCH_UP = timedelta(days=7)
 REMINDER_LOOKAHEAD = timedelta(days=30)
 
 KINDS: dict[str, str] = {
-    "outbox": "send queued mail",
+    "outbox": "write pending fan-outs' copies, send queued mail",
     "digests": "daily e-forum digests, and the final one at close",
     "reminders": "reminders before webinar sessions",
     "announcements": "timed announcements and lessons",

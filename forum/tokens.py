@@ -12,7 +12,7 @@ import hmac
 from typing import Any
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer, want_bytes
 
 from . import clock
 
@@ -27,16 +27,37 @@ class TokenError(Exception):
 
 
 class _ClockSigner(TimestampSigner):
-    """Timestamps from forum.clock, so `clock.frozen` moves link expiry like everything else."""
+    """Timestamps from forum.clock, so `clock.frozen` moves link expiry like everything else.
+
+    The derived key depends only on the secret and the salt, so it is computed once per
+    pair rather than once per token (a fan-out signs three links per recipient).
+    """
+
+    _derived: dict[tuple[bytes, bytes, str], bytes] = {}
 
     def get_timestamp(self) -> int:
         return int(clock.now().timestamp())
 
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        secret = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        cache_key = (secret, self.salt, self.key_derivation)
+        key = self._derived.get(cache_key)
+        if key is None:
+            key = self._derived[cache_key] = super().derive_key(secret)
+        return key
+
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
-        current_app.config["SECRET_KEY"], salt=f"forum.{purpose}", signer=_ClockSigner
-    )
+    """One serializer per secret and purpose, kept on the app (they are immutable)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cache: dict[tuple[str, str], URLSafeTimedSerializer] = app.extensions.setdefault("forum_tokens", {})
+    secret = app.config["SECRET_KEY"]
+    serializer = cache.get((secret, purpose))
+    if serializer is None:
+        serializer = cache[(secret, purpose)] = URLSafeTimedSerializer(
+            secret, salt=f"forum.{purpose}", signer=_ClockSigner
+        )
+    return serializer
 
 
 def make_token(purpose: str, payload: Any) -> str:

@@ -16,6 +16,7 @@ from forum.extensions import db
 from forum.mail.compose import list_message
 from forum.models import OutboundMessage
 from tests.support.calendars import instants, make_event, parse_checked, subscribe
+from tests.support.fanouts import write_fan_outs
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 WALLS = [
@@ -53,10 +54,11 @@ def _calendar_part(msg: EmailMessage) -> tuple[EmailMessage, bytes]:
 
 
 def _queued(kind: str = "calendar") -> list[tuple[OutboundMessage, EmailMessage]]:
+    write_fan_outs()
     rows = db.session.scalars(
         select(OutboundMessage).where(OutboundMessage.kind == kind).order_by(OutboundMessage.id)
     ).all()
-    return [(r, message_from_bytes(r.message, policy=policy.default)) for r in rows]  # type: ignore[misc]
+    return [(r, message_from_bytes(r.full_message, policy=policy.default)) for r in rows]  # type: ignore[misc]
 
 
 def test_welcome_for_series_becomes_request_invite(app) -> None:  # type: ignore[no-untyped-def]

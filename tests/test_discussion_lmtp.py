@@ -137,7 +137,7 @@ def test_reply_threads_under_its_parent(app, client):
     assert [t.post_count for t in threads()] == [2, 1]
     # the relayed reply keeps its threading headers for subscribers' mail clients
     relayed = parsed(
-        next(r for r in queued("post") if r.recipient == "ann@example.org" and b"reply@" in r.message)
+        next(r for r in queued("post") if r.recipient == "ann@example.org" and b"reply@" in r.full_message)
     )
     assert relayed["In-Reply-To"] == "<root@example.org>"
     page = client.get(f"/events/mentoring/archive/threads/{root.thread_id}").get_data(as_text=True)

@@ -297,7 +297,7 @@ def test_reply_on_the_thread_page_threads_under_that_post_and_goes_out(app, clie
     reply = posts()[-1]
     assert reply.parent_id == child.id and reply.thread_id == root.thread_id
     assert reply.in_reply_to == "<bob@example.org>"
-    copies = [r for r in queued("post") if r.message.find(reply.message_id.encode()) != -1]
+    copies = [r for r in queued("post") if r.full_message.find(reply.message_id.encode()) != -1]
     assert sorted(r.recipient for r in copies) == ["ann@example.org", "bob@example.org"]
     for row in copies:
         mail = parsed(row)

@@ -15,9 +15,9 @@ from forum.calendar import session_file
 from forum.digests import DigestRenderer, periods, posts_in, send_digest
 from forum.extensions import db
 from forum.jobs import run_job
-from forum.links import post_url
+from forum.links import bounce_address, post_url
 from forum.mail.compose import SharedAttributeError, list_message, list_messages
-from forum.mail.outbox import Outgoing, enqueue_many
+from forum.mail.outbox import Outgoing, enqueue_copies, enqueue_many
 from forum.reminders import session_time_for
 from forum.web.helpers import session_zone_lines
 from forum.web.urls import external_url
@@ -131,8 +131,8 @@ def test_a_digest_in_two_zones_matches_list_message_for_everyone(app):  # type: 
         for sub in subs:
             (row,) = outbox("digest", sub.participant.email)
             assert row.idempotency_key == f"digest:{event.id}:{period.label}:{sub.id}"
-            assert_same_mail(row.message, renderer.message_for(sub), same_id=False)
-    bob = message_from_bytes(outbox("digest", "bob@example.org")[0].message, policy=policy.default)
+            assert_same_mail(row.full_message, renderer.message_for(sub), same_id=False)
+    bob = message_from_bytes(outbox("digest", "bob@example.org")[0].full_message, policy=policy.default)
     assert "7:05 AM PDT" in bob.get_body(("plain",)).get_content()
 
 
@@ -181,18 +181,26 @@ def test_a_template_reading_a_personal_field_the_group_does_not_share_fails_loud
         )
 
 
-def test_bulk_copies_enqueue_as_bytes_with_their_keys(app):  # type: ignore[no-untyped-def]
+def test_bulk_copies_enqueue_with_their_keys_and_verp_senders(app):  # type: ignore[no-untyped-def]
     event = make_forum()
     subs = [subscribe(event, f"p{i}@example.org", mode="each") for i in range(3)]
     use_test_templates(app)
-    copies = list_messages(
-        event=event, subscriptions=subs, subject="Hi", template="test_rich", context={"body": "hello"}
+    copies = list(
+        list_messages(
+            event=event, subscriptions=subs, subject="Hi", template="test_rich", context={"body": "hello"}
+        )
     )
-    items = (Outgoing(c.data, key=f"k:{c.subscription.id}", recipient=c.recipient) for c in copies)
-    assert enqueue_many(items, kind="test") == 3
+    assert enqueue_copies(copies, kind="test", key="k", event_id=event.id) == 3  # as production queues
+    assert enqueue_copies(copies, kind="test", key="k", event_id=event.id) == 0  # keys: never twice
     rows = outbox("test")
     assert [r.recipient for r in rows] == [s.participant.email for s in subs]
-    assert all(r.envelope_from == "mentoring@lists.forum.test" for r in rows)
+    assert [r.idempotency_key for r in rows] == [f"k:{s.id}" for s in subs]
+    assert [r.envelope_from for r in rows] == [bounce_address(s) for s in subs]
+    assert [r.full_message for r in rows] == [c.data for c in copies]
+    # Plain bytes (e.g. a message built elsewhere) still queue through enqueue_many.
+    items = [Outgoing(copies[0].data, key="raw", recipient=copies[0].recipient, envelope_from="x@y.test")]
+    assert enqueue_many(items, kind="raw") == 1
+    assert outbox("raw")[0].full_message == copies[0].data
 
 
 def test_reminders_carry_each_recipients_own_calendar_file(app):  # type: ignore[no-untyped-def]
@@ -227,5 +235,5 @@ def test_reminders_carry_each_recipients_own_calendar_file(app):  # type: ignore
             )
             ics = session_file(session, sub)
             reference.add_attachment(ics, maintype="text", subtype="calendar", filename="session.ics")
-            assert_same_mail(row.message, reference, same_id=False)
+            assert_same_mail(row.full_message, reference, same_id=False)
             assert sub.participant.email.encode() in ics

@@ -246,7 +246,7 @@ def test_series_welcome_is_an_invite_and_invites_on_request(app: Flask, client: 
     assert b"calendar invite for Mentoring" in client.get(url).data
     mails = outbox()
     assert len(mails) == 4  # confirm, series welcome, e-forum welcome, requested invite
-    assert b"METHOD:REQUEST" in mails[-1].message and mails[-1].subscription_id == eforum.id
+    assert b"METHOD:REQUEST" in mails[-1].full_message and mails[-1].subscription_id == eforum.id
 
 
 def test_preferences_page_offers_the_calendar_feed_and_web_posting(app, client) -> None:  # type: ignore[no-untyped-def]

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from email import quoprimime
 from email.generator import Generator
@@ -139,22 +139,31 @@ class TextPart:
             cache[run] = encoded
         return encoded
 
-    def encode(self, values: Sequence[str]) -> tuple[str, bytes]:
-        """(Content-Transfer-Encoding, encoded payload with CRLF) for one recipient's values."""
+    def encode_pieces(self, values: Sequence[str]) -> tuple[str, list[tuple[bool, bytes]]]:
+        """(Content-Transfer-Encoding, [(own, encoded bytes), ...]) for one recipient's values.
+
+        `own` is False for runs of lines without a placeholder: their bytes are the same
+        for every recipient who gets this encoding, so a fan-out stores them once.
+        """
         own = self._substitute(values)
         cte = self._choose_cte(own)
         if cte == "base64":
             lines = [own.get(i, line) for i, line in enumerate(self.lines)]
-            return cte, _encode_base64(LINESEP.join(lines) + LINESEP)
-        out: list[bytes] = []
+            return cte, [(True, _encode_base64(LINESEP.join(lines) + LINESEP))]
+        out: list[tuple[bool, bytes]] = []
         for piece in self.pieces:
             if isinstance(piece, tuple):
-                out.append(self._run(cte, piece))
+                out.append((False, self._run(cte, piece)))
             elif cte == "quoted-printable":
-                out.append(_qp([own[piece]]))
+                out.append((True, _qp([own[piece]])))
             else:
-                out.append(own[piece] + LINESEP)
-        return cte, b"".join(out)
+                out.append((True, own[piece] + LINESEP))
+        return cte, out
+
+    def encode(self, values: Sequence[str]) -> tuple[str, bytes]:
+        """(Content-Transfer-Encoding, encoded payload with CRLF) for one recipient's values."""
+        cte, pieces = self.encode_pieces(values)
+        return cte, b"".join(data for _, data in pieces)
 
 
 class BodyTemplate:
@@ -172,6 +181,7 @@ class BodyTemplate:
         if html:
             self.parts.append(TextPart(html, "html", self.pattern))
         self._skeletons: dict[tuple[object, ...], tuple[bytes, list[bytes]]] = {}
+        self._statics: dict[Hashable, tuple[bytes, ...]] = {}
 
     @staticmethod
     def placeholder(nonce: str, index: int) -> str:
@@ -221,3 +231,42 @@ class BodyTemplate:
         for payload, segment in zip(payloads, segments[1:], strict=True):
             out += [payload, segment]
         return head, b"".join(out)
+
+    def render_shared(
+        self, values: Sequence[str], attachments: Sequence[Attachment] = ()
+    ) -> tuple[Hashable, tuple[bytes, ...], tuple[bytes, ...]]:
+        """One recipient's body split into what they share with others and what is their own.
+
+        Returns (variant, statics, owns): the MIME headers, a blank line and the body are
+        ``statics[0] + owns[0] + statics[1] + ... + owns[-1] + statics[-1]``, byte for byte
+        what `render` gives (head, CRLF, body). Every recipient of this body with the same
+        `variant` (the encodings chosen, the attachments' shapes) has the same `statics`
+        (the same objects, built once), so a fan-out stores them once per variant and
+        only the `owns` (lines with the recipient's links, their attachments) per recipient.
+        """
+        encoded = [part.encode_pieces(values) for part in self.parts]
+        ctes = tuple(cte for cte, _ in encoded)
+        shapes = tuple(a.shape for a in attachments)
+        variant = (ctes, shapes)
+        head, segments = self._skeleton(ctes, shapes)
+        pieces: list[tuple[bool, bytes]] = [(False, head + LINESEP + segments[0])]
+        for n, segment in enumerate(segments[1:]):
+            if n < len(encoded):
+                pieces.extend(encoded[n][1])
+            else:
+                pieces.append((True, _encode_base64(attachments[n - len(encoded)].data)))
+            pieces.append((False, segment))
+        owns = tuple(data for own, data in pieces if own)
+        statics = self._statics.get(variant)
+        if statics is None:
+            runs: list[bytes] = []
+            current: list[bytes] = []
+            for own, data in pieces:
+                if own:
+                    runs.append(b"".join(current))
+                    current = []
+                else:
+                    current.append(data)
+            runs.append(b"".join(current))
+            statics = self._statics[variant] = tuple(runs)
+        return variant, statics, owns

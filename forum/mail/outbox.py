@@ -6,7 +6,7 @@ not at all, and the idempotency key makes a retried job enqueue nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -16,13 +16,13 @@ from email.utils import getaddresses
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
 from ..extensions import db
-from ..models import OutboundMessage, Subscription, table_of
+from ..models import OutboundBody, OutboundMessage, Subscription, table_of
 from .compose import ListCopy, recipient_of, sender_of
 
 #: Rows per multi-row INSERT in `enqueue_many` (11 columns: well under SQLite's bind limit).
@@ -91,6 +91,9 @@ class Outgoing:
     subscription_id: int | None = None
     envelope_from: str | None = None
     recipient: str | None = None
+    #: With a shared body (`enqueue_copies`): `message` is the header block + own pieces.
+    body_id: int | None = None
+    splits: str | None = None
 
     def row(self, kind: str, now: datetime) -> dict[str, Any]:
         """The outbox row's values; bytes are queued as they are."""
@@ -115,6 +118,8 @@ class Outgoing:
             "recipient": recipient,
             "envelope_from": envelope_from,
             "message": data,
+            "body_id": self.body_id,
+            "splits": self.splits,
             "event_id": self.event_id,
             "subscription_id": self.subscription_id,
             "status": "queued",
@@ -144,18 +149,31 @@ def _insert_statement() -> Any:
 def enqueue_many(items: Iterable[Outgoing], *, kind: str, chunk_size: int = INSERT_CHUNK) -> int:
     """Queue a fan-out in bulk, inside the caller's transaction; returns how many rows were new.
 
-    Multi-row INSERTs that ignore keys already queued, so re-running a fan-out after a
-    crash queues only the copies that are missing. `items` may be a generator: only one
-    chunk of rendered messages is held at a time.
+    One cached ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` statement executed for
+    a chunk of rows at a time (SQLAlchemy batches them into multi-row VALUES without
+    compiling a fresh statement per chunk), so re-running a fan-out after a crash queues
+    only the copies that are missing. `items` may be a generator: only one chunk of
+    rendered messages is held at a time.
     """
+    stmt = _insert_statement().returning(table_of(OutboundMessage).c.id)
     inserted = 0
     for chunk in _chunks(items, chunk_size):
         now = clock.now()
         rows = [item.row(kind, now) for item in chunk]
         # RETURNING counts what was really inserted (rowcount is not reliable here on every driver).
-        stmt = _insert_statement().values(rows).returning(table_of(OutboundMessage).c.id)
-        inserted += len(db.session.execute(stmt).all())
+        inserted += len(db.session.execute(stmt, rows).all())
     return inserted
+
+
+def store_body(statics: Sequence[bytes]) -> int:
+    """Store one shared body (see models.OutboundBody) in the caller's transaction; its id."""
+    offsets, total = [], 0
+    for static in statics[:-1]:
+        total += len(static)
+        offsets.append(str(total))
+    table = table_of(OutboundBody)
+    stmt = insert(table).values(data=b"".join(statics), cuts=",".join(offsets), created_at=clock.now())
+    return int(db.session.execute(stmt.returning(table.c.id)).scalar_one())
 
 
 def enqueue_copies(
@@ -163,20 +181,29 @@ def enqueue_copies(
 ) -> int:
     """Queue a `compose.list_messages` fan-out, one row per copy keyed `<key>:<subscription id>`.
 
-    Each copy returns to its subscription's VERP bounce address (see `return_path`).
+    Each distinct body is stored once (`store_body`); a row holds only its recipient,
+    VERP envelope sender, header block and own pieces, and the sender assembles the
+    bytes at send time. Each copy returns to its subscription's VERP bounce address.
     Returns how many were new (see `enqueue_many`).
     """
     from ..links import bounce_address
 
-    outgoing = (
-        Outgoing(
-            message=copy.data,
-            key=f"{key}:{copy.subscription.id}",
-            event_id=event_id,
-            subscription_id=copy.subscription.id,
-            envelope_from=bounce_address(copy.subscription),
-            recipient=copy.recipient,
-        )
-        for copy in copies
-    )
-    return enqueue_many(outgoing, kind=kind, chunk_size=chunk_size)
+    bodies: dict[Hashable, int] = {}
+
+    def outgoing() -> Iterator[Outgoing]:
+        for copy in copies:
+            body_id = bodies.get(copy.body_key)
+            if body_id is None:
+                body_id = bodies[copy.body_key] = store_body(copy.statics)
+            yield Outgoing(
+                message=copy.head + b"".join(copy.owns),
+                key=f"{key}:{copy.subscription.id}",
+                event_id=event_id,
+                subscription_id=copy.subscription.id,
+                envelope_from=bounce_address(copy.subscription),
+                recipient=copy.recipient,
+                body_id=body_id,
+                splits=",".join(str(len(own)) for own in copy.owns),
+            )
+
+    return enqueue_many(outgoing(), kind=kind, chunk_size=chunk_size)

@@ -1,10 +1,11 @@
 """Retention: forget the text of mail that was delivered long ago, keep its record.
 
-Every outbox row holds its full RFC 5322 bytes; one digest to 10,000 subscribers is
-gigabytes. Once a message has been SENT more than MAIL_KEEP_DAYS ago nobody needs
+Every outbox row holds its RFC 5322 bytes (a fan-out's copies: their header blocks
+and own lines, the body shared once in `OutboundBody`). Once a message has been SENT more than MAIL_KEEP_DAYS ago nobody needs
 its text, but its row still matters: the idempotency key stops a rerun from sending
 it twice, and recipient/kind/status/sent_at feed delivery statistics. So only the
-bytes are cleared (``message = NULL``). Failed rows keep theirs: an officer may want
+bytes are cleared (``message = NULL``; a shared body goes once no row that refers to
+it keeps its text). Failed rows keep theirs: an officer may want
 to see what was refused. Queued/retrying rows are untouched (they are not sent yet).
 
 The work goes in small batches, each its own short transaction, walking the primary
@@ -17,16 +18,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from .. import clock
 from ..extensions import db
-from ..models import OutboundMessage, table_of
+from ..models import OutboundBody, OutboundMessage, table_of
 
 #: Rows cleared per transaction.
 BATCH_SIZE = 500
 
 _outbox = table_of(OutboundMessage)
+_bodies = table_of(OutboundBody)
 
 
 def cutoff(at: datetime | None = None) -> datetime:
@@ -58,10 +60,13 @@ def clear_old_messages(at: datetime | None = None, batch_size: int = BATCH_SIZE)
             )
         )
         if not ids:
+            drop_unused_bodies()
             return cleared
         try:
             db.session.execute(
-                update(_outbox).where(_outbox.c.id.in_(ids), _outbox.c.status == "sent").values(message=None)
+                update(_outbox)
+                .where(_outbox.c.id.in_(ids), _outbox.c.status == "sent")
+                .values(message=None, body_id=None)
             )
             db.session.commit()
         except BaseException:
@@ -69,3 +74,20 @@ def clear_old_messages(at: datetime | None = None, batch_size: int = BATCH_SIZE)
             raise
         cleared += len(ids)
         last_id = ids[-1]
+
+
+def drop_unused_bodies() -> int:
+    """Delete shared bodies no row still needs (every row using it cleared or erased); how many.
+
+    A body stays while any row that refers to it keeps its text: unsent rows (they will
+    be assembled from it), and sent or failed rows within MAIL_KEEP_DAYS.
+    """
+    needed = select(_outbox.c.id).where(_outbox.c.body_id == _bodies.c.id, _outbox.c.message.is_not(None))
+    try:
+        result = db.session.execute(delete(_bodies).where(~needed.exists()))
+        dropped = getattr(result, "rowcount", 0)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return int(dropped or 0)

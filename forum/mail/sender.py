@@ -33,7 +33,8 @@ from sqlalchemy import and_, bindparam, func, select, update
 
 from .. import clock
 from ..extensions import db
-from ..models import OutboundMessage, Subscription, table_of
+from ..fanout import expand_pending
+from ..models import OutboundBody, OutboundMessage, Subscription, assemble, table_of
 from .bounces import count_hard_bounces
 from .transport import DeliveryError, Envelope, Transport, make_transport
 
@@ -47,6 +48,7 @@ MAX_BACKOFF = timedelta(hours=6)
 
 _outbox = table_of(OutboundMessage)
 _subscriptions = table_of(Subscription)
+_bodies = table_of(OutboundBody)
 
 
 @dataclass
@@ -118,6 +120,8 @@ def claim(limit: int, worker_id: str, lease_seconds: int | None = None) -> Claim
             _outbox.c.recipient,
             _outbox.c.envelope_from,
             _outbox.c.message,
+            _outbox.c.body_id,
+            _outbox.c.splits,
             _outbox.c.attempts,
             _outbox.c.subscription_id,
             _outbox.c.created_at,
@@ -307,6 +311,7 @@ def deliver(
     progress: Callable[[int], None] | None = None,
     db_call: DBCall = _inline,
     pending: deque[tuple[Future[Any], int]] | None = None,
+    bodies: BodyCache | None = None,
 ) -> None:
     """Send a claimed batch and mark every row; stops short of the lease running out.
 
@@ -328,7 +333,15 @@ def deliver(
         for row in batch.rows:
             if unavailable is not None or clock.now() >= batch.lease_until - margin:
                 return
-            yield Envelope(row.id, row.envelope_from, row.recipient, bytes(row.message), row.kind)
+            data = bytes(row.message)
+            if row.body_id is not None:
+                body = bodies.get(row.body_id) if bodies is not None else None
+                if body is None:
+                    body = db_call(_load_body, row.body_id).result()
+                    if bodies is not None:
+                        bodies.put(row.body_id, body)
+                data = assemble(data, row.splits, *body)
+            yield Envelope(row.id, row.envelope_from, row.recipient, data, row.kind)
 
     def settle(wait: bool) -> None:
         settle_commits(pending, progress, wait)
@@ -370,6 +383,34 @@ def deliver(
             settle(wait=True)
 
 
+class BodyCache:
+    """The last few shared bodies (forum.models.OutboundBody) a sender loaded, by id.
+
+    Rows of one fan-out are claimed together, so a handful of bodies serve a whole run.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._items: dict[int, tuple[bytes, str]] = {}
+
+    def get(self, body_id: int) -> tuple[bytes, str] | None:
+        item = self._items.pop(body_id, None)
+        if item is not None:
+            self._items[body_id] = item  # most recently used last
+        return item
+
+    def put(self, body_id: int, item: tuple[bytes, str]) -> None:
+        self._items[body_id] = item
+        while len(self._items) > self.size:
+            del self._items[next(iter(self._items))]
+
+
+def _load_body(body_id: int) -> tuple[bytes, str]:
+    row = db.session.execute(select(_bodies.c.data, _bodies.c.cuts).where(_bodies.c.id == body_id)).one()
+    db.session.commit()
+    return bytes(row.data), row.cuts
+
+
 def settle_commits(
     pending: deque[tuple[Future[Any], int]], progress: Callable[[int], None] | None, wait: bool
 ) -> None:
@@ -390,8 +431,9 @@ def send_due(
 ) -> SendReport:
     """Drain what is due now (at most `limit` messages), batch by batch; safe to run anywhere.
 
-    Commits the caller's session first (so its mail is visible and no lock is held),
-    then works on a database thread of its own, claiming the next batch while the
+    First writes the copies of pending fan-outs (`forum.fanout.expand_pending`: a post
+    accepted a moment ago is mailed in this run). Commits the caller's session first (so
+    its mail is visible and no lock is held), then works on a database thread of its own, claiming the next batch while the
     current one is sent. `progress(n)` is called as groups of `n` messages are marked.
     Rows put back for a retry are not due again within the same run.
     """
@@ -400,10 +442,12 @@ def send_due(
     transport = transport or app_transport()
     report = SendReport()
     db.session.commit()
+    expand_pending()
     database = _DatabaseThread(current_app._get_current_object())  # type: ignore[attr-defined]
     claimed = 0
     next_claim: Future[Claim] | None = None
     pending: deque[tuple[Future[Any], int]] = deque()
+    bodies = BodyCache()
 
     def claim_ahead() -> Future[Claim] | None:
         size = batch_size if limit is None else min(batch_size, limit - claimed)
@@ -418,7 +462,9 @@ def send_due(
                 break
             claimed += len(batch.rows)
             next_claim = claim_ahead()
-            deliver(batch, transport, report, progress, db_call=database.submit, pending=pending)
+            deliver(
+                batch, transport, report, progress, db_call=database.submit, pending=pending, bodies=bodies
+            )
             if report.unavailable:
                 break
     finally:

@@ -16,7 +16,7 @@ from .ce import (
 from .discussion import POST_STATUSES, Post, Thread
 from .events import EVENT_KINDS, PANELIST_ROLES, Event, EventPanelist, Panelist, Session
 from .officers import ApiToken, Officer
-from .outbox import OutboundMessage
+from .outbox import FanOut, OutboundBody, OutboundMessage, assemble
 from .participants import DELIVERY_MODES, Participant, Subscription
 from .pathways import LearningNeed, Pathway, PathwayFollow, PathwayStep, Resource, StepProgress
 from .relay import RelayCapability
@@ -48,7 +48,10 @@ __all__ = [
     "Event",
     "EventPanelist",
     "Officer",
+    "FanOut",
+    "OutboundBody",
     "OutboundMessage",
+    "assemble",
     "POST_STATUSES",
     "Panelist",
     "Participant",

@@ -28,6 +28,7 @@ from forum.models import (
     Subscription,
     Thread,
 )
+from tests.support.fanouts import write_fan_outs
 
 DOMAIN = "lists.forum.test"
 LIST = f"mentoring@{DOMAIN}"
@@ -118,6 +119,7 @@ def message(
 
 
 def queued(kind: str | None = None) -> list[OutboundMessage]:
+    write_fan_outs()
     db.session.expire_all()
     query = select(OutboundMessage).order_by(OutboundMessage.id)
     if kind:
@@ -126,7 +128,7 @@ def queued(kind: str | None = None) -> list[OutboundMessage]:
 
 
 def parsed(row: OutboundMessage) -> EmailMessage:
-    return message_from_bytes(row.message, policy=policy.default)  # type: ignore[return-value]
+    return message_from_bytes(row.full_message, policy=policy.default)  # type: ignore[return-value]
 
 
 def text_of(row: OutboundMessage) -> str:

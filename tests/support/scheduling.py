@@ -13,6 +13,7 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models import Event, Officer, OutboundMessage, Participant, Post, Session, Subscription, Thread
 from forum.text import markdown
+from tests.support.fanouts import write_fan_outs
 
 NY = "America/New_York"
 
@@ -114,6 +115,7 @@ def add_post(
 
 
 def outbox(kind: str | None = None, recipient: str | None = None) -> list[OutboundMessage]:
+    write_fan_outs()
     stmt = select(OutboundMessage).order_by(OutboundMessage.id)
     if kind:
         stmt = stmt.where(OutboundMessage.kind == kind)
@@ -123,7 +125,7 @@ def outbox(kind: str | None = None, recipient: str | None = None) -> list[Outbou
 
 
 def parsed(row: OutboundMessage) -> EmailMessage:
-    return message_from_bytes(row.message, policy=policy.default)  # type: ignore[return-value]
+    return message_from_bytes(row.full_message, policy=policy.default)  # type: ignore[return-value]
 
 
 def subject_of(row: OutboundMessage) -> str:

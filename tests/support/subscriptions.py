@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import Event, Officer, OutboundMessage, Session
+from tests.support.fanouts import write_fan_outs
 
 URL_RE = re.compile(r"https?://\S+")
 
@@ -34,6 +35,7 @@ def make_event(slug: str = "mentoring", title: str = "Mentoring in Technical Ser
 
 
 def outbox(kind: str | None = None, recipient: str | None = None) -> list[OutboundMessage]:
+    write_fan_outs()
     query = select(OutboundMessage).order_by(OutboundMessage.id)
     if kind:
         query = query.where(OutboundMessage.kind == kind)
@@ -43,7 +45,7 @@ def outbox(kind: str | None = None, recipient: str | None = None) -> list[Outbou
 
 
 def parsed(row: OutboundMessage) -> EmailMessage:
-    return message_from_bytes(row.message, policy=policy.default)  # type: ignore[return-value]
+    return message_from_bytes(row.full_message, policy=policy.default)  # type: ignore[return-value]
 
 
 def text_of(row: OutboundMessage) -> str:

@@ -1,0 +1,174 @@
+"""Fan-outs: a change that mails a whole list commits one record; the scheduler writes the copies.
+
+Writing 10,000 personalised copies takes seconds, too long for a web request (gunicorn
+kills it at 30 s and rolls the change back) and for an LMTP transaction (the relay
+times out and delivers the post again). So the change commits with one `FanOut` row
+(`record`), and the scheduler's outbox job, every few seconds, writes the copies
+(`expand_pending`) just before it sends what is due.
+
+Exactly once, even across a crash between the two steps: the copies are inserted with
+their usual per-recipient keys (`<fan-out key>:<subscription id>`, ``ON CONFLICT DO
+NOTHING``) and `done_at` is set in the same transaction as the last of them. A process
+killed half-way leaves `done_at` empty; the next run writes only the copies that are
+missing. On PostgreSQL the row is locked (``FOR UPDATE SKIP LOCKED``) while it is
+expanded, so two schedulers or senders never work on the same fan-out at once.
+
+What a copy says is read when it is written, a few seconds after the change: a later
+change to the same session supersedes an update not yet written (the calendar SEQUENCE
+recorded in `params` no longer matches), so subscribers get the newest state once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import clock
+from .extensions import db
+from .models import FanOut, Post, Session, table_of
+
+log = logging.getLogger(__name__)
+
+#: After this many failed expansions a fan-out is left alone (its note says why).
+MAX_ATTEMPTS = 5
+
+
+def record(
+    kind: str, key: str, *, event_id: int | None, target_id: int | None, params: dict[str, Any] | None = None
+) -> FanOut | None:
+    """Record a fan-out in the caller's transaction; None if `key` was recorded before."""
+    if kind not in EXPANDERS:
+        raise ValueError(f"unknown fan-out kind {kind!r}")
+    if db.session.scalar(select(FanOut.id).where(FanOut.key == key)) is not None:
+        return None
+    row = FanOut(kind=kind, key=key, event_id=event_id, target_id=target_id, params=params or {})
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return None  # a concurrent transaction recorded the same key first
+    return row
+
+
+def pending_count() -> int:
+    """Fan-outs whose copies are not all written yet."""
+    return db.session.scalar(select(func.count(FanOut.id)).where(FanOut.done_at.is_(None))) or 0
+
+
+@dataclass
+class ExpandReport:
+    fan_outs: int = 0
+    messages: int = 0
+    failed: int = 0
+
+    def __str__(self) -> str:
+        text = f"{self.fan_outs} fan-out(s), {self.messages} message(s) queued"
+        return text + (f", {self.failed} failed" if self.failed else "")
+
+
+def expand_pending(limit: int | None = None) -> ExpandReport:
+    """Write the copies of every pending fan-out (oldest first), each in its own transaction.
+
+    Commits the caller's session first. A fan-out whose expansion raises is rolled back,
+    counted as an attempt and retried by the next run (up to MAX_ATTEMPTS).
+    """
+    db.session.commit()
+    report = ExpandReport()
+    tried: set[int] = set()
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    while limit is None or report.fan_outs + report.failed < limit:
+        stmt = (
+            select(FanOut)
+            .where(FanOut.done_at.is_(None), FanOut.attempts < MAX_ATTEMPTS)
+            .order_by(FanOut.id)
+            .limit(1)
+        )
+        if tried:
+            stmt = stmt.where(FanOut.id.not_in(tried))
+        if postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        fan = db.session.scalar(stmt)
+        if fan is None:
+            db.session.rollback()
+            break
+        tried.add(fan.id)
+        try:
+            count, note = EXPANDERS[fan.kind](fan)
+            fan.recipients, fan.note = count, note[:200]
+            fan.attempts += 1
+            fan.done_at = clock.now()
+            db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            log.exception("fan-out %s failed; it is retried on the next run", fan.key)
+            _count_failure(fan.id, exc)
+            report.failed += 1
+            continue
+        report.fan_outs += 1
+        report.messages += count
+    return report
+
+
+def _count_failure(fan_id: int, exc: Exception) -> None:
+    table = table_of(FanOut)
+    db.session.execute(
+        update(table)
+        .where(table.c.id == fan_id)
+        .values(attempts=table.c.attempts + 1, note=f"failed: {exc}"[:200])
+    )
+    db.session.commit()
+
+
+# --- what each kind writes (the mail itself is built where it always was) --------------------
+
+
+def _post(fan: FanOut) -> tuple[int, str]:
+    from .discussion import fan_out
+
+    post = db.session.get(Post, fan.target_id)
+    if post is None or post.status != "accepted":
+        return 0, "the post is no longer accepted"
+    return fan_out(post), ""
+
+
+def _session_now(fan: FanOut) -> tuple[Session | None, str]:
+    session = db.session.get(Session, fan.target_id)
+    if session is None:
+        return None, "the session was removed"
+    if session.sequence != fan.params.get("sequence"):
+        return None, f"superseded by a later change (sequence {session.sequence})"
+    return session, ""
+
+
+def _calendar_update(fan: FanOut) -> tuple[int, str]:
+    from .calendar import send_updates
+
+    session, why = _session_now(fan)
+    if session is None:
+        return 0, why
+    if session.status == "cancelled" or session.event.status != "published":
+        return 0, "the session or event is no longer published"
+    return send_updates(session), ""
+
+
+def _calendar_cancel(fan: FanOut) -> tuple[int, str]:
+    from .calendar import send_cancellations
+
+    session, why = _session_now(fan)
+    if session is None:
+        return 0, why
+    if session.status != "cancelled" or session.event.status == "draft":
+        return 0, "the session is not cancelled"
+    return send_cancellations(session), ""
+
+
+EXPANDERS: dict[str, Callable[[FanOut], tuple[int, str]]] = {
+    "post": _post,
+    "calendar-update": _calendar_update,
+    "calendar-cancel": _calendar_cancel,
+}

@@ -1,0 +1,132 @@
+"""A change that mails a whole list records one fan-out; the scheduler side writes the copies.
+
+The request (or LMTP delivery) commits the change and one `fan_out` row; the outbox job
+writes one copy per subscriber. Killing the process between the two steps, or in the
+middle of the second, loses nobody and doubles nobody.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from collections import Counter
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from forum import clock, discussion, events
+from forum.extensions import db
+from forum.fanout import expand_pending, pending_count
+from forum.jobs import run_job
+from forum.models import FanOut, OutboundMessage, Post, Session, Thread
+from tests.support.child import spawn, wait_for_line
+from tests.support.discussion import OPEN_AT, make_forum, queued, subscribe
+from tests.support.smtp import make_subscribers
+
+
+def _held_post(event_id: int) -> Post:
+    thread = Thread(event_id=event_id, subject="Mentoring at small libraries")
+    post = Post(
+        event_id=event_id,
+        thread=thread,
+        status="held",
+        message_id="<held-1@example.org>",
+        subject="Mentoring at small libraries",
+        author_name="Ann Reader",
+        author_email="ann@example.org",
+        body_text="Who has mentored a new cataloger?",
+    )
+    db.session.add_all([thread, post])
+    db.session.commit()
+    return post
+
+
+def _copies(kind: str) -> Counter[str]:
+    rows = db.session.execute(select(OutboundMessage.recipient).where(OutboundMessage.kind == kind)).scalars()
+    return Counter(rows)
+
+
+def test_accepting_a_post_commits_one_record_and_the_outbox_job_writes_the_copies(app: Flask) -> None:
+    with clock.frozen(OPEN_AT):
+        event = make_forum()
+        for n in range(3):
+            subscribe(event, f"p{n}@example.org")
+        subscribe(event, "digest@example.org", mode="digest")
+        post = _held_post(event.id)
+        assert discussion.accept(post, "moderator@example.org")
+        db.session.commit()
+        # The change is committed with one record and no copies: nothing proportional to the list
+        # (the author's own "approved" note is one message, written at once).
+        assert not _copies("post")
+        assert pending_count() == 1
+        run_job("outbox")  # writes the copies, then sends them (dev mailbox)
+        rows = db.session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "post")).all()
+        assert sorted(r.recipient for r in rows) == ["p0@example.org", "p1@example.org", "p2@example.org"]
+        assert {r.status for r in rows} == {"sent"}
+        fan = db.session.scalars(select(FanOut)).one()
+        assert fan.done_at is not None and fan.recipients == 3
+        assert expand_pending().fan_outs == 0  # done: a rerun writes nothing
+
+
+def test_two_quick_session_changes_send_one_update_with_the_newest_time(app: Flask) -> None:
+    with clock.frozen(OPEN_AT):
+        event = make_forum()
+        for n in range(2):
+            subscribe(event, f"p{n}@example.org")
+        session = db.session.scalars(select(Session).where(Session.event_id == event.id)).first()
+        assert session is not None
+        start, end = session.start_wall, session.end_wall
+        events.set_session_times(session, start.replace(hour=11), end, session.timezone)
+        db.session.commit()
+        events.set_session_times(session, start.replace(hour=12), end, session.timezone)
+        db.session.commit()
+        assert pending_count() == 2
+        rows = queued("calendar")
+        assert sorted(r.recipient for r in rows) == ["p0@example.org", "p1@example.org"]
+        assert all(f"calendar-update:{session.id}:{session.sequence}:" in r.idempotency_key for r in rows)
+        notes = sorted(f.note for f in db.session.scalars(select(FanOut)))
+        assert notes[1].startswith("superseded")
+
+
+def test_cancelling_the_event_cancels_each_session_once_for_everyone(app: Flask) -> None:
+    with clock.frozen(OPEN_AT):
+        event = make_forum()
+        for n in range(3):
+            subscribe(event, f"p{n}@example.org")
+        events.cancel_event(event)
+        db.session.commit()
+        assert db.session.scalar(select(func.count(OutboundMessage.id))) == 0
+        rows = queued("calendar")
+        assert Counter(r.recipient for r in rows) == {f"p{n}@example.org": 2 for n in range(3)}
+
+
+def _kill(proc, after: str, delay: float) -> None:  # type: ignore[no-untyped-def]
+    wait_for_line(proc, after)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+
+
+def test_a_process_killed_between_accepting_and_writing_the_copies_misses_and_doubles_nobody(
+    app: Flask,
+) -> None:
+    event, subs = make_subscribers(3000)
+    post = _held_post(event.id)
+    members = {s.participant.email for s in subs}
+    # 1. Killed right after the post and its record were committed, before any copy.
+    _kill(spawn(app, "accept", str(post.id)), "accepted", 0)
+    db.session.expire_all()
+    assert db.session.get(Post, post.id).status == "accepted"  # type: ignore[union-attr]
+    assert pending_count() == 1 and not _copies("post")
+    # 2. Killed in the middle of writing the copies (a run takes seconds for 3,000).
+    _kill(spawn(app, "expand"), "expanding", random.uniform(0.2, 0.6))
+    db.session.expire_all()
+    assert pending_count() == 1, "the kill was meant to land before the copies were written"
+    # 3. Restarted: every member has exactly one copy.
+    restart = spawn(app, "expand")
+    out, err = restart.communicate(timeout=300)
+    assert restart.returncode == 0, err
+    assert "expanded 3000" in out
+    assert _copies("post") == Counter({email: 1 for email in members})
+    assert pending_count() == 0
