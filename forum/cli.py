@@ -216,8 +216,9 @@ def lmtp_command(host: str, port: int) -> None:
 def inject_command(recipient: str | None, sender: str) -> None:
     """Read one message on stdin and post it (for an MTA pipe transport).
 
-    Exit codes follow sysexits: 0 accepted, held or dropped by policy; 65 unparseable;
-    67 unknown list; 77 refused (not a member, too large).
+    Exit codes follow sysexits: 0 accepted, held, discarded or dropped by policy (mail
+    from non-members included: a refusal would bounce to a sender that may be forged);
+    65 unparseable; 67 unknown list; 77 refused (too large, not a moderator).
     """
     from . import discussion
     from .mail.parse import recipients_in

@@ -7,6 +7,7 @@ from .events import EVENT_KINDS, PANELIST_ROLES, Event, EventPanelist, Panelist,
 from .officers import ApiToken, Officer
 from .outbox import OutboundMessage
 from .participants import DELIVERY_MODES, Participant, Subscription
+from .rsvp import PARTSTATS, Rsvp
 from .scheduling import Announcement, JobRun, SchedulerLock
 
 __all__ = [
@@ -26,7 +27,9 @@ __all__ = [
     "POST_STATUSES",
     "Panelist",
     "Participant",
+    "PARTSTATS",
     "Post",
+    "Rsvp",
     "Session",
     "Subscription",
     "Thread",

@@ -39,7 +39,7 @@ from wtforms.validators import (
 
 from .. import timezones
 from ..models import EVENT_KINDS, PANELIST_ROLES
-from ..models.events import MODERATION_POLICIES
+from ..models.events import MODERATION_POLICIES, NON_MEMBER_POLICIES
 
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
@@ -154,6 +154,11 @@ class EventForm(FlaskForm):
         "Home time zone", description="Sessions are entered in this zone unless you pick another."
     )
     moderation = SelectField("Moderation", choices=choices(MODERATION_POLICIES))
+    non_member_posts = SelectField(
+        "Mail from non-members",
+        choices=choices(NON_MEMBER_POLICIES),
+        description="Never bounced (the sender may be forged); held ones appear in the moderation queue.",
+    )
     archive_public = BooleanField("Archive is public")
     reply_to_list = BooleanField("Replies go to the list")
     digest_hour = IntegerField(
