@@ -14,7 +14,9 @@ import re
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import select
 
+from .extensions import db
 from .models import Event, Post, Subscription
 from .text import ascii_text
 from .tokens import address_tag, check_address_tag
@@ -102,3 +104,35 @@ def bounce_address(subscription: Subscription) -> str:
 def rsvp_address(event: Event) -> str:
     """Where calendar clients send "Accepted/Declined" (iTIP REPLY): the invites' ORGANIZER."""
     return f"{event.slug}+rsvp@{_domain()}"
+
+
+def _rx(text: str) -> str:
+    """An address as a pattern both PCRE and POSIX regexp read literally (slugs and domains
+    hold only letters, digits, `-`, `_`, `.` and our `+`)."""
+    return text.replace(".", "\\.").replace("+", "\\+")
+
+
+def relay_recipients(fmt: str = "regexp") -> list[str]:
+    """Postfix lookup-table lines naming every address `resolve` takes, so the MTA can
+    refuse the rest at RCPT time (before accepting a message it would otherwise bounce).
+
+    `regexp` (or `pcre`, the same lines): one anchored pattern per address form,
+    the signed `+approve/leave/bounce-<id>-<tag>` forms included. `hash`: the exact
+    addresses only (list and `+rsvp`), for `relay_recipient_maps` without PCRE; with
+    `recipient_delimiter = +` Postfix then lets every `+tag` through to the LMTP server,
+    which refuses a forged tag at RCPT itself.
+    """
+    domain = _domain().lower()
+    lines: list[str] = []
+    for event in db.session.scalars(select(Event).order_by(Event.slug)):
+        posting = event.is_eforum and event.status != "draft"
+        exact = ([f"{event.slug}@{domain}"] if posting else []) + (
+            [f"{event.slug}+rsvp@{domain}"] if event.status != "draft" else []
+        )
+        if fmt == "hash":
+            lines.extend(f"{address}\tOK" for address in exact)
+            continue
+        kinds = "|".join((["approve"] if posting else []) + ["leave", "bounce"])
+        lines.extend(f"/^{_rx(address)}$/\tOK" for address in exact)
+        lines.append(f"/^{_rx(event.slug)}\\+({kinds})-[0-9]+-[0-9a-f]{{24}}@{_rx(domain)}$/\tOK")
+    return lines

@@ -210,6 +210,26 @@ def lmtp_command(host: str, port: int) -> None:
     server.stop()
 
 
+@forum_cli.command("postfix-maps")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["regexp", "pcre", "hash"]),
+    default="regexp",
+    show_default=True,
+    help="regexp/pcre (same lines): every address form, signed +tags included; hash: exact addresses only.",
+)
+def postfix_maps_command(fmt: str) -> None:
+    """Print a Postfix relay recipient map of every address the forum takes mail for.
+
+    Regenerate it when events are published (e.g. from cron) and `postmap`/`postfix reload`.
+    """
+    from .addresses import relay_recipients
+
+    for line in relay_recipients(fmt):
+        click.echo(line)
+
+
 @forum_cli.command("inject")
 @click.option("--to", "recipient", help="List address (default: the Delivered-To/To address at LIST_DOMAIN).")
 @click.option("--sender", default="", help="Envelope sender, as the MTA passes it (empty for bounces).")
