@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from . import clock, join_links, timezones
+from .addresses import rsvp_address
 from .extensions import db
 from .models import Event, EventPanelist, OutboundMessage, Participant, Session, Subscription
 from .vtimezone import vtimezone
@@ -110,15 +111,14 @@ def description_for(session: Session, reader: Subscription | None = None) -> str
 
 
 def organizer_for(event: Event) -> vCalAddress:
-    """The event contact; without one, the list (e-forum) or the site's mail address."""
-    if event.contact_email:
-        email, name = event.contact_email.strip(), event.contact_name or event.title
-    elif event.is_eforum:
-        email, name = event.list_address(current_app.config["LIST_DOMAIN"]), event.title
-    else:
-        email, name = current_app.config["MAIL_FROM"], event.title
-    organizer = vCalAddress(f"mailto:{email}")
-    organizer.params["CN"] = vText(_param_text(name))
+    """The event's RSVP address (`<slug>+rsvp@LIST_DOMAIN`), named after the event.
+
+    Calendar clients send "Accepted/Declined" replies (iTIP REPLY) to the ORGANIZER, so it
+    must be an address that exists and is read: the forum records the answer
+    (`forum.rsvp`) instead of posting it to a list or bouncing it.
+    """
+    organizer = vCalAddress(f"mailto:{rsvp_address(event)}")
+    organizer.params["CN"] = vText(_param_text(event.title))
     return organizer
 
 

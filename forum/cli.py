@@ -216,14 +216,35 @@ def lmtp_command(host: str, port: int) -> None:
     server.stop()
 
 
+@forum_cli.command("postfix-maps")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["regexp", "pcre", "hash"]),
+    default="regexp",
+    show_default=True,
+    help="regexp/pcre (same lines): every address form, signed +tags included; hash: exact addresses only.",
+)
+def postfix_maps_command(fmt: str) -> None:
+    """Print a Postfix relay recipient map of every address the forum takes mail for.
+
+    Regenerate it when events are published (e.g. from cron) and `postmap`/`postfix reload`.
+    """
+    from .addresses import relay_recipients
+
+    for line in relay_recipients(fmt):
+        click.echo(line)
+
+
 @forum_cli.command("inject")
 @click.option("--to", "recipient", help="List address (default: the Delivered-To/To address at LIST_DOMAIN).")
 @click.option("--sender", default="", help="Envelope sender, as the MTA passes it (empty for bounces).")
 def inject_command(recipient: str | None, sender: str) -> None:
     """Read one message on stdin and post it (for an MTA pipe transport).
 
-    Exit codes follow sysexits: 0 accepted, held or dropped by policy; 65 unparseable;
-    67 unknown list; 77 refused (not a member, too large).
+    Exit codes follow sysexits: 0 accepted, held, discarded or dropped by policy (mail
+    from non-members included: a refusal would bounce to a sender that may be forged);
+    65 unparseable; 67 unknown list; 77 refused (too large, not a moderator).
     """
     from . import discussion
     from .mail.parse import recipients_in

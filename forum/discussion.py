@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from . import clock, fanout, notices, subscriptions, timezones
+from . import clock, fanout, notices, rsvp, subscriptions, timezones
 from .addresses import resolve
 from .extensions import db
 from .mail import bounces, outbox
@@ -42,6 +42,8 @@ _REPLIES = {
     "not_open": ("250 2.0.0", 0),
     "moderated": ("250 2.0.0", 0),
     "unsubscribed": ("250 2.0.0", 0),
+    "rsvp": ("250 2.0.0", 0),
+    "discarded": ("250 2.0.0", 0),
     "bounce": ("250 2.0.0", 0),
     "unknown_list": ("550 5.1.1", 67),
     "refused": ("550 5.7.1", 77),
@@ -212,6 +214,8 @@ def _receive(raw: bytes, recipient: str, envelope_from: str) -> Outcome:
     if target.bounce_subscription_id is not None:
         return _bounce(event, target.bounce_subscription_id, raw)
     parsed = parse_message(raw)
+    if target.rsvp or parsed.is_calendar_reply:  # "Accepted: ..." is an answer, never a post
+        return Outcome("rsvp", rsvp.record(event, parsed)[1])
     drop = _drop_reason(parsed, event, envelope_from)
     if drop:
         log.info("dropped message %s to %s: %s", parsed.message_id, recipient, drop)
@@ -233,15 +237,7 @@ def _receive(raw: bytes, recipient: str, envelope_from: str) -> Outcome:
             )
         return Outcome("too_big", reason)
     if author is None:
-        reason = (
-            f"{parsed.from_email} is not a subscriber of {event.title}. "
-            "Subscribe on the e-forum's page, confirm, then post again."
-        )
-        if _is_known(parsed.from_email):  # strangers only get the SMTP reply (no backscatter)
-            notices.refusal_mail(
-                event, parsed.from_email, parsed.from_name, parsed.subject, message_id, reason
-            )
-        return Outcome("refused", reason)
+        return _from_non_member(event, parsed, message_id)
     now = clock.now()
     closed = closed_reason(event, now)
     if closed:
@@ -250,6 +246,34 @@ def _receive(raw: bytes, recipient: str, envelope_from: str) -> Outcome:
         return Outcome("not_open", f"{closed} A reply with the forum's dates was sent.")
     post = _post_from_mail(event, author, parsed, message_id)
     return submit(post, author)
+
+
+def _from_non_member(event: Event, parsed: ParsedMessage, message_id: str) -> Outcome:
+    """Mail from someone who is not a member: taken (250) and held or discarded, never refused.
+
+    A refusal after DATA makes the MTA bounce to the envelope sender, which spam forges
+    (backscatter). So, as list servers do, the post waits for a moderator (or is dropped,
+    by the event's `non_member_posts`), and only a participant we know hears about it.
+    """
+    known = _is_known(parsed.from_email)
+    reason = f"{parsed.from_email} is not a subscriber of {event.title}."
+    closed = closed_reason(event, clock.now())
+    if event.non_member_posts == "discard" or closed:
+        if known:
+            notices.refusal_mail(
+                event,
+                parsed.from_email,
+                parsed.from_name,
+                parsed.subject,
+                message_id,
+                f"{reason} Subscribe on the e-forum's page, confirm, then post again.",
+            )
+        return Outcome("discarded", f"Discarded: {reason}")
+    participant = Participant.by_email(parsed.from_email)
+    name = parsed.from_name or (participant.name if participant else "")
+    author = Author(email=parsed.from_email, name=name, role="participant", participant=participant)
+    post = _post_from_mail(event, author, parsed, message_id)
+    return submit(post, author, notify_author=known)
 
 
 def _derived_message_id(raw: bytes) -> str:
@@ -368,6 +392,8 @@ def hold_reason(event: Event, author: Author) -> str | None:
     """Why this author's post waits for a moderator under the forum's policy, or None."""
     if author.is_panelist:
         return None
+    if author.subscription is None:
+        return "The sender is not a subscriber of this e-forum."
     if event.moderation == "all":
         return "Every post to this e-forum is read by a moderator first."
     if event.moderation == "new" and (author.subscription is None or not author.subscription.posts_approved):
@@ -375,8 +401,11 @@ def hold_reason(event: Event, author: Author) -> str | None:
     return None
 
 
-def submit(post: Post, author: Author) -> Outcome:
-    """Store a new post, threaded; hold it or accept and send it."""
+def submit(post: Post, author: Author, notify_author: bool = True) -> Outcome:
+    """Store a new post, threaded; hold it or accept and send it.
+
+    `notify_author=False` holds without telling the author (a sender we do not know).
+    """
     event = db.session.get(Event, post.event_id)
     assert event is not None
     post.participant = author.participant
@@ -392,7 +421,8 @@ def submit(post: Post, author: Author) -> Outcome:
         post.hold_reason = reason
         db.session.flush()
         notices.hold_notices(event, post)
-        notices.held_mail(event, post)
+        if notify_author:
+            notices.held_mail(event, post)
         return Outcome("held", f"Held for moderation: {reason}", post)
     accept(post)
     return Outcome("accepted", "Accepted and sent to the list", post)
@@ -432,14 +462,18 @@ def accept(post: Post, moderator: str = "") -> bool:
 
 
 def reject(post: Post, reason: str, moderator: str = "") -> bool:
-    """Reject a held post and mail the reason to its author; False if it was not held."""
+    """Reject a held post and mail the reason to its author; False if it was not held.
+
+    An author we have no record of (a non-member's post) gets no mail: the address may be forged.
+    """
     if post.status != "held":
         return False
     post.status = "rejected"
     post.reject_reason = reason.strip()
     post.rejected_at = clock.now()
     post.moderated_by = moderator[:320]
-    notices.rejected_mail(post)
+    if _is_known(post.author_email):
+        notices.rejected_mail(post)
     return True
 
 

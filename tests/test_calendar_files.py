@@ -48,8 +48,9 @@ def test_event_file_has_every_session_with_right_instants_across_dst(client: Fla
     assert str(vevent["URL"]) == "http://forum.test/events/fall-series"
     assert str(vevent["LOCATION"]) == "Online"  # the join URL is for registrants only
     assert b"meet.example.test" not in data
-    assert str(vevent["ORGANIZER"]) == "mailto:pat@ala.test"
-    assert vevent["ORGANIZER"].params["CN"] == "Pat Contact"
+    # Replies ("Accepted: ...") go to the event's RSVP address, which records them.
+    assert str(vevent["ORGANIZER"]) == "mailto:fall-series+rsvp@lists.forum.test"
+    assert vevent["ORGANIZER"].params["CN"] == event.title
     description = str(vevent["DESCRIPTION"])
     assert "Jay L. Colbert" in description and "Jeannette Ho" in description
     assert "http://forum.test/events/fall-series" in description

@@ -77,7 +77,7 @@ def test_welcome_for_series_becomes_request_invite(app) -> None:  # type: ignore
     assert str(attendee) == "mailto:ana@example.test"
     assert attendee.params["RSVP"] == "FALSE" and attendee.params["PARTSTAT"] == "NEEDS-ACTION"
     assert attendee.params["CN"] == "Ana Reader"
-    assert str(vevent["ORGANIZER"]) == "mailto:pat@ala.test"
+    assert str(vevent["ORGANIZER"]) == "mailto:series-one+rsvp@lists.forum.test"
     got = instants(data)
     assert got[f"{event.sessions[0].uid}@lists.forum.test"][0] == datetime(2025, 3, 4, 18, 0, tzinfo=UTC)
     assert b"PUBLISH" not in data
@@ -93,7 +93,7 @@ def test_eforum_welcome_has_invite_only_on_request(app) -> None:  # type: ignore
         invited = calendar.invite_for_welcome(_welcome(sub), sub, requested=True)
     _, data = _calendar_part(invited)
     cal = parse_checked(data)
-    assert str(cal.walk("VEVENT")[0]["ORGANIZER"]) == "mailto:forum-one@lists.forum.test"
+    assert str(cal.walk("VEVENT")[0]["ORGANIZER"]) == "mailto:forum-one+rsvp@lists.forum.test"
 
 
 def test_invite_on_request_is_queued_once(app) -> None:  # type: ignore[no-untyped-def]

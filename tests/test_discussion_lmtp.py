@@ -51,13 +51,51 @@ def test_member_post_is_archived_and_sent_to_each_mode_subscribers_only(app, cli
     assert page.status_code == 200 and b"Who has mentored a new cataloger?" in page.data
 
 
-def test_non_member_is_refused_with_a_reason(app):
+def test_non_member_post_is_taken_and_held_without_backscatter(app):
+    """A refusal after DATA would make the MTA bounce to a sender address that may be forged."""
     make_forum()
     with clock.frozen(OPEN_AT), lmtp_server(app) as server:
         [(code, text)] = lmtp_send(server, message(sender="stranger@example.net"), [LIST])
-    assert code == 550
-    assert b"stranger@example.net is not a subscriber" in text
-    assert posts() == [] and queued() == []  # no backscatter to an unknown address
+        assert code == 250 and b"Held for moderation" in text
+        [post] = posts()
+        assert post.status == "held" and post.participant_id is None
+        assert post.hold_reason == "The sender is not a subscriber of this e-forum."
+        [notice] = queued("hold_notice")  # the moderators decide
+        assert notice.recipient == "megan@example.org"
+        approve_to = parsed(notice)["Reply-To"].addresses[0].addr_spec
+        reject = message(sender="megan@example.org", to=approve_to, subject="Re: Held", body="reject spam")
+        [(code, _)] = lmtp_send(server, reject, [approve_to], mail_from="megan@example.org")
+    assert code == 250 and posts()[0].status == "rejected"
+    assert [r.recipient for r in queued()] == ["megan@example.org"]  # nothing to the stranger, ever
+
+
+def test_non_member_post_is_discarded_when_the_forum_says_so(app):
+    event = make_forum()
+    event.non_member_posts = "discard"
+    subscribe(event, "gone@example.org", "Gone", status="unsubscribed")
+    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
+        [(code, text)] = lmtp_send(server, message(sender="stranger@example.net"), [LIST])
+        assert code == 250 and b"Discarded" in text
+        [(code, _)] = lmtp_send(server, message(sender="gone@example.org"), [LIST], mail_from="gone@example.org")
+        assert code == 250
+    assert posts() == []
+    [refusal] = queued()  # only the participant we know hears why
+    assert refusal.kind == "refusal" and refusal.recipient == "gone@example.org"
+    assert "gone@example.org is not a subscriber" in text_of(refusal)
+
+
+def test_a_non_member_post_approved_by_a_moderator_goes_to_the_list(app, client):
+    event = make_forum()
+    subscribe(event, "bob@example.org", "Bob")
+    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
+        lmtp_send(server, message(sender="guest@example.net", name="A Guest"), [LIST])
+        approve_to = parsed(queued("hold_notice")[0])["Reply-To"].addresses[0].addr_spec
+        ok = message(sender="megan@example.org", to=approve_to, subject="Re: Held", body="ok")
+        lmtp_send(server, ok, [approve_to], mail_from="megan@example.org")
+    [post] = posts()
+    assert post.status == "accepted" and post.author_name == "A Guest"
+    assert [r.recipient for r in queued("post")] == ["bob@example.org"]
+    assert event.non_member_posts == "hold"
 
 
 def test_unknown_list_is_refused_at_rcpt(app):
@@ -236,9 +274,11 @@ def test_one_reply_per_recipient(app):
     raw = message(to=f"{LIST}, cataloging@{DOMAIN}")
     with clock.frozen(OPEN_AT), lmtp_server(app) as server:
         replies = lmtp_send(server, raw, [LIST, f"cataloging@{DOMAIN}"])
-    assert [code for code, _ in replies] == [250, 550]
-    assert [p.event_id for p in posts()] == [event.id]
-    assert other.id != event.id
+    assert [code for code, _ in replies] == [250, 250]
+    # One message, two forums: a post in each, decided separately (Ann is a member of one).
+    got = {p.event_id: p.status for p in posts()}
+    assert got == {event.id: "accepted", other.id: "held"}
+    assert [r.recipient for r in queued("post")] == ["ann@example.org"]
 
 
 def test_panelist_post_is_marked(app, client):

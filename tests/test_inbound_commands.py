@@ -66,7 +66,7 @@ def test_inject_over_a_pipe(forum_db):
         flask("inject", "--to", LIST), input=message(), env=env, cwd=ROOT, capture_output=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    refused = subprocess.run(
+    stranger = subprocess.run(
         flask("inject", "--to", LIST),
         input=message(sender="x@example.net"),
         env=env,
@@ -74,10 +74,21 @@ def test_inject_over_a_pipe(forum_db):
         capture_output=True,
         timeout=60,
     )
-    assert refused.returncode == 77 and b"is not a subscriber" in refused.stderr
+    # Taken (exit 0, so the MTA bounces nothing to a possibly forged sender) and discarded:
+    # the forum is closed, and a stranger gets no mail.
+    assert stranger.returncode == 0 and b"discarded: Discarded: x@example.net is not a subscriber" in stranger.stdout
+    too_big = subprocess.run(
+        flask("inject", "--to", LIST),
+        input=message(body="x" * 2_100_000),
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+    )
+    assert too_big.returncode == 77 and b"may be at most" in too_big.stderr
     db.session.expire_all()
-    kinds = [row.kind for row in db.session.scalars(select(OutboundMessage))]
-    assert kinds == ["not_open"]
+    sent = [(row.kind, row.recipient) for row in db.session.scalars(select(OutboundMessage))]
+    assert sent == [("not_open", "ann@example.org"), ("refusal", "ann@example.org")]  # members only
 
 
 def _free_port() -> int:

@@ -51,21 +51,34 @@ def test_unknown_list_exits_67(app):
     assert "No e-forum at nosuch@" in result.output
 
 
-def test_non_member_exits_77_with_the_reason(app):
+def test_non_member_exits_0_and_is_held_not_bounced(app):
+    """Exit 77 would make the MTA bounce to a sender that may be forged (backscatter)."""
     make_forum()
     with clock.frozen(OPEN_AT):
         result = inject(app, message(sender="stranger@example.net"), "--to", LIST)
-    assert result.exit_code == 77
-    assert "stranger@example.net is not a subscriber" in result.output
-    assert posts() == []
+    assert result.exit_code == 0
+    assert "held: Held for moderation: The sender is not a subscriber" in result.output
+    assert [p.status for p in posts()] == ["held"]
+    assert all(r.recipient != "stranger@example.net" for r in queued())
 
 
-def test_lapsed_member_refused_gets_an_explanation_by_mail(app):
+def test_lapsed_member_is_held_and_told_by_mail(app):
     event = make_forum()
     subscribe(event, "gone@example.org", "Gone", status="unsubscribed")
     with clock.frozen(OPEN_AT):
         result = inject(app, message(sender="gone@example.org"), "--to", LIST)
-    assert result.exit_code == 77
+    assert result.exit_code == 0
+    [held] = queued("held")  # a participant we know hears that a moderator will decide
+    assert held.recipient == "gone@example.org"
+    assert "The sender is not a subscriber of this e-forum." in text_of(held)
+
+
+def test_lapsed_member_discarded_gets_an_explanation_by_mail(app):
+    event = make_forum(non_member_posts="discard")
+    subscribe(event, "gone@example.org", "Gone", status="unsubscribed")
+    with clock.frozen(OPEN_AT):
+        result = inject(app, message(sender="gone@example.org"), "--to", LIST)
+    assert result.exit_code == 0 and "discarded" in result.output
     [refusal] = queued("refusal")
     assert refusal.recipient == "gone@example.org"
     assert "is not a subscriber" in text_of(refusal)

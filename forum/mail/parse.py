@@ -51,6 +51,13 @@ class ParsedMessage:
     auto_reason: str | None = None  # why this is an automatic message (RFC 3834 & co)
     list_ids: list[str] = field(default_factory=list)
     x_loops: list[str] = field(default_factory=list)
+    #: (iTIP method, text) of each text/calendar or .ics part, e.g. ("REPLY", "BEGIN:VCALENDAR...")
+    calendars: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def is_calendar_reply(self) -> bool:
+        """An iTIP REPLY ("Accepted: ..." from a calendar client): an answer, never a post."""
+        return any(method == "REPLY" for method, _ in self.calendars)
 
 
 # --- header decoding --------------------------------------------------------------------
@@ -207,6 +214,39 @@ def _is_attachment(part: Message) -> bool:
     return disposition == "attachment" or (bool(_filename(part)) and disposition != "inline")
 
 
+_CALENDAR_TYPES = ("text/calendar", "application/ics", "text/x-vcalendar")
+_METHOD_RE = re.compile(r"^METHOD:([A-Za-z-]+)\s*$", re.MULTILINE)
+
+
+def calendar_parts(msg: Message, limit: int = 10) -> list[tuple[str, str]]:
+    """(method, text) of the iCalendar parts anywhere in the MIME tree (at most `limit`).
+
+    The method is the part's `method=` parameter (RFC 6047) or, failing that, the
+    calendar's own METHOD line; "" when neither says.
+    """
+    found: list[tuple[str, str]] = []
+    stack: list[tuple[Message, int]] = [(msg, 0)]
+    while stack and len(found) < limit:
+        part, depth = stack.pop()
+        if part.is_multipart():
+            children = part.get_payload()
+            if isinstance(children, list) and depth < 20:
+                stack.extend((c, depth + 1) for c in reversed(children) if isinstance(c, Message))
+            continue
+        if part.get_content_type() not in _CALENDAR_TYPES and not _filename(part).lower().endswith(".ics"):
+            continue
+        text = _decode_part(part)
+        try:
+            method = str(part.get_param("method") or "")
+        except Exception:  # noqa: BLE001 - a garbled Content-Type parameter
+            method = ""
+        if not method:
+            match = _METHOD_RE.search(text[:20000])
+            method = match.group(1) if match else ""
+        found.append((method.strip().upper(), text))
+    return found
+
+
 def _collect(part: Message, texts: list[str], htmls: list[str], notes: list[str], depth: int = 0) -> None:
     """Walk the MIME tree: inline text and HTML are kept, everything else noted and dropped."""
     if depth > 20:
@@ -261,6 +301,10 @@ def parse_message(raw: bytes) -> ParsedMessage:
     except Exception:  # noqa: BLE001 - the stdlib parser is lenient; this is belt and braces
         return parsed
     _read_headers(msg, parsed)
+    try:
+        parsed.calendars = calendar_parts(msg)
+    except Exception:  # noqa: BLE001 - an unreadable calendar part is just not a calendar
+        parsed.calendars = []
     texts: list[str] = []
     htmls: list[str] = []
     try:

@@ -20,6 +20,7 @@ from .outbox import FanOut, OutboundBody, OutboundMessage, assemble
 from .participants import DELIVERY_MODES, Participant, Subscription
 from .pathways import LearningNeed, Pathway, PathwayFollow, PathwayStep, Resource, StepProgress
 from .relay import RelayCapability
+from .rsvp import PARTSTATS, Rsvp
 from .scheduling import Announcement, JobRun, SchedulerLock
 from .settings import SiteSetting
 from .webinars import MATERIAL_KINDS, Material
@@ -61,7 +62,9 @@ __all__ = [
     "PathwayStep",
     "Resource",
     "StepProgress",
+    "PARTSTATS",
     "Post",
+    "Rsvp",
     "RelayCapability",
     "Session",
     "SiteSetting",

@@ -25,6 +25,12 @@ MODERATION_POLICIES = {
     "new": "Hold first post of new members",
     "all": "Hold every post",
 }
+#: What happens to mail to an e-forum from someone who is not a member (after a 250, so the
+#: MTA never bounces it to a sender address that may be forged).
+NON_MEMBER_POLICIES = {
+    "hold": "Hold for a moderator",
+    "discard": "Discard",
+}
 
 
 class Event(Timestamps, Model):
@@ -50,6 +56,7 @@ class Event(Timestamps, Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     # e-forum list settings
     moderation: Mapped[str] = mapped_column(String(8), default="new")
+    non_member_posts: Mapped[str] = mapped_column(String(8), default="hold", server_default="hold")
     archive_public: Mapped[bool] = mapped_column(default=True)
     reply_to_list: Mapped[bool] = mapped_column(default=True)
     digest_hour: Mapped[int] = mapped_column(Integer, default=18)  # local hour in `timezone`

@@ -1,7 +1,8 @@
 """Geometry for the officer pages' inline SVG charts (server-rendered: no JS, no CDN).
 
 One plot area and one way to pick round axis maxima, shared by the sign-up line chart
-(web/subscribers.py) and the delivery bar chart (manage overview). Templates draw
+(web/subscribers.py), the delivery bar chart and the calendar answers per session
+(manage overview). Templates draw
 the SVG from these numbers and always add a table with the same data.
 """
 
@@ -179,3 +180,42 @@ def count_bars(counts: Sequence[tuple[str, int]]) -> CountChart:
         top = plot.y(count, y_max)
         bars.append(CountBar(label, count, x, top, width, plot.bottom - top, plot.left + slot * (i + 0.5)))
     return CountChart(plot=plot, bars=bars, y_ticks=plot.y_ticks(y_max))
+
+
+@dataclass
+class RowChart:
+    """Horizontal stacked bars, one row per label (e.g. calendar answers per session)."""
+
+    width: int
+    height: int
+    label_width: float
+    row_height: float
+    bars: list[tuple[int, Bar]]  # (row index, segment); Bar.outcome is the key
+    labels: list[tuple[float, str]]  # (text baseline y, label)
+    x_max: int
+
+
+def stacked_rows(rows: Sequence[tuple[str, dict[str, int]]], keys: Sequence[str]) -> RowChart:
+    """One horizontal bar per row, its segments in `keys` order, on a common 0..max scale."""
+    label_width, row_height, right = 200.0, 28.0, WIDTH - 16.0
+    x_max = nice_max(max((sum(c.get(k, 0) for k in keys) for _, c in rows), default=0))
+    scale = (right - label_width) / x_max
+    bars: list[tuple[int, Bar]] = []
+    labels: list[tuple[float, str]] = []
+    for i, (label, counts) in enumerate(rows):
+        top, x = 8.0 + i * row_height, label_width
+        labels.append((top + row_height * 0.6, label))
+        for key in keys:
+            count = counts.get(key, 0)
+            if count:
+                bars.append((i, Bar(key, x, top + 4, count * scale, row_height - 8, count)))
+                x += count * scale
+    return RowChart(
+        width=WIDTH,
+        height=int(16 + row_height * max(len(rows), 1)),
+        label_width=label_width,
+        row_height=row_height,
+        bars=bars,
+        labels=labels,
+        x_max=x_max,
+    )

@@ -40,7 +40,7 @@ from wtforms.validators import (
 from .. import timezones
 from ..events import REPEATS
 from ..models import EVENT_KINDS, PANELIST_ROLES
-from ..models.events import MODERATION_POLICIES
+from ..models.events import MODERATION_POLICIES, NON_MEMBER_POLICIES
 
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TITLE_TOO_LONG = "The title is %(max)d characters at most; shorten it (it is not cut for you)."
@@ -165,6 +165,11 @@ class EventForm(FlaskForm):
         "Home time zone", description="Sessions are entered in this zone unless you pick another."
     )
     moderation = SelectField("Moderation", choices=choices(MODERATION_POLICIES))
+    non_member_posts = SelectField(
+        "Mail from non-members",
+        choices=choices(NON_MEMBER_POLICIES),
+        description="Never bounced (the sender may be forged); held ones appear in the moderation queue.",
+    )
     archive_public = BooleanField("Archive is public")
     reply_to_list = BooleanField("Replies go to the list")
     digest_hour = IntegerField(

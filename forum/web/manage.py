@@ -50,6 +50,7 @@ EVENT_FIELDS = (
     "conduct_url",
     "timezone",
     "moderation",
+    "non_member_posts",
     "archive_public",
     "reply_to_list",
     "digest_hour",
@@ -60,6 +61,7 @@ NEW_EVENT_DEFAULTS = {
     "kind": "eforum",
     "timezone": "America/New_York",
     "moderation": "new",
+    "non_member_posts": "hold",
     "archive_public": True,
     "reply_to_list": True,
     "digest_hour": 18,
@@ -144,7 +146,21 @@ def event(slug: str) -> Page:
         publish_warnings=actions.publish_warnings(ev),
         form=ConfirmForm(),
         delivery=delivery_health(ev),
+        rsvps=rsvp_answers(ev),
     )
+
+
+def rsvp_answers(event: Event) -> dict[str, object] | None:
+    """The overview's calendar answers per session (chart + table), or None before any."""
+    from .. import rsvp
+    from ..addresses import rsvp_address
+    from .charts import stacked_rows
+
+    rows = rsvp.counts(event)
+    if not rows:
+        return None
+    chart = stacked_rows([(r.label, dict(r.counts)) for r in rows], ("accepted", "tentative", "declined"))
+    return {"rows": rows, "chart": chart, "address": rsvp_address(event)}
 
 
 def delivery_health(event: Event) -> dict[str, object]:

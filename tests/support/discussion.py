@@ -42,17 +42,15 @@ def make_forum(  # type: ignore[no-untyped-def]
     slug: str = "mentoring", moderation: str = "none", title: str = "Mentoring in Technical Services", **kw
 ) -> Event:
     """A published two-day e-forum, 10 AM-6 PM Eastern, as in the seed announcement."""
-    event = Event(
-        slug=slug,
-        kind="eforum",
-        title=title,
-        status="published",
-        timezone="America/New_York",
-        moderation=moderation,
-        contact_name="Megan Dougherty",
-        contact_email="megan@example.org",
+    fields = {
+        "kind": "eforum",
+        "status": "published",
+        "timezone": "America/New_York",
+        "contact_name": "Megan Dougherty",
+        "contact_email": "megan@example.org",
         **kw,
-    )
+    }
+    event = Event(slug=slug, title=title, moderation=moderation, **fields)
     for day in (10, 11):
         session = Session(event=event, position=day)
         session.set_times(datetime(2030, 9, day, 10), datetime(2030, 9, day, 18), "America/New_York")

@@ -1,0 +1,38 @@
+"""Calendar replies: what an attendee's calendar said to a session's invite.
+
+When someone clicks "Yes", "Maybe" or "No" in Gmail, Outlook or Apple Calendar, the client
+mails an iTIP REPLY (RFC 5546) to the invite's ORGANIZER, `<slug>+rsvp@LIST_DOMAIN`. The
+latest answer per (subscription, session) is kept, so officers can count who plans to come.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .. import clock
+from ..extensions import Model
+from .base import TZDateTime
+from .events import Session
+from .participants import Subscription
+
+#: iTIP PARTSTAT values a REPLY may carry for a VEVENT, as officers read them.
+PARTSTATS = {"accepted": "Yes", "tentative": "Maybe", "declined": "No"}
+
+
+class Rsvp(Model):
+    __tablename__ = "rsvp"
+    __table_args__ = (UniqueConstraint("subscription_id", "session_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscription.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"), index=True)
+    partstat: Mapped[str] = mapped_column(String(16))  # a key of PARTSTATS
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
+
+    subscription: Mapped[Subscription] = relationship()
+    session: Mapped[Session] = relationship()

@@ -1,0 +1,80 @@
+"""`flask forum postfix-maps`: Postfix's own lookup tool (postmap) finds every address the forum
+takes mail for in the printed map, and none it would refuse."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from forum.addresses import approve_address, bounce_address, rsvp_address, unsubscribe_mailto
+from forum.extensions import db
+from forum.models import Post
+from tests.support.discussion import DOMAIN, make_forum, subscribe
+
+POSTMAP = shutil.which("postmap") or "/usr/sbin/postmap"
+
+
+def lookup(table: str, address: str) -> bool:
+    done = subprocess.run([POSTMAP, "-q", address, table], capture_output=True, text=True, timeout=30)
+    assert done.returncode in (0, 1), done.stderr  # 1: not found; anything else is a broken map
+    return done.returncode == 0 and done.stdout.strip() == "OK"
+
+
+@pytest.fixture
+def addresses(app):  # type: ignore[no-untyped-def]
+    forum = make_forum()
+    series = make_forum(slug="fall-series", kind="series")
+    make_forum(slug="draft-forum", status="draft")
+    ann = subscribe(forum, "ann@example.org", "Ann")
+    bea = subscribe(series, "bea@example.org", "Bea")
+    post = Post(event_id=forum.id, message_id="<p@example.org>", author_email="ann@example.org", status="held")
+    db.session.add(post)
+    db.session.commit()
+    good = [
+        f"mentoring@{DOMAIN}",
+        rsvp_address(forum),
+        rsvp_address(series),
+        approve_address(post),
+        unsubscribe_mailto(ann).removeprefix("mailto:").split("?")[0],
+        unsubscribe_mailto(bea).removeprefix("mailto:").split("?")[0],
+        bounce_address(ann),
+        bounce_address(bea),
+    ]
+    bad = [
+        f"nosuch@{DOMAIN}",
+        f"fall-series@{DOMAIN}",  # a series has no list
+        f"draft-forum@{DOMAIN}",
+        f"draft-forum+rsvp@{DOMAIN}",
+        f"mentoring+owner@{DOMAIN}",
+        f"mentoring+leave-1-{'0' * 23}@{DOMAIN}",  # a tag of the wrong length
+        "mentoring@other.example",
+        f"xmentoring@{DOMAIN}",
+    ]
+    return good, bad
+
+
+def test_regexp_map_covers_every_meaningful_address(app, addresses, tmp_path):  # type: ignore[no-untyped-def]
+    good, bad = addresses
+    result = app.test_cli_runner().invoke(args=["forum", "postfix-maps"])
+    assert result.exit_code == 0, result.output
+    table = tmp_path / "forum_recipients.regexp"
+    table.write_text(result.output)
+    assert [a for a in good if not lookup(f"regexp:{table}", a)] == []
+    assert [a for a in bad if lookup(f"regexp:{table}", a)] == []
+    assert lookup(f"regexp:{table}", f"MENTORING@{DOMAIN.upper()}")  # Postfix compares case-blind
+
+
+def test_hash_map_lists_the_exact_addresses(app, addresses, tmp_path):  # type: ignore[no-untyped-def]
+    result = app.test_cli_runner().invoke(args=["forum", "postfix-maps", "--format", "hash"])
+    assert result.exit_code == 0, result.output
+    table = tmp_path / "forum_recipients"
+    table.write_text(result.output)
+    assert sorted(line.split("\t")[0] for line in result.output.splitlines()) == [
+        f"fall-series+rsvp@{DOMAIN}",
+        f"mentoring+rsvp@{DOMAIN}",
+        f"mentoring@{DOMAIN}",
+    ]
+    assert lookup(f"texthash:{table}", f"mentoring@{DOMAIN}")
+    assert not lookup(f"texthash:{table}", f"draft-forum@{DOMAIN}")

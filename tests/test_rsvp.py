@@ -1,0 +1,161 @@
+"""Calendar replies over real LMTP: "Accepted: ..." mail to the RSVP address (the invites'
+ORGANIZER) or to the list is recorded, never posted, never answered."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+from icalendar import Calendar
+from sqlalchemy import select
+
+from forum import calendar, clock
+from forum.extensions import db
+from forum.models import Participant, Rsvp
+from tests.support.discussion import (
+    DOMAIN,
+    LIST,
+    OPEN_AT,
+    lmtp_send,
+    lmtp_server,
+    login_officer,
+    make_forum,
+    posts,
+    queued,
+    subscribe,
+)
+
+RSVP = f"mentoring+rsvp@{DOMAIN}"
+
+
+def reply_calendar(session, participant, partstat: str = "ACCEPTED") -> str:  # type: ignore[no-untyped-def]
+    """What a calendar client answers to our own invite: METHOD:REPLY, the attendee's PARTSTAT."""
+    invite = Calendar.from_ical(calendar.invite_calendar(session, participant))
+    invite["METHOD"] = "REPLY"
+    for vevent in invite.walk("VEVENT"):
+        vevent["ATTENDEE"].params["PARTSTAT"] = partstat
+        for name in ("DESCRIPTION", "LOCATION"):
+            vevent.pop(name, None)
+    return invite.to_ical().decode()
+
+
+def gmail_reply(ics: str, to: str, sender: str = "ann@example.org", subject: str = "Accepted") -> bytes:
+    """The shape Gmail sends: alternative text / HTML / text/calendar;method=REPLY, plus invite.ics."""
+    msg = EmailMessage()
+    msg["From"] = f"Ann Reader <{sender}>"
+    msg["To"] = to
+    msg["Subject"] = f"{subject}: Mentoring in Technical Services @ Tue Sep 10, 2030"
+    msg["Message-ID"] = f"<{subject.lower()}-{len(ics)}@mail.gmail.test>"
+    msg.set_content(f"Ann Reader has {subject.lower()} this invitation.")
+    msg.add_alternative(f"<p>Ann Reader has {subject.lower()} this invitation.</p>", subtype="html")
+    msg.get_payload()  # multipart/alternative now
+    cal_part = EmailMessage()
+    cal_part.set_content(ics, subtype="calendar", charset="UTF-8", params={"method": "REPLY"})
+    msg.attach(cal_part)
+    msg.add_attachment(ics.encode(), maintype="application", subtype="ics", filename="invite.ics")
+    return msg.as_bytes()
+
+
+def rsvps() -> list[tuple[int, int, str]]:
+    db.session.expire_all()
+    rows = db.session.scalars(select(Rsvp).order_by(Rsvp.id))
+    return [(r.subscription_id, r.session_id, r.partstat) for r in rows]
+
+
+def test_a_reply_to_the_rsvp_address_is_recorded_and_never_posted(app):
+    event = make_forum()
+    ann = subscribe(event, "ann@example.org", "Ann Reader", posts_approved=1)
+    subscribe(event, "bob@example.org", "Bob")
+    first = event.sessions[0]
+    raw = gmail_reply(reply_calendar(first, ann.participant), RSVP)
+    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
+        [(code, text)] = lmtp_send(server, raw, [RSVP])
+    assert code == 250 and b"Calendar reply recorded" in text
+    assert rsvps() == [(ann.id, first.id, "accepted")]
+    assert posts() == [] and queued() == []
+
+
+def test_a_reply_that_reaches_the_list_is_recorded_not_posted(app):
+    event = make_forum()
+    ann = subscribe(event, "ann@example.org", "Ann Reader", posts_approved=1)
+    subscribe(event, "bob@example.org", "Bob")
+    second = event.sessions[1]
+    raw = gmail_reply(reply_calendar(second, ann.participant, "TENTATIVE"), LIST, subject="Tentatively accepted")
+    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
+        [(code, _)] = lmtp_send(server, raw, [LIST])
+    assert code == 250
+    assert rsvps() == [(ann.id, second.id, "tentative")]
+    assert posts() == [] and queued() == []
+
+
+def test_an_outlook_reply_as_the_whole_body_is_recorded_and_a_later_answer_wins(app):
+    event = make_forum()
+    ann = subscribe(event, "ann@example.org", "Ann Reader")
+    first = event.sessions[0]
+    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
+        for n, partstat in enumerate(("ACCEPTED", "DECLINED")):
+            msg = EmailMessage()
+            msg["From"] = "Ann Reader <ann@example.org>"
+            msg["To"] = RSVP
+            msg["Subject"] = "Declined: Mentoring"
+            msg["Message-ID"] = f"<outlook-{n}@example.org>"
+            msg.set_content(reply_calendar(first, ann.participant, partstat), subtype="calendar")
+            del msg["Content-Type"]
+            msg["Content-Type"] = 'text/calendar; charset="utf-8"; method=REPLY'
+            [(code, _)] = lmtp_send(server, msg.as_bytes(), [RSVP])
+            assert code == 250
+    assert rsvps() == [(ann.id, first.id, "declined")]
+    assert posts() == []
+
+
+def test_a_reply_from_someone_not_subscribed_records_nothing_and_sends_nothing(app):
+    event = make_forum()
+    subscribe(event, "ann@example.org", "Ann Reader")
+    eve = Participant(email="eve@example.net", email_key="eve@example.net", name="Eve")  # never stored
+    raw = gmail_reply(reply_calendar(event.sessions[0], eve), RSVP, sender="eve@example.net")
+    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
+        [(code, text)] = lmtp_send(server, raw, [RSVP])
+    assert code == 250 and b"nothing recorded" in text
+    assert rsvps() == [] and posts() == [] and queued() == []
+
+
+def test_plain_mail_to_the_rsvp_address_is_not_a_post(app):
+    event = make_forum()
+    subscribe(event, "ann@example.org", "Ann Reader", posts_approved=1)
+    msg = EmailMessage()
+    msg["From"] = "Ann Reader <ann@example.org>"
+    msg["To"] = RSVP
+    msg["Subject"] = "Question about the forum"
+    msg.set_content("Will there be a recording?")
+    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
+        [(code, _)] = lmtp_send(server, msg.as_bytes(), [RSVP])
+    assert code == 250
+    assert posts() == [] and rsvps() == []
+
+
+def test_the_rsvp_address_exists_for_a_webinar_series_but_not_for_a_draft(app):
+    make_forum(slug="webinars", kind="series")
+    make_forum(slug="draft-one", status="draft")
+    with lmtp_server(app) as server:
+        replies = lmtp_send(server, b"Subject: x\r\n\r\nx\r\n", [f"webinars+rsvp@{DOMAIN}", f"draft-one+rsvp@{DOMAIN}"])
+    assert [code for code, _ in replies] == [550, 250]  # the refusal at RCPT comes first
+
+
+def test_officers_see_the_answers_per_session(app, client):
+    event = make_forum()
+    ann = subscribe(event, "ann@example.org", "Ann Reader")
+    bob = subscribe(event, "bob@example.org", "Bob")
+    first, second = event.sessions
+    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
+        lmtp_send(server, gmail_reply(reply_calendar(first, ann.participant), RSVP), [RSVP])
+        bob_reply = gmail_reply(reply_calendar(first, bob.participant, "DECLINED"), RSVP, sender="bob@example.org")
+        lmtp_send(server, bob_reply, [RSVP], mail_from="bob@example.org")
+        lmtp_send(server, gmail_reply(reply_calendar(second, ann.participant, "TENTATIVE"), RSVP), [RSVP])
+    login_officer(client)
+    page = client.get(f"/manage/events/{event.slug}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Calendar answers" in html and RSVP in html
+    rows = html.split('<tbody>', 2)[1].split("</tbody>")[0]  # the answers table
+    assert "<th scope=\"row\">Day 1 of 2</th><td>1</td><td>0</td><td>1</td>" in rows
+    assert "<th scope=\"row\">Day 2 of 2</th><td>0</td><td>1</td><td>0</td>" in rows
+    assert html.count('class="bar-accepted"') == 1 and html.count('class="bar-declined"') == 1
