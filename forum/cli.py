@@ -264,9 +264,15 @@ class _Instant(click.ParamType):
 
 
 @forum_cli.command("scheduler")
-def scheduler_command() -> None:
+@click.option(
+    "--standby",
+    is_flag=True,
+    help="Wait while another scheduler runs; take over within seconds when it dies.",
+)
+def scheduler_command(standby: bool) -> None:
     """Run the scheduler: outbox, digests, reminders, announcements, notices (one per deployment)."""
     import logging
+    import threading
 
     from . import scheduler
 
@@ -279,16 +285,24 @@ def scheduler_command() -> None:
         holder["scheduler"] = sched
         click.echo(f" * Scheduler running ({len(sched.get_jobs())} jobs); Ctrl+C or SIGTERM stops it")
 
+    stopping = threading.Event()
+
     def stop(_signum, _frame) -> None:
+        stopping.set()
         sched = holder.get("scheduler")
         if sched is not None:
             sched.shutdown(wait=False)  # type: ignore[attr-defined]
 
+    def waiting(holder_text: str) -> None:
+        click.echo(f" * Standby: {holder_text}; taking over when it stops", err=True)
+
     signal.signal(signal.SIGTERM, stop)
     try:
-        scheduler.serve(app, on_ready=ready)
+        scheduler.serve(app, on_ready=ready, standby=standby, stop=stopping, on_wait=waiting)
     except scheduler.SchedulerAlreadyRunning as exc:
         raise click.ClickException(str(exc)) from None
+    except scheduler.SchedulerStopped:
+        pass
     except KeyboardInterrupt:
         stop(None, None)
 
