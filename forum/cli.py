@@ -217,28 +217,21 @@ def inject_command(recipient: str | None, sender: str) -> None:
     """Read one message on stdin and post it (for an MTA pipe transport).
 
     Exit codes follow sysexits: 0 accepted, held or dropped by policy; 65 unparseable;
-    67 unknown list; 77 refused (not a member, too large).
+    67 unknown list; 77 refused (not a member, too large).  `forum-inject` does the
+    same with a lighter start (forum.inject).
     """
-    from . import discussion
-    from .mail.inbound import recipients_in
+    from .inject import inject
 
-    limit = int(current_app.config["MAX_POST_BYTES"])
-    raw = sys.stdin.buffer.read(limit + 65537)
-    while sys.stdin.buffer.read(65536):  # drain an oversized message so the MTA sees no broken pipe
-        pass
-    if not raw.strip():
-        click.echo("refused: the message is empty", err=True)
-        sys.exit(65)
-    targets = [recipient] if recipient else recipients_in(raw, current_app.config["LIST_DOMAIN"])
-    if not targets:
-        click.echo(f"refused: no recipient at {current_app.config['LIST_DOMAIN']}; pass --to", err=True)
-        sys.exit(67)
-    code = 0
-    for target in targets:
-        outcome = discussion.receive(raw, target, envelope_from=sender)
-        click.echo(f"{target}: {outcome.status}: {outcome.reason}", err=outcome.exit_code != 0)
-        code = code or outcome.exit_code
-    sys.exit(code)
+    cfg = current_app.config
+    sys.exit(
+        inject(
+            sys.stdin.buffer,
+            recipient,
+            sender,
+            limit=int(cfg["MAX_POST_BYTES"]),
+            list_domain=cfg["LIST_DOMAIN"],
+        )
+    )
 
 
 # --- scheduler --------------------------------------------------------------------------
