@@ -246,26 +246,18 @@ def inject_command(recipient: str | None, sender: str) -> None:
     from non-members included: a refusal would bounce to a sender that may be forged);
     65 unparseable; 67 unknown list; 77 refused (too large, not a moderator).
     """
-    from . import discussion
-    from .mail.parse import recipients_in
+    from .inject import inject
 
-    limit = int(current_app.config["MAX_POST_BYTES"])
-    raw = sys.stdin.buffer.read(limit + 65537)
-    while sys.stdin.buffer.read(65536):  # drain an oversized message so the MTA sees no broken pipe
-        pass
-    if not raw.strip():
-        click.echo("refused: the message is empty", err=True)
-        sys.exit(65)
-    targets = [recipient] if recipient else recipients_in(raw, current_app.config["LIST_DOMAIN"])
-    if not targets:
-        click.echo(f"refused: no recipient at {current_app.config['LIST_DOMAIN']}; pass --to", err=True)
-        sys.exit(67)
-    code = 0
-    for target in targets:
-        outcome = discussion.receive(raw, target, envelope_from=sender)
-        click.echo(f"{target}: {outcome.status}: {outcome.reason}", err=outcome.exit_code != 0)
-        code = code or outcome.exit_code
-    sys.exit(code)
+    cfg = current_app.config
+    sys.exit(
+        inject(
+            sys.stdin.buffer,
+            recipient,
+            sender,
+            limit=int(cfg["MAX_POST_BYTES"]),
+            list_domain=cfg["LIST_DOMAIN"],
+        )
+    )
 
 
 # --- scheduler --------------------------------------------------------------------------
@@ -291,9 +283,15 @@ class _Instant(click.ParamType):
 
 
 @forum_cli.command("scheduler")
-def scheduler_command() -> None:
+@click.option(
+    "--standby",
+    is_flag=True,
+    help="Wait while another scheduler runs; take over within seconds when it dies.",
+)
+def scheduler_command(standby: bool) -> None:
     """Run the scheduler: outbox, digests, reminders, announcements, notices (one per deployment)."""
     import logging
+    import threading
 
     from . import scheduler
 
@@ -306,16 +304,24 @@ def scheduler_command() -> None:
         holder["scheduler"] = sched
         click.echo(f" * Scheduler running ({len(sched.get_jobs())} jobs); Ctrl+C or SIGTERM stops it")
 
+    stopping = threading.Event()
+
     def stop(_signum, _frame) -> None:
+        stopping.set()
         sched = holder.get("scheduler")
         if sched is not None:
             sched.shutdown(wait=False)  # type: ignore[attr-defined]
 
+    def waiting(holder_text: str) -> None:
+        click.echo(f" * Standby: {holder_text}; taking over when it stops", err=True)
+
     signal.signal(signal.SIGTERM, stop)
     try:
-        scheduler.serve(app, on_ready=ready)
+        scheduler.serve(app, on_ready=ready, standby=standby, stop=stopping, on_wait=waiting)
     except scheduler.SchedulerAlreadyRunning as exc:
         raise click.ClickException(str(exc)) from None
+    except scheduler.SchedulerStopped:
+        pass
     except KeyboardInterrupt:
         stop(None, None)
 

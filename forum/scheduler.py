@@ -13,7 +13,9 @@ would run once per worker, stop whenever its worker is killed mid-job, and its
 threads do not survive the fork.  Jobs would run N times in parallel and only while
 some request-serving worker happens to be alive.  Hence one process, guarded by a lock
 on the database (a PostgreSQL advisory lock held on a dedicated connection, or a lock
-row with a heartbeat on SQLite): a second scheduler refuses to start.
+row with a heartbeat on SQLite): a second scheduler refuses to start, unless started
+with ``--standby``: then it waits for the lock and takes over when the active one dies
+(PostgreSQL drops the lock with the dead process's connection; a lock row expires).
 
 APScheduler (3.11, SQLAlchemy job store in the app's database) only decides *when* to
 wake up; it is given `datetime.now(UTC)` directly (not `forum.clock`), since its
@@ -56,6 +58,11 @@ JOB_TABLE = "apscheduler_jobs"  # excluded from Alembic autogenerate in migratio
 LOCK_NAME = "forum.scheduler"
 LOCK_TTL = timedelta(seconds=60)  # SQLite lock row: taken over once expired
 HEARTBEAT_SECONDS = 15.0
+#: How often a standby scheduler tries the lock: it takes over this soon after it is freed.
+STANDBY_POLL_SECONDS = 5.0
+#: Server-side TCP keepalive on the lock connection: a lock holder whose host vanished
+#: (power loss, network cut) loses the lock within about idle + interval * count seconds.
+LOCK_KEEPALIVE = {"tcp_keepalives_idle": 10, "tcp_keepalives_interval": 5, "tcp_keepalives_count": 3}
 MISFIRE_GRACE_SECONDS = 300
 OUTBOX_SECONDS = 5
 SWEEP_SECONDS = 60
@@ -91,6 +98,8 @@ class _AdvisoryLease(SchedulerLease):
 
     def __init__(self, engine: Engine):
         self.conn: Connection = engine.connect()
+        for name, value in LOCK_KEEPALIVE.items():  # ignored on Unix sockets, where death is seen at once
+            self.conn.execute(text(f"SET {name} = {int(value)}"))
         self.key: int = self.conn.execute(
             text("SELECT hashtextextended(:name || ':' || current_database() || ':' || current_schema(), 0)"),
             {"name": LOCK_NAME},
@@ -198,11 +207,39 @@ class _RowLease(SchedulerLease):
             conn.execute(delete(table).where(table.c.name == LOCK_NAME, table.c.holder == self.holder))
 
 
-def acquire_lock(engine: Engine) -> SchedulerLease:
-    """Take the one-scheduler lock for this database, or raise SchedulerAlreadyRunning."""
-    if engine.dialect.name == "postgresql":
-        return _AdvisoryLease(engine)
-    return _RowLease(engine)
+class SchedulerStopped(RuntimeError):
+    """A standby scheduler was told to stop before it got the lock."""
+
+
+def acquire_lock(
+    engine: Engine,
+    *,
+    wait: bool = False,
+    stop: threading.Event | None = None,
+    poll: float = STANDBY_POLL_SECONDS,
+    on_wait: Callable[[str], None] | None = None,
+) -> SchedulerLease:
+    """Take the one-scheduler lock for this database, or raise SchedulerAlreadyRunning.
+
+    With `wait` (a standby scheduler), try again every `poll` seconds until the lock is
+    free, telling `on_wait` once who holds it; `stop` being set ends the wait with
+    SchedulerStopped.  Polling rather than a blocking `pg_advisory_lock` keeps the
+    process responsive to SIGTERM and works the same on the SQLite lock row.
+    """
+    told = False
+    while True:
+        try:
+            if engine.dialect.name == "postgresql":
+                return _AdvisoryLease(engine)
+            return _RowLease(engine)
+        except SchedulerAlreadyRunning as exc:
+            if not wait:
+                raise
+            if not told and on_wait is not None:
+                on_wait(str(exc).split(";")[0])
+                told = True
+        if (stop or threading.Event()).wait(poll):
+            raise SchedulerStopped("stopped while waiting for the scheduler lock")
 
 
 class Heartbeat(threading.Thread):
@@ -325,14 +362,19 @@ def serve(
     *,
     scheduler_cls: type[BaseScheduler] = BlockingScheduler,
     on_ready: Callable[[BaseScheduler], None] | None = None,
+    standby: bool = False,
+    stop: threading.Event | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> None:
     """Take the lock and run the scheduler until it is shut down (blocks with BlockingScheduler).
 
-    Raises SchedulerAlreadyRunning if another scheduler holds the lock.
+    Raises SchedulerAlreadyRunning if another scheduler holds the lock, unless `standby`:
+    then it waits for the lock (see `acquire_lock`) and raises SchedulerStopped if
+    `stop` is set first.
     """
     with app.app_context():
         engine = db.engine
-        lease = acquire_lock(engine)
+        lease = acquire_lock(engine, wait=standby, stop=stop, on_wait=on_wait)
     try:
         bind_app(app)
         scheduler = build_scheduler(engine, scheduler_cls)

@@ -28,7 +28,7 @@ def key_pair(tmp_path_factory) -> tuple[Path, bytes]:  # type: ignore[no-untyped
     path.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.PrivateFormat.PKCS8,  # what `openssl genrsa` writes (README)
             serialization.NoEncryption(),
         )
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_smorest import Api
 
 
 def register_blueprints(app: Flask) -> None:
+    from flask_smorest import Api  # here, not at the top: forum-inject imports web modules without it
+
     from . import (
         announcements,
         api,
