@@ -32,6 +32,7 @@ from .mail.outbox import Outgoing, enqueue, enqueue_many
 from .models import DELIVERY_MODES, Event, OutboundMessage, Participant, Post, Subscription
 from .timezones import is_zone
 from .tokens import read_token
+from .validation import control_character_problem
 
 LIVE_STATUSES = ("pending", "active")
 
@@ -500,7 +501,11 @@ def _parse_rows(lines: Iterable[str], default_mode: str, report: ImportReport) -
         except SubscriptionError as exc:
             report.bad.append((line, str(exc)))
             continue
-        yield _Row(line, email, email_key(email), _cell(cells, columns, "name")[:200], mode)
+        name = _cell(cells, columns, "name")[:200]
+        if problem := control_character_problem(name):
+            report.bad.append((line, f"name: {problem}"))
+            continue
+        yield _Row(line, email, email_key(email), name, mode)
 
 
 def _batches(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:

@@ -40,6 +40,7 @@ from wtforms.validators import (
 from .. import timezones
 from ..models import EVENT_KINDS, PANELIST_ROLES
 from ..models.events import MODERATION_POLICIES
+from ..validation import CheckedForm
 
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
@@ -101,17 +102,17 @@ class ZoneField(SelectField):
         )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(CheckedForm):
     email = EmailField("Email", validators=[DataRequired("Enter your email address.")], filters=STRIP)
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
     next = HiddenField()
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(CheckedForm):
     """A bare POST form (CSRF only) for buttons: publish, cancel, remove, move."""
 
 
-class EventForm(FlaskForm):
+class EventForm(CheckedForm):
     kind = SelectField("Kind", choices=choices(EVENT_KINDS))
     title = StringField(
         "Title",
@@ -179,7 +180,7 @@ class EventForm(FlaskForm):
         field.data = ",".join(str(m) for m in sorted({int(p) for p in parts}, reverse=True))
 
 
-class SessionForm(FlaskForm):
+class SessionForm(CheckedForm):
     title = StringField(
         "Session title",
         validators=[Length(max=200)],
@@ -200,7 +201,7 @@ class SessionForm(FlaskForm):
             raise ValidationError("The end time must be after the start time.")
 
 
-class DayRangeForm(FlaskForm):
+class DayRangeForm(CheckedForm):
     """An e-forum runs one session per day: add them all at once."""
 
     first_date = DateField("From", validators=[InputRequired("Pick the first day.")])
@@ -228,7 +229,7 @@ def _role_choices() -> list[SelectChoice]:
     return choices(PANELIST_ROLES)
 
 
-class PanelistForm(FlaskForm):
+class PanelistForm(CheckedForm):
     name = StringField(
         "Name", validators=[DataRequired("Enter the panelist's name."), Length(max=200)], filters=STRIP
     )
@@ -260,14 +261,14 @@ class PanelistOnEventForm(PanelistForm):
     role = SelectField("Role on this event", choices=_role_choices())
 
 
-class AttachPanelistForm(FlaskForm):
+class AttachPanelistForm(CheckedForm):
     """Reuse an existing panelist on this event."""
 
     panelist_id = HiddenField(validators=[DataRequired()])
     role = SelectField("Role", choices=_role_choices())
 
 
-class RoleForm(FlaskForm):
+class RoleForm(CheckedForm):
     role = SelectField("Role", choices=_role_choices())
 
 
