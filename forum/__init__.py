@@ -15,6 +15,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import cli
     from . import config as settings
     from .extensions import csrf, db, limiter, login, migrate
+    from .validation import BoundedIntConverter
     from .web import register_blueprints
     from .web.helpers import register_template_helpers
 
@@ -38,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login.init_app(app)
     limiter.init_app(app)
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     register_blueprints(app)
     register_template_helpers(app)
     app.cli.add_command(cli.forum_cli)

@@ -205,6 +205,7 @@ def build_calendar(
     if method:
         cal.add("METHOD", method)
     if name:
+        name = _param_text(name)  # one line: a CR/LF here would break the content line
         cal.add("X-WR-CALNAME", name)
         cal.add("NAME", name)
     if refresh:

@@ -21,6 +21,7 @@ from .extensions import db
 from .mail.outbox import enqueue_many
 from .models import Event, Participant, Subscription
 from .subscriptions import SubscriptionError, check_mode, confirmation, email_key, normalize_email, welcome
+from .validation import control_character_problem
 
 
 @dataclass
@@ -90,7 +91,11 @@ def _parse_rows(lines: Iterable[str], default_mode: str, report: ImportReport) -
         except SubscriptionError as exc:
             report.bad.append((line, str(exc)))
             continue
-        yield _Row(line, email, email_key(email), _cell(cells, columns, "name")[:200], mode)
+        name = _cell(cells, columns, "name")[:200]
+        if problem := control_character_problem(name):
+            report.bad.append((line, f"name: {problem}"))
+            continue
+        yield _Row(line, email, email_key(email), name, mode)
 
 
 def _batches(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:

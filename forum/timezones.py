@@ -40,11 +40,11 @@ class DisplayZone:
 @lru_cache(maxsize=512)
 def get_zone(name: str) -> ZoneInfo:
     """The ZoneInfo for an IANA name, or a TimeInputError that says what is wrong."""
-    if not name or name != name.strip():
-        raise TimeInputError(f"“{name}” is not a time zone name such as America/New_York.")
+    if not name or name != name.strip() or len(name) > 64:  # the longest IANA name is 32
+        raise TimeInputError(f"“{name[:64]}” is not a time zone name such as America/New_York.")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: e.g. a name too long for a path
         raise TimeInputError(
             f"“{name}” is not a known time zone; use an IANA name such as America/New_York."
         ) from None

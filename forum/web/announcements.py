@@ -22,11 +22,12 @@ from .. import clock, timezones
 from ..extensions import db
 from ..models import Announcement, Event, Subscription
 from ..models.scheduling import ANNOUNCEMENT_KINDS
+from ..validation import CheckedForm
 
 bp = Blueprint("announcements", __name__, url_prefix="/manage/events/<slug>/announcements")
 
 
-class AnnouncementForm(FlaskForm):
+class AnnouncementForm(CheckedForm):
     kind = SelectField(
         "Type",
         choices=[SelectChoice(v, label) for v, label in ANNOUNCEMENT_KINDS.items()],

@@ -17,6 +17,7 @@ from .. import events, timezones
 from ..models import EVENT_KINDS, PANELIST_ROLES
 from ..models.events import EVENT_STATUSES, MODERATION_POLICIES
 from ..text import lines, markdown
+from ..validation import MAX_DB_INT, api_multi_line, api_single_line
 from .helpers import session_zone_lines
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -247,24 +248,25 @@ class EventInSchema(Schema):
         ],
     )
     kind = fields.String(load_default="eforum", validate=validate.OneOf(list(EVENT_KINDS)))
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    summary = fields.String(validate=validate.Length(max=2000))
-    description = fields.String()
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=200), api_single_line])
+    summary = fields.String(validate=[validate.Length(max=2000), api_multi_line])
+    description = fields.String(validate=api_multi_line, metadata={"description": "Markdown"})
     learning_outcomes = fields.List(
-        fields.String(validate=validate.Length(min=1)), metadata={"description": "one outcome each"}
+        fields.String(validate=[validate.Length(min=1), api_single_line]),
+        metadata={"description": "one outcome each"},
     )
-    audience = fields.String()
-    registration_info = fields.String()
-    tech_requirements = fields.String()
+    audience = fields.String(validate=api_multi_line)
+    registration_info = fields.String(validate=api_multi_line)
+    tech_requirements = fields.String(validate=api_multi_line)
     conduct_url = fields.String(validate=[validate.Length(max=500), _optional(_url)])
-    contact_name = fields.String(validate=validate.Length(max=200))
+    contact_name = fields.String(validate=[validate.Length(max=200), api_single_line])
     contact_email = fields.String(validate=[validate.Length(max=320), _optional(_email)])
-    contact_phone = fields.String(validate=validate.Length(max=80))
+    contact_phone = fields.String(validate=[validate.Length(max=80), api_single_line])
     timezone = fields.String(load_default="America/New_York", validate=_zone)
     moderation = fields.String(validate=validate.OneOf(list(MODERATION_POLICIES)))
     archive_public = fields.Boolean()
     reply_to_list = fields.Boolean()
-    digest_hour = fields.Integer(validate=validate.Range(min=0, max=23))
+    digest_hour = fields.Integer(strict=True, validate=validate.Range(min=0, max=23))
 
     @validates_schema
     def _title_not_blank(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -275,8 +277,8 @@ class EventInSchema(Schema):
 class SessionInSchema(Schema):
     """Create or (partial=True) update a session: wall times plus an IANA zone."""
 
-    title = fields.String(validate=validate.Length(max=200))
-    description = fields.String()
+    title = fields.String(validate=[validate.Length(max=200), api_single_line])
+    description = fields.String(validate=api_multi_line)
     start_wall = fields.NaiveDateTime(
         required=True,
         error_messages=WALL_TIME_ERRORS,
@@ -287,20 +289,20 @@ class SessionInSchema(Schema):
         validate=_zone, metadata={"description": "IANA zone; defaults to the event's zone"}
     )
     join_url = fields.String(validate=[validate.Length(max=500), _optional(_url)])
-    position = fields.Integer(validate=validate.Range(min=0))
+    position = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_DB_INT))
 
 
 class PanelistInSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    title = fields.String(validate=validate.Length(max=200))
-    affiliation = fields.String(validate=validate.Length(max=200))
-    pronouns = fields.String(validate=validate.Length(max=40))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), api_single_line])
+    title = fields.String(validate=[validate.Length(max=200), api_single_line])
+    affiliation = fields.String(validate=[validate.Length(max=200), api_single_line])
+    pronouns = fields.String(validate=[validate.Length(max=40), api_single_line])
     email = fields.String(
         allow_none=True,
         validate=[validate.Length(max=320), _optional(_email)],
         metadata={"description": "lets the panelist post and moderate; never shown"},
     )
-    bio = fields.String(metadata={"description": "Markdown"})
+    bio = fields.String(validate=api_multi_line, metadata={"description": "Markdown"})
     photo_url = fields.String(validate=[validate.Length(max=500), _optional(_url)])
     links = fields.List(fields.String(validate=_url))
 
@@ -312,7 +314,7 @@ class PanelistInSchema(Schema):
 
 class PanelistLinkInSchema(Schema):
     role = fields.String(load_default="panelist", validate=validate.OneOf(list(PANELIST_ROLES)))
-    position = fields.Integer(validate=validate.Range(min=0))
+    position = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_DB_INT))
 
 
 class _Partial:

@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField
@@ -21,6 +20,7 @@ from .. import attendance, attendance_import, clock
 from ..extensions import db, login
 from ..models import COMPLETION_RULES, Certificate, Event, Session, Subscription
 from ..timezones import format_date
+from ..validation import CheckedForm
 from .charts import grouped_bars
 
 bp = Blueprint("attendance", __name__, url_prefix="/manage/events/<slug>/attendance")
@@ -50,13 +50,13 @@ def get_session(event: Event, session_id: int | None) -> Session:
     return session
 
 
-class ImportForm(FlaskForm):
+class ImportForm(CheckedForm):
     session = SelectField("Session", coerce=int)
     file = FileField("Attendance report", validators=[FileRequired("Choose the report file to upload.")])
     submit = SubmitField("Import")
 
 
-class RuleForm(FlaskForm):
+class RuleForm(CheckedForm):
     rule = SelectField("Completion rule", choices=[SelectChoice(k, v) for k, v in COMPLETION_RULES.items()])
     rule_value = StringField("N (sessions or hours)")
     evaluation_required = BooleanField("Issue the certificate only after the evaluation is answered")
@@ -68,12 +68,12 @@ class RuleForm(FlaskForm):
     submit = SubmitField("Save the rule")
 
 
-class HoursForm(FlaskForm):
+class HoursForm(CheckedForm):
     hours = StringField("CE hours")
     submit = SubmitField("Save hours")
 
 
-class MarkForm(FlaskForm):
+class MarkForm(CheckedForm):
     submit = SubmitField("Mark")
 
 

@@ -26,7 +26,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import func, select
 from wtforms import StringField, SubmitField, TextAreaField
@@ -38,6 +37,7 @@ from ..extensions import db
 from ..links import token_max_age
 from ..models import Event, EventPanelist, Post, Subscription, Thread
 from ..tokens import TokenError, read_token
+from ..validation import CheckedForm
 
 bp = Blueprint("discussion", __name__)
 
@@ -47,7 +47,7 @@ _BLOCKQUOTE_RE = re.compile(r"<(/?)blockquote\b[^>]*>", re.IGNORECASE)
 # --- forms ------------------------------------------------------------------------------------
 
 
-class PostForm(FlaskForm):
+class PostForm(CheckedForm):
     subject = StringField("Subject", validators=[Optional(), Length(max=300)])
     body = TextAreaField(
         "Message",
@@ -57,7 +57,7 @@ class PostForm(FlaskForm):
     submit = SubmitField("Post to the e-forum")
 
 
-class ModerateForm(FlaskForm):
+class ModerateForm(CheckedForm):
     reason = TextAreaField(
         "Reason (sent to the author when rejecting)",
         validators=[Optional(), Length(max=2000)],

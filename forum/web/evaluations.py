@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
@@ -17,17 +16,18 @@ from ..erasure import is_erased
 from ..extensions import db, login
 from ..models import QUESTION_KINDS, EvaluationQuestion, Event
 from ..tokens import TokenError
+from ..validation import CheckedForm
 from .charts import grouped_bars
 from .subscriptions import link_problem, removed
 
 bp = Blueprint("evaluations", __name__)
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(CheckedForm):
     submit = SubmitField("Save")
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(CheckedForm):
     kind = SelectField("Kind", choices=[SelectChoice(k, v) for k, v in QUESTION_KINDS.items()])
     prompt = StringField("Question")
     choices = TextAreaField("Choices (multiple choice: one per line)")
@@ -35,7 +35,7 @@ class QuestionForm(FlaskForm):
     submit = SubmitField("Add the question")
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(CheckedForm):
     open_days = StringField("Days it stays open after the last session")
     submit = SubmitField("Save")
 

@@ -41,6 +41,7 @@ from .. import timezones
 from ..events import REPEATS
 from ..models import EVENT_KINDS, PANELIST_ROLES
 from ..models.events import MODERATION_POLICIES, NON_MEMBER_POLICIES
+from ..validation import CheckedForm
 
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TITLE_TOO_LONG = "The title is %(max)d characters at most; shorten it (it is not cut for you)."
@@ -112,17 +113,17 @@ class ZoneField(SelectField):
         )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(CheckedForm):
     email = EmailField("Email", validators=[DataRequired("Enter your email address.")], filters=STRIP)
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
     next = HiddenField()
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(CheckedForm):
     """A bare POST form (CSRF only) for buttons: publish, cancel, remove, move."""
 
 
-class EventForm(FlaskForm):
+class EventForm(CheckedForm):
     kind = SelectField("Kind", choices=choices(EVENT_KINDS))
     title = StringField(
         "Title",
@@ -195,7 +196,7 @@ class EventForm(FlaskForm):
         field.data = ",".join(str(m) for m in sorted({int(p) for p in parts}, reverse=True))
 
 
-class SessionForm(FlaskForm):
+class SessionForm(CheckedForm):
     title = StringField(
         "Session title",
         validators=[TitleLength(200)],
@@ -233,7 +234,7 @@ def same_time(form: FlaskForm, field: Field) -> None:
             )
 
 
-class SeriesForm(FlaskForm):
+class SeriesForm(CheckedForm):
     """A webinar series in one step: first date, local hours, how often, how many."""
 
     title_pattern = StringField(
@@ -268,7 +269,7 @@ class SeriesForm(FlaskForm):
         same_time(self, field)
 
 
-class DuplicateForm(FlaskForm):
+class DuplicateForm(CheckedForm):
     title = StringField(
         "Title of the copy",
         validators=[DataRequired("Give the copy a title."), TitleLength(200)],
@@ -291,7 +292,7 @@ class DuplicateForm(FlaskForm):
     )
 
 
-class DayRangeForm(FlaskForm):
+class DayRangeForm(CheckedForm):
     """An e-forum runs one session per day: add them all at once."""
 
     first_date = DateField("From", validators=[InputRequired("Pick the first day.")])
@@ -319,7 +320,7 @@ def _role_choices() -> list[SelectChoice]:
     return choices(PANELIST_ROLES)
 
 
-class PanelistForm(FlaskForm):
+class PanelistForm(CheckedForm):
     name = StringField(
         "Name", validators=[DataRequired("Enter the panelist's name."), Length(max=200)], filters=STRIP
     )
@@ -351,14 +352,14 @@ class PanelistOnEventForm(PanelistForm):
     role = SelectField("Role on this event", choices=_role_choices())
 
 
-class AttachPanelistForm(FlaskForm):
+class AttachPanelistForm(CheckedForm):
     """Reuse an existing panelist on this event."""
 
     panelist_id = HiddenField(validators=[DataRequired()])
     role = SelectField("Role", choices=_role_choices())
 
 
-class RoleForm(FlaskForm):
+class RoleForm(CheckedForm):
     role = SelectField("Role", choices=_role_choices())
 
 
@@ -368,7 +369,7 @@ def slugify(text: str) -> str:
     return slug[:80].rstrip("-") or "event"
 
 
-class BrandingForm(FlaskForm):
+class BrandingForm(CheckedForm):
     """/manage/settings: the organisation's name and look (empty = the environment default)."""
 
     org_name = StringField("Organisation name", validators=[Length(max=200)], filters=STRIP)

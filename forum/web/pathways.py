@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
@@ -25,6 +24,7 @@ from ..extensions import db, limiter
 from ..models import Participant
 from ..models.pathways import INTERVALS, WEEKDAYS, Pathway, PathwayFollow
 from ..tokens import TokenError, read_token
+from ..validation import CheckedForm
 from .public import viewer_zone_from_request, zone_lines_for
 
 bp = Blueprint("pathways", __name__)
@@ -34,7 +34,7 @@ def _follow_limit() -> str:
     return current_app.config["SUBSCRIBE_RATE_LIMIT"]
 
 
-class PaceFields(FlaskForm):
+class PaceFields(CheckedForm):
     interval_days = SelectField(
         "How often", coerce=int, choices=[SelectChoice(k, v) for k, v in INTERVALS.items()], default=7
     )
@@ -71,7 +71,7 @@ class PaceForm(PaceFields):
     restart = SubmitField("Follow again")
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(CheckedForm):
     submit = SubmitField("Continue")
 
 

@@ -24,6 +24,7 @@ from .. import pathways as service
 from ..extensions import db, login
 from ..models import Event
 from ..models.pathways import LearningNeed, Pathway, PathwayStep, Resource
+from ..validation import CheckedForm
 from .charts import count_bars
 
 bp = Blueprint("pathways_manage", __name__, url_prefix="/manage/pathways")
@@ -43,7 +44,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ResourceForm(FlaskForm):
+class ResourceForm(CheckedForm):
     title = StringField("Title", validators=[Length(max=200)])
     url = StringField("Web address", validators=[Length(max=1000)])
     kind = SelectField("Kind", choices=[SelectChoice(k, label) for k, label in service.KIND_CHOICES])
@@ -53,7 +54,7 @@ class ResourceForm(FlaskForm):
     submit = SubmitField("Save resource")
 
 
-class TopicsForm(FlaskForm):
+class TopicsForm(CheckedForm):
     topics = StringField("Topics", description="Separate topics with commas.", validators=[Length(max=500)])
     minutes = IntegerField(
         "Estimated minutes", validators=[Optional()], description="Empty: the length of its live sessions."
@@ -61,19 +62,19 @@ class TopicsForm(FlaskForm):
     submit = SubmitField("Save")
 
 
-class ImportForm(FlaskForm):
+class ImportForm(CheckedForm):
     file = FileField("CSV file", validators=[FileRequired("Choose a CSV file.")])
     submit = SubmitField("Import")
 
 
-class NeedForm(FlaskForm):
+class NeedForm(CheckedForm):
     title = StringField("Learning need", validators=[Length(max=200)])
     slug = StringField("Address", validators=[Length(max=80)], description="Made from the title when empty.")
     description = TextAreaField("Description", description="Markdown.")
     submit = SubmitField("Save learning need")
 
 
-class PathwayForm(FlaskForm):
+class PathwayForm(CheckedForm):
     title = StringField("Title", validators=[Length(max=200)])
     slug = StringField(
         "Address",
@@ -89,7 +90,7 @@ class PathwayForm(FlaskForm):
     submit = SubmitField("Save pathway")
 
 
-class StepForm(FlaskForm):
+class StepForm(CheckedForm):
     source = SelectField("Resource")
     why = StringField("Why this step", validators=[Length(max=500)])
     stage = StringField(
@@ -98,13 +99,13 @@ class StepForm(FlaskForm):
     submit = SubmitField("Add step")
 
 
-class StepEditForm(FlaskForm):
+class StepEditForm(CheckedForm):
     why = StringField("Why this step", validators=[Length(max=500)])
     stage = StringField("Stage", validators=[Length(max=120)])
     submit = SubmitField("Save step")
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(CheckedForm):
     submit = SubmitField("Continue")
 
 

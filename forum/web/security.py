@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 from flask import Flask, Response, current_app, request
 from flask_login import current_user
+from werkzeug.exceptions import BadRequest
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -85,5 +86,34 @@ def _production() -> bool:
     return current_app.config.get("FORUM_ENV") == "production"
 
 
+NUL_MESSAGE = "The request contains a NUL character (%00), which no field accepts."
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def refuse_nul_bytes() -> None:
+    """One check for every door: a NUL in the query string, a form or a JSON body is a 400
+    with a message (PostgreSQL refuses NUL in text, so it used to surface as a 500)."""
+    refused = _has_nul(request.args.to_dict(flat=False)) or _has_nul(request.cookies.to_dict())
+    if not refused and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            refused = _has_nul(request.form.to_dict(flat=False))
+        elif request.is_json:
+            refused = _has_nul(request.get_json(silent=True))
+    if refused:
+        error = BadRequest(description=NUL_MESSAGE)
+        error.data = {"message": NUL_MESSAGE}  # type: ignore[attr-defined] # flask-smorest's JSON errors
+        raise error
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(refuse_nul_bytes)
     app.after_request(set_security_headers)

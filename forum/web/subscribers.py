@@ -23,7 +23,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
@@ -36,6 +35,7 @@ from ..mail import bounces
 from ..models import DELIVERY_MODES, Event, Participant, Subscription
 from ..models.participants import SUBSCRIPTION_STATUSES
 from ..timezones import format_date, to_zone
+from ..validation import CheckedForm
 from .charts import Plot, nice_max
 from .subscriptions import mode_choices
 
@@ -76,15 +76,15 @@ def get_subscription(event: Event, sub_id: int) -> Subscription:
 # --- forms -------------------------------------------------------------------------------
 
 
-class ModeForm(FlaskForm):
+class ModeForm(CheckedForm):
     mode = SelectField("Delivery", choices=mode_choices())
 
 
-class RemoveForm(FlaskForm):
+class RemoveForm(CheckedForm):
     submit = SubmitField("Remove")
 
 
-class ImportForm(FlaskForm):
+class ImportForm(CheckedForm):
     file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to import.")])
     mode = SelectField("Delivery for rows without a mode", choices=mode_choices(), default="each")
     confirmed = BooleanField(

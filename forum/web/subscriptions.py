@@ -33,6 +33,7 @@ from ..extensions import csrf, db, limiter
 from ..models import DELIVERY_MODES, Event, Participant, Subscription
 from ..timezones import all_zone_names
 from ..tokens import TokenError
+from ..validation import CheckedForm
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -66,7 +67,7 @@ subscribe_rate = limiter.shared_limit(subscribe_limit, scope="subscribe", method
 # --- forms -----------------------------------------------------------------------------
 
 
-class SubscribeForm(FlaskForm):
+class SubscribeForm(CheckedForm):
     email = EmailField("Email address", validators=[InputRequired("Enter an email address."), valid_address])
     name = StringField("Name (optional)", validators=[Length(max=200)])
     mode = SelectField("Delivery", choices=mode_choices(), default="each")
@@ -76,24 +77,24 @@ class SubscribeForm(FlaskForm):
     submit = SubmitField("Subscribe")
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(CheckedForm):
     """A CSRF-protected button (confirm, leave, re-join): GET never changes anything."""
 
     submit = SubmitField("Continue")
 
 
-class EraseForm(FlaskForm):
+class EraseForm(CheckedForm):
     """The second, deliberate step of "delete my address and my data"."""
 
     submit = SubmitField("Delete my address and my data")
 
 
-class FreshLinkForm(FlaskForm):
+class FreshLinkForm(CheckedForm):
     email = EmailField("Your email address", validators=[InputRequired("Enter your email address.")])
     submit = SubmitField("Mail me a new link")
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(CheckedForm):
     name = StringField("Your name", validators=[Length(max=200)])
     timezone = SelectField("Your time zone")
     save = SubmitField("Save preferences")

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, URLField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
@@ -21,6 +20,7 @@ from ..extensions import db, login
 from ..models import Event, Material, Session, Subscription
 from ..models.webinars import MATERIAL_KINDS, MATERIAL_VISIBILITY
 from ..tokens import TokenError
+from ..validation import CheckedForm
 from .helpers import viewer_data
 
 bp = Blueprint("webinars", __name__)
@@ -81,7 +81,7 @@ def _officer_event(slug: str) -> Event:
     return event
 
 
-class SeatsForm(FlaskForm):
+class SeatsForm(CheckedForm):
     seat_limit = IntegerField(
         "Seat limit (empty: unlimited)",
         validators=[Optional(), NumberRange(min=1, max=1_000_000, message="A whole number of at least 1.")],
@@ -93,7 +93,7 @@ class SeatsForm(FlaskForm):
     save = SubmitField("Save")
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(CheckedForm):
     submit = SubmitField("Continue")
 
 
@@ -159,7 +159,7 @@ def remove(slug: str, sub_id: int) -> Any:
     return redirect(url_for(".seats_page", slug=slug), code=303)
 
 
-class MaterialForm(FlaskForm):
+class MaterialForm(CheckedForm):
     session_id = SelectField("Session", coerce=int)
     kind = SelectField("What", choices=list(MATERIAL_KINDS.items()), default="recording")
     title = StringField("Title (optional)", validators=[Length(max=200)])
