@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, URLField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from .. import join_links, recordings, seats
+from .. import clock, join_links, recordings, seats
 from ..extensions import db, login
 from ..models import Event, Material, Session, Subscription
 from ..models.webinars import MATERIAL_KINDS, MATERIAL_VISIBILITY
@@ -34,7 +34,14 @@ def _platform(url: str) -> str:
 @bp.app_context_processor
 def _globals() -> dict[str, Any]:
     """For the public event page: public recordings and the seats left."""
-    return {"public_materials": recordings.public_materials, "seat_counts": seats.counts}
+    return {
+        "public_materials": recordings.public_materials,
+        "seat_counts": seats.counts,
+        "waitlist_position": seats.waitlist_position,
+        "registrant_materials": recordings.registrant_materials,
+        "personal_join_link": join_links.join_url,
+        "now": clock.now,
+    }
 
 
 # --- the join link -------------------------------------------------------------------------
