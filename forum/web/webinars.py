@@ -14,6 +14,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, URLField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from .. import clock, join_links, recordings, seats
@@ -168,10 +169,16 @@ def remove(slug: str, sub_id: int) -> Any:
 
 class MaterialForm(FlaskForm):
     session_id = SelectField("Session", coerce=int)
-    kind = SelectField("What", choices=list(MATERIAL_KINDS.items()), default="recording")
+    kind = SelectField(
+        "What", choices=[SelectChoice(k, v) for k, v in MATERIAL_KINDS.items()], default="recording"
+    )
     title = StringField("Title (optional)", validators=[Length(max=200)])
     url = URLField("Link", validators=[InputRequired("Give the link (https://...)."), Length(max=500)])
-    public = SelectField("Who may see it", choices=list(MATERIAL_VISIBILITY.items()), default="registrants")
+    public = SelectField(
+        "Who may see it",
+        choices=[SelectChoice(k, v) for k, v in MATERIAL_VISIBILITY.items()],
+        default="registrants",
+    )
     add = SubmitField("Add")
 
 
