@@ -69,7 +69,7 @@ def by_bounces(app: Flask, client: FlaskClient, sub: Subscription) -> None:
 
 def by_officer(app: Flask, client: FlaskClient, sub: Subscription) -> None:
     login_officer(client)
-    page = client.get(f"/manage/events/{sub.event.slug}/subscribers/").get_data(as_text=True)
+    page = client.get(f"/manage/events/{sub.event.slug}/subscribers").get_data(as_text=True)
     client.post(
         f"/manage/events/{sub.event.slug}/subscribers/{sub.id}/remove", data={"csrf_token": csrf_from(page)}
     )
