@@ -213,3 +213,29 @@ def test_two_people_taking_the_last_seat_at_once_on_postgresql(app: Flask, backe
     assert results == {"first@x.org": "active", "second@x.org": "waitlisted"}
     assert sorted(statuses(db.session.get(Event, event_id)).values()) == ["active", "waitlisted"]
     assert len(outbox("welcome")) == 1 and len(outbox("waitlisted")) == 1
+
+
+def test_an_import_into_a_capped_series_fills_the_seats_then_the_waiting_list(app: Flask) -> None:
+    from forum.subscriber_import import import_rows
+
+    event = full_series(2)
+    register(event, "a@x.org")
+    with clock.frozen(NOW):
+        for email in ("b@x.org", "c@x.org", "d@x.org"):  # known, confirmed addresses
+            db.session.add(Participant(email=email, email_key=email, confirmed_at=clock.now()))
+        db.session.commit()
+        report = import_rows(event, ["email", "b@x.org", "c@x.org", "d@x.org", "new@x.org"], batch_size=2)
+    assert report.added == 4
+    assert statuses(event) == {
+        "a@x.org": "active",
+        "b@x.org": "active",
+        "c@x.org": "waitlisted",
+        "d@x.org": "waitlisted",
+        "new@x.org": "pending",  # confirms first, then gets a seat or a place in line
+    }
+    c, d = (
+        db.session.scalars(select(Subscription).join(Participant).where(Participant.email == e)).one()
+        for e in ("c@x.org", "d@x.org")
+    )
+    assert (seats.waitlist_position(c), seats.waitlist_position(d)) == (1, 2)
+    assert len(outbox("waitlisted", "d@x.org")) == 1 and outbox("welcome", "d@x.org") == []
