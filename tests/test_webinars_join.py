@@ -215,3 +215,14 @@ def test_reminders_carry_each_registrants_own_link(app: Flask) -> None:
         body = row.message.decode("utf-8", "replace")
         assert link in text_of(row) and SECRET not in body
     assert links["ana@example.org"] != links["bob@example.org"]
+
+
+def test_demo_series_has_seats_a_private_room_and_public_slides(app: Flask, client: FlaskClient) -> None:
+    from forum import demo
+
+    demo.load()
+    page = client.get("/events/re-envisioning-technical-services").get_data(as_text=True)
+    ics = client.get("/events/re-envisioning-technical-services.ics").get_data(as_text=True)
+    assert "100 of 100 seats left." in page
+    assert "Survey slides" in page and demo.SERIES_SLIDES[1] in page
+    assert "zoom.us" not in page and "zoom.us" not in ics and "LOCATION:Zoom" in ics
