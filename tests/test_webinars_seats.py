@@ -111,6 +111,8 @@ def test_raising_the_limit_promotes_in_order(app: Flask, client: FlaskClient) ->
     with clock.frozen(NOW + timedelta(hours=1)):
         page = client.get("/manage/events/re-envisioning/seats").get_data(as_text=True)
         assert "b@x.org" in page and "c@x.org" in page
+        assert "1 of 1 seats taken, 0 left, 3 waiting." in page  # the chart's text alternative
+        assert page.count('<rect x="') == 2  # taken, and the queue beyond the limit (none left)
         response = client.post(
             "/manage/events/re-envisioning/seats",
             data={"csrf_token": csrf_from(page), "seat_limit": "3", "door_minutes": "15"},

@@ -22,6 +22,7 @@ from ..extensions import db, login
 from ..models import Event, Material, Session, Subscription
 from ..models.webinars import MATERIAL_KINDS, MATERIAL_VISIBILITY
 from ..tokens import TokenError
+from .charts import seat_bar
 from .helpers import viewer_data
 
 bp = Blueprint("webinars", __name__)
@@ -113,6 +114,7 @@ def _seats_page(event: Event, form: SeatsForm, status: int = 200) -> Any:
         counts=seats.counts(event),
         waiting=seats.waiting_list(event),
         button=ButtonForm(formdata=None),
+        seat_bar=seat_bar,
     ), status
 
 
