@@ -93,3 +93,46 @@ def test_full_series_waiting_list_then_promotion_with_invite(app: Flask, browser
     db.session.expire_all()
     person = Participant.by_email(VISITOR)
     assert person is not None and person.subscriptions[0].status == "active"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_webinar_pages_have_no_serious_accessibility_violations(app: Flask, browser: Browser) -> None:
+    """axe-core on the join link's waiting page, the preferences page with join links and a
+    waiting-list place, and the officer's seats and recordings pages."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from forum import join_links, links
+    from tests.browser.test_accessibility import check, path_of, sign_in
+
+    demo.load()
+    make_officer()
+    series = Event.by_slug(SERIES_SLUG)
+    assert series is not None
+    series.seat_limit = 1
+    for email in ("first@example.org", "second@example.org"):
+        db.session.add(Participant(email=email, email_key=email, confirmed_at=clock.now()))
+    db.session.flush()
+    first = service.subscribe(series, "first@example.org", conduct_accepted=True)
+    second = service.subscribe(series, "second@example.org", conduct_accepted=True)
+    db.session.commit()
+    assert (first.status, second.status) == ("active", "waitlisted")
+    axe = Axe()
+    problems: list[str] = []
+    with live_server_for(app) as base:
+        context = browser.new_context(timezone_id="Europe/Berlin")
+        page = context.new_page()
+        csp_problems = watch_for_csp_violations(page)
+        for url in (
+            join_links.join_url(first, series.sessions[0]),  # days before: the waiting page
+            links.preferences_url(first.participant),
+            links.preferences_url(second.participant),
+        ):
+            check(page, axe, base + path_of(url), problems)
+        expect(page.locator(".waitlist-position")).to_contain_text("number 1 on the waiting list")
+        sign_in(page, base, axe, problems)
+        for path in (f"/manage/events/{SERIES_SLUG}/seats", f"/manage/events/{SERIES_SLUG}/recordings"):
+            check(page, axe, base + path, problems)
+        context.close()
+    assert problems == []
+    assert csp_problems == []
