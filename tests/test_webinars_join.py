@@ -100,6 +100,8 @@ def test_registrant_mail_and_personal_feed_carry_their_own_link(app: Flask, clie
     for row in mails:
         assert SECRET not in row.message.decode("utf-8", "replace")
     invite_text = text_of(outbox("calendar")[0])
+    welcome_text = text_of(outbox("welcome")[0])
+    assert "Your personal join links" in welcome_text and welcome_text.count("http://forum.test/join/") == 2
     assert "your personal link: http://forum.test/join/" in invite_text
     with clock.frozen(NOW):
         feed = unfold(client.get(f"/feeds/{ana.feed_token}.ics").data).decode()
