@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from . import clock, events, timezones
+from . import clock, events, recordings, timezones
 from .extensions import db
 from .models import Event, Officer, Panelist
 
@@ -257,6 +257,11 @@ SERIES_SESSIONS = [
     ),
 ]
 SERIES_START, SERIES_END = time(14, 0), time(15, 0)
+#: The series' webinar room (never shown publicly: registrants get personal /join/ links),
+#: its seats, and the slides shared ahead of the second session, for everyone.
+SERIES_ROOM = "https://zoom.us/j/5550123456"
+SERIES_SEATS = 100
+SERIES_SLIDES = ("Survey slides", "https://www.example.org/ce/tech-services-skills-survey.pdf")
 
 SERIES_PANELISTS = [
     {
@@ -341,6 +346,13 @@ def load_series(report: DemoReport) -> Event | None:
     days = series_days(event.timezone, len(SERIES_SESSIONS))
     for day, (title, description) in zip(days, SERIES_SESSIONS, strict=True):
         _add_session(event, day, SERIES_START, SERIES_END, title, description)
+    event.seat_limit = SERIES_SEATS
+    for session in event.sessions:
+        session.join_url = SERIES_ROOM
+    db.session.flush()
+    recordings.add_material(
+        event.sessions[1], url=SERIES_SLIDES[1], kind="slides", title=SERIES_SLIDES[0], public=True
+    )
     _link_panelists(event, SERIES_PANELISTS, report)
     events.publish_event(event)
     return event

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, update
 
-from . import clock
+from . import clock, leaving
 from .extensions import db
 from .models import OutboundMessage, Participant, Post
 from .subscriptions import unsubscribe
@@ -60,14 +60,20 @@ def erase_participant(participant: Participant) -> None:
 
 
 def _cancel_unsent_mail(old_key: str, sub_ids: list[int]) -> None:
-    """Unsent rows to the address never leave; every row to them (sent ones too) loses the
-    address and the text, and keeps only its key and status (idempotency, statistics)."""
+    """Unsent rows to the address never leave (except the calendar CANCELs that leaving just
+    queued: without them the sessions stay in their calendar); every row to them (sent
+    ones too) loses the address and the text, and keeps only its key and status."""
     to_them = func.lower(OutboundMessage.recipient) == old_key
     if sub_ids:
         to_them = or_(to_them, OutboundMessage.subscription_id.in_(sub_ids))
     db.session.execute(
         update(OutboundMessage)
-        .where(to_them, OutboundMessage.status.in_(UNSENT_STATUSES))
+        .where(
+            to_them,
+            OutboundMessage.status.in_(UNSENT_STATUSES),
+            # the last mail they get: it clears our sessions from their calendar
+            OutboundMessage.kind != leaving.MAIL_KIND,
+        )
         .values(
             status="cancelled",
             recipient="",

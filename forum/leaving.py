@@ -74,6 +74,13 @@ def _cancels(subscription: Subscription, sessions: list[Session]) -> Iterator[Ou
 
 def bump_for_rejoin(subscription: Subscription) -> None:
     """Before fresh invites go to someone coming back: outrank the CANCEL they were sent."""
+    cancelled = db.session.scalar(
+        select(OutboundMessage.id)
+        .where(OutboundMessage.subscription_id == subscription.id, OutboundMessage.kind == MAIL_KIND)
+        .limit(1)
+    )
+    if cancelled is None:
+        return  # nothing to outrank (e.g. promoted from the waiting list on first joining)
     for session in calendar.invite_sessions(subscription):
         session.bump()
     db.session.flush()

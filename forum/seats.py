@@ -140,10 +140,10 @@ def put_on_waitlist(subscription: Subscription) -> None:
     if subscription.participant.confirmed_at is None:
         subscription.participant.confirmed_at = clock.now()
     db.session.flush()
-    _send_waitlisted(subscription)
+    send_waitlisted(subscription)
 
 
-def _send_waitlisted(subscription: Subscription) -> None:
+def send_waitlisted(subscription: Subscription) -> None:
     event = subscription.event
     msg = list_message(
         event=event,

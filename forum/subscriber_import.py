@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import selectinload
 
-from . import calendar, clock
+from . import calendar, clock, seats
 from .extensions import db
 from .mail.outbox import enqueue_many
 from .models import Event, Participant, Subscription
@@ -162,7 +162,9 @@ def _store_batch(event: Event, batch: list[_Row], confirmed: bool, report: Impor
     new_rows = _new_rows(event, batch, known, report, mark)
     if not new_rows:
         return
-    sub_ids = _insert_subscriptions(event, new_rows, known, _vouched(known, confirmed), now)
+    active = _vouched(known, confirmed)
+    waiting = _over_the_limit(event, new_rows, known, active)
+    sub_ids = _insert_subscriptions(event, new_rows, known, active - waiting, waiting, now)
     report.added += len(new_rows)
     if not confirmed:
         _mail_batch(sub_ids)
@@ -240,10 +242,29 @@ def _vouched(known: dict[str, int], confirmed: bool) -> set[int]:
     )
 
 
+def _over_the_limit(event: Event, rows: list[_Row], known: dict[str, int], active: set[int]) -> set[int]:
+    """Of those who would join at once, the ones a capped series has no seat for (in file
+    order, and all of them while anyone is already waiting): they join the waiting list.
+    Holds the event lock (forum.seats) for the rest of the batch's transaction."""
+    if not seats.has_limit(event):
+        return set()
+    seats.lock_event(event)
+    counts = seats.counts(event)
+    free = 0 if counts.waiting else (counts.left or 0)
+    joining = [known[r.key] for r in rows if known[r.key] in active]
+    return set(joining[free:])
+
+
 def _insert_subscriptions(
-    event: Event, rows: list[_Row], known: dict[str, int], active: set[int], now: datetime
+    event: Event, rows: list[_Row], known: dict[str, int], active: set[int], waiting: set[int], now: datetime
 ) -> list[int]:
-    """One multi-row INSERT; returns the new subscription ids."""
+    """One multi-row INSERT (file order, so ids keep the waiting list's order); returns the ids."""
+
+    def status(participant_id: int) -> str:
+        return (
+            "active" if participant_id in active else "waitlisted" if participant_id in waiting else "pending"
+        )
+
     ids = db.session.execute(
         insert(Subscription).returning(Subscription.id),
         [
@@ -251,9 +272,10 @@ def _insert_subscriptions(
                 "participant_id": known[r.key],
                 "event_id": event.id,
                 "mode": r.mode,
-                "status": "active" if known[r.key] in active else "pending",
+                "status": status(known[r.key]),
                 "source": "import",
                 "confirmed_at": now if known[r.key] in active else None,
+                "waitlisted_at": now if known[r.key] in waiting else None,
             }
             for r in rows
         ],
@@ -273,3 +295,6 @@ def _mail_batch(sub_ids: list[int]) -> None:
     enqueue_many((welcome(s) for s in active), kind="welcome")
     for sub in active:
         calendar.send_session_invites(sub, calendar.later_invite_sessions(sub))
+    for sub in subs:
+        if sub.status == "waitlisted":
+            seats.send_waitlisted(sub)

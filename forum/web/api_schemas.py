@@ -175,6 +175,21 @@ class EventSchema(EventSummarySchema):
     cancelled_at = fields.DateTime()
     sessions = fields.List(fields.Nested(SessionSchema))
     panelists = fields.List(fields.Nested(EventPanelistSchema), attribute="panelist_links")
+    seats = fields.Function(
+        lambda e: _seats(e),
+        metadata={
+            "type": "object",
+            "description": "webinar series: `limit` (null = unlimited), `taken`, `left` (null = unlimited), "
+            "`waiting` (counts only, never who)",
+        },
+    )
+
+
+def _seats(event: Any) -> dict[str, Any]:
+    from .. import seats
+
+    counts = seats.counts(event)
+    return {"limit": counts.limit, "taken": counts.taken, "left": counts.left, "waiting": counts.waiting}
 
 
 class OfficerEventSchema(EventSchema):

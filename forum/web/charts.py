@@ -219,3 +219,30 @@ def stacked_rows(rows: Sequence[tuple[str, dict[str, int]]], keys: Sequence[str]
         labels=labels,
         x_max=x_max,
     )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One part of a horizontal bar: its class, geometry and count."""
+
+    kind: str
+    x: float
+    width: float
+    count: int
+
+
+def seat_bar(taken: int, limit: int, waiting: int, width: float = WIDTH - 32.0) -> list[Segment]:
+    """A series' seats as one horizontal bar: taken, left, then the waiting list beyond the limit.
+
+    The scale runs to the larger of the limit and taken + waiting, so a long queue shows as
+    longer than the room.
+    """
+    total = max(limit, taken + waiting, 1)
+    scale = width / total
+    parts = [("taken", taken), ("left", max(limit - taken, 0)), ("waiting", waiting)]
+    segments, x = [], 16.0
+    for kind, count in parts:
+        if count:
+            segments.append(Segment(kind, x, count * scale, count))
+            x += count * scale
+    return segments

@@ -13,14 +13,16 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from wtforms import IntegerField, SelectField, StringField, SubmitField, URLField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from .. import join_links, recordings, seats
+from .. import clock, join_links, recordings, seats
 from ..extensions import db, login
 from ..models import Event, Material, Session, Subscription
 from ..models.webinars import MATERIAL_KINDS, MATERIAL_VISIBILITY
 from ..tokens import TokenError
 from ..validation import CheckedForm
+from .charts import seat_bar
 from .helpers import viewer_data
 
 bp = Blueprint("webinars", __name__)
@@ -34,7 +36,14 @@ def _platform(url: str) -> str:
 @bp.app_context_processor
 def _globals() -> dict[str, Any]:
     """For the public event page: public recordings and the seats left."""
-    return {"public_materials": recordings.public_materials, "seat_counts": seats.counts}
+    return {
+        "public_materials": recordings.public_materials,
+        "seat_counts": seats.counts,
+        "waitlist_position": seats.waitlist_position,
+        "registrant_materials": recordings.registrant_materials,
+        "personal_join_link": join_links.join_url,
+        "now": clock.now,
+    }
 
 
 # --- the join link -------------------------------------------------------------------------
@@ -105,6 +114,7 @@ def _seats_page(event: Event, form: SeatsForm, status: int = 200) -> Any:
         counts=seats.counts(event),
         waiting=seats.waiting_list(event),
         button=ButtonForm(formdata=None),
+        seat_bar=seat_bar,
     ), status
 
 
@@ -161,10 +171,16 @@ def remove(slug: str, sub_id: int) -> Any:
 
 class MaterialForm(CheckedForm):
     session_id = SelectField("Session", coerce=int)
-    kind = SelectField("What", choices=list(MATERIAL_KINDS.items()), default="recording")
+    kind = SelectField(
+        "What", choices=[SelectChoice(k, v) for k, v in MATERIAL_KINDS.items()], default="recording"
+    )
     title = StringField("Title (optional)", validators=[Length(max=200)])
     url = URLField("Link", validators=[InputRequired("Give the link (https://...)."), Length(max=500)])
-    public = SelectField("Who may see it", choices=list(MATERIAL_VISIBILITY.items()), default="registrants")
+    public = SelectField(
+        "Who may see it",
+        choices=[SelectChoice(k, v) for k, v in MATERIAL_VISIBILITY.items()],
+        default="registrants",
+    )
     add = SubmitField("Add")
 
 

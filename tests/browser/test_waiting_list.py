@@ -1,0 +1,138 @@
+"""A real Chromium: a visitor registers for a full webinar series and sees their place on the
+waiting list; an officer raises the seat limit; the promoted visitor's welcome in the dev
+mailbox carries the calendar invitation and a personal join link (never the platform's URL)."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, expect
+
+from forum import clock, demo
+from forum import subscriptions as service
+from forum.extensions import db
+from forum.models import Event, Participant
+from tests.browser.conftest import watch_for_csp_violations
+from tests.browser.test_subscriber_flow import SERIES_SLUG, deliver, live_server_for, open_mail, shot
+from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, make_officer
+
+VISITOR = "visitor@example.org"
+ZOOM = "https://zoom.us/j/5550001111"
+
+
+@pytest.mark.browser
+def test_full_series_waiting_list_then_promotion_with_invite(app: Flask, browser: Browser) -> None:
+    demo.load()
+    make_officer()
+    series = Event.by_slug(SERIES_SLUG)
+    assert series is not None
+    series.seat_limit = 1
+    for session in series.sessions:
+        session.join_url = ZOOM
+    db.session.add(
+        Participant(email="first@example.org", email_key="first@example.org", confirmed_at=clock.now())
+    )
+    db.session.flush()
+    service.subscribe(series, "first@example.org", conduct_accepted=True)  # takes the only seat
+    db.session.commit()
+    title = series.title
+
+    with live_server_for(app) as base:
+        visitor = browser.new_context(timezone_id="Europe/Berlin")
+        page = visitor.new_page()
+        csp_problems = watch_for_csp_violations(page)
+        page.goto(f"{base}/events/{SERIES_SLUG}")
+        expect(page.get_by_text("This series is full.")).to_be_visible()
+        form = page.get_by_role("region", name="Register", exact=True).locator("form")
+        form.get_by_label("Email address").fill(VISITOR)
+        form.get_by_label("I have read and accept the code of conduct").check()
+        form.get_by_role("button", name="Subscribe").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+
+        deliver()
+        page.goto(f"{base}/dev/mail/")
+        page.get_by_role("row").filter(has_text=VISITOR).get_by_role(
+            "link", name=f"Confirm your subscription to {title}"
+        ).click()
+        page.get_by_role("link", name="Confirm your subscription").click()
+        page.get_by_role("button", name="Confirm my subscription").click()
+        expect(page.get_by_role("status")).to_contain_text("you are on the waiting list: number 1 in line")
+        shot(page, "waiting-list-1-position.png")
+        deliver()
+        open_mail(page, base, f"You are on the waiting list for {title}")
+        expect(page.get_by_text("number 1 in line").first).to_be_visible()
+
+        officer = browser.new_context(timezone_id="America/New_York")
+        desk = officer.new_page()
+        desk.goto(f"{base}/manage/")
+        desk.get_by_label("Email").fill(OFFICER_EMAIL)
+        desk.get_by_label("Password").fill(OFFICER_PASSWORD)
+        desk.get_by_role("button", name="Sign in").click()
+        expect(desk.get_by_role("heading", name="Events", exact=True)).to_be_visible()
+        desk.goto(f"{base}/manage/events/{SERIES_SLUG}/subscribers")
+        desk.get_by_role("link", name="Seats and waiting list").click()
+        expect(desk.locator("[data-seats-left]")).to_have_text("0")
+        expect(desk.locator(".waiting-list")).to_contain_text(VISITOR)
+        desk.get_by_label("Seat limit (empty: unlimited)").fill("2")
+        desk.get_by_role("button", name="Save").click()
+        expect(desk.get_by_role("status")).to_contain_text("1 from the waiting list got a seat")
+        expect(desk.locator("[data-seats-taken]")).to_have_text("2")
+        expect(desk.get_by_text("Nobody is waiting.")).to_be_visible()
+        shot(desk, "waiting-list-2-officer.png")
+        officer.close()
+
+        deliver()
+        open_mail(page, base, f"Welcome to {title}")
+        expect(page.get_by_text("text/calendar").first).to_be_visible()
+        expect(page.get_by_text("invite.ics").first).to_be_visible()
+        body = page.content()
+        assert "your personal link" in body and ZOOM not in body and "zoom.us" not in body
+        shot(page, "waiting-list-3-welcome.png")
+        visitor.close()
+    assert csp_problems == []
+    db.session.expire_all()
+    person = Participant.by_email(VISITOR)
+    assert person is not None and person.subscriptions[0].status == "active"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_webinar_pages_have_no_serious_accessibility_violations(app: Flask, browser: Browser) -> None:
+    """axe-core on the join link's waiting page, the preferences page with join links and a
+    waiting-list place, and the officer's seats and recordings pages."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from forum import join_links, links
+    from tests.browser.test_accessibility import check, path_of, sign_in
+
+    demo.load()
+    make_officer()
+    series = Event.by_slug(SERIES_SLUG)
+    assert series is not None
+    series.seat_limit = 1
+    for email in ("first@example.org", "second@example.org"):
+        db.session.add(Participant(email=email, email_key=email, confirmed_at=clock.now()))
+    db.session.flush()
+    first = service.subscribe(series, "first@example.org", conduct_accepted=True)
+    second = service.subscribe(series, "second@example.org", conduct_accepted=True)
+    db.session.commit()
+    assert (first.status, second.status) == ("active", "waitlisted")
+    axe = Axe()
+    problems: list[str] = []
+    with live_server_for(app) as base:
+        context = browser.new_context(timezone_id="Europe/Berlin")
+        page = context.new_page()
+        csp_problems = watch_for_csp_violations(page)
+        for url in (
+            join_links.join_url(first, series.sessions[0]),  # days before: the waiting page
+            links.preferences_url(first.participant),
+            links.preferences_url(second.participant),
+        ):
+            check(page, axe, base + path_of(url), problems)
+        expect(page.locator(".waitlist-position")).to_contain_text("number 1 on the waiting list")
+        sign_in(page, base, axe, problems)
+        for path in (f"/manage/events/{SERIES_SLUG}/seats", f"/manage/events/{SERIES_SLUG}/recordings"):
+            check(page, axe, base + path, problems)
+        context.close()
+    assert problems == []
+    assert csp_problems == []
