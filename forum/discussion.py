@@ -280,10 +280,8 @@ def moderator_recipients(event: Event) -> list[tuple[str, str, Panelist | None]]
 
 def format_instant(instant: datetime, zone: str) -> str:
     """`Tuesday, 9/10/2019 at 10:00 AM (Eastern)`, labelled as the display zones label it."""
-    from .web.helpers import display_zones
-
     local = timezones.to_zone(instant, zone)
-    label = next((z.label for z in display_zones() if z.name == zone), None)
+    label = next((z.label for z in timezones.display_zones() if z.name == zone), None)
     label = label or f"{timezones.zone_label(zone)} time"
     return f"{timezones.format_date(local)} at {timezones.format_time(local)} ({label})"
 

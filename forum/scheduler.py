@@ -270,18 +270,14 @@ def _send_notice(event: Event, template: str) -> tuple[int, str]:
             "event_url": external_url("public.event", slug=event.slug),
         },
         group_key=lambda s: (viewer_zone(s), s.mode),  # the text shows both
-        group_context=lambda s: {"closes": _local_text(end, viewer_zone(s)) if end else ""},
+        group_context=lambda s: {
+            "closes": timezones.stated_instant(end, zone, s.participant.timezone) if end else ""
+        },
         shared={"participant.timezone", "subscription.mode"},
         automated=True,
         posting_open=opening,
     )
     return enqueue_copies(copies, kind=kind, key=f"{kind}:{event.id}", event_id=event.id), ""
-
-
-def _local_text(instant: datetime, zone: str) -> str:
-    """`Tuesday, 9/10/2019 6:00 PM EDT` in a zone."""
-    local = timezones.to_zone(instant, zone)
-    return f"{timezones.format_date(local)} {timezones.format_time(local)} {local.tzname()}"
 
 
 # reminders
@@ -345,9 +341,7 @@ def offset_text(minutes: int) -> str:
 
 def session_time_for(session: Session, zone: str) -> str:
     """`Tuesday, 11/5/2024, 10:00 AM-11:00 AM (Eastern)` in the recipient's zone."""
-    from .web.helpers import display_zones
-
-    labels = {z.name: z.label for z in display_zones()}
+    labels = {z.name: z.label for z in timezones.display_zones()}
     local = timezones.to_zone(session.starts_at, zone)
     label = labels.get(zone) or timezones.zone_label(zone)
     span = timezones.format_range(session.starts_at, session.ends_at, zone, f"{label}, {local.tzname()}")
@@ -355,10 +349,7 @@ def session_time_for(session: Session, zone: str) -> str:
 
 
 def _send_reminder(session: Session, minutes: int) -> tuple[int, str]:
-    from .web.helpers import session_zone_lines
-
     event = session.event
-    zone_lines = session_zone_lines(session)
     subject = f"Reminder: {session.display_title} starts in {offset_text(minutes)}"
 
     def viewer_zone(subscription: Subscription) -> str:
@@ -377,12 +368,14 @@ def _send_reminder(session: Session, minutes: int) -> tuple[int, str]:
         context={
             "session": session,
             "starts_in": offset_text(minutes),
-            "zone_lines": zone_lines,
             "event_url": external_url("public.event", slug=event.slug),
             "ics_url": external_url("feeds.session_ics", slug=event.slug, session_id=session.id),
         },
         group_key=viewer_zone,
-        group_context=lambda s: {"local_time": session_time_for(session, viewer_zone(s))},
+        group_context=lambda s: {
+            "local_time": session_time_for(session, viewer_zone(s)),
+            "zone_lines": timezones.session_zone_lines(session, s.participant.timezone),
+        },
         shared={"participant.timezone"},
         attachments=calendar_file,
         automated=True,
