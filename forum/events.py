@@ -19,6 +19,7 @@ from .models import (
     Attendance,
     Event,
     EventPanelist,
+    MailText,
     OutboundMessage,
     Panelist,
     Post,
@@ -160,7 +161,7 @@ def delete_draft(event: Event) -> None:
     db.session.execute(
         update(OutboundMessage).where(OutboundMessage.event_id == event.id).values(event_id=None)
     )
-    for model in (Post, Thread, Announcement, Subscription):
+    for model in (Post, Thread, Announcement, Subscription, MailText):
         db.session.execute(delete(model).where(model.event_id == event.id))  # type: ignore[attr-defined]
     db.session.delete(event)
     db.session.flush()
@@ -407,6 +408,9 @@ def duplicate_event(original: Event, *, title: str, slug: str, first_day: date) 
         copy.sessions.append(new)
     for link in sorted(original.panelist_links, key=lambda x: x.position):
         copy.panelist_links.append(EventPanelist(panelist=link.panelist, role=link.role, position=link.position))
+    db.session.flush()
+    for text in db.session.scalars(select(MailText).where(MailText.event_id == original.id)):
+        db.session.add(MailText(event_id=copy.id, kind=text.kind, intro=text.intro, signoff=text.signoff))
     db.session.flush()
     return copy
 

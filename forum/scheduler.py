@@ -48,7 +48,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from . import calendar, clock, digests, timezones
+from . import calendar, clock, digests, mail_texts, timezones
 from .extensions import db
 from .mail.bulk import Attachment
 from .mail.compose import list_messages
@@ -260,6 +260,7 @@ def _send_notice(event: Event, template: str) -> tuple[int, str]:
         return subscription.participant.timezone or zone
 
     kind = template.replace("_", "-")
+    by_name = mail_texts.uses_name(event, template)
     copies = list_messages(
         event=event,
         subscriptions=active_subscriptions(event, include_no_mail=False),
@@ -269,11 +270,11 @@ def _send_notice(event: Event, template: str) -> tuple[int, str]:
             "archive_url": external_url("discussion.archive", slug=event.slug),
             "event_url": external_url("public.event", slug=event.slug),
         },
-        group_key=lambda s: (viewer_zone(s), s.mode),  # the text shows both
+        group_key=lambda s: (viewer_zone(s), s.mode, s.participant.name if by_name else ""),  # the text shows these
         group_context=lambda s: {
             "closes": timezones.stated_instant(end, zone, s.participant.timezone) if end else ""
         },
-        shared={"participant.timezone", "subscription.mode"},
+        shared={"participant.timezone", "subscription.mode", *(["participant.name"] if by_name else [])},
         automated=True,
         posting_open=opening,
     )
@@ -351,6 +352,7 @@ def session_time_for(session: Session, zone: str) -> str:
 def _send_reminder(session: Session, minutes: int) -> tuple[int, str]:
     event = session.event
     subject = f"Reminder: {session.display_title} starts in {offset_text(minutes)}"
+    by_name = mail_texts.uses_name(event, "reminder")  # the officer's text greets by name
 
     def viewer_zone(subscription: Subscription) -> str:
         return subscription.participant.timezone or event.timezone
@@ -371,12 +373,12 @@ def _send_reminder(session: Session, minutes: int) -> tuple[int, str]:
             "event_url": external_url("public.event", slug=event.slug),
             "ics_url": external_url("feeds.session_ics", slug=event.slug, session_id=session.id),
         },
-        group_key=viewer_zone,
+        group_key=lambda s: (viewer_zone(s), s.participant.name if by_name else ""),
         group_context=lambda s: {
             "local_time": session_time_for(session, viewer_zone(s)),
             "zone_lines": timezones.session_zone_lines(session, s.participant.timezone),
         },
-        shared={"participant.timezone"},
+        shared={"participant.timezone", *(["participant.name"] if by_name else [])},
         attachments=calendar_file,
         automated=True,
         posting_open=False,

@@ -4,6 +4,7 @@ from .attendance import ATTENDANCE_SOURCES, Attendance
 from .base import Timestamps, TZDateTime, WallTime, table_of
 from .discussion import POST_STATUSES, Post, Thread
 from .events import EVENT_KINDS, PANELIST_ROLES, Event, EventPanelist, Panelist, Session
+from .mail_texts import MailText
 from .officers import ApiToken, Officer
 from .outbox import OutboundMessage
 from .participants import DELIVERY_MODES, Participant, Subscription
@@ -15,6 +16,7 @@ __all__ = [
     "Attendance",
     "Announcement",
     "JobRun",
+    "MailText",
     "SchedulerLock",
     "DELIVERY_MODES",
     "EVENT_KINDS",

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, current_app, url_for
 from werkzeug.routing import BuildError
 
-from .. import branding, timezones
+from .. import branding, mail_texts, timezones
 from ..links import post_url
 from ..text import lines, markdown
 
@@ -65,3 +65,4 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["endpoint_url"] = endpoint_url
     app.jinja_env.globals["viewer_data"] = viewer_data
     app.jinja_env.globals["brand"] = branding.current
+    app.jinja_env.globals["mail_text"] = mail_texts.mail_text
