@@ -421,7 +421,15 @@ def active_subscriptions(event: Event) -> list[Subscription]:
     )
 
 
-def _fan_out(session: Session, *, method: str, template: str, subject: str, key_prefix: str) -> int:
+def _fan_out(
+    session: Session,
+    *,
+    method: str,
+    template: str,
+    subject: str,
+    key_prefix: str,
+    extra: dict[str, object] | None = None,
+) -> int:
     """One iTIP mail per active subscriber, in the caller's transaction; returns how many.
 
     Keys already queued (a retried change) are skipped before rendering, and the rest
@@ -433,7 +441,7 @@ def _fan_out(session: Session, *, method: str, template: str, subject: str, key_
     event = session.event
     calendar = build_calendar([session], method=method)
     (vevent,) = calendar.walk("VEVENT")
-    context = {"session": session, "event_url": event_page_url(event)}
+    context = {"session": session, "event_url": event_page_url(event), **(extra or {})}
     prefix = f"{key_prefix}:{session.id}:{session.sequence}:"
     done = set(
         db.session.scalars(
@@ -464,25 +472,29 @@ def _fan_out(session: Session, *, method: str, template: str, subject: str, key_
     return enqueue_many(outgoing(), kind=CALENDAR_MAIL_KIND)
 
 
-def send_updates(session: Session) -> int:
-    """Enqueue a METHOD:REQUEST update (same UID, new SEQUENCE) to every active subscriber."""
+def send_updates(session: Session, changes: Sequence[str] = ()) -> int:
+    """Enqueue a METHOD:REQUEST update (same UID, new SEQUENCE) to every active subscriber;
+    `changes` ("When: was ..., now ...") head the mail."""
     return _fan_out(
         session,
         method="REQUEST",
         template="session_update",
         subject=f"Updated: {summary_for(session)}",
         key_prefix="calendar-update",
+        extra={"changes": list(changes)},
     )
 
 
-def send_cancellations(session: Session) -> int:
-    """Enqueue a METHOD:CANCEL for the session to every active subscriber."""
+def send_cancellations(session: Session, reason: str = "") -> int:
+    """Enqueue a METHOD:CANCEL for the session to every active subscriber, with the
+    officer's reason when one was given."""
     return _fan_out(
         session,
         method="CANCEL",
         template="session_cancelled",
         subject=summary_for(session),
         key_prefix="calendar-cancel",
+        extra={"reason": reason},
     )
 
 

@@ -7,6 +7,7 @@ SEQUENCE bump and the update/cancel mails happen in the same transaction as the 
 from __future__ import annotations
 
 import calendar as monthcal
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -18,6 +19,7 @@ from .models import (
     Attendance,
     Event,
     EventPanelist,
+    MailText,
     OutboundMessage,
     Panelist,
     Post,
@@ -25,7 +27,7 @@ from .models import (
     Subscription,
     Thread,
 )
-from .timezones import TimeInputError, format_date, localize, offset_changes, to_zone
+from .timezones import TimeInputError, format_date, format_when, localize, offset_changes, to_zone
 
 #: what a duplicate copies from its original (everything an officer typed, not the state)
 COPIED_FIELDS = (
@@ -50,6 +52,48 @@ COPIED_FIELDS = (
 REPEATS = {"weekly": "Every week", "biweekly": "Every 2 weeks", "monthly": "Monthly on the same weekday"}
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What attendees see of a session, taken before a change so the update mail can say
+    what changed ("was ..., now ...")."""
+
+    title: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    join_url: str
+    description: str
+
+    @classmethod
+    def of(cls, session: Session) -> Seen:
+        return cls(
+            session.display_title if session.event is not None else session.title,
+            session.starts_at,
+            session.ends_at,
+            session.join_url,
+            session.description,
+        )
+
+
+def what_changed(before: Seen, session: Session) -> list[str]:
+    """Sentences for the update mail: "When: was Tue 2/9/2027 2:00 PM–3:00 PM (London),
+    now ...", likewise the title; a new join link or description is named, not quoted
+    (the mail shows the new one)."""
+    after = Seen.of(session)
+    home = session.event.timezone
+    lines = []
+    if before.starts_at and (before.starts_at, before.ends_at) != (after.starts_at, after.ends_at):
+        was = format_when(before.starts_at, before.ends_at or before.starts_at, home)
+        now = format_when(session.starts_at, session.ends_at, home)
+        lines.append(f"When: was {was}, now {now}")
+    if before.title != after.title:
+        lines.append(f"Title: was “{before.title}”, now “{after.title}”")
+    if before.join_url != after.join_url:
+        lines.append("Join link: changed; use the new link below" if after.join_url else "Join link: removed")
+    if before.description != after.description:
+        lines.append("Description: updated")
+    return lines
+
+
 def set_session_times(session: Session, start_wall: datetime, end_wall: datetime, zone: str) -> list[str]:
     """Set a session's wall times; returns notes for the officer (e.g. an ambiguous time).
 
@@ -57,39 +101,47 @@ def set_session_times(session: Session, start_wall: datetime, end_wall: datetime
     A change to an existing session of a published event sends calendar updates.
     """
     before = (session.start_wall, session.end_wall, session.timezone)
+    seen = Seen.of(session) if session.id is not None else None
     notes = session.set_times(start_wall, end_wall, zone)
     if session.id is not None and before != (start_wall, end_wall, zone):
-        session_changed(session)
+        session_changed(session, seen)
     return notes
 
 
-def session_changed(session: Session) -> None:
+def session_changed(session: Session, before: Seen | None = None) -> None:
     """Something attendees see in their calendar changed (time, title, join link)."""
     session.bump()
     if session.event.status == "published" and session.status != "cancelled":
         db.session.flush()
-        schedule_updates(session)
+        schedule_updates(session, what_changed(before, session) if before else [])
 
 
-def schedule_updates(session: Session) -> None:
-    """Record the calendar update's fan-out; the scheduler mails every subscriber (forum/fanout.py)."""
+def schedule_updates(session: Session, changes: list[str] | None = None) -> None:
+    """Record the calendar update's fan-out; the scheduler mails every subscriber (forum/fanout.py).
+
+    `changes` ("When: was ..., now ...") travel in the record, worked out now while the
+    old state is known, and head the update mail."""
     fanout.record(
         "calendar-update",
         f"calendar-update:{session.id}:{session.sequence}",
         event_id=session.event_id,
         target_id=session.id,
-        params={"sequence": session.sequence},
+        params={"sequence": session.sequence, "changes": list(changes or [])},
     )
 
 
-def event_renamed(event: Event) -> None:
+def event_renamed(event: Event, old_title: str = "") -> None:
     """The event's title is in every session's calendar entry: update them all."""
     for session in event.sessions:
         if session.status != "cancelled" and not session.title:
-            session_changed(session)
+            before = Seen.of(session)
+            if old_title:
+                before = replace(before, title=old_title)
+            session_changed(session, before)
 
 
-def cancel_session(session: Session) -> None:
+def cancel_session(session: Session, reason: str = "") -> None:
+    """Cancel one session; `reason` (the officer's words) goes into the cancellation mail."""
     if session.status == "cancelled":
         return
     session.status = "cancelled"
@@ -101,7 +153,7 @@ def cancel_session(session: Session) -> None:
             f"calendar-cancel:{session.id}:{session.sequence}",
             event_id=session.event_id,
             target_id=session.id,
-            params={"sequence": session.sequence},
+            params={"sequence": session.sequence, "reason": reason.strip()},
         )
 
 
@@ -129,7 +181,7 @@ def delete_draft(event: Event) -> None:
     db.session.execute(
         update(OutboundMessage).where(OutboundMessage.event_id == event.id).values(event_id=None)
     )
-    for model in (Post, Thread, Announcement, Subscription):
+    for model in (Post, Thread, Announcement, Subscription, MailText):
         db.session.execute(delete(model).where(model.event_id == event.id))  # type: ignore[attr-defined]
     db.session.delete(event)
     db.session.flush()
@@ -218,10 +270,11 @@ def update_session(
     """Edit a session; attendees' calendars get one update if anything they see changed."""
     seen_before = (session.title, session.join_url, session.description)
     times_before = (session.start_wall, session.end_wall, session.timezone)
+    before = Seen.of(session)
     notes = session.set_times(start_wall, end_wall, zone)  # validates before anything changes
     session.title, session.join_url, session.description = title, join_url, description
     if times_before != (start_wall, end_wall, zone) or seen_before != (title, join_url, description):
-        session_changed(session)
+        session_changed(session, before)
     return notes
 
 
@@ -375,6 +428,9 @@ def duplicate_event(original: Event, *, title: str, slug: str, first_day: date) 
         copy.sessions.append(new)
     for link in sorted(original.panelist_links, key=lambda x: x.position):
         copy.panelist_links.append(EventPanelist(panelist=link.panelist, role=link.role, position=link.position))
+    db.session.flush()
+    for text in db.session.scalars(select(MailText).where(MailText.event_id == original.id)):
+        db.session.add(MailText(event_id=copy.id, kind=text.kind, intro=text.intro, signoff=text.signoff))
     db.session.flush()
     return copy
 

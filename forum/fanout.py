@@ -153,7 +153,7 @@ def _calendar_update(fan: FanOut) -> tuple[int, str]:
         return 0, why
     if session.status == "cancelled" or session.event.status != "published":
         return 0, "the session or event is no longer published"
-    return send_updates(session), ""
+    return send_updates(session, changes=fan.params.get("changes") or []), ""
 
 
 def _calendar_cancel(fan: FanOut) -> tuple[int, str]:
@@ -164,7 +164,7 @@ def _calendar_cancel(fan: FanOut) -> tuple[int, str]:
         return 0, why
     if session.status != "cancelled" or session.event.status == "draft":
         return 0, "the session is not cancelled"
-    return send_cancellations(session), ""
+    return send_cancellations(session, reason=fan.params.get("reason") or ""), ""
 
 
 EXPANDERS: dict[str, Callable[[FanOut], tuple[int, str]]] = {

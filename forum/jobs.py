@@ -25,7 +25,7 @@ from functools import partial
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import clock, digests, timezones
+from . import clock, digests, mail_texts, timezones
 from .announcements import send_announcement
 from .audience import active_subscriptions
 from .extensions import db
@@ -230,6 +230,7 @@ def _send_notice(event: Event, template: str) -> tuple[int, str]:
         return subscription.participant.timezone or zone
 
     kind = template.replace("_", "-")
+    by_name = mail_texts.uses_name(event, template)
     copies = list_messages(
         event=event,
         subscriptions=active_subscriptions(event, include_no_mail=False),
@@ -239,19 +240,15 @@ def _send_notice(event: Event, template: str) -> tuple[int, str]:
             "archive_url": external_url("discussion.archive", slug=event.slug),
             "event_url": external_url("public.event", slug=event.slug),
         },
-        group_key=lambda s: (viewer_zone(s), s.mode),  # the text shows both
-        group_context=lambda s: {"closes": _local_text(end, viewer_zone(s)) if end else ""},
-        shared={"participant.timezone", "subscription.mode"},
+        group_key=lambda s: (viewer_zone(s), s.mode, s.participant.name if by_name else ""),  # the text shows these
+        group_context=lambda s: {
+            "closes": timezones.stated_instant(end, zone, s.participant.timezone) if end else ""
+        },
+        shared={"participant.timezone", "subscription.mode", *(["participant.name"] if by_name else [])},
         automated=True,
         posting_open=opening,
     )
     return enqueue_copies(copies, kind=kind, key=f"{kind}:{event.id}", event_id=event.id), ""
-
-
-def _local_text(instant: datetime, zone: str) -> str:
-    """`Tuesday, 9/10/2019 6:00 PM EDT` in a zone."""
-    local = timezones.to_zone(instant, zone)
-    return f"{timezones.format_date(local)} {timezones.format_time(local)} {local.tzname()}"
 
 
 # reminders (the mail: forum/reminders.py)

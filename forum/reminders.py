@@ -6,7 +6,7 @@ is the reminders job's business (`forum/jobs.py`); this module builds and enqueu
 
 from __future__ import annotations
 
-from . import calendar, join_links, timezones
+from . import calendar, join_links, mail_texts, timezones
 from .audience import active_subscriptions
 from .mail.bulk import Attachment
 from .mail.compose import list_messages
@@ -28,9 +28,7 @@ def offset_text(minutes: int) -> str:
 
 def session_time_for(session: Session, zone: str) -> str:
     """`Tuesday, 11/5/2024, 10:00 AM-11:00 AM (Eastern)` in the recipient's zone."""
-    from .web.helpers import display_zones
-
-    labels = {z.name: z.label for z in display_zones()}
+    labels = {z.name: z.label for z in timezones.display_zones()}
     local = timezones.to_zone(session.starts_at, zone)
     label = labels.get(zone) or timezones.zone_label(zone)
     span = timezones.format_range(session.starts_at, session.ends_at, zone, f"{label}, {local.tzname()}")
@@ -38,11 +36,9 @@ def session_time_for(session: Session, zone: str) -> str:
 
 
 def send_reminder(session: Session, minutes: int) -> tuple[int, str]:
-    from .web.helpers import session_zone_lines
-
     event = session.event
-    zone_lines = session_zone_lines(session)
     subject = f"Reminder: {session.display_title} starts in {offset_text(minutes)}"
+    by_name = mail_texts.uses_name(event, "reminder")  # the officer's text greets by name
 
     def viewer_zone(subscription: Subscription) -> str:
         return subscription.participant.timezone or event.timezone
@@ -61,13 +57,15 @@ def send_reminder(session: Session, minutes: int) -> tuple[int, str]:
         context={
             "session": session,
             "starts_in": offset_text(minutes),
-            "zone_lines": zone_lines,
             "event_url": external_url("public.event", slug=event.slug),
             "ics_url": external_url("feeds.session_ics", slug=event.slug, session_id=session.id),
         },
-        group_key=viewer_zone,
-        group_context=lambda s: {"local_time": session_time_for(session, viewer_zone(s))},
-        shared={"participant.timezone"},
+        group_key=lambda s: (viewer_zone(s), s.participant.name if by_name else ""),
+        group_context=lambda s: {
+            "local_time": session_time_for(session, viewer_zone(s)),
+            "zone_lines": timezones.session_zone_lines(session, s.participant.timezone),
+        },
+        shared={"participant.timezone", *(["participant.name"] if by_name else [])},
         attachments=calendar_file,
         automated=True,
         posting_open=False,

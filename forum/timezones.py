@@ -279,3 +279,79 @@ def transitions(zone_name: str, start: datetime, end: datetime) -> tuple[Transit
             continue
         state, t = nxt_state, nxt
     return tuple(found)
+
+
+# --- zones shown with a time, and how mail states a time ---------------------------------
+
+
+def display_zones() -> list[DisplayZone]:
+    """The configured zone list (DISPLAY_ZONES), parsed once per app."""
+    from flask import current_app
+
+    zones = current_app.extensions.get("forum_display_zones")
+    if zones is None:
+        zones = parse_display_zones(current_app.config["DISPLAY_ZONES"])
+        current_app.extensions["forum_display_zones"] = zones
+    return zones  # type: ignore[no-any-return]
+
+
+def label_for(zone_name: str) -> str:
+    """The display-zone label (`Eastern`) where the zone is listed, else the city (`London`)."""
+    return next((z.label for z in display_zones() if z.name == zone_name), None) or zone_label(zone_name)
+
+
+def stated_zone_lines(
+    start: datetime, end: datetime, home_zone: str, reader_zone: str | None = None
+) -> list[str]:
+    """A time as every mail states it: the event's home zone first, then the reader's own
+    zone when they chose one, then the display-zone list, each zone once.
+
+    A London series therefore always shows London time, whatever DISPLAY_ZONES lists.
+    """
+    home_date = to_zone(start, home_zone).date()
+    wanted = [(home_zone, label_for(home_zone))]
+    if reader_zone and is_zone(reader_zone):
+        wanted.append((reader_zone, f"{label_for(reader_zone)}, your time zone"))
+    wanted += [(z.name, z.label) for z in display_zones()]
+    lines, seen = [], set()
+    for name, label in wanted:
+        if name in seen:
+            continue
+        seen.add(name)
+        lines.append(format_range(start, end, name, label, home_date))
+    return lines
+
+
+def session_zone_lines(session, reader_zone: str | None = None) -> list[str]:  # type: ignore[no-untyped-def]
+    """`stated_zone_lines` for a session, its event's zone as home."""
+    return stated_zone_lines(session.starts_at, session.ends_at, session.event.timezone, reader_zone)
+
+
+def format_when(start: datetime, end: datetime, zone_name: str) -> str:
+    """`Tue 2/9/2027 2:00 PM–3:00 PM (London)`: a session's whole time in one zone, as the
+    "was ..., now ..." lines of an update mail give it."""
+    s, e = to_zone(start, zone_name), to_zone(end, zone_name)
+    day = f"{s:%a} {s.month}/{s.day}/{s.year}"
+    if s.date() != e.date():
+        return f"{day} {format_time(s)}{DASH}{format_short_date(e)} {format_time(e)} ({label_for(zone_name)})"
+    return f"{day} {format_time(s)}{DASH}{format_time(e)} ({label_for(zone_name)})"
+
+
+def stated_instant(instant: datetime, home_zone: str, reader_zone: str | None = None) -> str:
+    """One moment as mail states it, zones in the same order as `stated_zone_lines`:
+    `Wednesday, 9/11/2019 6:00 PM (Eastern); 5:00 PM (Central); ...` (a zone on another
+    date gets its date)."""
+    home = to_zone(instant, home_zone)
+    zones = [(home_zone, label_for(home_zone))]
+    if reader_zone and is_zone(reader_zone):
+        zones.append((reader_zone, f"{label_for(reader_zone)}, your time zone"))
+    zones += [(z.name, z.label) for z in display_zones()]
+    parts, seen = [], set()
+    for name, label in zones:
+        if name in seen:
+            continue
+        seen.add(name)
+        local = to_zone(instant, name)
+        day = "" if local.date() == home.date() else f"{format_short_date(local)} "
+        parts.append(f"{day}{format_time(local)} ({label})")
+    return f"{format_date(home)} " + "; ".join(parts)

@@ -172,4 +172,8 @@ def test_forum_open_and_closed_notices_go_once(app):
         "[Mentoring in Technical Services] The e-forum is open: reply to this message to post",
     ]
     assert len(outbox("forum-open")) == 2 and len(outbox("forum-closed")) == 2
-    assert "Wednesday, 9/11/2019 6:00 PM EDT" in text_of(outbox("forum-open")[0])
+    # home zone first, then the display zones (as every mail states a time)
+    assert (
+        "Wednesday, 9/11/2019 6:00 PM (Eastern); 5:00 PM (Central); 4:00 PM (Mountain); 3:00 PM (Pacific)"
+        in text_of(outbox("forum-open")[0])
+    )

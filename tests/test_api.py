@@ -307,7 +307,8 @@ def test_create_an_event_with_sessions_and_panelists_then_read_it_publicly(app, 
     assert "<em>training</em>" in public["description_html"]
     assert public["contact_phone"] == "1-800-545-2433, ext. 5038"
     assert public["sessions"][0]["title"] == "Case studies"
-    assert public["sessions"][0]["zone_lines"][0] == "2:00 PM–3:00 PM (Eastern)"
+    # the event's home zone (Chicago) first, then the display zones
+    assert public["sessions"][0]["zone_lines"][:2] == ["1:00 PM–2:00 PM (Central)", "2:00 PM–3:00 PM (Eastern)"]
     assert public["panelists"][0]["links"] == ["https://example.org/ct"]
     assert [e["slug"] for e in client.get("/api/v1/events").get_json()] == ["re-envisioning"]
     panelist = client.get(f"/api/v1/panelists/{panelist_id}").get_json()

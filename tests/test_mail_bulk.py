@@ -19,7 +19,7 @@ from forum.links import bounce_address, post_url
 from forum.mail.compose import SharedAttributeError, list_message, list_messages
 from forum.mail.outbox import Outgoing, enqueue_copies, enqueue_many
 from forum.reminders import session_time_for
-from forum.web.helpers import session_zone_lines
+from forum.timezones import session_zone_lines
 from forum.web.urls import external_url
 from tests.support.scheduling import add_post, eastern, make_forum, make_series, outbox, subscribe
 from tests.support.smtp import use_test_templates
@@ -225,7 +225,7 @@ def test_reminders_carry_each_recipients_own_calendar_file(app):  # type: ignore
                     "session": session,
                     "starts_in": "1 hour",
                     "local_time": session_time_for(session, sub.participant.timezone or event.timezone),
-                    "zone_lines": session_zone_lines(session),
+                    "zone_lines": session_zone_lines(session, sub.participant.timezone),
                     "event_url": external_url("public.event", slug=event.slug),
                     "ics_url": external_url("feeds.session_ics", slug=event.slug, session_id=session.id),
                     "join_link": join_links.personal_link(sub, session),

@@ -15,6 +15,7 @@ from .ce import (
 )
 from .discussion import POST_STATUSES, Post, Thread
 from .events import EVENT_KINDS, PANELIST_ROLES, Event, EventPanelist, Panelist, Session
+from .mail_texts import MailText
 from .officers import ApiToken, Officer
 from .outbox import FanOut, OutboundBody, OutboundMessage, assemble
 from .participants import DELIVERY_MODES, Participant, Subscription
@@ -41,6 +42,7 @@ __all__ = [
     "EvaluationQuestion",
     "EvaluationResponse",
     "JobRun",
+    "MailText",
     "SchedulerLock",
     "DELIVERY_MODES",
     "EVENT_KINDS",

@@ -92,7 +92,7 @@ class SessionSchema(Schema):
         metadata={
             "type": "array",
             "items": {"type": "string"},
-            "description": "`10:00 AM-6:00 PM (Eastern)` for each configured display zone",
+            "description": "`10:00 AM–6:00 PM (Eastern)`: the event's home zone, then each configured display zone",
         },
     )
 

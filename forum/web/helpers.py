@@ -8,25 +8,14 @@ from typing import Any
 from flask import Flask, current_app, url_for
 from werkzeug.routing import BuildError
 
-from .. import branding, timezones
+from .. import branding, mail_texts, timezones
 from ..links import post_url
 from ..text import lines, markdown
 
-
-def display_zones() -> list[timezones.DisplayZone]:
-    """The configured zone list (DISPLAY_ZONES), parsed once per app."""
-    app = current_app
-    zones = app.extensions.get("forum_display_zones")
-    if zones is None:
-        zones = timezones.parse_display_zones(app.config["DISPLAY_ZONES"])
-        app.extensions["forum_display_zones"] = zones
-    return zones
-
-
-def session_zone_lines(session) -> list[str]:
-    """`10:00 AM-6:00 PM (Eastern)` for each display zone, dates added where they differ."""
-    home_date = session.start_local.date()
-    return timezones.zone_lines(session.starts_at, session.ends_at, display_zones(), home_date)
+# The zone list and the lines under a session time live in timezones.py (business modules
+# use them too); re-exported here for the web modules and templates.
+display_zones = timezones.display_zones
+session_zone_lines = timezones.session_zone_lines
 
 
 def in_zone(instant: datetime, zone: str, fmt: str = "full") -> str:
@@ -76,3 +65,4 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["endpoint_url"] = endpoint_url
     app.jinja_env.globals["viewer_data"] = viewer_data
     app.jinja_env.globals["brand"] = branding.current
+    app.jinja_env.globals["mail_text"] = mail_texts.mail_text

@@ -208,7 +208,7 @@ def _save_event(form: EventForm, event: Event) -> bool:
         setattr(event, name, form[name].data if form[name].data is not None else "")
     event.slug = wanted
     if event.id is not None and old_title != event.title:
-        actions.event_renamed(event)
+        actions.event_renamed(event, old_title)
     if event.id is None:
         db.session.add(event)
     try:
@@ -495,7 +495,7 @@ def cancel_session(slug: str, session_id: int) -> Page:
             db.session.commit()
             flash("Session removed.", "success")
         else:
-            actions.cancel_session(session)
+            actions.cancel_session(session, reason=request.form.get("reason", "")[:2000])
             db.session.commit()
             flash(f"Session cancelled. Calendar cancellations go to {_people(recipients)}.", "success")
         return redirect(url_for("manage.sessions", slug=slug))

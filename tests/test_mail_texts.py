@@ -1,0 +1,138 @@
+"""Officer mail texts: an intro and a sign-off per kind of mail, Markdown with placeholders,
+rendered in a Jinja sandbox; preview and test send; the defaults stay when nothing is set."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask.testing import FlaskClient
+
+from forum import clock, events, mail_texts
+from forum import subscriptions as service
+from forum.extensions import db
+from forum.models import MailText
+from forum.scheduler import run_job
+from tests.support.live import make_officer, post_form, sign_in
+from tests.support.scheduling import html_of, make_series, outbox, subscribe, text_of
+
+NOW = datetime(2027, 1, 10, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def signed_in(app, client: FlaskClient) -> FlaskClient:  # type: ignore[no-untyped-def]
+    make_officer()
+    assert sign_in(client).status_code == 302
+    return client
+
+
+def series():  # type: ignore[no-untyped-def]
+    with clock.frozen(NOW):
+        return make_series(slug="london", starts=[datetime(2027, 2, 9, 14)], zone="Europe/London")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ''.__class__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ event_title.__init__.__globals__ }}",
+        "{{ event_title|attr('__class__') }}",
+    ],
+)
+def test_sandbox_escapes_are_refused_with_a_message(signed_in: FlaskClient, source: str) -> None:
+    series()
+    response = post_form(
+        signed_in,
+        "/manage/events/london/mail-texts?kind=welcome",
+        {"kind": "welcome", "intro": source, "signoff": "", "action": "save"},
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "This text cannot be used in mail" in html and "unsafe" in html
+    assert db.session.query(MailText).count() == 0
+    with pytest.raises(mail_texts.MailTextError):
+        mail_texts.check(source)
+
+
+def test_unknown_placeholders_and_bad_syntax_are_named(app) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(mail_texts.MailTextError, match=r"Unknown placeholder \{\{ email \}\}"):
+        mail_texts.check("Hi {{ email }}")
+    with pytest.raises(mail_texts.MailTextError, match="cannot be used"):
+        mail_texts.check("Hi {{ name ")
+    mail_texts.check("Hi {{ name }}, welcome to {{ event_title }} on {{ session_time }}.")
+
+
+def test_saved_texts_reach_the_reminder_in_each_readers_zone(signed_in: FlaskClient) -> None:
+    event = series()
+    response = post_form(
+        signed_in,
+        "/manage/events/london/mail-texts?kind=reminder",
+        {
+            "kind": "reminder",
+            "intro": "Dear {{ name }}, **{{ event_title }}** starts {{ session_time }}.",
+            "signoff": "See you there,\nMegan, ALCTS",
+            "action": "save",
+        },
+    )
+    assert response.status_code == 302
+    subscribe(event, "ann@example.org", mode="each", zone="America/Chicago")
+    subscribe(event, "bob@example.org", mode="each")
+    session = event.sessions[0]
+    run_job("reminders", at=session.starts_at - timedelta(hours=1))
+    (ann,) = outbox("reminder", "ann@example.org")
+    (bob,) = outbox("reminder", "bob@example.org")
+    text = text_of(ann).replace("\r\n", "\n")
+    assert text.startswith(
+        "Dear Ann, **Cataloging Webinar Series** starts Tuesday, 2/9/2027, 8:00 AM–9:00 AM (Central, CST)."
+    )
+    assert "See you there,\nMegan, ALCTS" in text
+    assert "<strong>Cataloging Webinar Series</strong>" in html_of(ann)
+    assert text_of(bob).startswith(
+        "Dear Bob, **Cataloging Webinar Series** starts Tuesday, 2/9/2027, 2:00 PM–3:00 PM (London, GMT)."
+    )
+
+
+def test_default_mails_are_unchanged_without_texts(app) -> None:  # type: ignore[no-untyped-def]
+    event = series()
+    subscribe(event, "ann@example.org", mode="each")
+    with clock.frozen(NOW):
+        events.cancel_session(event.sessions[0])
+        db.session.commit()
+    (mail,) = outbox(recipient="ann@example.org")
+    assert text_of(mail).replace("\r\n", "\n").startswith("Hello Ann,\n\nThis session of")
+
+
+def test_welcome_and_cancellation_carry_the_texts(app) -> None:  # type: ignore[no-untyped-def]
+    event = series()
+    with clock.frozen(NOW):
+        mail_texts.save(event, "welcome", "Welcome aboard, {{ name }}!", "")
+        mail_texts.save(event, "session_cancelled", "We are sorry, {{ name }}.", "— The ALCTS team")
+        sub = subscribe(event, "ann@example.org", mode="each", status="pending")
+        sub.participant.confirmed_at = NOW
+        db.session.delete(sub)
+        db.session.commit()
+        service.subscribe(event, "ann@example.org")
+        events.cancel_session(event.sessions[0])
+        db.session.commit()
+    bodies = [text_of(row).replace("\r\n", "\n") for row in outbox(recipient="ann@example.org")]
+    assert any("Hello Ann,\n\nWelcome aboard, Ann!" in b for b in bodies)
+    cancelled = next(b for b in bodies if "has been cancelled" in b)
+    assert "We are sorry, Ann." in cancelled and "— The ALCTS team" in cancelled
+
+
+def test_preview_and_test_send(signed_in: FlaskClient) -> None:
+    series()
+    data = {"kind": "welcome", "intro": "Hello *{{ name }}*, this is {{ event_title }}.", "signoff": "Megan"}
+    preview = post_form(
+        signed_in, "/manage/events/london/mail-texts?kind=welcome", {**data, "action": "preview"}
+    )
+    assert preview.status_code == 200
+    html = preview.get_data(as_text=True)
+    assert "Hello <em>Jeannette Ho</em>, this is Cataloging Webinar Series." in html
+    assert db.session.query(MailText).count() == 0  # a preview saves nothing
+    sent = post_form(signed_in, "/manage/events/london/mail-texts?kind=welcome", {**data, "action": "test"})
+    assert sent.status_code == 200
+    (mail,) = outbox("mail-text-test", "officer@forum.test")
+    assert "Hello Pat Officer, this is Cataloging Webinar Series." in text_of(mail).replace("*", "")
+    assert "Megan" in text_of(mail)
