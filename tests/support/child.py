@@ -17,6 +17,7 @@ from flask import Flask
 
 CONFIG_KEYS = (
     "TESTING",
+    "FORUM_ENV",
     "SECRET_KEY",
     "SQLALCHEMY_DATABASE_URI",
     "SQLALCHEMY_ENGINE_OPTIONS",
