@@ -216,7 +216,7 @@ def results(slug: str) -> Any:
             [label for label, _ in r.counts], {"answers": ("Answers", [n for _, n in r.counts])}
         )
         for r in res.questions
-        if r.counts
+        if r.counts and r.answered
     }
     return render_template("ce/evaluation_results.html", event=event, results=res, charts=charts)
 
