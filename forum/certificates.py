@@ -28,7 +28,7 @@ from . import attendance, clock, evaluations, links
 from .extensions import db
 from .mail.compose import list_message
 from .mail.outbox import enqueue
-from .models import Certificate, CESettings, Event, Session, Subscription
+from .models import Certificate, CESettings, Event, JobRun, Session, Subscription
 from .scheduler import JobReport, run_once
 from .subscriptions import is_erased
 from .timezones import format_date, format_range, to_zone, zone_label
@@ -307,9 +307,16 @@ def send_due(at: datetime, report: JobReport, event: Event | None = None) -> Non
     upload, an evaluation answered on day 3) is mailed on a later run, and nobody twice.
     """
     for ev in [event] if event else _events_due(at):
-        for record in attendance.records(ev):
+        recs = [r for r in attendance.records(ev) if r.completed and r.subscription.status == "active"]
+        targets = [f"subscription:{r.subscription.id}" for r in recs]
+        mailed = set(
+            db.session.scalars(
+                select(JobRun.target).where(JobRun.kind == "certificate", JobRun.target.in_(targets or [""]))
+            )
+        )  # a sweep every minute must not re-check everyone already mailed
+        for record in recs:
             sub = record.subscription
-            if sub.status != "active" or not record.completed:
+            if f"subscription:{sub.id}" in mailed:
                 continue
             if standing(sub, at).kind != "completion":
                 continue  # e.g. the evaluation comes first
