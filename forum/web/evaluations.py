@@ -32,12 +32,12 @@ class QuestionForm(FlaskForm):
     prompt = StringField("Question")
     choices = TextAreaField("Choices (multiple choice: one per line)")
     required = BooleanField("An answer is required")
-    submit = SubmitField("Add the question")
+    add = SubmitField("Add the question")
 
 
 class SettingsForm(FlaskForm):
     open_days = StringField("Days it stays open after the last session")
-    submit = SubmitField("Save")
+    save_days = SubmitField("Save")
 
 
 # --- the participant's page -----------------------------------------------------------------
