@@ -23,6 +23,7 @@ from pathlib import Path
 from flask import current_app
 from fpdf import FPDF
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from . import attendance, clock, evaluations, links
 from .extensions import db
@@ -130,11 +131,17 @@ def issue(subscription: Subscription, at: datetime | None = None) -> Certificate
     name = participant.name.strip()
     if not name:
         raise CertificateError("Add your name on your preferences page: it is printed on the certificate.")
-    cert = db.session.scalar(select(Certificate).where(Certificate.subscription_id == subscription.id))
+    cert = _certificate_of(subscription)
     if cert is None:
         cert = Certificate(subscription_id=subscription.id, code=new_code(), issued_at=at or clock.now())
         cert.subscription = subscription
-        db.session.add(cert)
+        try:
+            with db.session.begin_nested():  # two downloads at once: the unique key keeps one
+                db.session.add(cert)
+        except IntegrityError:
+            cert = _certificate_of(subscription)
+            if cert is None:
+                raise
     values = {
         "kind": state.kind,
         "name": name,
@@ -147,6 +154,10 @@ def issue(subscription: Subscription, at: datetime | None = None) -> Certificate
             setattr(cert, attr, value)
     db.session.flush()
     return cert
+
+
+def _certificate_of(subscription: Subscription) -> Certificate | None:
+    return db.session.scalar(select(Certificate).where(Certificate.subscription_id == subscription.id))
 
 
 def find(code: str) -> Certificate | None:
