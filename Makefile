@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/feeds.py
 	$(BIN)/python bench/import_subscribers.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/ce.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -212,17 +212,21 @@ def records(event: Event, subscriptions: list[Subscription] | None = None) -> li
     settings = settings_for(event)
     marks: dict[int, dict[int, Mark]] = {s.id: {} for s in subs}
     if subs:
-        rows = db.session.scalars(
-            select(Attendance).where(
-                Attendance.subscription_id.in_([s.id for s in subs]),
-                Attendance.session_id.in_(session_ids or [-1]),
-            )
-        )
-        for row in rows:
-            if row.source_list:
-                marks[row.subscription_id][row.session_id] = Mark(
-                    row.session_id, set(row.source_list), row.minutes, row.first_seen_at, row.marked_by
-                )
+        # plain columns of the event's rows, not ORM objects: the record of a big series is 20k+ rows
+        stmt = select(
+            Attendance.subscription_id,
+            Attendance.session_id,
+            Attendance.sources,
+            Attendance.minutes,
+            Attendance.first_seen_at,
+            Attendance.marked_by,
+        ).where(Attendance.session_id.in_(session_ids or [-1]))
+        if subscriptions is not None:
+            stmt = stmt.where(Attendance.subscription_id.in_([s.id for s in subs]))
+        for sub_id, session_id, sources, minutes, first_seen, marked_by in db.session.execute(stmt):
+            doors = {d for d in sources.split(",") if d}
+            if doors and sub_id in marks:
+                marks[sub_id][session_id] = Mark(session_id, doors, minutes, first_seen, marked_by)
         posted = post_days(event, [s.participant_id for s in subs])
         for sub in subs:
             for session_id in posted.get(sub.participant_id, set()):

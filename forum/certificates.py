@@ -23,6 +23,7 @@ from pathlib import Path
 from flask import current_app
 from fpdf import FPDF
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from . import attendance, clock, evaluations, links
 from .erasure import is_erased
@@ -30,7 +31,7 @@ from .extensions import db
 from .jobs import JobReport, run_once
 from .mail.compose import list_message
 from .mail.outbox import enqueue
-from .models import Certificate, CESettings, Event, Session, Subscription
+from .models import Certificate, CESettings, Event, JobRun, Session, Subscription
 from .timezones import format_date, format_range, to_zone, zone_label
 from .web.urls import external_url
 
@@ -130,11 +131,17 @@ def issue(subscription: Subscription, at: datetime | None = None) -> Certificate
     name = participant.name.strip()
     if not name:
         raise CertificateError("Add your name on your preferences page: it is printed on the certificate.")
-    cert = db.session.scalar(select(Certificate).where(Certificate.subscription_id == subscription.id))
+    cert = _certificate_of(subscription)
     if cert is None:
         cert = Certificate(subscription_id=subscription.id, code=new_code(), issued_at=at or clock.now())
         cert.subscription = subscription
-        db.session.add(cert)
+        try:
+            with db.session.begin_nested():  # two downloads at once: the unique key keeps one
+                db.session.add(cert)
+        except IntegrityError:
+            cert = _certificate_of(subscription)
+            if cert is None:
+                raise
     values = {
         "kind": state.kind,
         "name": name,
@@ -147,6 +154,10 @@ def issue(subscription: Subscription, at: datetime | None = None) -> Certificate
             setattr(cert, attr, value)
     db.session.flush()
     return cert
+
+
+def _certificate_of(subscription: Subscription) -> Certificate | None:
+    return db.session.scalar(select(Certificate).where(Certificate.subscription_id == subscription.id))
 
 
 def find(code: str) -> Certificate | None:
@@ -307,9 +318,16 @@ def send_due(at: datetime, report: JobReport, event: Event | None = None) -> Non
     upload, an evaluation answered on day 3) is mailed on a later run, and nobody twice.
     """
     for ev in [event] if event else _events_due(at):
-        for record in attendance.records(ev):
+        recs = [r for r in attendance.records(ev) if r.completed and r.subscription.status == "active"]
+        targets = [f"subscription:{r.subscription.id}" for r in recs]
+        mailed = set(
+            db.session.scalars(
+                select(JobRun.target).where(JobRun.kind == "certificate", JobRun.target.in_(targets or [""]))
+            )
+        )  # a sweep every minute must not re-check everyone already mailed
+        for record in recs:
             sub = record.subscription
-            if sub.status != "active" or not record.completed:
+            if f"subscription:{sub.id}" in mailed:
                 continue
             if standing(sub, at).kind != "completion":
                 continue  # e.g. the evaluation comes first

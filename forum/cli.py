@@ -164,6 +164,39 @@ def import_subscribers(slug: str, path: str, confirmed: bool, mode: str) -> None
     click.echo(report.summary)
 
 
+@forum_cli.command("import-attendance")
+@click.argument("slug")
+@click.argument("session_number", metavar="SESSION", type=click.IntRange(min=1))
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, allow_dash=False))
+def import_attendance(slug: str, session_number: int, path: str) -> None:
+    """Record SESSION's (1 = first) attendance from a Zoom/Teams report or an email,minutes CSV."""
+    from .attendance_import import ReportError, import_report
+    from .extensions import db
+    from .models import Event
+
+    event = Event.by_slug(slug)
+    if event is None:
+        raise click.ClickException(f"no event with slug {slug!r}")
+    sessions = event.active_sessions
+    if session_number > len(sessions):
+        raise click.ClickException(
+            f"{slug} has {len(sessions)} session(s); there is no session {session_number}"
+        )
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        report = import_report(sessions[session_number - 1], data)
+    except ReportError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    for line, address, reason in report.unmatched:
+        click.echo(f"line {line}: {address or '(no address)'}: {reason}", err=True)
+    click.echo(
+        f"{report.layout}: {report.matched} matched ({report.added} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged), {len(report.unmatched)} not matched"
+    )
+
+
 # --- mail pipeline ----------------------------------------------------------------------
 
 

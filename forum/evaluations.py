@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from . import clock
@@ -241,10 +242,14 @@ def save_response(
         response = EvaluationResponse(
             evaluation_id=evaluation.id, subscription_id=subscription.id, submitted_at=at
         )
-        db.session.add(response)
-        db.session.flush()
-    else:
-        response.submitted_at = at
+        try:
+            with db.session.begin_nested():  # the unique key decides a double submit
+                db.session.add(response)
+        except IntegrityError:
+            response = response_of(evaluation, subscription)
+            if response is None:
+                raise
+    response.submitted_at = at
     by_question = {a.question_id: a for a in response.answers}
     for q in evaluation.questions:
         rating, choice, text = values[q.id]

@@ -186,3 +186,18 @@ def test_minutes_from_join_and_leave_when_no_duration_column(event) -> None:  # 
     import_report(session, text.encode())
     db.session.commit()
     assert minutes_by_email(session.id)["ana.ruiz@example.org"][0] == 75
+
+
+def test_cli_imports_a_report_for_a_session_by_number(app: Flask, event) -> None:  # type: ignore[no-untyped-def]
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False) as handle:
+        handle.write(TEAMS.encode("utf-16"))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["forum", "import-attendance", event.slug, "3", handle.name])
+    assert result.exit_code == 0, result.output
+    assert "Microsoft Teams: 2 matched (2 new, 0 updated, 0 unchanged), 1 not matched" in result.output
+    assert "line 9: host@alcts.example: not registered for this event" in result.output
+    assert minutes_by_email(event.active_sessions[2].id)["cy@example.org"] == (26, "import")
+    wrong = runner.invoke(args=["forum", "import-attendance", event.slug, "4", handle.name])
+    assert wrong.exit_code == 1 and "has 3 session(s)" in wrong.output

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from forum import clock, evaluations
 from forum.extensions import db
-from forum.models import EvaluationAnswer, EvaluationResponse
+from forum.models import Evaluation, EvaluationAnswer, EvaluationResponse, Subscription
 from forum.scheduler import run_job
-from tests.conftest import csrf_from
+from tests.conftest import BACKENDS, csrf_from
 from tests.support.api import officer_token
 from tests.support.ce import after_end, register, series
 from tests.support.live import make_officer, sign_in
@@ -129,7 +131,8 @@ def test_results_match_the_responses(app: Flask, client: FlaskClient) -> None:
     sign_in(client)
     page = client.get(f"/manage/events/{ev.slug}/evaluation/results").get_data(as_text=True)
     assert "3 responses from 4 registrants: a response rate of 75%" in page
-    assert page.count("<svg") == 4  # a chart per rating and choice question
+    assert page.count("<svg") == 2  # a chart per answered rating and choice question
+    assert page.count("No answers yet.") == 2  # the two ratings nobody gave
     assert '<th scope="row">Maybe</th><td>1</td>' in page  # the table alternative
     assert "Shorter sessions, please" in page and "average 4.3 of 5" in page
     exported = list(
@@ -178,3 +181,58 @@ def test_officer_defines_the_questions(app: Flask, client: FlaskClient) -> None:
     db.session.expire_all()
     evaluation = evaluations.evaluation_of(ev)
     assert evaluation is not None and evaluation.open_days == 21 and len(evaluation.questions) == 5
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgresql"])
+def test_two_first_submissions_at_once_leave_one_response(app: Flask, backend: str) -> None:
+    """Two tabs send the first answers at the same moment: the unique key keeps one response,
+    and the later submission edits it instead of failing (two real PostgreSQL connections)."""
+    ev = series()
+    ana = register(ev, "ana@example.org")
+    evaluation = evaluations.create(ev)
+    db.session.commit()
+    ids = (evaluation.id, ana.id, evaluation.questions[0].id)
+    inserted, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def submit(rating: str, hold: bool) -> None:
+        with app.app_context():
+            try:
+                ev_, sub = db.session.get(Evaluation, ids[0]), db.session.get(Subscription, ids[1])
+                assert ev_ is not None and sub is not None
+                with clock.frozen(after_end(ev, hours=1)):
+                    evaluations.save_response(ev_, sub, {f"q{ids[2]}": rating})
+                if hold:  # first tab: inserted, not yet committed
+                    inserted.set()
+                    release.wait(30)
+                db.session.commit()
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=submit, args=("2", True))
+    first.start()
+    assert inserted.wait(30)
+    second = threading.Thread(target=submit, args=("5", False))
+    second.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the second insert waits on the first one's row lock
+        waiting = db.session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        )
+        db.session.rollback()
+        if waiting:
+            break
+        time.sleep(0.05)
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert errors == []
+    db.session.expire_all()
+    responses = db.session.scalars(select(EvaluationResponse)).all()
+    assert len(responses) == 1
+    assert [a.rating for a in responses[0].answers] == [5]  # the later submission edited it

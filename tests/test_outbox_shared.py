@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from forum import clock, discussion
 from forum.announcements import send_announcement
 from forum.digests import DigestRenderer, periods, posts_in
+from forum.erasure import erase_participant
 from forum.extensions import db
 from forum.jobs import run_job
 from forum.links import bounce_address, unsubscribe_url
@@ -25,7 +26,6 @@ from forum.mail.compose import list_message, list_messages
 from forum.mail.outbox import enqueue_copies
 from forum.mail.sender import send_due
 from forum.models import Announcement, OutboundBody, OutboundMessage, Post
-from forum.subscriptions import erase_participant
 from tests.support.scheduling import add_post, eastern, make_forum, outbox, subscribe
 from tests.support.smtp import running_smtp_server, use_test_templates
 from tests.test_mail_bulk import LONG, assert_same_mail

@@ -53,7 +53,7 @@ def get_session(event: Event, session_id: int | None) -> Session:
 class ImportForm(CheckedForm):
     session = SelectField("Session", coerce=int)
     file = FileField("Attendance report", validators=[FileRequired("Choose the report file to upload.")])
-    submit = SubmitField("Import")
+    upload = SubmitField("Import")
 
 
 class RuleForm(CheckedForm):
@@ -65,7 +65,7 @@ class RuleForm(CheckedForm):
         "Hours after the last session before certificates are mailed",
         validators=[Optional(), NumberRange(0, 720, "Between 0 and 720 hours.")],
     )
-    submit = SubmitField("Save the rule")
+    save_rule = SubmitField("Save the rule")
 
 
 class HoursForm(CheckedForm):

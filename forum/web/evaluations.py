@@ -32,12 +32,12 @@ class QuestionForm(CheckedForm):
     prompt = StringField("Question")
     choices = TextAreaField("Choices (multiple choice: one per line)")
     required = BooleanField("An answer is required")
-    submit = SubmitField("Add the question")
+    add = SubmitField("Add the question")
 
 
 class SettingsForm(CheckedForm):
     open_days = StringField("Days it stays open after the last session")
-    submit = SubmitField("Save")
+    save_days = SubmitField("Save")
 
 
 # --- the participant's page -----------------------------------------------------------------
@@ -216,7 +216,7 @@ def results(slug: str) -> Any:
             [label for label, _ in r.counts], {"answers": ("Answers", [n for _, n in r.counts])}
         )
         for r in res.questions
-        if r.counts
+        if r.counts and r.answered
     }
     return render_template("ce/evaluation_results.html", event=event, results=res, charts=charts)
 

@@ -5,23 +5,30 @@ downloaded from there, its text read back from the PDF."""
 
 from __future__ import annotations
 
+from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Browser, expect
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from forum import attendance, clock, evaluations
 from forum.extensions import db
 from forum.mail.sender import send_due
+from forum.models import Certificate
 from forum.scheduler import run_job
 from tests.browser.conftest import ARTIFACTS, watch_for_csp_violations
+from tests.browser.test_accessibility import check, violations
 from tests.browser.test_subscriber_flow import live_server_for
 from tests.support.ce import after_end, clicked, register, series
+from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, live_server, make_officer
 
 NAME = "Nguyễn Thị Hoa"
 EMAIL = "hoa@example.org"
 
 
-def test_participant_answers_the_evaluation_and_downloads_the_certificate(app: Flask, browser: Browser) -> None:
+def test_participant_answers_the_evaluation_and_downloads_the_certificate(
+    app: Flask, browser: Browser
+) -> None:
     ev = series(title="Cataloging Now")
     hoa = register(ev, EMAIL, "Hoa Nguyen")
     for session in ev.active_sessions:
@@ -40,14 +47,24 @@ def test_participant_answers_the_evaluation_and_downloads_the_certificate(app: F
         problems = watch_for_csp_violations(page)
 
         page.goto(f"{base}/dev/mail/")
-        page.get_by_role("row").filter(has_text=EMAIL).get_by_role("link", name="How was Cataloging Now? A short evaluation").click()
+        page.get_by_role("row").filter(has_text=EMAIL).get_by_role(
+            "link", name="How was Cataloging Now? A short evaluation"
+        ).click()
         page.locator(".prose").get_by_role("link", name="Answer the evaluation").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Evaluation: Cataloging Now")
 
-        page.get_by_role("group", name="1. How well did this webinar series meet: Apply RDA to print monographs?").get_by_label("4 – Very well").check()
-        page.get_by_role("group", name="4. Would you recommend it to a colleague?").get_by_label("Yes").check()
-        page.get_by_label("5. What would you like us to change or offer next?").fill("A session on authority records.")
+        page.get_by_role(
+            "group", name="1. How well did this webinar series meet: Apply RDA to print monographs?"
+        ).get_by_label("4 – Very well").check()
+        page.get_by_role("group", name="4. Would you recommend it to a colleague?").get_by_label(
+            "Yes"
+        ).check()
+        page.get_by_label("5. What would you like us to change or offer next?").fill(
+            "A session on authority records."
+        )
         page.screenshot(path=str(ARTIFACTS / "ce-1-evaluation.png"), full_page=True)
+        axe = Axe()
+        a11y = violations(page, axe)
         page.get_by_role("button", name="Send my answers").click()
         expect(page.get_by_text("Thank you: your answers are saved.")).to_be_visible()
         expect(page.get_by_text("You have answered already")).to_be_visible()
@@ -60,13 +77,64 @@ def test_participant_answers_the_evaluation_and_downloads_the_certificate(app: F
         section = page.get_by_role("region", name="Certificates and evaluations")
         expect(section.get_by_role("link", name="Change your evaluation")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "ce-2-preferences.png"), full_page=True)
+        a11y += violations(page, axe)
         with page.expect_download() as download_info:
-            section.get_by_role("link", name="Download your certificate of completion (PDF, 4.5 hours)").click()
+            section.get_by_role(
+                "link", name="Download your certificate of completion (PDF, 4.5 hours)"
+            ).click()
         download = download_info.value
         assert download.suggested_filename.startswith(f"certificate-{ev.slug}-")
         text = "\n".join(p.extract_text() for p in PdfReader(download.path()).pages)
+        code = db.session.scalars(select(Certificate.code)).one()
+        check(page, axe, f"{base}/certificates/{code}", a11y)
+        expect(page.get_by_text(NAME)).to_be_visible()
         context.close()
     assert NAME in text and "Cataloging Now" in text and "Continuing-education hours: 4.5" in text
     assert problems == []
+    assert a11y == []
     db.session.expire_all()
     assert evaluations.has_answered(hoa)
+
+
+def test_officer_ce_pages_are_accessible_and_keep_to_the_csp(app: Flask, browser: Browser) -> None:
+    ev = series(title="Cataloging Now")
+    people = [register(ev, f"p{i}@example.org", f"Person {i}") for i in range(4)]
+    for i, sub in enumerate(people):
+        for j, session in enumerate(ev.active_sessions):
+            if (i + j) % 3:
+                clicked(sub, session)
+    evaluation = evaluations.create(ev)
+    db.session.commit()
+    first, choice = evaluation.questions[0], evaluation.questions[3]
+    with clock.frozen(after_end(ev, hours=1)):
+        for i, sub in enumerate(people[:3]):
+            evaluations.save_response(evaluation, sub, {f"q{first.id}": str(3 + i), f"q{choice.id}": "Yes"})
+    db.session.commit()
+    make_officer()
+    axe = Axe()
+    a11y: list[str] = []
+    with live_server(app) as base:
+        context = browser.new_context(viewport={"width": 1100, "height": 900})
+        page = context.new_page()
+        problems = watch_for_csp_violations(page)
+        page.goto(f"{base}/login")
+        page.get_by_label("Email").fill(OFFICER_EMAIL)
+        page.get_by_label("Password").fill(OFFICER_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Events", exact=True)).to_be_visible()
+        check(page, axe, f"{base}/manage/events/{ev.slug}/attendance/", a11y)
+        expect(page.get_by_role("img", name="Registered and attended per session")).to_be_visible()
+        page.get_by_text("Registered and attended per session as a table").click()
+        expect(page.get_by_role("row", name="3/5/2030 4 2")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "ce-3-attendance.png"), full_page=True)
+        # mark a registrant present by hand, on the page
+        page.get_by_role("button", name="Mark p0@example.org present on 3/5/2030").click()
+        expect(page.get_by_role("status").first).to_contain_text("Person 0 is marked present")
+        a11y += violations(page, axe)
+        check(page, axe, f"{base}/manage/events/{ev.slug}/evaluation", a11y)
+        check(page, axe, f"{base}/manage/events/{ev.slug}/evaluation/results", a11y)
+        expect(page.get_by_text("3 responses from 4 registrants: a response rate of 75%.")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "ce-4-results.png"), full_page=True)
+        context.close()
+    assert a11y == [], "\n".join(a11y)
+    assert problems == []
