@@ -15,9 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import select
 
-from forum import events, pathways
+from forum import demo, events, pathways
 from forum.extensions import db
-from forum.models.pathways import LearningNeed, Pathway, Resource
+from forum.models import Participant
+from forum.models.pathways import LearningNeed, Pathway, PathwayFollow, Resource
+from forum.pathways_demo import load_pathway
 from forum.scheduler import run_job
 from tests.conftest import csrf_from
 from tests.support.api import officer_token
@@ -282,9 +284,6 @@ def test_link_check_records_a_server_that_does_not_answer(app):
 
 
 def test_follower_progress_is_a_chart_with_a_table(app, client):
-    from forum.models import Participant
-    from forum.models.pathways import PathwayFollow
-
     signed_in(client)
     pathway = make_pathway()
     now = datetime(2030, 1, 1).astimezone()
@@ -378,3 +377,21 @@ def test_api_reads_published_without_a_token_and_writes_with_one(app, client):
     assert unknown.status_code == 422 and Pathway.by_slug("other") is None
     spec = client.get("/api/openapi.json").get_json()
     assert {"/api/v1/pathways", "/api/v1/needs", "/api/v1/resources"} <= set(spec["paths"])
+
+
+def test_demo_data_has_the_new_to_technical_services_pathway(app):
+    demo.load()
+    pathway = Pathway.by_slug("new-to-technical-services")
+    assert pathway is not None and pathway.status == "published"
+    kinds = [s.resource.kind for s in pathway.steps]
+    assert kinds == ["document", "session", "event", "session", "course", "video"]
+    assert {s.resource.the_event.slug for s in pathway.steps if s.resource.the_event} == {
+        "mentoring-in-technical-services",
+        "re-envisioning-technical-services",
+    }
+    assert [n.title for n in pathway.needs] == ["New to technical services"]
+    assert pathways.gap_report().uncovered[0].title == "New to a member library"
+    again = demo.DemoReport()
+    assert load_pathway(again) is None and again.existing == [
+        "pathway new-to-technical-services (left as it is)"
+    ]

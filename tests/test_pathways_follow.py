@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from forum import clock, links
+from forum import clock, events, links
 from forum.extensions import db
 from forum.models import JobRun, Participant
 from forum.models.pathways import PathwayFollow, StepProgress
-from forum.pathway_follow import due_after_send
+from forum.pathway_follow import due_after_send, step_message
 from forum.scheduler import run_job
 from tests.conftest import csrf_from
 from tests.support.pathways import click, confirm_by_mail, follow_form, make_pathway, steps_to
@@ -222,3 +222,27 @@ def test_a_bad_or_old_step_link_gets_a_clear_page(app, client):
     assert answer.status_code == 410
     assert b"This link has expired" in answer.data
     assert answer.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_a_past_event_step_points_at_what_it_left_and_a_cancelled_one_offers_a_skip(app, client):
+    pathway = make_pathway(external=1)
+    july = datetime(2030, 7, 1, 13, 0, tzinfo=UTC)  # the series met on 4 June
+    with clock.frozen(july):
+        follow_form(client, pathway, LEARNER)
+        confirm_by_mail(client, LEARNER)
+        run_job("pathways")
+        click(client, link_in(steps_to(LEARNER)[0], "/done"))
+        run_job("pathways")
+    past = text_of(steps_to(LEARNER)[1])
+    assert "This event has taken place; its page has what it covered and any materials:" in past
+    assert "Register to take part" not in past
+    assert "This is the last step of the pathway." in past
+
+    events.cancel_event(pathway.steps[1].resource.the_event)
+    db.session.commit()
+    with clock.frozen(july):
+        cancelled = step_message(the_follow(), pathway.steps[1], 2).get_body(preferencelist=("plain",))
+    assert cancelled is not None
+    assert (
+        "This event was cancelled. Skip this step, and the next one will follow:" in cancelled.get_content()
+    )
