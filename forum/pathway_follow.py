@@ -28,9 +28,9 @@ from . import clock, links, timezones
 from .extensions import db
 from .mail.compose import address, build_message
 from .mail.outbox import enqueue
-from .models import Participant
+from .models import Participant, Subscription
 from .models.pathways import INTERVALS, Pathway, PathwayFollow, PathwayStep, StepProgress
-from .pathways import minutes_of, recording_url, step_state, upcoming_sessions
+from .pathways import minutes_of, public_title, recording_url, step_state, upcoming_sessions
 from .subscriptions import SubscriptionError, get_or_create_participant, normalize_email
 from .tokens import make_token, read_token
 from .web.urls import external_url
@@ -371,8 +371,19 @@ def step_message(item: PathwayFollow, step: PathwayStep, number: int):  # type: 
     at = clock.now()
     state = step_state(resource, at)
     event = resource.the_event
+    registered = event is not None and bool(
+        db.session.scalar(
+            select(Subscription.id).where(
+                Subscription.participant_id == participant.id,
+                Subscription.event_id == event.id,
+                Subscription.status == "active",
+            )
+        )
+    )
     context = {
         "participant": participant,
+        "title": public_title(resource),
+        "registered": registered,
         "follow": item,
         "pathway": pathway,
         "step": step,
@@ -395,7 +406,7 @@ def step_message(item: PathwayFollow, step: PathwayStep, number: int):  # type: 
     }
     return build_message(
         to=address(participant.email, participant.name),
-        subject=f"{pathway.title}, step {number} of {len(pathway.steps)}: {resource.display_title}",
+        subject=f"{pathway.title}, step {number} of {len(pathway.steps)}: {public_title(resource)}",
         template="pathway_step",
         context=context,
         headers={"Auto-Submitted": "auto-generated", "List-Unsubscribe": f"<{leave_url(item)}>"},

@@ -251,6 +251,13 @@ def step_state(resource: Resource, at: datetime | None = None) -> str:
     return "upcoming" if upcoming_sessions(resource, at) else "past"
 
 
+def public_title(resource: Resource) -> str:
+    """The title a visitor may see: a draft event's title stays private until it is published."""
+    if not resource.is_external and step_state(resource) == "unavailable":
+        return "An event to be announced"
+    return resource.display_title
+
+
 def recording_url(resource: Resource) -> str | None:
     """The public recording of a past event or session, when there is one to share.
 

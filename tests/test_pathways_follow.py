@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from forum import clock, events, links
 from forum.extensions import db
-from forum.models import JobRun, Participant
+from forum.models import JobRun, Participant, Subscription
 from forum.models.pathways import PathwayFollow, StepProgress
 from forum.pathway_follow import due_after_send, step_message
 from forum.scheduler import run_job
@@ -246,3 +246,32 @@ def test_a_past_event_step_points_at_what_it_left_and_a_cancelled_one_offers_a_s
     assert (
         "This event was cancelled. Skip this step, and the next one will follow:" in cancelled.get_content()
     )
+
+
+def test_a_follower_already_registered_for_the_event_is_not_asked_to_register(app, client):
+    pathway = make_pathway(external=1)
+    event = pathway.steps[1].resource.the_event
+    with clock.frozen(MONDAY_9_EST):
+        follow_form(client, pathway, LEARNER)
+        confirm_by_mail(client, LEARNER)
+        db.session.add(Subscription(participant=the_follow().participant, event=event, status="active"))
+        db.session.commit()
+        run_job("pathways")
+        click(client, link_in(steps_to(LEARNER)[0], "/done"))
+        run_job("pathways")
+    text = text_of(steps_to(LEARNER)[1])
+    assert "This is a live event, and you are registered for it" in text
+    assert "/subscribe" not in text
+    assert "Tuesday, 6/4/2030, 2:00 PM-3:00 PM (New York, EDT)" in text
+
+
+def test_a_draft_event_in_a_published_pathway_keeps_its_title_private(app, client):
+    pathway = make_pathway(external=1)
+    event = pathway.steps[1].resource.the_event
+    event.status, event.title = "draft", "Secret Series"
+    db.session.commit()
+    page = client.get(f"/pathways/{pathway.slug}").data.decode()
+    assert "Secret Series" not in page and "An event to be announced" in page
+    api = client.get(f"/api/v1/pathways/{pathway.slug}").get_json()
+    assert api["steps"][1]["resource"]["title"] == "An event to be announced"
+    assert api["steps"][1]["resource"]["event"] is None
