@@ -375,6 +375,17 @@ def test_api_reads_published_without_a_token_and_writes_with_one(app, client):
         "/api/v1/pathways", json={"title": "Other", "steps": [{"event": "nope"}]}, headers=headers
     )
     assert unknown.status_code == 422 and Pathway.by_slug("other") is None
+    empty = client.post("/api/v1/pathways", json={"title": "Empty"}, headers=headers)
+    assert empty.status_code == 201 and empty.get_json()["status"] == "draft"
+    refused = client.post("/api/v1/pathways/empty/publish", headers=headers)
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"]["json"]["steps"] == ["Add at least one step before publishing."]
+    step = client.post(
+        "/api/v1/pathways/empty/steps", json={"resource_id": res.get_json()["id"]}, headers=headers
+    )
+    assert step.status_code == 201 and len(step.get_json()["steps"]) == 1
+    assert client.post("/api/v1/pathways/empty/publish", headers=headers).get_json()["status"] == "published"
+    assert client.post("/api/v1/pathways/empty/publish").status_code == 401
     spec = client.get("/api/openapi.json").get_json()
     assert {"/api/v1/pathways", "/api/v1/needs", "/api/v1/resources"} <= set(spec["paths"])
 
@@ -395,3 +406,31 @@ def test_demo_data_has_the_new_to_technical_services_pathway(app):
     assert load_pathway(again) is None and again.existing == [
         "pathway new-to-technical-services (left as it is)"
     ]
+
+
+def test_deleting_keeps_what_is_in_use(app, client):
+    signed_in(client)
+    pathway = make_pathway()
+    used = pathway.steps[0].resource
+    spare = pathways.save_external(None, title="Spare", url="https://example.org/spare", kind="video")
+    need = pathway.needs[0]
+    db.session.commit()
+    page = f"/manage/pathways/resources/{used.id}"
+    answer = post_form(client, page, {}, action=f"{page}/delete")
+    assert answer.status_code == 303
+    assert "Used in: New to cataloging. Remove those steps first." in plain(client.get(page).data)
+    assert db.session.get(Resource, used.id) is not None
+    page = f"/manage/pathways/resources/{spare.id}"
+    post_form(client, page, {}, action=f"{page}/delete")
+    assert db.session.get(Resource, spare.id) is None
+
+    page = "/manage/pathways/new-to-cataloging"
+    post_form(client, page, {}, action=f"{page}/delete")
+    assert "Move the pathway back to draft before deleting it." in plain(client.get(page).data)
+    post_form(client, page, {}, action=f"{page}/unpublish")
+    assert post_form(client, page, {}, action=f"{page}/delete").location.endswith("/manage/pathways/")
+    db.session.expire_all()
+    assert Pathway.by_slug("new-to-cataloging") is None
+    page = f"/manage/pathways/needs/{need.id}"
+    post_form(client, page, {}, action=f"{page}/delete")
+    assert db.session.scalar(select(LearningNeed)) is None

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from forum import clock, events, links
+from forum import clock, events, links, pathways
 from forum.extensions import db
 from forum.models import JobRun, Participant, Subscription
 from forum.models.pathways import PathwayFollow, StepProgress
@@ -129,7 +129,7 @@ def test_catch_up_after_three_weeks_down_sends_one_step_not_three(app, client):
     assert follow.next_due_at == datetime(2030, 4, 1, 13, 0, tzinfo=UTC)
     assert db.session.scalar(
         select(JobRun.period).where(JobRun.kind == "pathway-step").order_by(JobRun.id.desc())
-    ) == (f"step:1:{pathway.steps[1].id}")
+    ) == f"step:{pathway.steps[1].id}"
 
 
 def test_leaving_stops_the_mail_and_pausing_holds_it(app, client):
@@ -275,3 +275,31 @@ def test_a_draft_event_in_a_published_pathway_keeps_its_title_private(app, clien
     api = client.get(f"/api/v1/pathways/{pathway.slug}").get_json()
     assert api["steps"][1]["resource"]["title"] == "An event to be announced"
     assert api["steps"][1]["resource"]["event"] is None
+
+
+def test_steps_inserted_or_reordered_while_people_follow_are_neither_repeated_nor_missed(app, client):
+    pathway = make_pathway(external=2)  # doc, session, video
+    with clock.frozen(MONDAY_9_EST):
+        follow_form(client, pathway, LEARNER)
+        confirm_by_mail(client, LEARNER)
+        run_job("pathways")  # step 1: the doc
+    extra = pathways.save_external(None, title="Glossary", url="https://example.org/glossary", kind="document")
+    pathways.add_step(pathway, extra, why="Words again.")
+    pathways.move_step(pathway.steps[-1], -3)  # the glossary becomes step 1, before what was sent
+    pathways.remove_step(pathway.steps[2])  # the webinar session goes
+    db.session.commit()
+    assert [s.resource.display_title for s in pathway.steps] == [
+        "Glossary",
+        "Reading 0: cataloging basics",
+        "Video 1: authority records",
+    ]
+    later = MONDAY_9_EST + timedelta(weeks=1)
+    with clock.frozen(later):
+        run_job("pathways")
+    with clock.frozen(later + timedelta(weeks=1)):
+        run_job("pathways")
+    with clock.frozen(later + timedelta(weeks=2)):
+        run_job("pathways")  # nothing left: the follower has completed the pathway
+    subjects = [parsed(m)["Subject"].split(": ", 1)[1] for m in steps_to(LEARNER)]
+    assert subjects == ["Reading 0: cataloging basics", "Glossary", "Video 1: authority records"]
+    assert the_follow().status == "completed"

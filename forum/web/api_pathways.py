@@ -247,3 +247,35 @@ def create_resource(data: dict[str, Any]) -> Any:
         _field_error(exc.field, str(exc))
     db.session.commit()
     return resource
+
+
+@bp.post("/pathways/<slug>/steps")
+@bp.arguments(StepInSchema)
+@bp.response(201, PathwaySchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def add_step(data: dict[str, Any], slug: str) -> Any:
+    """Append a step (its stage defaults to the previous step's)."""
+    pathway = _pathway_or_404(slug)
+    try:
+        service.add_step(pathway, _step_resource(data), why=data["why"], stage=data["stage"])
+    except service.PathwayError as exc:
+        _field_error(exc.field, str(exc))
+    db.session.commit()
+    return pathway
+
+
+@bp.post("/pathways/<slug>/publish")
+@bp.response(200, PathwaySchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def publish_pathway(slug: str) -> Any:
+    pathway = _pathway_or_404(slug)
+    try:
+        service.publish(pathway)
+    except service.PathwayError as exc:
+        _field_error(exc.field, str(exc))
+    db.session.commit()
+    return pathway
