@@ -18,7 +18,7 @@ from sqlalchemy import select
 from forum import demo, events, pathways
 from forum.extensions import db
 from forum.models import Participant
-from forum.models.pathways import LearningNeed, Pathway, PathwayFollow, Resource
+from forum.models.pathways import LearningNeed, Pathway, PathwayFollow, Resource, StepProgress
 from forum.pathways_demo import load_pathway
 from forum.scheduler import run_job
 from tests.conftest import csrf_from
@@ -298,22 +298,32 @@ def test_follower_progress_is_a_chart_with_a_table(app, client):
     ]
     for n, (status, position) in enumerate(rows):
         person = Participant(email=f"p{n}@example.org", email_key=f"p{n}@example.org")
-        db.session.add(
-            PathwayFollow(
-                pathway=pathway,
-                participant=person,
-                status=status,
-                position=position,
-                confirmed_at=None if status == "pending" else now,
-            )
+        follow = PathwayFollow(
+            pathway=pathway,
+            participant=person,
+            status=status,
+            position=position,
+            confirmed_at=None if status == "pending" else now,
         )
+        db.session.add(follow)
+        for i, step in enumerate(pathway.steps[:position]):  # mailed; done but the last (all when completed)
+            done = status == "completed" or i < position - 1
+            db.session.add(
+                StepProgress(follow=follow, step=step, state="done" if done else "sent", sent_at=now)
+            )
     db.session.commit()
     html = client.get("/manage/pathways/gaps").data.decode()
     assert html.count("<svg") == 2
     overview = plain(html.split("Followers of New to cataloging</caption>")[1].split("</table>")[0].encode())
     assert overview == "Started Active Completed Paused Left 6 2 1 1 2"
-    stops = plain(html.split("last step mailed</caption>")[1].split("</table>")[0].encode())
-    assert stops == "Step 1 Step 2 Step 3 Step 4 1 2 0 0"
+    stops = plain(html.split("and followers who stopped there</caption>")[1].split("</table>")[0].encode())
+    assert stops == (
+        "Step Mailed Done Skipped Stopped here "
+        "1. Reading 0: cataloging basics 6 4 0 1 "
+        "2. Cataloging Series 4 1 0 2 "
+        "3. Video 1: authority records 1 1 0 0 "
+        "4. Video 2: authority records 1 1 0 0"
+    )
 
 
 # --- API ------------------------------------------------------------------------------------------------

@@ -522,6 +522,7 @@ def gaps() -> Page:
                 ]
             ),
             count_bars([(f"Step {i + 1}", n) for i, n in enumerate(funnel.stopped_after)]),
+            service.step_outcomes(funnel.pathway),
         )
         for funnel in report.funnels
     ]
