@@ -28,9 +28,9 @@ from . import clock, links, timezones
 from .extensions import db
 from .mail.compose import address, build_message
 from .mail.outbox import enqueue
-from .models import Participant
+from .models import Participant, Subscription
 from .models.pathways import INTERVALS, Pathway, PathwayFollow, PathwayStep, StepProgress
-from .pathways import minutes_of, recording_url, step_state, upcoming_sessions
+from .pathways import minutes_of, public_title, recording_url, step_state, upcoming_sessions
 from .subscriptions import SubscriptionError, get_or_create_participant, normalize_email
 from .tokens import make_token, read_token
 from .web.urls import external_url
@@ -189,25 +189,41 @@ def leave(item: PathwayFollow) -> None:
         item.status, item.left_at, item.next_due_at = "left", clock.now(), None
 
 
+def _handed_out(item: PathwayFollow) -> list[StepProgress]:
+    """Progress rows of the steps mailed to this follower, in the order they went out."""
+    return [p for p in item.progress if p.sent_at is not None]
+
+
+def next_step(item: PathwayFollow) -> PathwayStep | None:
+    """The first step, in the pathway's current order, not yet mailed to this follower.
+
+    Worked out from what was sent rather than from an index, so an officer may insert,
+    reorder or remove steps while people follow: nobody gets a step twice or misses a new one.
+    """
+    sent = {p.step_id for p in _handed_out(item)}
+    return next((s for s in item.pathway.steps if s.id not in sent), None)
+
+
 def current_step(item: PathwayFollow) -> PathwayStep | None:
     """The step mailed most recently (None before the first)."""
-    steps = item.pathway.steps
-    return steps[item.position - 1] if 0 < item.position <= len(steps) else None
+    handed = _handed_out(item)
+    return handed[-1].step if handed else None
 
 
 def mark(item: PathwayFollow, step: PathwayStep, state: str) -> None:
     """Done or skipped. Finishing the step just mailed brings the next one now when the
-    follower asked for that ("done moves me on"); finishing the last one completes."""
+    follower asked for that ("done moves me on"); finishing it when nothing is left completes."""
     if state not in ("done", "skipped"):
         raise ValueError(state)
     progress = _progress(item, step)
     progress.state, progress.finished_at = state, clock.now()
-    steps = item.pathway.steps
-    if step not in steps or item.status not in ("active", "paused"):
+    if step.pathway_id != item.pathway_id or item.status not in ("active", "paused"):
         return
-    if steps.index(step) == len(steps) - 1 and item.position >= len(steps):
+    if step is not current_step(item):
+        return
+    if next_step(item) is None:
         _complete(item)
-    elif step is current_step(item) and item.advance_on_done and item.status == "active":
+    elif item.advance_on_done and item.status == "active":
         item.next_due_at = clock.now()
 
 
@@ -247,8 +263,9 @@ def due_follows(at: datetime) -> list[PathwayFollow]:
 def send_due_steps(at: datetime) -> list[str]:
     """Mail every follower whose next step is due by `at`: one step each, exactly once.
 
-    Imported by the scheduler's "pathways" job; `run_once` claims (follower, step index)
-    in the same transaction as the mail and the follower's new position.
+    Called by the scheduler's "pathways" job; `run_once` claims (follower, step) in the
+    same transaction as the mail and the follower's progress, so a rerun, a racing
+    scheduler or a catch-up sends no step twice, and each run sends at most one per follower.
     """
     from .jobs import run_once  # the job machinery; jobs imports this module lazily
 
@@ -261,39 +278,37 @@ def send_due_steps(at: datetime) -> list[str]:
             leave(item)
             db.session.commit()
             continue
-        steps = item.pathway.steps
-        if item.position >= len(steps):
+        step = next_step(item)
+        if step is None:  # everything mailed, and an interval has passed since the last step
             _complete(item)
             db.session.commit()
             continue
-        step = steps[item.position]
-        due = item.next_due_at
         run = run_once(
             "pathway-step",
             f"follow:{item.id}",
-            f"step:{item.position}:{step.id}",
-            due,
+            f"step:{step.id}",
+            item.next_due_at,
             partial(send_step, item, step, at),
         )
         if run is not None:
-            lines.append(f"pathway {item.pathway.slug} follower {item.id}: step {item.position}")
+            lines.append(f"pathway {item.pathway.slug} follower {item.id}: {run.note}")
     return lines
 
 
 def send_step(item: PathwayFollow, step: PathwayStep, at: datetime) -> tuple[int, str]:
-    """Enqueue one step's mail and move the follower on (inside run_once's transaction)."""
-    number = item.position + 1
-    item.next_due_at = due_after_send(item, at)  # the mail says when the next step comes
+    """Record the step as sent, move the follower's clock on, and enqueue the mail (all in
+    run_once's transaction); the mail says when the next step comes."""
+    progress = _progress(item, step)
+    progress.state, progress.sent_at = "sent", at
+    number = len(_handed_out(item))
+    item.position, item.last_sent_at = number, at
+    item.next_due_at = due_after_send(item, at)
     enqueue(
         step_message(item, step, number),
         kind="pathway-step",
-        key=f"pathway-step:{item.id}:{step.id}:{number}",
+        key=f"pathway-step:{item.id}:{step.id}",
         event_id=step.resource.the_event.id if step.resource.the_event is not None else None,
     )
-    progress = _progress(item, step)
-    progress.state, progress.sent_at = "sent", at
-    item.position = number
-    item.last_sent_at = at
     return 1, f"step {number} of {len(item.pathway.steps)}"
 
 
@@ -371,8 +386,19 @@ def step_message(item: PathwayFollow, step: PathwayStep, number: int):  # type: 
     at = clock.now()
     state = step_state(resource, at)
     event = resource.the_event
+    registered = event is not None and bool(
+        db.session.scalar(
+            select(Subscription.id).where(
+                Subscription.participant_id == participant.id,
+                Subscription.event_id == event.id,
+                Subscription.status == "active",
+            )
+        )
+    )
     context = {
         "participant": participant,
+        "title": public_title(resource),
+        "registered": registered,
         "follow": item,
         "pathway": pathway,
         "step": step,
@@ -391,11 +417,11 @@ def step_message(item: PathwayFollow, step: PathwayStep, number: int):  # type: 
         "pause_url": action_url(item, step, "pause"),
         "leave_url": leave_url(item),
         "preferences_url": links.preferences_url(participant),
-        "next_due": _local_text(item.next_due_at, item.timezone) if number < len(pathway.steps) else "",
+        "next_due": _local_text(item.next_due_at, item.timezone) if next_step(item) is not None else "",
     }
     return build_message(
         to=address(participant.email, participant.name),
-        subject=f"{pathway.title}, step {number} of {len(pathway.steps)}: {resource.display_title}",
+        subject=f"{pathway.title}, step {number} of {len(pathway.steps)}: {public_title(resource)}",
         template="pathway_step",
         context=context,
         headers={"Auto-Submitted": "auto-generated", "List-Unsubscribe": f"<{leave_url(item)}>"},
@@ -428,6 +454,6 @@ def next_due_text(item: PathwayFollow) -> str:
     """When the next step comes, in the follower's zone ("" when none is coming)."""
     if item.status != "active" or item.next_due_at is None:
         return ""
-    if item.position >= len(item.pathway.steps):
+    if next_step(item) is None:
         return ""
     return _local_text(max(item.next_due_at, clock.now()), item.timezone)

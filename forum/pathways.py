@@ -251,6 +251,13 @@ def step_state(resource: Resource, at: datetime | None = None) -> str:
     return "upcoming" if upcoming_sessions(resource, at) else "past"
 
 
+def public_title(resource: Resource) -> str:
+    """The title a visitor may see: a draft event's title stays private until it is published."""
+    if not resource.is_external and step_state(resource) == "unavailable":
+        return "An event to be announced"
+    return resource.display_title
+
+
 def recording_url(resource: Resource) -> str | None:
     """The public recording of a past event or session, when there is one to share.
 
@@ -350,8 +357,10 @@ def move_step(step: PathwayStep, delta: int) -> None:
 
 
 def remove_step(step: PathwayStep) -> None:
-    """Take a step out; followers who were mailed it keep their history (progress rows go)."""
+    """Take a step out (with its progress rows); followers carry on with the steps left."""
     pathway = step.pathway
+    for progress in db.session.scalars(select(StepProgress).where(StepProgress.step_id == step.id)):
+        db.session.delete(progress)
     pathway.steps.remove(step)
     db.session.delete(step)
     for position, s in enumerate(pathway.steps):
@@ -369,6 +378,34 @@ def publish(pathway: Pathway) -> None:
 def unpublish(pathway: Pathway) -> None:
     """Back to draft: gone from public pages; followers get no more steps until it returns."""
     pathway.status = "draft"
+
+
+def delete_pathway(pathway: Pathway) -> None:
+    """Delete a draft pathway with its steps and its followers' records."""
+    if pathway.is_published:
+        raise PathwayError("Move the pathway back to draft before deleting it.", "status")
+    for follow in db.session.scalars(select(PathwayFollow).where(PathwayFollow.pathway_id == pathway.id)):
+        db.session.delete(follow)
+    db.session.delete(pathway)
+    db.session.flush()
+
+
+def delete_resource(resource: Resource) -> None:
+    """Delete a resource no pathway uses (take it out of the pathways first)."""
+    users = db.session.scalars(
+        select(Pathway.title).join(PathwayStep).where(PathwayStep.resource_id == resource.id).distinct()
+    ).all()
+    if users:
+        raise PathwayError(f"Used in: {', '.join(sorted(users))}. Remove those steps first.", "title")
+    db.session.delete(resource)
+    db.session.flush()
+
+
+def delete_need(need: LearningNeed) -> None:
+    """Delete a learning need; pathways that served it simply no longer list it."""
+    need.pathways = []
+    db.session.delete(need)
+    db.session.flush()
 
 
 def stages(pathway: Pathway) -> list[tuple[str, list[PathwayStep]]]:

@@ -15,9 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import select
 
-from forum import events, pathways
+from forum import demo, events, pathways
 from forum.extensions import db
-from forum.models.pathways import LearningNeed, Pathway, Resource
+from forum.models import Participant
+from forum.models.pathways import LearningNeed, Pathway, PathwayFollow, Resource, StepProgress
+from forum.pathways_demo import load_pathway
 from forum.scheduler import run_job
 from tests.conftest import csrf_from
 from tests.support.api import officer_token
@@ -282,9 +284,6 @@ def test_link_check_records_a_server_that_does_not_answer(app):
 
 
 def test_follower_progress_is_a_chart_with_a_table(app, client):
-    from forum.models import Participant
-    from forum.models.pathways import PathwayFollow
-
     signed_in(client)
     pathway = make_pathway()
     now = datetime(2030, 1, 1).astimezone()
@@ -299,22 +298,32 @@ def test_follower_progress_is_a_chart_with_a_table(app, client):
     ]
     for n, (status, position) in enumerate(rows):
         person = Participant(email=f"p{n}@example.org", email_key=f"p{n}@example.org")
-        db.session.add(
-            PathwayFollow(
-                pathway=pathway,
-                participant=person,
-                status=status,
-                position=position,
-                confirmed_at=None if status == "pending" else now,
-            )
+        follow = PathwayFollow(
+            pathway=pathway,
+            participant=person,
+            status=status,
+            position=position,
+            confirmed_at=None if status == "pending" else now,
         )
+        db.session.add(follow)
+        for i, step in enumerate(pathway.steps[:position]):  # mailed; done but the last (all when completed)
+            done = status == "completed" or i < position - 1
+            db.session.add(
+                StepProgress(follow=follow, step=step, state="done" if done else "sent", sent_at=now)
+            )
     db.session.commit()
     html = client.get("/manage/pathways/gaps").data.decode()
     assert html.count("<svg") == 2
     overview = plain(html.split("Followers of New to cataloging</caption>")[1].split("</table>")[0].encode())
     assert overview == "Started Active Completed Paused Left 6 2 1 1 2"
-    stops = plain(html.split("last step mailed</caption>")[1].split("</table>")[0].encode())
-    assert stops == "Step 1 Step 2 Step 3 Step 4 1 2 0 0"
+    stops = plain(html.split("and followers who stopped there</caption>")[1].split("</table>")[0].encode())
+    assert stops == (
+        "Step Mailed Done Skipped Stopped here "
+        "1. Reading 0: cataloging basics 6 4 0 1 "
+        "2. Cataloging Series 4 1 0 2 "
+        "3. Video 1: authority records 1 1 0 0 "
+        "4. Video 2: authority records 1 1 0 0"
+    )
 
 
 # --- API ------------------------------------------------------------------------------------------------
@@ -376,5 +385,62 @@ def test_api_reads_published_without_a_token_and_writes_with_one(app, client):
         "/api/v1/pathways", json={"title": "Other", "steps": [{"event": "nope"}]}, headers=headers
     )
     assert unknown.status_code == 422 and Pathway.by_slug("other") is None
+    empty = client.post("/api/v1/pathways", json={"title": "Empty"}, headers=headers)
+    assert empty.status_code == 201 and empty.get_json()["status"] == "draft"
+    refused = client.post("/api/v1/pathways/empty/publish", headers=headers)
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"]["json"]["steps"] == ["Add at least one step before publishing."]
+    step = client.post(
+        "/api/v1/pathways/empty/steps", json={"resource_id": res.get_json()["id"]}, headers=headers
+    )
+    assert step.status_code == 201 and len(step.get_json()["steps"]) == 1
+    assert client.post("/api/v1/pathways/empty/publish", headers=headers).get_json()["status"] == "published"
+    assert client.post("/api/v1/pathways/empty/publish").status_code == 401
     spec = client.get("/api/openapi.json").get_json()
     assert {"/api/v1/pathways", "/api/v1/needs", "/api/v1/resources"} <= set(spec["paths"])
+
+
+def test_demo_data_has_the_new_to_technical_services_pathway(app):
+    demo.load()
+    pathway = Pathway.by_slug("new-to-technical-services")
+    assert pathway is not None and pathway.status == "published"
+    kinds = [s.resource.kind for s in pathway.steps]
+    assert kinds == ["document", "session", "event", "session", "course", "video"]
+    assert {s.resource.the_event.slug for s in pathway.steps if s.resource.the_event} == {
+        "mentoring-in-technical-services",
+        "re-envisioning-technical-services",
+    }
+    assert [n.title for n in pathway.needs] == ["New to technical services"]
+    assert pathways.gap_report().uncovered[0].title == "New to a member library"
+    again = demo.DemoReport()
+    assert load_pathway(again) is None and again.existing == [
+        "pathway new-to-technical-services (left as it is)"
+    ]
+
+
+def test_deleting_keeps_what_is_in_use(app, client):
+    signed_in(client)
+    pathway = make_pathway()
+    used = pathway.steps[0].resource
+    spare = pathways.save_external(None, title="Spare", url="https://example.org/spare", kind="video")
+    need = pathway.needs[0]
+    db.session.commit()
+    page = f"/manage/pathways/resources/{used.id}"
+    answer = post_form(client, page, {}, action=f"{page}/delete")
+    assert answer.status_code == 303
+    assert "Used in: New to cataloging. Remove those steps first." in plain(client.get(page).data)
+    assert db.session.get(Resource, used.id) is not None
+    page = f"/manage/pathways/resources/{spare.id}"
+    post_form(client, page, {}, action=f"{page}/delete")
+    assert db.session.get(Resource, spare.id) is None
+
+    page = "/manage/pathways/new-to-cataloging"
+    post_form(client, page, {}, action=f"{page}/delete")
+    assert "Move the pathway back to draft before deleting it." in plain(client.get(page).data)
+    post_form(client, page, {}, action=f"{page}/unpublish")
+    assert post_form(client, page, {}, action=f"{page}/delete").location.endswith("/manage/pathways/")
+    db.session.expire_all()
+    assert Pathway.by_slug("new-to-cataloging") is None
+    page = f"/manage/pathways/needs/{need.id}"
+    post_form(client, page, {}, action=f"{page}/delete")
+    assert db.session.scalar(select(LearningNeed)) is None

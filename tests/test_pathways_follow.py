@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from forum import clock, links
+from forum import clock, events, links, pathways
 from forum.extensions import db
-from forum.models import JobRun, Participant
+from forum.models import JobRun, Participant, Subscription
 from forum.models.pathways import PathwayFollow, StepProgress
-from forum.pathway_follow import due_after_send
+from forum.pathway_follow import due_after_send, step_message
 from forum.scheduler import run_job
 from tests.conftest import csrf_from
 from tests.support.pathways import click, confirm_by_mail, follow_form, make_pathway, steps_to
@@ -129,7 +129,7 @@ def test_catch_up_after_three_weeks_down_sends_one_step_not_three(app, client):
     assert follow.next_due_at == datetime(2030, 4, 1, 13, 0, tzinfo=UTC)
     assert db.session.scalar(
         select(JobRun.period).where(JobRun.kind == "pathway-step").order_by(JobRun.id.desc())
-    ) == (f"step:1:{pathway.steps[1].id}")
+    ) == f"step:{pathway.steps[1].id}"
 
 
 def test_leaving_stops_the_mail_and_pausing_holds_it(app, client):
@@ -222,3 +222,84 @@ def test_a_bad_or_old_step_link_gets_a_clear_page(app, client):
     assert answer.status_code == 410
     assert b"This link has expired" in answer.data
     assert answer.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_a_past_event_step_points_at_what_it_left_and_a_cancelled_one_offers_a_skip(app, client):
+    pathway = make_pathway(external=1)
+    july = datetime(2030, 7, 1, 13, 0, tzinfo=UTC)  # the series met on 4 June
+    with clock.frozen(july):
+        follow_form(client, pathway, LEARNER)
+        confirm_by_mail(client, LEARNER)
+        run_job("pathways")
+        click(client, link_in(steps_to(LEARNER)[0], "/done"))
+        run_job("pathways")
+    past = text_of(steps_to(LEARNER)[1])
+    assert "This event has taken place; its page has what it covered and any materials:" in past
+    assert "Register to take part" not in past
+    assert "This is the last step of the pathway." in past
+
+    events.cancel_event(pathway.steps[1].resource.the_event)
+    db.session.commit()
+    with clock.frozen(july):
+        cancelled = step_message(the_follow(), pathway.steps[1], 2).get_body(preferencelist=("plain",))
+    assert cancelled is not None
+    assert (
+        "This event was cancelled. Skip this step, and the next one will follow:" in cancelled.get_content()
+    )
+
+
+def test_a_follower_already_registered_for_the_event_is_not_asked_to_register(app, client):
+    pathway = make_pathway(external=1)
+    event = pathway.steps[1].resource.the_event
+    with clock.frozen(MONDAY_9_EST):
+        follow_form(client, pathway, LEARNER)
+        confirm_by_mail(client, LEARNER)
+        db.session.add(Subscription(participant=the_follow().participant, event=event, status="active"))
+        db.session.commit()
+        run_job("pathways")
+        click(client, link_in(steps_to(LEARNER)[0], "/done"))
+        run_job("pathways")
+    text = text_of(steps_to(LEARNER)[1])
+    assert "This is a live event, and you are registered for it" in text
+    assert "/subscribe" not in text
+    assert "Tuesday, 6/4/2030, 2:00 PM–3:00 PM (New York, EDT)" in text
+
+
+def test_a_draft_event_in_a_published_pathway_keeps_its_title_private(app, client):
+    pathway = make_pathway(external=1)
+    event = pathway.steps[1].resource.the_event
+    event.status, event.title = "draft", "Secret Series"
+    db.session.commit()
+    page = client.get(f"/pathways/{pathway.slug}").data.decode()
+    assert "Secret Series" not in page and "An event to be announced" in page
+    api = client.get(f"/api/v1/pathways/{pathway.slug}").get_json()
+    assert api["steps"][1]["resource"]["title"] == "An event to be announced"
+    assert api["steps"][1]["resource"]["event"] is None
+
+
+def test_steps_inserted_or_reordered_while_people_follow_are_neither_repeated_nor_missed(app, client):
+    pathway = make_pathway(external=2)  # doc, session, video
+    with clock.frozen(MONDAY_9_EST):
+        follow_form(client, pathway, LEARNER)
+        confirm_by_mail(client, LEARNER)
+        run_job("pathways")  # step 1: the doc
+    extra = pathways.save_external(None, title="Glossary", url="https://example.org/glossary", kind="document")
+    pathways.add_step(pathway, extra, why="Words again.")
+    pathways.move_step(pathway.steps[-1], -3)  # the glossary becomes step 1, before what was sent
+    pathways.remove_step(pathway.steps[2])  # the webinar session goes
+    db.session.commit()
+    assert [s.resource.display_title for s in pathway.steps] == [
+        "Glossary",
+        "Reading 0: cataloging basics",
+        "Video 1: authority records",
+    ]
+    later = MONDAY_9_EST + timedelta(weeks=1)
+    with clock.frozen(later):
+        run_job("pathways")
+    with clock.frozen(later + timedelta(weeks=1)):
+        run_job("pathways")
+    with clock.frozen(later + timedelta(weeks=2)):
+        run_job("pathways")  # nothing left: the follower has completed the pathway
+    subjects = [parsed(m)["Subject"].split(": ", 1)[1] for m in steps_to(LEARNER)]
+    assert subjects == ["Reading 0: cataloging basics", "Glossary", "Video 1: authority records"]
+    assert the_follow().status == "completed"

@@ -35,7 +35,7 @@ def _writes_need_a_token() -> None:
 class ResourceSchema(Schema):
     id = fields.Int()
     kind = fields.Str()
-    title = fields.Str(attribute="display_title")
+    title = fields.Method("_title")
     url = fields.Str()
     minutes = fields.Method("_minutes", allow_none=True)
     description = fields.Str()
@@ -44,12 +44,17 @@ class ResourceSchema(Schema):
     session_id = fields.Int(allow_none=True)
     link_status = fields.Int(allow_none=True)
 
+    def _title(self, resource: Resource) -> str:
+        return resource.display_title if token_officer() else service.public_title(resource)
+
     def _minutes(self, resource: Resource) -> int | None:
         return service.minutes_of(resource)
 
     def _event(self, resource: Resource) -> str | None:
         event = resource.the_event
-        return event.slug if event is not None else None
+        if event is None or (event.status == "draft" and not token_officer()):
+            return None
+        return event.slug
 
 
 class ResourceInSchema(Schema):
@@ -242,3 +247,35 @@ def create_resource(data: dict[str, Any]) -> Any:
         _field_error(exc.field, str(exc))
     db.session.commit()
     return resource
+
+
+@bp.post("/pathways/<slug>/steps")
+@bp.arguments(StepInSchema)
+@bp.response(201, PathwaySchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def add_step(data: dict[str, Any], slug: str) -> Any:
+    """Append a step (its stage defaults to the previous step's)."""
+    pathway = _pathway_or_404(slug)
+    try:
+        service.add_step(pathway, _step_resource(data), why=data["why"], stage=data["stage"])
+    except service.PathwayError as exc:
+        _field_error(exc.field, str(exc))
+    db.session.commit()
+    return pathway
+
+
+@bp.post("/pathways/<slug>/publish")
+@bp.response(200, PathwaySchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def publish_pathway(slug: str) -> Any:
+    pathway = _pathway_or_404(slug)
+    try:
+        service.publish(pathway)
+    except service.PathwayError as exc:
+        _field_error(exc.field, str(exc))
+    db.session.commit()
+    return pathway

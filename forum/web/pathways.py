@@ -121,6 +121,7 @@ def step_views(pathway: Pathway, viewer_zone: str) -> list[dict[str, Any]]:
                 "number": number,
                 "step": step,
                 "resource": resource,
+                "title": service.public_title(resource),
                 "state": state,
                 "minutes": service.minutes_of(resource),
                 "sessions": sessions,

@@ -110,7 +110,10 @@ class ButtonForm(CheckedForm):
 
 
 def _need_choices() -> list[SelectChoice]:
-    return [SelectChoice(n.id, n.title) for n in db.session.scalars(select(LearningNeed).order_by(LearningNeed.position))]
+    return [
+        SelectChoice(n.id, n.title)
+        for n in db.session.scalars(select(LearningNeed).order_by(LearningNeed.position))
+    ]
 
 
 def source_choices() -> list[SelectChoice]:
@@ -302,15 +305,25 @@ def step_action(slug: str, step_id: int, action: str) -> Page:
 @bp.route("/<slug>/<action>", methods=["POST"])
 def status(slug: str, action: str) -> Page:
     item = _pathway(slug)
-    if action not in ("publish", "unpublish"):
+    if action not in ("publish", "unpublish", "delete"):
         abort(404)
     if ButtonForm().validate_on_submit():
         try:
-            service.publish(item) if action == "publish" else service.unpublish(item)
+            if action == "delete":
+                title = item.title
+                service.delete_pathway(item)
+            elif action == "publish":
+                service.publish(item)
+            else:
+                service.unpublish(item)
         except service.PathwayError as exc:
+            db.session.rollback()
             flash(str(exc), "error")
         else:
             db.session.commit()
+            if action == "delete":
+                flash(f"Deleted {title}.")
+                return redirect(url_for(".index"), code=303)
             flash("Published: it is on /pathways now." if action == "publish" else "Back to draft.")
     return redirect(url_for(".pathway", slug=slug), code=303)
 
@@ -408,6 +421,24 @@ def edit_resource(resource_id: int) -> Page:
     ), 400 if form.errors else 200
 
 
+@bp.route("/resources/<int:resource_id>/delete", methods=["POST"])
+def delete_resource(resource_id: int) -> Page:
+    resource = db.session.get(Resource, resource_id)
+    if resource is None:
+        abort(404)
+    if ButtonForm().validate_on_submit():
+        title = resource.display_title
+        try:
+            service.delete_resource(resource)
+        except service.PathwayError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".edit_resource", resource_id=resource_id), code=303)
+        db.session.commit()
+        flash(f"Deleted {title}.")
+    return redirect(url_for(".resources"), code=303)
+
+
 # --- learning needs ----------------------------------------------------------------------------------
 
 
@@ -460,6 +491,19 @@ def edit_need(need_id: int) -> Page:
     ), 400 if form.errors else 200
 
 
+@bp.route("/needs/<int:need_id>/delete", methods=["POST"])
+def delete_need(need_id: int) -> Page:
+    need = db.session.get(LearningNeed, need_id)
+    if need is None:
+        abort(404)
+    if ButtonForm().validate_on_submit():
+        title = need.title
+        service.delete_need(need)
+        db.session.commit()
+        flash(f"Deleted the learning need {title}.")
+    return redirect(url_for(".needs"), code=303)
+
+
 # --- gaps ---------------------------------------------------------------------------------------------
 
 
@@ -479,6 +523,7 @@ def gaps() -> Page:
                 ]
             ),
             count_bars([(f"Step {i + 1}", n) for i, n in enumerate(funnel.stopped_after)]),
+            service.step_outcomes(funnel.pathway),
         )
         for funnel in report.funnels
     ]

@@ -7,14 +7,18 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
+from forum import links
 from forum.extensions import db
 from forum.mail.sender import send_due
+from forum.models import Participant
 from forum.models.pathways import PathwayFollow
 from forum.scheduler import run_job
 from tests.browser.conftest import ARTIFACTS, watch_for_csp_violations
+from tests.browser.test_accessibility import violations
 from tests.browser.test_subscriber_flow import live_server_for
 from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, make_event, make_officer
 
@@ -98,6 +102,10 @@ def test_an_officer_builds_a_pathway_and_a_learner_gets_step_one_by_mail(
         officer_page = officer.new_page()
         problems = watch_for_csp_violations(officer_page)
         build_pathway(officer_page, base)
+        axe, unreadable = Axe(), []
+        for path in ("", "/needs", "/resources", "/gaps", "/new-to-technical-services"):
+            officer_page.goto(f"{base}/manage/pathways{path}")
+            unreadable += violations(officer_page, axe)
         officer.close()
 
         context = browser.new_context(timezone_id="Europe/Berlin", viewport={"width": 1100, "height": 900})
@@ -105,10 +113,16 @@ def test_an_officer_builds_a_pathway_and_a_learner_gets_step_one_by_mail(
         problems += watch_for_csp_violations(page)
         page.goto(f"{base}/")
         page.get_by_role("navigation", name="Site").get_by_role("link", name="Pathways").click()
+        unreadable += violations(page, axe)
+        page.get_by_role("link", name="onboarding").click()
+        expect(page.get_by_role("heading", name="Topic: onboarding (2 resources)")).to_be_visible()
+        unreadable += violations(page, axe)
         page.get_by_role("region", name="Start from where you are").get_by_role("link", name=TITLE).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
         expect(page.get_by_text("3 steps · about 95 minutes in all")).to_be_visible()
-        expect(page.locator(".viewer-text").first).to_have_text("8:00 PM-9:00 PM (Berlin)")  # 2 PM in New York
+        expect(page.locator(".viewer-text").first).to_have_text(
+            "8:00 PM-9:00 PM (Berlin)"
+        )  # 2 PM in New York
 
         follow = page.get_by_role("region", name="Follow this pathway by email")
         expect(follow.get_by_label("Time zone")).to_have_value("Europe/Berlin")  # from the browser
@@ -116,6 +130,7 @@ def test_an_officer_builds_a_pathway_and_a_learner_gets_step_one_by_mail(
         follow.get_by_label("Day of the week").select_option(label="Thursday")
         follow.get_by_label("Hour").select_option(label="8:00 AM")
         shot(page, "pathway-2-follow.png")
+        unreadable += violations(page, axe)
         follow.get_by_role("button", name="Follow by email").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
 
@@ -125,8 +140,10 @@ def test_an_officer_builds_a_pathway_and_a_learner_gets_step_one_by_mail(
             "link", name=f"Confirm: follow the pathway “{TITLE}”"
         ).click()
         page.get_by_role("link", name="Confirm that you want to follow it").click()
+        unreadable += violations(page, axe)
         page.get_by_role("button", name="Confirm and start").click()
         expect(page.get_by_role("status")).to_contain_text("You follow this pathway.")
+        unreadable += violations(page, axe)
 
         run_job("pathways")  # the scheduler's next sweep
         deliver()
@@ -136,8 +153,18 @@ def test_an_officer_builds_a_pathway_and_a_learner_gets_step_one_by_mail(
         expect(page.get_by_role("heading", level=1).first).to_have_text(subject)
         expect(page.get_by_text("The words you will hear every day.").first).to_be_visible()
         shot(page, "pathway-3-step-mail.png")
+
+        # progress and pace on the preferences page
+        person = Participant.by_email(LEARNER)
+        assert person is not None
+        page.goto(links.preferences_url(person))
+        section = page.get_by_role("region", name="Pathways")
+        expect(section).to_contain_text("Step 1 of 3 mailed, 0 done; next step Thursday")
+        unreadable += violations(page, axe)
+        shot(page, "pathway-4-preferences.png")
         context.close()
     assert problems == []
+    assert unreadable == []
     db.session.expire_all()
     item = db.session.query(PathwayFollow).one()
     assert (item.status, item.position, item.weekday, item.hour, item.timezone) == (
