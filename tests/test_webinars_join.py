@@ -130,7 +130,7 @@ def test_link_redirects_a_registrant_and_records_attendance_once(app: Flask, cli
     assert row.first_seen_at == start - timedelta(minutes=2)
     assert row.last_seen_at == start + timedelta(minutes=20)
     assert row.source_list == ["link"]
-    assert first.headers["Referrer-Policy"] == "no-referrer"
+    assert first.headers["Referrer-Policy"] == "same-origin"  # never sent to the platform
 
 
 def test_strangers_and_leavers_get_a_clear_page_and_no_url(app: Flask, client: FlaskClient) -> None:
