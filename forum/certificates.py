@@ -25,7 +25,7 @@ from fpdf import FPDF
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import attendance, clock, evaluations, links
+from . import attendance, branding, clock, evaluations, links
 from .erasure import is_erased
 from .extensions import db
 from .jobs import JobReport, run_once
@@ -47,12 +47,9 @@ class CertificateError(ValueError):
 
 
 def organisation_name() -> str:
-    """The issuing organisation printed on certificates.
-
-    One function so that the branding settings (engineer "officer") can take over here;
-    until then the ORGANIZATION_NAME setting, else the site's name.
-    """
-    return str(current_app.config.get("ORGANIZATION_NAME") or "Forum")
+    """The issuing organisation printed on certificates: the full name from the branding
+    settings (the officer's settings page, else ORG_NAME in the environment)."""
+    return branding.current().org_name
 
 
 def new_code() -> str:

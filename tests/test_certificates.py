@@ -34,7 +34,7 @@ def attend_all(sub, event) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_completion_certificate_pdf_says_who_what_when_and_how_long(app: Flask) -> None:
-    app.config["ORGANIZATION_NAME"] = "Association for Library Collections & Technical Services"
+    app.config["ORG_NAME"] = "Association for Library Collections & Technical Services"
     ev = series(title="Cataloging Now: RDA in Practice")
     zoe = register(ev, "zoe@example.org", ZOE)
     attend_all(zoe, ev)
