@@ -151,9 +151,9 @@ def test_control_characters_in_a_subscriber_name_are_refused(published: Event, c
 
 
 def test_csv_import_reports_a_name_with_control_characters(published: Event) -> None:
-    from forum import subscriptions
+    from forum import subscriber_import
 
-    report = subscriptions.import_rows(
+    report = subscriber_import.import_rows(
         published, ["email,name\n", "ann@example.org,Ann\n", '"bob@example.org","Bob\rBcc: x"\n']
     )
     assert report.bad == [(3, f"name: {SINGLE_LINE_MESSAGE}")]

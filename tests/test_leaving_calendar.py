@@ -12,13 +12,13 @@ from email.message import EmailMessage
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from forum.mail.inbound import start_lmtp
 from sqlalchemy import select
 
 from forum import clock, erasure, links
 from forum import subscriptions as service
 from forum.extensions import db
-from forum.mail.sender import count_hard_bounces
+from forum.mail.bounces import count_hard_bounces
+from forum.mail.lmtp import start_lmtp
 from forum.models import OutboundMessage, Subscription
 from tests.conftest import csrf_from
 from tests.support.calendars import make_event, parse_checked, subscribe
@@ -62,8 +62,9 @@ def by_erasing(app: Flask, client: FlaskClient, sub: Subscription) -> None:
 
 
 def by_bounces(app: Flask, client: FlaskClient, sub: Subscription) -> None:
-    for _ in range(app.config["BOUNCE_LIMIT"]):
-        count_hard_bounces([sub.id])
+    for day in range(app.config["BOUNCE_LIMIT"]):  # one hard bounce counts per day
+        with clock.frozen(NOW + timedelta(days=day)):
+            count_hard_bounces([sub.id])
     db.session.commit()
 
 

@@ -98,7 +98,8 @@ def test_update_mail_says_what_was_and_what_is(app) -> None:  # type: ignore[no-
         "When: was Tue 2/9/2027 2:00 PM–3:00 PM (London), now Wed 2/10/2027 3:00 PM–4:00 PM (London)" in body
     )
     assert "Title: was “Session 1”, now “Metadata in practice”" in body
-    assert "Join link: changed" in body and "https://meet.example.org/new-room" in body
+    assert "Join link: changed" in body and "Join, your personal link: http://forum.test/join/" in body
+    assert "meet.example.org" not in body  # the room's URL stays behind the personal link
 
 
 def test_renaming_the_event_says_the_old_and_new_title(app, client) -> None:  # type: ignore[no-untyped-def]

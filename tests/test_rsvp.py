@@ -29,7 +29,8 @@ RSVP = f"mentoring+rsvp@{DOMAIN}"
 
 def reply_calendar(session, participant, partstat: str = "ACCEPTED") -> str:  # type: ignore[no-untyped-def]
     """What a calendar client answers to our own invite: METHOD:REPLY, the attendee's PARTSTAT."""
-    invite = Calendar.from_ical(calendar.invite_calendar(session, participant))
+    # Our invite as the attendee's client holds it (the join link, for registrants, is stripped below).
+    invite = Calendar.from_ical(calendar.build_calendar([session], method="REQUEST", attendee=participant).to_ical())
     invite["METHOD"] = "REPLY"
     for vevent in invite.walk("VEVENT"):
         vevent["ATTENDEE"].params["PARTSTAT"] = partstat
