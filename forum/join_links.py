@@ -113,8 +113,9 @@ def door_opens_at(session: Session) -> datetime:
     return session.starts_at - timedelta(minutes=max(session.event.door_minutes or 0, 0))
 
 
-def follow(subscription: Subscription | None, session: Session | None) -> Door:
-    """Decide what a join link shows now, and record the attendance when it lets someone in.
+def follow(subscription: Subscription | None, session: Session | None, *, record: bool = True) -> Door:
+    """Decide what a join link shows now, and record the attendance when it lets someone in
+    (unless `record` is false: a HEAD request from a link checker is nobody attending).
 
     The caller commits (the attendance row belongs to the request's transaction).
     """
@@ -136,7 +137,8 @@ def follow(subscription: Subscription | None, session: Session | None) -> Door:
         return Door("early", subscription, session, opens_at=opens_at)
     if not session.join_url:
         return Door("no-room", subscription, session)
-    record_click(subscription, session, now)
+    if record:
+        record_click(subscription, session, now)
     return Door("open", subscription, session)
 
 

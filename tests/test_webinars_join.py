@@ -119,6 +119,8 @@ def test_link_redirects_a_registrant_and_records_attendance_once(app: Flask, cli
         sub = subscribe(event, "ana@example.org")
         url = join_links.join_url(sub, event.sessions[0]).removeprefix("http://forum.test")
     start = event.sessions[0].starts_at
+    with clock.frozen(start - timedelta(minutes=3)):
+        assert client.head(url).status_code == 303  # a link checker: no attendance
     with clock.frozen(start - timedelta(minutes=2)):
         first = client.get(url)
     with clock.frozen(start + timedelta(minutes=20)):
