@@ -128,7 +128,7 @@ def seat_free(event: Event, subscription: Subscription) -> bool:
         )
         or 0
     )
-    return waiting == 0 or subscription.status == "waitlisted"
+    return waiting == 0
 
 
 def put_on_waitlist(subscription: Subscription) -> None:
