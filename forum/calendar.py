@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 PRODID = "-//Forum//Forum calendars 1.0//EN"
 #: Raise when the shape of produced calendars changes, so feed ETags change with it.
-FORMAT_VERSION = "2"
+FORMAT_VERSION = "3"  # 3: LOCATION is the platform, personal join links, UTC for repeated hours
 CALENDAR_MAIL_KIND = "calendar"
 
 
@@ -100,8 +100,8 @@ def description_for(session: Session, reader: Subscription | None = None) -> str
     personal = join_links.personal_link(reader, session) if reader and reader.status == "active" else None
     if personal and session.ends_at > clock.now():
         parts.append(f"Join ({location_for(session)}), your personal link: {personal}")
-    elif session.join_url and not event.is_eforum and session.ends_at > clock.now():
-        parts.append("Join: registrants get a personal join link by mail.")
+    elif session.join_url and not event.is_eforum and reader is None:
+        parts.append("Join: registrants get a personal join link by mail.")  # no clock: feeds cache
     elif event.is_eforum:
         parts.append(f"Post by email to {event.list_address(current_app.config['LIST_DOMAIN'])}")
     if reader is not None and reader.status == "active" and session.ends_at <= clock.now():

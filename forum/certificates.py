@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
-from flask import current_app
 from fpdf import FPDF
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError

@@ -24,10 +24,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import clock, links
+from . import clock
 from .extensions import db
 from .models import Attendance, Material, Session, Subscription
-from .tokens import make_token, read_token
+from .tokens import make_stable_token, read_stable_token
 from .web.urls import external_url
 
 PURPOSE = "join"
@@ -66,7 +66,9 @@ def platform_name(url: str) -> str:
 
 
 def token_for(subscription: Subscription, session: Session) -> str:
-    return make_token(PURPOSE, [subscription.id, session.id])
+    """Stable (no timestamp): the registration's status decides whether it works, and the
+    personal feed stays byte-identical between changes (its ETag holds)."""
+    return make_stable_token(PURPOSE, [subscription.id, session.id])
 
 
 def join_url(subscription: Subscription, session: Session) -> str:
@@ -82,8 +84,8 @@ def personal_link(subscription: Subscription | None, session: Session) -> str | 
 
 
 def read(token: str) -> tuple[Subscription | None, Session | None]:
-    """(subscription, session) a join token names; TokenError when cut, changed or expired."""
-    payload = read_token(PURPOSE, token, links.token_max_age(PURPOSE))
+    """(subscription, session) a join token names; TokenError when cut or changed."""
+    payload = read_stable_token(PURPOSE, token)
     if not (isinstance(payload, list) and len(payload) == 2 and all(isinstance(v, int) for v in payload)):
         return None, None
     return db.session.get(Subscription, payload[0]), db.session.get(Session, payload[1])
@@ -113,8 +115,9 @@ def door_opens_at(session: Session) -> datetime:
     return session.starts_at - timedelta(minutes=max(session.event.door_minutes or 0, 0))
 
 
-def follow(subscription: Subscription | None, session: Session | None) -> Door:
-    """Decide what a join link shows now, and record the attendance when it lets someone in.
+def follow(subscription: Subscription | None, session: Session | None, *, record: bool = True) -> Door:
+    """Decide what a join link shows now, and record the attendance when it lets someone in
+    (unless `record` is false: a HEAD request from a link checker is nobody attending).
 
     The caller commits (the attendance row belongs to the request's transaction).
     """
@@ -136,7 +139,8 @@ def follow(subscription: Subscription | None, session: Session | None) -> Door:
         return Door("early", subscription, session, opens_at=opens_at)
     if not session.join_url:
         return Door("no-room", subscription, session)
-    record_click(subscription, session, now)
+    if record:
+        record_click(subscription, session, now)
     return Door("open", subscription, session)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from . import calendar
 from .extensions import db
@@ -46,10 +46,24 @@ def send_cancels(subscription: Subscription) -> int:
     """Queue one CANCEL mail per upcoming session for a subscription that just ended; in the
     caller's transaction. Returns how many."""
     sessions = calendar_sessions(subscription)
-    for session in sessions:
-        session.bump()
-    db.session.flush()
+    _raise_sequences(sessions)
     return enqueue_many(_cancels(subscription, sessions), kind=MAIL_KIND)
+
+
+def _raise_sequences(sessions: list[Session]) -> None:
+    """SEQUENCE + 1 in SQL (two people leaving at once must not both write the same number
+    read before the other's commit), then read back."""
+    if not sessions:
+        return
+    db.session.flush()
+    db.session.execute(
+        update(Session)
+        .where(Session.id.in_([s.id for s in sessions]))
+        .values(sequence=func.coalesce(Session.sequence, 0) + 1),
+        execution_options={"synchronize_session": False},
+    )
+    for session in sessions:
+        db.session.refresh(session, ["sequence"])
 
 
 def _cancels(subscription: Subscription, sessions: list[Session]) -> Iterator[Outgoing]:
@@ -81,6 +95,4 @@ def bump_for_rejoin(subscription: Subscription) -> None:
     )
     if cancelled is None:
         return  # nothing to outrank (e.g. promoted from the waiting list on first joining)
-    for session in calendar.invite_sessions(subscription):
-        session.bump()
-    db.session.flush()
+    _raise_sequences(calendar.invite_sessions(subscription))

@@ -18,11 +18,11 @@ from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, exists, literal, select
 
 from . import clock
 from .extensions import db
-from .models import Event, Material, Session, Subscription
+from .models import Event, JobRun, Material, Session, Subscription
 from .models.webinars import MATERIAL_KINDS
 
 if TYPE_CHECKING:
@@ -87,7 +87,9 @@ def past_for_registrant(event: Event, at: datetime | None = None) -> list[tuple[
 
 
 def due_sessions(at: datetime, event: Event | None = None) -> list[Session]:
-    """Sessions over by `at` with at least one material: candidates for the mail."""
+    """Sessions over by `at` with at least one material and no mail yet: the job's work."""
+    target = literal("session:").concat(cast(Session.id, String))
+    mailed = exists().where(JobRun.kind == JOB_KIND, JobRun.target == target)
     stmt = (
         select(Session)
         .join(Event)
@@ -97,6 +99,7 @@ def due_sessions(at: datetime, event: Event | None = None) -> list[Session]:
             Session.status != "cancelled",
             Session.ends_at <= at,
             Session.id.in_(select(Material.session_id)),
+            ~mailed,
         )
         .order_by(Session.ends_at, Session.id)
     )

@@ -128,17 +128,19 @@ def seat_free(event: Event, subscription: Subscription) -> bool:
         )
         or 0
     )
-    return waiting == 0 or subscription.status == "waitlisted"
+    return waiting == 0
 
 
 def put_on_waitlist(subscription: Subscription) -> None:
-    """Join the queue (once: a repeat keeps the original place) and say so by mail."""
+    """Join the end of the queue and say so by mail (already waiting: nothing changes)."""
+    if subscription.status == "waitlisted":
+        return
+    now = clock.now()
     subscription.status = "waitlisted"
     subscription.unsubscribed_at = None
-    if subscription.waitlisted_at is None:
-        subscription.waitlisted_at = clock.now()
+    subscription.waitlisted_at = now  # a new place, also for someone who had a seat before
     if subscription.participant.confirmed_at is None:
-        subscription.participant.confirmed_at = clock.now()
+        subscription.participant.confirmed_at = now  # they confirmed the address to get here
     db.session.flush()
     send_waitlisted(subscription)
 

@@ -386,6 +386,7 @@ def unsubscribe_all(participant: Participant) -> int:
 
 
 def resubscribe(subscription: Subscription) -> None:
-    """Undo a leave from the signed link: a confirmed person is active again at once."""
-    if subscription.status != "active":
+    """Undo a leave from the signed link: a confirmed person is active again at once (or,
+    in a full series, back on the waiting list, at its end)."""
+    if subscription.status not in ("active", "waitlisted"):
         _join(subscription)

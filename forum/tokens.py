@@ -12,7 +12,14 @@ import hmac
 from typing import Any
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer, want_bytes
+from itsdangerous import (
+    BadSignature,
+    SignatureExpired,
+    TimestampSigner,
+    URLSafeSerializer,
+    URLSafeTimedSerializer,
+    want_bytes,
+)
 
 from . import clock
 
@@ -73,6 +80,23 @@ def read_token(purpose: str, token: str, max_age_seconds: int) -> Any:
         with contextlib.suppress(BadSignature):
             payload = serializer.loads(token)  # signature is good, only old
         raise TokenError("This link has expired.", expired=True, payload=payload) from exc
+    except BadSignature as exc:
+        raise TokenError("This link is not valid. It may have been cut or changed.") from exc
+
+
+def make_stable_token(purpose: str, payload: Any) -> str:
+    """A signed token without a timestamp: the same payload always gives the same token.
+
+    For links whose validity is decided by the database rather than by age (a webinar
+    join link works exactly while the registration is active), so feeds and repeated
+    mails carry one unchanging link.
+    """
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"forum.{purpose}").dumps(payload)
+
+
+def read_stable_token(purpose: str, token: str) -> Any:
+    try:
+        return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"forum.{purpose}").loads(token)
     except BadSignature as exc:
         raise TokenError("This link is not valid. It may have been cut or changed.") from exc
 

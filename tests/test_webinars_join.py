@@ -13,7 +13,7 @@ from forum import subscriptions as service
 from forum.extensions import db
 from forum.models import Attendance, Event, Participant
 from forum.scheduler import run_job
-from forum.tokens import make_token
+from forum.tokens import make_stable_token
 from tests.support.calendars import make_event, parse_checked, subscribe
 from tests.support.subscriptions import outbox, text_of
 
@@ -119,6 +119,8 @@ def test_link_redirects_a_registrant_and_records_attendance_once(app: Flask, cli
         sub = subscribe(event, "ana@example.org")
         url = join_links.join_url(sub, event.sessions[0]).removeprefix("http://forum.test")
     start = event.sessions[0].starts_at
+    with clock.frozen(start - timedelta(minutes=3)):
+        assert client.head(url).status_code == 303  # a link checker: no attendance
     with clock.frozen(start - timedelta(minutes=2)):
         first = client.get(url)
     with clock.frozen(start + timedelta(minutes=20)):
@@ -142,13 +144,13 @@ def test_strangers_and_leavers_get_a_clear_page_and_no_url(app: Flask, client: F
         url = join_links.join_url(left, event.sessions[0]).removeprefix("http://forum.test")
         service.unsubscribe(left)
         db.session.commit()
-        forged = make_token("join", [sub.id, other.sessions[0].id])  # a real registration, wrong event
+        forged = make_stable_token("join", [sub.id, other.sessions[0].id])  # a real registration, wrong event
     during = event.sessions[0].starts_at + timedelta(minutes=1)
     with clock.frozen(during):
         guessed = client.get("/join/" + "x" * 40)
         cancelled = client.get(url)
         crossed = client.get(f"/join/{forged}")
-        unknown = client.get(f"/join/{make_token('join', [9999, 9999])}")
+        unknown = client.get(f"/join/{make_stable_token('join', [9999, 9999])}")
     assert guessed.status_code == 400 and "does not work" in guessed.get_data(as_text=True)
     assert cancelled.status_code == 403 and "not active" in cancelled.get_data(as_text=True)
     assert crossed.status_code == unknown.status_code == 404
@@ -228,3 +230,23 @@ def test_demo_series_has_seats_a_private_room_and_public_slides(app: Flask, clie
     assert "100 of 100 seats left." in page
     assert "Survey slides" in page and demo.SERIES_SLIDES[1] in page
     assert "zoom.us" not in page and "zoom.us" not in ics and "LOCATION:Zoom" in ics
+
+
+def test_personal_feed_changes_when_a_session_ends_and_its_recording_arrives(
+    app: Flask, client: FlaskClient
+) -> None:
+    event = series()
+    with clock.frozen(NOW):
+        sub = subscribe(event, "ana@example.org")
+        url = f"/feeds/{sub.participant.feed_token}.ics"
+        before = client.get(url)
+        assert client.get(url).data == before.data  # stable links: the same bytes every time
+    after = event.sessions[0].ends_at + timedelta(minutes=1)
+    with clock.frozen(after):
+        ended = client.get(url, headers={"If-None-Match": before.headers["ETag"]})
+        assert ended.status_code == 200 and unfold(ended.data).count(b"/join/") == 1
+        recordings.add_material(event.sessions[0], url="https://video.example.org/rec1")
+        db.session.commit()
+        with_recording = client.get(url, headers={"If-None-Match": ended.headers["ETag"]})
+    assert with_recording.status_code == 200
+    assert b"video.example.org/rec1" in unfold(with_recording.data)

@@ -170,6 +170,7 @@ def test_two_people_taking_the_last_seat_at_once_on_postgresql(app: Flask, backe
     first_done = threading.Event()
     results: dict[str, str] = {}
     errors: list[Exception] = []
+    pids: list[int] = []  # the second connection's backend
 
     def take(email: str, hold: bool) -> None:
         try:
@@ -178,30 +179,17 @@ def test_two_people_taking_the_last_seat_at_once_on_postgresql(app: Flask, backe
                 assert ev is not None
                 if not hold:
                     assert first_done.wait(10)  # start once the first one holds the lock
+                    pids.append(db.session.execute(text("SELECT pg_backend_pid()")).scalar_one())
                 sub = service.subscribe(ev, email, conduct_accepted=True)
                 if hold:
                     first_done.set()
-                    _wait_for_lock_waiter()
+                    _wait_for_a_lock_waiter(pids)
                 db.session.commit()
                 results[email] = sub.status
                 db.session.remove()
         except Exception as exc:  # reported by the assertion below
             errors.append(exc)
             first_done.set()
-
-    def _wait_for_lock_waiter() -> None:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with db.engine.connect() as conn:
-                waiting = conn.execute(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                    )
-                ).scalar()
-            if waiting:
-                return
-            time.sleep(0.05)
-        raise AssertionError("the second registration never waited for the lock")
 
     threads = [
         threading.Thread(target=take, args=("first@x.org", True)),
@@ -241,3 +229,69 @@ def test_an_import_into_a_capped_series_fills_the_seats_then_the_waiting_list(ap
     )
     assert (seats.waitlist_position(c), seats.waitlist_position(d)) == (1, 2)
     assert len(outbox("waitlisted", "d@x.org")) == 1 and outbox("welcome", "d@x.org") == []
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgresql"])
+def test_two_people_leaving_at_once_promote_two_different_people_on_postgresql(
+    app: Flask, backend: str
+) -> None:
+    event = full_series(2)
+    for n, email in enumerate(["a@x.org", "b@x.org", "c@x.org", "d@x.org", "e@x.org"]):
+        register(event, email, NOW + timedelta(minutes=n))
+    ids = {s.participant.email: s.id for s in db.session.scalars(select(Subscription))}
+    first_done = threading.Event()
+    errors: list[Exception] = []
+    pids: list[int] = []  # the second connection's backend
+
+    def leave(email: str, hold: bool) -> None:
+        try:
+            with app.app_context(), clock.frozen(NOW + timedelta(days=1)):
+                if not hold:
+                    assert first_done.wait(10)
+                    pids.append(db.session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+                sub = db.session.get(Subscription, ids[email])
+                assert sub is not None
+                service.unsubscribe(sub)
+                if hold:
+                    first_done.set()
+                    _wait_for_a_lock_waiter(pids)
+                db.session.commit()
+                db.session.remove()
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+            first_done.set()
+
+    threads = [
+        threading.Thread(target=leave, args=("a@x.org", True)),
+        threading.Thread(target=leave, args=("b@x.org", False)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors
+    assert statuses(event) == {
+        "a@x.org": "unsubscribed",
+        "b@x.org": "unsubscribed",
+        "c@x.org": "active",
+        "d@x.org": "active",
+        "e@x.org": "waitlisted",
+    }
+    assert [len(outbox("welcome", e)) for e in ("c@x.org", "d@x.org", "e@x.org")] == [1, 1, 0]
+    sequences = {s.sequence for s in db.session.get(Event, event.id).sessions}
+    assert sequences == {2}  # each leaver's CANCEL raised it once: no lost update
+
+
+def _wait_for_a_lock_waiter(pids: list[int]) -> None:
+    """Poll until the other connection (its backend pid in `pids`) waits for one of our locks."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if pids:
+            with db.engine.connect() as conn:
+                waiting = conn.execute(
+                    text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"), {"pid": pids[0]}
+                ).scalar()
+            if waiting == "Lock":
+                return
+        time.sleep(0.05)
+    raise AssertionError("the second transaction never waited for a lock")

@@ -19,9 +19,9 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import func, select
 
-from .. import calendar, calendar_links
+from .. import calendar, calendar_links, clock
 from ..extensions import db
-from ..models import Event, EventPanelist, Panelist, Participant, Session, Subscription
+from ..models import Event, EventPanelist, Material, Panelist, Participant, Session, Subscription
 
 bp = Blueprint("feeds", __name__)
 bp.add_app_template_global(calendar_links.session_links, "session_calendar_links")
@@ -104,7 +104,39 @@ def _participant_version(participant: Participant) -> Version:
     )
     stamps = [subscribed, participant.updated_at, *(r[2] for r in rows), *(r[5] for r in rows)]
     stamps += [r[-1] for r in panelists]
-    return _version([("participant", participant.id, participant.display), *rows, *panelists], stamps)
+    webinar = _webinar_rows(participant)  # personal join links and recordings change the file too
+    stamps += [r[-1] for r in webinar if r[0] != "ended"]
+    return _version(
+        [("participant", participant.id, participant.display), *rows, *panelists, *webinar], stamps
+    )
+
+
+def _webinar_rows(participant: Participant) -> list[tuple[Any, ...]]:
+    """Which of their sessions are over (the join link gives way to the recording), and the
+    materials of those sessions."""
+    now = clock.now()
+    # In the ETag only: the end of a session drops its join link from the file, but a
+    # Last-Modified at that moment would claim changes the officer never made.
+    ended = [
+        ("ended", session_id)
+        for session_id, ends_at in db.session.execute(
+            select(Session.id, Session.ends_at)
+            .join(Subscription, Subscription.event_id == Session.event_id)
+            .where(Subscription.participant_id == participant.id, Subscription.status == "active")
+        )
+        if ends_at <= now
+    ]
+    materials = [
+        tuple(r)
+        for r in db.session.execute(
+            select(Material.session_id, Material.id, Material.url, Material.created_at)
+            .join(Session, Session.id == Material.session_id)
+            .join(Subscription, Subscription.event_id == Session.event_id)
+            .where(Subscription.participant_id == participant.id, Subscription.status == "active")
+            .order_by(Material.id)
+        )
+    ]
+    return [*sorted(ended), *materials]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -127,7 +159,8 @@ class _BodyCache:
     """Recently built calendars by ETag, so polling without validators costs a query.
 
     Google Calendar and others re-fetch feeds without If-None-Match; the ETag covers
-    everything a calendar is built from (and nothing in one depends on the clock),
+    everything a calendar is built from (the clock only matters to a personal feed, through
+    which sessions are over, and its ETag covers that),
     so a body cached under it is exactly what a rebuild would produce.  Per process,
     bounded.
     """

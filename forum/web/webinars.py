@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import IntegerField, SelectField, StringField, SubmitField, URLField
 from wtforms.fields.choices import SelectChoice
@@ -66,7 +66,7 @@ def join(token: str) -> Any:
         subscription, session = join_links.read(token)
     except TokenError as exc:
         return render_template("webinars/join.html", door=None, problem=str(exc)), 410 if exc.expired else 400
-    door = join_links.follow(subscription, session)
+    door = join_links.follow(subscription, session, record=request.method != "HEAD")
     if door.url:
         db.session.commit()  # the attendance row
         return redirect(door.url, code=303)

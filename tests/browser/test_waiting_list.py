@@ -4,6 +4,8 @@ mailbox carries the calendar invitation and a personal join link (never the plat
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, expect
@@ -123,8 +125,11 @@ def test_webinar_pages_have_no_serious_accessibility_violations(app: Flask, brow
         context = browser.new_context(timezone_id="Europe/Berlin")
         page = context.new_page()
         csp_problems = watch_for_csp_violations(page)
+        check(page, axe, base + path_of(join_links.join_url(first, series.sessions[0])), problems)
+        # days before the session: the waiting page counts down (static/js/door.js)
+        expect(page.locator("[data-countdown]")).to_have_text(re.compile(r"^in \d+ days? \d+:\d\d:\d\d$"))
+        expect(page.locator(".viewer-zone .viewer-text")).to_contain_text("(Berlin)")
         for url in (
-            join_links.join_url(first, series.sessions[0]),  # days before: the waiting page
             links.preferences_url(first.participant),
             links.preferences_url(second.participant),
         ):
