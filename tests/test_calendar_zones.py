@@ -11,7 +11,7 @@ from ical.calendar_stream import IcsCalendarStream
 
 from forum import clock, events
 from forum.timezones import transitions
-from tests.support.calendar_check import problems
+from tests.support.calendar_check import ical_js, problems
 from tests.support.calendars import instants, make_event, parse_checked, tzical_zones
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
@@ -33,6 +33,9 @@ def test_repeated_hour_session_is_written_in_utc(client: FlaskClient) -> None:
     parse_checked(data)
     assert b"DTSTART:20251102T053000Z" in data and b"DTEND:20251102T080000Z" in data
     assert b"DTSTART;TZID=America/New_York:20251109T013000" in data  # the plain week stays local
+    mozilla = ical_js.read(data)
+    assert not isinstance(mozilla, str), mozilla
+    assert mozilla[f"{event.sessions[0].uid}@lists.forum.test"][0] == datetime(2025, 11, 2, 5, 30, tzinfo=UTC)
     independent = {e.uid: e for e in IcsCalendarStream.calendar_from_ics(data.decode()).events}
     ambiguous, plain = event.sessions
     first = independent[f"{ambiguous.uid}@lists.forum.test"]
@@ -123,3 +126,11 @@ def test_second_parser_catches_a_vtimezone_that_disagrees_with_the_zone() -> Non
         "DTSTART;TZID=America/New_York:20250701T100000", "DTSTART;TZID=America/New_York:2025"
     )
     assert problems(broken.encode())
+    # The repeated hour written as local time: ical.js (Thunderbird, Nextcloud) takes the
+    # second 01:30 (06:30 UTC) where RFC 5545 and icalendar mean the first (05:30 UTC).
+    repeated = good.replace("20250701T100000", "20251102T013000").replace(
+        "20250701T110000", "20251102T030000"
+    )
+    found = problems(repeated.encode())
+    assert len(found) == 1 and "ical.js" in found[0]
+    assert "2025-11-02 05:30:00+00:00" in found[0] and "2025-11-02 06:30:00+00:00" in found[0]

@@ -551,8 +551,12 @@ def _app_hooks(url: str) -> tuple[Callable[[bytes], bytes] | None, Callable[[boo
     from . import dkim, relay
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    try:
-        sign = dkim.signer_from_config(app.config)
-    except dkim.DKIMConfigError as exc:
-        raise MailURLError(str(exc)) from exc
-    return sign, relay.recorder(app, url)
+    settings = tuple(str(app.config.get(k) or "") for k in ("DKIM_SELECTOR", "DKIM_KEY_FILE", "DKIM_DOMAIN"))
+    cached = app.extensions.get("forum_dkim")
+    if cached is None or cached[0] != settings:  # the key is read and checked once, not per batch
+        try:
+            cached = (settings, dkim.signer_from_config(app.config))
+        except dkim.DKIMConfigError as exc:
+            raise MailURLError(str(exc)) from exc
+        app.extensions["forum_dkim"] = cached
+    return cached[1], relay.recorder(app, url)

@@ -9,17 +9,26 @@ after the test, reads each one with two independent implementations:
 - the `ical` package (its own RFC 5545 grammar and models, no icalendar code), which
   must parse it and find the same UIDs with the same DTSTART/DTEND instants;
 - dateutil's `tzical`, which resolves each TZID through the file's *own* VTIMEZONE (not
-  the reader's zone database), so a VTIMEZONE that disagrees with zoneinfo is caught.
+  the reader's zone database), so a VTIMEZONE that disagrees with zoneinfo is caught;
+- Mozilla's ical.js (the parser in Thunderbird and Nextcloud; tests/js, installed with npm
+  from its lock file on first use), also through the file's own VTIMEZONEs: it reads a
+  local time in a repeated hour as the second occurrence, which is why such sessions are
+  written in UTC (forum.calendar.session_times).
 
-A calendar that fails either check fails the test that produced it.
+A calendar that fails any check fails the test that produced it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
+import json
+import shutil
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import icalendar
 import pytest
@@ -40,6 +49,64 @@ def _recording_to_ical(self: icalendar.Calendar, *args: object, **kwargs: object
     if PRODID.encode() in data[:400]:
         _recorded.append(data)
     return data
+
+
+JS_DIR = Path(__file__).resolve().parent.parent / "js"
+
+
+class IcalJs:
+    """ical.js in one long-lived node process (per pytest process): a line in, a line out."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+
+    def _start(self) -> subprocess.Popen[str]:
+        node, npm = shutil.which("node"), shutil.which("npm")
+        if not node or not npm:
+            raise RuntimeError("the calendar check needs Node.js and npm (apt-get install nodejs npm)")
+        if not (JS_DIR / "node_modules" / "ical.js" / "package.json").exists():
+            with open(JS_DIR / ".install.lock", "w") as lock:  # pytest-xdist workers install once
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not (JS_DIR / "node_modules" / "ical.js" / "package.json").exists():
+                    subprocess.run(
+                        [npm, "ci", "--no-audit", "--no-fund"],
+                        cwd=JS_DIR,
+                        check=True,
+                        capture_output=True,
+                        timeout=600,
+                    )
+        return subprocess.Popen(
+            [node, "check_calendars.mjs"],
+            cwd=JS_DIR,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def read(self, data: bytes) -> dict[str, tuple[datetime, datetime]] | str:
+        """UID -> (start, end) in UTC as ical.js reads them, or its error message."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = self._start()
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"ics": data.decode("utf-8")}) + "\n")
+        self.proc.stdin.flush()
+        answer = json.loads(self.proc.stdout.readline())
+        if "error" in answer:
+            return str(answer["error"])
+        return {
+            uid: (datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
+            for uid, (start, end) in answer["events"].items()
+        }
+
+    def close(self) -> None:
+        if self.proc is not None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(10)
+            self.proc = None
+
+
+ical_js = IcalJs()
 
 
 def _instant(value: datetime | date, zones: dateutil_tz.tzical | None, tzid: str | None) -> datetime:
@@ -66,7 +133,18 @@ def problems(data: bytes) -> list[str]:
     other = {e.uid: e for e in theirs.events}
     if set(mine) != set(other):
         out.append(f"UIDs differ: icalendar {sorted(mine)} vs ical {sorted(other)}")
+    mozilla = ical_js.read(data)
+    if isinstance(mozilla, str):
+        out.append(f"ical.js cannot parse it: {mozilla}")
+        mozilla = {}
     for uid, vevent in mine.items():
+        if uid in mozilla:
+            expected = (_instant(vevent["DTSTART"].dt, None, None), _instant(vevent["DTEND"].dt, None, None))
+            if mozilla[uid] != expected:
+                seen = mozilla[uid]
+                out.append(f"{uid}: icalendar {expected[0]} - {expected[1]} vs ical.js {seen[0]} - {seen[1]}")
+        elif not out or "ical.js" not in out[-1]:
+            out.append(f"{uid}: missing in ical.js's reading")
         if uid not in other:
             continue
         for name, value in (("DTSTART", other[uid].dtstart), ("DTEND", other[uid].dtend)):
@@ -120,11 +198,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     icalendar.Calendar.to_ical = _original_to_ical  # type: ignore[method-assign]
+    ical_js.close()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _stats["calendars"]:
         terminalreporter.write_line(
-            f"second calendar parser (ical + dateutil tzical): {_stats['calendars']} calendars, "
+            f"second calendar parsers (ical, dateutil tzical, ical.js): {_stats['calendars']} calendars, "
             f"{_stats['events']} events checked"
         )

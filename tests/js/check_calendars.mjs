@@ -1,0 +1,30 @@
+// Reads calendars with Mozilla's ical.js (the parser of Thunderbird and Nextcloud), for
+// tests/support/calendar_check.py.  One JSON request per stdin line, {"ics": "..."}; one JSON
+// answer per stdout line: {"error": "..."} or {"events": {uid: [startUnix, endUnix]}}, with
+// TZIDs resolved through the calendar's own VTIMEZONEs.
+import ICAL from "ical.js";
+import readline from "node:readline";
+
+function read(ics) {
+  try {
+    const root = new ICAL.Component(ICAL.parse(ics));
+    for (const vtz of root.getAllSubcomponents("vtimezone")) {
+      ICAL.TimezoneService.register(new ICAL.Timezone(vtz));
+    }
+    const events = {};
+    for (const vevent of root.getAllSubcomponents("vevent")) {
+      const event = new ICAL.Event(vevent);
+      events[event.uid] = [event.startDate.toUnixTime(), event.endDate.toUnixTime()];
+    }
+    return { events };
+  } catch (err) {
+    return { error: String(err) };
+  } finally {
+    ICAL.TimezoneService.reset();
+  }
+}
+
+const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+for await (const line of lines) {
+  if (line.trim()) process.stdout.write(JSON.stringify(read(JSON.parse(line).ics)) + "\n");
+}
