@@ -40,10 +40,11 @@ from .transport import DeliveryError, Envelope, Outcome, Transport, make_transpo
 
 #: Statuses the claim may take: due new/retry rows, and `sending` rows whose lease lapsed.
 CLAIMABLE = ("queued", "retry", "sending")
-#: Marks are committed after this many messages or this many seconds, whichever first,
-#: with at most MAX_WAITING_GROUPS commits still waiting: a sender killed at any moment
-#: re-sends at most (MAX_WAITING_GROUPS + 1) * GROUP_SIZE + MAIL_CONNECTIONS messages.
-GROUP_SIZE = 10
+#: Marks go to the database thread as soon as its previous commit is done, and at the
+#: latest after GROUP_SIZE messages or GROUP_SECONDS, with at most MAX_WAITING_GROUPS
+#: commits still waiting: a sender killed at any moment re-sends at most
+#: (MAX_WAITING_GROUPS + 1) * GROUP_SIZE + 2 * MAIL_CONNECTIONS messages.
+GROUP_SIZE = 25
 GROUP_SECONDS = 0.25
 MAX_WAITING_GROUPS = 1
 #: A gap this long between two messages (a paused process) makes the sender ask the
@@ -528,7 +529,10 @@ def deliver(
                 marks.sent.append(env.id)
             else:
                 _record_failure(marks, rows[env.id], error)
-            if len(marks) >= GROUP_SIZE or time.monotonic() - last_commit >= GROUP_SECONDS:
+            # Group commit: hand the marks over as soon as the previous commit is done (so
+            # groups stay small while the database keeps up), and at GROUP_SIZE wait for it.
+            idle = not pending or pending[-1][0].done()
+            if idle or len(marks) >= GROUP_SIZE or time.monotonic() - last_commit >= GROUP_SECONDS:
                 flush()
     except LeaseLost as exc:
         lost = True

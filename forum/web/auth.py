@@ -7,6 +7,7 @@ timing tells whether an officer account exists.
 
 from __future__ import annotations
 
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -25,7 +26,13 @@ login.login_message = "Please sign in to manage events."
 login.login_message_category = "info"
 
 BAD_LOGIN = "That email address and password do not match an officer account."
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to check unknown accounts against (same work either way); made on first use,
+    not at import: every CLI call and `forum inject` would pay an scrypt hash otherwise."""
+    return generate_password_hash("not-a-real-password")
 
 
 @login.user_loader
@@ -50,7 +57,7 @@ def check_credentials(email: str, password: str) -> Officer | None:
     """The officer for this email and password, or None; same work whether or not it exists."""
     officer = Officer.by_email(email)
     if officer is None or not officer.password_hash:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if not officer.check_password(password) or not officer.is_active:
         return None
