@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from forum import discussion
 from forum.extensions import db
+from forum.fanout import expand_pending
 from forum.mail import sender
 from forum.mail.sender import send_due
 from forum.models import OutboundMessage, Post
@@ -131,3 +132,31 @@ def test_a_sender_paused_past_its_lease_sends_nothing_after_another_took_over(
         )
     )
     assert reported == marked
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgresql"])
+def test_two_sender_processes_share_a_2000_copy_fan_out_exactly_once(app: Flask, backend: str) -> None:
+    event, subs = make_subscribers(MESSAGES)
+    post = _held_post(event.id)
+    discussion.accept(db.session.get(Post, post.id), "moderator@example.org")  # type: ignore[arg-type]
+    db.session.commit()
+    app.config["MAIL_CONNECTIONS"] = CONNECTIONS
+    assert expand_pending().messages == MESSAGES  # the copies, sharing one stored body
+    with running_smtp_server(pipelining=True) as server:
+        app.config["MAIL_URL"] = server.url
+        start_at = str(time.time() + 8)  # both start at once, after their (slow) start-up
+        children = [spawn(app, "send", "50", start_at) for _ in range(2)]
+        outputs = [child.communicate(timeout=300) for child in children]
+        received = server.received
+    for child, (_, err) in zip(children, outputs, strict=True):
+        assert child.returncode == 0, err
+    counts = Counter(r.rcpt_tos[0] for r in received)
+    assert set(counts) == {s.participant.email for s in subs} | {"ann@example.org"}
+    assert set(counts.values()) == {1}  # none lost, none twice
+    sent = [
+        sum(int(line.split()[1]) for line in out.splitlines() if line.startswith("sent "))
+        for out, _ in outputs
+    ]
+    assert sum(sent) == MESSAGES + 1 and all(n > 0 for n in sent), sent  # both really worked
+    assert _statuses() == {"sent": MESSAGES + 1}
