@@ -66,6 +66,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "MAIL_RETRY_SECONDS": ("60", "first retry delay; doubles each attempt, capped at 6 hours"),
     "MAIL_KEEP_DAYS": ("14", "sent mail keeps its full text this many days, then only its record"),
     "MAIL_LEASE_SECONDS": ("300", "a claimed batch not finished in this time is taken up by another sender"),
+    "MAIL_CONNECTIONS": ("4", "pipelined SMTP connections each sender keeps open to the relay"),
     "MAX_POST_BYTES": ("2000000", "largest inbound post accepted"),
     "MAIL_SMTPUTF8": (
         "auto",
@@ -168,6 +169,7 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
         "MAIL_MAX_QUEUE_DAYS": int(_env("MAIL_MAX_QUEUE_DAYS")),
         "MAIL_KEEP_DAYS": int(_env("MAIL_KEEP_DAYS")),
         "MAIL_LEASE_SECONDS": int(_env("MAIL_LEASE_SECONDS")),
+        "MAIL_CONNECTIONS": int(_env("MAIL_CONNECTIONS")),
         "MAX_POST_BYTES": int(_env("MAX_POST_BYTES")),
         "MAIL_SMTPUTF8": _env("MAIL_SMTPUTF8").lower(),
         "DKIM_SELECTOR": _env("DKIM_SELECTOR"),

@@ -20,6 +20,7 @@ from itsdangerous import (
     URLSafeTimedSerializer,
     want_bytes,
 )
+from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from . import clock
 
@@ -67,8 +68,42 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
     return serializer
 
 
+class _IntTokens:
+    """`URLSafeTimedSerializer.dumps(n)` for an int `n`, byte for byte, at a fraction of the cost.
+
+    A fan-out signs three links per recipient; itsdangerous rebuilds a signer, derives
+    its key and re-encodes the timestamp for each. Here the derived key's HMAC state and
+    the encoded timestamp (the same for every token of one second) are kept, and the
+    payload's JSON is just the number. Tokens read back with `read_token` as any other.
+    """
+
+    def __init__(self, serializer: URLSafeTimedSerializer) -> None:
+        signer = serializer.make_signer()
+        self._mac = hmac.new(signer.derive_key(), digestmod=signer.digest_method)
+        self._sep = want_bytes(signer.sep)
+        self._stamp: tuple[int, bytes] = (-1, b"")
+
+    def dumps(self, value: int) -> str:
+        now = int(clock.now().timestamp())
+        if self._stamp[0] != now:
+            self._stamp = (now, base64_encode(int_to_bytes(now)))
+        signed = base64_encode(str(value).encode()) + self._sep + self._stamp[1]
+        mac = self._mac.copy()
+        mac.update(signed)
+        return (signed + self._sep + base64_encode(mac.digest())).decode("ascii")
+
+
 def make_token(purpose: str, payload: Any) -> str:
-    return _serializer(purpose).dumps(payload)
+    serializer = _serializer(purpose)
+    if type(payload) is int and 0 <= payload < 10**9:  # ids: short JSON, never compressed
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        fast: dict[tuple[str, str], _IntTokens] = app.extensions.setdefault("forum_int_tokens", {})
+        key = (app.config["SECRET_KEY"], purpose)
+        tokens = fast.get(key)
+        if tokens is None:
+            tokens = fast[key] = _IntTokens(serializer)
+        return tokens.dumps(payload)
+    return serializer.dumps(payload)
 
 
 def read_token(purpose: str, token: str, max_age_seconds: int) -> Any:

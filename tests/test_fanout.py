@@ -21,8 +21,11 @@ from forum.fanout import expand_pending, pending_count
 from forum.jobs import run_job
 from forum.models import FanOut, OutboundMessage, Post, Session, Thread
 from tests.support.child import spawn, wait_for_line
-from tests.support.discussion import OPEN_AT, make_forum, queued, subscribe
+from tests.support.discussion import OPEN_AT, lmtp_send, lmtp_server, make_forum, message, queued, subscribe
+from tests.support.fanouts import write_fan_outs
 from tests.support.smtp import make_subscribers
+
+LIST_ADDRESS = "mentoring@lists.forum.test"  # make_subscribers' list (slug "mentoring")
 
 
 def _held_post(event_id: int) -> Post:
@@ -130,3 +133,21 @@ def test_a_process_killed_between_accepting_and_writing_the_copies_misses_and_do
     assert "expanded 3000" in out
     assert _copies("post") == Counter({email: 1 for email in members})
     assert pending_count() == 0
+
+
+def test_an_lmtp_delivery_to_a_big_list_answers_without_writing_the_copies(app: Flask) -> None:
+    event, subs = make_subscribers(2000)
+    event.kind, event.moderation = "eforum", "none"
+    sender = subs[0].participant.email
+    db.session.commit()
+    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
+        started = time.perf_counter()
+        [(code, text)] = lmtp_send(
+            server, message(sender=sender, to=LIST_ADDRESS), [LIST_ADDRESS], mail_from=sender
+        )
+        answered = time.perf_counter() - started
+    assert code == 250, text
+    assert not _copies("post") and pending_count() == 1  # the reply did not wait for 2,000 rows
+    print(f"\nLMTP reply for a 2,000-subscriber list in {answered:.3f} s")
+    write_fan_outs()
+    assert len(_copies("post")) == 2000

@@ -82,6 +82,7 @@ def test_temporary_failure_is_retried_with_backoff_and_delivered_once(mail_app, 
 
 
 def test_dropped_connection_reconnects_and_retries_only_that_message(mail_app, smtp_server):  # type: ignore[no-untyped-def]
+    mail_app.config["MAIL_CONNECTIONS"] = 1  # what one connection does (several: below)
     smtp_server.script("b@example.org", "drop")
     queue("a@example.org", "b@example.org", "c@example.org")
     report = send_due()
@@ -265,3 +266,15 @@ def test_two_senders_on_postgresql_deliver_2000_exactly_once(app, backend):  # t
         select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)
     ).all()
     assert dict(statuses) == {"sent": 2000}
+
+
+def test_several_connections_share_a_run_and_deliver_each_message_once(mail_app, smtp_server):  # type: ignore[no-untyped-def]
+    mail_app.config["MAIL_CONNECTIONS"] = 4
+    smtp_server.script("r7@example.org", "550")
+    queue(*(f"r{i}@example.org" for i in range(120)))
+    report = send_due(batch_size=50)
+    assert (report.sent, report.failed) == (119, 1)
+    assert smtp_server.handler.connections == 4  # each kept open for the whole run
+    counts = Counter(r.rcpt_tos[0] for r in smtp_server.received)
+    assert len(counts) == 119 and set(counts.values()) == {1}
+    assert row_for("r7@example.org").status == "failed"

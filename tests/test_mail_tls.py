@@ -139,6 +139,7 @@ def mail_app(app):  # type: ignore[no-untyped-def]
 
 
 def test_starttls_and_auth_deliver_encrypted_and_authenticated(mail_app, ca, ca_file):  # type: ignore[no-untyped-def]
+    mail_app.config["MAIL_CONNECTIONS"] = 1  # both messages over one connection
     with starttls_server(ca) as (handler, port):
         mail_app.config["MAIL_URL"] = mail_url("smtp", port, cafile=str(ca_file))
         queue("a@example.org", "b@example.org")

@@ -16,6 +16,7 @@ a hard bounce against the subscription, which is disabled at BOUNCE_LIMIT.
 from __future__ import annotations
 
 import os
+import queue
 import socket
 import threading
 import time
@@ -29,20 +30,27 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask.ctx import AppContext
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, func, select, update
 
 from .. import clock
 from ..extensions import db
 from ..fanout import expand_pending
 from ..models import OutboundBody, OutboundMessage, Subscription, assemble, table_of
 from .bounces import count_hard_bounces
-from .transport import DeliveryError, Envelope, Transport, make_transport
+from .transport import DeliveryError, Envelope, Outcome, Transport, make_transport
 
 #: Statuses the claim may take: due new/retry rows, and `sending` rows whose lease lapsed.
 CLAIMABLE = ("queued", "retry", "sending")
-#: Marks are committed after this many messages or this many seconds, whichever first.
-GROUP_SIZE = 250
-GROUP_SECONDS = 0.5
+#: Marks go to the database thread as soon as its previous commit is done, and at the
+#: latest after GROUP_SIZE messages or GROUP_SECONDS, with at most MAX_WAITING_GROUPS
+#: commits still waiting: a sender killed at any moment re-sends at most
+#: (MAX_WAITING_GROUPS + 1) * GROUP_SIZE + 2 * MAIL_CONNECTIONS messages.
+GROUP_SIZE = 25
+GROUP_SECONDS = 0.25
+MAX_WAITING_GROUPS = 1
+#: A gap this long between two messages (a paused process) makes the sender ask the
+#: database whether its rows are still its own before it sends another byte.
+PAUSE_SECONDS = 1.0
 #: Longest wait between two attempts of one message.
 MAX_BACKOFF = timedelta(hours=6)
 
@@ -61,6 +69,8 @@ class SendReport:
     bounced_subscriptions: set[int] = field(default_factory=set)
     #: Why the run stopped early: the mail server could not be reached (None: it drained).
     unavailable: str | None = None
+    #: Why a batch was abandoned: its lease ran out or another sender took it.
+    lease_lost: str | None = None
 
     @property
     def processed(self) -> int:
@@ -87,6 +97,15 @@ def app_transport() -> Transport:
     """The transport MAIL_URL names (raises transport.MailURLError if it is unusable)."""
     cfg = current_app.config
     return make_transport(cfg["MAIL_URL"], dev_dir=cfg["DEV_MAILBOX_DIR"], helo=cfg["LIST_DOMAIN"])
+
+
+def app_transports() -> list[Transport]:
+    """MAIL_CONNECTIONS transports to the relay (one for the dev mailbox), each its own connection."""
+    cfg = current_app.config
+    first = app_transport()
+    if cfg["MAIL_URL"].startswith("dev:"):
+        return [first]
+    return [first] + [app_transport() for _ in range(max(int(cfg.get("MAIL_CONNECTIONS", 4)), 1) - 1)]
 
 
 def _due(now: datetime):
@@ -149,7 +168,6 @@ class _Marks:
     sent: list[int] = field(default_factory=list)
     retry: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
-    bounces: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.sent) + len(self.retry) + len(self.failed)
@@ -163,42 +181,57 @@ def _commit_marks(marks: _Marks, token: str, report: SendReport) -> None:
     mine = _outbox.c.claimed_by == token
     session = db.session
     try:
+        sent = 0
         if marks.sent:
-            session.execute(
+            # RETURNING: count only the rows this claim still owned (not ones another
+            # sender took over after our lease ran out).
+            sent = len(
+                session.execute(
+                    update(_outbox)
+                    .where(_outbox.c.id.in_(marks.sent), mine)
+                    .values(
+                        status="sent",
+                        sent_at=now,
+                        lease_until=None,
+                        attempts=_outbox.c.attempts + 1,
+                        last_error=None,
+                    )
+                    .returning(_outbox.c.id)
+                ).all()
+            )
+        retried = failed = 0
+        bounces: list[int] = []
+        for outcome in [*marks.retry, *marks.failed]:
+            changed = session.execute(
                 update(_outbox)
-                .where(_outbox.c.id.in_(marks.sent), mine)
+                .where(_outbox.c.id == outcome["row_id"], mine)
                 .values(
-                    status="sent",
-                    sent_at=now,
+                    status=outcome["new_status"],
+                    attempts=outcome["new_attempts"],
+                    next_attempt_at=outcome["retry_at"],
+                    last_error=outcome["error"],
                     lease_until=None,
-                    attempts=_outbox.c.attempts + 1,
-                    last_error=None,
                 )
-            )
-        outcomes = [*marks.retry, *marks.failed]
-        if outcomes:
-            session.execute(
-                update(_outbox)
-                .where(_outbox.c.id == bindparam("row_id"), mine)
-                .values(
-                    status=bindparam("new_status"),
-                    attempts=bindparam("new_attempts"),
-                    next_attempt_at=bindparam("retry_at"),
-                    last_error=bindparam("error"),
-                    lease_until=None,
-                ),
-                outcomes,
-            )
-        if marks.bounces:
-            count_hard_bounces(marks.bounces)
-            report.bounced_subscriptions.update(marks.bounces)
+                .returning(_outbox.c.subscription_id)
+            ).all()
+            if not changed:
+                continue
+            if outcome["new_status"] == "retry":
+                retried += 1
+            else:
+                failed += 1
+            if outcome.get("bounce") and changed[0][0] is not None:
+                bounces.append(changed[0][0])
+        if bounces:
+            count_hard_bounces(bounces)
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    report.sent += len(marks.sent)
-    report.retry += sum(1 for m in marks.retry if m["new_status"] == "retry")
-    report.failed += len(marks.failed) + sum(1 for m in marks.retry if m["new_status"] == "failed")
+    report.sent += sent
+    report.retry += retried
+    report.failed += failed
+    report.bounced_subscriptions.update(bounces)
 
 
 def _release(
@@ -245,10 +278,9 @@ def _record_failure(marks: _Marks, row: Any, error: DeliveryError, give_up: bool
                 "new_attempts": attempts,
                 "retry_at": now,
                 "error": text,
+                "bounce": True,  # counted against the subscription if the row was still ours
             }
         )
-        if row.subscription_id is not None:
-            marks.bounces.append(row.subscription_id)
         return
     gave_up = give_up or attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
     marks.retry.append(
@@ -304,9 +336,84 @@ class _DatabaseThread:
         self._pool.shutdown(wait=True)
 
 
+class LeaseLost(Exception):
+    """The batch's lease ran out, or another sender took its rows: send none of it any more."""
+
+
+class _SharedIterator(Iterator[Envelope]):
+    """One envelope source pulled by several connections (threads) in turn.
+
+    Once the source raised `LeaseLost`, every connection's next pull raises it too, so
+    none of them writes the content of a message it had opened (see `send_many`).
+    """
+
+    def __init__(self, source: Iterator[Envelope]) -> None:
+        self._source, self._lock, self.lost = source, threading.Lock(), False
+
+    def __next__(self) -> Envelope:
+        with self._lock:
+            if self.lost:
+                raise LeaseLost
+            try:
+                return next(self._source)
+            except LeaseLost:
+                self.lost = True
+                raise
+
+
+_LANE_DONE = object()
+
+
+def _send_on(transports: Sequence[Transport], source: Iterator[Envelope]) -> Iterator[Outcome]:
+    """Outcomes of sending `source` over one or several connections (one thread each)."""
+    if len(transports) == 1:
+        yield from transports[0].send_many(source)
+        return
+    shared = _SharedIterator(source)
+    # Bounded: while the consumer waits for a commit, the connections wait too, so what
+    # the server accepted but nobody marked yet stays within a few messages.
+    outcomes: queue.Queue[Any] = queue.Queue(maxsize=len(transports))
+
+    def lane(transport: Transport) -> None:
+        try:
+            for outcome in transport.send_many(shared):
+                outcomes.put(outcome)
+        except BaseException as exc:  # handed to the consuming thread below
+            outcomes.put(exc)
+        finally:
+            outcomes.put(_LANE_DONE)
+
+    threads = [threading.Thread(target=lane, args=(t,), name="outbox-smtp", daemon=True) for t in transports]
+    for thread in threads:
+        thread.start()
+    failure: BaseException | None = None
+    running = len(threads)
+    while running:
+        item = outcomes.get()
+        if item is _LANE_DONE:
+            running -= 1
+        elif isinstance(item, BaseException):
+            failure = failure or item
+        else:
+            yield item
+    if failure is not None:
+        raise failure
+
+
+def _owns(row_id: int, token: str) -> bool:
+    """Is the row still claimed by this batch (not retaken by another sender)?"""
+    mine = db.session.scalar(
+        select(_outbox.c.id).where(
+            _outbox.c.id == row_id, _outbox.c.claimed_by == token, _outbox.c.status == "sending"
+        )
+    )
+    db.session.commit()
+    return mine is not None
+
+
 def deliver(
     batch: Claim,
-    transport: Transport,
+    transport: Transport | Sequence[Transport],
     report: SendReport,
     progress: Callable[[int], None] | None = None,
     db_call: DBCall = _inline,
@@ -315,11 +422,19 @@ def deliver(
 ) -> None:
     """Send a claimed batch and mark every row; stops short of the lease running out.
 
-    The transport pulls envelopes as it goes (it may be one message ahead when it
-    pipelines); rows it never settled - lease nearly over, server unavailable - are
-    handed back without counting an attempt. Every mark is committed before this
-    returns, unless the caller passes `pending` and waits for those commits itself.
+    The transports (one per connection) pull envelopes as they go; a pipelining one
+    writes a message's content together with the next message's commands, so the lease
+    is checked before each pull: past the lease (e.g. the process was paused), or after
+    any pause when the database says another sender took the rows, sending stops and
+    the message already opened is abandoned (its connection is dropped before its
+    content). Rows never settled - lease nearly over, server unavailable - are handed
+    back without counting an attempt. Outcomes are committed in small groups on the
+    database thread (at most one group waiting), so a sender killed at any moment has
+    sent at most two groups plus one message per connection that it had not marked.
+    Every mark is committed before this returns, unless the caller passes `pending`
+    and waits for those commits itself.
     """
+    transports = [transport] if not isinstance(transport, Sequence) else list(transport)
     wait_here = pending is None
     pending = deque() if pending is None else pending
     margin = timedelta(seconds=max(current_app.config["MAIL_LEASE_SECONDS"] / 10, 1))
@@ -328,11 +443,27 @@ def deliver(
     marks = _Marks()
     last_commit = time.monotonic()
     unavailable: DeliveryError | None = None
+    lost = False
+
+    def check_lease(row_id: int | None, last_pull: float) -> bool:
+        """False to stop cleanly (lease nearly over); raises LeaseLost if the rows are not ours.
+
+        Past the lease, or after a pause, the database decides: another sender may have
+        taken the rows (then nothing more goes out), or nobody did (then this one stops
+        cleanly and hands the rest back).
+        """
+        now = clock.now()
+        expired = now >= batch.lease_until
+        paused = time.monotonic() - last_pull > PAUSE_SECONDS
+        if (expired or paused) and row_id is not None and not db_call(_owns, row_id, batch.token).result():
+            raise LeaseLost(f"rows of {batch.token} were taken by another sender")
+        return now < batch.lease_until - margin
 
     def envelopes() -> Iterator[Envelope]:
+        last_pull, last_id = time.monotonic(), None
         for row in batch.rows:
-            if unavailable is not None or clock.now() >= batch.lease_until - margin:
-                return
+            if unavailable is not None or not check_lease(row.id, last_pull):
+                break
             data = bytes(row.message)
             if row.body_id is not None:
                 body = bodies.get(row.body_id) if bodies is not None else None
@@ -342,19 +473,24 @@ def deliver(
                         bodies.put(row.body_id, body)
                 data = assemble(data, row.splits, *body)
             yield Envelope(row.id, row.envelope_from, row.recipient, data, row.kind)
-
-    def settle(wait: bool) -> None:
-        settle_commits(pending, progress, wait)
+            last_pull, last_id = time.monotonic(), row.id
+        if unavailable is None:
+            check_lease(last_id, last_pull)  # before the last opened message's content goes out
 
     def flush() -> None:
         nonlocal marks, last_commit
         if len(marks):
             pending.append((db_call(_commit_marks, marks, batch.token, report), len(marks)))
         marks, last_commit = _Marks(), time.monotonic()
-        settle(wait=False)
+        settle_commits(pending, progress, wait=False)
+        while len(pending) > MAX_WAITING_GROUPS:  # keep the unmarked window small
+            future, count = pending.popleft()
+            future.result()
+            if progress and count:
+                progress(count)
 
     try:
-        for env, error in transport.send_many(envelopes()):
+        for env, error in _send_on(transports, envelopes()):
             if error is not None and error.unavailable:
                 # The server is down or refuses us: stop, and hand this row back with the
                 # rest (no attempt counted) unless it has waited too long already.
@@ -370,17 +506,23 @@ def deliver(
                 marks.sent.append(env.id)
             else:
                 _record_failure(marks, rows[env.id], error)
-            if len(marks) >= GROUP_SIZE or time.monotonic() - last_commit >= GROUP_SECONDS:
+            # Group commit: hand the marks over as soon as the previous commit is done (so
+            # groups stay small while the database keeps up), and at GROUP_SIZE wait for it.
+            idle = not pending or pending[-1][0].done()
+            if idle or len(marks) >= GROUP_SIZE or time.monotonic() - last_commit >= GROUP_SECONDS:
                 flush()
+    except LeaseLost as exc:
+        lost = True
+        report.lease_lost = str(exc)
     finally:
         flush()  # also on an unexpected error: what the server accepted is marked sent
         if wait_here:
-            settle(wait=True)
+            settle_commits(pending, progress, wait=True)
     unsettled = [r.id for r in batch.rows if r.id not in settled]
-    if unsettled:
+    if unsettled and not lost:
         pending.append((db_call(_release, unsettled, batch.token, unavailable, report), 0))
         if wait_here:
-            settle(wait=True)
+            settle_commits(pending, progress, wait=True)
 
 
 class BodyCache:
@@ -439,7 +581,7 @@ def send_due(
     """
     worker = worker_id or default_worker_id()
     own_transport = transport is None
-    transport = transport or app_transport()
+    transports = [transport] if transport is not None else app_transports()
     report = SendReport()
     db.session.commit()
     expand_pending()
@@ -463,7 +605,7 @@ def send_due(
             claimed += len(batch.rows)
             next_claim = claim_ahead()
             deliver(
-                batch, transport, report, progress, db_call=database.submit, pending=pending, bodies=bodies
+                batch, transports, report, progress, db_call=database.submit, pending=pending, bodies=bodies
             )
             if report.unavailable:
                 break
@@ -475,5 +617,6 @@ def send_due(
                 database.submit(_release, [r.id for r in ahead.rows], ahead.token).result()
         database.close()
         if own_transport:
-            transport.close()
+            for each in transports:
+                each.close()
     return report

@@ -82,8 +82,12 @@ def main(argv: list[str]) -> None:
             print("expanding", flush=True)
             print(f"expanded {expand_pending().messages}", flush=True)
         elif command == "send":  # drain the outbox as the scheduler's job does, until empty
+            import time
+
             from forum.mail.sender import send_due
 
+            if len(rest) > 1:  # a wall-clock instant to start at, so several children start together
+                time.sleep(max(float(rest[1]) - time.time(), 0))
             print("sending", flush=True)
             while True:
                 report = send_due(worker_id=f"child:{os.getpid()}", batch_size=int(rest[0]) if rest else 200)
