@@ -16,17 +16,18 @@ from datetime import datetime
 from html import escape
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from . import clock, fanout, notices, rsvp, subscriptions, timezones
+from . import authors, clock, fanout, notices, rsvp, subscriptions
 from .addresses import resolve
+from .authors import Author, author_zone, find_author, is_moderator
 from .extensions import db
 from .mail import bounces, outbox
 from .mail.compose import list_id, list_messages, new_message_id
 from .mail.parse import ParsedMessage, parse_message
-from .models import Event, EventPanelist, Officer, Panelist, Participant, Post, Subscription, Thread
+from .models import Event, Participant, Post, Subscription, Thread
 from .notices import permalink
 from .text import ascii_text, html_within_limits, markdown, sanitize_html, text_to_html
 from .threads import place_in_thread, reply_subject
@@ -70,85 +71,7 @@ class Outcome:
         return _REPLIES[self.status][1]
 
 
-@dataclass
-class Author:
-    """A sender the forum knows: an active subscriber or a panelist of the forum."""
-
-    email: str
-    name: str
-    role: str  # participant / panelist / moderator / presenter
-    participant: Participant | None = None
-    subscription: Subscription | None = None
-    panelist: Panelist | None = None
-
-    @property
-    def is_panelist(self) -> bool:
-        return self.panelist is not None
-
-
-# --- who is writing --------------------------------------------------------------------------
-
-
-def find_author(event: Event, email: str, name: str = "") -> Author | None:
-    """The sender as a member of this forum: a panelist link wins over a subscription."""
-    key = email.strip().lower()
-    link = db.session.scalar(
-        select(EventPanelist)
-        .join(Panelist)
-        .where(EventPanelist.event_id == event.id, func.lower(Panelist.email) == key)
-        .limit(1)
-    )
-    participant = Participant.by_email(key)
-    subscription = None
-    if participant is not None:
-        subscription = db.session.scalar(
-            select(Subscription).where(
-                Subscription.event_id == event.id,
-                Subscription.participant_id == participant.id,
-            )
-        )
-    if link is not None:
-        return Author(
-            email=email,
-            name=link.panelist.name or name,
-            role=link.role if link.role in ("moderator", "presenter") else "panelist",
-            participant=participant,
-            subscription=subscription if subscription and subscription.status == "active" else None,
-            panelist=link.panelist,
-        )
-    if subscription is not None and subscription.status == "active":
-        return Author(
-            email=email,
-            name=name or participant.name,  # type: ignore[union-attr]
-            role="participant",
-            participant=participant,
-            subscription=subscription,
-        )
-    return None
-
-
-def is_moderator(event: Event, email: str) -> bool:
-    """Officers, the event's contact, and its panelists with the moderator role."""
-    key = email.strip().lower()
-    if not key:
-        return False
-    officer = Officer.by_email(key)
-    if officer is not None and officer.active:
-        return True
-    if event.contact_email and event.contact_email.strip().lower() == key:
-        return True
-    return any(
-        link.role == "moderator" and (link.panelist.email or "").strip().lower() == key
-        for link in event.panelist_links
-    )
-
-
-# --- time in the reader's zone --------------------------------------------------------------
-
-
-def author_zone(event: Event, author: Author) -> str:
-    zone = author.participant.timezone if author.participant else None
-    return zone if zone and timezones.is_zone(zone) else event.timezone
+# --- when the forum takes posts ------------------------------------------------------------
 
 
 def closed_reason(event: Event, now: datetime) -> str | None:
@@ -255,7 +178,7 @@ def _from_non_member(event: Event, parsed: ParsedMessage, message_id: str) -> Ou
     (backscatter). So, as list servers do, the post waits for a moderator (or is dropped,
     by the event's `non_member_posts`), and only a participant we know hears about it.
     """
-    known = _is_known(parsed.from_email)
+    known = authors.is_known(parsed.from_email)
     reason = f"{parsed.from_email} is not a subscriber of {event.title}."
     closed = closed_reason(event, clock.now())
     if event.non_member_posts == "discard" or closed:
@@ -298,16 +221,6 @@ def _drop_reason(parsed: ParsedMessage, event: Event, envelope_from: str) -> str
     if envelope_from.strip() in ("<>",) or envelope_from.lower().startswith("mailer-daemon@"):
         return "bounce (empty envelope sender)"
     return None
-
-
-def _is_known(email: str) -> bool:
-    """Someone we have a record of, so a refusal goes to a person and not to a forged address."""
-    if Participant.by_email(email) is not None:
-        return True
-    return (
-        db.session.scalar(select(Panelist.id).where(func.lower(Panelist.email) == email.strip().lower()))
-        is not None
-    )
 
 
 def _post_from_mail(event: Event, author: Author, parsed: ParsedMessage, message_id: str) -> Post:
@@ -472,7 +385,7 @@ def reject(post: Post, reason: str, moderator: str = "") -> bool:
     post.reject_reason = reason.strip()
     post.rejected_at = clock.now()
     post.moderated_by = moderator[:320]
-    if _is_known(post.author_email):
+    if authors.is_known(post.author_email):
         notices.rejected_mail(post)
     return True
 

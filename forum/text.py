@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from html import escape
+from html import escape, unescape
 from html.parser import HTMLParser
 
 import nh3
@@ -217,7 +217,36 @@ class _TextExtractor(HTMLParser):
         self.lines[-1] += sep + text
 
 
+_BLOCK_TAG_RE = re.compile(
+    r"</?(?:p|div|br|li|tr|h[1-6]|pre|table|hr|blockquote)\b[^>]*>", re.IGNORECASE
+)
+_ANY_TAG_RE = re.compile(r"<[^>]*>")
+_SKIPPED_RE = re.compile(r"<(script|style)\b", re.IGNORECASE)
+
+
+def _strip_tags(html: str) -> str:
+    """Text out of HTML in a few linear passes (no parser): for HTML beyond the limits,
+    where HTMLParser's per-tag Python work alone takes seconds."""
+    kept: list[str] = []
+    pos = 0
+    for match in _SKIPPED_RE.finditer(html):
+        if match.start() < pos:
+            continue
+        kept.append(html[pos : match.start()])
+        end = html.lower().find(f"</{match.group(1).lower()}", match.end())
+        pos = len(html) if end < 0 else end
+        if end < 0:
+            break
+    kept.append(html[pos:])
+    text = _ANY_TAG_RE.sub("", _BLOCK_TAG_RE.sub("\n", "".join(kept)))
+    lines = [" ".join(line.split()) for line in unescape(text).splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
 def html_to_text(html: str) -> str:
+    """Readable text from HTML; HTML beyond `html_within_limits` is read by `_strip_tags`."""
+    if not html_within_limits(html):
+        return _strip_tags(html)
     parser = _TextExtractor()
     try:
         parser.feed(html)

@@ -105,14 +105,69 @@ def sender_of(message: EmailMessage) -> str:
     return next((a for _, a in getaddresses(_raw_header(message, "From")) if a), "")
 
 
+#: Characters RFC 2047 (5.3) lets stand for themselves in an encoded word inside a phrase.
+_Q_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
+_WORD_PAYLOAD = 66 - len("=?utf-8?q??=")  # encoded words of at most 66 characters
+
+
+def _q(ch: str) -> str:
+    if ch in _Q_SAFE:
+        return ch
+    if ch == " ":
+        return "_"
+    return "".join(f"={b:02X}" for b in ch.encode("utf-8"))
+
+
+def _encoded_words(run: str) -> list[str]:
+    """`run` as RFC 2047 Q encoded words of at most 66 characters, split between characters,
+    at a space where one is near (the space stays inside the earlier word)."""
+    words: list[str] = []
+    chunk = ""
+    for ch in run:
+        piece = _q(ch)
+        if len(chunk) + len(piece) > _WORD_PAYLOAD:
+            cut = chunk.rfind("_") + 1 if "_" in chunk[len(chunk) // 2 :] else len(chunk)
+            words.append(chunk[:cut])
+            chunk = chunk[cut:]
+        chunk += piece
+    if chunk:
+        words.append(chunk)
+    return [f"=?utf-8?q?{w}?=" for w in words]
+
+
 def phrase(text: str) -> str:
-    """`text` as an RFC 5322 phrase: atoms as they are, quoted when needed, RFC 2047 if not ASCII."""
+    """`text` as an RFC 5322 phrase: atoms as they are, quoted when needed, RFC 2047 if not ASCII.
+
+    Non-ASCII: each run of words that are not plain atoms becomes encoded words of at most
+    66 characters, plain ASCII words stay as they are, all separated by single spaces so
+    the caller can fold there. Decoders differ on the space between two encoded words
+    (RFC 2047 drops it; Python's address parser keeps it), so a run is only split where
+    the text has a space of its own.
+    """
     text = clean_header_text(text)
-    if not text.isascii():
-        return Header(text, "utf-8").encode(splitchars=" ", maxlinelen=76)
-    if _ATEXT.match(text):
-        return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if text.isascii():
+        if _ATEXT.match(text):
+            return text
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    tokens: list[str] = []
+    run: list[str] = []
+    for word in text.split(" "):
+        if _ATEXT.match(word) and word:
+            if run:
+                tokens.extend(_encoded_words(" ".join(run)))
+                run = []
+            tokens.append(word)
+        else:
+            run.append(word)
+    if run:
+        tokens.extend(_encoded_words(" ".join(run)))
+    return " ".join(tokens)
+
+
+def phrase_words(text: str) -> str:
+    """Unstructured text (a Subject) as RFC 2047 encoded words when it is not ASCII, each at
+    most 66 characters on its own line; ASCII text as it is."""
+    return text if text.isascii() else Header(text, "utf-8").encode(splitchars=" ", maxlinelen=66)
 
 
 def fold_list(items: list[str], sep: str = ",") -> str:
@@ -162,17 +217,24 @@ def set_header(msg: EmailMessage, name: str, value: str) -> None:
         raw = fold_words(cleaned, indent=len(name) + 2)
     if raw is not None and raw.isascii():
         msg.set_raw(name, raw)
+    elif name.lower() not in RAW_HEADERS:  # unstructured text: encoded words, 66 a line
+        msg.set_raw(name, phrase_words(clean_header_text(value)))
     else:
         msg[name] = clean_header_text(value)
 
 
-def format_address(addr: Address) -> str | None:
-    """`phrase <addr>` for a plain ASCII mailbox; None when only the email package can write it."""
+def format_address(addr: Address, indent: int = 0) -> str | None:
+    """`phrase <addr>` for a plain mailbox, folded at spaces into lines of 78 or less
+    after a header name `indent` long; None when only the email package can write it (an
+    unusual address). A non-ASCII name becomes RFC 2047 encoded words (`phrase`): the email
+    package's own folding can exceed 75 characters a word and break words apart."""
     spec = addr.addr_spec
     if not _SIMPLE_ADDR.match(spec) or ".." in spec:
         return None
-    text = f"{phrase(addr.display_name)} <{spec}>" if addr.display_name else spec
-    return text if max(len(line) for line in text.split("\n")) <= _MAX_RAW_LINE else None
+    if not addr.display_name:
+        return spec
+    text = f"{phrase(addr.display_name)} <{spec}>"
+    return fold_words(text, indent=indent) if indent + len(text) > 78 else text
 
 
 def set_address(msg: EmailMessage, name: str, value: str | Address) -> None:
@@ -182,7 +244,7 @@ def set_address(msg: EmailMessage, name: str, value: str | Address) -> None:
     is most of the cost of a fan-out); anything unusual goes through `Address`.
     """
     addr = as_address(value)
-    text = format_address(addr)
+    text = format_address(addr, indent=len(name) + 2)
     if text is None:
         msg[name] = addr
     else:
@@ -251,7 +313,8 @@ def list_address(event: Event) -> Address:
 
 def list_id(event: Event) -> str:
     """RFC 2919: `phrase <slug.LIST_DOMAIN>`, the phrase quoted or encoded as needed."""
-    return f"{phrase(event.title)} <{event.slug}.{current_app.config['LIST_DOMAIN']}>"
+    text = f"{phrase(event.title)} <{event.slug}.{current_app.config['LIST_DOMAIN']}>"
+    return fold_words(text, indent=len("List-Id: ")) or text
 
 
 def list_headers(

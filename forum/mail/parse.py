@@ -331,18 +331,23 @@ def _mailboxes(raw: str) -> list[tuple[str, str]]:
 
     RFC 2047 words may only stand for display-name text, never for an address: a From of
     `=?utf-8?q?victim=40example=2Eorg?= <attacker@evil.example>` is attacker@evil.example.
-    The email package's `policy.default` address parser respects that; if it fails,
-    `getaddresses` reads the undecoded header and the names are decoded afterwards.
+    `getaddresses` reads the undecoded header; only then are the names decoded (by
+    `decode_words`, which joins adjacent encoded words as RFC 2047 says; the email
+    package's address parser leaves a space between them). If it finds no address, the
+    `policy.default` parser, which also parses before decoding, gets a try.
     """
     value = re.sub(r"\r?\n(?=[ \t])", "", _unsurrogate(raw))
     try:
+        pairs = [(decode_words(name), addr) for name, addr in getaddresses([value])]
+    except Exception:  # noqa: BLE001
+        pairs = []
+    if any(ADDR_SPEC_RE.match(addr.strip()) for _, addr in pairs):
+        return pairs
+    try:
         header = policy.default.header_factory("From", value)
         return [(a.display_name, a.addr_spec) for a in header.addresses]  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - fall back to the lenient stdlib parser, still undecoded
-        try:
-            return [(decode_words(name), addr) for name, addr in getaddresses([value])]
-        except Exception:  # noqa: BLE001
-            return []
+    except Exception:  # noqa: BLE001
+        return []
 
 
 def from_address(msg: Message) -> tuple[str, str]:

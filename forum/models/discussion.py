@@ -97,7 +97,14 @@ class Post(Model):
 
     @property
     def author_display(self) -> str:
-        return self.author_name or self.author_email
+        """The name shown for the author (archive, list mail From, digests): never the address.
+
+        Without a name, the address's local part (`plain@example.org` -> `plain`), else
+        "A participant": archive pages may be public and carry no addresses.
+        """
+        if self.author_name.strip():
+            return self.author_name
+        return self.author_email.rpartition("@")[0].strip() or "A participant"
 
     @property
     def role_label(self) -> str:

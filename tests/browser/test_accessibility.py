@@ -18,7 +18,7 @@ from forum import clock, demo, discussion, links
 from forum import subscriptions as service
 from forum.extensions import db
 from forum.mail.sender import send_due
-from forum.models import Event
+from forum.models import Event, Rsvp
 from tests.browser.conftest import watch_for_csp_violations
 from tests.support.discussion import LIST, OPEN_AT, make_forum, message, subscribe
 from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, live_server, make_officer
@@ -46,6 +46,11 @@ def seed() -> dict[str, str]:
         assert discussion.receive(message(), LIST).status == "accepted"
         held = message(sender="new@example.org", name="Nell Newcomer", subject="Hello from a new member")
         assert discussion.receive(held, LIST).status == "held"
+    demo_forum = Event.by_slug("mentoring-in-technical-services")
+    assert demo_forum is not None
+    answering = subscribe(demo_forum, "ann@example.org", "Ann Reader")
+    for session, partstat in zip(demo_forum.sessions, ("accepted", "tentative"), strict=False):
+        db.session.add(Rsvp(subscription_id=answering.id, session_id=session.id, partstat=partstat))
     pending = service.subscribe(series, "pending@example.org", name="Pat Pending", conduct_accepted=True)
     db.session.commit()
     send_due()
@@ -149,6 +154,7 @@ def test_pages_have_no_serious_accessibility_violations(app: Flask, browser: Bro
         sign_in(page, base, axe, problems)
         for path in ("/manage/", "/manage/events/mentoring-in-technical-services"):
             check(page, axe, base + path, problems)
+        expect(page.get_by_role("heading", name="Calendar answers")).to_be_visible()  # checked above
         for area in ("sessions", "panelists", "subscribers", "moderation", "announcements"):
             check(page, axe, f"{base}/manage/events/mentoring/{area}", problems)
         context.close()
