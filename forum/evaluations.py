@@ -33,6 +33,7 @@ from .models import (
     EvaluationQuestion,
     EvaluationResponse,
     Event,
+    JobRun,
     Session,
     Subscription,
 )
@@ -391,6 +392,17 @@ def _send_invitations(evaluation: Evaluation) -> tuple[int, str]:
         ):
             count += 1
     return count, ""
+
+
+def invitation_run(evaluation: Evaluation) -> JobRun | None:
+    """When the invitations went out and to how many (None: not yet)."""
+    return db.session.scalar(
+        select(JobRun).where(
+            JobRun.kind == "evaluation",
+            JobRun.target == f"evaluation:{evaluation.id}",
+            JobRun.period == "invite",
+        )
+    )
 
 
 def send_due(at: datetime, report: JobReport, event: Event | None = None) -> None:

@@ -53,6 +53,8 @@ def test_invitation_goes_once_per_registrant_after_the_last_session(app: Flask) 
     links = {m.recipient: link_in(m, "/evaluation/") for m in mails}
     assert len(set(links.values())) == 3
     assert evaluations.read_personal_token(links["p1@example.org"].rsplit("/", 1)[1]) == subs[1]
+    run = evaluations.invitation_run(evaluations.create(ev))
+    assert run is not None and run.recipients == 3
 
 
 def answer(client: FlaskClient, path: str, data: dict[str, str]):  # type: ignore[no-untyped-def]

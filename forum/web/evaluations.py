@@ -130,6 +130,7 @@ def _manage_page(
         button=ButtonForm(formdata=None),
         defaults=evaluations.default_questions(event) if evaluation is None else [],
         closes=evaluations.closes_at(evaluation) if evaluation else None,
+        invited=evaluations.invitation_run(evaluation) if evaluation else None,
     ), status
 
 
