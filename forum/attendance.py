@@ -246,15 +246,20 @@ class SessionCount:
     minutes: int
 
 
+def _registered_for(sub: Subscription, session: Session) -> bool:
+    """Registered before the session ended and had not left before it began."""
+    joined = sub.confirmed_at or sub.created_at
+    left = sub.unsubscribed_at if sub.status != "active" else None
+    return joined <= session.ends_at and (left is None or left > session.starts_at)
+
+
 def session_counts(event: Event, recs: list[Record] | None = None) -> list[SessionCount]:
     """Registered vs attended per session: the officer page's chart and table."""
     recs = records(event) if recs is None else recs
     out = []
     for s in event.active_sessions:
         # registered for a session = registered before it ended (late registrants missed earlier ones)
-        registered = sum(
-            1 for r in recs if (r.subscription.confirmed_at or r.subscription.created_at) <= s.ends_at
-        )
+        registered = sum(1 for r in recs if _registered_for(r.subscription, s))
         attended = sum(1 for r in recs if s.id in r.marks)
         out.append(SessionCount(s, registered, attended, session_minutes(s)))
     return out

@@ -234,6 +234,11 @@ def read_report(text: str) -> tuple[str, dict[str, tuple[int, int | None]], list
             totals[(section_no, key)] = minutes
         elif minutes is not None:
             totals[(section_no, key)] = (previous or 0) + minutes
+    if not first_line and not bad and any(_norm(c) == "user action" for _, cells in rows for c in cells):
+        raise ReportError(
+            "This Teams list has no email column (the older join/leave log). Download the attendance "
+            "report from the meeting's Attendance tab instead: it lists each person's email."
+        )
     if not first_line and not bad:
         raise ReportError(
             "No attendance rows found. Upload Zoom's participant or attendee report, a Microsoft "

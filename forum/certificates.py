@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 
 from fpdf import FPDF
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from . import attendance, branding, clock, evaluations, links
@@ -305,6 +305,18 @@ def mail_certificate(subscription: Subscription, at: datetime) -> tuple[int, str
         subscription_id=subscription.id,
     )
     return (1 if queued else 0), (cert.kind if cert else "no name yet")
+
+
+def mailed_count(event: Event) -> int:
+    """How many of the event's registrations have had their certificate mail."""
+    target = literal("subscription:", String) + cast(Subscription.id, String)
+    targets = select(target).where(Subscription.event_id == event.id)
+    stmt = (
+        select(func.count())
+        .select_from(JobRun)
+        .where(JobRun.kind == "certificate", JobRun.target.in_(targets))
+    )
+    return db.session.scalar(stmt) or 0
 
 
 def send_due(at: datetime, report: JobReport, event: Event | None = None) -> None:

@@ -34,6 +34,7 @@ from .models import (
     EvaluationQuestion,
     EvaluationResponse,
     Event,
+    JobRun,
     Session,
     Subscription,
 )
@@ -100,9 +101,8 @@ def create(event: Event) -> Evaluation:
     return evaluation
 
 
-def add_question(
-    evaluation: Evaluation, kind: str, prompt: str, choices: str = "", required: bool = False
-) -> EvaluationQuestion:
+def _checked(kind: str, prompt: str, choices: str) -> tuple[str, str]:
+    """(prompt, choices) cleaned, or EvaluationError naming each bad field."""
     errors = {}
     prompt = (prompt or "").strip()
     if kind not in QUESTION_KINDS:
@@ -116,16 +116,46 @@ def add_question(
         errors["choices"] = "Give at least two choices, one per line."
     if errors:
         raise EvaluationError(errors)
+    return prompt, "\n".join(options) if kind == "choice" else ""
+
+
+def add_question(
+    evaluation: Evaluation, kind: str, prompt: str, choices: str = "", required: bool = False
+) -> EvaluationQuestion:
+    prompt, choices = _checked(kind, prompt, choices)
     position = max((q.position for q in evaluation.questions), default=-1) + 1
     question = EvaluationQuestion(
-        kind=kind,
-        prompt=prompt,
-        choices="\n".join(options) if kind == "choice" else "",
-        required=required,
-        position=position,
+        kind=kind, prompt=prompt, choices=choices, required=required, position=position
     )
     evaluation.questions.append(question)
     return question
+
+
+def edit_question(
+    question: EvaluationQuestion, prompt: str, choices: str = "", required: bool = False
+) -> None:
+    """Reword a question (its kind stays: answers already given keep their meaning)."""
+    question.prompt, question.choices = _checked(question.kind, prompt, choices)
+    question.required = required
+
+
+def move_question(question: EvaluationQuestion, step: int) -> None:
+    """Swap a question with its neighbour above (step -1) or below (+1)."""
+    ordered = list(question.evaluation.questions)
+    i = ordered.index(question)
+    j = i + step
+    if not 0 <= j < len(ordered):
+        return
+    ordered[i], ordered[j] = ordered[j], ordered[i]
+    for position, q in enumerate(ordered):
+        q.position = position
+
+
+def set_intro(evaluation: Evaluation, intro: str) -> None:
+    intro = (intro or "").strip()
+    if len(intro) > 2000:
+        raise EvaluationError({"intro": "Keep the introduction under 2000 characters."})
+    evaluation.intro = intro
 
 
 def remove_question(question: EvaluationQuestion) -> None:
@@ -391,6 +421,17 @@ def _send_invitations(evaluation: Evaluation) -> tuple[int, str]:
         ):
             count += 1
     return count, ""
+
+
+def invitation_run(evaluation: Evaluation) -> JobRun | None:
+    """When the invitations went out and to how many (None: not yet)."""
+    return db.session.scalar(
+        select(JobRun).where(
+            JobRun.kind == "evaluation",
+            JobRun.target == f"evaluation:{evaluation.id}",
+            JobRun.period == "invite",
+        )
+    )
 
 
 def send_due(at: datetime, report: JobReport, event: Event | None = None) -> None:

@@ -224,8 +224,11 @@ def test_registered_counts_leave_out_people_who_registered_after_a_session(app: 
     late = register(ev, "late@example.org")
     late.confirmed_at = ev.active_sessions[1].ends_at + timedelta(hours=1)
     db.session.commit()
+    gone = register(ev, "gone@example.org", status="unsubscribed")
+    gone.unsubscribed_at = ev.active_sessions[0].ends_at + timedelta(days=1)
+    db.session.commit()
     counts = attendance.session_counts(ev)
-    assert [c.registered for c in counts] == [1, 1, 2]
+    assert [c.registered for c in counts] == [2, 1, 2]  # late joins for the third; gone left after the first
 
 
 def test_api_reads_attendance_and_hours_with_an_officer_token_only(app: Flask, client: FlaskClient) -> None:

@@ -201,3 +201,9 @@ def test_cli_imports_a_report_for_a_session_by_number(app: Flask, event) -> None
     assert minutes_by_email(event.active_sessions[2].id)["cy@example.org"] == (26, "import")
     wrong = runner.invoke(args=["forum", "import-attendance", event.slug, "4", handle.name])
     assert wrong.exit_code == 1 and "has 3 session(s)" in wrong.output
+
+
+def test_the_old_teams_log_without_addresses_gets_a_way_forward(event) -> None:  # type: ignore[no-untyped-def]
+    old = "Full Name\tUser Action\tTimestamp\nAna Ruiz\tJoined\t3/19/2030, 1:01:00 PM\n".encode("utf-16")
+    with pytest.raises(ReportError, match="no email column"):
+        import_report(event.active_sessions[2], old)

@@ -197,6 +197,7 @@ def test_certificate_mail_goes_once_per_person_after_the_delay(app: Flask) -> No
     ]
     keys = db.session.scalars(select(JobRun.target).where(JobRun.kind == "certificate")).all()
     assert sorted(keys) == sorted(f"subscription:{s.id}" for s in (ana, bo, nameless))
+    assert certificates.mailed_count(ev) == 3
 
 
 def test_no_certificate_mail_when_the_officer_turns_it_off(app: Flask) -> None:

@@ -53,6 +53,8 @@ def test_invitation_goes_once_per_registrant_after_the_last_session(app: Flask) 
     links = {m.recipient: link_in(m, "/evaluation/") for m in mails}
     assert len(set(links.values())) == 3
     assert evaluations.read_personal_token(links["p1@example.org"].rsplit("/", 1)[1]) == subs[1]
+    run = evaluations.invitation_run(evaluations.create(ev))
+    assert run is not None and run.recipients == 3
 
 
 def answer(client: FlaskClient, path: str, data: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -177,10 +179,32 @@ def test_officer_defines_the_questions(app: Flask, client: FlaskClient) -> None:
     first = evaluation.questions[0]
     assert client.post(f"{base}/questions/{first.id}/delete", data={"csrf_token": token}).status_code == 303
     assert client.post(f"{base}/settings", data={"csrf_token": token, "open_days": "0"}).status_code == 400
-    assert client.post(f"{base}/settings", data={"csrf_token": token, "open_days": "21"}).status_code == 303
+    saved = client.post(
+        f"{base}/settings", data={"csrf_token": token, "open_days": "21", "intro": "Five minutes, promise."}
+    )
+    assert saved.status_code == 303
+    second = evaluation.questions[1]
+    edited = client.post(
+        f"{base}/questions/{second.id}",
+        data={"csrf_token": token, "prompt": "Overall, how useful was it?", "required": "y"},
+    )
+    assert edited.status_code == 303
+    empty = client.post(f"{base}/questions/{second.id}", data={"csrf_token": token, "prompt": " "})
+    assert empty.status_code == 303 and "Write the question." in client.get(base).get_data(as_text=True)
+    assert (
+        client.post(
+            f"{base}/questions/{second.id}/move", data={"csrf_token": token, "direction": "up"}
+        ).status_code
+        == 303
+    )
     db.session.expire_all()
     evaluation = evaluations.evaluation_of(ev)
     assert evaluation is not None and evaluation.open_days == 21 and len(evaluation.questions) == 5
+    assert evaluation.intro == "Five minutes, promise."
+    assert (evaluation.questions[0].prompt, evaluation.questions[0].required) == (
+        "Overall, how useful was it?",
+        True,
+    )
 
 
 @pytest.mark.postgresql_only

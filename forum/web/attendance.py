@@ -16,7 +16,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, Submit
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
-from .. import attendance, attendance_import, clock
+from .. import attendance, attendance_import, certificates, clock
 from ..extensions import db, login
 from ..models import COMPLETION_RULES, Certificate, Event, Session, Subscription
 from ..timezones import format_date
@@ -147,6 +147,8 @@ def render_page(
         hours_text=attendance.hours_text,
         report=report,
         filename=filename,
+        mailed=certificates.mailed_count(event),
+        certificates_issued=len(issued_codes(recs)),
     )
     return page, status
 
@@ -242,16 +244,20 @@ def session_hours(slug: str, session_id: int) -> Any:
     return redirect(url_for(".index", slug=slug) + "#hours-h", code=303)
 
 
+def issued_codes(recs: list[attendance.Record]) -> dict[int, str]:
+    """Subscription id -> certificate code, for the registrations given."""
+    rows = db.session.execute(
+        select(Certificate.subscription_id, Certificate.code).where(
+            Certificate.subscription_id.in_([r.subscription.id for r in recs] or [-1])
+        )
+    )
+    return {sub_id: code for sub_id, code in rows}
+
+
 def export_csv(event: Event) -> str:
     """One row per registration: each session's attendance (minutes if reported), hours, outcome."""
     recs = attendance.records(event)
-    codes = dict(
-        db.session.execute(
-            select(Certificate.subscription_id, Certificate.code).where(
-                Certificate.subscription_id.in_([r.subscription.id for r in recs] or [-1])
-            )
-        ).all()
-    )
+    codes = issued_codes(recs)
     sessions = event.active_sessions
     buffer = io.StringIO()
     writer = csv.writer(buffer)

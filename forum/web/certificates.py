@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from .. import certificates, evaluations
+from .. import attendance, certificates, clock, evaluations
 from .. import subscriptions as subscription_service
 from ..erasure import is_erased
 from ..extensions import db
@@ -35,7 +35,7 @@ def verify(code: str) -> Any:
     if cert is None:
         return render_template("ce/verify.html", cert=None, code=code), 404
     return render_template(
-        "ce/verify.html", cert=cert, code=cert.code, hours=certificates.attendance.hours_text(cert.minutes)
+        "ce/verify.html", cert=cert, code=cert.code, hours=attendance.hours_text(cert.minutes)
     )
 
 
@@ -54,22 +54,22 @@ class Offer:
 def offers(participant: Participant) -> list[Offer]:
     """One line per event whose last session is over and that the person attended or may evaluate."""
     out = []
+    now = clock.now()
     for sub in participant.subscriptions:
-        if sub.status not in ("active", "unsubscribed") or sub.event.ends_at is None:
-            continue
-        state = certificates.standing(sub)
+        ends = sub.event.ends_at
+        if sub.status not in ("active", "unsubscribed") or ends is None or ends > now:
+            continue  # nothing to offer before the last session has ended
+        state = certificates.standing(sub, now)
         evaluation = evaluations.evaluation_of(sub.event)
         open_eval = evaluation is not None and evaluations.is_open(evaluation) and sub.status == "active"
         if not state.record.attended and not open_eval:
-            continue
-        if state.reason.startswith("Certificates are issued after") and not open_eval:
             continue
         out.append(
             Offer(
                 subscription=sub,
                 kind=state.kind,
                 reason=state.reason,
-                hours=certificates.attendance.hours_text(state.record.minutes),
+                hours=attendance.hours_text(state.record.minutes),
                 evaluation_url=evaluations.personal_url(sub) if open_eval else None,
                 answered=evaluations.has_answered(sub),
             )

@@ -35,7 +35,15 @@ class QuestionForm(CheckedForm):
     add = SubmitField("Add the question")
 
 
+class EditForm(CheckedForm):
+    prompt = StringField("Question")
+    choices = TextAreaField("Choices (one per line)")
+    required = BooleanField("An answer is required")
+    save_question = SubmitField("Save")
+
+
 class SettingsForm(CheckedForm):
+    intro = TextAreaField("Introduction shown above the questions")
     open_days = StringField("Days it stays open after the last session")
     save_days = SubmitField("Save")
 
@@ -119,7 +127,11 @@ def _manage_page(
 ) -> Any:
     evaluation = evaluations.evaluation_of(event)
     settings_form = sform or SettingsForm(
-        formdata=None, data={"open_days": str(evaluation.open_days) if evaluation else "14"}
+        formdata=None,
+        data={
+            "open_days": str(evaluation.open_days) if evaluation else "14",
+            "intro": evaluation.intro if evaluation else "",
+        },
     )
     return render_template(
         "ce/evaluation_manage.html",
@@ -128,8 +140,10 @@ def _manage_page(
         question_form=qform or QuestionForm(formdata=None),
         settings_form=settings_form,
         button=ButtonForm(formdata=None),
+        edit_form=EditForm(formdata=None),
         defaults=evaluations.default_questions(event) if evaluation is None else [],
         closes=evaluations.closes_at(evaluation) if evaluation else None,
+        invited=evaluations.invitation_run(evaluation) if evaluation else None,
     ), status
 
 
@@ -184,6 +198,36 @@ def remove_question(slug: str, question_id: int) -> Any:
     return redirect(url_for(".manage", slug=slug), code=303)
 
 
+@bp.route("/manage/events/<slug>/evaluation/questions/<int:question_id>", methods=["POST"])
+def edit_question(slug: str, question_id: int) -> Any:
+    event = _officer_event(slug)
+    question = _question(event, question_id)
+    form = EditForm()
+    if not form.validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
+    try:
+        evaluations.edit_question(
+            question, form.prompt.data or "", form.choices.data or "", bool(form.required.data)
+        )
+    except evaluations.EvaluationError as exc:
+        db.session.rollback()
+        flash(f"Question not saved: {exc}", "error")
+        return redirect(url_for(".manage", slug=slug) + f"#q-{question_id}", code=303)
+    db.session.commit()
+    flash("Question saved.")
+    return redirect(url_for(".manage", slug=slug) + f"#q-{question_id}", code=303)
+
+
+@bp.route("/manage/events/<slug>/evaluation/questions/<int:question_id>/move", methods=["POST"])
+def move_question(slug: str, question_id: int) -> Any:
+    event = _officer_event(slug)
+    question = _question(event, question_id)
+    if ButtonForm().validate_on_submit():
+        evaluations.move_question(question, -1 if request.form.get("direction") == "up" else 1)
+        db.session.commit()
+    return redirect(url_for(".manage", slug=slug) + f"#q-{question_id}", code=303)
+
+
 @bp.route("/manage/events/<slug>/evaluation/settings", methods=["POST"])
 def settings(slug: str) -> Any:
     event = _officer_event(slug)
@@ -195,9 +239,11 @@ def settings(slug: str) -> Any:
         return _manage_page(event, sform=form, status=400)
     try:
         evaluations.set_open_days(evaluation, form.open_days.data or "")
+        evaluations.set_intro(evaluation, form.intro.data or "")
     except evaluations.EvaluationError as exc:
         db.session.rollback()
-        form.open_days.errors = [exc.errors["open_days"]]
+        for name, message in exc.errors.items():
+            getattr(form, name).errors = [message]
         return _manage_page(event, sform=form, status=400)
     db.session.commit()
     flash("Saved.")
