@@ -78,14 +78,21 @@ def zone_name(form: FlaskForm, field: Field) -> None:
 
 
 def zone_choices() -> list[SelectChoice]:
-    """The zone picker: the configured display zones first, then every IANA zone."""
-    from .helpers import display_zones
+    """The zone picker (timezones.zone_picker): display and common zones first, then every
+    canonical zone by region, each with its current UTC offset. The same list as the
+    public pickers."""
+    from .. import clock
 
-    common = {z.name for z in display_zones()}
-    rest = [z for z in timezones.all_zone_names() if z not in common]
-    return [SelectChoice(z.name, f"{z.name} ({z.label})", optgroup="Common") for z in display_zones()] + [
-        SelectChoice(z, z, optgroup="All time zones") for z in rest
+    return [
+        SelectChoice(name, label, optgroup=group)
+        for group, entries in timezones.zone_picker(clock.now())
+        for name, label in entries
     ]
+
+
+def _canonical_zone(value: str | None) -> str | None:
+    """An old alias typed or stored (Asia/Calcutta) is saved as its canonical name."""
+    return timezones.canonical(value.strip()) if isinstance(value, str) and value.strip() else value
 
 
 def choices(labels: dict[str, str]) -> list[SelectChoice]:
@@ -104,6 +111,8 @@ class ZoneField(SelectField):
 
     def __init__(self, label: str | None = None, validators: list | None = None, **kwargs: Any):
         kwargs.setdefault("choices", zone_choices)
+        kwargs.setdefault("render_kw", {"data-zone-search": ""})
+        kwargs.setdefault("filters", [_canonical_zone])
         super().__init__(
             label,
             validators=[InputRequired("Pick a time zone."), zone_name, *(validators or [])],

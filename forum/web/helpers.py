@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, current_app, url_for
 from werkzeug.routing import BuildError
 
-from .. import branding, mail_texts, timezones
+from .. import branding, clock, mail_texts, timezones
 from ..links import post_url
 from ..text import lines, markdown
 
@@ -66,3 +66,4 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["viewer_data"] = viewer_data
     app.jinja_env.globals["brand"] = branding.current
     app.jinja_env.globals["mail_text"] = mail_texts.mail_text
+    app.jinja_env.globals["zone_picker"] = lambda: timezones.zone_picker(clock.now())
