@@ -20,6 +20,7 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
@@ -36,6 +37,7 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import timezones
 from ..events import REPEATS
@@ -214,6 +216,15 @@ class SessionForm(FlaskForm):
     timezone = ZoneField("Time zone")
     join_url = URLField("Join link", validators=[Length(max=500), web_address], filters=STRIP)
     description = TextAreaField("Session description", filters=STRIP, description="Markdown; optional.")
+    panelist_ids = SelectMultipleField(
+        "Panelists in this session",
+        coerce=int,
+        choices=[],
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description="Shown with this session on the event page. Add people to the event under Panelists first.",
+    )
     confirm_past = BooleanField("Yes, this date is in the past")
 
     def validate_end_time(self, field: Field) -> None:
