@@ -48,7 +48,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from . import calendar, clock, digests, mail_texts, timezones
+from . import calendar, clock, digests, mail_texts, subjects, timezones
 from .extensions import db
 from .mail.bulk import Attachment
 from .mail.compose import list_messages
@@ -351,7 +351,7 @@ def session_time_for(session: Session, zone: str) -> str:
 
 def _send_reminder(session: Session, minutes: int) -> tuple[int, str]:
     event = session.event
-    subject = f"Reminder: {session.display_title} starts in {offset_text(minutes)}"
+    subject = subjects.session_subject("Reminder", session, f"starts in {offset_text(minutes)}")
     by_name = mail_texts.uses_name(event, "reminder")  # the officer's text greets by name
 
     def viewer_zone(subscription: Subscription) -> str:

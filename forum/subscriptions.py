@@ -25,7 +25,7 @@ from flask import current_app
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from . import calendar, clock, links
+from . import calendar, clock, links, subjects
 from .extensions import db
 from .mail.compose import address, build_message, list_message
 from .mail.outbox import Outgoing, enqueue, enqueue_many
@@ -187,7 +187,7 @@ def confirmation(subscription: Subscription) -> Outgoing:
     participant, event = subscription.participant, subscription.event
     msg = build_message(
         to=address(participant.email, participant.name),
-        subject=f"Confirm your subscription to {event.title}",
+        subject=subjects.subject("Confirm your subscription" if event.is_eforum else "Confirm your registration", event),
         template="confirm",
         context={
             "event": event,
@@ -220,7 +220,7 @@ def welcome_message(subscription: Subscription) -> EmailMessage:
     msg = list_message(
         event=event,
         subscription=subscription,
-        subject=f"Welcome to {event.title}",
+        subject=subjects.subject("Welcome", event),
         template="welcome",
         context={
             "list_address": event.list_address(current_app.config["LIST_DOMAIN"]),
@@ -254,7 +254,7 @@ def send_already_subscribed(subscription: Subscription) -> None:
     msg = list_message(
         event=event,
         subscription=subscription,
-        subject=f"You're already subscribed to {event.title}",
+        subject=subjects.subject("Already subscribed" if event.is_eforum else "Already registered", event),
         template="already_subscribed",
         automated=True,
     )

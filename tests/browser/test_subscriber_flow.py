@@ -101,7 +101,7 @@ def test_a_visitor_subscribes_confirms_changes_delivery_and_leaves(app: Flask, b
 
         # the confirmation mail, read in the dev mailbox; its link asks for a button press
         deliver()
-        open_mail(page, base, f"Confirm your subscription to {title}")
+        open_mail(page, base, f"Confirm your subscription: {title}")
         expect(page.get_by_text("Hello Vera Visitor,").first).to_be_visible()
         page.get_by_role("link", name="Confirm your subscription").click()
         expect(page.get_by_role("heading", level=1)).to_have_text(title)
@@ -114,7 +114,7 @@ def test_a_visitor_subscribes_confirms_changes_delivery_and_leaves(app: Flask, b
 
         # the welcome mail says how mail comes, and links to the preferences
         deliver()
-        welcome = f"Welcome to {title}"
+        welcome = f"Welcome: {title}"
         open_mail(page, base, welcome)
         expect(page.locator(".prose").get_by_text("Delivery: Daily digest.")).to_be_visible()
         page.locator(".prose").get_by_role("link", name="Change delivery, time zone or name").click()
