@@ -6,6 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
+LMTP_PORT ?= 8024
 
 .PHONY: run test lint bench clean
 
@@ -20,7 +21,7 @@ run: export FORUM_ENV = development
 run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) forum demo --if-empty
-	BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} $(FLASK) forum dev --host $(HOST) --port $(PORT)
+	BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} $(FLASK) forum dev --host $(HOST) --port $(PORT) --lmtp-port $(LMTP_PORT)
 
 ## test: the whole suite (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set)
 test: $(STAMP)

@@ -21,7 +21,7 @@ from icalendar import Event as VEvent
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from . import clock, join_links, timezones
+from . import clock, join_links, subjects, timezones
 from .addresses import rsvp_address
 from .extensions import db
 from .models import Event, EventPanelist, OutboundMessage, Participant, Session, Subscription
@@ -365,7 +365,7 @@ def session_invites(
         message = list_message(
             event=event,
             subscription=subscription,
-            subject=f"Invitation: {label} \u2014 {event.title}",
+            subject=subjects.subject("Invitation", event, label),
             template="invite",
             context={
                 "session": session,
@@ -479,7 +479,7 @@ def send_updates(session: Session, changes: Sequence[str] = ()) -> int:
         session,
         method="REQUEST",
         template="session_update",
-        subject=f"Updated: {summary_for(session)}",
+        subject=subjects.session_subject("Updated", session),
         key_prefix="calendar-update",
         extra={"changes": list(changes)},
     )
@@ -492,7 +492,7 @@ def send_cancellations(session: Session, reason: str = "") -> int:
         session,
         method="CANCEL",
         template="session_cancelled",
-        subject=summary_for(session),
+        subject=subjects.session_subject("Cancelled", session),
         key_prefix="calendar-cancel",
         extra={"reason": reason},
     )

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import click
@@ -22,12 +23,53 @@ forum_cli = AppGroup("forum", help="Forum administration.")
 # --- development runner (make run) -----------------------------------------------------
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on host:port (a second copy of `make run`)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def _stop_when_a_child_dies(
+    children: list[subprocess.Popen[bytes]], status: list[int], stopping: threading.Event
+) -> None:
+    """If the scheduler or the LMTP server exits (its port was taken meanwhile, a crash),
+    stop the web server too, with exit status 1, rather than serve pages with mail dead."""
+    def watch() -> None:
+        while not stopping.is_set():
+            for child in children:
+                code = child.poll()
+                if code is not None and not stopping.is_set():
+                    click.echo(
+                        f"Error: {' '.join(map(str, child.args[-4:]))} stopped (exit {code}); stopping Forum.",  # type: ignore[index]
+                        err=True,
+                    )
+                    status[0] = 1
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    return
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, daemon=True, name="dev-children").start()
+
+
 @forum_cli.command("dev")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--lmtp-port", default=8024, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=int, envvar="PORT")
+@click.option("--lmtp-port", default=8024, show_default=True, type=int, envvar="LMTP_PORT")
 def dev(host: str, port: int, lmtp_port: int) -> None:
-    """Web server, scheduler and inbound LMTP in one terminal (development only)."""
+    """Web server, scheduler and inbound LMTP in one terminal (development only).
+
+    Stops before starting anything when either port is taken: a copy serving web pages
+    while its mail side is dead would look like it works and lose every post.
+    """
+    for name, number, setting in (("web", port, "PORT"), ("LMTP", lmtp_port, "LMTP_PORT")):
+        if port_in_use(host, number):
+            raise click.ClickException(
+                f"{host}:{number} ({name}) is already in use, perhaps by another copy of Forum. "
+                f"Stop it, or choose another port: {setting}={number + 1} make run"
+            )
     if current_app.config["FORUM_ENV"] != "development":
         raise click.ClickException("forum dev is for development: run it with FORUM_ENV=development (make run does)")
     env = dict(os.environ)
@@ -38,13 +80,19 @@ def dev(host: str, port: int, lmtp_port: int) -> None:
         subprocess.Popen([*flask, "lmtp", "--host", host, "--port", str(lmtp_port)], env=env),
     ]
     # SIGTERM (not only Ctrl+C) must reach the `finally` below, or the children are orphaned.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    click.echo(f" * Forum on http://{host}:{port}/  (dev mailbox: http://{host}:{port}/dev/mail)")
+    status, stopping = [0], threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(status[0]))
+    _stop_when_a_child_dies(children, status, stopping)
+    click.echo(
+        f" * Forum on http://{host}:{port}/  (dev mailbox: http://{host}:{port}/dev/mail; "
+        f"list mail by LMTP on {host}:{lmtp_port})"
+    )
     try:
         # app.run() is a no-op inside the flask CLI, so serve with Werkzeug directly. Flask types
         # the current_app proxy as Flask itself, hence the ignore on the proxy's own method.
         run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
     finally:
+        stopping.set()
         for child in children:
             child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 5

@@ -419,7 +419,11 @@ def duplicate_event(original: Event, *, title: str, slug: str, first_day: date) 
     shift = timedelta(days=(first_day - live[0].start_wall.date()).days) if live else timedelta()
     for number, old in enumerate(live, start=1):
         new = Session(
-            title=old.title, description=old.description, join_url=old.join_url, position=number
+            title=old.title,
+            description=old.description,
+            join_url=old.join_url,
+            position=number,
+            panelists=list(old.panelists),
         )
         try:
             new.set_times(old.start_wall + shift, old.end_wall + shift, old.timezone)
@@ -477,5 +481,16 @@ def move_panelist(link: EventPanelist, step: int) -> None:
 
 
 def detach_panelist(link: EventPanelist) -> None:
+    """Take a panelist off an event, and so off each of its sessions."""
+    for session in link.event.sessions:
+        if link.panelist in session.panelists:
+            session.panelists.remove(link.panelist)
     link.event.panelist_links.remove(link)
     db.session.delete(link)
+
+
+def set_session_panelists(session: Session, panelist_ids: list[int]) -> None:
+    """Who appears in this session (shown with it): chosen among the event's panelists;
+    ids of anyone else are ignored."""
+    on_event = {link.panelist_id: link.panelist for link in session.event.panelist_links}
+    session.panelists = [on_event[i] for i in dict.fromkeys(panelist_ids) if i in on_event]

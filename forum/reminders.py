@@ -6,7 +6,7 @@ is the reminders job's business (`forum/jobs.py`); this module builds and enqueu
 
 from __future__ import annotations
 
-from . import calendar, join_links, mail_texts, timezones
+from . import calendar, join_links, mail_texts, subjects, timezones
 from .audience import active_subscriptions
 from .mail.bulk import Attachment
 from .mail.compose import list_messages
@@ -37,7 +37,7 @@ def session_time_for(session: Session, zone: str) -> str:
 
 def send_reminder(session: Session, minutes: int) -> tuple[int, str]:
     event = session.event
-    subject = f"Reminder: {session.display_title} starts in {offset_text(minutes)}"
+    subject = subjects.session_subject("Reminder", session, f"starts in {offset_text(minutes)}")
     by_name = mail_texts.uses_name(event, "reminder")  # the officer's text greets by name
 
     def viewer_zone(subscription: Subscription) -> str:

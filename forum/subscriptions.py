@@ -22,7 +22,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 
-from . import calendar, clock, leaving, links, recordings, seats
+from . import calendar, clock, leaving, links, recordings, seats, subjects
 from .extensions import db
 from .mail.compose import address, build_message, list_message
 from .mail.outbox import Outgoing, enqueue
@@ -206,7 +206,7 @@ def confirmation(subscription: Subscription) -> Outgoing:
     participant, event = subscription.participant, subscription.event
     msg = build_message(
         to=address(participant.email, participant.name),
-        subject=f"Confirm your subscription to {event.title}",
+        subject=subjects.subject("Confirm your subscription" if event.is_eforum else "Confirm your registration", event),
         template="confirm",
         context={
             "event": event,
@@ -239,7 +239,7 @@ def welcome_message(subscription: Subscription) -> EmailMessage:
     msg = list_message(
         event=event,
         subscription=subscription,
-        subject=f"Welcome to {event.title}",
+        subject=subjects.subject("Welcome", event),
         template="welcome",
         context={
             "list_address": event.list_address(current_app.config["LIST_DOMAIN"]),
@@ -281,7 +281,7 @@ def send_already_subscribed(subscription: Subscription) -> None:
     msg = list_message(
         event=event,
         subscription=subscription,
-        subject=f"You're already subscribed to {event.title}",
+        subject=subjects.subject("Already subscribed" if event.is_eforum else "Already registered", event),
         template="already_subscribed",
         automated=True,
     )

@@ -17,6 +17,7 @@ from .config import DEFAULT_DISPLAY_ZONES
 
 #: the en dash of ranges ("10:00 AM–6:00 PM", "Tuesday, 9/10/2019 – Wednesday, 9/11/2019")
 DASH = "\u2013"
+MINUS = "\u2212"  # a real minus sign in UTC offsets
 
 
 class TimeInputError(ValueError):
@@ -58,14 +59,115 @@ def is_zone(name: str) -> bool:
     return True
 
 
+#: zones many readers of an English-language library event live in, offered right after
+#: the display zones in every picker
+COMMON_ZONES = (
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Phoenix",
+    "America/Halifax",
+    "America/St_Johns",
+    "America/Toronto",
+    "America/Vancouver",
+    "America/Mexico_City",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Africa/Johannesburg",
+    "Africa/Lagos",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "UTC",
+)
+
+
+def _tzdata_file(name: str) -> str | None:
+    """A table shipped with the tzdata package (else the system's zoneinfo), or None."""
+    try:
+        from importlib.resources import files
+
+        return (files("tzdata") / "zoneinfo" / name).read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        pass
+    try:
+        with open(f"/usr/share/zoneinfo/{name}", encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
 @lru_cache(maxsize=1)
 def all_zone_names() -> list[str]:
-    """Every IANA zone name, sorted, for pickers (legacy aliases such as US/* left out)."""
-    return sorted(
-        z
-        for z in available_timezones()
-        if "/" in z and not z.startswith(("Etc/", "SystemV/", "US/", "posixrules"))
-    ) + ["UTC"]
+    """The canonical IANA zone names, sorted, for pickers: tzdata's zone.tab (one name per
+    country region, e.g. Asia/Kolkata) plus UTC. Backward-compatible aliases such as
+    Asia/Calcutta or US/Eastern are not offered (they still work where typed: `canonical`)."""
+    table = _tzdata_file("zone.tab")
+    if table:
+        names = {line.split("\t")[2] for line in table.splitlines() if line and not line.startswith("#")}
+    else:  # no table anywhere: the zones that are not links, as well as zoneinfo can tell
+        names = {
+            z
+            for z in available_timezones()
+            if "/" in z and not z.startswith(("Etc/", "SystemV/", "US/", "posixrules")) and z not in zone_links()
+        }
+    return sorted(n for n in names if is_zone(n)) + ["UTC"]
+
+
+@lru_cache(maxsize=1)
+def zone_links() -> dict[str, str]:
+    """Alias -> target from tzdata's `tzdata.zi` (`L Asia/Kolkata Asia/Calcutta`)."""
+    table = _tzdata_file("tzdata.zi") or ""
+    links = {}
+    for line in table.splitlines():
+        if line.startswith("L "):
+            _, target, alias = line.split()[:3]
+            links[alias] = target
+    return links
+
+
+def canonical(name: str) -> str:
+    """`Asia/Calcutta` -> `Asia/Kolkata`; canonical and unknown names come back as they are."""
+    offered = set(all_zone_names())
+    if name in offered:
+        return name
+    target = zone_links().get(name)
+    return target if target in offered else name
+
+
+def utc_offset(zone_name: str, at: datetime) -> str:
+    """`UTC+05:30` now (or at `at`) in a zone; `UTC` for a zero offset."""
+    local = to_zone(at, zone_name)
+    text = _offset(local)
+    return "UTC" if text == "+00:00" else "UTC" + text.replace("-", MINUS)
+
+
+def zone_picker(at: datetime, extra: Sequence[str] = ()) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The one zone list of every picker (officer and public): the display zones and
+    common zones first, then every canonical zone grouped by region, each with its UTC
+    offset at `at`. `extra` names a zone to include if missing (a stored alias)."""
+    common: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for z in display_zones():
+        common.append((z.name, f"{z.label} ({z.name.replace('_', ' ')}) \u2014 {utc_offset(z.name, at)}"))
+        seen.add(z.name)
+    for name in COMMON_ZONES:
+        if name not in seen and is_zone(name):
+            common.append((name, f"{zone_label(name)} ({name.replace('_', ' ')}) \u2014 {utc_offset(name, at)}"))
+            seen.add(name)
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in [*all_zone_names(), *[e for e in extra if e and is_zone(e)]]:
+        region, _, place = name.partition("/")
+        label = (place or region).replace("_", " ").replace("/", " / ")
+        entry = (name, f"{label} \u2014 {utc_offset(name, at)}")
+        bucket = groups.setdefault(region if place else "Other", [])
+        if entry not in bucket:
+            bucket.append(entry)
+    return [("Common", common)] + sorted(groups.items())
 
 
 def format_time(dt: datetime) -> str:

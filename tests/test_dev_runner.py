@@ -99,3 +99,31 @@ def test_dev_command_serves_the_demo_and_stops_its_children(tmp_path: Path) -> N
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_a_second_copy_whose_lmtp_port_is_taken_stops_with_a_clear_message(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "FORUM_"))}
+    env.update(FORUM_INSTANCE_PATH=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path}/forum.db")
+    with socket.socket() as taken:  # what the first copy's LMTP server holds
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        lmtp = taken.getsockname()[1]
+        web = _free_port()
+        env.update(LMTP_PORT=str(lmtp), PORT=str(web))  # as `make run` passes them
+        done = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "forum", "dev"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert f"127.0.0.1:{lmtp} (LMTP) is already in use" in done.stderr
+    assert f"LMTP_PORT={lmtp + 1} make run" in done.stderr
+    try:  # nothing was left serving web pages
+        urllib.request.urlopen(f"http://127.0.0.1:{web}/", timeout=1)  # noqa: S310
+    except OSError:
+        pass
+    else:
+        raise AssertionError("the web server started although mail could not")

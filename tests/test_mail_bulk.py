@@ -219,7 +219,7 @@ def test_reminders_carry_each_recipients_own_calendar_file(app):  # type: ignore
             reference = list_message(
                 event=event,
                 subscription=sub,
-                subject=f"Reminder: {session.display_title} starts in 1 hour",
+                subject=f"Reminder: {event.title} \u2014 {session.display_title}, starts in 1 hour",
                 template="reminder",
                 context={
                     "session": session,

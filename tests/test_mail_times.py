@@ -127,3 +127,34 @@ def test_session_cancellation_carries_the_officers_reason(app) -> None:  # type:
     assert "has been cancelled" in body
     assert "The presenter is ill; the recording will follow." in body
     assert "2:00 PM–3:00 PM (London)" in body
+
+
+def test_subject_lines_follow_one_pattern(app) -> None:  # type: ignore[no-untyped-def]
+    event, home, kolkata = london_series()
+    first, second = event.sessions
+    with clock.frozen(datetime(2027, 1, 10, 12, tzinfo=UTC)):
+        person = kolkata.participant
+        person.confirmed_at = clock.now()
+        db.session.delete(kolkata)
+        db.session.commit()
+        service.subscribe(event, person.email)
+        events.update_session(
+            second,
+            second.start_wall + timedelta(hours=1),
+            second.end_wall + timedelta(hours=1),
+            LONDON,
+            title=second.title,
+            join_url=second.join_url,
+            description="",
+        )
+        events.cancel_session(first)
+        db.session.commit()
+    run_job("reminders", at=second.starts_at - timedelta(hours=1))
+    subjects = sorted({subject_of(row) for row in outbox()})
+    assert subjects == [
+        "Cancelled: Cataloging Webinar Series — Session 1",
+        "Invitation: Cataloging Webinar Series — Session 2",
+        "Reminder: Cataloging Webinar Series — Session 2, starts in 1 hour",
+        "Updated: Cataloging Webinar Series — Session 2",
+        "Welcome: Cataloging Webinar Series",
+    ]

@@ -32,7 +32,7 @@ def test_reminders_at_the_default_offsets_in_each_readers_zone_across_dst(app):
     assert day_before.messages == 4  # active subscribers, "No mail" included: it is their session
 
     kolkata = outbox("reminder", "kolkata@example.org")[0]
-    assert subject_of(kolkata) == "Reminder: Session 1 starts in 1 day"
+    assert subject_of(kolkata) == "Reminder: Cataloging Webinar Series — Session 1, starts in 1 day"
     text = text_of(kolkata)
     # 10:00 AM EST = 15:00 UTC = 8:30 PM in Kolkata (it would be 7:30 PM at October's offset)
     assert "When (your time): Tuesday, 11/5/2024, 8:30 PM–9:30 PM (Kolkata, IST)" in text
@@ -47,7 +47,7 @@ def test_reminders_at_the_default_offsets_in_each_readers_zone_across_dst(app):
 
     hour_before = run_job("reminders", at=SESSION_START - timedelta(minutes=59))
     assert hour_before.messages == 4
-    assert subject_of(outbox("reminder", "home@example.org")[1]) == "Reminder: Session 1 starts in 1 hour"
+    assert subject_of(outbox("reminder", "home@example.org")[1]) == "Reminder: Cataloging Webinar Series — Session 1, starts in 1 hour"
     assert run_job("reminders", at=SESSION_START - timedelta(minutes=30)).messages == 0  # twice: once
     assert len(outbox("reminder")) == 8
 
@@ -72,8 +72,8 @@ def test_officer_configured_offsets(app):
     assert run_job("reminders", at=SESSION_START - timedelta(days=1)).messages == 0
     assert run_job("reminders", at=SESSION_START - timedelta(minutes=30)).messages == 1
     assert [subject_of(r) for r in outbox("reminder")] == [
-        "Reminder: Session 1 starts in 2 days",
-        "Reminder: Session 1 starts in 30 minutes",
+        "Reminder: Cataloging Webinar Series — Session 1, starts in 2 days",
+        "Reminder: Cataloging Webinar Series — Session 1, starts in 30 minutes",
     ]
 
 
@@ -82,7 +82,7 @@ def test_after_downtime_only_the_latest_reminder_goes_and_never_after_the_start(
     # down for the day-before reminder; back 40 minutes before the start
     report = run_job("reminders", at=SESSION_START - timedelta(minutes=40))
     assert report.messages == 4
-    assert {subject_of(r) for r in outbox("reminder")} == {"Reminder: Session 1 starts in 1 hour"}
+    assert {subject_of(r) for r in outbox("reminder")} == {"Reminder: Cataloging Webinar Series — Session 1, starts in 1 hour"}
     assert run_job("reminders", at=SESSION_START - timedelta(minutes=10)).messages == 0
 
 

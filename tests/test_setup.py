@@ -262,3 +262,51 @@ def test_the_api_refuses_a_title_over_the_limit(client: FlaskClient) -> None:
     assert response.status_code == 422
     assert "title" in response.get_json()["errors"]["json"]
     assert db.session.query(Event).count() == 0
+
+
+# --- panelists of one session -------------------------------------------------------------
+
+
+def test_a_panelist_can_be_attached_to_one_session(signed_in: FlaskClient) -> None:
+    event = make_event(
+        "series-people",
+        [
+            (datetime(2099, 3, 2, 14), datetime(2099, 3, 2, 15)),
+            (datetime(2099, 3, 9, 14), datetime(2099, 3, 9, 15)),
+        ],
+        kind="series",
+        panelists=(("Cory Tucker", "presenter"), ("Jacob Nadal", "presenter")),
+    )
+    first, second = sorted(event.sessions, key=lambda s: s.starts_at)
+    cory, jacob = (link.panelist for link in event.panelist_links)
+    url = f"/manage/events/series-people/sessions/{second.id}"
+    page = signed_in.get(url).get_data(as_text=True)
+    assert "Panelists in this session" in page and f'value="{jacob.id}"' in page
+    response = post_form(
+        signed_in,
+        url,
+        {
+            "title": "Leadership",
+            "date": "2099-03-09",
+            "start_time": "14:00",
+            "end_time": "15:00",
+            "timezone": "America/New_York",
+            "panelist_ids": str(jacob.id),
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:1500]
+    db.session.expire_all()
+    assert [p.name for p in second.panelists] == ["Jacob Nadal"] and first.panelists == []
+    public = signed_in.application.test_client().get("/events/series-people").get_data(as_text=True)
+    block = public[public.index("Leadership") :]
+    assert f'With <a href="/panelists/{jacob.id}">Jacob Nadal</a>' in block[:3000]
+    copy = events.duplicate_event(event, title="Copy", slug="copy-people", first_day=date(2099, 4, 6))
+    db.session.commit()
+    assert [p.name for s in sorted(copy.sessions, key=lambda s: s.starts_at) for p in s.panelists] == [
+        "Jacob Nadal"
+    ]
+    # taking Jacob off the event takes him off its sessions too
+    link = next(link for link in event.panelist_links if link.panelist_id == jacob.id)
+    events.detach_panelist(link)
+    db.session.commit()
+    assert second.panelists == [] and cory is not None

@@ -6,7 +6,19 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, ForeignKey, Integer, String, Text, UniqueConstraint, and_, or_, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model, db
@@ -142,6 +154,16 @@ class Event(Timestamps, Model):
         return db.session.scalar(select(cls).where(cls.slug == slug))
 
 
+#: panelists who appear in one session of a series (shown with that session); the event's
+#: own panelist list (EventPanelist) stays the full line-up with roles
+session_panelist = Table(
+    "session_panelist",
+    Model.metadata,
+    Column("session_id", ForeignKey("session.id", ondelete="CASCADE"), primary_key=True),
+    Column("panelist_id", ForeignKey("panelist.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
 class Session(Timestamps, Model):
     """One live session (a webinar) or one day of an e-forum.
 
@@ -176,6 +198,7 @@ class Session(Timestamps, Model):
         cascade="all, delete-orphan",
         passive_deletes=True,  # ON DELETE CASCADE in the database
     )
+    panelists: Mapped[list[Panelist]] = relationship(secondary=session_panelist, order_by="Panelist.name")
 
     def set_times(self, start_wall: datetime, end_wall: datetime, zone: str) -> list[str]:
         """Set wall times and derive instants; returns notes (ambiguous times) for the officer.

@@ -35,7 +35,7 @@ from .. import clock, discussion, timezones
 from .. import threads as thread_reads
 from ..extensions import db
 from ..links import token_max_age
-from ..models import Event, EventPanelist, Post, Subscription, Thread
+from ..models import Event, EventPanelist, Participant, Post, Subscription, Thread
 from ..tokens import TokenError, read_token
 from ..validation import CheckedForm
 
@@ -161,8 +161,11 @@ def _require_reader(event: Event) -> None:
 # --- reader's zone --------------------------------------------------------------------------------
 
 
-def reader_zone(event: Event) -> str:
-    for candidate in (request.args.get("tz"), request.cookies.get("tz")):
+def reader_zone(event: Event, participant: Participant | None = None) -> str:
+    """?tz=, then the zone remembered from it, then the participant's own (a signed posting
+    link tells who reads), then the e-forum's."""
+    own = participant.timezone if participant is not None else None
+    for candidate in (request.args.get("tz"), request.cookies.get("tz"), own):
         if candidate and timezones.is_zone(candidate):
             return candidate
     return event.timezone
@@ -349,7 +352,8 @@ def compose(token: str) -> ResponseReturnValue:
         parent=parent,
         token=token,
         closed=closed,
-        zone=reader_zone(event),
+        now=clock.now(),
+        zone=reader_zone(event, sub.participant),
     )
 
 

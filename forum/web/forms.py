@@ -20,6 +20,7 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
@@ -36,6 +37,7 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import timezones
 from ..events import REPEATS
@@ -79,14 +81,21 @@ def zone_name(form: FlaskForm, field: Field) -> None:
 
 
 def zone_choices() -> list[SelectChoice]:
-    """The zone picker: the configured display zones first, then every IANA zone."""
-    from .helpers import display_zones
+    """The zone picker (timezones.zone_picker): display and common zones first, then every
+    canonical zone by region, each with its current UTC offset. The same list as the
+    public pickers."""
+    from .. import clock
 
-    common = {z.name for z in display_zones()}
-    rest = [z for z in timezones.all_zone_names() if z not in common]
-    return [SelectChoice(z.name, f"{z.name} ({z.label})", optgroup="Common") for z in display_zones()] + [
-        SelectChoice(z, z, optgroup="All time zones") for z in rest
+    return [
+        SelectChoice(name, label, optgroup=group)
+        for group, entries in timezones.zone_picker(clock.now())
+        for name, label in entries
     ]
+
+
+def _canonical_zone(value: str | None) -> str | None:
+    """An old alias typed or stored (Asia/Calcutta) is saved as its canonical name."""
+    return timezones.canonical(value.strip()) if isinstance(value, str) and value.strip() else value
 
 
 def choices(labels: dict[str, str]) -> list[SelectChoice]:
@@ -105,6 +114,8 @@ class ZoneField(SelectField):
 
     def __init__(self, label: str | None = None, validators: list | None = None, **kwargs: Any):
         kwargs.setdefault("choices", zone_choices)
+        kwargs.setdefault("render_kw", {"data-zone-search": ""})
+        kwargs.setdefault("filters", [_canonical_zone])
         super().__init__(
             label,
             validators=[InputRequired("Pick a time zone."), zone_name, *(validators or [])],
@@ -211,6 +222,15 @@ class SessionForm(CheckedForm):
     timezone = ZoneField("Time zone")
     join_url = URLField("Join link", validators=[Length(max=500), web_address], filters=STRIP)
     description = TextAreaField("Session description", filters=STRIP, description="Markdown; optional.")
+    panelist_ids = SelectMultipleField(
+        "Panelists in this session",
+        coerce=int,
+        choices=[],
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description="Shown with this session on the event page. Add people to the event under Panelists first.",
+    )
     confirm_past = BooleanField("Yes, this date is in the past")
 
     def validate_end_time(self, field: Field) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, current_app, url_for
 from werkzeug.routing import BuildError
 
-from .. import branding, mail_texts, timezones
+from .. import branding, clock, mail_texts, timezones
 from ..links import post_url
 from ..text import lines, markdown
 
@@ -40,6 +40,20 @@ def viewer_data(sessions: list, home_zone: str) -> list[dict[str, str]]:
     ]
 
 
+def held_count(event: Any) -> int:
+    """Posts of an e-forum waiting for a moderator (tabs and overview show the number)."""
+    from sqlalchemy import func, select
+
+    from ..extensions import db
+    from ..models import Post
+
+    if event is None or event.id is None or not event.is_eforum:
+        return 0
+    return db.session.scalar(
+        select(func.count(Post.id)).where(Post.event_id == event.id, Post.status == "held")
+    ) or 0
+
+
 def endpoint_url(name: str, **values: Any) -> str | None:
     """`url_for(name)`, or None when that endpoint is not registered (yet).
 
@@ -66,3 +80,5 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["viewer_data"] = viewer_data
     app.jinja_env.globals["brand"] = branding.current
     app.jinja_env.globals["mail_text"] = mail_texts.mail_text
+    app.jinja_env.globals["held_count"] = held_count
+    app.jinja_env.globals["zone_picker"] = lambda: timezones.zone_picker(clock.now())

@@ -289,6 +289,7 @@ def _sessions_page(
     series: SeriesForm | None = None,
 ) -> tuple[str, int]:
     form = form or SessionForm(formdata=None, data={"timezone": ev.timezone})
+    form.panelist_ids.choices = panelist_choices(ev)
     days = days or DayRangeForm(formdata=None, prefix="days", data={"timezone": ev.timezone})
     series = series or SeriesForm(
         formdata=None, prefix="series", data=series_defaults(ev)
@@ -321,6 +322,10 @@ def series_defaults(ev: Event) -> dict[str, object]:
     return data
 
 
+def panelist_choices(ev: Event) -> list[tuple[int, str]]:
+    return [(link.panelist_id, link.panelist.name) for link in ev.panelist_links]
+
+
 def _check_times(form: SessionForm | DayRangeForm, day_start: datetime, day_end: datetime) -> bool:
     """Put a refused wall time (spring-forward gap) next to the field that holds it."""
     ok = True
@@ -351,6 +356,7 @@ def sessions(slug: str) -> Page:
     if request.method == "GET":
         return _sessions_page(ev)
     form = SessionForm()
+    form.panelist_ids.choices = panelist_choices(ev)
     if ev.status == "cancelled":
         flash("This event is cancelled; it takes no new sessions.", "error")
         return redirect(url_for("manage.sessions", slug=slug))
@@ -358,7 +364,7 @@ def sessions(slug: str) -> Page:
         start, end = actions.wall_span(form.date.data, form.start_time.data, form.end_time.data)
         if _check_times(form, start, end) and confirm_past(form, form.date, start):
             recipients = actions.calendar_recipients(ev)
-            _, notes = actions.add_session(
+            added, notes = actions.add_session(
                 ev,
                 start,
                 end,
@@ -367,6 +373,7 @@ def sessions(slug: str) -> Page:
                 join_url=form.join_url.data or "",
                 description=form.description.data or "",
             )
+            actions.set_session_panelists(added, form.panelist_ids.data or [])
             db.session.commit()
             _flash_saved("Session added.", notes, ev, recipients)
             return redirect(url_for("manage.sessions", slug=slug))
@@ -418,12 +425,15 @@ def edit_session(slug: str, session_id: int) -> Page:
                 "date": session.start_wall.date(),
                 "start_time": session.start_wall.time(),
                 "end_time": session.end_wall.time(),
+                "panelist_ids": [p.id for p in session.panelists],
             },
         )
+        form.panelist_ids.choices = panelist_choices(ev)
         return render_template(
             "manage/session_form.html", event=ev, session=session, form=form, recipients=recipients
         )
     form = SessionForm()
+    form.panelist_ids.choices = panelist_choices(ev)
     if session.status == "cancelled":
         flash("This session is cancelled; it can no longer be changed.", "error")
         return redirect(url_for("manage.sessions", slug=slug))
@@ -441,6 +451,7 @@ def edit_session(slug: str, session_id: int) -> Page:
                 join_url=form.join_url.data or "",
                 description=form.description.data or "",
             )
+            actions.set_session_panelists(session, form.panelist_ids.data or [])
             db.session.commit()
             changed = session.sequence != before
             _flash_saved("Session saved.", notes, ev, recipients if changed else 0)

@@ -27,11 +27,10 @@ from wtforms import BooleanField, EmailField, Field, SelectField, StringField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from .. import calendar, erasure, links
+from .. import calendar, clock, erasure, links
 from .. import subscriptions as service
 from ..extensions import csrf, db, limiter
 from ..models import DELIVERY_MODES, Event, Participant, Subscription
-from ..timezones import all_zone_names
 from ..tokens import TokenError
 from ..validation import CheckedForm
 
@@ -96,14 +95,18 @@ class FreshLinkForm(CheckedForm):
 
 class ProfileForm(CheckedForm):
     name = StringField("Your name", validators=[Length(max=200)])
-    timezone = SelectField("Your time zone")
+    timezone = SelectField("Your time zone", render_kw={"data-zone-search": ""})
     save = SubmitField("Save preferences")
     leave_all = SubmitField("Leave every event")
 
 
 def zone_choices() -> list[SelectChoice]:
     unset = SelectChoice("", "Not set: show each event's own zone")
-    return [unset] + [SelectChoice(z, z.replace("_", " ")) for z in all_zone_names()]
+    from ..timezones import zone_picker
+
+    return [unset] + [
+        SelectChoice(name, label, optgroup=group) for group, entries in zone_picker(clock.now()) for name, label in entries
+    ]
 
 
 def preferences_form(participant: Participant, subs: list[Subscription]) -> ProfileForm:

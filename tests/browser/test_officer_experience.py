@@ -1,0 +1,144 @@
+"""A real Chromium at desktop (1280 px) and phone (390 px) widths, with a brand colour
+applied: the Register button reaches the form; axe-core finds no serious or critical
+violations on the pages issue #13 changed; screenshots of each go to test-artifacts/."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect
+
+from forum import branding, demo, events, mail_texts
+from forum.extensions import db
+from forum.models import Event
+from tests.browser.conftest import ARTIFACTS, watch_for_csp_violations
+from tests.browser.test_accessibility import violations
+from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, live_server, make_officer
+
+WIDTHS = {"desktop": 1280, "phone": 390}
+SERIES = "re-envisioning-technical-services"
+FORUM = "mentoring-in-technical-services"
+
+
+def brand_the_site() -> None:
+    branding.save(
+        {
+            "org_name": "Association for Library Collections & Technical Services",
+            "short_name": "ALCTS",
+            "logo_url": "/static/favicon.svg",
+            "brand_colour": "#6b2c91",
+            "footer_text": "ALCTS, a division of the American Library Association.",
+            "postal_address": "50 E. Huron St.\nChicago, IL 60611",
+            "mail_from_name": "ALCTS Continuing Education",
+        }
+    )
+    db.session.commit()
+
+
+def shoot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"officer-{name}.png"), full_page=True)
+
+
+def no_sideways_scroll(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"{page.url} is {width}px wide"  # type: ignore[index]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("size", list(WIDTHS))
+def test_register_button_reaches_the_form(app: Flask, browser: Browser, size: str) -> None:
+    demo.load()
+    brand_the_site()
+    with live_server(app) as base:
+        context = browser.new_context(
+            viewport={"width": WIDTHS[size], "height": 800}, timezone_id="Asia/Kolkata"
+        )
+        page = context.new_page()
+        problems = watch_for_csp_violations(page)
+        page.goto(f"{base}/events/{SERIES}")
+        email = page.locator("main form").get_by_label("Email address")
+        expect(email).not_to_be_in_viewport()
+        page.locator("header.event-head").get_by_role("link", name="Register").click()
+        expect(email).to_be_in_viewport()
+        assert page.url.endswith("#register")
+        # the brand colour arrived through the stylesheet, under the strict CSP
+        colour = page.evaluate(
+            "getComputedStyle(document.querySelector('.register-cta .button')).backgroundColor"
+        )
+        assert colour == "rgb(107, 44, 145)"
+        no_sideways_scroll(page)
+        shoot(page, f"register-{size}")
+        email.fill("visitor@example.org")
+        page.locator("main form").get_by_label("I have read and accept the code of conduct").check()
+        page.locator("main form").get_by_role("button", name="Register").click()
+        expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+        expect(page.get_by_role("link", name="Back to “Re-envisioning Technical Services”")).to_be_visible()
+        context.close()
+    assert problems == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_changed_pages_have_no_serious_violations_with_a_brand_colour(app: Flask, browser: Browser) -> None:
+    make_officer()
+    demo.load()
+    brand_the_site()
+    draft = Event.by_slug(SERIES)
+    assert draft is not None
+    copy = events.duplicate_event(
+        draft,
+        title="A draft copy with a very long unbroken title " + "x" * 120,
+        slug="copy",
+        first_day=draft.first_date,
+    )  # type: ignore[arg-type]
+    mail_texts.save(draft, "reminder", "Dear {{ name }}, see you at {{ session_time }}.", "Megan")
+    db.session.commit()
+    axe = Axe()
+    problems: list[str] = []
+    with live_server(app) as base:
+        for size, width in WIDTHS.items():
+            context = browser.new_context(
+                viewport={"width": width, "height": 900}, timezone_id="Europe/London"
+            )
+            page = context.new_page()
+            csp = watch_for_csp_violations(page)
+            page.goto(f"{base}/login")
+            page.get_by_label("Email").fill(OFFICER_EMAIL)
+            page.get_by_label("Password").fill(OFFICER_PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_role("heading", name="Events", exact=True)).to_be_visible()
+            pages = {
+                "home": "/",
+                "series": f"/events/{SERIES}",
+                "eforum": f"/events/{FORUM}",
+                "settings": "/manage/settings",
+                "overview-draft": f"/manage/events/{copy.slug}",
+                "sessions-series": f"/manage/events/{SERIES}/sessions",
+                "duplicate": f"/manage/events/{SERIES}/duplicate",
+                "delete": f"/manage/events/{copy.slug}/delete",
+                "mail-texts": f"/manage/events/{SERIES}/mail-texts?kind=reminder",
+                "cancel-session": f"/manage/events/{SERIES}/sessions/{draft.sessions[0].id}/cancel",
+                "archive": f"/events/{FORUM}/archive",
+            }
+            for name, path in pages.items():
+                response = page.goto(base + path)
+                assert response is not None and response.status == 200, (path, response and response.status)
+                problems.extend(violations(page, axe))
+                no_sideways_scroll(page)
+                shoot(page, f"{name}-{size}")
+            # the mail-text preview, and a zone search narrowing the picker
+            page.goto(f"{base}/manage/events/{SERIES}/mail-texts?kind=reminder")
+            page.get_by_role("button", name="Preview").click()
+            expect(page.get_by_role("heading", name="Preview")).to_be_visible()
+            problems.extend(violations(page, axe))
+            shoot(page, f"mail-preview-{size}")
+            page.goto(f"{base}/manage/events/{SERIES}/sessions")
+            search = page.locator("#series-timezone-search")
+            search.fill("kolk")
+            assert page.locator("#series-timezone").input_value() == "Asia/Kolkata"
+            context.close()
+            assert csp == [], csp
+    assert not problems, "accessibility violations:\n" + "\n".join(problems)
