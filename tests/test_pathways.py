@@ -99,6 +99,8 @@ def test_an_officer_builds_a_pathway_from_events_and_external_resources(app, cli
         assert post_form(client, page, step).status_code == 303
     bad = post_form(client, page, {"source": "resource:9999", "why": ""})
     assert bad.status_code == 400 and "Not a valid choice." in plain(bad.data)
+    unchosen = post_form(client, page, {"source": "", "why": "Something"})
+    assert unchosen.status_code == 400 and "Choose a resource for this step." in plain(unchosen.data)
 
     pathway = Pathway.by_slug("new-to-technical-services")
     assert pathway is not None

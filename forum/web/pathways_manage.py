@@ -117,7 +117,8 @@ def _need_choices() -> list[SelectChoice]:
 
 def source_choices() -> list[SelectChoice]:
     """Everything a step can point at: external resources, events, single sessions."""
-    out = [SelectChoice(f"resource:{r.id}", f"{r.kind_label}: {r.title}") for r in service.find_resources("")]
+    out = [SelectChoice("", "Choose a resource…")]
+    out += [SelectChoice(f"resource:{r.id}", f"{r.kind_label}: {r.title}") for r in service.find_resources("")]
     for event in db.session.scalars(select(Event).where(Event.status != "cancelled").order_by(Event.title)):
         out.append(SelectChoice(f"event:{event.id}", f"Event: {event.title}"))
         if len(event.sessions) > 1:
