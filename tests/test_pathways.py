@@ -446,3 +446,16 @@ def test_deleting_keeps_what_is_in_use(app, client):
     page = f"/manage/pathways/needs/{need.id}"
     post_form(client, page, {}, action=f"{page}/delete")
     assert db.session.scalar(select(LearningNeed)) is None
+
+
+def test_import_resources_command_lists_bad_rows_by_line(app, tmp_path):
+    path = tmp_path / "resources.csv"
+    path.write_text(
+        "\ufefftitle,url,kind\nGood one,https://example.org/good,video\nBad one,https://example.org/bad,poster\n",
+        encoding="utf-8",
+    )
+    result = app.test_cli_runner().invoke(args=["forum", "import-resources", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "line 3: Kind must be one of: document, video, course, webinar." in result.output
+    assert "1 added, 1 skipped (of 2 rows)" in result.output
+    assert [r.title for r in db.session.scalars(select(Resource))] == ["Good one"]
