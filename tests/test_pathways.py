@@ -125,7 +125,7 @@ def test_an_officer_builds_a_pathway_from_events_and_external_resources(app, cli
     assert order == sorted(order)
     assert "Tuesday, 6/11/2030" in public and "2:00 PM-3:00 PM (Eastern)" in public
     assert (
-        'href="/events/cataloging-series/subscribe"'
+        'href="/events/cataloging-series#register"'
         in client.get("/pathways/new-to-technical-services").data.decode()
     )
 
