@@ -167,7 +167,7 @@ def import_subscribers(slug: str, path: str, confirmed: bool, mode: str) -> None
 def import_resources(path: str) -> None:
     """Add external pathway resources from a CSV (title,url,kind[,minutes][,topics][,description])."""
     from .extensions import db
-    from .pathways import import_resources as run_import
+    from .pathway_import import import_resources as run_import
 
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
         report = run_import(handle)

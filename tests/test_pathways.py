@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import select
 
-from forum import demo, events, pathways
+from forum import demo, events, pathway_gaps, pathways
 from forum.extensions import db
 from forum.models import Participant
 from forum.models.pathways import LearningNeed, Pathway, PathwayFollow, Resource, StepProgress
@@ -413,7 +413,7 @@ def test_demo_data_has_the_new_to_technical_services_pathway(app):
         "re-envisioning-technical-services",
     }
     assert [n.title for n in pathway.needs] == ["New to technical services"]
-    assert pathways.gap_report().uncovered[0].title == "New to a member library"
+    assert pathway_gaps.gap_report().uncovered[0].title == "New to a member library"
     again = demo.DemoReport()
     assert load_pathway(again) is None and again.existing == [
         "pathway new-to-technical-services (left as it is)"

@@ -20,6 +20,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from .. import pathway_gaps as reports
+from .. import pathway_import as importer
 from .. import pathways as service
 from ..extensions import db, login
 from ..models import Event
@@ -118,7 +120,9 @@ def _need_choices() -> list[SelectChoice]:
 def source_choices() -> list[SelectChoice]:
     """Everything a step can point at: external resources, events, single sessions."""
     out = [SelectChoice("", "Choose a resource…")]
-    out += [SelectChoice(f"resource:{r.id}", f"{r.kind_label}: {r.title}") for r in service.find_resources("")]
+    out += [
+        SelectChoice(f"resource:{r.id}", f"{r.kind_label}: {r.title}") for r in service.find_resources("")
+    ]
     for event in db.session.scalars(select(Event).where(Event.status != "cancelled").order_by(Event.title)):
         out.append(SelectChoice(f"event:{event.id}", f"Event: {event.title}"))
         if len(event.sessions) > 1:
@@ -262,9 +266,9 @@ def pathway(slug: str) -> Page:
         stages=service.stages(item),
         total=service.total_minutes(item),
         dead=dict((step.id, why) for step, why in service.dead_ends(item)),
-        outcomes=service.step_outcomes(item),
+        outcomes=reports.step_outcomes(item),
         minutes_of=service.minutes_of,
-        funnel=service.follower_funnel(item),
+        funnel=reports.follower_funnel(item),
     ), 400 if form.errors else 200
 
 
@@ -346,7 +350,9 @@ def resources() -> Page:
     return _resources_page(form, ImportForm(formdata=None), None)
 
 
-def _resources_page(form: ResourceForm, import_form: ImportForm, report: service.ImportReport | None) -> Page:
+def _resources_page(
+    form: ResourceForm, import_form: ImportForm, report: importer.ImportReport | None
+) -> Page:
     bad = bool(form.errors or import_form.errors)
     return render_template(
         "pathways/manage/resources.html",
@@ -380,7 +386,7 @@ def import_resources() -> Page:
         except UnicodeDecodeError:
             import_form.file.errors = ["The file is not UTF-8 text; save it as “CSV UTF-8” and try again."]
         else:
-            report = service.import_resources(io.StringIO(text, newline=""))
+            report = importer.import_resources(io.StringIO(text, newline=""))
             db.session.commit()
     return _resources_page(ResourceForm(formdata=None), import_form, report)
 
@@ -509,7 +515,7 @@ def delete_need(need_id: int) -> Page:
 
 @bp.route("/gaps")
 def gaps() -> Page:
-    report = service.gap_report()
+    report = reports.gap_report()
     charts = [
         (
             funnel,
@@ -523,7 +529,7 @@ def gaps() -> Page:
                 ]
             ),
             count_bars([(f"Step {i + 1}", n) for i, n in enumerate(funnel.stopped_after)]),
-            service.step_outcomes(funnel.pathway),
+            reports.step_outcomes(funnel.pathway),
         )
         for funnel in report.funnels
     ]
