@@ -12,21 +12,28 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import pathway_gaps as reports
 from .. import pathway_import as importer
 from .. import pathways as service
 from ..extensions import db, login
-from ..models import Event
 from ..models.pathways import LearningNeed, Pathway, PathwayStep, Resource
 from .charts import count_bars
+from .pathways_forms import (
+    ButtonForm,
+    ImportForm,
+    NeedForm,
+    PathwayForm,
+    ResourceForm,
+    StepEditForm,
+    StepForm,
+    TopicsForm,
+    need_choices,
+    resolve_source,
+    source_choices,
+)
 
 bp = Blueprint("pathways_manage", __name__, url_prefix="/manage/pathways")
 
@@ -38,124 +45,6 @@ def require_officer() -> Response | None:
     if not current_user.is_authenticated:
         return login.unauthorized()
     return None
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-class ResourceForm(FlaskForm):
-    title = StringField("Title", validators=[Length(max=200)])
-    url = StringField("Web address", validators=[Length(max=1000)])
-    kind = SelectField("Kind", choices=[SelectChoice(k, label) for k, label in service.KIND_CHOICES])
-    minutes = IntegerField("Estimated minutes", validators=[Optional()])
-    topics = StringField("Topics", description="Separate topics with commas.", validators=[Length(max=500)])
-    description = TextAreaField("Description", description="Markdown.")
-    submit = SubmitField("Save resource")
-
-
-class TopicsForm(FlaskForm):
-    topics = StringField("Topics", description="Separate topics with commas.", validators=[Length(max=500)])
-    minutes = IntegerField(
-        "Estimated minutes", validators=[Optional()], description="Empty: the length of its live sessions."
-    )
-    submit = SubmitField("Save")
-
-
-class ImportForm(FlaskForm):
-    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file.")])
-    submit = SubmitField("Import")
-
-
-class NeedForm(FlaskForm):
-    title = StringField("Learning need", validators=[Length(max=200)])
-    slug = StringField("Address", validators=[Length(max=80)], description="Made from the title when empty.")
-    description = TextAreaField("Description", description="Markdown.")
-    submit = SubmitField("Save learning need")
-
-
-class PathwayForm(FlaskForm):
-    title = StringField("Title", validators=[Length(max=200)])
-    slug = StringField(
-        "Address",
-        validators=[Length(max=80)],
-        description="/pathways/<address>; made from the title when empty.",
-    )
-    audience = StringField(
-        "Audience", validators=[Length(max=300)], description="Who it is for, in one line."
-    )
-    summary = TextAreaField("Summary")
-    description = TextAreaField("Introduction", description="Markdown.")
-    needs = MultiCheckboxField("Serves these learning needs", coerce=int)
-    submit = SubmitField("Save pathway")
-
-
-class StepForm(FlaskForm):
-    source = SelectField("Resource")
-    why = StringField("Why this step", validators=[Length(max=500)])
-    stage = StringField(
-        "Stage", validators=[Length(max=120)], description="Empty: same stage as the step before."
-    )
-    submit = SubmitField("Add step")
-
-
-class StepEditForm(FlaskForm):
-    why = StringField("Why this step", validators=[Length(max=500)])
-    stage = StringField("Stage", validators=[Length(max=120)])
-    submit = SubmitField("Save step")
-
-
-class ButtonForm(FlaskForm):
-    submit = SubmitField("Continue")
-
-
-def _need_choices() -> list[SelectChoice]:
-    return [
-        SelectChoice(n.id, n.title)
-        for n in db.session.scalars(select(LearningNeed).order_by(LearningNeed.position))
-    ]
-
-
-def source_choices() -> list[SelectChoice]:
-    """Everything a step can point at: external resources, events, single sessions."""
-    out = [SelectChoice("", "Choose a resource…")]
-    out += [
-        SelectChoice(f"resource:{r.id}", f"{r.kind_label}: {r.title}") for r in service.find_resources("")
-    ]
-    for event in db.session.scalars(select(Event).where(Event.status != "cancelled").order_by(Event.title)):
-        out.append(SelectChoice(f"event:{event.id}", f"Event: {event.title}"))
-        if len(event.sessions) > 1:
-            for s in event.sessions:
-                if s.status != "cancelled":
-                    out.append(
-                        SelectChoice(
-                            f"session:{s.id}",
-                            f"  Session: {event.title}: {s.display_title} ({s.start_local:%Y-%m-%d})",
-                        )
-                    )
-    return out
-
-
-def resolve_source(value: str) -> Resource:
-    kind, _, raw = (value or "").partition(":")
-    if not raw.isdigit():
-        raise service.PathwayError("Choose a resource for this step.", "source")
-    if kind == "resource":
-        resource = db.session.get(Resource, int(raw))
-        if resource is not None:
-            return resource
-    elif kind == "event":
-        event = db.session.get(Event, int(raw))
-        if event is not None:
-            return service.resource_for_event(event)
-    elif kind == "session":
-        from ..models import Session
-
-        session = db.session.get(Session, int(raw))
-        if session is not None:
-            return service.resource_for_session(session)
-    raise service.PathwayError("That resource no longer exists.", "source")
 
 
 def _pathway(slug: str) -> Pathway:
@@ -192,7 +81,7 @@ def index() -> Page:
 @bp.route("/new", methods=["GET", "POST"])
 def new_pathway() -> Page:
     form = PathwayForm()
-    form.needs.choices = _need_choices()
+    form.needs.choices = need_choices()
     if form.validate_on_submit():
         try:
             item = service.save_pathway(None, **_pathway_fields(form))
@@ -224,7 +113,7 @@ def _pathway_fields(form: PathwayForm) -> dict[str, Any]:
 def edit_pathway(slug: str) -> Page:
     item = _pathway(slug)
     form = PathwayForm(obj=item) if request.method == "GET" else PathwayForm()
-    form.needs.choices = _need_choices()
+    form.needs.choices = need_choices()
     if request.method == "GET":
         form.needs.data = [n.id for n in item.needs]
     if form.validate_on_submit():
