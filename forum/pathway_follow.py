@@ -170,9 +170,7 @@ def set_pace(
     item.interval_days, item.weekday, item.hour, item.timezone = interval_days, weekday, hour, zone
     item.advance_on_done = advance_on_done
     if item.status == "active" and item.next_due_at is not None and item.next_due_at > clock.now():
-        item.next_due_at = (
-            due_after_send(item, item.last_sent_at) if item.last_sent_at else next_slot(item, clock.now())
-        )
+        item.next_due_at = _next_regular(item)
 
 
 def pause(item: PathwayFollow) -> None:
@@ -181,10 +179,18 @@ def pause(item: PathwayFollow) -> None:
 
 
 def resume(item: PathwayFollow) -> None:
-    """Paused -> active: the next step at the follower's next weekday and hour."""
+    """Paused -> active: the next step at the follower's weekday and hour, a whole interval
+    after the last one at the earliest (pausing for a minute does not hurry the next step)."""
     if item.status == "paused":
         item.status = "active"
-        item.next_due_at = next_slot(item, clock.now())
+        item.next_due_at = _next_regular(item)
+
+
+def _next_regular(item: PathwayFollow) -> datetime:
+    now = clock.now()
+    if item.last_sent_at is not None:
+        return max(due_after_send(item, item.last_sent_at), next_slot(item, now))
+    return next_slot(item, now)
 
 
 def leave(item: PathwayFollow) -> None:

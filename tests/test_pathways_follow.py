@@ -326,3 +326,40 @@ def test_a_crowd_due_at_once_is_spread_over_sweeps_oldest_first(app, client):
         assert first == ["p2@example.org", "p0@example.org"]
         send_due_steps(clock.now() + timedelta(minutes=1), limit=2)
     assert [m.recipient for m in outbox("pathway-step")] == first + ["p1@example.org"]
+
+
+def test_pause_resume_leave_and_follow_again_from_the_preferences_page(app, client):
+    pathway = make_pathway()
+    with clock.frozen(MONDAY_9_EST):
+        follow_form(client, pathway, LEARNER)
+        confirm_by_mail(client, LEARNER)
+        run_job("pathways")
+        follow = the_follow()
+        prefs = links.preferences_url(follow.participant).removeprefix("http://forum.test")
+        action = f"/preferences/{prefs.rsplit('/', 1)[1]}/pathways/{follow.id}"
+
+        def press(button: str) -> str:
+            page = client.get(prefs)
+            data = {f"f{follow.id}-csrf_token": csrf_from(page.data), f"f{follow.id}-{button}": "x"}
+            for name, value in (
+                ("interval_days", 7),
+                ("weekday", 0),
+                ("hour", 9),
+                ("timezone", "America/New_York"),
+            ):
+                data[f"f{follow.id}-{name}"] = str(value)
+            assert client.post(action, data=data).status_code == 303
+            return the_follow().status
+
+        assert press("pause") == "paused"
+        assert b"; paused." in client.get(prefs).data
+        assert press("resume") == "active"
+        assert the_follow().next_due_at == datetime(2030, 3, 11, 13, 0, tzinfo=UTC)  # the next Monday, 9 AM
+        assert press("leave") == "left"
+        assert b"You stopped after step 1 of 4." in client.get(prefs).data
+    run_job("pathways", at=datetime(2030, 3, 11, 13, 0, tzinfo=UTC))
+    assert len(steps_to(LEARNER)) == 1
+    with clock.frozen(datetime(2030, 3, 12, 13, 0, tzinfo=UTC)):
+        assert press("restart") == "active"
+        run_job("pathways")
+    assert "step 2 of 4" in parsed(steps_to(LEARNER)[-1])["Subject"], "back where they stopped"
