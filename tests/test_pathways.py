@@ -459,3 +459,18 @@ def test_import_resources_command_lists_bad_rows_by_line(app, tmp_path):
     assert "line 3: Kind must be one of: document, video, course, webinar." in result.output
     assert "1 added, 1 skipped (of 2 rows)" in result.output
     assert [r.title for r in db.session.scalars(select(Resource))] == ["Good one"]
+
+
+def test_an_event_resource_takes_topics_and_a_time_estimate(app, client):
+    signed_in(client)
+    forum = make_event("mentoring", [(datetime(2030, 5, 1, 10), datetime(2030, 5, 2, 18))])
+    resource = pathways.resource_for_event(forum)
+    db.session.commit()
+    assert pathways.minutes_of(resource) is None  # days of e-forum say nothing about a learner's time
+    page = f"/manage/pathways/resources/{resource.id}"
+    assert "its title, description and times come from the event" in plain(client.get(page).data)
+    bad = post_form(client, page, {"topics": "mentoring", "minutes": "-5"})
+    assert bad.status_code == 400 and "Estimated minutes must be between 1 and 100000." in plain(bad.data)
+    assert post_form(client, page, {"topics": "mentoring; careers", "minutes": "90"}).status_code == 303
+    db.session.expire_all()
+    assert (resource.topic_list, pathways.minutes_of(resource)) == (["mentoring", "careers"], 90)
