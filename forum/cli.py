@@ -245,6 +245,21 @@ def import_attendance(slug: str, session_number: int, path: str) -> None:
     )
 
 
+@forum_cli.command("import-resources")
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, allow_dash=False))
+def import_resources(path: str) -> None:
+    """Add external pathway resources from a CSV (title,url,kind[,minutes][,topics][,description])."""
+    from .extensions import db
+    from .pathway_import import import_resources as run_import
+
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        report = run_import(handle)
+    db.session.commit()
+    for line, reason in report.bad:
+        click.echo(f"line {line}: {reason}", err=True)
+    click.echo(report.summary)
+
+
 # --- mail pipeline ----------------------------------------------------------------------
 
 

@@ -9,10 +9,8 @@ the scheduled link check in `link_check.py`.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -135,76 +133,6 @@ def set_internal(resource: Resource, *, topics: str, minutes: object = None) -> 
     (an e-forum's days say little about the time a learner spends in it)."""
     resource.topics = ", ".join(split_topics(topics))
     resource.minutes = check_minutes(minutes)
-
-
-@dataclass
-class ImportReport:
-    """What a CSV import did: how many were added, and each bad row with its line number."""
-
-    added: int = 0
-    rows: int = 0
-    bad: list[tuple[int, str]] = field(default_factory=list)
-
-    @property
-    def summary(self) -> str:
-        return f"{self.added} added, {len(self.bad)} skipped (of {self.rows} rows)"
-
-
-IMPORT_COLUMNS = ("title", "url", "kind", "minutes", "topics", "description")
-
-
-def import_resources(lines: Iterable[str]) -> ImportReport:
-    """Add external resources from CSV with a header naming some of IMPORT_COLUMNS.
-
-    `title`, `url` and `kind` are required; bad rows are skipped and reported with the
-    line they start on, the good ones are added (a URL already on file is a bad row).
-    """
-    report = ImportReport()
-    reader = csv.reader(lines)
-    columns: dict[str, int] | None = None
-    start = 1
-    known = set(db.session.scalars(select(Resource.url).where(Resource.url != "")))
-    for cells in reader:
-        line, start = start, reader.line_num + 1
-        if not cells or not any(c.strip() for c in cells):
-            continue
-        if columns is None:
-            lowered = [c.strip().lower() for c in cells]
-            missing = [name for name in ("title", "url", "kind") if name not in lowered]
-            if missing:
-                report.bad.append(
-                    (line, f"The first row must name the columns; missing: {', '.join(missing)}.")
-                )
-                return report
-            columns = {name: lowered.index(name) for name in IMPORT_COLUMNS if name in lowered}
-            continue
-        report.rows += 1
-
-        def cell(name: str, cells: list[str] = cells, columns: dict[str, int] = columns) -> str:
-            pos = columns.get(name)
-            return cells[pos].strip() if pos is not None and pos < len(cells) else ""
-
-        url = cell("url")
-        if url in known:
-            report.bad.append((line, f"{url} is already on file."))
-            continue
-        try:
-            with db.session.begin_nested():
-                save_external(
-                    None,
-                    title=cell("title"),
-                    url=url,
-                    kind=cell("kind"),
-                    minutes=cell("minutes"),
-                    topics=cell("topics"),
-                    description=cell("description"),
-                )
-        except PathwayError as exc:
-            report.bad.append((line, str(exc)))
-            continue
-        known.add(url)
-        report.added += 1
-    return report
 
 
 def minutes_of(resource: Resource) -> int | None:
@@ -538,121 +466,6 @@ def find_resources(text: str) -> list[Resource]:
             or_(Resource.title.ilike(like), Resource.url.ilike(like), Resource.topics.ilike(like))
         )
     return list(db.session.scalars(stmt.order_by(Resource.title)))
-
-
-# --- gaps -------------------------------------------------------------------------------------
-
-
-@dataclass
-class NeedCoverage:
-    need: LearningNeed
-    pathways: list[Pathway]
-    resources: list[Resource]
-
-    @property
-    def published(self) -> list[Pathway]:
-        return [p for p in self.pathways if p.is_published]
-
-
-@dataclass
-class FollowerFunnel:
-    """How followers of one pathway fare: counts, and how many stopped after each step."""
-
-    pathway: Pathway
-    started: int = 0
-    active: int = 0
-    paused: int = 0
-    completed: int = 0
-    left: int = 0
-    stopped_after: list[int] = field(default_factory=list)  # index i: stopped after step i+1
-
-
-@dataclass
-class GapReport:
-    needs: list[NeedCoverage]
-    uncovered: list[LearningNeed]
-    dead_ends: list[tuple[Pathway, PathwayStep, str]]
-    funnels: list[FollowerFunnel]
-    unused_resources: list[Resource]
-
-
-def gap_report() -> GapReport:
-    """Per need: what serves it; needs no published pathway serves; dead-end steps; followers."""
-    pathways = list(
-        db.session.scalars(
-            select(Pathway)
-            .options(
-                selectinload(Pathway.steps).selectinload(PathwayStep.resource), selectinload(Pathway.needs)
-            )
-            .order_by(Pathway.title)
-        )
-    )
-    coverage = []
-    for need in db.session.scalars(select(LearningNeed).order_by(LearningNeed.position, LearningNeed.title)):
-        serving = [p for p in pathways if need in p.needs]
-        resources: dict[int, Resource] = {}
-        for pathway in serving:
-            for step in pathway.steps:
-                resources.setdefault(step.resource_id, step.resource)
-        coverage.append(
-            NeedCoverage(need, serving, sorted(resources.values(), key=lambda r: r.display_title))
-        )
-    used = {step.resource_id for p in pathways for step in p.steps}
-    unused = [r for r in db.session.scalars(select(Resource).order_by(Resource.title)) if r.id not in used]
-    return GapReport(
-        needs=coverage,
-        uncovered=[c.need for c in coverage if not c.published],
-        dead_ends=[(p, step, why) for p in pathways for step, why in dead_ends(p)],
-        funnels=[follower_funnel(p) for p in pathways if p.is_published or _has_followers(p)],
-        unused_resources=unused,
-    )
-
-
-def _has_followers(pathway: Pathway) -> bool:
-    return bool(
-        db.session.scalar(select(func.count(PathwayFollow.id)).where(PathwayFollow.pathway_id == pathway.id))
-    )
-
-
-def follower_funnel(pathway: Pathway) -> FollowerFunnel:
-    """Started = confirmed followers; where people stop = last step mailed to those who
-    paused or left before the end."""
-    funnel = FollowerFunnel(pathway, stopped_after=[0] * len(pathway.steps))
-    follows = db.session.scalars(
-        select(PathwayFollow).where(
-            PathwayFollow.pathway_id == pathway.id, PathwayFollow.confirmed_at.is_not(None)
-        )
-    ).all()
-    for follow in follows:
-        funnel.started += 1
-        if follow.status == "completed":
-            funnel.completed += 1
-            continue
-        if follow.status == "active":
-            funnel.active += 1
-            continue
-        if follow.status == "paused":
-            funnel.paused += 1
-        elif follow.status == "left":
-            funnel.left += 1
-        if 0 < follow.position <= len(funnel.stopped_after):
-            funnel.stopped_after[follow.position - 1] += 1
-    return funnel
-
-
-def step_outcomes(pathway: Pathway) -> dict[int, dict[str, int]]:
-    """Per step id: how many followers were mailed it, marked it done, skipped it."""
-    out: dict[int, dict[str, int]] = {s.id: {"sent": 0, "done": 0, "skipped": 0} for s in pathway.steps}
-    rows = db.session.execute(
-        select(StepProgress.step_id, StepProgress.state, func.count())
-        .join(PathwayStep)
-        .where(PathwayStep.pathway_id == pathway.id)
-        .group_by(StepProgress.step_id, StepProgress.state)
-    )
-    for step_id, state, n in rows:
-        if step_id in out:
-            out[step_id][state] = n
-    return out
 
 
 KIND_CHOICES = [(k, RESOURCE_KINDS[k]) for k in EXTERNAL_KINDS]

@@ -77,9 +77,11 @@ def load_pathway(report: Any) -> Pathway | None:
         why="Names the skills you will grow into, so the rest of the pathway has a map.",
     )
     if series is not None and series.sessions:
+        landscape = pathways.resource_for_session(series.sessions[0])
+        pathways.set_internal(landscape, topics="technical services, staff development")
         pathways.add_step(
             pathway,
-            pathways.resource_for_session(series.sessions[0]),
+            landscape,
             why="How technical services work is changing, and where new staff fit in.",
         )
     if forum is not None:
@@ -92,9 +94,11 @@ def load_pathway(report: Any) -> Pathway | None:
             why="Ask mentors and peers the questions you have after your first weeks.",
         )
     if series is not None and len(series.sessions) > 2:
+        cases = pathways.resource_for_session(series.sessions[2])
+        pathways.set_internal(cases, topics="staff development, mentoring")
         pathways.add_step(
             pathway,
-            pathways.resource_for_session(series.sessions[2]),
+            cases,
             why="Residencies, peer training and succession planning: how others learned the job.",
         )
     pathways.add_step(

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import select
 
-from forum import demo, events, pathways
+from forum import demo, events, pathway_gaps, pathways
 from forum.extensions import db
 from forum.models import Participant
 from forum.models.pathways import LearningNeed, Pathway, PathwayFollow, Resource, StepProgress
@@ -99,6 +99,8 @@ def test_an_officer_builds_a_pathway_from_events_and_external_resources(app, cli
         assert post_form(client, page, step).status_code == 303
     bad = post_form(client, page, {"source": "resource:9999", "why": ""})
     assert bad.status_code == 400 and "Not a valid choice." in plain(bad.data)
+    unchosen = post_form(client, page, {"source": "", "why": "Something"})
+    assert unchosen.status_code == 400 and "Choose a resource for this step." in plain(unchosen.data)
 
     pathway = Pathway.by_slug("new-to-technical-services")
     assert pathway is not None
@@ -123,7 +125,7 @@ def test_an_officer_builds_a_pathway_from_events_and_external_resources(app, cli
     assert order == sorted(order)
     assert "Tuesday, 6/11/2030" in public and "2:00 PM–3:00 PM (Eastern)" in public
     assert (
-        'href="/events/cataloging-series/subscribe"'
+        'href="/events/cataloging-series#register"'
         in client.get("/pathways/new-to-technical-services").data.decode()
     )
 
@@ -411,7 +413,7 @@ def test_demo_data_has_the_new_to_technical_services_pathway(app):
         "re-envisioning-technical-services",
     }
     assert [n.title for n in pathway.needs] == ["New to technical services"]
-    assert pathways.gap_report().uncovered[0].title == "New to a member library"
+    assert pathway_gaps.gap_report().uncovered[0].title == "New to a member library"
     again = demo.DemoReport()
     assert load_pathway(again) is None and again.existing == [
         "pathway new-to-technical-services (left as it is)"
@@ -444,3 +446,31 @@ def test_deleting_keeps_what_is_in_use(app, client):
     page = f"/manage/pathways/needs/{need.id}"
     post_form(client, page, {}, action=f"{page}/delete")
     assert db.session.scalar(select(LearningNeed)) is None
+
+
+def test_import_resources_command_lists_bad_rows_by_line(app, tmp_path):
+    path = tmp_path / "resources.csv"
+    path.write_text(
+        "\ufefftitle,url,kind\nGood one,https://example.org/good,video\nBad one,https://example.org/bad,poster\n",
+        encoding="utf-8",
+    )
+    result = app.test_cli_runner().invoke(args=["forum", "import-resources", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "line 3: Kind must be one of: document, video, course, webinar." in result.output
+    assert "1 added, 1 skipped (of 2 rows)" in result.output
+    assert [r.title for r in db.session.scalars(select(Resource))] == ["Good one"]
+
+
+def test_an_event_resource_takes_topics_and_a_time_estimate(app, client):
+    signed_in(client)
+    forum = make_event("mentoring", [(datetime(2030, 5, 1, 10), datetime(2030, 5, 2, 18))])
+    resource = pathways.resource_for_event(forum)
+    db.session.commit()
+    assert pathways.minutes_of(resource) is None  # days of e-forum say nothing about a learner's time
+    page = f"/manage/pathways/resources/{resource.id}"
+    assert "its title, description and times come from the event" in plain(client.get(page).data)
+    bad = post_form(client, page, {"topics": "mentoring", "minutes": "-5"})
+    assert bad.status_code == 400 and "Estimated minutes must be between 1 and 100000." in plain(bad.data)
+    assert post_form(client, page, {"topics": "mentoring; careers", "minutes": "90"}).status_code == 303
+    db.session.expire_all()
+    assert (resource.topic_list, pathways.minutes_of(resource)) == (["mentoring", "careers"], 90)

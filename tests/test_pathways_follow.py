@@ -12,7 +12,7 @@ from forum import clock, events, links, pathways
 from forum.extensions import db
 from forum.models import JobRun, Participant, Subscription
 from forum.models.pathways import PathwayFollow, StepProgress
-from forum.pathway_follow import due_after_send, step_message
+from forum.pathway_follow import due_after_send, send_due_steps, step_message
 from forum.scheduler import run_job
 from tests.conftest import csrf_from
 from tests.support.pathways import click, confirm_by_mail, follow_form, make_pathway, steps_to
@@ -127,9 +127,12 @@ def test_catch_up_after_three_weeks_down_sends_one_step_not_three(app, client):
     assert follow.position == 2
     # the next one a full week after the late step, on the chosen Monday at 9 AM Eastern
     assert follow.next_due_at == datetime(2030, 4, 1, 13, 0, tzinfo=UTC)
-    assert db.session.scalar(
-        select(JobRun.period).where(JobRun.kind == "pathway-step").order_by(JobRun.id.desc())
-    ) == f"step:{pathway.steps[1].id}"
+    assert (
+        db.session.scalar(
+            select(JobRun.period).where(JobRun.kind == "pathway-step").order_by(JobRun.id.desc())
+        )
+        == f"step:{pathway.steps[1].id}"
+    )
 
 
 def test_leaving_stops_the_mail_and_pausing_holds_it(app, client):
@@ -283,7 +286,9 @@ def test_steps_inserted_or_reordered_while_people_follow_are_neither_repeated_no
         follow_form(client, pathway, LEARNER)
         confirm_by_mail(client, LEARNER)
         run_job("pathways")  # step 1: the doc
-    extra = pathways.save_external(None, title="Glossary", url="https://example.org/glossary", kind="document")
+    extra = pathways.save_external(
+        None, title="Glossary", url="https://example.org/glossary", kind="document"
+    )
     pathways.add_step(pathway, extra, why="Words again.")
     pathways.move_step(pathway.steps[-1], -3)  # the glossary becomes step 1, before what was sent
     pathways.remove_step(pathway.steps[2])  # the webinar session goes
@@ -303,3 +308,58 @@ def test_steps_inserted_or_reordered_while_people_follow_are_neither_repeated_no
     subjects = [parsed(m)["Subject"].split(": ", 1)[1] for m in steps_to(LEARNER)]
     assert subjects == ["Reading 0: cataloging basics", "Glossary", "Video 1: authority records"]
     assert the_follow().status == "completed"
+
+
+def test_a_crowd_due_at_once_is_spread_over_sweeps_oldest_first(app, client):
+    pathway = make_pathway()
+    for n in range(3):
+        db.session.add(
+            Participant(email=f"p{n}@example.org", email_key=f"p{n}@example.org", confirmed_at=MONDAY_9_EST)
+        )
+    db.session.commit()
+    for seconds, n in enumerate((2, 0, 1)):  # confirmed addresses: each first step is due when they follow
+        with clock.frozen(MONDAY_9_EST + timedelta(seconds=seconds)):
+            follow_form(client, pathway, f"p{n}@example.org")
+    with clock.frozen(MONDAY_9_EST + timedelta(minutes=1)):
+        send_due_steps(clock.now(), limit=2)
+        first = [m.recipient for m in outbox("pathway-step")]
+        assert first == ["p2@example.org", "p0@example.org"]
+        send_due_steps(clock.now() + timedelta(minutes=1), limit=2)
+    assert [m.recipient for m in outbox("pathway-step")] == first + ["p1@example.org"]
+
+
+def test_pause_resume_leave_and_follow_again_from_the_preferences_page(app, client):
+    pathway = make_pathway()
+    with clock.frozen(MONDAY_9_EST):
+        follow_form(client, pathway, LEARNER)
+        confirm_by_mail(client, LEARNER)
+        run_job("pathways")
+        follow = the_follow()
+        prefs = links.preferences_url(follow.participant).removeprefix("http://forum.test")
+        action = f"/preferences/{prefs.rsplit('/', 1)[1]}/pathways/{follow.id}"
+
+        def press(button: str) -> str:
+            page = client.get(prefs)
+            data = {f"f{follow.id}-csrf_token": csrf_from(page.data), f"f{follow.id}-{button}": "x"}
+            for name, value in (
+                ("interval_days", 7),
+                ("weekday", 0),
+                ("hour", 9),
+                ("timezone", "America/New_York"),
+            ):
+                data[f"f{follow.id}-{name}"] = str(value)
+            assert client.post(action, data=data).status_code == 303
+            return the_follow().status
+
+        assert press("pause") == "paused"
+        assert b"; paused." in client.get(prefs).data
+        assert press("resume") == "active"
+        assert the_follow().next_due_at == datetime(2030, 3, 11, 13, 0, tzinfo=UTC)  # the next Monday, 9 AM
+        assert press("leave") == "left"
+        assert b"You stopped after step 1 of 4." in client.get(prefs).data
+    run_job("pathways", at=datetime(2030, 3, 11, 13, 0, tzinfo=UTC))
+    assert len(steps_to(LEARNER)) == 1
+    with clock.frozen(datetime(2030, 3, 12, 13, 0, tzinfo=UTC)):
+        assert press("restart") == "active"
+        run_job("pathways")
+    assert "step 2 of 4" in parsed(steps_to(LEARNER)[-1])["Subject"], "back where they stopped"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, TextAreaField
 
 from .. import mail_texts
 from ..extensions import db
+from ..validation import CheckedForm
 from .manage import get_event, require_officer
 
 bp = Blueprint("mail_texts", __name__, url_prefix="/manage")
@@ -21,7 +21,7 @@ PLACEHOLDER_HINT = (
 )
 
 
-class MailTextForm(FlaskForm):
+class MailTextForm(CheckedForm):
     kind = HiddenField()
     intro = TextAreaField(
         "Intro paragraph", description="At the top, after the greeting. " + PLACEHOLDER_HINT

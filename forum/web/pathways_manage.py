@@ -12,20 +12,28 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from .. import pathway_gaps as reports
+from .. import pathway_import as importer
 from .. import pathways as service
 from ..extensions import db, login
-from ..models import Event
 from ..models.pathways import LearningNeed, Pathway, PathwayStep, Resource
-from ..validation import CheckedForm
 from .charts import count_bars
+from .pathways_forms import (
+    ButtonForm,
+    ImportForm,
+    NeedForm,
+    PathwayForm,
+    ResourceForm,
+    StepEditForm,
+    StepForm,
+    TopicsForm,
+    need_choices,
+    resolve_source,
+    source_choices,
+)
 
 bp = Blueprint("pathways_manage", __name__, url_prefix="/manage/pathways")
 
@@ -37,121 +45,6 @@ def require_officer() -> Response | None:
     if not current_user.is_authenticated:
         return login.unauthorized()
     return None
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-class ResourceForm(CheckedForm):
-    title = StringField("Title", validators=[Length(max=200)])
-    url = StringField("Web address", validators=[Length(max=1000)])
-    kind = SelectField("Kind", choices=[SelectChoice(k, label) for k, label in service.KIND_CHOICES])
-    minutes = IntegerField("Estimated minutes", validators=[Optional()])
-    topics = StringField("Topics", description="Separate topics with commas.", validators=[Length(max=500)])
-    description = TextAreaField("Description", description="Markdown.")
-    submit = SubmitField("Save resource")
-
-
-class TopicsForm(CheckedForm):
-    topics = StringField("Topics", description="Separate topics with commas.", validators=[Length(max=500)])
-    minutes = IntegerField(
-        "Estimated minutes", validators=[Optional()], description="Empty: the length of its live sessions."
-    )
-    submit = SubmitField("Save")
-
-
-class ImportForm(CheckedForm):
-    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file.")])
-    submit = SubmitField("Import")
-
-
-class NeedForm(CheckedForm):
-    title = StringField("Learning need", validators=[Length(max=200)])
-    slug = StringField("Address", validators=[Length(max=80)], description="Made from the title when empty.")
-    description = TextAreaField("Description", description="Markdown.")
-    submit = SubmitField("Save learning need")
-
-
-class PathwayForm(CheckedForm):
-    title = StringField("Title", validators=[Length(max=200)])
-    slug = StringField(
-        "Address",
-        validators=[Length(max=80)],
-        description="/pathways/<address>; made from the title when empty.",
-    )
-    audience = StringField(
-        "Audience", validators=[Length(max=300)], description="Who it is for, in one line."
-    )
-    summary = TextAreaField("Summary")
-    description = TextAreaField("Introduction", description="Markdown.")
-    needs = MultiCheckboxField("Serves these learning needs", coerce=int)
-    submit = SubmitField("Save pathway")
-
-
-class StepForm(CheckedForm):
-    source = SelectField("Resource")
-    why = StringField("Why this step", validators=[Length(max=500)])
-    stage = StringField(
-        "Stage", validators=[Length(max=120)], description="Empty: same stage as the step before."
-    )
-    submit = SubmitField("Add step")
-
-
-class StepEditForm(CheckedForm):
-    why = StringField("Why this step", validators=[Length(max=500)])
-    stage = StringField("Stage", validators=[Length(max=120)])
-    submit = SubmitField("Save step")
-
-
-class ButtonForm(CheckedForm):
-    submit = SubmitField("Continue")
-
-
-def _need_choices() -> list[SelectChoice]:
-    return [
-        SelectChoice(n.id, n.title)
-        for n in db.session.scalars(select(LearningNeed).order_by(LearningNeed.position))
-    ]
-
-
-def source_choices() -> list[SelectChoice]:
-    """Everything a step can point at: external resources, events, single sessions."""
-    out = [SelectChoice(f"resource:{r.id}", f"{r.kind_label}: {r.title}") for r in service.find_resources("")]
-    for event in db.session.scalars(select(Event).where(Event.status != "cancelled").order_by(Event.title)):
-        out.append(SelectChoice(f"event:{event.id}", f"Event: {event.title}"))
-        if len(event.sessions) > 1:
-            for s in event.sessions:
-                if s.status != "cancelled":
-                    out.append(
-                        SelectChoice(
-                            f"session:{s.id}",
-                            f"  Session: {event.title}: {s.display_title} ({s.start_local:%Y-%m-%d})",
-                        )
-                    )
-    return out
-
-
-def resolve_source(value: str) -> Resource:
-    kind, _, raw = (value or "").partition(":")
-    if not raw.isdigit():
-        raise service.PathwayError("Choose a resource for this step.", "source")
-    if kind == "resource":
-        resource = db.session.get(Resource, int(raw))
-        if resource is not None:
-            return resource
-    elif kind == "event":
-        event = db.session.get(Event, int(raw))
-        if event is not None:
-            return service.resource_for_event(event)
-    elif kind == "session":
-        from ..models import Session
-
-        session = db.session.get(Session, int(raw))
-        if session is not None:
-            return service.resource_for_session(session)
-    raise service.PathwayError("That resource no longer exists.", "source")
 
 
 def _pathway(slug: str) -> Pathway:
@@ -188,7 +81,7 @@ def index() -> Page:
 @bp.route("/new", methods=["GET", "POST"])
 def new_pathway() -> Page:
     form = PathwayForm()
-    form.needs.choices = _need_choices()
+    form.needs.choices = need_choices()
     if form.validate_on_submit():
         try:
             item = service.save_pathway(None, **_pathway_fields(form))
@@ -220,7 +113,7 @@ def _pathway_fields(form: PathwayForm) -> dict[str, Any]:
 def edit_pathway(slug: str) -> Page:
     item = _pathway(slug)
     form = PathwayForm(obj=item) if request.method == "GET" else PathwayForm()
-    form.needs.choices = _need_choices()
+    form.needs.choices = need_choices()
     if request.method == "GET":
         form.needs.data = [n.id for n in item.needs]
     if form.validate_on_submit():
@@ -262,9 +155,9 @@ def pathway(slug: str) -> Page:
         stages=service.stages(item),
         total=service.total_minutes(item),
         dead=dict((step.id, why) for step, why in service.dead_ends(item)),
-        outcomes=service.step_outcomes(item),
+        outcomes=reports.step_outcomes(item),
         minutes_of=service.minutes_of,
-        funnel=service.follower_funnel(item),
+        funnel=reports.follower_funnel(item),
     ), 400 if form.errors else 200
 
 
@@ -346,7 +239,9 @@ def resources() -> Page:
     return _resources_page(form, ImportForm(formdata=None), None)
 
 
-def _resources_page(form: ResourceForm, import_form: ImportForm, report: service.ImportReport | None) -> Page:
+def _resources_page(
+    form: ResourceForm, import_form: ImportForm, report: importer.ImportReport | None
+) -> Page:
     bad = bool(form.errors or import_form.errors)
     return render_template(
         "pathways/manage/resources.html",
@@ -380,7 +275,7 @@ def import_resources() -> Page:
         except UnicodeDecodeError:
             import_form.file.errors = ["The file is not UTF-8 text; save it as “CSV UTF-8” and try again."]
         else:
-            report = service.import_resources(io.StringIO(text, newline=""))
+            report = importer.import_resources(io.StringIO(text, newline=""))
             db.session.commit()
     return _resources_page(ResourceForm(formdata=None), import_form, report)
 
@@ -509,7 +404,7 @@ def delete_need(need_id: int) -> Page:
 
 @bp.route("/gaps")
 def gaps() -> Page:
-    report = service.gap_report()
+    report = reports.gap_report()
     charts = [
         (
             funnel,
@@ -523,7 +418,7 @@ def gaps() -> Page:
                 ]
             ),
             count_bars([(f"Step {i + 1}", n) for i, n in enumerate(funnel.stopped_after)]),
-            service.step_outcomes(funnel.pathway),
+            reports.step_outcomes(funnel.pathway),
         )
         for funnel in report.funnels
     ]
