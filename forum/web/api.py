@@ -3,7 +3,8 @@
 Reading published events is public.  Writing needs an officer API token
 (`Authorization: Bearer <token>`, made with `flask forum create-token EMAIL`); a token
 also shows drafts and join links.  The API is token-authenticated, never by cookie,
-so it is exempt from CSRF (the only exemption besides one-click unsubscribe).
+so it is exempt from CSRF; its one public write, POST /events/{slug}/subscriptions, takes
+only a JSON body (415 otherwise), which a cross-site form cannot send.
 
 Every change goes through forum.events, like the officer web UI, so calendar
 updates follow API edits too.
