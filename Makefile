@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 LMTP_PORT ?= 8024
 
-.PHONY: run test lint bench clean
+.PHONY: run test browser-deps lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,32 @@ run: $(STAMP)
 	BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} $(FLASK) forum dev --host $(HOST) --port $(PORT) --lmtp-port $(LMTP_PORT)
 
 ## test: the whole suite (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set)
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive a real Chromium (CHROMIUM_PATH) and need fonts to lay pages out.
+# Missing: installed with apt-get when we are root on Debian/Ubuntu, else one line saying
+# what to install. Skipped when PYTEST_ARGS leaves tests/browser out.
+CHROMIUM_PATH ?= /usr/bin/chromium
+export CHROMIUM_PATH
+BROWSER_PACKAGES := chromium fonts-dejavu-core
+DEJAVU := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+
+browser-deps:
+	@case "$(PYTEST_ARGS)" in *--ignore=tests/browser*) exit 0;; esac; \
+	missing=; [ -x "$(CHROMIUM_PATH)" ] || missing=chromium; \
+	if command -v apt-get >/dev/null 2>&1 && [ ! -e "$(DEJAVU)" ]; then missing="$$missing fonts"; fi; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make test: installing $(BROWSER_PACKAGES) for the browser tests (apt-get)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null \
+	    || { echo "make test: apt-get could not install $(BROWSER_PACKAGES)" >&2; exit 1; }; \
+	  [ -x "$(CHROMIUM_PATH)" ] || { echo "make test: no Chromium at $(CHROMIUM_PATH) after installing; set CHROMIUM_PATH" >&2; exit 1; }; \
+	else \
+	  echo "make test: the browser tests need Chromium at $(CHROMIUM_PATH) and the DejaVu fonts: install them (Debian/Ubuntu: sudo apt-get install $(BROWSER_PACKAGES)), or set CHROMIUM_PATH" >&2; \
+	  exit 1; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check forum tests bench

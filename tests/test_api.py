@@ -52,11 +52,18 @@ def test_openapi_document_is_served_with_the_api_paths_and_schemas(client):
         "/api/v1/panelists",
         "/api/v1/panelists/{panelist_id}",
         "/api/v1/events/{slug}/panelists/{panelist_id}",
+        "/api/v1/events/{slug}/subscriptions",
     ):
         assert path in spec["paths"], path
     schemas = spec["components"]["schemas"]
-    assert {"Event", "Session", "EventIn", "SessionIn", "Panelist", "PanelistIn"} <= set(schemas)
-    assert "start_wall" in schemas["SessionIn"]["properties"]
+    assert {"OfficerEvent", "OfficerSession", "EventIn", "SessionIn", "Panelist", "PanelistIn"} <= set(schemas)
+    assert {"SubscriptionIn", "SubscriptionAccepted"} <= set(schemas)
+    # wall times carry no offset, so they are not `date-time`s; instants may be null
+    wall = schemas["SessionIn"]["properties"]["start_wall"]
+    assert (wall["type"], wall["format"]) == ("string", "wall-time") and wall["pattern"].startswith("^")
+    assert schemas["OfficerEvent"]["properties"]["published_at"]["nullable"] is True
+    assert schemas["EventPatch"]["minProperties"] == 1
+    assert "officer token only" in schemas["OfficerEvent"]["properties"]["digest_hour"]["description"]
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert spec["paths"]["/api/v1/events"]["post"]["security"] == [{"bearerAuth": []}]
 
@@ -199,7 +206,7 @@ def test_unknown_things_are_404_with_a_message(client):
     assert response.status_code == 404
     response = client.put(f"/api/v1/events/{event.slug}/panelists/999", json={}, headers=headers)
     assert response.status_code == 404
-    assert client.patch("/api/v1/events/nope", json={}, headers=headers).status_code == 404
+    assert client.patch("/api/v1/events/nope", json={"title": "New"}, headers=headers).status_code == 404
 
 
 def test_invalid_event_input_is_422_with_a_message_per_field(client):

@@ -160,14 +160,17 @@ def test_api_validation(app, client: FlaskClient) -> None:
     event = make_event()
     url = f"/api/v1/events/{event.slug}/subscriptions"
     resp = client.post(url, json={"email": "a@example.org"})
-    assert resp.status_code == 422 and "accept_conduct" in resp.get_json()["errors"]
+    assert resp.status_code == 422 and "accept_conduct" in resp.get_json()["errors"]["json"]
+    resp = client.post(url, json={"email": "a@example.org", "accept_conduct": False})
+    assert resp.status_code == 422 and "code of conduct" in resp.get_json()["errors"]["json"]["accept_conduct"][0]
     resp = client.post(url, json={"email": "a@example.org", "accept_conduct": True, "mode": "weekly"})
-    assert resp.status_code == 422 and "mode" in resp.get_json()["errors"]
+    assert resp.status_code == 422 and "mode" in resp.get_json()["errors"]["json"]
     # What a cross-site HTML form can send (no JSON content type) is refused, storing nothing.
     forged = client.post(url, data={"email": "c@example.org", "accept_conduct": "true"})
-    assert forged.status_code == 400 and "JSON" in forged.get_json()["error"]
+    assert forged.status_code == 415 and "JSON" in forged.get_json()["message"]
     assert db.session.scalar(select(Subscription)) is None
-    assert client.post("/api/v1/events/nope/subscriptions", json={}).status_code == 404
+    unknown = client.post("/api/v1/events/nope/subscriptions", json={"email": "b@example.org", "accept_conduct": True})
+    assert unknown.status_code == 404
     resp = client.post(url, json={"email": "b@example.org", "accept_conduct": True, "mode": "none"})
     assert resp.status_code == 202
     sub = db.session.scalar(select(Subscription))

@@ -204,7 +204,7 @@ def test_rate_limits_answer_429(limited_app: Flask) -> None:
         json={"email": "x@example.org", "accept_conduct": True},
         environ_base=env,
     )
-    assert api.status_code == 429 and "wait" in api.get_json()["error"]
+    assert api.status_code == 429 and "wait" in api.get_json()["message"]
     # Another client is not affected.
     other = client.post(
         "/api/v1/events/mentoring/subscriptions",

@@ -3,7 +3,8 @@
 Reading published events is public.  Writing needs an officer API token
 (`Authorization: Bearer <token>`, made with `flask forum create-token EMAIL`); a token
 also shows drafts and join links.  The API is token-authenticated, never by cookie,
-so it is exempt from CSRF (the only exemption besides one-click unsubscribe).
+so it is exempt from CSRF; its one public write, POST /events/{slug}/subscriptions, takes
+only a JSON body (415 otherwise), which a cross-site form cannot send.
 
 Every change goes through forum.events, like the officer web UI, so calendar
 updates follow API edits too.
@@ -12,6 +13,7 @@ updates follow API edits too.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 from typing import Any, NoReturn, cast
 
 from flask import Response, jsonify, request
@@ -21,12 +23,16 @@ from flask_smorest import abort as _smorest_abort
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import HTTPException
 
 from .. import clock, events
+from .. import subscriptions as subscription_service
 from ..extensions import csrf, db
 from ..models import ApiToken, Event, Officer, Panelist, Session
 from ..timezones import TimeInputError, localize
+from ..validation import MAX_DB_INT, BoundedIntConverter
 from .api_schemas import (
+    WALL_TIME_FORMAT,
     EventInSchema,
     EventPatchSchema,
     EventQuerySchema,
@@ -40,7 +46,11 @@ from .api_schemas import (
     PanelistSchema,
     SessionInSchema,
     SessionPatchSchema,
+    SubscriptionAcceptedSchema,
+    SubscriptionInSchema,
+    WallTime,
 )
+from .subscriptions import subscribe_rate
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Events, sessions, panelists")
 csrf.exempt(bp)
@@ -57,6 +67,14 @@ CACHE_KEY = "forum.api_officer"
 def _document_security(state: BlueprintSetupState) -> None:
     """Declare the bearer scheme in the OpenAPI document of the Api this blueprint is on."""
     api = state.app.extensions["flask-smorest"]["blp_name_to_api"][bp.name]
+    # Wall times are not RFC 3339 `date-time`s (no offset): their own format, with a pattern.
+    api.register_field(WallTime, "string", WALL_TIME_FORMAT)
+    api.register_converter(
+        BoundedIntConverter, lambda _: {"type": "integer", "minimum": 0, "maximum": MAX_DB_INT}
+    )
+    for schema in (EventPatchSchema, SessionPatchSchema, PanelistPatchSchema):
+        # registered first so the document says what the server enforces: something to change
+        api.spec.components.schema(schema.__name__.removesuffix("Schema"), {"minProperties": 1}, schema=schema)
     if BEARER not in api.spec.components.security_schemes:
         api.spec.components.security_scheme(
             BEARER,
@@ -104,11 +122,25 @@ def require_officer() -> Officer:
     return officer
 
 
+PUBLIC_WRITES = {"api.subscribe"}  # endpoints anyone may POST to (no token, no cookie)
+
+
 @bp.before_request
 def _writes_need_a_token() -> None:
     """Refuse an anonymous write before its body is parsed: 401, not a 422 about fields."""
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.endpoint not in PUBLIC_WRITES:
         require_officer()
+
+
+@bp.errorhandler(429)
+def _too_many(error: HTTPException) -> Response:
+    response = jsonify(
+        code=429,
+        status="Too Many Requests",
+        message="Too many requests from your network. Please wait a minute and try again.",
+    )
+    response.status_code = 429
+    return response
 
 
 # --- lookups ----------------------------------------------------------------------------
@@ -200,7 +232,9 @@ def list_events(kind: str | None = None, when: str | None = None, status: str | 
 
 
 @bp.get("/events/<slug>")
-@bp.response(200, EventSchema)
+@bp.response(
+    200, OfficerEventSchema, description="With an officer token the fields marked “officer token only” too."
+)
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(401, response="UNAUTHORIZED")
 def get_event(slug: str) -> Response:
@@ -511,3 +545,58 @@ def unlink_panelist(slug: str, panelist_id: int) -> None:
         abort(404, message=f"Panelist {panelist_id} is not on “{slug}”.")
     events.detach_panelist(link)
     db.session.commit()
+
+
+# --- subscriptions ----------------------------------------------------------------------
+
+CHECK_INBOX = (
+    "Check your inbox: if this address can receive mail, a message is on its way with what to do next."
+)
+
+
+def _json_body_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """415 for anything but a JSON body, before the fields are read: an HTML form from another
+    site cannot send one without a CORS preflight (never granted), which is why this
+    cookie-less endpoint needs no CSRF token."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not request.is_json:
+            abort(415, message="Send a JSON object (Content-Type: application/json): "
+                  "{email, name?, mode?, accept_conduct: true}.")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.post("/events/<slug>/subscriptions")
+@_json_body_only
+@subscribe_rate
+@bp.arguments(SubscriptionInSchema)
+@bp.response(202, SubscriptionAcceptedSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+@bp.alt_response(429, response="TOO_MANY_REQUESTS")
+def subscribe(data: dict[str, Any], slug: str) -> Response:
+    """Ask to join a published event: the same 202 for every address (new, pending or
+    subscribed); what differs (confirm, welcome, "already subscribed") goes by mail only.
+    No token; limited per client address together with the web form (SUBSCRIBE_RATE_LIMIT)."""
+    event = Event.by_slug(slug)
+    if event is None or event.status != "published":
+        abort(404, message=f"No open event “{slug}”.")
+    try:
+        subscription_service.subscribe(
+            event,
+            data["email"],
+            name=data["name"],
+            mode=data["mode"],
+            conduct_accepted=data["accept_conduct"],
+            source="api",
+        )
+    except subscription_service.SubscriptionError as exc:
+        db.session.rollback()
+        _field_error("accept_conduct" if exc.field == "conduct" else exc.field, str(exc))
+    db.session.commit()
+    response = jsonify(status="check-inbox", message=CHECK_INBOX)
+    response.status_code = 202
+    return response

@@ -14,7 +14,7 @@ from flask import url_for
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .. import events, timezones
-from ..models import EVENT_KINDS, PANELIST_ROLES
+from ..models import DELIVERY_MODES, EVENT_KINDS, PANELIST_ROLES
 from ..models.events import EVENT_STATUSES, MODERATION_POLICIES
 from ..text import lines, markdown
 from ..validation import MAX_DB_INT, api_multi_line, api_single_line
@@ -22,18 +22,62 @@ from .helpers import session_zone_lines
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
-_email = validate.Email(error="“{input}” is not an email address.")
-_url = validate.URL(schemes={"http", "https"}, error="“{input}” is not an http(s) URL.")
+
+# Typed loosely: marshmallow wants dict[str, str | list | dict] and dict is invariant.
+WALL_TIME_ERRORS: dict[str, Any] = {
+    "invalid": "Give the wall time as YYYY-MM-DDTHH:MM (a real date, years 1900-2199), e.g. 2025-09-09T10:00.",
+    "invalid_awareness": (
+        "Give the wall time without an offset (e.g. 2025-09-09T10:00); the zone goes in `timezone`."
+    ),
+}
 
 
-def _optional(validator: validate.Validator):
-    """Run `validator` only on a non-empty value: "" means "none" for optional text fields."""
+class _Pattern(validate.Regexp):
+    """A Regexp that apispec documents as the field's `pattern`, matched against the whole
+    value (Python's `$` would also accept a trailing newline), so the OpenAPI document and
+    the server refuse exactly the same strings."""
 
-    def check(value: str | None) -> None:
-        if value:
-            validator(value)
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str) or re.match(str(self.regex.pattern), value) is None or value.endswith("\n"):
+            raise ValidationError(self._format_error(value))
+        return value
 
-    return check
+
+_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}"
+HTTP_URL_PATTERN = rf"^https?://{_HOST}(?::[0-9]{{1,5}})?(?:[/?#][^\s\x00-\x1f\x7f]*)?$"
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+EMAIL_PATTERN = rf"^{_ATOM}(?:\.{_ATOM})*@{_HOST}$"
+_url = _Pattern(HTTP_URL_PATTERN, error="“{input}” is not an http(s) URL.")
+_email = _Pattern(EMAIL_PATTERN, error="“{input}” is not an email address.")
+_optional_url = _Pattern(f"^$|{HTTP_URL_PATTERN}", error="“{input}” is not an http(s) URL.")
+_optional_email = _Pattern(f"^$|{EMAIL_PATTERN}", error="“{input}” is not an email address.")
+
+#: A wall time: date and clock time in `timezone`, no offset, seconds optional, 1900-2199.
+WALL_TIME_PATTERN = (
+    r"^(?:19|2[01])[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?$"
+)
+_WALL_TIME_RE = re.compile(WALL_TIME_PATTERN)
+WALL_TIME_FORMAT = "wall-time"
+
+
+class WallTime(fields.NaiveDateTime):
+    """A wall-clock time with no offset (the zone travels beside it). Documented as
+    `type: string, format: wall-time` with WALL_TIME_PATTERN, not as `date-time`, which
+    in OpenAPI means an RFC 3339 instant *with* an offset."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"pattern": WALL_TIME_PATTERN, **kwargs.pop("metadata", {})}
+        metadata.setdefault(
+            "description", "wall time in `timezone`: YYYY-MM-DDTHH:MM[:SS], no offset, e.g. 2025-09-09T10:00"
+        )
+        kwargs.setdefault("error_messages", WALL_TIME_ERRORS)
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and _WALL_TIME_RE.match(value):
+            return super()._deserialize(value, attr, data, **kwargs)  # still refuses 30 February
+        super()._deserialize(value, attr, data, **kwargs)  # its own message for an offset
+        raise self.make_error("invalid")
 
 
 def _zone(value: str) -> None:
@@ -45,15 +89,6 @@ def _zone(value: str) -> None:
 
 def _isoformat(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-# Typed loosely: marshmallow wants dict[str, str | list | dict] and dict is invariant.
-WALL_TIME_ERRORS: dict[str, Any] = {
-    "invalid": "Give the wall time as YYYY-MM-DDTHH:MM, e.g. 2025-09-09T10:00.",
-    "invalid_awareness": (
-        "Give the wall time without an offset (e.g. 2025-09-09T10:00); the zone goes in `timezone`."
-    ),
-}
 
 
 # --- output -----------------------------------------------------------------------------
@@ -78,8 +113,8 @@ class SessionSchema(Schema):
     sequence = fields.Integer(metadata={"description": "iCalendar SEQUENCE; rises on every change"})
     uid = fields.String(metadata={"description": "stable iCalendar UID"})
     timezone = fields.String(metadata={"description": "IANA zone of the wall times"})
-    start_wall = fields.NaiveDateTime(metadata={"description": "wall time in `timezone`"})
-    end_wall = fields.NaiveDateTime()
+    start_wall = WallTime()
+    end_wall = WallTime()
     starts_at = fields.DateTime(metadata={"description": "instant, ISO 8601 in UTC (+00:00)"})
     ends_at = fields.DateTime()
     starts_at_local = fields.Method(
@@ -106,10 +141,13 @@ class SessionSchema(Schema):
         return session_zone_lines(obj)
 
 
+OFFICER_ONLY = "officer token only"
+
+
 class OfficerSessionSchema(SessionSchema):
     """What an officer (API token) sees: the join link too, and notes after a write."""
 
-    join_url = fields.String()
+    join_url = fields.String(metadata={"description": f"{OFFICER_ONLY}: the webinar link"})
     notes = fields.Method(
         "get_notes",
         metadata={
@@ -148,10 +186,10 @@ class EventSummarySchema(Schema):
     summary = fields.String()
     status = fields.String(metadata={"enum": list(EVENT_STATUSES)})
     timezone = fields.String()
-    starts_at = fields.DateTime()
-    ends_at = fields.DateTime()
-    first_date = fields.Date(metadata={"description": "first day, in the event's zone"})
-    last_date = fields.Date()
+    starts_at = fields.DateTime(allow_none=True, metadata={"description": "first session's start; null without sessions"})
+    ends_at = fields.DateTime(allow_none=True)
+    first_date = fields.Date(allow_none=True, metadata={"description": "first day, in the event's zone"})
+    last_date = fields.Date(allow_none=True)
     url = fields.Function(
         lambda e: url_for("public.event", slug=e.slug, _external=True),
         metadata={"type": "string", "format": "uri", "description": "the public event page"},
@@ -171,8 +209,8 @@ class EventSchema(EventSummarySchema):
     contact_name = fields.String()
     contact_email = fields.String()
     contact_phone = fields.String()
-    published_at = fields.DateTime()
-    cancelled_at = fields.DateTime()
+    published_at = fields.DateTime(allow_none=True, metadata={"description": "null while a draft"})
+    cancelled_at = fields.DateTime(allow_none=True)
     sessions = fields.List(fields.Nested(SessionSchema))
     panelists = fields.List(fields.Nested(EventPanelistSchema), attribute="panelist_links")
     seats = fields.Function(
@@ -193,11 +231,16 @@ def _seats(event: Any) -> dict[str, Any]:
 
 
 class OfficerEventSchema(EventSchema):
-    sessions = fields.List(fields.Nested(OfficerSessionSchema))
-    moderation = fields.String(metadata={"enum": list(MODERATION_POLICIES)})
-    archive_public = fields.Boolean()
-    reply_to_list = fields.Boolean()
-    digest_hour = fields.Integer()
+    """An event as an officer's token sees it: the public fields, join links in the sessions,
+    and the list settings (absent from answers without a token)."""
+
+    sessions = fields.List(
+        fields.Nested(OfficerSessionSchema), metadata={"description": f"`join_url`: {OFFICER_ONLY}"}
+    )
+    moderation = fields.String(metadata={"enum": list(MODERATION_POLICIES), "description": OFFICER_ONLY})
+    archive_public = fields.Boolean(metadata={"description": OFFICER_ONLY})
+    reply_to_list = fields.Boolean(metadata={"description": OFFICER_ONLY})
+    digest_hour = fields.Integer(metadata={"description": f"{OFFICER_ONLY}: when the daily digest goes out"})
     dst_warnings = fields.Function(
         lambda e: events.dst_warnings(e),
         metadata={
@@ -273,11 +316,13 @@ class EventInSchema(Schema):
     audience = fields.String(validate=api_multi_line)
     registration_info = fields.String(validate=api_multi_line)
     tech_requirements = fields.String(validate=api_multi_line)
-    conduct_url = fields.String(validate=[validate.Length(max=500), _optional(_url)])
+    conduct_url = fields.String(validate=[validate.Length(max=500), _optional_url])
     contact_name = fields.String(validate=[validate.Length(max=200), api_single_line])
-    contact_email = fields.String(validate=[validate.Length(max=320), _optional(_email)])
+    contact_email = fields.String(validate=[validate.Length(max=320), _optional_email])
     contact_phone = fields.String(validate=[validate.Length(max=80), api_single_line])
-    timezone = fields.String(load_default="America/New_York", validate=_zone)
+    timezone = fields.String(
+        load_default="America/New_York", validate=_zone, metadata={"enum": timezones.all_zone_names()}
+    )
     moderation = fields.String(validate=validate.OneOf(list(MODERATION_POLICIES)))
     archive_public = fields.Boolean()
     reply_to_list = fields.Boolean()
@@ -294,16 +339,13 @@ class SessionInSchema(Schema):
 
     title = fields.String(validate=[validate.Length(max=200), api_single_line])
     description = fields.String(validate=api_multi_line)
-    start_wall = fields.NaiveDateTime(
-        required=True,
-        error_messages=WALL_TIME_ERRORS,
-        metadata={"description": "wall time in `timezone`, e.g. 2025-09-09T10:00"},
-    )
-    end_wall = fields.NaiveDateTime(required=True, error_messages=WALL_TIME_ERRORS)
+    start_wall = WallTime(required=True)
+    end_wall = WallTime(required=True, metadata={"description": "wall time in `timezone`, after `start_wall`"})
     timezone = fields.String(
-        validate=_zone, metadata={"description": "IANA zone; defaults to the event's zone"}
+        validate=_zone,
+        metadata={"description": "IANA zone; defaults to the event's zone", "enum": timezones.all_zone_names()},
     )
-    join_url = fields.String(validate=[validate.Length(max=500), _optional(_url)])
+    join_url = fields.String(validate=[validate.Length(max=500), _optional_url])
     position = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_DB_INT))
 
 
@@ -313,12 +355,12 @@ class PanelistInSchema(Schema):
     affiliation = fields.String(validate=[validate.Length(max=200), api_single_line])
     pronouns = fields.String(validate=[validate.Length(max=40), api_single_line])
     email = fields.String(
-        allow_none=True,
-        validate=[validate.Length(max=320), _optional(_email)],
+        allow_none=True,  # null or "" removes it
+        validate=[validate.Length(max=320), _optional_email],
         metadata={"description": "lets the panelist post and moderate; never shown"},
     )
     bio = fields.String(validate=api_multi_line, metadata={"description": "Markdown"})
-    photo_url = fields.String(validate=[validate.Length(max=500), _optional(_url)])
+    photo_url = fields.String(validate=[validate.Length(max=500), _optional_url])
     links = fields.List(fields.String(validate=_url))
 
     @validates_schema
@@ -332,12 +374,18 @@ class PanelistLinkInSchema(Schema):
     position = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_DB_INT))
 
 
-class _Partial:
-    """Every field optional: the PATCH variant of an input schema (own name in OpenAPI)."""
+class _Partial(Schema):
+    """Every field optional: the PATCH variant of an input schema (own name in OpenAPI).
+    An empty object (or no body) changes nothing and is refused, like an unknown field."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("partial", True)
         super().__init__(**kwargs)
+
+    @validates_schema(pass_original=True)
+    def _something_to_change(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
+        if not original:
+            raise ValidationError("Send at least one field to change.")
 
 
 class EventPatchSchema(_Partial, EventInSchema):
@@ -350,3 +398,37 @@ class SessionPatchSchema(_Partial, SessionInSchema):
 
 class PanelistPatchSchema(_Partial, PanelistInSchema):
     pass
+
+
+# --- subscriptions (no token: anyone may ask to join a published event) --------------------
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only (marshmallow would also take "yes", 1 or "on")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class SubscriptionInSchema(Schema):
+    """What the subscribe form asks; the answer is the same whatever the address's state."""
+
+    email = fields.String(required=True, validate=[validate.Length(max=254), _email])
+    name = fields.String(load_default="", validate=[validate.Length(max=200), api_single_line])
+    mode = fields.String(
+        load_default="each",
+        validate=validate.OneOf(list(DELIVERY_MODES)),
+        metadata={"description": "each message, a daily digest, or none (read on the web)"},
+    )
+    accept_conduct = StrictBoolean(
+        required=True,
+        validate=validate.Equal(True, error="Please accept the code of conduct to join."),
+        metadata={"enum": [True], "description": "must be true: the event's code of conduct is accepted"},
+    )
+
+
+class SubscriptionAcceptedSchema(Schema):
+    status = fields.String(metadata={"enum": ["check-inbox"]})
+    message = fields.String()

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from .. import clock, timezones
 from ..extensions import db
 from ..models import Event, EventPanelist, Panelist, Session
+from .conditional import conditional_page, event_page_version, index_version, panelist_version
 from .helpers import display_zones
 
 bp = Blueprint("public", __name__)
@@ -142,7 +143,11 @@ def load_event(slug: str) -> Event | None:
 
 
 @bp.route("/")
-def index() -> str:
+def index() -> Response:
+    return conditional_page(index_version(), _render_index)
+
+
+def _render_index() -> str:
     events = db.session.scalars(
         select(Event).where(Event.public_clause()).options(selectinload(Event.sessions))
     ).all()
@@ -161,15 +166,21 @@ def index() -> str:
 
 
 @bp.route("/events/<slug>")
-def event(slug: str) -> str:
-    ev = load_event(slug)
+def event(slug: str) -> Response:
+    ev = Event.by_slug(slug)  # the row only: a 304 needs no more
     if ev is None or not ev.is_public:
         abort(404, description="There is no published event at this address.")
-    return render_template("public/event.html", **event_context(ev))
+
+    def render() -> str:
+        full = load_event(slug)  # sessions and panelists in two more queries
+        assert full is not None
+        return render_template("public/event.html", **event_context(full))
+
+    return conditional_page(event_page_version(ev), render, csrf_form=True)  # csrf: the subscribe form
 
 
 @bp.route("/panelists/<int:panelist_id>")
-def panelist(panelist_id: int) -> str:
+def panelist(panelist_id: int) -> Response:
     person = db.session.get(Panelist, panelist_id)
     links = [
         link
@@ -179,7 +190,10 @@ def panelist(panelist_id: int) -> str:
     if person is None or not links:
         abort(404, description="There is no such panelist page.")
     links.sort(key=lambda link: _first_day(link.event) or date.max, reverse=True)
-    return render_template("public/panelist.html", panelist=person, links=links, event_dates=event_dates)
+    return conditional_page(
+        panelist_version(person),
+        lambda: render_template("public/panelist.html", panelist=person, links=links, event_dates=event_dates),
+    )
 
 
 def _first_day(event: Event) -> date | None:

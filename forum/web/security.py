@@ -79,6 +79,11 @@ def set_security_headers(response: Response) -> Response:
         headers["Cache-Control"] = "no-store"
     if request.is_secure and _production():
         headers.setdefault("Strict-Transport-Security", HSTS)
+    if response.status_code == 405 and "Allow" not in headers:
+        # RFC 9110: a 405 lists what the resource does accept (JSON error handlers drop it).
+        allowed = current_app.url_map.bind_to_environ(request.environ).allowed_methods()
+        if allowed:
+            headers["Allow"] = ", ".join(sorted(allowed))
     return response
 
 

@@ -176,42 +176,6 @@ def subscribe(slug: str) -> Any:
     return render_template("subscriptions/subscribe.html", event=event, subscribe_form=form), status
 
 
-@bp.route("/api/v1/events/<slug>/subscriptions", methods=["POST"])
-@csrf.exempt
-@subscribe_rate
-def api_subscribe(slug: str) -> Any:
-    """JSON sign-up. Exempt from CSRF because it uses no cookies and only accepts an
-    `application/json` body, which a cross-site form cannot send (a browser would need a
-    CORS preflight, which we never grant); the answer is the same for every address.
-    Field errors answer 422 like the rest of /api/v1."""
-    event = Event.by_slug(slug)
-    if event is None or event.status != "published":
-        return jsonify(error="There is no open event with this slug."), 404
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return jsonify(error="Send a JSON object: {email, name?, mode?, accept_conduct: true}."), 400
-    try:
-        service.subscribe(
-            event,
-            str(body.get("email") or ""),
-            name=str(body.get("name") or ""),
-            mode=str(body.get("mode") or "each"),
-            conduct_accepted=body.get("accept_conduct") is True,
-            source="api",
-        )
-    except service.SubscriptionError as exc:
-        db.session.rollback()
-        name = "accept_conduct" if exc.field == "conduct" else exc.field
-        return jsonify(error=str(exc), errors={name: [str(exc)]}), 422
-    db.session.commit()
-    return jsonify(status="check-inbox", message=CHECK_INBOX), 202
-
-
-CHECK_INBOX = (
-    "Check your inbox: if this address can receive mail, a message is on its way with what to do next."
-)
-
-
 # --- confirm -----------------------------------------------------------------------------
 
 

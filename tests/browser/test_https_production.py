@@ -118,6 +118,20 @@ def test_subscriber_journey_over_https_in_production(app: Flask, browser: Browse
                 f"You have left {title}. No more mail will come from it."
             )
 
+            # a link from a signed-link page to another site carries no Referer at all
+            page.goto(link_in(welcome, "preferences"))
+            elsewhere: list[str | None] = []
+            page.route(
+                "https://elsewhere.example/**",
+                lambda route: (elsewhere.append(route.request.headers.get("referer")), route.fulfill(status=200)),
+            )
+            page.evaluate(
+                "() => { const a = document.createElement('a'); a.href = 'https://elsewhere.example/page';"
+                " document.body.append(a); a.click(); }"
+            )
+            page.wait_for_url("https://elsewhere.example/page")
+            assert elsewhere == [None]
+
             # and delete every trace ("delete my data")
             page.goto(link_in(welcome, "preferences"))
             page.get_by_role("button", name="Delete my address and my data…").click()
@@ -132,7 +146,7 @@ def test_subscriber_journey_over_https_in_production(app: Flask, browser: Browse
     # same-origin POSTs carried a Referer (that is what the CSRF check needs) ...
     posts = [(url, ref) for method, url, ref in requests if method == "POST"]
     assert len(posts) >= 6 and all(ref.startswith(site.base_url + "/") for _, ref in posts), posts
-    # ... and nothing that left a signed-link page for another site carried one
+    # ... and no request carried a signed link's token to another site
     assert all(url.startswith(site.base_url) or not ref for _, url, ref in requests)
     assert " 500 " not in log and "Traceback" not in log, log[-3000:]
 
