@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 LMTP_PORT ?= 8024
 
-.PHONY: run test browser-deps lint bench clean
+.PHONY: run test browser-deps tool-deps lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ run: $(STAMP)
 	BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} $(FLASK) forum dev --host $(HOST) --port $(PORT) --lmtp-port $(LMTP_PORT)
 
 ## test: the whole suite (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set)
-test: $(STAMP) browser-deps
+test: $(STAMP) browser-deps tool-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The browser tests drive a real Chromium (CHROMIUM_PATH) and need fonts to lay pages out.
@@ -48,6 +48,27 @@ browser-deps:
 	  [ -x "$(CHROMIUM_PATH)" ] || { echo "make test: no Chromium at $(CHROMIUM_PATH) after installing; set CHROMIUM_PATH" >&2; exit 1; }; \
 	else \
 	  echo "make test: the browser tests need Chromium at $(CHROMIUM_PATH) and the DejaVu fonts: install them (Debian/Ubuntu: sudo apt-get install $(BROWSER_PACKAGES)), or set CHROMIUM_PATH" >&2; \
+	  exit 1; \
+	fi
+
+# Tools the suite runs besides the browser: Node.js + npm (ical.js, the second calendar reader
+# every test's calendars go through) and Postfix's postmap (the relay recipient map test).
+# Installed the same way: apt-get when root, else one line saying what to install.
+TOOL_PACKAGES := nodejs npm postfix
+
+tool-deps:
+	@missing=; \
+	{ command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; } || missing="nodejs npm"; \
+	command -v postmap >/dev/null 2>&1 || [ -x /usr/sbin/postmap ] || missing="$$missing postfix"; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make test: installing $$missing for the test suite (apt-get)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	    || { echo "make test: apt-get could not install $$missing" >&2; exit 1; }; \
+	else \
+	  echo "make test: the suite needs $$missing (Node.js and npm for the calendar check, Postfix's postmap): install them (Debian/Ubuntu: sudo apt-get install $(TOOL_PACKAGES))" >&2; \
 	  exit 1; \
 	fi
 

@@ -81,3 +81,43 @@ def test_ci_runs_the_readme_command() -> None:
     script = (ROOT / ".ci" / "run").read_text()
     assert "exec make test" in script and "TEST_DATABASE_URL" in script and "apt-get" not in script
     assert "make test" in (ROOT / "README.md").read_text()
+
+
+def make_tool_deps(tmp_path: Path, *, uid: int, apt: bool) -> subprocess.CompletedProcess[str]:
+    """`make tool-deps` on a PATH without node, npm or postmap (only the shell tools make needs)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "id").write_text(f"#!/bin/sh\necho {uid}\n")
+    if apt:
+        (bin_dir / "apt-get").write_text(f'#!/bin/sh\necho "$@" >> "{tmp_path / "apt.log"}"\n')
+        (bin_dir / "debconf-set-selections").write_text("#!/bin/sh\ncat >/dev/null\n")
+    for script in bin_dir.iterdir():
+        script.chmod(0o755)
+    tools = tmp_path / "tools"
+    tools.mkdir(exist_ok=True)
+    for tool in ("make", "sh", "bash", "echo", "cat"):
+        found = shutil.which(tool)
+        if found and not (tools / tool).exists():
+            (tools / tool).symlink_to(found)
+    env = {"PATH": f"{bin_dir}:{tools}", "HOME": str(tmp_path)}
+    return subprocess.run(
+        ["make", "-s", "--no-print-directory", "tool-deps"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_without_node_and_without_root_it_stops_with_one_line(tmp_path: Path) -> None:
+    done = make_tool_deps(tmp_path, uid=1000, apt=False)
+    assert done.returncode != 0
+    first, *rest = done.stderr.strip().splitlines()
+    assert first.startswith("make test: the suite needs nodejs npm")
+    assert "apt-get install nodejs npm postfix" in first
+    assert all(line.startswith("make:") for line in rest)
+
+
+def test_as_root_with_apt_get_it_installs_node_and_npm(tmp_path: Path) -> None:
+    done = make_tool_deps(tmp_path, uid=0, apt=True)
+    assert done.returncode == 0, done.stderr
+    calls = (tmp_path / "apt.log").read_text().splitlines()
+    assert calls[0] == "update -qq"
+    assert calls[1].startswith("install -y -qq --no-install-recommends nodejs npm")
