@@ -88,3 +88,17 @@ def test_wsgi_without_settings_refuses_to_start_with_one_line(tmp_path: Path) ->
     dev = _start({"FORUM_ENV": "development"}, tmp_path)
     assert dev.returncode == 0, dev.stderr
     assert dev.stdout.startswith("development") and "devmail" in dev.stdout
+
+
+def test_the_dev_runner_refuses_production(tmp_path: Path) -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "FORUM_", "SECRET_", "MAIL_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "forum", "dev", "--port", "1"],
+        cwd=ROOT,
+        env={**base, "FORUM_INSTANCE_PATH": str(tmp_path), "SECRET_KEY": STRONG, "MAIL_URL": "smtp://relay.example.org"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "forum dev is for development: run it with FORUM_ENV=development" in done.stderr

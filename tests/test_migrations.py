@@ -67,3 +67,45 @@ def _message_compression(conn) -> str:  # type: ignore[no-untyped-def]
 def test_create_all_gives_outbox_bodies_lz4_on_postgresql(app, backend: str) -> None:  # type: ignore[no-untyped-def]
     with db.engine.connect() as conn:
         assert _message_compression(conn) == "l"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_old_rows_with_line_breaks_in_titles_are_cleaned(backend: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Titles that got in with CR/LF before the doors refused them are made one line."""
+    from flask_migrate import downgrade
+
+    schema = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'dirty.db'}"
+    else:
+        url, schema = _pg_driver_url(PG_URL), f"mig_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    app = create_app(make_config(url, schema, tmp_path))
+    try:
+        with app.app_context():
+            upgrade(revision="0ecbec0e1bf4")
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO event (slug, kind, title, summary, description, learning_outcomes, audience,"
+                        " registration_info, tech_requirements, conduct_url, contact_name, contact_email,"
+                        " contact_phone, timezone, status, moderation, archive_public, reply_to_list, digest_hour,"
+                        " reminder_offsets, created_at, updated_at)"
+                        " VALUES ('x', 'eforum', :title, '', 'Two\nlines stay', '', '', '', '', '', 'Pat\tO', '', '',"
+                        " 'UTC', 'draft', 'none', false, false, 18, '', :now, :now)"
+                    ),
+                    {"title": "Line one\r\nBcc: evil", "now": "2026-01-01 00:00:00+00:00"},
+                )
+            upgrade()
+            with db.engine.connect() as conn:
+                row = conn.execute(text("SELECT title, contact_name, description FROM event")).one()
+            assert tuple(row) == ("Line one Bcc: evil", "Pat O", "Two\nlines stay")
+            downgrade(revision="0ecbec0e1bf4")  # data only: the way down is a no-op
+            db.engine.dispose()
+    finally:
+        if schema:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
