@@ -16,7 +16,14 @@ from forum.digests import DigestRenderer, periods, posts_in, send_digest
 from forum.extensions import db
 from forum.jobs import run_job
 from forum.links import bounce_address, post_url
-from forum.mail.compose import SharedAttributeError, list_message, list_messages
+from forum.mail.compose import (
+    SharedAttributeError,
+    address,
+    header_block,
+    header_message,
+    list_message,
+    list_messages,
+)
 from forum.mail.outbox import Outgoing, enqueue_copies, enqueue_many
 from forum.reminders import session_time_for
 from forum.timezones import session_zone_lines
@@ -237,3 +244,41 @@ def test_reminders_carry_each_recipients_own_calendar_file(app):  # type: ignore
             reference.add_attachment(ics, maintype="text", subtype="calendar", filename="session.ics")
             assert_same_mail(row.full_message, reference, same_id=False)
             assert sub.participant.email.encode() in ics
+
+
+@pytest.mark.parametrize(
+    ("to", "subject", "headers"),
+    [
+        ("Alice <alice@example.org>", "Hi", {}),
+        (
+            address("zoë.müller@example.org", "Zoë Müller, MLIS"),
+            "Mentorat à la bibliothèque — ça marche?",
+            {},
+        ),
+        ('"Odd, Name" <odd@example.org>', "A subject " * 20, {"In-Reply-To": "<a@b>"}),
+        (
+            "bob@example.org",
+            "Re: [List] x",
+            {
+                "List-Unsubscribe": "<http://forum.test/unsubscribe/" + "x" * 120 + ">,\n <mailto:l@x.test>",
+                "List-Id": '"Mentoring, Technical" <m.lists.forum.test>',
+                "References": "<a@b> <c@d>\n <e@f>",
+                "X-Loop": "m@lists.forum.test",
+            },
+        ),
+    ],
+)
+def test_header_block_writes_the_bytes_header_message_writes(app, to, subject, headers):  # type: ignore[no-untyped-def]
+    with clock.frozen(eastern(2019, 9, 10, 10)):
+        kwargs = {
+            "to": to,
+            "subject": subject,
+            "sender": address("mentoring@lists.forum.test", "Jeannette Ho via Mentoring"),
+            "reply_to": "mentoring@lists.forum.test",
+            "headers": headers,
+            "message_id": "<id@lists.forum.test>",
+        }
+        lines: dict[tuple[str, str], bytes] = {}
+        for _ in range(2):  # and again from the cache of shared lines
+            block = header_block(**kwargs, lines=lines)  # type: ignore[arg-type]
+            assert block == header_message(**kwargs).as_bytes()[: -len(b"\r\n")]  # type: ignore[arg-type]

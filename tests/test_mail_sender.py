@@ -169,10 +169,12 @@ def test_a_sender_whose_lease_runs_out_stops_and_hands_back(mail_app, smtp_serve
         batch = claim(4, "slow")
         deliver(batch, transport, report)
     transport.close()
-    assert report.sent == 2
-    assert [row_for(f"r{i}@example.org").status for i in range(4)] == ["sent", "sent", "queued", "queued"]
+    sent = report.sent  # how many fit depends on how often a message reads the clock
+    assert 1 <= sent < 4 and report.lease_lost is None
+    statuses = [row_for(f"r{i}@example.org").status for i in range(4)]
+    assert statuses == ["sent"] * sent + ["queued"] * (4 - sent)
     with later(1000):  # the fake clock above ran 700 s ahead
-        assert send_due().sent == 2  # handed back rows are due at once, for any sender
+        assert send_due().sent == 4 - sent  # handed back rows are due at once, for any sender
     counts = Counter(r.rcpt_tos[0] for r in smtp_server.received)
     assert len(counts) == 4 and set(counts.values()) == {1}
 

@@ -197,13 +197,8 @@ def fold_words(text: str, indent: int = 0) -> str | None:
     return "\n ".join(lines)
 
 
-def set_header(msg: EmailMessage, name: str, value: str) -> None:
-    """Add one header safely: the value cleaned of line breaks, then written as-is when ASCII.
-
-    List/URL headers may come pre-folded (items joined with newlines); their parts are
-    cleaned one by one and kept on their own lines. Non-ASCII values go through the
-    email package, which RFC 2047-encodes them.
-    """
+def _raw_value(name: str, value: str) -> str | None:
+    """The value as written raw (ASCII, cleaned, pre-folded), or None: the email package writes it."""
     if not _HEADER_NAME.match(name):
         raise ValueError(f"invalid header name {name!r}")
     if name.lower() in RAW_HEADERS:
@@ -215,12 +210,33 @@ def set_header(msg: EmailMessage, name: str, value: str) -> None:
     else:
         cleaned = clean_header_text(value)
         raw = fold_words(cleaned, indent=len(name) + 2)
-    if raw is not None and raw.isascii():
+    return raw if raw is not None and raw.isascii() else None
+
+
+def set_header(msg: EmailMessage, name: str, value: str) -> None:
+    """Add one header safely: the value cleaned of line breaks, then written as-is when ASCII.
+
+    List/URL headers may come pre-folded (items joined with newlines); their parts are
+    cleaned one by one and kept on their own lines. Non-ASCII values go through the
+    email package, which RFC 2047-encodes them.
+    """
+    raw = _raw_value(name, value)
+    if raw is not None:
         msg.set_raw(name, raw)
     elif name.lower() not in RAW_HEADERS:  # unstructured text: encoded words, 66 a line
         msg.set_raw(name, phrase_words(clean_header_text(value)))
     else:
         msg[name] = clean_header_text(value)
+
+
+def header_line(name: str, value: str) -> bytes:
+    """`set_header(msg, name, value)`'s line(s) as `msg.as_bytes()` writes them, without a message."""
+    raw = _raw_value(name, value)
+    if raw is not None:
+        return POLICY.fold_binary(name, raw)
+    if name.lower() not in RAW_HEADERS:  # unstructured text: encoded words, 66 a line
+        return POLICY.fold_binary(name, phrase_words(clean_header_text(value)))
+    return POLICY.fold_binary(*POLICY.header_store_parse(name, clean_header_text(value)))
 
 
 def format_address(addr: Address, indent: int = 0) -> str | None:
@@ -249,6 +265,51 @@ def set_address(msg: EmailMessage, name: str, value: str | Address) -> None:
         msg[name] = addr
     else:
         msg.set_raw(name, text)
+
+
+def address_line(name: str, value: str | Address) -> bytes:
+    """`set_address(msg, name, value)`'s line(s) as `msg.as_bytes()` writes them."""
+    addr = as_address(value)
+    text = format_address(addr, indent=len(name) + 2)
+    if text is None:
+        return POLICY.fold_binary(*POLICY.header_store_parse(name, addr))
+    return POLICY.fold_binary(name, text)
+
+
+def header_block(
+    *,
+    to: str | Address,
+    subject: str,
+    sender: str | Address | None = None,
+    reply_to: str | Address | None = None,
+    headers: Mapping[str, str] | None = None,
+    message_id: str | None = None,
+    lines: dict[tuple[str, str], bytes] | None = None,
+) -> bytes:
+    """`header_message(...)`'s header lines as bytes (no blank line), built without a message.
+
+    A fan-out writes ten thousand of these; the generator and message objects were a
+    fifth of its time. `lines` caches the lines of headers that are the same for every
+    recipient (pass one dict per fan-out).
+    """
+    cache = lines if lines is not None else {}
+
+    def shared(name: str, value: str) -> bytes:
+        line = cache.get((name, value))
+        if line is None:
+            line = cache[(name, value)] = header_line(name, value)
+        return line
+
+    out = [address_line("From", sender or address(current_app.config["MAIL_FROM"], "Forum"))]
+    out.append(address_line("To", to))
+    if reply_to:
+        out.append(address_line("Reply-To", reply_to))
+    out.append(shared("Subject", subject))
+    out.append(shared("Date", format_datetime(clock.now())))
+    out.append(header_line("Message-ID", message_id or new_message_id()))
+    for name, value in (headers or {}).items():
+        out.append(shared(name, value))
+    return b"".join(out)
 
 
 def header_message(
@@ -580,6 +641,7 @@ def list_messages(
         owner, _, attr = name.partition(".")
         allowed[owner].add(attr)
     bodies: dict[Hashable, tuple[BodyTemplate, list[str]]] = {}
+    lines: dict[tuple[str, str], bytes] = {}  # header lines shared by every copy
     for sub in subscriptions:
         env = list_envelope(
             event=event,
@@ -618,18 +680,18 @@ def list_messages(
         variant, statics, owns = body.render_shared(
             [own[name] for name in names], attachments(sub) if attachments is not None else ()
         )
-        head = header_message(
+        header_bytes = header_block(
             to=env.to,
             subject=subject,
             sender=env.sender,
             reply_to=env.reply_to,
             headers=env.headers,
             message_id=message_id,
+            lines=lines,
         )
-        # What `head.as_bytes()` writes before its blank line (the generator folds each
-        # header with the policy, and nothing else), without the generator's overhead.
-        header_bytes = b"".join(POLICY.fold_binary(name, value) for name, value in head.raw_items())
         # A plain mailbox is its own envelope address; only unusual ones need the parser.
-        recipient = env.to.addr_spec if _SIMPLE_ADDR.match(env.to.addr_spec) else recipient_of(head)
-        sender = env.sender.addr_spec if _SIMPLE_ADDR.match(env.sender.addr_spec) else sender_of(head)
+        recipient, sender = env.to.addr_spec, env.sender.addr_spec
+        if not (_SIMPLE_ADDR.match(recipient) and _SIMPLE_ADDR.match(sender)):
+            head = header_message(to=env.to, subject=subject, sender=env.sender, message_id=message_id)
+            recipient, sender = recipient_of(head), sender_of(head)
         yield ListCopy(sub, header_bytes, recipient, sender, (key, variant), statics, owns)

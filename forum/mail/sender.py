@@ -401,11 +401,9 @@ def _send_on(transports: Sequence[Transport], source: Iterator[Envelope]) -> Ite
 
 
 def _owns(row_id: int, token: str) -> bool:
-    """Is the row still claimed by this batch (not retaken by another sender)?"""
+    """Is the row still this batch's (claimed by it, sent or not), not retaken by another sender?"""
     mine = db.session.scalar(
-        select(_outbox.c.id).where(
-            _outbox.c.id == row_id, _outbox.c.claimed_by == token, _outbox.c.status == "sending"
-        )
+        select(_outbox.c.id).where(_outbox.c.id == row_id, _outbox.c.claimed_by == token)
     )
     db.session.commit()
     return mine is not None
