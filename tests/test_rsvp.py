@@ -131,3 +131,21 @@ def test_officers_see_the_answers_per_session(app, client):
     assert "<th scope=\"row\">Day 1 of 2</th><td>1</td><td>0</td><td>1</td>" in rows
     assert "<th scope=\"row\">Day 2 of 2</th><td>0</td><td>1</td><td>0</td>" in rows
     assert html.count('class="bar-accepted"') == 1 and html.count('class="bar-declined"') == 1
+
+
+def test_a_proposed_new_time_to_the_list_is_not_a_post(app):
+    """Outlook's "Propose new time" (iTIP COUNTER) goes to the organizer; it never reaches readers."""
+    event = make_forum()
+    ann = subscribe(event, "ann@example.org", "Ann Reader", posts_approved=1)
+    subscribe(event, "bob@example.org", "Bob")
+    ics = reply_calendar(event.sessions[0], ann.participant).replace("METHOD:REPLY", "METHOD:COUNTER")
+    msg = EmailMessage()
+    msg["From"] = "Ann Reader <ann@example.org>"
+    msg["To"] = LIST
+    msg["Subject"] = "New Time Proposed: Mentoring"
+    msg.set_content("I would prefer an hour later.")
+    msg.add_attachment(ics.encode(), maintype="text", subtype="calendar", filename="meeting.ics")
+    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
+        [(code, _)] = lmtp_send(server, msg.as_bytes(), [LIST])
+    assert code == 250
+    assert posts() == [] and queued() == [] and rsvps() == []
