@@ -92,7 +92,7 @@ def record(event: Event, parsed: ParsedMessage) -> tuple[int, str]:
     found = answers(parsed)
     if not found:
         return 0, "No calendar reply found; nothing recorded"
-    recorded = 0
+    recorded: set[tuple[int, int]] = set()  # Gmail sends the same REPLY inline and as invite.ics
     for answer in found:
         if answer.partstat not in PARTSTATS:
             continue
@@ -110,10 +110,11 @@ def record(event: Event, parsed: ParsedMessage) -> tuple[int, str]:
             db.session.add(row)
         row.partstat = answer.partstat
         row.updated_at = clock.now()
-        recorded += 1
+        db.session.flush()  # a second copy of the answer finds this row
+        recorded.add((sub.id, session.id))
     if not recorded:
         return 0, "Calendar reply for no known attendee or session; nothing recorded"
-    return recorded, f"Calendar reply recorded ({recorded})"
+    return len(recorded), f"Calendar reply recorded ({len(recorded)})"
 
 
 @dataclass(frozen=True)

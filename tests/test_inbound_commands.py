@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from forum import create_app
 from forum.extensions import db
-from forum.models import OutboundMessage, Post
-from tests.support.discussion import LIST, make_forum, message, subscribe
+from forum.models import Event, OutboundMessage, Post, Rsvp, Subscription
+from tests.support.discussion import LIST, RSVP, gmail_reply, make_forum, message, reply_calendar, subscribe
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,6 +89,22 @@ def test_inject_over_a_pipe(forum_db):
     db.session.expire_all()
     sent = [(row.kind, row.recipient) for row in db.session.scalars(select(OutboundMessage))]
     assert sent == [("not_open", "ann@example.org"), ("refusal", "ann@example.org")]  # members only
+
+
+def test_a_calendar_reply_through_the_pipe_is_recorded_not_posted(forum_db):
+    app, env = forum_db
+    event = Event.by_slug("mentoring")
+    assert event is not None
+    ann = db.session.scalars(select(Subscription).order_by(Subscription.id)).first()
+    raw = gmail_reply(reply_calendar(event.sessions[0], ann.participant, "ACCEPTED"), RSVP)
+    done = subprocess.run(
+        flask("inject", "--to", RSVP), input=raw, env=env, cwd=ROOT, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"rsvp: Calendar reply recorded (1)" in done.stdout
+    db.session.expire_all()
+    assert [(r.subscription_id, r.partstat) for r in db.session.scalars(select(Rsvp))] == [(ann.id, "accepted")]
+    assert db.session.scalars(select(Post)).all() == []
 
 
 def _free_port() -> int:

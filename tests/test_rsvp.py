@@ -5,55 +5,26 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from icalendar import Calendar
 from sqlalchemy import select
 
-from forum import calendar, clock
+from forum import clock
 from forum.extensions import db
 from forum.models import Participant, Rsvp
 from tests.support.discussion import (
     DOMAIN,
     LIST,
     OPEN_AT,
+    RSVP,
+    gmail_reply,
     lmtp_send,
     lmtp_server,
     login_officer,
     make_forum,
     posts,
     queued,
+    reply_calendar,
     subscribe,
 )
-
-RSVP = f"mentoring+rsvp@{DOMAIN}"
-
-
-def reply_calendar(session, participant, partstat: str = "ACCEPTED") -> str:  # type: ignore[no-untyped-def]
-    """What a calendar client answers to our own invite: METHOD:REPLY, the attendee's PARTSTAT."""
-    # Our invite as the attendee's client holds it (the join link, for registrants, is stripped below).
-    invite = Calendar.from_ical(calendar.build_calendar([session], method="REQUEST", attendee=participant).to_ical())
-    invite["METHOD"] = "REPLY"
-    for vevent in invite.walk("VEVENT"):
-        vevent["ATTENDEE"].params["PARTSTAT"] = partstat
-        for name in ("DESCRIPTION", "LOCATION"):
-            vevent.pop(name, None)
-    return invite.to_ical().decode()
-
-
-def gmail_reply(ics: str, to: str, sender: str = "ann@example.org", subject: str = "Accepted") -> bytes:
-    """The shape Gmail sends: alternative text / HTML / text/calendar;method=REPLY, plus invite.ics."""
-    msg = EmailMessage()
-    msg["From"] = f"Ann Reader <{sender}>"
-    msg["To"] = to
-    msg["Subject"] = f"{subject}: Mentoring in Technical Services @ Tue Sep 10, 2030"
-    msg["Message-ID"] = f"<{subject.lower()}-{len(ics)}@mail.gmail.test>"
-    msg.set_content(f"Ann Reader has {subject.lower()} this invitation.")
-    msg.add_alternative(f"<p>Ann Reader has {subject.lower()} this invitation.</p>", subtype="html")
-    msg.get_payload()  # multipart/alternative now
-    cal_part = EmailMessage()
-    cal_part.set_content(ics, subtype="calendar", charset="UTF-8", params={"method": "REPLY"})
-    msg.attach(cal_part)
-    msg.add_attachment(ics.encode(), maintype="application", subtype="ics", filename="invite.ics")
-    return msg.as_bytes()
 
 
 def rsvps() -> list[tuple[int, int, str]]:
@@ -70,7 +41,7 @@ def test_a_reply_to_the_rsvp_address_is_recorded_and_never_posted(app):
     raw = gmail_reply(reply_calendar(first, ann.participant), RSVP)
     with clock.frozen(OPEN_AT), lmtp_server(app) as server:
         [(code, text)] = lmtp_send(server, raw, [RSVP])
-    assert code == 250 and b"Calendar reply recorded" in text
+    assert code == 250 and b"Calendar reply recorded (1)" in text  # inline and invite.ics: one answer
     assert rsvps() == [(ann.id, first.id, "accepted")]
     assert posts() == [] and queued() == []
 
@@ -160,3 +131,21 @@ def test_officers_see_the_answers_per_session(app, client):
     assert "<th scope=\"row\">Day 1 of 2</th><td>1</td><td>0</td><td>1</td>" in rows
     assert "<th scope=\"row\">Day 2 of 2</th><td>0</td><td>1</td><td>0</td>" in rows
     assert html.count('class="bar-accepted"') == 1 and html.count('class="bar-declined"') == 1
+
+
+def test_a_proposed_new_time_to_the_list_is_not_a_post(app):
+    """Outlook's "Propose new time" (iTIP COUNTER) goes to the organizer; it never reaches readers."""
+    event = make_forum()
+    ann = subscribe(event, "ann@example.org", "Ann Reader", posts_approved=1)
+    subscribe(event, "bob@example.org", "Bob")
+    ics = reply_calendar(event.sessions[0], ann.participant).replace("METHOD:REPLY", "METHOD:COUNTER")
+    msg = EmailMessage()
+    msg["From"] = "Ann Reader <ann@example.org>"
+    msg["To"] = LIST
+    msg["Subject"] = "New Time Proposed: Mentoring"
+    msg.set_content("I would prefer an hour later.")
+    msg.add_attachment(ics.encode(), maintype="text", subtype="calendar", filename="meeting.ics")
+    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
+        [(code, _)] = lmtp_send(server, msg.as_bytes(), [LIST])
+    assert code == 250
+    assert posts() == [] and queued() == [] and rsvps() == []

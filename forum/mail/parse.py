@@ -56,8 +56,9 @@ class ParsedMessage:
 
     @property
     def is_calendar_reply(self) -> bool:
-        """An iTIP REPLY ("Accepted: ..." from a calendar client): an answer, never a post."""
-        return any(method == "REPLY" for method, _ in self.calendars)
+        """An iTIP message meant for the organizer: REPLY ("Accepted: ..."), COUNTER (a new
+        time proposed) or REFRESH (asking for the invite again). An answer, never a post."""
+        return any(method in ("REPLY", "COUNTER", "REFRESH") for method, _ in self.calendars)
 
 
 # --- header decoding --------------------------------------------------------------------

@@ -12,9 +12,10 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import Flask
+from icalendar import Calendar
 from sqlalchemy import select
 
-from forum import clock
+from forum import calendar, clock
 from forum.extensions import db
 from forum.mail.lmtp import RunningServer, start_lmtp
 from forum.models import (
@@ -32,6 +33,7 @@ from tests.support.fanouts import write_fan_outs
 
 DOMAIN = "lists.forum.test"
 LIST = f"mentoring@{DOMAIN}"
+RSVP = f"mentoring+rsvp@{DOMAIN}"
 # Tuesday 9/10/2030 10:00 AM - Wednesday 9/11/2030 6:00 PM Eastern (EDT, UTC-4)
 OPEN_AT = datetime(2030, 9, 10, 16, 0, tzinfo=UTC)  # 12:00 PM Eastern on day one
 BEFORE = datetime(2030, 9, 3, 12, 0, tzinfo=UTC)
@@ -113,6 +115,35 @@ def message(
     msg.set_content(body)
     if html is not None:
         msg.add_alternative(html, subtype="html")
+    return msg.as_bytes()
+
+
+def reply_calendar(session, participant, partstat: str = "ACCEPTED") -> str:  # type: ignore[no-untyped-def]
+    """What a calendar client answers to our own invite: METHOD:REPLY, the attendee's PARTSTAT."""
+    # Our invite as the attendee's client holds it (the join link, for registrants, is stripped below).
+    invite = Calendar.from_ical(calendar.build_calendar([session], method="REQUEST", attendee=participant).to_ical())
+    invite["METHOD"] = "REPLY"
+    for vevent in invite.walk("VEVENT"):
+        vevent["ATTENDEE"].params["PARTSTAT"] = partstat
+        for name in ("DESCRIPTION", "LOCATION"):
+            vevent.pop(name, None)
+    return invite.to_ical().decode()
+
+
+def gmail_reply(ics: str, to: str, sender: str = "ann@example.org", subject: str = "Accepted") -> bytes:
+    """The shape Gmail sends: alternative text / HTML / text/calendar;method=REPLY, plus invite.ics."""
+    msg = EmailMessage()
+    msg["From"] = f"Ann Reader <{sender}>"
+    msg["To"] = to
+    msg["Subject"] = f"{subject}: Mentoring in Technical Services @ Tue Sep 10, 2030"
+    msg["Message-ID"] = f"<{subject.lower()}-{len(ics)}@mail.gmail.test>"
+    msg.set_content(f"Ann Reader has {subject.lower()} this invitation.")
+    msg.add_alternative(f"<p>Ann Reader has {subject.lower()} this invitation.</p>", subtype="html")
+    msg.get_payload()  # multipart/alternative now
+    cal_part = EmailMessage()
+    cal_part.set_content(ics, subtype="calendar", charset="UTF-8", params={"method": "REPLY"})
+    msg.attach(cal_part)
+    msg.add_attachment(ics.encode(), maintype="application", subtype="ics", filename="invite.ics")
     return msg.as_bytes()
 
 
