@@ -10,11 +10,11 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import delete, func, or_, update
 
 from . import clock, leaving
 from .extensions import db
-from .models import OutboundMessage, Participant, Post
+from .models import Certificate, OutboundMessage, Participant, PathwayFollow, Post
 from .subscriptions import unsubscribe
 
 #: What an erased participant and their archived posts are called from now on.
@@ -50,6 +50,7 @@ def erase_participant(participant: Participant) -> None:
     db.session.flush()
     _cancel_unsent_mail(old_key, sub_ids)
     _anonymise_posts(participant.id, old_key, now)
+    _forget_records(participant.id, sub_ids)
     participant.email = ""
     participant.email_key = f"{ERASED_KEY_PREFIX}{participant.id}:{secrets.token_hex(8)}"
     participant.name = FORMER_PARTICIPANT
@@ -57,6 +58,24 @@ def erase_participant(participant: Participant) -> None:
     participant.confirmed_at = None
     participant.feed_token = secrets.token_urlsafe(24)
     db.session.flush()
+
+
+def _forget_records(participant_id: int, sub_ids: list[int]) -> None:
+    """Certificates carry the name as printed: they go (their codes then verify nothing, as
+    a verification page must not show a name the person asked us to forget). Pathways they
+    followed stop. Attendance and evaluation answers stay, tied to the anonymous rows, so
+    the program's counts and results do not change."""
+    if sub_ids:
+        db.session.execute(
+            delete(Certificate).where(Certificate.subscription_id.in_(sub_ids)),
+            execution_options={"synchronize_session": False},
+        )
+    db.session.execute(
+        update(PathwayFollow)
+        .where(PathwayFollow.participant_id == participant_id, PathwayFollow.status != "left")
+        .values(status="left", left_at=clock.now(), next_due_at=None),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def _cancel_unsent_mail(old_key: str, sub_ids: list[int]) -> None:

@@ -168,3 +168,32 @@ def test_erasing_twice_is_harmless_and_keeps_unsent_keys(app: Flask) -> None:
     db.session.commit()
     assert participant.email_key == first_key and "@" not in first_key
     assert set(db.session.scalars(select(OutboundMessage.idempotency_key))) == keys
+
+
+def test_erasing_forgets_certificates_and_stops_pathways(app: Flask, client: FlaskClient) -> None:
+    """A certificate prints the person's name and a public page verifies it: after "delete my
+    data" the code verifies nothing. A pathway they followed mails them nothing more."""
+    from forum import certificates
+    from forum.models import Certificate, PathwayFollow
+    from tests.support.ce import after_end, clicked, register, series
+    from tests.support.pathways import make_pathway
+
+    event = series()
+    zoe = register(event, "zoe@example.org", "Zoë Łukasiewicz-Ōtsuka")
+    for session in event.active_sessions:
+        clicked(zoe, session)
+    with clock.frozen(after_end(event, hours=1)):
+        code = certificates.issue(zoe).code
+    follow = PathwayFollow(pathway=make_pathway(), participant=zoe.participant, status="active")
+    db.session.add(follow)
+    db.session.commit()
+    assert "Łukasiewicz" in client.get(f"/certificates/{code}").get_data(as_text=True)
+
+    erasure.erase_participant(zoe.participant)
+    db.session.commit()
+
+    assert db.session.scalars(select(Certificate)).all() == []
+    page = client.get(f"/certificates/{code}")
+    assert page.status_code == 404 and "Łukasiewicz" not in page.get_data(as_text=True)
+    db.session.refresh(follow)
+    assert follow.status == "left" and follow.next_due_at is None
