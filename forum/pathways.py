@@ -189,18 +189,19 @@ def public_title(resource: Resource) -> str:
 def recording_url(resource: Resource) -> str | None:
     """The public recording of a past event or session, when there is one to share.
 
-    The one place pathway pages and mails ask for "the recording". Per-session
-    recordings (`Session.materials`, kind "recording", from the webinars area) are read
-    here when that model is present; only public ones, since a follower need not be a
-    registrant and the pathway page is public. Until then there is none to link.
+    The one place pathway pages and mails ask for "the recording": the first public
+    "recording" material of the session (or of the event's sessions, in order). Only public
+    ones, since a follower need not be a registrant and the pathway page is public.
     """
     sessions = (
-        [resource.session] if resource.session is not None else list(getattr(resource.event, "sessions", []))
+        [resource.session]
+        if resource.session is not None
+        else (resource.event.sessions if resource.event else [])
     )
     for session in sessions:
-        for material in getattr(session, "materials", None) or []:
-            if getattr(material, "kind", "") == "recording" and getattr(material, "public", False):
-                return str(material.url)
+        for material in session.materials:
+            if material.kind == "recording" and material.public:
+                return material.url
     return None
 
 

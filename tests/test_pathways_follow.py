@@ -363,3 +363,25 @@ def test_pause_resume_leave_and_follow_again_from_the_preferences_page(app, clie
         assert press("restart") == "active"
         run_job("pathways")
     assert "step 2 of 4" in parsed(steps_to(LEARNER)[-1])["Subject"], "back where they stopped"
+
+
+def test_a_past_session_with_a_public_recording_sends_the_recording(app, client):
+    """Webinars' session materials reach pathway mail: a public recording is linked, a
+    registrants-only one never is (a follower need not be a registrant)."""
+    from forum import recordings
+
+    pathway = make_pathway(external=1)
+    session = pathway.steps[1].resource.the_event.sessions[0]
+    recordings.add_material(session, url="https://video.example.org/private", public=False)
+    recordings.add_material(session, url="https://video.example.org/rda-session-1", public=True)
+    db.session.commit()
+    july = datetime(2030, 7, 1, 13, 0, tzinfo=UTC)  # the series met on 4 June
+    with clock.frozen(july):
+        follow_form(client, pathway, LEARNER)
+        confirm_by_mail(client, LEARNER)
+        run_job("pathways")
+        click(client, link_in(steps_to(LEARNER)[0], "/done"))
+        run_job("pathways")
+    text = text_of(steps_to(LEARNER)[1])
+    assert "This event has taken place. Watch the recording:\r\nhttps://video.example.org/rda-session-1" in text
+    assert "video.example.org/private" not in text
