@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
@@ -428,24 +429,42 @@ def _reply_command(text: str) -> tuple[str, str]:
 
 
 def fan_out(post: Post) -> int:
-    """Enqueue the accepted post for every active each-message subscriber; returns how many new.
+    """Enqueue the accepted post for every active each-message subscriber; returns how many new."""
+    return fan_out_chunk(post)[0]
 
-    Called by the scheduler when it expands the post's fan-out record (`accept` only
-    records one, see forum/fanout.py). The body is encoded once and each copy
-    personalised (`compose.list_messages`); subscribers are streamed, not all loaded.
+
+def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tuple[int, int | None]:
+    """Enqueue the post for up to `limit` subscribers with ids above `after_id`.
+
+    Returns (copies new, the last subscription id done, or None when no subscriber is
+    left). The scheduler expands a post's fan-out record in such steps (`accept` only
+    records one, see forum/fanout.py), so a huge list's copies start going out while
+    the rest are written. The body is encoded once per step and each copy personalised
+    (`compose.list_messages`); subscribers are streamed, not all loaded.
     """
     event = post.event
-    subs = db.session.scalars(
+    stmt = (
         select(Subscription)
         .where(
             Subscription.event_id == event.id,
             Subscription.status == "active",
             Subscription.mode == "each",
+            Subscription.id > after_id,
         )
         .options(selectinload(Subscription.participant))
         .order_by(Subscription.id)
         .execution_options(yield_per=1000)
     )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    progress = {"count": 0, "last": after_id}
+
+    def subscribers() -> Iterator[Subscription]:
+        for sub in db.session.scalars(stmt):
+            progress["count"] += 1
+            progress["last"] = sub.id
+            yield sub
+
     from .links import post_url
 
     link = permalink(post)
@@ -457,7 +476,7 @@ def fan_out(post: Post) -> int:
 
     copies = list_messages(
         event=event,
-        subscriptions=subs,
+        subscriptions=subscribers(),
         subject=post.subject,
         template="post",
         context={"post": post, "permalink": link},
@@ -469,7 +488,9 @@ def fan_out(post: Post) -> int:
         references=refs,
         archived_at=link,
     )
-    return outbox.enqueue_copies(copies, kind="post", key=f"post:{post.id}", event_id=event.id)
+    count = outbox.enqueue_copies(copies, kind="post", key=f"post:{post.id}", event_id=event.id)
+    more = limit is not None and progress["count"] >= limit
+    return count, (progress["last"] if more else None)
 
 
 def _gets_each_post(subscription: Subscription | None) -> bool:

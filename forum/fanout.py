@@ -21,6 +21,7 @@ recorded in `params` no longer matches), so subscribers get the newest state onc
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,10 @@ log = logging.getLogger(__name__)
 
 #: After this many failed expansions a fan-out is left alone (its note says why).
 MAX_ATTEMPTS = 5
+#: Copies of a post written per step (each step its own transaction and stored body).
+POST_CHUNK = 5000
+
+Step = tuple[int, str, int | None]
 
 
 def record(
@@ -71,46 +76,57 @@ class ExpandReport:
         return text + (f", {self.failed} failed" if self.failed else "")
 
 
-def expand_pending(limit: int | None = None) -> ExpandReport:
-    """Write the copies of every pending fan-out (oldest first), each in its own transaction.
+def expand_pending(limit: int | None = None, budget_seconds: float | None = None) -> ExpandReport:
+    """Write the copies of pending fan-outs (oldest first), step by step, each step committed.
 
-    Commits the caller's session first. A fan-out whose expansion raises is rolled back,
-    counted as an attempt and retried by the next run (up to MAX_ATTEMPTS).
+    A step writes up to POST_CHUNK copies and records how far it got in the same
+    transaction, so a crash loses no progress and repeats nothing. With
+    `budget_seconds`, no new step starts after that long (the sender then sends what is
+    written and carries on next run). Commits the caller's session first. A fan-out
+    whose step raises is rolled back, counted as an attempt and retried by the next run
+    (up to MAX_ATTEMPTS).
     """
     db.session.commit()
     report = ExpandReport()
-    tried: set[int] = set()
+    failed: set[int] = set()
+    started = time.monotonic()
     postgres = db.session.get_bind().dialect.name == "postgresql"
     while limit is None or report.fan_outs + report.failed < limit:
+        if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
+            break
         stmt = (
             select(FanOut)
             .where(FanOut.done_at.is_(None), FanOut.attempts < MAX_ATTEMPTS)
             .order_by(FanOut.id)
             .limit(1)
         )
-        if tried:
-            stmt = stmt.where(FanOut.id.not_in(tried))
+        if failed:
+            stmt = stmt.where(FanOut.id.not_in(failed))
         if postgres:
             stmt = stmt.with_for_update(skip_locked=True)
         fan = db.session.scalar(stmt)
         if fan is None:
             db.session.rollback()
             break
-        tried.add(fan.id)
         try:
-            count, note = EXPANDERS[fan.kind](fan)
-            fan.recipients, fan.note = count, note[:200]
-            fan.attempts += 1
-            fan.done_at = clock.now()
+            count, note, after = EXPANDERS[fan.kind](fan)
+            fan.recipients = (fan.recipients or 0) + count
+            fan.note = note[:200]
+            if after is None:
+                fan.done_at = clock.now()
+            else:
+                fan.params = {**fan.params, "after": after}  # a new dict: JSON columns track assignment
             db.session.commit()
         except Exception as exc:
             db.session.rollback()
             log.exception("fan-out %s failed; it is retried on the next run", fan.key)
             _count_failure(fan.id, exc)
+            failed.add(fan.id)
             report.failed += 1
             continue
-        report.fan_outs += 1
         report.messages += count
+        if after is None:
+            report.fan_outs += 1
     return report
 
 
@@ -127,13 +143,14 @@ def _count_failure(fan_id: int, exc: Exception) -> None:
 # --- what each kind writes (the mail itself is built where it always was) --------------------
 
 
-def _post(fan: FanOut) -> tuple[int, str]:
-    from .discussion import fan_out
+def _post(fan: FanOut) -> Step:
+    from .discussion import fan_out_chunk
 
     post = db.session.get(Post, fan.target_id)
     if post is None or post.status != "accepted":
-        return 0, "the post is no longer accepted"
-    return fan_out(post), ""
+        return 0, "the post is no longer accepted", None
+    count, after = fan_out_chunk(post, int(fan.params.get("after", 0)), POST_CHUNK)
+    return count, "", after
 
 
 def _session_now(fan: FanOut) -> tuple[Session | None, str]:
@@ -145,29 +162,30 @@ def _session_now(fan: FanOut) -> tuple[Session | None, str]:
     return session, ""
 
 
-def _calendar_update(fan: FanOut) -> tuple[int, str]:
+def _calendar_update(fan: FanOut) -> Step:
     from .calendar import send_updates
 
     session, why = _session_now(fan)
     if session is None:
-        return 0, why
+        return 0, why, None
     if session.status == "cancelled" or session.event.status != "published":
-        return 0, "the session or event is no longer published"
-    return send_updates(session, changes=fan.params.get("changes") or []), ""
+        return 0, "the session or event is no longer published", None
+    return send_updates(session, changes=fan.params.get("changes") or []), "", None
 
 
-def _calendar_cancel(fan: FanOut) -> tuple[int, str]:
+def _calendar_cancel(fan: FanOut) -> Step:
     from .calendar import send_cancellations
 
     session, why = _session_now(fan)
     if session is None:
-        return 0, why
+        return 0, why, None
     if session.status != "cancelled" or session.event.status == "draft":
-        return 0, "the session is not cancelled"
-    return send_cancellations(session, reason=fan.params.get("reason") or ""), ""
+        return 0, "the session is not cancelled", None
+    return send_cancellations(session, reason=fan.params.get("reason") or ""), "", None
 
 
-EXPANDERS: dict[str, Callable[[FanOut], tuple[int, str]]] = {
+#: What each kind writes in one step: (copies new, note, where to resume or None when done).
+EXPANDERS: dict[str, Callable[[FanOut], Step]] = {
     "post": _post,
     "calendar-update": _calendar_update,
     "calendar-cancel": _calendar_cancel,

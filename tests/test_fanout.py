@@ -15,11 +15,11 @@ from collections import Counter
 from flask import Flask
 from sqlalchemy import func, select
 
-from forum import clock, discussion, events
+from forum import clock, discussion, events, fanout
 from forum.extensions import db
 from forum.fanout import expand_pending, pending_count
 from forum.jobs import run_job
-from forum.models import FanOut, OutboundMessage, Post, Session, Thread
+from forum.models import FanOut, OutboundBody, OutboundMessage, Post, Session, Thread
 from tests.support.child import spawn, wait_for_line
 from tests.support.discussion import OPEN_AT, lmtp_send, lmtp_server, make_forum, message, queued, subscribe
 from tests.support.fanouts import write_fan_outs
@@ -151,3 +151,21 @@ def test_an_lmtp_delivery_to_a_big_list_answers_without_writing_the_copies(app: 
     print(f"\nLMTP reply for a 2,000-subscriber list in {answered:.3f} s")
     write_fan_outs()
     assert len(_copies("post")) == 2000
+
+
+def test_a_big_list_is_written_in_steps_that_resume_without_repeating(app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(fanout, "POST_CHUNK", 700)
+    event, subs = make_subscribers(2000)
+    post = _held_post(event.id)
+    discussion.accept(post, "moderator@example.org")
+    db.session.commit()
+    report = expand_pending()
+    assert (report.fan_outs, report.messages) == (1, 2000)
+    fan = db.session.scalars(select(FanOut)).one()
+    assert fan.recipients == 2000 and fan.params["after"] == subs[1399].id
+    assert db.session.scalar(select(func.count(OutboundBody.id))) == 3  # a body per step
+    # As if the process died after writing the last step's rows but before recording it:
+    fan.done_at, fan.params = None, {"after": subs[699].id}
+    db.session.commit()
+    assert expand_pending().messages == 0  # the steps run again and add nobody twice
+    assert _copies("post") == Counter({s.participant.email: 1 for s in subs})

@@ -48,6 +48,8 @@ CLAIMABLE = ("queued", "retry", "sending")
 GROUP_SIZE = 25
 GROUP_SECONDS = 0.25
 MAX_WAITING_GROUPS = 1
+#: How long a run writes fan-out copies before it sends what is written (it goes on next run).
+EXPAND_SECONDS = 10.0
 #: A gap this long between two messages (a paused process) makes the sender ask the
 #: database whether its rows are still its own before it sends another byte.
 PAUSE_SECONDS = 1.0
@@ -571,8 +573,9 @@ def send_due(
 ) -> SendReport:
     """Drain what is due now (at most `limit` messages), batch by batch; safe to run anywhere.
 
-    First writes the copies of pending fan-outs (`forum.fanout.expand_pending`: a post
-    accepted a moment ago is mailed in this run). Commits the caller's session first (so
+    First writes the copies of pending fan-outs for up to EXPAND_SECONDS
+    (`forum.fanout.expand_pending`: a post accepted a moment ago is mailed in this run;
+    a huge list's copies are written over several runs while the first ones go out). Commits the caller's session first (so
     its mail is visible and no lock is held), then works on a database thread of its own, claiming the next batch while the
     current one is sent. `progress(n)` is called as groups of `n` messages are marked.
     Rows put back for a retry are not due again within the same run.
@@ -582,7 +585,7 @@ def send_due(
     transports = [transport] if transport is not None else app_transports()
     report = SendReport()
     db.session.commit()
-    expand_pending()
+    expand_pending(budget_seconds=EXPAND_SECONDS)
     database = _DatabaseThread(current_app._get_current_object())  # type: ignore[attr-defined]
     claimed = 0
     next_claim: Future[Claim] | None = None
