@@ -24,7 +24,7 @@ from fpdf import FPDF
 from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
-from . import attendance, branding, clock, evaluations, links
+from . import attendance, branding, clock, evaluations, links, subjects
 from .erasure import is_erased
 from .extensions import db
 from .jobs import JobReport, run_once
@@ -284,7 +284,7 @@ def mail_certificate(subscription: Subscription, at: datetime) -> tuple[int, str
     msg = list_message(
         event=event,
         subscription=subscription,
-        subject=f"Your certificate for {event.title}",
+        subject=subjects.subject("Your certificate", event),
         template="certificate",
         context={
             "certificate": cert,

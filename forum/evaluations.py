@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from . import clock
+from . import clock, subjects
 from .extensions import db
 from .jobs import JobReport, run_once
 from .mail.compose import list_message
@@ -401,7 +401,7 @@ def _send_invitations(evaluation: Evaluation) -> tuple[int, str]:
         msg = list_message(
             event=event,
             subscription=sub,
-            subject=f"How was {event.title}? A short evaluation",
+            subject=subjects.subject("Evaluation", event, "how was it?"),
             template="evaluation",
             context={
                 "evaluation": evaluation,

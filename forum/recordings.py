@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import String, cast, exists, literal, select
 
-from . import clock
+from . import clock, subjects
 from .extensions import db
 from .models import Event, JobRun, Material, Session, Subscription
 from .models.webinars import MATERIAL_KINDS
@@ -134,7 +134,7 @@ def send(session: Session) -> tuple[int, str]:
     copies = list_messages(
         event=event,
         subscriptions=active_subscriptions(event, include_no_mail=True),
-        subject=f"Recording available: {session.display_title}",
+        subject=subjects.session_subject("Recording available", session),
         template="recording",
         context={
             "session": session,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from . import clock
+from . import clock, subjects
 from .extensions import db
 from .mail.compose import list_message
 from .mail.outbox import enqueue
@@ -150,7 +150,7 @@ def send_waitlisted(subscription: Subscription) -> None:
     msg = list_message(
         event=event,
         subscription=subscription,
-        subject=f"You are on the waiting list for {event.title}",
+        subject=subjects.subject("On the waiting list", event),
         template="waitlisted",
         context={
             "position": waitlist_position(subscription),

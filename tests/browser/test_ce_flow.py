@@ -48,7 +48,7 @@ def test_participant_answers_the_evaluation_and_downloads_the_certificate(
 
         page.goto(f"{base}/dev/mail/")
         page.get_by_role("row").filter(has_text=EMAIL).get_by_role(
-            "link", name="How was Cataloging Now? A short evaluation"
+            "link", name="Evaluation: Cataloging Now — how was it?"
         ).click()
         page.locator(".prose").get_by_role("link", name="Answer the evaluation").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Evaluation: Cataloging Now")

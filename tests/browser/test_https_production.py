@@ -61,6 +61,8 @@ def test_subscriber_journey_over_https_in_production(app: Flask, browser: Browse
     event = make_event(
         "open-forum", [(now - timedelta(hours=2), now + timedelta(days=2))], kind="eforum", zone="UTC"
     )
+    event.conduct_url = "https://www.example.org/statement-of-conduct"  # the box appears only then
+    db.session.commit()
     title = event.title
 
     with running_smtp_server() as smtp, production_site(app, tmp_path, smtp.url) as site:
@@ -93,7 +95,7 @@ def test_subscriber_journey_over_https_in_production(app: Flask, browser: Browse
             )
 
             # preferences from the welcome mail
-            welcome = deliver(smtp, "Welcome to")
+            welcome = deliver(smtp, "Welcome: ")
             page.goto(link_in(welcome, "preferences"))
             page.get_by_label(f"Delivery for {title}").select_option(label="Daily digest")
             page.get_by_role("button", name="Save preferences").click()
