@@ -43,6 +43,9 @@ class _Pattern(validate.Regexp):
         return value
 
 
+Pattern = _Pattern  # for the other API modules' schemas
+
+
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}"
 HTTP_URL_PATTERN = rf"^https?://{_HOST}(?::[0-9]{{1,5}})?(?:[/?#][^\s\x00-\x1f\x7f]*)?$"
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -51,6 +54,18 @@ _url = _Pattern(HTTP_URL_PATTERN, error="“{input}” is not an http(s) URL.")
 _email = _Pattern(EMAIL_PATTERN, error="“{input}” is not an email address.")
 _optional_url = _Pattern(f"^$|{HTTP_URL_PATTERN}", error="“{input}” is not an http(s) URL.")
 _optional_email = _Pattern(f"^$|{EMAIL_PATTERN}", error="“{input}” is not an email address.")
+#: Characters a single-line value may hold, and those of them that are not white space (the
+#: same sets in Python and ECMA regular expressions: listed, not `\s`, which differ).
+_LINE_CHAR = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
+_VISIBLE_CHAR = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+#: One line of text with something in it besides spaces (a title, a name): what the server
+#: trims to is never empty, and the document says so, so a blank one is invalid input.
+TEXT_LINE_PATTERN = f"^{_LINE_CHAR}*{_VISIBLE_CHAR}{_LINE_CHAR}*$"
+text_line = _Pattern(
+    TEXT_LINE_PATTERN,
+    error="Give some text on one line (not only spaces; no line breaks or control characters).",
+)
+http_url = _url
 
 #: A wall time: date and clock time in `timezone`, no offset, seconds optional, 1900-2199.
 WALL_TIME_PATTERN = (
@@ -302,7 +317,7 @@ class EventInSchema(Schema):
         required=True,
         validate=[
             validate.Length(min=1, max=80),
-            validate.Regexp(SLUG_RE, error="Use lower-case letters, digits and single hyphens."),
+            _Pattern(SLUG_RE.pattern, error="Use lower-case letters, digits and single hyphens."),
         ],
     )
     kind = fields.String(load_default="eforum", validate=validate.OneOf(list(EVENT_KINDS)))
