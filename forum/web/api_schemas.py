@@ -15,7 +15,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from .. import events, timezones
 from ..models import DELIVERY_MODES, EVENT_KINDS, PANELIST_ROLES
-from ..models.events import EVENT_STATUSES, MODERATION_POLICIES
+from ..models.events import EVENT_STATUSES, MODERATION_POLICIES, NON_MEMBER_POLICIES
 from ..text import lines, markdown
 from ..validation import MAX_DB_INT, api_multi_line, api_single_line
 from .helpers import session_zone_lines
@@ -234,6 +234,14 @@ class EventSchema(EventSummarySchema):
             "type": "object",
             "description": "webinar series: `limit` (null = unlimited), `taken`, `left` (null = unlimited), "
             "`waiting` (counts only, never who)",
+            "properties": {
+                "limit": {"type": "integer", "nullable": True},
+                "taken": {"type": "integer", "minimum": 0},
+                "left": {"type": "integer", "minimum": 0, "nullable": True},
+                "waiting": {"type": "integer", "minimum": 0},
+            },
+            "required": ["limit", "taken", "left", "waiting"],
+            "additionalProperties": False,
         },
     )
 
@@ -245,6 +253,16 @@ def _seats(event: Any) -> dict[str, Any]:
     return {"limit": counts.limit, "taken": counts.taken, "left": counts.left, "waiting": counts.waiting}
 
 
+NON_MEMBER_DOC = "mail to the list from a non-member: held for a moderator, or discarded (never bounced)"
+SEAT_LIMIT_DOC = (
+    "webinar series: seats (null = unlimited); raising it gives seats to the waiting list, in order, "
+    "with their invitations; lowering it removes nobody"
+)
+DOOR_MINUTES_DOC = "webinar series: personal join links open this many minutes before each session"
+MAX_SEATS = 1_000_000
+MAX_DOOR_MINUTES = 24 * 60
+
+
 class OfficerEventSchema(EventSchema):
     """An event as an officer's token sees it: the public fields, join links in the sessions,
     and the list settings (absent from answers without a token)."""
@@ -253,6 +271,11 @@ class OfficerEventSchema(EventSchema):
         fields.Nested(OfficerSessionSchema), metadata={"description": f"`join_url`: {OFFICER_ONLY}"}
     )
     moderation = fields.String(metadata={"enum": list(MODERATION_POLICIES), "description": OFFICER_ONLY})
+    non_member_posts = fields.String(
+        metadata={"enum": list(NON_MEMBER_POLICIES), "description": f"{OFFICER_ONLY}: {NON_MEMBER_DOC}"}
+    )
+    seat_limit = fields.Integer(allow_none=True, metadata={"description": f"{OFFICER_ONLY}: {SEAT_LIMIT_DOC}"})
+    door_minutes = fields.Integer(metadata={"description": f"{OFFICER_ONLY}: {DOOR_MINUTES_DOC}"})
     archive_public = fields.Boolean(metadata={"description": OFFICER_ONLY})
     reply_to_list = fields.Boolean(metadata={"description": OFFICER_ONLY})
     digest_hour = fields.Integer(metadata={"description": f"{OFFICER_ONLY}: when the daily digest goes out"})
@@ -339,6 +362,18 @@ class EventInSchema(Schema):
         load_default="America/New_York", validate=_zone, metadata={"enum": timezones.all_zone_names()}
     )
     moderation = fields.String(validate=validate.OneOf(list(MODERATION_POLICIES)))
+    non_member_posts = fields.String(
+        validate=validate.OneOf(list(NON_MEMBER_POLICIES)), metadata={"description": NON_MEMBER_DOC}
+    )
+    seat_limit = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_SEATS),
+        metadata={"description": SEAT_LIMIT_DOC},
+    )
+    door_minutes = fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=MAX_DOOR_MINUTES), metadata={"description": DOOR_MINUTES_DOC}
+    )
     archive_public = fields.Boolean()
     reply_to_list = fields.Boolean()
     digest_hour = fields.Integer(strict=True, validate=validate.Range(min=0, max=23))
