@@ -46,18 +46,20 @@ class _Pattern(validate.Regexp):
 Pattern = _Pattern  # for the other API modules' schemas
 
 
+#: White space and control characters, listed (Python's and ECMA's `\s` differ, e.g. on U+0085
+#: and U+FEFF), so the document's patterns and the server refuse the same strings.
+_SPACE = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}"
-HTTP_URL_PATTERN = rf"^https?://{_HOST}(?::[0-9]{{1,5}})?(?:[/?#][^\s\x00-\x1f\x7f]*)?$"
+HTTP_URL_PATTERN = rf"^https?://{_HOST}(?::[0-9]{{1,5}})?(?:[/?#][^{_SPACE}]*)?$"
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 EMAIL_PATTERN = rf"^{_ATOM}(?:\.{_ATOM})*@{_HOST}$"
 _url = _Pattern(HTTP_URL_PATTERN, error="“{input}” is not an http(s) URL.")
 _email = _Pattern(EMAIL_PATTERN, error="“{input}” is not an email address.")
 _optional_url = _Pattern(f"^$|{HTTP_URL_PATTERN}", error="“{input}” is not an http(s) URL.")
 _optional_email = _Pattern(f"^$|{EMAIL_PATTERN}", error="“{input}” is not an email address.")
-#: Characters a single-line value may hold, and those of them that are not white space (the
-#: same sets in Python and ECMA regular expressions: listed, not `\s`, which differ).
+#: Characters a single-line value may hold, and those of them that are not white space.
 _LINE_CHAR = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
-_VISIBLE_CHAR = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_VISIBLE_CHAR = f"[^{_SPACE}]"
 #: One line of text with something in it besides spaces (a title, a name): what the server
 #: trims to is never empty, and the document says so, so a blank one is invalid input.
 TEXT_LINE_PATTERN = f"^{_LINE_CHAR}*{_VISIBLE_CHAR}{_LINE_CHAR}*$"
@@ -344,7 +346,7 @@ class EventInSchema(Schema):
         ],
     )
     kind = fields.String(load_default="eforum", validate=validate.OneOf(list(EVENT_KINDS)))
-    title = fields.String(required=True, validate=[validate.Length(min=1, max=200), api_single_line])
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=200), text_line])
     summary = fields.String(validate=[validate.Length(max=2000), api_multi_line])
     description = fields.String(validate=api_multi_line, metadata={"description": "Markdown"})
     learning_outcomes = fields.List(
@@ -378,11 +380,6 @@ class EventInSchema(Schema):
     reply_to_list = fields.Boolean()
     digest_hour = fields.Integer(strict=True, validate=validate.Range(min=0, max=23))
 
-    @validates_schema
-    def _title_not_blank(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "title" in data and not data["title"].strip():
-            raise ValidationError("A title is required.", "title")
-
 
 class SessionInSchema(Schema):
     """Create or (partial=True) update a session: wall times plus an IANA zone."""
@@ -400,7 +397,7 @@ class SessionInSchema(Schema):
 
 
 class PanelistInSchema(Schema):
-    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), api_single_line])
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), text_line])
     title = fields.String(validate=[validate.Length(max=200), api_single_line])
     affiliation = fields.String(validate=[validate.Length(max=200), api_single_line])
     pronouns = fields.String(validate=[validate.Length(max=40), api_single_line])
@@ -412,11 +409,6 @@ class PanelistInSchema(Schema):
     bio = fields.String(validate=api_multi_line, metadata={"description": "Markdown"})
     photo_url = fields.String(validate=[validate.Length(max=500), _optional_url])
     links = fields.List(fields.String(validate=_url))
-
-    @validates_schema
-    def _name_not_blank(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "name" in data and not data["name"].strip():
-            raise ValidationError("A name is required.", "name")
 
 
 class PanelistLinkInSchema(Schema):
