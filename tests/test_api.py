@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from forum import clock
+from forum import clock, subscriptions
+from forum.extensions import db
+from forum.models import Event, Participant
 from tests.support.api import make_event, officer_token
+from tests.support.subscriptions import outbox
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -466,3 +469,90 @@ def test_officers_are_told_when_a_series_crosses_a_dst_change(client):
     assert len(data["dst_warnings"]) == 1
     assert "daylight-saving" in data["dst_warnings"][0]
     assert "dst_warnings" not in client.get("/api/v1/events/weekly").get_json()
+
+
+# --- list and webinar settings ------------------------------------------------------------
+
+
+def _register(event, email):  # type: ignore[no-untyped-def]
+    """A confirmed address signing up: a seat, or the waiting list when the series is full."""
+    db.session.add(Participant(email=email, email_key=email, confirmed_at=clock.now()))
+    db.session.flush()
+    subscription = subscriptions.subscribe(event, email, conduct_accepted=True)
+    db.session.commit()
+    return subscription
+
+
+def test_officers_read_and_change_non_member_posts_and_webinar_settings(client):
+    headers = officer_token()
+    mentoring()
+    officer_view = client.get("/api/v1/events/mentoring", headers=headers).get_json()
+    assert (officer_view["non_member_posts"], officer_view["seat_limit"], officer_view["door_minutes"]) == (
+        "hold",
+        None,
+        15,
+    )
+    public_view = client.get("/api/v1/events/mentoring").get_json()
+    assert not {"non_member_posts", "seat_limit", "door_minutes", "moderation"} & set(public_view)
+
+    changed = client.patch(
+        "/api/v1/events/mentoring", json={"non_member_posts": "discard", "door_minutes": 30}, headers=headers
+    )
+    assert changed.status_code == 200
+    assert (changed.get_json()["non_member_posts"], changed.get_json()["door_minutes"]) == ("discard", 30)
+    stored = Event.by_slug("mentoring")
+    assert (stored.non_member_posts, stored.door_minutes) == ("discard", 30)
+
+    for body, field in (
+        ({"non_member_posts": "bounce"}, "non_member_posts"),
+        ({"seat_limit": 0}, "seat_limit"),
+        ({"seat_limit": "40"}, "seat_limit"),
+        ({"door_minutes": -1}, "door_minutes"),
+        ({"door_minutes": 24 * 60 + 1}, "door_minutes"),
+    ):
+        refused = client.patch("/api/v1/events/mentoring", json=body, headers=headers)
+        assert refused.status_code == 422 and field in refused.get_json()["errors"]["json"], body
+    assert Event.by_slug("mentoring").door_minutes == 30  # nothing stored by a refusal
+
+    made = client.post(
+        "/api/v1/events",
+        json={
+            "slug": "cataloging",
+            "title": "Cataloging",
+            "kind": "series",
+            "seat_limit": 40,
+            "door_minutes": 5,
+            "non_member_posts": "discard",
+        },
+        headers=headers,
+    )
+    assert made.status_code == 201
+    assert {k: made.get_json()[k] for k in ("seat_limit", "door_minutes", "non_member_posts")} == {
+        "seat_limit": 40,
+        "door_minutes": 5,
+        "non_member_posts": "discard",
+    }
+    assert made.get_json()["seats"] == {"limit": 40, "taken": 0, "left": 40, "waiting": 0}
+
+
+def test_raising_the_seat_limit_through_the_api_seats_the_waiting_list(client):
+    headers = officer_token()
+    series = make_event("series", [(wall("2030-09-10T13:00"), wall("2030-09-10T14:00"))], kind="series")
+    series.seat_limit = 1
+    db.session.commit()
+    _register(series, "first@x.org")
+    waiting = _register(series, "second@x.org")
+    assert waiting.status == "waitlisted"
+    seats = client.get("/api/v1/events/series").get_json()["seats"]
+    assert seats == {"limit": 1, "taken": 1, "left": 0, "waiting": 1}
+
+    raised = client.patch("/api/v1/events/series", json={"seat_limit": 2}, headers=headers)
+    assert raised.status_code == 200 and raised.get_json()["seat_limit"] == 2
+    assert raised.get_json()["seats"] == {"limit": 2, "taken": 2, "left": 0, "waiting": 0}
+    db.session.refresh(waiting)
+    assert waiting.status == "active"
+    assert len(outbox("welcome", "second@x.org")) == 1  # the promoted one is welcomed, with the invite
+
+    unlimited = client.patch("/api/v1/events/series", json={"seat_limit": None}, headers=headers)
+    assert unlimited.get_json()["seat_limit"] is None
+    assert unlimited.get_json()["seats"] == {"limit": None, "taken": 2, "left": None, "waiting": 0}

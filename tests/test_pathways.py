@@ -386,11 +386,16 @@ def test_api_reads_published_without_a_token_and_writes_with_one(app, client):
     unknown = client.post(
         "/api/v1/pathways", json={"title": "Other", "steps": [{"event": "nope"}]}, headers=headers
     )
-    assert unknown.status_code == 422 and Pathway.by_slug("other") is None
+    assert unknown.status_code == 404 and Pathway.by_slug("other") is None
+    assert unknown.get_json()["errors"]["json"]["steps"] == ["No event “nope”."]
+    taken = client.post("/api/v1/pathways", json={"title": "New to serials"}, headers=headers)
+    assert taken.status_code == 409 and "slug" in taken.get_json()["errors"]["json"]
+    again = client.post("/api/v1/needs", json={"title": "New to serials"}, headers=headers)
+    assert again.status_code == 409 and "slug" in again.get_json()["errors"]["json"]
     empty = client.post("/api/v1/pathways", json={"title": "Empty"}, headers=headers)
     assert empty.status_code == 201 and empty.get_json()["status"] == "draft"
     refused = client.post("/api/v1/pathways/empty/publish", headers=headers)
-    assert refused.status_code == 422
+    assert refused.status_code == 409
     assert refused.get_json()["errors"]["json"]["steps"] == ["Add at least one step before publishing."]
     step = client.post(
         "/api/v1/pathways/empty/steps", json={"resource_id": res.get_json()["id"]}, headers=headers

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
-from .. import clock, events
+from .. import clock, events, seats
 from .. import subscriptions as subscription_service
 from ..extensions import csrf, db
 from ..models import ApiToken, Event, Officer, Panelist, Session
@@ -297,7 +297,10 @@ def update_event(data: dict[str, Any], slug: str) -> Response:
     event = _event_or_404(slug, officer)
     if "slug" in data:
         _check_slug_free(data["slug"], event)
+    limit_given, limit = "seat_limit" in data, data.pop("seat_limit", None)
     _apply_event_fields(event, data)
+    if limit_given and limit != event.seat_limit:
+        seats.set_limit(event, limit)  # a raised limit seats the waiting list, with their invitations
     _commit_or_409("slug", f"The address “{data.get('slug')}” is taken by another event.")
     return _event_json(event, officer)
 

@@ -10,15 +10,25 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from flask import request
+from flask.blueprints import BlueprintSetupState
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
 from .. import pathways as service
 from ..extensions import csrf, db
 from ..models import Event, Session
-from ..models.pathways import EXTERNAL_KINDS, LearningNeed, Pathway, Resource
+from ..models.pathways import (
+    EXTERNAL_KINDS,
+    PATHWAY_STATUSES,
+    RESOURCE_KINDS,
+    LearningNeed,
+    Pathway,
+    Resource,
+)
+from ..validation import MAX_DB_INT, api_multi_line, api_single_line
 from .api import OFFICER_DOC, abort, require_officer, token_officer
+from .api_schemas import SLUG_RE, Pattern, StrictBoolean, http_url, text_line
 
 bp = Blueprint(
     "api_pathways", __name__, url_prefix="/api/v1", description="Learning pathways, needs and resources"
@@ -32,17 +42,25 @@ def _writes_need_a_token() -> None:
         require_officer()
 
 
+def _text(max_length: int) -> list[Any]:
+    return [validate.Length(min=1, max=max_length), text_line]
+
+
 class ResourceSchema(Schema):
     id = fields.Int()
-    kind = fields.Str()
-    title = fields.Method("_title")
-    url = fields.Str()
-    minutes = fields.Method("_minutes", allow_none=True)
+    kind = fields.Str(metadata={"enum": list(RESOURCE_KINDS)})
+    title = fields.Method("_title", metadata={"type": "string"})
+    url = fields.Str(metadata={"description": "empty for an event or session of this forum"})
+    minutes = fields.Method(
+        "_minutes", metadata={"type": "integer", "nullable": True, "description": "null: unknown"}
+    )
     description = fields.Str()
     topics = fields.List(fields.Str(), attribute="topic_list")
-    event = fields.Method("_event", allow_none=True)
+    event = fields.Method(
+        "_event", metadata={"type": "string", "nullable": True, "description": "slug of the event it stands for"}
+    )
     session_id = fields.Int(allow_none=True)
-    link_status = fields.Int(allow_none=True)
+    link_status = fields.Int(allow_none=True, metadata={"description": "HTTP status of the last link check"})
 
     def _title(self, resource: Resource) -> str:
         return resource.display_title if token_officer() else service.public_title(resource)
@@ -57,30 +75,60 @@ class ResourceSchema(Schema):
         return event.slug
 
 
+#: A topic is one line without the commas or semicolons that separate topics; ten topics of
+#: at most 40 characters stay under the 500 characters a resource keeps.
+TOPIC_PATTERN = r"^[^,;\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+
+
 class ResourceInSchema(Schema):
-    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    url = fields.Url(required=True, schemes={"http", "https"})
+    title = fields.Str(required=True, validate=_text(200))
+    url = fields.Str(required=True, validate=[validate.Length(max=2000), http_url])
     kind = fields.Str(required=True, validate=validate.OneOf(EXTERNAL_KINDS))
-    minutes = fields.Int(load_default=None, validate=validate.Range(min=1, max=100_000))
-    description = fields.Str(load_default="")
-    topics = fields.List(fields.Str(), load_default=list)
+    minutes = fields.Int(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=100_000)
+    )
+    description = fields.Str(load_default="", validate=api_multi_line)
+    topics = fields.List(
+        fields.Str(
+            validate=[
+                validate.Length(max=40),
+                Pattern(TOPIC_PATTERN, error="One topic per item, without commas or semicolons."),
+            ]
+        ),
+        load_default=list,
+        validate=validate.Length(max=10),
+    )
 
 
 class NeedSchema(Schema):
     slug = fields.Str()
     title = fields.Str()
     description = fields.Str()
-    pathways = fields.Method("_pathways")
+    pathways = fields.Method("_pathways", metadata={"type": "array", "items": {"type": "string"}})
 
     def _pathways(self, need: LearningNeed) -> list[str]:
         """Slugs of the published pathways serving the need (drafts stay private)."""
         return [p.slug for p in need.pathways if p.is_published]
 
 
+SLUG_DOC = {"description": "empty: made from the title"}
+
+
+def _slug() -> fields.Str:
+    return fields.Str(
+        load_default="",
+        validate=[
+            validate.Length(max=80),
+            Pattern(f"^(?:|{SLUG_RE.pattern[1:-1]})$", error="Use lower-case letters, digits and single hyphens."),
+        ],
+        metadata=SLUG_DOC,
+    )
+
+
 class NeedInSchema(Schema):
-    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    slug = fields.Str(load_default="", validate=validate.Length(max=80))
-    description = fields.Str(load_default="")
+    title = fields.Str(required=True, validate=_text(200))
+    slug = _slug()
+    description = fields.Str(load_default="", validate=api_multi_line)
 
 
 class StepSchema(Schema):
@@ -96,9 +144,9 @@ class PathwaySchema(Schema):
     summary = fields.Str()
     audience = fields.Str()
     description = fields.Str()
-    status = fields.Str()
+    status = fields.Str(metadata={"enum": list(PATHWAY_STATUSES)})
     needs = fields.Pluck(NeedSchema, "slug", many=True)
-    total_minutes = fields.Method("_total")
+    total_minutes = fields.Method("_total", metadata={"type": "integer"})
     steps = fields.Nested(StepSchema, many=True)
 
     def _total(self, pathway: Pathway) -> int:
@@ -106,28 +154,60 @@ class PathwaySchema(Schema):
 
 
 class StepInSchema(Schema):
-    resource_id = fields.Int(load_default=None)
-    event = fields.Str(load_default=None, metadata={"description": "slug of an event here"})
-    session_id = fields.Int(load_default=None)
-    why = fields.Str(load_default="", validate=validate.Length(max=500))
-    stage = fields.Str(load_default="", validate=validate.Length(max=120))
+    """One of resource_id, event or session_id says what the step is (the first given wins)."""
+
+    resource_id = fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
+    event = fields.Str(validate=validate.Length(min=1, max=80), metadata={"description": "slug of an event here"})
+    session_id = fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
+    why = fields.Str(load_default="", validate=[validate.Length(max=500), api_multi_line])
+    stage = fields.Str(load_default="", validate=[validate.Length(max=120), api_single_line])
+
+    @validates_schema
+    def _says_what(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not any(name in data for name in STEP_TARGETS):
+            raise ValidationError("Each step needs resource_id, event or session_id.")
+
+
+STEP_TARGETS = ("resource_id", "event", "session_id")
 
 
 class PathwayInSchema(Schema):
-    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    slug = fields.Str(load_default="", validate=validate.Length(max=80))
-    summary = fields.Str(load_default="")
-    audience = fields.Str(load_default="", validate=validate.Length(max=300))
-    description = fields.Str(load_default="")
-    needs = fields.List(fields.Str(), load_default=list, metadata={"description": "learning need slugs"})
+    title = fields.Str(required=True, validate=_text(200))
+    slug = _slug()
+    summary = fields.Str(load_default="", validate=api_multi_line)
+    audience = fields.Str(load_default="", validate=[validate.Length(max=300), api_single_line])
+    description = fields.Str(load_default="", validate=api_multi_line)
+    needs = fields.List(
+        fields.Str(validate=validate.Length(min=1, max=80)),
+        load_default=list,
+        metadata={"description": "learning need slugs"},
+    )
     steps = fields.List(fields.Nested(StepInSchema), load_default=list)
-    publish = fields.Bool(load_default=False)
+    publish = StrictBoolean(load_default=False, metadata={"description": "true: publish once made (needs a step)"})
 
 
-def _field_error(field: str, message: str) -> NoReturn:
-    """422 in flask-smorest's format; nothing half-made (a pathway without its steps) stays."""
+@bp.record_once
+def _document_step_targets(state: BlueprintSetupState) -> None:
+    """Say in the document what the server enforces: a step names what it is."""
+    api = state.app.extensions["flask-smorest"]["blp_name_to_api"][bp.name]
+    api.spec.components.schema(
+        "StepIn", {"anyOf": [{"required": [name]} for name in STEP_TARGETS]}, schema=StepInSchema
+    )
+
+
+def _refuse(status: int, field: str, message: str) -> NoReturn:
+    """An error in flask-smorest's format; nothing half-made (a pathway without its steps) stays."""
     db.session.rollback()
-    abort(422, errors={"json": {field: [message]}}, message="Unprocessable Entity")
+    abort(status, errors={"json": {field: [message]}}, message=message)
+
+
+#: Refusals that are about what is stored, not the request's shape: 409 (Conflict).
+CONFLICTS = {"slug", "steps", "status"}
+
+
+def _service_error(exc: service.PathwayError) -> NoReturn:
+    """A taken address or a state that forbids the change is a 409; other input a 422."""
+    _refuse(409 if exc.field in CONFLICTS else 422, exc.field, str(exc))
 
 
 def _pathway_or_404(slug: str) -> Pathway:
@@ -137,28 +217,29 @@ def _pathway_or_404(slug: str) -> Pathway:
     return pathway
 
 
-def _step_resource(data: dict[str, Any]) -> Resource:
+def _step_resource(data: dict[str, Any], field: str = "steps") -> Resource:
+    """The resource a step names; 404 when what it names does not exist."""
     if data.get("resource_id") is not None:
         resource = db.session.get(Resource, data["resource_id"])
         if resource is None:
-            _field_error("steps", f"No resource {data['resource_id']}.")
+            _refuse(404, field, f"No resource {data['resource_id']}.")
         return resource
     if data.get("session_id") is not None:
         session = db.session.get(Session, data["session_id"])
         if session is None:
-            _field_error("steps", f"No session {data['session_id']}.")
+            _refuse(404, field, f"No session {data['session_id']}.")
         return service.resource_for_session(session)
-    if data.get("event"):
-        event = Event.by_slug(data["event"])
-        if event is None:
-            _field_error("steps", f"No event “{data['event']}”.")
-        return service.resource_for_event(event)
-    _field_error("steps", "Each step needs resource_id, event or session_id.")
+    event = Event.by_slug(data["event"])
+    if event is None:
+        _refuse(404, field, f"No event “{data['event']}”.")
+    return service.resource_for_event(event)
 
 
 @bp.get("/pathways")
 @bp.response(200, PathwaySchema(many=True))
+@bp.alt_response(401, response="UNAUTHORIZED")
 def list_pathways() -> Any:
+    """Published pathways by title (with a token: drafts too)."""
     stmt = select(Pathway).order_by(Pathway.title)
     if token_officer() is None:
         stmt = stmt.where(Pathway.status == "published")
@@ -167,6 +248,7 @@ def list_pathways() -> Any:
 
 @bp.get("/pathways/<slug>")
 @bp.response(200, PathwaySchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(404, response="NOT_FOUND")
 def get_pathway(slug: str) -> Any:
     return _pathway_or_404(slug)
@@ -176,13 +258,16 @@ def get_pathway(slug: str) -> Any:
 @bp.arguments(PathwayInSchema)
 @bp.response(201, PathwaySchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND", description="A need, resource, event or session named is not here.")
+@bp.alt_response(409, response="CONFLICT", description="The address is taken, or `publish` without steps.")
 @bp.doc(**OFFICER_DOC)
 def create_pathway(data: dict[str, Any]) -> Any:
+    """Create a pathway with its steps (and publish it at once with `publish: true`)."""
     needs = []
     for slug in data["needs"]:
         need = LearningNeed.by_slug(slug)
         if need is None:
-            _field_error("needs", f"No learning need “{slug}”.")
+            _refuse(404, "needs", f"No learning need “{slug}”.")
         needs.append(need)
     try:
         pathway = service.save_pathway(
@@ -199,14 +284,14 @@ def create_pathway(data: dict[str, Any]) -> Any:
         if data["publish"]:
             service.publish(pathway)
     except service.PathwayError as exc:
-        db.session.rollback()
-        _field_error(exc.field, str(exc))
+        _service_error(exc)
     db.session.commit()
     return pathway
 
 
 @bp.get("/needs")
 @bp.response(200, NeedSchema(many=True))
+@bp.alt_response(401, response="UNAUTHORIZED")
 def list_needs() -> Any:
     return db.session.scalars(select(LearningNeed).order_by(LearningNeed.position)).all()
 
@@ -215,21 +300,20 @@ def list_needs() -> Any:
 @bp.arguments(NeedInSchema)
 @bp.response(201, NeedSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(409, response="CONFLICT", description="Another learning need has the address.")
 @bp.doc(**OFFICER_DOC)
 def create_need(data: dict[str, Any]) -> Any:
     try:
-        need = service.save_need(
-            None, title=data["title"], slug=data["slug"], description=data["description"]
-        )
+        need = service.save_need(None, title=data["title"], slug=data["slug"], description=data["description"])
     except service.PathwayError as exc:
-        db.session.rollback()
-        _field_error(exc.field, str(exc))
+        _service_error(exc)
     db.session.commit()
     return need
 
 
 @bp.get("/resources")
 @bp.response(200, ResourceSchema(many=True))
+@bp.alt_response(401, response="UNAUTHORIZED")
 def list_resources() -> Any:
     return service.public_resources()
 
@@ -243,8 +327,7 @@ def create_resource(data: dict[str, Any]) -> Any:
     try:
         resource = service.save_external(None, **data)
     except service.PathwayError as exc:
-        db.session.rollback()
-        _field_error(exc.field, str(exc))
+        _service_error(exc)
     db.session.commit()
     return resource
 
@@ -253,15 +336,15 @@ def create_resource(data: dict[str, Any]) -> Any:
 @bp.arguments(StepInSchema)
 @bp.response(201, PathwaySchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(404, response="NOT_FOUND", description="No such pathway, or the resource, event or session named.")
 @bp.doc(**OFFICER_DOC)
 def add_step(data: dict[str, Any], slug: str) -> Any:
     """Append a step (its stage defaults to the previous step's)."""
     pathway = _pathway_or_404(slug)
     try:
-        service.add_step(pathway, _step_resource(data), why=data["why"], stage=data["stage"])
+        service.add_step(pathway, _step_resource(data, "resource"), why=data["why"], stage=data["stage"])
     except service.PathwayError as exc:
-        _field_error(exc.field, str(exc))
+        _service_error(exc)
     db.session.commit()
     return pathway
 
@@ -270,12 +353,14 @@ def add_step(data: dict[str, Any], slug: str) -> Any:
 @bp.response(200, PathwaySchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT", description="The pathway has no steps yet.")
 @bp.doc(**OFFICER_DOC)
 def publish_pathway(slug: str) -> Any:
+    """Make the pathway public (a no-op if it already is); it needs a step first."""
     pathway = _pathway_or_404(slug)
     try:
         service.publish(pathway)
     except service.PathwayError as exc:
-        _field_error(exc.field, str(exc))
+        _service_error(exc)
     db.session.commit()
     return pathway

@@ -15,7 +15,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from .. import events, timezones
 from ..models import DELIVERY_MODES, EVENT_KINDS, PANELIST_ROLES
-from ..models.events import EVENT_STATUSES, MODERATION_POLICIES
+from ..models.events import EVENT_STATUSES, MODERATION_POLICIES, NON_MEMBER_POLICIES
 from ..text import lines, markdown
 from ..validation import MAX_DB_INT, api_multi_line, api_single_line
 from .helpers import session_zone_lines
@@ -43,14 +43,31 @@ class _Pattern(validate.Regexp):
         return value
 
 
+Pattern = _Pattern  # for the other API modules' schemas
+
+
+#: White space and control characters, listed (Python's and ECMA's `\s` differ, e.g. on U+0085
+#: and U+FEFF), so the document's patterns and the server refuse the same strings.
+_SPACE = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}"
-HTTP_URL_PATTERN = rf"^https?://{_HOST}(?::[0-9]{{1,5}})?(?:[/?#][^\s\x00-\x1f\x7f]*)?$"
+HTTP_URL_PATTERN = rf"^https?://{_HOST}(?::[0-9]{{1,5}})?(?:[/?#][^{_SPACE}]*)?$"
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 EMAIL_PATTERN = rf"^{_ATOM}(?:\.{_ATOM})*@{_HOST}$"
 _url = _Pattern(HTTP_URL_PATTERN, error="“{input}” is not an http(s) URL.")
 _email = _Pattern(EMAIL_PATTERN, error="“{input}” is not an email address.")
 _optional_url = _Pattern(f"^$|{HTTP_URL_PATTERN}", error="“{input}” is not an http(s) URL.")
 _optional_email = _Pattern(f"^$|{EMAIL_PATTERN}", error="“{input}” is not an email address.")
+#: Characters a single-line value may hold, and those of them that are not white space.
+_LINE_CHAR = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
+_VISIBLE_CHAR = f"[^{_SPACE}]"
+#: One line of text with something in it besides spaces (a title, a name): what the server
+#: trims to is never empty, and the document says so, so a blank one is invalid input.
+TEXT_LINE_PATTERN = f"^{_LINE_CHAR}*{_VISIBLE_CHAR}{_LINE_CHAR}*$"
+text_line = _Pattern(
+    TEXT_LINE_PATTERN,
+    error="Give some text on one line (not only spaces; no line breaks or control characters).",
+)
+http_url = _url
 
 #: A wall time: date and clock time in `timezone`, no offset, seconds optional, 1900-2199.
 WALL_TIME_PATTERN = (
@@ -219,6 +236,14 @@ class EventSchema(EventSummarySchema):
             "type": "object",
             "description": "webinar series: `limit` (null = unlimited), `taken`, `left` (null = unlimited), "
             "`waiting` (counts only, never who)",
+            "properties": {
+                "limit": {"type": "integer", "nullable": True},
+                "taken": {"type": "integer", "minimum": 0},
+                "left": {"type": "integer", "minimum": 0, "nullable": True},
+                "waiting": {"type": "integer", "minimum": 0},
+            },
+            "required": ["limit", "taken", "left", "waiting"],
+            "additionalProperties": False,
         },
     )
 
@@ -230,6 +255,16 @@ def _seats(event: Any) -> dict[str, Any]:
     return {"limit": counts.limit, "taken": counts.taken, "left": counts.left, "waiting": counts.waiting}
 
 
+NON_MEMBER_DOC = "mail to the list from a non-member: held for a moderator, or discarded (never bounced)"
+SEAT_LIMIT_DOC = (
+    "webinar series: seats (null = unlimited); raising it gives seats to the waiting list, in order, "
+    "with their invitations; lowering it removes nobody"
+)
+DOOR_MINUTES_DOC = "webinar series: personal join links open this many minutes before each session"
+MAX_SEATS = 1_000_000
+MAX_DOOR_MINUTES = 24 * 60
+
+
 class OfficerEventSchema(EventSchema):
     """An event as an officer's token sees it: the public fields, join links in the sessions,
     and the list settings (absent from answers without a token)."""
@@ -238,6 +273,11 @@ class OfficerEventSchema(EventSchema):
         fields.Nested(OfficerSessionSchema), metadata={"description": f"`join_url`: {OFFICER_ONLY}"}
     )
     moderation = fields.String(metadata={"enum": list(MODERATION_POLICIES), "description": OFFICER_ONLY})
+    non_member_posts = fields.String(
+        metadata={"enum": list(NON_MEMBER_POLICIES), "description": f"{OFFICER_ONLY}: {NON_MEMBER_DOC}"}
+    )
+    seat_limit = fields.Integer(allow_none=True, metadata={"description": f"{OFFICER_ONLY}: {SEAT_LIMIT_DOC}"})
+    door_minutes = fields.Integer(metadata={"description": f"{OFFICER_ONLY}: {DOOR_MINUTES_DOC}"})
     archive_public = fields.Boolean(metadata={"description": OFFICER_ONLY})
     reply_to_list = fields.Boolean(metadata={"description": OFFICER_ONLY})
     digest_hour = fields.Integer(metadata={"description": f"{OFFICER_ONLY}: when the daily digest goes out"})
@@ -302,11 +342,11 @@ class EventInSchema(Schema):
         required=True,
         validate=[
             validate.Length(min=1, max=80),
-            validate.Regexp(SLUG_RE, error="Use lower-case letters, digits and single hyphens."),
+            _Pattern(SLUG_RE.pattern, error="Use lower-case letters, digits and single hyphens."),
         ],
     )
     kind = fields.String(load_default="eforum", validate=validate.OneOf(list(EVENT_KINDS)))
-    title = fields.String(required=True, validate=[validate.Length(min=1, max=200), api_single_line])
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=200), text_line])
     summary = fields.String(validate=[validate.Length(max=2000), api_multi_line])
     description = fields.String(validate=api_multi_line, metadata={"description": "Markdown"})
     learning_outcomes = fields.List(
@@ -324,14 +364,21 @@ class EventInSchema(Schema):
         load_default="America/New_York", validate=_zone, metadata={"enum": timezones.all_zone_names()}
     )
     moderation = fields.String(validate=validate.OneOf(list(MODERATION_POLICIES)))
+    non_member_posts = fields.String(
+        validate=validate.OneOf(list(NON_MEMBER_POLICIES)), metadata={"description": NON_MEMBER_DOC}
+    )
+    seat_limit = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_SEATS),
+        metadata={"description": SEAT_LIMIT_DOC},
+    )
+    door_minutes = fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=MAX_DOOR_MINUTES), metadata={"description": DOOR_MINUTES_DOC}
+    )
     archive_public = fields.Boolean()
     reply_to_list = fields.Boolean()
     digest_hour = fields.Integer(strict=True, validate=validate.Range(min=0, max=23))
-
-    @validates_schema
-    def _title_not_blank(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "title" in data and not data["title"].strip():
-            raise ValidationError("A title is required.", "title")
 
 
 class SessionInSchema(Schema):
@@ -350,7 +397,7 @@ class SessionInSchema(Schema):
 
 
 class PanelistInSchema(Schema):
-    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), api_single_line])
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), text_line])
     title = fields.String(validate=[validate.Length(max=200), api_single_line])
     affiliation = fields.String(validate=[validate.Length(max=200), api_single_line])
     pronouns = fields.String(validate=[validate.Length(max=40), api_single_line])
@@ -362,11 +409,6 @@ class PanelistInSchema(Schema):
     bio = fields.String(validate=api_multi_line, metadata={"description": "Markdown"})
     photo_url = fields.String(validate=[validate.Length(max=500), _optional_url])
     links = fields.List(fields.String(validate=_url))
-
-    @validates_schema
-    def _name_not_blank(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "name" in data and not data["name"].strip():
-            raise ValidationError("A name is required.", "name")
 
 
 class PanelistLinkInSchema(Schema):

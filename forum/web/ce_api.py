@@ -77,6 +77,8 @@ def _event(slug: str) -> Event:
 
 @bp.route("/events/<slug>/attendance")
 @bp.response(200, AttendanceSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.doc(**OFFICER_DOC)
 def get_attendance(slug: str) -> Any:
     """Attendance per session and per registration, with CE hours and the completion rule."""
@@ -116,6 +118,8 @@ def get_attendance(slug: str) -> Any:
 
 @bp.route("/events/<slug>/evaluation/results")
 @bp.response(200, EvaluationResultsSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.doc(**OFFICER_DOC)
 def get_evaluation_results(slug: str) -> Any:
     """Counts per rating or choice, free-text answers, and the response rate."""
