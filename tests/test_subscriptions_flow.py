@@ -232,6 +232,8 @@ def test_series_confirm_queues_one_invite_per_session_once(app, client: FlaskCli
     assert [invited_uids(mail) for mail in invites] == [[uid] for uid in uids[1:]]
     for mail in invites:
         assert parsed(mail)["Subject"].startswith("Invitation: ")
+        # like the welcome, no delivery to change: a series has none
+        assert "Change time zone or name: http://" in text_of(mail) and "delivery" not in text_of(mail).lower()
 
 
 def test_preferences_offer_a_delivery_choice_for_e_forums_only(app, client: FlaskClient) -> None:
