@@ -262,3 +262,16 @@ def test_preferences_offer_a_delivery_choice_for_e_forums_only(app, client: Flas
     assert saved.status_code == 303
     db.session.expire_all()
     assert (eforum.mode, series.mode, series.status) == ("digest", "each", "active")
+
+
+def test_a_series_confirmation_mail_says_registration_throughout(app, client: FlaskClient) -> None:
+    """Subject, link and the page's button all speak of a registration (the HTML part's link
+    said "Confirm your subscription" under a "Confirm your registration" subject)."""
+    make_event(slug="series", title="Webinar Series", kind="series")
+    sign_up(client, "series", "attendee@example.org")
+    [mail] = outbox("confirm", "attendee@example.org")
+    assert parsed(mail)["Subject"] == "Confirm your registration: Webinar Series"
+    html = parsed(mail).get_body(preferencelist=("html",)).get_content()
+    assert ">Confirm your registration</a>" in html and "subscription" not in html
+    page = client.get(link_in(mail, "/confirm/")).get_data(as_text=True)
+    assert "Confirm my registration" in page
