@@ -15,10 +15,12 @@ from forum import subscriptions as service
 from forum.extensions import db
 from forum.models import Event, Participant
 from tests.browser.conftest import watch_for_csp_violations
-from tests.browser.test_subscriber_flow import SERIES_SLUG, deliver, live_server_for, open_mail, shot
+from tests.browser.test_subscriber_flow import deliver, live_server_for, open_mail, shot
 from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, make_officer
 
 VISITOR = "visitor@example.org"
+# the demo's webinar series (test_subscriber_flow's SERIES_SLUG is the demo e-forum now)
+SERIES_SLUG = demo.SERIES["slug"]
 ZOOM = "https://zoom.us/j/5550001111"
 
 
@@ -48,16 +50,16 @@ def test_full_series_waiting_list_then_promotion_with_invite(app: Flask, browser
         form = page.get_by_role("region", name="Register", exact=True).locator("form")
         form.get_by_label("Email address").fill(VISITOR)
         form.get_by_label("I have read and accept the code of conduct").check()
-        form.get_by_role("button", name="Subscribe").click()
+        form.get_by_role("button", name="Register").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
 
         deliver()
         page.goto(f"{base}/dev/mail/")
         page.get_by_role("row").filter(has_text=VISITOR).get_by_role(
-            "link", name=f"Confirm your subscription to {title}"
+            "link", name=f"Confirm your registration: {title}"
         ).click()
-        page.get_by_role("link", name="Confirm your subscription").click()
-        page.get_by_role("button", name="Confirm my subscription").click()
+        page.get_by_role("link", name="Confirm your registration").click()
+        page.get_by_role("button", name="Confirm my registration").click()
         expect(page.get_by_role("status")).to_contain_text("you are on the waiting list: number 1 in line")
         shot(page, "waiting-list-1-position.png")
         deliver()
@@ -84,7 +86,7 @@ def test_full_series_waiting_list_then_promotion_with_invite(app: Flask, browser
         officer.close()
 
         deliver()
-        open_mail(page, base, f"Welcome to {title}")
+        open_mail(page, base, f"Welcome: {title}")
         expect(page.get_by_text("text/calendar").first).to_be_visible()
         expect(page.get_by_text("invite.ics").first).to_be_visible()
         body = page.content()
