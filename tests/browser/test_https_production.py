@@ -59,7 +59,11 @@ def referrers_seen(page: Page) -> list[tuple[str, str, str]]:
 def test_subscriber_journey_over_https_in_production(app: Flask, browser: Browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
     now = clock.now().replace(tzinfo=None, microsecond=0)
     event = make_event(
-        "open-forum", [(now - timedelta(hours=2), now + timedelta(days=2))], kind="eforum", zone="UTC"
+        "open-forum",
+        [(now - timedelta(hours=2), now + timedelta(days=2))],
+        kind="eforum",
+        zone="UTC",
+        conduct_url="https://example.org/conduct",  # the form asks to accept it only then
     )
     title = event.title
 
@@ -93,7 +97,7 @@ def test_subscriber_journey_over_https_in_production(app: Flask, browser: Browse
             )
 
             # preferences from the welcome mail
-            welcome = deliver(smtp, "Welcome to")
+            welcome = deliver(smtp, "Welcome: ")
             page.goto(link_in(welcome, "preferences"))
             page.get_by_label(f"Delivery for {title}").select_option(label="Daily digest")
             page.get_by_role("button", name="Save preferences").click()
