@@ -121,7 +121,7 @@ def test_an_officer_builds_a_pathway_and_a_learner_gets_step_one_by_mail(
         expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
         expect(page.get_by_text("3 steps · about 95 minutes in all")).to_be_visible()
         expect(page.locator(".viewer-text").first).to_have_text(
-            "8:00 PM-9:00 PM (Berlin)"
+            "8:00 PM–9:00 PM (Berlin)"
         )  # 2 PM in New York
 
         follow = page.get_by_role("region", name="Follow this pathway by email")
