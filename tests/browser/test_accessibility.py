@@ -135,7 +135,7 @@ def test_pages_have_no_serious_accessibility_violations(app: Flask, browser: Bro
             check(page, axe, base + path, problems)
 
         # a message in the dev mailbox
-        page.get_by_role("link", name="Confirm your subscription").first.click()
+        page.get_by_role("link", name="Confirm your registration").first.click()
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         problems.extend(violations(page, axe))
 
