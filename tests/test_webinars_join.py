@@ -14,6 +14,7 @@ from forum.extensions import db
 from forum.models import Attendance, Event, Participant
 from forum.scheduler import run_job
 from forum.tokens import make_stable_token
+from forum.web.helpers import in_zone
 from tests.support.calendars import make_event, parse_checked, subscribe
 from tests.support.subscriptions import outbox, text_of
 
@@ -173,6 +174,9 @@ def test_the_door_opens_at_the_configured_minute(app: Flask, client: FlaskClient
     page = early.get_data(as_text=True)
     assert SECRET not in page and "data-countdown" in page and "opens 15 minutes before" in page
     assert 'src="/static/js/door.js"' in page and "<script>" not in page  # CSP-safe countdown
+    # without the script, the opening time says its day and zone (it said "at 9:45 AM")
+    opens = in_zone(start - timedelta(minutes=15), event.timezone)
+    assert opens.endswith(("EDT", "EST")) and f"at {opens}</strong>" in page
 
     event.door_minutes = 5
     db.session.commit()
