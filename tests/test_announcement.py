@@ -177,3 +177,17 @@ def test_forum_open_and_closed_notices_go_once(app):
         "Wednesday, 9/11/2019 6:00 PM (Eastern); 5:00 PM (Central); 4:00 PM (Mountain); 3:00 PM (Pacific)"
         in text_of(outbox("forum-open")[0])
     )
+
+
+def test_the_form_says_who_it_goes_to_in_the_events_own_words(app, client):
+    """A series has registrants and no "No mail" choice; an e-forum's subscribers may read on
+    the web instead (the series page spoke of subscribers who chose "No mail")."""
+    _series_with_people()
+    forum = make_forum(slug="mentoring")
+    subscribe(forum, "reader@example.org", mode="each")
+    subscribe(forum, "web@example.org", mode="none")
+    login_officer(client)
+    series_page = client.get(URL).get_data(as_text=True)
+    assert "It goes to the 2 active registrants." in series_page and "No mail" not in series_page
+    forum_page = client.get("/manage/events/mentoring/announcements").get_data(as_text=True)
+    assert "It goes to the 1 active subscriber who takes mail (those who chose “No mail” read it on the web)." in forum_page

@@ -142,6 +142,8 @@ def test_officer_page_chart_table_upload_marks_and_csv(app: Flask, officer: Flas
     html = page.get_data(as_text=True)
     assert "<svg" in html and "Registered and attended per session" in html
     assert "3/5/2030</th><td>2</td><td>1</td>" in html  # the table alternative: registered, attended
+    # the report's session picker names dates as every other page does (it said 2030-03-05)
+    assert f'<option value="{s1.id}">{s1.display_title}, Tuesday, 3/5/2030</option>' in html
 
     upload = officer.post(
         f"/manage/events/{ev.slug}/attendance/import",

@@ -564,6 +564,24 @@ def test_subnav_links_only_to_registered_pages(signed_in: FlaskClient) -> None:
     assert 'href="/manage/events/ef/sessions"' in nav and 'aria-current="page">Overview' in nav
 
 
+def _subnav(client: FlaskClient, url: str) -> str:
+    page = client.get(url).get_data(as_text=True)
+    return page.split('aria-label="This event"')[1].split("</nav>")[0]
+
+
+def test_subnav_reaches_seats_and_recordings_of_a_series_only(signed_in: FlaskClient) -> None:
+    """A series' seats and recordings are tabs like the rest (they were reachable only from a
+    line on the subscribers page); an e-forum has neither, and no series has moderation."""
+    make_event("series", [(datetime(2030, 9, 10, 13), datetime(2030, 9, 10, 14))], kind="series")
+    make_event("ef", [], publish=False)
+    nav = _subnav(signed_in, "/manage/events/series")
+    assert 'href="/manage/events/series/seats"' in nav and 'href="/manage/events/series/recordings"' in nav
+    assert "/moderation" not in nav
+    assert 'href="/manage/events/series/seats" aria-current="page"' in _subnav(signed_in, "/manage/events/series/seats")
+    nav = _subnav(signed_in, "/manage/events/ef")
+    assert "/seats" not in nav and "/recordings" not in nav and 'href="/manage/events/ef/moderation"' in nav
+
+
 def test_reorder_sessions_by_trading_slots(signed_in: FlaskClient) -> None:
     event = make_event(
         "series",

@@ -101,3 +101,21 @@ def test_a_moved_session_is_reminded_again_for_its_new_time(app):
     report = run_job("reminders", at=eastern(2024, 11, 5, 13, 0))
     assert report.messages == 4
     assert "2:00 PM–3:00 PM (Eastern, EST)" in text_of(outbox("reminder", "home@example.org")[-1])
+
+
+def test_a_reminder_for_a_room_not_set_up_yet_points_to_the_preferences_page(app):
+    """The event page never shows a join link (it is personal), so a reminder whose session
+    has no room yet must not send the reader there for it; a series has no delivery to change."""
+    event = _series_with_people()
+    event.sessions[0].join_url = ""
+    db.session.commit()
+    run_job("reminders", at=SESSION_START - timedelta(hours=1))
+    reminder = outbox("reminder", "home@example.org")[0]
+    text = text_of(reminder)
+    assert "on the event page" not in text and "/join/" not in text
+    assert "The online room is not set up yet: your personal join link will be on your preferences page" in text
+    preferences = text.split("your preferences page once it is: ")[1].split()[0]
+    assert "/preferences/" in preferences
+    assert "delivery" not in text.lower()
+    html = parsed(reminder).get_body(preferencelist=("html",)).get_content()
+    assert "event page</a>" not in html and "delivery" not in html.lower()

@@ -181,3 +181,32 @@ def test_repeats_across_batches_are_reported_and_memory_mark_respects_earlier_im
     report = subscriber_import.import_rows(event, lines, batch_size=1)
     assert report.added == 2 and report.already == 1
     assert report.bad == [(5, "c@example.org appears earlier in the file.")]
+
+
+def test_a_series_registrant_list_has_no_delivery_to_choose(app: Flask, client: FlaskClient) -> None:
+    """A series has no list mail (sign-up and preferences offer no delivery), so its officer
+    page shows no delivery counts, column or import choice, and an upload without one works."""
+    series = make_event(slug="series", title="Webinar Series", kind="series")
+    eforum = make_event()
+    service.subscribe(series, "jay@example.org", conduct_accepted=True)
+    db.session.commit()
+    login_officer(client)
+    page = client.get("/manage/events/series/subscribers").get_data(as_text=True)
+    assert "jay@example.org" in page
+    for word in ("Active subscribers by delivery", ">Delivery<", "Delivery for", 'name="mode"', "digest"):
+        assert word not in page, word
+    resp = client.post(
+        "/manage/events/series/subscribers/import",
+        data={
+            "csrf_token": csrf_from(page),
+            "confirmed": "y",
+            "file": (io.BytesIO(b"email,name\nann@example.org,Ann\n"), "people.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 200 and "1 added" in resp.get_data(as_text=True)
+    added = db.session.scalar(select(Subscription).join(Participant).where(Participant.email == "ann@example.org"))
+    assert added is not None and (added.status, added.mode) == ("active", "each")
+
+    forum_page = client.get(f"/manage/events/{eforum.slug}/subscribers").get_data(as_text=True)
+    assert "Active subscribers by delivery" in forum_page and 'name="mode"' in forum_page

@@ -232,3 +232,46 @@ def test_series_confirm_queues_one_invite_per_session_once(app, client: FlaskCli
     assert [invited_uids(mail) for mail in invites] == [[uid] for uid in uids[1:]]
     for mail in invites:
         assert parsed(mail)["Subject"].startswith("Invitation: ")
+        # like the welcome, no delivery to change: a series has none
+        assert "Change time zone or name: http://" in text_of(mail) and "delivery" not in text_of(mail).lower()
+
+
+def test_preferences_offer_a_delivery_choice_for_e_forums_only(app, client: FlaskClient) -> None:
+    """A series has no list mail to choose a delivery for (sign-up offers none and keeps
+    "each"), so the preferences page offers none either, and saving leaves it alone."""
+    make_event()
+    make_event(slug="series", title="Re-envisioning Technical Services", kind="series")
+    sign_up(client, "mentoring", "lee@example.org")
+    confirm_from_mail(client, "lee@example.org")
+    sign_up(client, "series", "lee@example.org")
+    eforum, series = db.session.scalars(select(Subscription).order_by(Subscription.id)).all()
+    assert (eforum.status, series.status, series.mode) == ("active", "active", "each")
+
+    url = link_in(outbox("welcome")[0], "/preferences/")
+    page = client.get(url).get_data(as_text=True)
+    assert "Delivery for Mentoring in Technical Services" in page
+    assert "Delivery for Re-envisioning Technical Services" not in page
+    assert f'name="mode_{series.id}"' not in page
+    assert "Leave Re-envisioning Technical Services" in page
+
+    saved = client.post(
+        url,
+        data={"csrf_token": csrf_from(page), "name": "Lee", "timezone": "", f"mode_{eforum.id}": "digest",
+              f"mode_{series.id}": "none", "save": "Save preferences"},
+    )
+    assert saved.status_code == 303
+    db.session.expire_all()
+    assert (eforum.mode, series.mode, series.status) == ("digest", "each", "active")
+
+
+def test_a_series_confirmation_mail_says_registration_throughout(app, client: FlaskClient) -> None:
+    """Subject, link and the page's button all speak of a registration (the HTML part's link
+    said "Confirm your subscription" under a "Confirm your registration" subject)."""
+    make_event(slug="series", title="Webinar Series", kind="series")
+    sign_up(client, "series", "attendee@example.org")
+    [mail] = outbox("confirm", "attendee@example.org")
+    assert parsed(mail)["Subject"] == "Confirm your registration: Webinar Series"
+    html = parsed(mail).get_body(preferencelist=("html",)).get_content()
+    assert ">Confirm your registration</a>" in html and "subscription" not in html
+    page = client.get(link_in(mail, "/confirm/")).get_data(as_text=True)
+    assert "Confirm my registration" in page

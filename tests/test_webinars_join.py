@@ -14,6 +14,7 @@ from forum.extensions import db
 from forum.models import Attendance, Event, Participant
 from forum.scheduler import run_job
 from forum.tokens import make_stable_token
+from forum.web.helpers import in_zone
 from tests.support.calendars import make_event, parse_checked, subscribe
 from tests.support.subscriptions import outbox, text_of
 
@@ -173,6 +174,9 @@ def test_the_door_opens_at_the_configured_minute(app: Flask, client: FlaskClient
     page = early.get_data(as_text=True)
     assert SECRET not in page and "data-countdown" in page and "opens 15 minutes before" in page
     assert 'src="/static/js/door.js"' in page and "<script>" not in page  # CSP-safe countdown
+    # without the script, the opening time says its day and zone (it said "at 9:45 AM")
+    opens = in_zone(start - timedelta(minutes=15), event.timezone)
+    assert opens.endswith(("EDT", "EST")) and f"at {opens}</strong>" in page
 
     event.door_minutes = 5
     db.session.commit()
@@ -250,3 +254,22 @@ def test_personal_feed_changes_when_a_session_ends_and_its_recording_arrives(
         with_recording = client.get(url, headers={"If-None-Match": ended.headers["ETag"]})
     assert with_recording.status_code == 200
     assert b"video.example.org/rec1" in unfold(with_recording.data)
+
+
+def test_the_preferences_page_lists_each_join_link_with_its_time_in_the_readers_zone(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The page had only dates next to the links: a registrant could not see when to join."""
+    from forum import links
+
+    event = series()
+    with clock.frozen(NOW):
+        sub = subscribe(event, "ana@example.org")
+        sub.participant.timezone = "Europe/Berlin"
+        db.session.commit()
+        page = client.get(links.preferences_url(sub.participant).removeprefix("http://forum.test"))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    # 1:00 PM in New York (EST) is 7:00 PM in Berlin (CET)
+    assert f"{event.sessions[0].display_title}, Tuesday, 2/4/2025 7:00 PM CET:" in html
+    assert f"{event.sessions[1].display_title}, Tuesday, 2/11/2025 7:00 PM CET:" in html

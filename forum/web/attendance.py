@@ -80,7 +80,7 @@ class MarkForm(CheckedForm):
 def _import_form(event: Event) -> ImportForm:
     form = ImportForm()
     form.session.choices = [
-        (s.id, f"{s.display_title} – {s.start_local:%Y-%m-%d}") for s in event.active_sessions
+        (s.id, f"{s.display_title}, {format_date(s.start_local)}") for s in event.active_sessions
     ]
     return form
 

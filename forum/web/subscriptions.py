@@ -110,20 +110,23 @@ def zone_choices() -> list[SelectChoice]:
 
 
 def preferences_form(participant: Participant, subs: list[Subscription]) -> ProfileForm:
-    """A form with the profile fields plus one mode picker and one leave box per subscription."""
+    """A form with the profile fields plus one leave box per subscription and, for each
+    e-forum, a delivery picker (a series has no list mail to choose a delivery for, as at
+    sign-up: see `_mode_for`)."""
 
     class Form(ProfileForm):
         pass
 
     for sub in subs:
-        setattr(
-            Form,
-            f"mode_{sub.id}",
-            SelectField(f"Delivery for {sub.event.title}", choices=mode_choices()),
-        )
+        if sub.event.is_eforum:
+            setattr(
+                Form,
+                f"mode_{sub.id}",
+                SelectField(f"Delivery for {sub.event.title}", choices=mode_choices()),
+            )
         setattr(Form, f"leave_{sub.id}", BooleanField(f"Leave {sub.event.title}"))
     data: dict[str, Any] = {"name": participant.name, "timezone": participant.timezone or ""}
-    data.update({f"mode_{sub.id}": sub.mode for sub in subs})
+    data.update({f"mode_{sub.id}": sub.mode for sub in subs if sub.event.is_eforum})
     form = Form(data=data)
     form.timezone.choices = zone_choices()
     return form
@@ -277,7 +280,8 @@ def preferences(token: str) -> Any:
         service.set_profile(participant, name=form.name.data or "", timezone=form.timezone.data)
         left = 0
         for sub in subs:
-            service.change_mode(sub, getattr(form, f"mode_{sub.id}").data)
+            if sub.event.is_eforum:
+                service.change_mode(sub, getattr(form, f"mode_{sub.id}").data)
             if getattr(form, f"leave_{sub.id}").data:
                 service.unsubscribe(sub)
                 left += 1

@@ -59,10 +59,12 @@ def referrers_seen(page: Page) -> list[tuple[str, str, str]]:
 def test_subscriber_journey_over_https_in_production(app: Flask, browser: Browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
     now = clock.now().replace(tzinfo=None, microsecond=0)
     event = make_event(
-        "open-forum", [(now - timedelta(hours=2), now + timedelta(days=2))], kind="eforum", zone="UTC"
+        "open-forum",
+        [(now - timedelta(hours=2), now + timedelta(days=2))],
+        kind="eforum",
+        zone="UTC",
+        conduct_url="https://example.org/conduct",  # the form asks to accept it only then
     )
-    event.conduct_url = "https://www.example.org/statement-of-conduct"  # the box appears only then
-    db.session.commit()
     title = event.title
 
     with running_smtp_server() as smtp, production_site(app, tmp_path, smtp.url) as site:
