@@ -44,10 +44,13 @@ COPIED_FIELDS = (
     "conduct_url",
     "timezone",
     "moderation",
+    "non_member_posts",
     "archive_public",
     "reply_to_list",
     "digest_hour",
     "reminder_offsets",
+    "seat_limit",
+    "door_minutes",
 )
 REPEATS = {"weekly": "Every week", "biweekly": "Every 2 weeks", "monthly": "Monthly on the same weekday"}
 

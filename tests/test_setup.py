@@ -201,6 +201,8 @@ def test_duplicate_keeps_local_times_across_a_dst_change(signed_in: FlaskClient)
         learning_outcomes="Share experiences\nBrainstorm ideas",
         conduct_url="https://example.org/conduct",
     )
+    original.seat_limit, original.door_minutes, original.non_member_posts = 40, 10, "discard"
+    db.session.commit()
     response = post_form(
         signed_in,
         "/manage/events/winter-series/duplicate",
@@ -211,6 +213,8 @@ def test_duplicate_keeps_local_times_across_a_dst_change(signed_in: FlaskClient)
     assert copy is not None and copy.status == "draft" and copy.published_at is None
     assert copy.learning_outcomes == original.learning_outcomes
     assert copy.conduct_url == original.conduct_url and copy.kind == "series"
+    # the settings an officer chose come along too (seats, the door, non-member mail)
+    assert (copy.seat_limit, copy.door_minutes, copy.non_member_posts) == (40, 10, "discard")
     assert [(link.panelist.name, link.role) for link in copy.panelist_links] == [
         ("Jeannette Ho", "moderator"),
         ("Nicole Smeltekop", "panelist"),

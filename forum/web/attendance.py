@@ -17,30 +17,21 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from .. import attendance, attendance_import, certificates, clock
-from ..extensions import db, login
+from ..extensions import db
 from ..models import COMPLETION_RULES, Certificate, Event, Session, Subscription
 from ..timezones import format_date
 from ..validation import CheckedForm
 from .charts import grouped_bars
+from .manage import get_event, require_officer
 
 bp = Blueprint("attendance", __name__, url_prefix="/manage/events/<slug>/attendance")
+bp.before_request(require_officer)  # every page here is for signed-in officers
 
 GRID_LIMIT = 300  # rows shown on the page; the CSV has everyone
 
 
-@bp.before_request
-def require_officer() -> Any:
-    """Every page here is for signed-in officers only."""
-    if not current_user.is_authenticated:
-        return login.unauthorized()
-    return None
 
 
-def get_event(slug: str) -> Event:
-    event = Event.by_slug(slug)
-    if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
-    return event
 
 
 def get_session(event: Event, session_id: int | None) -> Session:

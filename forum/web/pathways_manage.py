@@ -10,7 +10,6 @@ import io
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -18,9 +17,10 @@ from werkzeug.wrappers import Response
 from .. import pathway_gaps as reports
 from .. import pathway_import as importer
 from .. import pathways as service
-from ..extensions import db, login
+from ..extensions import db
 from ..models.pathways import LearningNeed, Pathway, PathwayStep, Resource
 from .charts import count_bars
+from .manage import require_officer
 from .pathways_forms import (
     ButtonForm,
     ImportForm,
@@ -36,15 +36,11 @@ from .pathways_forms import (
 )
 
 bp = Blueprint("pathways_manage", __name__, url_prefix="/manage/pathways")
+bp.before_request(require_officer)  # every page here is for signed-in officers
 
 Page = str | tuple[str, int] | Response
 
 
-@bp.before_request
-def require_officer() -> Response | None:
-    if not current_user.is_authenticated:
-        return login.unauthorized()
-    return None
 
 
 def _pathway(slug: str) -> Pathway:

@@ -22,7 +22,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
@@ -30,16 +29,18 @@ from wtforms import BooleanField, SelectField, SubmitField
 
 from .. import clock, subscriber_import
 from .. import subscriptions as service
-from ..extensions import db, login
+from ..extensions import db
 from ..mail import bounces
 from ..models import DELIVERY_MODES, Event, Participant, Subscription
 from ..models.participants import SUBSCRIPTION_STATUSES
 from ..timezones import format_date, to_zone
 from ..validation import CheckedForm
 from .charts import Plot, nice_max
+from .manage import get_event, require_officer
 from .subscriptions import mode_choices
 
 bp = Blueprint("subscribers", __name__, url_prefix="/manage/events/<slug>/subscribers")
+bp.before_request(require_officer)  # every page here is for signed-in officers
 
 PAGE_SIZE = 200
 STATUS_LABELS = {
@@ -51,19 +52,8 @@ STATUS_LABELS = {
 }
 
 
-@bp.before_request
-def require_officer() -> Any:
-    """Every page here is for signed-in officers only."""
-    if not current_user.is_authenticated:
-        return login.unauthorized()
-    return None
 
 
-def get_event(slug: str) -> Event:
-    event = Event.by_slug(slug)
-    if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
-    return event
 
 
 def get_subscription(event: Event, sub_id: int) -> Subscription:
