@@ -14,6 +14,7 @@ from flask.blueprints import BlueprintSetupState
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import pathways as service
 from ..extensions import csrf, db
@@ -210,6 +211,14 @@ def _service_error(exc: service.PathwayError) -> NoReturn:
     _refuse(409 if exc.field in CONFLICTS else 422, exc.field, str(exc))
 
 
+def _commit(field: str, message: str) -> None:
+    """Commit; an address taken by a concurrent request (the unique index) is a 409 too."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        _refuse(409, field, message)
+
+
 def _pathway_or_404(slug: str) -> Pathway:
     pathway = Pathway.by_slug(slug)
     if pathway is None or not (pathway.is_published or token_officer()):
@@ -285,7 +294,7 @@ def create_pathway(data: dict[str, Any]) -> Any:
             service.publish(pathway)
     except service.PathwayError as exc:
         _service_error(exc)
-    db.session.commit()
+    _commit("slug", f"Another pathway already uses the address /pathways/{pathway.slug}.")
     return pathway
 
 
@@ -307,7 +316,7 @@ def create_need(data: dict[str, Any]) -> Any:
         need = service.save_need(None, title=data["title"], slug=data["slug"], description=data["description"])
     except service.PathwayError as exc:
         _service_error(exc)
-    db.session.commit()
+    _commit("slug", f"Another learning need already uses the address “{need.slug}”.")
     return need
 
 
