@@ -29,7 +29,7 @@ from ..models.pathways import (
 )
 from ..validation import MAX_DB_INT, api_multi_line, api_single_line
 from .api import OFFICER_DOC, abort, require_officer, token_officer
-from .api_schemas import SLUG_RE, Pattern, StrictBoolean, http_url, text_line
+from .api_schemas import SLUG_RE, Pattern, StrictBoolean, http_url, slug_pattern, text_line
 
 bp = Blueprint(
     "api_pathways", __name__, url_prefix="/api/v1", description="Learning pathways, needs and resources"
@@ -158,7 +158,9 @@ class StepInSchema(Schema):
     """One of resource_id, event or session_id says what the step is (the first given wins)."""
 
     resource_id = fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
-    event = fields.Str(validate=validate.Length(min=1, max=80), metadata={"description": "slug of an event here"})
+    event = fields.Str(
+        validate=[validate.Length(min=1, max=80), slug_pattern], metadata={"description": "slug of an event here"}
+    )
     session_id = fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
     why = fields.Str(load_default="", validate=[validate.Length(max=500), api_multi_line])
     stage = fields.Str(load_default="", validate=[validate.Length(max=120), api_single_line])
@@ -179,7 +181,7 @@ class PathwayInSchema(Schema):
     audience = fields.Str(load_default="", validate=[validate.Length(max=300), api_single_line])
     description = fields.Str(load_default="", validate=api_multi_line)
     needs = fields.List(
-        fields.Str(validate=validate.Length(min=1, max=80)),
+        fields.Str(validate=[validate.Length(min=1, max=80), slug_pattern]),
         load_default=list,
         metadata={"description": "learning need slugs"},
     )

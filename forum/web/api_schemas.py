@@ -68,6 +68,7 @@ text_line = _Pattern(
     error="Give some text on one line (not only spaces; no line breaks or control characters).",
 )
 http_url = _url
+slug_pattern = _Pattern(SLUG_RE.pattern, error="Use lower-case letters, digits and single hyphens.")
 
 #: A wall time: date and clock time in `timezone`, no offset, seconds optional, 1900-2199.
 WALL_TIME_PATTERN = (
@@ -344,7 +345,7 @@ class EventInSchema(Schema):
         required=True,
         validate=[
             validate.Length(min=1, max=80),
-            _Pattern(SLUG_RE.pattern, error="Use lower-case letters, digits and single hyphens."),
+            slug_pattern,
         ],
     )
     kind = fields.String(load_default="eforum", validate=validate.OneOf(list(EVENT_KINDS)))
