@@ -392,6 +392,10 @@ def test_api_reads_published_without_a_token_and_writes_with_one(app, client):
     assert taken.status_code == 409 and "slug" in taken.get_json()["errors"]["json"]
     again = client.post("/api/v1/needs", json={"title": "New to serials"}, headers=headers)
     assert again.status_code == 409 and "slug" in again.get_json()["errors"]["json"]
+    twice = client.post(
+        "/api/v1/pathways", json={"title": "Serials again", "needs": ["new-to-serials"] * 2}, headers=headers
+    )
+    assert twice.status_code == 201 and twice.get_json()["needs"] == ["new-to-serials"]
     empty = client.post("/api/v1/pathways", json={"title": "Empty"}, headers=headers)
     assert empty.status_code == 201 and empty.get_json()["status"] == "draft"
     refused = client.post("/api/v1/pathways/empty/publish", headers=headers)

@@ -14,6 +14,7 @@ from flask.blueprints import BlueprintSetupState
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import pathways as service
 from ..extensions import csrf, db
@@ -28,7 +29,7 @@ from ..models.pathways import (
 )
 from ..validation import MAX_DB_INT, api_multi_line, api_single_line
 from .api import OFFICER_DOC, abort, require_officer, token_officer
-from .api_schemas import SLUG_RE, Pattern, StrictBoolean, http_url, text_line
+from .api_schemas import SLUG_RE, Pattern, StrictBoolean, http_url, slug_pattern, text_line
 
 bp = Blueprint(
     "api_pathways", __name__, url_prefix="/api/v1", description="Learning pathways, needs and resources"
@@ -157,7 +158,9 @@ class StepInSchema(Schema):
     """One of resource_id, event or session_id says what the step is (the first given wins)."""
 
     resource_id = fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
-    event = fields.Str(validate=validate.Length(min=1, max=80), metadata={"description": "slug of an event here"})
+    event = fields.Str(
+        validate=[validate.Length(min=1, max=80), slug_pattern], metadata={"description": "slug of an event here"}
+    )
     session_id = fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
     why = fields.Str(load_default="", validate=[validate.Length(max=500), api_multi_line])
     stage = fields.Str(load_default="", validate=[validate.Length(max=120), api_single_line])
@@ -178,7 +181,7 @@ class PathwayInSchema(Schema):
     audience = fields.Str(load_default="", validate=[validate.Length(max=300), api_single_line])
     description = fields.Str(load_default="", validate=api_multi_line)
     needs = fields.List(
-        fields.Str(validate=validate.Length(min=1, max=80)),
+        fields.Str(validate=[validate.Length(min=1, max=80), slug_pattern]),
         load_default=list,
         metadata={"description": "learning need slugs"},
     )
@@ -208,6 +211,14 @@ CONFLICTS = {"slug", "steps", "status"}
 def _service_error(exc: service.PathwayError) -> NoReturn:
     """A taken address or a state that forbids the change is a 409; other input a 422."""
     _refuse(409 if exc.field in CONFLICTS else 422, exc.field, str(exc))
+
+
+def _commit(field: str, message: str) -> None:
+    """Commit; an address taken by a concurrent request (the unique index) is a 409 too."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        _refuse(409, field, message)
 
 
 def _pathway_or_404(slug: str) -> Pathway:
@@ -285,7 +296,7 @@ def create_pathway(data: dict[str, Any]) -> Any:
             service.publish(pathway)
     except service.PathwayError as exc:
         _service_error(exc)
-    db.session.commit()
+    _commit("slug", f"Another pathway already uses the address /pathways/{pathway.slug}.")
     return pathway
 
 
@@ -307,7 +318,7 @@ def create_need(data: dict[str, Any]) -> Any:
         need = service.save_need(None, title=data["title"], slug=data["slug"], description=data["description"])
     except service.PathwayError as exc:
         _service_error(exc)
-    db.session.commit()
+    _commit("slug", f"Another learning need already uses the address “{need.slug}”.")
     return need
 
 

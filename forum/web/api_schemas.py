@@ -68,6 +68,7 @@ text_line = _Pattern(
     error="Give some text on one line (not only spaces; no line breaks or control characters).",
 )
 http_url = _url
+slug_pattern = _Pattern(SLUG_RE.pattern, error="Use lower-case letters, digits and single hyphens.")
 
 #: A wall time: date and clock time in `timezone`, no offset, seconds optional, 1900-2199.
 WALL_TIME_PATTERN = (
@@ -187,7 +188,7 @@ class EventPanelistSchema(Schema):
     affiliation = fields.String(attribute="panelist.affiliation")
     pronouns = fields.String(attribute="panelist.pronouns")
     bio = fields.String(attribute="panelist.bio", metadata={"description": "Markdown"})
-    bio_html = fields.Function(lambda link: str(markdown(link.panelist.bio)))
+    bio_html = fields.Function(lambda link: str(markdown(link.panelist.bio)), metadata={"type": "string", "description": "rendered HTML"})
     photo_url = fields.String(attribute="panelist.photo_url")
     links = fields.List(fields.String(), attribute="panelist.link_list")
     role = fields.String(metadata={"enum": list(PANELIST_ROLES)})
@@ -217,8 +218,10 @@ class EventSchema(EventSummarySchema):
     """Everything the announcement says."""
 
     description = fields.String(metadata={"description": "Markdown"})
-    description_html = fields.Function(lambda e: str(markdown(e.description)))
-    learning_outcomes = fields.Function(lambda e: lines(e.learning_outcomes))
+    description_html = fields.Function(lambda e: str(markdown(e.description)), metadata={"type": "string", "description": "rendered HTML"})
+    learning_outcomes = fields.Function(
+        lambda e: lines(e.learning_outcomes), metadata={"type": "array", "items": {"type": "string"}}
+    )
     audience = fields.String(metadata={"description": "who should attend"})
     registration_info = fields.String(metadata={"description": "how to register, Markdown"})
     tech_requirements = fields.String()
@@ -306,7 +309,7 @@ class PanelistSchema(Schema):
     affiliation = fields.String()
     pronouns = fields.String()
     bio = fields.String(metadata={"description": "Markdown"})
-    bio_html = fields.Function(lambda p: str(markdown(p.bio)))
+    bio_html = fields.Function(lambda p: str(markdown(p.bio)), metadata={"type": "string", "description": "rendered HTML"})
     photo_url = fields.String()
     links = fields.List(fields.String(), attribute="link_list")
     url = fields.Function(
@@ -342,7 +345,7 @@ class EventInSchema(Schema):
         required=True,
         validate=[
             validate.Length(min=1, max=80),
-            _Pattern(SLUG_RE.pattern, error="Use lower-case letters, digits and single hyphens."),
+            slug_pattern,
         ],
     )
     kind = fields.String(load_default="eforum", validate=validate.OneOf(list(EVENT_KINDS)))
