@@ -19,6 +19,8 @@ from ..extensions import csrf, db
 from ..models import Event, Session
 from ..models.pathways import EXTERNAL_KINDS, LearningNeed, Pathway, Resource
 from .api import OFFICER_DOC, abort, require_officer, token_officer
+from ..validation import api_multi_line, api_single_line
+from .api_schemas import _url
 
 bp = Blueprint(
     "api_pathways", __name__, url_prefix="/api/v1", description="Learning pathways, needs and resources"
@@ -58,12 +60,12 @@ class ResourceSchema(Schema):
 
 
 class ResourceInSchema(Schema):
-    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    url = fields.Url(required=True, schemes={"http", "https"})
+    title = fields.Str(required=True, validate=[validate.Length(min=1, max=200), api_single_line])
+    url = fields.Str(required=True, validate=_url)  # documented as the pattern it checks
     kind = fields.Str(required=True, validate=validate.OneOf(EXTERNAL_KINDS))
     minutes = fields.Int(load_default=None, validate=validate.Range(min=1, max=100_000))
-    description = fields.Str(load_default="")
-    topics = fields.List(fields.Str(), load_default=list)
+    description = fields.Str(load_default="", validate=api_multi_line)
+    topics = fields.List(fields.Str(validate=api_single_line), load_default=list)
 
 
 class NeedSchema(Schema):
@@ -78,9 +80,9 @@ class NeedSchema(Schema):
 
 
 class NeedInSchema(Schema):
-    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    slug = fields.Str(load_default="", validate=validate.Length(max=80))
-    description = fields.Str(load_default="")
+    title = fields.Str(required=True, validate=[validate.Length(min=1, max=200), api_single_line])
+    slug = fields.Str(load_default="", validate=[validate.Length(max=80), api_single_line])
+    description = fields.Str(load_default="", validate=api_multi_line)
 
 
 class StepSchema(Schema):
@@ -107,27 +109,31 @@ class PathwaySchema(Schema):
 
 class StepInSchema(Schema):
     resource_id = fields.Int(load_default=None)
-    event = fields.Str(load_default=None, metadata={"description": "slug of an event here"})
+    event = fields.Str(load_default=None, validate=api_single_line, metadata={"description": "slug of an event here"})
     session_id = fields.Int(load_default=None)
-    why = fields.Str(load_default="", validate=validate.Length(max=500))
-    stage = fields.Str(load_default="", validate=validate.Length(max=120))
+    why = fields.Str(load_default="", validate=[validate.Length(max=500), api_single_line])
+    stage = fields.Str(load_default="", validate=[validate.Length(max=120), api_single_line])
 
 
 class PathwayInSchema(Schema):
-    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    slug = fields.Str(load_default="", validate=validate.Length(max=80))
-    summary = fields.Str(load_default="")
-    audience = fields.Str(load_default="", validate=validate.Length(max=300))
-    description = fields.Str(load_default="")
-    needs = fields.List(fields.Str(), load_default=list, metadata={"description": "learning need slugs"})
+    title = fields.Str(required=True, validate=[validate.Length(min=1, max=200), api_single_line])
+    slug = fields.Str(load_default="", validate=[validate.Length(max=80), api_single_line])
+    summary = fields.Str(load_default="", validate=api_multi_line)
+    audience = fields.Str(load_default="", validate=[validate.Length(max=300), api_single_line])
+    description = fields.Str(load_default="", validate=api_multi_line)
+    needs = fields.List(fields.Str(validate=api_single_line), load_default=list, metadata={"description": "learning need slugs"})
     steps = fields.List(fields.Nested(StepInSchema), load_default=list)
     publish = fields.Bool(load_default=False)
 
 
 def _field_error(field: str, message: str) -> NoReturn:
-    """422 in flask-smorest's format; nothing half-made (a pathway without its steps) stays."""
+    """422 in flask-smorest's format; nothing half-made (a pathway without its steps) stays.
+
+    An address (slug) another record already uses is a 409, as for events: the request was
+    valid, it clashes with what exists (a title alone derives the address)."""
     db.session.rollback()
-    abort(422, errors={"json": {field: [message]}}, message="Unprocessable Entity")
+    status = 409 if field == "slug" else 422
+    abort(status, errors={"json": {field: [message]}}, message="Conflict" if status == 409 else "Unprocessable Entity")
 
 
 def _pathway_or_404(slug: str) -> Pathway:
@@ -176,6 +182,7 @@ def get_pathway(slug: str) -> Any:
 @bp.arguments(PathwayInSchema)
 @bp.response(201, PathwaySchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(409, response="CONFLICT")
 @bp.doc(**OFFICER_DOC)
 def create_pathway(data: dict[str, Any]) -> Any:
     needs = []
@@ -215,6 +222,7 @@ def list_needs() -> Any:
 @bp.arguments(NeedInSchema)
 @bp.response(201, NeedSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(409, response="CONFLICT")
 @bp.doc(**OFFICER_DOC)
 def create_need(data: dict[str, Any]) -> Any:
     try:
