@@ -18,8 +18,8 @@ from .. import pathways as service
 from ..extensions import csrf, db
 from ..models import Event, Session
 from ..models.pathways import EXTERNAL_KINDS, LearningNeed, Pathway, Resource
-from .api import OFFICER_DOC, abort, require_officer, token_officer
 from ..validation import api_multi_line, api_single_line
+from .api import OFFICER_DOC, abort, require_officer, token_officer
 from .api_schemas import _url
 
 bp = Blueprint(
