@@ -347,6 +347,11 @@ def test_api_reads_published_without_a_token_and_writes_with_one(app, client):
     assert client.get("/api/v1/pathways/draft-pathway", headers=headers).status_code == 200
     need = client.post("/api/v1/needs", json={"title": "New to serials"}, headers=headers)
     assert need.status_code == 201 and need.get_json()["slug"] == "new-to-serials"
+    # a second one at the same address clashes with what exists: 409, as for events
+    again = client.post("/api/v1/needs", json={"title": "New to serials"}, headers=headers)
+    assert again.status_code == 409 and "already uses the address" in again.get_json()["errors"]["json"]["slug"][0]
+    no_url = client.post("/api/v1/resources", json={"title": "X", "url": "", "kind": "video"}, headers=headers)
+    assert no_url.status_code == 422 and "url" in no_url.get_json()["errors"]["json"]
     bad = client.post(
         "/api/v1/resources",
         json={"title": "X", "url": "https://example.org/x", "kind": "podcast"},
@@ -398,6 +403,7 @@ def test_api_reads_published_without_a_token_and_writes_with_one(app, client):
     assert twice.status_code == 201 and twice.get_json()["needs"] == ["new-to-serials"]
     empty = client.post("/api/v1/pathways", json={"title": "Empty"}, headers=headers)
     assert empty.status_code == 201 and empty.get_json()["status"] == "draft"
+    assert client.post("/api/v1/pathways", json={"title": "Empty"}, headers=headers).status_code == 409
     refused = client.post("/api/v1/pathways/empty/publish", headers=headers)
     assert refused.status_code == 409
     assert refused.get_json()["errors"]["json"]["steps"] == ["Add at least one step before publishing."]
