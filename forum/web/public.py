@@ -136,7 +136,9 @@ def load_event(slug: str) -> Event | None:
         select(Event)
         .where(Event.slug == slug)
         .options(
-            selectinload(Event.sessions),
+            # what the page shows per session (panelists, materials) in one query each, not one per session
+            selectinload(Event.sessions).selectinload(Session.panelists),
+            selectinload(Event.sessions).selectinload(Session.materials),
             selectinload(Event.panelist_links).selectinload(EventPanelist.panelist),
         )
     )
@@ -172,7 +174,7 @@ def event(slug: str) -> Response:
         abort(404, description="There is no published event at this address.")
 
     def render() -> str:
-        full = load_event(slug)  # sessions and panelists in two more queries
+        full = load_event(slug)  # sessions, panelists and materials in a few more queries
         assert full is not None
         return render_template("public/event.html", **event_context(full))
 
