@@ -183,7 +183,11 @@ def event(slug: str) -> Response:
 
 @bp.route("/panelists/<int:panelist_id>")
 def panelist(panelist_id: int) -> Response:
-    person = db.session.get(Panelist, panelist_id)
+    person = db.session.get(  # with their events and those events' sessions: no query per event
+        Panelist,
+        panelist_id,
+        options=[selectinload(Panelist.event_links).selectinload(EventPanelist.event).selectinload(Event.sessions)],
+    )
     links = [
         link
         for link in (person.event_links if person else [])
