@@ -15,6 +15,7 @@ from forum import recordings
 from forum.extensions import db
 from forum.models import Panelist
 from tests.support.live import make_event
+from tests.support.pathways import make_pathway
 
 
 @contextmanager
@@ -82,3 +83,15 @@ def test_index_and_panelist_page_statements_do_not_grow_with_events(app, client:
     assert _statements(app, client, f"/panelists/{ada_id}") == panelist_one
     page = client.get(f"/panelists/{ada_id}").get_data(as_text=True)
     assert all(f"/events/more-{n}" in page for n in range(2, 6))
+
+
+def test_pathway_pages_statements_do_not_grow_with_steps_or_pathways(app, client: FlaskClient) -> None:  # type: ignore[no-untyped-def]
+    make_pathway("short-path", external=2)
+    listing = _statements(app, client, "/pathways")
+    short = _statements(app, client, "/pathways/short-path")
+    make_pathway("long-path", external=8)
+    make_pathway("other-path", external=3)
+    assert _statements(app, client, "/pathways/long-path") == short
+    assert _statements(app, client, "/pathways") == listing
+    page = client.get("/pathways/long-path").get_data(as_text=True)
+    assert page.count("https://example.org/res/long-path/") == 8  # every step is shown
