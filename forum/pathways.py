@@ -381,9 +381,31 @@ def _published_pathways() -> list[Pathway]:
     )
 
 
+def pathway_for_page(slug: str) -> Pathway | None:
+    """A pathway with what its page shows (needs, steps, their resources, events and
+    sessions) loaded in a few queries, not several per step."""
+    return db.session.scalar(
+        select(Pathway)
+        .where(Pathway.slug == slug)
+        .options(
+            selectinload(Pathway.needs),
+            selectinload(Pathway.steps).selectinload(PathwayStep.resource).selectinload(Resource.session),
+            selectinload(Pathway.steps)
+            .selectinload(PathwayStep.resource)
+            .selectinload(Resource.event)
+            .selectinload(Event.sessions),
+        )
+    )
+
+
 def needs_with_pathways() -> list[tuple[LearningNeed, list[Pathway]]]:
     """Each learning need with its published pathways (needs without one are left out)."""
-    needs = db.session.scalars(select(LearningNeed).order_by(LearningNeed.position, LearningNeed.title)).all()
+    needs = db.session.scalars(
+        select(LearningNeed)
+        .order_by(LearningNeed.position, LearningNeed.title)
+        # the list shows each pathway's steps (count, minutes): all in a few queries, not per need
+        .options(selectinload(LearningNeed.pathways).selectinload(Pathway.steps).selectinload(PathwayStep.resource))
+    ).all()
     out = []
     for need in needs:
         published = sorted((p for p in need.pathways if p.is_published), key=lambda p: p.title)

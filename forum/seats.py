@@ -65,7 +65,13 @@ def _count(event: Event, status: str) -> int:
 def counts(event: Event) -> SeatCounts:
     """Seats taken (active registrations), the limit and how many wait; for pages and the API."""
     limit = event.seat_limit if event.kind == "series" else None
-    return SeatCounts(limit, _count(event, "active"), _count(event, "waitlisted"))
+    rows = db.session.execute(  # one query for both (the public event page asks on every view)
+        select(Subscription.status, func.count(Subscription.id))
+        .where(Subscription.event_id == event.id, Subscription.status.in_(("active", "waitlisted")))
+        .group_by(Subscription.status)
+    ).all()
+    by_status = {status: n for status, n in rows}
+    return SeatCounts(limit, by_status.get("active", 0), by_status.get("waitlisted", 0))
 
 
 def waiting_list(event: Event) -> list[Subscription]:

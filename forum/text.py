@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from html import escape, unescape
 from html.parser import HTMLParser
 
@@ -140,9 +141,23 @@ def sanitize_html(html: str) -> Markup:
 
 
 def markdown(text: str | None) -> Markup:
-    """Markdown to safe HTML; raw HTML in the source is escaped, not passed through."""
+    """Markdown to safe HTML; raw HTML in the source is escaped, not passed through.
+
+    Event and panelist texts are rendered on every public page view and seldom change, so
+    short texts are kept (a pure function of the text: an edit is a new key)."""
     if not text:
         return Markup("")
+    if len(text) <= MARKDOWN_CACHE_CHARS:
+        return _markdown_cached(text)
+    return sanitize_html(_md.render(text))
+
+
+#: texts up to this long are cached by `markdown` (at most 1,024 of them: a few MB)
+MARKDOWN_CACHE_CHARS = 4000
+
+
+@lru_cache(maxsize=1024)
+def _markdown_cached(text: str) -> Markup:
     return sanitize_html(_md.render(text))
 
 

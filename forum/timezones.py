@@ -146,10 +146,57 @@ def utc_offset(zone_name: str, at: datetime) -> str:
     return "UTC" if text == "+00:00" else "UTC" + text.replace("-", MINUS)
 
 
-def zone_picker(at: datetime, extra: Sequence[str] = ()) -> list[tuple[str, list[tuple[str, str]]]]:
+Picker = list[tuple[str, list[tuple[str, str]]]]
+
+#: built pickers by `picker_key` (a handful a day: one per display-zone list and `extra`)
+_PICKERS: dict[tuple[object, ...], Picker] = {}
+
+
+def zone_picker(at: datetime, extra: Sequence[str] = ()) -> Picker:
     """The one zone list of every picker (officer and public): the display zones and
     common zones first, then every canonical zone grouped by region, each with its UTC
-    offset at `at`. `extra` names a zone to include if missing (a stored alias)."""
+    offset at `at`. `extra` names a zone to include if missing (a stored alias).
+
+    Built once per process and `picker_key` (the offsets only change at a DST change) and
+    shared: callers must not modify the list."""
+    key = picker_key(at, extra)
+    picker = _PICKERS.get(key)
+    if picker is None:
+        if len(_PICKERS) >= 64:  # old days; a process that runs for months stays small
+            _PICKERS.clear()
+        picker = _PICKERS[key] = build_zone_picker(at, extra)
+    return picker
+
+
+def picker_key(at: datetime, extra: Sequence[str] = ()) -> tuple[object, ...]:
+    """What the picker at `at` depends on: the display zones, `extra`, the UTC date and,
+    on a day when some zone changes its offset, the offsets of those zones at `at` (so
+    the picker changes at the very instant of a DST change, not at midnight)."""
+    zones = tuple(display_zones())
+    names = tuple(extra)
+    day = at.astimezone(UTC).date()
+    changing = _changing_on(day, zones, names)
+    return (day, zones, names, tuple(utc_offset(name, at) for name in changing))
+
+
+@lru_cache(maxsize=16)
+def _changing_on(day: date, zones: tuple[DisplayZone, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
+    """The picker's zones whose UTC offset differs anywhere in this UTC day (sampled each
+    hour and at both ends: no zone changes its offset twice within an hour)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    names = dict.fromkeys([*(z.name for z in zones), *COMMON_ZONES, *all_zone_names(), *extra])
+    changing = []
+    for name in names:
+        if not is_zone(name):
+            continue
+        tz = get_zone(name)
+        if len({(start + timedelta(hours=h)).astimezone(tz).utcoffset() for h in range(25)}) > 1:
+            changing.append(name)
+    return tuple(changing)
+
+
+def build_zone_picker(at: datetime, extra: Sequence[str] = ()) -> Picker:
+    """`zone_picker` without the cache (what the cache must equal)."""
     common: list[tuple[str, str]] = []
     seen: set[str] = set()
     for z in display_zones():

@@ -94,3 +94,61 @@ def test_an_alias_typed_by_hand_is_stored_by_its_canonical_name(app, client: Fla
 
     (session,) = Event.by_slug("series").sessions  # type: ignore[union-attr]
     assert session.timezone == "Asia/Kolkata"
+
+
+# The loop templates/_zone_options.html ran before its markup was cached (web/helpers.py).
+UNCACHED_OPTIONS = (
+    "{%- for group, entries in picker %}\n"
+    '<optgroup label="{{ group }}">{% for name, label in entries %}<option value="{{ name }}"'
+    "{% if name == selected %} selected{% endif %}>{{ label }}</option>{% endfor %}</optgroup>\n"
+    "{%- endfor %}"
+)
+
+
+def _cached_and_uncached(app, at: datetime, selected: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    with clock.frozen(at):
+        cached = app.jinja_env.from_string(
+            '{% from "_zone_options.html" import zone_options %}{{ zone_options(selected) }}'
+        ).render(selected=selected)
+    uncached = app.jinja_env.from_string(UNCACHED_OPTIONS).render(
+        picker=timezones.build_zone_picker(at), selected=selected
+    )
+    return cached, uncached
+
+
+def test_cached_picker_markup_equals_the_uncached_loop(app) -> None:  # type: ignore[no-untyped-def]
+    with app.test_request_context():
+        for selected in ("", "UTC", "Asia/Kolkata", "America/New_York", "Europe/Kyiv", "Not/AZone"):
+            cached, uncached = _cached_and_uncached(app, datetime(2027, 1, 15, 12, tzinfo=UTC), selected)
+            assert cached == uncached, selected
+        # a zone in Common and in its region is selected in both places, as the loop did
+        cached, _ = _cached_and_uncached(app, datetime(2027, 1, 15, 12, tzinfo=UTC), "Asia/Kolkata")
+        assert cached.count('<option value="Asia/Kolkata" selected>') == 2
+        assert cached.count(" selected>") == 2
+
+
+def test_cached_picker_changes_at_the_instant_of_a_dst_change(app) -> None:  # type: ignore[no-untyped-def]
+    """2027-03-14: New York springs forward at 07:00 UTC, Chicago at 08:00 UTC, the same
+    UTC day; the cached picker follows each change to the minute, and the next day's too."""
+    seen = {}
+    with app.test_request_context():
+        for at in (
+            datetime(2027, 3, 14, 2, 0, tzinfo=UTC),  # Morocco's change of that day is behind
+            datetime(2027, 3, 14, 4, 0, tzinfo=UTC),  # before Havana (05:00) and St John's (05:30)
+            datetime(2027, 3, 14, 6, 59, tzinfo=UTC),
+            datetime(2027, 3, 14, 7, 0, tzinfo=UTC),
+            datetime(2027, 3, 14, 8, 0, tzinfo=UTC),
+            datetime(2027, 3, 14, 13, 0, tzinfo=UTC),  # after Adak, the last (12:00)
+            datetime(2027, 3, 15, 0, 0, tzinfo=UTC),
+        ):
+            cached, uncached = _cached_and_uncached(app, at, "America/Chicago")
+            assert cached == uncached, at
+            seen[at.strftime("%d %H:%M")] = cached
+    new_york = "Eastern (America/New York) — UTC−0{}:00"
+    chicago = "Central (America/Chicago) — UTC−0{}:00"
+    assert new_york.format(5) in seen["14 06:59"] and chicago.format(6) in seen["14 06:59"]
+    assert new_york.format(4) in seen["14 07:00"] and chicago.format(6) in seen["14 07:00"]
+    assert new_york.format(4) in seen["14 08:00"] and chicago.format(5) in seen["14 08:00"]
+    assert seen["14 02:00"] == seen["14 04:00"] != seen["14 06:59"]
+    assert seen["14 13:00"] == seen["15 00:00"]
+    assert len(set(seen.values())) == 5

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app, url_for
+from markupsafe import Markup, escape
 from werkzeug.routing import BuildError
 
 from .. import branding, clock, mail_texts, timezones
@@ -25,6 +26,35 @@ def in_zone(instant: datetime, zone: str, fmt: str = "full") -> str:
     if fmt == "date":
         return timezones.format_date(local)
     return f"{timezones.format_date(local)} {timezones.format_time(local)} {local.tzname()}"
+
+
+#: the picker's <optgroup>s with nothing selected, by timezones.picker_key
+_OPTIONS: dict[tuple[object, ...], str] = {}
+
+
+def zone_options(selected: str = "") -> Markup:
+    """The zone picker's `<optgroup>`s with `selected` marked (templates/_zone_options.html).
+
+    The markup of some 450 options was most of an event page's render; it is built once per
+    process and `timezones.picker_key` (the UTC day, or the instant's offsets on a DST day)
+    and the selection is written into a copy (every `<option>` of that zone: it can be listed
+    under Common and under its region)."""
+    now = clock.now()
+    key = timezones.picker_key(now)
+    html = _OPTIONS.get(key)
+    if html is None:
+        if len(_OPTIONS) >= 64:
+            _OPTIONS.clear()
+        html = _OPTIONS[key] = "".join(
+            f'\n<optgroup label="{escape(group)}">'
+            + "".join(f'<option value="{escape(name)}">{escape(label)}</option>' for name, label in entries)
+            + "</optgroup>"
+            for group, entries in timezones.zone_picker(now)
+        )
+    if selected:
+        plain = f'<option value="{escape(selected)}">'
+        html = html.replace(plain, f'{plain[:-1]} selected>')
+    return Markup(html)  # noqa: S704 - built above from escaped parts only
 
 
 def viewer_data(sessions: list, home_zone: str) -> list[dict[str, str]]:
@@ -82,3 +112,4 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["mail_text"] = mail_texts.mail_text
     app.jinja_env.globals["held_count"] = held_count
     app.jinja_env.globals["zone_picker"] = lambda: timezones.zone_picker(clock.now())
+    app.jinja_env.globals["zone_options_html"] = zone_options

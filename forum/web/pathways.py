@@ -99,7 +99,7 @@ def index() -> str:
 
 
 def _visible(slug: str) -> Pathway:
-    pathway = Pathway.by_slug(slug)
+    pathway = service.pathway_for_page(slug)
     if pathway is None or not (pathway.is_published or current_user.is_authenticated):
         abort(404, description="There is no published pathway at this address.")
     return pathway

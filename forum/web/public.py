@@ -136,7 +136,9 @@ def load_event(slug: str) -> Event | None:
         select(Event)
         .where(Event.slug == slug)
         .options(
-            selectinload(Event.sessions),
+            # what the page shows per session (panelists, materials) in one query each, not one per session
+            selectinload(Event.sessions).selectinload(Session.panelists),
+            selectinload(Event.sessions).selectinload(Session.materials),
             selectinload(Event.panelist_links).selectinload(EventPanelist.panelist),
         )
     )
@@ -172,7 +174,7 @@ def event(slug: str) -> Response:
         abort(404, description="There is no published event at this address.")
 
     def render() -> str:
-        full = load_event(slug)  # sessions and panelists in two more queries
+        full = load_event(slug)  # sessions, panelists and materials in a few more queries
         assert full is not None
         return render_template("public/event.html", **event_context(full))
 
@@ -181,7 +183,11 @@ def event(slug: str) -> Response:
 
 @bp.route("/panelists/<int:panelist_id>")
 def panelist(panelist_id: int) -> Response:
-    person = db.session.get(Panelist, panelist_id)
+    person = db.session.get(  # with their events and those events' sessions: no query per event
+        Panelist,
+        panelist_id,
+        options=[selectinload(Panelist.event_links).selectinload(EventPanelist.event).selectinload(Event.sessions)],
+    )
     links = [
         link
         for link in (person.event_links if person else [])
