@@ -17,7 +17,7 @@ from .. import events, timezones
 from ..models import DELIVERY_MODES, EVENT_KINDS, PANELIST_ROLES
 from ..models.events import EVENT_STATUSES, MODERATION_POLICIES, NON_MEMBER_POLICIES
 from ..text import lines, markdown
-from ..validation import MAX_DB_INT, api_multi_line, api_single_line
+from ..validation import MAX_DB_INT, api_multi_line, api_single_line, control_character_problem
 from .helpers import session_zone_lines
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -63,10 +63,20 @@ _VISIBLE_CHAR = f"[^{_SPACE}]"
 #: One line of text with something in it besides spaces (a title, a name): what the server
 #: trims to is never empty, and the document says so, so a blank one is invalid input.
 TEXT_LINE_PATTERN = f"^{_LINE_CHAR}*{_VISIBLE_CHAR}{_LINE_CHAR}*$"
-text_line = _Pattern(
-    TEXT_LINE_PATTERN,
-    error="Give some text on one line (not only spaces; no line breaks or control characters).",
-)
+
+
+class _TextLine(_Pattern):
+    """TEXT_LINE_PATTERN, with a message that says which rule the value broke."""
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, str) and (problem := control_character_problem(value)):
+            raise ValidationError(problem)
+        if isinstance(value, str) and re.search(_VISIBLE_CHAR, value) is None:
+            raise ValidationError("Give some text, not only spaces.")
+        return super().__call__(value)
+
+
+text_line = _TextLine(TEXT_LINE_PATTERN)
 http_url = _url
 slug_pattern = _Pattern(SLUG_RE.pattern, error="Use lower-case letters, digits and single hyphens.")
 
