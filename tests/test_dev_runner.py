@@ -103,7 +103,11 @@ def test_dev_command_serves_the_demo_and_stops_its_children(tmp_path: Path) -> N
 
 def test_a_second_copy_whose_lmtp_port_is_taken_stops_with_a_clear_message(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "FORUM_"))}
-    env.update(FORUM_ENV="development", FORUM_INSTANCE_PATH=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path}/forum.db")
+    env.update(
+        FORUM_ENV="development",  # what `make run` sets: production (the default) wants a real key
+        FORUM_INSTANCE_PATH=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path}/forum.db",
+    )
     with socket.socket() as taken:  # what the first copy's LMTP server holds
         taken.bind(("127.0.0.1", 0))
         taken.listen()
