@@ -95,3 +95,19 @@ def test_pathway_pages_statements_do_not_grow_with_steps_or_pathways(app, client
     assert _statements(app, client, "/pathways") == listing
     page = client.get("/pathways/long-path").get_data(as_text=True)
     assert page.count("https://example.org/res/long-path/") == 8  # every step is shown
+
+
+def test_cached_zone_select_renders_as_wtforms_select(app) -> None:  # type: ignore[no-untyped-def]
+    """The pathway page's follow form keeps its ~420-zone select's markup (web/forms.py
+    CachedSelect): the same HTML as WTForms' own Select, for every selection."""
+    from wtforms.widgets import Select
+
+    from forum.web.pathways import FollowForm
+
+    with app.test_request_context():
+        for zone in ("America/New_York", "Asia/Kolkata", "UTC", "Not/AZone", "America/New_York"):
+            form = FollowForm()
+            form.timezone.data = zone
+            cached = form.timezone(**{"data-zone-default": "1"})
+            assert cached == Select()(form.timezone, **{"data-zone-default": "1"}), zone
+            assert (f'selected value="{zone}"' in cached) == (zone != "Not/AZone")

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     DateField,
@@ -37,7 +38,7 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, Select
 
 from .. import timezones
 from ..events import REPEATS
@@ -78,6 +79,34 @@ def zone_name(form: FlaskForm, field: Field) -> None:
         timezones.get_zone(field.data or "")
     except timezones.TimeInputError as exc:
         raise ValidationError(str(exc)) from None
+
+
+class CachedSelect(Select):
+    """WTForms' Select for long fixed lists (the ~420 zones of a picker): rendering them
+    was most of a public pathway page. The markup is kept by everything it depends on
+    (choices, selected value, id, name, attributes), so it is Select's output exactly."""
+
+    _rendered: dict[tuple[object, ...], Markup] = {}
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        choices = field.choices or []
+        if not all(isinstance(c, SelectChoice) and not c.render_kw for c in choices):
+            return super().__call__(field, **kwargs)
+        flags = tuple(sorted((k, getattr(field.flags, k)) for k in self.validation_attrs if hasattr(field.flags, k)))
+        try:
+            key = (
+                tuple((c.value, c.label, c.optgroup) for c in choices),
+                repr(field.data), field.id, field.name, tuple(sorted(kwargs.items())), flags, self.multiple,
+            )
+            hash(key)
+        except TypeError:  # an unhashable attribute value: render as usual
+            return super().__call__(field, **kwargs)
+        html = self._rendered.get(key)
+        if html is None:
+            if len(self._rendered) >= 512:
+                self._rendered.clear()
+            html = self._rendered[key] = super().__call__(field, **kwargs)
+        return html
 
 
 def zone_choices() -> list[SelectChoice]:

@@ -25,6 +25,7 @@ from ..models import Participant
 from ..models.pathways import INTERVALS, WEEKDAYS, Pathway, PathwayFollow
 from ..tokens import TokenError, read_token
 from ..validation import CheckedForm
+from .forms import CachedSelect
 from .public import viewer_zone_from_request, zone_lines_for
 
 bp = Blueprint("pathways", __name__)
@@ -50,7 +51,7 @@ class PaceFields(CheckedForm):
         choices=[SelectChoice(h, f"{(h % 12) or 12}:00 {'AM' if h < 12 else 'PM'}") for h in range(24)],
         default=9,
     )
-    timezone = SelectField("Time zone", default="America/New_York")
+    timezone = SelectField("Time zone", default="America/New_York", widget=CachedSelect())
     advance_on_done = BooleanField("When I mark a step done, send the next one straight away", default=True)
 
     def __init__(self, *args: Any, **kwargs: Any):
