@@ -91,15 +91,18 @@ def panelist_line(event: Event) -> str:
 Reader = Callable[[Session], Subscription | None]
 
 
-def description_for(session: Session, reader: Subscription | None = None) -> str:
+def description_for(session: Session, reader: Subscription | None = None, link: str | None = None) -> str:
     """Plain text: what it is, who speaks, how to join, where the details are.
 
     Only a registrant's own calendar (`reader`) carries their personal join link and,
-    once the session is over, its recording and materials.
+    once the session is over, its recording and materials. `link` is the reader's
+    `join_links.personal_link` when the caller has it already (a fan-out signs it once).
     """
     event = session.event
     parts = [event.summary.strip(), session.description.strip(), panelist_line(event)]
-    personal = join_links.personal_link(reader, session) if reader and reader.status == "active" else None
+    personal = None
+    if reader and reader.status == "active":
+        personal = link or join_links.personal_link(reader, session)
     if personal and session.ends_at > clock.now():
         parts.append(f"Join ({location_for(session)}), your personal link: {personal}")
     elif session.join_url and not event.is_eforum and reader is None:
@@ -456,19 +459,23 @@ class PersonalCalendar:
         self._order = (first, second)
         self._pieces = (head, middle, tail)
 
-    def for_reader(self, subscription: Subscription) -> bytes:
-        """The calendar addressed to `subscription`, with their personal join link."""
+    def for_reader(self, subscription: Subscription, link: str | None = None) -> bytes:
+        """The calendar addressed to `subscription`, with their personal join link (`link`
+        when the caller has it: see `description_for`)."""
+        return b"".join(self.pieces_for(subscription, link))
+
+    def pieces_for(self, subscription: Subscription, link: str | None = None) -> tuple[bytes, ...]:
+        """`for_reader`'s bytes as (shared, own, shared, own, shared): the shared ones are
+        the same objects for every reader, the own ones their ATTENDEE and DESCRIPTION."""
         own = {
             "ATTENDEE": self._vevent.content_line("ATTENDEE", attendee_for(subscription.participant)),
             "DESCRIPTION": self._vevent.content_line(
-                "DESCRIPTION", vText(description_for(self.session, subscription))
+                "DESCRIPTION", vText(description_for(self.session, subscription, link))
             ),
         }
         head, middle, tail = self._pieces
         first, second = self._order
-        return b"".join(
-            [head, own[first].to_ical(), b"\r\n", middle, own[second].to_ical(), b"\r\n", tail]
-        )
+        return (head, own[first].to_ical() + b"\r\n", middle, own[second].to_ical() + b"\r\n", tail)
 
 
 def subscribers_after(event: Event, after_id: int, limit: int | None) -> Iterator[Subscription]:
@@ -554,9 +561,19 @@ def change_copies(
     filename = "cancel.ics" if spec.method == "CANCEL" else "invite.ics"
     has_link = bool(session.join_url) and not event.is_eforum  # as join_links.personal_link decides
 
+    links: dict[int, str | None] = {}  # signed once per recipient, for the text and the calendar
+
+    def link_for(subscription: Subscription) -> str | None:
+        if subscription.id not in links:
+            links.clear()  # one recipient at a time: list_messages works through them in order
+            links[subscription.id] = join_links.personal_link(subscription, session)
+        return links[subscription.id]
+
     def calendar_parts(subscription: Subscription) -> tuple[InlinePart, Attachment]:
-        ics = personal.for_reader(subscription)
-        part = InlinePart(ics.decode("utf-8"), "calendar", (("method", spec.method),), "UTF-8")
+        pieces = personal.pieces_for(subscription, link_for(subscription))
+        ics = b"".join(pieces)
+        texts = tuple(piece.decode("utf-8") for piece in pieces)  # the shared ones stored once
+        part = InlinePart(ics.decode("utf-8"), "calendar", (("method", spec.method),), "UTF-8", texts)
         return part, Attachment(ics, "application", "ics", filename)
 
     parts: dict[int, tuple[InlinePart, Attachment]] = {}
@@ -568,7 +585,7 @@ def change_copies(
         return found
 
     def own_link(subscription: Subscription) -> dict[str, str]:
-        link = join_links.personal_link(subscription, session)
+        link = link_for(subscription)
         if link is None:  # has_link says every active registrant has one
             raise RuntimeError(f"no personal join link for subscription {subscription.id}")
         return {"join_link": link}

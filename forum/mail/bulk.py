@@ -72,6 +72,10 @@ class InlinePart:
     subtype: str
     params: tuple[tuple[str, str], ...] = ()
     charset: str = "utf-8"
+    #: `text` cut at line ends into shared and own runs, alternating from a shared one
+    #: (shared, own, shared, ..., shared): the shared runs are stored once per body (the same
+    #: objects for every recipient), the own ones with each row. Empty: all of it is own.
+    pieces: tuple[str, ...] = ()
 
     @property
     def cte(self) -> str:
@@ -84,11 +88,22 @@ class InlinePart:
     def encoded(self) -> bytes:
         """The payload as the email package writes it (lines joined with CRLF), except that
         quoted-printable lines wrap at RFC 2045's 76 like the text parts (the package: 78)."""
-        lines = self.text.encode(self.charset).splitlines()
+        return self._encode(self.text)
+
+    def encoded_pieces(self) -> list[tuple[bool, bytes]]:
+        """`encoded()` as [(own, bytes), ...] along `pieces` (both encodings are line-local)."""
+        if not self.pieces:
+            return [(True, self.encoded())]
+        return [(n % 2 == 1, self._encode(piece)) for n, piece in enumerate(self.pieces) if piece]
+
+    def _encode(self, text: str) -> bytes:
+        lines = text.encode(self.charset).splitlines()
+        if not lines:
+            return b""
         if self.cte == "7bit":
             return LINESEP.join(lines) + LINESEP
-        text = (b"\n".join(lines) + b"\n").decode("latin-1")
-        return quoprimime.body_encode(text, QP_LINE, eol="\r\n").encode("ascii")
+        data = (b"\n".join(lines) + b"\n").decode("latin-1")
+        return quoprimime.body_encode(data, QP_LINE, eol="\r\n").encode("ascii")
 
 
 def _encode_base64(data: bytes) -> bytes:
@@ -303,13 +318,14 @@ class BodyTemplate:
         shapes = tuple(a.shape for a in attachments)
         variant = (ctes, shapes, tuple(part.shape for part in inline))
         head, segments = self._skeleton(ctes, shapes, inline)
-        own_payloads = [part.encoded() for part in inline] + [_encode_base64(a.data) for a in attachments]
+        own_payloads = [part.encoded_pieces() for part in inline]
+        own_payloads += [[(True, _encode_base64(a.data))] for a in attachments]
         pieces: list[tuple[bool, bytes]] = [(False, head + LINESEP + segments[0])]
         for n, segment in enumerate(segments[1:]):
             if n < len(encoded):
                 pieces.extend(encoded[n][1])
             else:
-                pieces.append((True, own_payloads[n - len(encoded)]))
+                pieces.extend(own_payloads[n - len(encoded)])
             pieces.append((False, segment))
         owns = tuple(data for own, data in pieces if own)
         statics = self._statics.get(variant)
