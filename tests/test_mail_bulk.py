@@ -361,3 +361,33 @@ def test_session_updates_and_cancellations_match_the_one_at_a_time_message(app, 
             name = sub.participant.name
             assert text.startswith(f"Hello {name}," if name else "Hello,")
         assert fanout.expand_pending().messages == 0
+
+
+def test_each_recipients_transfer_encoding_is_the_one_the_email_package_picks() -> None:
+    """`TextPart` picks 7bit/8bit/QP/base64 per recipient from line lengths without encoding
+    the recipient's text whole; random texts (long lines, "=", blanks, non-Latin, bytes
+    that str.splitlines breaks at) get what `set_content` would give them."""
+    import random
+    import re
+
+    from forum.mail.bulk import TextPart
+    from forum.mail.policy import POLICY
+
+    encode_text = __import__("email.contentmanager", fromlist=["_encode_text"])._encode_text
+    rng = random.Random(16)
+    mixed = ["a", "b", " ", "=", "é", "Å", "Д", "\t", "x", "/", "?"]
+    latin = [*"abcdefghij klmnop/?:.", "é", "="]  # mostly ASCII: quoted-printable
+    seen = set()
+    for n in range(600):
+        alphabet = latin if n % 2 else mixed
+        lines = []
+        for _ in range(rng.randint(1, 14)):
+            line = "".join(rng.choice(alphabet) for _ in range(rng.choice([0, 5, 40, 77, 78, 79, 120, 300])))
+            lines.append(line + (" zzabcv0z" if rng.random() < 0.3 else ""))
+        text = "\n".join(lines) + "\n"
+        part = TextPart(text, "plain", re.compile(rb"zzabcv(\d+)z"))
+        value = "".join(rng.choice(alphabet) for _ in range(rng.choice([3, 60, 90])))
+        want, _ = encode_text(text.replace("zzabcv0z", value), "utf-8", None, POLICY)
+        assert part._choose_cte(part._substitute([value])) == want
+        seen.add(want)
+    assert seen == {"7bit", "8bit", "quoted-printable", "base64"}
