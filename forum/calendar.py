@@ -10,7 +10,8 @@ no METHOD and the sessions' own VTIMEZONEs (see `forum.vtimezone`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, MIMEPart
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ from .vtimezone import vtimezone
 from .web.urls import external_url
 
 if TYPE_CHECKING:
+    from .mail.compose import ListCopy
     from .mail.outbox import Outgoing
 
 PRODID = "-//Forum//Forum calendars 1.0//EN"
@@ -89,15 +91,18 @@ def panelist_line(event: Event) -> str:
 Reader = Callable[[Session], Subscription | None]
 
 
-def description_for(session: Session, reader: Subscription | None = None) -> str:
+def description_for(session: Session, reader: Subscription | None = None, link: str | None = None) -> str:
     """Plain text: what it is, who speaks, how to join, where the details are.
 
     Only a registrant's own calendar (`reader`) carries their personal join link and,
-    once the session is over, its recording and materials.
+    once the session is over, its recording and materials. `link` is the reader's
+    `join_links.personal_link` when the caller has it already (a fan-out signs it once).
     """
     event = session.event
     parts = [event.summary.strip(), session.description.strip(), panelist_line(event)]
-    personal = join_links.personal_link(reader, session) if reader and reader.status == "active" else None
+    personal = None
+    if reader and reader.status == "active":
+        personal = link or join_links.personal_link(reader, session)
     if personal and session.ends_at > clock.now():
         parts.append(f"Join ({location_for(session)}), your personal link: {personal}")
     elif session.join_url and not event.is_eforum and reader is None:
@@ -421,81 +426,234 @@ def active_subscriptions(event: Event) -> list[Subscription]:
     )
 
 
-def _fan_out(
-    session: Session,
-    *,
-    method: str,
-    template: str,
-    subject: str,
-    key_prefix: str,
-    extra: dict[str, object] | None = None,
-) -> int:
-    """One iTIP mail per active subscriber, in the caller's transaction; returns how many.
+class PersonalCalendar:
+    """A session's iTIP calendar, serialised once; per recipient only two content lines differ.
 
-    Keys already queued (a retried change) are skipped before rendering, and the rest
-    go in with multi-row INSERTs, so a large series is not one SAVEPOINT per person.
+    Every copy of an update or cancellation carries the same VCALENDAR apart from the
+    ATTENDEE (the recipient) and the DESCRIPTION (their personal join link). icalendar
+    folds each content line on its own, so the file is written once with stand-in lines
+    and each recipient's two lines replace them: the bytes `build_calendar([session],
+    method=, attendee=, reader=)` would give, without re-serialising the VTIMEZONEs
+    ten thousand times.
+    """
+
+    _ATTENDEE = "mailto:zz-attendee@invalid"
+    _DESCRIPTION = "zz-description"
+
+    def __init__(self, session: Session, method: str) -> None:
+        self.session = session
+        calendar = build_calendar([session], method=method)
+        (vevent,) = calendar.walk("VEVENT")
+        vevent.pop("DESCRIPTION", None)
+        vevent.add("DESCRIPTION", self._DESCRIPTION)
+        vevent.add("ATTENDEE", vCalAddress(self._ATTENDEE))
+        self._vevent = vevent
+        data = calendar.to_ical()
+        lines = {
+            "ATTENDEE": vevent.content_line("ATTENDEE", vevent["ATTENDEE"]).to_ical() + b"\r\n",
+            "DESCRIPTION": vevent.content_line("DESCRIPTION", vevent["DESCRIPTION"]).to_ical() + b"\r\n",
+        }
+        first, second = sorted(lines, key=lambda name: data.index(lines[name]))
+        head, _, rest = data.partition(lines[first])
+        middle, _, tail = rest.partition(lines[second])
+        self._order = (first, second)
+        self._pieces = (head, middle, tail)
+
+    def for_reader(self, subscription: Subscription, link: str | None = None) -> bytes:
+        """The calendar addressed to `subscription`, with their personal join link (`link`
+        when the caller has it: see `description_for`)."""
+        return b"".join(self.pieces_for(subscription, link))
+
+    def pieces_for(self, subscription: Subscription, link: str | None = None) -> tuple[bytes, ...]:
+        """`for_reader`'s bytes as (shared, own, shared, own, shared): the shared ones are
+        the same objects for every reader, the own ones their ATTENDEE and DESCRIPTION."""
+        own = {
+            "ATTENDEE": self._vevent.content_line("ATTENDEE", attendee_for(subscription.participant)),
+            "DESCRIPTION": self._vevent.content_line(
+                "DESCRIPTION", vText(description_for(self.session, subscription, link))
+            ),
+        }
+        head, middle, tail = self._pieces
+        first, second = self._order
+        return (head, own[first].to_ical() + b"\r\n", middle, own[second].to_ical() + b"\r\n", tail)
+
+
+def subscribers_after(event: Event, after_id: int, limit: int | None) -> Iterator[Subscription]:
+    """`active_subscriptions` streamed from `after_id` on, at most `limit` (a fan-out step)."""
+    stmt = (
+        select(Subscription)
+        .where(Subscription.event_id == event.id, Subscription.status == "active", Subscription.id > after_id)
+        .options(selectinload(Subscription.participant))
+        .order_by(Subscription.id)
+        .execution_options(yield_per=1000)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    yield from db.session.scalars(stmt)
+
+
+def session_change_message(
+    session: Session, subscription: Subscription, *, kind: str, changes: Sequence[str] = (), reason: str = ""
+) -> EmailMessage:
+    """One subscriber's update (`kind` "update") or cancellation ("cancel"), built on its own.
+
+    What every copy of the fan-out means, one message at a time (`change_copies` writes
+    the same mail in bulk); kept for single messages and as the reference for tests.
     """
     from .mail.compose import list_message
-    from .mail.outbox import Outgoing, enqueue_many
 
+    spec = _CHANGES[kind]
     event = session.event
-    calendar = build_calendar([session], method=method)
-    (vevent,) = calendar.walk("VEVENT")
-    context = {"session": session, "event_url": event_page_url(event), **(extra or {})}
-    prefix = f"{key_prefix}:{session.id}:{session.sequence}:"
-    done = set(
-        db.session.scalars(
-            select(OutboundMessage.idempotency_key).where(OutboundMessage.idempotency_key.startswith(prefix))
-        )
+    context = _change_context(session, changes, reason)
+    message = list_message(
+        event=event,
+        subscription=subscription,
+        subject=subjects.session_subject(spec.subject, session),
+        template=spec.template,
+        context={**context, "join_link": join_links.personal_link(subscription, session)},
+        automated=True,
+    )
+    ics = build_calendar(
+        [session], method=spec.method, attendee=subscription.participant, reader=lambda s: subscription
+    ).to_ical()
+    return attach_calendar(message, ics, spec.method)
+
+
+@dataclass(frozen=True)
+class _Change:
+    method: str
+    template: str
+    subject: str
+    key_prefix: str
+    text_kind: str  # the officer's mail text (`mail_texts`) for this mail
+
+
+_CHANGES = {
+    "update": _Change("REQUEST", "session_update", "Updated", "calendar-update", "session_update"),
+    "cancel": _Change("CANCEL", "session_cancelled", "Cancelled", "calendar-cancel", "session_cancelled"),
+}
+
+
+def _change_context(session: Session, changes: Sequence[str], reason: str) -> dict[str, object]:
+    return {"session": session, "event_url": event_page_url(session.event), "changes": list(changes), "reason": reason}
+
+
+def change_copies(
+    session: Session,
+    subscriptions: Iterable[Subscription],
+    *,
+    kind: str,
+    changes: Sequence[str] = (),
+    reason: str = "",
+) -> Iterator[ListCopy]:
+    """`session_change_message` for many subscribers: the text body rendered and encoded
+    once per group (reader's zone, and name only when the officer's text greets by it;
+    the greeting's name is a per-recipient placeholder), the iTIP calendar per recipient
+    (ATTENDEE, personal join link) from one serialised `PersonalCalendar`."""
+    from . import mail_texts
+    from .mail.bulk import Attachment, InlinePart
+    from .mail.compose import list_messages
+
+    spec = _CHANGES[kind]
+    event = session.event
+    by_name = mail_texts.uses_name(event, spec.text_kind)
+    personal = PersonalCalendar(session, spec.method)
+    filename = "cancel.ics" if spec.method == "CANCEL" else "invite.ics"
+    has_link = bool(session.join_url) and not event.is_eforum  # as join_links.personal_link decides
+
+    links: dict[int, str | None] = {}  # signed once per recipient, for the text and the calendar
+
+    def link_for(subscription: Subscription) -> str | None:
+        if subscription.id not in links:
+            links.clear()  # one recipient at a time: list_messages works through them in order
+            links[subscription.id] = join_links.personal_link(subscription, session)
+        return links[subscription.id]
+
+    def calendar_parts(subscription: Subscription) -> tuple[InlinePart, Attachment]:
+        pieces = personal.pieces_for(subscription, link_for(subscription))
+        ics = b"".join(pieces)
+        texts = tuple(piece.decode("utf-8") for piece in pieces)  # the shared ones stored once
+        part = InlinePart(ics.decode("utf-8"), "calendar", (("method", spec.method),), "UTF-8", texts)
+        return part, Attachment(ics, "application", "ics", filename)
+
+    parts: dict[int, tuple[InlinePart, Attachment]] = {}
+
+    def own_parts(subscription: Subscription) -> tuple[InlinePart, Attachment]:
+        found = parts.pop(subscription.id, None)
+        if found is None:
+            found = parts[subscription.id] = calendar_parts(subscription)
+        return found
+
+    def own_link(subscription: Subscription) -> dict[str, str]:
+        link = link_for(subscription)
+        if link is None:  # has_link says every active registrant has one
+            raise RuntimeError(f"no personal join link for subscription {subscription.id}")
+        return {"join_link": link}
+
+    context = _change_context(session, changes, reason)
+    if not has_link:
+        context["join_link"] = None
+    return list_messages(
+        event=event,
+        subscriptions=subscriptions,
+        subject=subjects.session_subject(spec.subject, session),
+        template=spec.template,
+        context=context,
+        links=own_link if has_link else None,
+        group_key=lambda s: (s.participant.timezone, s.participant.name if by_name else ""),
+        shared={"participant.timezone", *(["participant.name"] if by_name else [])},
+        personal=() if by_name else ("participant.name",),
+        inline=lambda s: [own_parts(s)[0]],
+        attachments=lambda s: [own_parts(s)[1]],
+        automated=True,
     )
 
-    def outgoing() -> Iterator[Outgoing]:
-        for subscription in active_subscriptions(event):
-            key = f"{prefix}{subscription.id}"
-            if key in done:
-                continue
-            vevent.pop("ATTENDEE", None)
-            vevent.add("ATTENDEE", attendee_for(subscription.participant))
-            vevent.pop("DESCRIPTION", None)  # the recipient's own join link
-            vevent.add("DESCRIPTION", description_for(session, subscription))
-            message = list_message(
-                event=event,
-                subscription=subscription,
-                subject=subject,
-                template=template,
-                context={**context, "join_link": join_links.personal_link(subscription, session)},
-                automated=True,
-            )
-            attach_calendar(message, calendar.to_ical(), method)
-            yield Outgoing(message=message, key=key, event_id=event.id, subscription_id=subscription.id)
 
-    return enqueue_many(outgoing(), kind=CALENDAR_MAIL_KIND)
+def change_chunk(
+    session: Session,
+    *,
+    kind: str,
+    changes: Sequence[str] = (),
+    reason: str = "",
+    after_id: int = 0,
+    limit: int | None = None,
+) -> tuple[int, int | None]:
+    """Queue the update or cancellation for up to `limit` active subscribers after `after_id`,
+    in the caller's transaction. Returns (copies new, the last subscription id done, or
+    None when nobody is left): the fan-out job (forum/fanout.py) resumes from there.
+
+    Keys are `<calendar-update|calendar-cancel>:<session id>:<sequence>:<subscription id>`
+    (``ON CONFLICT DO NOTHING``), so a retried step queues nothing twice; the text body
+    is stored once per group and step, the calendar with each row.
+    """
+    from .mail.outbox import enqueue_copies
+
+    spec = _CHANGES[kind]
+    progress = {"count": 0, "last": after_id}
+
+    def subscribers() -> Iterator[Subscription]:
+        for sub in subscribers_after(session.event, after_id, limit):
+            progress["count"] += 1
+            progress["last"] = sub.id
+            yield sub
+
+    copies = change_copies(session, subscribers(), kind=kind, changes=changes, reason=reason)
+    key = f"{spec.key_prefix}:{session.id}:{session.sequence}"
+    count = enqueue_copies(copies, kind=CALENDAR_MAIL_KIND, key=key, event_id=session.event_id)
+    more = limit is not None and progress["count"] >= limit
+    return count, (progress["last"] if more else None)
 
 
 def send_updates(session: Session, changes: Sequence[str] = ()) -> int:
     """Enqueue a METHOD:REQUEST update (same UID, new SEQUENCE) to every active subscriber;
-    `changes` ("When: was ..., now ...") head the mail."""
-    return _fan_out(
-        session,
-        method="REQUEST",
-        template="session_update",
-        subject=subjects.session_subject("Updated", session),
-        key_prefix="calendar-update",
-        extra={"changes": list(changes)},
-    )
+    `changes` ("When: was ..., now ...") head the mail. Returns how many were new."""
+    return change_chunk(session, kind="update", changes=changes)[0]
 
 
 def send_cancellations(session: Session, reason: str = "") -> int:
     """Enqueue a METHOD:CANCEL for the session to every active subscriber, with the
-    officer's reason when one was given."""
-    return _fan_out(
-        session,
-        method="CANCEL",
-        template="session_cancelled",
-        subject=subjects.session_subject("Cancelled", session),
-        key_prefix="calendar-cancel",
-        extra={"reason": reason},
-    )
+    officer's reason when one was given. Returns how many were new."""
+    return change_chunk(session, kind="cancel", reason=reason)[0]
 
 
 # --- feeds --------------------------------------------------------------------------

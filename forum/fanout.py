@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 #: Copies of a post written per step (each step its own transaction and stored body).
 POST_CHUNK = 5000
+#: Copies of a calendar update or cancellation per step (each also carries its own calendar).
+CALENDAR_CHUNK = 2000
 
 Step = tuple[int, str, int | None]
 
@@ -79,7 +81,7 @@ class ExpandReport:
 def expand_pending(limit: int | None = None, budget_seconds: float | None = None) -> ExpandReport:
     """Write the copies of pending fan-outs (oldest first), step by step, each step committed.
 
-    A step writes up to POST_CHUNK copies and records how far it got in the same
+    A step writes up to POST_CHUNK (CALENDAR_CHUNK) copies and records how far it got in the same
     transaction, so a crash loses no progress and repeats nothing. With
     `budget_seconds`, no new step starts after that long (the sender then sends what is
     written and carries on next run). Commits the caller's session first. A fan-out
@@ -163,25 +165,33 @@ def _session_now(fan: FanOut) -> tuple[Session | None, str]:
 
 
 def _calendar_update(fan: FanOut) -> Step:
-    from .calendar import send_updates
+    from .calendar import change_chunk
 
     session, why = _session_now(fan)
     if session is None:
         return 0, why, None
     if session.status == "cancelled" or session.event.status != "published":
         return 0, "the session or event is no longer published", None
-    return send_updates(session, changes=fan.params.get("changes") or []), "", None
+    changes = fan.params.get("changes") or []
+    count, after = change_chunk(
+        session, kind="update", changes=changes, after_id=int(fan.params.get("after", 0)), limit=CALENDAR_CHUNK
+    )
+    return count, "", after
 
 
 def _calendar_cancel(fan: FanOut) -> Step:
-    from .calendar import send_cancellations
+    from .calendar import change_chunk
 
     session, why = _session_now(fan)
     if session is None:
         return 0, why, None
     if session.status != "cancelled" or session.event.status == "draft":
         return 0, "the session is not cancelled", None
-    return send_cancellations(session, reason=fan.params.get("reason") or ""), "", None
+    reason = fan.params.get("reason") or ""
+    count, after = change_chunk(
+        session, kind="cancel", reason=reason, after_id=int(fan.params.get("after", 0)), limit=CALENDAR_CHUNK
+    )
+    return count, "", after
 
 
 #: What each kind writes in one step: (copies new, note, where to resume or None when done).

@@ -11,6 +11,7 @@ import random
 import signal
 import time
 from collections import Counter
+from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -169,3 +170,24 @@ def test_a_big_list_is_written_in_steps_that_resume_without_repeating(app: Flask
     db.session.commit()
     assert expand_pending().messages == 0  # the steps run again and add nobody twice
     assert _copies("post") == Counter({s.participant.email: 1 for s in subs})
+
+
+def test_a_big_cancellation_is_written_in_steps_that_resume_without_repeating(app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(fanout, "CALENDAR_CHUNK", 30)
+    event, subs = make_subscribers(80)
+    session = db.session.scalars(select(Session).where(Session.event_id == event.id)).one()
+    with clock.frozen(session.starts_at - timedelta(days=2)):
+        events.cancel_session(session, reason="The room is closed for repairs.")
+        db.session.commit()
+        assert not _copies("calendar") and pending_count() == 1  # the request wrote one record
+        report = expand_pending()
+        assert (report.fan_outs, report.messages) == (1, 80)
+        fan = db.session.scalars(select(FanOut)).one()
+        assert fan.recipients == 80 and fan.params["after"] == subs[59].id  # three steps
+        # One shared text body per step (everyone here reads New York time).
+        assert db.session.scalar(select(func.count(OutboundBody.id))) == 3
+        # As if the process died after writing the last step's rows but before recording it:
+        fan.done_at, fan.params = None, {**fan.params, "after": subs[29].id}
+        db.session.commit()
+        assert expand_pending().messages == 0  # the steps run again and add nobody twice
+    assert _copies("calendar") == Counter({s.participant.email: 1 for s in subs})

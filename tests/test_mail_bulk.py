@@ -282,3 +282,112 @@ def test_header_block_writes_the_bytes_header_message_writes(app, to, subject, h
         for _ in range(2):  # and again from the cache of shared lines
             block = header_block(**kwargs, lines=lines)  # type: ignore[arg-type]
             assert block == header_message(**kwargs).as_bytes()[: -len(b"\r\n")]  # type: ignore[arg-type]
+
+
+def _change_readers(event):  # type: ignore[no-untyped-def]
+    """Registrants as a real series has them: the event's zone, their own zones, a name with
+    accents, no name at all, and one not active (who gets nothing)."""
+    subs = [
+        subscribe(event, "alice@example.org"),
+        subscribe(event, "bob@example.org", zone="Europe/London"),
+        subscribe(event, "zoe.muller@example.org", zone="Asia/Kolkata"),
+        subscribe(event, "nameless@example.org", zone="Europe/London"),
+        subscribe(event, "carol@example.org", zone="Asia/Kolkata"),
+        subscribe(event, "dan@example.org"),
+        subscribe(event, "erin@example.org"),
+    ]
+    subs[2].participant.name = "Zoë Müller, MLIS"
+    subs[3].participant.name = ""
+    subscribe(event, "pending@example.org", status="pending")
+    db.session.commit()
+    return subs
+
+
+@pytest.mark.parametrize("kind", ["update", "cancel"])
+def test_session_updates_and_cancellations_match_the_one_at_a_time_message(app, kind):  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from forum import events, fanout
+    from forum.calendar import session_change_message
+    from forum.models import FanOut, OutboundBody
+    from tests.support.calendars import parse_checked
+
+    event = make_series()
+    subs = _change_readers(event)
+    session = event.sessions[0]
+    at = session.starts_at - timedelta(days=3)
+    reason = "Our speaker is ill. We will mail a new date — sorry!"
+    with clock.frozen(at):
+        if kind == "update":
+            start = session.start_wall + timedelta(hours=2)
+            events.set_session_times(session, start, start + timedelta(hours=1), session.timezone)
+        else:
+            events.cancel_session(session, reason=reason)
+        db.session.commit()
+        fan = db.session.scalars(select(FanOut)).one()
+        changes = fan.params.get("changes", [])
+        assert (kind == "cancel") or any(line.startswith("When: was") for line in changes)
+        rows = outbox("calendar")  # the sender side writes the copies
+        assert fan.done_at is not None
+        assert sorted(r.recipient for r in rows) == sorted(s.participant.email for s in subs)
+        # The text is stored once per group (zone, named or not, encoding), not once per
+        # reader, and a stored body names nobody: names and links are per-row pieces.
+        assert db.session.scalar(select(func.count(OutboundBody.id))) < len(subs)
+        bodies = db.session.scalars(select(OutboundBody.data)).all()
+        for sub in subs:
+            needles = [sub.participant.email, sub.participant.name, join_links.personal_link(sub, session)]
+            assert not any(n and n.encode() in b.replace(b"=\r\n", b"") for n in needles for b in bodies)
+        for sub in subs:
+            (row,) = outbox("calendar", sub.participant.email)
+            assert row.idempotency_key == f"{fan.key}:{sub.id}"
+            reference = session_change_message(session, sub, kind=kind, changes=changes, reason=reason)
+            assert_same_mail(row.full_message, reference, same_id=False)
+            got = message_from_bytes(row.full_message, policy=policy.default)
+            text = got.get_body(("plain",)).get_content()
+            link = join_links.personal_link(sub, session)
+            assert link
+            cal = next(p for p in got.walk() if p.get_content_type() == "text/calendar").get_content()
+            (vevent,) = parse_checked(cal.encode()).walk("VEVENT")
+            assert str(vevent["ATTENDEE"]) == f"mailto:{sub.participant.email}"
+            assert link in str(vevent["DESCRIPTION"])
+            others = [join_links.personal_link(o, session) for o in subs if o is not sub]
+            assert not any(other and other in row.full_message.decode("latin-1") for other in others)
+            zone_line = session_zone_lines(session, sub.participant.timezone)[-1]
+            assert zone_line in text
+            if kind == "update":
+                assert "What changed:" in text and changes[0] in text and link in text
+            else:
+                assert "Our speaker is ill." in text and vevent["STATUS"] == "CANCELLED"
+            name = sub.participant.name
+            assert text.startswith(f"Hello {name}," if name else "Hello,")
+        assert fanout.expand_pending().messages == 0
+
+
+def test_each_recipients_transfer_encoding_is_the_one_the_email_package_picks() -> None:
+    """`TextPart` picks 7bit/8bit/QP/base64 per recipient from line lengths without encoding
+    the recipient's text whole; random texts (long lines, "=", blanks, non-Latin, bytes
+    that str.splitlines breaks at) get what `set_content` would give them."""
+    import random
+    import re
+
+    from forum.mail.bulk import TextPart
+    from forum.mail.policy import POLICY
+
+    encode_text = __import__("email.contentmanager", fromlist=["_encode_text"])._encode_text
+    rng = random.Random(16)
+    mixed = ["a", "b", " ", "=", "é", "Å", "Д", "\t", "x", "/", "?"]
+    latin = [*"abcdefghij klmnop/?:.", "é", "="]  # mostly ASCII: quoted-printable
+    seen = set()
+    for n in range(600):
+        alphabet = latin if n % 2 else mixed
+        lines = []
+        for _ in range(rng.randint(1, 14)):
+            line = "".join(rng.choice(alphabet) for _ in range(rng.choice([0, 5, 40, 77, 78, 79, 120, 300])))
+            lines.append(line + (" zzabcv0z" if rng.random() < 0.3 else ""))
+        text = "\n".join(lines) + "\n"
+        part = TextPart(text, "plain", re.compile(rb"zzabcv(\d+)z"))
+        value = "".join(rng.choice(alphabet) for _ in range(rng.choice([3, 60, 90])))
+        want, _ = encode_text(text.replace("zzabcv0z", value), "utf-8", None, POLICY)
+        assert part._choose_cte(part._substitute([value])) == want
+        seen.add(want)
+    assert seen == {"7bit", "8bit", "quoted-printable", "base64"}

@@ -180,3 +180,32 @@ def test_erasing_a_reader_leaves_no_copy_of_their_address_or_links(app: Flask) -
         if sub is not gone:  # the others' copies still assemble, with their own links
             (row,) = outbox("post", sub.participant.email)
             assert links[sub.id].encode() in row.full_message.replace(b"=\r\n", b"")
+
+
+def test_a_session_cancellation_goes_out_byte_for_byte_with_each_readers_own_calendar(app: Flask, smtp) -> None:  # type: ignore[no-untyped-def]
+    from forum import events
+    from forum.calendar import session_change_message
+    from tests.support.scheduling import make_series
+
+    event = make_series()
+    subs = [
+        subscribe(event, "alice@example.org"),
+        subscribe(event, "zoe.muller@example.org", zone="Europe/Berlin"),
+        subscribe(event, "bob@example.org", zone="America/Los_Angeles"),
+        subscribe(event, "carol@example.org", zone="America/Los_Angeles"),
+    ]
+    subs[1].participant.name = "Zoë Müller, MLIS"
+    db.session.commit()
+    session = event.sessions[0]
+    with clock.frozen(session.starts_at - DAY):
+        events.cancel_session(session, reason="The speaker is ill.")
+        db.session.commit()
+        rows = outbox("calendar")
+        assert len(rows) == 4 and _body_count() == 3  # Los Angeles's two readers share one body
+        assert send_due().sent == 4
+        for sub in subs:
+            (row,) = outbox("calendar", sub.participant.email)
+            assert row.body_id is not None
+            assert _wire(smtp, sub.participant.email) == row.full_message
+            reference = session_change_message(session, sub, kind="cancel", reason="The speaker is ill.")
+            assert_same_mail(row.full_message, reference, same_id=False)

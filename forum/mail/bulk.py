@@ -32,7 +32,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from email import quoprimime
 from email.generator import Generator
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 
 from markupsafe import escape
 
@@ -57,6 +57,53 @@ class Attachment:
     @property
     def shape(self) -> tuple[str, str, str]:
         return (self.maintype, self.subtype, self.filename)
+
+
+@dataclass(frozen=True)
+class InlinePart:
+    """A per-recipient text part inside the multipart/alternative, after the HTML: the
+    `text/calendar; method=...` part of an iTIP mail (RFC 6047), which names its attendee.
+
+    Encoded as ``MIMEPart.set_content(text, subtype=, charset=, cte=, params=)`` encodes
+    it: 7bit when ASCII, else quoted-printable (not every relay takes 8-bit bodies).
+    """
+
+    text: str
+    subtype: str
+    params: tuple[tuple[str, str], ...] = ()
+    charset: str = "utf-8"
+    #: `text` cut at line ends into shared and own runs, alternating from a shared one
+    #: (shared, own, shared, ..., shared): the shared runs are stored once per body (the same
+    #: objects for every recipient), the own ones with each row. Empty: all of it is own.
+    pieces: tuple[str, ...] = ()
+
+    @property
+    def cte(self) -> str:
+        return "7bit" if self.text.isascii() else "quoted-printable"
+
+    @property
+    def shape(self) -> tuple[object, ...]:
+        return (self.subtype, self.params, self.charset, self.cte)
+
+    def encoded(self) -> bytes:
+        """The payload as the email package writes it (lines joined with CRLF), except that
+        quoted-printable lines wrap at RFC 2045's 76 like the text parts (the package: 78)."""
+        return self._encode(self.text)
+
+    def encoded_pieces(self) -> list[tuple[bool, bytes]]:
+        """`encoded()` as [(own, bytes), ...] along `pieces` (both encodings are line-local)."""
+        if not self.pieces:
+            return [(True, self.encoded())]
+        return [(n % 2 == 1, self._encode(piece)) for n, piece in enumerate(self.pieces) if piece]
+
+    def _encode(self, text: str) -> bytes:
+        lines = text.encode(self.charset).splitlines()
+        if not lines:
+            return b""
+        if self.cte == "7bit":
+            return LINESEP.join(lines) + LINESEP
+        data = (b"\n".join(lines) + b"\n").decode("latin-1")
+        return quoprimime.body_encode(data, QP_LINE, eol="\r\n").encode("ascii")
 
 
 def _encode_base64(data: bytes) -> bytes:
@@ -189,10 +236,18 @@ class BodyTemplate:
         return f"zz{nonce}v{index}z"
 
     def _skeleton(
-        self, ctes: tuple[str, ...], shapes: tuple[tuple[str, str, str], ...]
+        self,
+        ctes: tuple[str, ...],
+        shapes: tuple[tuple[str, str, str], ...],
+        inline: Sequence[InlinePart] = (),
     ) -> tuple[bytes, list[bytes]]:
-        """(MIME headers, body segments between part payloads) for one choice of encodings."""
-        key = (ctes, shapes)
+        """(MIME headers, body segments between part payloads) for one choice of encodings.
+
+        With `inline` parts the message is built as `calendar.attach_calendar` builds an
+        iTIP mail: the parts join the multipart/alternative, which then goes inside a
+        multipart/mixed with the attachments.
+        """
+        key = (ctes, shapes, tuple(part.shape for part in inline))
         cached = self._skeletons.get(key)
         if cached is not None:
             return cached
@@ -200,6 +255,16 @@ class BodyTemplate:
         proto.set_content("x", cte=ctes[0])
         if len(self.parts) > 1:
             proto.add_alternative("x", subtype="html", cte=ctes[1])
+        if inline:
+            if not proto.is_multipart():
+                proto.make_alternative()
+            for extra in inline:
+                part = MIMEPart(policy=POLICY)
+                part.set_content(
+                    "x", subtype=extra.subtype, charset=extra.charset, cte=extra.cte, params=dict(extra.params)
+                )
+                proto.attach(part)  # type: ignore[arg-type]
+            proto.make_mixed()
         for maintype, subtype, filename in shapes:
             proto.add_attachment(b"x", maintype=maintype, subtype=subtype, filename=filename)
         marker = f"zz{self.nonce}p{{}}z"
@@ -222,18 +287,21 @@ class BodyTemplate:
             if not any(part.contains(boundary.encode()) for part in self.parts):
                 return boundary
 
-    def render(self, values: Sequence[str], attachments: Sequence[Attachment] = ()) -> tuple[bytes, bytes]:
+    def render(
+        self, values: Sequence[str], attachments: Sequence[Attachment] = (), inline: Sequence[InlinePart] = ()
+    ) -> tuple[bytes, bytes]:
         encoded = [part.encode(values) for part in self.parts]
         ctes = tuple(cte for cte, _ in encoded)
-        head, segments = self._skeleton(ctes, tuple(a.shape for a in attachments))
-        payloads = [data for _, data in encoded] + [_encode_base64(a.data) for a in attachments]
+        head, segments = self._skeleton(ctes, tuple(a.shape for a in attachments), inline)
+        payloads = [data for _, data in encoded] + [part.encoded() for part in inline]
+        payloads += [_encode_base64(a.data) for a in attachments]
         out = [segments[0]]
         for payload, segment in zip(payloads, segments[1:], strict=True):
             out += [payload, segment]
         return head, b"".join(out)
 
     def render_shared(
-        self, values: Sequence[str], attachments: Sequence[Attachment] = ()
+        self, values: Sequence[str], attachments: Sequence[Attachment] = (), inline: Sequence[InlinePart] = ()
     ) -> tuple[Hashable, tuple[bytes, ...], tuple[bytes, ...]]:
         """One recipient's body split into what they share with others and what is their own.
 
@@ -242,19 +310,22 @@ class BodyTemplate:
         what `render` gives (head, CRLF, body). Every recipient of this body with the same
         `variant` (the encodings chosen, the attachments' shapes) has the same `statics`
         (the same objects, built once), so a fan-out stores them once per variant and
-        only the `owns` (lines with the recipient's links, their attachments) per recipient.
+        only the `owns` (lines with the recipient's links, their inline parts and
+        attachments) per recipient.
         """
         encoded = [part.encode_pieces(values) for part in self.parts]
         ctes = tuple(cte for cte, _ in encoded)
         shapes = tuple(a.shape for a in attachments)
-        variant = (ctes, shapes)
-        head, segments = self._skeleton(ctes, shapes)
+        variant = (ctes, shapes, tuple(part.shape for part in inline))
+        head, segments = self._skeleton(ctes, shapes, inline)
+        own_payloads = [part.encoded_pieces() for part in inline]
+        own_payloads += [[(True, _encode_base64(a.data))] for a in attachments]
         pieces: list[tuple[bool, bytes]] = [(False, head + LINESEP + segments[0])]
         for n, segment in enumerate(segments[1:]):
             if n < len(encoded):
                 pieces.extend(encoded[n][1])
             else:
-                pieces.append((True, _encode_base64(attachments[n - len(encoded)].data)))
+                pieces.extend(own_payloads[n - len(encoded)])
             pieces.append((False, segment))
         owns = tuple(data for own, data in pieces if own)
         statics = self._statics.get(variant)

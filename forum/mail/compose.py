@@ -29,7 +29,7 @@ from jinja2 import TemplateNotFound
 from .. import branding, clock
 from ..models import Event, Subscription
 from ..web.urls import external_url
-from .bulk import Attachment, BodyTemplate
+from .bulk import Attachment, BodyTemplate, InlinePart
 from .policy import POLICY
 
 #: Headers whose values are URL or msg-id lists: written as given (ASCII, pre-folded).
@@ -546,10 +546,15 @@ class SharedAttributeError(RuntimeError):
 class _GroupView:
     """A subscription/participant as a group template sees it: only the attributes shared."""
 
-    def __init__(self, obj: object, allowed: frozenset[str], label: str) -> None:
+    def __init__(
+        self, obj: object, allowed: frozenset[str], label: str, marks: Mapping[str, object] | None = None
+    ) -> None:
         self._obj, self._allowed, self._label = obj, allowed, label
+        self._marks = dict(marks or {})
 
     def __getattr__(self, name: str) -> Any:
+        if name in self._marks:  # a personal attribute: its placeholder (or its empty value)
+            return self._marks[name]
         if name in self._allowed:
             return getattr(self._obj, name)
         raise SharedAttributeError(
@@ -594,6 +599,12 @@ def interleave(statics: Sequence[bytes], owns: Sequence[bytes]) -> bytes:
     return b"".join(out)
 
 
+def _attribute(subscription: Subscription, name: str) -> object:
+    """`participant.name` -> subscription.participant.name (a `personal` attribute's value)."""
+    owner, _, attr = name.partition(".")
+    return getattr(subscription.participant if owner == "participant" else subscription, attr)
+
+
 def list_messages(
     *,
     event: Event,
@@ -604,8 +615,10 @@ def list_messages(
     group_key: Callable[[Subscription], Hashable] | None = None,
     group_context: Callable[[Subscription], Mapping[str, Any]] | None = None,
     shared: Iterable[str] = (),
+    personal: Iterable[str] = (),
     links: Callable[[Subscription], Mapping[str, str]] | None = None,
     attachments: Callable[[Subscription], Sequence[Attachment]] | None = None,
+    inline: Callable[[Subscription], Sequence[InlinePart]] | None = None,
     author_name: str | None = None,
     author_email: str | None = None,
     message_id: str | None = None,
@@ -629,8 +642,15 @@ def list_messages(
     templates see `subscription`/`participant` restricted to the attribute names in
     `shared` (e.g. ``{"subscription.mode", "participant.timezone"}``, which the group
     key must then cover); reading any other raises `SharedAttributeError`.
+    `personal` names attributes the templates only print or test, e.g.
+    ``{"participant.name"}`` for "Hello Alice,": a non-empty value reads as a placeholder
+    substituted per recipient like a link (HTML-escaped in the HTML part, as Jinja would),
+    an empty one as itself (the group key is extended by which are empty), so a greeting
+    does not split the body into one group per name.
     `attachments(sub)` gives per-recipient attachment parts (multipart/mixed), as
-    `msg.add_attachment(data, maintype=, subtype=, filename=)` would add them.
+    `msg.add_attachment(data, maintype=, subtype=, filename=)` would add them;
+    `inline(sub)` per-recipient parts inside the multipart/alternative (an iTIP
+    `text/calendar` part, as `calendar.attach_calendar` puts it there).
 
     Yields `ListCopy`s lazily, in order: the body's shared pieces once per group and
     encoding, each recipient's header block and own pieces (see `ListCopy`).
@@ -640,6 +660,10 @@ def list_messages(
     for name in shared:
         owner, _, attr = name.partition(".")
         allowed[owner].add(attr)
+    personal = tuple(personal)
+    for name in personal:
+        if name.partition(".")[0] not in allowed:
+            raise ValueError(f"personal attributes are subscription.* or participant.*, not {name!r}")
     bodies: dict[Hashable, tuple[BodyTemplate, list[str]]] = {}
     lines: dict[tuple[str, str], bytes] = {}  # header lines shared by every copy
     for sub in subscriptions:
@@ -657,20 +681,32 @@ def list_messages(
         own = {"unsubscribe_url": env.unsubscribe_url, "preferences_url": env.preferences_url}
         if links is not None:
             own.update(links(sub))
+        values = {name: _attribute(sub, name) for name in personal}
+        own.update({name: str(value) for name, value in values.items() if value})
         key = group_key(sub) if group_key is not None else None
+        if personal:
+            key = (key, tuple(value if not value else True for value in values.values()))
         entry = bodies.get(key)
         if entry is None:
             names = list(own)
             marks = {name: BodyTemplate.placeholder(nonce, i) for i, name in enumerate(names)}
+            views: dict[str, dict[str, object]] = {"subscription": {}, "participant": {}}
+            for name, value in values.items():
+                owner, _, attr = name.partition(".")
+                views[owner][attr] = marks[name] if value else value
             ctx = {
                 "event": event,
-                "subscription": _GroupView(sub, frozenset(allowed["subscription"]), "subscription"),
-                "participant": _GroupView(sub.participant, frozenset(allowed["participant"]), "participant"),
+                "subscription": _GroupView(
+                    sub, frozenset(allowed["subscription"]), "subscription", views["subscription"]
+                ),
+                "participant": _GroupView(
+                    sub.participant, frozenset(allowed["participant"]), "participant", views["participant"]
+                ),
                 "unsubscribe_url": marks["unsubscribe_url"],
                 "preferences_url": marks["preferences_url"],
                 **(context or {}),
                 **(group_context(sub) if group_context is not None else {}),
-                **{name: mark for name, mark in marks.items() if name not in _OWN_LINKS},
+                **{name: mark for name, mark in marks.items() if name not in _OWN_LINKS and name not in values},
             }
             text, html = render_bodies(template, ctx)
             entry = bodies[key] = (BodyTemplate(text, html, nonce), names)
@@ -678,7 +714,9 @@ def list_messages(
         if list(own) != names:
             raise ValueError(f"links() must return the same names for everyone: {list(own)} != {names}")
         variant, statics, owns = body.render_shared(
-            [own[name] for name in names], attachments(sub) if attachments is not None else ()
+            [own[name] for name in names],
+            attachments(sub) if attachments is not None else (),
+            inline(sub) if inline is not None else (),
         )
         header_bytes = header_block(
             to=env.to,

@@ -3,7 +3,8 @@
 The app builds calendars with icalendar; a calendar that only icalendar can read, or
 whose times another reader resolves differently, would pass every test that parses
 with icalendar alone.  This plugin records every VCALENDAR the app serialises during a
-test (files, feeds, iTIP parts of mails: they all go through `Calendar.to_ical`) and,
+test (files, feeds, iTIP parts of mails: they all go through `Calendar.to_ical`, or, for
+a fan-out's per-recipient copies, `PersonalCalendar.pieces_for`) and,
 after the test, reads each one with two independent implementations:
 
 - the `ical` package (its own RFC 5545 grammar and models, no icalendar code), which
@@ -36,12 +37,13 @@ from dateutil import tz as dateutil_tz
 from ical.calendar_stream import IcsCalendarStream
 from ical.exceptions import CalendarParseError
 
-from forum.calendar import PRODID
+from forum.calendar import PRODID, PersonalCalendar
 
 _recorded: list[bytes] = []
 _checked: set[bytes] = set()
 _stats = {"calendars": 0, "events": 0}
 _original_to_ical = icalendar.Calendar.to_ical
+_original_pieces_for = PersonalCalendar.pieces_for
 
 
 def _recording_to_ical(self: icalendar.Calendar, *args: object, **kwargs: object) -> bytes:
@@ -49,6 +51,12 @@ def _recording_to_ical(self: icalendar.Calendar, *args: object, **kwargs: object
     if PRODID.encode() in data[:400]:
         _recorded.append(data)
     return data
+
+
+def _recording_pieces_for(self: PersonalCalendar, *args: object, **kwargs: object) -> tuple[bytes, ...]:
+    pieces = _original_pieces_for(self, *args, **kwargs)  # type: ignore[arg-type]
+    _recorded.append(b"".join(pieces))
+    return pieces
 
 
 JS_DIR = Path(__file__).resolve().parent.parent / "js"
@@ -194,10 +202,12 @@ def _second_parser() -> Iterator[None]:
 
 def pytest_configure(config: pytest.Config) -> None:
     icalendar.Calendar.to_ical = _recording_to_ical  # type: ignore[method-assign]
+    PersonalCalendar.pieces_for = _recording_pieces_for  # type: ignore[method-assign]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     icalendar.Calendar.to_ical = _original_to_ical  # type: ignore[method-assign]
+    PersonalCalendar.pieces_for = _original_pieces_for  # type: ignore[method-assign]
     ical_js.close()
 
 
