@@ -23,9 +23,11 @@ run: $(STAMP)
 	$(FLASK) forum demo --if-empty
 	BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} $(FLASK) forum dev --host $(HOST) --port $(PORT) --lmtp-port $(LMTP_PORT)
 
-## test: the whole suite (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set)
+## test: the whole suite (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set), in
+## TEST_WORKERS processes (pytest-xdist; each worker has its own databases and servers)
+TEST_WORKERS ?= 2
 test: $(STAMP) browser-deps tool-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The browser tests drive a real Chromium (CHROMIUM_PATH) and need fonts to lay pages out.
 # Missing: installed with apt-get when we are root on Debian/Ubuntu, else one line saying
