@@ -1,7 +1,7 @@
 """rsvp and non-member posts
 
 Revision ID: 40afda2a4d40
-Revises: 0ecbec0e1bf4
+Revises: 7344979196da
 Create Date: 2026-11-29 19:22:40.464799
 
 """
@@ -13,7 +13,7 @@ import forum.models.base
 
 # revision identifiers, used by Alembic.
 revision = '40afda2a4d40'
-down_revision = '0ecbec0e1bf4'
+down_revision = '7344979196da'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """continuing education: hours, completion rule, certificates, evaluations
 
 Revision ID: 5144c502424a
-Revises: 0ecbec0e1bf4
+Revises: 53dca8280c49
 Create Date: 2026-11-29 19:17:16.287118
 
 """
@@ -13,7 +13,7 @@ import forum.models.base
 
 # revision identifiers, used by Alembic.
 revision = '5144c502424a'
-down_revision = '0ecbec0e1bf4'
+down_revision = '53dca8280c49'
 branch_labels = None
 depends_on = None
 

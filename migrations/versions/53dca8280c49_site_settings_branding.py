@@ -1,7 +1,7 @@
 """site settings (branding)
 
 Revision ID: 53dca8280c49
-Revises: 0ecbec0e1bf4
+Revises: 1e32d702f8b2
 Create Date: 2026-11-29 19:16:44.931589
 
 """
@@ -13,7 +13,7 @@ import forum.models.base
 
 # revision identifiers, used by Alembic.
 revision = '53dca8280c49'
-down_revision = '0ecbec0e1bf4'
+down_revision = '1e32d702f8b2'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """outbound_body: shared fan-out bodies
 
 Revision ID: 6aea8a2f75c7
-Revises: d7a149d555bf
+Revises: 40afda2a4d40
 Create Date: 2026-11-29 19:23:47.487391
 
 """
@@ -13,7 +13,7 @@ import forum.models.base
 
 # revision identifiers, used by Alembic.
 revision = '6aea8a2f75c7'
-down_revision = 'd7a149d555bf'
+down_revision = '40afda2a4d40'
 branch_labels = None
 depends_on = None
 

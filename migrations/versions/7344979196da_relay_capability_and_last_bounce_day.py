@@ -1,7 +1,7 @@
 """relay capability and last bounce day
 
 Revision ID: 7344979196da
-Revises: 0ecbec0e1bf4
+Revises: d7a149d555bf
 Create Date: 2026-11-29 19:19:53.091164
 
 """
@@ -13,7 +13,7 @@ import forum.models.base
 
 # revision identifiers, used by Alembic.
 revision = '7344979196da'
-down_revision = '0ecbec0e1bf4'
+down_revision = 'd7a149d555bf'
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@ control character becomes a space and runs of white space one space. Data only; 
 to undo.
 
 Revision ID: 7c1d2e9f4a60
-Revises: 0ecbec0e1bf4
+Revises: 1f29f57380f1
 Create Date: 2026-11-29 20:15:00
 
 """
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '7c1d2e9f4a60'
-down_revision = '0ecbec0e1bf4'
+down_revision = '1f29f57380f1'
 branch_labels = None
 depends_on = None
 

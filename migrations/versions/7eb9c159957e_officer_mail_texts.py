@@ -1,7 +1,7 @@
 """officer mail texts
 
 Revision ID: 7eb9c159957e
-Revises: 53dca8280c49
+Revises: 6aea8a2f75c7
 Create Date: 2026-11-29 19:38:01.024704
 
 """
@@ -13,7 +13,7 @@ import forum.models.base
 
 # revision identifiers, used by Alembic.
 revision = '7eb9c159957e'
-down_revision = '53dca8280c49'
+down_revision = '6aea8a2f75c7'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """webinar seats, waiting list, door and session materials
 
 Revision ID: bba1fd0c27ea
-Revises: 0ecbec0e1bf4
+Revises: 5144c502424a
 Create Date: 2026-11-29 19:17:36.590552
 
 """
@@ -13,7 +13,7 @@ import forum.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'bba1fd0c27ea'
-down_revision = '0ecbec0e1bf4'
+down_revision = '5144c502424a'
 branch_labels = None
 depends_on = None
 

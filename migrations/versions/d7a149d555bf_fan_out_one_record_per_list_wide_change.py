@@ -1,7 +1,7 @@
 """fan_out: one record per list-wide change
 
 Revision ID: d7a149d555bf
-Revises: 0ecbec0e1bf4
+Revises: bba1fd0c27ea
 Create Date: 2026-11-29 19:18:35.133387
 
 """
@@ -13,7 +13,7 @@ import forum.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'd7a149d555bf'
-down_revision = '0ecbec0e1bf4'
+down_revision = 'bba1fd0c27ea'
 branch_labels = None
 depends_on = None
 
