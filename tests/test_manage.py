@@ -580,6 +580,9 @@ def test_subnav_reaches_seats_and_recordings_of_a_series_only(signed_in: FlaskCl
     assert 'href="/manage/events/series/seats" aria-current="page"' in _subnav(signed_in, "/manage/events/series/seats")
     nav = _subnav(signed_in, "/manage/events/ef")
     assert "/seats" not in nav and "/recordings" not in nav and 'href="/manage/events/ef/moderation"' in nav
+    for page in ("seats", "recordings"):  # typed by hand: a clear 404, not a page for a series
+        answer = signed_in.get(f"/manage/events/ef/{page}")
+        assert answer.status_code == 404 and "for webinar series" in answer.get_data(as_text=True)
 
 
 def test_reorder_sessions_by_trading_slots(signed_in: FlaskClient) -> None:

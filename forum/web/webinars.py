@@ -82,11 +82,15 @@ def join(token: str) -> Any:
 
 
 def _officer_event(slug: str) -> Event:
+    """The series these officer pages are about: seats, join doors and recordings belong to
+    webinar series only (an e-forum has no tab for them, and a typed URL gets a 404)."""
     if not current_user.is_authenticated:
         abort(login.unauthorized())
     event = Event.by_slug(slug)
     if event is None:
         abort(404, description=f"There is no event at “{slug}”.")
+    if event.is_eforum:
+        abort(404, description="Seats, join links and recordings are for webinar series; this is an e-forum.")
     return event
 
 
