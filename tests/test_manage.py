@@ -129,7 +129,10 @@ def test_sign_out(signed_in: FlaskClient) -> None:
     page = signed_in.get("/manage/")
     response = signed_in.post("/logout", data={"csrf_token": csrf_from(page.data)})
     assert response.status_code == 302
-    assert signed_in.get("/manage/").status_code == 302
+    with signed_in.session_transaction() as session:  # the sign-in is gone from the cookie
+        assert "_user_id" not in session
+    after = signed_in.get("/manage/")
+    assert after.status_code == 302 and after.headers["Location"].startswith("/login")
 
 
 # --- events -------------------------------------------------------------------------------
