@@ -149,11 +149,14 @@ def test_lessons_are_numbered_in_send_order(app):
 
 def test_the_page_needs_a_signed_in_officer_and_a_real_event(app, client):
     make_forum()
-    assert client.get("/manage/events/mentoring/announcements").status_code == 302
+    visitor = client.get("/manage/events/mentoring/announcements")
+    assert visitor.status_code == 302 and visitor.headers["Location"].startswith("/login")
     g.pop("_login_user", None)  # the test's app context outlives requests; Flask-Login caches in g
     login_officer(client)
-    assert client.get("/manage/events/mentoring/announcements").status_code == 200
-    assert client.get("/manage/events/nope/announcements").status_code == 404
+    page = client.get("/manage/events/mentoring/announcements")
+    assert page.status_code == 200 and "Announcements" in page.get_data(as_text=True)
+    missing = client.get("/manage/events/nope/announcements")
+    assert missing.status_code == 404 and "nope" in missing.get_data(as_text=True)
 
 
 def test_forum_open_and_closed_notices_go_once(app):
