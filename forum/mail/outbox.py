@@ -155,6 +155,8 @@ def enqueue_many(items: Iterable[Outgoing], *, kind: str, chunk_size: int = INSE
     only the copies that are missing. `items` may be a generator: only one chunk of
     rendered messages is held at a time.
     """
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _copy_many(items, kind=kind, chunk_size=chunk_size)
     stmt = _insert_statement().returning(table_of(OutboundMessage).c.id)
     inserted = 0
     for chunk in _chunks(items, chunk_size):
@@ -162,6 +164,41 @@ def enqueue_many(items: Iterable[Outgoing], *, kind: str, chunk_size: int = INSE
         rows = [item.row(kind, now) for item in chunk]
         # RETURNING counts what was really inserted (rowcount is not reliable here on every driver).
         inserted += len(db.session.execute(stmt, rows).all())
+    return inserted
+
+
+#: The columns a queued row fills, in `Outgoing.row`'s order (the rest take their defaults).
+_COPY_COLUMNS = (
+    "idempotency_key", "kind", "recipient", "envelope_from", "message", "body_id", "splits",
+    "event_id", "subscription_id", "status", "attempts", "next_attempt_at", "created_at",
+)  # fmt: skip
+
+
+def _copy_many(items: Iterable[Outgoing], *, kind: str, chunk_size: int) -> int:
+    """PostgreSQL: each chunk goes in with COPY to a temporary table, then one
+    `INSERT ... SELECT ... ON CONFLICT (idempotency_key) DO NOTHING` moves it across, in the
+    caller's transaction. Same rows and the same exactly-once keys as the VALUES path, but
+    the bytes travel in one COPY stream instead of 6,500 bound parameters a statement
+    (10,000 copies: 3.4 s -> 2.5 s in bench/fanout.py)."""
+    cursor = db.session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    columns = ", ".join(_COPY_COLUMNS)
+    cursor.execute(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS outbox_load "
+        "(LIKE outbound_message INCLUDING DEFAULTS) ON COMMIT DROP"
+    )
+    inserted = 0
+    for chunk in _chunks(items, max(chunk_size, 2000)):
+        now = clock.now()
+        with cursor.copy(f"COPY outbox_load ({columns}) FROM STDIN") as copy:
+            for item in chunk:
+                row = item.row(kind, now)
+                copy.write_row([row[name] for name in _COPY_COLUMNS])
+        cursor.execute(
+            f"INSERT INTO outbound_message ({columns}) SELECT {columns} FROM outbox_load "  # noqa: S608 - fixed column names
+            "ON CONFLICT (idempotency_key) DO NOTHING"
+        )
+        inserted += cursor.rowcount
+        cursor.execute("TRUNCATE outbox_load")
     return inserted
 
 
