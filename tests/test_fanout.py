@@ -21,6 +21,7 @@ from forum.extensions import db
 from forum.fanout import expand_pending, pending_count
 from forum.jobs import run_job
 from forum.models import FanOut, OutboundBody, OutboundMessage, Post, Session, Thread
+from tests.support.api import officer_token
 from tests.support.child import spawn, wait_for_line
 from tests.support.discussion import OPEN_AT, lmtp_send, lmtp_server, make_forum, message, queued, subscribe
 from tests.support.fanouts import write_fan_outs
@@ -191,3 +192,18 @@ def test_a_big_cancellation_is_written_in_steps_that_resume_without_repeating(ap
         db.session.commit()
         assert expand_pending().messages == 0  # the steps run again and add nobody twice
     assert _copies("calendar") == Counter({s.participant.email: 1 for s in subs})
+
+
+def test_cancelling_a_10000_registrant_event_through_the_api_answers_at_once(app: Flask) -> None:
+    event, _ = make_subscribers(10_000)
+    headers = officer_token()
+    started = time.perf_counter()
+    response = app.test_client().post(f"/api/v1/events/{event.slug}/cancel", headers=headers)
+    answered = time.perf_counter() - started
+    assert response.status_code == 200, response.get_data(as_text=True)
+    db.session.expire_all()
+    assert response.get_json()["status"] == "cancelled"
+    assert db.session.scalar(select(func.count(OutboundMessage.id))) == 0  # no copy in the request
+    fan = db.session.scalars(select(FanOut)).one()  # one record for the one session
+    assert fan.kind == "calendar-cancel" and fan.done_at is None
+    print(f"\nAPI cancel of a 10,000-registrant event answered in {answered:.3f} s")

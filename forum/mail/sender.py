@@ -1,4 +1,4 @@
-"""Deliver the outbox: claim due rows, send them over one reused connection, mark each.
+"""Deliver the outbox: claim due rows, send them over MAIL_CONNECTIONS reused connections, mark each.
 
 The claim is the only way to a send. It is one short transaction that moves due rows
 to ``sending`` under a lease (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so any number
@@ -7,8 +7,10 @@ of senders may run side by side; SQLite: the single UPDATE is atomic). While a r
 condition find both due rows and rows whose sender died; a sender stops before its
 own lease runs out, so a lease only lapses when its sender is gone.
 
-Each accepted message is marked ``sent`` in the next small group commit (at most
-`GROUP_SIZE` messages or `GROUP_SECONDS` after acceptance). 4xx replies and dropped
+Each accepted message is marked ``sent`` in the next small group commit (handed to the
+database thread as soon as its previous commit is done, at most `GROUP_SIZE` messages
+or `GROUP_SECONDS` after acceptance); rows of a shared body are assembled as they go
+(forum.models.assemble). The connections and the database thread: forum/mail/lanes.py. 4xx replies and dropped
 connections are retried with exponential backoff; 5xx replies fail the row and count
 a hard bounce against the subscription, which is disabled at BOUNCE_LIMIT.
 """
@@ -16,28 +18,27 @@ a hard bounce against the subscription, which is disabled at BOUNCE_LIMIT.
 from __future__ import annotations
 
 import os
-import queue
 import socket
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app
-from flask.ctx import AppContext
+from flask import current_app
 from sqlalchemy import and_, func, select, update
 
 from .. import clock
 from ..extensions import db
 from ..fanout import expand_pending
-from ..models import OutboundBody, OutboundMessage, Subscription, assemble, table_of
+from ..models import OutboundMessage, Subscription, assemble, table_of
 from .bounces import count_hard_bounces
-from .transport import DeliveryError, Envelope, Outcome, Transport, make_transport
+from .lanes import BodyCache, DatabaseThread, LeaseLost, load_body, send_on
+from .transport import DeliveryError, Envelope, Transport, make_transport
 
 #: Statuses the claim may take: due new/retry rows, and `sending` rows whose lease lapsed.
 CLAIMABLE = ("queued", "retry", "sending")
@@ -58,7 +59,6 @@ MAX_BACKOFF = timedelta(hours=6)
 
 _outbox = table_of(OutboundMessage)
 _subscriptions = table_of(Subscription)
-_bodies = table_of(OutboundBody)
 
 
 @dataclass
@@ -309,99 +309,6 @@ def _inline(fn: Callable[..., Any], *args: Any) -> Future[Any]:
     return future
 
 
-class _DatabaseThread:
-    """All of one run's database steps, in order, on a thread (and connection) of their own.
-
-    Claims and group commits then overlap the SMTP traffic instead of stalling it
-    (sqlite3 and psycopg release the GIL while they wait on the database).
-    """
-
-    def __init__(self, app: Flask):
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="outbox-db")
-        self._ctx: AppContext | None = None
-        self._pool.submit(self._enter, app).result()
-
-    def _enter(self, app: Flask) -> None:
-        self._ctx = app.app_context()
-        self._ctx.push()
-
-    def _leave(self) -> None:
-        db.session.remove()
-        if self._ctx is not None:
-            self._ctx.pop()
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        return self._pool.submit(fn, *args)
-
-    def close(self) -> None:
-        self._pool.submit(self._leave).result()
-        self._pool.shutdown(wait=True)
-
-
-class LeaseLost(Exception):
-    """The batch's lease ran out, or another sender took its rows: send none of it any more."""
-
-
-class _SharedIterator(Iterator[Envelope]):
-    """One envelope source pulled by several connections (threads) in turn.
-
-    Once the source raised `LeaseLost`, every connection's next pull raises it too, so
-    none of them writes the content of a message it had opened (see `send_many`).
-    """
-
-    def __init__(self, source: Iterator[Envelope]) -> None:
-        self._source, self._lock, self.lost = source, threading.Lock(), False
-
-    def __next__(self) -> Envelope:
-        with self._lock:
-            if self.lost:
-                raise LeaseLost
-            try:
-                return next(self._source)
-            except LeaseLost:
-                self.lost = True
-                raise
-
-
-_LANE_DONE = object()
-
-
-def _send_on(transports: Sequence[Transport], source: Iterator[Envelope]) -> Iterator[Outcome]:
-    """Outcomes of sending `source` over one or several connections (one thread each)."""
-    if len(transports) == 1:
-        yield from transports[0].send_many(source)
-        return
-    shared = _SharedIterator(source)
-    # Bounded: while the consumer waits for a commit, the connections wait too, so what
-    # the server accepted but nobody marked yet stays within a few messages.
-    outcomes: queue.Queue[Any] = queue.Queue(maxsize=len(transports))
-
-    def lane(transport: Transport) -> None:
-        try:
-            for outcome in transport.send_many(shared):
-                outcomes.put(outcome)
-        except BaseException as exc:  # handed to the consuming thread below
-            outcomes.put(exc)
-        finally:
-            outcomes.put(_LANE_DONE)
-
-    threads = [threading.Thread(target=lane, args=(t,), name="outbox-smtp", daemon=True) for t in transports]
-    for thread in threads:
-        thread.start()
-    failure: BaseException | None = None
-    running = len(threads)
-    while running:
-        item = outcomes.get()
-        if item is _LANE_DONE:
-            running -= 1
-        elif isinstance(item, BaseException):
-            failure = failure or item
-        else:
-            yield item
-    if failure is not None:
-        raise failure
-
-
 def _owns(row_id: int, token: str) -> bool:
     """Is the row still this batch's (claimed by it, sent or not), not retaken by another sender?"""
     mine = db.session.scalar(
@@ -468,7 +375,7 @@ def deliver(
             if row.body_id is not None:
                 body = bodies.get(row.body_id) if bodies is not None else None
                 if body is None:
-                    body = db_call(_load_body, row.body_id).result()
+                    body = db_call(load_body, row.body_id).result()
                     if bodies is not None:
                         bodies.put(row.body_id, body)
                 data = assemble(data, row.splits, *body)
@@ -490,7 +397,7 @@ def deliver(
                 progress(count)
 
     try:
-        for env, error in _send_on(transports, envelopes()):
+        for env, error in send_on(transports, envelopes()):
             if error is not None and error.unavailable:
                 # The server is down or refuses us: stop, and hand this row back with the
                 # rest (no attempt counted) unless it has waited too long already.
@@ -523,34 +430,6 @@ def deliver(
         pending.append((db_call(_release, unsettled, batch.token, unavailable, report), 0))
         if wait_here:
             settle_commits(pending, progress, wait=True)
-
-
-class BodyCache:
-    """The last few shared bodies (forum.models.OutboundBody) a sender loaded, by id.
-
-    Rows of one fan-out are claimed together, so a handful of bodies serve a whole run.
-    """
-
-    def __init__(self, size: int = 16) -> None:
-        self.size = size
-        self._items: dict[int, tuple[bytes, str]] = {}
-
-    def get(self, body_id: int) -> tuple[bytes, str] | None:
-        item = self._items.pop(body_id, None)
-        if item is not None:
-            self._items[body_id] = item  # most recently used last
-        return item
-
-    def put(self, body_id: int, item: tuple[bytes, str]) -> None:
-        self._items[body_id] = item
-        while len(self._items) > self.size:
-            del self._items[next(iter(self._items))]
-
-
-def _load_body(body_id: int) -> tuple[bytes, str]:
-    row = db.session.execute(select(_bodies.c.data, _bodies.c.cuts).where(_bodies.c.id == body_id)).one()
-    db.session.commit()
-    return bytes(row.data), row.cuts
 
 
 def settle_commits(
@@ -586,7 +465,7 @@ def send_due(
     report = SendReport()
     db.session.commit()
     expand_pending(budget_seconds=EXPAND_SECONDS)
-    database = _DatabaseThread(current_app._get_current_object())  # type: ignore[attr-defined]
+    database = DatabaseThread(current_app._get_current_object())  # type: ignore[attr-defined]
     claimed = 0
     next_claim: Future[Claim] | None = None
     pending: deque[tuple[Future[Any], int]] = deque()
