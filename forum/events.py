@@ -29,9 +29,10 @@ from .models import (
 )
 from .timezones import TimeInputError, format_date, format_when, localize, offset_changes, to_zone
 
-#: what a duplicate copies from its original (everything an officer typed, not the state)
-COPIED_FIELDS = (
+#: The event fields an officer types on the event form (web/manage.py reads and writes these).
+EVENT_FIELDS = (
     "kind",
+    "title",
     "summary",
     "description",
     "learning_outcomes",
@@ -49,9 +50,10 @@ COPIED_FIELDS = (
     "reply_to_list",
     "digest_hour",
     "reminder_offsets",
-    "seat_limit",
-    "door_minutes",
 )
+#: what a duplicate copies from its original: everything an officer chose but the title (the
+#: copy gets its own), plus the webinar settings kept on their own pages; not the state
+COPIED_FIELDS = (*(name for name in EVENT_FIELDS if name != "title"), "seat_limit", "door_minutes")
 REPEATS = {"weekly": "Every week", "biweekly": "Every 2 weeks", "monthly": "Monthly on the same weekday"}
 
 

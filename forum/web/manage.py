@@ -35,27 +35,6 @@ from .forms import (
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
-EVENT_FIELDS = (
-    "kind",
-    "title",
-    "summary",
-    "description",
-    "learning_outcomes",
-    "audience",
-    "tech_requirements",
-    "registration_info",
-    "contact_name",
-    "contact_email",
-    "contact_phone",
-    "conduct_url",
-    "timezone",
-    "moderation",
-    "non_member_posts",
-    "archive_public",
-    "reply_to_list",
-    "digest_hour",
-    "reminder_offsets",
-)
 PANELIST_FIELDS = ("name", "title", "affiliation", "pronouns", "email", "photo_url", "links", "bio")
 NEW_EVENT_DEFAULTS = {
     "kind": "eforum",
@@ -204,7 +183,7 @@ def _save_event(form: EventForm, event: Event) -> bool:
         form.slug.errors = [f"“{wanted}” is already the address of “{other.title}”. Pick another."]
         return False
     old_title = event.title
-    for name in EVENT_FIELDS:
+    for name in actions.EVENT_FIELDS:
         setattr(event, name, form[name].data if form[name].data is not None else "")
     event.slug = wanted
     if event.id is not None and old_title != event.title:
