@@ -5,7 +5,7 @@ development stops the start with one line saying what to change (no traceback).
 """
 
 from forum import create_app
-from forum.config import ConfigError
+from forum.core.config import ConfigError
 
 try:
     app = create_app()

@@ -29,7 +29,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from forum import create_app
-from forum.extensions import db
+from forum.core.extensions import db
 
 BASE_URL = "https://forum.example.org"
 LIST_DOMAIN = "lists.forum.example.org"

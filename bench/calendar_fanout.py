@@ -26,8 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _support import bench_app, peak_rss_mb  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from forum import clock, events, fanout  # noqa: E402
-from forum.extensions import db  # noqa: E402
+from forum.common import fanout  # noqa: E402
+from forum.core import clock
+from forum.core.extensions import db  # noqa: E402
+from forum.events import service as events
 from forum.models import Event, OutboundMessage, Participant, Session, Subscription  # noqa: E402
 
 ZONES = [None, "Europe/London", "America/Los_Angeles", "Asia/Kolkata"]

@@ -23,9 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _support import bench_app  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from forum import attendance, certificates, clock, events  # noqa: E402
-from forum.attendance_import import import_report  # noqa: E402
-from forum.extensions import db  # noqa: E402
+from forum.ce import attendance, certificates
+from forum.ce.attendance_import import import_report  # noqa: E402
+from forum.core import clock
+from forum.core.extensions import db  # noqa: E402
+from forum.events import service as events  # noqa: E402
 from forum.models import Event, Participant, Session, Subscription, table_of  # noqa: E402
 
 PEOPLE = 2_000

@@ -24,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _support import bench_app, peak_rss_mb  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from forum.extensions import db  # noqa: E402
-from forum.jobs import run_job  # noqa: E402
-from forum.models import (  # noqa: E402
+from forum.core.extensions import db  # noqa: E402
+from forum.core.text import markdown  # noqa: E402
+from forum.core.timezones import localize  # noqa: E402
+from forum.models import (
     Event,
     OutboundBody,
     OutboundMessage,
@@ -36,8 +37,7 @@ from forum.models import (  # noqa: E402
     Subscription,
     Thread,
 )
-from forum.text import markdown  # noqa: E402
-from forum.timezones import localize  # noqa: E402
+from forum.scheduling.jobs import run_job  # noqa: E402
 
 ZONES = [None, "America/Chicago", "America/Denver", "America/Los_Angeles", "Europe/London"]
 BODY = (

@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _support import LIST_DOMAIN, bench_app, peak_rss_mb  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from forum import discussion  # noqa: E402
-from forum.extensions import db  # noqa: E402
-from forum.fanout import expand_pending  # noqa: E402
+from forum.common.fanout import expand_pending  # noqa: E402
+from forum.core.extensions import db  # noqa: E402
+from forum.discussion import service as discussion  # noqa: E402
 from forum.mail.sender import send_due  # noqa: E402
 from forum.models import Event, Participant, Post, Session, Subscription, Thread, assemble  # noqa: E402
 

@@ -20,10 +20,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from _support import bench_app, median_p95  # noqa: E402
 
-from forum import clock, events  # noqa: E402
-from forum.extensions import db  # noqa: E402
+from forum.core import clock
+from forum.core.extensions import db  # noqa: E402
+from forum.events import service as events  # noqa: E402
 from forum.models import Event, EventPanelist, Panelist, Participant, Session, Subscription  # noqa: E402
-from forum.web.feeds import body_cache  # noqa: E402
+from forum.web.calendars.feeds import body_cache  # noqa: E402
 
 ZONES = ["America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Lord_Howe", "America/Chicago"]
 

@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _support import bench_app, peak_rss_mb  # noqa: E402
 from flask import Flask  # noqa: E402
 
-from forum.extensions import db  # noqa: E402
+from forum.core.extensions import db  # noqa: E402
 from forum.models import Event  # noqa: E402
-from forum.subscriber_import import ImportReport, import_rows  # noqa: E402
+from forum.subscriptions.csv_import import ImportReport, import_rows  # noqa: E402
 
 CHECKPOINTS = (10_000, 25_000, 50_000)
 

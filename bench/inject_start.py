@@ -44,7 +44,7 @@ def setup(folder: Path) -> dict[str, str]:
         FORUM_ENV="development",
     )
     from forum import create_app
-    from forum.extensions import db
+    from forum.core.extensions import db
     from forum.models import Event, Participant, Session, Subscription
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "SECRET_KEY": "bench"})

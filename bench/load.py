@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 from _support import bench_app  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from forum import demo  # noqa: E402
-from forum.extensions import db  # noqa: E402
+from forum.core.extensions import db  # noqa: E402
+from forum.demo import data as demo  # noqa: E402
 from forum.models import Event  # noqa: E402
 
 

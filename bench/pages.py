@@ -31,19 +31,12 @@ from sqlalchemy import Engine, select  # noqa: E402
 from sqlalchemy import event as sa_event  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
-from forum import clock, demo, events  # noqa: E402
-from forum.extensions import db  # noqa: E402
-from forum.models import (  # noqa: E402
-    Event,
-    EventPanelist,
-    Officer,
-    Panelist,
-    Participant,
-    Post,
-    Subscription,
-    Thread,
-)
-from forum.web.feeds import body_cache  # noqa: E402
+from forum.core import clock
+from forum.core.extensions import db  # noqa: E402
+from forum.demo import data as demo
+from forum.events import service as events  # noqa: E402
+from forum.models import Event, EventPanelist, Officer, Panelist, Participant, Post, Subscription, Thread
+from forum.web.calendars.feeds import body_cache  # noqa: E402
 
 FORUM = "mentoring-in-technical-services"
 SERIES = "re-envisioning-technical-services"

@@ -12,12 +12,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The app factory: settings from the environment, overridden by `config` (tests)."""
-    from . import cli
-    from . import config as settings
-    from .extensions import csrf, db, limiter, login, migrate
-    from .validation import BoundedIntConverter
-    from .web import register_blueprints
-    from .web.helpers import register_template_helpers
+    from forum import cli
+    from forum.core import config as settings
+    from forum.core.extensions import csrf, db, limiter, login, migrate
+    from forum.core.validation import BoundedIntConverter
+    from forum.web import register_blueprints
+    from forum.web.helpers import register_template_helpers
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     app = Flask(

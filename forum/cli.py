@@ -120,8 +120,8 @@ def create_officer(email: str, name: str, password: str) -> None:
     """Create a program officer who can sign in at /manage."""
     from email_validator import EmailNotValidError, validate_email
 
-    from .extensions import db
-    from .models import Officer
+    from forum.core.extensions import db
+    from forum.models import Officer
 
     try:
         address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
@@ -143,8 +143,8 @@ def create_officer(email: str, name: str, password: str) -> None:
 @click.option("--name", default="", help="What the token is for, e.g. 'website sync'.")
 def create_token(email: str, name: str) -> None:
     """Issue a JSON API token for an officer; the token is shown once and never stored."""
-    from .extensions import db
-    from .models import ApiToken, Officer
+    from forum.core.extensions import db
+    from forum.models import ApiToken, Officer
 
     officer = Officer.by_email(email)
     if officer is None:
@@ -163,7 +163,7 @@ def create_token(email: str, name: str) -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing if any event exists (used by `make run`).")
 def demo_data(if_empty: bool) -> None:
     """Load a demo e-forum, a webinar series across a DST change, and a demo officer."""
-    from . import demo
+    from forum.demo import data as demo
 
     report = demo.load(if_empty=if_empty)
     if report is None:
@@ -193,8 +193,8 @@ def demo_data(if_empty: bool) -> None:
 )
 def import_subscribers(slug: str, path: str, confirmed: bool, mode: str) -> None:
     """Import registrants from a CSV (email[,name][,mode]); bad rows are listed, not stored."""
-    from .models import Event
-    from .subscriber_import import import_rows
+    from forum.models import Event
+    from forum.subscriptions.csv_import import import_rows
 
     event = Event.by_slug(slug)
     if event is None:
@@ -218,9 +218,9 @@ def import_subscribers(slug: str, path: str, confirmed: bool, mode: str) -> None
 @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, allow_dash=False))
 def import_attendance(slug: str, session_number: int, path: str) -> None:
     """Record SESSION's (1 = first) attendance from a Zoom/Teams report or an email,minutes CSV."""
-    from .attendance_import import ReportError, import_report
-    from .extensions import db
-    from .models import Event
+    from forum.ce.attendance_import import ReportError, import_report
+    from forum.core.extensions import db
+    from forum.models import Event
 
     event = Event.by_slug(slug)
     if event is None:
@@ -249,8 +249,8 @@ def import_attendance(slug: str, session_number: int, path: str) -> None:
 @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, allow_dash=False))
 def import_resources(path: str) -> None:
     """Add external pathway resources from a CSV (title,url,kind[,minutes][,topics][,description])."""
-    from .extensions import db
-    from .pathway_import import import_resources as run_import
+    from forum.core.extensions import db
+    from forum.pathways.csv_import import import_resources as run_import
 
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
         report = run_import(handle)
@@ -268,9 +268,9 @@ def import_resources(path: str) -> None:
 @click.option("--batch-size", default=200, show_default=True, type=click.IntRange(min=1))
 def send(limit: int | None, batch_size: int) -> None:
     """Drain the outbox once: write pending fan-outs, deliver every message that is due, then exit."""
-    from .fanout import expand_pending
-    from .mail.sender import due_count, send_due
-    from .mail.transport import MailURLError
+    from forum.common.fanout import expand_pending
+    from forum.mail.sender import due_count, send_due
+    from forum.mail.transport import MailURLError
 
     expanded = expand_pending()
     if expanded.fan_outs or expanded.failed:
@@ -297,7 +297,7 @@ def lmtp_command(host: str, port: int) -> None:
     """Take list mail from the MTA over LMTP (one reply per recipient) until stopped."""
     import threading
 
-    from .mail.lmtp import start_lmtp
+    from forum.mail.lmtp import start_lmtp
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
@@ -326,7 +326,7 @@ def postfix_maps_command(fmt: str) -> None:
 
     Regenerate it when events are published (e.g. from cron) and `postmap`/`postfix reload`.
     """
-    from .addresses import relay_recipients
+    from forum.mail.addresses import relay_recipients
 
     for line in relay_recipients(fmt):
         click.echo(line)
@@ -342,7 +342,7 @@ def inject_command(recipient: str | None, sender: str) -> None:
     from non-members included: a refusal would bounce to a sender that may be forged);
     65 unparseable; 67 unknown list; 77 refused (too large, not a moderator).
     """
-    from .inject import inject
+    from forum.discussion.inject import inject
 
     cfg = current_app.config
     sys.exit(
@@ -389,7 +389,7 @@ def scheduler_command(standby: bool) -> None:
     import logging
     import threading
 
-    from . import scheduler
+    from forum.scheduling import scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
@@ -427,8 +427,8 @@ def jobs_command() -> None:
     """List the scheduler's stored jobs with their next run times."""
     from datetime import UTC
 
-    from .extensions import db
-    from .scheduler import JOBS, KINDS, stored_jobs
+    from forum.core.extensions import db
+    from forum.scheduling.scheduler import JOBS, KINDS, stored_jobs
 
     jobs = stored_jobs(db.engine)
     if not jobs:
@@ -451,9 +451,9 @@ def run_job_command(kind: str, slug: str | None, at) -> None:
     """Run one job now: outbox, digests, reminders, announcements or notices."""
     from datetime import UTC
 
-    from . import clock
-    from .jobs import KINDS, run_job
-    from .models import Event
+    from forum.core import clock
+    from forum.models import Event
+    from forum.scheduling.jobs import KINDS, run_job
 
     if kind not in KINDS:
         raise click.BadParameter(

@@ -17,8 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-from forum import clock, create_app
-from forum.extensions import db
+from forum import create_app
+from forum.core import clock
+from forum.core.extensions import db
 
 #: Every calendar the suite makes is also read by a second, independent parser.
 pytest_plugins = ["tests.support.calendar_check"]

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from flask import g
 from sqlalchemy import select
 
-from forum import clock
-from forum.extensions import db
-from forum.jobs import run_job
+from forum.core import clock
+from forum.core.extensions import db
 from forum.models import Announcement
+from forum.scheduling.jobs import run_job
 from tests.conftest import csrf_from
 from tests.support.scheduling import (
     eastern,

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from forum import clock, subscriptions
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
 from forum.models import Event, Participant
+from forum.subscriptions import service as subscriptions
 from tests.support.api import make_event, officer_token
 from tests.support.subscriptions import outbox
 

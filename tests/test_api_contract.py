@@ -17,7 +17,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.generation import GenerationMode
 
-from forum.web.api_schemas import WALL_TIME_FORMAT
+from forum.web.events.api_schemas import WALL_TIME_FORMAT
 from tests.support.api import make_event, officer_token
 
 EXAMPLES_PER_OPERATION = 25

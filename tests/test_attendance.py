@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forum import attendance
-from forum.extensions import db
+from forum.ce import attendance
+from forum.core.extensions import db
 from forum.models import Attendance, Post
 from tests.conftest import csrf_from
 from tests.support.ce import clicked, register, series

@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from forum import attendance
-from forum.attendance_import import ReportError, import_report, parse_duration
-from forum.extensions import db
+from forum.ce import attendance
+from forum.ce.attendance_import import ReportError, import_report, parse_duration
+from forum.core.extensions import db
 from forum.models import Attendance
 from tests.support.ce import register, series
 

@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from forum.extensions import db
+from forum.core.extensions import db
+from forum.core.validation import SINGLE_LINE_MESSAGE
 from forum.models import Event
-from forum.validation import SINGLE_LINE_MESSAGE
 from tests.support.api import make_event, officer_token
 from tests.support.discussion import make_forum
 
@@ -151,7 +151,7 @@ def test_control_characters_in_a_subscriber_name_are_refused(published: Event, c
 
 
 def test_csv_import_reports_a_name_with_control_characters(published: Event) -> None:
-    from forum import subscriber_import
+    from forum.subscriptions import csv_import as subscriber_import
 
     report = subscriber_import.import_rows(
         published, ["email,name\n", "ann@example.org,Ann\n", '"bob@example.org","Bob\rBcc: x"\n']
@@ -162,7 +162,7 @@ def test_csv_import_reports_a_name_with_control_characters(published: Event) -> 
 
 def test_a_display_name_from_mail_is_kept_on_one_line(app: Flask) -> None:
     """mail/inbound.py cleans the decoded display name; this pins it for the other doors."""
-    from forum import discussion
+    from forum.discussion import service as discussion
     from tests.support.discussion import make_forum as forum
     from tests.support.discussion import message, posts, subscribe
 

@@ -13,10 +13,10 @@ from email.utils import formatdate, make_msgid
 
 import pytest
 
-from forum import clock
-from forum.extensions import db
-from forum.links import bounce_address
+from forum.core import clock
+from forum.core.extensions import db
 from forum.mail.compose import list_message
+from forum.mail.links import bounce_address
 from forum.mail.outbox import enqueue
 from forum.mail.sender import send_due
 from forum.models import Subscription

@@ -9,8 +9,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from forum import branding, subscriptions
-from forum.extensions import db
+from forum.common import branding
+from forum.core.extensions import db
+from forum.subscriptions import service as subscriptions
 from tests.support.live import make_event, make_officer, post_form, sign_in
 from tests.support.subscriptions import outbox, parsed, text_of
 

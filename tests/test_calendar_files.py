@@ -8,9 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 from flask import render_template_string
 from flask.testing import FlaskClient
 
-from forum import calendar, clock, events
-from forum.calendar_links import session_links
-from forum.extensions import db
+from forum.calendars import calendar
+from forum.calendars.links import session_links
+from forum.core import clock
+from forum.core.extensions import db
+from forum.events import service as events
 from tests.support.calendars import instants, make_event, parse_checked
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)

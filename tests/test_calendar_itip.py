@@ -10,11 +10,14 @@ from email.message import EmailMessage
 from icalendar import Calendar
 from sqlalchemy import select
 
-from forum import calendar, clock, events, subscriber_import
-from forum import subscriptions as service
-from forum.extensions import db
+from forum.calendars import calendar
+from forum.core import clock
+from forum.core.extensions import db
+from forum.events import service as events
 from forum.mail.compose import list_message
 from forum.models import OutboundMessage
+from forum.subscriptions import csv_import as subscriber_import
+from forum.subscriptions import service
 from tests.support.calendars import instants, make_event, parse_checked, subscribe
 from tests.support.fanouts import write_fan_outs
 

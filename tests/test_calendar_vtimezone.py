@@ -15,8 +15,8 @@ import vobject
 from dateutil import tz as dateutil_tz
 from icalendar import Calendar
 
-from forum.timezones import transitions
-from forum.vtimezone import vtimezone
+from forum.calendars.vtimezone import vtimezone
+from forum.core.timezones import transitions
 
 ZONES = [
     "America/New_York",

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from flask.testing import FlaskClient
 from ical.calendar_stream import IcsCalendarStream
 
-from forum import clock, events
-from forum.timezones import transitions
+from forum.core import clock
+from forum.core.timezones import transitions
+from forum.events import service as events
 from tests.support.calendar_check import ical_js, problems
 from tests.support.calendars import instants, make_event, parse_checked, tzical_zones
 
@@ -56,7 +57,7 @@ def test_repeated_half_hour_at_lord_howe_and_the_officer_is_told(app) -> None:  
         )
     assert len(notes) == 1 and "happens twice in Australia/Lord_Howe" in notes[0]
     assert "Calendar files give this session in UTC" in notes[0]
-    from forum.calendar import session_file
+    from forum.calendars.calendar import session_file
 
     data = session_file(session)
     assert b"DTSTART:20250405T140000Z" in data and b"DTEND:20250405T144500Z" in data
@@ -69,7 +70,7 @@ def test_dublin_series_minute_by_minute_through_its_own_vtimezone(app) -> None: 
     """A weekly Dublin series over a year: the file's VTIMEZONE, read by dateutil's tzical,
     gives zoneinfo's offset for every minute of the three hours around each change, and
     every session's start read back through it is the stored instant."""
-    from forum.calendar import event_file
+    from forum.calendars.calendar import event_file
 
     start = datetime(2025, 1, 7, 18, 0)
     walls = [(start + timedelta(weeks=w), start + timedelta(weeks=w, hours=1)) for w in range(66)]

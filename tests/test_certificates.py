@@ -13,10 +13,12 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from forum import attendance, certificates, clock, evaluations, links
-from forum.extensions import db
+from forum.ce import attendance, certificates, evaluations
+from forum.core import clock
+from forum.core.extensions import db
+from forum.mail import links
 from forum.models import Certificate, JobRun
-from forum.scheduler import run_job
+from forum.scheduling.scheduler import run_job
 from tests.support.ce import after_end, clicked, register, series
 from tests.support.subscriptions import outbox
 

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from flask import Flask
 from flask.testing import FlaskClient
 
-from forum import clock
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
 from forum.models import Event
 from tests.support.api import make_event
 

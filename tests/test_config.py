@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from forum import config
+from forum.core import config
 
 ROOT = Path(__file__).resolve().parent.parent
 STRONG = "Vq3t-9xZrB2mL7_kP4wN8sD1fH6jC0yE"

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from flask.testing import FlaskClient
 
-from forum import clock
-from forum import subscriptions as service
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
 from forum.models import Event, OutboundMessage
+from forum.subscriptions import service
 from tests.support.subscriptions import login_officer, make_event
 
 # Noon in New York, 2030-03-20 (EDT, UTC-4).

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from forum import clock, demo, timezones
-from forum.extensions import db
+from forum.core import clock, timezones
+from forum.core.extensions import db
+from forum.demo import data as demo
 from forum.models import ApiToken, Event, EventPanelist, Officer, Panelist, Session
 from forum.web.helpers import session_zone_lines
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from forum import clock
-from forum.extensions import db
-from forum.jobs import run_job
+from forum.core import clock
+from forum.core.extensions import db
 from forum.models import JobRun
+from forum.scheduling.jobs import run_job
 from tests.support.scheduling import (
     add_post,
     eastern,

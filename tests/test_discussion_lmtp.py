@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from forum import clock
+from forum.core import clock
 from tests.support.discussion import (
     BEFORE,
     DOMAIN,

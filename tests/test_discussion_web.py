@@ -6,8 +6,9 @@ import re
 
 from flask import g, render_template_string
 
-from forum import clock, discussion
-from forum.links import post_url
+from forum.core import clock
+from forum.discussion import service as discussion
+from forum.mail.links import post_url
 from tests.conftest import csrf_from
 from tests.support.discussion import (
     AFTER,
@@ -252,7 +253,7 @@ def test_archive_link_fragment(app):
 def test_unknown_or_draft_forum_is_404(app, client):
     event = make_forum(slug="draft-one")
     event.status = "draft"
-    from forum.extensions import db
+    from forum.core.extensions import db
 
     db.session.commit()
     assert client.get("/events/nothing/archive").status_code == 404

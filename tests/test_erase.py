@@ -6,9 +6,13 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forum import clock, digests, discussion, erasure, links
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
+from forum.discussion import digests
+from forum.discussion import service as discussion
+from forum.mail import links
 from forum.models import OutboundMessage, Participant, Post, Subscription
+from forum.subscriptions import erasure
 from tests.conftest import csrf_from
 from tests.support.discussion import AFTER, LIST, OPEN_AT, make_forum, message, subscribe, text_of
 from tests.support.subscriptions import login_officer, outbox
@@ -173,7 +177,7 @@ def test_erasing_twice_is_harmless_and_keeps_unsent_keys(app: Flask) -> None:
 def test_erasing_forgets_certificates_and_stops_pathways(app: Flask, client: FlaskClient) -> None:
     """A certificate prints the person's name and a public page verifies it: after "delete my
     data" the code verifies nothing. A pathway they followed mails them nothing more."""
-    from forum import certificates
+    from forum.ce import certificates
     from forum.models import Certificate, PathwayFollow
     from tests.support.ce import after_end, clicked, register, series
     from tests.support.pathways import make_pathway

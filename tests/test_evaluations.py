@@ -14,10 +14,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 
-from forum import clock, evaluations
-from forum.extensions import db
+from forum.ce import evaluations
+from forum.core import clock
+from forum.core.extensions import db
 from forum.models import Evaluation, EvaluationAnswer, EvaluationResponse, Subscription
-from forum.scheduler import run_job
+from forum.scheduling.scheduler import run_job
 from tests.conftest import BACKENDS, csrf_from
 from tests.support.api import officer_token
 from tests.support.ce import after_end, register, series

@@ -16,11 +16,14 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import func, select
 
-from forum import clock, discussion, events, fanout
-from forum.extensions import db
-from forum.fanout import expand_pending, pending_count
-from forum.jobs import run_job
+from forum.common import fanout
+from forum.common.fanout import expand_pending, pending_count
+from forum.core import clock
+from forum.core.extensions import db
+from forum.discussion import service as discussion
+from forum.events import service as events
 from forum.models import FanOut, OutboundBody, OutboundMessage, Post, Session, Thread
+from forum.scheduling.jobs import run_job
 from tests.support.api import officer_token
 from tests.support.child import spawn, wait_for_line
 from tests.support.discussion import OPEN_AT, lmtp_send, lmtp_server, make_forum, message, queued, subscribe

@@ -8,8 +8,9 @@ from flask import render_template_string
 from flask.testing import FlaskClient
 from werkzeug.http import http_date
 
-from forum import clock, events
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
+from forum.events import service as events
 from tests.support.calendars import instants, make_event, parse_checked, subscribe
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)

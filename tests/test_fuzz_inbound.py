@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from forum import clock, discussion
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
+from forum.discussion import service as discussion
 from forum.models import Post
 from tests.support.discussion import LIST, OPEN_AT, lmtp_send, lmtp_server, make_forum, message, subscribe
 

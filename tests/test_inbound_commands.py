@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from forum import create_app
-from forum.extensions import db
+from forum.core.extensions import db
 from forum.models import Event, OutboundMessage, Post, Rsvp, Subscription
 from tests.support.discussion import LIST, RSVP, gmail_reply, make_forum, message, reply_calendar, subscribe
 

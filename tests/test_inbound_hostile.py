@@ -7,7 +7,7 @@ from __future__ import annotations
 import smtplib
 import time
 
-from forum import clock
+from forum.core import clock
 from tests.support.discussion import (
     DOMAIN,
     LIST,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from forum import clock
+from forum.core import clock
 from tests.support.discussion import (
     AFTER,
     DOMAIN,

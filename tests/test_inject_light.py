@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
-from forum.extensions import db
+from forum.core.extensions import db
 from forum.models import Event, OutboundMessage, Participant, Post, Session, Subscription
 from tests.conftest import PG_URL
 from tests.support.fanouts import write_fan_outs
@@ -64,7 +64,7 @@ def _message(sender: str = "ann@example.org", msgid: str = "light-start") -> byt
 
 
 def _inject(env: dict[str, str], data: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
-    command = [sys.executable, "-m", "forum.inject", *args]
+    command = [sys.executable, "-m", "forum.discussion.inject", *args]
     return subprocess.run(command, input=data, env=env, cwd=ROOT, capture_output=True, timeout=120)
 
 
@@ -103,9 +103,9 @@ def test_forum_inject_posts_and_fans_out_with_sysexits_codes(app, tmp_path) -> N
 def test_forum_inject_starts_without_the_web_app(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """None of the officer pages, the JSON API (and its OpenAPI spec) or sign-in is loaded."""
     probe = (
-        "import sys, forum.inject as i; app = i.create_inbound_app(); "
-        "heavy = ['flask_smorest', 'forum.web.api', 'forum.web.manage', 'forum.web.auth', "
-        "'forum.web.subscribers', 'forum.web.announcements', 'forum.cli']; "
+        "import sys, forum.discussion.inject as i; app = i.create_inbound_app(); "
+        "heavy = ['flask_smorest', 'forum.web.events.api', 'forum.web.events.manage', 'forum.web.site.auth', "
+        "'forum.web.subscriptions.officer', 'forum.web.events.announcements', 'forum.cli']; "
         "print(sorted(m for m in heavy if m in sys.modules)); print(len(app.url_map._rules))"
     )
     done = subprocess.run(

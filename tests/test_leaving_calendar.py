@@ -14,12 +14,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forum import clock, erasure, links
-from forum import subscriptions as service
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
+from forum.mail import links
 from forum.mail.bounces import count_hard_bounces
 from forum.mail.lmtp import start_lmtp
 from forum.models import OutboundMessage, Subscription
+from forum.subscriptions import erasure, service
 from tests.conftest import csrf_from
 from tests.support.calendars import make_event, parse_checked, subscribe
 from tests.support.subscriptions import login_officer

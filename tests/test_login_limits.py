@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from forum import create_app
-from forum.extensions import db, limiter
+from forum.core.extensions import db, limiter
 from tests.conftest import csrf_from, make_config
 from tests.support.live import OFFICER_PASSWORD, make_officer
 

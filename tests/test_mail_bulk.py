@@ -10,12 +10,13 @@ from email.message import EmailMessage
 
 import pytest
 
-from forum import clock, join_links
-from forum.calendar import session_file
-from forum.digests import DigestRenderer, periods, posts_in, send_digest
-from forum.extensions import db
-from forum.jobs import run_job
-from forum.links import bounce_address, post_url
+from forum.calendars.calendar import session_file
+from forum.core import clock
+from forum.core.extensions import db
+from forum.core.timezones import session_zone_lines
+from forum.core.urls import external_url
+from forum.discussion.digests import DigestRenderer, periods, posts_in, send_digest
+from forum.events.reminders import session_time_for
 from forum.mail.compose import (
     SharedAttributeError,
     address,
@@ -24,10 +25,10 @@ from forum.mail.compose import (
     list_message,
     list_messages,
 )
+from forum.mail.links import bounce_address, post_url
 from forum.mail.outbox import Outgoing, enqueue_copies, enqueue_many
-from forum.reminders import session_time_for
-from forum.timezones import session_zone_lines
-from forum.web.urls import external_url
+from forum.scheduling.jobs import run_job
+from forum.webinars import join_links
 from tests.support.scheduling import add_post, eastern, make_forum, make_series, outbox, subscribe
 from tests.support.smtp import use_test_templates
 
@@ -307,8 +308,9 @@ def _change_readers(event):  # type: ignore[no-untyped-def]
 def test_session_updates_and_cancellations_match_the_one_at_a_time_message(app, kind):  # type: ignore[no-untyped-def]
     from sqlalchemy import func, select
 
-    from forum import events, fanout
-    from forum.calendar import session_change_message
+    from forum.calendars.calendar import session_change_message
+    from forum.common import fanout
+    from forum.events import service as events
     from forum.models import FanOut, OutboundBody
     from tests.support.calendars import parse_checked
 

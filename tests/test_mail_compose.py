@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from forum.extensions import db
+from forum.core.extensions import db
 from forum.mail.compose import build_message, list_message
 from forum.mail.outbox import enqueue
 from forum.mail.sender import send_due

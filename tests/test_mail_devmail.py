@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from forum import create_app
-from forum.extensions import db
+from forum.core.extensions import db
 from forum.mail.compose import build_message
 from forum.mail.outbox import enqueue
 from forum.mail.sender import send_due

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from forum.extensions import db
+from forum.core.extensions import db
 from forum.mail.compose import list_message
 from forum.mail.outbox import enqueue
 from forum.mail.sender import app_transport, send_due

@@ -7,7 +7,7 @@ import re
 from email import message_from_bytes, policy
 from email.utils import formataddr
 
-from forum import clock
+from forum.core import clock
 from tests.support.discussion import (
     LIST,
     OPEN_AT,

@@ -8,13 +8,13 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forum import subscriber_import
-from forum import subscriptions as service
-from forum.extensions import db
+from forum.core.extensions import db
 from forum.mail.compose import build_message
 from forum.mail.outbox import enqueue
 from forum.mail.sender import send_due
 from forum.models import OutboundMessage, Participant, RelayCapability
+from forum.subscriptions import csv_import as subscriber_import
+from forum.subscriptions import service
 from tests.conftest import csrf_from
 from tests.support.smtp import running_smtp_server, use_test_templates
 from tests.support.subscriptions import make_event, outbox

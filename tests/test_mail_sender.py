@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-from forum import clock
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
 from forum.mail.compose import build_message, list_message
 from forum.mail.outbox import Outgoing, enqueue, enqueue_many
 from forum.mail.sender import SendReport, app_transport, claim, deliver, send_due

@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask.testing import FlaskClient
 
-from forum import clock, events, mail_texts
-from forum import subscriptions as service
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
+from forum.events import service as events
+from forum.mail import texts as mail_texts
 from forum.models import MailText
-from forum.scheduler import run_job
+from forum.scheduling.scheduler import run_job
+from forum.subscriptions import service
 from tests.support.live import make_officer, post_form, sign_in
 from tests.support.scheduling import html_of, make_series, outbox, subscribe, text_of
 

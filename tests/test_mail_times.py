@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from forum import clock, events
-from forum import subscriptions as service
-from forum.extensions import db
-from forum.scheduler import run_job
+from forum.core import clock
+from forum.core.extensions import db
+from forum.events import service as events
+from forum.scheduling.scheduler import run_job
+from forum.subscriptions import service
 from tests.support.scheduling import make_series, outbox, subject_of, subscribe, text_of
 
 LONDON = "Europe/London"

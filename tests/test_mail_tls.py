@@ -18,8 +18,8 @@ import trustme
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
-from forum import clock
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
 from forum.mail.compose import build_message
 from forum.mail.outbox import enqueue
 from forum.mail.sender import send_due

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from flask.testing import FlaskClient
 
-from forum.extensions import db
+from forum.core.extensions import db
 from forum.models import Event, Panelist, Session
 from tests.conftest import csrf_from
 from tests.support.live import (

@@ -11,7 +11,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, inspect, text
 
 from forum import create_app
-from forum.extensions import db
+from forum.core.extensions import db
 
 from .conftest import BACKENDS, PG_URL, _pg_driver_url, make_config
 

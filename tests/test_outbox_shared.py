@@ -15,17 +15,18 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from forum import clock, discussion
-from forum.announcements import send_announcement
-from forum.digests import DigestRenderer, periods, posts_in
-from forum.erasure import erase_participant
-from forum.extensions import db
-from forum.jobs import run_job
-from forum.links import bounce_address, unsubscribe_url
+from forum.core import clock
+from forum.core.extensions import db
+from forum.discussion import service as discussion
+from forum.discussion.digests import DigestRenderer, periods, posts_in
+from forum.events.announcements import send_announcement
 from forum.mail.compose import list_message, list_messages
+from forum.mail.links import bounce_address, unsubscribe_url
 from forum.mail.outbox import enqueue_copies
 from forum.mail.sender import send_due
 from forum.models import Announcement, OutboundBody, OutboundMessage, Post
+from forum.scheduling.jobs import run_job
+from forum.subscriptions.erasure import erase_participant
 from tests.support.scheduling import add_post, eastern, make_forum, outbox, subscribe
 from tests.support.smtp import running_smtp_server, use_test_templates
 from tests.test_mail_bulk import LONG, assert_same_mail
@@ -183,8 +184,8 @@ def test_erasing_a_reader_leaves_no_copy_of_their_address_or_links(app: Flask) -
 
 
 def test_a_session_cancellation_goes_out_byte_for_byte_with_each_readers_own_calendar(app: Flask, smtp) -> None:  # type: ignore[no-untyped-def]
-    from forum import events
-    from forum.calendar import session_change_message
+    from forum.calendars.calendar import session_change_message
+    from forum.events import service as events
     from tests.support.scheduling import make_series
 
     event = make_series()

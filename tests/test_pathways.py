@@ -15,12 +15,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import select
 
-from forum import demo, events, pathway_gaps, pathways
-from forum.extensions import db
+from forum.core.extensions import db
+from forum.demo import data as demo
+from forum.events import service as events
 from forum.models import Participant
 from forum.models.pathways import LearningNeed, Pathway, PathwayFollow, Resource, StepProgress
-from forum.pathways_demo import load_pathway
-from forum.scheduler import run_job
+from forum.pathways import gaps as pathway_gaps
+from forum.pathways import service as pathways
+from forum.pathways.demo import load_pathway
+from forum.scheduling.scheduler import run_job
 from tests.conftest import csrf_from
 from tests.support.api import officer_token
 from tests.support.live import make_event, make_officer, post_form, sign_in

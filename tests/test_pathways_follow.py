@@ -8,12 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from forum import clock, events, links, pathways
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
+from forum.events import service as events
+from forum.mail import links
 from forum.models import JobRun, Participant, Subscription
 from forum.models.pathways import PathwayFollow, StepProgress
-from forum.pathway_follow import due_after_send, send_due_steps, step_message
-from forum.scheduler import run_job
+from forum.pathways import service as pathways
+from forum.pathways.follow import due_after_send, send_due_steps, step_message
+from forum.scheduling.scheduler import run_job
 from tests.conftest import csrf_from
 from tests.support.pathways import click, confirm_by_mail, follow_form, make_pathway, steps_to
 from tests.support.subscriptions import link_in, outbox, parsed, text_of
@@ -368,7 +371,7 @@ def test_pause_resume_leave_and_follow_again_from_the_preferences_page(app, clie
 def test_a_past_session_with_a_public_recording_sends_the_recording(app, client):
     """Webinars' session materials reach pathway mail: a public recording is linked, a
     registrants-only one never is (a follower need not be a registrant)."""
-    from forum import recordings
+    from forum.webinars import recordings
 
     pathway = make_pathway(external=1)
     session = pathway.steps[1].resource.the_event.sessions[0]

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from forum.addresses import approve_address, bounce_address, rsvp_address, unsubscribe_mailto
-from forum.extensions import db
+from forum.core.extensions import db
+from forum.mail.addresses import approve_address, bounce_address, rsvp_address, unsubscribe_mailto
 from forum.models import Post
 from tests.support.discussion import DOMAIN, make_forum, subscribe
 

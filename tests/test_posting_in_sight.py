@@ -4,8 +4,9 @@ e-forum opens, and times in the reader's zone."""
 
 from __future__ import annotations
 
-from forum import clock, discussion
-from forum.links import post_url
+from forum.core import clock
+from forum.discussion import service as discussion
+from forum.mail.links import post_url
 from tests.support.discussion import (
     AFTER,
     BEFORE,
@@ -65,7 +66,7 @@ def test_before_it_opens_the_form_says_when_in_the_readers_zone(app, client) -> 
     event = make_forum()
     sub = subscribe(event, "ann@example.org", "Ann Reader")
     sub.participant.timezone = "Asia/Kolkata"
-    from forum.extensions import db
+    from forum.core.extensions import db
 
     db.session.commit()
     with clock.frozen(BEFORE):

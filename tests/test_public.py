@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from flask.testing import FlaskClient
 
-from forum import clock
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
 from forum.models import Panelist
 from tests.support.live import make_event
 
@@ -120,7 +120,7 @@ def test_draft_is_not_public_and_unknown_is_a_friendly_404(client: FlaskClient) 
 
 
 def test_cancelled_event_shows_a_banner(client: FlaskClient) -> None:
-    from forum import events
+    from forum.events import service as events
 
     event = make_event("gone", [(datetime(2030, 9, 10, 10), datetime(2030, 9, 10, 18))])
     events.cancel_event(event)

@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event as sa_event
 
-from forum import recordings
-from forum.extensions import db
+from forum.core.extensions import db
 from forum.models import Panelist
+from forum.webinars import recordings
 from tests.support.live import make_event
 from tests.support.pathways import make_pathway
 
@@ -102,7 +102,7 @@ def test_cached_zone_select_renders_as_wtforms_select(app) -> None:  # type: ign
     CachedSelect): the same HTML as WTForms' own Select, for every selection."""
     from wtforms.widgets import Select
 
-    from forum.web.pathways import FollowForm
+    from forum.web.pathways.pages import FollowForm
 
     with app.test_request_context():
         for zone in ("America/New_York", "Asia/Kolkata", "UTC", "Not/AZone", "America/New_York"):

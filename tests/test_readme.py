@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from forum.config import SETTINGS
+from forum.core.config import SETTINGS
 
 
 def test_every_setting_is_documented() -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask.testing import FlaskClient
 
-from forum.extensions import db
+from forum.core.extensions import db
 from forum.models import Subscription
 from tests.conftest import csrf_from
 from tests.support.live import make_event, make_officer, post_form, sign_in

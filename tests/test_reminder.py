@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from forum import clock
-from forum.extensions import db
-from forum.jobs import run_job
+from forum.core import clock
+from forum.core.extensions import db
+from forum.scheduling.jobs import run_job
 from tests.support.scheduling import eastern, make_series, outbox, parsed, subject_of, subscribe, text_of
 
 # Tuesday 5 November 2024, 10:00 AM Eastern: two days after US clocks fell back (EST, UTC-5).

@@ -9,13 +9,13 @@ from click.testing import Result
 from flask import Flask
 from sqlalchemy import select, update
 
-from forum import clock
-from forum.extensions import db
-from forum.jobs import run_job
+from forum.core import clock
+from forum.core.extensions import db
 from forum.mail.compose import build_message
 from forum.mail.outbox import enqueue
 from forum.mail.sender import send_due
 from forum.models import OutboundMessage
+from forum.scheduling.jobs import run_job
 from tests.support.smtp import running_smtp_server, use_test_templates
 
 DAY = timedelta(days=1)

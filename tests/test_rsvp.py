@@ -7,8 +7,8 @@ from email.message import EmailMessage
 
 from sqlalchemy import select
 
-from forum import clock
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
 from forum.models import Participant, Rsvp
 from tests.support.discussion import (
     DOMAIN,

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
-from forum import clock, scheduler
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
 from forum.models import Announcement
+from forum.scheduling import scheduler
 from tests.support.scheduling import add_post, eastern, make_forum, make_series, outbox, subscribe
 
 

@@ -14,10 +14,10 @@ from urllib.parse import quote
 
 import pytest
 
-from forum import scheduler
-from forum.extensions import db
+from forum.core.extensions import db
 from forum.mail.compose import build_message
 from forum.mail.outbox import enqueue
+from forum.scheduling import scheduler
 from tests.conftest import BACKENDS, PG_URL
 from tests.support.smtp import use_test_templates
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
-from forum.links import preferences_url, unsubscribe_url
+from forum.mail.links import preferences_url, unsubscribe_url
 from tests.support.live import make_event, make_officer, sign_in, subscribe
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,9 +16,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from forum import discussion
-from forum.extensions import db
-from forum.fanout import expand_pending
+from forum.common.fanout import expand_pending
+from forum.core.extensions import db
+from forum.discussion import service as discussion
 from forum.mail import sender
 from forum.mail.sender import send_due
 from forum.models import OutboundMessage, Post

@@ -9,10 +9,11 @@ from datetime import date, datetime, time
 import pytest
 from flask.testing import FlaskClient
 
-from forum import clock, events
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
+from forum.core.timezones import TimeInputError
+from forum.events import service as events
 from forum.models import Event, EventPanelist, Panelist, Session
-from forum.timezones import TimeInputError
 from tests.support.live import make_event, make_officer, post_form, sign_in
 
 

@@ -11,11 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from forum import clock, subscriber_import
-from forum import subscriptions as service
 from forum.cli import forum_cli
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
 from forum.models import Participant, Subscription
+from forum.subscriptions import csv_import as subscriber_import
+from forum.subscriptions import service
 from tests.conftest import csrf_from
 from tests.support.subscriptions import login_officer, make_event, outbox
 

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from icalendar import Calendar
 from sqlalchemy import select
 
-from forum.extensions import db
+from forum.core.extensions import db
 from forum.models import Participant, Subscription
 from tests.conftest import csrf_from
 from tests.support.subscriptions import link_in, make_event, outbox, parsed, text_of
@@ -90,7 +90,7 @@ def test_register_once_on_second_event(app, client: FlaskClient) -> None:
 def test_pending_resubscribe_resends_at_most_once_an_hour(app, client: FlaskClient) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from forum import clock
+    from forum.core import clock
 
     event = make_event()
     start = datetime(2030, 1, 1, 9, 5, tzinfo=UTC)

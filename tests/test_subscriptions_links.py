@@ -10,10 +10,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forum import clock, create_app, links
-from forum import subscriptions as service
-from forum.extensions import db, limiter
+from forum import create_app
+from forum.core import clock
+from forum.core.extensions import db, limiter
+from forum.mail import links
 from forum.models import Event, Participant, Session, Subscription
+from forum.subscriptions import service
 from tests.conftest import csrf_from, make_config
 from tests.support.subscriptions import link_in, make_event, outbox
 

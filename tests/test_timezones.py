@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from forum.timezones import (
+from forum.core.timezones import (
     TimeInputError,
     format_date,
     localize,

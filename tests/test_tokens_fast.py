@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Flask
 
-from forum import clock, tokens
+from forum.core import clock, tokens
 
 
 def test_id_tokens_are_byte_for_byte_itsdangerous_tokens_and_read_back(app: Flask) -> None:

@@ -8,8 +8,8 @@ from email.utils import getaddresses
 
 from sqlalchemy import select
 
-from forum.discussion import receive
-from forum.extensions import db
+from forum.core.extensions import db
+from forum.discussion.service import receive
 from forum.mail.compose import list_message
 from forum.mail.lmtp import start_lmtp
 from forum.models import Subscription

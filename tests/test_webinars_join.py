@@ -8,13 +8,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forum import calendar, clock, join_links, recordings
-from forum import subscriptions as service
-from forum.extensions import db
+from forum.calendars import calendar
+from forum.core import clock
+from forum.core.extensions import db
+from forum.core.tokens import make_stable_token
 from forum.models import Attendance, Event, Participant
-from forum.scheduler import run_job
-from forum.tokens import make_stable_token
+from forum.scheduling.scheduler import run_job
+from forum.subscriptions import service
 from forum.web.helpers import in_zone
+from forum.webinars import join_links, recordings
 from tests.support.calendars import make_event, parse_checked, subscribe
 from tests.support.subscriptions import outbox, text_of
 
@@ -226,7 +228,7 @@ def test_reminders_carry_each_registrants_own_link(app: Flask) -> None:
 
 
 def test_demo_series_has_seats_a_private_room_and_public_slides(app: Flask, client: FlaskClient) -> None:
-    from forum import demo
+    from forum.demo import data as demo
 
     demo.load()
     page = client.get("/events/re-envisioning-technical-services").get_data(as_text=True)
@@ -260,7 +262,7 @@ def test_the_preferences_page_lists_each_join_link_with_its_time_in_the_readers_
     app: Flask, client: FlaskClient
 ) -> None:
     """The page had only dates next to the links: a registrant could not see when to join."""
-    from forum import links
+    from forum.mail import links
 
     event = series()
     with clock.frozen(NOW):

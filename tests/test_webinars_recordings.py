@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from flask import Flask
 from flask.testing import FlaskClient
 
-from forum import clock, recordings
-from forum import subscriptions as service
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
 from forum.models import Participant
-from forum.scheduler import run_job
+from forum.scheduling.scheduler import run_job
+from forum.subscriptions import service
+from forum.webinars import recordings
 from tests.conftest import csrf_from
 from tests.support.calendars import make_event, subscribe
 from tests.support.subscriptions import login_officer, outbox, text_of

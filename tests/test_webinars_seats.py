@@ -11,10 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
-from forum import clock, links, seats
-from forum import subscriptions as service
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
+from forum.mail import links
 from forum.models import Event, Participant, Subscription
+from forum.subscriptions import service
+from forum.webinars import seats
 from tests.conftest import BACKENDS, csrf_from
 from tests.support.calendars import make_event
 from tests.support.subscriptions import login_officer, outbox, text_of
@@ -206,7 +208,7 @@ def test_two_people_taking_the_last_seat_at_once_on_postgresql(app: Flask, backe
 
 
 def test_an_import_into_a_capped_series_fills_the_seats_then_the_waiting_list(app: Flask) -> None:
-    from forum.subscriber_import import import_rows
+    from forum.subscriptions.csv_import import import_rows
 
     event = full_series(2)
     register(event, "a@x.org")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from flask.testing import FlaskClient
 
-from forum import clock, timezones
+from forum.core import clock, timezones
 from tests.support.live import make_event, make_officer, post_form, sign_in
 
 BACKWARD_ALIASES = [

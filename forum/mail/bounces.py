@@ -22,9 +22,9 @@ from email.parser import HeaderParser
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from .. import clock
-from ..extensions import db
-from ..models import Subscription, table_of
+from forum.core import clock
+from forum.core.extensions import db
+from forum.models import Subscription, table_of
 
 _subscriptions = table_of(Subscription)
 
@@ -52,7 +52,7 @@ def count_hard_bounces(subscription_ids: Sequence[int]) -> None:
         .where(cols.id.in_(ids), or_(cols.last_bounce_on.is_(None), cols.last_bounce_on < today))
         .values(hard_bounces=cols.hard_bounces + 1, last_bounce_on=today)
     )
-    from ..subscriptions import leave
+    from forum.subscriptions.service import leave
 
     # Through the one way out (forum.subscriptions.leave): the calendar CANCELs, a freed seat.
     for subscription in db.session.scalars(

@@ -36,7 +36,7 @@ from email.message import EmailMessage, MIMEPart
 
 from markupsafe import escape
 
-from .policy import POLICY
+from forum.mail.policy import POLICY
 
 LINESEP = b"\r\n"
 MAX_LINE = 78  # the SMTP policy's max_line_length: the 7bit/8bit threshold of the email package

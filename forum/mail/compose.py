@@ -26,11 +26,12 @@ from typing import Any
 from flask import current_app, render_template
 from jinja2 import TemplateNotFound
 
-from .. import branding, clock
-from ..models import Event, Subscription
-from ..web.urls import external_url
-from .bulk import Attachment, BodyTemplate, InlinePart
-from .policy import POLICY
+from forum.common import branding
+from forum.core import clock
+from forum.core.urls import external_url
+from forum.mail.bulk import Attachment, BodyTemplate, InlinePart
+from forum.mail.policy import POLICY
+from forum.models import Event, Subscription
 
 #: Headers whose values are URL or msg-id lists: written as given (ASCII, pre-folded).
 RAW_HEADERS = frozenset(
@@ -392,7 +393,7 @@ def list_headers(
     `List-Unsubscribe` carries the subscriber's own https link first (the one-click
     POST target of `List-Unsubscribe-Post`) and the mailto form second.
     """
-    from ..links import unsubscribe_mailto
+    from forum.mail.links import unsubscribe_mailto
 
     list_addr = list_address(event).addr_spec
     links = [f"<{unsubscribe}>", f"<{unsubscribe_mailto(subscription)}>"]
@@ -437,7 +438,7 @@ def list_envelope(
     posting_open: bool | None = None,
 ) -> ListEnvelope:
     """The per-subscriber part of list mail (see `list_message`, which documents the policy)."""
-    from ..links import preferences_url, unsubscribe_url
+    from forum.mail.links import preferences_url, unsubscribe_url
 
     participant = subscription.participant
     list_addr = list_address(event)

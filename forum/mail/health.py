@@ -19,10 +19,10 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import case, func, select
 
-from .. import clock
-from ..extensions import db
-from ..models import Event, OutboundMessage, Subscription
-from ..timezones import to_zone
+from forum.core import clock
+from forum.core.extensions import db
+from forum.core.timezones import to_zone
+from forum.models import Event, OutboundMessage, Subscription
 
 #: Chart buckets, in stacking order (bottom first).
 OUTCOMES = ("sent", "failed", "waiting")

@@ -20,9 +20,9 @@ from flask import Flask
 from flask.ctx import AppContext
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import OutboundBody, table_of
-from .transport import Envelope, Outcome, Transport
+from forum.core.extensions import db
+from forum.mail.transport import Envelope, Outcome, Transport
+from forum.models import OutboundBody, table_of
 
 _bodies = table_of(OutboundBody)
 

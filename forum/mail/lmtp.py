@@ -16,7 +16,8 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import syntax
 from flask import Flask
 
-from .. import addresses, discussion
+from forum.discussion import service as discussion
+from forum.mail import addresses
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock
-from ..extensions import db
-from ..models import OutboundBody, OutboundMessage, Subscription, table_of
-from .compose import ListCopy, recipient_of, sender_of
+from forum.core import clock
+from forum.core.extensions import db
+from forum.mail.compose import ListCopy, recipient_of, sender_of
+from forum.models import OutboundBody, OutboundMessage, Subscription, table_of
 
 #: Rows per multi-row INSERT in `enqueue_many` (11 columns: well under SQLite's bind limit).
 INSERT_CHUNK = 500
@@ -36,7 +36,7 @@ def return_path(subscription_id: int | None, sender: str) -> str:
     later delivery report counts against it (forum.mail.bounces); other mail keeps `sender`.
     The subscription is normally already in the session, so this costs no query.
     """
-    from ..links import bounce_address
+    from forum.mail.links import bounce_address
 
     subscription = db.session.get(Subscription, subscription_id) if subscription_id is not None else None
     return bounce_address(subscription) if subscription is not None else sender
@@ -223,7 +223,7 @@ def enqueue_copies(
     bytes at send time. Each copy returns to its subscription's VERP bounce address.
     Returns how many were new (see `enqueue_many`).
     """
-    from ..links import bounce_address
+    from forum.mail.links import bounce_address
 
     bodies: dict[Hashable, int] = {}
 

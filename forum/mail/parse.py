@@ -17,7 +17,7 @@ from email.header import decode_header
 from email.message import Message
 from email.utils import getaddresses
 
-from ..text import html_to_text
+from forum.core.text import html_to_text
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import insert, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..extensions import db
-from ..models import RelayCapability
+from forum.core.extensions import db
+from forum.models import RelayCapability
 
 log = logging.getLogger(__name__)
 SMTPUTF8_MODES = ("auto", "on", "off")

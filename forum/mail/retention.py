@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from .. import clock
-from ..extensions import db
-from ..models import OutboundBody, OutboundMessage, table_of
+from forum.core import clock
+from forum.core.extensions import db
+from forum.models import OutboundBody, OutboundMessage, table_of
 
 #: Rows cleared per transaction.
 BATCH_SIZE = 500

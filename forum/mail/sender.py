@@ -32,13 +32,13 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, func, select, update
 
-from .. import clock
-from ..extensions import db
-from ..fanout import expand_pending
-from ..models import OutboundMessage, Subscription, assemble, table_of
-from .bounces import count_hard_bounces
-from .lanes import BodyCache, DatabaseThread, LeaseLost, load_body, send_on
-from .transport import DeliveryError, Envelope, Transport, make_transport
+from forum.common.fanout import expand_pending
+from forum.core import clock
+from forum.core.extensions import db
+from forum.mail.bounces import count_hard_bounces
+from forum.mail.lanes import BodyCache, DatabaseThread, LeaseLost, load_body, send_on
+from forum.mail.transport import DeliveryError, Envelope, Transport, make_transport
+from forum.models import OutboundMessage, Subscription, assemble, table_of
 
 #: Statuses the claim may take: due new/retry rows, and `sending` rows whose lease lapsed.
 CLAIMABLE = ("queued", "retry", "sending")

@@ -548,7 +548,7 @@ def _app_hooks(url: str) -> tuple[Callable[[bytes], bytes] | None, Callable[[boo
 
     if not has_app_context():
         return None, None
-    from . import dkim, relay
+    from forum.mail import dkim, relay
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     settings = tuple(str(app.config.get(k) or "") for k in ("DKIM_SELECTOR", "DKIM_KEY_FILE", "DKIM_DOMAIN"))

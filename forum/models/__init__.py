@@ -1,8 +1,8 @@
 """All models, imported here so Alembic and the app see every table."""
 
-from .attendance import ATTENDANCE_SOURCES, Attendance
-from .base import Timestamps, TZDateTime, WallTime, table_of
-from .ce import (
+from forum.models.attendance import ATTENDANCE_SOURCES, Attendance
+from forum.models.base import Timestamps, TZDateTime, WallTime, table_of
+from forum.models.ce import (
     CERTIFICATE_KINDS,
     COMPLETION_RULES,
     QUESTION_KINDS,
@@ -13,18 +13,18 @@ from .ce import (
     EvaluationQuestion,
     EvaluationResponse,
 )
-from .discussion import POST_STATUSES, Post, Thread
-from .events import EVENT_KINDS, PANELIST_ROLES, Event, EventPanelist, Panelist, Session
-from .mail_texts import MailText
-from .officers import ApiToken, Officer
-from .outbox import FanOut, OutboundBody, OutboundMessage, assemble
-from .participants import DELIVERY_MODES, Participant, Subscription
-from .pathways import LearningNeed, Pathway, PathwayFollow, PathwayStep, Resource, StepProgress
-from .relay import RelayCapability
-from .rsvp import PARTSTATS, Rsvp
-from .scheduling import Announcement, JobRun, SchedulerLock
-from .settings import SiteSetting
-from .webinars import MATERIAL_KINDS, Material
+from forum.models.discussion import POST_STATUSES, Post, Thread
+from forum.models.events import EVENT_KINDS, PANELIST_ROLES, Event, EventPanelist, Panelist, Session
+from forum.models.mail_texts import MailText
+from forum.models.officers import ApiToken, Officer
+from forum.models.outbox import FanOut, OutboundBody, OutboundMessage, assemble
+from forum.models.participants import DELIVERY_MODES, Participant, Subscription
+from forum.models.pathways import LearningNeed, Pathway, PathwayFollow, PathwayStep, Resource, StepProgress
+from forum.models.relay import RelayCapability
+from forum.models.rsvp import PARTSTATS, Rsvp
+from forum.models.scheduling import Announcement, JobRun, SchedulerLock
+from forum.models.settings import SiteSetting
+from forum.models.webinars import MATERIAL_KINDS, Material
 
 __all__ = [
     "ATTENDANCE_SOURCES",

@@ -14,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
-from ..extensions import Model
-from .base import TZDateTime
-from .events import Session
-from .participants import Subscription
+from forum.core import clock
+from forum.core.extensions import Model
+from forum.models.base import TZDateTime
+from forum.models.events import Session
+from forum.models.participants import Subscription
 
 ATTENDANCE_SOURCES = {
     "link": "Personal join link",

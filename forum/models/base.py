@@ -10,8 +10,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from .. import clock
-from ..extensions import Base
+from forum.core import clock
+from forum.core.extensions import Base
 
 
 def table_of(model: type[Base]) -> Table:

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import Model
-from .base import Timestamps, TZDateTime
-from .events import Event
-from .participants import Subscription
+from forum.core.extensions import Model
+from forum.models.base import Timestamps, TZDateTime
+from forum.models.events import Event
+from forum.models.participants import Subscription
 
 COMPLETION_RULES = {
     "all": "Attended every session",

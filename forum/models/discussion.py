@@ -13,11 +13,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
-from ..extensions import Model
-from .base import TZDateTime
-from .events import Event, Panelist
-from .participants import Participant
+from forum.core import clock
+from forum.core.extensions import Model
+from forum.models.base import TZDateTime
+from forum.models.events import Event, Panelist
+from forum.models.participants import Participant
 
 POST_STATUSES = ("held", "accepted", "rejected")
 POST_SOURCES = ("email", "web")

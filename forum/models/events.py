@@ -21,12 +21,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import Model, db
-from ..timezones import Localized, TimeInputError, get_zone, localize, to_zone
-from .base import Timestamps, TZDateTime, WallTime
+from forum.core.extensions import Model, db
+from forum.core.timezones import Localized, TimeInputError, get_zone, localize, to_zone
+from forum.models.base import Timestamps, TZDateTime, WallTime
 
 if TYPE_CHECKING:
-    from .webinars import Material
+    from forum.models.webinars import Material
 
 EVENT_KINDS = {"eforum": "e-Forum", "series": "Webinar series"}
 EVENT_STATUSES = ("draft", "published", "cancelled")

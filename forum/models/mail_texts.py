@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import Model
-from .base import Timestamps
+from forum.core.extensions import Model
+from forum.models.base import Timestamps
 
 
 class MailText(Timestamps, Model):

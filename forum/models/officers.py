@@ -11,9 +11,9 @@ from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import clock
-from ..extensions import Model, db
-from .base import Timestamps, TZDateTime
+from forum.core import clock
+from forum.core.extensions import Model, db
+from forum.models.base import Timestamps, TZDateTime
 
 
 class Officer(UserMixin, Timestamps, Model):

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import DDL, JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
-from ..extensions import Model
-from .base import TZDateTime
+from forum.core import clock
+from forum.core.extensions import Model
+from forum.models.base import TZDateTime
 
 # "cancelled": never to be sent (its recipient erased their data); not a delivery failure.
 OUTBOX_STATUSES = ("queued", "sending", "sent", "retry", "failed", "cancelled")

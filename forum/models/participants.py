@@ -8,9 +8,9 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import Model, db
-from .base import Timestamps, TZDateTime
-from .events import Event
+from forum.core.extensions import Model, db
+from forum.models.base import Timestamps, TZDateTime
+from forum.models.events import Event
 
 DELIVERY_MODES = {
     "each": "Each message",

@@ -14,10 +14,10 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import Model, db
-from .base import Timestamps, TZDateTime
-from .events import Event, Session
-from .participants import Participant
+from forum.core.extensions import Model, db
+from forum.models.base import Timestamps, TZDateTime
+from forum.models.events import Event, Session
+from forum.models.participants import Participant
 
 RESOURCE_KINDS = {
     "event": "Event",

@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy import Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .. import clock
-from ..extensions import Model
-from .base import TZDateTime
+from forum.core import clock
+from forum.core.extensions import Model
+from forum.models.base import TZDateTime
 
 
 class RelayCapability(Model):

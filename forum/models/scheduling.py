@@ -12,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
-from ..extensions import Model
-from ..timezones import localize, to_zone
-from .base import Timestamps, TZDateTime, WallTime
-from .events import Event
+from forum.core import clock
+from forum.core.extensions import Model
+from forum.core.timezones import localize, to_zone
+from forum.models.base import Timestamps, TZDateTime, WallTime
+from forum.models.events import Event
 
 ANNOUNCEMENT_KINDS = {"announcement": "Announcement", "lesson": "Lesson"}
 ANNOUNCEMENT_STATUSES = ("draft", "scheduled", "sent", "cancelled")

@@ -12,10 +12,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
-from ..extensions import Model
-from .base import TZDateTime
-from .events import Session
+from forum.core import clock
+from forum.core.extensions import Model
+from forum.models.base import TZDateTime
+from forum.models.events import Session
 
 MATERIAL_KINDS = {"recording": "Recording", "slides": "Slides", "other": "Material"}
 MATERIAL_VISIBILITY = {"registrants": "Registrants only", "public": "Everyone (public)"}

@@ -8,28 +8,19 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     from flask_smorest import Api  # here, not at the top: forum-inject imports web modules without it
 
-    from . import (
-        announcements,
-        api,
-        attendance,
-        auth,
-        branding,
-        ce_api,
-        certificates,
-        devmail,
-        discussion,
-        evaluations,
-        feeds,
-        mail_texts,
-        manage,
-        pathways,
-        pathways_manage,
-        public,
-        setup,
-        subscribers,
-        subscriptions,
-        webinars,
-    )
+    from forum.web.calendars import feeds
+    from forum.web.ce import api as ce_api
+    from forum.web.ce import attendance, certificates, evaluations
+    from forum.web.discussion import pages as discussion
+    from forum.web.events import announcements, api, manage, public
+    from forum.web.mail import devmail
+    from forum.web.mail import texts as mail_texts
+    from forum.web.pathways import manage as pathways_manage
+    from forum.web.pathways import pages as pathways
+    from forum.web.site import auth, branding, setup
+    from forum.web.subscriptions import officer as subscribers
+    from forum.web.subscriptions import pages as subscriptions
+    from forum.web.webinars import pages as webinars
 
     for module in (
         public,
@@ -57,10 +48,10 @@ def register_blueprints(app: Flask) -> None:
     smorest = Api(app)
     smorest.register_blueprint(api.bp)
     smorest.register_blueprint(ce_api.bp)
-    from . import api_pathways
+    from forum.web.pathways import api as api_pathways
 
     smorest.register_blueprint(api_pathways.bp)
     app.extensions["forum_api"] = smorest
-    from . import security
+    from forum.web import security
 
     security.init_app(app)  # CSP and the other security headers on every response

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..mail.health import OUTCOMES, DayMail
-from ..timezones import format_date
+from forum.core.timezones import format_date
+from forum.mail.health import OUTCOMES, DayMail
 
 WIDTH, HEIGHT = 640, 240
 

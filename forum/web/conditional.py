@@ -22,13 +22,14 @@ from flask import Response, make_response, request, session
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import branding, clock
-from ..extensions import db
-from ..models import Event, EventPanelist, Material, Panelist, Session
-from ..models.events import session_panelist
-from ..seats import counts as seat_counts
-from ..seats import has_limit
-from .feeds import Version, _event_version, _not_modified, _version
+from forum.common import branding
+from forum.core import clock
+from forum.core.extensions import db
+from forum.models import Event, EventPanelist, Material, Panelist, Session
+from forum.models.events import session_panelist
+from forum.web.calendars.feeds import Version, _event_version, _not_modified, _version
+from forum.webinars.seats import counts as seat_counts
+from forum.webinars.seats import has_limit
 
 CSRF_WINDOW_SECONDS = 30 * 60
 PAGE_CACHE_CONTROL = "private, no-cache"

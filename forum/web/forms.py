@@ -40,11 +40,11 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget, Select
 
-from .. import timezones
-from ..events import REPEATS
-from ..models import EVENT_KINDS, PANELIST_ROLES
-from ..models.events import MODERATION_POLICIES, NON_MEMBER_POLICIES
-from ..validation import CheckedForm
+from forum.core import timezones
+from forum.core.validation import CheckedForm
+from forum.events.service import REPEATS
+from forum.models import EVENT_KINDS, PANELIST_ROLES
+from forum.models.events import MODERATION_POLICIES, NON_MEMBER_POLICIES
 
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TITLE_TOO_LONG = "The title is %(max)d characters at most; shorten it (it is not cut for you)."
@@ -113,7 +113,7 @@ def zone_choices() -> list[SelectChoice]:
     """The zone picker (timezones.zone_picker): display and common zones first, then every
     canonical zone by region, each with its current UTC offset. The same list as the
     public pickers."""
-    from .. import clock
+    from forum.core import clock
 
     return [
         SelectChoice(name, label, optgroup=group)
@@ -455,7 +455,7 @@ class BrandingForm(CheckedForm):
     )
 
     def validate_brand_colour(self, field: Field) -> None:
-        from ..branding import colour_problem
+        from forum.common.branding import colour_problem
 
         if field.data:
             problem = colour_problem(field.data)

@@ -9,9 +9,11 @@ from flask import Flask, current_app, url_for
 from markupsafe import Markup, escape
 from werkzeug.routing import BuildError
 
-from .. import branding, clock, mail_texts, timezones
-from ..links import post_url
-from ..text import lines, markdown
+from forum.common import branding
+from forum.core import clock, timezones
+from forum.core.text import lines, markdown
+from forum.mail import texts as mail_texts
+from forum.mail.links import post_url
 
 # The zone list and the lines under a session time live in timezones.py (business modules
 # use them too); re-exported here for the web modules and templates.
@@ -74,8 +76,8 @@ def held_count(event: Any) -> int:
     """Posts of an e-forum waiting for a moderator (tabs and overview show the number)."""
     from sqlalchemy import func, select
 
-    from ..extensions import db
-    from ..models import Post
+    from forum.core.extensions import db
+    from forum.models import Post
 
     if event is None or event.id is None or not event.is_eforum:
         return 0

@@ -14,11 +14,14 @@ from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from forum import clock, demo, discussion, links
-from forum import subscriptions as service
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
+from forum.demo import data as demo
+from forum.discussion import service as discussion
+from forum.mail import links
 from forum.mail.sender import send_due
 from forum.models import Event, Rsvp
+from forum.subscriptions import service
 from tests.browser.conftest import watch_for_csp_violations
 from tests.support.discussion import LIST, OPEN_AT, make_forum, message, subscribe
 from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, live_server, make_officer

@@ -11,11 +11,12 @@ from playwright.sync_api import Browser, expect
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from forum import attendance, clock, evaluations
-from forum.extensions import db
+from forum.ce import attendance, evaluations
+from forum.core import clock
+from forum.core.extensions import db
 from forum.mail.sender import send_due
 from forum.models import Certificate
-from forum.scheduler import run_job
+from forum.scheduling.scheduler import run_job
 from tests.browser.conftest import ARTIFACTS, watch_for_csp_violations
 from tests.browser.test_accessibility import check, violations
 from tests.browser.test_subscriber_flow import live_server_for

@@ -8,7 +8,8 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, expect
 
-from forum import clock, discussion
+from forum.core import clock
+from forum.discussion import service as discussion
 from tests.browser.conftest import watch_for_csp_violations
 from tests.support.discussion import LIST, OPEN_AT, make_forum, message, subscribe
 from tests.support.live import live_server

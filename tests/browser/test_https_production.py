@@ -16,8 +16,9 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from forum import clock, links
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
+from forum.mail import links
 from forum.mail.sender import send_due
 from forum.models import Participant
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, watch_for_csp_violations

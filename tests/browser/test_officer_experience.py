@@ -9,8 +9,11 @@ from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from forum import branding, demo, events, mail_texts
-from forum.extensions import db
+from forum.common import branding
+from forum.core.extensions import db
+from forum.demo import data as demo
+from forum.events import service as events
+from forum.mail import texts as mail_texts
 from forum.models import Event
 from tests.browser.conftest import ARTIFACTS, watch_for_csp_violations
 from tests.browser.test_accessibility import violations

@@ -11,12 +11,12 @@ from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from forum import links
-from forum.extensions import db
+from forum.core.extensions import db
+from forum.mail import links
 from forum.mail.sender import send_due
 from forum.models import Participant
 from forum.models.pathways import PathwayFollow
-from forum.scheduler import run_job
+from forum.scheduling.scheduler import run_job
 from tests.browser.conftest import ARTIFACTS, watch_for_csp_violations
 from tests.browser.test_accessibility import violations
 from tests.browser.test_subscriber_flow import live_server_for

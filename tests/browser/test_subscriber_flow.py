@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from forum import demo
-from forum.extensions import db
+from forum.core.extensions import db
+from forum.demo import data as demo
 from forum.mail.sender import send_due
 from forum.models import Event, Participant
 from tests.browser.conftest import ARTIFACTS, watch_for_csp_violations

@@ -10,10 +10,11 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, expect
 
-from forum import clock, demo
-from forum import subscriptions as service
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
+from forum.demo import data as demo
 from forum.models import Event, Participant
+from forum.subscriptions import service
 from tests.browser.conftest import watch_for_csp_violations
 from tests.browser.test_subscriber_flow import deliver, live_server_for, open_mail, shot
 from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, make_officer
@@ -106,7 +107,8 @@ def test_webinar_pages_have_no_serious_accessibility_violations(app: Flask, brow
     waiting-list place, and the officer's seats and recordings pages."""
     from axe_playwright_python.sync_playwright import Axe
 
-    from forum import join_links, links
+    from forum.mail import links
+    from forum.webinars import join_links
     from tests.browser.test_accessibility import check, path_of, sign_in
 
     demo.load()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from forum import events
-from forum.extensions import db
+from forum.core.extensions import db
+from forum.events import service as events
 from forum.models import ApiToken, Event, EventPanelist, Officer, Panelist, Session
 
 

@@ -37,7 +37,7 @@ from dateutil import tz as dateutil_tz
 from ical.calendar_stream import IcsCalendarStream
 from ical.exceptions import CalendarParseError
 
-from forum.calendar import PRODID, PersonalCalendar
+from forum.calendars.calendar import PRODID, PersonalCalendar
 
 _recorded: list[bytes] = []
 _checked: set[bytes] = set()

@@ -10,8 +10,8 @@ import vobject
 from dateutil import tz as dateutil_tz
 from icalendar import Calendar
 
-from forum import events
-from forum.extensions import db
+from forum.core.extensions import db
+from forum.events import service as events
 from forum.models import Event, EventPanelist, Panelist, Participant, Session, Subscription
 
 

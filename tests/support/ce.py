@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from forum import clock
-from forum.extensions import db
+from forum.core import clock
+from forum.core.extensions import db
 from forum.models import Attendance, Event, Participant, Session, Subscription
 from tests.support.live import make_event
 

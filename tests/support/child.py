@@ -59,14 +59,14 @@ def wait_for_line(proc: subprocess.Popen[str], expected: str) -> None:
 
 def main(argv: list[str]) -> None:
     from forum import create_app
-    from forum.extensions import db
+    from forum.core.extensions import db
 
     app = create_app(json.loads(os.environ["FORUM_CHILD_CONFIG"]))
     command, *rest = argv
     with app.app_context():
         if command == "accept":  # accept a held post (the change + its fan-out record), then expand
-            from forum import discussion
-            from forum.fanout import expand_pending
+            from forum.common.fanout import expand_pending
+            from forum.discussion import service as discussion
             from forum.models import Post
 
             post = db.session.get(Post, int(rest[0]))
@@ -77,7 +77,7 @@ def main(argv: list[str]) -> None:
             expand_pending()
             print("expanded", flush=True)
         elif command == "expand":
-            from forum.fanout import expand_pending
+            from forum.common.fanout import expand_pending
 
             print("expanding", flush=True)
             print(f"expanded {expand_pending().messages}", flush=True)

@@ -15,8 +15,9 @@ from flask import Flask
 from icalendar import Calendar
 from sqlalchemy import select
 
-from forum import calendar, clock
-from forum.extensions import db
+from forum.calendars import calendar
+from forum.core import clock
+from forum.core.extensions import db
 from forum.mail.lmtp import RunningServer, start_lmtp
 from forum.models import (
     Event,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from forum.fanout import ExpandReport, expand_pending, pending_count
+from forum.common.fanout import ExpandReport, expand_pending, pending_count
 
 
 def write_fan_outs() -> ExpandReport | None:

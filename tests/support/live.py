@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
-from forum import events
-from forum.extensions import db
+from forum.core.extensions import db
+from forum.events import service as events
 from forum.models import Event, EventPanelist, Officer, Panelist, Participant, Session, Subscription
 from tests.conftest import csrf_from
 

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from flask.testing import FlaskClient
 
-from forum import pathways
-from forum.extensions import db
+from forum.core.extensions import db
 from forum.models import Event, OutboundMessage
 from forum.models.pathways import LearningNeed, Pathway
+from forum.pathways import service as pathways
 from tests.conftest import csrf_from
 from tests.support.live import make_event
 from tests.support.subscriptions import link_in, outbox

@@ -10,9 +10,9 @@ from email.message import EmailMessage
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forum.extensions import db
+from forum.core.extensions import db
+from forum.core.text import markdown
 from forum.models import Event, Officer, OutboundMessage, Participant, Post, Session, Subscription, Thread
-from forum.text import markdown
 from tests.support.fanouts import write_fan_outs
 
 NY = "America/New_York"
@@ -160,6 +160,6 @@ def login_officer(client: FlaskClient, email: str = "officer@example.org") -> Of
 
 def eastern(y: int, mo: int, d: int, h: int, mi: int = 0) -> datetime:
     """An aware instant from a New York wall time (tests only; the app uses timezones.localize)."""
-    from forum.timezones import localize
+    from forum.core.timezones import localize
 
     return localize(datetime(y, mo, d, h, mi), NY).instant

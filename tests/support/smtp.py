@@ -155,7 +155,7 @@ def make_subscribers(n: int, slug: str = "mentoring", title: str = "Mentoring in
 
     from sqlalchemy import insert, select
 
-    from forum.extensions import db
+    from forum.core.extensions import db
     from forum.models import Event, Participant, Session, Subscription
 
     event = Event(slug=slug, title=title, status="published", timezone="America/New_York")

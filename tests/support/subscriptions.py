@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forum.extensions import db
+from forum.core.extensions import db
 from forum.models import Event, Officer, OutboundMessage, Session
 from tests.support.fanouts import write_fan_outs
 

@@ -1,0 +1,1 @@
+"""Continuing education: attendance, CE hours and completion, certificates, evaluations."""

@@ -1,0 +1,353 @@
+"""Certificates of completion and of attendance: who gets one, the PDF, verification, the mail.
+
+A registration earns a *certificate of completion* when its attendance meets the event's
+completion rule, or a *certificate of attendance* (listing what was attended) when it
+does not but something was attended; if the officer requires it, only once the
+evaluation is answered; and never before the last session has ended. The certificate
+row keeps a public verification code and a copy of what the PDF says (name as the person
+gave it, title, hours, sessions); issuing again refreshes that copy under the same code,
+so a participant who corrects their name on the preferences page gets a corrected PDF.
+
+The PDF is drawn with fpdf2 in DejaVu Sans, shipped in forum/fonts (its licence beside
+it), so any name the Unicode BMP can spell renders, whatever fonts the server has.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
+
+from fpdf import FPDF
+from sqlalchemy import String, cast, func, literal, select
+from sqlalchemy.exc import IntegrityError
+
+from forum.ce import attendance, evaluations
+from forum.common import branding, subjects
+from forum.core import clock
+from forum.core.extensions import db
+from forum.core.timezones import format_date, format_range, to_zone, zone_label
+from forum.core.urls import external_url
+from forum.mail import links
+from forum.mail.compose import list_message
+from forum.mail.outbox import enqueue
+from forum.models import Certificate, CESettings, Event, JobRun, Session, Subscription
+from forum.scheduling.jobs import JobReport, run_once
+from forum.subscriptions.erasure import is_erased
+
+FONT_DIR = Path(__file__).parent.parent / "fonts"
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed from paper
+#: Certificates are mailed within this long after the last session (later qualifiers too).
+MAIL_WINDOW = timedelta(days=30)
+MAX_DELAY = timedelta(days=30)  # the longest delay an officer may set before mailing
+
+
+class CertificateError(ValueError):
+    """Why a certificate cannot be had (yet), in words for the participant."""
+
+
+def organisation_name() -> str:
+    """The issuing organisation printed on certificates: the full name from the branding
+    settings (the officer's settings page, else ORG_NAME in the environment)."""
+    return branding.current().org_name
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def clean_code(code: str) -> str:
+    """A code as typed (lower case, spaces, missing dashes) in its stored form."""
+    raw = "".join(c for c in code.upper() if c.isalnum())
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}" if len(raw) == 12 else code.strip().upper()
+
+
+# --- who gets one --------------------------------------------------------------------------
+
+
+@dataclass
+class Standing:
+    """Where one registration stands: the certificate it can have now, or why not."""
+
+    kind: str | None  # completion | attendance | None
+    reason: str
+    record: attendance.Record
+
+
+def standing(subscription: Subscription, at: datetime | None = None) -> Standing:
+    at = at or clock.now()
+    event = subscription.event
+    record = attendance.record_for(subscription)
+    settings = record.settings
+    ends = event.ends_at
+    if ends is None or at < ends:
+        return Standing(None, "Certificates are issued after the last session.", record)
+    if not record.attended:
+        return Standing(None, "No attendance is recorded for you at this event.", record)
+    if settings.evaluation_required and not evaluations.has_answered(subscription):
+        return Standing(None, "Answer the evaluation first: the certificate follows it.", record)
+    kind = "completion" if record.completed else "attendance"
+    return Standing(kind, "", record)
+
+
+def session_lines(event: Event, sessions: list[Session]) -> list[dict[str, object]]:
+    """What a certificate lists per session: title, date and time in the event's zone, minutes."""
+    label = zone_label(event.timezone)
+    return [
+        {
+            "title": s.display_title,
+            "date": format_date(to_zone(s.starts_at, event.timezone)),
+            "time": format_range(s.starts_at, s.ends_at, event.timezone, label),
+            "minutes": attendance.session_minutes(s),
+        }
+        for s in sessions
+    ]
+
+
+def event_dates(event: Event) -> str:
+    first, last = event.first_date, event.last_date
+    if first is None or last is None:
+        return ""
+    if first == last:
+        return format_date(first)
+    return f"{format_date(first)} – {format_date(last)}"
+
+
+def issue(subscription: Subscription, at: datetime | None = None) -> Certificate:
+    """The registration's certificate, created or brought up to date; the caller commits.
+
+    Raises CertificateError when there is none to have (yet), or no name to print.
+    """
+    participant = subscription.participant
+    if is_erased(participant):
+        raise CertificateError("This registration was deleted at the participant's request.")
+    state = standing(subscription, at)
+    if state.kind is None:
+        raise CertificateError(state.reason)
+    name = participant.name.strip()
+    if not name:
+        raise CertificateError("Add your name on your preferences page: it is printed on the certificate.")
+    cert = _certificate_of(subscription)
+    if cert is None:
+        cert = Certificate(subscription_id=subscription.id, code=new_code(), issued_at=at or clock.now())
+        cert.subscription = subscription
+        try:
+            with db.session.begin_nested():  # two downloads at once: the unique key keeps one
+                db.session.add(cert)
+        except IntegrityError:
+            cert = _certificate_of(subscription)
+            if cert is None:
+                raise
+    values = {
+        "kind": state.kind,
+        "name": name,
+        "event_title": subscription.event.title,
+        "minutes": state.record.minutes,
+        "sessions": session_lines(subscription.event, state.record.attended),
+    }
+    for attr, value in values.items():
+        if getattr(cert, attr) != value:
+            setattr(cert, attr, value)
+    db.session.flush()
+    return cert
+
+
+def _certificate_of(subscription: Subscription) -> Certificate | None:
+    return db.session.scalar(select(Certificate).where(Certificate.subscription_id == subscription.id))
+
+
+def find(code: str) -> Certificate | None:
+    """The certificate a code names, or None (unknown, forged, or its person erased)."""
+    cert = db.session.scalar(select(Certificate).where(Certificate.code == clean_code(code)))
+    if cert is None or is_erased(cert.subscription.participant):
+        return None
+    return cert
+
+
+def verify_url(cert: Certificate) -> str:
+    return external_url("certificates.verify", code=cert.code)
+
+
+# --- the PDF ----------------------------------------------------------------------------------
+
+
+def _pdf() -> FPDF:
+    pdf = FPDF(orientation="landscape", format="A4", unit="mm")
+    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+    pdf.set_auto_page_break(auto=True, margin=18)
+    pdf.set_margins(22, 18, 22)
+    return pdf
+
+
+def render_pdf(cert: Certificate) -> bytes:
+    """The certificate as a PDF (A4 landscape), from the certificate row alone."""
+    event = cert.subscription.event
+    org = organisation_name()
+    pdf = _pdf()
+    pdf.set_title(f"{cert.kind_label}: {cert.event_title}")
+    pdf.set_author(org)
+    pdf.set_creator("Forum")
+    pdf.add_page()
+    pdf.set_draw_color(11, 92, 173)
+    pdf.set_line_width(1.2)
+    pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+
+    def line(text: str, size: float, style: str = "", gap: float = 2) -> None:
+        pdf.set_font("DejaVu", style, size)
+        pdf.multi_cell(width, size * 0.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(gap)
+
+    line(org, 14, "B", 6)
+    line(cert.kind_label, 28, "B", 6)
+    line("This certifies that", 12)
+    line(cert.name, 24, "B", 4)
+    done = "completed" if cert.kind == "completion" else "attended sessions of"
+    line(f"{done} the {event.kind_label.lower()}", 12)
+    line(cert.event_title, 18, "B", 2)
+    dates = event_dates(event)
+    if dates:
+        line(f"{dates} ({zone_label(event.timezone)} time)", 11, "", 3)
+    line(f"Continuing-education hours: {attendance.hours_text(cert.minutes)}", 13, "B", 5)
+
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.set_fill_color(230, 238, 248)
+    cols = (width * 0.42, width * 0.24, width * 0.22, width * 0.12)
+    for text, w in zip(("Session", "Date", "Time", "Hours"), cols, strict=True):
+        pdf.cell(w, 7, text, border="B", fill=True)
+    pdf.ln(7)
+    pdf.set_font("DejaVu", "", 10)
+    for s in cert.sessions:
+        row = (str(s["title"]), str(s["date"]), str(s["time"]), attendance.hours_text(int(s["minutes"])))
+        for text, w in zip(row, cols, strict=True):
+            pdf.cell(w, 6.5, _fit(pdf, text, w))
+        pdf.ln(6.5)
+    pdf.ln(6)
+    pdf.set_y(max(pdf.get_y(), pdf.h - 34))  # the issue line and code sit at the foot of the page
+    pdf.set_font("DejaVu", "", 9)
+    pdf.multi_cell(
+        width,
+        5,
+        f"Issued {format_date(to_zone(cert.issued_at, event.timezone), weekday=False)}. "
+        f"Verification code {cert.code}: {verify_url(cert)}",
+        align="C",
+    )
+    return bytes(pdf.output())
+
+
+def _fit(pdf: FPDF, text: str, width: float) -> str:
+    """Cut a cell's text with an ellipsis so a long title never runs into the next column."""
+    if pdf.get_string_width(text) <= width - 2:
+        return text
+    while text and pdf.get_string_width(text + "…") > width - 2:
+        text = text[:-1]
+    return text + "…"
+
+
+def filename(cert: Certificate) -> str:
+    return f"certificate-{cert.subscription.event.slug}-{cert.code}.pdf"
+
+
+# --- the mail after the last session -------------------------------------------------------
+
+
+def _events_due(at: datetime) -> list[Event]:
+    """Published events whose last session ended within the mail window."""
+    recent = select(Session.event_id).where(
+        Session.ends_at <= at, Session.ends_at > at - MAIL_WINDOW - MAX_DELAY
+    )
+    candidates = db.session.scalars(
+        select(Event).where(Event.status == "published", Event.id.in_(recent)).order_by(Event.id)
+    ).all()
+    due = []
+    for event in candidates:
+        ends = event.ends_at
+        settings = db.session.scalar(select(CESettings).where(CESettings.event_id == event.id))
+        delay = timedelta(hours=settings.certificate_delay_hours if settings else 24)
+        if settings is not None and not settings.mail_certificates:
+            continue
+        if ends is not None and ends + delay <= at < ends + delay + MAIL_WINDOW:
+            due.append(event)
+    return due
+
+
+def mail_certificate(subscription: Subscription, at: datetime) -> tuple[int, str]:
+    """Queue one participant's certificate mail (PDF attached, or a link when no name is known)."""
+    event = subscription.event
+    participant = subscription.participant
+    try:
+        cert: Certificate | None = issue(subscription, at)
+    except CertificateError:
+        cert = None  # no name yet: the mail says where to add it and download
+    state = standing(subscription, at)
+    msg = list_message(
+        event=event,
+        subscription=subscription,
+        subject=subjects.subject("Your certificate", event),
+        template="certificate",
+        context={
+            "certificate": cert,
+            "hours": attendance.hours_text(state.record.minutes),
+            "verify_url": verify_url(cert) if cert else "",
+            "preferences_url": links.preferences_url(participant),
+        },
+        automated=True,
+        posting_open=False,
+    )
+    if cert is not None:
+        msg.add_attachment(render_pdf(cert), maintype="application", subtype="pdf", filename=filename(cert))
+    queued = enqueue(
+        msg,
+        kind="certificate",
+        key=f"certificate:{subscription.id}",
+        event_id=event.id,
+        subscription_id=subscription.id,
+    )
+    return (1 if queued else 0), (cert.kind if cert else "no name yet")
+
+
+def mailed_count(event: Event) -> int:
+    """How many of the event's registrations have had their certificate mail."""
+    target = literal("subscription:", String) + cast(Subscription.id, String)
+    targets = select(target).where(Subscription.event_id == event.id)
+    stmt = (
+        select(func.count())
+        .select_from(JobRun)
+        .where(JobRun.kind == "certificate", JobRun.target.in_(targets))
+    )
+    return db.session.scalar(stmt) or 0
+
+
+def send_due(at: datetime, report: JobReport, event: Event | None = None) -> None:
+    """Scheduler job: mail each registration that met the rule its certificate, once.
+
+    One job_run key per registration, so someone who qualifies later (an officer's late
+    upload, an evaluation answered on day 3) is mailed on a later run, and nobody twice.
+    """
+    for ev in [event] if event else _events_due(at):
+        recs = [r for r in attendance.records(ev) if r.completed and r.subscription.status == "active"]
+        targets = [f"subscription:{r.subscription.id}" for r in recs]
+        mailed = set(
+            db.session.scalars(
+                select(JobRun.target).where(JobRun.kind == "certificate", JobRun.target.in_(targets or [""]))
+            )
+        )  # a sweep every minute must not re-check everyone already mailed
+        for record in recs:
+            sub = record.subscription
+            if f"subscription:{sub.id}" in mailed:
+                continue
+            if standing(sub, at).kind != "completion":
+                continue  # e.g. the evaluation comes first
+            run = run_once(
+                "certificate",
+                f"subscription:{sub.id}",
+                "completion",
+                ev.ends_at,
+                partial(mail_certificate, sub, at),
+            )
+            if run is not None:
+                report.add(f"certificate {ev.slug} subscription {sub.id}: {run.note}", run.recipients)

@@ -1,0 +1,506 @@
+"""Wall time + IANA zone -> instants, zone lists, and the announcement's time formats.
+
+Sessions are entered and stored as wall time in a named zone (that survives tz rule
+changes); instants are derived here and nowhere else.  Formatting follows the
+announcements officers already write: ``10:00 AM-6:00 PM (Eastern)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from forum.core.config import DEFAULT_DISPLAY_ZONES
+
+#: the en dash of ranges ("10:00 AM–6:00 PM", "Tuesday, 9/10/2019 – Wednesday, 9/11/2019")
+DASH = "\u2013"
+MINUS = "\u2212"  # a real minus sign in UTC offsets
+
+
+class TimeInputError(ValueError):
+    """A wall time or zone an officer typed that cannot be turned into an instant."""
+
+
+@dataclass(frozen=True)
+class Localized:
+    """An instant derived from a wall time, with a note when the wall time was ambiguous."""
+
+    instant: datetime  # aware, UTC
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class DisplayZone:
+    name: str
+    label: str
+
+
+@lru_cache(maxsize=512)
+def get_zone(name: str) -> ZoneInfo:
+    """The ZoneInfo for an IANA name, or a TimeInputError that says what is wrong."""
+    if not name or name != name.strip() or len(name) > 64:  # the longest IANA name is 32
+        raise TimeInputError(f"“{name[:64]}” is not a time zone name such as America/New_York.")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: e.g. a name too long for a path
+        raise TimeInputError(
+            f"“{name}” is not a known time zone; use an IANA name such as America/New_York."
+        ) from None
+
+
+def is_zone(name: str) -> bool:
+    try:
+        get_zone(name)
+    except TimeInputError:
+        return False
+    return True
+
+
+#: zones many readers of an English-language library event live in, offered right after
+#: the display zones in every picker
+COMMON_ZONES = (
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Phoenix",
+    "America/Halifax",
+    "America/St_Johns",
+    "America/Toronto",
+    "America/Vancouver",
+    "America/Mexico_City",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Africa/Johannesburg",
+    "Africa/Lagos",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "UTC",
+)
+
+
+def _tzdata_file(name: str) -> str | None:
+    """A table shipped with the tzdata package (else the system's zoneinfo), or None."""
+    try:
+        from importlib.resources import files
+
+        return (files("tzdata") / "zoneinfo" / name).read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        pass
+    try:
+        with open(f"/usr/share/zoneinfo/{name}", encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+@lru_cache(maxsize=1)
+def all_zone_names() -> list[str]:
+    """The canonical IANA zone names, sorted, for pickers: tzdata's zone.tab (one name per
+    country region, e.g. Asia/Kolkata) plus UTC. Backward-compatible aliases such as
+    Asia/Calcutta or US/Eastern are not offered (they still work where typed: `canonical`)."""
+    table = _tzdata_file("zone.tab")
+    if table:
+        names = {line.split("\t")[2] for line in table.splitlines() if line and not line.startswith("#")}
+    else:  # no table anywhere: the zones that are not links, as well as zoneinfo can tell
+        names = {
+            z
+            for z in available_timezones()
+            if "/" in z and not z.startswith(("Etc/", "SystemV/", "US/", "posixrules")) and z not in zone_links()
+        }
+    return sorted(n for n in names if is_zone(n)) + ["UTC"]
+
+
+@lru_cache(maxsize=1)
+def zone_links() -> dict[str, str]:
+    """Alias -> target from tzdata's `tzdata.zi` (`L Asia/Kolkata Asia/Calcutta`)."""
+    table = _tzdata_file("tzdata.zi") or ""
+    links = {}
+    for line in table.splitlines():
+        if line.startswith("L "):
+            _, target, alias = line.split()[:3]
+            links[alias] = target
+    return links
+
+
+def canonical(name: str) -> str:
+    """`Asia/Calcutta` -> `Asia/Kolkata`; canonical and unknown names come back as they are."""
+    offered = set(all_zone_names())
+    if name in offered:
+        return name
+    target = zone_links().get(name)
+    return target if target in offered else name
+
+
+def utc_offset(zone_name: str, at: datetime) -> str:
+    """`UTC+05:30` now (or at `at`) in a zone; `UTC` for a zero offset."""
+    local = to_zone(at, zone_name)
+    text = _offset(local)
+    return "UTC" if text == "+00:00" else "UTC" + text.replace("-", MINUS)
+
+
+Picker = list[tuple[str, list[tuple[str, str]]]]
+
+#: built pickers by `picker_key` (a handful a day: one per display-zone list and `extra`)
+_PICKERS: dict[tuple[object, ...], Picker] = {}
+
+
+def zone_picker(at: datetime, extra: Sequence[str] = ()) -> Picker:
+    """The one zone list of every picker (officer and public): the display zones and
+    common zones first, then every canonical zone grouped by region, each with its UTC
+    offset at `at`. `extra` names a zone to include if missing (a stored alias).
+
+    Built once per process and `picker_key` (the offsets only change at a DST change) and
+    shared: callers must not modify the list."""
+    key = picker_key(at, extra)
+    picker = _PICKERS.get(key)
+    if picker is None:
+        if len(_PICKERS) >= 64:  # old days; a process that runs for months stays small
+            _PICKERS.clear()
+        picker = _PICKERS[key] = build_zone_picker(at, extra)
+    return picker
+
+
+def picker_key(at: datetime, extra: Sequence[str] = ()) -> tuple[object, ...]:
+    """What the picker at `at` depends on: the display zones, `extra`, the UTC date and,
+    on a day when some zone changes its offset, the offsets of those zones at `at` (so
+    the picker changes at the very instant of a DST change, not at midnight)."""
+    zones = tuple(display_zones())
+    names = tuple(extra)
+    day = at.astimezone(UTC).date()
+    changing = _changing_on(day, zones, names)
+    return (day, zones, names, tuple(utc_offset(name, at) for name in changing))
+
+
+@lru_cache(maxsize=16)
+def _changing_on(day: date, zones: tuple[DisplayZone, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
+    """The picker's zones whose UTC offset differs anywhere in this UTC day (sampled each
+    hour and at both ends: no zone changes its offset twice within an hour)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    names = dict.fromkeys([*(z.name for z in zones), *COMMON_ZONES, *all_zone_names(), *extra])
+    changing = []
+    for name in names:
+        if not is_zone(name):
+            continue
+        tz = get_zone(name)
+        if len({(start + timedelta(hours=h)).astimezone(tz).utcoffset() for h in range(25)}) > 1:
+            changing.append(name)
+    return tuple(changing)
+
+
+def build_zone_picker(at: datetime, extra: Sequence[str] = ()) -> Picker:
+    """`zone_picker` without the cache (what the cache must equal)."""
+    common: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for z in display_zones():
+        common.append((z.name, f"{z.label} ({z.name.replace('_', ' ')}) \u2014 {utc_offset(z.name, at)}"))
+        seen.add(z.name)
+    for name in COMMON_ZONES:
+        if name not in seen and is_zone(name):
+            common.append((name, f"{zone_label(name)} ({name.replace('_', ' ')}) \u2014 {utc_offset(name, at)}"))
+            seen.add(name)
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in [*all_zone_names(), *[e for e in extra if e and is_zone(e)]]:
+        region, _, place = name.partition("/")
+        label = (place or region).replace("_", " ").replace("/", " / ")
+        entry = (name, f"{label} \u2014 {utc_offset(name, at)}")
+        bucket = groups.setdefault(region if place else "Other", [])
+        if entry not in bucket:
+            bucket.append(entry)
+    return [("Common", common)] + sorted(groups.items())
+
+
+def format_time(dt: datetime) -> str:
+    """`10:00 AM` — 12-hour clock without a leading zero, as the announcements write it."""
+    return dt.strftime("%I:%M %p").lstrip("0")
+
+
+def format_date(d: date | datetime, weekday: bool = True) -> str:
+    """`Tuesday, 9/10/2019`."""
+    text = f"{d.month}/{d.day}/{d.year}"
+    return f"{d:%A}, {text}" if weekday else text
+
+
+def format_date_range(first: date, last: date) -> str:
+    """`Tuesday, 9/10/2019 – Wednesday, 9/11/2019` (one date when they are the same)."""
+    if first == last:
+        return format_date(first)
+    return f"{format_date(first)} {DASH} {format_date(last)}"
+
+
+def format_short_date(d: date | datetime) -> str:
+    """`Tue 9/10`, used inside a time range that needs its dates."""
+    return f"{d:%a} {d.month}/{d.day}"
+
+
+def localize(wall: datetime, zone_name: str) -> Localized:
+    """Turn a naive wall time in `zone_name` into a UTC instant.
+
+    A wall time that does not exist (the spring-forward gap) is refused; an ambiguous
+    one (the fall-back hour) resolves to its first occurrence and says so.
+    """
+    if wall.tzinfo is not None:
+        raise TypeError("localize() takes a wall time without tzinfo")
+    tz = get_zone(zone_name)
+    first = wall.replace(tzinfo=tz, fold=0)
+    second = wall.replace(tzinfo=tz, fold=1)
+    instant = first.astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) != wall:
+        before = (wall - timedelta(hours=1)).replace(tzinfo=tz)
+        after = (wall + timedelta(hours=1)).replace(tzinfo=tz)
+        jump = (after.utcoffset() or timedelta()) - (before.utcoffset() or timedelta())
+        raise TimeInputError(
+            f"{format_time(wall)} on {format_date(wall)} does not exist in {zone_name}: "
+            f"clocks spring forward by {_duration(jump)} that night. "
+            "Pick a time outside the skipped hour."
+        )
+    note = None
+    if first.utcoffset() != second.utcoffset():
+        note = (
+            f"{format_time(wall)} on {format_date(wall)} happens twice in {zone_name} "
+            f"(clocks fall back); the first one ({first.tzname()}, "
+            f"UTC{_offset(first)}) was used. Calendar files give this session in UTC "
+            "so every calendar program shows that same moment."
+        )
+    return Localized(instant=instant, note=note)
+
+
+def is_ambiguous(wall: datetime, zone_name: str) -> bool:
+    """Whether a naive wall time happens twice in the zone (the fall-back hour)."""
+    tz = get_zone(zone_name)
+    return wall.replace(tzinfo=tz, fold=0).utcoffset() != wall.replace(tzinfo=tz, fold=1).utcoffset()
+
+
+def to_zone(instant: datetime, zone_name: str) -> datetime:
+    if instant.tzinfo is None:
+        raise TypeError("to_zone() takes an aware instant")
+    return instant.astimezone(get_zone(zone_name))
+
+
+def parse_display_zones(spec: str | None) -> list[DisplayZone]:
+    """`America/New_York=Eastern,Europe/London=UK` -> DisplayZone list (label optional)."""
+    zones = []
+    for part in (spec or DEFAULT_DISPLAY_ZONES).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        name, _, label = part.partition("=")
+        name = name.strip()
+        get_zone(name)
+        zones.append(DisplayZone(name=name, label=label.strip() or zone_label(name)))
+    return zones
+
+
+def zone_label(name: str) -> str:
+    """A readable label for a zone that has none configured: `Asia/Kolkata` -> `Kolkata`."""
+    return name.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def format_range(
+    start: datetime, end: datetime, zone_name: str, label: str, home_date: date | None = None
+) -> str:
+    """`10:00 AM–6:00 PM (Eastern)` (en dash).
+
+    Dates are added when the range crosses midnight in this zone, or when its local date
+    differs from the event's home date (the other side of the date line).
+    """
+    s, e = to_zone(start, zone_name), to_zone(end, zone_name)
+    if s.date() != e.date() or (home_date is not None and s.date() != home_date):
+        if s.date() == e.date():
+            return f"{format_short_date(s)} {format_time(s)}{DASH}{format_time(e)} ({label})"
+        return f"{format_short_date(s)} {format_time(s)}{DASH}{format_short_date(e)} {format_time(e)} ({label})"
+    return f"{format_time(s)}{DASH}{format_time(e)} ({label})"
+
+
+def zone_lines(
+    start: datetime,
+    end: datetime,
+    zones: Sequence[DisplayZone],
+    home_date: date | None = None,
+) -> list[str]:
+    """One formatted range per display zone, in the configured order."""
+    return [format_range(start, end, z.name, z.label, home_date) for z in zones]
+
+
+def offset_changes(instants: Iterable[datetime], zone_name: str) -> list[tuple[datetime, str]]:
+    """Where consecutive instants sit on different UTC offsets in a zone.
+
+    Officers are told when a series crosses a DST change: the wall time stays put, so
+    the time moves for anyone in a zone without (or with a different) DST rule.
+    """
+    changes = []
+    previous = None
+    for instant in sorted(instants):
+        local = to_zone(instant, zone_name)
+        if previous is not None and local.utcoffset() != previous.utcoffset():
+            changes.append((instant, f"UTC{_offset(previous)} → UTC{_offset(local)} ({local.tzname()})"))
+        previous = local
+    return changes
+
+
+def _offset(dt: datetime) -> str:
+    off = dt.utcoffset() or timedelta()
+    sign = "+" if off >= timedelta() else "-"
+    minutes = abs(int(off.total_seconds())) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = abs(int(delta.total_seconds())) // 60
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour" + ("s" if hours != 1 else "")
+    return f"{minutes} minutes"
+
+
+@dataclass(frozen=True)
+class ZoneState:
+    """What a zone observes at an instant: UTC offset, DST part and abbreviation."""
+
+    offset: timedelta
+    dst: bool
+    name: str
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A change of a zone's offset (or abbreviation), as calendar VTIMEZONE rules need it.
+
+    `wall_before` is the local wall time of the change on the clock that was in force
+    just before it (how iCalendar writes an observance's DTSTART).
+    """
+
+    at: datetime  # aware UTC instant of the change
+    before: ZoneState
+    after: ZoneState
+
+    @property
+    def wall_before(self) -> datetime:
+        return (self.at + self.before.offset).replace(tzinfo=None)
+
+
+def zone_state(zone_name: str, instant: datetime) -> ZoneState:
+    local = to_zone(instant, zone_name)
+    return ZoneState(
+        offset=local.utcoffset() or timedelta(),
+        dst=bool(local.dst()),
+        name=local.tzname() or zone_name,
+    )
+
+
+@lru_cache(maxsize=256)
+def transitions(zone_name: str, start: datetime, end: datetime) -> tuple[Transition, ...]:
+    """Every change of offset, DST flag or abbreviation in `zone_name` in [start, end).
+
+    zoneinfo keeps its transition table private, so this scans offsets a day at a time
+    and bisects each change down to the second; a few thousand lookups per zone and
+    span, cached.
+    """
+    step = timedelta(days=1)
+    found: list[Transition] = []
+    t = start.astimezone(UTC)
+    end = end.astimezone(UTC)
+    state = zone_state(zone_name, t)
+    while t < end:
+        nxt = min(t + step, end)
+        nxt_state = zone_state(zone_name, nxt)
+        if nxt_state != state:
+            lo, hi = t, nxt  # state(lo) == state, state(hi) != state
+            while hi - lo > timedelta(seconds=1):
+                mid = lo + (hi - lo) / 2
+                mid = mid.replace(microsecond=0)
+                if mid <= lo:
+                    break
+                if zone_state(zone_name, mid) == state:
+                    lo = mid
+                else:
+                    hi = mid
+            after = zone_state(zone_name, hi)
+            found.append(Transition(at=hi, before=state, after=after))
+            state, t = after, hi
+            continue
+        state, t = nxt_state, nxt
+    return tuple(found)
+
+
+# --- zones shown with a time, and how mail states a time ---------------------------------
+
+
+def display_zones() -> list[DisplayZone]:
+    """The configured zone list (DISPLAY_ZONES), parsed once per app."""
+    from flask import current_app
+
+    zones = current_app.extensions.get("forum_display_zones")
+    if zones is None:
+        zones = parse_display_zones(current_app.config["DISPLAY_ZONES"])
+        current_app.extensions["forum_display_zones"] = zones
+    return zones  # type: ignore[no-any-return]
+
+
+def label_for(zone_name: str) -> str:
+    """The display-zone label (`Eastern`) where the zone is listed, else the city (`London`)."""
+    return next((z.label for z in display_zones() if z.name == zone_name), None) or zone_label(zone_name)
+
+
+def stated_zone_lines(
+    start: datetime, end: datetime, home_zone: str, reader_zone: str | None = None
+) -> list[str]:
+    """A time as every mail states it: the event's home zone first, then the reader's own
+    zone when they chose one, then the display-zone list, each zone once.
+
+    A London series therefore always shows London time, whatever DISPLAY_ZONES lists.
+    """
+    home_date = to_zone(start, home_zone).date()
+    wanted = [(home_zone, label_for(home_zone))]
+    if reader_zone and is_zone(reader_zone):
+        wanted.append((reader_zone, f"{label_for(reader_zone)}, your time zone"))
+    wanted += [(z.name, z.label) for z in display_zones()]
+    lines, seen = [], set()
+    for name, label in wanted:
+        if name in seen:
+            continue
+        seen.add(name)
+        lines.append(format_range(start, end, name, label, home_date))
+    return lines
+
+
+def session_zone_lines(session, reader_zone: str | None = None) -> list[str]:  # type: ignore[no-untyped-def]
+    """`stated_zone_lines` for a session, its event's zone as home."""
+    return stated_zone_lines(session.starts_at, session.ends_at, session.event.timezone, reader_zone)
+
+
+def format_when(start: datetime, end: datetime, zone_name: str) -> str:
+    """`Tue 2/9/2027 2:00 PM–3:00 PM (London)`: a session's whole time in one zone, as the
+    "was ..., now ..." lines of an update mail give it."""
+    s, e = to_zone(start, zone_name), to_zone(end, zone_name)
+    day = f"{s:%a} {s.month}/{s.day}/{s.year}"
+    if s.date() != e.date():
+        return f"{day} {format_time(s)}{DASH}{format_short_date(e)} {format_time(e)} ({label_for(zone_name)})"
+    return f"{day} {format_time(s)}{DASH}{format_time(e)} ({label_for(zone_name)})"
+
+
+def stated_instant(instant: datetime, home_zone: str, reader_zone: str | None = None) -> str:
+    """One moment as mail states it, zones in the same order as `stated_zone_lines`:
+    `Wednesday, 9/11/2019 6:00 PM (Eastern); 5:00 PM (Central); ...` (a zone on another
+    date gets its date)."""
+    home = to_zone(instant, home_zone)
+    zones = [(home_zone, label_for(home_zone))]
+    if reader_zone and is_zone(reader_zone):
+        zones.append((reader_zone, f"{label_for(reader_zone)}, your time zone"))
+    zones += [(z.name, z.label) for z in display_zones()]
+    parts, seen = [], set()
+    for name, label in zones:
+        if name in seen:
+            continue
+        seen.add(name)
+        local = to_zone(instant, name)
+        day = "" if local.date() == home.date() else f"{format_short_date(local)} "
+        parts.append(f"{day}{format_time(local)} ({label})")
+    return f"{format_date(home)} " + "; ".join(parts)

@@ -1,0 +1,1 @@
+"""Demo data for `make run` (`flask forum demo`)."""

@@ -1,0 +1,1 @@
+"""The e-forum: who may post, acceptance and moderation, threads, notices, digests, the inbound pipe."""

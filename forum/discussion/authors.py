@@ -1,0 +1,100 @@
+"""Who is writing to a forum: a member (subscriber or panelist), a moderator, or someone we know.
+
+Lookups only, shared by the doors (mail, web) through `forum.discussion`; nothing here
+changes a row or sends mail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from forum.core import timezones
+from forum.core.extensions import db
+from forum.models import Event, EventPanelist, Officer, Panelist, Participant, Subscription
+
+
+@dataclass
+class Author:
+    """A sender the forum knows: an active subscriber or a panelist of the forum."""
+
+    email: str
+    name: str
+    role: str  # participant / panelist / moderator / presenter
+    participant: Participant | None = None
+    subscription: Subscription | None = None
+    panelist: Panelist | None = None
+
+    @property
+    def is_panelist(self) -> bool:
+        return self.panelist is not None
+
+
+def find_author(event: Event, email: str, name: str = "") -> Author | None:
+    """The sender as a member of this forum: a panelist link wins over a subscription."""
+    key = email.strip().lower()
+    link = db.session.scalar(
+        select(EventPanelist)
+        .join(Panelist)
+        .where(EventPanelist.event_id == event.id, func.lower(Panelist.email) == key)
+        .limit(1)
+    )
+    participant = Participant.by_email(key)
+    subscription = None
+    if participant is not None:
+        subscription = db.session.scalar(
+            select(Subscription).where(
+                Subscription.event_id == event.id,
+                Subscription.participant_id == participant.id,
+            )
+        )
+    if link is not None:
+        return Author(
+            email=email,
+            name=link.panelist.name or name,
+            role=link.role if link.role in ("moderator", "presenter") else "panelist",
+            participant=participant,
+            subscription=subscription if subscription and subscription.status == "active" else None,
+            panelist=link.panelist,
+        )
+    if subscription is not None and subscription.status == "active":
+        return Author(
+            email=email,
+            name=name or participant.name,  # type: ignore[union-attr]
+            role="participant",
+            participant=participant,
+            subscription=subscription,
+        )
+    return None
+
+
+def is_moderator(event: Event, email: str) -> bool:
+    """Officers, the event's contact, and its panelists with the moderator role."""
+    key = email.strip().lower()
+    if not key:
+        return False
+    officer = Officer.by_email(key)
+    if officer is not None and officer.active:
+        return True
+    if event.contact_email and event.contact_email.strip().lower() == key:
+        return True
+    return any(
+        link.role == "moderator" and (link.panelist.email or "").strip().lower() == key
+        for link in event.panelist_links
+    )
+
+
+def author_zone(event: Event, author: Author) -> str:
+    zone = author.participant.timezone if author.participant else None
+    return zone if zone and timezones.is_zone(zone) else event.timezone
+
+
+def is_known(email: str) -> bool:
+    """Someone we have a record of, so a refusal goes to a person and not to a forged address."""
+    if Participant.by_email(email) is not None:
+        return True
+    return (
+        db.session.scalar(select(Panelist.id).where(func.lower(Panelist.email) == email.strip().lower()))
+        is not None
+    )

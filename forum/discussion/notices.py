@@ -1,0 +1,198 @@
+"""The mail the e-forum sends by itself about one post: hold notices, held / approved /
+rejected / refused / not-open replies.
+
+Each is one `notify` call: built from `templates/mail/<template>.*`, marked as automatic
+(RFC 3834) so nobody's auto-responder answers back, and enqueued in the caller's
+transaction with a key that makes a retry send nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from email.headerregistry import Address
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from forum.core import timezones
+from forum.core.extensions import db
+from forum.core.tokens import make_token
+from forum.core.urls import external_url
+from forum.mail import outbox
+from forum.mail.addresses import approve_address
+from forum.mail.compose import address, build_message
+from forum.models import Event, Officer, Panelist, Post, Subscription
+from forum.web.helpers import display_zones
+
+
+def auto_headers(event: Event, auto: str = "auto-replied") -> dict[str, str]:
+    """RFC 3834 marks on everything the list answers by itself, so nobody answers back."""
+    return {"Auto-Submitted": auto, "X-Loop": event.list_address(current_app.config["LIST_DOMAIN"])}
+
+
+def notify(
+    event: Event,
+    *,
+    to: Address,
+    subject: str,
+    template: str,
+    context: dict[str, Any],
+    kind: str,
+    key: str,
+    sender: Address | None = None,
+    reply_to: Address | None = None,
+    auto: str = "auto-replied",
+) -> None:
+    """Build one notice from its template and enqueue it once (per `key`)."""
+    msg = build_message(
+        to=to,
+        subject=subject,
+        template=template,
+        context={"event": event, **context},
+        sender=sender,
+        reply_to=reply_to,
+        headers=auto_headers(event, auto),
+    )
+    outbox.enqueue(msg, kind=kind, key=key, event_id=event.id)
+
+
+def permalink(post: Post) -> str:
+    return external_url("discussion.post", slug=post.event.slug, post_id=post.id)
+
+
+def format_instant(instant: datetime, zone: str) -> str:
+    """`Tuesday, 9/10/2019 at 10:00 AM (Eastern)`, labelled as the display zones label it."""
+    local = timezones.to_zone(instant, zone)
+    label = next((z.label for z in display_zones() if z.name == zone), None)
+    label = label or f"{timezones.zone_label(zone)} time"
+    return f"{timezones.format_date(local)} at {timezones.format_time(local)} ({label})"
+
+
+def moderator_recipients(event: Event) -> list[tuple[str, str, Panelist | None]]:
+    """(email, name, panelist or None for officers) for everyone who gets hold notices."""
+    seen: set[str] = set()
+    out: list[tuple[str, str, Panelist | None]] = []
+    for link in event.panelist_links:
+        email = (link.panelist.email or "").strip()
+        if link.role == "moderator" and email and email.lower() not in seen:
+            seen.add(email.lower())
+            out.append((email, link.panelist.name, link.panelist))
+    for officer in db.session.scalars(select(Officer).where(Officer.active.is_(True)).order_by(Officer.id)):
+        if officer.email.lower() not in seen:
+            seen.add(officer.email.lower())
+            out.append((officer.email, officer.name, None))
+    if not out and event.contact_email:
+        out.append((event.contact_email, event.contact_name, None))
+    return out
+
+
+def hold_notices(event: Event, post: Post) -> None:
+    """Ask every moderator to look at a held post; replying to the notice approves it."""
+    domain = current_app.config["LIST_DOMAIN"]
+    reply_to = Address(display_name=f"Approve post {post.id}", addr_spec=approve_address(post))
+    for email, name, panelist in moderator_recipients(event):
+        if panelist is not None:
+            token = make_token("moderate", [event.id, panelist.id])
+            queue = external_url("discussion.moderation", slug=event.slug, t=token)
+        else:
+            queue = external_url("discussion.moderation", slug=event.slug)
+        notify(
+            event,
+            to=address(email, name),
+            subject=f"Held for moderation: {post.subject}",
+            template="hold_notice",
+            context={"post": post, "queue_url": queue, "approve_address": reply_to.addr_spec},
+            kind="hold_notice",
+            key=f"hold:{post.id}:{email.lower()}",
+            sender=address(f"{event.slug}-owner@{domain}", f"{event.title} moderation"),
+            reply_to=reply_to,
+            auto="auto-generated",
+        )
+
+
+def held_mail(event: Event, post: Post) -> None:
+    """Tell the author their post waits for a moderator, so silence is not mistaken for loss."""
+    notify(
+        event,
+        to=address(post.author_email, post.author_name),
+        subject=f"Your post to {event.title} is waiting for a moderator",
+        template="held",
+        context={"post": post},
+        kind="held",
+        key=f"held:{post.id}",
+    )
+
+
+def approved_mail(post: Post, subscription: Subscription | None) -> None:
+    """A held post was approved but its author gets no copy (digest or web only): say so once.
+
+    The link carries the author's signed reader token when the archive is for subscribers.
+    """
+    event = post.event
+    link = permalink(post)
+    if subscription is not None and subscription.status == "active" and not event.archive_public:
+        token = make_token("post", subscription.id)
+        link = external_url("discussion.post", slug=event.slug, post_id=post.id, t=token)
+    notify(
+        event,
+        to=address(post.author_email, post.author_name),
+        subject=f"Your post to {event.title} was approved",
+        template="approved",
+        context={"post": post, "permalink": link},
+        kind="approved",
+        key=f"approved:{post.id}",
+    )
+
+
+def rejected_mail(post: Post) -> None:
+    """The moderator's reason, to the author of a rejected post."""
+    event = post.event
+    notify(
+        event,
+        to=address(post.author_email, post.author_name),
+        subject=f"Your post to {event.title} was not accepted",
+        template="rejected",
+        context={"post": post, "reason": post.reject_reason},
+        kind="rejected",
+        key=f"rejected:{post.id}",
+    )
+
+
+def refusal_mail(event: Event, email: str, name: str, subject: str, message_id: str, reason: str) -> None:
+    """Explain a refusal to someone we know (callers check that: strangers get no backscatter)."""
+    key = "refusal:" + hashlib.sha256(f"{event.id}:{message_id}".encode()).hexdigest()[:40]
+    notify(
+        event,
+        to=address(email, name),
+        subject=f"Your message to {event.title} was not posted",
+        template="refusal",
+        context={"subject": subject, "reason": reason},
+        kind="refusal",
+        key=key,
+    )
+
+
+def not_open_mail(
+    event: Event, email: str, name: str, zone: str, subject: str, closed: str, now: datetime
+) -> None:
+    """The polite auto-reply with the forum's dates in the sender's zone (one a day per sender)."""
+    start, end = event.starts_at, event.ends_at
+    notify(
+        event,
+        to=address(email, name),
+        subject=f"{event.title} is not open for posts",
+        template="not_open",
+        context={
+            "name": name,
+            "subject": subject,
+            "closed": closed,
+            "before": bool(start and now < start),
+            "opens": format_instant(start, zone) if start else None,
+            "closes": format_instant(end, zone) if end else None,
+            "zone": zone,
+        },
+        kind="not_open",
+        key=f"not_open:{event.id}:{email.lower()}:{now.date().isoformat()}",
+    )

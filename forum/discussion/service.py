@@ -1,0 +1,513 @@
+"""The e-forum's rules: who may post, when, what is held, how threads form, who gets what.
+
+Every door (LMTP, `flask forum inject`, the web form) ends in `receive` or
+`post_from_web`, which return an `Outcome` that each door turns into its own answer
+(an LMTP reply, a sysexits code, a page). Mail caused by a decision is enqueued in the
+same transaction as the decision, with a key that makes a retry send nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from forum.calendars import rsvp
+from forum.common import fanout
+from forum.core import clock
+from forum.core.extensions import db
+from forum.core.text import ascii_text, html_within_limits, markdown, sanitize_html, text_to_html
+from forum.discussion import authors, notices
+from forum.discussion.authors import Author, author_zone, find_author, is_moderator
+from forum.discussion.notices import permalink
+from forum.discussion.threads import place_in_thread, reply_subject
+from forum.mail import bounces, outbox
+from forum.mail.addresses import resolve
+from forum.mail.compose import list_id, list_messages, new_message_id
+from forum.mail.parse import ParsedMessage, parse_message
+from forum.models import Event, Participant, Post, Subscription, Thread
+from forum.subscriptions import service as subscriptions
+
+log = logging.getLogger(__name__)
+
+# status -> (LMTP reply, sysexits code)
+_REPLIES = {
+    "accepted": ("250 2.0.0", 0),
+    "held": ("250 2.0.0", 0),
+    "duplicate": ("250 2.0.0", 0),
+    "dropped": ("250 2.0.0", 0),
+    "not_open": ("250 2.0.0", 0),
+    "moderated": ("250 2.0.0", 0),
+    "unsubscribed": ("250 2.0.0", 0),
+    "rsvp": ("250 2.0.0", 0),
+    "discarded": ("250 2.0.0", 0),
+    "bounce": ("250 2.0.0", 0),
+    "unknown_list": ("550 5.1.1", 67),
+    "refused": ("550 5.7.1", 77),
+    "too_big": ("552 5.3.4", 77),
+    "unparseable": ("550 5.6.0", 65),
+}
+
+
+@dataclass
+class Outcome:
+    """What happened to one message for one recipient, and why (shown to whoever sent it)."""
+
+    status: str
+    reason: str
+    post: Post | None = None
+
+    @property
+    def smtp_reply(self) -> str:
+        code = _REPLIES[self.status][0]
+        return f"{code} {ascii_text(self.reason)}"[:500]
+
+    @property
+    def exit_code(self) -> int:
+        return _REPLIES[self.status][1]
+
+
+# --- when the forum takes posts ------------------------------------------------------------
+
+
+def closed_reason(event: Event, now: datetime) -> str | None:
+    """Why the forum takes no posts right now, or None when it is open."""
+    if event.is_open(now):
+        return None
+    if event.status == "cancelled":
+        return "This e-forum was cancelled and takes no posts."
+    start, end = event.starts_at, event.ends_at
+    if start is None or end is None:
+        return "This e-forum has no dates yet and takes no posts."
+    if now < start:
+        return "This e-forum is not open yet."
+    return "This e-forum has closed."
+
+
+# --- receiving mail ------------------------------------------------------------------------
+
+
+def receive(raw: bytes, recipient: str, envelope_from: str = "") -> Outcome:
+    """Handle one message for one recipient address; commits, and never raises for bad input."""
+    try:
+        outcome = _receive(raw, recipient, envelope_from)
+        db.session.commit()
+        return outcome
+    except IntegrityError:
+        db.session.rollback()
+        return Outcome("duplicate", "Already received")
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _leave_by_mail(event: Event, subscription_id: int) -> Outcome:
+    """RFC 2369 mailto unsubscribe: the signed address is the authority, not the sender.
+
+    Mail providers send these on the user's behalf (often auto-generated), so none of
+    the posting checks apply; leaving twice is harmless.
+    """
+    subscription = db.session.get(Subscription, subscription_id)
+    if subscription is None or subscription.event_id != event.id:
+        return Outcome("unknown_list", "No such subscription")
+    if subscription.status != "unsubscribed":
+        subscriptions.unsubscribe(subscription)
+    return Outcome("unsubscribed", f"Unsubscribed from {event.title}")
+
+
+def _bounce(event: Event, subscription_id: int, raw: bytes) -> Outcome:
+    """Mail to a subscriber's VERP bounce address: a DSN may count; nothing is ever answered."""
+    result = bounces.handle(subscription_id, event.id, raw)
+    if not result.counted:
+        log.info("bounce address of subscription %s: %s", subscription_id, result.reason)
+    return Outcome("bounce" if result.counted else "dropped", result.reason)
+
+
+def _receive(raw: bytes, recipient: str, envelope_from: str) -> Outcome:
+    target = resolve(recipient)
+    if target is None:
+        return Outcome("unknown_list", f"No e-forum at {recipient[:200]}")
+    event = target.event
+    if target.leave_subscription_id is not None:
+        return _leave_by_mail(event, target.leave_subscription_id)
+    if target.bounce_subscription_id is not None:
+        return _bounce(event, target.bounce_subscription_id, raw)
+    parsed = parse_message(raw)
+    if target.rsvp or parsed.is_calendar_reply:  # "Accepted: ..." is an answer, never a post
+        return Outcome("rsvp", rsvp.record(event, parsed)[1])
+    drop = _drop_reason(parsed, event, envelope_from)
+    if drop:
+        log.info("dropped message %s to %s: %s", parsed.message_id, recipient, drop)
+        return Outcome("dropped", f"Dropped without reply: {drop}")
+    if not parsed.from_email:
+        return Outcome("unparseable", "The message has no usable From address")
+    if target.approve_post_id is not None:
+        return _moderate_by_reply(event, target.approve_post_id, parsed)
+    message_id = parsed.message_id or _derived_message_id(raw)
+    if db.session.scalar(select(Post.id).where(Post.event_id == event.id, Post.message_id == message_id)):
+        return Outcome("duplicate", "Already received")
+    limit = int(current_app.config["MAX_POST_BYTES"])
+    author = find_author(event, parsed.from_email, parsed.from_name)
+    if len(raw) > limit:
+        reason = f"The message is {len(raw)} bytes; posts to {event.title} may be at most {limit} bytes."
+        if author is not None:
+            notices.refusal_mail(
+                event, parsed.from_email, parsed.from_name, parsed.subject, message_id, reason
+            )
+        return Outcome("too_big", reason)
+    if author is None:
+        return _from_non_member(event, parsed, message_id)
+    now = clock.now()
+    closed = closed_reason(event, now)
+    if closed:
+        zone = author_zone(event, author)
+        notices.not_open_mail(event, author.email, author.name, zone, parsed.subject, closed, now)
+        return Outcome("not_open", f"{closed} A reply with the forum's dates was sent.")
+    post = _post_from_mail(event, author, parsed, message_id)
+    return submit(post, author)
+
+
+def _from_non_member(event: Event, parsed: ParsedMessage, message_id: str) -> Outcome:
+    """Mail from someone who is not a member: taken (250) and held or discarded, never refused.
+
+    A refusal after DATA makes the MTA bounce to the envelope sender, which spam forges
+    (backscatter). So, as list servers do, the post waits for a moderator (or is dropped,
+    by the event's `non_member_posts`), and only a participant we know hears about it.
+    """
+    known = authors.is_known(parsed.from_email)
+    reason = f"{parsed.from_email} is not a subscriber of {event.title}."
+    closed = closed_reason(event, clock.now())
+    if event.non_member_posts == "discard" or closed:
+        if known:
+            notices.refusal_mail(
+                event,
+                parsed.from_email,
+                parsed.from_name,
+                parsed.subject,
+                message_id,
+                f"{reason} Subscribe on the e-forum's page, confirm, then post again.",
+            )
+        return Outcome("discarded", f"Discarded: {reason}")
+    participant = Participant.by_email(parsed.from_email)
+    name = parsed.from_name or (participant.name if participant else "")
+    author = Author(email=parsed.from_email, name=name, role="participant", participant=participant)
+    post = _post_from_mail(event, author, parsed, message_id)
+    return submit(post, author, notify_author=known)
+
+
+def _derived_message_id(raw: bytes) -> str:
+    """A stable id for a message that came without one, so a redelivery is still a duplicate."""
+    digest = hashlib.sha256(raw).hexdigest()[:32]
+    return f"<{digest}@{current_app.config['LIST_DOMAIN']}>"
+
+
+def _drop_reason(parsed: ParsedMessage, event: Event, envelope_from: str) -> str | None:
+    """Loops and automatic mail: dropped silently, because answering them makes loops."""
+    domain = current_app.config["LIST_DOMAIN"].lower()
+    for value in parsed.x_loops:
+        if value.lower().strip().strip("<>").endswith("@" + domain):
+            return f"mail loop (X-Loop: {value})"
+    own_list_id = list_id(event).rpartition("<")[2].lower()
+    for value in parsed.list_ids:
+        lowered = value.lower()
+        if own_list_id in lowered or lowered.rstrip(">").endswith("." + domain):
+            return f"mail loop (List-Id: {value})"
+    if parsed.auto_reason:
+        return f"automatic message ({parsed.auto_reason})"
+    if envelope_from.strip() in ("<>",) or envelope_from.lower().startswith("mailer-daemon@"):
+        return "bounce (empty envelope sender)"
+    return None
+
+
+def _post_from_mail(event: Event, author: Author, parsed: ParsedMessage, message_id: str) -> Post:
+    """The post a message makes: its text, and its HTML sanitised once.
+
+    HTML beyond `text.html_within_limits` (too big or too deeply nested to sanitise
+    quickly) is not sanitised at all: the post is shown from its text part, or from the
+    text read out of the HTML, so a tag bomb costs a linear scan, not minutes.
+    """
+    text = parsed.text.strip("\n")
+    usable_html = parsed.html if parsed.html and html_within_limits(parsed.html) else None
+    if parsed.html and usable_html is None:
+        log.info("HTML of %s too large or deep to sanitise; using its text", message_id)
+    html = usable_html if usable_html is not None else text_to_html(text)
+    if parsed.attachments:
+        note = "\n".join(f"[Attachment removed: {a}]" for a in parsed.attachments)
+        text = f"{text}\n\n{note}" if text else note
+        html += "".join(
+            f'<p class="attachment-note"><em>[Attachment removed: {escape(a)}]</em></p>'
+            for a in parsed.attachments
+        )
+    safe_html = str(sanitize_html(html))  # the text was read out of the HTML already (parse)
+    return Post(
+        event_id=event.id,
+        message_id=message_id[:255],
+        in_reply_to=parsed.in_reply_to[:255] if parsed.in_reply_to else None,
+        references=" ".join(parsed.references),
+        subject=(parsed.subject or "(no subject)")[:300],
+        author_name=(author.name or parsed.from_name)[:200],
+        author_email=parsed.from_email[:320],
+        body_text=text,
+        body_html=safe_html,
+        had_html=parsed.html is not None,
+        stripped_attachments="\n".join(parsed.attachments),
+        source="email",
+        size=parsed.raw_size,
+    )
+
+
+# --- posting from the web ----------------------------------------------------------------------
+
+
+def post_from_web(subscription: Subscription, subject: str, body: str, parent: Post | None = None) -> Outcome:
+    """A subscriber's post from the web form: same rules as mail, with a fresh Message-ID."""
+    event = subscription.event
+    participant = subscription.participant
+    author = find_author(event, participant.email, participant.name)
+    if author is None:
+        return Outcome("refused", "Your subscription to this e-forum is not active.")
+    closed = closed_reason(event, clock.now())
+    if closed:
+        return Outcome("not_open", closed)
+    references = ""
+    in_reply_to = None
+    if parent is not None and parent.event_id == event.id:
+        in_reply_to = parent.message_id
+        references = " ".join([*parent.references.split(), parent.message_id][-50:])
+    if parent is not None and not subject.strip():
+        subject = reply_subject(parent.subject)
+    post = Post(
+        event_id=event.id,
+        message_id=new_message_id(),
+        in_reply_to=in_reply_to,
+        references=references,
+        subject=(" ".join(subject.split()) or "(no subject)")[:300],
+        author_name=(author.name or participant.name)[:200],
+        author_email=participant.email,
+        body_text=body.replace("\r\n", "\n").strip(),
+        body_html=str(markdown(body)),
+        source="web",
+        size=len(body.encode()),
+    )
+    outcome = submit(post, author)
+    db.session.commit()
+    return outcome
+
+
+# --- moderation and acceptance -------------------------------------------------------------------
+
+
+def hold_reason(event: Event, author: Author) -> str | None:
+    """Why this author's post waits for a moderator under the forum's policy, or None."""
+    if author.is_panelist:
+        return None
+    if author.subscription is None:
+        return "The sender is not a subscriber of this e-forum."
+    if event.moderation == "all":
+        return "Every post to this e-forum is read by a moderator first."
+    if event.moderation == "new" and (author.subscription is None or not author.subscription.posts_approved):
+        return "First posts from new members are read by a moderator first."
+    return None
+
+
+def submit(post: Post, author: Author, notify_author: bool = True) -> Outcome:
+    """Store a new post, threaded; hold it or accept and send it.
+
+    `notify_author=False` holds without telling the author (a sender we do not know).
+    """
+    event = db.session.get(Event, post.event_id)
+    assert event is not None
+    post.participant = author.participant
+    post.panelist = author.panelist
+    post.author_role = author.role if author.is_panelist else "participant"
+    post.is_panelist = author.is_panelist
+    post.created_at = clock.now()
+    db.session.add(post)
+    place_in_thread(post, event)
+    reason = hold_reason(event, author)
+    if reason:
+        post.status = "held"
+        post.hold_reason = reason
+        db.session.flush()
+        notices.hold_notices(event, post)
+        if notify_author:
+            notices.held_mail(event, post)
+        return Outcome("held", f"Held for moderation: {reason}", post)
+    accept(post)
+    return Outcome("accepted", "Accepted and sent to the list", post)
+
+
+def accept(post: Post, moderator: str = "") -> bool:
+    """Archive and fan out a post; False (and nothing sent) if it was not held or new."""
+    if post.status == "accepted" or post.status == "rejected":
+        return False
+    was_held = post.status == "held"
+    now = clock.now()
+    post.status = "accepted"
+    post.accepted_at = now
+    post.moderated_by = moderator[:320]
+    thread = db.session.get(Thread, post.thread_id) if post.thread_id else None
+    if thread is None:
+        place_in_thread(post, post.event)
+        thread = db.session.get(Thread, post.thread_id)
+    assert thread is not None
+    thread.post_count = (thread.post_count or 0) + 1
+    thread.last_post_at = now
+    sub = None
+    if post.participant_id is not None:
+        sub = db.session.scalar(
+            select(Subscription).where(
+                Subscription.event_id == post.event_id,
+                Subscription.participant_id == post.participant_id,
+            )
+        )
+        if sub is not None:
+            sub.posts_approved = (sub.posts_approved or 0) + 1
+    db.session.flush()
+    fanout.record("post", f"post:{post.id}", event_id=post.event_id, target_id=post.id)
+    if was_held and not _gets_each_post(sub):
+        notices.approved_mail(post, sub)
+    return True
+
+
+def reject(post: Post, reason: str, moderator: str = "") -> bool:
+    """Reject a held post and mail the reason to its author; False if it was not held.
+
+    An author we have no record of (a non-member's post) gets no mail: the address may be forged.
+    """
+    if post.status != "held":
+        return False
+    post.status = "rejected"
+    post.reject_reason = reason.strip()
+    post.rejected_at = clock.now()
+    post.moderated_by = moderator[:320]
+    if authors.is_known(post.author_email):
+        notices.rejected_mail(post)
+    return True
+
+
+def _moderate_by_reply(event: Event, post_id: int, parsed: ParsedMessage) -> Outcome:
+    """A moderator replied to a hold notice: approve, or reject if the reply starts with "reject"."""
+    post = db.session.get(Post, post_id)
+    if post is None or post.event_id != event.id:
+        return Outcome("refused", "That post no longer exists.")
+    if not is_moderator(event, parsed.from_email):
+        return Outcome("refused", f"{parsed.from_email} is not a moderator of {event.title}.")
+    if post.status != "held":
+        return Outcome("moderated", f"That post was already {post.status}; nothing changed.", post)
+    first, rest = _reply_command(parsed.text)
+    if first.lower().startswith("reject"):
+        reason = (
+            first[len("reject") :].strip(" :-") + "\n" + rest
+        ).strip() or "Not accepted by the moderator."
+        reject(post, reason, parsed.from_email)
+        return Outcome("moderated", "Post rejected; the reason was sent to its author.", post)
+    accept(post, parsed.from_email)
+    return Outcome("moderated", "Post approved and sent to the list.", post)
+
+
+def _reply_command(text: str) -> tuple[str, str]:
+    """First line the moderator wrote (quotes skipped) and the lines after it, up to the quote."""
+    lines = [line for line in text.splitlines()]
+    own: list[str] = []
+    for line in lines:
+        if line.startswith(">") or re.match(r"^On .+wrote:\s*$", line) or line.strip() == "--":
+            break
+        own.append(line.strip())
+    own = [line for line in own if line]
+    if not own:
+        return "", ""
+    return own[0], "\n".join(own[1:])
+
+
+# --- the fan-out -------------------------------------------------------------------------------
+
+
+def fan_out(post: Post) -> int:
+    """Enqueue the accepted post for every active each-message subscriber; returns how many new."""
+    return fan_out_chunk(post)[0]
+
+
+def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tuple[int, int | None]:
+    """Enqueue the post for up to `limit` subscribers with ids above `after_id`.
+
+    Returns (copies new, the last subscription id done, or None when no subscriber is
+    left). The scheduler expands a post's fan-out record in such steps (`accept` only
+    records one, see forum/fanout.py), so a huge list's copies start going out while
+    the rest are written. The body is encoded once per step and each copy personalised
+    (`compose.list_messages`); subscribers are streamed, not all loaded.
+    """
+    event = post.event
+    stmt = (
+        select(Subscription)
+        .where(
+            Subscription.event_id == event.id,
+            Subscription.status == "active",
+            Subscription.mode == "each",
+            Subscription.id > after_id,
+        )
+        .options(selectinload(Subscription.participant))
+        .order_by(Subscription.id)
+        .execution_options(yield_per=1000)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    progress = {"count": 0, "last": after_id}
+
+    def subscribers() -> Iterator[Subscription]:
+        for sub in db.session.scalars(stmt):
+            progress["count"] += 1
+            progress["last"] = sub.id
+            yield sub
+
+    from forum.mail.links import post_url
+
+    link = permalink(post)
+    author_name = post.author_display
+    if post.is_panelist:
+        author_name = f"{author_name} [{post.role_label}]"
+    references = " ".join([*post.references.split(), *([post.in_reply_to] if post.in_reply_to else [])])
+    refs = " ".join(dict.fromkeys(references.split())) or None
+
+    copies = list_messages(
+        event=event,
+        subscriptions=subscribers(),
+        subject=post.subject,
+        template="post",
+        context={"post": post, "permalink": link},
+        links=lambda sub: {"compose_url": post_url(sub)},
+        author_name=author_name,
+        author_email=post.author_email,
+        message_id=post.message_id,
+        in_reply_to=post.in_reply_to,
+        references=refs,
+        archived_at=link,
+    )
+    count = outbox.enqueue_copies(copies, kind="post", key=f"post:{post.id}", event_id=event.id)
+    more = limit is not None and progress["count"] >= limit
+    return count, (progress["last"] if more else None)
+
+
+def _gets_each_post(subscription: Subscription | None) -> bool:
+    """Whether the fan-out already mails this subscriber the post itself."""
+    return subscription is not None and subscription.status == "active" and subscription.mode == "each"
+
+
+__all__ = [
+    "Outcome",
+    "accept",
+    "closed_reason",
+    "fan_out",
+    "post_from_web",
+    "receive",
+    "reject",
+]

@@ -1,0 +1,1 @@
+"""Events and sessions: officer actions every door calls, announcements, reminders."""

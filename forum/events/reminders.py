@@ -1,0 +1,81 @@
+"""Reminder mail before a webinar session: text in the recipient's zone, a calendar file each.
+
+*When* reminders go out (the event's offsets, superseded ones, sessions that began)
+is the reminders job's business (`forum/jobs.py`); this module builds and enqueues one.
+"""
+
+from __future__ import annotations
+
+from forum.calendars import calendar
+from forum.common import subjects
+from forum.common.audience import active_subscriptions
+from forum.core import timezones
+from forum.core.urls import external_url
+from forum.mail import texts as mail_texts
+from forum.mail.bulk import Attachment
+from forum.mail.compose import list_messages
+from forum.mail.outbox import enqueue_copies
+from forum.models import Session, Subscription
+from forum.webinars import join_links
+
+
+def offset_text(minutes: int) -> str:
+    """`1 day`, `1 hour`, `90 minutes`: how far ahead a reminder is, in words."""
+    if minutes % 1440 == 0:
+        n, unit = minutes // 1440, "day"
+    elif minutes % 60 == 0:
+        n, unit = minutes // 60, "hour"
+    else:
+        n, unit = minutes, "minute"
+    return f"{n} {unit}" + ("s" if n != 1 else "")
+
+
+def session_time_for(session: Session, zone: str) -> str:
+    """`Tuesday, 11/5/2024, 10:00 AM-11:00 AM (Eastern)` in the recipient's zone."""
+    labels = {z.name: z.label for z in timezones.display_zones()}
+    local = timezones.to_zone(session.starts_at, zone)
+    label = labels.get(zone) or timezones.zone_label(zone)
+    span = timezones.format_range(session.starts_at, session.ends_at, zone, f"{label}, {local.tzname()}")
+    return f"{timezones.format_date(local)}, {span}"
+
+
+def send_reminder(session: Session, minutes: int) -> tuple[int, str]:
+    event = session.event
+    subject = subjects.session_subject("Reminder", session, f"starts in {offset_text(minutes)}")
+    by_name = mail_texts.uses_name(event, "reminder")  # the officer's text greets by name
+
+    def viewer_zone(subscription: Subscription) -> str:
+        return subscription.participant.timezone or event.timezone
+
+    def calendar_file(subscription: Subscription) -> list[Attachment]:
+        """The session's .ics naming the recipient as attendee: the one per-recipient part."""
+        ics = calendar.session_file(session, subscription)
+        return [Attachment(ics, "text", "calendar", "session.ics")]
+
+    copies = list_messages(
+        event=event,
+        subscriptions=active_subscriptions(event, include_no_mail=True),
+        subject=subject,
+        links=lambda s: {"join_link": join_links.personal_link(s, session) or ""},
+        template="reminder",
+        context={
+            "session": session,
+            "starts_in": offset_text(minutes),
+            "event_url": external_url("public.event", slug=event.slug),
+            "ics_url": external_url("feeds.session_ics", slug=event.slug, session_id=session.id),
+        },
+        group_key=lambda s: (viewer_zone(s), s.participant.name if by_name else ""),
+        group_context=lambda s: {
+            "local_time": session_time_for(session, viewer_zone(s)),
+            "zone_lines": timezones.session_zone_lines(session, s.participant.timezone),
+        },
+        shared={"participant.timezone", *(["participant.name"] if by_name else [])},
+        attachments=calendar_file,
+        automated=True,
+        posting_open=False,
+    )
+    stamp = session.starts_at.strftime("%Y%m%dT%H%MZ")
+    count = enqueue_copies(
+        copies, kind="reminder", key=f"reminder:{session.id}:{minutes}:{stamp}", event_id=event.id
+    )
+    return count, ""

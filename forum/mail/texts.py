@@ -1,0 +1,214 @@
+"""Officer-written words in an event's mails: an intro paragraph and a sign-off per kind of
+mail (welcome, reminder, update, cancellation, e-forum opening), in Markdown with a few
+placeholders (`{{ name }}`, `{{ event_title }}`, `{{ session_time }}`).
+
+Officers' text is a template, so it runs in Jinja's SandboxedEnvironment with
+StrictUndefined: `{{ ''.__class__ }}` and unknown names fail when the text is saved (with a
+message), never when the mail is sent. Mails without texts keep their default wording.
+Templates ask for the words with the `mail_text(kind, part, event, participant, session)`
+global; HTML parts get the Markdown rendered by `text.markdown` (sanitised).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+
+from flask import current_app
+from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+from sqlalchemy import select
+
+from forum.core import clock, timezones
+from forum.core.extensions import db
+from forum.core.text import markdown
+from forum.models import Event, MailText, Participant, Session
+
+KINDS = {
+    "welcome": "Welcome (after registering)",
+    "reminder": "Session reminder",
+    "session_update": "Session changed",
+    "session_cancelled": "Session cancelled",
+    "forum_open": "E-forum opens",
+}
+EFORUM_ONLY = {"forum_open"}
+PLACEHOLDERS = {
+    "name": "the participant's name (empty when they gave none)",
+    "event_title": "the event's title",
+    "session_time": "the session's date and time in the participant's own zone",
+}
+PARTS = ("intro", "signoff")
+MAX_LENGTH = 4000
+
+_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+class MailTextError(ValueError):
+    """An officer's text that cannot be used; the message says why, for the form."""
+
+
+def kinds_for(event: Event) -> dict[str, str]:
+    return {k: v for k, v in KINDS.items() if event.is_eforum or k not in EFORUM_ONLY}
+
+
+def check(source: str) -> None:
+    """Refuse a text that would fail or misbehave when mailed (syntax, unknown placeholder,
+    anything the sandbox forbids), by rendering it once with sample values."""
+    if len(source) > MAX_LENGTH:
+        raise MailTextError(f"Keep it under {MAX_LENGTH} characters.")
+    try:
+        ast = _env.parse(source)
+        unknown = sorted(meta.find_undeclared_variables(ast) - set(PLACEHOLDERS))
+        if unknown:
+            raise MailTextError(
+                f"Unknown placeholder {{{{ {unknown[0]} }}}}. Use "
+                + ", ".join(f"{{{{ {p} }}}}" for p in PLACEHOLDERS)
+                + "."
+            )
+        _env.from_string(source).render(sample_values())
+    except MailTextError:
+        raise
+    except TemplateError as exc:  # SecurityError is one: `{{ ''.__class__ }}`
+        reason = str(exc.message or exc).rstrip(".")
+        raise MailTextError(f"This text cannot be used in mail: {reason}.") from None
+    except Exception as exc:  # anything else a template can raise (e.g. a division by zero)
+        raise MailTextError(f"This text cannot be used in mail: {exc}.") from None
+
+
+def sample_values() -> dict[str, str]:
+    return {
+        "name": "Jeannette Ho",
+        "event_title": "Mentoring in Technical Services",
+        "session_time": "Tuesday, 9/10/2019, 10:00 AM–11:00 AM (Eastern, EDT)",
+    }
+
+
+def uses_name(event: Event, kind: str) -> bool:
+    """Whether the event's text for `kind` greets by name (bulk mails then group by it)."""
+    row = texts_for(event, kind)
+    if row is None:
+        return False
+    return any("name" in meta.find_undeclared_variables(_env.parse(getattr(row, p))) for p in PARTS)
+
+
+def texts_for(event: Event, kind: str) -> MailText | None:
+    if event.id is None:
+        return None
+    return db.session.scalar(select(MailText).where(MailText.event_id == event.id, MailText.kind == kind))
+
+
+def save(event: Event, kind: str, intro: str, signoff: str) -> MailText | None:
+    """Store (or, both empty, remove) the texts; raises MailTextError naming the part."""
+    if kind not in kinds_for(event):
+        raise MailTextError("Pick one of the listed mails.")
+    for part, source in (("intro", intro), ("signoff", signoff)):
+        try:
+            check(source)
+        except MailTextError as exc:
+            raise MailTextError(f"{'Intro' if part == 'intro' else 'Sign-off'}: {exc}") from None
+    row = texts_for(event, kind)
+    if not intro.strip() and not signoff.strip():
+        if row is not None:
+            db.session.delete(row)
+        return None
+    if row is None:
+        row = MailText(event_id=event.id, kind=kind)
+        db.session.add(row)
+    row.intro, row.signoff = intro.strip(), signoff.strip()
+    return row
+
+
+def values_for(
+    event: Event, participant: Participant | object | None, session: Session | None, source: str
+) -> dict[str, str]:
+    """The placeholders' values; the participant's name is read only when the text uses it
+    (a shared body of a bulk mail may not read per-person fields)."""
+    wanted = meta.find_undeclared_variables(_env.parse(source))
+    values = {"event_title": event.title, "name": "", "session_time": ""}
+    if "name" in wanted and participant is not None:
+        values["name"] = getattr(participant, "name", "") or ""
+    if "session_time" in wanted:
+        zone = (getattr(participant, "timezone", None) if participant is not None else None) or event.timezone
+        when = session or _next_session(event)
+        if when is not None:
+            values["session_time"] = session_time(when, zone)
+    return values
+
+
+def session_time(session: Session, zone: str) -> str:
+    """`Tuesday, 2/9/2027, 8:30 PM–9:30 PM (Kolkata, IST)`."""
+    local = timezones.to_zone(session.starts_at, zone)
+    label = f"{timezones.label_for(zone)}, {local.tzname()}"
+    return f"{timezones.format_date(local)}, {timezones.format_range(session.starts_at, session.ends_at, zone, label)}"
+
+
+def _next_session(event: Event) -> Session | None:
+    now = clock.now()
+    upcoming = [s for s in event.active_sessions if s.ends_at >= now]
+    if upcoming:
+        return upcoming[0]
+    return event.active_sessions[0] if event.active_sessions else None
+
+
+def render(source: str, values: Mapping[str, str]) -> str:
+    if not source:
+        return ""
+    try:
+        return _env.from_string(source).render(dict(values)).strip()
+    except Exception:  # checked at save time; a mail is never lost to a text
+        current_app.logger.exception("officer mail text failed to render")
+        return ""
+
+
+def mail_text(
+    kind: str,
+    part: str,
+    event: Event,
+    participant: object | None = None,
+    session: Session | None = None,
+    html: bool = False,
+) -> str | Markup:
+    """The Jinja global the mail templates call; empty when the officer wrote nothing."""
+    row = texts_for(event, kind)
+    source = getattr(row, part, "") if row is not None else ""
+    if not source:
+        return Markup("") if html else ""
+    text = render(source, values_for(event, participant, session, source))
+    return markdown(text) if html else text
+
+
+def preview(event: Event, intro: str, signoff: str) -> dict[str, Markup]:
+    """Both parts rendered with sample values, as the preview shows them."""
+    values = sample_values()
+    values["event_title"] = event.title
+    upcoming = _next_session(event)
+    if upcoming is not None:
+        values["session_time"] = session_time(upcoming, event.timezone)
+    return {"intro": markdown(render(intro, values)), "signoff": markdown(render(signoff, values))}
+
+
+def send_test(event: Event, kind: str, intro: str, signoff: str, email: str, name: str = "") -> None:
+    """Queue the texts, rendered as for a participant called `name`, to the officer."""
+    from forum.mail.compose import build_message
+    from forum.mail.outbox import enqueue
+
+    values = sample_values()
+    values.update(name=name or values["name"], event_title=event.title)
+    upcoming = _next_session(event)
+    if upcoming is not None:
+        values["session_time"] = session_time(upcoming, event.timezone)
+    rendered = {"intro": render(intro, values), "signoff": render(signoff, values)}
+    message = build_message(
+        to=email,
+        subject=f"[{event.title}] Test: your text for the {KINDS[kind].lower()} mail",
+        template="mail_text_test",
+        context={"event": event, "kind_label": KINDS[kind], **rendered},
+    )
+    stamp = f"{clock.now().isoformat()}:{secrets.token_hex(4)}"  # every test send is its own mail
+    enqueue(
+        message,
+        kind="mail-text-test",
+        key=f"mail-text-test:{event.id}:{kind}:{email}:{stamp}",
+        event_id=event.id,
+    )

@@ -1,0 +1,1 @@
+"""Learning pathways: resources, pathways and steps, following by email, imports, gaps, link checks."""

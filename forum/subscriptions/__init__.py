@@ -1,0 +1,1 @@
+"""Subscriptions and registrations: subscribe, confirm, leave, preferences, imports, erasure."""

@@ -1,0 +1,396 @@
+"""Subscriptions: register once, double opt-in, delivery modes, leaving.
+
+Every door (web form, JSON API, officer pages, CLI import) goes through these
+functions, so the rules live in one place (CSV import: forum.subscriber_import;
+"delete my data": forum.erasure):
+
+* one Participant per address (normalised by email-validator; identity `email_key`);
+* a new address confirms once by mail; a confirmed address joins further events at
+  once ("register once");
+* the caller never learns whether an address was known: what differs goes by mail;
+* mail is only enqueued, in the caller's transaction, with idempotency keys that also
+  work as rate limits (one confirmation per hour, one "already subscribed" per day).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Literal, overload
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import select
+
+from forum.calendars import calendar, leaving
+from forum.common import subjects
+from forum.core import clock
+from forum.core.extensions import db
+from forum.core.timezones import is_zone
+from forum.core.tokens import read_token
+from forum.mail import links
+from forum.mail.compose import address, build_message, list_message
+from forum.mail.outbox import Outgoing, enqueue
+from forum.models import DELIVERY_MODES, Event, Participant, Subscription
+from forum.webinars import recordings, seats
+
+LIVE_STATUSES = ("pending", "active", "waitlisted")
+
+
+class SubscriptionError(ValueError):
+    """Input a person can fix (bad address, unknown mode, no consent); `field` says where."""
+
+    def __init__(self, message: str, field: str = "email"):
+        super().__init__(message)
+        self.field = field
+
+
+# --- addresses and participants --------------------------------------------------------
+
+
+def normalize_email(raw: str) -> str:
+    """The address as we store and mail it; raises SubscriptionError with a readable reason."""
+    raw = (raw or "").strip()
+    if not raw:
+        raise SubscriptionError("Enter an email address.")
+    try:
+        utf8 = raw.rpartition("@")[0].isascii() or _utf8_local_parts()  # asks only when it matters
+        return validate_email(raw, check_deliverability=False, allow_smtputf8=utf8).normalized
+    except EmailNotValidError as exc:
+        if not raw.rpartition("@")[0].isascii() and "before the @-sign" in str(exc):
+            raise SubscriptionError(
+                "This list's mail server cannot deliver to addresses with accented or non-Latin "
+                "letters before the @ (it does not offer SMTPUTF8); please use another address."
+            ) from None
+        raise SubscriptionError(str(exc)) from None
+
+
+def _utf8_local_parts() -> bool:
+    """Whether the relay can deliver to a non-ASCII local part (`forum.mail.relay`)."""
+    from forum.mail.relay import utf8_local_parts
+
+    return utf8_local_parts()
+
+
+def email_key(email: str) -> str:
+    """Identity of an address: the normalised address lower-cased (local parts too)."""
+    return email.lower()
+
+
+def find_participant(raw_email: str) -> Participant | None:
+    """The participant for an address as typed, or None (also for an invalid address)."""
+    try:
+        email = normalize_email(raw_email)
+    except SubscriptionError:
+        return None
+    return db.session.scalar(select(Participant).where(Participant.email_key == email_key(email)))
+
+
+def get_or_create_participant(email: str, name: str = "") -> Participant:
+    """One row per address; a name is only filled in while the address is unconfirmed.
+
+    A stranger typing someone's address must not be able to rename a confirmed person.
+    """
+    participant = db.session.scalar(select(Participant).where(Participant.email_key == email_key(email)))
+    if participant is None:
+        participant = Participant(email=email, email_key=email_key(email), name=name.strip())
+        db.session.add(participant)
+        db.session.flush()
+    elif name.strip() and participant.confirmed_at is None:
+        participant.name = name.strip()
+    return participant
+
+
+def check_mode(mode: str | None) -> str:
+    mode = (mode or "each").strip().lower()
+    if mode not in DELIVERY_MODES:
+        raise SubscriptionError(
+            f"“{mode}” is not a delivery mode; use one of {', '.join(DELIVERY_MODES)}.", field="mode"
+        )
+    return mode
+
+
+# --- subscribing and confirming -------------------------------------------------------
+
+
+def subscribe(
+    event: Event,
+    raw_email: str,
+    *,
+    name: str = "",
+    mode: str = "each",
+    conduct_accepted: bool = False,
+    source: str = "web",
+) -> Subscription:
+    """Handle a sign-up; the caller shows the same "check your inbox" answer whatever happens.
+
+    New or unconfirmed address -> pending + confirmation mail (once per hour).
+    Confirmed address, new to this event -> active + welcome mail (register once).
+    Already active -> a short "you're already subscribed" mail (once per day), nothing changed.
+    """
+    email = normalize_email(raw_email)
+    mode = check_mode(mode)
+    if event.conduct_url and not conduct_accepted:  # the box is only shown when there is one
+        raise SubscriptionError("Please accept the code of conduct to join.", field="conduct")
+    participant = get_or_create_participant(email, name)
+    subscription = db.session.scalar(
+        select(Subscription).where(
+            Subscription.participant_id == participant.id, Subscription.event_id == event.id
+        )
+    )
+    if subscription is not None and subscription.status == "active":
+        send_already_subscribed(subscription)
+        return subscription
+    if subscription is not None and subscription.status == "waitlisted":
+        return subscription  # keeps its place; the waiting-list mail went when it joined
+    if subscription is None:
+        subscription = Subscription(participant=participant, event=event, source=source)
+        db.session.add(subscription)
+    subscription.mode = mode
+    subscription.conduct_accepted_at = clock.now() if event.conduct_url else None
+    subscription.conduct_url = event.conduct_url or ""
+    _join(subscription)
+    return subscription
+
+
+def _join(subscription: Subscription) -> None:
+    """A new or returning subscription: active at once for a confirmed address (register
+    once), otherwise pending with a confirmation mail."""
+    if subscription.participant.confirmed_at is not None:
+        activate(subscription)
+    else:
+        subscription.status = "pending"
+        subscription.unsubscribed_at = None
+        db.session.flush()
+        send_confirmation(subscription)
+
+
+def activate(subscription: Subscription, *, welcome: bool = True, seat_checked: bool = False) -> None:
+    """pending/unsubscribed/waitlisted -> active, with the welcome mail (and invites) in
+    the same transaction; to the waiting list instead when the series is full (see
+    forum.seats; `seat_checked` when the caller holds the event lock and chose this one)."""
+    if not seat_checked and not seats.seat_free(subscription.event, subscription):
+        seats.put_on_waitlist(subscription)
+        return
+    now = clock.now()
+    left_at = subscription.unsubscribed_at
+    if subscription.status == "waitlisted":
+        left_at = subscription.waitlisted_at  # a promotion: a welcome of its own
+    subscription.status = "active"
+    subscription.confirmed_at = now
+    subscription.unsubscribed_at = None
+    subscription.hard_bounces = 0
+    if subscription.participant.confirmed_at is None:
+        subscription.participant.confirmed_at = now
+    db.session.flush()
+    if welcome:
+        send_welcome(subscription, rejoin_after=left_at)
+
+
+def confirm(subscription: Subscription) -> bool:
+    """Confirm a pending subscription; True if it is active afterwards.
+
+    Idempotent (a second click changes nothing); a subscription that was left in the
+    meantime is not brought back by an old confirmation mail.
+    """
+    if subscription.status == "pending":
+        activate(subscription)
+    return subscription.status == "active"
+
+
+# --- mail -----------------------------------------------------------------------------
+
+
+def _hour_key(at: datetime) -> str:
+    return at.strftime("%Y%m%d%H")
+
+
+def confirmation(subscription: Subscription) -> Outgoing:
+    """The double opt-in mail; the key's hour makes repeats within an hour a no-op."""
+    participant, event = subscription.participant, subscription.event
+    msg = build_message(
+        to=address(participant.email, participant.name),
+        subject=subjects.subject("Confirm your subscription" if event.is_eforum else "Confirm your registration", event),
+        template="confirm",
+        context={
+            "event": event,
+            "participant": participant,
+            "subscription": subscription,
+            "confirm_url": links.confirm_url(subscription),
+            "valid_hours": links.token_max_age("confirm") // 3600,
+        },
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    key = f"confirm:{subscription.id}:{_hour_key(clock.now())}"
+    return Outgoing(msg, key, event_id=event.id, subscription_id=subscription.id)
+
+
+def send_confirmation(subscription: Subscription) -> None:
+    _enqueue(confirmation(subscription), "confirm")
+
+
+def _enqueue(item: Outgoing, kind: str) -> None:
+    """Queue one of this module's single messages (built as an EmailMessage, never bytes)."""
+    assert isinstance(item.message, EmailMessage)
+    enqueue(
+        item.message, kind=kind, key=item.key, event_id=item.event_id, subscription_id=item.subscription_id
+    )
+
+
+def welcome_message(subscription: Subscription) -> EmailMessage:
+    """The welcome mail, turned into a calendar invite for webinar series by calendar.py."""
+    event = subscription.event
+    msg = list_message(
+        event=event,
+        subscription=subscription,
+        subject=subjects.subject("Welcome", event),
+        template="welcome",
+        context={
+            "list_address": event.list_address(current_app.config["LIST_DOMAIN"]),
+            "invites": calendar.invite_sessions(subscription),
+            "past_sessions": recordings.past_for_registrant(event),
+        },
+        automated=True,
+    )
+    return calendar.invite_for_welcome(msg, subscription)
+
+
+def welcome(subscription: Subscription, rejoin_after: datetime | None = None) -> Outgoing:
+    """One welcome per subscription, and one more for each re-join after a leave."""
+    occasion = f"rejoin-{rejoin_after.isoformat()}" if rejoin_after else "first"
+    return Outgoing(
+        welcome_message(subscription),
+        f"welcome:{subscription.id}:{occasion}",
+        event_id=subscription.event_id,
+        subscription_id=subscription.id,
+    )
+
+
+def send_welcome(subscription: Subscription, rejoin_after: datetime | None = None) -> None:
+    """The welcome (carrying the next session's invite) and one invite mail per later session.
+
+    A re-join gets fresh invites (their calendar lost the sessions when they left): the
+    sessions' SEQUENCE rises above the leaver's CANCEL and the keys name the occasion.
+    """
+    if rejoin_after is not None:
+        leaving.bump_for_rejoin(subscription)
+    _enqueue(welcome(subscription, rejoin_after), "welcome")
+    suffix = f"rejoin-{rejoin_after.isoformat()}" if rejoin_after else ""
+    calendar.send_session_invites(subscription, calendar.later_invite_sessions(subscription), suffix=suffix)
+
+
+def send_already_subscribed(subscription: Subscription) -> None:
+    """Tell an active subscriber (only them, by mail) that someone signed them up again."""
+    event = subscription.event
+    msg = list_message(
+        event=event,
+        subscription=subscription,
+        subject=subjects.subject("Already subscribed" if event.is_eforum else "Already registered", event),
+        template="already_subscribed",
+        automated=True,
+    )
+    enqueue(
+        msg,
+        kind="already-subscribed",
+        key=f"already:{subscription.id}:{clock.now():%Y%m%d}",
+        event_id=event.id,
+        subscription_id=subscription.id,
+    )
+
+
+def send_fresh_link(raw_email: str) -> None:
+    """Mail a new preferences link to a known address; unknown ones get nothing (and no hint)."""
+    participant = find_participant(raw_email)
+    if participant is None:
+        return
+    msg = build_message(
+        to=address(participant.email, participant.name),
+        subject="Your link to manage your subscriptions",
+        template="fresh_link",
+        context={
+            "participant": participant,
+            "preferences_url": links.preferences_url(participant),
+            "valid_days": links.token_max_age("preferences") // 86400,
+        },
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    enqueue(msg, kind="fresh-link", key=f"fresh-link:{participant.id}:{_hour_key(clock.now())}")
+
+
+# --- preferences and leaving -----------------------------------------------------------
+
+
+SubscriptionLink = Literal["confirm", "unsubscribe"]
+
+
+@overload
+def read_link(purpose: Literal["preferences"], token: str) -> Participant | None: ...
+@overload
+def read_link(purpose: SubscriptionLink, token: str) -> Subscription | None: ...
+def read_link(purpose: str, token: str) -> Participant | Subscription | None:
+    """The participant (preferences link) or subscription (confirm, unsubscribe link) a
+    signed link names; None when that row is gone; TokenError when tampered or expired."""
+    row_id = read_token(purpose, token, links.token_max_age(purpose))
+    if not isinstance(row_id, int):
+        return None
+    if purpose == "preferences":
+        return db.session.get(Participant, row_id)
+    return db.session.get(Subscription, row_id)
+
+
+def live_subscriptions(participant: Participant) -> list[Subscription]:
+    return [s for s in participant.subscriptions if s.status in LIVE_STATUSES]
+
+
+def change_mode(subscription: Subscription, mode: str) -> None:
+    subscription.mode = check_mode(mode)
+
+
+def set_profile(participant: Participant, *, name: str, timezone: str | None) -> None:
+    """Name and preferred zone (an IANA name, or empty for "the event's zone")."""
+    if timezone and not is_zone(timezone):
+        raise SubscriptionError(f"“{timezone}” is not a known time zone.", field="timezone")
+    participant.name = name.strip()
+    participant.timezone = timezone or None
+
+
+def unsubscribe(subscription: Subscription) -> None:
+    """Leave one event; idempotent (a second click keeps the first time)."""
+    leave(subscription)
+
+
+def leave(subscription: Subscription, status: str = "unsubscribed") -> None:
+    """The one way out, whatever the door: the link, one-click, the leave address, "delete
+    my data", an officer's removal ("unsubscribed") or bounces ("disabled").
+
+    In the same transaction: the person's calendar gets a METHOD:CANCEL for each of their
+    upcoming sessions, and a seat they held goes to the next on the waiting list.
+    Idempotent (a second click keeps the first time).
+    """
+    if subscription.status in ("unsubscribed", status):
+        return
+    held_seat = subscription.status == "active"
+    subscription.status = status
+    if status == "unsubscribed":
+        subscription.unsubscribed_at = clock.now()
+    db.session.flush()
+    if held_seat:
+        leaving.send_cancels(subscription)
+        if seats.has_limit(subscription.event):
+            seats.promote_waiting(subscription.event)
+
+
+def unsubscribe_all(participant: Participant) -> int:
+    """Leave every event; returns how many subscriptions ended."""
+    left = 0
+    for subscription in live_subscriptions(participant):
+        unsubscribe(subscription)
+        left += 1
+    return left
+
+
+def resubscribe(subscription: Subscription) -> None:
+    """Undo a leave from the signed link: a confirmed person is active again at once (or,
+    in a full series, back on the waiting list, at its end)."""
+    if subscription.status not in ("active", "waitlisted"):
+        _join(subscription)

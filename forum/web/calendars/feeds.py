@@ -1,0 +1,279 @@
+"""Calendar files and feeds: per event, per session, and a secret per-participant feed.
+
+Calendar programs poll feeds every few minutes to hours, so every answer carries an
+ETag and Last-Modified computed from a cheap query of what the calendar contains
+(ids, SEQUENCEs, updated_at), and a conditional request is answered 304 before any
+iCalendar is built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy import func, select
+
+from forum.calendars import calendar
+from forum.calendars import links as calendar_links
+from forum.core import clock
+from forum.core.extensions import db
+from forum.models import Event, EventPanelist, Material, Panelist, Participant, Session, Subscription
+
+bp = Blueprint("feeds", __name__)
+bp.add_app_template_global(calendar_links.session_links, "session_calendar_links")
+bp.add_app_template_global(calendar_links.event_links, "event_calendar_links")
+bp.add_app_template_global(calendar_links.feed_links, "feed_calendar_links")
+
+ICS_TYPE = "text/calendar; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Version:
+    """What a calendar response is built from, reduced to validators."""
+
+    etag: str
+    last_modified: datetime | None
+
+
+def _version(rows: Iterable[tuple[object, ...]], stamps: Iterable[datetime | None]) -> Version:
+    cfg = current_app.config
+    digest = hashlib.sha1(usedforsecurity=False)
+    digest.update(f"{calendar.FORMAT_VERSION}|{cfg['BASE_URL']}|{cfg['LIST_DOMAIN']}".encode())
+    for row in rows:
+        digest.update(repr(row).encode())
+    known = [s for s in stamps if s is not None]
+    return Version(etag=digest.hexdigest()[:32], last_modified=max(known) if known else None)
+
+
+def _event_version(event: Event) -> Version:
+    sessions = db.session.execute(
+        select(Session.id, Session.sequence, Session.status, Session.updated_at, Session.uid)
+        .where(Session.event_id == event.id)
+        .order_by(Session.id)
+    ).all()
+    panelists = _panelist_rows([event.id])
+    rows = [("event", event.id, event.status, event.updated_at), *sessions, *panelists]
+    stamps = [event.updated_at, *(r[3] for r in sessions), *(r[-1] for r in panelists)]
+    return _version(rows, stamps)
+
+
+def _panelist_rows(event_ids: list[int]) -> list[tuple[int, int, str, datetime]]:
+    if not event_ids:
+        return []
+    return [
+        (event_id, link_id, role, updated_at)
+        for event_id, link_id, role, updated_at in db.session.execute(
+            select(EventPanelist.event_id, EventPanelist.id, EventPanelist.role, Panelist.updated_at)
+            .join(Panelist, Panelist.id == EventPanelist.panelist_id)
+            .where(EventPanelist.event_id.in_(event_ids))
+            .order_by(EventPanelist.event_id, EventPanelist.id)
+        )
+    ]
+
+
+def _participant_version(participant: Participant) -> Version:
+    rows: list[tuple[Any, ...]] = [
+        tuple(r)
+        for r in db.session.execute(
+            select(
+                Event.id,
+                Event.status,
+                Event.updated_at,
+                Session.id,
+                Session.sequence,
+                Session.updated_at,
+                Session.uid,
+            )
+            .join(Subscription, Subscription.event_id == Event.id)
+            .join(Session, Session.event_id == Event.id)
+            .where(
+                Subscription.participant_id == participant.id,
+                Subscription.status == "active",
+                Event.public_clause(),
+            )
+            .order_by(Event.id, Session.id)
+        )
+    ]
+    panelists = _panelist_rows(sorted({r[0] for r in rows}))
+    subscribed = db.session.scalar(
+        select(func.max(Subscription.updated_at)).where(Subscription.participant_id == participant.id)
+    )
+    stamps = [subscribed, participant.updated_at, *(r[2] for r in rows), *(r[5] for r in rows)]
+    stamps += [r[-1] for r in panelists]
+    webinar = _webinar_rows(participant)  # personal join links and recordings change the file too
+    stamps += [r[-1] for r in webinar if r[0] != "ended"]
+    return _version(
+        [("participant", participant.id, participant.display), *rows, *panelists, *webinar], stamps
+    )
+
+
+def _webinar_rows(participant: Participant) -> list[tuple[Any, ...]]:
+    """Which of their sessions are over (the join link gives way to the recording), and the
+    materials of those sessions."""
+    now = clock.now()
+    # In the ETag only: the end of a session drops its join link from the file, but a
+    # Last-Modified at that moment would claim changes the officer never made.
+    ended = [
+        ("ended", session_id)
+        for session_id, ends_at in db.session.execute(
+            select(Session.id, Session.ends_at)
+            .join(Subscription, Subscription.event_id == Session.event_id)
+            .where(Subscription.participant_id == participant.id, Subscription.status == "active")
+        )
+        if ends_at <= now
+    ]
+    materials = [
+        tuple(r)
+        for r in db.session.execute(
+            select(Material.session_id, Material.id, Material.url, Material.created_at)
+            .join(Session, Session.id == Material.session_id)
+            .join(Subscription, Subscription.event_id == Session.event_id)
+            .where(Subscription.participant_id == participant.id, Subscription.status == "active")
+            .order_by(Material.id)
+        )
+    ]
+    return [*sorted(ended), *materials]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _not_modified(version: Version) -> bool:
+    """RFC 9110: If-None-Match decides when present; otherwise If-Modified-Since."""
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(version.etag)
+    since = _aware(request.if_modified_since)
+    if since is None or version.last_modified is None:
+        return False
+    return version.last_modified.replace(microsecond=0) <= since
+
+
+class _BodyCache:
+    """Recently built calendars by ETag, so polling without validators costs a query.
+
+    Google Calendar and others re-fetch feeds without If-None-Match; the ETag covers
+    everything a calendar is built from (the clock only matters to a personal feed, through
+    which sessions are over, and its ETag covers that),
+    so a body cached under it is exactly what a rebuild would produce.  Per process,
+    bounded.
+    """
+
+    def __init__(self, size: int = 128) -> None:
+        self.size = size
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            body = self._items.get(key)
+            if body is not None:
+                self._items.move_to_end(key)
+            return body
+
+    def put(self, key: str, body: bytes) -> None:
+        with self._lock:
+            self._items[key] = body
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def body_cache() -> _BodyCache:
+    """This app's cache (tests build many apps in one process)."""
+    return current_app.extensions.setdefault("forum_feed_bodies", _BodyCache())
+
+
+def _respond(
+    version: Version,
+    build: Callable[[], bytes],
+    *,
+    filename: str | None = None,
+    private: bool = False,
+) -> Response:
+    """A calendar answer (or 304) with validators; `build` makes the body only if needed."""
+    if _not_modified(version):
+        response = Response(status=304)
+    else:
+        key = f"{request.endpoint}|{request.path}|{version.etag}"
+        body = body_cache().get(key)
+        if body is None:
+            body = build()
+            body_cache().put(key, body)
+        response = Response(body, mimetype=None, content_type=ICS_TYPE)
+        if filename:
+            response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.set_etag(version.etag)
+    if version.last_modified is not None:
+        response.last_modified = version.last_modified
+    if private:
+        response.headers["Cache-Control"] = "private, no-cache"
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    else:
+        response.headers["Cache-Control"] = "public, no-cache"
+    return response
+
+
+def _visible_event(slug: str) -> Event:
+    """Published and cancelled events have calendars; drafts (and unknown slugs) 404."""
+    event = Event.by_slug(slug)
+    if event is None or not event.is_public:
+        abort(404, description="No published event has this address.")
+    return event
+
+
+@bp.get("/events/<slug>.ics")
+def event_ics(slug: str) -> Response:
+    """Download every session of an event as one .ics file."""
+    event = _visible_event(slug)
+    return _respond(_event_version(event), lambda: calendar.event_file(event), filename=f"{event.slug}.ics")
+
+
+@bp.get("/events/<slug>/sessions/<int:session_id>.ics")
+def session_ics(slug: str, session_id: int) -> Response:
+    """Download one session as an .ics file."""
+    event = _visible_event(slug)
+    session = db.session.get(Session, session_id)
+    if session is None or session.event_id != event.id:
+        abort(404, description="This event has no such session.")
+    return _respond(
+        _event_version(event),
+        lambda: calendar.session_file(session),
+        filename=f"{event.slug}-{session.id}.ics",
+    )
+
+
+@bp.get("/feeds/events/<slug>.ics")
+def event_feed(slug: str) -> Response:
+    """The public feed of one event, for calendar subscriptions (webcal://)."""
+    event = _visible_event(slug)
+    return _respond(_event_version(event), lambda: calendar.event_feed(event))
+
+
+@bp.get("/feeds/<token>.ics")
+def personal(token: str) -> Response:
+    """A participant's secret feed: every session of everything they are subscribed to."""
+    participant = db.session.scalar(select(Participant).where(Participant.feed_token == token))
+    if participant is None:
+        abort(
+            404,
+            description="This calendar feed does not exist. Copy the link again from your preferences page.",
+        )
+    return _respond(
+        _participant_version(participant),
+        lambda: calendar.participant_feed(participant),
+        private=True,
+    )

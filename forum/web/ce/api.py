@@ -1,0 +1,149 @@
+"""JSON API for the continuing-education record (flask-smorest, under /api/v1, officer token only).
+
+Attendance, hours and evaluation results name people, so every route needs an officer API
+token (the same `Authorization: Bearer <token>` as forum.web.api); without one: 401.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from forum.ce import attendance, evaluations
+from forum.core.extensions import csrf
+from forum.models import Event
+from forum.web.events.api import OFFICER_DOC, abort, require_officer
+
+bp = Blueprint("ce_api", __name__, url_prefix="/api/v1", description="Attendance, CE hours, evaluations")
+csrf.exempt(bp)
+
+
+class SessionHoursSchema(Schema):
+    id = fields.Int()
+    title = fields.Str()
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    ce_hours = fields.Float()
+    hours_overridden = fields.Bool()
+    registered = fields.Int()
+    attended = fields.Int()
+
+
+class PersonSchema(Schema):
+    subscription_id = fields.Int()
+    email = fields.Str()
+    name = fields.Str()
+    status = fields.Str()
+    sessions = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()))
+    ce_hours = fields.Float()
+    completed = fields.Bool()
+
+
+class AttendanceSchema(Schema):
+    event = fields.Str()
+    rule = fields.Str()
+    sessions = fields.List(fields.Nested(SessionHoursSchema))
+    people = fields.List(fields.Nested(PersonSchema))
+
+
+class QuestionResultSchema(Schema):
+    id = fields.Int()
+    prompt = fields.Str()
+    kind = fields.Str()
+    answered = fields.Int()
+    counts = fields.Dict(keys=fields.Str(), values=fields.Int())
+    mean = fields.Float(allow_none=True)
+    texts = fields.List(fields.Str())
+
+
+class EvaluationResultsSchema(Schema):
+    event = fields.Str()
+    invited = fields.Int()
+    responses = fields.Int()
+    response_rate = fields.Float()
+    closes_at = fields.DateTime(allow_none=True)
+    questions = fields.List(fields.Nested(QuestionResultSchema))
+
+
+def _event(slug: str) -> Event:
+    require_officer()
+    event = Event.by_slug(slug)
+    if event is None:
+        abort(404, message=f"No event “{slug}”.")
+    return event
+
+
+@bp.route("/events/<slug>/attendance")
+@bp.response(200, AttendanceSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def get_attendance(slug: str) -> Any:
+    """Attendance per session and per registration, with CE hours and the completion rule."""
+    event = _event(slug)
+    recs = attendance.records(event)
+    counts = attendance.session_counts(event, recs)
+    return {
+        "event": event.slug,
+        "rule": attendance.rule_text(attendance.settings_for(event), event),
+        "sessions": [
+            {
+                "id": c.session.id,
+                "title": c.session.display_title,
+                "starts_at": c.session.starts_at,
+                "ends_at": c.session.ends_at,
+                "ce_hours": c.minutes / 60,
+                "hours_overridden": c.session.ce_minutes is not None,
+                "registered": c.registered,
+                "attended": c.attended,
+            }
+            for c in counts
+        ],
+        "people": [
+            {
+                "subscription_id": r.subscription.id,
+                "email": r.subscription.participant.email,
+                "name": r.subscription.participant.name,
+                "status": r.subscription.status,
+                "sessions": {str(sid): sorted(m.sources) for sid, m in r.marks.items()},
+                "ce_hours": r.minutes / 60,
+                "completed": r.completed,
+            }
+            for r in recs
+        ],
+    }
+
+
+@bp.route("/events/<slug>/evaluation/results")
+@bp.response(200, EvaluationResultsSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def get_evaluation_results(slug: str) -> Any:
+    """Counts per rating or choice, free-text answers, and the response rate."""
+    event = _event(slug)
+    evaluation = evaluations.evaluation_of(event)
+    if evaluation is None:
+        abort(404, message=f"Event “{slug}” has no evaluation.")
+    res = evaluations.results(evaluation)
+    return {
+        "event": event.slug,
+        "invited": res.invited,
+        "responses": res.responses,
+        "response_rate": round(res.rate, 4),
+        "closes_at": evaluations.closes_at(evaluation),
+        "questions": [
+            {
+                "id": q.question.id,
+                "prompt": q.question.prompt,
+                "kind": q.question.kind,
+                "answered": q.answered,
+                "counts": dict(q.counts),
+                "mean": q.mean,
+                "texts": q.texts,
+            }
+            for q in res.questions
+        ],
+    }

@@ -1,0 +1,295 @@
+"""Officer page for an event's continuing-education record: attendance per session (chart and
+table), the platform report upload, marks by hand, CE hours per session, the completion rule,
+and the CSV export. Everything it changes goes through forum.attendance / attendance_import."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import NumberRange, Optional
+
+from forum.ce import attendance, attendance_import, certificates
+from forum.core import clock
+from forum.core.extensions import db
+from forum.core.timezones import format_date
+from forum.core.validation import CheckedForm
+from forum.models import COMPLETION_RULES, Certificate, Event, Session, Subscription
+from forum.web.charts import grouped_bars
+from forum.web.events.manage import get_event, require_officer
+
+bp = Blueprint("attendance", __name__, url_prefix="/manage/events/<slug>/attendance")
+bp.before_request(require_officer)  # every page here is for signed-in officers
+
+GRID_LIMIT = 300  # rows shown on the page; the CSV has everyone
+
+
+
+
+
+
+def get_session(event: Event, session_id: int | None) -> Session:
+    session = db.session.get(Session, session_id) if session_id else None
+    if session is None or session.event_id != event.id:
+        abort(404, description="That session is not part of this event.")
+    return session
+
+
+class ImportForm(CheckedForm):
+    session = SelectField("Session", coerce=int)
+    file = FileField("Attendance report", validators=[FileRequired("Choose the report file to upload.")])
+    upload = SubmitField("Import")
+
+
+class RuleForm(CheckedForm):
+    rule = SelectField("Completion rule", choices=[SelectChoice(k, v) for k, v in COMPLETION_RULES.items()])
+    rule_value = StringField("N (sessions or hours)")
+    evaluation_required = BooleanField("Issue the certificate only after the evaluation is answered")
+    mail_certificates = BooleanField("Mail certificates to everyone who completed it after the last session")
+    certificate_delay_hours = IntegerField(
+        "Hours after the last session before certificates are mailed",
+        validators=[Optional(), NumberRange(0, 720, "Between 0 and 720 hours.")],
+    )
+    save_rule = SubmitField("Save the rule")
+
+
+class HoursForm(CheckedForm):
+    hours = StringField("CE hours")
+    submit = SubmitField("Save hours")
+
+
+class MarkForm(CheckedForm):
+    submit = SubmitField("Mark")
+
+
+def _import_form(event: Event) -> ImportForm:
+    form = ImportForm()
+    form.session.choices = [
+        (s.id, f"{s.display_title}, {format_date(s.start_local)}") for s in event.active_sessions
+    ]
+    return form
+
+
+def _rule_form(event: Event, formdata: Any = None) -> RuleForm:
+    settings = attendance.settings_for(event)
+    value = ""
+    if settings.rule == "sessions" and settings.rule_sessions:
+        value = str(settings.rule_sessions)
+    elif settings.rule == "hours" and settings.rule_minutes:
+        value = attendance.hours_text(settings.rule_minutes)
+    data = {
+        "rule": settings.rule,
+        "rule_value": value,
+        "evaluation_required": settings.evaluation_required,
+        "mail_certificates": settings.mail_certificates,
+        "certificate_delay_hours": settings.certificate_delay_hours,
+    }
+    return RuleForm(formdata=formdata, data=data)
+
+
+def render_page(
+    event: Event,
+    *,
+    import_form: ImportForm | None = None,
+    rule_form: RuleForm | None = None,
+    status: int = 200,
+    report: attendance_import.ImportReport | None = None,
+    filename: str = "",
+) -> Any:
+    recs = attendance.records(event)
+    counts = attendance.session_counts(event, recs)
+    labels = [format_date(c.session.start_local, weekday=False) for c in counts]
+    chart = (
+        grouped_bars(
+            labels,
+            {
+                "registered": ("Registered", [c.registered for c in counts]),
+                "attended": ("Attended", [c.attended for c in counts]),
+            },
+        )
+        if counts
+        else None
+    )
+    if import_form is None:
+        import_form = ImportForm(formdata=None)
+        import_form.session.choices = _import_form(event).session.choices
+    settings = attendance.settings_for(event)
+    page = render_template(
+        "ce/attendance.html",
+        event=event,
+        records=recs[:GRID_LIMIT],
+        total=len(recs),
+        completed=sum(1 for r in recs if r.completed),
+        counts=counts,
+        chart=chart,
+        rule=attendance.rule_text(settings, event),
+        import_form=import_form,
+        rule_form=rule_form or _rule_form(event),
+        hours_form=HoursForm(formdata=None),
+        mark_form=MarkForm(formdata=None),
+        session_minutes=attendance.session_minutes,
+        default_minutes=attendance.default_minutes,
+        hours_text=attendance.hours_text,
+        report=report,
+        filename=filename,
+        mailed=certificates.mailed_count(event),
+        certificates_issued=len(issued_codes(recs)),
+    )
+    return page, status
+
+
+@bp.route("/")
+def index(slug: str) -> Any:
+    return render_page(get_event(slug))
+
+
+@bp.route("/import", methods=["POST"])
+def import_report(slug: str) -> Any:
+    event = get_event(slug)
+    form = _import_form(event)
+    if not form.validate_on_submit():
+        return render_page(event, import_form=form, status=400)
+    session = get_session(event, form.session.data)
+    upload = form.file.data
+    try:
+        report = attendance_import.import_report(session, upload.read())
+    except attendance_import.ReportError as exc:
+        db.session.rollback()
+        form.file.errors = [str(exc)]
+        return render_page(event, import_form=form, status=400)
+    db.session.commit()
+    return render_page(event, report=report, filename=upload.filename or "report")
+
+
+@bp.route("/mark", methods=["POST"])
+def mark(slug: str) -> Any:
+    event = get_event(slug)
+    if not MarkForm().validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
+    session = get_session(event, request.form.get("session_id", type=int))
+    sub = db.session.get(Subscription, request.form.get("subscription_id", type=int) or 0)
+    if sub is None or sub.event_id != event.id:
+        abort(404, description="That person is not registered for this event.")
+    who = sub.participant.name or sub.participant.email
+    if request.form.get("action") == "unmark":
+        done = attendance.unmark(sub, session)
+        message = (
+            f"Your mark for {who} at {session.display_title} was removed."
+            if done
+            else "There was no mark to remove."
+        )
+    else:
+        done = attendance.mark(sub, session, current_user.email)
+        message = (
+            f"{who} is marked present at {session.display_title}." if done else f"{who} was already marked."
+        )
+    db.session.commit()
+    flash(message)
+    return redirect(url_for(".index", slug=slug) + f"#sub-{sub.id}", code=303)
+
+
+@bp.route("/rule", methods=["POST"])
+def save_rule(slug: str) -> Any:
+    event = get_event(slug)
+    form = _rule_form(event, formdata=request.form)
+    if not form.validate_on_submit():
+        return render_page(event, rule_form=form, status=400)
+    try:
+        settings = attendance.set_rule(event, form.rule.data or "all", form.rule_value.data or "")
+    except attendance.AttendanceError as exc:
+        db.session.rollback()
+        getattr(form, exc.field, form.rule_value).errors = [str(exc)]
+        return render_page(event, rule_form=form, status=400)
+    settings.evaluation_required = bool(form.evaluation_required.data)
+    settings.mail_certificates = bool(form.mail_certificates.data)
+    if form.certificate_delay_hours.data is not None:
+        settings.certificate_delay_hours = form.certificate_delay_hours.data
+    db.session.commit()
+    flash(f"Completion rule saved: {attendance.rule_text(settings, event)}.")
+    return redirect(url_for(".index", slug=slug), code=303)
+
+
+@bp.route("/sessions/<int:session_id>/hours", methods=["POST"])
+def session_hours(slug: str, session_id: int) -> Any:
+    event = get_event(slug)
+    session = get_session(event, session_id)
+    form = HoursForm()
+    if not form.validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
+    try:
+        attendance.set_session_hours(session, form.hours.data or "")
+    except attendance.AttendanceError as exc:
+        db.session.rollback()
+        flash(f"{session.display_title}: {exc}", "error")
+        return redirect(url_for(".index", slug=slug) + "#hours-h", code=303)
+    db.session.commit()
+    flash(
+        f"{session.display_title} counts for {attendance.hours_text(attendance.session_minutes(session))} hours."
+    )
+    return redirect(url_for(".index", slug=slug) + "#hours-h", code=303)
+
+
+def issued_codes(recs: list[attendance.Record]) -> dict[int, str]:
+    """Subscription id -> certificate code, for the registrations given."""
+    rows = db.session.execute(
+        select(Certificate.subscription_id, Certificate.code).where(
+            Certificate.subscription_id.in_([r.subscription.id for r in recs] or [-1])
+        )
+    )
+    return {sub_id: code for sub_id, code in rows}
+
+
+def export_csv(event: Event) -> str:
+    """One row per registration: each session's attendance (minutes if reported), hours, outcome."""
+    recs = attendance.records(event)
+    codes = issued_codes(recs)
+    sessions = event.active_sessions
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["email", "name", "status"]
+        + [f"{s.start_local:%Y-%m-%d %H:%M} {s.display_title}" for s in sessions]
+        + ["sessions_attended", "ce_hours", "completed", "certificate_code"]
+    )
+    for r in recs:
+        cells = []
+        for s in sessions:
+            m = r.marks.get(s.id)
+            cells.append(
+                ""
+                if m is None
+                else (f"{m.minutes} min" if m.minutes is not None else "yes")
+                + f" ({'+'.join(sorted(m.sources))})"
+            )
+        person = r.subscription.participant
+        name = person.name
+        writer.writerow(
+            [person.email, ("'" + name) if name[:1] in "=+-@" and name else name, r.subscription.status]
+            + cells
+            + [
+                len(r.attended),
+                attendance.hours_text(r.minutes),
+                "yes" if r.completed else "no",
+                codes.get(r.subscription.id, ""),
+            ]
+        )
+    return buffer.getvalue()
+
+
+@bp.route("/export.csv")
+def export(slug: str) -> Response:
+    event = get_event(slug)
+    return Response(
+        export_csv(event),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{event.slug}-attendance-{clock.now():%Y%m%d}.csv"'
+        },
+    )

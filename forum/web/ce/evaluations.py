@@ -1,0 +1,284 @@
+"""Evaluations on the web: the participant's personal page (signed link, no login) and the
+officer's pages to define the questions and read the results (chart per question, table,
+free text, CSV, response rate). The rules live in forum.evaluations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+
+from forum.ce import evaluations
+from forum.core import clock
+from forum.core.extensions import db, login
+from forum.core.tokens import TokenError
+from forum.core.validation import CheckedForm
+from forum.mail import links
+from forum.models import QUESTION_KINDS, EvaluationQuestion, Event
+from forum.subscriptions.erasure import is_erased
+from forum.web.charts import grouped_bars
+from forum.web.subscriptions.pages import link_problem, removed
+
+bp = Blueprint("evaluations", __name__)
+
+
+class ButtonForm(CheckedForm):
+    submit = SubmitField("Save")
+
+
+class QuestionForm(CheckedForm):
+    kind = SelectField("Kind", choices=[SelectChoice(k, v) for k, v in QUESTION_KINDS.items()])
+    prompt = StringField("Question")
+    choices = TextAreaField("Choices (multiple choice: one per line)")
+    required = BooleanField("An answer is required")
+    add = SubmitField("Add the question")
+
+
+class EditForm(CheckedForm):
+    prompt = StringField("Question")
+    choices = TextAreaField("Choices (one per line)")
+    required = BooleanField("An answer is required")
+    save_question = SubmitField("Save")
+
+
+class SettingsForm(CheckedForm):
+    intro = TextAreaField("Introduction shown above the questions")
+    open_days = StringField("Days it stays open after the last session")
+    save_days = SubmitField("Save")
+
+
+# --- the participant's page -----------------------------------------------------------------
+
+
+@bp.route("/evaluation/<token>", methods=["GET", "POST"])
+def answer(token: str) -> Any:
+    try:
+        sub = evaluations.read_personal_token(token)
+    except TokenError as exc:
+        return link_problem(exc, "evaluation")
+    if sub is None:
+        return render_template("subscriptions/gone.html"), 404
+    if is_erased(sub.participant):
+        return removed()
+    evaluation = evaluations.evaluation_of(sub.event)
+    if evaluation is None:
+        return render_template("ce/evaluation_none.html", event=sub.event), 404
+    response = evaluations.response_of(evaluation, sub)
+    values = {
+        f"q{a.question_id}": str(a.rating or a.choice or a.text or "")
+        for a in (response.answers if response else [])
+    }
+    form = ButtonForm()
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400, description="The form expired; reload the page and try again.")
+        values = {k: v for k, v in request.form.items() if k.startswith("q")}
+        try:
+            evaluations.save_response(evaluation, sub, values)
+        except evaluations.EvaluationError as exc:
+            db.session.rollback()
+            errors, status = exc.errors, 400
+        else:
+            db.session.commit()
+            flash("Thank you: your answers are saved. You can change them until the evaluation closes.")
+            return redirect(url_for(".answer", token=token), code=303)
+    return render_template(
+        "ce/evaluation_answer.html",
+        event=sub.event,
+        evaluation=evaluation,
+        values=values,
+        errors=errors,
+        form=form,
+        is_open=evaluations.is_open(evaluation),
+        opens=evaluations.opens_at(evaluation),
+        closes=evaluations.closes_at(evaluation),
+        answered=response is not None,
+        ratings=evaluations.RATING_LABELS,
+        preferences_url=links.preferences_url(sub.participant),
+        zone=sub.participant.timezone or sub.event.timezone,
+        now=clock.now(),
+    ), status
+
+
+# --- the officer's pages --------------------------------------------------------------------
+
+
+def _officer_event(slug: str) -> Event:
+    if not current_user.is_authenticated:
+        abort(login.unauthorized())
+    event = Event.by_slug(slug)
+    if event is None:
+        abort(404, description=f"There is no event at “{slug}”.")
+    return event
+
+
+def _question(event: Event, question_id: int) -> EvaluationQuestion:
+    q = db.session.get(EvaluationQuestion, question_id)
+    if q is None or q.evaluation.event_id != event.id:
+        abort(404, description="That question is not part of this evaluation.")
+    return q
+
+
+def _manage_page(
+    event: Event, qform: QuestionForm | None = None, sform: SettingsForm | None = None, status: int = 200
+) -> Any:
+    evaluation = evaluations.evaluation_of(event)
+    settings_form = sform or SettingsForm(
+        formdata=None,
+        data={
+            "open_days": str(evaluation.open_days) if evaluation else "14",
+            "intro": evaluation.intro if evaluation else "",
+        },
+    )
+    return render_template(
+        "ce/evaluation_manage.html",
+        event=event,
+        evaluation=evaluation,
+        question_form=qform or QuestionForm(formdata=None),
+        settings_form=settings_form,
+        button=ButtonForm(formdata=None),
+        edit_form=EditForm(formdata=None),
+        defaults=evaluations.default_questions(event) if evaluation is None else [],
+        closes=evaluations.closes_at(evaluation) if evaluation else None,
+        invited=evaluations.invitation_run(evaluation) if evaluation else None,
+    ), status
+
+
+@bp.route("/manage/events/<slug>/evaluation")
+def manage(slug: str) -> Any:
+    return _manage_page(_officer_event(slug))
+
+
+@bp.route("/manage/events/<slug>/evaluation/create", methods=["POST"])
+def create(slug: str) -> Any:
+    event = _officer_event(slug)
+    if ButtonForm().validate_on_submit():
+        evaluations.create(event)
+        db.session.commit()
+        flash("The evaluation is set up with the default questions; edit them below.")
+    return redirect(url_for(".manage", slug=slug), code=303)
+
+
+@bp.route("/manage/events/<slug>/evaluation/questions", methods=["POST"])
+def add_question(slug: str) -> Any:
+    event = _officer_event(slug)
+    evaluation = evaluations.evaluation_of(event) or evaluations.create(event)
+    form = QuestionForm()
+    if not form.validate_on_submit():
+        return _manage_page(event, qform=form, status=400)
+    try:
+        evaluations.add_question(
+            evaluation,
+            form.kind.data or "",
+            form.prompt.data or "",
+            form.choices.data or "",
+            bool(form.required.data),
+        )
+    except evaluations.EvaluationError as exc:
+        db.session.rollback()
+        for name, message in exc.errors.items():
+            getattr(form, name).errors = [message]
+        return _manage_page(event, qform=form, status=400)
+    db.session.commit()
+    flash("Question added.")
+    return redirect(url_for(".manage", slug=slug), code=303)
+
+
+@bp.route("/manage/events/<slug>/evaluation/questions/<int:question_id>/delete", methods=["POST"])
+def remove_question(slug: str, question_id: int) -> Any:
+    event = _officer_event(slug)
+    question = _question(event, question_id)
+    if ButtonForm().validate_on_submit():
+        evaluations.remove_question(question)
+        db.session.commit()
+        flash("Question removed, with its answers.")
+    return redirect(url_for(".manage", slug=slug), code=303)
+
+
+@bp.route("/manage/events/<slug>/evaluation/questions/<int:question_id>", methods=["POST"])
+def edit_question(slug: str, question_id: int) -> Any:
+    event = _officer_event(slug)
+    question = _question(event, question_id)
+    form = EditForm()
+    if not form.validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
+    try:
+        evaluations.edit_question(
+            question, form.prompt.data or "", form.choices.data or "", bool(form.required.data)
+        )
+    except evaluations.EvaluationError as exc:
+        db.session.rollback()
+        flash(f"Question not saved: {exc}", "error")
+        return redirect(url_for(".manage", slug=slug) + f"#q-{question_id}", code=303)
+    db.session.commit()
+    flash("Question saved.")
+    return redirect(url_for(".manage", slug=slug) + f"#q-{question_id}", code=303)
+
+
+@bp.route("/manage/events/<slug>/evaluation/questions/<int:question_id>/move", methods=["POST"])
+def move_question(slug: str, question_id: int) -> Any:
+    event = _officer_event(slug)
+    question = _question(event, question_id)
+    if ButtonForm().validate_on_submit():
+        evaluations.move_question(question, -1 if request.form.get("direction") == "up" else 1)
+        db.session.commit()
+    return redirect(url_for(".manage", slug=slug) + f"#q-{question_id}", code=303)
+
+
+@bp.route("/manage/events/<slug>/evaluation/settings", methods=["POST"])
+def settings(slug: str) -> Any:
+    event = _officer_event(slug)
+    evaluation = evaluations.evaluation_of(event)
+    if evaluation is None:
+        abort(404, description="Set up the evaluation first.")
+    form = SettingsForm()
+    if not form.validate_on_submit():
+        return _manage_page(event, sform=form, status=400)
+    try:
+        evaluations.set_open_days(evaluation, form.open_days.data or "")
+        evaluations.set_intro(evaluation, form.intro.data or "")
+    except evaluations.EvaluationError as exc:
+        db.session.rollback()
+        for name, message in exc.errors.items():
+            getattr(form, name).errors = [message]
+        return _manage_page(event, sform=form, status=400)
+    db.session.commit()
+    flash("Saved.")
+    return redirect(url_for(".manage", slug=slug), code=303)
+
+
+@bp.route("/manage/events/<slug>/evaluation/results")
+def results(slug: str) -> Any:
+    event = _officer_event(slug)
+    evaluation = evaluations.evaluation_of(event)
+    if evaluation is None:
+        return redirect(url_for(".manage", slug=slug), code=303)
+    res = evaluations.results(evaluation)
+    charts = {
+        r.question.id: grouped_bars(
+            [label for label, _ in r.counts], {"answers": ("Answers", [n for _, n in r.counts])}
+        )
+        for r in res.questions
+        if r.counts and r.answered
+    }
+    return render_template("ce/evaluation_results.html", event=event, results=res, charts=charts)
+
+
+@bp.route("/manage/events/<slug>/evaluation/results.csv")
+def results_csv(slug: str) -> Response:
+    event = _officer_event(slug)
+    evaluation = evaluations.evaluation_of(event)
+    if evaluation is None:
+        abort(404, description="This event has no evaluation.")
+    return Response(
+        evaluations.export_csv(evaluation),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{event.slug}-evaluation-{clock.now():%Y%m%d}.csv"'
+        },
+    )

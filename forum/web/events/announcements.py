@@ -1,0 +1,169 @@
+"""Officers write announcements and workshop lessons now and schedule them for later.
+
+The scheduler (forum/scheduler.py) sends each one once, at its time, to the event's
+active subscribers who take mail.  The send time is typed as a wall time in the
+event's own zone, like session times.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField, TimeField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from forum.core import clock, timezones
+from forum.core.extensions import db
+from forum.core.validation import CheckedForm
+from forum.models import Announcement, Event, Subscription
+from forum.models.scheduling import ANNOUNCEMENT_KINDS
+
+bp = Blueprint("announcements", __name__, url_prefix="/manage/events/<slug>/announcements")
+
+
+class AnnouncementForm(CheckedForm):
+    kind = SelectField(
+        "Type",
+        choices=[SelectChoice(v, label) for v, label in ANNOUNCEMENT_KINDS.items()],
+        default="announcement",
+    )
+    subject = StringField(
+        "Subject", validators=[DataRequired("Give the message a subject."), Length(max=200)]
+    )
+    body = TextAreaField(
+        "Message",
+        validators=[DataRequired("Write the message."), Length(max=100_000)],
+        render_kw={"rows": 12},
+    )
+    send_date = DateField("Send on", validators=[DataRequired("Pick the day it goes out.")])
+    send_time = TimeField("at", validators=[DataRequired("Pick the time it goes out.")])
+    submit = SubmitField("Schedule")
+
+
+def _event(slug: str) -> Event:
+    event = Event.by_slug(slug)
+    if event is None:
+        abort(404, description=f"There is no event “{slug}”.")
+    return event
+
+
+def _announcement(event: Event, announcement_id: int) -> Announcement:
+    announcement = db.session.get(Announcement, announcement_id)
+    if announcement is None or announcement.event_id != event.id:
+        abort(404, description="There is no such announcement for this event.")
+    return announcement
+
+
+def _audience(event: Event) -> int:
+    """How many people an announcement would go to now (active, taking mail)."""
+    stmt = select(func.count(Subscription.id)).where(
+        Subscription.event_id == event.id, Subscription.status == "active", Subscription.mode != "none"
+    )
+    return db.session.scalar(stmt) or 0
+
+
+def _save(form: AnnouncementForm, announcement: Announcement, event: Event) -> bool:
+    """Copy the form into the announcement; False (with the error on the field) if the time is impossible."""
+    wall = datetime.combine(form.send_date.data, form.send_time.data)
+    try:
+        note = announcement.set_send_time(wall, event.timezone)
+    except timezones.TimeInputError as exc:
+        form.send_time.errors = [*form.send_time.errors, str(exc)]
+        return False
+    announcement.kind = form.kind.data
+    announcement.subject = form.subject.data.strip()
+    announcement.body = form.body.data
+    announcement.status = "scheduled"
+    if note:
+        flash(note, "warning")
+    if announcement.send_at <= clock.now():
+        flash("That time has already passed, so it goes out within a minute.", "warning")
+    return True
+
+
+@bp.route("", methods=["GET", "POST"])
+@login_required
+def index(slug: str) -> str | Response:
+    """The event's announcements and lessons, and the form to schedule a new one."""
+    event = _event(slug)
+    form = AnnouncementForm()
+    if form.validate_on_submit():
+        announcement = Announcement(event=event)
+        if _save(form, announcement, event):
+            db.session.add(announcement)
+            db.session.commit()
+            when = _when(announcement)
+            flash(f"“{announcement.subject}” is scheduled for {when}.", "success")
+            return redirect(url_for(".index", slug=slug))
+    rows = list(
+        db.session.scalars(
+            select(Announcement)
+            .where(Announcement.event_id == event.id)
+            .order_by(Announcement.send_at, Announcement.id)
+        )
+    )
+    status = 422 if form.errors else 200
+    return render_template(
+        "announcements/index.html",
+        event=event,
+        form=form,
+        announcements=rows,
+        audience=_audience(event),
+        when=_when,
+        zone_label=timezones.zone_label(event.timezone),
+    ), status  # type: ignore[return-value]
+
+
+@bp.route("/<int:announcement_id>", methods=["GET", "POST"])
+@login_required
+def edit(slug: str, announcement_id: int) -> str | Response:
+    event = _event(slug)
+    announcement = _announcement(event, announcement_id)
+    if not announcement.editable:
+        flash(
+            f"This {announcement.kind_label.lower()} was {announcement.status} and can no longer change.",
+            "error",
+        )
+        return redirect(url_for(".index", slug=slug))
+    form = AnnouncementForm(obj=announcement)
+    if not form.is_submitted():
+        form.send_date.data = announcement.send_wall.date()
+        form.send_time.data = announcement.send_wall.time()
+    if form.validate_on_submit() and _save(form, announcement, event):
+        db.session.commit()
+        flash(f"Saved; it goes out {_when(announcement)}.", "success")
+        return redirect(url_for(".index", slug=slug))
+    status = 422 if form.errors else 200
+    return render_template(
+        "announcements/edit.html",
+        event=event,
+        form=form,
+        announcement=announcement,
+        audience=_audience(event),
+        zone_label=timezones.zone_label(event.timezone),
+    ), status  # type: ignore[return-value]
+
+
+@bp.route("/<int:announcement_id>/cancel", methods=["POST"])
+@login_required
+def cancel(slug: str, announcement_id: int) -> Response:
+    event = _event(slug)
+    announcement = _announcement(event, announcement_id)
+    if FlaskForm().validate_on_submit() and announcement.editable:
+        announcement.status = "cancelled"
+        db.session.commit()
+        flash(f"“{announcement.subject}” is cancelled and will not be sent.", "success")
+    elif announcement.status == "sent":
+        flash("It was already sent.", "error")
+    return redirect(url_for(".index", slug=slug))
+
+
+def _when(announcement: Announcement) -> str:
+    local = announcement.send_local
+    return f"{timezones.format_date(local)} {timezones.format_time(local)} {local.tzname()}"

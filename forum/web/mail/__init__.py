@@ -1,0 +1,1 @@
+"""Doors (pages, officer pages, API) of the mail area."""

@@ -1,0 +1,133 @@
+"""Forms of the officer's pathway pages, and the step picker's choices (events, sessions,
+external resources) with the one function that turns a picked value into a Resource."""
+
+from __future__ import annotations
+
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from forum.core.extensions import db
+from forum.core.validation import CheckedForm
+from forum.models import Event, Session
+from forum.models.pathways import LearningNeed, Resource
+from forum.pathways import service
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ResourceForm(CheckedForm):
+    title = StringField("Title", validators=[Length(max=200)])
+    url = StringField("Web address", validators=[Length(max=1000)])
+    kind = SelectField("Kind", choices=[SelectChoice(k, label) for k, label in service.KIND_CHOICES])
+    minutes = IntegerField("Estimated minutes", validators=[Optional()])
+    topics = StringField("Topics", description="Separate topics with commas.", validators=[Length(max=500)])
+    description = TextAreaField("Description", description="Markdown.")
+    submit = SubmitField("Save resource")
+
+
+class TopicsForm(CheckedForm):
+    topics = StringField("Topics", description="Separate topics with commas.", validators=[Length(max=500)])
+    minutes = IntegerField(
+        "Estimated minutes", validators=[Optional()], description="Empty: the length of its live sessions."
+    )
+    submit = SubmitField("Save")
+
+
+class ImportForm(CheckedForm):
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file.")])
+    submit = SubmitField("Import")
+
+
+class NeedForm(CheckedForm):
+    title = StringField("Learning need", validators=[Length(max=200)])
+    slug = StringField("Address", validators=[Length(max=80)], description="Made from the title when empty.")
+    description = TextAreaField("Description", description="Markdown.")
+    submit = SubmitField("Save learning need")
+
+
+class PathwayForm(CheckedForm):
+    title = StringField("Title", validators=[Length(max=200)])
+    slug = StringField(
+        "Address",
+        validators=[Length(max=80)],
+        description="/pathways/<address>; made from the title when empty.",
+    )
+    audience = StringField(
+        "Audience", validators=[Length(max=300)], description="Who it is for, in one line."
+    )
+    summary = TextAreaField("Summary")
+    description = TextAreaField("Introduction", description="Markdown.")
+    needs = MultiCheckboxField("Serves these learning needs", coerce=int)
+    submit = SubmitField("Save pathway")
+
+
+class StepForm(CheckedForm):
+    source = SelectField("Resource")
+    why = StringField("Why this step", validators=[Length(max=500)])
+    stage = StringField(
+        "Stage", validators=[Length(max=120)], description="Empty: same stage as the step before."
+    )
+    submit = SubmitField("Add step")
+
+
+class StepEditForm(CheckedForm):
+    why = StringField("Why this step", validators=[Length(max=500)])
+    stage = StringField("Stage", validators=[Length(max=120)])
+    submit = SubmitField("Save step")
+
+
+class ButtonForm(CheckedForm):
+    submit = SubmitField("Continue")
+
+
+def need_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice(n.id, n.title)
+        for n in db.session.scalars(select(LearningNeed).order_by(LearningNeed.position))
+    ]
+
+
+def source_choices() -> list[SelectChoice]:
+    """Everything a step can point at: external resources, events, single sessions."""
+    out = [SelectChoice("", "Choose a resource…")]
+    out += [
+        SelectChoice(f"resource:{r.id}", f"{r.kind_label}: {r.title}") for r in service.find_resources("")
+    ]
+    for event in db.session.scalars(select(Event).where(Event.status != "cancelled").order_by(Event.title)):
+        out.append(SelectChoice(f"event:{event.id}", f"Event: {event.title}"))
+        if len(event.sessions) > 1:
+            for s in event.sessions:
+                if s.status != "cancelled":
+                    out.append(
+                        SelectChoice(
+                            f"session:{s.id}",
+                            f"  Session: {event.title}: {s.display_title} ({s.start_local:%Y-%m-%d})",
+                        )
+                    )
+    return out
+
+
+def resolve_source(value: str) -> Resource:
+    kind, _, raw = (value or "").partition(":")
+    if not raw.isdigit():
+        raise service.PathwayError("Choose a resource for this step.", "source")
+    if kind == "resource":
+        resource = db.session.get(Resource, int(raw))
+        if resource is not None:
+            return resource
+    elif kind == "event":
+        event = db.session.get(Event, int(raw))
+        if event is not None:
+            return service.resource_for_event(event)
+    elif kind == "session":
+        session = db.session.get(Session, int(raw))
+        if session is not None:
+            return service.resource_for_session(session)
+    raise service.PathwayError("That resource no longer exists.", "source")

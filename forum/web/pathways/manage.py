@@ -1,0 +1,421 @@
+"""Officer pages under /manage/pathways: resources, learning needs, pathways and the gaps report.
+
+Thin views: forms validate, forum.pathways makes every change (the API goes through the
+same functions), and each POST ends in a redirect or re-renders with what was typed.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from forum.core.extensions import db
+from forum.models.pathways import LearningNeed, Pathway, PathwayStep, Resource
+from forum.pathways import csv_import as importer
+from forum.pathways import gaps as reports
+from forum.pathways import service
+from forum.web.charts import count_bars
+from forum.web.events.manage import require_officer
+from forum.web.pathways.forms import (
+    ButtonForm,
+    ImportForm,
+    NeedForm,
+    PathwayForm,
+    ResourceForm,
+    StepEditForm,
+    StepForm,
+    TopicsForm,
+    need_choices,
+    resolve_source,
+    source_choices,
+)
+
+bp = Blueprint("pathways_manage", __name__, url_prefix="/manage/pathways")
+bp.before_request(require_officer)  # every page here is for signed-in officers
+
+Page = str | tuple[str, int] | Response
+
+
+
+
+def _pathway(slug: str) -> Pathway:
+    item = Pathway.by_slug(slug)
+    if item is None:
+        abort(404, description="There is no pathway at this address.")
+    return item
+
+
+def _form_error(form: FlaskForm, exc: service.PathwayError) -> None:
+    db.session.rollback()
+    field = getattr(form, exc.field, None)
+    if field is None:
+        flash(str(exc), "error")
+    else:
+        field.errors = [*field.errors, str(exc)] if isinstance(field.errors, list) else [str(exc)]
+
+
+# --- overview -------------------------------------------------------------------------------------
+
+
+@bp.route("/")
+def index() -> Page:
+    pathways = db.session.scalars(select(Pathway).order_by(Pathway.title)).all()
+    return render_template(
+        "pathways/manage/index.html",
+        pathways=pathways,
+        needs=db.session.scalars(select(LearningNeed).order_by(LearningNeed.position)).all(),
+        resource_count=len(service.find_resources("")),
+        total_minutes=service.total_minutes,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new_pathway() -> Page:
+    form = PathwayForm()
+    form.needs.choices = need_choices()
+    if form.validate_on_submit():
+        try:
+            item = service.save_pathway(None, **_pathway_fields(form))
+        except service.PathwayError as exc:
+            _form_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Pathway saved as a draft. Add its steps next.")
+            return redirect(url_for(".pathway", slug=item.slug), code=303)
+    return render_template(
+        "pathways/manage/pathway_form.html", form=form, item=None
+    ), 400 if form.errors else 200
+
+
+def _pathway_fields(form: PathwayForm) -> dict[str, Any]:
+    chosen = set(form.needs.data or [])
+    needs = [n for n in db.session.scalars(select(LearningNeed)) if n.id in chosen]
+    return {
+        "title": form.title.data or "",
+        "slug": form.slug.data or "",
+        "summary": form.summary.data or "",
+        "audience": form.audience.data or "",
+        "description": form.description.data or "",
+        "needs": needs,
+    }
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+def edit_pathway(slug: str) -> Page:
+    item = _pathway(slug)
+    form = PathwayForm(obj=item) if request.method == "GET" else PathwayForm()
+    form.needs.choices = need_choices()
+    if request.method == "GET":
+        form.needs.data = [n.id for n in item.needs]
+    if form.validate_on_submit():
+        try:
+            service.save_pathway(item, **_pathway_fields(form))
+        except service.PathwayError as exc:
+            _form_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Pathway saved.")
+            return redirect(url_for(".pathway", slug=item.slug), code=303)
+    return render_template(
+        "pathways/manage/pathway_form.html", form=form, item=item
+    ), 400 if form.errors else 200
+
+
+@bp.route("/<slug>", methods=["GET", "POST"])
+def pathway(slug: str) -> Page:
+    """The pathway's steps, with the form that adds one."""
+    item = _pathway(slug)
+    form = StepForm()
+    form.source.choices = source_choices()
+    if form.validate_on_submit():
+        try:
+            service.add_step(
+                item, resolve_source(form.source.data), why=form.why.data or "", stage=form.stage.data or ""
+            )
+        except service.PathwayError as exc:
+            _form_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Step added.")
+            return redirect(url_for(".pathway", slug=slug) + "#steps", code=303)
+    return render_template(
+        "pathways/manage/pathway.html",
+        item=item,
+        form=form,
+        button=ButtonForm(formdata=None),
+        stages=service.stages(item),
+        total=service.total_minutes(item),
+        dead=dict((step.id, why) for step, why in service.dead_ends(item)),
+        outcomes=reports.step_outcomes(item),
+        minutes_of=service.minutes_of,
+        funnel=reports.follower_funnel(item),
+    ), 400 if form.errors else 200
+
+
+@bp.route("/<slug>/steps/<int:step_id>", methods=["GET", "POST"])
+def edit_step(slug: str, step_id: int) -> Page:
+    item = _pathway(slug)
+    step = db.session.get(PathwayStep, step_id)
+    if step is None or step.pathway_id != item.id:
+        abort(404)
+    form = StepEditForm(obj=step) if request.method == "GET" else StepEditForm()
+    if form.validate_on_submit():
+        try:
+            service.update_step(step, why=form.why.data or "", stage=form.stage.data or "")
+        except service.PathwayError as exc:
+            _form_error(form, exc)
+        else:
+            db.session.commit()
+            return redirect(url_for(".pathway", slug=slug) + "#steps", code=303)
+    return render_template("pathways/manage/step_form.html", form=form, item=item, step=step)
+
+
+@bp.route("/<slug>/steps/<int:step_id>/<action>", methods=["POST"])
+def step_action(slug: str, step_id: int, action: str) -> Page:
+    item = _pathway(slug)
+    step = db.session.get(PathwayStep, step_id)
+    if step is None or step.pathway_id != item.id or action not in ("up", "down", "remove"):
+        abort(404)
+    if ButtonForm().validate_on_submit():
+        if action == "remove":
+            service.remove_step(step)
+            flash("Step removed.")
+        else:
+            service.move_step(step, -1 if action == "up" else 1)
+        db.session.commit()
+    return redirect(url_for(".pathway", slug=slug) + "#steps", code=303)
+
+
+@bp.route("/<slug>/<action>", methods=["POST"])
+def status(slug: str, action: str) -> Page:
+    item = _pathway(slug)
+    if action not in ("publish", "unpublish", "delete"):
+        abort(404)
+    if ButtonForm().validate_on_submit():
+        try:
+            if action == "delete":
+                title = item.title
+                service.delete_pathway(item)
+            elif action == "publish":
+                service.publish(item)
+            else:
+                service.unpublish(item)
+        except service.PathwayError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            if action == "delete":
+                flash(f"Deleted {title}.")
+                return redirect(url_for(".index"), code=303)
+            flash("Published: it is on /pathways now." if action == "publish" else "Back to draft.")
+    return redirect(url_for(".pathway", slug=slug), code=303)
+
+
+# --- resources -------------------------------------------------------------------------------------
+
+
+@bp.route("/resources", methods=["GET", "POST"])
+def resources() -> Page:
+    form = ResourceForm()
+    if form.validate_on_submit():
+        try:
+            service.save_external(None, **_resource_fields(form))
+        except service.PathwayError as exc:
+            _form_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Resource added.")
+            return redirect(url_for(".resources"), code=303)
+    return _resources_page(form, ImportForm(formdata=None), None)
+
+
+def _resources_page(
+    form: ResourceForm, import_form: ImportForm, report: importer.ImportReport | None
+) -> Page:
+    bad = bool(form.errors or import_form.errors)
+    return render_template(
+        "pathways/manage/resources.html",
+        form=form,
+        import_form=import_form,
+        report=report,
+        resources=db.session.scalars(select(Resource).order_by(Resource.kind, Resource.title)).all(),
+        minutes_of=service.minutes_of,
+    ), 400 if bad else 200
+
+
+def _resource_fields(form: ResourceForm) -> dict[str, Any]:
+    return {
+        "title": form.title.data or "",
+        "url": form.url.data or "",
+        "kind": form.kind.data,
+        "minutes": form.minutes.data,
+        "topics": form.topics.data or "",
+        "description": form.description.data or "",
+    }
+
+
+@bp.route("/resources/import", methods=["POST"])
+def import_resources() -> Page:
+    import_form = ImportForm()
+    report = None
+    if import_form.validate_on_submit():
+        raw = import_form.file.data.read()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            import_form.file.errors = ["The file is not UTF-8 text; save it as “CSV UTF-8” and try again."]
+        else:
+            report = importer.import_resources(io.StringIO(text, newline=""))
+            db.session.commit()
+    return _resources_page(ResourceForm(formdata=None), import_form, report)
+
+
+@bp.route("/resources/<int:resource_id>", methods=["GET", "POST"])
+def edit_resource(resource_id: int) -> Page:
+    resource = db.session.get(Resource, resource_id)
+    if resource is None:
+        abort(404)
+    if not resource.is_external:  # an event or session: only its topics are the officer's to set
+        topics_form = TopicsForm(obj=resource) if request.method == "GET" else TopicsForm()
+        if topics_form.validate_on_submit():
+            try:
+                service.set_internal(
+                    resource, topics=topics_form.topics.data or "", minutes=topics_form.minutes.data
+                )
+            except service.PathwayError as exc:
+                _form_error(topics_form, exc)
+                return render_template(
+                    "pathways/manage/resource_form.html", form=topics_form, resource=resource
+                ), 400
+            db.session.commit()
+            flash("Saved.")
+            return redirect(url_for(".resources"), code=303)
+        return render_template("pathways/manage/resource_form.html", form=topics_form, resource=resource)
+    form = ResourceForm(obj=resource) if request.method == "GET" else ResourceForm()
+    if form.validate_on_submit():
+        try:
+            service.save_external(resource, **_resource_fields(form))
+        except service.PathwayError as exc:
+            _form_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Resource saved.")
+            return redirect(url_for(".resources"), code=303)
+    return render_template(
+        "pathways/manage/resource_form.html", form=form, resource=resource
+    ), 400 if form.errors else 200
+
+
+@bp.route("/resources/<int:resource_id>/delete", methods=["POST"])
+def delete_resource(resource_id: int) -> Page:
+    resource = db.session.get(Resource, resource_id)
+    if resource is None:
+        abort(404)
+    if ButtonForm().validate_on_submit():
+        title = resource.display_title
+        try:
+            service.delete_resource(resource)
+        except service.PathwayError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".edit_resource", resource_id=resource_id), code=303)
+        db.session.commit()
+        flash(f"Deleted {title}.")
+    return redirect(url_for(".resources"), code=303)
+
+
+# --- learning needs ----------------------------------------------------------------------------------
+
+
+@bp.route("/needs", methods=["GET", "POST"])
+def needs() -> Page:
+    form = NeedForm()
+    if form.validate_on_submit():
+        try:
+            service.save_need(
+                None,
+                title=form.title.data or "",
+                slug=form.slug.data or "",
+                description=form.description.data or "",
+            )
+        except service.PathwayError as exc:
+            _form_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Learning need added.")
+            return redirect(url_for(".needs"), code=303)
+    return render_template(
+        "pathways/manage/needs.html",
+        form=form,
+        needs=db.session.scalars(select(LearningNeed).order_by(LearningNeed.position)).all(),
+    ), 400 if form.errors else 200
+
+
+@bp.route("/needs/<int:need_id>", methods=["GET", "POST"])
+def edit_need(need_id: int) -> Page:
+    need = db.session.get(LearningNeed, need_id)
+    if need is None:
+        abort(404)
+    form = NeedForm(obj=need) if request.method == "GET" else NeedForm()
+    if form.validate_on_submit():
+        try:
+            service.save_need(
+                need,
+                title=form.title.data or "",
+                slug=form.slug.data or "",
+                description=form.description.data or "",
+            )
+        except service.PathwayError as exc:
+            _form_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Learning need saved.")
+            return redirect(url_for(".needs"), code=303)
+    return render_template(
+        "pathways/manage/need_form.html", form=form, need=need
+    ), 400 if form.errors else 200
+
+
+@bp.route("/needs/<int:need_id>/delete", methods=["POST"])
+def delete_need(need_id: int) -> Page:
+    need = db.session.get(LearningNeed, need_id)
+    if need is None:
+        abort(404)
+    if ButtonForm().validate_on_submit():
+        title = need.title
+        service.delete_need(need)
+        db.session.commit()
+        flash(f"Deleted the learning need {title}.")
+    return redirect(url_for(".needs"), code=303)
+
+
+# --- gaps ---------------------------------------------------------------------------------------------
+
+
+@bp.route("/gaps")
+def gaps() -> Page:
+    report = reports.gap_report()
+    charts = [
+        (
+            funnel,
+            count_bars(
+                [
+                    ("Started", funnel.started),
+                    ("Active", funnel.active),
+                    ("Completed", funnel.completed),
+                    ("Paused", funnel.paused),
+                    ("Left", funnel.left),
+                ]
+            ),
+            count_bars([(f"Step {i + 1}", n) for i, n in enumerate(funnel.stopped_after)]),
+            reports.step_outcomes(funnel.pathway),
+        )
+        for funnel in report.funnels
+    ]
+    return render_template("pathways/manage/gaps.html", report=report, charts=charts)

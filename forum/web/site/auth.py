@@ -1,0 +1,146 @@
+"""Officer sign-in (Flask-Login).
+
+One error message for an unknown address and a wrong password, and the password is
+checked against a dummy hash when the address is unknown, so neither the page nor its
+timing tells whether an officer account exists.
+
+Guessing is limited twice: per client address (after ProxyFix, so behind the TLS proxy each
+visitor is counted on their own, not all as 127.0.0.1) and per account, counting only failed
+attempts from anywhere. An account under attack is slowed down, not locked: its owner, on a
+browser that has signed in to it before (a signed "known device" cookie, as OWASP's device
+cookies), is not held by the account limit, and everyone else may try again after a minute.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.wrappers import Response
+
+from forum.core import tokens
+from forum.core.extensions import db, limiter, login
+from forum.models import Officer
+from forum.web.forms import ConfirmForm, LoginForm
+
+bp = Blueprint("auth", __name__)
+
+login.login_view = "auth.login"
+login.login_message = "Please sign in to manage events."
+login.login_message_category = "info"
+
+BAD_LOGIN = "That email address and password do not match an officer account."
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to check unknown accounts against (same work either way); made on first use,
+    not at import: every CLI call and `forum inject` would pay an scrypt hash otherwise."""
+    return generate_password_hash("not-a-real-password")
+
+
+CLIENT_LIMIT = "10 per minute;100 per hour"
+ACCOUNT_LIMIT = "5 per minute;30 per hour"
+ACCOUNT_SLOWED = (
+    "Too many failed sign-ins for this account from around the internet. Wait a minute and try again; "
+    "a browser that has signed in to this account before is not held up."
+)
+DEVICE_COOKIE = "forum_device"
+DEVICE_MAX_AGE = 365 * 24 * 3600
+
+
+def _account_key() -> str:
+    """The account a sign-in attempt is for (normalised like Officer.by_email)."""
+    return "login-account:" + (request.form.get("email") or "").strip().lower()
+
+
+def _known_device() -> bool:
+    """This browser signed in to the account being tried before (signed cookie)."""
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if not cookie:
+        return False
+    try:
+        email = tokens.read_token("device", cookie, DEVICE_MAX_AGE)
+    except tokens.TokenError:
+        return False
+    return bool(email) and email == (request.form.get("email") or "").strip().lower()
+
+
+@login.user_loader
+def load_officer(officer_id: str) -> Officer | None:
+    try:
+        return db.session.get(Officer, int(officer_id))
+    except ValueError:
+        return None
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths: a `next` pointing elsewhere would make this an open redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def check_credentials(email: str, password: str) -> Officer | None:
+    """The officer for this email and password, or None; same work whether or not it exists."""
+    officer = Officer.by_email(email)
+    if officer is None or not officer.password_hash:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not officer.check_password(password) or not officer.is_active:
+        return None
+    return officer
+
+
+@bp.route("/login", methods=["GET", "POST"], endpoint="login")
+@limiter.limit(CLIENT_LIMIT, methods=["POST"])
+@limiter.limit(
+    ACCOUNT_LIMIT,
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code == 400,
+    exempt_when=_known_device,
+    error_message=ACCOUNT_SLOWED,
+)
+def login_page() -> tuple[str, int] | Response:
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or url_for("manage.index"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if request.method == "GET":
+        return render_template("public/login.html", form=form), 200
+    if form.validate():
+        officer = check_credentials(form.email.data or "", form.password.data or "")
+        if officer is not None:
+            login_user(officer)
+            flash(f"Signed in as {officer.email}.", "success")
+            response = redirect(safe_next(form.next.data) or url_for("manage.index"))
+            response.set_cookie(
+                DEVICE_COOKIE,
+                tokens.make_token("device", officer.email.lower()),
+                max_age=DEVICE_MAX_AGE,
+                path=url_for("auth.login"),
+                secure=current_app.config["SESSION_COOKIE_SECURE"],
+                httponly=True,
+                samesite="Lax",
+            )
+            return response
+        form.password.errors = [*form.password.errors, BAD_LOGIN]
+    form.password.data = ""
+    return render_template("public/login.html", form=form), 400
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        logout_user()
+        flash("You are signed out.", "success")
+    return redirect(url_for("public.index"))

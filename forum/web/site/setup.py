@@ -1,0 +1,121 @@
+"""Officer pages that speed up setting an event up: a series of sessions in one step,
+duplicating an event as a new draft, and deleting a draft that was never published.
+
+A blueprint of its own (under /manage, officers only) so manage.py stays one concern:
+editing what exists. Every change goes through forum.events.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as cookie
+from werkzeug.wrappers import Response
+
+from forum.core.extensions import db
+from forum.core.timezones import TimeInputError
+from forum.events import service as actions
+from forum.web.events.manage import (
+    _flash_saved,
+    _free_slug,
+    _sessions_page,
+    confirm_past,
+    get_event,
+    require_officer,
+)
+from forum.web.forms import ConfirmForm, DuplicateForm, SeriesForm, slugify
+
+bp = Blueprint("setup", __name__, url_prefix="/manage")
+bp.before_request(require_officer)
+
+Page = str | tuple[str, int] | Response
+
+
+@bp.route("/events/<slug>/sessions/series", methods=["POST"])
+def add_series(slug: str) -> Page:
+    ev = get_event(slug)
+    form = SeriesForm(prefix="series")
+    if ev.status == "cancelled":
+        flash("This event is cancelled; it takes no new sessions.", "error")
+        return redirect(url_for("manage.sessions", slug=slug))
+    if not form.validate_on_submit():
+        return _sessions_page(ev, series=form, status=400)
+    start, _ = actions.wall_span(form.first_date.data, form.start_time.data, form.end_time.data)
+    try:
+        if not confirm_past(form, form.first_date, start):
+            return _sessions_page(ev, series=form, status=400)
+        recipients = actions.calendar_recipients(ev)
+        created, notes = actions.add_session_series(
+            ev,
+            form.first_date.data,
+            form.start_time.data,
+            form.end_time.data,
+            form.timezone.data,
+            repeat=form.repeat.data,
+            count=form.count.data,
+            title_pattern=form.title_pattern.data or "",
+            join_url=form.join_url.data or "",
+        )
+    except TimeInputError as exc:
+        db.session.rollback()
+        form.start_time.errors = [*form.start_time.errors, str(exc)]
+        return _sessions_page(get_event(slug), series=form, status=400)
+    db.session.commit()
+    kept = dict(cookie.get("series_form", {}))
+    kept[slug] = {
+        "title_pattern": form.title_pattern.data or "",
+        "join_url": form.join_url.data or "",
+        "repeat": form.repeat.data,
+        "timezone": form.timezone.data,
+        "start_time": form.start_time.data.strftime("%H:%M"),
+        "end_time": form.end_time.data.strftime("%H:%M"),
+    }
+    cookie["series_form"] = kept
+    _flash_saved(f"Added {len(created)} session{'s' if len(created) != 1 else ''}.", notes, ev, recipients)
+    return redirect(url_for("manage.sessions", slug=slug) + "#add-series")
+
+
+@bp.route("/events/<slug>/duplicate", methods=["GET", "POST"])
+def duplicate(slug: str) -> Page:
+    original = get_event(slug)
+    form = DuplicateForm(data={"title": f"{original.title} (copy)"[:200]})
+    if form.validate_on_submit():
+        wanted = form.slug.data or _free_slug(slugify(form.title.data or ""))
+        taken = actions.Event.by_slug(wanted)
+        if taken is not None:
+            form.slug.errors = [f"“{wanted}” is already the address of “{taken.title}”. Pick another."]
+        else:
+            try:
+                copy = actions.duplicate_event(
+                    original, title=form.title.data, slug=wanted, first_day=form.first_date.data
+                )
+            except TimeInputError as exc:
+                db.session.rollback()
+                form.first_date.errors = [str(exc)]
+            else:
+                db.session.commit()
+                flash(
+                    f"“{copy.title}” is a new draft with {len(copy.sessions)} sessions and "
+                    f"{len(copy.panelist_links)} panelists. Check it, then publish.",
+                    "success",
+                )
+                for warning in actions.dst_warnings(copy):
+                    flash(warning, "warning")
+                return redirect(url_for("manage.event", slug=copy.slug))
+    status = 400 if request.method == "POST" else 200
+    return render_template("manage/duplicate.html", event=original, form=form), status
+
+
+@bp.route("/events/<slug>/delete", methods=["GET", "POST"])
+def delete_draft(slug: str) -> Page:
+    ev = get_event(slug)
+    if ev.published_at is not None or ev.status == "published":
+        flash("A published event cannot be deleted (people may have it in their calendars); cancel it instead.", "error")
+        return redirect(url_for("manage.event", slug=slug))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        title = ev.title
+        actions.delete_draft(ev)
+        db.session.commit()
+        flash(f"Deleted the draft “{title}”. Its panelists are still available for other events.", "success")
+        return redirect(url_for("manage.index"))
+    return render_template("manage/delete_event.html", event=ev, form=form)

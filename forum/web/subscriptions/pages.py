@@ -1,0 +1,432 @@
+"""Participant-facing subscription pages: subscribe, confirm, preferences, unsubscribe.
+
+No passwords: every page after the sign-up is reached through a signed link from a
+mail (forum.links). Answers never reveal whether an address is known; what differs
+goes by mail only (see forum.subscriptions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import TooManyRequests
+from wtforms import BooleanField, EmailField, Field, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from forum.calendars import calendar
+from forum.core import clock
+from forum.core.extensions import csrf, db, limiter
+from forum.core.tokens import TokenError
+from forum.core.validation import CheckedForm
+from forum.mail import links
+from forum.models import DELIVERY_MODES, Event, Participant, Subscription
+from forum.subscriptions import erasure, service
+
+bp = Blueprint("subscriptions", __name__)
+
+ONE_CLICK = {"List-Unsubscribe": ["One-Click"]}
+
+
+def mode_choices() -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in DELIVERY_MODES.items()]
+
+
+def valid_address(form: FlaskForm, field: Field) -> None:
+    """email-validator's own reason next to the field (no deliverability lookups)."""
+    try:
+        service.normalize_email(field.data or "")
+    except service.SubscriptionError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def subscribe_limit() -> str:
+    """Per client address, shared by the form and the JSON API (SUBSCRIBE_RATE_LIMIT)."""
+    return current_app.config["SUBSCRIBE_RATE_LIMIT"]
+
+
+def fresh_link_limit() -> str:
+    return current_app.config["FRESH_LINK_RATE_LIMIT"]
+
+
+subscribe_rate = limiter.shared_limit(subscribe_limit, scope="subscribe", methods=["POST"])
+
+
+# --- forms -----------------------------------------------------------------------------
+
+
+class SubscribeForm(CheckedForm):
+    email = EmailField("Email address", validators=[InputRequired("Enter an email address."), valid_address])
+    name = StringField("Name (optional)", validators=[Length(max=200)])
+    mode = SelectField("Delivery", choices=mode_choices(), default="each")
+    # Required only when the event has a code of conduct (checked by the service, which
+    # knows the event); the template shows the box only then.
+    conduct = BooleanField("I have read and accept the code of conduct")
+    submit = SubmitField("Subscribe")
+
+
+class ButtonForm(CheckedForm):
+    """A CSRF-protected button (confirm, leave, re-join): GET never changes anything."""
+
+    submit = SubmitField("Continue")
+
+
+class EraseForm(CheckedForm):
+    """The second, deliberate step of "delete my address and my data"."""
+
+    submit = SubmitField("Delete my address and my data")
+
+
+class FreshLinkForm(CheckedForm):
+    email = EmailField("Your email address", validators=[InputRequired("Enter your email address.")])
+    submit = SubmitField("Mail me a new link")
+
+
+class ProfileForm(CheckedForm):
+    name = StringField("Your name", validators=[Length(max=200)])
+    timezone = SelectField("Your time zone", render_kw={"data-zone-search": ""})
+    save = SubmitField("Save preferences")
+    leave_all = SubmitField("Leave every event")
+
+
+def zone_choices() -> list[SelectChoice]:
+    unset = SelectChoice("", "Not set: show each event's own zone")
+    from forum.core.timezones import zone_picker
+
+    return [unset] + [
+        SelectChoice(name, label, optgroup=group) for group, entries in zone_picker(clock.now()) for name, label in entries
+    ]
+
+
+def preferences_form(participant: Participant, subs: list[Subscription]) -> ProfileForm:
+    """A form with the profile fields plus one leave box per subscription and, for each
+    e-forum, a delivery picker (a series has no list mail to choose a delivery for, as at
+    sign-up: see `_mode_for`)."""
+
+    class Form(ProfileForm):
+        pass
+
+    for sub in subs:
+        if sub.event.is_eforum:
+            setattr(
+                Form,
+                f"mode_{sub.id}",
+                SelectField(f"Delivery for {sub.event.title}", choices=mode_choices()),
+            )
+        setattr(Form, f"leave_{sub.id}", BooleanField(f"Leave {sub.event.title}"))
+    data: dict[str, Any] = {"name": participant.name, "timezone": participant.timezone or ""}
+    data.update({f"mode_{sub.id}": sub.mode for sub in subs if sub.event.is_eforum})
+    form = Form(data=data)
+    form.timezone.choices = zone_choices()
+    return form
+
+
+@bp.app_context_processor
+def _subscribe_form_factory() -> dict[str, Any]:
+    """`new_subscribe_form()` for `_subscribe_form.html` on pages other blueprints render."""
+    return {"new_subscribe_form": lambda: SubscribeForm(formdata=None)}
+
+
+def _mode_for(event: Event, wanted: str | None) -> str:
+    """A webinar series has no list mail to choose a delivery for: registrants get each
+    notice. E-forums keep the choice."""
+    return (wanted or "each") if event.is_eforum else "each"
+
+
+# --- subscribe ---------------------------------------------------------------------------
+
+
+def _open_event(slug: str) -> Event:
+    event = Event.by_slug(slug)
+    if event is None or event.status != "published":
+        abort(404, description="There is no open event at this address.")
+    return event
+
+
+@bp.route("/events/<slug>/subscribe", methods=["GET", "POST"])
+@subscribe_rate
+def subscribe(slug: str) -> Any:
+    event = _open_event(slug)
+    form = SubscribeForm()
+    if form.validate_on_submit():
+        try:
+            service.subscribe(
+                event,
+                form.email.data or "",
+                name=form.name.data or "",
+                mode=_mode_for(event, form.mode.data),
+                conduct_accepted=bool(form.conduct.data),
+                source="web",
+            )
+        except service.SubscriptionError as exc:
+            db.session.rollback()
+            getattr(form, exc.field, form.email).errors = [str(exc)]
+        else:
+            db.session.commit()
+            return render_template("subscriptions/check_inbox.html", event=event)
+    status = 400 if form.errors else 200
+    return render_template("subscriptions/subscribe.html", event=event, subscribe_form=form), status
+
+
+# --- confirm -----------------------------------------------------------------------------
+
+
+def link_problem(exc: TokenError, purpose: str) -> tuple[str, int]:
+    """A clear page for a cut/changed link (400) or an old one (410, with a way forward)."""
+    event = None
+    if exc.expired and purpose == "confirm" and isinstance(exc.payload, int):
+        sub = db.session.get(Subscription, exc.payload)
+        event = sub.event if sub else None
+    page = render_template(
+        "subscriptions/link_problem.html",
+        expired=exc.expired,
+        purpose=purpose,
+        message=str(exc),
+        event=event,
+        fresh_form=FreshLinkForm(formdata=None),
+    )
+    return page, 410 if exc.expired else 400
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> Any:
+    """GET shows a button and POST confirms: link scanners that fetch URLs in mail
+    must not be able to confirm on someone's behalf."""
+    try:
+        subscription = service.read_link("confirm", token)
+    except TokenError as exc:
+        return link_problem(exc, "confirm")
+    if subscription is None:
+        return render_template("subscriptions/gone.html"), 404
+    if erasure.is_erased(subscription.participant):
+        return removed()
+    form = ButtonForm()
+    if subscription.status == "pending" and form.validate_on_submit():
+        service.confirm(subscription)
+        db.session.commit()
+    return render_template(
+        "subscriptions/confirm.html",
+        subscription=subscription,
+        event=subscription.event,
+        form=form,
+        preferences_url=links.preferences_url(subscription.participant),
+    )
+
+
+# --- preferences -------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """A signed link that leads nowhere; carries the page that says why."""
+
+    def __init__(self, response: Any):
+        super().__init__("link refused")
+        self.response = response
+
+
+@bp.errorhandler(_Refused)
+def _refused(exc: _Refused) -> Any:
+    return exc.response
+
+
+def _participant(token: str) -> Participant:
+    """The participant a preferences link names, or _Refused with the page to show instead."""
+    try:
+        participant = service.read_link("preferences", token)
+    except TokenError as exc:
+        raise _Refused(link_problem(exc, "preferences")) from exc
+    if participant is None:
+        raise _Refused((render_template("subscriptions/gone.html"), 404))
+    if erasure.is_erased(participant):
+        raise _Refused(removed())
+    return participant
+
+
+def _subscription(token: str) -> Subscription:
+    """The subscription an unsubscribe link names, or _Refused with the page to show instead."""
+    try:
+        subscription = service.read_link("unsubscribe", token)
+    except TokenError as exc:
+        raise _Refused(link_problem(exc, "unsubscribe")) from exc
+    if subscription is None:
+        raise _Refused((render_template("subscriptions/gone.html"), 404))
+    if erasure.is_erased(subscription.participant):
+        raise _Refused(removed())
+    return subscription
+
+
+@bp.route("/preferences/<token>", methods=["GET", "POST"])
+def preferences(token: str) -> Any:
+    participant = _participant(token)
+    subs = service.live_subscriptions(participant)
+    form = preferences_form(participant, subs)
+    if form.validate_on_submit():
+        if form.leave_all.data:
+            left = service.unsubscribe_all(participant)
+            db.session.commit()
+            flash(f"You have left {left} event{'s' if left != 1 else ''}. No more mail will come from them.")
+            return redirect(url_for(".preferences", token=token), code=303)
+        service.set_profile(participant, name=form.name.data or "", timezone=form.timezone.data)
+        left = 0
+        for sub in subs:
+            if sub.event.is_eforum:
+                service.change_mode(sub, getattr(form, f"mode_{sub.id}").data)
+            if getattr(form, f"leave_{sub.id}").data:
+                service.unsubscribe(sub)
+                left += 1
+        db.session.commit()
+        flash("Your preferences are saved." + (f" You left {left} event(s)." if left else ""))
+        return redirect(url_for(".preferences", token=token), code=303)
+    past = [s for s in participant.subscriptions if s not in subs]
+    status = 400 if form.errors else 200
+    return render_template(
+        "subscriptions/preferences.html",
+        participant=participant,
+        subs=subs,
+        past=past,
+        form=form,
+        token=token,
+        button=ButtonForm(formdata=None),
+    ), status
+
+
+def removed(status: int = 410) -> tuple[str, int]:
+    """What every old link of an erased participant shows (410: gone on purpose)."""
+    return render_template("subscriptions/removed.html"), status
+
+
+@bp.route("/preferences/<token>/erase", methods=["GET", "POST"])
+def erase(token: str) -> Any:
+    """GET says exactly what erasing does; only the POST (with CSRF) erases."""
+    participant = _participant(token)
+    form = EraseForm()
+    if form.validate_on_submit():
+        erasure.erase_participant(participant)
+        db.session.commit()
+        return render_template("subscriptions/erased.html")
+    return render_template(
+        "subscriptions/erase.html",
+        participant=participant,
+        subs=service.live_subscriptions(participant),
+        form=form,
+        token=token,
+    ), 400 if form.errors else 200
+
+
+@bp.route("/preferences/<token>/invite/<int:sub_id>", methods=["POST"])
+def send_invite(token: str, sub_id: int) -> Any:
+    """Mail a calendar invite for one event's upcoming sessions (e-forums get none unasked)."""
+    participant = _participant(token)
+    sub = db.session.get(Subscription, sub_id)
+    if sub is None or sub.participant_id != participant.id:
+        return render_template("subscriptions/gone.html"), 404
+    if ButtonForm().validate_on_submit():
+        queued = calendar.send_invite(sub)
+        db.session.commit()
+        flash(
+            f"A calendar invite for {sub.event.title} is on its way."
+            if queued
+            else f"No new invite was sent for {sub.event.title}: nothing upcoming, or one went out today."
+        )
+    return redirect(url_for(".preferences", token=token), code=303)
+
+
+@bp.route("/preferences/new-link", methods=["GET", "POST"])
+@limiter.limit(fresh_link_limit, methods=["POST"])
+def fresh_link() -> Any:
+    """Ask for a new preferences link; the answer is the same whether the address is known."""
+    form = FreshLinkForm()
+    if form.validate_on_submit():
+        service.send_fresh_link(form.email.data or "")
+        db.session.commit()
+        return render_template("subscriptions/fresh_link_sent.html")
+    return render_template("subscriptions/fresh_link.html", fresh_form=form), 400 if form.errors else 200
+
+
+# --- unsubscribe -------------------------------------------------------------------------
+
+
+def _is_one_click() -> bool:
+    """RFC 8058: a POST whose form body is exactly `List-Unsubscribe=One-Click`."""
+    return request.method == "POST" and request.form.to_dict(flat=False) == ONE_CLICK
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe(token: str) -> Any:
+    """Leave one event. Exempt from CSRFProtect only so that mail providers' one-click
+    POSTs (no cookies, no token) work; every other POST is checked right here."""
+    if request.method == "POST" and not _is_one_click():
+        csrf.protect()
+    try:
+        subscription = service.read_link("unsubscribe", token)
+    except TokenError as exc:
+        return link_problem(exc, "unsubscribe")
+    if subscription is None:
+        return render_template("subscriptions/gone.html"), 200 if request.method == "POST" else 404
+    if erasure.is_erased(subscription.participant):
+        # A one-click POST gets a 200 too: the address is off every list already.
+        return removed(200 if request.method == "POST" else 410)
+    if request.method == "POST":
+        service.unsubscribe(subscription)
+        db.session.commit()
+    return render_template(
+        "subscriptions/unsubscribe.html",
+        subscription=subscription,
+        event=subscription.event,
+        token=token,
+        form=ButtonForm(formdata=None),
+        preferences_url=links.preferences_url(subscription.participant),
+    )
+
+
+@bp.route("/unsubscribe/<token>/rejoin", methods=["POST"])
+def resubscribe(token: str) -> Any:
+    """Undo a leave from the same signed link."""
+    subscription = _subscription(token)
+    if ButtonForm().validate_on_submit():
+        service.resubscribe(subscription)
+        db.session.commit()
+    return redirect(url_for(".unsubscribe", token=token), code=303)
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+@bp.errorhandler(429)
+def too_many(exc: TooManyRequests) -> Any:
+    message = "Too many requests from your network. Please wait a minute and try again."
+    if _wants_json():
+        return jsonify(error=message), 429
+    return render_template("subscriptions/too_many.html", message=message), 429
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(exc: CSRFError) -> Any:
+    if _wants_json():
+        return jsonify(error=exc.description), 400
+    return render_template("subscriptions/csrf.html", reason=exc.description), 400
+
+
+@bp.errorhandler(404)
+def not_found(exc: Exception) -> Any:
+    if _wants_json():
+        return jsonify(error="Not found."), 404
+    return render_template("subscriptions/gone.html"), 404

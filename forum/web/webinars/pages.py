@@ -1,0 +1,241 @@
+"""Webinar pages: the personal join link, and the officer's seats and recordings pages.
+
+`/join/<token>` is reached from mail and personal calendars (no-referrer, no-store, as
+every page whose URL carries a token); it redirects to the platform only when
+`forum.join_links.follow` opens the door. The officer pages sit under the event's
+subscribers area; every change goes through forum.seats / forum.recordings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms import IntegerField, SelectField, StringField, SubmitField, URLField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from forum.core import clock
+from forum.core.extensions import db, login
+from forum.core.tokens import TokenError
+from forum.core.validation import CheckedForm
+from forum.models import Event, Material, Session, Subscription
+from forum.models.webinars import MATERIAL_KINDS, MATERIAL_VISIBILITY
+from forum.web.charts import seat_bar
+from forum.web.helpers import viewer_data
+from forum.webinars import join_links, recordings, seats
+
+bp = Blueprint("webinars", __name__)
+
+
+@bp.app_template_filter("platform")
+def _platform(url: str) -> str:
+    return join_links.platform_name(url or "")
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    """For the public event page: public recordings and the seats left."""
+    return {
+        "public_materials": recordings.public_materials,
+        "seat_counts": seats.counts,
+        "waitlist_position": seats.waitlist_position,
+        "registrant_materials": recordings.registrant_materials,
+        "personal_join_link": join_links.join_url,
+        "now": clock.now,
+    }
+
+
+# --- the join link -------------------------------------------------------------------------
+
+
+JOIN_STATUS = {
+    "early": 200,
+    "ended": 200,
+    "no-room": 200,
+    "cancelled": 410,
+    "not-active": 403,
+    "waitlisted": 403,
+    "unknown": 404,
+}
+
+
+@bp.route("/join/<token>")
+def join(token: str) -> Any:
+    try:
+        subscription, session = join_links.read(token)
+    except TokenError as exc:
+        return render_template("webinars/join.html", door=None, problem=str(exc)), 410 if exc.expired else 400
+    door = join_links.follow(subscription, session, record=request.method != "HEAD")
+    if door.url:
+        db.session.commit()  # the attendance row
+        return redirect(door.url, code=303)
+    return render_template(
+        "webinars/join.html",
+        door=door,
+        problem=None,
+        viewer=viewer_data([door.session], door.session.timezone) if door.session else [],
+    ), JOIN_STATUS.get(door.state, 200)
+
+
+# --- officer pages -------------------------------------------------------------------------
+
+
+def _officer_event(slug: str) -> Event:
+    """The series these officer pages are about: seats, join doors and recordings belong to
+    webinar series only (an e-forum has no tab for them, and a typed URL gets a 404)."""
+    if not current_user.is_authenticated:
+        abort(login.unauthorized())
+    event = Event.by_slug(slug)
+    if event is None:
+        abort(404, description=f"There is no event at “{slug}”.")
+    if event.is_eforum:
+        abort(404, description="Seats, join links and recordings are for webinar series; this is an e-forum.")
+    return event
+
+
+class SeatsForm(CheckedForm):
+    seat_limit = IntegerField(
+        "Seat limit (empty: unlimited)",
+        validators=[Optional(), NumberRange(min=1, max=1_000_000, message="A whole number of at least 1.")],
+    )
+    door_minutes = IntegerField(
+        "Join links open this many minutes before each session",
+        validators=[InputRequired("Give a number of minutes."), NumberRange(min=0, max=24 * 60)],
+    )
+    save = SubmitField("Save")
+
+
+class ButtonForm(CheckedForm):
+    submit = SubmitField("Continue")
+
+
+def _seats_page(event: Event, form: SeatsForm, status: int = 200) -> Any:
+    return render_template(
+        "webinars/seats.html",
+        event=event,
+        form=form,
+        counts=seats.counts(event),
+        waiting=seats.waiting_list(event),
+        button=ButtonForm(formdata=None),
+        seat_bar=seat_bar,
+    ), status
+
+
+@bp.route("/manage/events/<slug>/seats", methods=["GET", "POST"])
+def seats_page(slug: str) -> Any:
+    event = _officer_event(slug)
+    form = SeatsForm(data={"seat_limit": event.seat_limit, "door_minutes": event.door_minutes})
+    if form.validate_on_submit():
+        event.door_minutes = form.door_minutes.data or 0
+        promoted = seats.set_limit(event, form.seat_limit.data)
+        db.session.commit()
+        flash(
+            "Saved."
+            + (
+                f" {len(promoted)} from the waiting list got a seat and their invitations."
+                if promoted
+                else ""
+            )
+        )
+        return redirect(url_for(".seats_page", slug=slug), code=303)
+    return _seats_page(event, form, 400 if form.errors else 200)
+
+
+def _waiting(event: Event, sub_id: int) -> Subscription:
+    sub = db.session.get(Subscription, sub_id)
+    if sub is None or sub.event_id != event.id or sub.status != "waitlisted":
+        abort(404, description="That person is not on this waiting list (any more).")
+    return sub
+
+
+@bp.route("/manage/events/<slug>/seats/<int:sub_id>/promote", methods=["POST"])
+def promote(slug: str, sub_id: int) -> Any:
+    event = _officer_event(slug)
+    sub = _waiting(event, sub_id)
+    if ButtonForm().validate_on_submit():
+        seats.promote_by_hand(sub)
+        db.session.commit()
+        flash(f"{sub.participant.email} has a seat now; their welcome and invitations are on the way.")
+    return redirect(url_for(".seats_page", slug=slug), code=303)
+
+
+@bp.route("/manage/events/<slug>/seats/<int:sub_id>/remove", methods=["POST"])
+def remove(slug: str, sub_id: int) -> Any:
+    from forum.subscriptions import service as subscriptions
+
+    event = _officer_event(slug)
+    sub = _waiting(event, sub_id)
+    if ButtonForm().validate_on_submit():
+        subscriptions.unsubscribe(sub)
+        db.session.commit()
+        flash(f"{sub.participant.email} was taken off the waiting list.")
+    return redirect(url_for(".seats_page", slug=slug), code=303)
+
+
+class MaterialForm(CheckedForm):
+    session_id = SelectField("Session", coerce=int)
+    kind = SelectField(
+        "What", choices=[SelectChoice(k, v) for k, v in MATERIAL_KINDS.items()], default="recording"
+    )
+    title = StringField("Title (optional)", validators=[Length(max=200)])
+    url = URLField("Link", validators=[InputRequired("Give the link (https://...)."), Length(max=500)])
+    public = SelectField(
+        "Who may see it",
+        choices=[SelectChoice(k, v) for k, v in MATERIAL_VISIBILITY.items()],
+        default="registrants",
+    )
+    add = SubmitField("Add")
+
+
+def _material_form(event: Event) -> MaterialForm:
+    form = MaterialForm()
+    form.session_id.choices = [
+        (s.id, f"{s.display_title} ({s.start_local:%Y-%m-%d})") for s in event.sessions
+    ]
+    return form
+
+
+@bp.route("/manage/events/<slug>/recordings", methods=["GET", "POST"])
+def recordings_page(slug: str) -> Any:
+    event = _officer_event(slug)
+    form = _material_form(event)
+    if form.validate_on_submit():
+        session = db.session.get(Session, form.session_id.data)
+        if session is None or session.event_id != event.id:
+            abort(404)
+        try:
+            recordings.add_material(
+                session,
+                url=form.url.data or "",
+                kind=form.kind.data,
+                title=form.title.data or "",
+                public=form.public.data == "public",
+            )
+        except recordings.MaterialError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors = [str(exc)]
+        else:
+            db.session.commit()
+            flash(
+                f"Added to {session.display_title}. Registrants get one “recording available” mail "
+                "per session once it is over."
+            )
+            return redirect(url_for(".recordings_page", slug=slug), code=303)
+    return render_template(
+        "webinars/recordings.html", event=event, form=form, button=ButtonForm(formdata=None)
+    ), 400 if form.errors else 200
+
+
+@bp.route("/manage/events/<slug>/recordings/<int:material_id>/delete", methods=["POST"])
+def delete_material(slug: str, material_id: int) -> Any:
+    event = _officer_event(slug)
+    material = db.session.get(Material, material_id)
+    if material is None or material.session.event_id != event.id:
+        abort(404)
+    if ButtonForm().validate_on_submit():
+        recordings.remove_material(material)
+        db.session.commit()
+        flash("Removed.")
+    return redirect(url_for(".recordings_page", slug=slug), code=303)

@@ -1,0 +1,1 @@
+"""Webinars: seats and the waiting list, personal join links, recordings and materials."""

@@ -1,0 +1,218 @@
+"""Seat limits and the waiting list of a webinar series.
+
+An officer may cap a series (`Event.seat_limit`; None = unlimited). A registration that
+would become active (confirmed, register-once, import, rejoin) takes a seat if one is
+left, else joins the waiting list (status "waitlisted", ordered by `waitlisted_at`)
+with a "you are on the waiting list" mail and no invite. When a seat frees up (someone
+leaves, is removed or disabled) or the officer raises the limit, the next people in line
+are promoted in order, in the same transaction, each with the usual welcome and invites.
+
+Exactly once under concurrency: every decision about seats first locks the event row
+(`SELECT ... FOR UPDATE` on PostgreSQL; SQLite has one writer at a time anyway) and
+counts after the lock, so two people taking the last seat at the same moment queue on
+the lock and the second one sees the seat taken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from forum.common import subjects
+from forum.core import clock
+from forum.core.extensions import db
+from forum.core.urls import external_url
+from forum.mail.compose import list_message
+from forum.mail.outbox import enqueue
+from forum.models import Event, Subscription
+
+
+@dataclass(frozen=True)
+class SeatCounts:
+    limit: int | None
+    taken: int
+    waiting: int
+
+    @property
+    def left(self) -> int | None:
+        return None if self.limit is None else max(self.limit - self.taken, 0)
+
+    @property
+    def full(self) -> bool:
+        return self.limit is not None and self.taken >= self.limit
+
+
+def has_limit(event: Event) -> bool:
+    return event.kind == "series" and event.seat_limit is not None
+
+
+def lock_event(event: Event) -> None:
+    """Serialise seat decisions for one event until the transaction ends."""
+    db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
+
+
+def _count(event: Event, status: str) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(Subscription.id)).where(
+                Subscription.event_id == event.id, Subscription.status == status
+            )
+        )
+        or 0
+    )
+
+
+def counts(event: Event) -> SeatCounts:
+    """Seats taken (active registrations), the limit and how many wait; for pages and the API."""
+    limit = event.seat_limit if event.kind == "series" else None
+    rows = db.session.execute(  # one query for both (the public event page asks on every view)
+        select(Subscription.status, func.count(Subscription.id))
+        .where(Subscription.event_id == event.id, Subscription.status.in_(("active", "waitlisted")))
+        .group_by(Subscription.status)
+    ).all()
+    by_status = {status: n for status, n in rows}
+    return SeatCounts(limit, by_status.get("active", 0), by_status.get("waitlisted", 0))
+
+
+def waiting_list(event: Event) -> list[Subscription]:
+    return list(
+        db.session.scalars(
+            select(Subscription)
+            .where(Subscription.event_id == event.id, Subscription.status == "waitlisted")
+            .order_by(Subscription.waitlisted_at, Subscription.id)
+        )
+    )
+
+
+def waitlist_position(subscription: Subscription) -> int | None:
+    """1 for the next in line; None when not waiting."""
+    if subscription.status != "waitlisted" or subscription.waitlisted_at is None:
+        return None
+    ahead = db.session.scalar(
+        select(func.count(Subscription.id)).where(
+            Subscription.event_id == subscription.event_id,
+            Subscription.status == "waitlisted",
+            (Subscription.waitlisted_at < subscription.waitlisted_at)
+            | (
+                (Subscription.waitlisted_at == subscription.waitlisted_at)
+                & (Subscription.id < subscription.id)
+            ),
+        )
+    )
+    return (ahead or 0) + 1
+
+
+def seat_free(event: Event, subscription: Subscription) -> bool:
+    """Lock the event and say whether `subscription` may take a seat now.
+
+    Anyone already waiting goes first: a newcomer never jumps the queue.
+    """
+    if not has_limit(event):
+        return True
+    lock_event(event)
+    db.session.flush()
+    taken = (
+        db.session.scalar(
+            select(func.count(Subscription.id)).where(
+                Subscription.event_id == event.id,
+                Subscription.status == "active",
+                Subscription.id != subscription.id,
+            )
+        )
+        or 0
+    )
+    assert event.seat_limit is not None
+    if taken >= event.seat_limit:
+        return False
+    waiting = (
+        db.session.scalar(
+            select(func.count(Subscription.id)).where(
+                Subscription.event_id == event.id,
+                Subscription.status == "waitlisted",
+                Subscription.id != subscription.id,
+            )
+        )
+        or 0
+    )
+    return waiting == 0
+
+
+def put_on_waitlist(subscription: Subscription) -> None:
+    """Join the end of the queue and say so by mail (already waiting: nothing changes)."""
+    if subscription.status == "waitlisted":
+        return
+    now = clock.now()
+    subscription.status = "waitlisted"
+    subscription.unsubscribed_at = None
+    subscription.waitlisted_at = now  # a new place, also for someone who had a seat before
+    if subscription.participant.confirmed_at is None:
+        subscription.participant.confirmed_at = now  # they confirmed the address to get here
+    db.session.flush()
+    send_waitlisted(subscription)
+
+
+def send_waitlisted(subscription: Subscription) -> None:
+    event = subscription.event
+    msg = list_message(
+        event=event,
+        subscription=subscription,
+        subject=subjects.subject("On the waiting list", event),
+        template="waitlisted",
+        context={
+            "position": waitlist_position(subscription),
+            "event_url": external_url("public.event", slug=event.slug),
+        },
+        automated=True,
+    )
+    assert subscription.waitlisted_at is not None
+    enqueue(
+        msg,
+        kind="waitlisted",
+        key=f"waitlisted:{subscription.id}:{subscription.waitlisted_at.isoformat()}",
+        event_id=event.id,
+        subscription_id=subscription.id,
+    )
+
+
+def promote_waiting(event: Event) -> list[Subscription]:
+    """Fill free seats from the head of the queue, each with welcome + invites; returns them.
+
+    Called in the transaction that freed the seats (a leave, a removal, a raised limit).
+    """
+    from forum.subscriptions.service import activate
+
+    if event.kind != "series" or event.status == "cancelled":
+        return []
+    lock_event(event)
+    db.session.flush()
+    promoted: list[Subscription] = []
+    queue = waiting_list(event)
+    if not queue:
+        return promoted
+    free = len(queue) if event.seat_limit is None else event.seat_limit - _count(event, "active")
+    for subscription in queue[: max(free, 0)]:
+        activate(subscription, seat_checked=True)
+        promoted.append(subscription)
+    return promoted
+
+
+def promote_by_hand(subscription: Subscription) -> None:
+    """An officer's choice: this person gets a seat now, even over the limit."""
+    from forum.subscriptions.service import activate
+
+    if subscription.status == "waitlisted":
+        lock_event(subscription.event)
+        activate(subscription, seat_checked=True)
+
+
+def set_limit(event: Event, limit: int | None) -> list[Subscription]:
+    """Change the seat limit (None: unlimited); returns who was promoted because of it.
+
+    Lowering it below the seats taken removes nobody: the next ones simply wait longer.
+    """
+    if limit is not None and limit < 0:
+        raise ValueError("A seat limit cannot be negative.")
+    lock_event(event)
+    event.seat_limit = limit
+    return promote_waiting(event)
