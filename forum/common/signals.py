@@ -1,0 +1,22 @@
+"""Signals: how one area tells the others about a change without importing them.
+
+A lower layer sends, a higher one listens (Indico's `signals` are the model): `mail` says a
+bounce made a subscription undeliverable and `subscriptions` acts on it; `events` says an
+event's seat limit changed and `subscriptions` seats the waiting list. Receivers run in the
+sender's transaction (they never commit), so the change and its consequences land together.
+Receivers are connected when their module is imported; `forum.create_app` and the scheduler
+import every area, so a receiver is never missing in a process that can send the signal.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: An event's fields changed through `events.service` (sender: the Event; `changes`: a dict of
+#: field name to (before, after)). Calendars, seats and caches listen.
+event_changed = _signals.signal("event-changed")
+
+#: A bounce report counted against a subscription (sender: the Subscription; `hard`: bool).
+bounce_counted = _signals.signal("bounce-counted")
