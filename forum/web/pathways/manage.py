@@ -20,7 +20,7 @@ from forum.pathways import csv_import as importer
 from forum.pathways import gaps as reports
 from forum.pathways import service
 from forum.web.charts import count_bars
-from forum.web.events.manage import require_officer
+from forum.web.events.manage_common import require_officer
 from forum.web.pathways.forms import (
     ButtonForm,
     ImportForm,

@@ -20,6 +20,7 @@ from forum.core import clock
 from forum.core.extensions import db, login
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
+from forum.events import editing
 from forum.models import Event, Material, Session, Subscription
 from forum.models.webinars import MATERIAL_KINDS, MATERIAL_VISIBILITY
 from forum.web.charts import seat_bar
@@ -128,8 +129,12 @@ def seats_page(slug: str) -> Any:
     event = _officer_event(slug)
     form = SeatsForm(data={"seat_limit": event.seat_limit, "door_minutes": event.door_minutes})
     if form.validate_on_submit():
-        event.door_minutes = form.door_minutes.data or 0
-        promoted = seats.set_limit(event, form.seat_limit.data)
+        try:  # a raised limit seats the waiting list, each with welcome and invitations
+            promoted = editing.set_seats(event, form.seat_limit.data, form.door_minutes.data or 0).promoted
+        except editing.EventChangeError as exc:
+            db.session.rollback()
+            form[exc.field].errors = [*form[exc.field].errors, str(exc)]
+            return _seats_page(event, form, 400)
         db.session.commit()
         flash(
             "Saved."
