@@ -4,8 +4,9 @@ they come in by (the officer web pages, the JSON API, the CLI).
 The doors only translate input (form fields, JSON) and call these; every rule about
 what may change lives here, so the two doors cannot drift apart again: a published
 event keeps its address (the list address and every link in sent mail use it), a new
-title reaches attendees' calendars, a raised seat limit seats the waiting list, a
-cancelled event takes no new sessions and a cancelled session no changes. A refusal is
+title reaches attendees' calendars, a cancelled event takes no new sessions and a
+cancelled session no changes. (The seat limit's rule, that raising it seats the waiting
+list, is `seats.set_limit`, which both doors call.) A refusal is
 one `EventChangeError` naming the field at fault, which the web shows next to that
 field and the API returns as a 422 (409 for a clash with another row or state).
 """
@@ -13,7 +14,7 @@ field and the API returns as a 422 (409 for a clash with another row or state).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
@@ -23,11 +24,12 @@ from forum.core.extensions import db
 from forum.core.text import slugify
 from forum.core.timezones import TimeInputError, localize
 from forum.events import service
-from forum.models import Event, Session, Subscription
-from forum.webinars import seats
+from forum.models import Event, Panelist, Session
 
-#: what a door may set on an event: the officer's form fields, its address, the webinar settings
-EDITABLE = frozenset((*service.EVENT_FIELDS, "slug", "seat_limit", "door_minutes"))
+#: what a door may change on an event: the officer's form fields, its address, the join door. The
+#: seat limit is set by `seats.set_limit` (a raised limit seats the waiting list, which is the
+#: subscriptions' business, above this layer); a new event may start with one.
+EDITABLE = frozenset((*service.EVENT_FIELDS, "slug", "door_minutes"))
 ADDRESS_FIXED = "The address cannot change after publishing: the list address and links in sent mail use it."
 
 
@@ -49,7 +51,6 @@ class EventChange:
     """What an update did that the officer should be told about."""
 
     renamed: bool = False
-    promoted: list[Subscription] = field(default_factory=list)
 
 
 # --- events -------------------------------------------------------------------------------
@@ -83,7 +84,9 @@ def _flush(slug: str) -> None:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise EventChangeError(f"“{slug}” was just taken by another event. Pick another.", "slug", conflict=True) from None
+        raise EventChangeError(
+            f"“{slug}” was just taken by another event. Pick another.", "slug", conflict=True
+        ) from None
 
 
 def create_event(values: Mapping[str, Any]) -> Event:
@@ -91,7 +94,7 @@ def create_event(values: Mapping[str, Any]) -> Event:
 
     Raises EventChangeError (nothing added) when the address is taken.
     """
-    _only_editable(values)
+    _only_editable({name: v for name, v in values.items() if name != "seat_limit"})
     slug = values.get("slug") or free_slug(slugify(values.get("title") or "", "event"))
     check_address(slug, None)
     event = Event()
@@ -108,8 +111,7 @@ def update_event(event: Event, changes: Mapping[str, Any]) -> EventChange:
 
     Raises EventChangeError before anything changes: a published (or once published) event
     keeps its address; an address another event uses is refused. A new title sends each
-    session's calendar entry as an update; a raised seat limit seats the waiting list (each
-    with welcome and invitations), all in this transaction.
+    session's calendar entry as an update, in this transaction.
     """
     _only_editable(changes)
     slug = changes.get("slug") or event.slug
@@ -118,18 +120,18 @@ def update_event(event: Event, changes: Mapping[str, Any]) -> EventChange:
         if event.status != "draft" or event.published_at is not None:
             raise EventChangeError(ADDRESS_FIXED, "slug")
     if "seat_limit" in changes and changes["seat_limit"] is not None and changes["seat_limit"] < 1:
-        raise EventChangeError("A seat limit is a whole number of at least 1 (empty: unlimited).", "seat_limit")
+        raise EventChangeError(
+            "A seat limit is a whole number of at least 1 (empty: unlimited).", "seat_limit"
+        )
     result = EventChange()
     old_title = event.title
     for name, value in changes.items():
-        if name not in ("slug", "seat_limit"):
+        if name != "slug":
             setattr(event, name, value)
     event.slug = slug
     if event.title != old_title:
         service.event_renamed(event, old_title)
         result.renamed = True
-    if "seat_limit" in changes and changes["seat_limit"] != event.seat_limit:
-        result.promoted = seats.set_limit(event, changes["seat_limit"])
     _flush(slug)
     return result
 
@@ -209,7 +211,11 @@ def edit_session(
 ) -> list[str]:
     """Change a session; attendees' calendars get one update if anything they see changed."""
     if session.status == "cancelled":
-        raise EventChangeError("This session is cancelled; it can no longer be changed (add a new one instead).", "status", conflict=True)
+        raise EventChangeError(
+            "This session is cancelled; it can no longer be changed (add a new one instead).",
+            "status",
+            conflict=True,
+        )
     check_wall_times(start_wall, end_wall, zone)
     try:
         notes = service.update_session(
@@ -262,15 +268,36 @@ def add_series(
     _takes_sessions(event)
     try:
         return service.add_session_series(
-            event, first, start, end, zone, repeat=repeat, count=count, title_pattern=title_pattern, join_url=join_url
+            event,
+            first,
+            start,
+            end,
+            zone,
+            repeat=repeat,
+            count=count,
+            title_pattern=title_pattern,
+            join_url=join_url,
         )
     except TimeInputError as exc:
         raise EventChangeError(str(exc), "start_wall") from None
 
 
-# --- seats --------------------------------------------------------------------------------
+# --- panelists ----------------------------------------------------------------------------
+
+PANELIST_FIELDS = frozenset(("name", "title", "affiliation", "pronouns", "email", "photo_url", "links", "bio"))
 
 
-def set_seats(event: Event, seat_limit: int | None, door_minutes: int) -> EventChange:
-    """The seats page: the limit (a raised one seats the waiting list) and the join door."""
-    return update_event(event, {"seat_limit": seat_limit, "door_minutes": door_minutes})
+def save_panelist(panelist: Panelist | None, values: Mapping[str, Any]) -> Panelist:
+    """Create (None) or change a panelist's bio fields. The address is kept lower-case, and
+    an empty one is no address (None), so one person is found by it whatever the door."""
+    unknown = set(values) - PANELIST_FIELDS
+    if unknown:  # a door's bug, not the officer's
+        raise ValueError(f"not panelist fields: {', '.join(sorted(unknown))}")
+    if panelist is None:
+        panelist = Panelist()
+        db.session.add(panelist)
+    for name, value in values.items():
+        if name == "email":
+            value = (value or "").strip().lower() or None
+        setattr(panelist, name, value)
+    return panelist

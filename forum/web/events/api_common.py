@@ -59,7 +59,9 @@ def _document_security(state: BlueprintSetupState) -> None:
     )
     for schema in (EventPatchSchema, SessionPatchSchema, PanelistPatchSchema):
         # registered first so the document says what the server enforces: something to change
-        api.spec.components.schema(schema.__name__.removesuffix("Schema"), {"minProperties": 1}, schema=schema)
+        api.spec.components.schema(
+            schema.__name__.removesuffix("Schema"), {"minProperties": 1}, schema=schema
+        )
     if BEARER not in api.spec.components.security_schemes:
         api.spec.components.security_scheme(
             BEARER,

@@ -141,15 +141,16 @@ def _panelist_json(panelist: Panelist, officer: Officer | None, status: int = 20
     return response
 
 
-def _apply_panelist_fields(panelist: Panelist, data: dict[str, Any]) -> None:
-    for name, value in data.items():
-        if name == "links":
-            value = "\n".join(link.strip() for link in value)
-        elif name == "email":
-            value = (value or "").strip().lower() or None
-        elif isinstance(value, str):
-            value = value.strip()
-        setattr(panelist, name, value)
+def _bio(data: dict[str, Any]) -> dict[str, Any]:
+    """The JSON fields as the service takes them: text trimmed, links one per line."""
+    return {
+        name: "\n".join(link.strip() for link in value)
+        if name == "links"
+        else value.strip()
+        if isinstance(value, str)
+        else value
+        for name, value in data.items()
+    }
 
 
 @bp.get("/panelists/<int:panelist_id>")
@@ -172,9 +173,7 @@ def get_panelist(panelist_id: int) -> Response:
 def create_panelist(data: dict[str, Any]) -> Response:
     """Create a panelist; link them to events with PUT /events/<slug>/panelists/<id>."""
     officer = require_officer()
-    panelist = Panelist()
-    _apply_panelist_fields(panelist, data)
-    db.session.add(panelist)
+    panelist = editing.save_panelist(None, _bio(data))
     db.session.commit()
     return _panelist_json(panelist, officer, 201)
 
@@ -188,7 +187,7 @@ def create_panelist(data: dict[str, Any]) -> Response:
 def update_panelist(data: dict[str, Any], panelist_id: int) -> Response:
     officer = require_officer()
     panelist = panelist_or_404(panelist_id)
-    _apply_panelist_fields(panelist, data)
+    editing.save_panelist(panelist, _bio(data))
     db.session.commit()
     return _panelist_json(panelist, officer)
 

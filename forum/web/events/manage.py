@@ -17,10 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from forum.calendars import rsvp
 from forum.core.extensions import db
 from forum.events import editing
 from forum.events import service as actions
+from forum.mail.addresses import rsvp_address
+from forum.mail.health import bounce_counts, daily_mail
 from forum.models import Event
+from forum.web.charts import delivery_chart, stacked_rows
 from forum.web.events import manage_panelists, manage_sessions  # noqa: F401  (their routes join bp)
 from forum.web.events.manage_common import (
     Page,
@@ -30,6 +34,7 @@ from forum.web.events.manage_common import (
     people,
     show_error,
 )
+from forum.web.events.public import event_context
 from forum.web.forms import ConfirmForm, EventForm
 
 NEW_EVENT_DEFAULTS = {
@@ -98,10 +103,6 @@ def event(slug: str) -> Page:
 
 def rsvp_answers(event: Event) -> dict[str, object] | None:
     """The overview's calendar answers per session (chart + table), or None before any."""
-    from forum.calendars import rsvp
-    from forum.mail.addresses import rsvp_address
-    from forum.web.charts import stacked_rows
-
     rows = rsvp.counts(event)
     if not rows:
         return None
@@ -111,9 +112,6 @@ def rsvp_answers(event: Event) -> dict[str, object] | None:
 
 def delivery_health(event: Event) -> dict[str, object]:
     """The overview's mail delivery chart (last 30 days) and bounce counts."""
-    from forum.mail.health import bounce_counts, daily_mail
-    from forum.web.charts import delivery_chart
-
     return {"chart": delivery_chart(daily_mail(event)), "bounces": bounce_counts(event)}
 
 
@@ -188,8 +186,6 @@ def cancel_event(slug: str) -> Page:
 
 @bp.route("/events/<slug>/preview")
 def preview(slug: str) -> Page:
-    from forum.web.events.public import event_context
-
     ev = get_event(slug)
     return render_template("public/event.html", **{**event_context(ev), "preview": True})
 

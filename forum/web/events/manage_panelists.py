@@ -11,12 +11,11 @@ from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
 from forum.core.extensions import db
+from forum.events import editing
 from forum.events import service as actions
 from forum.models import Event, EventPanelist, Panelist
 from forum.web.events.manage_common import Page, bad_request, bp, get_event
 from forum.web.forms import AttachPanelistForm, ConfirmForm, PanelistForm, PanelistOnEventForm, RoleForm
-
-PANELIST_FIELDS = ("name", "title", "affiliation", "pronouns", "email", "photo_url", "links", "bio")
 
 
 def search_panelists(query: str, limit: int = 20) -> list[Panelist]:
@@ -62,9 +61,7 @@ def new_panelist(slug: str) -> Page:
     ev = get_event(slug)
     form = PanelistOnEventForm()
     if form.validate_on_submit():
-        panelist = Panelist()
-        _copy_panelist(form, panelist)
-        db.session.add(panelist)
+        panelist = editing.save_panelist(None, _bio(form))
         actions.attach_panelist(ev, panelist, form.role.data)
         db.session.commit()
         flash(f"Added {panelist.name}.", "success")
@@ -74,10 +71,9 @@ def new_panelist(slug: str) -> Page:
     return render_template("manage/panelist_form.html", event=ev, form=form, panelist=None)
 
 
-def _copy_panelist(form: PanelistForm, panelist: Panelist) -> None:
-    for name in PANELIST_FIELDS:
-        setattr(panelist, name, form[name].data or "")
-    panelist.email = (form.email.data or "").lower() or None
+def _bio(form: PanelistForm) -> dict[str, str]:
+    """The form's bio fields as the service takes them (an empty box is an empty string)."""
+    return {name: form[name].data or "" for name in editing.PANELIST_FIELDS}
 
 
 @bp.route("/events/<slug>/panelists/attach", methods=["POST"])
@@ -115,7 +111,7 @@ def panelist_link(slug: str, link_id: int) -> Response:
         actions.detach_panelist(link)
         flash(f"Removed {name} from this event (their bio stays for other events).", "success")
     else:
-        link.role = form.role.data
+        actions.attach_panelist(ev, link.panelist, form.role.data)  # already on it: a new role
         flash(f"{name} is now {link.role_label.lower()}.", "success")
     db.session.commit()
     return redirect(url_for("manage.panelists", slug=slug))
@@ -130,7 +126,7 @@ def edit_panelist(panelist_id: int) -> Page:
     ev = Event.by_slug(slug) if slug else None
     form = PanelistForm(obj=panelist)
     if form.validate_on_submit():
-        _copy_panelist(form, panelist)
+        editing.save_panelist(panelist, _bio(form))
         db.session.commit()
         flash(f"Saved {panelist.name}.", "success")
         if ev is not None:

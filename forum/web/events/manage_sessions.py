@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask import session as cookie
 from werkzeug.wrappers import Response
 from wtforms import Field
 
@@ -32,9 +33,7 @@ def sessions_page(
     form = form or SessionForm(formdata=None, data={"timezone": ev.timezone})
     form.panelist_ids.choices = panelist_choices(ev)
     days = days or DayRangeForm(formdata=None, prefix="days", data={"timezone": ev.timezone})
-    series = series or SeriesForm(
-        formdata=None, prefix="series", data=series_defaults(ev)
-    )
+    series = series or SeriesForm(formdata=None, prefix="series", data=series_defaults(ev))
     return render_template(
         "manage/sessions.html",
         event=ev,
@@ -50,8 +49,6 @@ def sessions_page(
 def series_defaults(ev: Event) -> dict[str, object]:
     """The series form keeps what the officer typed last time (title pattern, hours, join
     link: remembered in their session cookie), so the next batch is quick to add."""
-    from flask import session as cookie
-
     kept = cookie.get("series_form", {}).get(ev.slug, {})
     data: dict[str, object] = {"timezone": ev.timezone, "repeat": "weekly", "count": 6}
     for name in ("title_pattern", "join_url", "repeat", "timezone"):
@@ -270,5 +267,3 @@ def cancel_session(slug: str, session_id: int) -> Page:
     return render_template(
         "manage/cancel_session.html", event=ev, session=session, form=form, recipients=recipients
     )
-
-
