@@ -179,3 +179,42 @@ def test_cancelling_a_session_sends_cancels_by_either_door(client: FlaskClient) 
     assert [kind for kind, _ in by_api["fan_outs"]] == ["calendar-cancel"]
     assert {(kind, to) for kind, to, _ in by_api["mail"]} == {("calendar", e) for e in PEOPLE}
     assert all(subject.startswith("Cancelled") for _, _, subject in by_api["mail"])
+
+
+def test_a_cancelled_event_takes_no_new_session_by_either_door(client: FlaskClient) -> None:
+    twins = twin_series(status="cancelled")
+    login_officer(client)
+    headers = officer_token()
+    before = {door: snapshot(event) for door, event in twins.items()}
+
+    web = post_page(
+        client,
+        "/manage/events/by-web/sessions",
+        {"date": "2030-09-24", "start_time": "13:00", "end_time": "14:00", "timezone": "America/New_York"},
+    )
+    api = client.post(
+        "/api/v1/events/by-api/sessions",
+        json={"start_wall": "2030-09-24T13:00", "end_wall": "2030-09-24T14:00"},
+        headers=headers,
+    )
+
+    assert web.status_code == 302
+    assert "it takes no new sessions" in client.get(web.location).get_data(as_text=True)
+    assert api.status_code == 409
+    assert "it takes no new sessions" in api.get_json()["errors"]["json"]["status"][0]
+    assert {door: snapshot(event) for door, event in twins.items()} == before
+
+
+def test_an_event_without_sessions_is_not_published_by_either_door(client: FlaskClient) -> None:
+    for door in DOORS:
+        make_event(f"by-{door}", [], publish=False)
+    login_officer(client)
+    headers = officer_token()
+
+    web = post_page(client, "/manage/events/by-web", {}, action="/manage/events/by-web/publish")
+    api = client.post("/api/v1/events/by-api/publish", headers=headers)
+
+    assert "Add at least one session before publishing" in client.get(web.location).get_data(as_text=True)
+    assert api.status_code == 409
+    assert api.get_json()["errors"]["json"]["sessions"][0].startswith("Add at least one session")
+    assert {Event.by_slug(f"by-{door}").status for door in DOORS} == {"draft"}  # type: ignore[union-attr]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,7 @@ from forum.core.extensions import db
 from forum.core.text import slugify
 from forum.core.timezones import TimeInputError, localize
 from forum.events import service
+from forum.events.service import EventChangeError
 from forum.models import Event, Panelist, Session
 
 #: what a door may change on an event: the officer's form fields, its address, the join door. The
@@ -31,19 +32,6 @@ from forum.models import Event, Panelist, Session
 #: subscriptions' business, above this layer); a new event may start with one.
 EDITABLE = frozenset((*service.EVENT_FIELDS, "slug", "door_minutes"))
 ADDRESS_FIXED = "The address cannot change after publishing: the list address and links in sent mail use it."
-
-
-class EventChangeError(ValueError):
-    """A change the officer can fix or must not make; `field` names where it belongs.
-
-    `conflict` marks a clash with another row or with the event's state (an address
-    taken, a cancelled session): the API answers 409 for those, 422 for the rest.
-    """
-
-    def __init__(self, message: str, field: str = "title", *, conflict: bool = False):
-        super().__init__(message)
-        self.field = field
-        self.conflict = conflict
 
 
 @dataclass
@@ -156,11 +144,6 @@ def publish_event(event: Event) -> None:
 # --- sessions -----------------------------------------------------------------------------
 
 
-def _takes_sessions(event: Event) -> None:
-    if event.status == "cancelled":
-        raise EventChangeError("This event is cancelled; it takes no new sessions.", "status", conflict=True)
-
-
 def check_wall_times(start_wall: datetime, end_wall: datetime, zone: str) -> None:
     """Refuse a wall time that does not exist (a spring-forward gap) or an unknown zone,
     naming the field at fault: `start_wall` or `end_wall`."""
@@ -185,7 +168,6 @@ def new_session(
 ) -> tuple[Session, list[str]]:
     """Add a session; returns it and notes for the officer (an ambiguous time taken as the
     first). A published event's subscribers get it as a calendar update."""
-    _takes_sessions(event)
     check_wall_times(start_wall, end_wall, zone)
     try:
         session, notes = service.add_session(
@@ -237,49 +219,6 @@ def _place(session: Session, panelist_ids: Iterable[int] | None, position: int |
 def cancel_session(session: Session, reason: str = "") -> None:
     """Cancel a session: subscribers' calendars get a CANCEL carrying the officer's reason."""
     service.cancel_session(session, reason=reason[:2000])
-
-
-def add_days(
-    event: Event, first: date, last: date, start: time, end: time, zone: str
-) -> tuple[list[Session], list[str], list[date]]:
-    """One session a day, same hours (an e-forum): see `service.add_daily_sessions`.
-    A refused day names itself on the `start_wall` field; nothing is added then."""
-    _takes_sessions(event)
-    try:
-        return service.add_daily_sessions(event, first, last, start, end, zone)
-    except TimeInputError as exc:
-        raise EventChangeError(str(exc), "start_wall") from None
-
-
-def add_series(
-    event: Event,
-    first: date,
-    start: time,
-    end: time,
-    zone: str,
-    *,
-    repeat: str,
-    count: int,
-    title_pattern: str = "",
-    join_url: str = "",
-) -> tuple[list[Session], list[str]]:
-    """A webinar series in one step: see `service.add_session_series`. A refused date
-    names itself on the `start_wall` field; nothing is added then."""
-    _takes_sessions(event)
-    try:
-        return service.add_session_series(
-            event,
-            first,
-            start,
-            end,
-            zone,
-            repeat=repeat,
-            count=count,
-            title_pattern=title_pattern,
-            join_url=join_url,
-        )
-    except TimeInputError as exc:
-        raise EventChangeError(str(exc), "start_wall") from None
 
 
 # --- panelists ----------------------------------------------------------------------------

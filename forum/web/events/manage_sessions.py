@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from wtforms import Field
 
 from forum.core.extensions import db
+from forum.core.timezones import TimeInputError
 from forum.events import editing
 from forum.events import service as actions
 from forum.models import Event
@@ -139,7 +140,7 @@ def add_days(slug: str) -> Page:
     days = DayRangeForm(prefix="days")
     if days.validate_on_submit():
         try:
-            created, notes, skipped = editing.add_days(
+            created, notes, skipped = actions.add_daily_sessions(
                 ev,
                 days.first_date.data,
                 days.last_date.data,
@@ -147,10 +148,11 @@ def add_days(slug: str) -> Page:
                 days.end_time.data,
                 days.timezone.data,
             )
-        except editing.EventChangeError as exc:
-            if exc.conflict:
-                return refused_outright(slug, exc)
-            refused(days, exc)
+        except editing.EventChangeError as exc:  # the event is cancelled
+            return refused_outright(slug, exc)
+        except TimeInputError as exc:  # a day in a spring-forward gap: it names the day
+            db.session.rollback()
+            days.start_time.errors = [*days.start_time.errors, str(exc)]
             return sessions_page(get_event(slug), days=days, status=400)
         recipients = actions.calendar_recipients(ev)
         db.session.commit()

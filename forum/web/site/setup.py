@@ -20,7 +20,6 @@ from forum.web.events.manage_common import get_event, require_officer
 from forum.web.events.manage_sessions import (
     confirm_past,
     flash_saved,
-    refused,
     refused_outright,
     sessions_page,
 )
@@ -43,7 +42,7 @@ def add_series(slug: str) -> Page:
         if not confirm_past(form, form.first_date, start):
             return sessions_page(ev, series=form, status=400)
         recipients = actions.calendar_recipients(ev)
-        created, notes = editing.add_series(
+        created, notes = actions.add_session_series(
             ev,
             form.first_date.data,
             form.start_time.data,
@@ -54,15 +53,12 @@ def add_series(slug: str) -> Page:
             title_pattern=form.title_pattern.data or "",
             join_url=form.join_url.data or "",
         )
-    except TimeInputError as exc:  # a gap time is_past could not place (confirm_past)
+    except TimeInputError as exc:  # a date in a spring-forward gap: the message names it
         db.session.rollback()
         form.start_time.errors = [*form.start_time.errors, str(exc)]
         return sessions_page(get_event(slug), series=form, status=400)
-    except editing.EventChangeError as exc:
-        if exc.conflict:
-            return refused_outright(slug, exc)
-        refused(form, exc)
-        return sessions_page(get_event(slug), series=form, status=400)
+    except editing.EventChangeError as exc:  # the event is cancelled
+        return refused_outright(slug, exc)
     db.session.commit()
     kept = dict(cookie.get("series_form", {}))
     kept[slug] = {
