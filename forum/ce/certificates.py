@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from forum.ce import attendance, evaluations
 from forum.common import branding, subjects
+from forum.common.jobs import JobReport, register_job, run_once
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.timezones import format_date, format_range, to_zone, zone_label
@@ -34,7 +35,6 @@ from forum.mail import links
 from forum.mail.compose import list_message
 from forum.mail.outbox import enqueue
 from forum.models import Certificate, CESettings, Event, JobRun, Session, Subscription
-from forum.scheduling.jobs import JobReport, run_once
 from forum.subscriptions.erasure import is_erased
 
 FONT_DIR = Path(__file__).parent.parent / "fonts"
@@ -351,3 +351,12 @@ def send_due(at: datetime, report: JobReport, event: Event | None = None) -> Non
             )
             if run is not None:
                 report.add(f"certificate {ev.slug} subscription {sub.id}: {run.note}", run.recipients)
+
+
+def ce_job(at: datetime, report: JobReport, event: Event | None = None) -> None:
+    """The `ce` job: evaluation invitations first (a certificate may wait for an answer)."""
+    evaluations.send_due(at, report, event)
+    send_due(at, report, event)
+
+
+register_job("ce", "evaluation invitations and certificates after an event's last session", ce_job)

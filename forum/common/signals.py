@@ -18,5 +18,10 @@ _signals = Namespace()
 #: field name to (before, after)). Calendars, seats and caches listen.
 event_changed = _signals.signal("event-changed")
 
+#: The sender is about to claim what is due (sender: the app; `budget_seconds`: how long
+#: receivers may work). `forum.common.fanout` writes pending fan-outs' copies here, so a post
+#: accepted a moment ago goes out in this run while the sender itself only sends.
+sending_due = _signals.signal("sending-due")
+
 #: A bounce report counted against a subscription (sender: the Subscription; `hard`: bool).
 bounce_counted = _signals.signal("bounce-counted")

@@ -34,7 +34,7 @@ from forum.mail import bounces, outbox
 from forum.mail.addresses import resolve
 from forum.mail.compose import list_id, list_messages, new_message_id
 from forum.mail.parse import ParsedMessage, parse_message
-from forum.models import Event, Participant, Post, Subscription, Thread
+from forum.models import Event, FanOut, Participant, Post, Subscription, Thread
 from forum.subscriptions import service as subscriptions
 
 log = logging.getLogger(__name__)
@@ -500,6 +500,18 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
 def _gets_each_post(subscription: Subscription | None) -> bool:
     """Whether the fan-out already mails this subscriber the post itself."""
     return subscription is not None and subscription.status == "active" and subscription.mode == "each"
+
+
+def _post_fan_out(fan: FanOut) -> fanout.Step:
+    """The "post" fan-out kind: the post to every "each message" subscriber, in steps."""
+    post = db.session.get(Post, fan.target_id)
+    if post is None or post.status != "accepted":
+        return 0, "the post is no longer accepted", None
+    count, after = fan_out_chunk(post, int(fan.params.get("after", 0)), fanout.POST_CHUNK)
+    return count, "", after
+
+
+fanout.register_kind("post", _post_fan_out)
 
 
 __all__ = [

@@ -24,6 +24,7 @@ from functools import partial
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from forum.common.jobs import JobReport, register_job, run_once
 from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.core.tokens import make_token, read_token
@@ -280,8 +281,6 @@ def send_due_steps(at: datetime, limit: int = MAX_PER_RUN) -> list[str]:
     same transaction as the mail and the follower's progress, so a rerun, a racing
     scheduler or a catch-up sends no step twice, and each run sends at most one per follower.
     """
-    from forum.scheduling.jobs import run_once  # the job machinery; jobs imports this module lazily
-
     lines = []
     for item_id in [f.id for f in due_follows(at, limit)]:
         item = db.session.get(PathwayFollow, item_id)
@@ -470,3 +469,12 @@ def next_due_text(item: PathwayFollow) -> str:
     if next_step(item) is None:
         return ""
     return _local_text(max(item.next_due_at, clock.now()), item.timezone)
+
+
+def pathways_job(at: datetime, report: JobReport, event: object = None) -> None:
+    """The `pathways` job: each follower who is due one gets their next step."""
+    for line in send_due_steps(at):
+        report.add(line, 1)
+
+
+register_job("pathways", "the next step of each learning pathway follower who is due one", pathways_job)
