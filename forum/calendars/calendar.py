@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from forum.calendars.vtimezone import vtimezone
 from forum.common import subjects
+from forum.common.subjects import session_label
 from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.core.urls import external_url
@@ -328,17 +329,6 @@ def invite_for_welcome(
     if not sessions:
         return message
     return attach_calendar(message, invite_calendar(sessions[0], subscription), "REQUEST")
-
-
-def session_label(session: Session) -> str:
-    """What tells one session from its siblings in a subject line: its title, an
-    e-forum's day number, or (untitled) its local date."""
-    event = session.event
-    if session.title and session.title != event.title:
-        return session.title
-    if event.is_eforum and len(event.sessions) > 1 and session in event.sessions:
-        return f"Day {event.sessions.index(session) + 1} of {len(event.sessions)}"
-    return timezones.format_date(session.start_local)
 
 
 def invite_key(session: Session, subscription: Subscription, suffix: str = "") -> str:

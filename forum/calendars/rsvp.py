@@ -17,7 +17,7 @@ import icalendar
 from flask import current_app
 from sqlalchemy import func, select
 
-from forum.calendars.calendar import session_label
+from forum.common.subjects import session_label
 from forum.core import clock
 from forum.core.extensions import db
 from forum.mail.parse import ParsedMessage

@@ -29,9 +29,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from forum.common.signals import sending_due
 from forum.core import clock
 from forum.core.extensions import db
-from forum.common.signals import sending_due
 from forum.models import FanOut, table_of
 
 log = logging.getLogger(__name__)

@@ -23,5 +23,7 @@ event_changed = _signals.signal("event-changed")
 #: accepted a moment ago goes out in this run while the sender itself only sends.
 sending_due = _signals.signal("sending-due")
 
-#: A bounce report counted against a subscription (sender: the Subscription; `hard`: bool).
+#: Hard bounces counted against a subscription brought it to BOUNCE_LIMIT (sender: the
+#: Subscription, still live; `hard`: True; `limit`: the limit). `forum.subscriptions` disables
+#: it through `leave` (its calendar CANCELs, a freed seat), in the sender's transaction.
 bounce_counted = _signals.signal("bounce-counted")

@@ -22,6 +22,7 @@ from email.parser import HeaderParser
 from flask import current_app
 from sqlalchemy import or_, select, update
 
+from forum.common.signals import bounce_counted
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Subscription, table_of
@@ -52,9 +53,8 @@ def count_hard_bounces(subscription_ids: Sequence[int]) -> None:
         .where(cols.id.in_(ids), or_(cols.last_bounce_on.is_(None), cols.last_bounce_on < today))
         .values(hard_bounces=cols.hard_bounces + 1, last_bounce_on=today)
     )
-    from forum.subscriptions.service import leave
-
-    # Through the one way out (forum.subscriptions.leave): the calendar CANCELs, a freed seat.
+    # Mail never decides what a bounce means for a subscription: `forum.subscriptions` listens
+    # (in this transaction) and disables one at BOUNCE_LIMIT through its one way out.
     for subscription in db.session.scalars(
         select(Subscription).where(
             Subscription.id.in_(ids),
@@ -62,7 +62,7 @@ def count_hard_bounces(subscription_ids: Sequence[int]) -> None:
             Subscription.status.in_(("active", "pending", "waitlisted")),
         )
     ).all():
-        leave(subscription, status="disabled")
+        bounce_counted.send(subscription, hard=True, limit=limit)
 
 
 def reenable(subscription: Subscription) -> bool:

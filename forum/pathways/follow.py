@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from forum.common.jobs import JobReport, register_job, run_once
@@ -35,6 +35,7 @@ from forum.mail.outbox import enqueue
 from forum.models import Participant, Subscription
 from forum.models.pathways import INTERVALS, Pathway, PathwayFollow, PathwayStep, StepProgress
 from forum.pathways.service import minutes_of, public_title, recording_url, step_state, upcoming_sessions
+from forum.subscriptions.erasure import Erasure, register_erasure_step
 from forum.subscriptions.service import SubscriptionError, get_or_create_participant, normalize_email
 
 #: Followers served per run of the job: each is its own small transaction (about 60 ms on a
@@ -478,3 +479,14 @@ def pathways_job(at: datetime, report: JobReport, event: object = None) -> None:
 
 
 register_job("pathways", "the next step of each learning pathway follower who is due one", pathways_job)
+
+
+@register_erasure_step
+def _stop_following(erasure: Erasure) -> None:
+    """"Delete my data": the pathways they followed stop."""
+    db.session.execute(
+        update(PathwayFollow)
+        .where(PathwayFollow.participant_id == erasure.participant_id, PathwayFollow.status != "left")
+        .values(status="left", left_at=clock.now(), next_due_at=None),
+        execution_options={"synchronize_session": False},
+    )

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from forum.calendars import calendar, leaving
 from forum.common import subjects
+from forum.common.signals import bounce_counted
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.timezones import is_zone
@@ -377,7 +378,56 @@ def leave(subscription: Subscription, status: str = "unsubscribed") -> None:
     if held_seat:
         leaving.send_cancels(subscription)
         if seats.has_limit(subscription.event):
-            seats.promote_waiting(subscription.event)
+            promote_waiting(subscription.event)
+
+
+# --- seats: promotions change subscriptions, so they live here (forum.webinars.seats counts) ---
+
+
+def promote_waiting(event: Event) -> list[Subscription]:
+    """Fill free seats from the head of the queue, each with welcome + invites; returns them.
+
+    Called in the transaction that freed the seats (a leave, a removal, a raised limit).
+    """
+    if event.kind != "series" or event.status == "cancelled":
+        return []
+    seats.lock_event(event)
+    db.session.flush()
+    promoted: list[Subscription] = []
+    queue = seats.waiting_list(event)
+    if not queue:
+        return promoted
+    free = len(queue) if event.seat_limit is None else event.seat_limit - seats.taken(event)
+    for subscription in queue[: max(free, 0)]:
+        activate(subscription, seat_checked=True)
+        promoted.append(subscription)
+    return promoted
+
+
+def promote_by_hand(subscription: Subscription) -> None:
+    """An officer's choice: this person gets a seat now, even over the limit."""
+    if subscription.status == "waitlisted":
+        seats.lock_event(subscription.event)
+        activate(subscription, seat_checked=True)
+
+
+def set_seat_limit(event: Event, limit: int | None) -> list[Subscription]:
+    """Change the seat limit (None: unlimited); returns who was promoted because of it.
+
+    Lowering it below the seats taken removes nobody: the next ones simply wait longer.
+    """
+    if limit is not None and limit < 0:
+        raise ValueError("A seat limit cannot be negative.")
+    seats.lock_event(event)
+    event.seat_limit = limit
+    return promote_waiting(event)
+
+
+@bounce_counted.connect
+def _disable_bouncing(subscription: Subscription, **signal: object) -> None:
+    """Bounces reached the limit (forum.mail.bounces): the subscription is disabled, through
+    the one way out, so its calendar CANCELs go and a seat it held is given on."""
+    leave(subscription, status="disabled")
 
 
 def unsubscribe_all(participant: Participant) -> int:

@@ -63,6 +63,11 @@ def _count(event: Event, status: str) -> int:
     )
 
 
+def taken(event: Event) -> int:
+    """Seats taken: the series' active registrations."""
+    return _count(event, "active")
+
+
 def counts(event: Event) -> SeatCounts:
     """Seats taken (active registrations), the limit and how many wait; for pages and the API."""
     limit = event.seat_limit if event.kind == "series" else None
@@ -173,46 +178,3 @@ def send_waitlisted(subscription: Subscription) -> None:
         event_id=event.id,
         subscription_id=subscription.id,
     )
-
-
-def promote_waiting(event: Event) -> list[Subscription]:
-    """Fill free seats from the head of the queue, each with welcome + invites; returns them.
-
-    Called in the transaction that freed the seats (a leave, a removal, a raised limit).
-    """
-    from forum.subscriptions.service import activate
-
-    if event.kind != "series" or event.status == "cancelled":
-        return []
-    lock_event(event)
-    db.session.flush()
-    promoted: list[Subscription] = []
-    queue = waiting_list(event)
-    if not queue:
-        return promoted
-    free = len(queue) if event.seat_limit is None else event.seat_limit - _count(event, "active")
-    for subscription in queue[: max(free, 0)]:
-        activate(subscription, seat_checked=True)
-        promoted.append(subscription)
-    return promoted
-
-
-def promote_by_hand(subscription: Subscription) -> None:
-    """An officer's choice: this person gets a seat now, even over the limit."""
-    from forum.subscriptions.service import activate
-
-    if subscription.status == "waitlisted":
-        lock_event(subscription.event)
-        activate(subscription, seat_checked=True)
-
-
-def set_limit(event: Event, limit: int | None) -> list[Subscription]:
-    """Change the seat limit (None: unlimited); returns who was promoted because of it.
-
-    Lowering it below the seats taken removes nobody: the next ones simply wait longer.
-    """
-    if limit is not None and limit < 0:
-        raise ValueError("A seat limit cannot be negative.")
-    lock_event(event)
-    event.seat_limit = limit
-    return promote_waiting(event)

@@ -22,6 +22,7 @@ from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
 from forum.models import Event, Material, Session, Subscription
 from forum.models.webinars import MATERIAL_KINDS, MATERIAL_VISIBILITY
+from forum.subscriptions import service as subscriptions
 from forum.web.charts import seat_bar
 from forum.web.helpers import viewer_data
 from forum.webinars import join_links, recordings, seats
@@ -129,7 +130,7 @@ def seats_page(slug: str) -> Any:
     form = SeatsForm(data={"seat_limit": event.seat_limit, "door_minutes": event.door_minutes})
     if form.validate_on_submit():
         event.door_minutes = form.door_minutes.data or 0
-        promoted = seats.set_limit(event, form.seat_limit.data)
+        promoted = subscriptions.set_seat_limit(event, form.seat_limit.data)
         db.session.commit()
         flash(
             "Saved."
@@ -155,7 +156,7 @@ def promote(slug: str, sub_id: int) -> Any:
     event = _officer_event(slug)
     sub = _waiting(event, sub_id)
     if ButtonForm().validate_on_submit():
-        seats.promote_by_hand(sub)
+        subscriptions.promote_by_hand(sub)
         db.session.commit()
         flash(f"{sub.participant.email} has a seat now; their welcome and invitations are on the way.")
     return redirect(url_for(".seats_page", slug=slug), code=303)
@@ -163,8 +164,6 @@ def promote(slug: str, sub_id: int) -> Any:
 
 @bp.route("/manage/events/<slug>/seats/<int:sub_id>/remove", methods=["POST"])
 def remove(slug: str, sub_id: int) -> Any:
-    from forum.subscriptions import service as subscriptions
-
     event = _officer_event(slug)
     sub = _waiting(event, sub_id)
     if ButtonForm().validate_on_submit():
