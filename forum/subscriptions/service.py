@@ -31,6 +31,7 @@ from forum.core.timezones import is_zone
 from forum.core.tokens import read_token
 from forum.mail import links
 from forum.mail.compose import address, build_message, list_message
+from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.outbox import Outgoing, enqueue
 from forum.models import DELIVERY_MODES, Event, Participant, Subscription
 from forum.webinars import recordings, seats
@@ -428,6 +429,25 @@ def _disable_bouncing(subscription: Subscription, **signal: object) -> None:
     """Bounces reached the limit (forum.mail.bounces): the subscription is disabled, through
     the one way out, so its calendar CANCELs go and a seat it held is given on."""
     leave(subscription, status="disabled")
+
+
+def _leave_by_mail(message: Inbound) -> Outcome:
+    """RFC 2369 mailto unsubscribe (the signed leave address; routed by forum.mail.inbound).
+
+    The signed address is the authority, not the sender: mail providers send these on the
+    user's behalf (often auto-generated), so none of the posting checks apply; leaving
+    twice is harmless.
+    """
+    event, subscription_id = message.target.event, message.target.leave_subscription_id
+    subscription = db.session.get(Subscription, subscription_id)
+    if subscription is None or subscription.event_id != event.id:
+        return Outcome("unknown_list", "No such subscription")
+    if subscription.status != "unsubscribed":
+        unsubscribe(subscription)
+    return Outcome("unsubscribed", f"Unsubscribed from {event.title}")
+
+
+register_handler("leave", _leave_by_mail)
 
 
 def unsubscribe_all(participant: Participant) -> int:
