@@ -32,6 +32,7 @@ from forum.mail import outbox
 from forum.mail.compose import list_id, list_messages, new_message_id
 from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.inbound import receive as receive  # the doors' entry point, re-exported
+from forum.mail.links import post_url
 from forum.mail.parse import ParsedMessage
 from forum.models import Event, FanOut, Participant, Post, Subscription, Thread
 
@@ -401,7 +402,6 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
             progress["last"] = sub.id
             yield sub
 
-    from forum.mail.links import post_url
 
     link = permalink(post)
     author_name = post.author_display

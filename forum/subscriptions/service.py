@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from forum.calendars import calendar, leaving
 from forum.common import subjects
-from forum.common.signals import bounce_counted
+from forum.common.signals import bounce_counted, seats_freed
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.timezones import is_zone
@@ -33,6 +33,7 @@ from forum.mail import links
 from forum.mail.compose import address, build_message, list_message
 from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.outbox import Outgoing, enqueue
+from forum.mail.relay import utf8_local_parts
 from forum.models import DELIVERY_MODES, Event, Participant, Subscription
 from forum.webinars import recordings, seats
 
@@ -69,8 +70,6 @@ def normalize_email(raw: str) -> str:
 
 def _utf8_local_parts() -> bool:
     """Whether the relay can deliver to a non-ASCII local part (`forum.mail.relay`)."""
-    from forum.mail.relay import utf8_local_parts
-
     return utf8_local_parts()
 
 
@@ -412,15 +411,9 @@ def promote_by_hand(subscription: Subscription) -> None:
         activate(subscription, seat_checked=True)
 
 
-def set_seat_limit(event: Event, limit: int | None) -> list[Subscription]:
-    """Change the seat limit (None: unlimited); returns who was promoted because of it.
-
-    Lowering it below the seats taken removes nobody: the next ones simply wait longer.
-    """
-    if limit is not None and limit < 0:
-        raise ValueError("A seat limit cannot be negative.")
-    seats.lock_event(event)
-    event.seat_limit = limit
+@seats_freed.connect
+def _seat_the_waiting(event: Event, **signal: object) -> list[Subscription]:
+    """A raised seat limit (forum.webinars.seats.set_limit): seat the next ones in line."""
     return promote_waiting(event)
 
 

@@ -28,7 +28,7 @@ from forum.core.urls import external_url
 from forum.mail.compose import list_messages
 from forum.mail.outbox import enqueue_copies
 from forum.models import Event, JobRun, Material, Session, Subscription
-from forum.models.webinars import MATERIAL_KINDS
+from forum.models.events import MATERIAL_KINDS
 
 JOB_KIND = "recording"
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from forum.common import subjects
+from forum.common.signals import seats_freed
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.urls import external_url
@@ -61,6 +62,21 @@ def _count(event: Event, status: str) -> int:
         )
         or 0
     )
+
+
+def set_limit(event: Event, limit: int | None) -> list[Subscription]:
+    """Change the seat limit (None: unlimited); returns who was promoted because of it.
+
+    A raised limit seats the waiting list in this transaction, each with welcome and
+    invitations: `forum.subscriptions` does that on the `seats_freed` signal (promoting
+    changes subscriptions; this module only counts). Lowering it below the seats taken
+    removes nobody: the next ones simply wait longer.
+    """
+    if limit is not None and limit < 0:
+        raise ValueError("A seat limit cannot be negative.")
+    lock_event(event)
+    event.seat_limit = limit
+    return [sub for _, seated in seats_freed.send(event) for sub in (seated or [])]
 
 
 def taken(event: Event) -> int:

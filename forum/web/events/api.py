@@ -52,6 +52,7 @@ from forum.web.events.api_schemas import (
     WallTime,
 )
 from forum.web.subscriptions.pages import subscribe_rate
+from forum.webinars import seats
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Events, sessions, panelists")
 csrf.exempt(bp)
@@ -301,7 +302,7 @@ def update_event(data: dict[str, Any], slug: str) -> Response:
     limit_given, limit = "seat_limit" in data, data.pop("seat_limit", None)
     _apply_event_fields(event, data)
     if limit_given and limit != event.seat_limit:
-        subscription_service.set_seat_limit(event, limit)  # a raised limit seats the waiting list, with their invitations
+        seats.set_limit(event, limit)  # a raised limit seats the waiting list, with their invitations
     _commit_or_409("slug", f"The address “{data.get('slug')}” is taken by another event.")
     return _event_json(event, officer)
 

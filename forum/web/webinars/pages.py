@@ -21,7 +21,7 @@ from forum.core.extensions import db, login
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
 from forum.models import Event, Material, Session, Subscription
-from forum.models.webinars import MATERIAL_KINDS, MATERIAL_VISIBILITY
+from forum.models.events import MATERIAL_KINDS, MATERIAL_VISIBILITY
 from forum.subscriptions import service as subscriptions
 from forum.web.charts import seat_bar
 from forum.web.helpers import viewer_data
@@ -130,7 +130,7 @@ def seats_page(slug: str) -> Any:
     form = SeatsForm(data={"seat_limit": event.seat_limit, "door_minutes": event.door_minutes})
     if form.validate_on_submit():
         event.door_minutes = form.door_minutes.data or 0
-        promoted = subscriptions.set_seat_limit(event, form.seat_limit.data)
+        promoted = seats.set_limit(event, form.seat_limit.data)
         db.session.commit()
         flash(
             "Saved."
