@@ -47,7 +47,6 @@ from forum.web.events.api_schemas import (
     SubscriptionInSchema,
 )
 from forum.web.subscriptions.pages import subscribe_rate
-from forum.webinars import seats
 
 # --- events -----------------------------------------------------------------------------
 
@@ -156,13 +155,10 @@ def update_event(data: dict[str, Any], slug: str) -> Response:
     waiting list with their invitations."""
     officer = require_officer()
     event = event_or_404(slug, officer)
-    limit_given, limit = "seat_limit" in data, data.pop("seat_limit", None)
     try:
         editing.update_event(event, _event_values(data))
     except editing.EventChangeError as exc:
         refuse(exc)
-    if limit_given and limit != event.seat_limit:
-        seats.set_limit(event, limit)  # a raised limit seats the waiting list, as on the seats page
     commit_or_409("slug", f"The address “{data.get('slug')}” is taken by another event.")
     return event_json(event, officer)
 
