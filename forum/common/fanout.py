@@ -165,7 +165,7 @@ def _session_now(fan: FanOut) -> tuple[Session | None, str]:
 
 
 def _calendar_update(fan: FanOut) -> Step:
-    from forum.calendars.calendar import change_chunk
+    from forum.calendars.changes import change_chunk
 
     session, why = _session_now(fan)
     if session is None:
@@ -180,7 +180,7 @@ def _calendar_update(fan: FanOut) -> Step:
 
 
 def _calendar_cancel(fan: FanOut) -> Step:
-    from forum.calendars.calendar import change_chunk
+    from forum.calendars.changes import change_chunk
 
     session, why = _session_now(fan)
     if session is None:

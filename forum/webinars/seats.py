@@ -19,11 +19,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from forum.common import subjects
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.urls import external_url
-from forum.mail.compose import list_message
+from forum.mail.compose import notice
 from forum.mail.outbox import enqueue
 from forum.models import Event, Subscription
 
@@ -116,7 +115,7 @@ def seat_free(event: Event, subscription: Subscription) -> bool:
         db.session.scalar(
             select(func.count(Subscription.id)).where(
                 Subscription.event_id == event.id,
-                Subscription.status == "active",
+                Subscription.is_active,
                 Subscription.id != subscription.id,
             )
         )
@@ -154,16 +153,14 @@ def put_on_waitlist(subscription: Subscription) -> None:
 
 def send_waitlisted(subscription: Subscription) -> None:
     event = subscription.event
-    msg = list_message(
-        event=event,
-        subscription=subscription,
-        subject=subjects.subject("On the waiting list", event),
-        template="waitlisted",
-        context={
+    msg = notice(
+        subscription,
+        "On the waiting list",
+        "waitlisted",
+        {
             "position": waitlist_position(subscription),
             "event_url": external_url("public.event", slug=event.slug),
         },
-        automated=True,
     )
     assert subscription.waitlisted_at is not None
     enqueue(

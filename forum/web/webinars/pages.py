@@ -23,7 +23,7 @@ from forum.core.validation import CheckedForm
 from forum.models import Event, Material, Session, Subscription
 from forum.models.webinars import MATERIAL_KINDS, MATERIAL_VISIBILITY
 from forum.web.charts import seat_bar
-from forum.web.helpers import viewer_data
+from forum.web.helpers import button_post, viewer_data
 from forum.webinars import join_links, recordings, seats
 
 bp = Blueprint("webinars", __name__)
@@ -154,11 +154,11 @@ def _waiting(event: Event, sub_id: int) -> Subscription:
 def promote(slug: str, sub_id: int) -> Any:
     event = _officer_event(slug)
     sub = _waiting(event, sub_id)
-    if ButtonForm().validate_on_submit():
-        seats.promote_by_hand(sub)
-        db.session.commit()
-        flash(f"{sub.participant.email} has a seat now; their welcome and invitations are on the way.")
-    return redirect(url_for(".seats_page", slug=slug), code=303)
+    return button_post(
+        lambda: seats.promote_by_hand(sub),
+        f"{sub.participant.email} has a seat now; their welcome and invitations are on the way.",
+        url_for(".seats_page", slug=slug),
+    )
 
 
 @bp.route("/manage/events/<slug>/seats/<int:sub_id>/remove", methods=["POST"])
@@ -167,11 +167,11 @@ def remove(slug: str, sub_id: int) -> Any:
 
     event = _officer_event(slug)
     sub = _waiting(event, sub_id)
-    if ButtonForm().validate_on_submit():
-        subscriptions.unsubscribe(sub)
-        db.session.commit()
-        flash(f"{sub.participant.email} was taken off the waiting list.")
-    return redirect(url_for(".seats_page", slug=slug), code=303)
+    return button_post(
+        lambda: subscriptions.unsubscribe(sub),
+        f"{sub.participant.email} was taken off the waiting list.",
+        url_for(".seats_page", slug=slug),
+    )
 
 
 class MaterialForm(CheckedForm):
@@ -234,8 +234,6 @@ def delete_material(slug: str, material_id: int) -> Any:
     material = db.session.get(Material, material_id)
     if material is None or material.session.event_id != event.id:
         abort(404)
-    if ButtonForm().validate_on_submit():
-        recordings.remove_material(material)
-        db.session.commit()
-        flash("Removed.")
-    return redirect(url_for(".recordings_page", slug=slug), code=303)
+    return button_post(
+        lambda: recordings.remove_material(material), "Removed.", url_for(".recordings_page", slug=slug)
+    )
