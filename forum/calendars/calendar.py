@@ -269,15 +269,3 @@ def attach_calendar(message: EmailMessage, ics: bytes, method: str) -> EmailMess
     filename = "cancel.ics" if method == "CANCEL" else "invite.ics"
     message.add_attachment(ics, maintype="application", subtype="ics", filename=filename)
     return message
-
-
-def session_label(session: Session) -> str:
-    """What tells one session from its siblings in a subject line: its title, an
-    e-forum's day number, or (untitled) its local date."""
-    event = session.event
-    if session.title and session.title != event.title:
-        return session.title
-    if event.is_eforum and len(event.sessions) > 1 and session in event.sessions:
-        return f"Day {event.sessions.index(session) + 1} of {len(event.sessions)}"
-    return timezones.format_date(session.start_local)
-

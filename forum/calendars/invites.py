@@ -18,9 +18,9 @@ from forum.calendars.calendar import (
     attach_calendar,
     build_calendar,
     event_page_url,
-    session_label,
 )
 from forum.common import subjects
+from forum.common.subjects import session_label
 from forum.core import clock
 from forum.core.extensions import db
 from forum.mail.compose import ListOptions, list_message

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from forum.core import timezones
 from forum.core.extensions import db
+from forum.core.timezones import display_zones
 from forum.core.tokens import make_token
 from forum.core.urls import external_url
 from forum.mail import outbox
@@ -25,7 +26,6 @@ from forum.mail.addresses import approve_address
 from forum.mail.compose import build_message
 from forum.mail.headers import address
 from forum.models import Event, Officer, Panelist, Post, Subscription
-from forum.web.helpers import display_zones
 
 
 def auto_headers(event: Event, auto: str = "auto-replied") -> dict[str, str]:
