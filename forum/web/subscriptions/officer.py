@@ -102,7 +102,7 @@ def mode_counts(event: Event) -> dict[str, int]:
     """Delivery modes of active subscribers (who actually get mail)."""
     rows = db.session.execute(
         select(Subscription.mode, func.count())
-        .where(Subscription.event_id == event.id, Subscription.status == "active")
+        .where(Subscription.event_id == event.id, Subscription.is_active)
         .group_by(Subscription.mode)
     ).all()
     counts = dict.fromkeys(DELIVERY_MODES, 0)

@@ -25,7 +25,7 @@ from forum.models import Event, Material, Session, Subscription
 from forum.models.events import MATERIAL_KINDS, MATERIAL_VISIBILITY
 from forum.subscriptions import service as subscriptions
 from forum.web.charts import seat_bar
-from forum.web.helpers import viewer_data
+from forum.web.helpers import button_post, viewer_data
 from forum.webinars import join_links, recordings, seats
 
 bp = Blueprint("webinars", __name__)
@@ -163,22 +163,22 @@ def _waiting(event: Event, sub_id: int) -> Subscription:
 def promote(slug: str, sub_id: int) -> Any:
     event = _officer_event(slug)
     sub = _waiting(event, sub_id)
-    if ButtonForm().validate_on_submit():
-        subscriptions.promote_by_hand(sub)
-        db.session.commit()
-        flash(f"{sub.participant.email} has a seat now; their welcome and invitations are on the way.")
-    return redirect(url_for(".seats_page", slug=slug), code=303)
+    return button_post(
+        lambda: subscriptions.promote_by_hand(sub),
+        f"{sub.participant.email} has a seat now; their welcome and invitations are on the way.",
+        url_for(".seats_page", slug=slug),
+    )
 
 
 @bp.route("/manage/events/<slug>/seats/<int:sub_id>/remove", methods=["POST"])
 def remove(slug: str, sub_id: int) -> Any:
     event = _officer_event(slug)
     sub = _waiting(event, sub_id)
-    if ButtonForm().validate_on_submit():
-        subscriptions.unsubscribe(sub)
-        db.session.commit()
-        flash(f"{sub.participant.email} was taken off the waiting list.")
-    return redirect(url_for(".seats_page", slug=slug), code=303)
+    return button_post(
+        lambda: subscriptions.unsubscribe(sub),
+        f"{sub.participant.email} was taken off the waiting list.",
+        url_for(".seats_page", slug=slug),
+    )
 
 
 class MaterialForm(CheckedForm):
@@ -241,8 +241,6 @@ def delete_material(slug: str, material_id: int) -> Any:
     material = db.session.get(Material, material_id)
     if material is None or material.session.event_id != event.id:
         abort(404)
-    if ButtonForm().validate_on_submit():
-        recordings.remove_material(material)
-        db.session.commit()
-        flash("Removed.")
-    return redirect(url_for(".recordings_page", slug=slug), code=303)
+    return button_post(
+        lambda: recordings.remove_material(material), "Removed.", url_for(".recordings_page", slug=slug)
+    )
