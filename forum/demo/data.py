@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from forum.core import clock, timezones
 from forum.core.extensions import db
+from forum.events import panelists
 from forum.events import service as events
 from forum.models import Event, Officer, Panelist
 from forum.pathways.demo import load_pathway  # the learning pathway built on the events above
@@ -328,7 +329,7 @@ def _event(spec: dict[str, str], report: DemoReport) -> Event | None:
 
 def _link_panelists(event: Event, specs: list[dict[str, str]], report: DemoReport) -> None:
     for spec in specs:
-        events.attach_panelist(event, _panelist(spec, report), spec["role"])
+        panelists.attach_panelist(event, _panelist(spec, report), spec["role"])
 
 
 def load_eforum(report: DemoReport) -> Event | None:

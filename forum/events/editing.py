@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from forum.core.extensions import db
 from forum.core.text import slugify
 from forum.core.timezones import TimeInputError, localize
-from forum.events import service
+from forum.events import panelists, service
 from forum.events.service import EventChangeError
-from forum.models import Event, Panelist, Session, Subscription
+from forum.models import Event, Session, Subscription
 from forum.webinars import seats
 
 #: what a door may set on an event: the officer's form fields, its address, the webinar settings
@@ -215,7 +215,7 @@ def edit_session(
 
 def _place(session: Session, panelist_ids: Iterable[int] | None, position: int | None) -> None:
     if panelist_ids is not None:
-        service.set_session_panelists(session, list(panelist_ids))
+        panelists.set_session_panelists(session, list(panelist_ids))
     if position is not None:
         session.position = position
 
@@ -223,24 +223,3 @@ def _place(session: Session, panelist_ids: Iterable[int] | None, position: int |
 def cancel_session(session: Session, reason: str = "") -> None:
     """Cancel a session: subscribers' calendars get a CANCEL carrying the officer's reason."""
     service.cancel_session(session, reason=reason[:2000])
-
-
-# --- panelists ----------------------------------------------------------------------------
-
-PANELIST_FIELDS = frozenset(("name", "title", "affiliation", "pronouns", "email", "photo_url", "links", "bio"))
-
-
-def save_panelist(panelist: Panelist | None, values: Mapping[str, Any]) -> Panelist:
-    """Create (None) or change a panelist's bio fields. The address is kept lower-case, and
-    an empty one is no address (None), so one person is found by it whatever the door."""
-    unknown = set(values) - PANELIST_FIELDS
-    if unknown:  # a door's bug, not the officer's
-        raise ValueError(f"not panelist fields: {', '.join(sorted(unknown))}")
-    if panelist is None:
-        panelist = Panelist()
-        db.session.add(panelist)
-    for name, value in values.items():
-        if name == "email":
-            value = (value or "").strip().lower() or None
-        setattr(panelist, name, value)
-    return panelist
