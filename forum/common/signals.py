@@ -20,3 +20,7 @@ event_changed = _signals.signal("event-changed")
 
 #: A bounce report counted against a subscription (sender: the Subscription; `hard`: bool).
 bounce_counted = _signals.signal("bounce-counted")
+
+#: An event was duplicated through `events.service.duplicate_event` (sender: the original
+#: Event; `copy`: the new draft, flushed). Registration copies its questions.
+event_duplicated = _signals.signal("event-duplicated")

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import delete, func, select, update
 
 from forum.common import fanout
+from forum.common.signals import event_duplicated
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.timezones import TimeInputError, format_date, format_when, localize, offset_changes, to_zone
@@ -442,6 +443,7 @@ def duplicate_event(original: Event, *, title: str, slug: str, first_day: date) 
     for text in db.session.scalars(select(MailText).where(MailText.event_id == original.id)):
         db.session.add(MailText(event_id=copy.id, kind=text.kind, intro=text.intro, signoff=text.signoff))
     db.session.flush()
+    event_duplicated.send(original, copy=copy)  # registration questions follow (forum.registration)
     return copy
 
 

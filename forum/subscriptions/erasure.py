@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, or_, update
 from forum.calendars import leaving
 from forum.core import clock
 from forum.core.extensions import db
-from forum.models import Certificate, OutboundMessage, Participant, PathwayFollow, Post
+from forum.models import Certificate, FormAnswer, OutboundMessage, Participant, PathwayFollow, Post
 from forum.subscriptions.service import unsubscribe
 
 #: What an erased participant and their archived posts are called from now on.
@@ -65,7 +65,12 @@ def _forget_records(participant_id: int, sub_ids: list[int]) -> None:
     """Certificates carry the name as printed: they go (their codes then verify nothing, as
     a verification page must not show a name the person asked us to forget). Pathways they
     followed stop. Attendance and evaluation answers stay, tied to the anonymous rows, so
-    the program's counts and results do not change."""
+    the program's counts and results do not change. Every answer to registration questions
+    goes (sensitive ones included): they describe the person."""
+    db.session.execute(
+        delete(FormAnswer).where(FormAnswer.participant_id == participant_id),
+        execution_options={"synchronize_session": False},
+    )
     if sub_ids:
         db.session.execute(
             delete(Certificate).where(Certificate.subscription_id.in_(sub_ids)),
