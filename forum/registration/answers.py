@@ -23,6 +23,7 @@ from sqlalchemy import delete, select
 
 from forum.core import clock
 from forum.core.extensions import db
+from forum.core.validation import control_character_problem
 from forum.models import FormAnswer, FormQuestion, QuestionForm, Subscription
 from forum.models.registration import lines
 from forum.subscriptions.service import SubscriptionError, normalize_email
@@ -117,6 +118,8 @@ def check_value(question: FormQuestion, raw: Raw) -> str:
     if kind == "multi":
         items = [raw] if isinstance(raw, str) else list(raw or [])
         picked: list[str] = []
+        if len(items) > 100:
+            raise ValueError("Pick fewer choices.")
         for item in items:
             text = str(item).strip()
             if not text:
@@ -128,6 +131,9 @@ def check_value(question: FormQuestion, raw: Raw) -> str:
                 picked.append(choice)
         return json.dumps(picked, ensure_ascii=False)
     text = _one(raw)
+    problem = control_character_problem(text, multiline=kind == "long")
+    if problem:
+        raise ValueError(problem)
     limit = MAX_LENGTHS.get(kind)
     if limit and len(text) > limit:
         raise ValueError(f"Keep this under {limit} characters (it has {len(text)}).")
@@ -221,7 +227,7 @@ def check_answers(form: QuestionForm | None, raw: Mapping[int, Raw]) -> Checked:
     return result
 
 
-def raw_from_json(form: QuestionForm | None, answers: Mapping[str, Any]) -> dict[int, Raw]:
+def raw_from_json(answers: Mapping[str, Any]) -> dict[int, Raw]:
     """The API's `answers` object (question id -> text, number, boolean or list) as raw
     answers; a key that is no question id is kept as an id of -1 so it is refused."""
     raw: dict[int, Raw] = {}
@@ -236,7 +242,7 @@ def raw_from_json(form: QuestionForm | None, answers: Mapping[str, Any]) -> dict
         elif isinstance(value, str) or value is None:
             raw[qid] = value
         else:
-            raw[qid] = "\x00"  # an object: refused by the kind's check
+            raw[qid] = "\x00"  # an object: refused as a control character by every kind
     return raw
 
 

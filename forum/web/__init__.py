@@ -17,6 +17,8 @@ def register_blueprints(app: Flask) -> None:
     from forum.web.mail import texts as mail_texts
     from forum.web.pathways import manage as pathways_manage
     from forum.web.pathways import pages as pathways
+    from forum.web.registration import approvals as registration_approvals
+    from forum.web.registration import manage as registration_manage
     from forum.web.site import auth, branding, setup
     from forum.web.subscriptions import officer as subscribers
     from forum.web.subscriptions import pages as subscriptions
@@ -40,6 +42,8 @@ def register_blueprints(app: Flask) -> None:
         evaluations,
         pathways,
         pathways_manage,
+        registration_manage,
+        registration_approvals,
     ):
         app.register_blueprint(module.bp)
     if app.config["FORUM_ENV"] != "production":
@@ -51,6 +55,9 @@ def register_blueprints(app: Flask) -> None:
     from forum.web.pathways import api as api_pathways
 
     smorest.register_blueprint(api_pathways.bp)
+    from forum.web.registration import api as api_registration
+
+    smorest.register_blueprint(api_registration.bp)
     app.extensions["forum_api"] = smorest
     from forum.web import security
 

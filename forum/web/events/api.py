@@ -31,6 +31,8 @@ from forum.core.timezones import TimeInputError, localize
 from forum.core.validation import MAX_DB_INT, BoundedIntConverter
 from forum.events import service as events
 from forum.models import ApiToken, Event, Officer, Panelist, Session
+from forum.registration import service as registration
+from forum.registration.answers import raw_from_json
 from forum.subscriptions import service as subscription_service
 from forum.web.events.api_schemas import (
     WALL_TIME_FORMAT,
@@ -590,9 +592,10 @@ def subscribe(data: dict[str, Any], slug: str) -> Response:
     if event is None or event.status != "published":
         abort(404, message=f"No open event “{slug}”.")
     try:
-        subscription_service.subscribe(
+        registration.register(
             event,
             data["email"],
+            raw_from_json(data["answers"]),
             name=data["name"],
             mode=data["mode"],
             conduct_accepted=data["accept_conduct"],
@@ -601,6 +604,9 @@ def subscribe(data: dict[str, Any], slug: str) -> Response:
     except subscription_service.SubscriptionError as exc:
         db.session.rollback()
         _field_error("accept_conduct" if exc.field == "conduct" else exc.field, str(exc))
+    except registration.AnswerErrors as exc:
+        db.session.rollback()
+        abort(422, errors={"json": {"answers": {str(qid): [msg] for qid, msg in exc.errors.items()}}})
     db.session.commit()
     response = jsonify(status="check-inbox", message=CHECK_INBOX)
     response.status_code = 202
