@@ -160,15 +160,15 @@ def add_question(form: QuestionForm, data: Mapping[str, Any]) -> FormQuestion:
     if len(form.questions) >= MAX_QUESTIONS:
         raise QuestionError(f"A form has at most {MAX_QUESTIONS} questions.")
     last = db.session.scalar(select(func.max(FormQuestion.position)).where(FormQuestion.form_id == form.id))
-    question = FormQuestion(form=form, position=(last or 0) + 1)
+    question = FormQuestion(form_id=form.id, position=(last or 0) + 1)
     _apply(question, data)
     question.required = bool(data.get("required")) and not question.sensitive
     preset_id = data.get("preset_id")
     question.preset_id = preset_id if isinstance(preset_id, int) else None
+    _set_condition(question, form, data)  # before it joins the session: a refusal leaves nothing
     db.session.add(question)
     db.session.flush()
-    _set_condition(question, form, data)
-    db.session.flush()
+    db.session.expire(form, ["questions"])
     return question
 
 
@@ -208,7 +208,7 @@ def delete_question(question: FormQuestion) -> None:
 
 def move_question(question: FormQuestion, step: int) -> None:
     """Swap with the neighbour above (-1) or below (+1), unless a condition forbids it."""
-    ordered = list(question.form.questions)
+    ordered = sorted(question.form.questions, key=lambda q: (q.position, q.id))
     index = ordered.index(question)
     other_index = index + (1 if step > 0 else -1)
     if not 0 <= other_index < len(ordered):
@@ -221,6 +221,7 @@ def move_question(question: FormQuestion, step: int) -> None:
         item.position = number
     question.position, other.position = other.position, question.position
     db.session.flush()
+    db.session.expire(question.form, ["questions"])  # the list is ordered when loaded
 
 
 # --- presets ------------------------------------------------------------------------------------

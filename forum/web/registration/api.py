@@ -77,7 +77,12 @@ class QuestionInSchema(QuestionPatchSchema):
 
 
 class RegistrationsQuerySchema(Schema):
-    include_sensitive = StrictBoolean(load_default=False)
+    include_sensitive = fields.Boolean(
+        load_default=False,
+        truthy={"true", "1"},
+        falsy={"false", "0"},
+        metadata={"description": "also answers to sensitive questions (demographics, health, access needs)"},
+    )
     status = fields.Str(validate=validate.OneOf(list(SUBSCRIPTION_STATUSES)))
     offset = fields.Int(load_default=0, validate=validate.Range(min=0, max=10**9))
     limit = fields.Int(load_default=200, validate=validate.Range(min=1, max=1000))

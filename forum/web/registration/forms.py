@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from forum.core.validation import CheckedForm
@@ -12,13 +13,15 @@ from forum.models import CHOICE_DISPLAYS, FORM_QUESTION_KINDS
 class PresetFieldsForm(CheckedForm):
     """The wording of a question (a preset has no order, requirement or condition)."""
 
-    kind = SelectField("Kind", choices=list(FORM_QUESTION_KINDS.items()), default="short")
+    kind = SelectField("Kind", choices=[SelectChoice(k, v) for k, v in FORM_QUESTION_KINDS.items()], default="short")
     label = StringField("Question", validators=[Length(max=300)])
     help = TextAreaField("Help text (optional)", validators=[Length(max=1000)])
     choices = TextAreaField(
         "Choices, one per line", description="For “one choice” and “several choices” questions."
     )
-    display = SelectField("Show one choice as", choices=list(CHOICE_DISPLAYS.items()), default="radio")
+    display = SelectField(
+        "Show one choice as", choices=[SelectChoice(k, v) for k, v in CHOICE_DISPLAYS.items()], default="radio"
+    )
     sensitive = BooleanField(
         "Sensitive (demographics, health or accessibility needs)",
         description="Always optional, with “Prefer not to say”; only officers see the answers, "
@@ -29,7 +32,9 @@ class PresetFieldsForm(CheckedForm):
 
 class QuestionEditForm(PresetFieldsForm):
     required = BooleanField("An answer is required")
-    condition_question = SelectField("Show only if the answer to", choices=[("", "(always show)")])
+    condition_question = SelectField(
+        "Show only if the answer to", choices=[SelectChoice("", "(always show)")], default=""
+    )
     condition_values = TextAreaField(
         "is one of (one per line)", description="Answers of the question chosen above."
     )

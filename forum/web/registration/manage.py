@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from forum.core.extensions import db
 from forum.models import Event, FormQuestion, QuestionPreset
@@ -47,14 +48,14 @@ def _question_helpers() -> dict[str, Any]:
     }
 
 
-def _condition_choices(form: Any, question: FormQuestion | None) -> list[tuple[str, str]]:
+def _condition_choices(form: Any, question: FormQuestion | None) -> list[SelectChoice]:
     """Earlier questions with choices: the ones a condition may test."""
-    options = [("", "(always show)")]
+    options = [SelectChoice("", "(always show)")]
     for other in form.questions if form is not None else []:
         if question is not None and (other.position, other.id) >= (question.position, question.id):
             continue
         if other.kind in CHOICE_KINDS:
-            options.append((str(other.id), f"{other.label[:60]} ({', '.join(other.choice_list)[:60]})"))
+            options.append(SelectChoice(str(other.id), f"{other.label[:60]} ({', '.join(other.choice_list)[:60]})"))
     return options
 
 
@@ -109,7 +110,7 @@ def questions(slug: str) -> Page:
 
 def _questions_page(event: Event, form: QuestionEditForm) -> str:
     preset_form = FromPresetForm(formdata=None)
-    preset_form.preset.choices = [(p.id, p.label) for p in service.presets()]
+    preset_form.preset.choices = [SelectChoice(p.id, p.label) for p in service.presets()]
     db.session.commit()  # the default presets, made on first sight
     qform = service.event_form(event)
     return render_template(
@@ -128,7 +129,7 @@ def _questions_page(event: Event, form: QuestionEditForm) -> str:
 def add_from_preset(slug: str) -> Response:
     event = get_event(slug)
     form = FromPresetForm()
-    form.preset.choices = [(p.id, p.label) for p in service.presets()]
+    form.preset.choices = [SelectChoice(p.id, p.label) for p in service.presets()]
     if form.validate_on_submit():
         preset = db.session.get(QuestionPreset, form.preset.data)
         if preset is not None:
