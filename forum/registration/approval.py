@@ -80,7 +80,7 @@ def approve(subscriptions: Iterable[Subscription], message: str = "") -> list[Su
     message = _check_message(message)
     done = []
     for subscription in subscriptions:
-        if subscription.status != "awaiting":
+        if not _still_waiting(subscription):
             continue
         subscription.approved_at = clock.now()
         subscription.declined_at = None
@@ -96,7 +96,7 @@ def decline(subscriptions: Iterable[Subscription], message: str = "") -> list[Su
     message = _check_message(message)
     done = []
     for subscription in subscriptions:
-        if subscription.status != "awaiting":
+        if not _still_waiting(subscription):
             continue
         subscription.status = "declined"
         subscription.declined_at = clock.now()
@@ -104,6 +104,13 @@ def decline(subscriptions: Iterable[Subscription], message: str = "") -> list[Su
         done.append(subscription)
     db.session.flush()
     return done
+
+
+def _still_waiting(subscription: Subscription) -> bool:
+    """Re-read the row under a lock (PostgreSQL): two officers deciding on the same person at
+    once decide once; the second sees the first one's decision."""
+    db.session.refresh(subscription, with_for_update=True)
+    return subscription.status == "awaiting"
 
 
 def _tell(subscription: Subscription, decision: str, message: str) -> None:
