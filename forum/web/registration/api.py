@@ -25,7 +25,7 @@ from forum.registration import approval
 from forum.registration import questions as service
 from forum.registration.export import answers_by_subscription, export_questions
 from forum.web.events.api import OFFICER_DOC, abort, require_officer, token_officer
-from forum.web.events.api_schemas import StrictBoolean
+from forum.web.events.api_schemas import StrictBoolean, text_line
 
 bp = Blueprint(
     "api_registration", __name__, url_prefix="/api/v1", description="Registration questions, answers, approval"
@@ -58,7 +58,7 @@ class QuestionSchema(Schema):
 
 class QuestionPatchSchema(Schema):
     kind = fields.Str(validate=validate.OneOf(list(FORM_QUESTION_KINDS)))
-    label = fields.Str(validate=[validate.Length(min=1, max=300), api_single_line])
+    label = fields.Str(validate=[validate.Length(min=1, max=300), text_line])
     help = fields.Str(validate=[validate.Length(max=1000), api_multi_line])
     choices = fields.List(
         fields.Str(validate=[validate.Length(max=200), api_single_line]), validate=validate.Length(max=100)
@@ -73,7 +73,7 @@ class QuestionPatchSchema(Schema):
 
 
 class QuestionInSchema(QuestionPatchSchema):
-    label = fields.Str(required=True, validate=[validate.Length(min=1, max=300), api_single_line])
+    label = fields.Str(required=True, validate=[validate.Length(min=1, max=300), text_line])
 
 
 class RegistrationsQuerySchema(Schema):
