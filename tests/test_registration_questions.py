@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from forum.core.extensions import db
 from forum.events import service as events
+from forum.mail import links
 from forum.models import Event, FormAnswer, FormQuestion, Participant, Subscription
 from forum.registration import questions
 from forum.registration import service as registration
@@ -338,3 +339,38 @@ def test_officer_builds_a_form_from_the_pages_and_sees_answers(client: FlaskClie
     assert "French" in answers and "r@example.org" in answers
     # the chart's table: one row per choice, with its count
     assert "<td>Yes</td><td>1</td>" in answers and "<td>No</td><td>0</td>" in answers
+
+
+def test_the_registrant_edits_answers_from_the_preferences_link(client: FlaskClient, event: Event) -> None:
+    q = build_form(event)
+    _web_register(client, event, "web@example.org", q, good(q))
+    person = Participant.by_email("web@example.org")
+    assert person is not None
+    sub = db.session.scalar(select(Subscription))
+    assert sub is not None
+    prefs = links.preferences_url(person).removeprefix("http://forum.test")
+    page = client.get(prefs).get_data(as_text=True)
+    url = f"{prefs}/answers/{sub.id}"
+    assert url in page
+    shown = client.get(url).get_data(as_text=True)
+    assert 'value="Cataloguing Librarian"' in shown
+    # a hidden question's answer is refused here too; a fixed one is saved
+    raw = {**good(q), q["what"].id: "captions"}
+    data = [("csrf_token", csrf_from(shown))] + [
+        (f"q{k}", item) for k, v in raw.items() for item in (v if isinstance(v, list) else [v])
+    ]
+    refused = client.post(url, data=MultiDict(data))
+    assert refused.status_code == 400 and "does not apply" in refused.get_data(as_text=True)
+    raw = {**good(q), q["access"].id: "Yes", q["what"].id: "captions", q["job"].id: "Archivist"}
+    data = [("csrf_token", csrf_from(shown))] + [
+        (f"q{k}", item) for k, v in raw.items() for item in (v if isinstance(v, list) else [v])
+    ]
+    assert client.post(url, data=MultiDict(data)).status_code == 303
+    assert ("Job title", "Archivist") in _rows("web@example.org")
+    assert ("What do you need?", "captions") in _rows("web@example.org")
+    # someone else's link cannot reach this registration
+    other = Participant(email="x@example.org", email_key="x@example.org")
+    db.session.add(other)
+    db.session.commit()
+    theirs = links.preferences_url(other).removeprefix("http://forum.test")
+    assert client.get(f"{theirs}/answers/{sub.id}").status_code == 404

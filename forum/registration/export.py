@@ -52,7 +52,8 @@ def answers_by_subscription(
         )
     )
     for sub_id, qid, value in rows:
-        found[sub_id][qid] = cell_text(by_id[qid], value)
+        if sub_id is not None:  # the IN clause already rules it out; this tells mypy
+            found[sub_id][qid] = cell_text(by_id[qid], value)
     return found
 
 

@@ -19,6 +19,7 @@ def register_blueprints(app: Flask) -> None:
     from forum.web.pathways import pages as pathways
     from forum.web.registration import approvals as registration_approvals
     from forum.web.registration import manage as registration_manage
+    from forum.web.registration import registrant as registration_registrant
     from forum.web.site import auth, branding, setup
     from forum.web.subscriptions import officer as subscribers
     from forum.web.subscriptions import pages as subscriptions
@@ -44,6 +45,7 @@ def register_blueprints(app: Flask) -> None:
         pathways_manage,
         registration_manage,
         registration_approvals,
+        registration_registrant,
     ):
         app.register_blueprint(module.bp)
     if app.config["FORUM_ENV"] != "production":
