@@ -62,7 +62,9 @@ def test_a_waiting_registration_gets_nothing_from_the_event(app: Flask, client: 
     assert kinds("ann@x.org") == []  # no welcome, no invites, no waiting-list mail
     # a new address confirms first, then waits too (the confirmation page says so)
     page = client.get("/events/members-only")
-    client.post("/events/members-only/subscribe", data={"csrf_token": csrf_from(page.data), "email": "bo@x.org"})
+    client.post(
+        "/events/members-only/subscribe", data={"csrf_token": csrf_from(page.data), "email": "bo@x.org"}
+    )
     [confirm] = outbox("confirm", "bo@x.org")
     url = link_in(confirm, "/confirm/")
     done = client.post(url, data={"csrf_token": csrf_from(client.get(url).data)}).get_data(as_text=True)
@@ -129,7 +131,9 @@ def test_officer_decides_in_bulk_on_the_web(app: Flask, client: FlaskClient) -> 
     assert "a@x.org" in page and "Waiting for approval" in page
     none = post_form(client, url, {"approve": "Approve selected"})
     assert none.status_code == 400 and "Tick at least one" in none.get_data(as_text=True)
-    done = post_form(client, url, {"sub": [str(subs[0].id), str(subs[1].id)], "message": "Welcome aboard", "approve": "1"})
+    done = post_form(
+        client, url, {"sub": [str(subs[0].id), str(subs[1].id)], "message": "Welcome aboard", "approve": "1"}
+    )
     assert done.status_code == 303
     db.session.expire_all()
     assert [s.status for s in subs] == ["active", "active", "awaiting"]
@@ -150,10 +154,15 @@ def test_api_decisions_and_counts(app: Flask, client: FlaskClient) -> None:
     assert client.post(f"{url}/decisions", json={"decision": "approve", "ids": [a.id]}).status_code == 401
     done = client.post(f"{url}/decisions", json={"decision": "approve", "ids": [a.id, 999]}, headers=headers)
     assert done.status_code == 200, done.get_json()
-    assert done.get_json() == {"decided": [a.id], "counts": {"awaiting": 1, "approved": 1, "declined": 0, "pending": 0}}
+    assert done.get_json() == {
+        "decided": [a.id],
+        "counts": {"awaiting": 1, "approved": 1, "declined": 0, "pending": 0},
+    }
     bad = client.post(f"{url}/decisions", json={"decision": "maybe", "ids": [b.id]}, headers=headers)
     assert bad.status_code == 422
-    done = client.post(f"{url}/decisions", json={"decision": "decline", "ids": [b.id], "message": "Sorry"}, headers=headers)
+    done = client.post(
+        f"{url}/decisions", json={"decision": "decline", "ids": [b.id], "message": "Sorry"}, headers=headers
+    )
     assert done.get_json()["counts"]["declined"] == 1
 
 
@@ -166,7 +175,9 @@ def test_turning_approval_off_lets_everyone_waiting_in(app: Flask) -> None:
 
 
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgresql"])
-def test_two_officers_approving_at_once_seat_in_approval_order_on_postgresql(app: Flask, backend: str) -> None:
+def test_two_officers_approving_at_once_seat_in_approval_order_on_postgresql(
+    app: Flask, backend: str
+) -> None:
     """Two connections approve different people for the last seat: whoever commits first gets
     it, the other is on the waiting list; nobody gets two welcomes."""
     event = series(limit=1)
@@ -192,7 +203,10 @@ def test_two_officers_approving_at_once_seat_in_approval_order_on_postgresql(app
             errors.append(exc)
             started.set()
 
-    threads = [threading.Thread(target=decide, args=("first@x.org", True)), threading.Thread(target=decide, args=("second@x.org", False))]
+    threads = [
+        threading.Thread(target=decide, args=("first@x.org", True)),
+        threading.Thread(target=decide, args=("second@x.org", False)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -202,4 +216,9 @@ def test_two_officers_approving_at_once_seat_in_approval_order_on_postgresql(app
     rows = {s.participant.email: s.status for s in db.session.scalars(select(Subscription))}
     assert rows == {"first@x.org": "active", "second@x.org": "waitlisted"}
     assert len(outbox("welcome")) == 1 and len(outbox("waitlisted")) == 1
-    assert db.session.scalar(select(db.func.count(OutboundMessage.id)).where(OutboundMessage.kind == "registration-approved")) == 2
+    assert (
+        db.session.scalar(
+            select(db.func.count(OutboundMessage.id)).where(OutboundMessage.kind == "registration-approved")
+        )
+        == 2
+    )

@@ -45,14 +45,22 @@ def build_form(event: Event) -> dict[str, FormQuestion]:
             form, {"kind": "multi", "label": "Topics", "choices": ["Cataloguing", "Outreach", "Budgets"]}
         ),
         "access": questions.add_question(form, {"kind": "yesno", "label": "Do you need an accommodation?"}),
-        "consent": questions.add_question(form, {"kind": "consent", "label": "I agree to be recorded", "required": True}),
+        "consent": questions.add_question(
+            form, {"kind": "consent", "label": "I agree to be recorded", "required": True}
+        ),
         "years": questions.add_question(form, {"kind": "number", "label": "Years in the profession"}),
         "born": questions.add_question(form, {"kind": "date", "label": "Licence date"}),
         "country": questions.add_question(form, {"kind": "country", "label": "Country"}),
         "boss": questions.add_question(form, {"kind": "email", "label": "Supervisor's email"}),
         "gender": questions.add_question(
             form,
-            {"kind": "choice", "label": "Gender", "choices": "Woman\nMan\nNon-binary", "sensitive": True, "required": True},
+            {
+                "kind": "choice",
+                "label": "Gender",
+                "choices": "Woman\nMan\nNon-binary",
+                "sensitive": True,
+                "required": True,
+            },
         ),
     }
     made["what"] = questions.add_question(
@@ -146,7 +154,9 @@ def test_conditions_are_decided_on_the_server(event: Event) -> None:
     assert shown == {q["what"].id: "This question needs an answer."}
     assert check_answers(form, {**good(q), q["access"].id: "yes", q["what"].id: "captions"}).ok
     # an unknown question id is refused, not silently dropped
-    assert check_answers(form, {**good(q), 99999: "x"}).errors == {99999: "There is no such question on this form."}
+    assert check_answers(form, {**good(q), 99999: "x"}).errors == {
+        99999: "There is no such question on this form."
+    }
 
 
 def test_a_condition_must_test_an_earlier_choice_question(event: Event) -> None:
@@ -154,9 +164,13 @@ def test_a_condition_must_test_an_earlier_choice_question(event: Event) -> None:
     form = questions.event_form(event)
     assert form is not None
     with pytest.raises(questions.QuestionError, match="question with choices"):
-        questions.add_question(form, {"label": "x", "condition_question": q["job"].id, "condition_values": ["a"]})
+        questions.add_question(
+            form, {"label": "x", "condition_question": q["job"].id, "condition_values": ["a"]}
+        )
     with pytest.raises(questions.QuestionError, match="Pick one or more answers"):
-        questions.add_question(form, {"label": "x", "condition_question": q["access"].id, "condition_values": ["Maybe"]})
+        questions.add_question(
+            form, {"label": "x", "condition_question": q["access"].id, "condition_values": ["Maybe"]}
+        )
     for _ in range(6):  # up, until it sits right under the question it depends on
         questions.move_question(q["what"], -1)
     with pytest.raises(questions.QuestionError, match="depends on the answer above"):
@@ -166,7 +180,9 @@ def test_a_condition_must_test_an_earlier_choice_question(event: Event) -> None:
         questions.add_question(form, {"kind": "choice", "label": "x", "choices": "one"})
 
 
-def _web_register(client: FlaskClient, event: Event, email: str, q: dict[str, FormQuestion], raw: dict[int, Any]):  # type: ignore[no-untyped-def]
+def _web_register(
+    client: FlaskClient, event: Event, email: str, q: dict[str, FormQuestion], raw: dict[int, Any]
+):  # type: ignore[no-untyped-def]
     page = client.get(f"/events/{event.slug}/subscribe")
     data: list[tuple[str, str]] = [("csrf_token", csrf_from(page.data)), ("email", email)]
     for qid, value in raw.items():
@@ -194,7 +210,11 @@ def test_web_form_and_api_store_the_same_rows(client: FlaskClient, event: Event)
     assert web.status_code == 200, web.get_data(as_text=True)[:1000]
     api = client.post(
         f"/api/v1/events/{event.slug}/subscriptions",
-        json={"email": "api@example.org", "accept_conduct": True, "answers": {str(k): v for k, v in raw.items()}},
+        json={
+            "email": "api@example.org",
+            "accept_conduct": True,
+            "answers": {str(k): v for k, v in raw.items()},
+        },
     )
     assert api.status_code == 202, api.get_json()
     assert _rows("web@example.org") == _rows("api@example.org")
@@ -209,7 +229,9 @@ def test_web_form_and_api_store_the_same_rows(client: FlaskClient, event: Event)
     assert _rows("api2@example.org") == _rows("web@example.org")
 
 
-def test_both_doors_refuse_the_same_answers_with_a_message_per_question(client: FlaskClient, event: Event) -> None:
+def test_both_doors_refuse_the_same_answers_with_a_message_per_question(
+    client: FlaskClient, event: Event
+) -> None:
     q = build_form(event)
     raw = {**good(q), q["what"].id: "captions", q["years"].id: "lots"}
     web = _web_register(client, event, "web@example.org", q, raw)
@@ -218,7 +240,11 @@ def test_both_doors_refuse_the_same_answers_with_a_message_per_question(client: 
     assert "does not apply to your earlier answers" in html and "Enter a number" in html
     api = client.post(
         f"/api/v1/events/{event.slug}/subscriptions",
-        json={"email": "api@example.org", "accept_conduct": True, "answers": {str(k): v for k, v in raw.items()}},
+        json={
+            "email": "api@example.org",
+            "accept_conduct": True,
+            "answers": {str(k): v for k, v in raw.items()},
+        },
     )
     assert api.status_code == 422
     errors = api.get_json()["errors"]["json"]["answers"]
@@ -227,12 +253,18 @@ def test_both_doors_refuse_the_same_answers_with_a_message_per_question(client: 
     # odd JSON values are a 422, never a 500
     odd = client.post(
         f"/api/v1/events/{event.slug}/subscriptions",
-        json={"email": "api@example.org", "accept_conduct": True, "answers": {str(q["job"].id): {"a": 1}, "x": "y"}},
+        json={
+            "email": "api@example.org",
+            "accept_conduct": True,
+            "answers": {str(q["job"].id): {"a": 1}, "x": "y"},
+        },
     )
     assert odd.status_code == 422
 
 
-def test_the_public_form_shows_questions_with_conditions_but_never_answers(client: FlaskClient, event: Event) -> None:
+def test_the_public_form_shows_questions_with_conditions_but_never_answers(
+    client: FlaskClient, event: Event
+) -> None:
     q = build_form(event)
     _web_register(client, event, "web@example.org", q, {**good(q), q["job"].id: "Secret Agent Librarian"})
     html = client.get(f"/events/{event.slug}").get_data(as_text=True)
@@ -272,11 +304,21 @@ def test_erasure_removes_every_answer(client: FlaskClient, event: Event) -> None
 
 def test_export_is_formula_safe_and_sensitive_only_on_request(client: FlaskClient, event: Event) -> None:
     q = build_form(event)
-    _web_register(client, event, "a@example.org", q, {**good(q), q["job"].id: "=HYPERLINK(1)", q["gender"].id: "Woman"})
-    _web_register(client, event, "b@example.org", q, {**good(q), q["why"].id: "-2+3 cmd", q["job"].id: "@SUM(1)"})
+    _web_register(
+        client, event, "a@example.org", q, {**good(q), q["job"].id: "=HYPERLINK(1)", q["gender"].id: "Woman"}
+    )
+    _web_register(
+        client, event, "b@example.org", q, {**good(q), q["why"].id: "-2+3 cmd", q["job"].id: "@SUM(1)"}
+    )
     make_officer()
     sign_in(client)
-    plain = list(csv.reader(io.StringIO(client.get(f"/manage/events/{event.slug}/subscribers/export.csv").get_data(as_text=True))))
+    plain = list(
+        csv.reader(
+            io.StringIO(
+                client.get(f"/manage/events/{event.slug}/subscribers/export.csv").get_data(as_text=True)
+            )
+        )
+    )
     head = plain[0]
     assert "Job title" in head and "Gender" not in head
     rows = {r[0]: dict(zip(head, r, strict=True)) for r in plain[1:]}
@@ -290,7 +332,9 @@ def test_export_is_formula_safe_and_sensitive_only_on_request(client: FlaskClien
     full = list(
         csv.reader(
             io.StringIO(
-                client.get(f"/manage/events/{event.slug}/subscribers/export.csv?include_sensitive=1").get_data(as_text=True)
+                client.get(
+                    f"/manage/events/{event.slug}/subscribers/export.csv?include_sensitive=1"
+                ).get_data(as_text=True)
             )
         )
     )
@@ -313,14 +357,22 @@ def test_officer_builds_a_form_from_the_pages_and_sees_answers(client: FlaskClie
     url = f"/manage/events/{event.slug}/questions"
     added = post_form(client, url, {"kind": "yesno", "label": "Need captions?", "display": "radio"})
     assert added.status_code == 303, added.get_data(as_text=True)[-3000:]
-    refused = post_form(client, url, {"kind": "choice", "label": "Pick", "choices": "only one", "display": "radio"})
+    refused = post_form(
+        client, url, {"kind": "choice", "label": "Pick", "choices": "only one", "display": "radio"}
+    )
     assert refused.status_code == 400 and "at least two choices" in refused.get_data(as_text=True)
     parent = db.session.scalar(select(FormQuestion).where(FormQuestion.label == "Need captions?"))
     assert parent is not None
     dependent = post_form(
         client,
         url,
-        {"kind": "short", "label": "Which language?", "display": "radio", "condition_question": str(parent.id), "condition_values": "Yes"},
+        {
+            "kind": "short",
+            "label": "Which language?",
+            "display": "radio",
+            "condition_question": str(parent.id),
+            "condition_values": "Yes",
+        },
     )
     assert dependent.status_code == 303
     page = client.get(url).get_data(as_text=True)
@@ -331,7 +383,11 @@ def test_officer_builds_a_form_from_the_pages_and_sees_answers(client: FlaskClie
     region = next(p for p in presets if p.label == "Region")
     assert post_form(client, url, {"preset": str(region.id)}, action=f"{url}/from-preset").status_code == 303
     form = questions.event_form(event)
-    assert form is not None and [x.label for x in form.questions] == ["Need captions?", "Which language?", "Region"]
+    assert form is not None and [x.label for x in form.questions] == [
+        "Need captions?",
+        "Which language?",
+        "Region",
+    ]
     # a registrant answers; the officer sees the answer and the count
     registration.register(event, "r@example.org", {parent.id: "Yes", form.questions[1].id: "French"})
     db.session.commit()

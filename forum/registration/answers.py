@@ -206,9 +206,13 @@ def check_answers(form: QuestionForm | None, raw: Mapping[int, Raw]) -> Checked:
             result.errors[qid] = "There is no such question on this form."
     for question in questions:
         parent = question.condition_question_id
-        if parent is not None and (parent not in result.visible or not _matches(question, result.values.get(parent))):
+        if parent is not None and (
+            parent not in result.visible or not _matches(question, result.values.get(parent))
+        ):
             if not _blank(raw.get(question.id)):
-                result.errors[question.id] = "This question does not apply to your earlier answers: leave it empty."
+                result.errors[question.id] = (
+                    "This question does not apply to your earlier answers: leave it empty."
+                )
             continue
         result.visible.add(question.id)
         given = raw.get(question.id)
@@ -220,7 +224,9 @@ def check_answers(form: QuestionForm | None, raw: Mapping[int, Raw]) -> Checked:
         if value in ("", "[]"):
             if is_required(question):
                 result.errors[question.id] = (
-                    "Tick this box to register." if question.kind == "consent" else "This question needs an answer."
+                    "Tick this box to register."
+                    if question.kind == "consent"
+                    else "This question needs an answer."
                 )
             continue
         result.values[question.id] = value

@@ -119,7 +119,9 @@ def _tell(subscription: Subscription, decision: str, message: str) -> None:
     msg = list_message(
         event=event,
         subscription=subscription,
-        subject=subjects.subject("Registration approved" if decision == "approve" else "Registration not approved", event),
+        subject=subjects.subject(
+            "Registration approved" if decision == "approve" else "Registration not approved", event
+        ),
         template=f"registration_{word}",
         context={"message": message, "event_url": external_url("public.event", slug=event.slug)},
         automated=True,

@@ -67,7 +67,9 @@ def tallies(event: Event, *, include_sensitive: bool = False) -> list[dict[str, 
             continue
         counter: Counter[str] = Counter()
         total = 0
-        for (value,) in db.session.execute(select(FormAnswer.value).where(FormAnswer.question_id == question.id)):
+        for (value,) in db.session.execute(
+            select(FormAnswer.value).where(FormAnswer.question_id == question.id)
+        ):
             total += 1
             picked = json.loads(value) if question.kind == "multi" else [value]
             counter.update(cell_text(question, v) if question.kind == "country" else v for v in picked)
@@ -79,9 +81,7 @@ def tallies(event: Event, *, include_sensitive: bool = False) -> list[dict[str, 
                 "question": question,
                 "total": total,
                 "suppressed": suppressed,
-                "rows": [
-                    (choice, None if question.sensitive and n < MIN_GROUP else n) for choice, n in rows
-                ]
+                "rows": [(choice, None if question.sensitive and n < MIN_GROUP else n) for choice, n in rows]
                 if not suppressed
                 else [],
             }

@@ -143,7 +143,9 @@ def _set_condition(question: FormQuestion, form: QuestionForm, data: Mapping[str
     if parent.kind not in CHOICE_KINDS:
         raise QuestionError("A condition can only test a question with choices.", field="condition_question")
     if (parent.position, parent.id) >= (question.position, question.id or 10**12):
-        raise QuestionError("A condition can only test a question asked before this one.", field="condition_question")
+        raise QuestionError(
+            "A condition can only test a question asked before this one.", field="condition_question"
+        )
     values = data.get("condition_values") or []
     wanted = values if isinstance(values, list) else lines(str(values))
     known = {c.casefold(): c for c in parent.choice_list}
@@ -229,15 +231,21 @@ def move_question(question: FormQuestion, step: int) -> None:
 
 def presets() -> list[QuestionPreset]:
     """The library, filled with the defaults the first time anyone looks at it."""
-    rows = list(db.session.scalars(select(QuestionPreset).order_by(QuestionPreset.position, QuestionPreset.id)))
-    if rows or db.session.scalar(select(func.count(FormQuestion.id)).where(FormQuestion.preset_id.is_not(None))):
+    rows = list(
+        db.session.scalars(select(QuestionPreset).order_by(QuestionPreset.position, QuestionPreset.id))
+    )
+    if rows or db.session.scalar(
+        select(func.count(FormQuestion.id)).where(FormQuestion.preset_id.is_not(None))
+    ):
         return rows
     for number, values in enumerate(DEFAULT_PRESETS, start=1):
         preset = QuestionPreset(position=number)
         _apply(preset, values)
         db.session.add(preset)
     db.session.flush()
-    return list(db.session.scalars(select(QuestionPreset).order_by(QuestionPreset.position, QuestionPreset.id)))
+    return list(
+        db.session.scalars(select(QuestionPreset).order_by(QuestionPreset.position, QuestionPreset.id))
+    )
 
 
 def save_preset(preset: QuestionPreset | None, data: Mapping[str, Any]) -> QuestionPreset:
@@ -258,7 +266,9 @@ def delete_preset(preset: QuestionPreset) -> None:
 
 
 def add_from_preset(form: QuestionForm, preset: QuestionPreset, *, required: bool = False) -> FormQuestion:
-    data = {name: getattr(preset, name) for name in ("kind", "label", "help", "choices", "display", "sensitive")}
+    data = {
+        name: getattr(preset, name) for name in ("kind", "label", "help", "choices", "display", "sensitive")
+    }
     return add_question(form, {**data, "required": required, "preset_id": preset.id})
 
 
@@ -275,7 +285,10 @@ def copy_form(original: QuestionForm, target: QuestionForm) -> None:
             required=question.required,
             preset_id=question.preset_id,
             condition_values=question.condition_values,
-            **{name: getattr(question, name) for name in ("kind", "label", "help", "choices", "display", "sensitive")},
+            **{
+                name: getattr(question, name)
+                for name in ("kind", "label", "help", "choices", "display", "sensitive")
+            },
         )
         db.session.add(new)
         copies[question.id] = new

@@ -28,7 +28,10 @@ from forum.web.events.api import OFFICER_DOC, abort, require_officer, token_offi
 from forum.web.events.api_schemas import StrictBoolean, text_line
 
 bp = Blueprint(
-    "api_registration", __name__, url_prefix="/api/v1", description="Registration questions, answers, approval"
+    "api_registration",
+    __name__,
+    url_prefix="/api/v1",
+    description="Registration questions, answers, approval",
 )
 csrf.exempt(bp)
 
@@ -112,9 +115,13 @@ class RegistrationsSchema(Schema):
 class DecisionInSchema(Schema):
     decision = fields.Str(required=True, validate=validate.OneOf(["approve", "decline"]))
     ids = fields.List(
-        fields.Int(validate=validate.Range(min=1, max=2**31 - 1)), required=True, validate=validate.Length(min=1, max=1000)
+        fields.Int(validate=validate.Range(min=1, max=2**31 - 1)),
+        required=True,
+        validate=validate.Length(min=1, max=1000),
     )
-    message = fields.Str(load_default="", validate=[validate.Length(max=approval.MAX_MESSAGE), api_multi_line])
+    message = fields.Str(
+        load_default="", validate=[validate.Length(max=approval.MAX_MESSAGE), api_multi_line]
+    )
 
 
 class DecisionSchema(Schema):

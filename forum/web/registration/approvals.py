@@ -36,7 +36,9 @@ def answers_for(subscriptions: list[Subscription]) -> dict[int, list[tuple[str, 
     ).all()
     for answer in sorted(rows, key=lambda a: (a.question.position, a.question.id)):
         if answer.subscription_id is not None:
-            found[answer.subscription_id].append((answer.question.label, shown(answer), answer.question.sensitive))
+            found[answer.subscription_id].append(
+                (answer.question.label, shown(answer), answer.question.sensitive)
+            )
     return found
 
 
@@ -59,7 +61,9 @@ def approvals(slug: str) -> Page:
             else:
                 db.session.commit()
                 word = "approved" if form.approve.data else "declined"
-                flash(f"{len(done)} registration{'s' if len(done) != 1 else ''} {word}; each person is told by mail.")
+                flash(
+                    f"{len(done)} registration{'s' if len(done) != 1 else ''} {word}; each person is told by mail."
+                )
                 return redirect(url_for(".approvals", slug=slug), code=303)
     waiting = approval.awaiting(event)[:PAGE_SIZE]
     return render_template(

@@ -13,14 +13,18 @@ from forum.models import CHOICE_DISPLAYS, FORM_QUESTION_KINDS
 class PresetFieldsForm(CheckedForm):
     """The wording of a question (a preset has no order, requirement or condition)."""
 
-    kind = SelectField("Kind", choices=[SelectChoice(k, v) for k, v in FORM_QUESTION_KINDS.items()], default="short")
+    kind = SelectField(
+        "Kind", choices=[SelectChoice(k, v) for k, v in FORM_QUESTION_KINDS.items()], default="short"
+    )
     label = StringField("Question", validators=[Length(max=300)])
     help = TextAreaField("Help text (optional)", validators=[Length(max=1000)])
     choices = TextAreaField(
         "Choices, one per line", description="For “one choice” and “several choices” questions."
     )
     display = SelectField(
-        "Show one choice as", choices=[SelectChoice(k, v) for k, v in CHOICE_DISPLAYS.items()], default="radio"
+        "Show one choice as",
+        choices=[SelectChoice(k, v) for k, v in CHOICE_DISPLAYS.items()],
+        default="radio",
     )
     sensitive = BooleanField(
         "Sensitive (demographics, health or accessibility needs)",

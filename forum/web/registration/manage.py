@@ -55,7 +55,9 @@ def _condition_choices(form: Any, question: FormQuestion | None) -> list[SelectC
         if question is not None and (other.position, other.id) >= (question.position, question.id):
             continue
         if other.kind in CHOICE_KINDS:
-            options.append(SelectChoice(str(other.id), f"{other.label[:60]} ({', '.join(other.choice_list)[:60]})"))
+            options.append(
+                SelectChoice(str(other.id), f"{other.label[:60]} ({', '.join(other.choice_list)[:60]})")
+            )
     return options
 
 
@@ -222,7 +224,9 @@ def presets() -> Page:
             return redirect(url_for(".presets"), code=303)
     rows = service.presets()
     db.session.commit()
-    page = render_template("registration/presets.html", presets=rows, form=form, button=ButtonForm(formdata=None))
+    page = render_template(
+        "registration/presets.html", presets=rows, form=form, button=ButtonForm(formdata=None)
+    )
     return page, 400 if form.errors else 200
 
 
