@@ -46,7 +46,7 @@ class QuestionEditForm(PresetFieldsForm):
 
 class FromPresetForm(CheckedForm):
     preset = SelectField("Question from the library", coerce=int, choices=[])
-    required = BooleanField("An answer is required")
+    preset_required = BooleanField("An answer is required")  # not `required`: one page, two forms
     submit = SubmitField("Add")
 
 

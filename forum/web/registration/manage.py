@@ -137,7 +137,7 @@ def add_from_preset(slug: str) -> Response:
         if preset is not None:
             form_row = service.event_form(event, create=True)
             assert form_row is not None
-            service.add_from_preset(form_row, preset, required=bool(form.required.data))
+            service.add_from_preset(form_row, preset, required=bool(form.preset_required.data))
             db.session.commit()
             flash(f"Added “{preset.label}”.")
     return redirect(url_for(".questions", slug=slug), code=303)
