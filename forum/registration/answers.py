@@ -26,6 +26,7 @@ from forum.core.extensions import db
 from forum.core.validation import control_character_problem
 from forum.models import FormAnswer, FormQuestion, QuestionForm, Subscription
 from forum.models.registration import lines
+from forum.subscriptions.erasure import Erasure, register_erasure_step
 from forum.subscriptions.service import SubscriptionError, normalize_email
 
 #: "Prefer not to say": offered with every choice of a sensitive question
@@ -321,3 +322,12 @@ def shown(answer: FormAnswer) -> str:
     if answer.question.kind == "country":
         return country_name(answer.value)
     return answer.value
+
+
+@register_erasure_step
+def _forget_answers(erasure: Erasure) -> None:
+    """"Delete my data": every answer goes, sensitive ones included (they describe the person)."""
+    db.session.execute(
+        delete(FormAnswer).where(FormAnswer.participant_id == erasure.participant_id),
+        execution_options={"synchronize_session": False},
+    )
