@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from forum.core.extensions import db
-from forum.models import QuestionPreset
-from forum.registration import questions
+from forum.models import Participant, QuestionPreset
+from forum.registration import answers, questions
 from tests.support.api import officer_token
 from tests.support.live import make_event, make_officer, post_form, sign_in
 
@@ -89,3 +89,30 @@ def test_the_preset_library(client: FlaskClient) -> None:
     assert (
         "Job title or role" in labels and "Licence number" in labels and "Accommodation request" not in labels
     )
+
+
+def test_a_form_without_an_event_uses_the_same_engine(app: object) -> None:
+    """What the mentoring programme will do: its own form, the same questions and checks."""
+    form = questions.new_form("mentoring-mentee")
+    stage = questions.add_question(
+        form, {"kind": "choice", "label": "Career stage", "choices": "Student\nEarly career\nReturning"}
+    )
+    guardian = questions.add_question(
+        form,
+        {
+            "kind": "short",
+            "label": "Guardian's name",
+            "required": True,
+            "condition_question": stage.id,
+            "condition_values": ["Student"],
+        },
+    )
+    person = Participant(email="m@example.org", email_key="m@example.org")
+    db.session.add(person)
+    db.session.flush()
+    checked = answers.check_answers(form, {stage.id: "student"})
+    assert checked.errors == {guardian.id: "This question needs an answer."}
+    checked = answers.check_answers(form, {stage.id: "student", guardian.id: "Pat Doe"})
+    answers.save_answers(form, person.id, checked)
+    db.session.commit()
+    assert answers.answers_by_question(form, person.id) == {stage.id: "Student", guardian.id: "Pat Doe"}

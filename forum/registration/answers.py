@@ -265,12 +265,14 @@ def raw_from_form(form: QuestionForm | None, formdata: Any) -> dict[int, Raw]:
     return raw
 
 
-def save_answers(form: QuestionForm | None, subscription: Subscription, checked: Checked) -> None:
-    """Store checked answers for the registration: one row per answered question; answers
-    to this form's questions that are now empty or hidden are removed."""
+def save_answers(
+    form: QuestionForm | None, participant_id: int, checked: Checked, *, subscription_id: int | None = None
+) -> None:
+    """Store checked answers: one row per answered question for the person (and, for an
+    event, the registration); answers to this form's questions that are now empty or hidden
+    are removed. Forms of other owners (a mentoring application) pass no subscription."""
     if form is None:
         return
-    participant_id = subscription.participant_id
     question_ids = [q.id for q in form.questions]
     existing = {
         a.question_id: a
@@ -288,19 +290,30 @@ def save_answers(form: QuestionForm | None, subscription: Subscription, checked:
                 FormAnswer(
                     question_id=qid,
                     participant_id=participant_id,
-                    subscription_id=subscription.id,
+                    subscription_id=subscription_id,
                     value=value,
                     answered_at=now,
                 )
             )
-        elif answer.value != value or answer.subscription_id != subscription.id:
-            answer.value, answer.subscription_id, answer.answered_at = value, subscription.id, now
+        elif answer.value != value or answer.subscription_id != subscription_id:
+            answer.value, answer.subscription_id, answer.answered_at = value, subscription_id, now
     if existing:
         db.session.execute(
             delete(FormAnswer).where(FormAnswer.id.in_([a.id for a in existing.values()])),
             execution_options={"synchronize_session": False},
         )
     db.session.flush()
+
+
+def answers_by_question(form: QuestionForm, participant_id: int) -> dict[int, str]:
+    """{question id: stored text} of one person's answers to a form (any owner)."""
+    rows = db.session.execute(
+        select(FormAnswer.question_id, FormAnswer.value).where(
+            FormAnswer.participant_id == participant_id,
+            FormAnswer.question_id.in_([q.id for q in form.questions]),
+        )
+    )
+    return {qid: value for qid, value in rows}
 
 
 def answers_of(subscription: Subscription) -> list[FormAnswer]:
@@ -326,7 +339,7 @@ def shown(answer: FormAnswer) -> str:
 
 @register_erasure_step
 def _forget_answers(erasure: Erasure) -> None:
-    """"Delete my data": every answer goes, sensitive ones included (they describe the person)."""
+    """ "Delete my data": every answer goes, sensitive ones included (they describe the person)."""
     db.session.execute(
         delete(FormAnswer).where(FormAnswer.participant_id == erasure.participant_id),
         execution_options={"synchronize_session": False},

@@ -79,6 +79,17 @@ def event_form(event: Event, *, create: bool = False) -> QuestionForm | None:
     return form
 
 
+def new_form(owner: str) -> QuestionForm:
+    """A form that belongs to no event (e.g. owner "mentoring-mentee"): the owning area keeps
+    its id and calls the same question and answer functions."""
+    if not owner or owner == "event" or len(owner) > 40:
+        raise QuestionError("Name the form's owner (up to 40 characters, not “event”).", field="owner")
+    form = QuestionForm(owner=owner)
+    db.session.add(form)
+    db.session.flush()
+    return form
+
+
 def get_question(form: QuestionForm | None, question_id: int) -> FormQuestion | None:
     question = db.session.get(FormQuestion, question_id)
     if question is None or form is None or question.form_id != form.id:

@@ -50,7 +50,9 @@ def register(
         event, raw_email, name=name, mode=mode, conduct_accepted=conduct_accepted, source=source
     )
     if subscription.status == "pending" or not answer_rules.answers_of(subscription):
-        answer_rules.save_answers(event_form(event), subscription, checked)
+        answer_rules.save_answers(
+            event_form(event), subscription.participant_id, checked, subscription_id=subscription.id
+        )
     return subscription
 
 
@@ -60,4 +62,4 @@ def edit_answers(subscription: Subscription, raw_answers: Mapping[int, Raw]) -> 
     checked = answer_rules.check_answers(form, raw_answers)
     if not checked.ok:
         raise AnswerErrors(checked.errors)
-    answer_rules.save_answers(form, subscription, checked)
+    answer_rules.save_answers(form, subscription.participant_id, checked, subscription_id=subscription.id)
