@@ -14,11 +14,10 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select
 
-from forum.common import subjects
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.urls import external_url
-from forum.mail.compose import list_message
+from forum.mail.compose import notice
 from forum.mail.outbox import enqueue
 from forum.models import Event, Subscription
 from forum.subscriptions.service import activate
@@ -116,15 +115,11 @@ def _still_waiting(subscription: Subscription) -> bool:
 def _tell(subscription: Subscription, decision: str, message: str) -> None:
     event = subscription.event
     word = DECISIONS[decision]
-    msg = list_message(
-        event=event,
-        subscription=subscription,
-        subject=subjects.subject(
-            "Registration approved" if decision == "approve" else "Registration not approved", event
-        ),
-        template=f"registration_{word}",
-        context={"message": message, "event_url": external_url("public.event", slug=event.slug)},
-        automated=True,
+    msg = notice(
+        subscription,
+        "Registration approved" if decision == "approve" else "Registration not approved",
+        f"registration_{word}",
+        {"message": message, "event_url": external_url("public.event", slug=event.slug)},
     )
     enqueue(
         msg,

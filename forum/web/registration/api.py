@@ -24,7 +24,7 @@ from forum.models.registration import lines
 from forum.registration import approval
 from forum.registration import questions as service
 from forum.registration.export import answers_by_subscription, export_questions
-from forum.web.events.api import OFFICER_DOC, abort, require_officer, token_officer
+from forum.web.events.api_common import OFFICER_DOC, abort, require_officer, token_officer
 from forum.web.events.api_schemas import StrictBoolean, text_line
 
 bp = Blueprint(

@@ -13,7 +13,7 @@ from forum.models import Event, FormAnswer, Subscription
 from forum.registration import approval
 from forum.registration.answers import shown
 from forum.registration.export import tallies
-from forum.web.events.manage import get_event, require_officer
+from forum.web.events.manage_common import get_event, require_officer
 from forum.web.registration.forms import DecisionForm
 
 bp = Blueprint("approvals", __name__, url_prefix="/manage/events/<slug>")

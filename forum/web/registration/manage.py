@@ -18,7 +18,7 @@ from forum.models.registration import CHOICE_KINDS, lines
 from forum.registration import answers, approval
 from forum.registration import questions as service
 from forum.registration.export import tallies
-from forum.web.events.manage import get_event, require_officer
+from forum.web.events.manage_common import get_event, require_officer
 from forum.web.registration.forms import (
     ApprovalSettingForm,
     ButtonForm,
