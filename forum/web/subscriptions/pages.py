@@ -35,6 +35,7 @@ from forum.core.validation import CheckedForm
 from forum.mail import links
 from forum.models import DELIVERY_MODES, Event, Participant, Subscription
 from forum.subscriptions import erasure, service
+from forum.subscriptions.state import registration_state
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -136,8 +137,12 @@ def preferences_form(participant: Participant, subs: list[Subscription]) -> Prof
 
 @bp.app_context_processor
 def _subscribe_form_factory() -> dict[str, Any]:
-    """`new_subscribe_form()` for `_subscribe_form.html` on pages other blueprints render."""
-    return {"new_subscribe_form": lambda: SubscribeForm(formdata=None)}
+    """`new_subscribe_form()` and `registration_state(event)` for `_subscribe_form.html` and
+    the event page's head, on pages other blueprints render."""
+    return {
+        "new_subscribe_form": lambda: SubscribeForm(formdata=None),
+        "registration_state": registration_state,
+    }
 
 
 def _mode_for(event: Event, wanted: str | None) -> str:
