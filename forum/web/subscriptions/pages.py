@@ -27,7 +27,7 @@ from wtforms import BooleanField, EmailField, Field, SelectField, StringField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from forum.calendars import calendar
+from forum.calendars import calendar, leaving
 from forum.core import clock
 from forum.core.extensions import csrf, db, limiter
 from forum.core.tokens import TokenError
@@ -280,9 +280,11 @@ def preferences(token: str) -> Any:
     form = preferences_form(participant, subs)
     if form.validate_on_submit():
         if form.leave_all.data:
+            leaving_now = service.live_subscriptions(participant)
             left = service.unsubscribe_all(participant)
             db.session.commit()
-            flash(f"You have left {left} event{'s' if left != 1 else ''}. No more mail will come from them.")
+            removals = sum(leaving.removals_sent(sub) for sub in leaving_now)
+            flash(f"You have left {left} event{'s' if left != 1 else ''}. " + after_leaving(removals, "them"))
             return redirect(url_for(".preferences", token=token), code=303)
         service.set_profile(participant, name=form.name.data or "", timezone=form.timezone.data)
         left = 0
@@ -369,6 +371,18 @@ def _is_one_click() -> bool:
     return request.method == "POST" and request.form.to_dict(flat=False) == ONE_CLICK
 
 
+def after_leaving(removals: int, it: str = "it") -> str:
+    """What mail still comes after leaving: the calendar removals, one per session, then none."""
+    if removals == 0:
+        return f"No more mail will come from {it}."
+    if removals == 1:
+        return f"One last message removes its session from your calendar; after that no more mail will come from {it}."
+    return (
+        f"We are removing {removals} sessions from your calendar: you will get one message per session "
+        f"({removals} in all), then no more mail from {it}."
+    )
+
+
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def unsubscribe(token: str) -> Any:
@@ -388,10 +402,15 @@ def unsubscribe(token: str) -> Any:
     if request.method == "POST":
         service.unsubscribe(subscription)
         db.session.commit()
+    live = subscription.status in ("active", "pending")
     return render_template(
         "subscriptions/unsubscribe.html",
         subscription=subscription,
         event=subscription.event,
+        # what comes after the click, said truly: one calendar removal per session
+        calendar_sessions=len(leaving.calendar_sessions(subscription)) if live else 0,
+        removals=0 if live else leaving.removals_sent(subscription),
+        after_leaving=after_leaving,
         token=token,
         form=ButtonForm(formdata=None),
         preferences_url=links.preferences_url(subscription.participant),
