@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -13,12 +14,13 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 
 from forum.ce import attendance, certificates
+from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Event
 from tests.conftest import csrf_from
 from tests.support.api import officer_token
 from tests.support.ce import after_end, attended, clicked, register, series
-from tests.support.live import make_officer, sign_in
+from tests.support.live import make_event, make_officer, sign_in
 
 
 def hours_by_email(ev: Event) -> dict[str, int]:
@@ -167,3 +169,34 @@ def test_officer_sets_the_minimum_and_credit_rule_and_a_sessions_own_minimum(
     )
     assert "after 60 min of it" in own.get_data(as_text=True)
     assert hours_by_email(ev) == {"ana@example.org": 0}
+
+
+def test_import_names_the_layout_warns_for_a_session_not_yet_held_and_tells_same_day_sessions_apart(
+    app: Flask, client: FlaskClient
+) -> None:
+    ev = make_event(
+        "double-day",
+        [
+            (datetime(2030, 4, 1, 10, 0), datetime(2030, 4, 1, 11, 0)),
+            (datetime(2030, 4, 1, 14, 0), datetime(2030, 4, 1, 15, 0)),
+        ],
+        kind="series",
+    )
+    register(ev, "ana@example.org")
+    make_officer()
+    sign_in(client)
+    html = client.get(f"/manage/events/{ev.slug}/attendance/").get_data(as_text=True)
+    morning, afternoon = ev.active_sessions
+    assert "Monday, 4/1/2030 10:00 AM</option>" in html and "Monday, 4/1/2030 2:00 PM</option>" in html
+    with clock.frozen(datetime(2030, 2, 20, tzinfo=UTC)):  # six weeks before the session
+        upload = client.post(
+            f"/manage/events/{ev.slug}/attendance/import",
+            data={
+                "csrf_token": csrf_from(html),
+                "session": str(afternoon.id),
+                "file": (io.BytesIO(b"email,minutes\nana@example.org,50\n"), "report.csv"),
+            },
+            content_type="multipart/form-data",
+        ).get_data(as_text=True)
+    assert "A plain email,minutes file: 1 registrant matched" in upload and "plain layout" not in upload
+    assert "Check the session:" in upload and "has not happened yet" in upload

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -19,7 +20,7 @@ from wtforms.validators import NumberRange, Optional
 from forum.ce import attendance, attendance_import, certificates, credit
 from forum.core import clock
 from forum.core.extensions import db
-from forum.core.timezones import format_date
+from forum.core.timezones import format_date, format_time
 from forum.core.validation import CheckedForm
 from forum.models import COMPLETION_RULES, Certificate, Event, Session, Subscription
 from forum.web.charts import grouped_bars
@@ -74,11 +75,24 @@ class MarkForm(CheckedForm):
     submit = SubmitField("Mark")
 
 
+def session_labeller(event: Event) -> Any:
+    """A session's short name for pickers and column heads: its date, and its start time
+    too when another session of the event falls on the same day."""
+    days = Counter(s.start_local.date() for s in event.active_sessions)
+
+    def label(session: Session, weekday: bool = True) -> str:
+        day = format_date(session.start_local, weekday=weekday)
+        if days[session.start_local.date()] > 1:
+            return f"{day} {format_time(session.start_local)}"
+        return day
+
+    return label
+
+
 def _import_form(event: Event) -> ImportForm:
     form = ImportForm()
-    form.session.choices = [
-        (s.id, f"{s.display_title}, {format_date(s.start_local)}") for s in event.active_sessions
-    ]
+    label = session_labeller(event)
+    form.session.choices = [(s.id, f"{s.display_title}, {label(s)}") for s in event.active_sessions]
     return form
 
 
@@ -109,10 +123,11 @@ def render_page(
     status: int = 200,
     report: attendance_import.ImportReport | None = None,
     filename: str = "",
+    import_session: Session | None = None,
 ) -> Any:
     recs = attendance.records(event)
     counts = attendance.session_counts(event, recs)
-    labels = [format_date(c.session.start_local, weekday=False) for c in counts]
+    labels = [session_labeller(event)(c.session, weekday=False) for c in counts]
     chart = (
         grouped_bars(
             labels,
@@ -148,6 +163,8 @@ def render_page(
         minimum=attendance.minimum_text(settings),
         session_minimum=lambda s: credit.session_minimum(s, settings),
         report=report,
+        import_session=import_session,
+        session_label=session_labeller(event),
         filename=filename,
         mailed=certificates.mailed_count(event),
         certificates_issued=len(issued_codes(recs)),
@@ -175,7 +192,7 @@ def import_report(slug: str) -> Any:
         form.file.errors = [str(exc)]
         return render_page(event, import_form=form, status=400)
     db.session.commit()
-    return render_page(event, report=report, filename=upload.filename or "report")
+    return render_page(event, report=report, filename=upload.filename or "report", import_session=session)
 
 
 @bp.route("/mark", methods=["POST"])
