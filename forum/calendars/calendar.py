@@ -598,7 +598,7 @@ def change_chunk(
 ) -> tuple[int, int | None]:
     """Queue the update or cancellation for up to `limit` active subscribers after `after_id`,
     in the caller's transaction. Returns (copies new, the last subscription id done, or
-    None when nobody is left): the fan-out job (forum/fanout.py) resumes from there.
+    None when nobody is left): the fan-out job (forum/common/fanout.py) resumes from there.
 
     Keys are `<calendar-update|calendar-cancel>:<session id>:<sequence>:<subscription id>`
     (``ON CONFLICT DO NOTHING``), so a retried step queues nothing twice; the text body
