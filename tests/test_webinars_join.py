@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forum.calendars import calendar
+from forum.calendars import calendar, invites
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.tokens import make_stable_token
@@ -112,7 +112,7 @@ def test_registrant_mail_and_personal_feed_carry_their_own_link(app: Flask, clie
     assert feed.count("/join/") == 2  # one personal link per session
     # the invite calendar names the person's link, never the platform's
     with clock.frozen(NOW):
-        data = unfold(calendar.invite_calendar(event.sessions[0], sub))
+        data = unfold(invites.invite_calendar(event.sessions[0], sub))
     assert b"/join/" in data and SECRET.encode() not in data
 
 

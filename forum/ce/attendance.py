@@ -249,7 +249,7 @@ class SessionCount:
 def _registered_for(sub: Subscription, session: Session) -> bool:
     """Registered before the session ended and had not left before it began."""
     joined = sub.confirmed_at or sub.created_at
-    left = sub.unsubscribed_at if sub.status != "active" else None
+    left = sub.unsubscribed_at if not sub.is_active else None
     return joined <= session.ends_at and (left is None or left > session.starts_at)
 
 

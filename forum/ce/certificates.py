@@ -25,14 +25,14 @@ from sqlalchemy import String, cast, delete, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from forum.ce import attendance, evaluations
-from forum.common import branding, subjects
+from forum.common import branding
 from forum.common.jobs import JobReport, register_job, run_once
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.timezones import format_date, format_range, to_zone, zone_label
 from forum.core.urls import external_url
 from forum.mail import links
-from forum.mail.compose import list_message
+from forum.mail.compose import notice
 from forum.mail.outbox import enqueue
 from forum.models import Certificate, CESettings, Event, JobRun, Session, Subscription
 from forum.subscriptions.erasure import Erasure, is_erased, register_erasure_step
@@ -284,18 +284,16 @@ def mail_certificate(subscription: Subscription, at: datetime) -> tuple[int, str
     except CertificateError:
         cert = None  # no name yet: the mail says where to add it and download
     state = standing(subscription, at)
-    msg = list_message(
-        event=event,
-        subscription=subscription,
-        subject=subjects.subject("Your certificate", event),
-        template="certificate",
-        context={
+    msg = notice(
+        subscription,
+        "Your certificate",
+        "certificate",
+        {
             "certificate": cert,
             "hours": attendance.hours_text(state.record.minutes),
             "verify_url": verify_url(cert) if cert else "",
             "preferences_url": links.preferences_url(participant),
         },
-        automated=True,
         posting_open=False,
     )
     if cert is not None:
@@ -329,7 +327,7 @@ def send_due(at: datetime, report: JobReport, event: Event | None = None) -> Non
     upload, an evaluation answered on day 3) is mailed on a later run, and nobody twice.
     """
     for ev in [event] if event else _events_due(at):
-        recs = [r for r in attendance.records(ev) if r.completed and r.subscription.status == "active"]
+        recs = [r for r in attendance.records(ev) if r.completed and r.subscription.is_active]
         targets = [f"subscription:{r.subscription.id}" for r in recs]
         mailed = set(
             db.session.scalars(

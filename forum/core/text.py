@@ -104,6 +104,13 @@ _NOT_NESTING = frozenset(
 )
 
 
+def slugify(text: str, fallback: str) -> str:
+    """`Mentoring in Technical Services` -> `mentoring-in-technical-services` (at most 80
+    characters: the page address and the list address use it); `fallback` when nothing is left."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:80].rstrip("-") or fallback
+
+
 def html_depth(html: str) -> int:
     """The deepest tag nesting in `html`, by one cheap linear scan (no parsing).
 

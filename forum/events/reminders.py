@@ -13,7 +13,8 @@ from forum.core import timezones
 from forum.core.urls import external_url
 from forum.mail import texts as mail_texts
 from forum.mail.bulk import Attachment
-from forum.mail.compose import list_messages
+from forum.mail.compose import ListOptions
+from forum.mail.list_copies import list_messages
 from forum.mail.outbox import enqueue_copies
 from forum.models import Session, Subscription
 from forum.webinars import join_links
@@ -45,7 +46,7 @@ def send_reminder(session: Session, minutes: int) -> tuple[int, str]:
     by_name = mail_texts.uses_name(event, "reminder")  # the officer's text greets by name
 
     def viewer_zone(subscription: Subscription) -> str:
-        return subscription.participant.timezone or event.timezone
+        return timezones.reader_zone(subscription.participant.timezone, fallback=event.timezone)
 
     def calendar_file(subscription: Subscription) -> list[Attachment]:
         """The session's .ics naming the recipient as attendee: the one per-recipient part."""
@@ -53,26 +54,28 @@ def send_reminder(session: Session, minutes: int) -> tuple[int, str]:
         return [Attachment(ics, "text", "calendar", "session.ics")]
 
     copies = list_messages(
-        event=event,
-        subscriptions=active_subscriptions(event, include_no_mail=True),
-        subject=subject,
-        links=lambda s: {"join_link": join_links.personal_link(s, session) or ""},
-        template="reminder",
-        context={
-            "session": session,
-            "starts_in": offset_text(minutes),
-            "event_url": external_url("public.event", slug=event.slug),
-            "ics_url": external_url("feeds.session_ics", slug=event.slug, session_id=session.id),
-        },
-        group_key=lambda s: (viewer_zone(s), s.participant.name if by_name else ""),
-        group_context=lambda s: {
-            "local_time": session_time_for(session, viewer_zone(s)),
-            "zone_lines": timezones.session_zone_lines(session, s.participant.timezone),
-        },
-        shared={"participant.timezone", *(["participant.name"] if by_name else [])},
-        attachments=calendar_file,
-        automated=True,
-        posting_open=False,
+        event,
+        active_subscriptions(event, include_no_mail=True),
+        ListOptions(
+            subject=subject,
+            links=lambda s: {"join_link": join_links.personal_link(s, session) or ""},
+            template="reminder",
+            context={
+                "session": session,
+                "starts_in": offset_text(minutes),
+                "event_url": external_url("public.event", slug=event.slug),
+                "ics_url": external_url("feeds.session_ics", slug=event.slug, session_id=session.id),
+            },
+            group_key=lambda s: (viewer_zone(s), s.participant.name if by_name else ""),
+            group_context=lambda s: {
+                "local_time": session_time_for(session, viewer_zone(s)),
+                "zone_lines": timezones.session_zone_lines(session, s.participant.timezone),
+            },
+            shared={"participant.timezone", *(["participant.name"] if by_name else [])},
+            attachments=calendar_file,
+            automated=True,
+            posting_open=False,
+        ),
     )
     stamp = session.starts_at.strftime("%Y%m%dT%H%MZ")
     count = enqueue_copies(

@@ -59,6 +59,25 @@ COPIED_FIELDS = (*(name for name in EVENT_FIELDS if name != "title"), "seat_limi
 REPEATS = {"weekly": "Every week", "biweekly": "Every 2 weeks", "monthly": "Monthly on the same weekday"}
 
 
+class EventChangeError(ValueError):
+    """A change the officer can fix or must not make; `field` names where it belongs.
+
+    `conflict` marks a clash with another row or with the event's state (an address
+    taken, a cancelled session): the API answers 409 for those, 422 for the rest.
+    """
+
+    def __init__(self, message: str, field: str = "title", *, conflict: bool = False):
+        super().__init__(message)
+        self.field = field
+        self.conflict = conflict
+
+
+def takes_sessions(event: Event) -> None:
+    """A cancelled event takes no new sessions (whichever way they are added)."""
+    if event.status == "cancelled":
+        raise EventChangeError("This event is cancelled; it takes no new sessions.", "status", conflict=True)
+
+
 @dataclass(frozen=True)
 class Seen:
     """What attendees see of a session, taken before a change so the update mail can say
@@ -253,7 +272,9 @@ def add_session(
 
     Raises `timezones.TimeInputError` and adds nothing when the time is refused. A new
     session of a published event reaches existing subscribers as a calendar update.
+    EventChangeError for a cancelled event.
     """
+    takes_sessions(event)
     session = Session(title=title, join_url=join_url, description=description)
     notes = set_session_times(session, start_wall, end_wall, zone)
     session.position = max((s.position for s in event.sessions), default=0) + 1
@@ -310,6 +331,7 @@ def add_daily_sessions(
     Days that already have a session are skipped (returned third), so the form can be
     submitted again safely. Any refused day (a spring-forward gap) refuses the lot.
     """
+    takes_sessions(event)
     taken = {s.start_wall.date() for s in event.sessions if s.status != "cancelled"}
     planned = []
     day = first
@@ -393,6 +415,7 @@ def add_session_series(
     Every date is checked before any is added, so a refused one (a spring-forward gap)
     adds nothing; the message names the date.
     """
+    takes_sessions(event)
     already = len(event.active_sessions)
     planned = []
     for number, day in enumerate(series_dates(first, repeat, count), start=already + 1):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import ColumnElement, Date, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core.extensions import Model, db
@@ -73,6 +74,18 @@ class Subscription(Timestamps, Model):
 
     participant: Mapped[Participant] = relationship(back_populates="subscriptions")
     event: Mapped[Event] = relationship()
+
+    @hybrid_property
+    def is_active(self) -> bool:
+        """In the list now: confirmed, seated, not left or disabled. The one spelling of
+        "active", on a loaded row (`sub.is_active`) and in a query
+        (`.where(Subscription.is_active)`)."""
+        return self.status == "active"
+
+    @is_active.inplace.expression
+    @classmethod
+    def _is_active_expression(cls) -> ColumnElement[bool]:
+        return cls.status == "active"
 
     @property
     def mode_label(self) -> str:

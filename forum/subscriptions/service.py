@@ -22,7 +22,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 
-from forum.calendars import calendar, leaving
+from forum.calendars import invites, leaving
 from forum.common import subjects
 from forum.common.signals import bounce_counted, seats_freed
 from forum.core import clock
@@ -30,7 +30,8 @@ from forum.core.extensions import db
 from forum.core.timezones import is_zone
 from forum.core.tokens import read_token
 from forum.mail import links
-from forum.mail.compose import address, build_message, list_message
+from forum.mail.compose import build_message, notice
+from forum.mail.headers import address
 from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.outbox import Outgoing, enqueue
 from forum.mail.relay import utf8_local_parts
@@ -139,7 +140,7 @@ def subscribe(
             Subscription.participant_id == participant.id, Subscription.event_id == event.id
         )
     )
-    if subscription is not None and subscription.status == "active":
+    if subscription is not None and subscription.is_active:
         send_already_subscribed(subscription)
         return subscription
     if subscription is not None and subscription.status == "waitlisted":
@@ -196,7 +197,7 @@ def confirm(subscription: Subscription) -> bool:
     """
     if subscription.status == "pending":
         activate(subscription)
-    return subscription.status == "active"
+    return subscription.is_active
 
 
 # --- mail -----------------------------------------------------------------------------
@@ -241,19 +242,17 @@ def _enqueue(item: Outgoing, kind: str) -> None:
 def welcome_message(subscription: Subscription) -> EmailMessage:
     """The welcome mail, turned into a calendar invite for webinar series by calendar.py."""
     event = subscription.event
-    msg = list_message(
-        event=event,
-        subscription=subscription,
-        subject=subjects.subject("Welcome", event),
-        template="welcome",
-        context={
+    msg = notice(
+        subscription,
+        "Welcome",
+        "welcome",
+        {
             "list_address": event.list_address(current_app.config["LIST_DOMAIN"]),
-            "invites": calendar.invite_sessions(subscription),
+            "invites": invites.invite_sessions(subscription),
             "past_sessions": recordings.past_for_registrant(event),
         },
-        automated=True,
     )
-    return calendar.invite_for_welcome(msg, subscription)
+    return invites.invite_for_welcome(msg, subscription)
 
 
 def welcome(subscription: Subscription, rejoin_after: datetime | None = None) -> Outgoing:
@@ -277,18 +276,16 @@ def send_welcome(subscription: Subscription, rejoin_after: datetime | None = Non
         leaving.bump_for_rejoin(subscription)
     _enqueue(welcome(subscription, rejoin_after), "welcome")
     suffix = f"rejoin-{rejoin_after.isoformat()}" if rejoin_after else ""
-    calendar.send_session_invites(subscription, calendar.later_invite_sessions(subscription), suffix=suffix)
+    invites.send_session_invites(subscription, invites.later_invite_sessions(subscription), suffix=suffix)
 
 
 def send_already_subscribed(subscription: Subscription) -> None:
     """Tell an active subscriber (only them, by mail) that someone signed them up again."""
     event = subscription.event
-    msg = list_message(
-        event=event,
-        subscription=subscription,
-        subject=subjects.subject("Already subscribed" if event.is_eforum else "Already registered", event),
-        template="already_subscribed",
-        automated=True,
+    msg = notice(
+        subscription,
+        "Already subscribed" if event.is_eforum else "Already registered",
+        "already_subscribed",
     )
     enqueue(
         msg,
@@ -370,7 +367,7 @@ def leave(subscription: Subscription, status: str = "unsubscribed") -> None:
     """
     if subscription.status in ("unsubscribed", status):
         return
-    held_seat = subscription.status == "active"
+    held_seat = subscription.is_active
     subscription.status = status
     if status == "unsubscribed":
         subscription.unsubscribed_at = clock.now()

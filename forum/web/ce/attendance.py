@@ -23,7 +23,7 @@ from forum.core.timezones import format_date
 from forum.core.validation import CheckedForm
 from forum.models import COMPLETION_RULES, Certificate, Event, Session, Subscription
 from forum.web.charts import grouped_bars
-from forum.web.events.manage import get_event, require_officer
+from forum.web.events.manage_common import get_event, require_officer
 
 bp = Blueprint("attendance", __name__, url_prefix="/manage/events/<slug>/attendance")
 bp.before_request(require_officer)  # every page here is for signed-in officers

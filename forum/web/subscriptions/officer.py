@@ -37,7 +37,7 @@ from forum.models.participants import SUBSCRIPTION_STATUSES
 from forum.subscriptions import csv_import as subscriber_import
 from forum.subscriptions import service
 from forum.web.charts import Plot, nice_max
-from forum.web.events.manage import get_event, require_officer
+from forum.web.events.manage_common import get_event, require_officer
 from forum.web.subscriptions.pages import mode_choices
 
 bp = Blueprint("subscribers", __name__, url_prefix="/manage/events/<slug>/subscribers")
@@ -102,7 +102,7 @@ def mode_counts(event: Event) -> dict[str, int]:
     """Delivery modes of active subscribers (who actually get mail)."""
     rows = db.session.execute(
         select(Subscription.mode, func.count())
-        .where(Subscription.event_id == event.id, Subscription.status == "active")
+        .where(Subscription.event_id == event.id, Subscription.is_active)
         .group_by(Subscription.mode)
     ).all()
     counts = dict.fromkeys(DELIVERY_MODES, 0)

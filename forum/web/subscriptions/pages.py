@@ -7,7 +7,8 @@ goes by mail only (see forum.subscriptions).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
@@ -27,7 +28,7 @@ from wtforms import BooleanField, EmailField, Field, SelectField, StringField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from forum.calendars import calendar
+from forum.calendars import invites
 from forum.core import clock
 from forum.core.extensions import csrf, db, limiter
 from forum.core.timezones import zone_picker
@@ -36,6 +37,7 @@ from forum.core.validation import CheckedForm
 from forum.mail import links
 from forum.models import DELIVERY_MODES, Event, Participant, Subscription
 from forum.subscriptions import erasure, service
+from forum.web.helpers import button_post
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -242,30 +244,31 @@ def _refused(exc: _Refused) -> Any:
     return exc.response
 
 
-def _participant(token: str) -> Participant:
-    """The participant a preferences link names, or _Refused with the page to show instead."""
+_Linked = TypeVar("_Linked", Participant, Subscription)
+
+
+def _linked(purpose: str, read: Callable[[], _Linked | None]) -> _Linked:
+    """What a signed `purpose` link names (`read` reads it), or _Refused with the page to
+    show instead: an expired or tampered link, a row gone, a participant who erased their data."""
     try:
-        participant = service.read_link("preferences", token)
+        found = read()
     except TokenError as exc:
-        raise _Refused(link_problem(exc, "preferences")) from exc
-    if participant is None:
+        raise _Refused(link_problem(exc, purpose)) from exc
+    if found is None:
         raise _Refused((render_template("subscriptions/gone.html"), 404))
-    if erasure.is_erased(participant):
+    if erasure.is_erased(found if isinstance(found, Participant) else found.participant):
         raise _Refused(removed())
-    return participant
+    return found
+
+
+def _participant(token: str) -> Participant:
+    """The participant a preferences link names (see `_linked`)."""
+    return _linked("preferences", lambda: service.read_link("preferences", token))
 
 
 def _subscription(token: str) -> Subscription:
-    """The subscription an unsubscribe link names, or _Refused with the page to show instead."""
-    try:
-        subscription = service.read_link("unsubscribe", token)
-    except TokenError as exc:
-        raise _Refused(link_problem(exc, "unsubscribe")) from exc
-    if subscription is None:
-        raise _Refused((render_template("subscriptions/gone.html"), 404))
-    if erasure.is_erased(subscription.participant):
-        raise _Refused(removed())
-    return subscription
+    """The subscription an unsubscribe link names (see `_linked`)."""
+    return _linked("unsubscribe", lambda: service.read_link("unsubscribe", token))
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
@@ -334,7 +337,7 @@ def send_invite(token: str, sub_id: int) -> Any:
     if sub is None or sub.participant_id != participant.id:
         return render_template("subscriptions/gone.html"), 404
     if ButtonForm().validate_on_submit():
-        queued = calendar.send_invite(sub)
+        queued = invites.send_invite(sub)
         db.session.commit()
         flash(
             f"A calendar invite for {sub.event.title} is on its way."
@@ -397,10 +400,7 @@ def unsubscribe(token: str) -> Any:
 def resubscribe(token: str) -> Any:
     """Undo a leave from the same signed link."""
     subscription = _subscription(token)
-    if ButtonForm().validate_on_submit():
-        service.resubscribe(subscription)
-        db.session.commit()
-    return redirect(url_for(".unsubscribe", token=token), code=303)
+    return button_post(lambda: service.resubscribe(subscription), "", url_for(".unsubscribe", token=token))
 
 
 # --- errors ------------------------------------------------------------------------------
