@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from icalendar import vCalAddress, vText
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from forum.calendars.calendar import (
     CALENDAR_MAIL_KIND,
@@ -21,7 +19,7 @@ from forum.calendars.calendar import (
     description_for,
     event_page_url,
 )
-from forum.common import subjects
+from forum.common import audience, subjects
 from forum.core.extensions import db
 from forum.mail import texts as mail_texts
 from forum.mail.bulk import Attachment, InlinePart
@@ -85,13 +83,7 @@ class PersonalCalendar:
 
 def subscribers_after(event: Event, after_id: int, limit: int | None) -> Iterator[Subscription]:
     """The active subscribers (who get calendar mail) streamed from `after_id` on, at most `limit` (a fan-out step)."""
-    stmt = (
-        select(Subscription)
-        .where(Subscription.event_id == event.id, Subscription.is_active, Subscription.id > after_id)
-        .options(selectinload(Subscription.participant))
-        .order_by(Subscription.id)
-        .execution_options(yield_per=1000)
-    )
+    stmt = audience.subscribers(event, after_id=after_id).execution_options(yield_per=1000)
     if limit is not None:
         stmt = stmt.limit(limit)
     yield from db.session.scalars(stmt)

@@ -18,9 +18,8 @@ from html import escape
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from forum.common import fanout
+from forum.common import audience, fanout
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.text import html_within_limits, markdown, sanitize_html, text_to_html
@@ -382,18 +381,7 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
     (`list_copies.list_messages`); subscribers are streamed, not all loaded.
     """
     event = post.event
-    stmt = (
-        select(Subscription)
-        .where(
-            Subscription.event_id == event.id,
-            Subscription.is_active,
-            Subscription.mode == "each",
-            Subscription.id > after_id,
-        )
-        .options(selectinload(Subscription.participant))
-        .order_by(Subscription.id)
-        .execution_options(yield_per=1000)
-    )
+    stmt = audience.subscribers(event, mode="each", after_id=after_id).execution_options(yield_per=1000)
     if limit is not None:
         stmt = stmt.limit(limit)
     progress = {"count": 0, "last": after_id}

@@ -248,7 +248,7 @@ def calendar_recipients(event: Event) -> int:
     return (
         db.session.scalar(
             select(func.count(Subscription.id)).where(
-                Subscription.event_id == event.id, Subscription.status == "active"
+                Subscription.event_id == event.id, Subscription.is_active
             )
         )
         or 0

@@ -45,11 +45,14 @@ def make_event(
     publish: bool = True,
     panelists: Sequence[tuple[str, str]] = (),
     join_url: str = "",
+    title: str = "",
     **fields: object,
 ) -> Event:
     """An event with sessions at the given wall times in `zone` and panelists (name, role),
-    published through the events service unless `publish` is false; committed."""
-    event = Event(slug=slug, title=slug.replace("-", " ").title(), kind=kind, timezone=zone, **fields)
+    published through the events service unless `publish` is false; committed. The title
+    is made from the slug unless given."""
+    title = title or slug.replace("-", " ").title()
+    event = Event(slug=slug, title=title, kind=kind, timezone=zone, **fields)
     db.session.add(event)
     for position, (start, end) in enumerate(walls):
         session = Session(position=position, join_url=join_url)
