@@ -73,6 +73,8 @@ class QuestionFields:
     # demographics, health or accessibility needs: always optional, shown to officers only,
     # left out of exports and the API unless asked for
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    # an answer is mailed to the event's contact when it is given (accommodation requests)
+    notify: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @property
     def choice_list(self) -> list[str]:

@@ -267,12 +267,14 @@ def raw_from_form(form: QuestionForm | None, formdata: Any) -> dict[int, Raw]:
 
 def save_answers(
     form: QuestionForm | None, participant_id: int, checked: Checked, *, subscription_id: int | None = None
-) -> None:
+) -> list[FormAnswer]:
     """Store checked answers: one row per answered question for the person (and, for an
     event, the registration); answers to this form's questions that are now empty or hidden
-    are removed. Forms of other owners (a mentoring application) pass no subscription."""
+    are removed. Forms of other owners (a mentoring application) pass no subscription.
+    Returns the answers that are new or changed (for notices)."""
+    changed: list[FormAnswer] = []
     if form is None:
-        return
+        return changed
     question_ids = [q.id for q in form.questions]
     existing = {
         a.question_id: a
@@ -286,23 +288,25 @@ def save_answers(
     for qid, value in checked.values.items():
         answer = existing.pop(qid, None)
         if answer is None:
-            db.session.add(
-                FormAnswer(
-                    question_id=qid,
-                    participant_id=participant_id,
-                    subscription_id=subscription_id,
-                    value=value,
-                    answered_at=now,
-                )
+            answer = FormAnswer(
+                question_id=qid,
+                participant_id=participant_id,
+                subscription_id=subscription_id,
+                value=value,
+                answered_at=now,
             )
+            db.session.add(answer)
+            changed.append(answer)
         elif answer.value != value or answer.subscription_id != subscription_id:
             answer.value, answer.subscription_id, answer.answered_at = value, subscription_id, now
+            changed.append(answer)
     if existing:
         db.session.execute(
             delete(FormAnswer).where(FormAnswer.id.in_([a.id for a in existing.values()])),
             execution_options={"synchronize_session": False},
         )
     db.session.flush()
+    return changed
 
 
 def answers_by_question(form: QuestionForm, participant_id: int) -> dict[int, str]:
