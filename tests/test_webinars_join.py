@@ -179,6 +179,9 @@ def test_the_door_opens_at_the_configured_minute(app: Flask, client: FlaskClient
     # without the script, the opening time says its day and zone (it said "at 9:45 AM")
     opens = in_zone(start - timedelta(minutes=15), event.timezone)
     assert opens.endswith(("EDT", "EST")) and f"at {opens}</strong>" in page
+    # the page says which day the session is, above its times ("12:00 PM–1:00 PM … in 36 days")
+    day = in_zone(start, event.timezone, "date")
+    assert f'<p class="dates">{day}</p>' in page
 
     event.door_minutes = 5
     db.session.commit()

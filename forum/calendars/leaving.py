@@ -50,6 +50,20 @@ def send_cancels(subscription: Subscription) -> int:
     return enqueue_many(_cancels(subscription, sessions), kind=MAIL_KIND)
 
 
+def removals_sent(subscription: Subscription) -> int:
+    """How many "Removed from your calendar" mails the latest leave queued: what the page
+    after leaving promises (one per session), so it never says "no more mail" before them."""
+    left = subscription.unsubscribed_at
+    if left is None or subscription.status == "active":
+        return 0
+    stmt = select(func.count(OutboundMessage.id)).where(
+        OutboundMessage.subscription_id == subscription.id,
+        OutboundMessage.kind == MAIL_KIND,
+        OutboundMessage.created_at >= left,
+    )
+    return db.session.scalar(stmt) or 0
+
+
 def _raise_sequences(sessions: list[Session]) -> None:
     """SEQUENCE + 1 in SQL (two people leaving at once must not both write the same number
     read before the other's commit), then read back."""

@@ -93,17 +93,18 @@ def standing(subscription: Subscription, at: datetime | None = None) -> Standing
     return Standing(kind, "", record)
 
 
-def session_lines(event: Event, sessions: list[Session]) -> list[dict[str, object]]:
-    """What a certificate lists per session: title, date and time in the event's zone, minutes."""
+def session_lines(event: Event, record: attendance.Record) -> list[dict[str, object]]:
+    """What a certificate lists per session attended: title, date and time in the event's
+    zone, and the CE minutes earned there (the credit rule's, so the lines add up)."""
     label = zone_label(event.timezone)
     return [
         {
             "title": s.display_title,
             "date": format_date(to_zone(s.starts_at, event.timezone)),
             "time": format_range(s.starts_at, s.ends_at, event.timezone, label),
-            "minutes": attendance.session_minutes(s),
+            "minutes": record.credit_of(s),
         }
-        for s in sessions
+        for s in record.attended
     ]
 
 
@@ -146,7 +147,7 @@ def issue(subscription: Subscription, at: datetime | None = None) -> Certificate
         "name": name,
         "event_title": subscription.event.title,
         "minutes": state.record.minutes,
-        "sessions": session_lines(subscription.event, state.record.attended),
+        "sessions": session_lines(subscription.event, state.record),
     }
     for attr, value in values.items():
         if getattr(cert, attr) != value:

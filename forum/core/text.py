@@ -16,6 +16,8 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 _md = MarkdownIt("commonmark", {"linkify": False, "html": False}).enable("table")
+# Officers' mail texts: a line break they type is a line break ("Best wishes,\nMegan").
+_md_lines = MarkdownIt("commonmark", {"linkify": False, "html": False, "breaks": True})
 
 ALLOWED_TAGS = {
     "a",
@@ -157,6 +159,12 @@ def markdown(text: str | None) -> Markup:
     if len(text) <= MARKDOWN_CACHE_CHARS:
         return _markdown_cached(text)
     return sanitize_html(_md.render(text))
+
+
+def markdown_lines(text: str | None) -> Markup:
+    """Like `markdown`, but each line break typed is kept: for short texts such as a mail's
+    sign-off, where two lines must not run into one."""
+    return sanitize_html(_md_lines.render(text)) if text else Markup("")
 
 
 #: texts up to this long are cached by `markdown` (at most 1,024 of them: a few MB)

@@ -6,10 +6,13 @@ is the reminders job's business (`forum/events/jobs.py`); this module builds and
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
 from forum.calendars import calendar
 from forum.common import subjects
 from forum.common.audience import active_subscriptions
-from forum.core import timezones
+from forum.core import clock, timezones
 from forum.core.urls import external_url
 from forum.mail import texts as mail_texts
 from forum.mail.bulk import Attachment
@@ -31,6 +34,24 @@ def offset_text(minutes: int) -> str:
     return f"{n} {unit}" + ("s" if n != 1 else "")
 
 
+def time_left_text(session: Session, minutes: int, at: datetime | None = None) -> str:
+    """What a reminder says is left: the offset it was due at (`1 hour`) when it goes out
+    on time, else the real time left (a reminder sent late, e.g. after downtime, six minutes
+    before the start says `6 minutes`, not `1 hour`)."""
+    left = math.ceil((session.starts_at - (at or clock.now())).total_seconds() / 60)
+    if abs(left - minutes) <= max(2, minutes // 20):  # on time: within 5 % (or two minutes)
+        return offset_text(minutes)
+    if left < 60:
+        return offset_text(max(left, 1))
+    if left < 1440:
+        hours, rest = divmod(left, 60)
+        rest = rest // 5 * 5  # "2 hours 35 minutes", not "2 hours 37 minutes"
+        return offset_text(hours * 60) + (f" {rest} minutes" if rest else "")
+    days, rest = divmod(left, 1440)
+    hours = rest // 60
+    return offset_text(days * 1440) + (f" {offset_text(hours * 60)}" if hours else "")
+
+
 def session_time_for(session: Session, zone: str) -> str:
     """`Tuesday, 11/5/2024, 10:00 AM-11:00 AM (Eastern)` in the recipient's zone."""
     labels = {z.name: z.label for z in timezones.display_zones()}
@@ -40,9 +61,11 @@ def session_time_for(session: Session, zone: str) -> str:
     return f"{timezones.format_date(local)}, {span}"
 
 
-def send_reminder(session: Session, minutes: int) -> tuple[int, str]:
+def send_reminder(session: Session, minutes: int, at: datetime | None = None) -> tuple[int, str]:
+    """Queue the reminder due `minutes` before the session, sent at `at` (default: now)."""
     event = session.event
-    subject = subjects.session_subject("Reminder", session, f"starts in {offset_text(minutes)}")
+    starts_in = time_left_text(session, minutes, at)
+    subject = subjects.session_subject("Reminder", session, f"starts in {starts_in}")
     by_name = mail_texts.uses_name(event, "reminder")  # the officer's text greets by name
 
     def viewer_zone(subscription: Subscription) -> str:
@@ -62,7 +85,7 @@ def send_reminder(session: Session, minutes: int) -> tuple[int, str]:
             template="reminder",
             context={
                 "session": session,
-                "starts_in": offset_text(minutes),
+                "starts_in": starts_in,
                 "event_url": external_url("public.event", slug=event.slug),
                 "ics_url": external_url("feeds.session_ics", slug=event.slug, session_id=session.id),
             },

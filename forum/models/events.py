@@ -191,6 +191,9 @@ class Session(Timestamps, Model):
     # Continuing-education minutes an officer set; None = the length rounded to the quarter hour
     # (forum.attendance.session_minutes).
     ce_minutes: Mapped[int | None] = mapped_column(Integer)
+    # This session's minimum attendance for CE credit (a share or minutes); None = the event's.
+    ce_min_share: Mapped[int | None] = mapped_column(Integer)
+    ce_min_minutes: Mapped[int | None] = mapped_column(Integer)
 
     event: Mapped[Event] = relationship(back_populates="sessions")
     materials: Mapped[list[Material]] = relationship(

@@ -36,6 +36,7 @@ from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.outbox import Outgoing, enqueue
 from forum.mail.relay import utf8_local_parts
 from forum.models import DELIVERY_MODES, Event, Participant, Subscription
+from forum.subscriptions.state import registration_state
 from forum.webinars import recordings, seats
 
 LIVE_STATUSES = ("pending", "awaiting", "active", "waitlisted")
@@ -132,6 +133,9 @@ def subscribe(
     """
     email = normalize_email(raw_email)
     mode = check_mode(mode)
+    state = registration_state(event)
+    if not state.takes_registrations:  # every door: the page, the API, a form kept open too long
+        raise SubscriptionError(state.text, field="event")
     if event.conduct_url and not conduct_accepted:  # the box is only shown when there is one
         raise SubscriptionError("Please accept the code of conduct to join.", field="conduct")
     participant = get_or_create_participant(email, name)

@@ -28,7 +28,7 @@ from wtforms import BooleanField, EmailField, Field, SelectField, StringField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from forum.calendars import invites
+from forum.calendars import invites, leaving
 from forum.core import clock
 from forum.core.extensions import csrf, db, limiter
 from forum.core.timezones import zone_picker
@@ -39,6 +39,7 @@ from forum.models import DELIVERY_MODES, Event, Participant, Subscription
 from forum.registration import answers, questions
 from forum.registration import service as registration
 from forum.subscriptions import erasure, service
+from forum.subscriptions.state import registration_state
 from forum.web.helpers import button_post
 
 bp = Blueprint("subscriptions", __name__)
@@ -140,8 +141,12 @@ def preferences_form(participant: Participant, subs: list[Subscription]) -> Prof
 
 @bp.app_context_processor
 def _subscribe_form_factory() -> dict[str, Any]:
-    """`new_subscribe_form()` for `_subscribe_form.html` on pages other blueprints render."""
-    return {"new_subscribe_form": lambda: SubscribeForm(formdata=None)}
+    """`new_subscribe_form()` and `registration_state(event)` for `_subscribe_form.html` and
+    the event page's head, on pages other blueprints render."""
+    return {
+        "new_subscribe_form": lambda: SubscribeForm(formdata=None),
+        "registration_state": registration_state,
+    }
 
 
 def _mode_for(event: Event, wanted: str | None) -> str:
@@ -295,9 +300,11 @@ def preferences(token: str) -> Any:
     form = preferences_form(participant, subs)
     if form.validate_on_submit():
         if form.leave_all.data:
+            leaving_now = service.live_subscriptions(participant)
             left = service.unsubscribe_all(participant)
             db.session.commit()
-            flash(f"You have left {left} event{'s' if left != 1 else ''}. No more mail will come from them.")
+            removals = sum(leaving.removals_sent(sub) for sub in leaving_now)
+            flash(f"You have left {left} event{'s' if left != 1 else ''}. " + after_leaving(removals, "them"))
             return redirect(url_for(".preferences", token=token), code=303)
         service.set_profile(participant, name=form.name.data or "", timezone=form.timezone.data)
         left = 0
@@ -384,6 +391,18 @@ def _is_one_click() -> bool:
     return request.method == "POST" and request.form.to_dict(flat=False) == ONE_CLICK
 
 
+def after_leaving(removals: int, it: str = "it") -> str:
+    """What mail still comes after leaving: the calendar removals, one per session, then none."""
+    if removals == 0:
+        return f"No more mail will come from {it}."
+    if removals == 1:
+        return f"One last message removes its session from your calendar; after that no more mail will come from {it}."
+    return (
+        f"We are removing {removals} sessions from your calendar: you will get one message per session "
+        f"({removals} in all), then no more mail from {it}."
+    )
+
+
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def unsubscribe(token: str) -> Any:
@@ -403,10 +422,15 @@ def unsubscribe(token: str) -> Any:
     if request.method == "POST":
         service.unsubscribe(subscription)
         db.session.commit()
+    live = subscription.status in ("active", "pending")
     return render_template(
         "subscriptions/unsubscribe.html",
         subscription=subscription,
         event=subscription.event,
+        # what comes after the click, said truly: one calendar removal per session
+        calendar_sessions=len(leaving.calendar_sessions(subscription)) if live else 0,
+        removals=0 if live else leaving.removals_sent(subscription),
+        after_leaving=after_leaving,
         token=token,
         form=ButtonForm(formdata=None),
         preferences_url=links.preferences_url(subscription.participant),
