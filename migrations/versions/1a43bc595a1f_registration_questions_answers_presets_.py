@@ -33,7 +33,6 @@ def upgrade():
     sa.Column('choices', sa.Text(), nullable=False),
     sa.Column('display', sa.String(length=8), nullable=False),
     sa.Column('sensitive', sa.Boolean(), nullable=False),
-    sa.Column('notify', sa.Boolean(), nullable=False),
     sa.Column('created_at', forum.models.base.TZDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', forum.models.base.TZDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_question_preset'))
@@ -64,7 +63,6 @@ def upgrade():
     sa.Column('choices', sa.Text(), nullable=False),
     sa.Column('display', sa.String(length=8), nullable=False),
     sa.Column('sensitive', sa.Boolean(), nullable=False),
-    sa.Column('notify', sa.Boolean(), nullable=False),
     sa.Column('created_at', forum.models.base.TZDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', forum.models.base.TZDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['condition_question_id'], ['form_question.id'], name=op.f('fk_form_question_condition_question_id_form_question'), ondelete='SET NULL'),
