@@ -149,10 +149,12 @@ def run(app: Flask, registrations: int, trace: bool = True) -> None:
             f"{db.engine.dialect.name}: {lines - 1:,} rows x {len(QUESTIONS)} answers, {size / 1e6:.1f} MB of CSV"
         )
         print(f"  first chunk after {first or 0:.3f} s, all in {wall:.2f} s wall, {cpu_used:.2f} s CPU")
-        print(
-            f"  Python peak: {early_peak / 1e6:.1f} MB after 2,000 rows, {peak / 1e6:.1f} MB at the end;"
-            f" process peak RSS {peak_rss_mb():.0f} MB; load average {os.getloadavg()[0]:.2f}"
+        memory = (
+            f"Python peak: {early_peak / 1e6:.1f} MB after 2,000 rows, {peak / 1e6:.1f} MB at the end; "
+            if trace
+            else ""
         )
+        print(f"  {memory}process peak RSS {peak_rss_mb():.0f} MB; load average {os.getloadavg()[0]:.2f}")
 
 
 def main() -> None:
