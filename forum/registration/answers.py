@@ -309,6 +309,31 @@ def save_answers(
     return changed
 
 
+def earlier_preset_answers(form: QuestionForm, participant_id: int) -> dict[int, Any]:
+    """ "Register once": for the form's questions made from a preset that the person has not
+    answered here, what they answered last time to a question from the same preset
+    ({question id: answer as given}). Offered on their own answers page only (a signed link):
+    a public form must never show a person's answers."""
+    wanted = {q.preset_id: q for q in form.questions if q.preset_id is not None}
+    if not wanted:
+        return {}
+    own = {q.id for q in form.questions}
+    rows = db.session.execute(
+        select(FormQuestion.preset_id, FormAnswer.value, FormQuestion.kind)
+        .join(FormQuestion, FormAnswer.question_id == FormQuestion.id)
+        .where(
+            FormAnswer.participant_id == participant_id,
+            FormQuestion.preset_id.in_(list(wanted)),
+            FormQuestion.id.not_in(own),
+        )
+        .order_by(FormAnswer.answered_at)
+    )
+    offered: dict[int, Any] = {}
+    for preset_id, value, kind in rows:  # oldest first: the latest wins
+        offered[wanted[preset_id].id] = json.loads(value) if kind == "multi" else value
+    return offered
+
+
 def answers_by_question(form: QuestionForm, participant_id: int) -> dict[int, str]:
     """{question id: stored text} of one person's answers to a form (any owner)."""
     rows = db.session.execute(
