@@ -144,7 +144,7 @@ def session_changed(session: Session, before: Seen | None = None) -> None:
 
 
 def schedule_updates(session: Session, changes: list[str] | None = None) -> None:
-    """Record the calendar update's fan-out; the scheduler mails every subscriber (forum/fanout.py).
+    """Record the calendar update's fan-out; the scheduler mails every subscriber (forum/common/fanout.py).
 
     `changes` ("When: was ..., now ...") travel in the record, worked out now while the
     old state is known, and head the update mail."""

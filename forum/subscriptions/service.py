@@ -1,7 +1,7 @@
 """Subscriptions: register once, double opt-in, delivery modes, leaving.
 
 Every door (web form, JSON API, officer pages, CLI import) goes through these
-functions, so the rules live in one place (CSV import: forum.subscriber_import;
+functions, so the rules live in one place (CSV import: forum/subscriptions/csv_import.py;
 "delete my data": forum.erasure):
 
 * one Participant per address (normalised by email-validator; identity `email_key`);
@@ -176,7 +176,7 @@ def _join(subscription: Subscription) -> None:
 def activate(subscription: Subscription, *, welcome: bool = True, seat_checked: bool = False) -> None:
     """pending/unsubscribed/waitlisted -> active, with the welcome mail (and invites) in
     the same transaction; to the waiting list instead when the series is full (see
-    forum.seats; `seat_checked` when the caller holds the event lock and chose this one).
+    forum/webinars/seats.py; `seat_checked` when the caller holds the event lock and chose this one).
 
     An event that needs approval holds a registration an officer has not approved yet as
     "awaiting": no seat, no welcome, no invites (forum.registration.approval approves it,
