@@ -377,7 +377,7 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
 
     Returns (copies new, the last subscription id done, or None when no subscriber is
     left). The scheduler expands a post's fan-out record in such steps (`accept` only
-    records one, see forum/fanout.py), so a huge list's copies start going out while
+    records one, see forum/common/fanout.py), so a huge list's copies start going out while
     the rest are written. The body is encoded once per step and each copy personalised
     (`list_copies.list_messages`); subscribers are streamed, not all loaded.
     """

@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 
 from forum.calendars import fanouts  # noqa: F401 - registers the calendar-update/-cancel kinds recorded here
 from forum.common import fanout
+from forum.common.signals import event_duplicated
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.timezones import TimeInputError, format_date, format_when, localize, offset_changes, to_zone
@@ -143,7 +144,7 @@ def session_changed(session: Session, before: Seen | None = None) -> None:
 
 
 def schedule_updates(session: Session, changes: list[str] | None = None) -> None:
-    """Record the calendar update's fan-out; the scheduler mails every subscriber (forum/fanout.py).
+    """Record the calendar update's fan-out; the scheduler mails every subscriber (forum/common/fanout.py).
 
     `changes` ("When: was ..., now ...") travel in the record, worked out now while the
     old state is known, and head the update mail."""
@@ -466,6 +467,7 @@ def duplicate_event(original: Event, *, title: str, slug: str, first_day: date) 
     for text in db.session.scalars(select(MailText).where(MailText.event_id == original.id)):
         db.session.add(MailText(event_id=copy.id, kind=text.kind, intro=text.intro, signoff=text.signoff))
     db.session.flush()
+    event_duplicated.send(original, copy=copy)  # registration questions follow (forum.registration)
     return copy
 
 

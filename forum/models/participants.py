@@ -18,7 +18,8 @@ DELIVERY_MODES = {
     "digest": "Daily digest",
     "none": "No mail (read on the web)",
 }
-SUBSCRIPTION_STATUSES = ("pending", "active", "waitlisted", "unsubscribed", "disabled")
+#: "awaiting": confirmed, waiting for an officer's approval (events that need it); "declined": refused
+SUBSCRIPTION_STATUSES = ("pending", "awaiting", "active", "waitlisted", "declined", "unsubscribed", "disabled")
 SUBSCRIPTION_SOURCES = ("web", "api", "import")
 
 
@@ -67,6 +68,9 @@ class Subscription(Timestamps, Model):
     # Webinar series with a seat limit: when this registration joined the waiting list
     # (its place in the queue; kept after promotion as a record).
     waitlisted_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    # approval (events that need it): when an officer approved or declined this registration
+    approved_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    declined_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     hard_bounces: Mapped[int] = mapped_column(Integer, default=0)
     # The day (UTC) of the last counted hard bounce: at most one counts per day.
     last_bounce_on: Mapped[date | None] = mapped_column(Date)

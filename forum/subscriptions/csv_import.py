@@ -254,7 +254,7 @@ def _vouched(known: dict[str, int], confirmed: bool) -> set[int]:
 def _over_the_limit(event: Event, rows: list[_Row], known: dict[str, int], active: set[int]) -> set[int]:
     """Of those who would join at once, the ones a capped series has no seat for (in file
     order, and all of them while anyone is already waiting): they join the waiting list.
-    Holds the event lock (forum.seats) for the rest of the batch's transaction."""
+    Holds the event lock (forum/webinars/seats.py) for the rest of the batch's transaction."""
     if not seats.has_limit(event):
         return set()
     seats.lock_event(event)

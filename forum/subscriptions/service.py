@@ -1,7 +1,7 @@
 """Subscriptions: register once, double opt-in, delivery modes, leaving.
 
 Every door (web form, JSON API, officer pages, CLI import) goes through these
-functions, so the rules live in one place (CSV import: forum.subscriber_import;
+functions, so the rules live in one place (CSV import: forum/subscriptions/csv_import.py;
 "delete my data": forum.erasure):
 
 * one Participant per address (normalised by email-validator; identity `email_key`);
@@ -39,7 +39,7 @@ from forum.models import DELIVERY_MODES, Event, Participant, Subscription
 from forum.subscriptions.state import registration_state
 from forum.webinars import recordings, seats
 
-LIVE_STATUSES = ("pending", "active", "waitlisted")
+LIVE_STATUSES = ("pending", "awaiting", "active", "waitlisted")
 
 
 class SubscriptionError(ValueError):
@@ -149,6 +149,8 @@ def subscribe(
         return subscription
     if subscription is not None and subscription.status == "waitlisted":
         return subscription  # keeps its place; the waiting-list mail went when it joined
+    if subscription is not None and subscription.status in ("awaiting", "declined"):
+        return subscription  # an officer decides (or decided): signing up again changes nothing
     if subscription is None:
         subscription = Subscription(participant=participant, event=event, source=source)
         db.session.add(subscription)
@@ -174,7 +176,14 @@ def _join(subscription: Subscription) -> None:
 def activate(subscription: Subscription, *, welcome: bool = True, seat_checked: bool = False) -> None:
     """pending/unsubscribed/waitlisted -> active, with the welcome mail (and invites) in
     the same transaction; to the waiting list instead when the series is full (see
-    forum.seats; `seat_checked` when the caller holds the event lock and chose this one)."""
+    forum/webinars/seats.py; `seat_checked` when the caller holds the event lock and chose this one).
+
+    An event that needs approval holds a registration an officer has not approved yet as
+    "awaiting": no seat, no welcome, no invites (forum.registration.approval approves it,
+    then calls this again)."""
+    if subscription.event.needs_approval and subscription.approved_at is None:
+        _await_approval(subscription)
+        return
     if not seat_checked and not seats.seat_free(subscription.event, subscription):
         seats.put_on_waitlist(subscription)
         return
@@ -191,6 +200,17 @@ def activate(subscription: Subscription, *, welcome: bool = True, seat_checked: 
     db.session.flush()
     if welcome:
         send_welcome(subscription, rejoin_after=left_at)
+
+
+def _await_approval(subscription: Subscription) -> None:
+    """Confirmed (the address is theirs) but waiting for an officer: gets nothing yet."""
+    now = clock.now()
+    subscription.status = "awaiting"
+    subscription.confirmed_at = subscription.confirmed_at or now
+    subscription.unsubscribed_at = None
+    if subscription.participant.confirmed_at is None:
+        subscription.participant.confirmed_at = now
+    db.session.flush()
 
 
 def confirm(subscription: Subscription) -> bool:

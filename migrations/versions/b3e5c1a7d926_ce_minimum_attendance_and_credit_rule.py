@@ -4,7 +4,7 @@ session) and the credit rule (full hours when met, or minutes rounded to quarter
 Existing events get the default minimum (75 % of each session) and full-hours credit.
 
 Revision ID: b3e5c1a7d926
-Revises: 7c1d2e9f4a60
+Revises: 1a43bc595a1f
 Create Date: 2026-12-07 12:00:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b3e5c1a7d926'
-down_revision = '7c1d2e9f4a60'
+down_revision = '1a43bc595a1f'
 branch_labels = None
 depends_on = None
 

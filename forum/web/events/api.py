@@ -23,6 +23,8 @@ from forum.core.extensions import db
 from forum.events import editing
 from forum.events import service as events
 from forum.models import Event, Session
+from forum.registration import service as registration
+from forum.registration.answers import raw_from_json
 from forum.subscriptions import service as subscription_service
 from forum.web.events import api_sessions  # noqa: F401  (its routes join bp)
 from forum.web.events.api_common import (
@@ -237,9 +239,10 @@ def subscribe(data: dict[str, Any], slug: str) -> Response:
     if event is None or event.status != "published":
         abort(404, message=f"No open event “{slug}”.")
     try:
-        subscription_service.subscribe(
+        registration.register(
             event,
             data["email"],
+            raw_from_json(data["answers"]),
             name=data["name"],
             mode=data["mode"],
             conduct_accepted=data["accept_conduct"],
@@ -248,6 +251,9 @@ def subscribe(data: dict[str, Any], slug: str) -> Response:
     except subscription_service.SubscriptionError as exc:
         db.session.rollback()
         field_error("accept_conduct" if exc.field == "conduct" else exc.field, str(exc))
+    except registration.AnswerErrors as exc:
+        db.session.rollback()
+        abort(422, errors={"json": {"answers": {str(qid): [msg] for qid, msg in exc.errors.items()}}})
     db.session.commit()
     response = jsonify(status="check-inbox", message=CHECK_INBOX)
     response.status_code = 202

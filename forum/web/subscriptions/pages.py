@@ -36,6 +36,8 @@ from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
 from forum.mail import links
 from forum.models import DELIVERY_MODES, Event, Participant, Subscription
+from forum.registration import answers, questions
+from forum.registration import service as registration
 from forum.subscriptions import erasure, service
 from forum.subscriptions.state import registration_state
 from forum.web.helpers import button_post
@@ -168,11 +170,17 @@ def _open_event(slug: str) -> Event:
 def subscribe(slug: str) -> Any:
     event = _open_event(slug)
     form = SubscribeForm()
-    if form.validate_on_submit():
+    raw = answers.raw_from_form(questions.event_form(event), request.form)
+    answer_errors: dict[int, str] = {}
+    if request.method == "POST":
+        # checked with the other fields, so every mistake shows at once
+        answer_errors = registration.check(event, raw).errors
+    if form.validate_on_submit() and not answer_errors:
         try:
-            service.subscribe(
+            registration.register(
                 event,
                 form.email.data or "",
+                raw,
                 name=form.name.data or "",
                 mode=_mode_for(event, form.mode.data),
                 conduct_accepted=bool(form.conduct.data),
@@ -181,11 +189,20 @@ def subscribe(slug: str) -> Any:
         except service.SubscriptionError as exc:
             db.session.rollback()
             getattr(form, exc.field, form.email).errors = [str(exc)]
+        except registration.AnswerErrors as exc:
+            db.session.rollback()
+            answer_errors = exc.errors
         else:
             db.session.commit()
             return render_template("subscriptions/check_inbox.html", event=event)
-    status = 400 if form.errors else 200
-    return render_template("subscriptions/subscribe.html", event=event, subscribe_form=form), status
+    status = 400 if form.errors or answer_errors else 200
+    return render_template(
+        "subscriptions/subscribe.html",
+        event=event,
+        subscribe_form=form,
+        answer_values=raw if request.method == "POST" else {},
+        answer_errors=answer_errors,
+    ), status
 
 
 # --- confirm -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 `/join/<token>` is reached from mail and personal calendars (no-referrer, no-store, as
 every page whose URL carries a token); it redirects to the platform only when
 `forum.join_links.follow` opens the door. The officer pages sit under the event's
-subscribers area; every change goes through forum.seats / forum.recordings.
+subscribers area; every change goes through forum/webinars/seats.py / recordings.py.
 """
 
 from __future__ import annotations
