@@ -164,7 +164,12 @@ def smtp_address(address: str, *, smtputf8: bool) -> str:
 
 
 def needs_smtputf8(env: Envelope) -> bool:
-    return not (env.sender.rpartition("@")[0].isascii() and env.recipient.rpartition("@")[0].isascii())
+    """An address of the envelope, or a header (RFC 6532: a UTF-8 local part in To, From or
+    Reply-To), is not ASCII: the message can only go out with SMTPUTF8."""
+    if not (env.sender.rpartition("@")[0].isascii() and env.recipient.rpartition("@")[0].isascii()):
+        return True
+    end = env.data.find(b"\r\n\r\n")
+    return not env.data[: end if end >= 0 else len(env.data)].isascii()
 
 
 _STEPS = ("MAIL", "RCPT", "DATA")
@@ -244,7 +249,14 @@ class SMTPTransport:
         utf8 = bool(conn is not None and conn.does_esmtp and conn.has_extn("smtputf8"))
         sender = smtp_address(env.sender, smtputf8=utf8)
         recipient = smtp_address(env.recipient, smtputf8=utf8)
-        params = " SMTPUTF8" if utf8 and needs_smtputf8(env) else ""
+        needed = needs_smtputf8(env)
+        if needed and not utf8:
+            raise DeliveryError(
+                "a header holds an address that is not ASCII before the @ and the relay does not "
+                "offer SMTPUTF8",
+                permanent=True,
+            )
+        params = " SMTPUTF8" if needed else ""
         if params and conn is not None and conn.has_extn("8bitmime"):
             params += " BODY=8BITMIME"
         return f"MAIL FROM:<{sender}>{params}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode()
