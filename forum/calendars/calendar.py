@@ -117,26 +117,35 @@ def description_for(session: Session, reader: Subscription | None = None, link: 
     return "\n\n".join(p for p in parts if p)
 
 
-def organizer_for(event: Event) -> vCalAddress:
-    """The event's RSVP address (`<slug>+rsvp@LIST_DOMAIN`), named after the event.
+def organizer_for(event: Event, registration: Subscription | None = None) -> vCalAddress:
+    """The event's RSVP address, named after the event: `<slug>+rsvp-<id>-<tag>@LIST_DOMAIN`
+    in the iTIP mail of one registration, `<slug>+rsvp@LIST_DOMAIN` in shared files.
 
     Calendar clients send "Accepted/Declined" replies (iTIP REPLY) to the ORGANIZER, so it
     must be an address that exists and is read: the forum records the answer
-    (`forum.rsvp`) instead of posting it to a list or bouncing it.
+    (`forum.calendars.rsvp`) instead of posting it to a list or bouncing it. The signed
+    per-registration form records answers for that registration only, whoever sends them.
     """
-    organizer = vCalAddress(f"mailto:{rsvp_address(event)}")
+    organizer = vCalAddress(f"mailto:{rsvp_address(event, registration)}")
     organizer.params["CN"] = vText(_param_text(event.title))
     return organizer
 
 
-def attendee_for(participant: Participant) -> vCalAddress:
+def wants_replies(event: Event) -> bool:
+    """Whether an invite asks for an answer (ATTENDEE RSVP=TRUE): a webinar series'
+    registrants say whether they come (recorded by `rsvp`); an e-forum's days are read
+    whenever one likes, so its invites ask for nothing."""
+    return not event.is_eforum
+
+
+def attendee_for(participant: Participant, *, rsvp: bool = False) -> vCalAddress:
     attendee = vCalAddress(f"mailto:{participant.email}")
     if participant.name:
         attendee.params["CN"] = vText(_param_text(participant.name))
     attendee.params["CUTYPE"] = "INDIVIDUAL"
     attendee.params["ROLE"] = "REQ-PARTICIPANT"
     attendee.params["PARTSTAT"] = "NEEDS-ACTION"
-    attendee.params["RSVP"] = "FALSE"
+    attendee.params["RSVP"] = "TRUE" if rsvp else "FALSE"
     return attendee
 
 
@@ -149,7 +158,11 @@ def _param_text(value: str) -> str:
 
 
 def session_vevent(
-    session: Session, *, stamp: datetime | None = None, reader: Subscription | None = None
+    session: Session,
+    *,
+    stamp: datetime | None = None,
+    reader: Subscription | None = None,
+    registration: Subscription | None = None,
 ) -> VEvent:
     """One VEVENT; DTSTAMP is the last change unless the caller (iTIP) gives "now"."""
     vevent = VEvent()
@@ -165,7 +178,7 @@ def session_vevent(
     location = location_for(session)
     if location:
         vevent.add("LOCATION", location)
-    vevent.add("ORGANIZER", organizer_for(session.event))
+    vevent.add("ORGANIZER", organizer_for(session.event, registration))
     vevent.add("STATUS", "CANCELLED" if is_cancelled(session) else "CONFIRMED")
     vevent.add("TRANSP", "TRANSPARENT" if session.event.is_eforum else "OPAQUE")
     return vevent
@@ -195,7 +208,7 @@ def build_calendar(
     sessions: Sequence[Session],
     *,
     method: str | None = None,
-    attendee: Participant | None = None,
+    attendee: Participant | Subscription | None = None,
     name: str | None = None,
     refresh: timedelta | None = None,
     reader: Reader | None = None,
@@ -204,7 +217,13 @@ def build_calendar(
 
     `method` (REQUEST/CANCEL) makes it an iTIP message: DTSTAMP is then now, and the
     attendee is listed.  Without it, it is a file or feed (no METHOD, no PUBLISH).
+    An iTIP message to a registration (`attendee` a Subscription) names that
+    registration's own RSVP address as ORGANIZER, and a REQUEST asks for an answer
+    where one is recorded (`wants_replies`).
     """
+    registration = attendee if isinstance(attendee, Subscription) and method else None
+    person = attendee.participant if isinstance(attendee, Subscription) else attendee
+    rsvp = bool(registration and method == "REQUEST" and wants_replies(registration.event))
     cal = Calendar()
     cal.add("PRODID", PRODID)
     cal.add("VERSION", "2.0")
@@ -223,9 +242,11 @@ def build_calendar(
     events = []
     spans: dict[str, tuple[datetime, datetime]] = {}
     for session in sessions:
-        vevent = session_vevent(session, stamp=stamp, reader=reader(session) if reader else None)
-        if attendee is not None:
-            vevent.add("ATTENDEE", attendee_for(attendee))
+        vevent = session_vevent(
+            session, stamp=stamp, reader=reader(session) if reader else None, registration=registration
+        )
+        if person is not None:
+            vevent.add("ATTENDEE", attendee_for(person, rsvp=rsvp))
         events.append(vevent)
         if "TZID" in vevent["DTSTART"].params:
             first, last = spans.get(session.timezone, (session.starts_at, session.ends_at))
@@ -310,7 +331,7 @@ def invite_calendar(session: Session, subscription: Subscription) -> bytes:
     """A METHOD:REQUEST calendar for exactly one session, addressed to the subscriber
     (with their personal join link)."""
     return build_calendar(
-        [session], method="REQUEST", attendee=subscription.participant, reader=lambda s: subscription
+        [session], method="REQUEST", attendee=subscription, reader=lambda s: subscription
     ).to_ical()
 
 
@@ -429,37 +450,42 @@ def active_subscriptions(event: Event) -> list[Subscription]:
 
 
 class PersonalCalendar:
-    """A session's iTIP calendar, serialised once; per recipient only two content lines differ.
+    """A session's iTIP calendar, serialised once; per recipient only three content lines differ.
 
     Every copy of an update or cancellation carries the same VCALENDAR apart from the
-    ATTENDEE (the recipient) and the DESCRIPTION (their personal join link). icalendar
-    folds each content line on its own, so the file is written once with stand-in lines
-    and each recipient's two lines replace them: the bytes `build_calendar([session],
-    method=, attendee=, reader=)` would give, without re-serialising the VTIMEZONEs
-    ten thousand times.
+    ORGANIZER (the registration's own RSVP address), the ATTENDEE (the recipient) and the
+    DESCRIPTION (their personal join link). icalendar folds each content line on its own,
+    so the file is written once with stand-in lines and each recipient's lines replace
+    them: the bytes `build_calendar([session], method=, attendee=subscription, reader=)`
+    would give, without re-serialising the VTIMEZONEs ten thousand times.
     """
 
     _ATTENDEE = "mailto:zz-attendee@invalid"
+    _ORGANIZER = "mailto:zz-organizer@invalid"
     _DESCRIPTION = "zz-description"
 
     def __init__(self, session: Session, method: str) -> None:
         self.session = session
+        self.method = method
         calendar = build_calendar([session], method=method)
         (vevent,) = calendar.walk("VEVENT")
         vevent.pop("DESCRIPTION", None)
         vevent.add("DESCRIPTION", self._DESCRIPTION)
+        vevent.pop("ORGANIZER", None)
+        vevent.add("ORGANIZER", vCalAddress(self._ORGANIZER))
         vevent.add("ATTENDEE", vCalAddress(self._ATTENDEE))
         self._vevent = vevent
         data = calendar.to_ical()
-        lines = {
-            "ATTENDEE": vevent.content_line("ATTENDEE", vevent["ATTENDEE"]).to_ical() + b"\r\n",
-            "DESCRIPTION": vevent.content_line("DESCRIPTION", vevent["DESCRIPTION"]).to_ical() + b"\r\n",
-        }
-        first, second = sorted(lines, key=lambda name: data.index(lines[name]))
-        head, _, rest = data.partition(lines[first])
-        middle, _, tail = rest.partition(lines[second])
-        self._order = (first, second)
-        self._pieces = (head, middle, tail)
+        lines = {name: vevent.content_line(name, vevent[name]).to_ical() + b"\r\n" for name in self._OWN}
+        self._order = tuple(sorted(lines, key=lambda name: data.index(lines[name])))
+        pieces: list[bytes] = []
+        rest = data
+        for name in self._order:
+            before, _, rest = rest.partition(lines[name])
+            pieces.append(before)
+        self._pieces = (*pieces, rest)
+
+    _OWN = ("ORGANIZER", "ATTENDEE", "DESCRIPTION")
 
     def for_reader(self, subscription: Subscription, link: str | None = None) -> bytes:
         """The calendar addressed to `subscription`, with their personal join link (`link`
@@ -467,17 +493,20 @@ class PersonalCalendar:
         return b"".join(self.pieces_for(subscription, link))
 
     def pieces_for(self, subscription: Subscription, link: str | None = None) -> tuple[bytes, ...]:
-        """`for_reader`'s bytes as (shared, own, shared, own, shared): the shared ones are
-        the same objects for every reader, the own ones their ATTENDEE and DESCRIPTION."""
-        own = {
-            "ATTENDEE": self._vevent.content_line("ATTENDEE", attendee_for(subscription.participant)),
-            "DESCRIPTION": self._vevent.content_line(
-                "DESCRIPTION", vText(description_for(self.session, subscription, link))
-            ),
+        """`for_reader`'s bytes as (shared, own, shared, own, shared, own, shared): the shared
+        ones are the same objects for every reader, the own ones their ORGANIZER, ATTENDEE
+        and DESCRIPTION."""
+        event = self.session.event
+        rsvp = self.method == "REQUEST" and wants_replies(event)
+        values = {
+            "ORGANIZER": organizer_for(event, subscription),
+            "ATTENDEE": attendee_for(subscription.participant, rsvp=rsvp),
+            "DESCRIPTION": vText(description_for(self.session, subscription, link)),
         }
-        head, middle, tail = self._pieces
-        first, second = self._order
-        return (head, own[first].to_ical() + b"\r\n", middle, own[second].to_ical() + b"\r\n", tail)
+        out: list[bytes] = [self._pieces[0]]
+        for name, shared in zip(self._order, self._pieces[1:], strict=True):
+            out += [self._vevent.content_line(name, values[name]).to_ical() + b"\r\n", shared]
+        return tuple(out)
 
 
 def subscribers_after(event: Event, after_id: int, limit: int | None) -> Iterator[Subscription]:
@@ -516,7 +545,7 @@ def session_change_message(
         automated=True,
     )
     ics = build_calendar(
-        [session], method=spec.method, attendee=subscription.participant, reader=lambda s: subscription
+        [session], method=spec.method, attendee=subscription, reader=lambda s: subscription
     ).to_ical()
     return attach_calendar(message, ics, spec.method)
 
@@ -537,7 +566,12 @@ _CHANGES = {
 
 
 def _change_context(session: Session, changes: Sequence[str], reason: str) -> dict[str, object]:
-    return {"session": session, "event_url": event_page_url(session.event), "changes": list(changes), "reason": reason}
+    return {
+        "session": session,
+        "event_url": event_page_url(session.event),
+        "changes": list(changes),
+        "reason": reason,
+    }
 
 
 def change_copies(

@@ -49,6 +49,7 @@ _REPLIES = {
     "moderated": ("250 2.0.0", 0),
     "unsubscribed": ("250 2.0.0", 0),
     "rsvp": ("250 2.0.0", 0),
+    "series_reply": ("250 2.0.0", 0),
     "discarded": ("250 2.0.0", 0),
     "bounce": ("250 2.0.0", 0),
     "unknown_list": ("550 5.1.1", 67),
@@ -143,11 +144,13 @@ def _receive(raw: bytes, recipient: str, envelope_from: str) -> Outcome:
         return _bounce(event, target.bounce_subscription_id, raw)
     parsed = parse_message(raw)
     if target.rsvp or parsed.is_calendar_reply:  # "Accepted: ..." is an answer, never a post
-        return Outcome("rsvp", rsvp.record(event, parsed)[1])
+        return Outcome("rsvp", rsvp.record(event, parsed, target.rsvp_subscription_id)[1])
     drop = _drop_reason(parsed, event, envelope_from)
     if drop:
         log.info("dropped message %s to %s: %s", parsed.message_id, recipient, drop)
         return Outcome("dropped", f"Dropped without reply: {drop}")
+    if target.series:
+        return _series_reply(event, parsed)
     if not parsed.from_email:
         return Outcome("unparseable", "The message has no usable From address")
     if target.approve_post_id is not None:
@@ -174,6 +177,19 @@ def _receive(raw: bytes, recipient: str, envelope_from: str) -> Outcome:
         return Outcome("not_open", f"{closed} A reply with the forum's dates was sent.")
     post = _post_from_mail(event, author, parsed, message_id)
     return submit(post, author)
+
+
+def _series_reply(event: Event, parsed: ParsedMessage) -> Outcome:
+    """Someone pressed Reply on a webinar series' mail (From `<slug>@LIST_DOMAIN`): a series
+    has no list, so the sender is told whom to write to, once a day, and only when they
+    are registered for it (never a stranger or a forged address: no backscatter)."""
+    if not parsed.from_email:
+        return Outcome("unparseable", "The message has no usable From address")
+    registration = rsvp.registration_of(event, parsed.from_email)
+    if registration is None:
+        return Outcome("dropped", f"Dropped without reply: {parsed.from_email} is not registered for {event.title}")
+    notices.series_reply_mail(event, registration, parsed.subject, clock.now())
+    return Outcome("series_reply", f"{event.title} has no list; the sender was told whom to write to.")
 
 
 def _from_non_member(event: Event, parsed: ParsedMessage, message_id: str) -> Outcome:
