@@ -244,7 +244,7 @@ class EmailAddress:
         try:
             normalize_email(field.data, self.utf8_local_parts)
         except EmailError as exc:
-            raise FormValidationError(str(exc)) from None
+            raise FormValidationError(f"Enter an email address like name@example.org. {exc}") from None
 
 
 class CheckedForm(FlaskForm):
