@@ -9,7 +9,13 @@ import subprocess
 import pytest
 
 from forum.core.extensions import db
-from forum.mail.addresses import approve_address, bounce_address, rsvp_address, unsubscribe_mailto
+from forum.mail.addresses import (
+    approve_address,
+    bounce_address,
+    rsvp_address,
+    unfollow_mailto,
+    unsubscribe_mailto,
+)
 from forum.models import Post
 from tests.support.discussion import DOMAIN, make_forum, subscribe
 
@@ -56,6 +62,7 @@ def addresses(app):  # type: ignore[no-untyped-def]
         unsubscribe_mailto(bea).removeprefix("mailto:").split("?")[0],
         bounce_address(ann),
         bounce_address(bea),
+        unfollow_mailto(7).removeprefix("mailto:").split("?")[0],  # pathway step mail's List-Unsubscribe
     ]
     bad = [
         f"nosuch@{DOMAIN}",
@@ -91,6 +98,7 @@ def test_hash_map_lists_the_exact_addresses(app, addresses, tmp_path, config_dir
         f"fall-series@{DOMAIN}",
         f"mentoring+rsvp@{DOMAIN}",
         f"mentoring@{DOMAIN}",
+        f"pathways@{DOMAIN}",  # the base of `pathways+unfollow-<id>-<tag>@`
     ]
     assert lookup(config_dir, f"texthash:{table}", f"mentoring@{DOMAIN}")
     assert lookup(config_dir, f"texthash:{table}", f"fall-series@{DOMAIN}")  # replies to a series' mail

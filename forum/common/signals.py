@@ -20,3 +20,7 @@ event_changed = _signals.signal("event-changed")
 
 #: A bounce report counted against a subscription (sender: the Subscription; `hard`: bool).
 bounce_counted = _signals.signal("bounce-counted")
+
+#: Mail reached a pathway follow's signed List-Unsubscribe address (sender: the follow's id).
+#: `pathways.follow` ends the follow.
+unfollow_by_mail = _signals.signal("unfollow-by-mail")

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from forum.calendars import rsvp
-from forum.common import fanout
+from forum.common import fanout, signals
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.text import ascii_text, html_within_limits, markdown, sanitize_html, text_to_html
@@ -137,7 +137,12 @@ def _receive(raw: bytes, recipient: str, envelope_from: str) -> Outcome:
     target = resolve(recipient)
     if target is None:
         return Outcome("unknown_list", f"No e-forum at {recipient[:200]}")
+    if target.unfollow_id is not None:  # the signed address is the authority, as for `leave`
+        signals.unfollow_by_mail.send(target.unfollow_id)
+        return Outcome("unsubscribed", "Stopped following the pathway")
     event = target.event
+    if event is None:
+        return Outcome("unknown_list", f"No e-forum at {recipient[:200]}")
     if target.leave_subscription_id is not None:
         return _leave_by_mail(event, target.leave_subscription_id)
     if target.bounce_subscription_id is not None:

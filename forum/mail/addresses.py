@@ -28,7 +28,7 @@ from forum.models import Event, Post, Subscription
 #: The one pattern for every address with meaning (the local part, lower-cased).
 MEANINGFUL_RE = re.compile(
     r"^(?P<slug>[a-z0-9][a-z0-9_-]*)"
-    r"(?:\+(?:(?P<what>approve|leave|bounce|rsvp)-(?P<id>\d+)-(?P<sig>[0-9a-f]{24})|(?P<rsvp>rsvp)))?$"
+    r"(?:\+(?:(?P<what>approve|leave|bounce|rsvp|unfollow)-(?P<id>\d+)-(?P<sig>[0-9a-f]{24})|(?P<rsvp>rsvp)))?$"
 )
 
 
@@ -36,7 +36,7 @@ MEANINGFUL_RE = re.compile(
 class Target:
     """The event a recipient address names, and what for (at most one of the ids, or rsvp)."""
 
-    event: Event
+    event: Event | None  # None only for `unfollow` (a pathway follow)
     approve_post_id: int | None = None
     leave_subscription_id: int | None = None
     bounce_subscription_id: int | None = None
@@ -45,6 +45,8 @@ class Target:
     rsvp_subscription_id: int | None = None
     #: A webinar series' own address (the From of its mail): replies, never posts.
     series: bool = False
+    #: The pathway follow a signed `pathways+unfollow-<id>-<tag>` address ends (List-Unsubscribe).
+    unfollow_id: int | None = None
 
 
 def resolve(recipient: str) -> Target | None:
@@ -64,6 +66,8 @@ def resolve(recipient: str) -> Target | None:
     what = match["what"]
     if what is not None and not check_address_tag(what, int(match["id"]), match["sig"]):
         return None
+    if what == "unfollow":  # pathway step mail's mailto List-Unsubscribe: no event behind it
+        return Target(event=None, unfollow_id=int(match["id"])) if match["slug"] == PATHWAYS_LOCAL else None
     event = Event.by_slug(match["slug"])
     if event is None:
         return None
@@ -108,6 +112,15 @@ def unsubscribe_mailto(subscription: Subscription) -> str:
     return f"mailto:{local}@{_domain()}?subject=unsubscribe"
 
 
+#: The local part before `+unfollow-…` (pathway follows belong to no event).
+PATHWAYS_LOCAL = "pathways"
+
+
+def unfollow_mailto(follow_id: int) -> str:
+    """The `mailto:` List-Unsubscribe of pathway step mail: stops that one follow."""
+    return f"mailto:{PATHWAYS_LOCAL}+unfollow-{follow_id}-{address_tag('unfollow', follow_id)}@{_domain()}?subject=unsubscribe"
+
+
 def bounce_address(subscription: Subscription) -> str:
     """The VERP envelope sender of mail to one subscriber: `<slug>+bounce-<id>-<tag>@LIST_DOMAIN`.
 
@@ -144,6 +157,10 @@ def relay_recipients(fmt: str = "regexp") -> list[str]:
     """
     domain = _domain().lower()
     lines: list[str] = []
+    if fmt == "hash":  # `+unfollow-…` rides on the base address (recipient_delimiter = +)
+        lines.append(f"{PATHWAYS_LOCAL}@{domain}\tOK")
+    else:
+        lines.append(f"/^{PATHWAYS_LOCAL}\\+unfollow-[0-9]+-[0-9a-f]{{24}}@{_rx(domain)}$/\tOK")
     for event in db.session.scalars(select(Event).order_by(Event.slug)):
         posting = event.is_eforum and event.status != "draft"
         exact = ([f"{event.slug}@{domain}"] if event.status != "draft" else []) + (

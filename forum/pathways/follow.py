@@ -24,12 +24,14 @@ from functools import partial
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from forum.common import signals
 from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.core.tokens import make_token, read_token
 from forum.core.urls import external_url
 from forum.mail import links
-from forum.mail.compose import address, build_message
+from forum.mail.addresses import unfollow_mailto
+from forum.mail.compose import address, build_message, fold_list
 from forum.mail.outbox import enqueue
 from forum.models import Participant, Subscription
 from forum.models.pathways import INTERVALS, Pathway, PathwayFollow, PathwayStep, StepProgress
@@ -198,6 +200,14 @@ def leave(item: PathwayFollow) -> None:
     """Stop following; idempotent. No step is mailed after this commits."""
     if item.status != "left":
         item.status, item.left_at, item.next_due_at = "left", clock.now(), None
+
+
+@signals.unfollow_by_mail.connect
+def _unfollow_by_mail(follow_id: int, **_: object) -> None:
+    """The mailto List-Unsubscribe of step mail: `leave`, in the receiver's transaction."""
+    item = db.session.get(PathwayFollow, follow_id)
+    if item is not None:
+        leave(item)
 
 
 def _handed_out(item: PathwayFollow) -> list[StepProgress]:
@@ -437,7 +447,12 @@ def step_message(item: PathwayFollow, step: PathwayStep, number: int):  # type: 
         subject=f"{pathway.title}, step {number} of {len(pathway.steps)}: {public_title(resource)}",
         template="pathway_step",
         context=context,
-        headers={"Auto-Submitted": "auto-generated", "List-Unsubscribe": f"<{leave_url(item)}>"},
+        headers={
+            "Auto-Submitted": "auto-generated",
+            # RFC 8058 one-click, as on every list mail: the https link first, then mailto.
+            "List-Unsubscribe": fold_list([f"<{leave_url(item)}>", f"<{unfollow_mailto(item.id)}>"]),
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
     )
 
 

@@ -35,11 +35,9 @@ from forum.core.validation import CheckedForm
 from forum.mail import links
 from forum.models import DELIVERY_MODES, Event, Participant, Subscription
 from forum.subscriptions import erasure, service
+from forum.web.security import is_one_click
 
 bp = Blueprint("subscriptions", __name__)
-
-ONE_CLICK = {"List-Unsubscribe": ["One-Click"]}
-
 
 def mode_choices() -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in DELIVERY_MODES.items()]
@@ -359,17 +357,12 @@ def fresh_link() -> Any:
 # --- unsubscribe -------------------------------------------------------------------------
 
 
-def _is_one_click() -> bool:
-    """RFC 8058: a POST whose form body is exactly `List-Unsubscribe=One-Click`."""
-    return request.method == "POST" and request.form.to_dict(flat=False) == ONE_CLICK
-
-
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def unsubscribe(token: str) -> Any:
     """Leave one event. Exempt from CSRFProtect only so that mail providers' one-click
     POSTs (no cookies, no token) work; every other POST is checked right here."""
-    if request.method == "POST" and not _is_one_click():
+    if request.method == "POST" and not is_one_click():
         csrf.protect()
     try:
         subscription = service.read_link("unsubscribe", token)
