@@ -193,3 +193,51 @@ def test_a_series_address_takes_replies(app):  # type: ignore[no-untyped-def]
     assert "Megan Ryan" in text and "megan@example.org" in text
     assert answers() == [(ann.id, series.sessions[0].id, "accepted", 0)]
     assert posts() == []
+
+
+def _reply_to_invite(invite: bytes, partstat: str) -> str:
+    """What Thunderbird and Outlook answer to an RSVP=TRUE invite: the same VEVENT (UID,
+    SEQUENCE, ORGANIZER) with METHOD:REPLY and only the answering ATTENDEE, its PARTSTAT set."""
+    cal = Calendar.from_ical(invite)
+    cal["METHOD"] = "REPLY"
+    for vevent in cal.walk("VEVENT"):
+        vevent["ATTENDEE"].params["PARTSTAT"] = partstat
+        vevent["ATTENDEE"].params.pop("RSVP", None)
+        for name in ("DESCRIPTION", "LOCATION"):
+            vevent.pop(name, None)
+    return cal.to_ical().decode()
+
+
+def test_thunderbird_and_outlook_answers_to_the_registrations_organizer_are_recorded(app):  # type: ignore[no-untyped-def]
+    event = make_forum(slug="webinars", kind="series")
+    ann = subscribe(event, "ann@example.org", "Ann Reader")
+    bob = subscribe(event, "bob@example.org", "Bob")
+    first = event.sessions[0]
+    ann_to, bob_to = rsvp_address(event, ann), rsvp_address(event, bob)
+    # Thunderbird: multipart/mixed, a text part, then text/calendar; method=REPLY (no .ics copy).
+    thunderbird = EmailMessage()
+    thunderbird["From"] = "Ann Reader <ann@example.org>"
+    thunderbird["To"] = f"Webinars <{ann_to}>"
+    thunderbird["Subject"] = "Accepted: Webinars"
+    thunderbird.set_content("Ann Reader has accepted your event invitation.")
+    thunderbird.add_attachment(
+        _reply_to_invite(calendar.invite_calendar(first, ann), "ACCEPTED").encode(),
+        maintype="text",
+        subtype="calendar",
+        params={"method": "REPLY"},
+        disposition="inline",
+    )
+    # Outlook: the text/calendar as the whole body, From the person's own address.
+    outlook = EmailMessage()
+    outlook["From"] = "Bob <bob@example.org>"
+    outlook["To"] = bob_to
+    outlook["Subject"] = "Declined: Webinars"
+    outlook.set_content(_reply_to_invite(calendar.invite_calendar(first, bob), "DECLINED"), subtype="calendar")
+    del outlook["Content-Type"]
+    outlook["Content-Type"] = 'text/calendar; charset="utf-8"; method=REPLY'
+    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
+        [(code_t, _)] = lmtp_send(server, thunderbird.as_bytes(), [ann_to])
+        [(code_o, _)] = lmtp_send(server, outlook.as_bytes(), [bob_to], mail_from="bob@example.org")
+    assert code_t == code_o == 250
+    assert answers() == [(ann.id, first.id, "accepted", 0), (bob.id, first.id, "declined", 0)]
+    assert posts() == [] and queued("series_reply") == []
