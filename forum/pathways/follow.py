@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
-from forum.common import signals
+from forum.common.jobs import JobReport, register_job, run_once
 from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.core.tokens import make_token, read_token
@@ -32,10 +32,12 @@ from forum.core.urls import external_url
 from forum.mail import links
 from forum.mail.addresses import unfollow_mailto
 from forum.mail.compose import address, build_message, fold_list
+from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.outbox import enqueue
 from forum.models import Participant, Subscription
 from forum.models.pathways import INTERVALS, Pathway, PathwayFollow, PathwayStep, StepProgress
 from forum.pathways.service import minutes_of, public_title, recording_url, step_state, upcoming_sessions
+from forum.subscriptions.erasure import Erasure, register_erasure_step
 from forum.subscriptions.service import SubscriptionError, get_or_create_participant, normalize_email
 
 #: Followers served per run of the job: each is its own small transaction (about 60 ms on a
@@ -202,12 +204,17 @@ def leave(item: PathwayFollow) -> None:
         item.status, item.left_at, item.next_due_at = "left", clock.now(), None
 
 
-@signals.unfollow_by_mail.connect
-def _unfollow_by_mail(follow_id: int, **_: object) -> None:
-    """The mailto List-Unsubscribe of step mail: `leave`, in the receiver's transaction."""
-    item = db.session.get(PathwayFollow, follow_id)
-    if item is not None:
-        leave(item)
+def _unfollow_by_mail(message: Inbound) -> Outcome:
+    """Mail to the signed mailto List-Unsubscribe of step mail: the address is the authority
+    (as for list mail's `leave`), so none of a post's checks apply; leaving twice is harmless."""
+    item = db.session.get(PathwayFollow, message.target.unfollow_id)
+    if item is None:
+        return Outcome("unknown_list", "No such pathway follow")
+    leave(item)
+    return Outcome("unsubscribed", f"Stopped following {item.pathway.title}")
+
+
+register_handler("unfollow", _unfollow_by_mail)
 
 
 def _handed_out(item: PathwayFollow) -> list[StepProgress]:
@@ -290,8 +297,6 @@ def send_due_steps(at: datetime, limit: int = MAX_PER_RUN) -> list[str]:
     same transaction as the mail and the follower's progress, so a rerun, a racing
     scheduler or a catch-up sends no step twice, and each run sends at most one per follower.
     """
-    from forum.scheduling.jobs import run_once  # the job machinery; jobs imports this module lazily
-
     lines = []
     for item_id in [f.id for f in due_follows(at, limit)]:
         item = db.session.get(PathwayFollow, item_id)
@@ -485,3 +490,23 @@ def next_due_text(item: PathwayFollow) -> str:
     if next_step(item) is None:
         return ""
     return _local_text(max(item.next_due_at, clock.now()), item.timezone)
+
+
+def pathways_job(at: datetime, report: JobReport, event: object = None) -> None:
+    """The `pathways` job: each follower who is due one gets their next step."""
+    for line in send_due_steps(at):
+        report.add(line, 1)
+
+
+register_job("pathways", "the next step of each learning pathway follower who is due one", pathways_job)
+
+
+@register_erasure_step
+def _stop_following(erasure: Erasure) -> None:
+    """"Delete my data": the pathways they followed stop."""
+    db.session.execute(
+        update(PathwayFollow)
+        .where(PathwayFollow.participant_id == erasure.participant_id, PathwayFollow.status != "left")
+        .values(status="left", left_at=clock.now(), next_due_at=None),
+        execution_options={"synchronize_session": False},
+    )
