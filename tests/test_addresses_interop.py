@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from forum.core.extensions import db
 from forum.core.validation import email_key
-from forum.mail.compose import address, address_line, build_message
+from forum.mail.compose import build_message
+from forum.mail.headers import address, address_line
 from forum.mail.outbox import enqueue
 from forum.mail.sender import send_due
 from forum.models import OutboundMessage, Participant

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from forum.calendars import calendar
+from forum.calendars import invites
 from forum.core import clock
 from tests.support.calendar_check import libical, problems
 from tests.support.calendars import make_event, subscribe
@@ -19,7 +19,7 @@ def _invite() -> tuple[bytes, str]:
     with clock.frozen(NOW):
         event = make_event("series-one", WALLS)
         sub = subscribe(event, "ana@example.test", name="Ana Reader")
-        return calendar.invite_calendar(event.sessions[0], sub), f"{event.sessions[0].uid}@lists.forum.test"
+        return invites.invite_calendar(event.sessions[0], sub), f"{event.sessions[0].uid}@lists.forum.test"
 
 
 def test_libical_reads_an_invite_the_same_as_icalendar(app) -> None:  # type: ignore[no-untyped-def]

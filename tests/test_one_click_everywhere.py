@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forum.calendars import calendar
+from forum.calendars import changes, invites
 from forum.ce import evaluations
 from forum.core import clock
 from forum.core.extensions import db
@@ -28,7 +28,7 @@ from forum.models import Announcement, OutboundMessage, Subscription
 from forum.models.pathways import PathwayFollow
 from forum.scheduling.jobs import run_job
 from forum.webinars import recordings
-from tests.support.ce import after_end, clicked, register, series
+from tests.support.ce import after_end, attended, register, series
 from tests.support.fanouts import write_fan_outs
 from tests.support.pathways import confirm_by_mail, follow_form, make_pathway
 from tests.support.scheduling import add_post, eastern, make_forum, subscribe
@@ -96,18 +96,18 @@ def _series_mail() -> None:
     ana = register(ev, "ana@example.org", "Ana Ruiz")
     first, second, third = ev.active_sessions
     with clock.frozen(first.starts_at - timedelta(days=3)):
-        calendar.send_invite(ana)
+        invites.send_invite(ana)
         announcement = Announcement(event=ev, subject="Before we start", body="Read this.", kind="announcement")
         announcement.set_send_time(first.start_wall - timedelta(days=2), ev.timezone)
         db.session.add(announcement)
         db.session.commit()
-        calendar.send_updates(second, ["When: was then, now now"])
-        calendar.send_cancellations(third, "The presenter is ill.")
+        changes.send_updates(second, ["When: was then, now now"])
+        changes.send_cancellations(third, "The presenter is ill.")
         db.session.commit()
     run_job("announcements", at=first.starts_at - timedelta(days=1, hours=12))
     run_job("reminders", at=first.starts_at - timedelta(minutes=59))
     for session in ev.active_sessions:
-        clicked(ana, session)
+        attended(ana, session)
     recordings.add_material(first, url="https://video.example.org/s1", kind="recording")
     db.session.commit()
     run_job("recordings", at=first.ends_at + timedelta(hours=2))

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from icalendar import Calendar
 from sqlalchemy import select
 
-from forum.calendars import calendar, rsvp
+from forum.calendars import changes, invites, rsvp
 from forum.core import clock
 from forum.core.extensions import db
 from forum.events import service as events
@@ -84,7 +84,7 @@ def test_each_registration_gets_its_own_organizer_and_only_it_counts_there(app):
     ann = subscribe(event, "ann@example.org", "Ann Reader")
     bob = subscribe(event, "bob@example.org", "Bob")
     first = event.sessions[0]
-    invite = Calendar.from_ical(calendar.invite_calendar(first, ann))
+    invite = Calendar.from_ical(invites.invite_calendar(first, ann))
     (vevent,) = invite.walk("VEVENT")
     own = rsvp_address(event, ann)
     assert str(vevent["ORGANIZER"]) == f"mailto:{own}" and own != rsvp_address(event)
@@ -147,17 +147,17 @@ def test_series_invites_ask_for_an_answer_and_e_forum_invites_do_not(app):  # ty
     forum = make_forum()
     ann_series = subscribe(series, "ann@example.org", "Ann Reader")
     ann_forum = subscribe(forum, "ann@example.org", "Ann Reader")
-    assert _attendee_param(calendar.invite_calendar(series.sessions[0], ann_series), "RSVP") == "TRUE"
-    assert _attendee_param(calendar.invite_calendar(forum.sessions[0], ann_forum), "RSVP") == "FALSE"
+    assert _attendee_param(invites.invite_calendar(series.sessions[0], ann_series), "RSVP") == "TRUE"
+    assert _attendee_param(invites.invite_calendar(forum.sessions[0], ann_forum), "RSVP") == "FALSE"
     # An update fan-out's copies say the same, with the registration's own ORGANIZER.
-    personal = calendar.PersonalCalendar(series.sessions[0], "REQUEST")
+    personal = changes.PersonalCalendar(series.sessions[0], "REQUEST")
     ics = personal.for_reader(ann_series)
     assert _attendee_param(ics, "RSVP") == "TRUE"
     assert rsvp_address(series, ann_series).encode() in ics.replace(b"\r\n ", b"")
     # A cancellation asks nothing.
     assert (
         _attendee_param(
-            calendar.PersonalCalendar(series.sessions[0], "CANCEL").for_reader(ann_series), "RSVP"
+            changes.PersonalCalendar(series.sessions[0], "CANCEL").for_reader(ann_series), "RSVP"
         )
         == "FALSE"
     )
@@ -221,7 +221,7 @@ def test_thunderbird_and_outlook_answers_to_the_registrations_organizer_are_reco
     thunderbird["Subject"] = "Accepted: Webinars"
     thunderbird.set_content("Ann Reader has accepted your event invitation.")
     thunderbird.add_attachment(
-        _reply_to_invite(calendar.invite_calendar(first, ann), "ACCEPTED").encode(),
+        _reply_to_invite(invites.invite_calendar(first, ann), "ACCEPTED").encode(),
         maintype="text",
         subtype="calendar",
         params={"method": "REPLY"},
@@ -232,7 +232,7 @@ def test_thunderbird_and_outlook_answers_to_the_registrations_organizer_are_reco
     outlook["From"] = "Bob <bob@example.org>"
     outlook["To"] = bob_to
     outlook["Subject"] = "Declined: Webinars"
-    outlook.set_content(_reply_to_invite(calendar.invite_calendar(first, bob), "DECLINED"), subtype="calendar")
+    outlook.set_content(_reply_to_invite(invites.invite_calendar(first, bob), "DECLINED"), subtype="calendar")
     del outlook["Content-Type"]
     outlook["Content-Type"] = 'text/calendar; charset="utf-8"; method=REPLY'
     with clock.frozen(OPEN_AT), lmtp_server(app) as server:

@@ -190,7 +190,7 @@ def counts(event: Event) -> list[SessionCounts]:
         .join(Session, Session.id == Rsvp.session_id)
         .where(
             Subscription.event_id == event.id,
-            Subscription.status == "active",
+            Subscription.is_active,
             Session.status != "cancelled",
             Rsvp.sequence >= func.coalesce(Session.sequence, 0),
         )

@@ -31,7 +31,8 @@ from forum.core.tokens import make_token, read_token
 from forum.core.urls import external_url
 from forum.mail import links
 from forum.mail.addresses import unfollow_mailto
-from forum.mail.compose import address, build_message, fold_list
+from forum.mail.compose import build_message
+from forum.mail.headers import address, fold_list
 from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.outbox import enqueue
 from forum.models import Participant, Subscription
@@ -419,7 +420,7 @@ def step_message(item: PathwayFollow, step: PathwayStep, number: int):  # type: 
             select(Subscription.id).where(
                 Subscription.participant_id == participant.id,
                 Subscription.event_id == event.id,
-                Subscription.status == "active",
+                Subscription.is_active,
             )
         )
     )
