@@ -1,7 +1,7 @@
 """rsvp.sequence: the SEQUENCE of the invite an answer replies to
 
 Revision ID: 3f5a1c2b9d70
-Revises: b3e5c1a7d926
+Revises: c4d8e2f1a907
 Create Date: 2026-12-07 12:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3f5a1c2b9d70'
-down_revision = 'b3e5c1a7d926'
+down_revision = 'c4d8e2f1a907'
 branch_labels = None
 depends_on = None
 
