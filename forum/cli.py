@@ -116,7 +116,12 @@ def dev(host: str, port: int, lmtp_port: int) -> None:
     confirmation_prompt=True,
     help="At least 10 characters; prompted for (hidden) when left out.",
 )
-def create_officer(email: str, name: str, password: str) -> None:
+@click.option(
+    "--admin/--no-admin",
+    default=True,
+    help="Site administrator (every event, officers, settings); --no-admin holds only roles granted per event.",
+)
+def create_officer(email: str, name: str, password: str, admin: bool) -> None:
     """Create a program officer who can sign in at /manage."""
     from email_validator import EmailNotValidError, validate_email
 
@@ -131,7 +136,7 @@ def create_officer(email: str, name: str, password: str) -> None:
         raise click.ClickException(f"An officer with email {address} already exists.")
     if len(password) < 10:
         raise click.ClickException("The password must be at least 10 characters long.")
-    officer = Officer(email=address, name=name.strip())
+    officer = Officer(email=address, name=name.strip(), is_admin=admin)
     officer.set_password(password)
     db.session.add(officer)
     db.session.commit()

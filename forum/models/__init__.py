@@ -24,6 +24,7 @@ from forum.models.relay import RelayCapability
 from forum.models.rsvp import PARTSTATS, Rsvp
 from forum.models.scheduling import Announcement, JobRun, SchedulerLock
 from forum.models.settings import SiteSetting
+from forum.models.team import EVENT_ROLES, AuditEntry, EventRole
 from forum.models.webinars import MATERIAL_KINDS, Material
 
 __all__ = [
@@ -46,6 +47,9 @@ __all__ = [
     "SchedulerLock",
     "DELIVERY_MODES",
     "EVENT_KINDS",
+    "EVENT_ROLES",
+    "EventRole",
+    "AuditEntry",
     "PANELIST_ROLES",
     "ApiToken",
     "Event",

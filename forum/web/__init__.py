@@ -55,3 +55,12 @@ def register_blueprints(app: Flask) -> None:
     from forum.web import security
 
     security.init_app(app)  # CSP and the other security headers on every response
+    from forum.web.team import guard
+
+    guard.init_app(app)
+    from forum.web.team import audit as team_audit
+    from forum.web.team import pages as team
+
+    app.register_blueprint(team.bp)
+    app.register_blueprint(team_audit.bp)
+    smorest.register_blueprint(team_audit.api_bp)  # every officer page and API route asks forum.team.roles first

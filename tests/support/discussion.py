@@ -226,7 +226,7 @@ def login_officer(client, email: str = "megan@example.org"):  # type: ignore[no-
 
     officer = Officer.by_email(email)
     if officer is None:
-        officer = Officer(email=email, name="Megan Dougherty")
+        officer = Officer(email=email, name="Megan Dougherty", is_admin=True)
         officer.set_password("correct horse battery staple")
         db.session.add(officer)
         db.session.commit()

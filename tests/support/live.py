@@ -23,7 +23,7 @@ OFFICER_PASSWORD = "correct horse battery"
 
 
 def make_officer(email: str = OFFICER_EMAIL, password: str = OFFICER_PASSWORD) -> Officer:
-    officer = Officer(email=email, name="Pat Officer")
+    officer = Officer(email=email, name="Pat Officer", is_admin=True)
     # a cheap hash keeps tests fast; the app's own default (scrypt) is used everywhere else
     officer.password_hash = generate_password_hash(password, method="pbkdf2:sha256:1000")
     db.session.add(officer)

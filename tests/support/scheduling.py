@@ -149,7 +149,7 @@ def login_officer(client: FlaskClient, email: str = "officer@example.org") -> Of
     """Sign an officer in the way Flask-Login remembers one."""
     officer = db.session.scalar(select(Officer).where(Officer.email == email))
     if officer is None:
-        officer = Officer(email=email, name="Megan Officer")
+        officer = Officer(email=email, name="Megan Officer", is_admin=True)
         db.session.add(officer)
         db.session.commit()
     with client.session_transaction() as sess:

@@ -67,7 +67,7 @@ def login_officer(client: FlaskClient, email: str = "officer@example.org") -> Of
     """Sign an officer in the way Flask-Login remembers one (its session key)."""
     officer = Officer.by_email(email)
     if officer is None:
-        officer = Officer(email=email, name="Megan Officer")
+        officer = Officer(email=email, name="Megan Officer", is_admin=True)
         officer.set_password("correct horse battery staple")
         db.session.add(officer)
         db.session.commit()

@@ -32,6 +32,7 @@ from forum.core.validation import MAX_DB_INT, BoundedIntConverter
 from forum.events import service as events
 from forum.models import ApiToken, Event, Officer, Panelist, Session
 from forum.subscriptions import service as subscription_service
+from forum.team import roles
 from forum.web.events.api_schemas import (
     WALL_TIME_FORMAT,
     EventInSchema,
@@ -63,6 +64,7 @@ abort = cast("Callable[..., NoReturn]", _smorest_abort)
 BEARER = "bearerAuth"
 OFFICER_DOC: dict[str, Any] = {"security": [{BEARER: []}]}
 CACHE_KEY = "forum.api_officer"
+BEARER_ROW_KEY = "forum.api_bearer_row"
 
 
 @bp.record_once
@@ -107,14 +109,26 @@ def token_officer() -> Officer | None:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         _unauthorized("Send the API token as `Authorization: Bearer <token>`.", "invalid_request")
-    officer = ApiToken.authenticate(raw.strip())
-    if officer is None:
+    token = ApiToken.find(raw.strip())
+    if token is None:
         _unauthorized(
             "This API token is not valid (revoked, mistyped, or its officer is inactive).", "invalid_token"
         )
     db.session.commit()  # last_used_at
-    request.environ[CACHE_KEY] = officer
-    return officer
+    request.environ[CACHE_KEY] = token.officer
+    request.environ[BEARER_ROW_KEY] = token
+    return token.officer
+
+
+def current_token() -> ApiToken | None:
+    """The token `token_officer` accepted for this request (its `read_only` for the guard)."""
+    return request.environ.get(BEARER_ROW_KEY)
+
+
+def forget_officer() -> None:
+    """Answer this request as to the public (forum/web/team/guard.py: a token whose roles
+    do not reach this event sees what anyone sees, not an officer's view)."""
+    request.environ[CACHE_KEY] = None
 
 
 def require_officer() -> Officer:
@@ -219,7 +233,9 @@ def list_events(kind: str | None = None, when: str | None = None, status: str | 
     query, start, end = _span_query()
     if officer is None:
         query = query.where(Event.status == "published")
-    elif status:
+    else:  # the public's events and the drafts of events the token's roles reach
+        query = query.where((Event.status == "published") | roles.visible_events(officer))
+    if officer is not None and status:
         query = query.where(Event.status == status)
     if kind:
         query = query.where(Event.kind == kind)

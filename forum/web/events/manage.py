@@ -20,6 +20,7 @@ from forum.core.extensions import db, login
 from forum.core.timezones import TimeInputError, localize
 from forum.events import service as actions
 from forum.models import Event, EventPanelist, Panelist, Session
+from forum.team import roles
 from forum.web.forms import (
     AttachPanelistForm,
     ConfirmForm,
@@ -86,7 +87,8 @@ def bad_request(template: str, **context: object) -> tuple[str, int]:
 
 @bp.route("/")
 def index() -> Page:
-    rows = db.session.scalars(select(Event).options(selectinload(Event.sessions))).all()
+    mine = roles.visible_events(current_user)  # an administrator sees all; others their roles' events
+    rows = db.session.scalars(select(Event).where(mine).options(selectinload(Event.sessions))).all()
     groups: dict[str, list[Event]] = {"draft": [], "published": [], "cancelled": []}
     for event in rows:
         groups.setdefault(event.status, []).append(event)
