@@ -20,3 +20,7 @@ event_changed = _signals.signal("event-changed")
 
 #: A bounce report counted against a subscription (sender: the Subscription; `hard`: bool).
 bounce_counted = _signals.signal("bounce-counted")
+
+#: Subscriptions written in bulk, past the ORM (sender: the Event; `ids`: their ids), e.g. a
+#: CSV import's batch. Webhooks listen (forum/team/webhooks.py); the batch's transaction is open.
+subscriptions_added = _signals.signal("subscriptions-added")

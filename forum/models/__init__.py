@@ -24,7 +24,14 @@ from forum.models.relay import RelayCapability
 from forum.models.rsvp import PARTSTATS, Rsvp
 from forum.models.scheduling import Announcement, JobRun, SchedulerLock
 from forum.models.settings import SiteSetting
-from forum.models.team import EVENT_ROLES, AuditEntry, EventRole
+from forum.models.team import (
+    EVENT_ROLES,
+    WEBHOOK_KINDS,
+    AuditEntry,
+    EventRole,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from forum.models.webinars import MATERIAL_KINDS, Material
 
 __all__ = [
@@ -50,6 +57,9 @@ __all__ = [
     "EVENT_ROLES",
     "EventRole",
     "AuditEntry",
+    "WEBHOOK_KINDS",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "PANELIST_ROLES",
     "ApiToken",
     "Event",

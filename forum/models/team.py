@@ -58,3 +58,57 @@ class AuditEntry(Model):
     object_id: Mapped[int | None] = mapped_column()
     summary: Mapped[str] = mapped_column(Text, default="")
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+#: What an endpoint may ask to hear about (forum/team/webhooks.py says when each is sent).
+WEBHOOK_KINDS = (
+    "registration.created",
+    "registration.confirmed",
+    "registration.cancelled",
+    "waitlist.promoted",
+    "attendance.recorded",
+    "certificate.issued",
+    "certificate.revoked",
+    "session.changed",
+    "session.cancelled",
+)
+
+
+class WebhookEndpoint(Timestamps, Model):
+    """Where an officer asked us to send signed notices of changes (one event, or the site)."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100))  # whsec_<base64>, per Standard Webhooks
+    kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str] = mapped_column(String(300), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id", ondelete="SET NULL"))
+
+    created_by: Mapped[Officer | None] = relationship(foreign_keys=[created_by_id])
+
+
+class WebhookDelivery(Model):
+    """One notice to one endpoint: written with the change, sent (and retried) by the sender side."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True)
+    msg_id: Mapped[str] = mapped_column(String(64), unique=True)  # webhook-id: the receiver's idempotency key
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)  # the exact JSON that is signed and sent
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
+    next_attempt_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
+    delivered_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    last_status: Mapped[int | None] = mapped_column()
+    last_error: Mapped[str] = mapped_column(String(100), default="")
+    last_response: Mapped[str] = mapped_column(Text, default="")
+
+    endpoint: Mapped[WebhookEndpoint] = relationship()

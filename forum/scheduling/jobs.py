@@ -55,6 +55,7 @@ KINDS: dict[str, str] = {
     "ce": "evaluation invitations and certificates after an event's last session",
     "pathways": "the next step of each learning pathway follower who is due one",
     "link-check": "check the URLs of external pathway resources",
+    "webhooks": "send signed webhook deliveries that are due (and retry failed ones)",
 }
 
 
@@ -150,6 +151,11 @@ def run_job(kind: str, *, event: Event | None = None, at: datetime | None = None
 
         for line in pathway_follow.send_due_steps(at) if kind == "pathways" else link_check.check_links(at):
             report.add(line, 1 if kind == "pathways" else 0)
+    elif kind == "webhooks":
+        from forum.team import webhook_send  # job bodies live with their area
+
+        for line in webhook_send.deliver_due(at):
+            report.add(line)
     return report
 
 

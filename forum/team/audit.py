@@ -30,6 +30,7 @@ from forum.models import (
     Post,
     Session,
     Subscription,
+    WebhookEndpoint,
 )
 
 ACTOR_KEY = "forum.actor"
@@ -104,6 +105,9 @@ def _watched() -> dict[type, Watched]:
             "registration", lambda o: o.event_id, officers_only=True, fields=frozenset({"status", "mode"})
         ),
         Post: Watched("post", lambda o: o.event_id, officers_only=True, fields=frozenset({"status"})),
+        WebhookEndpoint: Watched(
+            "webhook", lambda o: o.event_id, fields=frozenset({"url", "kinds", "active"})
+        ),
         Attendance: Watched(
             "attendance",
             lambda o: o.session.event_id if o.session else None,

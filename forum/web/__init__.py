@@ -60,7 +60,12 @@ def register_blueprints(app: Flask) -> None:
     guard.init_app(app)
     from forum.web.team import audit as team_audit
     from forum.web.team import pages as team
+    from forum.web.team import webhooks as team_webhooks
 
     app.register_blueprint(team.bp)
+    from forum.web.team import sso
+
+    sso.init_app(app)
+    app.register_blueprint(team_webhooks.bp)
     app.register_blueprint(team_audit.bp)
     smorest.register_blueprint(team_audit.api_bp)  # every officer page and API route asks forum.team.roles first

@@ -116,6 +116,9 @@ RULES: dict[str, Rule] = {
     "team.revoke": ev(r.ROLES_MANAGE),
     "audit.index": ev(r.AUDIT_VIEW),
     "audit_api.api_index": ev(r.AUDIT_VIEW),
+    "webhooks.index": ev(r.WEBHOOKS_MANAGE),
+    "webhooks.endpoint": ev(r.WEBHOOKS_MANAGE),
+    "webhooks.remove": ev(r.WEBHOOKS_MANAGE),
     # site-wide
     "branding.settings": site(r.SITE_ADMIN),
     "pathways_manage.index": site(r.SITE_ADMIN),
