@@ -17,10 +17,11 @@ from flask import current_app
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
+from forum.common.jobs import JobReport, register_job
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import WebhookDelivery, WebhookEndpoint
-from forum.team import webhook_post
+from forum.team import webhook_mail, webhook_post
 
 GIVE_UP_AFTER = timedelta(days=1)
 FIRST_RETRY = timedelta(seconds=30)
@@ -85,12 +86,19 @@ def deliver_due(at: datetime | None = None, post: Poster | None = None, limit: i
     return lines
 
 
+def webhooks_job(at: datetime, report: JobReport, event: object = None) -> None:
+    """The `webhooks` job: a line per endpoint switched off."""
+    for line in deliver_due(at):
+        report.add(line)
+
+
+register_job("webhooks", "send signed webhook deliveries that are due (and retry failed ones)", webhooks_job)
+
+
 def _switch_off(endpoint: WebhookEndpoint, at: datetime) -> str:
     """An endpoint that has failed for a day stops receiving; its maker hears of it by mail."""
     endpoint.active = False
     endpoint.disabled_reason = f"Switched off {at:%Y-%m-%d %H:%M} UTC: deliveries failed for a day."
     if endpoint.created_by is not None:
-        from forum.team import webhook_mail  # noqa: PLC0415 - mail composing only on this rare path
-
         webhook_mail.endpoint_switched_off(endpoint)
     return f"webhook endpoint {endpoint.id} switched off"

@@ -25,6 +25,7 @@ from forum.core.extensions import login
 from forum.models import Event, Officer
 from forum.team import audit
 from forum.team import roles as r
+from forum.web.events import api
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 OFFICER_PREFIXES = ("/manage", "/api/v1")
@@ -204,9 +205,6 @@ def check() -> Response | None:
     permission = rule.write if writing else rule.read
     if permission is None:
         return None
-    # Imported here: the API module imports most services; the guard is loaded with the app.
-    from forum.web.events import api
-
     if _api():
         if rule.public and not writing:
             officer = api.token_officer()
