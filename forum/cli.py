@@ -146,7 +146,8 @@ def create_officer(email: str, name: str, password: str, admin: bool) -> None:
 @forum_cli.command("create-token")
 @click.argument("email")
 @click.option("--name", default="", help="What the token is for, e.g. 'website sync'.")
-def create_token(email: str, name: str) -> None:
+@click.option("--read-only", is_flag=True, help="Reads only: the officer's roles, minus every change.")
+def create_token(email: str, name: str, read_only: bool) -> None:
     """Issue a JSON API token for an officer; the token is shown once and never stored."""
     from forum.core.extensions import db
     from forum.models import ApiToken, Officer
@@ -158,7 +159,7 @@ def create_token(email: str, name: str) -> None:
         )
     if not officer.active:
         raise click.ClickException(f"Officer {officer.email} is deactivated; no token issued.")
-    _, raw = ApiToken.issue(officer, name=name.strip())
+    _, raw = ApiToken.issue(officer, name=name.strip(), read_only=read_only)
     db.session.commit()
     click.echo(f"API token for {officer.email} (shown once; send as `Authorization: Bearer <token>`):")
     click.echo(raw)

@@ -106,3 +106,28 @@ def test_an_invited_moderator_moderates_one_forum_and_is_refused_another_events_
         "web",
         {"status": ["held", "accepted"]},
     )
+
+
+@pytest.mark.browser
+def test_a_ce_reviewer_sees_attendance_and_cannot_edit_sessions(app: Flask, browser: Browser) -> None:
+    series = make_event("cataloging-series", DAYS, kind="series")
+    reviewer = make_officer("ce@example.org", "reviewer password")
+    reviewer.is_admin = False
+    roles.grant(series, reviewer, "ce_reviewer", by=None)
+    db.session.commit()
+    session_id = series.sessions[0].id
+    with live_server(app) as base:
+        page = browser.new_page()
+        page.goto(f"{base}/login")
+        page.get_by_label("Email").fill("ce@example.org")
+        page.get_by_label("Password").fill("reviewer password")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name="Cataloging Series").click()
+        tabs = page.get_by_role("navigation", name="This event")
+        expect(tabs.get_by_role("link", name="Details")).to_have_count(0)
+        expect(tabs.get_by_role("link", name="Team")).to_have_count(0)
+        tabs.get_by_role("link", name="Attendance").click()
+        expect(page.get_by_role("heading", name="Attendance and CE hours")).to_be_visible()
+        answer = page.goto(f"{base}/manage/events/cataloging-series/sessions/{session_id}")
+        assert answer is not None and answer.status == 403
+        expect(page.get_by_text("Your role does not allow this on “Cataloging Series”")).to_be_visible()
