@@ -15,8 +15,8 @@ from flask_login import login_user
 from werkzeug.exceptions import HTTPException
 
 from forum.core.extensions import db
-from forum.models import Event, EventRole, Officer
-from forum.team import roles
+from forum.models import Event, EventRole, Officer, OutboundMessage
+from forum.team import invitations, roles
 from forum.web.events import api as api_door
 from forum.web.team import guard
 from tests.conftest import csrf_from
@@ -243,3 +243,32 @@ def test_the_officer_who_creates_an_event_owns_it(app: Flask, client: FlaskClien
     assert (
         client.patch("/api/v1/events/rda-basics", json={"title": "RDA"}, headers=headers).status_code == 200
     )
+
+
+def test_an_invited_officer_sets_a_password_through_the_signed_link(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        event = make_event("cataloging-eforum", DAYS)
+        owner = officer_with(event, "owner", "owner@example.org")
+        invitations.invite(event, "vol@example.org", "moderator", by=owner)
+        db.session.commit()
+        [mail] = db.session.query(OutboundMessage).filter_by(kind="officer_invite").all()
+        text = mail.full_message.decode()
+        assert "the role Moderator on “Cataloging Eforum”" in text
+        link = next(word for word in text.split() if "/invitation/" in word)
+    path = link[link.index("/invitation/") :]
+    page = client.get(path)
+    assert page.status_code == 200 and "vol@example.org" in page.get_data(as_text=True)
+    assert page.headers["Referrer-Policy"] == "same-origin" and page.headers["Cache-Control"] == "no-store"
+    done = client.post(
+        path,
+        data={
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+            "password": "a long passphrase",
+            "again": "a long passphrase",
+        },
+    )
+    assert done.status_code == 303 and done.headers["Location"] == "/manage/"
+    listing = client.get("/manage/").get_data(as_text=True)
+    assert "Cataloging Eforum" in listing
+    again = client.get(path)  # used once: the password is set now
+    assert again.status_code == 400 and "used already" in again.get_data(as_text=True)

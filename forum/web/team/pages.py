@@ -7,18 +7,18 @@ the rules about who may make an owner live in `forum.team.roles` and come back a
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
-from wtforms import EmailField, SelectField, StringField
-from wtforms.validators import Email, InputRequired, Length, Optional
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
 
 from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.models import Event, Officer
-from forum.team import roles
+from forum.team import invitations, roles
 from forum.web.forms import STRIP, ConfirmForm, choices
 
-bp = Blueprint("team", __name__, url_prefix="/manage")
+bp = Blueprint("team", __name__)
 
 
 class GrantForm(CheckedForm):
@@ -56,13 +56,13 @@ def _page(event: Event, form: GrantForm, status: int = 200) -> tuple[str, int]:
     ), status
 
 
-@bp.route("/events/<slug>/team", methods=["GET", "POST"])
+@bp.route("/manage/events/<slug>/team", methods=["GET", "POST"])
 def index(slug: str) -> tuple[str, int] | Response:
     event = _event(slug)
     form = GrantForm()
     if form.validate_on_submit():
         try:
-            officer = roles.invite(
+            officer = invitations.invite(
                 event, form.email.data or "", form.role.data or "", by=current_user, name=form.name.data or ""
             )
         except roles.RoleError as exc:
@@ -77,7 +77,7 @@ def index(slug: str) -> tuple[str, int] | Response:
     return _page(event, form, 400 if form.errors else 200)
 
 
-@bp.route("/events/<slug>/team/<int:officer_id>/revoke", methods=["POST"])
+@bp.route("/manage/events/<slug>/team/<int:officer_id>/revoke", methods=["POST"])
 def revoke(slug: str, officer_id: int) -> tuple[str, int] | Response:
     event = _event(slug)
     officer = db.session.get(Officer, officer_id)
@@ -93,3 +93,27 @@ def revoke(slug: str, officer_id: int) -> tuple[str, int] | Response:
     if had:
         flash(f"{officer.email} no longer holds a role on “{event.title}”.", "success")
     return redirect(url_for("team.index", slug=slug), code=303)
+
+
+class SetPasswordForm(CheckedForm):
+    password = PasswordField(
+        "New password", validators=[InputRequired("Choose a password."), Length(min=10, max=200)]
+    )
+    again = PasswordField("The same again", validators=[EqualTo("password", "The two passwords differ.")])
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"], endpoint="accept")
+def accept(token: str) -> tuple[str, int] | Response:
+    """The invitation link: set a password, then straight to the events list."""
+    try:
+        officer = invitations.read(token)
+    except invitations.InvitationError as exc:
+        return render_template("team/sso_refused.html", message=str(exc), title="Invitation"), 400
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        officer.set_password(form.password.data or "")
+        db.session.commit()
+        login_user(officer)
+        flash(f"Welcome, {officer.email}: your password is set.", "success")
+        return redirect(url_for("manage.index"), code=303)
+    return render_template("team/accept.html", form=form, officer=officer), 400 if form.errors else 200
