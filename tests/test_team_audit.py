@@ -3,15 +3,17 @@ whichever door made it; officers with the right role read it per event, filtered
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from forum.core import clock
 from forum.core.extensions import db
 from forum.events import service as events
 from forum.models import AuditEntry, Event, Session
+from forum.scheduling.jobs import run_job
 from forum.team import roles
 from tests.conftest import csrf_from
 from tests.support.api import make_event
@@ -179,3 +181,15 @@ def test_officers_read_the_log_filtered_and_by_api_and_a_moderator_may_not(
     sign_in(client, moderator)
     assert client.get("/manage/events/pub/audit").status_code == 403
     assert client.get("/api/v1/events/pub/audit", headers=bearer(moderator)).status_code == 403
+
+
+def test_entries_past_the_keeping_time_are_removed_by_the_retention_job(app: Flask) -> None:
+    event = make_event("pub", DAYS)
+    app.config["AUDIT_KEEP_DAYS"] = 30
+    before = len(_rows())
+    assert before > 0
+    run_job("team-retention", at=clock.now() + timedelta(days=29))
+    assert len(_rows()) == before
+    report = run_job("team-retention", at=clock.now() + timedelta(days=31))
+    assert _rows() == [] and f"removed {before} audit entries" in report.lines[0]
+    assert event.id

@@ -284,6 +284,9 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("pathways", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("pathways",)),
     JobSpec("link-check", "forum.scheduling.scheduler:run_scheduled", RETENTION_SECONDS, ("link-check",)),
     JobSpec("webhooks", "forum.scheduling.scheduler:run_scheduled", OUTBOX_SECONDS, ("webhooks",)),
+    JobSpec(
+        "team-retention", "forum.scheduling.scheduler:run_scheduled", RETENTION_SECONDS, ("team-retention",)
+    ),
 )
 
 _app: Flask | None = None

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import delete, func, select
 
+from forum.common.jobs import JobReport, register_job
 from forum.core.extensions import db
-from forum.models import AuditEntry
+from forum.models import AuditEntry, WebhookDelivery
 
 LIMIT = 500
+#: Kept this long unless AUDIT_KEEP_DAYS says otherwise; delivered webhooks' log for 30 days.
+AUDIT_KEEP_DAYS = 730
+WEBHOOK_LOG_DAYS = 30
 
 
 def entries(
@@ -48,3 +53,20 @@ def actions_in(event_id: int | None) -> list[str]:
             .order_by(AuditEntry.action)
         )
     )
+
+
+def prune(at: datetime, report: JobReport, event: object = None) -> None:
+    """The `team-retention` job: audit entries past AUDIT_KEEP_DAYS, finished webhook
+    deliveries past WEBHOOK_LOG_DAYS. The log names no participant (summaries carry ids, not
+    addresses), so erasing a participant leaves it as it is."""
+    days = int(current_app.config.get("AUDIT_KEEP_DAYS") or AUDIT_KEEP_DAYS)
+    gone = db.session.execute(delete(AuditEntry).where(AuditEntry.at < at - timedelta(days=days))).rowcount
+    old = at - timedelta(days=WEBHOOK_LOG_DAYS)
+    sent = db.session.execute(
+        delete(WebhookDelivery).where(WebhookDelivery.status != "pending", WebhookDelivery.created_at < old)
+    ).rowcount
+    db.session.commit()
+    report.add(f"removed {gone} audit entries older than {days} days and {sent} old webhook deliveries")
+
+
+register_job("team-retention", "remove audit entries and webhook deliveries past their keeping time", prune)
