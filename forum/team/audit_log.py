@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import Delete, delete, func, select
 
 from forum.common.jobs import JobReport, register_job
 from forum.core.extensions import db
 from forum.models import AuditEntry, WebhookDelivery
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
 
 LIMIT = 500
 #: Kept this long unless AUDIT_KEEP_DAYS says otherwise; delivered webhooks' log for 30 days.
@@ -60,13 +64,18 @@ def prune(at: datetime, report: JobReport, event: object = None) -> None:
     deliveries past WEBHOOK_LOG_DAYS. The log names no participant (summaries carry ids, not
     addresses), so erasing a participant leaves it as it is."""
     days = int(current_app.config.get("AUDIT_KEEP_DAYS") or AUDIT_KEEP_DAYS)
-    gone = db.session.execute(delete(AuditEntry).where(AuditEntry.at < at - timedelta(days=days))).rowcount
+    gone = _deleted(delete(AuditEntry).where(AuditEntry.at < at - timedelta(days=days)))
     old = at - timedelta(days=WEBHOOK_LOG_DAYS)
-    sent = db.session.execute(
+    sent = _deleted(
         delete(WebhookDelivery).where(WebhookDelivery.status != "pending", WebhookDelivery.created_at < old)
-    ).rowcount
+    )
     db.session.commit()
     report.add(f"removed {gone} audit entries older than {days} days and {sent} old webhook deliveries")
+
+
+def _deleted(statement: Delete) -> int:
+    """Rows a DELETE removed (a DML statement's result is a CursorResult)."""
+    return cast("CursorResult[Any]", db.session.execute(statement)).rowcount
 
 
 register_job("team-retention", "remove audit entries and webhook deliveries past their keeping time", prune)
