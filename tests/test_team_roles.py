@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from forum.core.extensions import db
 from forum.models import Event, EventRole, Officer, OutboundMessage
 from forum.team import invitations, roles
-from forum.web.events import api as api_door
+from forum.web.events import api_common as api_door
 from forum.web.team import guard
 from tests.conftest import csrf_from
 from tests.support.api import make_event

@@ -91,7 +91,7 @@ class BounceResult:
 def handle(subscription_id: int, event_id: int, parsed: ParsedMessage) -> BounceResult:
     """Count a hard bounce against the subscription; ignore delays and anything not a DSN.
 
-    The signed address (checked by discussion.resolve) identifies the subscriber, so the
+    The signed address (checked by addresses.resolve) identifies the subscriber, so the
     report's own recipient is not trusted or needed (forwarding often changes it).
     """
     statuses = parsed.delivery

@@ -4,7 +4,7 @@ One dedicated process per deployment runs everything that happens on a clock: it
 drains the outbox every few seconds and, every minute, sends what has become due —
 daily digests (and the final one at close), session reminders, timed announcements
 and lessons, forum opening and closing notices. What each job does lives in
-`forum/jobs.py` (with its exactly-once `run_once`); this module holds the lock, the
+`forum/scheduling/jobs.py` (the kinds areas register, and `common/jobs.run_once`); this module holds the lock, the
 heartbeat and the APScheduler wiring.
 
 Why a process of its own and never inside gunicorn workers: gunicorn forks several

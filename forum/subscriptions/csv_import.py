@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import selectinload
 
-from forum.calendars import calendar
+from forum.calendars import invites
 from forum.common import signals
 from forum.core import clock
 from forum.core.extensions import db
@@ -256,7 +256,7 @@ def _vouched(known: dict[str, int], confirmed: bool) -> set[int]:
 def _over_the_limit(event: Event, rows: list[_Row], known: dict[str, int], active: set[int]) -> set[int]:
     """Of those who would join at once, the ones a capped series has no seat for (in file
     order, and all of them while anyone is already waiting): they join the waiting list.
-    Holds the event lock (forum.seats) for the rest of the batch's transaction."""
+    Holds the event lock (forum/webinars/seats.py) for the rest of the batch's transaction."""
     if not seats.has_limit(event):
         return set()
     seats.lock_event(event)
@@ -302,10 +302,10 @@ def _mail_batch(sub_ids: list[int]) -> None:
         .options(selectinload(Subscription.participant))
     ).all()
     enqueue_many((confirmation(s) for s in subs if s.status == "pending"), kind="confirm")
-    active = [s for s in subs if s.status == "active"]
+    active = [s for s in subs if s.is_active]
     enqueue_many((welcome(s) for s in active), kind="welcome")
     for sub in active:
-        calendar.send_session_invites(sub, calendar.later_invite_sessions(sub))
+        invites.send_session_invites(sub, invites.later_invite_sessions(sub))
     for sub in subs:
         if sub.status == "waitlisted":
             seats.send_waitlisted(sub)

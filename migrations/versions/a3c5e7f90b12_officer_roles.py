@@ -5,7 +5,7 @@ Every officer that exists today could do everything, so each becomes a site admi
 roles granted to them per event.
 
 Revision ID: a3c5e7f90b12
-Revises: 7c1d2e9f4a60
+Revises: b3e5c1a7d926
 Create Date: 2026-12-07 12:10:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'a3c5e7f90b12'
-down_revision = '7c1d2e9f4a60'
+down_revision = 'b3e5c1a7d926'
 branch_labels = None
 depends_on = None
 

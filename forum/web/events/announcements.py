@@ -1,6 +1,6 @@
 """Officers write announcements and workshop lessons now and schedule them for later.
 
-The scheduler (forum/scheduler.py) sends each one once, at its time, to the event's
+The scheduler (forum/events/jobs.py) sends each one once, at its time, to the event's
 active subscribers who take mail.  The send time is typed as a wall time in the
 event's own zone, like session times.
 """

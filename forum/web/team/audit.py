@@ -12,8 +12,8 @@ from marshmallow import Schema, fields, validate
 from forum.core.extensions import csrf
 from forum.models import Event
 from forum.team import audit_log
-from forum.web.events.api import OFFICER_DOC
-from forum.web.events.api import abort as api_abort
+from forum.web.events.api_common import OFFICER_DOC
+from forum.web.events.api_common import abort as api_abort
 
 bp = Blueprint("audit", __name__, url_prefix="/manage")
 api_bp = ApiBlueprint("audit_api", __name__, url_prefix="/api/v1", description="Audit log")

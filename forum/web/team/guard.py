@@ -25,7 +25,7 @@ from forum.core.extensions import login
 from forum.models import Event, Officer
 from forum.team import audit
 from forum.team import roles as r
-from forum.web.events import api
+from forum.web.events import api_common as api
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 OFFICER_PREFIXES = ("/manage", "/api/v1")
@@ -112,6 +112,23 @@ RULES: dict[str, Rule] = {
     "evaluations.settings": ev(r.EVALUATION_EDIT),
     "evaluations.results": ev(r.CE_VIEW),
     "evaluations.results_csv": ev(r.CE_VIEW),
+    # registration questions, answers, approvals (forum/web/registration)
+    "registration.questions": ev(V, E),
+    "registration.edit_question": ev(E),
+    "registration.question_action": ev(E),
+    "registration.add_from_preset": ev(E),
+    "registration.approval_setting": ev(E),
+    "registration.presets": site(r.EVENT_CREATE),
+    "registration.edit_preset": site(r.EVENT_CREATE),
+    "registration.delete_preset": site(r.EVENT_CREATE),
+    "approvals.answers": ev(r.REGISTRANTS_VIEW),
+    "approvals.approvals": ev(r.REGISTRANTS_VIEW, r.REGISTRANTS_EDIT),
+    "api_registration.list_questions": public_read(V, E),
+    "api_registration.create_question": ev(E),
+    "api_registration.update_question": ev(E),
+    "api_registration.delete_question": ev(E),
+    "api_registration.list_registrations": ev(r.REGISTRANTS_VIEW),
+    "api_registration.decide": ev(r.REGISTRANTS_EDIT),
     # the team (forum/web/team)
     "team.index": ev(r.ROLES_MANAGE),
     "team.revoke": ev(r.ROLES_MANAGE),
