@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -193,3 +193,25 @@ def test_entries_past_the_keeping_time_are_removed_by_the_retention_job(app: Fla
     report = run_job("team-retention", at=clock.now() + timedelta(days=31))
     assert _rows() == [] and f"removed {before} audit entries" in report.lines[0]
     assert event.id
+
+
+def test_an_export_and_a_failed_sign_in_are_logged(app: Flask, client: FlaskClient) -> None:
+    event = make_event("pub", DAYS)
+    owner = officer_with(event, "owner", "owner@example.org")
+    sign_in(client, owner)
+    assert client.get("/manage/events/pub/subscribers/export.csv").status_code == 200
+    [row] = _rows("registrants.exported")
+    assert (row.actor, row.event_id, row.via) == ("owner@example.org", event.id, "web")
+    g.pop("_login_user", None)  # the test's app context outlives requests: forget the owner
+    other = app.test_client()
+    page = other.get("/login")
+    other.post(
+        "/login",
+        data={
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+            "email": "Owner@Example.org",
+            "password": "wrong",
+        },
+    )
+    [failed] = _rows("signin.failed")
+    assert (failed.summary, failed.officer_id, failed.address) == ("owner@example.org", None, "127.0.0.1")

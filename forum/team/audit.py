@@ -62,10 +62,13 @@ def acting(officer: Officer | None, *, via: str, token: ApiToken | None = None) 
 
 
 def current_actor() -> Actor:
+    """Who the guard named; in a request it did not guard (sign-in, public pages) nobody,
+    from the request's address; outside a request the process itself."""
     if has_request_context():
         actor = request.environ.get(ACTOR_KEY)
         if isinstance(actor, Actor):
             return actor
+        return Actor(None, "web", address=request.remote_addr or "")
     return SYSTEM
 
 
