@@ -397,7 +397,7 @@ def load_officer(report: DemoReport) -> Officer:
         return officer
     production = current_app.config.get("FORUM_ENV") == "production"
     password = secrets.token_urlsafe(12) if production else DEV_DEMO_PASSWORD
-    officer = Officer(email=DEMO_OFFICER_EMAIL, name="Demo Officer")
+    officer = Officer(email=DEMO_OFFICER_EMAIL, name="Demo Officer", is_admin=True)
     officer.set_password(password)
     db.session.add(officer)
     report.created.append(f"officer {DEMO_OFFICER_EMAIL}")

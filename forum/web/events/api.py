@@ -26,6 +26,7 @@ from forum.models import Event, Session
 from forum.registration import service as registration
 from forum.registration.answers import raw_from_json
 from forum.subscriptions import service as subscription_service
+from forum.team import roles
 from forum.web.events import api_sessions  # noqa: F401  (its routes join bp)
 from forum.web.events.api_common import (
     OFFICER_DOC,
@@ -87,7 +88,9 @@ def list_events(kind: str | None = None, when: str | None = None, status: str | 
     query, start, end = _span_query()
     if officer is None:
         query = query.where(Event.status == "published")
-    elif status:
+    else:  # the public's events and the drafts of events the token's roles reach
+        query = query.where((Event.status == "published") | roles.visible_events(officer))
+    if officer is not None and status:
         query = query.where(Event.status == status)
     if kind:
         query = query.where(Event.kind == kind)
