@@ -53,6 +53,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "MAIL_FROM_NAME": ("", "display name on mail's From; defaults to the short name"),
     "DISPLAY_ZONES": (DEFAULT_DISPLAY_ZONES, "zone=Label list shown under every session time"),
     "RATELIMIT_STORAGE_URI": ("memory://", "Flask-Limiter storage, e.g. redis://127.0.0.1:6379"),
+    "CACHE_URL": ("", "redis://host:port/db for the public pages' cache when several web processes run; empty: process memory"),
+    "PAGE_CACHE_SIZE": ("512", "rendered public pages kept in process memory (when CACHE_URL is empty)"),
     "SUBSCRIBE_RATE_LIMIT": ("10 per minute;60 per hour", "per client address, subscribe form and JSON API"),
     "FRESH_LINK_RATE_LIMIT": ("5 per minute;20 per hour", "per client address, requests for a fresh link"),
     "TOKEN_MAX_AGE_DAYS": (
@@ -159,6 +161,8 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
         **{name: _env(name) for name in BRANDING_SETTINGS},
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        "CACHE_URL": _env("CACHE_URL"),
+        "PAGE_CACHE_SIZE": _int("PAGE_CACHE_SIZE"),
         "SUBSCRIBE_RATE_LIMIT": _env("SUBSCRIBE_RATE_LIMIT"),
         "FRESH_LINK_RATE_LIMIT": _env("FRESH_LINK_RATE_LIMIT"),
         "TOKEN_MAX_AGE_DAYS": int(_env("TOKEN_MAX_AGE_DAYS")),

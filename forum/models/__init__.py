@@ -27,6 +27,7 @@ from forum.models.events import (
 from forum.models.mail_texts import MailText
 from forum.models.officers import ApiToken, Officer
 from forum.models.outbox import FanOut, OutboundBody, OutboundMessage, assemble
+from forum.models.page_version import PageVersion
 from forum.models.participants import DELIVERY_MODES, Participant, Subscription
 from forum.models.pathways import LearningNeed, Pathway, PathwayFollow, PathwayStep, Resource, StepProgress
 from forum.models.registration import (
@@ -105,6 +106,7 @@ __all__ = [
     "Rsvp",
     "RelayCapability",
     "Session",
+    "PageVersion",
     "SiteSetting",
     "Subscription",
     "Thread",

@@ -23,6 +23,7 @@ from forum.core.extensions import db
 from forum.models import Event, EventPanelist, Panelist, Session
 from forum.web.conditional import conditional_page, event_page_version, index_version, panelist_version
 from forum.web.helpers import display_zones
+from forum.web.page_cache import cached_page
 
 bp = Blueprint("public", __name__)
 
@@ -146,7 +147,7 @@ def load_event(slug: str) -> Event | None:
 
 @bp.route("/")
 def index() -> Response:
-    return conditional_page(index_version(), _render_index)
+    return cached_page(_render_index, lambda: conditional_page(index_version(), _render_index))
 
 
 def _render_index() -> str:
@@ -169,24 +170,47 @@ def _render_index() -> str:
 
 @bp.route("/events/<slug>")
 def event(slug: str) -> Response:
-    ev = Event.by_slug(slug)  # the row only: a 304 needs no more
-    if ev is None or not ev.is_public:
-        abort(404, description="There is no published event at this address.")
-
     def render() -> str:
         full = load_event(slug)  # sessions, panelists and materials in a few more queries
-        assert full is not None
+        if full is None or not full.is_public:
+            abort(404, description="There is no published event at this address.")
         return render_template("public/event.html", **event_context(full))
 
-    return conditional_page(event_page_version(ev), render, csrf_form=True)  # csrf: the subscribe form
+    def uncached() -> Response:
+        ev = Event.by_slug(slug)  # the row only: a 304 needs no more
+        if ev is None or not ev.is_public:
+            abort(404, description="There is no published event at this address.")
+        return conditional_page(event_page_version(ev), render, csrf_form=True)
+
+    return cached_page(render, uncached, csrf_form=True)  # csrf: the subscribe form
 
 
 @bp.route("/panelists/<int:panelist_id>")
 def panelist(panelist_id: int) -> Response:
+    def render() -> str:
+        person, links = _panelist(panelist_id)
+        return render_template("public/panelist.html", panelist=person, links=links, event_dates=event_dates)
+
+    def uncached() -> Response:
+        person, links = _panelist(panelist_id)
+        return conditional_page(
+            panelist_version(person),
+            lambda: render_template(
+                "public/panelist.html", panelist=person, links=links, event_dates=event_dates
+            ),
+        )
+
+    return cached_page(render, uncached)
+
+
+def _panelist(panelist_id: int) -> tuple[Panelist, list[EventPanelist]]:
+    """The panelist and the events of theirs this reader may see (404 when none)."""
     person = db.session.get(  # with their events and those events' sessions: no query per event
         Panelist,
         panelist_id,
-        options=[selectinload(Panelist.event_links).selectinload(EventPanelist.event).selectinload(Event.sessions)],
+        options=[
+            selectinload(Panelist.event_links).selectinload(EventPanelist.event).selectinload(Event.sessions)
+        ],
     )
     links = [
         link
@@ -196,10 +220,7 @@ def panelist(panelist_id: int) -> Response:
     if person is None or not links:
         abort(404, description="There is no such panelist page.")
     links.sort(key=lambda link: _first_day(link.event) or date.max, reverse=True)
-    return conditional_page(
-        panelist_version(person),
-        lambda: render_template("public/panelist.html", panelist=person, links=links, event_dates=event_dates),
-    )
+    return person, links
 
 
 def _first_day(event: Event) -> date | None:

@@ -1,0 +1,117 @@
+"""The public pages' version counter: bumped in the same transaction as any change a public
+page can show, read once per request by the page cache (`forum/web/page_cache.py`).
+
+One place decides, for every door (forms, JSON API, CLI, scheduler, LMTP): SQLAlchemy's
+`before_flush` sees every ORM change and `do_orm_execute` every bulk INSERT/UPDATE/DELETE
+written past the ORM (a CSV import's batch). The test is by table, and it is a deny-list:
+a table nobody shows on a public page (the outbox, the audit log, job runs ...) is listed
+as quiet; everything else bumps, so a table added later is safe by default (a needless
+bump costs one re-render, a missing one a stale page). One bump per transaction.
+
+Subscriptions change all the time (bounce counts, delivery modes) but pages show only
+how many seats are taken: a subscription bumps when it is added, removed or changes status.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import inspect, select, update
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
+
+from forum.core import clock
+from forum.models import PageVersion, Subscription
+
+KEY = "public"
+#: tables no public page (event, index, panelist, pathways, public calendar feeds) shows
+QUIET_TABLES = frozenset(
+    {
+        "page_version",
+        "outbound_body",
+        "outbound_message",
+        "fan_out",
+        "job_run",
+        "scheduler_lock",
+        "audit_entry",
+        "webhook_endpoint",
+        "webhook_delivery",
+        "officer",
+        "api_token",
+        "event_role",
+        "participant",
+        "attendance",
+        "certificate",
+        "evaluation_response",
+        "evaluation_answer",
+        "form_answer",
+        "pathway_follow",
+        "pathway_progress",
+        "relay_capability",
+        "rsvp",
+    }
+)
+_BUMPED = "forum_page_version_bumped"
+
+
+def current(session: OrmSession) -> tuple[int, datetime] | None:
+    """The version now and when it changed (None where the row is missing: then nothing
+    may be cached)."""
+    row = session.execute(
+        select(PageVersion.value, PageVersion.changed_at).where(PageVersion.key == KEY)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def bump(session: OrmSession) -> None:
+    """value + 1 in the caller's transaction (the row lock serialises concurrent changes)."""
+    table = PageVersion.__table__
+    done = session.execute(
+        update(table).where(table.c.key == KEY).values(value=table.c.value + 1, changed_at=clock.now())
+    )
+    if not getattr(done, "rowcount", 0):
+        # A database made by create_all (tests): start at a random point, so two databases
+        # sharing one Redis never hand each other pages (the migration seeds a row too).
+        session.execute(table.insert().values(key=KEY, value=secrets.randbits(40), changed_at=clock.now()))
+    session.info[_BUMPED] = True
+
+
+def _shows(obj: object) -> bool:
+    table = getattr(type(obj), "__tablename__", None)
+    return table is not None and table not in QUIET_TABLES
+
+
+def _changed(session: OrmSession) -> bool:
+    for obj in session.new | session.deleted:
+        if _shows(obj):
+            return True
+    for obj in session.dirty:
+        if isinstance(obj, Subscription):
+            if inspect(obj).attrs.status.history.has_changes():
+                return True
+        elif _shows(obj) and session.is_modified(obj):
+            return True
+    return False
+
+
+@sa_event.listens_for(OrmSession, "before_flush")
+def _bump_on_flush(session: OrmSession, _context: Any, _instances: Any) -> None:
+    if not session.info.get(_BUMPED) and _changed(session):
+        bump(session)
+
+
+@sa_event.listens_for(OrmSession, "do_orm_execute")
+def _bump_on_bulk(state: ORMExecuteState) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete) or state.session.info.get(_BUMPED):
+        return
+    table = getattr(state.statement, "table", None)
+    if table is not None and getattr(table, "name", None) not in QUIET_TABLES:
+        bump(state.session)
+
+
+@sa_event.listens_for(OrmSession, "after_transaction_end")
+def _forget(session: OrmSession, _transaction: Any) -> None:
+    session.info.pop(_BUMPED, None)
