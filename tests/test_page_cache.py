@@ -1,0 +1,190 @@
+"""The public pages come from a cache of rendered bytes keyed by the public version counter:
+every kind of change a reader would see shows on their next request (an officer's edit, a
+seat taken, a recording added, a branding change), with the cache in process memory and in
+Redis; a revalidation reads one row and renders nothing; nothing private is ever stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask, g
+from flask.testing import FlaskClient
+from sqlalchemy import event as sa_event
+from sqlalchemy import text
+
+from forum.core import clock
+from forum.core.extensions import db
+from forum.models import Event
+from forum.web import page_cache
+from forum.webinars import recordings
+from tests.conftest import csrf_from
+from tests.support.factories import make_event, subscribe
+from tests.support.live import make_officer, post_form, sign_in
+from tests.test_door_parity import web_form
+
+WALLS = [(datetime(2030, 9, 10, 13), datetime(2030, 9, 10, 14))]
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def cached(app: Flask, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The app with its page cache in process memory or in Redis (Flask-Caching)."""
+    app.config["CACHE_URL"] = REDIS_URL if request.param == "redis" else ""
+    app.extensions.pop("forum_page_cache", None)
+    yield request.param
+    page_cache.store().clear()
+
+
+@pytest.fixture
+def officer(app: Flask) -> FlaskClient:
+    make_officer()
+    browser = app.test_client()
+    assert sign_in(browser).status_code == 302
+    return browser
+
+
+def _fresh() -> None:
+    """Forget the previous request's user and CSRF token: the test's app context outlives a
+    request (a server's does not), and Flask-Login and Flask-WTF keep both in `g`."""
+    for name in ("_login_user", "csrf_token"):
+        g.pop(name, None)
+
+
+def _page(client: FlaskClient, url: str, *, stored: bool = True) -> str:
+    """A reader's page; `stored`: it is then in the cache (served from it next time)."""
+    _fresh()
+    response = client.get(url)
+    assert response.status_code == 200, url
+    assert not stored or any(f"|{url.split('?')[0]}|" in key for key in _keys()), url
+    _fresh()
+    return response.get_data(as_text=True)
+
+
+def test_the_cache_is_used_and_only_a_bump_refreshes_it(cached: str, client: FlaskClient) -> None:
+    event = make_event("mentoring", WALLS, title="Mentoring in Technical Services")
+    assert "Mentoring in Technical Services" in _page(client, "/events/mentoring")
+    # a change written past the ORM and its listeners: the cached page is what is served
+    db.session.execute(text("UPDATE event SET title = 'Sneaky' WHERE id = :id"), {"id": event.id})
+    db.session.connection().exec_driver_sql("UPDATE page_version SET value = value")  # no bump
+    db.session.commit()
+    assert "Mentoring in Technical Services" in _page(client, "/events/mentoring")
+
+
+def test_an_officer_edit_shows_on_the_next_request(
+    cached: str, client: FlaskClient, officer: FlaskClient
+) -> None:
+    event = make_event("mentoring", WALLS, title="Mentoring in Technical Services")
+    before = {}
+    for url in ("/", "/events/mentoring"):
+        _fresh()
+        before[url] = client.get(url)
+    assert len(_keys()) == 2  # both stored
+    _fresh()
+    assert all("Mentoring in Technical Services" in r.get_data(as_text=True) for r in before.values())
+    changed = post_form(
+        officer, "/manage/events/mentoring/edit", {**web_form(event), "title": "Mentoring, Revised"}
+    )
+    assert changed.status_code == 302, changed.data[:300]
+    for url, first in before.items():
+        assert "Mentoring, Revised" in _page(client, url), url
+        assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 200, url
+
+
+def test_a_seat_taken_shows_on_the_next_request(cached: str, client: FlaskClient) -> None:
+    event = make_event("cataloging", WALLS, kind="series", seat_limit=3)
+    assert 'data-seats-left="3"' in _page(client, "/events/cataloging")
+    subscribe(event, "ana@example.org")
+    assert 'data-seats-left="2"' in _page(client, "/events/cataloging")
+
+
+def test_a_recording_added_shows_on_the_next_request(cached: str, client: FlaskClient) -> None:
+    event = make_event("cataloging", WALLS, kind="series")
+    assert "https://video.example.org/rec-1" not in _page(client, "/events/cataloging")
+    recordings.add_material(event.sessions[0], url="https://video.example.org/rec-1", public=True)
+    db.session.commit()
+    assert "https://video.example.org/rec-1" in _page(client, "/events/cataloging")
+
+
+def test_a_branding_change_shows_on_the_next_request(
+    cached: str, client: FlaskClient, officer: FlaskClient
+) -> None:
+    make_event("mentoring", WALLS)
+    for url in ("/", "/events/mentoring"):
+        assert "Library Collections Forum" not in _page(client, url)
+    saved = post_form(officer, "/manage/settings", {"org_name": "Library Collections Forum"})
+    assert saved.status_code == 302
+    for url in ("/", "/events/mentoring"):
+        assert "Library Collections Forum" in _page(client, url), url
+
+
+def test_a_revalidation_reads_one_row_and_renders_nothing(cached: str, client: FlaskClient) -> None:
+    make_event("mentoring", WALLS, panelists=[("Ana Reyes", "moderator")])
+    with clock.frozen(datetime(2030, 1, 1, 12, 0, 30, tzinfo=UTC)):  # one minute of the key
+        _revalidate(client)
+
+
+def _revalidate(client: FlaskClient) -> None:
+    first = client.get("/events/mentoring")
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sa_event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        again = client.get("/events/mentoring", headers={"If-None-Match": first.headers["ETag"]})
+        hit = client.get("/events/mentoring")
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", count)
+    assert again.status_code == 304 and again.data == b""
+    assert hit.status_code == 200 and hit.data.replace(
+        csrf_from(hit.data).encode(), b""
+    ) == first.data.replace(csrf_from(first.data).encode(), b"")
+    assert len(statements) == 2 and all("page_version" in s for s in statements), statements
+
+
+def test_nothing_private_is_stored(
+    cached: str, app: Flask, client: FlaskClient, officer: FlaskClient
+) -> None:
+    make_event("mentoring", WALLS)
+    _fresh()
+    reader = client.get("/events/mentoring")
+    _fresh()
+    other = app.test_client().get("/events/mentoring")
+    token = csrf_from(reader.data)
+    assert token and csrf_from(other.data) != token  # each reader's own token, not a stored one
+    stored = [page_cache.store().get(k) for k in _keys()]
+    assert stored and all(
+        b and token.encode() not in b and csrf_from(other.data).encode() not in b for b in stored
+    )
+    # an officer's page (their name, the sign-out form) is never stored nor served to readers
+    assert "Sign out" in _page(officer, "/events/mentoring", stored=False)
+    assert "Sign out" not in _page(client, "/events/mentoring")
+    # the token put back into the cached page is one the subscribe form accepts
+    token = csrf_from(_page(client, "/events/mentoring"))
+    _fresh()
+    form = client.post("/events/mentoring/subscribe", data={"email": "ana@example.org", "csrf_token": token})
+    assert form.status_code == 200 and "check your inbox" in form.get_data(as_text=True).lower()
+
+
+def _keys() -> list[str]:
+    found = page_cache.store()
+    if isinstance(found, page_cache.MemoryStore):
+        return list(found._items)
+    import redis  # noqa: PLC0415 - only the Redis half of this test lists keys
+
+    server = redis.Redis.from_url(REDIS_URL)
+    return [k.decode().split(":", 2)[2] for k in server.scan_iter("forum-page:*")]
+
+
+def test_a_draft_is_never_cached_as_public(cached: str, client: FlaskClient) -> None:
+    event = make_event("mentoring", WALLS, publish=False)
+    assert client.get("/events/mentoring").status_code == 404
+    event.status = "published"
+    db.session.commit()
+    assert client.get("/events/mentoring").status_code == 200
+    db.session.get(Event, event.id).status = "draft"  # type: ignore[union-attr]
+    db.session.commit()
+    assert client.get("/events/mentoring").status_code == 404
