@@ -6,7 +6,8 @@ One place decides, for every door (forms, JSON API, CLI, scheduler, LMTP): SQLAl
 written past the ORM (a CSV import's batch). The test is by table, and it is a deny-list:
 a table nobody shows on a public page (the outbox, the audit log, job runs ...) is listed
 as quiet; everything else bumps, so a table added later is safe by default (a needless
-bump costs one re-render, a missing one a stale page). One bump per transaction.
+bump costs one re-render, a missing one a stale page). One bump per transaction, as it
+commits (`before_commit`), in it.
 
 Subscriptions change all the time (bounce counts, delivery modes) but pages show only
 how many seats are taken: a subscription bumps when it is added, removed or changes status.
@@ -18,9 +19,9 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Table, inspect, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import inspect, select, update
-from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import ORMExecuteState, SessionTransaction, scoped_session
 from sqlalchemy.orm import Session as OrmSession
 
 from forum.core import clock
@@ -54,10 +55,10 @@ QUIET_TABLES = frozenset(
         "rsvp",
     }
 )
-_BUMPED = "forum_page_version_bumped"
+_CHANGED = "forum_page_version_changed"
 
 
-def current(session: OrmSession) -> tuple[int, datetime] | None:
+def current(session: OrmSession | scoped_session[Any]) -> tuple[int, datetime] | None:
     """The version now and when it changed (None where the row is missing: then nothing
     may be cached)."""
     row = session.execute(
@@ -69,6 +70,7 @@ def current(session: OrmSession) -> tuple[int, datetime] | None:
 def bump(session: OrmSession) -> None:
     """value + 1 in the caller's transaction (the row lock serialises concurrent changes)."""
     table = PageVersion.__table__
+    assert isinstance(table, Table)
     done = session.execute(
         update(table).where(table.c.key == KEY).values(value=table.c.value + 1, changed_at=clock.now())
     )
@@ -76,7 +78,6 @@ def bump(session: OrmSession) -> None:
         # A database made by create_all (tests): start at a random point, so two databases
         # sharing one Redis never hand each other pages (the migration seeds a row too).
         session.execute(table.insert().values(key=KEY, value=secrets.randbits(40), changed_at=clock.now()))
-    session.info[_BUMPED] = True
 
 
 def _shows(obj: object) -> bool:
@@ -98,20 +99,34 @@ def _changed(session: OrmSession) -> bool:
 
 
 @sa_event.listens_for(OrmSession, "before_flush")
-def _bump_on_flush(session: OrmSession, _context: Any, _instances: Any) -> None:
-    if not session.info.get(_BUMPED) and _changed(session):
-        bump(session)
+def _note_flush(session: OrmSession, _context: Any, _instances: Any) -> None:
+    if not session.info.get(_CHANGED) and _changed(session):
+        session.info[_CHANGED] = True
 
 
 @sa_event.listens_for(OrmSession, "do_orm_execute")
-def _bump_on_bulk(state: ORMExecuteState) -> None:
-    if not (state.is_insert or state.is_update or state.is_delete) or state.session.info.get(_BUMPED):
+def _note_bulk(state: ORMExecuteState) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete) or state.session.info.get(_CHANGED):
         return
     table = getattr(state.statement, "table", None)
     if table is not None and getattr(table, "name", None) not in QUIET_TABLES:
-        bump(state.session)
+        state.session.info[_CHANGED] = True
+
+
+@sa_event.listens_for(OrmSession, "before_commit")
+def _bump_as_it_commits(session: OrmSession) -> None:
+    """The bump is the transaction's last statement, so the counter row is locked only for
+    the moment of the commit and always after every lock the change itself took (an event's
+    seat lock, say): no transaction waits on it while holding rows it read, none deadlocks."""
+    if session.in_nested_transaction():
+        return  # a savepoint: the bump waits for the whole transaction
+    session.flush()  # the commit's own changes, so they are noted now
+    if session.info.pop(_CHANGED, None):
+        bump(session)
 
 
 @sa_event.listens_for(OrmSession, "after_transaction_end")
-def _forget(session: OrmSession, _transaction: Any) -> None:
-    session.info.pop(_BUMPED, None)
+def _forget(session: OrmSession, transaction: SessionTransaction) -> None:
+    """At the end of the whole transaction (a rolled-back change needs no bump)."""
+    if transaction.parent is None:
+        session.info.pop(_CHANGED, None)

@@ -23,9 +23,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from flask import Response, current_app, g, request, session
+from flask import current_app, g, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from werkzeug.wrappers import Response
 
 from forum.common import page_versions
 from forum.core import clock, timezones
