@@ -354,13 +354,8 @@ def test_api_reads_published_without_a_token_and_writes_with_one(app, client):
     assert need.status_code == 201 and need.get_json()["slug"] == "new-to-serials"
     # a second one at the same address clashes with what exists: 409, as for events
     again = client.post("/api/v1/needs", json={"title": "New to serials"}, headers=headers)
-    assert (
-        again.status_code == 409
-        and "already uses the address" in again.get_json()["errors"]["json"]["slug"][0]
-    )
-    no_url = client.post(
-        "/api/v1/resources", json={"title": "X", "url": "", "kind": "video"}, headers=headers
-    )
+    assert again.status_code == 409 and "already uses the address" in again.get_json()["errors"]["json"]["slug"][0]
+    no_url = client.post("/api/v1/resources", json={"title": "X", "url": "", "kind": "video"}, headers=headers)
     assert no_url.status_code == 422 and "url" in no_url.get_json()["errors"]["json"]
     bad = client.post(
         "/api/v1/resources",
