@@ -4,7 +4,6 @@ and the CSV export. Everything it changes goes through forum.attendance / attend
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
@@ -17,7 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from forum.ce import attendance, attendance_import, certificates
-from forum.core import clock
+from forum.core import clock, spreadsheet
 from forum.core.extensions import db
 from forum.core.timezones import format_date
 from forum.core.validation import CheckedForm
@@ -252,7 +251,7 @@ def export_csv(event: Event) -> str:
     codes = issued_codes(recs)
     sessions = event.active_sessions
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = spreadsheet.writer(buffer)
     writer.writerow(
         ["email", "name", "status"]
         + [f"{s.start_local:%Y-%m-%d %H:%M} {s.display_title}" for s in sessions]
@@ -269,9 +268,8 @@ def export_csv(event: Event) -> str:
                 + f" ({'+'.join(sorted(m.sources))})"
             )
         person = r.subscription.participant
-        name = person.name
         writer.writerow(
-            [person.email, ("'" + name) if name[:1] in "=+-@" and name else name, r.subscription.status]
+            [person.email, person.name, r.subscription.status]
             + cells
             + [
                 len(r.attended),

@@ -3,12 +3,11 @@ removal, CSV export (streamed) and CSV import (upload form; the CLI has the same
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import (
@@ -27,7 +26,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 from wtforms import BooleanField, SelectField, SubmitField
 
-from forum.core import clock
+from forum.core import clock, spreadsheet
 from forum.core.extensions import db
 from forum.core.timezones import format_date, to_zone
 from forum.core.validation import CheckedForm
@@ -230,20 +229,10 @@ EXPORT_COLUMNS = (
 )
 
 
-def _cell(value: Any) -> str:
-    """Text for a spreadsheet; a leading =, +, - or @ is defused so it cannot run as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 def export_rows(event: Event) -> Iterator[str]:
     """CSV lines, read from the database in chunks so a big list never sits in memory."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = spreadsheet.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     query = (
         select(
@@ -265,7 +254,7 @@ def export_rows(event: Event) -> Iterator[str]:
         .execution_options(yield_per=1000)
     )
     for n, row in enumerate(db.session.execute(query), start=1):
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow(row)
         if n % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
