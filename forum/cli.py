@@ -218,7 +218,7 @@ def import_subscribers(slug: str, path: str, confirmed: bool, mode: str) -> None
 @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, allow_dash=False))
 def import_attendance(slug: str, session_number: int, path: str) -> None:
     """Record SESSION's (1 = first) attendance from a Zoom/Teams report or an email,minutes CSV."""
-    from forum.ce.attendance_import import ReportError, import_report
+    from forum.ce.attendance_import import MAX_BYTES, ReportError, import_report
     from forum.core.extensions import db
     from forum.models import Event
 
@@ -231,7 +231,7 @@ def import_attendance(slug: str, session_number: int, path: str) -> None:
             f"{slug} has {len(sessions)} session(s); there is no session {session_number}"
         )
     with open(path, "rb") as handle:
-        data = handle.read()
+        data = handle.read(MAX_BYTES + 1)  # enough to tell it is too large, no more
     try:
         report = import_report(sessions[session_number - 1], data)
     except ReportError as exc:

@@ -158,7 +158,7 @@ def import_report(slug: str) -> Any:
     session = get_session(event, form.session.data)
     upload = form.file.data
     try:
-        report = attendance_import.import_report(session, upload.read())
+        report = attendance_import.import_report(session, upload.read(attendance_import.MAX_BYTES + 1))
     except attendance_import.ReportError as exc:
         db.session.rollback()
         form.file.errors = [str(exc)]
