@@ -76,6 +76,10 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "auto",
         "accept addresses like jörg@example.de: auto (when the relay offered SMTPUTF8), on, off",
     ),
+    "AUTHSERV_ID": (
+        "",
+        "authserv-id of the MTA's Authentication-Results headers that are trusted; defaults to LIST_DOMAIN",
+    ),
     "DKIM_SELECTOR": ("", "DKIM selector; with DKIM_KEY_FILE, every message is signed"),
     "DKIM_KEY_FILE": ("", "PEM RSA private key for DKIM signing"),
     "DKIM_DOMAIN": ("", "d= of the DKIM signature; defaults to LIST_DOMAIN"),
@@ -177,6 +181,7 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
         "MAX_POST_BYTES": int(_env("MAX_POST_BYTES")),
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH"),
         "MAIL_SMTPUTF8": _env("MAIL_SMTPUTF8").lower(),
+        "AUTHSERV_ID": _env("AUTHSERV_ID"),
         "DKIM_SELECTOR": _env("DKIM_SELECTOR"),
         "DKIM_KEY_FILE": _env("DKIM_KEY_FILE"),
         "DKIM_DOMAIN": _env("DKIM_DOMAIN") or list_domain,
@@ -192,6 +197,7 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
         "OPENAPI_JSON_PATH": "openapi.json",
         "PROXY_HOPS": _int("PROXY_HOPS"),
     } | overrides
+    settings["AUTHSERV_ID"] = settings.get("AUTHSERV_ID") or settings["LIST_DOMAIN"]  # after overrides
     check(settings)
     return settings
 

@@ -30,6 +30,7 @@ from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.core.urls import external_url
 from forum.discussion import digests
+from forum.discussion import notices as hold_notices
 from forum.events.announcements import send_announcement
 from forum.events.reminders import send_reminder
 from forum.mail import texts as mail_texts
@@ -55,6 +56,7 @@ KINDS: dict[str, str] = {
     "ce": "evaluation invitations and certificates after an event's last session",
     "pathways": "the next step of each learning pathway follower who is due one",
     "link-check": "check the URLs of external pathway resources",
+    "hold-notices": "one notice per moderator per interval listing the posts held since the last",
 }
 
 
@@ -144,6 +146,8 @@ def run_job(kind: str, *, event: Event | None = None, at: datetime | None = None
 
         evaluations.send_due(at, report, event)
         certificates.send_due(at, report, event)
+    elif kind == "hold-notices":
+        _hold_notices(at, report, event)
     elif kind in ("pathways", "link-check"):
         from forum.pathways import follow as pathway_follow  # job bodies live with their area
         from forum.pathways import link_check
@@ -151,6 +155,16 @@ def run_job(kind: str, *, event: Event | None = None, at: datetime | None = None
         for line in pathway_follow.send_due_steps(at) if kind == "pathways" else link_check.check_links(at):
             report.add(line, 1 if kind == "pathways" else 0)
     return report
+
+
+def _hold_notices(at: datetime, report: JobReport, event: Event | None) -> None:
+    """Moderators hear of held posts in batches (discussion.notices), each batch once."""
+    for ev, posts in hold_notices.held_since_last_notice(at, event):
+        run = run_once(
+            hold_notices.HOLD_JOB, str(ev.id), str(posts[-1].id), at, partial(hold_notices.hold_notices, ev, posts)
+        )
+        if run is not None:
+            report.add(f"hold notices for {ev.slug}: {len(posts)} post(s), {run.recipients} notice(s)", run.recipients)
 
 
 def _open_forums(at: datetime) -> list[Event]:

@@ -30,6 +30,7 @@ from forum.models import (
     Subscription,
     Thread,
 )
+from forum.scheduling.scheduler import run_job
 from tests.support.fanouts import write_fan_outs
 
 DOMAIN = "lists.forum.test"
@@ -105,8 +106,13 @@ def message(
     msgid: str | None = None,
     html: str | None = None,
     headers: dict[str, str] | None = None,
+    authenticated: bool = True,
 ) -> bytes:
+    """A message as our MTA hands it over: by default with its Authentication-Results saying
+    the From passed DMARC (a genuine sender); `authenticated=False` for a forged From."""
     msg = EmailMessage()
+    if authenticated:
+        msg["Authentication-Results"] = f"{DOMAIN}; dmarc=pass header.from={sender.rpartition('@')[2]}"
     msg["From"] = f"{name} <{sender}>"
     msg["To"] = to
     msg["Subject"] = subject
@@ -149,7 +155,9 @@ def gmail_reply(ics: str, to: str, sender: str = "ann@example.org", subject: str
 
 
 def queued(kind: str | None = None) -> list[OutboundMessage]:
+    """The outbox once the scheduler has caught up: fan-outs written, held posts noticed."""
     write_fan_outs()
+    run_job("hold-notices")
     db.session.expire_all()
     query = select(OutboundMessage).order_by(OutboundMessage.id)
     if kind:
