@@ -23,10 +23,11 @@ run: $(STAMP)
 	$(FLASK) forum demo --if-empty
 	BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} $(FLASK) forum dev --host $(HOST) --port $(PORT) --lmtp-port $(LMTP_PORT)
 
-## test: the whole suite (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set), in
+## test: the import layers (lint-imports), then the whole suite (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set), in
 ## TEST_WORKERS processes (pytest-xdist; each worker has its own databases and servers)
 TEST_WORKERS ?= 2
 test: $(STAMP) browser-deps tool-deps
+	$(BIN)/lint-imports --no-logo  # the layer order of docs/ARCHITECTURE.md, nothing ignored
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The browser tests drive a real Chromium (CHROMIUM_PATH) and need fonts to lay pages out.
@@ -75,6 +76,7 @@ tool-deps:
 	fi
 
 lint: $(STAMP)
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/ruff check forum tests bench
 	$(BIN)/mypy forum
 

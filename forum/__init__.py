@@ -16,7 +16,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from forum.core import config as settings
     from forum.core.extensions import csrf, db, limiter, login, migrate
     from forum.core.validation import BoundedIntConverter
-    from forum.web import register_blueprints
+    from forum.web.blueprints import register_blueprints
     from forum.web.helpers import register_template_helpers
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -342,7 +342,7 @@ def inject_command(recipient: str | None, sender: str) -> None:
     from non-members included: a refusal would bounce to a sender that may be forged);
     65 unparseable; 67 unknown list; 77 refused (too large, not a moderator).
     """
-    from forum.discussion.inject import inject
+    from forum.inject import inject
 
     cfg = current_app.config
     sys.exit(

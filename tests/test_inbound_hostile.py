@@ -124,11 +124,11 @@ def test_a_nested_tag_bomb_is_processed_in_under_two_seconds(app):
     raw = bomb_message(with_text=False)
     assert len(raw) > 1_300_000
     with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        started = time.monotonic()
+        started = time.process_time()  # CPU seconds: the bound holds on a loaded machine too
         [(code, _)] = lmtp_send(server, raw, [LIST])
-        elapsed = time.monotonic() - started
+        elapsed = time.process_time() - started
     assert code == 250
-    assert elapsed < 2.0, f"took {elapsed:.1f} s"
+    assert elapsed < 2.0, f"took {elapsed:.1f} CPU s"
     [post] = posts()
     assert post.status == "accepted" and post.had_html
     assert "Deep words here." in post.body_text
@@ -140,9 +140,9 @@ def test_a_bomb_with_a_text_part_is_shown_from_the_text_part(app):
     event = make_forum()
     subscribe(event, "ann@example.org", "Ann Reader", posts_approved=1)
     with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        started = time.monotonic()
+        started = time.process_time()  # CPU seconds: the bound holds on a loaded machine too
         [(code, _)] = lmtp_send(server, bomb_message(with_text=True), [LIST])
-        elapsed = time.monotonic() - started
+        elapsed = time.process_time() - started
     assert code == 250 and elapsed < 2.0
     [post] = posts()
     assert post.body_text == "The plain text of the bomb."

@@ -64,7 +64,7 @@ def _message(sender: str = "ann@example.org", msgid: str = "light-start") -> byt
 
 
 def _inject(env: dict[str, str], data: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
-    command = [sys.executable, "-m", "forum.discussion.inject", *args]
+    command = [sys.executable, "-m", "forum.inject", *args]
     return subprocess.run(command, input=data, env=env, cwd=ROOT, capture_output=True, timeout=120)
 
 
@@ -103,7 +103,7 @@ def test_forum_inject_posts_and_fans_out_with_sysexits_codes(app, tmp_path) -> N
 def test_forum_inject_starts_without_the_web_app(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """None of the officer pages, the JSON API (and its OpenAPI spec) or sign-in is loaded."""
     probe = (
-        "import sys, forum.discussion.inject as i; app = i.create_inbound_app(); "
+        "import sys, forum.inject as i; app = i.create_inbound_app(); "
         "heavy = ['flask_smorest', 'forum.web.events.api', 'forum.web.events.manage', 'forum.web.site.auth', "
         "'forum.web.subscriptions.officer', 'forum.web.events.announcements', 'forum.cli']; "
         "print(sorted(m for m in heavy if m in sys.modules)); print(len(app.url_map._rules))"

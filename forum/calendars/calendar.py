@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, MIMEPart
-from typing import TYPE_CHECKING
 
 from flask import current_app
 from icalendar import Calendar, vCalAddress, vDuration, vText
@@ -24,16 +23,17 @@ from sqlalchemy.orm import selectinload
 
 from forum.calendars.vtimezone import vtimezone
 from forum.common import subjects
+from forum.common.subjects import session_label
 from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.core.urls import external_url
+from forum.mail import texts as mail_texts
 from forum.mail.addresses import rsvp_address
+from forum.mail.bulk import Attachment, InlinePart
+from forum.mail.compose import ListCopy, list_message, list_messages
+from forum.mail.outbox import Outgoing, enqueue_copies, enqueue_many
 from forum.models import Event, EventPanelist, OutboundMessage, Participant, Session, Subscription
 from forum.webinars import join_links
-
-if TYPE_CHECKING:
-    from forum.mail.compose import ListCopy
-    from forum.mail.outbox import Outgoing
 
 PRODID = "-//Forum//Forum calendars 1.0//EN"
 #: Raise when the shape of produced calendars changes, so feed ETags change with it.
@@ -330,17 +330,6 @@ def invite_for_welcome(
     return attach_calendar(message, invite_calendar(sessions[0], subscription), "REQUEST")
 
 
-def session_label(session: Session) -> str:
-    """What tells one session from its siblings in a subject line: its title, an
-    e-forum's day number, or (untitled) its local date."""
-    event = session.event
-    if session.title and session.title != event.title:
-        return session.title
-    if event.is_eforum and len(event.sessions) > 1 and session in event.sessions:
-        return f"Day {event.sessions.index(session) + 1} of {len(event.sessions)}"
-    return timezones.format_date(session.start_local)
-
-
 def invite_key(session: Session, subscription: Subscription, suffix: str = "") -> str:
     """One invite per session, version (SEQUENCE) and subscriber; `suffix` for repeats on request."""
     key = f"calendar-invite:{session.id}:{session.sequence or 0}:{subscription.id}"
@@ -352,9 +341,6 @@ def session_invites(
 ) -> Iterator[Outgoing]:
     """One invite mail per session (template "invite"), skipping keys already queued
     before anything is rendered, so a retried confirm or a re-join costs one query."""
-    from forum.mail.compose import list_message
-    from forum.mail.outbox import Outgoing
-
     if not sessions:
         return
     keys = {session.id: invite_key(session, subscription, suffix) for session in sessions}
@@ -395,8 +381,6 @@ def send_session_invites(subscription: Subscription, sessions: Sequence[Session]
     welcome, so a series' every upcoming session reaches the calendar as its own UID.
     Returns how many mails were queued (0 when all went before).
     """
-    from forum.mail.outbox import enqueue_many
-
     return enqueue_many(session_invites(subscription, sessions, suffix=suffix), kind=CALENDAR_MAIL_KIND)
 
 
@@ -407,8 +391,6 @@ def send_invite(subscription: Subscription) -> int:
     sessions) and for anyone who lost theirs; the preferences page calls this.  Asking
     twice on one day queues nothing new.
     """
-    from forum.mail.outbox import enqueue_many
-
     if subscription.status != "active":
         return 0
     sessions = invite_sessions(subscription, requested=True)
@@ -502,8 +484,6 @@ def session_change_message(
     What every copy of the fan-out means, one message at a time (`change_copies` writes
     the same mail in bulk); kept for single messages and as the reference for tests.
     """
-    from forum.mail.compose import list_message
-
     spec = _CHANGES[kind]
     event = session.event
     context = _change_context(session, changes, reason)
@@ -552,10 +532,6 @@ def change_copies(
     once per group (reader's zone, and name only when the officer's text greets by it;
     the greeting's name is a per-recipient placeholder), the iTIP calendar per recipient
     (ATTENDEE, personal join link) from one serialised `PersonalCalendar`."""
-    from forum.mail import texts as mail_texts
-    from forum.mail.bulk import Attachment, InlinePart
-    from forum.mail.compose import list_messages
-
     spec = _CHANGES[kind]
     event = session.event
     by_name = mail_texts.uses_name(event, spec.text_kind)
@@ -628,8 +604,6 @@ def change_chunk(
     (``ON CONFLICT DO NOTHING``), so a retried step queues nothing twice; the text body
     is stored once per group and step, the calendar with each row.
     """
-    from forum.mail.outbox import enqueue_copies
-
     spec = _CHANGES[kind]
     progress = {"count": 0, "last": after_id}
 

@@ -17,9 +17,10 @@ import icalendar
 from flask import current_app
 from sqlalchemy import func, select
 
-from forum.calendars.calendar import session_label
+from forum.common.subjects import session_label
 from forum.core import clock
 from forum.core.extensions import db
+from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.parse import ParsedMessage
 from forum.models import PARTSTATS, Event, Participant, Rsvp, Session, Subscription
 
@@ -140,3 +141,11 @@ def counts(event: Event) -> list[SessionCounts]:
     for session_id, partstat, n in rows:
         by_session.setdefault(session_id, Counter())[partstat] = n
     return [SessionCounts(s, session_label(s), by_session.get(s.id, Counter())) for s in event.sessions]
+
+
+def _calendar_reply(message: Inbound) -> Outcome:
+    """An iTIP answer (or anything to `<slug>+rsvp@`): recorded, never a post."""
+    return Outcome("rsvp", record(message.target.event, message.parsed)[1])
+
+
+register_handler("calendar-reply", _calendar_reply)

@@ -21,11 +21,12 @@ from functools import partial
 from pathlib import Path
 
 from fpdf import FPDF
-from sqlalchemy import String, cast, func, literal, select
+from sqlalchemy import String, cast, delete, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from forum.ce import attendance, evaluations
 from forum.common import branding, subjects
+from forum.common.jobs import JobReport, register_job, run_once
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.timezones import format_date, format_range, to_zone, zone_label
@@ -34,8 +35,7 @@ from forum.mail import links
 from forum.mail.compose import list_message
 from forum.mail.outbox import enqueue
 from forum.models import Certificate, CESettings, Event, JobRun, Session, Subscription
-from forum.scheduling.jobs import JobReport, run_once
-from forum.subscriptions.erasure import is_erased
+from forum.subscriptions.erasure import Erasure, is_erased, register_erasure_step
 
 FONT_DIR = Path(__file__).parent.parent / "fonts"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed from paper
@@ -351,3 +351,25 @@ def send_due(at: datetime, report: JobReport, event: Event | None = None) -> Non
             )
             if run is not None:
                 report.add(f"certificate {ev.slug} subscription {sub.id}: {run.note}", run.recipients)
+
+
+def ce_job(at: datetime, report: JobReport, event: Event | None = None) -> None:
+    """The `ce` job: evaluation invitations first (a certificate may wait for an answer)."""
+    evaluations.send_due(at, report, event)
+    send_due(at, report, event)
+
+
+register_job("ce", "evaluation invitations and certificates after an event's last session", ce_job)
+
+
+@register_erasure_step
+def _forget_certificates(erasure: Erasure) -> None:
+    """"Delete my data": certificates carry the name as printed, so they go (their codes then
+    verify nothing: a verification page must not show a name the person asked us to forget).
+    Attendance and evaluation answers stay, tied to the anonymous rows, so the programme's
+    counts and results do not change."""
+    if erasure.subscription_ids:
+        db.session.execute(
+            delete(Certificate).where(Certificate.subscription_id.in_(erasure.subscription_ids)),
+            execution_options={"synchronize_session": False},
+        )

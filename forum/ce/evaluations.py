@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from forum.common import subjects
+from forum.common.jobs import JobReport, run_once
 from forum.core import clock, spreadsheet
 from forum.core.extensions import db
 from forum.core.tokens import make_token, read_token
@@ -39,7 +40,6 @@ from forum.models import (
     Session,
     Subscription,
 )
-from forum.scheduling.jobs import JobReport, run_once
 
 TOKEN_PURPOSE = "evaluation"  # noqa: S105 - a token salt name, not a secret
 TOKEN_MAX_AGE = 400 * 86400  # the close date decides; the token only has to outlive it

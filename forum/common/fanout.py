@@ -29,9 +29,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from forum.common.signals import sending_due
 from forum.core import clock
 from forum.core.extensions import db
-from forum.models import FanOut, Post, Session, table_of
+from forum.models import FanOut, table_of
 
 log = logging.getLogger(__name__)
 
@@ -142,61 +143,26 @@ def _count_failure(fan_id: int, exc: Exception) -> None:
     db.session.commit()
 
 
-# --- what each kind writes (the mail itself is built where it always was) --------------------
-
-
-def _post(fan: FanOut) -> Step:
-    from forum.discussion.service import fan_out_chunk
-
-    post = db.session.get(Post, fan.target_id)
-    if post is None or post.status != "accepted":
-        return 0, "the post is no longer accepted", None
-    count, after = fan_out_chunk(post, int(fan.params.get("after", 0)), POST_CHUNK)
-    return count, "", after
-
-
-def _session_now(fan: FanOut) -> tuple[Session | None, str]:
-    session = db.session.get(Session, fan.target_id)
-    if session is None:
-        return None, "the session was removed"
-    if session.sequence != fan.params.get("sequence"):
-        return None, f"superseded by a later change (sequence {session.sequence})"
-    return session, ""
-
-
-def _calendar_update(fan: FanOut) -> Step:
-    from forum.calendars.calendar import change_chunk
-
-    session, why = _session_now(fan)
-    if session is None:
-        return 0, why, None
-    if session.status == "cancelled" or session.event.status != "published":
-        return 0, "the session or event is no longer published", None
-    changes = fan.params.get("changes") or []
-    count, after = change_chunk(
-        session, kind="update", changes=changes, after_id=int(fan.params.get("after", 0)), limit=CALENDAR_CHUNK
-    )
-    return count, "", after
-
-
-def _calendar_cancel(fan: FanOut) -> Step:
-    from forum.calendars.calendar import change_chunk
-
-    session, why = _session_now(fan)
-    if session is None:
-        return 0, why, None
-    if session.status != "cancelled" or session.event.status == "draft":
-        return 0, "the session is not cancelled", None
-    reason = fan.params.get("reason") or ""
-    count, after = change_chunk(
-        session, kind="cancel", reason=reason, after_id=int(fan.params.get("after", 0)), limit=CALENDAR_CHUNK
-    )
-    return count, "", after
-
+# --- what each kind writes: registered by the area that owns it --------------------------------
 
 #: What each kind writes in one step: (copies new, note, where to resume or None when done).
-EXPANDERS: dict[str, Callable[[FanOut], Step]] = {
-    "post": _post,
-    "calendar-update": _calendar_update,
-    "calendar-cancel": _calendar_cancel,
-}
+#: Filled by `register_kind` from the areas (discussion: "post"; calendars: "calendar-update",
+#: "calendar-cancel"), so this module never imports the mail they build.
+EXPANDERS: dict[str, Callable[[FanOut], Step]] = {}
+
+
+def register_kind(kind: str, expander: Callable[[FanOut], Step]) -> Callable[[FanOut], Step]:
+    """Let `record` take `kind`, and `expand_pending` write its copies with `expander`."""
+    known = EXPANDERS.get(kind)
+    if known is not None and known is not expander:
+        raise ValueError(f"fan-out kind {kind!r} is registered twice")
+    EXPANDERS[kind] = expander
+    return expander
+
+
+def _before_sending(_sender: object, budget_seconds: float | None = None, **_: Any) -> None:
+    """The sender is about to send what is due: write the fan-outs' copies first."""
+    expand_pending(budget_seconds=budget_seconds)
+
+
+sending_due.connect(_before_sending, weak=False)

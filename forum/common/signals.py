@@ -18,5 +18,17 @@ _signals = Namespace()
 #: field name to (before, after)). Calendars, seats and caches listen.
 event_changed = _signals.signal("event-changed")
 
-#: A bounce report counted against a subscription (sender: the Subscription; `hard`: bool).
+#: The sender is about to claim what is due (sender: the app; `budget_seconds`: how long
+#: receivers may work). `forum.common.fanout` writes pending fan-outs' copies here, so a post
+#: accepted a moment ago goes out in this run while the sender itself only sends.
+sending_due = _signals.signal("sending-due")
+
+#: Seats may have come free in an event (sender: the Event; a raised seat limit).
+#: `forum.subscriptions` seats the next ones on the waiting list and returns them (a list of
+#: Subscriptions: `webinars.seats.set_limit` gathers the receivers' return values).
+seats_freed = _signals.signal("seats-freed")
+
+#: Hard bounces counted against a subscription brought it to BOUNCE_LIMIT (sender: the
+#: Subscription, still live; `hard`: True; `limit`: the limit). `forum.subscriptions` disables
+#: it through `leave` (its calendar CANCELs, a freed seat), in the sender's transaction.
 bounce_counted = _signals.signal("bounce-counted")

@@ -11,7 +11,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from importlib.resources import files
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from flask import current_app
 
 from forum.core.config import DEFAULT_DISPLAY_ZONES
 
@@ -89,8 +92,6 @@ COMMON_ZONES = (
 def _tzdata_file(name: str) -> str | None:
     """A table shipped with the tzdata package (else the system's zoneinfo), or None."""
     try:
-        from importlib.resources import files
-
         return (files("tzdata") / "zoneinfo" / name).read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError, OSError):
         pass
@@ -435,8 +436,6 @@ def transitions(zone_name: str, start: datetime, end: datetime) -> tuple[Transit
 
 def display_zones() -> list[DisplayZone]:
     """The configured zone list (DISPLAY_ZONES), parsed once per app."""
-    from flask import current_app
-
     zones = current_app.extensions.get("forum_display_zones")
     if zones is None:
         zones = parse_display_zones(current_app.config["DISPLAY_ZONES"])

@@ -22,6 +22,7 @@ from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.events import service as events
 from forum.models import Event, Officer, Panelist
+from forum.pathways.demo import load_pathway  # the learning pathway built on the events above
 from forum.webinars import recordings
 
 HOME_ZONE = "America/New_York"
@@ -388,7 +389,6 @@ def load(if_empty: bool = False) -> DemoReport | None:
     load_officer(report)
     load_eforum(report)
     load_series(report)
-    from forum.pathways.demo import load_pathway  # the learning pathway built on the events above
 
     load_pathway(report)
     db.session.commit()

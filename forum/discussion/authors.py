@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 
 from forum.core import timezones
 from forum.core.extensions import db
-from forum.models import Event, EventPanelist, Officer, Panelist, Participant, Subscription
+from forum.models import Event, EventPanelist, Officer, Panelist, Participant, Post, Subscription
+from forum.subscriptions.erasure import FORMER_PARTICIPANT, Erasure, register_erasure_step
 
 
 @dataclass
@@ -97,4 +98,21 @@ def is_known(email: str) -> bool:
     return (
         db.session.scalar(select(Panelist.id).where(func.lower(Panelist.email) == email.strip().lower()))
         is not None
+    )
+
+
+@register_erasure_step
+def _anonymise_posts(erasure: Erasure) -> None:
+    """"Delete my data": their posts keep their text and place in threads but lose the name
+    and address; held ones are rejected without mail (nobody is left to tell)."""
+    theirs = or_(Post.participant_id == erasure.participant_id, func.lower(Post.author_email) == erasure.old_key)
+    db.session.execute(
+        update(Post)
+        .where(theirs, Post.status == "held")
+        .values(status="rejected", rejected_at=erasure.at, reject_reason="The author erased their data."),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.execute(
+        update(Post).where(theirs).values(author_name=FORMER_PARTICIPANT, author_email=""),
+        execution_options={"synchronize_session": False},
     )

@@ -4,7 +4,7 @@ A forum sends one digest per local day at ``Event.digest_hour`` in its own zone 
 is open, and a final one when it closes.  Each digest covers the posts accepted since
 the previous one, so nothing accepted after a digest hour falls between two digests.
 *When* a digest is due and that it goes out once is the scheduler's business
-(forum/scheduler.py); this module only selects, renders and enqueues.
+(forum/discussion/jobs.py); this module only selects, renders and enqueues.
 
 Rendering is split so a digest to 10,000 people stays cheap: the whole body (the list
 of posts is the big part) is rendered and MIME-encoded once per recipient time zone,

@@ -18,13 +18,13 @@ from sqlalchemy import select
 
 from forum.core import timezones
 from forum.core.extensions import db
+from forum.core.timezones import display_zones
 from forum.core.tokens import make_token
 from forum.core.urls import external_url
 from forum.mail import outbox
 from forum.mail.addresses import approve_address
 from forum.mail.compose import address, build_message
 from forum.models import Event, JobRun, Officer, Panelist, Post, Subscription
-from forum.web.helpers import display_zones
 
 
 def auto_headers(event: Event, auto: str = "auto-replied") -> dict[str, str]:

@@ -1,8 +1,9 @@
 """The e-forum's rules: who may post, when, what is held, how threads form, who gets what.
 
-Every door (LMTP, `flask forum inject`, the web form) ends in `receive` or
-`post_from_web`, which return an `Outcome` that each door turns into its own answer
-(an LMTP reply, a sysexits code, a page). Mail caused by a decision is enqueued in the
+Mail reaches these rules through the one inbound pipeline (`forum.mail.inbound.receive`,
+re-exported here), which routes posts and moderators' replies to the handlers registered
+at the end of this module; the web form calls `post_from_web`. Both return an `Outcome`
+that each door turns into its own answer (an LMTP reply, a sysexits code, a page). Mail caused by a decision is enqueued in the
 same transaction as the decision, with a key that makes a retry send nothing twice.
 """
 
@@ -12,69 +13,30 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from forum.calendars import rsvp
 from forum.common import fanout
 from forum.core import clock
 from forum.core.extensions import db
-from forum.core.text import ascii_text, html_within_limits, markdown, sanitize_html, text_to_html
+from forum.core.text import html_within_limits, markdown, sanitize_html, text_to_html
 from forum.discussion import authors, notices
 from forum.discussion.authors import Author, author_zone, find_author, is_moderator
 from forum.discussion.notices import permalink
 from forum.discussion.threads import place_in_thread, reply_subject
-from forum.mail import authres, bounces, outbox
-from forum.mail.addresses import resolve
+from forum.mail import outbox
 from forum.mail.compose import list_id, list_messages, new_message_id
-from forum.mail.parse import ParsedMessage, parse_message
-from forum.models import Event, Participant, Post, Subscription, Thread
-from forum.subscriptions import service as subscriptions
+from forum.mail.inbound import Inbound, Outcome, register_handler
+from forum.mail.inbound import receive as receive  # the doors' entry point, re-exported
+from forum.mail.links import post_url
+from forum.mail.parse import ParsedMessage
+from forum.models import Event, FanOut, Participant, Post, Subscription, Thread
 
 log = logging.getLogger(__name__)
-
-# status -> (LMTP reply, sysexits code)
-_REPLIES = {
-    "accepted": ("250 2.0.0", 0),
-    "held": ("250 2.0.0", 0),
-    "duplicate": ("250 2.0.0", 0),
-    "dropped": ("250 2.0.0", 0),
-    "not_open": ("250 2.0.0", 0),
-    "moderated": ("250 2.0.0", 0),
-    "unsubscribed": ("250 2.0.0", 0),
-    "rsvp": ("250 2.0.0", 0),
-    "discarded": ("250 2.0.0", 0),
-    "bounce": ("250 2.0.0", 0),
-    "unknown_list": ("550 5.1.1", 67),
-    "refused": ("550 5.7.1", 77),
-    "too_big": ("552 5.3.4", 77),
-    "unparseable": ("550 5.6.0", 65),
-}
-
-
-@dataclass
-class Outcome:
-    """What happened to one message for one recipient, and why (shown to whoever sent it)."""
-
-    status: str
-    reason: str
-    post: Post | None = None
-
-    @property
-    def smtp_reply(self) -> str:
-        code = _REPLIES[self.status][0]
-        return f"{code} {ascii_text(self.reason)}"[:500]
-
-    @property
-    def exit_code(self) -> int:
-        return _REPLIES[self.status][1]
-
 
 # --- when the forum takes posts ------------------------------------------------------------
 
@@ -96,62 +58,33 @@ def closed_reason(event: Event, now: datetime) -> str | None:
 # --- receiving mail ------------------------------------------------------------------------
 
 
-def receive(raw: bytes, recipient: str, envelope_from: str = "") -> Outcome:
-    """Handle one message for one recipient address; commits, and never raises for bad input."""
-    try:
-        outcome = _receive(raw, recipient, envelope_from)
-        db.session.commit()
-        return outcome
-    except IntegrityError:
-        db.session.rollback()
-        return Outcome("duplicate", "Already received")
-    except Exception:
-        db.session.rollback()
-        raise
-
-
-def _leave_by_mail(event: Event, subscription_id: int) -> Outcome:
-    """RFC 2369 mailto unsubscribe: the signed address is the authority, not the sender.
-
-    Mail providers send these on the user's behalf (often auto-generated), so none of
-    the posting checks apply; leaving twice is harmless.
-    """
-    subscription = db.session.get(Subscription, subscription_id)
-    if subscription is None or subscription.event_id != event.id:
-        return Outcome("unknown_list", "No such subscription")
-    if subscription.status != "unsubscribed":
-        subscriptions.unsubscribe(subscription)
-    return Outcome("unsubscribed", f"Unsubscribed from {event.title}")
-
-
-def _bounce(event: Event, subscription_id: int, raw: bytes) -> Outcome:
-    """Mail to a subscriber's VERP bounce address: a DSN may count; nothing is ever answered."""
-    result = bounces.handle(subscription_id, event.id, raw)
-    if not result.counted:
-        log.info("bounce address of subscription %s: %s", subscription_id, result.reason)
-    return Outcome("bounce" if result.counted else "dropped", result.reason)
-
-
-def _receive(raw: bytes, recipient: str, envelope_from: str) -> Outcome:
-    target = resolve(recipient)
-    if target is None:
-        return Outcome("unknown_list", f"No e-forum at {recipient[:200]}")
-    event = target.event
-    if target.leave_subscription_id is not None:
-        return _leave_by_mail(event, target.leave_subscription_id)
-    if target.bounce_subscription_id is not None:
-        return _bounce(event, target.bounce_subscription_id, raw)
-    parsed = parse_message(raw)
-    if target.rsvp or parsed.is_calendar_reply:  # "Accepted: ..." is an answer, never a post
-        return Outcome("rsvp", rsvp.record(event, parsed)[1])
-    drop = _drop_reason(parsed, event, envelope_from)
+def _screen(message: Inbound) -> Outcome | None:
+    """Loops, automatic mail and mail with no usable From: dropped or refused before any rule."""
+    parsed = message.parsed
+    drop = _drop_reason(parsed, message.target.event, message.envelope_from)
     if drop:
-        log.info("dropped message %s to %s: %s", parsed.message_id, recipient, drop)
+        log.info("dropped message %s to %s: %s", parsed.message_id, message.recipient, drop)
         return Outcome("dropped", f"Dropped without reply: {drop}")
     if not parsed.from_email:
         return Outcome("unparseable", "The message has no usable From address")
-    if target.approve_post_id is not None:
-        return _moderate_by_reply(event, target.approve_post_id, parsed)
+    return None
+
+
+def _moderator_command(message: Inbound) -> Outcome:
+    """A reply to a hold notice (the signed approve address): approve or reject the post."""
+    screened = _screen(message)
+    if screened is not None:
+        return screened
+    assert message.target.approve_post_id is not None
+    return _moderate_by_reply(message.target.event, message.target.approve_post_id, message.parsed)
+
+
+def _post_by_mail(message: Inbound) -> Outcome:
+    """A message to the list address: a post, held, refused or dropped by the forum's rules."""
+    screened = _screen(message)
+    if screened is not None:
+        return screened
+    raw, parsed, event = message.raw, message.parsed, message.target.event
     message_id = parsed.message_id or _derived_message_id(raw)
     if db.session.scalar(select(Post.id).where(Post.event_id == event.id, Post.message_id == message_id)):
         return Outcome("duplicate", "Already received")
@@ -164,7 +97,7 @@ def _receive(raw: bytes, recipient: str, envelope_from: str) -> Outcome:
                 event, parsed.from_email, parsed.from_name, parsed.subject, message_id, reason
             )
         return Outcome("too_big", reason)
-    verified = authres.from_authenticated(raw, parsed.from_email, current_app.config.get("AUTHSERV_ID", ""))
+    verified = message.from_authenticated
     if author is None:
         return _from_non_member(event, parsed, message_id, verified)
     now = clock.now()
@@ -471,7 +404,6 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
             progress["last"] = sub.id
             yield sub
 
-    from forum.mail.links import post_url
 
     link = permalink(post)
     author_name = post.author_display
@@ -503,6 +435,21 @@ def _gets_each_post(subscription: Subscription | None) -> bool:
     """Whether the fan-out already mails this subscriber the post itself."""
     return subscription is not None and subscription.status == "active" and subscription.mode == "each"
 
+
+def _post_fan_out(fan: FanOut) -> fanout.Step:
+    """The "post" fan-out kind: the post to every "each message" subscriber, in steps."""
+    post = db.session.get(Post, fan.target_id)
+    if post is None or post.status != "accepted":
+        return 0, "the post is no longer accepted", None
+    count, after = fan_out_chunk(post, int(fan.params.get("after", 0)), fanout.POST_CHUNK)
+    return count, "", after
+
+
+fanout.register_kind("post", _post_fan_out)
+
+
+register_handler("moderator-command", _moderator_command)
+register_handler("post", _post_by_mail)
 
 __all__ = [
     "Outcome",

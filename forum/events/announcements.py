@@ -1,6 +1,6 @@
 """Announcement and lesson mail: subject numbering and the fan-out to an event's list.
 
-The announcements job (`forum/jobs.py`) sends each scheduled announcement once, at its
+The announcements job (`forum/events/jobs.py`) sends each scheduled announcement once, at its
 time; officers write them in `forum/web/announcements.py`.
 """
 

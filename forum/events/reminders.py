@@ -1,7 +1,7 @@
 """Reminder mail before a webinar session: text in the recipient's zone, a calendar file each.
 
 *When* reminders go out (the event's offsets, superseded ones, sessions that began)
-is the reminders job's business (`forum/jobs.py`); this module builds and enqueues one.
+is the reminders job's business (`forum/events/jobs.py`); this module builds and enqueues one.
 """
 
 from __future__ import annotations

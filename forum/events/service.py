@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import delete, func, select, update
 
+from forum.calendars import fanouts  # noqa: F401 - registers the calendar-update/-cancel kinds recorded here
 from forum.common import fanout
 from forum.core import clock
 from forum.core.extensions import db

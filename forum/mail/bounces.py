@@ -11,25 +11,24 @@ Nothing here ever sends mail: answering a bounce is how mail loops start.
 
 from __future__ import annotations
 
-import email
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from email import policy
-from email.message import Message
-from email.parser import HeaderParser
 
 from flask import current_app
 from sqlalchemy import or_, select, update
 
+from forum.common.signals import bounce_counted
 from forum.core import clock
 from forum.core.extensions import db
+from forum.mail.dsn import RecipientStatus
+from forum.mail.inbound import Inbound, Outcome, register_handler
+from forum.mail.parse import ParsedMessage, parse_message
 from forum.models import Subscription, table_of
 
+log = logging.getLogger(__name__)
 _subscriptions = table_of(Subscription)
-
-#: Report parts that carry per-recipient delivery fields (RFC 3464; RFC 6533 for SMTPUTF8).
-STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
 
 def count_hard_bounces(subscription_ids: Sequence[int]) -> None:
@@ -52,9 +51,8 @@ def count_hard_bounces(subscription_ids: Sequence[int]) -> None:
         .where(cols.id.in_(ids), or_(cols.last_bounce_on.is_(None), cols.last_bounce_on < today))
         .values(hard_bounces=cols.hard_bounces + 1, last_bounce_on=today)
     )
-    from forum.subscriptions.service import leave
-
-    # Through the one way out (forum.subscriptions.leave): the calendar CANCELs, a freed seat.
+    # Mail never decides what a bounce means for a subscription: `forum.subscriptions` listens
+    # (in this transaction) and disables one at BOUNCE_LIMIT through its one way out.
     for subscription in db.session.scalars(
         select(Subscription).where(
             Subscription.id.in_(ids),
@@ -62,7 +60,7 @@ def count_hard_bounces(subscription_ids: Sequence[int]) -> None:
             Subscription.status.in_(("active", "pending", "waitlisted")),
         )
     ).all():
-        leave(subscription, status="disabled")
+        bounce_counted.send(subscription, hard=True, limit=limit)
 
 
 def reenable(subscription: Subscription) -> bool:
@@ -77,66 +75,9 @@ def reenable(subscription: Subscription) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class RecipientStatus:
-    """One per-recipient block of a delivery report."""
-
-    recipient: str
-    action: str  # failed / delayed / delivered / relayed / expanded
-    status: str  # e.g. 5.1.1
-
-    @property
-    def is_hard(self) -> bool:
-        """Failed for good: `Action: failed` with a permanent (5.x.x) status."""
-        return self.action == "failed" and self.status.startswith("5")
-
-
-def _blocks(part: Message) -> list[Message]:
-    """The header blocks of a delivery-status part (per-message first, then per-recipient)."""
-    payload = part.get_payload()
-    if isinstance(payload, list):
-        blocks = [block for block in payload if isinstance(block, Message)]
-        if part.get_content_type() == "message/delivery-status":
-            return blocks  # the email package splits these into blocks itself
-        text = "".join(block.as_string() for block in blocks)  # parsed as one embedded message
-    else:
-        data = part.get_payload(decode=True)
-        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(payload or "")
-    text = text.replace("\r\n", "\n")
-    return [HeaderParser().parsestr(chunk) for chunk in text.split("\n\n") if chunk.strip()]
-
-
-def _field(block: Message, name: str) -> str:
-    value = block.get(name)
-    return " ".join(str(value).split()).lower() if value is not None else ""
-
-
 def delivery_statuses(raw: bytes) -> list[RecipientStatus] | None:
     """The per-recipient results of a DSN, or None when `raw` is not a delivery report."""
-    try:
-        msg = email.message_from_bytes(raw, policy=policy.compat32)
-    except Exception:  # noqa: BLE001 - anything unreadable is simply not a report
-        return None
-    if msg.get_content_type() != "multipart/report":
-        return None
-    report_type = msg.get_param("report-type")
-    if not isinstance(report_type, str) or report_type.lower() not in (
-        "delivery-status",
-        "global-delivery-status",
-    ):
-        return None  # RFC 2231-encoded (tuple) or missing parameters are not DSNs we know
-    statuses: list[RecipientStatus] = []
-    for part in msg.walk():
-        if part.get_content_type() not in STATUS_TYPES:
-            continue
-        for block in _blocks(part):
-            action = _field(block, "Action")
-            if not action:
-                continue  # the per-message block (Reporting-MTA, Arrival-Date ...)
-            recipient = _field(block, "Final-Recipient") or _field(block, "Original-Recipient")
-            status = _field(block, "Status").split(" ")[0]
-            statuses.append(RecipientStatus(recipient.partition(";")[2].strip(), action, status))
-    return statuses
+    return parse_message(raw).delivery
 
 
 @dataclass(frozen=True)
@@ -147,13 +88,13 @@ class BounceResult:
     reason: str
 
 
-def handle(subscription_id: int, event_id: int, raw: bytes) -> BounceResult:
+def handle(subscription_id: int, event_id: int, parsed: ParsedMessage) -> BounceResult:
     """Count a hard bounce against the subscription; ignore delays and anything not a DSN.
 
     The signed address (checked by discussion.resolve) identifies the subscriber, so the
     report's own recipient is not trusted or needed (forwarding often changes it).
     """
-    statuses = delivery_statuses(raw)
+    statuses = parsed.delivery
     if statuses is None:
         return BounceResult(False, "Not a delivery report (auto-reply?); dropped without reply")
     hard = [s for s in statuses if s.is_hard]
@@ -167,3 +108,16 @@ def handle(subscription_id: int, event_id: int, raw: bytes) -> BounceResult:
         return BounceResult(False, f"Hard bounce ({hard[0].status}); one was already counted today")
     count_hard_bounces([subscription.id])
     return BounceResult(True, f"Hard bounce counted ({hard[0].status})")
+
+
+def _bounce_report(message: Inbound) -> Outcome:
+    """Mail to a subscriber's VERP bounce address: a DSN may count; nothing is ever answered."""
+    target = message.target
+    assert target.bounce_subscription_id is not None
+    result = handle(target.bounce_subscription_id, target.event.id, message.parsed)
+    if not result.counted:
+        log.info("bounce address of subscription %s: %s", target.bounce_subscription_id, result.reason)
+    return Outcome("bounce" if result.counted else "dropped", result.reason)
+
+
+register_handler("bounce", _bounce_report)

@@ -30,6 +30,7 @@ from forum.common import branding
 from forum.core import clock
 from forum.core.urls import external_url
 from forum.mail.bulk import Attachment, BodyTemplate, InlinePart
+from forum.mail.links import preferences_url, unsubscribe_mailto, unsubscribe_url
 from forum.mail.policy import POLICY
 from forum.models import Event, Subscription
 
@@ -393,8 +394,6 @@ def list_headers(
     `List-Unsubscribe` carries the subscriber's own https link first (the one-click
     POST target of `List-Unsubscribe-Post`) and the mailto form second.
     """
-    from forum.mail.links import unsubscribe_mailto
-
     list_addr = list_address(event).addr_spec
     links = [f"<{unsubscribe}>", f"<{unsubscribe_mailto(subscription)}>"]
     headers = {
@@ -438,8 +437,6 @@ def list_envelope(
     posting_open: bool | None = None,
 ) -> ListEnvelope:
     """The per-subscriber part of list mail (see `list_message`, which documents the policy)."""
-    from forum.mail.links import preferences_url, unsubscribe_url
-
     participant = subscription.participant
     list_addr = list_address(event)
     sender = list_addr

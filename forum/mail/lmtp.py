@@ -1,7 +1,8 @@
 """The LMTP server the MTA hands list mail to (`flask forum lmtp`): aiosmtpd in a thread.
 
 It checks each RCPT against the meaningful addresses, then gives one reply per
-recipient after DATA, as LMTP requires; `forum.discussion` decides each one.
+recipient after DATA, as LMTP requires; `forum.mail.inbound.receive` routes each one to the
+area that decides it (registered there), so this server never imports an area.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import syntax
 from flask import Flask
 
-from forum.discussion import service as discussion
-from forum.mail import addresses
+from forum.mail import addresses, inbound
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class LmtpHandler:
                 outcome = await loop.run_in_executor(
                     None,
                     self._in_app,
-                    lambda r=rcpt: discussion.receive(bytes(raw), r, envelope_from=mail_from),
+                    lambda r=rcpt: inbound.receive(bytes(raw), r, envelope_from=mail_from),
                 )
                 replies.append(outcome.smtp_reply)  # type: ignore[attr-defined]
             except Exception:  # noqa: BLE001

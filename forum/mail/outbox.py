@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from forum.core import clock
 from forum.core.extensions import db
 from forum.mail.compose import ListCopy, recipient_of, sender_of
+from forum.mail.links import bounce_address
 from forum.models import OutboundBody, OutboundMessage, Subscription, table_of
 
 #: Rows per multi-row INSERT in `enqueue_many` (11 columns: well under SQLite's bind limit).
@@ -36,8 +37,6 @@ def return_path(subscription_id: int | None, sender: str) -> str:
     later delivery report counts against it (forum.mail.bounces); other mail keeps `sender`.
     The subscription is normally already in the session, so this costs no query.
     """
-    from forum.mail.links import bounce_address
-
     subscription = db.session.get(Subscription, subscription_id) if subscription_id is not None else None
     return bounce_address(subscription) if subscription is not None else sender
 
@@ -223,8 +222,6 @@ def enqueue_copies(
     bytes at send time. Each copy returns to its subscription's VERP bounce address.
     Returns how many were new (see `enqueue_many`).
     """
-    from forum.mail.links import bounce_address
-
     bodies: dict[Hashable, int] = {}
 
     def outgoing() -> Iterator[Outgoing]:

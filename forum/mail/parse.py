@@ -3,7 +3,7 @@
 Anything on the internet can arrive here, so parsing never raises: broken charsets,
 8-bit headers, multipart without boundaries and missing headers all turn into
 something usable or into an empty field the acceptance rules then refuse with a
-reason. Only `forum.discussion` decides what happens to a message.
+reason. `forum.mail.inbound` routes the result to the area that decides what happens to it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from email.message import Message
 from email.utils import getaddresses
 
 from forum.core.text import html_to_text
+from forum.mail.dsn import RecipientStatus, read_report
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class ParsedMessage:
     x_loops: list[str] = field(default_factory=list)
     #: (iTIP method, text) of each text/calendar or .ics part, e.g. ("REPLY", "BEGIN:VCALENDAR...")
     calendars: list[tuple[str, str]] = field(default_factory=list)
+    #: A delivery report's per-recipient results (forum.mail.dsn), None when it is not one.
+    delivery: list[RecipientStatus] | None = None
 
     @property
     def is_calendar_reply(self) -> bool:
@@ -302,6 +305,10 @@ def parse_message(raw: bytes) -> ParsedMessage:
     except Exception:  # noqa: BLE001 - the stdlib parser is lenient; this is belt and braces
         return parsed
     _read_headers(msg, parsed)
+    try:
+        parsed.delivery = read_report(msg)
+    except Exception:  # noqa: BLE001 - an unreadable report is simply not a report
+        parsed.delivery = None
     try:
         parsed.calendars = calendar_parts(msg)
     except Exception:  # noqa: BLE001 - an unreadable calendar part is just not a calendar

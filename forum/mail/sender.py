@@ -32,7 +32,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, func, select, update
 
-from forum.common.fanout import expand_pending
+from forum.common.signals import sending_due
 from forum.core import clock
 from forum.core.extensions import db
 from forum.mail.bounces import count_hard_bounces
@@ -452,8 +452,8 @@ def send_due(
 ) -> SendReport:
     """Drain what is due now (at most `limit` messages), batch by batch; safe to run anywhere.
 
-    First writes the copies of pending fan-outs for up to EXPAND_SECONDS
-    (`forum.fanout.expand_pending`: a post accepted a moment ago is mailed in this run;
+    First lets the `sending_due` receivers work for up to EXPAND_SECONDS (the fan-outs'
+    copies, `forum.common.fanout.expand_pending`, registered there: a post accepted a moment ago is mailed in this run;
     a huge list's copies are written over several runs while the first ones go out). Commits the caller's session first (so
     its mail is visible and no lock is held), then works on a database thread of its own, claiming the next batch while the
     current one is sent. `progress(n)` is called as groups of `n` messages are marked.
@@ -464,7 +464,7 @@ def send_due(
     transports = [transport] if transport is not None else app_transports()
     report = SendReport()
     db.session.commit()
-    expand_pending(budget_seconds=EXPAND_SECONDS)
+    sending_due.send(current_app._get_current_object(), budget_seconds=EXPAND_SECONDS)  # type: ignore[attr-defined]
     database = DatabaseThread(current_app._get_current_object())  # type: ignore[attr-defined]
     claimed = 0
     next_claim: Future[Claim] | None = None

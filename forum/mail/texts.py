@@ -30,6 +30,8 @@ from sqlalchemy import select
 from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.core.text import markdown
+from forum.mail.compose import build_message
+from forum.mail.outbox import enqueue
 from forum.models import Event, MailText, Participant, Session
 
 KINDS = {
@@ -234,9 +236,6 @@ def preview(event: Event, intro: str, signoff: str) -> dict[str, Markup]:
 
 def send_test(event: Event, kind: str, intro: str, signoff: str, email: str, name: str = "") -> None:
     """Queue the texts, rendered as for a participant called `name`, to the officer."""
-    from forum.mail.compose import build_message
-    from forum.mail.outbox import enqueue
-
     values = sample_values()
     values.update(name=name or values["name"], event_title=event.title)
     upcoming = _next_session(event)

@@ -35,6 +35,9 @@ from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import idna
+from flask import current_app, has_app_context
+
+from forum.mail import dkim, relay
 
 STARTTLS_MODES = ("auto", "required", "off")
 
@@ -544,11 +547,8 @@ def make_transport(url: str, *, dev_dir: str, helo: str | None = None) -> Transp
 
 
 def _app_hooks(url: str) -> tuple[Callable[[bytes], bytes] | None, Callable[[bool], None] | None]:
-    from flask import current_app, has_app_context
-
     if not has_app_context():
         return None, None
-    from forum.mail import dkim, relay
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     settings = tuple(str(app.config.get(k) or "") for k in ("DKIM_SELECTOR", "DKIM_KEY_FILE", "DKIM_DOMAIN"))

@@ -14,7 +14,16 @@ from forum.models.ce import (
     EvaluationResponse,
 )
 from forum.models.discussion import POST_STATUSES, Post, Thread
-from forum.models.events import EVENT_KINDS, PANELIST_ROLES, Event, EventPanelist, Panelist, Session
+from forum.models.events import (
+    EVENT_KINDS,
+    MATERIAL_KINDS,
+    PANELIST_ROLES,
+    Event,
+    EventPanelist,
+    Material,
+    Panelist,
+    Session,
+)
 from forum.models.mail_texts import MailText
 from forum.models.officers import ApiToken, Officer
 from forum.models.outbox import FanOut, OutboundBody, OutboundMessage, assemble
@@ -24,7 +33,6 @@ from forum.models.relay import RelayCapability
 from forum.models.rsvp import PARTSTATS, Rsvp
 from forum.models.scheduling import Announcement, JobRun, SchedulerLock
 from forum.models.settings import SiteSetting
-from forum.models.webinars import MATERIAL_KINDS, Material
 
 __all__ = [
     "ATTENDANCE_SOURCES",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Column,
@@ -21,12 +20,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from forum.core import clock
 from forum.core.extensions import Model, db
 from forum.core.timezones import Localized, TimeInputError, get_zone, localize, to_zone
 from forum.models.base import Timestamps, TZDateTime, WallTime
-
-if TYPE_CHECKING:
-    from forum.models.webinars import Material
 
 EVENT_KINDS = {"eforum": "e-Forum", "series": "Webinar series"}
 EVENT_STATUSES = ("draft", "published", "cancelled")
@@ -270,3 +267,36 @@ class EventPanelist(Model):
     @property
     def role_label(self) -> str:
         return PANELIST_ROLES.get(self.role, self.role)
+
+
+# --- a session's materials (webinars): part of the session's aggregate, deleted with it ---
+# The recording, slides and other links an officer adds afterwards. Stored per session (a
+# series' registrants who missed one want exactly that one), each either public (shown on
+# the event page to everyone) or for registrants only (shown on their signed-link pages
+# and in their mail, never on public pages or files).
+
+MATERIAL_KINDS = {"recording": "Recording", "slides": "Slides", "other": "Material"}
+MATERIAL_VISIBILITY = {"registrants": "Registrants only", "public": "Everyone (public)"}
+
+
+class Material(Model):
+    __tablename__ = "session_material"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="recording")
+    title: Mapped[str] = mapped_column(String(200), default="")
+    url: Mapped[str] = mapped_column(String(500))
+    public: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
+
+    session: Mapped[Session] = relationship(back_populates="materials")
+
+    @property
+    def kind_label(self) -> str:
+        return MATERIAL_KINDS.get(self.kind, self.kind)
+
+    @property
+    def label(self) -> str:
+        return self.title or self.kind_label

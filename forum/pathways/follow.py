@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
+from forum.common.jobs import JobReport, register_job, run_once
 from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.core.tokens import make_token, read_token
@@ -34,6 +35,7 @@ from forum.mail.outbox import enqueue
 from forum.models import Participant, Subscription
 from forum.models.pathways import INTERVALS, Pathway, PathwayFollow, PathwayStep, StepProgress
 from forum.pathways.service import minutes_of, public_title, recording_url, step_state, upcoming_sessions
+from forum.subscriptions.erasure import Erasure, register_erasure_step
 from forum.subscriptions.service import SubscriptionError, get_or_create_participant, normalize_email
 
 #: Followers served per run of the job: each is its own small transaction (about 60 ms on a
@@ -280,8 +282,6 @@ def send_due_steps(at: datetime, limit: int = MAX_PER_RUN) -> list[str]:
     same transaction as the mail and the follower's progress, so a rerun, a racing
     scheduler or a catch-up sends no step twice, and each run sends at most one per follower.
     """
-    from forum.scheduling.jobs import run_once  # the job machinery; jobs imports this module lazily
-
     lines = []
     for item_id in [f.id for f in due_follows(at, limit)]:
         item = db.session.get(PathwayFollow, item_id)
@@ -470,3 +470,23 @@ def next_due_text(item: PathwayFollow) -> str:
     if next_step(item) is None:
         return ""
     return _local_text(max(item.next_due_at, clock.now()), item.timezone)
+
+
+def pathways_job(at: datetime, report: JobReport, event: object = None) -> None:
+    """The `pathways` job: each follower who is due one gets their next step."""
+    for line in send_due_steps(at):
+        report.add(line, 1)
+
+
+register_job("pathways", "the next step of each learning pathway follower who is due one", pathways_job)
+
+
+@register_erasure_step
+def _stop_following(erasure: Erasure) -> None:
+    """"Delete my data": the pathways they followed stop."""
+    db.session.execute(
+        update(PathwayFollow)
+        .where(PathwayFollow.participant_id == erasure.participant_id, PathwayFollow.status != "left")
+        .values(status="left", left_at=clock.now(), next_due_at=None),
+        execution_options={"synchronize_session": False},
+    )

@@ -38,9 +38,10 @@ from typing import Any
 from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -295,12 +296,16 @@ def bind_app(app: Flask) -> None:
 
 
 def _job_app() -> Flask:
-    global _app
-    if _app is None:
-        from forum import create_app
+    """The bound app (`serve` binds it before the first job), else the one in context.
 
-        _app = create_app()
-    return _app
+    Never the app factory: `forum/__init__.py` imports the CLI, which imports this module,
+    so building an app here would be a circle through the top of the package.
+    """
+    if _app is not None:
+        return _app
+    if has_app_context():
+        return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+    raise RuntimeError("no app to run the job in: jobs run in the scheduler (`serve` binds one)")
 
 
 def run_scheduled(kind: str) -> None:
@@ -399,8 +404,6 @@ def serve(
 
 def stored_jobs(engine: Engine) -> list[dict[str, Any]]:
     """The jobs in the job store with their next run times, without running any of them."""
-    from apscheduler.schedulers.background import BackgroundScheduler
-
     scheduler = BackgroundScheduler(jobstores={"default": job_store(engine)}, timezone=UTC)
     scheduler.start(paused=True)
     try:

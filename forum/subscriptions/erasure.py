@@ -1,21 +1,25 @@
 """“Delete my address and my data”: forgetting a participant at their own request.
 
-Apart from subscriptions.py because it reaches into other areas' rows (the outbox,
-archived posts) and has its own rules about what stays (counts, idempotency keys, the
-place of posts in threads) and what goes (address, name, zone, text of mail).
+Apart from subscriptions.py because it has its own rules about what stays (counts,
+idempotency keys, the place of posts in threads) and what goes (address, name, zone, text
+of mail). The areas above that keep a person's data register a step of their own
+(`register_erasure_step`): the discussion anonymises posts, CE deletes certificates,
+pathways stop; so this module never imports them.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import func, or_, update
 
 from forum.calendars import leaving
 from forum.core import clock
 from forum.core.extensions import db
-from forum.models import Certificate, OutboundMessage, Participant, PathwayFollow, Post
+from forum.models import OutboundMessage, Participant
 from forum.subscriptions.service import unsubscribe
 
 #: What an erased participant and their archived posts are called from now on.
@@ -24,6 +28,27 @@ FORMER_PARTICIPANT = "Former participant"
 ERASED_KEY_PREFIX = "erased:"
 #: Outbox states a message can still leave from (see mail/sender.py CLAIMABLE).
 UNSENT_STATUSES = ("queued", "retry", "sending")
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """Whom an erasure step forgets: the rows still hold the old address until all steps ran."""
+
+    participant_id: int
+    old_key: str  # the address as it was, lower-cased (Participant.email_key)
+    subscription_ids: list[int]
+    at: datetime
+
+
+#: The other areas' steps, in registration order; each runs in the erasure's transaction.
+ERASURE_STEPS: list[Callable[[Erasure], None]] = []
+
+
+def register_erasure_step(step: Callable[[Erasure], None]) -> Callable[[Erasure], None]:
+    """Add an area's part of "delete my data" (once; usable as a decorator)."""
+    if step not in ERASURE_STEPS:
+        ERASURE_STEPS.append(step)
+    return step
 
 
 def is_erased(participant: Participant) -> bool:
@@ -50,8 +75,10 @@ def erase_participant(participant: Participant) -> None:
         unsubscribe(subscription)
     db.session.flush()
     _cancel_unsent_mail(old_key, sub_ids)
-    _anonymise_posts(participant.id, old_key, now)
-    _forget_records(participant.id, sub_ids)
+    erasure = Erasure(participant.id, old_key, sub_ids, now)
+    for step in ERASURE_STEPS:
+        step(erasure)
+    db.session.expire_all()
     participant.email = ""
     participant.email_key = f"{ERASED_KEY_PREFIX}{participant.id}:{secrets.token_hex(8)}"
     participant.name = FORMER_PARTICIPANT
@@ -59,24 +86,6 @@ def erase_participant(participant: Participant) -> None:
     participant.confirmed_at = None
     participant.feed_token = secrets.token_urlsafe(24)
     db.session.flush()
-
-
-def _forget_records(participant_id: int, sub_ids: list[int]) -> None:
-    """Certificates carry the name as printed: they go (their codes then verify nothing, as
-    a verification page must not show a name the person asked us to forget). Pathways they
-    followed stop. Attendance and evaluation answers stay, tied to the anonymous rows, so
-    the program's counts and results do not change."""
-    if sub_ids:
-        db.session.execute(
-            delete(Certificate).where(Certificate.subscription_id.in_(sub_ids)),
-            execution_options={"synchronize_session": False},
-        )
-    db.session.execute(
-        update(PathwayFollow)
-        .where(PathwayFollow.participant_id == participant_id, PathwayFollow.status != "left")
-        .values(status="left", left_at=clock.now(), next_due_at=None),
-        execution_options={"synchronize_session": False},
-    )
 
 
 def _cancel_unsent_mail(old_key: str, sub_ids: list[int]) -> None:
@@ -108,19 +117,3 @@ def _cancel_unsent_mail(old_key: str, sub_ids: list[int]) -> None:
         .values(recipient="", envelope_from="", message=None, last_error=None),
         execution_options={"synchronize_session": False},
     )
-
-
-def _anonymise_posts(participant_id: int, old_key: str, now: datetime) -> None:
-    """Their posts keep their text and place in threads but lose the name and address."""
-    theirs = or_(Post.participant_id == participant_id, func.lower(Post.author_email) == old_key)
-    db.session.execute(
-        update(Post)
-        .where(theirs, Post.status == "held")
-        .values(status="rejected", rejected_at=now, reject_reason="The author erased their data."),
-        execution_options={"synchronize_session": False},
-    )
-    db.session.execute(
-        update(Post).where(theirs).values(author_name=FORMER_PARTICIPANT, author_email=""),
-        execution_options={"synchronize_session": False},
-    )
-    db.session.expire_all()

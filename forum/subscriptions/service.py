@@ -24,13 +24,16 @@ from sqlalchemy import select
 
 from forum.calendars import calendar, leaving
 from forum.common import subjects
+from forum.common.signals import bounce_counted, seats_freed
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.timezones import is_zone
 from forum.core.tokens import read_token
 from forum.mail import links
 from forum.mail.compose import address, build_message, list_message
+from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.outbox import Outgoing, enqueue
+from forum.mail.relay import utf8_local_parts
 from forum.models import DELIVERY_MODES, Event, Participant, Subscription
 from forum.webinars import recordings, seats
 
@@ -67,8 +70,6 @@ def normalize_email(raw: str) -> str:
 
 def _utf8_local_parts() -> bool:
     """Whether the relay can deliver to a non-ASCII local part (`forum.mail.relay`)."""
-    from forum.mail.relay import utf8_local_parts
-
     return utf8_local_parts()
 
 
@@ -377,7 +378,69 @@ def leave(subscription: Subscription, status: str = "unsubscribed") -> None:
     if held_seat:
         leaving.send_cancels(subscription)
         if seats.has_limit(subscription.event):
-            seats.promote_waiting(subscription.event)
+            promote_waiting(subscription.event)
+
+
+# --- seats: promotions change subscriptions, so they live here (forum.webinars.seats counts) ---
+
+
+def promote_waiting(event: Event) -> list[Subscription]:
+    """Fill free seats from the head of the queue, each with welcome + invites; returns them.
+
+    Called in the transaction that freed the seats (a leave, a removal, a raised limit).
+    """
+    if event.kind != "series" or event.status == "cancelled":
+        return []
+    seats.lock_event(event)
+    db.session.flush()
+    promoted: list[Subscription] = []
+    queue = seats.waiting_list(event)
+    if not queue:
+        return promoted
+    free = len(queue) if event.seat_limit is None else event.seat_limit - seats.taken(event)
+    for subscription in queue[: max(free, 0)]:
+        activate(subscription, seat_checked=True)
+        promoted.append(subscription)
+    return promoted
+
+
+def promote_by_hand(subscription: Subscription) -> None:
+    """An officer's choice: this person gets a seat now, even over the limit."""
+    if subscription.status == "waitlisted":
+        seats.lock_event(subscription.event)
+        activate(subscription, seat_checked=True)
+
+
+@seats_freed.connect
+def _seat_the_waiting(event: Event, **signal: object) -> list[Subscription]:
+    """A raised seat limit (forum.webinars.seats.set_limit): seat the next ones in line."""
+    return promote_waiting(event)
+
+
+@bounce_counted.connect
+def _disable_bouncing(subscription: Subscription, **signal: object) -> None:
+    """Bounces reached the limit (forum.mail.bounces): the subscription is disabled, through
+    the one way out, so its calendar CANCELs go and a seat it held is given on."""
+    leave(subscription, status="disabled")
+
+
+def _leave_by_mail(message: Inbound) -> Outcome:
+    """RFC 2369 mailto unsubscribe (the signed leave address; routed by forum.mail.inbound).
+
+    The signed address is the authority, not the sender: mail providers send these on the
+    user's behalf (often auto-generated), so none of the posting checks apply; leaving
+    twice is harmless.
+    """
+    event, subscription_id = message.target.event, message.target.leave_subscription_id
+    subscription = db.session.get(Subscription, subscription_id)
+    if subscription is None or subscription.event_id != event.id:
+        return Outcome("unknown_list", "No such subscription")
+    if subscription.status != "unsubscribed":
+        unsubscribe(subscription)
+    return Outcome("unsubscribed", f"Unsubscribed from {event.title}")
+
+
+register_handler("leave", _leave_by_mail)
 
 
 def unsubscribe_all(participant: Participant) -> int:

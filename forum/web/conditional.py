@@ -1,5 +1,5 @@
 """ETag / Last-Modified and 304 answers for the public HTML pages (index, event, panelist),
-with the validators the calendar feeds already use (`web/feeds.py`): a cheap query of what
+with the validators the calendar feeds already use (`web/versions.py`): a cheap query of what
 the page is built from, so a browser revalidating an unchanged page gets a 304 before any
 template is rendered.
 
@@ -27,7 +27,7 @@ from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Event, EventPanelist, Material, Panelist, Session
 from forum.models.events import session_panelist
-from forum.web.calendars.feeds import Version, _event_version, _not_modified, _version
+from forum.web.versions import Version, event_version, not_modified, version_of
 from forum.webinars.seats import counts as seat_counts
 from forum.webinars.seats import has_limit
 
@@ -62,7 +62,7 @@ def conditional_page(base: Version, render: Callable[[], str], *, csrf_form: boo
     """200 with validators, or 304 when the browser's copy is current (never while a flash
     message waits to be shown: that one is in no version). `csrf_form`: the page holds a
     form with a CSRF token (its session secret and age are then part of the version)."""
-    if "_flashes" not in session and _not_modified(_for_this_request(base, csrf_form)):
+    if "_flashes" not in session and not_modified(_for_this_request(base, csrf_form)):
         response = Response(status=304)
     else:
         response = make_response(render())
@@ -80,7 +80,7 @@ def conditional_page(base: Version, render: Callable[[], str], *, csrf_form: boo
 def event_page_version(event: Event) -> Version:
     """The event's calendar version, plus what only its page shows: public session
     materials (recordings, slides), panelists attached to single sessions and seats."""
-    base = _event_version(event)
+    base = event_version(event)
     materials = db.session.execute(
         select(Material.id, Material.session_id, Material.public, Material.kind, Material.title, Material.url)
         .join(Session, Session.id == Material.session_id)
@@ -116,7 +116,7 @@ def index_version() -> Version:
             ends.setdefault(event_id, []).append(_aware(end))
     past = {event_id: max(times) < now for event_id, times in ends.items()}
     rows = [("index", *e, past.get(e[0])) for e in events] + [tuple(s) for s in sessions]
-    return _version(rows, [e[2] for e in events] + [s[3] for s in sessions])
+    return version_of(rows, [e[2] for e in events] + [s[3] for s in sessions])
 
 
 def panelist_version(panelist: Panelist) -> Version:
@@ -133,4 +133,4 @@ def panelist_version(panelist: Panelist) -> Version:
         .order_by(Session.event_id, Session.id)
     ).all()
     rows = [("panelist", panelist.id, panelist.updated_at), *links, *sessions]
-    return _version(rows, [panelist.updated_at, *(link[4] for link in links), *(s[3] for s in sessions)])
+    return version_of(rows, [panelist.updated_at, *(link[4] for link in links), *(s[3] for s in sessions)])

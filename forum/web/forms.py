@@ -40,7 +40,8 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget, Select
 
-from forum.core import timezones
+from forum.common.branding import colour_problem
+from forum.core import clock, timezones
 from forum.core.validation import CheckedForm
 from forum.events.service import REPEATS
 from forum.models import EVENT_KINDS, PANELIST_ROLES
@@ -113,8 +114,6 @@ def zone_choices() -> list[SelectChoice]:
     """The zone picker (timezones.zone_picker): display and common zones first, then every
     canonical zone by region, each with its current UTC offset. The same list as the
     public pickers."""
-    from forum.core import clock
-
     return [
         SelectChoice(name, label, optgroup=group)
         for group, entries in timezones.zone_picker(clock.now())
@@ -455,8 +454,6 @@ class BrandingForm(CheckedForm):
     )
 
     def validate_brand_colour(self, field: Field) -> None:
-        from forum.common.branding import colour_problem
-
         if field.data:
             problem = colour_problem(field.data)
             if problem:

@@ -7,13 +7,16 @@ from typing import Any
 
 from flask import Flask, current_app, url_for
 from markupsafe import Markup, escape
+from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
 from forum.common import branding
 from forum.core import clock, timezones
+from forum.core.extensions import db
 from forum.core.text import lines, markdown
 from forum.mail import texts as mail_texts
 from forum.mail.links import post_url
+from forum.models import Post
 
 # The zone list and the lines under a session time live in timezones.py (business modules
 # use them too); re-exported here for the web modules and templates.
@@ -74,10 +77,6 @@ def viewer_data(sessions: list, home_zone: str) -> list[dict[str, str]]:
 
 def held_count(event: Any) -> int:
     """Posts of an e-forum waiting for a moderator (tabs and overview show the number)."""
-    from sqlalchemy import func, select
-
-    from forum.core.extensions import db
-    from forum.models import Post
 
     if event is None or event.id is None or not event.is_eforum:
         return 0

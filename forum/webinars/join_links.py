@@ -29,6 +29,7 @@ from forum.core.extensions import db
 from forum.core.tokens import make_stable_token, read_stable_token
 from forum.core.urls import external_url
 from forum.models import Attendance, Material, Session, Subscription
+from forum.webinars.seats import waitlist_position
 
 PURPOSE = "join"
 
@@ -121,8 +122,6 @@ def follow(subscription: Subscription | None, session: Session | None, *, record
 
     The caller commits (the attendance row belongs to the request's transaction).
     """
-    from forum.webinars.seats import waitlist_position
-
     if subscription is None or session is None or subscription.event_id != session.event_id:
         return Door("unknown")
     if subscription.status == "waitlisted":

@@ -15,19 +15,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy import String, cast, exists, literal, select
 
 from forum.common import subjects
+from forum.common.audience import active_subscriptions
+from forum.common.jobs import JobReport, register_job, run_once
 from forum.core import clock
 from forum.core.extensions import db
+from forum.core.urls import external_url
+from forum.mail.compose import list_messages
+from forum.mail.outbox import enqueue_copies
 from forum.models import Event, JobRun, Material, Session, Subscription
-from forum.models.webinars import MATERIAL_KINDS
-
-if TYPE_CHECKING:
-    from forum.scheduling.jobs import JobReport
+from forum.models.events import MATERIAL_KINDS
 
 JOB_KIND = "recording"
 
@@ -111,8 +112,6 @@ def due_sessions(at: datetime, event: Event | None = None) -> list[Session]:
 
 def run(at: datetime, report: JobReport, event: Event | None = None) -> None:
     """Scheduler job: one "recording available" mail per session to its registrants."""
-    from forum.scheduling.jobs import run_once
-
     for session in due_sessions(at, event):
         done = run_once(
             JOB_KIND, f"session:{session.id}", "available", session.ends_at, partial(send, session)
@@ -126,11 +125,6 @@ def run(at: datetime, report: JobReport, event: Event | None = None) -> None:
 
 def send(session: Session) -> tuple[int, str]:
     """Queue the mail to every active registrant (idempotent per session and registrant)."""
-    from forum.common.audience import active_subscriptions
-    from forum.core.urls import external_url
-    from forum.mail.compose import list_messages
-    from forum.mail.outbox import enqueue_copies
-
     event = session.event
     copies = list_messages(
         event=event,
@@ -154,3 +148,6 @@ def registrant_materials(subscription: Subscription) -> list[tuple[Session, list
     if subscription.status != "active":
         return []
     return past_for_registrant(subscription.event)
+
+
+register_job("recordings", 'one "recording available" mail per webinar session', run)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from forum.common import subjects
+from forum.common.signals import seats_freed
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.urls import external_url
@@ -61,6 +62,26 @@ def _count(event: Event, status: str) -> int:
         )
         or 0
     )
+
+
+def set_limit(event: Event, limit: int | None) -> list[Subscription]:
+    """Change the seat limit (None: unlimited); returns who was promoted because of it.
+
+    A raised limit seats the waiting list in this transaction, each with welcome and
+    invitations: `forum.subscriptions` does that on the `seats_freed` signal (promoting
+    changes subscriptions; this module only counts). Lowering it below the seats taken
+    removes nobody: the next ones simply wait longer.
+    """
+    if limit is not None and limit < 0:
+        raise ValueError("A seat limit cannot be negative.")
+    lock_event(event)
+    event.seat_limit = limit
+    return [sub for _, seated in seats_freed.send(event) for sub in (seated or [])]
+
+
+def taken(event: Event) -> int:
+    """Seats taken: the series' active registrations."""
+    return _count(event, "active")
 
 
 def counts(event: Event) -> SeatCounts:
@@ -173,46 +194,3 @@ def send_waitlisted(subscription: Subscription) -> None:
         event_id=event.id,
         subscription_id=subscription.id,
     )
-
-
-def promote_waiting(event: Event) -> list[Subscription]:
-    """Fill free seats from the head of the queue, each with welcome + invites; returns them.
-
-    Called in the transaction that freed the seats (a leave, a removal, a raised limit).
-    """
-    from forum.subscriptions.service import activate
-
-    if event.kind != "series" or event.status == "cancelled":
-        return []
-    lock_event(event)
-    db.session.flush()
-    promoted: list[Subscription] = []
-    queue = waiting_list(event)
-    if not queue:
-        return promoted
-    free = len(queue) if event.seat_limit is None else event.seat_limit - _count(event, "active")
-    for subscription in queue[: max(free, 0)]:
-        activate(subscription, seat_checked=True)
-        promoted.append(subscription)
-    return promoted
-
-
-def promote_by_hand(subscription: Subscription) -> None:
-    """An officer's choice: this person gets a seat now, even over the limit."""
-    from forum.subscriptions.service import activate
-
-    if subscription.status == "waitlisted":
-        lock_event(subscription.event)
-        activate(subscription, seat_checked=True)
-
-
-def set_limit(event: Event, limit: int | None) -> list[Subscription]:
-    """Change the seat limit (None: unlimited); returns who was promoted because of it.
-
-    Lowering it below the seats taken removes nobody: the next ones simply wait longer.
-    """
-    if limit is not None and limit < 0:
-        raise ValueError("A seat limit cannot be negative.")
-    lock_event(event)
-    event.seat_limit = limit
-    return promote_waiting(event)

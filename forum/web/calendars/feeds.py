@@ -8,12 +8,9 @@ iCalendar is built.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
@@ -23,7 +20,8 @@ from forum.calendars import calendar
 from forum.calendars import links as calendar_links
 from forum.core import clock
 from forum.core.extensions import db
-from forum.models import Event, EventPanelist, Material, Panelist, Participant, Session, Subscription
+from forum.models import Event, Material, Participant, Session, Subscription
+from forum.web.versions import Version, event_version, not_modified, panelist_rows, version_of
 
 bp = Blueprint("feeds", __name__)
 bp.add_app_template_global(calendar_links.session_links, "session_calendar_links")
@@ -31,50 +29,6 @@ bp.add_app_template_global(calendar_links.event_links, "event_calendar_links")
 bp.add_app_template_global(calendar_links.feed_links, "feed_calendar_links")
 
 ICS_TYPE = "text/calendar; charset=utf-8"
-
-
-@dataclass(frozen=True)
-class Version:
-    """What a calendar response is built from, reduced to validators."""
-
-    etag: str
-    last_modified: datetime | None
-
-
-def _version(rows: Iterable[tuple[object, ...]], stamps: Iterable[datetime | None]) -> Version:
-    cfg = current_app.config
-    digest = hashlib.sha1(usedforsecurity=False)
-    digest.update(f"{calendar.FORMAT_VERSION}|{cfg['BASE_URL']}|{cfg['LIST_DOMAIN']}".encode())
-    for row in rows:
-        digest.update(repr(row).encode())
-    known = [s for s in stamps if s is not None]
-    return Version(etag=digest.hexdigest()[:32], last_modified=max(known) if known else None)
-
-
-def _event_version(event: Event) -> Version:
-    sessions = db.session.execute(
-        select(Session.id, Session.sequence, Session.status, Session.updated_at, Session.uid)
-        .where(Session.event_id == event.id)
-        .order_by(Session.id)
-    ).all()
-    panelists = _panelist_rows([event.id])
-    rows = [("event", event.id, event.status, event.updated_at), *sessions, *panelists]
-    stamps = [event.updated_at, *(r[3] for r in sessions), *(r[-1] for r in panelists)]
-    return _version(rows, stamps)
-
-
-def _panelist_rows(event_ids: list[int]) -> list[tuple[int, int, str, datetime]]:
-    if not event_ids:
-        return []
-    return [
-        (event_id, link_id, role, updated_at)
-        for event_id, link_id, role, updated_at in db.session.execute(
-            select(EventPanelist.event_id, EventPanelist.id, EventPanelist.role, Panelist.updated_at)
-            .join(Panelist, Panelist.id == EventPanelist.panelist_id)
-            .where(EventPanelist.event_id.in_(event_ids))
-            .order_by(EventPanelist.event_id, EventPanelist.id)
-        )
-    ]
 
 
 def _participant_version(participant: Participant) -> Version:
@@ -100,7 +54,7 @@ def _participant_version(participant: Participant) -> Version:
             .order_by(Event.id, Session.id)
         )
     ]
-    panelists = _panelist_rows(sorted({r[0] for r in rows}))
+    panelists = panelist_rows(sorted({r[0] for r in rows}))
     subscribed = db.session.scalar(
         select(func.max(Subscription.updated_at)).where(Subscription.participant_id == participant.id)
     )
@@ -108,7 +62,7 @@ def _participant_version(participant: Participant) -> Version:
     stamps += [r[-1] for r in panelists]
     webinar = _webinar_rows(participant)  # personal join links and recordings change the file too
     stamps += [r[-1] for r in webinar if r[0] != "ended"]
-    return _version(
+    return version_of(
         [("participant", participant.id, participant.display), *rows, *panelists, *webinar], stamps
     )
 
@@ -139,22 +93,6 @@ def _webinar_rows(participant: Participant) -> list[tuple[Any, ...]]:
         )
     ]
     return [*sorted(ended), *materials]
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _not_modified(version: Version) -> bool:
-    """RFC 9110: If-None-Match decides when present; otherwise If-Modified-Since."""
-    if request.if_none_match:
-        return request.if_none_match.contains_weak(version.etag)
-    since = _aware(request.if_modified_since)
-    if since is None or version.last_modified is None:
-        return False
-    return version.last_modified.replace(microsecond=0) <= since
 
 
 class _BodyCache:
@@ -204,7 +142,7 @@ def _respond(
     private: bool = False,
 ) -> Response:
     """A calendar answer (or 304) with validators; `build` makes the body only if needed."""
-    if _not_modified(version):
+    if not_modified(version):
         response = Response(status=304)
     else:
         key = f"{request.endpoint}|{request.path}|{version.etag}"
@@ -239,7 +177,7 @@ def _visible_event(slug: str) -> Event:
 def event_ics(slug: str) -> Response:
     """Download every session of an event as one .ics file."""
     event = _visible_event(slug)
-    return _respond(_event_version(event), lambda: calendar.event_file(event), filename=f"{event.slug}.ics")
+    return _respond(event_version(event), lambda: calendar.event_file(event), filename=f"{event.slug}.ics")
 
 
 @bp.get("/events/<slug>/sessions/<int:session_id>.ics")
@@ -250,7 +188,7 @@ def session_ics(slug: str, session_id: int) -> Response:
     if session is None or session.event_id != event.id:
         abort(404, description="This event has no such session.")
     return _respond(
-        _event_version(event),
+        event_version(event),
         lambda: calendar.session_file(session),
         filename=f"{event.slug}-{session.id}.ics",
     )
@@ -260,7 +198,7 @@ def session_ics(slug: str, session_id: int) -> Response:
 def event_feed(slug: str) -> Response:
     """The public feed of one event, for calendar subscriptions (webcal://)."""
     event = _visible_event(slug)
-    return _respond(_event_version(event), lambda: calendar.event_feed(event))
+    return _respond(event_version(event), lambda: calendar.event_feed(event))
 
 
 @bp.get("/feeds/<token>.ics")

@@ -39,6 +39,9 @@ from forum.discussion import service as discussion
 from forum.discussion import threads as thread_reads
 from forum.mail.links import token_max_age
 from forum.models import Event, EventPanelist, Participant, Post, Subscription, Thread
+from forum.web.events.public import (
+    render_error,  # the site's error page (409 has no app-wide handler)
+)
 
 bp = Blueprint("discussion", __name__)
 
@@ -299,10 +302,6 @@ def export(slug: str) -> Response:
     if not _is_officer():
         abort(403, description="Only program officers can export a discussion.")
     if not _closed(event):
-        from forum.web.events.public import (
-            render_error,  # the site's error page (409 has no app-wide handler)
-        )
-
         return render_error(409, "The discussion can be exported after the e-forum closes.")  # type: ignore[return-value]
     threads = sorted(thread_reads.threads(event), key=lambda t: (t.created_at, t.id))
     trees = [(t, thread_reads.thread_tree(thread_reads.accepted_posts(event, t.id))) for t in threads]

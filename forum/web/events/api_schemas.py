@@ -20,6 +20,7 @@ from forum.events import service as events
 from forum.models import DELIVERY_MODES, EVENT_KINDS, PANELIST_ROLES
 from forum.models.events import EVENT_STATUSES, MODERATION_POLICIES, NON_MEMBER_POLICIES
 from forum.web.helpers import session_zone_lines
+from forum.webinars import seats
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -263,8 +264,6 @@ class EventSchema(EventSummarySchema):
 
 
 def _seats(event: Any) -> dict[str, Any]:
-    from forum.webinars import seats
-
     counts = seats.counts(event)
     return {"limit": counts.limit, "taken": counts.taken, "left": counts.left, "waiting": counts.waiting}
 

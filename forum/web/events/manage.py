@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import session as cookie
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -16,10 +17,15 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import Field
 
+from forum.calendars import rsvp
 from forum.core.extensions import db, login
 from forum.core.timezones import TimeInputError, localize
 from forum.events import service as actions
+from forum.mail.addresses import rsvp_address
+from forum.mail.health import bounce_counts, daily_mail
 from forum.models import Event, EventPanelist, Panelist, Session
+from forum.web.charts import delivery_chart, stacked_rows
+from forum.web.events.public import event_context
 from forum.web.forms import (
     AttachPanelistForm,
     ConfirmForm,
@@ -131,10 +137,6 @@ def event(slug: str) -> Page:
 
 def rsvp_answers(event: Event) -> dict[str, object] | None:
     """The overview's calendar answers per session (chart + table), or None before any."""
-    from forum.calendars import rsvp
-    from forum.mail.addresses import rsvp_address
-    from forum.web.charts import stacked_rows
-
     rows = rsvp.counts(event)
     if not rows:
         return None
@@ -144,9 +146,6 @@ def rsvp_answers(event: Event) -> dict[str, object] | None:
 
 def delivery_health(event: Event) -> dict[str, object]:
     """The overview's mail delivery chart (last 30 days) and bounce counts."""
-    from forum.mail.health import bounce_counts, daily_mail
-    from forum.web.charts import delivery_chart
-
     return {"chart": delivery_chart(daily_mail(event)), "bounces": bounce_counts(event)}
 
 
@@ -247,8 +246,6 @@ def cancel_event(slug: str) -> Page:
 
 @bp.route("/events/<slug>/preview")
 def preview(slug: str) -> Page:
-    from forum.web.events.public import event_context
-
     ev = get_event(slug)
     return render_template("public/event.html", **{**event_context(ev), "preview": True})
 
@@ -288,8 +285,6 @@ def _sessions_page(
 def series_defaults(ev: Event) -> dict[str, object]:
     """The series form keeps what the officer typed last time (title pattern, hours, join
     link: remembered in their session cookie), so the next batch is quick to add."""
-    from flask import session as cookie
-
     kept = cookie.get("series_form", {}).get(ev.slug, {})
     data: dict[str, object] = {"timezone": ev.timezone, "repeat": "weekly", "count": 6}
     for name in ("title_pattern", "join_url", "repeat", "timezone"):

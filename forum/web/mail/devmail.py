@@ -13,6 +13,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
 from markupsafe import Markup
@@ -154,8 +155,6 @@ def part(name: str, index: int):
 
 
 def _attachment_disposition(filename: str) -> str:
-    from urllib.parse import quote
-
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[:100] or "part"
     return f"attachment; filename=\"{safe}\"; filename*=UTF-8''{quote(filename)}"
 

@@ -30,6 +30,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 from forum.calendars import calendar
 from forum.core import clock
 from forum.core.extensions import csrf, db, limiter
+from forum.core.timezones import zone_picker
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
 from forum.mail import links
@@ -104,7 +105,6 @@ class ProfileForm(CheckedForm):
 
 def zone_choices() -> list[SelectChoice]:
     unset = SelectChoice("", "Not set: show each event's own zone")
-    from forum.core.timezones import zone_picker
 
     return [unset] + [
         SelectChoice(name, label, optgroup=group) for group, entries in zone_picker(clock.now()) for name, label in entries

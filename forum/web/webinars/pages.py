@@ -21,7 +21,8 @@ from forum.core.extensions import db, login
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
 from forum.models import Event, Material, Session, Subscription
-from forum.models.webinars import MATERIAL_KINDS, MATERIAL_VISIBILITY
+from forum.models.events import MATERIAL_KINDS, MATERIAL_VISIBILITY
+from forum.subscriptions import service as subscriptions
 from forum.web.charts import seat_bar
 from forum.web.helpers import viewer_data
 from forum.webinars import join_links, recordings, seats
@@ -155,7 +156,7 @@ def promote(slug: str, sub_id: int) -> Any:
     event = _officer_event(slug)
     sub = _waiting(event, sub_id)
     if ButtonForm().validate_on_submit():
-        seats.promote_by_hand(sub)
+        subscriptions.promote_by_hand(sub)
         db.session.commit()
         flash(f"{sub.participant.email} has a seat now; their welcome and invitations are on the way.")
     return redirect(url_for(".seats_page", slug=slug), code=303)
@@ -163,8 +164,6 @@ def promote(slug: str, sub_id: int) -> Any:
 
 @bp.route("/manage/events/<slug>/seats/<int:sub_id>/remove", methods=["POST"])
 def remove(slug: str, sub_id: int) -> Any:
-    from forum.subscriptions import service as subscriptions
-
     event = _officer_event(slug)
     sub = _waiting(event, sub_id)
     if ButtonForm().validate_on_submit():

@@ -5,8 +5,9 @@ per message: `flask --app wsgi forum inject` builds the whole web app first (eve
 blueprint, the JSON API and its OpenAPI spec, migrations, login, CSRF, rate limits).
 This entry point builds only what inbound mail needs: settings, the database, the
 template filters, and the URL rules of the pages that mails link to (public event
-pages, subscriptions, the discussion archive, feeds), which `web.urls.external_url`
-builds links from.  Busy lists should use the LMTP server (`flask forum lmtp`), which
+pages, subscriptions, the discussion archive, feeds), which `core.urls.external_url`
+builds links from, and the areas whose handlers `forum.mail.inbound` routes to.
+Like `forum/__init__.py` and `forum/cli.py` it is an entry point, above every layer.  Busy lists should use the LMTP server (`flask forum lmtp`), which
 pays the start-up once; see the README.
 
 Exit codes follow sysexits: 0 accepted, held or dropped by policy; 65 unparseable;
@@ -22,20 +23,27 @@ from typing import BinaryIO
 import click
 from flask import Flask
 
+# The inbound handlers, registered with forum.mail.inbound when imported: every kind is here.
+from forum.calendars import rsvp  # noqa: F401 - "calendar-reply"
+from forum.core import config as settings
+from forum.core.extensions import db
+from forum.discussion import service as _discussion  # noqa: F401 - "post", "moderator-command"
+from forum.mail import bounces  # noqa: F401 - "bounce"
+from forum.mail.inbound import receive
+from forum.mail.parse import recipients_in
+from forum.subscriptions import service as _subscriptions  # noqa: F401 - "leave"
+from forum.web.calendars import feeds
+from forum.web.discussion import pages as discussion_pages
+from forum.web.events import public
+from forum.web.helpers import register_template_helpers
+from forum.web.subscriptions import pages as subscription_pages
+
 EX_DATAERR, EX_NOUSER = 65, 67
 
 
 def create_inbound_app() -> Flask:
-    """A Flask app with exactly what `discussion.receive` needs, from the same settings."""
-    from forum.core import config as settings
-    from forum.core.extensions import db
-    from forum.web.calendars import feeds
-    from forum.web.discussion import pages as discussion
-    from forum.web.events import public
-    from forum.web.helpers import register_template_helpers
-    from forum.web.subscriptions import pages as subscriptions
-
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    """A Flask app with exactly what `inbound.receive` needs, from the same settings."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     app = Flask(
         "forum",
         template_folder=os.path.join(root, "templates"),
@@ -44,7 +52,7 @@ def create_inbound_app() -> Flask:
     )
     app.config.update(settings.load(app.instance_path))
     db.init_app(app)
-    for module in (public, subscriptions, discussion, feeds):  # the pages mails link to
+    for module in (public, subscription_pages, discussion_pages, feeds):  # the pages mails link to
         app.register_blueprint(module.bp)
     register_template_helpers(app)
     return app
@@ -55,9 +63,6 @@ def inject(stream: BinaryIO, recipient: str | None, sender: str, *, limit: int, 
 
     Shared by `forum-inject` and `flask forum inject` (inside an app context).
     """
-    from forum.discussion import service as discussion
-    from forum.mail.parse import recipients_in
-
     raw = stream.read(limit + 65537)
     while stream.read(65536):  # drain an oversized message so the MTA sees no broken pipe
         pass
@@ -70,7 +75,7 @@ def inject(stream: BinaryIO, recipient: str | None, sender: str, *, limit: int, 
         return EX_NOUSER
     code = 0
     for target in targets:
-        outcome = discussion.receive(raw, target, envelope_from=sender)
+        outcome = receive(raw, target, envelope_from=sender)
         click.echo(f"{target}: {outcome.status}: {outcome.reason}", err=outcome.exit_code != 0)
         code = code or outcome.exit_code
     return code

@@ -1,0 +1,57 @@
+"""Wiring every door into the app: each web module owns one area's pages; this is the only
+place they are registered. Its own module (not `forum/web/__init__.py`) so that importing
+one door, as `forum-inject` does, loads neither the others nor flask-smorest."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from forum.web import security
+from forum.web.calendars import feeds
+from forum.web.ce import api as ce_api
+from forum.web.ce import attendance, certificates, evaluations
+from forum.web.discussion import pages as discussion
+from forum.web.events import announcements, api, manage, public
+from forum.web.mail import devmail
+from forum.web.mail import texts as mail_texts
+from forum.web.pathways import api as api_pathways
+from forum.web.pathways import manage as pathways_manage
+from forum.web.pathways import pages as pathways
+from forum.web.site import auth, branding, setup
+from forum.web.subscriptions import officer as subscribers
+from forum.web.subscriptions import pages as subscriptions
+from forum.web.webinars import pages as webinars
+
+
+def register_blueprints(app: Flask) -> None:
+    """Every blueprint, the JSON API (one flask-smorest `Api` per app) and the security headers."""
+    for module in (
+        public,
+        auth,
+        manage,
+        setup,
+        mail_texts,
+        subscriptions,
+        subscribers,
+        discussion,
+        feeds,
+        announcements,
+        webinars,
+        branding,
+        attendance,
+        certificates,
+        evaluations,
+        pathways,
+        pathways_manage,
+    ):
+        app.register_blueprint(module.bp)
+    if app.config["FORUM_ENV"] != "production":
+        app.register_blueprint(devmail.bp)
+    # One Api per app: flask-smorest keeps the OpenAPI spec on the Api object.
+    smorest = Api(app)
+    smorest.register_blueprint(api.bp)
+    smorest.register_blueprint(ce_api.bp)
+    smorest.register_blueprint(api_pathways.bp)
+    app.extensions["forum_api"] = smorest
+    security.init_app(app)  # CSP and the other security headers on every response
