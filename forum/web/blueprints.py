@@ -18,7 +18,7 @@ from forum.web.mail import texts as mail_texts
 from forum.web.pathways import api as api_pathways
 from forum.web.pathways import manage as pathways_manage
 from forum.web.pathways import pages as pathways
-from forum.web.site import auth, branding, setup
+from forum.web.site import auth, branding, officers, setup
 from forum.web.subscriptions import officer as subscribers
 from forum.web.subscriptions import pages as subscriptions
 from forum.web.webinars import pages as webinars
@@ -39,6 +39,7 @@ def register_blueprints(app: Flask) -> None:
         announcements,
         webinars,
         branding,
+        officers,
         attendance,
         certificates,
         evaluations,
