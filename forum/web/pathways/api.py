@@ -28,7 +28,7 @@ from forum.models.pathways import (
     Resource,
 )
 from forum.pathways import service
-from forum.web.events.api import OFFICER_DOC, abort, require_officer, token_officer
+from forum.web.events.api import OFFICER_DOC, abort, require_json_body, require_officer, token_officer
 from forum.web.events.api_schemas import SLUG_RE, Pattern, StrictBoolean, http_url, slug_pattern, text_line
 
 bp = Blueprint(
@@ -41,6 +41,9 @@ csrf.exempt(bp)
 def _writes_need_a_token() -> None:
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         require_officer()
+
+
+bp.before_request(require_json_body)
 
 
 def _text(max_length: int) -> list[Any]:
@@ -107,9 +110,13 @@ class ResourceSchema(Schema):
 TOPIC_PATTERN = r"^[^,;\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 
 
+#: The column's own length: a longer URL is a 422 here, not a 500 from the database.
+URL_MAX = Resource.__table__.c.url.type.length
+
+
 class ResourceInSchema(Schema):
     title = fields.Str(required=True, validate=_text(200))
-    url = fields.Str(required=True, validate=[validate.Length(max=2000), http_url])
+    url = fields.Str(required=True, validate=[validate.Length(max=URL_MAX), http_url])
     kind = fields.Str(required=True, validate=validate.OneOf(EXTERNAL_KINDS))
     minutes = fields.Int(
         load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=100_000)
