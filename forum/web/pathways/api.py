@@ -111,7 +111,7 @@ TOPIC_PATTERN = r"^[^,;\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 
 
 #: The column's own length: a longer URL is a 422 here, not a 500 from the database.
-URL_MAX = Resource.__table__.c.url.type.length
+URL_MAX: int = Resource.__table__.c.url.type.length  # type: ignore[attr-defined] # String(1000)
 
 
 class ResourceInSchema(Schema):
