@@ -520,21 +520,48 @@ def jobs_command() -> None:
         click.echo(f"{job['id']:<14} {when:<26} {job['trigger']:<28} {job['name']}")
 
 
-@forum_cli.command("run-job")
+class _JobCommand(click.Command):
+    """`run-job --help` lists every job kind, read from the registry when help is asked for."""
+
+    def format_epilog(self, ctx, formatter):
+        # imported here: the job table pulls in every area, too slow for every `flask` start
+        from forum.scheduling.jobs import KINDS
+
+        with formatter.section("Job kinds"):
+            formatter.write_dl(sorted(KINDS.items()))
+        super().format_epilog(ctx, formatter)
+
+
+@forum_cli.command("run-job", cls=_JobCommand)
 @click.argument("kind")
 @click.option("--target", "slug", metavar="SLUG", help="Only this event.")
 @click.option("--at", "at", type=_Instant(), help="Run as if it were this instant (with offset).")
-def run_job_command(kind: str, slug: str | None, at) -> None:
-    """Run one job now: outbox, digests, reminders, announcements or notices."""
-    from datetime import UTC
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print what the job would do and the mail it would send; store nothing. "
+    "The only way to try an instant in the future.",
+)
+def run_job_command(kind: str, slug: str | None, at, dry_run: bool) -> None:
+    """Run one job now (or rehearse it with --dry-run); the kinds are listed below."""
+    from datetime import UTC, timedelta
 
     from forum.core import clock
     from forum.models import Event
     from forum.scheduling.jobs import KINDS, run_job
+    from forum.scheduling.rehearsal import NOT_REHEARSED, rehearse
 
     if kind not in KINDS:
         raise click.BadParameter(
             f"unknown job {kind!r}; choose one of: {', '.join(KINDS)}", param_hint="KIND"
+        )
+    if dry_run and kind in NOT_REHEARSED:
+        raise click.BadParameter(f"no dry run: {NOT_REHEARSED[kind]}", param_hint="--dry-run")
+    if at is not None and not dry_run and at > clock.now() + timedelta(minutes=1):
+        raise click.BadParameter(
+            "is in the future: a job run now would store results claiming it had happened; "
+            "add --dry-run to see what it would do then",
+            param_hint="--at",
         )
     event = None
     if slug is not None:
@@ -543,6 +570,25 @@ def run_job_command(kind: str, slug: str | None, at) -> None:
         event = Event.by_slug(slug)
         if event is None:
             raise click.BadParameter(f"no event with slug {slug!r}", param_hint="--target")
+    if dry_run:
+        at = at or clock.now()
+        with rehearse(at) as rehearsal:
+            report = run_job(kind, event=Event.by_slug(slug) if slug else None, at=at)
+        for line in report.lines:
+            click.echo(line)
+        for fanout in rehearsal.fanouts:
+            click.echo(f"list-wide mail recorded: {fanout} (the outbox job writes one copy per recipient)")
+        for number, mail in enumerate(rehearsal.mails, start=1):
+            click.echo(f"--- mail {number} of {len(rehearsal.mails)} ({mail.kind}) to {mail.recipient}")
+            click.echo(f"Subject: {mail.subject}")
+            if mail.attachments:
+                click.echo(f"Attached: {', '.join(mail.attachments)}")
+            click.echo(mail.text.rstrip())
+        click.echo(
+            f"{kind}: dry run as at {at.astimezone(UTC).isoformat()}: {report.messages} message(s) "
+            "would be queued; nothing was stored"
+        )
+        return
     if at is not None and kind != "outbox":
         with clock.frozen(at):
             report = run_job(kind, event=event, at=at)

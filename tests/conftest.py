@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from forum import create_app
 from forum.core import clock
 from forum.core.extensions import db
+from tests.support.smtp import use_test_templates
 
 #: Every calendar the suite makes is also read by a second, independent parser.
 pytest_plugins = ["tests.support.calendar_check"]
@@ -126,6 +127,14 @@ def _reset_clock() -> Iterator[None]:
 
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@pytest.fixture
+def mail_app(app: Flask, smtp_server):  # type: ignore[no-untyped-def]
+    """The app sending through the module's `smtp_server` fixture, with the test templates."""
+    use_test_templates(app)
+    app.config["MAIL_URL"] = smtp_server.url
+    return app
 
 
 def csrf_from(html: str | bytes) -> str:

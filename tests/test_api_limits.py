@@ -17,6 +17,7 @@ from forum.core.extensions import db
 from forum.models import (
     Event,
     EventPanelist,
+    FormQuestion,
     LearningNeed,
     Panelist,
     Participant,
@@ -24,6 +25,7 @@ from forum.models import (
     PathwayStep,
     Resource,
     Session,
+    Subscription,
 )
 from tests.support.api import make_event, officer_token
 
@@ -41,6 +43,9 @@ WRITES_TO = {
     "NeedInSchema": LearningNeed,
     "StepInSchema": PathwayStep,
     "PathwayInSchema": Pathway,
+    "QuestionInSchema": FormQuestion,
+    "QuestionPatchSchema": FormQuestion,
+    "DecisionInSchema": Subscription,  # approve or decline registrations (no text column of its own)
 }
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 

@@ -16,19 +16,24 @@ from forum.ce import attendance
 from forum.core.extensions import db
 from forum.models import Attendance, Post
 from tests.conftest import csrf_from
-from tests.support.ce import clicked, register, series
+from tests.support.ce import attended, clicked, register, series
 from tests.support.live import make_event, make_officer, sign_in
 
 
-def test_join_link_rows_count_once_per_session(app: Flask) -> None:
+def test_join_link_clicks_say_joined_and_earn_nothing_until_time_is_confirmed(app: Flask) -> None:
     ev = series()
     ana = register(ev, "ana@example.org", "Ana")
     first, second, _ = ev.active_sessions
     clicked(ana, first)
     clicked(ana, second)
     rec = attendance.record_for(ana)
+    assert rec.attended == [] and [s.id for s in rec.joined] == [first.id, second.id]
+    assert rec.marks[first.id].sources == {"link"} and rec.marks[first.id].state == "joined"
+    assert rec.minutes == 0
+    attended(ana, first)  # the platform's report confirms 90 minutes
+    attendance.mark(ana, second, "pat@forum.test")  # an officer confirms the whole session
+    rec = attendance.record_for(ana)
     assert [s.id for s in rec.attended] == [first.id, second.id]
-    assert rec.marks[first.id].sources == {"link"}
     assert rec.minutes == 180  # two 90-minute sessions
     assert not rec.completed  # default rule: every session
 
@@ -60,9 +65,9 @@ def test_completion_rules_by_sessions_and_by_hours(app: Flask) -> None:
     ana, bo = register(ev, "ana@example.org"), register(ev, "bo@example.org")
     s1, s2, s3 = ev.active_sessions
     for s in (s1, s2, s3):
-        clicked(ana, s)
-    clicked(bo, s1)
-    clicked(bo, s2)
+        attended(ana, s)
+    attended(bo, s1)
+    attended(bo, s2)
 
     def completed() -> dict[str, bool]:
         return {r.subscription.participant.email: r.completed for r in attendance.records(ev)}
@@ -141,7 +146,8 @@ def test_officer_page_chart_table_upload_marks_and_csv(app: Flask, officer: Flas
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "<svg" in html and "Registered and attended per session" in html
-    assert "3/5/2030</th><td>2</td><td>1</td>" in html  # the table alternative: registered, attended
+    assert "3/5/2030</th><td>2</td><td>0</td>" in html  # the table alternative: registered, attended
+    assert "Joined, time not confirmed" in html  # ana's click: joined, not (yet) attended
     # the report's session picker names dates as every other page does (it said 2030-03-05)
     assert f'<option value="{s1.id}">{s1.display_title}, Tuesday, 3/5/2030</option>' in html
 
@@ -207,10 +213,11 @@ def test_officer_page_chart_table_upload_marks_and_csv(app: Flask, officer: Flas
         "certificate_code",
     ]
     by_email = {r[0]: r for r in rows[1:]}
-    assert by_email["ana@example.org"][3:6] == ["yes (link)", "", ""]
-    assert by_email["bo@example.org"][3:6] == ["", "80 min (import)", "yes (manual)"]
+    assert by_email["ana@example.org"][3:6] == ["joined, time not confirmed (link)", "", ""]
+    # 80 of 90 minutes is over the 75 % minimum (68 min): the full 1.5 h
+    assert by_email["bo@example.org"][3:6] == ["", "80 min, 1.5 h (import)", "yes, 2 h (manual)"]
     assert by_email["bo@example.org"][-4:-1] == ["2", "3.5", "yes"]  # 1.5 h + 2 h meets "at least 3.5 hours"
-    assert by_email["ana@example.org"][-4:-1] == ["1", "1.5", "no"]
+    assert by_email["ana@example.org"][-4:-1] == ["0", "0", "no"]
 
 
 def test_attendance_pages_need_a_signed_in_officer(app: Flask, client: FlaskClient) -> None:
@@ -238,8 +245,9 @@ def test_api_reads_attendance_and_hours_with_an_officer_token_only(app: Flask, c
 
     ev = series()
     ana = register(ev, "ana@example.org", "Ana Ruiz")
-    s1 = ev.active_sessions[0]
-    clicked(ana, s1)
+    s1, s2 = ev.active_sessions[:2]
+    attended(ana, s1, 60)  # under 75 % of 90 minutes: no credit
+    clicked(ana, s2)
     attendance.set_session_hours(ev.active_sessions[2], "2")
     db.session.commit()
     anonymous = client.get(f"/api/v1/events/{ev.slug}/attendance")
@@ -247,20 +255,22 @@ def test_api_reads_attendance_and_hours_with_an_officer_token_only(app: Flask, c
     response = client.get(f"/api/v1/events/{ev.slug}/attendance", headers=officer_token())
     body = response.get_json()
     assert response.status_code == 200
-    assert body["rule"] == "all 3 sessions"
-    assert [(s["ce_hours"], s["hours_overridden"], s["attended"]) for s in body["sessions"]] == [
-        (1.5, False, 1),
-        (1.5, False, 0),
-        (2.0, True, 0),
-    ]
+    assert body["rule"] == "all 3 sessions" and body["minimum"] == "75 % of each session"
+    assert [
+        (s["ce_hours"], s["hours_overridden"], s["minimum_minutes"], s["attended"]) for s in body["sessions"]
+    ] == [(1.5, False, 68, 0), (1.5, False, 68, 0), (2.0, True, 68, 0)]
     assert body["people"] == [
         {
             "subscription_id": ana.id,
             "email": "ana@example.org",
             "name": "Ana Ruiz",
             "status": "active",
-            "sessions": {str(s1.id): ["link"]},
-            "ce_hours": 1.5,
+            "sessions": {str(s1.id): ["import"], str(s2.id): ["link"]},
+            "credit": {
+                str(s1.id): {"state": "short", "minutes": 60, "ce_hours": 0.0},
+                str(s2.id): {"state": "joined", "minutes": None, "ce_hours": 0.0},
+            },
+            "ce_hours": 0.0,
             "completed": False,
         }
     ]

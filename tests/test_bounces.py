@@ -15,7 +15,7 @@ import pytest
 
 from forum.core import clock
 from forum.core.extensions import db
-from forum.mail.compose import list_message
+from forum.mail.compose import ListOptions, list_message
 from forum.mail.links import bounce_address
 from forum.mail.outbox import enqueue
 from forum.mail.sender import send_due
@@ -169,7 +169,7 @@ def test_a_burst_of_hard_bounces_on_one_day_counts_once(app, forum, smtp_server)
     with clock.frozen(OPEN_AT):
         for n in range(3):
             msg = list_message(
-                event=event, subscription=bob, subject=f"Mail {n}", template="test_note", context={"body": "b"}
+                event, bob, ListOptions(subject=f"Mail {n}", template="test_note", context={"body": "b"})
             )
             enqueue(msg, kind="test", key=f"burst:{n}", subscription_id=bob.id, event_id=event.id)
         db.session.commit()

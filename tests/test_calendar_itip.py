@@ -10,11 +10,11 @@ from email.message import EmailMessage
 from icalendar import Calendar
 from sqlalchemy import select
 
-from forum.calendars import calendar
+from forum.calendars import changes, invites
 from forum.core import clock
 from forum.core.extensions import db
 from forum.events import service as events
-from forum.mail.compose import list_message
+from forum.mail.compose import ListOptions, list_message
 from forum.models import OutboundMessage
 from forum.subscriptions import csv_import as subscriber_import
 from forum.subscriptions import service
@@ -30,12 +30,14 @@ WALLS = [
 
 def _welcome(subscription) -> EmailMessage:  # type: ignore[no-untyped-def]
     return list_message(
-        event=subscription.event,
-        subscription=subscription,
-        subject="Welcome",
-        template="welcome",
-        context={"list_address": "x@lists.forum.test", "invites": []},
-        automated=True,
+        subscription.event,
+        subscription,
+        ListOptions(
+            subject="Welcome",
+            template="welcome",
+            context={"list_address": "x@lists.forum.test", "invites": []},
+            automated=True,
+        ),
     )
 
 
@@ -68,7 +70,7 @@ def test_welcome_for_series_becomes_request_invite(app) -> None:  # type: ignore
     with clock.frozen(NOW):
         event = make_event("series-one", WALLS)
         sub = subscribe(event, "ana@example.test", name="Ana Reader")
-        msg = calendar.invite_for_welcome(_welcome(sub), sub)
+        msg = invites.invite_for_welcome(_welcome(sub), sub)
     msg = message_from_bytes(msg.as_bytes(), policy=policy.default)  # as it will be sent
     part, data = _calendar_part(msg)
     assert part.get_param("method") == "REQUEST"
@@ -91,9 +93,9 @@ def test_eforum_welcome_has_invite_only_on_request(app) -> None:  # type: ignore
     with clock.frozen(NOW):
         event = make_event("forum-one", WALLS, kind="eforum", contact=None)
         sub = subscribe(event, "bo@example.test")
-        plain = calendar.invite_for_welcome(_welcome(sub), sub)
+        plain = invites.invite_for_welcome(_welcome(sub), sub)
         assert plain.get_content_type() == "multipart/alternative"
-        invited = calendar.invite_for_welcome(_welcome(sub), sub, requested=True)
+        invited = invites.invite_for_welcome(_welcome(sub), sub, requested=True)
     _, data = _calendar_part(invited)
     cal = parse_checked(data)
     assert str(cal.walk("VEVENT")[0]["ORGANIZER"]) == "mailto:forum-one+rsvp@lists.forum.test"
@@ -103,8 +105,8 @@ def test_invite_on_request_is_queued_once(app) -> None:  # type: ignore[no-untyp
     with clock.frozen(NOW):
         event = make_event("forum-two", WALLS, kind="eforum")
         sub = subscribe(event, "cy@example.test")
-        assert calendar.send_invite(sub) == 2  # one mail per day of the e-forum
-        assert calendar.send_invite(sub) == 0
+        assert invites.send_invite(sub) == 2  # one mail per day of the e-forum
+        assert invites.send_invite(sub) == 0
         db.session.commit()
     queued = _queued()
     assert len(queued) == 2
@@ -123,7 +125,7 @@ def test_invite_on_request_is_queued_once(app) -> None:  # type: ignore[no-untyp
         "Invitation: Forum Two \u2014 Day 2 of 2",
     ]
     with clock.frozen(NOW + timedelta(days=1)):  # another day, another copy on request
-        assert calendar.send_invite(sub) == 2
+        assert invites.send_invite(sub) == 2
 
 
 def test_nothing_upcoming_means_no_invite(app) -> None:  # type: ignore[no-untyped-def]
@@ -131,7 +133,7 @@ def test_nothing_upcoming_means_no_invite(app) -> None:  # type: ignore[no-untyp
         event = make_event("past", WALLS)
         sub = subscribe(event, "dee@example.test")
     with clock.frozen(datetime(2026, 1, 1, tzinfo=UTC)):
-        msg = calendar.invite_for_welcome(_welcome(sub), sub)
+        msg = invites.invite_for_welcome(_welcome(sub), sub)
     assert msg.get_content_type() == "multipart/alternative"
 
 
@@ -154,7 +156,7 @@ def test_reschedule_sends_one_update_per_active_subscriber(app) -> None:  # type
             session, datetime(2025, 3, 4, 15), datetime(2025, 3, 4, 16), "America/New_York"
         )
         db.session.commit()
-        calendar.send_updates(session)  # a retry queues nothing twice
+        changes.send_updates(session)  # a retry queues nothing twice
         db.session.commit()
     queued = _queued()
     assert sorted(row.recipient for row, _ in queued) == [f"active{i}@example.test" for i in range(3)]

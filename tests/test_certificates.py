@@ -19,7 +19,7 @@ from forum.core.extensions import db
 from forum.mail import links
 from forum.models import Certificate, JobRun
 from forum.scheduling.scheduler import run_job
-from tests.support.ce import after_end, clicked, register, series
+from tests.support.ce import after_end, attended, register, series
 from tests.support.subscriptions import outbox
 
 ZOE = "Zoë Łukasiewicz-Ōtsuka"
@@ -32,7 +32,7 @@ def pdf_text(data: bytes) -> str:
 
 def attend_all(sub, event) -> None:  # type: ignore[no-untyped-def]
     for s in event.active_sessions:
-        clicked(sub, s)
+        attended(sub, s)
 
 
 def test_completion_certificate_pdf_says_who_what_when_and_how_long(app: Flask) -> None:
@@ -62,7 +62,7 @@ def test_attendance_certificate_lists_the_sessions_attended(app: Flask) -> None:
     ev = series()
     hoa = register(ev, "hoa@example.org", HOA)
     first, _, third = ev.active_sessions
-    clicked(hoa, first)
+    attended(hoa, first)
     attendance.mark(hoa, third, "pat@forum.test")
     attendance.set_session_hours(third, "2")
     with clock.frozen(after_end(ev, hours=1)):
@@ -166,8 +166,8 @@ def test_certificate_mail_goes_once_per_person_after_the_delay(app: Flask) -> No
     register(ev, "absent@example.org", "Absent")
     for sub in (ana, nameless):
         attend_all(sub, ev)
-    clicked(bo, ev.active_sessions[0])
-    clicked(bo, ev.active_sessions[1])
+    attended(bo, ev.active_sessions[0])
+    attended(bo, ev.active_sessions[1])
 
     assert run_job("ce", at=after_end(ev, hours=23)).messages == 0  # the default delay is a day
     assert outbox("certificate") == []

@@ -150,3 +150,15 @@ def test_posts_after_the_digest_hour_go_in_the_next_digest(app):
     rows = outbox("digest")
     assert len(rows) == 1
     assert "Wednesday, 9/11/2019" in subject_of(rows[0]) and "Evening thought" in text_of(rows[0])
+
+
+def test_a_zone_no_longer_known_shows_the_forums_own_time(app):
+    """A stored zone tzdata no longer has (or an import put in) reads as the forum's zone:
+    the reader still gets their digest, in Eastern time, and the job carries on."""
+    event, _, _ = _forum_with_posts()
+    subscribe(event, "erin@example.org", mode="digest", zone="Mars/Olympus_Mons")
+    run_job("digests", at=eastern(2019, 9, 10, 18, 1))
+
+    erin = text_of(outbox("digest", "erin@example.org")[0])
+    assert "10:05 AM EDT" in erin and "Mars" not in erin
+    assert len(outbox("digest")) == 3  # alice, bob and erin

@@ -179,13 +179,13 @@ def test_erasing_forgets_certificates_and_stops_pathways(app: Flask, client: Fla
     data" the code verifies nothing. A pathway they followed mails them nothing more."""
     from forum.ce import certificates
     from forum.models import Certificate, PathwayFollow
-    from tests.support.ce import after_end, clicked, register, series
+    from tests.support.ce import after_end, attended, register, series
     from tests.support.pathways import make_pathway
 
     event = series()
     zoe = register(event, "zoe@example.org", "Zoë Łukasiewicz-Ōtsuka")
     for session in event.active_sessions:
-        clicked(zoe, session)
+        attended(zoe, session)
     with clock.frozen(after_end(event, hours=1)):
         code = certificates.issue(zoe).code
     follow = PathwayFollow(pathway=make_pathway(), participant=zoe.participant, status="active")

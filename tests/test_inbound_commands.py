@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import smtplib
 import socket
 import subprocess
@@ -17,6 +16,7 @@ from sqlalchemy import select
 from forum import create_app
 from forum.core.extensions import db
 from forum.models import Event, OutboundMessage, Post, Rsvp, Subscription
+from tests.support.child import child_env
 from tests.support.discussion import LIST, RSVP, gmail_reply, make_forum, message, reply_calendar, subscribe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,16 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def forum_db(tmp_path):  # type: ignore[no-untyped-def]
     """An app on a SQLite file, with a forum, and the environment a child process needs."""
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'forum.db'}",
-        SECRET_KEY="test-secret",
-        BASE_URL="http://forum.test",
-        LIST_DOMAIN="lists.forum.test",
-        MAIL_URL="dev://",
-        FORUM_INSTANCE_PATH=str(tmp_path / "instance"),
-        FORUM_ENV="development",
-    )
+    env = child_env(f"sqlite:///{tmp_path / 'forum.db'}", tmp_path / "instance")
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],

@@ -4,7 +4,6 @@ inbound mail never uses."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ from sqlalchemy import select
 from forum.core.extensions import db
 from forum.models import Event, OutboundMessage, Participant, Post, Session, Subscription
 from tests.conftest import PG_URL
+from tests.support.child import child_env
 from tests.support.fanouts import write_fan_outs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,17 +27,7 @@ def _env(app, tmp_path: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if schema:
         url = f"{PG_URL}?options={quote(f'-csearch_path={schema}')}"
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=url,
-        SECRET_KEY="test-secret",
-        BASE_URL="http://forum.test",
-        LIST_DOMAIN="lists.forum.test",
-        MAIL_URL="dev://",
-        FORUM_INSTANCE_PATH=str(tmp_path / "instance"),
-        FORUM_ENV="development",
-    )
-    return env
+    return child_env(url, tmp_path / "instance")
 
 
 def _open_forum() -> None:

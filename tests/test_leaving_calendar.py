@@ -135,3 +135,31 @@ def test_rejoining_sends_fresh_invites(app: Flask, client: FlaskClient) -> None:
         (vevent,) = parse_checked(part.get_content().encode()).walk("VEVENT")
         sequences.append(vevent["SEQUENCE"])
     assert sequences == [2, 2]  # above the CANCEL's 1
+
+
+def test_the_page_after_leaving_says_what_mail_still_comes(app: Flask, client: FlaskClient) -> None:
+    """Not "no more mail" followed by one "Removed from your calendar" per session: the page
+    says before and after the click how many of those come, and the count is the outbox's."""
+    with clock.frozen(NOW):
+        event = make_event("fall-series", WALLS)
+        sub = subscribe(event, "ana@example.org", name="Ana")
+        url = _path(links.unsubscribe_url(sub))
+        before = client.get(url).get_data(as_text=True)
+        after = client.post(url, data={"csrf_token": csrf_from(before)}).get_data(as_text=True)
+        again = client.get(url).get_data(as_text=True)  # the link opened later says the same
+    assert "We will remove its 2 sessions from your calendar with one message per session" in before
+    said = "We are removing 2 sessions from your calendar: you will get one message per session (2 in all)"
+    assert said in after and said in again and "No more mail will come" not in after
+    cancels = db.session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "calendar-leave")).all()
+    assert len(cancels) == 2
+
+
+def test_leaving_an_eforum_without_invites_still_says_no_more_mail(app: Flask, client: FlaskClient) -> None:
+    with clock.frozen(NOW):
+        event = make_event("fall-forum", WALLS, kind="eforum")
+        sub = subscribe(event, "ana@example.org")
+        url = _path(links.unsubscribe_url(sub))
+        before = client.get(url).get_data(as_text=True)
+        after = client.post(url, data={"csrf_token": csrf_from(before)}).get_data(as_text=True)
+    assert "You will get no more mail from it." in before
+    assert "You have left" in after and "No more mail will come from it." in after

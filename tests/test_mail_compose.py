@@ -11,23 +11,16 @@ from email.utils import parsedate_to_datetime
 import pytest
 
 from forum.core.extensions import db
-from forum.mail.compose import build_message, list_message
+from forum.mail.compose import ListOptions, build_message, list_message
 from forum.mail.outbox import enqueue
 from forum.mail.sender import send_due
-from tests.support.smtp import make_subscribers, running_smtp_server, use_test_templates
+from tests.support.smtp import make_subscribers, running_smtp_server
 
 
 @pytest.fixture
 def smtp_server():  # type: ignore[no-untyped-def]
     with running_smtp_server() as server:
         yield server
-
-
-@pytest.fixture
-def mail_app(app, smtp_server):  # type: ignore[no-untyped-def]
-    use_test_templates(app)
-    app.config["MAIL_URL"] = smtp_server.url
-    return app
 
 
 def _deliver(msg, smtp_server, key="k1", **kw):  # type: ignore[no-untyped-def]
@@ -41,13 +34,15 @@ def _deliver(msg, smtp_server, key="k1", **kw):  # type: ignore[no-untyped-def]
 def test_list_message_headers_arrive_correct(mail_app, smtp_server):  # type: ignore[no-untyped-def]
     event, (sub,) = make_subscribers(1)
     msg = list_message(
-        event=event,
-        subscription=sub,
-        subject="Mentoring at small libraries",
-        template="test_note",
-        context={"body": "How do you find a mentor?"},
-        author_name="Jeannette Ho",
-        author_email="jho@tamu.example",
+        event,
+        sub,
+        ListOptions(
+            subject="Mentoring at small libraries",
+            template="test_note",
+            context={"body": "How do you find a mentor?"},
+            author_name="Jeannette Ho",
+            author_email="jho@tamu.example",
+        ),
     )
     got = _deliver(msg, smtp_server)
     assert got.rcpt_tos == ("p0@example.org",)
@@ -84,14 +79,16 @@ def test_list_message_reply_policy_and_closed_list(mail_app, smtp_server):  # ty
     event.status = "draft"
     db.session.commit()
     msg = list_message(
-        event=event,
-        subscription=sub,
-        subject="Reminder",
-        template="test_note",
-        context={"body": "x"},
-        author_name="Nicole Smeltekop",
-        author_email="nicole@msu.example",
-        automated=True,
+        event,
+        sub,
+        ListOptions(
+            subject="Reminder",
+            template="test_note",
+            context={"body": "x"},
+            author_name="Nicole Smeltekop",
+            author_email="nicole@msu.example",
+            automated=True,
+        ),
     )
     m = _deliver(msg, smtp_server).message
     assert m["Reply-To"].addresses[0].addr_spec == "nicole@msu.example"
@@ -105,7 +102,7 @@ def test_webinar_series_mail_has_no_list_archive_and_no_posting(mail_app, smtp_s
     event.kind = "series"
     db.session.commit()
     msg = list_message(
-        event=event, subscription=sub, subject="Reminder", template="test_note", context={"body": "x"}
+        event, sub, ListOptions(subject="Reminder", template="test_note", context={"body": "x"})
     )
     m = _deliver(msg, smtp_server).message
     assert m["List-Archive"] is None
@@ -128,12 +125,14 @@ def test_non_ascii_names_and_titles_are_rfc2047_encoded(mail_app, smtp_server): 
     sub.participant.name = "Zoë Ångström"
     db.session.commit()
     msg = list_message(
-        event=event,
-        subscription=sub,
-        subject="Réunion: ¿qué tal?",
-        template="test_note",
-        context={"body": "b"},
-        author_name="Euemduan Ösmera, PhD",
+        event,
+        sub,
+        ListOptions(
+            subject="Réunion: ¿qué tal?",
+            template="test_note",
+            context={"body": "b"},
+            author_name="Euemduan Ösmera, PhD",
+        ),
     )
     got = _deliver(msg, smtp_server)
     raw_headers = got.data.split(b"\r\n\r\n", 1)[0]
@@ -164,14 +163,16 @@ def test_header_injection_yields_one_clean_header(mail_app, smtp_server, where):
         sub.participant.name = INJECTION
     db.session.commit()
     msg = list_message(
-        event=event,
-        subscription=sub,
-        subject=INJECTION if where == "subject" else "Plain",
-        template="test_note",
-        context={"body": "b"},
-        author_name=INJECTION if where == "author" else "Ann",
-        author_email="ann@example.org",
-        in_reply_to="<a@b>\r\nBcc: victim@example.com",
+        event,
+        sub,
+        ListOptions(
+            subject=INJECTION if where == "subject" else "Plain",
+            template="test_note",
+            context={"body": "b"},
+            author_name=INJECTION if where == "author" else "Ann",
+            author_email="ann@example.org",
+            in_reply_to="<a@b>\r\nBcc: victim@example.com",
+        ),
     )
     got = _deliver(msg, smtp_server)
     assert got.rcpt_tos == ("p0@example.org",)  # the server got exactly one recipient

@@ -12,7 +12,8 @@ from forum.core.extensions import db
 from forum.mail.compose import build_message
 from forum.mail.outbox import enqueue
 from forum.mail.sender import send_due
-from forum.mail.transport import DevSettings, MailURLError, SMTPSettings, parse_mail_url
+from forum.mail.smtp_client import SMTPSettings
+from forum.mail.transport import DevSettings, MailURLError, parse_mail_url
 from tests.conftest import csrf_from, make_config
 from tests.support.smtp import running_smtp_server, use_test_templates
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from forum.core.extensions import db
-from forum.mail.compose import list_message
+from forum.mail.compose import ListOptions, list_message
 from forum.mail.outbox import enqueue
 from forum.mail.sender import app_transport, send_due
 from forum.mail.transport import MailURLError
@@ -48,11 +48,13 @@ def _dns(record: bytes, lookups: list[bytes]):  # type: ignore[no-untyped-def]
 
 def _queue_post(event, subscription) -> None:  # type: ignore[no-untyped-def]
     message = list_message(
-        event=event,
-        subscription=subscription,
-        subject="Mentoring — first week",
-        template="test_note",
-        context={"body": "Welcome, everyone. Café at 10."},
+        event,
+        subscription,
+        ListOptions(
+            subject="Mentoring — first week",
+            template="test_note",
+            context={"body": "Welcome, everyone. Café at 10."},
+        ),
     )
     enqueue(
         message,

@@ -12,12 +12,12 @@ from sqlalchemy import func, insert, select
 
 from forum.core import clock
 from forum.core.extensions import db
-from forum.mail.compose import build_message, list_message
+from forum.mail.compose import ListOptions, build_message, list_message
 from forum.mail.outbox import Outgoing, enqueue, enqueue_many
 from forum.mail.sender import SendReport, app_transport, claim, deliver, send_due
 from forum.models import OutboundMessage, Subscription
 from tests.conftest import BACKENDS
-from tests.support.smtp import make_subscribers, running_smtp_server, use_test_templates
+from tests.support.smtp import make_subscribers, running_smtp_server
 
 
 @pytest.fixture(params=["lockstep", "pipelining"])
@@ -25,13 +25,6 @@ def smtp_server(request):  # type: ignore[no-untyped-def]
     """Each sender test runs against a server with and without PIPELINING (RFC 2920)."""
     with running_smtp_server(pipelining=request.param == "pipelining") as server:
         yield server
-
-
-@pytest.fixture
-def mail_app(app, smtp_server):  # type: ignore[no-untyped-def]
-    use_test_templates(app)
-    app.config["MAIL_URL"] = smtp_server.url
-    return app
 
 
 def note(to: str):  # type: ignore[no-untyped-def]
@@ -135,7 +128,7 @@ def _post_round(event, sub, other, n):  # type: ignore[no-untyped-def]
     """Post n to both subscribers, queued and sent."""
     for subscription in (sub, other):
         msg = list_message(
-            event=event, subscription=subscription, subject=f"Post {n}", template="test_note", context={"body": "b"}
+            event, subscription, ListOptions(subject=f"Post {n}", template="test_note", context={"body": "b"})
         )
         key = f"post:{n}:{subscription.id}"
         enqueue(msg, kind="post", key=key, subscription_id=subscription.id, event_id=event.id)
@@ -186,7 +179,7 @@ def test_enqueue_many_is_bulk_and_idempotent(mail_app, smtp_server):  # type: ig
         for sub in subs:
             yield Outgoing(
                 list_message(
-                    event=event, subscription=sub, subject="Post", template="test_note", context={"body": "b"}
+                    event, sub, ListOptions(subject="Post", template="test_note", context={"body": "b"})
                 ),
                 key=f"post:1:{sub.id}",
                 event_id=event.id,

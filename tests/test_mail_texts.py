@@ -89,13 +89,15 @@ def test_saved_texts_reach_the_reminder_in_each_readers_zone(signed_in: FlaskCli
     (ann,) = outbox("reminder", "ann@example.org")
     (bob,) = outbox("reminder", "bob@example.org")
     text = text_of(ann).replace("\r\n", "\n")
+    # the plain part shows no Markdown stars; both parts keep the sign-off's two lines
     assert text.startswith(
-        "Dear Ann, **Cataloging Webinar Series** starts Tuesday, 2/9/2027, 8:00 AM–9:00 AM (Central, CST)."
+        "Dear Ann, Cataloging Webinar Series starts Tuesday, 2/9/2027, 8:00 AM–9:00 AM (Central, CST)."
     )
     assert "See you there,\nMegan, ALCTS" in text
     assert "<strong>Cataloging Webinar Series</strong>" in html_of(ann)
+    assert "See you there,<br>\nMegan, ALCTS" in html_of(ann).replace("\r\n", "\n")
     assert text_of(bob).startswith(
-        "Dear Bob, **Cataloging Webinar Series** starts Tuesday, 2/9/2027, 2:00 PM–3:00 PM (London, GMT)."
+        "Dear Bob, Cataloging Webinar Series starts Tuesday, 2/9/2027, 2:00 PM–3:00 PM (London, GMT)."
     )
 
 
@@ -194,3 +196,13 @@ def test_a_text_that_cannot_be_used_never_blocks_a_confirmation(
     assert "Hello Maximiliane Wolkenstein-Rodenegg," in body and "xxx" not in body
     assert f"Yours, {event.title}" in body  # the usable part stays
     assert "officer mail text left out" in caplog.text
+
+
+def test_plain_text_drops_markdown_marks_and_keeps_links() -> None:
+    assert mail_texts.plain("**Bold** and *soft* and __strong__") == "Bold and soft and strong"
+    assert mail_texts.plain("[the guide](https://ala.example/g) · [https://x.example](https://x.example)") == (
+        "the guide (https://ala.example/g) · https://x.example"
+    )
+    assert mail_texts.plain("## Before you come\nsnake_case_names and 2 * 3 * 4 stay") == (
+        "Before you come\nsnake_case_names and 2 * 3 * 4 stay"
+    )

@@ -20,8 +20,9 @@ from forum.core.extensions import db
 from forum.discussion import service as discussion
 from forum.discussion.digests import DigestRenderer, periods, posts_in
 from forum.events.announcements import send_announcement
-from forum.mail.compose import list_message, list_messages
+from forum.mail.compose import ListOptions, list_message
 from forum.mail.links import bounce_address, unsubscribe_url
+from forum.mail.list_copies import list_messages
 from forum.mail.outbox import enqueue_copies
 from forum.mail.sender import send_due
 from forum.models import Announcement, OutboundBody, OutboundMessage, Post
@@ -123,12 +124,14 @@ def test_notices_and_announcements_match_the_one_at_a_time_message(app: Flask, s
         for sub in subs:
             (row,) = outbox("announcement", sub.participant.email)
             reference = list_message(
-                event=event,
-                subscription=sub,
-                subject=f"[{event.title}] Day two",
-                template="announcement",
-                context={"announcement": announcement, "event_url": f"http://forum.test/events/{event.slug}"},
-                automated=True,
+                event,
+                sub,
+                ListOptions(
+                    subject=f"[{event.title}] Day two",
+                    template="announcement",
+                    context={"announcement": announcement, "event_url": f"http://forum.test/events/{event.slug}"},
+                    automated=True,
+                ),
             )
             assert_same_mail(row.full_message, reference, same_id=False)
             wires = {r.data for r in smtp.to(sub.participant.email)}
@@ -142,7 +145,7 @@ def test_retention_drops_a_shared_body_only_when_no_row_needs_it(app: Flask, smt
     smtp.script("carol@example.org", "451")  # carol's copy waits for a retry
     with clock.frozen(start - 20 * DAY):
         copies = list_messages(
-            event=event, subscriptions=subs, subject="Hi", template="test_rich", context={"body": LONG}
+            event, subs, ListOptions(subject="Hi", template="test_rich", context={"body": LONG})
         )
         enqueue_copies(copies, kind="test", key="test", event_id=event.id)
         db.session.commit()
@@ -184,7 +187,7 @@ def test_erasing_a_reader_leaves_no_copy_of_their_address_or_links(app: Flask) -
 
 
 def test_a_session_cancellation_goes_out_byte_for_byte_with_each_readers_own_calendar(app: Flask, smtp) -> None:  # type: ignore[no-untyped-def]
-    from forum.calendars.calendar import session_change_message
+    from forum.calendars.changes import session_change_message
     from forum.events import service as events
     from tests.support.scheduling import make_series
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -26,7 +25,7 @@ from forum.pathways.demo import load_pathway
 from forum.scheduling.scheduler import run_job
 from tests.conftest import csrf_from
 from tests.support.api import officer_token
-from tests.support.live import make_event, make_officer, post_form, sign_in
+from tests.support.live import make_event, make_officer, post_form, serving, sign_in
 from tests.support.pathways import make_pathway
 
 
@@ -236,15 +235,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def web_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _Handler)) as url:
+        yield url
 
 
 def test_gaps_report_lists_uncovered_needs_dead_links_and_cancelled_events(app, client):

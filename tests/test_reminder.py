@@ -82,7 +82,9 @@ def test_after_downtime_only_the_latest_reminder_goes_and_never_after_the_start(
     # down for the day-before reminder; back 40 minutes before the start
     report = run_job("reminders", at=SESSION_START - timedelta(minutes=40))
     assert report.messages == 4
-    assert {subject_of(r) for r in outbox("reminder")} == {"Reminder: Cataloging Webinar Series — Session 1, starts in 1 hour"}
+    # the one-hour reminder, sent 40 minutes before, says the real time left
+    assert {subject_of(r) for r in outbox("reminder")} == {"Reminder: Cataloging Webinar Series — Session 1, starts in 40 minutes"}
+    assert "Session 1 starts in 40 minutes." in text_of(outbox("reminder", "home@example.org")[0])
     assert run_job("reminders", at=SESSION_START - timedelta(minutes=10)).messages == 0
 
 
@@ -119,3 +121,19 @@ def test_a_reminder_for_a_room_not_set_up_yet_points_to_the_preferences_page(app
     assert "delivery" not in text.lower()
     html = parsed(reminder).get_body(preferencelist=("html",)).get_content()
     assert "event page</a>" not in html and "delivery" not in html.lower()
+
+
+def test_a_late_reminder_says_the_real_time_left() -> None:
+    from forum.events.reminders import time_left_text
+    from forum.models import Session
+
+    session = Session(starts_at=SESSION_START)
+    cases = {
+        (60, timedelta(minutes=59)): "1 hour",  # on time
+        (60, timedelta(minutes=6)): "6 minutes",  # the newcomer's "starts in 1 hour"
+        (1440, timedelta(hours=2, minutes=37)): "2 hours 35 minutes",
+        (2880, timedelta(days=1, hours=3)): "1 day 3 hours",
+        (1440, timedelta(days=1)): "1 day",
+    }
+    for (minutes, before), said in cases.items():
+        assert time_left_text(session, minutes, SESSION_START - before) == said, (minutes, before)

@@ -19,6 +19,7 @@ from forum.mail.compose import build_message
 from forum.mail.outbox import enqueue
 from forum.scheduling import scheduler
 from tests.conftest import BACKENDS, PG_URL
+from tests.support.child import child_env
 from tests.support.smtp import use_test_templates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,17 +74,7 @@ def _read_until(proc: subprocess.Popen[str], needle: str, seconds: float, seen: 
 def test_standby_takes_over_within_a_minute_when_the_active_one_is_killed(app, backend, tmp_path):  # type: ignore[no-untyped-def]
     schema = app.config["FORUM_TEST_SCHEMA"]
     instance = tmp_path / "instance"
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"{PG_URL}?options={quote(f'-csearch_path={schema}')}",
-        SECRET_KEY="test-secret",
-        BASE_URL="http://forum.test",
-        LIST_DOMAIN="lists.forum.test",
-        MAIL_URL="dev://",
-        FORUM_INSTANCE_PATH=str(instance),
-        FORUM_ENV="development",
-        PYTHONUNBUFFERED="1",
-    )
+    env = child_env(f"{PG_URL}?options={quote(f'-csearch_path={schema}')}", instance, PYTHONUNBUFFERED="1")
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "forum", "scheduler"]
 
     def start(*extra: str) -> subprocess.Popen[str]:

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from forum.core import timezones
 from forum.core.timezones import (
     TimeInputError,
     format_date,
@@ -59,3 +60,9 @@ def test_range_crossing_midnight_or_date_line_shows_dates() -> None:
 def test_unknown_zone_is_refused() -> None:
     with pytest.raises(TimeInputError, match="not a known time zone"):
         localize(datetime(2026, 1, 1, 9, 0), "Mars/Olympus_Mons")
+
+
+def test_reader_zone_is_the_first_known_choice_else_the_fallback() -> None:
+    assert timezones.reader_zone(None, "Europe/London", fallback="America/New_York") == "Europe/London"
+    assert timezones.reader_zone("Mars/Olympus_Mons", "", fallback="America/New_York") == "America/New_York"
+    assert timezones.reader_zone(fallback="Asia/Tokyo") == "Asia/Tokyo"

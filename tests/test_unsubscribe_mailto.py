@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from forum.core.extensions import db
 from forum.discussion.service import receive
-from forum.mail.compose import list_message
+from forum.mail.compose import ListOptions, list_message
 from forum.mail.lmtp import start_lmtp
 from forum.models import Subscription
 
@@ -19,7 +19,7 @@ from .support.discussion import make_forum, subscribe
 
 def _mailto_address(sub: Subscription) -> str:
     msg = list_message(
-        event=sub.event, subscription=sub, subject="Hello", template="already_subscribed", automated=True
+        sub.event, sub, ListOptions(subject="Hello", template="already_subscribed", automated=True)
     )
     header = str(msg["List-Unsubscribe"])
     mailto = next(part.strip(" <>") for part in header.split(",") if "mailto:" in part)

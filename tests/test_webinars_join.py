@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forum.calendars import calendar
+from forum.calendars import calendar, invites
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.tokens import make_stable_token
@@ -112,7 +112,7 @@ def test_registrant_mail_and_personal_feed_carry_their_own_link(app: Flask, clie
     assert feed.count("/join/") == 2  # one personal link per session
     # the invite calendar names the person's link, never the platform's
     with clock.frozen(NOW):
-        data = unfold(calendar.invite_calendar(event.sessions[0], sub))
+        data = unfold(invites.invite_calendar(event.sessions[0], sub))
     assert b"/join/" in data and SECRET.encode() not in data
 
 
@@ -179,6 +179,9 @@ def test_the_door_opens_at_the_configured_minute(app: Flask, client: FlaskClient
     # without the script, the opening time says its day and zone (it said "at 9:45 AM")
     opens = in_zone(start - timedelta(minutes=15), event.timezone)
     assert opens.endswith(("EDT", "EST")) and f"at {opens}</strong>" in page
+    # the page says which day the session is, above its times ("12:00 PM–1:00 PM … in 36 days")
+    day = in_zone(start, event.timezone, "date")
+    assert f'<p class="dates">{day}</p>' in page
 
     event.door_minutes = 5
     db.session.commit()

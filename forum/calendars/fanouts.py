@@ -2,14 +2,14 @@
 
 `forum/events` records one `calendar-update` / `calendar-cancel` fan-out when an officer
 moves or cancels a session; the outbox job writes the copies through the steps here
-(`calendar.change_chunk`, CALENDAR_CHUNK at a time). What a copy says is read when it is
+(`changes.change_chunk`, CALENDAR_CHUNK at a time). What a copy says is read when it is
 written: a later change to the same session supersedes an update not yet written (the
 SEQUENCE recorded in `params` no longer matches), so subscribers get the newest state once.
 """
 
 from __future__ import annotations
 
-from forum.calendars.calendar import change_chunk
+from forum.calendars.changes import change_chunk
 from forum.common import fanout
 from forum.core.extensions import db
 from forum.models import FanOut, Session

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 
 from sqlalchemy import func, select, update
 
-from forum.calendars import calendar
+from forum.calendars import calendar, invites
 from forum.core.extensions import db
-from forum.mail.compose import list_message
+from forum.mail.compose import ListOptions, list_message
 from forum.mail.outbox import Outgoing, enqueue_many
 from forum.models import OutboundMessage, Session, Subscription
 
@@ -28,7 +28,7 @@ MAIL_KIND = "calendar-leave"
 def calendar_sessions(subscription: Subscription) -> list[Session]:
     """The upcoming sessions this person has in their calendar from us: every one of a
     series; an e-forum's only when they asked for invites."""
-    sessions = calendar.invite_sessions(subscription, requested=True)
+    sessions = invites.invite_sessions(subscription, requested=True)
     if not sessions or subscription.event.kind == "series":
         return sessions
     asked = db.session.scalar(
@@ -48,6 +48,20 @@ def send_cancels(subscription: Subscription) -> int:
     sessions = calendar_sessions(subscription)
     _raise_sequences(sessions)
     return enqueue_many(_cancels(subscription, sessions), kind=MAIL_KIND)
+
+
+def removals_sent(subscription: Subscription) -> int:
+    """How many "Removed from your calendar" mails the latest leave queued: what the page
+    after leaving promises (one per session), so it never says "no more mail" before them."""
+    left = subscription.unsubscribed_at
+    if left is None or subscription.status == "active":
+        return 0
+    stmt = select(func.count(OutboundMessage.id)).where(
+        OutboundMessage.subscription_id == subscription.id,
+        OutboundMessage.kind == MAIL_KIND,
+        OutboundMessage.created_at >= left,
+    )
+    return db.session.scalar(stmt) or 0
 
 
 def _raise_sequences(sessions: list[Session]) -> None:
@@ -74,12 +88,14 @@ def _cancels(subscription: Subscription, sessions: list[Session]) -> Iterator[Ou
             vevent.pop("STATUS", None)
             vevent.add("STATUS", "CANCELLED")
         message = list_message(
-            event=event,
-            subscription=subscription,
-            subject=f"Removed from your calendar: {calendar.summary_for(session)}",
-            template="calendar_removed",
-            context={"session": session, "event_url": calendar.event_page_url(event)},
-            automated=True,
+            event,
+            subscription,
+            ListOptions(
+                subject=f"Removed from your calendar: {calendar.summary_for(session)}",
+                template="calendar_removed",
+                context={"session": session, "event_url": calendar.event_page_url(event)},
+                automated=True,
+            ),
         )
         calendar.attach_calendar(message, ics.to_ical(), "CANCEL")
         key = f"{MAIL_KIND}:{session.id}:{session.sequence}:{subscription.id}"
@@ -95,4 +111,4 @@ def bump_for_rejoin(subscription: Subscription) -> None:
     )
     if cancelled is None:
         return  # nothing to outrank (e.g. promoted from the waiting list on first joining)
-    _raise_sequences(calendar.invite_sessions(subscription))
+    _raise_sequences(invites.invite_sessions(subscription))

@@ -132,7 +132,7 @@ def counts(event: Event) -> list[SessionCounts]:
     rows = db.session.execute(
         select(Rsvp.session_id, Rsvp.partstat, func.count())
         .join(Subscription, Subscription.id == Rsvp.subscription_id)
-        .where(Subscription.event_id == event.id, Subscription.status == "active")
+        .where(Subscription.event_id == event.id, Subscription.is_active)
         .group_by(Rsvp.session_id, Rsvp.partstat)
     ).all()
     if not rows:

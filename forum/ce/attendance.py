@@ -7,8 +7,10 @@ accepted post counts, derived at read time from `post` so a post accepted late, 
 rejected after all, is reflected without a sync step.
 
 Hours: a session is worth its `ce_minutes` override, else its length rounded to the
-quarter hour. The completion rule (models.ce.CESettings) is "every session" unless the
-officer sets "at least N sessions" or "at least N hours".
+quarter hour; what a person earns there follows the minimum attendance and the credit
+rule (forum.ce.credit): a join-link click alone only says they joined. The completion
+rule (models.ce.CESettings) is "every session" unless the officer sets "at least N
+sessions" or "at least N hours", counted over the sessions whose minimum was met.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from forum.ce import credit
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.timezones import to_zone
@@ -79,6 +82,37 @@ def set_session_hours(session: Session, raw: str) -> None:
         session.ce_minutes = minutes
 
 
+def set_session_minimum(session: Session, raw: str) -> None:
+    """Override (or, empty, go back to the event's) the session's minimum attendance."""
+    try:
+        minimum = credit.parse_minimum(raw)
+    except credit.MinimumError as exc:
+        raise AttendanceError(str(exc), "minimum") from None
+    share = minimum.share if minimum else None
+    minutes = minimum.minutes if minimum else None
+    if (session.ce_min_share, session.ce_min_minutes) != (share, minutes):
+        session.ce_min_share, session.ce_min_minutes = share, minutes
+
+
+def set_credit(event: Event, minimum: str, rule: str) -> CESettings:
+    """The event's minimum attendance per session (empty: 75 %) and its credit rule."""
+    if rule not in credit.CREDIT_RULES:
+        raise AttendanceError(f"Unknown credit rule “{rule}”.", "credit")
+    try:
+        parsed = credit.parse_minimum(minimum, "min_attendance") or credit.Minimum(share=credit.DEFAULT_SHARE)
+    except credit.MinimumError as exc:
+        raise AttendanceError(str(exc), "min_attendance") from None
+    settings = settings_for(event, create=True)
+    settings.min_share, settings.min_minutes = parsed.share, parsed.minutes
+    settings.credit = rule
+    return settings
+
+
+def minimum_text(settings: CESettings) -> str:
+    """`75 % of each session` / `45 min of each session`, for the page and the API."""
+    return f"{credit.event_minimum(settings).text} of each session"
+
+
 def settings_for(event: Event, *, create: bool = False) -> CESettings:
     """The event's CE settings; an unsaved row of defaults unless `create` (then it is added)."""
     row = db.session.scalar(select(CESettings).where(CESettings.event_id == event.id))
@@ -89,6 +123,9 @@ def settings_for(event: Event, *, create: bool = False) -> CESettings:
             evaluation_required=False,
             mail_certificates=True,
             certificate_delay_hours=24,
+            min_share=credit.DEFAULT_SHARE,
+            min_minutes=None,
+            credit="full",
         )
         if create:
             db.session.add(row)
@@ -139,6 +176,19 @@ class Mark:
     minutes: int | None = None
     first_seen_at: object = None
     marked_by: str = ""
+    # Filled by `records` (forum.ce.credit): minutes confirmed (None: joined only), the
+    # minutes the session needs, whether they were met, and the CE minutes earned.
+    confirmed: int | None = None
+    needed: int = 0
+    met: bool = False
+    credit: int = 0
+
+    @property
+    def state(self) -> str:
+        """What the officer's table says: attended, too short, or only joined (a link click)."""
+        if self.met:
+            return "attended"
+        return "short" if self.confirmed is not None else "joined"
 
 
 @dataclass
@@ -152,11 +202,22 @@ class Record:
 
     @property
     def attended(self) -> list[Session]:
-        return [s for s in self.sessions if s.id in self.marks]
+        """Sessions whose minimum attendance was met (the ones that count)."""
+        return [s for s in self.sessions if s.id in self.marks and self.marks[s.id].met]
+
+    @property
+    def joined(self) -> list[Session]:
+        """Sessions with some trace of the person (a click, a short stay) but no credit."""
+        return [s for s in self.sessions if s.id in self.marks and not self.marks[s.id].met]
 
     @property
     def minutes(self) -> int:
-        return sum(session_minutes(s) for s in self.attended)
+        """CE minutes earned: the one number the table, CSV, API and certificate show."""
+        return sum(self.marks[s.id].credit for s in self.attended)
+
+    def credit_of(self, session: Session) -> int:
+        mark = self.marks.get(session.id)
+        return mark.credit if mark is not None and mark.met else 0
 
     @property
     def completed(self) -> bool:
@@ -167,6 +228,16 @@ class Record:
         if rule.rule == "hours" and rule.rule_minutes:
             return self.minutes >= rule.rule_minutes
         return bool(self.sessions) and count == len(self.sessions)
+
+
+def mark_text(mark: Mark) -> str:
+    """One cell of the table and of the CSV: what was confirmed and what it earned."""
+    if mark.met:
+        seen = f"{mark.minutes} min" if "import" in mark.sources and mark.minutes is not None else "yes"
+        return f"{seen}, {hours_text(mark.credit)} h"
+    if mark.confirmed is not None:
+        return f"{mark.confirmed} min, under the {mark.needed} min minimum"
+    return "joined, time not confirmed"
 
 
 def post_days(event: Event, participant_ids: list[int] | None = None) -> dict[int, set[int]]:
@@ -231,6 +302,16 @@ def records(event: Event, subscriptions: list[Subscription] | None = None) -> li
         for sub in subs:
             for session_id in posted.get(sub.participant_id, set()):
                 marks[sub.id].setdefault(session_id, Mark(session_id)).sources.add("post")
+        by_id = {s.id: s for s in sessions}
+        needed = {s.id: credit.session_minimum(s, settings).for_session(s) for s in sessions}
+        worth = {s.id: session_minutes(s) for s in sessions}
+        for person in marks.values():
+            for session_id, m in person.items():
+                s = by_id[session_id]
+                m.confirmed = credit.confirmed_minutes(m.sources, m.minutes, s)
+                m.needed = needed[session_id]
+                m.met = m.confirmed is not None and m.confirmed >= m.needed
+                m.credit = credit.credit(m.confirmed, s, worth[session_id], settings)
     return [Record(sub, marks[sub.id], sessions, settings) for sub in subs]
 
 
@@ -249,7 +330,7 @@ class SessionCount:
 def _registered_for(sub: Subscription, session: Session) -> bool:
     """Registered before the session ended and had not left before it began."""
     joined = sub.confirmed_at or sub.created_at
-    left = sub.unsubscribed_at if sub.status != "active" else None
+    left = sub.unsubscribed_at if not sub.is_active else None
     return joined <= session.ends_at and (left is None or left > session.starts_at)
 
 
@@ -260,7 +341,7 @@ def session_counts(event: Event, recs: list[Record] | None = None) -> list[Sessi
     for s in event.active_sessions:
         # registered for a session = registered before it ended (late registrants missed earlier ones)
         registered = sum(1 for r in recs if _registered_for(r.subscription, s))
-        attended = sum(1 for r in recs if s.id in r.marks)
+        attended = sum(1 for r in recs if s.id in r.marks and r.marks[s.id].met)
         out.append(SessionCount(s, registered, attended, session_minutes(s)))
     return out
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Attendance, Participant, Session, Subscription
 from forum.subscriptions import service as subscriptions
@@ -79,6 +80,7 @@ class ImportReport:
     added: int = 0  # attendance rows created
     updated: int = 0  # rows that gained the report as a source or more minutes
     unchanged: int = 0
+    future: bool = False  # the session has not started: probably the wrong session picked
     unmatched: list[tuple[int, str, str]] = field(default_factory=list)  # line, address, reason
 
 
@@ -286,6 +288,7 @@ def import_report(session: Session, data: bytes) -> ImportReport:
         raise ReportError(f"The file is larger than {MAX_BYTES // 1_000_000} MB; is it the right one?")
     layout, people, bad = read_report(decode(data))
     report = ImportReport(layout=layout, rows=len(people) + len(bad), unmatched=list(bad))
+    report.future = session.starts_at > clock.now()
     subs = {
         key: sub
         for chunk in _chunks(list(people))

@@ -25,14 +25,14 @@ from sqlalchemy import String, cast, delete, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from forum.ce import attendance, evaluations
-from forum.common import branding, subjects
+from forum.common import branding
 from forum.common.jobs import JobReport, register_job, run_once
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.timezones import format_date, format_range, to_zone, zone_label
 from forum.core.urls import external_url
 from forum.mail import links
-from forum.mail.compose import list_message
+from forum.mail.compose import notice
 from forum.mail.outbox import enqueue
 from forum.models import Certificate, CESettings, Event, JobRun, Session, Subscription
 from forum.subscriptions.erasure import Erasure, is_erased, register_erasure_step
@@ -93,17 +93,18 @@ def standing(subscription: Subscription, at: datetime | None = None) -> Standing
     return Standing(kind, "", record)
 
 
-def session_lines(event: Event, sessions: list[Session]) -> list[dict[str, object]]:
-    """What a certificate lists per session: title, date and time in the event's zone, minutes."""
+def session_lines(event: Event, record: attendance.Record) -> list[dict[str, object]]:
+    """What a certificate lists per session attended: title, date and time in the event's
+    zone, and the CE minutes earned there (the credit rule's, so the lines add up)."""
     label = zone_label(event.timezone)
     return [
         {
             "title": s.display_title,
             "date": format_date(to_zone(s.starts_at, event.timezone)),
             "time": format_range(s.starts_at, s.ends_at, event.timezone, label),
-            "minutes": attendance.session_minutes(s),
+            "minutes": record.credit_of(s),
         }
-        for s in sessions
+        for s in record.attended
     ]
 
 
@@ -146,7 +147,7 @@ def issue(subscription: Subscription, at: datetime | None = None) -> Certificate
         "name": name,
         "event_title": subscription.event.title,
         "minutes": state.record.minutes,
-        "sessions": session_lines(subscription.event, state.record.attended),
+        "sessions": session_lines(subscription.event, state.record),
     }
     for attr, value in values.items():
         if getattr(cert, attr) != value:
@@ -284,18 +285,16 @@ def mail_certificate(subscription: Subscription, at: datetime) -> tuple[int, str
     except CertificateError:
         cert = None  # no name yet: the mail says where to add it and download
     state = standing(subscription, at)
-    msg = list_message(
-        event=event,
-        subscription=subscription,
-        subject=subjects.subject("Your certificate", event),
-        template="certificate",
-        context={
+    msg = notice(
+        subscription,
+        "Your certificate",
+        "certificate",
+        {
             "certificate": cert,
             "hours": attendance.hours_text(state.record.minutes),
             "verify_url": verify_url(cert) if cert else "",
             "preferences_url": links.preferences_url(participant),
         },
-        automated=True,
         posting_open=False,
     )
     if cert is not None:
@@ -329,7 +328,7 @@ def send_due(at: datetime, report: JobReport, event: Event | None = None) -> Non
     upload, an evaluation answered on day 3) is mailed on a later run, and nobody twice.
     """
     for ev in [event] if event else _events_due(at):
-        recs = [r for r in attendance.records(ev) if r.completed and r.subscription.status == "active"]
+        recs = [r for r in attendance.records(ev) if r.completed and r.subscription.is_active]
         targets = [f"subscription:{r.subscription.id}" for r in recs]
         mailed = set(
             db.session.scalars(

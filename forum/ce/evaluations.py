@@ -21,13 +21,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from forum.common import subjects
 from forum.common.jobs import JobReport, run_once
 from forum.core import clock, spreadsheet
 from forum.core.extensions import db
 from forum.core.tokens import make_token, read_token
 from forum.core.urls import external_url
-from forum.mail.compose import list_message
+from forum.mail.compose import notice
 from forum.mail.outbox import enqueue
 from forum.models import (
     QUESTION_KINDS,
@@ -321,7 +320,7 @@ class Results:
 
 def invitees(event: Event) -> list[Subscription]:
     """Who is asked: active registrations (people who left are not mailed)."""
-    stmt = select(Subscription).where(Subscription.event_id == event.id, Subscription.status == "active")
+    stmt = select(Subscription).where(Subscription.event_id == event.id, Subscription.is_active)
     return list(db.session.scalars(stmt.order_by(Subscription.id)))
 
 
@@ -396,18 +395,17 @@ def _send_invitations(evaluation: Evaluation) -> tuple[int, str]:
     closes = closes_at(evaluation)
     count = 0
     for sub in invitees(event):
-        msg = list_message(
-            event=event,
-            subscription=sub,
-            subject=subjects.subject("Evaluation", event, "how was it?"),
-            template="evaluation",
-            context={
+        msg = notice(
+            sub,
+            "Evaluation",
+            "evaluation",
+            {
                 "evaluation": evaluation,
                 "evaluation_url": personal_url(sub),
                 "closes": closes,
                 "questions": len(evaluation.questions),
             },
-            automated=True,
+            detail="how was it?",
             posting_open=False,
         )
         if enqueue(

@@ -11,7 +11,7 @@ from forum.models import Event, Subscription
 
 def active_subscriptions(event: Event, *, include_no_mail: bool) -> list[Subscription]:
     """Active subscribers of an event; those who chose "No mail" only when `include_no_mail`."""
-    stmt = select(Subscription).where(Subscription.event_id == event.id, Subscription.status == "active")
+    stmt = select(Subscription).where(Subscription.event_id == event.id, Subscription.is_active)
     if not include_no_mail:
         stmt = stmt.where(Subscription.mode != "none")
     stmt = stmt.options(joinedload(Subscription.participant)).order_by(Subscription.id)

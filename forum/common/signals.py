@@ -32,3 +32,7 @@ seats_freed = _signals.signal("seats-freed")
 #: Subscription, still live; `hard`: True; `limit`: the limit). `forum.subscriptions` disables
 #: it through `leave` (its calendar CANCELs, a freed seat), in the sender's transaction.
 bounce_counted = _signals.signal("bounce-counted")
+
+#: An event was duplicated through `events.service.duplicate_event` (sender: the original
+#: Event; `copy`: the new draft, flushed). Registration copies its questions.
+event_duplicated = _signals.signal("event-duplicated")

@@ -16,6 +16,8 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 _md = MarkdownIt("commonmark", {"linkify": False, "html": False}).enable("table")
+# Officers' mail texts: a line break they type is a line break ("Best wishes,\nMegan").
+_md_lines = MarkdownIt("commonmark", {"linkify": False, "html": False, "breaks": True})
 
 ALLOWED_TAGS = {
     "a",
@@ -104,6 +106,13 @@ _NOT_NESTING = frozenset(
 )
 
 
+def slugify(text: str, fallback: str) -> str:
+    """`Mentoring in Technical Services` -> `mentoring-in-technical-services` (at most 80
+    characters: the page address and the list address use it); `fallback` when nothing is left."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:80].rstrip("-") or fallback
+
+
 def html_depth(html: str) -> int:
     """The deepest tag nesting in `html`, by one cheap linear scan (no parsing).
 
@@ -150,6 +159,12 @@ def markdown(text: str | None) -> Markup:
     if len(text) <= MARKDOWN_CACHE_CHARS:
         return _markdown_cached(text)
     return sanitize_html(_md.render(text))
+
+
+def markdown_lines(text: str | None) -> Markup:
+    """Like `markdown`, but each line break typed is kept: for short texts such as a mail's
+    sign-off, where two lines must not run into one."""
+    return sanitize_html(_md_lines.render(text)) if text else Markup("")
 
 
 #: texts up to this long are cached by `markdown` (at most 1,024 of them: a few MB)

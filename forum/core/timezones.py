@@ -62,6 +62,16 @@ def is_zone(name: str) -> bool:
     return True
 
 
+def reader_zone(*choices: str | None, fallback: str) -> str:
+    """The zone a reader sees times in: the first of `choices` that is a known IANA zone
+    (their own, a `?tz=`, a cookie ...), else `fallback` (the event's zone).
+
+    A participant's stored zone may predate a tzdata change or come from an import, so it
+    is checked here, once, rather than trusted at each place that shows a time.
+    """
+    return next((c for c in choices if c and is_zone(c)), fallback)
+
+
 #: zones many readers of an English-language library event live in, offered right after
 #: the display zones in every picker
 COMMON_ZONES = (
@@ -463,6 +473,19 @@ def label_for(zone_name: str) -> str:
     return next((z.label for z in display_zones() if z.name == zone_name), None) or zone_label(zone_name)
 
 
+def _stated_zones(home_zone: str, reader_zone: str | None) -> list[tuple[str, str]]:
+    """(zone, label) in the order mail states times: home, the reader's own (when it is a
+    known zone), then the display zones; each zone once."""
+    wanted = [(home_zone, label_for(home_zone))]
+    if reader_zone and is_zone(reader_zone):
+        wanted.append((reader_zone, f"{label_for(reader_zone)}, your time zone"))
+    wanted += [(z.name, z.label) for z in display_zones()]
+    unique: dict[str, str] = {}
+    for name, label in wanted:
+        unique.setdefault(name, label)
+    return list(unique.items())
+
+
 def stated_zone_lines(
     start: datetime, end: datetime, home_zone: str, reader_zone: str | None = None
 ) -> list[str]:
@@ -472,17 +495,7 @@ def stated_zone_lines(
     A London series therefore always shows London time, whatever DISPLAY_ZONES lists.
     """
     home_date = to_zone(start, home_zone).date()
-    wanted = [(home_zone, label_for(home_zone))]
-    if reader_zone and is_zone(reader_zone):
-        wanted.append((reader_zone, f"{label_for(reader_zone)}, your time zone"))
-    wanted += [(z.name, z.label) for z in display_zones()]
-    lines, seen = [], set()
-    for name, label in wanted:
-        if name in seen:
-            continue
-        seen.add(name)
-        lines.append(format_range(start, end, name, label, home_date))
-    return lines
+    return [format_range(start, end, name, label, home_date) for name, label in _stated_zones(home_zone, reader_zone)]
 
 
 def session_zone_lines(session, reader_zone: str | None = None) -> list[str]:  # type: ignore[no-untyped-def]
@@ -505,15 +518,8 @@ def stated_instant(instant: datetime, home_zone: str, reader_zone: str | None = 
     `Wednesday, 9/11/2019 6:00 PM (Eastern); 5:00 PM (Central); ...` (a zone on another
     date gets its date)."""
     home = to_zone(instant, home_zone)
-    zones = [(home_zone, label_for(home_zone))]
-    if reader_zone and is_zone(reader_zone):
-        zones.append((reader_zone, f"{label_for(reader_zone)}, your time zone"))
-    zones += [(z.name, z.label) for z in display_zones()]
-    parts, seen = [], set()
-    for name, label in zones:
-        if name in seen:
-            continue
-        seen.add(name)
+    parts = []
+    for name, label in _stated_zones(home_zone, reader_zone):
         local = to_zone(instant, name)
         day = "" if local.date() == home.date() else f"{format_short_date(local)} "
         parts.append(f"{day}{format_time(local)} ({label})")

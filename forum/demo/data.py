@@ -23,6 +23,7 @@ from forum.core.extensions import db
 from forum.events import service as events
 from forum.models import Event, Officer, Panelist
 from forum.pathways.demo import load_pathway  # the learning pathway built on the events above
+from forum.registration import questions
 from forum.webinars import recordings
 
 HOME_ZONE = "America/New_York"
@@ -357,8 +358,34 @@ def load_series(report: DemoReport) -> Event | None:
         event.sessions[1], url=SERIES_SLIDES[1], kind="slides", title=SERIES_SLIDES[0], public=True
     )
     _link_panelists(event, SERIES_PANELISTS, report)
+    _ask_questions(event)
     events.publish_event(event)
     return event
+
+
+def _ask_questions(event: Event) -> None:
+    """The series asks what an organiser of webinars usually asks: a preset, a question with
+    a follow-up shown only after "Yes", and a sensitive one (all optional, so a newcomer can
+    register with just an address)."""
+    form = questions.event_form(event, create=True)
+    assert form is not None  # made just now
+    job = next(p for p in questions.presets() if p.label == "Job title")
+    questions.add_from_preset(form, job)
+    access = questions.add_question(
+        form, {"kind": "yesno", "label": "Do you need an accommodation to take part?"}
+    )
+    questions.add_question(
+        form,
+        {
+            "kind": "long",
+            "label": "What would help you?",
+            "help": "Captions, a sign language interpreter, slides in advance ...",
+            "required": True,
+            "sensitive": True,
+            "condition_question": access.id,
+            "condition_values": ["Yes"],
+        },
+    )
 
 
 def load_officer(report: DemoReport) -> Officer:

@@ -56,10 +56,10 @@ def find_author(event: Event, email: str, name: str = "") -> Author | None:
             name=link.panelist.name or name,
             role=link.role if link.role in ("moderator", "presenter") else "panelist",
             participant=participant,
-            subscription=subscription if subscription and subscription.status == "active" else None,
+            subscription=subscription if subscription and subscription.is_active else None,
             panelist=link.panelist,
         )
-    if subscription is not None and subscription.status == "active":
+    if subscription is not None and subscription.is_active:
         return Author(
             email=email,
             name=name or participant.name,  # type: ignore[union-attr]
@@ -88,7 +88,7 @@ def is_moderator(event: Event, email: str) -> bool:
 
 def author_zone(event: Event, author: Author) -> str:
     zone = author.participant.timezone if author.participant else None
-    return zone if zone and timezones.is_zone(zone) else event.timezone
+    return timezones.reader_zone(zone, fallback=event.timezone)
 
 
 def is_known(email: str) -> bool:

@@ -9,7 +9,7 @@ the previous one, so nothing accepted after a digest hour falls between two dige
 Rendering is split so a digest to 10,000 people stays cheap: the whole body (the list
 of posts is the big part) is rendered and MIME-encoded once per recipient time zone,
 and each recipient's own links and headers are filled in per copy
-(`compose.list_messages`).
+(`list_copies.list_messages`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from sqlalchemy.orm import joinedload
 from forum.core import timezones
 from forum.core.extensions import db
 from forum.core.urls import external_url
-from forum.mail.compose import ListCopy, list_message, list_messages
+from forum.mail.compose import ListOptions, list_message
+from forum.mail.list_copies import ListCopy, list_messages
 from forum.mail.outbox import enqueue_copies
 from forum.models import Event, Post, Subscription
 
@@ -103,7 +104,7 @@ def digest_recipients(event: Event) -> list[Subscription]:
         select(Subscription)
         .where(
             Subscription.event_id == event.id,
-            Subscription.status == "active",
+            Subscription.is_active,
             Subscription.mode == "digest",
         )
         .options(joinedload(Subscription.participant))
@@ -175,7 +176,7 @@ class DigestRenderer:
 
     def zone_of(self, subscription: Subscription) -> str:
         """The zone a subscriber's digest shows times in: theirs, else the forum's."""
-        return subscription.participant.timezone or self.event.timezone
+        return timezones.reader_zone(subscription.participant.timezone, fallback=self.event.timezone)
 
     def _context(self, zone: str) -> dict[str, object]:
         body_text, body_html = self.body(zone)
@@ -191,25 +192,29 @@ class DigestRenderer:
     def message_for(self, subscription: Subscription):
         """The EmailMessage of this digest for one subscriber (one at a time; see `copies`)."""
         return list_message(
-            event=self.event,
-            subscription=subscription,
-            subject=subject_for(self.event, self.period, len(self.posts)),
-            template="digest",
-            context=self._context(self.zone_of(subscription)),
-            automated=True,
+            self.event,
+            subscription,
+            ListOptions(
+                subject=subject_for(self.event, self.period, len(self.posts)),
+                template="digest",
+                context=self._context(self.zone_of(subscription)),
+                automated=True,
+            ),
         )
 
     def copies(self, subscriptions: Sequence[Subscription]) -> Iterator[ListCopy]:
         """Every subscriber's digest, the body rendered and encoded once per time zone."""
         return list_messages(
-            event=self.event,
-            subscriptions=subscriptions,
-            subject=subject_for(self.event, self.period, len(self.posts)),
-            template="digest",
-            group_key=self.zone_of,
-            group_context=lambda sub: self._context(self.zone_of(sub)),
-            shared={"participant.timezone"},
-            automated=True,
+            self.event,
+            subscriptions,
+            ListOptions(
+                subject=subject_for(self.event, self.period, len(self.posts)),
+                template="digest",
+                group_key=self.zone_of,
+                group_context=lambda sub: self._context(self.zone_of(sub)),
+                shared={"participant.timezone"},
+                automated=True,
+            ),
         )
 
 
@@ -218,7 +223,7 @@ def send_digest(event: Event, period: DigestPeriod) -> tuple[int, str]:
 
     Runs inside the caller's transaction (the scheduler commits it with its
     exactly-once key).  An empty digest is not sent.  Copies are built lazily from a
-    body encoded once per recipient zone (`compose.list_messages`) and inserted in
+    body encoded once per recipient zone (`list_copies.list_messages`) and inserted in
     chunks, so memory stays flat however many subscribers there are.
     """
     posts = posts_in(event, period)

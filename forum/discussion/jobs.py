@@ -20,7 +20,8 @@ from forum.core.extensions import db
 from forum.core.urls import external_url
 from forum.discussion import digests, notices
 from forum.mail import texts as mail_texts
-from forum.mail.compose import list_messages
+from forum.mail.compose import ListOptions
+from forum.mail.list_copies import list_messages
 from forum.mail.outbox import enqueue_copies
 from forum.models import Event, Session, Subscription
 
@@ -99,26 +100,28 @@ def _send_notice(event: Event, template: str) -> tuple[int, str]:
     )
 
     def viewer_zone(subscription: Subscription) -> str:
-        return subscription.participant.timezone or zone
+        return timezones.reader_zone(subscription.participant.timezone, fallback=zone)
 
     kind = template.replace("_", "-")
     by_name = mail_texts.uses_name(event, template)
     copies = list_messages(
-        event=event,
-        subscriptions=active_subscriptions(event, include_no_mail=False),
-        subject=subject,
-        template=template,
-        context={
-            "archive_url": external_url("discussion.archive", slug=event.slug),
-            "event_url": external_url("public.event", slug=event.slug),
-        },
-        group_key=lambda s: (viewer_zone(s), s.mode, s.participant.name if by_name else ""),  # the text shows these
-        group_context=lambda s: {
-            "closes": timezones.stated_instant(end, zone, s.participant.timezone) if end else ""
-        },
-        shared={"participant.timezone", "subscription.mode", *(["participant.name"] if by_name else [])},
-        automated=True,
-        posting_open=opening,
+        event,
+        active_subscriptions(event, include_no_mail=False),
+        ListOptions(
+            subject=subject,
+            template=template,
+            context={
+                "archive_url": external_url("discussion.archive", slug=event.slug),
+                "event_url": external_url("public.event", slug=event.slug),
+            },
+            group_key=lambda s: (viewer_zone(s), s.mode, s.participant.name if by_name else ""),  # the text shows these
+            group_context=lambda s: {
+                "closes": timezones.stated_instant(end, zone, s.participant.timezone) if end else ""
+            },
+            shared={"participant.timezone", "subscription.mode", *(["participant.name"] if by_name else [])},
+            automated=True,
+            posting_open=opening,
+        ),
     )
     return enqueue_copies(copies, kind=kind, key=f"{kind}:{event.id}", event_id=event.id), ""
 

@@ -23,7 +23,8 @@ from forum.core.tokens import make_token
 from forum.core.urls import external_url
 from forum.mail import outbox
 from forum.mail.addresses import approve_address
-from forum.mail.compose import address, build_message
+from forum.mail.compose import build_message
+from forum.mail.headers import address
 from forum.models import Event, JobRun, Officer, Panelist, Post, Subscription
 
 
@@ -185,7 +186,7 @@ def approved_mail(post: Post, subscription: Subscription | None) -> None:
     """
     event = post.event
     link = permalink(post)
-    if subscription is not None and subscription.status == "active" and not event.archive_public:
+    if subscription is not None and subscription.is_active and not event.archive_public:
         token = make_token("post", subscription.id)
         link = external_url("discussion.post", slug=event.slug, post_id=post.id, t=token)
     notify(

@@ -29,10 +29,12 @@ from forum.discussion.authors import Author, author_zone, find_author, is_modera
 from forum.discussion.notices import permalink
 from forum.discussion.threads import place_in_thread, reply_subject
 from forum.mail import outbox
-from forum.mail.compose import list_id, list_messages, new_message_id
+from forum.mail.compose import ListOptions, list_id
+from forum.mail.headers import new_message_id
 from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.inbound import receive as receive  # the doors' entry point, re-exported
 from forum.mail.links import post_url
+from forum.mail.list_copies import list_messages
 from forum.mail.parse import ParsedMessage
 from forum.models import Event, FanOut, Participant, Post, Subscription, Thread
 
@@ -379,14 +381,14 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
     left). The scheduler expands a post's fan-out record in such steps (`accept` only
     records one, see forum/fanout.py), so a huge list's copies start going out while
     the rest are written. The body is encoded once per step and each copy personalised
-    (`compose.list_messages`); subscribers are streamed, not all loaded.
+    (`list_copies.list_messages`); subscribers are streamed, not all loaded.
     """
     event = post.event
     stmt = (
         select(Subscription)
         .where(
             Subscription.event_id == event.id,
-            Subscription.status == "active",
+            Subscription.is_active,
             Subscription.mode == "each",
             Subscription.id > after_id,
         )
@@ -404,7 +406,6 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
             progress["last"] = sub.id
             yield sub
 
-
     link = permalink(post)
     author_name = post.author_display
     if post.is_panelist:
@@ -413,18 +414,20 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
     refs = " ".join(dict.fromkeys(references.split())) or None
 
     copies = list_messages(
-        event=event,
-        subscriptions=subscribers(),
-        subject=post.subject,
-        template="post",
-        context={"post": post, "permalink": link},
-        links=lambda sub: {"compose_url": post_url(sub)},
-        author_name=author_name,
-        author_email=post.author_email,
-        message_id=post.message_id,
-        in_reply_to=post.in_reply_to,
-        references=refs,
-        archived_at=link,
+        event,
+        subscribers(),
+        ListOptions(
+            subject=post.subject,
+            template="post",
+            context={"post": post, "permalink": link},
+            links=lambda sub: {"compose_url": post_url(sub)},
+            author_name=author_name,
+            author_email=post.author_email,
+            message_id=post.message_id,
+            in_reply_to=post.in_reply_to,
+            references=refs,
+            archived_at=link,
+        ),
     )
     count = outbox.enqueue_copies(copies, kind="post", key=f"post:{post.id}", event_id=event.id)
     more = limit is not None and progress["count"] >= limit
@@ -433,7 +436,7 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
 
 def _gets_each_post(subscription: Subscription | None) -> bool:
     """Whether the fan-out already mails this subscriber the post itself."""
-    return subscription is not None and subscription.status == "active" and subscription.mode == "each"
+    return subscription is not None and subscription.is_active and subscription.mode == "each"
 
 
 def _post_fan_out(fan: FanOut) -> fanout.Step:

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from forum.common.audience import active_subscriptions
 from forum.core.extensions import db
 from forum.core.urls import external_url
-from forum.mail.compose import list_messages
+from forum.mail.compose import ListOptions
+from forum.mail.list_copies import list_messages
 from forum.mail.outbox import enqueue_copies
 from forum.models import Announcement
 
@@ -41,12 +42,14 @@ def send_announcement(announcement: Announcement, at: datetime) -> tuple[int, st
     subject = announcement_subject(announcement)
 
     copies = list_messages(
-        event=event,
-        subscriptions=active_subscriptions(event, include_no_mail=False),
-        subject=subject,
-        template="announcement",
-        context={"announcement": announcement, "event_url": external_url("public.event", slug=event.slug)},
-        automated=True,
+        event,
+        active_subscriptions(event, include_no_mail=False),
+        ListOptions(
+            subject=subject,
+            template="announcement",
+            context={"announcement": announcement, "event_url": external_url("public.event", slug=event.slug)},
+            automated=True,
+        ),
     )
     count = enqueue_copies(
         copies, kind="announcement", key=f"announcement:{announcement.id}", event_id=event.id

@@ -55,7 +55,7 @@ def reminders_job(at: datetime, report: JobReport, event: Event | None = None) -
             period = f"{minutes}m@{stamp}"
             due = session.starts_at - timedelta(minutes=minutes)
             send = (
-                partial(send_reminder, session, minutes)
+                partial(send_reminder, session, minutes, at)
                 if minutes == latest
                 else skip(f"superseded by the {latest}-minute reminder")
             )

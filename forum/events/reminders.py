@@ -6,14 +6,18 @@ is the reminders job's business (`forum/events/jobs.py`); this module builds and
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
 from forum.calendars import calendar
 from forum.common import subjects
 from forum.common.audience import active_subscriptions
-from forum.core import timezones
+from forum.core import clock, timezones
 from forum.core.urls import external_url
 from forum.mail import texts as mail_texts
 from forum.mail.bulk import Attachment
-from forum.mail.compose import list_messages
+from forum.mail.compose import ListOptions
+from forum.mail.list_copies import list_messages
 from forum.mail.outbox import enqueue_copies
 from forum.models import Session, Subscription
 from forum.webinars import join_links
@@ -30,6 +34,24 @@ def offset_text(minutes: int) -> str:
     return f"{n} {unit}" + ("s" if n != 1 else "")
 
 
+def time_left_text(session: Session, minutes: int, at: datetime | None = None) -> str:
+    """What a reminder says is left: the offset it was due at (`1 hour`) when it goes out
+    on time, else the real time left (a reminder sent late, e.g. after downtime, six minutes
+    before the start says `6 minutes`, not `1 hour`)."""
+    left = math.ceil((session.starts_at - (at or clock.now())).total_seconds() / 60)
+    if abs(left - minutes) <= max(2, minutes // 20):  # on time: within 5 % (or two minutes)
+        return offset_text(minutes)
+    if left < 60:
+        return offset_text(max(left, 1))
+    if left < 1440:
+        hours, rest = divmod(left, 60)
+        rest = rest // 5 * 5  # "2 hours 35 minutes", not "2 hours 37 minutes"
+        return offset_text(hours * 60) + (f" {rest} minutes" if rest else "")
+    days, rest = divmod(left, 1440)
+    hours = rest // 60
+    return offset_text(days * 1440) + (f" {offset_text(hours * 60)}" if hours else "")
+
+
 def session_time_for(session: Session, zone: str) -> str:
     """`Tuesday, 11/5/2024, 10:00 AM-11:00 AM (Eastern)` in the recipient's zone."""
     labels = {z.name: z.label for z in timezones.display_zones()}
@@ -39,13 +61,15 @@ def session_time_for(session: Session, zone: str) -> str:
     return f"{timezones.format_date(local)}, {span}"
 
 
-def send_reminder(session: Session, minutes: int) -> tuple[int, str]:
+def send_reminder(session: Session, minutes: int, at: datetime | None = None) -> tuple[int, str]:
+    """Queue the reminder due `minutes` before the session, sent at `at` (default: now)."""
     event = session.event
-    subject = subjects.session_subject("Reminder", session, f"starts in {offset_text(minutes)}")
+    starts_in = time_left_text(session, minutes, at)
+    subject = subjects.session_subject("Reminder", session, f"starts in {starts_in}")
     by_name = mail_texts.uses_name(event, "reminder")  # the officer's text greets by name
 
     def viewer_zone(subscription: Subscription) -> str:
-        return subscription.participant.timezone or event.timezone
+        return timezones.reader_zone(subscription.participant.timezone, fallback=event.timezone)
 
     def calendar_file(subscription: Subscription) -> list[Attachment]:
         """The session's .ics naming the recipient as attendee: the one per-recipient part."""
@@ -53,26 +77,28 @@ def send_reminder(session: Session, minutes: int) -> tuple[int, str]:
         return [Attachment(ics, "text", "calendar", "session.ics")]
 
     copies = list_messages(
-        event=event,
-        subscriptions=active_subscriptions(event, include_no_mail=True),
-        subject=subject,
-        links=lambda s: {"join_link": join_links.personal_link(s, session) or ""},
-        template="reminder",
-        context={
-            "session": session,
-            "starts_in": offset_text(minutes),
-            "event_url": external_url("public.event", slug=event.slug),
-            "ics_url": external_url("feeds.session_ics", slug=event.slug, session_id=session.id),
-        },
-        group_key=lambda s: (viewer_zone(s), s.participant.name if by_name else ""),
-        group_context=lambda s: {
-            "local_time": session_time_for(session, viewer_zone(s)),
-            "zone_lines": timezones.session_zone_lines(session, s.participant.timezone),
-        },
-        shared={"participant.timezone", *(["participant.name"] if by_name else [])},
-        attachments=calendar_file,
-        automated=True,
-        posting_open=False,
+        event,
+        active_subscriptions(event, include_no_mail=True),
+        ListOptions(
+            subject=subject,
+            links=lambda s: {"join_link": join_links.personal_link(s, session) or ""},
+            template="reminder",
+            context={
+                "session": session,
+                "starts_in": starts_in,
+                "event_url": external_url("public.event", slug=event.slug),
+                "ics_url": external_url("feeds.session_ics", slug=event.slug, session_id=session.id),
+            },
+            group_key=lambda s: (viewer_zone(s), s.participant.name if by_name else ""),
+            group_context=lambda s: {
+                "local_time": session_time_for(session, viewer_zone(s)),
+                "zone_lines": timezones.session_zone_lines(session, s.participant.timezone),
+            },
+            shared={"participant.timezone", *(["participant.name"] if by_name else [])},
+            attachments=calendar_file,
+            automated=True,
+            posting_open=False,
+        ),
     )
     stamp = session.starts_at.strftime("%Y%m%dT%H%MZ")
     count = enqueue_copies(

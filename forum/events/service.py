@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 
 from forum.calendars import fanouts  # noqa: F401 - registers the calendar-update/-cancel kinds recorded here
 from forum.common import fanout
+from forum.common.signals import event_duplicated
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.timezones import TimeInputError, format_date, format_when, localize, offset_changes, to_zone
@@ -57,6 +58,25 @@ EVENT_FIELDS = (
 #: copy gets its own), plus the webinar settings kept on their own pages; not the state
 COPIED_FIELDS = (*(name for name in EVENT_FIELDS if name != "title"), "seat_limit", "door_minutes")
 REPEATS = {"weekly": "Every week", "biweekly": "Every 2 weeks", "monthly": "Monthly on the same weekday"}
+
+
+class EventChangeError(ValueError):
+    """A change the officer can fix or must not make; `field` names where it belongs.
+
+    `conflict` marks a clash with another row or with the event's state (an address
+    taken, a cancelled session): the API answers 409 for those, 422 for the rest.
+    """
+
+    def __init__(self, message: str, field: str = "title", *, conflict: bool = False):
+        super().__init__(message)
+        self.field = field
+        self.conflict = conflict
+
+
+def takes_sessions(event: Event) -> None:
+    """A cancelled event takes no new sessions (whichever way they are added)."""
+    if event.status == "cancelled":
+        raise EventChangeError("This event is cancelled; it takes no new sessions.", "status", conflict=True)
 
 
 @dataclass(frozen=True)
@@ -253,7 +273,9 @@ def add_session(
 
     Raises `timezones.TimeInputError` and adds nothing when the time is refused. A new
     session of a published event reaches existing subscribers as a calendar update.
+    EventChangeError for a cancelled event.
     """
+    takes_sessions(event)
     session = Session(title=title, join_url=join_url, description=description)
     notes = set_session_times(session, start_wall, end_wall, zone)
     session.position = max((s.position for s in event.sessions), default=0) + 1
@@ -310,6 +332,7 @@ def add_daily_sessions(
     Days that already have a session are skipped (returned third), so the form can be
     submitted again safely. Any refused day (a spring-forward gap) refuses the lot.
     """
+    takes_sessions(event)
     taken = {s.start_wall.date() for s in event.sessions if s.status != "cancelled"}
     planned = []
     day = first
@@ -393,6 +416,7 @@ def add_session_series(
     Every date is checked before any is added, so a refused one (a spring-forward gap)
     adds nothing; the message names the date.
     """
+    takes_sessions(event)
     already = len(event.active_sessions)
     planned = []
     for number, day in enumerate(series_dates(first, repeat, count), start=already + 1):
@@ -443,6 +467,7 @@ def duplicate_event(original: Event, *, title: str, slug: str, first_day: date) 
     for text in db.session.scalars(select(MailText).where(MailText.event_id == original.id)):
         db.session.add(MailText(event_id=copy.id, kind=text.kind, intro=text.intro, signoff=text.signoff))
     db.session.flush()
+    event_duplicated.send(original, copy=copy)  # registration questions follow (forum.registration)
     return copy
 
 

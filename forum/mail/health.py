@@ -26,7 +26,6 @@ from forum.models import Event, OutboundMessage, Subscription
 
 #: Chart buckets, in stacking order (bottom first).
 OUTCOMES = ("sent", "failed", "waiting")
-WAITING = ("queued", "retry", "sending")
 
 
 @dataclass(frozen=True)

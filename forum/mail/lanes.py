@@ -21,7 +21,7 @@ from flask.ctx import AppContext
 from sqlalchemy import select
 
 from forum.core.extensions import db
-from forum.mail.transport import Envelope, Outcome, Transport
+from forum.mail.envelope import Envelope, Outcome, Transport
 from forum.models import OutboundBody, table_of
 
 _bodies = table_of(OutboundBody)

@@ -22,8 +22,9 @@ from sqlalchemy.exc import IntegrityError
 
 from forum.core import clock
 from forum.core.extensions import db
-from forum.mail.compose import ListCopy, recipient_of, sender_of
+from forum.mail.headers import recipient_of, sender_of
 from forum.mail.links import bounce_address
+from forum.mail.list_copies import ListCopy
 from forum.models import OutboundBody, OutboundMessage, Subscription, table_of
 
 #: Rows per multi-row INSERT in `enqueue_many` (11 columns: well under SQLite's bind limit).
@@ -80,7 +81,7 @@ def enqueue(
 class Outgoing:
     """One message of a fan-out, for `enqueue_many`.
 
-    `message` is an EmailMessage or its finished bytes (e.g. a `compose.list_messages`
+    `message` is an EmailMessage or its finished bytes (e.g. a `list_copies.list_messages`
     copy); bytes need `recipient`. `envelope_from` defaults to `return_path`.
     """
 
@@ -215,7 +216,7 @@ def store_body(statics: Sequence[bytes]) -> int:
 def enqueue_copies(
     copies: Iterable[ListCopy], *, kind: str, key: str, event_id: int, chunk_size: int = INSERT_CHUNK
 ) -> int:
-    """Queue a `compose.list_messages` fan-out, one row per copy keyed `<key>:<subscription id>`.
+    """Queue a `list_copies.list_messages` fan-out, one row per copy keyed `<key>:<subscription id>`.
 
     Each distinct body is stored once (`store_body`); a row holds only its recipient,
     VERP envelope sender, header block and own pieces, and the sender assembles the

@@ -36,12 +36,12 @@ from forum.common.signals import sending_due
 from forum.core import clock
 from forum.core.extensions import db
 from forum.mail.bounces import count_hard_bounces
+from forum.mail.envelope import DeliveryError, Envelope, Transport
 from forum.mail.lanes import BodyCache, DatabaseThread, LeaseLost, load_body, send_on
-from forum.mail.transport import DeliveryError, Envelope, Transport, make_transport
+from forum.mail.transport import make_transport
 from forum.models import OutboundMessage, Subscription, assemble, table_of
+from forum.models.outbox import UNSENT_STATUSES
 
-#: Statuses the claim may take: due new/retry rows, and `sending` rows whose lease lapsed.
-CLAIMABLE = ("queued", "retry", "sending")
 #: Marks go to the database thread as soon as its previous commit is done, and at the
 #: latest after GROUP_SIZE messages or GROUP_SECONDS, with at most MAX_WAITING_GROUPS
 #: commits still waiting: a sender killed at any moment re-sends at most
@@ -113,7 +113,7 @@ def app_transports() -> list[Transport]:
 def _due(now: datetime):
     # A row whose text the retention job cleared (forum.mail.retention) is never sendable.
     return and_(
-        _outbox.c.status.in_(CLAIMABLE), _outbox.c.next_attempt_at <= now, _outbox.c.message.is_not(None)
+        _outbox.c.status.in_(UNSENT_STATUSES), _outbox.c.next_attempt_at <= now, _outbox.c.message.is_not(None)
     )
 
 

@@ -18,6 +18,7 @@ global; HTML parts get the Markdown rendered by `text.markdown` (sanitised).
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 from collections.abc import Mapping
 
@@ -29,7 +30,7 @@ from sqlalchemy import select
 
 from forum.core import clock, timezones
 from forum.core.extensions import db
-from forum.core.text import markdown
+from forum.core.text import markdown_lines
 from forum.mail.compose import build_message
 from forum.mail.outbox import enqueue
 from forum.models import Event, MailText, Participant, Session
@@ -190,6 +191,21 @@ def _next_session(event: Event) -> Session | None:
     return event.active_sessions[0] if event.active_sessions else None
 
 
+_LINK = re.compile(r"\[([^\]\n]+)\]\((\S+?)\)")
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_EMPHASIS = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
+_HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
+
+
+def plain(text: str) -> str:
+    """An officer's Markdown as a plain-text part shows it: no `**bold**` stars or `#`
+    marks, a link as `text (address)`; lines as typed."""
+    text = _LINK.sub(lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", text)
+    text = _STRONG.sub(r"\2", text)
+    text = _EMPHASIS.sub(r"\1", text)
+    return _HEADING.sub("", text)
+
+
 def render(source: str, values: Mapping[str, str]) -> str:
     """The text with its placeholders filled in; empty (the mail keeps its standard words,
     and the log says why) when the text cannot be used: a mail is never lost to a text."""
@@ -221,7 +237,7 @@ def mail_text(
     if not source:
         return Markup("") if html else ""
     text = render(source, values_for(event, participant, session, source))
-    return markdown(text) if html else text
+    return markdown_lines(text) if html else plain(text)
 
 
 def preview(event: Event, intro: str, signoff: str) -> dict[str, Markup]:
@@ -231,7 +247,7 @@ def preview(event: Event, intro: str, signoff: str) -> dict[str, Markup]:
     upcoming = _next_session(event)
     if upcoming is not None:
         values["session_time"] = session_time(upcoming, event.timezone)
-    return {"intro": markdown(render(intro, values)), "signoff": markdown(render(signoff, values))}
+    return {"intro": markdown_lines(render(intro, values)), "signoff": markdown_lines(render(signoff, values))}
 
 
 def send_test(event: Event, kind: str, intro: str, signoff: str, email: str, name: str = "") -> None:
@@ -241,7 +257,10 @@ def send_test(event: Event, kind: str, intro: str, signoff: str, email: str, nam
     upcoming = _next_session(event)
     if upcoming is not None:
         values["session_time"] = session_time(upcoming, event.timezone)
-    rendered = {"intro": render(intro, values), "signoff": render(signoff, values)}
+    rendered: dict[str, str] = {}
+    for part, source in (("intro", intro), ("signoff", signoff)):
+        text = render(source, values)
+        rendered[part], rendered[f"{part}_html"] = plain(text), markdown_lines(text)
     message = build_message(
         to=email,
         subject=f"[{event.title}] Test: your text for the {KINDS[kind].lower()} mail",

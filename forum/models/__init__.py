@@ -29,6 +29,14 @@ from forum.models.officers import ApiToken, Officer
 from forum.models.outbox import FanOut, OutboundBody, OutboundMessage, assemble
 from forum.models.participants import DELIVERY_MODES, Participant, Subscription
 from forum.models.pathways import LearningNeed, Pathway, PathwayFollow, PathwayStep, Resource, StepProgress
+from forum.models.registration import (
+    CHOICE_DISPLAYS,
+    FORM_QUESTION_KINDS,
+    FormAnswer,
+    FormQuestion,
+    QuestionForm,
+    QuestionPreset,
+)
 from forum.models.relay import RelayCapability
 from forum.models.rsvp import PARTSTATS, Rsvp
 from forum.models.scheduling import Announcement, JobRun, SchedulerLock
@@ -36,6 +44,12 @@ from forum.models.settings import SiteSetting
 
 __all__ = [
     "ATTENDANCE_SOURCES",
+    "CHOICE_DISPLAYS",
+    "FORM_QUESTION_KINDS",
+    "FormAnswer",
+    "FormQuestion",
+    "QuestionForm",
+    "QuestionPreset",
     "Attendance",
     "Announcement",
     "MATERIAL_KINDS",

@@ -43,6 +43,11 @@ class CESettings(Timestamps, Model):
     mail_certificates: Mapped[bool] = mapped_column(default=True)
     # Hours after the last session before certificates are mailed: time to upload reports.
     certificate_delay_hours: Mapped[int] = mapped_column(Integer, default=24)
+    # Minimum attendance per session (forum.ce.credit): a share of its length, or minutes
+    # when `min_minutes` is set; sessions may override it. `credit`: full | quarter.
+    min_share: Mapped[int | None] = mapped_column(Integer, default=75, server_default="75")
+    min_minutes: Mapped[int | None] = mapped_column(Integer)
+    credit: Mapped[str] = mapped_column(String(8), default="full", server_default="full")
 
     event: Mapped[Event] = relationship()
 

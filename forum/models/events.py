@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    false,
     or_,
     select,
 )
@@ -73,6 +74,9 @@ class Event(Timestamps, Model):
     # webinar series: seats (None = unlimited) and when personal join links open
     seat_limit: Mapped[int | None] = mapped_column(Integer)
     door_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    # an officer approves each confirmed registration before it gets anything from the event
+    # (forum.registration.approval); set on the event's registration-questions page
+    needs_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     sessions: Mapped[list[Session]] = relationship(
         back_populates="event",
@@ -187,6 +191,9 @@ class Session(Timestamps, Model):
     # Continuing-education minutes an officer set; None = the length rounded to the quarter hour
     # (forum.attendance.session_minutes).
     ce_minutes: Mapped[int | None] = mapped_column(Integer)
+    # This session's minimum attendance for CE credit (a share or minutes); None = the event's.
+    ce_min_share: Mapped[int | None] = mapped_column(Integer)
+    ce_min_minutes: Mapped[int | None] = mapped_column(Integer)
 
     event: Mapped[Event] = relationship(back_populates="sessions")
     materials: Mapped[list[Material]] = relationship(

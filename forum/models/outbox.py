@@ -14,6 +14,10 @@ from forum.models.base import TZDateTime
 
 # "cancelled": never to be sent (its recipient erased their data); not a delivery failure.
 OUTBOX_STATUSES = ("queued", "sending", "sent", "retry", "failed", "cancelled")
+#: The states a message can still leave from: due new/retry rows, and `sending` rows whose
+#: lease may lapse. The sender claims these, erasure cancels them, the delivery chart
+#: counts them as waiting.
+UNSENT_STATUSES = ("queued", "retry", "sending")
 
 
 class OutboundBody(Model):
@@ -23,7 +27,7 @@ class OutboundBody(Model):
     recipient's link, the part boundaries), concatenated; `cuts` the offsets in `data`
     where each recipient's own pieces go (comma-separated). A row assembles its message
     as its header block, then `data` cut at `cuts` with its own pieces in between
-    (`assemble`). No recipient's address or links are in here (forum.mail.compose's
+    (`assemble`). No recipient's address or links are in here (forum.mail.list_copies'
     group views refuse to render them into a shared body).
     """
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import ColumnElement, Date, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core.extensions import Model, db
@@ -17,7 +18,8 @@ DELIVERY_MODES = {
     "digest": "Daily digest",
     "none": "No mail (read on the web)",
 }
-SUBSCRIPTION_STATUSES = ("pending", "active", "waitlisted", "unsubscribed", "disabled")
+#: "awaiting": confirmed, waiting for an officer's approval (events that need it); "declined": refused
+SUBSCRIPTION_STATUSES = ("pending", "awaiting", "active", "waitlisted", "declined", "unsubscribed", "disabled")
 SUBSCRIPTION_SOURCES = ("web", "api", "import")
 
 
@@ -66,6 +68,9 @@ class Subscription(Timestamps, Model):
     # Webinar series with a seat limit: when this registration joined the waiting list
     # (its place in the queue; kept after promotion as a record).
     waitlisted_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    # approval (events that need it): when an officer approved or declined this registration
+    approved_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    declined_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     hard_bounces: Mapped[int] = mapped_column(Integer, default=0)
     # The day (UTC) of the last counted hard bounce: at most one counts per day.
     last_bounce_on: Mapped[date | None] = mapped_column(Date)
@@ -73,6 +78,18 @@ class Subscription(Timestamps, Model):
 
     participant: Mapped[Participant] = relationship(back_populates="subscriptions")
     event: Mapped[Event] = relationship()
+
+    @hybrid_property
+    def is_active(self) -> bool:
+        """In the list now: confirmed, seated, not left or disabled. The one spelling of
+        "active", on a loaded row (`sub.is_active`) and in a query
+        (`.where(Subscription.is_active)`)."""
+        return self.status == "active"
+
+    @is_active.inplace.expression
+    @classmethod
+    def _is_active_expression(cls) -> ColumnElement[bool]:
+        return cls.status == "active"
 
     @property
     def mode_label(self) -> str:

@@ -30,7 +30,8 @@ from forum.core.extensions import db
 from forum.core.tokens import make_token, read_token
 from forum.core.urls import external_url
 from forum.mail import links
-from forum.mail.compose import address, build_message
+from forum.mail.compose import build_message
+from forum.mail.headers import address
 from forum.mail.outbox import enqueue
 from forum.models import Participant, Subscription
 from forum.models.pathways import INTERVALS, Pathway, PathwayFollow, PathwayStep, StepProgress
@@ -404,7 +405,7 @@ def step_message(item: PathwayFollow, step: PathwayStep, number: int):  # type: 
             select(Subscription.id).where(
                 Subscription.participant_id == participant.id,
                 Subscription.event_id == event.id,
-                Subscription.status == "active",
+                Subscription.is_active,
             )
         )
     )

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import selectinload
 
-from forum.calendars import calendar
+from forum.calendars import invites
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.validation import control_character_problem
@@ -300,10 +300,10 @@ def _mail_batch(sub_ids: list[int]) -> None:
         .options(selectinload(Subscription.participant))
     ).all()
     enqueue_many((confirmation(s) for s in subs if s.status == "pending"), kind="confirm")
-    active = [s for s in subs if s.status == "active"]
+    active = [s for s in subs if s.is_active]
     enqueue_many((welcome(s) for s in active), kind="welcome")
     for sub in active:
-        calendar.send_session_invites(sub, calendar.later_invite_sessions(sub))
+        invites.send_session_invites(sub, invites.later_invite_sessions(sub))
     for sub in subs:
         if sub.status == "waitlisted":
             seats.send_waitlisted(sub)

@@ -20,14 +20,13 @@ from forum.calendars import leaving
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import OutboundMessage, Participant
+from forum.models.outbox import UNSENT_STATUSES
 from forum.subscriptions.service import unsubscribe
 
 #: What an erased participant and their archived posts are called from now on.
 FORMER_PARTICIPANT = "Former participant"
 #: email_key prefix of an erased participant: it has no "@", so no typed address can match it.
 ERASED_KEY_PREFIX = "erased:"
-#: Outbox states a message can still leave from (see mail/sender.py CLAIMABLE).
-UNSENT_STATUSES = ("queued", "retry", "sending")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 
-from forum.calendars import calendar, leaving
+from forum.calendars import invites, leaving
 from forum.common import subjects
 from forum.common.signals import bounce_counted, seats_freed
 from forum.core import clock
@@ -30,14 +30,16 @@ from forum.core.extensions import db
 from forum.core.timezones import is_zone
 from forum.core.tokens import read_token
 from forum.mail import links
-from forum.mail.compose import address, build_message, list_message
+from forum.mail.compose import build_message, notice
+from forum.mail.headers import address
 from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.outbox import Outgoing, enqueue
 from forum.mail.relay import utf8_local_parts
 from forum.models import DELIVERY_MODES, Event, Participant, Subscription
+from forum.subscriptions.state import registration_state
 from forum.webinars import recordings, seats
 
-LIVE_STATUSES = ("pending", "active", "waitlisted")
+LIVE_STATUSES = ("pending", "awaiting", "active", "waitlisted")
 
 
 class SubscriptionError(ValueError):
@@ -131,6 +133,9 @@ def subscribe(
     """
     email = normalize_email(raw_email)
     mode = check_mode(mode)
+    state = registration_state(event)
+    if not state.takes_registrations:  # every door: the page, the API, a form kept open too long
+        raise SubscriptionError(state.text, field="event")
     if event.conduct_url and not conduct_accepted:  # the box is only shown when there is one
         raise SubscriptionError("Please accept the code of conduct to join.", field="conduct")
     participant = get_or_create_participant(email, name)
@@ -139,11 +144,13 @@ def subscribe(
             Subscription.participant_id == participant.id, Subscription.event_id == event.id
         )
     )
-    if subscription is not None and subscription.status == "active":
+    if subscription is not None and subscription.is_active:
         send_already_subscribed(subscription)
         return subscription
     if subscription is not None and subscription.status == "waitlisted":
         return subscription  # keeps its place; the waiting-list mail went when it joined
+    if subscription is not None and subscription.status in ("awaiting", "declined"):
+        return subscription  # an officer decides (or decided): signing up again changes nothing
     if subscription is None:
         subscription = Subscription(participant=participant, event=event, source=source)
         db.session.add(subscription)
@@ -169,7 +176,14 @@ def _join(subscription: Subscription) -> None:
 def activate(subscription: Subscription, *, welcome: bool = True, seat_checked: bool = False) -> None:
     """pending/unsubscribed/waitlisted -> active, with the welcome mail (and invites) in
     the same transaction; to the waiting list instead when the series is full (see
-    forum.seats; `seat_checked` when the caller holds the event lock and chose this one)."""
+    forum.seats; `seat_checked` when the caller holds the event lock and chose this one).
+
+    An event that needs approval holds a registration an officer has not approved yet as
+    "awaiting": no seat, no welcome, no invites (forum.registration.approval approves it,
+    then calls this again)."""
+    if subscription.event.needs_approval and subscription.approved_at is None:
+        _await_approval(subscription)
+        return
     if not seat_checked and not seats.seat_free(subscription.event, subscription):
         seats.put_on_waitlist(subscription)
         return
@@ -188,6 +202,17 @@ def activate(subscription: Subscription, *, welcome: bool = True, seat_checked: 
         send_welcome(subscription, rejoin_after=left_at)
 
 
+def _await_approval(subscription: Subscription) -> None:
+    """Confirmed (the address is theirs) but waiting for an officer: gets nothing yet."""
+    now = clock.now()
+    subscription.status = "awaiting"
+    subscription.confirmed_at = subscription.confirmed_at or now
+    subscription.unsubscribed_at = None
+    if subscription.participant.confirmed_at is None:
+        subscription.participant.confirmed_at = now
+    db.session.flush()
+
+
 def confirm(subscription: Subscription) -> bool:
     """Confirm a pending subscription; True if it is active afterwards.
 
@@ -196,7 +221,7 @@ def confirm(subscription: Subscription) -> bool:
     """
     if subscription.status == "pending":
         activate(subscription)
-    return subscription.status == "active"
+    return subscription.is_active
 
 
 # --- mail -----------------------------------------------------------------------------
@@ -241,19 +266,17 @@ def _enqueue(item: Outgoing, kind: str) -> None:
 def welcome_message(subscription: Subscription) -> EmailMessage:
     """The welcome mail, turned into a calendar invite for webinar series by calendar.py."""
     event = subscription.event
-    msg = list_message(
-        event=event,
-        subscription=subscription,
-        subject=subjects.subject("Welcome", event),
-        template="welcome",
-        context={
+    msg = notice(
+        subscription,
+        "Welcome",
+        "welcome",
+        {
             "list_address": event.list_address(current_app.config["LIST_DOMAIN"]),
-            "invites": calendar.invite_sessions(subscription),
+            "invites": invites.invite_sessions(subscription),
             "past_sessions": recordings.past_for_registrant(event),
         },
-        automated=True,
     )
-    return calendar.invite_for_welcome(msg, subscription)
+    return invites.invite_for_welcome(msg, subscription)
 
 
 def welcome(subscription: Subscription, rejoin_after: datetime | None = None) -> Outgoing:
@@ -277,18 +300,16 @@ def send_welcome(subscription: Subscription, rejoin_after: datetime | None = Non
         leaving.bump_for_rejoin(subscription)
     _enqueue(welcome(subscription, rejoin_after), "welcome")
     suffix = f"rejoin-{rejoin_after.isoformat()}" if rejoin_after else ""
-    calendar.send_session_invites(subscription, calendar.later_invite_sessions(subscription), suffix=suffix)
+    invites.send_session_invites(subscription, invites.later_invite_sessions(subscription), suffix=suffix)
 
 
 def send_already_subscribed(subscription: Subscription) -> None:
     """Tell an active subscriber (only them, by mail) that someone signed them up again."""
     event = subscription.event
-    msg = list_message(
-        event=event,
-        subscription=subscription,
-        subject=subjects.subject("Already subscribed" if event.is_eforum else "Already registered", event),
-        template="already_subscribed",
-        automated=True,
+    msg = notice(
+        subscription,
+        "Already subscribed" if event.is_eforum else "Already registered",
+        "already_subscribed",
     )
     enqueue(
         msg,
@@ -370,7 +391,7 @@ def leave(subscription: Subscription, status: str = "unsubscribed") -> None:
     """
     if subscription.status in ("unsubscribed", status):
         return
-    held_seat = subscription.status == "active"
+    held_seat = subscription.is_active
     subscription.status = status
     if status == "unsubscribed":
         subscription.unsubscribed_at = clock.now()

@@ -18,6 +18,10 @@ from forum.web.mail import texts as mail_texts
 from forum.web.pathways import api as api_pathways
 from forum.web.pathways import manage as pathways_manage
 from forum.web.pathways import pages as pathways
+from forum.web.registration import api as api_registration
+from forum.web.registration import approvals as registration_approvals
+from forum.web.registration import manage as registration_manage
+from forum.web.registration import registrant as registration_registrant
 from forum.web.site import auth, branding, officers, setup
 from forum.web.subscriptions import officer as subscribers
 from forum.web.subscriptions import pages as subscriptions
@@ -45,6 +49,9 @@ def register_blueprints(app: Flask) -> None:
         evaluations,
         pathways,
         pathways_manage,
+        registration_manage,
+        registration_approvals,
+        registration_registrant,
     ):
         app.register_blueprint(module.bp)
     if app.config["FORUM_ENV"] != "production":
@@ -54,5 +61,6 @@ def register_blueprints(app: Flask) -> None:
     smorest.register_blueprint(api.bp)
     smorest.register_blueprint(ce_api.bp)
     smorest.register_blueprint(api_pathways.bp)
+    smorest.register_blueprint(api_registration.bp)
     app.extensions["forum_api"] = smorest
     security.init_app(app)  # CSP and the other security headers on every response

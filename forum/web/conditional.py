@@ -94,7 +94,11 @@ def event_page_version(event: Event) -> Version:
         .order_by(session_panelist.c.session_id, session_panelist.c.panelist_id)
     ).all()
     seats = seat_counts(event) if has_limit(event) else None
-    extra = hashlib.sha1(f"{materials!r}|{on_sessions!r}|{seats!r}".encode(), usedforsecurity=False).hexdigest()
+    ends = event.ends_at
+    ended = ends is not None and ends <= clock.now()  # the page drops its form when the event ends
+    extra = hashlib.sha1(
+        f"{materials!r}|{on_sessions!r}|{seats!r}|{ended}".encode(), usedforsecurity=False
+    ).hexdigest()
     return Version(f"{base.etag}-{extra[:12]}", base.last_modified)
 
 

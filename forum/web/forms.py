@@ -6,7 +6,6 @@ that need the database (a slug already taken) are added by the views.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -409,12 +408,6 @@ class AttachPanelistForm(CheckedForm):
 
 class RoleForm(CheckedForm):
     role = SelectField("Role", choices=_role_choices())
-
-
-def slugify(text: str) -> str:
-    """`Mentoring in Technical Services` -> `mentoring-in-technical-services` (max 80)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:80].rstrip("-") or "event"
 
 
 class BrandingForm(CheckedForm):

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, flash, redirect, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
+from werkzeug.wrappers import Response
 
 from forum.common import branding
 from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.core.text import lines, markdown
+from forum.core.validation import CheckedForm
 from forum.mail import texts as mail_texts
 from forum.mail.links import post_url
 from forum.models import Post
@@ -22,6 +25,21 @@ from forum.models import Post
 # use them too); re-exported here for the web modules and templates.
 display_zones = timezones.display_zones
 session_zone_lines = timezones.session_zone_lines
+
+
+class _Button(CheckedForm):
+    """A bare POST button: the CSRF token is all there is to check."""
+
+
+def button_post(change: Callable[[], object], done: str, to: str) -> Response:
+    """A one-button POST (create, remove, promote ...): when its CSRF token checks out, make
+    `change` (a service call), commit and say `done` (if anything); back to `to` either way."""
+    if _Button().validate_on_submit():
+        change()
+        db.session.commit()
+        if done:
+            flash(done)
+    return redirect(to, code=303)
 
 
 def in_zone(instant: datetime, zone: str, fmt: str = "full") -> str:

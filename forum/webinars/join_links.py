@@ -126,7 +126,7 @@ def follow(subscription: Subscription | None, session: Session | None, *, record
         return Door("unknown")
     if subscription.status == "waitlisted":
         return Door("waitlisted", subscription, session, position=waitlist_position(subscription))
-    if subscription.status != "active":
+    if not subscription.is_active:
         return Door("not-active", subscription, session)
     if session.status == "cancelled" or session.event.status == "cancelled":
         return Door("cancelled", subscription, session)

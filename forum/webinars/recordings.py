@@ -25,7 +25,8 @@ from forum.common.jobs import JobReport, register_job, run_once
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.urls import external_url
-from forum.mail.compose import list_messages
+from forum.mail.compose import ListOptions
+from forum.mail.list_copies import list_messages
 from forum.mail.outbox import enqueue_copies
 from forum.models import Event, JobRun, Material, Session, Subscription
 from forum.models.events import MATERIAL_KINDS
@@ -127,17 +128,19 @@ def send(session: Session) -> tuple[int, str]:
     """Queue the mail to every active registrant (idempotent per session and registrant)."""
     event = session.event
     copies = list_messages(
-        event=event,
-        subscriptions=active_subscriptions(event, include_no_mail=True),
-        subject=subjects.session_subject("Recording available", session),
-        template="recording",
-        context={
-            "session": session,
-            "materials": list(session.materials),
-            "event_url": external_url("public.event", slug=event.slug),
-        },
-        automated=True,
-        posting_open=False,
+        event,
+        active_subscriptions(event, include_no_mail=True),
+        ListOptions(
+            subject=subjects.session_subject("Recording available", session),
+            template="recording",
+            context={
+                "session": session,
+                "materials": list(session.materials),
+                "event_url": external_url("public.event", slug=event.slug),
+            },
+            automated=True,
+            posting_open=False,
+        ),
     )
     count = enqueue_copies(copies, kind="recording", key=f"recording:{session.id}", event_id=event.id)
     return count, ""
@@ -145,7 +148,7 @@ def send(session: Session) -> tuple[int, str]:
 
 def registrant_materials(subscription: Subscription) -> list[tuple[Session, list[Material]]]:
     """What an active registrant may see of their event's past sessions (preferences page)."""
-    if subscription.status != "active":
+    if not subscription.is_active:
         return []
     return past_for_registrant(subscription.event)
 

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from forum.common import subjects
 from forum.common.signals import seats_freed
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.urls import external_url
-from forum.mail.compose import list_message
+from forum.mail.compose import notice
 from forum.mail.outbox import enqueue
 from forum.models import Event, Subscription
 
@@ -137,7 +136,7 @@ def seat_free(event: Event, subscription: Subscription) -> bool:
         db.session.scalar(
             select(func.count(Subscription.id)).where(
                 Subscription.event_id == event.id,
-                Subscription.status == "active",
+                Subscription.is_active,
                 Subscription.id != subscription.id,
             )
         )
@@ -175,16 +174,14 @@ def put_on_waitlist(subscription: Subscription) -> None:
 
 def send_waitlisted(subscription: Subscription) -> None:
     event = subscription.event
-    msg = list_message(
-        event=event,
-        subscription=subscription,
-        subject=subjects.subject("On the waiting list", event),
-        template="waitlisted",
-        context={
+    msg = notice(
+        subscription,
+        "On the waiting list",
+        "waitlisted",
+        {
             "position": waitlist_position(subscription),
             "event_url": external_url("public.event", slug=event.slug),
         },
-        automated=True,
     )
     assert subscription.waitlisted_at is not None
     enqueue(

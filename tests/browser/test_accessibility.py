@@ -160,6 +160,10 @@ def test_pages_have_no_serious_accessibility_violations(app: Flask, browser: Bro
         expect(page.get_by_role("heading", name="Calendar answers")).to_be_visible()  # checked above
         for area in ("sessions", "panelists", "subscribers", "moderation", "announcements"):
             check(page, axe, f"{base}/manage/events/mentoring/{area}", problems)
+        # registration questions (the demo series asks some), answers, approvals, presets
+        for area in ("questions", "answers", "approvals"):
+            check(page, axe, f"{base}/manage{paths['series']}/{area}", problems)
+        check(page, axe, f"{base}/manage/presets", problems)
         context.close()
     assert not problems, "accessibility violations:\n" + "\n".join(problems)
     assert csp_problems == [], "refused by the Content-Security-Policy:\n" + "\n".join(csp_problems)

@@ -20,7 +20,7 @@ from forum.scheduling.scheduler import run_job
 from tests.browser.conftest import ARTIFACTS, watch_for_csp_violations
 from tests.browser.test_accessibility import check, violations
 from tests.browser.test_subscriber_flow import live_server_for
-from tests.support.ce import after_end, clicked, register, series
+from tests.support.ce import after_end, attended, clicked, register, series
 from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, live_server, make_officer
 
 NAME = "Nguyễn Thị Hoa"
@@ -33,7 +33,7 @@ def test_participant_answers_the_evaluation_and_downloads_the_certificate(
     ev = series(title="Cataloging Now")
     hoa = register(ev, EMAIL, "Hoa Nguyen")
     for session in ev.active_sessions:
-        clicked(hoa, session)
+        attended(hoa, session)
     attendance.settings_for(ev, create=True).evaluation_required = True
     evaluations.create(ev)
     db.session.commit()
@@ -102,7 +102,9 @@ def test_officer_ce_pages_are_accessible_and_keep_to_the_csp(app: Flask, browser
     people = [register(ev, f"p{i}@example.org", f"Person {i}") for i in range(4)]
     for i, sub in enumerate(people):
         for j, session in enumerate(ev.active_sessions):
-            if (i + j) % 3:
+            if (i + j) % 3 == 1:
+                attended(sub, session, 60 + 10 * i)  # 60 minutes is under the minimum: every state shows
+            elif (i + j) % 3 == 2:
                 clicked(sub, session)
     evaluation = evaluations.create(ev)
     db.session.commit()
@@ -126,10 +128,10 @@ def test_officer_ce_pages_are_accessible_and_keep_to_the_csp(app: Flask, browser
         check(page, axe, f"{base}/manage/events/{ev.slug}/attendance/", a11y)
         expect(page.get_by_role("img", name="Registered and attended per session")).to_be_visible()
         page.get_by_text("Registered and attended per session as a table").click()
-        expect(page.get_by_role("row", name="3/5/2030 4 2")).to_be_visible()
+        expect(page.get_by_role("row", name="3/5/2030 4 1")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "ce-3-attendance.png"), full_page=True)
         # mark a registrant present by hand, on the page
-        page.get_by_role("button", name="Mark p0@example.org present on 3/5/2030").click()
+        page.get_by_role("button", name="Mark p0@example.org present for the whole session on 3/5/2030").click()
         expect(page.get_by_role("status").first).to_contain_text("Person 0 is marked present")
         a11y += violations(page, axe)
         check(page, axe, f"{base}/manage/events/{ev.slug}/evaluation", a11y)

@@ -47,11 +47,11 @@ def test_full_series_waiting_list_then_promotion_with_invite(app: Flask, browser
         page = visitor.new_page()
         csp_problems = watch_for_csp_violations(page)
         page.goto(f"{base}/events/{SERIES_SLUG}")
-        expect(page.get_by_text("This series is full.")).to_be_visible()
+        expect(page.locator(".event-head").get_by_text("This series is full.")).to_be_visible()
         form = page.get_by_role("region", name="Register", exact=True).locator("form")
         form.get_by_label("Email address").fill(VISITOR)
         form.get_by_label("I have read and accept the code of conduct").check()
-        form.get_by_role("button", name="Register").click()
+        form.get_by_role("button", name="Join the waiting list").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
 
         deliver()

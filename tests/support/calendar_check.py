@@ -37,7 +37,8 @@ from dateutil import tz as dateutil_tz
 from ical.calendar_stream import IcsCalendarStream
 from ical.exceptions import CalendarParseError
 
-from forum.calendars.calendar import PRODID, PersonalCalendar
+from forum.calendars.calendar import PRODID
+from forum.calendars.changes import PersonalCalendar
 
 _recorded: list[bytes] = []
 _checked: set[bytes] = set()

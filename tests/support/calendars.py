@@ -10,9 +10,8 @@ import vobject
 from dateutil import tz as dateutil_tz
 from icalendar import Calendar
 
-from forum.core.extensions import db
-from forum.events import service as events
-from forum.models import Event, EventPanelist, Panelist, Participant, Session, Subscription
+from forum.models import Event, Subscription
+from tests.support import factories
 
 
 def make_event(
@@ -26,40 +25,25 @@ def make_event(
     panelists: tuple[str, ...] = ("Jay L. Colbert", "Jeannette Ho"),
     join_url: str = "https://meet.example.test/abc",
 ) -> Event:
-    """An event with sessions at the given wall times in `zone`, committed."""
-    event = Event(
-        slug=slug,
-        title=slug.replace("-", " ").title(),
+    """A series (by default) with a contact, two panelists and a join link, committed."""
+    name, email = contact or ("", "")
+    return factories.make_event(
+        slug,
+        walls,
         kind=kind,
-        timezone=zone,
+        zone=zone,
+        publish=publish,
+        panelists=[(p, "panelist") for p in panelists],
+        join_url=join_url if kind == "series" else "",
         summary="Share experiences in mentoring.",
+        contact_name=name,
+        contact_email=email,
     )
-    if contact:
-        event.contact_name, event.contact_email = contact
-    db.session.add(event)
-    for position, (start, end) in enumerate(walls):
-        session = Session(position=position, join_url=join_url if kind == "series" else "")
-        events.set_session_times(session, start, end, zone)
-        event.sessions.append(session)
-    for position, name in enumerate(panelists):
-        panelist = Panelist(name=name, bio=f"{name} has a bio.")
-        event.panelist_links.append(EventPanelist(panelist=panelist, role="panelist", position=position))
-    if publish:
-        events.publish_event(event)
-    db.session.commit()
-    return event
 
 
 def subscribe(event: Event, email: str, status: str = "active", name: str = "") -> Subscription:
     """A participant (created if new) subscribed with the given status, committed."""
-    participant = Participant.by_email(email)
-    if participant is None:
-        participant = Participant(email=email, email_key=email.lower(), name=name)
-        db.session.add(participant)
-    subscription = Subscription(participant=participant, event=event, status=status)
-    db.session.add(subscription)
-    db.session.commit()
-    return subscription
+    return factories.subscribe(event, email, status=status, name=name)
 
 
 def parse_checked(data: bytes) -> Calendar:

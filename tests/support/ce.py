@@ -53,6 +53,20 @@ def clicked(sub: Subscription, session: Session) -> Attendance:
     return row
 
 
+def attended(sub: Subscription, session: Session, minutes: int | None = None) -> Attendance:
+    """A platform report's row: `minutes` in the room (default: the whole session)."""
+    if minutes is None:
+        minutes = int((session.ends_at - session.starts_at).total_seconds() // 60)
+    row = db.session.query(Attendance).filter_by(subscription_id=sub.id, session_id=session.id).one_or_none()
+    if row is None:
+        row = Attendance(subscription_id=sub.id, session_id=session.id, sources="", clicks=0)
+        db.session.add(row)
+    row.add_source("import")
+    row.minutes = minutes
+    db.session.commit()
+    return row
+
+
 def after_end(event: Event, **delta: float) -> datetime:
     end = event.ends_at
     assert end is not None

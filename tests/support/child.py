@@ -33,6 +33,23 @@ CONFIG_KEYS = (
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def child_env(database_url: str, instance: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `flask forum ...` child process on `database_url`, with its own
+    instance folder; `extra` adds or overrides variables."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY="test-secret",
+        BASE_URL="http://forum.test",
+        LIST_DOMAIN="lists.forum.test",
+        MAIL_URL="dev://",
+        FORUM_INSTANCE_PATH=str(instance),
+        FORUM_ENV="development",
+        **extra,
+    )
+    return env
+
+
 def spawn(app: Flask, *args: str, **config: object) -> subprocess.Popen[str]:
     """Start a child process running `args` against `app`'s database (config overrides in `config`)."""
     settings = {key: app.config[key] for key in CONFIG_KEYS if key in app.config}

@@ -7,7 +7,6 @@ import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -16,7 +15,6 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from forum.calendars import calendar
-from forum.core import clock
 from forum.core.extensions import db
 from forum.mail.lmtp import RunningServer, start_lmtp
 from forum.models import (
@@ -24,14 +22,16 @@ from forum.models import (
     EventPanelist,
     OutboundMessage,
     Panelist,
-    Participant,
     Post,
     Session,
-    Subscription,
     Thread,
 )
 from forum.scheduling.scheduler import run_job
-from tests.support.fanouts import write_fan_outs
+from tests.support import factories
+from tests.support.factories import outbox as outbox
+from tests.support.factories import parsed as parsed
+from tests.support.factories import subscribe as subscribe
+from tests.support.factories import text_of as text_of
 
 DOMAIN = "lists.forum.test"
 LIST = f"mentoring@{DOMAIN}"
@@ -62,32 +62,6 @@ def make_forum(  # type: ignore[no-untyped-def]
     db.session.add(event)
     db.session.commit()
     return event
-
-
-def subscribe(
-    event: Event,
-    email: str,
-    name: str = "",
-    mode: str = "each",
-    status: str = "active",
-    timezone: str | None = None,
-    posts_approved: int = 0,
-) -> Subscription:
-    participant = Participant.by_email(email)
-    if participant is None:
-        participant = Participant(email=email, email_key=email.lower(), name=name, timezone=timezone)
-        db.session.add(participant)
-    sub = Subscription(
-        participant=participant,
-        event=event,
-        mode=mode,
-        status=status,
-        confirmed_at=clock.now() if status == "active" else None,
-        posts_approved=posts_approved,
-    )
-    db.session.add(sub)
-    db.session.commit()
-    return sub
 
 
 def add_panelist(event: Event, email: str, name: str, role: str = "panelist") -> Panelist:
@@ -156,23 +130,9 @@ def gmail_reply(ics: str, to: str, sender: str = "ann@example.org", subject: str
 
 def queued(kind: str | None = None) -> list[OutboundMessage]:
     """The outbox once the scheduler has caught up: fan-outs written, held posts noticed."""
-    write_fan_outs()
     run_job("hold-notices")
     db.session.expire_all()
-    query = select(OutboundMessage).order_by(OutboundMessage.id)
-    if kind:
-        query = query.where(OutboundMessage.kind == kind)
-    return list(db.session.scalars(query))
-
-
-def parsed(row: OutboundMessage) -> EmailMessage:
-    return message_from_bytes(row.full_message, policy=policy.default)  # type: ignore[return-value]
-
-
-def text_of(row: OutboundMessage) -> str:
-    part = parsed(row).get_body(preferencelist=("plain",))
-    assert part is not None
-    return part.get_content()
+    return outbox(kind)
 
 
 def posts() -> list[Post]:
@@ -229,16 +189,5 @@ def lmtp_send(
 
 
 def login_officer(client, email: str = "megan@example.org"):  # type: ignore[no-untyped-def]
-    """Sign an officer in the way Flask-Login remembers one (its session keys)."""
-    from forum.models import Officer
-
-    officer = Officer.by_email(email)
-    if officer is None:
-        officer = Officer(email=email, name="Megan Dougherty")
-        officer.set_password("correct horse battery staple")
-        db.session.add(officer)
-        db.session.commit()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = str(officer.id)
-        sess["_fresh"] = True
-    return officer
+    """The forum's contact, signed in as an officer."""
+    return factories.login_officer(client, email, "Megan Dougherty")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-
-from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from forum.core.extensions import db
 from forum.core.text import markdown
-from forum.models import Event, Officer, OutboundMessage, Participant, Post, Session, Subscription, Thread
-from tests.support.fanouts import write_fan_outs
+from forum.models import Event, OutboundMessage, Post, Session, Subscription, Thread
+from tests.support import factories
+from tests.support.factories import html_of as html_of
+from tests.support.factories import login_officer as login_officer
+from tests.support.factories import outbox as outbox
+from tests.support.factories import parsed as parsed
+from tests.support.factories import text_of as text_of
 
 NY = "America/New_York"
 
@@ -72,15 +72,9 @@ def make_series(
 def subscribe(
     event: Event, email: str, mode: str = "digest", zone: str | None = None, status: str = "active"
 ) -> Subscription:
-    participant = db.session.scalar(select(Participant).where(Participant.email_key == email.lower()))
-    if participant is None:
-        participant = Participant(
-            email=email, email_key=email.lower(), name=email.split("@")[0].title(), timezone=zone
-        )
-    subscription = Subscription(participant=participant, event=event, mode=mode, status=status)
-    db.session.add(subscription)
-    db.session.commit()
-    return subscription
+    """A digest reader (by default) named after their address ("alice@..." is Alice)."""
+    name = email.split("@")[0].title()
+    return factories.subscribe(event, email, name=name, mode=mode, timezone=zone, status=status)
 
 
 def add_post(
@@ -114,48 +108,9 @@ def add_post(
     return post
 
 
-def outbox(kind: str | None = None, recipient: str | None = None) -> list[OutboundMessage]:
-    write_fan_outs()
-    stmt = select(OutboundMessage).order_by(OutboundMessage.id)
-    if kind:
-        stmt = stmt.where(OutboundMessage.kind == kind)
-    if recipient:
-        stmt = stmt.where(OutboundMessage.recipient == recipient)
-    return list(db.session.scalars(stmt))
-
-
-def parsed(row: OutboundMessage) -> EmailMessage:
-    return message_from_bytes(row.full_message, policy=policy.default)  # type: ignore[return-value]
-
-
 def subject_of(row: OutboundMessage) -> str:
     """The decoded Subject (a folded subject may start with the fold's space)."""
     return str(parsed(row)["Subject"]).strip()
-
-
-def text_of(row: OutboundMessage) -> str:
-    part = parsed(row).get_body(preferencelist=("plain",))
-    assert part is not None
-    return part.get_content()
-
-
-def html_of(row: OutboundMessage) -> str:
-    part = parsed(row).get_body(preferencelist=("html",))
-    assert part is not None
-    return part.get_content()
-
-
-def login_officer(client: FlaskClient, email: str = "officer@example.org") -> Officer:
-    """Sign an officer in the way Flask-Login remembers one."""
-    officer = db.session.scalar(select(Officer).where(Officer.email == email))
-    if officer is None:
-        officer = Officer(email=email, name="Megan Officer")
-        db.session.add(officer)
-        db.session.commit()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = str(officer.id)
-        sess["_fresh"] = True
-    return officer
 
 
 def eastern(y: int, mo: int, d: int, h: int, mi: int = 0) -> datetime:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-
-from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from forum.core.extensions import db
-from forum.models import Event, Officer, OutboundMessage, Session
-from tests.support.fanouts import write_fan_outs
+from forum.models import Event, OutboundMessage, Session
+from tests.support.factories import login_officer as login_officer
+from tests.support.factories import outbox as outbox
+from tests.support.factories import parsed as parsed
+from tests.support.factories import text_of as text_of
 
 URL_RE = re.compile(r"https?://\S+")
 
@@ -34,44 +32,9 @@ def make_event(slug: str = "mentoring", title: str = "Mentoring in Technical Ser
     return event
 
 
-def outbox(kind: str | None = None, recipient: str | None = None) -> list[OutboundMessage]:
-    write_fan_outs()
-    query = select(OutboundMessage).order_by(OutboundMessage.id)
-    if kind:
-        query = query.where(OutboundMessage.kind == kind)
-    if recipient:
-        query = query.where(OutboundMessage.recipient == recipient)
-    return list(db.session.scalars(query))
-
-
-def parsed(row: OutboundMessage) -> EmailMessage:
-    return message_from_bytes(row.full_message, policy=policy.default)  # type: ignore[return-value]
-
-
-def text_of(row: OutboundMessage) -> str:
-    msg = parsed(row)
-    part = msg.get_body(preferencelist=("plain",))
-    assert part is not None
-    return part.get_content()
-
-
 def link_in(row: OutboundMessage, path_part: str) -> str:
     """The first URL in the mail's text that contains `path_part`, as a client path."""
     for url in URL_RE.findall(text_of(row)):
         if path_part in url:
             return url.removeprefix("http://forum.test")
     raise AssertionError(f"no {path_part} link in {text_of(row)!r}")
-
-
-def login_officer(client: FlaskClient, email: str = "officer@example.org") -> Officer:
-    """Sign an officer in the way Flask-Login remembers one (its session key)."""
-    officer = Officer.by_email(email)
-    if officer is None:
-        officer = Officer(email=email, name="Megan Officer")
-        officer.set_password("correct horse battery staple")
-        db.session.add(officer)
-        db.session.commit()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = str(officer.id)
-        sess["_fresh"] = True
-    return officer

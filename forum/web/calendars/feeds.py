@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import func, select
 
-from forum.calendars import calendar
+from forum.calendars import calendar, feeds
 from forum.calendars import links as calendar_links
 from forum.core import clock
 from forum.core.extensions import db
@@ -46,11 +46,7 @@ def _participant_version(participant: Participant) -> Version:
             )
             .join(Subscription, Subscription.event_id == Event.id)
             .join(Session, Session.event_id == Event.id)
-            .where(
-                Subscription.participant_id == participant.id,
-                Subscription.status == "active",
-                Event.public_clause(),
-            )
+            .where(feeds.in_personal_feed(participant))
             .order_by(Event.id, Session.id)
         )
     ]
@@ -78,7 +74,7 @@ def _webinar_rows(participant: Participant) -> list[tuple[Any, ...]]:
         for session_id, ends_at in db.session.execute(
             select(Session.id, Session.ends_at)
             .join(Subscription, Subscription.event_id == Session.event_id)
-            .where(Subscription.participant_id == participant.id, Subscription.status == "active")
+            .where(Subscription.participant_id == participant.id, Subscription.is_active)
         )
         if ends_at <= now
     ]
@@ -88,7 +84,7 @@ def _webinar_rows(participant: Participant) -> list[tuple[Any, ...]]:
             select(Material.session_id, Material.id, Material.url, Material.created_at)
             .join(Session, Session.id == Material.session_id)
             .join(Subscription, Subscription.event_id == Session.event_id)
-            .where(Subscription.participant_id == participant.id, Subscription.status == "active")
+            .where(Subscription.participant_id == participant.id, Subscription.is_active)
             .order_by(Material.id)
         )
     ]
@@ -198,7 +194,7 @@ def session_ics(slug: str, session_id: int) -> Response:
 def event_feed(slug: str) -> Response:
     """The public feed of one event, for calendar subscriptions (webcal://)."""
     event = _visible_event(slug)
-    return _respond(event_version(event), lambda: calendar.event_feed(event))
+    return _respond(event_version(event), lambda: feeds.event_feed(event))
 
 
 @bp.get("/feeds/<token>.ics")
@@ -212,6 +208,6 @@ def personal(token: str) -> Response:
         )
     return _respond(
         _participant_version(participant),
-        lambda: calendar.participant_feed(participant),
+        lambda: feeds.participant_feed(participant),
         private=True,
     )

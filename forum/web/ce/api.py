@@ -11,10 +11,10 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from forum.ce import attendance, evaluations
+from forum.ce import attendance, credit, evaluations
 from forum.core.extensions import csrf
 from forum.models import Event
-from forum.web.events.api import OFFICER_DOC, abort, require_json_body, require_officer
+from forum.web.events.api_common import OFFICER_DOC, abort, require_json_body, require_officer
 
 bp = Blueprint("ce_api", __name__, url_prefix="/api/v1", description="Attendance, CE hours, evaluations")
 csrf.exempt(bp)
@@ -28,8 +28,15 @@ class SessionHoursSchema(Schema):
     ends_at = fields.DateTime()
     ce_hours = fields.Float()
     hours_overridden = fields.Bool()
+    minimum_minutes = fields.Int(metadata={"description": "minutes needed for the session to count"})
     registered = fields.Int()
     attended = fields.Int()
+
+
+class SessionCreditSchema(Schema):
+    state = fields.Str(metadata={"description": "attended | short | joined (a link click, time not confirmed)"})
+    minutes = fields.Int(allow_none=True, metadata={"description": "minutes confirmed by a report or an officer"})
+    ce_hours = fields.Float()
 
 
 class PersonSchema(Schema):
@@ -38,6 +45,7 @@ class PersonSchema(Schema):
     name = fields.Str()
     status = fields.Str()
     sessions = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()))
+    credit = fields.Dict(keys=fields.Str(), values=fields.Nested(SessionCreditSchema))
     ce_hours = fields.Float()
     completed = fields.Bool()
 
@@ -45,6 +53,8 @@ class PersonSchema(Schema):
 class AttendanceSchema(Schema):
     event = fields.Str()
     rule = fields.Str()
+    minimum = fields.Str()
+    credit_rule = fields.Str()
     sessions = fields.List(fields.Nested(SessionHoursSchema))
     people = fields.List(fields.Nested(PersonSchema))
 
@@ -86,9 +96,12 @@ def get_attendance(slug: str) -> Any:
     event = _event(slug)
     recs = attendance.records(event)
     counts = attendance.session_counts(event, recs)
+    settings = attendance.settings_for(event)
     return {
         "event": event.slug,
-        "rule": attendance.rule_text(attendance.settings_for(event), event),
+        "rule": attendance.rule_text(settings, event),
+        "minimum": attendance.minimum_text(settings),
+        "credit_rule": settings.credit or "full",
         "sessions": [
             {
                 "id": c.session.id,
@@ -97,6 +110,7 @@ def get_attendance(slug: str) -> Any:
                 "ends_at": c.session.ends_at,
                 "ce_hours": c.minutes / 60,
                 "hours_overridden": c.session.ce_minutes is not None,
+                "minimum_minutes": credit.session_minimum(c.session, settings).for_session(c.session),
                 "registered": c.registered,
                 "attended": c.attended,
             }
@@ -109,6 +123,10 @@ def get_attendance(slug: str) -> Any:
                 "name": r.subscription.participant.name,
                 "status": r.subscription.status,
                 "sessions": {str(sid): sorted(m.sources) for sid, m in r.marks.items()},
+                "credit": {
+                    str(sid): {"state": m.state, "minutes": m.confirmed, "ce_hours": m.credit / 60}
+                    for sid, m in r.marks.items()
+                },
                 "ce_hours": r.minutes / 60,
                 "completed": r.completed,
             }

@@ -5,6 +5,7 @@ and the CSV export. Everything it changes goes through forum.attendance / attend
 from __future__ import annotations
 
 import io
+from collections import Counter
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -15,14 +16,14 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, Submit
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
-from forum.ce import attendance, attendance_import, certificates
+from forum.ce import attendance, attendance_import, certificates, credit
 from forum.core import clock, spreadsheet
 from forum.core.extensions import db
-from forum.core.timezones import format_date
+from forum.core.timezones import format_date, format_time
 from forum.core.validation import CheckedForm
 from forum.models import COMPLETION_RULES, Certificate, Event, Session, Subscription
 from forum.web.charts import grouped_bars
-from forum.web.events.manage import get_event, require_officer
+from forum.web.events.manage_common import get_event, require_officer
 
 bp = Blueprint("attendance", __name__, url_prefix="/manage/events/<slug>/attendance")
 bp.before_request(require_officer)  # every page here is for signed-in officers
@@ -50,6 +51,10 @@ class ImportForm(CheckedForm):
 class RuleForm(CheckedForm):
     rule = SelectField("Completion rule", choices=[SelectChoice(k, v) for k, v in COMPLETION_RULES.items()])
     rule_value = StringField("N (sessions or hours)")
+    min_attendance = StringField("Minimum attendance per session")
+    credit = SelectField(
+        "Credit for a session", choices=[SelectChoice(k, v) for k, v in credit.CREDIT_RULES.items()]
+    )
     evaluation_required = BooleanField("Issue the certificate only after the evaluation is answered")
     mail_certificates = BooleanField("Mail certificates to everyone who completed it after the last session")
     certificate_delay_hours = IntegerField(
@@ -61,6 +66,7 @@ class RuleForm(CheckedForm):
 
 class HoursForm(CheckedForm):
     hours = StringField("CE hours")
+    minimum = StringField("Minimum attendance")
     submit = SubmitField("Save hours")
 
 
@@ -68,11 +74,24 @@ class MarkForm(CheckedForm):
     submit = SubmitField("Mark")
 
 
+def session_labeller(event: Event) -> Any:
+    """A session's short name for pickers and column heads: its date, and its start time
+    too when another session of the event falls on the same day."""
+    days = Counter(s.start_local.date() for s in event.active_sessions)
+
+    def label(session: Session, weekday: bool = True) -> str:
+        day = format_date(session.start_local, weekday=weekday)
+        if days[session.start_local.date()] > 1:
+            return f"{day} {format_time(session.start_local)}"
+        return day
+
+    return label
+
+
 def _import_form(event: Event) -> ImportForm:
     form = ImportForm()
-    form.session.choices = [
-        (s.id, f"{s.display_title}, {format_date(s.start_local)}") for s in event.active_sessions
-    ]
+    label = session_labeller(event)
+    form.session.choices = [(s.id, f"{s.display_title}, {label(s)}") for s in event.active_sessions]
     return form
 
 
@@ -86,6 +105,8 @@ def _rule_form(event: Event, formdata: Any = None) -> RuleForm:
     data = {
         "rule": settings.rule,
         "rule_value": value,
+        "min_attendance": credit.event_minimum(settings).text,
+        "credit": settings.credit or "full",
         "evaluation_required": settings.evaluation_required,
         "mail_certificates": settings.mail_certificates,
         "certificate_delay_hours": settings.certificate_delay_hours,
@@ -101,10 +122,11 @@ def render_page(
     status: int = 200,
     report: attendance_import.ImportReport | None = None,
     filename: str = "",
+    import_session: Session | None = None,
 ) -> Any:
     recs = attendance.records(event)
     counts = attendance.session_counts(event, recs)
-    labels = [format_date(c.session.start_local, weekday=False) for c in counts]
+    labels = [session_labeller(event)(c.session, weekday=False) for c in counts]
     chart = (
         grouped_bars(
             labels,
@@ -136,7 +158,12 @@ def render_page(
         session_minutes=attendance.session_minutes,
         default_minutes=attendance.default_minutes,
         hours_text=attendance.hours_text,
+        mark_text=attendance.mark_text,
+        minimum=attendance.minimum_text(settings),
+        session_minimum=lambda s: credit.session_minimum(s, settings),
         report=report,
+        import_session=import_session,
+        session_label=session_labeller(event),
         filename=filename,
         mailed=certificates.mailed_count(event),
         certificates_issued=len(issued_codes(recs)),
@@ -164,7 +191,7 @@ def import_report(slug: str) -> Any:
         form.file.errors = [str(exc)]
         return render_page(event, import_form=form, status=400)
     db.session.commit()
-    return render_page(event, report=report, filename=upload.filename or "report")
+    return render_page(event, report=report, filename=upload.filename or "report", import_session=session)
 
 
 @bp.route("/mark", methods=["POST"])
@@ -202,6 +229,7 @@ def save_rule(slug: str) -> Any:
         return render_page(event, rule_form=form, status=400)
     try:
         settings = attendance.set_rule(event, form.rule.data or "all", form.rule_value.data or "")
+        attendance.set_credit(event, form.min_attendance.data or "", form.credit.data or "full")
     except attendance.AttendanceError as exc:
         db.session.rollback()
         getattr(form, exc.field, form.rule_value).errors = [str(exc)]
@@ -211,7 +239,10 @@ def save_rule(slug: str) -> Any:
     if form.certificate_delay_hours.data is not None:
         settings.certificate_delay_hours = form.certificate_delay_hours.data
     db.session.commit()
-    flash(f"Completion rule saved: {attendance.rule_text(settings, event)}.")
+    flash(
+        f"Completion rule saved: {attendance.rule_text(settings, event)}; "
+        f"a session counts after {attendance.minimum_text(settings)}."
+    )
     return redirect(url_for(".index", slug=slug), code=303)
 
 
@@ -224,13 +255,17 @@ def session_hours(slug: str, session_id: int) -> Any:
         abort(400, description="The form expired; reload the page and try again.")
     try:
         attendance.set_session_hours(session, form.hours.data or "")
+        if "minimum" in request.form:  # an older page posts the hours alone
+            attendance.set_session_minimum(session, form.minimum.data or "")
     except attendance.AttendanceError as exc:
         db.session.rollback()
         flash(f"{session.display_title}: {exc}", "error")
         return redirect(url_for(".index", slug=slug) + "#hours-h", code=303)
     db.session.commit()
+    needed = credit.session_minimum(session, attendance.settings_for(event))
     flash(
-        f"{session.display_title} counts for {attendance.hours_text(attendance.session_minutes(session))} hours."
+        f"{session.display_title} counts for {attendance.hours_text(attendance.session_minutes(session))} hours"
+        f" after {needed.text} of it."
     )
     return redirect(url_for(".index", slug=slug) + "#hours-h", code=303)
 
@@ -246,7 +281,8 @@ def issued_codes(recs: list[attendance.Record]) -> dict[int, str]:
 
 
 def export_csv(event: Event) -> str:
-    """One row per registration: each session's attendance (minutes if reported), hours, outcome."""
+    """One row per registration: each session's attendance (minutes if reported, and the credit
+    or why none), hours earned, outcome."""
     recs = attendance.records(event)
     codes = issued_codes(recs)
     sessions = event.active_sessions
@@ -261,12 +297,7 @@ def export_csv(event: Event) -> str:
         cells = []
         for s in sessions:
             m = r.marks.get(s.id)
-            cells.append(
-                ""
-                if m is None
-                else (f"{m.minutes} min" if m.minutes is not None else "yes")
-                + f" ({'+'.join(sorted(m.sources))})"
-            )
+            cells.append("" if m is None else f"{attendance.mark_text(m)} ({'+'.join(sorted(m.sources))})")
         person = r.subscription.participant
         writer.writerow(
             [person.email, person.name, r.subscription.status]

@@ -62,7 +62,7 @@ def offers(participant: Participant) -> list[Offer]:
             continue  # nothing to offer before the last session has ended
         state = certificates.standing(sub, now)
         evaluation = evaluations.evaluation_of(sub.event)
-        open_eval = evaluation is not None and evaluations.is_open(evaluation) and sub.status == "active"
+        open_eval = evaluation is not None and evaluations.is_open(evaluation) and sub.is_active
         if not state.record.attended and not open_eval:
             continue
         out.append(

@@ -12,7 +12,7 @@ from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAre
 from wtforms.fields.choices import SelectChoice
 
 from forum.ce import evaluations
-from forum.core import clock
+from forum.core import clock, timezones
 from forum.core.extensions import db, login
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
@@ -20,6 +20,7 @@ from forum.mail import links
 from forum.models import QUESTION_KINDS, EvaluationQuestion, Event
 from forum.subscriptions.erasure import is_erased
 from forum.web.charts import grouped_bars
+from forum.web.helpers import button_post
 from forum.web.subscriptions.pages import link_problem, removed
 
 bp = Blueprint("evaluations", __name__)
@@ -100,7 +101,7 @@ def answer(token: str) -> Any:
         answered=response is not None,
         ratings=evaluations.RATING_LABELS,
         preferences_url=links.preferences_url(sub.participant),
-        zone=sub.participant.timezone or sub.event.timezone,
+        zone=timezones.reader_zone(sub.participant.timezone, fallback=sub.event.timezone),
         now=clock.now(),
     ), status
 
@@ -157,11 +158,11 @@ def manage(slug: str) -> Any:
 @bp.route("/manage/events/<slug>/evaluation/create", methods=["POST"])
 def create(slug: str) -> Any:
     event = _officer_event(slug)
-    if ButtonForm().validate_on_submit():
-        evaluations.create(event)
-        db.session.commit()
-        flash("The evaluation is set up with the default questions; edit them below.")
-    return redirect(url_for(".manage", slug=slug), code=303)
+    return button_post(
+        lambda: evaluations.create(event),
+        "The evaluation is set up with the default questions; edit them below.",
+        url_for(".manage", slug=slug),
+    )
 
 
 @bp.route("/manage/events/<slug>/evaluation/questions", methods=["POST"])
@@ -193,11 +194,9 @@ def add_question(slug: str) -> Any:
 def remove_question(slug: str, question_id: int) -> Any:
     event = _officer_event(slug)
     question = _question(event, question_id)
-    if ButtonForm().validate_on_submit():
-        evaluations.remove_question(question)
-        db.session.commit()
-        flash("Question removed, with its answers.")
-    return redirect(url_for(".manage", slug=slug), code=303)
+    return button_post(
+        lambda: evaluations.remove_question(question), "Question removed, with its answers.", url_for(".manage", slug=slug)
+    )
 
 
 @bp.route("/manage/events/<slug>/evaluation/questions/<int:question_id>", methods=["POST"])
@@ -224,10 +223,10 @@ def edit_question(slug: str, question_id: int) -> Any:
 def move_question(slug: str, question_id: int) -> Any:
     event = _officer_event(slug)
     question = _question(event, question_id)
-    if ButtonForm().validate_on_submit():
-        evaluations.move_question(question, -1 if request.form.get("direction") == "up" else 1)
-        db.session.commit()
-    return redirect(url_for(".manage", slug=slug) + f"#q-{question_id}", code=303)
+    step = -1 if request.form.get("direction") == "up" else 1
+    return button_post(
+        lambda: evaluations.move_question(question, step), "", url_for(".manage", slug=slug) + f"#q-{question_id}"
+    )
 
 
 @bp.route("/manage/events/<slug>/evaluation/settings", methods=["POST"])

@@ -120,7 +120,7 @@ def _subscription_from_token(token: str) -> Subscription | None:
     except TokenError:
         return None
     sub = db.session.get(Subscription, sub_id) if isinstance(sub_id, int) else None
-    return sub if sub is not None and sub.status == "active" else None
+    return sub if sub is not None and sub.is_active else None
 
 
 def _panelist_moderator(event: Event, token: str | None) -> EventPanelist | None:
@@ -169,10 +169,7 @@ def reader_zone(event: Event, participant: Participant | None = None) -> str:
     """?tz=, then the zone remembered from it, then the participant's own (a signed posting
     link tells who reads), then the e-forum's."""
     own = participant.timezone if participant is not None else None
-    for candidate in (request.args.get("tz"), request.cookies.get("tz"), own):
-        if candidate and timezones.is_zone(candidate):
-            return candidate
-    return event.timezone
+    return timezones.reader_zone(request.args.get("tz"), request.cookies.get("tz"), own, fallback=event.timezone)
 
 
 def _with_zone_cookie(resp: Response) -> Response:
@@ -397,9 +394,15 @@ def _moderator_identity(event: Event) -> str:
 @bp.route("/manage/events/<slug>/moderation", methods=["GET"])
 def moderation(slug: str) -> str:
     event = _event_or_404(slug)
-    moderator = _moderator_identity(event)
+    return _moderation_page(event, _moderator_identity(event))
+
+
+def _moderation_page(event: Event, moderator: str, refused: ModerateForm | None = None, post_id: int = 0) -> str:
+    """The held posts, each with its form; `refused` (post `post_id`'s) keeps what was typed."""
     held = thread_reads.held_posts(event)
     forms = {post.id: ModerateForm(prefix=f"p{post.id}") for post in held}
+    if refused is not None:
+        forms[post_id] = refused
     return render_template(
         "discussion/moderation.html",
         event=event,
@@ -427,17 +430,7 @@ def moderate(slug: str, post_id: int) -> ResponseReturnValue:
         reason = (form.reason.data or "").strip()
         if not reason:
             form.reason.errors = [*form.reason.errors, "Say why, so the author knows what to change."]
-            held = thread_reads.held_posts(event)
-            forms = {p.id: ModerateForm(prefix=f"p{p.id}") for p in held}
-            forms[post.id] = form
-            return render_template(
-                "discussion/moderation.html",
-                event=event,
-                held=held,
-                forms=forms,
-                moderator=moderator,
-                zone=reader_zone(event),
-            ), 400
+            return _moderation_page(event, moderator, form, post.id), 400
         discussion.reject(post, reason, moderator)
         db.session.commit()
         flash(f"Rejected “{post.subject}”; the reason was mailed to {post.author_display}.", "success")

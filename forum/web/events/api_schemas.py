@@ -485,6 +485,26 @@ class SubscriptionInSchema(Schema):
         validate=validate.Equal(True, error="Please accept the code of conduct to join."),
         metadata={"enum": [True], "description": "must be true: the event's code of conduct is accepted"},
     )
+    answers = fields.Dict(
+        keys=fields.String(validate=_Pattern(r"^[0-9]{1,10}$")),
+        values=fields.Raw(
+            metadata={
+                "oneOf": [
+                    {"type": "string", "maxLength": 4000},
+                    {"type": "number"},
+                    {"type": "boolean"},
+                    {"type": "array", "items": {"type": "string", "maxLength": 200}, "maxItems": 100},
+                    {"type": "null"},
+                ]
+            }
+        ),
+        load_default=dict,
+        validate=validate.Length(max=50),
+        metadata={
+            "description": "answers to the event's registration questions "
+            "(GET /events/{slug}/questions): question id -> text, number, boolean or list of choices"
+        },
+    )
 
 
 class SubscriptionAcceptedSchema(Schema):

@@ -11,7 +11,7 @@ from wtforms import HiddenField, TextAreaField
 from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.mail import texts as mail_texts
-from forum.web.events.manage import get_event, require_officer
+from forum.web.events.manage_common import get_event, require_officer
 
 bp = Blueprint("mail_texts", __name__, url_prefix="/manage")
 bp.before_request(require_officer)

@@ -28,7 +28,7 @@ from forum.models.pathways import (
     Resource,
 )
 from forum.pathways import service
-from forum.web.events.api import OFFICER_DOC, abort, require_json_body, require_officer, token_officer
+from forum.web.events.api_common import OFFICER_DOC, abort, require_json_body, require_officer, token_officer
 from forum.web.events.api_schemas import SLUG_RE, Pattern, StrictBoolean, http_url, slug_pattern, text_line
 
 bp = Blueprint(

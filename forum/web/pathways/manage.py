@@ -7,6 +7,7 @@ same functions), and each POST ends in a redirect or re-renders with what was ty
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -20,7 +21,8 @@ from forum.pathways import csv_import as importer
 from forum.pathways import gaps as reports
 from forum.pathways import service
 from forum.web.charts import count_bars
-from forum.web.events.manage import require_officer
+from forum.web.events.manage_common import require_officer
+from forum.web.helpers import button_post
 from forum.web.pathways.forms import (
     ButtonForm,
     ImportForm,
@@ -48,6 +50,28 @@ def _pathway(slug: str) -> Pathway:
     if item is None:
         abort(404, description="There is no pathway at this address.")
     return item
+
+
+def _saved(form: FlaskForm, change: Callable[[], Any], done: str, to: str | Callable[[Any], str]) -> Response | None:
+    """On a valid submission, make `change` (a pathways service call): commit, say `done`
+    and go to `to` (a URL, or one made from what `change` returned). A refusal goes on the
+    form instead; None means: show the form (again)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = change()
+    except service.PathwayError as exc:
+        _form_error(form, exc)
+        return None
+    db.session.commit()
+    if done:
+        flash(done)
+    return redirect(to(result) if callable(to) else to, code=303)
+
+
+def _form_page(template: str, form: FlaskForm, **context: Any) -> Page:
+    """A form's page: 400 when it comes back with errors, so a failed POST is not a success."""
+    return render_template(template, form=form, **context), 400 if form.errors else 200
 
 
 def _form_error(form: FlaskForm, exc: service.PathwayError) -> None:
@@ -78,18 +102,13 @@ def index() -> Page:
 def new_pathway() -> Page:
     form = PathwayForm()
     form.needs.choices = need_choices()
-    if form.validate_on_submit():
-        try:
-            item = service.save_pathway(None, **_pathway_fields(form))
-        except service.PathwayError as exc:
-            _form_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Pathway saved as a draft. Add its steps next.")
-            return redirect(url_for(".pathway", slug=item.slug), code=303)
-    return render_template(
-        "pathways/manage/pathway_form.html", form=form, item=None
-    ), 400 if form.errors else 200
+    done = _saved(
+        form,
+        lambda: service.save_pathway(None, **_pathway_fields(form)),
+        "Pathway saved as a draft. Add its steps next.",
+        lambda item: url_for(".pathway", slug=item.slug),
+    )
+    return done or _form_page("pathways/manage/pathway_form.html", form, item=None)
 
 
 def _pathway_fields(form: PathwayForm) -> dict[str, Any]:
@@ -112,18 +131,13 @@ def edit_pathway(slug: str) -> Page:
     form.needs.choices = need_choices()
     if request.method == "GET":
         form.needs.data = [n.id for n in item.needs]
-    if form.validate_on_submit():
-        try:
-            service.save_pathway(item, **_pathway_fields(form))
-        except service.PathwayError as exc:
-            _form_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Pathway saved.")
-            return redirect(url_for(".pathway", slug=item.slug), code=303)
-    return render_template(
-        "pathways/manage/pathway_form.html", form=form, item=item
-    ), 400 if form.errors else 200
+    done = _saved(
+        form,
+        lambda: service.save_pathway(item, **_pathway_fields(form)),
+        "Pathway saved.",
+        lambda _: url_for(".pathway", slug=item.slug),
+    )
+    return done or _form_page("pathways/manage/pathway_form.html", form, item=item)
 
 
 @bp.route("/<slug>", methods=["GET", "POST"])
@@ -132,21 +146,18 @@ def pathway(slug: str) -> Page:
     item = _pathway(slug)
     form = StepForm()
     form.source.choices = source_choices()
-    if form.validate_on_submit():
-        try:
-            service.add_step(
-                item, resolve_source(form.source.data), why=form.why.data or "", stage=form.stage.data or ""
-            )
-        except service.PathwayError as exc:
-            _form_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Step added.")
-            return redirect(url_for(".pathway", slug=slug) + "#steps", code=303)
-    return render_template(
+    done = _saved(
+        form,
+        lambda: service.add_step(
+            item, resolve_source(form.source.data), why=form.why.data or "", stage=form.stage.data or ""
+        ),
+        "Step added.",
+        url_for(".pathway", slug=slug) + "#steps",
+    )
+    return done or _form_page(
         "pathways/manage/pathway.html",
+        form,
         item=item,
-        form=form,
         button=ButtonForm(formdata=None),
         stages=service.stages(item),
         total=service.total_minutes(item),
@@ -154,7 +165,7 @@ def pathway(slug: str) -> Page:
         outcomes=reports.step_outcomes(item),
         minutes_of=service.minutes_of,
         funnel=reports.follower_funnel(item),
-    ), 400 if form.errors else 200
+    )
 
 
 @bp.route("/<slug>/steps/<int:step_id>", methods=["GET", "POST"])
@@ -164,15 +175,13 @@ def edit_step(slug: str, step_id: int) -> Page:
     if step is None or step.pathway_id != item.id:
         abort(404)
     form = StepEditForm(obj=step) if request.method == "GET" else StepEditForm()
-    if form.validate_on_submit():
-        try:
-            service.update_step(step, why=form.why.data or "", stage=form.stage.data or "")
-        except service.PathwayError as exc:
-            _form_error(form, exc)
-        else:
-            db.session.commit()
-            return redirect(url_for(".pathway", slug=slug) + "#steps", code=303)
-    return render_template("pathways/manage/step_form.html", form=form, item=item, step=step)
+    done = _saved(
+        form,
+        lambda: service.update_step(step, why=form.why.data or "", stage=form.stage.data or ""),
+        "",
+        url_for(".pathway", slug=slug) + "#steps",
+    )
+    return done or render_template("pathways/manage/step_form.html", form=form, item=item, step=step)
 
 
 @bp.route("/<slug>/steps/<int:step_id>/<action>", methods=["POST"])
@@ -223,16 +232,10 @@ def status(slug: str, action: str) -> Page:
 @bp.route("/resources", methods=["GET", "POST"])
 def resources() -> Page:
     form = ResourceForm()
-    if form.validate_on_submit():
-        try:
-            service.save_external(None, **_resource_fields(form))
-        except service.PathwayError as exc:
-            _form_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Resource added.")
-            return redirect(url_for(".resources"), code=303)
-    return _resources_page(form, ImportForm(formdata=None), None)
+    done = _saved(
+        form, lambda: service.save_external(None, **_resource_fields(form)), "Resource added.", url_for(".resources")
+    )
+    return done or _resources_page(form, ImportForm(formdata=None), None)
 
 
 def _resources_page(
@@ -283,33 +286,20 @@ def edit_resource(resource_id: int) -> Page:
         abort(404)
     if not resource.is_external:  # an event or session: only its topics are the officer's to set
         topics_form = TopicsForm(obj=resource) if request.method == "GET" else TopicsForm()
-        if topics_form.validate_on_submit():
-            try:
-                service.set_internal(
-                    resource, topics=topics_form.topics.data or "", minutes=topics_form.minutes.data
-                )
-            except service.PathwayError as exc:
-                _form_error(topics_form, exc)
-                return render_template(
-                    "pathways/manage/resource_form.html", form=topics_form, resource=resource
-                ), 400
-            db.session.commit()
-            flash("Saved.")
-            return redirect(url_for(".resources"), code=303)
-        return render_template("pathways/manage/resource_form.html", form=topics_form, resource=resource)
+        done = _saved(
+            topics_form,
+            lambda: service.set_internal(
+                resource, topics=topics_form.topics.data or "", minutes=topics_form.minutes.data
+            ),
+            "Saved.",
+            url_for(".resources"),
+        )
+        return done or _form_page("pathways/manage/resource_form.html", topics_form, resource=resource)
     form = ResourceForm(obj=resource) if request.method == "GET" else ResourceForm()
-    if form.validate_on_submit():
-        try:
-            service.save_external(resource, **_resource_fields(form))
-        except service.PathwayError as exc:
-            _form_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Resource saved.")
-            return redirect(url_for(".resources"), code=303)
-    return render_template(
-        "pathways/manage/resource_form.html", form=form, resource=resource
-    ), 400 if form.errors else 200
+    done = _saved(
+        form, lambda: service.save_external(resource, **_resource_fields(form)), "Resource saved.", url_for(".resources")
+    )
+    return done or _form_page("pathways/manage/resource_form.html", form, resource=resource)
 
 
 @bp.route("/resources/<int:resource_id>/delete", methods=["POST"])
@@ -336,25 +326,22 @@ def delete_resource(resource_id: int) -> Page:
 @bp.route("/needs", methods=["GET", "POST"])
 def needs() -> Page:
     form = NeedForm()
-    if form.validate_on_submit():
-        try:
-            service.save_need(
-                None,
-                title=form.title.data or "",
-                slug=form.slug.data or "",
-                description=form.description.data or "",
-            )
-        except service.PathwayError as exc:
-            _form_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Learning need added.")
-            return redirect(url_for(".needs"), code=303)
-    return render_template(
+    done = _saved(
+        form, lambda: service.save_need(None, **_need_fields(form)), "Learning need added.", url_for(".needs")
+    )
+    return done or _form_page(
         "pathways/manage/needs.html",
-        form=form,
+        form,
         needs=db.session.scalars(select(LearningNeed).order_by(LearningNeed.position)).all(),
-    ), 400 if form.errors else 200
+    )
+
+
+def _need_fields(form: NeedForm) -> dict[str, str]:
+    return {
+        "title": form.title.data or "",
+        "slug": form.slug.data or "",
+        "description": form.description.data or "",
+    }
 
 
 @bp.route("/needs/<int:need_id>", methods=["GET", "POST"])
@@ -363,23 +350,10 @@ def edit_need(need_id: int) -> Page:
     if need is None:
         abort(404)
     form = NeedForm(obj=need) if request.method == "GET" else NeedForm()
-    if form.validate_on_submit():
-        try:
-            service.save_need(
-                need,
-                title=form.title.data or "",
-                slug=form.slug.data or "",
-                description=form.description.data or "",
-            )
-        except service.PathwayError as exc:
-            _form_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Learning need saved.")
-            return redirect(url_for(".needs"), code=303)
-    return render_template(
-        "pathways/manage/need_form.html", form=form, need=need
-    ), 400 if form.errors else 200
+    done = _saved(
+        form, lambda: service.save_need(need, **_need_fields(form)), "Learning need saved.", url_for(".needs")
+    )
+    return done or _form_page("pathways/manage/need_form.html", form, need=need)
 
 
 @bp.route("/needs/<int:need_id>/delete", methods=["POST"])
@@ -387,12 +361,7 @@ def delete_need(need_id: int) -> Page:
     need = db.session.get(LearningNeed, need_id)
     if need is None:
         abort(404)
-    if ButtonForm().validate_on_submit():
-        title = need.title
-        service.delete_need(need)
-        db.session.commit()
-        flash(f"Deleted the learning need {title}.")
-    return redirect(url_for(".needs"), code=303)
+    return button_post(lambda: service.delete_need(need), f"Deleted the learning need {need.title}.", url_for(".needs"))
 
 
 # --- gaps ---------------------------------------------------------------------------------------------

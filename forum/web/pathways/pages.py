@@ -143,15 +143,7 @@ def pathway(slug: str) -> Any:
         form.timezone.data = viewer_zone_from_request() if request.args.get("tz") else "America/New_York"
     if form.validate_on_submit():
         try:
-            following.follow(
-                item,
-                form.email.data or "",
-                interval_days=form.interval_days.data,
-                weekday=form.weekday.data,
-                hour=form.hour.data,
-                zone=form.timezone.data,
-                advance_on_done=bool(form.advance_on_done.data),
-            )
+            following.follow(item, form.email.data or "", **_pace(form))
         except following.FollowError as exc:
             db.session.rollback()
             getattr(form, exc.field, form.email).errors = [str(exc)]
@@ -179,20 +171,39 @@ def _link_problem(exc: TokenError) -> tuple[str, int]:
     return page, 410 if exc.expired else 400
 
 
+def _pace(form: Any) -> dict[str, Any]:
+    """The pace a follow form asks for (the follow and pace forms share these fields)."""
+    return {
+        "interval_days": form.interval_days.data,
+        "weekday": form.weekday.data,
+        "hour": form.hour.data,
+        "zone": form.timezone.data,
+        "advance_on_done": bool(form.advance_on_done.data),
+    }
+
+
 def _gone() -> tuple[str, int]:
     return render_template(
         "pathways/link_problem.html", expired=False, message="This follow no longer exists."
     ), 404
 
 
-@bp.route("/pathways/follow/<token>", methods=["GET", "POST"])
-def confirm(token: str) -> Any:
+def _followed(purpose: str, token: str) -> PathwayFollow | tuple[str, int]:
+    """The follow a signed link names, or the page that says why the link no longer works."""
     try:
-        item = following.read_follow_token("pathway-confirm", token)
+        item = following.read_follow_token(purpose, token)
     except TokenError as exc:
         return _link_problem(exc)
     if item is None or not item.participant.email:
         return _gone()
+    return item
+
+
+@bp.route("/pathways/follow/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> Any:
+    item = _followed("pathway-confirm", token)
+    if not isinstance(item, PathwayFollow):
+        return item
     form = ButtonForm()
     if item.status == "pending" and form.validate_on_submit():
         following.confirm(item)
@@ -242,12 +253,9 @@ def step_action(token: str, action: str) -> Any:
 
 @bp.route("/pathways/leave/<token>", methods=["GET", "POST"])
 def leave(token: str) -> Any:
-    try:
-        item = following.read_follow_token("pathway-leave", token)
-    except TokenError as exc:
-        return _link_problem(exc)
-    if item is None or not item.participant.email:
-        return _gone()
+    item = _followed("pathway-leave", token)
+    if not isinstance(item, PathwayFollow):
+        return item
     form = ButtonForm()
     if form.validate_on_submit():
         following.leave(item)
@@ -325,14 +333,7 @@ def settings(token: str, follow_id: int) -> Any:
         flash(f"You follow {item.pathway.title} again, from where you stopped.")
     else:
         try:
-            following.set_pace(
-                item,
-                interval_days=form.interval_days.data,
-                weekday=form.weekday.data,
-                hour=form.hour.data,
-                zone=form.timezone.data,
-                advance_on_done=bool(form.advance_on_done.data),
-            )
+            following.set_pace(item, **_pace(form))
         except following.FollowError as exc:
             db.session.rollback()
             flash(str(exc), "error")

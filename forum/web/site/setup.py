@@ -12,17 +12,18 @@ from flask import session as cookie
 from werkzeug.wrappers import Response
 
 from forum.core.extensions import db
+from forum.core.text import slugify
 from forum.core.timezones import TimeInputError
+from forum.events import editing
 from forum.events import service as actions
-from forum.web.events.manage import (
-    _flash_saved,
-    _free_slug,
-    _sessions_page,
+from forum.web.events.manage_common import get_event, require_officer
+from forum.web.events.manage_sessions import (
     confirm_past,
-    get_event,
-    require_officer,
+    flash_saved,
+    refused_outright,
+    sessions_page,
 )
-from forum.web.forms import ConfirmForm, DuplicateForm, SeriesForm, slugify
+from forum.web.forms import ConfirmForm, DuplicateForm, SeriesForm
 
 bp = Blueprint("setup", __name__, url_prefix="/manage")
 bp.before_request(require_officer)
@@ -34,15 +35,12 @@ Page = str | tuple[str, int] | Response
 def add_series(slug: str) -> Page:
     ev = get_event(slug)
     form = SeriesForm(prefix="series")
-    if ev.status == "cancelled":
-        flash("This event is cancelled; it takes no new sessions.", "error")
-        return redirect(url_for("manage.sessions", slug=slug))
     if not form.validate_on_submit():
-        return _sessions_page(ev, series=form, status=400)
+        return sessions_page(ev, series=form, status=400)
     start, _ = actions.wall_span(form.first_date.data, form.start_time.data, form.end_time.data)
     try:
         if not confirm_past(form, form.first_date, start):
-            return _sessions_page(ev, series=form, status=400)
+            return sessions_page(ev, series=form, status=400)
         recipients = actions.calendar_recipients(ev)
         created, notes = actions.add_session_series(
             ev,
@@ -55,10 +53,12 @@ def add_series(slug: str) -> Page:
             title_pattern=form.title_pattern.data or "",
             join_url=form.join_url.data or "",
         )
-    except TimeInputError as exc:
+    except TimeInputError as exc:  # a date in a spring-forward gap: the message names it
         db.session.rollback()
         form.start_time.errors = [*form.start_time.errors, str(exc)]
-        return _sessions_page(get_event(slug), series=form, status=400)
+        return sessions_page(get_event(slug), series=form, status=400)
+    except editing.EventChangeError as exc:  # the event is cancelled
+        return refused_outright(slug, exc)
     db.session.commit()
     kept = dict(cookie.get("series_form", {}))
     kept[slug] = {
@@ -70,7 +70,7 @@ def add_series(slug: str) -> Page:
         "end_time": form.end_time.data.strftime("%H:%M"),
     }
     cookie["series_form"] = kept
-    _flash_saved(f"Added {len(created)} session{'s' if len(created) != 1 else ''}.", notes, ev, recipients)
+    flash_saved(f"Added {len(created)} session{'s' if len(created) != 1 else ''}.", notes, ev, recipients)
     return redirect(url_for("manage.sessions", slug=slug) + "#add-series")
 
 
@@ -79,10 +79,11 @@ def duplicate(slug: str) -> Page:
     original = get_event(slug)
     form = DuplicateForm(data={"title": f"{original.title} (copy)"[:200]})
     if form.validate_on_submit():
-        wanted = form.slug.data or _free_slug(slugify(form.title.data or ""))
-        taken = actions.Event.by_slug(wanted)
-        if taken is not None:
-            form.slug.errors = [f"“{wanted}” is already the address of “{taken.title}”. Pick another."]
+        wanted = form.slug.data or editing.free_slug(slugify(form.title.data or "", "event"))
+        try:
+            editing.check_address(wanted)
+        except editing.EventChangeError as exc:
+            form.slug.errors = [str(exc)]
         else:
             try:
                 copy = actions.duplicate_event(

@@ -7,7 +7,8 @@ goes by mail only (see forum.subscriptions).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
@@ -27,7 +28,7 @@ from wtforms import BooleanField, EmailField, Field, SelectField, StringField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from forum.calendars import calendar
+from forum.calendars import invites, leaving
 from forum.core import clock
 from forum.core.extensions import csrf, db, limiter
 from forum.core.timezones import zone_picker
@@ -35,7 +36,11 @@ from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
 from forum.mail import links
 from forum.models import DELIVERY_MODES, Event, Participant, Subscription
+from forum.registration import answers, questions
+from forum.registration import service as registration
 from forum.subscriptions import erasure, service
+from forum.subscriptions.state import registration_state
+from forum.web.helpers import button_post
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -136,8 +141,12 @@ def preferences_form(participant: Participant, subs: list[Subscription]) -> Prof
 
 @bp.app_context_processor
 def _subscribe_form_factory() -> dict[str, Any]:
-    """`new_subscribe_form()` for `_subscribe_form.html` on pages other blueprints render."""
-    return {"new_subscribe_form": lambda: SubscribeForm(formdata=None)}
+    """`new_subscribe_form()` and `registration_state(event)` for `_subscribe_form.html` and
+    the event page's head, on pages other blueprints render."""
+    return {
+        "new_subscribe_form": lambda: SubscribeForm(formdata=None),
+        "registration_state": registration_state,
+    }
 
 
 def _mode_for(event: Event, wanted: str | None) -> str:
@@ -161,11 +170,17 @@ def _open_event(slug: str) -> Event:
 def subscribe(slug: str) -> Any:
     event = _open_event(slug)
     form = SubscribeForm()
-    if form.validate_on_submit():
+    raw = answers.raw_from_form(questions.event_form(event), request.form)
+    answer_errors: dict[int, str] = {}
+    if request.method == "POST":
+        # checked with the other fields, so every mistake shows at once
+        answer_errors = registration.check(event, raw).errors
+    if form.validate_on_submit() and not answer_errors:
         try:
-            service.subscribe(
+            registration.register(
                 event,
                 form.email.data or "",
+                raw,
                 name=form.name.data or "",
                 mode=_mode_for(event, form.mode.data),
                 conduct_accepted=bool(form.conduct.data),
@@ -174,11 +189,20 @@ def subscribe(slug: str) -> Any:
         except service.SubscriptionError as exc:
             db.session.rollback()
             getattr(form, exc.field, form.email).errors = [str(exc)]
+        except registration.AnswerErrors as exc:
+            db.session.rollback()
+            answer_errors = exc.errors
         else:
             db.session.commit()
             return render_template("subscriptions/check_inbox.html", event=event)
-    status = 400 if form.errors else 200
-    return render_template("subscriptions/subscribe.html", event=event, subscribe_form=form), status
+    status = 400 if form.errors or answer_errors else 200
+    return render_template(
+        "subscriptions/subscribe.html",
+        event=event,
+        subscribe_form=form,
+        answer_values=raw if request.method == "POST" else {},
+        answer_errors=answer_errors,
+    ), status
 
 
 # --- confirm -----------------------------------------------------------------------------
@@ -242,30 +266,31 @@ def _refused(exc: _Refused) -> Any:
     return exc.response
 
 
-def _participant(token: str) -> Participant:
-    """The participant a preferences link names, or _Refused with the page to show instead."""
+_Linked = TypeVar("_Linked", Participant, Subscription)
+
+
+def _linked(purpose: str, read: Callable[[], _Linked | None]) -> _Linked:
+    """What a signed `purpose` link names (`read` reads it), or _Refused with the page to
+    show instead: an expired or tampered link, a row gone, a participant who erased their data."""
     try:
-        participant = service.read_link("preferences", token)
+        found = read()
     except TokenError as exc:
-        raise _Refused(link_problem(exc, "preferences")) from exc
-    if participant is None:
+        raise _Refused(link_problem(exc, purpose)) from exc
+    if found is None:
         raise _Refused((render_template("subscriptions/gone.html"), 404))
-    if erasure.is_erased(participant):
+    if erasure.is_erased(found if isinstance(found, Participant) else found.participant):
         raise _Refused(removed())
-    return participant
+    return found
+
+
+def _participant(token: str) -> Participant:
+    """The participant a preferences link names (see `_linked`)."""
+    return _linked("preferences", lambda: service.read_link("preferences", token))
 
 
 def _subscription(token: str) -> Subscription:
-    """The subscription an unsubscribe link names, or _Refused with the page to show instead."""
-    try:
-        subscription = service.read_link("unsubscribe", token)
-    except TokenError as exc:
-        raise _Refused(link_problem(exc, "unsubscribe")) from exc
-    if subscription is None:
-        raise _Refused((render_template("subscriptions/gone.html"), 404))
-    if erasure.is_erased(subscription.participant):
-        raise _Refused(removed())
-    return subscription
+    """The subscription an unsubscribe link names (see `_linked`)."""
+    return _linked("unsubscribe", lambda: service.read_link("unsubscribe", token))
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
@@ -275,9 +300,11 @@ def preferences(token: str) -> Any:
     form = preferences_form(participant, subs)
     if form.validate_on_submit():
         if form.leave_all.data:
+            leaving_now = service.live_subscriptions(participant)
             left = service.unsubscribe_all(participant)
             db.session.commit()
-            flash(f"You have left {left} event{'s' if left != 1 else ''}. No more mail will come from them.")
+            removals = sum(leaving.removals_sent(sub) for sub in leaving_now)
+            flash(f"You have left {left} event{'s' if left != 1 else ''}. " + after_leaving(removals, "them"))
             return redirect(url_for(".preferences", token=token), code=303)
         service.set_profile(participant, name=form.name.data or "", timezone=form.timezone.data)
         left = 0
@@ -334,7 +361,7 @@ def send_invite(token: str, sub_id: int) -> Any:
     if sub is None or sub.participant_id != participant.id:
         return render_template("subscriptions/gone.html"), 404
     if ButtonForm().validate_on_submit():
-        queued = calendar.send_invite(sub)
+        queued = invites.send_invite(sub)
         db.session.commit()
         flash(
             f"A calendar invite for {sub.event.title} is on its way."
@@ -364,6 +391,18 @@ def _is_one_click() -> bool:
     return request.method == "POST" and request.form.to_dict(flat=False) == ONE_CLICK
 
 
+def after_leaving(removals: int, it: str = "it") -> str:
+    """What mail still comes after leaving: the calendar removals, one per session, then none."""
+    if removals == 0:
+        return f"No more mail will come from {it}."
+    if removals == 1:
+        return f"One last message removes its session from your calendar; after that no more mail will come from {it}."
+    return (
+        f"We are removing {removals} sessions from your calendar: you will get one message per session "
+        f"({removals} in all), then no more mail from {it}."
+    )
+
+
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def unsubscribe(token: str) -> Any:
@@ -383,10 +422,15 @@ def unsubscribe(token: str) -> Any:
     if request.method == "POST":
         service.unsubscribe(subscription)
         db.session.commit()
+    live = subscription.status in ("active", "pending")
     return render_template(
         "subscriptions/unsubscribe.html",
         subscription=subscription,
         event=subscription.event,
+        # what comes after the click, said truly: one calendar removal per session
+        calendar_sessions=len(leaving.calendar_sessions(subscription)) if live else 0,
+        removals=0 if live else leaving.removals_sent(subscription),
+        after_leaving=after_leaving,
         token=token,
         form=ButtonForm(formdata=None),
         preferences_url=links.preferences_url(subscription.participant),
@@ -397,10 +441,7 @@ def unsubscribe(token: str) -> Any:
 def resubscribe(token: str) -> Any:
     """Undo a leave from the same signed link."""
     subscription = _subscription(token)
-    if ButtonForm().validate_on_submit():
-        service.resubscribe(subscription)
-        db.session.commit()
-    return redirect(url_for(".unsubscribe", token=token), code=303)
+    return button_post(lambda: service.resubscribe(subscription), "", url_for(".unsubscribe", token=token))
 
 
 # --- errors ------------------------------------------------------------------------------

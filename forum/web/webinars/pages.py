@@ -20,11 +20,12 @@ from forum.core import clock
 from forum.core.extensions import db, login
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
+from forum.events import editing
 from forum.models import Event, Material, Session, Subscription
 from forum.models.events import MATERIAL_KINDS, MATERIAL_VISIBILITY
 from forum.subscriptions import service as subscriptions
 from forum.web.charts import seat_bar
-from forum.web.helpers import viewer_data
+from forum.web.helpers import button_post, viewer_data
 from forum.webinars import join_links, recordings, seats
 
 bp = Blueprint("webinars", __name__)
@@ -129,7 +130,8 @@ def seats_page(slug: str) -> Any:
     event = _officer_event(slug)
     form = SeatsForm(data={"seat_limit": event.seat_limit, "door_minutes": event.door_minutes})
     if form.validate_on_submit():
-        event.door_minutes = form.door_minutes.data or 0
+        editing.update_event(event, {"door_minutes": form.door_minutes.data or 0})
+        # a raised limit seats the waiting list, each with welcome and invitations (as the API)
         promoted = seats.set_limit(event, form.seat_limit.data)
         db.session.commit()
         flash(
@@ -155,22 +157,22 @@ def _waiting(event: Event, sub_id: int) -> Subscription:
 def promote(slug: str, sub_id: int) -> Any:
     event = _officer_event(slug)
     sub = _waiting(event, sub_id)
-    if ButtonForm().validate_on_submit():
-        subscriptions.promote_by_hand(sub)
-        db.session.commit()
-        flash(f"{sub.participant.email} has a seat now; their welcome and invitations are on the way.")
-    return redirect(url_for(".seats_page", slug=slug), code=303)
+    return button_post(
+        lambda: subscriptions.promote_by_hand(sub),
+        f"{sub.participant.email} has a seat now; their welcome and invitations are on the way.",
+        url_for(".seats_page", slug=slug),
+    )
 
 
 @bp.route("/manage/events/<slug>/seats/<int:sub_id>/remove", methods=["POST"])
 def remove(slug: str, sub_id: int) -> Any:
     event = _officer_event(slug)
     sub = _waiting(event, sub_id)
-    if ButtonForm().validate_on_submit():
-        subscriptions.unsubscribe(sub)
-        db.session.commit()
-        flash(f"{sub.participant.email} was taken off the waiting list.")
-    return redirect(url_for(".seats_page", slug=slug), code=303)
+    return button_post(
+        lambda: subscriptions.unsubscribe(sub),
+        f"{sub.participant.email} was taken off the waiting list.",
+        url_for(".seats_page", slug=slug),
+    )
 
 
 class MaterialForm(CheckedForm):
@@ -233,8 +235,6 @@ def delete_material(slug: str, material_id: int) -> Any:
     material = db.session.get(Material, material_id)
     if material is None or material.session.event_id != event.id:
         abort(404)
-    if ButtonForm().validate_on_submit():
-        recordings.remove_material(material)
-        db.session.commit()
-        flash("Removed.")
-    return redirect(url_for(".recordings_page", slug=slug), code=303)
+    return button_post(
+        lambda: recordings.remove_material(material), "Removed.", url_for(".recordings_page", slug=slug)
+    )

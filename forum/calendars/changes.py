@@ -1,0 +1,257 @@
+"""Session updates and cancellations: an iTIP REQUEST (same UID, new SEQUENCE) or CANCEL
+to every active subscriber, written in fan-out steps (`change_chunk`) with the text body
+encoded once per group and the calendar per recipient (`PersonalCalendar`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from icalendar import vCalAddress, vText
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from forum.calendars.calendar import (
+    CALENDAR_MAIL_KIND,
+    attach_calendar,
+    attendee_for,
+    build_calendar,
+    description_for,
+    event_page_url,
+)
+from forum.common import subjects
+from forum.core.extensions import db
+from forum.mail import texts as mail_texts
+from forum.mail.bulk import Attachment, InlinePart
+from forum.mail.compose import ListOptions, list_message
+from forum.mail.list_copies import ListCopy, list_messages
+from forum.mail.outbox import enqueue_copies
+from forum.models import Event, Session, Subscription
+from forum.webinars import join_links
+
+
+class PersonalCalendar:
+    """A session's iTIP calendar, serialised once; per recipient only two content lines differ.
+
+    Every copy of an update or cancellation carries the same VCALENDAR apart from the
+    ATTENDEE (the recipient) and the DESCRIPTION (their personal join link). icalendar
+    folds each content line on its own, so the file is written once with stand-in lines
+    and each recipient's two lines replace them: the bytes `build_calendar([session],
+    method=, attendee=, reader=)` would give, without re-serialising the VTIMEZONEs
+    ten thousand times.
+    """
+    _ATTENDEE = "mailto:zz-attendee@invalid"
+    _DESCRIPTION = "zz-description"
+
+    def __init__(self, session: Session, method: str) -> None:
+        self.session = session
+        calendar = build_calendar([session], method=method)
+        (vevent,) = calendar.walk("VEVENT")
+        vevent.pop("DESCRIPTION", None)
+        vevent.add("DESCRIPTION", self._DESCRIPTION)
+        vevent.add("ATTENDEE", vCalAddress(self._ATTENDEE))
+        self._vevent = vevent
+        data = calendar.to_ical()
+        lines = {
+            "ATTENDEE": vevent.content_line("ATTENDEE", vevent["ATTENDEE"]).to_ical() + b"\r\n",
+            "DESCRIPTION": vevent.content_line("DESCRIPTION", vevent["DESCRIPTION"]).to_ical() + b"\r\n",
+        }
+        first, second = sorted(lines, key=lambda name: data.index(lines[name]))
+        head, _, rest = data.partition(lines[first])
+        middle, _, tail = rest.partition(lines[second])
+        self._order = (first, second)
+        self._pieces = (head, middle, tail)
+
+    def for_reader(self, subscription: Subscription, link: str | None = None) -> bytes:
+        """The calendar addressed to `subscription`, with their personal join link (`link`
+        when the caller has it: see `description_for`)."""
+        return b"".join(self.pieces_for(subscription, link))
+
+    def pieces_for(self, subscription: Subscription, link: str | None = None) -> tuple[bytes, ...]:
+        """`for_reader`'s bytes as (shared, own, shared, own, shared): the shared ones are
+        the same objects for every reader, the own ones their ATTENDEE and DESCRIPTION."""
+        own = {
+            "ATTENDEE": self._vevent.content_line("ATTENDEE", attendee_for(subscription.participant)),
+            "DESCRIPTION": self._vevent.content_line(
+                "DESCRIPTION", vText(description_for(self.session, subscription, link))
+            ),
+        }
+        head, middle, tail = self._pieces
+        first, second = self._order
+        return (head, own[first].to_ical() + b"\r\n", middle, own[second].to_ical() + b"\r\n", tail)
+
+
+def subscribers_after(event: Event, after_id: int, limit: int | None) -> Iterator[Subscription]:
+    """The active subscribers (who get calendar mail) streamed from `after_id` on, at most `limit` (a fan-out step)."""
+    stmt = (
+        select(Subscription)
+        .where(Subscription.event_id == event.id, Subscription.is_active, Subscription.id > after_id)
+        .options(selectinload(Subscription.participant))
+        .order_by(Subscription.id)
+        .execution_options(yield_per=1000)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    yield from db.session.scalars(stmt)
+
+
+def session_change_message(
+    session: Session, subscription: Subscription, *, kind: str, changes: Sequence[str] = (), reason: str = ""
+) -> EmailMessage:
+    """One subscriber's update (`kind` "update") or cancellation ("cancel"), built on its own.
+
+    What every copy of the fan-out means, one message at a time (`change_copies` writes
+    the same mail in bulk); kept for single messages and as the reference for tests.
+    """
+    spec = _CHANGES[kind]
+    event = session.event
+    context = _change_context(session, changes, reason)
+    message = list_message(
+        event,
+        subscription,
+        ListOptions(
+            subject=subjects.session_subject(spec.subject, session),
+            template=spec.template,
+            context={**context, "join_link": join_links.personal_link(subscription, session)},
+            automated=True,
+        ),
+    )
+    ics = build_calendar(
+        [session], method=spec.method, attendee=subscription.participant, reader=lambda s: subscription
+    ).to_ical()
+    return attach_calendar(message, ics, spec.method)
+
+
+@dataclass(frozen=True)
+class _Change:
+    method: str
+    template: str
+    subject: str
+    key_prefix: str
+    text_kind: str  # the officer's mail text (`mail_texts`) for this mail
+
+
+_CHANGES = {
+    "update": _Change("REQUEST", "session_update", "Updated", "calendar-update", "session_update"),
+    "cancel": _Change("CANCEL", "session_cancelled", "Cancelled", "calendar-cancel", "session_cancelled"),
+}
+
+
+def _change_context(session: Session, changes: Sequence[str], reason: str) -> dict[str, object]:
+    return {"session": session, "event_url": event_page_url(session.event), "changes": list(changes), "reason": reason}
+
+
+def change_copies(
+    session: Session,
+    subscriptions: Iterable[Subscription],
+    *,
+    kind: str,
+    changes: Sequence[str] = (),
+    reason: str = "",
+) -> Iterator[ListCopy]:
+    """`session_change_message` for many subscribers: the text body rendered and encoded
+    once per group (reader's zone, and name only when the officer's text greets by it;
+    the greeting's name is a per-recipient placeholder), the iTIP calendar per recipient
+    (ATTENDEE, personal join link) from one serialised `PersonalCalendar`."""
+    spec = _CHANGES[kind]
+    event = session.event
+    by_name = mail_texts.uses_name(event, spec.text_kind)
+    personal = PersonalCalendar(session, spec.method)
+    filename = "cancel.ics" if spec.method == "CANCEL" else "invite.ics"
+    has_link = bool(session.join_url) and not event.is_eforum  # as join_links.personal_link decides
+
+    links: dict[int, str | None] = {}  # signed once per recipient, for the text and the calendar
+
+    def link_for(subscription: Subscription) -> str | None:
+        if subscription.id not in links:
+            links.clear()  # one recipient at a time: list_messages works through them in order
+            links[subscription.id] = join_links.personal_link(subscription, session)
+        return links[subscription.id]
+
+    def calendar_parts(subscription: Subscription) -> tuple[InlinePart, Attachment]:
+        pieces = personal.pieces_for(subscription, link_for(subscription))
+        ics = b"".join(pieces)
+        texts = tuple(piece.decode("utf-8") for piece in pieces)  # the shared ones stored once
+        part = InlinePart(ics.decode("utf-8"), "calendar", (("method", spec.method),), "UTF-8", texts)
+        return part, Attachment(ics, "application", "ics", filename)
+
+    parts: dict[int, tuple[InlinePart, Attachment]] = {}
+
+    def own_parts(subscription: Subscription) -> tuple[InlinePart, Attachment]:
+        found = parts.pop(subscription.id, None)
+        if found is None:
+            found = parts[subscription.id] = calendar_parts(subscription)
+        return found
+
+    def own_link(subscription: Subscription) -> dict[str, str]:
+        link = link_for(subscription)
+        if link is None:  # has_link says every active registrant has one
+            raise RuntimeError(f"no personal join link for subscription {subscription.id}")
+        return {"join_link": link}
+
+    context = _change_context(session, changes, reason)
+    if not has_link:
+        context["join_link"] = None
+    return list_messages(
+        event,
+        subscriptions,
+        ListOptions(
+            subject=subjects.session_subject(spec.subject, session),
+            template=spec.template,
+            context=context,
+            links=own_link if has_link else None,
+            group_key=lambda s: (s.participant.timezone, s.participant.name if by_name else ""),
+            shared={"participant.timezone", *(["participant.name"] if by_name else [])},
+            personal=() if by_name else ("participant.name",),
+            inline=lambda s: [own_parts(s)[0]],
+            attachments=lambda s: [own_parts(s)[1]],
+            automated=True,
+        ),
+    )
+
+
+def change_chunk(
+    session: Session,
+    *,
+    kind: str,
+    changes: Sequence[str] = (),
+    reason: str = "",
+    after_id: int = 0,
+    limit: int | None = None,
+) -> tuple[int, int | None]:
+    """Queue the update or cancellation for up to `limit` active subscribers after `after_id`,
+    in the caller's transaction. Returns (copies new, the last subscription id done, or
+    None when nobody is left): the fan-out job (forum/fanout.py) resumes from there.
+
+    Keys are `<calendar-update|calendar-cancel>:<session id>:<sequence>:<subscription id>`
+    (``ON CONFLICT DO NOTHING``), so a retried step queues nothing twice; the text body
+    is stored once per group and step, the calendar with each row.
+    """
+    spec = _CHANGES[kind]
+    progress = {"count": 0, "last": after_id}
+
+    def subscribers() -> Iterator[Subscription]:
+        for sub in subscribers_after(session.event, after_id, limit):
+            progress["count"] += 1
+            progress["last"] = sub.id
+            yield sub
+
+    copies = change_copies(session, subscribers(), kind=kind, changes=changes, reason=reason)
+    key = f"{spec.key_prefix}:{session.id}:{session.sequence}"
+    count = enqueue_copies(copies, kind=CALENDAR_MAIL_KIND, key=key, event_id=session.event_id)
+    more = limit is not None and progress["count"] >= limit
+    return count, (progress["last"] if more else None)
+
+
+def send_updates(session: Session, changes: Sequence[str] = ()) -> int:
+    """Enqueue a METHOD:REQUEST update (same UID, new SEQUENCE) to every active subscriber;
+    `changes` ("When: was ..., now ...") head the mail. Returns how many were new."""
+    return change_chunk(session, kind="update", changes=changes)[0]
+
+
+def send_cancellations(session: Session, reason: str = "") -> int:
+    """Enqueue a METHOD:CANCEL for the session to every active subscriber, with the
+    officer's reason when one was given. Returns how many were new."""
+    return change_chunk(session, kind="cancel", reason=reason)[0]

@@ -1,0 +1,242 @@
+"""The changes an officer makes to an event, its sessions and its seats, whichever door
+they come in by (the officer web pages, the JSON API, the CLI).
+
+The doors only translate input (form fields, JSON) and call these; every rule about
+what may change lives here, so the two doors cannot drift apart again: a published
+event keeps its address (the list address and every link in sent mail use it), a new
+title reaches attendees' calendars, a cancelled event takes no new sessions and a
+cancelled session no changes. (The seat limit's rule, that raising it seats the waiting
+list, is `seats.set_limit`, which both doors call.) A refusal is
+one `EventChangeError` naming the field at fault, which the web shows next to that
+field and the API returns as a 422 (409 for a clash with another row or state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from forum.core.extensions import db
+from forum.core.text import slugify
+from forum.core.timezones import TimeInputError, localize
+from forum.events import service
+from forum.events.service import EventChangeError
+from forum.models import Event, Panelist, Session
+
+#: what a door may change on an event: the officer's form fields, its address, the join door. The
+#: seat limit is set by `seats.set_limit` (a raised limit seats the waiting list, which is the
+#: subscriptions' business, above this layer); a new event may start with one.
+EDITABLE = frozenset((*service.EVENT_FIELDS, "slug", "door_minutes"))
+ADDRESS_FIXED = "The address cannot change after publishing: the list address and links in sent mail use it."
+
+
+@dataclass
+class EventChange:
+    """What an update did that the officer should be told about."""
+
+    renamed: bool = False
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+def free_slug(base: str) -> str:
+    """`base`, or `base-2`, `base-3`... whichever no event uses yet (at most 80 characters)."""
+    slug, number = base, 2
+    while Event.by_slug(slug) is not None:
+        suffix = f"-{number}"
+        slug = base[: 80 - len(suffix)] + suffix
+        number += 1
+    return slug
+
+
+def check_address(slug: str, event: Event | None = None) -> None:
+    """Refuse an address another event uses (a 409 at the API: a clash, not a typo)."""
+    other = Event.by_slug(slug)
+    if other is not None and other is not event:
+        raise EventChangeError(
+            f"“{slug}” is already the address of “{other.title}”. Pick one not taken by another event.",
+            "slug",
+            conflict=True,
+        )
+
+
+def _flush(slug: str) -> None:
+    """Write the change now, so an address taken by a concurrent request (the unique index)
+    is refused like any other taken address instead of failing at commit."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise EventChangeError(
+            f"“{slug}” was just taken by another event. Pick another.", "slug", conflict=True
+        ) from None
+
+
+def create_event(values: Mapping[str, Any]) -> Event:
+    """A new draft from the officer's values; without a `slug`, one is made from the title.
+
+    Raises EventChangeError (nothing added) when the address is taken.
+    """
+    _only_editable({name: v for name, v in values.items() if name != "seat_limit"})
+    slug = values.get("slug") or free_slug(slugify(values.get("title") or "", "event"))
+    check_address(slug, None)
+    event = Event()
+    for name, value in values.items():
+        setattr(event, name, value)
+    event.slug = slug
+    db.session.add(event)
+    _flush(slug)
+    return event
+
+
+def update_event(event: Event, changes: Mapping[str, Any]) -> EventChange:
+    """Apply `changes` (field name -> new value) to an event, with every rule that goes with it.
+
+    Raises EventChangeError before anything changes: a published (or once published) event
+    keeps its address; an address another event uses is refused. A new title sends each
+    session's calendar entry as an update, in this transaction.
+    """
+    _only_editable(changes)
+    slug = changes.get("slug") or event.slug
+    if slug != event.slug:
+        check_address(slug, event)
+        if event.status != "draft" or event.published_at is not None:
+            raise EventChangeError(ADDRESS_FIXED, "slug")
+    if "seat_limit" in changes and changes["seat_limit"] is not None and changes["seat_limit"] < 1:
+        raise EventChangeError(
+            "A seat limit is a whole number of at least 1 (empty: unlimited).", "seat_limit"
+        )
+    result = EventChange()
+    old_title = event.title
+    for name, value in changes.items():
+        if name != "slug":
+            setattr(event, name, value)
+    event.slug = slug
+    if event.title != old_title:
+        service.event_renamed(event, old_title)
+        result.renamed = True
+    _flush(slug)
+    return result
+
+
+def _only_editable(values: Mapping[str, Any]) -> None:
+    unknown = set(values) - EDITABLE
+    if unknown:  # a door's bug, not the officer's: say which names it passed
+        raise ValueError(f"not fields an officer edits: {', '.join(sorted(unknown))}")
+
+
+def publish_event(event: Event) -> None:
+    """Make the event's page public: refused for a cancelled event or one with no sessions."""
+    if event.status == "cancelled":
+        raise EventChangeError("A cancelled event cannot be published again.", "status", conflict=True)
+    if not event.active_sessions:
+        raise EventChangeError(
+            "Add at least one session before publishing: the page needs dates.", "sessions", conflict=True
+        )
+    service.publish_event(event)
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+
+def check_wall_times(start_wall: datetime, end_wall: datetime, zone: str) -> None:
+    """Refuse a wall time that does not exist (a spring-forward gap) or an unknown zone,
+    naming the field at fault: `start_wall` or `end_wall`."""
+    for name, wall in (("start_wall", start_wall), ("end_wall", end_wall)):
+        try:
+            localize(wall, zone)
+        except TimeInputError as exc:
+            raise EventChangeError(str(exc), name) from None
+
+
+def new_session(
+    event: Event,
+    start_wall: datetime,
+    end_wall: datetime,
+    zone: str,
+    *,
+    title: str = "",
+    join_url: str = "",
+    description: str = "",
+    panelist_ids: Iterable[int] | None = None,
+    position: int | None = None,
+) -> tuple[Session, list[str]]:
+    """Add a session; returns it and notes for the officer (an ambiguous time taken as the
+    first). A published event's subscribers get it as a calendar update."""
+    check_wall_times(start_wall, end_wall, zone)
+    try:
+        session, notes = service.add_session(
+            event, start_wall, end_wall, zone, title=title, join_url=join_url, description=description
+        )
+    except TimeInputError as exc:  # what is left: the end is not after the start
+        raise EventChangeError(str(exc), "end_wall") from None
+    _place(session, panelist_ids, position)
+    return session, notes
+
+
+def edit_session(
+    session: Session,
+    start_wall: datetime,
+    end_wall: datetime,
+    zone: str,
+    *,
+    title: str,
+    join_url: str,
+    description: str,
+    panelist_ids: Iterable[int] | None = None,
+    position: int | None = None,
+) -> list[str]:
+    """Change a session; attendees' calendars get one update if anything they see changed."""
+    if session.status == "cancelled":
+        raise EventChangeError(
+            "This session is cancelled; it can no longer be changed (add a new one instead).",
+            "status",
+            conflict=True,
+        )
+    check_wall_times(start_wall, end_wall, zone)
+    try:
+        notes = service.update_session(
+            session, start_wall, end_wall, zone, title=title, join_url=join_url, description=description
+        )
+    except TimeInputError as exc:
+        raise EventChangeError(str(exc), "end_wall") from None
+    _place(session, panelist_ids, position)
+    return notes
+
+
+def _place(session: Session, panelist_ids: Iterable[int] | None, position: int | None) -> None:
+    if panelist_ids is not None:
+        service.set_session_panelists(session, list(panelist_ids))
+    if position is not None:
+        session.position = position
+
+
+def cancel_session(session: Session, reason: str = "") -> None:
+    """Cancel a session: subscribers' calendars get a CANCEL carrying the officer's reason."""
+    service.cancel_session(session, reason=reason[:2000])
+
+
+# --- panelists ----------------------------------------------------------------------------
+
+PANELIST_FIELDS = frozenset(("name", "title", "affiliation", "pronouns", "email", "photo_url", "links", "bio"))
+
+
+def save_panelist(panelist: Panelist | None, values: Mapping[str, Any]) -> Panelist:
+    """Create (None) or change a panelist's bio fields. The address is kept lower-case, and
+    an empty one is no address (None), so one person is found by it whatever the door."""
+    unknown = set(values) - PANELIST_FIELDS
+    if unknown:  # a door's bug, not the officer's
+        raise ValueError(f"not panelist fields: {', '.join(sorted(unknown))}")
+    if panelist is None:
+        panelist = Panelist()
+        db.session.add(panelist)
+    for name, value in values.items():
+        if name == "email":
+            value = (value or "").strip().lower() or None
+        setattr(panelist, name, value)
+    return panelist

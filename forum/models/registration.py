@@ -1,0 +1,142 @@
+"""Registration questions: a form (an event's, or another owner's), its questions, the answers
+people give, and the officers' library of preset questions.
+
+A form belongs to an event through `event_id`, or to something else through `owner` alone
+(the mentoring programme's applications reuse the same engine without an event). Answers are
+kept per person (`participant_id`) and, for an event, per registration (`subscription_id`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from forum.core.extensions import Model
+from forum.models.base import Timestamps, TZDateTime
+
+#: what a question asks for; the web form, the API and the CSV export all read this table
+FORM_QUESTION_KINDS = {
+    "short": "Short text",
+    "long": "Long text",
+    "choice": "One choice",
+    "multi": "Several choices",
+    "yesno": "Yes or no",
+    "consent": "Consent checkbox",
+    "number": "Number",
+    "date": "Date",
+    "country": "Country",
+    "email": "Email of a colleague or supervisor",
+}
+#: how a one-choice question is shown
+CHOICE_DISPLAYS = {"radio": "Radio buttons", "list": "Drop-down list"}
+#: kinds whose answer is one of the question's choices (the ones a condition can test)
+CHOICE_KINDS = ("choice", "multi", "yesno")
+
+
+def lines(text: str) -> list[str]:
+    """The non-empty lines of a one-per-line text column, stripped."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class QuestionForm(Timestamps, Model):
+    """The questions one registration (or application) asks, in order."""
+
+    __tablename__ = "question_form"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "event" for an event's registration form; other areas name their own owner
+    owner: Mapped[str] = mapped_column(String(40), default="event")
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event.id", ondelete="CASCADE"), unique=True, index=True
+    )
+
+    questions: Mapped[list[FormQuestion]] = relationship(
+        back_populates="form",
+        order_by="(FormQuestion.position, FormQuestion.id)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class QuestionFields:
+    """What a question and a preset share: the officer's wording and choices."""
+
+    kind: Mapped[str] = mapped_column(String(12), default="short")
+    label: Mapped[str] = mapped_column(String(300))
+    help: Mapped[str] = mapped_column(Text, default="")
+    choices: Mapped[str] = mapped_column(Text, default="")  # one per line
+    display: Mapped[str] = mapped_column(String(8), default="radio")
+    # demographics, health or accessibility needs: always optional, shown to officers only,
+    # left out of exports and the API unless asked for
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @property
+    def choice_list(self) -> list[str]:
+        if self.kind == "yesno":
+            return ["Yes", "No"]
+        return lines(self.choices)
+
+    @property
+    def kind_label(self) -> str:
+        return FORM_QUESTION_KINDS.get(self.kind, self.kind)
+
+
+class FormQuestion(QuestionFields, Timestamps, Model):
+    __tablename__ = "form_question"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("question_form.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    preset_id: Mapped[int | None] = mapped_column(ForeignKey("question_preset.id", ondelete="SET NULL"))
+    # shown only if the answer to `condition_question` is one of `condition_values` (one per line)
+    condition_question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("form_question.id", ondelete="SET NULL")
+    )
+    condition_values: Mapped[str] = mapped_column(Text, default="")
+
+    form: Mapped[QuestionForm] = relationship(back_populates="questions")
+    condition_question: Mapped[FormQuestion | None] = relationship(remote_side="FormQuestion.id")
+
+    @property
+    def field_name(self) -> str:
+        """The name of its input on the web form (and its key in the API's `answers`)."""
+        return f"q{self.id}"
+
+
+class FormAnswer(Model):
+    """One person's answer to one question; multi-choice answers are a JSON list."""
+
+    __tablename__ = "form_answer"
+    __table_args__ = (UniqueConstraint("question_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("form_question.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscription.id", ondelete="CASCADE"), index=True
+    )
+    value: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime] = mapped_column(TZDateTime())
+
+    question: Mapped[FormQuestion] = relationship()
+
+    @property
+    def data(self) -> Any:
+        """The answer as the service checked it: a list for "several choices", else text."""
+        if self.question.kind == "multi":
+            return json.loads(self.value or "[]")
+        return self.value
+
+
+class QuestionPreset(QuestionFields, Timestamps, Model):
+    """A question officers reuse across events (job title, employer, region ...)."""
+
+    __tablename__ = "question_preset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,1 @@
+"""Registration questions, their answers, conditions and the approval of registrations."""

@@ -1,0 +1,65 @@
+"""Registering with answers: the one function both the web form and the JSON API call.
+
+The answers are checked before anything changes (a refused answer leaves no subscription
+behind); then `subscriptions.subscribe` does what it always does (double opt-in, register
+once, approval hold, seats), and the answers are stored with the registration in the same
+transaction. Someone typing another person's address must not rewrite that person's
+answers: a registration that already has answers and is past confirmation keeps them (the
+person edits them from their preferences link).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from forum.models import Event, Subscription
+from forum.registration import answers as answer_rules
+from forum.registration.answers import Checked, Raw
+from forum.registration.questions import event_form
+from forum.subscriptions import service as subscriptions
+
+
+class AnswerErrors(ValueError):
+    """Answers a person must fix: {question id: message}."""
+
+    def __init__(self, errors: dict[int, str]):
+        super().__init__("Some answers need your attention.")
+        self.errors = errors
+
+
+def check(event: Event, raw_answers: Mapping[int, Raw]) -> Checked:
+    """The event's questions checked against raw answers (no change made)."""
+    return answer_rules.check_answers(event_form(event), raw_answers)
+
+
+def register(
+    event: Event,
+    raw_email: str,
+    raw_answers: Mapping[int, Raw],
+    *,
+    name: str = "",
+    mode: str = "each",
+    conduct_accepted: bool = False,
+    source: str = "web",
+) -> Subscription:
+    """Sign up with answers; raises AnswerErrors or subscriptions.SubscriptionError."""
+    checked = check(event, raw_answers)
+    if not checked.ok:
+        raise AnswerErrors(checked.errors)
+    subscription = subscriptions.subscribe(
+        event, raw_email, name=name, mode=mode, conduct_accepted=conduct_accepted, source=source
+    )
+    if subscription.status == "pending" or not answer_rules.answers_of(subscription):
+        answer_rules.save_answers(
+            event_form(event), subscription.participant_id, checked, subscription_id=subscription.id
+        )
+    return subscription
+
+
+def edit_answers(subscription: Subscription, raw_answers: Mapping[int, Raw]) -> None:
+    """The registrant changes their answers (preferences link); raises AnswerErrors."""
+    form = event_form(subscription.event)
+    checked = answer_rules.check_answers(form, raw_answers)
+    if not checked.ok:
+        raise AnswerErrors(checked.errors)
+    answer_rules.save_answers(form, subscription.participant_id, checked, subscription_id=subscription.id)

@@ -1,0 +1,64 @@
+"""Whether an event takes registrations now, and what its page says beside the button.
+
+One answer for the page's head, its form and the service that refuses a sign-up, so the
+button never says "Register" when registering puts you on a waiting list, and an event
+whose last session is over takes nobody (its page says it has ended and shows what it
+keeps public: recordings and materials).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from forum.core import clock
+from forum.models import Event
+from forum.webinars import seats
+
+
+@dataclass(frozen=True)
+class RegistrationState:
+    """`kind`: open | seats (a limit, seats left) | full (waiting list) | ended | closed."""
+
+    kind: str
+    button: str  # what the button does, in its own words
+    text: str  # the line beside it ("" when there is nothing to say)
+    detail: str = ""  # what follows it, in plain weight
+    left: int | None = None
+    limit: int | None = None
+    waiting: int = 0
+
+    @property
+    def takes_registrations(self) -> bool:
+        return self.kind in ("open", "seats", "full")
+
+
+def has_ended(event: Event, at: datetime | None = None) -> bool:
+    """The last (not cancelled) session is over."""
+    end = event.ends_at
+    return end is not None and end <= (at or clock.now())
+
+
+def registration_state(event: Event, at: datetime | None = None) -> RegistrationState:
+    if event.status != "published":
+        return RegistrationState("closed", "", "Registration for this event is closed.")
+    if has_ended(event, at):
+        return RegistrationState("ended", "", "This event has ended, so it takes no more registrations.")
+    register = "Subscribe" if event.is_eforum else "Register"
+    counts = seats.counts(event) if event.kind == "series" and event.seat_limit is not None else None
+    if counts is None or counts.limit is None:
+        return RegistrationState("open", register, "")
+    if counts.full:
+        waiting = f"{counts.waiting} waiting." if counts.waiting else ""
+        return RegistrationState(
+            "full",
+            "Join the waiting list",
+            "This series is full.",
+            f"{waiting} Seats go to the waiting list in order as they free up.".strip(),
+            0,
+            counts.limit,
+            counts.waiting,
+        )
+    return RegistrationState(
+        "seats", register, f"{counts.left} of {counts.limit} seats left.", "", counts.left, counts.limit
+    )

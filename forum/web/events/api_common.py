@@ -1,0 +1,201 @@
+"""What every route of the events JSON API (/api/v1, flask-smorest) shares: the `api`
+blueprint, bearer-token authentication, lookups that answer 404, and one error shape.
+
+Reading published events is public.  Writing needs an officer API token
+(`Authorization: Bearer <token>`, made with `flask forum create-token EMAIL`); a token
+also shows drafts and join links.  The API is token-authenticated, never by cookie,
+so it is exempt from CSRF; its one public write, POST /events/{slug}/subscriptions, takes
+only a JSON body (415 otherwise), which a cross-site form cannot send.
+
+The routes are in api.py (events, subscriptions) and api_sessions.py (sessions,
+panelists); the CE and pathways APIs reuse the authentication from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn, cast
+
+from flask import Response, current_app, jsonify, request
+from flask.blueprints import BlueprintSetupState
+from flask_smorest import Blueprint
+from flask_smorest import abort as _smorest_abort
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from forum.core.extensions import csrf, db
+from forum.core.validation import MAX_DB_INT, BoundedIntConverter
+from forum.events.editing import EventChangeError
+from forum.models import ApiToken, Event, Officer, Panelist, Session
+from forum.web.events.api_schemas import (
+    WALL_TIME_FORMAT,
+    EventPatchSchema,
+    EventSchema,
+    OfficerEventSchema,
+    PanelistPatchSchema,
+    SessionPatchSchema,
+    WallTime,
+)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Events, sessions, panelists")
+csrf.exempt(bp)
+
+#: flask-smorest's abort always raises (an HTTPException) but is not annotated NoReturn.
+abort = cast("Callable[..., NoReturn]", _smorest_abort)
+
+BEARER = "bearerAuth"
+OFFICER_DOC: dict[str, Any] = {"security": [{BEARER: []}]}
+CACHE_KEY = "forum.api_officer"
+
+
+@bp.record_once
+def _document_security(state: BlueprintSetupState) -> None:
+    """Declare the bearer scheme in the OpenAPI document of the Api this blueprint is on."""
+    api = state.app.extensions["flask-smorest"]["blp_name_to_api"][bp.name]
+    # Wall times are not RFC 3339 `date-time`s (no offset): their own format, with a pattern.
+    api.register_field(WallTime, "string", WALL_TIME_FORMAT)
+    api.register_converter(
+        BoundedIntConverter, lambda _: {"type": "integer", "minimum": 0, "maximum": MAX_DB_INT}
+    )
+    for schema in (EventPatchSchema, SessionPatchSchema, PanelistPatchSchema):
+        # registered first so the document says what the server enforces: something to change
+        api.spec.components.schema(
+            schema.__name__.removesuffix("Schema"), {"minProperties": 1}, schema=schema
+        )
+    if BEARER not in api.spec.components.security_schemes:
+        api.spec.components.security_scheme(
+            BEARER,
+            {"type": "http", "scheme": "bearer", "description": "`flask forum create-token EMAIL`"},
+        )
+
+
+# --- authentication ---------------------------------------------------------------------
+
+
+def _unauthorized(message: str, error: str | None = None) -> NoReturn:
+    challenge = 'Bearer realm="forum"' + (f', error="{error}"' if error else "")
+    abort(401, message=message, headers={"WWW-Authenticate": challenge})
+
+
+def token_officer() -> Officer | None:
+    """The officer whose token came with the request; None without one, 401 for a bad one.
+
+    A bad token is refused rather than treated as anonymous, so a client with an expired
+    token learns it at once instead of silently seeing less.
+    """
+    if CACHE_KEY in request.environ:  # one lookup per request (g outlives it in tests)
+        return request.environ[CACHE_KEY]
+    header = request.headers.get("Authorization", "")
+    if not header:
+        request.environ[CACHE_KEY] = None
+        return None
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        _unauthorized("Send the API token as `Authorization: Bearer <token>`.", "invalid_request")
+    officer = ApiToken.authenticate(raw.strip())
+    if officer is None:
+        _unauthorized(
+            "This API token is not valid (revoked, mistyped, or its officer is inactive).", "invalid_token"
+        )
+    db.session.commit()  # last_used_at
+    request.environ[CACHE_KEY] = officer
+    return officer
+
+
+def require_officer() -> Officer:
+    officer = token_officer()
+    if officer is None:
+        _unauthorized("This needs an officer API token: `Authorization: Bearer <token>`.")
+    return officer
+
+
+PUBLIC_WRITES = {"api.subscribe"}  # endpoints anyone may POST to (no token, no cookie)
+
+
+@bp.before_request
+def _writes_need_a_token() -> None:
+    """Refuse an anonymous write before its body is parsed: 401, not a 422 about fields."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.endpoint not in PUBLIC_WRITES:
+        require_officer()
+
+
+def require_json_body() -> None:
+    """A write whose OpenAPI operation declares a required JSON body gets one, or a 422.
+
+    flask-smorest reads a missing body as `{}`, so a PUT with no body at all passed as "all
+    defaults" while the published schema says the body is required. Registered on every API
+    blueprint after its token check (an anonymous write is a 401 first)."""
+    if request.method not in ("POST", "PUT", "PATCH") or request.endpoint is None:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    arguments = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    wants_body = any(p.get("in") == "json" and p.get("required") for p in arguments)
+    if wants_body and not request.get_data(cache=True):
+        abort(422, errors={"json": {"_schema": ["Send a JSON object as the request body."]}})
+
+
+bp.before_request(require_json_body)
+
+
+@bp.errorhandler(429)
+def _too_many(error: HTTPException) -> Response:
+    response = jsonify(
+        code=429,
+        status="Too Many Requests",
+        message="Too many requests from your network. Please wait a minute and try again.",
+    )
+    response.status_code = 429
+    return response
+
+
+# --- lookups ----------------------------------------------------------------------------
+
+
+def event_or_404(slug: str, officer: Officer | None) -> Event:
+    event = Event.by_slug(slug)
+    if event is None or (officer is None and not event.is_public):
+        abort(404, message=f"No event “{slug}”.")
+    return event
+
+
+def session_or_404(event: Event, session_id: int) -> Session:
+    session = db.session.get(Session, session_id)
+    if session is None or session.event_id != event.id:
+        abort(404, message=f"Event “{event.slug}” has no session {session_id}.")
+    return session
+
+
+def panelist_or_404(panelist_id: int) -> Panelist:
+    panelist = db.session.get(Panelist, panelist_id)
+    if panelist is None:
+        abort(404, message=f"No panelist {panelist_id}.")
+    return panelist
+
+
+def field_error(field: str, message: str, status: int = 422) -> NoReturn:
+    """Abort in flask-smorest's validation format, so clients handle one error shape."""
+    abort(status, errors={"json": {field: [message]}})
+
+
+def event_json(event: Event, officer: Officer | None, status: int = 200) -> Response:
+    """An event, with join links and list settings when an officer asks."""
+    schema = OfficerEventSchema() if officer is not None else EventSchema()
+    response = jsonify(schema.dump(event))
+    response.status_code = status
+    return response
+
+
+def commit_or_409(field: str, message: str) -> None:
+    """Commit; a unique clash that slipped past the check (a concurrent request) is a 409."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        field_error(field, message, 409)
+
+
+def refuse(error: EventChangeError, fields: dict[str, str] | None = None) -> NoReturn:
+    """Answer a change forum.events refused: 409 for a clash with another row or the event's
+    state, 422 for the rest, on the field it names (`fields` renames one for this route)."""
+    db.session.rollback()  # nothing of the refused change is kept
+    field_error((fields or {}).get(error.field, error.field), str(error), 409 if error.conflict else 422)

@@ -1,0 +1,227 @@
+"""JSON API under /api/v1, on the events API's blueprint: an event's sessions (add,
+change, cancel) and panelists (their bios, and who is on which event).
+
+Changes go through forum.events.editing, as on the officer pages: a refused wall time
+(a spring-forward gap) is a 422 on the field at fault, a cancelled event takes no new
+sessions and a cancelled session no changes (409), a cancellation sends CANCELs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+
+from forum.core.extensions import db
+from forum.events import editing
+from forum.events import service as events
+from forum.models import Officer, Panelist, Session
+from forum.web.events.api_common import (
+    OFFICER_DOC,
+    abort,
+    bp,
+    commit_or_409,
+    event_json,
+    event_or_404,
+    panelist_or_404,
+    refuse,
+    require_officer,
+    session_or_404,
+    token_officer,
+)
+from forum.web.events.api_schemas import (
+    OfficerEventSchema,
+    OfficerSessionSchema,
+    PanelistInSchema,
+    PanelistLinkInSchema,
+    PanelistPatchSchema,
+    PanelistSchema,
+    SessionInSchema,
+    SessionPatchSchema,
+)
+
+# --- sessions ---------------------------------------------------------------------------
+
+
+def _session_json(session: Session, notes: list[str], status: int) -> Response:
+    session.api_notes = notes  # type: ignore[attr-defined]  # shown once, never stored
+    response = jsonify(OfficerSessionSchema().dump(session))
+    response.status_code = status
+    return response
+
+
+def _text(data: dict[str, Any], name: str, default: str) -> str:
+    return data[name].strip() if name in data else default
+
+
+@bp.post("/events/<slug>/sessions")
+@bp.arguments(SessionInSchema)
+@bp.response(201, OfficerSessionSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def create_session(data: dict[str, Any], slug: str) -> Response:
+    """Add a session: wall times in an IANA zone (default: the event's).
+
+    A time in a spring-forward gap is refused (422 on the field); an ambiguous
+    fall-back time takes its first occurrence and says so in `notes`.
+    """
+    officer = require_officer()
+    event = event_or_404(slug, officer)
+    try:
+        session, notes = editing.new_session(
+            event,
+            data["start_wall"],
+            data["end_wall"],
+            data.get("timezone") or event.timezone,
+            title=_text(data, "title", ""),
+            join_url=_text(data, "join_url", ""),
+            description=_text(data, "description", ""),
+            position=data.get("position"),
+        )
+    except editing.EventChangeError as exc:
+        refuse(exc)
+    db.session.commit()
+    return _session_json(session, notes, 201)
+
+
+@bp.patch("/events/<slug>/sessions/<int:session_id>")
+@bp.arguments(SessionPatchSchema)
+@bp.response(200, OfficerSessionSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+@bp.doc(**OFFICER_DOC)
+def update_session(data: dict[str, Any], slug: str, session_id: int) -> Response:
+    """Change some fields of a session; a change attendees see raises its SEQUENCE once."""
+    officer = require_officer()
+    event = event_or_404(slug, officer)
+    session = session_or_404(event, session_id)
+    try:
+        notes = editing.edit_session(
+            session,
+            data.get("start_wall", session.start_wall),
+            data.get("end_wall", session.end_wall),
+            data.get("timezone") or session.timezone,
+            title=_text(data, "title", session.title),
+            join_url=_text(data, "join_url", session.join_url),
+            description=_text(data, "description", session.description),
+            position=data.get("position"),
+        )
+    except editing.EventChangeError as exc:
+        refuse(exc)
+    db.session.commit()
+    return _session_json(session, notes, 200)
+
+
+@bp.post("/events/<slug>/sessions/<int:session_id>/cancel")
+@bp.response(200, OfficerSessionSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def cancel_session(slug: str, session_id: int) -> Response:
+    """Cancel one session; subscribers' calendars get a cancellation."""
+    officer = require_officer()
+    event = event_or_404(slug, officer)
+    session = session_or_404(event, session_id)
+    editing.cancel_session(session)
+    db.session.commit()
+    return _session_json(session, [], 200)
+
+
+# --- panelists --------------------------------------------------------------------------
+
+
+def _panelist_json(panelist: Panelist, officer: Officer | None, status: int = 200) -> Response:
+    panelist.api_events = [  # type: ignore[attr-defined]
+        link for link in panelist.event_links if officer is not None or link.event.is_public
+    ]
+    response = jsonify(PanelistSchema().dump(panelist))
+    response.status_code = status
+    return response
+
+
+def _bio(data: dict[str, Any]) -> dict[str, Any]:
+    """The JSON fields as the service takes them: text trimmed, links one per line."""
+    return {
+        name: "\n".join(link.strip() for link in value)
+        if name == "links"
+        else value.strip()
+        if isinstance(value, str)
+        else value
+        for name, value in data.items()
+    }
+
+
+@bp.get("/panelists/<int:panelist_id>")
+@bp.response(200, PanelistSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+def get_panelist(panelist_id: int) -> Response:
+    """A panelist's bio and the events they appear on (only public ones without a token)."""
+    officer = token_officer()
+    panelist = panelist_or_404(panelist_id)
+    if officer is None and not any(link.event.is_public for link in panelist.event_links):
+        abort(404, message=f"No panelist {panelist_id}.")
+    return _panelist_json(panelist, officer)
+
+
+@bp.post("/panelists")
+@bp.arguments(PanelistInSchema)
+@bp.response(201, PanelistSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.doc(**OFFICER_DOC)
+def create_panelist(data: dict[str, Any]) -> Response:
+    """Create a panelist; link them to events with PUT /events/<slug>/panelists/<id>."""
+    officer = require_officer()
+    panelist = editing.save_panelist(None, _bio(data))
+    db.session.commit()
+    return _panelist_json(panelist, officer, 201)
+
+
+@bp.patch("/panelists/<int:panelist_id>")
+@bp.arguments(PanelistPatchSchema)
+@bp.response(200, PanelistSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def update_panelist(data: dict[str, Any], panelist_id: int) -> Response:
+    officer = require_officer()
+    panelist = panelist_or_404(panelist_id)
+    editing.save_panelist(panelist, _bio(data))
+    db.session.commit()
+    return _panelist_json(panelist, officer)
+
+
+@bp.put("/events/<slug>/panelists/<int:panelist_id>")
+@bp.arguments(PanelistLinkInSchema)
+@bp.response(200, OfficerEventSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def link_panelist(data: dict[str, Any], slug: str, panelist_id: int) -> Response:
+    """Put a panelist on an event with a role (panelist, moderator, presenter); idempotent."""
+    officer = require_officer()
+    event = event_or_404(slug, officer)
+    panelist = panelist_or_404(panelist_id)
+    link = events.attach_panelist(event, panelist, data["role"])
+    if "position" in data:
+        link.position = data["position"]
+    commit_or_409("panelist", "This panelist is already on the event.")
+    db.session.refresh(event)
+    return event_json(event, officer)
+
+
+@bp.delete("/events/<slug>/panelists/<int:panelist_id>")
+@bp.response(204)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def unlink_panelist(slug: str, panelist_id: int) -> None:
+    """Take a panelist off an event (the panelist and their bio stay)."""
+    officer = require_officer()
+    event = event_or_404(slug, officer)
+    link = next((ln for ln in event.panelist_links if ln.panelist_id == panelist_id), None)
+    if link is None:
+        abort(404, message=f"Panelist {panelist_id} is not on “{slug}”.")
+    events.detach_panelist(link)
+    db.session.commit()

@@ -1,0 +1,63 @@
+"""What every officer page of an event shares: the `manage` blueprint (under /manage,
+signed-in officers only), the event and session lookups, and the small helpers the
+event, session and panelist pages (manage.py, manage_sessions.py, manage_panelists.py)
+all use. Other areas' officer pages reuse `get_event` and `require_officer` from here.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+from wtforms import Field
+
+from forum.core.extensions import db, login
+from forum.events.editing import EventChangeError
+from forum.models import Event, Session
+
+bp = Blueprint("manage", __name__, url_prefix="/manage")
+
+Page = str | tuple[str, int] | Response
+
+
+@bp.before_request
+def require_officer() -> Response | None:
+    """Every page here is for signed-in officers only."""
+    if not current_user.is_authenticated:
+        return login.unauthorized()
+    return None
+
+
+def get_event(slug: str) -> Event:
+    event = db.session.scalar(
+        select(Event)
+        .where(Event.slug == slug)
+        .options(selectinload(Event.sessions), selectinload(Event.panelist_links))
+    )
+    if event is None:
+        abort(404, description=f"There is no event at “{slug}”.")
+    return event
+
+
+def get_session(event: Event, session_id: int) -> Session:
+    session = db.session.get(Session, session_id)
+    if session is None or session.event_id != event.id:
+        abort(404, description="That session is not part of this event.")
+    return session
+
+
+def bad_request(template: str, **context: object) -> tuple[str, int]:
+    """Re-render a form page with its errors, as a 400 (nothing typed is lost)."""
+    return render_template(template, **context), 400
+
+
+def people(count: int) -> str:
+    return f"{count} {'person' if count == 1 else 'people'}"
+
+
+def show_error(field: Field, error: EventChangeError) -> None:
+    """Put a refused change next to the form field it is about (the service names it)."""
+    db.session.rollback()  # nothing of the refused change is kept
+    field.errors = [*field.errors, str(error)]

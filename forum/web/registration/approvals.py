@@ -1,0 +1,98 @@
+"""Officer pages: registrations waiting for approval (one by one or in bulk), and every
+registrant's answers with a count per choice. Officers only: answers never reach public pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from forum.core.extensions import db
+from forum.models import Event, FormAnswer, Subscription
+from forum.registration import approval
+from forum.registration.answers import shown
+from forum.registration.export import tallies
+from forum.web.events.manage_common import get_event, require_officer
+from forum.web.registration.forms import DecisionForm
+
+bp = Blueprint("approvals", __name__, url_prefix="/manage/events/<slug>")
+bp.before_request(require_officer)
+
+PAGE_SIZE = 200
+
+Page = str | tuple[str, int] | Response
+
+
+def answers_for(subscriptions: list[Subscription]) -> dict[int, list[tuple[str, str, bool]]]:
+    """{subscription id: [(question, answer as read, sensitive)]} in one query."""
+    found: dict[int, list[tuple[str, str, bool]]] = {s.id: [] for s in subscriptions}
+    if not found:
+        return found
+    rows = db.session.scalars(
+        select(FormAnswer)
+        .where(FormAnswer.subscription_id.in_(list(found)))
+        .options(selectinload(FormAnswer.question))
+    ).all()
+    for answer in sorted(rows, key=lambda a: (a.question.position, a.question.id)):
+        if answer.subscription_id is not None:
+            found[answer.subscription_id].append(
+                (answer.question.label, shown(answer), answer.question.sensitive)
+            )
+    return found
+
+
+@bp.route("/approvals", methods=["GET", "POST"])
+def approvals(slug: str) -> Page:
+    event = get_event(slug)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        wanted = {int(v) for v in request.form.getlist("sub") if v.isdigit() and len(v) < 11}
+        chosen = [s for s in approval.awaiting(event) if s.id in wanted]
+        if not chosen:
+            form.message.errors = ["Tick at least one registration."]
+        else:
+            decide = approval.approve if form.approve.data else approval.decline
+            try:
+                done = decide(chosen, form.message.data or "")
+            except approval.ApprovalError as exc:
+                db.session.rollback()
+                form.message.errors = [str(exc)]
+            else:
+                db.session.commit()
+                word = "approved" if form.approve.data else "declined"
+                flash(
+                    f"{len(done)} registration{'s' if len(done) != 1 else ''} {word}; each person is told by mail."
+                )
+                return redirect(url_for(".approvals", slug=slug), code=303)
+    waiting = approval.awaiting(event)[:PAGE_SIZE]
+    return render_template(
+        "registration/approvals.html",
+        event=event,
+        waiting=waiting,
+        answers=answers_for(waiting),
+        counts=approval.counts(event),
+        form=form,
+    ), 400 if form.errors else 200
+
+
+@bp.route("/answers")
+def answers(slug: str) -> Page:
+    event: Event = get_event(slug)
+    subs = list(
+        db.session.scalars(
+            select(Subscription)
+            .where(Subscription.event_id == event.id)
+            .options(selectinload(Subscription.participant))
+            .order_by(Subscription.id)
+            .limit(PAGE_SIZE)
+        )
+    )
+    return render_template(
+        "registration/answers.html",
+        event=event,
+        subs=subs,
+        answers=answers_for(subs),
+        tallies=tallies(event, include_sensitive=True),
+        counts=approval.counts(event),
+    )
