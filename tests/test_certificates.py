@@ -60,8 +60,10 @@ def test_completion_certificate_pdf_says_who_what_when_and_how_long(app: Flask) 
         "Continuing-education hours: 4.5",
         cert.code,
         f"http://forum.test/certificates/{cert.code}",
+        "For Association for Library Collections & Technical Services",  # under the signature line
     ):
         assert expected in text, (expected, text)
+    assert len(PdfReader(io.BytesIO(certificates.render_pdf(cert))).pages) == 1  # all on one page
 
 
 def test_attendance_certificate_lists_the_sessions_attended(app: Flask) -> None:

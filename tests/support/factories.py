@@ -96,10 +96,11 @@ def subscribe(
 
 
 def make_officer(email: str, name: str = "Pat Officer", password: str = OFFICER_PASSWORD) -> Officer:
-    """An officer who can sign in with `password`, made if new; committed."""
+    """An officer who can sign in with `password`, made if new; committed. A site
+    administrator (every event), as every officer was before roles (forum/team/roles.py)."""
     officer = Officer.by_email(email)
     if officer is None:
-        officer = Officer(email=email, name=name)
+        officer = Officer(email=email, name=name, is_admin=True)
         # a cheap hash keeps tests fast; the app's own default (scrypt) is used everywhere else
         officer.password_hash = generate_password_hash(password, method="pbkdf2:sha256:1000")
         db.session.add(officer)
