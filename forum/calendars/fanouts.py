@@ -9,6 +9,8 @@ SEQUENCE recorded in `params` no longer matches), so subscribers get the newest 
 
 from __future__ import annotations
 
+from typing import Any
+
 from forum.calendars.changes import change_chunk
 from forum.common import fanout
 from forum.core.extensions import db
@@ -24,21 +26,20 @@ def _session_now(fan: FanOut) -> tuple[Session | None, str]:
     return session, ""
 
 
+def _step(fan: FanOut, session: Session, **what: Any) -> fanout.Step:
+    """The next CALENDAR_CHUNK copies, from where the last step stopped."""
+    after = int(fan.params.get("after", 0))
+    count, last = change_chunk(session, after_id=after, limit=fanout.CALENDAR_CHUNK, **what)
+    return count, "", last
+
+
 def calendar_update(fan: FanOut) -> fanout.Step:
     session, why = _session_now(fan)
     if session is None:
         return 0, why, None
     if session.status == "cancelled" or session.event.status != "published":
         return 0, "the session or event is no longer published", None
-    changes = fan.params.get("changes") or []
-    count, after = change_chunk(
-        session,
-        kind="update",
-        changes=changes,
-        after_id=int(fan.params.get("after", 0)),
-        limit=fanout.CALENDAR_CHUNK,
-    )
-    return count, "", after
+    return _step(fan, session, kind="update", changes=fan.params.get("changes") or [])
 
 
 def calendar_cancel(fan: FanOut) -> fanout.Step:
@@ -47,15 +48,7 @@ def calendar_cancel(fan: FanOut) -> fanout.Step:
         return 0, why, None
     if session.status != "cancelled" or session.event.status == "draft":
         return 0, "the session is not cancelled", None
-    reason = fan.params.get("reason") or ""
-    count, after = change_chunk(
-        session,
-        kind="cancel",
-        reason=reason,
-        after_id=int(fan.params.get("after", 0)),
-        limit=fanout.CALENDAR_CHUNK,
-    )
-    return count, "", after
+    return _step(fan, session, kind="cancel", reason=fan.params.get("reason") or "")
 
 
 fanout.register_kind("calendar-update", calendar_update)

@@ -127,7 +127,7 @@ class FanOut(Model):
 
     Accepting a post, or changing or cancelling a session, commits the change and this
     one row, so the request (or LMTP delivery) answers at once; the scheduler's outbox job
-    then writes the per-recipient outbox rows (`forum.fanout.expand_pending`) and sets
+    then writes the per-recipient outbox rows (`forum.common.fanout.expand_pending`) and sets
     `done_at` in the same transaction. Those rows carry the usual per-recipient
     idempotency keys (`<key>:<subscription id>`), so an expansion cut short by a crash is
     simply run again: nobody is missed and nobody gets two copies.

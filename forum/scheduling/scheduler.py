@@ -4,7 +4,7 @@ One dedicated process per deployment runs everything that happens on a clock: it
 drains the outbox every few seconds and, every minute, sends what has become due —
 daily digests (and the final one at close), session reminders, timed announcements
 and lessons, forum opening and closing notices. What each job does lives in
-`forum/jobs.py` (with its exactly-once `run_once`); this module holds the lock, the
+`forum/scheduling/jobs.py` (the kinds areas register, and `common/jobs.run_once`); this module holds the lock, the
 heartbeat and the APScheduler wiring.
 
 Why a process of its own and never inside gunicorn workers: gunicorn forks several
@@ -284,6 +284,10 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("pathways", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("pathways",)),
     JobSpec("link-check", "forum.scheduling.scheduler:run_scheduled", RETENTION_SECONDS, ("link-check",)),
     JobSpec("hold-notices", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("hold-notices",)),
+    JobSpec("webhooks", "forum.scheduling.scheduler:run_scheduled", OUTBOX_SECONDS, ("webhooks",)),
+    JobSpec(
+        "team-retention", "forum.scheduling.scheduler:run_scheduled", RETENTION_SECONDS, ("team-retention",)
+    ),
 )
 
 _app: Flask | None = None
