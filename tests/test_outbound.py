@@ -27,11 +27,14 @@ class _Server:
     def __init__(self, routes: dict[str, tuple[int, dict[str, str], bytes]]) -> None:
         self.routes = routes
         self.hits: list[str] = []
+        self.bodies: list[tuple[str, bytes]] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
                 outer.hits.append(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                outer.bodies.append((self.command, self.rfile.read(length) if length else b""))
                 status, headers, body = outer.routes.get(self.path, (404, {}, b"nope"))
                 self.send_response(status)
                 for name, value in headers.items():
@@ -41,7 +44,7 @@ class _Server:
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
-            do_GET = do_HEAD = _answer  # noqa: N815 - http.server's naming
+            do_GET = do_HEAD = do_POST = _answer  # noqa: N815 - http.server's naming
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 pass
@@ -194,6 +197,30 @@ def test_an_smtp_port_and_a_big_body_are_results_not_exceptions() -> None:
     assert small.ok and len(small.body) == 5000
     for url in ("ftp://example.org/", "javascript:alert(1)", "http://", "http://[::1", "http://x:99999/"):
         assert outbound.fetch(url).error in (outbound.NOT_WEB, outbound.REFUSED), url
+
+
+def test_a_post_with_a_body_is_guarded_the_same_way() -> None:
+    """Webhooks next: a POST carries its body, is refused for loopback by default, and need
+    not follow a redirect (a 3xx is then the answer, so a redirect to 10.0.0.5 reaches nothing)."""
+    routes = {"/hook": (202, {}, b"thanks"), "/moved": (307, {"Location": "http://10.0.0.5/"}, b"")}
+    with http_server(routes) as server:
+        assert outbound.fetch(f"{server.base}/hook", method="POST", body=b"{}").error == outbound.REFUSED
+        sent = outbound.fetch(
+            f"{server.base}/hook",
+            method="POST",
+            body=b'{"event": "x"}',
+            headers={"Content-Type": "application/json"},
+            policy=allow(server.port),
+            read_body=True,
+            follow_redirects=False,
+        )
+        moved = outbound.fetch(
+            f"{server.base}/moved", method="POST", body=b"{}", policy=allow(server.port), follow_redirects=False
+        )
+        followed = outbound.fetch(f"{server.base}/moved", method="POST", body=b"{}", policy=allow(server.port))
+    assert (sent.status, sent.body) == (202, b"thanks") and sent.ok
+    assert server.bodies[0] == ("POST", b'{"event": "x"}')
+    assert moved.status == 307 and followed.error == outbound.REFUSED
 
 
 # --- the link check and what it shows ----------------------------------------------------------

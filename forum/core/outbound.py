@@ -202,20 +202,27 @@ def _target(url: str) -> str:
 
 
 def _one(
-    url: str, method: str, policy: Policy, deadline: float, max_bytes: int, read_body: bool
+    url: str,
+    method: str,
+    policy: Policy,
+    deadline: float,
+    max_bytes: int,
+    read_body: bool,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     with _Watchdog(deadline) as watchdog:
         conn = _connect(url, policy, deadline, watchdog)
         try:
-            conn.request(method, _target(url), headers={"User-Agent": USER_AGENT, "Accept": "*/*"})
+            sent = {"User-Agent": USER_AGENT, "Accept": "*/*", **(headers or {})}
+            conn.request(method, _target(url), body=body, headers=sent)
             response = conn.getresponse()
-            headers = {k.lower(): v for k, v in response.getheaders()}
-            body = b""
+            answer = b""
             if read_body and method != "HEAD":
-                body = response.read(max_bytes + 1)
-                if len(body) > max_bytes:
+                answer = response.read(max_bytes + 1)
+                if len(answer) > max_bytes:
                     raise _Refused(TOO_LARGE)
-            return response.status, headers, body
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, answer
         except _Refused:
             raise
         except http.client.HTTPException:
@@ -235,27 +242,34 @@ def fetch(
     max_bytes: int = DEFAULT_MAX_BYTES,
     read_body: bool = False,
     head_fallback: bool = False,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    follow_redirects: bool = True,
 ) -> FetchResult:
     """Fetch `url` within one deadline, following redirects; never raises.
 
     `head_fallback`: with method HEAD, ask again with GET where a server refuses HEAD
-    (403, 405, 501), as some do."""
+    (403, 405, 501), as some do. `body` and `headers` go with the first request only (a
+    POST, such as a webhook delivery); `follow_redirects=False` answers a 3xx as it is."""
     policy = policy or Policy()
     deadline = time.monotonic() + deadline_seconds
     current, current_method = url, method
+    payload, extra = body, headers
     try:
         for _hop in range(MAX_REDIRECTS + 1):
-            status, headers, body = _one(current, current_method, policy, deadline, max_bytes, read_body)
+            status, answer_headers, answer = _one(
+                current, current_method, policy, deadline, max_bytes, read_body, payload, extra
+            )
             if head_fallback and current_method == "HEAD" and status in (403, 405, 501):
                 current_method = "GET"
-                status, headers, body = _one(current, current_method, policy, deadline, max_bytes, read_body)
-            location = headers.get("location")
-            if status in REDIRECT_STATUSES and location:
+                status, answer_headers, answer = _one(current, current_method, policy, deadline, max_bytes, read_body)
+            location = answer_headers.get("location")
+            if follow_redirects and status in REDIRECT_STATUSES and location:
                 current = urljoin(current, location.strip())
-                if status == 303 and current_method != "HEAD":
-                    current_method = "GET"
+                if status in (301, 302, 303) and current_method not in ("GET", "HEAD"):
+                    current_method, payload, extra = "GET", None, None  # as browsers do
                 continue
-            return FetchResult(url, status, "", current, body, headers)
+            return FetchResult(url, status, "", current, answer, answer_headers)
         return FetchResult(url, None, TOO_MANY_REDIRECTS, current)
     except _Refused as refused:
         return FetchResult(url, None, refused.word, current)
