@@ -166,6 +166,7 @@ def render_page(
         session_label=session_labeller(event),
         filename=filename,
         mailed=certificates.mailed_count(event),
+        ended=event.ends_at is not None and event.ends_at <= clock.now(),
         certificates_issued=len(issued_codes(recs)),
     )
     return page, status
@@ -268,6 +269,34 @@ def session_hours(slug: str, session_id: int) -> Any:
         f" after {needed.text} of it."
     )
     return redirect(url_for(".index", slug=slug) + "#hours-h", code=303)
+
+
+@bp.route("/certificates/<int:sub_id>.pdf")
+def certificate(slug: str, sub_id: int) -> Any:
+    """An officer downloads (issuing or reissuing it with the current record and name, as the
+    participant's own download does) any registrant's certificate."""
+    event = get_event(slug)
+    sub = db.session.get(Subscription, sub_id)
+    if sub is None or sub.event_id != event.id:
+        abort(404, description="That person is not registered for this event.")
+    try:
+        cert = certificates.issue(sub)
+    except certificates.CertificateError as exc:
+        db.session.rollback()
+        page = render_template(
+            "ce/no_certificate.html",
+            reason=f"{sub.participant.email}: {exc}",
+            event=event,
+            preferences=url_for(".index", slug=slug) + f"#sub-{sub.id}",
+            back_label="Back to attendance",
+        )
+        return page, 409
+    db.session.commit()
+    return Response(
+        certificates.render_pdf(cert),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{certificates.filename(cert)}"'},
+    )
 
 
 def issued_codes(recs: list[attendance.Record]) -> dict[int, str]:

@@ -105,6 +105,7 @@ RULES: dict[str, Rule] = {
     "attendance.mark": ev(r.CE_EDIT),
     "attendance.save_rule": ev(r.CE_EDIT),
     "attendance.session_hours": ev(r.CE_EDIT),
+    "attendance.certificate": ev(r.CE_EDIT),  # issues or reissues: a change, not a read
     "evaluations.manage": ev(r.EVALUATION_EDIT),
     "evaluations.create": ev(r.EVALUATION_EDIT),
     "evaluations.add_question": ev(r.EVALUATION_EDIT),
