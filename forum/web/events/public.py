@@ -113,8 +113,7 @@ def _order(session: Session) -> tuple[datetime, int]:
 
 def viewer_zone_from_request() -> str:
     """The `?tz=` a no-JS visitor picked, else UTC; the script replaces it in the browser."""
-    wanted = (request.args.get("tz") or "").strip()
-    return wanted if wanted and timezones.is_zone(wanted) else "UTC"
+    return timezones.reader_zone((request.args.get("tz") or "").strip(), fallback="UTC")
 
 
 def event_context(event: Event) -> dict[str, object]:
