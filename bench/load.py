@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import resource
 import secrets
 import socket
 import subprocess
@@ -179,6 +180,10 @@ def main() -> None:
                 results.append(measure(pool, "index /", port, "/", args.requests, args.clients))
 
     base = results[0].rps
+    used = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(u.ru_utime + u.ru_stime for u in used)
+    print(f"CPU seconds (this run, servers and clients included): {cpu:.1f}; "
+          f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"gunicorn --workers {args.workers} (sync) on 127.0.0.1, PostgreSQL, {args.clients} client processes, "
           f"{args.requests} requests per URL, os.cpu_count()={os.cpu_count()}")
     print(f"{'page':<52} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x minimal':>10}  statuses")
