@@ -9,7 +9,6 @@ the scheduled link check in `link_check.py`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from forum.core import clock
 from forum.core.extensions import db
+from forum.core.text import slugify
 from forum.models import Event, Session
 from forum.models.pathways import (
     EXTERNAL_KINDS,
@@ -39,12 +39,6 @@ class PathwayError(ValueError):
     def __init__(self, message: str, field: str = "title"):
         super().__init__(message)
         self.field = field
-
-
-def slugify(text: str, fallback: str = "pathway") -> str:
-    """`New to technical services` -> `new-to-technical-services` (at most 80 characters)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:80].rstrip("-") or fallback
 
 
 # --- resources ------------------------------------------------------------------------------
@@ -239,7 +233,7 @@ def save_pathway(
     title = " ".join((title or "").split())
     if not title:
         raise PathwayError("Give the pathway a title.", "title")
-    slug = slugify(slug or title)
+    slug = slugify(slug or title, "pathway")
     clash = Pathway.by_slug(slug)
     if clash is not None and clash is not pathway:
         raise PathwayError(f"Another pathway already uses the address /pathways/{slug}.", "slug")
