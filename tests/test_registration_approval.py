@@ -15,13 +15,14 @@ from sqlalchemy import select
 
 from forum.core import clock
 from forum.core.extensions import db
-from forum.models import Event, OutboundMessage, Participant, Subscription
+from forum.models import Event, OutboundMessage, Subscription
 from forum.registration import approval
 from forum.subscriptions import service
 from forum.webinars import join_links
 from tests.conftest import BACKENDS, csrf_from
 from tests.support.api import officer_token
 from tests.support.calendars import make_event
+from tests.support.factories import sign_up as register
 from tests.support.live import make_officer, post_form, sign_in
 from tests.support.subscriptions import link_in, outbox, text_of
 
@@ -40,16 +41,6 @@ def series(limit: int | None = None) -> Event:
         db.session.commit()
     return event
 
-
-def register(event: Event, email: str) -> Subscription:
-    """A confirmed address signing up (register once)."""
-    with clock.frozen(NOW):
-        if Participant.by_email(email) is None:
-            db.session.add(Participant(email=email, email_key=email, confirmed_at=clock.now()))
-            db.session.flush()
-        sub = service.subscribe(event, email, conduct_accepted=True)
-        db.session.commit()
-    return sub
 
 
 def kinds(email: str) -> list[str]:

@@ -19,6 +19,7 @@ from forum.subscriptions import service
 from forum.webinars import seats
 from tests.conftest import BACKENDS, csrf_from
 from tests.support.calendars import make_event
+from tests.support.factories import sign_up as register
 from tests.support.subscriptions import login_officer, outbox, text_of
 
 NOW = datetime(2025, 1, 10, 15, 0).astimezone()
@@ -35,16 +36,6 @@ def full_series(limit: int | None) -> Event:
         db.session.commit()
     return event
 
-
-def register(event: Event, email: str, at: datetime = NOW) -> Subscription:
-    """A confirmed address signing up (register once): a seat or the waiting list at once."""
-    with clock.frozen(at):
-        if Participant.by_email(email) is None:
-            db.session.add(Participant(email=email, email_key=email, confirmed_at=clock.now()))
-            db.session.flush()
-        sub = service.subscribe(event, email, conduct_accepted=True)
-        db.session.commit()
-    return sub
 
 
 def statuses(event: Event) -> dict[str, str]:

@@ -202,16 +202,40 @@ def recording_url(resource: Resource) -> str | None:
 # --- learning needs and pathways --------------------------------------------------------------
 
 
+def _title_and_slug(
+    model: type[LearningNeed] | type[Pathway],
+    row: LearningNeed | Pathway | None,
+    title: str,
+    slug: str,
+    fallback: str,
+    *,
+    empty: str,
+    taken: str,
+) -> tuple[str, str]:
+    """A need's or a pathway's title (spaces tidied, required) and its address (made from the
+    title when empty, and not another row's): both are found by their slug."""
+    title = " ".join((title or "").split())
+    if not title:
+        raise PathwayError(empty, "title")
+    slug = slugify(slug or title, fallback)
+    clash = model.by_slug(slug)
+    if clash is not None and clash is not row:
+        raise PathwayError(taken.format(slug=slug), "slug")
+    return title, slug
+
+
 def save_need(
     need: LearningNeed | None, *, title: str, slug: str = "", description: str = ""
 ) -> LearningNeed:
-    title = " ".join((title or "").split())
-    if not title:
-        raise PathwayError("Describe the learning need, e.g. “New to acquisitions work”.", "title")
-    slug = slugify(slug or title, "need")
-    clash = LearningNeed.by_slug(slug)
-    if clash is not None and clash is not need:
-        raise PathwayError(f"Another learning need already uses the address “{slug}”.", "slug")
+    title, slug = _title_and_slug(
+        LearningNeed,
+        need,
+        title,
+        slug,
+        "need",
+        empty="Describe the learning need, e.g. “New to acquisitions work”.",
+        taken="Another learning need already uses the address “{slug}”.",
+    )
     if need is None:
         need = LearningNeed(position=(db.session.scalar(select(func.max(LearningNeed.position))) or 0) + 1)
         db.session.add(need)
@@ -230,13 +254,15 @@ def save_pathway(
     description: str = "",
     needs: Iterable[LearningNeed] = (),
 ) -> Pathway:
-    title = " ".join((title or "").split())
-    if not title:
-        raise PathwayError("Give the pathway a title.", "title")
-    slug = slugify(slug or title, "pathway")
-    clash = Pathway.by_slug(slug)
-    if clash is not None and clash is not pathway:
-        raise PathwayError(f"Another pathway already uses the address /pathways/{slug}.", "slug")
+    title, slug = _title_and_slug(
+        Pathway,
+        pathway,
+        title,
+        slug,
+        "pathway",
+        empty="Give the pathway a title.",
+        taken="Another pathway already uses the address /pathways/{slug}.",
+    )
     if len(audience or "") > 300:
         raise PathwayError("Keep the audience line under 300 characters.", "audience")
     if pathway is None:
