@@ -90,7 +90,9 @@ RULES: dict[str, Rule] = {
     "webinars.remove": ev(r.REGISTRANTS_EDIT),
     # registrants
     "subscribers.index": ev(r.REGISTRANTS_VIEW),
-    "subscribers.export": Rule(r.REGISTRANTS_VIEW, r.REGISTRANTS_VIEW, "event", audit_as="registrants.exported"),
+    "subscribers.export": Rule(
+        r.REGISTRANTS_VIEW, r.REGISTRANTS_VIEW, "event", audit_as="registrants.exported"
+    ),
     "subscribers.change_mode": ev(r.REGISTRANTS_EDIT),
     "subscribers.reenable": ev(r.REGISTRANTS_EDIT),
     "subscribers.remove": ev(r.REGISTRANTS_EDIT),
@@ -136,6 +138,7 @@ RULES: dict[str, Rule] = {
     "team.index": ev(r.ROLES_MANAGE),
     "team.revoke": ev(r.ROLES_MANAGE),
     "audit.index": ev(r.AUDIT_VIEW),
+    "audit.site": site(r.SITE_ADMIN),
     "audit_api.api_index": ev(r.AUDIT_VIEW),
     "webhooks.index": ev(r.WEBHOOKS_MANAGE),
     "webhooks.endpoint": ev(r.WEBHOOKS_MANAGE),
