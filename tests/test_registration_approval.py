@@ -15,14 +15,16 @@ from sqlalchemy import select
 
 from forum.core import clock
 from forum.core.extensions import db
-from forum.models import Event, OutboundMessage, Participant, Subscription
+from forum.models import Event, OutboundMessage, Subscription
 from forum.registration import approval
 from forum.subscriptions import service
 from forum.webinars import join_links
 from tests.conftest import BACKENDS, csrf_from
 from tests.support.api import officer_token
 from tests.support.calendars import make_event
+from tests.support.factories import sign_up as register
 from tests.support.live import make_officer, post_form, sign_in
+from tests.support.races import race
 from tests.support.subscriptions import link_in, outbox, text_of
 
 NOW = datetime(2025, 1, 10, 15, 0).astimezone()
@@ -40,16 +42,6 @@ def series(limit: int | None = None) -> Event:
         db.session.commit()
     return event
 
-
-def register(event: Event, email: str) -> Subscription:
-    """A confirmed address signing up (register once)."""
-    with clock.frozen(NOW):
-        if Participant.by_email(email) is None:
-            db.session.add(Participant(email=email, email_key=email, confirmed_at=clock.now()))
-            db.session.flush()
-        sub = service.subscribe(event, email, conduct_accepted=True)
-        db.session.commit()
-    return sub
 
 
 def kinds(email: str) -> list[str]:
@@ -190,34 +182,21 @@ def test_two_officers_approving_at_once_seat_in_approval_order_on_postgresql(
     first, second = register(event, "first@x.org"), register(event, "second@x.org")
     ids = {"first@x.org": first.id, "second@x.org": second.id}
     started = threading.Event()
-    errors: list[Exception] = []
 
     def decide(email: str, lead: bool) -> None:
-        try:
-            with app.app_context():
-                if not lead:
-                    assert started.wait(10)
-                sub = db.session.get(Subscription, ids[email])
-                assert sub is not None
-                approval.approve([sub])
-                if lead:
-                    started.set()
-                    threading.Event().wait(0.5)  # hold the event lock while the other one waits
-                db.session.commit()
-                db.session.remove()
-        except Exception as exc:  # reported by the assertion below
-            errors.append(exc)
-            started.set()
+        with app.app_context():
+            if not lead:
+                assert started.wait(10)
+            sub = db.session.get(Subscription, ids[email])
+            assert sub is not None
+            approval.approve([sub])
+            if lead:
+                started.set()
+                threading.Event().wait(0.5)  # hold the event lock while the other one waits
+            db.session.commit()
+            db.session.remove()
 
-    threads = [
-        threading.Thread(target=decide, args=("first@x.org", True)),
-        threading.Thread(target=decide, args=("second@x.org", False)),
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert not errors, errors
+    race(decide, "first@x.org", "second@x.org", started)
     db.session.expire_all()
     rows = {s.participant.email: s.status for s in db.session.scalars(select(Subscription))}
     assert rows == {"first@x.org": "active", "second@x.org": "waitlisted"}

@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from forum.core import clock
 from forum.core.extensions import db
-from forum.models import Material, OutboundMessage, Participant, Subscription
-from forum.subscriptions import service
+from forum.models import Material, OutboundMessage, Subscription
 from forum.subscriptions.state import registration_state
 from tests.conftest import csrf_from
 from tests.support.calendars import make_event
+from tests.support.factories import sign_up as join
 
 NOW = datetime(2025, 1, 10, 15, 0).astimezone()
 WALLS = [
@@ -33,15 +33,6 @@ def series(limit: int | None = None, slug: str = "re-envisioning"):  # type: ign
         db.session.commit()
     return event
 
-
-def join(event, email: str) -> Subscription:  # type: ignore[no-untyped-def]
-    with clock.frozen(NOW):
-        if Participant.by_email(email) is None:
-            db.session.add(Participant(email=email, email_key=email, confirmed_at=clock.now()))
-            db.session.flush()
-        sub = service.subscribe(event, email, conduct_accepted=True)
-        db.session.commit()
-    return sub
 
 
 def head_of(html: str) -> str:

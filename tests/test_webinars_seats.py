@@ -19,6 +19,8 @@ from forum.subscriptions import service
 from forum.webinars import seats
 from tests.conftest import BACKENDS, csrf_from
 from tests.support.calendars import make_event
+from tests.support.factories import sign_up as register
+from tests.support.races import race
 from tests.support.subscriptions import login_officer, outbox, text_of
 
 NOW = datetime(2025, 1, 10, 15, 0).astimezone()
@@ -35,16 +37,6 @@ def full_series(limit: int | None) -> Event:
         db.session.commit()
     return event
 
-
-def register(event: Event, email: str, at: datetime = NOW) -> Subscription:
-    """A confirmed address signing up (register once): a seat or the waiting list at once."""
-    with clock.frozen(at):
-        if Participant.by_email(email) is None:
-            db.session.add(Participant(email=email, email_key=email, confirmed_at=clock.now()))
-            db.session.flush()
-        sub = service.subscribe(event, email, conduct_accepted=True)
-        db.session.commit()
-    return sub
 
 
 def statuses(event: Event) -> dict[str, str]:
@@ -171,37 +163,24 @@ def test_two_people_taking_the_last_seat_at_once_on_postgresql(app: Flask, backe
     event_id = event.id
     first_done = threading.Event()
     results: dict[str, str] = {}
-    errors: list[Exception] = []
     pids: list[int] = []  # the second connection's backend
 
     def take(email: str, hold: bool) -> None:
-        try:
-            with app.app_context(), clock.frozen(NOW):
-                ev = db.session.get(Event, event_id)
-                assert ev is not None
-                if not hold:
-                    assert first_done.wait(10)  # start once the first one holds the lock
-                    pids.append(db.session.execute(text("SELECT pg_backend_pid()")).scalar_one())
-                sub = service.subscribe(ev, email, conduct_accepted=True)
-                if hold:
-                    first_done.set()
-                    _wait_for_a_lock_waiter(pids)
-                db.session.commit()
-                results[email] = sub.status
-                db.session.remove()
-        except Exception as exc:  # reported by the assertion below
-            errors.append(exc)
-            first_done.set()
+        with app.app_context(), clock.frozen(NOW):
+            ev = db.session.get(Event, event_id)
+            assert ev is not None
+            if not hold:
+                assert first_done.wait(10)  # start once the first one holds the lock
+                pids.append(db.session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+            sub = service.subscribe(ev, email, conduct_accepted=True)
+            if hold:
+                first_done.set()
+                _wait_for_a_lock_waiter(pids)
+            db.session.commit()
+            results[email] = sub.status
+            db.session.remove()
 
-    threads = [
-        threading.Thread(target=take, args=("first@x.org", True)),
-        threading.Thread(target=take, args=("second@x.org", False)),
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert not errors, errors
+    race(take, "first@x.org", "second@x.org", first_done)
     assert results == {"first@x.org": "active", "second@x.org": "waitlisted"}
     assert sorted(statuses(db.session.get(Event, event_id)).values()) == ["active", "waitlisted"]
     assert len(outbox("welcome")) == 1 and len(outbox("waitlisted")) == 1
@@ -242,36 +221,23 @@ def test_two_people_leaving_at_once_promote_two_different_people_on_postgresql(
         register(event, email, NOW + timedelta(minutes=n))
     ids = {s.participant.email: s.id for s in db.session.scalars(select(Subscription))}
     first_done = threading.Event()
-    errors: list[Exception] = []
     pids: list[int] = []  # the second connection's backend
 
     def leave(email: str, hold: bool) -> None:
-        try:
-            with app.app_context(), clock.frozen(NOW + timedelta(days=1)):
-                if not hold:
-                    assert first_done.wait(10)
-                    pids.append(db.session.execute(text("SELECT pg_backend_pid()")).scalar_one())
-                sub = db.session.get(Subscription, ids[email])
-                assert sub is not None
-                service.unsubscribe(sub)
-                if hold:
-                    first_done.set()
-                    _wait_for_a_lock_waiter(pids)
-                db.session.commit()
-                db.session.remove()
-        except Exception as exc:  # reported by the assertion below
-            errors.append(exc)
-            first_done.set()
+        with app.app_context(), clock.frozen(NOW + timedelta(days=1)):
+            if not hold:
+                assert first_done.wait(10)
+                pids.append(db.session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+            sub = db.session.get(Subscription, ids[email])
+            assert sub is not None
+            service.unsubscribe(sub)
+            if hold:
+                first_done.set()
+                _wait_for_a_lock_waiter(pids)
+            db.session.commit()
+            db.session.remove()
 
-    threads = [
-        threading.Thread(target=leave, args=("a@x.org", True)),
-        threading.Thread(target=leave, args=("b@x.org", False)),
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert not errors, errors
+    race(leave, "a@x.org", "b@x.org", first_done)
     assert statuses(event) == {
         "a@x.org": "unsubscribed",
         "b@x.org": "unsubscribed",

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from forum.ce import attendance, evaluations
 from forum.common import branding
-from forum.common.jobs import JobReport, register_job, run_once
+from forum.common.jobs import JobReport, register_job, run_reported
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.timezones import format_date, format_range, to_zone, zone_label
@@ -357,15 +357,16 @@ def send_due(at: datetime, report: JobReport, event: Event | None = None) -> Non
                 continue
             if standing(sub, at).kind != "completion":
                 continue  # e.g. the evaluation comes first
-            run = run_once(
+            run_reported(
+                report,
+                f"certificate {ev.slug} subscription {sub.id}",
                 "certificate",
                 f"subscription:{sub.id}",
                 "completion",
                 ev.ends_at,
                 partial(mail_certificate, sub, at),
+                show_note=True,
             )
-            if run is not None:
-                report.add(f"certificate {ev.slug} subscription {sub.id}: {run.note}", run.recipients)
 
 
 def ce_job(at: datetime, report: JobReport, event: Event | None = None) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from forum.common.jobs import JobReport, run_once
+from forum.common.jobs import JobReport, run_reported
 from forum.core import clock, spreadsheet
 from forum.core.extensions import db
 from forum.core.tokens import make_token, read_token
@@ -458,12 +458,12 @@ def send_due(at: datetime, report: JobReport, event: Event | None = None) -> Non
             continue
         if not evaluation.questions:
             continue
-        run = run_once(
+        run_reported(
+            report,
+            f"evaluation {evaluation.event.slug}",
             "evaluation",
             f"evaluation:{evaluation.id}",
             "invite",
             ends,
             partial(_send_invitations, evaluation),
         )
-        if run is not None:
-            report.add(f"evaluation {evaluation.event.slug}: {run.recipients} messages", run.recipients)

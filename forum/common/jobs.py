@@ -97,6 +97,25 @@ def run_once(
     return run
 
 
+def run_reported(
+    report: JobReport,
+    label: str,
+    kind: str,
+    target: str,
+    period: str,
+    due_at: datetime | None,
+    send: Callable[[], tuple[int, str]],
+    *,
+    show_note: bool = False,
+) -> JobRun | None:
+    """`run_once`, and when it ran, one report line `label: N messages` (or `label: note`
+    where the note says more than the count), so every job's output reads the same way."""
+    run = run_once(kind, target, period, due_at, send)
+    if run is not None:
+        report.add(f"{label}: {run.note if show_note else f'{run.recipients} messages'}", run.recipients)
+    return run
+
+
 def skip(note: str) -> Callable[[], tuple[int, str]]:
     """A `send` for `run_once` that sends nothing and records why (a superseded unit)."""
     return lambda: (0, note)

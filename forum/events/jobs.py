@@ -12,7 +12,7 @@ from functools import partial
 
 from sqlalchemy import select
 
-from forum.common.jobs import JobReport, register_job, run_once, skip
+from forum.common.jobs import JobReport, register_job, run_reported, skip
 from forum.core.extensions import db
 from forum.events.announcements import send_announcement
 from forum.events.reminders import send_reminder
@@ -57,12 +57,15 @@ def reminders_job(at: datetime, report: JobReport, event: Event | None = None) -
                 if minutes == latest
                 else skip(f"superseded by the {latest}-minute reminder")
             )
-            run = run_once("reminder", f"session:{session.id}", period, due, send)
-            if run is not None:
-                report.add(
-                    f"reminder {session.event.slug} session {session.id} {period}: {run.recipients} messages",
-                    run.recipients,
-                )
+            run_reported(
+                report,
+                f"reminder {session.event.slug} session {session.id} {period}",
+                "reminder",
+                f"session:{session.id}",
+                period,
+                due,
+                send,
+            )
 
 
 def announcements_job(at: datetime, report: JobReport, event: Event | None = None) -> None:
@@ -79,18 +82,15 @@ def announcements_job(at: datetime, report: JobReport, event: Event | None = Non
         announcement = db.session.get(Announcement, ann_id)
         if announcement is None or announcement.status != "scheduled":
             continue
-        run = run_once(
+        run_reported(
+            report,
+            f"announcement {announcement.id} ({announcement.subject})",
             "announcement",
             f"announcement:{announcement.id}",
             "send",
             announcement.send_at,
             partial(send_announcement, announcement, at),
         )
-        if run is not None:
-            report.add(
-                f"announcement {announcement.id} ({announcement.subject}): {run.recipients} messages",
-                run.recipients,
-            )
 
 
 register_job("reminders", "reminders before webinar sessions", reminders_job)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from forum.core.text import slugify
 from forum.models import Event
 from forum.models.pathways import LearningNeed, Pathway
 from forum.pathways import service as pathways
@@ -64,7 +65,7 @@ def load_pathway(report: Any) -> Pathway | None:
         return None
     needs = []
     for title, description in NEEDS:
-        need = LearningNeed.by_slug(pathways.slugify(title))
+        need = LearningNeed.by_slug(slugify(title, "pathway"))
         needs.append(need or pathways.save_need(None, title=title, description=description))
     docs = [pathways.save_external(None, **spec) for spec in EXTERNAL]
     forum = Event.by_slug("mentoring-in-technical-services")

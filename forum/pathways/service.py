@@ -9,7 +9,6 @@ the scheduled link check in `link_check.py`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from forum.core import clock
 from forum.core.extensions import db
+from forum.core.text import slugify
 from forum.models import Event, Session
 from forum.models.pathways import (
     EXTERNAL_KINDS,
@@ -39,12 +39,6 @@ class PathwayError(ValueError):
     def __init__(self, message: str, field: str = "title"):
         super().__init__(message)
         self.field = field
-
-
-def slugify(text: str, fallback: str = "pathway") -> str:
-    """`New to technical services` -> `new-to-technical-services` (at most 80 characters)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:80].rstrip("-") or fallback
 
 
 # --- resources ------------------------------------------------------------------------------
@@ -208,16 +202,40 @@ def recording_url(resource: Resource) -> str | None:
 # --- learning needs and pathways --------------------------------------------------------------
 
 
+def _title_and_slug(
+    model: type[LearningNeed] | type[Pathway],
+    row: LearningNeed | Pathway | None,
+    title: str,
+    slug: str,
+    fallback: str,
+    *,
+    empty: str,
+    taken: str,
+) -> tuple[str, str]:
+    """A need's or a pathway's title (spaces tidied, required) and its address (made from the
+    title when empty, and not another row's): both are found by their slug."""
+    title = " ".join((title or "").split())
+    if not title:
+        raise PathwayError(empty, "title")
+    slug = slugify(slug or title, fallback)
+    clash = model.by_slug(slug)
+    if clash is not None and clash is not row:
+        raise PathwayError(taken.format(slug=slug), "slug")
+    return title, slug
+
+
 def save_need(
     need: LearningNeed | None, *, title: str, slug: str = "", description: str = ""
 ) -> LearningNeed:
-    title = " ".join((title or "").split())
-    if not title:
-        raise PathwayError("Describe the learning need, e.g. “New to acquisitions work”.", "title")
-    slug = slugify(slug or title, "need")
-    clash = LearningNeed.by_slug(slug)
-    if clash is not None and clash is not need:
-        raise PathwayError(f"Another learning need already uses the address “{slug}”.", "slug")
+    title, slug = _title_and_slug(
+        LearningNeed,
+        need,
+        title,
+        slug,
+        "need",
+        empty="Describe the learning need, e.g. “New to acquisitions work”.",
+        taken="Another learning need already uses the address “{slug}”.",
+    )
     if need is None:
         need = LearningNeed(position=(db.session.scalar(select(func.max(LearningNeed.position))) or 0) + 1)
         db.session.add(need)
@@ -236,13 +254,15 @@ def save_pathway(
     description: str = "",
     needs: Iterable[LearningNeed] = (),
 ) -> Pathway:
-    title = " ".join((title or "").split())
-    if not title:
-        raise PathwayError("Give the pathway a title.", "title")
-    slug = slugify(slug or title)
-    clash = Pathway.by_slug(slug)
-    if clash is not None and clash is not pathway:
-        raise PathwayError(f"Another pathway already uses the address /pathways/{slug}.", "slug")
+    title, slug = _title_and_slug(
+        Pathway,
+        pathway,
+        title,
+        slug,
+        "pathway",
+        empty="Give the pathway a title.",
+        taken="Another pathway already uses the address /pathways/{slug}.",
+    )
     if len(audience or "") > 300:
         raise PathwayError("Keep the audience line under 300 characters.", "audience")
     if pathway is None:

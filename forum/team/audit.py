@@ -186,13 +186,20 @@ def _summary(kind: str, obj: Any) -> str:
     return ""
 
 
+def _who(actor: Actor) -> dict[str, Any]:
+    """When and by whom, the same on every entry: a watched row's change or a recorded action."""
+    return {
+        "at": clock.now(),
+        "officer_id": actor.officer.id if actor.officer is not None else None,
+        "actor": actor.label,
+        "via": actor.via,
+        "address": actor.address,
+    }
+
+
 def _entry(actor: Actor, watched_: Watched, obj: Any, action: str, changes: dict[str, Any]) -> Any:
     return AuditEntry(
-        at=clock.now(),
-        officer_id=actor.officer.id if actor.officer is not None else None,
-        actor=actor.label,
-        via=actor.via,
-        address=actor.address,
+        **_who(actor),
         action=action,
         event_id=watched_.event_of(obj),
         object_type=watched_.kind,
@@ -268,11 +275,7 @@ def record(
     actor = current_actor()
     db.session.add(
         AuditEntry(
-            at=clock.now(),
-            officer_id=actor.officer.id if actor.officer is not None else None,
-            actor=actor.label,
-            via=actor.via,
-            address=actor.address,
+            **_who(actor),
             action=action,
             event_id=event_id,
             summary=summary[:300],

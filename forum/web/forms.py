@@ -133,6 +133,22 @@ def _strip(value: str | None) -> str | None:
 
 
 STRIP = [_strip]
+STRIP_LOWER = [_strip, lambda v: v.lower() if isinstance(v, str) else v]
+
+
+def slug_field(description: str, example: str = "") -> StringField:
+    """The optional web-address field of the event and duplicate forms: the same checks, so an
+    address the one form takes the other takes too (the service picks one from the title when empty)."""
+    return StringField(
+        "Web address (slug)",
+        validators=[
+            Optional(),
+            Length(min=2, max=80),
+            Regexp(SLUG_RE, message=f"Use lower-case letters, digits and single hyphens{example}."),
+        ],
+        filters=STRIP_LOWER,
+        description=description,
+    )
 
 
 class ZoneField(SelectField):
@@ -167,17 +183,9 @@ class EventForm(CheckedForm):
         validators=[DataRequired("Give the event a title."), TitleLength(200)],
         filters=STRIP,
     )
-    slug = StringField(
-        "Web address (slug)",
-        validators=[
-            Optional(),
-            Length(min=2, max=80),
-            Regexp(
-                SLUG_RE, message="Use lower-case letters, digits and single hyphens, e.g. ts-mentoring-2026."
-            ),
-        ],
-        filters=[_strip, lambda v: v.lower() if isinstance(v, str) else v],
-        description="Used in the page address and the e-forum's list address. Left empty, it is made from the title.",
+    slug = slug_field(
+        "Used in the page address and the e-forum's list address. Left empty, it is made from the title.",
+        ", e.g. ts-mentoring-2026",
     )
     summary = TextAreaField(
         "Summary", validators=[Length(max=500)], filters=STRIP, description="One or two sentences for lists."
@@ -321,16 +329,7 @@ class DuplicateForm(CheckedForm):
         validators=[DataRequired("Give the copy a title."), TitleLength(200)],
         filters=STRIP,
     )
-    slug = StringField(
-        "Web address (slug)",
-        validators=[
-            Optional(),
-            Length(min=2, max=80),
-            Regexp(SLUG_RE, message="Use lower-case letters, digits and single hyphens."),
-        ],
-        filters=[_strip, lambda v: v.lower() if isinstance(v, str) else v],
-        description="Left empty, it is made from the title.",
-    )
+    slug = slug_field("Left empty, it is made from the title.")
     first_date = DateField(
         "First session on",
         validators=[InputRequired("Pick the date of the first session.")],
@@ -428,7 +427,7 @@ class BrandingForm(CheckedForm):
     brand_colour = StringField(
         "Brand colour",
         validators=[Length(max=7)],
-        filters=[_strip, lambda v: v.lower() if isinstance(v, str) else v],
+        filters=STRIP_LOWER,
         description="# and six hex digits, e.g. #0b5394. It must keep 4.5:1 contrast with white.",
     )
     footer_text = StringField("Footer text", validators=[Length(max=300)], filters=STRIP)

@@ -21,7 +21,7 @@ from sqlalchemy import String, cast, exists, literal, select
 
 from forum.common import subjects
 from forum.common.audience import active_subscriptions
-from forum.common.jobs import JobReport, register_job, run_once
+from forum.common.jobs import JobReport, register_job, run_reported
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.urls import external_url
@@ -112,14 +112,15 @@ def due_sessions(at: datetime, event: Event | None = None) -> list[Session]:
 def run(at: datetime, report: JobReport, event: Event | None = None) -> None:
     """Scheduler job: one "recording available" mail per session to its registrants."""
     for session in due_sessions(at, event):
-        done = run_once(
-            JOB_KIND, f"session:{session.id}", "available", session.ends_at, partial(send, session)
+        run_reported(
+            report,
+            f"recording {session.event.slug} session {session.id}",
+            JOB_KIND,
+            f"session:{session.id}",
+            "available",
+            session.ends_at,
+            partial(send, session),
         )
-        if done is not None:
-            report.add(
-                f"recording {session.event.slug} session {session.id}: {done.recipients} messages",
-                done.recipients,
-            )
 
 
 def send(session: Session) -> tuple[int, str]:

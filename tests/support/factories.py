@@ -30,6 +30,7 @@ from forum.models import (
     Session,
     Subscription,
 )
+from forum.subscriptions import service as subscriptions
 from tests.support.fanouts import write_fan_outs
 
 NY = "America/New_York"
@@ -93,6 +94,22 @@ def subscribe(
     db.session.add(subscription)
     db.session.commit()
     return subscription
+
+
+#: When `sign_up` signs people up unless told otherwise (the seat and approval tests' NOW).
+SIGN_UP_AT = datetime(2025, 1, 10, 15, 0).astimezone()
+
+
+def sign_up(event: Event, email: str, at: datetime = SIGN_UP_AT) -> Subscription:
+    """A confirmed address signing up through the service, as the sign-up page does: a seat,
+    the waiting list or the approval queue, as the event decides. Committed."""
+    with clock.frozen(at):
+        if Participant.by_email(email) is None:
+            db.session.add(Participant(email=email, email_key=email, confirmed_at=clock.now()))
+            db.session.flush()
+        sub = subscriptions.subscribe(event, email, conduct_accepted=True)
+        db.session.commit()
+    return sub
 
 
 def make_officer(email: str, name: str = "Pat Officer", password: str = OFFICER_PASSWORD) -> Officer:

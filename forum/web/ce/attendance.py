@@ -22,6 +22,7 @@ from forum.core.extensions import db
 from forum.core.timezones import format_date, format_time
 from forum.core.validation import CheckedForm
 from forum.models import COMPLETION_RULES, Certificate, Event, Session, Subscription
+from forum.web.ce.certificates import issued_pdf
 from forum.web.charts import grouped_bars
 from forum.web.events.manage_common import get_event, require_officer
 
@@ -279,23 +280,11 @@ def certificate(slug: str, sub_id: int) -> Any:
     sub = db.session.get(Subscription, sub_id)
     if sub is None or sub.event_id != event.id:
         abort(404, description="That person is not registered for this event.")
-    try:
-        cert = certificates.issue(sub)
-    except certificates.CertificateError as exc:
-        db.session.rollback()
-        page = render_template(
-            "ce/no_certificate.html",
-            reason=f"{sub.participant.email}: {exc}",
-            event=event,
-            preferences=url_for(".index", slug=slug) + f"#sub-{sub.id}",
-            back_label="Back to attendance",
-        )
-        return page, 409
-    db.session.commit()
-    return Response(
-        certificates.render_pdf(cert),
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{certificates.filename(cert)}"'},
+    return issued_pdf(
+        sub,
+        url_for(".index", slug=slug) + f"#sub-{sub.id}",
+        reason_prefix=f"{sub.participant.email}: ",
+        back_label="Back to attendance",
     )
 
 

@@ -97,15 +97,23 @@ def download(token: str, sub_id: int) -> Any:
     sub = db.session.get(Subscription, sub_id)
     if sub is None or sub.participant_id != participant.id:
         return render_template("subscriptions/gone.html"), 404
+    return issued_pdf(sub, url_for("subscriptions.preferences", token=token))
+
+
+def issued_pdf(sub: Subscription, back: str, reason_prefix: str = "", back_label: str | None = None) -> Any:
+    """Issue (or reissue) `sub`'s certificate and answer with its PDF; a 409 page saying why
+    when there is none yet. The participant's and the officer's download both answer this way."""
     try:
         cert = certificates.issue(sub)
     except certificates.CertificateError as exc:
         db.session.rollback()
+        extra = {"back_label": back_label} if back_label else {}
         page = render_template(
             "ce/no_certificate.html",
-            reason=str(exc),
+            reason=f"{reason_prefix}{exc}",
             event=sub.event,
-            preferences=url_for("subscriptions.preferences", token=token),
+            preferences=back,
+            **extra,
         )
         return page, 409
     db.session.commit()

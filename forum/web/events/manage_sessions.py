@@ -9,6 +9,7 @@ date in the past is this door's own question, not a rule: the API has no one to 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask import session as cookie
@@ -106,16 +107,7 @@ def sessions(slug: str) -> Page:
         if times_exist(form, start, end) and confirm_past(form, form.date, start):
             recipients = actions.calendar_recipients(ev)
             try:
-                _, notes = editing.new_session(
-                    ev,
-                    start,
-                    end,
-                    form.timezone.data,
-                    title=form.title.data or "",
-                    join_url=form.join_url.data or "",
-                    description=form.description.data or "",
-                    panelist_ids=form.panelist_ids.data or [],
-                )
+                _, notes = editing.new_session(ev, start, end, form.timezone.data, **_session_values(form))
             except editing.EventChangeError as exc:
                 if exc.conflict:
                     return refused_outright(slug, exc)
@@ -125,6 +117,16 @@ def sessions(slug: str) -> Page:
                 flash_saved("Session added.", notes, ev, recipients)
                 return redirect(url_for("manage.sessions", slug=slug))
     return sessions_page(get_event(slug), form=form, status=400)
+
+
+def _session_values(form: SessionForm) -> dict[str, Any]:
+    """The session form's wording and panelists as `editing.new_session`/`edit_session` take them."""
+    return {
+        "title": form.title.data or "",
+        "join_url": form.join_url.data or "",
+        "description": form.description.data or "",
+        "panelist_ids": form.panelist_ids.data or [],
+    }
 
 
 def refused_outright(slug: str, error: editing.EventChangeError) -> Response:
@@ -193,16 +195,7 @@ def edit_session(slug: str, session_id: int) -> Page:
         if times_exist(form, start, end) and (not moved or confirm_past(form, form.date, start)):
             before = session.sequence
             try:
-                notes = editing.edit_session(
-                    session,
-                    start,
-                    end,
-                    form.timezone.data,
-                    title=form.title.data or "",
-                    join_url=form.join_url.data or "",
-                    description=form.description.data or "",
-                    panelist_ids=form.panelist_ids.data or [],
-                )
+                notes = editing.edit_session(session, start, end, form.timezone.data, **_session_values(form))
             except editing.EventChangeError as exc:
                 if exc.conflict:
                     return refused_outright(slug, exc)

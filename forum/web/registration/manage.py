@@ -6,6 +6,7 @@ functions the JSON API calls), and each POST ends in a redirect or re-renders wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -76,6 +77,20 @@ def _field_error(form: PresetFieldsForm, exc: service.QuestionError) -> None:
     field.errors = [*field.errors, str(exc)]
 
 
+def _saved(form: PresetFieldsForm, change: Callable[[], object], message: str) -> bool:
+    """Run the service `change`: committed and flashed, or rolled back with its error on the
+    field it names. Every question and preset form saves this way."""
+    try:
+        change()
+    except service.QuestionError as exc:
+        db.session.rollback()
+        _field_error(form, exc)
+        return False
+    db.session.commit()
+    flash(message)
+    return True
+
+
 def _get_question(event: Event, question_id: int) -> FormQuestion:
     question = service.get_question(service.event_form(event), question_id)
     if question is None:
@@ -95,14 +110,7 @@ def questions(slug: str) -> Page:
     if form.validate_on_submit():
         target = service.event_form(event, create=True)
         assert target is not None  # made just now if it was missing
-        try:
-            service.add_question(target, _data(form))
-        except service.QuestionError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Question added.")
+        if _saved(form, lambda: service.add_question(target, _data(form)), "Question added."):
             return redirect(url_for(".questions", slug=slug), code=303)
     return _questions_page(event, form), 400 if form.errors else 200
 
@@ -154,16 +162,10 @@ def edit_question(slug: str, question_id: int) -> Page:
         },
     )
     form.condition_question.choices = _condition_choices(question.form, question)
-    if form.validate_on_submit():
-        try:
-            service.update_question(question, _data(form))
-        except service.QuestionError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Question saved.")
-            return redirect(url_for(".questions", slug=slug), code=303)
+    if form.validate_on_submit() and _saved(
+        form, lambda: service.update_question(question, _data(form)), "Question saved."
+    ):
+        return redirect(url_for(".questions", slug=slug), code=303)
     page = render_template("registration/question_edit.html", event=event, question=question, form=form)
     return page, 400 if form.errors else 200
 
@@ -209,16 +211,10 @@ def approval_setting(slug: str) -> Response:
 @bp.route("/presets", methods=["GET", "POST"])
 def presets() -> Page:
     form = PresetFieldsForm()
-    if form.validate_on_submit():
-        try:
-            service.save_preset(None, _data(form))
-        except service.QuestionError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Preset added to the library.")
-            return redirect(url_for(".presets"), code=303)
+    if form.validate_on_submit() and _saved(
+        form, lambda: service.save_preset(None, _data(form)), "Preset added to the library."
+    ):
+        return redirect(url_for(".presets"), code=303)
     rows = service.presets()
     db.session.commit()
     page = render_template(
@@ -233,16 +229,10 @@ def edit_preset(preset_id: int) -> Page:
     if preset is None:
         abort(404, description="There is no such preset.")
     form = PresetFieldsForm(obj=preset)
-    if form.validate_on_submit():
-        try:
-            service.save_preset(preset, _data(form))
-        except service.QuestionError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Preset saved.")
-            return redirect(url_for(".presets"), code=303)
+    if form.validate_on_submit() and _saved(
+        form, lambda: service.save_preset(preset, _data(form)), "Preset saved."
+    ):
+        return redirect(url_for(".presets"), code=303)
     page = render_template("registration/preset_edit.html", preset=preset, form=form)
     return page, 400 if form.errors else 200
 
