@@ -13,7 +13,7 @@ from forum.models.ce import (
     EvaluationQuestion,
     EvaluationResponse,
 )
-from forum.models.discussion import POST_STATUSES, Post, Thread
+from forum.models.discussion import POST_STATUSES, AcceptedSender, Post, Thread
 from forum.models.events import (
     EVENT_KINDS,
     MATERIAL_KINDS,
@@ -43,6 +43,7 @@ from forum.models.scheduling import Announcement, JobRun, SchedulerLock
 from forum.models.settings import SiteSetting
 
 __all__ = [
+    "AcceptedSender",
     "ATTENDANCE_SOURCES",
     "CHOICE_DISPLAYS",
     "FORM_QUESTION_KINDS",

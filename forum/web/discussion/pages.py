@@ -35,6 +35,8 @@ from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.core.tokens import TokenError, read_token
 from forum.core.validation import CheckedForm
+from forum.discussion import moderation as moderation_service
+from forum.discussion import senders
 from forum.discussion import service as discussion
 from forum.discussion import threads as thread_reads
 from forum.mail.links import token_max_age
@@ -67,7 +69,20 @@ class ModerateForm(CheckedForm):
         validators=[Optional(), Length(max=2000)],
     )
     approve = SubmitField("Approve and send")
+    always = SubmitField("Approve and always accept this sender")
     reject = SubmitField("Reject")
+
+
+class BulkModerateForm(CheckedForm):
+    """The ticked posts (checkboxes named `post`, outside this form, joined by its id)."""
+
+    reason = TextAreaField(
+        "Reason for rejecting the ticked posts (sent to their authors)",
+        validators=[Optional(), Length(max=2000)],
+    )
+    approve = SubmitField("Approve ticked")
+    always = SubmitField("Approve ticked and always accept their senders")
+    reject = SubmitField("Reject ticked")
 
 
 # --- access ------------------------------------------------------------------------------------
@@ -397,7 +412,13 @@ def moderation(slug: str) -> str:
     return _moderation_page(event, _moderator_identity(event))
 
 
-def _moderation_page(event: Event, moderator: str, refused: ModerateForm | None = None, post_id: int = 0) -> str:
+def _moderation_page(
+    event: Event,
+    moderator: str,
+    refused: ModerateForm | None = None,
+    post_id: int = 0,
+    bulk: BulkModerateForm | None = None,
+) -> str:
     """The held posts, each with its form; `refused` (post `post_id`'s) keeps what was typed."""
     held = thread_reads.held_posts(event)
     forms = {post.id: ModerateForm(prefix=f"p{post.id}") for post in held}
@@ -408,6 +429,8 @@ def _moderation_page(event: Event, moderator: str, refused: ModerateForm | None 
         event=event,
         held=held,
         forms=forms,
+        bulk=bulk or BulkModerateForm(prefix="bulk"),
+        accepted=senders.accepted_senders(event),
         moderator=moderator,
         zone=reader_zone(event),
     )
@@ -434,8 +457,40 @@ def moderate(slug: str, post_id: int) -> ResponseReturnValue:
         discussion.reject(post, reason, moderator)
         db.session.commit()
         flash(f"Rejected “{post.subject}”; the reason was mailed to {post.author_display}.", "success")
+    elif form.always.data:
+        moderation_service.moderate_many(event, [post.id], "always", moderator)
+        db.session.commit()
+        flash(f"Approved “{post.subject}”; {post.author_email} will always be accepted.", "success")
     else:
         discussion.accept(post, moderator)
         db.session.commit()
         flash(f"Approved “{post.subject}”; it was sent to the list.", "success")
+    return redirect(url_for(".moderation", slug=event.slug))
+
+
+@bp.route("/manage/events/<slug>/moderation/bulk", methods=["POST"])
+def moderate_bulk(slug: str) -> ResponseReturnValue:
+    """Approve, reject or approve-and-always-accept every ticked held post at once."""
+    event = _event_or_404(slug)
+    moderator = _moderator_identity(event)
+    form = BulkModerateForm(prefix="bulk")
+    if not form.validate_on_submit():
+        abort(400, description="The form expired; reload the queue and try again.")
+    ids = [int(raw) for raw in request.form.getlist("post") if raw.isdigit()]
+    if not ids:
+        flash("Tick the posts to decide first.", "info")
+        return redirect(url_for(".moderation", slug=event.slug))
+    action = "reject" if form.reject.data else "always" if form.always.data else "approve"
+    reason = (form.reason.data or "").strip()
+    if action == "reject" and not reason:
+        form.reason.errors = [*form.reason.errors, "Say why, so the authors know what to change."]
+        return _moderation_page(event, moderator, bulk=form), 400
+    result = moderation_service.moderate_many(event, ids, action, moderator, reason)
+    db.session.commit()
+    done = len(result.rejected) if action == "reject" else len(result.approved)
+    verb = "Rejected" if action == "reject" else "Approved"
+    message = f"{verb} {done} post{'s' if done != 1 else ''}."
+    if result.skipped:
+        message += f" {len(result.skipped)} were no longer waiting."
+    flash(message, "success")
     return redirect(url_for(".moderation", slug=event.slug))
