@@ -54,15 +54,18 @@ browser-deps:
 	  exit 1; \
 	fi
 
-# Tools the suite runs besides the browser: Node.js + npm (ical.js, the second calendar reader
-# every test's calendars go through) and Postfix's postmap (the relay recipient map test).
+# Tools the suite runs besides the browser: Node.js + npm (ical.js) and libical with a C compiler
+# (tests/c/ical_check.c, built on first use), the other calendar readers every test's calendars
+# go through, and Postfix's postmap (the relay recipient map test).
 # Installed the same way: apt-get when root, else one line saying what to install.
-TOOL_PACKAGES := nodejs npm postfix
+TOOL_PACKAGES := nodejs npm postfix gcc pkg-config libical-dev
 
 tool-deps:
 	@missing=; \
 	{ command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; } || missing="nodejs npm"; \
 	command -v postmap >/dev/null 2>&1 || [ -x /usr/sbin/postmap ] || missing="$$missing postfix"; \
+	{ command -v cc >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libical; } \
+	  || missing="$$missing gcc pkg-config libical-dev"; \
 	[ -z "$$missing" ] && exit 0; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "make test: installing $$missing for the test suite (apt-get)"; \
@@ -71,7 +74,7 @@ tool-deps:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
 	    || { echo "make test: apt-get could not install $$missing" >&2; exit 1; }; \
 	else \
-	  echo "make test: the suite needs $$missing (Node.js and npm for the calendar check, Postfix's postmap): install them (Debian/Ubuntu: sudo apt-get install $(TOOL_PACKAGES))" >&2; \
+	  echo "make test: the suite needs $$missing (Node.js and npm, and libical-dev with a C compiler, for the calendar check; Postfix's postmap): install them (Debian/Ubuntu: sudo apt-get install $(TOOL_PACKAGES))" >&2; \
 	  exit 1; \
 	fi
 

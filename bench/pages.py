@@ -167,7 +167,7 @@ def signed_in(app_client: FlaskClient) -> FlaskClient:
 
 
 def seed_officer_and_reader(forum: Event, series: Event) -> str:
-    officer = Officer(email=OFFICER, name="Bench Officer")
+    officer = Officer(email=OFFICER, name="Bench Officer", is_admin=True)
     officer.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     reader = Participant(email="reader@example.org", email_key="reader@example.org", name="Reader")
     for event in (forum, series):

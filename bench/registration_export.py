@@ -7,6 +7,7 @@ first 2,000 rows and at the end (flat memory: the two stay close), plus CPU seco
 
     .venv/bin/python bench/registration_export.py                      # SQLite
     .venv/bin/python bench/registration_export.py --database-url postgresql://127.0.0.1:5432/test
+    ... --no-trace                                                      # time without tracemalloc
 """
 
 from __future__ import annotations
@@ -122,14 +123,15 @@ def fill(registrations: int) -> Event:
     return event
 
 
-def run(app: Flask, registrations: int) -> None:
+def run(app: Flask, registrations: int, trace: bool = True) -> None:
     with app.app_context():
         event_id = fill(registrations).id
         db.session.expunge_all()
         event = db.session.get(Event, event_id)
         assert event is not None
         with app.test_request_context():
-            tracemalloc.start()
+            if trace:
+                tracemalloc.start()
             cpu, started = time.process_time(), time.perf_counter()
             first = None
             early_peak = 0
@@ -138,28 +140,31 @@ def run(app: Flask, registrations: int) -> None:
                 first = first or time.perf_counter() - started
                 lines += chunk.count("\n")
                 size += len(chunk)
-                if lines >= 2000 and not early_peak:
+                if trace and lines >= 2000 and not early_peak:
                     early_peak = tracemalloc.get_traced_memory()[1]
             wall, cpu_used = time.perf_counter() - started, time.process_time() - cpu
-            peak = tracemalloc.get_traced_memory()[1]
+            peak = tracemalloc.get_traced_memory()[1] if trace else 0
             tracemalloc.stop()
         print(
             f"{db.engine.dialect.name}: {lines - 1:,} rows x {len(QUESTIONS)} answers, {size / 1e6:.1f} MB of CSV"
         )
         print(f"  first chunk after {first or 0:.3f} s, all in {wall:.2f} s wall, {cpu_used:.2f} s CPU")
-        print(
-            f"  Python peak: {early_peak / 1e6:.1f} MB after 2,000 rows, {peak / 1e6:.1f} MB at the end;"
-            f" process peak RSS {peak_rss_mb():.0f} MB; load average {os.getloadavg()[0]:.2f}"
+        memory = (
+            f"Python peak: {early_peak / 1e6:.1f} MB after 2,000 rows, {peak / 1e6:.1f} MB at the end; "
+            if trace
+            else ""
         )
+        print(f"  {memory}process peak RSS {peak_rss_mb():.0f} MB; load average {os.getloadavg()[0]:.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="postgresql://... (default: a temporary SQLite file)")
     parser.add_argument("--registrations", type=int, default=10_000)
+    parser.add_argument("--no-trace", action="store_true", help="no tracemalloc (it slows Python down)")
     args = parser.parse_args()
     with bench_app(args.database_url, "registration_export") as app:
-        run(app, args.registrations)
+        run(app, args.registrations, trace=not args.no_trace)
 
 
 if __name__ == "__main__":

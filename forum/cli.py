@@ -116,7 +116,12 @@ def dev(host: str, port: int, lmtp_port: int) -> None:
     confirmation_prompt=True,
     help="At least 10 characters; prompted for (hidden) when left out.",
 )
-def create_officer(email: str, name: str, password: str) -> None:
+@click.option(
+    "--admin/--no-admin",
+    default=True,
+    help="Site administrator (every event, officers, settings); --no-admin holds only roles granted per event.",
+)
+def create_officer(email: str, name: str, password: str, admin: bool) -> None:
     """Create a program officer who can sign in at /manage."""
     from email_validator import EmailNotValidError, validate_email
 
@@ -131,7 +136,7 @@ def create_officer(email: str, name: str, password: str) -> None:
         raise click.ClickException(f"An officer with email {address} already exists.")
     if len(password) < 10:
         raise click.ClickException("The password must be at least 10 characters long.")
-    officer = Officer(email=address, name=name.strip())
+    officer = Officer(email=address, name=name.strip(), is_admin=admin)
     officer.set_password(password)
     db.session.add(officer)
     db.session.commit()
@@ -141,7 +146,8 @@ def create_officer(email: str, name: str, password: str) -> None:
 @forum_cli.command("create-token")
 @click.argument("email")
 @click.option("--name", default="", help="What the token is for, e.g. 'website sync'.")
-def create_token(email: str, name: str) -> None:
+@click.option("--read-only", is_flag=True, help="Reads only: the officer's roles, minus every change.")
+def create_token(email: str, name: str, read_only: bool) -> None:
     """Issue a JSON API token for an officer; the token is shown once and never stored."""
     from forum.core.extensions import db
     from forum.models import ApiToken, Officer
@@ -153,7 +159,7 @@ def create_token(email: str, name: str) -> None:
         )
     if not officer.active:
         raise click.ClickException(f"Officer {officer.email} is deactivated; no token issued.")
-    _, raw = ApiToken.issue(officer, name=name.strip())
+    _, raw = ApiToken.issue(officer, name=name.strip(), read_only=read_only)
     db.session.commit()
     click.echo(f"API token for {officer.email} (shown once; send as `Authorization: Bearer <token>`):")
     click.echo(raw)

@@ -21,8 +21,8 @@ from forum.web.events.api_schemas import WALL_TIME_FORMAT
 from tests.support.api import make_event, officer_token
 
 EXAMPLES_PER_OPERATION = 25
-OPERATIONS = 32  # every route under /api/v1: events, pathways, CE records, the public subscription,
-# registration questions, registrations and approval decisions
+OPERATIONS = 33  # every route under /api/v1: events, pathways, CE records, the public subscription,
+# registration questions, registrations and approval decisions, the audit log
 
 # `format: wall-time` is ours (a date and clock time with no offset); teach the generator.
 schemathesis.openapi.format(

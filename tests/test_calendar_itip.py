@@ -14,6 +14,7 @@ from forum.calendars import changes, invites
 from forum.core import clock
 from forum.core.extensions import db
 from forum.events import service as events
+from forum.mail.addresses import rsvp_address
 from forum.mail.compose import ListOptions, list_message
 from forum.models import OutboundMessage
 from forum.subscriptions import csv_import as subscriber_import
@@ -80,9 +81,11 @@ def test_welcome_for_series_becomes_request_invite(app) -> None:  # type: ignore
     assert str(vevent["UID"]) == f"{event.sessions[0].uid}@lists.forum.test"
     attendee = vevent["ATTENDEE"]
     assert str(attendee) == "mailto:ana@example.test"
-    assert attendee.params["RSVP"] == "FALSE" and attendee.params["PARTSTAT"] == "NEEDS-ACTION"
+    # A series' answers are recorded, so its invites ask for one, at the registration's own address.
+    assert attendee.params["RSVP"] == "TRUE" and attendee.params["PARTSTAT"] == "NEEDS-ACTION"
     assert attendee.params["CN"] == "Ana Reader"
-    assert str(vevent["ORGANIZER"]) == "mailto:series-one+rsvp@lists.forum.test"
+    assert str(vevent["ORGANIZER"]) == f"mailto:{rsvp_address(event, sub)}"
+    assert str(vevent["ORGANIZER"]).startswith(f"mailto:series-one+rsvp-{sub.id}-")
     got = instants(data)
     assert got[f"{event.sessions[0].uid}@lists.forum.test"][0] == datetime(2025, 3, 4, 18, 0, tzinfo=UTC)
     assert b"PUBLISH" not in data
@@ -98,7 +101,9 @@ def test_eforum_welcome_has_invite_only_on_request(app) -> None:  # type: ignore
         invited = invites.invite_for_welcome(_welcome(sub), sub, requested=True)
     _, data = _calendar_part(invited)
     cal = parse_checked(data)
-    assert str(cal.walk("VEVENT")[0]["ORGANIZER"]) == "mailto:forum-one+rsvp@lists.forum.test"
+    (vevent,) = cal.walk("VEVENT")
+    assert str(vevent["ORGANIZER"]) == f"mailto:{rsvp_address(event, sub)}"
+    assert vevent["ATTENDEE"].params["RSVP"] == "FALSE"  # an e-forum's days ask for no answer
 
 
 def test_invite_on_request_is_queued_once(app) -> None:  # type: ignore[no-untyped-def]

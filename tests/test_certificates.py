@@ -35,14 +35,20 @@ def attend_all(sub, event) -> None:  # type: ignore[no-untyped-def]
         attended(sub, s)
 
 
-def test_completion_certificate_pdf_says_who_what_when_and_how_long(app: Flask) -> None:
-    app.config["ORG_NAME"] = "Association for Library Collections & Technical Services"
-    ev = series(title="Cataloging Now: RDA in Practice")
+def _zoes_certificate(title: str) -> Certificate:
+    """Zoe attended every session of a series called `title`; her certificate, an hour after."""
+    ev = series(title=title)
     zoe = register(ev, "zoe@example.org", ZOE)
     attend_all(zoe, ev)
     with clock.frozen(after_end(ev, hours=1)):
         cert = certificates.issue(zoe)
     db.session.commit()
+    return cert
+
+
+def test_completion_certificate_pdf_says_who_what_when_and_how_long(app: Flask) -> None:
+    app.config["ORG_NAME"] = "Association for Library Collections & Technical Services"
+    cert = _zoes_certificate("Cataloging Now: RDA in Practice")
     assert cert.kind == "completion" and cert.minutes == 270
     text = pdf_text(certificates.render_pdf(cert))
     for expected in (
@@ -54,8 +60,10 @@ def test_completion_certificate_pdf_says_who_what_when_and_how_long(app: Flask) 
         "Continuing-education hours: 4.5",
         cert.code,
         f"http://forum.test/certificates/{cert.code}",
+        "For Association for Library Collections & Technical Services",  # under the signature line
     ):
         assert expected in text, (expected, text)
+    assert len(PdfReader(io.BytesIO(certificates.render_pdf(cert))).pages) == 1  # all on one page
 
 
 def test_attendance_certificate_lists_the_sessions_attended(app: Flask) -> None:
@@ -109,12 +117,7 @@ def test_evaluation_rule_holds_the_certificate_until_answered(app: Flask) -> Non
 
 
 def test_verification_page_shows_only_name_event_hours_and_date(app: Flask, client: FlaskClient) -> None:
-    ev = series(title="Cataloging Now")
-    zoe = register(ev, "zoe@example.org", ZOE)
-    attend_all(zoe, ev)
-    with clock.frozen(after_end(ev, hours=1)):
-        cert = certificates.issue(zoe)
-    db.session.commit()
+    cert = _zoes_certificate("Cataloging Now")
     typed_path = client.get(f"/certificates/{cert.code.lower().replace('-', ' ')}")  # as typed from paper
     assert typed_path.status_code == 200 and ZOE in typed_path.get_data(as_text=True)
     page = client.get(f"/certificates/{cert.code}")

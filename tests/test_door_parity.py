@@ -18,11 +18,11 @@ from sqlalchemy import select
 from forum.core.extensions import db
 from forum.events.service import EVENT_FIELDS
 from forum.models import Event, FanOut, OutboundMessage, Subscription
-from tests.conftest import csrf_from
 from tests.support.api import officer_token
 from tests.support.calendars import make_event, subscribe
+from tests.support.factories import login_officer, parsed
 from tests.support.fanouts import write_fan_outs
-from tests.support.subscriptions import login_officer, parsed
+from tests.support.live import post_form
 
 TITLE = "Mentoring in Technical Services"
 WALLS = [
@@ -81,13 +81,6 @@ def web_form(event: Event) -> dict[str, str]:
     return data
 
 
-def post_page(client: FlaskClient, page: str, data: dict[str, str], action: str | None = None):  # type: ignore[no-untyped-def]
-    """POST a form the way the browser does: with the CSRF token of the page it sits on."""
-    html = client.get(page)
-    assert html.status_code == 200, html.data[:300]
-    return client.post(action or page, data={**data, "csrf_token": csrf_from(html.data)})
-
-
 def test_renaming_a_published_event_sends_calendar_updates_by_either_door(client: FlaskClient) -> None:
     twins = twin_series()
     for event in twins.values():
@@ -96,7 +89,7 @@ def test_renaming_a_published_event_sends_calendar_updates_by_either_door(client
     login_officer(client)
     headers = officer_token()
 
-    web = post_page(
+    web = post_form(
         client, "/manage/events/by-web/edit", {**web_form(twins["web"]), "title": "Mentoring, Renamed"}
     )
     api = client.patch("/api/v1/events/by-api", json={"title": "Mentoring, Renamed"}, headers=headers)
@@ -120,7 +113,7 @@ def test_the_address_of_a_published_event_cannot_change_by_either_door(client: F
     headers = officer_token()
     before = {door: snapshot(event) for door, event in twins.items()}
 
-    web = post_page(client, "/manage/events/by-web/edit", {**web_form(twins["web"]), "slug": "moved-web"})
+    web = post_form(client, "/manage/events/by-web/edit", {**web_form(twins["web"]), "slug": "moved-web"})
     api = client.patch("/api/v1/events/by-api", json={"slug": "moved-api"}, headers=headers)
 
     assert web.status_code == 400
@@ -144,7 +137,7 @@ def test_raising_the_seat_limit_seats_the_waiting_list_by_either_door(client: Fl
     login_officer(client)
     headers = officer_token()
 
-    web = post_page(
+    web = post_form(
         client,
         "/manage/events/by-web/seats",
         {"seat_limit": "3", "door_minutes": str(twins["web"].door_minutes)},
@@ -169,7 +162,7 @@ def test_cancelling_a_session_sends_cancels_by_either_door(client: FlaskClient) 
     second = {door: sorted(event.sessions, key=lambda s: s.position)[1].id for door, event in twins.items()}
 
     page = f"/manage/events/by-web/sessions/{second['web']}/cancel"
-    web = post_page(client, page, {})
+    web = post_form(client, page, {})
     api = client.post(f"/api/v1/events/by-api/sessions/{second['api']}/cancel", headers=headers)
 
     assert web.status_code == 302 and api.status_code == 200
@@ -187,7 +180,7 @@ def test_a_cancelled_event_takes_no_new_session_by_either_door(client: FlaskClie
     headers = officer_token()
     before = {door: snapshot(event) for door, event in twins.items()}
 
-    web = post_page(
+    web = post_form(
         client,
         "/manage/events/by-web/sessions",
         {"date": "2030-09-24", "start_time": "13:00", "end_time": "14:00", "timezone": "America/New_York"},
@@ -211,7 +204,7 @@ def test_an_event_without_sessions_is_not_published_by_either_door(client: Flask
     login_officer(client)
     headers = officer_token()
 
-    web = post_page(client, "/manage/events/by-web", {}, action="/manage/events/by-web/publish")
+    web = post_form(client, "/manage/events/by-web", {}, action="/manage/events/by-web/publish")
     api = client.post("/api/v1/events/by-api/publish", headers=headers)
 
     assert "Add at least one session before publishing" in client.get(web.location).get_data(as_text=True)

@@ -261,3 +261,21 @@ def test_two_first_submissions_at_once_leave_one_response(app: Flask, backend: s
     responses = db.session.scalars(select(EvaluationResponse)).all()
     assert len(responses) == 1
     assert [a.rating for a in responses[0].answers] == [5]  # the later submission edited it
+
+
+def test_a_blank_form_is_not_a_response_and_overall_ratings_have_quality_anchors(app: Flask) -> None:
+    ev = series()
+    ana = register(ev, "ana@example.org", "Ana")
+    evaluation = evaluations.create(ev)
+    db.session.commit()
+    with (
+        clock.frozen(after_end(ev, hours=1)),
+        pytest.raises(evaluations.EvaluationError, match="Answer at least one question"),
+    ):
+        evaluations.save_response(evaluation, ana, {})
+    db.session.rollback()
+    assert evaluations.results(evaluation).responses == 0  # a response rate of 0 %, not 100 %
+    overall = next(q for q in evaluation.questions if q.prompt.startswith("Overall"))
+    outcome = next(q for q in evaluation.questions if q.prompt.startswith("How well"))
+    assert list(evaluations.rating_labels(overall).values()) == ["Poor", "Fair", "Good", "Very good", "Excellent"]
+    assert evaluations.rating_labels(outcome)[1] == "Not at all"

@@ -66,12 +66,18 @@ def _queue_post(event, subscription) -> None:  # type: ignore[no-untyped-def]
     db.session.commit()
 
 
-def test_signed_list_mail_verifies_against_the_published_key(app, key_pair) -> None:  # type: ignore[no-untyped-def]
+def _signing_with(app, key_pair) -> bytes:  # type: ignore[no-untyped-def]
+    """DKIM configured with `key_pair` and one post queued; the DNS record to verify against."""
     path, record = key_pair
     use_test_templates(app)
     app.config.update(DKIM_SELECTOR="mail2026", DKIM_KEY_FILE=str(path), DKIM_DOMAIN="lists.forum.test")
     event, (subscription,) = make_subscribers(1)
     _queue_post(event, subscription)
+    return record
+
+
+def test_signed_list_mail_verifies_against_the_published_key(app, key_pair) -> None:  # type: ignore[no-untyped-def]
+    record = _signing_with(app, key_pair)
     with running_smtp_server(pipelining=True) as server:
         app.config["MAIL_URL"] = server.url
         assert send_due().sent == 1
@@ -113,11 +119,7 @@ def test_without_settings_nothing_is_signed_and_half_settings_are_refused(app, k
 
 
 def test_dev_mailbox_shows_the_signed_message(app, key_pair) -> None:  # type: ignore[no-untyped-def]
-    path, record = key_pair
-    use_test_templates(app)
-    app.config.update(DKIM_SELECTOR="mail2026", DKIM_KEY_FILE=str(path), DKIM_DOMAIN="lists.forum.test")
-    event, (subscription,) = make_subscribers(1)
-    _queue_post(event, subscription)
+    record = _signing_with(app, key_pair)
     assert send_due().sent == 1
     [stored] = list(Path(app.config["DEV_MAILBOX_DIR"]).glob("*.eml"))
     trace, _, data = stored.read_bytes().partition(b"X-Forum-Kind: post\r\n")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, inspect, text
 
@@ -16,8 +19,10 @@ from forum.core.extensions import db
 from .conftest import BACKENDS, PG_URL, _pg_driver_url, make_config
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_upgrade_from_empty_then_nothing_to_do(backend: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@contextmanager
+def _empty_database(backend: str, tmp_path) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
+    """An app context on a database with no tables yet: a SQLite file, or a fresh
+    PostgreSQL schema dropped afterwards."""
     schema = None
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'migrated.db'}"
@@ -29,24 +34,30 @@ def test_upgrade_from_empty_then_nothing_to_do(backend: str, tmp_path) -> None: 
     app = create_app(make_config(url, schema, tmp_path))
     try:
         with app.app_context():
-            upgrade()
-            tables = set(inspect(db.engine).get_table_names())
-            assert {t.name for t in db.metadata.sorted_tables} <= tables
-            with db.engine.connect() as conn:
-                env = app.extensions["migrate"].configure_args
-                ctx = MigrationContext.configure(
-                    conn,
-                    opts={"compare_type": True, "include_name": _include_name(env)},
-                )
-                assert compare_metadata(ctx, db.metadata) == []
-                if backend == "postgresql":  # outbox bodies use lz4, as create_all's tables do
-                    assert _message_compression(conn) == "l"
+            yield app
             db.engine.dispose()
     finally:
         if schema:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_upgrade_from_empty_then_nothing_to_do(backend: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with _empty_database(backend, tmp_path) as app:
+        upgrade()
+        tables = set(inspect(db.engine).get_table_names())
+        assert {t.name for t in db.metadata.sorted_tables} <= tables
+        with db.engine.connect() as conn:
+            env = app.extensions["migrate"].configure_args
+            ctx = MigrationContext.configure(
+                conn,
+                opts={"compare_type": True, "include_name": _include_name(env)},
+            )
+            assert compare_metadata(ctx, db.metadata) == []
+            if backend == "postgresql":  # outbox bodies use lz4, as create_all's tables do
+                assert _message_compression(conn) == "l"
 
 
 def _include_name(configure_args: dict):  # type: ignore[no-untyped-def]
@@ -74,38 +85,22 @@ def test_old_rows_with_line_breaks_in_titles_are_cleaned(backend: str, tmp_path)
     """Titles that got in with CR/LF before the doors refused them are made one line."""
     from flask_migrate import downgrade
 
-    schema = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'dirty.db'}"
-    else:
-        url, schema = _pg_driver_url(PG_URL), f"mig_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    app = create_app(make_config(url, schema, tmp_path))
-    try:
-        with app.app_context():
-            upgrade(revision="0ecbec0e1bf4")
-            with db.engine.begin() as conn:
-                conn.execute(
-                    text(
-                        "INSERT INTO event (slug, kind, title, summary, description, learning_outcomes, audience,"
-                        " registration_info, tech_requirements, conduct_url, contact_name, contact_email,"
-                        " contact_phone, timezone, status, moderation, archive_public, reply_to_list, digest_hour,"
-                        " reminder_offsets, created_at, updated_at)"
-                        " VALUES ('x', 'eforum', :title, '', 'Two\nlines stay', '', '', '', '', '', 'Pat\tO', '', '',"
-                        " 'UTC', 'draft', 'none', false, false, 18, '', :now, :now)"
-                    ),
-                    {"title": "Line one\r\nBcc: evil", "now": "2026-01-01 00:00:00+00:00"},
-                )
-            upgrade()
-            with db.engine.connect() as conn:
-                row = conn.execute(text("SELECT title, contact_name, description FROM event")).one()
-            assert tuple(row) == ("Line one Bcc: evil", "Pat O", "Two\nlines stay")
-            downgrade(revision="0ecbec0e1bf4")  # data only: the way down is a no-op
-            db.engine.dispose()
-    finally:
-        if schema:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+    with _empty_database(backend, tmp_path):
+        upgrade(revision="0ecbec0e1bf4")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO event (slug, kind, title, summary, description, learning_outcomes, audience,"
+                    " registration_info, tech_requirements, conduct_url, contact_name, contact_email,"
+                    " contact_phone, timezone, status, moderation, archive_public, reply_to_list, digest_hour,"
+                    " reminder_offsets, created_at, updated_at)"
+                    " VALUES ('x', 'eforum', :title, '', 'Two\nlines stay', '', '', '', '', '', 'Pat\tO', '', '',"
+                    " 'UTC', 'draft', 'none', false, false, 18, '', :now, :now)"
+                ),
+                {"title": "Line one\r\nBcc: evil", "now": "2026-01-01 00:00:00+00:00"},
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            row = conn.execute(text("SELECT title, contact_name, description FROM event")).one()
+        assert tuple(row) == ("Line one Bcc: evil", "Pat O", "Two\nlines stay")
+        downgrade(revision="0ecbec0e1bf4")  # data only: the way down is a no-op

@@ -26,6 +26,13 @@ LEARNER = "learner@example.org"
 MONDAY_9_EST = datetime(2030, 3, 4, 14, 0, tzinfo=UTC)
 
 
+
+def _following(client, pathway) -> None:  # type: ignore[no-untyped-def]
+    """LEARNER follows `pathway` through the form, confirms by mail, and the job sends step 1."""
+    follow_form(client, pathway, LEARNER)
+    confirm_by_mail(client, LEARNER)
+    run_job("pathways")
+
 def the_follow() -> PathwayFollow:
     db.session.expire_all()
     found = db.session.scalar(select(PathwayFollow))
@@ -141,9 +148,7 @@ def test_catch_up_after_three_weeks_down_sends_one_step_not_three(app, client):
 def test_leaving_stops_the_mail_and_pausing_holds_it(app, client):
     pathway = make_pathway()
     with clock.frozen(MONDAY_9_EST):
-        follow_form(client, pathway, LEARNER)
-        confirm_by_mail(client, LEARNER)
-        run_job("pathways")
+        _following(client, pathway)
     first = steps_to(LEARNER)[0]
     assert parsed(first)["List-Unsubscribe"].startswith("<http://forum.test/pathways/leave/")
 
@@ -179,9 +184,7 @@ def test_skip_does_not_advance_when_the_follower_prefers_their_day(app, client):
 def test_preferences_change_the_pace_and_finishing_the_last_step_completes(app, client):
     pathway = make_pathway(external=1)  # two steps
     with clock.frozen(MONDAY_9_EST):
-        follow_form(client, pathway, LEARNER)
-        confirm_by_mail(client, LEARNER)
-        run_job("pathways")
+        _following(client, pathway)
     later = MONDAY_9_EST + timedelta(hours=1)
     follow = the_follow()
     with clock.frozen(later):
@@ -234,9 +237,7 @@ def test_a_past_event_step_points_at_what_it_left_and_a_cancelled_one_offers_a_s
     pathway = make_pathway(external=1)
     july = datetime(2030, 7, 1, 13, 0, tzinfo=UTC)  # the series met on 4 June
     with clock.frozen(july):
-        follow_form(client, pathway, LEARNER)
-        confirm_by_mail(client, LEARNER)
-        run_job("pathways")
+        _following(client, pathway)
         click(client, link_in(steps_to(LEARNER)[0], "/done"))
         run_job("pathways")
     past = text_of(steps_to(LEARNER)[1])
@@ -286,9 +287,7 @@ def test_a_draft_event_in_a_published_pathway_keeps_its_title_private(app, clien
 def test_steps_inserted_or_reordered_while_people_follow_are_neither_repeated_nor_missed(app, client):
     pathway = make_pathway(external=2)  # doc, session, video
     with clock.frozen(MONDAY_9_EST):
-        follow_form(client, pathway, LEARNER)
-        confirm_by_mail(client, LEARNER)
-        run_job("pathways")  # step 1: the doc
+        _following(client, pathway)  # step 1: the doc
     extra = pathways.save_external(
         None, title="Glossary", url="https://example.org/glossary", kind="document"
     )
@@ -334,9 +333,7 @@ def test_a_crowd_due_at_once_is_spread_over_sweeps_oldest_first(app, client):
 def test_pause_resume_leave_and_follow_again_from_the_preferences_page(app, client):
     pathway = make_pathway()
     with clock.frozen(MONDAY_9_EST):
-        follow_form(client, pathway, LEARNER)
-        confirm_by_mail(client, LEARNER)
-        run_job("pathways")
+        _following(client, pathway)
         follow = the_follow()
         prefs = links.preferences_url(follow.participant).removeprefix("http://forum.test")
         action = f"/preferences/{prefs.rsplit('/', 1)[1]}/pathways/{follow.id}"
@@ -380,9 +377,7 @@ def test_a_past_session_with_a_public_recording_sends_the_recording(app, client)
     db.session.commit()
     july = datetime(2030, 7, 1, 13, 0, tzinfo=UTC)  # the series met on 4 June
     with clock.frozen(july):
-        follow_form(client, pathway, LEARNER)
-        confirm_by_mail(client, LEARNER)
-        run_job("pathways")
+        _following(client, pathway)
         click(client, link_in(steps_to(LEARNER)[0], "/done"))
         run_job("pathways")
     text = text_of(steps_to(LEARNER)[1])

@@ -9,7 +9,13 @@ import subprocess
 import pytest
 
 from forum.core.extensions import db
-from forum.mail.addresses import approve_address, bounce_address, rsvp_address, unsubscribe_mailto
+from forum.mail.addresses import (
+    approve_address,
+    bounce_address,
+    rsvp_address,
+    unfollow_mailto,
+    unsubscribe_mailto,
+)
 from forum.models import Post
 from tests.support.discussion import DOMAIN, make_forum, subscribe
 
@@ -49,15 +55,18 @@ def addresses(app):  # type: ignore[no-untyped-def]
         f"mentoring@{DOMAIN}",
         rsvp_address(forum),
         rsvp_address(series),
+        rsvp_address(series, bea),  # the ORGANIZER of Bea's own invites
+        f"fall-series@{DOMAIN}",  # a series' From address takes replies
         approve_address(post),
         unsubscribe_mailto(ann).removeprefix("mailto:").split("?")[0],
         unsubscribe_mailto(bea).removeprefix("mailto:").split("?")[0],
         bounce_address(ann),
         bounce_address(bea),
+        unfollow_mailto(7).removeprefix("mailto:").split("?")[0],  # pathway step mail's List-Unsubscribe
     ]
     bad = [
         f"nosuch@{DOMAIN}",
-        f"fall-series@{DOMAIN}",  # a series has no list
+        f"fall-series+approve-1-{'0' * 24}@{DOMAIN}",  # a series has no posts to approve
         f"draft-forum@{DOMAIN}",
         f"draft-forum+rsvp@{DOMAIN}",
         f"mentoring+owner@{DOMAIN}",
@@ -86,8 +95,11 @@ def test_hash_map_lists_the_exact_addresses(app, addresses, tmp_path, config_dir
     table.write_text(result.output)
     assert sorted(line.split("\t")[0] for line in result.output.splitlines()) == [
         f"fall-series+rsvp@{DOMAIN}",
+        f"fall-series@{DOMAIN}",
         f"mentoring+rsvp@{DOMAIN}",
         f"mentoring@{DOMAIN}",
+        f"pathways@{DOMAIN}",  # the base of `pathways+unfollow-<id>-<tag>@`
     ]
     assert lookup(config_dir, f"texthash:{table}", f"mentoring@{DOMAIN}")
+    assert lookup(config_dir, f"texthash:{table}", f"fall-series@{DOMAIN}")  # replies to a series' mail
     assert not lookup(config_dir, f"texthash:{table}", f"draft-forum@{DOMAIN}")

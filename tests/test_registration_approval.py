@@ -18,6 +18,7 @@ from forum.core.extensions import db
 from forum.models import Event, OutboundMessage, Participant, Subscription
 from forum.registration import approval
 from forum.subscriptions import service
+from forum.webinars import join_links
 from tests.conftest import BACKENDS, csrf_from
 from tests.support.api import officer_token
 from tests.support.calendars import make_event
@@ -61,16 +62,21 @@ def test_a_waiting_registration_gets_nothing_from_the_event(app: Flask, client: 
     assert sub.status == "awaiting"
     assert kinds("ann@x.org") == []  # no welcome, no invites, no waiting-list mail
     # a new address confirms first, then waits too (the confirmation page says so)
-    page = client.get("/events/members-only")
-    client.post(
-        "/events/members-only/subscribe", data={"csrf_token": csrf_from(page.data), "email": "bo@x.org"}
-    )
-    [confirm] = outbox("confirm", "bo@x.org")
-    url = link_in(confirm, "/confirm/")
-    done = client.post(url, data={"csrf_token": csrf_from(client.get(url).data)}).get_data(as_text=True)
+    with clock.frozen(NOW):
+        page = client.get("/events/members-only")
+        client.post(
+            "/events/members-only/subscribe", data={"csrf_token": csrf_from(page.data), "email": "bo@x.org"}
+        )
+        [confirm] = outbox("confirm", "bo@x.org")
+        url = link_in(confirm, "/confirm/")
+        done = client.post(url, data={"csrf_token": csrf_from(client.get(url).data)}).get_data(as_text=True)
     assert "The organisers approve each registration" in done
     assert kinds("bo@x.org") == ["confirm"]
-    # signing up again changes nothing; no join link works
+    # no join link works while waiting
+    session = event.sessions[0]
+    with clock.frozen(session.starts_at):
+        assert join_links.follow(sub, session, record=False).state == "not-active"
+    # signing up again changes nothing
     register(event, "ann@x.org")
     assert kinds("ann@x.org") == []
     assert approval.counts(event) == {"awaiting": 2, "approved": 0, "declined": 0, "pending": 0}

@@ -9,10 +9,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from forum.core.extensions import db
-from forum.models import Participant, QuestionPreset
+from forum.models import Participant, QuestionPreset, Subscription
 from forum.registration import answers, questions
+from forum.registration import service as registration
 from tests.support.api import officer_token
 from tests.support.live import make_event, make_officer, post_form, sign_in
+from tests.support.subscriptions import outbox, text_of
 
 SESSIONS = [(datetime(2099, 3, 2, 14), datetime(2099, 3, 2, 15))]
 
@@ -116,3 +118,33 @@ def test_a_form_without_an_event_uses_the_same_engine(app: object) -> None:
     answers.save_answers(form, person.id, checked)
     db.session.commit()
     assert answers.answers_by_question(form, person.id) == {stage.id: "Student", guardian.id: "Pat Doe"}
+
+
+def test_an_accommodation_request_reaches_the_contact_when_it_is_made(client: FlaskClient) -> None:
+    event = make_event(
+        "webinars", SESSIONS, kind="series", contact_name="Pat Contact", contact_email="pat@ala.test"
+    )
+    form = questions.event_form(event, create=True)
+    assert form is not None
+    preset = next(p for p in questions.presets() if p.label == "Accommodation request")
+    assert preset.notify and preset.sensitive
+    request = questions.add_from_preset(form, preset)
+    job = questions.add_question(form, {"label": "Job title"})
+    db.session.commit()
+    registration.register(
+        event, "ann@example.org", {request.id: "Live captions", job.id: "Cataloguer"}, name="Ann"
+    )
+    registration.register(event, "bo@example.org", {job.id: "Archivist"})  # nothing to act on
+    db.session.commit()
+    [notice] = outbox("registration-request")
+    assert notice.recipient == "pat@ala.test"
+    body = text_of(notice)
+    assert "Live captions" in body and "ann@example.org" in body and "Cataloguer" not in body
+    # changing the request from the preferences page tells the contact again
+    sub = db.session.scalar(
+        select(Subscription).join(Participant).where(Participant.email == "ann@example.org")
+    )
+    assert sub is not None
+    registration.edit_answers(sub, {request.id: "Captions and slides in advance", job.id: "Cataloguer"})
+    db.session.commit()
+    assert len(outbox("registration-request")) == 2

@@ -430,3 +430,26 @@ def test_the_registrant_edits_answers_from_the_preferences_link(client: FlaskCli
     db.session.commit()
     theirs = links.preferences_url(other).removeprefix("http://forum.test")
     assert client.get(f"{theirs}/answers/{sub.id}").status_code == 404
+
+
+def test_register_once_offers_last_answers_to_the_same_presets(client: FlaskClient, event: Event) -> None:
+    """On the registrant's own answers page (signed link), never on the public form."""
+    preset = next(p for p in questions.presets() if p.label == "Job title")
+    first_form = questions.event_form(event, create=True)
+    assert first_form is not None
+    first_q = questions.add_from_preset(first_form, preset)
+    later = make_event("later", SESSIONS, kind="series")
+    later_form = questions.event_form(later, create=True)
+    assert later_form is not None
+    later_q = questions.add_from_preset(later_form, preset)
+    db.session.commit()
+    registration.register(event, "ann@example.org", {first_q.id: "Systems Librarian"})
+    sub = registration.register(later, "ann@example.org", {})
+    db.session.commit()
+    assert "Systems Librarian" not in client.get("/events/later").get_data(as_text=True)
+    person = Participant.by_email("ann@example.org")
+    assert person is not None
+    prefs = links.preferences_url(person).removeprefix("http://forum.test")
+    page = client.get(f"{prefs}/answers/{sub.id}").get_data(as_text=True)
+    assert "filled in from your last registration" in page
+    assert f'name="q{later_q.id}" value="Systems Librarian"' in page

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.timezones import TimeInputError
+from forum.events import panelists
 from forum.events import service as events
 from forum.models import Event, EventPanelist, Panelist, Session
 from tests.support.live import make_event, make_officer, post_form, sign_in
@@ -312,6 +313,6 @@ def test_a_panelist_can_be_attached_to_one_session(signed_in: FlaskClient) -> No
     ]
     # taking Jacob off the event takes him off its sessions too
     link = next(link for link in event.panelist_links if link.panelist_id == jacob.id)
-    events.detach_panelist(link)
+    panelists.detach_panelist(link)
     db.session.commit()
     assert second.panelists == [] and cory is not None

@@ -113,10 +113,13 @@ def test_preferences_change_mode_zone_name_and_leave(app: Flask, client: FlaskCl
     bad = client.post(url, data={"csrf_token": csrf_from(page.data), "timezone": "Mars/Olympus", "name": "X"})
     assert bad.status_code == 400 and b"Not a valid choice" in bad.data
 
+    assert page.data.index(b'name="leave_all"') > page.data.index(b"<h2>Leave every event</h2>")  # apart from Save
     resp = client.post(url, data={"csrf_token": csrf_from(page.data), "leave_all": "Leave every event"})
     assert resp.status_code == 303
     db.session.expire_all()
     assert sub.status == "unsubscribed"
+    flashed = client.get(url).get_data(as_text=True)
+    assert "You have left 1 event." in flashed  # and what mail still comes, if any
 
 
 def test_tampered_links_get_a_clear_400(app: Flask, client: FlaskClient) -> None:

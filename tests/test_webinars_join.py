@@ -116,11 +116,17 @@ def test_registrant_mail_and_personal_feed_carry_their_own_link(app: Flask, clie
     assert b"/join/" in data and SECRET.encode() not in data
 
 
-def test_link_redirects_a_registrant_and_records_attendance_once(app: Flask, client: FlaskClient) -> None:
+def _ana_with_her_link():  # type: ignore[no-untyped-def]
+    """A series, Ana registered for it, and the path of her personal link to its first session."""
     event = series()
     with clock.frozen(NOW):
         sub = subscribe(event, "ana@example.org")
         url = join_links.join_url(sub, event.sessions[0]).removeprefix("http://forum.test")
+    return event, sub, url
+
+
+def test_link_redirects_a_registrant_and_records_attendance_once(app: Flask, client: FlaskClient) -> None:
+    event, sub, url = _ana_with_her_link()
     start = event.sessions[0].starts_at
     with clock.frozen(start - timedelta(minutes=3)):
         assert client.head(url).status_code == 303  # a link checker: no attendance
@@ -163,10 +169,7 @@ def test_strangers_and_leavers_get_a_clear_page_and_no_url(app: Flask, client: F
 
 
 def test_the_door_opens_at_the_configured_minute(app: Flask, client: FlaskClient) -> None:
-    event = series()
-    with clock.frozen(NOW):
-        sub = subscribe(event, "ana@example.org")
-        url = join_links.join_url(sub, event.sessions[0]).removeprefix("http://forum.test")
+    event, sub, url = _ana_with_her_link()
     start = event.sessions[0].starts_at
     with clock.frozen(start - timedelta(minutes=15, seconds=1)):
         early = client.get(url)
@@ -193,10 +196,7 @@ def test_the_door_opens_at_the_configured_minute(app: Flask, client: FlaskClient
 
 
 def test_after_the_end_the_link_points_to_the_recording(app: Flask, client: FlaskClient) -> None:
-    event = series()
-    with clock.frozen(NOW):
-        sub = subscribe(event, "ana@example.org")
-        url = join_links.join_url(sub, event.sessions[0]).removeprefix("http://forum.test")
+    event, sub, url = _ana_with_her_link()
     after = event.sessions[0].ends_at + timedelta(minutes=1)
     with clock.frozen(after):
         nothing_yet = client.get(url).get_data(as_text=True)

@@ -111,26 +111,35 @@ def description_for(session: Session, reader: Subscription | None = None, link: 
     return "\n\n".join(p for p in parts if p)
 
 
-def organizer_for(event: Event) -> vCalAddress:
-    """The event's RSVP address (`<slug>+rsvp@LIST_DOMAIN`), named after the event.
+def organizer_for(event: Event, registration: Subscription | None = None) -> vCalAddress:
+    """The event's RSVP address, named after the event: `<slug>+rsvp-<id>-<tag>@LIST_DOMAIN`
+    in the iTIP mail of one registration, `<slug>+rsvp@LIST_DOMAIN` in shared files.
 
     Calendar clients send "Accepted/Declined" replies (iTIP REPLY) to the ORGANIZER, so it
     must be an address that exists and is read: the forum records the answer
-    (`forum.rsvp`) instead of posting it to a list or bouncing it.
+    (`forum.calendars.rsvp`) instead of posting it to a list or bouncing it. The signed
+    per-registration form records answers for that registration only, whoever sends them.
     """
-    organizer = vCalAddress(f"mailto:{rsvp_address(event)}")
+    organizer = vCalAddress(f"mailto:{rsvp_address(event, registration)}")
     organizer.params["CN"] = vText(_param_text(event.title))
     return organizer
 
 
-def attendee_for(participant: Participant) -> vCalAddress:
+def wants_replies(event: Event) -> bool:
+    """Whether an invite asks for an answer (ATTENDEE RSVP=TRUE): a webinar series'
+    registrants say whether they come (recorded by `rsvp`); an e-forum's days are read
+    whenever one likes, so its invites ask for nothing."""
+    return not event.is_eforum
+
+
+def attendee_for(participant: Participant, *, rsvp: bool = False) -> vCalAddress:
     attendee = vCalAddress(f"mailto:{participant.email}")
     if participant.name:
         attendee.params["CN"] = vText(_param_text(participant.name))
     attendee.params["CUTYPE"] = "INDIVIDUAL"
     attendee.params["ROLE"] = "REQ-PARTICIPANT"
     attendee.params["PARTSTAT"] = "NEEDS-ACTION"
-    attendee.params["RSVP"] = "FALSE"
+    attendee.params["RSVP"] = "TRUE" if rsvp else "FALSE"
     return attendee
 
 
@@ -143,7 +152,11 @@ def _param_text(value: str) -> str:
 
 
 def session_vevent(
-    session: Session, *, stamp: datetime | None = None, reader: Subscription | None = None
+    session: Session,
+    *,
+    stamp: datetime | None = None,
+    reader: Subscription | None = None,
+    registration: Subscription | None = None,
 ) -> VEvent:
     """One VEVENT; DTSTAMP is the last change unless the caller (iTIP) gives "now"."""
     vevent = VEvent()
@@ -159,7 +172,7 @@ def session_vevent(
     location = location_for(session)
     if location:
         vevent.add("LOCATION", location)
-    vevent.add("ORGANIZER", organizer_for(session.event))
+    vevent.add("ORGANIZER", organizer_for(session.event, registration))
     vevent.add("STATUS", "CANCELLED" if is_cancelled(session) else "CONFIRMED")
     vevent.add("TRANSP", "TRANSPARENT" if session.event.is_eforum else "OPAQUE")
     return vevent
@@ -189,7 +202,7 @@ def build_calendar(
     sessions: Sequence[Session],
     *,
     method: str | None = None,
-    attendee: Participant | None = None,
+    attendee: Participant | Subscription | None = None,
     name: str | None = None,
     refresh: timedelta | None = None,
     reader: Reader | None = None,
@@ -198,7 +211,13 @@ def build_calendar(
 
     `method` (REQUEST/CANCEL) makes it an iTIP message: DTSTAMP is then now, and the
     attendee is listed.  Without it, it is a file or feed (no METHOD, no PUBLISH).
+    An iTIP message to a registration (`attendee` a Subscription) names that
+    registration's own RSVP address as ORGANIZER, and a REQUEST asks for an answer
+    where one is recorded (`wants_replies`).
     """
+    registration = attendee if isinstance(attendee, Subscription) and method else None
+    person = attendee.participant if isinstance(attendee, Subscription) else attendee
+    rsvp = bool(registration and method == "REQUEST" and wants_replies(registration.event))
     cal = Calendar()
     cal.add("PRODID", PRODID)
     cal.add("VERSION", "2.0")
@@ -217,9 +236,11 @@ def build_calendar(
     events = []
     spans: dict[str, tuple[datetime, datetime]] = {}
     for session in sessions:
-        vevent = session_vevent(session, stamp=stamp, reader=reader(session) if reader else None)
-        if attendee is not None:
-            vevent.add("ATTENDEE", attendee_for(attendee))
+        vevent = session_vevent(
+            session, stamp=stamp, reader=reader(session) if reader else None, registration=registration
+        )
+        if person is not None:
+            vevent.add("ATTENDEE", attendee_for(person, rsvp=rsvp))
         events.append(vevent)
         if "TZID" in vevent["DTSTART"].params:
             first, last = spans.get(session.timezone, (session.starts_at, session.ends_at))

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from icalendar import vCalAddress, vText
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from forum.calendars.calendar import (
     CALENDAR_MAIL_KIND,
@@ -20,8 +18,10 @@ from forum.calendars.calendar import (
     build_calendar,
     description_for,
     event_page_url,
+    organizer_for,
+    wants_replies,
 )
-from forum.common import subjects
+from forum.common import audience, subjects
 from forum.core.extensions import db
 from forum.mail import texts as mail_texts
 from forum.mail.bulk import Attachment, InlinePart
@@ -33,36 +33,41 @@ from forum.webinars import join_links
 
 
 class PersonalCalendar:
-    """A session's iTIP calendar, serialised once; per recipient only two content lines differ.
+    """A session's iTIP calendar, serialised once; per recipient only three content lines differ.
 
     Every copy of an update or cancellation carries the same VCALENDAR apart from the
-    ATTENDEE (the recipient) and the DESCRIPTION (their personal join link). icalendar
-    folds each content line on its own, so the file is written once with stand-in lines
-    and each recipient's two lines replace them: the bytes `build_calendar([session],
-    method=, attendee=, reader=)` would give, without re-serialising the VTIMEZONEs
-    ten thousand times.
+    ORGANIZER (the registration's own RSVP address), the ATTENDEE (the recipient) and the
+    DESCRIPTION (their personal join link). icalendar folds each content line on its own,
+    so the file is written once with stand-in lines and each recipient's lines replace
+    them: the bytes `build_calendar([session], method=, attendee=subscription, reader=)`
+    would give, without re-serialising the VTIMEZONEs ten thousand times.
     """
+
     _ATTENDEE = "mailto:zz-attendee@invalid"
+    _ORGANIZER = "mailto:zz-organizer@invalid"
     _DESCRIPTION = "zz-description"
+    _OWN = ("ORGANIZER", "ATTENDEE", "DESCRIPTION")
 
     def __init__(self, session: Session, method: str) -> None:
         self.session = session
+        self.method = method
         calendar = build_calendar([session], method=method)
         (vevent,) = calendar.walk("VEVENT")
         vevent.pop("DESCRIPTION", None)
         vevent.add("DESCRIPTION", self._DESCRIPTION)
+        vevent.pop("ORGANIZER", None)
+        vevent.add("ORGANIZER", vCalAddress(self._ORGANIZER))
         vevent.add("ATTENDEE", vCalAddress(self._ATTENDEE))
         self._vevent = vevent
         data = calendar.to_ical()
-        lines = {
-            "ATTENDEE": vevent.content_line("ATTENDEE", vevent["ATTENDEE"]).to_ical() + b"\r\n",
-            "DESCRIPTION": vevent.content_line("DESCRIPTION", vevent["DESCRIPTION"]).to_ical() + b"\r\n",
-        }
-        first, second = sorted(lines, key=lambda name: data.index(lines[name]))
-        head, _, rest = data.partition(lines[first])
-        middle, _, tail = rest.partition(lines[second])
-        self._order = (first, second)
-        self._pieces = (head, middle, tail)
+        lines = {name: vevent.content_line(name, vevent[name]).to_ical() + b"\r\n" for name in self._OWN}
+        self._order = tuple(sorted(lines, key=lambda name: data.index(lines[name])))
+        pieces: list[bytes] = []
+        rest = data
+        for name in self._order:
+            before, _, rest = rest.partition(lines[name])
+            pieces.append(before)
+        self._pieces = (*pieces, rest)
 
     def for_reader(self, subscription: Subscription, link: str | None = None) -> bytes:
         """The calendar addressed to `subscription`, with their personal join link (`link`
@@ -70,28 +75,25 @@ class PersonalCalendar:
         return b"".join(self.pieces_for(subscription, link))
 
     def pieces_for(self, subscription: Subscription, link: str | None = None) -> tuple[bytes, ...]:
-        """`for_reader`'s bytes as (shared, own, shared, own, shared): the shared ones are
-        the same objects for every reader, the own ones their ATTENDEE and DESCRIPTION."""
-        own = {
-            "ATTENDEE": self._vevent.content_line("ATTENDEE", attendee_for(subscription.participant)),
-            "DESCRIPTION": self._vevent.content_line(
-                "DESCRIPTION", vText(description_for(self.session, subscription, link))
-            ),
+        """`for_reader`'s bytes as (shared, own, shared, own, shared, own, shared): the shared
+        ones are the same objects for every reader, the own ones their ORGANIZER, ATTENDEE
+        and DESCRIPTION."""
+        event = self.session.event
+        rsvp = self.method == "REQUEST" and wants_replies(event)
+        values = {
+            "ORGANIZER": organizer_for(event, subscription),
+            "ATTENDEE": attendee_for(subscription.participant, rsvp=rsvp),
+            "DESCRIPTION": vText(description_for(self.session, subscription, link)),
         }
-        head, middle, tail = self._pieces
-        first, second = self._order
-        return (head, own[first].to_ical() + b"\r\n", middle, own[second].to_ical() + b"\r\n", tail)
+        out: list[bytes] = [self._pieces[0]]
+        for name, shared in zip(self._order, self._pieces[1:], strict=True):
+            out += [self._vevent.content_line(name, values[name]).to_ical() + b"\r\n", shared]
+        return tuple(out)
 
 
 def subscribers_after(event: Event, after_id: int, limit: int | None) -> Iterator[Subscription]:
     """The active subscribers (who get calendar mail) streamed from `after_id` on, at most `limit` (a fan-out step)."""
-    stmt = (
-        select(Subscription)
-        .where(Subscription.event_id == event.id, Subscription.is_active, Subscription.id > after_id)
-        .options(selectinload(Subscription.participant))
-        .order_by(Subscription.id)
-        .execution_options(yield_per=1000)
-    )
+    stmt = audience.subscribers(event, after_id=after_id).execution_options(yield_per=1000)
     if limit is not None:
         stmt = stmt.limit(limit)
     yield from db.session.scalars(stmt)
@@ -118,9 +120,7 @@ def session_change_message(
             automated=True,
         ),
     )
-    ics = build_calendar(
-        [session], method=spec.method, attendee=subscription.participant, reader=lambda s: subscription
-    ).to_ical()
+    ics = build_calendar([session], method=spec.method, attendee=subscription, reader=lambda s: subscription).to_ical()
     return attach_calendar(message, ics, spec.method)
 
 

@@ -83,7 +83,7 @@ def _raise_sequences(sessions: list[Session]) -> None:
 def _cancels(subscription: Subscription, sessions: list[Session]) -> Iterator[Outgoing]:
     event = subscription.event
     for session in sessions:
-        ics = calendar.build_calendar([session], method="CANCEL", attendee=subscription.participant)
+        ics = calendar.build_calendar([session], method="CANCEL", attendee=subscription)
         for vevent in ics.walk("VEVENT"):  # cancelled for this attendee (Outlook reads STATUS)
             vevent.pop("STATUS", None)
             vevent.add("STATUS", "CANCELLED")

@@ -1,10 +1,19 @@
 """Calendar replies (iTIP REPLY, RFC 5546): record who said yes, maybe or no to a session.
 
-Every invite names `<slug>+rsvp@LIST_DOMAIN` as ORGANIZER (see `calendar.organizer_for`),
-so "Accepted: ..." mail from Gmail, Outlook or Apple Calendar comes back here. A REPLY
-that reaches any list address is read the same way: it is an answer, never a post.
-Replies are only recorded, never answered, and a reply from someone who is not
-subscribed to the event is dropped (nothing to record it against).
+Every invite names its registration's own `<slug>+rsvp-<id>-<tag>@LIST_DOMAIN` as
+ORGANIZER (see `calendar.organizer_for`; shared files and older invites the plain
+`<slug>+rsvp@`), so "Accepted: ..." mail from Gmail, Outlook or Apple Calendar comes back
+here. A REPLY that reaches any list address is read the same way: it is an answer, never a
+post. Replies are only recorded, never answered.
+
+Whose answer it is: to a signed address, that registration's and no one else's, whatever
+the ATTENDEE says (clients write aliases); anywhere else, only an ATTENDEE equal to the
+From address counts, for the sender's own registration. Session UIDs are public (the
+event's .ics), so one message must never answer for other attendees.
+
+Which answer counts: a reply carries the SEQUENCE of the invite it answers. An answer
+older than the stored one never replaces it; one older than the session's SEQUENCE (the
+session moved since), or for a cancelled session, is kept but not counted as current.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from sqlalchemy import func, select
 from forum.common.subjects import session_label
 from forum.core import clock
 from forum.core.extensions import db
+from forum.core.validation import email_key
 from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.parse import ParsedMessage
 from forum.models import PARTSTATS, Event, Participant, Rsvp, Session, Subscription
@@ -34,6 +44,7 @@ class Answer:
     uid: str
     attendee: str  # the address, lower-case
     partstat: str  # accepted / tentative / declined / other iTIP values, lower-case
+    sequence: int = 0  # the SEQUENCE of the invite answered (RFC 5546 3.2.3)
 
 
 def _address(value: object) -> str:
@@ -59,9 +70,13 @@ def answers(parsed: ParsedMessage) -> list[Answer]:
                 continue
             if not isinstance(attendees, list):
                 attendees = [attendees]
+            try:
+                sequence = max(0, min(int(str(vevent.get("SEQUENCE", 0)).strip() or 0), 2**31 - 1))
+            except ValueError:
+                sequence = 0
             for attendee in attendees[:10]:
                 partstat = str(getattr(attendee, "params", {}).get("PARTSTAT", "")).strip().lower()
-                out.append(Answer(uid=uid, attendee=_address(attendee), partstat=partstat))
+                out.append(Answer(uid=uid, attendee=_address(attendee), partstat=partstat, sequence=sequence))
     return out
 
 
@@ -84,37 +99,75 @@ def _subscription(event: Event, email: str) -> Subscription | None:
     )
 
 
-def record(event: Event, parsed: ParsedMessage) -> tuple[int, str]:
+def registration_of(event: Event, email: str) -> Subscription | None:
+    """The registration of this address (either IDN form) with `event`, live ones only."""
+    sub = _subscription(event, email)
+    return sub if sub is not None and sub.status in ("active", "pending", "waitlisted") else None
+
+
+def _registration(event: Event, parsed: ParsedMessage, registration_id: int | None) -> Subscription | None:
+    """Whose answers this message may record: the signed address's registration, else the
+    From address's own registration with this event."""
+    if registration_id is not None:
+        sub = db.session.get(Subscription, registration_id)
+        return sub if sub is not None and sub.event_id == event.id else None
+    return _subscription(event, parsed.from_email)
+
+
+def _theirs(answers_: list[Answer], sub: Subscription, parsed: ParsedMessage, signed: bool) -> list[Answer]:
+    """The answers that speak for `sub`: ATTENDEE its address, or the sender's (the same
+    person, an alias); to a signed address also a lone ATTENDEE per VEVENT (whatever it says)."""
+    own = {email_key(sub.participant.email)}
+    if signed and parsed.from_email:
+        own.add(email_key(parsed.from_email))
+    elif not signed and email_key(parsed.from_email) not in own:
+        return []
+    mine = [a for a in answers_ if email_key(a.attendee) in own]
+    if signed:
+        per_uid = Counter(a.uid for a in answers_)
+        named = {a.uid for a in mine}
+        mine += [a for a in answers_ if per_uid[a.uid] == 1 and a.uid not in named]
+    return mine
+
+
+def record(event: Event, parsed: ParsedMessage, registration_id: int | None = None) -> tuple[int, str]:
     """Store the answers of a REPLY for `event`; (how many recorded, why, for the LMTP reply).
 
-    The attendee is the REPLY's ATTENDEE (what the calendar client says), else the From
-    address when the client wrote an alias. The latest answer per session wins.
+    `registration_id` is the registration a signed `+rsvp-<id>-<tag>` address names: its
+    answers only. Otherwise the ATTENDEE must be the sender (see the module's docstring).
+    An answer to an older SEQUENCE than the one stored is left out; the latest wins.
     """
     found = answers(parsed)
     if not found:
         return 0, "No calendar reply found; nothing recorded"
-    recorded: set[tuple[int, int]] = set()  # Gmail sends the same REPLY inline and as invite.ics
-    for answer in found:
+    sub = _registration(event, parsed, registration_id)
+    if sub is None:
+        return 0, "Calendar reply for no known attendee or session; nothing recorded"
+    recorded: set[int] = set()  # Gmail sends the same REPLY inline and as invite.ics
+    stale = 0
+    for answer in _theirs(found, sub, parsed, signed=registration_id is not None):
         if answer.partstat not in PARTSTATS:
             continue
         session = _session(event, answer.uid)
         if session is None:
             continue
-        sub = _subscription(event, answer.attendee) or _subscription(event, parsed.from_email)
-        if sub is None:
-            continue
         row = db.session.scalar(
             select(Rsvp).where(Rsvp.subscription_id == sub.id, Rsvp.session_id == session.id)
         )
         if row is None:
-            row = Rsvp(subscription_id=sub.id, session_id=session.id)
+            row = Rsvp(subscription_id=sub.id, session_id=session.id, sequence=answer.sequence)
             db.session.add(row)
+        elif answer.sequence < (row.sequence or 0):
+            stale += 1  # an answer to an older invite never replaces a newer one
+            continue
         row.partstat = answer.partstat
+        row.sequence = answer.sequence
         row.updated_at = clock.now()
         db.session.flush()  # a second copy of the answer finds this row
-        recorded.add((sub.id, session.id))
+        recorded.add(session.id)
     if not recorded:
-        return 0, "Calendar reply for no known attendee or session; nothing recorded"
+        why = "answers older than those recorded" if stale else "no known attendee or session"
+        return 0, f"Calendar reply for {why}; nothing recorded"
     return len(recorded), f"Calendar reply recorded ({len(recorded)})"
 
 
@@ -128,11 +181,19 @@ class SessionCounts:
 
 
 def counts(event: Event) -> list[SessionCounts]:
-    """Answers per session (active subscriptions only), in session order; [] when none yet."""
+    """Current answers per session (active subscriptions only), in session order; [] when
+    none yet. An answer to an invite older than the session's SEQUENCE, or for a cancelled
+    session, is kept but not counted: it answered a time that no longer holds."""
     rows = db.session.execute(
         select(Rsvp.session_id, Rsvp.partstat, func.count())
         .join(Subscription, Subscription.id == Rsvp.subscription_id)
-        .where(Subscription.event_id == event.id, Subscription.is_active)
+        .join(Session, Session.id == Rsvp.session_id)
+        .where(
+            Subscription.event_id == event.id,
+            Subscription.is_active,
+            Session.status != "cancelled",
+            Rsvp.sequence >= func.coalesce(Session.sequence, 0),
+        )
         .group_by(Rsvp.session_id, Rsvp.partstat)
     ).all()
     if not rows:
@@ -145,7 +206,7 @@ def counts(event: Event) -> list[SessionCounts]:
 
 def _calendar_reply(message: Inbound) -> Outcome:
     """An iTIP answer (or anything to `<slug>+rsvp@`): recorded, never a post."""
-    return Outcome("rsvp", record(message.target.event, message.parsed)[1])
+    return Outcome("rsvp", record(message.event, message.parsed, message.target.rsvp_subscription_id)[1])
 
 
 register_handler("calendar-reply", _calendar_reply)

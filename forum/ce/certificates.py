@@ -42,6 +42,7 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typ
 #: Certificates are mailed within this long after the last session (later qualifiers too).
 MAIL_WINDOW = timedelta(days=30)
 MAX_DELAY = timedelta(days=30)  # the longest delay an officer may set before mailing
+DEFAULT_COLOUR = "#0b5cad"  # the certificate's border when no brand colour is set
 
 
 class CertificateError(ValueError):
@@ -193,7 +194,8 @@ def render_pdf(cert: Certificate) -> bytes:
     pdf.set_author(org)
     pdf.set_creator("Forum")
     pdf.add_page()
-    pdf.set_draw_color(11, 92, 173)
+    brand = branding.current().brand_colour or DEFAULT_COLOUR  # the officer's brand colour
+    pdf.set_draw_color(*_rgb(brand))
     pdf.set_line_width(1.2)
     pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
     width = pdf.w - pdf.l_margin - pdf.r_margin
@@ -216,7 +218,7 @@ def render_pdf(cert: Certificate) -> bytes:
     line(f"Continuing-education hours: {attendance.hours_text(cert.minutes)}", 13, "B", 5)
 
     pdf.set_font("DejaVu", "B", 10)
-    pdf.set_fill_color(230, 238, 248)
+    pdf.set_fill_color(*_rgb(branding.accent_wash(brand)))
     cols = (width * 0.42, width * 0.24, width * 0.22, width * 0.12)
     for text, w in zip(("Session", "Date", "Time", "Hours"), cols, strict=True):
         pdf.cell(w, 7, text, border="B", fill=True)
@@ -228,8 +230,15 @@ def render_pdf(cert: Certificate) -> bytes:
             pdf.cell(w, 6.5, _fit(pdf, text, w))
         pdf.ln(6.5)
     pdf.ln(6)
-    pdf.set_y(max(pdf.get_y(), pdf.h - 34))  # the issue line and code sit at the foot of the page
+    pdf.set_y(max(pdf.get_y() + 14, pdf.h - 48))  # the signature line, then the issue line and code
+    line_x = pdf.l_margin + width / 2 - 40
+    pdf.set_draw_color(60, 60, 60)
+    pdf.set_line_width(0.3)
+    pdf.line(line_x, pdf.get_y(), line_x + 80, pdf.get_y())
+    pdf.ln(1.5)
     pdf.set_font("DejaVu", "", 9)
+    pdf.multi_cell(width, 4.5, f"For {org}", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
     pdf.multi_cell(
         width,
         5,
@@ -238,6 +247,13 @@ def render_pdf(cert: Certificate) -> bytes:
         align="C",
     )
     return bytes(pdf.output())
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    """`#0b5cad` as (11, 92, 173); anything else as the default colour."""
+    if not branding.HEX_RE.match(colour):
+        colour = DEFAULT_COLOUR
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
 def _fit(pdf: FPDF, text: str, width: float) -> str:

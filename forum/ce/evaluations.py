@@ -46,6 +46,15 @@ TOKEN_MAX_AGE = 400 * 86400  # the close date decides; the token only has to out
 MAX_TEXT = 5000
 RATINGS = (1, 2, 3, 4, 5)
 RATING_LABELS = {1: "Not at all", 2: "Slightly", 3: "Moderately", 4: "Very well", 5: "Extremely well"}
+#: For a question that asks for a judgement ("how would you rate…"), not "how well…".
+QUALITY_LABELS = {1: "Poor", 2: "Fair", 3: "Good", 4: "Very good", 5: "Excellent"}
+
+
+def rating_labels(question: EvaluationQuestion) -> dict[int, str]:
+    """The anchors that answer the question as asked: "Overall, how would you rate this
+    webinar?" is answered Poor … Excellent, not "Not at all … Extremely well"."""
+    prompt = question.prompt.lower()
+    return QUALITY_LABELS if "rate" in prompt.split() or "quality" in prompt else RATING_LABELS
 #: Invitations go out within this long after the last session (a scheduler down for a while).
 INVITE_WINDOW = timedelta(days=7)
 
@@ -265,6 +274,8 @@ def save_response(
             continue
         if q.required and values[q.id] == (None, None, ""):
             errors[f"q{q.id}"] = "Please answer this question."
+    if not errors and all(v == (None, None, "") for v in values.values()):
+        errors["form"] = "Answer at least one question: an empty form is not a response."
     if errors:
         raise EvaluationError(errors)
     response = response_of(evaluation, subscription)
@@ -349,7 +360,8 @@ def results(evaluation: Evaluation) -> Results:
         result = QuestionResult(q, answered=len(given))
         if q.kind == "rating":
             counted = Counter(a.rating for a in given if a.rating)
-            result.counts = [(f"{r} – {RATING_LABELS[r]}", counted[r]) for r in RATINGS]
+            labels = rating_labels(q)
+            result.counts = [(f"{r} – {labels[r]}", counted[r]) for r in RATINGS]
             rated = [a.rating for a in given if a.rating]
             result.mean = sum(rated) / len(rated) if rated else None
         elif q.kind == "choice":

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from forum.core.extensions import db
 from forum.models import Event, Subscription
 
 
-def active_subscriptions(event: Event, *, include_no_mail: bool) -> list[Subscription]:
-    """Active subscribers of an event; those who chose "No mail" only when `include_no_mail`."""
-    stmt = select(Subscription).where(Subscription.event_id == event.id, Subscription.is_active)
+def subscribers(
+    event: Event, *, mode: str | None = None, include_no_mail: bool = True, after_id: int = 0
+) -> Select[Subscription]:
+    """The query every list mail starts from: the event's active subscribers in id order
+    (those after `after_id`, for a fan-out step), their participants loaded; only those
+    taking `mode` when given, and those who chose "No mail" only when `include_no_mail`."""
+    stmt = select(Subscription).where(
+        Subscription.event_id == event.id, Subscription.is_active, Subscription.id > after_id
+    )
+    if mode is not None:
+        stmt = stmt.where(Subscription.mode == mode)
     if not include_no_mail:
         stmt = stmt.where(Subscription.mode != "none")
-    stmt = stmt.options(joinedload(Subscription.participant)).order_by(Subscription.id)
-    return list(db.session.scalars(stmt))
+    return stmt.options(selectinload(Subscription.participant)).order_by(Subscription.id)
+
+
+def active_subscriptions(event: Event, *, include_no_mail: bool) -> list[Subscription]:
+    """Active subscribers of an event; those who chose "No mail" only when `include_no_mail`."""
+    return list(db.session.scalars(subscribers(event, include_no_mail=include_no_mail)))

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from forum.common.signals import sending_due
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import FanOut, table_of
+from forum.models.base import add_once
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +55,7 @@ def record(
     if db.session.scalar(select(FanOut.id).where(FanOut.key == key)) is not None:
         return None
     row = FanOut(kind=kind, key=key, event_id=event_id, target_id=target_id, params=params or {})
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-    except IntegrityError:
-        return None  # a concurrent transaction recorded the same key first
-    return row
+    return row if add_once(row) else None  # False: a concurrent transaction recorded the key first
 
 
 def pending_count() -> int:

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Event, JobRun
+from forum.models.base import add_once
 
 #: How far back a restarted scheduler catches up digests and notices.
 CATCH_UP = timedelta(days=7)
@@ -84,10 +84,7 @@ def run_once(
         db.session.rollback()
         return None
     run = JobRun(kind=kind, target=target, period=period, due_at=due_at, ran_at=clock.now())
-    try:
-        with db.session.begin_nested():
-            db.session.add(run)
-    except IntegrityError:
+    if not add_once(run):  # a racing scheduler claimed it first
         db.session.rollback()
         return None
     try:

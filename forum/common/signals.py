@@ -33,6 +33,10 @@ seats_freed = _signals.signal("seats-freed")
 #: it through `leave` (its calendar CANCELs, a freed seat), in the sender's transaction.
 bounce_counted = _signals.signal("bounce-counted")
 
+#: Subscriptions written in bulk, past the ORM (sender: the Event; `ids`: their ids), e.g. a
+#: CSV import's batch. Webhooks listen (forum/team/webhooks.py); the batch's transaction is open.
+subscriptions_added = _signals.signal("subscriptions-added")
+
 #: An event was duplicated through `events.service.duplicate_event` (sender: the original
 #: Event; `copy`: the new draft, flushed). Registration copies its questions.
 event_duplicated = _signals.signal("event-duplicated")

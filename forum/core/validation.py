@@ -12,9 +12,13 @@ JSON body would make the database raise, so they are bounded here first.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Callable
 from typing import Any
 
+import idna
+from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from marshmallow import ValidationError, validate
 from werkzeug.routing import IntegerConverter
@@ -49,6 +53,74 @@ def single_line(value: str) -> str:
     return " ".join(_SINGLE_LINE_BAD.sub(" ", value).split())
 
 
+# --- email addresses ------------------------------------------------------------------------------
+
+UTF8_LOCAL_PART_MESSAGE = (
+    "This list's mail server cannot deliver to addresses with accented or non-Latin "
+    "letters before the @ (it does not offer SMTPUTF8); please use another address."
+)
+
+
+class EmailError(ValueError):
+    """An address a person typed that cannot be used; the message says why, readably."""
+
+
+def _always() -> bool:
+    return True
+
+
+def normalize_email(raw: str, utf8_local_parts: Callable[[], bool] = _always) -> str:
+    """The address as we store and mail it (email-validator's normal form: an IDN domain in
+    U-labels, whichever form was typed), or EmailError. Every door (web forms, JSON API, CSV
+    import, CLI) calls this, so an address one takes, all take.
+
+    `utf8_local_parts` says whether a non-ASCII local part can be delivered (the relay's
+    SMTPUTF8, `forum.mail.relay`); it is only asked when the local part is not ASCII."""
+    raw = (raw or "").strip()
+    if not raw:
+        raise EmailError("Enter an email address.")
+    local = raw.rpartition("@")[0]
+    try:
+        utf8 = local.isascii() or utf8_local_parts()
+        return validate_email(raw, check_deliverability=False, allow_smtputf8=utf8).normalized
+    except EmailNotValidError as exc:
+        if not local.isascii() and "before the @-sign" in str(exc):
+            raise EmailError(UTF8_LOCAL_PART_MESSAGE) from None
+        raise EmailError(str(exc)) from None
+
+
+def unicode_domain(address: str) -> str:
+    """The address with an IDN domain in U-labels (email-validator's normal form, how we
+    store addresses); the local part as it is; an invalid IDN as written."""
+    local, at, domain = address.strip().strip("<>").rpartition("@")
+    if not at:
+        return address.strip()
+    domain = domain.rstrip(".")
+    if not domain.isascii() or "xn--" in domain.lower():
+        with contextlib.suppress(idna.IDNAError, UnicodeError):  # not a valid IDN: kept as written
+            domain = idna.decode(domain, uts46=True)
+    return f"{local}@{domain}"
+
+
+def email_key(address: str) -> str:
+    """The identity of an address for lookups: lower-cased, an IDN domain in its U-label form,
+    so `anna@xn--bcher-kva.example` and `Anna@BÜCHER.example` are the same person (mail
+    from a client that writes A-labels finds the registration made with U-labels)."""
+    return unicode_domain(address).lower()
+
+
+def ascii_domain(address: str) -> str:
+    """The address with its domain as A-labels (what a header or an SMTP command carries);
+    the local part as it is. An invalid IDN raises EmailError."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise EmailError(f"{address!r} has an invalid domain ({exc})") from None
+
+
 # --- marshmallow (JSON API) ---------------------------------------------------------------------
 
 
@@ -69,6 +141,34 @@ class _ControlCharacters(validate.Regexp):
 #: For the JSON API's input schemas: `fields.String(validate=[api_single_line, ...])`.
 api_single_line = _ControlCharacters(multiline=False)
 api_multi_line = _ControlCharacters(multiline=True)
+
+#: Letters of Latin-1 that every IDNA and SMTPUTF8 reader takes (no x or ÷), for the document.
+_LATIN = "\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff"
+_MAIL_ATOM = f"[A-Za-z0-9{_LATIN}!#$%&'*+/=?^_`{{|}}~-]+"
+_MAIL_LABEL = f"[A-Za-z0-9{_LATIN}](?:[A-Za-z0-9{_LATIN}-]{{0,61}}[A-Za-z0-9{_LATIN}])?"
+#: What the OpenAPI document says an address looks like: ASCII or with accented Latin letters
+#: (IDN domains, UTF-8 local parts); the server checks with `normalize_email`, like the forms.
+EMAIL_PATTERN = f"^{_MAIL_ATOM}(?:\\.{_MAIL_ATOM})*@{_MAIL_LABEL}(?:\\.{_MAIL_LABEL})*\\.[A-Za-z]{{2,63}}$"
+
+
+class ApiEmail(validate.Regexp):
+    """An address field of the JSON API: documented with EMAIL_PATTERN, checked with
+    `normalize_email` (the web forms' rule), so the API takes what the forms take."""
+
+    def __init__(self, utf8_local_parts: Callable[[], bool] = _always, optional: bool = False) -> None:
+        self.utf8_local_parts, self.optional = utf8_local_parts, optional
+        super().__init__(f"^$|{EMAIL_PATTERN}" if optional else EMAIL_PATTERN)
+
+    def __call__(self, value: Any) -> Any:
+        if self.optional and value == "":
+            return value
+        if not isinstance(value, str) or value != value.strip():
+            raise ValidationError(f"“{value}” is not an email address.")
+        try:
+            normalize_email(value, self.utf8_local_parts)
+        except EmailError as exc:
+            raise ValidationError(f"“{value}” is not an email address: {exc}") from None
+        return value
 
 
 # --- WTForms (web forms) ------------------------------------------------------------------------
@@ -127,6 +227,24 @@ def check_text_fields(form: Form) -> bool:
             field.errors = [*field.errors, problem]  # type: ignore[list-item]
             ok = False
     return ok
+
+
+class EmailAddress:
+    """A WTForms validator: the field holds an address `normalize_email` takes (the same rule
+    as the JSON API's `ApiEmail`); empty passes (add Optional/DataRequired as needed)."""
+
+    field_flags: dict[str, Any] = {}
+
+    def __init__(self, utf8_local_parts: Callable[[], bool] = _always) -> None:
+        self.utf8_local_parts = utf8_local_parts
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if not field.data:
+            return
+        try:
+            normalize_email(field.data, self.utf8_local_parts)
+        except EmailError as exc:
+            raise FormValidationError(f"Enter an email address like name@example.org. {exc}") from None
 
 
 class CheckedForm(FlaskForm):

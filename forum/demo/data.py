@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from forum.core import clock, timezones
 from forum.core.extensions import db
+from forum.events import panelists
 from forum.events import service as events
 from forum.models import Event, Officer, Panelist
 from forum.pathways.demo import load_pathway  # the learning pathway built on the events above
@@ -329,7 +330,7 @@ def _event(spec: dict[str, str], report: DemoReport) -> Event | None:
 
 def _link_panelists(event: Event, specs: list[dict[str, str]], report: DemoReport) -> None:
     for spec in specs:
-        events.attach_panelist(event, _panelist(spec, report), spec["role"])
+        panelists.attach_panelist(event, _panelist(spec, report), spec["role"])
 
 
 def load_eforum(report: DemoReport) -> Event | None:
@@ -396,7 +397,7 @@ def load_officer(report: DemoReport) -> Officer:
         return officer
     production = current_app.config.get("FORUM_ENV") == "production"
     password = secrets.token_urlsafe(12) if production else DEV_DEMO_PASSWORD
-    officer = Officer(email=DEMO_OFFICER_EMAIL, name="Demo Officer")
+    officer = Officer(email=DEMO_OFFICER_EMAIL, name="Demo Officer", is_admin=True)
     officer.set_password(password)
     db.session.add(officer)
     report.created.append(f"officer {DEMO_OFFICER_EMAIL}")

@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select, update
 
 from forum.core import timezones
 from forum.core.extensions import db
+from forum.core.validation import email_key
 from forum.models import Event, EventPanelist, Officer, Panelist, Participant, Post, Subscription
 from forum.subscriptions.erasure import FORMER_PARTICIPANT, Erasure, register_erasure_step
 
@@ -34,7 +35,7 @@ class Author:
 
 def find_author(event: Event, email: str, name: str = "") -> Author | None:
     """The sender as a member of this forum: a panelist link wins over a subscription."""
-    key = email.strip().lower()
+    key = email_key(email)
     link = db.session.scalar(
         select(EventPanelist)
         .join(Panelist)
@@ -72,16 +73,16 @@ def find_author(event: Event, email: str, name: str = "") -> Author | None:
 
 def is_moderator(event: Event, email: str) -> bool:
     """Officers, the event's contact, and its panelists with the moderator role."""
-    key = email.strip().lower()
+    key = email_key(email)
     if not key:
         return False
     officer = Officer.by_email(key)
     if officer is not None and officer.active:
         return True
-    if event.contact_email and event.contact_email.strip().lower() == key:
+    if event.contact_email and email_key(event.contact_email) == key:
         return True
     return any(
-        link.role == "moderator" and (link.panelist.email or "").strip().lower() == key
+        link.role == "moderator" and email_key(link.panelist.email or "") == key
         for link in event.panelist_links
     )
 

@@ -23,6 +23,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from forum.common import audience
 from forum.core import timezones
 from forum.core.extensions import db
 from forum.core.urls import external_url
@@ -100,17 +101,7 @@ def posts_in(event: Event, period: DigestPeriod) -> list[Post]:
 
 def digest_recipients(event: Event) -> list[Subscription]:
     """Active subscribers whose delivery mode is "digest" right now (checked at send time)."""
-    stmt = (
-        select(Subscription)
-        .where(
-            Subscription.event_id == event.id,
-            Subscription.is_active,
-            Subscription.mode == "digest",
-        )
-        .options(joinedload(Subscription.participant))
-        .order_by(Subscription.id)
-    )
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(audience.subscribers(event, mode="digest")))
 
 
 def post_url(post: Post) -> str:

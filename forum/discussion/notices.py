@@ -175,6 +175,25 @@ def refusal_mail(event: Event, email: str, name: str, subject: str, message_id: 
     )
 
 
+def series_reply_mail(event: Event, registration: Subscription, subject: str, now: datetime) -> None:
+    """The friendly answer to a reply sent to a webinar series' address: it reaches nobody,
+    here is the contact (one a day per registrant; callers only call it for registrants)."""
+    participant = registration.participant
+    notify(
+        event,
+        to=address(participant.email, participant.name),
+        subject=f"Re: {subject}" if subject else f"About {event.title}",
+        template="series_reply",
+        context={
+            "name": participant.name,
+            "subject": subject,
+            "event_url": external_url("public.event", slug=event.slug),
+        },
+        kind="series_reply",
+        key=f"series_reply:{event.id}:{registration.id}:{now.date().isoformat()}",
+    )
+
+
 def not_open_mail(
     event: Event, email: str, name: str, zone: str, subject: str, closed: str, now: datetime
 ) -> None:

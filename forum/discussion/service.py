@@ -18,9 +18,9 @@ from html import escape
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from forum.common import fanout
+from forum.calendars import rsvp
+from forum.common import audience, fanout
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.text import html_within_limits, markdown, sanitize_html, text_to_html
@@ -63,7 +63,7 @@ def closed_reason(event: Event, now: datetime) -> str | None:
 def _screen(message: Inbound) -> Outcome | None:
     """Loops, automatic mail and mail with no usable From: dropped or refused before any rule."""
     parsed = message.parsed
-    drop = _drop_reason(parsed, message.target.event, message.envelope_from)
+    drop = _drop_reason(parsed, message.event, message.envelope_from)
     if drop:
         log.info("dropped message %s to %s: %s", parsed.message_id, message.recipient, drop)
         return Outcome("dropped", f"Dropped without reply: {drop}")
@@ -78,7 +78,23 @@ def _moderator_command(message: Inbound) -> Outcome:
     if screened is not None:
         return screened
     assert message.target.approve_post_id is not None
-    return _moderate_by_reply(message.target.event, message.target.approve_post_id, message.parsed)
+    return _moderate_by_reply(message.event, message.target.approve_post_id, message.parsed)
+
+
+def _series_reply(message: Inbound) -> Outcome:
+    """Someone pressed Reply on a webinar series' mail (From `<slug>@LIST_DOMAIN`): a series
+    has no list, so the sender is told whom to write to, once a day, and only when they
+    are registered for it (never a stranger or a forged address of someone unknown: no
+    backscatter). Calendar answers sent there are recorded (kind `calendar-reply`)."""
+    screened = _screen(message)
+    if screened is not None:
+        return screened
+    event, parsed = message.event, message.parsed
+    registration = rsvp.registration_of(event, parsed.from_email)
+    if registration is None:
+        return Outcome("dropped", f"Dropped without reply: {parsed.from_email} is not registered for {event.title}")
+    notices.series_reply_mail(event, registration, parsed.subject, clock.now())
+    return Outcome("series_reply", f"{event.title} has no list; the sender was told whom to write to.")
 
 
 def _post_by_mail(message: Inbound) -> Outcome:
@@ -86,7 +102,7 @@ def _post_by_mail(message: Inbound) -> Outcome:
     screened = _screen(message)
     if screened is not None:
         return screened
-    raw, parsed, event = message.raw, message.parsed, message.target.event
+    raw, parsed, event = message.raw, message.parsed, message.event
     message_id = parsed.message_id or _derived_message_id(raw)
     if db.session.scalar(select(Post.id).where(Post.event_id == event.id, Post.message_id == message_id)):
         return Outcome("duplicate", "Already received")
@@ -406,18 +422,7 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
     (`list_copies.list_messages`); subscribers are streamed, not all loaded.
     """
     event = post.event
-    stmt = (
-        select(Subscription)
-        .where(
-            Subscription.event_id == event.id,
-            Subscription.is_active,
-            Subscription.mode == "each",
-            Subscription.id > after_id,
-        )
-        .options(selectinload(Subscription.participant))
-        .order_by(Subscription.id)
-        .execution_options(yield_per=1000)
-    )
+    stmt = audience.subscribers(event, mode="each", after_id=after_id).execution_options(yield_per=1000)
     if limit is not None:
         stmt = stmt.limit(limit)
     progress = {"count": 0, "last": after_id}
@@ -475,6 +480,7 @@ fanout.register_kind("post", _post_fan_out)
 
 register_handler("moderator-command", _moderator_command)
 register_handler("post", _post_by_mail)
+register_handler("series-reply", _series_reply)
 
 __all__ = [
     "Outcome",

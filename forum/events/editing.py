@@ -5,8 +5,7 @@ The doors only translate input (form fields, JSON) and call these; every rule ab
 what may change lives here, so the two doors cannot drift apart again: a published
 event keeps its address (the list address and every link in sent mail use it), a new
 title reaches attendees' calendars, a cancelled event takes no new sessions and a
-cancelled session no changes. (The seat limit's rule, that raising it seats the waiting
-list, is `seats.set_limit`, which both doors call.) A refusal is
+cancelled session no changes, a raised seat limit seats the waiting list. A refusal is
 one `EventChangeError` naming the field at fault, which the web shows next to that
 field and the API returns as a 422 (409 for a clash with another row or state).
 """
@@ -14,7 +13,7 @@ field and the API returns as a 422 (409 for a clash with another row or state).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,14 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from forum.core.extensions import db
 from forum.core.text import slugify
 from forum.core.timezones import TimeInputError, localize
-from forum.events import service
+from forum.events import panelists, service
 from forum.events.service import EventChangeError
-from forum.models import Event, Panelist, Session
+from forum.models import Event, Session, Subscription
+from forum.webinars import seats
 
-#: what a door may change on an event: the officer's form fields, its address, the join door. The
-#: seat limit is set by `seats.set_limit` (a raised limit seats the waiting list, which is the
-#: subscriptions' business, above this layer); a new event may start with one.
-EDITABLE = frozenset((*service.EVENT_FIELDS, "slug", "door_minutes"))
+#: what a door may set on an event: the officer's form fields, its address, the webinar settings
+EDITABLE = frozenset((*service.EVENT_FIELDS, "slug", "seat_limit", "door_minutes"))
 ADDRESS_FIXED = "The address cannot change after publishing: the list address and links in sent mail use it."
 
 
@@ -39,6 +37,7 @@ class EventChange:
     """What an update did that the officer should be told about."""
 
     renamed: bool = False
+    promoted: list[Subscription] = field(default_factory=list)  # seated from the waiting list
 
 
 # --- events -------------------------------------------------------------------------------
@@ -82,7 +81,7 @@ def create_event(values: Mapping[str, Any]) -> Event:
 
     Raises EventChangeError (nothing added) when the address is taken.
     """
-    _only_editable({name: v for name, v in values.items() if name != "seat_limit"})
+    _only_editable(values)
     slug = values.get("slug") or free_slug(slugify(values.get("title") or "", "event"))
     check_address(slug, None)
     event = Event()
@@ -99,7 +98,8 @@ def update_event(event: Event, changes: Mapping[str, Any]) -> EventChange:
 
     Raises EventChangeError before anything changes: a published (or once published) event
     keeps its address; an address another event uses is refused. A new title sends each
-    session's calendar entry as an update, in this transaction.
+    session's calendar entry as an update; a raised seat limit seats the waiting list, each
+    with welcome and invitations (`seats.set_limit`); all in this transaction.
     """
     _only_editable(changes)
     slug = changes.get("slug") or event.slug
@@ -113,13 +113,17 @@ def update_event(event: Event, changes: Mapping[str, Any]) -> EventChange:
         )
     result = EventChange()
     old_title = event.title
+    if changes.get("seat_limit") is not None and changes["seat_limit"] < 1:
+        raise EventChangeError("A seat limit is a whole number of at least 1 (empty: unlimited).", "seat_limit")
     for name, value in changes.items():
-        if name != "slug":
+        if name not in ("slug", "seat_limit"):
             setattr(event, name, value)
     event.slug = slug
     if event.title != old_title:
         service.event_renamed(event, old_title)
         result.renamed = True
+    if "seat_limit" in changes and changes["seat_limit"] != event.seat_limit:
+        result.promoted = seats.set_limit(event, changes["seat_limit"])
     _flush(slug)
     return result
 
@@ -211,7 +215,7 @@ def edit_session(
 
 def _place(session: Session, panelist_ids: Iterable[int] | None, position: int | None) -> None:
     if panelist_ids is not None:
-        service.set_session_panelists(session, list(panelist_ids))
+        panelists.set_session_panelists(session, list(panelist_ids))
     if position is not None:
         session.position = position
 
@@ -219,24 +223,3 @@ def _place(session: Session, panelist_ids: Iterable[int] | None, position: int |
 def cancel_session(session: Session, reason: str = "") -> None:
     """Cancel a session: subscribers' calendars get a CANCEL carrying the officer's reason."""
     service.cancel_session(session, reason=reason[:2000])
-
-
-# --- panelists ----------------------------------------------------------------------------
-
-PANELIST_FIELDS = frozenset(("name", "title", "affiliation", "pronouns", "email", "photo_url", "links", "bio"))
-
-
-def save_panelist(panelist: Panelist | None, values: Mapping[str, Any]) -> Panelist:
-    """Create (None) or change a panelist's bio fields. The address is kept lower-case, and
-    an empty one is no address (None), so one person is found by it whatever the door."""
-    unknown = set(values) - PANELIST_FIELDS
-    if unknown:  # a door's bug, not the officer's
-        raise ValueError(f"not panelist fields: {', '.join(sorted(unknown))}")
-    if panelist is None:
-        panelist = Panelist()
-        db.session.add(panelist)
-    for name, value in values.items():
-        if name == "email":
-            value = (value or "").strip().lower() or None
-        setattr(panelist, name, value)
-    return panelist

@@ -33,9 +33,7 @@ def reminders_job(at: datetime, report: JobReport, event: Event | None = None) -
         select(Session)
         .join(Event)
         .where(
-            Event.kind == "series",
-            Event.status == "published",
-            Session.status != "cancelled",
+            Session.webinar_clause(),
             Session.starts_at > at,
             Session.starts_at <= at + REMINDER_LOOKAHEAD,
         )

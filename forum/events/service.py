@@ -25,7 +25,6 @@ from forum.models import (
     EventPanelist,
     MailText,
     OutboundMessage,
-    Panelist,
     Post,
     Session,
     Subscription,
@@ -249,7 +248,7 @@ def calendar_recipients(event: Event) -> int:
     return (
         db.session.scalar(
             select(func.count(Subscription.id)).where(
-                Subscription.event_id == event.id, Subscription.status == "active"
+                Subscription.event_id == event.id, Subscription.is_active
             )
         )
         or 0
@@ -487,42 +486,3 @@ def dst_warnings(event: Event) -> list[str]:
                 "see that session an hour earlier or later than the ones before it."
             )
     return warnings
-
-
-def attach_panelist(event: Event, panelist: Panelist, role: str) -> EventPanelist:
-    """Put a panelist on an event (at the end), or change their role if already there."""
-    for link in event.panelist_links:
-        if link.panelist_id == panelist.id and panelist.id is not None:
-            link.role = role
-            return link
-    position = max((link.position for link in event.panelist_links), default=0) + 1
-    link = EventPanelist(panelist=panelist, role=role, position=position)
-    event.panelist_links.append(link)
-    return link
-
-
-def move_panelist(link: EventPanelist, step: int) -> None:
-    """Swap a panelist with the neighbour above (step -1) or below (+1) on the page."""
-    links = sorted(link.event.panelist_links, key=lambda x: (x.position, x.id or 0))
-    for number, item in enumerate(links, start=1):
-        item.position = number
-    index = links.index(link)
-    other = index + step
-    if 0 <= other < len(links):
-        links[index].position, links[other].position = links[other].position, links[index].position
-
-
-def detach_panelist(link: EventPanelist) -> None:
-    """Take a panelist off an event, and so off each of its sessions."""
-    for session in link.event.sessions:
-        if link.panelist in session.panelists:
-            session.panelists.remove(link.panelist)
-    link.event.panelist_links.remove(link)
-    db.session.delete(link)
-
-
-def set_session_panelists(session: Session, panelist_ids: list[int]) -> None:
-    """Who appears in this session (shown with it): chosen among the event's panelists;
-    ids of anyone else are ignored."""
-    on_event = {link.panelist_id: link.panelist for link in session.event.panelist_links}
-    session.panelists = [on_event[i] for i in dict.fromkeys(panelist_ids) if i in on_event]

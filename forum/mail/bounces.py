@@ -114,7 +114,7 @@ def _bounce_report(message: Inbound) -> Outcome:
     """Mail to a subscriber's VERP bounce address: a DSN may count; nothing is ever answered."""
     target = message.target
     assert target.bounce_subscription_id is not None
-    result = handle(target.bounce_subscription_id, target.event.id, message.parsed)
+    result = handle(target.bounce_subscription_id, message.event.id, message.parsed)
     if not result.counted:
         log.info("bounce address of subscription %s: %s", target.bounce_subscription_id, result.reason)
     return Outcome("bounce" if result.counted else "dropped", result.reason)

@@ -79,7 +79,12 @@ def smtp_address(address: str, *, smtputf8: bool) -> str:
 
 
 def needs_smtputf8(env: Envelope) -> bool:
-    return not (env.sender.rpartition("@")[0].isascii() and env.recipient.rpartition("@")[0].isascii())
+    """An address of the envelope, or a header (RFC 6532: a UTF-8 local part in To, From or
+    Reply-To), is not ASCII: the message can only go out with SMTPUTF8."""
+    if not (env.sender.rpartition("@")[0].isascii() and env.recipient.rpartition("@")[0].isascii()):
+        return True
+    end = env.data.find(b"\r\n\r\n")
+    return not env.data[: end if end >= 0 else len(env.data)].isascii()
 
 
 def finalize(data: bytes, sign: Callable[[bytes], bytes] | None) -> bytes:

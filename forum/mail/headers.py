@@ -27,6 +27,7 @@ from flask import current_app
 
 from forum.common import branding
 from forum.core import clock
+from forum.core.validation import EmailError, ascii_domain, unicode_domain
 from forum.mail.policy import POLICY
 
 #: Headers whose values are URL or msg-id lists: written as given (ASCII, pre-folded).
@@ -90,9 +91,15 @@ def _raw_header(message: EmailMessage, name: str) -> list[str]:
     return [str(value) for key, value in message.raw_items() if key.lower() == name.lower()]
 
 
+def _stored_form(spec: str) -> str:
+    """A header's addr-spec as we store addresses: an A-label domain back in U-labels (the
+    transport writes it as A-labels again)."""
+    return unicode_domain(spec) if "xn--" in spec.lower() else spec
+
+
 def recipient_of(message: EmailMessage) -> str:
     """The single `To` address of an outbound message (one row, one recipient)."""
-    recipients = [addr for _, addr in getaddresses(_raw_header(message, "To")) if addr]
+    recipients = [_stored_form(addr) for _, addr in getaddresses(_raw_header(message, "To")) if addr]
     if len(recipients) != 1:
         raise ValueError(f"an outbound message has exactly one recipient, got {recipients!r}")
     return recipients[0]
@@ -100,7 +107,7 @@ def recipient_of(message: EmailMessage) -> str:
 
 def sender_of(message: EmailMessage) -> str:
     """The envelope sender: the `From` address (the list's own address for list mail)."""
-    return next((a for _, a in getaddresses(_raw_header(message, "From")) if a), "")
+    return next((_stored_form(a) for _, a in getaddresses(_raw_header(message, "From")) if a), "")
 
 
 #: Characters RFC 2047 (5.3) lets stand for themselves in an encoded word inside a phrase.
@@ -237,13 +244,36 @@ def header_line(name: str, value: str) -> bytes:
     return POLICY.fold_binary(*POLICY.header_store_parse(name, clean_header_text(value)))
 
 
+#: A dot-atom local part in UTF-8 (RFC 6532 `atext` plus non-ASCII): no specials, no spaces.
+_UTF8_LOCAL = re.compile(r"^[^\x00-\x20\x7f-\x9f()<>\[\]:;@\\,\".]+(?:\.[^\x00-\x20\x7f-\x9f()<>\[\]:;@\\,\".]+)*$")
+#: Written with it: the same as POLICY, but 8-bit headers (RFC 6532) stay as they are.
+UTF8_POLICY = POLICY.clone(utf8=True)
+
+
+def header_spec(spec: str) -> str | None:
+    """An addr-spec as a header carries it (RFC 2047 5 forbids encoded words in one): an IDN
+    domain as its A-labels (`anna@xn--bcher-kva.example`), a non-ASCII local part as UTF-8
+    (RFC 6532). Such a message only goes out with SMTPUTF8 (the transport refuses it for
+    good otherwise, and sign-up refuses the address unless the relay offers it). None: no
+    dot-atom of that kind (the email package writes it)."""
+    if spec.isascii():
+        return spec
+    try:
+        spec = ascii_domain(spec)
+    except EmailError:
+        return None
+    local = spec.rpartition("@")[0]
+    return spec if local.isascii() or _UTF8_LOCAL.match(local) else None
+
+
 def format_address(addr: Address, indent: int = 0) -> str | None:
     """`phrase <addr>` for a plain mailbox, folded at spaces into lines of 78 or less
     after a header name `indent` long; None when only the email package can write it (an
     unusual address). A non-ASCII name becomes RFC 2047 encoded words (`phrase`): the email
-    package's own folding can exceed 75 characters a word and break words apart."""
-    spec = addr.addr_spec
-    if not SIMPLE_ADDR.match(spec) or ".." in spec:
+    package's own folding can exceed 75 characters a word and break words apart. The
+    addr-spec is `header_spec`'s: A-label domains, a UTF-8 local part raw (RFC 6532)."""
+    spec = header_spec(addr.addr_spec)
+    if spec is None or ".." in spec or not (SIMPLE_ADDR.match(spec) or not spec.isascii()):
         return None
     if not addr.display_name:
         return spec
@@ -255,13 +285,16 @@ def set_address(msg: EmailMessage, name: str, value: str | Address) -> None:
     """Add an address header; the display name is cleaned, quoted or RFC 2047-encoded.
 
     Written directly for the usual ASCII mailbox (the email package's address parser
-    is most of the cost of a fan-out); anything unusual goes through `Address`.
+    is most of the cost of a fan-out); anything unusual goes through `Address`. A header
+    with a UTF-8 local part makes the message one written with UTF8_POLICY.
     """
     addr = as_address(value)
     text = format_address(addr, indent=len(name) + 2)
     if text is None:
         msg[name] = addr
     else:
+        if not text.isascii():
+            msg.policy = UTF8_POLICY
         msg.set_raw(name, text)
 
 
@@ -271,7 +304,7 @@ def address_line(name: str, value: str | Address) -> bytes:
     text = format_address(addr, indent=len(name) + 2)
     if text is None:
         return POLICY.fold_binary(*POLICY.header_store_parse(name, addr))
-    return POLICY.fold_binary(name, text)
+    return (POLICY if text.isascii() else UTF8_POLICY).fold_binary(name, text)
 
 
 def _header_fields(

@@ -10,9 +10,13 @@ kind                   what it is                          handled by
 =====================  ==================================  ================================
 ``leave``              mail to a signed leave address      forum.subscriptions.service
 ``bounce``             a report to a VERP bounce address   forum.mail.bounces
+``unfollow``           mail to a pathway step mail's        forum.pathways.follow
+                       signed mailto List-Unsubscribe
 ``calendar-reply``     an iTIP REPLY/COUNTER/REFRESH, or   forum.calendars.rsvp
                        anything to ``<slug>+rsvp@``
 ``moderator-command``  a reply to a hold notice            forum.discussion.service
+``series-reply``       anything else to a webinar series'  forum.discussion.service
+                       own address (the From of its mail)
 ``post``               everything else to a list address   forum.discussion.service
 =====================  ==================================  ================================
 
@@ -32,7 +36,7 @@ from forum.core.extensions import db
 from forum.core.text import ascii_text
 from forum.mail.addresses import Target, resolve
 from forum.mail.parse import ParsedMessage, parse_message
-from forum.models import Post
+from forum.models import Event, Post
 
 # status -> (LMTP reply, sysexits code)
 _REPLIES = {
@@ -44,6 +48,7 @@ _REPLIES = {
     "moderated": ("250 2.0.0", 0),
     "unsubscribed": ("250 2.0.0", 0),
     "rsvp": ("250 2.0.0", 0),
+    "series_reply": ("250 2.0.0", 0),
     "discarded": ("250 2.0.0", 0),
     "bounce": ("250 2.0.0", 0),
     "unknown_list": ("550 5.1.1", 67),
@@ -53,7 +58,7 @@ _REPLIES = {
 }
 
 #: The kinds of inbound message, in the order they are told apart.
-KINDS = ("leave", "bounce", "calendar-reply", "moderator-command", "post")
+KINDS = ("leave", "bounce", "unfollow", "calendar-reply", "moderator-command", "series-reply", "post")
 
 
 @dataclass
@@ -84,6 +89,13 @@ class Inbound:
     target: Target
     parsed: ParsedMessage
 
+    @property
+    def event(self) -> Event:
+        """The event the address names; every kind but `unfollow` has one (`_route` checks)."""
+        if self.target.event is None:
+            raise LookupError(f"{self.recipient} names no event")
+        return self.target.event
+
 
 Handler = Callable[[Inbound], Outcome]
 
@@ -108,10 +120,14 @@ def kind_of(target: Target, parsed: ParsedMessage) -> str:
         return "leave"
     if target.bounce_subscription_id is not None:
         return "bounce"
+    if target.unfollow_id is not None:
+        return "unfollow"
     if target.rsvp or parsed.is_calendar_reply:  # "Accepted: ..." is an answer, never a post
         return "calendar-reply"
     if target.approve_post_id is not None:
         return "moderator-command"
+    if target.series:
+        return "series-reply"
     return "post"
 
 
@@ -135,6 +151,8 @@ def _route(raw: bytes, recipient: str, envelope_from: str) -> Outcome:
         return Outcome("unknown_list", f"No e-forum at {recipient[:200]}")
     parsed = parse_message(raw)
     kind = kind_of(target, parsed)
+    if target.event is None and kind != "unfollow":
+        return Outcome("unknown_list", f"No e-forum at {recipient[:200]}")
     handler = HANDLERS.get(kind)
     if handler is None:  # a process that never imported the area: a bug, so the MTA retries
         raise LookupError(f"no handler registered for inbound {kind!r} mail")

@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from forum.core import clock
 from forum.core.extensions import db
@@ -26,6 +25,7 @@ from forum.mail.headers import recipient_of, sender_of
 from forum.mail.links import bounce_address
 from forum.mail.list_copies import ListCopy
 from forum.models import OutboundBody, OutboundMessage, Subscription, table_of
+from forum.models.base import add_once
 
 #: Rows per multi-row INSERT in `enqueue_many` (11 columns: well under SQLite's bind limit).
 INSERT_CHUNK = 500
@@ -69,12 +69,7 @@ def enqueue(
         event_id=event_id,
         subscription_id=subscription_id,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-    except IntegrityError:
-        return None  # a concurrent transaction queued the same key first
-    return row
+    return row if add_once(row) else None  # False: a concurrent transaction queued the same key first
 
 
 @dataclass(frozen=True)

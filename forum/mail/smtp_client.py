@@ -110,7 +110,14 @@ class SMTPTransport:
         utf8 = bool(conn is not None and conn.does_esmtp and conn.has_extn("smtputf8"))
         sender = smtp_address(env.sender, smtputf8=utf8)
         recipient = smtp_address(env.recipient, smtputf8=utf8)
-        params = " SMTPUTF8" if utf8 and needs_smtputf8(env) else ""
+        needed = needs_smtputf8(env)
+        if needed and not utf8:
+            raise DeliveryError(
+                "a header holds an address that is not ASCII before the @ and the relay does not "
+                "offer SMTPUTF8",
+                permanent=True,
+            )
+        params = " SMTPUTF8" if needed else ""
         if params and conn is not None and conn.has_extn("8bitmime"):
             params += " BODY=8BITMIME"
         return f"MAIL FROM:<{sender}>{params}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode()

@@ -41,6 +41,14 @@ from forum.models.relay import RelayCapability
 from forum.models.rsvp import PARTSTATS, Rsvp
 from forum.models.scheduling import Announcement, JobRun, SchedulerLock
 from forum.models.settings import SiteSetting
+from forum.models.team import (
+    EVENT_ROLES,
+    WEBHOOK_KINDS,
+    AuditEntry,
+    EventRole,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "AcceptedSender",
@@ -69,6 +77,12 @@ __all__ = [
     "SchedulerLock",
     "DELIVERY_MODES",
     "EVENT_KINDS",
+    "EVENT_ROLES",
+    "EventRole",
+    "AuditEntry",
+    "WEBHOOK_KINDS",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "PANELIST_ROLES",
     "ApiToken",
     "Event",

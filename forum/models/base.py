@@ -7,11 +7,12 @@ from typing import Any, cast
 
 from sqlalchemy import DateTime, Table
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from forum.core import clock
-from forum.core.extensions import Base
+from forum.core.extensions import Base, db
 
 
 def table_of(model: type[Base]) -> Table:
@@ -69,3 +70,14 @@ class WallTime(TypeDecorator[datetime]):
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now, onupdate=clock.now)
+
+
+def add_once(row: Any) -> bool:
+    """Add `row` in a savepoint of the caller's transaction; False (the savepoint undone,
+    the transaction intact) when a unique key says a concurrent transaction added it first."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return False
+    return True

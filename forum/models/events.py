@@ -208,6 +208,12 @@ class Session(Timestamps, Model):
     )
     panelists: Mapped[list[Panelist]] = relationship(secondary=session_panelist, order_by="Panelist.name")
 
+    @classmethod
+    def webinar_clause(cls) -> ColumnElement[bool]:
+        """Sessions of published webinar series that are not cancelled: what reminders and
+        "recording available" mails are about (join Event)."""
+        return and_(Event.kind == "series", Event.status == "published", cls.status != "cancelled")
+
     def set_times(self, start_wall: datetime, end_wall: datetime, zone: str) -> list[str]:
         """Set wall times and derive instants; returns notes (ambiguous times) for the officer.
 

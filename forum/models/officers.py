@@ -24,6 +24,9 @@ class Officer(UserMixin, Timestamps, Model):
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(300), default="")
     active: Mapped[bool] = mapped_column(default=True)
+    #: Site administrator: every event, officers, settings, branding (forum/team/roles.py).
+    #: False by default: an invited officer holds only the roles granted per event.
+    is_admin: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="officer", cascade="all, delete-orphan")
 
@@ -52,6 +55,8 @@ class ApiToken(Timestamps, Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100), default="")
     last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    #: A token narrowed to reading: its officer's roles, minus every change (forum/team/roles.py).
+    read_only: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     officer: Mapped[Officer] = relationship(back_populates="tokens")
 
@@ -60,17 +65,23 @@ class ApiToken(Timestamps, Model):
         return hashlib.sha256(raw.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, officer: Officer, name: str = "") -> tuple[ApiToken, str]:
+    def issue(cls, officer: Officer, name: str = "", *, read_only: bool = False) -> tuple[ApiToken, str]:
         """Create a token; the raw value is returned once and never stored."""
         raw = "fo_" + secrets.token_urlsafe(32)
-        token = cls(officer=officer, token_hash=cls.digest(raw), name=name)
+        token = cls(officer=officer, token_hash=cls.digest(raw), name=name, read_only=read_only)
         db.session.add(token)
         return token, raw
 
     @classmethod
-    def authenticate(cls, raw: str) -> Officer | None:
+    def find(cls, raw: str) -> ApiToken | None:
+        """The live token for this raw value (its officer active), marked as used; else None."""
         token = db.session.scalar(select(cls).where(cls.token_hash == cls.digest(raw)))
         if token is None or not token.officer.active:
             return None
         token.last_used_at = clock.now()
-        return token.officer
+        return token
+
+    @classmethod
+    def authenticate(cls, raw: str) -> Officer | None:
+        token = cls.find(raw)
+        return None if token is None else token.officer

@@ -10,6 +10,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core.extensions import Model, db
+from forum.core.validation import email_key
 from forum.models.base import Timestamps, TZDateTime
 from forum.models.events import Event
 
@@ -48,7 +49,7 @@ class Participant(Timestamps, Model):
 
     @classmethod
     def by_email(cls, email: str) -> Participant | None:
-        return db.session.scalar(select(cls).where(cls.email_key == email.strip().lower()))
+        return db.session.scalar(select(cls).where(cls.email_key == email_key(email)))
 
 
 class Subscription(Timestamps, Model):

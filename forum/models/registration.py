@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core.extensions import Model
@@ -73,6 +73,8 @@ class QuestionFields:
     # demographics, health or accessibility needs: always optional, shown to officers only,
     # left out of exports and the API unless asked for
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    # an answer is mailed to the event's contact when it is given (accommodation requests)
+    notify: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     @property
     def choice_list(self) -> list[str]:

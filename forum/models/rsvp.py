@@ -1,7 +1,7 @@
 """Calendar replies: what an attendee's calendar said to a session's invite.
 
 When someone clicks "Yes", "Maybe" or "No" in Gmail, Outlook or Apple Calendar, the client
-mails an iTIP REPLY (RFC 5546) to the invite's ORGANIZER, `<slug>+rsvp@LIST_DOMAIN`. The
+mails an iTIP REPLY (RFC 5546) to the invite's ORGANIZER (`forum.calendars.rsvp`). The
 latest answer per (subscription, session) is kept, so officers can count who plans to come.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core import clock
@@ -32,6 +32,8 @@ class Rsvp(Model):
     )
     session_id: Mapped[int] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"), index=True)
     partstat: Mapped[str] = mapped_column(String(16))  # a key of PARTSTATS
+    #: The SEQUENCE of the invite this answers: below the session's, it answered an older time.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
 
     subscription: Mapped[Subscription] = relationship()

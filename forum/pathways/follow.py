@@ -30,8 +30,10 @@ from forum.core.extensions import db
 from forum.core.tokens import make_token, read_token
 from forum.core.urls import external_url
 from forum.mail import links
+from forum.mail.addresses import unfollow_mailto
 from forum.mail.compose import build_message
-from forum.mail.headers import address
+from forum.mail.headers import address, fold_list
+from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.outbox import enqueue
 from forum.models import Participant, Subscription
 from forum.models.pathways import INTERVALS, Pathway, PathwayFollow, PathwayStep, StepProgress
@@ -201,6 +203,19 @@ def leave(item: PathwayFollow) -> None:
     """Stop following; idempotent. No step is mailed after this commits."""
     if item.status != "left":
         item.status, item.left_at, item.next_due_at = "left", clock.now(), None
+
+
+def _unfollow_by_mail(message: Inbound) -> Outcome:
+    """Mail to the signed mailto List-Unsubscribe of step mail: the address is the authority
+    (as for list mail's `leave`), so none of a post's checks apply; leaving twice is harmless."""
+    item = db.session.get(PathwayFollow, message.target.unfollow_id)
+    if item is None:
+        return Outcome("unknown_list", "No such pathway follow")
+    leave(item)
+    return Outcome("unsubscribed", f"Stopped following {item.pathway.title}")
+
+
+register_handler("unfollow", _unfollow_by_mail)
 
 
 def _handed_out(item: PathwayFollow) -> list[StepProgress]:
@@ -438,7 +453,12 @@ def step_message(item: PathwayFollow, step: PathwayStep, number: int):  # type: 
         subject=f"{pathway.title}, step {number} of {len(pathway.steps)}: {public_title(resource)}",
         template="pathway_step",
         context=context,
-        headers={"Auto-Submitted": "auto-generated", "List-Unsubscribe": f"<{leave_url(item)}>"},
+        headers={
+            "Auto-Submitted": "auto-generated",
+            # RFC 8058 one-click, as on every list mail: the https link first, then mailto.
+            "List-Unsubscribe": fold_list([f"<{leave_url(item)}>", f"<{unfollow_mailto(item.id)}>"]),
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
     )
 
 

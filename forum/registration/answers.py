@@ -267,12 +267,14 @@ def raw_from_form(form: QuestionForm | None, formdata: Any) -> dict[int, Raw]:
 
 def save_answers(
     form: QuestionForm | None, participant_id: int, checked: Checked, *, subscription_id: int | None = None
-) -> None:
+) -> list[FormAnswer]:
     """Store checked answers: one row per answered question for the person (and, for an
     event, the registration); answers to this form's questions that are now empty or hidden
-    are removed. Forms of other owners (a mentoring application) pass no subscription."""
+    are removed. Forms of other owners (a mentoring application) pass no subscription.
+    Returns the answers that are new or changed (for notices)."""
+    changed: list[FormAnswer] = []
     if form is None:
-        return
+        return changed
     question_ids = [q.id for q in form.questions]
     existing = {
         a.question_id: a
@@ -286,23 +288,51 @@ def save_answers(
     for qid, value in checked.values.items():
         answer = existing.pop(qid, None)
         if answer is None:
-            db.session.add(
-                FormAnswer(
-                    question_id=qid,
-                    participant_id=participant_id,
-                    subscription_id=subscription_id,
-                    value=value,
-                    answered_at=now,
-                )
+            answer = FormAnswer(
+                question_id=qid,
+                participant_id=participant_id,
+                subscription_id=subscription_id,
+                value=value,
+                answered_at=now,
             )
+            db.session.add(answer)
+            changed.append(answer)
         elif answer.value != value or answer.subscription_id != subscription_id:
             answer.value, answer.subscription_id, answer.answered_at = value, subscription_id, now
+            changed.append(answer)
     if existing:
         db.session.execute(
             delete(FormAnswer).where(FormAnswer.id.in_([a.id for a in existing.values()])),
             execution_options={"synchronize_session": False},
         )
     db.session.flush()
+    return changed
+
+
+def earlier_preset_answers(form: QuestionForm, participant_id: int) -> dict[int, Any]:
+    """ "Register once": for the form's questions made from a preset that the person has not
+    answered here, what they answered last time to a question from the same preset
+    ({question id: answer as given}). Offered on their own answers page only (a signed link):
+    a public form must never show a person's answers."""
+    wanted: dict[int | None, FormQuestion] = {q.preset_id: q for q in form.questions if q.preset_id is not None}
+    if not wanted:
+        return {}
+    own = {q.id for q in form.questions}
+    rows = db.session.execute(
+        select(FormQuestion.preset_id, FormAnswer.value, FormQuestion.kind)
+        .join(FormQuestion, FormAnswer.question_id == FormQuestion.id)
+        .where(
+            FormAnswer.participant_id == participant_id,
+            FormQuestion.preset_id.in_(list(wanted)),
+            FormQuestion.id.not_in(own),
+        )
+        .order_by(FormAnswer.answered_at)
+    )
+    offered: dict[int, Any] = {}
+    for preset_id, value, kind in rows:  # oldest first: the latest wins
+        if preset_id in wanted:  # always (the IN clause); says so to mypy
+            offered[wanted[preset_id].id] = json.loads(value) if kind == "multi" else value
+    return offered
 
 
 def answers_by_question(form: QuestionForm, participant_id: int) -> dict[int, str]:

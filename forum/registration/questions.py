@@ -49,6 +49,7 @@ DEFAULT_PRESETS: tuple[dict[str, Any], ...] = (
         "help": "Tell us what would help you take part (captions, a sign language interpreter, "
         "materials in advance ...). Only the organisers see this, to arrange it.",
         "sensitive": True,
+        "notify": True,
     },
     {
         "kind": "choice",
@@ -100,7 +101,9 @@ def get_question(form: QuestionForm | None, question_id: int) -> FormQuestion | 
 # --- questions ----------------------------------------------------------------------------------
 
 
-QUESTION_FIELDS = ("kind", "label", "help", "choices", "display", "sensitive", "required")
+#: what a question copies from a preset (and a duplicate from its original)
+WORDING = ("kind", "label", "help", "choices", "display", "sensitive", "notify")
+QUESTION_FIELDS = ("kind", "label", "help", "choices", "display", "sensitive", "notify", "required")
 
 
 def _text(data: Mapping[str, Any], name: str, limit: int) -> str:
@@ -137,6 +140,7 @@ def _apply(question: FormQuestion | QuestionPreset, data: Mapping[str, Any]) -> 
     question.kind, question.label, question.help = kind, label, help_text
     question.choices, question.display = "\n".join(choices), display
     question.sensitive = bool(data.get("sensitive"))
+    question.notify = bool(data.get("notify"))
 
 
 def _set_condition(question: FormQuestion, form: QuestionForm, data: Mapping[str, Any]) -> None:
@@ -277,9 +281,7 @@ def delete_preset(preset: QuestionPreset) -> None:
 
 
 def add_from_preset(form: QuestionForm, preset: QuestionPreset, *, required: bool = False) -> FormQuestion:
-    data = {
-        name: getattr(preset, name) for name in ("kind", "label", "help", "choices", "display", "sensitive")
-    }
+    data = {name: getattr(preset, name) for name in WORDING}
     return add_question(form, {**data, "required": required, "preset_id": preset.id})
 
 
@@ -296,10 +298,7 @@ def copy_form(original: QuestionForm, target: QuestionForm) -> None:
             required=question.required,
             preset_id=question.preset_id,
             condition_values=question.condition_values,
-            **{
-                name: getattr(question, name)
-                for name in ("kind", "label", "help", "choices", "display", "sensitive")
-            },
+            **{name: getattr(question, name) for name in WORDING},
         )
         db.session.add(new)
         copies[question.id] = new

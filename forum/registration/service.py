@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from forum.models import Event, Subscription
 from forum.registration import answers as answer_rules
+from forum.registration import notices
 from forum.registration.answers import Checked, Raw
 from forum.registration.questions import event_form
 from forum.subscriptions import service as subscriptions
@@ -50,9 +51,10 @@ def register(
         event, raw_email, name=name, mode=mode, conduct_accepted=conduct_accepted, source=source
     )
     if subscription.status == "pending" or not answer_rules.answers_of(subscription):
-        answer_rules.save_answers(
+        changed = answer_rules.save_answers(
             event_form(event), subscription.participant_id, checked, subscription_id=subscription.id
         )
+        notices.tell_contact(subscription, changed)
     return subscription
 
 
@@ -62,4 +64,7 @@ def edit_answers(subscription: Subscription, raw_answers: Mapping[int, Raw]) -> 
     checked = answer_rules.check_answers(form, raw_answers)
     if not checked.ok:
         raise AnswerErrors(checked.errors)
-    answer_rules.save_answers(form, subscription.participant_id, checked, subscription_id=subscription.id)
+    changed = answer_rules.save_answers(
+        form, subscription.participant_id, checked, subscription_id=subscription.id
+    )
+    notices.tell_contact(subscription, changed)

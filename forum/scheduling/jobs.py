@@ -22,6 +22,8 @@ from forum.mail import jobs as _mail_jobs  # noqa: F401 - "outbox", "retention"
 from forum.models import Event
 from forum.pathways import follow as _pathway_jobs  # noqa: F401 - "pathways"
 from forum.pathways import link_check as _link_check_jobs  # noqa: F401 - "link-check"
+from forum.team import audit_log as _audit_jobs  # noqa: F401 - "team-retention"
+from forum.team import webhook_send as _webhook_jobs  # noqa: F401 - "webhooks"
 from forum.webinars import recordings as _webinar_jobs  # noqa: F401 - "recordings"
 
 __all__ = ["KINDS", "JobReport", "UnknownJob", "run_job", "run_once"]

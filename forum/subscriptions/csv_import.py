@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from forum.calendars import invites
+from forum.common import signals
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.validation import control_character_problem
@@ -174,6 +175,7 @@ def _store_batch(event: Event, batch: list[_Row], confirmed: bool, report: Impor
     active = _vouched(known, confirmed)
     waiting = _over_the_limit(event, new_rows, known, active)
     sub_ids = _insert_subscriptions(event, new_rows, known, active - waiting, waiting, now)
+    signals.subscriptions_added.send(event, ids=sub_ids)
     report.added += len(new_rows)
     if not confirmed:
         _mail_batch(sub_ids)

@@ -18,14 +18,13 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Literal, overload
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 
 from forum.calendars import invites, leaving
 from forum.common import subjects
 from forum.common.signals import bounce_counted, seats_freed
-from forum.core import clock
+from forum.core import clock, validation
 from forum.core.extensions import db
 from forum.core.timezones import is_zone
 from forum.core.tokens import read_token
@@ -54,30 +53,19 @@ class SubscriptionError(ValueError):
 
 
 def normalize_email(raw: str) -> str:
-    """The address as we store and mail it; raises SubscriptionError with a readable reason."""
-    raw = (raw or "").strip()
-    if not raw:
-        raise SubscriptionError("Enter an email address.")
+    """The address as we store and mail it; raises SubscriptionError with a readable reason.
+
+    The one rule of every door (`validation.normalize_email`), with the relay's SMTPUTF8
+    deciding whether a non-ASCII local part can be taken."""
     try:
-        utf8 = raw.rpartition("@")[0].isascii() or _utf8_local_parts()  # asks only when it matters
-        return validate_email(raw, check_deliverability=False, allow_smtputf8=utf8).normalized
-    except EmailNotValidError as exc:
-        if not raw.rpartition("@")[0].isascii() and "before the @-sign" in str(exc):
-            raise SubscriptionError(
-                "This list's mail server cannot deliver to addresses with accented or non-Latin "
-                "letters before the @ (it does not offer SMTPUTF8); please use another address."
-            ) from None
+        return validation.normalize_email(raw, utf8_local_parts)
+    except validation.EmailError as exc:
         raise SubscriptionError(str(exc)) from None
 
 
-def _utf8_local_parts() -> bool:
-    """Whether the relay can deliver to a non-ASCII local part (`forum.mail.relay`)."""
-    return utf8_local_parts()
-
-
 def email_key(email: str) -> str:
-    """Identity of an address: the normalised address lower-cased (local parts too)."""
-    return email.lower()
+    """Identity of an address: lower-cased, an IDN domain in U-labels (`validation.email_key`)."""
+    return validation.email_key(email)
 
 
 def find_participant(raw_email: str) -> Participant | None:
@@ -452,7 +440,7 @@ def _leave_by_mail(message: Inbound) -> Outcome:
     user's behalf (often auto-generated), so none of the posting checks apply; leaving
     twice is harmless.
     """
-    event, subscription_id = message.target.event, message.target.leave_subscription_id
+    event, subscription_id = message.event, message.target.leave_subscription_id
     subscription = db.session.get(Subscription, subscription_id)
     if subscription is None or subscription.event_id != event.id:
         return Outcome("unknown_list", "No such subscription")

@@ -25,6 +25,10 @@ from forum.web.registration import registrant as registration_registrant
 from forum.web.site import auth, branding, setup
 from forum.web.subscriptions import officer as subscribers
 from forum.web.subscriptions import pages as subscriptions
+from forum.web.team import audit as team_audit
+from forum.web.team import guard, sso
+from forum.web.team import pages as team
+from forum.web.team import webhooks as team_webhooks
 from forum.web.webinars import pages as webinars
 
 
@@ -51,6 +55,9 @@ def register_blueprints(app: Flask) -> None:
         registration_manage,
         registration_approvals,
         registration_registrant,
+        team,
+        team_audit,
+        team_webhooks,
     ):
         app.register_blueprint(module.bp)
     if app.config["FORUM_ENV"] != "production":
@@ -61,5 +68,8 @@ def register_blueprints(app: Flask) -> None:
     smorest.register_blueprint(ce_api.bp)
     smorest.register_blueprint(api_pathways.bp)
     smorest.register_blueprint(api_registration.bp)
+    smorest.register_blueprint(team_audit.api_bp)
     app.extensions["forum_api"] = smorest
     security.init_app(app)  # CSP and the other security headers on every response
+    guard.init_app(app)  # every officer page and API route asks forum.team.roles first
+    sso.init_app(app)  # /login/sso when OIDC_ISSUER is set

@@ -29,7 +29,6 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -41,7 +40,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, Select
 
 from forum.common.branding import colour_problem
 from forum.core import clock, timezones
-from forum.core.validation import CheckedForm
+from forum.core.validation import CheckedForm, EmailAddress
 from forum.events.service import REPEATS
 from forum.models import EVENT_KINDS, PANELIST_ROLES
 from forum.models.events import MODERATION_POLICIES, NON_MEMBER_POLICIES
@@ -193,7 +192,7 @@ class EventForm(CheckedForm):
     contact_name = StringField("Contact name", validators=[Length(max=200)], filters=STRIP)
     contact_email = EmailField(
         "Contact email",
-        validators=[Optional(), Email("Enter an email address like name@example.org."), Length(max=320)],
+        validators=[Optional(), EmailAddress(), Length(max=320)],
         filters=STRIP,
     )
     contact_phone = StringField("Contact phone", validators=[Length(max=80)], filters=STRIP)
@@ -376,7 +375,7 @@ class PanelistForm(CheckedForm):
     pronouns = StringField("Pronouns", validators=[Length(max=40)], filters=STRIP)
     email = EmailField(
         "Email",
-        validators=[Optional(), Email("Enter an email address like name@example.org."), Length(max=320)],
+        validators=[Optional(), EmailAddress(), Length(max=320)],
         filters=STRIP,
         description="Not shown publicly; lets them post and moderate.",
     )

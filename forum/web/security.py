@@ -46,6 +46,17 @@ def carries_token(path_args: Mapping[str, object] | None, query_args: Mapping[st
     return any(name in query_args for name in TOKEN_QUERY_ARGS)
 
 
+#: RFC 8058: the whole form body of a one-click unsubscribe POST.
+ONE_CLICK = {"List-Unsubscribe": ["One-Click"]}
+
+
+def is_one_click() -> bool:
+    """A POST whose form body is exactly `List-Unsubscribe=One-Click` (RFC 8058): a mail
+    provider leaving a list for its user, with no cookie and no CSRF token. Every door that a
+    List-Unsubscribe URL names takes it (and checks CSRF for every other POST)."""
+    return request.method == "POST" and request.form.to_dict(flat=False) == ONE_CLICK
+
+
 def _is_html(response: Response) -> bool:
     return response.mimetype == "text/html"
 

@@ -97,9 +97,7 @@ def due_sessions(at: datetime, event: Event | None = None) -> list[Session]:
         select(Session)
         .join(Event)
         .where(
-            Event.kind == "series",
-            Event.status == "published",
-            Session.status != "cancelled",
+            Session.webinar_clause(),
             Session.ends_at <= at,
             Session.id.in_(select(Material.session_id)),
             ~mailed,

@@ -99,3 +99,22 @@ def test_attendance_credit_and_verification_say_the_same_hours(
         shot(page, f"certificate-verify-{WIDTHS[device]}.png")
         context.close()
     assert problems == []
+
+
+@pytest.mark.browser
+def test_chart_axis_text_is_readable_on_a_phone(app: Flask, browser: Browser) -> None:
+    ev = series(title="Cataloging Now")
+    for i in range(3):
+        attended(register(ev, f"p{i}@example.org"), ev.active_sessions[0])
+    make_officer()
+    with live_server_for(app) as base:
+        context = browser.new_context(viewport={"width": 390, "height": 900})
+        page = context.new_page()
+        sign_in(page, base)
+        page.goto(f"{base}/manage/events/{ev.slug}/attendance/")
+        label = page.locator("figure.chart svg text").first
+        expect(label).to_be_visible()
+        height = label.bounding_box()["height"]  # type: ignore[index]
+        assert height >= 9, height  # it was about 5 px
+        no_sideways_scroll(page)
+        context.close()

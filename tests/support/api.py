@@ -10,7 +10,7 @@ from tests.support.factories import make_event as make_event
 
 def officer_token(email: str = "officer@forum.test") -> dict[str, str]:
     """Authorization headers of a fresh officer's API token."""
-    officer = Officer.by_email(email) or Officer(email=email, name="Officer")
+    officer = Officer.by_email(email) or Officer(email=email, name="Officer", is_admin=True)
     db.session.add(officer)
     _, raw = ApiToken.issue(officer, name="tests")
     db.session.commit()

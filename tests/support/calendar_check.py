@@ -14,7 +14,11 @@ after the test, reads each one with two independent implementations:
 - Mozilla's ical.js (the parser in Thunderbird and Nextcloud; tests/js, installed with npm
   from its lock file on first use), also through the file's own VTIMEZONEs: it reads a
   local time in a repeated hour as the second occurrence, which is why such sessions are
-  written in UTC (forum.calendar.session_times).
+  written in UTC (forum.calendar.session_times);
+- libical (the C library of Evolution, KDE and many CalDAV servers; tests/c/ical_check.c,
+  compiled against Debian's libical-dev on first use): its parser and its RFC 5546
+  restriction check must find no error, and each DTSTART/DTEND, read through the file's own
+  VTIMEZONE, must be the same instant.
 
 A calendar that fails any check fails the test that produced it.
 """
@@ -25,6 +29,7 @@ import fcntl
 import hashlib
 import io
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -117,6 +122,73 @@ class IcalJs:
 
 ical_js = IcalJs()
 
+C_DIR = Path(__file__).resolve().parent.parent / "c"
+
+
+class Libical:
+    """tests/c/ical_check.c in one long-lived process (per pytest process), built on first use."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def _build(self) -> Path:
+        source, binary = C_DIR / "ical_check.c", C_DIR / "build" / "ical_check"
+        if binary.exists() and binary.stat().st_mtime >= source.stat().st_mtime:
+            return binary
+        cc, pkg_config = shutil.which("cc") or shutil.which("gcc"), shutil.which("pkg-config")
+        flags = (
+            subprocess.run([pkg_config, "--cflags", "--libs", "libical"], capture_output=True, text=True)
+            if cc and pkg_config
+            else None
+        )
+        if flags is None or flags.returncode != 0:
+            raise RuntimeError(
+                "the calendar check needs a C compiler, pkg-config and libical-dev (apt-get install gcc pkg-config libical-dev)"
+            )
+        binary.parent.mkdir(exist_ok=True)
+        with open(C_DIR / "build" / ".build.lock", "w") as lock:  # pytest-xdist workers build once
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not binary.exists() or binary.stat().st_mtime < source.stat().st_mtime:
+                partial = binary.with_suffix(f".{os.getpid()}")
+                subprocess.run(
+                    [cc, "-O1", "-o", str(partial), str(source), *flags.stdout.split()],
+                    check=True,
+                    capture_output=True,
+                    timeout=120,
+                )
+                partial.replace(binary)
+        return binary
+
+    def read(self, data: bytes) -> tuple[dict[str, tuple[datetime, datetime]], list[str]]:
+        """UID -> (start, end) in UTC as libical reads them, and libical's errors."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen([str(self._build())], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(b"%d\n" % len(data) + data)
+        self.proc.stdin.flush()
+        events: dict[str, tuple[datetime, datetime]] = {}
+        errors: list[str] = []
+        while (line := self.proc.stdout.readline().decode("utf-8", "replace").rstrip("\n")) != ".":
+            if not line:
+                raise RuntimeError("libical's checker stopped")
+            kind, _, rest = line.partition(" ")
+            if kind == "E":
+                errors.append(rest)
+            else:
+                start, end, uid = rest.split(" ", 2)
+                events[uid] = (datetime.fromtimestamp(int(start), UTC), datetime.fromtimestamp(int(end), UTC))
+        return events, errors
+
+    def close(self) -> None:
+        if self.proc is not None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(10)
+            self.proc = None
+
+
+libical = Libical()
+
 
 def _instant(value: datetime | date, zones: dateutil_tz.tzical | None, tzid: str | None) -> datetime:
     if not isinstance(value, datetime):
@@ -146,7 +218,15 @@ def problems(data: bytes) -> list[str]:
     if isinstance(mozilla, str):
         out.append(f"ical.js cannot parse it: {mozilla}")
         mozilla = {}
+    in_c, c_errors = libical.read(data)
+    out.extend(f"libical: {error}" for error in c_errors)
     for uid, vevent in mine.items():
+        expected_c = (_instant(vevent["DTSTART"].dt, None, None), _instant(vevent["DTEND"].dt, None, None))
+        if uid not in in_c:
+            out.append(f"{uid}: missing in libical's reading")
+        elif in_c[uid] != expected_c:
+            seen = in_c[uid]
+            out.append(f"{uid}: icalendar {expected_c[0]} - {expected_c[1]} vs libical {seen[0]} - {seen[1]}")
         if uid in mozilla:
             expected = (_instant(vevent["DTSTART"].dt, None, None), _instant(vevent["DTEND"].dt, None, None))
             if mozilla[uid] != expected:
@@ -210,11 +290,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     icalendar.Calendar.to_ical = _original_to_ical  # type: ignore[method-assign]
     PersonalCalendar.pieces_for = _original_pieces_for  # type: ignore[method-assign]
     ical_js.close()
+    libical.close()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _stats["calendars"]:
         terminalreporter.write_line(
-            f"second calendar parsers (ical, dateutil tzical, ical.js): {_stats['calendars']} calendars, "
+            f"second calendar parsers (ical, dateutil tzical, ical.js, libical): {_stats['calendars']} calendars, "
             f"{_stats['events']} events checked"
         )

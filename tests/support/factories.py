@@ -45,11 +45,14 @@ def make_event(
     publish: bool = True,
     panelists: Sequence[tuple[str, str]] = (),
     join_url: str = "",
+    title: str = "",
     **fields: object,
 ) -> Event:
     """An event with sessions at the given wall times in `zone` and panelists (name, role),
-    published through the events service unless `publish` is false; committed."""
-    event = Event(slug=slug, title=slug.replace("-", " ").title(), kind=kind, timezone=zone, **fields)
+    published through the events service unless `publish` is false; committed. The title
+    is made from the slug unless given."""
+    title = title or slug.replace("-", " ").title()
+    event = Event(slug=slug, title=title, kind=kind, timezone=zone, **fields)
     db.session.add(event)
     for position, (start, end) in enumerate(walls):
         session = Session(position=position, join_url=join_url)
@@ -93,10 +96,11 @@ def subscribe(
 
 
 def make_officer(email: str, name: str = "Pat Officer", password: str = OFFICER_PASSWORD) -> Officer:
-    """An officer who can sign in with `password`, made if new; committed."""
+    """An officer who can sign in with `password`, made if new; committed. A site
+    administrator (every event), as every officer was before roles (forum/team/roles.py)."""
     officer = Officer.by_email(email)
     if officer is None:
-        officer = Officer(email=email, name=name)
+        officer = Officer(email=email, name=name, is_admin=True)
         # a cheap hash keeps tests fast; the app's own default (scrypt) is used everywhere else
         officer.password_hash = generate_password_hash(password, method="pbkdf2:sha256:1000")
         db.session.add(officer)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from forum.core.extensions import db
-from forum.models import Event, OutboundMessage, Session
+from forum.models import Event, OutboundMessage
+from tests.support import factories
 from tests.support.factories import login_officer as login_officer
 from tests.support.factories import outbox as outbox
 from tests.support.factories import parsed as parsed
@@ -17,19 +17,11 @@ URL_RE = re.compile(r"https?://\S+")
 
 def make_event(slug: str = "mentoring", title: str = "Mentoring in Technical Services", **kw) -> Event:
     """A published e-forum with one session, as a participant would find it."""
-    event = Event(
-        slug=slug,
-        title=title,
-        status="published",
-        conduct_url="https://example.org/conduct/v2",
-        timezone="America/New_York",
-        **kw,
+    day = (datetime(2030, 9, 10, 10), datetime(2030, 9, 10, 18))
+    conduct = "https://example.org/conduct/v2"
+    return factories.make_event(
+        slug, [day], title=title, publish=False, status="published", conduct_url=conduct, **kw
     )
-    session = Session(event=event)
-    session.set_times(datetime(2030, 9, 10, 10), datetime(2030, 9, 10, 18), "America/New_York")
-    db.session.add_all([event, session])
-    db.session.commit()
-    return event
 
 
 def link_in(row: OutboundMessage, path_part: str) -> str:

@@ -99,7 +99,7 @@ def answer(token: str) -> Any:
         opens=evaluations.opens_at(evaluation),
         closes=evaluations.closes_at(evaluation),
         answered=response is not None,
-        ratings=evaluations.RATING_LABELS,
+        rating_labels=evaluations.rating_labels,
         preferences_url=links.preferences_url(sub.participant),
         zone=timezones.reader_zone(sub.participant.timezone, fallback=sub.event.timezone),
         now=clock.now(),

@@ -63,7 +63,7 @@ def _announcement(event: Event, announcement_id: int) -> Announcement:
 def _audience(event: Event) -> int:
     """How many people an announcement would go to now (active, taking mail)."""
     stmt = select(func.count(Subscription.id)).where(
-        Subscription.event_id == event.id, Subscription.status == "active", Subscription.mode != "none"
+        Subscription.event_id == event.id, Subscription.is_active, Subscription.mode != "none"
     )
     return db.session.scalar(stmt) or 0
 

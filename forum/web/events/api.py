@@ -26,6 +26,7 @@ from forum.models import Event, Session
 from forum.registration import service as registration
 from forum.registration.answers import raw_from_json
 from forum.subscriptions import service as subscription_service
+from forum.team import roles
 from forum.web.events import api_sessions  # noqa: F401  (its routes join bp)
 from forum.web.events.api_common import (
     OFFICER_DOC,
@@ -49,7 +50,6 @@ from forum.web.events.api_schemas import (
     SubscriptionInSchema,
 )
 from forum.web.subscriptions.pages import subscribe_rate
-from forum.webinars import seats
 
 # --- events -----------------------------------------------------------------------------
 
@@ -88,7 +88,9 @@ def list_events(kind: str | None = None, when: str | None = None, status: str | 
     query, start, end = _span_query()
     if officer is None:
         query = query.where(Event.status == "published")
-    elif status:
+    else:  # the public's events and the drafts of events the token's roles reach
+        query = query.where((Event.status == "published") | roles.visible_events(officer))
+    if officer is not None and status:
         query = query.where(Event.status == status)
     if kind:
         query = query.where(Event.kind == kind)
@@ -158,13 +160,10 @@ def update_event(data: dict[str, Any], slug: str) -> Response:
     waiting list with their invitations."""
     officer = require_officer()
     event = event_or_404(slug, officer)
-    limit_given, limit = "seat_limit" in data, data.pop("seat_limit", None)
     try:
         editing.update_event(event, _event_values(data))
     except editing.EventChangeError as exc:
         refuse(exc)
-    if limit_given and limit != event.seat_limit:
-        seats.set_limit(event, limit)  # a raised limit seats the waiting list, as on the seats page
     commit_or_409("slug", f"The address “{data.get('slug')}” is taken by another event.")
     return event_json(event, officer)
 

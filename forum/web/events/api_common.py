@@ -46,6 +46,7 @@ abort = cast("Callable[..., NoReturn]", _smorest_abort)
 BEARER = "bearerAuth"
 OFFICER_DOC: dict[str, Any] = {"security": [{BEARER: []}]}
 CACHE_KEY = "forum.api_officer"
+BEARER_ROW_KEY = "forum.api_bearer_row"
 
 
 @bp.record_once
@@ -92,14 +93,26 @@ def token_officer() -> Officer | None:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         _unauthorized("Send the API token as `Authorization: Bearer <token>`.", "invalid_request")
-    officer = ApiToken.authenticate(raw.strip())
-    if officer is None:
+    token = ApiToken.find(raw.strip())
+    if token is None:
         _unauthorized(
             "This API token is not valid (revoked, mistyped, or its officer is inactive).", "invalid_token"
         )
     db.session.commit()  # last_used_at
-    request.environ[CACHE_KEY] = officer
-    return officer
+    request.environ[CACHE_KEY] = token.officer
+    request.environ[BEARER_ROW_KEY] = token
+    return token.officer
+
+
+def current_token() -> ApiToken | None:
+    """The token `token_officer` accepted for this request (its `read_only` for the guard)."""
+    return request.environ.get(BEARER_ROW_KEY)
+
+
+def forget_officer() -> None:
+    """Answer this request as to the public (forum/web/team/guard.py: a token whose roles
+    do not reach this event sees what anyone sees, not an officer's view)."""
+    request.environ[CACHE_KEY] = None
 
 
 def require_officer() -> Officer:

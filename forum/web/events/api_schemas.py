@@ -15,10 +15,17 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from forum.core import timezones
 from forum.core.text import lines, markdown
-from forum.core.validation import MAX_DB_INT, api_multi_line, api_single_line, control_character_problem
+from forum.core.validation import (
+    MAX_DB_INT,
+    ApiEmail,
+    api_multi_line,
+    api_single_line,
+    control_character_problem,
+)
 from forum.events import service as events
 from forum.models import DELIVERY_MODES, EVENT_KINDS, PANELIST_ROLES
 from forum.models.events import EVENT_STATUSES, MODERATION_POLICIES, NON_MEMBER_POLICIES
+from forum.subscriptions import service as subscription_service
 from forum.web.helpers import session_zone_lines
 from forum.webinars import seats
 
@@ -53,12 +60,11 @@ Pattern = _Pattern  # for the other API modules' schemas
 _SPACE = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}"
 HTTP_URL_PATTERN = rf"^https?://{_HOST}(?::[0-9]{{1,5}})?(?:[/?#][^{_SPACE}]*)?$"
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-EMAIL_PATTERN = rf"^{_ATOM}(?:\.{_ATOM})*@{_HOST}$"
 _url = _Pattern(HTTP_URL_PATTERN, error="“{input}” is not an http(s) URL.")
-_email = _Pattern(EMAIL_PATTERN, error="“{input}” is not an email address.")
+#: The web forms' address rule (`validation.normalize_email`); sign-up also asks the relay.
+_email = ApiEmail(utf8_local_parts=subscription_service.utf8_local_parts)
 _optional_url = _Pattern(f"^$|{HTTP_URL_PATTERN}", error="“{input}” is not an http(s) URL.")
-_optional_email = _Pattern(f"^$|{EMAIL_PATTERN}", error="“{input}” is not an email address.")
+_optional_email = ApiEmail(optional=True)
 #: Characters a single-line value may hold, and those of them that are not white space.
 _LINE_CHAR = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
 _VISIBLE_CHAR = f"[^{_SPACE}]"

@@ -13,8 +13,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from forum.core.extensions import db
-from forum.events import editing
-from forum.events import service as events
+from forum.events import editing, panelists
 from forum.models import Officer, Panelist, Session
 from forum.web.events.api_common import (
     OFFICER_DOC,
@@ -173,7 +172,7 @@ def get_panelist(panelist_id: int) -> Response:
 def create_panelist(data: dict[str, Any]) -> Response:
     """Create a panelist; link them to events with PUT /events/<slug>/panelists/<id>."""
     officer = require_officer()
-    panelist = editing.save_panelist(None, _bio(data))
+    panelist = panelists.save_panelist(None, _bio(data))
     db.session.commit()
     return _panelist_json(panelist, officer, 201)
 
@@ -187,7 +186,7 @@ def create_panelist(data: dict[str, Any]) -> Response:
 def update_panelist(data: dict[str, Any], panelist_id: int) -> Response:
     officer = require_officer()
     panelist = panelist_or_404(panelist_id)
-    editing.save_panelist(panelist, _bio(data))
+    panelists.save_panelist(panelist, _bio(data))
     db.session.commit()
     return _panelist_json(panelist, officer)
 
@@ -203,7 +202,7 @@ def link_panelist(data: dict[str, Any], slug: str, panelist_id: int) -> Response
     officer = require_officer()
     event = event_or_404(slug, officer)
     panelist = panelist_or_404(panelist_id)
-    link = events.attach_panelist(event, panelist, data["role"])
+    link = panelists.attach_panelist(event, panelist, data["role"])
     if "position" in data:
         link.position = data["position"]
     commit_or_409("panelist", "This panelist is already on the event.")
@@ -223,5 +222,5 @@ def unlink_panelist(slug: str, panelist_id: int) -> None:
     link = next((ln for ln in event.panelist_links if ln.panelist_id == panelist_id), None)
     if link is None:
         abort(404, message=f"Panelist {panelist_id} is not on “{slug}”.")
-    events.detach_panelist(link)
+    panelists.detach_panelist(link)
     db.session.commit()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
@@ -24,6 +25,7 @@ from forum.events import service as actions
 from forum.mail.addresses import rsvp_address
 from forum.mail.health import bounce_counts, daily_mail
 from forum.models import Event
+from forum.team import roles
 from forum.web.charts import delivery_chart, stacked_rows
 from forum.web.events import manage_panelists, manage_sessions  # noqa: F401  (their routes join bp)
 from forum.web.events.manage_common import (
@@ -54,7 +56,8 @@ NEW_EVENT_DEFAULTS = {
 
 @bp.route("/")
 def index() -> Page:
-    rows = db.session.scalars(select(Event).options(selectinload(Event.sessions))).all()
+    mine = roles.visible_events(current_user)  # an administrator sees all; others their roles' events
+    rows = db.session.scalars(select(Event).where(mine).options(selectinload(Event.sessions))).all()
     groups: dict[str, list[Event]] = {"draft": [], "published": [], "cancelled": []}
     for event in rows:
         groups.setdefault(event.status, []).append(event)

@@ -11,8 +11,7 @@ from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
 from forum.core.extensions import db
-from forum.events import editing
-from forum.events import service as actions
+from forum.events import panelists as panelist_service
 from forum.models import Event, EventPanelist, Panelist
 from forum.web.events.manage_common import Page, bad_request, bp, get_event
 from forum.web.forms import AttachPanelistForm, ConfirmForm, PanelistForm, PanelistOnEventForm, RoleForm
@@ -61,8 +60,8 @@ def new_panelist(slug: str) -> Page:
     ev = get_event(slug)
     form = PanelistOnEventForm()
     if form.validate_on_submit():
-        panelist = editing.save_panelist(None, _bio(form))
-        actions.attach_panelist(ev, panelist, form.role.data)
+        panelist = panelist_service.save_panelist(None, _bio(form))
+        panelist_service.attach_panelist(ev, panelist, form.role.data)
         db.session.commit()
         flash(f"Added {panelist.name}.", "success")
         return redirect(url_for("manage.panelists", slug=slug))
@@ -73,7 +72,7 @@ def new_panelist(slug: str) -> Page:
 
 def _bio(form: PanelistForm) -> dict[str, str]:
     """The form's bio fields as the service takes them (an empty box is an empty string)."""
-    return {name: form[name].data or "" for name in editing.PANELIST_FIELDS}
+    return {name: form[name].data or "" for name in panelist_service.PANELIST_FIELDS}
 
 
 @bp.route("/events/<slug>/panelists/attach", methods=["POST"])
@@ -85,7 +84,7 @@ def attach_panelist(slug: str) -> Response:
         panelist = db.session.get(Panelist, int(form.panelist_id.data))
     if panelist is None:
         abort(400, description="Pick a panelist from the search results.")
-    actions.attach_panelist(ev, panelist, form.role.data)
+    panelist_service.attach_panelist(ev, panelist, form.role.data)
     db.session.commit()
     flash(f"Added {panelist.name} as {form.role.data}.", "success")
     return redirect(url_for("manage.panelists", slug=slug))
@@ -104,14 +103,14 @@ def panelist_link(slug: str, link_id: int) -> Response:
     action = request.form.get("action", "role")
     name = link.panelist.name
     if action == "up":
-        actions.move_panelist(link, -1)
+        panelist_service.move_panelist(link, -1)
     elif action == "down":
-        actions.move_panelist(link, 1)
+        panelist_service.move_panelist(link, 1)
     elif action == "remove":
-        actions.detach_panelist(link)
+        panelist_service.detach_panelist(link)
         flash(f"Removed {name} from this event (their bio stays for other events).", "success")
     else:
-        actions.attach_panelist(ev, link.panelist, form.role.data)  # already on it: a new role
+        panelist_service.attach_panelist(ev, link.panelist, form.role.data)  # already on it: a new role
         flash(f"{name} is now {link.role_label.lower()}.", "success")
     db.session.commit()
     return redirect(url_for("manage.panelists", slug=slug))
@@ -126,7 +125,7 @@ def edit_panelist(panelist_id: int) -> Page:
     ev = Event.by_slug(slug) if slug else None
     form = PanelistForm(obj=panelist)
     if form.validate_on_submit():
-        editing.save_panelist(panelist, _bio(form))
+        panelist_service.save_panelist(panelist, _bio(form))
         db.session.commit()
         flash(f"Saved {panelist.name}.", "success")
         if ev is not None:

@@ -65,14 +65,14 @@ def panelist_choices(ev: Event) -> list[tuple[int, str]]:
     return [(link.panelist_id, link.panelist.name) for link in ev.panelist_links]
 
 
-def refused(form: SessionForm | DayRangeForm | SeriesForm, error: editing.EventChangeError) -> None:
+def refused(form: SessionForm, error: editing.EventChangeError) -> None:
     """Show a refused session change next to the field it is about (start or end time)."""
     field = form.end_time if error.field == "end_wall" else form.start_time
     field.errors = [*field.errors, str(error)]
     db.session.rollback()
 
 
-def times_exist(form: SessionForm | DayRangeForm, start: datetime, end: datetime) -> bool:
+def times_exist(form: SessionForm, start: datetime, end: datetime) -> bool:
     """Refuse a wall time in a spring-forward gap before asking anything else about it."""
     try:
         editing.check_wall_times(start, end, form.timezone.data or "")

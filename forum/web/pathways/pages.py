@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from forum.core import clock, timezones
-from forum.core.extensions import db, limiter
+from forum.core.extensions import csrf, db, limiter
 from forum.core.tokens import TokenError, read_token
 from forum.core.validation import CheckedForm
 from forum.mail import links
@@ -28,6 +28,7 @@ from forum.pathways import follow as following
 from forum.pathways import service
 from forum.web.events.public import viewer_zone_from_request, zone_lines_for
 from forum.web.forms import CachedSelect
+from forum.web.security import is_one_click
 
 bp = Blueprint("pathways", __name__)
 
@@ -252,12 +253,15 @@ def step_action(token: str, action: str) -> Any:
 
 
 @bp.route("/pathways/leave/<token>", methods=["GET", "POST"])
+@csrf.exempt
 def leave(token: str) -> Any:
+    """Stop following. Exempt from CSRFProtect only for RFC 8058 one-click POSTs (a mail
+    provider's, with no cookie); the page's own button still checks its form's token."""
     item = _followed("pathway-leave", token)
     if not isinstance(item, PathwayFollow):
         return item
     form = ButtonForm()
-    if form.validate_on_submit():
+    if is_one_click() or form.validate_on_submit():
         following.leave(item)
         db.session.commit()
     return render_template(

@@ -52,6 +52,7 @@ class QuestionSchema(Schema):
     display = fields.Str(metadata={"enum": list(CHOICE_DISPLAYS)})
     required = fields.Bool()
     sensitive = fields.Bool()
+    notify = fields.Bool(metadata={"description": "each answer is mailed to the event's contact"})
     condition_question = fields.Int(attribute="condition_question_id", allow_none=True)
     condition_values = fields.Method("_values", metadata={"type": "array", "items": {"type": "string"}})
 
@@ -69,6 +70,7 @@ class QuestionPatchSchema(Schema):
     display = fields.Str(validate=validate.OneOf(list(CHOICE_DISPLAYS)))
     required = StrictBoolean()
     sensitive = StrictBoolean()
+    notify = StrictBoolean()
     condition_question = fields.Int(allow_none=True, validate=validate.Range(min=0, max=2**31 - 1))
     condition_values = fields.List(
         fields.Str(validate=[validate.Length(max=200), api_single_line]), validate=validate.Length(max=100)

@@ -31,6 +31,10 @@ class PresetFieldsForm(CheckedForm):
         description="Always optional, with “Prefer not to say”; only officers see the answers, "
         "and exports leave them out unless asked.",
     )
+    notify = BooleanField(
+        "Mail each answer to the event's contact when it is given",
+        description="For requests someone must act on before the event, such as accommodations.",
+    )
     submit = SubmitField("Save")
 
 

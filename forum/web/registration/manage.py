@@ -63,10 +63,7 @@ def _condition_choices(form: Any, question: FormQuestion | None) -> list[SelectC
 
 def _data(form: PresetFieldsForm) -> dict[str, Any]:
     """A submitted question form as the service's dict (the API sends the same keys)."""
-    data: dict[str, Any] = {
-        name: getattr(form, name).data
-        for name in ("kind", "label", "help", "choices", "display", "sensitive")
-    }
+    data: dict[str, Any] = {name: getattr(form, name).data for name in service.WORDING}
     if isinstance(form, QuestionEditForm):
         data["required"] = form.required.data
         data["condition_question"] = form.condition_question.data or None

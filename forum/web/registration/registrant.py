@@ -32,6 +32,10 @@ def edit(token: str, sub_id: int) -> str | tuple[str, int] | Response:
         return render_template("subscriptions/gone.html"), 404
     form = ButtonForm()
     given = {a.question_id: a.data for a in answers.answers_of(sub)}
+    qform = questions.event_form(sub.event)
+    offered = answers.earlier_preset_answers(qform, participant.id) if qform is not None else {}
+    offered = {qid: value for qid, value in offered.items() if qid not in given}
+    given.update(offered)
     errors: dict[int, str] = {}
     if request.method == "POST" and editable(sub) and form.validate_on_submit():
         raw = answers.raw_from_form(questions.event_form(sub.event), request.form)
@@ -51,6 +55,7 @@ def edit(token: str, sub_id: int) -> str | tuple[str, int] | Response:
         token=token,
         form=form,
         editable=editable(sub),
+        offered=bool(offered),
         answer_values=given,
         answer_errors=errors,
     )

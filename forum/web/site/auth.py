@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response
 from forum.core import tokens
 from forum.core.extensions import db, limiter, login
 from forum.models import Officer
+from forum.team import audit
 from forum.web.forms import ConfirmForm, LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -133,6 +134,8 @@ def login_page() -> tuple[str, int] | Response:
             )
             return response
         form.password.errors = [*form.password.errors, BAD_LOGIN]
+        audit.record("signin.failed", summary=(form.email.data or "").strip().lower())
+        db.session.commit()
     form.password.data = ""
     return render_template("public/login.html", form=form), 400
 

@@ -41,11 +41,9 @@ from forum.registration import service as registration
 from forum.subscriptions import erasure, service
 from forum.subscriptions.state import registration_state
 from forum.web.helpers import button_post
+from forum.web.security import is_one_click
 
 bp = Blueprint("subscriptions", __name__)
-
-ONE_CLICK = {"List-Unsubscribe": ["One-Click"]}
-
 
 def mode_choices() -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in DELIVERY_MODES.items()]
@@ -386,11 +384,6 @@ def fresh_link() -> Any:
 # --- unsubscribe -------------------------------------------------------------------------
 
 
-def _is_one_click() -> bool:
-    """RFC 8058: a POST whose form body is exactly `List-Unsubscribe=One-Click`."""
-    return request.method == "POST" and request.form.to_dict(flat=False) == ONE_CLICK
-
-
 def after_leaving(removals: int, it: str = "it") -> str:
     """What mail still comes after leaving: the calendar removals, one per session, then none."""
     if removals == 0:
@@ -408,7 +401,7 @@ def after_leaving(removals: int, it: str = "it") -> str:
 def unsubscribe(token: str) -> Any:
     """Leave one event. Exempt from CSRFProtect only so that mail providers' one-click
     POSTs (no cookies, no token) work; every other POST is checked right here."""
-    if request.method == "POST" and not _is_one_click():
+    if request.method == "POST" and not is_one_click():
         csrf.protect()
     try:
         subscription = service.read_link("unsubscribe", token)

@@ -130,9 +130,15 @@ def seats_page(slug: str) -> Any:
     event = _officer_event(slug)
     form = SeatsForm(data={"seat_limit": event.seat_limit, "door_minutes": event.door_minutes})
     if form.validate_on_submit():
-        editing.update_event(event, {"door_minutes": form.door_minutes.data or 0})
-        # a raised limit seats the waiting list, each with welcome and invitations (as the API)
-        promoted = seats.set_limit(event, form.seat_limit.data)
+        try:  # a raised limit seats the waiting list, each with welcome and invitations
+            change = editing.update_event(
+                event, {"seat_limit": form.seat_limit.data, "door_minutes": form.door_minutes.data or 0}
+            )
+        except editing.EventChangeError as exc:
+            db.session.rollback()
+            form[exc.field].errors = [*form[exc.field].errors, str(exc)]
+            return _seats_page(event, form, 400)
+        promoted = change.promoted
         db.session.commit()
         flash(
             "Saved."

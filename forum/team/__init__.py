@@ -1,0 +1,1 @@
+"""Officers as a team: roles per event, the audit log, webhooks out, single sign-on."""

@@ -1,0 +1,81 @@
+"""Reading the audit log: an event's entries, filtered, newest first (pages and API share it)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+from flask import current_app
+from sqlalchemy import Delete, delete, func, select
+
+from forum.common.jobs import JobReport, register_job
+from forum.core.extensions import db
+from forum.models import AuditEntry, WebhookDelivery
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
+
+LIMIT = 500
+#: Kept this long unless AUDIT_KEEP_DAYS says otherwise; delivered webhooks' log for 30 days.
+AUDIT_KEEP_DAYS = 730
+WEBHOOK_LOG_DAYS = 30
+
+
+def entries(
+    event_id: int | None,
+    *,
+    action: str = "",
+    actor: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = LIMIT,
+) -> list[AuditEntry]:
+    """Newest first. `action` matches a whole action ("session.moved") or its kind ("session");
+    `actor` is part of the actor's label (an email address)."""
+    query = select(AuditEntry).where(AuditEntry.event_id == event_id)
+    if action:
+        query = query.where(
+            (AuditEntry.action == action)
+            | (AuditEntry.action.startswith(action.rstrip(".") + ".", autoescape=True))
+        )
+    if actor:
+        query = query.where(func.lower(AuditEntry.actor).contains(actor.strip().lower(), autoescape=True))
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
+    return list(db.session.scalars(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)))
+
+
+def actions_in(event_id: int | None) -> list[str]:
+    """The actions this event's log holds (the filter's choices)."""
+    return list(
+        db.session.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.event_id == event_id)
+            .distinct()
+            .order_by(AuditEntry.action)
+        )
+    )
+
+
+def prune(at: datetime, report: JobReport, event: object = None) -> None:
+    """The `team-retention` job: audit entries past AUDIT_KEEP_DAYS, finished webhook
+    deliveries past WEBHOOK_LOG_DAYS. The log names no participant (summaries carry ids, not
+    addresses), so erasing a participant leaves it as it is."""
+    days = int(current_app.config.get("AUDIT_KEEP_DAYS") or AUDIT_KEEP_DAYS)
+    gone = _deleted(delete(AuditEntry).where(AuditEntry.at < at - timedelta(days=days)))
+    old = at - timedelta(days=WEBHOOK_LOG_DAYS)
+    sent = _deleted(
+        delete(WebhookDelivery).where(WebhookDelivery.status != "pending", WebhookDelivery.created_at < old)
+    )
+    db.session.commit()
+    report.add(f"removed {gone} audit entries older than {days} days and {sent} old webhook deliveries")
+
+
+def _deleted(statement: Delete) -> int:
+    """Rows a DELETE removed (a DML statement's result is a CursorResult)."""
+    return cast("CursorResult[Any]", db.session.execute(statement)).rowcount
+
+
+register_job("team-retention", "remove audit entries and webhook deliveries past their keeping time", prune)

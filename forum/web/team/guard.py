@@ -1,0 +1,278 @@
+"""The one guard: every officer page and every API route asks `roles.can` before its view runs.
+
+`RULES` names, for each endpoint under /manage and /api/v1, the permission a read (GET) and
+a change (any other method) need and what it is checked against: the event named by the
+path's `slug` (`on="event"`), or the site (`on="site"`). An officer route with no rule is
+refused (403), and `tests/test_team_roles.py` fails for it, so a new route cannot be left out.
+
+API reads marked `public=True` also answer without a token (published things only); a token
+whose officer lacks the read permission there is treated as no token (they see what the
+public sees, not the drafts and join links an officer of that event sees). A read-only token
+may not change anything. The guard also tells the audit log who is acting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from flask import Flask, abort, request
+from flask_login import current_user
+from flask_smorest import abort as api_abort
+from werkzeug.wrappers import Response
+
+from forum.core.extensions import db, login
+from forum.models import Event, Officer
+from forum.team import audit
+from forum.team import roles as r
+from forum.web.events import api_common as api
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+OFFICER_PREFIXES = ("/manage", "/api/v1")
+
+
+@dataclass(frozen=True)
+class Rule:
+    read: str | None  # None: anyone (public API reads, public writes)
+    write: str | None
+    on: Literal["event", "site"] = "event"
+    public: bool = False  # API: a read anyone may make; a token only adds what its roles allow
+    #: Also a signed-link door (a panelist moderator's link from a hold notice): someone not
+    #: signed in is left to the view, which checks the link and refuses (403) without one.
+    signed_link: bool = False
+    #: Reads personal data in bulk (an export): the audit log gets a row naming who took it.
+    audit_as: str = ""
+
+
+def ev(read: str, write: str | None = None) -> Rule:
+    return Rule(read, write or read, "event")
+
+
+def site(read: str, write: str | None = None) -> Rule:
+    return Rule(read, write or read, "site")
+
+
+def public_read(officer_read: str, write: str, on: Literal["event", "site"] = "event") -> Rule:
+    return Rule(officer_read, write, on, public=True)
+
+
+V, E = r.EVENT_VIEW, r.EVENT_EDIT
+RULES: dict[str, Rule] = {
+    # events, sessions, panelists (web)
+    "manage.index": site(r.SIGNED_IN),
+    "manage.new_event": site(r.EVENT_CREATE),
+    "manage.edit_panelist": site(r.EVENT_CREATE),
+    "manage.event": ev(V),
+    "manage.preview": ev(V),
+    "manage.edit_event": ev(E),
+    "manage.publish": ev(E),
+    "manage.cancel_event": ev(E),
+    "manage.sessions": ev(V, E),
+    "manage.edit_session": ev(E),
+    "manage.cancel_session": ev(E),
+    "manage.move_session": ev(E),
+    "manage.add_days": ev(E),
+    "manage.panelists": ev(V, E),
+    "manage.panelist_link": ev(E),
+    "manage.attach_panelist": ev(E),
+    "manage.new_panelist": ev(E),
+    "setup.add_series": ev(E),
+    "setup.duplicate": ev(E),
+    "setup.delete_draft": ev(E),
+    "announcements.index": ev(V, E),
+    "announcements.edit": ev(V, E),
+    "announcements.cancel": ev(E),
+    "mail_texts.edit": ev(E),
+    "webinars.recordings_page": ev(V, E),
+    "webinars.delete_material": ev(E),
+    "webinars.seats_page": ev(r.REGISTRANTS_VIEW, E),
+    "webinars.promote": ev(r.REGISTRANTS_EDIT),
+    "webinars.remove": ev(r.REGISTRANTS_EDIT),
+    # registrants
+    "subscribers.index": ev(r.REGISTRANTS_VIEW),
+    "subscribers.export": Rule(r.REGISTRANTS_VIEW, r.REGISTRANTS_VIEW, "event", audit_as="registrants.exported"),
+    "subscribers.change_mode": ev(r.REGISTRANTS_EDIT),
+    "subscribers.reenable": ev(r.REGISTRANTS_EDIT),
+    "subscribers.remove": ev(r.REGISTRANTS_EDIT),
+    "subscribers.import_csv": ev(r.REGISTRANTS_EDIT),
+    # moderation
+    "discussion.moderation": Rule(r.MODERATE, r.MODERATE, "event", signed_link=True),
+    "discussion.moderate": Rule(r.MODERATE, r.MODERATE, "event", signed_link=True),
+    # continuing education
+    "attendance.index": ev(r.CE_VIEW),
+    "attendance.export": Rule(r.CE_VIEW, r.CE_VIEW, "event", audit_as="attendance.exported"),
+    "attendance.import_report": ev(r.CE_EDIT),
+    "attendance.mark": ev(r.CE_EDIT),
+    "attendance.save_rule": ev(r.CE_EDIT),
+    "attendance.session_hours": ev(r.CE_EDIT),
+    "evaluations.manage": ev(r.EVALUATION_EDIT),
+    "evaluations.create": ev(r.EVALUATION_EDIT),
+    "evaluations.add_question": ev(r.EVALUATION_EDIT),
+    "evaluations.edit_question": ev(r.EVALUATION_EDIT),
+    "evaluations.remove_question": ev(r.EVALUATION_EDIT),
+    "evaluations.move_question": ev(r.EVALUATION_EDIT),
+    "evaluations.settings": ev(r.EVALUATION_EDIT),
+    "evaluations.results": ev(r.CE_VIEW),
+    "evaluations.results_csv": Rule(r.CE_VIEW, r.CE_VIEW, "event", audit_as="evaluation.exported"),
+    # registration questions, answers, approvals (forum/web/registration)
+    "registration.questions": ev(V, E),
+    "registration.edit_question": ev(E),
+    "registration.question_action": ev(E),
+    "registration.add_from_preset": ev(E),
+    "registration.approval_setting": ev(E),
+    "registration.presets": site(r.EVENT_CREATE),
+    "registration.edit_preset": site(r.EVENT_CREATE),
+    "registration.delete_preset": site(r.EVENT_CREATE),
+    "approvals.answers": ev(r.REGISTRANTS_VIEW),
+    "approvals.approvals": ev(r.REGISTRANTS_VIEW, r.REGISTRANTS_EDIT),
+    "api_registration.list_questions": public_read(V, E),
+    "api_registration.create_question": ev(E),
+    "api_registration.update_question": ev(E),
+    "api_registration.delete_question": ev(E),
+    "api_registration.list_registrations": ev(r.REGISTRANTS_VIEW),
+    "api_registration.decide": ev(r.REGISTRANTS_EDIT),
+    # the team (forum/web/team)
+    "team.index": ev(r.ROLES_MANAGE),
+    "team.revoke": ev(r.ROLES_MANAGE),
+    "audit.index": ev(r.AUDIT_VIEW),
+    "audit_api.api_index": ev(r.AUDIT_VIEW),
+    "webhooks.index": ev(r.WEBHOOKS_MANAGE),
+    "webhooks.endpoint": ev(r.WEBHOOKS_MANAGE),
+    "webhooks.remove": ev(r.WEBHOOKS_MANAGE),
+    # site-wide
+    "branding.settings": site(r.SITE_ADMIN),
+    "pathways_manage.index": site(r.SITE_ADMIN),
+    "pathways_manage.pathway": site(r.SITE_ADMIN),
+    "pathways_manage.status": site(r.SITE_ADMIN),
+    "pathways_manage.edit_pathway": site(r.SITE_ADMIN),
+    "pathways_manage.edit_step": site(r.SITE_ADMIN),
+    "pathways_manage.step_action": site(r.SITE_ADMIN),
+    "pathways_manage.gaps": site(r.SITE_ADMIN),
+    "pathways_manage.needs": site(r.SITE_ADMIN),
+    "pathways_manage.edit_need": site(r.SITE_ADMIN),
+    "pathways_manage.delete_need": site(r.SITE_ADMIN),
+    "pathways_manage.new_pathway": site(r.SITE_ADMIN),
+    "pathways_manage.resources": site(r.SITE_ADMIN),
+    "pathways_manage.edit_resource": site(r.SITE_ADMIN),
+    "pathways_manage.delete_resource": site(r.SITE_ADMIN),
+    "pathways_manage.import_resources": site(r.SITE_ADMIN),
+    # JSON API
+    "api.list_events": public_read(r.SIGNED_IN, r.EVENT_CREATE, "site"),
+    "api.create_event": public_read(r.SIGNED_IN, r.EVENT_CREATE, "site"),
+    "api.get_event": public_read(V, E),
+    "api.update_event": ev(E),
+    "api.cancel_event": ev(E),
+    "api.publish_event": ev(E),
+    "api.link_panelist": ev(E),
+    "api.unlink_panelist": ev(E),
+    "api.create_session": ev(E),
+    "api.update_session": ev(E),
+    "api.cancel_session": ev(E),
+    "api.subscribe": Rule(None, None, "event", public=True),
+    "api.create_panelist": site(r.EVENT_CREATE),
+    "api.get_panelist": public_read(r.SIGNED_IN, r.EVENT_CREATE, "site"),
+    "api.update_panelist": site(r.EVENT_CREATE),
+    "ce_api.get_attendance": ev(r.CE_VIEW),
+    "ce_api.get_evaluation_results": ev(r.CE_VIEW),
+    "api_pathways.list_pathways": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
+    "api_pathways.create_pathway": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
+    "api_pathways.get_pathway": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
+    "api_pathways.publish_pathway": site(r.SITE_ADMIN),
+    "api_pathways.add_step": site(r.SITE_ADMIN),
+    "api_pathways.list_needs": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
+    "api_pathways.create_need": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
+    "api_pathways.list_resources": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
+    "api_pathways.create_resource": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
+}
+
+EXTRA_RULES: dict[str, Rule] = {}  # areas' own rules (forum/web/team's pages add theirs here)
+
+
+def rule_for(endpoint: str | None) -> Rule | None:
+    if endpoint is None:
+        return None
+    return RULES.get(endpoint) or EXTRA_RULES.get(endpoint)
+
+
+def is_officer_path(path: str) -> bool:
+    return path.startswith(OFFICER_PREFIXES)
+
+
+def _api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _forbidden(message: str) -> None:
+    if _api():
+        api_abort(403, message=message)
+    abort(403, description=message)
+
+
+def _web_officer() -> Officer | None:
+    return current_user._get_current_object() if current_user.is_authenticated else None  # type: ignore[no-any-return]
+
+
+def check() -> Response | None:
+    """Before every request: refuse what the acting officer's roles do not allow."""
+    if not is_officer_path(request.path) or request.url_rule is None:
+        return None
+    rule = rule_for(request.endpoint)
+    if rule is None:
+        _forbidden("No permission rule covers this page yet, so nobody may use it.")
+        return None
+    writing = request.method not in SAFE_METHODS
+    permission = rule.write if writing else rule.read
+    if permission is None:
+        return None
+    if _api():
+        if rule.public and not writing:
+            officer = api.token_officer()
+            if officer is None:
+                return None
+        else:
+            officer = api.require_officer()
+        token = api.current_token()
+        via = "api"
+        if writing and token is not None and token.read_only:
+            _forbidden("This API token is read-only.")
+    else:
+        officer = _web_officer()
+        if officer is None and rule.signed_link:
+            return None
+        if officer is None:
+            return login.unauthorized()  # type: ignore[no-any-return]
+        via = "web"
+    audit.acting(officer, via=via, token=api.current_token() if via == "api" else None)
+    event = _event() if rule.on == "event" else None
+    if rule.on == "event" and event is None:
+        return None  # the view answers 404 with its own words
+    if r.can(officer, permission, event):
+        if rule.audit_as and event is not None:
+            audit.record(rule.audit_as, event_id=event.id, summary=event.title)
+            db.session.commit()
+        return None
+    if _api() and rule.public and not writing:
+        api.forget_officer()  # seen as the public sees it
+        return None
+    what = f"“{event.title}”" if event is not None else "this site"
+    _forbidden(f"Your role does not allow this on {what}.")
+    return None
+
+
+def _event() -> Event | None:
+    slug = (request.view_args or {}).get("slug")
+    return Event.by_slug(slug) if isinstance(slug, str) else None
+
+
+def may(endpoint: str, event: Event | None = None) -> bool:
+    """For templates: whether the signed-in officer may open this page (tabs, links)."""
+    rule = rule_for(endpoint)
+    officer = _web_officer()
+    if rule is None or officer is None:
+        return False
+    return rule.read is None or r.can(officer, rule.read, event if rule.on == "event" else None)
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(check)
+    app.add_template_global(may)
