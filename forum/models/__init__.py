@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see every table."""
 
+from forum.models import search_ddl  # noqa: F401 - the full-text index's DDL, run by create_all
 from forum.models.attendance import ATTENDANCE_SOURCES, Attendance
 from forum.models.base import Timestamps, TZDateTime, WallTime, table_of
 from forum.models.ce import (

@@ -70,6 +70,8 @@ class Event(Timestamps, Model):
     non_member_posts: Mapped[str] = mapped_column(String(8), default="hold", server_default="hold")
     # non-member mail whose X-Spam-Score / X-Rspamd-Score is above this (or X-Spam-Flag: YES)
     # is discarded or held without any notice (forum.discussion.senders)
+    # text-search configuration of the archive's index (PostgreSQL: a regconfig name)
+    search_language: Mapped[str] = mapped_column(String(32), default="english", server_default="english")
     spam_score_limit: Mapped[float] = mapped_column(Float, default=5.0, server_default="5.0")
     archive_public: Mapped[bool] = mapped_column(default=True)
     reply_to_list: Mapped[bool] = mapped_column(default=True)

@@ -11,6 +11,7 @@ script sets from the browser, else the forum's home zone.
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, time, timedelta
 
 from flask import (
     Blueprint,
@@ -36,6 +37,7 @@ from forum.core.extensions import db
 from forum.core.tokens import TokenError, read_token
 from forum.core.validation import CheckedForm
 from forum.discussion import moderation as moderation_service
+from forum.discussion import search as archive_search
 from forum.discussion import senders
 from forum.discussion import service as discussion
 from forum.discussion import threads as thread_reads
@@ -230,7 +232,11 @@ def archive(slug: str) -> Response:
     event = _event_or_404(slug)
     _require_reader(event)
     query = request.args.get("q", "").strip()[:200]
-    results = thread_reads.search(event, query) if query else None
+    author = request.args.get("author", "").strip()[:200]
+    zone = reader_zone(event)
+    since, until = _day_start(request.args.get("from"), zone), _day_start(request.args.get("to"), zone, 1)
+    wanted = query or author or since or until
+    results = archive_search.search(event, query, author=author, since=since, until=until) if wanted else None
     threads = thread_reads.threads(event)
     starters = _thread_starters(threads)
     html = render_template(
@@ -239,13 +245,30 @@ def archive(slug: str) -> Response:
         threads=threads,
         starters=starters,
         query=query,
+        author=author,
+        since=request.args.get("from", "") if since else "",
+        until=request.args.get("to", "") if until else "",
         results=results,
-        zone=reader_zone(event),
+        zone=zone,
         now=clock.now(),
         can_export=_is_officer() and _closed(event),
         reply_token=poster_token(event),
     )
     return _with_zone_cookie(make_response(html))
+
+
+def _day_start(raw: str | None, zone: str, days_after: int = 0) -> datetime | None:
+    """The instant a `YYYY-MM-DD` day (plus `days_after`) starts in the reader's zone; None
+    for anything else, so a hand-edited URL filters nothing rather than failing."""
+    try:
+        day = date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
+    wall = datetime.combine(day + timedelta(days=days_after), time())
+    try:
+        return timezones.localize(wall, zone).instant
+    except timezones.TimeInputError:  # midnight skipped by a DST change: an hour later exists
+        return timezones.localize(wall + timedelta(hours=1), zone).instant
 
 
 def _thread_starters(threads: list[Thread]) -> dict[int, Post]:
