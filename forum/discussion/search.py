@@ -11,6 +11,7 @@ is HTML-escaped first and only `<mark>` is ever added: a post cannot inject mark
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,6 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
-    String,
     bindparam,
     column,
     func,
@@ -85,41 +85,57 @@ def search(
 
 
 def _postgresql(base: Select[Post], query: str, limit: int) -> list[Hit]:
+    """Rank every match, keep the best `limit`, and only then build their headlines
+    (ts_headline re-reads a post's text; doing it for every match would cost the most)."""
     language: ColumnElement[str] = literal_column("post.search_language")
     tsquery = func.websearch_to_tsquery(language, bindparam("q", query))
     vector: ColumnElement[str] = literal_column("post.search_vector")
-    rank = func.ts_rank(vector, tsquery)
-    options = (
-        f'StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "'
-    )
-    snippet = func.ts_headline(language, Post.body_text, tsquery, bindparam("opts", options))
-    stmt = (
-        base.add_columns(rank.label("rank"), snippet.label("snippet"))
+    rank = func.ts_rank(vector, tsquery).label("rank")
+    best = (
+        base.with_only_columns(Post.id, rank)
         .where(vector.op("@@")(tsquery))
         .order_by(text("rank DESC"), Post.accepted_at.desc(), Post.id.desc())
         .limit(limit)
     )
-    return [Hit(post, float(r), _marked(s)) for post, r, s in db.session.execute(stmt)]
+    ranked = [(post_id, float(r)) for post_id, r in db.session.execute(best)]
+    if not ranked:
+        return []
+    options = (
+        f'StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "'
+    )
+    headline = func.ts_headline(language, Post.body_text, tsquery, bindparam("opts", options))
+    rows = db.session.execute(select(Post, headline).where(Post.id.in_([i for i, _ in ranked])))
+    found = {post.id: (post, snippet) for post, snippet in rows}
+    return [Hit(found[i][0], r, _marked(found[i][1])) for i, r in ranked if i in found]
 
 
 def _sqlite(base: Select[Post], match: str, limit: int) -> list[Hit]:
+    """bm25 over every match, the best `limit` kept, then snippet() for those rows only."""
     fts = (
-        text(
-            "SELECT rowid AS id, bm25(post_fts, 4.0, 1.0) AS rank,"
-            " snippet(post_fts, -1, char(2), char(3), ' … ', 24) AS snippet"
-            " FROM post_fts WHERE post_fts MATCH :match"
-        )
-        .columns(column("id", Integer), column("rank", Float), column("snippet", String))
+        text("SELECT rowid AS id, bm25(post_fts, 4.0, 1.0) AS rank FROM post_fts WHERE post_fts MATCH :match")
+        .columns(column("id", Integer), column("rank", Float))
         .subquery("fts")
     )
-    stmt = (
+    best = (
         base.join(fts, fts.c.id == Post.id)
-        .add_columns(fts.c.rank, fts.c.snippet)
+        .with_only_columns(Post.id, fts.c.rank)
         .order_by(fts.c.rank, Post.accepted_at.desc(), Post.id.desc())  # bm25: lower is better
         .limit(limit)
     )
-    rows = db.session.execute(stmt, {"match": match})
-    return [Hit(post, -float(r), _marked(s)) for post, r, s in rows]
+    ranked = [(post_id, -float(r)) for post_id, r in db.session.execute(best, {"match": match})]
+    if not ranked:
+        return []
+    snippets: dict[int, str] = dict(
+        db.session.execute(  # type: ignore[arg-type]
+            text(
+                "SELECT rowid, snippet(post_fts, -1, char(2), char(3), ' … ', 24) FROM post_fts"
+                " WHERE post_fts MATCH :match AND rowid IN (SELECT value FROM json_each(:ids))"
+            ),
+            {"match": match, "ids": json.dumps([i for i, _ in ranked])},
+        ).all()
+    )
+    posts = {post.id: post for post in db.session.scalars(select(Post).where(Post.id.in_(snippets)))}
+    return [Hit(posts[i], r, _marked(snippets[i])) for i, r in ranked if i in posts]
 
 
 def fts5_query(query: str) -> str:
