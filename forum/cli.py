@@ -165,6 +165,83 @@ def create_token(email: str, name: str, read_only: bool) -> None:
     click.echo(raw)
 
 
+def _officer(email: str):  # type: ignore[no-untyped-def]
+    from forum.models import Officer
+
+    officer = Officer.by_email(email)
+    if officer is None:
+        raise click.ClickException(f"No officer with email {email.strip()}.")
+    return officer
+
+
+@forum_cli.command("list-tokens")
+@click.argument("email")
+def list_tokens(email: str) -> None:
+    """List an officer's API tokens (id, name, created, last used); never the tokens themselves."""
+    from forum.common import officers
+
+    officer = _officer(email)
+    tokens = officers.tokens_of(officer)
+    if not tokens:
+        click.echo(f"{officer.email} has no API tokens.")
+    for token in tokens:
+        used = token.last_used_at.isoformat(timespec="minutes") if token.last_used_at else "never used"
+        click.echo(f"{token.id}\t{token.name or '-'}\tcreated {token.created_at:%Y-%m-%d}\t{used}")
+
+
+@forum_cli.command("revoke-token")
+@click.argument("email")
+@click.option("--id", "token_id", type=int, default=None, help="The token's id (see list-tokens).")
+@click.option("--name", default=None, help="Revoke the tokens with this name.")
+@click.option("--all", "revoke_all", is_flag=True, help="Revoke every token of the officer.")
+def revoke_token(email: str, token_id: int | None, name: str | None, revoke_all: bool) -> None:
+    """Revoke API tokens of an officer: the next request with one is a 401."""
+    from forum.common import officers
+    from forum.core.extensions import db
+
+    if not revoke_all and token_id is None and name is None:
+        raise click.ClickException("Say which token: --id N, --name NAME or --all (see list-tokens).")
+    officer = _officer(email)
+    try:
+        count = officers.revoke_tokens(officer, name=name, token_id=token_id)
+    except officers.OfficerError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Revoked {count} token(s) of {officer.email}.")
+
+
+@forum_cli.command("deactivate-officer")
+@click.argument("email")
+def deactivate_officer(email: str) -> None:
+    """Deactivate an officer: no sign-in, open sessions end, every API token revoked."""
+    from forum.common import officers
+    from forum.core.extensions import db
+
+    officer = _officer(email)
+    try:
+        revoked = officers.deactivate(officer)
+    except officers.OfficerError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Deactivated {officer.email}; revoked {revoked} token(s).")
+
+
+@forum_cli.command("reactivate-officer")
+@click.argument("email")
+def reactivate_officer(email: str) -> None:
+    """Let a deactivated officer sign in again (their old tokens stay revoked)."""
+    from forum.common import officers
+    from forum.core.extensions import db
+
+    officer = _officer(email)
+    try:
+        officers.reactivate(officer)
+    except officers.OfficerError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Reactivated {officer.email}; issue new tokens with create-token.")
+
+
 @forum_cli.command("demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing if any event exists (used by `make run`).")
 def demo_data(if_empty: bool) -> None:
@@ -224,7 +301,7 @@ def import_subscribers(slug: str, path: str, confirmed: bool, mode: str) -> None
 @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, allow_dash=False))
 def import_attendance(slug: str, session_number: int, path: str) -> None:
     """Record SESSION's (1 = first) attendance from a Zoom/Teams report or an email,minutes CSV."""
-    from forum.ce.attendance_import import ReportError, import_report
+    from forum.ce.attendance_import import MAX_BYTES, ReportError, import_report
     from forum.core.extensions import db
     from forum.models import Event
 
@@ -237,7 +314,7 @@ def import_attendance(slug: str, session_number: int, path: str) -> None:
             f"{slug} has {len(sessions)} session(s); there is no session {session_number}"
         )
     with open(path, "rb") as handle:
-        data = handle.read()
+        data = handle.read(MAX_BYTES + 1)  # enough to tell it is too large, no more
     try:
         report = import_report(sessions[session_number - 1], data)
     except ReportError as exc:

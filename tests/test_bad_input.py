@@ -175,3 +175,38 @@ def test_a_display_name_from_mail_is_kept_on_one_line(app: Flask) -> None:
     discussion.receive(raw, "open-now@lists.forum.test")
     (post,) = posts()
     assert post.author_name == "Ann Evil"
+
+
+NUL_PATHS = [
+    "/events/x%00",
+    "/events/x%00.ics",
+    "/api/v1/events/x%00",
+    "/pathways/x%00",
+    "/feeds/x%00.ics",
+    "/certificates/x%00",
+]
+
+
+def _nul_urls(app: Flask) -> list[tuple[str, str]]:
+    """(method, path) for every route with a text parameter, NUL in each such parameter."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        converters = rule._converters  # name -> converter; ints cannot hold a NUL at all
+        texts = [name for name, conv in converters.items() if type(conv).__name__ in ("UnicodeConverter", "PathConverter")]
+        if not texts or rule.endpoint == "static":
+            continue
+        values = {name: ("x\x00" if name in texts else 1) for name in converters}
+        path = rule.build(values, append_unknown=False)[1]  # type: ignore[index]
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            found.append((method, path))
+    return found
+
+
+def test_a_nul_byte_in_any_path_parameter_is_a_400_with_a_body(published: Event, client: FlaskClient) -> None:
+    urls = _nul_urls(client.application)
+    assert len(urls) > 50 and all("%00" in path for _, path in urls)
+    headers = officer_token()
+    for method, path in [("GET", p) for p in NUL_PATHS] + urls:
+        response = client.open(path, method=method, headers=headers)
+        assert response.status_code == 400, (method, path, response.status_code)
+        assert "NUL" in response.get_data(as_text=True), (method, path)

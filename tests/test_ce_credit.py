@@ -200,3 +200,23 @@ def test_import_names_the_layout_warns_for_a_session_not_yet_held_and_tells_same
         ).get_data(as_text=True)
     assert "A plain email,minutes file: 1 registrant matched" in upload and "plain layout" not in upload
     assert "Check the session:" in upload and "has not happened yet" in upload
+
+
+def test_an_officer_downloads_any_registrants_certificate_with_the_same_hours(
+    ev: Event, client: FlaskClient
+) -> None:
+    carl = register(ev, "carl@lib.example", "Carl Berg")
+    attended(carl, ev.active_sessions[0], 80)
+    nobody = register(ev, "nobody@lib.example", "No Body")
+    make_officer()
+    sign_in(client)
+    with clock.frozen(after_end(ev, hours=1)):
+        page = client.get(f"/manage/events/{ev.slug}/attendance/").get_data(as_text=True)
+        pdf = client.get(f"/manage/events/{ev.slug}/attendance/certificates/{carl.id}.pdf")
+        refused = client.get(f"/manage/events/{ev.slug}/attendance/certificates/{nobody.id}.pdf")
+    assert f"/attendance/certificates/{carl.id}.pdf" in page
+    assert f"/attendance/certificates/{nobody.id}.pdf" not in page  # nothing attended: no link
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Continuing-education hours: 1.5" in text and "Carl Berg" in text
+    assert refused.status_code == 409 and "No attendance" in refused.get_data(as_text=True)

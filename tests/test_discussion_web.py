@@ -201,10 +201,10 @@ def test_panelist_moderator_uses_the_link_in_the_hold_notice(app):
     add_panelist(event, "jay@example.org", "Jay L. Colbert", role="moderator")
     add_panelist(event, "nicole@example.org", "Nicole Smeltekop")  # a panelist, not a moderator
     held = _post(message(sender="newbie@example.org", subject="My first post")).post
-    [notice] = queued("hold_notice")
-    link = next(u for u in re.findall(r"https?://\S+", text_of(notice)) if "/moderation" in u)
     client = app.test_client()
     with clock.frozen(OPEN_AT):  # signed links carry forum.clock time
+        [notice] = queued("hold_notice")  # the scheduler's notice, signed at its time
+        link = next(u for u in re.findall(r"https?://\S+", text_of(notice)) if "/moderation" in u)
         assert client.get("/manage/events/mentoring/moderation").status_code == 403
         page = client.get(link.removeprefix("http://forum.test"))
         assert page.status_code == 200 and b"My first post" in page.data

@@ -3,20 +3,24 @@ rendered in a Jinja sandbox; preview and test send; the defaults stay when nothi
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from forum.core import clock
 from forum.core.extensions import db
 from forum.events import service as events
 from forum.mail import texts as mail_texts
-from forum.models import MailText
+from forum.models import MailText, Subscription
 from forum.scheduling.scheduler import run_job
 from forum.subscriptions import service
+from tests.conftest import csrf_from
 from tests.support.live import make_officer, post_form, sign_in
 from tests.support.scheduling import html_of, make_series, outbox, subscribe, text_of
+from tests.support.subscriptions import link_in
 
 NOW = datetime(2027, 1, 10, 12, tzinfo=UTC)
 
@@ -51,7 +55,7 @@ def test_sandbox_escapes_are_refused_with_a_message(signed_in: FlaskClient, sour
     )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert "This text cannot be used in mail" in html and "unsafe" in html
+    assert "This text cannot be used in mail" in html and "no other template code" in html
     assert db.session.query(MailText).count() == 0
     with pytest.raises(mail_texts.MailTextError):
         mail_texts.check(source)
@@ -140,6 +144,58 @@ def test_preview_and_test_send(signed_in: FlaskClient) -> None:
     (mail,) = outbox("mail-text-test", "officer@forum.test")
     assert "Hello Pat Officer, this is Cataloging Webinar Series." in text_of(mail).replace("*", "")
     assert "Megan" in text_of(mail)
+
+
+ATTACKS = [
+    "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+    "{{ ('x' * 2000000000)|length }}",
+    "{% if name|length > 20 %}{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}"
+    "{% endfor %}{% endif %}Hello",
+    "{{ name * 100000 }}",
+    "{% set x = 1 %}{{ name }}",
+]
+
+
+@pytest.mark.parametrize("source", ATTACKS)
+def test_texts_are_only_placeholders_so_no_text_can_loop_or_grow(signed_in: FlaskClient, source: str) -> None:
+    series()
+    started = time.process_time()
+    response = post_form(
+        signed_in,
+        "/manage/events/london/mail-texts?kind=welcome",
+        {"kind": "welcome", "intro": source, "signoff": "", "action": "save"},
+    )
+    assert time.process_time() - started < 2
+    assert response.status_code == 400
+    assert "no other template code" in response.get_data(as_text=True)
+    assert db.session.query(MailText).count() == 0
+
+
+def test_a_text_that_cannot_be_used_never_blocks_a_confirmation(
+    app, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    event = series()
+    # saved before texts were placeholders only: it runs only for long names, and forever
+    db.session.add(MailText(event_id=event.id, kind="welcome", intro=ATTACKS[2], signoff="Yours, {{ event_title }}"))
+    db.session.commit()
+    with clock.frozen(NOW):
+        page = client.get("/events/london/subscribe")
+        data = {"csrf_token": csrf_from(page.data), "email": "long@example.org", "mode": "each", "conduct": "y"}
+        data["name"] = "Maximiliane Wolkenstein-Rodenegg"
+        assert client.post("/events/london/subscribe", data=data).status_code == 200
+        url = link_in(outbox(recipient="long@example.org")[0], "/confirm/")
+        started = time.process_time()
+        form = client.get(url)
+        done = client.post(url, data={"csrf_token": csrf_from(form.data)})
+        assert time.process_time() - started < 5
+    assert done.status_code == 200
+    sub = db.session.scalar(select(Subscription))
+    assert sub.status == "active"
+    welcome = next(row for row in outbox(recipient="long@example.org") if row.kind == "welcome")
+    body = text_of(welcome).replace("\r\n", "\n")
+    assert "Hello Maximiliane Wolkenstein-Rodenegg," in body and "xxx" not in body
+    assert f"Yours, {event.title}" in body  # the usable part stays
+    assert "officer mail text left out" in caplog.text
 
 
 def test_plain_text_drops_markdown_marks_and_keeps_links() -> None:

@@ -243,6 +243,7 @@ def test_gaps_report_lists_uncovered_needs_dead_links_and_cancelled_events(app, 
     signed_in(client)
     pathway = make_pathway(external=4)
     pathways.save_need(None, title="New to acquisitions work")
+    app.config["OUTBOUND_ALLOW_LOOPBACK"] = True  # the "web" here is a server on 127.0.0.1
     with web_server() as base:
         for step, path in zip(pathway.steps[2:], ("/gone", "/no-head", "/broken"), strict=True):
             step.resource.url = base + path
@@ -272,11 +273,12 @@ def test_gaps_report_lists_uncovered_needs_dead_links_and_cancelled_events(app, 
 def test_link_check_records_a_server_that_does_not_answer(app):
     with web_server() as base:
         pass  # the server is gone again: its port refuses connections
+    app.config["OUTBOUND_ALLOW_LOOPBACK"] = True
     resource = pathways.save_external(None, title="Gone", url=f"{base}/x", kind="document")
     db.session.commit()
     run_job("link-check")
     db.session.expire_all()
-    assert resource.link_status is None and resource.link_error.startswith("no answer")
+    assert resource.link_status is None and resource.link_error == "no answer"
     assert resource.link_broken
 
 

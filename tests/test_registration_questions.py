@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from forum.core import spreadsheet
 from forum.core.extensions import db
 from forum.events import service as events
 from forum.mail import links
@@ -23,7 +24,6 @@ from forum.registration import questions
 from forum.registration import service as registration
 from forum.registration.answers import PREFER_NOT, check_answers
 from forum.subscriptions import erasure
-from forum.web.subscriptions.officer import _cell
 from tests.conftest import csrf_from
 from tests.support.api import officer_token
 from tests.support.live import make_event, make_officer, post_form, sign_in
@@ -326,7 +326,7 @@ def test_export_is_formula_safe_and_sensitive_only_on_request(client: FlaskClien
     assert rows["b@example.org"]["Job title"] == "'@SUM(1)"
     assert rows["b@example.org"]["Why attend?"] == "'-2+3 cmd"
     # answers are stripped, but any cell (a name typed elsewhere) that starts with a tab or CR is defused
-    assert _cell("\t=1+1") == "'\t=1+1" and _cell("\r=1") == "'\r=1"
+    assert spreadsheet.cell("\t=1+1") == "'\t=1+1" and spreadsheet.cell("\r=1") == "'\r=1"
     assert rows["a@example.org"]["Topics"] == "Outreach; Budgets"
     assert rows["a@example.org"]["Country"] == "Canada"
     full = list(

@@ -215,3 +215,18 @@ def test_an_export_and_a_failed_sign_in_are_logged(app: Flask, client: FlaskClie
     )
     [failed] = _rows("signin.failed")
     assert (failed.summary, failed.officer_id, failed.address) == ("owner@example.org", None, "127.0.0.1")
+
+
+def test_administrators_read_the_whole_log_and_others_may_not(app: Flask, client: FlaskClient) -> None:
+    first = make_event("pub", DAYS)
+    make_event("other", DAYS)
+    owner = officer_with(first, "owner", "owner@example.org")
+    admin = officer_with(None, None, "admin@example.org", admin=True)
+    sign_in(client, owner)
+    assert client.get("/manage/audit").status_code == 403
+    assert 'href="/manage/audit"' not in client.get("/manage/").get_data(as_text=True)
+    sign_in(client, admin)
+    assert 'href="/manage/audit"' in client.get("/manage/").get_data(as_text=True)
+    html = client.get("/manage/audit").get_data(as_text=True)
+    assert html.count("<code>event.created</code>") == 2 and "<code>role.granted</code>" in html
+    assert "<code>role.granted</code>" not in client.get("/manage/audit?action=event").get_data(as_text=True)

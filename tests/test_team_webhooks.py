@@ -182,7 +182,7 @@ def test_an_endpoint_failing_for_a_day_is_switched_off_and_its_maker_told(
     ],
 )
 def test_no_delivery_to_private_addresses(app: Flask, url: str) -> None:
-    answer = webhook_post.post(url, b"{}", {}, allow_loopback=False)
+    answer = webhook_post.post(url, b"{}", {})
     assert answer.status is None and answer.error in (webhook_post.REFUSED, webhook_post.NOT_WEB)
 
 

@@ -54,7 +54,7 @@ def removals_sent(subscription: Subscription) -> int:
     """How many "Removed from your calendar" mails the latest leave queued: what the page
     after leaving promises (one per session), so it never says "no more mail" before them."""
     left = subscription.unsubscribed_at
-    if left is None or subscription.status == "active":
+    if left is None or subscription.is_active:
         return 0
     stmt = select(func.count(OutboundMessage.id)).where(
         OutboundMessage.subscription_id == subscription.id,

@@ -25,8 +25,10 @@ import csv
 import io
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -41,6 +43,13 @@ DURATION_HEADERS = ("duration", "in-meeting duration", "attendance duration", "t
 JOIN_HEADERS = ("join time", "first join", "first join time")
 LEAVE_HEADERS = ("leave time", "last leave", "last leave time")
 MAX_BYTES = 5_000_000
+#: Lines in one report: Zoom's largest webinars hold 50,000 people, rejoins add rows. More is
+#: not an attendance report, and a web request must not spend minutes on it.
+MAX_LINES = 100_000
+#: Addresses per query: PostgreSQL takes at most 65,535 parameters in one statement.
+QUERY_CHUNK = 5_000
+#: What a report line shows of the cell it could not read.
+SHOWN_CHARS = 200
 _HMS = re.compile(
     r"^(?:(\d+)\s*h(?:ours?|rs?)?)?\s*(?:(\d+)\s*m(?:in(?:utes?|s)?)?)?\s*(?:(\d+)\s*s(?:ec(?:onds?|s)?)?)?$"
 )
@@ -177,28 +186,47 @@ def _minutes(cells: list[str], sec: _Section) -> int | None:
     return None
 
 
-def _rows(text: str) -> list[tuple[int, list[str]]]:
-    """(line number, cells) of every non-empty line; tabs or commas, decided per line."""
+def _rows(text: str, bad: list[tuple[int, str, str]]) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of every non-empty line; tabs or commas, decided per line.
+
+    A line the csv module refuses (a field over its 131,072-character limit) goes to `bad`
+    with its number instead of ending the import."""
     out: list[tuple[int, list[str]]] = []
     for number, line in enumerate(io.StringIO(text, newline=None), start=1):
+        if number > MAX_LINES:
+            raise ReportError(
+                f"The file has more than {MAX_LINES:,} lines; split it, or check it is an attendance report."
+            )
         line = line.rstrip("\r\n")
         if not line.strip():
             out.append((number, []))
             continue
         delimiter = "\t" if "\t" in line else ","
-        out.append((number, next(csv.reader([line], delimiter=delimiter))))
+        try:
+            out.append((number, next(csv.reader([line], delimiter=delimiter))))
+        except csv.Error as exc:
+            bad.append((number, _shown(line), f"this line cannot be read ({exc})"))
     return out
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+
+
+def _chunks(items: list[str] | list[int]) -> Iterator[list[Any]]:
+    for start in range(0, len(items), QUERY_CHUNK):
+        yield list(items[start : start + QUERY_CHUNK])
 
 
 def read_report(text: str) -> tuple[str, dict[str, tuple[int, int | None]], list[tuple[int, str, str]]]:
     """(layout, {email key: (first line, minutes)}, bad lines) from a report's text."""
-    rows = _rows(text)
+    bad: list[tuple[int, str, str]] = []
+    rows = _rows(text, bad)
     section: _Section | None = None
     section_no = 0
     layout = ""
     totals: dict[tuple[int, str], int | None] = {}
     first_line: dict[str, int] = {}
-    bad: list[tuple[int, str, str]] = []
     for number, cells in rows:
         if not cells:
             continue
@@ -217,7 +245,7 @@ def read_report(text: str) -> tuple[str, dict[str, tuple[int, int | None]], list
             if len(cells) == 1 or not any(c.strip() for c in cells[1:]):
                 section = None  # a section title such as "3. In-Meeting Activities"
                 continue
-            bad.append((number, raw, "no email address on this row"))
+            bad.append((number, _shown(raw), "no email address on this row"))
             continue
         attended = (
             cells[section.attended] if section.attended is not None and section.attended < len(cells) else ""
@@ -227,7 +255,7 @@ def read_report(text: str) -> tuple[str, dict[str, tuple[int, int | None]], list
         try:
             key = subscriptions.email_key(subscriptions.normalize_email(raw))
         except subscriptions.SubscriptionError as exc:
-            bad.append((number, raw, str(exc)))
+            bad.append((number, _shown(raw), str(exc)))
             continue
         minutes = _minutes(cells, section)
         first_line.setdefault(key, number)
@@ -263,19 +291,18 @@ def import_report(session: Session, data: bytes) -> ImportReport:
     report.future = session.starts_at > clock.now()
     subs = {
         key: sub
+        for chunk in _chunks(list(people))
         for key, sub in db.session.execute(
             select(Participant.email_key, Subscription)
             .join(Subscription.participant)
-            .where(Subscription.event_id == session.event_id, Participant.email_key.in_(list(people) or [""]))
+            .where(Subscription.event_id == session.event_id, Participant.email_key.in_(chunk))
         ).all()
     }
     existing = {
         row.subscription_id: row
+        for chunk in _chunks([s.id for s in subs.values()])
         for row in db.session.scalars(
-            select(Attendance).where(
-                Attendance.session_id == session.id,
-                Attendance.subscription_id.in_([s.id for s in subs.values()] or [-1]),
-            )
+            select(Attendance).where(Attendance.session_id == session.id, Attendance.subscription_id.in_(chunk))
         )
     }
     for key, (line, minutes) in sorted(people.items(), key=lambda item: item[1][0]):

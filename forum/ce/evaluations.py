@@ -10,7 +10,6 @@ can be changed, and saving again edits the one response (unique per registration
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -23,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from forum.common.jobs import JobReport, run_once
-from forum.core import clock
+from forum.core import clock, spreadsheet
 from forum.core.extensions import db
 from forum.core.tokens import make_token, read_token
 from forum.core.urls import external_url
@@ -396,9 +395,7 @@ def export_rows(evaluation: Evaluation) -> Iterator[list[str]]:
 
 def export_csv(evaluation: Evaluation) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in export_rows(evaluation):
-        writer.writerow([("'" + c) if c[:1] in ("=", "+", "-", "@") else c for c in row])
+    spreadsheet.writer(buffer).writerows(export_rows(evaluation))
     return buffer.getvalue()
 
 

@@ -68,9 +68,17 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "MAIL_LEASE_SECONDS": ("300", "a claimed batch not finished in this time is taken up by another sender"),
     "MAIL_CONNECTIONS": ("4", "pipelined SMTP connections each sender keeps open to the relay"),
     "MAX_POST_BYTES": ("2000000", "largest inbound post accepted"),
+    "MAX_CONTENT_LENGTH": (
+        "10000000",
+        "largest HTTP request body in bytes (uploads, forms, JSON); a larger one is refused with 413 before it is read",
+    ),
     "MAIL_SMTPUTF8": (
         "auto",
         "accept addresses like jörg@example.de: auto (when the relay offered SMTPUTF8), on, off",
+    ),
+    "AUTHSERV_ID": (
+        "",
+        "authserv-id of the MTA's Authentication-Results headers that are trusted; defaults to LIST_DOMAIN",
     ),
     "DKIM_SELECTOR": ("", "DKIM selector; with DKIM_KEY_FILE, every message is signed"),
     "DKIM_KEY_FILE": ("", "PEM RSA private key for DKIM signing"),
@@ -171,7 +179,9 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
         "MAIL_LEASE_SECONDS": int(_env("MAIL_LEASE_SECONDS")),
         "MAIL_CONNECTIONS": int(_env("MAIL_CONNECTIONS")),
         "MAX_POST_BYTES": int(_env("MAX_POST_BYTES")),
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH"),
         "MAIL_SMTPUTF8": _env("MAIL_SMTPUTF8").lower(),
+        "AUTHSERV_ID": _env("AUTHSERV_ID"),
         "DKIM_SELECTOR": _env("DKIM_SELECTOR"),
         "DKIM_KEY_FILE": _env("DKIM_KEY_FILE"),
         "DKIM_DOMAIN": _env("DKIM_DOMAIN") or list_domain,
@@ -187,6 +197,7 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
         "OPENAPI_JSON_PATH": "openapi.json",
         "PROXY_HOPS": _int("PROXY_HOPS"),
     } | overrides
+    settings["AUTHSERV_ID"] = settings.get("AUTHSERV_ID") or settings["LIST_DOMAIN"]  # after overrides
     check(settings)
     return settings
 

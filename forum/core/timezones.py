@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from importlib.resources import files
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -293,6 +293,21 @@ def to_zone(instant: datetime, zone_name: str) -> datetime:
     if instant.tzinfo is None:
         raise TypeError("to_zone() takes an aware instant")
     return instant.astimezone(get_zone(zone_name))
+
+
+def rfc3339(value: datetime) -> str:
+    """An aware datetime as an RFC 3339 `date-time`, whose offset is hours and minutes only.
+
+    Before standard time a zone ran on local mean time (Asia/Kolkata +05:53:28 until 1854,
+    America/New_York -04:56:02 until 1883), and `isoformat()` writes those seconds into the
+    offset, which RFC 3339 does not allow. Such an offset is cut to whole minutes and the
+    clock time moved by the seconds cut, so the instant is exactly the same."""
+    offset = value.utcoffset()
+    if offset is None or not offset.seconds % 60 and not offset.microseconds:
+        return value.isoformat()
+    minutes = int(offset.total_seconds() // 60) if offset >= timedelta(0) else -int(-offset.total_seconds() // 60)
+    whole = timezone(timedelta(minutes=minutes))
+    return value.astimezone(whole).isoformat()
 
 
 def parse_display_zones(spec: str | None) -> list[DisplayZone]:

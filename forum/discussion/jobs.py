@@ -1,4 +1,5 @@
-"""The e-forum's scheduler jobs: daily digests, and the opening and closing notices.
+"""The e-forum's scheduler jobs: daily digests, the opening and closing notices, and the
+batched notices of held posts to moderators.
 
 *What* a digest holds is `digests.py`'s business; this module says *when* each is due
 for every forum that ran within the catch-up window, and claims each with `run_once`.
@@ -17,7 +18,7 @@ from forum.common.jobs import CATCH_UP, JobReport, register_job, run_once
 from forum.core import timezones
 from forum.core.extensions import db
 from forum.core.urls import external_url
-from forum.discussion import digests
+from forum.discussion import digests, notices
 from forum.mail import texts as mail_texts
 from forum.mail.compose import ListOptions
 from forum.mail.list_copies import list_messages
@@ -125,5 +126,16 @@ def _send_notice(event: Event, template: str) -> tuple[int, str]:
     return enqueue_copies(copies, kind=kind, key=f"{kind}:{event.id}", event_id=event.id), ""
 
 
+def hold_notices_job(at: datetime, report: JobReport, event: Event | None = None) -> None:
+    """The `hold-notices` job: moderators hear of held posts in batches (`notices`), each once."""
+    for ev, posts in notices.held_since_last_notice(at, event):
+        run = run_once(notices.HOLD_JOB, str(ev.id), str(posts[-1].id), at, partial(notices.hold_notices, ev, posts))
+        if run is not None:
+            report.add(f"hold notices for {ev.slug}: {len(posts)} post(s), {run.recipients} notice(s)", run.recipients)
+
+
 register_job("digests", "daily e-forum digests, and the final one at close", digests_job)
+register_job(
+    "hold-notices", "one notice per moderator per interval listing the posts held since the last", hold_notices_job
+)
 register_job("notices", "e-forum opening and closing notices", notices_job)

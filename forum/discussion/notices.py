@@ -9,7 +9,7 @@ transaction with a key that makes a retry send nothing twice.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from typing import Any
 
@@ -21,11 +21,12 @@ from forum.core.extensions import db
 from forum.core.timezones import display_zones
 from forum.core.tokens import make_token
 from forum.core.urls import external_url
+from forum.discussion.senders import SPAM_HOLD_REASON
 from forum.mail import outbox
 from forum.mail.addresses import approve_address
 from forum.mail.compose import build_message
 from forum.mail.headers import address
-from forum.models import Event, Officer, Panelist, Post, Subscription
+from forum.models import Event, JobRun, Officer, Panelist, Post, Subscription
 
 
 def auto_headers(event: Event, auto: str = "auto-replied") -> dict[str, str]:
@@ -89,10 +90,62 @@ def moderator_recipients(event: Event) -> list[tuple[str, str, Panelist | None]]
     return out
 
 
-def hold_notices(event: Event, post: Post) -> None:
-    """Ask every moderator to look at a held post; replying to the notice approves it."""
+#: At most one hold notice per moderator per event in this time: a flood of held posts (100
+#: mails from a stranger) makes one notice listing them, not a notice per post per moderator.
+HOLD_NOTICE_INTERVAL = timedelta(minutes=10)
+#: Posts a notice lists in full; the rest are counted, and all are in the moderation queue.
+HOLD_NOTICE_LISTED = 20
+HOLD_JOB = "hold-notices"
+
+
+def held_since_last_notice(at: datetime, event: Event | None = None) -> list[tuple[Event, list[Post]]]:
+    """(event, posts still held and in no notice yet) for each event whose moderators may
+    hear again: their last notice went out at least HOLD_NOTICE_INTERVAL before `at`."""
+    noticed = (Post.status == "held") & (Post.hold_reason != SPAM_HOLD_REASON)  # spam: held in silence
+    with_held = select(Post.event_id).where(noticed).distinct()
+    if event is not None:
+        with_held = with_held.where(Post.event_id == event.id)
+    due = []
+    for event_id in db.session.scalars(with_held).all():
+        last = db.session.scalars(
+            select(JobRun)
+            .where(JobRun.kind == HOLD_JOB, JobRun.target == str(event_id))
+            .order_by(JobRun.id.desc())
+            .limit(1)
+        ).first()
+        if last is not None and at - last.ran_at < HOLD_NOTICE_INTERVAL:
+            continue
+        after = int(last.period) if last is not None and last.period.isdigit() else 0
+        posts = list(
+            db.session.scalars(
+                select(Post)
+                .where(Post.event_id == event_id, noticed, Post.id > after)
+                .order_by(Post.id)
+            )
+        )
+        held_event = db.session.get(Event, event_id)
+        if posts and held_event is not None:
+            due.append((held_event, posts))
+    return due
+
+
+def hold_notices(event: Event, posts: list[Post]) -> tuple[int, str]:
+    """One notice per moderator listing the held `posts`; replying to a notice about one post
+    approves it (each listed post has its own approve address). Returns (notices, note)."""
     domain = current_app.config["LIST_DOMAIN"]
-    reply_to = Address(display_name=f"Approve post {post.id}", addr_spec=approve_address(post))
+    listed = posts[:HOLD_NOTICE_LISTED]
+    approve = {post.id: approve_address(post) for post in listed}
+    reply_to = (
+        Address(display_name=f"Approve post {posts[0].id}", addr_spec=approve[posts[0].id])
+        if len(posts) == 1
+        else None
+    )
+    subject = (
+        f"Held for moderation: {posts[0].subject}"
+        if len(posts) == 1
+        else f"{len(posts)} posts held for moderation in {event.title}"
+    )
+    count = 0
     for email, name, panelist in moderator_recipients(event):
         if panelist is not None:
             token = make_token("moderate", [event.id, panelist.id])
@@ -102,15 +155,17 @@ def hold_notices(event: Event, post: Post) -> None:
         notify(
             event,
             to=address(email, name),
-            subject=f"Held for moderation: {post.subject}",
+            subject=subject,
             template="hold_notice",
-            context={"post": post, "queue_url": queue, "approve_address": reply_to.addr_spec},
+            context={"posts": listed, "more": len(posts) - len(listed), "queue_url": queue, "approve": approve},
             kind="hold_notice",
-            key=f"hold:{post.id}:{email.lower()}",
+            key=f"hold:{posts[0].id}-{posts[-1].id}:{email.lower()}",
             sender=address(f"{event.slug}-owner@{domain}", f"{event.title} moderation"),
             reply_to=reply_to,
             auto="auto-generated",
         )
+        count += 1
+    return count, f"{len(posts)} held post(s)"
 
 
 def held_mail(event: Event, post: Post) -> None:

@@ -115,8 +115,9 @@ def _post_by_mail(message: Inbound) -> Outcome:
                 event, parsed.from_email, parsed.from_name, parsed.subject, message_id, reason
             )
         return Outcome("too_big", reason)
+    verified = message.from_authenticated
     if author is None:
-        return _from_non_member(event, parsed, message_id)
+        return _from_non_member(event, parsed, message_id, verified)
     now = clock.now()
     closed = closed_reason(event, now)
     if closed:
@@ -124,10 +125,10 @@ def _post_by_mail(message: Inbound) -> Outcome:
         notices.not_open_mail(event, author.email, author.name, zone, parsed.subject, closed, now)
         return Outcome("not_open", f"{closed} A reply with the forum's dates was sent.")
     post = _post_from_mail(event, author, parsed, message_id)
-    return submit(post, author)
+    return submit(post, author, notify_author=verified)  # a forged From hears nothing
 
 
-def _from_non_member(event: Event, parsed: ParsedMessage, message_id: str) -> Outcome:
+def _from_non_member(event: Event, parsed: ParsedMessage, message_id: str, verified: bool = False) -> Outcome:
     """Mail from someone who is not a member: taken (250) and held or discarded, never refused.
 
     A refusal after DATA makes the MTA bounce to the envelope sender, which spam forges
@@ -156,7 +157,8 @@ def _from_non_member(event: Event, parsed: ParsedMessage, message_id: str) -> Ou
     name = parsed.from_name or (participant.name if participant else "")
     author = Author(email=parsed.from_email, name=name, role="participant", participant=participant)
     post = _post_from_mail(event, author, parsed, message_id)
-    return submit(post, author, notify_author=known, trusted=senders.is_accepted(event, parsed.from_email))
+    trusted = senders.is_accepted(event, parsed.from_email)
+    return submit(post, author, notify_author=known and verified, trusted=trusted)
 
 
 def _spam(event: Event, parsed: ParsedMessage, message_id: str, spam: str, discard: bool) -> Outcome:
@@ -289,9 +291,11 @@ def submit(
 ) -> Outcome:
     """Store a new post, threaded; hold it or accept and send it.
 
-    `notify_author=False` holds without telling the author (a sender we do not know);
+    `notify_author=False` holds without telling the author (a sender we do not know, or a
+    From that our MTA did not authenticate: see `forum.mail.authres`). The moderators hear
+    of held posts from the scheduler, one notice each per interval (`notices.hold_notices`).
     `trusted` (a sender on the accept list) skips the hold; `quiet_hold` holds for that
-    reason with no notice to anyone, not even the moderators (spam).
+    reason with no notice to anyone, not even the moderators (spam: `senders.is_quiet`).
     """
     event = db.session.get(Event, post.event_id)
     assert event is not None
@@ -309,7 +313,6 @@ def submit(
         db.session.flush()
         if quiet_hold:
             return Outcome("held", f"Held without notice: {reason}", post)
-        notices.hold_notices(event, post)
         if notify_author:
             notices.held_mail(event, post)
         return Outcome("held", f"Held for moderation: {reason}", post)

@@ -30,10 +30,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from forum.core.extensions import db
 from forum.core.text import ascii_text
+from forum.mail import authres
 from forum.mail.addresses import Target, resolve
 from forum.mail.parse import ParsedMessage, parse_message
 from forum.models import Event, Post
@@ -88,6 +90,12 @@ class Inbound:
     envelope_from: str
     target: Target
     parsed: ParsedMessage
+
+    @property
+    def from_authenticated(self) -> bool:
+        """Whether our MTA authenticated the From (aligned DMARC, DKIM or SPF pass; see
+        `authres`): mail the list sends because of a message goes only to such a From."""
+        return authres.from_authenticated(self.raw, self.parsed.from_email, current_app.config.get("AUTHSERV_ID", ""))
 
     @property
     def event(self) -> Event:

@@ -2,21 +2,28 @@
 mail (welcome, reminder, update, cancellation, e-forum opening), in Markdown with a few
 placeholders (`{{ name }}`, `{{ event_title }}`, `{{ session_time }}`).
 
-Officers' text is a template, so it runs in Jinja's SandboxedEnvironment with
-StrictUndefined: `{{ ''.__class__ }}` and unknown names fail when the text is saved (with a
-message), never when the mail is sent. Mails without texts keep their default wording.
+The braces look like Jinja, and Jinja reads them, but only to find the pieces: a text is
+literal Markdown and `{{ placeholder }}` and nothing else, and "rendering" it is substituting
+the placeholders. Any other template code (`{% for %}`, filters, attributes, arithmetic) is
+refused when the text is saved, with a message. An attack run showed why a sandbox is not
+enough: it held every escape, but `{% for %}` nested twice kept a worker busy until it was
+killed, `('x' * 2000000000)` took 2 GB, and a loop that ran only for long names passed the
+save check and then made a registrant's confirm page fail. Substitution takes time and space
+in proportion to the text, whoever the reader is. A text saved before this rule, or otherwise
+unusable when a mail is built, is logged and left out: the mail goes with its standard words.
 Templates ask for the words with the `mail_text(kind, part, event, participant, session)`
 global; HTML parts get the Markdown rendered by `text.markdown` (sanitised).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Mapping
 
 from flask import current_app
-from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2 import StrictUndefined, TemplateError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 from sqlalchemy import select
@@ -43,7 +50,10 @@ PLACEHOLDERS = {
 }
 PARTS = ("intro", "signoff")
 MAX_LENGTH = 4000
+#: A rendered part larger than this is not used (a text of placeholders only stays far below).
+MAX_RENDERED = 40_000
 
+# Only ever parses (to find the placeholders); a text is never executed as a template.
 _env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
@@ -55,28 +65,55 @@ def kinds_for(event: Event) -> dict[str, str]:
     return {k: v for k, v in KINDS.items() if event.is_eforum or k not in EFORUM_ONLY}
 
 
-def check(source: str) -> None:
-    """Refuse a text that would fail or misbehave when mailed (syntax, unknown placeholder,
-    anything the sandbox forbids), by rendering it once with sample values."""
+def _only_placeholders() -> str:
+    return (
+        "This text cannot be used in mail: between braces only the placeholders "
+        + ", ".join(f"{{{{ {p} }}}}" for p in PLACEHOLDERS)
+        + " may appear, no other template code."
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def pieces(source: str) -> tuple[tuple[bool, str], ...]:
+    """The text as (is placeholder, literal text or placeholder name) pieces; raises
+    MailTextError for anything but literal text and known `{{ placeholder }}`s."""
     if len(source) > MAX_LENGTH:
         raise MailTextError(f"Keep it under {MAX_LENGTH} characters.")
     try:
         ast = _env.parse(source)
-        unknown = sorted(meta.find_undeclared_variables(ast) - set(PLACEHOLDERS))
-        if unknown:
-            raise MailTextError(
-                f"Unknown placeholder {{{{ {unknown[0]} }}}}. Use "
-                + ", ".join(f"{{{{ {p} }}}}" for p in PLACEHOLDERS)
-                + "."
-            )
-        _env.from_string(source).render(sample_values())
-    except MailTextError:
-        raise
-    except TemplateError as exc:  # SecurityError is one: `{{ ''.__class__ }}`
+    except TemplateError as exc:
         reason = str(exc.message or exc).rstrip(".")
         raise MailTextError(f"This text cannot be used in mail: {reason}.") from None
-    except Exception as exc:  # anything else a template can raise (e.g. a division by zero)
-        raise MailTextError(f"This text cannot be used in mail: {exc}.") from None
+    found: list[tuple[bool, str]] = []
+    for node in ast.body:
+        if not isinstance(node, nodes.Output):
+            raise MailTextError(_only_placeholders())
+        for child in node.nodes:
+            if isinstance(child, nodes.TemplateData):
+                found.append((False, child.data))
+            elif isinstance(child, nodes.Name) and child.name in PLACEHOLDERS:
+                found.append((True, child.name))
+            elif isinstance(child, nodes.Name):
+                raise MailTextError(
+                    f"Unknown placeholder {{{{ {child.name} }}}}. Use "
+                    + ", ".join(f"{{{{ {p} }}}}" for p in PLACEHOLDERS)
+                    + "."
+                )
+            else:
+                raise MailTextError(_only_placeholders())
+    return tuple(found)
+
+
+def check(source: str) -> None:
+    """Refuse a text that is not literal Markdown and known placeholders."""
+    pieces(source)
+
+
+def _names(source: str) -> set[str]:
+    try:
+        return {text for placeholder, text in pieces(source) if placeholder}
+    except MailTextError:
+        return set()
 
 
 def sample_values() -> dict[str, str]:
@@ -92,7 +129,7 @@ def uses_name(event: Event, kind: str) -> bool:
     row = texts_for(event, kind)
     if row is None:
         return False
-    return any("name" in meta.find_undeclared_variables(_env.parse(getattr(row, p))) for p in PARTS)
+    return any("name" in _names(getattr(row, p)) for p in PARTS)
 
 
 def texts_for(event: Event, kind: str) -> MailText | None:
@@ -127,7 +164,7 @@ def values_for(
 ) -> dict[str, str]:
     """The placeholders' values; the participant's name is read only when the text uses it
     (a shared body of a bulk mail may not read per-person fields)."""
-    wanted = meta.find_undeclared_variables(_env.parse(source))
+    wanted = _names(source)
     values = {"event_title": event.title, "name": "", "session_time": ""}
     if "name" in wanted and participant is not None:
         values["name"] = getattr(participant, "name", "") or ""
@@ -170,13 +207,20 @@ def plain(text: str) -> str:
 
 
 def render(source: str, values: Mapping[str, str]) -> str:
+    """The text with its placeholders filled in; empty (the mail keeps its standard words,
+    and the log says why) when the text cannot be used: a mail is never lost to a text."""
     if not source:
         return ""
     try:
-        return _env.from_string(source).render(dict(values)).strip()
-    except Exception:  # checked at save time; a mail is never lost to a text
-        current_app.logger.exception("officer mail text failed to render")
+        parts = pieces(source)
+    except MailTextError as exc:
+        current_app.logger.warning("officer mail text left out: %s", exc)
         return ""
+    text = "".join(str(values.get(value, "")) if placeholder else value for placeholder, value in parts)
+    if len(text) > MAX_RENDERED:
+        current_app.logger.warning("officer mail text left out: %d characters rendered", len(text))
+        return ""
+    return text.strip()
 
 
 def mail_text(

@@ -283,6 +283,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("ce", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("ce",)),
     JobSpec("pathways", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("pathways",)),
     JobSpec("link-check", "forum.scheduling.scheduler:run_scheduled", RETENTION_SECONDS, ("link-check",)),
+    JobSpec("hold-notices", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("hold-notices",)),
     JobSpec("webhooks", "forum.scheduling.scheduler:run_scheduled", OUTBOX_SECONDS, ("webhooks",)),
     JobSpec(
         "team-retention", "forum.scheduling.scheduler:run_scheduled", RETENTION_SECONDS, ("team-retention",)

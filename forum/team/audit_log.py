@@ -29,10 +29,13 @@ def entries(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = LIMIT,
+    everywhere: bool = False,
 ) -> list[AuditEntry]:
     """Newest first. `action` matches a whole action ("session.moved") or its kind ("session");
     `actor` is part of the actor's label (an email address)."""
-    query = select(AuditEntry).where(AuditEntry.event_id == event_id)
+    query = select(AuditEntry)
+    if not everywhere:  # one event's log, or (None) the site's own: sign-ins, site settings
+        query = query.where(AuditEntry.event_id == event_id)
     if action:
         query = query.where(
             (AuditEntry.action == action)
@@ -47,16 +50,12 @@ def entries(
     return list(db.session.scalars(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)))
 
 
-def actions_in(event_id: int | None) -> list[str]:
-    """The actions this event's log holds (the filter's choices)."""
-    return list(
-        db.session.scalars(
-            select(AuditEntry.action)
-            .where(AuditEntry.event_id == event_id)
-            .distinct()
-            .order_by(AuditEntry.action)
-        )
-    )
+def actions_in(event_id: int | None, *, everywhere: bool = False) -> list[str]:
+    """The actions this event's log (or the whole log) holds: the filter's choices."""
+    query = select(AuditEntry.action).distinct().order_by(AuditEntry.action)
+    if not everywhere:
+        query = query.where(AuditEntry.event_id == event_id)
+    return list(db.session.scalars(query))
 
 
 def prune(at: datetime, report: JobReport, event: object = None) -> None:

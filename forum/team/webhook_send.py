@@ -18,7 +18,7 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
 from forum.common.jobs import JobReport, register_job
-from forum.core import clock
+from forum.core import clock, outbound
 from forum.core.extensions import db
 from forum.models import WebhookDelivery, WebhookEndpoint
 from forum.team import webhook_mail, webhook_post
@@ -32,8 +32,8 @@ Poster = Callable[[str, bytes, dict[str, str]], webhook_post.PostAnswer]
 
 
 def default_poster() -> Poster:
-    allow = bool(current_app.config.get("OUTBOUND_ALLOW_LOOPBACK"))
-    return lambda url, body, headers: webhook_post.post(url, body, headers, allow_loopback=allow)
+    policy = outbound.Policy.from_config(current_app.config)
+    return lambda url, body, headers: webhook_post.post(url, body, headers, policy=policy)
 
 
 def signed_headers(delivery: WebhookDelivery, secret: str, at: datetime) -> dict[str, str]:

@@ -107,7 +107,7 @@ def _notices(op: str, obj: Any) -> list[tuple[str, int | None, dict[str, Any]]]:
     """(kind, event id, data) for one flushed object."""
     if isinstance(obj, Subscription):
         if op == "created":
-            kind = "registration.confirmed" if obj.status == "active" else "registration.created"
+            kind = "registration.confirmed" if obj.is_active else "registration.created"
             return [(kind, obj.event_id, _registration(obj))]
         change = _history(obj, "status") if op == "changed" else None
         if change is None:

@@ -23,7 +23,7 @@ from forum.web.registration import api as api_registration
 from forum.web.registration import approvals as registration_approvals
 from forum.web.registration import manage as registration_manage
 from forum.web.registration import registrant as registration_registrant
-from forum.web.site import auth, branding, setup
+from forum.web.site import auth, branding, officers, setup
 from forum.web.subscriptions import officer as subscribers
 from forum.web.subscriptions import pages as subscriptions
 from forum.web.team import audit as team_audit
@@ -49,6 +49,7 @@ def register_blueprints(app: Flask) -> None:
         announcements,
         webinars,
         branding,
+        officers,
         attendance,
         certificates,
         evaluations,

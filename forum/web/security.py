@@ -116,9 +116,13 @@ def _has_nul(value: object) -> bool:
 
 
 def refuse_nul_bytes() -> None:
-    """One check for every door: a NUL in the query string, a form or a JSON body is a 400
+    """One check for every door: a NUL in the path, the query string, a form or a JSON body is a 400
     with a message (PostgreSQL refuses NUL in text, so it used to surface as a 500)."""
-    refused = _has_nul(request.args.to_dict(flat=False)) or _has_nul(request.cookies.to_dict())
+    refused = (
+        "\x00" in request.path  # /events/x%00: a path parameter goes to the database like a field
+        or _has_nul(request.args.to_dict(flat=False))
+        or _has_nul(request.cookies.to_dict())
+    )
     if not refused and request.method in ("POST", "PUT", "PATCH", "DELETE"):
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             refused = _has_nul(request.form.to_dict(flat=False))
@@ -131,5 +135,7 @@ def refuse_nul_bytes() -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(refuse_nul_bytes)
+    # First of all before_request hooks: the CSRF check and the rate limiter would otherwise
+    # answer a NUL in the path with their own 400 without saying what was wrong.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_nul_bytes)
     app.after_request(set_security_headers)

@@ -5,7 +5,7 @@ Every officer that exists today could do everything, so each becomes a site admi
 roles granted to them per event.
 
 Revision ID: a3c5e7f90b12
-Revises: b3e5c1a7d926
+Revises: 3f5a1c2b9d70
 Create Date: 2026-12-07 12:10:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'a3c5e7f90b12'
-down_revision = 'b3e5c1a7d926'
+down_revision = '3f5a1c2b9d70'
 branch_labels = None
 depends_on = None
 

@@ -26,6 +26,7 @@ from forum.models import (
     Session,
     Thread,
 )
+from forum.scheduling.scheduler import run_job
 from tests.support import factories
 from tests.support.factories import outbox as outbox
 from tests.support.factories import parsed as parsed
@@ -79,8 +80,13 @@ def message(
     msgid: str | None = None,
     html: str | None = None,
     headers: dict[str, str] | None = None,
+    authenticated: bool = True,
 ) -> bytes:
+    """A message as our MTA hands it over: by default with its Authentication-Results saying
+    the From passed DMARC (a genuine sender); `authenticated=False` for a forged From."""
     msg = EmailMessage()
+    if authenticated:
+        msg["Authentication-Results"] = f"{DOMAIN}; dmarc=pass header.from={sender.rpartition('@')[2]}"
     msg["From"] = f"{name} <{sender}>"
     msg["To"] = to
     msg["Subject"] = subject
@@ -123,6 +129,8 @@ def gmail_reply(ics: str, to: str, sender: str = "ann@example.org", subject: str
 
 
 def queued(kind: str | None = None) -> list[OutboundMessage]:
+    """The outbox once the scheduler has caught up: fan-outs written, held posts noticed."""
+    run_job("hold-notices")
     db.session.expire_all()
     return outbox(kind)
 

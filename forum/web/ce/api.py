@@ -14,10 +14,11 @@ from marshmallow import Schema, fields
 from forum.ce import attendance, credit, evaluations
 from forum.core.extensions import csrf
 from forum.models import Event
-from forum.web.events.api_common import OFFICER_DOC, abort, require_officer
+from forum.web.events.api_common import OFFICER_DOC, abort, require_json_body, require_officer
 
 bp = Blueprint("ce_api", __name__, url_prefix="/api/v1", description="Attendance, CE hours, evaluations")
 csrf.exempt(bp)
+bp.before_request(require_json_body)
 
 
 class SessionHoursSchema(Schema):

@@ -4,7 +4,6 @@ and the CSV export. Everything it changes goes through forum.attendance / attend
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import Counter
 from typing import Any
@@ -18,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from forum.ce import attendance, attendance_import, certificates, credit
-from forum.core import clock
+from forum.core import clock, spreadsheet
 from forum.core.extensions import db
 from forum.core.timezones import format_date, format_time
 from forum.core.validation import CheckedForm
@@ -167,6 +166,7 @@ def render_page(
         session_label=session_labeller(event),
         filename=filename,
         mailed=certificates.mailed_count(event),
+        ended=event.ends_at is not None and event.ends_at <= clock.now(),
         certificates_issued=len(issued_codes(recs)),
     )
     return page, status
@@ -186,7 +186,7 @@ def import_report(slug: str) -> Any:
     session = get_session(event, form.session.data)
     upload = form.file.data
     try:
-        report = attendance_import.import_report(session, upload.read())
+        report = attendance_import.import_report(session, upload.read(attendance_import.MAX_BYTES + 1))
     except attendance_import.ReportError as exc:
         db.session.rollback()
         form.file.errors = [str(exc)]
@@ -271,6 +271,34 @@ def session_hours(slug: str, session_id: int) -> Any:
     return redirect(url_for(".index", slug=slug) + "#hours-h", code=303)
 
 
+@bp.route("/certificates/<int:sub_id>.pdf")
+def certificate(slug: str, sub_id: int) -> Any:
+    """An officer downloads (issuing or reissuing it with the current record and name, as the
+    participant's own download does) any registrant's certificate."""
+    event = get_event(slug)
+    sub = db.session.get(Subscription, sub_id)
+    if sub is None or sub.event_id != event.id:
+        abort(404, description="That person is not registered for this event.")
+    try:
+        cert = certificates.issue(sub)
+    except certificates.CertificateError as exc:
+        db.session.rollback()
+        page = render_template(
+            "ce/no_certificate.html",
+            reason=f"{sub.participant.email}: {exc}",
+            event=event,
+            preferences=url_for(".index", slug=slug) + f"#sub-{sub.id}",
+            back_label="Back to attendance",
+        )
+        return page, 409
+    db.session.commit()
+    return Response(
+        certificates.render_pdf(cert),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{certificates.filename(cert)}"'},
+    )
+
+
 def issued_codes(recs: list[attendance.Record]) -> dict[int, str]:
     """Subscription id -> certificate code, for the registrations given."""
     rows = db.session.execute(
@@ -288,7 +316,7 @@ def export_csv(event: Event) -> str:
     codes = issued_codes(recs)
     sessions = event.active_sessions
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = spreadsheet.writer(buffer)
     writer.writerow(
         ["email", "name", "status"]
         + [f"{s.start_local:%Y-%m-%d %H:%M} {s.display_title}" for s in sessions]
@@ -300,9 +328,8 @@ def export_csv(event: Event) -> str:
             m = r.marks.get(s.id)
             cells.append("" if m is None else f"{attendance.mark_text(m)} ({'+'.join(sorted(m.sources))})")
         person = r.subscription.participant
-        name = person.name
         writer.writerow(
-            [person.email, ("'" + name) if name[:1] in "=+-@" and name else name, r.subscription.status]
+            [person.email, person.name, r.subscription.status]
             + cells
             + [
                 len(r.attended),

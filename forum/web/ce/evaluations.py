@@ -4,6 +4,7 @@ free text, CSV, response rate). The rules live in forum.evaluations."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -172,22 +173,35 @@ def add_question(slug: str) -> Any:
     form = QuestionForm()
     if not form.validate_on_submit():
         return _manage_page(event, qform=form, status=400)
-    try:
-        evaluations.add_question(
+    return _saved(
+        event,
+        lambda: evaluations.add_question(
             evaluation,
             form.kind.data or "",
             form.prompt.data or "",
             form.choices.data or "",
             bool(form.required.data),
-        )
+        ),
+        "Question added.",
+        qform=form,
+    )
+
+
+def _saved(event: Event, change: Callable[[], object], done: str, **page_form: CheckedForm) -> Any:
+    """Make `change` (an evaluations call): commit, say `done`, back to the page. Refused,
+    its reasons go on the fields of the one form in `page_form` (`qform=` or `sform=`),
+    shown on the page again with a 400."""
+    try:
+        change()
     except evaluations.EvaluationError as exc:
         db.session.rollback()
+        (form,) = page_form.values()
         for name, message in exc.errors.items():
             getattr(form, name).errors = [message]
-        return _manage_page(event, qform=form, status=400)
+        return _manage_page(event, status=400, **page_form)
     db.session.commit()
-    flash("Question added.")
-    return redirect(url_for(".manage", slug=slug), code=303)
+    flash(done)
+    return redirect(url_for(".manage", slug=event.slug), code=303)
 
 
 @bp.route("/manage/events/<slug>/evaluation/questions/<int:question_id>/delete", methods=["POST"])
@@ -238,17 +252,12 @@ def settings(slug: str) -> Any:
     form = SettingsForm()
     if not form.validate_on_submit():
         return _manage_page(event, sform=form, status=400)
-    try:
+
+    def change() -> None:
         evaluations.set_open_days(evaluation, form.open_days.data or "")
         evaluations.set_intro(evaluation, form.intro.data or "")
-    except evaluations.EvaluationError as exc:
-        db.session.rollback()
-        for name, message in exc.errors.items():
-            getattr(form, name).errors = [message]
-        return _manage_page(event, sform=form, status=400)
-    db.session.commit()
-    flash("Saved.")
-    return redirect(url_for(".manage", slug=slug), code=303)
+
+    return _saved(event, change, "Saved.", sform=form)
 
 
 @bp.route("/manage/events/<slug>/evaluation/results")

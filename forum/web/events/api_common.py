@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn, cast
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 from flask.blueprints import BlueprintSetupState
 from flask_smorest import Blueprint
 from flask_smorest import abort as _smorest_abort
@@ -130,6 +130,24 @@ def _writes_need_a_token() -> None:
     """Refuse an anonymous write before its body is parsed: 401, not a 422 about fields."""
     if request.method not in ("GET", "HEAD", "OPTIONS") and request.endpoint not in PUBLIC_WRITES:
         require_officer()
+
+
+def require_json_body() -> None:
+    """A write whose OpenAPI operation declares a required JSON body gets one, or a 422.
+
+    flask-smorest reads a missing body as `{}`, so a PUT with no body at all passed as "all
+    defaults" while the published schema says the body is required. Registered on every API
+    blueprint after its token check (an anonymous write is a 401 first)."""
+    if request.method not in ("POST", "PUT", "PATCH") or request.endpoint is None:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    arguments = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    wants_body = any(p.get("in") == "json" and p.get("required") for p in arguments)
+    if wants_body and not request.get_data(cache=True):
+        abort(422, errors={"json": {"_schema": ["Send a JSON object as the request body."]}})
+
+
+bp.before_request(require_json_body)
 
 
 @bp.errorhandler(429)

@@ -123,8 +123,18 @@ def _zone(value: str) -> None:
         raise ValidationError(str(exc)) from None
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only (marshmallow would also take "yes", 1 or "on")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 def _isoformat(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+    """RFC 3339 `date-time`, as the schema says: no seconds in the offset (see rfc3339)."""
+    return timezones.rfc3339(value) if value is not None else None
 
 
 # --- output -----------------------------------------------------------------------------
@@ -380,7 +390,9 @@ class EventInSchema(Schema):
     contact_email = fields.String(validate=[validate.Length(max=320), _optional_email])
     contact_phone = fields.String(validate=[validate.Length(max=80), api_single_line])
     timezone = fields.String(
-        load_default="America/New_York", validate=_zone, metadata={"enum": timezones.all_zone_names()}
+        load_default="America/New_York",
+        validate=[validate.Length(max=64), _zone],
+        metadata={"enum": timezones.all_zone_names()},
     )
     moderation = fields.String(validate=validate.OneOf(list(MODERATION_POLICIES)))
     non_member_posts = fields.String(
@@ -395,8 +407,8 @@ class EventInSchema(Schema):
     door_minutes = fields.Integer(
         strict=True, validate=validate.Range(min=0, max=MAX_DOOR_MINUTES), metadata={"description": DOOR_MINUTES_DOC}
     )
-    archive_public = fields.Boolean()
-    reply_to_list = fields.Boolean()
+    archive_public = StrictBoolean()
+    reply_to_list = StrictBoolean()
     digest_hour = fields.Integer(strict=True, validate=validate.Range(min=0, max=23))
 
 
@@ -408,7 +420,7 @@ class SessionInSchema(Schema):
     start_wall = WallTime(required=True)
     end_wall = WallTime(required=True, metadata={"description": "wall time in `timezone`, after `start_wall`"})
     timezone = fields.String(
-        validate=_zone,
+        validate=[validate.Length(max=64), _zone],
         metadata={"description": "IANA zone; defaults to the event's zone", "enum": timezones.all_zone_names()},
     )
     join_url = fields.String(validate=[validate.Length(max=500), _optional_url])
@@ -462,15 +474,6 @@ class PanelistPatchSchema(_Partial, PanelistInSchema):
 
 
 # --- subscriptions (no token: anyone may ask to join a published event) --------------------
-
-
-class StrictBoolean(fields.Boolean):
-    """JSON true or false only (marshmallow would also take "yes", 1 or "on")."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if not isinstance(value, bool):
-            raise self.make_error("invalid")
-        return value
 
 
 class SubscriptionInSchema(Schema):

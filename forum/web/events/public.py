@@ -113,8 +113,7 @@ def _order(session: Session) -> tuple[datetime, int]:
 
 def viewer_zone_from_request() -> str:
     """The `?tz=` a no-JS visitor picked, else UTC; the script replaces it in the browser."""
-    wanted = (request.args.get("tz") or "").strip()
-    return wanted if wanted and timezones.is_zone(wanted) else "UTC"
+    return timezones.reader_zone((request.args.get("tz") or "").strip(), fallback="UTC")
 
 
 def event_context(event: Event) -> dict[str, object]:
@@ -216,6 +215,7 @@ ERROR_TEXT = {
     403: ("You cannot do that here", "Your account does not allow this page or action."),
     404: ("Page not found", "The page may have moved, or the event may not be published yet."),
     405: ("That does not work here", "This address does not accept that kind of request."),
+    413: ("That is too large", "The file or form you sent is larger than this site accepts; send a smaller one."),
     429: ("Too many tries", "Please wait a minute, then try again."),
     500: ("Something went wrong on our side", "It has been logged. Please try again in a few minutes."),
 }
@@ -256,7 +256,7 @@ def _http_error(error: HTTPException) -> tuple[str | Response, int] | Response:
     return render_error(error.code or 500, _detail(error))
 
 
-for _code in (400, 403, 404, 405, 429):
+for _code in (400, 403, 404, 405, 413, 429):
     bp.app_errorhandler(_code)(_http_error)
 
 

@@ -28,7 +28,7 @@ from forum.models.pathways import (
     Resource,
 )
 from forum.pathways import service
-from forum.web.events.api_common import OFFICER_DOC, abort, require_officer, token_officer
+from forum.web.events.api_common import OFFICER_DOC, abort, require_json_body, require_officer, token_officer
 from forum.web.events.api_schemas import SLUG_RE, Pattern, StrictBoolean, http_url, slug_pattern, text_line
 
 bp = Blueprint(
@@ -41,6 +41,9 @@ csrf.exempt(bp)
 def _writes_need_a_token() -> None:
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         require_officer()
+
+
+bp.before_request(require_json_body)
 
 
 def _text(max_length: int) -> list[Any]:
@@ -61,7 +64,33 @@ class ResourceSchema(Schema):
         "_event", metadata={"type": "string", "nullable": True, "description": "slug of the event it stands for"}
     )
     session_id = fields.Int(allow_none=True)
-    link_status = fields.Int(allow_none=True, metadata={"description": "HTTP status of the last link check"})
+    link = fields.Method(
+        "_link",
+        metadata={
+            "type": "string",
+            "nullable": True,
+            "enum": ["ok", "broken", None],
+            "description": "the last link check: ok, broken, or null (not checked)",
+        },
+    )
+    link_status = fields.Method(
+        "_link_status",
+        metadata={
+            "type": "integer",
+            "nullable": True,
+            "description": "HTTP status of the last link check; with an officer token only",
+        },
+    )
+
+    def _link(self, resource: Resource) -> str | None:
+        """Only ok or broken without a token: a status or error per URL would let anyone map
+        what the server can reach (the link check is a fetch from inside the deployment)."""
+        if not resource.is_external or resource.link_checked_at is None:
+            return None
+        return "broken" if resource.link_broken else "ok"
+
+    def _link_status(self, resource: Resource) -> int | None:
+        return resource.link_status if token_officer() else None
 
     def _title(self, resource: Resource) -> str:
         return resource.display_title if token_officer() else service.public_title(resource)
@@ -81,9 +110,13 @@ class ResourceSchema(Schema):
 TOPIC_PATTERN = r"^[^,;\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 
 
+#: The column's own length: a longer URL is a 422 here, not a 500 from the database.
+URL_MAX: int = Resource.__table__.c.url.type.length  # type: ignore[attr-defined] # String(1000)
+
+
 class ResourceInSchema(Schema):
     title = fields.Str(required=True, validate=_text(200))
-    url = fields.Str(required=True, validate=[validate.Length(max=2000), http_url])
+    url = fields.Str(required=True, validate=[validate.Length(max=URL_MAX), http_url])
     kind = fields.Str(required=True, validate=validate.OneOf(EXTERNAL_KINDS))
     minutes = fields.Int(
         load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=100_000)

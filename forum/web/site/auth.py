@@ -72,10 +72,12 @@ def _known_device() -> bool:
 
 @login.user_loader
 def load_officer(officer_id: str) -> Officer | None:
+    """The signed-in officer, or None (signed out) once the account is deactivated."""
     try:
-        return db.session.get(Officer, int(officer_id))
+        officer = db.session.get(Officer, int(officer_id))
     except ValueError:
         return None
+    return officer if officer is not None and officer.active else None
 
 
 def safe_next(target: str | None) -> str | None:

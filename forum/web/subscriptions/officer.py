@@ -3,12 +3,11 @@ removal, CSV export (streamed) and CSV import (upload form; the CLI has the same
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import (
@@ -27,7 +26,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 from wtforms import BooleanField, SelectField, SubmitField
 
-from forum.core import clock
+from forum.core import clock, spreadsheet
 from forum.core.extensions import db
 from forum.core.timezones import format_date, to_zone
 from forum.core.validation import CheckedForm
@@ -233,28 +232,14 @@ EXPORT_COLUMNS = (
 )
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    """Text for a spreadsheet; a leading =, +, -, @, tab or CR is defused so it cannot run as a
-    formula (OWASP "CSV injection")."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    text = str(value)
-    return "'" + text if text[:1] in FORMULA_STARTS else text
-
-
 def export_rows(event: Event, *, include_sensitive: bool = False) -> Iterator[str]:
     """CSV lines, read from the database in chunks so a big list never sits in memory; one
     column per registration question (sensitive ones only when asked), filled one chunk of
     500 registrations at a time with one query."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = spreadsheet.writer(buffer)  # formula-safe, as every export
     questions = export_questions(event, include_sensitive=include_sensitive)
-    writer.writerow([*EXPORT_COLUMNS, *(_cell(q.label) for q in questions)])
+    writer.writerow([*EXPORT_COLUMNS, *(q.label for q in questions)])
     query = (
         select(
             Subscription.id,
@@ -281,7 +266,7 @@ def export_rows(event: Event, *, include_sensitive: bool = False) -> Iterator[st
         found = answers_by_subscription([row[0] for row in chunk], questions)
         for row in chunk:
             given = found.get(row[0], {})
-            writer.writerow([*(_cell(v) for v in row[1:]), *(_cell(given.get(q.id, "")) for q in questions)])
+            writer.writerow([*row[1:], *(given.get(q.id, "") for q in questions)])
         chunk.clear()
         text = buffer.getvalue()
         buffer.seek(0)

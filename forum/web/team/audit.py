@@ -42,6 +42,21 @@ def index(slug: str) -> str:
     )
 
 
+@bp.route("/audit")
+def site() -> str:
+    """The whole log, every event and the site's own entries (administrators)."""
+    action = (request.args.get("action") or "").strip()[:40]
+    actor = (request.args.get("who") or "").strip()[:320]
+    return render_template(
+        "team/audit.html",
+        event=None,
+        rows=audit_log.entries(None, action=action, actor=actor, everywhere=True),
+        actions=audit_log.actions_in(None, everywhere=True),
+        action=action,
+        who=actor,
+    )
+
+
 class AuditQuerySchema(Schema):
     action = fields.String(
         validate=validate.Length(max=40),

@@ -90,7 +90,9 @@ RULES: dict[str, Rule] = {
     "webinars.remove": ev(r.REGISTRANTS_EDIT),
     # registrants
     "subscribers.index": ev(r.REGISTRANTS_VIEW),
-    "subscribers.export": Rule(r.REGISTRANTS_VIEW, r.REGISTRANTS_VIEW, "event", audit_as="registrants.exported"),
+    "subscribers.export": Rule(
+        r.REGISTRANTS_VIEW, r.REGISTRANTS_VIEW, "event", audit_as="registrants.exported"
+    ),
     "subscribers.change_mode": ev(r.REGISTRANTS_EDIT),
     "subscribers.reenable": ev(r.REGISTRANTS_EDIT),
     "subscribers.remove": ev(r.REGISTRANTS_EDIT),
@@ -106,6 +108,7 @@ RULES: dict[str, Rule] = {
     "attendance.mark": ev(r.CE_EDIT),
     "attendance.save_rule": ev(r.CE_EDIT),
     "attendance.session_hours": ev(r.CE_EDIT),
+    "attendance.certificate": ev(r.CE_EDIT),  # issues or reissues: a change, not a read
     "evaluations.manage": ev(r.EVALUATION_EDIT),
     "evaluations.create": ev(r.EVALUATION_EDIT),
     "evaluations.add_question": ev(r.EVALUATION_EDIT),
@@ -136,12 +139,17 @@ RULES: dict[str, Rule] = {
     "team.index": ev(r.ROLES_MANAGE),
     "team.revoke": ev(r.ROLES_MANAGE),
     "audit.index": ev(r.AUDIT_VIEW),
+    "audit.site": site(r.SITE_ADMIN),
     "audit_api.api_index": ev(r.AUDIT_VIEW),
     "webhooks.index": ev(r.WEBHOOKS_MANAGE),
     "webhooks.endpoint": ev(r.WEBHOOKS_MANAGE),
     "webhooks.remove": ev(r.WEBHOOKS_MANAGE),
     # site-wide
     "branding.settings": site(r.SITE_ADMIN),
+    "officers.index": site(r.SITE_ADMIN),
+    "officers.deactivate": site(r.SITE_ADMIN),
+    "officers.reactivate": site(r.SITE_ADMIN),
+    "officers.revoke": site(r.SITE_ADMIN),
     "pathways_manage.index": site(r.SITE_ADMIN),
     "pathways_manage.pathway": site(r.SITE_ADMIN),
     "pathways_manage.status": site(r.SITE_ADMIN),

@@ -15,23 +15,22 @@ from forum.core.extensions import db
 from forum.team import sso
 
 bp = Blueprint("sso", __name__)
-oauth = OAuth()
 
 
 def init_app(app: Flask) -> None:
-    """Register the provider when configured; the login page shows its button then."""
-    oauth.init_app(app)
+    """The sign-in routes; the login page shows the button when OIDC_ISSUER is set."""
     app.register_blueprint(bp)
     app.add_template_global(lambda: sso.enabled(), "sso_enabled")
 
 
 def _client(app: Flask) -> Any:
-    """The Authlib client for this app's settings (made on first use: discovery is lazy)."""
+    """The Authlib client for this app's settings (made on first use: discovery is lazy). One
+    registry per app, so two apps in a process (tests) never share a provider."""
     key = "forum.oidc_client"
     if key not in app.extensions:
         issuer = sso.setting("OIDC_ISSUER", app).rstrip("/")
-        app.extensions[key] = oauth.register(
-            f"oidc{id(app)}",
+        app.extensions[key] = OAuth(app).register(
+            "oidc",
             client_id=sso.setting("OIDC_CLIENT_ID", app),
             client_secret=sso.setting("OIDC_CLIENT_SECRET", app),
             server_metadata_url=f"{issuer}/.well-known/openid-configuration",

@@ -1,0 +1,77 @@
+"""The officers page: who can sign in, their API tokens, and the buttons to revoke a token or
+deactivate (and reactivate) an officer. The changes are `forum.common.officers`', the same
+the CLI makes; this door only reads the button and shows the outcome."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from forum.common import officers
+from forum.core.extensions import db, login
+from forum.models import ApiToken, Officer
+
+bp = Blueprint("officers", __name__, url_prefix="/manage/officers")
+
+
+@bp.before_request
+def _signed_in() -> Response | None:
+    if not current_user.is_authenticated:
+        return login.unauthorized()  # type: ignore[no-any-return]
+    return None
+
+
+def _page(error: str = "", status: int = 200) -> tuple[str, int]:
+    people = list(db.session.scalars(select(Officer).order_by(Officer.active.desc(), Officer.email)))
+    tokens = {o.id: officers.tokens_of(o) for o in people}
+    return render_template("manage/officers.html", people=people, tokens=tokens, error=error), status
+
+
+@bp.get("/")
+def index() -> tuple[str, int]:
+    return _page()
+
+
+def _officer(officer_id: int) -> Officer:
+    officer = db.session.get(Officer, officer_id)
+    if officer is None:
+        abort(404, description="There is no such officer.")
+    return officer
+
+
+@bp.post("/<int:officer_id>/deactivate")
+def deactivate(officer_id: int) -> Response | tuple[str, int]:
+    officer = _officer(officer_id)
+    try:
+        revoked = officers.deactivate(officer, by=current_user)  # type: ignore[arg-type]
+    except officers.OfficerError as exc:
+        db.session.rollback()
+        return _page(str(exc), 400)
+    db.session.commit()
+    flash(f"Deactivated {officer.email}; {revoked} API token(s) revoked.", "success")
+    return redirect(url_for("officers.index"), 303)
+
+
+@bp.post("/<int:officer_id>/reactivate")
+def reactivate(officer_id: int) -> Response | tuple[str, int]:
+    officer = _officer(officer_id)
+    try:
+        officers.reactivate(officer)
+    except officers.OfficerError as exc:
+        return _page(str(exc), 400)
+    db.session.commit()
+    flash(f"Reactivated {officer.email}. Their old API tokens stay revoked.", "success")
+    return redirect(url_for("officers.index"), 303)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def revoke(token_id: int) -> Response:
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        abort(404, description="That token was revoked already.")
+    what = officers.revoke_token(token)
+    db.session.commit()
+    flash(f"Revoked {what}.", "success")
+    return redirect(url_for("officers.index"), 303)
