@@ -50,9 +50,16 @@ def get_metadata():
 EXTERNAL_TABLES = {"apscheduler_jobs"}
 
 
+# the archive's full-text index, made by SQL the models cannot say (forum/models/search_ddl.py)
+SEARCH_TABLE_PREFIX = "post_fts"
+SEARCH_OBJECTS = {"search_language", "search_vector", "ix_post_search_vector"}
+
+
 def include_name(name, type_, parent_names):
     if type_ == "table":
-        return name not in EXTERNAL_TABLES
+        return name not in EXTERNAL_TABLES and not name.startswith(SEARCH_TABLE_PREFIX)
+    if type_ in ("column", "index") and parent_names.get("table_name") == "post":
+        return name not in SEARCH_OBJECTS
     return True
 
 

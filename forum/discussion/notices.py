@@ -21,6 +21,7 @@ from forum.core.extensions import db
 from forum.core.timezones import display_zones
 from forum.core.tokens import make_token
 from forum.core.urls import external_url
+from forum.discussion.senders import SPAM_HOLD_REASON
 from forum.mail import outbox
 from forum.mail.addresses import approve_address
 from forum.mail.compose import build_message
@@ -100,7 +101,8 @@ HOLD_JOB = "hold-notices"
 def held_since_last_notice(at: datetime, event: Event | None = None) -> list[tuple[Event, list[Post]]]:
     """(event, posts still held and in no notice yet) for each event whose moderators may
     hear again: their last notice went out at least HOLD_NOTICE_INTERVAL before `at`."""
-    with_held = select(Post.event_id).where(Post.status == "held").distinct()
+    noticed = (Post.status == "held") & (Post.hold_reason != SPAM_HOLD_REASON)  # spam: held in silence
+    with_held = select(Post.event_id).where(noticed).distinct()
     if event is not None:
         with_held = with_held.where(Post.event_id == event.id)
     due = []
@@ -117,7 +119,7 @@ def held_since_last_notice(at: datetime, event: Event | None = None) -> list[tup
         posts = list(
             db.session.scalars(
                 select(Post)
-                .where(Post.event_id == event_id, Post.status == "held", Post.id > after)
+                .where(Post.event_id == event_id, noticed, Post.id > after)
                 .order_by(Post.id)
             )
         )

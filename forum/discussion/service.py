@@ -24,7 +24,7 @@ from forum.common import audience, fanout
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.text import html_within_limits, markdown, sanitize_html, text_to_html
-from forum.discussion import authors, notices
+from forum.discussion import authors, notices, senders
 from forum.discussion.authors import Author, author_zone, find_author, is_moderator
 from forum.discussion.notices import permalink
 from forum.discussion.threads import place_in_thread, reply_subject
@@ -135,9 +135,13 @@ def _from_non_member(event: Event, parsed: ParsedMessage, message_id: str, verif
     (backscatter). So, as list servers do, the post waits for a moderator (or is dropped,
     by the event's `non_member_posts`), and only a participant we know hears about it.
     """
+    spam = senders.spam_reason(event, parsed)
+    closed = closed_reason(event, clock.now())
+    if spam is not None:
+        discard = event.non_member_posts == "discard" or bool(closed)
+        return _spam(event, parsed, message_id, spam, discard=discard)
     known = authors.is_known(parsed.from_email)
     reason = f"{parsed.from_email} is not a subscriber of {event.title}."
-    closed = closed_reason(event, clock.now())
     if event.non_member_posts == "discard" or closed:
         if known:
             notices.refusal_mail(
@@ -153,7 +157,18 @@ def _from_non_member(event: Event, parsed: ParsedMessage, message_id: str, verif
     name = parsed.from_name or (participant.name if participant else "")
     author = Author(email=parsed.from_email, name=name, role="participant", participant=participant)
     post = _post_from_mail(event, author, parsed, message_id)
-    return submit(post, author, notify_author=known and verified)
+    trusted = senders.is_accepted(event, parsed.from_email)
+    return submit(post, author, notify_author=known and verified, trusted=trusted)
+
+
+def _spam(event: Event, parsed: ParsedMessage, message_id: str, spam: str, discard: bool) -> Outcome:
+    """Non-member mail the MTA marked as spam: discarded, or held, without a word to anyone."""
+    log.info("spam from non-member %s to %s (%s)", parsed.from_email, event.slug, spam)
+    if discard:
+        return Outcome("discarded", f"Discarded as spam: {spam}")
+    author = Author(email=parsed.from_email, name=parsed.from_name, role="participant", participant=None)
+    post = _post_from_mail(event, author, parsed, message_id)
+    return submit(post, author, notify_author=False, quiet_hold=senders.SPAM_HOLD_REASON)
 
 
 def _derived_message_id(raw: bytes) -> str:
@@ -271,12 +286,16 @@ def hold_reason(event: Event, author: Author) -> str | None:
     return None
 
 
-def submit(post: Post, author: Author, notify_author: bool = True) -> Outcome:
+def submit(
+    post: Post, author: Author, notify_author: bool = True, *, trusted: bool = False, quiet_hold: str = ""
+) -> Outcome:
     """Store a new post, threaded; hold it or accept and send it.
 
     `notify_author=False` holds without telling the author (a sender we do not know, or a
     From that our MTA did not authenticate: see `forum.mail.authres`). The moderators hear
     of held posts from the scheduler, one notice each per interval (`notices.hold_notices`).
+    `trusted` (a sender on the accept list) skips the hold; `quiet_hold` holds for that
+    reason with no notice to anyone, not even the moderators (spam: `senders.is_quiet`).
     """
     event = db.session.get(Event, post.event_id)
     assert event is not None
@@ -287,11 +306,13 @@ def submit(post: Post, author: Author, notify_author: bool = True) -> Outcome:
     post.created_at = clock.now()
     db.session.add(post)
     place_in_thread(post, event)
-    reason = hold_reason(event, author)
+    reason = quiet_hold or (None if trusted else hold_reason(event, author))
     if reason:
         post.status = "held"
-        post.hold_reason = reason
+        post.hold_reason = reason[:300]
         db.session.flush()
+        if quiet_hold:
+            return Outcome("held", f"Held without notice: {reason}", post)
         if notify_author:
             notices.held_mail(event, post)
         return Outcome("held", f"Held for moderation: {reason}", post)
@@ -358,6 +379,10 @@ def _moderate_by_reply(event: Event, post_id: int, parsed: ParsedMessage) -> Out
     if post.status != "held":
         return Outcome("moderated", f"That post was already {post.status}; nothing changed.", post)
     first, rest = _reply_command(parsed.text)
+    if first.lower().startswith(("always", "accept always")):
+        senders.always_accept(event, post.author_email, parsed.from_email)
+        accept(post, parsed.from_email)
+        return Outcome("moderated", f"Post approved; {post.author_email} will always be accepted.", post)
     if first.lower().startswith("reject"):
         reason = (
             first[len("reject") :].strip(" :-") + "\n" + rest

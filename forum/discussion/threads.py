@@ -1,4 +1,5 @@
-"""How posts form threads, and the reads of a forum's archive (threads, posts, search).
+"""How posts form threads, and the reads of a forum's archive (threads, posts; search is
+in `forum.discussion.search`).
 
 Threading follows mail clients: In-Reply-To, then References (newest first), then the
 subject without its `Re:`/`Fwd:`/`[list]` prefixes, so a reply from a client that
@@ -101,22 +102,6 @@ def held_posts(event: Event) -> list[Post]:
             .order_by(Post.created_at, Post.id)
         )
     )
-
-
-def search(event: Event, query: str, limit: int = 100) -> list[Post]:
-    """Accepted posts whose subject, author or text contain every word of the query."""
-    words = [w for w in query.split() if w][:8]
-    if not words:
-        return []
-    stmt = select(Post).where(Post.event_id == event.id, Post.status == "accepted")
-    for word in words:
-        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            Post.subject.ilike(pattern, escape="\\")
-            | Post.body_text.ilike(pattern, escape="\\")
-            | Post.author_name.ilike(pattern, escape="\\")
-        )
-    return list(db.session.scalars(stmt.order_by(Post.accepted_at.desc(), Post.id.desc()).limit(limit)))
 
 
 def thread_tree(posts: list[Post]) -> list[tuple[Post, int]]:

@@ -56,6 +56,10 @@ class ParsedMessage:
     calendars: list[tuple[str, str]] = field(default_factory=list)
     #: A delivery report's per-recipient results (forum.mail.dsn), None when it is not one.
     delivery: list[RecipientStatus] | None = None
+    #: What the receiving MTA's spam filter said: `X-Spam-Flag: YES`, and the highest score
+    #: of `X-Spam-Score` (SpamAssassin) / `X-Rspamd-Score` (rspamd), None when neither came.
+    spam_flag: bool = False
+    spam_score: float | None = None
 
     @property
     def is_calendar_reply(self) -> bool:
@@ -384,6 +388,26 @@ def _read_headers(msg: Message, parsed: ParsedMessage) -> None:
     parsed.auto_reason = auto_reason(msg, parsed.subject)
     parsed.list_ids = header_all(msg, "List-Id")
     parsed.x_loops = header_all(msg, "X-Loop")
+    parsed.spam_flag, parsed.spam_score = spam_marks(msg)
+
+
+_SCORE_RE = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)")
+
+
+def spam_marks(msg: Message) -> tuple[bool, float | None]:
+    """The MTA's verdict as it wrote it into the headers; the forum decides what it means.
+
+    Only the first number of a score header is read (`X-Spam-Score: 7.2 (+++++++)`); a
+    header that holds no number counts as absent rather than as zero.
+    """
+    flagged = any(value.strip().lower().startswith("yes") for value in header_all(msg, "X-Spam-Flag"))
+    scores: list[float] = []
+    for name in ("X-Spam-Score", "X-Rspamd-Score"):
+        for value in header_all(msg, name):
+            match = _SCORE_RE.match(value)
+            if match:
+                scores.append(float(match.group(1)))
+    return flagged, (max(scores) if scores else None)
 
 
 def recipients_in(raw: bytes, domain: str) -> list[str]:

@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see every table."""
 
+from forum.models import search_ddl  # noqa: F401 - the full-text index's DDL, run by create_all
 from forum.models.attendance import ATTENDANCE_SOURCES, Attendance
 from forum.models.base import Timestamps, TZDateTime, WallTime, table_of
 from forum.models.ce import (
@@ -13,7 +14,7 @@ from forum.models.ce import (
     EvaluationQuestion,
     EvaluationResponse,
 )
-from forum.models.discussion import POST_STATUSES, Post, Thread
+from forum.models.discussion import POST_STATUSES, AcceptedSender, Post, Thread
 from forum.models.events import (
     EVENT_KINDS,
     MATERIAL_KINDS,
@@ -52,6 +53,7 @@ from forum.models.team import (
 )
 
 __all__ = [
+    "AcceptedSender",
     "ATTENDANCE_SOURCES",
     "CHOICE_DISPLAYS",
     "FORM_QUESTION_KINDS",

@@ -109,3 +109,20 @@ class Post(Model):
     @property
     def role_label(self) -> str:
         return AUTHOR_ROLES.get(self.author_role, self.author_role)
+
+
+class AcceptedSender(Model):
+    """An address a moderator chose to "always accept" in one forum though it is not a member.
+
+    Its posts skip the non-member hold (a list server's accept list); mail the MTA marked
+    as spam is still held, because a From: line is easy to forge.
+    """
+
+    __tablename__ = "accepted_sender"
+    __table_args__ = (UniqueConstraint("event_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))  # lower-cased
+    added_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)

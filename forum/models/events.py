@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -67,6 +68,11 @@ class Event(Timestamps, Model):
     # e-forum list settings
     moderation: Mapped[str] = mapped_column(String(8), default="new")
     non_member_posts: Mapped[str] = mapped_column(String(8), default="hold", server_default="hold")
+    # non-member mail whose X-Spam-Score / X-Rspamd-Score is above this (or X-Spam-Flag: YES)
+    # is discarded or held without any notice (forum.discussion.senders)
+    # text-search configuration of the archive's index (PostgreSQL: a regconfig name)
+    search_language: Mapped[str] = mapped_column(String(32), default="english", server_default="english")
+    spam_score_limit: Mapped[float] = mapped_column(Float, default=5.0, server_default="5.0")
     archive_public: Mapped[bool] = mapped_column(default=True)
     reply_to_list: Mapped[bool] = mapped_column(default=True)
     digest_hour: Mapped[int] = mapped_column(Integer, default=18)  # local hour in `timezone`

@@ -11,6 +11,7 @@ from forum.web import security
 from forum.web.calendars import feeds
 from forum.web.ce import api as ce_api
 from forum.web.ce import attendance, certificates, evaluations
+from forum.web.discussion import exports as discussion_exports
 from forum.web.discussion import pages as discussion
 from forum.web.events import announcements, api, manage, public
 from forum.web.mail import devmail
@@ -43,6 +44,7 @@ def register_blueprints(app: Flask) -> None:
         subscriptions,
         subscribers,
         discussion,
+        discussion_exports,
         feeds,
         announcements,
         webinars,

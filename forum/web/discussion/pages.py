@@ -11,6 +11,7 @@ script sets from the browser, else the forum's home zone.
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, time, timedelta
 
 from flask import (
     Blueprint,
@@ -35,6 +36,9 @@ from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.core.tokens import TokenError, read_token
 from forum.core.validation import CheckedForm
+from forum.discussion import moderation as moderation_service
+from forum.discussion import search as archive_search
+from forum.discussion import senders
 from forum.discussion import service as discussion
 from forum.discussion import threads as thread_reads
 from forum.mail.links import token_max_age
@@ -67,7 +71,20 @@ class ModerateForm(CheckedForm):
         validators=[Optional(), Length(max=2000)],
     )
     approve = SubmitField("Approve and send")
+    always = SubmitField("Approve and always accept this sender")
     reject = SubmitField("Reject")
+
+
+class BulkModerateForm(CheckedForm):
+    """The ticked posts (checkboxes named `post`, outside this form, joined by its id)."""
+
+    reason = TextAreaField(
+        "Reason for rejecting the ticked posts (sent to their authors)",
+        validators=[Optional(), Length(max=2000)],
+    )
+    approve = SubmitField("Approve ticked")
+    always = SubmitField("Approve ticked and always accept their senders")
+    reject = SubmitField("Reject ticked")
 
 
 # --- access ------------------------------------------------------------------------------------
@@ -215,7 +232,11 @@ def archive(slug: str) -> Response:
     event = _event_or_404(slug)
     _require_reader(event)
     query = request.args.get("q", "").strip()[:200]
-    results = thread_reads.search(event, query) if query else None
+    author = request.args.get("author", "").strip()[:200]
+    zone = reader_zone(event)
+    since, until = _day_start(request.args.get("from"), zone), _day_start(request.args.get("to"), zone, 1)
+    wanted = query or author or since or until
+    results = archive_search.search(event, query, author=author, since=since, until=until) if wanted else None
     threads = thread_reads.threads(event)
     starters = _thread_starters(threads)
     html = render_template(
@@ -224,13 +245,30 @@ def archive(slug: str) -> Response:
         threads=threads,
         starters=starters,
         query=query,
+        author=author,
+        since=request.args.get("from", "") if since else "",
+        until=request.args.get("to", "") if until else "",
         results=results,
-        zone=reader_zone(event),
+        zone=zone,
         now=clock.now(),
         can_export=_is_officer() and _closed(event),
         reply_token=poster_token(event),
     )
     return _with_zone_cookie(make_response(html))
+
+
+def _day_start(raw: str | None, zone: str, days_after: int = 0) -> datetime | None:
+    """The instant a `YYYY-MM-DD` day (plus `days_after`) starts in the reader's zone; None
+    for anything else, so a hand-edited URL filters nothing rather than failing."""
+    try:
+        day = date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
+    wall = datetime.combine(day + timedelta(days=days_after), time())
+    try:
+        return timezones.localize(wall, zone).instant
+    except timezones.TimeInputError:  # midnight skipped by a DST change: an hour later exists
+        return timezones.localize(wall + timedelta(hours=1), zone).instant
 
 
 def _thread_starters(threads: list[Thread]) -> dict[int, Post]:
@@ -397,7 +435,13 @@ def moderation(slug: str) -> str:
     return _moderation_page(event, _moderator_identity(event))
 
 
-def _moderation_page(event: Event, moderator: str, refused: ModerateForm | None = None, post_id: int = 0) -> str:
+def _moderation_page(
+    event: Event,
+    moderator: str,
+    refused: ModerateForm | None = None,
+    post_id: int = 0,
+    bulk: BulkModerateForm | None = None,
+) -> str:
     """The held posts, each with its form; `refused` (post `post_id`'s) keeps what was typed."""
     held = thread_reads.held_posts(event)
     forms = {post.id: ModerateForm(prefix=f"p{post.id}") for post in held}
@@ -408,6 +452,8 @@ def _moderation_page(event: Event, moderator: str, refused: ModerateForm | None 
         event=event,
         held=held,
         forms=forms,
+        bulk=bulk or BulkModerateForm(prefix="bulk"),
+        accepted=senders.accepted_senders(event),
         moderator=moderator,
         zone=reader_zone(event),
     )
@@ -434,8 +480,40 @@ def moderate(slug: str, post_id: int) -> ResponseReturnValue:
         discussion.reject(post, reason, moderator)
         db.session.commit()
         flash(f"Rejected “{post.subject}”; the reason was mailed to {post.author_display}.", "success")
+    elif form.always.data:
+        moderation_service.moderate_many(event, [post.id], "always", moderator)
+        db.session.commit()
+        flash(f"Approved “{post.subject}”; {post.author_email} will always be accepted.", "success")
     else:
         discussion.accept(post, moderator)
         db.session.commit()
         flash(f"Approved “{post.subject}”; it was sent to the list.", "success")
+    return redirect(url_for(".moderation", slug=event.slug))
+
+
+@bp.route("/manage/events/<slug>/moderation/bulk", methods=["POST"])
+def moderate_bulk(slug: str) -> ResponseReturnValue:
+    """Approve, reject or approve-and-always-accept every ticked held post at once."""
+    event = _event_or_404(slug)
+    moderator = _moderator_identity(event)
+    form = BulkModerateForm(prefix="bulk")
+    if not form.validate_on_submit():
+        abort(400, description="The form expired; reload the queue and try again.")
+    ids = [int(raw) for raw in request.form.getlist("post") if raw.isdigit()]
+    if not ids:
+        flash("Tick the posts to decide first.", "info")
+        return redirect(url_for(".moderation", slug=event.slug))
+    action = "reject" if form.reject.data else "always" if form.always.data else "approve"
+    reason = (form.reason.data or "").strip()
+    if action == "reject" and not reason:
+        form.reason.errors = [*form.reason.errors, "Say why, so the authors know what to change."]
+        return _moderation_page(event, moderator, bulk=form), 400
+    result = moderation_service.moderate_many(event, ids, action, moderator, reason)
+    db.session.commit()
+    done = len(result.rejected) if action == "reject" else len(result.approved)
+    verb = "Rejected" if action == "reject" else "Approved"
+    message = f"{verb} {done} post{'s' if done != 1 else ''}."
+    if result.skipped:
+        message += f" {len(result.skipped)} were no longer waiting."
+    flash(message, "success")
     return redirect(url_for(".moderation", slug=event.slug))

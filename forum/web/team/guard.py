@@ -100,6 +100,7 @@ RULES: dict[str, Rule] = {
     # moderation
     "discussion.moderation": Rule(r.MODERATE, r.MODERATE, "event", signed_link=True),
     "discussion.moderate": Rule(r.MODERATE, r.MODERATE, "event", signed_link=True),
+    "discussion.moderate_bulk": Rule(r.MODERATE, r.MODERATE, "event", signed_link=True),
     # continuing education
     "attendance.index": ev(r.CE_VIEW),
     "attendance.export": Rule(r.CE_VIEW, r.CE_VIEW, "event", audit_as="attendance.exported"),

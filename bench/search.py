@@ -1,0 +1,186 @@
+"""Time archive search at 100,000 posts (not a test).
+
+    .venv/bin/python bench/search.py [--posts 100000] [--repeat 40] [--database-url postgresql://...]
+
+Fills one e-forum's archive (a throw-away SQLite file, or a private schema of the given
+PostgreSQL database, dropped afterwards) with generated posts, through the same triggers
+the app's inserts fire (FTS5 / the tsvector column), then runs a mix of reader queries
+through `forum.discussion.search.search`: a common word, a stemmed word, a quoted phrase,
+an exclusion, a query with an author filter and one with a date window. Prints p50/p99 per
+kind and overall, this process's CPU seconds (on PostgreSQL the server's own CPU is not
+in it) and the machine's load average, since the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from _support import bench_app  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from forum.core.extensions import db  # noqa: E402
+from forum.discussion.search import search  # noqa: E402
+from forum.models import Event, Post  # noqa: E402
+
+WORDS = [
+    "library",
+    "mentoring",
+    "cataloging",
+    "catalogs",
+    "metadata",
+    "archive",
+    "patron",
+    "reference",
+    "outreach",
+    "budget",
+    "collection",
+    "digital",
+    "preservation",
+    "training",
+    "staff",
+    "workshop",
+    "program",
+    "community",
+    "literacy",
+    "students",
+    "faculty",
+    "research",
+    "database",
+    "license",
+    "vendor",
+    "consortium",
+    "rural",
+    "public",
+    "academic",
+    "school",
+    "special",
+    "board",
+    "policy",
+    "grant",
+    "assessment",
+    "survey",
+    "volunteer",
+    "children",
+    "teen",
+    "adult",
+    "access",
+    "services",
+    "systems",
+    "migration",
+    "backlog",
+    "authority",
+    "records",
+    "subject",
+    "headings",
+    "review",
+]
+NAMES = [
+    f"{first} {last}"
+    for first in ("Ann", "Bob", "Carla", "Dev", "Eun")
+    for last in ("Reed", "Park", "Ng", "Ortiz")
+]
+START = datetime(2030, 1, 1, tzinfo=UTC)
+#: A Zipf-shaped vocabulary, as real text has: the words above are the frequent head (the
+#: queries use them: the worst case), then 5,000 rarer made-up words.
+VOCABULARY = WORDS + [f"term{n}" for n in range(5000)]
+WEIGHTS = [1 / (rank + 1) for rank in range(len(VOCABULARY))]
+
+
+def _seed(count: int, rng: random.Random) -> Event:
+    event = Event(slug="big", title="Big forum", kind="eforum", timezone="America/New_York")
+    db.session.add(event)
+    db.session.commit()
+    batch: list[dict[str, object]] = []
+    for n in range(count):
+        when = START + timedelta(minutes=5 * n)
+        body = " ".join(rng.choices(VOCABULARY, WEIGHTS, k=rng.randint(40, 160)))
+        batch.append(
+            {
+                "event_id": event.id,
+                "message_id": f"<{n}@bench.test>",
+                "subject": " ".join(rng.choice(WORDS) for _ in range(4)),
+                "author_name": NAMES[n % len(NAMES)],
+                "author_email": f"a{n % len(NAMES)}@bench.test",
+                "body_text": body,
+                "body_html": f"<p>{body}</p>",
+                "status": "accepted",
+                "created_at": when,
+                "accepted_at": when,
+                "references": "",
+            }
+        )
+        if len(batch) == 5000:
+            db.session.execute(Post.__table__.insert(), batch)
+            db.session.commit()
+            batch = []
+    if batch:
+        db.session.execute(Post.__table__.insert(), batch)
+        db.session.commit()
+    db.session.execute(text("ANALYZE"))  # fresh statistics, as autovacuum would give a live database
+    db.session.commit()
+    return event
+
+
+def _pct(times: list[float], q: float) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--database-url", default="")
+    args = parser.parse_args()
+    rng = random.Random(24)
+    with bench_app(args.database_url or None, "search") as app, app.app_context():
+        t0 = time.perf_counter()
+        event = _seed(args.posts, rng)
+        print(
+            f"{args.posts} posts stored and indexed in {time.perf_counter() - t0:.1f} s ({db.engine.dialect.name})"
+        )
+        mid = START + timedelta(minutes=5 * args.posts // 2)
+        kinds = {
+            "common word": lambda w: search(event, w),
+            "stemmed word": lambda w: search(event, w + "ing"),
+            "phrase": lambda w: search(event, f'"{w} {rng.choice(WORDS)}"'),
+            "exclusion": lambda w: search(event, f"{w} -{rng.choice(WORDS)}"),
+            "author filter": lambda w: search(event, w, author="Carla"),
+            "date window": lambda w: search(event, w, since=mid, until=mid + timedelta(days=7)),
+        }
+        search(event, "library")  # warm caches
+        all_times: list[float] = []
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        for label, run in kinds.items():
+            times = []
+            for _ in range(args.repeat):
+                word = rng.choice(WORDS)
+                start = time.perf_counter()
+                hits = run(word)
+                times.append((time.perf_counter() - start) * 1000)
+            all_times += times
+            print(
+                f"{label:>14}: p50 {statistics.median(times):7.1f} ms  p99 {_pct(times, 0.99):7.1f} ms  ({len(hits)} hits last)"
+            )
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+        print(
+            f"{'all':>14}: p50 {statistics.median(all_times):7.1f} ms  p99 {_pct(all_times, 0.99):7.1f} ms  "
+            f"over {len(all_times)} queries; {cpu:.2f} CPU s in this process; load average "
+            + " ".join(f"{x:.2f}" for x in os.getloadavg())
+        )
+
+
+if __name__ == "__main__":
+    main()

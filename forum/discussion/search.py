@@ -1,0 +1,183 @@
+"""Searching a forum's archive: the one function every door calls (`search`).
+
+Full text with stemming, quoted phrases, `-word` exclusions and `or`, ranked, with
+highlighted snippets, on whichever database runs: PostgreSQL's `tsvector` (GIN index,
+`websearch_to_tsquery`, `ts_rank`, `ts_headline`; the event's text-search language) or
+SQLite's FTS5 (porter stemmer, `bm25`, `snippet()`); the index itself is in
+`forum.models.search_ddl`. Author and date filters narrow either. Only accepted posts are
+found. Snippets mark matches with control characters the database puts in, so the text
+is HTML-escaped first and only `<mark>` is ever added: a post cannot inject markup.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from markupsafe import Markup, escape
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    text,
+)
+
+from forum.core.extensions import db
+from forum.models import Event, Post
+
+START, STOP = "\x02", "\x03"
+MAX_QUERY = 200
+_TOKEN_RE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One post found, its rank (higher is better) and a snippet with <mark>ed matches."""
+
+    post: Post
+    rank: float
+    snippet: Markup
+
+
+def search(
+    event: Event,
+    query: str,
+    *,
+    author: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+) -> list[Hit]:
+    """Accepted posts of `event` matching `query`, best first; filters alone list newest first.
+
+    `author` matches part of the author's shown name (never the address: archives may be
+    public); `since`/`until` bound the time the post was accepted (until is exclusive).
+    """
+    query = query.strip()[:MAX_QUERY]
+    base = select(Post).where(Post.event_id == event.id, Post.status == "accepted")
+    if author.strip():
+        pattern = "%" + author.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        base = base.where(Post.author_name.ilike(pattern, escape="\\"))
+    if since is not None:
+        base = base.where(Post.accepted_at >= since)
+    if until is not None:
+        base = base.where(Post.accepted_at < until)
+    if not query:
+        if not (author.strip() or since or until):
+            return []
+        posts = db.session.scalars(base.order_by(Post.accepted_at.desc(), Post.id.desc()).limit(limit))
+        return [Hit(post, 0.0, _lead(post.body_text)) for post in posts]
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _postgresql(base, query, limit)
+    match = fts5_query(query)
+    if not match:
+        return []
+    return _sqlite(base, match, limit)
+
+
+def _postgresql(base: Select[Post], query: str, limit: int) -> list[Hit]:
+    """Rank every match, keep the best `limit`, and only then build their headlines
+    (ts_headline re-reads a post's text; doing it for every match would cost the most)."""
+    language: ColumnElement[str] = literal_column("post.search_language")
+    tsquery = func.websearch_to_tsquery(language, bindparam("q", query))
+    vector: ColumnElement[str] = literal_column("post.search_vector")
+    rank = func.ts_rank(vector, tsquery).label("rank")
+    best = (
+        base.with_only_columns(Post.id, rank)
+        .where(vector.op("@@")(tsquery))
+        .order_by(text("rank DESC"), Post.accepted_at.desc(), Post.id.desc())
+        .limit(limit)
+    )
+    ranked = [(post_id, float(r)) for post_id, r in db.session.execute(best)]
+    if not ranked:
+        return []
+    options = (
+        f'StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "'
+    )
+    headline = func.ts_headline(language, Post.body_text, tsquery, bindparam("opts", options))
+    rows = db.session.execute(select(Post, headline).where(Post.id.in_([i for i, _ in ranked])))
+    found = {post.id: (post, snippet) for post, snippet in rows}
+    return [Hit(found[i][0], r, _marked(found[i][1])) for i, r in ranked if i in found]
+
+
+def _sqlite(base: Select[Post], match: str, limit: int) -> list[Hit]:
+    """bm25 over every match, the best `limit` kept, then snippet() for those rows only."""
+    fts = (
+        text("SELECT rowid AS id, bm25(post_fts, 4.0, 1.0) AS rank FROM post_fts WHERE post_fts MATCH :match")
+        .columns(column("id", Integer), column("rank", Float))
+        .subquery("fts")
+    )
+    best = (
+        base.join(fts, fts.c.id == Post.id)
+        .with_only_columns(Post.id, fts.c.rank)
+        .order_by(fts.c.rank, Post.accepted_at.desc(), Post.id.desc())  # bm25: lower is better
+        .limit(limit)
+    )
+    ranked = [(post_id, -float(r)) for post_id, r in db.session.execute(best, {"match": match})]
+    if not ranked:
+        return []
+    snippets: dict[int, str] = dict(
+        db.session.execute(  # type: ignore[arg-type]
+            text(
+                "SELECT rowid, snippet(post_fts, -1, char(2), char(3), ' … ', 24) FROM post_fts"
+                " WHERE post_fts MATCH :match AND rowid IN (SELECT value FROM json_each(:ids))"
+            ),
+            {"match": match, "ids": json.dumps([i for i, _ in ranked])},
+        ).all()
+    )
+    posts = {post.id: post for post in db.session.scalars(select(Post).where(Post.id.in_(snippets)))}
+    return [Hit(posts[i], r, _marked(snippets[i])) for i, r in ranked if i in posts]
+
+
+def fts5_query(query: str) -> str:
+    """A reader's query (words, "a phrase", -word, or) as an FTS5 expression that cannot fail.
+
+    Every word or phrase is quoted, so FTS5 operators or punctuation typed by a reader are
+    text, not syntax; `-` excludes; `or` joins its neighbours. Empty when nothing is left.
+    """
+    terms: list[str] = []
+    excluded: list[str] = []
+    pending_or = False
+    for match in _TOKEN_RE.finditer(query):
+        negated, phrase, word = match.group(1), match.group(2), match.group(3)
+        if word is not None and word.lower() == "or" and terms:
+            pending_or = True
+            continue
+        if word is not None and word.startswith("-") and len(word) > 1:
+            negated, word = "-", word[1:]
+        words = _WORD_RE.findall(phrase if phrase is not None else word or "")
+        if not words:
+            continue
+        quoted = '"' + " ".join(words) + '"'
+        if negated:
+            excluded.append(quoted)
+        elif pending_or:
+            terms[-1] = f"({terms[-1]} OR {quoted})"
+        else:
+            terms.append(quoted)
+        pending_or = False
+    if not terms:
+        return ""
+    return " AND ".join(terms) + "".join(f" NOT {term}" for term in excluded)
+
+
+def _marked(snippet: str | None) -> Markup:
+    """The database's snippet, escaped, with its match marks turned into <mark>."""
+    safe = str(escape(snippet or ""))
+    return Markup(safe.replace(START, "<mark>").replace(STOP, "</mark>"))  # noqa: S704 - escaped above
+
+
+def _lead(body: str, words: int = 30) -> Markup:
+    """The start of a post, for results listed by filters alone (nothing to highlight)."""
+    parts = body.split()
+    lead = " ".join(parts[:words]) + (" …" if len(parts) > words else "")
+    return Markup(escape(lead))  # noqa: S704 - escaped
