@@ -1,7 +1,7 @@
 """spam score limit per event, and the accepted-senders list
 
 Revision ID: c4f1a9e2b7d3
-Revises: 3f5a1c2b9d70, c5e7a9b12d34
+Revises: e1f2a3b4c5d6
 Create Date: 2026-12-07 13:05:00
 
 """
@@ -13,7 +13,7 @@ import forum.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'c4f1a9e2b7d3'
-down_revision = ('3f5a1c2b9d70', 'c5e7a9b12d34')  # also joins main's two heads
+down_revision = 'e1f2a3b4c5d6'
 branch_labels = None
 depends_on = None
 
