@@ -1,7 +1,9 @@
 """A real Chromium, at desktop and phone widths: an officer builds a form with a conditional
 question and a sensitive one on the officer pages; a registrant sees the conditional question
 appear only when their answer calls for it (static/js/questions.js, no inline script), sends
-the form, and the officer sees the answers and the count per choice."""
+the form, and edits an answer from their preferences page; a form tampered with to answer a
+hidden question is refused by the server; the officer sees the answers and the count per
+choice."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from flask import Flask
 from playwright.sync_api import Browser, expect
 
 from forum.core.extensions import db
-from forum.models import FormAnswer
+from forum.mail.links import preferences_url
+from forum.models import FormAnswer, Participant
 from tests.browser.conftest import watch_for_csp_violations
 from tests.browser.test_subscriber_flow import live_server_for, shot
 from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, make_event, make_officer
@@ -77,8 +80,39 @@ def test_officer_builds_a_conditional_form_and_a_registrant_fills_it(
         expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
         assert db.session.scalar(db.select(db.func.count(FormAnswer.id))) == 2
 
+        # the server is the truth: a page whose script is bypassed to answer a hidden question
+        # ("No", then the follow-up forced open) is refused with a message, and nothing stored
+        other = browser.new_context(viewport=WIDTHS[width]).new_page()
+        other.goto(f"{base}/events/webinars")
+        form = other.get_by_role("region", name="Register", exact=True).locator("form")
+        form.get_by_label("No", exact=True).check()
+        expect(form.get_by_label("What would help you?")).to_be_hidden()
+        form.get_by_label("Email address").fill(f"sneaky-{width}@example.org")
+        form.evaluate(  # no input event: the page's script would hide and disable it again
+            "f => f.querySelectorAll('[data-show-if]').forEach(e => { e.hidden = false;"
+            " e.querySelectorAll('input, select, textarea').forEach(i => { i.disabled = false;"
+            " if (i.tagName === 'TEXTAREA') i.value = 'Sneaked in'; }); })"
+        )
+        with other.expect_navigation():
+            form.evaluate("f => HTMLFormElement.prototype.submit.call(f)")  # its button is named submit
+        expect(other.get_by_role("heading", level=1)).not_to_have_text("Check your inbox")
+        assert "does not apply to your earlier answers" in other.content()
+        assert db.session.scalar(db.select(db.func.count(FormAnswer.id))) == 2
+
+        # the registrant changes an answer from their preferences page (the link their mail carries)
+        person = Participant.by_email(f"{width}@example.org")
+        assert person is not None
+        page.goto(base + "/" + preferences_url(person).split("/", 3)[3])
+        page.get_by_role("link", name="answers", exact=False).first.click()
+        page.get_by_label("What would help you?").fill("Live captions and a transcript")
+        page.get_by_role("button", name="Save", exact=False).first.click()
+        db.session.expire_all()
+        assert "Live captions and a transcript" in [
+            a.value for a in db.session.scalars(db.select(FormAnswer))
+        ]
+
         desk.goto(f"{base}/manage/events/webinars/answers")
-        expect(desk.get_by_text("Live captions, please")).to_be_visible()
+        expect(desk.get_by_text("Live captions and a transcript")).to_be_visible()
         tally = desk.get_by_role("region", name="Do you need an accommodation?")
         expect(tally.get_by_role("row", name="Yes 1")).to_be_visible()
         expect(desk.get_by_role("region", name="Region")).to_contain_text("Fewer than 5 people")
