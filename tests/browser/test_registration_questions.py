@@ -115,6 +115,7 @@ def test_officer_builds_a_conditional_form_and_a_registrant_fills_it(
         expect(desk.get_by_text("Live captions and a transcript")).to_be_visible()
         tally = desk.get_by_role("region", name="Do you need an accommodation?")
         expect(tally.get_by_role("row", name="Yes 1")).to_be_visible()
+        expect(tally.get_by_role("img", name="Do you need an accommodation?")).to_be_visible()  # the chart
         expect(desk.get_by_role("region", name="Region")).to_contain_text("Fewer than 5 people")
         shot(desk, f"registration-questions-answers-{width}.png")
     assert problems == []

@@ -3,16 +3,19 @@ registrant's answers with a count per choice. Officers only: answers never reach
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from forum.core.extensions import db
-from forum.models import Event, FormAnswer, Subscription
+from forum.models import Event, FormAnswer, FormQuestion, Subscription
 from forum.registration import approval
 from forum.registration.answers import shown
 from forum.registration.export import tallies
+from forum.web.charts import CountChart, count_bars
 from forum.web.events.manage_common import get_event, require_officer
 from forum.web.registration.forms import DecisionForm
 
@@ -88,11 +91,26 @@ def answers(slug: str) -> Page:
             .limit(PAGE_SIZE)
         )
     )
+    counted = tallies(event, include_sensitive=True)
     return render_template(
         "registration/answers.html",
         event=event,
         subs=subs,
         answers=answers_for(subs),
-        tallies=tallies(event, include_sensitive=True),
+        tallies=counted,
+        charts=_charts(counted),
         counts=approval.counts(event),
     )
+
+
+def _charts(counted: list[dict[str, object]]) -> dict[int, CountChart]:
+    """One bar chart per choice question whose counts are shown (the table below it is the
+    accessible alternative); "fewer than 5" draws as an empty bar."""
+    charts = {}
+    for tally in counted:
+        if tally["suppressed"]:
+            continue
+        question = cast(FormQuestion, tally["question"])
+        rows = cast(list[tuple[str, int | None]], tally["rows"])
+        charts[question.id] = count_bars([(choice, n or 0) for choice, n in rows])
+    return charts
