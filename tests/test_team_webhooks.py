@@ -64,6 +64,15 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+@pytest.fixture(autouse=True)
+def _now() -> None:
+    """T0 is now, for each test: the receiver verifies signatures with the reference library,
+    which refuses a timestamp more than five minutes from the real clock, so a T0 taken when
+    the module was imported fails once a long suite has run for five minutes."""
+    global T0
+    T0 = clock.now().replace(microsecond=0)
+
+
 @pytest.fixture
 def receiver(app: Flask) -> Iterator[Receiver]:
     app.config["OUTBOUND_ALLOW_LOOPBACK"] = True  # the receiver is on 127.0.0.1

@@ -143,7 +143,9 @@ def require_json_body() -> None:
     view = current_app.view_functions.get(request.endpoint)
     arguments = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
     wants_body = any(p.get("in") == "json" and p.get("required") for p in arguments)
-    if wants_body and not request.get_data(cache=True):
+    # Content-Length first: a form body may already have been read (and emptied) by the form
+    # parser, and must reach the view's own 415 for "not JSON", not look like no body at all.
+    if wants_body and not request.content_length and not request.get_data(cache=True):
         abort(422, errors={"json": {"_schema": ["Send a JSON object as the request body."]}})
 
 
