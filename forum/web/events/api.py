@@ -15,6 +15,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, jsonify, request
+from marshmallow import RAISE
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import selectinload
 
@@ -79,7 +80,7 @@ def _span_query() -> tuple[Select[Any], ColumnElement[Any], ColumnElement[Any]]:
 
 
 @bp.get("/events")
-@bp.arguments(EventQuerySchema, location="query", as_kwargs=True)
+@bp.arguments(EventQuerySchema, location="query", as_kwargs=True, unknown=RAISE)
 @bp.response(200, EventSummarySchema(many=True))
 @bp.alt_response(401, response="UNAUTHORIZED")
 def list_events(kind: str | None = None, when: str | None = None, status: str | None = None) -> Any:
@@ -215,8 +216,11 @@ def _json_body_only(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not request.is_json:
-            abort(415, message="Send a JSON object (Content-Type: application/json): "
-                  "{email, name?, mode?, accept_conduct: true}.")
+            abort(
+                415,
+                message="Send a JSON object (Content-Type: application/json): "
+                "{email, name?, mode?, accept_conduct: true}.",
+            )
         return view(*args, **kwargs)
 
     return wrapper

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from flask import url_for
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from forum.core import timezones
 from forum.core.text import lines, markdown
@@ -47,7 +47,11 @@ class _Pattern(validate.Regexp):
     the server refuse exactly the same strings."""
 
     def __call__(self, value: Any) -> Any:
-        if not isinstance(value, str) or re.match(str(self.regex.pattern), value) is None or value.endswith("\n"):
+        if (
+            not isinstance(value, str)
+            or re.match(str(self.regex.pattern), value) is None
+            or value.endswith("\n")
+        ):
             raise ValidationError(self._format_error(value))
         return value
 
@@ -89,9 +93,7 @@ http_url = _url
 slug_pattern = _Pattern(SLUG_RE.pattern, error="Use lower-case letters, digits and single hyphens.")
 
 #: A wall time: date and clock time in `timezone`, no offset, seconds optional, 1900-2199.
-WALL_TIME_PATTERN = (
-    r"^(?:19|2[01])[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?$"
-)
+WALL_TIME_PATTERN = r"^(?:19|2[01])[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?$"
 _WALL_TIME_RE = re.compile(WALL_TIME_PATTERN)
 WALL_TIME_FORMAT = "wall-time"
 
@@ -216,7 +218,10 @@ class EventPanelistSchema(Schema):
     affiliation = fields.String(attribute="panelist.affiliation")
     pronouns = fields.String(attribute="panelist.pronouns")
     bio = fields.String(attribute="panelist.bio", metadata={"description": "Markdown"})
-    bio_html = fields.Function(lambda link: str(markdown(link.panelist.bio)), metadata={"type": "string", "description": "rendered HTML"})
+    bio_html = fields.Function(
+        lambda link: str(markdown(link.panelist.bio)),
+        metadata={"type": "string", "description": "rendered HTML"},
+    )
     photo_url = fields.String(attribute="panelist.photo_url")
     links = fields.List(fields.String(), attribute="panelist.link_list")
     role = fields.String(metadata={"enum": list(PANELIST_ROLES)})
@@ -232,7 +237,9 @@ class EventSummarySchema(Schema):
     summary = fields.String()
     status = fields.String(metadata={"enum": list(EVENT_STATUSES)})
     timezone = fields.String()
-    starts_at = fields.DateTime(allow_none=True, metadata={"description": "first session's start; null without sessions"})
+    starts_at = fields.DateTime(
+        allow_none=True, metadata={"description": "first session's start; null without sessions"}
+    )
     ends_at = fields.DateTime(allow_none=True)
     first_date = fields.Date(allow_none=True, metadata={"description": "first day, in the event's zone"})
     last_date = fields.Date(allow_none=True)
@@ -246,7 +253,9 @@ class EventSchema(EventSummarySchema):
     """Everything the announcement says."""
 
     description = fields.String(metadata={"description": "Markdown"})
-    description_html = fields.Function(lambda e: str(markdown(e.description)), metadata={"type": "string", "description": "rendered HTML"})
+    description_html = fields.Function(
+        lambda e: str(markdown(e.description)), metadata={"type": "string", "description": "rendered HTML"}
+    )
     learning_outcomes = fields.Function(
         lambda e: lines(e.learning_outcomes), metadata={"type": "array", "items": {"type": "string"}}
     )
@@ -305,7 +314,9 @@ class OfficerEventSchema(EventSchema):
     non_member_posts = fields.String(
         metadata={"enum": list(NON_MEMBER_POLICIES), "description": f"{OFFICER_ONLY}: {NON_MEMBER_DOC}"}
     )
-    seat_limit = fields.Integer(allow_none=True, metadata={"description": f"{OFFICER_ONLY}: {SEAT_LIMIT_DOC}"})
+    seat_limit = fields.Integer(
+        allow_none=True, metadata={"description": f"{OFFICER_ONLY}: {SEAT_LIMIT_DOC}"}
+    )
     door_minutes = fields.Integer(metadata={"description": f"{OFFICER_ONLY}: {DOOR_MINUTES_DOC}"})
     archive_public = fields.Boolean(metadata={"description": OFFICER_ONLY})
     reply_to_list = fields.Boolean(metadata={"description": OFFICER_ONLY})
@@ -335,7 +346,9 @@ class PanelistSchema(Schema):
     affiliation = fields.String()
     pronouns = fields.String()
     bio = fields.String(metadata={"description": "Markdown"})
-    bio_html = fields.Function(lambda p: str(markdown(p.bio)), metadata={"type": "string", "description": "rendered HTML"})
+    bio_html = fields.Function(
+        lambda p: str(markdown(p.bio)), metadata={"type": "string", "description": "rendered HTML"}
+    )
     photo_url = fields.String()
     links = fields.List(fields.String(), attribute="link_list")
     url = fields.Function(
@@ -353,6 +366,9 @@ class PanelistSchema(Schema):
 
 
 class EventQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE  # a misspelt filter is a 422, not a silently unfiltered list
+
     kind = fields.String(validate=validate.OneOf(list(EVENT_KINDS)))
     when = fields.String(
         validate=validate.OneOf(["upcoming", "past"]),
@@ -405,7 +421,9 @@ class EventInSchema(Schema):
         metadata={"description": SEAT_LIMIT_DOC},
     )
     door_minutes = fields.Integer(
-        strict=True, validate=validate.Range(min=0, max=MAX_DOOR_MINUTES), metadata={"description": DOOR_MINUTES_DOC}
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_DOOR_MINUTES),
+        metadata={"description": DOOR_MINUTES_DOC},
     )
     archive_public = StrictBoolean()
     reply_to_list = StrictBoolean()
@@ -418,10 +436,15 @@ class SessionInSchema(Schema):
     title = fields.String(validate=[validate.Length(max=200), api_single_line])
     description = fields.String(validate=api_multi_line)
     start_wall = WallTime(required=True)
-    end_wall = WallTime(required=True, metadata={"description": "wall time in `timezone`, after `start_wall`"})
+    end_wall = WallTime(
+        required=True, metadata={"description": "wall time in `timezone`, after `start_wall`"}
+    )
     timezone = fields.String(
         validate=[validate.Length(max=64), _zone],
-        metadata={"description": "IANA zone; defaults to the event's zone", "enum": timezones.all_zone_names()},
+        metadata={
+            "description": "IANA zone; defaults to the event's zone",
+            "enum": timezones.all_zone_names(),
+        },
     )
     join_url = fields.String(validate=[validate.Length(max=500), _optional_url])
     position = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_DB_INT))

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -82,6 +82,9 @@ class QuestionInSchema(QuestionPatchSchema):
 
 
 class RegistrationsQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE  # a misspelt filter is a 422, not a silently unfiltered list
+
     include_sensitive = fields.Boolean(
         load_default=False,
         truthy={"true", "1"},
@@ -200,7 +203,7 @@ def delete_question(slug: str, question_id: int) -> None:
 
 
 @bp.get("/events/<slug>/registrations")
-@bp.arguments(RegistrationsQuerySchema, location="query")
+@bp.arguments(RegistrationsQuerySchema, location="query", unknown=RAISE)
 @bp.response(200, RegistrationsSchema)
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.doc(**OFFICER_DOC)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 from flask_smorest import Blueprint as ApiBlueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from forum.core.extensions import csrf
 from forum.models import Event
@@ -58,6 +58,9 @@ def site() -> str:
 
 
 class AuditQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE  # a misspelt filter is a 422, not a silently unfiltered list
+
     action = fields.String(
         validate=validate.Length(max=40),
         metadata={"description": "a whole action (session.moved) or its kind (session)"},
@@ -79,7 +82,7 @@ class AuditEntrySchema(Schema):
 
 
 @api_bp.route("/events/<slug>/audit")
-@api_bp.arguments(AuditQuerySchema, location="query")
+@api_bp.arguments(AuditQuerySchema, location="query", unknown=RAISE)
 @api_bp.response(200, AuditEntrySchema(many=True))
 @api_bp.alt_response(401, response="UNAUTHORIZED")
 @api_bp.alt_response(403, response="FORBIDDEN")
