@@ -8,8 +8,6 @@ iCalendar is built.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +19,7 @@ from forum.calendars import links as calendar_links
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Event, Material, Participant, Session, Subscription
+from forum.web.page_cache import MemoryStore
 from forum.web.versions import Version, event_version, not_modified, panelist_rows, version_of
 
 bp = Blueprint("feeds", __name__)
@@ -91,43 +90,19 @@ def _webinar_rows(participant: Participant) -> list[tuple[Any, ...]]:
     return [*sorted(ended), *materials]
 
 
-class _BodyCache:
-    """Recently built calendars by ETag, so polling without validators costs a query.
-
-    Google Calendar and others re-fetch feeds without If-None-Match; the ETag covers
-    everything a calendar is built from (the clock only matters to a personal feed, through
-    which sessions are over, and its ETag covers that),
-    so a body cached under it is exactly what a rebuild would produce.  Per process,
-    bounded.
-    """
-
-    def __init__(self, size: int = 128) -> None:
-        self.size = size
-        self._items: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> bytes | None:
-        with self._lock:
-            body = self._items.get(key)
-            if body is not None:
-                self._items.move_to_end(key)
-            return body
-
-    def put(self, key: str, body: bytes) -> None:
-        with self._lock:
-            self._items[key] = body
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+# Recently built calendars by ETag, so polling without validators costs a query.
+#
+# Google Calendar and others re-fetch feeds without If-None-Match; the ETag covers
+# everything a calendar is built from (the clock only matters to a personal feed, through
+# which sessions are over, and its ETag covers that),
+# so a body cached under it is exactly what a rebuild would produce.  Per process,
+# bounded.
+# (page_cache.MemoryStore: the one bounded LRU of bytes.)
 
 
-def body_cache() -> _BodyCache:
+def body_cache() -> MemoryStore:
     """This app's cache (tests build many apps in one process)."""
-    return current_app.extensions.setdefault("forum_feed_bodies", _BodyCache())
+    return current_app.extensions.setdefault("forum_feed_bodies", MemoryStore(128))
 
 
 def _respond(
