@@ -52,6 +52,11 @@ EVENT_FIELDS = (
     "reply_to_list",
     "digest_hour",
     "reminder_offsets",
+    "language",
+    "second_language",
+    "second_title",
+    "second_summary",
+    "second_outcomes",
 )
 #: what a duplicate copies from its original: everything an officer chose but the title (the
 #: copy gets its own), plus the webinar settings kept on their own pages; not the state

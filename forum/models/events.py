@@ -62,6 +62,13 @@ class Event(Timestamps, Model):
     contact_phone: Mapped[str] = mapped_column(String(80), default="")
     conduct_url: Mapped[str] = mapped_column(String(500), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    # The language the event is given in (its pages default to it), and an optional second
+    # language whose readers see the title, summary and outcomes given for it.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    second_language: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    second_title: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    second_summary: Mapped[str] = mapped_column(Text, default="", server_default="")
+    second_outcomes: Mapped[str] = mapped_column(Text, default="", server_default="")  # one per line
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     published_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(TZDateTime())
@@ -115,6 +122,17 @@ class Event(Timestamps, Model):
     @property
     def kind_label(self) -> str:
         return EVENT_KINDS.get(self.kind, self.kind)
+
+    def in_language(self, language: str) -> tuple[str, str, str]:
+        """(title, summary, learning outcomes) as readers in `language` see them: the second
+        language's text where the officer gave it, else the primary text."""
+        if language and language == self.second_language and language != self.language:
+            return (
+                self.second_title or self.title,
+                self.second_summary or self.summary,
+                self.second_outcomes or self.learning_outcomes,
+            )
+        return self.title, self.summary, self.learning_outcomes
 
     @property
     def is_eforum(self) -> bool:

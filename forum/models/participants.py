@@ -34,6 +34,9 @@ class Participant(Timestamps, Model):
     email_key: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str | None] = mapped_column(String(64))
+    #: The locale every page and mail to them is in (`fr_CA`): the browser's at sign-up,
+    #: changeable on the preferences page; None reads as English (forum.core.i18n).
+    language: Mapped[str | None] = mapped_column(String(16))
     confirmed_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     feed_token: Mapped[str] = mapped_column(
         String(64), unique=True, default=lambda: secrets.token_urlsafe(24)

@@ -41,6 +41,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, Select
 from forum.common.branding import colour_problem
 from forum.core import clock, timezones
 from forum.core.validation import CheckedForm, EmailAddress
+from forum.core.i18n import LANGUAGE_NAMES
 from forum.events.service import REPEATS
 from forum.models import EVENT_KINDS, PANELIST_ROLES
 from forum.models.events import MODERATION_POLICIES, NON_MEMBER_POLICIES
@@ -232,6 +233,30 @@ class EventForm(CheckedForm):
         filters=STRIP,
         description="Comma-separated, e.g. 1440, 60 for a day and an hour before. Empty for none.",
     )
+
+    language = SelectField(
+        "Language of the event",
+        choices=choices(LANGUAGE_NAMES),
+        default="en",
+        description="Its pages and mails use this language unless a reader's is the second language below.",
+    )
+    second_language = SelectField(
+        "Second language",
+        choices=choices({"": "None", **LANGUAGE_NAMES}),
+        default="",
+        description="Readers in this language see the title, summary and outcomes given below.",
+    )
+    second_title = StringField("Title in the second language", validators=[TitleLength(200)], filters=STRIP)
+    second_summary = TextAreaField(
+        "Summary in the second language", validators=[Length(max=500)], filters=STRIP
+    )
+    second_outcomes = TextAreaField(
+        "Learning outcomes in the second language", filters=STRIP, description="One per line."
+    )
+
+    def validate_second_language(self, field: Field) -> None:
+        if field.data and field.data == self.language.data:
+            raise ValidationError("Pick a language other than the event's own, or None.")
 
     def validate_reminder_offsets(self, field: Field) -> None:
         parts = [p.strip() for p in (field.data or "").split(",") if p.strip()]

@@ -17,11 +17,12 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
-from forum.core import tokens
+from forum.core import i18n, tokens
 from forum.core.extensions import db, limiter, login
 from forum.models import Officer
 from forum.team import audit
@@ -149,3 +150,29 @@ def logout() -> Response:
         logout_user()
         flash("You are signed out.", "success")
     return redirect(url_for("public.index"))
+
+
+@bp.route("/language", methods=["POST"])
+def language() -> Response:
+    """An officer's choice of language for their own pages (empty: their browser's); a
+    visitor who is not signed in is sent back unchanged (participants choose theirs on
+    their preferences page, and it follows them into mail)."""
+    form = ConfirmForm()
+    back = _safe_back(request.form.get("next"))
+    if form.validate_on_submit() and current_user.is_authenticated:
+        wanted = request.form.get("language", "")
+        if wanted and not i18n.normalize(wanted):
+            flash(_("Pick one of the listed languages."), "error")
+            return redirect(back, code=303)
+        current_user.language = i18n.normalize(wanted)
+        db.session.commit()
+        i18n.use_locale(current_user.language or i18n.browser_locale())
+        flash(_("Your pages are now in this language."), "success")
+    return redirect(back, code=303)
+
+
+def _safe_back(target: str | None) -> str:
+    """A same-site path to return to (never another host)."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("public.index")

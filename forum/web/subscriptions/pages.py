@@ -21,6 +21,7 @@ from flask import (
     request,
     url_for,
 )
+from babel import Locale
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import TooManyRequests
@@ -29,7 +30,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from forum.calendars import invites, leaving
-from forum.core import clock
+from forum.core import clock, i18n
 from forum.core.extensions import csrf, db, limiter
 from forum.core.timezones import zone_picker
 from forum.core.tokens import TokenError
@@ -102,6 +103,7 @@ class FreshLinkForm(CheckedForm):
 class ProfileForm(CheckedForm):
     name = StringField("Your name", validators=[Length(max=200)])
     timezone = SelectField("Your time zone", render_kw={"data-zone-search": ""})
+    language = SelectField("Language of pages and mail")
     save = SubmitField("Save preferences")
     leave_all = SubmitField("Leave every event")
 
@@ -130,11 +132,26 @@ def preferences_form(participant: Participant, subs: list[Subscription]) -> Prof
                 SelectField(f"Delivery for {sub.event.title}", choices=mode_choices()),
             )
         setattr(Form, f"leave_{sub.id}", BooleanField(f"Leave {sub.event.title}"))
-    data: dict[str, Any] = {"name": participant.name, "timezone": participant.timezone or ""}
+    data: dict[str, Any] = {
+        "name": participant.name,
+        "timezone": participant.timezone or "",
+        "language": i18n.recipient_locale(participant.language),
+    }
     data.update({f"mode_{sub.id}": sub.mode for sub in subs if sub.event.is_eforum})
     form = Form(data=data)
     form.timezone.choices = zone_choices()
+    form.language.choices = language_choices(participant.language)
     return form
+
+
+def language_choices(current: str | None) -> list[SelectChoice]:
+    """The offered locales, plus the person's own when it is another region (`fr_BE` from
+    their browser) so saving the page never changes it behind their back."""
+    choices = list(i18n.LOCALE_CHOICES)
+    mine = i18n.recipient_locale(current)
+    if mine not in dict(choices):
+        choices.insert(0, (mine, Locale.parse(mine).get_display_name(mine) or mine))
+    return [SelectChoice(tag, name, render_kw={"lang": tag.replace("_", "-")}) for tag, name in choices]
 
 
 @bp.app_context_processor
@@ -183,6 +200,7 @@ def subscribe(slug: str) -> Any:
                 mode=_mode_for(event, form.mode.data),
                 conduct_accepted=bool(form.conduct.data),
                 source="web",
+                language=i18n.browser_locale(),
             )
         except service.SubscriptionError as exc:
             db.session.rollback()
@@ -235,6 +253,7 @@ def confirm(token: str) -> Any:
         return render_template("subscriptions/gone.html"), 404
     if erasure.is_erased(subscription.participant):
         return removed()
+    i18n.use_locale(subscription.participant.language)
     form = ButtonForm()
     if subscription.status == "pending" and form.validate_on_submit():
         service.confirm(subscription)
@@ -282,13 +301,17 @@ def _linked(purpose: str, read: Callable[[], _Linked | None]) -> _Linked:
 
 
 def _participant(token: str) -> Participant:
-    """The participant a preferences link names (see `_linked`)."""
-    return _linked("preferences", lambda: service.read_link("preferences", token))
+    """The participant a preferences link names (see `_linked`); the page is in their language."""
+    participant = _linked("preferences", lambda: service.read_link("preferences", token))
+    i18n.use_locale(participant.language)
+    return participant
 
 
 def _subscription(token: str) -> Subscription:
-    """The subscription an unsubscribe link names (see `_linked`)."""
-    return _linked("unsubscribe", lambda: service.read_link("unsubscribe", token))
+    """The subscription an unsubscribe link names (see `_linked`); the page is in their language."""
+    subscription = _linked("unsubscribe", lambda: service.read_link("unsubscribe", token))
+    i18n.use_locale(subscription.participant.language)
+    return subscription
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
@@ -304,7 +327,9 @@ def preferences(token: str) -> Any:
             removals = sum(leaving.removals_sent(sub) for sub in leaving_now)
             flash(f"You have left {left} event{'s' if left != 1 else ''}. " + after_leaving(removals, "them"))
             return redirect(url_for(".preferences", token=token), code=303)
-        service.set_profile(participant, name=form.name.data or "", timezone=form.timezone.data)
+        service.set_profile(
+            participant, name=form.name.data or "", timezone=form.timezone.data, language=form.language.data
+        )
         left = 0
         for sub in subs:
             if sub.event.is_eforum:
