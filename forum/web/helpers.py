@@ -104,6 +104,13 @@ def held_count(event: Any) -> int:
     ) or 0
 
 
+def event_text(event: Any) -> dict[str, str]:
+    """An event's title, summary and outcomes as this page's (or mail's) reader sees them:
+    in the second language when that is theirs and the officer gave it."""
+    title, summary, outcomes = event.in_language(i18n.current_language())
+    return {"title": title, "summary": summary, "outcomes": outcomes}
+
+
 def page_lang() -> str:
     """The `lang` attribute of a page or mail: the locale in force as BCP 47 (`fr-CA`)."""
     return str(get_locale() or i18n.DEFAULT_LANGUAGE).replace("_", "-")
@@ -133,6 +140,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["session_zone_lines"] = session_zone_lines
     app.jinja_env.globals["endpoint_url"] = endpoint_url
     app.jinja_env.globals["page_lang"] = page_lang
+    app.jinja_env.globals["event_text"] = event_text
     app.jinja_env.globals["language_choices"] = lambda: i18n.LOCALE_CHOICES
     app.jinja_env.globals["viewer_data"] = viewer_data
     app.jinja_env.globals["brand"] = branding.current

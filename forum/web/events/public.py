@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from forum.core import clock, timezones
+from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.models import Event, EventPanelist, Panelist, Session
 from forum.web.conditional import conditional_page, event_page_version, index_version, panelist_version
@@ -117,8 +117,23 @@ def viewer_zone_from_request() -> str:
     return timezones.reader_zone((request.args.get("tz") or "").strip(), fallback="UTC")
 
 
+def use_event_language(event: Event) -> None:
+    """An event's pages default to its language: a reader whose browser asks for the event's
+    primary or second language gets theirs (with its region's formats); anyone else the
+    event's own. A signed-in officer keeps the language they chose."""
+    if getattr(current_user, "is_authenticated", False) and getattr(current_user, "language", None):
+        return
+    browser = i18n.browser_locale()
+    if browser and i18n.language_of(browser) in {event.language, event.second_language}:
+        return
+    i18n.use_locale(event.language)
+
+
 def event_context(event: Event) -> dict[str, object]:
-    """Everything templates/public/event.html needs (shared with the officer preview)."""
+    """Everything templates/public/event.html needs (shared with the officer preview).
+    The page is in the event's language unless the reader's is its second one (or an
+    officer chose theirs)."""
+    use_event_language(event)
     viewer_zone = viewer_zone_from_request()
     return {
         "event": event,
