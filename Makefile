@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 ## (new strings arrive untranslated: tests/test_translations.py then says which ones)
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2 \
-	  --no-location --sort-output -o $(CATALOGS)/messages.pot .
+	  --sort-by-file -o $(CATALOGS)/messages.pot .
 	@for l in $(LOCALES); do \
 	  if [ -f $(CATALOGS)/$$l/LC_MESSAGES/messages.po ]; then \
 	    $(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) -l $$l --no-fuzzy-matching --ignore-obsolete; \

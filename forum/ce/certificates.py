@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 from sqlalchemy import String, cast, delete, func, literal, select
 from sqlalchemy.exc import IntegrityError
@@ -303,7 +304,7 @@ def mail_certificate(subscription: Subscription, at: datetime) -> tuple[int, str
     state = standing(subscription, at)
     msg = notice(
         subscription,
-        "Your certificate",
+        _l("Your certificate"),
         "certificate",
         {
             "certificate": cert,

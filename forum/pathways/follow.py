@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
 
+from flask_babel import LazyString
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
@@ -379,7 +381,7 @@ def send_confirmation(item: PathwayFollow) -> None:
     participant = item.participant
     msg = build_message(
         to=address(participant.email, participant.name),
-        subject=f"Confirm: follow the pathway “{item.pathway.title}”",
+        subject=LazyString(lambda: _("Confirm: follow the pathway “%(pathway)s”", pathway=item.pathway.title)),
         template="pathway_confirm",
         context={
             "participant": participant,

@@ -20,6 +20,7 @@ from typing import Literal, overload
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from forum.calendars import invites, leaving
@@ -232,7 +233,9 @@ def confirmation(subscription: Subscription) -> Outgoing:
     participant, event = subscription.participant, subscription.event
     msg = build_message(
         to=address(participant.email, participant.name),
-        subject=subjects.subject("Confirm your subscription" if event.is_eforum else "Confirm your registration", event),
+        subject=subjects.subject(
+            _l("Confirm your subscription") if event.is_eforum else _l("Confirm your registration"), event
+        ),
         template="confirm",
         context={
             "event": event,
@@ -264,7 +267,7 @@ def welcome_message(subscription: Subscription) -> EmailMessage:
     event = subscription.event
     msg = notice(
         subscription,
-        "Welcome",
+        _l("Welcome"),
         "welcome",
         {
             "list_address": event.list_address(current_app.config["LIST_DOMAIN"]),
@@ -304,7 +307,7 @@ def send_already_subscribed(subscription: Subscription) -> None:
     event = subscription.event
     msg = notice(
         subscription,
-        "Already subscribed" if event.is_eforum else "Already registered",
+        _l("Already subscribed") if event.is_eforum else _l("Already registered"),
         "already_subscribed",
     )
     enqueue(
@@ -323,7 +326,7 @@ def send_fresh_link(raw_email: str) -> None:
         return
     msg = build_message(
         to=address(participant.email, participant.name),
-        subject="Your link to manage your subscriptions",
+        subject=_l("Your link to manage your subscriptions"),
         template="fresh_link",
         context={
             "participant": participant,

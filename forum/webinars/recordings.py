@@ -17,6 +17,7 @@ from datetime import datetime
 from functools import partial
 from urllib.parse import urlsplit
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, cast, exists, literal, select
 
 from forum.common import subjects
@@ -130,7 +131,7 @@ def send(session: Session) -> tuple[int, str]:
         event,
         active_subscriptions(event, include_no_mail=True),
         ListOptions(
-            subject=subjects.session_subject("Recording available", session),
+            subject=subjects.session_subject(_l("Recording available"), session),
             template="recording",
             context={
                 "session": session,

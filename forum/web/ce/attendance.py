@@ -9,6 +9,7 @@ from collections import Counter
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -39,40 +40,40 @@ GRID_LIMIT = 300  # rows shown on the page; the CSV has everyone
 def get_session(event: Event, session_id: int | None) -> Session:
     session = db.session.get(Session, session_id) if session_id else None
     if session is None or session.event_id != event.id:
-        abort(404, description="That session is not part of this event.")
+        abort(404, description=_l("That session is not part of this event."))
     return session
 
 
 class ImportForm(CheckedForm):
-    session = SelectField("Session", coerce=int)
-    file = FileField("Attendance report", validators=[FileRequired("Choose the report file to upload.")])
-    upload = SubmitField("Import")
+    session = SelectField(_l("Session"), coerce=int)
+    file = FileField(_l("Attendance report"), validators=[FileRequired("Choose the report file to upload.")])
+    upload = SubmitField(_l("Import"))
 
 
 class RuleForm(CheckedForm):
-    rule = SelectField("Completion rule", choices=[SelectChoice(k, v) for k, v in COMPLETION_RULES.items()])
-    rule_value = StringField("N (sessions or hours)")
-    min_attendance = StringField("Minimum attendance per session")
+    rule = SelectField(_l("Completion rule"), choices=[SelectChoice(k, v) for k, v in COMPLETION_RULES.items()])
+    rule_value = StringField(_l("N (sessions or hours)"))
+    min_attendance = StringField(_l("Minimum attendance per session"))
     credit = SelectField(
-        "Credit for a session", choices=[SelectChoice(k, v) for k, v in credit.CREDIT_RULES.items()]
+        _l("Credit for a session"), choices=[SelectChoice(k, v) for k, v in credit.CREDIT_RULES.items()]
     )
-    evaluation_required = BooleanField("Issue the certificate only after the evaluation is answered")
-    mail_certificates = BooleanField("Mail certificates to everyone who completed it after the last session")
+    evaluation_required = BooleanField(_l("Issue the certificate only after the evaluation is answered"))
+    mail_certificates = BooleanField(_l("Mail certificates to everyone who completed it after the last session"))
     certificate_delay_hours = IntegerField(
-        "Hours after the last session before certificates are mailed",
+        _l("Hours after the last session before certificates are mailed"),
         validators=[Optional(), NumberRange(0, 720, "Between 0 and 720 hours.")],
     )
-    save_rule = SubmitField("Save the rule")
+    save_rule = SubmitField(_l("Save the rule"))
 
 
 class HoursForm(CheckedForm):
-    hours = StringField("CE hours")
-    minimum = StringField("Minimum attendance")
-    submit = SubmitField("Save hours")
+    hours = StringField(_l("CE hours"))
+    minimum = StringField(_l("Minimum attendance"))
+    submit = SubmitField(_l("Save hours"))
 
 
 class MarkForm(CheckedForm):
-    submit = SubmitField("Mark")
+    submit = SubmitField(_l("Mark"))
 
 
 def session_labeller(event: Event) -> Any:
@@ -200,11 +201,11 @@ def import_report(slug: str) -> Any:
 def mark(slug: str) -> Any:
     event = get_event(slug)
     if not MarkForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+        abort(400, description=_l("The form expired; reload the page and try again."))
     session = get_session(event, request.form.get("session_id", type=int))
     sub = db.session.get(Subscription, request.form.get("subscription_id", type=int) or 0)
     if sub is None or sub.event_id != event.id:
-        abort(404, description="That person is not registered for this event.")
+        abort(404, description=_l("That person is not registered for this event."))
     who = sub.participant.name or sub.participant.email
     if request.form.get("action") == "unmark":
         done = attendance.unmark(sub, session)
@@ -254,7 +255,7 @@ def session_hours(slug: str, session_id: int) -> Any:
     session = get_session(event, session_id)
     form = HoursForm()
     if not form.validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+        abort(400, description=_l("The form expired; reload the page and try again."))
     try:
         attendance.set_session_hours(session, form.hours.data or "")
         if "minimum" in request.form:  # an older page posts the hours alone
@@ -279,7 +280,7 @@ def certificate(slug: str, sub_id: int) -> Any:
     event = get_event(slug)
     sub = db.session.get(Subscription, sub_id)
     if sub is None or sub.event_id != event.id:
-        abort(404, description="That person is not registered for this event.")
+        abort(404, description=_l("That person is not registered for this event."))
     return issued_pdf(
         sub,
         url_for(".index", slug=slug) + f"#sub-{sub.id}",

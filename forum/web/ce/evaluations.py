@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -28,28 +30,28 @@ bp = Blueprint("evaluations", __name__)
 
 
 class ButtonForm(CheckedForm):
-    submit = SubmitField("Save")
+    submit = SubmitField(_l("Save"))
 
 
 class QuestionForm(CheckedForm):
-    kind = SelectField("Kind", choices=[SelectChoice(k, v) for k, v in QUESTION_KINDS.items()])
-    prompt = StringField("Question")
-    choices = TextAreaField("Choices (multiple choice: one per line)")
-    required = BooleanField("An answer is required")
-    add = SubmitField("Add the question")
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, v) for k, v in QUESTION_KINDS.items()])
+    prompt = StringField(_l("Question"))
+    choices = TextAreaField(_l("Choices (multiple choice: one per line)"))
+    required = BooleanField(_l("An answer is required"))
+    add = SubmitField(_l("Add the question"))
 
 
 class EditForm(CheckedForm):
-    prompt = StringField("Question")
-    choices = TextAreaField("Choices (one per line)")
-    required = BooleanField("An answer is required")
-    save_question = SubmitField("Save")
+    prompt = StringField(_l("Question"))
+    choices = TextAreaField(_l("Choices (one per line)"))
+    required = BooleanField(_l("An answer is required"))
+    save_question = SubmitField(_l("Save"))
 
 
 class SettingsForm(CheckedForm):
-    intro = TextAreaField("Introduction shown above the questions")
-    open_days = StringField("Days it stays open after the last session")
-    save_days = SubmitField("Save")
+    intro = TextAreaField(_l("Introduction shown above the questions"))
+    open_days = StringField(_l("Days it stays open after the last session"))
+    save_days = SubmitField(_l("Save"))
 
 
 # --- the participant's page -----------------------------------------------------------------
@@ -78,7 +80,7 @@ def answer(token: str) -> Any:
     status = 200
     if request.method == "POST":
         if not form.validate_on_submit():
-            abort(400, description="The form expired; reload the page and try again.")
+            abort(400, description=_l("The form expired; reload the page and try again."))
         values = {k: v for k, v in request.form.items() if k.startswith("q")}
         try:
             evaluations.save_response(evaluation, sub, values)
@@ -87,7 +89,7 @@ def answer(token: str) -> Any:
             errors, status = exc.errors, 400
         else:
             db.session.commit()
-            flash("Thank you: your answers are saved. You can change them until the evaluation closes.")
+            flash(_("Thank you: your answers are saved. You can change them until the evaluation closes."))
             return redirect(url_for(".answer", token=token), code=303)
     return render_template(
         "ce/evaluation_answer.html",
@@ -122,7 +124,7 @@ def _officer_event(slug: str) -> Event:
 def _question(event: Event, question_id: int) -> EvaluationQuestion:
     q = db.session.get(EvaluationQuestion, question_id)
     if q is None or q.evaluation.event_id != event.id:
-        abort(404, description="That question is not part of this evaluation.")
+        abort(404, description=_l("That question is not part of this evaluation."))
     return q
 
 
@@ -219,7 +221,7 @@ def edit_question(slug: str, question_id: int) -> Any:
     question = _question(event, question_id)
     form = EditForm()
     if not form.validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+        abort(400, description=_l("The form expired; reload the page and try again."))
     try:
         evaluations.edit_question(
             question, form.prompt.data or "", form.choices.data or "", bool(form.required.data)
@@ -229,7 +231,7 @@ def edit_question(slug: str, question_id: int) -> Any:
         flash(f"Question not saved: {exc}", "error")
         return redirect(url_for(".manage", slug=slug) + f"#q-{question_id}", code=303)
     db.session.commit()
-    flash("Question saved.")
+    flash(_("Question saved."))
     return redirect(url_for(".manage", slug=slug) + f"#q-{question_id}", code=303)
 
 
@@ -248,7 +250,7 @@ def settings(slug: str) -> Any:
     event = _officer_event(slug)
     evaluation = evaluations.evaluation_of(event)
     if evaluation is None:
-        abort(404, description="Set up the evaluation first.")
+        abort(404, description=_l("Set up the evaluation first."))
     form = SettingsForm()
     if not form.validate_on_submit():
         return _manage_page(event, sform=form, status=400)
@@ -282,7 +284,7 @@ def results_csv(slug: str) -> Response:
     event = _officer_event(slug)
     evaluation = evaluations.evaluation_of(event)
     if evaluation is None:
-        abort(404, description="This event has no evaluation.")
+        abort(404, description=_l("This event has no evaluation."))
     return Response(
         evaluations.export_csv(evaluation),
         mimetype="text/csv",

@@ -26,6 +26,8 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -56,35 +58,35 @@ _BLOCKQUOTE_RE = re.compile(r"<(/?)blockquote\b[^>]*>", re.IGNORECASE)
 
 
 class PostForm(CheckedForm):
-    subject = StringField("Subject", validators=[Optional(), Length(max=300)])
+    subject = StringField(_l("Subject"), validators=[Optional(), Length(max=300)])
     body = TextAreaField(
-        "Message",
-        validators=[DataRequired("Write your message."), Length(max=100_000)],
-        description="Plain text; Markdown formatting such as *emphasis* and lists works.",
+        _l("Message"),
+        validators=[DataRequired(_l("Write your message.")), Length(max=100_000)],
+        description=_l("Plain text; Markdown formatting such as *emphasis* and lists works."),
     )
-    submit = SubmitField("Post to the e-forum")
+    submit = SubmitField(_l("Post to the e-forum"))
 
 
 class ModerateForm(CheckedForm):
     reason = TextAreaField(
-        "Reason (sent to the author when rejecting)",
+        _l("Reason (sent to the author when rejecting)"),
         validators=[Optional(), Length(max=2000)],
     )
-    approve = SubmitField("Approve and send")
-    always = SubmitField("Approve and always accept this sender")
-    reject = SubmitField("Reject")
+    approve = SubmitField(_l("Approve and send"))
+    always = SubmitField(_l("Approve and always accept this sender"))
+    reject = SubmitField(_l("Reject"))
 
 
 class BulkModerateForm(CheckedForm):
     """The ticked posts (checkboxes named `post`, outside this form, joined by its id)."""
 
     reason = TextAreaField(
-        "Reason for rejecting the ticked posts (sent to their authors)",
+        _l("Reason for rejecting the ticked posts (sent to their authors)"),
         validators=[Optional(), Length(max=2000)],
     )
-    approve = SubmitField("Approve ticked")
-    always = SubmitField("Approve ticked and always accept their senders")
-    reject = SubmitField("Reject ticked")
+    approve = SubmitField(_l("Approve ticked"))
+    always = SubmitField(_l("Approve ticked and always accept their senders"))
+    reject = SubmitField(_l("Reject ticked"))
 
 
 # --- access ------------------------------------------------------------------------------------
@@ -93,7 +95,7 @@ class BulkModerateForm(CheckedForm):
 def _event_or_404(slug: str) -> Event:
     event = Event.by_slug(slug)
     if event is None or not event.is_eforum or (not event.is_public and not _is_officer()):
-        abort(404, description="There is no e-forum here.")
+        abort(404, description=_l("There is no e-forum here."))
     return event
 
 
@@ -174,8 +176,8 @@ def _require_reader(event: Event) -> None:
         return
     abort(
         403,
-        description="This e-forum's archive is for its subscribers. "
-        "Open it from the link in any message from the list.",
+        description=_l("This e-forum's archive is for its subscribers. "
+        "Open it from the link in any message from the list."),
     )
 
 
@@ -293,7 +295,7 @@ def thread(slug: str, thread_id: int) -> Response:
     _require_reader(event)
     found = db.session.get(Thread, thread_id)
     if found is None or found.event_id != event.id or not found.post_count:
-        abort(404, description="There is no such thread in this e-forum.")
+        abort(404, description=_l("There is no such thread in this e-forum."))
     posts = thread_reads.accepted_posts(event, found.id)
     html = render_template(
         "discussion/thread.html",
@@ -313,7 +315,7 @@ def post(slug: str, post_id: int) -> Response:
     _require_reader(event)
     found = db.session.get(Post, post_id)
     if found is None or found.event_id != event.id or found.status != "accepted":
-        abort(404, description="There is no such post in this e-forum's archive.")
+        abort(404, description=_l("There is no such post in this e-forum's archive."))
     html = render_template(
         "discussion/post.html",
         event=event,
@@ -335,7 +337,7 @@ def export(slug: str) -> Response:
     """The whole discussion as one HTML document, for officers once the forum has closed."""
     event = _event_or_404(slug)
     if not _is_officer():
-        abort(403, description="Only program officers can export a discussion.")
+        abort(403, description=_l("Only program officers can export a discussion."))
     if not _closed(event):
         return render_error(409, "The discussion can be exported after the e-forum closes.")  # type: ignore[return-value]
     threads = sorted(thread_reads.threads(event), key=lambda t: (t.created_at, t.id))
@@ -358,8 +360,8 @@ def compose(token: str) -> ResponseReturnValue:
     if sub is None:
         abort(
             403,
-            description="This posting link is not valid (or your subscription is no longer active). "
-            "Use the link in a recent message from the list.",
+            description=_l("This posting link is not valid (or your subscription is no longer active). "
+            "Use the link in a recent message from the list."),
         )
     event = sub.event
     _grant("forum_readers", event.id)
@@ -375,10 +377,10 @@ def compose(token: str) -> ResponseReturnValue:
         else:
             outcome = discussion.post_from_web(sub, form.subject.data or "", form.body.data or "", parent)
             if outcome.status == "accepted":
-                flash("Your post was sent to the e-forum.", "success")
+                flash(_("Your post was sent to the e-forum."), "success")
                 return redirect(url_for(".post", slug=event.slug, post_id=outcome.post.id))  # type: ignore[union-attr]
             if outcome.status == "held":
-                flash(f"{outcome.reason} You will see it in the archive once approved.", "info")
+                flash(_("%(reason)s You will see it in the archive once approved.", reason=outcome.reason), "info")
                 return redirect(url_for(".compose", token=token))
             form.body.errors = [*form.body.errors, outcome.reason]
     return render_template(
@@ -424,8 +426,8 @@ def _moderator_identity(event: Event) -> str:
         return link.panelist.email or ""
     abort(
         403,
-        description="The moderation queue is for officers (sign in) and this e-forum's moderators "
-        "(use the link in a hold notice).",
+        description=_l("The moderation queue is for officers (sign in) and this e-forum's moderators "
+        "(use the link in a hold notice)."),
     )
 
 
@@ -465,10 +467,10 @@ def moderate(slug: str, post_id: int) -> ResponseReturnValue:
     moderator = _moderator_identity(event)
     post = db.session.get(Post, post_id)
     if post is None or post.event_id != event.id:
-        abort(404, description="There is no such post in this e-forum.")
+        abort(404, description=_l("There is no such post in this e-forum."))
     form = ModerateForm(prefix=f"p{post.id}")
     if not form.validate_on_submit():
-        abort(400, description="The form expired; reload the queue and try again.")
+        abort(400, description=_l("The form expired; reload the queue and try again."))
     if post.status != "held":
         flash(f"That post was already {post.status}.", "info")
         return redirect(url_for(".moderation", slug=event.slug))
@@ -498,10 +500,10 @@ def moderate_bulk(slug: str) -> ResponseReturnValue:
     moderator = _moderator_identity(event)
     form = BulkModerateForm(prefix="bulk")
     if not form.validate_on_submit():
-        abort(400, description="The form expired; reload the queue and try again.")
+        abort(400, description=_l("The form expired; reload the queue and try again."))
     ids = [int(raw) for raw in request.form.getlist("post") if raw.isdigit()]
     if not ids:
-        flash("Tick the posts to decide first.", "info")
+        flash(_("Tick the posts to decide first."), "info")
         return redirect(url_for(".moderation", slug=event.slug))
     action = "reject" if form.reject.data else "always" if form.always.data else "approve"
     reason = (form.reason.data or "").strip()

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -29,21 +31,21 @@ bp = Blueprint("announcements", __name__, url_prefix="/manage/events/<slug>/anno
 
 class AnnouncementForm(CheckedForm):
     kind = SelectField(
-        "Type",
+        _l("Type"),
         choices=[SelectChoice(v, label) for v, label in ANNOUNCEMENT_KINDS.items()],
         default="announcement",
     )
     subject = StringField(
-        "Subject", validators=[DataRequired("Give the message a subject."), Length(max=200)]
+        _l("Subject"), validators=[DataRequired(_l("Give the message a subject.")), Length(max=200)]
     )
     body = TextAreaField(
-        "Message",
-        validators=[DataRequired("Write the message."), Length(max=100_000)],
+        _l("Message"),
+        validators=[DataRequired(_l("Write the message.")), Length(max=100_000)],
         render_kw={"rows": 12},
     )
-    send_date = DateField("Send on", validators=[DataRequired("Pick the day it goes out.")])
-    send_time = TimeField("at", validators=[DataRequired("Pick the time it goes out.")])
-    submit = SubmitField("Schedule")
+    send_date = DateField(_l("Send on"), validators=[DataRequired(_l("Pick the day it goes out."))])
+    send_time = TimeField(_l("at"), validators=[DataRequired(_l("Pick the time it goes out."))])
+    submit = SubmitField(_l("Schedule"))
 
 
 def _event(slug: str) -> Event:
@@ -56,7 +58,7 @@ def _event(slug: str) -> Event:
 def _announcement(event: Event, announcement_id: int) -> Announcement:
     announcement = db.session.get(Announcement, announcement_id)
     if announcement is None or announcement.event_id != event.id:
-        abort(404, description="There is no such announcement for this event.")
+        abort(404, description=_l("There is no such announcement for this event."))
     return announcement
 
 
@@ -83,7 +85,7 @@ def _save(form: AnnouncementForm, announcement: Announcement, event: Event) -> b
     if note:
         flash(note, "warning")
     if announcement.send_at <= clock.now():
-        flash("That time has already passed, so it goes out within a minute.", "warning")
+        flash(_("That time has already passed, so it goes out within a minute."), "warning")
     return True
 
 
@@ -160,7 +162,7 @@ def cancel(slug: str, announcement_id: int) -> Response:
         db.session.commit()
         flash(f"“{announcement.subject}” is cancelled and will not be sent.", "success")
     elif announcement.status == "sent":
-        flash("It was already sent.", "error")
+        flash(_("It was already sent."), "error")
     return redirect(url_for(".index", slug=slug))
 
 

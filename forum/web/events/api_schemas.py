@@ -14,8 +14,8 @@ from flask import url_for
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from forum.core import timezones
-from forum.core.text import lines, markdown
 from forum.core.i18n import LANGUAGE_NAMES
+from forum.core.text import lines, markdown
 from forum.core.validation import (
     MAX_DB_INT,
     ApiEmail,

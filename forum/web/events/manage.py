@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -155,7 +156,7 @@ def publish(slug: str) -> Response:
     ev = get_event(slug)
     form = ConfirmForm()
     if not form.validate_on_submit():
-        abort(400, description="The form expired. Go back, reload the page and try again.")
+        abort(400, description=_l("The form expired. Go back, reload the page and try again."))
     try:
         editing.publish_event(ev)
     except editing.EventChangeError as exc:

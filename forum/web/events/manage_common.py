@@ -7,6 +7,7 @@ all use. Other areas' officer pages reuse `get_event` and `require_officer` from
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -44,7 +45,7 @@ def get_event(slug: str) -> Event:
 def get_session(event: Event, session_id: int) -> Session:
     session = db.session.get(Session, session_id)
     if session is None or session.event_id != event.id:
-        abort(404, description="That session is not part of this event.")
+        abort(404, description=_l("That session is not part of this event."))
     return session
 
 

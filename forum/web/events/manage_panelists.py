@@ -7,6 +7,7 @@ A panelist (their bio) outlives any one event; only the link to the event is rem
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
@@ -83,7 +84,7 @@ def attach_panelist(slug: str) -> Response:
     if form.validate_on_submit() and (form.panelist_id.data or "").isdigit():
         panelist = db.session.get(Panelist, int(form.panelist_id.data))
     if panelist is None:
-        abort(400, description="Pick a panelist from the search results.")
+        abort(400, description=_l("Pick a panelist from the search results."))
     panelist_service.attach_panelist(ev, panelist, form.role.data)
     db.session.commit()
     flash(f"Added {panelist.name} as {form.role.data}.", "success")
@@ -96,10 +97,10 @@ def panelist_link(slug: str, link_id: int) -> Response:
     ev = get_event(slug)
     link = db.session.get(EventPanelist, link_id)
     if link is None or link.event_id != ev.id:
-        abort(404, description="That panelist is not on this event.")
+        abort(404, description=_l("That panelist is not on this event."))
     form = RoleForm()
     if not form.validate_on_submit():
-        abort(400, description="Unknown role, or the form expired.")
+        abort(400, description=_l("Unknown role, or the form expired."))
     action = request.form.get("action", "role")
     name = link.panelist.name
     if action == "up":
@@ -120,7 +121,7 @@ def panelist_link(slug: str, link_id: int) -> Response:
 def edit_panelist(panelist_id: int) -> Page:
     panelist = db.session.get(Panelist, panelist_id)
     if panelist is None:
-        abort(404, description="There is no such panelist.")
+        abort(404, description=_l("There is no such panelist."))
     slug = request.args.get("event") or ""
     ev = Event.by_slug(slug) if slug else None
     form = PanelistForm(obj=panelist)

@@ -13,6 +13,8 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask import session as cookie
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 from wtforms import Field
 
@@ -226,7 +228,7 @@ def move_session(slug: str, session_id: int) -> Response:
     ev = get_event(slug)
     session = get_session(ev, session_id)
     if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired. Go back, reload the page and try again.")
+        abort(400, description=_l("The form expired. Go back, reload the page and try again."))
     live = sorted(ev.active_sessions, key=lambda s: s.starts_at)
     step = -1 if request.form.get("direction") == "up" else 1
     if session in live and 0 <= live.index(session) + step < len(live):
@@ -253,7 +255,7 @@ def cancel_session(slug: str, session_id: int) -> Page:
         if ev.status == "draft":
             actions.remove_session(session)
             db.session.commit()
-            flash("Session removed.", "success")
+            flash(_("Session removed."), "success")
         else:
             editing.cancel_session(session, reason=request.form.get("reason", ""))
             db.session.commit()

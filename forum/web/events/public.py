@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -187,13 +188,13 @@ def event(slug: str) -> Response:
     def render() -> str:
         full = load_event(slug)  # sessions, panelists and materials in a few more queries
         if full is None or not full.is_public:
-            abort(404, description="There is no published event at this address.")
+            abort(404, description=_l("There is no published event at this address."))
         return render_template("public/event.html", **event_context(full))
 
     def uncached() -> Response:
         ev = Event.by_slug(slug)  # the row only: a 304 needs no more
         if ev is None or not ev.is_public:
-            abort(404, description="There is no published event at this address.")
+            abort(404, description=_l("There is no published event at this address."))
         return conditional_page(event_page_version(ev), render, csrf_form=True)
 
     return cached_page(render, uncached, csrf_form=True)  # csrf: the subscribe form
@@ -232,7 +233,7 @@ def _panelist(panelist_id: int) -> tuple[Panelist, list[EventPanelist]]:
         if link.event.is_public or current_user.is_authenticated
     ]
     if person is None or not links:
-        abort(404, description="There is no such panelist page.")
+        abort(404, description=_l("There is no such panelist page."))
     links.sort(key=lambda link: _first_day(link.event) or date.max, reverse=True)
     return person, links
 
@@ -300,5 +301,5 @@ for _code in (400, 403, 404, 405, 413, 429):
 def server_error(error: Exception) -> tuple[str | Response, int] | Response:
     db.session.rollback()
     if _wants_json():
-        return jsonify(code=500, status="Internal Server Error", message="Something went wrong."), 500
+        return jsonify(code=500, status="Internal Server Error", message=_l("Something went wrong.")), 500
     return render_error(500)

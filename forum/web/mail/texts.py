@@ -4,6 +4,7 @@ with a preview (rendered by the server with sample values) and a test send to th
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, TextAreaField
@@ -24,9 +25,9 @@ PLACEHOLDER_HINT = (
 class MailTextForm(CheckedForm):
     kind = HiddenField()
     intro = TextAreaField(
-        "Intro paragraph", description="At the top, after the greeting. " + PLACEHOLDER_HINT
+        _l("Intro paragraph"), description=_l("At the top, after the greeting. ") + PLACEHOLDER_HINT
     )
-    signoff = TextAreaField("Sign-off", description="Before the links at the end. " + PLACEHOLDER_HINT)
+    signoff = TextAreaField(_l("Sign-off"), description=_l("Before the links at the end. ") + PLACEHOLDER_HINT)
 
 
 @bp.route("/events/<slug>/mail-texts", methods=["GET", "POST"])

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -48,7 +50,7 @@ Page = str | tuple[str, int] | Response
 def _pathway(slug: str) -> Pathway:
     item = Pathway.by_slug(slug)
     if item is None:
-        abort(404, description="There is no pathway at this address.")
+        abort(404, description=_l("There is no pathway at this address."))
     return item
 
 
@@ -193,7 +195,7 @@ def step_action(slug: str, step_id: int, action: str) -> Page:
     if ButtonForm().validate_on_submit():
         if action == "remove":
             service.remove_step(step)
-            flash("Step removed.")
+            flash(_("Step removed."))
         else:
             service.move_step(step, -1 if action == "up" else 1)
         db.session.commit()
@@ -222,7 +224,7 @@ def status(slug: str, action: str) -> Page:
             if action == "delete":
                 flash(f"Deleted {title}.")
                 return redirect(url_for(".index"), code=303)
-            flash("Published: it is on /pathways now." if action == "publish" else "Back to draft.")
+            flash(_("Published: it is on /pathways now.") if action == "publish" else "Back to draft.")
     return redirect(url_for(".pathway", slug=slug), code=303)
 
 

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -94,7 +96,7 @@ def _saved(form: PresetFieldsForm, change: Callable[[], object], message: str) -
 def _get_question(event: Event, question_id: int) -> FormQuestion:
     question = service.get_question(service.event_form(event), question_id)
     if question is None:
-        abort(404, description="That question is not on this event's form.")
+        abort(404, description=_l("That question is not on this event's form."))
     return question
 
 
@@ -198,7 +200,7 @@ def approval_setting(slug: str) -> Response:
         let_in = approval.set_needs_approval(event, bool(form.needs_approval.data))
         db.session.commit()
         flash(
-            "Registrations now need approval."
+            _("Registrations now need approval.")
             if event.needs_approval
             else f"Registrations no longer need approval.{f' {let_in} waiting were approved.' if let_in else ''}"
         )
@@ -227,7 +229,7 @@ def presets() -> Page:
 def edit_preset(preset_id: int) -> Page:
     preset = db.session.get(QuestionPreset, preset_id)
     if preset is None:
-        abort(404, description="There is no such preset.")
+        abort(404, description=_l("There is no such preset."))
     form = PresetFieldsForm(obj=preset)
     if form.validate_on_submit() and _saved(
         form, lambda: service.save_preset(preset, _data(form)), "Preset saved."
@@ -243,5 +245,5 @@ def delete_preset(preset_id: int) -> Response:
     if preset is not None and ButtonForm().validate_on_submit():
         service.delete_preset(preset)
         db.session.commit()
-        flash("Preset removed; questions made from it keep their wording.")
+        flash(_("Preset removed; questions made from it keep their wording."))
     return redirect(url_for(".presets"), code=303)

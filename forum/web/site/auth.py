@@ -148,7 +148,7 @@ def logout() -> Response:
     form = ConfirmForm()
     if form.validate_on_submit():
         logout_user()
-        flash("You are signed out.", "success")
+        flash(_("You are signed out."), "success")
     return redirect(url_for("public.index"))
 
 

@@ -5,6 +5,7 @@ the CLI makes; this door only reads the button and shows the outcome."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -37,7 +38,7 @@ def index() -> tuple[str, int]:
 def _officer(officer_id: int) -> Officer:
     officer = db.session.get(Officer, officer_id)
     if officer is None:
-        abort(404, description="There is no such officer.")
+        abort(404, description=_l("There is no such officer."))
     return officer
 
 
@@ -70,7 +71,7 @@ def reactivate(officer_id: int) -> Response | tuple[str, int]:
 def revoke(token_id: int) -> Response:
     token = db.session.get(ApiToken, token_id)
     if token is None:
-        abort(404, description="That token was revoked already.")
+        abort(404, description=_l("That token was revoked already."))
     what = officers.revoke_token(token)
     db.session.commit()
     flash(f"Revoked {what}.", "success")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import session as cookie
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from forum.core.extensions import db
@@ -110,7 +111,7 @@ def duplicate(slug: str) -> Page:
 def delete_draft(slug: str) -> Page:
     ev = get_event(slug)
     if ev.published_at is not None or ev.status == "published":
-        flash("A published event cannot be deleted (people may have it in their calendars); cancel it instead.", "error")
+        flash(_("A published event cannot be deleted (people may have it in their calendars); cancel it instead."), "error")
         return redirect(url_for("manage.event", slug=slug))
     form = ConfirmForm()
     if form.validate_on_submit():

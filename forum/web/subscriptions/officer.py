@@ -21,6 +21,8 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
@@ -62,7 +64,7 @@ STATUS_LABELS = {
 def get_subscription(event: Event, sub_id: int) -> Subscription:
     sub = db.session.get(Subscription, sub_id)
     if sub is None or sub.event_id != event.id:
-        abort(404, description="That person is not registered for this event.")
+        abort(404, description=_l("That person is not registered for this event."))
     return sub
 
 
@@ -70,20 +72,20 @@ def get_subscription(event: Event, sub_id: int) -> Subscription:
 
 
 class ModeForm(CheckedForm):
-    mode = SelectField("Delivery", choices=mode_choices())
+    mode = SelectField(_l("Delivery"), choices=mode_choices())
 
 
 class RemoveForm(CheckedForm):
-    submit = SubmitField("Remove")
+    submit = SubmitField(_l("Remove"))
 
 
 class ImportForm(CheckedForm):
-    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to import.")])
-    mode = SelectField("Delivery for rows without a mode", choices=mode_choices(), default="each")
+    file = FileField(_l("CSV file"), validators=[FileRequired("Choose a CSV file to import.")])
+    mode = SelectField(_l("Delivery for rows without a mode"), choices=mode_choices(), default="each")
     confirmed = BooleanField(
-        "These people have already agreed to join (mark them confirmed; no mail is sent)"
+        _l("These people have already agreed to join (mark them confirmed; no mail is sent)")
     )
-    submit = SubmitField("Import")
+    submit = SubmitField(_l("Import"))
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -185,7 +187,7 @@ def change_mode(slug: str, sub_id: int) -> Any:
         db.session.commit()
         flash(f"{sub.participant.email} now gets: {sub.mode_label}.")
     else:
-        flash("Choose one of the delivery modes.", "error")
+        flash(_("Choose one of the delivery modes."), "error")
     return _back(slug)
 
 

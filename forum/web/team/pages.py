@@ -7,6 +7,7 @@ the rules about who may make an owner live in `forum.team.roles` and come back a
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField, SelectField, StringField
@@ -23,18 +24,18 @@ bp = Blueprint("team", __name__)
 
 class GrantForm(CheckedForm):
     email = EmailField(
-        "Email address",
+        _l("Email address"),
         validators=[
-            InputRequired("Enter their email address."),
+            InputRequired(_l("Enter their email address.")),
             Email("Enter an address like name@example.org."),
             Length(max=320),
         ],
         filters=STRIP,
     )
     name = StringField(
-        "Name (for a new officer account)", validators=[Optional(), Length(max=200)], filters=STRIP
+        _l("Name (for a new officer account)"), validators=[Optional(), Length(max=200)], filters=STRIP
     )
-    role = SelectField("Role", choices=choices(roles.ROLE_LABELS), default="viewer")
+    role = SelectField(_l("Role"), choices=choices(roles.ROLE_LABELS), default="viewer")
 
 
 def _event(slug: str) -> Event:
@@ -97,9 +98,9 @@ def revoke(slug: str, officer_id: int) -> tuple[str, int] | Response:
 
 class SetPasswordForm(CheckedForm):
     password = PasswordField(
-        "New password", validators=[InputRequired("Choose a password."), Length(min=10, max=200)]
+        _l("New password"), validators=[InputRequired(_l("Choose a password.")), Length(min=10, max=200)]
     )
-    again = PasswordField("The same again", validators=[EqualTo("password", "The two passwords differ.")])
+    again = PasswordField(_l("The same again"), validators=[EqualTo("password", "The two passwords differ.")])
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"], endpoint="accept")

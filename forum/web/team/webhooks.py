@@ -4,6 +4,8 @@ log. The guard checks `webhooks.manage` first; the rules live in forum.team.webh
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -24,12 +26,12 @@ LOG_ROWS = 100
 
 class EndpointForm(CheckedForm):
     url = URLField(
-        "Address (URL)",
-        validators=[InputRequired("Enter the address that receives the notices."), Length(max=500)],
+        _l("Address (URL)"),
+        validators=[InputRequired(_l("Enter the address that receives the notices.")), Length(max=500)],
         filters=STRIP,
     )
     kinds = SelectMultipleField(
-        "Send",
+        _l("Send"),
         choices=choices(webhooks.KIND_LABELS),
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
@@ -46,7 +48,7 @@ def _event(slug: str) -> Event:
 def _endpoint(event: Event, endpoint_id: int) -> WebhookEndpoint:
     endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None or endpoint.event_id != event.id:
-        abort(404, description="That webhook is not one of this event's.")
+        abort(404, description=_l("That webhook is not one of this event's."))
     return endpoint
 
 
@@ -65,7 +67,7 @@ def index(slug: str) -> tuple[str, int] | Response:
         else:
             db.session.commit()
             flash(
-                "Added. Its signing secret is on its page; deliveries start with the next change.", "success"
+                _("Added. Its signing secret is on its page; deliveries start with the next change."), "success"
             )
             return redirect(url_for("webhooks.endpoint", slug=slug, endpoint_id=endpoint.id), code=303)
     return render_template(
@@ -102,8 +104,8 @@ def remove(slug: str, endpoint_id: int) -> Response:
     event = _event(slug)
     found = _endpoint(event, endpoint_id)
     if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+        abort(400, description=_l("The form expired; reload the page and try again."))
     db.session.delete(found)
     db.session.commit()
-    flash("Removed; nothing more goes to that address.", "success")
+    flash(_("Removed; nothing more goes to that address."), "success")
     return redirect(url_for("webhooks.index", slug=slug), code=303)

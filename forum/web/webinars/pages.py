@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import IntegerField, SelectField, StringField, SubmitField, URLField
 from wtforms.fields.choices import SelectChoice
@@ -93,24 +95,24 @@ def _officer_event(slug: str) -> Event:
     if event is None:
         abort(404, description=f"There is no event at “{slug}”.")
     if event.is_eforum:
-        abort(404, description="Seats, join links and recordings are for webinar series; this is an e-forum.")
+        abort(404, description=_l("Seats, join links and recordings are for webinar series; this is an e-forum."))
     return event
 
 
 class SeatsForm(CheckedForm):
     seat_limit = IntegerField(
-        "Seat limit (empty: unlimited)",
-        validators=[Optional(), NumberRange(min=1, max=1_000_000, message="A whole number of at least 1.")],
+        _l("Seat limit (empty: unlimited)"),
+        validators=[Optional(), NumberRange(min=1, max=1_000_000, message=_l("A whole number of at least 1."))],
     )
     door_minutes = IntegerField(
-        "Join links open this many minutes before each session",
-        validators=[InputRequired("Give a number of minutes."), NumberRange(min=0, max=24 * 60)],
+        _l("Join links open this many minutes before each session"),
+        validators=[InputRequired(_l("Give a number of minutes.")), NumberRange(min=0, max=24 * 60)],
     )
-    save = SubmitField("Save")
+    save = SubmitField(_l("Save"))
 
 
 class ButtonForm(CheckedForm):
-    submit = SubmitField("Continue")
+    submit = SubmitField(_l("Continue"))
 
 
 def _seats_page(event: Event, form: SeatsForm, status: int = 200) -> Any:
@@ -141,7 +143,7 @@ def seats_page(slug: str) -> Any:
         promoted = change.promoted
         db.session.commit()
         flash(
-            "Saved."
+            _("Saved.")
             + (
                 f" {len(promoted)} from the waiting list got a seat and their invitations."
                 if promoted
@@ -155,7 +157,7 @@ def seats_page(slug: str) -> Any:
 def _waiting(event: Event, sub_id: int) -> Subscription:
     sub = db.session.get(Subscription, sub_id)
     if sub is None or sub.event_id != event.id or sub.status != "waitlisted":
-        abort(404, description="That person is not on this waiting list (any more).")
+        abort(404, description=_l("That person is not on this waiting list (any more)."))
     return sub
 
 
@@ -182,18 +184,18 @@ def remove(slug: str, sub_id: int) -> Any:
 
 
 class MaterialForm(CheckedForm):
-    session_id = SelectField("Session", coerce=int)
+    session_id = SelectField(_l("Session"), coerce=int)
     kind = SelectField(
-        "What", choices=[SelectChoice(k, v) for k, v in MATERIAL_KINDS.items()], default="recording"
+        _l("What"), choices=[SelectChoice(k, v) for k, v in MATERIAL_KINDS.items()], default="recording"
     )
-    title = StringField("Title (optional)", validators=[Length(max=200)])
-    url = URLField("Link", validators=[InputRequired("Give the link (https://...)."), Length(max=500)])
+    title = StringField(_l("Title (optional)"), validators=[Length(max=200)])
+    url = URLField(_l("Link"), validators=[InputRequired(_l("Give the link (https://...).")), Length(max=500)])
     public = SelectField(
-        "Who may see it",
+        _l("Who may see it"),
         choices=[SelectChoice(k, v) for k, v in MATERIAL_VISIBILITY.items()],
         default="registrants",
     )
-    add = SubmitField("Add")
+    add = SubmitField(_l("Add"))
 
 
 def _material_form(event: Event) -> MaterialForm:
