@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, text
 
 from forum import create_app
 from forum.core import clock
-from forum.core.i18n import compile_catalogs
 from forum.core.extensions import db
+from forum.core.i18n import compile_catalogs
 from tests.support.smtp import use_test_templates
 
 #: Every calendar the suite makes is also read by a second, independent parser.

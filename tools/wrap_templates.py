@@ -35,7 +35,7 @@ def is_prose(literal: str) -> bool:
         return False
     if body.startswith(("http", "/", "#", ".", "mail/", "text/")) or "{" in body:
         return False
-    if re.fullmatch(r"[a-z][a-z0-9_\- ]*", body) and not " " in body.strip():
+    if re.fullmatch(r"[a-z][a-z0-9_\- ]*", body) and " " not in body.strip():
         return False
     return True
 
@@ -367,3 +367,25 @@ def convert_file(path: Path) -> bool:
 if __name__ == "__main__":
     changed = [p for p in map(Path, sys.argv[1:]) if convert_file(p)]
     print(f"{len(changed)} file(s) changed")
+
+
+ATTR_VARS = re.compile(r'(\s(?:title|alt|placeholder|aria-label)=")((?:[^"{}<>]|{{.*?}})*{{.*?}}(?:[^"{}<>]|{{.*?}})*)(")')
+
+
+def wrap_attribute_expressions(src: str) -> str:
+    """title="Remove {{ name }}" -> title="{% trans name=name %}Remove {{ name }}{% endtrans %}"."""
+
+    def repl(m: re.Match[str]) -> str:
+        value = m.group(2)
+        if not LETTER.search(re.sub(r"{{.*?}}", "", value)):
+            return m.group(0)
+        atoms = [("var", p) if p.startswith("{{") else ("text", p) for p in TOKEN.split(value) if p]
+        return m.group(1) + Converter(False).render_run(atoms) + m.group(3)
+
+    out, pos = [], 0
+    for t in re.finditer(r"{%-?\s*trans\b.*?{%-?\s*endtrans\s*-?%}", src, re.S):
+        out.append(ATTR_VARS.sub(repl, src[pos : t.start()]))
+        out.append(t.group(0))
+        pos = t.end()
+    out.append(ATTR_VARS.sub(repl, src[pos:]))
+    return "".join(out)

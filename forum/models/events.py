@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Column,
     ColumnElement,
@@ -27,20 +28,20 @@ from forum.core.extensions import Model, db
 from forum.core.timezones import Localized, TimeInputError, get_zone, localize, to_zone
 from forum.models.base import Timestamps, TZDateTime, WallTime
 
-EVENT_KINDS = {"eforum": "e-Forum", "series": "Webinar series"}
+EVENT_KINDS = {"eforum": _l("e-Forum"), "series": _l("Webinar series")}
 EVENT_STATUSES = ("draft", "published", "cancelled")
 SESSION_STATUSES = ("scheduled", "cancelled")
-PANELIST_ROLES = {"panelist": "Panelist", "moderator": "Moderator", "presenter": "Presenter"}
+PANELIST_ROLES = {"panelist": _l("Panelist"), "moderator": _l("Moderator"), "presenter": _l("Presenter")}
 MODERATION_POLICIES = {
-    "none": "No posts held",
-    "new": "Hold first post of new members",
-    "all": "Hold every post",
+    "none": _l("No posts held"),
+    "new": _l("Hold first post of new members"),
+    "all": _l("Hold every post"),
 }
 #: What happens to mail to an e-forum from someone who is not a member (after a 250, so the
 #: MTA never bounces it to a sender address that may be forged).
 NON_MEMBER_POLICIES = {
-    "hold": "Hold for a moderator",
-    "discard": "Discard",
+    "hold": _l("Hold for a moderator"),
+    "discard": _l("Discard"),
 }
 
 
@@ -312,8 +313,8 @@ class EventPanelist(Model):
 # the event page to everyone) or for registrants only (shown on their signed-link pages
 # and in their mail, never on public pages or files).
 
-MATERIAL_KINDS = {"recording": "Recording", "slides": "Slides", "other": "Material"}
-MATERIAL_VISIBILITY = {"registrants": "Registrants only", "public": "Everyone (public)"}
+MATERIAL_KINDS = {"recording": _l("Recording"), "slides": _l("Slides"), "other": _l("Material")}
+MATERIAL_VISIBILITY = {"registrants": _l("Registrants only"), "public": _l("Everyone (public)")}
 
 
 class Material(Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Date, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,9 +16,9 @@ from forum.models.base import Timestamps, TZDateTime
 from forum.models.events import Event
 
 DELIVERY_MODES = {
-    "each": "Each message",
-    "digest": "Daily digest",
-    "none": "No mail (read on the web)",
+    "each": _l("Each message"),
+    "digest": _l("Daily digest"),
+    "none": _l("No mail (read on the web)"),
 }
 #: "awaiting": confirmed, waiting for an officer's approval (events that need it); "declined": refused
 SUBSCRIPTION_STATUSES = ("pending", "awaiting", "active", "waitlisted", "declined", "unsubscribed", "disabled")

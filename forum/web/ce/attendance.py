@@ -9,6 +9,7 @@ from collections import Counter
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
@@ -243,8 +244,7 @@ def save_rule(slug: str) -> Any:
         settings.certificate_delay_hours = form.certificate_delay_hours.data
     db.session.commit()
     flash(
-        f"Completion rule saved: {attendance.rule_text(settings, event)}; "
-        f"a session counts after {attendance.minimum_text(settings)}."
+        _("Completion rule saved: %(event)s; a session counts after %(settings)s.", event=attendance.rule_text(settings, event), settings=attendance.minimum_text(settings))
     )
     return redirect(url_for(".index", slug=slug), code=303)
 
@@ -262,13 +262,12 @@ def session_hours(slug: str, session_id: int) -> Any:
             attendance.set_session_minimum(session, form.minimum.data or "")
     except attendance.AttendanceError as exc:
         db.session.rollback()
-        flash(f"{session.display_title}: {exc}", "error")
+        flash(_("%(display_title)s: %(exc)s", display_title=session.display_title, exc=exc), "error")
         return redirect(url_for(".index", slug=slug) + "#hours-h", code=303)
     db.session.commit()
     needed = credit.session_minimum(session, attendance.settings_for(event))
     flash(
-        f"{session.display_title} counts for {attendance.hours_text(attendance.session_minutes(session))} hours"
-        f" after {needed.text} of it."
+        _("%(display_title)s counts for %(session)s hours after %(text)s of it.", display_title=session.display_title, session=attendance.hours_text(attendance.session_minutes(session)), text=needed.text)
     )
     return redirect(url_for(".index", slug=slug) + "#hours-h", code=303)
 

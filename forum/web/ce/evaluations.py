@@ -228,7 +228,7 @@ def edit_question(slug: str, question_id: int) -> Any:
         )
     except evaluations.EvaluationError as exc:
         db.session.rollback()
-        flash(f"Question not saved: {exc}", "error")
+        flash(_("Question not saved: %(exc)s", exc=exc), "error")
         return redirect(url_for(".manage", slug=slug) + f"#q-{question_id}", code=303)
     db.session.commit()
     flash(_("Question saved."))

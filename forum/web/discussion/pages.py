@@ -472,7 +472,7 @@ def moderate(slug: str, post_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400, description=_l("The form expired; reload the queue and try again."))
     if post.status != "held":
-        flash(f"That post was already {post.status}.", "info")
+        flash(_("That post was already %(status)s.", status=post.status), "info")
         return redirect(url_for(".moderation", slug=event.slug))
     if form.reject.data:
         reason = (form.reason.data or "").strip()
@@ -481,15 +481,15 @@ def moderate(slug: str, post_id: int) -> ResponseReturnValue:
             return _moderation_page(event, moderator, form, post.id), 400
         discussion.reject(post, reason, moderator)
         db.session.commit()
-        flash(f"Rejected “{post.subject}”; the reason was mailed to {post.author_display}.", "success")
+        flash(_("Rejected “%(subject)s”; the reason was mailed to %(author_display)s.", subject=post.subject, author_display=post.author_display), "success")
     elif form.always.data:
         moderation_service.moderate_many(event, [post.id], "always", moderator)
         db.session.commit()
-        flash(f"Approved “{post.subject}”; {post.author_email} will always be accepted.", "success")
+        flash(_("Approved “%(subject)s”; %(author_email)s will always be accepted.", subject=post.subject, author_email=post.author_email), "success")
     else:
         discussion.accept(post, moderator)
         db.session.commit()
-        flash(f"Approved “{post.subject}”; it was sent to the list.", "success")
+        flash(_("Approved “%(subject)s”; it was sent to the list.", subject=post.subject), "success")
     return redirect(url_for(".moderation", slug=event.slug))
 
 

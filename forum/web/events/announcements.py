@@ -101,7 +101,7 @@ def index(slug: str) -> str | Response:
             db.session.add(announcement)
             db.session.commit()
             when = _when(announcement)
-            flash(f"“{announcement.subject}” is scheduled for {when}.", "success")
+            flash(_("“%(subject)s” is scheduled for %(when)s.", subject=announcement.subject, when=when), "success")
             return redirect(url_for(".index", slug=slug))
     rows = list(
         db.session.scalars(
@@ -129,7 +129,7 @@ def edit(slug: str, announcement_id: int) -> str | Response:
     announcement = _announcement(event, announcement_id)
     if not announcement.editable:
         flash(
-            f"This {announcement.kind_label.lower()} was {announcement.status} and can no longer change.",
+            _("This %(kind_label)s was %(status)s and can no longer change.", kind_label=announcement.kind_label.lower(), status=announcement.status),
             "error",
         )
         return redirect(url_for(".index", slug=slug))
@@ -139,7 +139,7 @@ def edit(slug: str, announcement_id: int) -> str | Response:
         form.send_time.data = announcement.send_wall.time()
     if form.validate_on_submit() and _save(form, announcement, event):
         db.session.commit()
-        flash(f"Saved; it goes out {_when(announcement)}.", "success")
+        flash(_("Saved; it goes out %(announcement)s.", announcement=_when(announcement)), "success")
         return redirect(url_for(".index", slug=slug))
     status = 422 if form.errors else 200
     return render_template(
@@ -160,7 +160,7 @@ def cancel(slug: str, announcement_id: int) -> Response:
     if FlaskForm().validate_on_submit() and announcement.editable:
         announcement.status = "cancelled"
         db.session.commit()
-        flash(f"“{announcement.subject}” is cancelled and will not be sent.", "success")
+        flash(_("“%(subject)s” is cancelled and will not be sent.", subject=announcement.subject), "success")
     elif announcement.status == "sent":
         flash(_("It was already sent."), "error")
     return redirect(url_for(".index", slug=slug))

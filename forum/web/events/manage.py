@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -83,7 +84,7 @@ def new_event() -> Page:
             show_error(form[exc.field], exc)
         else:
             db.session.commit()
-            flash(f"Created “{event.title}”. Now add its sessions.", "success")
+            flash(_("Created “%(title)s”. Now add its sessions.", title=event.title), "success")
             return redirect(url_for("manage.sessions", slug=event.slug))
     if request.method == "POST":
         return bad_request("manage/event_form.html", form=form, event=None)
@@ -164,7 +165,7 @@ def publish(slug: str) -> Response:
         flash(str(exc), "error")
     else:
         db.session.commit()
-        flash(f"Published. The public page is live at {url_for('public.event', slug=ev.slug)}.", "success")
+        flash(_("Published. The public page is live at %(slug)s.", slug=url_for('public.event', slug=ev.slug)), "success")
         for warning in actions.publish_warnings(ev):
             flash(warning, "warning")
     return redirect(url_for("manage.event", slug=ev.slug))
@@ -179,7 +180,7 @@ def cancel_event(slug: str) -> Page:
         actions.cancel_event(ev)
         db.session.commit()
         flash(
-            f"“{ev.title}” is cancelled. Calendar cancellations go to {people(recipients)}.",
+            _("“%(title)s” is cancelled. Calendar cancellations go to %(recipients)s.", title=ev.title, recipients=people(recipients)),
             "success",
         )
         return redirect(url_for("manage.event", slug=ev.slug))

@@ -259,7 +259,7 @@ def cancel_session(slug: str, session_id: int) -> Page:
         else:
             editing.cancel_session(session, reason=request.form.get("reason", ""))
             db.session.commit()
-            flash(f"Session cancelled. Calendar cancellations go to {people(recipients)}.", "success")
+            flash(_("Session cancelled. Calendar cancellations go to %(recipients)s.", recipients=people(recipients)), "success")
         return redirect(url_for("manage.sessions", slug=slug))
     return render_template(
         "manage/cancel_session.html", event=ev, session=session, form=form, recipients=recipients

@@ -222,7 +222,7 @@ def status(slug: str, action: str) -> Page:
         else:
             db.session.commit()
             if action == "delete":
-                flash(f"Deleted {title}.")
+                flash(_("Deleted %(title)s.", title=title))
                 return redirect(url_for(".index"), code=303)
             flash(_("Published: it is on /pathways now.") if action == "publish" else "Back to draft.")
     return redirect(url_for(".pathway", slug=slug), code=303)
@@ -318,7 +318,7 @@ def delete_resource(resource_id: int) -> Page:
             flash(str(exc), "error")
             return redirect(url_for(".edit_resource", resource_id=resource_id), code=303)
         db.session.commit()
-        flash(f"Deleted {title}.")
+        flash(_("Deleted %(title)s.", title=title))
     return redirect(url_for(".resources"), code=303)
 
 

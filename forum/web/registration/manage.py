@@ -146,7 +146,7 @@ def add_from_preset(slug: str) -> Response:
             assert form_row is not None
             service.add_from_preset(form_row, preset, required=bool(form.preset_required.data))
             db.session.commit()
-            flash(f"Added “{preset.label}”.")
+            flash(_("Added “%(label)s”.", label=preset.label))
     return redirect(url_for(".questions", slug=slug), code=303)
 
 

@@ -124,7 +124,7 @@ def login_page() -> tuple[str, int] | Response:
         officer = check_credentials(form.email.data or "", form.password.data or "")
         if officer is not None:
             login_user(officer)
-            flash(f"Signed in as {officer.email}.", "success")
+            flash(_("Signed in as %(email)s.", email=officer.email), "success")
             response = redirect(safe_next(form.next.data) or url_for("manage.index"))
             response.set_cookie(
                 DEVICE_COOKIE,

@@ -5,6 +5,7 @@ the CLI makes; this door only reads the button and shows the outcome."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -51,7 +52,7 @@ def deactivate(officer_id: int) -> Response | tuple[str, int]:
         db.session.rollback()
         return _page(str(exc), 400)
     db.session.commit()
-    flash(f"Deactivated {officer.email}; {revoked} API token(s) revoked.", "success")
+    flash(_("Deactivated %(email)s; %(revoked)s API token(s) revoked.", email=officer.email, revoked=revoked), "success")
     return redirect(url_for("officers.index"), 303)
 
 
@@ -63,7 +64,7 @@ def reactivate(officer_id: int) -> Response | tuple[str, int]:
     except officers.OfficerError as exc:
         return _page(str(exc), 400)
     db.session.commit()
-    flash(f"Reactivated {officer.email}. Their old API tokens stay revoked.", "success")
+    flash(_("Reactivated %(email)s. Their old API tokens stay revoked.", email=officer.email), "success")
     return redirect(url_for("officers.index"), 303)
 
 
@@ -74,5 +75,5 @@ def revoke(token_id: int) -> Response:
         abort(404, description=_l("That token was revoked already."))
     what = officers.revoke_token(token)
     db.session.commit()
-    flash(f"Revoked {what}.", "success")
+    flash(_("Revoked %(what)s.", what=what), "success")
     return redirect(url_for("officers.index"), 303)

@@ -96,8 +96,7 @@ def duplicate(slug: str) -> Page:
             else:
                 db.session.commit()
                 flash(
-                    f"“{copy.title}” is a new draft with {len(copy.sessions)} sessions and "
-                    f"{len(copy.panelist_links)} panelists. Check it, then publish.",
+                    _("“%(title)s” is a new draft with %(sessions)s sessions and %(panelist_links)s panelists. Check it, then publish.", title=copy.title, sessions=len(copy.sessions), panelist_links=len(copy.panelist_links)),
                     "success",
                 )
                 for warning in actions.dst_warnings(copy):
@@ -118,6 +117,6 @@ def delete_draft(slug: str) -> Page:
         title = ev.title
         actions.delete_draft(ev)
         db.session.commit()
-        flash(f"Deleted the draft “{title}”. Its panelists are still available for other events.", "success")
+        flash(_("Deleted the draft “%(title)s”. Its panelists are still available for other events.", title=title), "success")
         return redirect(url_for("manage.index"))
     return render_template("manage/delete_event.html", event=ev, form=form)

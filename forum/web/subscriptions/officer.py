@@ -185,7 +185,7 @@ def change_mode(slug: str, sub_id: int) -> Any:
     if form.validate_on_submit():
         service.change_mode(sub, form.mode.data)
         db.session.commit()
-        flash(f"{sub.participant.email} now gets: {sub.mode_label}.")
+        flash(_("%(email)s now gets: %(mode_label)s.", email=sub.participant.email, mode_label=sub.mode_label))
     else:
         flash(_("Choose one of the delivery modes."), "error")
     return _back(slug)
@@ -199,7 +199,7 @@ def remove(slug: str, sub_id: int) -> Any:
     if RemoveForm().validate_on_submit():
         service.unsubscribe(sub)
         db.session.commit()
-        flash(f"{sub.participant.email} was removed from {event.title}.")
+        flash(_("%(email)s was removed from %(title)s.", email=sub.participant.email, title=event.title))
     return _back(slug)
 
 
@@ -211,9 +211,9 @@ def reenable(slug: str, sub_id: int) -> Any:
     if RemoveForm().validate_on_submit():
         if bounces.reenable(sub):
             db.session.commit()
-            flash(f"{sub.participant.email} gets mail again.")
+            flash(_("%(email)s gets mail again.", email=sub.participant.email))
         else:
-            flash(f"{sub.participant.email} was not disabled by bounces.", "error")
+            flash(_("%(email)s was not disabled by bounces.", email=sub.participant.email), "error")
     return _back(slug)
 
 

@@ -7,6 +7,7 @@ the rules about who may make an owner live in `forum.team.roles` and come back a
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
@@ -72,7 +73,7 @@ def index(slug: str) -> tuple[str, int] | Response:
             return _page(event, form, 400)
         db.session.commit()
         flash(
-            f"{officer.email} is now {roles.ROLE_LABELS[form.role.data or '']} of “{event.title}”.", "success"
+            _("%(email)s is now %(role)s of “%(title)s”.", email=officer.email, role=roles.ROLE_LABELS[form.role.data or ''], title=event.title), "success"
         )
         return redirect(url_for("team.index", slug=slug), code=303)
     return _page(event, form, 400 if form.errors else 200)
@@ -92,7 +93,7 @@ def revoke(slug: str, officer_id: int) -> tuple[str, int] | Response:
         return redirect(url_for("team.index", slug=slug), code=303)
     db.session.commit()
     if had:
-        flash(f"{officer.email} no longer holds a role on “{event.title}”.", "success")
+        flash(_("%(email)s no longer holds a role on “%(title)s”.", email=officer.email, title=event.title), "success")
     return redirect(url_for("team.index", slug=slug), code=303)
 
 
@@ -115,6 +116,6 @@ def accept(token: str) -> tuple[str, int] | Response:
         officer.set_password(form.password.data or "")
         db.session.commit()
         login_user(officer)
-        flash(f"Welcome, {officer.email}: your password is set.", "success")
+        flash(_("Welcome, %(email)s: your password is set.", email=officer.email), "success")
         return redirect(url_for("manage.index"), code=303)
     return render_template("team/accept.html", form=form, officer=officer), 400 if form.errors else 200

@@ -8,6 +8,7 @@ from typing import Any
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user
 from werkzeug.wrappers import Response
@@ -64,7 +65,7 @@ def callback() -> tuple[str, int] | Response:
         return _refused(str(exc), 403)
     db.session.commit()
     login_user(officer)
-    flash(f"Signed in as {officer.email}.", "success")
+    flash(_("Signed in as %(email)s.", email=officer.email), "success")
     return redirect(url_for("manage.index"))
 
 

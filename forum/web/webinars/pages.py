@@ -228,8 +228,7 @@ def recordings_page(slug: str) -> Any:
         else:
             db.session.commit()
             flash(
-                f"Added to {session.display_title}. Registrants get one “recording available” mail "
-                "per session once it is over."
+                _("Added to %(display_title)s. Registrants get one “recording available” mail per session once it is over.", display_title=session.display_title)
             )
             return redirect(url_for(".recordings_page", slug=slug), code=303)
     return render_template(
