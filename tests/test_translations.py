@@ -74,7 +74,7 @@ def test_the_message_template_is_what_extraction_gives_today(tmp_path: Path) -> 
     out = tmp_path / "messages.pot"
     subprocess.run(
         [
-            str(Path(sys.executable).parent / "pybabel"), "extract", "-q", "-F", "babel.cfg",
+            str(Path(sys.executable).parent / "pybabel"), "-q", "extract", "-F", "babel.cfg",
             "-k", "_l", "-k", "lazy_gettext", "-k", "ngettext:1,2", "-k", "lazy_ngettext:1,2",
             "-o", str(out), ".",
         ],

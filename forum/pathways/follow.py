@@ -381,6 +381,7 @@ def send_confirmation(item: PathwayFollow) -> None:
     participant = item.participant
     msg = build_message(
         to=address(participant.email, participant.name),
+        language=participant.language,
         subject=LazyString(lambda: _("Confirm: follow the pathway “%(pathway)s”", pathway=item.pathway.title)),
         template="pathway_confirm",
         context={
@@ -452,6 +453,7 @@ def step_message(item: PathwayFollow, step: PathwayStep, number: int):  # type: 
     }
     return build_message(
         to=address(participant.email, participant.name),
+        language=participant.language,
         subject=f"{pathway.title}, step {number} of {len(pathway.steps)}: {public_title(resource)}",
         template="pathway_step",
         context=context,

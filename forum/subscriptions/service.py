@@ -233,6 +233,7 @@ def confirmation(subscription: Subscription) -> Outgoing:
     participant, event = subscription.participant, subscription.event
     msg = build_message(
         to=address(participant.email, participant.name),
+        language=participant.language,
         subject=subjects.subject(
             _l("Confirm your subscription") if event.is_eforum else _l("Confirm your registration"), event
         ),
@@ -326,6 +327,7 @@ def send_fresh_link(raw_email: str) -> None:
         return
     msg = build_message(
         to=address(participant.email, participant.name),
+        language=participant.language,
         subject=_l("Your link to manage your subscriptions"),
         template="fresh_link",
         context={

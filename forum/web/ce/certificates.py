@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from forum.ce import attendance, certificates, evaluations
-from forum.core import clock
+from forum.core import clock, i18n
 from forum.core.extensions import db
 from forum.core.tokens import TokenError
 from forum.models import Participant, Subscription
@@ -94,6 +94,7 @@ def download(token: str, sub_id: int) -> Any:
         return render_template("subscriptions/gone.html"), 404
     if is_erased(participant):
         return removed()
+    i18n.use_locale(participant.language)  # the page and the PDF in their language
     sub = db.session.get(Subscription, sub_id)
     if sub is None or sub.participant_id != participant.id:
         return render_template("subscriptions/gone.html"), 404

@@ -15,7 +15,7 @@ from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAre
 from wtforms.fields.choices import SelectChoice
 
 from forum.ce import evaluations
-from forum.core import clock, timezones
+from forum.core import clock, i18n, timezones
 from forum.core.extensions import db, login
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
@@ -67,6 +67,7 @@ def answer(token: str) -> Any:
         return render_template("subscriptions/gone.html"), 404
     if is_erased(sub.participant):
         return removed()
+    i18n.use_locale(sub.participant.language)
     evaluation = evaluations.evaluation_of(sub.event)
     if evaluation is None:
         return render_template("ce/evaluation_none.html", event=sub.event), 404

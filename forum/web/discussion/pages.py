@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from forum.core import clock, timezones
+from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.core.tokens import TokenError, read_token
 from forum.core.validation import CheckedForm
@@ -139,7 +139,10 @@ def _subscription_from_token(token: str) -> Subscription | None:
     except TokenError:
         return None
     sub = db.session.get(Subscription, sub_id) if isinstance(sub_id, int) else None
-    return sub if sub is not None and sub.is_active else None
+    if sub is not None and sub.is_active:
+        i18n.use_locale(sub.participant.language)  # the compose page in the poster's language
+        return sub
+    return None
 
 
 def _panelist_moderator(event: Event, token: str | None) -> EventPanelist | None:

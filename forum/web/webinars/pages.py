@@ -18,7 +18,7 @@ from wtforms import IntegerField, SelectField, StringField, SubmitField, URLFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from forum.core import clock
+from forum.core import clock, i18n
 from forum.core.extensions import db, login
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
@@ -71,6 +71,8 @@ def join(token: str) -> Any:
         subscription, session = join_links.read(token)
     except TokenError as exc:
         return render_template("webinars/join.html", door=None, problem=str(exc)), 410 if exc.expired else 400
+    if subscription is not None:
+        i18n.use_locale(subscription.participant.language)
     door = join_links.follow(subscription, session, record=request.method != "HEAD")
     if door.url:
         db.session.commit()  # the attendance row
