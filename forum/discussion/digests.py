@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app, render_template
+from flask_babel import LazyString, get_locale, ngettext
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from forum.common import audience
-from forum.core import timezones
+from forum.core import i18n, timezones
 from forum.core.extensions import db
 from forum.core.urls import external_url
 from forum.mail.compose import ListOptions, list_message
@@ -112,10 +113,28 @@ def post_url(post: Post) -> str:
 
 
 def subject_for(event: Event, period: DigestPeriod, count: int) -> str:
+    """`[Title] Digest, Tuesday, 9/10/2019 (3 messages)`, read lazily in each reader's language."""
+    return LazyString(_subject_now, event, period, count)  # type: ignore[return-value]
+
+
+def _subject_now(event: Event, period: DigestPeriod, count: int) -> str:
     when = timezones.format_date(period.day)
-    kind = "Final digest" if period.final else "Digest"
-    noun = "message" if count == 1 else "messages"
-    return f"[{event.title}] {kind}, {when} ({count} {noun})"
+    title = event.in_language(i18n.current_language())[0]
+    if period.final:
+        return ngettext(
+            "[%(event)s] Final digest, %(day)s (%(num)d message)",
+            "[%(event)s] Final digest, %(day)s (%(num)d messages)",
+            count,
+            event=title,
+            day=when,
+        )
+    return ngettext(
+        "[%(event)s] Digest, %(day)s (%(num)d message)",
+        "[%(event)s] Digest, %(day)s (%(num)d messages)",
+        count,
+        event=title,
+        day=when,
+    )
 
 
 class DigestRenderer:
@@ -124,11 +143,13 @@ class DigestRenderer:
     def __init__(self, event: Event, period: DigestPeriod, posts: Sequence[Post]):
         self.event, self.period, self.posts = event, period, list(posts)
         self.urls = {p.id: post_url(p) for p in self.posts}
-        self._bodies: dict[str, tuple[Markup, Markup]] = {}
+        self._bodies: dict[str, tuple[Markup, Markup]] = {}  # by zone and language
 
     def body(self, zone: str) -> tuple[Markup, Markup]:
-        """(text, html) of the table of contents and posts, times shown in `zone`."""
-        cached = self._bodies.get(zone)
+        """(text, html) of the table of contents and posts, times shown in `zone`, in the
+        language in force (the fan-out renders each language's group under its locale)."""
+        key = f"{zone}|{get_locale()}"
+        cached = self._bodies.get(key)
         if cached is None:
             ctx = {
                 "event": self.event,
@@ -139,7 +160,7 @@ class DigestRenderer:
             }
             text = Markup(render_template("mail/digest.body.txt", **ctx))  # noqa: S704 - Jinja output
             html = Markup(render_template("mail/digest.body.html", **ctx))  # noqa: S704 - autoescaped
-            cached = self._bodies[zone] = (text, html)
+            cached = self._bodies[key] = (text, html)
         return cached
 
     def chunk_size(self, budget_bytes: int = 48 * 2**20) -> int:
