@@ -148,7 +148,8 @@ def issue(subscription: Subscription, at: datetime | None = None) -> Certificate
     values = {
         "kind": state.kind,
         "name": name,
-        "event_title": subscription.event.title,
+        # the title as the participant reads it (the event's second language when it is theirs)
+        "event_title": subscription.event.in_language(i18n.language_of(participant.language))[0],
         "minutes": state.record.minutes,
         "sessions": session_lines(subscription.event, state.record),
     }

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 from forum.core import clock
 from forum.models import Event
 from forum.webinars import seats
@@ -41,24 +44,36 @@ def has_ended(event: Event, at: datetime | None = None) -> bool:
 
 def registration_state(event: Event, at: datetime | None = None) -> RegistrationState:
     if event.status != "published":
-        return RegistrationState("closed", "", "Registration for this event is closed.")
+        return RegistrationState("closed", "", _("Registration for this event is closed."))
     if has_ended(event, at):
-        return RegistrationState("ended", "", "This event has ended, so it takes no more registrations.")
-    register = "Subscribe" if event.is_eforum else "Register"
+        return RegistrationState("ended", "", _("This event has ended, so it takes no more registrations."))
+    register = _("Subscribe") if event.is_eforum else _("Register")
     counts = seats.counts(event) if event.kind == "series" and event.seat_limit is not None else None
     if counts is None or counts.limit is None:
         return RegistrationState("open", register, "")
     if counts.full:
-        waiting = f"{counts.waiting} waiting." if counts.waiting else ""
+        if counts.waiting:
+            note = ngettext(
+                "%(num)d waiting. Seats go to the waiting list in order as they free up.",
+                "%(num)d waiting. Seats go to the waiting list in order as they free up.",
+                counts.waiting,
+            )
+        else:
+            note = _("Seats go to the waiting list in order as they free up.")
         return RegistrationState(
             "full",
-            "Join the waiting list",
-            "This series is full.",
-            f"{waiting} Seats go to the waiting list in order as they free up.".strip(),
+            _("Join the waiting list"),
+            _("This series is full."),
+            note,
             0,
             counts.limit,
             counts.waiting,
         )
     return RegistrationState(
-        "seats", register, f"{counts.left} of {counts.limit} seats left.", "", counts.left, counts.limit
+        "seats",
+        register,
+        _("%(left)d of %(limit)d seats left.", left=counts.left, limit=counts.limit),
+        "",
+        counts.left,
+        counts.limit,
     )
