@@ -418,7 +418,7 @@ def _send_invitations(evaluation: Evaluation) -> tuple[int, str]:
                 "closes": closes,
                 "questions": len(evaluation.questions),
             },
-            detail="how was it?",
+            detail=_l("how was it?"),
             posting_open=False,
         )
         if enqueue(

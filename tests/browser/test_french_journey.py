@@ -149,7 +149,7 @@ def test_a_french_participant_sees_every_page_mail_and_pdf_in_french(app: Flask,
     with clock.frozen(after_end(series, hours=2)), live_server_for(app) as base:
         run_job("ce")
         invitation = outbox("evaluation", EMAIL)[0]
-        assert str(parsed(invitation)["Subject"]) == "Évaluation : Le catalogage aujourd’hui"
+        assert str(parsed(invitation)["Subject"]) == "Évaluation : Le catalogage aujourd’hui — comment était-ce ?"
         page = context.new_page()
         page.goto(_link(text_of(invitation), "/evaluation/"))
         expect(page.get_by_role("heading", level=1)).to_have_text("Évaluation : Le catalogage aujourd’hui")
