@@ -163,7 +163,10 @@ def _templates() -> list[Path]:
 @pytest.mark.parametrize("path", _templates(), ids=lambda p: str(p.relative_to(ROOT / "templates")))
 def test_templates_have_no_bare_strings(path: Path) -> None:
     found = bare_text(path.read_text(encoding="utf-8"), html=path.suffix == ".html")
-    assert not found, f"text outside a translation call: {[t for _, t in found][:5]}"
+    assert not found, (
+        f"text outside a translation call: {[t for _, t in found][:5]} "
+        "(wrap it: .venv/bin/python -m tests.support.wrap_templates TEMPLATE, then review the diff and run make messages)"
+    )
 
 
 def test_the_bare_string_check_sees_bare_text_and_ignores_wrapped_text() -> None:

@@ -1,5 +1,6 @@
 """Wrap the user-visible text of Jinja templates in translation calls (a one-off helper,
-kept for the text other branches add: `python tools/wrap_templates.py templates/x.html`).
+for text added later: `.venv/bin/python -m tests.support.wrap_templates templates/x.html`, as the failing
+no-bare-strings test suggests).
 
 What it does, per file:
 - a run of text and `{{ expressions }}` (with inline HTML such as <a>, <strong> inside it)
