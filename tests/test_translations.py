@@ -114,7 +114,7 @@ class _Visible(HTMLParser):
 
 def bare_text(source: str, html: bool) -> list[tuple[int, str]]:
     """(line, text) of words outside translation calls in one template's source."""
-    env = Environment(extensions=["jinja2.ext.i18n"])
+    env = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)  # only lexed, never rendered
     pieces: list[tuple[int, str]] = []
     depth = 0  # inside {% trans %} ... {% endtrans %}
     tokens = list(env.lex(source))

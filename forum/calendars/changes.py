@@ -157,8 +157,10 @@ def describe(change: object) -> str:
     what = change.get("what")
     if what == "when":
         zone = str(change["zone"])
-        was = format_when(*(datetime.fromisoformat(t) for t in change["was"]), zone)
-        now = format_when(*(datetime.fromisoformat(t) for t in change["now"]), zone)
+        was_start, was_end = (datetime.fromisoformat(t) for t in change["was"])
+        now_start, now_end = (datetime.fromisoformat(t) for t in change["now"])
+        was = format_when(was_start, was_end, zone)
+        now = format_when(now_start, now_end, zone)
         return _("When: was %(was)s, now %(now)s", was=was, now=now)
     if what == "title":
         return _("Title: was “%(was)s”, now “%(now)s”", was=change["was"], now=change["now"])

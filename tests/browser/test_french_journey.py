@@ -11,7 +11,7 @@ l’Est)"); the officer's own page stays in English.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import Flask
 from playwright.sync_api import Browser, expect
@@ -68,7 +68,12 @@ def test_a_french_participant_sees_every_page_mail_and_pdf_in_french(app: Flask,
         forum, series = _events()
     make_officer()
     ARTIFACTS.mkdir(exist_ok=True)
-    with clock.frozen(SIGN_UP), live_server_for(app) as base:
+    with live_server_for(app) as base:  # one server: links in mail point at it
+        _journey(app, browser, base, forum, series)
+
+
+def _journey(app: Flask, browser: Browser, base: str, forum: Event, series: Event) -> None:
+    with clock.frozen(SIGN_UP):
         # The officer works in English.
         officer = browser.new_context(locale="en-US").new_page()
         officer.goto(f"{base}/login")
@@ -116,7 +121,8 @@ def test_a_french_participant_sees_every_page_mail_and_pdf_in_french(app: Flask,
 
     # 4. a daily digest of the first day
     add_post(forum, eastern(2030, 3, 1, 12), "Bonjour à toutes et à tous", "Ravi d’être ici.", author="Luc Gagnon")
-    run_job("digests", at=eastern(2030, 3, 1, 18, 1))
+    with clock.frozen(eastern(2030, 3, 1, 18, 1)):
+        run_job("digests", at=eastern(2030, 3, 1, 18, 1))
     digest = outbox("digest", EMAIL)[0]
     assert str(parsed(digest)["Subject"]) == (
         "[Le mentorat en services techniques] Résumé, vendredi 1 mars 2030 (1 message)"
@@ -124,7 +130,7 @@ def test_a_french_participant_sees_every_page_mail_and_pdf_in_french(app: Flask,
     assert "Vous recevez un résumé par jour" in text_of(digest)
 
     # 5. the webinar series: registered at once (her address is confirmed), the join link
-    with clock.frozen(SIGN_UP), live_server_for(app) as base:
+    with clock.frozen(SIGN_UP):
         page = context.new_page()
         page.goto(f"{base}/events/catalogage")
         expect(page.get_by_role("heading", level=1)).to_have_text("Le catalogage aujourd’hui")
@@ -146,7 +152,7 @@ def test_a_french_participant_sees_every_page_mail_and_pdf_in_french(app: Flask,
     attendance.settings_for(series, create=True).evaluation_required = True
     evaluations.create(series)
     db.session.commit()
-    with clock.frozen(after_end(series, hours=2)), live_server_for(app) as base:
+    with clock.frozen(after_end(series, hours=2)):
         run_job("ce")
         invitation = outbox("evaluation", EMAIL)[0]
         assert str(parsed(invitation)["Subject"]) == "Évaluation : Le catalogage aujourd’hui — comment était-ce ?"

@@ -36,9 +36,7 @@ def is_prose(literal: str) -> bool:
         return False
     if body.startswith(("http", "/", "#", ".", "mail/", "text/")) or "{" in body:
         return False
-    if re.fullmatch(r"[a-z][a-z0-9_\- ]*", body) and " " not in body.strip():
-        return False
-    return True
+    return not (re.fullmatch(r"[a-z][a-z0-9_\- ]*", body) and " " not in body.strip())
 
 
 def wrap_literals(expr: str) -> str:
