@@ -327,7 +327,7 @@ def test_session_updates_and_cancellations_match_the_one_at_a_time_message(app, 
             zone_line = session_zone_lines(session, sub.participant.timezone)[-1]
             assert zone_line in text
             if kind == "update":
-                assert "What changed:" in text and changes[0] in text and link in text
+                assert "What changed:" in text and describe(changes[0]) in text and link in text
             else:
                 assert "Our speaker is ill." in text and vevent["STATUS"] == "CANCELLED"
             name = sub.participant.name
