@@ -278,7 +278,7 @@ def _change_readers(event):  # type: ignore[no-untyped-def]
 def test_session_updates_and_cancellations_match_the_one_at_a_time_message(app, kind):  # type: ignore[no-untyped-def]
     from sqlalchemy import func, select
 
-    from forum.calendars.changes import session_change_message
+    from forum.calendars.changes import describe, session_change_message
     from forum.common import fanout
     from forum.events import service as events
     from forum.models import FanOut, OutboundBody
