@@ -24,7 +24,7 @@ from forum.core.validation import CheckedForm
 from forum.models import COMPLETION_RULES, Certificate, Event, Session, Subscription
 from forum.web.ce.certificates import issued_pdf
 from forum.web.charts import grouped_bars
-from forum.web.events.manage_common import get_event, require_officer
+from forum.web.events.manage_common import get_event, get_session, require_officer
 
 bp = Blueprint("attendance", __name__, url_prefix="/manage/events/<slug>/attendance")
 bp.before_request(require_officer)  # every page here is for signed-in officers
@@ -34,13 +34,6 @@ GRID_LIMIT = 300  # rows shown on the page; the CSV has everyone
 
 
 
-
-
-def get_session(event: Event, session_id: int | None) -> Session:
-    session = db.session.get(Session, session_id) if session_id else None
-    if session is None or session.event_id != event.id:
-        abort(404, description="That session is not part of this event.")
-    return session
 
 
 class ImportForm(CheckedForm):

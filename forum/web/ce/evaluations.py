@@ -8,19 +8,19 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from forum.ce import evaluations
 from forum.core import clock, timezones
-from forum.core.extensions import db, login
+from forum.core.extensions import db
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
 from forum.mail import links
 from forum.models import QUESTION_KINDS, EvaluationQuestion, Event
 from forum.subscriptions.erasure import is_erased
 from forum.web.charts import grouped_bars
+from forum.web.events.manage_common import get_owned, officer_event
 from forum.web.helpers import button_post
 from forum.web.subscriptions.pages import link_problem, removed
 
@@ -110,20 +110,14 @@ def answer(token: str) -> Any:
 # --- the officer's pages --------------------------------------------------------------------
 
 
-def _officer_event(slug: str) -> Event:
-    if not current_user.is_authenticated:
-        abort(login.unauthorized())
-    event = Event.by_slug(slug)
-    if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
-    return event
-
-
 def _question(event: Event, question_id: int) -> EvaluationQuestion:
-    q = db.session.get(EvaluationQuestion, question_id)
-    if q is None or q.evaluation.event_id != event.id:
-        abort(404, description="That question is not part of this evaluation.")
-    return q
+    return get_owned(
+        EvaluationQuestion,
+        question_id,
+        event,
+        "That question is not part of this evaluation.",
+        lambda question: question.evaluation.event_id,
+    )
 
 
 def _manage_page(
@@ -153,12 +147,12 @@ def _manage_page(
 
 @bp.route("/manage/events/<slug>/evaluation")
 def manage(slug: str) -> Any:
-    return _manage_page(_officer_event(slug))
+    return _manage_page(officer_event(slug))
 
 
 @bp.route("/manage/events/<slug>/evaluation/create", methods=["POST"])
 def create(slug: str) -> Any:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     return button_post(
         lambda: evaluations.create(event),
         "The evaluation is set up with the default questions; edit them below.",
@@ -168,7 +162,7 @@ def create(slug: str) -> Any:
 
 @bp.route("/manage/events/<slug>/evaluation/questions", methods=["POST"])
 def add_question(slug: str) -> Any:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     evaluation = evaluations.evaluation_of(event) or evaluations.create(event)
     form = QuestionForm()
     if not form.validate_on_submit():
@@ -206,7 +200,7 @@ def _saved(event: Event, change: Callable[[], object], done: str, **page_form: C
 
 @bp.route("/manage/events/<slug>/evaluation/questions/<int:question_id>/delete", methods=["POST"])
 def remove_question(slug: str, question_id: int) -> Any:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     question = _question(event, question_id)
     return button_post(
         lambda: evaluations.remove_question(question), "Question removed, with its answers.", url_for(".manage", slug=slug)
@@ -215,7 +209,7 @@ def remove_question(slug: str, question_id: int) -> Any:
 
 @bp.route("/manage/events/<slug>/evaluation/questions/<int:question_id>", methods=["POST"])
 def edit_question(slug: str, question_id: int) -> Any:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     question = _question(event, question_id)
     form = EditForm()
     if not form.validate_on_submit():
@@ -235,7 +229,7 @@ def edit_question(slug: str, question_id: int) -> Any:
 
 @bp.route("/manage/events/<slug>/evaluation/questions/<int:question_id>/move", methods=["POST"])
 def move_question(slug: str, question_id: int) -> Any:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     question = _question(event, question_id)
     step = -1 if request.form.get("direction") == "up" else 1
     return button_post(
@@ -245,7 +239,7 @@ def move_question(slug: str, question_id: int) -> Any:
 
 @bp.route("/manage/events/<slug>/evaluation/settings", methods=["POST"])
 def settings(slug: str) -> Any:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     evaluation = evaluations.evaluation_of(event)
     if evaluation is None:
         abort(404, description="Set up the evaluation first.")
@@ -262,7 +256,7 @@ def settings(slug: str) -> Any:
 
 @bp.route("/manage/events/<slug>/evaluation/results")
 def results(slug: str) -> Any:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     evaluation = evaluations.evaluation_of(event)
     if evaluation is None:
         return redirect(url_for(".manage", slug=slug), code=303)
@@ -279,7 +273,7 @@ def results(slug: str) -> Any:
 
 @bp.route("/manage/events/<slug>/evaluation/results.csv")
 def results_csv(slug: str) -> Response:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     evaluation = evaluations.evaluation_of(event)
     if evaluation is None:
         abort(404, description="This event has no evaluation.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -23,6 +23,7 @@ from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.models import Announcement, Event, Subscription
 from forum.models.scheduling import ANNOUNCEMENT_KINDS
+from forum.web.events.manage_common import get_event, get_owned
 
 bp = Blueprint("announcements", __name__, url_prefix="/manage/events/<slug>/announcements")
 
@@ -46,18 +47,8 @@ class AnnouncementForm(CheckedForm):
     submit = SubmitField("Schedule")
 
 
-def _event(slug: str) -> Event:
-    event = Event.by_slug(slug)
-    if event is None:
-        abort(404, description=f"There is no event “{slug}”.")
-    return event
-
-
 def _announcement(event: Event, announcement_id: int) -> Announcement:
-    announcement = db.session.get(Announcement, announcement_id)
-    if announcement is None or announcement.event_id != event.id:
-        abort(404, description="There is no such announcement for this event.")
-    return announcement
+    return get_owned(Announcement, announcement_id, event, "There is no such announcement for this event.")
 
 
 def _audience(event: Event) -> int:
@@ -91,7 +82,7 @@ def _save(form: AnnouncementForm, announcement: Announcement, event: Event) -> b
 @login_required
 def index(slug: str) -> str | Response:
     """The event's announcements and lessons, and the form to schedule a new one."""
-    event = _event(slug)
+    event = get_event(slug)
     form = AnnouncementForm()
     if form.validate_on_submit():
         announcement = Announcement(event=event)
@@ -123,7 +114,7 @@ def index(slug: str) -> str | Response:
 @bp.route("/<int:announcement_id>", methods=["GET", "POST"])
 @login_required
 def edit(slug: str, announcement_id: int) -> str | Response:
-    event = _event(slug)
+    event = get_event(slug)
     announcement = _announcement(event, announcement_id)
     if not announcement.editable:
         flash(
@@ -153,7 +144,7 @@ def edit(slug: str, announcement_id: int) -> str | Response:
 @bp.route("/<int:announcement_id>/cancel", methods=["POST"])
 @login_required
 def cancel(slug: str, announcement_id: int) -> Response:
-    event = _event(slug)
+    event = get_event(slug)
     announcement = _announcement(event, announcement_id)
     if FlaskForm().validate_on_submit() and announcement.editable:
         announcement.status = "cancelled"

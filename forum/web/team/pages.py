@@ -6,7 +6,7 @@ the rules about who may make an owner live in `forum.team.roles` and come back a
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField, SelectField, StringField
@@ -16,6 +16,7 @@ from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.models import Event, Officer
 from forum.team import invitations, roles
+from forum.web.events.manage_common import get_event
 from forum.web.forms import STRIP, ConfirmForm, choices
 
 bp = Blueprint("team", __name__)
@@ -37,13 +38,6 @@ class GrantForm(CheckedForm):
     role = SelectField("Role", choices=choices(roles.ROLE_LABELS), default="viewer")
 
 
-def _event(slug: str) -> Event:
-    event = Event.by_slug(slug)
-    if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
-    return event
-
-
 def _page(event: Event, form: GrantForm, status: int = 200) -> tuple[str, int]:
     return render_template(
         "team/roles.html",
@@ -58,7 +52,7 @@ def _page(event: Event, form: GrantForm, status: int = 200) -> tuple[str, int]:
 
 @bp.route("/manage/events/<slug>/team", methods=["GET", "POST"])
 def index(slug: str) -> tuple[str, int] | Response:
-    event = _event(slug)
+    event = get_event(slug)
     form = GrantForm()
     if form.validate_on_submit():
         try:
@@ -79,7 +73,7 @@ def index(slug: str) -> tuple[str, int] | Response:
 
 @bp.route("/manage/events/<slug>/team/<int:officer_id>/revoke", methods=["POST"])
 def revoke(slug: str, officer_id: int) -> tuple[str, int] | Response:
-    event = _event(slug)
+    event = get_event(slug)
     officer = db.session.get(Officer, officer_id)
     if not ConfirmForm().validate_on_submit() or officer is None:
         return _page(event, GrantForm(formdata=None), 400)

@@ -15,6 +15,7 @@ from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.models import Event, WebhookDelivery, WebhookEndpoint
 from forum.team import webhooks
+from forum.web.events.manage_common import get_event, get_owned
 from forum.web.forms import STRIP, ConfirmForm, choices
 
 bp = Blueprint("webhooks", __name__, url_prefix="/manage")
@@ -36,23 +37,13 @@ class EndpointForm(CheckedForm):
     )
 
 
-def _event(slug: str) -> Event:
-    event = Event.by_slug(slug)
-    if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
-    return event
-
-
 def _endpoint(event: Event, endpoint_id: int) -> WebhookEndpoint:
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None or endpoint.event_id != event.id:
-        abort(404, description="That webhook is not one of this event's.")
-    return endpoint
+    return get_owned(WebhookEndpoint, endpoint_id, event, "That webhook is not one of this event's.")
 
 
 @bp.route("/events/<slug>/webhooks", methods=["GET", "POST"])
 def index(slug: str) -> tuple[str, int] | Response:
-    event = _event(slug)
+    event = get_event(slug)
     form = EndpointForm()
     if form.validate_on_submit():
         try:
@@ -79,7 +70,7 @@ def index(slug: str) -> tuple[str, int] | Response:
 
 @bp.route("/events/<slug>/webhooks/<int:endpoint_id>")
 def endpoint(slug: str, endpoint_id: int) -> str:
-    event = _event(slug)
+    event = get_event(slug)
     found = _endpoint(event, endpoint_id)
     log = db.session.scalars(
         select(WebhookDelivery)
@@ -99,7 +90,7 @@ def endpoint(slug: str, endpoint_id: int) -> str:
 
 @bp.route("/events/<slug>/webhooks/<int:endpoint_id>/remove", methods=["POST"])
 def remove(slug: str, endpoint_id: int) -> Response:
-    event = _event(slug)
+    event = get_event(slug)
     found = _endpoint(event, endpoint_id)
     if not ConfirmForm().validate_on_submit():
         abort(400, description="The form expired; reload the page and try again.")

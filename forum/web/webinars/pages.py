@@ -11,13 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from wtforms import IntegerField, SelectField, StringField, SubmitField, URLField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from forum.core import clock
-from forum.core.extensions import db, login
+from forum.core.extensions import db
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
 from forum.events import editing
@@ -25,6 +24,7 @@ from forum.models import Event, Material, Session, Subscription
 from forum.models.events import MATERIAL_KINDS, MATERIAL_VISIBILITY
 from forum.subscriptions import service as subscriptions
 from forum.web.charts import seat_bar
+from forum.web.events.manage_common import officer_event
 from forum.web.helpers import button_post, viewer_data
 from forum.webinars import join_links, recordings, seats
 
@@ -87,11 +87,7 @@ def join(token: str) -> Any:
 def _officer_event(slug: str) -> Event:
     """The series these officer pages are about: seats, join doors and recordings belong to
     webinar series only (an e-forum has no tab for them, and a typed URL gets a 404)."""
-    if not current_user.is_authenticated:
-        abort(login.unauthorized())
-    event = Event.by_slug(slug)
-    if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
+    event = officer_event(slug)
     if event.is_eforum:
         abort(404, description="Seats, join links and recordings are for webinar series; this is an e-forum.")
     return event
