@@ -8,6 +8,7 @@ subscribers area; every change goes through forum/webinars/seats.py / recordings
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -155,26 +156,27 @@ def _waiting(event: Event, sub_id: int) -> Subscription:
     return sub
 
 
+def _for_waiting(slug: str, sub_id: int, action: Callable[[Subscription], object], done: str) -> Any:
+    """An officer's button for one person on the waiting list; `done` names them as {email}."""
+    sub = _waiting(_officer_event(slug), sub_id)
+    return button_post(
+        lambda: action(sub), done.format(email=sub.participant.email), url_for(".seats_page", slug=slug)
+    )
+
+
 @bp.route("/manage/events/<slug>/seats/<int:sub_id>/promote", methods=["POST"])
 def promote(slug: str, sub_id: int) -> Any:
-    event = _officer_event(slug)
-    sub = _waiting(event, sub_id)
-    return button_post(
-        lambda: subscriptions.promote_by_hand(sub),
-        f"{sub.participant.email} has a seat now; their welcome and invitations are on the way.",
-        url_for(".seats_page", slug=slug),
+    return _for_waiting(
+        slug,
+        sub_id,
+        subscriptions.promote_by_hand,
+        "{email} has a seat now; their welcome and invitations are on the way.",
     )
 
 
 @bp.route("/manage/events/<slug>/seats/<int:sub_id>/remove", methods=["POST"])
 def remove(slug: str, sub_id: int) -> Any:
-    event = _officer_event(slug)
-    sub = _waiting(event, sub_id)
-    return button_post(
-        lambda: subscriptions.unsubscribe(sub),
-        f"{sub.participant.email} was taken off the waiting list.",
-        url_for(".seats_page", slug=slug),
-    )
+    return _for_waiting(slug, sub_id, subscriptions.unsubscribe, "{email} was taken off the waiting list.")
 
 
 class MaterialForm(CheckedForm):
