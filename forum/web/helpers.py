@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from flask import Flask, current_app, flash, redirect, url_for
 from markupsafe import Markup, escape
@@ -23,6 +24,7 @@ from forum.models import Post
 
 # The zone list and the lines under a session time live in timezones.py (business modules
 # use them too); re-exported here for the web modules and templates.
+T = TypeVar("T")
 display_zones = timezones.display_zones
 session_zone_lines = timezones.session_zone_lines
 
@@ -31,14 +33,36 @@ class _Button(CheckedForm):
     """A bare POST button: the CSRF token is all there is to check."""
 
 
-def button_post(change: Callable[[], object], done: str, to: str) -> Response:
+@dataclass(frozen=True)
+class Kept(Generic[T]):
+    """A change that was committed, with what the service returned."""
+
+    value: T
+
+
+Refusals = type[Exception] | tuple[type[Exception], ...]
+
+
+def commit_or_flash(change: Callable[[], T], refused: Refusals = ()) -> Kept[T] | None:
+    """Make `change` (a service call) and commit it. A refusal the service raises (one of
+    `refused`) keeps nothing (rolled back) and is shown as an error message: None. Every
+    officer and follower button that can be refused goes through this."""
+    try:
+        value = change()
+    except refused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return None
+    db.session.commit()
+    return Kept(value)
+
+
+def button_post(change: Callable[[], object], done: str, to: str, refused: Refusals = ()) -> Response:
     """A one-button POST (create, remove, promote ...): when its CSRF token checks out, make
-    `change` (a service call), commit and say `done` (if anything); back to `to` either way."""
-    if _Button().validate_on_submit():
-        change()
-        db.session.commit()
-        if done:
-            flash(done)
+    `change` (a service call), commit and say `done` (if anything); back to `to` either way
+    (a refusal among `refused` is said as an error, nothing kept)."""
+    if _Button().validate_on_submit() and commit_or_flash(change, refused) and done:
+        flash(done)
     return redirect(to, code=303)
 
 

@@ -38,6 +38,7 @@ from forum.web.events.manage_common import (
 )
 from forum.web.events.public import event_context
 from forum.web.forms import ConfirmForm, EventForm
+from forum.web.helpers import commit_or_flash
 
 NEW_EVENT_DEFAULTS = {
     "kind": "eforum",
@@ -156,13 +157,7 @@ def publish(slug: str) -> Response:
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400, description="The form expired. Go back, reload the page and try again.")
-    try:
-        editing.publish_event(ev)
-    except editing.EventChangeError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
+    if commit_or_flash(lambda: editing.publish_event(ev), editing.EventChangeError):
         flash(f"Published. The public page is live at {url_for('public.event', slug=ev.slug)}.", "success")
         for warning in actions.publish_warnings(ev):
             flash(warning, "warning")

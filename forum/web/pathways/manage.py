@@ -22,7 +22,7 @@ from forum.pathways import gaps as reports
 from forum.pathways import service
 from forum.web.charts import count_bars
 from forum.web.events.manage_common import require_officer
-from forum.web.helpers import button_post
+from forum.web.helpers import button_post, commit_or_flash
 from forum.web.pathways.forms import (
     ButtonForm,
     ImportForm,
@@ -205,24 +205,13 @@ def status(slug: str, action: str) -> Page:
     item = _pathway(slug)
     if action not in ("publish", "unpublish", "delete"):
         abort(404)
-    if ButtonForm().validate_on_submit():
-        try:
-            if action == "delete":
-                title = item.title
-                service.delete_pathway(item)
-            elif action == "publish":
-                service.publish(item)
-            else:
-                service.unpublish(item)
-        except service.PathwayError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            if action == "delete":
-                flash(f"Deleted {title}.")
-                return redirect(url_for(".index"), code=303)
-            flash("Published: it is on /pathways now." if action == "publish" else "Back to draft.")
+    change = {"delete": service.delete_pathway, "publish": service.publish, "unpublish": service.unpublish}
+    title = item.title
+    if ButtonForm().validate_on_submit() and commit_or_flash(lambda: change[action](item), service.PathwayError):
+        if action == "delete":
+            flash(f"Deleted {title}.")
+            return redirect(url_for(".index"), code=303)
+        flash("Published: it is on /pathways now." if action == "publish" else "Back to draft.")
     return redirect(url_for(".pathway", slug=slug), code=303)
 
 
@@ -307,15 +296,10 @@ def delete_resource(resource_id: int) -> Page:
     resource = db.session.get(Resource, resource_id)
     if resource is None:
         abort(404)
+    title = resource.display_title
     if ButtonForm().validate_on_submit():
-        title = resource.display_title
-        try:
-            service.delete_resource(resource)
-        except service.PathwayError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        if not commit_or_flash(lambda: service.delete_resource(resource), service.PathwayError):
             return redirect(url_for(".edit_resource", resource_id=resource_id), code=303)
-        db.session.commit()
         flash(f"Deleted {title}.")
     return redirect(url_for(".resources"), code=303)
 

@@ -28,6 +28,7 @@ from forum.pathways import follow as following
 from forum.pathways import service
 from forum.web.events.public import viewer_zone_from_request, zone_lines_for
 from forum.web.forms import CachedSelect
+from forum.web.helpers import commit_or_flash
 from forum.web.security import is_one_click
 
 bp = Blueprint("pathways", __name__)
@@ -336,11 +337,7 @@ def settings(token: str, follow_id: int) -> Any:
         following.start(item)
         flash(f"You follow {item.pathway.title} again, from where you stopped.")
     else:
-        try:
-            following.set_pace(item, **_pace(form))
-        except following.FollowError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        if not commit_or_flash(lambda: following.set_pace(item, **_pace(form)), following.FollowError):
             return back
         flash(f"Your pace for {item.pathway.title} is saved.")
     db.session.commit()

@@ -20,6 +20,7 @@ from forum.registration import answers, approval
 from forum.registration import questions as service
 from forum.registration.export import tallies
 from forum.web.events.manage_common import get_event, require_officer
+from forum.web.helpers import button_post
 from forum.web.registration.forms import (
     ApprovalSettingForm,
     ButtonForm,
@@ -176,18 +177,14 @@ def question_action(slug: str, question_id: int, action: str) -> Response:
     question = _get_question(event, question_id)
     if action not in ("up", "down", "delete"):
         abort(404)
-    if ButtonForm().validate_on_submit():
-        try:
-            if action == "delete":
-                service.delete_question(question)
-            else:
-                service.move_question(question, -1 if action == "up" else 1)
-        except service.QuestionError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+
+    def change() -> None:
+        if action == "delete":
+            service.delete_question(question)
         else:
-            db.session.commit()
-    return redirect(url_for(".questions", slug=slug), code=303)
+            service.move_question(question, -1 if action == "up" else 1)
+
+    return button_post(change, "", url_for(".questions", slug=slug), service.QuestionError)
 
 
 @bp.route("/events/<slug>/approval-setting", methods=["POST"])

@@ -18,6 +18,7 @@ from forum.models import Event, Officer
 from forum.team import invitations, roles
 from forum.web.events.manage_common import get_event
 from forum.web.forms import STRIP, ConfirmForm, choices
+from forum.web.helpers import commit_or_flash
 
 bp = Blueprint("team", __name__)
 
@@ -77,14 +78,8 @@ def revoke(slug: str, officer_id: int) -> tuple[str, int] | Response:
     officer = db.session.get(Officer, officer_id)
     if not ConfirmForm().validate_on_submit() or officer is None:
         return _page(event, GrantForm(formdata=None), 400)
-    try:
-        had = roles.revoke(event, officer, by=current_user)
-    except roles.RoleError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("team.index", slug=slug), code=303)
-    db.session.commit()
-    if had:
+    kept = commit_or_flash(lambda: roles.revoke(event, officer, by=current_user), roles.RoleError)
+    if kept and kept.value:
         flash(f"{officer.email} no longer holds a role on “{event.title}”.", "success")
     return redirect(url_for("team.index", slug=slug), code=303)
 
