@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from flask import Flask, current_app, flash, redirect, url_for
+from flask import Flask, current_app, flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
@@ -31,6 +32,12 @@ session_zone_lines = timezones.session_zone_lines
 
 class _Button(CheckedForm):
     """A bare POST button: the CSRF token is all there is to check."""
+
+
+def form_page(template: str, form: FlaskForm, *, invalid: int = 400, **context: Any) -> tuple[str, int]:
+    """A page with a form: `invalid` (400, or 422) when the form comes back with errors, so a
+    refused POST is never answered as a success; the form is `form` in the template."""
+    return render_template(template, form=form, **context), invalid if form.errors else 200
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ event's own zone, like session times.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -24,6 +25,7 @@ from forum.core.validation import CheckedForm
 from forum.models import Announcement, Event, Subscription
 from forum.models.scheduling import ANNOUNCEMENT_KINDS
 from forum.web.events.manage_common import get_event, get_owned
+from forum.web.helpers import form_page
 
 bp = Blueprint("announcements", __name__, url_prefix="/manage/events/<slug>/announcements")
 
@@ -45,6 +47,20 @@ class AnnouncementForm(CheckedForm):
     send_date = DateField("Send on", validators=[DataRequired("Pick the day it goes out.")])
     send_time = TimeField("at", validators=[DataRequired("Pick the time it goes out.")])
     submit = SubmitField("Schedule")
+
+
+def _page(template: str, event: Event, form: AnnouncementForm, **context: Any) -> Any:
+    """An announcements page: who it reaches and the event's zone beside the form (422 when
+    the form comes back with errors)."""
+    return form_page(
+        template,
+        form,
+        invalid=422,
+        event=event,
+        audience=_audience(event),
+        zone_label=timezones.zone_label(event.timezone),
+        **context,
+    )
 
 
 def _announcement(event: Event, announcement_id: int) -> Announcement:
@@ -99,16 +115,7 @@ def index(slug: str) -> str | Response:
             .order_by(Announcement.send_at, Announcement.id)
         )
     )
-    status = 422 if form.errors else 200
-    return render_template(
-        "announcements/index.html",
-        event=event,
-        form=form,
-        announcements=rows,
-        audience=_audience(event),
-        when=_when,
-        zone_label=timezones.zone_label(event.timezone),
-    ), status  # type: ignore[return-value]
+    return _page("announcements/index.html", event, form, announcements=rows, when=_when)
 
 
 @bp.route("/<int:announcement_id>", methods=["GET", "POST"])
@@ -130,15 +137,7 @@ def edit(slug: str, announcement_id: int) -> str | Response:
         db.session.commit()
         flash(f"Saved; it goes out {_when(announcement)}.", "success")
         return redirect(url_for(".index", slug=slug))
-    status = 422 if form.errors else 200
-    return render_template(
-        "announcements/edit.html",
-        event=event,
-        form=form,
-        announcement=announcement,
-        audience=_audience(event),
-        zone_label=timezones.zone_label(event.timezone),
-    ), status  # type: ignore[return-value]
+    return _page("announcements/edit.html", event, form, announcement=announcement)
 
 
 @bp.route("/<int:announcement_id>/cancel", methods=["POST"])

@@ -22,7 +22,7 @@ from forum.pathways import gaps as reports
 from forum.pathways import service
 from forum.web.charts import count_bars
 from forum.web.events.manage_common import require_officer
-from forum.web.helpers import button_post, commit_or_flash
+from forum.web.helpers import button_post, commit_or_flash, form_page
 from forum.web.pathways.forms import (
     ButtonForm,
     ImportForm,
@@ -69,11 +69,6 @@ def _saved(form: FlaskForm, change: Callable[[], Any], done: str, to: str | Call
     return redirect(to(result) if callable(to) else to, code=303)
 
 
-def _form_page(template: str, form: FlaskForm, **context: Any) -> Page:
-    """A form's page: 400 when it comes back with errors, so a failed POST is not a success."""
-    return render_template(template, form=form, **context), 400 if form.errors else 200
-
-
 def _form_error(form: FlaskForm, exc: service.PathwayError) -> None:
     db.session.rollback()
     field = getattr(form, exc.field, None)
@@ -108,7 +103,7 @@ def new_pathway() -> Page:
         "Pathway saved as a draft. Add its steps next.",
         lambda item: url_for(".pathway", slug=item.slug),
     )
-    return done or _form_page("pathways/manage/pathway_form.html", form, item=None)
+    return done or form_page("pathways/manage/pathway_form.html", form, item=None)
 
 
 def _pathway_fields(form: PathwayForm) -> dict[str, Any]:
@@ -137,7 +132,7 @@ def edit_pathway(slug: str) -> Page:
         "Pathway saved.",
         lambda _: url_for(".pathway", slug=item.slug),
     )
-    return done or _form_page("pathways/manage/pathway_form.html", form, item=item)
+    return done or form_page("pathways/manage/pathway_form.html", form, item=item)
 
 
 @bp.route("/<slug>", methods=["GET", "POST"])
@@ -154,7 +149,7 @@ def pathway(slug: str) -> Page:
         "Step added.",
         url_for(".pathway", slug=slug) + "#steps",
     )
-    return done or _form_page(
+    return done or form_page(
         "pathways/manage/pathway.html",
         form,
         item=item,
@@ -283,12 +278,12 @@ def edit_resource(resource_id: int) -> Page:
             "Saved.",
             url_for(".resources"),
         )
-        return done or _form_page("pathways/manage/resource_form.html", topics_form, resource=resource)
+        return done or form_page("pathways/manage/resource_form.html", topics_form, resource=resource)
     form = ResourceForm(obj=resource) if request.method == "GET" else ResourceForm()
     done = _saved(
         form, lambda: service.save_external(resource, **_resource_fields(form)), "Resource saved.", url_for(".resources")
     )
-    return done or _form_page("pathways/manage/resource_form.html", form, resource=resource)
+    return done or form_page("pathways/manage/resource_form.html", form, resource=resource)
 
 
 @bp.route("/resources/<int:resource_id>/delete", methods=["POST"])
@@ -313,7 +308,7 @@ def needs() -> Page:
     done = _saved(
         form, lambda: service.save_need(None, **_need_fields(form)), "Learning need added.", url_for(".needs")
     )
-    return done or _form_page(
+    return done or form_page(
         "pathways/manage/needs.html",
         form,
         needs=db.session.scalars(select(LearningNeed).order_by(LearningNeed.position)).all(),
@@ -337,7 +332,7 @@ def edit_need(need_id: int) -> Page:
     done = _saved(
         form, lambda: service.save_need(need, **_need_fields(form)), "Learning need saved.", url_for(".needs")
     )
-    return done or _form_page("pathways/manage/need_form.html", form, need=need)
+    return done or form_page("pathways/manage/need_form.html", form, need=need)
 
 
 @bp.route("/needs/<int:need_id>/delete", methods=["POST"])

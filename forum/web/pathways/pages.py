@@ -28,7 +28,7 @@ from forum.pathways import follow as following
 from forum.pathways import service
 from forum.web.events.public import viewer_zone_from_request, zone_lines_for
 from forum.web.forms import CachedSelect
-from forum.web.helpers import commit_or_flash
+from forum.web.helpers import commit_or_flash, form_page
 from forum.web.security import is_one_click
 
 bp = Blueprint("pathways", __name__)
@@ -154,15 +154,15 @@ def pathway(slug: str) -> Any:
             return render_template("pathways/check_inbox.html", pathway=item)
     viewer_zone = viewer_zone_from_request()
     by_step = {v["step"].id: v for v in step_views(item, viewer_zone)}
-    return render_template(
+    return form_page(
         "pathways/pathway.html",
+        form,
         pathway=item,
         stages=[(name, [by_step[s.id] for s in steps]) for name, steps in service.stages(item)],
         total=service.total_minutes(item),
-        form=form,
         viewer_zone=viewer_zone,
         zone_names=timezones.all_zone_names(),
-    ), 400 if form.errors else 200
+    )
 
 
 # --- signed links ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from forum.registration.answers import shown
 from forum.registration.export import tallies
 from forum.web.charts import CountChart, count_bars
 from forum.web.events.manage_common import get_event, require_officer
+from forum.web.helpers import form_page
 from forum.web.registration.forms import DecisionForm
 
 bp = Blueprint("approvals", __name__, url_prefix="/manage/events/<slug>")
@@ -69,14 +70,14 @@ def approvals(slug: str) -> Page:
                 )
                 return redirect(url_for(".approvals", slug=slug), code=303)
     waiting = approval.awaiting(event)[:PAGE_SIZE]
-    return render_template(
+    return form_page(
         "registration/approvals.html",
+        form,
         event=event,
         waiting=waiting,
         answers=answers_for(waiting),
         counts=approval.counts(event),
-        form=form,
-    ), 400 if form.errors else 200
+    )
 
 
 @bp.route("/answers")

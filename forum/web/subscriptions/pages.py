@@ -40,7 +40,7 @@ from forum.registration import answers, questions
 from forum.registration import service as registration
 from forum.subscriptions import erasure, service
 from forum.subscriptions.state import registration_state
-from forum.web.helpers import button_post
+from forum.web.helpers import button_post, form_page
 from forum.web.security import is_one_click
 
 bp = Blueprint("subscriptions", __name__)
@@ -316,16 +316,15 @@ def preferences(token: str) -> Any:
         flash("Your preferences are saved." + (f" You left {left} event(s)." if left else ""))
         return redirect(url_for(".preferences", token=token), code=303)
     past = [s for s in participant.subscriptions if s not in subs]
-    status = 400 if form.errors else 200
-    return render_template(
+    return form_page(
         "subscriptions/preferences.html",
+        form,
         participant=participant,
         subs=subs,
         past=past,
-        form=form,
         token=token,
         button=ButtonForm(formdata=None),
-    ), status
+    )
 
 
 def removed(status: int = 410) -> tuple[str, int]:
@@ -342,13 +341,13 @@ def erase(token: str) -> Any:
         erasure.erase_participant(participant)
         db.session.commit()
         return render_template("subscriptions/erased.html")
-    return render_template(
+    return form_page(
         "subscriptions/erase.html",
+        form,
         participant=participant,
         subs=service.live_subscriptions(participant),
-        form=form,
         token=token,
-    ), 400 if form.errors else 200
+    )
 
 
 @bp.route("/preferences/<token>/invite/<int:sub_id>", methods=["POST"])

@@ -18,7 +18,7 @@ from forum.models import Event, Officer
 from forum.team import invitations, roles
 from forum.web.events.manage_common import get_event
 from forum.web.forms import STRIP, ConfirmForm, choices
-from forum.web.helpers import commit_or_flash
+from forum.web.helpers import commit_or_flash, form_page
 
 bp = Blueprint("team", __name__)
 
@@ -105,4 +105,4 @@ def accept(token: str) -> tuple[str, int] | Response:
         login_user(officer)
         flash(f"Welcome, {officer.email}: your password is set.", "success")
         return redirect(url_for("manage.index"), code=303)
-    return render_template("team/accept.html", form=form, officer=officer), 400 if form.errors else 200
+    return form_page("team/accept.html", form, officer=officer)

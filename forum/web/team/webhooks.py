@@ -17,6 +17,7 @@ from forum.models import Event, WebhookDelivery, WebhookEndpoint
 from forum.team import webhooks
 from forum.web.events.manage_common import get_event, get_owned
 from forum.web.forms import STRIP, ConfirmForm, choices
+from forum.web.helpers import form_page
 
 bp = Blueprint("webhooks", __name__, url_prefix="/manage")
 
@@ -59,13 +60,13 @@ def index(slug: str) -> tuple[str, int] | Response:
                 "Added. Its signing secret is on its page; deliveries start with the next change.", "success"
             )
             return redirect(url_for("webhooks.endpoint", slug=slug, endpoint_id=endpoint.id), code=303)
-    return render_template(
+    return form_page(
         "team/webhooks.html",
+        form,
         event=event,
-        form=form,
         endpoints=webhooks.endpoints_for(event),
         labels=webhooks.KIND_LABELS,
-    ), 400 if form.errors else 200
+    )
 
 
 @bp.route("/events/<slug>/webhooks/<int:endpoint_id>")

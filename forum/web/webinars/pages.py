@@ -26,7 +26,7 @@ from forum.models.events import MATERIAL_KINDS, MATERIAL_VISIBILITY
 from forum.subscriptions import service as subscriptions
 from forum.web.charts import seat_bar
 from forum.web.events.manage_common import officer_event
-from forum.web.helpers import button_post, viewer_data
+from forum.web.helpers import button_post, form_page, viewer_data
 from forum.webinars import join_links, recordings, seats
 
 bp = Blueprint("webinars", __name__)
@@ -228,9 +228,7 @@ def recordings_page(slug: str) -> Any:
                 "per session once it is over."
             )
             return redirect(url_for(".recordings_page", slug=slug), code=303)
-    return render_template(
-        "webinars/recordings.html", event=event, form=form, button=ButtonForm(formdata=None)
-    ), 400 if form.errors else 200
+    return form_page("webinars/recordings.html", form, event=event, button=ButtonForm(formdata=None))
 
 
 @bp.route("/manage/events/<slug>/recordings/<int:material_id>/delete", methods=["POST"])
