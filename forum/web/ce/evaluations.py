@@ -14,15 +14,13 @@ from wtforms.fields.choices import SelectChoice
 from forum.ce import evaluations
 from forum.core import clock, timezones
 from forum.core.extensions import db
-from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
 from forum.mail import links
 from forum.models import QUESTION_KINDS, EvaluationQuestion, Event
-from forum.subscriptions.erasure import is_erased
 from forum.web.charts import grouped_bars
 from forum.web.events.manage_common import get_owned, officer_event
 from forum.web.helpers import button_post
-from forum.web.subscriptions.pages import link_problem, removed
+from forum.web.subscriptions.pages import linked
 
 bp = Blueprint("evaluations", __name__)
 
@@ -57,14 +55,7 @@ class SettingsForm(CheckedForm):
 
 @bp.route("/evaluation/<token>", methods=["GET", "POST"])
 def answer(token: str) -> Any:
-    try:
-        sub = evaluations.read_personal_token(token)
-    except TokenError as exc:
-        return link_problem(exc, "evaluation")
-    if sub is None:
-        return render_template("subscriptions/gone.html"), 404
-    if is_erased(sub.participant):
-        return removed()
+    sub = linked("evaluation", lambda: evaluations.read_personal_token(token))
     evaluation = evaluations.evaluation_of(sub.event)
     if evaluation is None:
         return render_template("ce/evaluation_none.html", event=sub.event), 404
