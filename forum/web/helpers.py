@@ -34,6 +34,17 @@ class _Button(CheckedForm):
     """A bare POST button: the CSRF token is all there is to check."""
 
 
+def confirm_page(template: str, row: Any, confirm: Callable[[Any], object], **context: Any) -> str:
+    """The page of a signed confirmation link: GET shows a button, its POST confirms a
+    pending `row` (`confirm`, committed), so a link scanner fetching URLs in mail never
+    confirms on someone's behalf. The button's form is `form` in the template."""
+    form = _Button()
+    if row.status == "pending" and form.validate_on_submit():
+        confirm(row)
+        db.session.commit()
+    return render_template(template, form=form, **context)
+
+
 def form_page(template: str, form: FlaskForm, *, invalid: int = 400, **context: Any) -> tuple[str, int]:
     """A page with a form: `invalid` (400, or 422) when the form comes back with errors, so a
     refused POST is never answered as a success; the form is `form` in the template."""

@@ -28,7 +28,7 @@ from forum.pathways import follow as following
 from forum.pathways import service
 from forum.web.events.public import viewer_zone_from_request, zone_lines_for
 from forum.web.forms import CachedSelect
-from forum.web.helpers import commit_or_flash, form_page
+from forum.web.helpers import commit_or_flash, confirm_page, form_page
 from forum.web.security import is_one_click
 
 bp = Blueprint("pathways", __name__)
@@ -206,14 +206,11 @@ def confirm(token: str) -> Any:
     item = _followed("pathway-confirm", token)
     if not isinstance(item, PathwayFollow):
         return item
-    form = ButtonForm()
-    if item.status == "pending" and form.validate_on_submit():
-        following.confirm(item)
-        db.session.commit()
-    return render_template(
+    return confirm_page(
         "pathways/confirm.html",
+        item,
+        following.confirm,
         follow=item,
-        form=form,
         preferences_url=links.preferences_url(item.participant),
     )
 

@@ -41,7 +41,7 @@ from forum.registration import answers, questions
 from forum.registration import service as registration
 from forum.subscriptions import erasure, service
 from forum.subscriptions.state import registration_state
-from forum.web.helpers import button_post, form_page
+from forum.web.helpers import button_post, confirm_page, form_page
 from forum.web.security import is_one_click
 
 bp = Blueprint("subscriptions", __name__)
@@ -229,15 +229,12 @@ def confirm(token: str) -> Any:
     """GET shows a button and POST confirms: link scanners that fetch URLs in mail
     must not be able to confirm on someone's behalf."""
     subscription = linked("confirm", lambda: service.read_link("confirm", token))
-    form = ButtonForm()
-    if subscription.status == "pending" and form.validate_on_submit():
-        service.confirm(subscription)
-        db.session.commit()
-    return render_template(
+    return confirm_page(
         "subscriptions/confirm.html",
+        subscription,
+        service.confirm,
         subscription=subscription,
         event=subscription.event,
-        form=form,
         preferences_url=links.preferences_url(subscription.participant),
     )
 
