@@ -14,6 +14,7 @@ from forum.core import clock
 from forum.core.extensions import db
 from forum.events import service as events
 from tests.support.calendars import instants, make_event, parse_checked
+from tests.support.factories import weekly
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 
@@ -23,10 +24,7 @@ def test_event_file_has_every_session_with_right_instants_across_dst(client: Fla
         # 10:00 New York on both sides of the November DST change: UTC 14:00, then 15:00.
         event = make_event(
             "fall-series",
-            [
-                (datetime(2025, 10, 28, 10), datetime(2025, 10, 28, 11, 30)),
-                (datetime(2025, 11, 4, 10), datetime(2025, 11, 4, 11, 30)),
-            ],
+            weekly(datetime(2025, 10, 28, 10), minutes=90),
         )
     response = client.get(f"/events/{event.slug}.ics")
     assert response.status_code == 200
@@ -63,20 +61,14 @@ def test_eforum_days_in_kolkata_and_lord_howe(client: FlaskClient) -> None:
     with clock.frozen(NOW):
         kolkata = make_event(
             "kolkata-forum",
-            [
-                (datetime(2025, 9, 10, 10), datetime(2025, 9, 10, 18)),
-                (datetime(2025, 9, 11, 10), datetime(2025, 9, 11, 18)),
-            ],
+            weekly(datetime(2025, 9, 10, 10), minutes=480, days=1),
             kind="eforum",
             zone="Asia/Kolkata",
         )
         # Lord Howe moves by 30 minutes on the first Sunday of October (2025-10-05).
         howe = make_event(
             "howe-forum",
-            [
-                (datetime(2025, 10, 3, 10), datetime(2025, 10, 3, 18)),
-                (datetime(2025, 10, 7, 10), datetime(2025, 10, 7, 18)),
-            ],
+            weekly(datetime(2025, 10, 3, 10), minutes=480, days=4),
             kind="eforum",
             zone="Australia/Lord_Howe",
         )
@@ -175,10 +167,7 @@ def test_add_fragment_offers_downloads_google_outlook_and_webcal(app) -> None:  
     with clock.frozen(NOW):
         event = make_event(
             "fragment",
-            [
-                (datetime(2025, 7, 1, 10), datetime(2025, 7, 1, 11)),
-                (datetime(2025, 7, 8, 10), datetime(2025, 7, 8, 11)),
-            ],
+            weekly(datetime(2025, 7, 1, 10)),
         )
     with app.test_request_context("/"):
         html = render_template_string('{% include "calendar/_add.html" %}', event=event)

@@ -14,6 +14,7 @@ from forum.core.timezones import transitions
 from forum.events import service as events
 from tests.support.calendar_check import ical_js, problems
 from tests.support.calendars import instants, make_event, parse_checked, tzical_zones
+from tests.support.factories import weekly
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 
@@ -25,10 +26,7 @@ def test_repeated_hour_session_is_written_in_utc(client: FlaskClient) -> None:
     with clock.frozen(NOW):
         event = make_event(
             "fall-back",
-            [
-                (datetime(2025, 11, 2, 1, 30), datetime(2025, 11, 2, 3, 0)),
-                (datetime(2025, 11, 9, 1, 30), datetime(2025, 11, 9, 3, 0)),
-            ],
+            weekly(datetime(2025, 11, 2, 1, 30), minutes=90),
         )
     data = client.get(f"/events/{event.slug}.ics").data
     parse_checked(data)

@@ -12,6 +12,7 @@ from forum.core import clock
 from forum.core.extensions import db
 from forum.events import service as events
 from tests.support.calendars import instants, make_event, parse_checked, subscribe
+from tests.support.factories import weekly
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 
@@ -20,10 +21,7 @@ def _setup():  # type: ignore[no-untyped-def]
     with clock.frozen(NOW):
         series = make_event(
             "feed-series",
-            [
-                (datetime(2025, 3, 4, 13), datetime(2025, 3, 4, 14)),
-                (datetime(2025, 3, 11, 13), datetime(2025, 3, 11, 14)),
-            ],
+            weekly(datetime(2025, 3, 4, 13)),
         )
         forum_ = make_event(
             "feed-forum",

@@ -12,6 +12,7 @@ from tests.support.discussion import (
     DOMAIN,
     LIST,
     OPEN_AT,
+    deliver,
     lmtp_send,
     lmtp_server,
     make_forum,
@@ -84,8 +85,7 @@ def test_control_characters_in_a_display_name_are_stripped(app):
         "Subject: Names\nMessage-ID: <ctl@example.org>",
         "Hello.\n",
     )
-    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        [(code, _)] = lmtp_send(server, raw, [LIST])
+    code = deliver(app, raw)
     assert code == 250
     [post] = posts()
     assert post.author_name == "Ann Bcc: x Reader"
@@ -223,8 +223,7 @@ def test_stored_text_has_no_carriage_returns(app):
         "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable",
         "First line=0D\nsecond=0Dthird=0D=0A\nlast\n",
     )
-    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        [(code, _)] = lmtp_send(server, raw, [LIST])
+    code = deliver(app, raw)
     assert code == 250
     [post] = posts()
     assert "\r" not in post.body_text

@@ -15,6 +15,7 @@ from tests.support.discussion import (
     LIST,
     OPEN_AT,
     RSVP,
+    deliver,
     gmail_reply,
     lmtp_send,
     lmtp_server,
@@ -52,8 +53,7 @@ def test_a_reply_that_reaches_the_list_is_recorded_not_posted(app):
     subscribe(event, "bob@example.org", "Bob")
     second = event.sessions[1]
     raw = gmail_reply(reply_calendar(second, ann.participant, "TENTATIVE"), LIST, subject="Tentatively accepted")
-    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        [(code, _)] = lmtp_send(server, raw, [LIST])
+    code = deliver(app, raw)
     assert code == 250
     assert rsvps() == [(ann.id, second.id, "tentative")]
     assert posts() == [] and queued() == []
@@ -98,8 +98,7 @@ def test_plain_mail_to_the_rsvp_address_is_not_a_post(app):
     msg["To"] = RSVP
     msg["Subject"] = "Question about the forum"
     msg.set_content("Will there be a recording?")
-    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        [(code, _)] = lmtp_send(server, msg.as_bytes(), [RSVP])
+    code = deliver(app, msg.as_bytes(), RSVP)
     assert code == 250
     assert posts() == [] and rsvps() == []
 
@@ -145,7 +144,6 @@ def test_a_proposed_new_time_to_the_list_is_not_a_post(app):
     msg["Subject"] = "New Time Proposed: Mentoring"
     msg.set_content("I would prefer an hour later.")
     msg.add_attachment(ics.encode(), maintype="text", subtype="calendar", filename="meeting.ics")
-    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        [(code, _)] = lmtp_send(server, msg.as_bytes(), [LIST])
+    code = deliver(app, msg.as_bytes())
     assert code == 250
     assert posts() == [] and queued() == [] and rsvps() == []
