@@ -21,6 +21,7 @@ from tests.support.discussion import (
     lmtp_server,
     login_officer,
     make_forum,
+    message,
     posts,
     queued,
     reply_calendar,
@@ -93,13 +94,8 @@ def test_a_reply_from_someone_not_subscribed_records_nothing_and_sends_nothing(a
 def test_plain_mail_to_the_rsvp_address_is_not_a_post(app):
     event = make_forum()
     subscribe(event, "ann@example.org", "Ann Reader", posts_approved=1)
-    msg = EmailMessage()
-    msg["From"] = "Ann Reader <ann@example.org>"
-    msg["To"] = RSVP
-    msg["Subject"] = "Question about the forum"
-    msg.set_content("Will there be a recording?")
-    code = deliver(app, msg.as_bytes(), RSVP)
-    assert code == 250
+    plain = message(to=RSVP, subject="Question about the forum", body="Will there be a recording?")
+    assert deliver(app, plain, RSVP) == 250
     assert posts() == [] and rsvps() == []
 
 
