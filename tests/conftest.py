@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from werkzeug.test import TestResponse
 
 from forum import create_app
 from forum.core import clock
@@ -135,6 +136,12 @@ def mail_app(app: Flask, smtp_server):  # type: ignore[no-untyped-def]
     use_test_templates(app)
     app.config["MAIL_URL"] = smtp_server.url
     return app
+
+
+def submit(client: FlaskClient, url: str, page: str | bytes, **fields: object) -> TestResponse:
+    """POST a form as the browser would: `fields` with the CSRF token of the `page` it is on
+    (a file is a `(stream, filename)` pair: the body is multipart then)."""
+    return client.post(url, data={"csrf_token": csrf_from(page), **fields})
 
 
 def csrf_from(html: str | bytes) -> str:

@@ -11,7 +11,7 @@ from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Announcement
 from forum.scheduling.jobs import run_job
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, submit
 from tests.support.scheduling import (
     eastern,
     html_of,
@@ -108,16 +108,9 @@ def test_edit_and_cancel(app, client):
         edit_url = f"{URL}/{announcement.id}"
         page = client.get(edit_url)
         assert 'value="2024-10-01"' in page.get_data(as_text=True)
-        response = client.post(
-            edit_url,
-            data={
-                "csrf_token": csrf_from(page.data),
-                "kind": "announcement",
-                "subject": "Moved",
-                "body": "Later",
-                "send_date": "2024-10-02",
-                "send_time": "10:30",
-            },
+        response = submit(
+            client, edit_url, page.data, kind="announcement", subject="Moved", body="Later",
+            send_date="2024-10-02", send_time="10:30",
         )
         assert response.status_code == 302
     db.session.expire_all()

@@ -15,7 +15,7 @@ from forum.mail.sender import send_due
 from forum.models import OutboundMessage, Participant, RelayCapability
 from forum.subscriptions import csv_import as subscriber_import
 from forum.subscriptions import service
-from tests.conftest import csrf_from
+from tests.conftest import submit
 from tests.support.smtp import running_smtp_server, use_test_templates
 from tests.support.subscriptions import make_event, outbox
 
@@ -82,14 +82,9 @@ def test_utf8_local_part_with_a_relay_without_smtputf8(app, client: FlaskClient)
 
         event = make_event()
         page = client.get(f"/events/{event.slug}/subscribe")
-        response = client.post(
-            f"/events/{event.slug}/subscribe",
-            data={
-                "csrf_token": csrf_from(page.data),
-                "email": "jörg@example.de",
-                "mode": "each",
-                "conduct": "y",
-            },
+        response = submit(
+            client, f"/events/{event.slug}/subscribe", page.data, email="jörg@example.de", mode="each",
+            conduct="y",
         )
         assert response.status_code == 400
         assert REFUSAL in response.get_data(as_text=True)
