@@ -138,6 +138,16 @@ def mail_app(app: Flask, smtp_server):  # type: ignore[no-untyped-def]
     return app
 
 
+@pytest.fixture
+def signed_in(app: Flask, client: FlaskClient) -> FlaskClient:
+    """A client signed in through the login form as the officer of tests.support.live."""
+    from tests.support.live import make_officer, sign_in  # noqa: PLC0415 - live imports this module
+
+    make_officer()
+    assert sign_in(client).status_code == 302
+    return client
+
+
 def submit(client: FlaskClient, url: str, page: str | bytes, **fields: object) -> TestResponse:
     """POST a form as the browser would: `fields` with the CSRF token of the `page` it is on
     (a file is a `(stream, filename)` pair: the body is multipart then)."""

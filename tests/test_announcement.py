@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import g
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from tests.support.scheduling import (
     make_forum,
     make_series,
     outbox,
+    run_hourly,
     subject_of,
     subscribe,
     text_of,
@@ -157,11 +158,7 @@ def test_forum_open_and_closed_notices_go_once(app):
     subscribe(event, "a@example.org", mode="each")
     subscribe(event, "b@example.org", mode="digest")
     subscribe(event, "c@example.org", mode="none")
-    at = eastern(2019, 9, 10, 9)
-    while at <= eastern(2019, 9, 12, 9):
-        with clock.frozen(at):
-            run_job("notices", at=at)
-        at += timedelta(hours=1)
+    run_hourly("notices", eastern(2019, 9, 10, 9), eastern(2019, 9, 12, 9))
     subjects = sorted(subject_of(r) for r in outbox(recipient="a@example.org"))
     assert subjects == [
         "[Mentoring in Technical Services] The e-forum has closed: thank you",

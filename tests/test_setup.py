@@ -16,14 +16,7 @@ from forum.events import panelists
 from forum.events import service as events
 from forum.models import Event, EventPanelist, Panelist, Session
 from tests.support.factories import weekly
-from tests.support.live import make_event, make_officer, post_form, sign_in
-
-
-@pytest.fixture
-def signed_in(app, client: FlaskClient) -> FlaskClient:  # type: ignore[no-untyped-def]
-    make_officer()
-    assert sign_in(client).status_code == 302
-    return client
+from tests.support.live import make_event, post_form
 
 
 def frozen_now():  # type: ignore[no-untyped-def]

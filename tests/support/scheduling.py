@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time, timedelta
 
+from forum.core import clock
 from forum.core.extensions import db
 from forum.core.text import markdown
 from forum.models import Event, OutboundMessage, Post, Session, Subscription, Thread
+from forum.scheduling.jobs import run_job
 from tests.support import factories
 from tests.support.factories import html_of as html_of
 from tests.support.factories import login_officer as login_officer
@@ -111,6 +113,15 @@ def add_post(
 def subject_of(row: OutboundMessage) -> str:
     """The decoded Subject (a folded subject may start with the fold's space)."""
     return str(parsed(row)["Subject"]).strip()
+
+
+def run_hourly(kind: str, start: datetime, end: datetime) -> None:
+    """Run a job every hour from `start` to `end` (both included), as the scheduler would."""
+    at = start
+    while at <= end:
+        with clock.frozen(at):
+            run_job(kind, at=at)
+        at += timedelta(hours=1)
 
 
 def eastern(y: int, mo: int, d: int, h: int, mi: int = 0) -> datetime:
