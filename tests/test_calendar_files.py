@@ -13,7 +13,7 @@ from forum.calendars.links import session_links
 from forum.core import clock
 from forum.core.extensions import db
 from forum.events import service as events
-from tests.support.calendars import instants, make_event, parse_checked
+from tests.support.calendars import fetch_calendar, instants, make_event, parse_checked
 from tests.support.factories import weekly
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
@@ -26,12 +26,9 @@ def test_event_file_has_every_session_with_right_instants_across_dst(client: Fla
             "fall-series",
             weekly(datetime(2025, 10, 28, 10), minutes=90),
         )
-    response = client.get(f"/events/{event.slug}.ics")
-    assert response.status_code == 200
-    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    response, cal = fetch_calendar(client, f"/events/{event.slug}.ics")
     assert 'filename="fall-series.ics"' in response.headers["Content-Disposition"]
     data = response.data
-    cal = parse_checked(data)
     vevents = cal.walk("VEVENT")
     assert len(vevents) == 2
     assert b"DTSTART;TZID=America/New_York:20251028T100000" in data

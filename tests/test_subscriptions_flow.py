@@ -11,7 +11,7 @@ from sqlalchemy import select
 from forum.core.extensions import db
 from forum.models import Participant, Subscription
 from tests.conftest import csrf_from, submit
-from tests.support.subscriptions import link_in, make_event, outbox, parsed, text_of
+from tests.support.subscriptions import link_in, make_event, outbox, parsed, subscribe_form, text_of
 
 
 def sign_up(client: FlaskClient, slug: str, email: str, **extra: str):  # type: ignore[no-untyped-def]
@@ -138,11 +138,7 @@ def test_no_enumeration(app, client: FlaskClient) -> None:
 
 def test_subscribe_form_errors_keep_input(app, client: FlaskClient) -> None:
     event = make_event()
-    page = client.get(f"/events/{event.slug}/subscribe")
-    resp = submit(
-        client, f"/events/{event.slug}/subscribe", page.data, email="not-an-address", name="Jay Colbert",
-        mode="digest",
-    )
+    resp = subscribe_form(client, event, email="not-an-address", name="Jay Colbert", mode="digest")
     assert resp.status_code == 400
     html = resp.data.decode()
     assert "code of conduct" in html and 'aria-invalid="true"' in html
