@@ -22,10 +22,7 @@ NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 def test_event_file_has_every_session_with_right_instants_across_dst(client: FlaskClient) -> None:
     with clock.frozen(NOW):
         # 10:00 New York on both sides of the November DST change: UTC 14:00, then 15:00.
-        event = make_event(
-            "fall-series",
-            weekly(datetime(2025, 10, 28, 10), minutes=90),
-        )
+        event = make_event("fall-series", weekly(datetime(2025, 10, 28, 10), minutes=90))
     response, cal = fetch_calendar(client, f"/events/{event.slug}.ics")
     assert 'filename="fall-series.ics"' in response.headers["Content-Disposition"]
     data = response.data
@@ -162,10 +159,7 @@ def test_google_and_outlook_links_use_utc(app) -> None:  # type: ignore[no-untyp
 
 def test_add_fragment_offers_downloads_google_outlook_and_webcal(app) -> None:  # type: ignore[no-untyped-def]
     with clock.frozen(NOW):
-        event = make_event(
-            "fragment",
-            weekly(datetime(2025, 7, 1, 10)),
-        )
+        event = make_event("fragment", weekly(datetime(2025, 7, 1, 10)))
     with app.test_request_context("/"):
         html = render_template_string('{% include "calendar/_add.html" %}', event=event)
     assert 'href="http://forum.test/events/fragment.ics"' in html

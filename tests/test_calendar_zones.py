@@ -24,10 +24,7 @@ def test_repeated_hour_session_is_written_in_utc(client: FlaskClient) -> None:
     Written in UTC, an independent reader gets 05:30 UTC, not the 06:30 that ical.js
     and libical take for a local 01:30 there."""
     with clock.frozen(NOW):
-        event = make_event(
-            "fall-back",
-            weekly(datetime(2025, 11, 2, 1, 30), minutes=90),
-        )
+        event = make_event("fall-back", weekly(datetime(2025, 11, 2, 1, 30), minutes=90))
     data = client.get(f"/events/{event.slug}.ics").data
     parse_checked(data)
     assert b"DTSTART:20251102T053000Z" in data and b"DTEND:20251102T080000Z" in data

@@ -19,10 +19,7 @@ NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 
 def _setup():  # type: ignore[no-untyped-def]
     with clock.frozen(NOW):
-        series = make_event(
-            "feed-series",
-            weekly(datetime(2025, 3, 4, 13)),
-        )
+        series = make_event("feed-series", weekly(datetime(2025, 3, 4, 13)))
         forum_ = make_event(
             "feed-forum",
             [(datetime(2025, 4, 1, 10), datetime(2025, 4, 1, 18))],

@@ -46,11 +46,7 @@ def signed_in(client):  # type: ignore[no-untyped-def]
 
 def test_an_officer_builds_a_pathway_from_events_and_external_resources(app, client):
     signed_in(client)
-    series = make_event(
-        "cataloging-series",
-        weekly(datetime(2030, 6, 4, 14)),
-        kind="series",
-    )
+    series = make_event("cataloging-series", weekly(datetime(2030, 6, 4, 14)), kind="series")
     forum = make_event("mentoring", [(datetime(2030, 5, 1, 10), datetime(2030, 5, 1, 18))])
 
     answer = post_form(client, "/manage/pathways/needs", {"title": "New to technical services"})

@@ -94,11 +94,7 @@ def test_home_zone_outside_the_list_is_shown_first(client: FlaskClient) -> None:
 
 
 def test_series_across_dst_lists_each_session_at_its_local_time(client: FlaskClient) -> None:
-    make_event(
-        "series",
-        weekly(datetime(2030, 10, 29, 13)),
-        kind="series",
-    )
+    make_event("series", weekly(datetime(2030, 10, 29, 13)), kind="series")
     response = client.get("/events/series")
     page = text(response)
     assert "Tuesday, 10/29/2030 – Tuesday, 11/5/2030" in page
