@@ -38,6 +38,14 @@ def accepted_post(app, headers: str, body: str) -> Post:  # type: ignore[no-unty
     return post
 
 
+def from_attacker(app, headers: str, body: str) -> list[tuple[int, bytes]]:  # type: ignore[no-untyped-def]
+    """Vic Tim is a member whose posts need no approval; an attacker sends these bytes to
+    the list (from their own envelope address): LMTP's replies."""
+    subscribe(make_forum(), "victim@example.org", "Vic Tim", posts_approved=1)
+    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
+        return lmtp_send(server, raw_message(headers, body), [LIST], mail_from="attacker@evil.example")
+
+
 SPOOF_FROM = "From: =?utf-8?q?victim=40example=2Eorg?= <attacker@evil.example>"
 
 
@@ -60,14 +68,11 @@ def test_an_encoded_word_cannot_stand_for_the_sender_address(app):
 
 
 def test_a_stranger_forging_a_members_address_in_encoded_words_never_posts_as_them(app):
-    event = make_forum()
-    subscribe(event, "victim@example.org", "Vic Tim", posts_approved=1)
-    raw = raw_message(
+    from_attacker(
+        app,
         f"{SPOOF_FROM}\nTo: {LIST}\nSubject: Hello\nMessage-ID: <spoof2@evil.example>",
         "Posting as someone else.\n",
     )
-    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        lmtp_send(server, raw, [LIST], mail_from="attacker@evil.example")
     assert all(p.author_email != "victim@example.org" for p in posts())
     assert [p for p in posts() if p.status == "accepted"] == []
     assert queued("post") == []
@@ -75,14 +80,11 @@ def test_a_stranger_forging_a_members_address_in_encoded_words_never_posts_as_th
 
 
 def test_a_from_made_only_of_an_encoded_word_has_no_address(app):
-    event = make_forum()
-    subscribe(event, "victim@example.org", "Vic Tim", posts_approved=1)
-    raw = raw_message(
+    [(code, text)] = from_attacker(
+        app,
         f"From: =?utf-8?q?victim=40example=2Eorg?=\nTo: {LIST}\nSubject: Hi\nMessage-ID: <spoof3@evil.example>",
         "No address at all.\n",
     )
-    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        [(code, text)] = lmtp_send(server, raw, [LIST], mail_from="attacker@evil.example")
     assert code == 550 and b"no usable From address" in text
     assert posts() == []
 

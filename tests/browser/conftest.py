@@ -62,3 +62,9 @@ def sign_in_officer(page: Page, base: str) -> None:
     """The officer signed in, on the events list."""
     sign_in(page, base)
     expect(page.get_by_role("heading", name="Events", exact=True)).to_be_visible()
+
+
+def open_dev_mail(page: Page, base: str, to: str, subject: str) -> None:
+    """Open, in the development mailbox (/dev/mail/), the mail to `to` with this subject."""
+    page.goto(f"{base}/dev/mail/")
+    page.get_by_role("row").filter(has_text=to).get_by_role("link", name=subject).click()

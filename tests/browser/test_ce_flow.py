@@ -17,7 +17,7 @@ from forum.core.extensions import db
 from forum.mail.sender import send_due
 from forum.models import Certificate
 from forum.scheduling.scheduler import run_job
-from tests.browser.conftest import ARTIFACTS, sign_in_officer, watch_for_csp_violations
+from tests.browser.conftest import ARTIFACTS, open_dev_mail, sign_in_officer, watch_for_csp_violations
 from tests.browser.test_accessibility import check, violations
 from tests.browser.test_subscriber_flow import live_server_for
 from tests.support.ce import after_end, attended, clicked, register, series
@@ -47,10 +47,7 @@ def test_participant_answers_the_evaluation_and_downloads_the_certificate(
         page = context.new_page()
         problems = watch_for_csp_violations(page)
 
-        page.goto(f"{base}/dev/mail/")
-        page.get_by_role("row").filter(has_text=EMAIL).get_by_role(
-            "link", name="Evaluation: Cataloging Now — how was it?"
-        ).click()
+        open_dev_mail(page, base, EMAIL, "Evaluation: Cataloging Now — how was it?")
         page.locator(".prose").get_by_role("link", name="Answer the evaluation").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Evaluation: Cataloging Now")
 

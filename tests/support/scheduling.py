@@ -20,6 +20,11 @@ from tests.support.factories import text_of as text_of
 NY = "America/New_York"
 
 
+def _published(slug: str, kind: str, title: str, zone: str, **fields: object) -> Event:
+    """A published event in its home zone (sessions are added by the caller)."""
+    return Event(slug=slug, kind=kind, title=title, status="published", timezone=zone, **fields)
+
+
 def make_forum(
     slug: str = "mentoring",
     first_day: date = date(2019, 9, 10),
@@ -29,14 +34,7 @@ def make_forum(
     digest_hour: int = 18,
 ) -> Event:
     """A published e-forum open `hours` each day, like the seed announcement (10 AM-6 PM Eastern)."""
-    event = Event(
-        slug=slug,
-        kind="eforum",
-        title="Mentoring in Technical Services",
-        status="published",
-        timezone=zone,
-        digest_hour=digest_hour,
-    )
+    event = _published(slug, "eforum", "Mentoring in Technical Services", zone, digest_hour=digest_hour)
     for n in range(days):
         day = first_day + timedelta(days=n)
         session = Session(event=event, position=n)
@@ -53,14 +51,7 @@ def make_series(
     offsets: str = "1440,60",
 ) -> Event:
     """A published webinar series with hour-long sessions at the given wall times."""
-    event = Event(
-        slug=slug,
-        kind="series",
-        title="Cataloging Webinar Series",
-        status="published",
-        timezone=zone,
-        reminder_offsets=offsets,
-    )
+    event = _published(slug, "series", "Cataloging Webinar Series", zone, reminder_offsets=offsets)
     for n, start in enumerate(starts or [datetime(2024, 11, 5, 10)]):
         session = Session(
             event=event, position=n, title=f"Session {n + 1}", join_url=f"https://meet.example.org/s{n + 1}"
