@@ -36,7 +36,15 @@ from forum.web.events.api_common import (
     require_officer,
     token_officer,
 )
-from forum.web.events.api_schemas import SLUG_RE, Pattern, StrictBoolean, http_url, slug_pattern, text_line
+from forum.web.events.api_schemas import (
+    SLUG_RE,
+    Pattern,
+    StrictBoolean,
+    http_url,
+    slug_pattern,
+    string_list,
+    text_line,
+)
 
 bp = Blueprint(
     "api_pathways", __name__, url_prefix="/api/v1", description="Learning pathways, needs and resources"
@@ -145,7 +153,7 @@ class NeedSchema(Schema):
     slug = fields.Str()
     title = fields.Str()
     description = fields.Str()
-    pathways = fields.Method("_pathways", metadata={"type": "array", "items": {"type": "string"}})
+    pathways = string_list("_pathways")
 
     def _pathways(self, need: LearningNeed) -> list[str]:
         """Slugs of the published pathways serving the need (drafts stay private)."""

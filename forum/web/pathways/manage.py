@@ -265,9 +265,7 @@ def import_resources() -> Page:
 
 @bp.route("/resources/<int:resource_id>", methods=["GET", "POST"])
 def edit_resource(resource_id: int) -> Page:
-    resource = db.session.get(Resource, resource_id)
-    if resource is None:
-        abort(404)
+    resource = db.get_or_404(Resource, resource_id)
     if not resource.is_external:  # an event or session: only its topics are the officer's to set
         topics_form = TopicsForm(obj=resource) if request.method == "GET" else TopicsForm()
         done = _saved(
@@ -288,9 +286,7 @@ def edit_resource(resource_id: int) -> Page:
 
 @bp.route("/resources/<int:resource_id>/delete", methods=["POST"])
 def delete_resource(resource_id: int) -> Page:
-    resource = db.session.get(Resource, resource_id)
-    if resource is None:
-        abort(404)
+    resource = db.get_or_404(Resource, resource_id)
     title = resource.display_title
     if ButtonForm().validate_on_submit():
         if not commit_or_flash(lambda: service.delete_resource(resource), service.PathwayError):
@@ -325,9 +321,7 @@ def _need_fields(form: NeedForm) -> dict[str, str]:
 
 @bp.route("/needs/<int:need_id>", methods=["GET", "POST"])
 def edit_need(need_id: int) -> Page:
-    need = db.session.get(LearningNeed, need_id)
-    if need is None:
-        abort(404)
+    need = db.get_or_404(LearningNeed, need_id)
     form = NeedForm(obj=need) if request.method == "GET" else NeedForm()
     done = _saved(
         form, lambda: service.save_need(need, **_need_fields(form)), "Learning need saved.", url_for(".needs")
@@ -337,9 +331,7 @@ def edit_need(need_id: int) -> Page:
 
 @bp.route("/needs/<int:need_id>/delete", methods=["POST"])
 def delete_need(need_id: int) -> Page:
-    need = db.session.get(LearningNeed, need_id)
-    if need is None:
-        abort(404)
+    need = db.get_or_404(LearningNeed, need_id)
     return button_post(lambda: service.delete_need(need), f"Deleted the learning need {need.title}.", url_for(".needs"))
 
 

@@ -25,7 +25,7 @@ from forum.registration import approval
 from forum.registration import questions as service
 from forum.registration.export import answers_by_subscription, export_questions
 from forum.web.events.api_common import abort, answers, refusing, require_officer, token_officer
-from forum.web.events.api_schemas import StrictBoolean, text_line
+from forum.web.events.api_schemas import StrictBoolean, string_list, text_line
 
 bp = Blueprint(
     "api_registration",
@@ -54,7 +54,7 @@ class QuestionSchema(Schema):
     sensitive = fields.Bool()
     notify = fields.Bool(metadata={"description": "each answer is mailed to the event's contact"})
     condition_question = fields.Int(attribute="condition_question_id", allow_none=True)
-    condition_values = fields.Method("_values", metadata={"type": "array", "items": {"type": "string"}})
+    condition_values = string_list("_values")
 
     def _values(self, question: FormQuestion) -> list[str]:
         return lines(question.condition_values)

@@ -222,9 +222,7 @@ def presets() -> Page:
 
 @bp.route("/presets/<int:preset_id>", methods=["GET", "POST"])
 def edit_preset(preset_id: int) -> Page:
-    preset = db.session.get(QuestionPreset, preset_id)
-    if preset is None:
-        abort(404, description="There is no such preset.")
+    preset = db.get_or_404(QuestionPreset, preset_id, description="There is no such preset.")
     form = PresetFieldsForm(obj=preset)
     if form.validate_on_submit() and _saved(
         form, lambda: service.save_preset(preset, _data(form)), "Preset saved."
