@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -41,6 +41,7 @@ bp = Blueprint("pathways_manage", __name__, url_prefix="/manage/pathways")
 bp.before_request(require_officer)  # every page here is for signed-in officers
 
 Page = str | tuple[str, int] | Response
+F = TypeVar("F", bound=FlaskForm)
 
 
 
@@ -50,6 +51,16 @@ def _pathway(slug: str) -> Pathway:
     if item is None:
         abort(404, description="There is no pathway at this address.")
     return item
+
+
+def _form_for(form_class: type[F], row: object) -> F:
+    """An edit form: filled from `row` on GET, the submission on POST."""
+    return form_class(obj=row) if request.method == "GET" else form_class()
+
+
+def _edit(form: FlaskForm, change: Callable[[], Any], done: str, to: str, template: str, **context: Any) -> Page:
+    """An officer's edit form: `_saved` on a valid submission, else the form's page (again)."""
+    return _saved(form, change, done, to) or form_page(template, form, **context)
 
 
 def _saved(form: FlaskForm, change: Callable[[], Any], done: str, to: str | Callable[[Any], str]) -> Response | None:
@@ -122,7 +133,7 @@ def _pathway_fields(form: PathwayForm) -> dict[str, Any]:
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
 def edit_pathway(slug: str) -> Page:
     item = _pathway(slug)
-    form = PathwayForm(obj=item) if request.method == "GET" else PathwayForm()
+    form = _form_for(PathwayForm, item)
     form.needs.choices = need_choices()
     if request.method == "GET":
         form.needs.data = [n.id for n in item.needs]
@@ -169,7 +180,7 @@ def edit_step(slug: str, step_id: int) -> Page:
     step = db.session.get(PathwayStep, step_id)
     if step is None or step.pathway_id != item.id:
         abort(404)
-    form = StepEditForm(obj=step) if request.method == "GET" else StepEditForm()
+    form = _form_for(StepEditForm, step)
     done = _saved(
         form,
         lambda: service.update_step(step, why=form.why.data or "", stage=form.stage.data or ""),
@@ -267,7 +278,7 @@ def import_resources() -> Page:
 def edit_resource(resource_id: int) -> Page:
     resource = db.get_or_404(Resource, resource_id)
     if not resource.is_external:  # an event or session: only its topics are the officer's to set
-        topics_form = TopicsForm(obj=resource) if request.method == "GET" else TopicsForm()
+        topics_form = _form_for(TopicsForm, resource)
         done = _saved(
             topics_form,
             lambda: service.set_internal(
@@ -277,11 +288,15 @@ def edit_resource(resource_id: int) -> Page:
             url_for(".resources"),
         )
         return done or form_page("pathways/manage/resource_form.html", topics_form, resource=resource)
-    form = ResourceForm(obj=resource) if request.method == "GET" else ResourceForm()
-    done = _saved(
-        form, lambda: service.save_external(resource, **_resource_fields(form)), "Resource saved.", url_for(".resources")
+    form = _form_for(ResourceForm, resource)
+    return _edit(
+        form,
+        lambda: service.save_external(resource, **_resource_fields(form)),
+        "Resource saved.",
+        url_for(".resources"),
+        "pathways/manage/resource_form.html",
+        resource=resource,
     )
-    return done or form_page("pathways/manage/resource_form.html", form, resource=resource)
 
 
 @bp.route("/resources/<int:resource_id>/delete", methods=["POST"])
@@ -322,11 +337,15 @@ def _need_fields(form: NeedForm) -> dict[str, str]:
 @bp.route("/needs/<int:need_id>", methods=["GET", "POST"])
 def edit_need(need_id: int) -> Page:
     need = db.get_or_404(LearningNeed, need_id)
-    form = NeedForm(obj=need) if request.method == "GET" else NeedForm()
-    done = _saved(
-        form, lambda: service.save_need(need, **_need_fields(form)), "Learning need saved.", url_for(".needs")
+    form = _form_for(NeedForm, need)
+    return _edit(
+        form,
+        lambda: service.save_need(need, **_need_fields(form)),
+        "Learning need saved.",
+        url_for(".needs"),
+        "pathways/manage/need_form.html",
+        need=need,
     )
-    return done or form_page("pathways/manage/need_form.html", form, need=need)
 
 
 @bp.route("/needs/<int:need_id>/delete", methods=["POST"])
