@@ -8,7 +8,7 @@ import io
 from collections import Counter
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -24,10 +24,9 @@ from forum.core.validation import CheckedForm
 from forum.models import COMPLETION_RULES, Certificate, Event, Session, Subscription
 from forum.web.ce.certificates import issued_pdf
 from forum.web.charts import grouped_bars
-from forum.web.events.manage_common import get_event, get_session, require_officer
+from forum.web.events.manage_common import get_event, get_session, officer_blueprint
 
-bp = Blueprint("attendance", __name__, url_prefix="/manage/events/<slug>/attendance")
-bp.before_request(require_officer)  # every page here is for signed-in officers
+bp = officer_blueprint("attendance", __name__, "/manage/events/<slug>/attendance")
 
 GRID_LIMIT = 300  # rows shown on the page; the CSV has everyone
 

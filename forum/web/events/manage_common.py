@@ -34,6 +34,14 @@ def require_officer() -> Response | None:
     return None
 
 
+def officer_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint:
+    """A blueprint of officer pages (another area's, under /manage): every page in it asks
+    for sign-in first, as the events' own `manage` blueprint does."""
+    blueprint = Blueprint(name, import_name, url_prefix=url_prefix)
+    blueprint.before_request(require_officer)
+    return blueprint
+
+
 def get_event(slug: str) -> Event:
     event = db.session.scalar(
         select(Event)

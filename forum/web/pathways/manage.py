@@ -10,7 +10,7 @@ import io
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -21,7 +21,7 @@ from forum.pathways import csv_import as importer
 from forum.pathways import gaps as reports
 from forum.pathways import service
 from forum.web.charts import count_bars
-from forum.web.events.manage_common import require_officer
+from forum.web.events.manage_common import Page, officer_blueprint
 from forum.web.helpers import button_post, commit_or_flash, form_page
 from forum.web.pathways.forms import (
     ButtonForm,
@@ -37,10 +37,8 @@ from forum.web.pathways.forms import (
     source_choices,
 )
 
-bp = Blueprint("pathways_manage", __name__, url_prefix="/manage/pathways")
-bp.before_request(require_officer)  # every page here is for signed-in officers
+bp = officer_blueprint("pathways_manage", __name__, "/manage/pathways")
 
-Page = str | tuple[str, int] | Response
 F = TypeVar("F", bound=FlaskForm)
 
 

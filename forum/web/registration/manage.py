@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -19,7 +19,7 @@ from forum.models.registration import CHOICE_KINDS, lines
 from forum.registration import answers, approval
 from forum.registration import questions as service
 from forum.registration.export import tallies
-from forum.web.events.manage_common import get_event, require_officer
+from forum.web.events.manage_common import Page, get_event, officer_blueprint
 from forum.web.helpers import button_post
 from forum.web.registration.forms import (
     ApprovalSettingForm,
@@ -29,10 +29,8 @@ from forum.web.registration.forms import (
     QuestionEditForm,
 )
 
-bp = Blueprint("registration", __name__, url_prefix="/manage")
-bp.before_request(require_officer)
+bp = officer_blueprint("registration", __name__, "/manage")
 
-Page = str | tuple[str, int] | Response
 
 
 @bp.app_context_processor

@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     flash,
@@ -37,11 +36,10 @@ from forum.registration.export import answers_by_subscription, export_questions
 from forum.subscriptions import csv_import as subscriber_import
 from forum.subscriptions import service
 from forum.web.charts import Plot, nice_max
-from forum.web.events.manage_common import get_event, require_officer
+from forum.web.events.manage_common import get_event, officer_blueprint
 from forum.web.subscriptions.pages import mode_choices
 
-bp = Blueprint("subscribers", __name__, url_prefix="/manage/events/<slug>/subscribers")
-bp.before_request(require_officer)  # every page here is for signed-in officers
+bp = officer_blueprint("subscribers", __name__, "/manage/events/<slug>/subscribers")
 
 PAGE_SIZE = 200
 STATUS_LABELS = {
