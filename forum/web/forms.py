@@ -6,9 +6,10 @@ that need the database (a slug already taken) are added by the views.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from flask import abort
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import (
@@ -182,6 +183,18 @@ class LoginForm(CheckedForm):
     email = EmailField("Email", validators=[DataRequired("Enter your email address.")], filters=STRIP)
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
     next = HiddenField()
+
+
+F = TypeVar("F", bound=FlaskForm)
+EXPIRED = "The form expired; reload the page and try again."
+
+
+def submitted(form: F, expired: str = EXPIRED) -> F:
+    """The form of a POST that only a page of ours sends (a button, a queue's decision): its
+    CSRF token must still be good, or the answer is a 400 saying what to do."""
+    if not form.validate_on_submit():
+        abort(400, description=expired)
+    return form
 
 
 class ConfirmForm(CheckedForm):

@@ -25,6 +25,7 @@ from forum.models import COMPLETION_RULES, Certificate, Event, Session, Subscrip
 from forum.web.ce.certificates import issued_pdf
 from forum.web.charts import grouped_bars
 from forum.web.events.manage_common import get_event, get_session, officer_blueprint
+from forum.web.forms import submitted
 
 bp = officer_blueprint("attendance", __name__, "/manage/events/<slug>/attendance")
 
@@ -191,8 +192,7 @@ def import_report(slug: str) -> Any:
 @bp.route("/mark", methods=["POST"])
 def mark(slug: str) -> Any:
     event = get_event(slug)
-    if not MarkForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    submitted(MarkForm())
     session = get_session(event, request.form.get("session_id", type=int))
     sub = db.session.get(Subscription, request.form.get("subscription_id", type=int) or 0)
     if sub is None or sub.event_id != event.id:
@@ -245,8 +245,7 @@ def session_hours(slug: str, session_id: int) -> Any:
     event = get_event(slug)
     session = get_session(event, session_id)
     form = HoursForm()
-    if not form.validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    submitted(form)
     try:
         attendance.set_session_hours(session, form.hours.data or "")
         if "minimum" in request.form:  # an older page posts the hours alone

@@ -19,6 +19,7 @@ from forum.mail import links
 from forum.models import QUESTION_KINDS, EvaluationQuestion, Event
 from forum.web.charts import grouped_bars
 from forum.web.events.manage_common import get_owned, officer_event
+from forum.web.forms import submitted
 from forum.web.helpers import button_post
 from forum.web.subscriptions.pages import linked
 
@@ -68,8 +69,7 @@ def answer(token: str) -> Any:
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400, description="The form expired; reload the page and try again.")
+        submitted(form)
         values = {k: v for k, v in request.form.items() if k.startswith("q")}
         try:
             evaluations.save_response(evaluation, sub, values)
@@ -203,8 +203,7 @@ def edit_question(slug: str, question_id: int) -> Any:
     event = officer_event(slug)
     question = _question(event, question_id)
     form = EditForm()
-    if not form.validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    submitted(form)
     try:
         evaluations.edit_question(
             question, form.prompt.data or "", form.choices.data or "", bool(form.required.data)

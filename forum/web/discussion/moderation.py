@@ -17,6 +17,7 @@ from forum.discussion import service as discussion
 from forum.discussion import threads as thread_reads
 from forum.models import Event, Post
 from forum.web.discussion.access import _event_or_404, _is_officer, _panelist_moderator, bp, reader_zone
+from forum.web.forms import submitted
 
 
 class ModerateForm(CheckedForm):
@@ -106,8 +107,7 @@ def moderate(slug: str, post_id: int) -> ResponseReturnValue:
     if post is None or post.event_id != event.id:
         abort(404, description="There is no such post in this e-forum.")
     form = ModerateForm(prefix=f"p{post.id}")
-    if not form.validate_on_submit():
-        abort(400, description="The form expired; reload the queue and try again.")
+    submitted(form, "The form expired; reload the queue and try again.")
     if post.status != "held":
         flash(f"That post was already {post.status}.", "info")
         return redirect(url_for(".moderation", slug=event.slug))
@@ -136,8 +136,7 @@ def moderate_bulk(slug: str) -> ResponseReturnValue:
     event = _event_or_404(slug)
     moderator = _moderator_identity(event)
     form = bulk_form()
-    if not form.validate_on_submit():
-        abort(400, description="The form expired; reload the queue and try again.")
+    submitted(form, "The form expired; reload the queue and try again.")
     ids = [int(raw) for raw in request.form.getlist("post") if raw.isdigit()]
     if not ids:
         flash("Tick the posts to decide first.", "info")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask import session as cookie
 from werkzeug.wrappers import Response
 from wtforms import Field
@@ -23,7 +23,7 @@ from forum.events import editing
 from forum.events import service as actions
 from forum.models import Event
 from forum.web.events.manage_common import Page, bad_request, bp, get_event, get_session, people
-from forum.web.forms import ConfirmForm, DayRangeForm, SeriesForm, SessionForm
+from forum.web.forms import ConfirmForm, DayRangeForm, SeriesForm, SessionForm, submitted
 
 
 def sessions_page(
@@ -239,8 +239,7 @@ def move_session(slug: str, session_id: int) -> Response:
     """Reorder: trade date and time with the previous (up) or next (down) live session."""
     ev = get_event(slug)
     session = get_session(ev, session_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired. Go back, reload the page and try again.")
+    submitted(ConfirmForm(), "The form expired. Go back, reload the page and try again.")
     live = sorted(ev.active_sessions, key=lambda s: s.starts_at)
     step = -1 if request.form.get("direction") == "up" else 1
     if session in live and 0 <= live.index(session) + step < len(live):

@@ -3,7 +3,7 @@ log. The guard checks `webhooks.manage` first; the rules live in forum.team.webh
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -16,7 +16,7 @@ from forum.core.validation import CheckedForm
 from forum.models import Event, WebhookDelivery, WebhookEndpoint
 from forum.team import webhooks
 from forum.web.events.manage_common import get_event, get_owned
-from forum.web.forms import STRIP, ConfirmForm, choices
+from forum.web.forms import STRIP, ConfirmForm, choices, submitted
 from forum.web.helpers import form_page
 
 bp = Blueprint("webhooks", __name__, url_prefix="/manage")
@@ -93,8 +93,7 @@ def endpoint(slug: str, endpoint_id: int) -> str:
 def remove(slug: str, endpoint_id: int) -> Response:
     event = get_event(slug)
     found = _endpoint(event, endpoint_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    submitted(ConfirmForm())
     db.session.delete(found)
     db.session.commit()
     flash("Removed; nothing more goes to that address.", "success")
