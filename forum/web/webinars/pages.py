@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from wtforms import IntegerField, SelectField, StringField, SubmitField, URLField
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, URLField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
@@ -27,7 +28,7 @@ from forum.subscriptions import service as subscriptions
 from forum.web.charts import seat_bar
 from forum.web.events.manage_common import officer_event
 from forum.web.helpers import button_post, form_page, viewer_data
-from forum.webinars import join_links, recordings, seats
+from forum.webinars import captions, join_links, recordings, seats
 
 bp = Blueprint("webinars", __name__)
 
@@ -45,6 +46,8 @@ def _globals() -> dict[str, Any]:
         "seat_counts": seats.counts,
         "waitlist_position": seats.waitlist_position,
         "registrant_materials": recordings.registrant_materials,
+        "captions_href": captions.captions_href,  # pages and mail: a material's captions/transcript
+        "transcript_href": captions.transcript_href,
         "personal_join_link": join_links.join_url,
         "now": clock.now,
     }
@@ -191,6 +194,7 @@ class MaterialForm(CheckedForm):
         choices=[SelectChoice(k, v) for k, v in MATERIAL_VISIBILITY.items()],
         default="registrants",
     )
+    hold_for_captions = BooleanField(_l("Send the “recording available” mail when captions are ready"))
     add = SubmitField("Add")
 
 
@@ -217,6 +221,7 @@ def recordings_page(slug: str) -> Any:
                 kind=form.kind.data,
                 title=form.title.data or "",
                 public=form.public.data == "public",
+                hold_for_captions=bool(form.hold_for_captions.data),
             )
         except recordings.MaterialError as exc:
             db.session.rollback()
