@@ -167,7 +167,7 @@ def signed_in(app: Flask, client: FlaskClient) -> FlaskClient:
     return client
 
 
-def submit(client: FlaskClient, url: str, page: str | bytes, **fields: object) -> TestResponse:
+def submit(client: FlaskClient, url: str, page: str | bytes, /, **fields: object) -> TestResponse:
     """POST a form as the browser would: `fields` with the CSRF token of the `page` it is on
     (a file is a `(stream, filename)` pair: the body is multipart then)."""
     return client.post(url, data={"csrf_token": csrf_from(page), **fields})
