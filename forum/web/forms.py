@@ -6,9 +6,10 @@ that need the database (a slug already taken) are added by the views.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -139,6 +140,18 @@ STRIP = [_strip]
 STRIP_LOWER = [_strip, lambda v: v.lower() if isinstance(v, str) else v]
 
 
+def trimmed(label: str, max_length: int, description: str = "", *, kind: type[Field] = StringField) -> Any:
+    """A text field trimmed of outer white space, of at most `max_length` characters: most of
+    the officer forms' fields are one, and each is declared here in a line."""
+    return kind(label, validators=[Length(max=max_length)], filters=STRIP, description=description)
+
+
+def web_link(label: str, description: str = "") -> Any:
+    """An optional http(s) address (a join link, a photo, a logo), trimmed, of at most 500
+    characters: the one rule for every address an officer types."""
+    return URLField(label, validators=[Length(max=500), web_address], filters=STRIP, description=description)
+
+
 def slug_field(description: str, example: str = "") -> StringField:
     """The optional web-address field of the event and duplicate forms: the same checks, so an
     address the one form takes the other takes too (the service picks one from the title when empty)."""
@@ -175,6 +188,18 @@ class LoginForm(CheckedForm):
     next = HiddenField()
 
 
+F = TypeVar("F", bound=FlaskForm)
+EXPIRED = "The form expired; reload the page and try again."
+
+
+def submitted(form: F, expired: str = EXPIRED) -> F:
+    """The form of a POST that only a page of ours sends (a button, a queue's decision): its
+    CSRF token must still be good, or the answer is a 400 saying what to do."""
+    if not form.validate_on_submit():
+        abort(400, description=expired)
+    return form
+
+
 class ConfirmForm(CheckedForm):
     """A bare POST form (CSRF only) for buttons: publish, cancel, remove, move."""
 
@@ -190,9 +215,7 @@ class EventForm(CheckedForm):
         "Used in the page address and the e-forum's list address. Left empty, it is made from the title.",
         ", e.g. ts-mentoring-2026",
     )
-    summary = TextAreaField(
-        _l("Summary"), validators=[Length(max=500)], filters=STRIP, description=_l("One or two sentences for lists.")
-    )
+    summary = trimmed("Summary", 500, "One or two sentences for lists.", kind=TextAreaField)
     description = TextAreaField(_l("Description"), filters=STRIP, description=_l("Markdown."))
     learning_outcomes = TextAreaField(
         _l("Learning outcomes"), filters=STRIP, description=_l("One per line; shown as a list.")
@@ -200,16 +223,14 @@ class EventForm(CheckedForm):
     audience = TextAreaField(_l("Who should attend"), filters=STRIP)
     tech_requirements = TextAreaField(_l("Tech requirements"), filters=STRIP)
     registration_info = TextAreaField(_l("How to register"), filters=STRIP, description=_l("Markdown."))
-    contact_name = StringField(_l("Contact name"), validators=[Length(max=200)], filters=STRIP)
+    contact_name = trimmed("Contact name", 200)
     contact_email = EmailField(
         _l("Contact email"),
         validators=[Optional(), EmailAddress(), Length(max=320)],
         filters=STRIP,
     )
-    contact_phone = StringField(_l("Contact phone"), validators=[Length(max=80)], filters=STRIP)
-    conduct_url = URLField(
-        _l("Code of conduct address"), validators=[Length(max=500), web_address], filters=STRIP
-    )
+    contact_phone = trimmed("Contact phone", 80)
+    conduct_url = web_link("Code of conduct address")
     timezone = ZoneField(
         _l("Home time zone"), description=_l("Sessions are entered in this zone unless you pick another.")
     )
@@ -229,11 +250,10 @@ class EventForm(CheckedForm):
         ],
         description=_l("Local hour in the home time zone (0-23)."),
     )
-    reminder_offsets = StringField(
-        _l("Reminders (minutes before each session)"),
-        validators=[Length(max=100)],
-        filters=STRIP,
-        description=_l("Comma-separated, e.g. 1440, 60 for a day and an hour before. Empty for none."),
+    reminder_offsets = trimmed(
+        "Reminders (minutes before each session)",
+        100,
+        "Comma-separated, e.g. 1440, 60 for a day and an hour before. Empty for none.",
     )
 
     language = SelectField(
@@ -281,7 +301,7 @@ class SessionForm(CheckedForm):
     )
     end_time = TimeField(_l("End time"), format=TIME_FORMATS, validators=[InputRequired(_l("Enter an end time."))])
     timezone = ZoneField(_l("Time zone"))
-    join_url = URLField(_l("Join link"), validators=[Length(max=500), web_address], filters=STRIP)
+    join_url = web_link("Join link")
     description = TextAreaField(_l("Session description"), filters=STRIP, description=_l("Markdown; optional."))
     panelist_ids = SelectMultipleField(
         _l("Panelists in this session"),
@@ -318,11 +338,10 @@ def same_time(form: FlaskForm, field: Field) -> None:
 class SeriesForm(CheckedForm):
     """A webinar series in one step: first date, local hours, how often, how many."""
 
-    title_pattern = StringField(
-        _l("Session titles"),
-        validators=[Length(max=200)],
-        filters=STRIP,
-        description=_l("{n} becomes the session's number, e.g. “Session {n}”. Optional."),
+    title_pattern = trimmed(
+        "Session titles",
+        200,
+        "{n} becomes the session's number, e.g. “Session {n}”. Optional.",
     )
     first_date = DateField(_l("First date"), validators=[InputRequired(_l("Pick the first date."))])
     start_time = TimeField(
@@ -343,7 +362,7 @@ class SeriesForm(CheckedForm):
             NumberRange(1, 52, "Add from 1 to 52 sessions at once."),
         ],
     )
-    join_url = URLField(_l("Join link"), validators=[Length(max=500), web_address], filters=STRIP)
+    join_url = web_link("Join link")
     confirm_past = BooleanField(_l("Yes, the first date is in the past"))
 
     def validate_end_time(self, field: Field) -> None:
@@ -396,16 +415,16 @@ class PanelistForm(CheckedForm):
     name = StringField(
         _l("Name"), validators=[DataRequired(_l("Enter the panelist's name.")), Length(max=200)], filters=STRIP
     )
-    title = StringField(_l("Job title"), validators=[Length(max=200)], filters=STRIP)
-    affiliation = StringField(_l("Affiliation"), validators=[Length(max=200)], filters=STRIP)
-    pronouns = StringField(_l("Pronouns"), validators=[Length(max=40)], filters=STRIP)
+    title = trimmed("Job title", 200)
+    affiliation = trimmed("Affiliation", 200)
+    pronouns = trimmed("Pronouns", 40)
     email = EmailField(
         _l("Email"),
         validators=[Optional(), EmailAddress(), Length(max=320)],
         filters=STRIP,
         description=_l("Not shown publicly; lets them post and moderate."),
     )
-    photo_url = URLField(_l("Photo address"), validators=[Length(max=500), web_address], filters=STRIP)
+    photo_url = web_link("Photo address")
     links = TextAreaField(_l("Links"), filters=STRIP, description=_l("One web address per line."))
     bio = TextAreaField(_l("Bio"), filters=STRIP, description=_l("Markdown."))
 
@@ -438,38 +457,23 @@ class RoleForm(CheckedForm):
 class BrandingForm(CheckedForm):
     """/manage/settings: the organisation's name and look (empty = the environment default)."""
 
-    org_name = StringField(_l("Organisation name"), validators=[Length(max=200)], filters=STRIP)
-    short_name = StringField(
-        _l("Short name"),
-        validators=[Length(max=60)],
-        filters=STRIP,
-        description=_l("Shown in the page header and titles, e.g. ALCTS."),
-    )
-    logo_url = URLField(
-        _l("Logo address"),
-        validators=[Length(max=500), web_address],
-        filters=STRIP,
-        description=_l("An https:// image, shown in the header at up to 40 px high."),
-    )
+    org_name = trimmed("Organisation name", 200)
+    short_name = trimmed("Short name", 60, "Shown in the page header and titles, e.g. ALCTS.")
+    logo_url = web_link("Logo address", "An https:// image, shown in the header at up to 40 px high.")
     brand_colour = StringField(
         _l("Brand colour"),
         validators=[Length(max=7)],
         filters=STRIP_LOWER,
         description=_l("# and six hex digits, e.g. #0b5394. It must keep 4.5:1 contrast with white."),
     )
-    footer_text = StringField(_l("Footer text"), validators=[Length(max=300)], filters=STRIP)
-    postal_address = TextAreaField(
-        _l("Postal address"),
-        validators=[Length(max=500)],
-        filters=STRIP,
-        description=_l("Shown in the page footer and at the end of mail."),
+    footer_text = trimmed("Footer text", 300)
+    postal_address = trimmed(
+        "Postal address",
+        500,
+        "Shown in the page footer and at the end of mail.",
+        kind=TextAreaField,
     )
-    mail_from_name = StringField(
-        _l("Mail comes from"),
-        validators=[Length(max=100)],
-        filters=STRIP,
-        description=_l("The sender name people see in their inbox."),
-    )
+    mail_from_name = trimmed("Mail comes from", 100, "The sender name people see in their inbox.")
 
     def validate_brand_colour(self, field: Field) -> None:
         if field.data:
