@@ -13,10 +13,9 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask import session as cookie
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms import Field
-
-from flask_babel import gettext as _
 
 from forum.core import clock
 from forum.core.extensions import db

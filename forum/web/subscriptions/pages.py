@@ -29,9 +29,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from forum.calendars import invites, leaving
-from forum.core import clock
+from forum.core import clock, timezones
 from forum.core.extensions import csrf, db, limiter
-from forum.core import timezones
 from forum.core.timezones import zone_picker
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
