@@ -146,6 +146,7 @@ RULES: dict[str, Rule] = {
     "webhooks.remove": ev(r.WEBHOOKS_MANAGE),
     # site-wide
     "branding.settings": site(r.SITE_ADMIN),
+    "certificate_settings.edit": site(r.SITE_ADMIN),
     "officers.index": site(r.SITE_ADMIN),
     "officers.deactivate": site(r.SITE_ADMIN),
     "officers.reactivate": site(r.SITE_ADMIN),
