@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func, select
+
 from forum.core import clock
-from forum.models import Event
+from forum.core.extensions import db
+from forum.models import Event, Subscription
+from forum.models.participants import SUBSCRIPTION_STATUSES
 from forum.webinars import seats
 
 
@@ -62,3 +66,16 @@ def registration_state(event: Event, at: datetime | None = None) -> Registration
     return RegistrationState(
         "seats", register, f"{counts.left} of {counts.limit} seats left.", "", counts.left, counts.limit
     )
+
+
+def status_counts(event: Event) -> dict[str, int]:
+    """Registrations by status (every status present, 0 when none): the subscribers page's
+    summary and the overview's registrations and waiting list, in one query."""
+    rows = db.session.execute(
+        select(Subscription.status, func.count())
+        .where(Subscription.event_id == event.id)
+        .group_by(Subscription.status)
+    ).all()
+    counts = dict.fromkeys(SUBSCRIPTION_STATUSES, 0)
+    counts.update({status: n for status, n in rows})
+    return counts
