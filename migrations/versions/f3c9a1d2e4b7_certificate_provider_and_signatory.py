@@ -1,7 +1,7 @@
 """certificate wording per event: CE provider name and number, signatory
 
 Revision ID: f3c9a1d2e4b7
-Revises: d8b2e6f3a914
+Revises: f2a7c9d1e3b5
 Create Date: 2026-12-07 15:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f3c9a1d2e4b7'
-down_revision = 'd8b2e6f3a914'
+down_revision = 'f2a7c9d1e3b5'
 branch_labels = None
 depends_on = None
 
