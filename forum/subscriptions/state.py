@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from forum.core import clock
@@ -22,7 +23,8 @@ from forum.webinars import seats
 
 @dataclass(frozen=True)
 class RegistrationState:
-    """`kind`: open | seats (a limit, seats left) | full (waiting list) | ended | closed."""
+    """`kind`: open | seats (a limit, seats left) | full (waiting list) | ended | recordings
+    (ended, but the officer offers its recordings to new registrants) | closed."""
 
     kind: str
     button: str  # what the button does, in its own words
@@ -34,7 +36,7 @@ class RegistrationState:
 
     @property
     def takes_registrations(self) -> bool:
-        return self.kind in ("open", "seats", "full")
+        return self.kind in ("open", "seats", "full", "recordings")
 
 
 def has_ended(event: Event, at: datetime | None = None) -> bool:
@@ -47,6 +49,13 @@ def registration_state(event: Event, at: datetime | None = None) -> Registration
     if event.status != "published":
         return RegistrationState("closed", "", "Registration for this event is closed.")
     if has_ended(event, at):
+        if event.recordings_signup:  # seats and the waiting list no longer matter
+            return RegistrationState(
+                "recordings",
+                _("Register for the recordings"),
+                _("This event has ended."),
+                _("Register to get its recordings and materials by mail."),
+            )
         return RegistrationState("ended", "", "This event has ended, so it takes no more registrations.")
     register = "Subscribe" if event.is_eforum else "Register"
     counts = seats.counts(event) if event.kind == "series" and event.seat_limit is not None else None

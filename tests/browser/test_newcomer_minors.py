@@ -13,12 +13,14 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, expect
 
+from forum.core import clock
 from forum.core.extensions import db
 from forum.mail import links
 from forum.models import Participant, Subscription
 from tests.browser.conftest import watch_for_csp_violations
 from tests.browser.test_officer_tables_and_credit import no_sideways_scroll, sign_in
-from tests.browser.test_registration_states import WIDTHS, shot
+from tests.browser.test_registration_states import AFTER, NOW, WALLS, WIDTHS, shot
+from tests.support.calendars import make_event as calendar_event
 from tests.browser.test_subscriber_flow import live_server_for
 from tests.support.discussion import make_forum
 from tests.support.live import make_event, make_officer
@@ -108,3 +110,30 @@ def test_a_drafts_overview_is_a_readiness_list(app: Flask, browser: Browser, dev
         shot(page, f"draft-readiness-{WIDTHS[device]}.png")
         context.close()
     assert problems == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("device", WIDTHS)
+def test_an_ended_event_may_offer_its_recordings(app: Flask, browser: Browser, device: str) -> None:
+    with clock.frozen(NOW):
+        event = calendar_event("re-envisioning", WALLS)
+        event.recordings_signup = True  # the officer's choice on the recordings page
+        db.session.commit()
+    with clock.frozen(AFTER), live_server_for(app) as base:
+        context = browser.new_context(viewport={"width": WIDTHS[device], "height": 844})
+        page = context.new_page()
+        problems = watch_for_csp_violations(page)
+        page.goto(f"{base}/events/re-envisioning")
+        head = page.locator(".event-head")
+        expect(head.get_by_text("This event has ended.")).to_be_visible()
+        head.get_by_role("link", name="Register for the recordings").click()
+        form = page.get_by_role("region", name="Register", exact=True).locator("form")
+        form.get_by_label("Email address").fill("late@example.org")
+        form.get_by_role("button", name="Register for the recordings").click()
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        no_sideways_scroll(page)
+        context.close()
+    assert problems == []
+    db.session.expire_all()
+    (sub,) = db.session.query(Subscription).filter_by(event_id=event.id)
+    assert sub.participant.email == "late@example.org"

@@ -86,6 +86,7 @@ RULES: dict[str, Rule] = {
     "webinars.recordings_page": ev(V, E),
     "captions.edit": ev(V, E),
     "webinars.delete_material": ev(E),
+    "webinars.recordings_signup": ev(E),
     "webinars.seats_page": ev(r.REGISTRANTS_VIEW, E),
     "webinars.promote": ev(r.REGISTRANTS_EDIT),
     "webinars.remove": ev(r.REGISTRANTS_EDIT),
