@@ -20,8 +20,8 @@ from forum.models import Participant, Subscription
 from tests.browser.conftest import watch_for_csp_violations
 from tests.browser.test_officer_tables_and_credit import no_sideways_scroll, sign_in
 from tests.browser.test_registration_states import AFTER, NOW, WALLS, WIDTHS, shot
-from tests.support.calendars import make_event as calendar_event
 from tests.browser.test_subscriber_flow import live_server_for
+from tests.support.calendars import make_event as calendar_event
 from tests.support.discussion import make_forum
 from tests.support.live import make_event, make_officer
 
