@@ -17,8 +17,8 @@ from forum.core import clock
 from forum.core.extensions import db
 from forum.mail import links
 from forum.models import Participant, Subscription
-from tests.browser.conftest import watch_for_csp_violations
-from tests.browser.test_officer_tables_and_credit import no_sideways_scroll, sign_in
+from tests.browser.conftest import sign_in_officer, watch_for_csp_violations
+from tests.browser.test_officer_tables_and_credit import no_sideways_scroll
 from tests.browser.test_registration_states import AFTER, NOW, WALLS, WIDTHS, shot
 from tests.browser.test_subscriber_flow import live_server_for
 from tests.support.calendars import make_event as calendar_event
@@ -99,7 +99,7 @@ def test_a_drafts_overview_is_a_readiness_list(app: Flask, browser: Browser, dev
         context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900})
         page = context.new_page()
         problems = watch_for_csp_violations(page)
-        sign_in(page, base)
+        sign_in_officer(page, base)
         page.goto(f"{base}/manage/events/draft-series")
         checklist = page.get_by_role("region", name="Before you publish")
         expect(checklist).to_contain_text("2 sessions")
