@@ -78,9 +78,10 @@ class AnswerErrors(MentoringError):
 
 
 def member_key(raw: str) -> str:
-    """An address's identity, or a member number as typed (spaces and case ignored)."""
+    """An address's identity, or a member number (spaces, hyphens and case ignored: "a-1234"
+    on the form is "A 1234" on the list)."""
     text = raw.strip()
-    return email_key(text) if "@" in text else "#" + "".join(text.split()).upper()
+    return email_key(text) if "@" in text else "#" + "".join(c for c in text if c.isalnum()).upper()
 
 
 def import_members(text: str, *, replace: bool = False) -> int:

@@ -161,9 +161,9 @@ def _localized(wall: datetime, zone: str, field: str) -> datetime:
         raise MentoringError(str(exc), field=field) from None
 
 
-def set_window(cycle: MentoringCycle, opens: Any, closes: Any) -> None:
+def set_window(cycle: MentoringCycle, opens: Any, closes: Any, zone: str | None = None) -> None:
     """Both ends as wall times in the programme's zone; the instants follow from them."""
-    zone = cycle.programme.timezone
+    zone = zone or cycle.programme.timezone
     opens_wall, closes_wall = parse_wall(opens, "opens"), parse_wall(closes, "closes")
     opens_at, closes_at = _localized(opens_wall, zone, "opens"), _localized(closes_wall, zone, "closes")
     if closes_at <= opens_at:
@@ -178,8 +178,9 @@ def set_window(cycle: MentoringCycle, opens: Any, closes: Any) -> None:
 
 def create_cycle(programme: MentoringProgramme, data: Mapping[str, Any]) -> MentoringCycle:
     name = _text(data, "name", 120, required=True)
-    cycle = MentoringCycle(programme=programme, name=name, weights=dict(DEFAULT_WEIGHTS))
-    set_window(cycle, data.get("opens"), data.get("closes"))
+    cycle = MentoringCycle(name=name, weights=dict(DEFAULT_WEIGHTS))
+    set_window(cycle, data.get("opens"), data.get("closes"), programme.timezone)
+    cycle.programme = programme
     db.session.add(cycle)
     db.session.flush()
     return cycle

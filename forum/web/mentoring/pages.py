@@ -8,6 +8,7 @@ shows a button, POST acts, so mail scanners that fetch links change nothing.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
 from flask_babel import gettext as _
@@ -177,7 +178,7 @@ def confirm(token: str) -> Any:
     if form.validate_on_submit():
         applications.confirm(item)
         db.session.commit()
-        return redirect(applications.manage_url(item))
+        return redirect(urlsplit(applications.manage_url(item)).path)
     return render_template("mentoring/confirm.html", application=item, form=form, guardian=False)
 
 
