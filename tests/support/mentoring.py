@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask import g
 from flask.testing import FlaskClient
 
 from forum.core.extensions import db
 from forum.mentoring import applications, programmes
 from forum.models import MentoringApplication, MentoringCycle, MentoringProgramme
 from tests.conftest import csrf_from
+from tests.support.factories import login_officer
 from tests.support.subscriptions import link_in, outbox
 
 SLUG = "mentor-alsc"
@@ -42,6 +44,13 @@ def make_cycle(
     cycle = programmes.create_cycle(programme, {"name": "Spring 2027", "opens": opens, "closes": closes})
     db.session.commit()
     return cycle
+
+
+def sign_in(client: FlaskClient) -> None:
+    """Sign the officer in. The tests' app context outlives requests, so Flask-Login's
+    per-context cache of the anonymous visitor who applied earlier is dropped too."""
+    login_officer(client)
+    g.pop("_login_user", None)
 
 
 def members(*keys: str) -> None:
