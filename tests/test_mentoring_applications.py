@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from forum.core import clock
 from forum.core.extensions import db
+from forum.demo import data as demo
 from forum.mentoring import programmes
 from forum.mentoring.programmes import MentoringError
 from forum.models import FormAnswer, MentoringWatch, Participant
@@ -187,3 +188,24 @@ def test_edit_until_the_window_closes_then_not(app, client):
         page = client.get(own).get_data(as_text=True)
         assert "Save changes" not in page
         assert "Withdraw my application" in page
+
+
+def test_the_demo_programme_is_open_so_a_newcomer_can_apply_at_once(app, client):
+    demo.load()
+    page = client.get("/mentoring/mentoring-program").get_data(as_text=True)
+    assert "Applications are open for both mentors and mentees." in page
+    form = client.get("/mentoring/mentoring-program/apply/mentee")
+    data = {
+        "csrf_token": csrf_from(form.data),
+        "email": "newcomer@example.org",
+        "name": "New Comer",
+        "timezone": "America/Chicago",
+        "checkin_hour": "10",
+        "stage": "early",
+        "interests": "storytime",
+        "languages": "English",
+        "adult": "y",
+    }
+    answer = client.post("/mentoring/mentoring-program/apply/mentee", data=data)
+    assert b"Check your inbox" in answer.data
+    assert outbox("mentoring-confirm", recipient="newcomer@example.org")
