@@ -98,7 +98,7 @@ def test_reasons_are_words_and_sensitive_answers_count_only_when_asked():
     )
     value, reasons = score(mentor, asked, DEFAULT_WEIGHTS)
     assert "shared interests: storytime" in reasons
-    assert "both speak spanish" in reasons
+    assert "both speak Spanish" in reasons
     assert "same region, as asked" in reasons
     assert "mentor is 4 career stages ahead" in reasons
     assert not any("West" in r for r in reasons), "a sensitive answer never appears in a reason"

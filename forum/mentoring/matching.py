@@ -99,13 +99,16 @@ def score(mentor: Candidate, mentee: Candidate, weights: dict[str, int]) -> tupl
         both = sorted(mentor.availability & mentee.availability)
         value = len(both) / len(mentee.availability)
         if both:
-            parts.append((w["availability"] * value, _("both free: %(list)s", list=", ".join(both))))
+            words = ", ".join(b.replace("-", " ") for b in both)
+            parts.append((w["availability"] * value, _("both free: %(list)s", list=words)))
         else:
             parts.append((0.0, _("no free time in common")))
     if w["language"]:
         common = sorted(mentor.languages & mentee.languages)
         if common:
-            parts.append((w["language"] * 1.0, _("both speak %(list)s", list=", ".join(common))))
+            parts.append(
+                (w["language"] * 1.0, _("both speak %(list)s", list=", ".join(c.title() for c in common)))
+            )
         else:
             parts.append((0.0, _("no language in common")))
     asked = sorted(mentor.prefer | mentee.prefer)

@@ -173,20 +173,20 @@ def matching_page(slug: str, cycle_id: int) -> Any:
         chosen = []
         for mentee in mentees:
             raw = request.form.get(f"mentor-{mentee.id}", "")
-            if not raw.isdigit():
+            if not raw.isdigit() or len(raw) > 9:
                 continue
             mentor_id = int(raw)
             pair = suggested.get(mentee.id)
             chosen.append((mentor_id, mentee.id, pair is None or pair.mentor != mentor_id))
-        for raw in request.form.getlist("decline"):
-            mentor_id, _sep, mentee_id = raw.partition(":")
-            mentor, mentee = (
-                db.session.get(MentoringApplication, int(mentor_id or 0)),
-                db.session.get(MentoringApplication, int(mentee_id or 0) if mentee_id.isdigit() else 0),
-            )
-            if mentor is not None and mentee is not None and mentee.cycle_id == item.id:
-                pairs.decline(mentor, mentee)
-                chosen = [c for c in chosen if (c[0], c[1]) != (mentor.id, mentee.id)]
+        for ruled_out in request.form.getlist("decline"):
+            left, _sep, right = ruled_out.partition(":")
+            if not (left.isdigit() and right.isdigit() and len(left) < 10 and len(right) < 10):
+                continue
+            mentor = db.session.get(MentoringApplication, int(left))
+            ruled = db.session.get(MentoringApplication, int(right))
+            if mentor is not None and ruled is not None and ruled.cycle_id == item.id:
+                pairs.decline(mentor, ruled)
+                chosen = [c for c in chosen if (c[0], c[1]) != (mentor.id, ruled.id)]
         try:
             made = pairs.confirm_matches(item, chosen)
         except MentoringError as exc:
