@@ -1,7 +1,7 @@
 """mentoring programmes: cycles with application windows, applications, member list, matches, check-ins, "tell me when applications open"
 
 Revision ID: a89c127fed88
-Revises: d8b2e6f3a914
+Revises: f2a7c9d1e3b5
 Create Date: 2026-12-07 14:54:32.887867
 
 """
@@ -13,7 +13,7 @@ import forum.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'a89c127fed88'
-down_revision = 'd8b2e6f3a914'
+down_revision = 'f2a7c9d1e3b5'
 branch_labels = None
 depends_on = None
 
