@@ -106,7 +106,7 @@ def _shape(cycle: MentoringCycle) -> dict[str, object]:
                 programme.slug, "SLUG"
             ),
         )
-        for m in outbox("mentoring-intro")
+        for m in outbox("mentoring-intro") + outbox("mentoring-story")
         if m.recipient.endswith(f"-{programme.slug}@example.org")
     ]
     return {
@@ -164,9 +164,25 @@ def test_both_doors_make_the_same_programme_cycle_and_matches(app, client):
                 f"mentor-{second.id}": "",
             },
         )
+        # the newsletter's invitation to share their story, through each door
+        api_match = db.session.scalar(
+            db.select(MentoringMatch).where(MentoringMatch.cycle_id == api_cycle.id)
+        )
+        web_match = db.session.scalar(
+            db.select(MentoringMatch).where(MentoringMatch.cycle_id == web_cycle.id)
+        )
+        invited = client.post(
+            f"/api/v1/mentoring/matches/{api_match.id}/story", json={"note": "Mock interviews?"}, headers=auth
+        )
+        assert invited.status_code == 202 and invited.json == {"invited": 2}
+        page = client.get(f"/manage/mentoring/web/cycles/{web_cycle.id}")
+        client.post(
+            f"/manage/mentoring/web/cycles/{web_cycle.id}/matches/{web_match.id}/story",
+            data={"csrf_token": csrf_from(page.data), "note": "Mock interviews?"},
+        )
     web, api = _shape(web_cycle), _shape(api_cycle)
     assert web == api
-    assert len(web["matches"]) == 1 and len(web["checkins"]) == 24 and len(web["mail"]) == 2
+    assert len(web["matches"]) == 1 and len(web["checkins"]) == 24 and len(web["mail"]) == 4
 
 
 def test_api_refusals_are_4xx_with_a_reason(app, client):

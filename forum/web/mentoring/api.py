@@ -365,6 +365,34 @@ def end_match(data: dict[str, Any], match_id: int) -> Any:
     return match
 
 
+class StoryInSchema(Schema):
+    note = fields.Str(load_default="", validate=[validate.Length(max=2000), api_multi_line])
+
+
+class InvitedSchema(Schema):
+    invited = fields.Int(metadata={"description": "how many of the pair were mailed"})
+
+
+@bp.post("/matches/<int:match_id>/story")
+@bp.arguments(StoryInSchema)
+@bp.response(202, InvitedSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT", description="The pair ended early.")
+@bp.doc(**OFFICER_DOC)
+def invite_story(data: dict[str, Any], match_id: int) -> Any:
+    """Invite a pair to share their story for the newsletter."""
+    match = db.session.get(MentoringMatch, match_id)
+    if match is None:
+        abort(404, message=f"No match {match_id}.")
+    try:
+        invited = pairs.invite_story(match, data["note"])
+    except MentoringError as exc:
+        _refuse(exc, 409)
+    db.session.commit()
+    return {"invited": invited}
+
+
 @bp.post("/members")
 @bp.arguments(MembersInSchema)
 @bp.response(200, MembersSchema)

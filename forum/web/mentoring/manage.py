@@ -227,6 +227,24 @@ def end_match(slug: str, cycle_id: int, match_id: int) -> Response:
     return redirect(url_for(".cycle", slug=slug, cycle_id=cycle_id))
 
 
+@bp.route("/<slug>/cycles/<int:cycle_id>/matches/<int:match_id>/story", methods=["POST"])
+def invite_story(slug: str, cycle_id: int, match_id: int) -> Response:
+    item = _cycle(slug, cycle_id)
+    match = next((m for m in pairs.matches_of(item) if m.id == match_id), None)
+    if match is None:
+        abort(404)
+    if ButtonForm().validate_on_submit():
+        try:
+            pairs.invite_story(match, request.form.get("note", ""))
+        except MentoringError as exc:
+            db.session.rollback()
+            flash(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Both were invited to share their story."))
+    return redirect(url_for(".cycle", slug=slug, cycle_id=cycle_id))
+
+
 @bp.route("/<slug>/cycles/<int:cycle_id>/mail/<kind>", methods=["POST"])
 def mail(slug: str, cycle_id: int, kind: str) -> Response:
     item = _cycle(slug, cycle_id)
