@@ -23,6 +23,7 @@ from tests.support.mentoring import (
     make_cycle,
     make_programme,
     members,
+    sign_in,
 )
 from tests.support.subscriptions import link_in, outbox, text_of
 
@@ -209,3 +210,39 @@ def test_the_demo_programme_is_open_so_a_newcomer_can_apply_at_once(app, client)
     answer = client.post("/mentoring/mentoring-program/apply/mentee", data=data)
     assert b"Check your inbox" in answer.data
     assert outbox("mentoring-confirm", recipient="newcomer@example.org")
+
+
+def test_officers_add_questions_that_the_application_then_asks(app, client):
+    programme = make_programme()
+    make_cycle(programme)
+    with clock.frozen(DURING):
+        sign_in(client)
+        page = client.get(f"/manage/mentoring/{SLUG}")
+        assert "Race/Ethnicity" in page.get_data(as_text=True)
+        added = client.post(
+            f"/manage/mentoring/{SLUG}/questions",
+            data={
+                "csrf_token": csrf_from(page.data),
+                "role": "mentee",
+                "preset_id": "",
+                "kind": "short",
+                "label": "Which library do you work in?",
+                "required": "y",
+            },
+            follow_redirects=True,
+        )
+        assert b"Question added." in added.data
+        question = [
+            q for q in programmes.question_form(programme, "mentee").questions if q.label.startswith("Which")
+        ][0]
+        form = client.get(f"/mentoring/{SLUG}/apply/mentee").get_data(as_text=True)
+        assert "Which library do you work in?" in form and "Prefer not to say" in form
+        client.get("/logout")
+        refused = apply_form(client, "mentee", "ana@example.org", "Ana Ruiz")
+        assert refused.status_code == 400 and "This question needs an answer." in refused.get_data(
+            as_text=True
+        )
+        accepted = apply_form(
+            client, "mentee", "ana@example.org", "Ana Ruiz", **{f"q{question.id}": "Springfield PL"}
+        )
+        assert b"Check your inbox" in accepted.data

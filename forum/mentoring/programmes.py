@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from forum.core import clock, timezones
 from forum.core.extensions import db
-from forum.models import MentoringCycle, MentoringProgramme
+from forum.models import FormQuestion, MentoringCycle, MentoringProgramme, QuestionForm, QuestionPreset
 from forum.models.mentoring import CRITERIA, DEFAULT_WEIGHTS, SENSITIVE_SECTIONS
 from forum.registration import questions
 
@@ -131,6 +131,30 @@ def update_programme(programme: MentoringProgramme, data: Mapping[str, Any]) -> 
     merged.update(data)
     _apply_programme(programme, merged)
     db.session.flush()
+
+
+def question_form(programme: MentoringProgramme, role: str) -> QuestionForm:
+    form = db.session.get(QuestionForm, programme.form_id(role)) if role in ("mentor", "mentee") else None
+    if form is None:
+        raise MentoringError(_("Choose the mentor or the mentee application."), field="role")
+    return form
+
+
+def add_question(programme: MentoringProgramme, role: str, data: Mapping[str, Any]) -> FormQuestion:
+    """A question on one application form, by the registration engine's rules (a sensitive
+    question is never required and offers "Prefer not to say"; conditions test earlier answers).
+    `preset_id` starts it from the officers' library of preset questions."""
+    form = question_form(programme, role)
+    preset_id = data.get("preset_id")
+    try:
+        if preset_id not in (None, "", 0, "0"):
+            preset = db.session.get(QuestionPreset, int(str(preset_id)))
+            if preset is None:
+                raise MentoringError(_("There is no such preset."), field="preset_id")
+            return questions.add_from_preset(form, preset, required=bool(data.get("required")))
+        return questions.add_question(form, data)
+    except questions.QuestionError as exc:
+        raise MentoringError(str(exc), field=exc.field) from None
 
 
 def programmes() -> list[MentoringProgramme]:

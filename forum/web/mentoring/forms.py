@@ -186,3 +186,20 @@ class MailForm(CheckedForm):
     subject = StringField(_l("Subject"), validators=[Length(max=200)])
     body = TextAreaField(_l("Message"), description=_l("Markdown."))
     submit = SubmitField(_l("Send"))
+
+
+class QuestionAddForm(CheckedForm):
+    role = SelectField(
+        _l("Application"),
+        choices=[
+            SelectChoice("mentee", _l("Mentee application")),
+            SelectChoice("mentor", _l("Mentor application")),
+        ],
+    )
+    preset_id = SelectField(_l("From a preset"), choices=[], default="")
+    kind = SelectField(_l("Kind"), choices=[])
+    label = StringField(_l("Question"), validators=[Length(max=300)])
+    choices = TextAreaField(_l("Choices"), description=_l("One per line, for choice questions."))
+    required = BooleanField(_l("An answer is needed"))
+    sensitive = BooleanField(_l("Sensitive (optional, officers only, aggregates of 5 or more)"))
+    submit = SubmitField(_l("Add question"))

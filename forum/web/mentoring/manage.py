@@ -12,12 +12,14 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from forum.core import timezones
 from forum.core.extensions import db
 from forum.mentoring import applications, matching, outreach, pairs, programmes, reports
 from forum.mentoring.programmes import MentoringError
-from forum.models import MentoringApplication, MentoringCycle, MentoringProgramme
+from forum.models import FORM_QUESTION_KINDS, MentoringApplication, MentoringCycle, MentoringProgramme
+from forum.registration import questions
 from forum.web.charts import grouped_bars
 from forum.web.events.manage_common import require_officer
 from forum.web.mentoring.forms import (
@@ -26,6 +28,7 @@ from forum.web.mentoring.forms import (
     MailForm,
     MembersForm,
     ProgrammeForm,
+    QuestionAddForm,
     WeightsForm,
     weight_fields,
 )
@@ -85,6 +88,33 @@ def members() -> Response:
     return redirect(url_for(".index"))
 
 
+def _question_form(formdata: Any = None) -> QuestionAddForm:
+    form = QuestionAddForm(formdata=formdata)
+    form.preset_id.choices = [SelectChoice("", _("— none: write it below —"))] + [
+        SelectChoice(str(p.id), p.label) for p in questions.presets()
+    ]
+    form.kind.choices = [SelectChoice(k, v) for k, v in FORM_QUESTION_KINDS.items()]
+    return form
+
+
+@bp.route("/<slug>/questions", methods=["POST"])
+def add_question(slug: str) -> Any:
+    item = _programme(slug)
+    form = _question_form(request.form)
+    if form.validate_on_submit():
+        try:
+            programmes.add_question(
+                item, form.role.data or "", {name: form[name].data for name in form._fields}
+            )
+        except MentoringError as exc:
+            db.session.rollback()
+            flash(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Question added."))
+    return redirect(url_for(".programme", slug=slug))
+
+
 @bp.route("/<slug>", methods=["GET", "POST"])
 def programme(slug: str) -> Any:
     item = _programme(slug)
@@ -99,7 +129,12 @@ def programme(slug: str) -> Any:
             db.session.commit()
             return redirect(url_for(".cycle", slug=slug, cycle_id=cycle.id))
     return render_template(
-        "mentoring/manage/programme.html", programme=item, form=form, state=programmes.window_state
+        "mentoring/manage/programme.html",
+        programme=item,
+        form=form,
+        state=programmes.window_state,
+        question_form=_question_form(),
+        forms={role: programmes.question_form(item, role).questions for role in ("mentee", "mentor")},
     ), (400 if form.errors else 200)
 
 

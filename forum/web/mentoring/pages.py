@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from forum.core import timezones
 from forum.core.extensions import db, limiter
@@ -262,7 +263,7 @@ def checkin(token: str) -> Any:
     if item is None:
         abort(404, description=_("This check-in no longer exists."))
     form = CheckInForm()
-    form.answer.choices = [(a, pairs.answer_label(a)) for a in CHECKIN_ANSWERS]
+    form.answer.choices = [SelectChoice(a, pairs.answer_label(a)) for a in CHECKIN_ANSWERS]
     if request.method == "GET":
         wanted = request.args.get("answer")
         form.answer.data = wanted if wanted in CHECKIN_ANSWERS else item.answer

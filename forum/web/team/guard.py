@@ -162,6 +162,7 @@ RULES: dict[str, Rule] = {
     "mentoring_manage.end_match": site(r.SITE_ADMIN),
     "mentoring_manage.mail": site(r.SITE_ADMIN),
     "mentoring_manage.invite_story": site(r.SITE_ADMIN),
+    "mentoring_manage.add_question": site(r.SITE_ADMIN),
     "api_mentoring.invite_story": site(r.SITE_ADMIN),
     "api_mentoring.list_programmes": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
     "api_mentoring.get_programme": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
