@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from forum.core import clock
 from forum.core.extensions import db
-from forum.mentoring import applications
+from forum.mentoring import applications, programmes
 from forum.models import MentoringCheckIn, MentoringCycle, MentoringMatch, MentoringProgramme, Participant
 from tests.conftest import csrf_from
 from tests.support.api import officer_token
@@ -212,4 +212,55 @@ def test_api_refusals_are_4xx_with_a_reason(app, client):
         assert "applications" not in public and public["cycles"][0]["state"] == "open"
     assert (
         db.session.scalar(db.select(Participant.id).where(Participant.email == "nobody@example.org")) is None
+    )
+
+
+def test_a_question_added_through_either_door_is_the_same(app, client):
+    auth = officer_token()
+    with clock.frozen(DURING):
+        sign_in(client)
+        web_cycle = _via_web(client, "web")
+        api_cycle = _via_api(client, "api", auth)
+        page = client.get("/manage/mentoring/web")
+        client.post(
+            "/manage/mentoring/web/questions",
+            data={
+                "csrf_token": csrf_from(page.data),
+                "role": "mentor",
+                "preset_id": "",
+                "kind": "choice",
+                "label": "Years in youth services",
+                "choices": "Under 5\n5 to 15\nOver 15",
+                "required": "y",
+            },
+        )
+        made = client.post(
+            "/api/v1/mentoring/programmes/api/questions/mentor",
+            json={
+                "kind": "choice",
+                "label": "Years in youth services",
+                "choices": ["Under 5", "5 to 15", "Over 15"],
+                "required": True,
+            },
+            headers=auth,
+        )
+        assert made.status_code == 201, made.json
+        bad = client.post(
+            "/api/v1/mentoring/programmes/api/questions/mentor",
+            json={"kind": "choice", "label": "One"},
+            headers=auth,
+        )
+        assert bad.status_code == 422 and "two choices" in bad.json["message"]
+
+    def shape(cycle):  # type: ignore[no-untyped-def]
+        form = programmes.question_form(cycle.programme, "mentor")
+        return [(q.kind, q.label, q.choice_list, q.required, q.sensitive) for q in form.questions]
+
+    assert shape(web_cycle) == shape(api_cycle)
+    assert shape(web_cycle)[-1] == (
+        "choice",
+        "Years in youth services",
+        ["Under 5", "5 to 15", "Over 15"],
+        True,
+        False,
     )

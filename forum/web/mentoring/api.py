@@ -17,7 +17,14 @@ from forum.core.extensions import csrf, db
 from forum.core.validation import MAX_DB_INT, api_multi_line, api_single_line
 from forum.mentoring import applications, matching, outreach, pairs, programmes, reports
 from forum.mentoring.programmes import MentoringError
-from forum.models import MentoringApplication, MentoringCycle, MentoringMatch, MentoringProgramme
+from forum.models import (
+    FORM_QUESTION_KINDS,
+    MentoringApplication,
+    MentoringCycle,
+    MentoringMatch,
+    MentoringProgramme,
+    QuestionPreset,
+)
 from forum.models.mentoring import CRITERIA, ROLES
 from forum.web.events.api_common import OFFICER_DOC, abort, require_json_body, require_officer
 from forum.web.events.api_schemas import Pattern
@@ -49,7 +56,7 @@ def _line(limit: int, required: bool = False) -> fields.Str:
     return fields.Str(load_default="", validate=checks)
 
 
-class CycleSchema(Schema):
+class MentoringCycleSchema(Schema):
     id = fields.Int()
     name = fields.Str()
     opens = fields.Method("_opens", metadata=WALL)
@@ -68,7 +75,7 @@ class CycleSchema(Schema):
         return programmes.window_state(cycle)
 
 
-class ProgrammeSchema(Schema):
+class MentoringProgrammeSchema(Schema):
     slug = fields.Str()
     title = fields.Str()
     description = fields.Str()
@@ -76,10 +83,10 @@ class ProgrammeSchema(Schema):
     timezone = fields.Str()
     length_months = fields.Int()
     checkin_months = fields.Int()
-    cycles = fields.Nested(CycleSchema, many=True)
+    cycles = fields.Nested(MentoringCycleSchema, many=True)
 
 
-class ProgrammeInSchema(Schema):
+class MentoringProgrammeInSchema(Schema):
     title = _line(200, required=True)
     slug = fields.Str(required=True, validate=[validate.Length(min=1, max=80), SLUG])
     description = fields.Str(load_default="", validate=[validate.Length(max=10000), api_multi_line])
@@ -92,7 +99,7 @@ class ProgrammeInSchema(Schema):
     contact_email = _line(320)
 
 
-class CycleInSchema(Schema):
+class MentoringCycleInSchema(Schema):
     name = _line(120, required=True)
     opens = fields.Str(
         required=True, validate=validate.Length(min=1, max=40), metadata={"format": "wall-time"}
@@ -102,7 +109,7 @@ class CycleInSchema(Schema):
     )
 
 
-class ApplicationSchema(Schema):
+class MentoringApplicationSchema(Schema):
     id = fields.Int()
     role = fields.Str(metadata={"enum": list(ROLES)})
     status = fields.Str()
@@ -118,40 +125,42 @@ class ApplicationSchema(Schema):
         return item.guardian_confirmed_at is not None
 
 
-class PairSchema(Schema):
+class MentoringPairSchema(Schema):
     mentor = fields.Int()
     mentee = fields.Int()
     score = fields.Float()
     reasons = fields.List(fields.Str())
 
 
-class UnmatchedSchema(Schema):
+class MentoringUnmatchedSchema(Schema):
     mentee = fields.Int()
     reason = fields.Str()
 
 
-class SuggestionsSchema(Schema):
+class MentoringSuggestionsSchema(Schema):
     weights = fields.Dict(keys=fields.Str(), values=fields.Int())
-    pairs = fields.Nested(PairSchema, many=True)
-    unmatched = fields.Nested(UnmatchedSchema, many=True)
+    pairs = fields.Nested(MentoringPairSchema, many=True)
+    unmatched = fields.Nested(MentoringUnmatchedSchema, many=True)
 
 
-class WeightsInSchema(Schema):
+class MentoringWeightsInSchema(Schema):
     for _name in CRITERIA:
         locals()[_name] = fields.Int(strict=True, validate=validate.Range(min=0, max=5))
     del _name
 
 
-class ChosenSchema(Schema):
+class MentoringChosenSchema(Schema):
     mentor = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
     mentee = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
 
 
-class MatchesInSchema(Schema):
-    matches = fields.List(fields.Nested(ChosenSchema), required=True, validate=validate.Length(max=1000))
+class MentoringMatchesInSchema(Schema):
+    matches = fields.List(
+        fields.Nested(MentoringChosenSchema), required=True, validate=validate.Length(max=1000)
+    )
 
 
-class MatchSchema(Schema):
+class MentoringMatchSchema(Schema):
     id = fields.Int()
     mentor = fields.Int(attribute="mentor_id")
     mentee = fields.Int(attribute="mentee_id")
@@ -161,11 +170,11 @@ class MatchSchema(Schema):
     manual = fields.Bool()
 
 
-class EndInSchema(Schema):
+class MentoringEndInSchema(Schema):
     reason = _line(200)
 
 
-class MembersInSchema(Schema):
+class MentoringMembersInSchema(Schema):
     members = fields.List(
         fields.Str(validate=[validate.Length(min=1, max=320), api_single_line]),
         required=True,
@@ -174,22 +183,22 @@ class MembersInSchema(Schema):
     replace = fields.Bool(load_default=False)
 
 
-class MembersSchema(Schema):
+class MentoringMembersSchema(Schema):
     added = fields.Int()
     total = fields.Int()
 
 
-class MailInSchema(Schema):
+class MentoringMailInSchema(Schema):
     kind = fields.Str(required=True, validate=validate.OneOf(["call", "news"]))
     subject = _line(200, required=True)
     body = fields.Str(required=True, validate=[validate.Length(min=1, max=20000), api_multi_line])
 
 
-class QueuedSchema(Schema):
+class MentoringQueuedSchema(Schema):
     queued = fields.Bool()
 
 
-class OverviewSchema(Schema):
+class MentoringOverviewSchema(Schema):
     per_day = fields.Method("_per_day", metadata={"type": "array", "items": {"type": "object"}})
     mentors = fields.Int()
     mentees = fields.Int()
@@ -233,22 +242,22 @@ def _cycle_or_404(cycle_id: int) -> MentoringCycle:
 
 
 @bp.get("/programmes")
-@bp.response(200, ProgrammeSchema(many=True))
+@bp.response(200, MentoringProgrammeSchema(many=True))
 def list_programmes() -> Any:
     """Programmes and their cycles' windows (public)."""
     return programmes.programmes()
 
 
 @bp.get("/programmes/<slug>")
-@bp.response(200, ProgrammeSchema)
+@bp.response(200, MentoringProgrammeSchema)
 @bp.alt_response(404, response="NOT_FOUND")
 def get_programme(slug: str) -> Any:
     return _programme_or_404(slug)
 
 
 @bp.post("/programmes")
-@bp.arguments(ProgrammeInSchema)
-@bp.response(201, ProgrammeSchema)
+@bp.arguments(MentoringProgrammeInSchema)
+@bp.response(201, MentoringProgrammeSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(409, response="CONFLICT", description="The address is taken.")
 @bp.doc(**OFFICER_DOC)
@@ -262,8 +271,8 @@ def create_programme(data: dict[str, Any]) -> Any:
 
 
 @bp.post("/programmes/<slug>/cycles")
-@bp.arguments(CycleInSchema)
-@bp.response(201, CycleSchema)
+@bp.arguments(MentoringCycleInSchema)
+@bp.response(201, MentoringCycleSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.doc(**OFFICER_DOC)
@@ -277,8 +286,48 @@ def create_cycle(data: dict[str, Any], slug: str) -> Any:
     return cycle
 
 
+class MentoringQuestionInSchema(Schema):
+    kind = fields.Str(load_default="short", validate=validate.OneOf(list(FORM_QUESTION_KINDS)))
+    label = fields.Str(load_default="", validate=[validate.Length(max=300), api_single_line])
+    help = fields.Str(load_default="", validate=[validate.Length(max=1000), api_multi_line])
+    choices = fields.List(
+        fields.Str(validate=[validate.Length(min=1, max=200), api_single_line]), load_default=list
+    )
+    required = fields.Bool(load_default=False)
+    sensitive = fields.Bool(load_default=False)
+    preset_id = fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
+
+
+class MentoringQuestionSchema(Schema):
+    id = fields.Int()
+    kind = fields.Str()
+    label = fields.Str()
+    choices = fields.List(fields.Str(), attribute="choice_list")
+    required = fields.Bool()
+    sensitive = fields.Bool()
+
+
+@bp.post("/programmes/<slug>/questions/<any(mentor, mentee):role>")
+@bp.arguments(MentoringQuestionInSchema)
+@bp.response(201, MentoringQuestionSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def add_question(data: dict[str, Any], slug: str, role: str) -> Any:
+    """A question on the mentor or mentee application (written, or from a preset)."""
+    item = _programme_or_404(slug)
+    if data.get("preset_id") is not None and db.session.get(QuestionPreset, data["preset_id"]) is None:
+        abort(404, message=f"No preset {data['preset_id']}.")
+    try:
+        question = programmes.add_question(item, role, data)
+    except MentoringError as exc:
+        _refuse(exc)
+    db.session.commit()
+    return question
+
+
 @bp.get("/cycles/<int:cycle_id>/applications")
-@bp.response(200, ApplicationSchema(many=True))
+@bp.response(200, MentoringApplicationSchema(many=True))
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.doc(**OFFICER_DOC)
@@ -288,7 +337,7 @@ def list_applications(cycle_id: int) -> Any:
 
 
 @bp.get("/cycles/<int:cycle_id>/suggestions")
-@bp.response(200, SuggestionsSchema)
+@bp.response(200, MentoringSuggestionsSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.doc(**OFFICER_DOC)
@@ -298,8 +347,8 @@ def suggestions(cycle_id: int) -> Any:
 
 
 @bp.put("/cycles/<int:cycle_id>/weights")
-@bp.arguments(WeightsInSchema)
-@bp.response(200, SuggestionsSchema)
+@bp.arguments(MentoringWeightsInSchema)
+@bp.response(200, MentoringSuggestionsSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.doc(**OFFICER_DOC)
@@ -321,8 +370,8 @@ def _suggest(cycle: MentoringCycle) -> dict[str, Any]:
 
 
 @bp.post("/cycles/<int:cycle_id>/matches")
-@bp.arguments(MatchesInSchema)
-@bp.response(201, MatchSchema(many=True))
+@bp.arguments(MentoringMatchesInSchema)
+@bp.response(201, MentoringMatchSchema(many=True))
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(
@@ -351,8 +400,8 @@ def confirm_matches(data: dict[str, Any], cycle_id: int) -> Any:
 
 
 @bp.post("/matches/<int:match_id>/end")
-@bp.arguments(EndInSchema)
-@bp.response(200, MatchSchema)
+@bp.arguments(MentoringEndInSchema)
+@bp.response(200, MentoringMatchSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.doc(**OFFICER_DOC)
@@ -365,17 +414,17 @@ def end_match(data: dict[str, Any], match_id: int) -> Any:
     return match
 
 
-class StoryInSchema(Schema):
+class MentoringStoryInSchema(Schema):
     note = fields.Str(load_default="", validate=[validate.Length(max=2000), api_multi_line])
 
 
-class InvitedSchema(Schema):
+class MentoringInvitedSchema(Schema):
     invited = fields.Int(metadata={"description": "how many of the pair were mailed"})
 
 
 @bp.post("/matches/<int:match_id>/story")
-@bp.arguments(StoryInSchema)
-@bp.response(202, InvitedSchema)
+@bp.arguments(MentoringStoryInSchema)
+@bp.response(202, MentoringInvitedSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(409, response="CONFLICT", description="The pair ended early.")
@@ -394,8 +443,8 @@ def invite_story(data: dict[str, Any], match_id: int) -> Any:
 
 
 @bp.post("/members")
-@bp.arguments(MembersInSchema)
-@bp.response(200, MembersSchema)
+@bp.arguments(MentoringMembersInSchema)
+@bp.response(200, MentoringMembersSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.doc(**OFFICER_DOC)
 def import_members(data: dict[str, Any]) -> Any:
@@ -405,7 +454,7 @@ def import_members(data: dict[str, Any]) -> Any:
 
 
 @bp.get("/cycles/<int:cycle_id>/overview")
-@bp.response(200, OverviewSchema)
+@bp.response(200, MentoringOverviewSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.doc(**OFFICER_DOC)
@@ -415,8 +464,8 @@ def overview(cycle_id: int) -> Any:
 
 
 @bp.post("/cycles/<int:cycle_id>/mail")
-@bp.arguments(MailInSchema)
-@bp.response(202, QueuedSchema)
+@bp.arguments(MentoringMailInSchema)
+@bp.response(202, MentoringQueuedSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.doc(**OFFICER_DOC)

@@ -164,6 +164,7 @@ RULES: dict[str, Rule] = {
     "mentoring_manage.invite_story": site(r.SITE_ADMIN),
     "mentoring_manage.add_question": site(r.SITE_ADMIN),
     "api_mentoring.invite_story": site(r.SITE_ADMIN),
+    "api_mentoring.add_question": site(r.SITE_ADMIN),
     "api_mentoring.list_programmes": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
     "api_mentoring.get_programme": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
     "api_mentoring.create_programme": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
