@@ -307,7 +307,7 @@ class MentoringQuestionSchema(Schema):
     sensitive = fields.Bool()
 
 
-@bp.post("/programmes/<slug>/questions/<any(mentor, mentee):role>")
+@bp.post("/programmes/<slug>/questions/<role>")
 @bp.arguments(MentoringQuestionInSchema)
 @bp.response(201, MentoringQuestionSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
@@ -316,6 +316,8 @@ class MentoringQuestionSchema(Schema):
 def add_question(data: dict[str, Any], slug: str, role: str) -> Any:
     """A question on the mentor or mentee application (written, or from a preset)."""
     item = _programme_or_404(slug)
+    if role not in ROLES:
+        abort(404, message="Add questions to the mentor or the mentee application.")
     if data.get("preset_id") is not None and db.session.get(QuestionPreset, data["preset_id"]) is None:
         abort(404, message=f"No preset {data['preset_id']}.")
     try:
