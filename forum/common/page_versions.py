@@ -53,6 +53,15 @@ QUIET_TABLES = frozenset(
         "pathway_progress",
         "relay_capability",
         "rsvp",
+        # mentoring: its public page is not served from the page cache
+        "mentoring_programme",
+        "mentoring_cycle",
+        "mentoring_application",
+        "mentoring_member",
+        "mentoring_decline",
+        "mentoring_match",
+        "mentoring_checkin",
+        "mentoring_watch",
     }
 )
 _CHANGED = "forum_page_version_changed"

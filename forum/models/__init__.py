@@ -26,6 +26,16 @@ from forum.models.events import (
     Session,
 )
 from forum.models.mail_texts import MailText
+from forum.models.mentoring import (
+    MentoringApplication,
+    MentoringCheckIn,
+    MentoringCycle,
+    MentoringDecline,
+    MentoringMatch,
+    MentoringMember,
+    MentoringProgramme,
+    MentoringWatch,
+)
 from forum.models.officers import ApiToken, Officer
 from forum.models.outbox import FanOut, OutboundBody, OutboundMessage, assemble
 from forum.models.page_version import PageVersion
@@ -90,6 +100,14 @@ __all__ = [
     "Event",
     "EventPanelist",
     "Officer",
+    "MentoringApplication",
+    "MentoringCheckIn",
+    "MentoringCycle",
+    "MentoringDecline",
+    "MentoringMatch",
+    "MentoringMember",
+    "MentoringProgramme",
+    "MentoringWatch",
     "FanOut",
     "OutboundBody",
     "OutboundMessage",

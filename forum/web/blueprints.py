@@ -16,6 +16,9 @@ from forum.web.discussion import pages as discussion
 from forum.web.events import announcements, api, manage, public
 from forum.web.mail import devmail
 from forum.web.mail import texts as mail_texts
+from forum.web.mentoring import api as api_mentoring
+from forum.web.mentoring import manage as mentoring_manage
+from forum.web.mentoring import pages as mentoring
 from forum.web.pathways import api as api_pathways
 from forum.web.pathways import manage as pathways_manage
 from forum.web.pathways import pages as pathways
@@ -59,6 +62,8 @@ def register_blueprints(app: Flask) -> None:
         evaluations,
         pathways,
         pathways_manage,
+        mentoring,
+        mentoring_manage,
         registration_manage,
         registration_approvals,
         registration_registrant,
@@ -75,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     smorest.register_blueprint(ce_api.bp)
     smorest.register_blueprint(api_pathways.bp)
     smorest.register_blueprint(api_registration.bp)
+    smorest.register_blueprint(api_mentoring.bp)
     smorest.register_blueprint(team_audit.api_bp)
     app.extensions["forum_api"] = smorest
     security.init_app(app)  # CSP and the other security headers on every response
