@@ -1,7 +1,7 @@
 """mentoring programmes: cycles with application windows, applications, member list, matches, check-ins, "tell me when applications open"
 
 Revision ID: a89c127fed88
-Revises: f2a7c9d1e3b5
+Revises: a7d3e5f1c2b9
 Create Date: 2026-12-07 14:54:32.887867
 
 """
@@ -13,7 +13,7 @@ import forum.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'a89c127fed88'
-down_revision = 'f2a7c9d1e3b5'
+down_revision = 'a7d3e5f1c2b9'
 branch_labels = None
 depends_on = None
 
