@@ -13,6 +13,7 @@ from forum.web.ce import api as ce_api
 from forum.web.ce import attendance, certificates, evaluations
 from forum.web.discussion import exports as discussion_exports
 from forum.web.discussion import pages as discussion
+from forum.web.discussion import thread_links
 from forum.web.events import announcements, api, manage, public
 from forum.web.mail import devmail
 from forum.web.mail import texts as mail_texts
@@ -45,6 +46,7 @@ def register_blueprints(app: Flask) -> None:
         subscribers,
         discussion,
         discussion_exports,
+        thread_links,
         feeds,
         announcements,
         webinars,
