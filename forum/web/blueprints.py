@@ -25,6 +25,7 @@ from forum.web.registration import approvals as registration_approvals
 from forum.web.registration import manage as registration_manage
 from forum.web.registration import registrant as registration_registrant
 from forum.web.site import auth, branding, officers, setup
+from forum.web.subscriptions import api as api_preferences
 from forum.web.subscriptions import officer as subscribers
 from forum.web.subscriptions import pages as subscriptions
 from forum.web.team import audit as team_audit
@@ -73,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     smorest.register_blueprint(ce_api.bp)
     smorest.register_blueprint(api_pathways.bp)
     smorest.register_blueprint(api_registration.bp)
+    smorest.register_blueprint(api_preferences.bp)
     smorest.register_blueprint(team_audit.api_bp)
     app.extensions["forum_api"] = smorest
     security.init_app(app)  # CSP and the other security headers on every response
