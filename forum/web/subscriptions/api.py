@@ -18,7 +18,15 @@ from marshmallow import Schema, fields, validate
 from forum.core.extensions import csrf, db
 from forum.core.tokens import TokenError
 from forum.discussion import thread_choices
-from forum.models import DELIVERY_MODES, DIGEST_RHYTHMS, DIGEST_STYLES, THREAD_CHOICES, WEEKDAYS, Participant, Subscription
+from forum.models import (
+    DELIVERY_MODES,
+    DIGEST_RHYTHMS,
+    DIGEST_STYLES,
+    THREAD_CHOICES,
+    WEEKDAYS,
+    Participant,
+    Subscription,
+)
 from forum.subscriptions import delivery, erasure, service
 from forum.web.events.api_common import abort, field_error, require_json_body
 

@@ -31,15 +31,22 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from forum.calendars import invites, leaving
-from forum.core import clock
+from forum.core import clock, timezones
 from forum.core.extensions import csrf, db, limiter
-from forum.core import timezones
 from forum.core.timezones import zone_picker
-from forum.discussion import thread_choices
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
+from forum.discussion import thread_choices
 from forum.mail import links
-from forum.models import DELIVERY_MODES, DIGEST_RHYTHMS, DIGEST_STYLES, WEEKDAYS, Event, Participant, Subscription
+from forum.models import (
+    DELIVERY_MODES,
+    DIGEST_RHYTHMS,
+    DIGEST_STYLES,
+    WEEKDAYS,
+    Event,
+    Participant,
+    Subscription,
+)
 from forum.registration import answers, questions
 from forum.registration import service as registration
 from forum.subscriptions import delivery, erasure, service
