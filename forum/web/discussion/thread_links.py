@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import RadioField, SubmitField
+from wtforms.fields.choices import SelectChoice
 
 from forum.core.extensions import db
 from forum.core.tokens import TokenError, read_token
@@ -37,9 +38,9 @@ class ChoiceForm(CheckedForm):
     rest = RadioField(
         _l("The rest of this e-forum"),
         choices=[
-            ("digest", _l("In a digest")),
-            ("none", _l("No mail: I read it on the web")),
-            ("keep", _l("Keep every message coming")),
+            SelectChoice("digest", _l("In a digest")),
+            SelectChoice("none", _l("No mail: I read it on the web")),
+            SelectChoice("keep", _l("Keep every message coming")),
         ],
         default="digest",
     )
