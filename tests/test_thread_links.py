@@ -16,7 +16,16 @@ from forum.discussion import thread_choices
 from forum.models import Post, ThreadChoice
 from forum.scheduling.jobs import run_job
 from tests.conftest import csrf_from
-from tests.support.scheduling import eastern, html_of, make_forum, outbox, parsed, subject_of, subscribe, text_of
+from tests.support.scheduling import (
+    eastern,
+    html_of,
+    make_forum,
+    outbox,
+    parsed,
+    subject_of,
+    subscribe,
+    text_of,
+)
 
 DAY_ONE = eastern(2019, 9, 10, 11)
 
