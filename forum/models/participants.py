@@ -16,7 +16,7 @@ from forum.models.events import Event
 
 DELIVERY_MODES = {
     "each": "Each message",
-    "digest": "Digest",
+    "digest": "Digest (daily or weekly)",
     "none": "No mail (read on the web)",
 }
 #: How often a digest reader gets one (`Subscription.digest_rhythm`).
@@ -107,4 +107,8 @@ class Subscription(Timestamps, Model):
 
     @property
     def mode_label(self) -> str:
-        return DELIVERY_MODES.get(self.mode, self.mode)
+        """"Each message", "Daily digest", "Weekly digest, subjects only", "No mail ..."."""
+        if self.mode != "digest":
+            return DELIVERY_MODES.get(self.mode, self.mode)
+        label = "Weekly digest" if self.digest_rhythm == "weekly" else "Daily digest"
+        return label + (", subjects only" if self.digest_style == "subjects" else "")
