@@ -21,7 +21,7 @@ from forum.web.events.api_schemas import WALL_TIME_FORMAT
 from tests.support.api import make_event, officer_token
 
 EXAMPLES_PER_OPERATION = 25
-OPERATIONS = 33  # every route under /api/v1: events, pathways, CE records, the public subscription,
+OPERATIONS = 36  # every route under /api/v1: events, pathways, CE records, the public subscription,
 # registration questions, registrations and approval decisions, the audit log
 
 # `format: wall-time` is ours (a date and clock time with no offset); teach the generator.
@@ -104,6 +104,7 @@ def test_every_operation_keeps_its_documented_contract(app: Flask) -> None:
         "GET /api/v1/needs",
         "GET /api/v1/pathways",
         "GET /api/v1/pathways/{slug}",
+        "GET /api/v1/preferences/{token}/subscriptions",
         "GET /api/v1/resources",
     ]
 
