@@ -22,7 +22,7 @@ from tests.support.api import make_event, officer_token
 
 EXAMPLES_PER_OPERATION = 25
 OPERATIONS = 36  # every route under /api/v1: events, pathways, CE records, the public subscription,
-# registration questions, registrations and approval decisions, the audit log
+# registration questions, registrations and approval decisions, the audit log, a participant's preferences
 
 # `format: wall-time` is ours (a date and clock time with no offset); teach the generator.
 schemathesis.openapi.format(
