@@ -219,10 +219,9 @@ class EventForm(CheckedForm):
     )
     spam_score_limit = FloatField(
         "Spam score limit",
-        validators=[
-            InputRequired("Enter a spam score, e.g. 5."),
-            NumberRange(*SPAM_SCORE_RANGE, "Use a score from 0 to 100."),
-        ],
+        # Optional: a form from before this field keeps the stored score; an emptied field is
+        # refused by the editing rules ("Use a spam score from 0 to 100.")
+        validators=[Optional(), NumberRange(*SPAM_SCORE_RANGE, "Use a score from 0 to 100.")],
         description="Mail from non-members that your mail server scored above this (X-Spam-Score, "
         "X-Rspamd-Score), or marked X-Spam-Flag: YES, is discarded or held without any notice.",
     )

@@ -67,9 +67,15 @@ def _thread(sub: Subscription, thread_id: int) -> Thread:
     return thread
 
 
-@bp.route("/threads/<token>/<int:thread_id>/<any(mute, follow, clear):action>", methods=["GET", "POST"])
+#: What a thread link may do (the last part of its path).
+ACTIONS = ("mute", "follow", "clear")
+
+
+@bp.route("/threads/<token>/<int:thread_id>/<action>", methods=["GET", "POST"])
 def one(token: str, thread_id: int, action: str) -> Any:
     """Mute, follow only, or let go of one thread (GET asks, POST does)."""
+    if action not in ACTIONS:
+        abort(404, description=_("A thread link ends in mute, follow or clear."))
     sub = _subscription(token)
     thread = _thread(sub, thread_id)
     form = ChoiceForm()
