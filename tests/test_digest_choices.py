@@ -4,21 +4,27 @@ and one stored body per variant (kind, zone, threads left out), never one per re
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 
 from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.discussion import thread_choices
 from forum.models import JobRun, OutboundBody, OutboundMessage
-from forum.scheduling import jobs as scheduler
 from forum.scheduling.jobs import run_job
 from forum.subscriptions.delivery import set_delivery
-from tests.support.scheduling import add_post, eastern, make_forum, outbox, subject_of, subscribe, text_of
+from tests.support.scheduling import (
+    add_post,
+    eastern,
+    make_forum,
+    outbox,
+    race_job,
+    subject_of,
+    subscribe,
+    text_of,
+)
 
 LONDON = "Europe/London"
 NY = "America/New_York"
@@ -114,28 +120,7 @@ def test_two_racing_runs_send_each_kind_once(app):
             digest_style="subjects")
     add_post(event, eastern(2019, 9, 10, 11), "Hello")
     db.session.close()
-    at = eastern(2019, 9, 10, 18, 5)
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def race() -> None:
-        with app.app_context(), clock.frozen(at):
-            barrier.wait()
-            try:
-                scheduler.run_job("digests", at=at)
-            except OperationalError:  # SQLite: "database is locked"; the loser goes on next sweep
-                db.session.rollback()
-            except BaseException as exc:  # pragma: no cover - reported below
-                errors.append(exc)
-
-    threads = [threading.Thread(target=race) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
-    with clock.frozen(at + timedelta(minutes=1)):
-        scheduler.run_job("digests", at=at + timedelta(minutes=1))  # the next sweep
+    race_job(app, "digests", eastern(2019, 9, 10, 18, 5), runs=2)
     rows = outbox("digest")
     assert Counter(r.recipient for r in rows) == {f"{c}@example.org": 1 for c in "abcde"}
     runs = db.session.scalars(select(JobRun).where(JobRun.kind == "digest")).all()
