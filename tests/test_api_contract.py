@@ -21,8 +21,9 @@ from forum.web.events.api_schemas import WALL_TIME_FORMAT
 from tests.support.api import make_event, officer_token
 
 EXAMPLES_PER_OPERATION = 25
-OPERATIONS = 47  # every route under /api/v1: events, pathways, CE records, the public subscription,
-# registration questions, registrations and approval decisions, the audit log, mentoring
+OPERATIONS = 50  # every route under /api/v1: events, pathways, CE records, the public subscription,
+# registration questions, registrations and approval decisions, the audit log, mentoring,
+# a participant's preferences
 
 # `format: wall-time` is ours (a date and clock time with no offset); teach the generator.
 schemathesis.openapi.format(
@@ -110,6 +111,7 @@ def test_every_operation_keeps_its_documented_contract(app: Flask) -> None:
         "GET /api/v1/needs",
         "GET /api/v1/pathways",
         "GET /api/v1/pathways/{slug}",
+        "GET /api/v1/preferences/{token}/subscriptions",
         "GET /api/v1/resources",
     ]
 

@@ -207,6 +207,10 @@ RULES: dict[str, Rule] = {
     "api.update_session": ev(E),
     "api.cancel_session": ev(E),
     "api.subscribe": Rule(None, None, "event", public=True),
+    # a participant's own choices: the preferences token in the path is the permission
+    "api_preferences.list_deliveries": Rule(None, None, "site", public=True),
+    "api_preferences.update_delivery": Rule(None, None, "site", public=True),
+    "api_preferences.choose_thread": Rule(None, None, "site", public=True),
     "api.create_panelist": site(r.EVENT_CREATE),
     "api.get_panelist": public_read(r.SIGNED_IN, r.EVENT_CREATE, "site"),
     "api.update_panelist": site(r.EVENT_CREATE),
