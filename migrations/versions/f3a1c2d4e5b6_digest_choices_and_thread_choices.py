@@ -1,7 +1,7 @@
 """digest choices per subscription (rhythm, style, hour, weekday) and thread choices (mute/follow)
 
 Revision ID: f3a1c2d4e5b6
-Revises: f2a7c9d1e3b5
+Revises: a89c127fed88
 Create Date: 2026-12-07 15:10:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 from forum.models.base import TZDateTime
 
 revision = 'f3a1c2d4e5b6'
-down_revision = 'f2a7c9d1e3b5'
+down_revision = 'a89c127fed88'
 branch_labels = None
 depends_on = None
 
