@@ -142,8 +142,17 @@ def address_tag(purpose: str, value: int) -> str:
     Mail systems may lower-case or truncate local parts, so addresses carry this hex tag
     rather than an itsdangerous token; it never expires (the address is in old mail).
     """
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"forum.{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:24]
+    secret = current_app.config["SECRET_KEY"]
+    base = _tag_macs.get(secret)
+    if base is None:  # keyed once per secret: a fan-out tags two addresses per recipient
+        _tag_macs.clear()
+        base = _tag_macs[secret] = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+    mac = base.copy()
+    mac.update(f"forum.{purpose}:{value}".encode())
+    return mac.hexdigest()[:24]
+
+
+_tag_macs: dict[str, hmac.HMAC] = {}
 
 
 def check_address_tag(purpose: str, value: int, tag: str) -> bool:

@@ -114,10 +114,24 @@ def _encode_base64(data: bytes) -> bytes:
     )
 
 
+def _qp_literal(line: bytes) -> bytes:
+    """`quoprimime.body_encode` of one line that is all literal (`_QP_LITERAL`), with CRLF:
+    the line itself, cut into 75 characters and a soft break while more than 76 are left."""
+    out = []
+    start, last = 0, len(line) - 1 - QP_LINE
+    while start <= last:
+        out.append(line[start : start + QP_LINE - 1] + b"=")
+        start += QP_LINE - 1
+    out.append(line[start:])
+    return LINESEP.join(out) + LINESEP
+
+
 def _qp(lines: Sequence[bytes]) -> bytes:
     """Quoted-printable of whole lines (each ends with CRLF), wrapped at 76 characters."""
     if not lines:
         return b""
+    if all(_QP_LITERAL.fullmatch(line) for line in lines):  # a recipient's link line: no escapes
+        return b"".join(_qp_literal(line) for line in lines)
     text = b"\n".join(lines).decode("latin-1") + "\n"
     return quoprimime.body_encode(text, QP_LINE, eol="\r\n").encode("ascii")
 
@@ -261,7 +275,11 @@ class BodyTemplate:
             for extra in inline:
                 part = MIMEPart(policy=POLICY)
                 part.set_content(
-                    "x", subtype=extra.subtype, charset=extra.charset, cte=extra.cte, params=dict(extra.params)
+                    "x",
+                    subtype=extra.subtype,
+                    charset=extra.charset,
+                    cte=extra.cte,
+                    params=dict(extra.params),
                 )
                 proto.attach(part)  # type: ignore[arg-type]
             proto.make_mixed()
