@@ -114,26 +114,51 @@ def _encode_base64(data: bytes) -> bytes:
     )
 
 
-def _qp_literal(line: bytes) -> bytes:
-    """`quoprimime.body_encode` of one line that is all literal (`_QP_LITERAL`), with CRLF:
-    the line itself, cut into 75 characters and a soft break while more than 76 are left."""
+#: What quoted-printable escapes in a body: all but tab and printable ASCII other than "=".
+_QP_ESCAPE = re.compile(rb"[^\t -<>-~]")
+
+
+def _qp_escape(match: re.Match[bytes]) -> bytes:
+    return b"=%02X" % match[0][0]
+
+
+def _qp_line(line: bytes) -> bytes:
+    """`quoprimime.body_encode` of one line (no line break in it), with CRLF, byte for byte:
+    escapes, then soft breaks every 75 characters without cutting an escape, and a blank
+    at the end quoted. The email package's own spends most of a copy's encoding in
+    `str.translate`; a recipient's link lines go through here a few times per copy."""
+    text = _QP_ESCAPE.sub(_qp_escape, line)
     out = []
-    start, last = 0, len(line) - 1 - QP_LINE
+    start, last = 0, len(text) - 1 - QP_LINE
     while start <= last:
-        out.append(line[start : start + QP_LINE - 1] + b"=")
-        start += QP_LINE - 1
-    out.append(line[start:])
+        stop = start + QP_LINE - 1
+        if text[stop - 2] == 0x3D:  # "=": do not cut "=XX"
+            out.append(text[start : stop - 1])
+            start = stop - 2
+        elif text[stop - 1] == 0x3D:
+            out.append(text[start:stop])
+            start = stop - 1
+        else:
+            out.append(text[start:stop] + b"=")
+            start = stop
+    if text and text[-1] in b" \t":
+        room = start - last
+        blank = text[-1:]
+        if room >= 3:
+            tail = b"=%02X" % blank[0]
+        elif room == 2:
+            tail = blank + b"=" + LINESEP
+        else:
+            tail = b"=" + LINESEP + b"=%02X" % blank[0]
+        out.append(text[start:-1] + tail)
+    else:
+        out.append(text[start:])
     return LINESEP.join(out) + LINESEP
 
 
 def _qp(lines: Sequence[bytes]) -> bytes:
     """Quoted-printable of whole lines (each ends with CRLF), wrapped at 76 characters."""
-    if not lines:
-        return b""
-    if all(_QP_LITERAL.fullmatch(line) for line in lines):  # a recipient's link line: no escapes
-        return b"".join(_qp_literal(line) for line in lines)
-    text = b"\n".join(lines).decode("latin-1") + "\n"
-    return quoprimime.body_encode(text, QP_LINE, eol="\r\n").encode("ascii")
+    return b"".join(_qp_line(line) for line in lines)
 
 
 class TextPart:
