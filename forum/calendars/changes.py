@@ -120,9 +120,7 @@ def session_change_message(
             automated=True,
         ),
     )
-    ics = build_calendar(
-        [session], method=spec.method, attendee=subscription, reader=lambda s: subscription
-    ).to_ical()
+    ics = build_calendar([session], method=spec.method, attendee=subscription, reader=lambda s: subscription).to_ical()
     return attach_calendar(message, ics, spec.method)
 
 
@@ -142,12 +140,7 @@ _CHANGES = {
 
 
 def _change_context(session: Session, changes: Sequence[str], reason: str) -> dict[str, object]:
-    return {
-        "session": session,
-        "event_url": event_page_url(session.event),
-        "changes": list(changes),
-        "reason": reason,
-    }
+    return {"session": session, "event_url": event_page_url(session.event), "changes": list(changes), "reason": reason}
 
 
 def change_copies(

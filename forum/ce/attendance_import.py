@@ -302,9 +302,7 @@ def import_report(session: Session, data: bytes) -> ImportReport:
         row.subscription_id: row
         for chunk in _chunks([s.id for s in subs.values()])
         for row in db.session.scalars(
-            select(Attendance).where(
-                Attendance.session_id == session.id, Attendance.subscription_id.in_(chunk)
-            )
+            select(Attendance).where(Attendance.session_id == session.id, Attendance.subscription_id.in_(chunk))
         )
     }
     for key, (line, minutes) in sorted(people.items(), key=lambda item: item[1][0]):

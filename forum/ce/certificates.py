@@ -380,7 +380,7 @@ register_job("ce", "evaluation invitations and certificates after an event's las
 
 @register_erasure_step
 def _forget_certificates(erasure: Erasure) -> None:
-    """ "Delete my data": certificates carry the name as printed, so they go (their codes then
+    """"Delete my data": certificates carry the name as printed, so they go (their codes then
     verify nothing: a verification page must not show a name the person asked us to forget).
     Attendance and evaluation answers stay, tied to the anonymous rows, so the programme's
     counts and results do not change."""

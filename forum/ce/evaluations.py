@@ -54,8 +54,6 @@ def rating_labels(question: EvaluationQuestion) -> dict[int, str]:
     webinar?" is answered Poor … Excellent, not "Not at all … Extremely well"."""
     prompt = question.prompt.lower()
     return QUALITY_LABELS if "rate" in prompt.split() or "quality" in prompt else RATING_LABELS
-
-
 #: Invitations go out within this long after the last session (a scheduler down for a while).
 INVITE_WINDOW = timedelta(days=7)
 

@@ -20,9 +20,7 @@ class OfficerError(ValueError):
 
 
 def tokens_of(officer: Officer) -> list[ApiToken]:
-    return list(
-        db.session.scalars(select(ApiToken).where(ApiToken.officer_id == officer.id).order_by(ApiToken.id))
-    )
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.officer_id == officer.id).order_by(ApiToken.id)))
 
 
 def revoke_token(token: ApiToken) -> str:
@@ -35,9 +33,7 @@ def revoke_token(token: ApiToken) -> str:
 def revoke_tokens(officer: Officer, name: str | None = None, token_id: int | None = None) -> int:
     """Revoke the officer's tokens: all, those with `name`, or the one with `token_id`."""
     chosen = [
-        t
-        for t in tokens_of(officer)
-        if (name is None or t.name == name) and (token_id is None or t.id == token_id)
+        t for t in tokens_of(officer) if (name is None or t.name == name) and (token_id is None or t.id == token_id)
     ]
     if not chosen:
         raise OfficerError(f"{officer.email} has no such token.")

@@ -124,9 +124,7 @@ def all_zone_names() -> list[str]:
         names = {
             z
             for z in available_timezones()
-            if "/" in z
-            and not z.startswith(("Etc/", "SystemV/", "US/", "posixrules"))
-            and z not in zone_links()
+            if "/" in z and not z.startswith(("Etc/", "SystemV/", "US/", "posixrules")) and z not in zone_links()
         }
     return sorted(n for n in names if is_zone(n)) + ["UTC"]
 
@@ -217,9 +215,7 @@ def build_zone_picker(at: datetime, extra: Sequence[str] = ()) -> Picker:
         seen.add(z.name)
     for name in COMMON_ZONES:
         if name not in seen and is_zone(name):
-            common.append(
-                (name, f"{zone_label(name)} ({name.replace('_', ' ')}) \u2014 {utc_offset(name, at)}")
-            )
+            common.append((name, f"{zone_label(name)} ({name.replace('_', ' ')}) \u2014 {utc_offset(name, at)}"))
             seen.add(name)
     groups: dict[str, list[tuple[str, str]]] = {}
     for name in [*all_zone_names(), *[e for e in extra if e and is_zone(e)]]:
@@ -309,9 +305,7 @@ def rfc3339(value: datetime) -> str:
     offset = value.utcoffset()
     if offset is None or not offset.seconds % 60 and not offset.microseconds:
         return value.isoformat()
-    minutes = (
-        int(offset.total_seconds() // 60) if offset >= timedelta(0) else -int(-offset.total_seconds() // 60)
-    )
+    minutes = int(offset.total_seconds() // 60) if offset >= timedelta(0) else -int(-offset.total_seconds() // 60)
     whole = timezone(timedelta(minutes=minutes))
     return value.astimezone(whole).isoformat()
 
@@ -347,9 +341,7 @@ def format_range(
     if s.date() != e.date() or (home_date is not None and s.date() != home_date):
         if s.date() == e.date():
             return f"{format_short_date(s)} {format_time(s)}{DASH}{format_time(e)} ({label})"
-        return (
-            f"{format_short_date(s)} {format_time(s)}{DASH}{format_short_date(e)} {format_time(e)} ({label})"
-        )
+        return f"{format_short_date(s)} {format_time(s)}{DASH}{format_short_date(e)} {format_time(e)} ({label})"
     return f"{format_time(s)}{DASH}{format_time(e)} ({label})"
 
 
@@ -503,10 +495,7 @@ def stated_zone_lines(
     A London series therefore always shows London time, whatever DISPLAY_ZONES lists.
     """
     home_date = to_zone(start, home_zone).date()
-    return [
-        format_range(start, end, name, label, home_date)
-        for name, label in _stated_zones(home_zone, reader_zone)
-    ]
+    return [format_range(start, end, name, label, home_date) for name, label in _stated_zones(home_zone, reader_zone)]
 
 
 def session_zone_lines(session, reader_zone: str | None = None) -> list[str]:  # type: ignore[no-untyped-def]

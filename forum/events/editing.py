@@ -114,9 +114,7 @@ def update_event(event: Event, changes: Mapping[str, Any]) -> EventChange:
     result = EventChange()
     old_title = event.title
     if changes.get("seat_limit") is not None and changes["seat_limit"] < 1:
-        raise EventChangeError(
-            "A seat limit is a whole number of at least 1 (empty: unlimited).", "seat_limit"
-        )
+        raise EventChangeError("A seat limit is a whole number of at least 1 (empty: unlimited).", "seat_limit")
     for name, value in changes.items():
         if name not in ("slug", "seat_limit"):
             setattr(event, name, value)

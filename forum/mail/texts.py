@@ -200,9 +200,7 @@ _HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 def plain(text: str) -> str:
     """An officer's Markdown as a plain-text part shows it: no `**bold**` stars or `#`
     marks, a link as `text (address)`; lines as typed."""
-    text = _LINK.sub(
-        lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", text
-    )
+    text = _LINK.sub(lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", text)
     text = _STRONG.sub(r"\2", text)
     text = _EMPHASIS.sub(r"\1", text)
     return _HEADING.sub("", text)
@@ -249,10 +247,7 @@ def preview(event: Event, intro: str, signoff: str) -> dict[str, Markup]:
     upcoming = _next_session(event)
     if upcoming is not None:
         values["session_time"] = session_time(upcoming, event.timezone)
-    return {
-        "intro": markdown_lines(render(intro, values)),
-        "signoff": markdown_lines(render(signoff, values)),
-    }
+    return {"intro": markdown_lines(render(intro, values)), "signoff": markdown_lines(render(signoff, values))}
 
 
 def send_test(event: Event, kind: str, intro: str, signoff: str, email: str, name: str = "") -> None:

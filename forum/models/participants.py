@@ -20,15 +20,7 @@ DELIVERY_MODES = {
     "none": "No mail (read on the web)",
 }
 #: "awaiting": confirmed, waiting for an officer's approval (events that need it); "declined": refused
-SUBSCRIPTION_STATUSES = (
-    "pending",
-    "awaiting",
-    "active",
-    "waitlisted",
-    "declined",
-    "unsubscribed",
-    "disabled",
-)
+SUBSCRIPTION_STATUSES = ("pending", "awaiting", "active", "waitlisted", "declined", "unsubscribed", "disabled")
 SUBSCRIPTION_SOURCES = ("web", "api", "import")
 
 

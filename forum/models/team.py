@@ -98,9 +98,7 @@ class WebhookDelivery(Model):
     __table_args__ = (Index("ix_webhook_delivery_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    endpoint_id: Mapped[int] = mapped_column(
-        ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True
-    )
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True)
     msg_id: Mapped[str] = mapped_column(String(64), unique=True)  # webhook-id: the receiver's idempotency key
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[str] = mapped_column(Text)  # the exact JSON that is signed and sent

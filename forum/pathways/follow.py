@@ -504,7 +504,7 @@ register_job("pathways", "the next step of each learning pathway follower who is
 
 @register_erasure_step
 def _stop_following(erasure: Erasure) -> None:
-    """ "Delete my data": the pathways they followed stop."""
+    """"Delete my data": the pathways they followed stop."""
     db.session.execute(
         update(PathwayFollow)
         .where(PathwayFollow.participant_id == erasure.participant_id, PathwayFollow.status != "left")

@@ -424,9 +424,7 @@ def needs_with_pathways() -> list[tuple[LearningNeed, list[Pathway]]]:
         select(LearningNeed)
         .order_by(LearningNeed.position, LearningNeed.title)
         # the list shows each pathway's steps (count, minutes): all in a few queries, not per need
-        .options(
-            selectinload(LearningNeed.pathways).selectinload(Pathway.steps).selectinload(PathwayStep.resource)
-        )
+        .options(selectinload(LearningNeed.pathways).selectinload(Pathway.steps).selectinload(PathwayStep.resource))
     ).all()
     out = []
     for need in needs:

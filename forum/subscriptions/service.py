@@ -224,9 +224,7 @@ def confirmation(subscription: Subscription) -> Outgoing:
     participant, event = subscription.participant, subscription.event
     msg = build_message(
         to=address(participant.email, participant.name),
-        subject=subjects.subject(
-            "Confirm your subscription" if event.is_eforum else "Confirm your registration", event
-        ),
+        subject=subjects.subject("Confirm your subscription" if event.is_eforum else "Confirm your registration", event),
         template="confirm",
         context={
             "event": event,

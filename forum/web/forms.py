@@ -91,18 +91,11 @@ class CachedSelect(Select):
         choices = field.choices or []
         if not all(isinstance(c, SelectChoice) and not c.render_kw for c in choices):
             return super().__call__(field, **kwargs)
-        flags = tuple(
-            sorted((k, getattr(field.flags, k)) for k in self.validation_attrs if hasattr(field.flags, k))
-        )
+        flags = tuple(sorted((k, getattr(field.flags, k)) for k in self.validation_attrs if hasattr(field.flags, k)))
         try:
             key = (
                 tuple((c.value, c.label, c.optgroup) for c in choices),
-                repr(field.data),
-                field.id,
-                field.name,
-                tuple(sorted(kwargs.items())),
-                flags,
-                self.multiple,
+                repr(field.data), field.id, field.name, tuple(sorted(kwargs.items())), flags, self.multiple,
             )
             hash(key)
         except TypeError:  # an unhashable attribute value: render as usual

@@ -79,3 +79,5 @@ def not_modified(version: Version) -> bool:
     if since is None or version.last_modified is None:
         return False
     return version.last_modified.replace(microsecond=0) <= since
+
+

@@ -32,6 +32,10 @@ bp.before_request(require_officer)  # every page here is for signed-in officers
 GRID_LIMIT = 300  # rows shown on the page; the CSV has everyone
 
 
+
+
+
+
 def get_session(event: Event, session_id: int | None) -> Session:
     session = db.session.get(Session, session_id) if session_id else None
     if session is None or session.event_id != event.id:

@@ -186,9 +186,7 @@ def reader_zone(event: Event, participant: Participant | None = None) -> str:
     """?tz=, then the zone remembered from it, then the participant's own (a signed posting
     link tells who reads), then the e-forum's."""
     own = participant.timezone if participant is not None else None
-    return timezones.reader_zone(
-        request.args.get("tz"), request.cookies.get("tz"), own, fallback=event.timezone
-    )
+    return timezones.reader_zone(request.args.get("tz"), request.cookies.get("tz"), own, fallback=event.timezone)
 
 
 def _with_zone_cookie(resp: Response) -> Response:

@@ -191,3 +191,4 @@ def cancel_event(slug: str) -> Page:
 def preview(slug: str) -> Page:
     ev = get_event(slug)
     return render_template("public/event.html", **{**event_context(ev), "preview": True})
+

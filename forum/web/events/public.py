@@ -236,10 +236,7 @@ ERROR_TEXT = {
     403: ("You cannot do that here", "Your account does not allow this page or action."),
     404: ("Page not found", "The page may have moved, or the event may not be published yet."),
     405: ("That does not work here", "This address does not accept that kind of request."),
-    413: (
-        "That is too large",
-        "The file or form you sent is larger than this site accepts; send a smaller one.",
-    ),
+    413: ("That is too large", "The file or form you sent is larger than this site accepts; send a smaller one."),
     429: ("Too many tries", "Please wait a minute, then try again."),
     500: ("Something went wrong on our side", "It has been logged. Please try again in a few minutes."),
 }

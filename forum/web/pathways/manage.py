@@ -43,6 +43,8 @@ bp.before_request(require_officer)  # every page here is for signed-in officers
 Page = str | tuple[str, int] | Response
 
 
+
+
 def _pathway(slug: str) -> Pathway:
     item = Pathway.by_slug(slug)
     if item is None:
@@ -50,9 +52,7 @@ def _pathway(slug: str) -> Pathway:
     return item
 
 
-def _saved(
-    form: FlaskForm, change: Callable[[], Any], done: str, to: str | Callable[[Any], str]
-) -> Response | None:
+def _saved(form: FlaskForm, change: Callable[[], Any], done: str, to: str | Callable[[Any], str]) -> Response | None:
     """On a valid submission, make `change` (a pathways service call): commit, say `done`
     and go to `to` (a URL, or one made from what `change` returned). A refusal goes on the
     form instead; None means: show the form (again)."""
@@ -233,10 +233,7 @@ def status(slug: str, action: str) -> Page:
 def resources() -> Page:
     form = ResourceForm()
     done = _saved(
-        form,
-        lambda: service.save_external(None, **_resource_fields(form)),
-        "Resource added.",
-        url_for(".resources"),
+        form, lambda: service.save_external(None, **_resource_fields(form)), "Resource added.", url_for(".resources")
     )
     return done or _resources_page(form, ImportForm(formdata=None), None)
 
@@ -300,10 +297,7 @@ def edit_resource(resource_id: int) -> Page:
         return done or _form_page("pathways/manage/resource_form.html", topics_form, resource=resource)
     form = ResourceForm(obj=resource) if request.method == "GET" else ResourceForm()
     done = _saved(
-        form,
-        lambda: service.save_external(resource, **_resource_fields(form)),
-        "Resource saved.",
-        url_for(".resources"),
+        form, lambda: service.save_external(resource, **_resource_fields(form)), "Resource saved.", url_for(".resources")
     )
     return done or _form_page("pathways/manage/resource_form.html", form, resource=resource)
 
@@ -367,9 +361,7 @@ def delete_need(need_id: int) -> Page:
     need = db.session.get(LearningNeed, need_id)
     if need is None:
         abort(404)
-    return button_post(
-        lambda: service.delete_need(need), f"Deleted the learning need {need.title}.", url_for(".needs")
-    )
+    return button_post(lambda: service.delete_need(need), f"Deleted the learning need {need.title}.", url_for(".needs"))
 
 
 # --- gaps ---------------------------------------------------------------------------------------------

@@ -110,10 +110,7 @@ def duplicate(slug: str) -> Page:
 def delete_draft(slug: str) -> Page:
     ev = get_event(slug)
     if ev.published_at is not None or ev.status == "published":
-        flash(
-            "A published event cannot be deleted (people may have it in their calendars); cancel it instead.",
-            "error",
-        )
+        flash("A published event cannot be deleted (people may have it in their calendars); cancel it instead.", "error")
         return redirect(url_for("manage.event", slug=slug))
     form = ConfirmForm()
     if form.validate_on_submit():

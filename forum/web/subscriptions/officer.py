@@ -55,6 +55,10 @@ STATUS_LABELS = {
 }
 
 
+
+
+
+
 def get_subscription(event: Event, sub_id: int) -> Subscription:
     sub = db.session.get(Subscription, sub_id)
     if sub is None or sub.event_id != event.id:

@@ -45,7 +45,6 @@ from forum.web.security import is_one_click
 
 bp = Blueprint("subscriptions", __name__)
 
-
 def mode_choices() -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in DELIVERY_MODES.items()]
 
@@ -111,9 +110,7 @@ def zone_choices() -> list[SelectChoice]:
     unset = SelectChoice("", "Not set: show each event's own zone")
 
     return [unset] + [
-        SelectChoice(name, label, optgroup=group)
-        for group, entries in zone_picker(clock.now())
-        for name, label in entries
+        SelectChoice(name, label, optgroup=group) for group, entries in zone_picker(clock.now()) for name, label in entries
     ]
 
 
