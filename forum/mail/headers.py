@@ -23,6 +23,7 @@ from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
+from typing import Required, TypedDict, Unpack
 
 from flask import current_app
 
@@ -246,9 +247,7 @@ def header_line(name: str, value: str) -> bytes:
 
 
 #: A dot-atom local part in UTF-8 (RFC 6532 `atext` plus non-ASCII): no specials, no spaces.
-_UTF8_LOCAL = re.compile(
-    r"^[^\x00-\x20\x7f-\x9f()<>\[\]:;@\\,\".]+(?:\.[^\x00-\x20\x7f-\x9f()<>\[\]:;@\\,\".]+)*$"
-)
+_UTF8_LOCAL = re.compile(r"^[^\x00-\x20\x7f-\x9f()<>\[\]:;@\\,\".]+(?:\.[^\x00-\x20\x7f-\x9f()<>\[\]:;@\\,\".]+)*$")
 #: Written with it: the same as POLICY, but 8-bit headers (RFC 6532) stay as they are.
 UTF8_POLICY = POLICY.clone(utf8=True)
 
@@ -310,6 +309,18 @@ def address_line(name: str, value: str | Address) -> bytes:
     return (POLICY if text.isascii() else UTF8_POLICY).fold_binary(name, text)
 
 
+class HeaderFields(TypedDict, total=False):
+    """What a message's header is made of, declared once for `header_message` (a message)
+    and `header_block` (the same lines as bytes, for a fan-out)."""
+
+    to: Required[str | Address]
+    subject: Required[str]
+    sender: str | Address | None
+    reply_to: str | Address | None
+    headers: Mapping[str, str] | None
+    message_id: str | None
+
+
 _dates: dict[datetime, str] = {}
 
 
@@ -323,16 +334,11 @@ def _date_value() -> str:
     return value
 
 
-def _header_fields(
-    to: str | Address,
-    subject: str,
-    sender: str | Address | None,
-    reply_to: str | Address | None,
-    headers: Mapping[str, str] | None,
-    message_id: str | None,
-) -> Iterator[tuple[str, str | Address, bool]]:
+def _header_fields(fields: HeaderFields) -> Iterator[tuple[str, str | Address, bool]]:
     """(name, value, is an address) of a message's header fields in the order they are
     written: From, To, Reply-To, Subject, Date, Message-ID, then `headers`."""
+    to, subject, sender, reply_to = fields["to"], fields["subject"], fields.get("sender"), fields.get("reply_to")
+    headers, message_id = fields.get("headers"), fields.get("message_id")
     yield "From", sender or address(current_app.config["MAIL_FROM"], branding.current().sender_name), True
     yield "To", to, True
     if reply_to:
@@ -344,16 +350,7 @@ def _header_fields(
         yield name, value, False
 
 
-def header_block(
-    *,
-    to: str | Address,
-    subject: str,
-    sender: str | Address | None = None,
-    reply_to: str | Address | None = None,
-    headers: Mapping[str, str] | None = None,
-    message_id: str | None = None,
-    lines: dict[tuple[str, str], bytes] | None = None,
-) -> bytes:
+def header_block(*, lines: dict[tuple[str, str], bytes] | None = None, **fields: Unpack[HeaderFields]) -> bytes:
     """`header_message(...)`'s header lines as bytes (no blank line), built without a message.
 
     A fan-out writes ten thousand of these; the generator and message objects were a
@@ -362,8 +359,8 @@ def header_block(
     """
     cache = lines if lines is not None else {}
     out = []
-    for name, value, is_address in _header_fields(to, subject, sender, reply_to, headers, message_id):
-        if name == "To" or (name == "Message-ID" and message_id is None):  # this copy's own
+    for name, value, is_address in _header_fields(fields):
+        if name == "To" or (name == "Message-ID" and not fields.get("message_id")):  # this copy's own
             out.append(address_line(name, value) if is_address else header_line(name, str(value)))
             continue
         # The same for every copy: From and Reply-To (the list's or the author's address), a
@@ -380,18 +377,10 @@ def header_block(
     return b"".join(out)
 
 
-def header_message(
-    *,
-    to: str | Address,
-    subject: str,
-    sender: str | Address | None = None,
-    reply_to: str | Address | None = None,
-    headers: Mapping[str, str] | None = None,
-    message_id: str | None = None,
-) -> EmailMessage:
+def header_message(**fields: Unpack[HeaderFields]) -> EmailMessage:
     """A message with the envelope headers only (From ... the extra headers), no body yet."""
     msg = EmailMessage(policy=POLICY)
-    for name, value, is_address in _header_fields(to, subject, sender, reply_to, headers, message_id):
+    for name, value, is_address in _header_fields(fields):
         if is_address:
             set_address(msg, name, value)
         else:
