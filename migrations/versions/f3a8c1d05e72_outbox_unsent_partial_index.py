@@ -5,7 +5,7 @@ The sender's claim takes the next due unsent rows in (next_attempt_at, id) order
 slowed down as the outbox grew (100,000 rows: 170-400 ms a claim).
 
 Revision ID: f3a8c1d05e72
-Revises: f2a7c9d1e3b5
+Revises: f3a1c2d4e5b6
 Create Date: 2026-12-07 15:05:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f3a8c1d05e72'
-down_revision = 'f2a7c9d1e3b5'
+down_revision = 'f3a1c2d4e5b6'
 branch_labels = None
 depends_on = None
 
