@@ -43,6 +43,7 @@ from forum.discussion import service as discussion
 from forum.discussion import threads as thread_reads
 from forum.mail.links import token_max_age
 from forum.models import Event, EventPanelist, Participant, Post, Subscription, Thread
+from forum.team import roles
 from forum.web.events.public import (
     render_error,  # the site's error page (409 has no app-wide handler)
 )
@@ -92,13 +93,17 @@ class BulkModerateForm(CheckedForm):
 
 def _event_or_404(slug: str) -> Event:
     event = Event.by_slug(slug)
-    if event is None or not event.is_eforum or (not event.is_public and not _is_officer()):
+    if event is None or not event.is_eforum or (not event.is_public and not _is_officer(event)):
         abort(404, description="There is no e-forum here.")
     return event
 
 
-def _is_officer() -> bool:
-    return bool(getattr(current_user, "is_authenticated", False))
+def _is_officer(event: Event) -> bool:
+    """A signed-in officer with a role on this event (any role: they see its drafts and
+    archive); an officer of other events is a reader like anyone else here."""
+    if not getattr(current_user, "is_authenticated", False):
+        return False
+    return roles.can(current_user, roles.EVENT_VIEW, event)  # type: ignore[arg-type]
 
 
 def _grant(key: str, event_id: int) -> None:
@@ -170,7 +175,7 @@ def _require_reader(event: Event) -> None:
             _remember_poster(event.id, token)
         if is_subscriber or _panelist_moderator(event, token) is not None:
             _grant("forum_readers", event.id)
-    if event.archive_public or _is_officer() or _granted("forum_readers", event.id):
+    if event.archive_public or _is_officer(event) or _granted("forum_readers", event.id):
         return
     abort(
         403,
@@ -251,7 +256,7 @@ def archive(slug: str) -> Response:
         results=results,
         zone=zone,
         now=clock.now(),
-        can_export=_is_officer() and _closed(event),
+        can_export=_is_officer(event) and _closed(event),
         reply_token=poster_token(event),
     )
     return _with_zone_cookie(make_response(html))
@@ -334,7 +339,7 @@ def _closed(event: Event) -> bool:
 def export(slug: str) -> Response:
     """The whole discussion as one HTML document, for officers once the forum has closed."""
     event = _event_or_404(slug)
-    if not _is_officer():
+    if not _is_officer(event):
         abort(403, description="Only program officers can export a discussion.")
     if not _closed(event):
         return render_error(409, "The discussion can be exported after the e-forum closes.")  # type: ignore[return-value]
@@ -409,7 +414,7 @@ def _reply_parent(event: Event) -> Post | None:
 
 def _moderator_identity(event: Event) -> str:
     """Email of the officer or moderator panelist looking at the queue; 403 for anyone else."""
-    if _is_officer():
+    if _is_officer(event):
         return str(current_user.email)
     link = _panelist_moderator(event, request.args.get("t"))
     if link is not None:
