@@ -48,6 +48,7 @@ from forum.models.team import (
     WEBHOOK_KINDS,
     AuditEntry,
     EventRole,
+    ObjectRole,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "EVENT_KINDS",
     "EVENT_ROLES",
     "EventRole",
+    "ObjectRole",
     "AuditEntry",
     "WEBHOOK_KINDS",
     "WebhookDelivery",

@@ -26,6 +26,7 @@ from forum.models import (
     Certificate,
     Event,
     EventRole,
+    ObjectRole,
     Officer,
     Post,
     Session,
@@ -103,6 +104,7 @@ def _watched() -> dict[type, Watched]:
         Event: Watched("event", lambda o: o.id),
         Session: Watched("session", lambda o: o.event_id),
         EventRole: Watched("role", lambda o: o.event_id),
+        ObjectRole: Watched("object_role", lambda _o: None),  # a pathway's (or programme's) roles
         Certificate: Watched("certificate", lambda o: o.subscription.event_id if o.subscription else None),
         Subscription: Watched(
             "registration", lambda o: o.event_id, officers_only=True, fields=frozenset({"status", "mode"})
@@ -165,8 +167,8 @@ def _action(kind: str, op: str, changes: dict[str, list[Any]]) -> str:
             return "session.cancelled"
         if {"start_wall", "end_wall", "timezone"} & set(changes):
             return "session.moved"
-    if kind == "role":
-        return {"created": "role.granted", "deleted": "role.revoked"}.get(op, "role.changed")
+    if kind in ("role", "object_role"):
+        return {"created": f"{kind}.granted", "deleted": f"{kind}.revoked"}.get(op, f"{kind}.changed")
     if kind in ("registration", "post") and op == "changed" and status:
         return f"{kind}.{status}"
     if kind in ("event", "session") and op == "changed":
@@ -181,6 +183,9 @@ def _summary(kind: str, obj: Any) -> str:
             return value
     if kind == "role":
         return f"{obj.officer.email if obj.officer else obj.officer_id}: {obj.role}"
+    if kind == "object_role":
+        who = obj.officer.email if obj.officer else obj.officer_id
+        return f"{obj.object_type} {obj.object_id}, {who}: {obj.role}"
     if kind == "registration" and getattr(obj, "participant", None) is not None:
         return str(obj.participant_id)  # never the address: the log outlives an erasure
     return ""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -20,6 +21,7 @@ from forum.models.pathways import LearningNeed, Pathway, PathwayStep, Resource
 from forum.pathways import csv_import as importer
 from forum.pathways import gaps as reports
 from forum.pathways import service
+from forum.team import scopes
 from forum.web.charts import count_bars
 from forum.web.events.manage_common import require_officer
 from forum.web.helpers import button_post
@@ -88,7 +90,8 @@ def _form_error(form: FlaskForm, exc: service.PathwayError) -> None:
 
 @bp.route("/")
 def index() -> Page:
-    pathways = db.session.scalars(select(Pathway).order_by(Pathway.title)).all()
+    mine = scopes.visible(current_user, "pathway")  # the administrator: all; others: their roles'
+    pathways = db.session.scalars(select(Pathway).where(mine).order_by(Pathway.title)).all()
     return render_template(
         "pathways/manage/index.html",
         pathways=pathways,
@@ -209,6 +212,7 @@ def status(slug: str, action: str) -> Page:
         try:
             if action == "delete":
                 title = item.title
+                scopes.forget(item)  # its roles go with it
                 service.delete_pathway(item)
             elif action == "publish":
                 service.publish(item)

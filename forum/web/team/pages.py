@@ -6,6 +6,8 @@ the rules about who may make an owner live in `forum.team.roles` and come back a
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
@@ -15,7 +17,7 @@ from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
 from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.models import Event, Officer
-from forum.team import invitations, roles
+from forum.team import invitations, roles, scopes
 from forum.web.forms import STRIP, ConfirmForm, choices
 
 bp = Blueprint("team", __name__)
@@ -93,6 +95,80 @@ def revoke(slug: str, officer_id: int) -> tuple[str, int] | Response:
     if had:
         flash(f"{officer.email} no longer holds a role on “{event.title}”.", "success")
     return redirect(url_for("team.index", slug=slug), code=303)
+
+
+# --- roles on other objects (a pathway, a mentoring programme): the generic scope ----------
+
+
+class ObjectGrantForm(GrantForm):
+    role = SelectField("Role", choices=choices(scopes.ROLE_LABELS), default="viewer")
+
+
+def _object(kind: str, slug: str) -> tuple[scopes.Scope, Any]:
+    scope = scopes.SCOPES.get(kind)
+    found = scope.find(slug) if scope is not None else None
+    if scope is None or found is None:
+        abort(404, description="There is nothing of that kind at this address.")
+    return scope, found
+
+
+def _object_page(kind: str, slug: str, form: GrantForm, status: int = 200) -> tuple[str, int]:
+    scope, found = _object(kind, slug)
+    form.role.choices = [(role, scopes.ROLE_LABELS.get(role, role)) for role in scope.roles]
+    return render_template(
+        "team/object_roles.html",
+        scope=scope,
+        item=found,
+        form=form,
+        holders=scopes.roles_on(found),
+        labels=scopes.ROLE_LABELS,
+        permissions=scope.roles,
+        button=ConfirmForm(formdata=None),
+    ), status
+
+
+@bp.route("/manage/team/<kind>/<slug>", methods=["GET", "POST"])
+def object_team(kind: str, slug: str) -> tuple[str, int] | Response:
+    """Who holds which role on one pathway (or other registered kind); grant by email."""
+    scope, found = _object(kind, slug)
+    form = ObjectGrantForm()
+    form.role.choices = [(role, scopes.ROLE_LABELS.get(role, role)) for role in scope.roles]
+    if form.validate_on_submit():
+        address = (form.email.data or "").strip().lower()
+        officer = Officer.by_email(address)
+        if officer is None:  # an account without a password: single sign-on, or an administrator sets one
+            officer = Officer(email=address, name=form.name.data or "", is_admin=False)
+            db.session.add(officer)
+            db.session.flush()
+        try:
+            scopes.grant(found, officer, form.role.data or "", by=current_user)
+        except scopes.ScopeError as exc:
+            db.session.rollback()
+            form.role.errors = [*form.role.errors, str(exc)]
+            return _object_page(kind, slug, form, 400)
+        db.session.commit()
+        label = scopes.ROLE_LABELS.get(form.role.data or "", form.role.data or "")
+        flash(f"{officer.email} is now {label} of “{found.title}”.", "success")
+        return redirect(url_for("team.object_team", kind=kind, slug=slug), code=303)
+    return _object_page(kind, slug, form, 400 if form.errors else 200)
+
+
+@bp.route("/manage/team/<kind>/<slug>/<int:officer_id>/revoke", methods=["POST"])
+def object_revoke(kind: str, slug: str, officer_id: int) -> tuple[str, int] | Response:
+    _, found = _object(kind, slug)
+    officer = db.session.get(Officer, officer_id)
+    if not ConfirmForm().validate_on_submit() or officer is None:
+        return _object_page(kind, slug, ObjectGrantForm(formdata=None), 400)
+    try:
+        had = scopes.revoke(found, officer, by=current_user)
+    except scopes.ScopeError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("team.object_team", kind=kind, slug=slug), code=303)
+    db.session.commit()
+    if had:
+        flash(f"{officer.email} no longer holds a role on “{found.title}”.", "success")
+    return redirect(url_for("team.object_team", kind=kind, slug=slug), code=303)
 
 
 class SetPasswordForm(CheckedForm):
