@@ -172,6 +172,14 @@ class LoginForm(CheckedForm):
     next = HiddenField()
 
 
+class SecondFactorForm(CheckedForm):
+    code = StringField(
+        "Code from your authenticator app, or a recovery code",
+        validators=[DataRequired("Type the code."), Length(max=20)],
+        filters=STRIP,
+    )
+
+
 class ConfirmForm(CheckedForm):
     """A bare POST form (CSRF only) for buttons: publish, cancel, remove, move."""
 

@@ -118,6 +118,7 @@ RULES: dict[str, Rule] = {
     "attendance.save_rule": ev(r.CE_EDIT),
     "attendance.session_hours": ev(r.CE_EDIT),
     "attendance.certificate": ev(r.CE_EDIT),  # issues or reissues: a change, not a read
+    "attendance.revoke_certificate": ev(r.CE_EDIT),
     "evaluations.manage": ev(r.EVALUATION_EDIT),
     "evaluations.create": ev(r.EVALUATION_EDIT),
     "evaluations.add_question": ev(r.EVALUATION_EDIT),
@@ -159,6 +160,9 @@ RULES: dict[str, Rule] = {
     "officers.deactivate": site(r.SITE_ADMIN),
     "officers.reactivate": site(r.SITE_ADMIN),
     "officers.revoke": site(r.SITE_ADMIN),
+    "two_factor.index": site(r.SIGNED_IN),  # each officer's own account
+    "two_factor.confirm": site(r.SIGNED_IN),
+    "two_factor.disable": site(r.SIGNED_IN),
     "team.object_team": Rule(sc.OBJECT_ROLES_MANAGE, sc.OBJECT_ROLES_MANAGE, "object"),
     "team.object_revoke": Rule(sc.OBJECT_ROLES_MANAGE, sc.OBJECT_ROLES_MANAGE, "object"),
     # pathways: each one by its roles; the shared library (resources, needs, gaps) site-wide

@@ -185,6 +185,12 @@ def accept(token: str) -> tuple[str, int] | Response:
         officer = invitations.read(token)
     except invitations.InvitationError as exc:
         return render_template("team/sso_refused.html", message=str(exc), title="Invitation"), 400
+    if officer.has_second_factor:  # a password via the link would skip the second factor
+        return render_template(
+            "team/sso_refused.html",
+            message="This account has a second factor; sign in with it instead.",
+            title="Invitation",
+        ), 400
     form = SetPasswordForm()
     if form.validate_on_submit():
         officer.set_password(form.password.data or "")
