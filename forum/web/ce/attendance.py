@@ -32,10 +32,6 @@ bp.before_request(require_officer)  # every page here is for signed-in officers
 GRID_LIMIT = 300  # rows shown on the page; the CSV has everyone
 
 
-
-
-
-
 def get_session(event: Event, session_id: int | None) -> Session:
     session = db.session.get(Session, session_id) if session_id else None
     if session is None or session.event_id != event.id:
@@ -143,6 +139,7 @@ def render_page(
         import_form = ImportForm(formdata=None)
         import_form.session.choices = _import_form(event).session.choices
     settings = attendance.settings_for(event)
+    codes = issued_codes(recs)
     page = render_template(
         "ce/attendance.html",
         event=event,
@@ -168,7 +165,8 @@ def render_page(
         filename=filename,
         mailed=certificates.mailed_count(event),
         ended=event.ends_at is not None and event.ends_at <= clock.now(),
-        certificates_issued=len(issued_codes(recs)),
+        certificates_issued=len(codes),
+        codes=codes,
     )
     return page, status
 
@@ -286,6 +284,22 @@ def certificate(slug: str, sub_id: int) -> Any:
         reason_prefix=f"{sub.participant.email}: ",
         back_label="Back to attendance",
     )
+
+
+@bp.route("/certificates/<int:sub_id>/revoke", methods=["POST"])
+def revoke_certificate(slug: str, sub_id: int) -> Any:
+    """Withdraw a registrant's certificate: its code no longer verifies (an error in the
+    record, a complaint upheld). Downloading it again issues a new one from the record."""
+    event = get_event(slug)
+    sub = db.session.get(Subscription, sub_id)
+    if sub is None or sub.event_id != event.id:
+        abort(404, description="That person is not registered for this event.")
+    if not MarkForm().validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
+    code = certificates.revoke(sub)
+    db.session.commit()
+    flash(f"Certificate {code} was revoked." if code else "There was no certificate to revoke.")
+    return redirect(url_for(".index", slug=slug) + f"#sub-{sub.id}", code=303)
 
 
 def issued_codes(recs: list[attendance.Record]) -> dict[int, str]:
