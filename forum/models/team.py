@@ -93,12 +93,17 @@ WEBHOOK_KINDS = (
     "registration.created",
     "registration.confirmed",
     "registration.cancelled",
+    "registration.approved",
+    "registration.declined",
     "waitlist.promoted",
     "attendance.recorded",
     "certificate.issued",
     "certificate.revoked",
     "session.changed",
     "session.cancelled",
+    "evaluation.submitted",
+    "post.accepted",
+    "pathway.step_completed",
 )
 
 

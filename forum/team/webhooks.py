@@ -28,9 +28,12 @@ from forum.models import (
     WEBHOOK_KINDS,
     Attendance,
     Certificate,
+    EvaluationResponse,
     Event,
     Participant,
+    Post,
     Session,
+    StepProgress,
     Subscription,
     WebhookDelivery,
     WebhookEndpoint,
@@ -38,17 +41,24 @@ from forum.models import (
 )
 
 PENDING_KEY = "forum.webhooks_pending"
+#: The rows whose flushes may be notices.
+WATCHED = (Subscription, Attendance, Certificate, Session, EvaluationResponse, Post, StepProgress)
 
 KIND_LABELS = {
     "registration.created": "Someone registered (or asked to)",
     "registration.confirmed": "A registration was confirmed or approved",
     "registration.cancelled": "Someone left",
+    "registration.approved": "An officer approved a registration waiting for approval",
+    "registration.declined": "An officer declined a registration waiting for approval",
     "waitlist.promoted": "Someone got a seat from the waiting list",
     "attendance.recorded": "Attendance was recorded for a session",
     "certificate.issued": "A certificate was issued",
     "certificate.revoked": "A certificate was revoked",
     "session.changed": "A session moved",
     "session.cancelled": "A session was cancelled",
+    "evaluation.submitted": "Someone answered the evaluation",
+    "post.accepted": "A post was accepted to an e-forum (sent to the list)",
+    "pathway.step_completed": "A learner marked a pathway step done (site-wide endpoints)",
 }
 assert set(KIND_LABELS) == set(WEBHOOK_KINDS)
 
@@ -113,6 +123,9 @@ def _notices(op: str, obj: Any) -> list[tuple[str, int | None, dict[str, Any]]]:
         if change is None:
             return []
         before, after = change
+        if before == "awaiting" and after in ("active", "waitlisted", "declined"):
+            decided = "registration.declined" if after == "declined" else "registration.approved"
+            return [(decided, obj.event_id, _registration(obj))]
         moved = {
             "active": "waitlist.promoted" if before == "waitlisted" else "registration.confirmed",
             "unsubscribed": "registration.cancelled",
@@ -131,6 +144,8 @@ def _notices(op: str, obj: Any) -> list[tuple[str, int | None, dict[str, Any]]]:
             "minutes": obj.minutes,
         }
         return [("certificate.issued" if op == "created" else "certificate.revoked", event_id, data)]
+    if isinstance(obj, (EvaluationResponse, Post, StepProgress)):
+        return _participation(op, obj)
     if isinstance(obj, Session) and op == "changed":
         status = _history(obj, "status")
         if status is not None and status[1] == "cancelled":
@@ -138,6 +153,47 @@ def _notices(op: str, obj: Any) -> list[tuple[str, int | None, dict[str, Any]]]:
         if any(_history(obj, key) for key in ("start_wall", "end_wall", "timezone")):
             return [("session.changed", obj.event_id, _session(obj))]
     return []
+
+
+def _became(op: str, obj: Any, key: str, value: str) -> bool:
+    """Created with `key` == value, or changed to it in this flush."""
+    if op == "created":
+        return bool(getattr(obj, key) == value)
+    change = _history(obj, key) if op == "changed" else None
+    return change is not None and change[1] == value and change[0] != value
+
+
+def _participation(op: str, obj: Any) -> list[tuple[str, int | None, dict[str, Any]]]:
+    """What participants do: answer the evaluation, get a post through, finish a pathway step."""
+    if isinstance(obj, EvaluationResponse) and op == "created":
+        event_id = obj.evaluation.event_id if obj.evaluation else None
+        data = {"id": obj.id, "registration_id": obj.subscription_id, "submitted_at": _iso(obj.submitted_at)}
+        return [("evaluation.submitted", event_id, data)]
+    if isinstance(obj, Post) and _became(op, obj, "status", "accepted"):
+        data = {
+            "id": obj.id,
+            "thread_id": obj.thread_id,
+            "subject": obj.subject,
+            "author_name": obj.author_name,
+            "author_role": obj.author_role,
+            "accepted_at": _iso(obj.accepted_at),
+        }
+        return [("post.accepted", obj.event_id, data)]
+    if isinstance(obj, StepProgress) and _became(op, obj, "state", "done"):
+        follow, step = obj.follow, obj.step
+        data = {
+            "pathway": follow.pathway.slug if follow and follow.pathway else None,
+            "step_id": obj.step_id,
+            "step_position": step.position if step else None,
+            "participant_id": follow.participant_id if follow else None,
+            "finished_at": _iso(obj.finished_at),
+        }
+        return [("pathway.step_completed", None, data)]  # pathways belong to no event: site-wide
+    return []
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def _session(session: Session) -> dict[str, Any]:
@@ -155,7 +211,7 @@ def _collect(session: OrmSession, _context: Any) -> None:
     found: list[tuple[str, int | None, dict[str, Any]]] = session.info.setdefault(PENDING_KEY, [])
     for op, objects in (("created", session.new), ("changed", session.dirty), ("deleted", session.deleted)):
         for obj in objects:
-            if isinstance(obj, (Subscription, Attendance, Certificate, Session)):
+            if isinstance(obj, WATCHED):
                 found.extend(_notices(op, obj))
 
 
@@ -244,9 +300,7 @@ def _slugs(session: OrmSession, ids: set[int | None]) -> dict[int | None, str]:
     }
 
 
-def endpoints_for(event: Event) -> list[WebhookEndpoint]:
-    return list(
-        db.session.scalars(
-            select(WebhookEndpoint).where(WebhookEndpoint.event_id == event.id).order_by(WebhookEndpoint.id)
-        )
-    )
+def endpoints_for(event: Event | None) -> list[WebhookEndpoint]:
+    """An event's endpoints, or (None) the site-wide ones."""
+    scope = WebhookEndpoint.event_id == event.id if event else WebhookEndpoint.event_id.is_(None)
+    return list(db.session.scalars(select(WebhookEndpoint).where(scope).order_by(WebhookEndpoint.id)))

@@ -155,6 +155,9 @@ RULES: dict[str, Rule] = {
     "webhooks.index": ev(r.WEBHOOKS_MANAGE),
     "webhooks.endpoint": ev(r.WEBHOOKS_MANAGE),
     "webhooks.remove": ev(r.WEBHOOKS_MANAGE),
+    "webhooks.site_index": site(r.SITE_ADMIN),
+    "webhooks.site_endpoint": site(r.SITE_ADMIN),
+    "webhooks.site_remove": site(r.SITE_ADMIN),
     # site-wide
     "branding.settings": site(r.SITE_ADMIN),
     "accessibility.edit": site(r.SITE_ADMIN),
