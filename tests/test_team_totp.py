@@ -172,3 +172,23 @@ def test_wrong_codes_are_rate_limited(limited: Flask) -> None:
         assert _password(client, "guess@forum.test") == 303
         answers = [_type(client, f"{n:06d}")[0] for n in range(7)]
     assert answers[:5] == [400] * 5 and answers[5:] == [429, 429]
+
+
+def test_an_administrator_turns_off_a_lost_second_factor(app: Flask, client: FlaskClient) -> None:
+    officer = officer_with(None, None, "lost@forum.test")
+    with clock.frozen(AT):
+        _enrol(client, officer)
+    _forget_requests()
+    sign_in(client, officer_with(None, None, "admin@forum.test", admin=True))
+    page = client.get("/manage/officers/")
+    assert "Turn off two-step sign-in of lost@forum.test" in page.get_data(as_text=True)
+    done = client.post(
+        f"/manage/officers/{officer.id}/second-factor/reset", data={"csrf_token": csrf_from(page.data)}
+    )
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert not db.session.get(Officer, officer.id).has_second_factor  # type: ignore[union-attr]
+    [row] = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "officer.second_factor_reset")
+    ).all()
+    assert row.actor == "admin@forum.test" and row.summary == "lost@forum.test"

@@ -165,6 +165,7 @@ RULES: dict[str, Rule] = {
     "officers.deactivate": site(r.SITE_ADMIN),
     "officers.reactivate": site(r.SITE_ADMIN),
     "officers.revoke": site(r.SITE_ADMIN),
+    "officers.reset_second_factor": site(r.SITE_ADMIN),
     "two_factor.index": site(r.SIGNED_IN),  # each officer's own account
     "two_factor.confirm": site(r.SIGNED_IN),
     "two_factor.disable": site(r.SIGNED_IN),
