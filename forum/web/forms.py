@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import (
@@ -174,8 +175,8 @@ class LoginForm(CheckedForm):
 
 class SecondFactorForm(CheckedForm):
     code = StringField(
-        "Code from your authenticator app, or a recovery code",
-        validators=[DataRequired("Type the code."), Length(max=20)],
+        _l("Code from your authenticator app, or a recovery code"),
+        validators=[DataRequired(_l("Type the code.")), Length(max=20)],
         filters=STRIP,
     )
 

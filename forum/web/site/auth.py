@@ -17,6 +17,8 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
@@ -186,12 +188,12 @@ def _pending_key() -> str:
     key_func=_pending_key,
     methods=["POST"],
     deduct_when=lambda response: response.status_code == 400,
-    error_message="Too many wrong codes. Wait a minute and try again.",
+    error_message=_l("Too many wrong codes. Wait a minute and try again."),
 )
 def second_factor_page() -> tuple[str, int] | Response:
     officer = _pending()
     if officer is None:
-        flash("Sign in with your password first (the code step lasts five minutes).", "info")
+        flash(_("Sign in with your password first (the code step lasts five minutes)."), "info")
         return redirect(url_for("auth.login"), code=303)
     form = SecondFactorForm()
     if form.validate_on_submit():
@@ -201,13 +203,16 @@ def second_factor_page() -> tuple[str, int] | Response:
             if used == "recovery":
                 audit.record("signin.recovery_code", summary=officer.email)
                 flash(
-                    f"You used a recovery code; {totp.recovery_left(officer)} are left. "
-                    "Make new ones from your account's two-step page if you lost your phone.",
+                    _(
+                        "You used a recovery code; %(left)d are left. Turn two-step sign-in off and on "
+                        "again from your account's page for new ones.",
+                        left=totp.recovery_left(officer),
+                    ),
                     "info",
                 )
             db.session.commit()
             return _signed_in(officer, safe_next(target))
-        form.code.errors = [*form.code.errors, "That code does not match, or it was used already."]
+        form.code.errors = [*form.code.errors, _("That code does not match, or it was used already.")]
         audit.record("signin.failed", summary=f"{officer.email} (second factor)")
         db.session.commit()
     form.code.data = ""

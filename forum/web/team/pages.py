@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField, SelectField, StringField
@@ -101,14 +103,14 @@ def revoke(slug: str, officer_id: int) -> tuple[str, int] | Response:
 
 
 class ObjectGrantForm(GrantForm):
-    role = SelectField("Role", choices=choices(scopes.ROLE_LABELS), default="viewer")
+    role = SelectField(_l("Role"), choices=choices(scopes.ROLE_LABELS), default="viewer")
 
 
 def _object(kind: str, slug: str) -> tuple[scopes.Scope, Any]:
     scope = scopes.SCOPES.get(kind)
     found = scope.find(slug) if scope is not None else None
     if scope is None or found is None:
-        abort(404, description="There is nothing of that kind at this address.")
+        abort(404, description=_("There is nothing of that kind at this address."))
     return scope, found
 
 
@@ -148,14 +150,22 @@ def object_team(kind: str, slug: str) -> tuple[str, int] | Response:
             return _object_page(kind, slug, form, 400)
         db.session.commit()
         label = scopes.ROLE_LABELS.get(form.role.data or "", form.role.data or "")
-        flash(f"{officer.email} is now {label} of “{found.title}”.", "success")
+        flash(
+            _(
+                "%(email)s is now %(role)s of “%(title)s”.",
+                email=officer.email,
+                role=label,
+                title=found.title,
+            ),
+            "success",
+        )
         return redirect(url_for("team.object_team", kind=kind, slug=slug), code=303)
     return _object_page(kind, slug, form, 400 if form.errors else 200)
 
 
 @bp.route("/manage/team/<kind>/<slug>/<int:officer_id>/revoke", methods=["POST"])
 def object_revoke(kind: str, slug: str, officer_id: int) -> tuple[str, int] | Response:
-    _, found = _object(kind, slug)
+    found = _object(kind, slug)[1]
     officer = db.session.get(Officer, officer_id)
     if not ConfirmForm().validate_on_submit() or officer is None:
         return _object_page(kind, slug, ObjectGrantForm(formdata=None), 400)
@@ -167,7 +177,10 @@ def object_revoke(kind: str, slug: str, officer_id: int) -> tuple[str, int] | Re
         return redirect(url_for("team.object_team", kind=kind, slug=slug), code=303)
     db.session.commit()
     if had:
-        flash(f"{officer.email} no longer holds a role on “{found.title}”.", "success")
+        flash(
+            _("%(email)s no longer holds a role on “%(title)s”.", email=officer.email, title=found.title),
+            "success",
+        )
     return redirect(url_for("team.object_team", kind=kind, slug=slug), code=303)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import segno
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
@@ -28,8 +30,8 @@ GUESS_LIMIT = "10 per minute;40 per hour"
 
 class CodeForm(CheckedForm):
     code = StringField(
-        "Code from your authenticator app",
-        validators=[DataRequired("Type the code."), Length(max=20)],
+        _l("Code from your authenticator app"),
+        validators=[DataRequired(_l("Type the code.")), Length(max=20)],
         filters=STRIP,
     )
 
@@ -44,7 +46,7 @@ def _officer_key() -> str:
 
 def _qr(uri: str) -> Markup:
     """The otpauth address as an inline SVG (no image request, nothing for the CSP to allow)."""
-    svg = segno.make(uri, error="m").svg_inline(scale=5, title="QR code of your sign-in secret")
+    svg = segno.make(uri, error="m").svg_inline(scale=5, title=_("QR code of your sign-in secret"))
     return Markup(svg)  # noqa: S704 - segno's own SVG markup, made from our own URI
 
 
@@ -108,6 +110,6 @@ def disable() -> tuple[str, int] | Response:
         else:
             audit.record("officer.second_factor_off", summary=officer.email)
             db.session.commit()
-            flash("Two-step sign-in is off: your password alone signs you in.", "success")
+            flash(_("Two-step sign-in is off: your password alone signs you in."), "success")
             return redirect(url_for("two_factor.index"), code=303)
     return _page(form, 400)
