@@ -18,18 +18,11 @@ from forum.models import MailText, Subscription
 from forum.scheduling.scheduler import run_job
 from forum.subscriptions import service
 from tests.conftest import csrf_from
-from tests.support.live import make_officer, post_form, sign_in
+from tests.support.live import post_form
 from tests.support.scheduling import html_of, make_series, outbox, subscribe, text_of
 from tests.support.subscriptions import link_in
 
 NOW = datetime(2027, 1, 10, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def signed_in(app, client: FlaskClient) -> FlaskClient:  # type: ignore[no-untyped-def]
-    make_officer()
-    assert sign_in(client).status_code == 302
-    return client
 
 
 def series():  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Panelist
+from tests.support.factories import weekly
 from tests.support.live import make_event
 
 ANNOUNCEMENT_DAYS = [
@@ -93,14 +94,7 @@ def test_home_zone_outside_the_list_is_shown_first(client: FlaskClient) -> None:
 
 
 def test_series_across_dst_lists_each_session_at_its_local_time(client: FlaskClient) -> None:
-    make_event(
-        "series",
-        [
-            (datetime(2030, 10, 29, 13), datetime(2030, 10, 29, 14)),
-            (datetime(2030, 11, 5, 13), datetime(2030, 11, 5, 14)),
-        ],
-        kind="series",
-    )
+    make_event("series", weekly(datetime(2030, 10, 29, 13)), kind="series")
     response = client.get("/events/series")
     page = text(response)
     assert "Tuesday, 10/29/2030 – Tuesday, 11/5/2030" in page

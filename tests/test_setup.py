@@ -15,14 +15,8 @@ from forum.core.timezones import TimeInputError
 from forum.events import panelists
 from forum.events import service as events
 from forum.models import Event, EventPanelist, Panelist, Session
-from tests.support.live import make_event, make_officer, post_form, sign_in
-
-
-@pytest.fixture
-def signed_in(app, client: FlaskClient) -> FlaskClient:  # type: ignore[no-untyped-def]
-    make_officer()
-    assert sign_in(client).status_code == 302
-    return client
+from tests.support.factories import weekly
+from tests.support.live import make_event, post_form
 
 
 def frozen_now():  # type: ignore[no-untyped-def]
@@ -37,10 +31,7 @@ def frozen_now():  # type: ignore[no-untyped-def]
 def test_deleting_a_draft_removes_sessions_and_links_but_keeps_panelists(signed_in: FlaskClient) -> None:
     draft = make_event(
         "draft-one",
-        [
-            (datetime(2027, 3, 2, 14), datetime(2027, 3, 2, 15)),
-            (datetime(2027, 3, 9, 14), datetime(2027, 3, 9, 15)),
-        ],
+        weekly(datetime(2027, 3, 2, 14)),
         kind="series",
         publish=False,
         panelists=(("Jay Colbert", "panelist"),),
@@ -276,10 +267,7 @@ def test_the_api_refuses_a_title_over_the_limit(client: FlaskClient) -> None:
 def test_a_panelist_can_be_attached_to_one_session(signed_in: FlaskClient) -> None:
     event = make_event(
         "series-people",
-        [
-            (datetime(2099, 3, 2, 14), datetime(2099, 3, 2, 15)),
-            (datetime(2099, 3, 9, 14), datetime(2099, 3, 9, 15)),
-        ],
+        weekly(datetime(2099, 3, 2, 14)),
         kind="series",
         panelists=(("Cory Tucker", "presenter"), ("Jacob Nadal", "presenter")),
     )

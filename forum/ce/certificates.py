@@ -33,7 +33,7 @@ from forum.core.timezones import format_date, format_range, to_zone, zone_label
 from forum.core.urls import external_url
 from forum.mail import links
 from forum.mail.compose import notice
-from forum.mail.outbox import enqueue
+from forum.mail.outbox import enqueue_for
 from forum.models import Certificate, CESettings, Event, JobRun, Session, Subscription
 from forum.subscriptions.erasure import Erasure, is_erased, register_erasure_step
 
@@ -306,7 +306,6 @@ def _events_due(at: datetime) -> list[Event]:
 
 def mail_certificate(subscription: Subscription, at: datetime) -> tuple[int, str]:
     """Queue one participant's certificate mail (PDF attached, or a link when no name is known)."""
-    event = subscription.event
     participant = subscription.participant
     try:
         cert: Certificate | None = issue(subscription, at)
@@ -327,13 +326,7 @@ def mail_certificate(subscription: Subscription, at: datetime) -> tuple[int, str
     )
     if cert is not None:
         msg.add_attachment(render_pdf(cert), maintype="application", subtype="pdf", filename=filename(cert))
-    queued = enqueue(
-        msg,
-        kind="certificate",
-        key=f"certificate:{subscription.id}",
-        event_id=event.id,
-        subscription_id=subscription.id,
-    )
+    queued = enqueue_for(subscription, msg, "certificate", f"certificate:{subscription.id}")
     return (1 if queued else 0), (cert.kind if cert else "no name yet")
 
 

@@ -32,7 +32,7 @@ from forum.mail import links
 from forum.mail.compose import build_message, notice
 from forum.mail.headers import address
 from forum.mail.inbound import Inbound, Outcome, register_handler
-from forum.mail.outbox import Outgoing, enqueue
+from forum.mail.outbox import Outgoing, enqueue, enqueue_for
 from forum.mail.relay import utf8_local_parts
 from forum.models import DELIVERY_MODES, Event, Participant, Subscription
 from forum.subscriptions.state import registration_state
@@ -299,13 +299,7 @@ def send_already_subscribed(subscription: Subscription) -> None:
         "Already subscribed" if event.is_eforum else "Already registered",
         "already_subscribed",
     )
-    enqueue(
-        msg,
-        kind="already-subscribed",
-        key=f"already:{subscription.id}:{clock.now():%Y%m%d}",
-        event_id=event.id,
-        subscription_id=subscription.id,
-    )
+    enqueue_for(subscription, msg, "already-subscribed", f"already:{subscription.id}:{clock.now():%Y%m%d}")
 
 
 def send_fresh_link(raw_email: str) -> None:
@@ -454,11 +448,10 @@ register_handler("leave", _leave_by_mail)
 
 def unsubscribe_all(participant: Participant) -> int:
     """Leave every event; returns how many subscriptions ended."""
-    left = 0
-    for subscription in live_subscriptions(participant):
+    live = live_subscriptions(participant)
+    for subscription in live:
         unsubscribe(subscription)
-        left += 1
-    return left
+    return len(live)
 
 
 def resubscribe(subscription: Subscription) -> None:

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 from flask import Flask
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, expect
 
 from forum.core import clock
 from tests.browser.conftest import watch_for_csp_violations
+from tests.browser.test_accessibility import violations
 from tests.support.live import live_server, make_officer
 
 AT = datetime(2030, 5, 6, 9, 0, 10, tzinfo=UTC)
@@ -30,6 +32,8 @@ def test_an_officer_turns_on_two_step_sign_in_and_then_needs_a_code(app: Flask, 
         page.get_by_role("link", name="Your account’s two-step sign-in").click()
         page.get_by_role("button", name="Set up two-step sign-in").click()
         expect(page.get_by_role("img", name="QR code of your sign-in secret")).to_be_visible()
+        axe = Axe()
+        assert violations(page, axe) == []  # the enrolment page, with its QR code
         secret = page.locator("p code").first.inner_text()
         code = pyotp.TOTP(secret).at(int(AT.timestamp()))
         page.get_by_label("Code from your authenticator app").fill(code)

@@ -8,7 +8,7 @@ import io
 from collections import Counter
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -24,19 +24,16 @@ from forum.core.validation import CheckedForm
 from forum.models import COMPLETION_RULES, Certificate, Event, Session, Subscription
 from forum.web.ce.certificates import issued_pdf
 from forum.web.charts import grouped_bars
-from forum.web.events.manage_common import get_event, require_officer
+from forum.web.events.manage_common import get_event, get_owned, get_session, officer_blueprint
+from forum.web.forms import submitted
 
-bp = Blueprint("attendance", __name__, url_prefix="/manage/events/<slug>/attendance")
-bp.before_request(require_officer)  # every page here is for signed-in officers
+bp = officer_blueprint("attendance", __name__, "/manage/events/<slug>/attendance")
 
 GRID_LIMIT = 300  # rows shown on the page; the CSV has everyone
 
 
-def get_session(event: Event, session_id: int | None) -> Session:
-    session = db.session.get(Session, session_id) if session_id else None
-    if session is None or session.event_id != event.id:
-        abort(404, description="That session is not part of this event.")
-    return session
+
+
 
 
 class ImportForm(CheckedForm):
@@ -197,8 +194,7 @@ def import_report(slug: str) -> Any:
 @bp.route("/mark", methods=["POST"])
 def mark(slug: str) -> Any:
     event = get_event(slug)
-    if not MarkForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    submitted(MarkForm())
     session = get_session(event, request.form.get("session_id", type=int))
     sub = db.session.get(Subscription, request.form.get("subscription_id", type=int) or 0)
     if sub is None or sub.event_id != event.id:
@@ -251,8 +247,7 @@ def session_hours(slug: str, session_id: int) -> Any:
     event = get_event(slug)
     session = get_session(event, session_id)
     form = HoursForm()
-    if not form.validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    submitted(form)
     try:
         attendance.set_session_hours(session, form.hours.data or "")
         if "minimum" in request.form:  # an older page posts the hours alone
@@ -291,11 +286,8 @@ def revoke_certificate(slug: str, sub_id: int) -> Any:
     """Withdraw a registrant's certificate: its code no longer verifies (an error in the
     record, a complaint upheld). Downloading it again issues a new one from the record."""
     event = get_event(slug)
-    sub = db.session.get(Subscription, sub_id)
-    if sub is None or sub.event_id != event.id:
-        abort(404, description="That person is not registered for this event.")
-    if not MarkForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    sub = get_owned(Subscription, sub_id, event, "That person is not registered for this event.")
+    submitted(MarkForm())
     code = certificates.revoke(sub)
     db.session.commit()
     flash(f"Certificate {code} was revoked." if code else "There was no certificate to revoke.")

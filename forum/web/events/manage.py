@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -37,7 +37,8 @@ from forum.web.events.manage_common import (
     show_error,
 )
 from forum.web.events.public import event_context
-from forum.web.forms import ConfirmForm, EventForm
+from forum.web.forms import ConfirmForm, EventForm, submitted
+from forum.web.helpers import commit_or_flash
 
 NEW_EVENT_DEFAULTS = {
     "kind": "eforum",
@@ -154,15 +155,8 @@ def _form_values(form: EventForm) -> dict[str, object]:
 def publish(slug: str) -> Response:
     ev = get_event(slug)
     form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400, description="The form expired. Go back, reload the page and try again.")
-    try:
-        editing.publish_event(ev)
-    except editing.EventChangeError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
+    submitted(form, "The form expired. Go back, reload the page and try again.")
+    if commit_or_flash(lambda: editing.publish_event(ev), editing.EventChangeError):
         flash(f"Published. The public page is live at {url_for('public.event', slug=ev.slug)}.", "success")
         for warning in actions.publish_warnings(ev):
             flash(warning, "warning")

@@ -8,10 +8,11 @@ date in the past is this door's own question, not a rule: the API has no one to 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask import session as cookie
 from werkzeug.wrappers import Response
 from wtforms import Field
@@ -22,7 +23,7 @@ from forum.events import editing
 from forum.events import service as actions
 from forum.models import Event
 from forum.web.events.manage_common import Page, bad_request, bp, get_event, get_session, people
-from forum.web.forms import ConfirmForm, DayRangeForm, SeriesForm, SessionForm
+from forum.web.forms import ConfirmForm, DayRangeForm, SeriesForm, SessionForm, submitted
 
 
 def sessions_page(
@@ -73,6 +74,24 @@ def refused(form: SessionForm, error: editing.EventChangeError) -> None:
     db.session.rollback()
 
 
+def _saved_session(
+    slug: str, form: SessionForm, change: Callable[[], list[str]], saved: Callable[[list[str]], None]
+) -> Response | None:
+    """Make a session change from the form: committed, `saved` says so (with the officer
+    notes) and it is back to the sessions; refused, None (the form again, the refusal next
+    to its field), or a page of its own when the event or session no longer takes changes."""
+    try:
+        notes = change()
+    except editing.EventChangeError as exc:
+        if exc.conflict:
+            return refused_outright(slug, exc)
+        refused(form, exc)
+        return None
+    db.session.commit()
+    saved(notes)
+    return redirect(url_for("manage.sessions", slug=slug))
+
+
 def times_exist(form: SessionForm, start: datetime, end: datetime) -> bool:
     """Refuse a wall time in a spring-forward gap before asking anything else about it."""
     try:
@@ -106,16 +125,14 @@ def sessions(slug: str) -> Page:
         start, end = actions.wall_span(form.date.data, form.start_time.data, form.end_time.data)
         if times_exist(form, start, end) and confirm_past(form, form.date, start):
             recipients = actions.calendar_recipients(ev)
-            try:
-                _, notes = editing.new_session(ev, start, end, form.timezone.data, **_session_values(form))
-            except editing.EventChangeError as exc:
-                if exc.conflict:
-                    return refused_outright(slug, exc)
-                refused(form, exc)
-            else:
-                db.session.commit()
-                flash_saved("Session added.", notes, ev, recipients)
-                return redirect(url_for("manage.sessions", slug=slug))
+            done = _saved_session(
+                slug,
+                form,
+                lambda: editing.new_session(ev, start, end, form.timezone.data, **_session_values(form))[1],
+                lambda notes: flash_saved("Session added.", notes, ev, recipients),
+            )
+            if done is not None:
+                return done
     return sessions_page(get_event(slug), form=form, status=400)
 
 
@@ -194,17 +211,14 @@ def edit_session(slug: str, session_id: int) -> Page:
         moved = (start, form.timezone.data) != (session.start_wall, session.timezone)
         if times_exist(form, start, end) and (not moved or confirm_past(form, form.date, start)):
             before = session.sequence
-            try:
-                notes = editing.edit_session(session, start, end, form.timezone.data, **_session_values(form))
-            except editing.EventChangeError as exc:
-                if exc.conflict:
-                    return refused_outright(slug, exc)
-                refused(form, exc)
-            else:
-                db.session.commit()
-                changed = session.sequence != before
-                flash_saved("Session saved.", notes, ev, recipients if changed else 0)
-                return redirect(url_for("manage.sessions", slug=slug))
+            done = _saved_session(
+                slug,
+                form,
+                lambda: editing.edit_session(session, start, end, form.timezone.data, **_session_values(form)),
+                lambda notes: flash_saved("Session saved.", notes, ev, recipients if session.sequence != before else 0),
+            )
+            if done is not None:
+                return done
     return bad_request(
         "manage/session_form.html", event=ev, session=session, form=form, recipients=recipients
     )
@@ -225,8 +239,7 @@ def move_session(slug: str, session_id: int) -> Response:
     """Reorder: trade date and time with the previous (up) or next (down) live session."""
     ev = get_event(slug)
     session = get_session(ev, session_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired. Go back, reload the page and try again.")
+    submitted(ConfirmForm(), "The form expired. Go back, reload the page and try again.")
     live = sorted(ev.active_sessions, key=lambda s: s.starts_at)
     step = -1 if request.form.get("direction") == "up" else 1
     if session in live and 0 <= live.index(session) + step < len(live):

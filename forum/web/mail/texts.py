@@ -3,7 +3,7 @@ with a preview (rendered by the server with sample values) and a test send to th
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, TextAreaField
@@ -11,10 +11,9 @@ from wtforms import HiddenField, TextAreaField
 from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.mail import texts as mail_texts
-from forum.web.events.manage_common import get_event, require_officer
+from forum.web.events.manage_common import get_event, officer_blueprint
 
-bp = Blueprint("mail_texts", __name__, url_prefix="/manage")
-bp.before_request(require_officer)
+bp = officer_blueprint("mail_texts", __name__, "/manage")
 
 PLACEHOLDER_HINT = (
     "Markdown. Placeholders: " + ", ".join(f"{{{{ {p} }}}}" for p in mail_texts.PLACEHOLDERS) + "."

@@ -29,6 +29,7 @@ from forum.pathways import service
 from forum.team import scopes
 from forum.web.events.public import viewer_zone_from_request, zone_lines_for
 from forum.web.forms import CachedSelect
+from forum.web.helpers import commit_or_flash, confirm_page, form_page
 from forum.web.security import is_one_click
 
 bp = Blueprint("pathways", __name__)
@@ -155,15 +156,15 @@ def pathway(slug: str) -> Any:
             return render_template("pathways/check_inbox.html", pathway=item)
     viewer_zone = viewer_zone_from_request()
     by_step = {v["step"].id: v for v in step_views(item, viewer_zone)}
-    return render_template(
+    return form_page(
         "pathways/pathway.html",
+        form,
         pathway=item,
         stages=[(name, [by_step[s.id] for s in steps]) for name, steps in service.stages(item)],
         total=service.total_minutes(item),
-        form=form,
         viewer_zone=viewer_zone,
         zone_names=timezones.all_zone_names(),
-    ), 400 if form.errors else 200
+    )
 
 
 # --- signed links ---------------------------------------------------------------------------------
@@ -207,14 +208,11 @@ def confirm(token: str) -> Any:
     item = _followed("pathway-confirm", token)
     if not isinstance(item, PathwayFollow):
         return item
-    form = ButtonForm()
-    if item.status == "pending" and form.validate_on_submit():
-        following.confirm(item)
-        db.session.commit()
-    return render_template(
+    return confirm_page(
         "pathways/confirm.html",
+        item,
+        following.confirm,
         follow=item,
-        form=form,
         preferences_url=links.preferences_url(item.participant),
     )
 
@@ -338,11 +336,7 @@ def settings(token: str, follow_id: int) -> Any:
         following.start(item)
         flash(f"You follow {item.pathway.title} again, from where you stopped.")
     else:
-        try:
-            following.set_pace(item, **_pace(form))
-        except following.FollowError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        if not commit_or_flash(lambda: following.set_pace(item, **_pace(form)), following.FollowError):
             return back
         flash(f"Your pace for {item.pathway.title} is saved.")
     db.session.commit()

@@ -19,7 +19,9 @@ from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.models import Event, WebhookDelivery, WebhookEndpoint
 from forum.team import webhooks
-from forum.web.forms import STRIP, ConfirmForm, choices
+from forum.web.events.manage_common import get_event, get_owned
+from forum.web.forms import STRIP, ConfirmForm, choices, submitted
+from forum.web.helpers import form_page
 
 bp = Blueprint("webhooks", __name__, url_prefix="/manage")
 
@@ -40,27 +42,20 @@ class EndpointForm(CheckedForm):
     )
 
 
-def _event(slug: str) -> Event:
-    event = Event.by_slug(slug)
-    if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
-    return event
-
-
 def _endpoint(event: Event | None, endpoint_id: int) -> WebhookEndpoint:
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None or endpoint.event_id != (event.id if event else None):
-        abort(404, description="That webhook is not one of these.")
-    return endpoint
+    if event is not None:
+        return get_owned(WebhookEndpoint, endpoint_id, event, "That webhook is not one of this event's.")
+    found = db.session.get(WebhookEndpoint, endpoint_id)
+    if found is None or found.event_id is not None:
+        abort(404, description="That webhook is not one of the site-wide ones.")
+    return found
 
 
 def _where(event: Event | None) -> dict[str, Any]:
-    """The template's link names and arguments: an event's pages, or the site's."""
-    return (
-        {"prefix": "webhooks.", "where": {"slug": event.slug}}
-        if event
-        else {"prefix": "webhooks.site_", "where": {}}
-    )
+    """The templates' link names and arguments: an event's pages, or the site's."""
+    if event is not None:
+        return {"prefix": "webhooks.", "where": {"slug": event.slug}}
+    return {"prefix": "webhooks.site_", "where": {}}
 
 
 def _back(event: Event | None, endpoint_id: int | None = None) -> str:
@@ -72,7 +67,7 @@ def _back(event: Event | None, endpoint_id: int | None = None) -> str:
 
 @bp.route("/events/<slug>/webhooks", methods=["GET", "POST"])
 def index(slug: str) -> tuple[str, int] | Response:
-    return _index(_event(slug))
+    return _index(get_event(slug))
 
 
 @bp.route("/webhooks", methods=["GET", "POST"])
@@ -96,19 +91,19 @@ def _index(event: Event | None) -> tuple[str, int] | Response:
                 "Added. Its signing secret is on its page; deliveries start with the next change.", "success"
             )
             return redirect(_back(event, endpoint.id), code=303)
-    return render_template(
+    return form_page(
         "team/webhooks.html",
+        form,
         event=event,
-        form=form,
         endpoints=webhooks.endpoints_for(event),
         labels=webhooks.KIND_LABELS,
         **_where(event),
-    ), 400 if form.errors else 200
+    )
 
 
 @bp.route("/events/<slug>/webhooks/<int:endpoint_id>")
 def endpoint(slug: str, endpoint_id: int) -> str:
-    return _endpoint_page(_event(slug), endpoint_id)
+    return _endpoint_page(get_event(slug), endpoint_id)
 
 
 @bp.route("/webhooks/<int:endpoint_id>")
@@ -137,7 +132,7 @@ def _endpoint_page(event: Event | None, endpoint_id: int) -> str:
 
 @bp.route("/events/<slug>/webhooks/<int:endpoint_id>/remove", methods=["POST"])
 def remove(slug: str, endpoint_id: int) -> Response:
-    return _remove(_event(slug), endpoint_id)
+    return _remove(get_event(slug), endpoint_id)
 
 
 @bp.route("/webhooks/<int:endpoint_id>/remove", methods=["POST"])
@@ -147,8 +142,7 @@ def site_remove(endpoint_id: int) -> Response:
 
 def _remove(event: Event | None, endpoint_id: int) -> Response:
     found = _endpoint(event, endpoint_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    submitted(ConfirmForm())
     db.session.delete(found)
     db.session.commit()
     flash("Removed; nothing more goes to that address.", "success")
