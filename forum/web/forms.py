@@ -273,7 +273,6 @@ class SessionForm(CheckedForm):
         "Session title",
         validators=[TitleLength(200)],
         filters=STRIP,
-        description="Optional for an e-forum day.",
     )
     date = DateField("Date", validators=[InputRequired("Pick the date.")])
     start_time = TimeField(

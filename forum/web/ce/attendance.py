@@ -16,12 +16,13 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, Submit
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
-from forum.ce import attendance, attendance_import, certificates, credit
+from forum.ce import attendance, attendance_import, certificate_look, certificates, credit
 from forum.core import clock, spreadsheet
 from forum.core.extensions import db
 from forum.core.timezones import format_date, format_time
 from forum.core.validation import CheckedForm
 from forum.models import COMPLETION_RULES, Certificate, Event, Session, Subscription
+from forum.web.ce.certificate_settings import LookFields
 from forum.web.ce.certificates import issued_pdf
 from forum.web.charts import grouped_bars
 from forum.web.events.manage_common import get_event, get_owned, get_session, officer_blueprint
@@ -42,7 +43,7 @@ class ImportForm(CheckedForm):
     upload = SubmitField("Import")
 
 
-class RuleForm(CheckedForm):
+class RuleForm(LookFields, CheckedForm):
     rule = SelectField("Completion rule", choices=[SelectChoice(k, v) for k, v in COMPLETION_RULES.items()])
     rule_value = StringField("N (sessions or hours)")
     min_attendance = StringField("Minimum attendance per session")
@@ -104,6 +105,7 @@ def _rule_form(event: Event, formdata: Any = None) -> RuleForm:
         "evaluation_required": settings.evaluation_required,
         "mail_certificates": settings.mail_certificates,
         "certificate_delay_hours": settings.certificate_delay_hours,
+        **{name: getattr(settings, name) or "" for name in certificate_look.TEXT_FIELDS},
     }
     return RuleForm(formdata=formdata, data=data)
 
@@ -234,6 +236,7 @@ def save_rule(slug: str) -> Any:
     settings.mail_certificates = bool(form.mail_certificates.data)
     if form.certificate_delay_hours.data is not None:
         settings.certificate_delay_hours = form.certificate_delay_hours.data
+    certificate_look.save_event(settings, {name: form[name].data or "" for name in certificate_look.TEXT_FIELDS})
     db.session.commit()
     flash(
         f"Completion rule saved: {attendance.rule_text(settings, event)}; "

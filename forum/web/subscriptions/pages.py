@@ -30,7 +30,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from forum.calendars import invites, leaving
-from forum.core import clock
+from forum.core import clock, timezones
 from forum.core.extensions import csrf, db, limiter
 from forum.core.timezones import zone_picker
 from forum.core.tokens import TokenError
@@ -115,6 +115,15 @@ def zone_choices() -> list[SelectChoice]:
     ]
 
 
+def browser_zone(participant: Participant) -> str:
+    """The zone to offer a participant who saved none: the one their browser told a page
+    before (the `tz` cookie the discussion pages keep); empty when we know of none. The
+    page's script offers the browser's own zone in the same way when there is no cookie."""
+    if participant.timezone:
+        return ""
+    return timezones.reader_zone(request.cookies.get("tz"), fallback="")
+
+
 def preferences_form(participant: Participant, subs: list[Subscription]) -> ProfileForm:
     """A form with the profile fields plus one leave box per subscription and, for each
     e-forum, a delivery picker (a series has no list mail to choose a delivery for, as at
@@ -131,7 +140,7 @@ def preferences_form(participant: Participant, subs: list[Subscription]) -> Prof
                 SelectField(f"Delivery for {sub.event.title}", choices=mode_choices()),
             )
         setattr(Form, f"leave_{sub.id}", BooleanField(f"Leave {sub.event.title}"))
-    data: dict[str, Any] = {"name": participant.name, "timezone": participant.timezone or ""}
+    data: dict[str, Any] = {"name": participant.name, "timezone": participant.timezone or browser_zone(participant)}
     data.update({f"mode_{sub.id}": sub.mode for sub in subs if sub.event.is_eforum})
     form = Form(data=data)
     form.timezone.choices = zone_choices()
@@ -303,6 +312,7 @@ def preferences(token: str) -> Any:
         past=past,
         token=token,
         button=ButtonForm(formdata=None),
+        suggested_zone=browser_zone(participant),
     )
 
 
