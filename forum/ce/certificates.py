@@ -158,6 +158,18 @@ def issue(subscription: Subscription, at: datetime | None = None) -> Certificate
     return cert
 
 
+def revoke(subscription: Subscription) -> str | None:
+    """Withdraw the registration's certificate (its code stops verifying); the code it had,
+    or None. The audit log and the `certificate.revoked` webhook follow from the deletion."""
+    cert = _certificate_of(subscription)
+    if cert is None:
+        return None
+    code = cert.code
+    db.session.delete(cert)
+    db.session.flush()
+    return code
+
+
 def _certificate_of(subscription: Subscription) -> Certificate | None:
     return db.session.scalar(select(Certificate).where(Certificate.subscription_id == subscription.id))
 
@@ -420,7 +432,7 @@ register_job("ce", "evaluation invitations and certificates after an event's las
 
 @register_erasure_step
 def _forget_certificates(erasure: Erasure) -> None:
-    """"Delete my data": certificates carry the name as printed, so they go (their codes then
+    """ "Delete my data": certificates carry the name as printed, so they go (their codes then
     verify nothing: a verification page must not show a name the person asked us to forget).
     Attendance and evaluation answers stay, tied to the anonymous rows, so the programme's
     counts and results do not change."""

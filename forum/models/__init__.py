@@ -65,6 +65,7 @@ from forum.models.team import (
     WEBHOOK_KINDS,
     AuditEntry,
     EventRole,
+    ObjectRole,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "EVENT_KINDS",
     "EVENT_ROLES",
     "EventRole",
+    "ObjectRole",
     "AuditEntry",
     "WEBHOOK_KINDS",
     "WebhookDelivery",

@@ -34,6 +34,7 @@ from forum.web.subscriptions import pages as subscriptions
 from forum.web.team import audit as team_audit
 from forum.web.team import guard, sso
 from forum.web.team import pages as team
+from forum.web.team import totp as team_totp
 from forum.web.team import webhooks as team_webhooks
 from forum.web.webinars import captions as webinar_captions
 from forum.web.webinars import pages as webinars
@@ -72,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
         registration_registrant,
         team,
         team_audit,
+        team_totp,
         team_webhooks,
     ):
         app.register_blueprint(module.bp)

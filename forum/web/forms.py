@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import (
@@ -186,6 +187,12 @@ class LoginForm(CheckedForm):
     next = HiddenField()
 
 
+class SecondFactorForm(CheckedForm):
+    code = StringField(
+        _l("Code from your authenticator app, or a recovery code"),
+        validators=[DataRequired(_l("Type the code.")), Length(max=20)],
+        filters=STRIP,
+    )
 F = TypeVar("F", bound=FlaskForm)
 EXPIRED = "The form expired; reload the page and try again."
 

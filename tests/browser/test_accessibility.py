@@ -90,6 +90,7 @@ def seed() -> dict[str, str]:
     following = follow.follow(pathway, "ann@example.org")
     invitee = invitations.invite(series, "new-moderator@example.org", "moderator", by=None)
     webhooks.add_endpoint(series, "https://hooks.example.org/forum", ["registration.created"], by_id=None)
+    webhooks.add_endpoint(None, "https://hooks.example.org/site", ["post.accepted"], by_id=None)  # site-wide
     db.session.commit()
     send_due()
     invitation = re.search(r"/invitation/[^\s\"<>]+", text_of(outbox("officer_invite", invitee.email)[0]))

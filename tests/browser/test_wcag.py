@@ -53,6 +53,8 @@ NOT_WALKED: dict[str, str] = {
     "evaluations.answer": ELSEWHERE + "tests/browser/test_ce_flow.py",
     "evaluations.results": ELSEWHERE + "tests/browser/test_ce_flow.py",
     "certificates.verify": ELSEWHERE + "tests/browser/test_ce_flow.py",
+    "auth.second_factor": "the code step after a password, for accounts with a second factor; checked "
+    "with the same rules by tests/browser/test_two_factor.py",
 }
 
 

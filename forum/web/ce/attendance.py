@@ -25,7 +25,7 @@ from forum.models import COMPLETION_RULES, Certificate, Event, Session, Subscrip
 from forum.web.ce.certificate_settings import LookFields
 from forum.web.ce.certificates import issued_pdf
 from forum.web.charts import grouped_bars
-from forum.web.events.manage_common import get_event, get_session, officer_blueprint
+from forum.web.events.manage_common import get_event, get_owned, get_session, officer_blueprint
 from forum.web.forms import submitted
 
 bp = officer_blueprint("attendance", __name__, "/manage/events/<slug>/attendance")
@@ -138,6 +138,7 @@ def render_page(
         import_form = ImportForm(formdata=None)
         import_form.session.choices = _import_form(event).session.choices
     settings = attendance.settings_for(event)
+    codes = issued_codes(recs)
     page = render_template(
         "ce/attendance.html",
         event=event,
@@ -163,7 +164,8 @@ def render_page(
         filename=filename,
         mailed=certificates.mailed_count(event),
         ended=event.ends_at is not None and event.ends_at <= clock.now(),
-        certificates_issued=len(issued_codes(recs)),
+        certificates_issued=len(codes),
+        codes=codes,
     )
     return page, status
 
@@ -280,6 +282,19 @@ def certificate(slug: str, sub_id: int) -> Any:
         reason_prefix=f"{sub.participant.email}: ",
         back_label="Back to attendance",
     )
+
+
+@bp.route("/certificates/<int:sub_id>/revoke", methods=["POST"])
+def revoke_certificate(slug: str, sub_id: int) -> Any:
+    """Withdraw a registrant's certificate: its code no longer verifies (an error in the
+    record, a complaint upheld). Downloading it again issues a new one from the record."""
+    event = get_event(slug)
+    sub = get_owned(Subscription, sub_id, event, "That person is not registered for this event.")
+    submitted(MarkForm())
+    code = certificates.revoke(sub)
+    db.session.commit()
+    flash(f"Certificate {code} was revoked." if code else "There was no certificate to revoke.")
+    return redirect(url_for(".index", slug=slug) + f"#sub-{sub.id}", code=303)
 
 
 def issued_codes(recs: list[attendance.Record]) -> dict[int, str]:

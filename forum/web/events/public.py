@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.models import Event, EventPanelist, Panelist, Session
+from forum.team import roles
 from forum.web.conditional import conditional_page, event_page_version, index_version, panelist_version
 from forum.web.helpers import display_zones
 from forum.web.page_cache import cached_page
@@ -223,7 +224,8 @@ def _panelist(panelist_id: int) -> tuple[Panelist, list[EventPanelist]]:
     links = [
         link
         for link in (person.event_links if person else [])
-        if link.event.is_public or current_user.is_authenticated
+        if link.event.is_public
+        or (current_user.is_authenticated and roles.can(current_user, roles.EVENT_VIEW, link.event))
     ]
     if person is None or not links:
         abort(404, description="There is no such panelist page.")

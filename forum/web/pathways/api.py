@@ -28,6 +28,7 @@ from forum.models.pathways import (
     Resource,
 )
 from forum.pathways import service
+from forum.team import scopes
 from forum.web.events.api_common import (
     abort,
     answers,
@@ -299,8 +300,8 @@ def _step_resource(data: dict[str, Any], field: str = "steps") -> Resource:
 def list_pathways() -> Any:
     """Published pathways by title (with a token: drafts too)."""
     stmt = select(Pathway).order_by(Pathway.title)
-    if token_officer() is None:
-        stmt = stmt.where(Pathway.status == "published")
+    officer = token_officer()  # drafts: those its officer holds a role on (all, for the administrator)
+    stmt = stmt.where((Pathway.status == "published") | scopes.visible(officer, "pathway"))
     return db.session.scalars(stmt).all()
 
 

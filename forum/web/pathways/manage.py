@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -20,6 +21,7 @@ from forum.models.pathways import LearningNeed, Pathway, PathwayStep, Resource
 from forum.pathways import csv_import as importer
 from forum.pathways import gaps as reports
 from forum.pathways import service
+from forum.team import scopes
 from forum.web.charts import count_bars
 from forum.web.events.manage_common import Page, officer_blueprint
 from forum.web.helpers import button_post, commit_or_flash, form_page
@@ -92,7 +94,8 @@ def _form_error(form: FlaskForm, exc: service.PathwayError) -> None:
 
 @bp.route("/")
 def index() -> Page:
-    pathways = db.session.scalars(select(Pathway).order_by(Pathway.title)).all()
+    mine = scopes.visible(current_user, "pathway")  # the administrator: all; others: their roles'
+    pathways = db.session.scalars(select(Pathway).where(mine).order_by(Pathway.title)).all()
     return render_template(
         "pathways/manage/index.html",
         pathways=pathways,
@@ -209,7 +212,11 @@ def status(slug: str, action: str) -> Page:
     item = _pathway(slug)
     if action not in ("publish", "unpublish", "delete"):
         abort(404)
-    change = {"delete": service.delete_pathway, "publish": service.publish, "unpublish": service.unpublish}
+    def delete(pathway: Pathway) -> None:
+        scopes.forget(pathway)  # its roles go with it
+        service.delete_pathway(pathway)
+
+    change = {"delete": delete, "publish": service.publish, "unpublish": service.unpublish}
     title = item.title
     if ButtonForm().validate_on_submit() and commit_or_flash(lambda: change[action](item), service.PathwayError):
         if action == "delete":

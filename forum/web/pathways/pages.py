@@ -26,6 +26,7 @@ from forum.models import Participant
 from forum.models.pathways import INTERVALS, WEEKDAYS, Pathway, PathwayFollow
 from forum.pathways import follow as following
 from forum.pathways import service
+from forum.team import scopes
 from forum.web.events.public import line_zones, viewer_zone_from_request, zone_lines_for
 from forum.web.forms import CachedSelect
 from forum.web.helpers import commit_or_flash, confirm_page, form_page
@@ -104,7 +105,8 @@ def index() -> str:
 
 def _visible(slug: str) -> Pathway:
     pathway = service.pathway_for_page(slug)
-    if pathway is None or not (pathway.is_published or current_user.is_authenticated):
+    officer = current_user if current_user.is_authenticated else None
+    if pathway is None or not (pathway.is_published or scopes.can_on(officer, scopes.OBJECT_VIEW, pathway)):
         abort(404, description="There is no published pathway at this address.")
     return pathway
 
