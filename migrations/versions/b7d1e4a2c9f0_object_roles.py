@@ -1,7 +1,7 @@
 """object roles: an officer's role on a pathway (or any registered kind of object)
 
 Revision ID: b7d1e4a2c9f0
-Revises: a7d3e5f1c2b9
+Revises: f3a8c1d05e72
 Create Date: 2026-12-07 15:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7d1e4a2c9f0'
-down_revision = 'a7d3e5f1c2b9'
+down_revision = 'f3a8c1d05e72'
 branch_labels = None
 depends_on = None
 
