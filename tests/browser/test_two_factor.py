@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
-from flask import Flask
 from axe_playwright_python.sync_playwright import Axe
+from flask import Flask
 from playwright.sync_api import Browser, expect
 
 from forum.core import clock
