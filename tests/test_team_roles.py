@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from forum.core.extensions import db
 from forum.models import Event, EventRole, Officer, OutboundMessage
+from forum.models.mentoring import MentoringProgramme
 from forum.models.pathways import Pathway
 from forum.team import invitations, roles, scopes
 from forum.web.events import api_common as api_door
@@ -70,7 +71,8 @@ def test_every_officer_route_has_a_rule(app: Flask) -> None:
     assert missing == [], "officer routes with no permission rule in forum/web/team/guard.py"
 
 
-#: The role each event-role officer of the matrix also holds on the pathway of the same slug.
+#: The role each event-role officer of the matrix also holds on the pathway and the mentoring
+#: programme of the same slug.
 PATHWAY_ROLE = {"owner": "owner", "organiser": "organiser", "viewer": "viewer"}
 
 
@@ -83,12 +85,14 @@ def test_role_matrix_over_every_officer_and_api_route(app: Flask) -> None:
     with app.app_context():
         event = make_event("cataloging-eforum", DAYS)
         pathway = Pathway(slug=event.slug, title="Cataloging Pathway")
-        db.session.add(pathway)
+        programme = MentoringProgramme(slug=event.slug, title="Cataloging Mentoring")
+        db.session.add_all([pathway, programme])
         db.session.commit()
         officers = {role: officer_with(event, role, f"{role or 'nobody'}@forum.test") for role in ROLES}
         for role, officer in officers.items():
-            if role in PATHWAY_ROLE:
+            if role in PATHWAY_ROLE:  # the same role on the pathway and the programme of that slug
                 scopes.grant(pathway, officer, PATHWAY_ROLE[role], by=None)
+                scopes.grant(programme, officer, PATHWAY_ROLE[role], by=None)
         db.session.commit()
         admin = officer_with(None, None, "admin@forum.test", admin=True)
         routes = _officer_routes(app)

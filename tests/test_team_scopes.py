@@ -119,3 +119,31 @@ def test_an_unknown_kind_is_a_404_and_a_pathway_grant_is_audited(app: Flask, cli
     db.session.expire_all()
     [row] = db.session.scalars(select(AuditEntry).where(AuditEntry.object_type == "object_role")).all()
     assert row.action == "object_role.granted" and row.changes["role"] == [None, "organiser"]
+
+
+def test_roles_per_mentoring_programme(app: Flask, client: FlaskClient) -> None:
+    """A programme is a scope like a pathway: its viewer reads its cycles but cannot change
+    them, an officer with no role there gets 403 and does not see it listed, and the
+    administrator needs no role."""
+    from tests.support.mentoring import make_cycle, make_programme  # noqa: PLC0415 - mentoring test data only here
+
+    programme = make_programme()
+    cycle = make_cycle(programme)
+    viewer = officer_with(None, None, "viewer@forum.test")
+    outsider = officer_with(None, None, "outsider@forum.test")
+    admin = officer_with(None, None, "admin@forum.test", admin=True)
+    scopes.grant(programme, viewer, "viewer", by=admin)
+    db.session.commit()
+    base = f"/manage/mentoring/{programme.slug}"
+    sign_in(client, outsider)
+    assert programme.title not in client.get("/manage/mentoring/").get_data(as_text=True)
+    assert client.get(base).status_code == 403
+    assert client.get(f"{base}/cycles/{cycle.id}").status_code == 403
+    sign_in(client, viewer)
+    assert programme.title in client.get("/manage/mentoring/").get_data(as_text=True)
+    assert client.get(f"{base}/cycles/{cycle.id}").status_code == 200
+    page = client.get(base).get_data(as_text=True)
+    refused = client.post(f"{base}/cycles/{cycle.id}/mail/call", data={"csrf_token": csrf_from(page)})
+    assert refused.status_code == 403
+    sign_in(client, admin)
+    assert client.get(base).status_code == 200

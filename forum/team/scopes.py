@@ -1,4 +1,4 @@
-"""Roles on objects other than events: a pathway today, a mentoring programme next.
+"""Roles on objects other than events: pathways and mentoring programmes.
 
 An event has its own roles table (`EventRole`, forum/team/roles.py) because its roles are
 many and particular (moderator, CE reviewer). Every other thing an officer may be put in
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from forum.core.extensions import db
 from forum.models import ObjectRole, Officer
+from forum.models.mentoring import MentoringProgramme
 from forum.models.pathways import Pathway
 from forum.models.team import OBJECT_ROLES
 from forum.team import audit
@@ -227,3 +228,4 @@ def _owner_of_new(session: OrmSession, _context: Any) -> None:
 
 
 register_scope("pathway", Pathway, Pathway.by_slug, label="pathway")
+register_scope("programme", MentoringProgramme, MentoringProgramme.by_slug, label="mentoring programme")

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -20,6 +21,7 @@ from forum.mentoring import applications, matching, outreach, pairs, programmes,
 from forum.mentoring.programmes import MentoringError
 from forum.models import FORM_QUESTION_KINDS, MentoringApplication, MentoringCycle, MentoringProgramme
 from forum.registration import questions
+from forum.team import scopes
 from forum.web.charts import grouped_bars
 from forum.web.events.manage_common import require_officer
 from forum.web.mentoring.forms import (
@@ -71,7 +73,7 @@ def index() -> Any:
             return redirect(url_for(".programme", slug=item.slug))
     return render_template(
         "mentoring/manage/index.html",
-        programmes=programmes.programmes(),
+        programmes=[p for p in programmes.programmes() if scopes.can_on(current_user, scopes.OBJECT_VIEW, p)],
         form=form,
         members=members,
         member_count=applications.member_count(),

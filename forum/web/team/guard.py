@@ -59,6 +59,11 @@ def public_read(officer_read: str, write: str, on: str = "event") -> Rule:
     return Rule(officer_read, write, on, public=True)
 
 
+def prog(read: str, write: str | None = None) -> Rule:
+    """A rule on the mentoring programme the path's slug names (forum/team/scopes.py)."""
+    return Rule(read, write or read, "programme")
+
+
 def pw(read: str, write: str | None = None) -> Rule:
     """A rule on the pathway the path's slug names (a pathway role, forum/team/scopes.py)."""
     return Rule(read, write or read, "pathway")
@@ -168,16 +173,16 @@ RULES: dict[str, Rule] = {
     "officers.reactivate": site(r.SITE_ADMIN),
     "officers.revoke": site(r.SITE_ADMIN),
     # mentoring programmes (forum/web/mentoring): site-wide, like pathways
-    "mentoring_manage.index": site(r.SITE_ADMIN),
+    "mentoring_manage.index": Rule(r.SIGNED_IN, r.EVENT_CREATE, "site"),  # lists the programmes the officer holds a role on
     "mentoring_manage.members": site(r.SITE_ADMIN),
-    "mentoring_manage.programme": site(r.SITE_ADMIN),
-    "mentoring_manage.cycle": site(r.SITE_ADMIN),
-    "mentoring_manage.overview_csv": Rule(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
-    "mentoring_manage.matching_page": site(r.SITE_ADMIN),
-    "mentoring_manage.end_match": site(r.SITE_ADMIN),
-    "mentoring_manage.mail": site(r.SITE_ADMIN),
-    "mentoring_manage.invite_story": site(r.SITE_ADMIN),
-    "mentoring_manage.add_question": site(r.SITE_ADMIN),
+    "mentoring_manage.programme": prog(PV, PE),
+    "mentoring_manage.cycle": prog(PV, PE),
+    "mentoring_manage.overview_csv": prog(PV),
+    "mentoring_manage.matching_page": prog(PV, PE),
+    "mentoring_manage.end_match": prog(PE),
+    "mentoring_manage.mail": prog(PE),
+    "mentoring_manage.invite_story": prog(PE),
+    "mentoring_manage.add_question": prog(PE),
     "api_mentoring.invite_story": site(r.SITE_ADMIN),
     "api_mentoring.add_question": site(r.SITE_ADMIN),
     "api_mentoring.list_programmes": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
