@@ -445,6 +445,7 @@ def duplicate_event(original: Event, *, title: str, slug: str, first_day: date) 
     db.session.add(copy)
     for name in COPIED_FIELDS:
         setattr(copy, name, getattr(original, name))
+    copy.topics = list(original.topics)
     live = sorted(original.active_sessions, key=lambda s: (s.starts_at, s.position))
     shift = timedelta(days=(first_day - live[0].start_wall.date()).days) if live else timedelta()
     for number, old in enumerate(live, start=1):

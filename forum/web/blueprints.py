@@ -8,7 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from forum.web import security
-from forum.web.calendars import feeds
+from forum.web.calendars import feeds, overview
 from forum.web.ce import api as ce_api
 from forum.web.ce import attendance, certificates, evaluations
 from forum.web.discussion import exports as discussion_exports
@@ -46,6 +46,7 @@ def register_blueprints(app: Flask) -> None:
         discussion,
         discussion_exports,
         feeds,
+        overview,
         announcements,
         webinars,
         branding,

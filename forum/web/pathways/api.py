@@ -29,7 +29,16 @@ from forum.models.pathways import (
 )
 from forum.pathways import service
 from forum.web.events.api_common import OFFICER_DOC, abort, require_json_body, require_officer, token_officer
-from forum.web.events.api_schemas import SLUG_RE, Pattern, StrictBoolean, http_url, slug_pattern, text_line
+from forum.web.events.api_schemas import (
+    SLUG_RE,
+    Pattern,
+    StrictBoolean,
+    TopicSchema,
+    http_url,
+    slug_pattern,
+    text_line,
+    topics_in,
+)
 
 bp = Blueprint(
     "api_pathways", __name__, url_prefix="/api/v1", description="Learning pathways, needs and resources"
@@ -180,6 +189,7 @@ class PathwaySchema(Schema):
     description = fields.Str()
     status = fields.Str(metadata={"enum": list(PATHWAY_STATUSES)})
     needs = fields.Pluck(NeedSchema, "slug", many=True)
+    topics = fields.List(fields.Nested(TopicSchema))
     total_minutes = fields.Method("_total", metadata={"type": "integer"})
     steps = fields.Nested(StepSchema, many=True)
 
@@ -218,6 +228,7 @@ class PathwayInSchema(Schema):
         load_default=list,
         metadata={"description": "learning need slugs"},
     )
+    topics = topics_in(load_default=list)
     steps = fields.List(fields.Nested(StepInSchema), load_default=list)
     publish = StrictBoolean(load_default=False, metadata={"description": "true: publish once made (needs a step)"})
 
@@ -322,6 +333,7 @@ def create_pathway(data: dict[str, Any]) -> Any:
             audience=data["audience"],
             description=data["description"],
             needs=needs,
+            topics=data["topics"],
         )
         for step in data["steps"]:
             service.add_step(pathway, _step_resource(step), why=step["why"], stage=step["stage"])
