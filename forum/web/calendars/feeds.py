@@ -196,7 +196,7 @@ def _catalog_version(topic: Topic | None) -> Version:
     now = clock.now()
     rows = catalog.feed_rows(now, topic)
     panelists = panelist_rows(sorted({r[0] for r in rows}))
-    head = ("catalog", catalog.feed_cutoff(now).isoformat(), branding.current().name)
+    head: tuple[object, ...] = ("catalog", catalog.feed_cutoff(now).isoformat(), branding.current().name)
     if topic is not None:
         head += (topic.id, topic.name, topic.updated_at)
     stamps = [*(r[2] for r in rows), *(r[6] for r in rows), *(r[-1] for r in panelists)]
