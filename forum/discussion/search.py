@@ -30,7 +30,7 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 
 from forum.core.extensions import db
 from forum.models import Event, Post
@@ -113,6 +113,9 @@ def _postgresql(event: Event, filters: list[ColumnElement[bool]], query: str, li
     language = cast(literal(event.search_language or "english"), REGCONFIG)
     tsquery = func.websearch_to_tsquery(language, bindparam("q", query))
     vector: ColumnElement[str] = literal_column("post.search_vector")
+    pairs = _phrase_pairs(language, query)
+    if pairs:  # the GIN index on word pairs finds where a phrase's words stand together
+        filters = [*filters, literal_column("post.search_pairs").op("@@")(cast(literal(pairs), TSQUERY))]
     candidates = (
         select(Post.id.label("id"), Post.accepted_at.label("at"), vector.label("vector"))
         .where(*filters, vector.op("@@")(tsquery))
@@ -137,6 +140,32 @@ def _postgresql(event: Event, filters: list[ColumnElement[bool]], query: str, li
     rows = db.session.execute(select(Post, headline).where(Post.id.in_([i for i, _ in ranked])))
     found = {post.id: (post, snippet) for post, snippet in rows}
     return [Hit(found[i][0], r, _marked(found[i][1])) for i, r in ranked if i in found]
+
+
+def _phrase_pairs(language: ColumnElement[str], query: str) -> str:
+    """The adjacent word pairs every match must have (`'librari_board' & ...`), from the
+    quoted phrases the query requires (not those excluded or joined by `or`); empty when none.
+    The words are stemmed by the database, as the posts' pairs were (`forum_word_pairs`)."""
+    found: set[str] = set()
+    for phrase in required_phrases(query):
+        pairs = func.tsvector_to_array(func.forum_word_pairs(language, bindparam("p", phrase)))
+        found.update(db.session.scalars(select(func.unnest(pairs))))
+    return " & ".join("'" + lexeme.replace("'", "''") + "'" for lexeme in sorted(found))
+
+
+def required_phrases(query: str) -> list[str]:
+    """The quoted phrases of two or more words that every match must contain."""
+    tokens = list(_TOKEN_RE.finditer(query))
+    required: list[str] = []
+    for n, match in enumerate(tokens):
+        negated, phrase = match.group(1), match.group(2)
+        if phrase is None or negated or len(_WORD_RE.findall(phrase)) < 2:
+            continue
+        beside = [tokens[i].group(3) for i in (n - 1, n + 1) if 0 <= i < len(tokens)]
+        if any(word is not None and word.lower() == "or" for word in beside):
+            continue
+        required.append(phrase)
+    return required
 
 
 _FTS = table("post_fts", column("rowid", Integer))

@@ -2,7 +2,7 @@
 organisation-wide calendar's filter and per-topic feeds)
 
 Revision ID: f3a8c1d2e4b5
-Revises: a7c3e5f19b20
+Revises: b4d6f8a0c2e1
 Create Date: 2026-12-07 14:50:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 from forum.models.base import TZDateTime
 
 revision = 'f3a8c1d2e4b5'
-down_revision = 'a7c3e5f19b20'
+down_revision = 'b4d6f8a0c2e1'
 branch_labels = None
 depends_on = None
 
