@@ -312,8 +312,23 @@ class Material(Model):
     public: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
+    # Accessibility: captions as a link (the video host's track) or an uploaded WebVTT file
+    # served by us, and a transcript as text. `hold_for_captions`: the "recording available"
+    # mail waits until captions are added (the officer's "send when captions are ready").
+    captions_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    captions_vtt: Mapped[str] = mapped_column(Text, default="", server_default="")
+    transcript: Mapped[str] = mapped_column(Text, default="", server_default="")
+    hold_for_captions: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     session: Mapped[Session] = relationship(back_populates="materials")
+
+    @property
+    def has_captions(self) -> bool:
+        return bool(self.captions_url or self.captions_vtt)
+
+    @property
+    def waiting_for_captions(self) -> bool:
+        return self.hold_for_captions and not self.has_captions
 
     @property
     def kind_label(self) -> str:

@@ -23,13 +23,14 @@ from forum.web.registration import api as api_registration
 from forum.web.registration import approvals as registration_approvals
 from forum.web.registration import manage as registration_manage
 from forum.web.registration import registrant as registration_registrant
-from forum.web.site import auth, branding, officers, setup
+from forum.web.site import accessibility, auth, branding, officers, setup
 from forum.web.subscriptions import officer as subscribers
 from forum.web.subscriptions import pages as subscriptions
 from forum.web.team import audit as team_audit
 from forum.web.team import guard, sso
 from forum.web.team import pages as team
 from forum.web.team import webhooks as team_webhooks
+from forum.web.webinars import captions as webinar_captions
 from forum.web.webinars import pages as webinars
 
 
@@ -49,7 +50,9 @@ def register_blueprints(app: Flask) -> None:
         overview,
         announcements,
         webinars,
+        webinar_captions,
         branding,
+        accessibility,
         officers,
         attendance,
         certificates,

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import String, cast, exists, literal, select
+from sqlalchemy import Select, String, cast, exists, literal, select
 
 from forum.common import subjects
 from forum.common.audience import active_subscriptions
@@ -43,7 +44,13 @@ class MaterialError(ValueError):
 
 
 def add_material(
-    session: Session, *, url: str, kind: str = "recording", title: str = "", public: bool = False
+    session: Session,
+    *,
+    url: str,
+    kind: str = "recording",
+    title: str = "",
+    public: bool = False,
+    hold_for_captions: bool = False,
 ) -> Material:
     """Attach a link to a session (the caller commits); the mail follows from the job."""
     url = (url or "").strip()
@@ -61,6 +68,7 @@ def add_material(
         title=(title or "").strip()[:200],
         public=public,
         position=len(session.materials),
+        hold_for_captions=hold_for_captions,
     )
     db.session.add(material)
     db.session.flush()
@@ -101,12 +109,21 @@ def due_sessions(at: datetime, event: Event | None = None) -> list[Session]:
             Session.ends_at <= at,
             Session.id.in_(select(Material.session_id)),
             ~mailed,
+            ~Session.id.in_(_waiting_for_captions()),
         )
         .order_by(Session.ends_at, Session.id)
     )
     if event is not None:
         stmt = stmt.where(Session.event_id == event.id)
     return list(db.session.scalars(stmt))
+
+
+def _waiting_for_captions() -> Select[Any]:
+    """Sessions with a material whose officer said "send when captions are ready" and whose
+    captions have not come yet: their mail waits (the next run after captions sends it)."""
+    return select(Material.session_id).where(
+        Material.hold_for_captions, Material.captions_url == "", Material.captions_vtt == ""
+    )
 
 
 def run(at: datetime, report: JobReport, event: Event | None = None) -> None:

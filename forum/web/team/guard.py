@@ -87,6 +87,7 @@ RULES: dict[str, Rule] = {
     "announcements.cancel": ev(E),
     "mail_texts.edit": ev(E),
     "webinars.recordings_page": ev(V, E),
+    "captions.edit": ev(V, E),
     "webinars.delete_material": ev(E),
     "webinars.seats_page": ev(r.REGISTRANTS_VIEW, E),
     "webinars.promote": ev(r.REGISTRANTS_EDIT),
@@ -149,6 +150,7 @@ RULES: dict[str, Rule] = {
     "webhooks.remove": ev(r.WEBHOOKS_MANAGE),
     # site-wide
     "branding.settings": site(r.SITE_ADMIN),
+    "accessibility.edit": site(r.SITE_ADMIN),
     "officers.index": site(r.SITE_ADMIN),
     "officers.deactivate": site(r.SITE_ADMIN),
     "officers.reactivate": site(r.SITE_ADMIN),

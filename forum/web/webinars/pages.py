@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import IntegerField, SelectField, StringField, SubmitField, URLField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, URLField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
@@ -26,7 +27,7 @@ from forum.models.events import MATERIAL_KINDS, MATERIAL_VISIBILITY
 from forum.subscriptions import service as subscriptions
 from forum.web.charts import seat_bar
 from forum.web.helpers import button_post, viewer_data
-from forum.webinars import join_links, recordings, seats
+from forum.webinars import captions, join_links, recordings, seats
 
 bp = Blueprint("webinars", __name__)
 
@@ -44,6 +45,8 @@ def _globals() -> dict[str, Any]:
         "seat_counts": seats.counts,
         "waitlist_position": seats.waitlist_position,
         "registrant_materials": recordings.registrant_materials,
+        "captions_href": captions.captions_href,  # pages and mail: a material's captions/transcript
+        "transcript_href": captions.transcript_href,
         "personal_join_link": join_links.join_url,
         "now": clock.now,
     }
@@ -193,6 +196,7 @@ class MaterialForm(CheckedForm):
         choices=[SelectChoice(k, v) for k, v in MATERIAL_VISIBILITY.items()],
         default="registrants",
     )
+    hold_for_captions = BooleanField(_l("Send the “recording available” mail when captions are ready"))
     add = SubmitField("Add")
 
 
@@ -219,6 +223,7 @@ def recordings_page(slug: str) -> Any:
                 kind=form.kind.data,
                 title=form.title.data or "",
                 public=form.public.data == "public",
+                hold_for_captions=bool(form.hold_for_captions.data),
             )
         except recordings.MaterialError as exc:
             db.session.rollback()
