@@ -5,12 +5,13 @@ per-event feeds and nothing private."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask.testing import FlaskClient
 from icalendar import Calendar
 
 from forum.common import page_versions, topics
+from forum.core import clock
 from forum.core.extensions import db
 from forum.events import editing
 from forum.events import service as events
@@ -73,6 +74,8 @@ def test_the_page_lists_upcoming_sessions_by_topic_and_kind(client: FlaskClient)
     webinars = _text(client, "/calendar?kind=series")
     assert "RDA in practice" in webinars and "Teen programs" not in webinars
     assert "Nothing of this kind" in _text(client, "/calendar?topic=youth-services&kind=series")
+    event_page = _text(client, "/events/rda-series")  # the event page links its topic's calendar
+    assert 'href="/calendar?topic=cataloging"' in event_page
     assert client.get("/calendar?topic=nope").status_code == 404
     assert client.get("/calendar?kind=party").status_code == 404
 
@@ -85,6 +88,7 @@ def test_times_are_shown_in_the_home_zones_and_the_readers_own(client: FlaskClie
     assert 'name="tz" value="Asia/Kolkata"' in page  # the filter keeps the chosen zone
 
 
+@clock.frozen(datetime(2030, 8, 1, 12, 0, 5, tzinfo=UTC))  # the cache key holds the minute
 def test_the_page_is_cached_and_a_topic_change_shows_at_once(client: FlaskClient) -> None:
     made = _setup()
     first = client.get("/calendar?topic=youth-services")

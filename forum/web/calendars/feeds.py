@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from forum.calendars import calendar, catalog, feeds
@@ -218,7 +219,7 @@ def topic_feed(slug: str) -> Response:
     """One topic's public feed: the sessions of the events filed under it."""
     topic = Topic.by_slug(slug)
     if topic is None:
-        abort(404, description="There is no topic at this address.")
+        abort(404, description=_("There is no topic at this address."))
     return _respond(
         _catalog_version(topic), lambda: catalog.feed(clock.now(), branding.current().name, topic)
     )

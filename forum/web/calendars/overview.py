@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from forum.calendars import catalog
@@ -53,9 +54,9 @@ def _filters() -> tuple[Topic | None, str | None]:
     kind = (request.args.get("kind") or "").strip() or None
     topic = Topic.by_slug(slug) if slug else None
     if slug and topic is None:
-        abort(404, description="There is no such topic. Pick one from the calendar's list.")
+        abort(404, description=_("There is no such topic. Pick one from the calendar's list."))
     if kind is not None and kind not in EVENT_KINDS:
-        abort(404, description="There is no such kind of event. Pick e-forums or webinar series.")
+        abort(404, description=_("There is no such kind of event. Pick e-forums or webinar series."))
     return topic, kind
 
 

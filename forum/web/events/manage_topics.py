@@ -84,7 +84,7 @@ def edit_topic(slug: str) -> Page:
 def delete_topic(slug: str) -> Response:
     topic = _topic(slug)
     if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired. Go back, reload the page and try again.")
+        abort(400, description=_("The form expired. Go back, reload the page and try again."))
     name = topic.name
     topics.delete_topic(topic)
     db.session.commit()
@@ -95,5 +95,5 @@ def delete_topic(slug: str) -> Response:
 def _topic(slug: str) -> Topic:
     topic = Topic.by_slug(slug)
     if topic is None:
-        abort(404, description="There is no such topic.")
+        abort(404, description=_("There is no such topic."))
     return topic
