@@ -134,6 +134,7 @@ def test_pages_have_no_serious_accessibility_violations(app: Flask, browser: Bro
             paths["preferences"],
             paths["unsubscribe"],
             "/dev/mail/",
+            "/calendar",
         ):
             check(page, axe, base + path, problems)
 
@@ -164,6 +165,8 @@ def test_pages_have_no_serious_accessibility_violations(app: Flask, browser: Bro
         for area in ("questions", "answers", "approvals"):
             check(page, axe, f"{base}/manage{paths['series']}/{area}", problems)
         check(page, axe, f"{base}/manage/presets", problems)
+        check(page, axe, f"{base}/manage/topics", problems)
+        check(page, axe, f"{base}/manage/events/mentoring/edit", problems)
         context.close()
     assert not problems, "accessibility violations:\n" + "\n".join(problems)
     assert csp_problems == [], "refused by the Content-Security-Policy:\n" + "\n".join(csp_problems)
