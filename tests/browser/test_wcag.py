@@ -1,0 +1,161 @@
+"""WCAG 2.2 AA in a real Chromium, at a desktop and a phone width, on every page a visitor,
+a participant and an officer can reach: axe-core with every WCAG A/AA rule and every
+impact counted (tests/browser/test_accessibility.py's `violations`), and a check that no
+page of the app was left out of the walk.
+
+The walk follows links as a user would (same origin, GET, pages that answer HTML), one
+page per view and kind of event, from the home page, the pages only mail links to (signed
+links), and the officer's dashboard. A view that was never reached fails the coverage
+check unless `NOT_WALKED` says why (a file, not a page; or a page another browser test
+checks with the same `violations`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from flask import Flask
+from playwright.sync_api import Browser, Page
+from playwright.sync_api import Error as PlaywrightError
+from werkzeug.exceptions import HTTPException
+
+from forum.models import Event
+from tests.browser.conftest import watch_for_csp_violations
+from tests.browser.test_accessibility import seed, sign_in, violations
+from tests.support.live import live_server, make_officer
+
+SKIP_PATHS = ("/logout", "/api/", "/static/", "/brand.css", "/login/sso")
+
+FILE = "a file, not a page"
+ELSEWHERE = "a page reached from mail; checked with the same rules by "
+#: Views the walk does not reach by following links, and why.
+NOT_WALKED: dict[str, str] = {
+    "attendance.export": FILE,
+    "attendance.certificate": FILE,
+    "certificates.download": FILE,
+    "devmail.download": FILE,
+    "devmail.part": FILE,
+    "discussion.export": FILE,
+    "discussion_exports.feed": FILE,
+    "discussion_exports.mbox": FILE,
+    "evaluations.results_csv": FILE,
+    "feeds.calendar_feed": FILE,
+    "feeds.event_feed": FILE,
+    "feeds.event_ics": FILE,
+    "feeds.personal": FILE,
+    "feeds.session_ics": FILE,
+    "feeds.topic_feed": FILE,
+    "subscribers.export": FILE,
+    "captions.captions_file": FILE,
+    "static": FILE,
+    "branding.stylesheet": FILE,
+    "evaluations.answer": ELSEWHERE + "tests/browser/test_ce_flow.py",
+    "evaluations.results": ELSEWHERE + "tests/browser/test_ce_flow.py",
+    "certificates.verify": ELSEWHERE + "tests/browser/test_ce_flow.py",
+}
+
+
+def _key(app: Flask, path: str) -> tuple[str, str] | None:
+    """(view, kind of event): an e-forum's and a series' pages differ, so both are walked."""
+    try:
+        endpoint, args = app.url_map.bind("localhost").match(path, method="GET")
+    except HTTPException:
+        return None
+    kind = ""
+    if args.get("slug"):
+        with app.app_context():
+            event = Event.by_slug(args["slug"])
+            kind = ("eforum" if event.is_eforum else "webinar") if event else ""
+    return str(endpoint), kind
+
+
+def _links(page: Page) -> list[str]:
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+    return [urljoin(page.url, h) for h in hrefs if h and not h.startswith(("mailto:", "tel:", "#"))]
+
+
+def walk(
+    page: Page,
+    app: Flask,
+    base: str,
+    starts: Iterable[str],
+    axe: Axe,
+    seen: dict[tuple[str, str], str],
+    problems: list[str],
+    within: str = "",
+) -> None:
+    queue = [base + path for path in starts]
+    tried: set[str] = set()
+    while queue:
+        url = queue.pop(0)
+        parts = urlsplit(url)
+        if url in tried or parts.netloc != urlsplit(base).netloc:
+            continue
+        tried.add(url)
+        if parts.path.startswith(SKIP_PATHS) or not parts.path.startswith(within):
+            continue
+        key = _key(app, parts.path)
+        if key is None or key in seen or key[0] in NOT_WALKED:
+            continue
+        try:
+            response = page.goto(url)
+        except PlaywrightError:  # an attachment (a message part, an export) starts a download
+            seen[key] = f"{url}: a download"
+            continue
+        seen[key] = url
+        content_type = (response.headers.get("content-type") if response else "") or ""
+        if response is None or response.status >= 400 or "text/html" not in content_type:
+            problems.append(f"{url}: answered {response and response.status} {content_type} to a link")
+            continue
+        problems.extend(violations(page, axe))
+        queue.extend(_links(page))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_every_page_meets_wcag_22_aa_at_desktop_and_phone_widths(app: Flask, browser: Browser) -> None:
+    make_officer()
+    paths = seed()
+    axe = Axe()
+    problems: list[str] = []
+    seen: dict[tuple[str, str], str] = {}
+    with live_server(app) as base:
+        context = browser.new_context(timezone_id="Europe/Berlin")
+        page = context.new_page()
+        csp = watch_for_csp_violations(page)
+        visitor = ["/", "/certificates", "/preferences/new-link", "/events/mentoring/archive"]
+        visitor += [f"{paths['series']}/subscribe", "/events/mentoring-in-technical-services/subscribe"]
+        mailed = [paths[k] for k in ("confirm", "preferences", "unsubscribe", "join", "post", "transcript")]
+        mailed += [paths[k] for k in ("pathway_confirm", "pathway_step", "pathway_leave", "invitation")]
+        walk(
+            page,
+            app,
+            base,
+            [*visitor, *mailed, paths["preferences"] + "/erase", "/dev/mail/"],
+            axe,
+            seen,
+            problems,
+        )
+        sign_in(page, base, axe, [])
+        officer = [
+            "/manage/",
+            f"/manage{paths['series']}/approvals",
+            "/events/a-draft/delete",
+            paths["announcement"],
+        ]
+        walk(page, app, base, officer, axe, seen, problems)
+        context.close()
+    pages = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if "GET" in (rule.methods or ()) and not rule.rule.startswith(SKIP_PATHS)
+    }
+    missing = sorted(pages - {endpoint for endpoint, _kind in seen} - set(NOT_WALKED))
+    assert not problems, f"WCAG 2.2 AA violations on {len(seen)} pages:\n" + "\n".join(sorted(set(problems)))
+    assert not missing, (
+        "pages the walk never reached (link them, start the walk there, or say why):\n" + "\n".join(missing)
+    )
+    assert csp == [], "refused by the Content-Security-Policy:\n" + "\n".join(csp)
