@@ -143,7 +143,7 @@ def _topics(values: Mapping[str, Any]) -> list[Topic] | None:
     try:
         return topics.by_slugs(values["topics"])
     except topics.TopicError as exc:
-        raise EventChangeError(str(exc), "topics") from None
+        raise EventChangeError(str(exc), "topics", missing=True) from None
 
 
 def _only_editable(values: Mapping[str, Any]) -> None:

@@ -63,13 +63,15 @@ class EventChangeError(ValueError):
     """A change the officer can fix or must not make; `field` names where it belongs.
 
     `conflict` marks a clash with another row or with the event's state (an address
-    taken, a cancelled session): the API answers 409 for those, 422 for the rest.
+    taken, a cancelled session): the API answers 409 for those; `missing` names a row that
+    is not there (a topic): 404; 422 for the rest.
     """
 
-    def __init__(self, message: str, field: str = "title", *, conflict: bool = False):
+    def __init__(self, message: str, field: str = "title", *, conflict: bool = False, missing: bool = False):
         super().__init__(message)
         self.field = field
         self.conflict = conflict
+        self.missing = missing
 
 
 def takes_sessions(event: Event) -> None:
@@ -198,7 +200,9 @@ def delete_draft(event: Event) -> None:
     announcements) goes with it. A published event is cancelled instead, never deleted.
     """
     if event.published_at is not None or event.status == "published":
-        raise ValueError("An event that was published is cancelled, not deleted: people may have it in their calendars.")
+        raise ValueError(
+            "An event that was published is cancelled, not deleted: people may have it in their calendars."
+        )
     session_ids = [s.id for s in event.sessions if s.id is not None]
     subscription_ids = select(Subscription.id).where(Subscription.event_id == event.id)
     if session_ids:
@@ -426,7 +430,9 @@ def add_session_series(
     created, notes = [], []
     for number, start_wall, end_wall in planned:
         title = title_pattern.replace("{n}", str(number)) if title_pattern else ""
-        session, session_notes = add_session(event, start_wall, end_wall, zone, title=title, join_url=join_url)
+        session, session_notes = add_session(
+            event, start_wall, end_wall, zone, title=title, join_url=join_url
+        )
         created.append(session)
         notes.extend(session_notes)
     return created, notes
@@ -462,7 +468,9 @@ def duplicate_event(original: Event, *, title: str, slug: str, first_day: date) 
             raise TimeInputError(f"Session {number} cannot move: {exc}") from None
         copy.sessions.append(new)
     for link in sorted(original.panelist_links, key=lambda x: x.position):
-        copy.panelist_links.append(EventPanelist(panelist=link.panelist, role=link.role, position=link.position))
+        copy.panelist_links.append(
+            EventPanelist(panelist=link.panelist, role=link.role, position=link.position)
+        )
     db.session.flush()
     for text in db.session.scalars(select(MailText).where(MailText.event_id == original.id)):
         db.session.add(MailText(event_id=copy.id, kind=text.kind, intro=text.intro, signoff=text.signoff))

@@ -133,6 +133,7 @@ def _event_values(data: dict[str, Any]) -> dict[str, Any]:
 @bp.arguments(EventInSchema)
 @bp.response(201, OfficerEventSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND", description="A topic named is not in the topic list.")
 @bp.alt_response(409, response="CONFLICT")
 @bp.doc(**OFFICER_DOC)
 def create_event(data: dict[str, Any]) -> Response:
