@@ -70,8 +70,7 @@ class ResourceSchema(Schema):
     description = fields.Str()
     topics = fields.List(fields.Str(), attribute="topic_list")
     event = fields.Method(
-        "_event",
-        metadata={"type": "string", "nullable": True, "description": "slug of the event it stands for"},
+        "_event", metadata={"type": "string", "nullable": True, "description": "slug of the event it stands for"}
     )
     session_id = fields.Int(allow_none=True)
     link = fields.Method(
@@ -163,9 +162,7 @@ def _slug() -> fields.Str:
         load_default="",
         validate=[
             validate.Length(max=80),
-            Pattern(
-                f"^(?:|{SLUG_RE.pattern[1:-1]})$", error="Use lower-case letters, digits and single hyphens."
-            ),
+            Pattern(f"^(?:|{SLUG_RE.pattern[1:-1]})$", error="Use lower-case letters, digits and single hyphens."),
         ],
         metadata=SLUG_DOC,
     )
@@ -205,8 +202,7 @@ class StepInSchema(Schema):
 
     resource_id = fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
     event = fields.Str(
-        validate=[validate.Length(min=1, max=80), slug_pattern],
-        metadata={"description": "slug of an event here"},
+        validate=[validate.Length(min=1, max=80), slug_pattern], metadata={"description": "slug of an event here"}
     )
     session_id = fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
     why = fields.Str(load_default="", validate=[validate.Length(max=500), api_multi_line])
@@ -234,9 +230,7 @@ class PathwayInSchema(Schema):
     )
     topics = topics_in(load_default=list)
     steps = fields.List(fields.Nested(StepInSchema), load_default=list)
-    publish = StrictBoolean(
-        load_default=False, metadata={"description": "true: publish once made (needs a step)"}
-    )
+    publish = StrictBoolean(load_default=False, metadata={"description": "true: publish once made (needs a step)"})
 
 
 @bp.record_once
@@ -319,9 +313,7 @@ def get_pathway(slug: str) -> Any:
 @bp.arguments(PathwayInSchema)
 @bp.response(201, PathwaySchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(
-    404, response="NOT_FOUND", description="A need, topic, resource, event or session named is not here."
-)
+@bp.alt_response(404, response="NOT_FOUND", description="A need, topic, resource, event or session named is not here.")
 @bp.alt_response(409, response="CONFLICT", description="The address is taken, or `publish` without steps.")
 @bp.doc(**OFFICER_DOC)
 def create_pathway(data: dict[str, Any]) -> Any:
@@ -368,9 +360,7 @@ def list_needs() -> Any:
 @bp.doc(**OFFICER_DOC)
 def create_need(data: dict[str, Any]) -> Any:
     try:
-        need = service.save_need(
-            None, title=data["title"], slug=data["slug"], description=data["description"]
-        )
+        need = service.save_need(None, title=data["title"], slug=data["slug"], description=data["description"])
     except service.PathwayError as exc:
         _service_error(exc)
     _commit("slug", f"Another learning need already uses the address “{need.slug}”.")
@@ -402,9 +392,7 @@ def create_resource(data: dict[str, Any]) -> Any:
 @bp.arguments(StepInSchema)
 @bp.response(201, PathwaySchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(
-    404, response="NOT_FOUND", description="No such pathway, or the resource, event or session named."
-)
+@bp.alt_response(404, response="NOT_FOUND", description="No such pathway, or the resource, event or session named.")
 @bp.doc(**OFFICER_DOC)
 def add_step(data: dict[str, Any], slug: str) -> Any:
     """Append a step (its stage defaults to the previous step's)."""
