@@ -174,6 +174,21 @@ def _officer(email: str):  # type: ignore[no-untyped-def]
     return officer
 
 
+def _change_officer(email: str, change, done: str) -> None:  # type: ignore[no-untyped-def]
+    """Make one change to an officer's account and say what it did (`done`, formatted with
+    `officer` and the change's `result`); a refused change is the command's one-line error."""
+    from forum.common import officers
+    from forum.core.extensions import db
+
+    officer = _officer(email)
+    try:
+        result = change(officer)
+    except officers.OfficerError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(done.format(officer=officer, result=result))
+
+
 @forum_cli.command("list-tokens")
 @click.argument("email")
 def list_tokens(email: str) -> None:
@@ -197,17 +212,14 @@ def list_tokens(email: str) -> None:
 def revoke_token(email: str, token_id: int | None, name: str | None, revoke_all: bool) -> None:
     """Revoke API tokens of an officer: the next request with one is a 401."""
     from forum.common import officers
-    from forum.core.extensions import db
 
     if not revoke_all and token_id is None and name is None:
         raise click.ClickException("Say which token: --id N, --name NAME or --all (see list-tokens).")
-    officer = _officer(email)
-    try:
-        count = officers.revoke_tokens(officer, name=name, token_id=token_id)
-    except officers.OfficerError as exc:
-        raise click.ClickException(str(exc)) from None
-    db.session.commit()
-    click.echo(f"Revoked {count} token(s) of {officer.email}.")
+    _change_officer(
+        email,
+        lambda officer: officers.revoke_tokens(officer, name=name, token_id=token_id),
+        "Revoked {result} token(s) of {officer.email}.",
+    )
 
 
 @forum_cli.command("deactivate-officer")
@@ -215,15 +227,8 @@ def revoke_token(email: str, token_id: int | None, name: str | None, revoke_all:
 def deactivate_officer(email: str) -> None:
     """Deactivate an officer: no sign-in, open sessions end, every API token revoked."""
     from forum.common import officers
-    from forum.core.extensions import db
 
-    officer = _officer(email)
-    try:
-        revoked = officers.deactivate(officer)
-    except officers.OfficerError as exc:
-        raise click.ClickException(str(exc)) from None
-    db.session.commit()
-    click.echo(f"Deactivated {officer.email}; revoked {revoked} token(s).")
+    _change_officer(email, officers.deactivate, "Deactivated {officer.email}; revoked {result} token(s).")
 
 
 @forum_cli.command("reactivate-officer")
@@ -231,15 +236,8 @@ def deactivate_officer(email: str) -> None:
 def reactivate_officer(email: str) -> None:
     """Let a deactivated officer sign in again (their old tokens stay revoked)."""
     from forum.common import officers
-    from forum.core.extensions import db
 
-    officer = _officer(email)
-    try:
-        officers.reactivate(officer)
-    except officers.OfficerError as exc:
-        raise click.ClickException(str(exc)) from None
-    db.session.commit()
-    click.echo(f"Reactivated {officer.email}; issue new tokens with create-token.")
+    _change_officer(email, officers.reactivate, "Reactivated {officer.email}; issue new tokens with create-token.")
 
 
 @forum_cli.command("demo")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import g
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Announcement
 from forum.scheduling.jobs import run_job
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, submit
 from tests.support.scheduling import (
     eastern,
     html_of,
@@ -19,6 +19,7 @@ from tests.support.scheduling import (
     make_forum,
     make_series,
     outbox,
+    run_hourly,
     subject_of,
     subscribe,
     text_of,
@@ -108,16 +109,9 @@ def test_edit_and_cancel(app, client):
         edit_url = f"{URL}/{announcement.id}"
         page = client.get(edit_url)
         assert 'value="2024-10-01"' in page.get_data(as_text=True)
-        response = client.post(
-            edit_url,
-            data={
-                "csrf_token": csrf_from(page.data),
-                "kind": "announcement",
-                "subject": "Moved",
-                "body": "Later",
-                "send_date": "2024-10-02",
-                "send_time": "10:30",
-            },
+        response = submit(
+            client, edit_url, page.data, kind="announcement", subject="Moved", body="Later",
+            send_date="2024-10-02", send_time="10:30",
         )
         assert response.status_code == 302
     db.session.expire_all()
@@ -164,11 +158,7 @@ def test_forum_open_and_closed_notices_go_once(app):
     subscribe(event, "a@example.org", mode="each")
     subscribe(event, "b@example.org", mode="digest")
     subscribe(event, "c@example.org", mode="none")
-    at = eastern(2019, 9, 10, 9)
-    while at <= eastern(2019, 9, 12, 9):
-        with clock.frozen(at):
-            run_job("notices", at=at)
-        at += timedelta(hours=1)
+    run_hourly("notices", eastern(2019, 9, 10, 9), eastern(2019, 9, 12, 9))
     subjects = sorted(subject_of(r) for r in outbox(recipient="a@example.org"))
     assert subjects == [
         "[Mentoring in Technical Services] The e-forum has closed: thank you",

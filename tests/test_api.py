@@ -326,15 +326,17 @@ def test_create_an_event_with_sessions_and_panelists_then_read_it_publicly(app, 
     assert panelist["events"][0]["role"] == "presenter"
 
 
-def test_a_spring_forward_time_is_422_with_the_message_on_the_field(client):
+def add_mentoring_session(client, start_wall: str, end_wall: str):  # type: ignore[no-untyped-def]
+    """POST a session to the mentoring e-forum with an officer's token."""
     headers = officer_token()
     mentoring()
-
-    response = client.post(
-        "/api/v1/events/mentoring/sessions",
-        json={"start_wall": "2030-03-10T02:30", "end_wall": "2030-03-10T04:00"},
-        headers=headers,
+    return client.post(
+        "/api/v1/events/mentoring/sessions", json={"start_wall": start_wall, "end_wall": end_wall}, headers=headers
     )
+
+
+def test_a_spring_forward_time_is_422_with_the_message_on_the_field(client):
+    response = add_mentoring_session(client, "2030-03-10T02:30", "2030-03-10T04:00")
 
     assert response.status_code == 422
     errors = response.get_json()["errors"]["json"]
@@ -345,14 +347,7 @@ def test_a_spring_forward_time_is_422_with_the_message_on_the_field(client):
 
 
 def test_an_ambiguous_fall_back_time_is_accepted_with_a_note(client):
-    headers = officer_token()
-    mentoring()
-
-    response = client.post(
-        "/api/v1/events/mentoring/sessions",
-        json={"start_wall": "2030-11-03T01:30", "end_wall": "2030-11-03T03:00"},
-        headers=headers,
-    )
+    response = add_mentoring_session(client, "2030-11-03T01:30", "2030-11-03T03:00")
 
     assert response.status_code == 201
     data = response.get_json()

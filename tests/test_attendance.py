@@ -15,7 +15,7 @@ from sqlalchemy import select
 from forum.ce import attendance
 from forum.core.extensions import db
 from forum.models import Attendance, Post
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, submit
 from tests.support.ce import attended, clicked, register, series
 from tests.support.live import make_event, make_officer, sign_in
 
@@ -151,27 +151,17 @@ def test_officer_page_chart_table_upload_marks_and_csv(app: Flask, officer: Flas
     # the report's session picker names dates as every other page does (it said 2030-03-05)
     assert f'<option value="{s1.id}">{s1.display_title}, Tuesday, 3/5/2030</option>' in html
 
-    upload = officer.post(
-        f"/manage/events/{ev.slug}/attendance/import",
-        data={
-            "csrf_token": csrf_from(html),
-            "session": str(s2.id),
-            "file": (io.BytesIO(b"email,minutes\nBo@Example.org,80\nghost@example.net,12\n"), "zoom.csv"),
-        },
-        content_type="multipart/form-data",
+    upload = submit(
+        officer, f"/manage/events/{ev.slug}/attendance/import", html, session=str(s2.id),
+        file=(io.BytesIO(b"email,minutes\nBo@Example.org,80\nghost@example.net,12\n"), "zoom.csv"),
     )
     text = upload.get_data(as_text=True)
     assert upload.status_code == 200, text[:2000]
     assert "1 registrant matched" in text and "<td>3</td><td>ghost@example.net</td>" in text
 
-    empty = officer.post(
-        f"/manage/events/{ev.slug}/attendance/import",
-        data={
-            "csrf_token": csrf_from(html),
-            "session": str(s2.id),
-            "file": (io.BytesIO(b"nothing here\n"), "x.csv"),
-        },
-        content_type="multipart/form-data",
+    empty = submit(
+        officer, f"/manage/events/{ev.slug}/attendance/import", html, session=str(s2.id),
+        file=(io.BytesIO(b"nothing here\n"), "x.csv"),
     )
     assert empty.status_code == 400 and "No attendance rows found" in empty.get_data(as_text=True)
 
@@ -185,15 +175,9 @@ def test_officer_page_chart_table_upload_marks_and_csv(app: Flask, officer: Flas
         data={"csrf_token": csrf_from(html), "hours": "2"},
     )
     assert hours.status_code == 303
-    rule = officer.post(
-        f"/manage/events/{ev.slug}/attendance/rule",
-        data={
-            "csrf_token": csrf_from(html),
-            "rule": "hours",
-            "rule_value": "3.5",
-            "mail_certificates": "y",
-            "certificate_delay_hours": "12",
-        },
+    rule = submit(
+        officer, f"/manage/events/{ev.slug}/attendance/rule", html, rule="hours", rule_value="3.5",
+        mail_certificates="y", certificate_delay_hours="12",
     )
     assert rule.status_code == 303
     bad_rule = officer.post(

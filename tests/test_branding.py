@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from forum.common import branding
 from forum.core.extensions import db
 from forum.subscriptions import service as subscriptions
-from tests.support.live import make_event, make_officer, post_form, sign_in
+from tests.support.live import make_event, post_form
 from tests.support.subscriptions import outbox, parsed, text_of
 
 SETTINGS = {
@@ -24,13 +24,6 @@ SETTINGS = {
     "postal_address": "50 E. Huron St.\nChicago, IL 60611",
     "mail_from_name": "ALCTS Continuing Education",
 }
-
-
-@pytest.fixture
-def signed_in(app: Flask, client: FlaskClient) -> FlaskClient:
-    make_officer()
-    assert sign_in(client).status_code == 302
-    return client
 
 
 def test_contrast_ratio_matches_wcag_reference_values() -> None:

@@ -13,7 +13,8 @@ from forum.calendars.links import session_links
 from forum.core import clock
 from forum.core.extensions import db
 from forum.events import service as events
-from tests.support.calendars import instants, make_event, parse_checked
+from tests.support.calendars import fetch_calendar, instants, make_event, parse_checked
+from tests.support.factories import weekly
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 
@@ -21,19 +22,10 @@ NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 def test_event_file_has_every_session_with_right_instants_across_dst(client: FlaskClient) -> None:
     with clock.frozen(NOW):
         # 10:00 New York on both sides of the November DST change: UTC 14:00, then 15:00.
-        event = make_event(
-            "fall-series",
-            [
-                (datetime(2025, 10, 28, 10), datetime(2025, 10, 28, 11, 30)),
-                (datetime(2025, 11, 4, 10), datetime(2025, 11, 4, 11, 30)),
-            ],
-        )
-    response = client.get(f"/events/{event.slug}.ics")
-    assert response.status_code == 200
-    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+        event = make_event("fall-series", weekly(datetime(2025, 10, 28, 10), minutes=90))
+    response, cal = fetch_calendar(client, f"/events/{event.slug}.ics")
     assert 'filename="fall-series.ics"' in response.headers["Content-Disposition"]
     data = response.data
-    cal = parse_checked(data)
     vevents = cal.walk("VEVENT")
     assert len(vevents) == 2
     assert b"DTSTART;TZID=America/New_York:20251028T100000" in data
@@ -63,20 +55,14 @@ def test_eforum_days_in_kolkata_and_lord_howe(client: FlaskClient) -> None:
     with clock.frozen(NOW):
         kolkata = make_event(
             "kolkata-forum",
-            [
-                (datetime(2025, 9, 10, 10), datetime(2025, 9, 10, 18)),
-                (datetime(2025, 9, 11, 10), datetime(2025, 9, 11, 18)),
-            ],
+            weekly(datetime(2025, 9, 10, 10), minutes=480, days=1),
             kind="eforum",
             zone="Asia/Kolkata",
         )
         # Lord Howe moves by 30 minutes on the first Sunday of October (2025-10-05).
         howe = make_event(
             "howe-forum",
-            [
-                (datetime(2025, 10, 3, 10), datetime(2025, 10, 3, 18)),
-                (datetime(2025, 10, 7, 10), datetime(2025, 10, 7, 18)),
-            ],
+            weekly(datetime(2025, 10, 3, 10), minutes=480, days=4),
             kind="eforum",
             zone="Australia/Lord_Howe",
         )
@@ -173,13 +159,7 @@ def test_google_and_outlook_links_use_utc(app) -> None:  # type: ignore[no-untyp
 
 def test_add_fragment_offers_downloads_google_outlook_and_webcal(app) -> None:  # type: ignore[no-untyped-def]
     with clock.frozen(NOW):
-        event = make_event(
-            "fragment",
-            [
-                (datetime(2025, 7, 1, 10), datetime(2025, 7, 1, 11)),
-                (datetime(2025, 7, 8, 10), datetime(2025, 7, 8, 11)),
-            ],
-        )
+        event = make_event("fragment", weekly(datetime(2025, 7, 1, 10)))
     with app.test_request_context("/"):
         html = render_template_string('{% include "calendar/_add.html" %}', event=event)
     assert 'href="http://forum.test/events/fragment.ics"' in html

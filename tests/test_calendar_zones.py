@@ -14,6 +14,7 @@ from forum.core.timezones import transitions
 from forum.events import service as events
 from tests.support.calendar_check import ical_js, problems
 from tests.support.calendars import instants, make_event, parse_checked, tzical_zones
+from tests.support.factories import weekly
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 
@@ -23,13 +24,7 @@ def test_repeated_hour_session_is_written_in_utc(client: FlaskClient) -> None:
     Written in UTC, an independent reader gets 05:30 UTC, not the 06:30 that ical.js
     and libical take for a local 01:30 there."""
     with clock.frozen(NOW):
-        event = make_event(
-            "fall-back",
-            [
-                (datetime(2025, 11, 2, 1, 30), datetime(2025, 11, 2, 3, 0)),
-                (datetime(2025, 11, 9, 1, 30), datetime(2025, 11, 9, 3, 0)),
-            ],
-        )
+        event = make_event("fall-back", weekly(datetime(2025, 11, 2, 1, 30), minutes=90))
     data = client.get(f"/events/{event.slug}.ics").data
     parse_checked(data)
     assert b"DTSTART:20251102T053000Z" in data and b"DTEND:20251102T080000Z" in data

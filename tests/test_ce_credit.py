@@ -17,7 +17,7 @@ from forum.ce import attendance, certificates
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Event
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, submit
 from tests.support.api import officer_token
 from tests.support.ce import after_end, attended, clicked, register, series
 from tests.support.live import make_event, make_officer, sign_in
@@ -189,14 +189,9 @@ def test_import_names_the_layout_warns_for_a_session_not_yet_held_and_tells_same
     morning, afternoon = ev.active_sessions
     assert "Monday, 4/1/2030 10:00 AM</option>" in html and "Monday, 4/1/2030 2:00 PM</option>" in html
     with clock.frozen(datetime(2030, 2, 20, tzinfo=UTC)):  # six weeks before the session
-        upload = client.post(
-            f"/manage/events/{ev.slug}/attendance/import",
-            data={
-                "csrf_token": csrf_from(html),
-                "session": str(afternoon.id),
-                "file": (io.BytesIO(b"email,minutes\nana@example.org,50\n"), "report.csv"),
-            },
-            content_type="multipart/form-data",
+        upload = submit(
+            client, f"/manage/events/{ev.slug}/attendance/import", html, session=str(afternoon.id),
+            file=(io.BytesIO(b"email,minutes\nana@example.org,50\n"), "report.csv"),
         ).get_data(as_text=True)
     assert "A plain email,minutes file: 1 registrant matched" in upload and "plain layout" not in upload
     assert "Check the session:" in upload and "has not happened yet" in upload

@@ -11,6 +11,7 @@ from tests.support.discussion import (
     LIST,
     OPEN_AT,
     add_panelist,
+    deliver,
     lmtp_send,
     lmtp_server,
     make_forum,
@@ -108,8 +109,7 @@ def test_unknown_list_is_refused_at_rcpt(app):
 def test_post_before_opening_gets_the_opening_time_in_the_senders_zone(app):
     event = make_forum()
     subscribe(event, "kim@example.org", "Kim", timezone="America/Los_Angeles")
-    with clock.frozen(BEFORE), lmtp_server(app) as server:
-        [(code, _)] = lmtp_send(server, message(sender="kim@example.org", name="Kim"), [LIST])
+    code = deliver(app, message(sender="kim@example.org", name="Kim"), at=BEFORE)
     assert code == 250
     assert posts() == []
     [reply] = queued("not_open")
@@ -124,8 +124,7 @@ def test_auto_reply_is_dropped_silently(app):
     subscribe(event, "ann@example.org", "Ann", posts_approved=1)
     subscribe(event, "bob@example.org", "Bob")
     raw = message(subject="Out of office", headers={"Auto-Submitted": "auto-replied"})
-    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        [(code, _)] = lmtp_send(server, raw, [LIST])
+    code = deliver(app, raw)
     assert code == 250
     assert posts() == [] and queued() == []
 
@@ -134,8 +133,7 @@ def test_our_own_list_mail_coming_back_is_dropped(app):
     event = make_forum()
     subscribe(event, "ann@example.org", "Ann", posts_approved=1)
     raw = message(headers={"X-Loop": LIST})
-    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        [(code, _)] = lmtp_send(server, raw, [LIST])
+    code = deliver(app, raw)
     assert code == 250 and posts() == [] and queued() == []
 
 

@@ -9,7 +9,7 @@ from flask import g, render_template_string
 from forum.core import clock
 from forum.discussion import service as discussion
 from forum.mail.links import post_url
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, submit
 from tests.support.discussion import (
     AFTER,
     DOMAIN,
@@ -287,13 +287,9 @@ def test_reply_on_the_thread_page_threads_under_that_post_and_goes_out(app, clie
         reply_url = next(url for url, pid in links if int(pid) == child.id).replace("&amp;", "&")
         form = client.get(reply_url)
         assert b'value="Re: Mentoring at small libraries"' in form.data  # prefilled, no "Re: Re:"
-        done = client.post(
-            reply_url,
-            data={
-                "csrf_token": csrf_from(form.data),
-                "subject": "Re: Mentoring at small libraries",
-                "body": "Bob, how long did it last?",
-            },
+        done = submit(
+            client, reply_url, form.data, subject="Re: Mentoring at small libraries",
+            body="Bob, how long did it last?",
         )
         assert done.status_code == 302
     reply = posts()[-1]

@@ -46,6 +46,17 @@ def twin_series(**fields: Any) -> dict[str, Event]:
     return made
 
 
+def subscribed_twins(client: FlaskClient) -> tuple[dict[str, Event], dict[str, str]]:
+    """The twin series with PEOPLE subscribed to both, an officer signed in on the web, and
+    the headers of an officer's API token."""
+    twins = twin_series()
+    for event in twins.values():
+        for email in PEOPLE:
+            subscribe(event, email)
+    login_officer(client)
+    return twins, officer_token()
+
+
 def snapshot(event: Event) -> dict[str, Any]:
     """What a person would notice of an event: its stored state and the mail it sent."""
     write_fan_outs()
@@ -82,12 +93,7 @@ def web_form(event: Event) -> dict[str, str]:
 
 
 def test_renaming_a_published_event_sends_calendar_updates_by_either_door(client: FlaskClient) -> None:
-    twins = twin_series()
-    for event in twins.values():
-        for email in PEOPLE:
-            subscribe(event, email)
-    login_officer(client)
-    headers = officer_token()
+    twins, headers = subscribed_twins(client)
 
     web = post_form(
         client, "/manage/events/by-web/edit", {**web_form(twins["web"]), "title": "Mentoring, Renamed"}
@@ -153,12 +159,7 @@ def test_raising_the_seat_limit_seats_the_waiting_list_by_either_door(client: Fl
 
 
 def test_cancelling_a_session_sends_cancels_by_either_door(client: FlaskClient) -> None:
-    twins = twin_series()
-    for event in twins.values():
-        for email in PEOPLE:
-            subscribe(event, email)
-    login_officer(client)
-    headers = officer_token()
+    twins, headers = subscribed_twins(client)
     second = {door: sorted(event.sessions, key=lambda s: s.position)[1].id for door, event in twins.items()}
 
     page = f"/manage/events/by-web/sessions/{second['web']}/cancel"

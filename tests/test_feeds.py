@@ -11,20 +11,15 @@ from werkzeug.http import http_date
 from forum.core import clock
 from forum.core.extensions import db
 from forum.events import service as events
-from tests.support.calendars import instants, make_event, parse_checked, subscribe
+from tests.support.calendars import fetch_calendar, instants, make_event, parse_checked, subscribe
+from tests.support.factories import weekly
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 
 
 def _setup():  # type: ignore[no-untyped-def]
     with clock.frozen(NOW):
-        series = make_event(
-            "feed-series",
-            [
-                (datetime(2025, 3, 4, 13), datetime(2025, 3, 4, 14)),
-                (datetime(2025, 3, 11, 13), datetime(2025, 3, 11, 14)),
-            ],
-        )
+        series = make_event("feed-series", weekly(datetime(2025, 3, 4, 13)))
         forum_ = make_event(
             "feed-forum",
             [(datetime(2025, 4, 1, 10), datetime(2025, 4, 1, 18))],
@@ -44,12 +39,9 @@ def _setup():  # type: ignore[no-untyped-def]
 
 def test_personal_feed_lists_active_subscriptions_only(client: FlaskClient) -> None:
     participant, series, forum_ = _setup()
-    response = client.get(f"/feeds/{participant.feed_token}.ics")
-    assert response.status_code == 200
-    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    response, cal = fetch_calendar(client, f"/feeds/{participant.feed_token}.ics")
     assert "private" in response.headers["Cache-Control"]
     data = response.data
-    cal = parse_checked(data)
     assert "METHOD" not in cal
     uids = {str(v["UID"]) for v in cal.walk("VEVENT")}
     expected = {f"{s.uid}@lists.forum.test" for s in series.sessions + forum_.sessions}

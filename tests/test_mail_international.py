@@ -15,9 +15,8 @@ from forum.mail.sender import send_due
 from forum.models import OutboundMessage, Participant, RelayCapability
 from forum.subscriptions import csv_import as subscriber_import
 from forum.subscriptions import service
-from tests.conftest import csrf_from
 from tests.support.smtp import running_smtp_server, use_test_templates
-from tests.support.subscriptions import make_event, outbox
+from tests.support.subscriptions import make_event, outbox, subscribe_form
 
 REFUSAL = "cannot deliver to addresses with accented or non-Latin letters before the @"
 
@@ -81,16 +80,7 @@ def test_utf8_local_part_with_a_relay_without_smtputf8(app, client: FlaskClient)
         assert capability is not None and not capability.smtputf8
 
         event = make_event()
-        page = client.get(f"/events/{event.slug}/subscribe")
-        response = client.post(
-            f"/events/{event.slug}/subscribe",
-            data={
-                "csrf_token": csrf_from(page.data),
-                "email": "jörg@example.de",
-                "mode": "each",
-                "conduct": "y",
-            },
-        )
+        response = subscribe_form(client, event, email="jörg@example.de", mode="each", conduct="y")
         assert response.status_code == 400
         assert REFUSAL in response.get_data(as_text=True)
         report = subscriber_import.import_rows(event, ["email", "jörg@example.de", "ana@bücher.example"])

@@ -10,7 +10,8 @@ from flask.testing import FlaskClient
 
 from forum.core.extensions import db
 from forum.models import Event, Panelist, Session
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, submit
+from tests.support.factories import weekly
 from tests.support.live import (
     OFFICER_PASSWORD,
     make_event,
@@ -62,6 +63,15 @@ def error_after(html: str, field_id: str) -> str:
     return re.sub(r"<[^>]+>", "", match.group(1)).replace("&#34;", '"').replace("&#39;", "'")
 
 
+def refused_at(client: FlaskClient, url: str, values: dict[str, str], field_id: str, message: str) -> str:
+    """POST a form the server must refuse: a 400 with `message` next to `field_id`; the page."""
+    response = post_form(client, url, values)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert message in error_after(html, field_id)
+    return html
+
+
 # --- sign-in ------------------------------------------------------------------------------
 
 
@@ -85,27 +95,13 @@ def test_sign_in_does_not_reveal_which_accounts_exist(client: FlaskClient, offic
 
 def test_sign_in_keeps_the_email_and_goes_where_asked(client: FlaskClient, officer) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/login?next=/manage/events/new")
-    bad = client.post(
-        "/login",
-        data={
-            "email": "officer@forum.test",
-            "password": "",
-            "next": "/manage/events/new",
-            "csrf_token": csrf_from(page.data),
-        },
-    )
+    bad = submit(client, "/login", page.data, email="officer@forum.test", password="", next="/manage/events/new")
     assert bad.status_code == 400
     html = bad.get_data(as_text=True)
     assert 'value="officer@forum.test"' in html
     assert "Enter your password." in error_after(html, "password")
-    ok = client.post(
-        "/login",
-        data={
-            "email": "Officer@Forum.test",
-            "password": OFFICER_PASSWORD,
-            "next": "/manage/events/new",
-            "csrf_token": csrf_from(page.data),
-        },
+    ok = submit(
+        client, "/login", page.data, email="Officer@Forum.test", password=OFFICER_PASSWORD, next="/manage/events/new"
     )
     assert ok.headers["Location"] == "/manage/events/new"
     assert client.get("/manage/").status_code == 200
@@ -113,14 +109,8 @@ def test_sign_in_keeps_the_email_and_goes_where_asked(client: FlaskClient, offic
 
 def test_sign_in_ignores_an_offsite_next(client: FlaskClient, officer) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/login")
-    response = client.post(
-        "/login",
-        data={
-            "email": "officer@forum.test",
-            "password": OFFICER_PASSWORD,
-            "next": "//evil.example/",
-            "csrf_token": csrf_from(page.data),
-        },
+    response = submit(
+        client, "/login", page.data, email="officer@forum.test", password=OFFICER_PASSWORD, next="//evil.example/"
     )
     assert response.headers["Location"] == "/manage/"
 
@@ -157,31 +147,6 @@ def test_slug_is_made_from_the_title_when_left_empty(signed_in: FlaskClient, app
     response = post_form(signed_in, "/manage/events/new", {**EVENT, "slug": ""})
     assert response.status_code == 302
     assert Event.by_slug("mentoring-in-technical-services-2") is not None
-
-
-@pytest.mark.parametrize(
-    ("changes", "field_id", "message"),
-    [
-        ({"title": "  "}, "title", "Give the event a title."),
-        ({"slug": "Has Spaces"}, "slug", "Use lower-case letters, digits and single hyphens"),
-        ({"timezone": "Mars/Olympus_Mons"}, "timezone", "is not a known time zone"),
-        ({"conduct_url": "example.org/conduct"}, "conduct_url", "Enter a full web address"),
-        ({"conduct_url": "javascript:alert(1)"}, "conduct_url", "Enter a full web address"),
-        ({"contact_email": "megan at example"}, "contact_email", "Enter an email address"),
-        ({"digest_hour": "25"}, "digest_hour", "Use an hour from 0 to 23."),
-        ({"reminder_offsets": "60, soon"}, "reminder_offsets", "“soon” is not a number of minutes"),
-    ],
-)
-def test_event_form_errors_sit_next_to_the_field_and_keep_the_input(
-    signed_in: FlaskClient, changes: dict[str, str], field_id: str, message: str
-) -> None:
-    response = post_form(signed_in, "/manage/events/new", {**EVENT, **changes})
-    assert response.status_code == 400
-    html = response.get_data(as_text=True)
-    assert message in error_after(html, field_id)
-    assert "At many libraries, *technical services* is small." in html  # nothing typed is lost
-    assert 'value="1-800-545-2433, ext. 5038"' in html
-    assert db.session.scalar(db.select(db.func.count(Event.id))) == 0
 
 
 def test_duplicate_slug_is_refused(signed_in: FlaskClient) -> None:
@@ -329,36 +294,29 @@ def test_ambiguous_time_is_accepted_with_a_note(signed_in: FlaskClient) -> None:
 
 
 def test_series_across_dst_warns_the_officer(signed_in: FlaskClient) -> None:
-    make_event(
-        "series",
-        [
-            (datetime(2030, 10, 29, 13), datetime(2030, 10, 29, 14)),
-            (datetime(2030, 11, 5, 13), datetime(2030, 11, 5, 14)),
-        ],
-        kind="series",
-        publish=False,
-    )
+    make_event("series", weekly(datetime(2030, 10, 29, 13)), kind="series", publish=False)
     page = signed_in.get("/manage/events/series/sessions").get_data(as_text=True)
     assert "cross a daylight-saving change in America/New_York" in page
     assert "UTC-04:00 → UTC-05:00 (EST)" in page
     assert "1:00 PM–2:00 PM (Eastern)" in page  # local time kept on both sides
 
 
-def test_add_one_session_per_day_for_an_eforum(signed_in: FlaskClient) -> None:
-    make_event("ef", [], publish=False)
-    data = {
-        "days-first_date": "2030-09-10",
-        "days-last_date": "2030-09-12",
-        "days-start_time": "10:00",
-        "days-end_time": "18:00",
-        "days-timezone": "America/New_York",
-    }
-    response = post_form(
-        signed_in, "/manage/events/ef/sessions", data, action="/manage/events/ef/sessions/days"
+def add_days(client: FlaskClient, first: str, last: str, start: str = "10:00"):  # type: ignore[no-untyped-def]
+    """The draft e-forum "ef" and its "one session per day" form, to 6 PM Eastern."""
+    if Event.by_slug("ef") is None:
+        make_event("ef", [], publish=False)
+    data = {"first_date": first, "last_date": last, "start_time": start, "end_time": "18:00"}
+    return post_form(
+        client,
+        "/manage/events/ef/sessions",
+        {**{f"days-{name}": value for name, value in data.items()}, "days-timezone": "America/New_York"},
+        action="/manage/events/ef/sessions/days",
     )
-    assert response.status_code == 302
-    again = post_form(signed_in, "/manage/events/ef/sessions", data, action="/manage/events/ef/sessions/days")
-    assert again.status_code == 302
+
+
+def test_add_one_session_per_day_for_an_eforum(signed_in: FlaskClient) -> None:
+    assert add_days(signed_in, "2030-09-10", "2030-09-12").status_code == 302
+    assert add_days(signed_in, "2030-09-10", "2030-09-12").status_code == 302
     assert "Skipped days that already had a session: 9/10, 9/11, 9/12" in signed_in.get(
         "/manage/events/ef/sessions"
     ).get_data(as_text=True)
@@ -367,30 +325,12 @@ def test_add_one_session_per_day_for_an_eforum(signed_in: FlaskClient) -> None:
 
 
 def test_day_range_errors(signed_in: FlaskClient) -> None:
-    make_event("ef", [], publish=False)
-    data = {
-        "days-first_date": "2030-09-12",
-        "days-last_date": "2030-09-10",
-        "days-start_time": "10:00",
-        "days-end_time": "18:00",
-        "days-timezone": "America/New_York",
-    }
-    response = post_form(
-        signed_in, "/manage/events/ef/sessions", data, action="/manage/events/ef/sessions/days"
-    )
+    response = add_days(signed_in, "2030-09-12", "2030-09-10")
     assert response.status_code == 400
     assert "must not be before the first day" in error_after(
         response.get_data(as_text=True), "days-last_date"
     )
-    gap = {
-        **data,
-        "days-first_date": "2030-03-09",
-        "days-last_date": "2030-03-11",
-        "days-start_time": "02:00",
-    }
-    response = post_form(
-        signed_in, "/manage/events/ef/sessions", gap, action="/manage/events/ef/sessions/days"
-    )
+    response = add_days(signed_in, "2030-03-09", "2030-03-11", start="02:00")
     assert response.status_code == 400
     assert "does not exist in America/New_York" in error_after(
         response.get_data(as_text=True), "days-start_time"
@@ -421,14 +361,7 @@ def test_edit_published_session_says_how_many_updates_and_bumps_sequence(signed_
 
 
 def test_cancel_a_session_of_a_published_event(signed_in: FlaskClient, app) -> None:  # type: ignore[no-untyped-def]
-    event = make_event(
-        "pub",
-        [
-            (datetime(2030, 9, 10, 10), datetime(2030, 9, 10, 11)),
-            (datetime(2030, 9, 17, 10), datetime(2030, 9, 17, 11)),
-        ],
-        kind="series",
-    )
+    event = make_event("pub", weekly(datetime(2030, 9, 10, 10)), kind="series")
     first = event.sessions[0].id
     url = f"/manage/events/pub/sessions/{first}/cancel"
     page = signed_in.get(url).get_data(as_text=True)
@@ -471,24 +404,41 @@ PANELIST = {
 }
 
 
+#: Each officer form: its address, valid values, and a text the refused page must keep.
+FORMS = {
+    "event": ("/manage/events/new", EVENT, "At many libraries, *technical services* is small."),
+    "panelist": ("/manage/events/ef/panelists/new", PANELIST, "Jay was the **2017-2019** Resident Librarian."),
+}
+
+
 @pytest.mark.parametrize(
-    ("changes", "field_id", "message"),
+    ("form", "changes", "field_id", "message"),
     [
-        ({"name": ""}, "name", "Enter the panelist's name."),
-        ({"photo_url": "jay.jpg"}, "photo_url", "Enter a full web address"),
-        ({"links": "https://ok.example\nnot a link"}, "links", "Line 2 (“not a link”) is not a web address"),
-        ({"email": "jay@"}, "email", "Enter an email address"),
+        ("event", {"title": "  "}, "title", "Give the event a title."),
+        ("event", {"slug": "Has Spaces"}, "slug", "Use lower-case letters, digits and single hyphens"),
+        ("event", {"timezone": "Mars/Olympus_Mons"}, "timezone", "is not a known time zone"),
+        ("event", {"conduct_url": "example.org/conduct"}, "conduct_url", "Enter a full web address"),
+        ("event", {"conduct_url": "javascript:alert(1)"}, "conduct_url", "Enter a full web address"),
+        ("event", {"contact_email": "megan at example"}, "contact_email", "Enter an email address"),
+        ("event", {"digest_hour": "25"}, "digest_hour", "Use an hour from 0 to 23."),
+        ("event", {"reminder_offsets": "60, soon"}, "reminder_offsets", "“soon” is not a number of minutes"),
+        ("panelist", {"name": ""}, "name", "Enter the panelist's name."),
+        ("panelist", {"photo_url": "jay.jpg"}, "photo_url", "Enter a full web address"),
+        ("panelist", {"links": "https://ok.example\nnot a link"}, "links", "Line 2 (“not a link”) is not a web address"),
+        ("panelist", {"email": "jay@"}, "email", "Enter an email address"),
     ],
 )
-def test_panelist_form_errors(
-    signed_in: FlaskClient, changes: dict[str, str], field_id: str, message: str
+def test_form_errors_sit_next_to_the_field_and_keep_the_input(
+    signed_in: FlaskClient, form: str, changes: dict[str, str], field_id: str, message: str
 ) -> None:
     make_event("ef", [], publish=False)
-    response = post_form(signed_in, "/manage/events/ef/panelists/new", {**PANELIST, **changes})
-    assert response.status_code == 400
-    html = response.get_data(as_text=True)
-    assert message in error_after(html, field_id)
-    assert "Jay was the **2017-2019** Resident Librarian." in html
+    url, values, kept = FORMS[form]
+    html = refused_at(signed_in, url, {**values, **changes}, field_id, message)
+    assert kept in html  # nothing typed is lost
+    assert db.session.scalar(db.select(db.func.count(Event.id))) == 1  # only "ef": nothing was made
+    assert db.session.scalar(db.select(db.func.count(Panelist.id))) == 0
+    if form == "event":
+        assert 'value="1-800-545-2433, ext. 5038"' in html
 
 
 def test_add_panelist_then_reuse_on_another_event(signed_in: FlaskClient, app) -> None:  # type: ignore[no-untyped-def]

@@ -31,7 +31,7 @@ from forum.webinars import recordings
 from tests.support.ce import after_end, attended, register, series
 from tests.support.fanouts import write_fan_outs
 from tests.support.pathways import confirm_by_mail, follow_form, make_pathway
-from tests.support.scheduling import add_post, eastern, make_forum, subscribe
+from tests.support.scheduling import add_post, eastern, make_forum, run_hourly, subscribe
 
 #: Mail to one person about something they did (or that was done about them): no list to leave.
 PERSONAL = frozenset(
@@ -76,11 +76,7 @@ def _eforum_mail() -> None:
     event = make_forum(slug="mentoring", days=2)
     subscribe(event, "each@example.org", mode="each")
     subscribe(event, "digest@example.org", mode="digest")
-    at = eastern(2019, 9, 10, 9)
-    while at <= eastern(2019, 9, 12, 9):
-        with clock.frozen(at):
-            run_job("notices", at=at)
-        at += timedelta(hours=1)
+    run_hourly("notices", eastern(2019, 9, 10, 9), eastern(2019, 9, 12, 9))
     with clock.frozen(eastern(2019, 9, 10, 11)):
         post = add_post(event, eastern(2019, 9, 10, 11), "Finding a mentor", status="accepted")
         discussion.fan_out(post)

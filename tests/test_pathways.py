@@ -25,6 +25,7 @@ from forum.pathways.demo import load_pathway
 from forum.scheduling.scheduler import run_job
 from tests.conftest import csrf_from
 from tests.support.api import officer_token
+from tests.support.factories import weekly
 from tests.support.live import make_event, make_officer, post_form, serving, sign_in
 from tests.support.pathways import make_pathway
 
@@ -45,14 +46,7 @@ def signed_in(client):  # type: ignore[no-untyped-def]
 
 def test_an_officer_builds_a_pathway_from_events_and_external_resources(app, client):
     signed_in(client)
-    series = make_event(
-        "cataloging-series",
-        [
-            (datetime(2030, 6, 4, 14), datetime(2030, 6, 4, 15)),
-            (datetime(2030, 6, 11, 14), datetime(2030, 6, 11, 15)),
-        ],
-        kind="series",
-    )
+    series = make_event("cataloging-series", weekly(datetime(2030, 6, 4, 14)), kind="series")
     forum = make_event("mentoring", [(datetime(2030, 5, 1, 10), datetime(2030, 5, 1, 18))])
 
     answer = post_form(client, "/manage/pathways/needs", {"title": "New to technical services"})

@@ -233,21 +233,29 @@ def test_a_bad_or_old_step_link_gets_a_clear_page(app, client):
     assert answer.headers["Referrer-Policy"] == "same-origin"
 
 
-def test_a_past_event_step_points_at_what_it_left_and_a_cancelled_one_offers_a_skip(app, client):
-    pathway = make_pathway(external=1)
-    july = datetime(2030, 7, 1, 13, 0, tzinfo=UTC)  # the series met on 4 June
-    with clock.frozen(july):
+JULY = datetime(2030, 7, 1, 13, 0, tzinfo=UTC)  # a pathway's series met on 4 June
+
+
+def second_step_in_july(client, pathway) -> str:  # type: ignore[no-untyped-def]
+    """Follow `pathway` on 1 July 2030 (its series met on 4 June), mark the first step done
+    and let the job send the next: that step mail's text."""
+    with clock.frozen(JULY):
         _following(client, pathway)
         click(client, link_in(steps_to(LEARNER)[0], "/done"))
         run_job("pathways")
-    past = text_of(steps_to(LEARNER)[1])
+    return text_of(steps_to(LEARNER)[1])
+
+
+def test_a_past_event_step_points_at_what_it_left_and_a_cancelled_one_offers_a_skip(app, client):
+    pathway = make_pathway(external=1)
+    past = second_step_in_july(client, pathway)
     assert "This event has taken place; its page has what it covered and any materials:" in past
     assert "Register to take part" not in past
     assert "This is the last step of the pathway." in past
 
     events.cancel_event(pathway.steps[1].resource.the_event)
     db.session.commit()
-    with clock.frozen(july):
+    with clock.frozen(JULY):
         cancelled = step_message(the_follow(), pathway.steps[1], 2).get_body(preferencelist=("plain",))
     assert cancelled is not None
     assert (
@@ -375,11 +383,6 @@ def test_a_past_session_with_a_public_recording_sends_the_recording(app, client)
     recordings.add_material(session, url="https://video.example.org/private", public=False)
     recordings.add_material(session, url="https://video.example.org/rda-session-1", public=True)
     db.session.commit()
-    july = datetime(2030, 7, 1, 13, 0, tzinfo=UTC)  # the series met on 4 June
-    with clock.frozen(july):
-        _following(client, pathway)
-        click(client, link_in(steps_to(LEARNER)[0], "/done"))
-        run_job("pathways")
-    text = text_of(steps_to(LEARNER)[1])
+    text = second_step_in_july(client, pathway)
     assert "This event has taken place. Watch the recording:\r\nhttps://video.example.org/rda-session-1" in text
     assert "video.example.org/private" not in text

@@ -15,11 +15,13 @@ from tests.support.discussion import (
     LIST,
     OPEN_AT,
     RSVP,
+    deliver,
     gmail_reply,
     lmtp_send,
     lmtp_server,
     login_officer,
     make_forum,
+    message,
     posts,
     queued,
     reply_calendar,
@@ -52,8 +54,7 @@ def test_a_reply_that_reaches_the_list_is_recorded_not_posted(app):
     subscribe(event, "bob@example.org", "Bob")
     second = event.sessions[1]
     raw = gmail_reply(reply_calendar(second, ann.participant, "TENTATIVE"), LIST, subject="Tentatively accepted")
-    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        [(code, _)] = lmtp_send(server, raw, [LIST])
+    code = deliver(app, raw)
     assert code == 250
     assert rsvps() == [(ann.id, second.id, "tentative")]
     assert posts() == [] and queued() == []
@@ -93,14 +94,8 @@ def test_a_reply_from_someone_not_subscribed_records_nothing_and_sends_nothing(a
 def test_plain_mail_to_the_rsvp_address_is_not_a_post(app):
     event = make_forum()
     subscribe(event, "ann@example.org", "Ann Reader", posts_approved=1)
-    msg = EmailMessage()
-    msg["From"] = "Ann Reader <ann@example.org>"
-    msg["To"] = RSVP
-    msg["Subject"] = "Question about the forum"
-    msg.set_content("Will there be a recording?")
-    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        [(code, _)] = lmtp_send(server, msg.as_bytes(), [RSVP])
-    assert code == 250
+    plain = message(to=RSVP, subject="Question about the forum", body="Will there be a recording?")
+    assert deliver(app, plain, RSVP) == 250
     assert posts() == [] and rsvps() == []
 
 
@@ -145,7 +140,6 @@ def test_a_proposed_new_time_to_the_list_is_not_a_post(app):
     msg["Subject"] = "New Time Proposed: Mentoring"
     msg.set_content("I would prefer an hour later.")
     msg.add_attachment(ics.encode(), maintype="text", subtype="calendar", filename="meeting.ics")
-    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        [(code, _)] = lmtp_send(server, msg.as_bytes(), [LIST])
+    code = deliver(app, msg.as_bytes())
     assert code == 250
     assert posts() == [] and queued() == [] and rsvps() == []

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from forum.core.extensions import db
 from forum.models import Participant, Subscription
-from tests.conftest import csrf_from
-from tests.support.subscriptions import link_in, make_event, outbox, parsed, text_of
+from tests.conftest import csrf_from, submit
+from tests.support.subscriptions import link_in, make_event, outbox, parsed, subscribe_form, text_of
 
 
 def sign_up(client: FlaskClient, slug: str, email: str, **extra: str):  # type: ignore[no-untyped-def]
@@ -138,16 +138,7 @@ def test_no_enumeration(app, client: FlaskClient) -> None:
 
 def test_subscribe_form_errors_keep_input(app, client: FlaskClient) -> None:
     event = make_event()
-    page = client.get(f"/events/{event.slug}/subscribe")
-    resp = client.post(
-        f"/events/{event.slug}/subscribe",
-        data={
-            "csrf_token": csrf_from(page.data),
-            "email": "not-an-address",
-            "name": "Jay Colbert",
-            "mode": "digest",
-        },
-    )
+    resp = subscribe_form(client, event, email="not-an-address", name="Jay Colbert", mode="digest")
     assert resp.status_code == 400
     html = resp.data.decode()
     assert "code of conduct" in html and 'aria-invalid="true"' in html
@@ -184,14 +175,9 @@ def test_public_event_page_carries_the_form(app, client: FlaskClient) -> None:
     html = page.data.decode()
     assert f'action="/events/{event.slug}/subscribe"' in html
     assert "https://example.org/conduct/v2" in html
-    resp = client.post(
-        f"/events/{event.slug}/subscribe",
-        data={
-            "csrf_token": csrf_from(html),
-            "email": "from-event-page@example.org",
-            "conduct": "y",
-            "mode": "each",
-        },
+    resp = submit(
+        client, f"/events/{event.slug}/subscribe", html, email="from-event-page@example.org", conduct="y",
+        mode="each",
     )
     assert b"Check your inbox" in resp.data
 

@@ -13,7 +13,7 @@ from forum.models import Participant
 from forum.scheduling.scheduler import run_job
 from forum.subscriptions import service
 from forum.webinars import recordings
-from tests.conftest import csrf_from
+from tests.conftest import submit
 from tests.support.calendars import make_event, subscribe
 from tests.support.subscriptions import login_officer, outbox, text_of
 
@@ -35,27 +35,14 @@ def test_recording_mail_goes_once_per_session_across_reruns(app: Flask, client: 
     login_officer(client)
     with clock.frozen(after):
         page = client.get("/manage/events/tech-services/recordings").get_data(as_text=True)
-        added = client.post(
-            "/manage/events/tech-services/recordings",
-            data={
-                "csrf_token": csrf_from(page),
-                "session_id": str(first.id),
-                "kind": "recording",
-                "title": "Video",
-                "url": "https://video.example.org/s1",
-                "public": "registrants",
-            },
+        added = submit(
+            client, "/manage/events/tech-services/recordings", page, session_id=str(first.id),
+            kind="recording", title="Video", url="https://video.example.org/s1", public="registrants",
         )
         assert added.status_code == 303
-        bad = client.post(
-            "/manage/events/tech-services/recordings",
-            data={
-                "csrf_token": csrf_from(page),
-                "session_id": str(first.id),
-                "kind": "slides",
-                "url": "ftp://x",
-                "public": "public",
-            },
+        bad = submit(
+            client, "/manage/events/tech-services/recordings", page, session_id=str(first.id), kind="slides",
+            url="ftp://x", public="public",
         )
         assert bad.status_code == 400 and "https://" in bad.get_data(as_text=True)
         recordings.add_material(first, url="https://slides.example.org/s1", kind="slides", public=True)

@@ -14,6 +14,7 @@ it), so any name the Unicode BMP can spell renders, whatever fonts the server ha
 
 from __future__ import annotations
 
+import io
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from fpdf import FPDF
 from sqlalchemy import String, cast, delete, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
-from forum.ce import attendance, evaluations
+from forum.ce import attendance, certificate_look, evaluations
 from forum.common import branding
 from forum.common.jobs import JobReport, register_job, run_reported
 from forum.core import clock
@@ -33,7 +34,7 @@ from forum.core.timezones import format_date, format_range, to_zone, zone_label
 from forum.core.urls import external_url
 from forum.mail import links
 from forum.mail.compose import notice
-from forum.mail.outbox import enqueue
+from forum.mail.outbox import enqueue_for
 from forum.models import Certificate, CESettings, Event, JobRun, Session, Subscription
 from forum.subscriptions.erasure import Erasure, is_erased, register_erasure_step
 
@@ -199,14 +200,22 @@ def render_pdf(cert: Certificate) -> bytes:
     pdf.set_line_width(1.2)
     pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
     width = pdf.w - pdf.l_margin - pdf.r_margin
+    look = certificate_look.look_for(event)
+    if look.logo:  # centred above the organisation's name, 16 mm high
+        px_w, px_h = certificate_look.logo_size(look.logo)
+        logo_h = min(14.0, 70.0 * px_h / px_w)  # a wide logo is at most 70 mm across
+        logo_w = logo_h * px_w / px_h
+        pdf.image(io.BytesIO(look.logo), x=pdf.l_margin + (width - logo_w) / 2, y=pdf.get_y(), w=logo_w, h=logo_h)
+        pdf.set_y(pdf.get_y() + logo_h + 2)
+    tight = 3 if look.logo else 6  # the logo's room comes out of the gaps under the headings
 
     def line(text: str, size: float, style: str = "", gap: float = 2) -> None:
         pdf.set_font("DejaVu", style, size)
         pdf.multi_cell(width, size * 0.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(gap)
 
-    line(org, 14, "B", 6)
-    line(cert.kind_label, 28, "B", 6)
+    line(org, 14, "B", tight)
+    line(cert.kind_label, 28, "B", tight)
     line("This certifies that", 12)
     line(cert.name, 24, "B", 4)
     done = "completed" if cert.kind == "completion" else "attended sessions of"
@@ -215,7 +224,9 @@ def render_pdf(cert: Certificate) -> bytes:
     dates = event_dates(event)
     if dates:
         line(f"{dates} ({zone_label(event.timezone)} time)", 11, "", 3)
-    line(f"Continuing-education hours: {attendance.hours_text(cert.minutes)}", 13, "B", 5)
+    line(f"Continuing-education hours: {attendance.hours_text(cert.minutes)}", 13, "B", 2 if look.provider_line else 5)
+    if look.provider_line:
+        line(look.provider_line, 10, "", 4)
 
     pdf.set_font("DejaVu", "B", 10)
     pdf.set_fill_color(*_rgb(branding.accent_wash(brand)))
@@ -230,12 +241,16 @@ def render_pdf(cert: Certificate) -> bytes:
             pdf.cell(w, 6.5, _fit(pdf, text, w))
         pdf.ln(6.5)
     pdf.ln(6)
-    pdf.set_y(max(pdf.get_y() + 14, pdf.h - 48))  # the signature line, then the issue line and code
+    pdf.set_y(max(pdf.get_y() + 10, pdf.h - (52 if look.signatory_name else 48)))  # the signature line, then the issue line and code
     line_x = pdf.l_margin + width / 2 - 40
     pdf.set_draw_color(60, 60, 60)
     pdf.set_line_width(0.3)
     pdf.line(line_x, pdf.get_y(), line_x + 80, pdf.get_y())
     pdf.ln(1.5)
+    if look.signatory_name:
+        pdf.set_font("DejaVu", "B", 10)
+        signer = look.signatory_name + (f", {look.signatory_title}" if look.signatory_title else "")
+        pdf.multi_cell(width, 4.5, signer, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
     pdf.multi_cell(width, 4.5, f"For {org}", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
@@ -294,7 +309,6 @@ def _events_due(at: datetime) -> list[Event]:
 
 def mail_certificate(subscription: Subscription, at: datetime) -> tuple[int, str]:
     """Queue one participant's certificate mail (PDF attached, or a link when no name is known)."""
-    event = subscription.event
     participant = subscription.participant
     try:
         cert: Certificate | None = issue(subscription, at)
@@ -315,13 +329,7 @@ def mail_certificate(subscription: Subscription, at: datetime) -> tuple[int, str
     )
     if cert is not None:
         msg.add_attachment(render_pdf(cert), maintype="application", subtype="pdf", filename=filename(cert))
-    queued = enqueue(
-        msg,
-        kind="certificate",
-        key=f"certificate:{subscription.id}",
-        event_id=event.id,
-        subscription_id=subscription.id,
-    )
+    queued = enqueue_for(subscription, msg, "certificate", f"certificate:{subscription.id}")
     return (1 if queued else 0), (cert.kind if cert else "no name yet")
 
 

@@ -27,7 +27,7 @@ from forum.core.extensions import db
 from forum.core.tokens import make_token, read_token
 from forum.core.urls import external_url
 from forum.mail.compose import notice
-from forum.mail.outbox import enqueue
+from forum.mail.outbox import enqueue_for
 from forum.models import (
     QUESTION_KINDS,
     Evaluation,
@@ -420,13 +420,7 @@ def _send_invitations(evaluation: Evaluation) -> tuple[int, str]:
             detail="how was it?",
             posting_open=False,
         )
-        if enqueue(
-            msg,
-            kind="evaluation",
-            key=f"evaluation:{evaluation.id}:{sub.id}",
-            event_id=event.id,
-            subscription_id=sub.id,
-        ):
+        if enqueue_for(sub, msg, "evaluation", f"evaluation:{evaluation.id}:{sub.id}"):
             count += 1
     return count, ""
 

@@ -74,10 +74,6 @@ def save(text: str, contact: str) -> Statement:
         except EmailNotValidError as exc:
             raise StatementError(_("Give an email address such as access@example.org."), "contact") from exc
     for key, value in ((STATEMENT_KEY, text), (CONTACT_KEY, contact)):
-        row = db.session.get(SiteSetting, key)
-        if row is None:
-            db.session.add(SiteSetting(key=key, value=value))
-        else:
-            row.value = value
+        SiteSetting.put(key, value)
     db.session.flush()
     return current()

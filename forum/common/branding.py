@@ -113,12 +113,7 @@ def save(values: dict[str, str]) -> Branding:
     for name in (f.name for f in fields(Branding)):
         if name not in values:
             continue
-        value = (values[name] or "").strip()
-        row = db.session.get(SiteSetting, name)
-        if row is None:
-            db.session.add(SiteSetting(key=name, value=value))
-        else:
-            row.value = value
+        SiteSetting.put(name, (values[name] or "").strip())
     db.session.flush()
     g.pop("forum_branding", None)
     return current()

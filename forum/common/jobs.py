@@ -14,7 +14,7 @@ schedulers or a catch-up after downtime send nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -58,6 +58,18 @@ class Job:
 JOBS: dict[str, Job] = {}
 #: Kind -> what it does, for `flask forum jobs` and the scheduler's job names (live too).
 KINDS: dict[str, str] = {}
+
+
+def reporting(run: Callable[[datetime], Iterable[str]]) -> JobBody:
+    """The body of a job whose report is the lines `run(at)` returns (a broken link, an
+    endpoint switched off) and that sends no mail of its own."""
+
+    def body(at: datetime, report: JobReport, event: Event | None = None) -> None:
+        for line in run(at):
+            report.add(line)
+
+    body.__doc__ = run.__doc__
+    return body
 
 
 def register_job(kind: str, description: str, body: JobBody) -> JobBody:

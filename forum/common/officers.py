@@ -57,11 +57,10 @@ def deactivate(officer: Officer, by: Officer | None = None) -> int:
     if not others:
         raise OfficerError(f"{officer.email} is the last active officer; nobody could sign in after.")
     officer.active = False
-    revoked = 0
-    for token in tokens_of(officer):
+    tokens = tokens_of(officer)
+    for token in tokens:
         revoke_token(token)
-        revoked += 1
-    return revoked
+    return len(tokens)
 
 
 def reactivate(officer: Officer) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from flask import current_app, render_template
 from markupsafe import Markup
@@ -182,30 +183,27 @@ class DigestRenderer:
 
     def message_for(self, subscription: Subscription):
         """The EmailMessage of this digest for one subscriber (one at a time; see `copies`)."""
-        return list_message(
-            self.event,
-            subscription,
-            ListOptions(
-                subject=subject_for(self.event, self.period, len(self.posts)),
-                template="digest",
-                context=self._context(self.zone_of(subscription)),
-                automated=True,
-            ),
-        )
+        return list_message(self.event, subscription, self._options(context=self._context(self.zone_of(subscription))))
 
     def copies(self, subscriptions: Sequence[Subscription]) -> Iterator[ListCopy]:
         """Every subscriber's digest, the body rendered and encoded once per time zone."""
         return list_messages(
             self.event,
             subscriptions,
-            ListOptions(
-                subject=subject_for(self.event, self.period, len(self.posts)),
-                template="digest",
+            self._options(
                 group_key=self.zone_of,
                 group_context=lambda sub: self._context(self.zone_of(sub)),
                 shared={"participant.timezone"},
-                automated=True,
             ),
+        )
+
+    def _options(self, **per_door: Any) -> ListOptions:
+        """The digest as list mail (subject, template, automated), one or many at a time."""
+        return ListOptions(
+            subject=subject_for(self.event, self.period, len(self.posts)),
+            template="digest",
+            automated=True,
+            **per_door,
         )
 
 

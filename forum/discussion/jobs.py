@@ -8,6 +8,7 @@ Registered with `forum.common.jobs` at import (the scheduler imports this module
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import partial
 
@@ -21,7 +22,7 @@ from forum.core.urls import external_url
 from forum.discussion import digests, notices
 from forum.mail import texts as mail_texts
 from forum.mail.compose import ListOptions
-from forum.mail.list_copies import list_messages
+from forum.mail.list_copies import ListCopy, list_messages
 from forum.mail.outbox import enqueue_copies
 from forum.models import Event, Session, Subscription
 
@@ -90,6 +91,14 @@ def _notices(event: Event, at: datetime, report: JobReport) -> None:
 
 
 def _send_notice(event: Event, template: str) -> tuple[int, str]:
+    kind = template.replace("_", "-")
+    copies = notice_copies(event, template, active_subscriptions(event, include_no_mail=False))
+    return enqueue_copies(copies, kind=kind, key=f"{kind}:{event.id}", event_id=event.id), ""
+
+
+def notice_copies(event: Event, template: str, subscriptions: Iterable[Subscription]) -> Iterator[ListCopy]:
+    """The opening or closing notice for these subscribers (the job: every active one who
+    gets mail; the officer's mail-text preview: one sample)."""
     opening = template == "forum_open"
     zone = event.timezone
     end = event.ends_at
@@ -102,11 +111,10 @@ def _send_notice(event: Event, template: str) -> tuple[int, str]:
     def viewer_zone(subscription: Subscription) -> str:
         return timezones.reader_zone(subscription.participant.timezone, fallback=zone)
 
-    kind = template.replace("_", "-")
     by_name = mail_texts.uses_name(event, template)
-    copies = list_messages(
+    return list_messages(
         event,
-        active_subscriptions(event, include_no_mail=False),
+        subscriptions,
         ListOptions(
             subject=subject,
             template=template,
@@ -123,7 +131,12 @@ def _send_notice(event: Event, template: str) -> tuple[int, str]:
             posting_open=opening,
         ),
     )
-    return enqueue_copies(copies, kind=kind, key=f"{kind}:{event.id}", event_id=event.id), ""
+
+
+mail_texts.register_sample(
+    "forum_open",
+    lambda event, subscription, session: next(iter(notice_copies(event, "forum_open", [subscription]))).data,
+)
 
 
 def hold_notices_job(at: datetime, report: JobReport, event: Event | None = None) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Event, Post, Thread
+from forum.models.base import queue_of
 
 SUBJECT_PREFIX_RE = re.compile(r"^\s*((re|fwd?|aw|sv|antw|wg|tr)\s*(\[\d+\])?\s*:|\[[^\]]{0,80}\])\s*", re.I)
 
@@ -95,13 +96,7 @@ def accepted_posts(event: Event, thread_id: int | None = None) -> list[Post]:
 
 
 def held_posts(event: Event) -> list[Post]:
-    return list(
-        db.session.scalars(
-            select(Post)
-            .where(Post.event_id == event.id, Post.status == "held")
-            .order_by(Post.created_at, Post.id)
-        )
-    )
+    return queue_of(Post, event.id, "held", Post.created_at)
 
 
 def thread_tree(posts: list[Post]) -> list[tuple[Post, int]]:

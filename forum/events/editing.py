@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack, cast
 
 from sqlalchemy.exc import IntegrityError
 
@@ -176,42 +176,30 @@ def check_wall_times(start_wall: datetime, end_wall: datetime, zone: str) -> Non
             raise EventChangeError(str(exc), name) from None
 
 
+class SessionChange(service.SessionText, total=False):
+    """A session's words (`SessionText`), who presents it and where it stands in the list:
+    what the officer form and the API send for a session besides its times."""
+
+    panelist_ids: Iterable[int] | None
+    position: int | None
+
+
 def new_session(
-    event: Event,
-    start_wall: datetime,
-    end_wall: datetime,
-    zone: str,
-    *,
-    title: str = "",
-    join_url: str = "",
-    description: str = "",
-    panelist_ids: Iterable[int] | None = None,
-    position: int | None = None,
+    event: Event, start_wall: datetime, end_wall: datetime, zone: str, **change: Unpack[SessionChange]
 ) -> tuple[Session, list[str]]:
     """Add a session; returns it and notes for the officer (an ambiguous time taken as the
     first). A published event's subscribers get it as a calendar update."""
     check_wall_times(start_wall, end_wall, zone)
     try:
-        session, notes = service.add_session(
-            event, start_wall, end_wall, zone, title=title, join_url=join_url, description=description
-        )
+        session, notes = service.add_session(event, start_wall, end_wall, zone, **_text(change))
     except TimeInputError as exc:  # what is left: the end is not after the start
         raise EventChangeError(str(exc), "end_wall") from None
-    _place(session, panelist_ids, position)
+    _place(session, change)
     return session, notes
 
 
 def edit_session(
-    session: Session,
-    start_wall: datetime,
-    end_wall: datetime,
-    zone: str,
-    *,
-    title: str,
-    join_url: str,
-    description: str,
-    panelist_ids: Iterable[int] | None = None,
-    position: int | None = None,
+    session: Session, start_wall: datetime, end_wall: datetime, zone: str, **change: Unpack[SessionChange]
 ) -> list[str]:
     """Change a session; attendees' calendars get one update if anything they see changed."""
     if session.status == "cancelled":
@@ -222,16 +210,21 @@ def edit_session(
         )
     check_wall_times(start_wall, end_wall, zone)
     try:
-        notes = service.update_session(
-            session, start_wall, end_wall, zone, title=title, join_url=join_url, description=description
-        )
+        notes = service.update_session(session, start_wall, end_wall, zone, **_text(change))
     except TimeInputError as exc:
         raise EventChangeError(str(exc), "end_wall") from None
-    _place(session, panelist_ids, position)
+    _place(session, change)
     return notes
 
 
-def _place(session: Session, panelist_ids: Iterable[int] | None, position: int | None) -> None:
+def _text(change: SessionChange) -> service.SessionText:
+    """The words of the change, as the service takes them."""
+    return cast("service.SessionText", {k: v for k, v in change.items() if k in service.SessionText.__annotations__})
+
+
+def _place(session: Session, change: SessionChange) -> None:
+    """Who presents the session and where it stands, when the change says."""
+    panelist_ids, position = change.get("panelist_ids"), change.get("position")
     if panelist_ids is not None:
         panelists.set_session_panelists(session, list(panelist_ids))
     if position is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar as monthcal
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import TypedDict, Unpack
 
 from sqlalchemy import delete, func, select, update
 
@@ -260,15 +261,17 @@ def calendar_recipients(event: Event) -> int:
 # --- sessions and panelists as the officer pages edit them --------------------------------
 
 
+class SessionText(TypedDict, total=False):
+    """What a session says besides its times (the officer's words), declared once for every
+    function that makes or changes a session; a change leaves out what stays as it is."""
+
+    title: str
+    join_url: str
+    description: str
+
+
 def add_session(
-    event: Event,
-    start_wall: datetime,
-    end_wall: datetime,
-    zone: str,
-    *,
-    title: str = "",
-    join_url: str = "",
-    description: str = "",
+    event: Event, start_wall: datetime, end_wall: datetime, zone: str, **text: Unpack[SessionText]
 ) -> tuple[Session, list[str]]:
     """Create a session on `event`; returns it and the officer notes (ambiguous times).
 
@@ -277,7 +280,9 @@ def add_session(
     EventChangeError for a cancelled event.
     """
     takes_sessions(event)
-    session = Session(title=title, join_url=join_url, description=description)
+    session = Session(
+        title=text.get("title", ""), join_url=text.get("join_url", ""), description=text.get("description", "")
+    )
     notes = set_session_times(session, start_wall, end_wall, zone)
     session.position = max((s.position for s in event.sessions), default=0) + 1
     event.sessions.append(session)
@@ -288,17 +293,13 @@ def add_session(
 
 
 def update_session(
-    session: Session,
-    start_wall: datetime,
-    end_wall: datetime,
-    zone: str,
-    *,
-    title: str,
-    join_url: str,
-    description: str,
+    session: Session, start_wall: datetime, end_wall: datetime, zone: str, **text: Unpack[SessionText]
 ) -> list[str]:
     """Edit a session; attendees' calendars get one update if anything they see changed."""
     seen_before = (session.title, session.join_url, session.description)
+    title = text.get("title", session.title)
+    join_url = text.get("join_url", session.join_url)
+    description = text.get("description", session.description)
     times_before = (session.start_wall, session.end_wall, session.timezone)
     before = Seen.of(session)
     notes = session.set_times(start_wall, end_wall, zone)  # validates before anything changes

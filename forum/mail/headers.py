@@ -22,6 +22,7 @@ from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
+from typing import Required, TypedDict, Unpack
 
 from flask import current_app
 
@@ -307,16 +308,23 @@ def address_line(name: str, value: str | Address) -> bytes:
     return (POLICY if text.isascii() else UTF8_POLICY).fold_binary(name, text)
 
 
-def _header_fields(
-    to: str | Address,
-    subject: str,
-    sender: str | Address | None,
-    reply_to: str | Address | None,
-    headers: Mapping[str, str] | None,
-    message_id: str | None,
-) -> Iterator[tuple[str, str | Address, bool]]:
+class HeaderFields(TypedDict, total=False):
+    """What a message's header is made of, declared once for `header_message` (a message)
+    and `header_block` (the same lines as bytes, for a fan-out)."""
+
+    to: Required[str | Address]
+    subject: Required[str]
+    sender: str | Address | None
+    reply_to: str | Address | None
+    headers: Mapping[str, str] | None
+    message_id: str | None
+
+
+def _header_fields(fields: HeaderFields) -> Iterator[tuple[str, str | Address, bool]]:
     """(name, value, is an address) of a message's header fields in the order they are
     written: From, To, Reply-To, Subject, Date, Message-ID, then `headers`."""
+    to, subject, sender, reply_to = fields["to"], fields["subject"], fields.get("sender"), fields.get("reply_to")
+    headers, message_id = fields.get("headers"), fields.get("message_id")
     yield "From", sender or address(current_app.config["MAIL_FROM"], branding.current().sender_name), True
     yield "To", to, True
     if reply_to:
@@ -328,16 +336,7 @@ def _header_fields(
         yield name, value, False
 
 
-def header_block(
-    *,
-    to: str | Address,
-    subject: str,
-    sender: str | Address | None = None,
-    reply_to: str | Address | None = None,
-    headers: Mapping[str, str] | None = None,
-    message_id: str | None = None,
-    lines: dict[tuple[str, str], bytes] | None = None,
-) -> bytes:
+def header_block(*, lines: dict[tuple[str, str], bytes] | None = None, **fields: Unpack[HeaderFields]) -> bytes:
     """`header_message(...)`'s header lines as bytes (no blank line), built without a message.
 
     A fan-out writes ten thousand of these; the generator and message objects were a
@@ -346,7 +345,7 @@ def header_block(
     """
     cache = lines if lines is not None else {}
     out = []
-    for name, value, is_address in _header_fields(to, subject, sender, reply_to, headers, message_id):
+    for name, value, is_address in _header_fields(fields):
         if is_address:
             out.append(address_line(name, value))
         elif name == "Message-ID":
@@ -359,18 +358,10 @@ def header_block(
     return b"".join(out)
 
 
-def header_message(
-    *,
-    to: str | Address,
-    subject: str,
-    sender: str | Address | None = None,
-    reply_to: str | Address | None = None,
-    headers: Mapping[str, str] | None = None,
-    message_id: str | None = None,
-) -> EmailMessage:
+def header_message(**fields: Unpack[HeaderFields]) -> EmailMessage:
     """A message with the envelope headers only (From ... the extra headers), no body yet."""
     msg = EmailMessage(policy=POLICY)
-    for name, value, is_address in _header_fields(to, subject, sender, reply_to, headers, message_id):
+    for name, value, is_address in _header_fields(fields):
         if is_address:
             set_address(msg, name, value)
         else:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import DateTime, Table
+from sqlalchemy import DateTime, Table, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -65,6 +65,17 @@ class WallTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is not None:
             raise TypeError("wall times are stored without tzinfo; keep the zone in its column")
         return value
+
+
+Row = TypeVar("Row")
+
+
+def queue_of(model: type[Row], event_id: int, status: str, since: Any) -> list[Row]:
+    """An event's rows in one state, first come first (by `since`, then id): the moderation
+    queue, the waiting list and the registrations awaiting approval are each one of these."""
+    table: Any = model  # Post and Subscription: both have event_id, status and id
+    query = select(model).where(table.event_id == event_id, table.status == status).order_by(since, table.id)
+    return list(db.session.scalars(query))
 
 
 class Timestamps:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core import clock
@@ -81,6 +82,9 @@ class Event(Timestamps, Model):
     # webinar series: seats (None = unlimited) and when personal join links open
     seat_limit: Mapped[int | None] = mapped_column(Integer)
     door_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    # After the last session: an explicit "Register for the recordings" instead of no form
+    # (forum.subscriptions.state); the officer turns it on on the recordings page.
+    recordings_signup: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     # an officer approves each confirmed registration before it gets anything from the event
     # (forum.registration.approval); set on the event's registration-questions page
     needs_approval: Mapped[bool] = mapped_column(default=False, server_default=false())

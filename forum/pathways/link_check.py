@@ -20,7 +20,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
-from forum.common.jobs import JobReport, register_job
+from forum.common.jobs import register_job, reporting
 from forum.core import clock, outbound
 from forum.core.extensions import db
 from forum.models.pathways import EXTERNAL_KINDS, Resource
@@ -61,10 +61,5 @@ def check_links(at: datetime | None = None, timeout: float = TIMEOUT_SECONDS) ->
     return lines
 
 
-def link_check_job(at: datetime, report: JobReport, event: object = None) -> None:
-    """The `link-check` job: a line per broken link, no mail."""
-    for line in check_links(at):
-        report.add(line)
-
-
-register_job("link-check", "check the URLs of external pathway resources", link_check_job)
+#: a line per broken link, no mail
+register_job("link-check", "check the URLs of external pathway resources", reporting(check_links))

@@ -18,8 +18,9 @@ from forum.core import clock
 from forum.core.extensions import db
 from forum.core.urls import external_url
 from forum.mail.compose import notice
-from forum.mail.outbox import enqueue
+from forum.mail.outbox import enqueue_for
 from forum.models import Event, Subscription
+from forum.models.base import queue_of
 from forum.subscriptions.service import activate
 
 MAX_MESSAGE = 2000
@@ -41,13 +42,7 @@ def set_needs_approval(event: Event, needed: bool) -> int:
 
 def awaiting(event: Event) -> list[Subscription]:
     """Registrations waiting for a decision, oldest first."""
-    return list(
-        db.session.scalars(
-            select(Subscription)
-            .where(Subscription.event_id == event.id, Subscription.status == "awaiting")
-            .order_by(Subscription.confirmed_at, Subscription.id)
-        )
-    )
+    return queue_of(Subscription, event.id, "awaiting", Subscription.confirmed_at)
 
 
 def counts(event: Event) -> dict[str, int]:
@@ -121,10 +116,4 @@ def _tell(subscription: Subscription, decision: str, message: str) -> None:
         f"registration_{word}",
         {"message": message, "event_url": external_url("public.event", slug=event.slug)},
     )
-    enqueue(
-        msg,
-        kind=f"registration-{word}",
-        key=f"registration-{word}:{subscription.id}",
-        event_id=event.id,
-        subscription_id=subscription.id,
-    )
+    enqueue_for(subscription, msg, f"registration-{word}", f"registration-{word}:{subscription.id}")

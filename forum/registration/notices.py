@@ -12,7 +12,7 @@ from forum.core.extensions import db
 from forum.core.urls import external_url
 from forum.mail.compose import build_message
 from forum.mail.headers import address
-from forum.mail.outbox import enqueue
+from forum.mail.outbox import enqueue_for
 from forum.models import FormAnswer, FormQuestion, Subscription
 from forum.registration.answers import shown
 
@@ -44,11 +44,6 @@ def tell_contact(subscription: Subscription, changed: Sequence[FormAnswer]) -> b
         },
         headers={"Auto-Submitted": "auto-generated"},
     )
-    enqueue(
-        msg,
-        kind="registration-request",
-        key=f"registration-request:{subscription.id}:{clock.now().isoformat()}",
-        event_id=event.id,
-        subscription_id=subscription.id,
-    )
+    key = f"registration-request:{subscription.id}:{clock.now().isoformat()}"
+    enqueue_for(subscription, msg, "registration-request", key)
     return True

@@ -29,10 +29,11 @@ from forum.core.extensions import db
 from forum.core.timezones import is_zone
 from forum.core.tokens import read_token
 from forum.mail import links
+from forum.mail import texts as mail_texts
 from forum.mail.compose import build_message, notice
 from forum.mail.headers import address
 from forum.mail.inbound import Inbound, Outcome, register_handler
-from forum.mail.outbox import Outgoing, enqueue
+from forum.mail.outbox import Outgoing, enqueue, enqueue_for
 from forum.mail.relay import utf8_local_parts
 from forum.models import DELIVERY_MODES, Event, Participant, Subscription
 from forum.subscriptions.state import registration_state
@@ -267,6 +268,9 @@ def welcome_message(subscription: Subscription) -> EmailMessage:
     return invites.invite_for_welcome(msg, subscription)
 
 
+mail_texts.register_sample("welcome", lambda event, subscription, session: welcome_message(subscription).as_bytes())
+
+
 def welcome(subscription: Subscription, rejoin_after: datetime | None = None) -> Outgoing:
     """One welcome per subscription, and one more for each re-join after a leave."""
     occasion = f"rejoin-{rejoin_after.isoformat()}" if rejoin_after else "first"
@@ -299,13 +303,7 @@ def send_already_subscribed(subscription: Subscription) -> None:
         "Already subscribed" if event.is_eforum else "Already registered",
         "already_subscribed",
     )
-    enqueue(
-        msg,
-        kind="already-subscribed",
-        key=f"already:{subscription.id}:{clock.now():%Y%m%d}",
-        event_id=event.id,
-        subscription_id=subscription.id,
-    )
+    enqueue_for(subscription, msg, "already-subscribed", f"already:{subscription.id}:{clock.now():%Y%m%d}")
 
 
 def send_fresh_link(raw_email: str) -> None:
@@ -454,11 +452,10 @@ register_handler("leave", _leave_by_mail)
 
 def unsubscribe_all(participant: Participant) -> int:
     """Leave every event; returns how many subscriptions ended."""
-    left = 0
-    for subscription in live_subscriptions(participant):
+    live = live_subscriptions(participant)
+    for subscription in live:
         unsubscribe(subscription)
-        left += 1
-    return left
+    return len(live)
 
 
 def resubscribe(subscription: Subscription) -> None:

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
-from forum.common.jobs import JobReport, register_job
+from forum.common.jobs import register_job, reporting
 from forum.core import clock, outbound
 from forum.core.extensions import db
 from forum.models import WebhookDelivery, WebhookEndpoint
@@ -86,13 +86,10 @@ def deliver_due(at: datetime | None = None, post: Poster | None = None, limit: i
     return lines
 
 
-def webhooks_job(at: datetime, report: JobReport, event: object = None) -> None:
-    """The `webhooks` job: a line per endpoint switched off."""
-    for line in deliver_due(at):
-        report.add(line)
-
-
-register_job("webhooks", "send signed webhook deliveries that are due (and retry failed ones)", webhooks_job)
+#: a line per endpoint switched off
+register_job(
+    "webhooks", "send signed webhook deliveries that are due (and retry failed ones)", reporting(deliver_due)
+)
 
 
 def _switch_off(endpoint: WebhookEndpoint, at: datetime) -> str:

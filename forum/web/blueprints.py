@@ -10,7 +10,7 @@ from flask_smorest import Api
 from forum.web import security
 from forum.web.calendars import feeds, overview
 from forum.web.ce import api as ce_api
-from forum.web.ce import attendance, certificates, evaluations
+from forum.web.ce import attendance, certificate_settings, certificates, evaluations
 from forum.web.discussion import exports as discussion_exports
 from forum.web.discussion import pages as discussion
 from forum.web.events import announcements, api, manage, public
@@ -56,6 +56,7 @@ def register_blueprints(app: Flask) -> None:
         officers,
         attendance,
         certificates,
+        certificate_settings,
         evaluations,
         pathways,
         pathways_manage,

@@ -6,9 +6,10 @@ that need the database (a slug already taken) are added by the views.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -138,6 +139,18 @@ STRIP = [_strip]
 STRIP_LOWER = [_strip, lambda v: v.lower() if isinstance(v, str) else v]
 
 
+def trimmed(label: str, max_length: int, description: str = "", *, kind: type[Field] = StringField) -> Any:
+    """A text field trimmed of outer white space, of at most `max_length` characters: most of
+    the officer forms' fields are one, and each is declared here in a line."""
+    return kind(label, validators=[Length(max=max_length)], filters=STRIP, description=description)
+
+
+def web_link(label: str, description: str = "") -> Any:
+    """An optional http(s) address (a join link, a photo, a logo), trimmed, of at most 500
+    characters: the one rule for every address an officer types."""
+    return URLField(label, validators=[Length(max=500), web_address], filters=STRIP, description=description)
+
+
 def slug_field(description: str, example: str = "") -> StringField:
     """The optional web-address field of the event and duplicate forms: the same checks, so an
     address the one form takes the other takes too (the service picks one from the title when empty)."""
@@ -172,6 +185,18 @@ class LoginForm(CheckedForm):
     email = EmailField("Email", validators=[DataRequired("Enter your email address.")], filters=STRIP)
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
     next = HiddenField()
+
+
+F = TypeVar("F", bound=FlaskForm)
+EXPIRED = "The form expired; reload the page and try again."
+
+
+def submitted(form: F, expired: str = EXPIRED) -> F:
+    """The form of a POST that only a page of ours sends (a button, a queue's decision): its
+    CSRF token must still be good, or the answer is a 400 saying what to do."""
+    if not form.validate_on_submit():
+        abort(400, description=expired)
+    return form
 
 
 class ConfirmForm(CheckedForm):
@@ -210,9 +235,7 @@ class EventForm(CheckedForm):
         "Used in the page address and the e-forum's list address. Left empty, it is made from the title.",
         ", e.g. ts-mentoring-2026",
     )
-    summary = TextAreaField(
-        "Summary", validators=[Length(max=500)], filters=STRIP, description="One or two sentences for lists."
-    )
+    summary = trimmed("Summary", 500, "One or two sentences for lists.", kind=TextAreaField)
     description = TextAreaField("Description", filters=STRIP, description="Markdown.")
     learning_outcomes = TextAreaField(
         "Learning outcomes", filters=STRIP, description="One per line; shown as a list."
@@ -221,16 +244,14 @@ class EventForm(CheckedForm):
     tech_requirements = TextAreaField("Tech requirements", filters=STRIP)
     registration_info = TextAreaField("How to register", filters=STRIP, description="Markdown.")
     topics = TopicsField()
-    contact_name = StringField("Contact name", validators=[Length(max=200)], filters=STRIP)
+    contact_name = trimmed("Contact name", 200)
     contact_email = EmailField(
         "Contact email",
         validators=[Optional(), EmailAddress(), Length(max=320)],
         filters=STRIP,
     )
-    contact_phone = StringField("Contact phone", validators=[Length(max=80)], filters=STRIP)
-    conduct_url = URLField(
-        "Code of conduct address", validators=[Length(max=500), web_address], filters=STRIP
-    )
+    contact_phone = trimmed("Contact phone", 80)
+    conduct_url = web_link("Code of conduct address")
     timezone = ZoneField(
         "Home time zone", description="Sessions are entered in this zone unless you pick another."
     )
@@ -250,11 +271,10 @@ class EventForm(CheckedForm):
         ],
         description="Local hour in the home time zone (0-23).",
     )
-    reminder_offsets = StringField(
+    reminder_offsets = trimmed(
         "Reminders (minutes before each session)",
-        validators=[Length(max=100)],
-        filters=STRIP,
-        description="Comma-separated, e.g. 1440, 60 for a day and an hour before. Empty for none.",
+        100,
+        "Comma-separated, e.g. 1440, 60 for a day and an hour before. Empty for none.",
     )
 
     def validate_reminder_offsets(self, field: Field) -> None:
@@ -270,7 +290,6 @@ class SessionForm(CheckedForm):
         "Session title",
         validators=[TitleLength(200)],
         filters=STRIP,
-        description="Optional for an e-forum day.",
     )
     date = DateField("Date", validators=[InputRequired("Pick the date.")])
     start_time = TimeField(
@@ -278,7 +297,7 @@ class SessionForm(CheckedForm):
     )
     end_time = TimeField("End time", format=TIME_FORMATS, validators=[InputRequired("Enter an end time.")])
     timezone = ZoneField("Time zone")
-    join_url = URLField("Join link", validators=[Length(max=500), web_address], filters=STRIP)
+    join_url = web_link("Join link")
     description = TextAreaField("Session description", filters=STRIP, description="Markdown; optional.")
     panelist_ids = SelectMultipleField(
         "Panelists in this session",
@@ -315,11 +334,10 @@ def same_time(form: FlaskForm, field: Field) -> None:
 class SeriesForm(CheckedForm):
     """A webinar series in one step: first date, local hours, how often, how many."""
 
-    title_pattern = StringField(
+    title_pattern = trimmed(
         "Session titles",
-        validators=[Length(max=200)],
-        filters=STRIP,
-        description="{n} becomes the session's number, e.g. “Session {n}”. Optional.",
+        200,
+        "{n} becomes the session's number, e.g. “Session {n}”. Optional.",
     )
     first_date = DateField("First date", validators=[InputRequired("Pick the first date.")])
     start_time = TimeField(
@@ -340,7 +358,7 @@ class SeriesForm(CheckedForm):
             NumberRange(1, 52, "Add from 1 to 52 sessions at once."),
         ],
     )
-    join_url = URLField("Join link", validators=[Length(max=500), web_address], filters=STRIP)
+    join_url = web_link("Join link")
     confirm_past = BooleanField("Yes, the first date is in the past")
 
     def validate_end_time(self, field: Field) -> None:
@@ -393,16 +411,16 @@ class PanelistForm(CheckedForm):
     name = StringField(
         "Name", validators=[DataRequired("Enter the panelist's name."), Length(max=200)], filters=STRIP
     )
-    title = StringField("Job title", validators=[Length(max=200)], filters=STRIP)
-    affiliation = StringField("Affiliation", validators=[Length(max=200)], filters=STRIP)
-    pronouns = StringField("Pronouns", validators=[Length(max=40)], filters=STRIP)
+    title = trimmed("Job title", 200)
+    affiliation = trimmed("Affiliation", 200)
+    pronouns = trimmed("Pronouns", 40)
     email = EmailField(
         "Email",
         validators=[Optional(), EmailAddress(), Length(max=320)],
         filters=STRIP,
         description="Not shown publicly; lets them post and moderate.",
     )
-    photo_url = URLField("Photo address", validators=[Length(max=500), web_address], filters=STRIP)
+    photo_url = web_link("Photo address")
     links = TextAreaField("Links", filters=STRIP, description="One web address per line.")
     bio = TextAreaField("Bio", filters=STRIP, description="Markdown.")
 
@@ -435,38 +453,23 @@ class RoleForm(CheckedForm):
 class BrandingForm(CheckedForm):
     """/manage/settings: the organisation's name and look (empty = the environment default)."""
 
-    org_name = StringField("Organisation name", validators=[Length(max=200)], filters=STRIP)
-    short_name = StringField(
-        "Short name",
-        validators=[Length(max=60)],
-        filters=STRIP,
-        description="Shown in the page header and titles, e.g. ALCTS.",
-    )
-    logo_url = URLField(
-        "Logo address",
-        validators=[Length(max=500), web_address],
-        filters=STRIP,
-        description="An https:// image, shown in the header at up to 40 px high.",
-    )
+    org_name = trimmed("Organisation name", 200)
+    short_name = trimmed("Short name", 60, "Shown in the page header and titles, e.g. ALCTS.")
+    logo_url = web_link("Logo address", "An https:// image, shown in the header at up to 40 px high.")
     brand_colour = StringField(
         "Brand colour",
         validators=[Length(max=7)],
         filters=STRIP_LOWER,
         description="# and six hex digits, e.g. #0b5394. It must keep 4.5:1 contrast with white.",
     )
-    footer_text = StringField("Footer text", validators=[Length(max=300)], filters=STRIP)
-    postal_address = TextAreaField(
+    footer_text = trimmed("Footer text", 300)
+    postal_address = trimmed(
         "Postal address",
-        validators=[Length(max=500)],
-        filters=STRIP,
-        description="Shown in the page footer and at the end of mail.",
+        500,
+        "Shown in the page footer and at the end of mail.",
+        kind=TextAreaField,
     )
-    mail_from_name = StringField(
-        "Mail comes from",
-        validators=[Length(max=100)],
-        filters=STRIP,
-        description="The sender name people see in their inbox.",
-    )
+    mail_from_name = trimmed("Mail comes from", 100, "The sender name people see in their inbox.")
 
     def validate_brand_colour(self, field: Field) -> None:
         if field.data:

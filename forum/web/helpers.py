@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from flask import Flask, current_app, flash, redirect, url_for
+from flask import Flask, current_app, flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
@@ -23,6 +25,7 @@ from forum.models import Post
 
 # The zone list and the lines under a session time live in timezones.py (business modules
 # use them too); re-exported here for the web modules and templates.
+T = TypeVar("T")
 display_zones = timezones.display_zones
 session_zone_lines = timezones.session_zone_lines
 
@@ -31,14 +34,53 @@ class _Button(CheckedForm):
     """A bare POST button: the CSRF token is all there is to check."""
 
 
-def button_post(change: Callable[[], object], done: str, to: str) -> Response:
-    """A one-button POST (create, remove, promote ...): when its CSRF token checks out, make
-    `change` (a service call), commit and say `done` (if anything); back to `to` either way."""
-    if _Button().validate_on_submit():
-        change()
+def confirm_page(template: str, row: Any, confirm: Callable[[Any], object], **context: Any) -> str:
+    """The page of a signed confirmation link: GET shows a button, its POST confirms a
+    pending `row` (`confirm`, committed), so a link scanner fetching URLs in mail never
+    confirms on someone's behalf. The button's form is `form` in the template."""
+    form = _Button()
+    if row.status == "pending" and form.validate_on_submit():
+        confirm(row)
         db.session.commit()
-        if done:
-            flash(done)
+    return render_template(template, form=form, **context)
+
+
+def form_page(template: str, form: FlaskForm, *, invalid: int = 400, **context: Any) -> tuple[str, int]:
+    """A page with a form: `invalid` (400, or 422) when the form comes back with errors, so a
+    refused POST is never answered as a success; the form is `form` in the template."""
+    return render_template(template, form=form, **context), invalid if form.errors else 200
+
+
+@dataclass(frozen=True)
+class Kept(Generic[T]):
+    """A change that was committed, with what the service returned."""
+
+    value: T
+
+
+Refusals = type[Exception] | tuple[type[Exception], ...]
+
+
+def commit_or_flash(change: Callable[[], T], refused: Refusals = ()) -> Kept[T] | None:
+    """Make `change` (a service call) and commit it. A refusal the service raises (one of
+    `refused`) keeps nothing (rolled back) and is shown as an error message: None. Every
+    officer and follower button that can be refused goes through this."""
+    try:
+        value = change()
+    except refused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return None
+    db.session.commit()
+    return Kept(value)
+
+
+def button_post(change: Callable[[], object], done: str, to: str, refused: Refusals = ()) -> Response:
+    """A one-button POST (create, remove, promote ...): when its CSRF token checks out, make
+    `change` (a service call), commit and say `done` (if anything); back to `to` either way
+    (a refusal among `refused` is said as an error, nothing kept)."""
+    if _Button().validate_on_submit() and commit_or_flash(change, refused) and done:
+        flash(done)
     return redirect(to, code=303)
 
 

@@ -24,8 +24,9 @@ from forum.core import clock
 from forum.core.extensions import db
 from forum.core.urls import external_url
 from forum.mail.compose import notice
-from forum.mail.outbox import enqueue
+from forum.mail.outbox import enqueue_for
 from forum.models import Event, Subscription
+from forum.models.base import queue_of
 
 
 @dataclass(frozen=True)
@@ -96,13 +97,7 @@ def counts(event: Event) -> SeatCounts:
 
 
 def waiting_list(event: Event) -> list[Subscription]:
-    return list(
-        db.session.scalars(
-            select(Subscription)
-            .where(Subscription.event_id == event.id, Subscription.status == "waitlisted")
-            .order_by(Subscription.waitlisted_at, Subscription.id)
-        )
-    )
+    return queue_of(Subscription, event.id, "waitlisted", Subscription.waitlisted_at)
 
 
 def waitlist_position(subscription: Subscription) -> int | None:
@@ -184,10 +179,5 @@ def send_waitlisted(subscription: Subscription) -> None:
         },
     )
     assert subscription.waitlisted_at is not None
-    enqueue(
-        msg,
-        kind="waitlisted",
-        key=f"waitlisted:{subscription.id}:{subscription.waitlisted_at.isoformat()}",
-        event_id=event.id,
-        subscription_id=subscription.id,
-    )
+    key = f"waitlisted:{subscription.id}:{subscription.waitlisted_at.isoformat()}"
+    enqueue_for(subscription, msg, "waitlisted", key)

@@ -6,14 +6,14 @@ out first and the vector stays on the heap page. Rows written from now on are st
 `VACUUM FULL post` rewrites older ones (optional; search is correct either way).
 
 Revision ID: a7c3e5f19b20
-Revises: f2a7c9d1e3b5
+Revises: a7d3e5f1c2b9
 Create Date: 2026-12-07 15:00:00
 
 """
 from alembic import op
 
 revision = 'a7c3e5f19b20'
-down_revision = 'f2a7c9d1e3b5'
+down_revision = 'a7d3e5f1c2b9'
 branch_labels = None
 depends_on = None
 

@@ -17,11 +17,11 @@ from forum.core.extensions import db
 from forum.mail.sender import send_due
 from forum.models import Certificate
 from forum.scheduling.scheduler import run_job
-from tests.browser.conftest import ARTIFACTS, watch_for_csp_violations
+from tests.browser.conftest import ARTIFACTS, open_dev_mail, sign_in_officer, watch_for_csp_violations
 from tests.browser.test_accessibility import check, violations
 from tests.browser.test_subscriber_flow import live_server_for
 from tests.support.ce import after_end, attended, clicked, register, series
-from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, live_server, make_officer
+from tests.support.live import live_server, make_officer
 
 NAME = "Nguyễn Thị Hoa"
 EMAIL = "hoa@example.org"
@@ -47,10 +47,7 @@ def test_participant_answers_the_evaluation_and_downloads_the_certificate(
         page = context.new_page()
         problems = watch_for_csp_violations(page)
 
-        page.goto(f"{base}/dev/mail/")
-        page.get_by_role("row").filter(has_text=EMAIL).get_by_role(
-            "link", name="Evaluation: Cataloging Now — how was it?"
-        ).click()
+        open_dev_mail(page, base, EMAIL, "Evaluation: Cataloging Now — how was it?")
         page.locator(".prose").get_by_role("link", name="Answer the evaluation").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Evaluation: Cataloging Now")
 
@@ -120,11 +117,7 @@ def test_officer_ce_pages_are_accessible_and_keep_to_the_csp(app: Flask, browser
         context = browser.new_context(viewport={"width": 1100, "height": 900})
         page = context.new_page()
         problems = watch_for_csp_violations(page)
-        page.goto(f"{base}/login")
-        page.get_by_label("Email").fill(OFFICER_EMAIL)
-        page.get_by_label("Password").fill(OFFICER_PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", name="Events", exact=True)).to_be_visible()
+        sign_in_officer(page, base)
         check(page, axe, f"{base}/manage/events/{ev.slug}/attendance/", a11y)
         expect(page.get_by_role("img", name="Registered and attended per session")).to_be_visible()
         page.get_by_text("Registered and attended per session as a table").click()

@@ -15,9 +15,9 @@ from forum.demo import data as demo
 from forum.events import service as events
 from forum.mail import texts as mail_texts
 from forum.models import Event
-from tests.browser.conftest import ARTIFACTS, watch_for_csp_violations
+from tests.browser.conftest import ARTIFACTS, sign_in_officer, watch_for_csp_violations
 from tests.browser.test_accessibility import violations
-from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, live_server, make_officer
+from tests.support.live import live_server, make_officer
 
 WIDTHS = {"desktop": 1280, "phone": 390}
 SERIES = "re-envisioning-technical-services"
@@ -108,11 +108,7 @@ def test_changed_pages_have_no_serious_violations_with_a_brand_colour(app: Flask
             )
             page = context.new_page()
             csp = watch_for_csp_violations(page)
-            page.goto(f"{base}/login")
-            page.get_by_label("Email").fill(OFFICER_EMAIL)
-            page.get_by_label("Password").fill(OFFICER_PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            expect(page.get_by_role("heading", name="Events", exact=True)).to_be_visible()
+            sign_in_officer(page, base)
             pages = {
                 "home": "/",
                 "series": f"/events/{SERIES}",

@@ -14,19 +14,11 @@ from forum.ce import attendance, certificates
 from forum.core import clock
 from forum.core.extensions import db
 from forum.demo import data as demo
-from tests.browser.conftest import watch_for_csp_violations
+from tests.browser.conftest import sign_in_officer, watch_for_csp_violations
 from tests.browser.test_registration_states import WIDTHS, shot
 from tests.browser.test_subscriber_flow import live_server_for
 from tests.support.ce import after_end, attended, clicked, register, series
-from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, make_officer
-
-
-def sign_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(OFFICER_EMAIL)
-    page.get_by_label("Password").fill(OFFICER_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Events", exact=True)).to_be_visible()
+from tests.support.live import make_officer
 
 
 def no_sideways_scroll(page: Page) -> None:
@@ -45,7 +37,7 @@ def test_officer_tables_keep_words_whole_and_become_cards_on_a_phone(
         context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900})
         page = context.new_page()
         problems = watch_for_csp_violations(page)
-        sign_in(page, base)
+        sign_in_officer(page, base)
         table = page.locator(".table-wrap > table").first
         expect(table).to_be_visible()
         # every header and status badge on one line: no "PUBLISHE D", no "Session s"
@@ -82,7 +74,7 @@ def test_attendance_credit_and_verification_say_the_same_hours(
         context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900})
         page = context.new_page()
         problems = watch_for_csp_violations(page)
-        sign_in(page, base)
+        sign_in_officer(page, base)
         page.goto(f"{base}/manage/events/{ev.slug}/attendance/")
         row = page.locator(f"#sub-{carl.id}")
         expect(row).to_contain_text("80 min, 1.25 h")
@@ -110,7 +102,7 @@ def test_chart_axis_text_is_readable_on_a_phone(app: Flask, browser: Browser) ->
     with live_server_for(app) as base:
         context = browser.new_context(viewport={"width": 390, "height": 900})
         page = context.new_page()
-        sign_in(page, base)
+        sign_in_officer(page, base)
         page.goto(f"{base}/manage/events/{ev.slug}/attendance/")
         label = page.locator("figure.chart svg text").first
         expect(label).to_be_visible()

@@ -17,7 +17,7 @@ from forum.mail.sender import send_due
 from forum.models import Participant
 from forum.models.pathways import PathwayFollow
 from forum.scheduling.scheduler import run_job
-from tests.browser.conftest import ARTIFACTS, watch_for_csp_violations
+from tests.browser.conftest import ARTIFACTS, open_dev_mail, watch_for_csp_violations
 from tests.browser.test_accessibility import violations
 from tests.browser.test_subscriber_flow import live_server_for
 from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, make_event, make_officer
@@ -135,10 +135,7 @@ def test_an_officer_builds_a_pathway_and_a_learner_gets_step_one_by_mail(
         expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
 
         deliver()
-        page.goto(f"{base}/dev/mail/")
-        page.get_by_role("row").filter(has_text=LEARNER).get_by_role(
-            "link", name=f"Confirm: follow the pathway “{TITLE}”"
-        ).click()
+        open_dev_mail(page, base, LEARNER, f"Confirm: follow the pathway “{TITLE}”")
         page.get_by_role("link", name="Confirm that you want to follow it").click()
         unreadable += violations(page, axe)
         page.get_by_role("button", name="Confirm and start").click()
@@ -147,9 +144,8 @@ def test_an_officer_builds_a_pathway_and_a_learner_gets_step_one_by_mail(
 
         run_job("pathways")  # the scheduler's next sweep
         deliver()
-        page.goto(f"{base}/dev/mail/")
         subject = f"{TITLE}, step 1 of 3: Cataloging vocabulary for beginners"
-        page.get_by_role("row").filter(has_text=LEARNER).get_by_role("link", name=subject).click()
+        open_dev_mail(page, base, LEARNER, subject)
         expect(page.get_by_role("heading", level=1).first).to_have_text(subject)
         expect(page.get_by_text("The words you will hear every day.").first).to_be_visible()
         shot(page, "pathway-3-step-mail.png")

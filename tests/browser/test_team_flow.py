@@ -19,7 +19,7 @@ from forum.core.extensions import db
 from forum.discussion import service as discussion
 from forum.models import AuditEntry, Officer
 from forum.team import roles
-from tests.browser.conftest import watch_for_csp_violations
+from tests.browser.conftest import sign_in, watch_for_csp_violations
 from tests.support.api import make_event
 from tests.support.discussion import LIST, OPEN_AT, make_forum, message, subscribe
 from tests.support.live import live_server, make_officer
@@ -81,10 +81,7 @@ def test_an_invited_moderator_moderates_one_forum_and_is_refused_another_events_
     db.session.commit()
     with live_server(app) as base:
         page = browser.new_page()
-        page.goto(f"{base}/login")
-        page.get_by_label("Email").fill("mod@example.org")
-        page.get_by_label("Password").fill("moderator password")
-        page.get_by_role("button", name="Sign in").click()
+        sign_in(page, base, "mod@example.org", "moderator password")
         expect(page.get_by_role("link", name="Mentoring in Technical Services")).to_be_visible()
         expect(page.get_by_role("link", name="Metadata Series")).to_have_count(0)
         page.get_by_role("link", name="Mentoring in Technical Services").click()
@@ -118,10 +115,7 @@ def test_a_ce_reviewer_sees_attendance_and_cannot_edit_sessions(app: Flask, brow
     session_id = series.sessions[0].id
     with live_server(app) as base:
         page = browser.new_page()
-        page.goto(f"{base}/login")
-        page.get_by_label("Email").fill("ce@example.org")
-        page.get_by_label("Password").fill("reviewer password")
-        page.get_by_role("button", name="Sign in").click()
+        sign_in(page, base, "ce@example.org", "reviewer password")
         page.get_by_role("link", name="Cataloging Series").click()
         tabs = page.get_by_role("navigation", name="This event")
         expect(tabs.get_by_role("link", name="Details")).to_have_count(0)

@@ -15,7 +15,7 @@ from forum.core.extensions import db
 from forum.demo import data as demo
 from forum.models import Event, Participant
 from forum.subscriptions import service
-from tests.browser.conftest import watch_for_csp_violations
+from tests.browser.conftest import open_dev_mail, watch_for_csp_violations
 from tests.browser.test_subscriber_flow import deliver, live_server_for, open_mail, shot
 from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, make_officer
 
@@ -55,10 +55,7 @@ def test_full_series_waiting_list_then_promotion_with_invite(app: Flask, browser
         expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
 
         deliver()
-        page.goto(f"{base}/dev/mail/")
-        page.get_by_role("row").filter(has_text=VISITOR).get_by_role(
-            "link", name=f"Confirm your registration: {title}"
-        ).click()
+        open_dev_mail(page, base, VISITOR, f"Confirm your registration: {title}")
         page.get_by_role("link", name="Confirm your registration").click()
         page.get_by_role("button", name="Confirm my registration").click()
         expect(page.get_by_role("status")).to_contain_text("you are on the waiting list: number 1 in line")

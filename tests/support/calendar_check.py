@@ -69,7 +69,20 @@ def _recording_pieces_for(self: PersonalCalendar, *args: object, **kwargs: objec
 JS_DIR = Path(__file__).resolve().parent.parent / "js"
 
 
-class IcalJs:
+class _Checker:
+    """A second parser in one long-lived process, started on first use; `close` ends it."""
+
+    proc: subprocess.Popen[Any] | None = None
+
+    def close(self) -> None:
+        if self.proc is not None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(10)
+            self.proc = None
+
+
+class IcalJs(_Checker):
     """ical.js in one long-lived node process (per pytest process): a line in, a line out."""
 
     def __init__(self) -> None:
@@ -124,20 +137,13 @@ class IcalJs:
             for uid, (start, end) in answer["events"].items()
         }
 
-    def close(self) -> None:
-        if self.proc is not None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-            self.proc.wait(10)
-            self.proc = None
-
 
 ical_js = IcalJs()
 
 C_DIR = Path(__file__).resolve().parent.parent / "c"
 
 
-class Libical:
+class Libical(_Checker):
     """tests/c/ical_check.c in one long-lived process (per pytest process), built on first use."""
 
     def __init__(self) -> None:
@@ -190,13 +196,6 @@ class Libical:
                 start, end, uid = rest.split(" ", 2)
                 events[uid] = (datetime.fromtimestamp(int(start), UTC), datetime.fromtimestamp(int(end), UTC))
         return events, errors
-
-    def close(self) -> None:
-        if self.proc is not None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-            self.proc.wait(10)
-            self.proc = None
 
 
 libical = Libical()

@@ -8,7 +8,9 @@ from datetime import datetime
 
 import vobject
 from dateutil import tz as dateutil_tz
+from flask.testing import FlaskClient
 from icalendar import Calendar
+from werkzeug.test import TestResponse
 
 from forum.models import Event, Subscription
 from tests.support import factories
@@ -44,6 +46,14 @@ def make_event(
 def subscribe(event: Event, email: str, status: str = "active", name: str = "") -> Subscription:
     """A participant (created if new) subscribed with the given status, committed."""
     return factories.subscribe(event, email, status=status, name=name)
+
+
+def fetch_calendar(client: FlaskClient, url: str) -> tuple[TestResponse, Calendar]:
+    """GET a calendar feed or file: a 200 in text/calendar, parsed and checked (`parse_checked`)."""
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    return response, parse_checked(response.data)
 
 
 def parse_checked(data: bytes) -> Calendar:

@@ -15,6 +15,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from forum.calendars import calendar
+from forum.core import clock
 from forum.core.extensions import db
 from forum.mail.lmtp import RunningServer, start_lmtp
 from forum.models import (
@@ -186,6 +187,16 @@ def lmtp_send(
         for _ in accepted:
             replies.append(conn.getreply())
         return replies
+
+
+def deliver(
+    app: Flask, raw: bytes, to: str = LIST, *, at: datetime = OPEN_AT, mail_from: str = "ann@example.org"
+) -> int:
+    """One message through the real LMTP server (started for it) at `at`, to one recipient:
+    the reply code LMTP gave for it."""
+    with clock.frozen(at), lmtp_server(app) as server:
+        [(code, _)] = lmtp_send(server, raw, [to], mail_from)
+    return code
 
 
 def login_officer(client, email: str = "megan@example.org"):  # type: ignore[no-untyped-def]

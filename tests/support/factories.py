@@ -9,7 +9,7 @@ these, so a change to what a valid event or subscription is lands in one place.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -35,6 +35,15 @@ from tests.support.fanouts import write_fan_outs
 
 NY = "America/New_York"
 OFFICER_PASSWORD = "correct horse battery"
+
+
+def weekly(
+    first: datetime, count: int = 2, *, minutes: int = 60, days: int = 7
+) -> list[tuple[datetime, datetime]]:
+    """Wall times of `count` sessions of `minutes` each, `days` apart from `first`: what
+    `make_event` takes for a weekly series (days=1: an e-forum's consecutive days)."""
+    starts = [first + timedelta(days=days * i) for i in range(count)]
+    return [(start, start + timedelta(minutes=minutes)) for start in starts]
 
 
 def make_event(

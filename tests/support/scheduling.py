@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time, timedelta
 
+from forum.core import clock
 from forum.core.extensions import db
 from forum.core.text import markdown
 from forum.models import Event, OutboundMessage, Post, Session, Subscription, Thread
+from forum.scheduling.jobs import run_job
 from tests.support import factories
 from tests.support.factories import html_of as html_of
 from tests.support.factories import login_officer as login_officer
@@ -16,6 +18,11 @@ from tests.support.factories import parsed as parsed
 from tests.support.factories import text_of as text_of
 
 NY = "America/New_York"
+
+
+def _published(slug: str, kind: str, title: str, zone: str, **fields: object) -> Event:
+    """A published event in its home zone (sessions are added by the caller)."""
+    return Event(slug=slug, kind=kind, title=title, status="published", timezone=zone, **fields)
 
 
 def make_forum(
@@ -27,14 +34,7 @@ def make_forum(
     digest_hour: int = 18,
 ) -> Event:
     """A published e-forum open `hours` each day, like the seed announcement (10 AM-6 PM Eastern)."""
-    event = Event(
-        slug=slug,
-        kind="eforum",
-        title="Mentoring in Technical Services",
-        status="published",
-        timezone=zone,
-        digest_hour=digest_hour,
-    )
+    event = _published(slug, "eforum", "Mentoring in Technical Services", zone, digest_hour=digest_hour)
     for n in range(days):
         day = first_day + timedelta(days=n)
         session = Session(event=event, position=n)
@@ -51,14 +51,7 @@ def make_series(
     offsets: str = "1440,60",
 ) -> Event:
     """A published webinar series with hour-long sessions at the given wall times."""
-    event = Event(
-        slug=slug,
-        kind="series",
-        title="Cataloging Webinar Series",
-        status="published",
-        timezone=zone,
-        reminder_offsets=offsets,
-    )
+    event = _published(slug, "series", "Cataloging Webinar Series", zone, reminder_offsets=offsets)
     for n, start in enumerate(starts or [datetime(2024, 11, 5, 10)]):
         session = Session(
             event=event, position=n, title=f"Session {n + 1}", join_url=f"https://meet.example.org/s{n + 1}"
@@ -111,6 +104,15 @@ def add_post(
 def subject_of(row: OutboundMessage) -> str:
     """The decoded Subject (a folded subject may start with the fold's space)."""
     return str(parsed(row)["Subject"]).strip()
+
+
+def run_hourly(kind: str, start: datetime, end: datetime) -> None:
+    """Run a job every hour from `start` to `end` (both included), as the scheduler would."""
+    at = start
+    while at <= end:
+        with clock.frozen(at):
+            run_job(kind, at=at)
+        at += timedelta(hours=1)
 
 
 def eastern(y: int, mo: int, d: int, h: int, mi: int = 0) -> datetime:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
 from forum.models import Event, OutboundMessage
+from tests.conftest import submit
 from tests.support import factories
 from tests.support.factories import login_officer as login_officer
 from tests.support.factories import outbox as outbox
@@ -13,6 +17,12 @@ from tests.support.factories import parsed as parsed
 from tests.support.factories import text_of as text_of
 
 URL_RE = re.compile(r"https?://\S+")
+
+
+def subscribe_form(client: FlaskClient, event: Event, **fields: object) -> TestResponse:
+    """Fill in the event's sign-up form as a visitor would (GET it, POST it with its token)."""
+    page = client.get(f"/events/{event.slug}/subscribe")
+    return submit(client, f"/events/{event.slug}/subscribe", page.data, **fields)
 
 
 def make_event(slug: str = "mentoring", title: str = "Mentoring in Technical Services", **kw) -> Event:

@@ -14,7 +14,7 @@ from marshmallow import Schema, fields
 from forum.ce import attendance, credit, evaluations
 from forum.core.extensions import csrf
 from forum.models import Event
-from forum.web.events.api_common import OFFICER_DOC, abort, require_json_body, require_officer
+from forum.web.events.api_common import abort, answers, require_json_body, require_officer
 
 bp = Blueprint("ce_api", __name__, url_prefix="/api/v1", description="Attendance, CE hours, evaluations")
 csrf.exempt(bp)
@@ -87,10 +87,7 @@ def _event(slug: str) -> Event:
 
 
 @bp.route("/events/<slug>/attendance")
-@bp.response(200, AttendanceSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, AttendanceSchema)
 def get_attendance(slug: str) -> Any:
     """Attendance per session and per registration, with CE hours and the completion rule."""
     event = _event(slug)
@@ -136,10 +133,7 @@ def get_attendance(slug: str) -> Any:
 
 
 @bp.route("/events/<slug>/evaluation/results")
-@bp.response(200, EvaluationResultsSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, EvaluationResultsSchema)
 def get_evaluation_results(slug: str) -> Any:
     """Counts per rating or choice, free-text answers, and the response rate."""
     event = _event(slug)

@@ -8,7 +8,7 @@ import io
 from collections import Counter
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -16,18 +16,19 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, Submit
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
-from forum.ce import attendance, attendance_import, certificates, credit
+from forum.ce import attendance, attendance_import, certificate_look, certificates, credit
 from forum.core import clock, spreadsheet
 from forum.core.extensions import db
 from forum.core.timezones import format_date, format_time
 from forum.core.validation import CheckedForm
 from forum.models import COMPLETION_RULES, Certificate, Event, Session, Subscription
+from forum.web.ce.certificate_settings import LookFields
 from forum.web.ce.certificates import issued_pdf
 from forum.web.charts import grouped_bars
-from forum.web.events.manage_common import get_event, require_officer
+from forum.web.events.manage_common import get_event, get_session, officer_blueprint
+from forum.web.forms import submitted
 
-bp = Blueprint("attendance", __name__, url_prefix="/manage/events/<slug>/attendance")
-bp.before_request(require_officer)  # every page here is for signed-in officers
+bp = officer_blueprint("attendance", __name__, "/manage/events/<slug>/attendance")
 
 GRID_LIMIT = 300  # rows shown on the page; the CSV has everyone
 
@@ -36,20 +37,13 @@ GRID_LIMIT = 300  # rows shown on the page; the CSV has everyone
 
 
 
-def get_session(event: Event, session_id: int | None) -> Session:
-    session = db.session.get(Session, session_id) if session_id else None
-    if session is None or session.event_id != event.id:
-        abort(404, description="That session is not part of this event.")
-    return session
-
-
 class ImportForm(CheckedForm):
     session = SelectField("Session", coerce=int)
     file = FileField("Attendance report", validators=[FileRequired("Choose the report file to upload.")])
     upload = SubmitField("Import")
 
 
-class RuleForm(CheckedForm):
+class RuleForm(LookFields, CheckedForm):
     rule = SelectField("Completion rule", choices=[SelectChoice(k, v) for k, v in COMPLETION_RULES.items()])
     rule_value = StringField("N (sessions or hours)")
     min_attendance = StringField("Minimum attendance per session")
@@ -111,6 +105,7 @@ def _rule_form(event: Event, formdata: Any = None) -> RuleForm:
         "evaluation_required": settings.evaluation_required,
         "mail_certificates": settings.mail_certificates,
         "certificate_delay_hours": settings.certificate_delay_hours,
+        **{name: getattr(settings, name) or "" for name in certificate_look.TEXT_FIELDS},
     }
     return RuleForm(formdata=formdata, data=data)
 
@@ -199,8 +194,7 @@ def import_report(slug: str) -> Any:
 @bp.route("/mark", methods=["POST"])
 def mark(slug: str) -> Any:
     event = get_event(slug)
-    if not MarkForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    submitted(MarkForm())
     session = get_session(event, request.form.get("session_id", type=int))
     sub = db.session.get(Subscription, request.form.get("subscription_id", type=int) or 0)
     if sub is None or sub.event_id != event.id:
@@ -240,6 +234,7 @@ def save_rule(slug: str) -> Any:
     settings.mail_certificates = bool(form.mail_certificates.data)
     if form.certificate_delay_hours.data is not None:
         settings.certificate_delay_hours = form.certificate_delay_hours.data
+    certificate_look.save_event(settings, {name: form[name].data or "" for name in certificate_look.TEXT_FIELDS})
     db.session.commit()
     flash(
         f"Completion rule saved: {attendance.rule_text(settings, event)}; "
@@ -253,8 +248,7 @@ def session_hours(slug: str, session_id: int) -> Any:
     event = get_event(slug)
     session = get_session(event, session_id)
     form = HoursForm()
-    if not form.validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    submitted(form)
     try:
         attendance.set_session_hours(session, form.hours.data or "")
         if "minimum" in request.form:  # an older page posts the hours alone

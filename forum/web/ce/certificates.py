@@ -8,14 +8,11 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from forum.ce import attendance, certificates, evaluations
+from forum.ce import attendance, certificate_look, certificates, evaluations
 from forum.core import clock
 from forum.core.extensions import db
-from forum.core.tokens import TokenError
 from forum.models import Participant, Subscription
-from forum.subscriptions import service as subscription_service
-from forum.subscriptions.erasure import is_erased
-from forum.web.subscriptions.pages import link_problem, removed
+from forum.web.subscriptions.pages import linked_participant
 
 bp = Blueprint("certificates", __name__)
 
@@ -35,8 +32,13 @@ def verify(code: str) -> Any:
     cert = certificates.find(code)
     if cert is None:
         return render_template("ce/verify.html", cert=None, code=code), 404
+    look = certificate_look.look_for(cert.subscription.event)
     return render_template(
-        "ce/verify.html", cert=cert, code=cert.code, hours=attendance.hours_text(cert.minutes)
+        "ce/verify.html",
+        cert=cert,
+        code=cert.code,
+        hours=attendance.hours_text(cert.minutes),
+        provider=look.provider_line,
     )
 
 
@@ -86,14 +88,7 @@ def _ce_helpers() -> dict[str, Any]:
 @bp.route("/preferences/<token>/certificates/<int:sub_id>.pdf")
 def download(token: str, sub_id: int) -> Any:
     """The participant's certificate, issued (or refreshed with their current name) now."""
-    try:
-        participant = subscription_service.read_link("preferences", token)
-    except TokenError as exc:
-        return link_problem(exc, "preferences")
-    if participant is None:
-        return render_template("subscriptions/gone.html"), 404
-    if is_erased(participant):
-        return removed()
+    participant = linked_participant(token)
     sub = db.session.get(Subscription, sub_id)
     if sub is None or sub.participant_id != participant.id:
         return render_template("subscriptions/gone.html"), 404

@@ -8,21 +8,20 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from forum.ce import evaluations
 from forum.core import clock, timezones
-from forum.core.extensions import db, login
-from forum.core.tokens import TokenError
+from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.mail import links
 from forum.models import QUESTION_KINDS, EvaluationQuestion, Event
-from forum.subscriptions.erasure import is_erased
 from forum.web.charts import grouped_bars
+from forum.web.events.manage_common import get_owned, officer_event
+from forum.web.forms import submitted
 from forum.web.helpers import button_post
-from forum.web.subscriptions.pages import link_problem, removed
+from forum.web.subscriptions.pages import linked
 
 bp = Blueprint("evaluations", __name__)
 
@@ -57,14 +56,7 @@ class SettingsForm(CheckedForm):
 
 @bp.route("/evaluation/<token>", methods=["GET", "POST"])
 def answer(token: str) -> Any:
-    try:
-        sub = evaluations.read_personal_token(token)
-    except TokenError as exc:
-        return link_problem(exc, "evaluation")
-    if sub is None:
-        return render_template("subscriptions/gone.html"), 404
-    if is_erased(sub.participant):
-        return removed()
+    sub = linked("evaluation", lambda: evaluations.read_personal_token(token))
     evaluation = evaluations.evaluation_of(sub.event)
     if evaluation is None:
         return render_template("ce/evaluation_none.html", event=sub.event), 404
@@ -77,8 +69,7 @@ def answer(token: str) -> Any:
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400, description="The form expired; reload the page and try again.")
+        submitted(form)
         values = {k: v for k, v in request.form.items() if k.startswith("q")}
         try:
             evaluations.save_response(evaluation, sub, values)
@@ -110,20 +101,14 @@ def answer(token: str) -> Any:
 # --- the officer's pages --------------------------------------------------------------------
 
 
-def _officer_event(slug: str) -> Event:
-    if not current_user.is_authenticated:
-        abort(login.unauthorized())
-    event = Event.by_slug(slug)
-    if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
-    return event
-
-
 def _question(event: Event, question_id: int) -> EvaluationQuestion:
-    q = db.session.get(EvaluationQuestion, question_id)
-    if q is None or q.evaluation.event_id != event.id:
-        abort(404, description="That question is not part of this evaluation.")
-    return q
+    return get_owned(
+        EvaluationQuestion,
+        question_id,
+        event,
+        "That question is not part of this evaluation.",
+        lambda question: question.evaluation.event_id,
+    )
 
 
 def _manage_page(
@@ -153,12 +138,12 @@ def _manage_page(
 
 @bp.route("/manage/events/<slug>/evaluation")
 def manage(slug: str) -> Any:
-    return _manage_page(_officer_event(slug))
+    return _manage_page(officer_event(slug))
 
 
 @bp.route("/manage/events/<slug>/evaluation/create", methods=["POST"])
 def create(slug: str) -> Any:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     return button_post(
         lambda: evaluations.create(event),
         "The evaluation is set up with the default questions; edit them below.",
@@ -168,7 +153,7 @@ def create(slug: str) -> Any:
 
 @bp.route("/manage/events/<slug>/evaluation/questions", methods=["POST"])
 def add_question(slug: str) -> Any:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     evaluation = evaluations.evaluation_of(event) or evaluations.create(event)
     form = QuestionForm()
     if not form.validate_on_submit():
@@ -206,7 +191,7 @@ def _saved(event: Event, change: Callable[[], object], done: str, **page_form: C
 
 @bp.route("/manage/events/<slug>/evaluation/questions/<int:question_id>/delete", methods=["POST"])
 def remove_question(slug: str, question_id: int) -> Any:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     question = _question(event, question_id)
     return button_post(
         lambda: evaluations.remove_question(question), "Question removed, with its answers.", url_for(".manage", slug=slug)
@@ -215,11 +200,10 @@ def remove_question(slug: str, question_id: int) -> Any:
 
 @bp.route("/manage/events/<slug>/evaluation/questions/<int:question_id>", methods=["POST"])
 def edit_question(slug: str, question_id: int) -> Any:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     question = _question(event, question_id)
     form = EditForm()
-    if not form.validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    submitted(form)
     try:
         evaluations.edit_question(
             question, form.prompt.data or "", form.choices.data or "", bool(form.required.data)
@@ -235,7 +219,7 @@ def edit_question(slug: str, question_id: int) -> Any:
 
 @bp.route("/manage/events/<slug>/evaluation/questions/<int:question_id>/move", methods=["POST"])
 def move_question(slug: str, question_id: int) -> Any:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     question = _question(event, question_id)
     step = -1 if request.form.get("direction") == "up" else 1
     return button_post(
@@ -245,7 +229,7 @@ def move_question(slug: str, question_id: int) -> Any:
 
 @bp.route("/manage/events/<slug>/evaluation/settings", methods=["POST"])
 def settings(slug: str) -> Any:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     evaluation = evaluations.evaluation_of(event)
     if evaluation is None:
         abort(404, description="Set up the evaluation first.")
@@ -262,7 +246,7 @@ def settings(slug: str) -> Any:
 
 @bp.route("/manage/events/<slug>/evaluation/results")
 def results(slug: str) -> Any:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     evaluation = evaluations.evaluation_of(event)
     if evaluation is None:
         return redirect(url_for(".manage", slug=slug), code=303)
@@ -279,7 +263,7 @@ def results(slug: str) -> Any:
 
 @bp.route("/manage/events/<slug>/evaluation/results.csv")
 def results_csv(slug: str) -> Response:
-    event = _officer_event(slug)
+    event = officer_event(slug)
     evaluation = evaluations.evaluation_of(event)
     if evaluation is None:
         abort(404, description="This event has no evaluation.")

@@ -9,7 +9,7 @@ from forum.core import clock
 from forum.core.urls import external_url
 from forum.discussion import exports
 from forum.discussion.notices import permalink
-from forum.web.discussion.pages import _event_or_404, _is_officer
+from forum.web.discussion.access import _event_or_404, _is_officer
 
 bp = Blueprint("discussion_exports", __name__)
 

@@ -1,11 +1,6 @@
-"""E-forum discussion pages: archive, threads, permalinks, search, web posting,
-moderation queue, and the one-document export officers summarise from.
-
-Who may read: anyone when the archive is public; otherwise officers, moderators and
-subscribers who came through their signed link (remembered in the session for the
-forum). The same visit remembers a subscriber's posting link, so the archive pages
-can offer "Reply" on each post. Times are shown in the reader's zone: `?tz=` or the `tz` cookie the page's
-script sets from the browser, else the forum's home zone.
+"""E-forum discussion pages: archive, threads, permalinks, search, web posting, and the
+one-document export officers summarise from. Who may read them and in which zone is
+access.py; the moderation queue is moderation.py (on the same blueprint).
 """
 
 from __future__ import annotations
@@ -13,20 +8,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
 from wtforms import StringField, SubmitField, TextAreaField
@@ -34,25 +17,29 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from forum.core import clock, timezones
 from forum.core.extensions import db
-from forum.core.tokens import TokenError, read_token
 from forum.core.validation import CheckedForm
-from forum.discussion import moderation as moderation_service
 from forum.discussion import search as archive_search
-from forum.discussion import senders
 from forum.discussion import service as discussion
 from forum.discussion import threads as thread_reads
-from forum.mail.links import token_max_age
-from forum.models import Event, EventPanelist, Participant, Post, Subscription, Thread
+from forum.models import Event, Post, Thread
+from forum.web.discussion import moderation  # noqa: F401  (its routes join bp)
+from forum.web.discussion.access import (
+    _event_or_404,
+    _grant,
+    _is_officer,
+    _remember_poster,
+    _require_reader,
+    _subscription_from_token,
+    _with_zone_cookie,
+    bp,
+    poster_token,
+    reader_zone,
+)
 from forum.web.events.public import (
     render_error,  # the site's error page (409 has no app-wide handler)
 )
 
-bp = Blueprint("discussion", __name__)
-
 _BLOCKQUOTE_RE = re.compile(r"<(/?)blockquote\b[^>]*>", re.IGNORECASE)
-
-
-# --- forms ------------------------------------------------------------------------------------
 
 
 class PostForm(CheckedForm):
@@ -63,137 +50,6 @@ class PostForm(CheckedForm):
         description="Plain text; Markdown formatting such as *emphasis* and lists works.",
     )
     submit = SubmitField("Post to the e-forum")
-
-
-class ModerateForm(CheckedForm):
-    reason = TextAreaField(
-        "Reason (sent to the author when rejecting)",
-        validators=[Optional(), Length(max=2000)],
-    )
-    approve = SubmitField("Approve and send")
-    always = SubmitField("Approve and always accept this sender")
-    reject = SubmitField("Reject")
-
-
-class BulkModerateForm(CheckedForm):
-    """The ticked posts (checkboxes named `post`, outside this form, joined by its id)."""
-
-    reason = TextAreaField(
-        "Reason for rejecting the ticked posts (sent to their authors)",
-        validators=[Optional(), Length(max=2000)],
-    )
-    approve = SubmitField("Approve ticked")
-    always = SubmitField("Approve ticked and always accept their senders")
-    reject = SubmitField("Reject ticked")
-
-
-# --- access ------------------------------------------------------------------------------------
-
-
-def _event_or_404(slug: str) -> Event:
-    event = Event.by_slug(slug)
-    if event is None or not event.is_eforum or (not event.is_public and not _is_officer()):
-        abort(404, description="There is no e-forum here.")
-    return event
-
-
-def _is_officer() -> bool:
-    return bool(getattr(current_user, "is_authenticated", False))
-
-
-def _grant(key: str, event_id: int) -> None:
-    granted = set(session.get(key, []))
-    granted.add(event_id)
-    session[key] = sorted(granted)
-
-
-def _granted(key: str, event_id: int) -> bool:
-    return event_id in session.get(key, [])
-
-
-def _remember_poster(event_id: int, token: str) -> None:
-    """Keep the subscriber's signed posting link for this forum, beside the reader grant."""
-    links = dict(session.get("forum_post_links", {}))
-    links[str(event_id)] = token
-    session["forum_post_links"] = links
-
-
-def poster_token(event: Event) -> str | None:
-    """The remembered posting link for this forum, while it is still valid and the forum open."""
-    token = session.get("forum_post_links", {}).get(str(event.id))
-    if not token:
-        return None
-    sub = _subscription_from_token(token)
-    if sub is None or sub.event_id != event.id:
-        return None
-    if discussion.closed_reason(event, clock.now()):
-        return None
-    return token
-
-
-def _subscription_from_token(token: str) -> Subscription | None:
-    try:
-        sub_id = read_token("post", token, token_max_age("post"))
-    except TokenError:
-        return None
-    sub = db.session.get(Subscription, sub_id) if isinstance(sub_id, int) else None
-    return sub if sub is not None and sub.is_active else None
-
-
-def _panelist_moderator(event: Event, token: str | None) -> EventPanelist | None:
-    """The moderator a hold notice's signed link was made for, if still a moderator."""
-    if not token:
-        return None
-    try:
-        payload = read_token("moderate", token, token_max_age("moderate"))
-    except TokenError:
-        return None
-    if not (isinstance(payload, list) and len(payload) == 2 and payload[0] == event.id):
-        return None
-    return next(
-        (
-            link
-            for link in event.panelist_links
-            if link.panelist_id == payload[1] and link.role == "moderator"
-        ),
-        None,
-    )
-
-
-def _require_reader(event: Event) -> None:
-    """Public archives are open; others need an officer, a moderator or a subscriber's link."""
-    token = request.args.get("t")
-    if token:
-        sub = _subscription_from_token(token)
-        is_subscriber = sub is not None and sub.event_id == event.id
-        if is_subscriber:
-            _remember_poster(event.id, token)
-        if is_subscriber or _panelist_moderator(event, token) is not None:
-            _grant("forum_readers", event.id)
-    if event.archive_public or _is_officer() or _granted("forum_readers", event.id):
-        return
-    abort(
-        403,
-        description="This e-forum's archive is for its subscribers. "
-        "Open it from the link in any message from the list.",
-    )
-
-
-# --- reader's zone --------------------------------------------------------------------------------
-
-
-def reader_zone(event: Event, participant: Participant | None = None) -> str:
-    """?tz=, then the zone remembered from it, then the participant's own (a signed posting
-    link tells who reads), then the e-forum's."""
-    own = participant.timezone if participant is not None else None
-    return timezones.reader_zone(request.args.get("tz"), request.cookies.get("tz"), own, fallback=event.timezone)
-
-
-def _with_zone_cookie(resp: Response) -> Response:
-    zone = request.args.get("tz")
-    if zone and timezones.is_zone(zone):
-        resp.set_cookie("tz", zone, max_age=365 * 86400, samesite="Lax")
-    return resp
 
 
 @bp.app_template_filter("fold_quotes")
@@ -402,118 +258,3 @@ def _reply_parent(event: Event) -> Post | None:
     if post is None or post.event_id != event.id or post.status != "accepted":
         return None
     return post
-
-
-# --- moderation -----------------------------------------------------------------------------------
-
-
-def _moderator_identity(event: Event) -> str:
-    """Email of the officer or moderator panelist looking at the queue; 403 for anyone else."""
-    if _is_officer():
-        return str(current_user.email)
-    link = _panelist_moderator(event, request.args.get("t"))
-    if link is not None:
-        session[f"forum_moderator_{event.id}"] = link.panelist_id
-        return link.panelist.email or ""
-    panelist_id = session.get(f"forum_moderator_{event.id}")
-    link = next(
-        (lk for lk in event.panelist_links if lk.panelist_id == panelist_id and lk.role == "moderator"),
-        None,
-    )
-    if link is not None:
-        return link.panelist.email or ""
-    abort(
-        403,
-        description="The moderation queue is for officers (sign in) and this e-forum's moderators "
-        "(use the link in a hold notice).",
-    )
-
-
-@bp.route("/manage/events/<slug>/moderation", methods=["GET"])
-def moderation(slug: str) -> str:
-    event = _event_or_404(slug)
-    return _moderation_page(event, _moderator_identity(event))
-
-
-def _moderation_page(
-    event: Event,
-    moderator: str,
-    refused: ModerateForm | None = None,
-    post_id: int = 0,
-    bulk: BulkModerateForm | None = None,
-) -> str:
-    """The held posts, each with its form; `refused` (post `post_id`'s) keeps what was typed."""
-    held = thread_reads.held_posts(event)
-    forms = {post.id: ModerateForm(prefix=f"p{post.id}") for post in held}
-    if refused is not None:
-        forms[post_id] = refused
-    return render_template(
-        "discussion/moderation.html",
-        event=event,
-        held=held,
-        forms=forms,
-        bulk=bulk or BulkModerateForm(prefix="bulk"),
-        accepted=senders.accepted_senders(event),
-        moderator=moderator,
-        zone=reader_zone(event),
-    )
-
-
-@bp.route("/manage/events/<slug>/moderation/<int:post_id>", methods=["POST"])
-def moderate(slug: str, post_id: int) -> ResponseReturnValue:
-    event = _event_or_404(slug)
-    moderator = _moderator_identity(event)
-    post = db.session.get(Post, post_id)
-    if post is None or post.event_id != event.id:
-        abort(404, description="There is no such post in this e-forum.")
-    form = ModerateForm(prefix=f"p{post.id}")
-    if not form.validate_on_submit():
-        abort(400, description="The form expired; reload the queue and try again.")
-    if post.status != "held":
-        flash(f"That post was already {post.status}.", "info")
-        return redirect(url_for(".moderation", slug=event.slug))
-    if form.reject.data:
-        reason = (form.reason.data or "").strip()
-        if not reason:
-            form.reason.errors = [*form.reason.errors, "Say why, so the author knows what to change."]
-            return _moderation_page(event, moderator, form, post.id), 400
-        discussion.reject(post, reason, moderator)
-        db.session.commit()
-        flash(f"Rejected “{post.subject}”; the reason was mailed to {post.author_display}.", "success")
-    elif form.always.data:
-        moderation_service.moderate_many(event, [post.id], "always", moderator)
-        db.session.commit()
-        flash(f"Approved “{post.subject}”; {post.author_email} will always be accepted.", "success")
-    else:
-        discussion.accept(post, moderator)
-        db.session.commit()
-        flash(f"Approved “{post.subject}”; it was sent to the list.", "success")
-    return redirect(url_for(".moderation", slug=event.slug))
-
-
-@bp.route("/manage/events/<slug>/moderation/bulk", methods=["POST"])
-def moderate_bulk(slug: str) -> ResponseReturnValue:
-    """Approve, reject or approve-and-always-accept every ticked held post at once."""
-    event = _event_or_404(slug)
-    moderator = _moderator_identity(event)
-    form = BulkModerateForm(prefix="bulk")
-    if not form.validate_on_submit():
-        abort(400, description="The form expired; reload the queue and try again.")
-    ids = [int(raw) for raw in request.form.getlist("post") if raw.isdigit()]
-    if not ids:
-        flash("Tick the posts to decide first.", "info")
-        return redirect(url_for(".moderation", slug=event.slug))
-    action = "reject" if form.reject.data else "always" if form.always.data else "approve"
-    reason = (form.reason.data or "").strip()
-    if action == "reject" and not reason:
-        form.reason.errors = [*form.reason.errors, "Say why, so the authors know what to change."]
-        return _moderation_page(event, moderator, bulk=form), 400
-    result = moderation_service.moderate_many(event, ids, action, moderator, reason)
-    db.session.commit()
-    done = len(result.rejected) if action == "reject" else len(result.approved)
-    verb = "Rejected" if action == "reject" else "Approved"
-    message = f"{verb} {done} post{'s' if done != 1 else ''}."
-    if result.skipped:
-        message += f" {len(result.skipped)} were no longer waiting."
-    flash(message, "success")
-    return redirect(url_for(".moderation", slug=event.slug))

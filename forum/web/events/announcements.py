@@ -8,8 +8,9 @@ event's own zone, like session times.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -23,6 +24,8 @@ from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.models import Announcement, Event, Subscription
 from forum.models.scheduling import ANNOUNCEMENT_KINDS
+from forum.web.events.manage_common import get_event, get_owned
+from forum.web.helpers import form_page
 
 bp = Blueprint("announcements", __name__, url_prefix="/manage/events/<slug>/announcements")
 
@@ -46,18 +49,22 @@ class AnnouncementForm(CheckedForm):
     submit = SubmitField("Schedule")
 
 
-def _event(slug: str) -> Event:
-    event = Event.by_slug(slug)
-    if event is None:
-        abort(404, description=f"There is no event “{slug}”.")
-    return event
+def _page(template: str, event: Event, form: AnnouncementForm, **context: Any) -> Any:
+    """An announcements page: who it reaches and the event's zone beside the form (422 when
+    the form comes back with errors)."""
+    return form_page(
+        template,
+        form,
+        invalid=422,
+        event=event,
+        audience=_audience(event),
+        zone_label=timezones.zone_label(event.timezone),
+        **context,
+    )
 
 
 def _announcement(event: Event, announcement_id: int) -> Announcement:
-    announcement = db.session.get(Announcement, announcement_id)
-    if announcement is None or announcement.event_id != event.id:
-        abort(404, description="There is no such announcement for this event.")
-    return announcement
+    return get_owned(Announcement, announcement_id, event, "There is no such announcement for this event.")
 
 
 def _audience(event: Event) -> int:
@@ -91,7 +98,7 @@ def _save(form: AnnouncementForm, announcement: Announcement, event: Event) -> b
 @login_required
 def index(slug: str) -> str | Response:
     """The event's announcements and lessons, and the form to schedule a new one."""
-    event = _event(slug)
+    event = get_event(slug)
     form = AnnouncementForm()
     if form.validate_on_submit():
         announcement = Announcement(event=event)
@@ -108,22 +115,13 @@ def index(slug: str) -> str | Response:
             .order_by(Announcement.send_at, Announcement.id)
         )
     )
-    status = 422 if form.errors else 200
-    return render_template(
-        "announcements/index.html",
-        event=event,
-        form=form,
-        announcements=rows,
-        audience=_audience(event),
-        when=_when,
-        zone_label=timezones.zone_label(event.timezone),
-    ), status  # type: ignore[return-value]
+    return _page("announcements/index.html", event, form, announcements=rows, when=_when)
 
 
 @bp.route("/<int:announcement_id>", methods=["GET", "POST"])
 @login_required
 def edit(slug: str, announcement_id: int) -> str | Response:
-    event = _event(slug)
+    event = get_event(slug)
     announcement = _announcement(event, announcement_id)
     if not announcement.editable:
         flash(
@@ -139,21 +137,13 @@ def edit(slug: str, announcement_id: int) -> str | Response:
         db.session.commit()
         flash(f"Saved; it goes out {_when(announcement)}.", "success")
         return redirect(url_for(".index", slug=slug))
-    status = 422 if form.errors else 200
-    return render_template(
-        "announcements/edit.html",
-        event=event,
-        form=form,
-        announcement=announcement,
-        audience=_audience(event),
-        zone_label=timezones.zone_label(event.timezone),
-    ), status  # type: ignore[return-value]
+    return _page("announcements/edit.html", event, form, announcement=announcement)
 
 
 @bp.route("/<int:announcement_id>/cancel", methods=["POST"])
 @login_required
 def cancel(slug: str, announcement_id: int) -> Response:
-    event = _event(slug)
+    event = get_event(slug)
     announcement = _announcement(event, announcement_id)
     if FlaskForm().validate_on_submit() and announcement.editable:
         announcement.status = "cancelled"

@@ -30,14 +30,15 @@ from forum.subscriptions import service as subscription_service
 from forum.team import roles
 from forum.web.events import api_sessions  # noqa: F401  (its routes join bp)
 from forum.web.events.api_common import (
-    OFFICER_DOC,
     abort,
+    answers,
     bp,
     commit_or_409,
     event_json,
     event_or_404,
     field_error,
-    refuse,
+    officer_event,
+    refusing,
     require_officer,
     token_officer,
 )
@@ -81,8 +82,7 @@ def _span_query() -> tuple[Select[Any], ColumnElement[Any], ColumnElement[Any]]:
 
 @bp.get("/events")
 @bp.arguments(EventQuerySchema, location="query", as_kwargs=True, unknown=RAISE)
-@bp.response(200, EventSummarySchema(many=True))
-@bp.alt_response(401, response="UNAUTHORIZED")
+@answers(bp, 200, EventSummarySchema(many=True), errors=(401,), officer=False)
 def list_events(kind: str | None = None, when: str | None = None, status: str | None = None) -> Any:
     """Published events, soonest first (with a token: drafts and cancelled ones too)."""
     officer = token_officer()
@@ -106,11 +106,14 @@ def list_events(kind: str | None = None, when: str | None = None, status: str | 
 
 
 @bp.get("/events/<slug>")
-@bp.response(
-    200, OfficerEventSchema, description="With an officer token the fields marked “officer token only” too."
+@answers(
+    bp,
+    200,
+    OfficerEventSchema,
+    errors=(404, 401),
+    officer=False,
+    description="With an officer token the fields marked “officer token only” too.",
 )
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(401, response="UNAUTHORIZED")
 def get_event(slug: str) -> Response:
     """One event with its sessions and panelists (drafts need a token)."""
     officer = token_officer()
@@ -131,75 +134,53 @@ def _event_values(data: dict[str, Any]) -> dict[str, Any]:
 
 @bp.post("/events")
 @bp.arguments(EventInSchema)
-@bp.response(201, OfficerEventSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND", description="A topic named is not in the topic list.")
-@bp.alt_response(409, response="CONFLICT")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 201, OfficerEventSchema, errors=(401, (404, "A topic named is not in the topic list."), 409))
 def create_event(data: dict[str, Any]) -> Response:
     """Create a draft event; add sessions and panelists next, then publish."""
     officer = require_officer()
-    try:
+    with refusing():
         event = editing.create_event(_event_values(data))
-    except editing.EventChangeError as exc:
-        refuse(exc)
     commit_or_409("slug", f"The address “{data['slug']}” is taken by another event.")
     return event_json(event, officer, 201)
 
 
 @bp.patch("/events/<slug>")
 @bp.arguments(EventPatchSchema)
-@bp.response(200, OfficerEventSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, OfficerEventSchema, errors=(401, 404, 409))
 def update_event(data: dict[str, Any], slug: str) -> Response:
     """Change some fields of an event (publish and cancel have their own endpoints).
 
     As on the officer pages: a new title goes to subscribers as a calendar update, the
     address cannot change once published (422), and a raised seat limit seats the
     waiting list with their invitations."""
-    officer = require_officer()
-    event = event_or_404(slug, officer)
-    try:
+    officer, event = officer_event(slug)
+    with refusing():
         editing.update_event(event, _event_values(data))
-    except editing.EventChangeError as exc:
-        refuse(exc)
     commit_or_409("slug", f"The address “{data.get('slug')}” is taken by another event.")
     return event_json(event, officer)
 
 
-@bp.post("/events/<slug>/publish")
-@bp.response(200, OfficerEventSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
-@bp.doc(**OFFICER_DOC)
-def publish_event(slug: str) -> Response:
-    """Make the event's page public (a no-op if it already is)."""
-    officer = require_officer()
-    event = event_or_404(slug, officer)
-    try:
-        editing.publish_event(event)
-    except editing.EventChangeError as exc:  # cancelled, or no session to publish yet
-        refuse(exc)
+def _event_action(slug: str, action: Callable[[Event], object]) -> Response:
+    """Publish or cancel: one change to the event, committed, the event as it is now."""
+    officer, event = officer_event(slug)
+    with refusing():  # publish: cancelled, or no session to publish yet
+        action(event)
     db.session.commit()
     return event_json(event, officer)
+
+
+@bp.post("/events/<slug>/publish")
+@answers(bp, 200, OfficerEventSchema, errors=(401, 404, 409))
+def publish_event(slug: str) -> Response:
+    """Make the event's page public (a no-op if it already is)."""
+    return _event_action(slug, editing.publish_event)
 
 
 @bp.post("/events/<slug>/cancel")
-@bp.response(200, OfficerEventSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, OfficerEventSchema)
 def cancel_event(slug: str) -> Response:
     """Cancel the event and every remaining session (subscribers' calendars follow)."""
-    officer = require_officer()
-    event = event_or_404(slug, officer)
-    events.cancel_event(event)
-    db.session.commit()
-    return event_json(event, officer)
+    return _event_action(slug, events.cancel_event)
 
 
 # --- subscriptions ----------------------------------------------------------------------
@@ -231,10 +212,7 @@ def _json_body_only(view: Callable[..., Any]) -> Callable[..., Any]:
 @_json_body_only
 @subscribe_rate
 @bp.arguments(SubscriptionInSchema)
-@bp.response(202, SubscriptionAcceptedSchema)
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
-@bp.alt_response(429, response="TOO_MANY_REQUESTS")
+@answers(bp, 202, SubscriptionAcceptedSchema, errors=(404, 415, 429), officer=False)
 def subscribe(data: dict[str, Any], slug: str) -> Response:
     """Ask to join a published event: the same 202 for every address (new, pending or
     subscribed); what differs (confirm, welcome, "already subscribed") goes by mail only.

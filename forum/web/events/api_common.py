@@ -13,8 +13,9 @@ panelists); the CE and pathways APIs reuse the authentication from here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NoReturn, cast
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn, TypeVar, cast
 
 from flask import Response, current_app, jsonify, request
 from flask.blueprints import BlueprintSetupState
@@ -46,6 +47,16 @@ abort = cast("Callable[..., NoReturn]", _smorest_abort)
 BEARER = "bearerAuth"
 OFFICER_DOC: dict[str, Any] = {"security": [{BEARER: []}]}
 CACHE_KEY = "forum.api_officer"
+#: flask-smorest's names for the error answers routes document (its default error schema).
+ERROR_NAMES = {
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    409: "CONFLICT",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "TOO_MANY_REQUESTS",
+}
+View = TypeVar("View", bound=Callable[..., Any])
 BEARER_ROW_KEY = "forum.api_bearer_row"
 
 
@@ -68,6 +79,33 @@ def _document_security(state: BlueprintSetupState) -> None:
             BEARER,
             {"type": "http", "scheme": "bearer", "description": "`flask forum create-token EMAIL`"},
         )
+
+
+def answers(
+    blueprint: Blueprint,
+    status: int,
+    schema: Any = None,
+    *,
+    errors: Iterable[int | tuple[int, str]] = (401, 404),
+    officer: bool = True,
+    description: str | None = None,
+) -> Callable[[View], View]:
+    """What a route answers, documented in one place: its success (`status`, `schema`), the
+    errors it can give (a code, or a code and what it means here), and whether it needs an
+    officer token. Every API blueprint (events, CE, pathways, registration, audit) documents
+    its routes through this, so the OpenAPI document names errors and security one way."""
+
+    def decorate(view: View) -> View:
+        if officer:
+            view = blueprint.doc(**OFFICER_DOC)(view)
+        for error in reversed(tuple(errors)):  # as stacked decorators would, bottom up
+            code, meaning = error if isinstance(error, tuple) else (error, None)
+            extra = {"description": meaning} if meaning else {}
+            view = blueprint.alt_response(code, response=ERROR_NAMES[code], **extra)(view)
+        extra = {"description": description} if description else {}
+        return cast("View", blueprint.response(status, schema, **extra)(view))
+
+    return decorate
 
 
 # --- authentication ---------------------------------------------------------------------
@@ -207,6 +245,33 @@ def commit_or_409(field: str, message: str) -> None:
     except IntegrityError:
         db.session.rollback()
         field_error(field, message, 409)
+
+
+Refusal = TypeVar("Refusal", bound=Exception)
+
+
+@contextmanager
+def refusing(
+    answer: Callable[[Refusal], NoReturn] | None = None,
+    error: type[Refusal] = EventChangeError,  # type: ignore[assignment]
+    *,
+    commit: bool = False,
+) -> Iterator[None]:
+    """Run a door's call to a service: the refusal it raises (`error`) becomes the route's
+    4xx through `answer` (which rolls back; `refuse` by default), and with `commit` what
+    it did is committed. Every API route that changes something goes through this."""
+    try:
+        yield
+    except error as exc:
+        (answer or refuse)(exc)  # type: ignore[arg-type]
+    if commit:
+        db.session.commit()
+
+
+def officer_event(slug: str) -> tuple[Officer, Event]:
+    """The token's officer (401 without one) and the event they name (404)."""
+    officer = require_officer()
+    return officer, event_or_404(slug, officer)
 
 
 def refuse(error: EventChangeError, fields: dict[str, str] | None = None) -> NoReturn:

@@ -8,6 +8,7 @@ offsets, so clients never guess), and the announcement's zone lines.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask import url_for
@@ -40,6 +41,17 @@ WALL_TIME_ERRORS: dict[str, Any] = {
     ),
 }
 
+
+
+def string_list(make: str | Callable[[Any], list[str]], description: str = "") -> fields.Field:
+    """A computed list of lines (`make`: a method's name, or a function of the object),
+    documented as an array of strings: apispec cannot tell such a field's type by itself."""
+    doc: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+    if description:
+        doc["description"] = description
+    if callable(make):
+        return fields.Function(make, metadata=doc)
+    return fields.Method(make, metadata=doc)
 
 class _Pattern(validate.Regexp):
     """A Regexp that apispec documents as the field's `pattern`, matched against the whole
@@ -170,13 +182,9 @@ class SessionSchema(Schema):
         metadata={"type": "string", "format": "date-time", "description": "instant in the event's zone"},
     )
     ends_at_local = fields.Method("get_ends_local", metadata={"type": "string", "format": "date-time"})
-    zone_lines = fields.Method(
+    zone_lines = string_list(
         "get_zone_lines",
-        metadata={
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "`10:00 AM–6:00 PM (Eastern)`: the event's home zone, then each configured display zone",
-        },
+        "`10:00 AM–6:00 PM (Eastern)`: the event's home zone, then each configured display zone",
     )
 
     def get_starts_local(self, obj: Any) -> str | None:
@@ -196,14 +204,7 @@ class OfficerSessionSchema(SessionSchema):
     """What an officer (API token) sees: the join link too, and notes after a write."""
 
     join_url = fields.String(metadata={"description": f"{OFFICER_ONLY}: the webinar link"})
-    notes = fields.Method(
-        "get_notes",
-        metadata={
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "things the officer should know, e.g. an ambiguous wall time was resolved",
-        },
-    )
+    notes = string_list("get_notes", "things the officer should know, e.g. an ambiguous wall time was resolved")
 
     def get_notes(self, obj: Any) -> list[str]:
         return list(getattr(obj, "api_notes", []))
@@ -282,9 +283,7 @@ class EventSchema(EventSummarySchema):
     description_html = fields.Function(
         lambda e: str(markdown(e.description)), metadata={"type": "string", "description": "rendered HTML"}
     )
-    learning_outcomes = fields.Function(
-        lambda e: lines(e.learning_outcomes), metadata={"type": "array", "items": {"type": "string"}}
-    )
+    learning_outcomes = string_list(lambda e: lines(e.learning_outcomes))
     audience = fields.String(metadata={"description": "who should attend"})
     registration_info = fields.String(metadata={"description": "how to register, Markdown"})
     tech_requirements = fields.String()
@@ -347,14 +346,7 @@ class OfficerEventSchema(EventSchema):
     archive_public = fields.Boolean(metadata={"description": OFFICER_ONLY})
     reply_to_list = fields.Boolean(metadata={"description": OFFICER_ONLY})
     digest_hour = fields.Integer(metadata={"description": f"{OFFICER_ONLY}: when the daily digest goes out"})
-    dst_warnings = fields.Function(
-        lambda e: events.dst_warnings(e),
-        metadata={
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "sessions crossing a DST change",
-        },
-    )
+    dst_warnings = string_list(lambda e: events.dst_warnings(e), "sessions crossing a DST change")
 
 
 class PanelistEventSchema(Schema):

@@ -16,14 +16,14 @@ from forum.core.extensions import db
 from forum.events import editing, panelists
 from forum.models import Officer, Panelist, Session
 from forum.web.events.api_common import (
-    OFFICER_DOC,
     abort,
+    answers,
     bp,
     commit_or_409,
     event_json,
-    event_or_404,
+    officer_event,
     panelist_or_404,
-    refuse,
+    refusing,
     require_officer,
     session_or_404,
     token_officer,
@@ -43,6 +43,8 @@ from forum.web.events.api_schemas import (
 
 
 def _session_json(session: Session, notes: list[str], status: int) -> Response:
+    """Commit the change and answer with the session and what the officer should know."""
+    db.session.commit()
     session.api_notes = notes  # type: ignore[attr-defined]  # shown once, never stored
     response = jsonify(OfficerSessionSchema().dump(session))
     response.status_code = status
@@ -55,19 +57,15 @@ def _text(data: dict[str, Any], name: str, default: str) -> str:
 
 @bp.post("/events/<slug>/sessions")
 @bp.arguments(SessionInSchema)
-@bp.response(201, OfficerSessionSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 201, OfficerSessionSchema)
 def create_session(data: dict[str, Any], slug: str) -> Response:
     """Add a session: wall times in an IANA zone (default: the event's).
 
     A time in a spring-forward gap is refused (422 on the field); an ambiguous
     fall-back time takes its first occurrence and says so in `notes`.
     """
-    officer = require_officer()
-    event = event_or_404(slug, officer)
-    try:
+    _, event = officer_event(slug)
+    with refusing():
         session, notes = editing.new_session(
             event,
             data["start_wall"],
@@ -78,25 +76,16 @@ def create_session(data: dict[str, Any], slug: str) -> Response:
             description=_text(data, "description", ""),
             position=data.get("position"),
         )
-    except editing.EventChangeError as exc:
-        refuse(exc)
-    db.session.commit()
     return _session_json(session, notes, 201)
 
 
 @bp.patch("/events/<slug>/sessions/<int:session_id>")
 @bp.arguments(SessionPatchSchema)
-@bp.response(200, OfficerSessionSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, OfficerSessionSchema, errors=(401, 404, 409))
 def update_session(data: dict[str, Any], slug: str, session_id: int) -> Response:
     """Change some fields of a session; a change attendees see raises its SEQUENCE once."""
-    officer = require_officer()
-    event = event_or_404(slug, officer)
-    session = session_or_404(event, session_id)
-    try:
+    session = session_or_404(officer_event(slug)[1], session_id)
+    with refusing():
         notes = editing.edit_session(
             session,
             data.get("start_wall", session.start_wall),
@@ -107,31 +96,26 @@ def update_session(data: dict[str, Any], slug: str, session_id: int) -> Response
             description=_text(data, "description", session.description),
             position=data.get("position"),
         )
-    except editing.EventChangeError as exc:
-        refuse(exc)
-    db.session.commit()
     return _session_json(session, notes, 200)
 
 
 @bp.post("/events/<slug>/sessions/<int:session_id>/cancel")
-@bp.response(200, OfficerSessionSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, OfficerSessionSchema)
 def cancel_session(slug: str, session_id: int) -> Response:
     """Cancel one session; subscribers' calendars get a cancellation."""
-    officer = require_officer()
-    event = event_or_404(slug, officer)
-    session = session_or_404(event, session_id)
+    session = session_or_404(officer_event(slug)[1], session_id)
     editing.cancel_session(session)
-    db.session.commit()
     return _session_json(session, [], 200)
 
 
 # --- panelists --------------------------------------------------------------------------
 
 
-def _panelist_json(panelist: Panelist, officer: Officer | None, status: int = 200) -> Response:
+def _panelist_json(
+    panelist: Panelist, officer: Officer | None, status: int = 200, *, commit: bool = False
+) -> Response:
+    if commit:
+        db.session.commit()
     panelist.api_events = [  # type: ignore[attr-defined]
         link for link in panelist.event_links if officer is not None or link.event.is_public
     ]
@@ -153,8 +137,7 @@ def _bio(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/panelists/<int:panelist_id>")
-@bp.response(200, PanelistSchema)
-@bp.alt_response(404, response="NOT_FOUND")
+@answers(bp, 200, PanelistSchema, errors=(404,), officer=False)
 def get_panelist(panelist_id: int) -> Response:
     """A panelist's bio and the events they appear on (only public ones without a token)."""
     officer = token_officer()
@@ -166,41 +149,28 @@ def get_panelist(panelist_id: int) -> Response:
 
 @bp.post("/panelists")
 @bp.arguments(PanelistInSchema)
-@bp.response(201, PanelistSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 201, PanelistSchema, errors=(401,))
 def create_panelist(data: dict[str, Any]) -> Response:
     """Create a panelist; link them to events with PUT /events/<slug>/panelists/<id>."""
     officer = require_officer()
-    panelist = panelists.save_panelist(None, _bio(data))
-    db.session.commit()
-    return _panelist_json(panelist, officer, 201)
+    return _panelist_json(panelists.save_panelist(None, _bio(data)), officer, 201, commit=True)
 
 
 @bp.patch("/panelists/<int:panelist_id>")
 @bp.arguments(PanelistPatchSchema)
-@bp.response(200, PanelistSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, PanelistSchema)
 def update_panelist(data: dict[str, Any], panelist_id: int) -> Response:
     officer = require_officer()
-    panelist = panelist_or_404(panelist_id)
-    panelists.save_panelist(panelist, _bio(data))
-    db.session.commit()
-    return _panelist_json(panelist, officer)
+    panelist = panelists.save_panelist(panelist_or_404(panelist_id), _bio(data))
+    return _panelist_json(panelist, officer, commit=True)
 
 
 @bp.put("/events/<slug>/panelists/<int:panelist_id>")
 @bp.arguments(PanelistLinkInSchema)
-@bp.response(200, OfficerEventSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, OfficerEventSchema)
 def link_panelist(data: dict[str, Any], slug: str, panelist_id: int) -> Response:
     """Put a panelist on an event with a role (panelist, moderator, presenter); idempotent."""
-    officer = require_officer()
-    event = event_or_404(slug, officer)
+    officer, event = officer_event(slug)
     panelist = panelist_or_404(panelist_id)
     link = panelists.attach_panelist(event, panelist, data["role"])
     if "position" in data:
@@ -211,14 +181,10 @@ def link_panelist(data: dict[str, Any], slug: str, panelist_id: int) -> Response
 
 
 @bp.delete("/events/<slug>/panelists/<int:panelist_id>")
-@bp.response(204)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 204)
 def unlink_panelist(slug: str, panelist_id: int) -> None:
     """Take a panelist off an event (the panelist and their bio stay)."""
-    officer = require_officer()
-    event = event_or_404(slug, officer)
+    _, event = officer_event(slug)
     link = next((ln for ln in event.panelist_links if ln.panelist_id == panelist_id), None)
     if link is None:
         abort(404, message=f"Panelist {panelist_id} is not on “{slug}”.")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -20,11 +20,12 @@ from werkzeug.wrappers import Response
 
 from forum.calendars import rsvp
 from forum.core.extensions import db
-from forum.events import editing
+from forum.events import editing, readiness
 from forum.events import service as actions
 from forum.mail.addresses import rsvp_address
 from forum.mail.health import bounce_counts, daily_mail
 from forum.models import Event
+from forum.subscriptions.state import status_counts
 from forum.team import roles
 from forum.web.charts import delivery_chart, stacked_rows
 from forum.web.events import manage_panelists, manage_sessions, manage_topics  # noqa: F401  (their routes join bp)
@@ -37,7 +38,9 @@ from forum.web.events.manage_common import (
     show_error,
 )
 from forum.web.events.public import event_context
-from forum.web.forms import ConfirmForm, EventForm, topics_choices
+from forum.web.forms import ConfirmForm, EventForm, submitted, topics_choices
+from forum.web.helpers import commit_or_flash
+from forum.webinars import seats
 
 NEW_EVENT_DEFAULTS = {
     "kind": "eforum",
@@ -93,16 +96,27 @@ def new_event() -> Page:
 @bp.route("/events/<slug>")
 def event(slug: str) -> Page:
     ev = get_event(slug)
+    draft = ev.status == "draft"
     return render_template(
         "manage/event.html",
         event=ev,
         recipients=actions.calendar_recipients(ev),
         warnings=actions.dst_warnings(ev),
-        publish_warnings=actions.publish_warnings(ev),
         form=ConfirmForm(),
-        delivery=delivery_health(ev),
+        # a draft has sent nothing: its overview is what is ready and what publishing sends
+        readiness=readiness.checks(ev) if draft else None,
+        publishing_sends=readiness.what_publishing_sends(ev) if draft else "",
+        delivery=None if draft else delivery_health(ev),
+        registrations=None if draft else registration_summary(ev),
         rsvps=rsvp_answers(ev),
     )
+
+
+def registration_summary(event: Event) -> dict[str, object]:
+    """The overview's registrations: by status, and a series' seats and waiting list."""
+    by_status = status_counts(event)
+    limited = event.kind == "series" and event.seat_limit is not None
+    return {"by_status": by_status, "seats": seats.counts(event) if limited else None}
 
 
 def rsvp_answers(event: Event) -> dict[str, object] | None:
@@ -159,15 +173,8 @@ def _form_values(form: EventForm) -> dict[str, object]:
 def publish(slug: str) -> Response:
     ev = get_event(slug)
     form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400, description="The form expired. Go back, reload the page and try again.")
-    try:
-        editing.publish_event(ev)
-    except editing.EventChangeError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
+    submitted(form, "The form expired. Go back, reload the page and try again.")
+    if commit_or_flash(lambda: editing.publish_event(ev), editing.EventChangeError):
         flash(f"Published. The public page is live at {url_for('public.event', slug=ev.slug)}.", "success")
         for warning in actions.publish_warnings(ev):
             flash(warning, "warning")

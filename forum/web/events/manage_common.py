@@ -6,6 +6,9 @@ all use. Other areas' officer pages reuse `get_event` and `require_officer` from
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from flask import Blueprint, abort, render_template
 from flask_login import current_user
 from sqlalchemy import select
@@ -20,6 +23,7 @@ from forum.models import Event, Session
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
 Page = str | tuple[str, int] | Response
+Row = TypeVar("Row")
 
 
 @bp.before_request
@@ -28,6 +32,14 @@ def require_officer() -> Response | None:
     if not current_user.is_authenticated:
         return login.unauthorized()
     return None
+
+
+def officer_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint:
+    """A blueprint of officer pages (another area's, under /manage): every page in it asks
+    for sign-in first, as the events' own `manage` blueprint does."""
+    blueprint = Blueprint(name, import_name, url_prefix=url_prefix)
+    blueprint.before_request(require_officer)
+    return blueprint
 
 
 def get_event(slug: str) -> Event:
@@ -41,11 +53,31 @@ def get_event(slug: str) -> Event:
     return event
 
 
-def get_session(event: Event, session_id: int) -> Session:
-    session = db.session.get(Session, session_id)
-    if session is None or session.event_id != event.id:
-        abort(404, description="That session is not part of this event.")
-    return session
+def officer_event(slug: str) -> Event:
+    """`get_event` for a page on a blueprint open to everyone (sign-in asked for here)."""
+    if not current_user.is_authenticated:
+        abort(login.unauthorized())
+    return get_event(slug)
+
+
+def get_owned(
+    model: type[Row],
+    row_id: int | None,
+    event: Event,
+    missing: str,
+    event_of: Callable[[Any], int] = lambda row: row.event_id,
+) -> Row:
+    """A row of an event's (a session, an announcement, a webhook...) by its id in the URL or
+    form; a 404 saying `missing` when there is none or it belongs to another event, so an
+    officer's page can never be pointed at another event's rows."""
+    row = db.session.get(model, row_id) if row_id is not None else None
+    if row is None or event_of(row) != event.id:
+        abort(404, description=missing)
+    return row
+
+
+def get_session(event: Event, session_id: int | None) -> Session:
+    return get_owned(Session, session_id, event, "That session is not part of this event.")
 
 
 def bad_request(template: str, **context: object) -> tuple[str, int]:

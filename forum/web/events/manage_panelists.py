@@ -118,9 +118,7 @@ def panelist_link(slug: str, link_id: int) -> Response:
 
 @bp.route("/panelists/<int:panelist_id>/edit", methods=["GET", "POST"])
 def edit_panelist(panelist_id: int) -> Page:
-    panelist = db.session.get(Panelist, panelist_id)
-    if panelist is None:
-        abort(404, description="There is no such panelist.")
+    panelist = db.get_or_404(Panelist, panelist_id, description="There is no such panelist.")
     slug = request.args.get("event") or ""
     ev = Event.by_slug(slug) if slug else None
     form = PanelistForm(obj=panelist)

@@ -8,21 +8,24 @@ date in the past is this door's own question, not a rule: the API has no one to 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask import session as cookie
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms import Field
 
+from forum.core import clock
 from forum.core.extensions import db
-from forum.core.timezones import TimeInputError
+from forum.core.timezones import TimeInputError, format_time, to_zone, zone_label
 from forum.events import editing
 from forum.events import service as actions
 from forum.models import Event
 from forum.web.events.manage_common import Page, bad_request, bp, get_event, get_session, people
-from forum.web.forms import ConfirmForm, DayRangeForm, SeriesForm, SessionForm
+from forum.web.forms import ConfirmForm, DayRangeForm, SeriesForm, SessionForm, submitted
 
 
 def sessions_page(
@@ -34,6 +37,7 @@ def sessions_page(
 ) -> tuple[str, int]:
     form = form or SessionForm(formdata=None, data={"timezone": ev.timezone})
     form.panelist_ids.choices = panelist_choices(ev)
+    describe_title(form, ev)
     days = days or DayRangeForm(formdata=None, prefix="days", data={"timezone": ev.timezone})
     series = series or SeriesForm(formdata=None, prefix="series", data=series_defaults(ev))
     return render_template(
@@ -53,13 +57,20 @@ def series_defaults(ev: Event) -> dict[str, object]:
     link: remembered in their session cookie), so the next batch is quick to add."""
     kept = cookie.get("series_form", {}).get(ev.slug, {})
     data: dict[str, object] = {"timezone": ev.timezone, "repeat": "weekly", "count": 6}
-    for name in ("title_pattern", "join_url", "repeat", "timezone"):
+    for name in ("title_pattern", "join_url", "repeat", "timezone", "count"):
         if kept.get(name):
             data[name] = kept[name]
     for name in ("start_time", "end_time"):
         if kept.get(name):
             data[name] = datetime.strptime(kept[name], "%H:%M").time()
     return data
+
+
+def describe_title(form: SessionForm, ev: Event) -> None:
+    """The title's hint fits the event: an e-forum day may go untitled, a webinar is named."""
+    form.title.description = (
+        _("Optional for an e-forum day.") if ev.is_eforum else _("Shown on the event page and in calendars.")
+    )
 
 
 def panelist_choices(ev: Event) -> list[tuple[int, str]]:
@@ -71,6 +82,24 @@ def refused(form: SessionForm, error: editing.EventChangeError) -> None:
     field = form.end_time if error.field == "end_wall" else form.start_time
     field.errors = [*field.errors, str(error)]
     db.session.rollback()
+
+
+def _saved_session(
+    slug: str, form: SessionForm, change: Callable[[], list[str]], saved: Callable[[list[str]], None]
+) -> Response | None:
+    """Make a session change from the form: committed, `saved` says so (with the officer
+    notes) and it is back to the sessions; refused, None (the form again, the refusal next
+    to its field), or a page of its own when the event or session no longer takes changes."""
+    try:
+        notes = change()
+    except editing.EventChangeError as exc:
+        if exc.conflict:
+            return refused_outright(slug, exc)
+        refused(form, exc)
+        return None
+    db.session.commit()
+    saved(notes)
+    return redirect(url_for("manage.sessions", slug=slug))
 
 
 def times_exist(form: SessionForm, start: datetime, end: datetime) -> bool:
@@ -85,12 +114,22 @@ def times_exist(form: SessionForm, start: datetime, end: datetime) -> bool:
 
 def confirm_past(form: SessionForm | SeriesForm, date_field: Field, start: datetime) -> bool:
     """A start that has already gone by is added only once the officer ticks the box."""
-    if not actions.is_past(start, form.timezone.data or "") or form.confirm_past.data:
+    zone = form.timezone.data or ""
+    if not actions.is_past(start, zone) or form.confirm_past.data:
         return True
-    date_field.errors = [
-        *date_field.errors,
-        "This date is in the past. Tick “" + form.confirm_past.label.text + "” below to add it anyway.",
-    ]
+    if start.date() == to_zone(clock.now(), zone).date():  # today: it is the hour that went by
+        message = _(
+            "%(time)s today has already gone by in %(zone)s. Tick “%(confirm)s” below to add it anyway.",
+            time=format_time(start),
+            zone=zone_label(zone),
+            confirm=form.confirm_past.label.text,
+        )
+    else:
+        message = _(
+            "This date is in the past. Tick “%(confirm)s” below to add it anyway.",
+            confirm=form.confirm_past.label.text,
+        )
+    date_field.errors = [*date_field.errors, message]
     form.ask_past = True  # type: ignore[union-attr]
     return False
 
@@ -102,20 +141,19 @@ def sessions(slug: str) -> Page:
         return sessions_page(ev)
     form = SessionForm()
     form.panelist_ids.choices = panelist_choices(ev)
+    describe_title(form, ev)
     if form.validate_on_submit():
         start, end = actions.wall_span(form.date.data, form.start_time.data, form.end_time.data)
         if times_exist(form, start, end) and confirm_past(form, form.date, start):
             recipients = actions.calendar_recipients(ev)
-            try:
-                _, notes = editing.new_session(ev, start, end, form.timezone.data, **_session_values(form))
-            except editing.EventChangeError as exc:
-                if exc.conflict:
-                    return refused_outright(slug, exc)
-                refused(form, exc)
-            else:
-                db.session.commit()
-                flash_saved("Session added.", notes, ev, recipients)
-                return redirect(url_for("manage.sessions", slug=slug))
+            done = _saved_session(
+                slug,
+                form,
+                lambda: editing.new_session(ev, start, end, form.timezone.data, **_session_values(form))[1],
+                lambda notes: flash_saved("Session added.", notes, ev, recipients),
+            )
+            if done is not None:
+                return done
     return sessions_page(get_event(slug), form=form, status=400)
 
 
@@ -184,27 +222,26 @@ def edit_session(slug: str, session_id: int) -> Page:
             },
         )
         form.panelist_ids.choices = panelist_choices(ev)
+        describe_title(form, ev)
         return render_template(
             "manage/session_form.html", event=ev, session=session, form=form, recipients=recipients
         )
     form = SessionForm()
     form.panelist_ids.choices = panelist_choices(ev)
+    describe_title(form, ev)
     if form.validate_on_submit():
         start, end = actions.wall_span(form.date.data, form.start_time.data, form.end_time.data)
         moved = (start, form.timezone.data) != (session.start_wall, session.timezone)
         if times_exist(form, start, end) and (not moved or confirm_past(form, form.date, start)):
             before = session.sequence
-            try:
-                notes = editing.edit_session(session, start, end, form.timezone.data, **_session_values(form))
-            except editing.EventChangeError as exc:
-                if exc.conflict:
-                    return refused_outright(slug, exc)
-                refused(form, exc)
-            else:
-                db.session.commit()
-                changed = session.sequence != before
-                flash_saved("Session saved.", notes, ev, recipients if changed else 0)
-                return redirect(url_for("manage.sessions", slug=slug))
+            done = _saved_session(
+                slug,
+                form,
+                lambda: editing.edit_session(session, start, end, form.timezone.data, **_session_values(form)),
+                lambda notes: flash_saved("Session saved.", notes, ev, recipients if session.sequence != before else 0),
+            )
+            if done is not None:
+                return done
     return bad_request(
         "manage/session_form.html", event=ev, session=session, form=form, recipients=recipients
     )
@@ -225,8 +262,7 @@ def move_session(slug: str, session_id: int) -> Response:
     """Reorder: trade date and time with the previous (up) or next (down) live session."""
     ev = get_event(slug)
     session = get_session(ev, session_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired. Go back, reload the page and try again.")
+    submitted(ConfirmForm(), "The form expired. Go back, reload the page and try again.")
     live = sorted(ev.active_sessions, key=lambda s: s.starts_at)
     step = -1 if request.form.get("direction") == "up" else 1
     if session in live and 0 <= live.index(session) + step < len(live):

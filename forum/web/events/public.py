@@ -36,7 +36,8 @@ class ScheduleBlock:
     heading: str
     title: str
     lines: list[str]
-    viewer_line: str
+    viewer_line: str  # one line per distinct range (an e-forum's days), shown line by line
+    zones: list[str] = field(default_factory=list)  # the zone of each of `lines`
     sessions: list[Session] = field(default_factory=list)
     cancelled: bool = False
 
@@ -56,6 +57,12 @@ def event_dates(event: Event) -> str:
     if first == last:
         return timezones.format_date(first)
     return timezones.format_date_range(first, last)
+
+
+def line_zones(home_zone: str) -> list[str]:
+    """The zone of each line `zone_lines_for` gives: the home zone first when it is not listed."""
+    listed = [z.name for z in display_zones()]
+    return listed if home_zone in listed else [home_zone, *listed]
 
 
 def zone_lines_for(session: Session, home_zone: str, viewer_zone: str) -> tuple[list[str], str]:
@@ -87,7 +94,8 @@ def build_schedule(event: Event, viewer_zone: str) -> list[ScheduleBlock]:
                     heading=event_dates(event),
                     title="",
                     lines=first_lines,
-                    viewer_line="; ".join(dict.fromkeys(rendered[s.id][1] for s in live)),
+                    viewer_line="\n".join(dict.fromkeys(rendered[s.id][1] for s in live)),
+                    zones=line_zones(event.timezone),
                     sessions=live,
                 )
             ]
@@ -101,6 +109,7 @@ def build_schedule(event: Event, viewer_zone: str) -> list[ScheduleBlock]:
                 title=session.title,
                 lines=lines,
                 viewer_line=viewer,
+                zones=line_zones(event.timezone),
                 sessions=[session],
                 cancelled=session.status == "cancelled",
             )

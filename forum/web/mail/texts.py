@@ -3,7 +3,7 @@ with a preview (rendered by the server with sample values) and a test send to th
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, TextAreaField
@@ -11,10 +11,9 @@ from wtforms import HiddenField, TextAreaField
 from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.mail import texts as mail_texts
-from forum.web.events.manage_common import get_event, require_officer
+from forum.web.events.manage_common import get_event, officer_blueprint
 
-bp = Blueprint("mail_texts", __name__, url_prefix="/manage")
-bp.before_request(require_officer)
+bp = officer_blueprint("mail_texts", __name__, "/manage")
 
 PLACEHOLDER_HINT = (
     "Markdown. Placeholders: " + ", ".join(f"{{{{ {p} }}}}" for p in mail_texts.PLACEHOLDERS) + "."
@@ -41,6 +40,7 @@ def edit(slug: str) -> str | tuple[str, int] | Response:
         data={"kind": kind, "intro": row.intro if row else "", "signoff": row.signoff if row else ""}
     )
     preview = None
+    real: mail_texts.RealMail | None = None
     status = 200
     if form.validate_on_submit():
         intro, signoff = form.intro.data or "", form.signoff.data or ""
@@ -50,11 +50,13 @@ def edit(slug: str) -> str | tuple[str, int] | Response:
             status = 400
         elif action == "preview":
             preview = mail_texts.preview(event, intro, signoff)
+            real = mail_texts.real_mail(event, kind, intro, signoff)
         elif action == "test":
             mail_texts.send_test(event, kind, intro, signoff, current_user.email, current_user.name or "")
             db.session.commit()
             flash(f"A test mail is on its way to {current_user.email}.", "success")
             preview = mail_texts.preview(event, intro, signoff)
+            real = mail_texts.real_mail(event, kind, intro, signoff)
         else:
             mail_texts.save(event, kind, intro, signoff)
             db.session.commit()
@@ -71,6 +73,7 @@ def edit(slug: str) -> str | tuple[str, int] | Response:
         kinds=kinds,
         saved=saved,
         preview=preview,
+        real=real,
         placeholders=mail_texts.PLACEHOLDERS,
     ), status
 

@@ -28,7 +28,14 @@ from forum.models.pathways import (
     Resource,
 )
 from forum.pathways import service
-from forum.web.events.api_common import OFFICER_DOC, abort, require_json_body, require_officer, token_officer
+from forum.web.events.api_common import (
+    abort,
+    answers,
+    refusing,
+    require_json_body,
+    require_officer,
+    token_officer,
+)
 from forum.web.events.api_schemas import (
     SLUG_RE,
     Pattern,
@@ -36,6 +43,7 @@ from forum.web.events.api_schemas import (
     TopicSchema,
     http_url,
     slug_pattern,
+    string_list,
     text_line,
     topics_in,
 )
@@ -147,7 +155,7 @@ class NeedSchema(Schema):
     slug = fields.Str()
     title = fields.Str()
     description = fields.Str()
-    pathways = fields.Method("_pathways", metadata={"type": "array", "items": {"type": "string"}})
+    pathways = string_list("_pathways")
 
     def _pathways(self, need: LearningNeed) -> list[str]:
         """Slugs of the published pathways serving the need (drafts stay private)."""
@@ -291,8 +299,7 @@ def _step_resource(data: dict[str, Any], field: str = "steps") -> Resource:
 
 
 @bp.get("/pathways")
-@bp.response(200, PathwaySchema(many=True))
-@bp.alt_response(401, response="UNAUTHORIZED")
+@answers(bp, 200, PathwaySchema(many=True), errors=(401,), officer=False)
 def list_pathways() -> Any:
     """Published pathways by title (with a token: drafts too)."""
     stmt = select(Pathway).order_by(Pathway.title)
@@ -302,20 +309,18 @@ def list_pathways() -> Any:
 
 
 @bp.get("/pathways/<slug>")
-@bp.response(200, PathwaySchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
+@answers(bp, 200, PathwaySchema, officer=False)
 def get_pathway(slug: str) -> Any:
     return _pathway_or_404(slug)
 
 
 @bp.post("/pathways")
 @bp.arguments(PathwayInSchema)
-@bp.response(201, PathwaySchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND", description="A need, topic, resource, event or session named is not here.")
-@bp.alt_response(409, response="CONFLICT", description="The address is taken, or `publish` without steps.")
-@bp.doc(**OFFICER_DOC)
+@answers(
+    bp,
+    201, PathwaySchema,
+    errors=(401, (404, "A need, resource, event or session named is not here."), (409, "The address is taken, or `publish` without steps.")),
+)
 def create_pathway(data: dict[str, Any]) -> Any:
     """Create a pathway with its steps (and publish it at once with `publish: true`)."""
     needs = []
@@ -324,7 +329,7 @@ def create_pathway(data: dict[str, Any]) -> Any:
         if need is None:
             _refuse(404, "needs", f"No learning need “{slug}”.")
         needs.append(need)
-    try:
+    with refusing(_service_error, service.PathwayError):
         pathway = service.save_pathway(
             None,
             title=data["title"],
@@ -339,84 +344,61 @@ def create_pathway(data: dict[str, Any]) -> Any:
             service.add_step(pathway, _step_resource(step), why=step["why"], stage=step["stage"])
         if data["publish"]:
             service.publish(pathway)
-    except service.PathwayError as exc:
-        _service_error(exc)
     _commit("slug", f"Another pathway already uses the address /pathways/{pathway.slug}.")
     return pathway
 
 
 @bp.get("/needs")
-@bp.response(200, NeedSchema(many=True))
-@bp.alt_response(401, response="UNAUTHORIZED")
+@answers(bp, 200, NeedSchema(many=True), errors=(401,), officer=False)
 def list_needs() -> Any:
     return db.session.scalars(select(LearningNeed).order_by(LearningNeed.position)).all()
 
 
 @bp.post("/needs")
 @bp.arguments(NeedInSchema)
-@bp.response(201, NeedSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(409, response="CONFLICT", description="Another learning need has the address.")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 201, NeedSchema, errors=(401, (409, "Another learning need has the address.")))
 def create_need(data: dict[str, Any]) -> Any:
-    try:
+    with refusing(_service_error, service.PathwayError):
         need = service.save_need(None, title=data["title"], slug=data["slug"], description=data["description"])
-    except service.PathwayError as exc:
-        _service_error(exc)
     _commit("slug", f"Another learning need already uses the address “{need.slug}”.")
     return need
 
 
 @bp.get("/resources")
-@bp.response(200, ResourceSchema(many=True))
-@bp.alt_response(401, response="UNAUTHORIZED")
+@answers(bp, 200, ResourceSchema(many=True), errors=(401,), officer=False)
 def list_resources() -> Any:
     return service.public_resources()
 
 
 @bp.post("/resources")
 @bp.arguments(ResourceInSchema)
-@bp.response(201, ResourceSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 201, ResourceSchema, errors=(401,))
 def create_resource(data: dict[str, Any]) -> Any:
-    try:
+    with refusing(_service_error, service.PathwayError, commit=True):
         resource = service.save_external(None, **data)
-    except service.PathwayError as exc:
-        _service_error(exc)
-    db.session.commit()
     return resource
 
 
 @bp.post("/pathways/<slug>/steps")
 @bp.arguments(StepInSchema)
-@bp.response(201, PathwaySchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND", description="No such pathway, or the resource, event or session named.")
-@bp.doc(**OFFICER_DOC)
+@answers(
+    bp,
+    201, PathwaySchema,
+    errors=(401, (404, "No such pathway, or the resource, event or session named.")),
+)
 def add_step(data: dict[str, Any], slug: str) -> Any:
     """Append a step (its stage defaults to the previous step's)."""
     pathway = _pathway_or_404(slug)
-    try:
+    with refusing(_service_error, service.PathwayError, commit=True):
         service.add_step(pathway, _step_resource(data, "resource"), why=data["why"], stage=data["stage"])
-    except service.PathwayError as exc:
-        _service_error(exc)
-    db.session.commit()
     return pathway
 
 
 @bp.post("/pathways/<slug>/publish")
-@bp.response(200, PathwaySchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT", description="The pathway has no steps yet.")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, PathwaySchema, errors=(401, 404, (409, "The pathway has no steps yet.")))
 def publish_pathway(slug: str) -> Any:
     """Make the pathway public (a no-op if it already is); it needs a step first."""
     pathway = _pathway_or_404(slug)
-    try:
+    with refusing(_service_error, service.PathwayError, commit=True):
         service.publish(pathway)
-    except service.PathwayError as exc:
-        _service_error(exc)
-    db.session.commit()
     return pathway

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -21,9 +21,9 @@ from forum.pathways import csv_import as importer
 from forum.pathways import gaps as reports
 from forum.pathways import service
 from forum.web.charts import count_bars
-from forum.web.events.manage_common import require_officer
+from forum.web.events.manage_common import Page, officer_blueprint
 from forum.web.forms import topics_choices
-from forum.web.helpers import button_post
+from forum.web.helpers import button_post, commit_or_flash, form_page
 from forum.web.pathways.forms import (
     ButtonForm,
     ImportForm,
@@ -38,10 +38,9 @@ from forum.web.pathways.forms import (
     source_choices,
 )
 
-bp = Blueprint("pathways_manage", __name__, url_prefix="/manage/pathways")
-bp.before_request(require_officer)  # every page here is for signed-in officers
+bp = officer_blueprint("pathways_manage", __name__, "/manage/pathways")
 
-Page = str | tuple[str, int] | Response
+F = TypeVar("F", bound=FlaskForm)
 
 
 
@@ -51,6 +50,16 @@ def _pathway(slug: str) -> Pathway:
     if item is None:
         abort(404, description="There is no pathway at this address.")
     return item
+
+
+def _form_for(form_class: type[F], row: object) -> F:
+    """An edit form: filled from `row` on GET, the submission on POST."""
+    return form_class(obj=row) if request.method == "GET" else form_class()
+
+
+def _edit(form: FlaskForm, change: Callable[[], Any], done: str, to: str, template: str, **context: Any) -> Page:
+    """An officer's edit form: `_saved` on a valid submission, else the form's page (again)."""
+    return _saved(form, change, done, to) or form_page(template, form, **context)
 
 
 def _saved(form: FlaskForm, change: Callable[[], Any], done: str, to: str | Callable[[Any], str]) -> Response | None:
@@ -68,11 +77,6 @@ def _saved(form: FlaskForm, change: Callable[[], Any], done: str, to: str | Call
     if done:
         flash(done)
     return redirect(to(result) if callable(to) else to, code=303)
-
-
-def _form_page(template: str, form: FlaskForm, **context: Any) -> Page:
-    """A form's page: 400 when it comes back with errors, so a failed POST is not a success."""
-    return render_template(template, form=form, **context), 400 if form.errors else 200
 
 
 def _form_error(form: FlaskForm, exc: service.PathwayError) -> None:
@@ -110,7 +114,7 @@ def new_pathway() -> Page:
         "Pathway saved as a draft. Add its steps next.",
         lambda item: url_for(".pathway", slug=item.slug),
     )
-    return done or _form_page("pathways/manage/pathway_form.html", form, item=None)
+    return done or form_page("pathways/manage/pathway_form.html", form, item=None)
 
 
 def _pathway_fields(form: PathwayForm) -> dict[str, Any]:
@@ -130,7 +134,7 @@ def _pathway_fields(form: PathwayForm) -> dict[str, Any]:
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
 def edit_pathway(slug: str) -> Page:
     item = _pathway(slug)
-    form = PathwayForm(obj=item) if request.method == "GET" else PathwayForm()
+    form = _form_for(PathwayForm, item)
     form.needs.choices = need_choices()
     form.topics.choices = topics_choices()
     if request.method == "GET":
@@ -142,7 +146,7 @@ def edit_pathway(slug: str) -> Page:
         "Pathway saved.",
         lambda _: url_for(".pathway", slug=item.slug),
     )
-    return done or _form_page("pathways/manage/pathway_form.html", form, item=item)
+    return done or form_page("pathways/manage/pathway_form.html", form, item=item)
 
 
 @bp.route("/<slug>", methods=["GET", "POST"])
@@ -159,7 +163,7 @@ def pathway(slug: str) -> Page:
         "Step added.",
         url_for(".pathway", slug=slug) + "#steps",
     )
-    return done or _form_page(
+    return done or form_page(
         "pathways/manage/pathway.html",
         form,
         item=item,
@@ -179,7 +183,7 @@ def edit_step(slug: str, step_id: int) -> Page:
     step = db.session.get(PathwayStep, step_id)
     if step is None or step.pathway_id != item.id:
         abort(404)
-    form = StepEditForm(obj=step) if request.method == "GET" else StepEditForm()
+    form = _form_for(StepEditForm, step)
     done = _saved(
         form,
         lambda: service.update_step(step, why=form.why.data or "", stage=form.stage.data or ""),
@@ -210,24 +214,13 @@ def status(slug: str, action: str) -> Page:
     item = _pathway(slug)
     if action not in ("publish", "unpublish", "delete"):
         abort(404)
-    if ButtonForm().validate_on_submit():
-        try:
-            if action == "delete":
-                title = item.title
-                service.delete_pathway(item)
-            elif action == "publish":
-                service.publish(item)
-            else:
-                service.unpublish(item)
-        except service.PathwayError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            if action == "delete":
-                flash(f"Deleted {title}.")
-                return redirect(url_for(".index"), code=303)
-            flash("Published: it is on /pathways now." if action == "publish" else "Back to draft.")
+    change = {"delete": service.delete_pathway, "publish": service.publish, "unpublish": service.unpublish}
+    title = item.title
+    if ButtonForm().validate_on_submit() and commit_or_flash(lambda: change[action](item), service.PathwayError):
+        if action == "delete":
+            flash(f"Deleted {title}.")
+            return redirect(url_for(".index"), code=303)
+        flash("Published: it is on /pathways now." if action == "publish" else "Back to draft.")
     return redirect(url_for(".pathway", slug=slug), code=303)
 
 
@@ -286,11 +279,9 @@ def import_resources() -> Page:
 
 @bp.route("/resources/<int:resource_id>", methods=["GET", "POST"])
 def edit_resource(resource_id: int) -> Page:
-    resource = db.session.get(Resource, resource_id)
-    if resource is None:
-        abort(404)
+    resource = db.get_or_404(Resource, resource_id)
     if not resource.is_external:  # an event or session: only its topics are the officer's to set
-        topics_form = TopicsForm(obj=resource) if request.method == "GET" else TopicsForm()
+        topics_form = _form_for(TopicsForm, resource)
         done = _saved(
             topics_form,
             lambda: service.set_internal(
@@ -299,28 +290,25 @@ def edit_resource(resource_id: int) -> Page:
             "Saved.",
             url_for(".resources"),
         )
-        return done or _form_page("pathways/manage/resource_form.html", topics_form, resource=resource)
-    form = ResourceForm(obj=resource) if request.method == "GET" else ResourceForm()
-    done = _saved(
-        form, lambda: service.save_external(resource, **_resource_fields(form)), "Resource saved.", url_for(".resources")
+        return done or form_page("pathways/manage/resource_form.html", topics_form, resource=resource)
+    form = _form_for(ResourceForm, resource)
+    return _edit(
+        form,
+        lambda: service.save_external(resource, **_resource_fields(form)),
+        "Resource saved.",
+        url_for(".resources"),
+        "pathways/manage/resource_form.html",
+        resource=resource,
     )
-    return done or _form_page("pathways/manage/resource_form.html", form, resource=resource)
 
 
 @bp.route("/resources/<int:resource_id>/delete", methods=["POST"])
 def delete_resource(resource_id: int) -> Page:
-    resource = db.session.get(Resource, resource_id)
-    if resource is None:
-        abort(404)
+    resource = db.get_or_404(Resource, resource_id)
+    title = resource.display_title
     if ButtonForm().validate_on_submit():
-        title = resource.display_title
-        try:
-            service.delete_resource(resource)
-        except service.PathwayError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        if not commit_or_flash(lambda: service.delete_resource(resource), service.PathwayError):
             return redirect(url_for(".edit_resource", resource_id=resource_id), code=303)
-        db.session.commit()
         flash(f"Deleted {title}.")
     return redirect(url_for(".resources"), code=303)
 
@@ -334,7 +322,7 @@ def needs() -> Page:
     done = _saved(
         form, lambda: service.save_need(None, **_need_fields(form)), "Learning need added.", url_for(".needs")
     )
-    return done or _form_page(
+    return done or form_page(
         "pathways/manage/needs.html",
         form,
         needs=db.session.scalars(select(LearningNeed).order_by(LearningNeed.position)).all(),
@@ -351,21 +339,21 @@ def _need_fields(form: NeedForm) -> dict[str, str]:
 
 @bp.route("/needs/<int:need_id>", methods=["GET", "POST"])
 def edit_need(need_id: int) -> Page:
-    need = db.session.get(LearningNeed, need_id)
-    if need is None:
-        abort(404)
-    form = NeedForm(obj=need) if request.method == "GET" else NeedForm()
-    done = _saved(
-        form, lambda: service.save_need(need, **_need_fields(form)), "Learning need saved.", url_for(".needs")
+    need = db.get_or_404(LearningNeed, need_id)
+    form = _form_for(NeedForm, need)
+    return _edit(
+        form,
+        lambda: service.save_need(need, **_need_fields(form)),
+        "Learning need saved.",
+        url_for(".needs"),
+        "pathways/manage/need_form.html",
+        need=need,
     )
-    return done or _form_page("pathways/manage/need_form.html", form, need=need)
 
 
 @bp.route("/needs/<int:need_id>/delete", methods=["POST"])
 def delete_need(need_id: int) -> Page:
-    need = db.session.get(LearningNeed, need_id)
-    if need is None:
-        abort(404)
+    need = db.get_or_404(LearningNeed, need_id)
     return button_post(lambda: service.delete_need(need), f"Deleted the learning need {need.title}.", url_for(".needs"))
 
 

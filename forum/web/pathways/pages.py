@@ -26,8 +26,9 @@ from forum.models import Participant
 from forum.models.pathways import INTERVALS, WEEKDAYS, Pathway, PathwayFollow
 from forum.pathways import follow as following
 from forum.pathways import service
-from forum.web.events.public import viewer_zone_from_request, zone_lines_for
+from forum.web.events.public import line_zones, viewer_zone_from_request, zone_lines_for
 from forum.web.forms import CachedSelect
+from forum.web.helpers import commit_or_flash, confirm_page, form_page
 from forum.web.security import is_one_click
 
 bp = Blueprint("pathways", __name__)
@@ -118,7 +119,8 @@ def step_views(pathway: Pathway, viewer_zone: str) -> list[dict[str, Any]]:
         sessions = []
         for session in service.upcoming_sessions(resource, now) if state == "upcoming" else []:
             lines, viewer = zone_lines_for(session, session.timezone, viewer_zone)
-            sessions.append({"session": session, "lines": lines, "viewer": viewer})
+            zones = line_zones(session.timezone)
+            sessions.append({"session": session, "lines": lines, "viewer": viewer, "zones": zones})
         views.append(
             {
                 "number": number,
@@ -152,16 +154,17 @@ def pathway(slug: str) -> Any:
             db.session.commit()
             return render_template("pathways/check_inbox.html", pathway=item)
     viewer_zone = viewer_zone_from_request()
-    by_step = {v["step"].id: v for v in step_views(item, viewer_zone)}
-    return render_template(
+    views = step_views(item, viewer_zone)
+    by_step = {v["step"].id: v for v in views}
+    return form_page(
         "pathways/pathway.html",
+        form,
         pathway=item,
         stages=[(name, [by_step[s.id] for s in steps]) for name, steps in service.stages(item)],
         total=service.total_minutes(item),
-        form=form,
         viewer_zone=viewer_zone,
-        zone_names=timezones.all_zone_names(),
-    ), 400 if form.errors else 200
+        has_sessions=any(v["sessions"] for v in views),
+    )
 
 
 # --- signed links ---------------------------------------------------------------------------------
@@ -205,14 +208,11 @@ def confirm(token: str) -> Any:
     item = _followed("pathway-confirm", token)
     if not isinstance(item, PathwayFollow):
         return item
-    form = ButtonForm()
-    if item.status == "pending" and form.validate_on_submit():
-        following.confirm(item)
-        db.session.commit()
-    return render_template(
+    return confirm_page(
         "pathways/confirm.html",
+        item,
+        following.confirm,
         follow=item,
-        form=form,
         preferences_url=links.preferences_url(item.participant),
     )
 
@@ -336,11 +336,7 @@ def settings(token: str, follow_id: int) -> Any:
         following.start(item)
         flash(f"You follow {item.pathway.title} again, from where you stopped.")
     else:
-        try:
-            following.set_pace(item, **_pace(form))
-        except following.FollowError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        if not commit_or_flash(lambda: following.set_pace(item, **_pace(form)), following.FollowError):
             return back
         flash(f"Your pace for {item.pathway.title} is saved.")
     db.session.commit()

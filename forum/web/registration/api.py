@@ -8,7 +8,7 @@ forum.registration, like the officer pages. Sensitive answers come only with
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Response, jsonify, request
 from flask_smorest import Blueprint
@@ -24,8 +24,8 @@ from forum.models.registration import lines
 from forum.registration import approval
 from forum.registration import questions as service
 from forum.registration.export import answers_by_subscription, export_questions
-from forum.web.events.api_common import OFFICER_DOC, abort, require_officer, token_officer
-from forum.web.events.api_schemas import StrictBoolean, text_line
+from forum.web.events.api_common import abort, answers, refusing, require_officer, token_officer
+from forum.web.events.api_schemas import StrictBoolean, string_list, text_line
 
 bp = Blueprint(
     "api_registration",
@@ -54,7 +54,7 @@ class QuestionSchema(Schema):
     sensitive = fields.Bool()
     notify = fields.Bool(metadata={"description": "each answer is mailed to the event's contact"})
     condition_question = fields.Int(attribute="condition_question_id", allow_none=True)
-    condition_values = fields.Method("_values", metadata={"type": "array", "items": {"type": "string"}})
+    condition_values = string_list("_values")
 
     def _values(self, question: FormQuestion) -> list[str]:
         return lines(question.condition_values)
@@ -148,14 +148,13 @@ def _question(event: Event, question_id: int) -> FormQuestion:
     return question
 
 
-def _refused(exc: service.QuestionError) -> None:
+def _refused(exc: service.QuestionError) -> NoReturn:
     db.session.rollback()
     abort(422, errors={"json": {exc.field: [str(exc)]}})
 
 
 @bp.get("/events/<slug>/questions")
-@bp.response(200, QuestionSchema(many=True))
-@bp.alt_response(404, response="NOT_FOUND")
+@answers(bp, 200, QuestionSchema(many=True), errors=(404,), officer=False)
 def list_questions(slug: str) -> Any:
     """The event's registration questions in order (what the sign-up form asks)."""
     form = service.event_form(_event(slug))
@@ -164,39 +163,27 @@ def list_questions(slug: str) -> Any:
 
 @bp.post("/events/<slug>/questions")
 @bp.arguments(QuestionInSchema)
-@bp.response(201, QuestionSchema)
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 201, QuestionSchema, errors=(404,))
 def create_question(data: dict[str, Any], slug: str) -> Any:
     form = service.event_form(_event(slug), create=True)
     assert form is not None  # made just now if missing
-    try:
+    with refusing(_refused, service.QuestionError, commit=True):
         question = service.add_question(form, data)
-    except service.QuestionError as exc:
-        _refused(exc)
-    db.session.commit()
     return question
 
 
 @bp.patch("/events/<slug>/questions/<int:question_id>")
 @bp.arguments(QuestionPatchSchema)
-@bp.response(200, QuestionSchema)
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, QuestionSchema, errors=(404,))
 def update_question(data: dict[str, Any], slug: str, question_id: int) -> Any:
     question = _question(_event(slug), question_id)
-    try:
+    with refusing(_refused, service.QuestionError, commit=True):
         service.update_question(question, data)
-    except service.QuestionError as exc:
-        _refused(exc)
-    db.session.commit()
     return question
 
 
 @bp.delete("/events/<slug>/questions/<int:question_id>")
-@bp.response(204)
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 204, errors=(404,))
 def delete_question(slug: str, question_id: int) -> None:
     service.delete_question(_question(_event(slug), question_id))
     db.session.commit()
@@ -204,9 +191,7 @@ def delete_question(slug: str, question_id: int) -> None:
 
 @bp.get("/events/<slug>/registrations")
 @bp.arguments(RegistrationsQuerySchema, location="query", unknown=RAISE)
-@bp.response(200, RegistrationsSchema)
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, RegistrationsSchema, errors=(404,))
 def list_registrations(query: dict[str, Any], slug: str) -> Any:
     """Registrations with their answers (question id -> text) and counts by state."""
     require_officer()
@@ -245,9 +230,7 @@ def list_registrations(query: dict[str, Any], slug: str) -> Any:
 
 @bp.post("/events/<slug>/registrations/decisions")
 @bp.arguments(DecisionInSchema)
-@bp.response(200, DecisionSchema)
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, DecisionSchema, errors=(404,))
 def decide(data: dict[str, Any], slug: str) -> Response:
     """Approve or decline registrations waiting for approval (others are left as they are)."""
     event = _event(slug)

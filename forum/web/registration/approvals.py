@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import cast
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from werkzeug.wrappers import Response
 
 from forum.core.extensions import db
 from forum.models import Event, FormAnswer, FormQuestion, Subscription
@@ -16,15 +15,14 @@ from forum.registration import approval
 from forum.registration.answers import shown
 from forum.registration.export import tallies
 from forum.web.charts import CountChart, count_bars
-from forum.web.events.manage_common import get_event, require_officer
+from forum.web.events.manage_common import Page, get_event, officer_blueprint
+from forum.web.helpers import form_page
 from forum.web.registration.forms import DecisionForm
 
-bp = Blueprint("approvals", __name__, url_prefix="/manage/events/<slug>")
-bp.before_request(require_officer)
+bp = officer_blueprint("approvals", __name__, "/manage/events/<slug>")
 
 PAGE_SIZE = 200
 
-Page = str | tuple[str, int] | Response
 
 
 def answers_for(subscriptions: list[Subscription]) -> dict[int, list[tuple[str, str, bool]]]:
@@ -69,14 +67,14 @@ def approvals(slug: str) -> Page:
                 )
                 return redirect(url_for(".approvals", slug=slug), code=303)
     waiting = approval.awaiting(event)[:PAGE_SIZE]
-    return render_template(
+    return form_page(
         "registration/approvals.html",
+        form,
         event=event,
         waiting=waiting,
         answers=answers_for(waiting),
         counts=approval.counts(event),
-        form=form,
-    ), 400 if form.errors else 200
+    )
 
 
 @bp.route("/answers")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -19,7 +19,8 @@ from forum.models.registration import CHOICE_KINDS, lines
 from forum.registration import answers, approval
 from forum.registration import questions as service
 from forum.registration.export import tallies
-from forum.web.events.manage_common import get_event, require_officer
+from forum.web.events.manage_common import Page, get_event, officer_blueprint
+from forum.web.helpers import button_post
 from forum.web.registration.forms import (
     ApprovalSettingForm,
     ButtonForm,
@@ -28,10 +29,8 @@ from forum.web.registration.forms import (
     QuestionEditForm,
 )
 
-bp = Blueprint("registration", __name__, url_prefix="/manage")
-bp.before_request(require_officer)
+bp = officer_blueprint("registration", __name__, "/manage")
 
-Page = str | tuple[str, int] | Response
 
 
 @bp.app_context_processor
@@ -176,18 +175,14 @@ def question_action(slug: str, question_id: int, action: str) -> Response:
     question = _get_question(event, question_id)
     if action not in ("up", "down", "delete"):
         abort(404)
-    if ButtonForm().validate_on_submit():
-        try:
-            if action == "delete":
-                service.delete_question(question)
-            else:
-                service.move_question(question, -1 if action == "up" else 1)
-        except service.QuestionError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+
+    def change() -> None:
+        if action == "delete":
+            service.delete_question(question)
         else:
-            db.session.commit()
-    return redirect(url_for(".questions", slug=slug), code=303)
+            service.move_question(question, -1 if action == "up" else 1)
+
+    return button_post(change, "", url_for(".questions", slug=slug), service.QuestionError)
 
 
 @bp.route("/events/<slug>/approval-setting", methods=["POST"])
@@ -225,9 +220,7 @@ def presets() -> Page:
 
 @bp.route("/presets/<int:preset_id>", methods=["GET", "POST"])
 def edit_preset(preset_id: int) -> Page:
-    preset = db.session.get(QuestionPreset, preset_id)
-    if preset is None:
-        abort(404, description="There is no such preset.")
+    preset = db.get_or_404(QuestionPreset, preset_id, description="There is no such preset.")
     form = PresetFieldsForm(obj=preset)
     if form.validate_on_submit() and _saved(
         form, lambda: service.save_preset(preset, _data(form)), "Preset saved."

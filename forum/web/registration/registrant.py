@@ -11,7 +11,7 @@ from forum.core.extensions import db
 from forum.models import Subscription
 from forum.registration import answers, questions
 from forum.registration import service as registration
-from forum.web.subscriptions.pages import ButtonForm, _participant
+from forum.web.subscriptions.pages import ButtonForm, linked_participant
 
 bp = Blueprint("registrant_answers", __name__)
 
@@ -26,7 +26,7 @@ def editable(subscription: Subscription) -> bool:
 
 @bp.route("/preferences/<token>/answers/<int:sub_id>", methods=["GET", "POST"])
 def edit(token: str, sub_id: int) -> str | tuple[str, int] | Response:
-    participant = _participant(token)
+    participant = linked_participant(token)
     sub = db.session.get(Subscription, sub_id)
     if sub is None or sub.participant_id != participant.id:
         return render_template("subscriptions/gone.html"), 404

@@ -4,7 +4,7 @@ the CLI makes; this door only reads the button and shows the outcome."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -35,9 +35,7 @@ def index() -> tuple[str, int]:
 
 
 def _officer(officer_id: int) -> Officer:
-    officer = db.session.get(Officer, officer_id)
-    if officer is None:
-        abort(404, description="There is no such officer.")
+    officer = db.get_or_404(Officer, officer_id, description="There is no such officer.")
     return officer
 
 
@@ -68,9 +66,7 @@ def reactivate(officer_id: int) -> Response | tuple[str, int]:
 
 @bp.post("/tokens/<int:token_id>/revoke")
 def revoke(token_id: int) -> Response:
-    token = db.session.get(ApiToken, token_id)
-    if token is None:
-        abort(404, description="That token was revoked already.")
+    token = db.get_or_404(ApiToken, token_id, description="That token was revoked already.")
     what = officers.revoke_token(token)
     db.session.commit()
     flash(f"Revoked {what}.", "success")

@@ -7,16 +7,15 @@ editing what exists. Every change goes through forum.events.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask import session as cookie
-from werkzeug.wrappers import Response
 
 from forum.core.extensions import db
 from forum.core.text import slugify
 from forum.core.timezones import TimeInputError
 from forum.events import editing
 from forum.events import service as actions
-from forum.web.events.manage_common import get_event, require_officer
+from forum.web.events.manage_common import Page, get_event, officer_blueprint
 from forum.web.events.manage_sessions import (
     confirm_past,
     flash_saved,
@@ -25,10 +24,8 @@ from forum.web.events.manage_sessions import (
 )
 from forum.web.forms import ConfirmForm, DuplicateForm, SeriesForm
 
-bp = Blueprint("setup", __name__, url_prefix="/manage")
-bp.before_request(require_officer)
+bp = officer_blueprint("setup", __name__, "/manage")
 
-Page = str | tuple[str, int] | Response
 
 
 @bp.route("/events/<slug>/sessions/series", methods=["POST"])
@@ -65,6 +62,7 @@ def add_series(slug: str) -> Page:
         "title_pattern": form.title_pattern.data or "",
         "join_url": form.join_url.data or "",
         "repeat": form.repeat.data,
+        "count": form.count.data,
         "timezone": form.timezone.data,
         "start_time": form.start_time.data.strftime("%H:%M"),
         "end_time": form.end_time.data.strftime("%H:%M"),

@@ -11,9 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import (
-    Blueprint,
     Response,
-    abort,
     flash,
     redirect,
     render_template,
@@ -36,12 +34,13 @@ from forum.models.participants import SUBSCRIPTION_STATUSES
 from forum.registration.export import answers_by_subscription, export_questions
 from forum.subscriptions import csv_import as subscriber_import
 from forum.subscriptions import service
+from forum.subscriptions.state import status_counts
 from forum.web.charts import Plot, nice_max
-from forum.web.events.manage_common import get_event, require_officer
+from forum.web.events.manage_common import get_event, get_owned, officer_blueprint
+from forum.web.helpers import button_post
 from forum.web.subscriptions.pages import mode_choices
 
-bp = Blueprint("subscribers", __name__, url_prefix="/manage/events/<slug>/subscribers")
-bp.before_request(require_officer)  # every page here is for signed-in officers
+bp = officer_blueprint("subscribers", __name__, "/manage/events/<slug>/subscribers")
 
 PAGE_SIZE = 200
 STATUS_LABELS = {
@@ -60,10 +59,13 @@ STATUS_LABELS = {
 
 
 def get_subscription(event: Event, sub_id: int) -> Subscription:
-    sub = db.session.get(Subscription, sub_id)
-    if sub is None or sub.event_id != event.id:
-        abort(404, description="That person is not registered for this event.")
-    return sub
+    return get_owned(Subscription, sub_id, event, "That person is not registered for this event.")
+
+
+def _subscriber(slug: str, sub_id: int) -> tuple[Event, Subscription]:
+    """The event of this page and the registration a button is about (404 if not its)."""
+    event = get_event(slug)
+    return event, get_subscription(event, sub_id)
 
 
 # --- forms -------------------------------------------------------------------------------
@@ -87,17 +89,6 @@ class ImportForm(CheckedForm):
 
 
 # --- the page ------------------------------------------------------------------------------
-
-
-def status_counts(event: Event) -> dict[str, int]:
-    rows = db.session.execute(
-        select(Subscription.status, func.count())
-        .where(Subscription.event_id == event.id)
-        .group_by(Subscription.status)
-    ).all()
-    counts = dict.fromkeys(SUBSCRIPTION_STATUSES, 0)
-    counts.update({status: n for status, n in rows})
-    return counts
 
 
 def mode_counts(event: Event) -> dict[str, int]:
@@ -166,19 +157,18 @@ def index(slug: str) -> Any:
 # --- actions on one subscriber ----------------------------------------------------------
 
 
+def _back_url(slug: str) -> str:
+    """The subscribers page as the officer left it (search and status filter kept)."""
+    return url_for(".index", slug=slug, q=request.form.get("q") or None, status=request.form.get("status") or None)
+
+
 def _back(slug: str) -> Any:
-    return redirect(
-        url_for(
-            ".index", slug=slug, q=request.form.get("q") or None, status=request.form.get("status") or None
-        ),
-        code=303,
-    )
+    return redirect(_back_url(slug), code=303)
 
 
 @bp.route("/<int:sub_id>/mode", methods=["POST"])
 def change_mode(slug: str, sub_id: int) -> Any:
-    event = get_event(slug)
-    sub = get_subscription(event, sub_id)
+    _, sub = _subscriber(slug, sub_id)
     form = ModeForm()
     if form.validate_on_submit():
         service.change_mode(sub, form.mode.data)
@@ -192,20 +182,15 @@ def change_mode(slug: str, sub_id: int) -> Any:
 @bp.route("/<int:sub_id>/remove", methods=["POST"])
 def remove(slug: str, sub_id: int) -> Any:
     """Take someone off the list; the row stays (as "left") so history and counts hold."""
-    event = get_event(slug)
-    sub = get_subscription(event, sub_id)
-    if RemoveForm().validate_on_submit():
-        service.unsubscribe(sub)
-        db.session.commit()
-        flash(f"{sub.participant.email} was removed from {event.title}.")
-    return _back(slug)
+    event, sub = _subscriber(slug, sub_id)
+    done = f"{sub.participant.email} was removed from {event.title}."
+    return button_post(lambda: service.unsubscribe(sub), done, _back_url(slug))
 
 
 @bp.route("/<int:sub_id>/reenable", methods=["POST"])
 def reenable(slug: str, sub_id: int) -> Any:
     """Put an address disabled by bounces back on the list (its bounce count cleared)."""
-    event = get_event(slug)
-    sub = get_subscription(event, sub_id)
+    _, sub = _subscriber(slug, sub_id)
     if RemoveForm().validate_on_submit():
         if bounces.reenable(sub):
             db.session.commit()

@@ -16,6 +16,7 @@ from flask import (
     current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -29,7 +30,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from forum.calendars import invites, leaving
-from forum.core import clock
+from forum.core import clock, timezones
 from forum.core.extensions import csrf, db, limiter
 from forum.core.timezones import zone_picker
 from forum.core.tokens import TokenError
@@ -40,7 +41,7 @@ from forum.registration import answers, questions
 from forum.registration import service as registration
 from forum.subscriptions import erasure, service
 from forum.subscriptions.state import registration_state
-from forum.web.helpers import button_post
+from forum.web.helpers import button_post, confirm_page, form_page
 from forum.web.security import is_one_click
 
 bp = Blueprint("subscriptions", __name__)
@@ -114,6 +115,15 @@ def zone_choices() -> list[SelectChoice]:
     ]
 
 
+def browser_zone(participant: Participant) -> str:
+    """The zone to offer a participant who saved none: the one their browser told a page
+    before (the `tz` cookie the discussion pages keep); empty when we know of none. The
+    page's script offers the browser's own zone in the same way when there is no cookie."""
+    if participant.timezone:
+        return ""
+    return timezones.reader_zone(request.cookies.get("tz"), fallback="")
+
+
 def preferences_form(participant: Participant, subs: list[Subscription]) -> ProfileForm:
     """A form with the profile fields plus one leave box per subscription and, for each
     e-forum, a delivery picker (a series has no list mail to choose a delivery for, as at
@@ -130,7 +140,7 @@ def preferences_form(participant: Participant, subs: list[Subscription]) -> Prof
                 SelectField(f"Delivery for {sub.event.title}", choices=mode_choices()),
             )
         setattr(Form, f"leave_{sub.id}", BooleanField(f"Leave {sub.event.title}"))
-    data: dict[str, Any] = {"name": participant.name, "timezone": participant.timezone or ""}
+    data: dict[str, Any] = {"name": participant.name, "timezone": participant.timezone or browser_zone(participant)}
     data.update({f"mode_{sub.id}": sub.mode for sub in subs if sub.event.is_eforum})
     form = Form(data=data)
     form.timezone.choices = zone_choices()
@@ -227,23 +237,13 @@ def link_problem(exc: TokenError, purpose: str) -> tuple[str, int]:
 def confirm(token: str) -> Any:
     """GET shows a button and POST confirms: link scanners that fetch URLs in mail
     must not be able to confirm on someone's behalf."""
-    try:
-        subscription = service.read_link("confirm", token)
-    except TokenError as exc:
-        return link_problem(exc, "confirm")
-    if subscription is None:
-        return render_template("subscriptions/gone.html"), 404
-    if erasure.is_erased(subscription.participant):
-        return removed()
-    form = ButtonForm()
-    if subscription.status == "pending" and form.validate_on_submit():
-        service.confirm(subscription)
-        db.session.commit()
-    return render_template(
+    subscription = linked("confirm", lambda: service.read_link("confirm", token))
+    return confirm_page(
         "subscriptions/confirm.html",
+        subscription,
+        service.confirm,
         subscription=subscription,
         event=subscription.event,
-        form=form,
         preferences_url=links.preferences_url(subscription.participant),
     )
 
@@ -251,49 +251,37 @@ def confirm(token: str) -> Any:
 # --- preferences -------------------------------------------------------------------------
 
 
-class _Refused(Exception):
-    """A signed link that leads nowhere; carries the page that says why."""
-
-    def __init__(self, response: Any):
-        super().__init__("link refused")
-        self.response = response
-
-
-@bp.errorhandler(_Refused)
-def _refused(exc: _Refused) -> Any:
-    return exc.response
-
-
 _Linked = TypeVar("_Linked", Participant, Subscription)
 
 
-def _linked(purpose: str, read: Callable[[], _Linked | None]) -> _Linked:
-    """What a signed `purpose` link names (`read` reads it), or _Refused with the page to
-    show instead: an expired or tampered link, a row gone, a participant who erased their data."""
+def linked(purpose: str, read: Callable[[], _Linked | None]) -> _Linked:
+    """What a signed `purpose` link names (`read` reads it), or the page to show instead
+    (the request ends there): an expired or tampered link, a row gone, a participant who
+    erased their data. Every page reached from a personal link in mail starts with this."""
     try:
         found = read()
     except TokenError as exc:
-        raise _Refused(link_problem(exc, purpose)) from exc
+        abort(make_response(link_problem(exc, purpose)))
     if found is None:
-        raise _Refused((render_template("subscriptions/gone.html"), 404))
+        abort(make_response(render_template("subscriptions/gone.html"), 404))
     if erasure.is_erased(found if isinstance(found, Participant) else found.participant):
-        raise _Refused(removed())
+        abort(make_response(removed()))
     return found
 
 
-def _participant(token: str) -> Participant:
-    """The participant a preferences link names (see `_linked`)."""
-    return _linked("preferences", lambda: service.read_link("preferences", token))
+def linked_participant(token: str) -> Participant:
+    """The participant a preferences link names (see `linked`)."""
+    return linked("preferences", lambda: service.read_link("preferences", token))
 
 
-def _subscription(token: str) -> Subscription:
-    """The subscription an unsubscribe link names (see `_linked`)."""
-    return _linked("unsubscribe", lambda: service.read_link("unsubscribe", token))
+def linked_subscription(token: str) -> Subscription:
+    """The subscription an unsubscribe link names (see `linked`)."""
+    return linked("unsubscribe", lambda: service.read_link("unsubscribe", token))
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
 def preferences(token: str) -> Any:
-    participant = _participant(token)
+    participant = linked_participant(token)
     subs = service.live_subscriptions(participant)
     form = preferences_form(participant, subs)
     if form.validate_on_submit():
@@ -316,16 +304,16 @@ def preferences(token: str) -> Any:
         flash("Your preferences are saved." + (f" You left {left} event(s)." if left else ""))
         return redirect(url_for(".preferences", token=token), code=303)
     past = [s for s in participant.subscriptions if s not in subs]
-    status = 400 if form.errors else 200
-    return render_template(
+    return form_page(
         "subscriptions/preferences.html",
+        form,
         participant=participant,
         subs=subs,
         past=past,
-        form=form,
         token=token,
         button=ButtonForm(formdata=None),
-    ), status
+        suggested_zone=browser_zone(participant),
+    )
 
 
 def removed(status: int = 410) -> tuple[str, int]:
@@ -336,25 +324,25 @@ def removed(status: int = 410) -> tuple[str, int]:
 @bp.route("/preferences/<token>/erase", methods=["GET", "POST"])
 def erase(token: str) -> Any:
     """GET says exactly what erasing does; only the POST (with CSRF) erases."""
-    participant = _participant(token)
+    participant = linked_participant(token)
     form = EraseForm()
     if form.validate_on_submit():
         erasure.erase_participant(participant)
         db.session.commit()
         return render_template("subscriptions/erased.html")
-    return render_template(
+    return form_page(
         "subscriptions/erase.html",
+        form,
         participant=participant,
         subs=service.live_subscriptions(participant),
-        form=form,
         token=token,
-    ), 400 if form.errors else 200
+    )
 
 
 @bp.route("/preferences/<token>/invite/<int:sub_id>", methods=["POST"])
 def send_invite(token: str, sub_id: int) -> Any:
     """Mail a calendar invite for one event's upcoming sessions (e-forums get none unasked)."""
-    participant = _participant(token)
+    participant = linked_participant(token)
     sub = db.session.get(Subscription, sub_id)
     if sub is None or sub.participant_id != participant.id:
         return render_template("subscriptions/gone.html"), 404
@@ -433,7 +421,7 @@ def unsubscribe(token: str) -> Any:
 @bp.route("/unsubscribe/<token>/rejoin", methods=["POST"])
 def resubscribe(token: str) -> Any:
     """Undo a leave from the same signed link."""
-    subscription = _subscription(token)
+    subscription = linked_subscription(token)
     return button_post(lambda: service.resubscribe(subscription), "", url_for(".unsubscribe", token=token))
 
 

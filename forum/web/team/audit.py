@@ -12,8 +12,8 @@ from marshmallow import RAISE, Schema, fields, validate
 from forum.core.extensions import csrf
 from forum.models import Event
 from forum.team import audit_log
-from forum.web.events.api_common import OFFICER_DOC
 from forum.web.events.api_common import abort as api_abort
+from forum.web.events.api_common import answers
 
 bp = Blueprint("audit", __name__, url_prefix="/manage")
 api_bp = ApiBlueprint("audit_api", __name__, url_prefix="/api/v1", description="Audit log")
@@ -83,11 +83,7 @@ class AuditEntrySchema(Schema):
 
 @api_bp.route("/events/<slug>/audit")
 @api_bp.arguments(AuditQuerySchema, location="query", unknown=RAISE)
-@api_bp.response(200, AuditEntrySchema(many=True))
-@api_bp.alt_response(401, response="UNAUTHORIZED")
-@api_bp.alt_response(403, response="FORBIDDEN")
-@api_bp.alt_response(404, response="NOT_FOUND")
-@api_bp.doc(**OFFICER_DOC)
+@answers(api_bp, 200, AuditEntrySchema(many=True), errors=(401, 403, 404))
 def api_index(args: dict[str, Any], slug: str) -> Any:
     """The event's audit log, newest first (at most 500 entries): who changed what and when."""
     event = _event(slug)

@@ -89,6 +89,7 @@ RULES: dict[str, Rule] = {
     "webinars.recordings_page": ev(V, E),
     "captions.edit": ev(V, E),
     "webinars.delete_material": ev(E),
+    "webinars.recordings_signup": ev(E),
     "webinars.seats_page": ev(r.REGISTRANTS_VIEW, E),
     "webinars.promote": ev(r.REGISTRANTS_EDIT),
     "webinars.remove": ev(r.REGISTRANTS_EDIT),
@@ -150,6 +151,7 @@ RULES: dict[str, Rule] = {
     "webhooks.remove": ev(r.WEBHOOKS_MANAGE),
     # site-wide
     "branding.settings": site(r.SITE_ADMIN),
+    "certificate_settings.edit": site(r.SITE_ADMIN),
     "accessibility.edit": site(r.SITE_ADMIN),
     "officers.index": site(r.SITE_ADMIN),
     "officers.deactivate": site(r.SITE_ADMIN),

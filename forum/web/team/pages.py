@@ -6,7 +6,7 @@ the rules about who may make an owner live in `forum.team.roles` and come back a
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField, SelectField, StringField
@@ -16,7 +16,9 @@ from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.models import Event, Officer
 from forum.team import invitations, roles
+from forum.web.events.manage_common import get_event
 from forum.web.forms import STRIP, ConfirmForm, choices
+from forum.web.helpers import commit_or_flash, form_page
 
 bp = Blueprint("team", __name__)
 
@@ -37,13 +39,6 @@ class GrantForm(CheckedForm):
     role = SelectField("Role", choices=choices(roles.ROLE_LABELS), default="viewer")
 
 
-def _event(slug: str) -> Event:
-    event = Event.by_slug(slug)
-    if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
-    return event
-
-
 def _page(event: Event, form: GrantForm, status: int = 200) -> tuple[str, int]:
     return render_template(
         "team/roles.html",
@@ -58,7 +53,7 @@ def _page(event: Event, form: GrantForm, status: int = 200) -> tuple[str, int]:
 
 @bp.route("/manage/events/<slug>/team", methods=["GET", "POST"])
 def index(slug: str) -> tuple[str, int] | Response:
-    event = _event(slug)
+    event = get_event(slug)
     form = GrantForm()
     if form.validate_on_submit():
         try:
@@ -79,18 +74,12 @@ def index(slug: str) -> tuple[str, int] | Response:
 
 @bp.route("/manage/events/<slug>/team/<int:officer_id>/revoke", methods=["POST"])
 def revoke(slug: str, officer_id: int) -> tuple[str, int] | Response:
-    event = _event(slug)
+    event = get_event(slug)
     officer = db.session.get(Officer, officer_id)
     if not ConfirmForm().validate_on_submit() or officer is None:
         return _page(event, GrantForm(formdata=None), 400)
-    try:
-        had = roles.revoke(event, officer, by=current_user)
-    except roles.RoleError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("team.index", slug=slug), code=303)
-    db.session.commit()
-    if had:
+    kept = commit_or_flash(lambda: roles.revoke(event, officer, by=current_user), roles.RoleError)
+    if kept and kept.value:
         flash(f"{officer.email} no longer holds a role on “{event.title}”.", "success")
     return redirect(url_for("team.index", slug=slug), code=303)
 
@@ -116,4 +105,4 @@ def accept(token: str) -> tuple[str, int] | Response:
         login_user(officer)
         flash(f"Welcome, {officer.email}: your password is set.", "success")
         return redirect(url_for("manage.index"), code=303)
-    return render_template("team/accept.html", form=form, officer=officer), 400 if form.errors else 200
+    return form_page("team/accept.html", form, officer=officer)

@@ -3,7 +3,7 @@ log. The guard checks `webhooks.manage` first; the rules live in forum.team.webh
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -15,7 +15,9 @@ from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.models import Event, WebhookDelivery, WebhookEndpoint
 from forum.team import webhooks
-from forum.web.forms import STRIP, ConfirmForm, choices
+from forum.web.events.manage_common import get_event, get_owned
+from forum.web.forms import STRIP, ConfirmForm, choices, submitted
+from forum.web.helpers import form_page
 
 bp = Blueprint("webhooks", __name__, url_prefix="/manage")
 
@@ -36,23 +38,13 @@ class EndpointForm(CheckedForm):
     )
 
 
-def _event(slug: str) -> Event:
-    event = Event.by_slug(slug)
-    if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
-    return event
-
-
 def _endpoint(event: Event, endpoint_id: int) -> WebhookEndpoint:
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None or endpoint.event_id != event.id:
-        abort(404, description="That webhook is not one of this event's.")
-    return endpoint
+    return get_owned(WebhookEndpoint, endpoint_id, event, "That webhook is not one of this event's.")
 
 
 @bp.route("/events/<slug>/webhooks", methods=["GET", "POST"])
 def index(slug: str) -> tuple[str, int] | Response:
-    event = _event(slug)
+    event = get_event(slug)
     form = EndpointForm()
     if form.validate_on_submit():
         try:
@@ -68,18 +60,18 @@ def index(slug: str) -> tuple[str, int] | Response:
                 "Added. Its signing secret is on its page; deliveries start with the next change.", "success"
             )
             return redirect(url_for("webhooks.endpoint", slug=slug, endpoint_id=endpoint.id), code=303)
-    return render_template(
+    return form_page(
         "team/webhooks.html",
+        form,
         event=event,
-        form=form,
         endpoints=webhooks.endpoints_for(event),
         labels=webhooks.KIND_LABELS,
-    ), 400 if form.errors else 200
+    )
 
 
 @bp.route("/events/<slug>/webhooks/<int:endpoint_id>")
 def endpoint(slug: str, endpoint_id: int) -> str:
-    event = _event(slug)
+    event = get_event(slug)
     found = _endpoint(event, endpoint_id)
     log = db.session.scalars(
         select(WebhookDelivery)
@@ -99,10 +91,9 @@ def endpoint(slug: str, endpoint_id: int) -> str:
 
 @bp.route("/events/<slug>/webhooks/<int:endpoint_id>/remove", methods=["POST"])
 def remove(slug: str, endpoint_id: int) -> Response:
-    event = _event(slug)
+    event = get_event(slug)
     found = _endpoint(event, endpoint_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
+    submitted(ConfirmForm())
     db.session.delete(found)
     db.session.commit()
     flash("Removed; nothing more goes to that address.", "success")

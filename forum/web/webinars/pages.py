@@ -8,17 +8,18 @@ subscribers area; every change goes through forum/webinars/seats.py / recordings
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, URLField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from forum.core import clock
-from forum.core.extensions import db, login
+from forum.core.extensions import db
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
 from forum.events import editing
@@ -26,7 +27,8 @@ from forum.models import Event, Material, Session, Subscription
 from forum.models.events import MATERIAL_KINDS, MATERIAL_VISIBILITY
 from forum.subscriptions import service as subscriptions
 from forum.web.charts import seat_bar
-from forum.web.helpers import button_post, viewer_data
+from forum.web.events.manage_common import officer_event
+from forum.web.helpers import button_post, form_page, viewer_data
 from forum.webinars import captions, join_links, recordings, seats
 
 bp = Blueprint("webinars", __name__)
@@ -90,11 +92,7 @@ def join(token: str) -> Any:
 def _officer_event(slug: str) -> Event:
     """The series these officer pages are about: seats, join doors and recordings belong to
     webinar series only (an e-forum has no tab for them, and a typed URL gets a 404)."""
-    if not current_user.is_authenticated:
-        abort(login.unauthorized())
-    event = Event.by_slug(slug)
-    if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
+    event = officer_event(slug)
     if event.is_eforum:
         abort(404, description="Seats, join links and recordings are for webinar series; this is an e-forum.")
     return event
@@ -162,26 +160,27 @@ def _waiting(event: Event, sub_id: int) -> Subscription:
     return sub
 
 
+def _for_waiting(slug: str, sub_id: int, action: Callable[[Subscription], object], done: str) -> Any:
+    """An officer's button for one person on the waiting list; `done` names them as {email}."""
+    sub = _waiting(_officer_event(slug), sub_id)
+    return button_post(
+        lambda: action(sub), done.format(email=sub.participant.email), url_for(".seats_page", slug=slug)
+    )
+
+
 @bp.route("/manage/events/<slug>/seats/<int:sub_id>/promote", methods=["POST"])
 def promote(slug: str, sub_id: int) -> Any:
-    event = _officer_event(slug)
-    sub = _waiting(event, sub_id)
-    return button_post(
-        lambda: subscriptions.promote_by_hand(sub),
-        f"{sub.participant.email} has a seat now; their welcome and invitations are on the way.",
-        url_for(".seats_page", slug=slug),
+    return _for_waiting(
+        slug,
+        sub_id,
+        subscriptions.promote_by_hand,
+        "{email} has a seat now; their welcome and invitations are on the way.",
     )
 
 
 @bp.route("/manage/events/<slug>/seats/<int:sub_id>/remove", methods=["POST"])
 def remove(slug: str, sub_id: int) -> Any:
-    event = _officer_event(slug)
-    sub = _waiting(event, sub_id)
-    return button_post(
-        lambda: subscriptions.unsubscribe(sub),
-        f"{sub.participant.email} was taken off the waiting list.",
-        url_for(".seats_page", slug=slug),
-    )
+    return _for_waiting(slug, sub_id, subscriptions.unsubscribe, "{email} was taken off the waiting list.")
 
 
 class MaterialForm(CheckedForm):
@@ -235,9 +234,29 @@ def recordings_page(slug: str) -> Any:
                 "per session once it is over."
             )
             return redirect(url_for(".recordings_page", slug=slug), code=303)
-    return render_template(
-        "webinars/recordings.html", event=event, form=form, button=ButtonForm(formdata=None)
-    ), 400 if form.errors else 200
+    signup = SignupForm(formdata=None, data={"offer": event.recordings_signup})
+    return form_page("webinars/recordings.html", form, event=event, button=ButtonForm(formdata=None), signup=signup)
+
+
+class SignupForm(CheckedForm):
+    offer = BooleanField(_l("After the last session, offer “Register for the recordings” on the event page"))
+    save = SubmitField(_l("Save"))
+
+
+@bp.route("/manage/events/<slug>/recordings/signup", methods=["POST"])
+def recordings_signup(slug: str) -> Any:
+    event = _officer_event(slug)
+    form = SignupForm()
+    if not form.validate_on_submit():
+        abort(400, description="The form expired. Go back, reload the page and try again.")
+    recordings.offer_to_new_registrants(event, bool(form.offer.data))
+    db.session.commit()
+    flash(
+        _("Once the event is over, its page offers “Register for the recordings”.")
+        if event.recordings_signup
+        else _("Once the event is over, its page takes no registrations.")
+    )
+    return redirect(url_for(".recordings_page", slug=slug), code=303)
 
 
 @bp.route("/manage/events/<slug>/recordings/<int:material_id>/delete", methods=["POST"])
