@@ -264,6 +264,38 @@ def render_pdf(cert: Certificate) -> bytes:
     return bytes(pdf.output())
 
 
+def participation_pdf(*, name: str, title: str, lines: list[str], code: str, issued: str) -> bytes:
+    """A certificate of participation for something that is not an event (a mentoring
+    programme): the same page, fonts, border and verification line, without the hours table."""
+    org = organisation_name()
+    pdf = _pdf()
+    pdf.set_title(f"Certificate of participation: {title}")
+    pdf.set_author(org)
+    pdf.set_creator("Forum")
+    pdf.add_page()
+    brand = branding.current().brand_colour or DEFAULT_COLOUR
+    pdf.set_draw_color(*_rgb(brand))
+    pdf.set_line_width(1.2)
+    pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    for text, size, style, gap in (
+        (org, 14, "B", 6),
+        ("Certificate of participation", 28, "B", 6),
+        ("This certifies that", 12, "", 2),
+        (name, 24, "B", 4),
+        ("took part in", 12, "", 2),
+        (title, 18, "B", 4),
+        *((line, 12, "", 2) for line in lines),
+    ):
+        pdf.set_font("DejaVu", style, size)
+        pdf.multi_cell(width, size * 0.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(gap)
+    pdf.set_y(pdf.h - 40)
+    pdf.set_font("DejaVu", "", 9)
+    pdf.multi_cell(width, 5, f"For {org}. Issued {issued}. Code {code}.", align="C")
+    return bytes(pdf.output())
+
+
 def _rgb(colour: str) -> tuple[int, int, int]:
     """`#0b5cad` as (11, 92, 173); anything else as the default colour."""
     if not branding.HEX_RE.match(colour):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Unpack, cast
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from forum.common import topics
@@ -26,6 +27,7 @@ from forum.core.timezones import TimeInputError, localize
 from forum.events import panelists, service
 from forum.events.service import EventChangeError
 from forum.models import Event, Session, Subscription, Topic
+from forum.models.events import SEARCH_LANGUAGES, SPAM_SCORE_RANGE
 from forum.webinars import seats
 
 #: what a door may set on an event: the officer's form fields, its address, the webinar settings
@@ -118,7 +120,7 @@ def update_event(event: Event, changes: Mapping[str, Any]) -> EventChange:
         )
     chosen = _topics(changes)
     result = EventChange()
-    old_title = event.title
+    old_title, old_language = event.title, event.search_language
     if changes.get("seat_limit") is not None and changes["seat_limit"] < 1:
         raise EventChangeError("A seat limit is a whole number of at least 1 (empty: unlimited).", "seat_limit")
     for name, value in changes.items():
@@ -133,6 +135,8 @@ def update_event(event: Event, changes: Mapping[str, Any]) -> EventChange:
     if "seat_limit" in changes and changes["seat_limit"] != event.seat_limit:
         result.promoted = seats.set_limit(event, changes["seat_limit"])
     _flush(slug)
+    if event.search_language != old_language:
+        _reindex(event)
     return result
 
 
@@ -150,6 +154,27 @@ def _only_editable(values: Mapping[str, Any]) -> None:
     unknown = set(values) - EDITABLE
     if unknown:  # a door's bug, not the officer's: say which names it passed
         raise ValueError(f"not fields an officer edits: {', '.join(sorted(unknown))}")
+    if "search_language" in values and values["search_language"] not in SEARCH_LANGUAGES:
+        raise EventChangeError(
+            f"“{values['search_language']}” is not a search language; use one of {', '.join(SEARCH_LANGUAGES)}.",
+            "search_language",
+        )
+    if "spam_score_limit" in values:
+        low, high = SPAM_SCORE_RANGE
+        score = values["spam_score_limit"]
+        if isinstance(score, bool) or not isinstance(score, int | float) or not low <= score <= high:
+            raise EventChangeError("Use a spam score from 0 to 100.", "spam_score_limit")
+
+
+def _reindex(event: Event) -> None:
+    """A new search language: PostgreSQL re-stems the forum's posts (their generated
+    `search_vector` follows `post.search_language`, copied from the event at insert).
+    SQLite's FTS5 index has no language, so there is nothing to do there."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            text("UPDATE post SET search_language = CAST(:lang AS regconfig) WHERE event_id = :id"),
+            {"lang": event.search_language, "id": event.id},
+        )
 
 
 def publish_event(event: Event) -> None:

@@ -49,6 +49,8 @@ EVENT_FIELDS = (
     "timezone",
     "moderation",
     "non_member_posts",
+    "spam_score_limit",
+    "search_language",
     "archive_public",
     "reply_to_list",
     "digest_hour",

@@ -128,8 +128,9 @@ def list_messages(
             raise ValueError(f"personal attributes are subscription.* or participant.*, not {name!r}")
     bodies: dict[Hashable, tuple[BodyTemplate, list[str]]] = {}
     lines: dict[tuple[str, str], bytes] = {}  # header lines shared by every copy
+    memo: dict[str, Any] = {}  # the envelope's values shared by every copy
     for sub in subscriptions:
-        env = list_envelope(event, sub, options)
+        env = list_envelope(event, sub, options, memo)
         own = {"unsubscribe_url": env.unsubscribe_url, "preferences_url": env.preferences_url}
         if options.links is not None:
             own.update(options.links(sub))
@@ -158,7 +159,11 @@ def list_messages(
                 "preferences_url": marks["preferences_url"],
                 **options.context,
                 **(options.group_context(sub) if options.group_context is not None else {}),
-                **{name: mark for name, mark in marks.items() if name not in _OWN_LINKS and name not in values},
+                **{
+                    name: mark
+                    for name, mark in marks.items()
+                    if name not in _OWN_LINKS and name not in values
+                },
             }
             text, html = render_bodies(options.template, ctx)
             entry = bodies[key] = (BodyTemplate(text, html, nonce), names)

@@ -45,6 +45,29 @@ NON_MEMBER_POLICIES = {
     "discard": "Discard",
 }
 
+#: Text-search configurations an archive may be indexed in: PostgreSQL's built-in ones (the
+#: `search_language` is cast to regconfig, so anything else would fail at the first post).
+SEARCH_LANGUAGES = {
+    "simple": "No language (words as written)",
+    "danish": "Danish",
+    "dutch": "Dutch",
+    "english": "English",
+    "finnish": "Finnish",
+    "french": "French",
+    "german": "German",
+    "hungarian": "Hungarian",
+    "italian": "Italian",
+    "norwegian": "Norwegian",
+    "portuguese": "Portuguese",
+    "romanian": "Romanian",
+    "russian": "Russian",
+    "spanish": "Spanish",
+    "swedish": "Swedish",
+    "turkish": "Turkish",
+}
+#: The spam score limit's bounds (SpamAssassin and rspamd scores; 5 is SpamAssassin's usual one).
+SPAM_SCORE_RANGE = (0.0, 100.0)
+
 
 class Event(Timestamps, Model):
     __tablename__ = "event"

@@ -18,6 +18,7 @@ from wtforms import (
     DateField,
     EmailField,
     Field,
+    FloatField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -46,7 +47,7 @@ from forum.core import clock, timezones
 from forum.core.validation import CheckedForm, EmailAddress
 from forum.events.service import REPEATS
 from forum.models import EVENT_KINDS, PANELIST_ROLES
-from forum.models.events import MODERATION_POLICIES, NON_MEMBER_POLICIES
+from forum.models.events import MODERATION_POLICIES, NON_MEMBER_POLICIES, SEARCH_LANGUAGES, SPAM_SCORE_RANGE
 
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TITLE_TOO_LONG = "The title is %(max)d characters at most; shorten it (it is not cut for you)."
@@ -260,6 +261,19 @@ class EventForm(CheckedForm):
         "Mail from non-members",
         choices=choices(NON_MEMBER_POLICIES),
         description="Never bounced (the sender may be forged); held ones appear in the moderation queue.",
+    )
+    spam_score_limit = FloatField(
+        "Spam score limit",
+        # Optional: a form from before this field keeps the stored score; an emptied field is
+        # refused by the editing rules ("Use a spam score from 0 to 100.")
+        validators=[Optional(), NumberRange(*SPAM_SCORE_RANGE, "Use a score from 0 to 100.")],
+        description="Mail from non-members that your mail server scored above this (X-Spam-Score, "
+        "X-Rspamd-Score), or marked X-Spam-Flag: YES, is discarded or held without any notice.",
+    )
+    search_language = SelectField(
+        "Archive search language",
+        choices=choices(SEARCH_LANGUAGES),
+        description="Search finds other forms of a word (plurals, tenses) in this language.",
     )
     archive_public = BooleanField("Archive is public")
     reply_to_list = BooleanField("Replies go to the list")

@@ -47,6 +47,8 @@ NEW_EVENT_DEFAULTS = {
     "timezone": "America/New_York",
     "moderation": "new",
     "non_member_posts": "hold",
+    "spam_score_limit": 5.0,
+    "search_language": "english",
     "archive_public": True,
     "reply_to_list": True,
     "digest_hour": 18,

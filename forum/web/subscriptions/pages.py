@@ -8,6 +8,7 @@ goes by mail only (see forum.subscriptions).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime, time
 from typing import Any, TypeVar
 
 from flask import (
@@ -22,6 +23,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import TooManyRequests
@@ -35,11 +37,20 @@ from forum.core.extensions import csrf, db, limiter
 from forum.core.timezones import zone_picker
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
+from forum.discussion import thread_choices
 from forum.mail import links
-from forum.models import DELIVERY_MODES, Event, Participant, Subscription
+from forum.models import (
+    DELIVERY_MODES,
+    DIGEST_RHYTHMS,
+    DIGEST_STYLES,
+    WEEKDAYS,
+    Event,
+    Participant,
+    Subscription,
+)
 from forum.registration import answers, questions
 from forum.registration import service as registration
-from forum.subscriptions import erasure, service
+from forum.subscriptions import delivery, erasure, service
 from forum.subscriptions.state import registration_state
 from forum.web.helpers import button_post, confirm_page, form_page
 from forum.web.security import is_one_click
@@ -132,19 +143,68 @@ def preferences_form(participant: Participant, subs: list[Subscription]) -> Prof
     class Form(ProfileForm):
         pass
 
+    data: dict[str, Any] = {"name": participant.name, "timezone": participant.timezone or browser_zone(participant)}
     for sub in subs:
         if sub.event.is_eforum:
-            setattr(
-                Form,
-                f"mode_{sub.id}",
-                SelectField(f"Delivery for {sub.event.title}", choices=mode_choices()),
-            )
+            title = sub.event.title
+            setattr(Form, f"mode_{sub.id}", SelectField(f"Delivery for {title}", choices=mode_choices()))
+            for name, field in digest_fields(sub.event).items():
+                setattr(Form, f"{name}_{sub.id}", field)
+            data[f"mode_{sub.id}"] = sub.mode
+            data.update({f"{name}_{sub.id}": value for name, value in delivery_form_values(sub).items()})
+            for choice in thread_choices.choices_of(sub):
+                setattr(
+                    Form,
+                    f"thread_{sub.id}_{choice.thread_id}",
+                    BooleanField(_l("Back to usual delivery for “%(subject)s”", subject=choice.thread.subject)),
+                )
         setattr(Form, f"leave_{sub.id}", BooleanField(f"Leave {sub.event.title}"))
-    data: dict[str, Any] = {"name": participant.name, "timezone": participant.timezone or browser_zone(participant)}
-    data.update({f"mode_{sub.id}": sub.mode for sub in subs if sub.event.is_eforum})
     form = Form(data=data)
     form.timezone.choices = zone_choices()
     return form
+
+
+def digest_fields(event: Event) -> dict[str, SelectField]:
+    """The digest choices of one e-forum subscription on the preferences page."""
+    forum_hour = timezones.format_time(datetime.combine(date(2000, 1, 1), time(hour=event.digest_hour)))
+    hours = [SelectChoice("", _l("The e-forum's hour (%(hour)s, its own zone)", hour=forum_hour))]
+    hours += [
+        SelectChoice(str(h), timezones.format_time(datetime.combine(date(2000, 1, 1), time(hour=h))))
+        for h in range(24)
+    ]
+    return {
+        "digest_rhythm": SelectField(_l("Digest"), choices=[SelectChoice(k, v) for k, v in DIGEST_RHYTHMS.items()]),
+        "digest_style": SelectField(_l("Digest holds"), choices=[SelectChoice(k, v) for k, v in DIGEST_STYLES.items()]),
+        "digest_hour": SelectField(
+            _l("Digest hour"), choices=hours, description=_l("In your own time zone (above), when you pick one.")
+        ),
+        "digest_weekday": SelectField(
+            _l("Weekly digest day"), choices=[SelectChoice(str(n), day) for n, day in enumerate(WEEKDAYS)]
+        ),
+    }
+
+
+def delivery_form_values(sub: Subscription) -> dict[str, str]:
+    """A subscription's digest choices as the form's select fields hold them."""
+    return {
+        "digest_rhythm": sub.digest_rhythm,
+        "digest_style": sub.digest_style,
+        "digest_hour": "" if sub.digest_hour is None else str(sub.digest_hour),
+        "digest_weekday": str(sub.digest_weekday),
+    }
+
+
+def delivery_from_form(form: ProfileForm, sub: Subscription) -> dict[str, Any]:
+    """What `delivery.set_delivery` takes, read from the form's fields of one subscription."""
+    hour = getattr(form, f"digest_hour_{sub.id}").data or ""
+    weekday = getattr(form, f"digest_weekday_{sub.id}").data or "0"
+    return {
+        "mode": getattr(form, f"mode_{sub.id}").data,
+        "digest_rhythm": getattr(form, f"digest_rhythm_{sub.id}").data,
+        "digest_style": getattr(form, f"digest_style_{sub.id}").data,
+        "digest_hour": int(hour) if hour.isdigit() else None,
+        "digest_weekday": int(weekday) if weekday.isdigit() else 0,
+    }
 
 
 @bp.app_context_processor
@@ -294,17 +354,30 @@ def preferences(token: str) -> Any:
             return redirect(url_for(".preferences", token=token), code=303)
         service.set_profile(participant, name=form.name.data or "", timezone=form.timezone.data)
         left = 0
-        for sub in subs:
-            if sub.event.is_eforum:
-                service.change_mode(sub, getattr(form, f"mode_{sub.id}").data)
-            if getattr(form, f"leave_{sub.id}").data:
-                service.unsubscribe(sub)
-                left += 1
+        try:
+            for sub in subs:
+                if sub.event.is_eforum:
+                    delivery.set_delivery(sub, **delivery_from_form(form, sub))
+                    for choice in thread_choices.choices_of(sub):
+                        if getattr(form, f"thread_{sub.id}_{choice.thread_id}").data:
+                            thread_choices.choose(sub, choice.thread_id, None)
+                if getattr(form, f"leave_{sub.id}").data:
+                    service.unsubscribe(sub)
+                    left += 1
+        except service.SubscriptionError as exc:
+            db.session.rollback()
+            return _preferences_page(participant, subs, form, token, {sub.id: str(exc)})
         db.session.commit()
         flash("Your preferences are saved." + (f" You left {left} event(s)." if left else ""))
         return redirect(url_for(".preferences", token=token), code=303)
+    return _preferences_page(participant, subs, form, token)
+
+
+def _preferences_page(
+    participant: Participant, subs: list[Subscription], form: ProfileForm, token: str, errors: dict[int, str] | None = None
+) -> tuple[str, int]:
     past = [s for s in participant.subscriptions if s not in subs]
-    return form_page(
+    page, status = form_page(
         "subscriptions/preferences.html",
         form,
         participant=participant,
@@ -313,7 +386,11 @@ def preferences(token: str) -> Any:
         token=token,
         button=ButtonForm(formdata=None),
         suggested_zone=browser_zone(participant),
+        delivery_errors=errors or {},
+        thread_choices={sub.id: thread_choices.choices_of(sub) for sub in subs if sub.event.is_eforum},
+        threads_url=links.threads_url,
     )
+    return page, 400 if errors else status
 
 
 def removed(status: int = 410) -> tuple[str, int]:
