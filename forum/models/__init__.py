@@ -69,8 +69,12 @@ from forum.models.team import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from forum.models.topics import Topic, event_topic, pathway_topic
 
 __all__ = [
+    "Topic",
+    "event_topic",
+    "pathway_topic",
     "AcceptedSender",
     "ATTENDANCE_SOURCES",
     "CHOICE_DISPLAYS",

@@ -27,6 +27,7 @@ from forum.core import clock
 from forum.core.extensions import Model, db
 from forum.core.timezones import Localized, TimeInputError, get_zone, localize, to_zone
 from forum.models.base import Timestamps, TZDateTime, WallTime
+from forum.models.topics import Topic
 
 EVENT_KINDS = {"eforum": "e-Forum", "series": "Webinar series"}
 EVENT_STATUSES = ("draft", "published", "cancelled")
@@ -121,6 +122,8 @@ class Event(Timestamps, Model):
         order_by="EventPanelist.position",
         cascade="all, delete-orphan",
     )
+    #: what the organisation-wide calendar files it under (forum.models.topics)
+    topics: Mapped[list[Topic]] = relationship(secondary="event_topic", order_by="Topic.name")
 
     @property
     def is_public(self) -> bool:

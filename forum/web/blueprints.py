@@ -8,7 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from forum.web import security
-from forum.web.calendars import feeds
+from forum.web.calendars import feeds, overview
 from forum.web.ce import api as ce_api
 from forum.web.ce import attendance, certificate_settings, certificates, evaluations
 from forum.web.discussion import exports as discussion_exports
@@ -54,6 +54,7 @@ def register_blueprints(app: Flask) -> None:
         discussion_exports,
         thread_links,
         feeds,
+        overview,
         announcements,
         webinars,
         webinar_captions,

@@ -41,6 +41,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget, Select
 
+from forum.common import topics
 from forum.common.branding import colour_problem
 from forum.core import clock, timezones
 from forum.core.validation import CheckedForm, EmailAddress
@@ -209,6 +210,27 @@ class ConfirmForm(CheckedForm):
     """A bare POST form (CSRF only) for buttons: publish, cancel, remove, move."""
 
 
+class TopicsField(SelectMultipleField):
+    """Topics picked by address (slug) as check boxes; the view fills `choices` from
+    `topics_choices()`, and the service refuses an unknown one (a stale form)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, label: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", [])
+        kwargs.setdefault("validate_choice", False)
+        kwargs.setdefault(
+            "description", _l("Readers filter the calendar by topic and can subscribe to one topic's feed.")
+        )
+        super().__init__(label or _l("Topics"), **kwargs)
+
+
+def topics_choices() -> list[tuple[str, str]]:
+    """(slug, name) of every topic, for a TopicsField."""
+    return [(t.slug, t.name) for t in topics.all_topics()]
+
+
 class EventForm(CheckedForm):
     kind = SelectField("Kind", choices=choices(EVENT_KINDS))
     title = StringField(
@@ -228,6 +250,7 @@ class EventForm(CheckedForm):
     audience = TextAreaField("Who should attend", filters=STRIP)
     tech_requirements = TextAreaField("Tech requirements", filters=STRIP)
     registration_info = TextAreaField("How to register", filters=STRIP, description="Markdown.")
+    topics = TopicsField()
     contact_name = trimmed("Contact name", 200)
     contact_email = EmailField(
         "Contact email",

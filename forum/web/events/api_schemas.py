@@ -236,6 +236,31 @@ class EventPanelistSchema(Schema):
     position = fields.Integer()
 
 
+class TopicSchema(Schema):
+    """A topic events and pathways are filed under (the calendar's `?topic=`)."""
+
+    slug = fields.String()
+    name = fields.String()
+    calendar_url = fields.Function(
+        lambda t: url_for("calendar.index", topic=t.slug, _external=True),
+        metadata={"type": "string", "format": "uri", "description": "the calendar filtered by it"},
+    )
+    feed_url = fields.Function(
+        lambda t: url_for("feeds.topic_feed", slug=t.slug, _external=True),
+        metadata={"type": "string", "format": "uri", "description": "its public calendar feed"},
+    )
+
+
+def topics_in(**kwargs: Any) -> fields.List:
+    """Topics picked by address, for events and pathways alike (an unknown one is a 422)."""
+    return fields.List(
+        fields.String(validate=[validate.Length(min=1, max=80), slug_pattern]),
+        validate=validate.Length(max=50),
+        metadata={"description": "topic addresses (slugs) from the topic list; replaces the ones set"},
+        **kwargs,
+    )
+
+
 class EventSummarySchema(Schema):
     slug = fields.String()
     kind = fields.String(metadata={"enum": list(EVENT_KINDS)})
@@ -248,6 +273,7 @@ class EventSummarySchema(Schema):
         allow_none=True, metadata={"description": "first session's start; null without sessions"}
     )
     ends_at = fields.DateTime(allow_none=True)
+    topics = fields.List(fields.Nested(TopicSchema))
     first_date = fields.Date(allow_none=True, metadata={"description": "first day, in the event's zone"})
     last_date = fields.Date(allow_none=True)
     url = fields.Function(
@@ -441,6 +467,7 @@ class EventInSchema(Schema):
     archive_public = StrictBoolean()
     reply_to_list = StrictBoolean()
     digest_hour = fields.Integer(strict=True, validate=validate.Range(min=0, max=23))
+    topics = topics_in()
 
 
 class SessionInSchema(Schema):

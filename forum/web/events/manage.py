@@ -28,7 +28,7 @@ from forum.models import Event
 from forum.subscriptions.state import status_counts
 from forum.team import roles
 from forum.web.charts import delivery_chart, stacked_rows
-from forum.web.events import manage_panelists, manage_sessions  # noqa: F401  (their routes join bp)
+from forum.web.events import manage_panelists, manage_sessions, manage_topics  # noqa: F401  (their routes join bp)
 from forum.web.events.manage_common import (
     Page,
     bad_request,
@@ -38,7 +38,7 @@ from forum.web.events.manage_common import (
     show_error,
 )
 from forum.web.events.public import event_context
-from forum.web.forms import ConfirmForm, EventForm, submitted
+from forum.web.forms import ConfirmForm, EventForm, submitted, topics_choices
 from forum.web.helpers import commit_or_flash
 from forum.webinars import seats
 
@@ -80,6 +80,7 @@ def _first_start(event: Event) -> datetime | None:
 @bp.route("/events/new", methods=["GET", "POST"])
 def new_event() -> Page:
     form = EventForm(data=NEW_EVENT_DEFAULTS)
+    form.topics.choices = topics_choices()
     if form.validate_on_submit():
         try:
             event = editing.create_event(_form_values(form))
@@ -138,6 +139,9 @@ def delivery_health(event: Event) -> dict[str, object]:
 def edit_event(slug: str) -> Page:
     ev = get_event(slug)
     form = EventForm(obj=ev)
+    form.topics.choices = topics_choices()
+    if not form.is_submitted():
+        form.topics.data = [t.slug for t in ev.topics]
     recipients = actions.calendar_recipients(ev)
     if form.validate_on_submit():
         try:
@@ -163,6 +167,7 @@ def _form_values(form: EventForm) -> dict[str, object]:
         name: form[name].data if form[name].data is not None else "" for name in actions.EVENT_FIELDS
     }
     values["slug"] = form.slug.data or ""
+    values["topics"] = form.topics.data or []
     return values
 
 

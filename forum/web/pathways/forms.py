@@ -15,6 +15,7 @@ from forum.core.validation import CheckedForm
 from forum.models import Event, Session
 from forum.models.pathways import LearningNeed, Resource
 from forum.pathways import service
+from forum.web.forms import TopicsField
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -65,6 +66,7 @@ class PathwayForm(CheckedForm):
     summary = TextAreaField("Summary")
     description = TextAreaField("Introduction", description="Markdown.")
     needs = MultiCheckboxField("Serves these learning needs", coerce=int)
+    topics = TopicsField()
     submit = SubmitField("Save pathway")
 
 

@@ -24,6 +24,7 @@ from forum.pathways import service
 from forum.team import scopes
 from forum.web.charts import count_bars
 from forum.web.events.manage_common import Page, officer_blueprint
+from forum.web.forms import topics_choices
 from forum.web.helpers import button_post, commit_or_flash, form_page
 from forum.web.pathways.forms import (
     ButtonForm,
@@ -109,6 +110,7 @@ def index() -> Page:
 def new_pathway() -> Page:
     form = PathwayForm()
     form.needs.choices = need_choices()
+    form.topics.choices = topics_choices()
     done = _saved(
         form,
         lambda: service.save_pathway(None, **_pathway_fields(form)),
@@ -128,6 +130,7 @@ def _pathway_fields(form: PathwayForm) -> dict[str, Any]:
         "audience": form.audience.data or "",
         "description": form.description.data or "",
         "needs": needs,
+        "topics": form.topics.data or [],
     }
 
 
@@ -136,8 +139,10 @@ def edit_pathway(slug: str) -> Page:
     item = _pathway(slug)
     form = _form_for(PathwayForm, item)
     form.needs.choices = need_choices()
+    form.topics.choices = topics_choices()
     if request.method == "GET":
         form.needs.data = [n.id for n in item.needs]
+        form.topics.data = [t.slug for t in item.topics]
     done = _saved(
         form,
         lambda: service.save_pathway(item, **_pathway_fields(form)),
