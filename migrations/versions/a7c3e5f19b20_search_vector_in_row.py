@@ -6,14 +6,14 @@ out first and the vector stays on the heap page. Rows written from now on are st
 `VACUUM FULL post` rewrites older ones (optional; search is correct either way).
 
 Revision ID: a7c3e5f19b20
-Revises: f3a8c1d05e72
+Revises: c2e8f1a7b3d4
 Create Date: 2026-12-07 15:00:00
 
 """
 from alembic import op
 
 revision = 'a7c3e5f19b20'
-down_revision = 'f3a8c1d05e72'
+down_revision = 'c2e8f1a7b3d4'
 branch_labels = None
 depends_on = None
 
