@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -44,6 +45,13 @@ PARAGRAPH = (
     "librarian explains how a budget year really runs. "
 )
 BODY = (PARAGRAPH * 40)[:4800]  # the post's text: with headers, about 5 KB on the wire
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its waited-for children (not the database server)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def rss_mb() -> float:
@@ -123,6 +131,7 @@ def send_post(app: Flask, n: int) -> dict[str, float]:
         event = make_event(n)
         post = new_post(event)
         base_rss = peak_rss_mb()
+        cpu0 = cpu_seconds()
         t0 = time.perf_counter()
         discussion.accept(post, "moderator@example.org")  # what the moderator's request does
         db.session.commit()
@@ -130,6 +139,7 @@ def send_post(app: Flask, n: int) -> dict[str, float]:
         t0 = time.perf_counter()
         expanded = expand_pending()  # what the sender does first
         queue_s = time.perf_counter() - t0
+        queue_cpu = cpu_seconds() - cpu0
         if expanded.messages != n:
             raise SystemExit(f"queued {expanded} for {n} subscribers")
         size = len(assemble(*db.session.execute(text_first_message()).one()))
@@ -145,9 +155,11 @@ def send_post(app: Flask, n: int) -> dict[str, float]:
                 samples.append(rss_mb())
 
         rss_before = rss_mb()
+        cpu1 = cpu_seconds()
         t0 = time.perf_counter()
         report = send_due(progress=progress, batch_size=500)
         send_s = time.perf_counter() - t0
+        send_cpu = cpu_seconds() - cpu1
         if report.sent != n:
             raise SystemExit(f"sender delivered {report} of {n}")
     return {
@@ -155,6 +167,8 @@ def send_post(app: Flask, n: int) -> dict[str, float]:
         "accept_s": accept_s,
         "queue_s": queue_s,
         "send_s": send_s,
+        "queue_cpu": queue_cpu,
+        "send_cpu": send_cpu,
         "size": size,
         "stored": stored,
         "base_rss": base_rss,
@@ -183,13 +197,14 @@ def text_first_message():  # type: ignore[no-untyped-def]
     return first.order_by(OutboundMessage.id).limit(1)
 
 
-def run_smtp_source(n: int, port: int, size: int) -> float:
+def run_smtp_source(n: int, port: int, size: int) -> tuple[float, float]:
     source = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
     args = [source, "-d", "-s", "1", "-m", str(n), "-l", str(size), "-f", f"bench@{LIST_DOMAIN}"]
     args += ["-t", "p0@example.org", f"127.0.0.1:{port}"]
+    cpu0 = cpu_seconds()
     t0 = time.perf_counter()
     subprocess.run(args, check=True)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, cpu_seconds() - cpu0
 
 
 def main() -> None:
@@ -209,23 +224,24 @@ def main() -> None:
     try:
         # smtp-source runs before and after ours and the faster run counts: on a shared
         # machine the ratio is then, if anything, against us.
-        before_s = run_smtp_source(args.n, port, 6000)
+        before_s, before_cpu = run_smtp_source(args.n, port, 6000)
         for backend in backends:
             url = args.database_url if backend == "postgresql" else None
             results[backend] = run_ours(args.n, port, url)
         size = int(next(iter(results.values()))["size"]) if results else 6000
-        after_s = run_smtp_source(args.n, port, size)
+        after_s, after_cpu = run_smtp_source(args.n, port, size)
     finally:
         sink.terminate()
         sink.wait()
     theirs_s = min(before_s, after_s)
+    theirs_cpu = min(before_cpu, after_cpu)
     print(
         f"messages: {args.n}, ~{size / 1024:.1f} KB each, "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     print(
         f"smtp-source -d (the limit): {theirs_s:.2f} s, {args.n / theirs_s:,.0f} msg/s "
-        f"(runs: {before_s:.2f} s and {after_s:.2f} s)"
+        f"(runs: {before_s:.2f} s and {after_s:.2f} s), CPU {1000 * theirs_cpu / args.n:.3f} s per 1,000"
     )
     for backend, ours in results.items():
         total = ours["accept_s"] + ours["queue_s"] + ours["send_s"]
@@ -239,6 +255,11 @@ def main() -> None:
         )
         print(
             f"end to end:                       {total:.2f} s = {total / theirs_s:.1f} x smtp-source (target <= 2)"
+        )
+        cpu = ours["queue_cpu"] + ours["send_cpu"]
+        print(
+            f"CPU (this process + children, not the database server): {1000 * cpu / args.n:.3f} s per 1,000 copies "
+            f"(queue {1000 * ours['queue_cpu'] / args.n:.3f}, send {1000 * ours['send_cpu'] / args.n:.3f})"
         )
         print(f"outbox: {ours['stored'] / 2**20:.1f} MB stored for {args.n} messages")
         print(

@@ -19,8 +19,10 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import re
 import resource
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -132,6 +134,34 @@ def measure(pool: ProcessPoolExecutor, name: str, port: int, path: str, requests
     return Result(name, len(times), seconds, _pct(times, 50) * 1000, _pct(times, 99) * 1000, statuses)
 
 
+@dataclass(frozen=True)
+class WrkResult:
+    name: str
+    rps: float
+    p99_ms: float
+
+
+def wrk(name: str, port: int, path: str, seconds: int, headers: dict[str, str] | None = None) -> WrkResult | None:
+    """The same URL with `wrk` (C, one thread, 4 connections, keep-alive as gunicorn's sync
+    workers allow: they close each), for a client that costs the two CPUs less than Python's;
+    None where wrk is not installed (apt-get install wrk). Bounded by `seconds`, loopback only."""
+    binary = shutil.which("wrk")
+    if binary is None or seconds <= 0:
+        return None
+    args = [binary, "-t1", "-c4", f"-d{seconds}s", "--latency"]
+    for key, value in (headers or {}).items():
+        args += ["-H", f"{key}: {value}"]
+    out = subprocess.run(  # noqa: S603 - wrk from PATH, our own arguments
+        [*args, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, timeout=seconds + 30, check=True
+    ).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    if rps is None:
+        raise SystemExit(f"could not read wrk's output:\n{out}")
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    return WrkResult(name, float(rps.group(1)), float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan"))
+
+
 def _pct(ordered: list[float], pct: int) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
@@ -142,6 +172,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="per URL (bounded run)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client processes")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--wrk-seconds", type=int, default=5, help="wrk run per URL beside ours (0: none)")
     args = parser.parse_args()
 
     with bench_app(args.database_url, "load") as app, tempfile.TemporaryDirectory() as instance:
@@ -160,12 +191,15 @@ def main() -> None:
             FORUM_INSTANCE_PATH=instance,
         )
         results: list[Result] = []
+        wrks: list[WrkResult | None] = []
         with ProcessPoolExecutor(args.clients) as pool:
             with gunicorn("minimal_app:app", args.workers, env, ROOT / "bench") as port:
                 results.append(measure(pool, "minimal Flask page", port, "/", args.requests, args.clients))
+                wrks.append(wrk("minimal Flask page", port, "/", args.wrk_seconds))
             with gunicorn("wsgi:app", args.workers, env, ROOT) as port:
                 page = f"/events/{slug}"
                 results.append(measure(pool, f"event page {page}", port, page, args.requests, args.clients))
+                wrks.append(wrk("event page", port, page, args.wrk_seconds))
                 # a returning browser: its session cookie (the form's CSRF secret) and the ETag
                 _, first = _get(port, page, {})
                 cookie = first["Set-Cookie"].split(";", 1)[0]
@@ -175,9 +209,12 @@ def main() -> None:
                     measure(pool, "event page, If-None-Match (304)", port, page, args.requests, args.clients,
                             revalidate)
                 )
+                wrks.append(wrk("event page, If-None-Match (304)", port, page, args.wrk_seconds, revalidate))
                 feed = f"/feeds/events/{slug}.ics"
                 results.append(measure(pool, f"public feed {feed}", port, feed, args.requests, args.clients))
+                wrks.append(wrk("public feed", port, feed, args.wrk_seconds))
                 results.append(measure(pool, "index /", port, "/", args.requests, args.clients))
+                wrks.append(wrk("index /", port, "/", args.wrk_seconds))
 
     base = results[0].rps
     used = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -189,6 +226,12 @@ def main() -> None:
     print(f"{'page':<52} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x minimal':>10}  statuses")
     for r in results:
         print(f"{r.name:<52} {r.rps:8.1f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} {r.rps / base:10.3f}  {r.statuses}")
+    done = [w for w in wrks if w is not None]
+    if done:
+        print(f"wrk -t1 -c4 -d{args.wrk_seconds}s on the same servers (the client in C):")
+        print(f"{'page':<52} {'req/s':>8} {'p99 ms':>8} {'x minimal':>10}")
+        for w in done:
+            print(f"{w.name:<52} {w.rps:8.1f} {w.p99_ms:8.1f} {w.rps / done[0].rps:10.3f}")
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ EXTERNAL_TABLES = {"apscheduler_jobs"}
 
 # the archive's full-text index, made by SQL the models cannot say (forum/models/search_ddl.py)
 SEARCH_TABLE_PREFIX = "post_fts"
-SEARCH_OBJECTS = {"search_language", "search_vector", "ix_post_search_vector"}
+SEARCH_OBJECTS = {"search_language", "search_vector", "ix_post_search_vector", "search_pairs", "ix_post_search_pairs"}
 
 
 def include_name(name, type_, parent_names):

@@ -21,8 +21,9 @@ from forum.web.events.api_schemas import WALL_TIME_FORMAT
 from tests.support.api import make_event, officer_token
 
 EXAMPLES_PER_OPERATION = 25
-OPERATIONS = 33  # every route under /api/v1: events, pathways, CE records, the public subscription,
-# registration questions, registrations and approval decisions, the audit log
+OPERATIONS = 50  # every route under /api/v1: events, pathways, CE records, the public subscription,
+# registration questions, registrations and approval decisions, the audit log, mentoring,
+# a participant's preferences
 
 # `format: wall-time` is ours (a date and clock time with no offset); teach the generator.
 schemathesis.openapi.format(
@@ -42,6 +43,10 @@ RULES_NO_SCHEMA_CAN_SAY = (
     {"start_wall", "end_wall"},
     {"answers"},
     {"choices", "condition_question", "condition_values"},
+    # mentoring: a window's wall times (as above), a zone name tzdata must know, a check-in pace
+    # within the programme's length
+    {"opens", "closes"},
+    {"timezone", "checkin_months"},
 )
 
 
@@ -101,9 +106,12 @@ def test_every_operation_keeps_its_documented_contract(app: Flask) -> None:
     assert sorted(unsatisfiable) == [
         "GET /api/v1/events/{slug}",
         "GET /api/v1/events/{slug}/questions",
+        "GET /api/v1/mentoring/programmes",
+        "GET /api/v1/mentoring/programmes/{slug}",
         "GET /api/v1/needs",
         "GET /api/v1/pathways",
         "GET /api/v1/pathways/{slug}",
+        "GET /api/v1/preferences/{token}/subscriptions",
         "GET /api/v1/resources",
     ]
 

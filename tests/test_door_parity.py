@@ -212,3 +212,46 @@ def test_an_event_without_sessions_is_not_published_by_either_door(client: Flask
     assert api.status_code == 409
     assert api.get_json()["errors"]["json"]["sessions"][0].startswith("Add at least one session")
     assert {Event.by_slug(f"by-{door}").status for door in DOORS} == {"draft"}  # type: ignore[union-attr]
+
+
+def test_spam_settings_and_search_language_by_either_door(client: FlaskClient) -> None:
+    """The spam score limit, the first-post hold and the archive's search language: set alike
+    through the event form and the API, refused alike when out of range, private to officers."""
+    twins = twin_series()
+    login_officer(client)
+    headers = officer_token()
+    change = {"spam_score_limit": 7.5, "search_language": "french", "moderation": "new", "non_member_posts": "discard"}
+
+    web = post_form(
+        client, "/manage/events/by-web/edit", {**web_form(twins["web"]), **{k: str(v) for k, v in change.items()}}
+    )
+    api = client.patch("/api/v1/events/by-api", json=change, headers=headers)
+
+    assert web.status_code == 302 and api.status_code == 200
+    by_web, by_api = snapshot(twins["web"]), snapshot(twins["api"])
+    assert by_web == by_api
+    assert {k: by_api["event"][k] for k in change} == change
+    shown = client.get("/api/v1/events/by-api", headers=headers).get_json()
+    assert shown["spam_score_limit"] == 7.5 and shown["search_language"] == "french"
+    form_page = client.get("/manage/events/by-web/edit").get_data(as_text=True)
+    assert 'name="spam_score_limit"' in form_page and '<option selected value="french">' in form_page
+
+    client.post("/logout")
+    public = client.get("/api/v1/events/by-api").get_json()
+    assert "spam_score_limit" not in public and "search_language" not in public
+
+    login_officer(client)
+    before = {door: snapshot(event) for door, event in twins.items()}
+    bad_web = post_form(
+        client,
+        "/manage/events/by-web/edit",
+        {**web_form(twins["web"]), "spam_score_limit": "500", "search_language": "klingon"},
+    )
+    bad_score = client.patch("/api/v1/events/by-api", json={"spam_score_limit": 500}, headers=headers)
+    bad_language = client.patch("/api/v1/events/by-api", json={"search_language": "klingon"}, headers=headers)
+    assert bad_web.status_code == 400
+    page = bad_web.get_data(as_text=True)
+    assert "Use a score from 0 to 100." in page and "Not a valid choice" in page
+    assert bad_score.status_code == 422 and "spam_score_limit" in bad_score.get_json()["errors"]["json"]
+    assert bad_language.status_code == 422 and "search_language" in bad_language.get_json()["errors"]["json"]
+    assert {door: snapshot(event) for door, event in twins.items()} == before

@@ -18,7 +18,8 @@ from forum.models import MailText, Subscription
 from forum.scheduling.scheduler import run_job
 from forum.subscriptions import service
 from tests.conftest import csrf_from
-from tests.support.live import post_form
+from tests.support.factories import parsed
+from tests.support.live import make_event, post_form
 from tests.support.scheduling import html_of, make_series, outbox, subscribe, text_of
 from tests.support.subscriptions import link_in
 
@@ -130,13 +131,39 @@ def test_preview_and_test_send(signed_in: FlaskClient) -> None:
     )
     assert preview.status_code == 200
     html = preview.get_data(as_text=True)
-    assert "Hello <em>Jeannette Ho</em>, this is Cataloging Webinar Series." in html
+    # the real welcome, not a sketch: its greeting, the officer's words, the session times
+    assert "standard part" not in html
+    assert "<strong>Subject:</strong> Welcome: Cataloging Webinar Series" in html
+    assert "Hello Jeannette Ho," in html and "Hello Jeannette Ho, this is Cataloging Webinar Series." in html
+    assert "You are registered for" in html and "2:00 PM–3:00 PM (London)" in html and "Megan" in html
     assert db.session.query(MailText).count() == 0  # a preview saves nothing
+    assert db.session.query(Subscription).count() == 0  # nor its sample registrant
+    assert outbox("welcome") == []
     sent = post_form(signed_in, "/manage/events/london/mail-texts?kind=welcome", {**data, "action": "test"})
     assert sent.status_code == 200
     (mail,) = outbox("mail-text-test", "officer@forum.test")
-    assert "Hello Pat Officer, this is Cataloging Webinar Series." in text_of(mail).replace("*", "")
-    assert "Megan" in text_of(mail)
+    body = text_of(mail)
+    assert "Hello Pat Officer, this is Cataloging Webinar Series." in body
+    assert "You are registered for" in body and "Megan" in body and "standard part" not in body
+    assert parsed(mail)["Subject"] == "Test: Welcome: Cataloging Webinar Series"
+    assert db.session.query(Subscription).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("reminder", "starts in 1 hour"),
+        ("session_update", "a sample line"),
+        ("session_cancelled", "the reason you give when cancelling"),
+    ],
+)
+def test_every_kind_previews_as_the_real_mail(signed_in: FlaskClient, kind: str, words: str) -> None:
+    series()
+    data = {"kind": kind, "intro": "Our intro for {{ event_title }}.", "signoff": "Megan", "action": "preview"}
+    html = post_form(signed_in, f"/manage/events/london/mail-texts?kind={kind}", data).get_data(as_text=True)
+    assert "standard part" not in html and words in html
+    assert "Our intro for Cataloging Webinar Series." in html and "Megan" in html
+    assert db.session.query(Subscription).count() == 0 and db.session.query(MailText).count() == 0
 
 
 ATTACKS = [
@@ -199,3 +226,11 @@ def test_plain_text_drops_markdown_marks_and_keeps_links() -> None:
     assert mail_texts.plain("## Before you come\nsnake_case_names and 2 * 3 * 4 stay") == (
         "Before you come\nsnake_case_names and 2 * 3 * 4 stay"
     )
+
+
+def test_the_e_forum_opening_previews_as_the_real_mail(signed_in: FlaskClient) -> None:
+    make_event("days", [(datetime(2099, 3, 2, 9), datetime(2099, 3, 2, 17))], kind="eforum")
+    data = {"kind": "forum_open", "intro": "Welcome in, {{ name }}.", "signoff": "", "action": "preview"}
+    html = post_form(signed_in, "/manage/events/days/mail-texts?kind=forum_open", data).get_data(as_text=True)
+    assert "Welcome in, Jeannette Ho." in html and "The e-forum is open" in html
+    assert db.session.query(Subscription).count() == 0

@@ -68,7 +68,8 @@ def _include_name(configure_args: dict):  # type: ignore[no-untyped-def]
         if type_ == "table":
             return name != "apscheduler_jobs" and not name.startswith("post_fts")
         on_post = type_ in ("column", "index") and parents.get("table_name") == "post"
-        return not (on_post and name in {"search_language", "search_vector", "ix_post_search_vector"})
+        search = {"search_language", "search_vector", "ix_post_search_vector", "search_pairs", "ix_post_search_pairs"}
+        return not (on_post and name in search)
 
     return include
 

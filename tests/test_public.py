@@ -46,7 +46,7 @@ def test_event_page_says_what_the_announcement_says(client: FlaskClient) -> None
     page = text(response)
     assert "Tuesday, 9/10/2019 – Wednesday, 9/11/2019" in page
     html = response.get_data(as_text=True)
-    lines = re.findall(r"<li>([^<]+)</li>", html.split('class="zone-lines"')[1].split("</ul>")[0])
+    lines = re.findall(r"<li data-zone=\"[^\"]+\">([^<]+)</li>", html.split('class="zone-lines"')[1].split("</ul>")[0])
     assert lines == [
         "10:00 AM–6:00 PM (Eastern)",
         "9:00 AM–5:00 PM (Central)",
@@ -54,6 +54,17 @@ def test_event_page_says_what_the_announcement_says(client: FlaskClient) -> None
         "7:00 AM–3:00 PM (Pacific)",
     ]
     assert "2:00 PM–10:00 PM (UTC) your time zone" in page  # the no-JS fallback
+    # a reader in a listed zone: that line says so, and no second "(Los Angeles)" line repeats it
+    with clock.frozen(datetime(2019, 9, 1, tzinfo=UTC)):
+        pacific = client.get("/events/ts-mentoring?tz=America/Los_Angeles").get_data(as_text=True)
+    block = pacific.split('class="zone-lines"')[1].split("</ul>")[0]
+    assert re.search(r'data-zone="America/Los_Angeles">7:00 AM–3:00 PM \(Pacific\) <small[^>]*>your time zone', block)
+    assert re.search(r'<li class="viewer-zone"[^>]* hidden>', block)
+    # Tokyo is a day ahead: each e-forum day on its own line, not one running line
+    with clock.frozen(datetime(2019, 9, 1, tzinfo=UTC)):
+        tokyo = client.get("/events/ts-mentoring?tz=Asia/Tokyo").get_data(as_text=True)
+    viewer = tokyo.split('class="viewer-text">')[1].split("</span>")[0]
+    assert viewer.count("(Tokyo)") == 2 and "\n" in viewer and ";" not in viewer
     for expected in (
         "Learning Outcomes",
         "In this e-Forum, attendees will:",

@@ -84,7 +84,7 @@ def test_publishing_without_contact_or_conduct_warns(app, client: FlaskClient) -
     sign_in(client)
     make_event("bare", SESSIONS, kind="series", publish=False)
     overview = client.get("/manage/events/bare").get_data(as_text=True)
-    assert "Before publishing: There is no contact" in overview
+    assert "Before you publish" in overview and "No contact: registrants cannot ask questions." in overview
     response = post_form(client, "/manage/events/bare", {}, action="/manage/events/bare/publish")
     assert response.status_code == 302
     after = client.get("/manage/events/bare").get_data(as_text=True)

@@ -13,10 +13,13 @@ from sqlalchemy import func, select
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Material, OutboundMessage, Subscription
+from forum.subscriptions import service
+from forum.subscriptions.service import welcome_message
 from forum.subscriptions.state import registration_state
 from tests.conftest import csrf_from
 from tests.support.calendars import make_event
 from tests.support.factories import sign_up as join
+from tests.support.live import make_officer, sign_in
 
 NOW = datetime(2025, 1, 10, 15, 0).astimezone()
 WALLS = [
@@ -108,3 +111,38 @@ def test_the_page_changes_when_the_event_ends(app: Flask, client: FlaskClient) -
     with clock.frozen(AFTER):
         after = client.get("/events/re-envisioning", headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200 and "This event has ended." in after.get_data(as_text=True)
+
+
+def test_an_officer_may_offer_the_recordings_to_registrants_after_the_end(app: Flask, client: FlaskClient) -> None:
+    event = series()
+    db.session.add(
+        Material(
+            session=event.active_sessions[0], kind="recording", title="Recording", url="https://video.example/1", public=False
+        )
+    )
+    db.session.commit()
+    make_officer()
+    sign_in(client)
+    page = client.get("/manage/events/re-envisioning/recordings").get_data(as_text=True)
+    assert "Register for the recordings" in page
+    saved = client.post(
+        "/manage/events/re-envisioning/recordings/signup", data={"csrf_token": csrf_from(page), "offer": "y"}
+    )
+    assert saved.status_code == 303
+    client.get("/logout")
+    with clock.frozen(AFTER):
+        html = client.get("/events/re-envisioning").get_data(as_text=True)
+        assert "This event has ended." in head_of(html) and ">Register for the recordings</a>" in head_of(html)
+        sent = client.post(
+            "/events/re-envisioning/subscribe",
+            data={"csrf_token": csrf_from(html), "email": "late@example.org", "name": "Late Comer", "conduct": "y"},
+        )
+    assert sent.status_code == 200, sent.get_data(as_text=True)[:3000]
+    (sub,) = db.session.scalars(select(Subscription))
+    assert sub.participant.email == "late@example.org"
+    kinds = list(db.session.scalars(select(OutboundMessage.kind)))
+    assert kinds == ["confirm"]  # then the welcome, which lists the recordings (registrants only)
+    with clock.frozen(AFTER):
+        service.confirm(sub)  # as the confirm link does
+        text = welcome_message(sub).get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "https://video.example/1" in text

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import OperationalError
 
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Announcement
 from forum.scheduling import scheduler
-from tests.support.scheduling import add_post, eastern, make_forum, make_series, outbox, subscribe
+from tests.support.scheduling import add_post, eastern, make_forum, make_series, outbox, race_job, subscribe
 
 
 def test_a_second_scheduler_is_refused_until_the_first_stops(app):
@@ -110,27 +109,7 @@ def test_two_schedulers_racing_send_each_digest_once(app):
         subscribe(event, f"p{n}@example.org")
     add_post(event, eastern(2019, 9, 10, 11), "Hello")
     db.session.close()
-    at = eastern(2019, 9, 10, 18, 1)
-    barrier = threading.Barrier(3)
-    errors: list[BaseException] = []
-
-    def race() -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                scheduler.run_job("digests", at=at)
-            except OperationalError:  # SQLite: "database is locked"; the loser retries next minute
-                db.session.rollback()
-            except BaseException as exc:  # pragma: no cover - reported below
-                errors.append(exc)
-
-    threads = [threading.Thread(target=race) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert errors == []
-    scheduler.run_job("digests", at=at + timedelta(minutes=1))  # the next sweep
+    race_job(app, "digests", eastern(2019, 9, 10, 18, 1), runs=3)
     rows = outbox("digest")
     assert sorted(r.recipient for r in rows) == [f"p{n}@example.org" for n in range(5)]
 

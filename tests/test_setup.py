@@ -114,6 +114,51 @@ def test_weekly_series_of_six_in_one_step_keeps_the_form(signed_in: FlaskClient)
     assert 'value="14:00"' in page and 'value="15:00"' in page
 
 
+
+def test_series_form_keeps_the_number_of_sessions_last_added(signed_in: FlaskClient) -> None:
+    make_event("four", [], kind="series", publish=False)
+    series = {
+        "series-first_date": "2027-03-02",
+        "series-start_time": "14:00",
+        "series-end_time": "15:00",
+        "series-timezone": "America/New_York",
+        "series-repeat": "weekly",
+        "series-count": "4",
+    }
+    with frozen_now():
+        response = post_form(signed_in, "/manage/events/four/sessions", series, action="/manage/events/four/sessions/series")
+        assert response.status_code == 302
+        page = signed_in.get("/manage/events/four/sessions").get_data(as_text=True)
+    assert len(Event.by_slug("four").sessions) == 4  # type: ignore[union-attr]
+    assert 'name="series-count"' in page and 'value="4"' in page and 'value="6"' not in page
+
+
+def test_a_session_later_today_is_added_without_asking_and_an_earlier_one_says_today(
+    signed_in: FlaskClient,
+) -> None:
+    make_event("today", [], kind="series", publish=False)
+    # 12:00 UTC is 7:00 AM in New York
+    later = {"date": "2027-01-05", "start_time": "15:00", "end_time": "16:00", "timezone": "America/New_York"}
+    earlier = {**later, "start_time": "06:00", "end_time": "06:30"}
+    with frozen_now():
+        added = post_form(signed_in, "/manage/events/today/sessions", later)
+        refused = post_form(signed_in, "/manage/events/today/sessions", earlier)
+    assert added.status_code == 302
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "6:00 AM today has already gone by" in html and "This date is in the past" not in html
+    assert len(Event.by_slug("today").sessions) == 1  # type: ignore[union-attr]
+
+
+def test_the_session_title_hint_fits_the_kind_of_event(signed_in: FlaskClient) -> None:
+    make_event("web-series", [], kind="series", publish=False)
+    make_event("e-days", [], kind="eforum", publish=False)
+    webinar = signed_in.get("/manage/events/web-series/sessions").get_data(as_text=True)
+    eforum = signed_in.get("/manage/events/e-days/sessions").get_data(as_text=True)
+    assert "Optional for an e-forum day" not in webinar and "Shown on the event page" in webinar
+    assert "Optional for an e-forum day" in eforum
+
+
 def test_monthly_series_keeps_the_weekday_of_the_month() -> None:
     # 2nd Tuesday of March 2027 is the 9th
     assert events.series_dates(date(2027, 3, 9), "monthly", 4) == [

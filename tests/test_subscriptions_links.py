@@ -113,13 +113,33 @@ def test_preferences_change_mode_zone_name_and_leave(app: Flask, client: FlaskCl
     bad = client.post(url, data={"csrf_token": csrf_from(page.data), "timezone": "Mars/Olympus", "name": "X"})
     assert bad.status_code == 400 and b"Not a valid choice" in bad.data
 
-    assert page.data.index(b'name="leave_all"') > page.data.index(b"<h2>Leave every event</h2>")  # apart from Save
+    html = page.get_data(as_text=True)
+    save_at, leave_at = html.index('name="save"'), html.index('name="leave_all"')
+    assert leave_at > html.index("Leave every event</h2>") > save_at
+    assert "</form>" in html[save_at:leave_at]  # its own form, away from Save
     resp = client.post(url, data={"csrf_token": csrf_from(page.data), "leave_all": "Leave every event"})
     assert resp.status_code == 303
     db.session.expire_all()
     assert sub.status == "unsubscribed"
     flashed = client.get(url).get_data(as_text=True)
     assert "You have left 1 event." in flashed  # and what mail still comes, if any
+
+
+def test_preferences_offer_the_zone_the_browser_told_us_until_one_is_saved(app: Flask, client: FlaskClient) -> None:
+    sub = active_subscription()
+    participant = sub.participant
+    participant.timezone = None
+    db.session.commit()
+    url = links.preferences_url(participant).removeprefix("http://forum.test")
+    client.set_cookie("tz", "Asia/Tokyo")
+    html = client.get(url).get_data(as_text=True)
+    assert '<option selected value="Asia/Tokyo">' in html or 'value="Asia/Tokyo" selected' in html
+    assert "Your browser is set to this zone" in html and 'data-zone-default="if-unset"' in html
+    participant.timezone = "America/Denver"
+    db.session.commit()
+    html = client.get(url).get_data(as_text=True)
+    assert "Your browser is set to this zone" in html  # the note is there for the script, hidden
+    assert 'id="timezone-browser-note" hidden' in html
 
 
 def test_tampered_links_get_a_clear_400(app: Flask, client: FlaskClient) -> None:

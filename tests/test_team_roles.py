@@ -16,7 +16,9 @@ from werkzeug.exceptions import HTTPException
 
 from forum.core.extensions import db
 from forum.models import Event, EventRole, Officer, OutboundMessage
-from forum.team import invitations, roles
+from forum.models.mentoring import MentoringProgramme
+from forum.models.pathways import Pathway
+from forum.team import invitations, roles, scopes
 from forum.web.events import api_common as api_door
 from forum.web.team import guard
 from tests.conftest import csrf_from
@@ -42,7 +44,10 @@ def _path(app: Flask, endpoint: str, method: str, slug: str) -> str:
     values: dict[str, object] = {}
     for arg in rule.arguments:
         converter = rule._converters[arg]  # noqa: SLF001 - werkzeug keeps no public map
-        values[arg] = 1 if "Int" in type(converter).__name__ else (slug if arg == "slug" else "x")
+        if "Int" in type(converter).__name__:
+            values[arg] = 1
+        else:  # the event and the pathway share the slug; a generic team page names its kind
+            values[arg] = {"slug": slug, "kind": "pathway"}.get(arg, "x")
     return app.url_map.bind("forum.test").build(endpoint, values, method=method)
 
 
@@ -66,10 +71,29 @@ def test_every_officer_route_has_a_rule(app: Flask) -> None:
     assert missing == [], "officer routes with no permission rule in forum/web/team/guard.py"
 
 
+#: The role each event-role officer of the matrix also holds on the pathway and the mentoring
+#: programme of the same slug.
+PATHWAY_ROLE = {"owner": "owner", "organiser": "organiser", "viewer": "viewer"}
+
+
+def _expected_on_object(role: str | None, permission: str) -> int:
+    held = PATHWAY_ROLE.get(role or "")
+    return 0 if held and permission in scopes.DEFAULT_ROLES[held] else 403
+
+
 def test_role_matrix_over_every_officer_and_api_route(app: Flask) -> None:
     with app.app_context():
         event = make_event("cataloging-eforum", DAYS)
+        pathway = Pathway(slug=event.slug, title="Cataloging Pathway")
+        programme = MentoringProgramme(slug=event.slug, title="Cataloging Mentoring")
+        db.session.add_all([pathway, programme])
+        db.session.commit()
         officers = {role: officer_with(event, role, f"{role or 'nobody'}@forum.test") for role in ROLES}
+        for role, officer in officers.items():
+            if role in PATHWAY_ROLE:  # the same role on the pathway and the programme of that slug
+                scopes.grant(pathway, officer, PATHWAY_ROLE[role], by=None)
+                scopes.grant(programme, officer, PATHWAY_ROLE[role], by=None)
+        db.session.commit()
         admin = officer_with(None, None, "admin@forum.test", admin=True)
         routes = _officer_routes(app)
         checked = 0
@@ -85,6 +109,8 @@ def test_role_matrix_over_every_officer_and_api_route(app: Flask) -> None:
                     expected = 0
                 elif permission == roles.SITE_ADMIN or (rule.on == "site"):
                     expected = 403
+                elif rule.on != "event":  # a pathway's own roles (on="pathway", or "object")
+                    expected = _expected_on_object(role, permission)
                 else:
                     expected = 0 if role and permission in roles.ROLE_PERMISSIONS[role] else 403
                 if expected == 403 and api and rule.public and method in guard.SAFE_METHODS:

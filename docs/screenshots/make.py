@@ -6,7 +6,8 @@ Runs the journeys in Chromium (Playwright) at 1280 and 390 px with FORUM_SCREENS
 to this folder, so each picture is what a test just checked, not a hand-made image:
 a full series and an ended event (tests/browser/test_registration_states.py), the
 officer's events table and the attendance credit with its certificate's verification page
-(tests/browser/test_officer_tables_and_credit.py).
+(tests/browser/test_officer_tables_and_credit.py), and a certificate with a logo, the CE
+provider and a signature line, drawn from its PDF (tests/test_certificate_look.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ ROOT = HERE.parents[1]
 TESTS = [
     "tests/browser/test_registration_states.py",
     "tests/browser/test_officer_tables_and_credit.py",
+    "tests/test_certificate_look.py",
 ]
 
 

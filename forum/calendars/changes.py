@@ -283,3 +283,20 @@ def send_cancellations(session: Session, reason: str = "") -> int:
     """Enqueue a METHOD:CANCEL for the session to every active subscriber, with the
     officer's reason when one was given. Returns how many were new."""
     return change_chunk(session, kind="cancel", reason=reason)[0]
+
+
+def _sample_change(kind: str) -> mail_texts.SampleBuilder:
+    """The officer's preview of an update or cancellation mail: the real one, for one sample."""
+
+    def build(event: Event, subscription: Subscription, session: Session | None) -> bytes:
+        assert session is not None  # mail_texts asks only when the event has a session
+        changes = [_("Time: was the old time, now the time above (a sample line)")] if kind == "update" else []
+        reason = _("the reason you give when cancelling (a sample)") if kind == "cancel" else ""
+        copy = next(iter(change_copies(session, [subscription], kind=kind, changes=changes, reason=reason)))
+        return copy.data
+
+    return build
+
+
+mail_texts.register_sample("session_update", _sample_change("update"))
+mail_texts.register_sample("session_cancelled", _sample_change("cancel"))

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from forum.calendars.calendar import event_page_url, location_for, summary_for
+from forum.common import branding
 from forum.core.urls import external_url
-from forum.models import Event, Participant, Session
+from forum.models import Event, Participant, Session, Topic
 
 GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
 OUTLOOK_COMPOSE = "https://outlook.live.com/calendar/0/action/compose"
@@ -117,3 +118,12 @@ def feed_links(participant: Participant) -> FeedLinks:
     """The participant's secret feed, as webcal:// and for Google/Outlook "add by URL"."""
     url = external_url("feeds.personal", token=participant.feed_token)
     return _subscribe_links(url, "Forum sessions")
+
+
+def catalog_links(topic: Topic | None = None) -> FeedLinks:
+    """The organisation's public feed (or one topic's), to subscribe to from the calendar page."""
+    if topic is None:
+        return _subscribe_links(external_url("feeds.calendar_feed"), branding.current().name)
+    return _subscribe_links(
+        external_url("feeds.topic_feed", slug=topic.slug), f"{branding.current().name}: {topic.name}"
+    )

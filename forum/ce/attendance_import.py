@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from forum.common import signals
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Attendance, Participant, Session, Subscription
@@ -302,7 +303,9 @@ def import_report(session: Session, data: bytes) -> ImportReport:
         row.subscription_id: row
         for chunk in _chunks([s.id for s in subs.values()])
         for row in db.session.scalars(
-            select(Attendance).where(Attendance.session_id == session.id, Attendance.subscription_id.in_(chunk))
+            select(Attendance).where(
+                Attendance.session_id == session.id, Attendance.subscription_id.in_(chunk)
+            )
         )
     }
     for key, (line, minutes) in sorted(people.items(), key=lambda item: item[1][0]):
@@ -326,4 +329,17 @@ def import_report(session: Session, data: bytes) -> ImportReport:
         report.updated += changed
         report.unchanged += not changed
     report.unmatched.sort()
+    signals.officer_action.send(  # one audit entry for the whole report, not one per person
+        "ce",
+        action="attendance.imported",
+        event_id=session.event_id,
+        summary=f"{session.display_title}: {report.layout}",
+        changes={
+            "session_id": session.id,
+            "added": report.added,
+            "updated": report.updated,
+            "unmatched": len(report.unmatched),
+        },
+        covers=("attendance",),
+    )
     return report

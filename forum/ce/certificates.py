@@ -14,6 +14,7 @@ it), so any name the Unicode BMP can spell renders, whatever fonts the server ha
 
 from __future__ import annotations
 
+import io
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +27,7 @@ from fpdf import FPDF
 from sqlalchemy import String, cast, delete, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
-from forum.ce import attendance, evaluations
+from forum.ce import attendance, certificate_look, evaluations
 from forum.common import branding
 from forum.common.jobs import JobReport, register_job, run_reported
 from forum.core import clock, i18n
@@ -160,6 +161,18 @@ def issue(subscription: Subscription, at: datetime | None = None) -> Certificate
     return cert
 
 
+def revoke(subscription: Subscription) -> str | None:
+    """Withdraw the registration's certificate (its code stops verifying); the code it had,
+    or None. The audit log and the `certificate.revoked` webhook follow from the deletion."""
+    cert = _certificate_of(subscription)
+    if cert is None:
+        return None
+    code = cert.code
+    db.session.delete(cert)
+    db.session.flush()
+    return code
+
+
 def _certificate_of(subscription: Subscription) -> Certificate | None:
     return db.session.scalar(select(Certificate).where(Certificate.subscription_id == subscription.id))
 
@@ -202,14 +215,22 @@ def render_pdf(cert: Certificate) -> bytes:
     pdf.set_line_width(1.2)
     pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
     width = pdf.w - pdf.l_margin - pdf.r_margin
+    look = certificate_look.look_for(event)
+    if look.logo:  # centred above the organisation's name, 16 mm high
+        px_w, px_h = certificate_look.logo_size(look.logo)
+        logo_h = min(14.0, 70.0 * px_h / px_w)  # a wide logo is at most 70 mm across
+        logo_w = logo_h * px_w / px_h
+        pdf.image(io.BytesIO(look.logo), x=pdf.l_margin + (width - logo_w) / 2, y=pdf.get_y(), w=logo_w, h=logo_h)
+        pdf.set_y(pdf.get_y() + logo_h + 2)
+    tight = 3 if look.logo else 6  # the logo's room comes out of the gaps under the headings
 
     def line(text: str, size: float, style: str = "", gap: float = 2) -> None:
         pdf.set_font("DejaVu", style, size)
         pdf.multi_cell(width, size * 0.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(gap)
 
-    line(org, 14, "B", 6)
-    line(str(cert.kind_label), 28, "B", 6)
+    line(org, 14, "B", tight)
+    line(str(cert.kind_label), 28, "B", tight)
     line(_("This certifies that"), 12)
     line(cert.name, 24, "B", 4)
     if cert.kind == "completion":
@@ -220,7 +241,14 @@ def render_pdf(cert: Certificate) -> bytes:
     dates = event_dates(event)
     if dates:
         line(_("%(dates)s (%(zone)s time)", dates=dates, zone=zone_label(event.timezone)), 11, "", 3)
-    line(_("Continuing-education hours: %(hours)s", hours=attendance.hours_text(cert.minutes)), 13, "B", 5)
+    line(
+        _("Continuing-education hours: %(hours)s", hours=attendance.hours_text(cert.minutes)),
+        13,
+        "B",
+        2 if look.provider_line else 5,
+    )
+    if look.provider_line:
+        line(look.provider_line, 10, "", 4)
 
     pdf.set_font("DejaVu", "B", 10)
     pdf.set_fill_color(*_rgb(branding.accent_wash(brand)))
@@ -235,12 +263,16 @@ def render_pdf(cert: Certificate) -> bytes:
             pdf.cell(w, 6.5, _fit(pdf, text, w))
         pdf.ln(6.5)
     pdf.ln(6)
-    pdf.set_y(max(pdf.get_y() + 14, pdf.h - 48))  # the signature line, then the issue line and code
+    pdf.set_y(max(pdf.get_y() + 10, pdf.h - (52 if look.signatory_name else 48)))  # the signature line, then the issue line and code
     line_x = pdf.l_margin + width / 2 - 40
     pdf.set_draw_color(60, 60, 60)
     pdf.set_line_width(0.3)
     pdf.line(line_x, pdf.get_y(), line_x + 80, pdf.get_y())
     pdf.ln(1.5)
+    if look.signatory_name:
+        pdf.set_font("DejaVu", "B", 10)
+        signer = look.signatory_name + (f", {look.signatory_title}" if look.signatory_title else "")
+        pdf.multi_cell(width, 4.5, signer, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
     pdf.multi_cell(width, 4.5, _("For %(organisation)s", organisation=org), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
@@ -255,6 +287,38 @@ def render_pdf(cert: Certificate) -> bytes:
         ),
         align="C",
     )
+    return bytes(pdf.output())
+
+
+def participation_pdf(*, name: str, title: str, lines: list[str], code: str, issued: str) -> bytes:
+    """A certificate of participation for something that is not an event (a mentoring
+    programme): the same page, fonts, border and verification line, without the hours table."""
+    org = organisation_name()
+    pdf = _pdf()
+    pdf.set_title(f"Certificate of participation: {title}")
+    pdf.set_author(org)
+    pdf.set_creator("Forum")
+    pdf.add_page()
+    brand = branding.current().brand_colour or DEFAULT_COLOUR
+    pdf.set_draw_color(*_rgb(brand))
+    pdf.set_line_width(1.2)
+    pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    for text, size, style, gap in (
+        (org, 14, "B", 6),
+        ("Certificate of participation", 28, "B", 6),
+        ("This certifies that", 12, "", 2),
+        (name, 24, "B", 4),
+        ("took part in", 12, "", 2),
+        (title, 18, "B", 4),
+        *((line, 12, "", 2) for line in lines),
+    ):
+        pdf.set_font("DejaVu", style, size)
+        pdf.multi_cell(width, size * 0.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(gap)
+    pdf.set_y(pdf.h - 40)
+    pdf.set_font("DejaVu", "", 9)
+    pdf.multi_cell(width, 5, f"For {org}. Issued {issued}. Code {code}.", align="C")
     return bytes(pdf.output())
 
 
@@ -384,7 +448,7 @@ register_job("ce", "evaluation invitations and certificates after an event's las
 
 @register_erasure_step
 def _forget_certificates(erasure: Erasure) -> None:
-    """"Delete my data": certificates carry the name as printed, so they go (their codes then
+    """ "Delete my data": certificates carry the name as printed, so they go (their codes then
     verify nothing: a verification page must not show a name the person asked us to forget).
     Attendance and evaluation answers stay, tied to the anonymous rows, so the programme's
     counts and results do not change."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields, replace
 from flask import current_app, g, has_app_context
 from sqlalchemy import select
 
+from forum.common import signals
 from forum.core.extensions import db
 from forum.models import SiteSetting
 
@@ -110,12 +111,21 @@ def save(values: dict[str, str]) -> Branding:
         problem = colour_problem(colour)
         if problem:
             raise ValueError(problem)
+    before = current()
     for name in (f.name for f in fields(Branding)):
         if name not in values:
             continue
         SiteSetting.put(name, (values[name] or "").strip())
     db.session.flush()
     g.pop("forum_branding", None)
+    after = current()
+    changed = {
+        f.name: [getattr(before, f.name), getattr(after, f.name)]
+        for f in fields(Branding)
+        if getattr(before, f.name) != getattr(after, f.name)
+    }
+    if changed:  # one audit entry for the save, whatever it changed (forum.team listens)
+        signals.officer_action.send("branding", action="settings.changed", summary="branding", changes=changed)
     return current()
 
 

@@ -40,3 +40,10 @@ subscriptions_added = _signals.signal("subscriptions-added")
 #: An event was duplicated through `events.service.duplicate_event` (sender: the original
 #: Event; `copy`: the new draft, flushed). Registration copies its questions.
 event_duplicated = _signals.signal("event-duplicated")
+
+#: An officer action that no single watched row shows, or that many rows would show as many
+#: entries (sender: the area's name, e.g. "ce"; `action`, `event_id`, `summary`, `changes`
+#: as field -> [before, after], `covers`: kinds of watched rows this one entry sums up, such as
+#: "attendance" for a report import). `forum.team.audit` writes exactly one audit row for it
+#: in the sender's transaction; areas below `team` send this instead of importing it.
+officer_action = _signals.signal("officer-action")

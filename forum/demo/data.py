@@ -22,6 +22,7 @@ from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.events import panelists
 from forum.events import service as events
+from forum.mentoring.demo import load_mentoring  # a programme whose window is open
 from forum.models import Event, Officer, Panelist
 from forum.pathways.demo import load_pathway  # the learning pathway built on the events above
 from forum.registration import questions
@@ -419,5 +420,6 @@ def load(if_empty: bool = False) -> DemoReport | None:
     load_series(report)
 
     load_pathway(report)
+    load_mentoring(report)
     db.session.commit()
     return report

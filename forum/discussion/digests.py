@@ -1,26 +1,28 @@
-"""Daily digests of an e-forum: which posts go in which digest, and how one is rendered.
+"""Digests of an e-forum: which posts go in which digest, and how one is rendered.
 
-A forum sends one digest per local day at ``Event.digest_hour`` in its own zone while it
-is open, and a final one when it closes.  Each digest covers the posts accepted since
-the previous one, so nothing accepted after a digest hour falls between two digests.
-*When* a digest is due and that it goes out once is the scheduler's business
-(forum/discussion/jobs.py); this module only selects, renders and enqueues.
+A digest reader chooses a rhythm (daily, or weekly on a weekday), an hour (in their own
+zone; none: the forum's hour in the forum's zone) and a style: every message in full, or
+"subjects only", an index of the new threads and replies with links to read each on the
+web and to reply by mail. *When* each schedule's digests are due is
+`digest_schedules.py`'s business, and that each goes out once is the scheduler's
+(forum/discussion/jobs.py); this module selects, renders and enqueues.
 
-Rendering is split so a digest to 10,000 people stays cheap: the whole body (the list
-of posts is the big part) is rendered and MIME-encoded once per recipient time zone,
-and each recipient's own links and headers are filled in per copy
-(`list_copies.list_messages`).
+Rendering is split so a digest to 10,000 people stays cheap: the body (the list of posts
+is the big part) is rendered and MIME-encoded once per *variant* (style, the zone its
+times are shown in, and the threads a reader muted or follows, when any of this period's
+are among them), and each recipient's own links and headers are filled in per copy
+(`list_copies.list_messages`); the outbox stores each variant's body once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from collections.abc import Hashable, Iterator, Sequence
+from itertools import chain
+from urllib.parse import quote
 
 from flask import current_app, render_template
 from flask_babel import LazyString, get_locale, ngettext
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -29,61 +31,37 @@ from forum.common import audience
 from forum.core import i18n, timezones
 from forum.core.extensions import db
 from forum.core.urls import external_url
-from forum.mail.compose import ListOptions, list_message
+from forum.discussion import thread_choices
+from forum.discussion.digest_schedules import (
+    DigestPeriod,
+    Schedule,
+    digest_instant,
+    due_periods,
+    forum_schedule,
+    on_schedule,
+    periods,
+    schedule_of,
+)
+from forum.mail.compose import ListOptions, list_address, list_message
+from forum.mail.links import threads_url
 from forum.mail.list_copies import ListCopy, list_messages
 from forum.mail.outbox import enqueue_copies
 from forum.models import Event, Post, Subscription
 
+__all__ = [
+    "DigestPeriod",
+    "DigestRenderer",
+    "Schedule",
+    "digest_instant",
+    "due_periods",
+    "periods",
+    "posts_in",
+    "schedule_of",
+    "send_digest",
+]
 
-@dataclass(frozen=True)
-class DigestPeriod:
-    """One digest of one forum: posts accepted in [start, end), sent at `end`.
-
-    `label` is the stable part of its exactly-once key: the local date, or "final".
-    """
-
-    label: str
-    day: date  # local date (event zone) the digest is sent on
-    start: datetime | None  # None: from the forum's beginning
-    end: datetime
-    final: bool = False
-
-    @property
-    def due_at(self) -> datetime:
-        return self.end
-
-
-def digest_instant(day: date, hour: int, zone: str) -> datetime:
-    """When the digest of a local day is due; an hour skipped by DST moves one hour later."""
-    wall = datetime.combine(day, time(hour=max(0, min(23, hour))))
-    try:
-        return timezones.localize(wall, zone).instant
-    except timezones.TimeInputError:
-        return timezones.localize(wall + timedelta(hours=1), zone).instant
-
-
-def periods(event: Event) -> list[DigestPeriod]:
-    """Every digest the forum sends: one per day at its digest hour while open, then a final one."""
-    start, end = event.starts_at, event.ends_at
-    if start is None or end is None:
-        return []
-    zone = event.timezone
-    out: list[DigestPeriod] = []
-    previous: datetime | None = None
-    day, last_day = timezones.to_zone(start, zone).date(), timezones.to_zone(end, zone).date()
-    while day <= last_day:
-        due = digest_instant(day, event.digest_hour, zone)
-        if start < due < end:
-            out.append(DigestPeriod(day.isoformat(), day, previous, due))
-            previous = due
-        day += timedelta(days=1)
-    out.append(DigestPeriod("final", last_day, previous, end, final=True))
-    return out
-
-
-def due_periods(event: Event, at: datetime, horizon: timedelta) -> list[DigestPeriod]:
-    """Digests due by `at` and not older than `horizon` (caught up after downtime)."""
-    return [p for p in periods(event) if p.end <= at and p.end > at - horizon]
+#: What a group of readers shares a body by: (style, zone shown, threads left out).
+Variant = tuple[str, str, frozenset[int]]
 
 
 def posts_in(event: Event, period: DigestPeriod) -> list[Post]:
@@ -101,9 +79,12 @@ def posts_in(event: Event, period: DigestPeriod) -> list[Post]:
     return list(db.session.scalars(stmt))
 
 
-def digest_recipients(event: Event) -> list[Subscription]:
+def digest_recipients(event: Event, rhythm: str | None = None) -> list[Subscription]:
     """Active subscribers whose delivery mode is "digest" right now (checked at send time)."""
-    return list(db.session.scalars(audience.subscribers(event, mode="digest")))
+    stmt = audience.subscribers(event, mode="digest")
+    if rhythm is not None:
+        stmt = stmt.where(Subscription.digest_rhythm == rhythm)
+    return list(db.session.scalars(stmt))
 
 
 def post_url(post: Post) -> str:
@@ -113,54 +94,76 @@ def post_url(post: Post) -> str:
     return external_url("discussion.archive", slug=post.event.slug) + f"#post-{post.id}"
 
 
-def subject_for(event: Event, period: DigestPeriod, count: int) -> str:
-    """`[Title] Digest, Tuesday, 9/10/2019 (3 messages)`, read lazily in each reader's language."""
-    return LazyString(_subject_now, event, period, count)  # type: ignore[return-value]
+def thread_url(event: Event, thread_id: int | None, post: Post) -> str:
+    if thread_id is not None and "discussion.thread" in current_app.view_functions:
+        return external_url("discussion.thread", slug=event.slug, thread_id=thread_id)
+    return post_url(post)
 
 
-def _subject_now(event: Event, period: DigestPeriod, count: int) -> str:
+def reply_mailto(event: Event, post: Post, subject: str) -> str:
+    """A mailto link that starts a reply to `post` on the list (RFC 6068: subject and In-Reply-To)."""
+    reply = subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    query = f"subject={quote(reply, safe='')}&In-Reply-To={quote(post.message_id, safe='')}"
+    return f"mailto:{list_address(event).addr_spec}?{query}"
+
+
+def subject_for(
+    event: Event, period: DigestPeriod, count: int, schedule: Schedule | None = None, style: str = "full"
+) -> str:
+    """`[Title] Weekly digest, 9/10/2019 (3 messages)`: which kind, the local date, how many
+    messages, read lazily in each reader's language (the fan-out renders each under its locale)."""
+    return LazyString(_subject_now, event, period, count, schedule, style)  # type: ignore[return-value]
+
+
+def _subject_now(event: Event, period: DigestPeriod, count: int, schedule: Schedule | None, style: str) -> str:
     when = timezones.format_date(period.day)
     title = event.in_language(i18n.current_language())[0]
+    weekly = schedule is not None and schedule.rhythm == "weekly"
     if period.final:
-        return ngettext(
-            "[%(event)s] Final digest, %(day)s (%(num)d message)",
-            "[%(event)s] Final digest, %(day)s (%(num)d messages)",
-            count,
-            event=title,
-            day=when,
-        )
-    return ngettext(
-        "[%(event)s] Digest, %(day)s (%(num)d message)",
-        "[%(event)s] Digest, %(day)s (%(num)d messages)",
-        count,
-        event=title,
-        day=when,
-    )
+        kind = _("Final digest")
+    elif weekly:
+        kind = _("Weekly digest")
+    else:
+        kind = _("Digest")
+    if style == "subjects":
+        kind = _("%(kind)s, subjects only", kind=kind)
+    many = ngettext("%(num)d message", "%(num)d messages", count)
+    return _("[%(event)s] %(kind)s, %(when)s (%(many)s)", event=title, kind=kind, when=when, many=many)
 
 
 class DigestRenderer:
-    """Renders one digest for many recipients, caching the post list per time zone."""
+    """Renders one period's digest for many recipients, caching a body per variant."""
 
-    def __init__(self, event: Event, period: DigestPeriod, posts: Sequence[Post]):
+    def __init__(self, event: Event, period: DigestPeriod, posts: Sequence[Post], schedule: Schedule | None = None):
         self.event, self.period, self.posts = event, period, list(posts)
+        self.schedule = schedule or forum_schedule(event)
         self.urls = {p.id: post_url(p) for p in self.posts}
-        self._bodies: dict[str, tuple[Markup, Markup]] = {}  # by zone and language
+        self._bodies: dict[tuple[Variant, str], tuple[Markup, Markup]] = {}  # by variant and language
+        self._left_out: dict[int, frozenset[int]] | None = None
+        self._older: set[int | None] | None = None
 
-    def body(self, zone: str) -> tuple[Markup, Markup]:
-        """(text, html) of the table of contents and posts, times shown in `zone`, in the
+    def posts_for(self, left_out: frozenset[int]) -> list[Post]:
+        return [p for p in self.posts if p.thread_id not in left_out] if left_out else self.posts
+
+    def body(self, zone: str, style: str = "full", left_out: frozenset[int] = frozenset()) -> tuple[Markup, Markup]:
+        """(text, html) of the digest's body for one variant, times shown in `zone`, in the
         language in force (the fan-out renders each language's group under its locale)."""
-        key = f"{zone}|{get_locale()}"
+        key = ((style, zone, left_out), str(get_locale()))
         cached = self._bodies.get(key)
         if cached is None:
+            posts = self.posts_for(left_out)
             ctx = {
                 "event": self.event,
                 "period": self.period,
-                "items": [self._item(n, post, zone) for n, post in enumerate(self.posts, 1)],
+                "weekly": self.schedule.rhythm == "weekly",
+                "items": [self._item(n, post, zone) for n, post in enumerate(posts, 1)],
+                "threads": self._threads(posts, zone) if style == "subjects" else [],
                 "zone": zone,
                 "zone_label": timezones.zone_label(zone),
             }
-            text = Markup(render_template("mail/digest.body.txt", **ctx))  # noqa: S704 - Jinja output
-            html = Markup(render_template("mail/digest.body.html", **ctx))  # noqa: S704 - autoescaped
+            name = "digest.index" if style == "subjects" else "digest.body"
+            text = Markup(render_template(f"mail/{name}.txt", **ctx))  # noqa: S704 - Jinja output
+            html = Markup(render_template(f"mail/{name}.html", **ctx))  # noqa: S704 - autoescaped
             cached = self._bodies[key] = (text, html)
         return cached
 
@@ -187,67 +190,150 @@ class DigestRenderer:
             "url": self.urls[post.id],
         }
 
+    def _threads(self, posts: Sequence[Post], zone: str) -> list[dict[str, object]]:
+        """The subjects-only index: each thread with posts in the period, in order of its first
+        one here; whether it is new, its replies, who wrote, and where to read and reply."""
+        groups: dict[int | None, list[Post]] = {}
+        for post in posts:
+            groups.setdefault(post.thread_id if post.thread_id is not None else -post.id, []).append(post)
+        out = []
+        for thread_posts in groups.values():
+            first, last = thread_posts[0], thread_posts[-1]
+            subject = (first.thread.subject if first.thread else "") or first.subject or _("(no subject)")
+            new = first.thread_id not in self._older_threads()
+            local = timezones.to_zone(last.accepted_at or last.created_at, zone)
+            out.append(
+                {
+                    "subject": subject,
+                    "new": new,
+                    "replies": len(thread_posts) - (1 if new else 0),
+                    "authors": list(dict.fromkeys(p.author_display for p in thread_posts)),
+                    "last": f"{timezones.format_date(local)} {timezones.format_time(local)} {local.tzname()}",
+                    "url": thread_url(self.event, first.thread_id, first),
+                    "reply": reply_mailto(self.event, last, subject),
+                    "thread_id": first.thread_id,
+                }
+            )
+        return out
+
+    def _older_threads(self) -> set[int | None]:
+        """Threads of this period that had accepted posts before it (the rest are new)."""
+        if self._older is None:
+            ids = {p.thread_id for p in self.posts if p.thread_id is not None}
+            self._older = set()
+            if ids and self.period.start is not None:
+                self._older = set(
+                    db.session.scalars(
+                        select(Post.thread_id)
+                        .where(
+                            Post.event_id == self.event.id,
+                            Post.status == "accepted",
+                            Post.accepted_at < self.period.start,
+                            Post.thread_id.in_(ids),
+                        )
+                        .distinct()
+                    )
+                )
+        return self._older
+
     def zone_of(self, subscription: Subscription) -> str:
         """The zone a subscriber's digest shows times in: theirs, else the forum's."""
         return timezones.reader_zone(subscription.participant.timezone, fallback=self.event.timezone)
 
-    def _context(self, zone: str) -> dict[str, object]:
-        body_text, body_html = self.body(zone)
+    def left_out(self, subscriptions: Sequence[Subscription]) -> dict[int, frozenset[int]]:
+        """Per reader, this period's threads their digest leaves out (muted or followed)."""
+        if self._left_out is None:
+            self._left_out = {}
+        missing = [s.id for s in subscriptions if s.id not in self._left_out]
+        if missing:
+            found = thread_choices.left_out_of_digests(missing, (p.thread_id for p in self.posts))
+            self._left_out.update({sub_id: found.get(sub_id, frozenset()) for sub_id in missing})
+        return self._left_out
+
+    def variant_of(self, subscription: Subscription) -> Variant:
+        style = subscription.digest_style if subscription.digest_style == "subjects" else "full"
+        return (style, self.zone_of(subscription), self.left_out([subscription])[subscription.id])
+
+    def _context(self, variant: Variant) -> dict[str, object]:
+        style, zone, left_out = variant
+        body_text, body_html = self.body(zone, style, left_out)
         return {
             "period": self.period,
-            "count": len(self.posts),
+            "weekly": self.schedule.rhythm == "weekly",
+            "subjects_only": style == "subjects",
+            "count": len(self.posts_for(left_out)),
             "body_text": body_text,
             "body_html": body_html,
             "day": timezones.format_date(self.period.day),
             "archive_url": external_url("discussion.archive", slug=self.event.slug),
         }
 
+    def _options(self, variant: Variant, group: Hashable = None) -> ListOptions:
+        style, _zone, left_out = variant
+        count = len(self.posts_for(left_out))
+        return ListOptions(
+            subject=subject_for(self.event, self.period, count, self.schedule, style),
+            template="digest",
+            context=self._context(variant),
+            group_key=lambda sub: group,
+            links=lambda sub: {"threads_url": threads_url(sub)},
+            shared={"participant.timezone"},
+            automated=True,
+        )
+
     def message_for(self, subscription: Subscription):
         """The EmailMessage of this digest for one subscriber (one at a time; see `copies`)."""
-        return list_message(self.event, subscription, self._options(context=self._context(self.zone_of(subscription))))
+        variant = self.variant_of(subscription)
+        options = self._options(variant)
+        context = {**options.context, "threads_url": threads_url(subscription)}
+        return list_message(
+            self.event,
+            subscription,
+            ListOptions(subject=options.subject, template="digest", context=context, automated=True),
+        )
 
     def copies(self, subscriptions: Sequence[Subscription]) -> Iterator[ListCopy]:
-        """Every subscriber's digest, the body rendered and encoded once per time zone."""
-        return list_messages(
-            self.event,
-            subscriptions,
-            self._options(
-                group_key=self.zone_of,
-                group_context=lambda sub: self._context(self.zone_of(sub)),
-                shared={"participant.timezone"},
-            ),
+        """Every subscriber's digest, the body rendered and encoded once per variant."""
+        self.left_out(subscriptions)
+        groups: dict[Variant, list[Subscription]] = {}
+        for sub in subscriptions:
+            groups.setdefault(self.variant_of(sub), []).append(sub)
+        return chain.from_iterable(
+            list_messages(self.event, subs, self._options(variant, variant)) for variant, subs in groups.items()
         )
 
-    def _options(self, **per_door: Any) -> ListOptions:
-        """The digest as list mail (subject, template, automated), one or many at a time."""
-        return ListOptions(
-            subject=subject_for(self.event, self.period, len(self.posts)),
-            template="digest",
-            automated=True,
-            **per_door,
-        )
+    def variants(self, subscriptions: Sequence[Subscription]) -> int:
+        """How many distinct bodies the digest needs for these readers (for the job's note)."""
+        self.left_out(subscriptions)
+        return len({self.variant_of(sub) for sub in subscriptions})
 
 
-def send_digest(event: Event, period: DigestPeriod) -> tuple[int, str]:
-    """Enqueue the period's digest to every digest subscriber; (messages, note).
+def send_digest(event: Event, period: DigestPeriod, schedule: Schedule | None = None) -> tuple[int, str]:
+    """Enqueue a period's digest to every digest reader on `schedule` (by default the forum's);
+    returns (messages, note).
 
-    Runs inside the caller's transaction (the scheduler commits it with its
-    exactly-once key).  An empty digest is not sent.  Copies are built lazily from a
-    body encoded once per recipient zone (`list_copies.list_messages`) and inserted in
-    chunks, so memory stays flat however many subscribers there are.
+    Runs inside the caller's transaction (the scheduler commits it with its exactly-once
+    key).  An empty digest is not sent; neither is one whose readers left every thread of
+    it out (the variant has no posts).  Copies are built lazily from a body encoded once
+    per variant (`list_copies.list_messages`) and inserted in chunks, so memory stays flat
+    however many readers there are.
     """
+    schedule = schedule or forum_schedule(event)
     posts = posts_in(event, period)
     if not posts:
         return 0, "no posts"
-    recipients = digest_recipients(event)
+    recipients = on_schedule(event, schedule, digest_recipients(event, schedule.rhythm))
     if not recipients:
         return 0, f"{len(posts)} posts, no digest subscribers"
-    renderer = DigestRenderer(event, period, posts)
+    renderer = DigestRenderer(event, period, posts, schedule)
+    renderer.left_out(recipients)
+    readers = [s for s in recipients if renderer.posts_for(renderer.variant_of(s)[2])]
     queued = enqueue_copies(
-        renderer.copies(recipients),
+        renderer.copies(readers),
         kind="digest",
-        key=f"digest:{event.id}:{period.label}",
+        key=schedule.outbox_key(event, period),
         event_id=event.id,
         chunk_size=renderer.chunk_size(),
     )
-    return queued, f"{len(posts)} posts"
+    return queued, f"{len(posts)} posts, {renderer.variants(readers)} bodies"
+

@@ -8,6 +8,7 @@ Registered with `forum.common.jobs` at import (the scheduler imports this module
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import partial
 
@@ -18,10 +19,10 @@ from forum.common.jobs import CATCH_UP, JobReport, register_job, run_once
 from forum.core import timezones
 from forum.core.extensions import db
 from forum.core.urls import external_url
-from forum.discussion import digests, notices
+from forum.discussion import digest_schedules, digests, notices
 from forum.mail import texts as mail_texts
 from forum.mail.compose import ListOptions
-from forum.mail.list_copies import list_messages
+from forum.mail.list_copies import ListCopy, list_messages
 from forum.mail.outbox import enqueue_copies
 from forum.models import Event, Session, Subscription
 
@@ -51,20 +52,19 @@ def digests_job(at: datetime, report: JobReport, event: Event | None = None) -> 
 
 
 def _digests(event: Event, at: datetime, report: JobReport) -> None:
+    """Each schedule's digests due by `at`, each claimed once (`run_once`): the forum's own
+    (key `event:<id>`, period the local date) and those its readers chose."""
     if not event.is_eforum or event.status != "published":
         return
-    for period in digests.due_periods(event, at, CATCH_UP):
-        run = run_once(
-            "digest",
-            f"event:{event.id}",
-            period.label,
-            period.due_at,
-            partial(digests.send_digest, event, period),
-        )
-        if run is not None:
-            report.add(
-                f"digest {event.slug} {period.label}: {run.recipients} messages ({run.note})", run.recipients
+    for schedule in digest_schedules.schedules_in_use(event):
+        target = schedule.target(event)
+        for period in digests.due_periods(event, at, CATCH_UP, schedule):
+            run = run_once(
+                "digest", target, period.label, period.due_at, partial(digests.send_digest, event, period, schedule)
             )
+            if run is not None:
+                name = f"{event.slug}{' ' + schedule.code if schedule.code else ''} {period.label}"
+                report.add(f"digest {name}: {run.recipients} messages ({run.note})", run.recipients)
 
 
 def notices_job(at: datetime, report: JobReport, event: Event | None = None) -> None:
@@ -90,6 +90,14 @@ def _notices(event: Event, at: datetime, report: JobReport) -> None:
 
 
 def _send_notice(event: Event, template: str) -> tuple[int, str]:
+    kind = template.replace("_", "-")
+    copies = notice_copies(event, template, active_subscriptions(event, include_no_mail=False))
+    return enqueue_copies(copies, kind=kind, key=f"{kind}:{event.id}", event_id=event.id), ""
+
+
+def notice_copies(event: Event, template: str, subscriptions: Iterable[Subscription]) -> Iterator[ListCopy]:
+    """The opening or closing notice for these subscribers (the job: every active one who
+    gets mail; the officer's mail-text preview: one sample)."""
     opening = template == "forum_open"
     zone = event.timezone
     end = event.ends_at
@@ -102,11 +110,10 @@ def _send_notice(event: Event, template: str) -> tuple[int, str]:
     def viewer_zone(subscription: Subscription) -> str:
         return timezones.reader_zone(subscription.participant.timezone, fallback=zone)
 
-    kind = template.replace("_", "-")
     by_name = mail_texts.uses_name(event, template)
-    copies = list_messages(
+    return list_messages(
         event,
-        active_subscriptions(event, include_no_mail=False),
+        subscriptions,
         ListOptions(
             subject=subject,
             template=template,
@@ -123,7 +130,12 @@ def _send_notice(event: Event, template: str) -> tuple[int, str]:
             posting_open=opening,
         ),
     )
-    return enqueue_copies(copies, kind=kind, key=f"{kind}:{event.id}", event_id=event.id), ""
+
+
+mail_texts.register_sample(
+    "forum_open",
+    lambda event, subscription, session: next(iter(notice_copies(event, "forum_open", [subscription]))).data,
+)
 
 
 def hold_notices_job(at: datetime, report: JobReport, event: Event | None = None) -> None:
@@ -134,7 +146,7 @@ def hold_notices_job(at: datetime, report: JobReport, event: Event | None = None
             report.add(f"hold notices for {ev.slug}: {len(posts)} post(s), {run.recipients} notice(s)", run.recipients)
 
 
-register_job("digests", "daily e-forum digests, and the final one at close", digests_job)
+register_job("digests", "e-forum digests (daily or weekly, at each reader's hour), and the final one at close", digests_job)
 register_job(
     "hold-notices", "one notice per moderator per interval listing the posts held since the last", hold_notices_job
 )

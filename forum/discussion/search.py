@@ -19,16 +19,18 @@ from datetime import datetime
 from markupsafe import Markup, escape
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Integer,
-    Select,
     bindparam,
+    cast,
     column,
     func,
+    literal,
     literal_column,
     select,
+    table,
     text,
 )
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 
 from forum.core.extensions import db
 from forum.models import Event, Post
@@ -48,6 +50,14 @@ class Hit:
     snippet: Markup
 
 
+#: How many of the newest matches are ranked. A word in most posts matches tens of
+#: thousands at 100,000 posts; scoring each (ts_rank re-reads its tsvector, bm25 its
+#: position lists) is what cost hundreds of milliseconds. The newest matches are found in
+#: index order and only they are scored: a reader searching an archive that size gets the
+#: best of its recent matches, and every match when there are fewer (the usual case).
+CANDIDATES = 300
+
+
 def search(
     event: Event,
     query: str,
@@ -61,40 +71,63 @@ def search(
 
     `author` matches part of the author's shown name (never the address: archives may be
     public); `since`/`until` bound the time the post was accepted (until is exclusive).
+    Ranked among the newest CANDIDATES matches; snippets are made for the `limit` shown.
     """
     query = query.strip()[:MAX_QUERY]
-    base = select(Post).where(Post.event_id == event.id, Post.status == "accepted")
+    filters: list[ColumnElement[bool]] = [Post.event_id == event.id, Post.status == "accepted"]
     if author.strip():
         pattern = "%" + author.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        base = base.where(Post.author_name.ilike(pattern, escape="\\"))
+        filters.append(Post.author_name.ilike(pattern, escape="\\"))
     if since is not None:
-        base = base.where(Post.accepted_at >= since)
+        filters.append(Post.accepted_at >= since)
     if until is not None:
-        base = base.where(Post.accepted_at < until)
+        filters.append(Post.accepted_at < until)
     if not query:
         if not (author.strip() or since or until):
             return []
-        posts = db.session.scalars(base.order_by(Post.accepted_at.desc(), Post.id.desc()).limit(limit))
+        posts = db.session.scalars(
+            select(Post).where(*filters).order_by(Post.accepted_at.desc(), Post.id.desc()).limit(limit)
+        )
         return [Hit(post, 0.0, _lead(post.body_text)) for post in posts]
     if db.session.get_bind().dialect.name == "postgresql":
-        return _postgresql(base, query, limit)
+        return _postgresql(event, filters, query, limit)
     match = fts5_query(query)
     if not match:
         return []
-    return _sqlite(base, match, limit)
+    window = None
+    if since is not None or until is not None:
+        window = db.session.execute(select(func.min(Post.id), func.max(Post.id)).where(*filters)).one()
+        if window[0] is None:
+            return []
+    return _sqlite(filters, match, limit, window)
 
 
-def _postgresql(base: Select[Post], query: str, limit: int) -> list[Hit]:
-    """Rank every match, keep the best `limit`, and only then build their headlines
-    (ts_headline re-reads a post's text; doing it for every match would cost the most)."""
-    language: ColumnElement[str] = literal_column("post.search_language")
+def _postgresql(event: Event, filters: list[ColumnElement[bool]], query: str, limit: int) -> list[Hit]:
+    """The newest CANDIDATES matches (the GIN index for a rare word, the (event, status,
+    accepted_at) index walked backwards for a common one: the planner picks), ranked, the
+    best `limit` kept, and only then their headlines (ts_headline re-reads the text).
+
+    The tsquery is built once in the event's language (a constant, so the GIN index can
+    answer it), never per row from the post's own column.
+    """
+    language = cast(literal(event.search_language or "english"), REGCONFIG)
     tsquery = func.websearch_to_tsquery(language, bindparam("q", query))
     vector: ColumnElement[str] = literal_column("post.search_vector")
-    rank = func.ts_rank(vector, tsquery).label("rank")
+    pairs = _phrase_pairs(language, query)
+    if pairs:  # the GIN index on word pairs finds where a phrase's words stand together
+        filters = [*filters, literal_column("post.search_pairs").op("@@")(cast(literal(pairs), TSQUERY))]
+    candidates = (
+        select(Post.id.label("id"), Post.accepted_at.label("at"), vector.label("vector"))
+        .where(*filters, vector.op("@@")(tsquery))
+        .order_by(Post.accepted_at.desc(), Post.id.desc())
+        .limit(CANDIDATES)
+        .cte("candidates")
+        .prefix_with("MATERIALIZED")
+    )
+    rank = func.ts_rank(candidates.c.vector, tsquery).label("rank")
     best = (
-        base.with_only_columns(Post.id, rank)
-        .where(vector.op("@@")(tsquery))
-        .order_by(text("rank DESC"), Post.accepted_at.desc(), Post.id.desc())
+        select(candidates.c.id, rank)
+        .order_by(rank.desc(), candidates.c.at.desc(), candidates.c.id.desc())
         .limit(limit)
     )
     ranked = [(post_id, float(r)) for post_id, r in db.session.execute(best)]
@@ -109,20 +142,63 @@ def _postgresql(base: Select[Post], query: str, limit: int) -> list[Hit]:
     return [Hit(found[i][0], r, _marked(found[i][1])) for i, r in ranked if i in found]
 
 
-def _sqlite(base: Select[Post], match: str, limit: int) -> list[Hit]:
-    """bm25 over every match, the best `limit` kept, then snippet() for those rows only."""
-    fts = (
-        text("SELECT rowid AS id, bm25(post_fts, 4.0, 1.0) AS rank FROM post_fts WHERE post_fts MATCH :match")
-        .columns(column("id", Integer), column("rank", Float))
-        .subquery("fts")
+def _phrase_pairs(language: ColumnElement[str], query: str) -> str:
+    """The adjacent word pairs every match must have (`'librari_board' & ...`), from the
+    quoted phrases the query requires (not those excluded or joined by `or`); empty when none.
+    The words are stemmed by the database, as the posts' pairs were (`forum_word_pairs`)."""
+    found: set[str] = set()
+    for phrase in required_phrases(query):
+        pairs = func.tsvector_to_array(func.forum_word_pairs(language, bindparam("p", phrase)))
+        found.update(db.session.scalars(select(func.unnest(pairs))))
+    return " & ".join("'" + lexeme.replace("'", "''") + "'" for lexeme in sorted(found))
+
+
+def required_phrases(query: str) -> list[str]:
+    """The quoted phrases of two or more words that every match must contain."""
+    tokens = list(_TOKEN_RE.finditer(query))
+    required: list[str] = []
+    for n, match in enumerate(tokens):
+        negated, phrase = match.group(1), match.group(2)
+        if phrase is None or negated or len(_WORD_RE.findall(phrase)) < 2:
+            continue
+        beside = [tokens[i].group(3) for i in (n - 1, n + 1) if 0 <= i < len(tokens)]
+        if any(word is not None and word.lower() == "or" for word in beside):
+            continue
+        required.append(phrase)
+    return required
+
+
+_FTS = table("post_fts", column("rowid", Integer))
+_FTS_NAME: ColumnElement[str] = literal_column("post_fts")
+
+
+def _sqlite(
+    filters: list[ColumnElement[bool]], match: str, limit: int, window: tuple[int, int] | None
+) -> list[Hit]:
+    """bm25 for the newest CANDIDATES matches only (FTS5 walks its doclists by rowid,
+    newest first, and stops there), the best `limit` kept, then snippet() for those rows.
+
+    A date window becomes a rowid range FTS5 seeks to (`window`: the least and greatest id
+    of the posts in it), so matches outside it are never read.
+    """
+    rank = func.bm25(_FTS_NAME, 4.0, 1.0).label("rank")
+    inner = (
+        select(Post.id.label("id"), rank, Post.accepted_at.label("at"))
+        .select_from(_FTS)
+        .join(Post, Post.id == _FTS.c.rowid)
+        .where(_FTS_NAME.op("MATCH")(bindparam("match", match)), *filters)
+        .order_by(_FTS.c.rowid.desc())
+        .limit(CANDIDATES)
     )
+    if window is not None:
+        inner = inner.where(_FTS.c.rowid.between(window[0], window[1]))
+    found = inner.subquery("found")
     best = (
-        base.join(fts, fts.c.id == Post.id)
-        .with_only_columns(Post.id, fts.c.rank)
-        .order_by(fts.c.rank, Post.accepted_at.desc(), Post.id.desc())  # bm25: lower is better
+        select(found.c.id, found.c.rank)
+        .order_by(found.c.rank, found.c.at.desc(), found.c.id.desc())  # bm25: lower is better
         .limit(limit)
     )
-    ranked = [(post_id, -float(r)) for post_id, r in db.session.execute(best, {"match": match})]
+    ranked = [(post_id, -float(r)) for post_id, r in db.session.execute(best)]
     if not ranked:
         return []
     snippets: dict[int, str] = dict(

@@ -24,7 +24,7 @@ from forum.common import audience, fanout
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.text import html_within_limits, markdown, sanitize_html, text_to_html
-from forum.discussion import authors, notices, senders
+from forum.discussion import authors, notices, senders, thread_choices
 from forum.discussion.authors import Author, author_zone, find_author, is_moderator
 from forum.discussion.notices import permalink
 from forum.discussion.threads import place_in_thread, reply_subject
@@ -33,7 +33,7 @@ from forum.mail.compose import ListOptions, list_id
 from forum.mail.headers import new_message_id
 from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.inbound import receive as receive  # the doors' entry point, re-exported
-from forum.mail.links import post_url
+from forum.mail.links import post_url, threads_url
 from forum.mail.list_copies import list_messages
 from forum.mail.parse import ParsedMessage
 from forum.models import Event, FanOut, Participant, Post, Subscription, Thread
@@ -425,7 +425,11 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
     (`list_copies.list_messages`); subscribers are streamed, not all loaded.
     """
     event = post.event
-    stmt = audience.subscribers(event, mode="each", after_id=after_id).execution_options(yield_per=1000)
+    stmt = (
+        audience.subscribers(event, after_id=after_id)
+        .where(thread_choices.gets_post(post.thread_id))
+        .execution_options(yield_per=1000)
+    )
     if limit is not None:
         stmt = stmt.limit(limit)
     progress = {"count": 0, "last": after_id}
@@ -450,7 +454,7 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
             subject=post.subject,
             template="post",
             context={"post": post, "permalink": link},
-            links=lambda sub: {"compose_url": post_url(sub)},
+            links=lambda sub: {"compose_url": post_url(sub), "threads_url": threads_url(sub)},
             author_name=author_name,
             author_email=post.author_email,
             message_id=post.message_id,

@@ -17,18 +17,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Unpack, cast
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from forum.common import topics
 from forum.core.extensions import db
 from forum.core.text import slugify
 from forum.core.timezones import TimeInputError, localize
 from forum.events import panelists, service
 from forum.events.service import EventChangeError
-from forum.models import Event, Session, Subscription
+from forum.models import Event, Session, Subscription, Topic
+from forum.models.events import SEARCH_LANGUAGES, SPAM_SCORE_RANGE
 from forum.webinars import seats
 
 #: what a door may set on an event: the officer's form fields, its address, the webinar settings
-EDITABLE = frozenset((*service.EVENT_FIELDS, "slug", "seat_limit", "door_minutes"))
+EDITABLE = frozenset((*service.EVENT_FIELDS, "slug", "seat_limit", "door_minutes", "topics"))
 ADDRESS_FIXED = "The address cannot change after publishing: the list address and links in sent mail use it."
 
 
@@ -84,9 +87,13 @@ def create_event(values: Mapping[str, Any]) -> Event:
     _only_editable(values)
     slug = values.get("slug") or free_slug(slugify(values.get("title") or "", "event"))
     check_address(slug, None)
+    chosen = _topics(values)
     event = Event()
     for name, value in values.items():
-        setattr(event, name, value)
+        if name != "topics":
+            setattr(event, name, value)
+    if chosen is not None:
+        event.topics = chosen
     event.slug = slug
     db.session.add(event)
     _flush(slug)
@@ -111,13 +118,16 @@ def update_event(event: Event, changes: Mapping[str, Any]) -> EventChange:
         raise EventChangeError(
             "A seat limit is a whole number of at least 1 (empty: unlimited).", "seat_limit"
         )
+    chosen = _topics(changes)
     result = EventChange()
-    old_title = event.title
+    old_title, old_language = event.title, event.search_language
     if changes.get("seat_limit") is not None and changes["seat_limit"] < 1:
         raise EventChangeError("A seat limit is a whole number of at least 1 (empty: unlimited).", "seat_limit")
     for name, value in changes.items():
-        if name not in ("slug", "seat_limit"):
+        if name not in ("slug", "seat_limit", "topics"):
             setattr(event, name, value)
+    if chosen is not None:
+        event.topics = chosen
     event.slug = slug
     if event.title != old_title:
         service.event_renamed(event, old_title)
@@ -125,13 +135,46 @@ def update_event(event: Event, changes: Mapping[str, Any]) -> EventChange:
     if "seat_limit" in changes and changes["seat_limit"] != event.seat_limit:
         result.promoted = seats.set_limit(event, changes["seat_limit"])
     _flush(slug)
+    if event.search_language != old_language:
+        _reindex(event)
     return result
+
+
+def _topics(values: Mapping[str, Any]) -> list[Topic] | None:
+    """The topics named by slug (None: not part of this change); unknown ones are refused."""
+    if "topics" not in values or values["topics"] is None:
+        return None
+    try:
+        return topics.by_slugs(values["topics"])
+    except topics.TopicError as exc:
+        raise EventChangeError(str(exc), "topics", missing=True) from None
 
 
 def _only_editable(values: Mapping[str, Any]) -> None:
     unknown = set(values) - EDITABLE
     if unknown:  # a door's bug, not the officer's: say which names it passed
         raise ValueError(f"not fields an officer edits: {', '.join(sorted(unknown))}")
+    if "search_language" in values and values["search_language"] not in SEARCH_LANGUAGES:
+        raise EventChangeError(
+            f"“{values['search_language']}” is not a search language; use one of {', '.join(SEARCH_LANGUAGES)}.",
+            "search_language",
+        )
+    if "spam_score_limit" in values:
+        low, high = SPAM_SCORE_RANGE
+        score = values["spam_score_limit"]
+        if isinstance(score, bool) or not isinstance(score, int | float) or not low <= score <= high:
+            raise EventChangeError("Use a spam score from 0 to 100.", "spam_score_limit")
+
+
+def _reindex(event: Event) -> None:
+    """A new search language: PostgreSQL re-stems the forum's posts (their generated
+    `search_vector` follows `post.search_language`, copied from the event at insert).
+    SQLite's FTS5 index has no language, so there is nothing to do there."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            text("UPDATE post SET search_language = CAST(:lang AS regconfig) WHERE event_id = :id"),
+            {"lang": event.search_language, "id": event.id},
+        )
 
 
 def publish_event(event: Event) -> None:

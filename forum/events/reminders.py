@@ -7,7 +7,8 @@ is the reminders job's business (`forum/events/jobs.py`); this module builds and
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 
 from flask_babel import LazyString, ngettext
 from flask_babel import gettext as _
@@ -21,9 +22,9 @@ from forum.core.urls import external_url
 from forum.mail import texts as mail_texts
 from forum.mail.bulk import Attachment
 from forum.mail.compose import ListOptions
-from forum.mail.list_copies import list_messages
+from forum.mail.list_copies import ListCopy, list_messages
 from forum.mail.outbox import enqueue_copies
-from forum.models import Session, Subscription
+from forum.models import Event, Session, Subscription
 from forum.webinars import join_links
 
 
@@ -70,6 +71,20 @@ def session_time_for(session: Session, zone: str) -> str:
 def send_reminder(session: Session, minutes: int, at: datetime | None = None) -> tuple[int, str]:
     """Queue the reminder due `minutes` before the session, sent at `at` (default: now)."""
     event = session.event
+    copies = reminder_copies(session, minutes, active_subscriptions(event, include_no_mail=True), at)
+    stamp = session.starts_at.strftime("%Y%m%dT%H%MZ")
+    count = enqueue_copies(
+        copies, kind="reminder", key=f"reminder:{session.id}:{minutes}:{stamp}", event_id=event.id
+    )
+    return count, ""
+
+
+def reminder_copies(
+    session: Session, minutes: int, subscriptions: Iterable[Subscription], at: datetime | None = None
+) -> Iterator[ListCopy]:
+    """The reminder's copies for these registrations (the job: every active one; the
+    officer's mail-text preview: one sample)."""
+    event = session.event
     at = at or clock.now()
     # read in each recipient's language when their copy is built (forum.mail.list_copies)
     starts_in = LazyString(time_left_text, session, minutes, at)
@@ -86,9 +101,9 @@ def send_reminder(session: Session, minutes: int, at: datetime | None = None) ->
         ics = calendar.session_file(session, subscription)
         return [Attachment(ics, "text", "calendar", "session.ics")]
 
-    copies = list_messages(
+    return list_messages(
         event,
-        active_subscriptions(event, include_no_mail=True),
+        subscriptions,
         ListOptions(
             subject=subject,
             links=lambda s: {"join_link": join_links.personal_link(s, session) or ""},
@@ -110,8 +125,13 @@ def send_reminder(session: Session, minutes: int, at: datetime | None = None) ->
             posting_open=False,
         ),
     )
-    stamp = session.starts_at.strftime("%Y%m%dT%H%MZ")
-    count = enqueue_copies(
-        copies, kind="reminder", key=f"reminder:{session.id}:{minutes}:{stamp}", event_id=event.id
-    )
-    return count, ""
+
+
+def _sample(event: Event, subscription: Subscription, session: Session | None) -> bytes:
+    """The officer's preview of a reminder: the real one, for one sample, an hour before."""
+    assert session is not None  # mail_texts asks only when the event has a session
+    at = session.starts_at - timedelta(hours=1)
+    return next(iter(reminder_copies(session, 60, [subscription], at))).data
+
+
+mail_texts.register_sample("reminder", _sample)

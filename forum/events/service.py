@@ -49,6 +49,8 @@ EVENT_FIELDS = (
     "timezone",
     "moderation",
     "non_member_posts",
+    "spam_score_limit",
+    "search_language",
     "archive_public",
     "reply_to_list",
     "digest_hour",
@@ -69,13 +71,15 @@ class EventChangeError(ValueError):
     """A change the officer can fix or must not make; `field` names where it belongs.
 
     `conflict` marks a clash with another row or with the event's state (an address
-    taken, a cancelled session): the API answers 409 for those, 422 for the rest.
+    taken, a cancelled session): the API answers 409 for those; `missing` names a row that
+    is not there (a topic): 404; 422 for the rest.
     """
 
-    def __init__(self, message: str, field: str = "title", *, conflict: bool = False):
+    def __init__(self, message: str, field: str = "title", *, conflict: bool = False, missing: bool = False):
         super().__init__(message)
         self.field = field
         self.conflict = conflict
+        self.missing = missing
 
 
 def takes_sessions(event: Event) -> None:
@@ -457,6 +461,7 @@ def duplicate_event(original: Event, *, title: str, slug: str, first_day: date) 
     db.session.add(copy)
     for name in COPIED_FIELDS:
         setattr(copy, name, getattr(original, name))
+    copy.topics = list(original.topics)
     live = sorted(original.active_sessions, key=lambda s: (s.starts_at, s.position))
     shift = timedelta(days=(first_day - live[0].start_wall.date()).days) if live else timedelta()
     for number, old in enumerate(live, start=1):

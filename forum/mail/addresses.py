@@ -106,9 +106,12 @@ def approve_address(post: Post) -> str:
     return f"{post.event.slug}+approve-{post.id}-{address_tag('approve', post.id)}@{_domain()}"
 
 
-def unsubscribe_mailto(subscription: Subscription) -> str:
-    """`mailto:` form of List-Unsubscribe (RFC 2369); `resolve` reads it back."""
-    local = f"{subscription.event.slug}+leave-{subscription.id}-{address_tag('leave', subscription.id)}"
+def unsubscribe_mailto(subscription: Subscription, event: Event | None = None) -> str:
+    """`mailto:` form of List-Unsubscribe (RFC 2369); `resolve` reads it back.
+
+    `event`: the subscription's event when the caller has it (a fan-out: no lookup per copy).
+    """
+    local = f"{(event or subscription.event).slug}+leave-{subscription.id}-{address_tag('leave', subscription.id)}"
     return f"mailto:{local}@{_domain()}?subject=unsubscribe"
 
 
@@ -121,14 +124,15 @@ def unfollow_mailto(follow_id: int) -> str:
     return f"mailto:{PATHWAYS_LOCAL}+unfollow-{follow_id}-{address_tag('unfollow', follow_id)}@{_domain()}?subject=unsubscribe"
 
 
-def bounce_address(subscription: Subscription) -> str:
+def bounce_address(subscription: Subscription, event: Event | None = None) -> str:
     """The VERP envelope sender of mail to one subscriber: `<slug>+bounce-<id>-<tag>@LIST_DOMAIN`.
 
     A relay's delivery report (DSN) comes back to it, so the address itself says whose
-    delivery failed, whatever the report says.
+    delivery failed, whatever the report says. `event`: the subscription's, when the caller
+    has it (a fan-out: no lookup per copy).
     """
     tag = address_tag("bounce", subscription.id)
-    return f"{subscription.event.slug}+bounce-{subscription.id}-{tag}@{_domain()}"
+    return f"{(event or subscription.event).slug}+bounce-{subscription.id}-{tag}@{_domain()}"
 
 
 def rsvp_address(event: Event, registration: Subscription | None = None) -> str:

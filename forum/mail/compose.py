@@ -83,27 +83,42 @@ def list_headers(
     preferences: str,
     posting_open: bool,
     automated: bool = False,
+    memo: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     """The RFC 2369 / 2919 / 8058 headers of one subscriber's copy of list mail.
 
     `List-Unsubscribe` carries the subscriber's own https link first (the one-click
-    POST target of `List-Unsubscribe-Post`) and the mailto form second.
+    POST target of `List-Unsubscribe-Post`) and the mailto form second. `memo` (one dict
+    per fan-out, same event and flags) keeps the values that are the same for every copy.
     """
-    list_addr = list_address(event).addr_spec
-    links = [f"<{unsubscribe}>", f"<{unsubscribe_mailto(subscription)}>"]
+    fixed = memo.get("list_headers") if memo is not None else None
+    if fixed is None:
+        list_addr = list_address(event).addr_spec
+        fixed = {
+            "List-Id": list_id(event),
+            "List-Post": f"<mailto:{list_addr}>" if posting_open else "NO",
+            "Precedence": "list",
+            "X-Loop": list_addr,
+        }
+        if event.is_eforum:  # a webinar series has no discussion, so no archive to point at
+            fixed["List-Archive"] = f"<{external_url('discussion.archive', slug=event.slug)}>"
+        if automated:
+            fixed["Auto-Submitted"] = "auto-generated"
+        if memo is not None:
+            memo["list_headers"] = fixed
+    links = [f"<{unsubscribe}>", f"<{unsubscribe_mailto(subscription, event)}>"]
     headers = {
-        "List-Id": list_id(event),
+        "List-Id": fixed["List-Id"],
         "List-Unsubscribe": fold_list(links),
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Post": f"<mailto:{list_addr}>" if posting_open else "NO",
+        "List-Post": fixed["List-Post"],
         "List-Help": f"<{preferences}>",
-        "Precedence": "list",
-        "X-Loop": list_addr,
+        "Precedence": fixed["Precedence"],
+        "X-Loop": fixed["X-Loop"],
     }
-    if event.is_eforum:  # a webinar series has no discussion, so no archive to point at
-        headers["List-Archive"] = f"<{external_url('discussion.archive', slug=event.slug)}>"
-    if automated:
-        headers["Auto-Submitted"] = "auto-generated"
+    for name in ("List-Archive", "Auto-Submitted"):
+        if name in fixed:
+            headers[name] = fixed[name]
     return headers
 
 
@@ -150,9 +165,8 @@ class ListEnvelope:
     preferences_url: str
 
 
-def list_envelope(event: Event, subscription: Subscription, options: ListOptions) -> ListEnvelope:
-    """The per-subscriber part of list mail (see `list_message`, which documents the policy)."""
-    participant = subscription.participant
+def _envelope_constants(event: Event, options: ListOptions) -> dict[str, Any]:
+    """What every subscriber's copy of one list mail shares outside its body."""
     list_addr = list_address(event)
     sender = list_addr
     author_name, author_email = options.author_name, options.author_email
@@ -166,25 +180,45 @@ def list_envelope(event: Event, subscription: Subscription, options: ListOptions
     posting_open = options.posting_open
     if posting_open is None:
         posting_open = event.is_eforum and event.status == "published"
+    extra: dict[str, str] = {}
+    if options.archived_at:
+        extra["Archived-At"] = f"<{options.archived_at}>"
+    if options.in_reply_to:
+        extra["In-Reply-To"] = options.in_reply_to
+    if options.references:
+        extra["References"] = fold_list(clean_header_text(options.references).split(), sep=" ")
+    return {"sender": sender, "reply_to": reply_to, "posting_open": posting_open, "extra": extra}
+
+
+def list_envelope(
+    event: Event, subscription: Subscription, options: ListOptions, memo: dict[str, Any] | None = None
+) -> ListEnvelope:
+    """The per-subscriber part of list mail (see `list_message`, which documents the policy).
+
+    `memo`: one dict per fan-out (same event and options), where what every copy shares is
+    worked out once (`list_messages` builds ten thousand envelopes).
+    """
+    participant = subscription.participant
+    constants = memo.get("envelope") if memo is not None else None
+    if constants is None:
+        constants = _envelope_constants(event, options)
+        if memo is not None:
+            memo["envelope"] = constants
     unsubscribe, prefs = unsubscribe_url(subscription), preferences_url(participant)
     headers = list_headers(
         event,
         subscription,
         unsubscribe=unsubscribe,
         preferences=prefs,
-        posting_open=posting_open,
+        posting_open=constants["posting_open"],
         automated=options.automated,
+        memo=memo,
     )
-    if options.archived_at:
-        headers["Archived-At"] = f"<{options.archived_at}>"
-    if options.in_reply_to:
-        headers["In-Reply-To"] = options.in_reply_to
-    if options.references:
-        headers["References"] = fold_list(clean_header_text(options.references).split(), sep=" ")
+    headers.update(constants["extra"])
     return ListEnvelope(
         to=address(participant.email, participant.name),
-        sender=sender,
-        reply_to=reply_to,
+        sender=constants["sender"],
+        reply_to=constants["reply_to"],
         headers=headers,
         unsubscribe_url=unsubscribe,
         preferences_url=prefs,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -320,6 +321,19 @@ class HeaderFields(TypedDict, total=False):
     message_id: str | None
 
 
+_dates: dict[datetime, str] = {}
+
+
+def _date_value() -> str:
+    """The Date header's value now; the same string all second long (a fan-out's copies)."""
+    now = clock.now().replace(microsecond=0)
+    value = _dates.get(now)
+    if value is None:
+        _dates.clear()
+        value = _dates[now] = format_datetime(now)
+    return value
+
+
 def _header_fields(fields: HeaderFields) -> Iterator[tuple[str, str | Address, bool]]:
     """(name, value, is an address) of a message's header fields in the order they are
     written: From, To, Reply-To, Subject, Date, Message-ID, then `headers`."""
@@ -330,7 +344,7 @@ def _header_fields(fields: HeaderFields) -> Iterator[tuple[str, str | Address, b
     if reply_to:
         yield "Reply-To", reply_to, True
     yield "Subject", subject, False
-    yield "Date", format_datetime(clock.now()), False
+    yield "Date", _date_value(), False
     yield "Message-ID", message_id or new_message_id(), False
     for name, value in (headers or {}).items():
         yield name, value, False
@@ -346,15 +360,20 @@ def header_block(*, lines: dict[tuple[str, str], bytes] | None = None, **fields:
     cache = lines if lines is not None else {}
     out = []
     for name, value, is_address in _header_fields(fields):
-        if is_address:
-            out.append(address_line(name, value))
-        elif name == "Message-ID":
-            out.append(header_line(name, str(value)))
-        else:
-            line = cache.get((name, str(value)))
-            if line is None:
-                line = cache[(name, str(value))] = header_line(name, str(value))
-            out.append(line)
+        if name == "To" or (name == "Message-ID" and not fields.get("message_id")):  # this copy's own
+            out.append(address_line(name, value) if is_address else header_line(name, str(value)))
+            continue
+        # The same for every copy: From and Reply-To (the list's or the author's address), a
+        # given Message-ID, the Date (within a second), the list headers but the personal ones.
+        key = (
+            name,
+            str(value) if not isinstance(value, Address) else f"{value.display_name}\0{value.addr_spec}",
+        )
+        line = cache.get(key)
+        if line is None:
+            line = address_line(name, value) if is_address else header_line(name, str(value))
+            cache[key] = line
+        out.append(line)
     return b"".join(out)
 
 

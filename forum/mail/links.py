@@ -20,6 +20,7 @@ __all__ = [
     "confirm_url",
     "post_url",
     "preferences_url",
+    "threads_url",
     "token_max_age",
     "unsubscribe_mailto",
     "unsubscribe_url",
@@ -58,6 +59,12 @@ def unsubscribe_url(subscription: Subscription) -> str:
 def post_url(subscription: Subscription) -> str:
     """The subscriber's own page for posting on the web (and reading a members-only archive)."""
     return _signed_link("discussion.compose", "post", subscription.id)
+
+
+def threads_url(subscription: Subscription) -> str:
+    """The subscriber's signed page of thread choices; `/<thread id>/mute` and `/<thread id>/follow`
+    after it reach one thread (one token per copy, whatever number of threads a mail names)."""
+    return _signed_link("thread_choices.page", "threads", subscription.id)
 
 
 def token_max_age(purpose: str) -> int:

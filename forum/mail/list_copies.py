@@ -130,8 +130,9 @@ def list_messages(
     bodies: dict[Hashable, tuple[BodyTemplate, list[str]]] = {}
     lines: dict[tuple[str, str], bytes] = {}  # header lines shared by every copy
     subject_in: dict[str, str] = {}  # the subject, read once per language
+    memo: dict[str, Any] = {}  # the envelope's values shared by every copy
     for sub in subscriptions:
-        env = list_envelope(event, sub, options)
+        env = list_envelope(event, sub, options, memo)
         own = {"unsubscribe_url": env.unsubscribe_url, "preferences_url": env.preferences_url}
         if options.links is not None:
             own.update(options.links(sub))

@@ -24,7 +24,7 @@ from forum.core.extensions import db
 from forum.mail.headers import recipient_of, sender_of
 from forum.mail.links import bounce_address
 from forum.mail.list_copies import ListCopy
-from forum.models import OutboundBody, OutboundMessage, Subscription, table_of
+from forum.models import Event, OutboundBody, OutboundMessage, Subscription, table_of
 from forum.models.base import add_once
 
 #: Rows per multi-row INSERT in `enqueue_many` (11 columns: well under SQLite's bind limit).
@@ -226,6 +226,7 @@ def enqueue_copies(
     Returns how many were new (see `enqueue_many`).
     """
     bodies: dict[Hashable, int] = {}
+    event = db.session.get(Event, event_id)  # every copy's VERP address names its slug
 
     def outgoing() -> Iterator[Outgoing]:
         for copy in copies:
@@ -237,7 +238,9 @@ def enqueue_copies(
                 key=f"{key}:{copy.subscription.id}",
                 event_id=event_id,
                 subscription_id=copy.subscription.id,
-                envelope_from=bounce_address(copy.subscription),
+                envelope_from=bounce_address(
+                    copy.subscription, event if copy.subscription.event_id == event_id else None
+                ),
                 recipient=copy.recipient,
                 body_id=body_id,
                 splits=",".join(str(len(own)) for own in copy.owns),

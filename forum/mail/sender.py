@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, any_, bindparam, func, select, update
 
 from forum.common.signals import sending_due
 from forum.core import clock
@@ -110,11 +110,15 @@ def app_transports() -> list[Transport]:
     return [first] + [app_transport() for _ in range(max(int(cfg.get("MAIL_CONNECTIONS", 4)), 1) - 1)]
 
 
+#: The unsent statuses written into the SQL as literals (not bound at execution): only then do
+#: SQLite's planner and a PostgreSQL generic plan see that the partial index
+#: `ix_outbound_message_unsent` (models/outbox.py) holds every row the claim may take.
+_UNSENT = _outbox.c.status.in_(bindparam("unsent", list(UNSENT_STATUSES), expanding=True, literal_execute=True))
+
+
 def _due(now: datetime):
     # A row whose text the retention job cleared (forum.mail.retention) is never sendable.
-    return and_(
-        _outbox.c.status.in_(UNSENT_STATUSES), _outbox.c.next_attempt_at <= now, _outbox.c.message.is_not(None)
-    )
+    return and_(_UNSENT, _outbox.c.next_attempt_at <= now, _outbox.c.message.is_not(None))
 
 
 def due_count() -> int:
@@ -130,10 +134,15 @@ def claim(limit: int, worker_id: str, lease_seconds: int | None = None) -> Claim
     token = f"{worker_id[:60]}:{uuid.uuid4().hex[:12]}"
     due = select(_outbox.c.id).where(_due(now)).order_by(_outbox.c.next_attempt_at, _outbox.c.id).limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        # `id = ANY(ARRAY(SELECT ...))`: the ids are found first (the partial index, LIMIT rows),
+        # then updated through the primary key. With `id IN (SELECT ...)` PostgreSQL planned a
+        # hash semi-join over a scan of the whole table: a claim cost grew with the outbox.
+        picked = _outbox.c.id == any_(func.array(due.with_for_update(skip_locked=True).scalar_subquery()))
+    else:
+        picked = _outbox.c.id.in_(due.scalar_subquery())
     stmt = (
         update(_outbox)
-        .where(_outbox.c.id.in_(due.scalar_subquery()))
+        .where(picked)
         .values(status="sending", claimed_by=token, lease_until=lease_until, next_attempt_at=lease_until)
         .returning(
             _outbox.c.id,

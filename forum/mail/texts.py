@@ -20,7 +20,10 @@ from __future__ import annotations
 import functools
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 from flask import current_app
 from jinja2 import StrictUndefined, TemplateError, nodes
@@ -33,7 +36,7 @@ from forum.core.extensions import db
 from forum.core.text import markdown_lines
 from forum.mail.compose import build_message
 from forum.mail.outbox import enqueue
-from forum.models import Event, MailText, Participant, Session
+from forum.models import Event, MailText, Participant, Session, Subscription
 
 KINDS = {
     "welcome": "Welcome (after registering)",
@@ -250,27 +253,89 @@ def preview(event: Event, intro: str, signoff: str) -> dict[str, Markup]:
     return {"intro": markdown_lines(render(intro, values)), "signoff": markdown_lines(render(signoff, values))}
 
 
+#: kind -> how the area that sends that mail builds it for one registration (bytes on the
+#: wire), so the preview and the test send show the real mail, not a sketch of it. The
+#: areas above register (subscriptions: welcome; events: reminder; calendars: session
+#: update and cancellation; discussion: e-forum opening) when they are imported.
+SampleBuilder = Callable[[Event, Subscription, Session | None], bytes]
+_SAMPLES: dict[str, SampleBuilder] = {}
+
+
+def register_sample(kind: str, builder: SampleBuilder) -> None:
+    _SAMPLES[kind] = builder
+
+
+@dataclass(frozen=True)
+class RealMail:
+    """One kind of mail as a sample registrant would get it with the officer's texts."""
+
+    subject: str
+    text: str  # the plain-text part, as the mail program shows it
+    message: EmailMessage
+
+
+SAMPLE_EMAIL = "jeannette.ho@example.org"
+
+
+def real_mail(event: Event, kind: str, intro: str, signoff: str, name: str = "") -> RealMail | None:
+    """The real mail of `kind`, built by its own area for a sample registration with the
+    unsaved texts, inside a savepoint that is rolled back: nothing is stored and nothing is
+    queued. None when no area builds that kind, or a session mail has no session to be about."""
+    builder = _SAMPLES.get(kind)
+    session = _next_session(event)
+    if builder is None or (session is None and kind != "welcome" and kind != "forum_open"):
+        return None
+    savepoint = db.session.begin_nested()
+    try:
+        save(event, kind, intro, signoff)
+        taken = db.session.scalar(select(Participant.id).where(Participant.email_key == SAMPLE_EMAIL))
+        email = SAMPLE_EMAIL if taken is None else f"sample-{secrets.token_hex(4)}@example.org"
+        person = Participant(email=email, email_key=email, name=name or sample_values()["name"])
+        sample = Subscription(participant=person, event=event, status="active", mode="each", confirmed_at=clock.now())
+        db.session.add(sample)
+        db.session.flush()
+        raw = builder(event, sample, session)
+    finally:
+        savepoint.rollback()
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(preferencelist=("plain", "html"))
+    text = body.get_content() if body is not None else ""
+    return RealMail(str(message.get("Subject", "")), text, message)
+
+
 def send_test(event: Event, kind: str, intro: str, signoff: str, email: str, name: str = "") -> None:
-    """Queue the texts, rendered as for a participant called `name`, to the officer."""
-    values = sample_values()
-    values.update(name=name or values["name"], event_title=event.title)
-    upcoming = _next_session(event)
-    if upcoming is not None:
-        values["session_time"] = session_time(upcoming, event.timezone)
-    rendered: dict[str, str] = {}
-    for part, source in (("intro", intro), ("signoff", signoff)):
-        text = render(source, values)
-        rendered[part], rendered[f"{part}_html"] = plain(text), markdown_lines(text)
-    message = build_message(
-        to=email,
-        subject=f"[{event.title}] Test: your text for the {KINDS[kind].lower()} mail",
-        template="mail_text_test",
-        context={"event": event, "kind_label": KINDS[kind], **rendered},
-    )
+    """Queue the real mail with the texts, as a participant called `name` gets it, to the
+    officer (its personal links belong to a sample registration that was never stored)."""
+    mail = real_mail(event, kind, intro, signoff, name)
+    if mail is not None:
+        message = mail.message
+        for header in ("To", "Subject"):
+            del message[header]
+        message["To"] = email
+        message["Subject"] = f"Test: {mail.subject}"
+    else:
+        message = _texts_only(event, kind, intro, signoff, email, name)
     stamp = f"{clock.now().isoformat()}:{secrets.token_hex(4)}"  # every test send is its own mail
     enqueue(
         message,
         kind="mail-text-test",
         key=f"mail-text-test:{event.id}:{kind}:{email}:{stamp}",
         event_id=event.id,
+    )
+
+
+def _texts_only(event: Event, kind: str, intro: str, signoff: str, email: str, name: str) -> EmailMessage:
+    """The texts alone, for a mail about a session when the event has none yet."""
+    values = sample_values()
+    values.update(name=name or values["name"], event_title=event.title)
+    rendered: dict[str, str] = {}
+    for part, source in (("intro", intro), ("signoff", signoff)):
+        text = render(source, values)
+        rendered[part], rendered[f"{part}_html"] = plain(text), markdown_lines(text)
+    return build_message(
+        to=email,
+        subject=f"[{event.title}] Test: your text for the {KINDS[kind].lower()} mail",
+        template="mail_text_test",
+        context={"event": event, "kind_label": KINDS[kind], **rendered},
     )

@@ -14,7 +14,7 @@ from forum.models.ce import (
     EvaluationQuestion,
     EvaluationResponse,
 )
-from forum.models.discussion import POST_STATUSES, AcceptedSender, Post, Thread
+from forum.models.discussion import POST_STATUSES, THREAD_CHOICES, AcceptedSender, Post, Thread, ThreadChoice
 from forum.models.events import (
     EVENT_KINDS,
     MATERIAL_KINDS,
@@ -26,10 +26,27 @@ from forum.models.events import (
     Session,
 )
 from forum.models.mail_texts import MailText
+from forum.models.mentoring import (
+    MentoringApplication,
+    MentoringCheckIn,
+    MentoringCycle,
+    MentoringDecline,
+    MentoringMatch,
+    MentoringMember,
+    MentoringProgramme,
+    MentoringWatch,
+)
 from forum.models.officers import ApiToken, Officer
 from forum.models.outbox import FanOut, OutboundBody, OutboundMessage, assemble
 from forum.models.page_version import PageVersion
-from forum.models.participants import DELIVERY_MODES, Participant, Subscription
+from forum.models.participants import (
+    DELIVERY_MODES,
+    DIGEST_RHYTHMS,
+    DIGEST_STYLES,
+    WEEKDAYS,
+    Participant,
+    Subscription,
+)
 from forum.models.pathways import LearningNeed, Pathway, PathwayFollow, PathwayStep, Resource, StepProgress
 from forum.models.registration import (
     CHOICE_DISPLAYS,
@@ -48,11 +65,16 @@ from forum.models.team import (
     WEBHOOK_KINDS,
     AuditEntry,
     EventRole,
+    ObjectRole,
     WebhookDelivery,
     WebhookEndpoint,
 )
+from forum.models.topics import Topic, event_topic, pathway_topic
 
 __all__ = [
+    "Topic",
+    "event_topic",
+    "pathway_topic",
     "AcceptedSender",
     "ATTENDANCE_SOURCES",
     "CHOICE_DISPLAYS",
@@ -78,9 +100,15 @@ __all__ = [
     "MailText",
     "SchedulerLock",
     "DELIVERY_MODES",
+    "DIGEST_RHYTHMS",
+    "DIGEST_STYLES",
+    "THREAD_CHOICES",
+    "ThreadChoice",
+    "WEEKDAYS",
     "EVENT_KINDS",
     "EVENT_ROLES",
     "EventRole",
+    "ObjectRole",
     "AuditEntry",
     "WEBHOOK_KINDS",
     "WebhookDelivery",
@@ -90,6 +118,14 @@ __all__ = [
     "Event",
     "EventPanelist",
     "Officer",
+    "MentoringApplication",
+    "MentoringCheckIn",
+    "MentoringCycle",
+    "MentoringDecline",
+    "MentoringMatch",
+    "MentoringMember",
+    "MentoringProgramme",
+    "MentoringWatch",
     "FanOut",
     "OutboundBody",
     "OutboundMessage",

@@ -49,6 +49,11 @@ class CESettings(Timestamps, Model):
     min_share: Mapped[int | None] = mapped_column(Integer, default=75, server_default="75")
     min_minutes: Mapped[int | None] = mapped_column(Integer)
     credit: Mapped[str] = mapped_column(String(8), default="full", server_default="full")
+    # The certificate's wording for this event (forum.ce.certificate_look); empty: the site's.
+    provider_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    provider_number: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    signatory_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    signatory_title: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     event: Mapped[Event] = relationship()
 

@@ -18,7 +18,7 @@ from forum.core import clock
 from forum.core.extensions import Model
 from forum.models.base import TZDateTime
 from forum.models.events import Event, Panelist
-from forum.models.participants import Participant
+from forum.models.participants import Participant, Subscription
 
 POST_STATUSES = ("held", "accepted", "rejected")
 POST_SOURCES = ("email", "web")
@@ -127,3 +127,25 @@ class AcceptedSender(Model):
     email: Mapped[str] = mapped_column(String(320))  # lower-cased
     added_by: Mapped[str] = mapped_column(String(320), default="")
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
+
+
+#: What a reader chose for one thread (`ThreadChoice.choice`).
+THREAD_CHOICES = {"mute": "Muted", "follow": "Followed"}
+
+
+class ThreadChoice(Model):
+    """One reader's choice about one thread: muted (its posts leave their each-message mail
+    and their digests) or followed (its posts come one by one whatever their delivery mode,
+    and leave their digests). Made from the signed links in list mail or the preferences page."""
+
+    __tablename__ = "thread_choice"
+    __table_args__ = (UniqueConstraint("subscription_id", "thread_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscription.id", ondelete="CASCADE"))
+    thread_id: Mapped[int] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"), index=True)
+    choice: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
+
+    subscription: Mapped[Subscription] = relationship()
+    thread: Mapped[Thread] = relationship()

@@ -21,12 +21,14 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core import clock
 from forum.core.extensions import Model, db
 from forum.core.timezones import Localized, TimeInputError, get_zone, localize, to_zone
 from forum.models.base import Timestamps, TZDateTime, WallTime
+from forum.models.topics import Topic
 
 EVENT_KINDS = {"eforum": _l("e-Forum"), "series": _l("Webinar series")}
 EVENT_STATUSES = ("draft", "published", "cancelled")
@@ -43,6 +45,29 @@ NON_MEMBER_POLICIES = {
     "hold": _l("Hold for a moderator"),
     "discard": _l("Discard"),
 }
+
+#: Text-search configurations an archive may be indexed in: PostgreSQL's built-in ones (the
+#: `search_language` is cast to regconfig, so anything else would fail at the first post).
+SEARCH_LANGUAGES = {
+    "simple": "No language (words as written)",
+    "danish": "Danish",
+    "dutch": "Dutch",
+    "english": "English",
+    "finnish": "Finnish",
+    "french": "French",
+    "german": "German",
+    "hungarian": "Hungarian",
+    "italian": "Italian",
+    "norwegian": "Norwegian",
+    "portuguese": "Portuguese",
+    "romanian": "Romanian",
+    "russian": "Russian",
+    "spanish": "Spanish",
+    "swedish": "Swedish",
+    "turkish": "Turkish",
+}
+#: The spam score limit's bounds (SpamAssassin and rspamd scores; 5 is SpamAssassin's usual one).
+SPAM_SCORE_RANGE = (0.0, 100.0)
 
 
 class Event(Timestamps, Model):
@@ -88,6 +113,9 @@ class Event(Timestamps, Model):
     # webinar series: seats (None = unlimited) and when personal join links open
     seat_limit: Mapped[int | None] = mapped_column(Integer)
     door_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    # After the last session: an explicit "Register for the recordings" instead of no form
+    # (forum.subscriptions.state); the officer turns it on on the recordings page.
+    recordings_signup: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     # an officer approves each confirmed registration before it gets anything from the event
     # (forum.registration.approval); set on the event's registration-questions page
     needs_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -102,6 +130,8 @@ class Event(Timestamps, Model):
         order_by="EventPanelist.position",
         cascade="all, delete-orphan",
     )
+    #: what the organisation-wide calendar files it under (forum.models.topics)
+    topics: Mapped[list[Topic]] = relationship(secondary="event_topic", order_by="Topic.name")
 
     @property
     def is_public(self) -> bool:

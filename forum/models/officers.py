@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import JSON, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -29,6 +29,13 @@ class Officer(UserMixin, Timestamps, Model):
     is_admin: Mapped[bool] = mapped_column(default=False, server_default="0")
     #: The locale the officer's pages are in (`fr_CA`); None: their browser's.
     language: Mapped[str | None] = mapped_column(String(16))
+    #: TOTP second factor (forum/team/totp.py): the base32 secret (set while enrolling, kept
+    #: once confirmed), when it was confirmed (None: not required at sign-in), the last time
+    #: step accepted (a code is good once), and the SHA-256 of each unused recovery code.
+    totp_secret: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    totp_last_step: Mapped[int | None] = mapped_column()
+    totp_recovery: Mapped[list[str] | None] = mapped_column(JSON, default=list)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="officer", cascade="all, delete-orphan")
 
@@ -41,6 +48,10 @@ class Officer(UserMixin, Timestamps, Model):
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_enabled_at is not None
 
     @classmethod
     def by_email(cls, email: str) -> Officer | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, event
+from sqlalchemy import DDL, JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core import clock
@@ -18,6 +18,9 @@ OUTBOX_STATUSES = ("queued", "sending", "sent", "retry", "failed", "cancelled")
 #: lease may lapse. The sender claims these, erasure cancels them, the delivery chart
 #: counts them as waiting.
 UNSENT_STATUSES = ("queued", "retry", "sending")
+#: The partial index's condition: `UNSENT_STATUSES` written out (the sender's claim writes them
+#: as literals too, so the planners can match the two).
+UNSENT_SQL = "status IN ('queued', 'retry', 'sending')"
 
 
 class OutboundBody(Model):
@@ -63,7 +66,20 @@ def assemble(message: bytes, splits: str | None, body: bytes | None, cuts: str |
 
 class OutboundMessage(Model):
     __tablename__ = "outbound_message"
-    __table_args__ = (Index("ix_outbound_message_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbound_message_due", "status", "next_attempt_at"),
+        # The sender's claim: the next due unsent rows in (next_attempt_at, id) order. Only
+        # unsent rows are in it, so a claim reads its LIMIT rows whatever the number of sent
+        # ones; without it PostgreSQL sorted the whole table per claim (100,000 rows: 170-400 ms
+        # a claim, 200 claims), which made sending slower as the outbox grew.
+        Index(
+            "ix_outbound_message_unsent",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text(UNSENT_SQL),
+            sqlite_where=text(UNSENT_SQL),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # One logical message, one key: enqueueing the same key twice is a no-op.

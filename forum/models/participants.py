@@ -17,9 +17,14 @@ from forum.models.events import Event
 
 DELIVERY_MODES = {
     "each": _l("Each message"),
-    "digest": _l("Daily digest"),
+    "digest": _l("Digest (daily or weekly)"),
     "none": _l("No mail (read on the web)"),
 }
+#: How often a digest reader gets one (`Subscription.digest_rhythm`).
+DIGEST_RHYTHMS = {"daily": "Daily", "weekly": "Weekly"}
+#: What a digest holds (`Subscription.digest_style`): every post, or an index of subjects with links.
+DIGEST_STYLES = {"full": "Every message in full", "subjects": "Subjects only, with links"}
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 #: "awaiting": confirmed, waiting for an officer's approval (events that need it); "declined": refused
 SUBSCRIPTION_STATUSES = ("pending", "awaiting", "active", "waitlisted", "declined", "unsubscribed", "disabled")
 SUBSCRIPTION_SOURCES = ("web", "api", "import")
@@ -80,6 +85,14 @@ class Subscription(Timestamps, Model):
     # The day (UTC) of the last counted hard bounce: at most one counts per day.
     last_bounce_on: Mapped[date | None] = mapped_column(Date)
     posts_approved: Mapped[int] = mapped_column(Integer, default=0)  # "new member" moderation
+    # Digest readers (mode "digest"): how often and what (forum.discussion.digests). With no
+    # `digest_hour` a daily digest goes at the forum's own hour in the forum's zone; with one,
+    # at that hour in the reader's own zone (a weekly digest always goes in the reader's zone,
+    # on `digest_weekday`, 0 = Monday, at `digest_hour` or else the forum's hour).
+    digest_rhythm: Mapped[str] = mapped_column(String(8), default="daily", server_default="daily")
+    digest_style: Mapped[str] = mapped_column(String(8), default="full", server_default="full")
+    digest_hour: Mapped[int | None] = mapped_column(Integer)
+    digest_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     participant: Mapped[Participant] = relationship(back_populates="subscriptions")
     event: Mapped[Event] = relationship()
@@ -98,4 +111,8 @@ class Subscription(Timestamps, Model):
 
     @property
     def mode_label(self) -> str:
-        return DELIVERY_MODES.get(self.mode, self.mode)
+        """"Each message", "Daily digest", "Weekly digest, subjects only", "No mail ..."."""
+        if self.mode != "digest":
+            return DELIVERY_MODES.get(self.mode, self.mode)
+        label = "Weekly digest" if self.digest_rhythm == "weekly" else "Daily digest"
+        return label + (", subjects only" if self.digest_style == "subjects" else "")

@@ -19,6 +19,7 @@ from forum.core.extensions import Model, db
 from forum.models.base import Timestamps, TZDateTime
 from forum.models.events import Event, Session
 from forum.models.participants import Participant
+from forum.models.topics import Topic, pathway_topic
 
 RESOURCE_KINDS = {
     "event": _l("Event"),
@@ -142,6 +143,7 @@ class Pathway(Timestamps, Model):
     needs: Mapped[list[LearningNeed]] = relationship(
         secondary=pathway_need, back_populates="pathways", order_by="LearningNeed.position"
     )
+    topics: Mapped[list[Topic]] = relationship(secondary=pathway_topic, order_by="Topic.name")
     steps: Mapped[list[PathwayStep]] = relationship(
         back_populates="pathway", order_by="PathwayStep.position", cascade="all, delete-orphan"
     )

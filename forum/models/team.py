@@ -37,6 +37,34 @@ class EventRole(Timestamps, Model):
     event: Mapped[Event] = relationship()
 
 
+#: Roles on any other object an officer may be given (a pathway, a mentoring programme):
+#: the generic scope (forum/team/scopes.py says what each may do, per kind of object).
+OBJECT_ROLES = ("owner", "organiser", "viewer")
+
+
+class ObjectRole(Timestamps, Model):
+    """One officer's role on one object of a registered kind (`object_type`, `object_id`).
+
+    No foreign key to the object on purpose: one table serves every kind (pathways today,
+    mentoring programmes next); the kind's area removes the rows when it deletes the object
+    (`scopes.forget`)."""
+
+    __tablename__ = "object_role"
+    __table_args__ = (
+        UniqueConstraint("officer_id", "object_type", "object_id", name="uq_object_role_officer_object"),
+        Index("ix_object_role_object", "object_type", "object_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id", ondelete="CASCADE"), index=True)
+    object_type: Mapped[str] = mapped_column(String(30))
+    object_id: Mapped[int] = mapped_column()
+    role: Mapped[str] = mapped_column(String(20))
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id", ondelete="SET NULL"))
+
+    officer: Mapped[Officer] = relationship(foreign_keys=[officer_id])
+
+
 class AuditEntry(Model):
     """One officer action: who (officer, token or process), what, on which object, the change
     (field: [before, after]) and when, from which address. Written in the transaction of the
@@ -65,12 +93,17 @@ WEBHOOK_KINDS = (
     "registration.created",
     "registration.confirmed",
     "registration.cancelled",
+    "registration.approved",
+    "registration.declined",
     "waitlist.promoted",
     "attendance.recorded",
     "certificate.issued",
     "certificate.revoked",
     "session.changed",
     "session.cancelled",
+    "evaluation.submitted",
+    "post.accepted",
+    "pathway.step_completed",
 )
 
 

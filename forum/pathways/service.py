@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from forum.common import topics as topic_list
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.text import slugify
@@ -253,7 +254,9 @@ def save_pathway(
     audience: str = "",
     description: str = "",
     needs: Iterable[LearningNeed] = (),
+    topics: Iterable[str] | None = None,
 ) -> Pathway:
+    """Create or change a pathway; `topics` are topic addresses (None leaves them as they are)."""
     title, slug = _title_and_slug(
         Pathway,
         pathway,
@@ -265,12 +268,18 @@ def save_pathway(
     )
     if len(audience or "") > 300:
         raise PathwayError("Keep the audience line under 300 characters.", "audience")
+    try:
+        chosen = None if topics is None else topic_list.by_slugs(topics)
+    except topic_list.TopicError as exc:
+        raise PathwayError(str(exc), "topics") from None
     if pathway is None:
         pathway = Pathway()
         db.session.add(pathway)
     pathway.title, pathway.slug = title[:200], slug
     pathway.summary, pathway.audience, pathway.description = summary or "", audience or "", description or ""
     pathway.needs = list(needs)
+    if chosen is not None:
+        pathway.topics = chosen
     db.session.flush()
     return pathway
 

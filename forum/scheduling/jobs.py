@@ -19,6 +19,7 @@ from forum.core import clock
 from forum.discussion import jobs as _discussion_jobs  # noqa: F401 - "digests", "notices"
 from forum.events import jobs as _events_jobs  # noqa: F401 - "reminders", "announcements"
 from forum.mail import jobs as _mail_jobs  # noqa: F401 - "outbox", "retention"
+from forum.mentoring import jobs as _mentoring_jobs  # noqa: F401 - "mentoring"
 from forum.models import Event
 from forum.pathways import follow as _pathway_jobs  # noqa: F401 - "pathways"
 from forum.pathways import link_check as _link_check_jobs  # noqa: F401 - "link-check"

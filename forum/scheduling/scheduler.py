@@ -282,6 +282,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("recordings", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("recordings",)),
     JobSpec("ce", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("ce",)),
     JobSpec("pathways", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("pathways",)),
+    JobSpec("mentoring", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("mentoring",)),
     JobSpec("link-check", "forum.scheduling.scheduler:run_scheduled", RETENTION_SECONDS, ("link-check",)),
     JobSpec("hold-notices", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("hold-notices",)),
     JobSpec("webhooks", "forum.scheduling.scheduler:run_scheduled", OUTBOX_SECONDS, ("webhooks",)),

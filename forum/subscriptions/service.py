@@ -31,6 +31,7 @@ from forum.core.extensions import db
 from forum.core.timezones import is_zone
 from forum.core.tokens import read_token
 from forum.mail import links
+from forum.mail import texts as mail_texts
 from forum.mail.compose import build_message, notice
 from forum.mail.headers import address
 from forum.mail.inbound import Inbound, Outcome, register_handler
@@ -277,6 +278,9 @@ def welcome_message(subscription: Subscription) -> EmailMessage:
         },
     )
     return invites.invite_for_welcome(msg, subscription)
+
+
+mail_texts.register_sample("welcome", lambda event, subscription, session: welcome_message(subscription).as_bytes())
 
 
 def welcome(subscription: Subscription, rejoin_after: datetime | None = None) -> Outgoing:

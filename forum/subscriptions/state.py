@@ -13,15 +13,19 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy import func, select
 
 from forum.core import clock
-from forum.models import Event
+from forum.core.extensions import db
+from forum.models import Event, Subscription
+from forum.models.participants import SUBSCRIPTION_STATUSES
 from forum.webinars import seats
 
 
 @dataclass(frozen=True)
 class RegistrationState:
-    """`kind`: open | seats (a limit, seats left) | full (waiting list) | ended | closed."""
+    """`kind`: open | seats (a limit, seats left) | full (waiting list) | ended | recordings
+    (ended, but the officer offers its recordings to new registrants) | closed."""
 
     kind: str
     button: str  # what the button does, in its own words
@@ -33,7 +37,7 @@ class RegistrationState:
 
     @property
     def takes_registrations(self) -> bool:
-        return self.kind in ("open", "seats", "full")
+        return self.kind in ("open", "seats", "full", "recordings")
 
 
 def has_ended(event: Event, at: datetime | None = None) -> bool:
@@ -46,6 +50,13 @@ def registration_state(event: Event, at: datetime | None = None) -> Registration
     if event.status != "published":
         return RegistrationState("closed", "", _("Registration for this event is closed."))
     if has_ended(event, at):
+        if event.recordings_signup:  # seats and the waiting list no longer matter
+            return RegistrationState(
+                "recordings",
+                _("Register for the recordings"),
+                _("This event has ended."),
+                _("Register to get its recordings and materials by mail."),
+            )
         return RegistrationState("ended", "", _("This event has ended, so it takes no more registrations."))
     register = _("Subscribe") if event.is_eforum else _("Register")
     counts = seats.counts(event) if event.kind == "series" and event.seat_limit is not None else None
@@ -77,3 +88,16 @@ def registration_state(event: Event, at: datetime | None = None) -> Registration
         counts.left,
         counts.limit,
     )
+
+
+def status_counts(event: Event) -> dict[str, int]:
+    """Registrations by status (every status present, 0 when none): the subscribers page's
+    summary and the overview's registrations and waiting list, in one query."""
+    rows = db.session.execute(
+        select(Subscription.status, func.count())
+        .where(Subscription.event_id == event.id)
+        .group_by(Subscription.status)
+    ).all()
+    counts = dict.fromkeys(SUBSCRIPTION_STATUSES, 0)
+    counts.update({status: n for status, n in rows})
+    return counts

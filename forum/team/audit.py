@@ -17,6 +17,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 
+from forum.common import signals
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import (
@@ -24,8 +25,10 @@ from forum.models import (
     Attendance,
     AuditEntry,
     Certificate,
+    CESettings,
     Event,
     EventRole,
+    ObjectRole,
     Officer,
     Post,
     Session,
@@ -88,6 +91,9 @@ IGNORED = frozenset(
 #: More rows than this of one kind and action in one flush are one summary row (an import).
 BULK = 10
 PENDING_KEY = "forum.audit_pending"
+COVERED_KEY = "forum.audit_covered"  # kinds an explicit entry sums up in this transaction
+#: Session fields that are its CE credit, not its schedule: a change to these alone is hours.
+CE_FIELDS = frozenset({"ce_minutes", "ce_min_share", "ce_min_minutes"})
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ def _watched() -> dict[type, Watched]:
         Event: Watched("event", lambda o: o.id),
         Session: Watched("session", lambda o: o.event_id),
         EventRole: Watched("role", lambda o: o.event_id),
+        ObjectRole: Watched("object_role", lambda _o: None),  # a pathway's (or programme's) roles
         Certificate: Watched("certificate", lambda o: o.subscription.event_id if o.subscription else None),
         Subscription: Watched(
             "registration", lambda o: o.event_id, officers_only=True, fields=frozenset({"status", "mode"})
@@ -111,6 +118,7 @@ def _watched() -> dict[type, Watched]:
         WebhookEndpoint: Watched(
             "webhook", lambda o: o.event_id, fields=frozenset({"url", "kinds", "active"})
         ),
+        CESettings: Watched("ce_settings", lambda o: o.event_id),
         Attendance: Watched(
             "attendance",
             lambda o: o.session.event_id if o.session else None,
@@ -156,8 +164,20 @@ def _changes(obj: Any, fields: frozenset[str] | None) -> dict[str, list[Any]]:
     return found
 
 
-def _action(kind: str, op: str, changes: dict[str, list[Any]]) -> str:
-    status = changes.get("status", [None, None])[1]
+def _action(kind: str, op: str, changes: dict[str, list[Any]]) -> str:  # noqa: PLR0911 - one table of names
+    was, status = changes.get("status", [None, None])
+    if kind == "registration" and op == "changed" and was == "awaiting":
+        return "registration.declined" if status == "declined" else "registration.approved"
+    if kind == "attendance":
+        return {"created": "attendance.recorded", "deleted": "attendance.removed"}.get(
+            op, "attendance.changed"
+        )
+    if kind == "certificate":
+        return {"created": "certificate.issued", "deleted": "certificate.revoked"}.get(
+            op, "certificate.reissued"
+        )
+    if kind == "session" and op == "changed" and changes and set(changes) <= CE_FIELDS:
+        return "session.hours_changed"
     if kind == "event" and op == "changed" and status in ("published", "cancelled"):
         return f"event.{status}"
     if kind == "session" and op == "changed":
@@ -165,8 +185,8 @@ def _action(kind: str, op: str, changes: dict[str, list[Any]]) -> str:
             return "session.cancelled"
         if {"start_wall", "end_wall", "timezone"} & set(changes):
             return "session.moved"
-    if kind == "role":
-        return {"created": "role.granted", "deleted": "role.revoked"}.get(op, "role.changed")
+    if kind in ("role", "object_role"):
+        return {"created": f"{kind}.granted", "deleted": f"{kind}.revoked"}.get(op, f"{kind}.changed")
     if kind in ("registration", "post") and op == "changed" and status:
         return f"{kind}.{status}"
     if kind in ("event", "session") and op == "changed":
@@ -181,6 +201,9 @@ def _summary(kind: str, obj: Any) -> str:
             return value
     if kind == "role":
         return f"{obj.officer.email if obj.officer else obj.officer_id}: {obj.role}"
+    if kind == "object_role":
+        who = obj.officer.email if obj.officer else obj.officer_id
+        return f"{obj.object_type} {obj.object_id}, {who}: {obj.role}"
     if kind == "registration" and getattr(obj, "participant", None) is not None:
         return str(obj.participant_id)  # never the address: the log outlives an erasure
     return ""
@@ -238,8 +261,9 @@ def _record_flush(session: OrmSession, _context: Any) -> None:
             continue
         for spec, obj, action_, changes in items:
             key = (action_, getattr(obj, "id", None), spec.kind)
-            row = pending.get(key)
-            if row is not None:  # the same change flushed twice: one row, latest "after"
+            made = (_action(spec.kind, "created", {}), key[1], spec.kind)
+            row = pending.get(key) or (pending.get(made) if action_ != made[0] else None)
+            if row is not None:  # the same change (or a new row changed again) flushed twice: one row
                 merged = dict(row.changes)
                 for name, (before, after) in changes.items():
                     merged[name] = [merged.get(name, [before])[0], after]
@@ -256,8 +280,11 @@ def _write_pending(session: OrmSession) -> None:
         return  # a savepoint (fan-outs use them): the rows wait for the whole transaction
     session.flush()  # the commit's own changes, so their rows are made now
     pending = session.info.pop(PENDING_KEY, None)
-    if pending:
-        session.add_all(pending.values())
+    covered = session.info.pop(COVERED_KEY, set())
+    if pending:  # less the rows an explicit entry sums up (an import: one row, not one per person)
+        session.add_all(
+            row for row in pending.values() if not row.object_type or row.object_type not in covered
+        )
 
 
 @sa_event.listens_for(OrmSession, "after_transaction_end")
@@ -265,13 +292,22 @@ def _forget_pending(session: OrmSession, transaction: SessionTransaction) -> Non
     """At the end of the whole transaction (not a savepoint's: fan-outs use those)."""
     if transaction.parent is None:
         session.info.pop(PENDING_KEY, None)
+        session.info.pop(COVERED_KEY, None)
 
 
 def record(
-    action: str, *, event_id: int | None = None, summary: str = "", changes: dict[str, Any] | None = None
+    action: str,
+    *,
+    event_id: int | None = None,
+    summary: str = "",
+    changes: dict[str, Any] | None = None,
+    covers: tuple[str, ...] = (),
 ) -> None:
-    """One row for an action no watched row shows (an export, a failed sign-in), in the
-    current transaction (the caller commits)."""
+    """One row for an action no watched row shows (an export, a failed sign-in, an import),
+    in the current transaction (the caller commits). `covers`: kinds of watched rows this
+    entry sums up, left out of the log for the rest of the transaction."""
+    if covers:
+        db.session.info.setdefault(COVERED_KEY, set()).update(covers)
     actor = current_actor()
     db.session.add(
         AuditEntry(
@@ -282,3 +318,18 @@ def record(
             changes=changes or {},
         )
     )
+
+
+@signals.officer_action.connect
+def _officer_action(
+    _sender: object,
+    *,
+    action: str,
+    event_id: int | None = None,
+    summary: str = "",
+    changes: dict[str, Any] | None = None,
+    covers: tuple[str, ...] = (),
+    **_: Any,
+) -> None:
+    """The one audit function, for areas below `team` (they send `officer_action`)."""
+    record(action, event_id=event_id, summary=summary, changes=changes, covers=covers)

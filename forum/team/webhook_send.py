@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
+from forum.common import fanout
 from forum.common.jobs import register_job, reporting
 from forum.core import clock, outbound
 from forum.core.extensions import db
@@ -49,8 +50,14 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_WAIT)
 
 
+#: How long the job may spend writing pending fan-outs' rows (an import's deliveries) first.
+EXPAND_SECONDS = 10.0
+
+
 def deliver_due(at: datetime | None = None, post: Poster | None = None, limit: int = BATCH) -> list[str]:
-    """Send what is due by `at`; one line per endpoint switched off. Commits per delivery."""
+    """Send what is due by `at`; one line per endpoint switched off. Commits per delivery.
+    Pending fan-outs (an import's registrations) are written first, as the mail sender does."""
+    fanout.expand_pending(budget_seconds=EXPAND_SECONDS)
     at = at or clock.now()
     post = post or default_poster()
     lines: list[str] = []

@@ -84,7 +84,7 @@ def conditional_page(base: Version, render: Callable[[], str], *, csrf_form: boo
 
 def event_page_version(event: Event) -> Version:
     """The event's calendar version, plus what only its page shows: public session
-    materials (recordings, slides), panelists attached to single sessions and seats."""
+    materials (recordings, slides), panelists attached to single sessions, seats and topics."""
     base = event_version(event)
     materials = db.session.execute(
         select(Material.id, Material.session_id, Material.public, Material.kind, Material.title, Material.url)
@@ -98,11 +98,12 @@ def event_page_version(event: Event) -> Version:
         .where(Session.event_id == event.id)
         .order_by(session_panelist.c.session_id, session_panelist.c.panelist_id)
     ).all()
+    filed = [(t.slug, t.name) for t in event.topics]  # the page links its topics' calendars
     seats = seat_counts(event) if has_limit(event) else None
     ends = event.ends_at
     ended = ends is not None and ends <= clock.now()  # the page drops its form when the event ends
     extra = hashlib.sha1(
-        f"{materials!r}|{on_sessions!r}|{seats!r}|{ended}".encode(), usedforsecurity=False
+        f"{materials!r}|{on_sessions!r}|{seats!r}|{ended}|{filed!r}".encode(), usedforsecurity=False
     ).hexdigest()
     return Version(f"{base.etag}-{extra[:12]}", base.last_modified)
 

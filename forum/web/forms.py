@@ -19,6 +19,7 @@ from wtforms import (
     DateField,
     EmailField,
     Field,
+    FloatField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -41,13 +42,14 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget, Select
 
+from forum.common import topics
 from forum.common.branding import colour_problem
 from forum.core import clock, timezones
 from forum.core.i18n import LANGUAGE_NAMES
 from forum.core.validation import CheckedForm, EmailAddress
 from forum.events.service import REPEATS
 from forum.models import EVENT_KINDS, PANELIST_ROLES
-from forum.models.events import MODERATION_POLICIES, NON_MEMBER_POLICIES
+from forum.models.events import MODERATION_POLICIES, NON_MEMBER_POLICIES, SEARCH_LANGUAGES, SPAM_SCORE_RANGE
 
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TITLE_TOO_LONG = "The title is %(max)d characters at most; shorten it (it is not cut for you)."
@@ -188,6 +190,12 @@ class LoginForm(CheckedForm):
     next = HiddenField()
 
 
+class SecondFactorForm(CheckedForm):
+    code = StringField(
+        _l("Code from your authenticator app, or a recovery code"),
+        validators=[DataRequired(_l("Type the code.")), Length(max=20)],
+        filters=STRIP,
+    )
 F = TypeVar("F", bound=FlaskForm)
 EXPIRED = "The form expired; reload the page and try again."
 
@@ -202,6 +210,27 @@ def submitted(form: F, expired: str = EXPIRED) -> F:
 
 class ConfirmForm(CheckedForm):
     """A bare POST form (CSRF only) for buttons: publish, cancel, remove, move."""
+
+
+class TopicsField(SelectMultipleField):
+    """Topics picked by address (slug) as check boxes; the view fills `choices` from
+    `topics_choices()`, and the service refuses an unknown one (a stale form)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, label: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", [])
+        kwargs.setdefault("validate_choice", False)
+        kwargs.setdefault(
+            "description", _l("Readers filter the calendar by topic and can subscribe to one topic's feed.")
+        )
+        super().__init__(label or _l("Topics"), **kwargs)
+
+
+def topics_choices() -> list[tuple[str, str]]:
+    """(slug, name) of every topic, for a TopicsField."""
+    return [(t.slug, t.name) for t in topics.all_topics()]
 
 
 class EventForm(CheckedForm):
@@ -223,6 +252,7 @@ class EventForm(CheckedForm):
     audience = TextAreaField(_l("Who should attend"), filters=STRIP)
     tech_requirements = TextAreaField(_l("Tech requirements"), filters=STRIP)
     registration_info = TextAreaField(_l("How to register"), filters=STRIP, description=_l("Markdown."))
+    topics = TopicsField()
     contact_name = trimmed("Contact name", 200)
     contact_email = EmailField(
         _l("Contact email"),
@@ -239,6 +269,21 @@ class EventForm(CheckedForm):
         _l("Mail from non-members"),
         choices=choices(NON_MEMBER_POLICIES),
         description=_l("Never bounced (the sender may be forged); held ones appear in the moderation queue."),
+    )
+    spam_score_limit = FloatField(
+        _l("Spam score limit"),
+        # Optional: a form from before this field keeps the stored score; an emptied field is
+        # refused by the editing rules ("Use a spam score from 0 to 100.")
+        validators=[Optional(), NumberRange(*SPAM_SCORE_RANGE, _l("Use a score from 0 to 100."))],
+        description=_l(
+            "Mail from non-members that your mail server scored above this (X-Spam-Score, "
+            "X-Rspamd-Score), or marked X-Spam-Flag: YES, is discarded or held without any notice."
+        ),
+    )
+    search_language = SelectField(
+        _l("Archive search language"),
+        choices=choices(SEARCH_LANGUAGES),
+        description=_l("Search finds other forms of a word (plurals, tenses) in this language."),
     )
     archive_public = BooleanField(_l("Archive is public"))
     reply_to_list = BooleanField(_l("Replies go to the list"))
@@ -293,7 +338,6 @@ class SessionForm(CheckedForm):
         _l("Session title"),
         validators=[TitleLength(200)],
         filters=STRIP,
-        description=_l("Optional for an e-forum day."),
     )
     date = DateField(_l("Date"), validators=[InputRequired(_l("Pick the date."))])
     start_time = TimeField(

@@ -80,6 +80,13 @@ def remove_material(material: Material) -> None:
     db.session.delete(material)
 
 
+def offer_to_new_registrants(event: Event, offer: bool) -> None:
+    """Whether the event, once over, takes registrations for its recordings ("Register for
+    the recordings" on its page; the welcome carries what is there, the recordings job the
+    rest). Off by default: an ended event has no form unless the officer wants one."""
+    event.recordings_signup = offer
+
+
 def public_materials(event: Event) -> list[tuple[Session, list[Material]]]:
     """(session, its public materials) for the public event page, in session order."""
     return [

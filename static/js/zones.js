@@ -54,13 +54,29 @@
     return time(start, tz) + "\u2013" + time(end, tz) + lab;
   }
 
+  /* When the reader's zone is one of the listed lines, that line says "your time zone" (the
+     note's words come from the page, translated) and the separate line is hidden. */
+  function markListed(li, tz) {
+    var list = li.parentNode;
+    list.querySelectorAll(".yours-note").forEach(function (n) { n.remove(); });
+    var listed = list.querySelector('li[data-zone="' + tz + '"]');
+    li.hidden = !!listed;
+    if (listed) {
+      var note = li.querySelector(".viewer-note").cloneNode(true);
+      note.className = "muted yours-note";
+      listed.appendChild(document.createTextNode(" "));
+      listed.appendChild(note);
+    }
+  }
+
   function render(tz) {
     document.querySelectorAll(".viewer-zone[data-sessions]").forEach(function (li) {
       var sessions;
       try { sessions = JSON.parse(li.getAttribute("data-sessions")); } catch (e) { return; }
       var seen = [];
       sessions.forEach(function (s) { var t = range(s, tz); if (seen.indexOf(t) < 0) seen.push(t); });
-      li.querySelector(".viewer-text").textContent = seen.join("; ");
+      li.querySelector(".viewer-text").textContent = seen.join("\n");  /* one day per line */
+      markListed(li, tz);
     });
   }
 

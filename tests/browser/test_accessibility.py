@@ -19,6 +19,7 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
+from forum.common import topics
 from forum.core import clock
 from forum.core.extensions import db
 from forum.demo import data as demo
@@ -67,6 +68,7 @@ def seed() -> dict[str, str]:
     for session, partstat in zip(demo_forum.sessions, ("accepted", "tentative"), strict=False):
         db.session.add(Rsvp(subscription_id=answering.id, session_id=session.id, partstat=partstat))
     pending = service.subscribe(series, "pending@example.org", name="Pat Pending", conduct_accepted=True)
+    series.topics = [topics.save_topic(None, name="Technical services")]  # the calendar's filter, topic pages
     db.session.commit()
     send_due()
     panelist = series.panelist_links[0].panelist
@@ -90,6 +92,7 @@ def seed() -> dict[str, str]:
     following = follow.follow(pathway, "ann@example.org")
     invitee = invitations.invite(series, "new-moderator@example.org", "moderator", by=None)
     webhooks.add_endpoint(series, "https://hooks.example.org/forum", ["registration.created"], by_id=None)
+    webhooks.add_endpoint(None, "https://hooks.example.org/site", ["post.accepted"], by_id=None)  # site-wide
     db.session.commit()
     send_due()
     invitation = re.search(r"/invitation/[^\s\"<>]+", text_of(outbox("officer_invite", invitee.email)[0]))

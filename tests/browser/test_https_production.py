@@ -100,7 +100,7 @@ def test_subscriber_journey_over_https_in_production(app: Flask, browser: Browse
             # preferences from the welcome mail
             welcome = deliver(smtp, "Welcome: ")
             page.goto(link_in(welcome, "preferences"))
-            page.get_by_label(f"Delivery for {title}").select_option(label="Daily digest")
+            page.get_by_label(f"Delivery for {title}").select_option(label="Digest (daily or weekly)")
             page.get_by_role("button", name="Save preferences").click()
             expect(page.get_by_role("status")).to_have_text("Your preferences are saved.")
             expect(page.get_by_label(f"Delivery for {title}")).to_have_value("digest")

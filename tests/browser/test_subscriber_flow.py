@@ -92,7 +92,7 @@ def test_a_visitor_subscribes_confirms_changes_delivery_and_leaves(app: Flask, b
         form = page.get_by_role("region", name="Register", exact=True).locator("form")
         form.get_by_label("Email address").fill(VISITOR)
         form.get_by_label("Name (optional)").fill("Vera Visitor")
-        form.get_by_label("Delivery").select_option(label="Daily digest")
+        form.get_by_label("Delivery").select_option(label="Digest (daily or weekly)")
         form.get_by_label("I have read and accept the code of conduct").check()
         shot(page, "subscriber-1-form.png")
         form.get_by_role("button", name="Subscribe").click()

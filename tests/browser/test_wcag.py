@@ -42,10 +42,12 @@ NOT_WALKED: dict[str, str] = {
     "discussion_exports.feed": FILE,
     "discussion_exports.mbox": FILE,
     "evaluations.results_csv": FILE,
+    "feeds.calendar_feed": FILE,
     "feeds.event_feed": FILE,
     "feeds.event_ics": FILE,
     "feeds.personal": FILE,
     "feeds.session_ics": FILE,
+    "feeds.topic_feed": FILE,
     "subscribers.export": FILE,
     "captions.captions_file": FILE,
     "static": FILE,
@@ -53,6 +55,8 @@ NOT_WALKED: dict[str, str] = {
     "evaluations.answer": ELSEWHERE + "tests/browser/test_ce_flow.py",
     "evaluations.results": ELSEWHERE + "tests/browser/test_ce_flow.py",
     "certificates.verify": ELSEWHERE + "tests/browser/test_ce_flow.py",
+    "auth.second_factor": "the code step after a password, for accounts with a second factor; checked "
+    "with the same rules by tests/browser/test_two_factor.py",
 }
 
 

@@ -1,7 +1,7 @@
 // Reads calendars with Mozilla's ical.js (the parser of Thunderbird and Nextcloud), for
 // tests/support/calendar_check.py.  One JSON request per stdin line, {"ics": "..."}; one JSON
-// answer per stdout line: {"error": "..."} or {"events": {uid: [startUnix, endUnix]}}, with
-// TZIDs resolved through the calendar's own VTIMEZONEs.
+// answer per stdout line: {"error": "..."} or {"events": {uid: [startUnix, endUnix]}, "details":
+// {uid: {sequence, status, summary}}}, with TZIDs resolved through the calendar's own VTIMEZONEs.
 import ICAL from "ical.js";
 import readline from "node:readline";
 
@@ -12,11 +12,17 @@ function read(ics) {
       ICAL.TimezoneService.register(new ICAL.Timezone(vtz));
     }
     const events = {};
+    const details = {};
     for (const vevent of root.getAllSubcomponents("vevent")) {
       const event = new ICAL.Event(vevent);
       events[event.uid] = [event.startDate.toUnixTime(), event.endDate.toUnixTime()];
+      details[event.uid] = {
+        sequence: event.sequence,
+        status: vevent.getFirstPropertyValue("status"),
+        summary: event.summary,
+      };
     }
-    return { events };
+    return { events, details };
   } catch (err) {
     return { error: String(err) };
   } finally {

@@ -111,14 +111,25 @@ class IcalJs(_Checker):
             text=True,
         )
 
-    def read(self, data: bytes) -> dict[str, tuple[datetime, datetime]] | str:
-        """UID -> (start, end) in UTC as ical.js reads them, or its error message."""
+    def _ask(self, data: bytes) -> dict[str, Any]:
         if self.proc is None or self.proc.poll() is not None:
             self.proc = self._start()
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(json.dumps({"ics": data.decode("utf-8")}) + "\n")
         self.proc.stdin.flush()
-        answer = json.loads(self.proc.stdout.readline())
+        answer: dict[str, Any] = json.loads(self.proc.stdout.readline())
+        return answer
+
+    def details(self, data: bytes) -> dict[str, dict[str, Any]]:
+        """UID -> {"sequence", "status", "summary"} as ical.js reads them (raises on an error)."""
+        answer = self._ask(data)
+        if "error" in answer:
+            raise AssertionError(f"ical.js cannot parse it: {answer['error']}")
+        return dict(answer["details"])
+
+    def read(self, data: bytes) -> dict[str, tuple[datetime, datetime]] | str:
+        """UID -> (start, end) in UTC as ical.js reads them, or its error message."""
+        answer = self._ask(data)
         if "error" in answer:
             return str(answer["error"])
         return {

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import date, datetime, time, timedelta
+
+from flask import Flask
+from sqlalchemy.exc import OperationalError
 
 from forum.core import clock
 from forum.core.extensions import db
@@ -120,3 +124,29 @@ def eastern(y: int, mo: int, d: int, h: int, mi: int = 0) -> datetime:
     from forum.core.timezones import localize
 
     return localize(datetime(y, mo, d, h, mi), NY).instant
+
+
+def race_job(app: Flask, kind: str, at: datetime, runs: int = 2) -> None:
+    """`runs` schedulers run job `kind` at `at` at the same moment, each on its own connection,
+    then the next sweep a minute later: what racing schedulers and a restart would do."""
+    barrier = threading.Barrier(runs)
+    errors: list[BaseException] = []
+
+    def race() -> None:
+        with app.app_context(), clock.frozen(at):
+            barrier.wait()
+            try:
+                run_job(kind, at=at)
+            except OperationalError:  # SQLite: "database is locked"; the loser goes on next sweep
+                db.session.rollback()
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=race) for _ in range(runs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with clock.frozen(at + timedelta(minutes=1)):
+        run_job(kind, at=at + timedelta(minutes=1))  # the next sweep

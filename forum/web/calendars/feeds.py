@@ -13,13 +13,15 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
 from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from forum.calendars import calendar, feeds
+from forum.calendars import calendar, catalog, feeds
 from forum.calendars import links as calendar_links
+from forum.common import branding
 from forum.core import clock
 from forum.core.extensions import db
-from forum.models import Event, Material, Participant, Session, Subscription
+from forum.models import Event, Material, Participant, Session, Subscription, Topic
 from forum.web.page_cache import MemoryStore
 from forum.web.versions import Version, event_version, not_modified, panelist_rows, version_of
 
@@ -27,6 +29,7 @@ bp = Blueprint("feeds", __name__)
 bp.add_app_template_global(calendar_links.session_links, "session_calendar_links")
 bp.add_app_template_global(calendar_links.event_links, "event_calendar_links")
 bp.add_app_template_global(calendar_links.feed_links, "feed_calendar_links")
+bp.add_app_template_global(calendar_links.catalog_links, "catalog_calendar_links")
 
 ICS_TYPE = "text/calendar; charset=utf-8"
 
@@ -186,4 +189,38 @@ def personal(token: str) -> Response:
         _participant_version(participant),
         lambda: feeds.participant_feed(participant),
         private=True,
+    )
+
+
+def _catalog_version(topic: Topic | None) -> Version:
+    """Every session in the feed (SEQUENCE, status, last change), its events' panelists,
+    the topic's name and the site's (the calendar's NAME), and the day the window starts."""
+    now = clock.now()
+    rows = catalog.feed_rows(now, topic)
+    panelists = panelist_rows(sorted({r[0] for r in rows}))
+    head: tuple[object, ...] = ("catalog", catalog.feed_cutoff(now).isoformat(), branding.current().name)
+    if topic is not None:
+        head += (topic.id, topic.name, topic.updated_at)
+    stamps = [*(r[2] for r in rows), *(r[6] for r in rows), *(r[-1] for r in panelists)]
+    if topic is not None:
+        stamps.append(topic.updated_at)
+    return version_of([head, *rows, *panelists], stamps)
+
+
+@bp.get("/feeds/calendar.ics")
+def calendar_feed() -> Response:
+    """The organisation's public feed: every published session of every event."""
+    return _respond(
+        _catalog_version(None), lambda: catalog.feed(clock.now(), branding.current().name)
+    )
+
+
+@bp.get("/feeds/topics/<slug>.ics")
+def topic_feed(slug: str) -> Response:
+    """One topic's public feed: the sessions of the events filed under it."""
+    topic = Topic.by_slug(slug)
+    if topic is None:
+        abort(404, description=_("There is no topic at this address."))
+    return _respond(
+        _catalog_version(topic), lambda: catalog.feed(clock.now(), branding.current().name, topic)
     )

@@ -18,15 +18,16 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, Submit
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
-from forum.ce import attendance, attendance_import, certificates, credit
+from forum.ce import attendance, attendance_import, certificate_look, certificates, credit
 from forum.core import clock, spreadsheet
 from forum.core.extensions import db
 from forum.core.timezones import format_date, format_time
 from forum.core.validation import CheckedForm
 from forum.models import COMPLETION_RULES, Certificate, Event, Session, Subscription
+from forum.web.ce.certificate_settings import LookFields
 from forum.web.ce.certificates import issued_pdf
 from forum.web.charts import grouped_bars
-from forum.web.events.manage_common import get_event, get_session, officer_blueprint
+from forum.web.events.manage_common import get_event, get_owned, get_session, officer_blueprint
 from forum.web.forms import submitted
 
 bp = officer_blueprint("attendance", __name__, "/manage/events/<slug>/attendance")
@@ -44,7 +45,7 @@ class ImportForm(CheckedForm):
     upload = SubmitField(_l("Import"))
 
 
-class RuleForm(CheckedForm):
+class RuleForm(LookFields, CheckedForm):
     rule = SelectField(_l("Completion rule"), choices=[SelectChoice(k, v) for k, v in COMPLETION_RULES.items()])
     rule_value = StringField(_l("N (sessions or hours)"))
     min_attendance = StringField(_l("Minimum attendance per session"))
@@ -106,6 +107,7 @@ def _rule_form(event: Event, formdata: Any = None) -> RuleForm:
         "evaluation_required": settings.evaluation_required,
         "mail_certificates": settings.mail_certificates,
         "certificate_delay_hours": settings.certificate_delay_hours,
+        **{name: getattr(settings, name) or "" for name in certificate_look.TEXT_FIELDS},
     }
     return RuleForm(formdata=formdata, data=data)
 
@@ -138,6 +140,7 @@ def render_page(
         import_form = ImportForm(formdata=None)
         import_form.session.choices = _import_form(event).session.choices
     settings = attendance.settings_for(event)
+    codes = issued_codes(recs)
     page = render_template(
         "ce/attendance.html",
         event=event,
@@ -163,7 +166,8 @@ def render_page(
         filename=filename,
         mailed=certificates.mailed_count(event),
         ended=event.ends_at is not None and event.ends_at <= clock.now(),
-        certificates_issued=len(issued_codes(recs)),
+        certificates_issued=len(codes),
+        codes=codes,
     )
     return page, status
 
@@ -234,6 +238,7 @@ def save_rule(slug: str) -> Any:
     settings.mail_certificates = bool(form.mail_certificates.data)
     if form.certificate_delay_hours.data is not None:
         settings.certificate_delay_hours = form.certificate_delay_hours.data
+    certificate_look.save_event(settings, {name: form[name].data or "" for name in certificate_look.TEXT_FIELDS})
     db.session.commit()
     flash(
         _("Completion rule saved: %(event)s; a session counts after %(settings)s.", event=attendance.rule_text(settings, event), settings=attendance.minimum_text(settings))
@@ -277,6 +282,19 @@ def certificate(slug: str, sub_id: int) -> Any:
         reason_prefix=f"{sub.participant.email}: ",
         back_label="Back to attendance",
     )
+
+
+@bp.route("/certificates/<int:sub_id>/revoke", methods=["POST"])
+def revoke_certificate(slug: str, sub_id: int) -> Any:
+    """Withdraw a registrant's certificate: its code no longer verifies (an error in the
+    record, a complaint upheld). Downloading it again issues a new one from the record."""
+    event = get_event(slug)
+    sub = get_owned(Subscription, sub_id, event, "That person is not registered for this event.")
+    submitted(MarkForm())
+    code = certificates.revoke(sub)
+    db.session.commit()
+    flash(f"Certificate {code} was revoked." if code else "There was no certificate to revoke.")
+    return redirect(url_for(".index", slug=slug) + f"#sub-{sub.id}", code=303)
 
 
 def issued_codes(recs: list[attendance.Record]) -> dict[int, str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from forum.ce import attendance, certificates, evaluations
+from forum.ce import attendance, certificate_look, certificates, evaluations
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Participant, Subscription
@@ -32,8 +32,13 @@ def verify(code: str) -> Any:
     cert = certificates.find(code)
     if cert is None:
         return render_template("ce/verify.html", cert=None, code=code), 404
+    look = certificate_look.look_for(cert.subscription.event)
     return render_template(
-        "ce/verify.html", cert=cert, code=cert.code, hours=attendance.hours_text(cert.minutes)
+        "ce/verify.html",
+        cert=cert,
+        code=cert.code,
+        hours=attendance.hours_text(cert.minutes),
+        provider=look.provider_line,
     )
 
 

@@ -21,6 +21,7 @@ from forum.core.tokens import TokenError, read_token
 from forum.discussion import service as discussion
 from forum.mail.links import token_max_age
 from forum.models import Event, EventPanelist, Participant, Subscription
+from forum.team import roles
 
 bp = Blueprint("discussion", __name__)
 
@@ -30,13 +31,17 @@ bp = Blueprint("discussion", __name__)
 
 def _event_or_404(slug: str) -> Event:
     event = Event.by_slug(slug)
-    if event is None or not event.is_eforum or (not event.is_public and not _is_officer()):
+    if event is None or not event.is_eforum or (not event.is_public and not _is_officer(event)):
         abort(404, description=_l("There is no e-forum here."))
     return event
 
 
-def _is_officer() -> bool:
-    return bool(getattr(current_user, "is_authenticated", False))
+def _is_officer(event: Event) -> bool:
+    """A signed-in officer with a role on this event (any role: they see its drafts and
+    archive); an officer of other events is a reader like anyone else here."""
+    if not getattr(current_user, "is_authenticated", False):
+        return False
+    return roles.can(current_user, roles.EVENT_VIEW, event)  # type: ignore[arg-type]
 
 
 def _grant(key: str, event_id: int) -> None:
@@ -111,7 +116,7 @@ def _require_reader(event: Event) -> None:
             _remember_poster(event.id, token)
         if is_subscriber or _panelist_moderator(event, token) is not None:
             _grant("forum_readers", event.id)
-    if event.archive_public or _is_officer() or _granted("forum_readers", event.id):
+    if event.archive_public or _is_officer(event) or _granted("forum_readers", event.id):
         return
     abort(
         403,

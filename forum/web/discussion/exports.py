@@ -46,7 +46,7 @@ def feed(slug: str) -> Response:
 def mbox(slug: str) -> Response:
     """Every accepted post as an mbox; authors' addresses only for officers."""
     event = _event_or_404(slug)
-    officer = _is_officer()
+    officer = _is_officer(event)  # a role on this event: other events' officers are readers here
     if not officer and not event.archive_public:
         abort(403, description=_l("Only program officers can export this e-forum's archive."))
     resp = Response(stream_with_context(exports.mbox_chunks(event, with_addresses=officer)))

@@ -51,7 +51,7 @@ def bulk_form() -> ModerateForm:
 
 def _moderator_identity(event: Event) -> str:
     """Email of the officer or moderator panelist looking at the queue; 403 for anyone else."""
-    if _is_officer():
+    if _is_officer(event):
         return str(current_user.email)
     link = _panelist_moderator(event, request.args.get("t"))
     if link is not None:

@@ -109,7 +109,7 @@ def archive(slug: str) -> Response:
         results=results,
         zone=zone,
         now=clock.now(),
-        can_export=_is_officer() and _closed(event),
+        can_export=_is_officer(event) and _closed(event),
         reply_token=poster_token(event),
     )
     return _with_zone_cookie(make_response(html))
@@ -192,7 +192,7 @@ def _closed(event: Event) -> bool:
 def export(slug: str) -> Response:
     """The whole discussion as one HTML document, for officers once the forum has closed."""
     event = _event_or_404(slug)
-    if not _is_officer():
+    if not _is_officer(event):
         abort(403, description=_l("Only program officers can export a discussion."))
     if not _closed(event):
         return render_error(409, "The discussion can be exported after the e-forum closes.")  # type: ignore[return-value]

@@ -134,7 +134,7 @@ def _event_values(data: dict[str, Any]) -> dict[str, Any]:
 
 @bp.post("/events")
 @bp.arguments(EventInSchema)
-@answers(bp, 201, OfficerEventSchema, errors=(401, 409))
+@answers(bp, 201, OfficerEventSchema, errors=(401, (404, "A topic named is not in the topic list."), 409))
 def create_event(data: dict[str, Any]) -> Response:
     """Create a draft event; add sessions and panelists next, then publish."""
     officer = require_officer()

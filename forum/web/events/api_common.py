@@ -276,6 +276,8 @@ def officer_event(slug: str) -> tuple[Officer, Event]:
 
 def refuse(error: EventChangeError, fields: dict[str, str] | None = None) -> NoReturn:
     """Answer a change forum.events refused: 409 for a clash with another row or the event's
-    state, 422 for the rest, on the field it names (`fields` renames one for this route)."""
+    state, 404 for a row it names that is not there (a topic), 422 for the rest, on the field
+    it names (`fields` renames one for this route)."""
     db.session.rollback()  # nothing of the refused change is kept
-    field_error((fields or {}).get(error.field, error.field), str(error), 409 if error.conflict else 422)
+    status = 404 if error.missing else 409 if error.conflict else 422
+    field_error((fields or {}).get(error.field, error.field), str(error), status)

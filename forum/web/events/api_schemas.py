@@ -26,7 +26,13 @@ from forum.core.validation import (
 )
 from forum.events import service as events
 from forum.models import DELIVERY_MODES, EVENT_KINDS, PANELIST_ROLES
-from forum.models.events import EVENT_STATUSES, MODERATION_POLICIES, NON_MEMBER_POLICIES
+from forum.models.events import (
+    EVENT_STATUSES,
+    MODERATION_POLICIES,
+    NON_MEMBER_POLICIES,
+    SEARCH_LANGUAGES,
+    SPAM_SCORE_RANGE,
+)
 from forum.subscriptions import service as subscription_service
 from forum.web.helpers import session_zone_lines
 from forum.webinars import seats
@@ -231,6 +237,31 @@ class EventPanelistSchema(Schema):
     position = fields.Integer()
 
 
+class TopicSchema(Schema):
+    """A topic events and pathways are filed under (the calendar's `?topic=`)."""
+
+    slug = fields.String()
+    name = fields.String()
+    calendar_url = fields.Function(
+        lambda t: url_for("calendar.index", topic=t.slug, _external=True),
+        metadata={"type": "string", "format": "uri", "description": "the calendar filtered by it"},
+    )
+    feed_url = fields.Function(
+        lambda t: url_for("feeds.topic_feed", slug=t.slug, _external=True),
+        metadata={"type": "string", "format": "uri", "description": "its public calendar feed"},
+    )
+
+
+def topics_in(**kwargs: Any) -> fields.List:
+    """Topics picked by address, for events and pathways alike (an unknown one is a 422)."""
+    return fields.List(
+        fields.String(validate=[validate.Length(min=1, max=80), slug_pattern]),
+        validate=validate.Length(max=50),
+        metadata={"description": "topic addresses (slugs) from the topic list; replaces the ones set"},
+        **kwargs,
+    )
+
+
 class EventSummarySchema(Schema):
     slug = fields.String()
     kind = fields.String(metadata={"enum": list(EVENT_KINDS)})
@@ -243,6 +274,7 @@ class EventSummarySchema(Schema):
         allow_none=True, metadata={"description": "first session's start; null without sessions"}
     )
     ends_at = fields.DateTime(allow_none=True)
+    topics = fields.List(fields.Nested(TopicSchema))
     first_date = fields.Date(allow_none=True, metadata={"description": "first day, in the event's zone"})
     last_date = fields.Date(allow_none=True)
     url = fields.Function(
@@ -300,6 +332,11 @@ def _seats(event: Any) -> dict[str, Any]:
     return {"limit": counts.limit, "taken": counts.taken, "left": counts.left, "waiting": counts.waiting}
 
 
+SPAM_DOC = (
+    "non-member mail whose X-Spam-Score / X-Rspamd-Score is above this (or X-Spam-Flag: YES) "
+    "is discarded or held without any notice"
+)
+SEARCH_LANGUAGE_DOC = "the language the archive's search stems words in (PostgreSQL text-search configuration)"
 NON_MEMBER_DOC = "mail to the list from a non-member: held for a moderator, or discarded (never bounced)"
 SEAT_LIMIT_DOC = (
     "webinar series: seats (null = unlimited); raising it gives seats to the waiting list, in order, "
@@ -325,6 +362,10 @@ class OfficerEventSchema(EventSchema):
         allow_none=True, metadata={"description": f"{OFFICER_ONLY}: {SEAT_LIMIT_DOC}"}
     )
     door_minutes = fields.Integer(metadata={"description": f"{OFFICER_ONLY}: {DOOR_MINUTES_DOC}"})
+    spam_score_limit = fields.Float(metadata={"description": f"{OFFICER_ONLY}: {SPAM_DOC}"})
+    search_language = fields.String(
+        metadata={"enum": list(SEARCH_LANGUAGES), "description": f"{OFFICER_ONLY}: {SEARCH_LANGUAGE_DOC}"}
+    )
     archive_public = fields.Boolean(metadata={"description": OFFICER_ONLY})
     reply_to_list = fields.Boolean(metadata={"description": OFFICER_ONLY})
     digest_hour = fields.Integer(metadata={"description": f"{OFFICER_ONLY}: when the daily digest goes out"})
@@ -438,9 +479,16 @@ class EventInSchema(Schema):
         validate=validate.Range(min=0, max=MAX_DOOR_MINUTES),
         metadata={"description": DOOR_MINUTES_DOC},
     )
+    spam_score_limit = fields.Float(
+        allow_nan=False, validate=validate.Range(*SPAM_SCORE_RANGE), metadata={"description": SPAM_DOC}
+    )
+    search_language = fields.String(
+        validate=validate.OneOf(list(SEARCH_LANGUAGES)), metadata={"description": SEARCH_LANGUAGE_DOC}
+    )
     archive_public = StrictBoolean()
     reply_to_list = StrictBoolean()
     digest_hour = fields.Integer(strict=True, validate=validate.Range(min=0, max=23))
+    topics = topics_in()
 
 
 class SessionInSchema(Schema):

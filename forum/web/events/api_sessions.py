@@ -14,7 +14,8 @@ from flask import Response, jsonify
 
 from forum.core.extensions import db
 from forum.events import editing, panelists
-from forum.models import Officer, Panelist, Session
+from forum.models import Event, Officer, Panelist, Session
+from forum.team import roles
 from forum.web.events.api_common import (
     abort,
     answers,
@@ -111,13 +112,18 @@ def cancel_session(slug: str, session_id: int) -> Response:
 # --- panelists --------------------------------------------------------------------------
 
 
+def _may_see(officer: Officer | None, event: Event) -> bool:
+    """A draft is seen by officers holding a role on it, not by every officer."""
+    return event.is_public or roles.can(officer, roles.EVENT_VIEW, event)
+
+
 def _panelist_json(
     panelist: Panelist, officer: Officer | None, status: int = 200, *, commit: bool = False
 ) -> Response:
     if commit:
         db.session.commit()
     panelist.api_events = [  # type: ignore[attr-defined]
-        link for link in panelist.event_links if officer is not None or link.event.is_public
+        link for link in panelist.event_links if _may_see(officer, link.event)
     ]
     response = jsonify(PanelistSchema().dump(panelist))
     response.status_code = status
@@ -142,7 +148,8 @@ def get_panelist(panelist_id: int) -> Response:
     """A panelist's bio and the events they appear on (only public ones without a token)."""
     officer = token_officer()
     panelist = panelist_or_404(panelist_id)
-    if officer is None and not any(link.event.is_public for link in panelist.event_links):
+    seen = any(_may_see(officer, link.event) for link in panelist.event_links)
+    if not seen and (officer is None or panelist.event_links):  # only others' drafts: not theirs to see
         abort(404, message=f"No panelist {panelist_id}.")
     return _panelist_json(panelist, officer)
 

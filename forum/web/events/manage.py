@@ -21,14 +21,15 @@ from werkzeug.wrappers import Response
 
 from forum.calendars import rsvp
 from forum.core.extensions import db
-from forum.events import editing
+from forum.events import editing, readiness
 from forum.events import service as actions
 from forum.mail.addresses import rsvp_address
 from forum.mail.health import bounce_counts, daily_mail
 from forum.models import Event
+from forum.subscriptions.state import status_counts
 from forum.team import roles
 from forum.web.charts import delivery_chart, stacked_rows
-from forum.web.events import manage_panelists, manage_sessions  # noqa: F401  (their routes join bp)
+from forum.web.events import manage_panelists, manage_sessions, manage_topics  # noqa: F401  (their routes join bp)
 from forum.web.events.manage_common import (
     Page,
     bad_request,
@@ -38,14 +39,17 @@ from forum.web.events.manage_common import (
     show_error,
 )
 from forum.web.events.public import event_context
-from forum.web.forms import ConfirmForm, EventForm, submitted
+from forum.web.forms import ConfirmForm, EventForm, submitted, topics_choices
 from forum.web.helpers import commit_or_flash
+from forum.webinars import seats
 
 NEW_EVENT_DEFAULTS = {
     "kind": "eforum",
     "timezone": "America/New_York",
     "moderation": "new",
     "non_member_posts": "hold",
+    "spam_score_limit": 5.0,
+    "search_language": "english",
     "archive_public": True,
     "reply_to_list": True,
     "digest_hour": 18,
@@ -77,6 +81,7 @@ def _first_start(event: Event) -> datetime | None:
 @bp.route("/events/new", methods=["GET", "POST"])
 def new_event() -> Page:
     form = EventForm(data=NEW_EVENT_DEFAULTS)
+    form.topics.choices = topics_choices()
     if form.validate_on_submit():
         try:
             event = editing.create_event(_form_values(form))
@@ -94,16 +99,27 @@ def new_event() -> Page:
 @bp.route("/events/<slug>")
 def event(slug: str) -> Page:
     ev = get_event(slug)
+    draft = ev.status == "draft"
     return render_template(
         "manage/event.html",
         event=ev,
         recipients=actions.calendar_recipients(ev),
         warnings=actions.dst_warnings(ev),
-        publish_warnings=actions.publish_warnings(ev),
         form=ConfirmForm(),
-        delivery=delivery_health(ev),
+        # a draft has sent nothing: its overview is what is ready and what publishing sends
+        readiness=readiness.checks(ev) if draft else None,
+        publishing_sends=readiness.what_publishing_sends(ev) if draft else "",
+        delivery=None if draft else delivery_health(ev),
+        registrations=None if draft else registration_summary(ev),
         rsvps=rsvp_answers(ev),
     )
+
+
+def registration_summary(event: Event) -> dict[str, object]:
+    """The overview's registrations: by status, and a series' seats and waiting list."""
+    by_status = status_counts(event)
+    limited = event.kind == "series" and event.seat_limit is not None
+    return {"by_status": by_status, "seats": seats.counts(event) if limited else None}
 
 
 def rsvp_answers(event: Event) -> dict[str, object] | None:
@@ -124,6 +140,9 @@ def delivery_health(event: Event) -> dict[str, object]:
 def edit_event(slug: str) -> Page:
     ev = get_event(slug)
     form = EventForm(obj=ev)
+    form.topics.choices = topics_choices()
+    if not form.is_submitted():
+        form.topics.data = [t.slug for t in ev.topics]
     recipients = actions.calendar_recipients(ev)
     if form.validate_on_submit():
         try:
@@ -149,6 +168,7 @@ def _form_values(form: EventForm) -> dict[str, object]:
         name: form[name].data if form[name].data is not None else "" for name in actions.EVENT_FIELDS
     }
     values["slug"] = form.slug.data or ""
+    values["topics"] = form.topics.data or []
     return values
 
 

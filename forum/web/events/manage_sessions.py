@@ -18,8 +18,9 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms import Field
 
+from forum.core import clock
 from forum.core.extensions import db
-from forum.core.timezones import TimeInputError
+from forum.core.timezones import TimeInputError, format_time, to_zone, zone_label
 from forum.events import editing
 from forum.events import service as actions
 from forum.models import Event
@@ -36,6 +37,7 @@ def sessions_page(
 ) -> tuple[str, int]:
     form = form or SessionForm(formdata=None, data={"timezone": ev.timezone})
     form.panelist_ids.choices = panelist_choices(ev)
+    describe_title(form, ev)
     days = days or DayRangeForm(formdata=None, prefix="days", data={"timezone": ev.timezone})
     series = series or SeriesForm(formdata=None, prefix="series", data=series_defaults(ev))
     return render_template(
@@ -55,13 +57,20 @@ def series_defaults(ev: Event) -> dict[str, object]:
     link: remembered in their session cookie), so the next batch is quick to add."""
     kept = cookie.get("series_form", {}).get(ev.slug, {})
     data: dict[str, object] = {"timezone": ev.timezone, "repeat": "weekly", "count": 6}
-    for name in ("title_pattern", "join_url", "repeat", "timezone"):
+    for name in ("title_pattern", "join_url", "repeat", "timezone", "count"):
         if kept.get(name):
             data[name] = kept[name]
     for name in ("start_time", "end_time"):
         if kept.get(name):
             data[name] = datetime.strptime(kept[name], "%H:%M").time()
     return data
+
+
+def describe_title(form: SessionForm, ev: Event) -> None:
+    """The title's hint fits the event: an e-forum day may go untitled, a webinar is named."""
+    form.title.description = (
+        _("Optional for an e-forum day.") if ev.is_eforum else _("Shown on the event page and in calendars.")
+    )
 
 
 def panelist_choices(ev: Event) -> list[tuple[int, str]]:
@@ -105,12 +114,22 @@ def times_exist(form: SessionForm, start: datetime, end: datetime) -> bool:
 
 def confirm_past(form: SessionForm | SeriesForm, date_field: Field, start: datetime) -> bool:
     """A start that has already gone by is added only once the officer ticks the box."""
-    if not actions.is_past(start, form.timezone.data or "") or form.confirm_past.data:
+    zone = form.timezone.data or ""
+    if not actions.is_past(start, zone) or form.confirm_past.data:
         return True
-    date_field.errors = [
-        *date_field.errors,
-        "This date is in the past. Tick “" + form.confirm_past.label.text + "” below to add it anyway.",
-    ]
+    if start.date() == to_zone(clock.now(), zone).date():  # today: it is the hour that went by
+        message = _(
+            "%(time)s today has already gone by in %(zone)s. Tick “%(confirm)s” below to add it anyway.",
+            time=format_time(start),
+            zone=zone_label(zone),
+            confirm=form.confirm_past.label.text,
+        )
+    else:
+        message = _(
+            "This date is in the past. Tick “%(confirm)s” below to add it anyway.",
+            confirm=form.confirm_past.label.text,
+        )
+    date_field.errors = [*date_field.errors, message]
     form.ask_past = True  # type: ignore[union-attr]
     return False
 
@@ -122,6 +141,7 @@ def sessions(slug: str) -> Page:
         return sessions_page(ev)
     form = SessionForm()
     form.panelist_ids.choices = panelist_choices(ev)
+    describe_title(form, ev)
     if form.validate_on_submit():
         start, end = actions.wall_span(form.date.data, form.start_time.data, form.end_time.data)
         if times_exist(form, start, end) and confirm_past(form, form.date, start):
@@ -202,11 +222,13 @@ def edit_session(slug: str, session_id: int) -> Page:
             },
         )
         form.panelist_ids.choices = panelist_choices(ev)
+        describe_title(form, ev)
         return render_template(
             "manage/session_form.html", event=ev, session=session, form=form, recipients=recipients
         )
     form = SessionForm()
     form.panelist_ids.choices = panelist_choices(ev)
+    describe_title(form, ev)
     if form.validate_on_submit():
         start, end = actions.wall_span(form.date.data, form.start_time.data, form.end_time.data)
         moved = (start, form.timezone.data) != (session.start_wall, session.timezone)

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.models import Event, EventPanelist, Panelist, Session
+from forum.team import roles
 from forum.web.conditional import conditional_page, event_page_version, index_version, panelist_version
 from forum.web.helpers import display_zones
 from forum.web.page_cache import cached_page
@@ -37,7 +38,8 @@ class ScheduleBlock:
     heading: str
     title: str
     lines: list[str]
-    viewer_line: str
+    viewer_line: str  # one line per distinct range (an e-forum's days), shown line by line
+    zones: list[str] = field(default_factory=list)  # the zone of each of `lines`
     sessions: list[Session] = field(default_factory=list)
     cancelled: bool = False
 
@@ -57,6 +59,12 @@ def event_dates(event: Event) -> str:
     if first == last:
         return timezones.format_date(first)
     return timezones.format_date_range(first, last)
+
+
+def line_zones(home_zone: str) -> list[str]:
+    """The zone of each line `zone_lines_for` gives: the home zone first when it is not listed."""
+    listed = [z.name for z in display_zones()]
+    return listed if home_zone in listed else [home_zone, *listed]
 
 
 def zone_lines_for(session: Session, home_zone: str, viewer_zone: str) -> tuple[list[str], str]:
@@ -88,7 +96,8 @@ def build_schedule(event: Event, viewer_zone: str) -> list[ScheduleBlock]:
                     heading=event_dates(event),
                     title="",
                     lines=first_lines,
-                    viewer_line="; ".join(dict.fromkeys(rendered[s.id][1] for s in live)),
+                    viewer_line="\n".join(dict.fromkeys(rendered[s.id][1] for s in live)),
+                    zones=line_zones(event.timezone),
                     sessions=live,
                 )
             ]
@@ -102,6 +111,7 @@ def build_schedule(event: Event, viewer_zone: str) -> list[ScheduleBlock]:
                 title=session.title,
                 lines=lines,
                 viewer_line=viewer,
+                zones=line_zones(event.timezone),
                 sessions=[session],
                 cancelled=session.status == "cancelled",
             )
@@ -230,7 +240,8 @@ def _panelist(panelist_id: int) -> tuple[Panelist, list[EventPanelist]]:
     links = [
         link
         for link in (person.event_links if person else [])
-        if link.event.is_public or current_user.is_authenticated
+        if link.event.is_public
+        or (current_user.is_authenticated and roles.can(current_user, roles.EVENT_VIEW, link.event))
     ]
     if person is None or not links:
         abort(404, description=_l("There is no such panelist page."))

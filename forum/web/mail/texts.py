@@ -42,6 +42,7 @@ def edit(slug: str) -> str | tuple[str, int] | Response:
         data={"kind": kind, "intro": row.intro if row else "", "signoff": row.signoff if row else ""}
     )
     preview = None
+    real: mail_texts.RealMail | None = None
     status = 200
     if form.validate_on_submit():
         intro, signoff = form.intro.data or "", form.signoff.data or ""
@@ -51,11 +52,13 @@ def edit(slug: str) -> str | tuple[str, int] | Response:
             status = 400
         elif action == "preview":
             preview = mail_texts.preview(event, intro, signoff)
+            real = mail_texts.real_mail(event, kind, intro, signoff)
         elif action == "test":
             mail_texts.send_test(event, kind, intro, signoff, current_user.email, current_user.name or "")
             db.session.commit()
             flash(_("A test mail is on its way to %(email)s.", email=current_user.email), "success")
             preview = mail_texts.preview(event, intro, signoff)
+            real = mail_texts.real_mail(event, kind, intro, signoff)
         else:
             mail_texts.save(event, kind, intro, signoff)
             db.session.commit()
@@ -72,6 +75,7 @@ def edit(slug: str) -> str | tuple[str, int] | Response:
         kinds=kinds,
         saved=saved,
         preview=preview,
+        real=real,
         placeholders=mail_texts.PLACEHOLDERS,
     ), status
 

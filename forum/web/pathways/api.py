@@ -28,6 +28,7 @@ from forum.models.pathways import (
     Resource,
 )
 from forum.pathways import service
+from forum.team import scopes
 from forum.web.events.api_common import (
     abort,
     answers,
@@ -40,10 +41,12 @@ from forum.web.events.api_schemas import (
     SLUG_RE,
     Pattern,
     StrictBoolean,
+    TopicSchema,
     http_url,
     slug_pattern,
     string_list,
     text_line,
+    topics_in,
 )
 
 bp = Blueprint(
@@ -195,6 +198,7 @@ class PathwaySchema(Schema):
     description = fields.Str()
     status = fields.Str(metadata={"enum": list(PATHWAY_STATUSES)})
     needs = fields.Pluck(NeedSchema, "slug", many=True)
+    topics = fields.List(fields.Nested(TopicSchema))
     total_minutes = fields.Method("_total", metadata={"type": "integer"})
     steps = fields.Nested(StepSchema, many=True)
 
@@ -233,6 +237,7 @@ class PathwayInSchema(Schema):
         load_default=list,
         metadata={"description": "learning need slugs"},
     )
+    topics = topics_in(load_default=list)
     steps = fields.List(fields.Nested(StepInSchema), load_default=list)
     publish = StrictBoolean(load_default=False, metadata={"description": "true: publish once made (needs a step)"})
 
@@ -258,7 +263,7 @@ CONFLICTS = {"slug", "steps", "status"}
 
 def _service_error(exc: service.PathwayError) -> NoReturn:
     """A taken address or a state that forbids the change is a 409; other input a 422."""
-    _refuse(409 if exc.field in CONFLICTS else 422, exc.field, str(exc))
+    _refuse(404 if exc.field == "topics" else 409 if exc.field in CONFLICTS else 422, exc.field, str(exc))
 
 
 def _commit(field: str, message: str) -> None:
@@ -299,8 +304,8 @@ def _step_resource(data: dict[str, Any], field: str = "steps") -> Resource:
 def list_pathways() -> Any:
     """Published pathways by title (with a token: drafts too)."""
     stmt = select(Pathway).order_by(Pathway.title)
-    if token_officer() is None:
-        stmt = stmt.where(Pathway.status == "published")
+    officer = token_officer()  # drafts: those its officer holds a role on (all, for the administrator)
+    stmt = stmt.where((Pathway.status == "published") | scopes.visible(officer, "pathway"))
     return db.session.scalars(stmt).all()
 
 
@@ -334,6 +339,7 @@ def create_pathway(data: dict[str, Any]) -> Any:
             audience=data["audience"],
             description=data["description"],
             needs=needs,
+            topics=data["topics"],
         )
         for step in data["steps"]:
             service.add_step(pathway, _step_resource(step), why=step["why"], stage=step["stage"])

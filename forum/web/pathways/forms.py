@@ -16,6 +16,7 @@ from forum.core.validation import CheckedForm
 from forum.models import Event, Session
 from forum.models.pathways import LearningNeed, Resource
 from forum.pathways import service
+from forum.web.forms import TopicsField
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -66,6 +67,7 @@ class PathwayForm(CheckedForm):
     summary = TextAreaField(_l("Summary"))
     description = TextAreaField(_l("Introduction"), description=_l("Markdown."))
     needs = MultiCheckboxField(_l("Serves these learning needs"), coerce=int)
+    topics = TopicsField()
     submit = SubmitField(_l("Save pathway"))
 
 

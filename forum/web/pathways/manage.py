@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -22,8 +23,10 @@ from forum.models.pathways import LearningNeed, Pathway, PathwayStep, Resource
 from forum.pathways import csv_import as importer
 from forum.pathways import gaps as reports
 from forum.pathways import service
+from forum.team import scopes
 from forum.web.charts import count_bars
 from forum.web.events.manage_common import Page, officer_blueprint
+from forum.web.forms import topics_choices
 from forum.web.helpers import button_post, commit_or_flash, form_page
 from forum.web.pathways.forms import (
     ButtonForm,
@@ -94,7 +97,8 @@ def _form_error(form: FlaskForm, exc: service.PathwayError) -> None:
 
 @bp.route("/")
 def index() -> Page:
-    pathways = db.session.scalars(select(Pathway).order_by(Pathway.title)).all()
+    mine = scopes.visible(current_user, "pathway")  # the administrator: all; others: their roles'
+    pathways = db.session.scalars(select(Pathway).where(mine).order_by(Pathway.title)).all()
     return render_template(
         "pathways/manage/index.html",
         pathways=pathways,
@@ -108,6 +112,7 @@ def index() -> Page:
 def new_pathway() -> Page:
     form = PathwayForm()
     form.needs.choices = need_choices()
+    form.topics.choices = topics_choices()
     done = _saved(
         form,
         lambda: service.save_pathway(None, **_pathway_fields(form)),
@@ -127,6 +132,7 @@ def _pathway_fields(form: PathwayForm) -> dict[str, Any]:
         "audience": form.audience.data or "",
         "description": form.description.data or "",
         "needs": needs,
+        "topics": form.topics.data or [],
     }
 
 
@@ -135,8 +141,10 @@ def edit_pathway(slug: str) -> Page:
     item = _pathway(slug)
     form = _form_for(PathwayForm, item)
     form.needs.choices = need_choices()
+    form.topics.choices = topics_choices()
     if request.method == "GET":
         form.needs.data = [n.id for n in item.needs]
+        form.topics.data = [t.slug for t in item.topics]
     done = _saved(
         form,
         lambda: service.save_pathway(item, **_pathway_fields(form)),
@@ -211,7 +219,11 @@ def status(slug: str, action: str) -> Page:
     item = _pathway(slug)
     if action not in ("publish", "unpublish", "delete"):
         abort(404)
-    change = {"delete": service.delete_pathway, "publish": service.publish, "unpublish": service.unpublish}
+    def delete(pathway: Pathway) -> None:
+        scopes.forget(pathway)  # its roles go with it
+        service.delete_pathway(pathway)
+
+    change = {"delete": delete, "publish": service.publish, "unpublish": service.unpublish}
     title = item.title
     if ButtonForm().validate_on_submit() and commit_or_flash(lambda: change[action](item), service.PathwayError):
         if action == "delete":

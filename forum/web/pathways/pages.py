@@ -28,7 +28,8 @@ from forum.models import Participant
 from forum.models.pathways import INTERVALS, WEEKDAYS, Pathway, PathwayFollow
 from forum.pathways import follow as following
 from forum.pathways import service
-from forum.web.events.public import viewer_zone_from_request, zone_lines_for
+from forum.team import scopes
+from forum.web.events.public import line_zones, viewer_zone_from_request, zone_lines_for
 from forum.web.forms import CachedSelect
 from forum.web.helpers import commit_or_flash, confirm_page, form_page
 from forum.web.security import is_one_click
@@ -106,7 +107,8 @@ def index() -> str:
 
 def _visible(slug: str) -> Pathway:
     pathway = service.pathway_for_page(slug)
-    if pathway is None or not (pathway.is_published or current_user.is_authenticated):
+    officer = current_user if current_user.is_authenticated else None
+    if pathway is None or not (pathway.is_published or scopes.can_on(officer, scopes.OBJECT_VIEW, pathway)):
         abort(404, description=_l("There is no published pathway at this address."))
     return pathway
 
@@ -121,7 +123,8 @@ def step_views(pathway: Pathway, viewer_zone: str) -> list[dict[str, Any]]:
         sessions = []
         for session in service.upcoming_sessions(resource, now) if state == "upcoming" else []:
             lines, viewer = zone_lines_for(session, session.timezone, viewer_zone)
-            sessions.append({"session": session, "lines": lines, "viewer": viewer})
+            zones = line_zones(session.timezone)
+            sessions.append({"session": session, "lines": lines, "viewer": viewer, "zones": zones})
         views.append(
             {
                 "number": number,
@@ -155,7 +158,8 @@ def pathway(slug: str) -> Any:
             db.session.commit()
             return render_template("pathways/check_inbox.html", pathway=item)
     viewer_zone = viewer_zone_from_request()
-    by_step = {v["step"].id: v for v in step_views(item, viewer_zone)}
+    views = step_views(item, viewer_zone)
+    by_step = {v["step"].id: v for v in views}
     return form_page(
         "pathways/pathway.html",
         form,
@@ -163,7 +167,7 @@ def pathway(slug: str) -> Any:
         stages=[(name, [by_step[s.id] for s in steps]) for name, steps in service.stages(item)],
         total=service.total_minutes(item),
         viewer_zone=viewer_zone,
-        zone_names=timezones.all_zone_names(),
+        has_sessions=any(v["sessions"] for v in views),
     )
 
 

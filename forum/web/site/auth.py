@@ -16,17 +16,18 @@ from __future__ import annotations
 from functools import cache
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
-from forum.core import i18n, tokens
+from forum.core import clock, i18n, tokens
 from forum.core.extensions import db, limiter, login
 from forum.models import Officer
-from forum.team import audit
-from forum.web.forms import ConfirmForm, LoginForm
+from forum.team import audit, totp
+from forum.web.forms import ConfirmForm, LoginForm, SecondFactorForm
 
 bp = Blueprint("auth", __name__)
 
@@ -122,25 +123,100 @@ def login_page() -> tuple[str, int] | Response:
         return render_template("public/login.html", form=form), 200
     if form.validate():
         officer = check_credentials(form.email.data or "", form.password.data or "")
+        if officer is not None and officer.has_second_factor:
+            # The password was right; the code page finishes (and no session is made before it).
+            session[PENDING_KEY] = {
+                "id": officer.id,
+                "at": clock.now().timestamp(),
+                "next": safe_next(form.next.data) or "",
+            }
+            return redirect(url_for("auth.second_factor"), code=303)
         if officer is not None:
-            login_user(officer)
-            flash(_("Signed in as %(email)s.", email=officer.email), "success")
-            response = redirect(safe_next(form.next.data) or url_for("manage.index"))
-            response.set_cookie(
-                DEVICE_COOKIE,
-                tokens.make_token("device", officer.email.lower()),
-                max_age=DEVICE_MAX_AGE,
-                path=url_for("auth.login"),
-                secure=current_app.config["SESSION_COOKIE_SECURE"],
-                httponly=True,
-                samesite="Lax",
-            )
-            return response
+            return _signed_in(officer, safe_next(form.next.data))
         form.password.errors = [*form.password.errors, BAD_LOGIN]
         audit.record("signin.failed", summary=(form.email.data or "").strip().lower())
         db.session.commit()
     form.password.data = ""
     return render_template("public/login.html", form=form), 400
+
+
+def _signed_in(officer: Officer, target: str | None) -> Response:
+    """Make the session, remember this browser as a known device, go on."""
+    login_user(officer)
+    flash(_("Signed in as %(email)s.", email=officer.email), "success")
+    response = redirect(target or url_for("manage.index"))
+    response.set_cookie(
+        DEVICE_COOKIE,
+        tokens.make_token("device", officer.email.lower()),
+        max_age=DEVICE_MAX_AGE,
+        path=url_for("auth.login"),
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+# --- the second factor at sign-in -----------------------------------------------------------
+
+PENDING_KEY = "forum_2fa_pending"
+PENDING_SECONDS = 300  # the code must follow the password within five minutes
+CODE_LIMIT = "5 per minute;20 per hour"  # per account, failures only: six digits are guessable
+
+
+def _pending() -> Officer | None:
+    """The officer whose password was right, while the code step is still open."""
+    held = session.get(PENDING_KEY)
+    if not isinstance(held, dict):
+        return None
+    if clock.now().timestamp() - float(held.get("at", 0)) > PENDING_SECONDS:
+        session.pop(PENDING_KEY, None)
+        return None
+    officer = db.session.get(Officer, held.get("id"))
+    return officer if officer is not None and officer.is_active and officer.has_second_factor else None
+
+
+def _pending_key() -> str:
+    held = session.get(PENDING_KEY)
+    return f"login-code:{held.get('id') if isinstance(held, dict) else request.remote_addr}"
+
+
+@bp.route("/login/code", methods=["GET", "POST"], endpoint="second_factor")
+@limiter.limit(CLIENT_LIMIT, methods=["POST"])
+@limiter.limit(
+    CODE_LIMIT,
+    key_func=_pending_key,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code == 400,
+    error_message=_l("Too many wrong codes. Wait a minute and try again."),
+)
+def second_factor_page() -> tuple[str, int] | Response:
+    officer = _pending()
+    if officer is None:
+        flash(_("Sign in with your password first (the code step lasts five minutes)."), "info")
+        return redirect(url_for("auth.login"), code=303)
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        used = totp.check(officer, form.code.data or "")
+        if used is not None:
+            target = str(session.pop(PENDING_KEY, {}).get("next") or "") or None
+            if used == "recovery":
+                audit.record("signin.recovery_code", summary=officer.email)
+                flash(
+                    _(
+                        "You used a recovery code; %(left)d are left. Turn two-step sign-in off and on "
+                        "again from your account's page for new ones.",
+                        left=totp.recovery_left(officer),
+                    ),
+                    "info",
+                )
+            db.session.commit()
+            return _signed_in(officer, safe_next(target))
+        form.code.errors = [*form.code.errors, _("That code does not match, or it was used already.")]
+        audit.record("signin.failed", summary=f"{officer.email} (second factor)")
+        db.session.commit()
+    form.code.data = ""
+    return render_template("public/login_code.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/logout", methods=["POST"])

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from forum.common import officers
 from forum.core.extensions import db, login
 from forum.models import ApiToken, Officer
+from forum.team import audit, totp
 
 bp = Blueprint("officers", __name__, url_prefix="/manage/officers")
 
@@ -63,6 +64,18 @@ def reactivate(officer_id: int) -> Response | tuple[str, int]:
         return _page(str(exc), 400)
     db.session.commit()
     flash(_("Reactivated %(email)s. Their old API tokens stay revoked.", email=officer.email), "success")
+    return redirect(url_for("officers.index"), 303)
+
+
+@bp.post("/<int:officer_id>/second-factor/reset")
+def reset_second_factor(officer_id: int) -> Response:
+    """For an officer who lost their phone and their recovery codes: the password alone signs
+    them in again until they enrol anew (audited)."""
+    officer = _officer(officer_id)
+    totp.reset(officer)
+    audit.record("officer.second_factor_reset", summary=officer.email)
+    db.session.commit()
+    flash(f"Two-step sign-in is off for {officer.email}; they may set it up again.", "success")
     return redirect(url_for("officers.index"), 303)
 
 

@@ -63,6 +63,7 @@ def add_series(slug: str) -> Page:
         "title_pattern": form.title_pattern.data or "",
         "join_url": form.join_url.data or "",
         "repeat": form.repeat.data,
+        "count": form.count.data,
         "timezone": form.timezone.data,
         "start_time": form.start_time.data.strftime("%H:%M"),
         "end_time": form.end_time.data.strftime("%H:%M"),

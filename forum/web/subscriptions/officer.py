@@ -36,6 +36,7 @@ from forum.models.participants import SUBSCRIPTION_STATUSES
 from forum.registration.export import answers_by_subscription, export_questions
 from forum.subscriptions import csv_import as subscriber_import
 from forum.subscriptions import service
+from forum.subscriptions.state import status_counts
 from forum.web.charts import Plot, nice_max
 from forum.web.events.manage_common import get_event, get_owned, officer_blueprint
 from forum.web.helpers import button_post
@@ -90,17 +91,6 @@ class ImportForm(CheckedForm):
 
 
 # --- the page ------------------------------------------------------------------------------
-
-
-def status_counts(event: Event) -> dict[str, int]:
-    rows = db.session.execute(
-        select(Subscription.status, func.count())
-        .where(Subscription.event_id == event.id)
-        .group_by(Subscription.status)
-    ).all()
-    counts = dict.fromkeys(SUBSCRIPTION_STATUSES, 0)
-    counts.update({status: n for status, n in rows})
-    return counts
 
 
 def mode_counts(event: Event) -> dict[str, int]:

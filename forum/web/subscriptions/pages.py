@@ -8,6 +8,7 @@ goes by mail only (see forum.subscriptions).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime, time
 from typing import Any, TypeVar
 
 from babel import Locale
@@ -34,16 +35,25 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from forum.calendars import invites, leaving
-from forum.core import clock, i18n
+from forum.core import clock, i18n, timezones
 from forum.core.extensions import csrf, db, limiter
 from forum.core.timezones import zone_picker
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
+from forum.discussion import thread_choices
 from forum.mail import links
-from forum.models import DELIVERY_MODES, Event, Participant, Subscription
+from forum.models import (
+    DELIVERY_MODES,
+    DIGEST_RHYTHMS,
+    DIGEST_STYLES,
+    WEEKDAYS,
+    Event,
+    Participant,
+    Subscription,
+)
 from forum.registration import answers, questions
 from forum.registration import service as registration
-from forum.subscriptions import erasure, service
+from forum.subscriptions import delivery, erasure, service
 from forum.subscriptions.state import registration_state
 from forum.web.helpers import button_post, confirm_page, form_page
 from forum.web.security import is_one_click
@@ -120,6 +130,15 @@ def zone_choices() -> list[SelectChoice]:
     ]
 
 
+def browser_zone(participant: Participant) -> str:
+    """The zone to offer a participant who saved none: the one their browser told a page
+    before (the `tz` cookie the discussion pages keep); empty when we know of none. The
+    page's script offers the browser's own zone in the same way when there is no cookie."""
+    if participant.timezone:
+        return ""
+    return timezones.reader_zone(request.cookies.get("tz"), fallback="")
+
+
 def preferences_form(participant: Participant, subs: list[Subscription]) -> ProfileForm:
     """A form with the profile fields plus one leave box per subscription and, for each
     e-forum, a delivery picker (a series has no list mail to choose a delivery for, as at
@@ -128,20 +147,23 @@ def preferences_form(participant: Participant, subs: list[Subscription]) -> Prof
     class Form(ProfileForm):
         pass
 
+    data: dict[str, Any] = {"name": participant.name, "timezone": participant.timezone or browser_zone(participant)}
     for sub in subs:
         if sub.event.is_eforum:
-            setattr(
-                Form,
-                f"mode_{sub.id}",
-                SelectField(_("Delivery for %(event)s", event=sub.event.title), choices=mode_choices()),
-            )
+            title = sub.event.title
+            setattr(Form, f"mode_{sub.id}", SelectField(_("Delivery for %(event)s", event=title), choices=mode_choices()))
+            for name, field in digest_fields(sub.event).items():
+                setattr(Form, f"{name}_{sub.id}", field)
+            data[f"mode_{sub.id}"] = sub.mode
+            data.update({f"{name}_{sub.id}": value for name, value in delivery_form_values(sub).items()})
+            for choice in thread_choices.choices_of(sub):
+                setattr(
+                    Form,
+                    f"thread_{sub.id}_{choice.thread_id}",
+                    BooleanField(_l("Back to usual delivery for “%(subject)s”", subject=choice.thread.subject)),
+                )
         setattr(Form, f"leave_{sub.id}", BooleanField(_("Leave %(event)s", event=sub.event.title)))
-    data: dict[str, Any] = {
-        "name": participant.name,
-        "timezone": participant.timezone or "",
-        "language": i18n.recipient_locale(participant.language),
-    }
-    data.update({f"mode_{sub.id}": sub.mode for sub in subs if sub.event.is_eforum})
+    data["language"] = i18n.recipient_locale(participant.language)
     form = Form(data=data)
     form.timezone.choices = zone_choices()
     form.language.choices = language_choices(participant.language)
@@ -156,6 +178,49 @@ def language_choices(current: str | None) -> list[SelectChoice]:
     if mine not in dict(choices):
         choices.insert(0, (mine, Locale.parse(mine).get_display_name(mine) or mine))
     return [SelectChoice(tag, name, render_kw={"lang": tag.replace("_", "-")}) for tag, name in choices]
+
+
+def digest_fields(event: Event) -> dict[str, SelectField]:
+    """The digest choices of one e-forum subscription on the preferences page."""
+    forum_hour = timezones.format_time(datetime.combine(date(2000, 1, 1), time(hour=event.digest_hour)))
+    hours = [SelectChoice("", _l("The e-forum's hour (%(hour)s, its own zone)", hour=forum_hour))]
+    hours += [
+        SelectChoice(str(h), timezones.format_time(datetime.combine(date(2000, 1, 1), time(hour=h))))
+        for h in range(24)
+    ]
+    return {
+        "digest_rhythm": SelectField(_l("Digest"), choices=[SelectChoice(k, v) for k, v in DIGEST_RHYTHMS.items()]),
+        "digest_style": SelectField(_l("Digest holds"), choices=[SelectChoice(k, v) for k, v in DIGEST_STYLES.items()]),
+        "digest_hour": SelectField(
+            _l("Digest hour"), choices=hours, description=_l("In your own time zone (above), when you pick one.")
+        ),
+        "digest_weekday": SelectField(
+            _l("Weekly digest day"), choices=[SelectChoice(str(n), day) for n, day in enumerate(WEEKDAYS)]
+        ),
+    }
+
+
+def delivery_form_values(sub: Subscription) -> dict[str, str]:
+    """A subscription's digest choices as the form's select fields hold them."""
+    return {
+        "digest_rhythm": sub.digest_rhythm,
+        "digest_style": sub.digest_style,
+        "digest_hour": "" if sub.digest_hour is None else str(sub.digest_hour),
+        "digest_weekday": str(sub.digest_weekday),
+    }
+
+
+def delivery_from_form(form: ProfileForm, sub: Subscription) -> dict[str, Any]:
+    """What `delivery.set_delivery` takes, read from the form's fields of one subscription."""
+    hour = getattr(form, f"digest_hour_{sub.id}").data or ""
+    weekday = getattr(form, f"digest_weekday_{sub.id}").data or "0"
+    return {
+        "mode": getattr(form, f"mode_{sub.id}").data,
+        "digest_rhythm": getattr(form, f"digest_rhythm_{sub.id}").data,
+        "digest_style": getattr(form, f"digest_style_{sub.id}").data,
+        "digest_hour": int(hour) if hour.isdigit() else None,
+        "digest_weekday": int(weekday) if weekday.isdigit() else 0,
+    }
 
 
 @bp.app_context_processor
@@ -315,20 +380,33 @@ def preferences(token: str) -> Any:
             participant, name=form.name.data or "", timezone=form.timezone.data, language=form.language.data
         )
         left = 0
-        for sub in subs:
-            if sub.event.is_eforum:
-                service.change_mode(sub, getattr(form, f"mode_{sub.id}").data)
-            if getattr(form, f"leave_{sub.id}").data:
-                service.unsubscribe(sub)
-                left += 1
+        try:
+            for sub in subs:
+                if sub.event.is_eforum:
+                    delivery.set_delivery(sub, **delivery_from_form(form, sub))
+                    for choice in thread_choices.choices_of(sub):
+                        if getattr(form, f"thread_{sub.id}_{choice.thread_id}").data:
+                            thread_choices.choose(sub, choice.thread_id, None)
+                if getattr(form, f"leave_{sub.id}").data:
+                    service.unsubscribe(sub)
+                    left += 1
+        except service.SubscriptionError as exc:
+            db.session.rollback()
+            return _preferences_page(participant, subs, form, token, {sub.id: str(exc)})
         db.session.commit()
         if left:
             flash(ngettext("Your preferences are saved. You left %(num)d event.", "Your preferences are saved. You left %(num)d events.", left))
         else:
             flash(_("Your preferences are saved."))
         return redirect(url_for(".preferences", token=token), code=303)
+    return _preferences_page(participant, subs, form, token)
+
+
+def _preferences_page(
+    participant: Participant, subs: list[Subscription], form: ProfileForm, token: str, errors: dict[int, str] | None = None
+) -> tuple[str, int]:
     past = [s for s in participant.subscriptions if s not in subs]
-    return form_page(
+    page, status = form_page(
         "subscriptions/preferences.html",
         form,
         participant=participant,
@@ -336,7 +414,12 @@ def preferences(token: str) -> Any:
         past=past,
         token=token,
         button=ButtonForm(formdata=None),
+        suggested_zone=browser_zone(participant),
+        delivery_errors=errors or {},
+        thread_choices={sub.id: thread_choices.choices_of(sub) for sub in subs if sub.event.is_eforum},
+        threads_url=links.threads_url,
     )
+    return page, 400 if errors else status
 
 
 def removed(status: int = 410) -> tuple[str, int]:

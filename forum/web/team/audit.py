@@ -3,6 +3,7 @@ and GET /api/v1/events/<slug>/audit. The guard checks `audit.view` before either
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
@@ -10,9 +11,11 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint as ApiBlueprint
 from marshmallow import RAISE, Schema, fields, validate
 
+from forum.core import clock, timezones
 from forum.core.extensions import csrf
 from forum.models import Event
 from forum.team import audit_log
+from forum.web.charts import count_bars
 from forum.web.events.api_common import abort as api_abort
 from forum.web.events.api_common import answers
 
@@ -25,37 +28,70 @@ def _event(slug: str) -> Event | None:
     return Event.by_slug(slug)
 
 
-@bp.route("/events/<slug>/audit")
-def index(slug: str) -> str:
-    event = _event(slug)
-    if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
+def _day(name: str) -> date | None:
+    """A YYYY-MM-DD filter (what a date input sends); anything else is no filter, said so."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw[:10])
+    except ValueError:
+        return None
+
+
+def _page(event: Event | None) -> tuple[str, int]:
+    """The table (newest first, filtered by action, who and dates) and the activity chart above it."""
+    zone = event.timezone if event else "UTC"
     action = (request.args.get("action") or "").strip()[:40]
     actor = (request.args.get("who") or "").strip()[:320]
-    rows = audit_log.entries(event.id, action=action, actor=actor)
+    first, last = _day("from"), _day("to")
+    bad = bool(request.args.get("from") and first is None) or bool(request.args.get("to") and last is None)
+    if first and last and first > last:
+        first, last, bad = None, None, True
+    filters = {"action": action, "actor": actor, "everywhere": event is None}
+    rows = audit_log.entries(
+        event.id if event else None,
+        since=audit_log.day_start(first, zone) if first else None,
+        until=audit_log.day_start(last + timedelta(days=1), zone) if last else None,
+        **filters,  # type: ignore[arg-type]
+    )
+    chart_last = last or timezones.to_zone(clock.now(), zone).date()
+    chart_first = first or chart_last - timedelta(days=audit_log.DEFAULT_DAYS - 1)
+    days = audit_log.daily_counts(
+        event.id if event else None,
+        first=chart_first,
+        last=chart_last,
+        zone=zone,
+        **filters,  # type: ignore[arg-type]
+    )
+    chart = count_bars([(day.strftime("%m-%d"), n) for day, n in days])
     return render_template(
         "team/audit.html",
         event=event,
         rows=rows,
-        actions=audit_log.actions_in(event.id),
+        actions=audit_log.actions_in(event.id if event else None, everywhere=event is None),
         action=action,
         who=actor,
-    )
+        since=first.isoformat() if first else "",
+        until=last.isoformat() if last else "",
+        chart=chart,
+        chart_days=days,
+        bad_dates=bad,
+    ), 400 if bad else 200
+
+
+@bp.route("/events/<slug>/audit")
+def index(slug: str) -> tuple[str, int]:
+    event = _event(slug)
+    if event is None:
+        abort(404, description=f"There is no event at “{slug}”.")
+    return _page(event)
 
 
 @bp.route("/audit")
-def site() -> str:
+def site() -> tuple[str, int]:
     """The whole log, every event and the site's own entries (administrators)."""
-    action = (request.args.get("action") or "").strip()[:40]
-    actor = (request.args.get("who") or "").strip()[:320]
-    return render_template(
-        "team/audit.html",
-        event=None,
-        rows=audit_log.entries(None, action=action, actor=actor, everywhere=True),
-        actions=audit_log.actions_in(None, everywhere=True),
-        action=action,
-        who=actor,
-    )
+    return _page(None)
 
 
 class AuditQuerySchema(Schema):
@@ -67,6 +103,8 @@ class AuditQuerySchema(Schema):
         metadata={"description": "a whole action (session.moved) or its kind (session)"},
     )
     who = fields.String(validate=validate.Length(max=320), metadata={"description": "part of the actor"})
+    since = fields.Date(metadata={"description": "entries on or after this day (the event's zone)"})
+    until = fields.Date(metadata={"description": "entries on or before this day (the event's zone)"})
 
 
 class AuditEntrySchema(Schema):
@@ -90,4 +128,11 @@ def api_index(args: dict[str, Any], slug: str) -> Any:
     event = _event(slug)
     if event is None:
         api_abort(404, message=f"No event “{slug}”.")
-    return audit_log.entries(event.id, action=args.get("action", ""), actor=args.get("who", ""))
+    since, until = args.get("since"), args.get("until")
+    return audit_log.entries(
+        event.id,
+        action=args.get("action", ""),
+        actor=args.get("who", ""),
+        since=audit_log.day_start(since, event.timezone) if since else None,
+        until=audit_log.day_start(until + timedelta(days=1), event.timezone) if until else None,
+    )

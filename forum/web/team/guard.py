@@ -14,7 +14,7 @@ may not change anything. The guard also tells the audit log who is acting.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 
 from flask import Flask, abort, request
 from flask_login import current_user
@@ -25,6 +25,7 @@ from forum.core.extensions import db, login
 from forum.models import Event, Officer
 from forum.team import audit
 from forum.team import roles as r
+from forum.team import scopes as sc
 from forum.web.events import api_common as api
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -35,7 +36,9 @@ OFFICER_PREFIXES = ("/manage", "/api/v1")
 class Rule:
     read: str | None  # None: anyone (public API reads, public writes)
     write: str | None
-    on: Literal["event", "site"] = "event"
+    #: "event" (the path's slug names an event), "site", a registered scope's kind ("pathway":
+    #: the slug names one; forum/team/scopes.py), or "object" (the path's `kind` names the scope)
+    on: str = "event"
     public: bool = False  # API: a read anyone may make; a token only adds what its roles allow
     #: Also a signed-link door (a panelist moderator's link from a hold notice): someone not
     #: signed in is left to the view, which checks the link and refuses (403) without one.
@@ -52,11 +55,22 @@ def site(read: str, write: str | None = None) -> Rule:
     return Rule(read, write or read, "site")
 
 
-def public_read(officer_read: str, write: str, on: Literal["event", "site"] = "event") -> Rule:
+def public_read(officer_read: str, write: str, on: str = "event") -> Rule:
     return Rule(officer_read, write, on, public=True)
 
 
+def prog(read: str, write: str | None = None) -> Rule:
+    """A rule on the mentoring programme the path's slug names (forum/team/scopes.py)."""
+    return Rule(read, write or read, "programme")
+
+
+def pw(read: str, write: str | None = None) -> Rule:
+    """A rule on the pathway the path's slug names (a pathway role, forum/team/scopes.py)."""
+    return Rule(read, write or read, "pathway")
+
+
 V, E = r.EVENT_VIEW, r.EVENT_EDIT
+PV, PE = sc.OBJECT_VIEW, sc.OBJECT_EDIT
 RULES: dict[str, Rule] = {
     # events, sessions, panelists (web)
     "manage.index": site(r.SIGNED_IN),
@@ -76,6 +90,9 @@ RULES: dict[str, Rule] = {
     "manage.panelist_link": ev(E),
     "manage.attach_panelist": ev(E),
     "manage.new_panelist": ev(E),
+    "manage.topics": site(r.EVENT_CREATE),
+    "manage.edit_topic": site(r.EVENT_CREATE),
+    "manage.delete_topic": site(r.EVENT_CREATE),
     "setup.add_series": ev(E),
     "setup.duplicate": ev(E),
     "setup.delete_draft": ev(E),
@@ -86,6 +103,7 @@ RULES: dict[str, Rule] = {
     "webinars.recordings_page": ev(V, E),
     "captions.edit": ev(V, E),
     "webinars.delete_material": ev(E),
+    "webinars.recordings_signup": ev(E),
     "webinars.seats_page": ev(r.REGISTRANTS_VIEW, E),
     "webinars.promote": ev(r.REGISTRANTS_EDIT),
     "webinars.remove": ev(r.REGISTRANTS_EDIT),
@@ -110,6 +128,7 @@ RULES: dict[str, Rule] = {
     "attendance.save_rule": ev(r.CE_EDIT),
     "attendance.session_hours": ev(r.CE_EDIT),
     "attendance.certificate": ev(r.CE_EDIT),  # issues or reissues: a change, not a read
+    "attendance.revoke_certificate": ev(r.CE_EDIT),
     "evaluations.manage": ev(r.EVALUATION_EDIT),
     "evaluations.create": ev(r.EVALUATION_EDIT),
     "evaluations.add_question": ev(r.EVALUATION_EDIT),
@@ -145,24 +164,60 @@ RULES: dict[str, Rule] = {
     "webhooks.index": ev(r.WEBHOOKS_MANAGE),
     "webhooks.endpoint": ev(r.WEBHOOKS_MANAGE),
     "webhooks.remove": ev(r.WEBHOOKS_MANAGE),
+    "webhooks.site_index": site(r.SITE_ADMIN),
+    "webhooks.site_endpoint": site(r.SITE_ADMIN),
+    "webhooks.site_remove": site(r.SITE_ADMIN),
     # site-wide
     "branding.settings": site(r.SITE_ADMIN),
+    "certificate_settings.edit": site(r.SITE_ADMIN),
     "accessibility.edit": site(r.SITE_ADMIN),
     "officers.index": site(r.SITE_ADMIN),
     "officers.deactivate": site(r.SITE_ADMIN),
     "officers.reactivate": site(r.SITE_ADMIN),
     "officers.revoke": site(r.SITE_ADMIN),
-    "pathways_manage.index": site(r.SITE_ADMIN),
-    "pathways_manage.pathway": site(r.SITE_ADMIN),
-    "pathways_manage.status": site(r.SITE_ADMIN),
-    "pathways_manage.edit_pathway": site(r.SITE_ADMIN),
-    "pathways_manage.edit_step": site(r.SITE_ADMIN),
-    "pathways_manage.step_action": site(r.SITE_ADMIN),
+    # mentoring programmes (forum/web/mentoring): site-wide, like pathways
+    "mentoring_manage.index": Rule(r.SIGNED_IN, r.EVENT_CREATE, "site"),  # lists the programmes the officer holds a role on
+    "mentoring_manage.members": site(r.SITE_ADMIN),
+    "mentoring_manage.programme": prog(PV, PE),
+    "mentoring_manage.cycle": prog(PV, PE),
+    "mentoring_manage.overview_csv": prog(PV),
+    "mentoring_manage.matching_page": prog(PV, PE),
+    "mentoring_manage.end_match": prog(PE),
+    "mentoring_manage.mail": prog(PE),
+    "mentoring_manage.invite_story": prog(PE),
+    "mentoring_manage.add_question": prog(PE),
+    "api_mentoring.invite_story": site(r.SITE_ADMIN),
+    "api_mentoring.add_question": site(r.SITE_ADMIN),
+    "api_mentoring.list_programmes": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
+    "api_mentoring.get_programme": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
+    "api_mentoring.create_programme": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
+    "api_mentoring.create_cycle": site(r.SITE_ADMIN),
+    "api_mentoring.list_applications": site(r.SITE_ADMIN),
+    "api_mentoring.suggestions": site(r.SITE_ADMIN),
+    "api_mentoring.set_weights": site(r.SITE_ADMIN),
+    "api_mentoring.confirm_matches": site(r.SITE_ADMIN),
+    "api_mentoring.end_match": site(r.SITE_ADMIN),
+    "api_mentoring.import_members": site(r.SITE_ADMIN),
+    "api_mentoring.overview": site(r.SITE_ADMIN),
+    "api_mentoring.send_mail": site(r.SITE_ADMIN),
+    "officers.reset_second_factor": site(r.SITE_ADMIN),
+    "two_factor.index": site(r.SIGNED_IN),  # each officer's own account
+    "two_factor.confirm": site(r.SIGNED_IN),
+    "two_factor.disable": site(r.SIGNED_IN),
+    "team.object_team": Rule(sc.OBJECT_ROLES_MANAGE, sc.OBJECT_ROLES_MANAGE, "object"),
+    "team.object_revoke": Rule(sc.OBJECT_ROLES_MANAGE, sc.OBJECT_ROLES_MANAGE, "object"),
+    # pathways: each one by its roles; the shared library (resources, needs, gaps) site-wide
+    "pathways_manage.index": site(r.SIGNED_IN),
+    "pathways_manage.new_pathway": site(r.EVENT_CREATE),
+    "pathways_manage.pathway": pw(PV, PE),
+    "pathways_manage.status": pw(PE),
+    "pathways_manage.edit_pathway": pw(PE),
+    "pathways_manage.edit_step": pw(PE),
+    "pathways_manage.step_action": pw(PE),
     "pathways_manage.gaps": site(r.SITE_ADMIN),
     "pathways_manage.needs": site(r.SITE_ADMIN),
     "pathways_manage.edit_need": site(r.SITE_ADMIN),
     "pathways_manage.delete_need": site(r.SITE_ADMIN),
-    "pathways_manage.new_pathway": site(r.SITE_ADMIN),
     "pathways_manage.resources": site(r.SITE_ADMIN),
     "pathways_manage.edit_resource": site(r.SITE_ADMIN),
     "pathways_manage.delete_resource": site(r.SITE_ADMIN),
@@ -180,16 +235,20 @@ RULES: dict[str, Rule] = {
     "api.update_session": ev(E),
     "api.cancel_session": ev(E),
     "api.subscribe": Rule(None, None, "event", public=True),
+    # a participant's own choices: the preferences token in the path is the permission
+    "api_preferences.list_deliveries": Rule(None, None, "site", public=True),
+    "api_preferences.update_delivery": Rule(None, None, "site", public=True),
+    "api_preferences.choose_thread": Rule(None, None, "site", public=True),
     "api.create_panelist": site(r.EVENT_CREATE),
     "api.get_panelist": public_read(r.SIGNED_IN, r.EVENT_CREATE, "site"),
     "api.update_panelist": site(r.EVENT_CREATE),
     "ce_api.get_attendance": ev(r.CE_VIEW),
     "ce_api.get_evaluation_results": ev(r.CE_VIEW),
-    "api_pathways.list_pathways": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
-    "api_pathways.create_pathway": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
-    "api_pathways.get_pathway": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
-    "api_pathways.publish_pathway": site(r.SITE_ADMIN),
-    "api_pathways.add_step": site(r.SITE_ADMIN),
+    "api_pathways.list_pathways": public_read(r.SIGNED_IN, r.EVENT_CREATE, "site"),
+    "api_pathways.create_pathway": public_read(r.SIGNED_IN, r.EVENT_CREATE, "site"),
+    "api_pathways.get_pathway": public_read(PV, PE, "pathway"),
+    "api_pathways.publish_pathway": pw(PE),
+    "api_pathways.add_step": pw(PE),
     "api_pathways.list_needs": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
     "api_pathways.create_need": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
     "api_pathways.list_resources": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
@@ -255,9 +314,10 @@ def check() -> Response | None:
         via = "web"
     audit.acting(officer, via=via, token=api.current_token() if via == "api" else None)
     event = _event() if rule.on == "event" else None
-    if rule.on == "event" and event is None:
+    target = event if rule.on == "event" else _scoped(rule.on) if rule.on != "site" else None
+    if rule.on != "site" and target is None:
         return None  # the view answers 404 with its own words
-    if r.can(officer, permission, event):
+    if _allowed(officer, permission, rule, target):
         if rule.audit_as and event is not None:
             audit.record(rule.audit_as, event_id=event.id, summary=event.title)
             db.session.commit()
@@ -265,7 +325,7 @@ def check() -> Response | None:
     if _api() and rule.public and not writing:
         api.forget_officer()  # seen as the public sees it
         return None
-    what = f"“{event.title}”" if event is not None else "this site"
+    what = f"“{target.title}”" if target is not None else "this site"
     _forbidden(f"Your role does not allow this on {what}.")
     return None
 
@@ -275,13 +335,29 @@ def _event() -> Event | None:
     return Event.by_slug(slug) if isinstance(slug, str) else None
 
 
-def may(endpoint: str, event: Event | None = None) -> bool:
-    """For templates: whether the signed-in officer may open this page (tabs, links)."""
+def _scoped(on: str) -> Any | None:
+    """The object of a registered scope the path names (None: the view answers 404)."""
+    args = request.view_args or {}
+    kind = args.get("kind") if on == "object" else on
+    scope = sc.SCOPES.get(kind) if isinstance(kind, str) else None
+    slug = args.get("slug")
+    return scope.find(slug) if scope is not None and isinstance(slug, str) else None
+
+
+def _allowed(officer: Officer | None, permission: str, rule: Rule, target: Any) -> bool:
+    if rule.on in ("event", "site") or permission in (r.SIGNED_IN, r.EVENT_CREATE):
+        return r.can(officer, permission, target if rule.on == "event" else None)
+    return sc.can_on(officer, permission, target)
+
+
+def may(endpoint: str, target: Any = None) -> bool:
+    """For templates: whether the signed-in officer may open this page (tabs, links); `target`
+    is the event, or the object of the rule's scope (a pathway)."""
     rule = rule_for(endpoint)
     officer = _web_officer()
     if rule is None or officer is None:
         return False
-    return rule.read is None or r.can(officer, rule.read, event if rule.on == "event" else None)
+    return rule.read is None or _allowed(officer, rule.read, rule, target)
 
 
 def init_app(app: Flask) -> None:

@@ -6,7 +6,9 @@ the rules about who may make an owner live in `forum.team.roles` and come back a
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
@@ -17,7 +19,7 @@ from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
 from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.models import Event, Officer
-from forum.team import invitations, roles
+from forum.team import invitations, roles, scopes
 from forum.web.events.manage_common import get_event
 from forum.web.forms import STRIP, ConfirmForm, choices
 from forum.web.helpers import commit_or_flash, form_page
@@ -86,6 +88,91 @@ def revoke(slug: str, officer_id: int) -> tuple[str, int] | Response:
     return redirect(url_for("team.index", slug=slug), code=303)
 
 
+# --- roles on other objects (a pathway, a mentoring programme): the generic scope ----------
+
+
+class ObjectGrantForm(GrantForm):
+    role = SelectField(_l("Role"), choices=choices(scopes.ROLE_LABELS), default="viewer")
+
+
+def _object(kind: str, slug: str) -> tuple[scopes.Scope, Any]:
+    scope = scopes.SCOPES.get(kind)
+    found = scope.find(slug) if scope is not None else None
+    if scope is None or found is None:
+        abort(404, description=_("There is nothing of that kind at this address."))
+    return scope, found
+
+
+def _object_page(kind: str, slug: str, form: GrantForm, status: int = 200) -> tuple[str, int]:
+    scope, found = _object(kind, slug)
+    form.role.choices = [(role, scopes.ROLE_LABELS.get(role, role)) for role in scope.roles]
+    return render_template(
+        "team/object_roles.html",
+        scope=scope,
+        item=found,
+        form=form,
+        holders=scopes.roles_on(found),
+        labels=scopes.ROLE_LABELS,
+        permissions=scope.roles,
+        button=ConfirmForm(formdata=None),
+    ), status
+
+
+@bp.route("/manage/team/<kind>/<slug>", methods=["GET", "POST"])
+def object_team(kind: str, slug: str) -> tuple[str, int] | Response:
+    """Who holds which role on one pathway (or other registered kind); grant by email."""
+    scope, found = _object(kind, slug)
+    form = ObjectGrantForm()
+    form.role.choices = [(role, scopes.ROLE_LABELS.get(role, role)) for role in scope.roles]
+    if form.validate_on_submit():
+        address = (form.email.data or "").strip().lower()
+        officer = Officer.by_email(address)
+        if officer is None:  # an account without a password: single sign-on, or an administrator sets one
+            officer = Officer(email=address, name=form.name.data or "", is_admin=False)
+            db.session.add(officer)
+            db.session.flush()
+        try:
+            scopes.grant(found, officer, form.role.data or "", by=current_user)
+        except scopes.ScopeError as exc:
+            db.session.rollback()
+            form.role.errors = [*form.role.errors, str(exc)]
+            return _object_page(kind, slug, form, 400)
+        db.session.commit()
+        label = scopes.ROLE_LABELS.get(form.role.data or "", form.role.data or "")
+        flash(
+            _(
+                "%(email)s is now %(role)s of “%(title)s”.",
+                email=officer.email,
+                role=label,
+                title=found.title,
+            ),
+            "success",
+        )
+        return redirect(url_for("team.object_team", kind=kind, slug=slug), code=303)
+    return _object_page(kind, slug, form, 400 if form.errors else 200)
+
+
+@bp.route("/manage/team/<kind>/<slug>/<int:officer_id>/revoke", methods=["POST"])
+def object_revoke(kind: str, slug: str, officer_id: int) -> tuple[str, int] | Response:
+    found = _object(kind, slug)[1]
+    officer = db.session.get(Officer, officer_id)
+    if not ConfirmForm().validate_on_submit() or officer is None:
+        return _object_page(kind, slug, ObjectGrantForm(formdata=None), 400)
+    try:
+        had = scopes.revoke(found, officer, by=current_user)
+    except scopes.ScopeError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("team.object_team", kind=kind, slug=slug), code=303)
+    db.session.commit()
+    if had:
+        flash(
+            _("%(email)s no longer holds a role on “%(title)s”.", email=officer.email, title=found.title),
+            "success",
+        )
+    return redirect(url_for("team.object_team", kind=kind, slug=slug), code=303)
+
+
 class SetPasswordForm(CheckedForm):
     password = PasswordField(
         _l("New password"), validators=[InputRequired(_l("Choose a password.")), Length(min=10, max=200)]
@@ -100,6 +187,12 @@ def accept(token: str) -> tuple[str, int] | Response:
         officer = invitations.read(token)
     except invitations.InvitationError as exc:
         return render_template("team/sso_refused.html", message=str(exc), title="Invitation"), 400
+    if officer.has_second_factor:  # a password via the link would skip the second factor
+        return render_template(
+            "team/sso_refused.html",
+            message="This account has a second factor; sign in with it instead.",
+            title="Invitation",
+        ), 400
     form = SetPasswordForm()
     if form.validate_on_submit():
         officer.set_password(form.password.data or "")

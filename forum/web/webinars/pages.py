@@ -235,7 +235,29 @@ def recordings_page(slug: str) -> Any:
                 _("Added to %(display_title)s. Registrants get one “recording available” mail per session once it is over.", display_title=session.display_title)
             )
             return redirect(url_for(".recordings_page", slug=slug), code=303)
-    return form_page("webinars/recordings.html", form, event=event, button=ButtonForm(formdata=None))
+    signup = SignupForm(formdata=None, data={"offer": event.recordings_signup})
+    return form_page("webinars/recordings.html", form, event=event, button=ButtonForm(formdata=None), signup=signup)
+
+
+class SignupForm(CheckedForm):
+    offer = BooleanField(_l("After the last session, offer “Register for the recordings” on the event page"))
+    save = SubmitField(_l("Save"))
+
+
+@bp.route("/manage/events/<slug>/recordings/signup", methods=["POST"])
+def recordings_signup(slug: str) -> Any:
+    event = _officer_event(slug)
+    form = SignupForm()
+    if not form.validate_on_submit():
+        abort(400, description="The form expired. Go back, reload the page and try again.")
+    recordings.offer_to_new_registrants(event, bool(form.offer.data))
+    db.session.commit()
+    flash(
+        _("Once the event is over, its page offers “Register for the recordings”.")
+        if event.recordings_signup
+        else _("Once the event is over, its page takes no registrations.")
+    )
+    return redirect(url_for(".recordings_page", slug=slug), code=303)
 
 
 @bp.route("/manage/events/<slug>/recordings/<int:material_id>/delete", methods=["POST"])

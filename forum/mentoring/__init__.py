@@ -1,0 +1,1 @@
+"""Mentoring programmes: cycles, applications, matching, check-ins (docs/ARCHITECTURE.md)."""

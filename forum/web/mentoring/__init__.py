@@ -1,0 +1,1 @@
+"""The mentoring doors: public and signed-link pages, officer pages, the JSON API."""

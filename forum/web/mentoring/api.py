@@ -1,0 +1,483 @@
+"""JSON API for mentoring (in the same OpenAPI document): what an officer does on the web.
+
+A programme and its cycles' windows are public (no applicant data); everything else needs
+an officer token. Changes go through forum.mentoring, like the officer pages, and
+`tests/test_mentoring_api.py` makes the same changes through both doors and compares.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from flask import request
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from forum.core.extensions import csrf, db
+from forum.core.validation import MAX_DB_INT, api_multi_line, api_single_line
+from forum.mentoring import applications, matching, outreach, pairs, programmes, reports
+from forum.mentoring.programmes import MentoringError
+from forum.models import (
+    FORM_QUESTION_KINDS,
+    MentoringApplication,
+    MentoringCycle,
+    MentoringMatch,
+    MentoringProgramme,
+    QuestionPreset,
+)
+from forum.models.mentoring import CRITERIA, ROLES
+from forum.web.events.api_common import OFFICER_DOC, abort, require_json_body, require_officer
+from forum.web.events.api_schemas import Pattern
+
+bp = Blueprint("api_mentoring", __name__, url_prefix="/api/v1/mentoring", description="Mentoring programmes")
+csrf.exempt(bp)
+
+
+@bp.before_request
+def _writes_need_a_token() -> None:
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        require_officer()
+
+
+bp.before_request(require_json_body)
+
+WALL = {
+    "type": "string",
+    "format": "wall-time",
+    "description": "local time in the programme's zone, no offset",
+}
+SLUG = Pattern(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Use lower-case letters, digits and single hyphens.")
+
+
+def _line(limit: int, required: bool = False) -> fields.Str:
+    checks = [validate.Length(min=1 if required else 0, max=limit), api_single_line]
+    if required:
+        return fields.Str(required=True, validate=checks)
+    return fields.Str(load_default="", validate=checks)
+
+
+class MentoringCycleSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+    opens = fields.Method("_opens", metadata=WALL)
+    closes = fields.Method("_closes", metadata=WALL)
+    opens_at = fields.DateTime(metadata={"description": "the instant"})
+    closes_at = fields.DateTime()
+    state = fields.Method("_state", metadata={"type": "string", "enum": ["upcoming", "open", "closed"]})
+
+    def _opens(self, cycle: MentoringCycle) -> str:
+        return cycle.opens_wall.isoformat(timespec="minutes")
+
+    def _closes(self, cycle: MentoringCycle) -> str:
+        return cycle.closes_wall.isoformat(timespec="minutes")
+
+    def _state(self, cycle: MentoringCycle) -> str:
+        return programmes.window_state(cycle)
+
+
+class MentoringProgrammeSchema(Schema):
+    slug = fields.Str()
+    title = fields.Str()
+    description = fields.Str()
+    eligibility = fields.Str()
+    timezone = fields.Str()
+    length_months = fields.Int()
+    checkin_months = fields.Int()
+    cycles = fields.Nested(MentoringCycleSchema, many=True)
+
+
+class MentoringProgrammeInSchema(Schema):
+    title = _line(200, required=True)
+    slug = fields.Str(required=True, validate=[validate.Length(min=1, max=80), SLUG])
+    description = fields.Str(load_default="", validate=[validate.Length(max=10000), api_multi_line])
+    eligibility = fields.Str(load_default="", validate=[validate.Length(max=4000), api_multi_line])
+    timezone = _line(64)
+    length_months = fields.Int(
+        load_default=12, strict=True, validate=validate.Range(min=1, max=programmes.MAX_MONTHS)
+    )
+    checkin_months = fields.Int(load_default=1, strict=True, validate=validate.Range(min=1, max=6))
+    contact_email = _line(320)
+
+
+class MentoringCycleInSchema(Schema):
+    name = _line(120, required=True)
+    opens = fields.Str(
+        required=True, validate=validate.Length(min=1, max=40), metadata={"format": "wall-time"}
+    )
+    closes = fields.Str(
+        required=True, validate=validate.Length(min=1, max=40), metadata={"format": "wall-time"}
+    )
+
+
+class MentoringApplicationSchema(Schema):
+    id = fields.Int()
+    role = fields.Str(metadata={"enum": list(ROLES)})
+    status = fields.Str()
+    name = fields.Str()
+    timezone = fields.Str()
+    stage = fields.Str()
+    interests = fields.List(fields.Str(), attribute="interest_list")
+    capacity = fields.Int()
+    adult = fields.Bool()
+    guardian_confirmed = fields.Method("_guardian", metadata={"type": "boolean"})
+
+    def _guardian(self, item: MentoringApplication) -> bool:
+        return item.guardian_confirmed_at is not None
+
+
+class MentoringPairSchema(Schema):
+    mentor = fields.Int()
+    mentee = fields.Int()
+    score = fields.Float()
+    reasons = fields.List(fields.Str())
+
+
+class MentoringUnmatchedSchema(Schema):
+    mentee = fields.Int()
+    reason = fields.Str()
+
+
+class MentoringSuggestionsSchema(Schema):
+    weights = fields.Dict(keys=fields.Str(), values=fields.Int())
+    pairs = fields.Nested(MentoringPairSchema, many=True)
+    unmatched = fields.Nested(MentoringUnmatchedSchema, many=True)
+
+
+class MentoringWeightsInSchema(Schema):
+    for _name in CRITERIA:
+        locals()[_name] = fields.Int(strict=True, validate=validate.Range(min=0, max=5))
+    del _name
+
+
+class MentoringChosenSchema(Schema):
+    mentor = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
+    mentee = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
+
+
+class MentoringMatchesInSchema(Schema):
+    matches = fields.List(
+        fields.Nested(MentoringChosenSchema), required=True, validate=validate.Length(max=1000)
+    )
+
+
+class MentoringMatchSchema(Schema):
+    id = fields.Int()
+    mentor = fields.Int(attribute="mentor_id")
+    mentee = fields.Int(attribute="mentee_id")
+    status = fields.Str()
+    score = fields.Float()
+    reasons = fields.List(fields.Str())
+    manual = fields.Bool()
+
+
+class MentoringEndInSchema(Schema):
+    reason = _line(200)
+
+
+class MentoringMembersInSchema(Schema):
+    members = fields.List(
+        fields.Str(validate=[validate.Length(min=1, max=320), api_single_line]),
+        required=True,
+        validate=validate.Length(max=100000),
+    )
+    replace = fields.Bool(load_default=False)
+
+
+class MentoringMembersSchema(Schema):
+    added = fields.Int()
+    total = fields.Int()
+
+
+class MentoringMailInSchema(Schema):
+    kind = fields.Str(required=True, validate=validate.OneOf(["call", "news"]))
+    subject = _line(200, required=True)
+    body = fields.Str(required=True, validate=[validate.Length(min=1, max=20000), api_multi_line])
+
+
+class MentoringQueuedSchema(Schema):
+    queued = fields.Bool()
+
+
+class MentoringOverviewSchema(Schema):
+    per_day = fields.Method("_per_day", metadata={"type": "array", "items": {"type": "object"}})
+    mentors = fields.Int()
+    mentees = fields.Int()
+    ratio = fields.Str()
+    match_rate = fields.Int()
+    pairs = fields.Int()
+    checkins = fields.Method("_checkins", metadata={"type": "array", "items": {"type": "object"}})
+    active_at = fields.Method("_active", metadata={"type": "object"})
+    sections = fields.Method("_sections", metadata={"type": "object", "description": "groups of 5 or more"})
+
+    def _per_day(self, data: reports.Overview) -> list[dict[str, Any]]:
+        return [{"day": d.isoformat(), "mentors": m, "mentees": e} for d, m, e in data.per_day]
+
+    def _checkins(self, data: reports.Overview) -> list[dict[str, int]]:
+        return [{"number": n, "sent": s, "answered": a} for n, s, a in data.checkins]
+
+    def _active(self, data: reports.Overview) -> dict[str, int]:
+        return {str(k): v for k, v in data.active_at.items()}
+
+    def _sections(self, data: reports.Overview) -> dict[str, list[dict[str, Any]]]:
+        return {k: [{"label": label, "count": c} for label, c in v] for k, v in data.sections.items()}
+
+
+def _refuse(exc: MentoringError, status: int = 422) -> NoReturn:
+    db.session.rollback()
+    abort(status, errors={"json": {exc.field: [str(exc)]}}, message=str(exc))
+
+
+def _programme_or_404(slug: str) -> MentoringProgramme:
+    item = MentoringProgramme.by_slug(slug)
+    if item is None:
+        abort(404, message=f"No programme “{slug}”.")
+    return item
+
+
+def _cycle_or_404(cycle_id: int) -> MentoringCycle:
+    cycle = db.session.get(MentoringCycle, cycle_id)
+    if cycle is None:
+        abort(404, message=f"No cycle {cycle_id}.")
+    return cycle
+
+
+@bp.get("/programmes")
+@bp.response(200, MentoringProgrammeSchema(many=True))
+def list_programmes() -> Any:
+    """Programmes and their cycles' windows (public)."""
+    return programmes.programmes()
+
+
+@bp.get("/programmes/<slug>")
+@bp.response(200, MentoringProgrammeSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+def get_programme(slug: str) -> Any:
+    return _programme_or_404(slug)
+
+
+@bp.post("/programmes")
+@bp.arguments(MentoringProgrammeInSchema)
+@bp.response(201, MentoringProgrammeSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(409, response="CONFLICT", description="The address is taken.")
+@bp.doc(**OFFICER_DOC)
+def create_programme(data: dict[str, Any]) -> Any:
+    try:
+        item = programmes.create_programme(data)
+    except MentoringError as exc:
+        _refuse(exc, 409 if exc.field == "slug" and "Another" in str(exc) else 422)
+    db.session.commit()
+    return item
+
+
+@bp.post("/programmes/<slug>/cycles")
+@bp.arguments(MentoringCycleInSchema)
+@bp.response(201, MentoringCycleSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def create_cycle(data: dict[str, Any], slug: str) -> Any:
+    item = _programme_or_404(slug)
+    try:
+        cycle = programmes.create_cycle(item, data)
+    except MentoringError as exc:
+        _refuse(exc)
+    db.session.commit()
+    return cycle
+
+
+class MentoringQuestionInSchema(Schema):
+    kind = fields.Str(load_default="short", validate=validate.OneOf(list(FORM_QUESTION_KINDS)))
+    label = fields.Str(load_default="", validate=[validate.Length(max=300), api_single_line])
+    help = fields.Str(load_default="", validate=[validate.Length(max=1000), api_multi_line])
+    choices = fields.List(
+        fields.Str(validate=[validate.Length(min=1, max=200), api_single_line]), load_default=list
+    )
+    required = fields.Bool(load_default=False)
+    sensitive = fields.Bool(load_default=False)
+    preset_id = fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
+
+
+class MentoringQuestionSchema(Schema):
+    id = fields.Int()
+    kind = fields.Str()
+    label = fields.Str()
+    choices = fields.List(fields.Str(), attribute="choice_list")
+    required = fields.Bool()
+    sensitive = fields.Bool()
+
+
+@bp.post("/programmes/<slug>/questions/<role>")
+@bp.arguments(MentoringQuestionInSchema)
+@bp.response(201, MentoringQuestionSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def add_question(data: dict[str, Any], slug: str, role: str) -> Any:
+    """A question on the mentor or mentee application (written, or from a preset)."""
+    item = _programme_or_404(slug)
+    if role not in ROLES:
+        abort(404, message="Add questions to the mentor or the mentee application.")
+    if data.get("preset_id") is not None and db.session.get(QuestionPreset, data["preset_id"]) is None:
+        abort(404, message=f"No preset {data['preset_id']}.")
+    try:
+        question = programmes.add_question(item, role, data)
+    except MentoringError as exc:
+        _refuse(exc)
+    db.session.commit()
+    return question
+
+
+@bp.get("/cycles/<int:cycle_id>/applications")
+@bp.response(200, MentoringApplicationSchema(many=True))
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def list_applications(cycle_id: int) -> Any:
+    require_officer()
+    return sorted(_cycle_or_404(cycle_id).applications, key=lambda a: (a.role, a.status, a.id))
+
+
+@bp.get("/cycles/<int:cycle_id>/suggestions")
+@bp.response(200, MentoringSuggestionsSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def suggestions(cycle_id: int) -> Any:
+    require_officer()
+    return _suggest(_cycle_or_404(cycle_id))
+
+
+@bp.put("/cycles/<int:cycle_id>/weights")
+@bp.arguments(MentoringWeightsInSchema)
+@bp.response(200, MentoringSuggestionsSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def set_weights(data: dict[str, Any], cycle_id: int) -> Any:
+    cycle = _cycle_or_404(cycle_id)
+    programmes.set_weights(cycle, {**programmes.weights_of(cycle), **data})
+    db.session.commit()
+    return _suggest(cycle)
+
+
+def _suggest(cycle: MentoringCycle) -> dict[str, Any]:
+    weights = programmes.weights_of(cycle)
+    result = matching.suggest(cycle, weights)
+    return {
+        "weights": weights,
+        "pairs": result.pairs,
+        "unmatched": [{"mentee": k, "reason": v} for k, v in result.unmatched.items()],
+    }
+
+
+@bp.post("/cycles/<int:cycle_id>/matches")
+@bp.arguments(MentoringMatchesInSchema)
+@bp.response(201, MentoringMatchSchema(many=True))
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(
+    409,
+    response="CONFLICT",
+    description="The window is open, a mentor has no place left, or a mentee already has a mentor.",
+)
+@bp.doc(**OFFICER_DOC)
+def confirm_matches(data: dict[str, Any], cycle_id: int) -> Any:
+    """Confirm pairs (a suggestion, or the officer's own choice): each gets its introduction."""
+    cycle = _cycle_or_404(cycle_id)
+    suggested = {(p.mentor, p.mentee) for p in matching.suggest(cycle, programmes.weights_of(cycle)).pairs}
+    chosen = []
+    for pair in data["matches"]:
+        for key in ("mentor", "mentee"):
+            other = db.session.get(MentoringApplication, pair[key])
+            if other is None or other.cycle_id != cycle.id:
+                abort(404, message=f"No application {pair[key]} in this cycle.")
+        chosen.append((pair["mentor"], pair["mentee"], (pair["mentor"], pair["mentee"]) not in suggested))
+    try:
+        made = pairs.confirm_matches(cycle, chosen)
+    except MentoringError as exc:
+        _refuse(exc, 409)
+    db.session.commit()
+    return made
+
+
+@bp.post("/matches/<int:match_id>/end")
+@bp.arguments(MentoringEndInSchema)
+@bp.response(200, MentoringMatchSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def end_match(data: dict[str, Any], match_id: int) -> Any:
+    match = db.session.get(MentoringMatch, match_id)
+    if match is None:
+        abort(404, message=f"No match {match_id}.")
+    pairs.end_match(match, data["reason"] or "ended by the organisers")
+    db.session.commit()
+    return match
+
+
+class MentoringStoryInSchema(Schema):
+    note = fields.Str(load_default="", validate=[validate.Length(max=2000), api_multi_line])
+
+
+class MentoringInvitedSchema(Schema):
+    invited = fields.Int(metadata={"description": "how many of the pair were mailed"})
+
+
+@bp.post("/matches/<int:match_id>/story")
+@bp.arguments(MentoringStoryInSchema)
+@bp.response(202, MentoringInvitedSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT", description="The pair ended early.")
+@bp.doc(**OFFICER_DOC)
+def invite_story(data: dict[str, Any], match_id: int) -> Any:
+    """Invite a pair to share their story for the newsletter."""
+    match = db.session.get(MentoringMatch, match_id)
+    if match is None:
+        abort(404, message=f"No match {match_id}.")
+    try:
+        invited = pairs.invite_story(match, data["note"])
+    except MentoringError as exc:
+        _refuse(exc, 409)
+    db.session.commit()
+    return {"invited": invited}
+
+
+@bp.post("/members")
+@bp.arguments(MentoringMembersInSchema)
+@bp.response(200, MentoringMembersSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.doc(**OFFICER_DOC)
+def import_members(data: dict[str, Any]) -> Any:
+    added = applications.import_members("\n".join(data["members"]), replace=data["replace"])
+    db.session.commit()
+    return {"added": added, "total": applications.member_count()}
+
+
+@bp.get("/cycles/<int:cycle_id>/overview")
+@bp.response(200, MentoringOverviewSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def overview(cycle_id: int) -> Any:
+    require_officer()
+    return reports.overview(_cycle_or_404(cycle_id))
+
+
+@bp.post("/cycles/<int:cycle_id>/mail")
+@bp.arguments(MentoringMailInSchema)
+@bp.response(202, MentoringQueuedSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def send_mail(data: dict[str, Any], cycle_id: int) -> Any:
+    """A call for mentors (past mentors and the member list) or a newsletter to the cycle's pairs."""
+    cycle = _cycle_or_404(cycle_id)
+    send = outreach.call_for_mentors if data["kind"] == "call" else outreach.newsletter
+    try:
+        fan = send(cycle, data["subject"], data["body"])
+    except MentoringError as exc:
+        _refuse(exc)
+    db.session.commit()
+    return {"queued": fan is not None}

@@ -1,0 +1,301 @@
+"""Officer pages under /manage/mentoring: programmes, cycles, the member list, applications,
+matching, the overview (chart and table, CSV), and mail to many.
+
+Thin views: forms carry input, forum.mentoring makes every change (the API calls the same
+functions), each POST ends in a redirect or re-renders with what was typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from forum.core import timezones
+from forum.core.extensions import db
+from forum.mentoring import applications, matching, outreach, pairs, programmes, reports
+from forum.mentoring.programmes import MentoringError
+from forum.models import FORM_QUESTION_KINDS, MentoringApplication, MentoringCycle, MentoringProgramme
+from forum.registration import questions
+from forum.team import scopes
+from forum.web.charts import grouped_bars
+from forum.web.events.manage_common import require_officer
+from forum.web.mentoring.forms import (
+    ButtonForm,
+    CycleForm,
+    MailForm,
+    MembersForm,
+    ProgrammeForm,
+    QuestionAddForm,
+    WeightsForm,
+    weight_fields,
+)
+
+bp = Blueprint("mentoring_manage", __name__, url_prefix="/manage/mentoring")
+bp.before_request(require_officer)
+
+
+def _programme(slug: str) -> MentoringProgramme:
+    item = MentoringProgramme.by_slug(slug)
+    if item is None:
+        abort(404, description=_("There is no mentoring programme at this address."))
+    return item
+
+
+def _cycle(slug: str, cycle_id: int) -> MentoringCycle:
+    cycle = db.session.get(MentoringCycle, cycle_id)
+    if cycle is None or cycle.programme.slug != slug:
+        abort(404, description=_("There is no such cycle."))
+    return cycle
+
+
+def _field_error(form: Any, exc: MentoringError) -> None:
+    field = getattr(form, exc.field, None) or next(f for f in form if f.name not in ("csrf_token",))
+    field.errors = [*list(field.errors or []), str(exc)]
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index() -> Any:
+    form = ProgrammeForm()
+    members = MembersForm(formdata=None)
+    if form.validate_on_submit():
+        try:
+            item = programmes.create_programme({name: form[name].data for name in form._fields})
+        except MentoringError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+        else:
+            db.session.commit()
+            return redirect(url_for(".programme", slug=item.slug))
+    return render_template(
+        "mentoring/manage/index.html",
+        programmes=[p for p in programmes.programmes() if scopes.can_on(current_user, scopes.OBJECT_VIEW, p)],
+        form=form,
+        members=members,
+        member_count=applications.member_count(),
+    ), (400 if form.errors else 200)
+
+
+@bp.route("/members", methods=["POST"])
+def members() -> Response:
+    form = MembersForm()
+    if form.validate_on_submit():
+        added = applications.import_members(form.members.data or "", replace=bool(form.replace.data))
+        db.session.commit()
+        flash(_("%(n)d new entries on the member list.", n=added))
+    return redirect(url_for(".index"))
+
+
+def _question_form(formdata: Any = None) -> QuestionAddForm:
+    form = QuestionAddForm(formdata=formdata)
+    form.preset_id.choices = [SelectChoice("", _("— none: write it below —"))] + [
+        SelectChoice(str(p.id), p.label) for p in questions.presets()
+    ]
+    form.kind.choices = [SelectChoice(k, v) for k, v in FORM_QUESTION_KINDS.items()]
+    return form
+
+
+@bp.route("/<slug>/questions", methods=["POST"])
+def add_question(slug: str) -> Any:
+    item = _programme(slug)
+    form = _question_form(request.form)
+    if form.validate_on_submit():
+        try:
+            programmes.add_question(
+                item, form.role.data or "", {name: form[name].data for name in form._fields}
+            )
+        except MentoringError as exc:
+            db.session.rollback()
+            flash(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Question added."))
+    return redirect(url_for(".programme", slug=slug))
+
+
+@bp.route("/<slug>", methods=["GET", "POST"])
+def programme(slug: str) -> Any:
+    item = _programme(slug)
+    form = CycleForm()
+    if form.validate_on_submit():
+        try:
+            cycle = programmes.create_cycle(item, {name: form[name].data for name in form._fields})
+        except MentoringError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+        else:
+            db.session.commit()
+            return redirect(url_for(".cycle", slug=slug, cycle_id=cycle.id))
+    return render_template(
+        "mentoring/manage/programme.html",
+        programme=item,
+        form=form,
+        state=programmes.window_state,
+        question_form=_question_form(),
+        forms={role: programmes.question_form(item, role).questions for role in ("mentee", "mentor")},
+    ), (400 if form.errors else 200)
+
+
+def _application_rows(cycle: MentoringCycle) -> list[MentoringApplication]:
+    return sorted(cycle.applications, key=lambda a: (a.role, a.status, a.id))
+
+
+@bp.route("/<slug>/cycles/<int:cycle_id>")
+def cycle(slug: str, cycle_id: int) -> Any:
+    item = _cycle(slug, cycle_id)
+    data = reports.overview(item)
+    chart = (
+        grouped_bars(
+            [timezones.format_short_date(d) for d, _m, _e in data.per_day],
+            {
+                "registered": (_("Mentor applications"), [m for _d, m, _e in data.per_day]),
+                "attended": (_("Mentee applications"), [e for _d, _m, e in data.per_day]),
+            },
+        )
+        if data.per_day
+        else None
+    )
+    return render_template(
+        "mentoring/manage/cycle.html",
+        programme=item.programme,
+        cycle=item,
+        data=data,
+        chart=chart,
+        applications=_application_rows(item),
+        matches=pairs.matches_of(item),
+        state=programmes.window_state(item),
+        window=programmes.window_text(item, item.programme.timezone),
+        mail_form=MailForm(formdata=None),
+        button=ButtonForm(formdata=None),
+    )
+
+
+@bp.route("/<slug>/cycles/<int:cycle_id>/overview.csv")
+def overview_csv(slug: str, cycle_id: int) -> Response:
+    item = _cycle(slug, cycle_id)
+    return Response(
+        reports.overview_csv(item),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="mentoring-{slug}-{cycle_id}.csv"'},
+    )
+
+
+@bp.route("/<slug>/cycles/<int:cycle_id>/matching", methods=["GET", "POST"])
+def matching_page(slug: str, cycle_id: int) -> Any:
+    """Suggestions with reasons; the officer keeps, swaps or overrides each mentee's mentor
+    (a select per mentee, the suggestion preselected), and may rule a pair out."""
+    item = _cycle(slug, cycle_id)
+    form = WeightsForm()
+    if request.method == "POST" and request.form.get("action") == "weights" and form.validate_on_submit():
+        try:
+            programmes.set_weights(item, request.form)
+        except MentoringError as exc:
+            db.session.rollback()
+            flash(str(exc))
+        else:
+            db.session.commit()
+        return redirect(url_for(".matching_page", slug=slug, cycle_id=cycle_id))
+    weights = programmes.weights_of(item)
+    result = matching.suggest(item, weights)
+    suggested = {p.mentee: p for p in result.pairs}
+    mentors = applications.active_applications(item, "mentor")
+    done = matching.matched_mentee_ids(item)
+    mentees = [m for m in applications.active_applications(item, "mentee") if m.id not in done]
+    error = ""
+    if request.method == "POST" and request.form.get("action") == "confirm" and form.validate_on_submit():
+        chosen = []
+        for mentee in mentees:
+            raw = request.form.get(f"mentor-{mentee.id}", "")
+            if not raw.isdigit() or len(raw) > 9:
+                continue
+            mentor_id = int(raw)
+            pair = suggested.get(mentee.id)
+            chosen.append((mentor_id, mentee.id, pair is None or pair.mentor != mentor_id))
+        for ruled_out in request.form.getlist("decline"):
+            left, _sep, right = ruled_out.partition(":")
+            if not (left.isdigit() and right.isdigit() and len(left) < 10 and len(right) < 10):
+                continue
+            mentor = db.session.get(MentoringApplication, int(left))
+            ruled = db.session.get(MentoringApplication, int(right))
+            if mentor is not None and ruled is not None and ruled.cycle_id == item.id:
+                pairs.decline(mentor, ruled)
+                chosen = [c for c in chosen if (c[0], c[1]) != (mentor.id, ruled.id)]
+        try:
+            made = pairs.confirm_matches(item, chosen)
+        except MentoringError as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+            flash(_("%(n)d matches confirmed; each pair has its introduction.", n=len(made)))
+            return redirect(url_for(".matching_page", slug=slug, cycle_id=cycle_id))
+    return render_template(
+        "mentoring/manage/matching.html",
+        programme=item.programme,
+        cycle=item,
+        form=form,
+        weights=weights,
+        weight_fields=weight_fields(),
+        result=result,
+        suggested=suggested,
+        mentors=mentors,
+        mentees=mentees,
+        names={a.id: a.name for a in item.applications},
+        matches=pairs.matches_of(item),
+        closed=programmes.window_state(item) == "closed",
+        error=error,
+    ), (400 if error else 200)
+
+
+@bp.route("/<slug>/cycles/<int:cycle_id>/matches/<int:match_id>/end", methods=["POST"])
+def end_match(slug: str, cycle_id: int, match_id: int) -> Response:
+    item = _cycle(slug, cycle_id)
+    match = next((m for m in pairs.matches_of(item) if m.id == match_id), None)
+    if match is None:
+        abort(404)
+    if ButtonForm().validate_on_submit():
+        pairs.end_match(match, request.form.get("reason", "")[:200] or _("ended by the organisers"))
+        db.session.commit()
+        flash(_("The match has ended; both were told and the mentee can be matched again."))
+    return redirect(url_for(".cycle", slug=slug, cycle_id=cycle_id))
+
+
+@bp.route("/<slug>/cycles/<int:cycle_id>/matches/<int:match_id>/story", methods=["POST"])
+def invite_story(slug: str, cycle_id: int, match_id: int) -> Response:
+    item = _cycle(slug, cycle_id)
+    match = next((m for m in pairs.matches_of(item) if m.id == match_id), None)
+    if match is None:
+        abort(404)
+    if ButtonForm().validate_on_submit():
+        try:
+            pairs.invite_story(match, request.form.get("note", ""))
+        except MentoringError as exc:
+            db.session.rollback()
+            flash(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Both were invited to share their story."))
+    return redirect(url_for(".cycle", slug=slug, cycle_id=cycle_id))
+
+
+@bp.route("/<slug>/cycles/<int:cycle_id>/mail/<kind>", methods=["POST"])
+def mail(slug: str, cycle_id: int, kind: str) -> Response:
+    item = _cycle(slug, cycle_id)
+    form = MailForm()
+    if kind not in ("call", "news"):
+        abort(404)
+    if form.validate_on_submit():
+        send = outreach.call_for_mentors if kind == "call" else outreach.newsletter
+        try:
+            send(item, form.subject.data or "", form.body.data or "")
+        except MentoringError as exc:
+            db.session.rollback()
+            flash(str(exc))
+        else:
+            db.session.commit()
+            flash(_("The message is on its way."))
+    return redirect(url_for(".cycle", slug=slug, cycle_id=cycle_id))

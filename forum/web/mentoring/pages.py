@@ -1,0 +1,310 @@
+"""Public and signed-link mentoring pages: the programme, applying, confirming, a guardian's
+permission, the applicant's own page (edit, withdraw), the monthly check-in, "tell me".
+
+No accounts: after the public forms, every page is reached through a signed link; GET only
+shows a button, POST acts, so mail scanners that fetch links change nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from forum.core import timezones
+from forum.core.extensions import db, limiter
+from forum.core.tokens import TokenError
+from forum.mentoring import applications, outreach, pairs, programmes
+from forum.mentoring.applications import AnswerErrors
+from forum.mentoring.programmes import MentoringError
+from forum.models import MentoringApplication, MentoringProgramme, QuestionForm
+from forum.models.mentoring import CHECKIN_ANSWERS, ROLES
+from forum.registration import answers
+from forum.web.mentoring.forms import ApplicationForm, ButtonForm, CheckInForm, EditForm, WatchForm
+
+bp = Blueprint("mentoring", __name__, url_prefix="/mentoring")
+
+
+def _rate() -> str:
+    return str(current_app.config["SUBSCRIBE_RATE_LIMIT"])
+
+
+def _programme(slug: str) -> MentoringProgramme:
+    item = db.session.scalar(
+        db.select(MentoringProgramme)
+        .where(MentoringProgramme.slug == slug)
+        .options(selectinload(MentoringProgramme.cycles))
+    )
+    if item is None:
+        abort(404, description=_("There is no mentoring programme at this address."))
+    return item
+
+
+def reader_zone(programme: MentoringProgramme) -> str:
+    return timezones.reader_zone(
+        request.args.get("tz"), request.cookies.get("tz"), fallback=programme.timezone
+    )
+
+
+@bp.route("/<slug>")
+def programme(slug: str) -> Any:
+    item = _programme(slug)
+    cycle = programmes.current_cycle(item)
+    zone = reader_zone(item)
+    state = programmes.window_state(cycle) if cycle else "none"
+    until = None
+    if cycle is not None and state != "closed":
+        until = cycle.closes_at if state == "open" else cycle.opens_at
+    return render_template(
+        "mentoring/programme.html",
+        programme=item,
+        cycle=cycle,
+        state=state,
+        window=programmes.window_text(cycle, zone) if cycle else None,
+        countdown=programmes.countdown(until) if until else "",
+        until=until,
+        zone=zone,
+        watch_form=WatchForm(formdata=None),
+    )
+
+
+@bp.route("/<slug>/worksheet")
+def worksheet(slug: str) -> Any:
+    return render_template("mentoring/worksheet.html", programme=_programme(slug))
+
+
+@bp.route("/<slug>/watch", methods=["POST"])
+@limiter.limit(_rate)
+def watch(slug: str) -> Any:
+    item = _programme(slug)
+    form = WatchForm()
+    if form.validate_on_submit():
+        try:
+            outreach.watch(item, form.email.data or "")
+        except MentoringError as exc:
+            db.session.rollback()
+            form.email.errors = [str(exc)]
+        else:
+            db.session.commit()
+            return render_template("mentoring/check_inbox.html", programme=item, watching=True)
+    return render_template("mentoring/watch.html", programme=item, form=form), 400
+
+
+def _answer_context(
+    item: MentoringProgramme, role: str, raw: dict[int, Any], errors: dict[int, str]
+) -> dict[str, Any]:
+    form = db.session.get(QuestionForm, item.form_id(role)) if item.form_id(role) else None
+    return {
+        "question_list": list(form.questions) if form else [],
+        "answer_values": raw,
+        "answer_errors": errors,
+    }
+
+
+def _show_error(form: Any, exc: MentoringError) -> None:
+    field = getattr(form, exc.field, None) or getattr(form, "email", None) or form.name
+    field.errors = [*field.errors, str(exc)] if isinstance(field.errors, list) else [str(exc)]
+
+
+@bp.route("/<slug>/apply/<role>", methods=["GET", "POST"])
+@limiter.limit(_rate, methods=["POST"])
+def apply(slug: str, role: str) -> Any:
+    item = _programme(slug)
+    if role not in ROLES:
+        abort(404)
+    cycle = programmes.current_cycle(item)
+    form = ApplicationForm()
+    qform = db.session.get(QuestionForm, item.form_id(role)) if item.form_id(role) else None
+    raw = answers.raw_from_form(qform, request.form) if request.method == "POST" else {}
+    errors: dict[int, str] = {}
+    if cycle is None or not programmes.is_open(cycle):
+        return render_template(
+            "mentoring/closed.html",
+            programme=item,
+            cycle=cycle,
+            opens=outreach.next_opening_text(item, reader_zone(item)),
+            watch_form=WatchForm(formdata=None),
+        )
+    if form.validate_on_submit():
+        data = {
+            name: form[name].data for name in form._fields if name not in ("csrf_token", "submit", "email")
+        }
+        try:
+            applied = applications.apply(cycle, role, form.email.data or "", data, raw)
+        except AnswerErrors as exc:
+            db.session.rollback()
+            errors = exc.errors
+        except MentoringError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            return render_template(
+                "mentoring/check_inbox.html", programme=item, application=applied.application, watching=False
+            )
+    status = 400 if request.method == "POST" else 200
+    return (
+        render_template(
+            "mentoring/apply.html",
+            programme=item,
+            cycle=cycle,
+            role=role,
+            form=form,
+            window=programmes.window_text(cycle, reader_zone(item)),
+            **_answer_context(item, role, raw, errors),
+        ),
+        status,
+    )
+
+
+def _by_token(purpose: str, token: str) -> MentoringApplication:
+    try:
+        item = applications.read_token_of(purpose, token)
+    except TokenError as exc:
+        abort(410 if exc.expired else 404, description=str(exc))
+    if item is None:
+        abort(404, description=_("This application no longer exists."))
+    return item
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> Any:
+    item = _by_token("mentoring-confirm", token)
+    form = ButtonForm()
+    if form.validate_on_submit():
+        applications.confirm(item)
+        db.session.commit()
+        return redirect(urlsplit(applications.manage_url(item)).path)
+    return render_template("mentoring/confirm.html", application=item, form=form, guardian=False)
+
+
+@bp.route("/guardian/<token>", methods=["GET", "POST"])
+def guardian(token: str) -> Any:
+    item = _by_token("mentoring-guardian", token)
+    form = ButtonForm()
+    if form.validate_on_submit():
+        applications.guardian_confirm(item)
+        db.session.commit()
+        return render_template("mentoring/guardian_done.html", application=item)
+    return render_template("mentoring/confirm.html", application=item, form=form, guardian=True)
+
+
+def _application(token: str) -> MentoringApplication:
+    try:
+        item = applications.read_manage_token(token)
+    except TokenError as exc:
+        abort(404, description=str(exc))
+    if item is None:
+        abort(404, description=_("This application no longer exists."))
+    return item
+
+
+@bp.route("/application/<token>", methods=["GET", "POST"])
+def application(token: str) -> Any:
+    item = _application(token)
+    programme_row = item.cycle.programme
+    form = EditForm(obj=None if request.method == "POST" else item)
+    if request.method == "GET":
+        form.availability.data = item.availability_list
+        form.prefer_same.data = item.prefer_list
+        form.interests.data = ", ".join(item.interest_list)
+    qform = (
+        db.session.get(QuestionForm, programme_row.form_id(item.role))
+        if programme_row.form_id(item.role)
+        else None
+    )
+    if request.method == "POST":
+        raw: dict[int, Any] = answers.raw_from_form(qform, request.form)
+    else:
+        raw = answers.answers_by_question(qform, item.participant_id) if qform else {}
+    errors: dict[int, str] = {}
+    if request.form.get("action") == "withdraw" and ButtonForm().validate_on_submit():
+        applications.withdraw(item)
+        db.session.commit()
+        flash(_("Your application is withdrawn."))
+        return redirect(request.url)
+    if request.form.get("action") != "withdraw" and form.validate_on_submit():
+        data = {name: form[name].data for name in form._fields if name not in ("csrf_token", "submit")}
+        try:
+            applications.edit(item, data, raw)
+        except AnswerErrors as exc:
+            db.session.rollback()
+            errors = exc.errors
+        except MentoringError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Your changes are saved."))
+            return redirect(request.url)
+    return render_template(
+        "mentoring/application.html",
+        application=item,
+        programme=programme_row,
+        form=form,
+        button=ButtonForm(formdata=None),
+        editable=item.status != "withdrawn" and programmes.is_open(item.cycle),
+        match=pairs.current_match(item),
+        **_answer_context(programme_row, item.role, raw, errors),
+    ), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/check-in/<token>", methods=["GET", "POST"])
+def checkin(token: str) -> Any:
+    try:
+        item = pairs.read_checkin_token(token)
+    except TokenError as exc:
+        abort(404, description=str(exc))
+    if item is None:
+        abort(404, description=_("This check-in no longer exists."))
+    form = CheckInForm()
+    form.answer.choices = [SelectChoice(a, pairs.answer_label(a)) for a in CHECKIN_ANSWERS]
+    if request.method == "GET":
+        wanted = request.args.get("answer")
+        form.answer.data = wanted if wanted in CHECKIN_ANSWERS else item.answer
+        form.note.data = item.note
+    if form.validate_on_submit():
+        try:
+            pairs.record_answer(item, form.answer.data or "", form.note.data or "")
+        except MentoringError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            return render_template("mentoring/checkin_done.html", checkin=item)
+    return render_template("mentoring/checkin.html", checkin=item, form=form)
+
+
+@bp.route("/watch/<token>", methods=["GET", "POST"])
+def watch_confirm(token: str) -> Any:
+    form = ButtonForm()
+    if form.validate_on_submit():
+        try:
+            item = outreach.confirm_watch(token)
+        except TokenError as exc:
+            abort(410 if exc.expired else 404, description=str(exc))
+        if item is None:
+            abort(404)
+        db.session.commit()
+        return render_template("mentoring/watch_done.html")
+    return render_template("mentoring/watch_confirm.html", form=form)
+
+
+@bp.after_request
+def _private(response: Response) -> Response:
+    """Signed-link pages: no token to other sites in a Referer, and nothing cached."""
+    if request.endpoint in (
+        "mentoring.confirm",
+        "mentoring.guardian",
+        "mentoring.application",
+        "mentoring.checkin",
+        "mentoring.watch_confirm",
+    ):
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Cache-Control"] = "no-store"
+    return response

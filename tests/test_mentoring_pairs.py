@@ -1,0 +1,224 @@
+"""Matching, introductions and a year of check-ins: the officer's matching page (a suggestion
+accepted, a mentee left unmatched with the reason), the introduction with both local times,
+check-ins at each person's hour in their zone, one-click answers, alerts to the officer,
+withdrawal and erasure mid-year (the partner is told and can be matched again), certificates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
+
+from pypdf import PdfReader
+
+from forum.core import clock
+from forum.core.extensions import db
+from forum.mentoring import applications, matching, programmes
+from forum.models import MentoringCheckIn, MentoringMatch, Participant
+from forum.scheduling.scheduler import run_job
+from forum.subscriptions.erasure import erase_participant
+from tests.conftest import csrf_from
+from tests.support.mentoring import (
+    SLUG,
+    application_of,
+    apply_form,
+    confirm_by_mail,
+    make_cycle,
+    make_programme,
+    members,
+    sign_in,
+)
+from tests.support.subscriptions import link_in, outbox, parsed, text_of
+
+DURING = datetime(2027, 3, 10, 15, 0, tzinfo=UTC)
+MATCH_DAY = datetime(2027, 3, 29, 14, 0, tzinfo=UTC)  # Monday 29 March, after the window closed
+
+
+def three_applicants(client) -> None:  # type: ignore[no-untyped-def]
+    """A mentor in Los Angeles (one place), mentees in London and New York."""
+    members("paula@example.org")
+    with clock.frozen(DURING):
+        apply_form(
+            client,
+            "mentor",
+            "paula@example.org",
+            "Paula Holmes",
+            timezone="America/Los_Angeles",
+            checkin_hour="9",
+            stage="senior",
+            interests="storytime, stem",
+            availability=["weekday-mornings", "weekday-evenings"],
+        )
+        apply_form(
+            client,
+            "mentee",
+            "marlowe@example.org",
+            "Marlowe Park",
+            timezone="Europe/London",
+            checkin_hour="18",
+            stage="early",
+            interests="storytime",
+            availability=["weekday-evenings"],
+        )
+        apply_form(
+            client,
+            "mentee",
+            "noor@example.org",
+            "Noor Haddad",
+            timezone="America/New_York",
+            checkin_hour="8",
+            stage="student",
+            interests="grants",
+        )
+        for email in ("paula@example.org", "marlowe@example.org", "noor@example.org"):
+            confirm_by_mail(client, email)
+
+
+def match_on_the_page(client):  # type: ignore[no-untyped-def]
+    mentor = application_of("paula@example.org", "mentor")
+    first = application_of("marlowe@example.org", "mentee")
+    second = application_of("noor@example.org", "mentee")
+    url = f"/manage/mentoring/{SLUG}/cycles/{mentor.cycle_id}/matching"
+    with clock.frozen(MATCH_DAY):
+        sign_in(client)
+        page = client.get(url).get_data(as_text=True)
+        assert "shared interests: storytime" in page
+        assert "Unmatched: not enough mentors: 2 mentees for 1 places" in page
+        data = {
+            "csrf_token": csrf_from(page),
+            "action": "confirm",
+            f"mentor-{first.id}": str(mentor.id),
+            f"mentor-{second.id}": "",
+        }
+        done = client.post(url, data=data, follow_redirects=True)
+    assert b"1 matches confirmed" in done.data
+    return mentor, first, second
+
+
+def test_matching_page_introduction_and_checkins_at_each_persons_hour(app, client):
+    make_cycle(make_programme())
+    three_applicants(client)
+    mentor, mentee, unmatched = match_on_the_page(client)
+    match = db.session.scalar(db.select(MentoringMatch))
+    assert (match.mentor_id, match.mentee_id, match.manual) == (mentor.id, mentee.id, False)
+
+    intro = outbox("mentoring-intro", recipient="marlowe@example.org")
+    assert len(intro) == 1 and len(outbox("mentoring-intro")) == 2
+    text = text_of(intro[0])
+    assert "Your mentor is Paula Holmes." in text
+    assert "Paula Holmes works in a public library." in text
+    assert "You: Europe/London, where it is now Monday, 3/29/2027, 3:00 PM BST" in text
+    assert "Paula Holmes: America/Los_Angeles, where it is now Monday, 3/29/2027, 7:00 AM PDT" in text
+    # a first meeting inside both people's 9-to-7: 5 PM in London is 9 AM in Los Angeles
+    assert (
+        "Wednesday, 3/31/2027, 5:00 PM BST for you = Wednesday, 3/31/2027, 9:00 AM PDT for Paula Holmes"
+        in text
+    )
+    assert "/mentoring/mentor-alsc/worksheet" in text
+    assert outbox(recipient="noor@example.org")[-1].kind == "mentoring-received", (
+        "the unmatched mentee got no introduction"
+    )
+
+    # the first check-in, a month on, at each person's own hour: 9 AM in LA (16:00 UTC), 6 PM in London (17:00 UTC)
+    with clock.frozen(datetime(2027, 4, 29, 16, 30, tzinfo=UTC)):
+        run_job("mentoring")
+    assert [m.recipient for m in outbox("mentoring-checkin")] == ["paula@example.org"]
+    with clock.frozen(datetime(2027, 4, 29, 17, 0, tzinfo=UTC)):
+        run_job("mentoring")
+        run_job("mentoring")
+    checkins = outbox("mentoring-checkin")
+    assert [m.recipient for m in checkins] == ["paula@example.org", "marlowe@example.org"]
+    body = text_of(checkins[1])
+    assert "How is it going with Paula Holmes? (Check-in 1 of 12.)" in body
+
+    # one click: GET shows the answer chosen, POST records it, no login
+    client.get("/logout")
+    with clock.frozen(datetime(2027, 4, 30, 8, 0, tzinfo=UTC)):
+        link = link_in(checkins[1], "answer=going-well")
+        page = client.get(link)
+        assert b'value="going-well" selected' in page.data or b'selected value="going-well"' in page.data
+        client.post(
+            link, data={"csrf_token": csrf_from(page.data), "answer": "going-well", "note": "We met twice."}
+        )
+    answered = db.session.scalar(db.select(MentoringCheckIn).where(MentoringCheckIn.answer.is_not(None)))
+    assert (answered.answer, answered.note, answered.application_id) == (
+        "going-well",
+        "We met twice.",
+        mentee.id,
+    )
+
+
+def test_not_working_and_quiet_pairs_alert_the_officer(app, client):
+    make_cycle(make_programme())
+    three_applicants(client)
+    match_on_the_page(client)
+    with clock.frozen(datetime(2027, 4, 29, 17, 0, tzinfo=UTC)):
+        run_job("mentoring")
+    checkin = outbox("mentoring-checkin", recipient="paula@example.org")[0]
+    link = link_in(checkin, "answer=not-working")
+    with clock.frozen(datetime(2027, 4, 30, 8, 0, tzinfo=UTC)):
+        page = client.get(link)
+        client.post(link, data={"csrf_token": csrf_from(page.data), "answer": "not-working", "note": ""})
+    alerts = outbox("mentoring-alert")
+    assert len(alerts) == 1 and "Paula Holmes says the match is not working." in text_of(alerts[0])
+    # nobody answers after that: two months later the officer hears the pair went quiet, once
+    with clock.frozen(datetime(2027, 6, 30, 9, 0, tzinfo=UTC)):
+        run_job("mentoring")
+        run_job("mentoring")
+    quiet = [a for a in outbox("mentoring-alert") if "two months" in text_of(a)]
+    assert len(quiet) == 1 and quiet[0].recipient == "officer@example.org"
+
+
+def test_withdrawal_mid_year_tells_the_partner_and_offers_a_new_match(app, client):
+    cycle = make_cycle(make_programme())
+    three_applicants(client)
+    mentor, mentee, _other = match_on_the_page(client)
+    own = link_in(outbox("mentoring-intro", recipient="paula@example.org")[0], "/mentoring/application/")
+    with clock.frozen(datetime(2027, 7, 1, 12, 0, tzinfo=UTC)):
+        page = client.get(own)
+        client.post(own, data={"csrf_token": csrf_from(page.data), "action": "withdraw"})
+        run_job("mentoring")
+    db.session.expire_all()
+    match = db.session.scalar(db.select(MentoringMatch))
+    assert match.status == "ended" and "Paula Holmes left the programme." in match.ended_reason
+    told = outbox("mentoring-ended")
+    assert [m.recipient for m in told] == ["marlowe@example.org"]
+    assert "the organisers will suggest a new match" in text_of(told[0])
+    # no more check-ins to either; the mentee is back on the matching page
+    assert db.session.scalar(db.select(MentoringCheckIn).where(MentoringCheckIn.sent_at.is_not(None))) is None
+    with clock.frozen(datetime(2027, 7, 1, 12, 0, tzinfo=UTC)):
+        waiting = matching.suggest(db.session.get(type(cycle), cycle.id), programmes.weights_of(cycle))
+    assert mentee.id in waiting.unmatched
+
+
+def test_erasure_mid_year_ends_the_match_and_forgets_the_application(app, client):
+    make_cycle(make_programme())
+    three_applicants(client)
+    _mentor, _mentee, _other = match_on_the_page(client)
+    with clock.frozen(datetime(2027, 8, 1, 12, 0, tzinfo=UTC)):
+        erase_participant(
+            db.session.scalar(db.select(Participant).where(Participant.email == "marlowe@example.org"))
+        )
+        db.session.commit()
+    told = outbox("mentoring-ended")
+    assert [m.recipient for m in told] == ["paula@example.org"]
+    assert "Marlowe" not in text_of(told[0]).split("has ended:")[1]
+    item = db.session.scalar(db.select(MentoringMatch)).mentee
+    assert (item.status, item.name, item.bio) == ("withdrawn", "", "")
+
+
+def test_end_of_year_certificate_for_both(app, client):
+    make_cycle(make_programme())
+    three_applicants(client)
+    match_on_the_page(client)
+    match = db.session.scalar(db.select(MentoringMatch))
+    assert match.ends_at == datetime(2028, 3, 29, 17, 0, tzinfo=UTC)  # noon in Chicago a year on
+    with clock.frozen(match.ends_at + timedelta(hours=1)):
+        run_job("mentoring")
+        run_job("mentoring")
+    mails = outbox("mentoring-certificate")
+    assert sorted(m.recipient for m in mails) == ["marlowe@example.org", "paula@example.org"]
+    pdf = next(p for p in parsed(mails[0]).iter_attachments() if p.get_content_type() == "application/pdf")
+    text = PdfReader(BytesIO(pdf.get_content())).pages[0].extract_text()
+    assert "Certificate of participation" in text and "ALSC Mentoring Program, Spring 2027" in text
+    assert db.session.scalar(db.select(MentoringMatch.status)) == "completed"
+    assert applications.active_applications(match.cycle, "mentor")[0].certificate_code
