@@ -8,17 +8,45 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 LMTP_PORT ?= 8024
 
-.PHONY: run test browser-deps tool-deps lint bench clean
+.PHONY: run test browser-deps tool-deps lint bench clean messages translations
+
+# Translations: the catalogs (.po) are committed; the compiled .mo files are not (they are
+# built from the .po at install and before every run/test, so a clean clone works and a
+# merge never conflicts on binaries).
+LOCALES := fr es
+CATALOGS := forum/translations
+PO_FILES := $(foreach l,$(LOCALES),$(CATALOGS)/$(l)/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/pybabel compile --use-fuzzy -d $(CATALOGS) --statistics >/dev/null 2>&1 || true
 	touch $(STAMP)
+
+## messages: extract every translatable string into messages.pot and merge it into each .po
+## (new strings arrive untranslated: tests/test_translations.py then says which ones)
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2 \
+	  --sort-by-file -o $(CATALOGS)/messages.pot .
+	@for l in $(LOCALES); do \
+	  if [ -f $(CATALOGS)/$$l/LC_MESSAGES/messages.po ]; then \
+	    $(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) -l $$l --no-fuzzy-matching --ignore-obsolete; \
+	  else \
+	    $(BIN)/pybabel init -i $(CATALOGS)/messages.pot -d $(CATALOGS) -l $$l; \
+	  fi; \
+	done
+
+## translations: compile each .po into the .mo gettext reads (only when the .po changed)
+translations: $(MO_FILES)
+
+$(CATALOGS)/%/LC_MESSAGES/messages.mo: $(CATALOGS)/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile -d $(CATALOGS) -l $* -i $< -o $@
 
 ## run: migrate, load demo data, start web + scheduler + inbound LMTP + dev mailbox on SQLite
 run: export FORUM_ENV = development
-run: $(STAMP)
+run: $(STAMP) translations
 	$(FLASK) db upgrade
 	$(FLASK) forum demo --if-empty
 	BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} $(FLASK) forum dev --host $(HOST) --port $(PORT) --lmtp-port $(LMTP_PORT)
@@ -26,7 +54,7 @@ run: $(STAMP)
 ## test: the import layers (lint-imports), then the whole suite (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set), in
 ## TEST_WORKERS processes (pytest-xdist; each worker has its own databases and servers)
 TEST_WORKERS ?= 2
-test: $(STAMP) browser-deps tool-deps
+test: $(STAMP) translations browser-deps tool-deps
 	$(BIN)/lint-imports --no-logo  # the layer order of docs/ARCHITECTURE.md, nothing ignored
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 

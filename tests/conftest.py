@@ -23,10 +23,16 @@ from werkzeug.test import TestResponse
 from forum import create_app
 from forum.core import clock
 from forum.core.extensions import db
+from forum.core.i18n import compile_catalogs
 from tests.support.smtp import use_test_templates
 
 #: Every calendar the suite makes is also read by a second, independent parser.
 pytest_plugins = ["tests.support.calendar_check"]
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The gettext catalogs are compiled from the committed .po files (as `make` does)."""
+    compile_catalogs()
+
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])

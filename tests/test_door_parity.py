@@ -107,7 +107,7 @@ def test_renaming_a_published_event_sends_calendar_updates_by_either_door(client
     assert [s[-1] for s in by_api["sessions"]] == [1, 1]  # every session's SEQUENCE rose once
     assert [kind for kind, _ in by_api["fan_outs"]] == ["calendar-update", "calendar-update"]
     assert all(
-        params["changes"] == [f"Title: was “{TITLE}”, now “Mentoring, Renamed”"]
+        params["changes"] == [{"what": "title", "was": TITLE, "now": "Mentoring, Renamed"}]
         for _, params in by_api["fan_outs"]
     )
     assert {(kind, to) for kind, to, _ in by_api["mail"]} == {("calendar", email) for email in PEOPLE}

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 
+from flask_babel import LazyString
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from icalendar import vCalAddress, vText
 
 from forum.calendars.calendar import (
@@ -24,6 +27,7 @@ from forum.calendars.calendar import (
 )
 from forum.common import audience, subjects
 from forum.core.extensions import db
+from forum.core.timezones import format_when
 from forum.mail import texts as mail_texts
 from forum.mail.bulk import Attachment, InlinePart
 from forum.mail.compose import ListOptions, list_message
@@ -135,13 +139,36 @@ class _Change:
 
 
 _CHANGES = {
-    "update": _Change("REQUEST", "session_update", "Updated", "calendar-update", "session_update"),
-    "cancel": _Change("CANCEL", "session_cancelled", "Cancelled", "calendar-cancel", "session_cancelled"),
+    "update": _Change("REQUEST", "session_update", _l("Updated"), "calendar-update", "session_update"),
+    "cancel": _Change("CANCEL", "session_cancelled", _l("Cancelled"), "calendar-cancel", "session_cancelled"),
 }
 
 
-def _change_context(session: Session, changes: Sequence[str], reason: str) -> dict[str, object]:
-    return {"session": session, "event_url": event_page_url(session.event), "changes": list(changes), "reason": reason}
+def _change_context(session: Session, changes: Sequence[object], reason: str) -> dict[str, object]:
+    lines = [LazyString(describe, change) for change in changes]  # worded in each reader's language
+    return {"session": session, "event_url": event_page_url(session.event), "changes": lines, "reason": reason}
+
+
+def describe(change: object) -> str:
+    """One line of "what changed" in the language in force: `When: was ..., now ...` with
+    the times in the reader's formats (a line recorded as text before this was data stays)."""
+    if not isinstance(change, dict):
+        return str(change)
+    what = change.get("what")
+    if what == "when":
+        zone = str(change["zone"])
+        was_start, was_end = (datetime.fromisoformat(t) for t in change["was"])
+        now_start, now_end = (datetime.fromisoformat(t) for t in change["now"])
+        was = format_when(was_start, was_end, zone)
+        now = format_when(now_start, now_end, zone)
+        return _("When: was %(was)s, now %(now)s", was=was, now=now)
+    if what == "title":
+        return _("Title: was “%(was)s”, now “%(now)s”", was=change["was"], now=change["now"])
+    if what == "join_link":
+        return _("Join link: removed") if change.get("removed") else _("Join link: changed; use the new link below")
+    if what == "description":
+        return _("Description: updated")
+    return ""
 
 
 def change_copies(

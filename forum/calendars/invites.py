@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from email.message import EmailMessage
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from forum.calendars.calendar import (
@@ -109,7 +110,7 @@ def session_invites(
             event,
             subscription,
             ListOptions(
-                subject=subjects.subject("Invitation", event, label),
+                subject=subjects.subject(_l("Invitation"), event, label),
                 template="invite",
                 context={
                     "session": session,

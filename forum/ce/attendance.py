@@ -19,13 +19,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
+from babel.numbers import format_decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from forum.ce import credit
 from forum.core import clock
 from forum.core.extensions import db
-from forum.core.timezones import to_zone
+from forum.core.timezones import reader_locale, to_zone
 from forum.models import Attendance, CESettings, Event, Post, Session, Subscription
 
 QUARTER = 15
@@ -54,8 +55,11 @@ def session_minutes(session: Session) -> int:
 
 
 def hours_text(minutes: int) -> str:
-    """`1.5`, `2`, `0.25`: hours as a CE record writes them."""
-    return f"{minutes / 60:.2f}".rstrip("0").rstrip(".")
+    """`1.5`, `2`, `0.25`: hours as a CE record writes them; with the locale's decimal sign
+    (`4,5`) when a language other than English is in force (CLDR's, through Babel)."""
+    text = f"{minutes / 60:.2f}".rstrip("0").rstrip(".")
+    locale = reader_locale()
+    return text if locale is None else format_decimal(float(text), locale=locale)
 
 
 def parse_hours(raw: str, field: str = "hours") -> int | None:

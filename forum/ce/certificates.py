@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 from sqlalchemy import String, cast, delete, func, literal, select
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from forum.ce import attendance, certificate_look, evaluations
 from forum.common import branding
 from forum.common.jobs import JobReport, register_job, run_reported
-from forum.core import clock
+from forum.core import clock, i18n
 from forum.core.extensions import db
 from forum.core.timezones import format_date, format_range, to_zone, zone_label
 from forum.core.urls import external_url
@@ -147,7 +149,8 @@ def issue(subscription: Subscription, at: datetime | None = None) -> Certificate
     values = {
         "kind": state.kind,
         "name": name,
-        "event_title": subscription.event.title,
+        # the title as the participant reads it (the event's second language when it is theirs)
+        "event_title": subscription.event.in_language(i18n.language_of(participant.language))[0],
         "minutes": state.record.minutes,
         "sessions": session_lines(subscription.event, state.record),
     }
@@ -227,23 +230,30 @@ def render_pdf(cert: Certificate) -> bytes:
         pdf.ln(gap)
 
     line(org, 14, "B", tight)
-    line(cert.kind_label, 28, "B", tight)
-    line("This certifies that", 12)
+    line(str(cert.kind_label), 28, "B", tight)
+    line(_("This certifies that"), 12)
     line(cert.name, 24, "B", 4)
-    done = "completed" if cert.kind == "completion" else "attended sessions of"
-    line(f"{done} the {event.kind_label.lower()}", 12)
+    if cert.kind == "completion":
+        line(_("completed the %(kind)s", kind=str(event.kind_label).lower()), 12)
+    else:
+        line(_("attended sessions of the %(kind)s", kind=str(event.kind_label).lower()), 12)
     line(cert.event_title, 18, "B", 2)
     dates = event_dates(event)
     if dates:
-        line(f"{dates} ({zone_label(event.timezone)} time)", 11, "", 3)
-    line(f"Continuing-education hours: {attendance.hours_text(cert.minutes)}", 13, "B", 2 if look.provider_line else 5)
+        line(_("%(dates)s (%(zone)s time)", dates=dates, zone=zone_label(event.timezone)), 11, "", 3)
+    line(
+        _("Continuing-education hours: %(hours)s", hours=attendance.hours_text(cert.minutes)),
+        13,
+        "B",
+        2 if look.provider_line else 5,
+    )
     if look.provider_line:
         line(look.provider_line, 10, "", 4)
 
     pdf.set_font("DejaVu", "B", 10)
     pdf.set_fill_color(*_rgb(branding.accent_wash(brand)))
     cols = (width * 0.42, width * 0.24, width * 0.22, width * 0.12)
-    for text, w in zip(("Session", "Date", "Time", "Hours"), cols, strict=True):
+    for text, w in zip((_("Session"), _("Date"), _("Time"), _("Hours")), cols, strict=True):
         pdf.cell(w, 7, text, border="B", fill=True)
     pdf.ln(7)
     pdf.set_font("DejaVu", "", 10)
@@ -264,13 +274,17 @@ def render_pdf(cert: Certificate) -> bytes:
         signer = look.signatory_name + (f", {look.signatory_title}" if look.signatory_title else "")
         pdf.multi_cell(width, 4.5, signer, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
-    pdf.multi_cell(width, 4.5, f"For {org}", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 4.5, _("For %(organisation)s", organisation=org), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.multi_cell(
         width,
         5,
-        f"Issued {format_date(to_zone(cert.issued_at, event.timezone), weekday=False)}. "
-        f"Verification code {cert.code}: {verify_url(cert)}",
+        _(
+            "Issued %(date)s. Verification code %(code)s: %(url)s",
+            date=format_date(to_zone(cert.issued_at, event.timezone), weekday=False),
+            code=cert.code,
+            url=verify_url(cert),
+        ),
         align="C",
     )
     return bytes(pdf.output())
@@ -361,7 +375,7 @@ def mail_certificate(subscription: Subscription, at: datetime) -> tuple[int, str
     state = standing(subscription, at)
     msg = notice(
         subscription,
-        "Your certificate",
+        _l("Your certificate"),
         "certificate",
         {
             "certificate": cert,
@@ -372,7 +386,9 @@ def mail_certificate(subscription: Subscription, at: datetime) -> tuple[int, str
         posting_open=False,
     )
     if cert is not None:
-        msg.add_attachment(render_pdf(cert), maintype="application", subtype="pdf", filename=filename(cert))
+        with i18n.in_locale(subscription.participant.language):  # the PDF in the recipient's language
+            pdf = render_pdf(cert)
+        msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename(cert))
     queued = enqueue_for(subscription, msg, "certificate", f"certificate:{subscription.id}")
     return (1 if queued else 0), (cert.kind if cert else "no name yet")
 

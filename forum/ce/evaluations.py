@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -409,7 +410,7 @@ def _send_invitations(evaluation: Evaluation) -> tuple[int, str]:
     for sub in invitees(event):
         msg = notice(
             sub,
-            "Evaluation",
+            _l("Evaluation"),
             "evaluation",
             {
                 "evaluation": evaluation,
@@ -417,7 +418,7 @@ def _send_invitations(evaluation: Evaluation) -> tuple[int, str]:
                 "closes": closes,
                 "questions": len(evaluation.questions),
             },
-            detail="how was it?",
+            detail=_l("how was it?"),
             posting_open=False,
         )
         if enqueue_for(sub, msg, "evaluation", f"evaluation:{evaluation.id}:{sub.id}"):

@@ -8,21 +8,36 @@ own `[Event title]` tag (mail/compose), and replies about a post say what happen
 
 from __future__ import annotations
 
-from forum.core import timezones
+from flask_babel import LazyString
+from flask_babel import gettext as _
+
+from forum.core import i18n, timezones
 from forum.models import Event, Session
 
 DASH = "\u2014"
 
 
 def subject(what: str, event: Event, detail: str = "") -> str:
-    text = f"{what}: {event.title}"
-    return f"{text} {DASH} {detail}" if detail else text
+    """`What: Event title — detail`, read lazily: `what` and `detail` may be lazy strings
+    (`lazy_gettext`), and the whole line is read in the recipient's language when the mail
+    is built (forum.mail.compose renders under their locale)."""
+    return LazyString(_subject_now, what, event, detail)  # type: ignore[return-value]
+
+
+def _subject_now(what: str, event: Event, detail: str) -> str:
+    title = event.in_language(i18n.current_language())[0]
+    text = _("%(what)s: %(event)s", what=str(what), event=title)
+    return f"{text} {DASH} {detail}" if str(detail) else text
 
 
 def session_subject(what: str, session: Session, extra: str = "") -> str:
-    """`Reminder: Cataloging Webinar Series — Session 1, starts in 1 hour`."""
+    """`Reminder: Cataloging Webinar Series — Session 1, starts in 1 hour` (lazy, as `subject`)."""
+    return LazyString(_session_subject_now, what, session, extra)  # type: ignore[return-value]
+
+
+def _session_subject_now(what: str, session: Session, extra: str) -> str:
     detail = session_label(session)
-    return subject(what, session.event, f"{detail}, {extra}" if extra else detail)
+    return _subject_now(what, session.event, f"{detail}, {extra}" if str(extra) else detail)
 
 
 def session_label(session: Session) -> str:
@@ -32,5 +47,5 @@ def session_label(session: Session) -> str:
     if session.title and session.title != event.title:
         return session.title
     if event.is_eforum and len(event.sessions) > 1 and session in event.sessions:
-        return f"Day {event.sessions.index(session) + 1} of {len(event.sessions)}"
+        return _("Day %(day)d of %(days)d", day=event.sessions.index(session) + 1, days=len(event.sessions))
     return timezones.format_date(session.start_local)

@@ -14,7 +14,11 @@ from functools import lru_cache
 from importlib.resources import files
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from flask import current_app
+from babel import Locale
+from babel import dates as babel_dates
+from flask import current_app, has_app_context
+from flask_babel import get_locale
+from flask_babel import gettext as gettext
 
 from forum.core.config import DEFAULT_DISPLAY_ZONES
 
@@ -228,13 +232,37 @@ def build_zone_picker(at: datetime, extra: Sequence[str] = ()) -> Picker:
     return [("Common", common)] + sorted(groups.items())
 
 
+# --- formats by locale ----------------------------------------------------------------------
+# English keeps the US announcements' own formats ("10:00 AM", "Tuesday, 9/10/2019"), which
+# officers and every English mail already use; any other locale in force (a French reader's
+# page, a mail under `force_locale("fr_CA")`) gets CLDR's formats through Babel: weekday and
+# month names, 12- or 24-hour clocks, "10 h 00" in fr_CA, never written by hand here.
+
+
+def reader_locale() -> Locale | None:
+    """The Babel locale in force when it is not English (then CLDR formats apply), else None."""
+    if not has_app_context():
+        return None
+    locale = get_locale()
+    if locale is None or locale.language == "en":
+        return None
+    return locale
+
+
 def format_time(dt: datetime) -> str:
-    """`10:00 AM` — 12-hour clock without a leading zero, as the announcements write it."""
+    """`10:00 AM` — 12-hour clock without a leading zero, as the announcements write it;
+    `10 h 00` for fr_CA, `10:00 a.m.` for es_MX (CLDR's short time)."""
+    locale = reader_locale()
+    if locale is not None:
+        return babel_dates.format_time(dt, "short", locale=locale).replace("\u202f", " ")
     return dt.strftime("%I:%M %p").lstrip("0")
 
 
 def format_date(d: date | datetime, weekday: bool = True) -> str:
-    """`Tuesday, 9/10/2019`."""
+    """`Tuesday, 9/10/2019`; `mardi 10 septembre 2019` in French (CLDR's full or long date)."""
+    locale = reader_locale()
+    if locale is not None:
+        return babel_dates.format_date(d, "full" if weekday else "long", locale=locale)
     text = f"{d.month}/{d.day}/{d.year}"
     return f"{d:%A}, {text}" if weekday else text
 
@@ -247,8 +275,30 @@ def format_date_range(first: date, last: date) -> str:
 
 
 def format_short_date(d: date | datetime) -> str:
-    """`Tue 9/10`, used inside a time range that needs its dates."""
+    """`Tue 9/10`, used inside a time range that needs its dates (`mar. 10 sept.` in French)."""
+    locale = reader_locale()
+    if locale is not None:
+        return babel_dates.format_skeleton("MMMEd", d, locale=locale)
     return f"{d:%a} {d.month}/{d.day}"
+
+
+def _span(start: str, end: str) -> str:
+    """`10:00 AM–6:00 PM`; `10 h 00 à 18 h 00` (the connecting word is the catalog's)."""
+    if reader_locale() is None:
+        return f"{start}{DASH}{end}"
+    return gettext("%(start)s to %(end)s", start=start, end=end)
+
+
+def localized_label(zone_name: str, label: str) -> str:
+    """A zone's label in the reader's language: the configured label (`Eastern`) in English,
+    CLDR's generic name (`heure de l’Est`, `hora oriental`) otherwise, the same zones either way."""
+    locale = reader_locale()
+    if locale is None:
+        return label
+    try:
+        return babel_dates.get_timezone_name(get_zone(zone_name), "long", zone_variant="generic", locale=locale)
+    except (LookupError, TimeInputError):
+        return label
 
 
 def localize(wall: datetime, zone_name: str) -> Localized:
@@ -337,12 +387,17 @@ def format_range(
     Dates are added when the range crosses midnight in this zone, or when its local date
     differs from the event's home date (the other side of the date line).
     """
+    return _format_range(start, end, zone_name, localized_label(zone_name, label), home_date)
+
+
+def _format_range(start: datetime, end: datetime, zone_name: str, label: str, home_date: date | None) -> str:
+    """`format_range` with a label already in the reader's language."""
     s, e = to_zone(start, zone_name), to_zone(end, zone_name)
     if s.date() != e.date() or (home_date is not None and s.date() != home_date):
         if s.date() == e.date():
-            return f"{format_short_date(s)} {format_time(s)}{DASH}{format_time(e)} ({label})"
-        return f"{format_short_date(s)} {format_time(s)}{DASH}{format_short_date(e)} {format_time(e)} ({label})"
-    return f"{format_time(s)}{DASH}{format_time(e)} ({label})"
+            return f"{format_short_date(s)} {_span(format_time(s), format_time(e))} ({label})"
+        return f"{_span(f'{format_short_date(s)} {format_time(s)}', f'{format_short_date(e)} {format_time(e)}')} ({label})"
+    return f"{_span(format_time(s), format_time(e))} ({label})"
 
 
 def zone_lines(
@@ -475,11 +530,12 @@ def label_for(zone_name: str) -> str:
 
 def _stated_zones(home_zone: str, reader_zone: str | None) -> list[tuple[str, str]]:
     """(zone, label) in the order mail states times: home, the reader's own (when it is a
-    known zone), then the display zones; each zone once."""
-    wanted = [(home_zone, label_for(home_zone))]
+    known zone), then the display zones; each zone once; labels in the reader's language."""
+    wanted = [(home_zone, localized_label(home_zone, label_for(home_zone)))]
     if reader_zone and is_zone(reader_zone):
-        wanted.append((reader_zone, f"{label_for(reader_zone)}, your time zone"))
-    wanted += [(z.name, z.label) for z in display_zones()]
+        own = localized_label(reader_zone, label_for(reader_zone))
+        wanted.append((reader_zone, gettext("%(zone)s, your time zone", zone=own)))
+    wanted += [(z.name, localized_label(z.name, z.label)) for z in display_zones()]
     unique: dict[str, str] = {}
     for name, label in wanted:
         unique.setdefault(name, label)
@@ -495,7 +551,7 @@ def stated_zone_lines(
     A London series therefore always shows London time, whatever DISPLAY_ZONES lists.
     """
     home_date = to_zone(start, home_zone).date()
-    return [format_range(start, end, name, label, home_date) for name, label in _stated_zones(home_zone, reader_zone)]
+    return [_format_range(start, end, name, label, home_date) for name, label in _stated_zones(home_zone, reader_zone)]
 
 
 def session_zone_lines(session, reader_zone: str | None = None) -> list[str]:  # type: ignore[no-untyped-def]
@@ -507,10 +563,15 @@ def format_when(start: datetime, end: datetime, zone_name: str) -> str:
     """`Tue 2/9/2027 2:00 PM–3:00 PM (London)`: a session's whole time in one zone, as the
     "was ..., now ..." lines of an update mail give it."""
     s, e = to_zone(start, zone_name), to_zone(end, zone_name)
-    day = f"{s:%a} {s.month}/{s.day}/{s.year}"
+    locale = reader_locale()
+    if locale is not None:
+        day = babel_dates.format_skeleton("yMMMEd", s, locale=locale)
+    else:
+        day = f"{s:%a} {s.month}/{s.day}/{s.year}"
+    label = localized_label(zone_name, label_for(zone_name))
     if s.date() != e.date():
-        return f"{day} {format_time(s)}{DASH}{format_short_date(e)} {format_time(e)} ({label_for(zone_name)})"
-    return f"{day} {format_time(s)}{DASH}{format_time(e)} ({label_for(zone_name)})"
+        return f"{day} {_span(format_time(s), f'{format_short_date(e)} {format_time(e)}')} ({label})"
+    return f"{day} {_span(format_time(s), format_time(e))} ({label})"
 
 
 def stated_instant(instant: datetime, home_zone: str, reader_zone: str | None = None) -> str:

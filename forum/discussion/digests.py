@@ -21,14 +21,14 @@ from itertools import chain
 from urllib.parse import quote
 
 from flask import current_app, render_template
+from flask_babel import LazyString, get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from forum.common import audience
-from forum.core import timezones
+from forum.core import i18n, timezones
 from forum.core.extensions import db
 from forum.core.urls import external_url
 from forum.discussion import thread_choices
@@ -107,9 +107,17 @@ def reply_mailto(event: Event, post: Post, subject: str) -> str:
     return f"mailto:{list_address(event).addr_spec}?{query}"
 
 
-def subject_for(event: Event, period: DigestPeriod, count: int, schedule: Schedule | None = None, style: str = "full") -> str:
-    """The digest's subject: which kind, the local date, how many messages."""
+def subject_for(
+    event: Event, period: DigestPeriod, count: int, schedule: Schedule | None = None, style: str = "full"
+) -> str:
+    """`[Title] Weekly digest, 9/10/2019 (3 messages)`: which kind, the local date, how many
+    messages, read lazily in each reader's language (the fan-out renders each under its locale)."""
+    return LazyString(_subject_now, event, period, count, schedule, style)  # type: ignore[return-value]
+
+
+def _subject_now(event: Event, period: DigestPeriod, count: int, schedule: Schedule | None, style: str) -> str:
     when = timezones.format_date(period.day)
+    title = event.in_language(i18n.current_language())[0]
     weekly = schedule is not None and schedule.rhythm == "weekly"
     if period.final:
         kind = _("Final digest")
@@ -120,7 +128,7 @@ def subject_for(event: Event, period: DigestPeriod, count: int, schedule: Schedu
     if style == "subjects":
         kind = _("%(kind)s, subjects only", kind=kind)
     many = ngettext("%(num)d message", "%(num)d messages", count)
-    return f"[{event.title}] " + _("%(kind)s, %(when)s (%(many)s)", kind=kind, when=when, many=many)
+    return _("[%(event)s] %(kind)s, %(when)s (%(many)s)", event=title, kind=kind, when=when, many=many)
 
 
 class DigestRenderer:
@@ -130,7 +138,7 @@ class DigestRenderer:
         self.event, self.period, self.posts = event, period, list(posts)
         self.schedule = schedule or forum_schedule(event)
         self.urls = {p.id: post_url(p) for p in self.posts}
-        self._bodies: dict[Variant, tuple[Markup, Markup]] = {}
+        self._bodies: dict[tuple[Variant, str], tuple[Markup, Markup]] = {}  # by variant and language
         self._left_out: dict[int, frozenset[int]] | None = None
         self._older: set[int | None] | None = None
 
@@ -138,8 +146,9 @@ class DigestRenderer:
         return [p for p in self.posts if p.thread_id not in left_out] if left_out else self.posts
 
     def body(self, zone: str, style: str = "full", left_out: frozenset[int] = frozenset()) -> tuple[Markup, Markup]:
-        """(text, html) of the digest's body for one variant, times shown in `zone`."""
-        key = (style, zone, left_out)
+        """(text, html) of the digest's body for one variant, times shown in `zone`, in the
+        language in force (the fan-out renders each language's group under its locale)."""
+        key = ((style, zone, left_out), str(get_locale()))
         cached = self._bodies.get(key)
         if cached is None:
             posts = self.posts_for(left_out)

@@ -14,6 +14,8 @@ from email.headerregistry import Address
 from typing import Any
 
 from flask import current_app
+from flask_babel import LazyString
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from forum.core import timezones
@@ -26,7 +28,7 @@ from forum.mail import outbox
 from forum.mail.addresses import approve_address
 from forum.mail.compose import build_message
 from forum.mail.headers import address
-from forum.models import Event, JobRun, Officer, Panelist, Post, Subscription
+from forum.models import Event, JobRun, Officer, Panelist, Participant, Post, Subscription
 
 
 def auto_headers(event: Event, auto: str = "auto-replied") -> dict[str, str]:
@@ -47,9 +49,12 @@ def notify(
     reply_to: Address | None = None,
     auto: str = "auto-replied",
 ) -> None:
-    """Build one notice from its template and enqueue it once (per `key`)."""
+    """Build one notice from its template and enqueue it once (per `key`), in the language of
+    the participant the address belongs to (English for anyone else)."""
+    person = Participant.by_email(to.addr_spec)
     msg = build_message(
         to=to,
+        language=person.language if person is not None else None,
         subject=subject,
         template=template,
         context={"event": event, **context},
@@ -173,7 +178,7 @@ def held_mail(event: Event, post: Post) -> None:
     notify(
         event,
         to=address(post.author_email, post.author_name),
-        subject=f"Your post to {event.title} is waiting for a moderator",
+        subject=LazyString(lambda: _("Your post to %(event)s is waiting for a moderator", event=event.title)),
         template="held",
         context={"post": post},
         kind="held",
@@ -194,7 +199,7 @@ def approved_mail(post: Post, subscription: Subscription | None) -> None:
     notify(
         event,
         to=address(post.author_email, post.author_name),
-        subject=f"Your post to {event.title} was approved",
+        subject=LazyString(lambda: _("Your post to %(event)s was approved", event=event.title)),
         template="approved",
         context={"post": post, "permalink": link},
         kind="approved",
@@ -208,7 +213,7 @@ def rejected_mail(post: Post) -> None:
     notify(
         event,
         to=address(post.author_email, post.author_name),
-        subject=f"Your post to {event.title} was not accepted",
+        subject=LazyString(lambda: _("Your post to %(event)s was not accepted", event=event.title)),
         template="rejected",
         context={"post": post, "reason": post.reject_reason},
         kind="rejected",
@@ -222,7 +227,7 @@ def refusal_mail(event: Event, email: str, name: str, subject: str, message_id: 
     notify(
         event,
         to=address(email, name),
-        subject=f"Your message to {event.title} was not posted",
+        subject=LazyString(lambda: _("Your message to %(event)s was not posted", event=event.title)),
         template="refusal",
         context={"subject": subject, "reason": reason},
         kind="refusal",
@@ -237,7 +242,7 @@ def series_reply_mail(event: Event, registration: Subscription, subject: str, no
     notify(
         event,
         to=address(participant.email, participant.name),
-        subject=f"Re: {subject}" if subject else f"About {event.title}",
+        subject=f"Re: {subject}" if subject else LazyString(lambda: _("About %(event)s", event=event.title)),
         template="series_reply",
         context={
             "name": participant.name,
@@ -257,7 +262,7 @@ def not_open_mail(
     notify(
         event,
         to=address(email, name),
-        subject=f"{event.title} is not open for posts",
+        subject=LazyString(lambda: _("%(event)s is not open for posts", event=event.title)),
         template="not_open",
         context={
             "name": name,

@@ -10,6 +10,10 @@ import math
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
+from flask_babel import LazyString, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from forum.calendars import calendar
 from forum.common import subjects
 from forum.common.audience import active_subscriptions
@@ -27,12 +31,10 @@ from forum.webinars import join_links
 def offset_text(minutes: int) -> str:
     """`1 day`, `1 hour`, `90 minutes`: how far ahead a reminder is, in words."""
     if minutes % 1440 == 0:
-        n, unit = minutes // 1440, "day"
-    elif minutes % 60 == 0:
-        n, unit = minutes // 60, "hour"
-    else:
-        n, unit = minutes, "minute"
-    return f"{n} {unit}" + ("s" if n != 1 else "")
+        return ngettext("%(num)d day", "%(num)d days", minutes // 1440)
+    if minutes % 60 == 0:
+        return ngettext("%(num)d hour", "%(num)d hours", minutes // 60)
+    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
 
 
 def time_left_text(session: Session, minutes: int, at: datetime | None = None) -> str:
@@ -47,10 +49,14 @@ def time_left_text(session: Session, minutes: int, at: datetime | None = None) -
     if left < 1440:
         hours, rest = divmod(left, 60)
         rest = rest // 5 * 5  # "2 hours 35 minutes", not "2 hours 37 minutes"
-        return offset_text(hours * 60) + (f" {rest} minutes" if rest else "")
+        if not rest:
+            return offset_text(hours * 60)
+        return _("%(hours)s %(minutes)s", hours=offset_text(hours * 60), minutes=offset_text(rest))
     days, rest = divmod(left, 1440)
     hours = rest // 60
-    return offset_text(days * 1440) + (f" {offset_text(hours * 60)}" if hours else "")
+    if not hours:
+        return offset_text(days * 1440)
+    return _("%(days)s %(hours)s", days=offset_text(days * 1440), hours=offset_text(hours * 60))
 
 
 def session_time_for(session: Session, zone: str) -> str:
@@ -79,8 +85,12 @@ def reminder_copies(
     """The reminder's copies for these registrations (the job: every active one; the
     officer's mail-text preview: one sample)."""
     event = session.event
-    starts_in = time_left_text(session, minutes, at)
-    subject = subjects.session_subject("Reminder", session, f"starts in {starts_in}")
+    at = at or clock.now()
+    # read in each recipient's language when their copy is built (forum.mail.list_copies)
+    starts_in = LazyString(time_left_text, session, minutes, at)
+    subject = subjects.session_subject(
+        _l("Reminder"), session, LazyString(lambda: _("starts in %(time)s", time=time_left_text(session, minutes, at)))
+    )
     by_name = mail_texts.uses_name(event, "reminder")  # the officer's text greets by name
 
     def viewer_zone(subscription: Subscription) -> str:

@@ -18,7 +18,7 @@ from forum.common import fanout
 from forum.common.signals import event_duplicated
 from forum.core import clock
 from forum.core.extensions import db
-from forum.core.timezones import TimeInputError, format_date, format_when, localize, offset_changes, to_zone
+from forum.core.timezones import TimeInputError, format_date, localize, offset_changes, to_zone
 from forum.models import (
     Announcement,
     Attendance,
@@ -55,6 +55,11 @@ EVENT_FIELDS = (
     "reply_to_list",
     "digest_hour",
     "reminder_offsets",
+    "language",
+    "second_language",
+    "second_title",
+    "second_summary",
+    "second_outcomes",
 )
 #: what a duplicate copies from its original: everything an officer chose but the title (the
 #: copy gets its own), plus the webinar settings kept on their own pages; not the state
@@ -105,23 +110,29 @@ class Seen:
         )
 
 
-def what_changed(before: Seen, session: Session) -> list[str]:
-    """Sentences for the update mail: "When: was Tue 2/9/2027 2:00 PM–3:00 PM (London),
-    now ...", likewise the title; a new join link or description is named, not quoted
-    (the mail shows the new one)."""
+def what_changed(before: Seen, session: Session) -> list[dict[str, object]]:
+    """What the update mail says changed, as data (the fan-out record keeps it): each
+    recipient's copy words it in their language and formats (`calendars.changes.describe`:
+    "When: was Tue 2/9/2027 2:00 PM–3:00 PM (London), now ...", likewise the title; a new
+    join link or description is named, not quoted: the mail shows the new one)."""
     after = Seen.of(session)
     home = session.event.timezone
-    lines = []
+    lines: list[dict[str, object]] = []
     if before.starts_at and (before.starts_at, before.ends_at) != (after.starts_at, after.ends_at):
-        was = format_when(before.starts_at, before.ends_at or before.starts_at, home)
-        now = format_when(session.starts_at, session.ends_at, home)
-        lines.append(f"When: was {was}, now {now}")
+        lines.append(
+            {
+                "what": "when",
+                "zone": home,
+                "was": [before.starts_at.isoformat(), (before.ends_at or before.starts_at).isoformat()],
+                "now": [session.starts_at.isoformat(), session.ends_at.isoformat()],
+            }
+        )
     if before.title != after.title:
-        lines.append(f"Title: was “{before.title}”, now “{after.title}”")
+        lines.append({"what": "title", "was": before.title, "now": after.title})
     if before.join_url != after.join_url:
-        lines.append("Join link: changed; use the new link below" if after.join_url else "Join link: removed")
+        lines.append({"what": "join_link", "removed": not after.join_url})
     if before.description != after.description:
-        lines.append("Description: updated")
+        lines.append({"what": "description"})
     return lines
 
 
@@ -147,7 +158,7 @@ def session_changed(session: Session, before: Seen | None = None) -> None:
         schedule_updates(session, what_changed(before, session) if before else [])
 
 
-def schedule_updates(session: Session, changes: list[str] | None = None) -> None:
+def schedule_updates(session: Session, changes: list[dict[str, object]] | None = None) -> None:
     """Record the calendar update's fan-out; the scheduler mails every subscriber (forum/common/fanout.py).
 
     `changes` ("When: was ..., now ...") travel in the record, worked out now while the

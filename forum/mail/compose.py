@@ -19,6 +19,7 @@ from flask import current_app, render_template
 from jinja2 import TemplateNotFound
 
 from forum.common import subjects
+from forum.core import i18n
 from forum.core.urls import external_url
 from forum.mail.bulk import Attachment, InlinePart
 from forum.mail.headers import address, clean_header_text, fold_list, fold_words, header_message, phrase
@@ -46,12 +47,17 @@ def build_message(
     reply_to: str | Address | None = None,
     headers: Mapping[str, str] | None = None,
     message_id: str | None = None,
+    language: str | None = None,
 ) -> EmailMessage:
-    """Render `templates/mail/<template>.txt` (required) and `.html` (optional) into one message."""
-    msg = header_message(
-        to=to, subject=subject, sender=sender, reply_to=reply_to, headers=headers, message_id=message_id
-    )
-    text, html = render_bodies(template, dict(context or {}))
+    """Render `templates/mail/<template>.txt` (required) and `.html` (optional) into one message,
+    subject and bodies in the recipient's `language` (their locale, e.g. `fr_CA`; None: English),
+    whatever language the officer who caused it uses. `subject` may be a lazy string
+    (`subjects.subject`, `lazy_gettext`): it is read in that language."""
+    with i18n.in_locale(language):
+        msg = header_message(
+            to=to, subject=str(subject), sender=sender, reply_to=reply_to, headers=headers, message_id=message_id
+        )
+        text, html = render_bodies(template, dict(context or {}))
     msg.set_content(text)
     if html:
         msg.add_alternative(html, subtype="html")
@@ -240,6 +246,7 @@ def list_message(event: Event, subscription: Subscription, options: ListOptions)
         **options.context,
     }
     return build_message(
+        language=subscription.participant.language,
         to=env.to,
         subject=options.subject,
         template=options.template,

@@ -12,6 +12,7 @@ from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from forum.core import i18n
 from forum.mail.bulk import BodyTemplate
 from forum.mail.compose import ListOptions, list_envelope, render_bodies
 from forum.mail.headers import SIMPLE_ADDR, header_block, header_message, recipient_of
@@ -128,6 +129,7 @@ def list_messages(
             raise ValueError(f"personal attributes are subscription.* or participant.*, not {name!r}")
     bodies: dict[Hashable, tuple[BodyTemplate, list[str]]] = {}
     lines: dict[tuple[str, str], bytes] = {}  # header lines shared by every copy
+    subject_in: dict[str, str] = {}  # the subject, read once per language
     memo: dict[str, Any] = {}  # the envelope's values shared by every copy
     for sub in subscriptions:
         env = list_envelope(event, sub, options, memo)
@@ -137,6 +139,9 @@ def list_messages(
         values = {name: _attribute(sub, name) for name in personal}
         own.update({name: str(value) for name, value in values.items() if value})
         key = options.group_key(sub) if options.group_key is not None else None
+        # One body per variant and language, never per reader: each language is a variant.
+        language = i18n.recipient_locale(sub.participant.language)
+        key = (language, key)
         if personal:
             key = (key, tuple(value if not value else True for value in values.values()))
         entry = bodies.get(key)
@@ -147,25 +152,22 @@ def list_messages(
             for name, value in values.items():
                 owner, _, attr = name.partition(".")
                 views[owner][attr] = marks[name] if value else value
-            ctx = {
-                "event": event,
-                "subscription": _GroupView(
-                    sub, frozenset(allowed["subscription"]), "subscription", views["subscription"]
-                ),
-                "participant": _GroupView(
-                    sub.participant, frozenset(allowed["participant"]), "participant", views["participant"]
-                ),
-                "unsubscribe_url": marks["unsubscribe_url"],
-                "preferences_url": marks["preferences_url"],
-                **options.context,
-                **(options.group_context(sub) if options.group_context is not None else {}),
-                **{
-                    name: mark
-                    for name, mark in marks.items()
-                    if name not in _OWN_LINKS and name not in values
-                },
-            }
-            text, html = render_bodies(options.template, ctx)
+            with i18n.in_locale(language):  # group values (times, labels) and body alike
+                ctx = {
+                    "event": event,
+                    "subscription": _GroupView(
+                        sub, frozenset(allowed["subscription"]), "subscription", views["subscription"]
+                    ),
+                    "participant": _GroupView(
+                        sub.participant, frozenset(allowed["participant"]), "participant", views["participant"]
+                    ),
+                    "unsubscribe_url": marks["unsubscribe_url"],
+                    "preferences_url": marks["preferences_url"],
+                    **options.context,
+                    **(options.group_context(sub) if options.group_context is not None else {}),
+                    **{name: mark for name, mark in marks.items() if name not in _OWN_LINKS and name not in values},
+                }
+                text, html = render_bodies(options.template, ctx)
             entry = bodies[key] = (BodyTemplate(text, html, nonce), names)
         body, names = entry
         if list(own) != names:
@@ -175,9 +177,13 @@ def list_messages(
             options.attachments(sub) if options.attachments is not None else (),
             options.inline(sub) if options.inline is not None else (),
         )
+        subject = subject_in.get(language)
+        if subject is None:
+            with i18n.in_locale(language):
+                subject = subject_in[language] = str(options.subject)
         header_bytes = header_block(
             to=env.to,
-            subject=options.subject,
+            subject=subject,
             sender=env.sender,
             reply_to=env.reply_to,
             headers=env.headers,
@@ -188,5 +194,5 @@ def list_messages(
         # (The envelope sender is the subscriber's VERP bounce address: the outbox sets it.)
         recipient = env.to.addr_spec
         if not SIMPLE_ADDR.match(recipient):
-            recipient = recipient_of(header_message(to=env.to, subject=options.subject, sender=env.sender))
+            recipient = recipient_of(header_message(to=env.to, subject=subject, sender=env.sender))
         yield ListCopy(sub, header_bytes, recipient, (key, variant), statics, owns)

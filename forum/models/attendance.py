@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,10 +22,10 @@ from forum.models.events import Session
 from forum.models.participants import Subscription
 
 ATTENDANCE_SOURCES = {
-    "link": "Personal join link",
-    "import": "Platform attendance report",
-    "manual": "Marked by an officer",
-    "post": "Posted that day",
+    "link": _l("Personal join link"),
+    "import": _l("Platform attendance report"),
+    "manual": _l("Marked by an officer"),
+    "post": _l("Posted that day"),
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,12 +22,12 @@ from forum.models.events import Event
 from forum.models.participants import Subscription
 
 COMPLETION_RULES = {
-    "all": "Attended every session",
-    "sessions": "Attended at least N sessions",
-    "hours": "Attended at least N hours",
+    "all": _l("Attended every session"),
+    "sessions": _l("Attended at least N sessions"),
+    "hours": _l("Attended at least N hours"),
 }
-CERTIFICATE_KINDS = {"completion": "Certificate of completion", "attendance": "Certificate of attendance"}
-QUESTION_KINDS = {"rating": "Rating 1–5", "choice": "Multiple choice", "text": "Free text"}
+CERTIFICATE_KINDS = {"completion": _l("Certificate of completion"), "attendance": _l("Certificate of attendance")}
+QUESTION_KINDS = {"rating": _l("Rating 1–5"), "choice": _l("Multiple choice"), "text": _l("Free text")}
 
 
 class CESettings(Timestamps, Model):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -22,7 +23,7 @@ from forum.models.participants import Participant, Subscription
 POST_STATUSES = ("held", "accepted", "rejected")
 POST_SOURCES = ("email", "web")
 #: author_role values: who wrote it, as the archive badges show it.
-AUTHOR_ROLES = {"participant": "Participant", "panelist": "Panelist", "moderator": "Moderator"}
+AUTHOR_ROLES = {"participant": _l("Participant"), "panelist": _l("Panelist"), "moderator": _l("Moderator")}
 
 
 class Thread(Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Column,
     ColumnElement,
@@ -29,20 +30,20 @@ from forum.core.timezones import Localized, TimeInputError, get_zone, localize, 
 from forum.models.base import Timestamps, TZDateTime, WallTime
 from forum.models.topics import Topic
 
-EVENT_KINDS = {"eforum": "e-Forum", "series": "Webinar series"}
+EVENT_KINDS = {"eforum": _l("e-Forum"), "series": _l("Webinar series")}
 EVENT_STATUSES = ("draft", "published", "cancelled")
 SESSION_STATUSES = ("scheduled", "cancelled")
-PANELIST_ROLES = {"panelist": "Panelist", "moderator": "Moderator", "presenter": "Presenter"}
+PANELIST_ROLES = {"panelist": _l("Panelist"), "moderator": _l("Moderator"), "presenter": _l("Presenter")}
 MODERATION_POLICIES = {
-    "none": "No posts held",
-    "new": "Hold first post of new members",
-    "all": "Hold every post",
+    "none": _l("No posts held"),
+    "new": _l("Hold first post of new members"),
+    "all": _l("Hold every post"),
 }
 #: What happens to mail to an e-forum from someone who is not a member (after a 250, so the
 #: MTA never bounces it to a sender address that may be forged).
 NON_MEMBER_POLICIES = {
-    "hold": "Hold for a moderator",
-    "discard": "Discard",
+    "hold": _l("Hold for a moderator"),
+    "discard": _l("Discard"),
 }
 
 #: Text-search configurations an archive may be indexed in: PostgreSQL's built-in ones (the
@@ -87,6 +88,13 @@ class Event(Timestamps, Model):
     contact_phone: Mapped[str] = mapped_column(String(80), default="")
     conduct_url: Mapped[str] = mapped_column(String(500), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    # The language the event is given in (its pages default to it), and an optional second
+    # language whose readers see the title, summary and outcomes given for it.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    second_language: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    second_title: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    second_summary: Mapped[str] = mapped_column(Text, default="", server_default="")
+    second_outcomes: Mapped[str] = mapped_column(Text, default="", server_default="")  # one per line
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     published_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(TZDateTime())
@@ -145,6 +153,17 @@ class Event(Timestamps, Model):
     @property
     def kind_label(self) -> str:
         return EVENT_KINDS.get(self.kind, self.kind)
+
+    def in_language(self, language: str) -> tuple[str, str, str]:
+        """(title, summary, learning outcomes) as readers in `language` see them: the second
+        language's text where the officer gave it, else the primary text."""
+        if language and language == self.second_language and language != self.language:
+            return (
+                self.second_title or self.title,
+                self.second_summary or self.summary,
+                self.second_outcomes or self.learning_outcomes,
+            )
+        return self.title, self.summary, self.learning_outcomes
 
     @property
     def is_eforum(self) -> bool:
@@ -324,8 +343,8 @@ class EventPanelist(Model):
 # the event page to everyone) or for registrants only (shown on their signed-link pages
 # and in their mail, never on public pages or files).
 
-MATERIAL_KINDS = {"recording": "Recording", "slides": "Slides", "other": "Material"}
-MATERIAL_VISIBILITY = {"registrants": "Registrants only", "public": "Everyone (public)"}
+MATERIAL_KINDS = {"recording": _l("Recording"), "slides": _l("Slides"), "other": _l("Material")}
+MATERIAL_VISIBILITY = {"registrants": _l("Registrants only"), "public": _l("Everyone (public)")}
 
 
 class Material(Model):

@@ -27,6 +27,8 @@ class Officer(UserMixin, Timestamps, Model):
     #: Site administrator: every event, officers, settings, branding (forum/team/roles.py).
     #: False by default: an invited officer holds only the roles granted per event.
     is_admin: Mapped[bool] = mapped_column(default=False, server_default="0")
+    #: The locale the officer's pages are in (`fr_CA`); None: their browser's.
+    language: Mapped[str | None] = mapped_column(String(16))
     #: TOTP second factor (forum/team/totp.py): the base32 secret (set while enrolling, kept
     #: once confirmed), when it was confirmed (None: not required at sign-in), the last time
     #: step accepted (a code is good once), and the SHA-256 of each unused recovery code.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Date, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,9 +16,9 @@ from forum.models.base import Timestamps, TZDateTime
 from forum.models.events import Event
 
 DELIVERY_MODES = {
-    "each": "Each message",
-    "digest": "Digest (daily or weekly)",
-    "none": "No mail (read on the web)",
+    "each": _l("Each message"),
+    "digest": _l("Digest (daily or weekly)"),
+    "none": _l("No mail (read on the web)"),
 }
 #: How often a digest reader gets one (`Subscription.digest_rhythm`).
 DIGEST_RHYTHMS = {"daily": "Daily", "weekly": "Weekly"}
@@ -39,6 +40,9 @@ class Participant(Timestamps, Model):
     email_key: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str | None] = mapped_column(String(64))
+    #: The locale every page and mail to them is in (`fr_CA`): the browser's at sign-up,
+    #: changeable on the preferences page; None reads as English (forum.core.i18n).
+    language: Mapped[str | None] = mapped_column(String(16))
     confirmed_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     feed_token: Mapped[str] = mapped_column(
         String(64), unique=True, default=lambda: secrets.token_urlsafe(24)

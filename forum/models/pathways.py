@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,12 +22,12 @@ from forum.models.participants import Participant
 from forum.models.topics import Topic, pathway_topic
 
 RESOURCE_KINDS = {
-    "event": "Event",
-    "session": "Live session",
-    "document": "Document",
-    "video": "Video",
-    "course": "Course",
-    "webinar": "Webinar elsewhere",
+    "event": _l("Event"),
+    "session": _l("Live session"),
+    "document": _l("Document"),
+    "video": _l("Video"),
+    "course": _l("Course"),
+    "webinar": _l("Webinar elsewhere"),
 }
 #: Kinds an officer types in (the others point at this app's own events and sessions).
 EXTERNAL_KINDS = ("document", "video", "course", "webinar")
@@ -34,7 +35,7 @@ PATHWAY_STATUSES = ("draft", "published")
 FOLLOW_STATUSES = ("pending", "active", "paused", "completed", "left")
 PROGRESS_STATES = ("sent", "done", "skipped")
 #: Days between steps a follower may choose.
-INTERVALS = {1: "Every day", 7: "Every week", 14: "Every two weeks", 28: "Every four weeks"}
+INTERVALS = {1: _l("Every day"), 7: _l("Every week"), 14: _l("Every two weeks"), 28: _l("Every four weeks")}
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 pathway_need = Table(

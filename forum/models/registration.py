@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -20,16 +21,16 @@ from forum.models.base import Timestamps, TZDateTime
 
 #: what a question asks for; the web form, the API and the CSV export all read this table
 FORM_QUESTION_KINDS = {
-    "short": "Short text",
-    "long": "Long text",
-    "choice": "One choice",
-    "multi": "Several choices",
-    "yesno": "Yes or no",
-    "consent": "Consent checkbox",
-    "number": "Number",
-    "date": "Date",
-    "country": "Country",
-    "email": "Email of a colleague or supervisor",
+    "short": _l("Short text"),
+    "long": _l("Long text"),
+    "choice": _l("One choice"),
+    "multi": _l("Several choices"),
+    "yesno": _l("Yes or no"),
+    "consent": _l("Consent checkbox"),
+    "number": _l("Number"),
+    "date": _l("Date"),
+    "country": _l("Country"),
+    "email": _l("Email of a colleague or supervisor"),
 }
 #: how a one-choice question is shown
 CHOICE_DISPLAYS = {"radio": "Radio buttons", "list": "Drop-down list"}

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
 
+from flask_babel import LazyString
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
@@ -379,7 +381,8 @@ def send_confirmation(item: PathwayFollow) -> None:
     participant = item.participant
     msg = build_message(
         to=address(participant.email, participant.name),
-        subject=f"Confirm: follow the pathway “{item.pathway.title}”",
+        language=participant.language,
+        subject=LazyString(lambda: _("Confirm: follow the pathway “%(pathway)s”", pathway=item.pathway.title)),
         template="pathway_confirm",
         context={
             "participant": participant,
@@ -450,6 +453,7 @@ def step_message(item: PathwayFollow, step: PathwayStep, number: int):  # type: 
     }
     return build_message(
         to=address(participant.email, participant.name),
+        language=participant.language,
         subject=f"{pathway.title}, step {number} of {len(pathway.steps)}: {public_title(resource)}",
         template="pathway_step",
         context=context,

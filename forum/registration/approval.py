@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from forum.core import clock
@@ -112,7 +113,7 @@ def _tell(subscription: Subscription, decision: str, message: str) -> None:
     word = DECISIONS[decision]
     msg = notice(
         subscription,
-        "Registration approved" if decision == "approve" else "Registration not approved",
+        _l("Registration approved") if decision == "approve" else _l("Registration not approved"),
         f"registration_{word}",
         {"message": message, "event_url": external_url("public.event", slug=event.slug)},
     )

@@ -42,13 +42,14 @@ def register(
     mode: str = "each",
     conduct_accepted: bool = False,
     source: str = "web",
+    language: str | None = None,
 ) -> Subscription:
     """Sign up with answers; raises AnswerErrors or subscriptions.SubscriptionError."""
     checked = check(event, raw_answers)
     if not checked.ok:
         raise AnswerErrors(checked.errors)
     subscription = subscriptions.subscribe(
-        event, raw_email, name=name, mode=mode, conduct_accepted=conduct_accepted, source=source
+        event, raw_email, name=name, mode=mode, conduct_accepted=conduct_accepted, source=source, language=language
     )
     if subscription.status == "pending" or not answer_rules.answers_of(subscription):
         changed = answer_rules.save_answers(

@@ -19,12 +19,14 @@ from email.message import EmailMessage
 from typing import Literal, overload
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from forum.calendars import invites, leaving
 from forum.common import subjects
 from forum.common.signals import bounce_counted, seats_freed
-from forum.core import clock, validation
+from forum.core import clock, i18n, validation
 from forum.core.extensions import db
 from forum.core.timezones import is_zone
 from forum.core.tokens import read_token
@@ -78,18 +80,24 @@ def find_participant(raw_email: str) -> Participant | None:
     return db.session.scalar(select(Participant).where(Participant.email_key == email_key(email)))
 
 
-def get_or_create_participant(email: str, name: str = "") -> Participant:
+def get_or_create_participant(email: str, name: str = "", language: str | None = None) -> Participant:
     """One row per address; a name is only filled in while the address is unconfirmed.
 
     A stranger typing someone's address must not be able to rename a confirmed person.
+    `language` (the browser's at sign-up) is kept for a new person and fills one that has
+    none; a language someone chose is never changed by a sign-up.
     """
     participant = db.session.scalar(select(Participant).where(Participant.email_key == email_key(email)))
+    language = i18n.normalize(language)
     if participant is None:
-        participant = Participant(email=email, email_key=email_key(email), name=name.strip())
+        participant = Participant(email=email, email_key=email_key(email), name=name.strip(), language=language)
         db.session.add(participant)
         db.session.flush()
-    elif name.strip() and participant.confirmed_at is None:
-        participant.name = name.strip()
+    else:
+        if name.strip() and participant.confirmed_at is None:
+            participant.name = name.strip()
+        if language and not participant.language:
+            participant.language = language
     return participant
 
 
@@ -113,6 +121,7 @@ def subscribe(
     mode: str = "each",
     conduct_accepted: bool = False,
     source: str = "web",
+    language: str | None = None,
 ) -> Subscription:
     """Handle a sign-up; the caller shows the same "check your inbox" answer whatever happens.
 
@@ -127,7 +136,7 @@ def subscribe(
         raise SubscriptionError(state.text, field="event")
     if event.conduct_url and not conduct_accepted:  # the box is only shown when there is one
         raise SubscriptionError("Please accept the code of conduct to join.", field="conduct")
-    participant = get_or_create_participant(email, name)
+    participant = get_or_create_participant(email, name, language)
     subscription = db.session.scalar(
         select(Subscription).where(
             Subscription.participant_id == participant.id, Subscription.event_id == event.id
@@ -225,7 +234,10 @@ def confirmation(subscription: Subscription) -> Outgoing:
     participant, event = subscription.participant, subscription.event
     msg = build_message(
         to=address(participant.email, participant.name),
-        subject=subjects.subject("Confirm your subscription" if event.is_eforum else "Confirm your registration", event),
+        language=participant.language,
+        subject=subjects.subject(
+            _l("Confirm your subscription") if event.is_eforum else _l("Confirm your registration"), event
+        ),
         template="confirm",
         context={
             "event": event,
@@ -257,7 +269,7 @@ def welcome_message(subscription: Subscription) -> EmailMessage:
     event = subscription.event
     msg = notice(
         subscription,
-        "Welcome",
+        _l("Welcome"),
         "welcome",
         {
             "list_address": event.list_address(current_app.config["LIST_DOMAIN"]),
@@ -300,7 +312,7 @@ def send_already_subscribed(subscription: Subscription) -> None:
     event = subscription.event
     msg = notice(
         subscription,
-        "Already subscribed" if event.is_eforum else "Already registered",
+        _l("Already subscribed") if event.is_eforum else _l("Already registered"),
         "already_subscribed",
     )
     enqueue_for(subscription, msg, "already-subscribed", f"already:{subscription.id}:{clock.now():%Y%m%d}")
@@ -313,7 +325,8 @@ def send_fresh_link(raw_email: str) -> None:
         return
     msg = build_message(
         to=address(participant.email, participant.name),
-        subject="Your link to manage your subscriptions",
+        language=participant.language,
+        subject=_l("Your link to manage your subscriptions"),
         template="fresh_link",
         context={
             "participant": participant,
@@ -354,12 +367,19 @@ def change_mode(subscription: Subscription, mode: str) -> None:
     subscription.mode = check_mode(mode)
 
 
-def set_profile(participant: Participant, *, name: str, timezone: str | None) -> None:
-    """Name and preferred zone (an IANA name, or empty for "the event's zone")."""
+def set_profile(
+    participant: Participant, *, name: str, timezone: str | None, language: str | None = None
+) -> None:
+    """Name, preferred zone (an IANA name, or empty for "the event's zone") and, when given,
+    the language every page and mail to them is in."""
     if timezone and not is_zone(timezone):
-        raise SubscriptionError(f"“{timezone}” is not a known time zone.", field="timezone")
+        raise SubscriptionError(_("“%(zone)s” is not a known time zone.", zone=timezone), field="timezone")
+    if language is not None and not i18n.normalize(language):
+        raise SubscriptionError(_("Pick one of the listed languages."), field="language")
     participant.name = name.strip()
     participant.timezone = timezone or None
+    if language is not None:
+        participant.language = i18n.normalize(language)
 
 
 def unsubscribe(subscription: Subscription) -> None:

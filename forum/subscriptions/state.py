@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from forum.core import clock
@@ -47,7 +48,7 @@ def has_ended(event: Event, at: datetime | None = None) -> bool:
 
 def registration_state(event: Event, at: datetime | None = None) -> RegistrationState:
     if event.status != "published":
-        return RegistrationState("closed", "", "Registration for this event is closed.")
+        return RegistrationState("closed", "", _("Registration for this event is closed."))
     if has_ended(event, at):
         if event.recordings_signup:  # seats and the waiting list no longer matter
             return RegistrationState(
@@ -56,24 +57,36 @@ def registration_state(event: Event, at: datetime | None = None) -> Registration
                 _("This event has ended."),
                 _("Register to get its recordings and materials by mail."),
             )
-        return RegistrationState("ended", "", "This event has ended, so it takes no more registrations.")
-    register = "Subscribe" if event.is_eforum else "Register"
+        return RegistrationState("ended", "", _("This event has ended, so it takes no more registrations."))
+    register = _("Subscribe") if event.is_eforum else _("Register")
     counts = seats.counts(event) if event.kind == "series" and event.seat_limit is not None else None
     if counts is None or counts.limit is None:
         return RegistrationState("open", register, "")
     if counts.full:
-        waiting = f"{counts.waiting} waiting." if counts.waiting else ""
+        if counts.waiting:
+            note = ngettext(
+                "%(num)d waiting. Seats go to the waiting list in order as they free up.",
+                "%(num)d waiting. Seats go to the waiting list in order as they free up.",
+                counts.waiting,
+            )
+        else:
+            note = _("Seats go to the waiting list in order as they free up.")
         return RegistrationState(
             "full",
-            "Join the waiting list",
-            "This series is full.",
-            f"{waiting} Seats go to the waiting list in order as they free up.".strip(),
+            _("Join the waiting list"),
+            _("This series is full."),
+            note,
             0,
             counts.limit,
             counts.waiting,
         )
     return RegistrationState(
-        "seats", register, f"{counts.left} of {counts.limit} seats left.", "", counts.left, counts.limit
+        "seats",
+        register,
+        _("%(left)d of %(limit)d seats left.", left=counts.left, limit=counts.limit),
+        "",
+        counts.left,
+        counts.limit,
     )
 
 

@@ -27,6 +27,7 @@ def invite(event: Event, email: str, role: str, *, by: Officer | None, name: str
     link = external_url("team.accept", token=tokens.make_token(PURPOSE, [officer.id, _stamp(officer)]))
     message = build_message(
         to=officer.email,
+        language=officer.language,
         subject=f"Invitation: {event.title}",
         template="team_invitation",
         context={

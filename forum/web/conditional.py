@@ -23,7 +23,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from forum.common import branding
-from forum.core import clock
+from forum.core import clock, i18n
 from forum.core.extensions import db
 from forum.models import Event, EventPanelist, Material, Panelist, Session
 from forum.models.events import session_panelist
@@ -44,7 +44,11 @@ def _for_this_request(base: Version, csrf_form: bool) -> Version:
     """The rows' version plus what the request adds to the HTML."""
     officer = current_user.get_id() if getattr(current_user, "is_authenticated", False) else None
     brand = branding.current()  # every page shows the organisation's name, logo and colour
-    extra: tuple[object, ...] = (request.args.get("tz", ""), officer, brand.stylesheet_version, repr(brand))
+    # the reader's language (their browser's; a signed-in officer's choice is under `officer`)
+    language = i18n.from_accept_language(request.headers.get("Accept-Language"))
+    extra: tuple[object, ...] = (
+        request.args.get("tz", ""), officer, brand.stylesheet_version, repr(brand), language
+    )
     last = base.last_modified
     if csrf_form:
         window = _window_start()
@@ -71,6 +75,7 @@ def conditional_page(base: Version, render: Callable[[], str], *, csrf_form: boo
     if version.last_modified is not None:
         response.last_modified = version.last_modified
     response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
+    response.vary.add("Accept-Language")
     return response
 
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -44,6 +45,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, Select
 from forum.common import topics
 from forum.common.branding import colour_problem
 from forum.core import clock, timezones
+from forum.core.i18n import LANGUAGE_NAMES
 from forum.core.validation import CheckedForm, EmailAddress
 from forum.events.service import REPEATS
 from forum.models import EVENT_KINDS, PANELIST_ROLES
@@ -68,7 +70,7 @@ def web_address(form: FlaskForm, field: Field) -> None:
     value = (field.data or "").strip()
     field.data = value
     if value and not is_web_address(value):
-        raise ValidationError("Enter a full web address starting with https:// (or http://).")
+        raise ValidationError(_("Enter a full web address starting with https:// (or http://)."))
 
 
 def is_web_address(value: str) -> bool:
@@ -156,7 +158,7 @@ def slug_field(description: str, example: str = "") -> StringField:
     """The optional web-address field of the event and duplicate forms: the same checks, so an
     address the one form takes the other takes too (the service picks one from the title when empty)."""
     return StringField(
-        "Web address (slug)",
+        _l("Web address (slug)"),
         validators=[
             Optional(),
             Length(min=2, max=80),
@@ -176,15 +178,15 @@ class ZoneField(SelectField):
         kwargs.setdefault("filters", [_canonical_zone])
         super().__init__(
             label,
-            validators=[InputRequired("Pick a time zone."), zone_name, *(validators or [])],
+            validators=[InputRequired(_l("Pick a time zone.")), zone_name, *(validators or [])],
             validate_choice=False,
             **kwargs,
         )
 
 
 class LoginForm(CheckedForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email address.")], filters=STRIP)
-    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address."))], filters=STRIP)
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
     next = HiddenField()
 
 
@@ -232,10 +234,10 @@ def topics_choices() -> list[tuple[str, str]]:
 
 
 class EventForm(CheckedForm):
-    kind = SelectField("Kind", choices=choices(EVENT_KINDS))
+    kind = SelectField(_l("Kind"), choices=choices(EVENT_KINDS))
     title = StringField(
-        "Title",
-        validators=[DataRequired("Give the event a title."), TitleLength(200)],
+        _l("Title"),
+        validators=[DataRequired(_l("Give the event a title.")), TitleLength(200)],
         filters=STRIP,
     )
     slug = slug_field(
@@ -243,59 +245,85 @@ class EventForm(CheckedForm):
         ", e.g. ts-mentoring-2026",
     )
     summary = trimmed("Summary", 500, "One or two sentences for lists.", kind=TextAreaField)
-    description = TextAreaField("Description", filters=STRIP, description="Markdown.")
+    description = TextAreaField(_l("Description"), filters=STRIP, description=_l("Markdown."))
     learning_outcomes = TextAreaField(
-        "Learning outcomes", filters=STRIP, description="One per line; shown as a list."
+        _l("Learning outcomes"), filters=STRIP, description=_l("One per line; shown as a list.")
     )
-    audience = TextAreaField("Who should attend", filters=STRIP)
-    tech_requirements = TextAreaField("Tech requirements", filters=STRIP)
-    registration_info = TextAreaField("How to register", filters=STRIP, description="Markdown.")
+    audience = TextAreaField(_l("Who should attend"), filters=STRIP)
+    tech_requirements = TextAreaField(_l("Tech requirements"), filters=STRIP)
+    registration_info = TextAreaField(_l("How to register"), filters=STRIP, description=_l("Markdown."))
     topics = TopicsField()
     contact_name = trimmed("Contact name", 200)
     contact_email = EmailField(
-        "Contact email",
+        _l("Contact email"),
         validators=[Optional(), EmailAddress(), Length(max=320)],
         filters=STRIP,
     )
     contact_phone = trimmed("Contact phone", 80)
     conduct_url = web_link("Code of conduct address")
     timezone = ZoneField(
-        "Home time zone", description="Sessions are entered in this zone unless you pick another."
+        _l("Home time zone"), description=_l("Sessions are entered in this zone unless you pick another.")
     )
-    moderation = SelectField("Moderation", choices=choices(MODERATION_POLICIES))
+    moderation = SelectField(_l("Moderation"), choices=choices(MODERATION_POLICIES))
     non_member_posts = SelectField(
-        "Mail from non-members",
+        _l("Mail from non-members"),
         choices=choices(NON_MEMBER_POLICIES),
-        description="Never bounced (the sender may be forged); held ones appear in the moderation queue.",
+        description=_l("Never bounced (the sender may be forged); held ones appear in the moderation queue."),
     )
     spam_score_limit = FloatField(
-        "Spam score limit",
+        _l("Spam score limit"),
         # Optional: a form from before this field keeps the stored score; an emptied field is
         # refused by the editing rules ("Use a spam score from 0 to 100.")
-        validators=[Optional(), NumberRange(*SPAM_SCORE_RANGE, "Use a score from 0 to 100.")],
-        description="Mail from non-members that your mail server scored above this (X-Spam-Score, "
-        "X-Rspamd-Score), or marked X-Spam-Flag: YES, is discarded or held without any notice.",
+        validators=[Optional(), NumberRange(*SPAM_SCORE_RANGE, _l("Use a score from 0 to 100."))],
+        description=_l(
+            "Mail from non-members that your mail server scored above this (X-Spam-Score, "
+            "X-Rspamd-Score), or marked X-Spam-Flag: YES, is discarded or held without any notice."
+        ),
     )
     search_language = SelectField(
-        "Archive search language",
+        _l("Archive search language"),
         choices=choices(SEARCH_LANGUAGES),
-        description="Search finds other forms of a word (plurals, tenses) in this language.",
+        description=_l("Search finds other forms of a word (plurals, tenses) in this language."),
     )
-    archive_public = BooleanField("Archive is public")
-    reply_to_list = BooleanField("Replies go to the list")
+    archive_public = BooleanField(_l("Archive is public"))
+    reply_to_list = BooleanField(_l("Replies go to the list"))
     digest_hour = IntegerField(
-        "Daily digest hour",
+        _l("Daily digest hour"),
         validators=[
-            InputRequired("Enter an hour from 0 to 23."),
+            InputRequired(_l("Enter an hour from 0 to 23.")),
             NumberRange(0, 23, "Use an hour from 0 to 23."),
         ],
-        description="Local hour in the home time zone (0-23).",
+        description=_l("Local hour in the home time zone (0-23)."),
     )
     reminder_offsets = trimmed(
         "Reminders (minutes before each session)",
         100,
         "Comma-separated, e.g. 1440, 60 for a day and an hour before. Empty for none.",
     )
+
+    language = SelectField(
+        _l("Language of the event"),
+        choices=choices(LANGUAGE_NAMES),
+        default="en",
+        description=_l("Its pages and mails use this language unless a reader's is the second language below."),
+    )
+    second_language = SelectField(
+        _l("Second language"),
+        choices=choices({"": "None", **LANGUAGE_NAMES}),
+        default="",
+        description=_l("Readers in this language see the title, summary and outcomes given below."),
+    )
+    second_title = StringField(_l("Title in the second language"), validators=[TitleLength(200)], filters=STRIP)
+    second_summary = TextAreaField(
+        _l("Summary in the second language"), validators=[Length(max=500)], filters=STRIP
+    )
+    second_outcomes = TextAreaField(
+        _l("Learning outcomes in the second language"), filters=STRIP, description=_l("One per line.")
+    )
+
+    def validate_second_language(self, field: Field) -> None:
+        if field.data and field.data == self.language.data:
+            raise ValidationError(_("Pick a language other than the event's own, or None."))
 
     def validate_reminder_offsets(self, field: Field) -> None:
         parts = [p.strip() for p in (field.data or "").split(",") if p.strip()]
@@ -307,28 +335,28 @@ class EventForm(CheckedForm):
 
 class SessionForm(CheckedForm):
     title = StringField(
-        "Session title",
+        _l("Session title"),
         validators=[TitleLength(200)],
         filters=STRIP,
     )
-    date = DateField("Date", validators=[InputRequired("Pick the date.")])
+    date = DateField(_l("Date"), validators=[InputRequired(_l("Pick the date."))])
     start_time = TimeField(
-        "Start time", format=TIME_FORMATS, validators=[InputRequired("Enter a start time.")]
+        _l("Start time"), format=TIME_FORMATS, validators=[InputRequired(_l("Enter a start time."))]
     )
-    end_time = TimeField("End time", format=TIME_FORMATS, validators=[InputRequired("Enter an end time.")])
-    timezone = ZoneField("Time zone")
+    end_time = TimeField(_l("End time"), format=TIME_FORMATS, validators=[InputRequired(_l("Enter an end time."))])
+    timezone = ZoneField(_l("Time zone"))
     join_url = web_link("Join link")
-    description = TextAreaField("Session description", filters=STRIP, description="Markdown; optional.")
+    description = TextAreaField(_l("Session description"), filters=STRIP, description=_l("Markdown; optional."))
     panelist_ids = SelectMultipleField(
-        "Panelists in this session",
+        _l("Panelists in this session"),
         coerce=int,
         choices=[],
         validate_choice=False,
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
-        description="Shown with this session on the event page. Add people to the event under Panelists first.",
+        description=_l("Shown with this session on the event page. Add people to the event under Panelists first."),
     )
-    confirm_past = BooleanField("Yes, this date is in the past")
+    confirm_past = BooleanField(_l("Yes, this date is in the past"))
 
     def validate_end_time(self, field: Field) -> None:
         same_time(self, field)
@@ -341,7 +369,7 @@ def same_time(form: FlaskForm, field: Field) -> None:
     if not (start and end):
         return
     if end == start:
-        raise ValidationError("The end time is the same as the start time.")
+        raise ValidationError(_("The end time is the same as the start time."))
     if end < start:
         minutes = (24 * 60 - (start.hour * 60 + start.minute)) + end.hour * 60 + end.minute
         if minutes > 12 * 60:
@@ -359,27 +387,27 @@ class SeriesForm(CheckedForm):
         200,
         "{n} becomes the session's number, e.g. “Session {n}”. Optional.",
     )
-    first_date = DateField("First date", validators=[InputRequired("Pick the first date.")])
+    first_date = DateField(_l("First date"), validators=[InputRequired(_l("Pick the first date."))])
     start_time = TimeField(
-        "Start time", format=TIME_FORMATS, validators=[InputRequired("Enter a start time.")]
+        _l("Start time"), format=TIME_FORMATS, validators=[InputRequired(_l("Enter a start time."))]
     )
     end_time = TimeField(
-        "End time",
+        _l("End time"),
         format=TIME_FORMATS,
-        validators=[InputRequired("Enter an end time.")],
-        description="Earlier than the start means the next day.",
+        validators=[InputRequired(_l("Enter an end time."))],
+        description=_l("Earlier than the start means the next day."),
     )
-    timezone = ZoneField("Time zone")
-    repeat = SelectField("Repeats", choices=choices(REPEATS))
+    timezone = ZoneField(_l("Time zone"))
+    repeat = SelectField(_l("Repeats"), choices=choices(REPEATS))
     count = IntegerField(
-        "Number of sessions",
+        _l("Number of sessions"),
         validators=[
-            InputRequired("Enter how many sessions."),
+            InputRequired(_l("Enter how many sessions.")),
             NumberRange(1, 52, "Add from 1 to 52 sessions at once."),
         ],
     )
     join_url = web_link("Join link")
-    confirm_past = BooleanField("Yes, the first date is in the past")
+    confirm_past = BooleanField(_l("Yes, the first date is in the past"))
 
     def validate_end_time(self, field: Field) -> None:
         same_time(self, field)
@@ -387,40 +415,40 @@ class SeriesForm(CheckedForm):
 
 class DuplicateForm(CheckedForm):
     title = StringField(
-        "Title of the copy",
-        validators=[DataRequired("Give the copy a title."), TitleLength(200)],
+        _l("Title of the copy"),
+        validators=[DataRequired(_l("Give the copy a title.")), TitleLength(200)],
         filters=STRIP,
     )
     slug = slug_field("Left empty, it is made from the title.")
     first_date = DateField(
-        "First session on",
-        validators=[InputRequired("Pick the date of the first session.")],
-        description="Every session moves by the same number of days and keeps its local time.",
+        _l("First session on"),
+        validators=[InputRequired(_l("Pick the date of the first session."))],
+        description=_l("Every session moves by the same number of days and keeps its local time."),
     )
 
 
 class DayRangeForm(CheckedForm):
     """An e-forum runs one session per day: add them all at once."""
 
-    first_date = DateField("From", validators=[InputRequired("Pick the first day.")])
-    last_date = DateField("To", validators=[InputRequired("Pick the last day.")])
+    first_date = DateField(_l("From"), validators=[InputRequired(_l("Pick the first day."))])
+    last_date = DateField(_l("To"), validators=[InputRequired(_l("Pick the last day."))])
     start_time = TimeField(
-        "Start time", format=TIME_FORMATS, validators=[InputRequired("Enter a start time.")]
+        _l("Start time"), format=TIME_FORMATS, validators=[InputRequired(_l("Enter a start time."))]
     )
-    end_time = TimeField("End time", format=TIME_FORMATS, validators=[InputRequired("Enter an end time.")])
-    timezone = ZoneField("Time zone")
+    end_time = TimeField(_l("End time"), format=TIME_FORMATS, validators=[InputRequired(_l("Enter an end time."))])
+    timezone = ZoneField(_l("Time zone"))
 
     def validate_last_date(self, field: Field) -> None:
         first = self.first_date.data
         if first and field.data:
             if field.data < first:
-                raise ValidationError("The last day must not be before the first day.")
+                raise ValidationError(_("The last day must not be before the first day."))
             if (field.data - first).days > 60:
-                raise ValidationError("At most 61 days can be added at once.")
+                raise ValidationError(_("At most 61 days can be added at once."))
 
     def validate_end_time(self, field: Field) -> None:
         if self.start_time.data and field.data and field.data <= self.start_time.data:
-            raise ValidationError("The end time must be after the start time.")
+            raise ValidationError(_("The end time must be after the start time."))
 
 
 def _role_choices() -> list[SelectChoice]:
@@ -429,20 +457,20 @@ def _role_choices() -> list[SelectChoice]:
 
 class PanelistForm(CheckedForm):
     name = StringField(
-        "Name", validators=[DataRequired("Enter the panelist's name."), Length(max=200)], filters=STRIP
+        _l("Name"), validators=[DataRequired(_l("Enter the panelist's name.")), Length(max=200)], filters=STRIP
     )
     title = trimmed("Job title", 200)
     affiliation = trimmed("Affiliation", 200)
     pronouns = trimmed("Pronouns", 40)
     email = EmailField(
-        "Email",
+        _l("Email"),
         validators=[Optional(), EmailAddress(), Length(max=320)],
         filters=STRIP,
-        description="Not shown publicly; lets them post and moderate.",
+        description=_l("Not shown publicly; lets them post and moderate."),
     )
     photo_url = web_link("Photo address")
-    links = TextAreaField("Links", filters=STRIP, description="One web address per line.")
-    bio = TextAreaField("Bio", filters=STRIP, description="Markdown.")
+    links = TextAreaField(_l("Links"), filters=STRIP, description=_l("One web address per line."))
+    bio = TextAreaField(_l("Bio"), filters=STRIP, description=_l("Markdown."))
 
     def validate_links(self, field: Field) -> None:
         for number, line in enumerate((field.data or "").splitlines(), start=1):
@@ -456,18 +484,18 @@ class PanelistForm(CheckedForm):
 class PanelistOnEventForm(PanelistForm):
     """A new panelist, added straight onto an event with a role."""
 
-    role = SelectField("Role on this event", choices=_role_choices())
+    role = SelectField(_l("Role on this event"), choices=_role_choices())
 
 
 class AttachPanelistForm(CheckedForm):
     """Reuse an existing panelist on this event."""
 
     panelist_id = HiddenField(validators=[DataRequired()])
-    role = SelectField("Role", choices=_role_choices())
+    role = SelectField(_l("Role"), choices=_role_choices())
 
 
 class RoleForm(CheckedForm):
-    role = SelectField("Role", choices=_role_choices())
+    role = SelectField(_l("Role"), choices=_role_choices())
 
 
 class BrandingForm(CheckedForm):
@@ -477,10 +505,10 @@ class BrandingForm(CheckedForm):
     short_name = trimmed("Short name", 60, "Shown in the page header and titles, e.g. ALCTS.")
     logo_url = web_link("Logo address", "An https:// image, shown in the header at up to 40 px high.")
     brand_colour = StringField(
-        "Brand colour",
+        _l("Brand colour"),
         validators=[Length(max=7)],
         filters=STRIP_LOWER,
-        description="# and six hex digits, e.g. #0b5394. It must keep 4.5:1 contrast with white.",
+        description=_l("# and six hex digits, e.g. #0b5394. It must keep 4.5:1 contrast with white."),
     )
     footer_text = trimmed("Footer text", 300)
     postal_address = trimmed(

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from flask import Flask, current_app, flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from forum.common import branding
-from forum.core import clock, timezones
+from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.core.text import lines, markdown
 from forum.core.validation import CheckedForm
@@ -145,6 +146,18 @@ def held_count(event: Any) -> int:
     ) or 0
 
 
+def event_text(event: Any) -> dict[str, str]:
+    """An event's title, summary and outcomes as this page's (or mail's) reader sees them:
+    in the second language when that is theirs and the officer gave it."""
+    title, summary, outcomes = event.in_language(i18n.current_language())
+    return {"title": title, "summary": summary, "outcomes": outcomes}
+
+
+def page_lang() -> str:
+    """The `lang` attribute of a page or mail: the locale in force as BCP 47 (`fr-CA`)."""
+    return str(get_locale() or i18n.DEFAULT_LANGUAGE).replace("_", "-")
+
+
 def endpoint_url(name: str, **values: Any) -> str | None:
     """`url_for(name)`, or None when that endpoint is not registered (yet).
 
@@ -168,6 +181,9 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["post_url"] = post_url
     app.jinja_env.globals["session_zone_lines"] = session_zone_lines
     app.jinja_env.globals["endpoint_url"] = endpoint_url
+    app.jinja_env.globals["page_lang"] = page_lang
+    app.jinja_env.globals["event_text"] = event_text
+    app.jinja_env.globals["language_choices"] = lambda: i18n.LOCALE_CHOICES
     app.jinja_env.globals["viewer_data"] = viewer_data
     app.jinja_env.globals["brand"] = branding.current
     app.jinja_env.globals["mail_text"] = mail_texts.mail_text

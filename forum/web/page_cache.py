@@ -29,7 +29,7 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from forum.common import page_versions
-from forum.core import clock, timezones
+from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.web.conditional import CSRF_WINDOW_SECONDS, PAGE_CACHE_CONTROL
 from forum.web.versions import Version, not_modified
@@ -127,7 +127,9 @@ def _zone() -> str:
 
 def _key(version: int, now: int) -> str:
     others = sorted((k, v) for k, v in request.args.items(multi=True) if k != "tz")
-    return f"{version}|{now // CLOCK_SECONDS}|{request.path}|{_zone()}|{others!r}"
+    # The page's language follows the browser's (and the event's, which the path names).
+    language = i18n.from_accept_language(request.headers.get("Accept-Language")) or ""
+    return f"{version}|{now // CLOCK_SECONDS}|{request.path}|{_zone()}|{language}|{others!r}"
 
 
 def _validators(key: str, changed_at: datetime, now: int, csrf_form: bool) -> Version:
@@ -173,4 +175,5 @@ def cached_page(
     response.set_etag(validators.etag)
     response.last_modified = validators.last_modified
     response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
+    response.vary.add("Accept-Language")
     return response

@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, cast, exists, literal, select
 
 from forum.common import subjects
@@ -154,7 +155,7 @@ def send(session: Session) -> tuple[int, str]:
         event,
         active_subscriptions(event, include_no_mail=True),
         ListOptions(
-            subject=subjects.session_subject("Recording available", session),
+            subject=subjects.session_subject(_l("Recording available"), session),
             template="recording",
             context={
                 "session": session,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from forum.common.signals import seats_freed
@@ -171,7 +172,7 @@ def send_waitlisted(subscription: Subscription) -> None:
     event = subscription.event
     msg = notice(
         subscription,
-        "On the waiting list",
+        _l("On the waiting list"),
         "waitlisted",
         {
             "position": waitlist_position(subscription),

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from forum.calendars import calendar, catalog, feeds
@@ -143,7 +144,7 @@ def _visible_event(slug: str) -> Event:
     """Published and cancelled events have calendars; drafts (and unknown slugs) 404."""
     event = Event.by_slug(slug)
     if event is None or not event.is_public:
-        abort(404, description="No published event has this address.")
+        abort(404, description=_l("No published event has this address."))
     return event
 
 
@@ -160,7 +161,7 @@ def session_ics(slug: str, session_id: int) -> Response:
     event = _visible_event(slug)
     session = db.session.get(Session, session_id)
     if session is None or session.event_id != event.id:
-        abort(404, description="This event has no such session.")
+        abort(404, description=_l("This event has no such session."))
     return _respond(
         event_version(event),
         lambda: calendar.session_file(session),
@@ -182,7 +183,7 @@ def personal(token: str) -> Response:
     if participant is None:
         abort(
             404,
-            description="This calendar feed does not exist. Copy the link again from your preferences page.",
+            description=_l("This calendar feed does not exist. Copy the link again from your preferences page."),
         )
     return _respond(
         _participant_version(participant),

@@ -9,6 +9,8 @@ from collections import Counter
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -38,35 +40,35 @@ GRID_LIMIT = 300  # rows shown on the page; the CSV has everyone
 
 
 class ImportForm(CheckedForm):
-    session = SelectField("Session", coerce=int)
-    file = FileField("Attendance report", validators=[FileRequired("Choose the report file to upload.")])
-    upload = SubmitField("Import")
+    session = SelectField(_l("Session"), coerce=int)
+    file = FileField(_l("Attendance report"), validators=[FileRequired("Choose the report file to upload.")])
+    upload = SubmitField(_l("Import"))
 
 
 class RuleForm(LookFields, CheckedForm):
-    rule = SelectField("Completion rule", choices=[SelectChoice(k, v) for k, v in COMPLETION_RULES.items()])
-    rule_value = StringField("N (sessions or hours)")
-    min_attendance = StringField("Minimum attendance per session")
+    rule = SelectField(_l("Completion rule"), choices=[SelectChoice(k, v) for k, v in COMPLETION_RULES.items()])
+    rule_value = StringField(_l("N (sessions or hours)"))
+    min_attendance = StringField(_l("Minimum attendance per session"))
     credit = SelectField(
-        "Credit for a session", choices=[SelectChoice(k, v) for k, v in credit.CREDIT_RULES.items()]
+        _l("Credit for a session"), choices=[SelectChoice(k, v) for k, v in credit.CREDIT_RULES.items()]
     )
-    evaluation_required = BooleanField("Issue the certificate only after the evaluation is answered")
-    mail_certificates = BooleanField("Mail certificates to everyone who completed it after the last session")
+    evaluation_required = BooleanField(_l("Issue the certificate only after the evaluation is answered"))
+    mail_certificates = BooleanField(_l("Mail certificates to everyone who completed it after the last session"))
     certificate_delay_hours = IntegerField(
-        "Hours after the last session before certificates are mailed",
+        _l("Hours after the last session before certificates are mailed"),
         validators=[Optional(), NumberRange(0, 720, "Between 0 and 720 hours.")],
     )
-    save_rule = SubmitField("Save the rule")
+    save_rule = SubmitField(_l("Save the rule"))
 
 
 class HoursForm(CheckedForm):
-    hours = StringField("CE hours")
-    minimum = StringField("Minimum attendance")
-    submit = SubmitField("Save hours")
+    hours = StringField(_l("CE hours"))
+    minimum = StringField(_l("Minimum attendance"))
+    submit = SubmitField(_l("Save hours"))
 
 
 class MarkForm(CheckedForm):
-    submit = SubmitField("Mark")
+    submit = SubmitField(_l("Mark"))
 
 
 def session_labeller(event: Event) -> Any:
@@ -200,7 +202,7 @@ def mark(slug: str) -> Any:
     session = get_session(event, request.form.get("session_id", type=int))
     sub = db.session.get(Subscription, request.form.get("subscription_id", type=int) or 0)
     if sub is None or sub.event_id != event.id:
-        abort(404, description="That person is not registered for this event.")
+        abort(404, description=_l("That person is not registered for this event."))
     who = sub.participant.name or sub.participant.email
     if request.form.get("action") == "unmark":
         done = attendance.unmark(sub, session)
@@ -239,8 +241,7 @@ def save_rule(slug: str) -> Any:
     certificate_look.save_event(settings, {name: form[name].data or "" for name in certificate_look.TEXT_FIELDS})
     db.session.commit()
     flash(
-        f"Completion rule saved: {attendance.rule_text(settings, event)}; "
-        f"a session counts after {attendance.minimum_text(settings)}."
+        _("Completion rule saved: %(event)s; a session counts after %(settings)s.", event=attendance.rule_text(settings, event), settings=attendance.minimum_text(settings))
     )
     return redirect(url_for(".index", slug=slug), code=303)
 
@@ -257,13 +258,12 @@ def session_hours(slug: str, session_id: int) -> Any:
             attendance.set_session_minimum(session, form.minimum.data or "")
     except attendance.AttendanceError as exc:
         db.session.rollback()
-        flash(f"{session.display_title}: {exc}", "error")
+        flash(_("%(display_title)s: %(exc)s", display_title=session.display_title, exc=exc), "error")
         return redirect(url_for(".index", slug=slug) + "#hours-h", code=303)
     db.session.commit()
     needed = credit.session_minimum(session, attendance.settings_for(event))
     flash(
-        f"{session.display_title} counts for {attendance.hours_text(attendance.session_minutes(session))} hours"
-        f" after {needed.text} of it."
+        _("%(display_title)s counts for %(session)s hours after %(text)s of it.", display_title=session.display_title, session=attendance.hours_text(attendance.session_minutes(session)), text=needed.text)
     )
     return redirect(url_for(".index", slug=slug) + "#hours-h", code=303)
 
@@ -275,7 +275,7 @@ def certificate(slug: str, sub_id: int) -> Any:
     event = get_event(slug)
     sub = db.session.get(Subscription, sub_id)
     if sub is None or sub.event_id != event.id:
-        abort(404, description="That person is not registered for this event.")
+        abort(404, description=_l("That person is not registered for this event."))
     return issued_pdf(
         sub,
         url_for(".index", slug=slug) + f"#sub-{sub.id}",

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
@@ -27,28 +29,28 @@ bp = Blueprint("evaluations", __name__)
 
 
 class ButtonForm(CheckedForm):
-    submit = SubmitField("Save")
+    submit = SubmitField(_l("Save"))
 
 
 class QuestionForm(CheckedForm):
-    kind = SelectField("Kind", choices=[SelectChoice(k, v) for k, v in QUESTION_KINDS.items()])
-    prompt = StringField("Question")
-    choices = TextAreaField("Choices (multiple choice: one per line)")
-    required = BooleanField("An answer is required")
-    add = SubmitField("Add the question")
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, v) for k, v in QUESTION_KINDS.items()])
+    prompt = StringField(_l("Question"))
+    choices = TextAreaField(_l("Choices (multiple choice: one per line)"))
+    required = BooleanField(_l("An answer is required"))
+    add = SubmitField(_l("Add the question"))
 
 
 class EditForm(CheckedForm):
-    prompt = StringField("Question")
-    choices = TextAreaField("Choices (one per line)")
-    required = BooleanField("An answer is required")
-    save_question = SubmitField("Save")
+    prompt = StringField(_l("Question"))
+    choices = TextAreaField(_l("Choices (one per line)"))
+    required = BooleanField(_l("An answer is required"))
+    save_question = SubmitField(_l("Save"))
 
 
 class SettingsForm(CheckedForm):
-    intro = TextAreaField("Introduction shown above the questions")
-    open_days = StringField("Days it stays open after the last session")
-    save_days = SubmitField("Save")
+    intro = TextAreaField(_l("Introduction shown above the questions"))
+    open_days = StringField(_l("Days it stays open after the last session"))
+    save_days = SubmitField(_l("Save"))
 
 
 # --- the participant's page -----------------------------------------------------------------
@@ -78,7 +80,7 @@ def answer(token: str) -> Any:
             errors, status = exc.errors, 400
         else:
             db.session.commit()
-            flash("Thank you: your answers are saved. You can change them until the evaluation closes.")
+            flash(_("Thank you: your answers are saved. You can change them until the evaluation closes."))
             return redirect(url_for(".answer", token=token), code=303)
     return render_template(
         "ce/evaluation_answer.html",
@@ -210,10 +212,10 @@ def edit_question(slug: str, question_id: int) -> Any:
         )
     except evaluations.EvaluationError as exc:
         db.session.rollback()
-        flash(f"Question not saved: {exc}", "error")
+        flash(_("Question not saved: %(exc)s", exc=exc), "error")
         return redirect(url_for(".manage", slug=slug) + f"#q-{question_id}", code=303)
     db.session.commit()
-    flash("Question saved.")
+    flash(_("Question saved."))
     return redirect(url_for(".manage", slug=slug) + f"#q-{question_id}", code=303)
 
 
@@ -232,7 +234,7 @@ def settings(slug: str) -> Any:
     event = officer_event(slug)
     evaluation = evaluations.evaluation_of(event)
     if evaluation is None:
-        abort(404, description="Set up the evaluation first.")
+        abort(404, description=_l("Set up the evaluation first."))
     form = SettingsForm()
     if not form.validate_on_submit():
         return _manage_page(event, sform=form, status=400)
@@ -266,7 +268,7 @@ def results_csv(slug: str) -> Response:
     event = officer_event(slug)
     evaluation = evaluations.evaluation_of(event)
     if evaluation is None:
-        abort(404, description="This event has no evaluation.")
+        abort(404, description=_l("This event has no evaluation."))
     return Response(
         evaluations.export_csv(evaluation),
         mimetype="text/csv",

@@ -12,9 +12,10 @@ cookie the page's script sets from the browser, else the forum's home zone.
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request, session
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from forum.core import clock, timezones
+from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.core.tokens import TokenError, read_token
 from forum.discussion import service as discussion
@@ -31,7 +32,7 @@ bp = Blueprint("discussion", __name__)
 def _event_or_404(slug: str) -> Event:
     event = Event.by_slug(slug)
     if event is None or not event.is_eforum or (not event.is_public and not _is_officer(event)):
-        abort(404, description="There is no e-forum here.")
+        abort(404, description=_l("There is no e-forum here."))
     return event
 
 
@@ -79,7 +80,10 @@ def _subscription_from_token(token: str) -> Subscription | None:
     except TokenError:
         return None
     sub = db.session.get(Subscription, sub_id) if isinstance(sub_id, int) else None
-    return sub if sub is not None and sub.is_active else None
+    if sub is not None and sub.is_active:
+        i18n.use_locale(sub.participant.language)  # the compose page in the poster's language
+        return sub
+    return None
 
 
 def _panelist_moderator(event: Event, token: str | None) -> EventPanelist | None:
@@ -116,8 +120,8 @@ def _require_reader(event: Event) -> None:
         return
     abort(
         403,
-        description="This e-forum's archive is for its subscribers. "
-        "Open it from the link in any message from the list.",
+        description=_l("This e-forum's archive is for its subscribers. "
+        "Open it from the link in any message from the list."),
     )
 
 

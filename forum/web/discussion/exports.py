@@ -4,6 +4,7 @@ public archive). The rules for what each contains are in `forum.discussion.expor
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, make_response, render_template, request, stream_with_context
+from flask_babel import lazy_gettext as _l
 
 from forum.core import clock
 from forum.core.urls import external_url
@@ -19,10 +20,10 @@ def feed(slug: str) -> Response:
     """New threads (`?kind=threads`, the default) or every post (`?kind=posts`), newest first."""
     event = _event_or_404(slug)
     if not (event.is_public and event.archive_public):
-        abort(404, description="This e-forum's archive has no public feed.")
+        abort(404, description=_l("This e-forum's archive has no public feed."))
     kind = request.args.get("kind", "threads")
     if kind not in exports.FEED_KINDS:
-        abort(400, description="kind must be threads or posts.")
+        abort(400, description=_l("kind must be threads or posts."))
     posts = exports.feed_posts(event, kind)
     self_url = external_url("discussion_exports.feed", slug=event.slug, kind=kind)
     updated = max((p.accepted_at for p in posts if p.accepted_at), default=event.published_at or clock.now())
@@ -47,7 +48,7 @@ def mbox(slug: str) -> Response:
     event = _event_or_404(slug)
     officer = _is_officer(event)  # a role on this event: other events' officers are readers here
     if not officer and not event.archive_public:
-        abort(403, description="Only program officers can export this e-forum's archive.")
+        abort(403, description=_l("Only program officers can export this e-forum's archive."))
     resp = Response(stream_with_context(exports.mbox_chunks(event, with_addresses=officer)))
     resp.headers["Content-Type"] = "application/mbox"
     resp.headers["Content-Disposition"] = f'attachment; filename="{event.slug}.mbox"'

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -22,12 +24,12 @@ from forum.web.forms import submitted
 
 class ModerateForm(CheckedForm):
     reason = TextAreaField(
-        "Reason (sent to the author when rejecting)",
+        _l("Reason (sent to the author when rejecting)"),
         validators=[Optional(), Length(max=2000)],
     )
-    approve = SubmitField("Approve and send")
-    always = SubmitField("Approve and always accept this sender")
-    reject = SubmitField("Reject")
+    approve = SubmitField(_l("Approve and send"))
+    always = SubmitField(_l("Approve and always accept this sender"))
+    reject = SubmitField(_l("Reject"))
 
 
 #: The same three decisions for every ticked post at once (checkboxes named `post`, outside
@@ -64,8 +66,8 @@ def _moderator_identity(event: Event) -> str:
         return link.panelist.email or ""
     abort(
         403,
-        description="The moderation queue is for officers (sign in) and this e-forum's moderators "
-        "(use the link in a hold notice).",
+        description=_l("The moderation queue is for officers (sign in) and this e-forum's moderators "
+        "(use the link in a hold notice)."),
     )
 
 
@@ -105,11 +107,11 @@ def moderate(slug: str, post_id: int) -> ResponseReturnValue:
     moderator = _moderator_identity(event)
     post = db.session.get(Post, post_id)
     if post is None or post.event_id != event.id:
-        abort(404, description="There is no such post in this e-forum.")
+        abort(404, description=_l("There is no such post in this e-forum."))
     form = ModerateForm(prefix=f"p{post.id}")
     submitted(form, "The form expired; reload the queue and try again.")
     if post.status != "held":
-        flash(f"That post was already {post.status}.", "info")
+        flash(_("That post was already %(status)s.", status=post.status), "info")
         return redirect(url_for(".moderation", slug=event.slug))
     if form.reject.data:
         reason = (form.reason.data or "").strip()
@@ -118,15 +120,15 @@ def moderate(slug: str, post_id: int) -> ResponseReturnValue:
             return _moderation_page(event, moderator, form, post.id), 400
         discussion.reject(post, reason, moderator)
         db.session.commit()
-        flash(f"Rejected “{post.subject}”; the reason was mailed to {post.author_display}.", "success")
+        flash(_("Rejected “%(subject)s”; the reason was mailed to %(author_display)s.", subject=post.subject, author_display=post.author_display), "success")
     elif form.always.data:
         moderation_service.moderate_many(event, [post.id], "always", moderator)
         db.session.commit()
-        flash(f"Approved “{post.subject}”; {post.author_email} will always be accepted.", "success")
+        flash(_("Approved “%(subject)s”; %(author_email)s will always be accepted.", subject=post.subject, author_email=post.author_email), "success")
     else:
         discussion.accept(post, moderator)
         db.session.commit()
-        flash(f"Approved “{post.subject}”; it was sent to the list.", "success")
+        flash(_("Approved “%(subject)s”; it was sent to the list.", subject=post.subject), "success")
     return redirect(url_for(".moderation", slug=event.slug))
 
 
@@ -139,7 +141,7 @@ def moderate_bulk(slug: str) -> ResponseReturnValue:
     submitted(form, "The form expired; reload the queue and try again.")
     ids = [int(raw) for raw in request.form.getlist("post") if raw.isdigit()]
     if not ids:
-        flash("Tick the posts to decide first.", "info")
+        flash(_("Tick the posts to decide first."), "info")
         return redirect(url_for(".moderation", slug=event.slug))
     action = "reject" if form.reject.data else "always" if form.always.data else "approve"
     reason = (form.reason.data or "").strip()

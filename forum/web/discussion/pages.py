@@ -10,6 +10,8 @@ from datetime import date, datetime, time, timedelta
 
 from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import func, select
 from wtforms import StringField, SubmitField, TextAreaField
@@ -43,13 +45,13 @@ _BLOCKQUOTE_RE = re.compile(r"<(/?)blockquote\b[^>]*>", re.IGNORECASE)
 
 
 class PostForm(CheckedForm):
-    subject = StringField("Subject", validators=[Optional(), Length(max=300)])
+    subject = StringField(_l("Subject"), validators=[Optional(), Length(max=300)])
     body = TextAreaField(
-        "Message",
-        validators=[DataRequired("Write your message."), Length(max=100_000)],
-        description="Plain text; Markdown formatting such as *emphasis* and lists works.",
+        _l("Message"),
+        validators=[DataRequired(_l("Write your message.")), Length(max=100_000)],
+        description=_l("Plain text; Markdown formatting such as *emphasis* and lists works."),
     )
-    submit = SubmitField("Post to the e-forum")
+    submit = SubmitField(_l("Post to the e-forum"))
 
 
 @bp.app_template_filter("fold_quotes")
@@ -149,7 +151,7 @@ def thread(slug: str, thread_id: int) -> Response:
     _require_reader(event)
     found = db.session.get(Thread, thread_id)
     if found is None or found.event_id != event.id or not found.post_count:
-        abort(404, description="There is no such thread in this e-forum.")
+        abort(404, description=_l("There is no such thread in this e-forum."))
     posts = thread_reads.accepted_posts(event, found.id)
     html = render_template(
         "discussion/thread.html",
@@ -169,7 +171,7 @@ def post(slug: str, post_id: int) -> Response:
     _require_reader(event)
     found = db.session.get(Post, post_id)
     if found is None or found.event_id != event.id or found.status != "accepted":
-        abort(404, description="There is no such post in this e-forum's archive.")
+        abort(404, description=_l("There is no such post in this e-forum's archive."))
     html = render_template(
         "discussion/post.html",
         event=event,
@@ -191,7 +193,7 @@ def export(slug: str) -> Response:
     """The whole discussion as one HTML document, for officers once the forum has closed."""
     event = _event_or_404(slug)
     if not _is_officer(event):
-        abort(403, description="Only program officers can export a discussion.")
+        abort(403, description=_l("Only program officers can export a discussion."))
     if not _closed(event):
         return render_error(409, "The discussion can be exported after the e-forum closes.")  # type: ignore[return-value]
     threads = sorted(thread_reads.threads(event), key=lambda t: (t.created_at, t.id))
@@ -214,8 +216,8 @@ def compose(token: str) -> ResponseReturnValue:
     if sub is None:
         abort(
             403,
-            description="This posting link is not valid (or your subscription is no longer active). "
-            "Use the link in a recent message from the list.",
+            description=_l("This posting link is not valid (or your subscription is no longer active). "
+            "Use the link in a recent message from the list."),
         )
     event = sub.event
     _grant("forum_readers", event.id)
@@ -231,10 +233,10 @@ def compose(token: str) -> ResponseReturnValue:
         else:
             outcome = discussion.post_from_web(sub, form.subject.data or "", form.body.data or "", parent)
             if outcome.status == "accepted":
-                flash("Your post was sent to the e-forum.", "success")
+                flash(_("Your post was sent to the e-forum."), "success")
                 return redirect(url_for(".post", slug=event.slug, post_id=outcome.post.id))  # type: ignore[union-attr]
             if outcome.status == "held":
-                flash(f"{outcome.reason} You will see it in the archive once approved.", "info")
+                flash(_("%(reason)s You will see it in the archive once approved.", reason=outcome.reason), "info")
                 return redirect(url_for(".compose", token=token))
             form.body.errors = [*form.body.errors, outcome.reason]
     return render_template(

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -32,21 +34,21 @@ bp = Blueprint("announcements", __name__, url_prefix="/manage/events/<slug>/anno
 
 class AnnouncementForm(CheckedForm):
     kind = SelectField(
-        "Type",
+        _l("Type"),
         choices=[SelectChoice(v, label) for v, label in ANNOUNCEMENT_KINDS.items()],
         default="announcement",
     )
     subject = StringField(
-        "Subject", validators=[DataRequired("Give the message a subject."), Length(max=200)]
+        _l("Subject"), validators=[DataRequired(_l("Give the message a subject.")), Length(max=200)]
     )
     body = TextAreaField(
-        "Message",
-        validators=[DataRequired("Write the message."), Length(max=100_000)],
+        _l("Message"),
+        validators=[DataRequired(_l("Write the message.")), Length(max=100_000)],
         render_kw={"rows": 12},
     )
-    send_date = DateField("Send on", validators=[DataRequired("Pick the day it goes out.")])
-    send_time = TimeField("at", validators=[DataRequired("Pick the time it goes out.")])
-    submit = SubmitField("Schedule")
+    send_date = DateField(_l("Send on"), validators=[DataRequired(_l("Pick the day it goes out."))])
+    send_time = TimeField(_l("at"), validators=[DataRequired(_l("Pick the time it goes out."))])
+    submit = SubmitField(_l("Schedule"))
 
 
 def _page(template: str, event: Event, form: AnnouncementForm, **context: Any) -> Any:
@@ -90,7 +92,7 @@ def _save(form: AnnouncementForm, announcement: Announcement, event: Event) -> b
     if note:
         flash(note, "warning")
     if announcement.send_at <= clock.now():
-        flash("That time has already passed, so it goes out within a minute.", "warning")
+        flash(_("That time has already passed, so it goes out within a minute."), "warning")
     return True
 
 
@@ -106,7 +108,7 @@ def index(slug: str) -> str | Response:
             db.session.add(announcement)
             db.session.commit()
             when = _when(announcement)
-            flash(f"“{announcement.subject}” is scheduled for {when}.", "success")
+            flash(_("“%(subject)s” is scheduled for %(when)s.", subject=announcement.subject, when=when), "success")
             return redirect(url_for(".index", slug=slug))
     rows = list(
         db.session.scalars(
@@ -125,7 +127,7 @@ def edit(slug: str, announcement_id: int) -> str | Response:
     announcement = _announcement(event, announcement_id)
     if not announcement.editable:
         flash(
-            f"This {announcement.kind_label.lower()} was {announcement.status} and can no longer change.",
+            _("This %(kind_label)s was %(status)s and can no longer change.", kind_label=announcement.kind_label.lower(), status=announcement.status),
             "error",
         )
         return redirect(url_for(".index", slug=slug))
@@ -135,7 +137,7 @@ def edit(slug: str, announcement_id: int) -> str | Response:
         form.send_time.data = announcement.send_wall.time()
     if form.validate_on_submit() and _save(form, announcement, event):
         db.session.commit()
-        flash(f"Saved; it goes out {_when(announcement)}.", "success")
+        flash(_("Saved; it goes out %(announcement)s.", announcement=_when(announcement)), "success")
         return redirect(url_for(".index", slug=slug))
     return _page("announcements/edit.html", event, form, announcement=announcement)
 
@@ -148,9 +150,9 @@ def cancel(slug: str, announcement_id: int) -> Response:
     if FlaskForm().validate_on_submit() and announcement.editable:
         announcement.status = "cancelled"
         db.session.commit()
-        flash(f"“{announcement.subject}” is cancelled and will not be sent.", "success")
+        flash(_("“%(subject)s” is cancelled and will not be sent.", subject=announcement.subject), "success")
     elif announcement.status == "sent":
-        flash("It was already sent.", "error")
+        flash(_("It was already sent."), "error")
     return redirect(url_for(".index", slug=slug))
 
 

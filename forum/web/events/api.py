@@ -19,7 +19,7 @@ from marshmallow import RAISE
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import selectinload
 
-from forum.core import clock
+from forum.core import clock, i18n
 from forum.core.extensions import db
 from forum.events import editing
 from forum.events import service as events
@@ -124,7 +124,7 @@ def _event_values(data: dict[str, Any]) -> dict[str, Any]:
     """The JSON fields as the service takes them: text trimmed, outcomes one per line."""
     values = {}
     for name, value in data.items():
-        if name == "learning_outcomes":
+        if name in ("learning_outcomes", "second_outcomes"):
             value = "\n".join(item.strip() for item in value)
         elif isinstance(value, str) and name != "slug":
             value = value.strip()
@@ -229,6 +229,7 @@ def subscribe(data: dict[str, Any], slug: str) -> Response:
             mode=data["mode"],
             conduct_accepted=data["accept_conduct"],
             source="api",
+            language=i18n.browser_locale(),
         )
     except subscription_service.SubscriptionError as exc:
         db.session.rollback()

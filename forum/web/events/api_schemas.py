@@ -15,6 +15,7 @@ from flask import url_for
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from forum.core import timezones
+from forum.core.i18n import LANGUAGE_NAMES
 from forum.core.text import lines, markdown
 from forum.core.validation import (
     MAX_DB_INT,
@@ -291,6 +292,13 @@ class EventSchema(EventSummarySchema):
     )
     learning_outcomes = string_list(lambda e: lines(e.learning_outcomes))
     audience = fields.String(metadata={"description": "who should attend"})
+    language = fields.String(metadata={"enum": list(LANGUAGE_NAMES)})
+    second_language = fields.String(metadata={"description": "empty, or the language of the second_* fields"})
+    second_title = fields.String()
+    second_summary = fields.String()
+    second_outcomes = fields.Function(
+        lambda e: lines(e.second_outcomes), metadata={"type": "array", "items": {"type": "string"}}
+    )
     registration_info = fields.String(metadata={"description": "how to register, Markdown"})
     tech_requirements = fields.String()
     conduct_url = fields.String()
@@ -442,6 +450,19 @@ class EventInSchema(Schema):
         load_default="America/New_York",
         validate=[validate.Length(max=64), _zone],
         metadata={"enum": timezones.all_zone_names()},
+    )
+    language = fields.String(
+        validate=validate.OneOf(list(LANGUAGE_NAMES)), metadata={"description": "the event's own language"}
+    )
+    second_language = fields.String(
+        validate=validate.OneOf(["", *LANGUAGE_NAMES]),
+        metadata={"description": "readers in this language see second_title, second_summary, second_outcomes"},
+    )
+    second_title = fields.String(validate=[validate.Length(max=200), text_line])
+    second_summary = fields.String(validate=[validate.Length(max=2000), api_multi_line])
+    second_outcomes = fields.List(
+        fields.String(validate=[validate.Length(min=1), api_single_line]),
+        metadata={"description": "the learning outcomes in the second language, one each"},
     )
     moderation = fields.String(validate=validate.OneOf(list(MODERATION_POLICIES)))
     non_member_posts = fields.String(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -88,7 +89,7 @@ def new_event() -> Page:
             show_error(form[exc.field], exc)
         else:
             db.session.commit()
-            flash(f"Created “{event.title}”. Now add its sessions.", "success")
+            flash(_("Created “%(title)s”. Now add its sessions.", title=event.title), "success")
             return redirect(url_for("manage.sessions", slug=event.slug))
     if request.method == "POST":
         return bad_request("manage/event_form.html", form=form, event=None)
@@ -177,7 +178,7 @@ def publish(slug: str) -> Response:
     form = ConfirmForm()
     submitted(form, "The form expired. Go back, reload the page and try again.")
     if commit_or_flash(lambda: editing.publish_event(ev), editing.EventChangeError):
-        flash(f"Published. The public page is live at {url_for('public.event', slug=ev.slug)}.", "success")
+        flash(_("Published. The public page is live at %(slug)s.", slug=url_for('public.event', slug=ev.slug)), "success")
         for warning in actions.publish_warnings(ev):
             flash(warning, "warning")
     return redirect(url_for("manage.event", slug=ev.slug))
@@ -192,7 +193,7 @@ def cancel_event(slug: str) -> Page:
         actions.cancel_event(ev)
         db.session.commit()
         flash(
-            f"“{ev.title}” is cancelled. Calendar cancellations go to {people(recipients)}.",
+            _("“%(title)s” is cancelled. Calendar cancellations go to %(recipients)s.", title=ev.title, recipients=people(recipients)),
             "success",
         )
         return redirect(url_for("manage.event", slug=ev.slug))

@@ -7,6 +7,8 @@ A panelist (their bio) outlives any one event; only the link to the event is rem
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
@@ -63,7 +65,7 @@ def new_panelist(slug: str) -> Page:
         panelist = panelist_service.save_panelist(None, _bio(form))
         panelist_service.attach_panelist(ev, panelist, form.role.data)
         db.session.commit()
-        flash(f"Added {panelist.name}.", "success")
+        flash(_("Added %(name)s.", name=panelist.name), "success")
         return redirect(url_for("manage.panelists", slug=slug))
     if request.method == "POST":
         return bad_request("manage/panelist_form.html", event=ev, form=form, panelist=None)
@@ -83,10 +85,10 @@ def attach_panelist(slug: str) -> Response:
     if form.validate_on_submit() and (form.panelist_id.data or "").isdigit():
         panelist = db.session.get(Panelist, int(form.panelist_id.data))
     if panelist is None:
-        abort(400, description="Pick a panelist from the search results.")
+        abort(400, description=_l("Pick a panelist from the search results."))
     panelist_service.attach_panelist(ev, panelist, form.role.data)
     db.session.commit()
-    flash(f"Added {panelist.name} as {form.role.data}.", "success")
+    flash(_("Added %(name)s as %(role)s.", name=panelist.name, role=form.role.data), "success")
     return redirect(url_for("manage.panelists", slug=slug))
 
 
@@ -96,10 +98,10 @@ def panelist_link(slug: str, link_id: int) -> Response:
     ev = get_event(slug)
     link = db.session.get(EventPanelist, link_id)
     if link is None or link.event_id != ev.id:
-        abort(404, description="That panelist is not on this event.")
+        abort(404, description=_l("That panelist is not on this event."))
     form = RoleForm()
     if not form.validate_on_submit():
-        abort(400, description="Unknown role, or the form expired.")
+        abort(400, description=_l("Unknown role, or the form expired."))
     action = request.form.get("action", "role")
     name = link.panelist.name
     if action == "up":
@@ -108,24 +110,24 @@ def panelist_link(slug: str, link_id: int) -> Response:
         panelist_service.move_panelist(link, 1)
     elif action == "remove":
         panelist_service.detach_panelist(link)
-        flash(f"Removed {name} from this event (their bio stays for other events).", "success")
+        flash(_("Removed %(name)s from this event (their bio stays for other events).", name=name), "success")
     else:
         panelist_service.attach_panelist(ev, link.panelist, form.role.data)  # already on it: a new role
-        flash(f"{name} is now {link.role_label.lower()}.", "success")
+        flash(_("%(name)s is now %(role_label)s.", name=name, role_label=link.role_label.lower()), "success")
     db.session.commit()
     return redirect(url_for("manage.panelists", slug=slug))
 
 
 @bp.route("/panelists/<int:panelist_id>/edit", methods=["GET", "POST"])
 def edit_panelist(panelist_id: int) -> Page:
-    panelist = db.get_or_404(Panelist, panelist_id, description="There is no such panelist.")
+    panelist = db.get_or_404(Panelist, panelist_id, description=_l("There is no such panelist."))
     slug = request.args.get("event") or ""
     ev = Event.by_slug(slug) if slug else None
     form = PanelistForm(obj=panelist)
     if form.validate_on_submit():
         panelist_service.save_panelist(panelist, _bio(form))
         db.session.commit()
-        flash(f"Saved {panelist.name}.", "success")
+        flash(_("Saved %(name)s.", name=panelist.name), "success")
         if ev is not None:
             return redirect(url_for("manage.panelists", slug=ev.slug))
         return redirect(url_for("manage.index"))

@@ -289,11 +289,11 @@ def cancel_session(slug: str, session_id: int) -> Page:
         if ev.status == "draft":
             actions.remove_session(session)
             db.session.commit()
-            flash("Session removed.", "success")
+            flash(_("Session removed."), "success")
         else:
             editing.cancel_session(session, reason=request.form.get("reason", ""))
             db.session.commit()
-            flash(f"Session cancelled. Calendar cancellations go to {people(recipients)}.", "success")
+            flash(_("Session cancelled. Calendar cancellations go to %(recipients)s.", recipients=people(recipients)), "success")
         return redirect(url_for("manage.sessions", slug=slug))
     return render_template(
         "manage/cancel_session.html", event=ev, session=session, form=form, recipients=recipients

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from forum.core import clock, timezones
+from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.models import Event, EventPanelist, Panelist, Session
 from forum.team import roles
@@ -127,8 +128,23 @@ def viewer_zone_from_request() -> str:
     return timezones.reader_zone((request.args.get("tz") or "").strip(), fallback="UTC")
 
 
+def use_event_language(event: Event) -> None:
+    """An event's pages default to its language: a reader whose browser asks for the event's
+    primary or second language gets theirs (with its region's formats); anyone else the
+    event's own. A signed-in officer keeps the language they chose."""
+    if getattr(current_user, "is_authenticated", False) and getattr(current_user, "language", None):
+        return
+    browser = i18n.browser_locale()
+    if browser and i18n.language_of(browser) in {event.language, event.second_language}:
+        return
+    i18n.use_locale(event.language)
+
+
 def event_context(event: Event) -> dict[str, object]:
-    """Everything templates/public/event.html needs (shared with the officer preview)."""
+    """Everything templates/public/event.html needs (shared with the officer preview).
+    The page is in the event's language unless the reader's is its second one (or an
+    officer chose theirs)."""
+    use_event_language(event)
     viewer_zone = viewer_zone_from_request()
     return {
         "event": event,
@@ -182,13 +198,13 @@ def event(slug: str) -> Response:
     def render() -> str:
         full = load_event(slug)  # sessions, panelists and materials in a few more queries
         if full is None or not full.is_public:
-            abort(404, description="There is no published event at this address.")
+            abort(404, description=_l("There is no published event at this address."))
         return render_template("public/event.html", **event_context(full))
 
     def uncached() -> Response:
         ev = Event.by_slug(slug)  # the row only: a 304 needs no more
         if ev is None or not ev.is_public:
-            abort(404, description="There is no published event at this address.")
+            abort(404, description=_l("There is no published event at this address."))
         return conditional_page(event_page_version(ev), render, csrf_form=True)
 
     return cached_page(render, uncached, csrf_form=True)  # csrf: the subscribe form
@@ -228,7 +244,7 @@ def _panelist(panelist_id: int) -> tuple[Panelist, list[EventPanelist]]:
         or (current_user.is_authenticated and roles.can(current_user, roles.EVENT_VIEW, link.event))
     ]
     if person is None or not links:
-        abort(404, description="There is no such panelist page.")
+        abort(404, description=_l("There is no such panelist page."))
     links.sort(key=lambda link: _first_day(link.event) or date.max, reverse=True)
     return person, links
 
@@ -296,5 +312,5 @@ for _code in (400, 403, 404, 405, 413, 429):
 def server_error(error: Exception) -> tuple[str | Response, int] | Response:
     db.session.rollback()
     if _wants_json():
-        return jsonify(code=500, status="Internal Server Error", message="Something went wrong."), 500
+        return jsonify(code=500, status="Internal Server Error", message=_l("Something went wrong.")), 500
     return render_error(500)

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from forum.core.text import sanitize_html
@@ -168,5 +169,5 @@ def clear():
         for path in folder.glob("*.eml"):
             path.unlink(missing_ok=True)
             count += 1
-    flash(f"Deleted {count} message{'s' if count != 1 else ''}.", "success")
+    flash(_("Deleted %(count)s message%(count2)s.", count=count, count2='s' if count != 1 else ''), "success")
     return redirect(url_for("devmail.index"))

@@ -4,6 +4,8 @@ with a preview (rendered by the server with sample values) and a test send to th
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, TextAreaField
@@ -23,9 +25,9 @@ PLACEHOLDER_HINT = (
 class MailTextForm(CheckedForm):
     kind = HiddenField()
     intro = TextAreaField(
-        "Intro paragraph", description="At the top, after the greeting. " + PLACEHOLDER_HINT
+        _l("Intro paragraph"), description=_l("At the top, after the greeting. ") + PLACEHOLDER_HINT
     )
-    signoff = TextAreaField("Sign-off", description="Before the links at the end. " + PLACEHOLDER_HINT)
+    signoff = TextAreaField(_l("Sign-off"), description=_l("Before the links at the end. ") + PLACEHOLDER_HINT)
 
 
 @bp.route("/events/<slug>/mail-texts", methods=["GET", "POST"])
@@ -54,13 +56,13 @@ def edit(slug: str) -> str | tuple[str, int] | Response:
         elif action == "test":
             mail_texts.send_test(event, kind, intro, signoff, current_user.email, current_user.name or "")
             db.session.commit()
-            flash(f"A test mail is on its way to {current_user.email}.", "success")
+            flash(_("A test mail is on its way to %(email)s.", email=current_user.email), "success")
             preview = mail_texts.preview(event, intro, signoff)
             real = mail_texts.real_mail(event, kind, intro, signoff)
         else:
             mail_texts.save(event, kind, intro, signoff)
             db.session.commit()
-            flash(f"Saved the texts of the {kinds[kind].lower()} mail.", "success")
+            flash(_("Saved the texts of the %(kind)s mail.", kind=kinds[kind].lower()), "success")
             return redirect(url_for("mail_texts.edit", slug=slug, kind=kind))
     elif request.method == "POST":
         status = 400

@@ -3,6 +3,7 @@ external resources) with the one function that turns a picked value into a Resou
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
@@ -24,69 +25,69 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class ResourceForm(CheckedForm):
-    title = StringField("Title", validators=[Length(max=200)])
-    url = StringField("Web address", validators=[Length(max=1000)])
-    kind = SelectField("Kind", choices=[SelectChoice(k, label) for k, label in service.KIND_CHOICES])
-    minutes = IntegerField("Estimated minutes", validators=[Optional()])
-    topics = StringField("Topics", description="Separate topics with commas.", validators=[Length(max=500)])
-    description = TextAreaField("Description", description="Markdown.")
-    submit = SubmitField("Save resource")
+    title = StringField(_l("Title"), validators=[Length(max=200)])
+    url = StringField(_l("Web address"), validators=[Length(max=1000)])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, label) for k, label in service.KIND_CHOICES])
+    minutes = IntegerField(_l("Estimated minutes"), validators=[Optional()])
+    topics = StringField(_l("Topics"), description=_l("Separate topics with commas."), validators=[Length(max=500)])
+    description = TextAreaField(_l("Description"), description=_l("Markdown."))
+    submit = SubmitField(_l("Save resource"))
 
 
 class TopicsForm(CheckedForm):
-    topics = StringField("Topics", description="Separate topics with commas.", validators=[Length(max=500)])
+    topics = StringField(_l("Topics"), description=_l("Separate topics with commas."), validators=[Length(max=500)])
     minutes = IntegerField(
-        "Estimated minutes", validators=[Optional()], description="Empty: the length of its live sessions."
+        _l("Estimated minutes"), validators=[Optional()], description=_l("Empty: the length of its live sessions.")
     )
-    submit = SubmitField("Save")
+    submit = SubmitField(_l("Save"))
 
 
 class ImportForm(CheckedForm):
-    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file.")])
-    submit = SubmitField("Import")
+    file = FileField(_l("CSV file"), validators=[FileRequired("Choose a CSV file.")])
+    submit = SubmitField(_l("Import"))
 
 
 class NeedForm(CheckedForm):
-    title = StringField("Learning need", validators=[Length(max=200)])
-    slug = StringField("Address", validators=[Length(max=80)], description="Made from the title when empty.")
-    description = TextAreaField("Description", description="Markdown.")
-    submit = SubmitField("Save learning need")
+    title = StringField(_l("Learning need"), validators=[Length(max=200)])
+    slug = StringField(_l("Address"), validators=[Length(max=80)], description=_l("Made from the title when empty."))
+    description = TextAreaField(_l("Description"), description=_l("Markdown."))
+    submit = SubmitField(_l("Save learning need"))
 
 
 class PathwayForm(CheckedForm):
-    title = StringField("Title", validators=[Length(max=200)])
+    title = StringField(_l("Title"), validators=[Length(max=200)])
     slug = StringField(
-        "Address",
+        _l("Address"),
         validators=[Length(max=80)],
-        description="/pathways/<address>; made from the title when empty.",
+        description=_l("/pathways/<address>; made from the title when empty."),
     )
     audience = StringField(
-        "Audience", validators=[Length(max=300)], description="Who it is for, in one line."
+        _l("Audience"), validators=[Length(max=300)], description=_l("Who it is for, in one line.")
     )
-    summary = TextAreaField("Summary")
-    description = TextAreaField("Introduction", description="Markdown.")
-    needs = MultiCheckboxField("Serves these learning needs", coerce=int)
+    summary = TextAreaField(_l("Summary"))
+    description = TextAreaField(_l("Introduction"), description=_l("Markdown."))
+    needs = MultiCheckboxField(_l("Serves these learning needs"), coerce=int)
     topics = TopicsField()
-    submit = SubmitField("Save pathway")
+    submit = SubmitField(_l("Save pathway"))
 
 
 class StepForm(CheckedForm):
-    source = SelectField("Resource")
-    why = StringField("Why this step", validators=[Length(max=500)])
+    source = SelectField(_l("Resource"))
+    why = StringField(_l("Why this step"), validators=[Length(max=500)])
     stage = StringField(
-        "Stage", validators=[Length(max=120)], description="Empty: same stage as the step before."
+        _l("Stage"), validators=[Length(max=120)], description=_l("Empty: same stage as the step before.")
     )
-    submit = SubmitField("Add step")
+    submit = SubmitField(_l("Add step"))
 
 
 class StepEditForm(CheckedForm):
-    why = StringField("Why this step", validators=[Length(max=500)])
-    stage = StringField("Stage", validators=[Length(max=120)])
-    submit = SubmitField("Save step")
+    why = StringField(_l("Why this step"), validators=[Length(max=500)])
+    stage = StringField(_l("Stage"), validators=[Length(max=120)])
+    submit = SubmitField(_l("Save step"))
 
 
 class ButtonForm(CheckedForm):
-    submit = SubmitField("Continue")
+    submit = SubmitField(_l("Continue"))
 
 
 def need_choices() -> list[SelectChoice]:

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -50,7 +52,7 @@ F = TypeVar("F", bound=FlaskForm)
 def _pathway(slug: str) -> Pathway:
     item = Pathway.by_slug(slug)
     if item is None:
-        abort(404, description="There is no pathway at this address.")
+        abort(404, description=_l("There is no pathway at this address."))
     return item
 
 
@@ -205,7 +207,7 @@ def step_action(slug: str, step_id: int, action: str) -> Page:
     if ButtonForm().validate_on_submit():
         if action == "remove":
             service.remove_step(step)
-            flash("Step removed.")
+            flash(_("Step removed."))
         else:
             service.move_step(step, -1 if action == "up" else 1)
         db.session.commit()
@@ -225,9 +227,9 @@ def status(slug: str, action: str) -> Page:
     title = item.title
     if ButtonForm().validate_on_submit() and commit_or_flash(lambda: change[action](item), service.PathwayError):
         if action == "delete":
-            flash(f"Deleted {title}.")
+            flash(_("Deleted %(title)s.", title=title))
             return redirect(url_for(".index"), code=303)
-        flash("Published: it is on /pathways now." if action == "publish" else "Back to draft.")
+        flash(_("Published: it is on /pathways now.") if action == "publish" else "Back to draft.")
     return redirect(url_for(".pathway", slug=slug), code=303)
 
 
@@ -316,7 +318,7 @@ def delete_resource(resource_id: int) -> Page:
     if ButtonForm().validate_on_submit():
         if not commit_or_flash(lambda: service.delete_resource(resource), service.PathwayError):
             return redirect(url_for(".edit_resource", resource_id=resource_id), code=303)
-        flash(f"Deleted {title}.")
+        flash(_("Deleted %(title)s.", title=title))
     return redirect(url_for(".resources"), code=303)
 
 

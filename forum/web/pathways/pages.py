@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import BooleanField, EmailField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -41,22 +43,22 @@ def _follow_limit() -> str:
 
 class PaceFields(CheckedForm):
     interval_days = SelectField(
-        "How often", coerce=int, choices=[SelectChoice(k, v) for k, v in INTERVALS.items()], default=7
+        _l("How often"), coerce=int, choices=[SelectChoice(k, v) for k, v in INTERVALS.items()], default=7
     )
     weekday = SelectField(
-        "Day of the week",
+        _l("Day of the week"),
         coerce=int,
         choices=[SelectChoice(i, day) for i, day in enumerate(WEEKDAYS)],
         default=0,
     )
     hour = SelectField(
-        "Hour",
+        _l("Hour"),
         coerce=int,
         choices=[SelectChoice(h, f"{(h % 12) or 12}:00 {'AM' if h < 12 else 'PM'}") for h in range(24)],
         default=9,
     )
-    timezone = SelectField("Time zone", default="America/New_York", widget=CachedSelect())
-    advance_on_done = BooleanField("When I mark a step done, send the next one straight away", default=True)
+    timezone = SelectField(_l("Time zone"), default="America/New_York", widget=CachedSelect())
+    advance_on_done = BooleanField(_l("When I mark a step done, send the next one straight away"), default=True)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -64,20 +66,20 @@ class PaceFields(CheckedForm):
 
 
 class FollowForm(PaceFields):
-    email = EmailField("Email address", validators=[InputRequired("Enter an email address.")])
-    submit = SubmitField("Follow by email")
+    email = EmailField(_l("Email address"), validators=[InputRequired(_l("Enter an email address."))])
+    submit = SubmitField(_l("Follow by email"))
 
 
 class PaceForm(PaceFields):
-    save = SubmitField("Save")
-    pause = SubmitField("Pause")
-    resume = SubmitField("Resume")
-    leave = SubmitField("Stop following")
-    restart = SubmitField("Follow again")
+    save = SubmitField(_l("Save"))
+    pause = SubmitField(_l("Pause"))
+    resume = SubmitField(_l("Resume"))
+    leave = SubmitField(_l("Stop following"))
+    restart = SubmitField(_l("Follow again"))
 
 
 class ButtonForm(CheckedForm):
-    submit = SubmitField("Continue")
+    submit = SubmitField(_l("Continue"))
 
 
 # --- browsing ------------------------------------------------------------------------------------
@@ -107,7 +109,7 @@ def _visible(slug: str) -> Pathway:
     pathway = service.pathway_for_page(slug)
     officer = current_user if current_user.is_authenticated else None
     if pathway is None or not (pathway.is_published or scopes.can_on(officer, scopes.OBJECT_VIEW, pathway)):
-        abort(404, description="There is no published pathway at this address.")
+        abort(404, description=_l("There is no published pathway at this address."))
     return pathway
 
 
@@ -190,7 +192,7 @@ def _pace(form: Any) -> dict[str, Any]:
 
 def _gone() -> tuple[str, int]:
     return render_template(
-        "pathways/link_problem.html", expired=False, message="This follow no longer exists."
+        "pathways/link_problem.html", expired=False, message=_l("This follow no longer exists.")
     ), 404
 
 
@@ -321,25 +323,25 @@ def settings(token: str, follow_id: int) -> Any:
     back = redirect(url_for("subscriptions.preferences", token=token) + "#pathways", code=303)
     if not form.validate_on_submit():
         flash(
-            "That change could not be saved: " + "; ".join(e for errs in form.errors.values() for e in errs),
+            _("That change could not be saved: ") + "; ".join(e for errs in form.errors.values() for e in errs),
             "error",
         )
         return back
     if form.leave.data:
         following.leave(item)
-        flash(f"You no longer follow {item.pathway.title}.")
+        flash(_("You no longer follow %(pathway)s.", pathway=item.pathway.title))
     elif form.pause.data:
         following.pause(item)
-        flash(f"{item.pathway.title} is paused.")
+        flash(_("%(pathway)s is paused.", pathway=item.pathway.title))
     elif form.resume.data:
         following.resume(item)
-        flash(f"{item.pathway.title} continues.")
+        flash(_("%(pathway)s continues.", pathway=item.pathway.title))
     elif form.restart.data and item.status == "left" and item.pathway.is_published:
         following.start(item)
-        flash(f"You follow {item.pathway.title} again, from where you stopped.")
+        flash(_("You follow %(pathway)s again, from where you stopped.", pathway=item.pathway.title))
     else:
         if not commit_or_flash(lambda: following.set_pace(item, **_pace(form)), following.FollowError):
             return back
-        flash(f"Your pace for {item.pathway.title} is saved.")
+        flash(_("Your pace for %(pathway)s is saved.", pathway=item.pathway.title))
     db.session.commit()
     return back

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import cast
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -63,7 +64,7 @@ def approvals(slug: str) -> Page:
                 db.session.commit()
                 word = "approved" if form.approve.data else "declined"
                 flash(
-                    f"{len(done)} registration{'s' if len(done) != 1 else ''} {word}; each person is told by mail."
+                    _("%(done)s registration%(done2)s %(word)s; each person is told by mail.", done=len(done), done2='s' if len(done) != 1 else '', word=word)
                 )
                 return redirect(url_for(".approvals", slug=slug), code=303)
     waiting = approval.awaiting(event)[:PAGE_SIZE]

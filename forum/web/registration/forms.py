@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
@@ -14,56 +15,56 @@ class PresetFieldsForm(CheckedForm):
     """The wording of a question (a preset has no order, requirement or condition)."""
 
     kind = SelectField(
-        "Kind", choices=[SelectChoice(k, v) for k, v in FORM_QUESTION_KINDS.items()], default="short"
+        _l("Kind"), choices=[SelectChoice(k, v) for k, v in FORM_QUESTION_KINDS.items()], default="short"
     )
-    label = StringField("Question", validators=[Length(max=300)])
-    help = TextAreaField("Help text (optional)", validators=[Length(max=1000)])
+    label = StringField(_l("Question"), validators=[Length(max=300)])
+    help = TextAreaField(_l("Help text (optional)"), validators=[Length(max=1000)])
     choices = TextAreaField(
-        "Choices, one per line", description="For “one choice” and “several choices” questions."
+        _l("Choices, one per line"), description=_l("For “one choice” and “several choices” questions.")
     )
     display = SelectField(
-        "Show one choice as",
+        _l("Show one choice as"),
         choices=[SelectChoice(k, v) for k, v in CHOICE_DISPLAYS.items()],
         default="radio",
     )
     sensitive = BooleanField(
-        "Sensitive (demographics, health or accessibility needs)",
-        description="Always optional, with “Prefer not to say”; only officers see the answers, "
-        "and exports leave them out unless asked.",
+        _l("Sensitive (demographics, health or accessibility needs)"),
+        description=_l("Always optional, with “Prefer not to say”; only officers see the answers, "
+        "and exports leave them out unless asked."),
     )
     notify = BooleanField(
-        "Mail each answer to the event's contact when it is given",
-        description="For requests someone must act on before the event, such as accommodations.",
+        _l("Mail each answer to the event's contact when it is given"),
+        description=_l("For requests someone must act on before the event, such as accommodations."),
     )
-    submit = SubmitField("Save")
+    submit = SubmitField(_l("Save"))
 
 
 class QuestionEditForm(PresetFieldsForm):
-    required = BooleanField("An answer is required")
+    required = BooleanField(_l("An answer is required"))
     condition_question = SelectField(
-        "Show only if the answer to", choices=[SelectChoice("", "(always show)")], default=""
+        _l("Show only if the answer to"), choices=[SelectChoice("", "(always show)")], default=""
     )
     condition_values = TextAreaField(
-        "is one of (one per line)", description="Answers of the question chosen above."
+        _l("is one of (one per line)"), description=_l("Answers of the question chosen above.")
     )
 
 
 class FromPresetForm(CheckedForm):
-    preset = SelectField("Question from the library", coerce=int, choices=[])
-    preset_required = BooleanField("An answer is required")  # not `required`: one page, two forms
-    submit = SubmitField("Add")
+    preset = SelectField(_l("Question from the library"), coerce=int, choices=[])
+    preset_required = BooleanField(_l("An answer is required"))  # not `required`: one page, two forms
+    submit = SubmitField(_l("Add"))
 
 
 class ApprovalSettingForm(CheckedForm):
-    needs_approval = BooleanField("Registrations need an officer's approval")
-    submit = SubmitField("Save setting")
+    needs_approval = BooleanField(_l("Registrations need an officer's approval"))
+    submit = SubmitField(_l("Save setting"))
 
 
 class ButtonForm(CheckedForm):
-    submit = SubmitField("Go")
+    submit = SubmitField(_l("Go"))
 
 
 class DecisionForm(CheckedForm):
-    message = TextAreaField("Message to the registrants (optional)", validators=[Length(max=2000)])
-    approve = SubmitField("Approve selected")
-    decline = SubmitField("Decline selected")
+    message = TextAreaField(_l("Message to the registrants (optional)"), validators=[Length(max=2000)])
+    approve = SubmitField(_l("Approve selected"))
+    decline = SubmitField(_l("Decline selected"))

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -93,7 +95,7 @@ def _saved(form: PresetFieldsForm, change: Callable[[], object], message: str) -
 def _get_question(event: Event, question_id: int) -> FormQuestion:
     question = service.get_question(service.event_form(event), question_id)
     if question is None:
-        abort(404, description="That question is not on this event's form.")
+        abort(404, description=_l("That question is not on this event's form."))
     return question
 
 
@@ -143,7 +145,7 @@ def add_from_preset(slug: str) -> Response:
             assert form_row is not None
             service.add_from_preset(form_row, preset, required=bool(form.preset_required.data))
             db.session.commit()
-            flash(f"Added “{preset.label}”.")
+            flash(_("Added “%(label)s”.", label=preset.label))
     return redirect(url_for(".questions", slug=slug), code=303)
 
 
@@ -193,7 +195,7 @@ def approval_setting(slug: str) -> Response:
         let_in = approval.set_needs_approval(event, bool(form.needs_approval.data))
         db.session.commit()
         flash(
-            "Registrations now need approval."
+            _("Registrations now need approval.")
             if event.needs_approval
             else f"Registrations no longer need approval.{f' {let_in} waiting were approved.' if let_in else ''}"
         )
@@ -220,7 +222,7 @@ def presets() -> Page:
 
 @bp.route("/presets/<int:preset_id>", methods=["GET", "POST"])
 def edit_preset(preset_id: int) -> Page:
-    preset = db.get_or_404(QuestionPreset, preset_id, description="There is no such preset.")
+    preset = db.get_or_404(QuestionPreset, preset_id, description=_l("There is no such preset."))
     form = PresetFieldsForm(obj=preset)
     if form.validate_on_submit() and _saved(
         form, lambda: service.save_preset(preset, _data(form)), "Preset saved."
@@ -236,5 +238,5 @@ def delete_preset(preset_id: int) -> Response:
     if preset is not None and ButtonForm().validate_on_submit():
         service.delete_preset(preset)
         db.session.commit()
-        flash("Preset removed; questions made from it keep their wording.")
+        flash(_("Preset removed; questions made from it keep their wording."))
     return redirect(url_for(".presets"), code=303)

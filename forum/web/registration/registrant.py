@@ -4,6 +4,7 @@ until the event starts. The same checks as at sign-up (forum.registration.servic
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from forum.core import clock
@@ -46,7 +47,7 @@ def edit(token: str, sub_id: int) -> str | tuple[str, int] | Response:
             errors, given = exc.errors, dict(raw)
         else:
             db.session.commit()
-            flash(f"Your answers for {sub.event.title} are saved.")
+            flash(_("Your answers for %(title)s are saved.", title=sub.event.title))
             return redirect(url_for("subscriptions.preferences", token=token), code=303)
     page = render_template(
         "registration/my_answers.html",

@@ -23,7 +23,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
-from forum.core import clock, tokens
+from forum.core import clock, i18n, tokens
 from forum.core.extensions import db, limiter, login
 from forum.models import Officer
 from forum.team import audit, totp
@@ -143,7 +143,7 @@ def login_page() -> tuple[str, int] | Response:
 def _signed_in(officer: Officer, target: str | None) -> Response:
     """Make the session, remember this browser as a known device, go on."""
     login_user(officer)
-    flash(f"Signed in as {officer.email}.", "success")
+    flash(_("Signed in as %(email)s.", email=officer.email), "success")
     response = redirect(target or url_for("manage.index"))
     response.set_cookie(
         DEVICE_COOKIE,
@@ -224,5 +224,31 @@ def logout() -> Response:
     form = ConfirmForm()
     if form.validate_on_submit():
         logout_user()
-        flash("You are signed out.", "success")
+        flash(_("You are signed out."), "success")
     return redirect(url_for("public.index"))
+
+
+@bp.route("/language", methods=["POST"])
+def language() -> Response:
+    """An officer's choice of language for their own pages (empty: their browser's); a
+    visitor who is not signed in is sent back unchanged (participants choose theirs on
+    their preferences page, and it follows them into mail)."""
+    form = ConfirmForm()
+    back = _safe_back(request.form.get("next"))
+    if form.validate_on_submit() and current_user.is_authenticated:
+        wanted = request.form.get("language", "")
+        if wanted and not i18n.normalize(wanted):
+            flash(_("Pick one of the listed languages."), "error")
+            return redirect(back, code=303)
+        current_user.language = i18n.normalize(wanted)
+        db.session.commit()
+        i18n.use_locale(current_user.language or i18n.browser_locale())
+        flash(_("Your pages are now in this language."), "success")
+    return redirect(back, code=303)
+
+
+def _safe_back(target: str | None) -> str:
+    """A same-site path to return to (never another host)."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("public.index")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -41,7 +42,7 @@ def settings() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         branding.save({name: form[name].data or "" for name in asdict(brand)})
         db.session.commit()
-        flash("Settings saved. Pages and new mail use them from now on.", "success")
+        flash(_("Settings saved. Pages and new mail use them from now on."), "success")
         return redirect(url_for("branding.settings"))
     status = 400 if request.method == "POST" else 200
     return render_template("manage/settings.html", form=form, defaults=defaults), status

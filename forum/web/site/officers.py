@@ -5,6 +5,8 @@ the CLI makes; this door only reads the button and shows the outcome."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -36,7 +38,7 @@ def index() -> tuple[str, int]:
 
 
 def _officer(officer_id: int) -> Officer:
-    officer = db.get_or_404(Officer, officer_id, description="There is no such officer.")
+    officer = db.get_or_404(Officer, officer_id, description=_l("There is no such officer."))
     return officer
 
 
@@ -49,7 +51,7 @@ def deactivate(officer_id: int) -> Response | tuple[str, int]:
         db.session.rollback()
         return _page(str(exc), 400)
     db.session.commit()
-    flash(f"Deactivated {officer.email}; {revoked} API token(s) revoked.", "success")
+    flash(_("Deactivated %(email)s; %(revoked)s API token(s) revoked.", email=officer.email, revoked=revoked), "success")
     return redirect(url_for("officers.index"), 303)
 
 
@@ -61,7 +63,7 @@ def reactivate(officer_id: int) -> Response | tuple[str, int]:
     except officers.OfficerError as exc:
         return _page(str(exc), 400)
     db.session.commit()
-    flash(f"Reactivated {officer.email}. Their old API tokens stay revoked.", "success")
+    flash(_("Reactivated %(email)s. Their old API tokens stay revoked.", email=officer.email), "success")
     return redirect(url_for("officers.index"), 303)
 
 
@@ -73,14 +75,14 @@ def reset_second_factor(officer_id: int) -> Response:
     totp.reset(officer)
     audit.record("officer.second_factor_reset", summary=officer.email)
     db.session.commit()
-    flash(f"Two-step sign-in is off for {officer.email}; they may set it up again.", "success")
+    flash(_("Two-step sign-in is off for %(email)s; they may set it up again.", email=officer.email), "success")
     return redirect(url_for("officers.index"), 303)
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
 def revoke(token_id: int) -> Response:
-    token = db.get_or_404(ApiToken, token_id, description="That token was revoked already.")
+    token = db.get_or_404(ApiToken, token_id, description=_l("That token was revoked already."))
     what = officers.revoke_token(token)
     db.session.commit()
-    flash(f"Revoked {what}.", "success")
+    flash(_("Revoked %(what)s.", what=what), "success")
     return redirect(url_for("officers.index"), 303)

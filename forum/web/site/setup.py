@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask import session as cookie
+from flask_babel import gettext as _
 
 from forum.core.extensions import db
 from forum.core.text import slugify
@@ -93,8 +94,7 @@ def duplicate(slug: str) -> Page:
             else:
                 db.session.commit()
                 flash(
-                    f"“{copy.title}” is a new draft with {len(copy.sessions)} sessions and "
-                    f"{len(copy.panelist_links)} panelists. Check it, then publish.",
+                    _("“%(title)s” is a new draft with %(sessions)s sessions and %(panelist_links)s panelists. Check it, then publish.", title=copy.title, sessions=len(copy.sessions), panelist_links=len(copy.panelist_links)),
                     "success",
                 )
                 for warning in actions.dst_warnings(copy):
@@ -108,13 +108,13 @@ def duplicate(slug: str) -> Page:
 def delete_draft(slug: str) -> Page:
     ev = get_event(slug)
     if ev.published_at is not None or ev.status == "published":
-        flash("A published event cannot be deleted (people may have it in their calendars); cancel it instead.", "error")
+        flash(_("A published event cannot be deleted (people may have it in their calendars); cancel it instead."), "error")
         return redirect(url_for("manage.event", slug=slug))
     form = ConfirmForm()
     if form.validate_on_submit():
         title = ev.title
         actions.delete_draft(ev)
         db.session.commit()
-        flash(f"Deleted the draft “{title}”. Its panelists are still available for other events.", "success")
+        flash(_("Deleted the draft “%(title)s”. Its panelists are still available for other events.", title=title), "success")
         return redirect(url_for("manage.index"))
     return render_template("manage/delete_event.html", event=ev, form=form)

@@ -19,6 +19,8 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
@@ -72,20 +74,20 @@ def _subscriber(slug: str, sub_id: int) -> tuple[Event, Subscription]:
 
 
 class ModeForm(CheckedForm):
-    mode = SelectField("Delivery", choices=mode_choices())
+    mode = SelectField(_l("Delivery"), choices=mode_choices())
 
 
 class RemoveForm(CheckedForm):
-    submit = SubmitField("Remove")
+    submit = SubmitField(_l("Remove"))
 
 
 class ImportForm(CheckedForm):
-    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to import.")])
-    mode = SelectField("Delivery for rows without a mode", choices=mode_choices(), default="each")
+    file = FileField(_l("CSV file"), validators=[FileRequired("Choose a CSV file to import.")])
+    mode = SelectField(_l("Delivery for rows without a mode"), choices=mode_choices(), default="each")
     confirmed = BooleanField(
-        "These people have already agreed to join (mark them confirmed; no mail is sent)"
+        _l("These people have already agreed to join (mark them confirmed; no mail is sent)")
     )
-    submit = SubmitField("Import")
+    submit = SubmitField(_l("Import"))
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -168,14 +170,14 @@ def _back(slug: str) -> Any:
 
 @bp.route("/<int:sub_id>/mode", methods=["POST"])
 def change_mode(slug: str, sub_id: int) -> Any:
-    _, sub = _subscriber(slug, sub_id)
+    _event, sub = _subscriber(slug, sub_id)
     form = ModeForm()
     if form.validate_on_submit():
         service.change_mode(sub, form.mode.data)
         db.session.commit()
-        flash(f"{sub.participant.email} now gets: {sub.mode_label}.")
+        flash(_("%(email)s now gets: %(mode_label)s.", email=sub.participant.email, mode_label=sub.mode_label))
     else:
-        flash("Choose one of the delivery modes.", "error")
+        flash(_("Choose one of the delivery modes."), "error")
     return _back(slug)
 
 
@@ -190,13 +192,13 @@ def remove(slug: str, sub_id: int) -> Any:
 @bp.route("/<int:sub_id>/reenable", methods=["POST"])
 def reenable(slug: str, sub_id: int) -> Any:
     """Put an address disabled by bounces back on the list (its bounce count cleared)."""
-    _, sub = _subscriber(slug, sub_id)
+    _event, sub = _subscriber(slug, sub_id)
     if RemoveForm().validate_on_submit():
         if bounces.reenable(sub):
             db.session.commit()
-            flash(f"{sub.participant.email} gets mail again.")
+            flash(_("%(email)s gets mail again.", email=sub.participant.email))
         else:
-            flash(f"{sub.participant.email} was not disabled by bounces.", "error")
+            flash(_("%(email)s was not disabled by bounces.", email=sub.participant.email), "error")
     return _back(slug)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any, TypeVar
 
+from babel import Locale
 from flask import (
     Blueprint,
     abort,
@@ -23,7 +24,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import TooManyRequests
@@ -32,7 +35,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from forum.calendars import invites, leaving
-from forum.core import clock, timezones
+from forum.core import clock, i18n, timezones
 from forum.core.extensions import csrf, db, limiter
 from forum.core.timezones import zone_picker
 from forum.core.tokens import TokenError
@@ -85,37 +88,38 @@ subscribe_rate = limiter.shared_limit(subscribe_limit, scope="subscribe", method
 
 
 class SubscribeForm(CheckedForm):
-    email = EmailField("Email address", validators=[InputRequired("Enter an email address."), valid_address])
-    name = StringField("Name (optional)", validators=[Length(max=200)])
-    mode = SelectField("Delivery", choices=mode_choices(), default="each")
+    email = EmailField(_l("Email address"), validators=[InputRequired(_l("Enter an email address.")), valid_address])
+    name = StringField(_l("Name (optional)"), validators=[Length(max=200)])
+    mode = SelectField(_l("Delivery"), choices=mode_choices(), default="each")
     # Required only when the event has a code of conduct (checked by the service, which
     # knows the event); the template shows the box only then.
-    conduct = BooleanField("I have read and accept the code of conduct")
-    submit = SubmitField("Subscribe")
+    conduct = BooleanField(_l("I have read and accept the code of conduct"))
+    submit = SubmitField(_l("Subscribe"))
 
 
 class ButtonForm(CheckedForm):
     """A CSRF-protected button (confirm, leave, re-join): GET never changes anything."""
 
-    submit = SubmitField("Continue")
+    submit = SubmitField(_l("Continue"))
 
 
 class EraseForm(CheckedForm):
     """The second, deliberate step of "delete my address and my data"."""
 
-    submit = SubmitField("Delete my address and my data")
+    submit = SubmitField(_l("Delete my address and my data"))
 
 
 class FreshLinkForm(CheckedForm):
-    email = EmailField("Your email address", validators=[InputRequired("Enter your email address.")])
-    submit = SubmitField("Mail me a new link")
+    email = EmailField(_l("Your email address"), validators=[InputRequired(_l("Enter your email address."))])
+    submit = SubmitField(_l("Mail me a new link"))
 
 
 class ProfileForm(CheckedForm):
-    name = StringField("Your name", validators=[Length(max=200)])
-    timezone = SelectField("Your time zone", render_kw={"data-zone-search": ""})
-    save = SubmitField("Save preferences")
-    leave_all = SubmitField("Leave every event")
+    name = StringField(_l("Your name"), validators=[Length(max=200)])
+    timezone = SelectField(_l("Your time zone"), render_kw={"data-zone-search": ""})
+    language = SelectField(_l("Language of pages and mail"))
+    save = SubmitField(_l("Save preferences"))
+    leave_all = SubmitField(_l("Leave every event"))
 
 
 def zone_choices() -> list[SelectChoice]:
@@ -147,7 +151,7 @@ def preferences_form(participant: Participant, subs: list[Subscription]) -> Prof
     for sub in subs:
         if sub.event.is_eforum:
             title = sub.event.title
-            setattr(Form, f"mode_{sub.id}", SelectField(f"Delivery for {title}", choices=mode_choices()))
+            setattr(Form, f"mode_{sub.id}", SelectField(_("Delivery for %(event)s", event=title), choices=mode_choices()))
             for name, field in digest_fields(sub.event).items():
                 setattr(Form, f"{name}_{sub.id}", field)
             data[f"mode_{sub.id}"] = sub.mode
@@ -158,10 +162,22 @@ def preferences_form(participant: Participant, subs: list[Subscription]) -> Prof
                     f"thread_{sub.id}_{choice.thread_id}",
                     BooleanField(_l("Back to usual delivery for “%(subject)s”", subject=choice.thread.subject)),
                 )
-        setattr(Form, f"leave_{sub.id}", BooleanField(f"Leave {sub.event.title}"))
+        setattr(Form, f"leave_{sub.id}", BooleanField(_("Leave %(event)s", event=sub.event.title)))
+    data["language"] = i18n.recipient_locale(participant.language)
     form = Form(data=data)
     form.timezone.choices = zone_choices()
+    form.language.choices = language_choices(participant.language)
     return form
+
+
+def language_choices(current: str | None) -> list[SelectChoice]:
+    """The offered locales, plus the person's own when it is another region (`fr_BE` from
+    their browser) so saving the page never changes it behind their back."""
+    choices = list(i18n.LOCALE_CHOICES)
+    mine = i18n.recipient_locale(current)
+    if mine not in dict(choices):
+        choices.insert(0, (mine, Locale.parse(mine).get_display_name(mine) or mine))
+    return [SelectChoice(tag, name, render_kw={"lang": tag.replace("_", "-")}) for tag, name in choices]
 
 
 def digest_fields(event: Event) -> dict[str, SelectField]:
@@ -229,7 +245,7 @@ def _mode_for(event: Event, wanted: str | None) -> str:
 def _open_event(slug: str) -> Event:
     event = Event.by_slug(slug)
     if event is None or event.status != "published":
-        abort(404, description="There is no open event at this address.")
+        abort(404, description=_l("There is no open event at this address."))
     return event
 
 
@@ -253,6 +269,7 @@ def subscribe(slug: str) -> Any:
                 mode=_mode_for(event, form.mode.data),
                 conduct_accepted=bool(form.conduct.data),
                 source="web",
+                language=i18n.browser_locale(),
             )
         except service.SubscriptionError as exc:
             db.session.rollback()
@@ -317,15 +334,18 @@ _Linked = TypeVar("_Linked", Participant, Subscription)
 def linked(purpose: str, read: Callable[[], _Linked | None]) -> _Linked:
     """What a signed `purpose` link names (`read` reads it), or the page to show instead
     (the request ends there): an expired or tampered link, a row gone, a participant who
-    erased their data. Every page reached from a personal link in mail starts with this."""
+    erased their data. Every page reached from a personal link in mail starts with this, and
+    is then in the language of the participant it names."""
     try:
         found = read()
     except TokenError as exc:
         abort(make_response(link_problem(exc, purpose)))
     if found is None:
         abort(make_response(render_template("subscriptions/gone.html"), 404))
-    if erasure.is_erased(found if isinstance(found, Participant) else found.participant):
+    person = found if isinstance(found, Participant) else found.participant
+    if erasure.is_erased(person):
         abort(make_response(removed()))
+    i18n.use_locale(person.language)
     return found
 
 
@@ -350,9 +370,15 @@ def preferences(token: str) -> Any:
             left = service.unsubscribe_all(participant)
             db.session.commit()
             removals = sum(leaving.removals_sent(sub) for sub in leaving_now)
-            flash(f"You have left {left} event{'s' if left != 1 else ''}. " + after_leaving(removals, "them"))
+            flash(
+                ngettext("You have left %(num)d event.", "You have left %(num)d events.", left)
+                + " "
+                + after_leaving(removals, several=True)
+            )
             return redirect(url_for(".preferences", token=token), code=303)
-        service.set_profile(participant, name=form.name.data or "", timezone=form.timezone.data)
+        service.set_profile(
+            participant, name=form.name.data or "", timezone=form.timezone.data, language=form.language.data
+        )
         left = 0
         try:
             for sub in subs:
@@ -368,7 +394,10 @@ def preferences(token: str) -> Any:
             db.session.rollback()
             return _preferences_page(participant, subs, form, token, {sub.id: str(exc)})
         db.session.commit()
-        flash("Your preferences are saved." + (f" You left {left} event(s)." if left else ""))
+        if left:
+            flash(ngettext("Your preferences are saved. You left %(num)d event.", "Your preferences are saved. You left %(num)d events.", left))
+        else:
+            flash(_("Your preferences are saved."))
         return redirect(url_for(".preferences", token=token), code=303)
     return _preferences_page(participant, subs, form, token)
 
@@ -427,9 +456,9 @@ def send_invite(token: str, sub_id: int) -> Any:
         queued = invites.send_invite(sub)
         db.session.commit()
         flash(
-            f"A calendar invite for {sub.event.title} is on its way."
+            _("A calendar invite for %(event)s is on its way.", event=sub.event.title)
             if queued
-            else f"No new invite was sent for {sub.event.title}: nothing upcoming, or one went out today."
+            else _("No new invite was sent for %(event)s: nothing upcoming, or one went out today.", event=sub.event.title)
         )
     return redirect(url_for(".preferences", token=token), code=303)
 
@@ -449,15 +478,23 @@ def fresh_link() -> Any:
 # --- unsubscribe -------------------------------------------------------------------------
 
 
-def after_leaving(removals: int, it: str = "it") -> str:
-    """What mail still comes after leaving: the calendar removals, one per session, then none."""
+def after_leaving(removals: int, several: bool = False) -> str:
+    """What mail still comes after leaving: the calendar removals, one per session, then none
+    (`several`: after leaving every event at once)."""
     if removals == 0:
-        return f"No more mail will come from {it}."
-    if removals == 1:
-        return f"One last message removes its session from your calendar; after that no more mail will come from {it}."
-    return (
-        f"We are removing {removals} sessions from your calendar: you will get one message per session "
-        f"({removals} in all), then no more mail from {it}."
+        return _("No more mail will come from them.") if several else _("No more mail will come from it.")
+    if several:
+        return ngettext(
+            "One last message removes its session from your calendar; after that no more mail will come from them.",
+            "We are removing %(num)d sessions from your calendar: you will get one message per session "
+            "(%(num)d in all), then no more mail from them.",
+            removals,
+        )
+    return ngettext(
+        "One last message removes its session from your calendar; after that no more mail will come from it.",
+        "We are removing %(num)d sessions from your calendar: you will get one message per session "
+        "(%(num)d in all), then no more mail from it.",
+        removals,
     )
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint as ApiBlueprint
 from marshmallow import RAISE, Schema, fields, validate
 
@@ -19,7 +20,7 @@ from forum.web.events.api_common import abort as api_abort
 from forum.web.events.api_common import answers
 
 bp = Blueprint("audit", __name__, url_prefix="/manage")
-api_bp = ApiBlueprint("audit_api", __name__, url_prefix="/api/v1", description="Audit log")
+api_bp = ApiBlueprint("audit_api", __name__, url_prefix="/api/v1", description=_l("Audit log"))
 csrf.exempt(api_bp)
 
 

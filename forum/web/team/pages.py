@@ -29,18 +29,18 @@ bp = Blueprint("team", __name__)
 
 class GrantForm(CheckedForm):
     email = EmailField(
-        "Email address",
+        _l("Email address"),
         validators=[
-            InputRequired("Enter their email address."),
+            InputRequired(_l("Enter their email address.")),
             Email("Enter an address like name@example.org."),
             Length(max=320),
         ],
         filters=STRIP,
     )
     name = StringField(
-        "Name (for a new officer account)", validators=[Optional(), Length(max=200)], filters=STRIP
+        _l("Name (for a new officer account)"), validators=[Optional(), Length(max=200)], filters=STRIP
     )
-    role = SelectField("Role", choices=choices(roles.ROLE_LABELS), default="viewer")
+    role = SelectField(_l("Role"), choices=choices(roles.ROLE_LABELS), default="viewer")
 
 
 def _page(event: Event, form: GrantForm, status: int = 200) -> tuple[str, int]:
@@ -70,7 +70,7 @@ def index(slug: str) -> tuple[str, int] | Response:
             return _page(event, form, 400)
         db.session.commit()
         flash(
-            f"{officer.email} is now {roles.ROLE_LABELS[form.role.data or '']} of “{event.title}”.", "success"
+            _("%(email)s is now %(role)s of “%(title)s”.", email=officer.email, role=roles.ROLE_LABELS[form.role.data or ''], title=event.title), "success"
         )
         return redirect(url_for("team.index", slug=slug), code=303)
     return _page(event, form, 400 if form.errors else 200)
@@ -84,7 +84,7 @@ def revoke(slug: str, officer_id: int) -> tuple[str, int] | Response:
         return _page(event, GrantForm(formdata=None), 400)
     kept = commit_or_flash(lambda: roles.revoke(event, officer, by=current_user), roles.RoleError)
     if kept and kept.value:
-        flash(f"{officer.email} no longer holds a role on “{event.title}”.", "success")
+        flash(_("%(email)s no longer holds a role on “%(title)s”.", email=officer.email, title=event.title), "success")
     return redirect(url_for("team.index", slug=slug), code=303)
 
 
@@ -175,9 +175,9 @@ def object_revoke(kind: str, slug: str, officer_id: int) -> tuple[str, int] | Re
 
 class SetPasswordForm(CheckedForm):
     password = PasswordField(
-        "New password", validators=[InputRequired("Choose a password."), Length(min=10, max=200)]
+        _l("New password"), validators=[InputRequired(_l("Choose a password.")), Length(min=10, max=200)]
     )
-    again = PasswordField("The same again", validators=[EqualTo("password", "The two passwords differ.")])
+    again = PasswordField(_l("The same again"), validators=[EqualTo("password", "The two passwords differ.")])
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"], endpoint="accept")
@@ -198,6 +198,6 @@ def accept(token: str) -> tuple[str, int] | Response:
         officer.set_password(form.password.data or "")
         db.session.commit()
         login_user(officer)
-        flash(f"Welcome, {officer.email}: your password is set.", "success")
+        flash(_("Welcome, %(email)s: your password is set.", email=officer.email), "success")
         return redirect(url_for("manage.index"), code=303)
     return form_page("team/accept.html", form, officer=officer)

@@ -8,6 +8,8 @@ from typing import Any
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_user
 from werkzeug.wrappers import Response
 
@@ -42,14 +44,14 @@ def _client(app: Flask) -> Any:
 @bp.route("/login/sso")
 def start() -> Response:
     if not sso.enabled():
-        abort(404, description="Single sign-on is not set up on this site.")
+        abort(404, description=_l("Single sign-on is not set up on this site."))
     return _client(current_app).authorize_redirect(url_for("sso.callback", _external=True))  # type: ignore[no-any-return]
 
 
 @bp.route("/login/sso/callback")
 def callback() -> tuple[str, int] | Response:
     if not sso.enabled():
-        abort(404, description="Single sign-on is not set up on this site.")
+        abort(404, description=_l("Single sign-on is not set up on this site."))
     try:
         token = _client(current_app).authorize_access_token()
     except MismatchingStateError:
@@ -63,7 +65,7 @@ def callback() -> tuple[str, int] | Response:
         return _refused(str(exc), 403)
     db.session.commit()
     login_user(officer)
-    flash(f"Signed in as {officer.email}.", "success")
+    flash(_("Signed in as %(email)s.", email=officer.email), "success")
     return redirect(url_for("manage.index"))
 
 

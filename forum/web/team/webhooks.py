@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -30,12 +32,12 @@ LOG_ROWS = 100
 
 class EndpointForm(CheckedForm):
     url = URLField(
-        "Address (URL)",
-        validators=[InputRequired("Enter the address that receives the notices."), Length(max=500)],
+        _l("Address (URL)"),
+        validators=[InputRequired(_l("Enter the address that receives the notices.")), Length(max=500)],
         filters=STRIP,
     )
     kinds = SelectMultipleField(
-        "Send",
+        _l("Send"),
         choices=choices(webhooks.KIND_LABELS),
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
@@ -88,7 +90,7 @@ def _index(event: Event | None) -> tuple[str, int] | Response:
         else:
             db.session.commit()
             flash(
-                "Added. Its signing secret is on its page; deliveries start with the next change.", "success"
+                _("Added. Its signing secret is on its page; deliveries start with the next change."), "success"
             )
             return redirect(_back(event, endpoint.id), code=303)
     return form_page(
@@ -145,5 +147,5 @@ def _remove(event: Event | None, endpoint_id: int) -> Response:
     submitted(ConfirmForm())
     db.session.delete(found)
     db.session.commit()
-    flash("Removed; nothing more goes to that address.", "success")
+    flash(_("Removed; nothing more goes to that address."), "success")
     return redirect(_back(event), code=303)

@@ -18,7 +18,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, Submit
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from forum.core import clock
+from forum.core import clock, i18n
 from forum.core.extensions import db
 from forum.core.tokens import TokenError
 from forum.core.validation import CheckedForm
@@ -74,6 +74,8 @@ def join(token: str) -> Any:
         subscription, session = join_links.read(token)
     except TokenError as exc:
         return render_template("webinars/join.html", door=None, problem=str(exc)), 410 if exc.expired else 400
+    if subscription is not None:
+        i18n.use_locale(subscription.participant.language)
     door = join_links.follow(subscription, session, record=request.method != "HEAD")
     if door.url:
         db.session.commit()  # the attendance row
@@ -94,24 +96,24 @@ def _officer_event(slug: str) -> Event:
     webinar series only (an e-forum has no tab for them, and a typed URL gets a 404)."""
     event = officer_event(slug)
     if event.is_eforum:
-        abort(404, description="Seats, join links and recordings are for webinar series; this is an e-forum.")
+        abort(404, description=_l("Seats, join links and recordings are for webinar series; this is an e-forum."))
     return event
 
 
 class SeatsForm(CheckedForm):
     seat_limit = IntegerField(
-        "Seat limit (empty: unlimited)",
-        validators=[Optional(), NumberRange(min=1, max=1_000_000, message="A whole number of at least 1.")],
+        _l("Seat limit (empty: unlimited)"),
+        validators=[Optional(), NumberRange(min=1, max=1_000_000, message=_l("A whole number of at least 1."))],
     )
     door_minutes = IntegerField(
-        "Join links open this many minutes before each session",
-        validators=[InputRequired("Give a number of minutes."), NumberRange(min=0, max=24 * 60)],
+        _l("Join links open this many minutes before each session"),
+        validators=[InputRequired(_l("Give a number of minutes.")), NumberRange(min=0, max=24 * 60)],
     )
-    save = SubmitField("Save")
+    save = SubmitField(_l("Save"))
 
 
 class ButtonForm(CheckedForm):
-    submit = SubmitField("Continue")
+    submit = SubmitField(_l("Continue"))
 
 
 def _seats_page(event: Event, form: SeatsForm, status: int = 200) -> Any:
@@ -142,7 +144,7 @@ def seats_page(slug: str) -> Any:
         promoted = change.promoted
         db.session.commit()
         flash(
-            "Saved."
+            _("Saved.")
             + (
                 f" {len(promoted)} from the waiting list got a seat and their invitations."
                 if promoted
@@ -156,7 +158,7 @@ def seats_page(slug: str) -> Any:
 def _waiting(event: Event, sub_id: int) -> Subscription:
     sub = db.session.get(Subscription, sub_id)
     if sub is None or sub.event_id != event.id or sub.status != "waitlisted":
-        abort(404, description="That person is not on this waiting list (any more).")
+        abort(404, description=_l("That person is not on this waiting list (any more)."))
     return sub
 
 
@@ -184,19 +186,19 @@ def remove(slug: str, sub_id: int) -> Any:
 
 
 class MaterialForm(CheckedForm):
-    session_id = SelectField("Session", coerce=int)
+    session_id = SelectField(_l("Session"), coerce=int)
     kind = SelectField(
-        "What", choices=[SelectChoice(k, v) for k, v in MATERIAL_KINDS.items()], default="recording"
+        _l("What"), choices=[SelectChoice(k, v) for k, v in MATERIAL_KINDS.items()], default="recording"
     )
-    title = StringField("Title (optional)", validators=[Length(max=200)])
-    url = URLField("Link", validators=[InputRequired("Give the link (https://...)."), Length(max=500)])
+    title = StringField(_l("Title (optional)"), validators=[Length(max=200)])
+    url = URLField(_l("Link"), validators=[InputRequired(_l("Give the link (https://...).")), Length(max=500)])
     public = SelectField(
-        "Who may see it",
+        _l("Who may see it"),
         choices=[SelectChoice(k, v) for k, v in MATERIAL_VISIBILITY.items()],
         default="registrants",
     )
     hold_for_captions = BooleanField(_l("Send the “recording available” mail when captions are ready"))
-    add = SubmitField("Add")
+    add = SubmitField(_l("Add"))
 
 
 def _material_form(event: Event) -> MaterialForm:
@@ -230,8 +232,7 @@ def recordings_page(slug: str) -> Any:
         else:
             db.session.commit()
             flash(
-                f"Added to {session.display_title}. Registrants get one “recording available” mail "
-                "per session once it is over."
+                _("Added to %(display_title)s. Registrants get one “recording available” mail per session once it is over.", display_title=session.display_title)
             )
             return redirect(url_for(".recordings_page", slug=slug), code=303)
     signup = SignupForm(formdata=None, data={"offer": event.recordings_signup})

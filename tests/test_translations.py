@@ -1,0 +1,190 @@
+"""The catalogs are complete and every visible word goes through them.
+
+- every message of the extracted template (`make messages`) is translated in French and
+  Spanish, nothing fuzzy, placeholders kept (Babel's own checkers);
+- the committed messages.pot is what extraction gives today, so a string added without
+  `make messages` fails here rather than showing in English;
+- no template has user-visible text outside a translation call: each template is read with
+  Jinja's lexer, text inside `{% trans %}` blocks and expressions is skipped, and what is left
+  is read with an HTML parser that drops markup, comments, scripts and styles; any letter that
+  remains is a bare string;
+- no flash() in the doors is given a bare literal.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from jinja2 import Environment
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGS = ROOT / "forum" / "translations"
+LANGUAGES = ("fr", "es")
+LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+#: Templates that are not read by people in a language: machine formats and the developer's
+#: own mailbox viewer (development only, never in production).
+NOT_PROSE = {"discussion/feed.atom.xml"}
+NOT_PROSE_DIRS = ("devmail/",)
+
+
+def _catalog(lang: str):  # type: ignore[no-untyped-def]
+    with open(CATALOGS / lang / "LC_MESSAGES" / "messages.po", "rb") as handle:
+        return read_po(handle, locale=lang)
+
+
+def _template_ids() -> set[object]:
+    with open(CATALOGS / "messages.pot", "rb") as handle:
+        return {m.id if isinstance(m.id, str) else tuple(m.id) for m in read_po(handle) if m.id}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_message_is_translated_and_none_is_fuzzy(lang: str) -> None:
+    catalog = _catalog(lang)
+    wanted = _template_ids()
+    have = {m.id if isinstance(m.id, str) else tuple(m.id): m for m in catalog if m.id}
+    missing = sorted(str(i) for i in wanted - set(have))
+    assert not missing, f"{lang}: {len(missing)} messages not in the catalog (run make messages): {missing[:5]}"
+    untranslated = [
+        str(key)
+        for key, m in have.items()
+        if key in wanted and not (m.string if isinstance(m.string, str) else all(m.string))
+    ]
+    fuzzy = [str(key) for key, m in have.items() if key in wanted and m.fuzzy]
+    assert not untranslated, f"{lang}: {len(untranslated)} untranslated, e.g. {untranslated[:5]}"
+    assert not fuzzy, f"{lang}: {len(fuzzy)} fuzzy, e.g. {fuzzy[:5]}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_translations_keep_every_placeholder(lang: str) -> None:
+    problems = []
+    for message, errors in _catalog(lang).check():
+        problems += [f"{message.id!r}: {error}" for error in errors]
+    assert not problems, "\n".join(problems[:10])
+
+
+def test_the_message_template_is_what_extraction_gives_today(tmp_path: Path) -> None:
+    """`make messages` was run after the last change to a translatable string."""
+    out = tmp_path / "messages.pot"
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "pybabel"), "-q", "extract", "-F", "babel.cfg",
+            "-k", "_l", "-k", "lazy_gettext", "-k", "ngettext:1,2", "-k", "lazy_ngettext:1,2",
+            "-o", str(out), ".",
+        ],
+        cwd=ROOT,
+        check=True,
+    )
+    with open(out, "rb") as handle:
+        fresh = {m.id if isinstance(m.id, str) else tuple(m.id) for m in read_po(handle) if m.id}
+    committed = _template_ids()
+    assert not (fresh - committed), f"not in messages.pot (run make messages): {sorted(map(str, fresh - committed))[:5]}"
+    assert not (committed - fresh), f"gone from the code (run make messages): {sorted(map(str, committed - fresh))[:5]}"
+
+
+class _Visible(HTMLParser):
+    """Text a reader sees: data outside tags, scripts and styles."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._hidden += 1
+        for name, value in attrs:  # words a reader meets in attributes
+            if name in ("title", "alt", "placeholder", "aria-label") and value:
+                self.text.append(value)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.text.append(data)
+
+
+def bare_text(source: str, html: bool) -> list[tuple[int, str]]:
+    """(line, text) of words outside translation calls in one template's source."""
+    env = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)  # only lexed, never rendered
+    pieces: list[tuple[int, str]] = []
+    depth = 0  # inside {% trans %} ... {% endtrans %}
+    tokens = list(env.lex(source))
+    i = 0
+    while i < len(tokens):
+        line, kind, value = tokens[i]
+        if kind == "block_begin":
+            name = next((v for _, k, v in tokens[i + 1 : i + 3] if k == "name"), "")
+            if name == "trans":
+                depth += 1
+            elif name == "endtrans":
+                depth -= 1
+            # the whole tag is code
+            while i < len(tokens) and tokens[i][1] != "block_end":
+                i += 1
+            pieces.append((line, " "))  # a tag is not text (it may sit inside an HTML tag)
+        elif kind == "variable_begin":
+            while i < len(tokens) and tokens[i][1] != "variable_end":
+                i += 1
+            pieces.append((line, "0"))  # an expression's value: no letters of ours
+        elif kind == "data" and depth == 0:
+            pieces.append((line, value))
+        i += 1
+    if not html:
+        return [(line, text.strip()) for line, text in pieces if LETTER.search(text)]
+    # HTML: join the data (expressions stand as \x00) and read it as a browser would
+    joined = "".join(text for _, text in pieces)
+    parser = _Visible()
+    parser.feed(joined)
+    parser.close()
+    return [(0, text.strip()) for text in parser.text if LETTER.search(text)]
+
+
+def _templates() -> list[Path]:
+    base = ROOT / "templates"
+    return sorted(
+        p
+        for p in base.rglob("*")
+        if p.is_file()
+        and p.suffix in (".html", ".txt")
+        and str(p.relative_to(base)) not in NOT_PROSE
+        and not str(p.relative_to(base)).startswith(NOT_PROSE_DIRS)
+    )
+
+
+@pytest.mark.parametrize("path", _templates(), ids=lambda p: str(p.relative_to(ROOT / "templates")))
+def test_templates_have_no_bare_strings(path: Path) -> None:
+    found = bare_text(path.read_text(encoding="utf-8"), html=path.suffix == ".html")
+    assert not found, (
+        f"text outside a translation call: {[t for _, t in found][:5]} "
+        "(wrap it: .venv/bin/python -m tests.support.wrap_templates TEMPLATE, then review the diff and run make messages)"
+    )
+
+
+def test_the_bare_string_check_sees_bare_text_and_ignores_wrapped_text() -> None:
+    assert bare_text('<p class="x">Hello <a href="{{ u }}">there</a></p>', html=True)
+    assert bare_text('<img alt="A logo" src="x">', html=True)
+    assert bare_text("Dear {{ name }},\n", html=False)
+    assert not bare_text('<p class="lead">{{ _("Hello") }} {{ name }} · 3</p>', html=True)
+    assert not bare_text("<p>{% trans n=name %}Hi <b>{{ n }}</b>{% endtrans %}</p>", html=True)
+    assert not bare_text("<script>var x = 'words';</script><style>a { color: red }</style>", html=True)
+
+
+def test_doors_flash_no_bare_literals() -> None:
+    offenders = []
+    for path in (ROOT / "forum" / "web").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "flash" and node.args:
+                first = node.args[0]
+                if isinstance(first, ast.JoinedStr) or (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offenders, offenders
