@@ -1,7 +1,7 @@
 """languages: a participant's and an officer's locale, an event's primary and second language
 
 Revision ID: 11ed4d73e2e3
-Revises: d8b2e6f3a914
+Revises: f3a8c1d2e4b5
 Create Date: 2026-12-07 14:48:46.004539
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '11ed4d73e2e3'
-down_revision = 'd8b2e6f3a914'
+down_revision = 'f3a8c1d2e4b5'
 branch_labels = None
 depends_on = None
 
