@@ -27,6 +27,8 @@ from forum.models import (
     Session,
     Subscription,
 )
+from forum.models.discussion import ThreadChoice
+from forum.models.mentoring import MentoringCycle, MentoringMatch, MentoringMember, MentoringProgramme
 from tests.support.api import make_event, officer_token
 
 #: The table each input schema writes to (a new input schema must be added here).
@@ -46,6 +48,17 @@ WRITES_TO = {
     "QuestionInSchema": FormQuestion,
     "QuestionPatchSchema": FormQuestion,
     "DecisionInSchema": Subscription,  # approve or decline registrations (no text column of its own)
+    "DeliverySchema": Subscription,  # a participant's delivery and digest choices
+    "ThreadChoiceInSchema": ThreadChoice,
+    "MentoringProgrammeInSchema": MentoringProgramme,
+    "MentoringCycleInSchema": MentoringCycle,
+    "MentoringWeightsInSchema": MentoringCycle,  # the cycle's matching weights
+    "MentoringQuestionInSchema": FormQuestion,
+    "MentoringMembersInSchema": MentoringMember,
+    "MentoringMatchesInSchema": MentoringMatch,
+    "MentoringEndInSchema": MentoringMatch,  # the reason a match ended
+    "MentoringStoryInSchema": MentoringMatch,  # the officer's note inviting a pair's story
+    "MentoringMailInSchema": MentoringProgramme,  # a call or newsletter: mailed, not stored as text
 }
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 

@@ -99,6 +99,7 @@ def seed() -> dict[str, str]:
     assert invitation is not None
     return {
         "announcement": f"/manage/events/{demo_forum.slug}/announcements/{announcement.id}",
+        "threads": path_of(links.threads_url(member)),
         "transcript": path_of(captions.transcript_href(recording) or ""),
         "pathway_confirm": path_of(follow.confirm_url(following)),
         "pathway_step": path_of(follow.action_url(following, pathway.steps[0], "done")),

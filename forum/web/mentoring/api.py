@@ -27,7 +27,7 @@ from forum.models import (
 )
 from forum.models.mentoring import CRITERIA, ROLES
 from forum.web.events.api_common import OFFICER_DOC, abort, require_json_body, require_officer
-from forum.web.events.api_schemas import Pattern
+from forum.web.events.api_schemas import Pattern, StrictBoolean
 
 bp = Blueprint("api_mentoring", __name__, url_prefix="/api/v1/mentoring", description="Mentoring programmes")
 csrf.exempt(bp)
@@ -180,7 +180,7 @@ class MentoringMembersInSchema(Schema):
         required=True,
         validate=validate.Length(max=100000),
     )
-    replace = fields.Bool(load_default=False)
+    replace = StrictBoolean(load_default=False)
 
 
 class MentoringMembersSchema(Schema):
@@ -293,8 +293,8 @@ class MentoringQuestionInSchema(Schema):
     choices = fields.List(
         fields.Str(validate=[validate.Length(min=1, max=200), api_single_line]), load_default=list
     )
-    required = fields.Bool(load_default=False)
-    sensitive = fields.Bool(load_default=False)
+    required = StrictBoolean(load_default=False)
+    sensitive = StrictBoolean(load_default=False)
     preset_id = fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
 
 
