@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Date, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -113,6 +114,8 @@ class Subscription(Timestamps, Model):
     def mode_label(self) -> str:
         """"Each message", "Daily digest", "Weekly digest, subjects only", "No mail ..."."""
         if self.mode != "digest":
-            return DELIVERY_MODES.get(self.mode, self.mode)
-        label = "Weekly digest" if self.digest_rhythm == "weekly" else "Daily digest"
-        return label + (", subjects only" if self.digest_style == "subjects" else "")
+            return str(DELIVERY_MODES.get(self.mode, self.mode))
+        weekly = self.digest_rhythm == "weekly"
+        if self.digest_style == "subjects":
+            return _("Weekly digest, subjects only") if weekly else _("Daily digest, subjects only")
+        return _("Weekly digest") if weekly else _("Daily digest")

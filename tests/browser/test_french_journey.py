@@ -96,7 +96,7 @@ def _journey(app: Flask, browser: Browser, base: str, forum: Event, series: Even
         expect(page.get_by_text("10 h 00 à 18 h 00 (heure de l’Est)").first).to_be_visible()
         page.get_by_label("Adresse courriel").fill(EMAIL)
         page.get_by_label("Nom (facultatif)").fill("Chantal Tremblay")
-        page.get_by_label("Réception").select_option(label="Résumé quotidien")
+        page.get_by_label("Réception").select_option(label="Résumé (quotidien ou hebdomadaire)")
         page.get_by_role("button", name="S’inscrire").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Consultez votre boîte de réception")
         page.screenshot(path=str(ARTIFACTS / "fr-1-inscription.png"), full_page=True)
