@@ -19,7 +19,13 @@ from forum.core import timezones
 from forum.core.extensions import db
 from forum.mentoring import applications, matching, outreach, pairs, programmes, reports
 from forum.mentoring.programmes import MentoringError
-from forum.models import FORM_QUESTION_KINDS, MentoringApplication, MentoringCycle, MentoringProgramme
+from forum.models import (
+    FORM_QUESTION_KINDS,
+    MentoringApplication,
+    MentoringCycle,
+    MentoringMatch,
+    MentoringProgramme,
+)
 from forum.registration import questions
 from forum.team import scopes
 from forum.web.charts import grouped_bars
@@ -51,6 +57,15 @@ def _cycle(slug: str, cycle_id: int) -> MentoringCycle:
     if cycle is None or cycle.programme.slug != slug:
         abort(404, description=_("There is no such cycle."))
     return cycle
+
+
+def _match(slug: str, cycle_id: int, match_id: int) -> MentoringMatch:
+    """One match of the cycle the path names (one row by key, not every match of the cycle)."""
+    cycle = _cycle(slug, cycle_id)
+    match = db.session.get(MentoringMatch, match_id)
+    if match is None or match.cycle_id != cycle.id:
+        abort(404)
+    return match
 
 
 def _field_error(form: Any, exc: MentoringError) -> None:
@@ -253,10 +268,7 @@ def matching_page(slug: str, cycle_id: int) -> Any:
 
 @bp.route("/<slug>/cycles/<int:cycle_id>/matches/<int:match_id>/end", methods=["POST"])
 def end_match(slug: str, cycle_id: int, match_id: int) -> Response:
-    item = _cycle(slug, cycle_id)
-    match = next((m for m in pairs.matches_of(item) if m.id == match_id), None)
-    if match is None:
-        abort(404)
+    match = _match(slug, cycle_id, match_id)
     if ButtonForm().validate_on_submit():
         pairs.end_match(match, request.form.get("reason", "")[:200] or _("ended by the organisers"))
         db.session.commit()
@@ -266,10 +278,7 @@ def end_match(slug: str, cycle_id: int, match_id: int) -> Response:
 
 @bp.route("/<slug>/cycles/<int:cycle_id>/matches/<int:match_id>/story", methods=["POST"])
 def invite_story(slug: str, cycle_id: int, match_id: int) -> Response:
-    item = _cycle(slug, cycle_id)
-    match = next((m for m in pairs.matches_of(item) if m.id == match_id), None)
-    if match is None:
-        abort(404)
+    match = _match(slug, cycle_id, match_id)
     if ButtonForm().validate_on_submit():
         try:
             pairs.invite_story(match, request.form.get("note", ""))
