@@ -161,8 +161,9 @@ def _start_site(app: Flask, net: Network, secret: str, tmp_path: Path) -> Site:
     logs = {role: tmp_path / f"{role}.log" for role in (*ROLES, "relay")}
     site = Site(net, logs, {}, tmp_path / "mail.tsv")
     hosts, procs = net.hosts, site.procs
-    pg_port = str(urlsplit(database_url(app)).port or 5432)
-    relay = helper_command("relay", net.gateway, pg_port, "127.0.0.1", pg_port)
+    pg = urlsplit(database_url(app))
+    pg_port = str(pg.port or 5432)
+    relay = helper_command("relay", net.gateway, pg_port, pg.hostname or "127.0.0.1", pg_port)
     procs["relay"] = net.start(None, relay, os.environ, logs["relay"])
     sink = helper_command(
         "sink", hosts["mail"].address, str(SMTP_PORT), str(site.record), str(SLOW_RELAY), str(FAST_RELAY)
