@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import re
 import secrets
@@ -73,12 +74,22 @@ def _free_subnet() -> int:
 
 
 def remove_stale() -> None:
-    """Namespaces and bridges left by runs whose process is gone (a SIGKILLed pytest)."""
+    """Namespaces and bridges left by runs whose process is gone (a SIGKILLed pytest), and
+    whatever still runs in those namespaces."""
     for line in _ip("netns", "list").stdout.splitlines():
         match = re.match(rf"({PREFIX}-([0-9a-f]{{6}})-(\d+)-\S+)", line)
         if match and not Path(f"/proc/{match.group(3)}").exists():
+            for pid in _ip("netns", "pids", match.group(1)).stdout.split():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid), signal.SIGKILL)
             _ip("netns", "delete", match.group(1))
             _ip("link", "delete", f"{PREFIX}{match.group(2)}")
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL it when the test process dies (prctl PR_SET_PDEATHSIG),
+    so a killed test run leaves no relay, sink or host process behind. `ip netns exec` keeps it."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
 
 
 @dataclass
@@ -161,7 +172,13 @@ class Network:
         argv = host.argv(command) if host else list(command)
         with log.open("ab") as out:
             proc = subprocess.Popen(  # noqa: S603 - our own commands
-                argv, cwd=ROOT, env=dict(env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                argv,
+                cwd=ROOT,
+                env=dict(env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, no locks taken
             )
         self.processes.append(proc)
         return proc
