@@ -192,35 +192,44 @@ def verify_url(cert: Certificate) -> str:
 # --- the PDF ----------------------------------------------------------------------------------
 
 
-def _pdf() -> FPDF:
+def _page(title: str, org: str, brand: str) -> FPDF:
+    """What every certificate starts from: an A4 landscape page with its fonts, margins, the
+    document's title and author, and a border in the officer's brand colour."""
     pdf = FPDF(orientation="landscape", format="A4", unit="mm")
     pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.set_margins(22, 18, 22)
+    pdf.set_title(title)
+    pdf.set_author(org)
+    pdf.set_creator("Forum")
+    pdf.add_page()
+    pdf.set_draw_color(*_rgb(brand))
+    pdf.set_line_width(1.2)
+    pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
     return pdf
+
+
+def _brand() -> str:
+    """The officer's brand colour, or the default blue."""
+    return branding.current().brand_colour or DEFAULT_COLOUR
 
 
 def render_pdf(cert: Certificate) -> bytes:
     """The certificate as a PDF (A4 landscape), from the certificate row alone."""
     event = cert.subscription.event
     org = organisation_name()
-    pdf = _pdf()
-    pdf.set_title(f"{cert.kind_label}: {cert.event_title}")
-    pdf.set_author(org)
-    pdf.set_creator("Forum")
-    pdf.add_page()
-    brand = branding.current().brand_colour or DEFAULT_COLOUR  # the officer's brand colour
-    pdf.set_draw_color(*_rgb(brand))
-    pdf.set_line_width(1.2)
-    pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
+    brand = _brand()
+    pdf = _page(f"{cert.kind_label}: {cert.event_title}", org, brand)
     width = pdf.w - pdf.l_margin - pdf.r_margin
     look = certificate_look.look_for(event)
     if look.logo:  # centred above the organisation's name, 16 mm high
         px_w, px_h = certificate_look.logo_size(look.logo)
         logo_h = min(14.0, 70.0 * px_h / px_w)  # a wide logo is at most 70 mm across
         logo_w = logo_h * px_w / px_h
-        pdf.image(io.BytesIO(look.logo), x=pdf.l_margin + (width - logo_w) / 2, y=pdf.get_y(), w=logo_w, h=logo_h)
+        pdf.image(
+            io.BytesIO(look.logo), x=pdf.l_margin + (width - logo_w) / 2, y=pdf.get_y(), w=logo_w, h=logo_h
+        )
         pdf.set_y(pdf.get_y() + logo_h + 2)
     tight = 3 if look.logo else 6  # the logo's room comes out of the gaps under the headings
 
@@ -263,7 +272,9 @@ def render_pdf(cert: Certificate) -> bytes:
             pdf.cell(w, 6.5, _fit(pdf, text, w))
         pdf.ln(6.5)
     pdf.ln(6)
-    pdf.set_y(max(pdf.get_y() + 10, pdf.h - (52 if look.signatory_name else 48)))  # the signature line, then the issue line and code
+    pdf.set_y(
+        max(pdf.get_y() + 10, pdf.h - (52 if look.signatory_name else 48))
+    )  # the signature line, then the issue line and code
     line_x = pdf.l_margin + width / 2 - 40
     pdf.set_draw_color(60, 60, 60)
     pdf.set_line_width(0.3)
@@ -274,7 +285,9 @@ def render_pdf(cert: Certificate) -> bytes:
         signer = look.signatory_name + (f", {look.signatory_title}" if look.signatory_title else "")
         pdf.multi_cell(width, 4.5, signer, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
-    pdf.multi_cell(width, 4.5, _("For %(organisation)s", organisation=org), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        width, 4.5, _("For %(organisation)s", organisation=org), align="C", new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.ln(4)
     pdf.multi_cell(
         width,
@@ -294,15 +307,7 @@ def participation_pdf(*, name: str, title: str, lines: list[str], code: str, iss
     """A certificate of participation for something that is not an event (a mentoring
     programme): the same page, fonts, border and verification line, without the hours table."""
     org = organisation_name()
-    pdf = _pdf()
-    pdf.set_title(f"Certificate of participation: {title}")
-    pdf.set_author(org)
-    pdf.set_creator("Forum")
-    pdf.add_page()
-    brand = branding.current().brand_colour or DEFAULT_COLOUR
-    pdf.set_draw_color(*_rgb(brand))
-    pdf.set_line_width(1.2)
-    pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
+    pdf = _page(f"Certificate of participation: {title}", org, _brand())
     width = pdf.w - pdf.l_margin - pdf.r_margin
     for text, size, style, gap in (
         (org, 14, "B", 6),

@@ -17,11 +17,12 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from forum.core.extensions import db, limiter
+from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.models import Officer
 from forum.team import audit, totp
 from forum.web.forms import STRIP, ConfirmForm
+from forum.web.security import wrong_guesses_limited
 
 bp = Blueprint("two_factor", __name__, url_prefix="/manage/account")
 
@@ -80,7 +81,7 @@ def index() -> tuple[str, int] | Response:
 
 
 @bp.route("/two-factor/confirm", methods=["POST"])
-@limiter.limit(GUESS_LIMIT, key_func=_officer_key, deduct_when=lambda r: r.status_code == 400)
+@wrong_guesses_limited(GUESS_LIMIT, _officer_key)
 def confirm() -> tuple[str, int] | Response:
     form = CodeForm()
     officer = _me()
@@ -97,7 +98,7 @@ def confirm() -> tuple[str, int] | Response:
 
 
 @bp.route("/two-factor/disable", methods=["POST"])
-@limiter.limit(GUESS_LIMIT, key_func=_officer_key, deduct_when=lambda r: r.status_code == 400)
+@wrong_guesses_limited(GUESS_LIMIT, _officer_key)
 def disable() -> tuple[str, int] | Response:
     form = CodeForm()
     officer = _me()
