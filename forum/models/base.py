@@ -105,6 +105,14 @@ def link_table(name: str, left: str, right: str) -> Table:
     )
 
 
+def newest_first(model: type[Row], *where: Any) -> list[Row]:
+    """The rows that match, newest first (created_at, then id for rows of the same instant): a
+    reader's own lists on their preferences page (thread choices, pathways followed)."""
+    table: Any = model  # a Timestamps model
+    query = select(model).where(*where).order_by(table.created_at.desc(), table.id.desc())
+    return list(db.session.scalars(query))
+
+
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now, onupdate=clock.now)

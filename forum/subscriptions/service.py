@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Literal, overload
+from typing import Literal, TypedDict, overload
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -90,7 +90,9 @@ def get_or_create_participant(email: str, name: str = "", language: str | None =
     participant = db.session.scalar(select(Participant).where(Participant.email_key == email_key(email)))
     language = i18n.normalize(language)
     if participant is None:
-        participant = Participant(email=email, email_key=email_key(email), name=name.strip(), language=language)
+        participant = Participant(
+            email=email, email_key=email_key(email), name=name.strip(), language=language
+        )
         db.session.add(participant)
         db.session.flush()
     else:
@@ -111,6 +113,17 @@ def check_mode(mode: str | None) -> str:
 
 
 # --- subscribing and confirming -------------------------------------------------------
+
+
+class SignUp(TypedDict, total=False):
+    """How someone signs up, besides their address: `subscribe`'s keywords, for an area that
+    passes them on (registration with answers)."""
+
+    name: str
+    mode: str
+    conduct_accepted: bool
+    source: str
+    language: str | None
 
 
 def subscribe(
@@ -280,7 +293,9 @@ def welcome_message(subscription: Subscription) -> EmailMessage:
     return invites.invite_for_welcome(msg, subscription)
 
 
-mail_texts.register_sample("welcome", lambda event, subscription, session: welcome_message(subscription).as_bytes())
+mail_texts.register_sample(
+    "welcome", lambda event, subscription, session: welcome_message(subscription).as_bytes()
+)
 
 
 def welcome(subscription: Subscription, rejoin_after: datetime | None = None) -> Outgoing:
