@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from forum.core import clock, timezones
+from forum.core import timezones
 from forum.core.extensions import db
 from forum.discussion import thread_choices
 from forum.models import JobRun, OutboundBody, OutboundMessage
@@ -21,6 +21,7 @@ from tests.support.scheduling import (
     make_forum,
     outbox,
     race_job,
+    run_hourly,
     subject_of,
     subscribe,
     text_of,
@@ -35,15 +36,6 @@ def _reader(event, email, zone, **choices):  # type: ignore[no-untyped-def]
     set_delivery(sub, **choices)
     db.session.commit()
     return sub
-
-
-def _drive(start, end, step=timedelta(hours=1)):  # type: ignore[no-untyped-def]
-    """The digest job every `step` (5 minutes past), as the scheduler runs it."""
-    at = start
-    while at <= end:
-        with clock.frozen(at):
-            run_job("digests", at=at)
-        at += step
 
 
 def _local_sends(email: str, zone: str) -> list[tuple[date, int, str]]:
@@ -71,7 +63,7 @@ def test_each_kind_goes_at_each_readers_own_hour_across_both_dst_changes(app):
     for n in range(12):
         day = date(2019, 10, 25) + timedelta(days=n)
         add_post(event, eastern(day.year, day.month, day.day, 12), f"Day {n + 1}: mentoring notes")
-    _drive(eastern(2019, 10, 25, 9, 5), eastern(2019, 11, 6, 9, 5))
+    run_hourly("digests", eastern(2019, 10, 25, 9, 5), eastern(2019, 11, 6, 9, 5))
 
     days = [date(2019, 10, 26) + timedelta(days=n) for n in range(11)]  # 26 Oct .. 5 Nov
     nina = _local_sends("nina@example.org", NY)
@@ -106,7 +98,7 @@ def test_each_kind_goes_at_each_readers_own_hour_across_both_dst_changes(app):
     assert "Final digest" in pat[-1][2]
     # once each: a second sweep over the same days sends nothing more
     before = len(outbox("digest"))
-    _drive(eastern(2019, 10, 25, 9, 5), eastern(2019, 11, 6, 9, 5), step=timedelta(hours=6))
+    run_hourly("digests", eastern(2019, 10, 25, 9, 5), eastern(2019, 11, 6, 9, 5), step=timedelta(hours=6))
     assert len(outbox("digest")) == before
 
 
