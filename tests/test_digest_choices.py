@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from forum.core import timezones
+from forum.core import clock, timezones
 from forum.core.extensions import db
 from forum.discussion import thread_choices
 from forum.models import JobRun, OutboundBody, OutboundMessage
@@ -189,12 +189,12 @@ def test_daily_to_weekly_mid_forum_sends_no_post_twice(app):
     event = make_forum(first_day=date(2019, 10, 21), days=10)  # Mon 21 Oct .. Wed 30 Oct
     sub = _reader(event, "nina@example.org", NY)
     subjects = _posts_each_noon(event, date(2019, 10, 21), 10)
-    _drive(eastern(2019, 10, 21, 9, 5), eastern(2019, 10, 24, 19, 5))  # daily digests Mon..Thu
+    run_hourly("digests", eastern(2019, 10, 21, 9, 5), eastern(2019, 10, 24, 19, 5))  # daily digests Mon..Thu
     assert len(outbox("digest", "nina@example.org")) == 4
     with clock.frozen(eastern(2019, 10, 24, 20)):
         set_delivery(sub, digest_rhythm="weekly", digest_weekday=6, digest_hour=9)
         db.session.commit()
-    _drive(eastern(2019, 10, 24, 20, 5), eastern(2019, 10, 31, 9, 5))
+    run_hourly("digests", eastern(2019, 10, 24, 20, 5), eastern(2019, 10, 31, 9, 5))
     seen = _subjects_received("nina@example.org")
     assert sorted(seen) == subjects and set(seen.values()) == {1}  # every post, each once
     weekly = outbox("digest", "nina@example.org")[4]
@@ -207,12 +207,12 @@ def test_weekly_to_daily_mid_forum_skips_no_post(app):
     event = make_forum(first_day=date(2019, 10, 25), days=8)  # Fri 25 Oct .. Fri 1 Nov
     sub = _reader(event, "wes@example.org", NY, digest_rhythm="weekly", digest_weekday=6, digest_hour=9)
     subjects = _posts_each_noon(event, date(2019, 10, 25), 8)
-    _drive(eastern(2019, 10, 25, 9, 5), eastern(2019, 10, 30, 12, 5))  # Sunday 27 Oct's weekly digest
+    run_hourly("digests", eastern(2019, 10, 25, 9, 5), eastern(2019, 10, 30, 12, 5))  # Sunday 27 Oct's weekly digest
     assert len(outbox("digest", "wes@example.org")) == 1
     with clock.frozen(eastern(2019, 10, 30, 12, 30)):
         set_delivery(sub, digest_rhythm="daily", digest_hour=8)
         db.session.commit()
-    _drive(eastern(2019, 10, 30, 12, 35), eastern(2019, 11, 2, 9, 5))
+    run_hourly("digests", eastern(2019, 10, 30, 12, 35), eastern(2019, 11, 2, 9, 5))
     seen = _subjects_received("wes@example.org")
     assert sorted(seen) == subjects and set(seen.values()) == {1}
     first_daily = outbox("digest", "wes@example.org")[1]
@@ -229,12 +229,12 @@ def test_each_message_to_digest_starts_the_digest_at_the_switch(app):
     db.session.commit()
     # posts on Monday and Tuesday at 11 and 15; Wednesday at 11 and 15
     _posts_each_noon(event, date(2019, 10, 21), 3)
-    _drive(eastern(2019, 10, 21, 9, 5), eastern(2019, 10, 23, 12, 5))
+    run_hourly("digests", eastern(2019, 10, 21, 9, 5), eastern(2019, 10, 23, 12, 5))
     with clock.frozen(eastern(2019, 10, 23, 12, 30)):
         set_delivery(each, mode="digest")
         set_delivery(quiet, mode="digest")
         db.session.commit()
-    _drive(eastern(2019, 10, 23, 12, 35), eastern(2019, 10, 23, 18, 35))
+    run_hourly("digests", eastern(2019, 10, 23, 12, 35), eastern(2019, 10, 23, 18, 35))
     assert [subject_of(r).split(" (")[1] for r in outbox("digest", "eve@example.org")] == ["1 message)"]
     assert "Post 06" in text_of(outbox("digest", "eve@example.org")[0])
     assert "Post 05" not in text_of(outbox("digest", "quinn@example.org")[0])
@@ -248,11 +248,11 @@ def test_readers_on_one_schedule_still_share_one_body_after_changes(app):
         _reader(event, f"r{n}@example.org", NY)
     mover = _reader(event, "mover@example.org", NY, digest_hour=12)  # noon, then the forum's 6 PM
     _posts_each_noon(event, date(2019, 10, 21), 4)
-    _drive(eastern(2019, 10, 21, 9, 5), eastern(2019, 10, 22, 12, 5))
+    run_hourly("digests", eastern(2019, 10, 21, 9, 5), eastern(2019, 10, 22, 12, 5))
     with clock.frozen(eastern(2019, 10, 22, 12, 30)):
         set_delivery(mover, digest_hour=None)
         db.session.commit()
-    _drive(eastern(2019, 10, 22, 12, 35), eastern(2019, 10, 23, 19, 5))
+    run_hourly("digests", eastern(2019, 10, 22, 12, 35), eastern(2019, 10, 23, 19, 5))
     tuesday = [r for r in outbox("digest") if "10/22/2019" in subject_of(r)]
     assert len(tuesday) == 7 and len({r.body_id for r in tuesday}) == 3  # noon's; 6 PM's for five and for the mover
     assert "(1 message)" in subject_of(outbox("digest", "mover@example.org")[-2])  # only Tuesday's 3 PM post
