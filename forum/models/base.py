@@ -79,10 +79,10 @@ def queue_of(model: type[Row], event_id: int, status: str, since: Any) -> list[R
 
 
 class Keyed:
-    """The surrogate key every table has but the few keyed by a name (settings, locks, relays).
-
-    Declared once, as Django and Rails do, so that a model's own lines are its own columns.
-    """
+    """The surrogate integer key `id`, declared once (as Django and Rails do) so that a
+    model's own lines are its own columns. Tables keyed by a name (site settings, page
+    versions, relays, the scheduler's lock) do without it. `sort_order` keeps it the first
+    column, as it was when each model spelled it out."""
 
     id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
 
