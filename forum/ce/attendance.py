@@ -62,6 +62,15 @@ def hours_text(minutes: int) -> str:
     return text if locale is None else format_decimal(float(text), locale=locale)
 
 
+def hours_count(minutes: int) -> int:
+    """The number `ngettext` picks "hour" or "hours" by for `hours_text(minutes)`.
+
+    gettext's plural rules read whole numbers only: whole hours count as themselves, and a
+    fraction (1.5, 0.25) as 2, which every catalog's rule reads as its plural form ("1.5
+    hours", "1,5 horas", "1,5 heures")."""
+    return minutes // 60 if minutes % 60 == 0 else 2
+
+
 def parse_hours(raw: str, field: str = "hours") -> int | None:
     """Minutes for hours typed by an officer (`1.5`, `1,25`, `90m`); empty means None."""
     text = (raw or "").strip().lower().replace(",", ".")

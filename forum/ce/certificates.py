@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
@@ -379,7 +380,9 @@ def mail_certificate(subscription: Subscription, at: datetime) -> tuple[int, str
         "certificate",
         {
             "certificate": cert,
-            "hours": attendance.hours_text(state.record.minutes),
+            # worded when the mail is rendered, in the recipient's locale (`1,5` in French)
+            "hours": LazyString(attendance.hours_text, state.record.minutes),
+            "hours_count": attendance.hours_count(state.record.minutes),
             "verify_url": verify_url(cert) if cert else "",
             "preferences_url": links.preferences_url(participant),
         },

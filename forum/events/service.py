@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import TypedDict, Unpack
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
 from forum.calendars import fanouts  # noqa: F401 - registers the calendar-update/-cancel kinds recorded here
@@ -475,7 +476,7 @@ def duplicate_event(original: Event, *, title: str, slug: str, first_day: date) 
         try:
             new.set_times(old.start_wall + shift, old.end_wall + shift, old.timezone)
         except TimeInputError as exc:
-            raise TimeInputError(f"Session {number} cannot move: {exc}") from None
+            raise TimeInputError(_("Session %(number)s cannot move: %(reason)s", number=number, reason=exc)) from None
         copy.sessions.append(new)
     for link in sorted(original.panelist_links, key=lambda x: x.position):
         copy.panelist_links.append(EventPanelist(panelist=link.panelist, role=link.role, position=link.position))

@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -146,14 +147,18 @@ def moderate_bulk(slug: str) -> ResponseReturnValue:
     action = "reject" if form.reject.data else "always" if form.always.data else "approve"
     reason = (form.reason.data or "").strip()
     if action == "reject" and not reason:
-        form.reason.errors = [*form.reason.errors, "Say why, so the authors know what to change."]
+        form.reason.errors = [*form.reason.errors, _("Say why, so the authors know what to change.")]
         return _moderation_page(event, moderator, bulk=form), 400
     result = moderation_service.moderate_many(event, ids, action, moderator, reason)
     db.session.commit()
     done = len(result.rejected) if action == "reject" else len(result.approved)
-    verb = "Rejected" if action == "reject" else "Approved"
-    message = f"{verb} {done} post{'s' if done != 1 else ''}."
+    if action == "reject":
+        message = ngettext("Rejected %(num)d post.", "Rejected %(num)d posts.", done)
+    else:
+        message = ngettext("Approved %(num)d post.", "Approved %(num)d posts.", done)
     if result.skipped:
-        message += f" {len(result.skipped)} were no longer waiting."
+        message += " " + ngettext(
+            "%(num)d was no longer waiting.", "%(num)d were no longer waiting.", len(result.skipped)
+        )
     flash(message, "success")
     return redirect(url_for(".moderation", slug=event.slug))

@@ -151,9 +151,9 @@ def edit_event(slug: str) -> Page:
             show_error(form[exc.field], exc)
         else:
             db.session.commit()
-            message = "Saved."
+            message = _("Saved.")
             if recipients and change.renamed:
-                message += f" The new title goes to {people(recipients)} as a calendar update."
+                message += " " + _("The new title goes to %(recipients)s as a calendar update.", recipients=people(recipients))
             flash(message, "success")
             return redirect(url_for("manage.event", slug=ev.slug))
     if request.method == "POST":
