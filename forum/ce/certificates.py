@@ -129,13 +129,13 @@ def issue(subscription: Subscription, at: datetime | None = None) -> Certificate
     """
     participant = subscription.participant
     if is_erased(participant):
-        raise CertificateError("This registration was deleted at the participant's request.")
+        raise CertificateError(_("This registration was deleted at the participant's request."))
     state = standing(subscription, at)
     if state.kind is None:
         raise CertificateError(state.reason)
     name = participant.name.strip()
     if not name:
-        raise CertificateError("Add your name on your preferences page: it is printed on the certificate.")
+        raise CertificateError(_("Add your name on your preferences page: it is printed on the certificate."))
     cert = _certificate_of(subscription)
     if cert is None:
         cert = Certificate(subscription_id=subscription.id, code=new_code(), issued_at=at or clock.now())

@@ -17,9 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from babel import Locale
 from babel import dates as babel_dates
 from flask import current_app, has_app_context
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as gettext
-from flask_babel import ngettext
 
 from forum.core.config import DEFAULT_DISPLAY_ZONES
 

@@ -86,7 +86,7 @@ class EventChangeError(ValueError):
 def takes_sessions(event: Event) -> None:
     """A cancelled event takes no new sessions (whichever way they are added)."""
     if event.status == "cancelled":
-        raise EventChangeError("This event is cancelled; it takes no new sessions.", "status", conflict=True)
+        raise EventChangeError(_("This event is cancelled; it takes no new sessions."), "status", conflict=True)
 
 
 @dataclass(frozen=True)
@@ -401,7 +401,7 @@ def series_dates(first: date, repeat: str, count: int) -> list[date]:
     last = first.day + 7 > monthcal.monthrange(first.year, first.month)[1]
     dates = []
     year, month = first.year, first.month
-    for _ in range(count):
+    for _week in range(count):
         days = [
             d
             for d in monthcal.Calendar().itermonthdates(year, month)
