@@ -129,7 +129,7 @@ def token_officer() -> Officer | None:
     if not header:
         request.environ[CACHE_KEY] = None
         return None
-    scheme, _, raw = header.partition(" ")
+    scheme, _space, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         _unauthorized(_("Send the API token as `Authorization: Bearer <token>`."), "invalid_request")
     token = ApiToken.find(raw.strip())

@@ -192,7 +192,7 @@ def link_panelist(data: dict[str, Any], slug: str, panelist_id: int) -> Response
 @answers(bp, 204)
 def unlink_panelist(slug: str, panelist_id: int) -> None:
     """Take a panelist off an event (the panelist and their bio stay)."""
-    _, event = officer_event(slug)
+    _officer, event = officer_event(slug)
     link = next((ln for ln in event.panelist_links if ln.panelist_id == panelist_id), None)
     if link is None:
         abort(404, message=_("Panelist %(panelist)s is not on “%(slug)s”.", panelist=panelist_id, slug=slug))
