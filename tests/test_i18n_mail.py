@@ -123,7 +123,7 @@ def test_a_spanish_registrants_invite_and_cancellation_calendars_are_in_spanish(
     event = _series_with_a_spanish_and_an_english_registrant()
     summary, description = _vevent_text(outbox("welcome", "ana@example.mx")[0])
     assert summary == "Cataloging Webinar Series: Session 1"  # the officer's own titles stay as written
-    assert "su enlace personal: http" in description and "Detalles: http" in description
+    assert "su enlace personal para unirse: http" in description and "Detalles: http" in description
     assert "your personal link" not in description and "Details:" not in description
     _summary, english = _vevent_text(outbox("welcome", "bob@example.org")[0])
     assert "your personal link: http" in english and "Details: http" in english

@@ -109,6 +109,9 @@ def _patterns() -> tuple[dict[str, LazyString], tuple[tuple[re.Pattern[str], Laz
             re.escape(piece) if i % 2 == 0 else f"(?P<{piece}>.+?)" for i, piece in enumerate(pieces)
         )
         with_values.append((re.compile(f"^{regex}$", re.DOTALL), message))
+    # The most specific first: "Must be ... %(min)s." would also match the longer "Must be ...
+    # 1 and less than or equal to 9." with its values read as one.
+    with_values.sort(key=lambda pair: -len(_PLACEHOLDER.sub("", pair[1]._args[0])))
     return exact, tuple(with_values)
 
 
