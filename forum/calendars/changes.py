@@ -13,8 +13,7 @@ from email.message import EmailMessage
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from icalendar import Event as VEvent
-from icalendar import vCalAddress, vText
+from icalendar import Component, vCalAddress, vText
 
 from forum.calendars.calendar import (
     CALENDAR_MAIL_KIND,
@@ -61,9 +60,9 @@ class PersonalCalendar:
     def __init__(self, session: Session, method: str) -> None:
         self.session = session
         self.method = method
-        self._by_locale: dict[str, tuple[VEvent, tuple[str, ...], tuple[bytes, ...]]] = {}
+        self._by_locale: dict[str, tuple[Component, tuple[str, ...], tuple[bytes, ...]]] = {}
 
-    def _shared(self, locale: str) -> tuple[VEvent, tuple[str, ...], tuple[bytes, ...]]:
+    def _shared(self, locale: str) -> tuple[Component, tuple[str, ...], tuple[bytes, ...]]:
         """(the VEVENT, the order of the own lines, the shared bytes around them) in `locale`,
         built the first time a recipient in it comes (at most one per language of the list)."""
         if locale not in self._by_locale:

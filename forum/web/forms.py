@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort
+from flask_babel import LazyString, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import (
@@ -198,14 +198,14 @@ class SecondFactorForm(CheckedForm):
         filters=STRIP,
     )
 F = TypeVar("F", bound=FlaskForm)
-EXPIRED = "The form expired; reload the page and try again."
+EXPIRED = _l("The form expired; reload the page and try again.")
 
 
-def submitted(form: F, expired: str = EXPIRED) -> F:
+def submitted(form: F, expired: str | LazyString = EXPIRED) -> F:
     """The form of a POST that only a page of ours sends (a button, a queue's decision): its
     CSRF token must still be good, or the answer is a 400 saying what to do."""
     if not form.validate_on_submit():
-        abort(400, description=expired)
+        abort(400, description=str(expired))
     return form
 
 

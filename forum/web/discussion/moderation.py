@@ -110,14 +110,14 @@ def moderate(slug: str, post_id: int) -> ResponseReturnValue:
     if post is None or post.event_id != event.id:
         abort(404, description=_l("There is no such post in this e-forum."))
     form = ModerateForm(prefix=f"p{post.id}")
-    submitted(form, "The form expired; reload the queue and try again.")
+    submitted(form, _("The form expired; reload the queue and try again."))
     if post.status != "held":
         flash(_("That post was already %(status)s.", status=post.status), "info")
         return redirect(url_for(".moderation", slug=event.slug))
     if form.reject.data:
         reason = (form.reason.data or "").strip()
         if not reason:
-            form.reason.errors = [*form.reason.errors, "Say why, so the author knows what to change."]
+            form.reason.errors = [*form.reason.errors, _("Say why, so the author knows what to change.")]
             return _moderation_page(event, moderator, form, post.id), 400
         discussion.reject(post, reason, moderator)
         db.session.commit()
@@ -139,7 +139,7 @@ def moderate_bulk(slug: str) -> ResponseReturnValue:
     event = _event_or_404(slug)
     moderator = _moderator_identity(event)
     form = bulk_form()
-    submitted(form, "The form expired; reload the queue and try again.")
+    submitted(form, _("The form expired; reload the queue and try again."))
     ids = [int(raw) for raw in request.form.getlist("post") if raw.isdigit()]
     if not ids:
         flash(_("Tick the posts to decide first."), "info")

@@ -176,7 +176,7 @@ def _form_values(form: EventForm) -> dict[str, object]:
 def publish(slug: str) -> Response:
     ev = get_event(slug)
     form = ConfirmForm()
-    submitted(form, "The form expired. Go back, reload the page and try again.")
+    submitted(form, _("The form expired. Go back, reload the page and try again."))
     if commit_or_flash(lambda: editing.publish_event(ev), editing.EventChangeError):
         flash(_("Published. The public page is live at %(slug)s.", slug=url_for('public.event', slug=ev.slug)), "success")
         for warning in actions.publish_warnings(ev):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint, abort, render_template
+from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
@@ -50,7 +51,7 @@ def get_event(slug: str) -> Event:
         .options(selectinload(Event.sessions), selectinload(Event.panelist_links))
     )
     if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
+        abort(404, description=_("There is no event at “%(slug)s”.", slug=slug))
     return event
 
 

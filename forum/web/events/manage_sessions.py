@@ -262,7 +262,7 @@ def move_session(slug: str, session_id: int) -> Response:
     """Reorder: trade date and time with the previous (up) or next (down) live session."""
     ev = get_event(slug)
     session = get_session(ev, session_id)
-    submitted(ConfirmForm(), "The form expired. Go back, reload the page and try again.")
+    submitted(ConfirmForm(), _("The form expired. Go back, reload the page and try again."))
     live = sorted(ev.active_sessions, key=lambda s: s.starts_at)
     step = -1 if request.form.get("direction") == "up" else 1
     if session in live and 0 <= live.index(session) + step < len(live):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import cast
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -52,7 +53,7 @@ def approvals(slug: str) -> Page:
         wanted = {int(v) for v in request.form.getlist("sub") if v.isdigit() and len(v) < 11}
         chosen = [s for s in approval.awaiting(event) if s.id in wanted]
         if not chosen:
-            form.message.errors = ["Tick at least one registration."]
+            form.message.errors = [_("Tick at least one registration.")]
         else:
             decide = approval.approve if form.approve.data else approval.decline
             try:
