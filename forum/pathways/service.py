@@ -178,7 +178,7 @@ def step_state(resource: Resource, at: datetime | None = None) -> str:
 def public_title(resource: Resource) -> str:
     """The title a visitor may see: a draft event's title stays private until it is published."""
     if not resource.is_external and step_state(resource) == "unavailable":
-        return "An event to be announced"
+        return _("An event to be announced")
     return resource.display_title
 
 

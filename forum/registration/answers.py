@@ -205,7 +205,7 @@ def check_answers(form: QuestionForm | None, raw: Mapping[int, Raw]) -> Checked:
     known = {q.id for q in questions}
     for qid in raw:
         if qid not in known and not _blank(raw[qid]):
-            result.errors[qid] = "There is no such question on this form."
+            result.errors[qid] = _("There is no such question on this form.")
     for question in questions:
         parent = question.condition_question_id
         if parent is not None and (
