@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
@@ -128,13 +129,13 @@ def issue(subscription: Subscription, at: datetime | None = None) -> Certificate
     """
     participant = subscription.participant
     if is_erased(participant):
-        raise CertificateError("This registration was deleted at the participant's request.")
+        raise CertificateError(_("This registration was deleted at the participant's request."))
     state = standing(subscription, at)
     if state.kind is None:
         raise CertificateError(state.reason)
     name = participant.name.strip()
     if not name:
-        raise CertificateError("Add your name on your preferences page: it is printed on the certificate.")
+        raise CertificateError(_("Add your name on your preferences page: it is printed on the certificate."))
     cert = _certificate_of(subscription)
     if cert is None:
         cert = Certificate(subscription_id=subscription.id, code=new_code(), issued_at=at or clock.now())
@@ -378,7 +379,9 @@ def mail_certificate(subscription: Subscription, at: datetime) -> tuple[int, str
         "certificate",
         {
             "certificate": cert,
-            "hours": attendance.hours_text(state.record.minutes),
+            # worded when the mail is rendered, in the recipient's locale (`1,5` in French)
+            "hours": LazyString(attendance.hours_text, state.record.minutes),
+            "hours_count": attendance.hours_count(state.record.minutes),
             "verify_url": verify_url(cert) if cert else "",
             "preferences_url": links.preferences_url(participant),
         },

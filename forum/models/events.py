@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
@@ -265,7 +266,7 @@ class Session(Keyed, Timestamps, Model):
         start: Localized = localize(start_wall, zone)
         end: Localized = localize(end_wall, zone)
         if end.instant <= start.instant:
-            raise TimeInputError("The session must end after it starts.")
+            raise TimeInputError(_("The session must end after it starts."))
         self.start_wall, self.end_wall, self.timezone = start_wall, end_wall, zone
         self.starts_at, self.ends_at = start.instant, end.instant
         return [n for n in (start.note, end.note) if n]

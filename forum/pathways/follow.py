@@ -99,13 +99,13 @@ def due_after_send(follow: PathwayFollow, sent_at: datetime) -> datetime:
 
 def check_settings(interval_days: int, weekday: int, hour: int, zone: str) -> None:
     if interval_days not in INTERVALS:
-        raise FollowError("Choose how often a step should come.", "interval_days")
+        raise FollowError(_("Choose how often a step should come."), "interval_days")
     if not 0 <= weekday <= 6:
-        raise FollowError("Choose a day of the week.", "weekday")
+        raise FollowError(_("Choose a day of the week."), "weekday")
     if not 0 <= hour <= 23:
-        raise FollowError("Choose an hour between 0 and 23.", "hour")
+        raise FollowError(_("Choose an hour between 0 and 23."), "hour")
     if not timezones.is_zone(zone):
-        raise FollowError(f"“{zone}” is not a known time zone.", "timezone")
+        raise FollowError(_("“%(zone)s” is not a known time zone.", zone=zone), "timezone")
 
 
 def follow(
@@ -125,7 +125,7 @@ def follow(
     following -> settings unchanged (a stranger must not change someone's pace).
     """
     if pathway.status != "published":
-        raise FollowError("This pathway is not open for following.", "email")
+        raise FollowError(_("This pathway is not open for following."), "email")
     try:
         email = normalize_email(raw_email)
     except SubscriptionError as exc:

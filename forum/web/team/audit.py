@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint as ApiBlueprint
 from marshmallow import RAISE, Schema, fields, validate
@@ -80,7 +81,7 @@ def _page(event: Event | None) -> tuple[str, int]:
 def index(slug: str) -> tuple[str, int]:
     event = _event(slug)
     if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
+        abort(404, description=_("There is no event at “%(slug)s”.", slug=slug))
     return _page(event)
 
 
@@ -123,7 +124,7 @@ def api_index(args: dict[str, Any], slug: str) -> Any:
     """The event's audit log, newest first (at most 500 entries): who changed what and when."""
     event = _event(slug)
     if event is None:
-        api_abort(404, message=f"No event “{slug}”.")
+        api_abort(404, message=_("No event “%(slug)s”.", slug=slug))
     since, until = args.get("since"), args.get("until")
     return audit_log.entries(
         audit_log.AuditFilter(
