@@ -57,6 +57,8 @@ class Post(Keyed, Model):
     __table_args__ = (
         UniqueConstraint("event_id", "message_id"),
         Index("ix_post_event_status_accepted", "event_id", "status", "accepted_at"),
+        # the author filter: names listed by skipping along it, then posts found by equality
+        Index("ix_post_event_author_accepted", "event_id", "author_name", "accepted_at"),
     )
 
     event_id: Mapped[int] = belongs_to("event")
