@@ -131,7 +131,9 @@ def _seed(count: int, rng: random.Random) -> Event:
     if batch:
         db.session.execute(Post.__table__.insert(), batch)
         db.session.commit()
-    db.session.execute(text("ANALYZE post"))  # fresh statistics, as autovacuum would (this table: a bare ANALYZE visits every schema)
+    db.session.execute(
+        text("ANALYZE post")
+    )  # fresh statistics, as autovacuum would (this table: a bare ANALYZE visits every schema)
     db.session.commit()
     return event
 
@@ -251,7 +253,11 @@ def main() -> None:
                 + _explained(run, args.plans)
             )
         count = len(all_times)
-        server_part = f", server backend {1000 * server_total / count:.1f} ms" if db.engine.dialect.name == "postgresql" else ""
+        server_part = (
+            f", server backend {1000 * server_total / count:.1f} ms"
+            if db.engine.dialect.name == "postgresql"
+            else ""
+        )
         print(
             f"{'all':>14}: p50 {statistics.median(all_times):7.1f} ms  p95 {_pct(all_times, 0.95):7.1f} ms  "
             f"over {count} queries; CPU per query: this process {1000 * client_total / count:.1f} ms{server_part}; "

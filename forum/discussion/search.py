@@ -149,12 +149,16 @@ def _postgresql(event: Event, filters: list[ColumnElement[bool]], query: str, li
     language = cast(literal(event.search_language or "english"), REGCONFIG)
     tsquery = func.websearch_to_tsquery(language, bindparam("q", query))
     vector: ColumnElement[str] = literal_column("post.search_vector")
+    # the tsvector test first: it decides (phrase positions included) and is in the row,
+    # while the pairs are in TOAST; when the planner walks posts newest first rather than
+    # using the pairs' GIN index, a post without the words is then rejected unread
+    filters = [*filters, vector.op("@@")(tsquery)]
     pairs = _phrase_pairs(language, query)
     if pairs:  # the GIN index on word pairs finds where a phrase's words stand together
-        filters = [*filters, literal_column("post.search_pairs").op("@@")(cast(literal(pairs), TSQUERY))]
+        filters.append(literal_column("post.search_pairs").op("@@")(cast(literal(pairs), TSQUERY)))
     candidates = (
         select(Post.id.label("id"), Post.accepted_at.label("at"), vector.label("vector"))
-        .where(*filters, vector.op("@@")(tsquery))
+        .where(*filters)
         .order_by(Post.accepted_at.desc(), Post.id.desc())
         .limit(CANDIDATES)
         .cte("candidates")
