@@ -4,12 +4,16 @@
 
 Fills one e-forum's archive (a throw-away SQLite file, or a private schema of the given
 PostgreSQL database, dropped afterwards) with generated posts, through the same triggers
-the app's inserts fire (FTS5 / the tsvector column), then runs a mix of reader queries
-through `forum.discussion.search.search`: a common word, a stemmed word, a quoted phrase,
-an exclusion, a query with an author filter and one with a date window. Prints p50/p95 per
-kind and overall, CPU seconds per query (this process's, and on PostgreSQL also the server
-backend's, read from /proc when the server runs on this machine) and the machine's load
-average, since the machine is shared.
+the app's inserts fire (FTS5 / the tsvector column), ANALYZEs the post table (as autovacuum
+would on a live database), then runs each kind of reader query `--repeat` times through
+`forum.discussion.search.search`: a common word, a rare word, a stemmed word, a quoted
+phrase, a phrase of two common words, an exclusion, the author filter alone, with a word
+and with a rare word, and a date window. Per kind: p50/p95 wall, CPU ms per query of this
+process and (PostgreSQL on this machine) of the server backend, read from /proc, and on
+PostgreSQL the server's own execution time of one such search (each statement it sent,
+re-run under EXPLAIN (ANALYZE, BUFFERS); `--plans` prints them). The machine is shared:
+the load average is printed at the start and the end, and CPU per query is the figure a
+loaded machine does not inflate.
 
 The search ranks only the newest `CANDIDATES` matches (forum/discussion/search.py), so the
 words the queries use, the most frequent of the vocabulary, cost no more than rare ones.
