@@ -170,7 +170,16 @@ def _postgresql(event: Event, filters: list[ColumnElement[bool]], query: str, li
         .order_by(rank.desc(), candidates.c.at.desc(), candidates.c.id.desc())
         .limit(limit)
     )
-    ranked = [(post_id, float(r)) for post_id, r in db.session.execute(best)]
+    # planned for these words, never a generic plan: psycopg prepares a statement after a
+    # few runs and PostgreSQL then may reuse a plan costed for "some tsquery" (0.5% of posts),
+    # a bitmap over every post with the words; a phrase of common words then read ~40% of
+    # the archive (357 ms server CPU per query at 100,000 posts, bench/search.py)
+    previous = db.session.scalar(text("SELECT current_setting('plan_cache_mode')"))
+    db.session.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"))
+    try:
+        ranked = [(post_id, float(r)) for post_id, r in db.session.execute(best)]
+    finally:
+        db.session.execute(text("SELECT set_config('plan_cache_mode', :mode, true)"), {"mode": previous})
     if not ranked:
         return []
     options = (
