@@ -128,13 +128,14 @@ def _qp_line(line: bytes) -> bytes:
     return _qp_wrap(_QP_ESCAPE.sub(_qp_escape, line))
 
 
-def _qp_wrap(text: bytes) -> bytes:
+def _qp_wrap(text: bytes, width: int = QP_LINE, eol: bytes = LINESEP) -> bytes:
     """The rest of `_qp_line`: soft breaks and a quoted blank at the end, for a line whose
-    bytes are already escaped (a recipient's line, put together from escaped pieces)."""
+    bytes are already escaped (a recipient's line, put together from escaped pieces).
+    `width` and `eol` as `quoprimime.body_encode` takes them (its sniff: 78 and LF)."""
     out = []
-    start, last = 0, len(text) - 1 - QP_LINE
+    start, last = 0, len(text) - 1 - width
     while start <= last:
-        stop = start + QP_LINE - 1
+        stop = start + width - 1
         if text[stop - 2] == 0x3D:  # "=": do not cut "=XX"
             out.append(text[start : stop - 1])
             start = stop - 2
@@ -150,13 +151,13 @@ def _qp_wrap(text: bytes) -> bytes:
         if room >= 3:
             tail = b"=%02X" % blank[0]
         elif room == 2:
-            tail = blank + b"=" + LINESEP
+            tail = blank + b"=" + eol
         else:
-            tail = b"=" + LINESEP + b"=%02X" % blank[0]
+            tail = b"=" + eol + b"=%02X" % blank[0]
         out.append(text[start:-1] + tail)
     else:
         out.append(text[start:])
-    return LINESEP.join(out) + LINESEP
+    return eol.join(out) + eol
 
 
 def _qp(lines: Sequence[bytes]) -> bytes:
@@ -244,8 +245,9 @@ class TextPart:
             out += [value, fixed[n]]
         return b"".join(out)
 
-    def _choose_cte(self, own: dict[int, bytes]) -> str:
-        """The email package's choice (contentmanager._encode_text) for this recipient's text."""
+    def _choose_cte(self, own: dict[int, bytes], raw: Sequence[bytes] = (), escaped: list[bytes | None] | None = None) -> str:
+        """The email package's choice (contentmanager._encode_text) for this recipient's text
+        (`raw` and `escaped`, as `_escaped` takes them, spare re-escaping the lines)."""
         longest = max([self.static_max, *(len(line) for line in own.values())])
         if longest <= MAX_LINE:
             if self.static_ascii and all(line.isascii() for line in own.values()):
@@ -256,8 +258,15 @@ class TextPart:
         # (the lines without a value: counted once, in __init__).
         qp = size = 0
         for i, known in enumerate(self._sniff_lengths):
-            line = own[i] if known is None else self.lines[i]
-            qp += _sniff_length(line) if known is None else known
+            if known is None:
+                line = own[i]
+                if escaped is None:
+                    qp += _sniff_length(line)
+                else:
+                    qp += len(_qp_wrap(self._escaped(i, raw, escaped), MAX_LINE, b"\n"))
+            else:
+                line = self.lines[i]
+                qp += known
             size += len(line) + len(LINESEP)
         return "base64" if qp > 4 * -(-size // 3) + 1 else "quoted-printable"
 
@@ -278,12 +287,12 @@ class TextPart:
         """
         raw = self._raw(values)
         own = self._lines(raw)
-        cte = self._choose_cte(own)
+        escaped: list[bytes | None] = [None] * len(raw)
+        cte = self._choose_cte(own, raw, escaped)
         if cte == "base64":
             lines = [own.get(i, line) for i, line in enumerate(self.lines)]
             return cte, [(True, _encode_base64(LINESEP.join(lines) + LINESEP))]
         out: list[tuple[bool, bytes]] = []
-        escaped: list[bytes | None] = [None] * len(raw)
         for piece in self.pieces:
             if isinstance(piece, tuple):
                 out.append((False, self._run(cte, piece)))
