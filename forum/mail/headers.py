@@ -319,8 +319,6 @@ class HeaderFields(TypedDict, total=False):
     reply_to: str | Address | None
     headers: Mapping[str, str] | None
     message_id: str | None
-    #: The Date header's value (None: now); `HeaderTemplate` passes the one it keyed on.
-    date: str | None
 
 
 _dates: dict[datetime, str] = {}
@@ -336,9 +334,9 @@ def _date_value() -> str:
     return value
 
 
-def _header_fields(fields: HeaderFields) -> Iterator[tuple[str, str | Address, bool]]:
+def _header_fields(fields: HeaderFields, date: str | None = None) -> Iterator[tuple[str, str | Address, bool]]:
     """(name, value, is an address) of a message's header fields in the order they are
-    written: From, To, Reply-To, Subject, Date, Message-ID, then `headers`."""
+    written: From, To, Reply-To, Subject, Date (`date`, or now), Message-ID, then `headers`."""
     to, subject, sender, reply_to = fields["to"], fields["subject"], fields.get("sender"), fields.get("reply_to")
     headers, message_id = fields.get("headers"), fields.get("message_id")
     yield "From", sender or address(current_app.config["MAIL_FROM"], branding.current().sender_name), True
@@ -346,7 +344,7 @@ def _header_fields(fields: HeaderFields) -> Iterator[tuple[str, str | Address, b
     if reply_to:
         yield "Reply-To", reply_to, True
     yield "Subject", subject, False
-    yield "Date", fields.get("date") or _date_value(), False
+    yield "Date", date or _date_value(), False
     yield "Message-ID", message_id or new_message_id(), False
     for name, value in (headers or {}).items():
         yield name, value, False
@@ -362,9 +360,11 @@ def header_block(*, lines: dict[tuple[str, str], bytes] | None = None, **fields:
     return b"".join(line for _, line in _named_lines(fields, lines if lines is not None else {}))
 
 
-def _named_lines(fields: HeaderFields, cache: dict[tuple[str, str], bytes]) -> Iterator[tuple[str, bytes]]:
+def _named_lines(
+    fields: HeaderFields, cache: dict[tuple[str, str], bytes], date: str | None = None
+) -> Iterator[tuple[str, bytes]]:
     """(name, line bytes) of `header_block`, lines shared by every copy taken from `cache`."""
-    for name, value, is_address in _header_fields(fields):
+    for name, value, is_address in _header_fields(fields, date):
         if name == "To" or (name == "Message-ID" and not fields.get("message_id")):  # this copy's own
             yield name, (address_line(name, value) if is_address else header_line(name, str(value)))
             continue
@@ -399,10 +399,10 @@ class HeaderTemplate:
 
     def block(self, shared: Hashable, **fields: Unpack[HeaderFields]) -> bytes:
         """`header_block(**fields)`, byte for byte."""
-        fields["date"] = date = fields.get("date") or _date_value()
+        date = _date_value()
         runs = self._runs.get((shared, date))
         if runs is None:
-            named = list(_named_lines(fields, self.lines))
+            named = list(_named_lines(fields, self.lines, date))
             runs = []
             for name, line in named:
                 if name in self.personal:
