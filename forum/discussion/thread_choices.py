@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, and_, exists, select
 
 from forum.core.extensions import db
 from forum.models import THREAD_CHOICES, Subscription, Thread, ThreadChoice
-from forum.models.base import add_once
+from forum.models.base import add_once, newest_first
 from forum.subscriptions.service import change_mode
 
 #: What the rest of the forum may become when a reader follows only one thread.
@@ -53,13 +53,7 @@ def choice_of(subscription: Subscription, thread: Thread) -> str | None:
 
 def choices_of(subscription: Subscription) -> list[ThreadChoice]:
     """The reader's thread choices in this forum, newest first."""
-    return list(
-        db.session.scalars(
-            select(ThreadChoice)
-            .where(ThreadChoice.subscription_id == subscription.id)
-            .order_by(ThreadChoice.created_at.desc(), ThreadChoice.id.desc())
-        )
-    )
+    return newest_first(ThreadChoice, ThreadChoice.subscription_id == subscription.id)
 
 
 def choose(

@@ -38,6 +38,7 @@ from forum.mail.headers import address, fold_list
 from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.outbox import enqueue
 from forum.models import Participant, Subscription
+from forum.models.base import newest_first
 from forum.models.pathways import INTERVALS, Pathway, PathwayFollow, PathwayStep, StepProgress
 from forum.pathways.service import minutes_of, public_title, recording_url, step_state, upcoming_sessions
 from forum.subscriptions.erasure import Erasure, register_erasure_step
@@ -471,13 +472,7 @@ def step_message(item: PathwayFollow, step: PathwayStep, number: int):  # type: 
 
 def follows_of(participant: Participant) -> list[PathwayFollow]:
     """Everything a person follows or followed, newest first, for their preferences page."""
-    return list(
-        db.session.scalars(
-            select(PathwayFollow)
-            .where(PathwayFollow.participant_id == participant.id)
-            .order_by(PathwayFollow.created_at.desc(), PathwayFollow.id.desc())
-        )
-    )
+    return newest_first(PathwayFollow, PathwayFollow.participant_id == participant.id)
 
 
 def _local_text(instant: datetime | None, zone: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Literal, overload
+from typing import Literal, TypedDict, overload
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -111,6 +111,17 @@ def check_mode(mode: str | None) -> str:
 
 
 # --- subscribing and confirming -------------------------------------------------------
+
+
+class SignUp(TypedDict, total=False):
+    """How someone signs up, besides their address: `subscribe`'s keywords, for an area that
+    passes them on (registration with answers)."""
+
+    name: str
+    mode: str
+    conduct_accepted: bool
+    source: str
+    language: str | None
 
 
 def subscribe(
