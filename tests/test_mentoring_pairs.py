@@ -222,3 +222,58 @@ def test_end_of_year_certificate_for_both(app, client):
     assert "Certificate of participation" in text and "ALSC Mentoring Program, Spring 2027" in text
     assert db.session.scalar(db.select(MentoringMatch.status)) == "completed"
     assert applications.active_applications(match.cycle, "mentor")[0].certificate_code
+
+
+def test_a_french_speaking_mentee_gets_every_mail_in_french(app, client):
+    """The language is the applicant's (their browser's when they applied), whoever causes the
+    mail: the officer's confirmation sends the introduction, the scheduler the check-ins."""
+    make_cycle(make_programme())
+    members("paula@example.org")
+    with clock.frozen(DURING):
+        apply_form(client, "mentor", "paula@example.org", "Paula Holmes", timezone="America/Los_Angeles")
+        apply_form(
+            client,
+            "mentee",
+            "camille@example.org",
+            "Camille Roy",
+            browser="fr-CA,fr;q=0.9,en;q=0.5",
+            timezone="America/Toronto",
+            checkin_hour="18",
+        )
+        assert (
+            "Confirmez votre candidature"
+            in parsed(outbox("mentoring-confirm", recipient="camille@example.org")[0])["Subject"]
+        )
+        for email in ("paula@example.org", "camille@example.org"):
+            confirm_by_mail(client, email)
+    mentor = application_of("paula@example.org", "mentor")
+    mentee = application_of("camille@example.org", "mentee")
+    assert mentee.participant.language == "fr_CA"
+    url = f"/manage/mentoring/{SLUG}/cycles/{mentor.cycle_id}/matching"
+    with clock.frozen(MATCH_DAY):
+        sign_in(client)
+        page = client.get(url).get_data(as_text=True)
+        data = {"csrf_token": csrf_from(page), "action": "confirm", f"mentor-{mentee.id}": str(mentor.id)}
+        client.post(url, data=data)
+
+    intro = outbox("mentoring-intro", recipient="camille@example.org")[0]
+    assert parsed(intro)["Subject"] == "Faites connaissance avec votre mentor : Paula Holmes"
+    text = text_of(intro)
+    assert "Bienvenue dans ALSC Mentoring Program. Votre mentor est Paula Holmes." in text
+    assert "29 mars 2027" in text  # CLDR's French dates, not 3/29/2027
+    assert "Welcome to" not in text
+    assert "Thank you for mentoring in ALSC Mentoring Program." in text_of(
+        outbox("mentoring-intro", recipient="paula@example.org")[0]
+    ), "the English-speaking mentor's stays in English"
+
+    with clock.frozen(datetime(2027, 4, 29, 23, 0, tzinfo=UTC)):  # 6 PM in Toronto has passed
+        run_job("mentoring")
+    checkin = outbox("mentoring-checkin", recipient="camille@example.org")[0]
+    assert parsed(checkin)["Subject"] == "Comment ça se passe avec Paula Holmes ?"
+    body = text_of(checkin)
+    assert "Comment ça se passe avec Paula Holmes ? (Suivi 1 sur 12.)" in body
+    assert "Ça se passe bien: " in body
+    # the one-click page speaks French too, whatever the browser says
+    client.get("/logout")
+    page = client.get(link_in(checkin, "answer=going-well"), headers={"Accept-Language": "en"})
+    assert 'lang="fr' in page.get_data(as_text=True)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from forum.ce.certificates import CODE_ALPHABET, participation_pdf
 from forum.common.jobs import JobReport, register_job, run_reported
-from forum.core import timezones
+from forum.core import i18n, timezones
 from forum.core.extensions import db
 from forum.mail.compose import build_message
 from forum.mail.headers import address
@@ -90,26 +90,29 @@ def certificate_mail(match: MentoringMatch, side: MentoringApplication, at: date
     if not side.participant.email or side.status != "active":
         return 0, "not active"
     side.certificate_code = side.certificate_code or new_code()
-    programme = match.cycle.programme
-    home = programme.timezone
-    first = timezones.format_date(timezones.to_zone(match.started_at, home), weekday=False)
-    last = timezones.format_date(timezones.to_zone(match.ends_at, home), weekday=False)
-    role = _("mentor") if side.role == "mentor" else _("mentee")
-    other = match.mentee if side.role == "mentor" else match.mentor
-    pdf = participation_pdf(
-        name=side.name,
-        title=f"{programme.title}, {match.cycle.name}",
-        lines=[_("as a %(role)s, with %(other)s", role=role, other=other.name), f"{first} – {last}"],
-        code=side.certificate_code,
-        issued=timezones.format_date(timezones.to_zone(at, home), weekday=False),
-    )
-    msg = build_message(
-        to=address(side.participant.email, side.name),
-        subject=_("Your certificate: %(title)s", title=programme.title),
-        template="mentoring_certificate",
-        context={"me": side, "match": match, "programme": programme, "other": other},
-        headers={"Auto-Submitted": "auto-generated"},
-    )
+    language = side.participant.language
+    with i18n.in_locale(language):  # the mail and the PDF's words and dates in their language
+        programme = match.cycle.programme
+        home = programme.timezone
+        first = timezones.format_date(timezones.to_zone(match.started_at, home), weekday=False)
+        last = timezones.format_date(timezones.to_zone(match.ends_at, home), weekday=False)
+        role = _("mentor") if side.role == "mentor" else _("mentee")
+        other = match.mentee if side.role == "mentor" else match.mentor
+        pdf = participation_pdf(
+            name=side.name,
+            title=f"{programme.title}, {match.cycle.name}",
+            lines=[_("as a %(role)s, with %(other)s", role=role, other=other.name), f"{first} – {last}"],
+            code=side.certificate_code,
+            issued=timezones.format_date(timezones.to_zone(at, home), weekday=False),
+        )
+        msg = build_message(
+            to=address(side.participant.email, side.name),
+            subject=_("Your certificate: %(title)s", title=programme.title),
+            template="mentoring_certificate",
+            context={"me": side, "match": match, "programme": programme, "other": other},
+            headers={"Auto-Submitted": "auto-generated"},
+            language=language,
+        )
     msg.add_attachment(
         pdf,
         maintype="application",

@@ -9,13 +9,15 @@ kinds registered here, so nothing proportional to the list happens in a request.
 from __future__ import annotations
 
 from datetime import datetime
+from email.message import EmailMessage
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from forum.common import fanout
 from forum.common.fanout import Step
-from forum.core import clock, timezones
+from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.core.text import markdown
 from forum.core.tokens import make_token, read_token
@@ -45,13 +47,14 @@ CHUNK = 500
 # --- "tell me when applications open" -------------------------------------------------------------
 
 
-def watch(programme: MentoringProgramme, raw_email: str) -> MentoringWatch:
-    """Ask to be told; a new address confirms first (double opt-in), a known one is noted."""
+def watch(programme: MentoringProgramme, raw_email: str, language: str | None = None) -> MentoringWatch:
+    """Ask to be told; a new address confirms first (double opt-in), a known one is noted.
+    `language`: the browser's, kept for a new address (the mails come in it)."""
     try:
         email = normalize_email(raw_email)
     except SubscriptionError as exc:
         raise MentoringError(str(exc), field="email") from None
-    participant = get_or_create_participant(email)
+    participant = get_or_create_participant(email, language=language)
     item = db.session.scalar(
         select(MentoringWatch).where(
             MentoringWatch.programme_id == programme.id, MentoringWatch.participant_id == participant.id
@@ -68,10 +71,11 @@ def watch(programme: MentoringProgramme, raw_email: str) -> MentoringWatch:
     elif item.confirmed_at is None:
         msg = build_message(
             to=address(participant.email, participant.name),
-            subject=_("Confirm: tell me when applications open for %(title)s", title=programme.title),
+            subject=_l("Confirm: tell me when applications open for %(title)s", title=programme.title),
             template="mentoring_watch_confirm",
             context={"programme": programme, "confirm_url": watch_confirm_url(item)},
             headers={"Auto-Submitted": "auto-generated"},
+            language=participant.language,
         )
         enqueue(msg, kind="mentoring-watch", key=f"mentoring-watch:{item.id}:{clock.now():%Y%m%d%H}")
     db.session.flush()
@@ -147,22 +151,22 @@ def newsletter(cycle: MentoringCycle, subject: str, body: str) -> FanOut | None:
     )
 
 
-def _recipients(fan: FanOut, cycle: MentoringCycle) -> list[tuple[str, str]]:
-    """(address, name) of a fan-out's people, in a stable order, each once."""
-    seen: dict[str, tuple[str, str]] = {}
+def _recipients(fan: FanOut, cycle: MentoringCycle) -> list[tuple[str, str, str | None]]:
+    """(address, name, language) of a fan-out's people, in a stable order, each once."""
+    seen: dict[str, tuple[str, str, str | None]] = {}
     if fan.kind == "mentoring-open":
         rows = db.session.execute(
-            select(Participant.email, Participant.name)
+            select(Participant.email, Participant.name, Participant.language)
             .join(MentoringWatch, MentoringWatch.participant_id == Participant.id)
             .where(
                 MentoringWatch.programme_id == cycle.programme_id, MentoringWatch.confirmed_at.is_not(None)
             )
             .order_by(Participant.id)
         )
-        pairs = [(e, n) for e, n in rows]
+        people = [(e, n, lang) for e, n, lang in rows]
     elif fan.kind == "mentoring-call":
         rows = db.session.execute(
-            select(Participant.email, MentoringApplication.name)
+            select(Participant.email, MentoringApplication.name, Participant.language)
             .join(MentoringApplication, MentoringApplication.participant_id == Participant.id)
             .join(MentoringCycle, MentoringApplication.cycle_id == MentoringCycle.id)
             .where(
@@ -172,26 +176,26 @@ def _recipients(fan: FanOut, cycle: MentoringCycle) -> list[tuple[str, str]]:
             )
             .order_by(Participant.id)
         )
-        pairs = [(e, n) for e, n in rows]
-        pairs += [
-            (k, "")
+        people = [(e, n, lang) for e, n, lang in rows]
+        people += [
+            (k, "", None)
             for k in db.session.scalars(select(MentoringMember.key).order_by(MentoringMember.id))
             if "@" in k
         ]
     else:
-        pairs = []
+        people = []
         for match in db.session.scalars(
             select(MentoringMatch).where(
                 MentoringMatch.cycle_id == cycle.id, MentoringMatch.status == "active"
             )
         ):
-            pairs += [
-                (match.mentor.participant.email, match.mentor.name),
-                (match.mentee.participant.email, match.mentee.name),
+            people += [
+                (side.participant.email, side.name, side.participant.language)
+                for side in (match.mentor, match.mentee)
             ]
-    for email, name in pairs:
+    for email, name, language in people:
         if email and email.lower() not in seen:
-            seen[email.lower()] = (email, name)
+            seen[email.lower()] = (email, name, language)
     return list(seen.values())
 
 
@@ -202,37 +206,42 @@ def _expand(fan: FanOut) -> Step:
     people = _recipients(fan, cycle)
     start = int(fan.params.get("after") or 0)
     batch = people[start : start + CHUNK]
-    programme = cycle.programme
-    for offset, (email, name) in enumerate(batch, start=start):
-        if fan.kind == "mentoring-open":
-            subject = _(
-                "Applications are open: %(title)s, %(cycle)s", title=programme.title, cycle=cycle.name
-            )
-            context = {"window": window_text(cycle, programme.timezone), "apply_url": public_url(programme)}
-            template = "mentoring_open"
-        else:
-            subject = str(fan.params.get("subject", ""))
-            context = {
-                "body_html": markdown(str(fan.params.get("body", ""))),
-                "body": fan.params.get("body", ""),
-            }
-            template = "mentoring_news"
-        msg = build_message(
-            to=address(email, name),
-            subject=subject,
-            template=template,
-            context={
-                "programme": programme,
-                "cycle": cycle,
-                "name": name,
-                "page_url": public_url(programme),
-                **context,
-            },
-            headers={"Auto-Submitted": "auto-generated"},
-        )
+    for offset, (email, name, language) in enumerate(batch, start=start):
+        with i18n.in_locale(language):
+            msg = _copy(fan, cycle, email, name, language)
         enqueue(msg, kind=fan.kind, key=f"{fan.key}:{offset}")
     after = start + len(batch)
     return len(batch), f"{after} of {len(people)}", (after if after < len(people) else None)
+
+
+def _copy(fan: FanOut, cycle: MentoringCycle, email: str, name: str, language: str | None) -> EmailMessage:
+    """One person's copy, built inside their locale (the officer's own words stay as written)."""
+    programme = cycle.programme
+    if fan.kind == "mentoring-open":
+        subject = _("Applications are open: %(title)s, %(cycle)s", title=programme.title, cycle=cycle.name)
+        context = {"window": window_text(cycle, programme.timezone), "apply_url": public_url(programme)}
+        template = "mentoring_open"
+    else:
+        subject = str(fan.params.get("subject", ""))
+        context = {
+            "body_html": markdown(str(fan.params.get("body", ""))),
+            "body": fan.params.get("body", ""),
+        }
+        template = "mentoring_news"
+    return build_message(
+        to=address(email, name),
+        subject=subject,
+        template=template,
+        context={
+            "programme": programme,
+            "cycle": cycle,
+            "name": name,
+            "page_url": public_url(programme),
+            **context,
+        },
+        headers={"Auto-Submitted": "auto-generated"},
+        language=language,
+    )
 
 
 def public_url(programme: MentoringProgramme) -> str:

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from forum.core import clock, timezones
+from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.core.tokens import make_stable_token, read_stable_token
 from forum.core.urls import external_url
@@ -203,6 +203,8 @@ def worksheet_url(match: MentoringMatch) -> str:
 
 
 def _send(to: MentoringApplication, subject: str, template: str, key: str, **context: object) -> None:
+    """One mail to one side of a pair. Callers build the subject and context inside
+    `i18n.in_locale(to.participant.language)` (dates, labels), so all of it is in their language."""
     msg = build_message(
         to=address(to.participant.email, to.name),
         subject=subject,
@@ -214,6 +216,7 @@ def _send(to: MentoringApplication, subject: str, template: str, key: str, **con
             **context,
         },
         headers={"Auto-Submitted": "auto-generated"},
+        language=to.participant.language,
     )
     enqueue(msg, kind=template.replace("_", "-"), key=key)
 
@@ -223,24 +226,32 @@ def send_introduction(match: MentoringMatch) -> None:
     for me, other in ((match.mentor, match.mentee), (match.mentee, match.mentor)):
         if not me.participant.email:
             continue
-        _send(
-            me,
-            _(
-                "Meet your %(role)s: %(name)s",
-                role=_("mentee") if me.role == "mentor" else _("mentor"),
-                name=other.name,
-            ),
-            "mentoring_intro",
-            f"mentoring-intro:{match.id}:{me.id}",
-            match=match,
-            other=other,
-            my_now=_stamp(now, me.timezone),
-            their_now=_stamp(now, other.timezone),
-            slots=meeting_slots(me, other, now),
-            worksheet_url=worksheet_url(match),
-            checkins=checkin_count(match),
-            first_checkin=_stamp(checkin_due(match, me, 1), me.timezone),
-        )
+        with i18n.in_locale(me.participant.language):
+            _introduce(match, me, other, now)
+
+
+def _introduce(
+    match: MentoringMatch, me: MentoringApplication, other: MentoringApplication, now: datetime
+) -> None:
+    """The introduction to one side (inside their locale: dates, times and words in it)."""
+    _send(
+        me,
+        _(
+            "Meet your %(role)s: %(name)s",
+            role=_("mentee") if me.role == "mentor" else _("mentor"),
+            name=other.name,
+        ),
+        "mentoring_intro",
+        f"mentoring-intro:{match.id}:{me.id}",
+        match=match,
+        other=other,
+        my_now=_stamp(now, me.timezone),
+        their_now=_stamp(now, other.timezone),
+        slots=meeting_slots(me, other, now),
+        worksheet_url=worksheet_url(match),
+        checkins=checkin_count(match),
+        first_checkin=_stamp(checkin_due(match, me, 1), me.timezone),
+    )
 
 
 # --- check-ins ----------------------------------------------------------------------------------------
@@ -264,6 +275,12 @@ def send_checkin(checkin: MentoringCheckIn, at: datetime) -> tuple[int, str]:
     checkin.sent_at = at
     if not me.participant.email:
         return 0, "erased"
+    with i18n.in_locale(me.participant.language):
+        _send_checkin(checkin, me, other)
+    return 1, f"check-in {checkin.number}"
+
+
+def _send_checkin(checkin: MentoringCheckIn, me: MentoringApplication, other: MentoringApplication) -> None:
     _send(
         me,
         _("How is it going with %(name)s?", name=other.name),
@@ -272,9 +289,8 @@ def send_checkin(checkin: MentoringCheckIn, at: datetime) -> tuple[int, str]:
         other=other,
         checkin=checkin,
         answers=[(a, answer_label(a), checkin_url(checkin, a)) for a in CHECKIN_ANSWERS],
-        total=checkin_count(match),
+        total=checkin_count(checkin.match),
     )
-    return 1, f"check-in {checkin.number}"
 
 
 def answer_label(answer: str) -> str:
@@ -326,15 +342,16 @@ def invite_story(match: MentoringMatch, note: str = "") -> int:
     for me, other in ((match.mentor, match.mentee), (match.mentee, match.mentor)):
         if not me.participant.email:
             continue
-        _send(
-            me,
-            _("Would you share your story? %(title)s", title=match.cycle.programme.title),
-            "mentoring_story",
-            f"mentoring-story:{match.id}:{me.id}",
-            other=other,
-            note=note.strip()[:2000],
-            reply_to=match.cycle.programme.contact_email,
-        )
+        with i18n.in_locale(me.participant.language):
+            _send(
+                me,
+                _("Would you share your story? %(title)s", title=match.cycle.programme.title),
+                "mentoring_story",
+                f"mentoring-story:{match.id}:{me.id}",
+                other=other,
+                note=note.strip()[:2000],
+                reply_to=match.cycle.programme.contact_email,
+            )
         sent += 1
     db.session.flush()
     return sent
@@ -356,14 +373,15 @@ def end_match(match: MentoringMatch, reason: str, *, by: MentoringApplication | 
         partner = match.mentee if by.id == match.mentor_id else match.mentor
     for side in (match.mentor, match.mentee) if partner is None else (partner,):
         if side.status == "active" and side.participant.email:
-            _send(
-                side,
-                _("Your mentoring match has ended"),
-                "mentoring_ended",
-                f"mentoring-ended:{match.id}:{side.id}",
-                match=match,
-                rematch=side.role == "mentee" or side.capacity > 0,
-            )
+            with i18n.in_locale(side.participant.language):
+                _send(
+                    side,
+                    _("Your mentoring match has ended"),
+                    "mentoring_ended",
+                    f"mentoring-ended:{match.id}:{side.id}",
+                    match=match,
+                    rematch=side.role == "mentee" or side.capacity > 0,
+                )
     alert_officer(match, "ended", _("The match ended: %(reason)s", reason=reason))
     db.session.flush()
 

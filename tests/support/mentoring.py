@@ -77,11 +77,15 @@ def form_data(email: str, name: str, **extra: Any) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def apply_form(client: FlaskClient, role: str, email: str, name: str, **extra: Any):  # type: ignore[no-untyped-def]
-    page = client.get(f"/mentoring/{SLUG}/apply/{role}")
+def apply_form(  # type: ignore[no-untyped-def]
+    client: FlaskClient, role: str, email: str, name: str, browser: str = "en-US", **extra: Any
+):
+    """Apply through the public form from a browser that asks for `browser`'s language."""
+    headers = {"Accept-Language": browser}
+    page = client.get(f"/mentoring/{SLUG}/apply/{role}", headers=headers)
     data = form_data(email, name, **extra)
     data["csrf_token"] = csrf_from(page.data)
-    return client.post(f"/mentoring/{SLUG}/apply/{role}", data=data)
+    return client.post(f"/mentoring/{SLUG}/apply/{role}", data=data, headers=headers)
 
 
 def click(client: FlaskClient, path: str):  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from forum.core import timezones
+from forum.core import i18n, timezones
 from forum.core.extensions import db, limiter
 from forum.core.tokens import TokenError
 from forum.mentoring import applications, outreach, pairs, programmes
@@ -85,7 +85,7 @@ def watch(slug: str) -> Any:
     form = WatchForm()
     if form.validate_on_submit():
         try:
-            outreach.watch(item, form.email.data or "")
+            outreach.watch(item, form.email.data or "", i18n.browser_locale())
         except MentoringError as exc:
             db.session.rollback()
             form.email.errors = [str(exc)]
@@ -135,7 +135,9 @@ def apply(slug: str, role: str) -> Any:
             name: form[name].data for name in form._fields if name not in ("csrf_token", "submit", "email")
         }
         try:
-            applied = applications.apply(cycle, role, form.email.data or "", data, raw)
+            applied = applications.apply(
+                cycle, role, form.email.data or "", data, raw, language=i18n.browser_locale()
+            )
         except AnswerErrors as exc:
             db.session.rollback()
             errors = exc.errors
@@ -169,6 +171,7 @@ def _by_token(purpose: str, token: str) -> MentoringApplication:
         abort(410 if exc.expired else 404, description=str(exc))
     if item is None:
         abort(404, description=_("This application no longer exists."))
+    i18n.use_locale(item.participant.language)  # the page in the language of their mail
     return item
 
 
@@ -201,6 +204,7 @@ def _application(token: str) -> MentoringApplication:
         abort(404, description=str(exc))
     if item is None:
         abort(404, description=_("This application no longer exists."))
+    i18n.use_locale(item.participant.language)
     return item
 
 
@@ -262,6 +266,7 @@ def checkin(token: str) -> Any:
         abort(404, description=str(exc))
     if item is None:
         abort(404, description=_("This check-in no longer exists."))
+    i18n.use_locale(item.application.participant.language)
     form = CheckInForm()
     form.answer.choices = [SelectChoice(a, pairs.answer_label(a)) for a in CHECKIN_ANSWERS]
     if request.method == "GET":
