@@ -21,7 +21,7 @@ from forum.core.extensions import db
 from forum.mail.compose import build_message
 from forum.mail.headers import address
 from forum.mail.outbox import enqueue
-from forum.mentoring import outreach, pairs
+from forum.mentoring import evaluations, outreach, pairs
 from forum.models import Event, MentoringApplication, MentoringCheckIn, MentoringMatch
 
 MAX_PER_RUN = 500
@@ -147,9 +147,12 @@ def mentoring_job(at: datetime, report: JobReport, event: Event | None = None) -
         report.add(line)
     send_due_checkins(at, report)
     alert_quiet(at, report)
+    evaluations.send_due(at, report)
     complete_due(at, report)
 
 
 register_job(
-    "mentoring", "mentoring: window openings, monthly check-ins, quiet pairs, certificates", mentoring_job
+    "mentoring",
+    "mentoring: window openings, monthly check-ins, quiet pairs, evaluations, certificates",
+    mentoring_job,
 )

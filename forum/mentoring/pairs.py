@@ -202,7 +202,7 @@ def worksheet_url(match: MentoringMatch) -> str:
     return external_url("mentoring.worksheet", slug=match.cycle.programme.slug)
 
 
-def _send(to: MentoringApplication, subject: str, template: str, key: str, **context: object) -> None:
+def send_mail(to: MentoringApplication, subject: str, template: str, key: str, **context: object) -> None:
     """One mail to one side of a pair. Callers build the subject and context inside
     `i18n.in_locale(to.participant.language)` (dates, labels), so all of it is in their language."""
     msg = build_message(
@@ -234,7 +234,7 @@ def _introduce(
     match: MentoringMatch, me: MentoringApplication, other: MentoringApplication, now: datetime
 ) -> None:
     """The introduction to one side (inside their locale: dates, times and words in it)."""
-    _send(
+    send_mail(
         me,
         _(
             "Meet your %(role)s: %(name)s",
@@ -281,7 +281,7 @@ def send_checkin(checkin: MentoringCheckIn, at: datetime) -> tuple[int, str]:
 
 
 def _send_checkin(checkin: MentoringCheckIn, me: MentoringApplication, other: MentoringApplication) -> None:
-    _send(
+    send_mail(
         me,
         _("How is it going with %(name)s?", name=other.name),
         "mentoring_checkin",
@@ -343,7 +343,7 @@ def invite_story(match: MentoringMatch, note: str = "") -> int:
         if not me.participant.email:
             continue
         with i18n.in_locale(me.participant.language):
-            _send(
+            send_mail(
                 me,
                 _("Would you share your story? %(title)s", title=match.cycle.programme.title),
                 "mentoring_story",
@@ -374,7 +374,7 @@ def end_match(match: MentoringMatch, reason: str, *, by: MentoringApplication | 
     for side in (match.mentor, match.mentee) if partner is None else (partner,):
         if side.status == "active" and side.participant.email:
             with i18n.in_locale(side.participant.language):
-                _send(
+                send_mail(
                     side,
                     _("Your mentoring match has ended"),
                     "mentoring_ended",

@@ -84,6 +84,12 @@ class MentoringCycle(Timestamps, Model):
     weights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     matched_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     opening_mailed_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    #: the CE evaluations (questions, answers, results) each pair member gets half-way through
+    #: and at the end of their year; made when first needed
+    midyear_evaluation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("evaluation.id", ondelete="SET NULL")
+    )
+    final_evaluation_id: Mapped[int | None] = mapped_column(ForeignKey("evaluation.id", ondelete="SET NULL"))
 
     programme: Mapped[MentoringProgramme] = relationship(back_populates="cycles")
     applications: Mapped[list[MentoringApplication]] = relationship(

@@ -15,7 +15,7 @@ from marshmallow import Schema, fields, validate
 
 from forum.core.extensions import csrf, db
 from forum.core.validation import MAX_DB_INT, api_multi_line, api_single_line
-from forum.mentoring import applications, matching, outreach, pairs, programmes, reports
+from forum.mentoring import applications, evaluations, matching, outreach, pairs, programmes, reports
 from forum.mentoring.programmes import MentoringError
 from forum.models import (
     FORM_QUESTION_KINDS,
@@ -481,3 +481,43 @@ def send_mail(data: dict[str, Any], cycle_id: int) -> Any:
         _refuse(exc)
     db.session.commit()
     return {"queued": fan is not None}
+
+
+class MentoringQuestionResultSchema(Schema):
+    prompt = fields.Method("_prompt", metadata={"type": "string"})
+    kind = fields.Method("_kind", metadata={"type": "string", "enum": ["rating", "choice", "text"]})
+    answered = fields.Int()
+    mean = fields.Float(allow_none=True)
+    counts = fields.Method("_counts", metadata={"type": "array", "items": {"type": "object"}})
+    texts = fields.List(fields.Str())
+
+    def _prompt(self, result: Any) -> str:
+        return str(result.question.prompt)
+
+    def _kind(self, result: Any) -> str:
+        return str(result.question.kind)
+
+    def _counts(self, result: Any) -> list[dict[str, Any]]:
+        return [{"label": label, "count": n} for label, n in result.counts]
+
+
+class MentoringEvaluationResultsSchema(Schema):
+    invited = fields.Int()
+    responses = fields.Int()
+    questions = fields.Nested(MentoringQuestionResultSchema, many=True)
+
+
+@bp.get("/cycles/<int:cycle_id>/evaluations/<period>")
+@bp.response(200, MentoringEvaluationResultsSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def evaluation_results(cycle_id: int, period: str) -> Any:
+    """The mid-year (`midyear`) or end-of-year (`final`) evaluation's results, per question."""
+    require_officer()
+    cycle = _cycle_or_404(cycle_id)
+    if period not in evaluations.PERIODS:
+        abort(404, message="The evaluations are midyear and final.")
+    results = evaluations.results(cycle, period)
+    db.session.commit()  # the questionnaire, if this was its first use
+    return results

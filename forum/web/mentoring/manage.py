@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 
 from forum.core import timezones
 from forum.core.extensions import db
-from forum.mentoring import applications, matching, outreach, pairs, programmes, reports
+from forum.mentoring import applications, evaluations, matching, outreach, pairs, programmes, reports
 from forum.mentoring.programmes import MentoringError
 from forum.models import (
     FORM_QUESTION_KINDS,
@@ -308,3 +308,28 @@ def mail(slug: str, cycle_id: int, kind: str) -> Response:
             db.session.commit()
             flash(_("The message is on its way."))
     return redirect(url_for(".cycle", slug=slug, cycle_id=cycle_id))
+
+
+@bp.route("/<slug>/cycles/<int:cycle_id>/evaluations/<period>")
+def evaluation_results(slug: str, cycle_id: int, period: str) -> Any:
+    """The mid-year or end-of-year evaluation's results: per question, a chart and its table."""
+    item = _cycle(slug, cycle_id)
+    if period not in evaluations.PERIODS:
+        abort(404)
+    results = evaluations.results(item, period)
+    db.session.commit()  # the questionnaire, if this was its first use
+    charts = {
+        r.question.id: grouped_bars(
+            [label for label, _n in r.counts], {"answers": (_("Answers"), [n for _l, n in r.counts])}
+        )
+        for r in results.questions
+        if r.counts and r.answered
+    }
+    return render_template(
+        "mentoring/manage/evaluation.html",
+        programme=item.programme,
+        cycle=item,
+        label=evaluations.period_label(period),
+        results=results,
+        charts=charts,
+    )

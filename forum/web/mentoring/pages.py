@@ -16,10 +16,11 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from forum.ce import evaluations as ce_evaluations
 from forum.core import i18n, timezones
 from forum.core.extensions import db, limiter
 from forum.core.tokens import TokenError
-from forum.mentoring import applications, outreach, pairs, programmes
+from forum.mentoring import applications, evaluations, outreach, pairs, programmes
 from forum.mentoring.applications import AnswerErrors
 from forum.mentoring.programmes import MentoringError
 from forum.models import MentoringApplication, MentoringProgramme, QuestionForm
@@ -285,6 +286,51 @@ def checkin(token: str) -> Any:
     return render_template("mentoring/checkin.html", checkin=item, form=form)
 
 
+@bp.route("/evaluation/<token>", methods=["GET", "POST"])
+def evaluation(token: str) -> Any:
+    """A pair member's mid-year or end-of-year evaluation (signed link, no login)."""
+    try:
+        found = evaluations.read_personal_token(token)
+    except TokenError as exc:
+        abort(404, description=str(exc))
+    if found is None:
+        abort(404, description=_("This application no longer exists."))
+    item, period = found
+    i18n.use_locale(item.participant.language)
+    questionnaire = evaluations.evaluation_of(item.cycle, period, create=True)
+    response = evaluations.response_of(item, period)
+    values = {
+        f"q{a.question_id}": str(a.rating or a.choice or a.text or "")
+        for a in (response.answers if response else [])
+    }
+    form = ButtonForm()
+    errors: dict[str, str] = {}
+    if request.method == "POST" and form.validate_on_submit():
+        values = {k: v for k, v in request.form.items() if k.startswith("q")}
+        try:
+            evaluations.answer(item, period, values)
+        except ce_evaluations.EvaluationError as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            db.session.commit()
+            flash(_("Thank you: your answers are saved."))
+            return redirect(request.url, code=303)
+    db.session.commit()  # the questionnaire, if this was its first use
+    return render_template(
+        "mentoring/evaluation.html",
+        programme=item.cycle.programme,
+        label=evaluations.period_label(period),
+        evaluation=questionnaire,
+        values=values,
+        errors=errors,
+        form=form,
+        is_open=evaluations.is_open(item, period),
+        answered=response is not None,
+        rating_labels=ce_evaluations.rating_labels,
+    ), (400 if errors or request.method == "POST" else 200)
+
+
 @bp.route("/watch/<token>", methods=["GET", "POST"])
 def watch_confirm(token: str) -> Any:
     form = ButtonForm()
@@ -308,6 +354,7 @@ def _private(response: Response) -> Response:
         "mentoring.guardian",
         "mentoring.application",
         "mentoring.checkin",
+        "mentoring.evaluation",
         "mentoring.watch_confirm",
     ):
         response.headers["Referrer-Policy"] = "same-origin"
