@@ -161,7 +161,20 @@ def test_end_of_year_certificate_for_both(app, client):
     text = PdfReader(BytesIO(pdf.get_content())).pages[0].extract_text()
     assert "Certificate of participation" in text and "ALSC Mentoring Program, Spring 2027" in text
     assert db.session.scalar(db.select(MentoringMatch.status)) == "completed"
-    assert applications.active_applications(match.cycle, "mentor")[0].certificate_code
+    code = applications.active_applications(match.cycle, "mentor")[0].certificate_code
+    assert code and f"/certificates/{code}" in text.replace("\n", "")
+
+    # the public verification page knows the code (typed in lower case too), and says only
+    # the name, the programme, the year's dates and the code
+    page = client.get(f"/certificates/{code.lower()}").get_data(as_text=True)
+    assert "This certificate is genuine" in page and "Paula Holmes" in page
+    assert "ALSC Mentoring Program, Spring 2027" in page and "3/29/2027 – 3/29/2028" in page
+    assert "paula@example.org" not in page and "Marlowe" not in page
+    erase_participant(
+        db.session.scalar(db.select(Participant).where(Participant.email == "paula@example.org"))
+    )
+    db.session.commit()
+    assert client.get(f"/certificates/{code}").status_code == 404
 
 
 def test_a_french_speaking_mentee_gets_every_mail_in_french(app, client):
@@ -217,3 +230,12 @@ def test_a_french_speaking_mentee_gets_every_mail_in_french(app, client):
     client.get("/logout")
     page = client.get(link_in(checkin, "answer=going-well"), headers={"Accept-Language": "en"})
     assert 'lang="fr' in page.get_data(as_text=True)
+
+    # a year on: her certificate (the mail and the PDF) in French, with its verification link
+    with clock.frozen(datetime(2028, 3, 30, 12, 0, tzinfo=UTC)):
+        run_job("mentoring")
+    mailed = outbox("mentoring-certificate", recipient="camille@example.org")[0]
+    assert parsed(mailed)["Subject"] == "Votre attestation : ALSC Mentoring Program"
+    pdf = next(p for p in parsed(mailed).iter_attachments() if p.get_content_type() == "application/pdf")
+    words = PdfReader(BytesIO(pdf.get_content())).pages[0].extract_text()
+    assert "Attestation de participation" in words and "a participé à" in words
