@@ -94,6 +94,15 @@ class Subscription(Timestamps, Model):
     digest_style: Mapped[str] = mapped_column(String(8), default="full", server_default="full")
     digest_hour: Mapped[int | None] = mapped_column(Integer)
     digest_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Posts accepted before this instant have reached the reader already (their last digest
+    # ended here, or they had each message until they switched to digests). Their next
+    # digest starts here, so changing rhythm, hour or zone neither repeats nor skips a post.
+    # None: the digest period's own start (a reader who never had one).
+    digest_since: Mapped[datetime | None] = mapped_column(TZDateTime())
+    # When the reader last changed when their digest goes (rhythm, hour, weekday, zone, or
+    # turning to digests): digests of the new schedule due before it are not theirs (no
+    # catch-up burst); the first one due after it brings everything since `digest_since`.
+    digest_chosen_at: Mapped[datetime | None] = mapped_column(TZDateTime())
 
     participant: Mapped[Participant] = relationship(back_populates="subscriptions")
     event: Mapped[Event] = relationship()

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from forum.core import clock
 from forum.models import DIGEST_RHYTHMS, DIGEST_STYLES, WEEKDAYS, Subscription
-from forum.subscriptions.service import SubscriptionError, check_mode
+from forum.subscriptions.service import SubscriptionError, check_mode, set_mode
 
 #: The fields `set_delivery` takes, in the order the doors show them.
 DELIVERY_FIELDS = ("mode", "digest_rhythm", "digest_style", "digest_hour", "digest_weekday")
@@ -52,5 +53,11 @@ def set_delivery(subscription: Subscription, **changes: Any) -> None:
         if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day < len(WEEKDAYS):
             raise SubscriptionError("Use a weekday from 0 (Monday) to 6 (Sunday).", field="digest_weekday")
         checked["digest_weekday"] = day
+    when = [name for name in ("digest_rhythm", "digest_hour", "digest_weekday") if name in checked]
+    if any(getattr(subscription, name) != checked[name] for name in when) and subscription.id is not None:
+        subscription.digest_chosen_at = clock.now()
     for name, value in checked.items():
-        setattr(subscription, name, value)
+        if name == "mode":
+            set_mode(subscription, value)
+        else:
+            setattr(subscription, name, value)

@@ -153,6 +153,7 @@ def subscribe(
         subscription = Subscription(participant=participant, event=event, source=source)
         db.session.add(subscription)
     subscription.mode = mode
+    subscription.digest_since = None  # (re)joining: owed nothing from an earlier membership
     subscription.conduct_accepted_at = clock.now() if event.conduct_url else None
     subscription.conduct_url = event.conduct_url or ""
     _join(subscription)
@@ -364,7 +365,16 @@ def live_subscriptions(participant: Participant) -> list[Subscription]:
 
 
 def change_mode(subscription: Subscription, mode: str) -> None:
-    subscription.mode = check_mode(mode)
+    set_mode(subscription, check_mode(mode))
+
+
+def set_mode(subscription: Subscription, mode: str) -> None:
+    """Set a checked delivery mode. A reader who turns to digests has had every post until now
+    (each message) or chose none of them (no mail): their first digest starts now, not at the
+    digest period's start, so nothing reaches them twice or from before they chose."""
+    if mode == "digest" and subscription.mode != "digest" and subscription.id is not None:
+        subscription.digest_since = subscription.digest_chosen_at = clock.now()
+    subscription.mode = mode
 
 
 def set_profile(
@@ -377,6 +387,9 @@ def set_profile(
     if language is not None and not i18n.normalize(language):
         raise SubscriptionError(_("Pick one of the listed languages."), field="language")
     participant.name = name.strip()
+    if (timezone or None) != participant.timezone:
+        for subscription in participant.subscriptions:  # their digest hour moves with their zone
+            subscription.digest_chosen_at = clock.now()
     participant.timezone = timezone or None
     if language is not None:
         participant.language = i18n.normalize(language)
