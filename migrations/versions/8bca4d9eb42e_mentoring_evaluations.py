@@ -2,7 +2,7 @@
 (an evaluation without an event; a response by a mentoring application)
 
 Revision ID: 8bca4d9eb42e
-Revises: 11ed4d73e2e3
+Revises: d1a9e7c3b5f2
 Create Date: 2026-12-07 17:46:39.215878
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8bca4d9eb42e'
-down_revision = '11ed4d73e2e3'
+down_revision = 'd1a9e7c3b5f2'
 branch_labels = None
 depends_on = None
 
