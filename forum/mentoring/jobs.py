@@ -177,7 +177,7 @@ def complete_due(at: datetime, report: JobReport) -> None:
 
 
 def mentoring_job(at: datetime, report: JobReport, event: Event | None = None) -> None:
-    for line in outreach.record_openings(at):
+    for line in outreach.record_openings(at) + outreach.send_due_news(at):
         report.add(line)
     send_due_checkins(at, report)
     alert_quiet(at, report)

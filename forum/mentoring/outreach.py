@@ -29,6 +29,7 @@ from forum.mail.headers import address
 from forum.mail.outbox import enqueue
 from forum.mentoring.programmes import MentoringError, current_cycle, window_text
 from forum.models import (
+    Announcement,
     FanOut,
     MentoringApplication,
     MentoringCycle,
@@ -139,15 +140,69 @@ def call_for_mentors(cycle: MentoringCycle, subject: str, body: str) -> FanOut |
     )
 
 
-def newsletter(cycle: MentoringCycle, subject: str, body: str) -> FanOut | None:
-    """Everyone in an active match of the cycle."""
+def newsletter(
+    cycle: MentoringCycle, subject: str, body: str, send_wall: datetime | None = None
+) -> Announcement:
+    """Everyone in an active match of the cycle, as a timed announcement (the events area's
+    `Announcement`: the wall time in the programme's zone is the truth, a spring-forward gap is
+    refused). No time: it goes now; a time: the mentoring job sends it then. Either way the
+    copies are one fan-out, written by the sender side."""
     subject, body = _checked_text(subject, body)
-    return fanout.record(
+    item = Announcement(mentoring_cycle_id=cycle.id, kind="newsletter", subject=subject, body=body)
+    zone = cycle.programme.timezone
+    wall = send_wall or timezones.to_zone(clock.now(), zone).replace(tzinfo=None, second=0, microsecond=0)
+    try:
+        item.set_send_time(wall, zone)
+    except timezones.TimeInputError as exc:
+        raise MentoringError(str(exc), field="send_at") from None
+    if send_wall is not None and item.send_at <= clock.now():
+        raise MentoringError(_("Choose a time in the future, or leave it empty to send now."), field="send_at")
+    item.status = "scheduled"
+    db.session.add(item)
+    db.session.flush()
+    if send_wall is None:
+        release(item, clock.now())
+    return item
+
+
+def release(item: Announcement, at: datetime) -> FanOut | None:
+    """A newsletter whose time has come: one fan-out to the cycle's pairs, and it is sent."""
+    fan = fanout.record(
         "mentoring-news",
-        f"mentoring-news:{cycle.id}:{clock.now():%Y%m%d%H%M%S}",
+        f"mentoring-news:{item.id}",
         event_id=None,
-        target_id=cycle.id,
-        params={"subject": subject, "body": body},
+        target_id=item.mentoring_cycle_id,
+        params={"subject": item.subject, "body": item.body},
+    )
+    item.status, item.sent_at = "sent", at
+    return fan
+
+
+def send_due_news(at: datetime) -> list[str]:
+    """The mentoring job: each newsletter whose time has come goes out once (the status guards it)."""
+    lines = []
+    for item in db.session.scalars(
+        select(Announcement)
+        .where(
+            Announcement.mentoring_cycle_id.is_not(None),
+            Announcement.status == "scheduled",
+            Announcement.send_at <= at,
+        )
+        .order_by(Announcement.send_at, Announcement.id)
+    ).all():
+        release(item, at)
+        lines.append(f"newsletter {item.id}: to the pairs of cycle {item.mentoring_cycle_id}")
+    db.session.commit()
+    return lines
+
+
+def newsletters(cycle: MentoringCycle) -> list[Announcement]:
+    return list(
+        db.session.scalars(
+            select(Announcement)
+            .where(Announcement.mentoring_cycle_id == cycle.id)
+            .order_by(Announcement.send_at.desc(), Announcement.id.desc())
+        )
     )
 
 

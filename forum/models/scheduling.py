@@ -54,7 +54,12 @@ class Announcement(Timestamps, Model):
     __tablename__ = "announcement"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    #: an event's announcement, or (event None) a mentoring cycle's newsletter, which the
+    #: mentoring job sends to the cycle's pairs through its fan-out
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    mentoring_cycle_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mentoring_cycle.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(16), default="announcement")
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")  # Markdown
@@ -65,7 +70,7 @@ class Announcement(Timestamps, Model):
     sent_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     recipients: Mapped[int] = mapped_column(Integer, default=0)
 
-    event: Mapped[Event] = relationship()
+    event: Mapped[Event | None] = relationship()
 
     def set_send_time(self, wall: datetime, zone: str) -> str | None:
         """Set the wall time and derive `send_at`; returns a note for an ambiguous time.

@@ -192,10 +192,15 @@ class MentoringMailInSchema(Schema):
     kind = fields.Str(required=True, validate=validate.OneOf(["call", "news"]))
     subject = _line(200, required=True)
     body = fields.Str(required=True, validate=[validate.Length(min=1, max=20000), api_multi_line])
+    send_at = fields.Str(
+        load_default=None,
+        validate=validate.Length(min=1, max=40),
+        metadata={"format": "wall-time", "description": "a newsletter's time in the programme's zone; none: now"},
+    )
 
 
 class MentoringQueuedSchema(Schema):
-    queued = fields.Bool()
+    queued = fields.Bool(metadata={"description": "true: on its way now; false: a newsletter scheduled for later"})
 
 
 class MentoringOverviewSchema(Schema):
@@ -472,15 +477,19 @@ def overview(cycle_id: int) -> Any:
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.doc(**OFFICER_DOC)
 def send_mail(data: dict[str, Any], cycle_id: int) -> Any:
-    """A call for mentors (past mentors and the member list) or a newsletter to the cycle's pairs."""
+    """A call for mentors (past mentors and the member list) or a newsletter to the cycle's pairs
+    (now, or at `send_at`)."""
     cycle = _cycle_or_404(cycle_id)
-    send = outreach.call_for_mentors if data["kind"] == "call" else outreach.newsletter
     try:
-        fan = send(cycle, data["subject"], data["body"])
+        if data["kind"] == "call":
+            queued = outreach.call_for_mentors(cycle, data["subject"], data["body"]) is not None
+        else:
+            when = programmes.parse_wall(data["send_at"], "send_at") if data["send_at"] else None
+            queued = outreach.newsletter(cycle, data["subject"], data["body"], when).status == "sent"
     except MentoringError as exc:
         _refuse(exc)
     db.session.commit()
-    return {"queued": fan is not None}
+    return {"queued": queued}
 
 
 class MentoringQuestionResultSchema(Schema):

@@ -185,6 +185,7 @@ def weight_fields() -> list[tuple[str, Any]]:
 class MailForm(CheckedForm):
     subject = StringField(_l("Subject"), validators=[Length(max=200)])
     body = TextAreaField(_l("Message"), description=_l("Markdown."))
+    send_at = StringField(_l("Send at (optional)"), validators=[Length(max=40)])
     submit = SubmitField(_l("Send"))
 
 

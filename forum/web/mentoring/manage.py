@@ -185,6 +185,7 @@ def cycle(slug: str, cycle_id: int) -> Any:
         state=programmes.window_state(item),
         window=programmes.window_text(item, item.programme.timezone),
         mail_form=MailForm(formdata=None),
+        newsletters=outreach.newsletters(item),
         button=ButtonForm(formdata=None),
     )
 
@@ -293,20 +294,29 @@ def invite_story(slug: str, cycle_id: int, match_id: int) -> Response:
 
 @bp.route("/<slug>/cycles/<int:cycle_id>/mail/<kind>", methods=["POST"])
 def mail(slug: str, cycle_id: int, kind: str) -> Response:
+    """A call for mentors (now), or a newsletter to the cycle's pairs (now, or at a time)."""
     item = _cycle(slug, cycle_id)
     form = MailForm()
     if kind not in ("call", "news"):
         abort(404)
     if form.validate_on_submit():
-        send = outreach.call_for_mentors if kind == "call" else outreach.newsletter
         try:
-            send(item, form.subject.data or "", form.body.data or "")
+            if kind == "call":
+                outreach.call_for_mentors(item, form.subject.data or "", form.body.data or "")
+            else:
+                when = (form.send_at.data or "").strip()
+                outreach.newsletter(
+                    item,
+                    form.subject.data or "",
+                    form.body.data or "",
+                    programmes.parse_wall(when, "send_at") if when else None,
+                )
         except MentoringError as exc:
             db.session.rollback()
             flash(str(exc))
         else:
             db.session.commit()
-            flash(_("The message is on its way."))
+            flash(_("The message is on its way.") if not form.send_at.data else _("The newsletter is scheduled."))
     return redirect(url_for(".cycle", slug=slug, cycle_id=cycle_id))
 
 
