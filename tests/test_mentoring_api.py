@@ -102,7 +102,7 @@ def _shape(cycle: MentoringCycle) -> dict[str, object]:
     mail = [
         (
             m.kind,
-            re.sub(r"/application/\S+", "/application/TOKEN", TAGGED.sub("ADDRESS", text_of(m))).replace(
+            re.sub(r"/(application|story)/\S+", r"/\1/TOKEN", TAGGED.sub("ADDRESS", text_of(m))).replace(
                 programme.slug, "SLUG"
             ),
         )

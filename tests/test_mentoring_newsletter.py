@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from forum.common.fanout import expand_pending
 from forum.core import clock
 from forum.core.extensions import db
-from forum.models import Announcement, FanOut, MentoringCycle
+from forum.models import Announcement, FanOut, MentoringCycle, MentoringMatch
 from forum.scheduling.scheduler import run_job
 from tests.conftest import csrf_from
 from tests.support.api import officer_token
@@ -21,7 +21,7 @@ from tests.support.mentoring import (
     sign_in,
     three_applicants,
 )
-from tests.support.subscriptions import outbox, parsed, text_of
+from tests.support.subscriptions import link_in, outbox, parsed, text_of
 
 LATER = datetime(2027, 5, 3, 14, 0, tzinfo=UTC)
 
@@ -108,3 +108,46 @@ def test_newsletter_now_and_at_a_time_through_each_door(app, client):
     sign_in(client)
     listed = client.get(f"/manage/mentoring/{SLUG}/cycles/{cycle.id}").get_data(as_text=True)
     assert "May news" in listed and "Spring news" in listed
+
+
+def test_a_pair_invited_to_share_their_story_writes_it_through_their_link(app, client):
+    cycle = make_cycle(make_programme())
+    three_applicants(client)
+    match_on_the_page(client)
+    match = db.session.scalar(db.select(MentoringMatch))
+    page = client.get(f"/manage/mentoring/{SLUG}/cycles/{cycle.id}")
+    client.post(
+        f"/manage/mentoring/{SLUG}/cycles/{cycle.id}/matches/{match.id}/story",
+        data={"csrf_token": csrf_from(page.data), "note": "Our June issue is about storytime."},
+    )
+    invitations = outbox("mentoring-story")
+    assert sorted(m.recipient for m in invitations) == ["marlowe@example.org", "paula@example.org"]
+    mine = next(m for m in invitations if m.recipient == "marlowe@example.org")
+    assert "Our June issue is about storytime." in text_of(mine)
+
+    client.get("/logout")
+    link = link_in(mine, "/mentoring/story/")
+    form = client.get(link)
+    assert form.status_code == 200 and form.headers["Referrer-Policy"] == "same-origin"
+    empty = client.post(link, data={"csrf_token": csrf_from(form.data), "text": " "})
+    assert empty.status_code == 400 and b"Write your story first." in empty.data
+    sent = client.post(
+        link,
+        data={
+            "csrf_token": csrf_from(form.data),
+            "text": "We planned a bilingual storytime.",
+            "may_publish": "y",
+        },
+    )
+    assert sent.status_code == 303
+    # the other side's link cannot be guessed from this one
+    assert client.get(link[:-4] + "abcd").status_code == 404
+
+    sign_in(client)
+    listed = client.get(f"/manage/mentoring/{SLUG}/cycles/{cycle.id}").get_data(as_text=True)
+    assert "We planned a bilingual storytime." in listed and "may be published" in listed
+    api = client.get(f"/api/v1/mentoring/cycles/{cycle.id}/stories", headers=officer_token())
+    assert [(s["name"], s["text"], s["may_publish"]) for s in api.json] == [
+        ("Marlowe Park", "We planned a bilingual storytime.", True)
+    ]
+    assert client.get(f"/api/v1/mentoring/cycles/{cycle.id}/stories").status_code == 401

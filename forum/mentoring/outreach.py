@@ -156,7 +156,9 @@ def newsletter(
     except timezones.TimeInputError as exc:
         raise MentoringError(str(exc), field="send_at") from None
     if send_wall is not None and item.send_at <= clock.now():
-        raise MentoringError(_("Choose a time in the future, or leave it empty to send now."), field="send_at")
+        raise MentoringError(
+            _("Choose a time in the future, or leave it empty to send now."), field="send_at"
+        )
     item.status = "scheduled"
     db.session.add(item)
     db.session.flush()

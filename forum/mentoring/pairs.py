@@ -334,29 +334,6 @@ def alert_officer(match: MentoringMatch, what: str, text: str) -> None:
     enqueue(msg, kind="mentoring-alert", key=f"mentoring-alert:{match.id}:{what}:{clock.now():%Y%m%d}")
 
 
-def invite_story(match: MentoringMatch, note: str = "") -> int:
-    """Ask a pair to share their story for the programme's newsletter (a reply to the officer)."""
-    if match.status not in ("active", "completed"):
-        raise MentoringError(_("Only a pair in the programme can be invited."), field="match")
-    sent = 0
-    for me, other in ((match.mentor, match.mentee), (match.mentee, match.mentor)):
-        if not me.participant.email:
-            continue
-        with i18n.in_locale(me.participant.language):
-            send_mail(
-                me,
-                _("Would you share your story? %(title)s", title=match.cycle.programme.title),
-                "mentoring_story",
-                f"mentoring-story:{match.id}:{me.id}",
-                other=other,
-                note=note.strip()[:2000],
-                reply_to=match.cycle.programme.contact_email,
-            )
-        sent += 1
-    db.session.flush()
-    return sent
-
-
 # --- ending early, re-matching --------------------------------------------------------------------
 
 

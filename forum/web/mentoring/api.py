@@ -15,7 +15,7 @@ from marshmallow import Schema, fields, validate
 
 from forum.core.extensions import csrf, db
 from forum.core.validation import MAX_DB_INT, api_multi_line, api_single_line
-from forum.mentoring import applications, evaluations, matching, outreach, pairs, programmes, reports
+from forum.mentoring import applications, evaluations, matching, outreach, pairs, programmes, reports, stories
 from forum.mentoring.programmes import MentoringError
 from forum.models import (
     FORM_QUESTION_KINDS,
@@ -195,12 +195,17 @@ class MentoringMailInSchema(Schema):
     send_at = fields.Str(
         load_default=None,
         validate=validate.Length(min=1, max=40),
-        metadata={"format": "wall-time", "description": "a newsletter's time in the programme's zone; none: now"},
+        metadata={
+            "format": "wall-time",
+            "description": "a newsletter's time in the programme's zone; none: now",
+        },
     )
 
 
 class MentoringQueuedSchema(Schema):
-    queued = fields.Bool(metadata={"description": "true: on its way now; false: a newsletter scheduled for later"})
+    queued = fields.Bool(
+        metadata={"description": "true: on its way now; false: a newsletter scheduled for later"}
+    )
 
 
 class MentoringOverviewSchema(Schema):
@@ -442,7 +447,7 @@ def invite_story(data: dict[str, Any], match_id: int) -> Any:
     if match is None:
         abort(404, message=f"No match {match_id}.")
     try:
-        invited = pairs.invite_story(match, data["note"])
+        invited = stories.invite_story(match, data["note"])
     except MentoringError as exc:
         _refuse(exc, 409)
     db.session.commit()
@@ -530,3 +535,26 @@ def evaluation_results(cycle_id: int, period: str) -> Any:
     results = evaluations.results(cycle, period)
     db.session.commit()  # the questionnaire, if this was its first use
     return results
+
+
+class MentoringStorySchema(Schema):
+    match = fields.Int(attribute="match_id")
+    application = fields.Int(attribute="application_id")
+    name = fields.Method("_name", metadata={"type": "string"})
+    text = fields.Str()
+    may_publish = fields.Bool()
+    submitted_at = fields.DateTime()
+
+    def _name(self, item: Any) -> str:
+        return str(item.application.name)
+
+
+@bp.get("/cycles/<int:cycle_id>/stories")
+@bp.response(200, MentoringStorySchema(many=True))
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(**OFFICER_DOC)
+def list_stories(cycle_id: int) -> Any:
+    """The stories the cycle's pairs sent for the newsletter, newest first, with their consent."""
+    require_officer()
+    return stories.stories_of(_cycle_or_404(cycle_id))

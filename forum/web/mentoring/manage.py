@@ -17,7 +17,16 @@ from wtforms.fields.choices import SelectChoice
 
 from forum.core import timezones
 from forum.core.extensions import db
-from forum.mentoring import applications, evaluations, matching, outreach, pairs, programmes, reports
+from forum.mentoring import (
+    applications,
+    evaluations,
+    matching,
+    outreach,
+    pairs,
+    programmes,
+    reports,
+    stories,
+)
 from forum.mentoring.programmes import MentoringError
 from forum.models import (
     FORM_QUESTION_KINDS,
@@ -186,6 +195,7 @@ def cycle(slug: str, cycle_id: int) -> Any:
         window=programmes.window_text(item, item.programme.timezone),
         mail_form=MailForm(formdata=None),
         newsletters=outreach.newsletters(item),
+        stories=stories.stories_of(item),
         button=ButtonForm(formdata=None),
     )
 
@@ -282,7 +292,7 @@ def invite_story(slug: str, cycle_id: int, match_id: int) -> Response:
     match = _match(slug, cycle_id, match_id)
     if ButtonForm().validate_on_submit():
         try:
-            pairs.invite_story(match, request.form.get("note", ""))
+            stories.invite_story(match, request.form.get("note", ""))
         except MentoringError as exc:
             db.session.rollback()
             flash(str(exc))
@@ -316,7 +326,11 @@ def mail(slug: str, cycle_id: int, kind: str) -> Response:
             flash(str(exc))
         else:
             db.session.commit()
-            flash(_("The message is on its way.") if not form.send_at.data else _("The newsletter is scheduled."))
+            flash(
+                _("The message is on its way.")
+                if not form.send_at.data
+                else _("The newsletter is scheduled.")
+            )
     return redirect(url_for(".cycle", slug=slug, cycle_id=cycle_id))
 
 

@@ -20,13 +20,13 @@ from forum.ce import evaluations as ce_evaluations
 from forum.core import i18n, timezones
 from forum.core.extensions import db, limiter
 from forum.core.tokens import TokenError
-from forum.mentoring import applications, evaluations, outreach, pairs, programmes
+from forum.mentoring import applications, evaluations, outreach, pairs, programmes, stories
 from forum.mentoring.applications import AnswerErrors
 from forum.mentoring.programmes import MentoringError
 from forum.models import MentoringApplication, MentoringProgramme, QuestionForm
 from forum.models.mentoring import CHECKIN_ANSWERS, ROLES
 from forum.registration import answers
-from forum.web.mentoring.forms import ApplicationForm, ButtonForm, CheckInForm, EditForm, WatchForm
+from forum.web.mentoring.forms import ApplicationForm, ButtonForm, CheckInForm, EditForm, StoryForm, WatchForm
 
 bp = Blueprint("mentoring", __name__, url_prefix="/mentoring")
 
@@ -331,6 +331,37 @@ def evaluation(token: str) -> Any:
     ), (400 if errors or request.method == "POST" else 200)
 
 
+@bp.route("/story/<token>", methods=["GET", "POST"])
+def story(token: str) -> Any:
+    """A pair member writes their story for the newsletter (signed link from the invitation)."""
+    try:
+        found = stories.read_story_token(token)
+    except TokenError as exc:
+        abort(404, description=str(exc))
+    if found is None:
+        abort(404, description=_("This application no longer exists."))
+    match, item = found
+    i18n.use_locale(item.participant.language)
+    form = StoryForm()
+    if request.method == "GET":
+        saved = stories.story_of(match, item)
+        form.text.data = saved.text if saved else ""
+        form.may_publish.data = saved.may_publish if saved else False
+    if form.validate_on_submit():
+        try:
+            stories.submit_story(match, item, form.text.data or "", bool(form.may_publish.data))
+        except MentoringError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Thank you: your story reached the organisers."))
+            return redirect(request.url, code=303)
+    return render_template("mentoring/story.html", programme=match.cycle.programme, form=form), (
+        400 if request.method == "POST" else 200
+    )
+
+
 @bp.route("/watch/<token>", methods=["GET", "POST"])
 def watch_confirm(token: str) -> Any:
     form = ButtonForm()
@@ -355,6 +386,7 @@ def _private(response: Response) -> Response:
         "mentoring.application",
         "mentoring.checkin",
         "mentoring.evaluation",
+        "mentoring.story",
         "mentoring.watch_confirm",
     ):
         response.headers["Referrer-Policy"] = "same-origin"

@@ -188,6 +188,7 @@ RULES: dict[str, Rule] = {
     "mentoring_manage.add_question": prog(PE),
     "mentoring_manage.evaluation_results": prog(PV),
     "api_mentoring.evaluation_results": site(r.SITE_ADMIN),
+    "api_mentoring.list_stories": site(r.SITE_ADMIN),
     "api_mentoring.invite_story": site(r.SITE_ADMIN),
     "api_mentoring.add_question": site(r.SITE_ADMIN),
     "api_mentoring.list_programmes": public_read(r.SITE_ADMIN, r.SITE_ADMIN, "site"),
