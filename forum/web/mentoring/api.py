@@ -223,7 +223,7 @@ class MentoringOverviewSchema(Schema):
         return [{"day": d.isoformat(), "mentors": m, "mentees": e} for d, m, e in data.per_day]
 
     def _checkins(self, data: reports.Overview) -> list[dict[str, int]]:
-        return [{"number": n, "sent": s, "answered": a} for n, s, a in data.checkins]
+        return [{"number": n, "sent": s, "answered": a, "rate": r} for n, s, a, r in data.checkin_rates]
 
     def _active(self, data: reports.Overview) -> dict[str, int]:
         return {str(k): v for k, v in data.active_at.items()}

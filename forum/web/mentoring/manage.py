@@ -172,8 +172,9 @@ def _application_rows(cycle: MentoringCycle) -> list[MentoringApplication]:
 def cycle(slug: str, cycle_id: int) -> Any:
     item = _cycle(slug, cycle_id)
     data = reports.overview(item)
-    chart = (
-        grouped_bars(
+    months = [_("Month %(n)d", n=n) for n, _s, _a, _r in data.checkin_rates]
+    charts = {
+        "applications": grouped_bars(
             [timezones.format_short_date(d) for d, _m, _e in data.per_day],
             {
                 "registered": (_("Mentor applications"), [m for _d, m, _e in data.per_day]),
@@ -181,14 +182,27 @@ def cycle(slug: str, cycle_id: int) -> Any:
             },
         )
         if data.per_day
-        else None
-    )
+        else None,
+        "checkins": grouped_bars(
+            months,
+            {
+                "registered": (_("Sent"), [s for _n, s, _a, _r in data.checkin_rates]),
+                "attended": (_("Answered"), [a for _n, _s, a, _r in data.checkin_rates]),
+            },
+        )
+        if data.checkin_rates
+        else None,
+        "active": grouped_bars(
+            [_("%(m)d months", m=m) for m in data.active_at],
+            {"attended": (_("Pairs active"), list(data.active_at.values()))},
+        ),
+    }
     return render_template(
         "mentoring/manage/cycle.html",
         programme=item.programme,
         cycle=item,
         data=data,
-        chart=chart,
+        charts=charts,
         applications=_application_rows(item),
         matches=pairs.matches_of(item),
         state=programmes.window_state(item),
