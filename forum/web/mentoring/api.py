@@ -26,7 +26,7 @@ from forum.models import (
     QuestionPreset,
 )
 from forum.models.mentoring import CRITERIA, ROLES
-from forum.web.events.api_common import OFFICER_DOC, abort, require_json_body, require_officer
+from forum.web.events.api_common import abort, answers, require_json_body, require_officer
 from forum.web.events.api_schemas import Pattern, StrictBoolean
 
 bp = Blueprint("api_mentoring", __name__, url_prefix="/api/v1/mentoring", description="Mentoring programmes")
@@ -252,25 +252,21 @@ def _cycle_or_404(cycle_id: int) -> MentoringCycle:
 
 
 @bp.get("/programmes")
-@bp.response(200, MentoringProgrammeSchema(many=True))
+@answers(bp, 200, MentoringProgrammeSchema(many=True), errors=(), officer=False)
 def list_programmes() -> Any:
     """Programmes and their cycles' windows (public)."""
     return programmes.programmes()
 
 
 @bp.get("/programmes/<slug>")
-@bp.response(200, MentoringProgrammeSchema)
-@bp.alt_response(404, response="NOT_FOUND")
+@answers(bp, 200, MentoringProgrammeSchema, errors=(404,), officer=False)
 def get_programme(slug: str) -> Any:
     return _programme_or_404(slug)
 
 
 @bp.post("/programmes")
 @bp.arguments(MentoringProgrammeInSchema)
-@bp.response(201, MentoringProgrammeSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(409, response="CONFLICT", description="The address is taken.")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 201, MentoringProgrammeSchema, errors=(401, (409, "The address is taken.")))
 def create_programme(data: dict[str, Any]) -> Any:
     try:
         item = programmes.create_programme(data)
@@ -282,10 +278,7 @@ def create_programme(data: dict[str, Any]) -> Any:
 
 @bp.post("/programmes/<slug>/cycles")
 @bp.arguments(MentoringCycleInSchema)
-@bp.response(201, MentoringCycleSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 201, MentoringCycleSchema)
 def create_cycle(data: dict[str, Any], slug: str) -> Any:
     item = _programme_or_404(slug)
     try:
@@ -319,10 +312,7 @@ class MentoringQuestionSchema(Schema):
 
 @bp.post("/programmes/<slug>/questions/<role>")
 @bp.arguments(MentoringQuestionInSchema)
-@bp.response(201, MentoringQuestionSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 201, MentoringQuestionSchema)
 def add_question(data: dict[str, Any], slug: str, role: str) -> Any:
     """A question on the mentor or mentee application (written, or from a preset)."""
     item = _programme_or_404(slug)
@@ -339,20 +329,14 @@ def add_question(data: dict[str, Any], slug: str, role: str) -> Any:
 
 
 @bp.get("/cycles/<int:cycle_id>/applications")
-@bp.response(200, MentoringApplicationSchema(many=True))
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, MentoringApplicationSchema(many=True))
 def list_applications(cycle_id: int) -> Any:
     require_officer()
     return sorted(_cycle_or_404(cycle_id).applications, key=lambda a: (a.role, a.status, a.id))
 
 
 @bp.get("/cycles/<int:cycle_id>/suggestions")
-@bp.response(200, MentoringSuggestionsSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, MentoringSuggestionsSchema)
 def suggestions(cycle_id: int) -> Any:
     require_officer()
     return _suggest(_cycle_or_404(cycle_id))
@@ -360,10 +344,7 @@ def suggestions(cycle_id: int) -> Any:
 
 @bp.put("/cycles/<int:cycle_id>/weights")
 @bp.arguments(MentoringWeightsInSchema)
-@bp.response(200, MentoringSuggestionsSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, MentoringSuggestionsSchema)
 def set_weights(data: dict[str, Any], cycle_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
     programmes.set_weights(cycle, {**programmes.weights_of(cycle), **data})
@@ -383,15 +364,16 @@ def _suggest(cycle: MentoringCycle) -> dict[str, Any]:
 
 @bp.post("/cycles/<int:cycle_id>/matches")
 @bp.arguments(MentoringMatchesInSchema)
-@bp.response(201, MentoringMatchSchema(many=True))
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(
-    409,
-    response="CONFLICT",
-    description="The window is open, a mentor has no place left, or a mentee already has a mentor.",
+@answers(
+    bp,
+    201,
+    MentoringMatchSchema(many=True),
+    errors=(
+        401,
+        404,
+        (409, "The window is open, a mentor has no place left, or a mentee already has a mentor."),
+    ),
 )
-@bp.doc(**OFFICER_DOC)
 def confirm_matches(data: dict[str, Any], cycle_id: int) -> Any:
     """Confirm pairs (a suggestion, or the officer's own choice): each gets its introduction."""
     cycle = _cycle_or_404(cycle_id)
@@ -413,10 +395,7 @@ def confirm_matches(data: dict[str, Any], cycle_id: int) -> Any:
 
 @bp.post("/matches/<int:match_id>/end")
 @bp.arguments(MentoringEndInSchema)
-@bp.response(200, MentoringMatchSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, MentoringMatchSchema)
 def end_match(data: dict[str, Any], match_id: int) -> Any:
     match = db.session.get(MentoringMatch, match_id)
     if match is None:
@@ -436,11 +415,7 @@ class MentoringInvitedSchema(Schema):
 
 @bp.post("/matches/<int:match_id>/story")
 @bp.arguments(MentoringStoryInSchema)
-@bp.response(202, MentoringInvitedSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT", description="The pair ended early.")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 202, MentoringInvitedSchema, errors=(401, 404, (409, "The pair ended early.")))
 def invite_story(data: dict[str, Any], match_id: int) -> Any:
     """Invite a pair to share their story for the newsletter."""
     match = db.session.get(MentoringMatch, match_id)
@@ -456,9 +431,7 @@ def invite_story(data: dict[str, Any], match_id: int) -> Any:
 
 @bp.post("/members")
 @bp.arguments(MentoringMembersInSchema)
-@bp.response(200, MentoringMembersSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, MentoringMembersSchema, errors=(401,))
 def import_members(data: dict[str, Any]) -> Any:
     added = applications.import_members("\n".join(data["members"]), replace=data["replace"])
     db.session.commit()
@@ -466,10 +439,7 @@ def import_members(data: dict[str, Any]) -> Any:
 
 
 @bp.get("/cycles/<int:cycle_id>/overview")
-@bp.response(200, MentoringOverviewSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, MentoringOverviewSchema)
 def overview(cycle_id: int) -> Any:
     require_officer()
     return reports.overview(_cycle_or_404(cycle_id))
@@ -477,10 +447,7 @@ def overview(cycle_id: int) -> Any:
 
 @bp.post("/cycles/<int:cycle_id>/mail")
 @bp.arguments(MentoringMailInSchema)
-@bp.response(202, MentoringQueuedSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 202, MentoringQueuedSchema)
 def send_mail(data: dict[str, Any], cycle_id: int) -> Any:
     """A call for mentors (past mentors and the member list) or a newsletter to the cycle's pairs
     (now, or at `send_at`)."""
@@ -522,10 +489,7 @@ class MentoringEvaluationResultsSchema(Schema):
 
 
 @bp.get("/cycles/<int:cycle_id>/evaluations/<period>")
-@bp.response(200, MentoringEvaluationResultsSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, MentoringEvaluationResultsSchema)
 def evaluation_results(cycle_id: int, period: str) -> Any:
     """The mid-year (`midyear`) or end-of-year (`final`) evaluation's results, per question."""
     require_officer()
@@ -550,10 +514,7 @@ class MentoringStorySchema(Schema):
 
 
 @bp.get("/cycles/<int:cycle_id>/stories")
-@bp.response(200, MentoringStorySchema(many=True))
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, MentoringStorySchema(many=True))
 def list_stories(cycle_id: int) -> Any:
     """The stories the cycle's pairs sent for the newsletter, newest first, with their consent."""
     require_officer()
