@@ -7,7 +7,8 @@ shows a button, POST acts, so mail scanners that fetch links change nothing.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
@@ -29,6 +30,7 @@ from forum.registration import answers
 from forum.web.mentoring.forms import ApplicationForm, ButtonForm, CheckInForm, EditForm, StoryForm, WatchForm
 
 bp = Blueprint("mentoring", __name__, url_prefix="/mentoring")
+T = TypeVar("T")
 
 
 def _rate() -> str:
@@ -165,15 +167,21 @@ def apply(slug: str, role: str) -> Any:
     )
 
 
-def _by_token(purpose: str, token: str) -> MentoringApplication:
+def _linked(read: Callable[[], T | None], person: Callable[[T], MentoringApplication]) -> T:
+    """What a signed link names (an expired one is a 410, a cut or stale one a 404), with the
+    rest of the request in the language of the person it belongs to, as their mail was."""
     try:
-        item = applications.read_token_of(purpose, token)
+        found = read()
     except TokenError as exc:
         abort(410 if exc.expired else 404, description=str(exc))
-    if item is None:
-        abort(404, description=_("This application no longer exists."))
-    i18n.use_locale(item.participant.language)  # the page in the language of their mail
-    return item
+    if found is None:
+        abort(404, description=_("This link no longer leads anywhere: what it named was removed."))
+    i18n.use_locale(person(found).participant.language)
+    return found
+
+
+def _by_token(purpose: str, token: str) -> MentoringApplication:
+    return _linked(lambda: applications.read_token_of(purpose, token), lambda item: item)
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
@@ -199,14 +207,7 @@ def guardian(token: str) -> Any:
 
 
 def _application(token: str) -> MentoringApplication:
-    try:
-        item = applications.read_manage_token(token)
-    except TokenError as exc:
-        abort(404, description=str(exc))
-    if item is None:
-        abort(404, description=_("This application no longer exists."))
-    i18n.use_locale(item.participant.language)
-    return item
+    return _linked(lambda: applications.read_manage_token(token), lambda item: item)
 
 
 @bp.route("/application/<token>", methods=["GET", "POST"])
@@ -261,13 +262,7 @@ def application(token: str) -> Any:
 
 @bp.route("/check-in/<token>", methods=["GET", "POST"])
 def checkin(token: str) -> Any:
-    try:
-        item = pairs.read_checkin_token(token)
-    except TokenError as exc:
-        abort(404, description=str(exc))
-    if item is None:
-        abort(404, description=_("This check-in no longer exists."))
-    i18n.use_locale(item.application.participant.language)
+    item = _linked(lambda: pairs.read_checkin_token(token), lambda checkin: checkin.application)
     form = CheckInForm()
     form.answer.choices = [SelectChoice(a, pairs.answer_label(a)) for a in CHECKIN_ANSWERS]
     if request.method == "GET":
@@ -289,14 +284,7 @@ def checkin(token: str) -> Any:
 @bp.route("/evaluation/<token>", methods=["GET", "POST"])
 def evaluation(token: str) -> Any:
     """A pair member's mid-year or end-of-year evaluation (signed link, no login)."""
-    try:
-        found = evaluations.read_personal_token(token)
-    except TokenError as exc:
-        abort(404, description=str(exc))
-    if found is None:
-        abort(404, description=_("This application no longer exists."))
-    item, period = found
-    i18n.use_locale(item.participant.language)
+    item, period = _linked(lambda: evaluations.read_personal_token(token), lambda found: found[0])
     questionnaire = evaluations.evaluation_of(item.cycle, period, create=True)
     response = evaluations.response_of(item, period)
     values = {
@@ -334,14 +322,7 @@ def evaluation(token: str) -> Any:
 @bp.route("/story/<token>", methods=["GET", "POST"])
 def story(token: str) -> Any:
     """A pair member writes their story for the newsletter (signed link from the invitation)."""
-    try:
-        found = stories.read_story_token(token)
-    except TokenError as exc:
-        abort(404, description=str(exc))
-    if found is None:
-        abort(404, description=_("This application no longer exists."))
-    match, item = found
-    i18n.use_locale(item.participant.language)
+    match, item = _linked(lambda: stories.read_story_token(token), lambda found: found[1])
     form = StoryForm()
     if request.method == "GET":
         saved = stories.story_of(match, item)
