@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -26,19 +25,21 @@ from forum.models import (
     QuestionPreset,
 )
 from forum.models.mentoring import CRITERIA, ROLES
-from forum.web.events.api_common import abort, answers, require_json_body, require_officer
+from forum.web.events.api_common import (
+    abort,
+    answers,
+    refusing,
+    require_json_body,
+    require_officer,
+    writes_need_a_token,
+)
 from forum.web.events.api_schemas import Pattern, StrictBoolean
 
 bp = Blueprint("api_mentoring", __name__, url_prefix="/api/v1/mentoring", description="Mentoring programmes")
 csrf.exempt(bp)
 
 
-@bp.before_request
-def _writes_need_a_token() -> None:
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        require_officer()
-
-
+bp.before_request(writes_need_a_token)
 bp.before_request(require_json_body)
 
 WALL = {
@@ -237,6 +238,16 @@ def _refuse(exc: MentoringError, status: int = 422) -> NoReturn:
     abort(status, errors={"json": {exc.field: [str(exc)]}}, message=str(exc))
 
 
+def _conflict(exc: MentoringError) -> NoReturn:
+    """A refusal about stored state (the window, a place, a match): 409."""
+    _refuse(exc, 409)
+
+
+def _taken_or_invalid(exc: MentoringError) -> NoReturn:
+    """A programme's address already in use is a 409; any other refusal a 422."""
+    _refuse(exc, 409 if exc.field == "slug" and "Another" in str(exc) else 422)
+
+
 def _programme_or_404(slug: str) -> MentoringProgramme:
     item = MentoringProgramme.by_slug(slug)
     if item is None:
@@ -268,11 +279,8 @@ def get_programme(slug: str) -> Any:
 @bp.arguments(MentoringProgrammeInSchema)
 @answers(bp, 201, MentoringProgrammeSchema, errors=(401, (409, "The address is taken.")))
 def create_programme(data: dict[str, Any]) -> Any:
-    try:
+    with refusing(_taken_or_invalid, MentoringError, commit=True):
         item = programmes.create_programme(data)
-    except MentoringError as exc:
-        _refuse(exc, 409 if exc.field == "slug" and "Another" in str(exc) else 422)
-    db.session.commit()
     return item
 
 
@@ -281,11 +289,8 @@ def create_programme(data: dict[str, Any]) -> Any:
 @answers(bp, 201, MentoringCycleSchema)
 def create_cycle(data: dict[str, Any], slug: str) -> Any:
     item = _programme_or_404(slug)
-    try:
+    with refusing(_refuse, MentoringError, commit=True):
         cycle = programmes.create_cycle(item, data)
-    except MentoringError as exc:
-        _refuse(exc)
-    db.session.commit()
     return cycle
 
 
@@ -320,11 +325,8 @@ def add_question(data: dict[str, Any], slug: str, role: str) -> Any:
         abort(404, message="Add questions to the mentor or the mentee application.")
     if data.get("preset_id") is not None and db.session.get(QuestionPreset, data["preset_id"]) is None:
         abort(404, message=f"No preset {data['preset_id']}.")
-    try:
+    with refusing(_refuse, MentoringError, commit=True):
         question = programmes.add_question(item, role, data)
-    except MentoringError as exc:
-        _refuse(exc)
-    db.session.commit()
     return question
 
 
@@ -385,11 +387,8 @@ def confirm_matches(data: dict[str, Any], cycle_id: int) -> Any:
             if other is None or other.cycle_id != cycle.id:
                 abort(404, message=f"No application {pair[key]} in this cycle.")
         chosen.append((pair["mentor"], pair["mentee"], (pair["mentor"], pair["mentee"]) not in suggested))
-    try:
+    with refusing(_conflict, MentoringError, commit=True):
         made = pairs.confirm_matches(cycle, chosen)
-    except MentoringError as exc:
-        _refuse(exc, 409)
-    db.session.commit()
     return made
 
 
@@ -421,11 +420,8 @@ def invite_story(data: dict[str, Any], match_id: int) -> Any:
     match = db.session.get(MentoringMatch, match_id)
     if match is None:
         abort(404, message=f"No match {match_id}.")
-    try:
+    with refusing(_conflict, MentoringError, commit=True):
         invited = stories.invite_story(match, data["note"])
-    except MentoringError as exc:
-        _refuse(exc, 409)
-    db.session.commit()
     return {"invited": invited}
 
 
@@ -452,15 +448,12 @@ def send_mail(data: dict[str, Any], cycle_id: int) -> Any:
     """A call for mentors (past mentors and the member list) or a newsletter to the cycle's pairs
     (now, or at `send_at`)."""
     cycle = _cycle_or_404(cycle_id)
-    try:
+    with refusing(_refuse, MentoringError, commit=True):
         if data["kind"] == "call":
             queued = outreach.call_for_mentors(cycle, data["subject"], data["body"]) is not None
         else:
             when = programmes.parse_wall(data["send_at"], "send_at") if data["send_at"] else None
             queued = outreach.newsletter(cycle, data["subject"], data["body"], when).status == "sent"
-    except MentoringError as exc:
-        _refuse(exc)
-    db.session.commit()
     return {"queued": queued}
 
 

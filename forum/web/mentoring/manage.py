@@ -39,6 +39,7 @@ from forum.registration import questions
 from forum.team import scopes
 from forum.web.charts import grouped_bars
 from forum.web.events.manage_common import require_officer
+from forum.web.helpers import button_post, commit_or_flash
 from forum.web.mentoring.forms import (
     ButtonForm,
     CycleForm,
@@ -128,15 +129,8 @@ def add_question(slug: str) -> Any:
     item = _programme(slug)
     form = _question_form(request.form)
     if form.validate_on_submit():
-        try:
-            programmes.add_question(
-                item, form.role.data or "", {name: form[name].data for name in form._fields}
-            )
-        except MentoringError as exc:
-            db.session.rollback()
-            flash(str(exc))
-        else:
-            db.session.commit()
+        role, data = form.role.data or "", {name: form[name].data for name in form._fields}
+        if commit_or_flash(lambda: programmes.add_question(item, role, data), MentoringError):
             flash(_("Question added."))
     return redirect(url_for(".programme", slug=slug))
 
@@ -294,26 +288,23 @@ def matching_page(slug: str, cycle_id: int) -> Any:
 @bp.route("/<slug>/cycles/<int:cycle_id>/matches/<int:match_id>/end", methods=["POST"])
 def end_match(slug: str, cycle_id: int, match_id: int) -> Response:
     match = _match(slug, cycle_id, match_id)
-    if ButtonForm().validate_on_submit():
-        pairs.end_match(match, request.form.get("reason", "")[:200] or _("ended by the organisers"))
-        db.session.commit()
-        flash(_("The match has ended; both were told and the mentee can be matched again."))
-    return redirect(url_for(".cycle", slug=slug, cycle_id=cycle_id))
+    reason = request.form.get("reason", "")[:200] or _("ended by the organisers")
+    return button_post(
+        lambda: pairs.end_match(match, reason),
+        _("The match has ended; both were told and the mentee can be matched again."),
+        url_for(".cycle", slug=slug, cycle_id=cycle_id),
+    )
 
 
 @bp.route("/<slug>/cycles/<int:cycle_id>/matches/<int:match_id>/story", methods=["POST"])
 def invite_story(slug: str, cycle_id: int, match_id: int) -> Response:
     match = _match(slug, cycle_id, match_id)
-    if ButtonForm().validate_on_submit():
-        try:
-            stories.invite_story(match, request.form.get("note", ""))
-        except MentoringError as exc:
-            db.session.rollback()
-            flash(str(exc))
-        else:
-            db.session.commit()
-            flash(_("Both were invited to share their story."))
-    return redirect(url_for(".cycle", slug=slug, cycle_id=cycle_id))
+    return button_post(
+        lambda: stories.invite_story(match, request.form.get("note", "")),
+        _("Both were invited to share their story."),
+        url_for(".cycle", slug=slug, cycle_id=cycle_id),
+        MentoringError,
+    )
 
 
 @bp.route("/<slug>/cycles/<int:cycle_id>/mail/<kind>", methods=["POST"])
@@ -324,27 +315,17 @@ def mail(slug: str, cycle_id: int, kind: str) -> Response:
     if kind not in ("call", "news"):
         abort(404)
     if form.validate_on_submit():
-        try:
+        subject, body, when = form.subject.data or "", form.body.data or "", (form.send_at.data or "").strip()
+
+        def send() -> object:
             if kind == "call":
-                outreach.call_for_mentors(item, form.subject.data or "", form.body.data or "")
-            else:
-                when = (form.send_at.data or "").strip()
-                outreach.newsletter(
-                    item,
-                    form.subject.data or "",
-                    form.body.data or "",
-                    programmes.parse_wall(when, "send_at") if when else None,
-                )
-        except MentoringError as exc:
-            db.session.rollback()
-            flash(str(exc))
-        else:
-            db.session.commit()
-            flash(
-                _("The message is on its way.")
-                if not form.send_at.data
-                else _("The newsletter is scheduled.")
+                return outreach.call_for_mentors(item, subject, body)
+            return outreach.newsletter(
+                item, subject, body, programmes.parse_wall(when, "send_at") if when else None
             )
+
+        if commit_or_flash(send, MentoringError):
+            flash(_("The newsletter is scheduled.") if when else _("The message is on its way."))
     return redirect(url_for(".cycle", slug=slug, cycle_id=cycle_id))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from flask import request
 from flask.blueprints import BlueprintSetupState
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -34,8 +33,8 @@ from forum.web.events.api_common import (
     answers,
     refusing,
     require_json_body,
-    require_officer,
     token_officer,
+    writes_need_a_token,
 )
 from forum.web.events.api_schemas import (
     SLUG_RE,
@@ -55,12 +54,7 @@ bp = Blueprint(
 csrf.exempt(bp)
 
 
-@bp.before_request
-def _writes_need_a_token() -> None:
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        require_officer()
-
-
+bp.before_request(writes_need_a_token)
 bp.before_request(require_json_body)
 
 
