@@ -311,6 +311,13 @@ def record_answers(
     return response
 
 
+def form_values(response: EvaluationResponse | None) -> dict[str, str]:
+    """A response as the answer form's fields (`q<question id>` -> its value), to show it again."""
+    return {
+        f"q{a.question_id}": str(a.rating or a.choice or a.text or "") for a in (response.answers if response else [])
+    }
+
+
 def response_by(evaluation: Evaluation, respondent: Mapping[str, int]) -> EvaluationResponse | None:
     return db.session.scalar(select(EvaluationResponse).filter_by(evaluation_id=evaluation.id, **respondent))
 

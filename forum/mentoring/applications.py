@@ -286,7 +286,9 @@ def guardian_confirm(item: MentoringApplication) -> None:
         db.session.flush()
 
 
-def edit(item: MentoringApplication, data: Mapping[str, object], raw_answers: Mapping[int, Raw]) -> None:
+def edit(
+    item: MentoringApplication, data: Mapping[str, object], raw_answers: Mapping[int, Raw]
+) -> MentoringApplication:
     """The applicant changes their application (signed link) while the window is open."""
     if item.status == "withdrawn":
         raise MentoringError(_("This application was withdrawn."), field="name")
@@ -304,6 +306,7 @@ def edit(item: MentoringApplication, data: Mapping[str, object], raw_answers: Ma
         raise AnswerErrors(checked.errors)
     answer_rules.save_answers(form_of(item.cycle, item.role), item.participant_id, checked)
     db.session.flush()
+    return item
 
 
 def active_applications(cycle: MentoringCycle, role: str) -> list[MentoringApplication]:

@@ -114,6 +114,22 @@ def _show_error(form: Any, exc: MentoringError) -> None:
     field.errors = [*field.errors, str(exc)] if isinstance(field.errors, list) else [str(exc)]
 
 
+def _applicant_change(form: Any, change: Callable[[], T]) -> tuple[T | None, dict[int, str]]:
+    """Apply or edit, committed: (what it gave, {}), or (None, the questions' errors) with a
+    field's refusal shown next to the field, nothing kept."""
+    try:
+        value = change()
+    except AnswerErrors as exc:
+        db.session.rollback()
+        return None, exc.errors
+    except MentoringError as exc:
+        db.session.rollback()
+        _show_error(form, exc)
+        return None, {}
+    db.session.commit()
+    return value, {}
+
+
 @bp.route("/<slug>/apply/<role>", methods=["GET", "POST"])
 @limiter.limit(_rate, methods=["POST"])
 def apply(slug: str, role: str) -> Any:
@@ -137,20 +153,13 @@ def apply(slug: str, role: str) -> Any:
         data = {
             name: form[name].data for name in form._fields if name not in ("csrf_token", "submit", "email")
         }
-        try:
-            applied = applications.apply(
-                cycle, role, form.email.data or "", data, raw, language=i18n.browser_locale()
-            )
-        except AnswerErrors as exc:
-            db.session.rollback()
-            errors = exc.errors
-        except MentoringError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
-        else:
-            db.session.commit()
+        email = form.email.data or ""
+        done, errors = _applicant_change(
+            form, lambda: applications.apply(cycle, role, email, data, raw, language=i18n.browser_locale())
+        )
+        if done is not None:
             return render_template(
-                "mentoring/check_inbox.html", programme=item, application=applied.application, watching=False
+                "mentoring/check_inbox.html", programme=item, application=done.application, watching=False
             )
     status = 400 if request.method == "POST" else 200
     return (
@@ -236,16 +245,8 @@ def application(token: str) -> Any:
         return redirect(request.url)
     if request.form.get("action") != "withdraw" and form.validate_on_submit():
         data = {name: form[name].data for name in form._fields if name not in ("csrf_token", "submit")}
-        try:
-            applications.edit(item, data, raw)
-        except AnswerErrors as exc:
-            db.session.rollback()
-            errors = exc.errors
-        except MentoringError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
-        else:
-            db.session.commit()
+        edited, errors = _applicant_change(form, lambda: applications.edit(item, data, raw))
+        if edited:
             flash(_("Your changes are saved."))
             return redirect(request.url)
     return render_template(
@@ -287,10 +288,7 @@ def evaluation(token: str) -> Any:
     item, period = _linked(lambda: evaluations.read_personal_token(token), lambda found: found[0])
     questionnaire = evaluations.evaluation_of(item.cycle, period, create=True)
     response = evaluations.response_of(item, period)
-    values = {
-        f"q{a.question_id}": str(a.rating or a.choice or a.text or "")
-        for a in (response.answers if response else [])
-    }
+    values = ce_evaluations.form_values(response)
     form = ButtonForm()
     errors: dict[str, str] = {}
     if request.method == "POST" and form.validate_on_submit():
