@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -49,13 +49,7 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def local_instant(day: date, hour: int, zone: str) -> datetime:
-    """`hour`:00 on `day` in `zone`; an hour skipped by spring-forward moves to the next hour."""
-    wall = datetime.combine(day, time(hour))
-    try:
-        return timezones.localize(wall, zone).instant
-    except timezones.TimeInputError:
-        return timezones.localize(wall + timedelta(hours=1), zone).instant
+local_instant = timezones.hour_on  # `hour`:00 on a day in a zone (spring-forward: the next hour)
 
 
 def checkin_count(match: MentoringMatch) -> int:
