@@ -21,6 +21,7 @@ from tests.support.scheduling import (
     make_forum,
     outbox,
     race_job,
+    run_hourly,
     subject_of,
     subscribe,
     text_of,
@@ -37,15 +38,6 @@ def _reader(event, email, zone, **choices):  # type: ignore[no-untyped-def]
         set_delivery(sub, **choices)
         db.session.commit()
     return sub
-
-
-def _drive(start, end, step=timedelta(hours=1)):  # type: ignore[no-untyped-def]
-    """The digest job every `step` (5 minutes past), as the scheduler runs it."""
-    at = start
-    while at <= end:
-        with clock.frozen(at):
-            run_job("digests", at=at)
-        at += step
 
 
 def _local_sends(email: str, zone: str) -> list[tuple[date, int, str]]:
@@ -73,7 +65,7 @@ def test_each_kind_goes_at_each_readers_own_hour_across_both_dst_changes(app):
     for n in range(12):
         day = date(2019, 10, 25) + timedelta(days=n)
         add_post(event, eastern(day.year, day.month, day.day, 12), f"Day {n + 1}: mentoring notes")
-    _drive(eastern(2019, 10, 25, 9, 5), eastern(2019, 11, 6, 9, 5))
+    run_hourly("digests", eastern(2019, 10, 25, 9, 5), eastern(2019, 11, 6, 9, 5))
 
     days = [date(2019, 10, 26) + timedelta(days=n) for n in range(11)]  # 26 Oct .. 5 Nov
     nina = _local_sends("nina@example.org", NY)
@@ -108,7 +100,7 @@ def test_each_kind_goes_at_each_readers_own_hour_across_both_dst_changes(app):
     assert "Final digest" in pat[-1][2]
     # once each: a second sweep over the same days sends nothing more
     before = len(outbox("digest"))
-    _drive(eastern(2019, 10, 25, 9, 5), eastern(2019, 11, 6, 9, 5), step=timedelta(hours=6))
+    run_hourly("digests", eastern(2019, 10, 25, 9, 5), eastern(2019, 11, 6, 9, 5), step=timedelta(hours=6))
     assert len(outbox("digest")) == before
 
 
@@ -197,12 +189,12 @@ def test_daily_to_weekly_mid_forum_sends_no_post_twice(app):
     event = make_forum(first_day=date(2019, 10, 21), days=10)  # Mon 21 Oct .. Wed 30 Oct
     sub = _reader(event, "nina@example.org", NY)
     subjects = _posts_each_noon(event, date(2019, 10, 21), 10)
-    _drive(eastern(2019, 10, 21, 9, 5), eastern(2019, 10, 24, 19, 5))  # daily digests Mon..Thu
+    run_hourly("digests", eastern(2019, 10, 21, 9, 5), eastern(2019, 10, 24, 19, 5))  # daily digests Mon..Thu
     assert len(outbox("digest", "nina@example.org")) == 4
     with clock.frozen(eastern(2019, 10, 24, 20)):
         set_delivery(sub, digest_rhythm="weekly", digest_weekday=6, digest_hour=9)
         db.session.commit()
-    _drive(eastern(2019, 10, 24, 20, 5), eastern(2019, 10, 31, 9, 5))
+    run_hourly("digests", eastern(2019, 10, 24, 20, 5), eastern(2019, 10, 31, 9, 5))
     seen = _subjects_received("nina@example.org")
     assert sorted(seen) == subjects and set(seen.values()) == {1}  # every post, each once
     weekly = outbox("digest", "nina@example.org")[4]
@@ -215,12 +207,12 @@ def test_weekly_to_daily_mid_forum_skips_no_post(app):
     event = make_forum(first_day=date(2019, 10, 25), days=8)  # Fri 25 Oct .. Fri 1 Nov
     sub = _reader(event, "wes@example.org", NY, digest_rhythm="weekly", digest_weekday=6, digest_hour=9)
     subjects = _posts_each_noon(event, date(2019, 10, 25), 8)
-    _drive(eastern(2019, 10, 25, 9, 5), eastern(2019, 10, 30, 12, 5))  # Sunday 27 Oct's weekly digest
+    run_hourly("digests", eastern(2019, 10, 25, 9, 5), eastern(2019, 10, 30, 12, 5))  # Sunday 27 Oct's weekly digest
     assert len(outbox("digest", "wes@example.org")) == 1
     with clock.frozen(eastern(2019, 10, 30, 12, 30)):
         set_delivery(sub, digest_rhythm="daily", digest_hour=8)
         db.session.commit()
-    _drive(eastern(2019, 10, 30, 12, 35), eastern(2019, 11, 2, 9, 5))
+    run_hourly("digests", eastern(2019, 10, 30, 12, 35), eastern(2019, 11, 2, 9, 5))
     seen = _subjects_received("wes@example.org")
     assert sorted(seen) == subjects and set(seen.values()) == {1}
     first_daily = outbox("digest", "wes@example.org")[1]
@@ -237,12 +229,12 @@ def test_each_message_to_digest_starts_the_digest_at_the_switch(app):
     db.session.commit()
     # posts on Monday and Tuesday at 11 and 15; Wednesday at 11 and 15
     _posts_each_noon(event, date(2019, 10, 21), 3)
-    _drive(eastern(2019, 10, 21, 9, 5), eastern(2019, 10, 23, 12, 5))
+    run_hourly("digests", eastern(2019, 10, 21, 9, 5), eastern(2019, 10, 23, 12, 5))
     with clock.frozen(eastern(2019, 10, 23, 12, 30)):
         set_delivery(each, mode="digest")
         set_delivery(quiet, mode="digest")
         db.session.commit()
-    _drive(eastern(2019, 10, 23, 12, 35), eastern(2019, 10, 23, 18, 35))
+    run_hourly("digests", eastern(2019, 10, 23, 12, 35), eastern(2019, 10, 23, 18, 35))
     assert [subject_of(r).split(" (")[1] for r in outbox("digest", "eve@example.org")] == ["1 message)"]
     assert "Post 06" in text_of(outbox("digest", "eve@example.org")[0])
     assert "Post 05" not in text_of(outbox("digest", "quinn@example.org")[0])
@@ -256,11 +248,11 @@ def test_readers_on_one_schedule_still_share_one_body_after_changes(app):
         _reader(event, f"r{n}@example.org", NY)
     mover = _reader(event, "mover@example.org", NY, digest_hour=12)  # noon, then the forum's 6 PM
     _posts_each_noon(event, date(2019, 10, 21), 4)
-    _drive(eastern(2019, 10, 21, 9, 5), eastern(2019, 10, 22, 12, 5))
+    run_hourly("digests", eastern(2019, 10, 21, 9, 5), eastern(2019, 10, 22, 12, 5))
     with clock.frozen(eastern(2019, 10, 22, 12, 30)):
         set_delivery(mover, digest_hour=None)
         db.session.commit()
-    _drive(eastern(2019, 10, 22, 12, 35), eastern(2019, 10, 23, 19, 5))
+    run_hourly("digests", eastern(2019, 10, 22, 12, 35), eastern(2019, 10, 23, 19, 5))
     tuesday = [r for r in outbox("digest") if "10/22/2019" in subject_of(r)]
     assert len(tuesday) == 7 and len({r.body_id for r in tuesday}) == 3  # noon's; 6 PM's for five and for the mover
     assert "(1 message)" in subject_of(outbox("digest", "mover@example.org")[-2])  # only Tuesday's 3 PM post

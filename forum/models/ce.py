@@ -17,7 +17,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core.extensions import Model
-from forum.models.base import Timestamps, TZDateTime
+from forum.models.base import Keyed, Timestamps, TZDateTime, belongs_to
 from forum.models.events import Event
 from forum.models.participants import Subscription
 
@@ -30,12 +30,11 @@ CERTIFICATE_KINDS = {"completion": _l("Certificate of completion"), "attendance"
 QUESTION_KINDS = {"rating": _l("Rating 1–5"), "choice": _l("Multiple choice"), "text": _l("Free text")}
 
 
-class CESettings(Timestamps, Model):
+class CESettings(Keyed, Timestamps, Model):
     """Per-event CE settings; an event without a row uses the defaults (every session counts)."""
 
     __tablename__ = "ce_settings"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), unique=True)
     rule: Mapped[str] = mapped_column(String(8), default="all")
     rule_sessions: Mapped[int | None] = mapped_column(Integer)
@@ -58,7 +57,7 @@ class CESettings(Timestamps, Model):
     event: Mapped[Event] = relationship()
 
 
-class Certificate(Timestamps, Model):
+class Certificate(Keyed, Timestamps, Model):
     """One person's certificate for one event, identified publicly by `code` only.
 
     The name, title, hours and sessions are copied in when it is (re)issued, so the
@@ -67,7 +66,6 @@ class Certificate(Timestamps, Model):
 
     __tablename__ = "certificate"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(24), unique=True)
     subscription_id: Mapped[int] = mapped_column(
         ForeignKey("subscription.id", ondelete="CASCADE"), unique=True
@@ -86,12 +84,11 @@ class Certificate(Timestamps, Model):
         return CERTIFICATE_KINDS.get(self.kind, self.kind)
 
 
-class Evaluation(Timestamps, Model):
+class Evaluation(Keyed, Timestamps, Model):
     """The short questionnaire of one event; open from the last session's end for `open_days`."""
 
     __tablename__ = "evaluation"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     #: None for an evaluation another area owns (a mentoring cycle's mid-year and end-of-year
     #: ones): that area decides when it is open and who is asked
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), unique=True)
@@ -106,11 +103,10 @@ class Evaluation(Timestamps, Model):
     )
 
 
-class EvaluationQuestion(Model):
+class EvaluationQuestion(Keyed, Model):
     __tablename__ = "evaluation_question"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluation.id", ondelete="CASCADE"), index=True)
+    evaluation_id: Mapped[int] = belongs_to("evaluation")
     position: Mapped[int] = mapped_column(Integer, default=0)
     kind: Mapped[str] = mapped_column(String(8), default="rating")
     prompt: Mapped[str] = mapped_column(String(500))
@@ -128,7 +124,7 @@ class EvaluationQuestion(Model):
         return QUESTION_KINDS.get(self.kind, self.kind)
 
 
-class EvaluationResponse(Timestamps, Model):
+class EvaluationResponse(Keyed, Timestamps, Model):
     """One registration's answers; saving again edits it (unique per evaluation and subscription)."""
 
     __tablename__ = "evaluation_response"
@@ -139,15 +135,10 @@ class EvaluationResponse(Timestamps, Model):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluation.id", ondelete="CASCADE"), index=True)
+    evaluation_id: Mapped[int] = belongs_to("evaluation")
     #: who answered: a registration (an event's evaluation) or a mentoring application
-    subscription_id: Mapped[int | None] = mapped_column(
-        ForeignKey("subscription.id", ondelete="CASCADE"), index=True
-    )
-    mentoring_application_id: Mapped[int | None] = mapped_column(
-        ForeignKey("mentoring_application.id", ondelete="CASCADE"), index=True
-    )
+    subscription_id: Mapped[int | None] = belongs_to("subscription")
+    mentoring_application_id: Mapped[int | None] = belongs_to("mentoring_application")
     submitted_at: Mapped[datetime] = mapped_column(TZDateTime())
 
     evaluation: Mapped[Evaluation] = relationship()
@@ -157,17 +148,12 @@ class EvaluationResponse(Timestamps, Model):
     )
 
 
-class EvaluationAnswer(Model):
+class EvaluationAnswer(Keyed, Model):
     __tablename__ = "evaluation_answer"
     __table_args__ = (UniqueConstraint("response_id", "question_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[int] = mapped_column(
-        ForeignKey("evaluation_response.id", ondelete="CASCADE"), index=True
-    )
-    question_id: Mapped[int] = mapped_column(
-        ForeignKey("evaluation_question.id", ondelete="CASCADE"), index=True
-    )
+    response_id: Mapped[int] = belongs_to("evaluation_response")
+    question_id: Mapped[int] = belongs_to("evaluation_question")
     rating: Mapped[int | None] = mapped_column(Integer)
     choice: Mapped[str | None] = mapped_column(String(300))
     text: Mapped[str] = mapped_column(Text, default="")

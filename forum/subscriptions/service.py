@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Literal, overload
+from typing import Literal, TypedDict, overload
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -105,12 +105,23 @@ def check_mode(mode: str | None) -> str:
     mode = (mode or "each").strip().lower()
     if mode not in DELIVERY_MODES:
         raise SubscriptionError(
-            f"“{mode}” is not a delivery mode; use one of {', '.join(DELIVERY_MODES)}.", field="mode"
+            _("“%(mode)s” is not a delivery mode; use one of %(modes)s.", mode=mode, modes=', '.join(DELIVERY_MODES)), field="mode"
         )
     return mode
 
 
 # --- subscribing and confirming -------------------------------------------------------
+
+
+class SignUp(TypedDict, total=False):
+    """How someone signs up, besides their address: `subscribe`'s keywords, for an area that
+    passes them on (registration with answers)."""
+
+    name: str
+    mode: str
+    conduct_accepted: bool
+    source: str
+    language: str | None
 
 
 def subscribe(
@@ -135,7 +146,7 @@ def subscribe(
     if not state.takes_registrations:  # every door: the page, the API, a form kept open too long
         raise SubscriptionError(state.text, field="event")
     if event.conduct_url and not conduct_accepted:  # the box is only shown when there is one
-        raise SubscriptionError("Please accept the code of conduct to join.", field="conduct")
+        raise SubscriptionError(_("Please accept the code of conduct to join."), field="conduct")
     participant = get_or_create_participant(email, name, language)
     subscription = db.session.scalar(
         select(Subscription).where(
