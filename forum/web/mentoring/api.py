@@ -512,3 +512,20 @@ def list_stories(cycle_id: int) -> Any:
     """The stories the cycle's pairs sent for the newsletter, newest first, with their consent."""
     require_officer()
     return stories.stories_of(_cycle_or_404(cycle_id))
+
+
+@bp.post("/programmes/<slug>/questions/<int:question_id>/<action>")
+@answers(bp, 204, errors=(401, 404, (409, "A question must stay below the one its condition reads.")))
+def change_question(slug: str, question_id: int, action: str) -> Any:
+    """Move an application question `up` or `down`, or `delete` it."""
+    item = _programme_or_404(slug)
+    if action not in programmes.QUESTION_ACTIONS:
+        abort(404, message="The actions are up, down and delete.")
+    with refusing(_missing_or_conflict, MentoringError, commit=True):
+        programmes.change_question(item, question_id, action)
+    return None
+
+
+def _missing_or_conflict(exc: MentoringError) -> NoReturn:
+    """A question that is not the programme's is a 404; a move a condition forbids a 409."""
+    _refuse(exc, 404 if exc.field == "question" else 409)

@@ -135,6 +135,18 @@ def add_question(slug: str) -> Any:
     return redirect(url_for(".programme", slug=slug))
 
 
+@bp.route("/<slug>/questions/<int:question_id>/<action>", methods=["POST"])
+def change_question(slug: str, question_id: int, action: str) -> Response:
+    """Move an application question up or down, or remove it."""
+    item = _programme(slug)
+    return button_post(
+        lambda: programmes.change_question(item, question_id, action),
+        _("Question removed.") if action == "delete" else "",
+        url_for(".programme", slug=slug),
+        MentoringError,
+    )
+
+
 @bp.route("/<slug>", methods=["GET", "POST"])
 def programme(slug: str) -> Any:
     item = _programme(slug)
@@ -154,6 +166,7 @@ def programme(slug: str) -> Any:
         form=form,
         state=programmes.window_state,
         question_form=_question_form(),
+        button=ButtonForm(formdata=None),
         forms={role: programmes.question_form(item, role).questions for role in ("mentee", "mentor")},
     ), (400 if form.errors else 200)
 

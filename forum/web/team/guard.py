@@ -188,6 +188,8 @@ RULES: dict[str, Rule] = {
     "mentoring_manage.invite_story": prog(PE),
     "mentoring_manage.add_question": prog(PE),
     "mentoring_manage.evaluation_results": prog(PV),
+    "mentoring_manage.change_question": prog(PE),
+    "api_mentoring.change_question": site(r.SITE_ADMIN),
     "api_mentoring.evaluation_results": site(r.SITE_ADMIN),
     "api_mentoring.list_stories": site(r.SITE_ADMIN),
     "api_mentoring.invite_story": site(r.SITE_ADMIN),
