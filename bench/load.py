@@ -200,9 +200,12 @@ def main() -> None:
                 page = f"/events/{slug}"
                 results.append(measure(pool, f"event page {page}", port, page, args.requests, args.clients))
                 wrks.append(wrk("event page", port, page, args.wrk_seconds))
-                # a returning browser: its session cookie (the form's CSRF secret) and the ETag
+                # a returning browser: its session cookie (the form's CSRF secret, as the last
+                # answer set it) and the ETag
                 _, first = _get(port, page, {})
                 cookie = first["Set-Cookie"].split(";", 1)[0]
+                _, again = _get(port, page, {"Cookie": cookie})
+                cookie = again.get("Set-Cookie", cookie).split(";", 1)[0]
                 _, again = _get(port, page, {"Cookie": cookie})
                 revalidate = {"Cookie": cookie, "If-None-Match": again["ETag"]}
                 results.append(
