@@ -143,9 +143,9 @@ class FastPages:
 
         found = tags()
         if not_modified_by(req, found):
-            headers = Headers(entry.headers)
-            remove_entity_headers(headers)  # as werkzeug does for every 304
-            return "304 NOT MODIFIED", [*headers.to_wsgi_list(), *_validator_headers(found)], b""
+            headers = Headers([*entry.headers, *_validator_headers(found)])
+            remove_entity_headers(headers)  # as werkzeug does for every 304 (Last-Modified too)
+            return "304 NOT MODIFIED", headers.to_wsgi_list(), b""
         body, cookie = entry.body, None
         mark = page_cache.CSRF_MARK.encode()
         if mark in body:
