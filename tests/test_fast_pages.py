@@ -6,6 +6,7 @@ officer, a flash message, a session about to change) still reaches the app."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.cookies import SimpleCookie
@@ -13,8 +14,10 @@ from http.cookies import SimpleCookie
 import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
 from werkzeug.test import TestResponse
 
+from forum.common import page_versions
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Panelist
@@ -219,9 +222,13 @@ def test_each_language_has_its_own_copy(cached: str, client: FlaskClient, entere
     assert 'lang="fr' in french and 'lang="en' in english
 
 
+@pytest.mark.parametrize("watch", [False, True], ids=["read", "watch"])
 def test_every_change_shows_on_the_next_fast_request(
-    cached: str, app: Flask, client: FlaskClient, entered: list[str]
+    cached: str, app: Flask, client: FlaskClient, entered: list[str], watch: bool
 ) -> None:
+    """Watched too: this process's own commits are known before they return."""
+    app.config["PAGE_VERSION_WATCH"] = watch
+    page_cache.close(app)
     event = make_event("mentoring", WALLS, title="Mentoring in Technical Services")
     make_officer()
     officer = app.test_client()
@@ -238,3 +245,57 @@ def test_every_change_shows_on_the_next_fast_request(
     saved = post_form(officer, "/manage/settings", {"org_name": "Library Collections Forum"})
     assert saved.status_code == 302
     assert "Library Collections Forum" in _get(client, "/events/mentoring").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("watch", [False, True], ids=["read", "watch"])
+def test_a_change_committed_by_another_process_shows(
+    cached: str, app: Flask, client: FlaskClient, backend: str, watch: bool
+) -> None:
+    """Another process's bump (here a connection of the test's own, past this app's session).
+    Read on every request (the default), the next request shows it. Watched
+    (PAGE_VERSION_WATCH=1, PostgreSQL), it shows once the NOTIFY has reached this process:
+    PostgreSQL signals it before the writer's COMMIT returns, and delivery takes from
+    microseconds to milliseconds on a loaded machine, so this waits for it, within a bound."""
+    app.config["PAGE_VERSION_WATCH"] = watch
+    page_cache.close(app)
+    event = make_event("mentoring", WALLS, title="Mentoring in Technical Services")
+    _steady(client, "/events/mentoring")
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], **app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    try:
+        with engine.begin() as conn:  # as any other process: the change, the bump, the NOTIFY
+            conn.execute(text("UPDATE event SET title = 'Changed Elsewhere' WHERE id = :id"), {"id": event.id})
+            conn.execute(text("UPDATE page_version SET value = value + 1"))
+            if backend == "postgresql":
+                conn.execute(text(f"NOTIFY {page_versions.CHANNEL}"))
+    finally:
+        engine.dispose()
+    db.session.expire_all()  # the test's session outlives a request (a server's does not)
+    waited = 0.0
+    while "Changed Elsewhere" not in _get(client, "/events/mentoring").get_data(as_text=True):
+        assert watch and backend == "postgresql" and waited < 2.0, f"still stale after {waited:.2f} s"
+        time.sleep(0.01)
+        waited += 0.01
+
+
+@pytest.mark.parametrize("watch", [False, True], ids=["read", "watch"])
+def test_a_lost_database_connection_is_replaced(
+    cached: str, app: Flask, client: FlaskClient, backend: str, watch: bool
+) -> None:
+    app.config["PAGE_VERSION_WATCH"] = watch
+    page_cache.close(app)
+    make_event("mentoring", WALLS, title="Mentoring in Technical Services")
+    _steady(client, "/events/mentoring")
+    if backend == "postgresql":  # the reader's and the watch's connections die (a database restart)
+        killed = db.session.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                "AND (query LIKE 'LISTEN%' OR query LIKE 'SELECT value, changed_at FROM page_version%') "
+                "AND datname = current_database() AND backend_type = 'client backend' "
+                "AND application_name = current_setting('application_name')"
+            )
+        ).all()
+        db.session.commit()
+        assert len(killed) >= (2 if watch else 1)
+    for _ in range(3):  # the app answers while the reader reconnects, then the fast path again
+        page = _get(client, "/events/mentoring")
+        assert page.status_code == 200 and "Mentoring in Technical Services" in page.get_data(as_text=True)

@@ -15,13 +15,11 @@ how many seats are taken: a subscription bumps when it is added, removed or chan
 
 from __future__ import annotations
 
-import os
 import secrets
-import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, inspect, select, update
+from sqlalchemy import Table, inspect, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import ORMExecuteState, SessionTransaction, scoped_session
 from sqlalchemy.orm import Session as OrmSession
@@ -67,6 +65,12 @@ QUIET_TABLES = frozenset(
     }
 )
 _CHANGED = "forum_page_version_changed"
+_BUMPED = "forum_page_version_bumped"
+#: PostgreSQL's channel: every bump notifies it as it commits (`version_reader.Watch`)
+CHANNEL = "forum_page_version"
+#: bumps committed by this process: its readers re-read at once, without waiting for the
+#: notification to come back from the database
+committed_here = 0
 
 
 _table = PageVersion.__table__
@@ -83,83 +87,6 @@ def current(session: OrmSession | scoped_session[Any]) -> tuple[int, datetime] |
     return (row[0], row[1]) if row is not None else None
 
 
-#: The same read for psycopg, prepared once per connection (PostgreSQL then only binds and runs it).
-_CURRENT_SQL = "SELECT value, changed_at FROM page_version WHERE key = %s"
-
-
-class Reader:
-    """The version read on a connection of its own: every cached page and every 304 does it,
-    often with nothing else to do, so it must cost one round trip and little Python.
-
-    On PostgreSQL (psycopg) each thread of each process keeps one connection out of the
-    pool in autocommit mode and runs a prepared statement on it: one round trip, no BEGIN,
-    no ROLLBACK, no pre-ping (the pool's checkout did three round trips around the SELECT).
-    Autocommit means each read sees every transaction committed before it, so a change
-    shows on the very next request whichever process serves it. A failed read closes the
-    connection (the next read opens another) and raises. Elsewhere (SQLite: a local file,
-    no round trip) a pooled connection is used for each read.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._own = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
-        self._local = threading.local()
-        self._opened: list[Any] = []
-        self._lock = threading.Lock()
-
-    def read(self) -> tuple[int, datetime] | None:
-        """The version now and when it changed (None where the row is missing)."""
-        if not self._own:
-            with self._engine.connect() as conn:
-                found = conn.execute(_CURRENT).first()
-            return (found[0], found[1]) if found is not None else None
-        cursor = self._cursor()
-        try:
-            cursor.execute(_CURRENT_SQL, (KEY,), prepare=True)
-            row = cursor.fetchone()
-        except Exception:
-            self._forget()
-            raise
-        if row is None:
-            return None
-        changed = row[1]
-        return row[0], changed.astimezone(UTC) if changed.tzinfo else changed.replace(tzinfo=UTC)
-
-    def _cursor(self) -> Any:
-        held = getattr(self._local, "held", None)
-        if held is None or held[0] != os.getpid():  # a forked worker opens its own
-            pooled = self._engine.raw_connection()
-            pooled.detach()  # ours for good: the pool neither resets nor recycles it
-            dbapi = pooled.dbapi_connection
-            dbapi.rollback()  # the pool's pre-ping may have opened a transaction
-            dbapi.autocommit = True
-            held = (os.getpid(), dbapi, dbapi.cursor())
-            self._local.held = held
-            with self._lock:
-                self._opened.append(dbapi)
-        return held[2]
-
-    def _forget(self) -> None:
-        held = getattr(self._local, "held", None)
-        self._local.held = None
-        if held is not None:
-            try:
-                held[1].close()
-            except Exception:  # noqa: S110 - already broken: closing is only tidying up
-                pass
-
-    def close(self) -> None:
-        """Close every connection this reader opened (an app being thrown away: tests)."""
-        with self._lock:
-            opened, self._opened = self._opened, []
-        for dbapi in opened:
-            try:
-                dbapi.close()
-            except Exception:  # noqa: S110 - closing is only tidying up
-                pass
-        self._local = threading.local()
-
-
 def bump(session: OrmSession) -> None:
     """value + 1 in the caller's transaction (the row lock serialises concurrent changes)."""
     table = PageVersion.__table__
@@ -171,6 +98,9 @@ def bump(session: OrmSession) -> None:
         # A database made by create_all (tests): start at a random point, so two databases
         # sharing one Redis never hand each other pages (the migration seeds a row too).
         session.execute(table.insert().values(key=KEY, value=secrets.randbits(40), changed_at=clock.now()))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {CHANNEL}"))  # delivered as the transaction commits, if it does
+    session.info[_BUMPED] = True
 
 
 def _shows(obj: object) -> bool:
@@ -218,8 +148,16 @@ def _bump_as_it_commits(session: OrmSession) -> None:
         bump(session)
 
 
+@sa_event.listens_for(OrmSession, "after_commit")
+def _note_commit(session: OrmSession) -> None:
+    global committed_here
+    if session.info.pop(_BUMPED, None):
+        committed_here += 1
+
+
 @sa_event.listens_for(OrmSession, "after_transaction_end")
 def _forget(session: OrmSession, transaction: SessionTransaction) -> None:
     """At the end of the whole transaction (a rolled-back change needs no bump)."""
     if transaction.parent is None:
         session.info.pop(_CHANGED, None)
+        session.info.pop(_BUMPED, None)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -44,6 +45,7 @@ PER_ANSWER = frozenset({"etag", "last-modified", "content-length", "set-cookie",
 #: what an anonymous reader's session may hold for the fast path: the CSRF secret, and the
 #: mark Flask-Login leaves on a session without a user (once set, it leaves the session alone)
 ANONYMOUS_KEYS = frozenset({"csrf_token", "_fresh"})
+VERIFIED_SIZE = 4096
 
 StartResponse = Callable[..., Any]
 Served = tuple[str, list[tuple[str, str]], bytes]
@@ -73,6 +75,10 @@ class FastPages:
         )
         self.csrf_field = cfg.get("WTF_CSRF_FIELD_NAME", "csrf_token")
         self.strong = cfg.get("SESSION_PROTECTION") == "strong"
+        # Session cookies already verified: a returning browser sends the same one each time,
+        # and checking its signature was a fifth of a 304 (the value holds its signing time,
+        # so the age is still checked on every use).
+        self._verified: dict[str, tuple[Any, float]] = {}
         self._ready = True
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -109,10 +115,18 @@ class FastPages:
         raw = cookies.get(self.session_cookie)
         if not raw:
             return {}
-        try:
-            data = self.session_serializer.loads(raw, max_age=self.session_max_age)
-        except BadSignature:
-            return None  # Flask starts a new session (and says so with a cookie)
+        known = self._verified.get(raw)
+        if known is None:
+            try:
+                data, signed = self.session_serializer.loads(raw, max_age=self.session_max_age, return_timestamp=True)
+            except BadSignature:
+                return None  # Flask starts a new session (and says so with a cookie)
+            if len(self._verified) >= VERIFIED_SIZE:
+                self._verified.clear()
+            self._verified[raw] = known = (data, signed.timestamp())
+        data, signed_at = known
+        if time.time() - signed_at > self.session_max_age:
+            return None  # expired since: Flask says so
         if not isinstance(data, dict) or not data:
             return {} if data == {} else None
         if data.keys() - ANONYMOUS_KEYS or data.get("_fresh") is not False or self.strong:

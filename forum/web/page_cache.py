@@ -37,7 +37,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Request, Response
 
-from forum.common import page_versions
+from forum.common import version_reader as versions
 from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.web.conditional import CSRF_WINDOW_SECONDS, PAGE_CACHE_CONTROL
@@ -140,20 +140,20 @@ def store(app: Flask | None = None) -> Store:
     return found
 
 
-def version_reader(app: Flask | None = None) -> page_versions.Reader:
-    """This app's reader of the version counter (a connection of its own per thread)."""
+def version_reader(app: Flask | None = None) -> versions.Reader:
+    """This app's reader of the version counter (connections of its own per thread)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    found: page_versions.Reader | None = app.extensions.get("forum_page_versions")
+    found: versions.Reader | None = app.extensions.get("forum_page_versions")
     if found is None:
         with app.app_context():
-            found = page_versions.Reader(db.engine)
+            found = versions.Reader(db.engine, watch=bool(app.config.get("PAGE_VERSION_WATCH")))
         app.extensions["forum_page_versions"] = found
     return found
 
 
 def close(app: Flask) -> None:
     """Let go of the version reader's connections (an app being thrown away: tests)."""
-    found: page_versions.Reader | None = app.extensions.pop("forum_page_versions", None)
+    found: versions.Reader | None = app.extensions.pop("forum_page_versions", None)
     if found is not None:
         found.close()
 
