@@ -26,6 +26,7 @@ connection is used for each read.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import threading
@@ -81,10 +82,10 @@ class Reader:
         if row is None:
             return None
         changed = row[1]
-        found = row[0], changed.astimezone(UTC) if changed.tzinfo else changed.replace(tzinfo=UTC)
+        version = row[0], changed.astimezone(UTC) if changed.tzinfo else changed.replace(tzinfo=UTC)
         if self._watch:
-            held.known, held.seen_here = found, seen_here
-        return found
+            held.known, held.seen_here = version, seen_here
+        return version
 
     @staticmethod
     def _notified(held: _Held) -> bool:
@@ -100,7 +101,7 @@ class Reader:
     def _connect(self) -> Any:
         pooled = self._engine.raw_connection()
         pooled.detach()  # ours for good: the pool neither resets nor recycles it
-        dbapi = pooled.dbapi_connection
+        dbapi: Any = pooled.dbapi_connection
         dbapi.rollback()  # the pool's pre-ping may have opened a transaction
         dbapi.autocommit = True
         with self._lock:
@@ -125,19 +126,15 @@ class Reader:
         self._local.held = None
         if held is not None:
             for conn in (held.conn, held.watch):
-                try:
+                with contextlib.suppress(Exception):  # already broken: closing is only tidying up
                     if conn is not None:
                         conn.close()
-                except Exception:  # noqa: S110 - already broken: closing is only tidying up
-                    pass
 
     def close(self) -> None:
         """Close every connection this reader opened (an app being thrown away: tests)."""
         with self._lock:
             opened, self._opened = self._opened, []
         for dbapi in opened:
-            try:
+            with contextlib.suppress(Exception):  # closing is only tidying up
                 dbapi.close()
-            except Exception:  # noqa: S110 - closing is only tidying up
-                pass
         self._local = threading.local()

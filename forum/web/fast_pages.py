@@ -21,12 +21,11 @@ database or Redis away: Flask then answers, or reports, as it always does).
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
+import secrets
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -71,7 +70,7 @@ class FastPages:
         self.session_max_age = int(app.permanent_session_lifetime.total_seconds())
         self.remember_cookie = cfg.get("REMEMBER_COOKIE_NAME", "remember_token")
         self.csrf_serializer = URLSafeTimedSerializer(
-            cfg.get("WTF_CSRF_SECRET_KEY") or app.secret_key, salt="wtf-csrf-token"
+            cast(Any, cfg.get("WTF_CSRF_SECRET_KEY") or app.secret_key), salt="wtf-csrf-token"
         )
         self.csrf_field = cfg.get("WTF_CSRF_FIELD_NAME", "csrf_token")
         self.strong = cfg.get("SESSION_PROTECTION") == "strong"
@@ -139,9 +138,10 @@ class FastPages:
         req = Request(environ)
         if "\x00" in req.path or any("\x00" in v for v in req.args.values()):
             return None
-        data = self._session(req)
-        if data is None:
+        found_session = self._session(req)
+        if found_session is None:
             return None
+        data: dict[str, Any] = found_session
         version = page_cache.version_reader(self.app).read()
         if version is None:
             return None
@@ -157,14 +157,14 @@ class FastPages:
 
         found = tags()
         if not_modified_by(req, found):
-            headers = Headers([*entry.headers, *_validator_headers(found)])
-            remove_entity_headers(headers)  # as werkzeug does for every 304 (Last-Modified too)
-            return "304 NOT MODIFIED", headers.to_wsgi_list(), b""
+            kept = Headers([*entry.headers, *_validator_headers(found)])
+            remove_entity_headers(kept)  # as werkzeug does for every 304 (Last-Modified too)
+            return "304 NOT MODIFIED", kept.to_wsgi_list(), b""
         body, cookie = entry.body, None
         mark = page_cache.CSRF_MARK.encode()
         if mark in body:
             if "csrf_token" not in data:
-                data = {**data, "csrf_token": hashlib.sha1(os.urandom(64)).hexdigest()}
+                data = {**data, "csrf_token": secrets.token_hex(20)}
                 cookie = self._cookie(data)
                 found = tags()
             body = body.replace(mark, self.csrf_serializer.dumps(data["csrf_token"]).encode())

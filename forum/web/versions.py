@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app, request
-from werkzeug.wrappers import Request
 from sqlalchemy import select
+from werkzeug.wrappers import Request
 
 from forum.calendars import calendar
 from forum.core.extensions import db
