@@ -45,6 +45,7 @@ PER_ANSWER = frozenset({"etag", "last-modified", "content-length", "set-cookie",
 #: mark Flask-Login leaves on a session without a user (once set, it leaves the session alone)
 ANONYMOUS_KEYS = frozenset({"csrf_token", "_fresh"})
 VERIFIED_SIZE = 4096
+PATHS_SIZE = 65536
 
 StartResponse = Callable[..., Any]
 Served = tuple[str, list[tuple[str, str]], bytes]
@@ -60,6 +61,8 @@ class FastPages:
         # a default or application-wide rate limit must count every request: no fast path then
         self.enabled = not (cfg.get("RATELIMIT_DEFAULT") or cfg.get("RATELIMIT_APPLICATION"))
         self._ready = False
+        #: the paths this process has answered through `cached_page`: only those are looked up
+        self._paths: set[str] = set()
 
     def _prepare(self) -> None:
         """What every answer needs, built once (after the app's settings are final)."""
@@ -97,6 +100,10 @@ class FastPages:
         """start_response that stores a page the view rendered, with the app's final headers."""
 
         def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if environ.pop(page_cache.SERVED, None):
+                if len(self._paths) >= PATHS_SIZE:
+                    self._paths.clear()
+                self._paths.add(Request(environ).path)
             pending = environ.pop(page_cache.PENDING, None)
             if pending is not None and status.startswith("200 ") and exc_info is None:
                 key, body, csrf_form = pending
@@ -136,6 +143,8 @@ class FastPages:
         if not self._ready:
             self._prepare()
         req = Request(environ)
+        if req.path not in self._paths:
+            return None  # not a cached page's address (or not yet seen by this process): no query
         if "\x00" in req.path or any("\x00" in v for v in req.args.values()):
             return None
         found_session = self._session(req)
@@ -146,7 +155,7 @@ class FastPages:
         if version is None:
             return None
         now = int(clock.now().timestamp())
-        key = page_cache.key_for(req, version[0], now)
+        key = page_cache.key_for(self.app, req, version[0], now)
         entry = page_cache.store(self.app).get(key)
         if entry is None:
             return None

@@ -48,6 +48,8 @@ CSRF_MARK = "\x00forum-csrf\x00"
 REDIS_TIMEOUT_SECONDS = 24 * 3600
 #: where a view leaves a freshly rendered page for `fast_pages` to store with its final headers
 PENDING = "forum.page_cache.pending"
+#: set by every answer `cached_page` gives: `fast_pages` then knows the path is a cached page's
+SERVED = "forum.page_cache.served"
 
 T = TypeVar("T")
 
@@ -167,14 +169,16 @@ def _zone(req: Request) -> str:
     return wanted if wanted and timezones.is_zone(wanted) else "UTC"
 
 
-def key_for(req: Request, version: int, now: int) -> str:
+def key_for(app: Flask, req: Request, version: int, now: int) -> str:
     """Everything a public page's bytes and headers depend on: the version, the minute, the
     address (scheme and host too: HSTS is sent over HTTPS only), the reader's zone and their
-    browser's language (the event's own language is named by the path)."""
+    browser's language (the event's own language is named by the path), and whether the site
+    runs with production settings (HSTS again)."""
     others = sorted((k, v) for k, v in req.args.items(multi=True) if k != "tz")
     language = i18n.from_accept_language(req.headers.get("Accept-Language")) or ""
     return (
-        f"{version}|{now // CLOCK_SECONDS}|{req.scheme}://{req.host}|{req.path}|{_zone(req)}|{language}|{others!r}"
+        f"{version}|{now // CLOCK_SECONDS}|{app.config.get('FORUM_ENV')}|{req.scheme}://{req.host}|{req.path}"
+        f"|{_zone(req)}|{language}|{others!r}"
     )
 
 
@@ -204,7 +208,8 @@ def cached_page(
     if version is None:
         return uncached()
     now = int(clock.now().timestamp())
-    key = key_for(request, version[0], now)
+    key = key_for(current_app, request, version[0], now)
+    request.environ[SERVED] = True
 
     def secret() -> object:
         return session.get("csrf_token") if csrf_form else False
