@@ -9,7 +9,9 @@ README's production settings) on 127.0.0.1, and a minimal Flask page (bench/mini
 served the same way, then sends a fixed number of GET requests to each URL from `--clients`
 client processes (new connection per request, as gunicorn's sync workers close them) and
 reports requests/s, median and 99th-percentile latency, and the ratio to the minimal page.
-Also measured: the event page revalidated with If-None-Match (a 304, no rendering).
+Also measured: the event page revalidated with If-None-Match (a 304, no rendering), and the
+event page, its 304 and the index again with PAGE_VERSION_WATCH=1 (the pages' version kept
+per process, LISTEN/NOTIFY, instead of one query per request).
 
 Loopback only; every server it starts is stopped at the end, and nothing else is touched.
 """
@@ -110,6 +112,17 @@ def _get(port: int, path: str, headers: dict[str, str]) -> tuple[int, dict[str, 
         conn.close()
 
 
+def _returning(port: int, page: str) -> dict[str, str]:
+    """A returning browser's headers: its session cookie (the form's CSRF secret, as the last
+    answer set it) and the page's ETag (which changes each minute: keep runs short)."""
+    _, first = _get(port, page, {})
+    cookie = first["Set-Cookie"].split(";", 1)[0]
+    _, again = _get(port, page, {"Cookie": cookie})
+    cookie = again.get("Set-Cookie", cookie).split(";", 1)[0]
+    _, again = _get(port, page, {"Cookie": cookie})
+    return {"Cookie": cookie, "If-None-Match": again["ETag"]}
+
+
 def _client(port: int, path: str, headers: dict[str, str], count: int) -> tuple[list[float], list[int]]:
     """One client process: `count` requests, one after another; latencies in seconds."""
     times: list[float] = []
@@ -200,11 +213,7 @@ def main() -> None:
                 page = f"/events/{slug}"
                 results.append(measure(pool, f"event page {page}", port, page, args.requests, args.clients))
                 wrks.append(wrk("event page", port, page, args.wrk_seconds))
-                # a returning browser: its session cookie (the form's CSRF secret) and the ETag
-                _, first = _get(port, page, {})
-                cookie = first["Set-Cookie"].split(";", 1)[0]
-                _, again = _get(port, page, {"Cookie": cookie})
-                revalidate = {"Cookie": cookie, "If-None-Match": again["ETag"]}
+                revalidate = _returning(port, page)
                 results.append(
                     measure(pool, "event page, If-None-Match (304)", port, page, args.requests, args.clients,
                             revalidate)
@@ -215,6 +224,15 @@ def main() -> None:
                 wrks.append(wrk("public feed", port, feed, args.wrk_seconds))
                 results.append(measure(pool, "index /", port, "/", args.requests, args.clients))
                 wrks.append(wrk("index /", port, "/", args.wrk_seconds))
+            # the same app with PAGE_VERSION_WATCH=1: the version kept per process (LISTEN/NOTIFY)
+            with gunicorn("wsgi:app", args.workers, env | {"PAGE_VERSION_WATCH": "1"}, ROOT) as port:
+                for name, path, headers in (
+                    ("event page, watched version", page, {}),
+                    ("event page, If-None-Match (304), watched", page, _returning(port, page)),
+                    ("index /, watched version", "/", {}),
+                ):
+                    results.append(measure(pool, name, port, path, args.requests, args.clients, headers))
+                    wrks.append(wrk(name, port, path, args.wrk_seconds, headers))
 
     base = results[0].rps
     used = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)

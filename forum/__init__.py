@@ -18,6 +18,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from forum.core.i18n import TRANSLATIONS_DIR, babel, forget_previous_locale, select_locale
     from forum.core.validation import BoundedIntConverter
     from forum.web.blueprints import register_blueprints
+    from forum.web.fast_pages import FastPages
     from forum.web.helpers import register_template_helpers
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,12 +30,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(settings.load(app.instance_path, config))
     os.makedirs(app.instance_path, exist_ok=True)
-    if app.config["PROXY_HOPS"]:
-        # Behind N trusted proxies the client is the Nth address from the right of
-        # X-Forwarded-For; rate limits (keyed on remote_addr) then count each visitor.
-        hops = int(app.config["PROXY_HOPS"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(root, "migrations"), compare_type=True)
     csrf.init_app(app)
@@ -45,5 +40,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     register_blueprints(app)
     register_template_helpers(app)
+    # Cached public pages and their 304s answered in front of Flask (web/fast_pages.py).
+    app.wsgi_app = FastPages(app, app.wsgi_app)  # type: ignore[method-assign]
+    if app.config["PROXY_HOPS"]:
+        # Behind N trusted proxies the client is the Nth address from the right of
+        # X-Forwarded-For; rate limits (keyed on remote_addr) then count each visitor.
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.cli.add_command(cli.forum_cli)
     return app

@@ -24,6 +24,7 @@ from forum import create_app
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.i18n import compile_catalogs
+from forum.web import page_cache
 from tests.support.smtp import use_test_templates
 
 #: Every calendar the suite makes is also read by a second, independent parser.
@@ -124,6 +125,7 @@ def app(backend: str, request: pytest.FixtureRequest, tmp_path) -> Iterator[Flas
             yield application
         finally:
             db.session.remove()
+            page_cache.close(application)  # the version reader's own connections
             if backend != "sqlite":
                 _truncate_all()
             db.engine.dispose()

@@ -208,9 +208,7 @@ HAND_PLURALS = {
     "(s) in a translated string": re.compile(r"""_\(\s*(['"])[^'"\n]*(?<!http)\(s\)"""),
 }
 #: Known, owned elsewhere: path -> why it is left here (remove the entry once fixed).
-HAND_PLURALS_LEFT = {
-    "templates/mentoring/manage/programme.html": "mentoring area (its own helper): “a check-in every %(c)d month(s)”",
-}
+HAND_PLURALS_LEFT: dict[str, str] = {}
 
 
 def hand_plurals(text: str) -> list[str]:

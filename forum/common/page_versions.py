@@ -19,7 +19,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, inspect, select, update
+from sqlalchemy import Table, inspect, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import ORMExecuteState, SessionTransaction, scoped_session
 from sqlalchemy.orm import Session as OrmSession
@@ -62,9 +62,16 @@ QUIET_TABLES = frozenset(
         "mentoring_match",
         "mentoring_checkin",
         "mentoring_watch",
+        "mentoring_story",
     }
 )
 _CHANGED = "forum_page_version_changed"
+_BUMPED = "forum_page_version_bumped"
+#: PostgreSQL's channel: every bump notifies it as it commits (`version_reader.Watch`)
+CHANNEL = "forum_page_version"
+#: bumps committed by this process: its readers re-read at once, without waiting for the
+#: notification to come back from the database
+committed_here = 0
 
 
 _table = PageVersion.__table__
@@ -92,6 +99,9 @@ def bump(session: OrmSession) -> None:
         # A database made by create_all (tests): start at a random point, so two databases
         # sharing one Redis never hand each other pages (the migration seeds a row too).
         session.execute(table.insert().values(key=KEY, value=secrets.randbits(40), changed_at=clock.now()))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {CHANNEL}"))  # delivered as the transaction commits, if it does
+    session.info[_BUMPED] = True
 
 
 def _shows(obj: object) -> bool:
@@ -139,8 +149,16 @@ def _bump_as_it_commits(session: OrmSession) -> None:
         bump(session)
 
 
+@sa_event.listens_for(OrmSession, "after_commit")
+def _note_commit(session: OrmSession) -> None:
+    global committed_here
+    if session.info.pop(_BUMPED, None):
+        committed_here += 1
+
+
 @sa_event.listens_for(OrmSession, "after_transaction_end")
 def _forget(session: OrmSession, transaction: SessionTransaction) -> None:
     """At the end of the whole transaction (a rolled-back change needs no bump)."""
     if transaction.parent is None:
         session.info.pop(_CHANGED, None)
+        session.info.pop(_BUMPED, None)

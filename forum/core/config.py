@@ -55,6 +55,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "RATELIMIT_STORAGE_URI": ("memory://", "Flask-Limiter storage, e.g. redis://127.0.0.1:6379"),
     "CACHE_URL": ("", "redis://host:port/db for the public pages' cache when several web processes run; empty: process memory"),
     "PAGE_CACHE_SIZE": ("512", "rendered public pages kept in process memory (when CACHE_URL is empty)"),
+    "PAGE_VERSION_WATCH": ("0", "0: the pages' version is read on every request (a change shows on the next one); 1: on PostgreSQL each web process keeps it and LISTENs for changes (no query per cached page; another process's change shows once its notification arrives)"),
     "SUBSCRIBE_RATE_LIMIT": ("10 per minute;60 per hour", "per client address, subscribe form and JSON API"),
     "FRESH_LINK_RATE_LIMIT": ("5 per minute;20 per hour", "per client address, requests for a fresh link"),
     "TOKEN_MAX_AGE_DAYS": (
@@ -171,6 +172,7 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
         "RATELIMIT_HEADERS_ENABLED": True,
         "CACHE_URL": _env("CACHE_URL"),
         "PAGE_CACHE_SIZE": _int("PAGE_CACHE_SIZE"),
+        "PAGE_VERSION_WATCH": _int("PAGE_VERSION_WATCH") != 0,
         "SUBSCRIBE_RATE_LIMIT": _env("SUBSCRIBE_RATE_LIMIT"),
         "FRESH_LINK_RATE_LIMIT": _env("FRESH_LINK_RATE_LIMIT"),
         "TOKEN_MAX_AGE_DAYS": int(_env("TOKEN_MAX_AGE_DAYS")),

@@ -1,6 +1,14 @@
 """Rendered public pages kept as bytes, keyed by the public version counter
-(`forum/common/page_versions.py`), the page's address, the reader's zone and the clock's
-minute; ETags answered from the same key, so a revalidation reads one row and renders nothing.
+(`forum/common/page_versions.py`), the page's address, the reader's zone and language and the
+clock's minute; ETags answered from the same key, so a revalidation reads one row and renders
+nothing.
+
+Two doors serve from it. Most hits and revalidations never reach Flask:
+`web/fast_pages.py` answers them in front of the app for anonymous readers, with the
+headers the app sent when it stored the page. Everything else comes here, through Flask: a
+miss (the view renders; the bytes and the final headers are stored as the response leaves),
+a reader `fast_pages` leaves to Flask (a session Flask-Login is about to change), and
+signed-in officers, who are never served a shared copy.
 
 In process memory (a bounded LRU) by default; in Redis through Flask-Caching when
 `CACHE_URL` is set, so several web processes share one copy.
@@ -20,15 +28,16 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
-from flask import current_app, g, request, session
+from flask import Flask, current_app, g, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
-from forum.common import page_versions
+from forum.common import version_reader as versions
 from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.web.conditional import CSRF_WINDOW_SECONDS, PAGE_CACHE_CONTROL
@@ -37,32 +46,48 @@ from forum.web.versions import Version, not_modified
 CLOCK_SECONDS = 60
 CSRF_MARK = "\x00forum-csrf\x00"
 REDIS_TIMEOUT_SECONDS = 24 * 3600
+#: where a view leaves a freshly rendered page for `fast_pages` to store with its final headers
+PENDING = "forum.page_cache.pending"
+#: set by every answer `cached_page` gives: `fast_pages` then knows the path is a cached page's
+SERVED = "forum.page_cache.served"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A stored page: its bytes (the CSRF token cut out) and the headers the app sent with it,
+    less those made per answer (ETag, Last-Modified, Content-Length, Set-Cookie)."""
+
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+    csrf_form: bool
 
 
 class Store(Protocol):
-    def get(self, key: str) -> bytes | None: ...
-    def put(self, key: str, body: bytes) -> None: ...
+    def get(self, key: str) -> Entry | None: ...
+    def put(self, key: str, entry: Entry) -> None: ...
     def clear(self) -> None: ...
 
 
-class MemoryStore:
-    """A bounded LRU of bytes, per process (thread-safe: gunicorn's threads share it)."""
+class MemoryStore(Generic[T]):
+    """A bounded LRU, per process (thread-safe: gunicorn's threads share it)."""
 
     def __init__(self, size: int = 512) -> None:
         self.size = size
-        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._items: OrderedDict[str, T] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str) -> T | None:
         with self._lock:
-            body = self._items.get(key)
-            if body is not None:
+            found = self._items.get(key)
+            if found is not None:
                 self._items.move_to_end(key)
-            return body
+            return found
 
-    def put(self, key: str, body: bytes) -> None:
+    def put(self, key: str, value: T) -> None:
         with self._lock:
-            self._items[key] = body
+            self._items[key] = value
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
@@ -76,7 +101,7 @@ class SharedStore:
     """Flask-Caching's Redis backend: one copy for every web process. Entries expire after a
     day (a bumped version makes old keys unreachable; expiry only frees the memory)."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, app: Flask, url: str, prefix: str) -> None:
         from flask_caching import Cache  # noqa: PLC0415 - only loaded where CACHE_URL is set (redis client)
 
         self._cache = Cache(
@@ -87,57 +112,84 @@ class SharedStore:
                 "CACHE_DEFAULT_TIMEOUT": REDIS_TIMEOUT_SECONDS,
             }
         )
-        self._cache.init_app(current_app._get_current_object())  # type: ignore[attr-defined]
+        self._cache.init_app(app)
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str) -> Entry | None:
         value: Any = self._cache.get(key)
-        return value if isinstance(value, bytes) else None
+        return value if isinstance(value, Entry) else None
 
-    def put(self, key: str, body: bytes) -> None:
-        self._cache.set(key, body)
+    def put(self, key: str, entry: Entry) -> None:
+        self._cache.set(key, entry)
 
     def clear(self) -> None:
         self._cache.clear()
 
 
-def store() -> Store:
+def store(app: Flask | None = None) -> Store:
     """This app's store (tests build many apps in one process)."""
-    found: Store | None = current_app.extensions.get("forum_page_cache")
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    found: Store | None = app.extensions.get("forum_page_cache")
     if found is None:
-        cfg = current_app.config
+        cfg = app.config
         url = str(cfg.get("CACHE_URL") or "")
         if url:
             # the database in the prefix: two sites (or test databases) on one Redis stay apart
             where = hashlib.sha1(str(cfg["SQLALCHEMY_DATABASE_URI"]).encode(), usedforsecurity=False)
-            found = SharedStore(url, f"forum-page:{where.hexdigest()[:12]}:")
+            found = SharedStore(app, url, f"forum-page:{where.hexdigest()[:12]}:")
         else:
-            found = MemoryStore(int(cfg.get("PAGE_CACHE_SIZE") or 512))
-        current_app.extensions["forum_page_cache"] = found
+            found = MemoryStore[Entry](int(cfg.get("PAGE_CACHE_SIZE") or 512))
+        app.extensions["forum_page_cache"] = found
     return found
+
+
+def version_reader(app: Flask | None = None) -> versions.Reader:
+    """This app's reader of the version counter (connections of its own per thread)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    found: versions.Reader | None = app.extensions.get("forum_page_versions")
+    if found is None:
+        with app.app_context():
+            found = versions.Reader(db.engine, watch=bool(app.config.get("PAGE_VERSION_WATCH")))
+        app.extensions["forum_page_versions"] = found
+    return found
+
+
+def close(app: Flask) -> None:
+    """Let go of the version reader's connections (an app being thrown away: tests)."""
+    found: versions.Reader | None = app.extensions.pop("forum_page_versions", None)
+    if found is not None:
+        found.close()
 
 
 def _cacheable() -> bool:
     return "_flashes" not in session and not getattr(current_user, "is_authenticated", False)
 
 
-def _zone() -> str:
-    wanted = (request.args.get("tz") or "").strip()
+def _zone(req: Request) -> str:
+    wanted = (req.args.get("tz") or "").strip()
     return wanted if wanted and timezones.is_zone(wanted) else "UTC"
 
 
-def _key(version: int, now: int) -> str:
-    others = sorted((k, v) for k, v in request.args.items(multi=True) if k != "tz")
-    # The page's language follows the browser's (and the event's, which the path names).
-    language = i18n.from_accept_language(request.headers.get("Accept-Language")) or ""
-    return f"{version}|{now // CLOCK_SECONDS}|{request.path}|{_zone()}|{language}|{others!r}"
+def key_for(app: Flask, req: Request, version: int, now: int) -> str:
+    """Everything a public page's bytes and headers depend on: the version, the minute, the
+    address (scheme and host too: HSTS is sent over HTTPS only), the reader's zone and their
+    browser's language (the event's own language is named by the path), and whether the site
+    runs with production settings (HSTS again)."""
+    others = sorted((k, v) for k, v in req.args.items(multi=True) if k != "tz")
+    language = i18n.from_accept_language(req.headers.get("Accept-Language")) or ""
+    return (
+        f"{version}|{now // CLOCK_SECONDS}|{app.config.get('FORUM_ENV')}|{req.scheme}://{req.host}|{req.path}"
+        f"|{_zone(req)}|{language}|{others!r}"
+    )
 
 
-def _validators(key: str, changed_at: datetime, now: int, csrf_form: bool) -> Version:
-    """ETag and Last-Modified from the key alone: no row is read, nothing rendered."""
+def validators(key: str, changed_at: datetime, now: int, csrf_secret: object) -> Version:
+    """ETag and Last-Modified from the key alone: no row is read, nothing rendered.
+    `csrf_secret`: the session's CSRF secret for a page with a form (None when it has none
+    yet), `False` for a page without one."""
     extra: tuple[object, ...] = ()
     starts = [_aware(changed_at), datetime.fromtimestamp(now - now % CLOCK_SECONDS, UTC)]
-    if csrf_form:  # the page holds this session's token: its secret and age are in the tag
-        extra = (session.get("csrf_token"), now // CSRF_WINDOW_SECONDS)
+    if csrf_secret is not False:  # the page holds this session's token: its secret and age are in the tag
+        extra = (csrf_secret, now // CSRF_WINDOW_SECONDS)
         starts.append(datetime.fromtimestamp(now - now % CSRF_WINDOW_SECONDS, UTC))
     etag = hashlib.sha1(f"page|{key}|{extra!r}".encode(), usedforsecurity=False).hexdigest()[:32]
     return Version(etag, max(starts))
@@ -152,28 +204,35 @@ def cached_page(
 ) -> Response:
     """The page from the cache (or 304), rendering only on a miss; `uncached` answers when
     this reader may not be served a shared copy (signed in, a flash message waiting)."""
-    version = page_versions.current(db.session) if _cacheable() else None
+    version = version_reader().read() if _cacheable() else None
     if version is None:
         return uncached()
     now = int(clock.now().timestamp())
-    key = _key(version[0], now)
-    if not_modified(_validators(key, version[1], now, csrf_form)):
-        response = Response(status=304)
+    key = key_for(current_app, request, version[0], now)
+    request.environ[SERVED] = True
+
+    def secret() -> object:
+        return session.get("csrf_token") if csrf_form else False
+
+    if not_modified(validators(key, version[1], now, secret())):
+        response = Response(status=304, content_type="text/html; charset=utf-8")  # the page's headers
     else:
-        body = store().get(key)
-        if body is None:
+        entry = store().get(key)
+        if entry is None:
             html = render()  # may abort (404): nothing is stored then
             token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
             if token:
                 html = html.replace(str(token), CSRF_MARK)
             body = html.encode()
-            store().put(key, body)
+            request.environ[PENDING] = (key, body, csrf_form)  # stored as the response leaves
+        else:
+            body = entry.body
         if CSRF_MARK.encode() in body:
             body = body.replace(CSRF_MARK.encode(), generate_csrf().encode())
         response = Response(body, content_type="text/html; charset=utf-8")
-    validators = _validators(key, version[1], now, csrf_form)  # again: serving may have made the CSRF secret
-    response.set_etag(validators.etag)
-    response.last_modified = validators.last_modified
+    tags = validators(key, version[1], now, secret())  # again: serving may have made the CSRF secret
+    response.set_etag(tags.etag)
+    response.last_modified = tags.last_modified
     response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
     response.vary.add("Accept-Language")
     return response

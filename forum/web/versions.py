@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from flask import current_app, request
 from sqlalchemy import select
+from werkzeug.wrappers import Request
 
 from forum.calendars import calendar
 from forum.core.extensions import db
@@ -73,9 +74,14 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def not_modified(version: Version) -> bool:
     """RFC 9110: If-None-Match decides when present; otherwise If-Modified-Since."""
-    if request.if_none_match:
-        return request.if_none_match.contains_weak(version.etag)
-    since = _aware(request.if_modified_since)
+    return not_modified_by(request, version)
+
+
+def not_modified_by(req: Request, version: Version) -> bool:
+    """`not_modified` for a request outside Flask's (`web/fast_pages.py`)."""
+    if req.if_none_match:
+        return req.if_none_match.contains_weak(version.etag)
+    since = _aware(req.if_modified_since)
     if since is None or version.last_modified is None:
         return False
     return version.last_modified.replace(microsecond=0) <= since

@@ -198,6 +198,11 @@ def test_a_whole_mentoring_cycle(app: Flask, browser: Browser) -> None:
         assert any(
             p.get_content_type() == "application/pdf" for p in parsed(certificates[0]).iter_attachments()
         )
+        # whoever is shown the certificate checks its code on the public page
+        mailed = next(m for m in certificates if m.recipient == "marlowe@example.org")
+        page.goto(path_of(link_in(mailed, "/certificates/"), base))
+        expect(page.get_by_role("heading", name="This certificate is genuine")).to_be_visible()
+        expect(page.get_by_text("Marlowe Park")).to_be_visible()
         phone.close()
         laptop.close()
     assert problems == []
