@@ -5,14 +5,14 @@ then finds their posts by equality (forum/discussion/search.py `author_names`); 
 substring match on the name could use no index (p95 832 ms at 100,000 posts).
 
 Revision ID: e5b7c9d1f3a2
-Revises: d1a9e7c3b5f2
+Revises: 8dfed81b645a
 Create Date: 2026-12-07 19:00:00
 
 """
 from alembic import op
 
 revision = 'e5b7c9d1f3a2'
-down_revision = 'd1a9e7c3b5f2'
+down_revision = '8dfed81b645a'
 branch_labels = None
 depends_on = None
 
