@@ -29,14 +29,51 @@ DUPLICATE_IDS = """() => {
 }"""
 
 
-def violations(page: Page, axe: Axe = AXE) -> list[str]:
+#: What makes two pages the same for axe-core: every element's tag, its attributes' names and
+#: values (classes, roles, styles, states), whether it holds text of its own, and its children,
+#: a run of identical siblings counted once (a table of three rows is a table of five).
+#: Left out: what only names or points (ids, links, values, labels' words: their presence
+#: stays), so two answers of one template in one state have one signature.
+STATE = """() => {
+  const WORDS = new Set(["id", "for", "href", "src", "action", "value", "name", "content", "title",
+    "alt", "datetime", "aria-label", "aria-labelledby", "aria-describedby", "aria-controls",
+    "placeholder"]);
+  function sign(el) {
+    const attrs = [...el.attributes].map(a => WORDS.has(a.name) ? a.name + (a.value ? "" : "=''")
+      : a.name + "=" + a.value).sort().join(" ");
+    const text = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()) ? " T" : "";
+    const kids = [];
+    for (const child of el.children) {
+      const s = sign(child);
+      if (kids[kids.length - 1] !== s) kids.push(s);
+    }
+    return "<" + el.tagName + " " + attrs + text + ">" + kids.join("") + "</>";
+  }
+  const all = sign(document.documentElement);
+  let h1 = 0xdeadbeef, h2 = 0x41c6ce57;
+  for (let i = 0; i < all.length; i++) {
+    const c = all.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  return (h1 >>> 0).toString(16) + (h2 >>> 0).toString(16) + ":" + all.length;
+}"""
+
+
+def state_of(page: Page) -> str:
+    """The page's signature (`STATE`): pages that share it get the same answer from axe-core."""
+    return str(page.evaluate(STATE))
+
+
+def violations(page: Page, axe: Axe = AXE, *, restore: bool = True) -> list[str]:
     """One line per WCAG 2.2 A/AA violation, at each of `WIDTHS` (the page is resized, not
-    reloaded: the same document, laid out again).
+    reloaded: the same document, laid out again), starting at the width it is at; with
+    `restore` the viewport is put back as the test left it.
 
     Duplicate ids are checked here too: axe-core 4.12 no longer reports them, yet a label
     or aria-labelledby pointing at a duplicated id names the wrong element. Hidden inputs
     (every form's csrf_token) are left out: nothing can point at them."""
-    if not page.evaluate("() => typeof axe === 'object'"):
+    if not page.evaluate("() => typeof axe === 'object'"):  # not put there by an init script
         page.evaluate(axe.axe_script)  # once per document; each width re-runs the rules
     lines: list[str] = []
     size = page.viewport_size or {"width": WIDTHS[0], "height": 900}
@@ -49,12 +86,16 @@ def violations(page: Page, axe: Axe = AXE) -> list[str]:
             f"{v['help']} <{v['helpUrl']}>"
             for v in found["violations"]
         ]
-    if page.viewport_size != size:
-        page.set_viewport_size(size)  # as the test left it
+    if restore and page.viewport_size != size:
+        page.set_viewport_size(size)
+    return lines + duplicate_ids(page)
+
+
+def duplicate_ids(page: Page) -> list[str]:
     duplicated = page.evaluate(DUPLICATE_IDS)
     if duplicated:
-        lines.append(f"{page.url}: duplicate-id (serious) {duplicated}: ids must be unique on a page")
-    return lines
+        return [f"{page.url}: duplicate-id (serious) {duplicated}: ids must be unique on a page"]
+    return []
 
 
 def check(page: Page, url: str, problems: list[str]) -> None:

@@ -25,7 +25,7 @@ from forum.core.extensions import db
 from forum.mentoring import applications, outreach, programmes
 from forum.mentoring.demo import SLUG as MENTORING
 from forum.models import Event, MentoringProgramme
-from tests.browser.a11y import sign_in_checked, violations
+from tests.browser.a11y import AXE, duplicate_ids, sign_in_checked, state_of, violations
 from tests.browser.helpers import open_page, path_of
 from tests.browser.test_accessibility import seed
 from tests.support.live import live_server, make_officer
@@ -126,8 +126,12 @@ def walk(
     starts: Iterable[str],
     seen: dict[tuple[str, str], str],
     problems: list[str],
+    states: dict[str, str],
     within: str = "",
 ) -> None:
+    """Open every page reachable from `starts`, one per key (`_key`), and run axe-core on
+    each page whose signature (`state_of`) is new: `states` maps the signatures checked so
+    far to the page that was checked (the duplicate-id check runs on every page)."""
     queue = [base + path for path in starts]
     tried: set[str] = set()
     while queue:
@@ -151,7 +155,12 @@ def walk(
         if response is None or response.status >= 400 or "text/html" not in content_type:
             problems.append(f"{url}: answered {response and response.status} {content_type} to a link")
             continue
-        problems.extend(violations(page))
+        state = state_of(page)
+        if state in states:  # the same template in the same state: axe-core would say the same
+            problems.extend(duplicate_ids(page))
+        else:
+            states[state] = url
+            problems.extend(violations(page, restore=False))  # the next page starts at this width
         queue.extend(_links(page))
 
 
@@ -163,8 +172,10 @@ def test_every_page_meets_wcag_22_aa_at_desktop_and_phone_widths(app: Flask, bro
     mentoring = mentoring_links()
     problems: list[str] = []
     seen: dict[tuple[str, str], str] = {}
+    states: dict[str, str] = {}
     with live_server(app) as base:
         page, csp = open_page(browser, timezone_id="Europe/Berlin")
+        page.context.add_init_script(AXE.axe_script)  # sent to Chromium once, not once a page
         visitor = ["/", "/certificates", "/preferences/new-link", "/events/mentoring/archive"]
         visitor += [f"{paths['series']}/subscribe", "/events/mentoring-in-technical-services/subscribe"]
         mailed = [paths[k] for k in ("confirm", "preferences", "unsubscribe", "join", "post", "transcript", "threads")]
@@ -177,6 +188,7 @@ def test_every_page_meets_wcag_22_aa_at_desktop_and_phone_widths(app: Flask, bro
             [*visitor, *mailed, paths["preferences"] + "/erase", "/dev/mail/"],
             seen,
             problems,
+            states,
         )
         sign_in_checked(page, base, [])
         officer = [
@@ -187,13 +199,14 @@ def test_every_page_meets_wcag_22_aa_at_desktop_and_phone_widths(app: Flask, bro
             "/events/a-draft/delete",
             paths["announcement"],
         ]
-        walk(page, app, base, officer, seen, problems)
+        walk(page, app, base, officer, seen, problems, states)
     pages = {
         rule.endpoint
         for rule in app.url_map.iter_rules()
         if "GET" in (rule.methods or ()) and not rule.rule.startswith(SKIP_PATHS)
     }
     missing = sorted(pages - {endpoint for endpoint, _kind in seen} - set(NOT_WALKED))
+    print(f"{len(seen)} pages walked; axe-core ran on {len(states)} distinct states")  # noqa: T201 - -s shows it
     assert not problems, f"WCAG 2.2 AA violations on {len(seen)} pages:\n" + "\n".join(sorted(set(problems)))
     assert not missing, (
         "pages the walk never reached (link them, start the walk there, or say why):\n" + "\n".join(missing)
