@@ -3,7 +3,8 @@ reader in a listed zone sees "your time zone" on that line and no second line re
 and a reader in Tokyo sees an e-forum's days one per line; the archive's zone picker searches
 like every other; the preferences page offers the browser's zone while none is saved and
 keeps "Leave every event" apart from Save; a draft's overview lists what is ready and what
-is missing before publishing."""
+is missing before publishing. (An ended event offering its recordings:
+tests/browser/test_registration_states.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, expect
 
-from forum.core import clock
 from forum.core.extensions import db
 from forum.mail import links
 from forum.models import Participant, Subscription
@@ -25,8 +25,6 @@ from tests.browser.helpers import (
     shot,
     sign_in_officer,
 )
-from tests.browser.test_registration_states import AFTER, NOW, WALLS
-from tests.support.calendars import make_event as calendar_event
 from tests.support.discussion import make_forum
 from tests.support.live import make_event, make_officer
 
@@ -106,27 +104,3 @@ def test_a_drafts_overview_is_a_readiness_list(app: Flask, browser: Browser, dev
         no_sideways_scroll(page)
         shot(page, f"draft-readiness-{WIDTHS[device]}.png", full_page=False)
     assert problems == []
-
-
-@pytest.mark.browser
-@pytest.mark.parametrize("device", WIDTHS)
-def test_an_ended_event_may_offer_its_recordings(app: Flask, browser: Browser, device: str) -> None:
-    with clock.frozen(NOW):
-        event = calendar_event("re-envisioning", WALLS)
-        event.recordings_signup = True  # the officer's choice on the recordings page
-        db.session.commit()
-    with clock.frozen(AFTER), live_server_for(app) as base:
-        page, problems = open_page(browser, WIDTHS[device], 844)
-        page.goto(f"{base}/events/re-envisioning")
-        head = page.locator(".event-head")
-        expect(head.get_by_text("This event has ended.")).to_be_visible()
-        head.get_by_role("link", name="Register for the recordings").click()
-        form = page.get_by_role("region", name="Register", exact=True).locator("form")
-        form.get_by_label("Email address").fill("late@example.org")
-        form.get_by_role("button", name="Register for the recordings").click()
-        expect(page.get_by_role("heading", level=1)).to_be_visible()
-        no_sideways_scroll(page)
-    assert problems == []
-    db.session.expire_all()
-    (sub,) = db.session.query(Subscription).filter_by(event_id=event.id)
-    assert sub.participant.email == "late@example.org"
