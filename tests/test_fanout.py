@@ -22,32 +22,22 @@ from forum.core import clock
 from forum.core.extensions import db
 from forum.discussion import service as discussion
 from forum.events import service as events
-from forum.models import FanOut, OutboundBody, OutboundMessage, Post, Session, Thread
+from forum.models import Event, FanOut, OutboundBody, OutboundMessage, Post, Session
 from forum.scheduling.jobs import run_job
 from tests.support.api import officer_token
 from tests.support.child import spawn, wait_for_line
 from tests.support.discussion import OPEN_AT, lmtp_send, lmtp_server, make_forum, message, queued, subscribe
 from tests.support.fanouts import write_fan_outs
+from tests.support.scheduling import add_post
 from tests.support.smtp import make_subscribers
 
 LIST_ADDRESS = "mentoring@lists.forum.test"  # make_subscribers' list (slug "mentoring")
 
 
-def _held_post(event_id: int) -> Post:
-    thread = Thread(event_id=event_id, subject="Mentoring at small libraries")
-    post = Post(
-        event_id=event_id,
-        thread=thread,
-        status="held",
-        message_id="<held-1@example.org>",
-        subject="Mentoring at small libraries",
-        author_name="Ann Reader",
-        author_email="ann@example.org",
-        body_text="Who has mentored a new cataloger?",
-    )
-    db.session.add_all([thread, post])
-    db.session.commit()
-    return post
+def _held_post(event: Event) -> Post:
+    """Ann's question, waiting for a moderator to accept it."""
+    subject, question = "Mentoring at small libraries", "Who has mentored a new cataloger?"
+    return add_post(event, clock.now(), subject, question, author="Ann Reader", status="held")
 
 
 def _copies(kind: str) -> Counter[str]:
@@ -61,7 +51,7 @@ def test_accepting_a_post_commits_one_record_and_the_outbox_job_writes_the_copie
         for n in range(3):
             subscribe(event, f"p{n}@example.org")
         subscribe(event, "digest@example.org", mode="digest")
-        post = _held_post(event.id)
+        post = _held_post(event)
         assert discussion.accept(post, "moderator@example.org")
         db.session.commit()
         # The change is committed with one record and no copies: nothing proportional to the list
@@ -120,7 +110,7 @@ def test_a_process_killed_between_accepting_and_writing_the_copies_misses_and_do
     app: Flask,
 ) -> None:
     event, subs = make_subscribers(3000)
-    post = _held_post(event.id)
+    post = _held_post(event)
     members = {s.participant.email for s in subs}
     # 1. Killed right after the post and its record were committed, before any copy.
     _kill(spawn(app, "accept", str(post.id)), "accepted", 0)
@@ -161,7 +151,7 @@ def test_an_lmtp_delivery_to_a_big_list_answers_without_writing_the_copies(app: 
 def test_a_big_list_is_written_in_steps_that_resume_without_repeating(app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(fanout, "POST_CHUNK", 700)
     event, subs = make_subscribers(2000)
-    post = _held_post(event.id)
+    post = _held_post(event)
     discussion.accept(post, "moderator@example.org")
     db.session.commit()
     report = expand_pending()

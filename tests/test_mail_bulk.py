@@ -4,6 +4,7 @@ encodings), and stays valid MIME (no line over 998 octets, no QP line over 76)."
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -19,7 +20,7 @@ from forum.core.urls import external_url
 from forum.discussion.digests import DigestRenderer, periods, posts_in, send_digest
 from forum.events.reminders import session_time_for
 from forum.mail.compose import ListOptions, list_message
-from forum.mail.headers import address, header_block, header_message
+from forum.mail.headers import HeaderTemplate, address, header_block, header_message
 from forum.mail.links import bounce_address, post_url
 from forum.mail.list_copies import SharedAttributeError, list_messages
 from forum.mail.outbox import Outgoing, enqueue_copies, enqueue_many
@@ -117,14 +118,16 @@ def test_a_digest_in_two_zones_matches_list_message_everyone(app):  # type: igno
     period = periods(event)[0]
     at = eastern(2019, 9, 10, 18, 1)
     with clock.frozen(at):
+        # the one-at-a-time reference, made before the digest moves each reader's mark past it
+        renderer = DigestRenderer(event, period, posts_in(event, period))
+        expected = {sub.id: renderer.message_for(sub) for sub in subs}
         count, _ = send_digest(event, period)
         db.session.commit()
-        renderer = DigestRenderer(event, period, posts_in(event, period))
         assert count == 4
         for sub in subs:
             (row,) = outbox("digest", sub.participant.email)
             assert row.idempotency_key == f"digest:{event.id}:{period.label}:{sub.id}"
-            assert_same_mail(row.full_message, renderer.message_for(sub), same_id=False)
+            assert_same_mail(row.full_message, expected[sub.id], same_id=False)
     bob = message_from_bytes(outbox("digest", "bob@example.org")[0].full_message, policy=policy.default)
     assert "7:05 AM PDT" in bob.get_body(("plain",)).get_content()
 
@@ -255,6 +258,43 @@ def test_header_block_writes_the_bytes_header_message_writes(app, to, subject, h
             assert block == header_message(**kwargs).as_bytes()[: -len(b"\r\n")]  # type: ignore[arg-type]
 
 
+def test_a_header_template_writes_each_copys_block_byte_for_byte(app):  # type: ignore[no-untyped-def]
+    """`HeaderTemplate` (a fan-out's headers: shared lines encoded once, per copy only the
+    personal ones) gives every recipient exactly `header_block`'s bytes: names that need
+    quoting or RFC 2047, long links that fold, a Message-ID made per copy, a new second."""
+    recipients = [
+        address("alice@example.org", "Alice"),
+        address("zoë.müller@example.org", "Zoë Müller, MLIS"),
+        address("odd@example.org", 'Odd "Quoted", Name'),
+        address("plain@example.org"),
+    ]
+    for message_id in ("<post-1@lists.forum.test>", None):
+        personal = {"To", "List-Unsubscribe", "List-Help"} | (set() if message_id else {"Message-ID"})
+        template = HeaderTemplate(personal)
+        for second in (0, 0, 1):
+            with clock.frozen(eastern(2019, 9, 10, 10) + timedelta(seconds=second)):
+                for n, to in enumerate(recipients):
+                    links = ", ".join([f"<https://forum.test/u/{'t' * (40 + 30 * n)}>", f"<mailto:l+{n}@x.test>"])
+                    fields = {
+                        "to": to,
+                        "subject": "Mentorat à la bibliothèque — ça marche?",
+                        "sender": address("mentoring@lists.forum.test", "Jeannette Ho via Mentoring"),
+                        "reply_to": address("mentoring@lists.forum.test"),
+                        "headers": {
+                            "List-Id": "Mentoring <m.lists.forum.test>",
+                            "List-Unsubscribe": links if n % 2 else links.replace(", ", ",\n "),
+                            "List-Post": "<mailto:m@lists.forum.test>",
+                            "List-Help": f"<https://forum.test/p/{n}>",
+                            "Precedence": "list",
+                        },
+                        "message_id": message_id,
+                    }
+                    got, want = template.block("en", **fields), header_block(**fields)  # type: ignore[arg-type]
+                    if message_id is None:  # made per copy: the same line but for the id itself
+                        got, want = (re.sub(rb"Message-ID: <[^>]+>", b"", block) for block in (got, want))
+                    assert got == want
+
+
 def _change_readers(event):  # type: ignore[no-untyped-def]
     """Registrants as a real series has them: the event's zone, their own zones, a name with
     accents, no name at all, and one not active (who gets nothing)."""
@@ -361,5 +401,7 @@ def test_each_recipients_transfer_encoding_is_the_one_the_email_package_picks() 
         value = "".join(rng.choice(alphabet) for _ in range(rng.choice([3, 60, 90])))
         want, _ = encode_text(text.replace("zzabcv0z", value), "utf-8", None, POLICY)
         assert part._choose_cte(part._substitute([value])) == want
+        raw = part._raw([value])  # as `encode_pieces` asks: the link lines' sniff from their escapes
+        assert part._choose_cte(part._lines(raw), raw, [None]) == want
         seen.add(want)
     assert seen == {"7bit", "8bit", "quoted-printable", "base64"}

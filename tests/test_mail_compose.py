@@ -7,6 +7,7 @@ from email import message_from_bytes
 from email.header import decode_header, make_header
 from email.policy import compat32
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,11 @@ def smtp_server():  # type: ignore[no-untyped-def]
         yield server
 
 
+def _note(subject: str, **options: Any) -> ListOptions:
+    """A list message of the test template: each test states only the options it checks."""
+    return ListOptions(subject=subject, template="test_note", context={"body": "b"}, **options)
+
+
 def _deliver(msg, smtp_server, key="k1", **kw):  # type: ignore[no-untyped-def]
     enqueue(msg, kind="test", key=key, **kw)
     db.session.commit()
@@ -33,17 +39,8 @@ def _deliver(msg, smtp_server, key="k1", **kw):  # type: ignore[no-untyped-def]
 
 def test_list_message_headers_arrive_correct(mail_app, smtp_server):  # type: ignore[no-untyped-def]
     event, (sub,) = make_subscribers(1)
-    msg = list_message(
-        event,
-        sub,
-        ListOptions(
-            subject="Mentoring at small libraries",
-            template="test_note",
-            context={"body": "How do you find a mentor?"},
-            author_name="Jeannette Ho",
-            author_email="jho@tamu.example",
-        ),
-    )
+    note = _note("Mentoring at small libraries", author_name="Jeannette Ho", author_email="jho@tamu.example")
+    msg = list_message(event, sub, note)
     got = _deliver(msg, smtp_server)
     assert got.rcpt_tos == ("p0@example.org",)
     assert got.mail_from == "mentoring@lists.forum.test"
@@ -78,18 +75,8 @@ def test_list_message_reply_policy_and_closed_list(mail_app, smtp_server):  # ty
     event.reply_to_list = False
     event.status = "draft"
     db.session.commit()
-    msg = list_message(
-        event,
-        sub,
-        ListOptions(
-            subject="Reminder",
-            template="test_note",
-            context={"body": "x"},
-            author_name="Nicole Smeltekop",
-            author_email="nicole@msu.example",
-            automated=True,
-        ),
-    )
+    note = _note("Reminder", author_name="Nicole Smeltekop", author_email="nicole@msu.example", automated=True)
+    msg = list_message(event, sub, note)
     m = _deliver(msg, smtp_server).message
     assert m["Reply-To"].addresses[0].addr_spec == "nicole@msu.example"
     assert m["List-Post"] == "NO"
@@ -101,9 +88,7 @@ def test_webinar_series_mail_has_no_list_archive_and_no_posting(mail_app, smtp_s
     event, (sub,) = make_subscribers(1)
     event.kind = "series"
     db.session.commit()
-    msg = list_message(
-        event, sub, ListOptions(subject="Reminder", template="test_note", context={"body": "x"})
-    )
+    msg = list_message(event, sub, _note("Reminder"))
     m = _deliver(msg, smtp_server).message
     assert m["List-Archive"] is None
     assert m["List-Post"] == "NO"
@@ -124,16 +109,7 @@ def test_non_ascii_names_and_titles_are_rfc2047_encoded(mail_app, smtp_server): 
     event, (sub,) = make_subscribers(1, title='Catalogación, "metadatos" y más')
     sub.participant.name = "Zoë Ångström"
     db.session.commit()
-    msg = list_message(
-        event,
-        sub,
-        ListOptions(
-            subject="Réunion: ¿qué tal?",
-            template="test_note",
-            context={"body": "b"},
-            author_name="Euemduan Ösmera, PhD",
-        ),
-    )
+    msg = list_message(event, sub, _note("Réunion: ¿qué tal?", author_name="Euemduan Ösmera, PhD"))
     got = _deliver(msg, smtp_server)
     raw_headers = got.data.split(b"\r\n\r\n", 1)[0]
     assert raw_headers.isascii()
@@ -165,10 +141,8 @@ def test_header_injection_yields_one_clean_header(mail_app, smtp_server, where):
     msg = list_message(
         event,
         sub,
-        ListOptions(
-            subject=INJECTION if where == "subject" else "Plain",
-            template="test_note",
-            context={"body": "b"},
+        _note(
+            INJECTION if where == "subject" else "Plain",
             author_name=INJECTION if where == "author" else "Ann",
             author_email="ann@example.org",
             in_reply_to="<a@b>\r\nBcc: victim@example.com",

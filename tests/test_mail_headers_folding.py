@@ -7,18 +7,7 @@ import re
 from email import message_from_bytes, policy
 from email.utils import formataddr
 
-from forum.core import clock
-from tests.support.discussion import (
-    LIST,
-    OPEN_AT,
-    lmtp_send,
-    lmtp_server,
-    make_forum,
-    message,
-    parsed,
-    queued,
-    subscribe,
-)
+from tests.support.discussion import deliver, make_forum, message, parsed, queued, subscribe
 
 ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[qQbB]\?[^?\s]*\?=")
 
@@ -45,9 +34,7 @@ def test_an_author_without_a_name_shows_by_local_part_not_address(app, client):
     subscribe(event, "bob@example.org", "Bob")
     raw = message(sender="plain@example.org", name="", msgid="<plain@example.org>")
     raw = raw.replace(b"From:  <plain@example.org>", b"From: plain@example.org")
-    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        [(code, _)] = lmtp_send(server, raw, [LIST], mail_from="plain@example.org")
-    assert code == 250
+    assert deliver(app, raw, mail_from="plain@example.org") == 250
     copy = next(r for r in queued("post") if r.recipient == "bob@example.org")
     sender = parsed(copy)["From"].addresses[0]
     assert sender.display_name == "plain via Mentoring in Technical Services"
@@ -68,9 +55,7 @@ def test_long_and_non_ascii_names_and_titles_are_folded_within_the_limits(app):
     raw = message(name="Zoe", sender="zoe@example.org", subject=subject, msgid="<long@example.org>")
     raw = raw.replace(b"From: Zoe <zoe@example.org>", b"From: " + sender.encode())
     assert b"From: =?utf-8?" in raw
-    with clock.frozen(OPEN_AT), lmtp_server(app) as server:
-        [(code, _)] = lmtp_send(server, raw, [LIST], mail_from="zoe@example.org")
-    assert code == 250
+    assert deliver(app, raw, mail_from="zoe@example.org") == 250
     copies = queued("post")
     assert len(copies) == 2
     for copy in copies:

@@ -102,7 +102,7 @@ def _shape(cycle: MentoringCycle) -> dict[str, object]:
     mail = [
         (
             m.kind,
-            re.sub(r"/application/\S+", "/application/TOKEN", TAGGED.sub("ADDRESS", text_of(m))).replace(
+            re.sub(r"/(application|story)/\S+", r"/\1/TOKEN", TAGGED.sub("ADDRESS", text_of(m))).replace(
                 programme.slug, "SLUG"
             ),
         )
@@ -264,3 +264,51 @@ def test_a_question_added_through_either_door_is_the_same(app, client):
         True,
         False,
     )
+
+
+def test_officers_reorder_and_remove_application_questions_through_each_door(app, client):
+    """The questions are the registration engine's: moved and removed by its rules, alike
+    from the programme page and the API."""
+    auth = officer_token()
+    with clock.frozen(DURING):
+        _via_api(client, "api", auth)
+        sign_in(client)
+        _via_web(client, "web")
+
+    def labels(slug: str) -> list[str]:
+        db.session.expire_all()
+        return [
+            q.label for q in programmes.question_form(MentoringProgramme.by_slug(slug), "mentee").questions
+        ]
+
+    before = labels("web")
+    assert before[:3] == ["Gender", "Geographic region", "Race/Ethnicity"]
+    web_region = programmes.question_form(MentoringProgramme.by_slug("web"), "mentee").questions[1]
+    api_region = programmes.question_form(MentoringProgramme.by_slug("api"), "mentee").questions[1]
+    page = client.get("/manage/mentoring/web")
+    assert b"Move up: Geographic region" in page.data
+    client.post(
+        f"/manage/mentoring/web/questions/{web_region.id}/up", data={"csrf_token": csrf_from(page.data)}
+    )
+    moved = client.post(f"/api/v1/mentoring/programmes/api/questions/{api_region.id}/up", headers=auth)
+    assert moved.status_code == 204
+    assert labels("web") == labels("api") == ["Geographic region", "Gender", "Race/Ethnicity", *before[3:]]
+
+    client.post(
+        f"/manage/mentoring/web/questions/{web_region.id}/delete", data={"csrf_token": csrf_from(page.data)}
+    )
+    gone = client.post(f"/api/v1/mentoring/programmes/api/questions/{api_region.id}/delete", headers=auth)
+    assert gone.status_code == 204
+    assert labels("web") == labels("api") == ["Gender", "Race/Ethnicity", *before[3:]]
+
+    # another programme's question, an unknown action, no token: refused with a reason
+    web_gender = programmes.question_form(MentoringProgramme.by_slug("web"), "mentee").questions[0]
+    other = client.post(f"/api/v1/mentoring/programmes/api/questions/{web_gender.id}/down", headers=auth)
+    assert other.status_code == 404 and labels("web")[0] == "Gender"
+    assert (
+        client.post(
+            f"/api/v1/mentoring/programmes/api/questions/{api_region.id}/sideways", headers=auth
+        ).status_code
+        == 404
+    )
+    assert client.post(f"/api/v1/mentoring/programmes/api/questions/{api_region.id}/up").status_code == 401

@@ -18,80 +18,20 @@ from forum.scheduling.scheduler import run_job
 from forum.subscriptions.erasure import erase_participant
 from tests.conftest import csrf_from
 from tests.support.mentoring import (
+    DURING,
+    MATCH_DAY,
     SLUG,
     application_of,
     apply_form,
     confirm_by_mail,
     make_cycle,
     make_programme,
+    match_on_the_page,
     members,
     sign_in,
+    three_applicants,
 )
 from tests.support.subscriptions import link_in, outbox, parsed, text_of
-
-DURING = datetime(2027, 3, 10, 15, 0, tzinfo=UTC)
-MATCH_DAY = datetime(2027, 3, 29, 14, 0, tzinfo=UTC)  # Monday 29 March, after the window closed
-
-
-def three_applicants(client) -> None:  # type: ignore[no-untyped-def]
-    """A mentor in Los Angeles (one place), mentees in London and New York."""
-    members("paula@example.org")
-    with clock.frozen(DURING):
-        apply_form(
-            client,
-            "mentor",
-            "paula@example.org",
-            "Paula Holmes",
-            timezone="America/Los_Angeles",
-            checkin_hour="9",
-            stage="senior",
-            interests="storytime, stem",
-            availability=["weekday-mornings", "weekday-evenings"],
-        )
-        apply_form(
-            client,
-            "mentee",
-            "marlowe@example.org",
-            "Marlowe Park",
-            timezone="Europe/London",
-            checkin_hour="18",
-            stage="early",
-            interests="storytime",
-            availability=["weekday-evenings"],
-        )
-        apply_form(
-            client,
-            "mentee",
-            "noor@example.org",
-            "Noor Haddad",
-            timezone="America/New_York",
-            checkin_hour="8",
-            stage="student",
-            interests="grants",
-        )
-        for email in ("paula@example.org", "marlowe@example.org", "noor@example.org"):
-            confirm_by_mail(client, email)
-
-
-def match_on_the_page(client):  # type: ignore[no-untyped-def]
-    mentor = application_of("paula@example.org", "mentor")
-    first = application_of("marlowe@example.org", "mentee")
-    second = application_of("noor@example.org", "mentee")
-    url = f"/manage/mentoring/{SLUG}/cycles/{mentor.cycle_id}/matching"
-    with clock.frozen(MATCH_DAY):
-        sign_in(client)
-        page = client.get(url).get_data(as_text=True)
-        assert "shared interests: storytime" in page
-        assert "Unmatched: not enough mentors: 2 mentees for 1 places" in page
-        data = {
-            "csrf_token": csrf_from(page),
-            "action": "confirm",
-            f"mentor-{first.id}": str(mentor.id),
-            f"mentor-{second.id}": "",
-        }
-        done = client.post(url, data=data, follow_redirects=True)
-    assert b"1 matches confirmed" in done.data
-    return mentor, first, second
 
 
 def test_matching_page_introduction_and_checkins_at_each_persons_hour(app, client):
@@ -221,4 +161,81 @@ def test_end_of_year_certificate_for_both(app, client):
     text = PdfReader(BytesIO(pdf.get_content())).pages[0].extract_text()
     assert "Certificate of participation" in text and "ALSC Mentoring Program, Spring 2027" in text
     assert db.session.scalar(db.select(MentoringMatch.status)) == "completed"
-    assert applications.active_applications(match.cycle, "mentor")[0].certificate_code
+    code = applications.active_applications(match.cycle, "mentor")[0].certificate_code
+    assert code and f"/certificates/{code}" in text.replace("\n", "")
+
+    # the public verification page knows the code (typed in lower case too), and says only
+    # the name, the programme, the year's dates and the code
+    page = client.get(f"/certificates/{code.lower()}").get_data(as_text=True)
+    assert "This certificate is genuine" in page and "Paula Holmes" in page
+    assert "ALSC Mentoring Program, Spring 2027" in page and "3/29/2027 – 3/29/2028" in page
+    assert "paula@example.org" not in page and "Marlowe" not in page
+    erase_participant(
+        db.session.scalar(db.select(Participant).where(Participant.email == "paula@example.org"))
+    )
+    db.session.commit()
+    assert client.get(f"/certificates/{code}").status_code == 404
+
+
+def test_a_french_speaking_mentee_gets_every_mail_in_french(app, client):
+    """The language is the applicant's (their browser's when they applied), whoever causes the
+    mail: the officer's confirmation sends the introduction, the scheduler the check-ins."""
+    make_cycle(make_programme())
+    members("paula@example.org")
+    with clock.frozen(DURING):
+        apply_form(client, "mentor", "paula@example.org", "Paula Holmes", timezone="America/Los_Angeles")
+        apply_form(
+            client,
+            "mentee",
+            "camille@example.org",
+            "Camille Roy",
+            browser="fr-CA,fr;q=0.9,en;q=0.5",
+            timezone="America/Toronto",
+            checkin_hour="18",
+        )
+        assert (
+            "Confirmez votre candidature"
+            in parsed(outbox("mentoring-confirm", recipient="camille@example.org")[0])["Subject"]
+        )
+        for email in ("paula@example.org", "camille@example.org"):
+            confirm_by_mail(client, email)
+    mentor = application_of("paula@example.org", "mentor")
+    mentee = application_of("camille@example.org", "mentee")
+    assert mentee.participant.language == "fr_CA"
+    url = f"/manage/mentoring/{SLUG}/cycles/{mentor.cycle_id}/matching"
+    with clock.frozen(MATCH_DAY):
+        sign_in(client)
+        page = client.get(url).get_data(as_text=True)
+        data = {"csrf_token": csrf_from(page), "action": "confirm", f"mentor-{mentee.id}": str(mentor.id)}
+        client.post(url, data=data)
+
+    intro = outbox("mentoring-intro", recipient="camille@example.org")[0]
+    assert parsed(intro)["Subject"] == "Faites connaissance avec votre mentor : Paula Holmes"
+    text = text_of(intro)
+    assert "Bienvenue dans ALSC Mentoring Program. Votre mentor est Paula Holmes." in text
+    assert "29 mars 2027" in text  # CLDR's French dates, not 3/29/2027
+    assert "Welcome to" not in text
+    assert "Thank you for mentoring in ALSC Mentoring Program." in text_of(
+        outbox("mentoring-intro", recipient="paula@example.org")[0]
+    ), "the English-speaking mentor's stays in English"
+
+    with clock.frozen(datetime(2027, 4, 29, 23, 0, tzinfo=UTC)):  # 6 PM in Toronto has passed
+        run_job("mentoring")
+    checkin = outbox("mentoring-checkin", recipient="camille@example.org")[0]
+    assert parsed(checkin)["Subject"] == "Comment ça se passe avec Paula Holmes ?"
+    body = text_of(checkin)
+    assert "Comment ça se passe avec Paula Holmes ? (Suivi 1 sur 12.)" in body
+    assert "Ça se passe bien: " in body
+    # the one-click page speaks French too, whatever the browser says
+    client.get("/logout")
+    page = client.get(link_in(checkin, "answer=going-well"), headers={"Accept-Language": "en"})
+    assert 'lang="fr' in page.get_data(as_text=True)
+
+    # a year on: her certificate (the mail and the PDF) in French, with its verification link
+    with clock.frozen(datetime(2028, 3, 30, 12, 0, tzinfo=UTC)):
+        run_job("mentoring")
+    mailed = outbox("mentoring-certificate", recipient="camille@example.org")[0]
+    assert parsed(mailed)["Subject"] == "Votre attestation : ALSC Mentoring Program"
+    pdf = next(p for p in parsed(mailed).iter_attachments() if p.get_content_type() == "application/pdf")
+    words = PdfReader(BytesIO(pdf.get_content())).pages[0].extract_text()
+    assert "Attestation de participation" in words and "a participé à" in words

@@ -8,10 +8,18 @@ from datetime import UTC, datetime, timedelta
 
 from forum.core import clock
 from forum.core.extensions import db
-from forum.mentoring import applications, outreach, reports
-from forum.models import FanOut
+from forum.mentoring import applications, outreach, pairs, reports
+from forum.models import FanOut, MentoringCheckIn
+from forum.scheduling.scheduler import run_job
 from tests.support.api import officer_token
-from tests.support.mentoring import SLUG, make_cycle, make_programme, sign_in
+from tests.support.mentoring import (
+    SLUG,
+    make_cycle,
+    make_programme,
+    match_on_the_page,
+    sign_in,
+    three_applicants,
+)
 from tests.support.subscriptions import outbox
 
 DURING = datetime(2027, 3, 10, 15, 0, tzinfo=UTC)
@@ -37,7 +45,8 @@ def test_sensitive_answers_only_in_groups_of_five_or_more(app, client):
     _mentees(cycle, ["West"] * 5 + ["Midwest"] * 2 + ["Southeast"])
     with clock.frozen(DURING + timedelta(days=3)):
         data = reports.overview(cycle)
-    assert data.sections["mentee:region"] == [("West", 5), ("Fewer than 5 (grouped)", 3)]
+    # the three others are not even shown folded together: a group of three is under five
+    assert data.sections["mentee:region"] == [("West", 5)]
     days = {d.isoformat(): (m, e) for d, m, e in data.per_day}
     assert len(days) == 13, "every day of the window so far, quiet ones included"
     assert (days["2027-03-01"], days["2027-03-10"], days["2027-03-11"]) == ((0, 0), (0, 4), (0, 4))
@@ -50,10 +59,7 @@ def test_sensitive_answers_only_in_groups_of_five_or_more(app, client):
         api = client.get(f"/api/v1/mentoring/cycles/{cycle.id}/overview", headers=officer_token()).json
     assert "Applications per day as a table" in page and "<svg" in page
     assert "Midwest" not in page
-    assert api["sections"]["mentee:region"] == [
-        {"label": "West", "count": 5},
-        {"label": "Fewer than 5 (grouped)", "count": 3},
-    ]
+    assert api["sections"]["mentee:region"] == [{"label": "West", "count": 5}]
     assert api["mentees"] == 8
 
 
@@ -74,3 +80,33 @@ def test_call_for_mentors_is_one_fan_out_to_past_mentors_and_members(app):
     assert db.session.scalar(db.select(db.func.count(FanOut.id))) == 1
     sent = outbox("mentoring-call")
     assert sorted(m.recipient for m in sent) == ["new-member@example.org", "paula@example.org"]
+
+
+def test_checkin_response_rate_per_month_and_pairs_active(app, client):
+    """Chart and table on the cycle page, the same figures in the CSV and the API."""
+    cycle = make_cycle(make_programme())
+    three_applicants(client)
+    match_on_the_page(client)
+    with clock.frozen(datetime(2027, 4, 29, 17, 0, tzinfo=UTC)):
+        run_job("mentoring")
+    checkin = db.session.scalar(db.select(MentoringCheckIn).where(MentoringCheckIn.sent_at.is_not(None)))
+    with clock.frozen(datetime(2027, 4, 30, 8, 0, tzinfo=UTC)):
+        pairs.record_answer(checkin, "going-well")
+        db.session.commit()
+    with clock.frozen(datetime(2027, 7, 1, 12, 0, tzinfo=UTC)):
+        data = reports.overview(cycle)
+        page = client.get(f"/manage/mentoring/{SLUG}/cycles/{cycle.id}").get_data(as_text=True)
+        api = client.get(f"/api/v1/mentoring/cycles/{cycle.id}/overview", headers=officer_token()).json
+        csv_text = reports.overview_csv(cycle)
+    assert data.checkin_rates[0] == (1, 2, 1, 50)
+    assert data.active_at == {3: 1, 6: 0, 12: 0}
+    assert (
+        "Check-in answers per month as a table" in page
+        and "Pairs active at 3, 6 and 12 months as a table" in page
+    )
+    assert '<th scope="row">Month 1</th><td>2</td><td>1</td><td>50%</td>' in page
+    assert api["checkins"][0] == {"number": 1, "sent": 2, "answered": 1, "rate": 50}
+    assert api["active_at"] == {"3": 1, "6": 0, "12": 0}
+    assert (
+        "check-ins,month 1 response rate percent,50" in csv_text and "pairs active,at 3 months,1" in csv_text
+    )

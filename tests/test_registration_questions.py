@@ -91,6 +91,20 @@ def good(q: dict[str, FormQuestion]) -> dict[int, Any]:
     }
 
 
+# One wrong answer per question, beside what the registrant is told about it.
+WRONG = (
+    ("job", "x" * 201, "under 200 characters"),
+    ("type", "Prison", "not one of the choices"),
+    ("topics", ["Outreach", "Knitting"], "Knitting"),
+    ("access", "maybe", "Answer yes or no."),
+    ("years", "twelve", "Enter a number"),
+    ("born", "01/05/2020", "YYYY-MM-DD"),
+    ("country", "Atlantis", "country"),
+    ("boss", "not an address", "@-sign"),
+    ("why", "fine\x00", "control characters"),
+)
+
+
 @pytest.fixture
 def event(app: Any) -> Event:
     return make_event("webinars", SESSIONS, kind="series")
@@ -108,27 +122,9 @@ def test_each_kind_is_checked_and_normalised(event: Event) -> None:
     assert checked.values[q["boss"].id] == "Boss@example.org"
     assert q["gender"].id not in checked.values  # sensitive: never required
 
-    bad = {
-        q["job"].id: "x" * 201,
-        q["type"].id: "Prison",
-        q["topics"].id: ["Outreach", "Knitting"],
-        q["access"].id: "maybe",
-        q["years"].id: "twelve",
-        q["born"].id: "01/05/2020",
-        q["country"].id: "Atlantis",
-        q["boss"].id: "not an address",
-        q["why"].id: "fine\x00",
-    }
-    errors = check_answers(form, bad).errors
-    assert "under 200 characters" in errors[q["job"].id]
-    assert "not one of the choices" in errors[q["type"].id]
-    assert "Knitting" in errors[q["topics"].id]
-    assert errors[q["access"].id] == "Answer yes or no."
-    assert "Enter a number" in errors[q["years"].id]
-    assert "YYYY-MM-DD" in errors[q["born"].id]
-    assert "country" in errors[q["country"].id]
-    assert q["boss"].id in errors
-    assert "control characters" in errors[q["why"].id]
+    errors = check_answers(form, {q[name].id: value for name, value, _told in WRONG}).errors
+    for name, _value, told in WRONG:
+        assert told in errors[q[name].id], name
     assert errors[q["consent"].id] == "Tick this box to register."  # required consent unticked
     huge = check_answers(form, {**good(q), q["years"].id: "1e400"}).errors
     assert "between" in huge[q["years"].id]
@@ -191,6 +187,14 @@ def _web_register(
     return client.post(f"/events/{event.slug}/subscribe", data=MultiDict(data))
 
 
+def _api_register(client: FlaskClient, event: Event, email: str, answers: dict[Any, Any]):  # type: ignore[no-untyped-def]
+    """The same registration through the JSON API (answers keyed by question id, as JSON has them)."""
+    return client.post(
+        f"/api/v1/events/{event.slug}/subscriptions",
+        json={"email": email, "accept_conduct": True, "answers": {str(k): v for k, v in answers.items()}},
+    )
+
+
 def _rows(email: str) -> list[tuple[str, str]]:
     person = Participant.by_email(email)
     assert person is not None
@@ -208,23 +212,12 @@ def test_web_form_and_api_store_the_same_rows(client: FlaskClient, event: Event)
     raw = good(q)
     web = _web_register(client, event, "web@example.org", q, raw)
     assert web.status_code == 200, web.get_data(as_text=True)[:1000]
-    api = client.post(
-        f"/api/v1/events/{event.slug}/subscriptions",
-        json={
-            "email": "api@example.org",
-            "accept_conduct": True,
-            "answers": {str(k): v for k, v in raw.items()},
-        },
-    )
+    api = _api_register(client, event, "api@example.org", raw)
     assert api.status_code == 202, api.get_json()
     assert _rows("web@example.org") == _rows("api@example.org")
     assert ("Job title", "Cataloguing Librarian") in _rows("web@example.org")
     # the API takes JSON booleans and numbers too
-    q2 = {**{str(k): v for k, v in raw.items()}, str(q["consent"].id): True, str(q["years"].id): 12}
-    again = client.post(
-        f"/api/v1/events/{event.slug}/subscriptions",
-        json={"email": "api2@example.org", "accept_conduct": True, "answers": q2},
-    )
+    again = _api_register(client, event, "api2@example.org", {**raw, q["consent"].id: True, q["years"].id: 12})
     assert again.status_code == 202
     assert _rows("api2@example.org") == _rows("web@example.org")
 
@@ -238,27 +231,13 @@ def test_both_doors_refuse_the_same_answers_with_a_message_per_question(
     assert web.status_code == 400
     html = web.get_data(as_text=True)
     assert "does not apply to your earlier answers" in html and "Enter a number" in html
-    api = client.post(
-        f"/api/v1/events/{event.slug}/subscriptions",
-        json={
-            "email": "api@example.org",
-            "accept_conduct": True,
-            "answers": {str(k): v for k, v in raw.items()},
-        },
-    )
+    api = _api_register(client, event, "api@example.org", raw)
     assert api.status_code == 422
     errors = api.get_json()["errors"]["json"]["answers"]
     assert set(errors) == {str(q["what"].id), str(q["years"].id)}
     assert db.session.scalar(select(db.func.count(Subscription.id))) == 0  # nothing half-made
     # odd JSON values are a 422, never a 500
-    odd = client.post(
-        f"/api/v1/events/{event.slug}/subscriptions",
-        json={
-            "email": "api@example.org",
-            "accept_conduct": True,
-            "answers": {str(q["job"].id): {"a": 1}, "x": "y"},
-        },
-    )
+    odd = _api_register(client, event, "api@example.org", {q["job"].id: {"a": 1}, "x": "y"})
     assert odd.status_code == 422
 
 

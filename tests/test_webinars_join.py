@@ -12,7 +12,7 @@ from forum.calendars import calendar, invites
 from forum.core import clock
 from forum.core.extensions import db
 from forum.core.tokens import make_stable_token
-from forum.models import Attendance, Event, Participant
+from forum.models import Attendance, Event, Participant, Subscription
 from forum.scheduling.scheduler import run_job
 from forum.subscriptions import service
 from forum.web.helpers import in_zone
@@ -116,11 +116,17 @@ def test_registrant_mail_and_personal_feed_carry_their_own_link(app: Flask, clie
     assert b"/join/" in data and SECRET.encode() not in data
 
 
-def _ana_with_her_link():  # type: ignore[no-untyped-def]
-    """A series, Ana registered for it, and the path of her personal link to its first session."""
+def _ana() -> tuple[Event, Subscription]:
+    """A series, and Ana's registration for it (made at NOW)."""
     event = series()
     with clock.frozen(NOW):
-        sub = subscribe(event, "ana@example.org")
+        return event, subscribe(event, "ana@example.org")
+
+
+def _ana_with_her_link():  # type: ignore[no-untyped-def]
+    """A series, Ana registered for it, and the path of her personal link to its first session."""
+    event, sub = _ana()
+    with clock.frozen(NOW):
         url = join_links.join_url(sub, event.sessions[0]).removeprefix("http://forum.test")
     return event, sub, url
 
@@ -244,10 +250,9 @@ def test_demo_series_has_seats_a_private_room_and_public_slides(app: Flask, clie
 def test_personal_feed_changes_when_a_session_ends_and_its_recording_arrives(
     app: Flask, client: FlaskClient
 ) -> None:
-    event = series()
+    event, sub = _ana()
+    url = f"/feeds/{sub.participant.feed_token}.ics"
     with clock.frozen(NOW):
-        sub = subscribe(event, "ana@example.org")
-        url = f"/feeds/{sub.participant.feed_token}.ics"
         before = client.get(url)
         assert client.get(url).data == before.data  # stable links: the same bytes every time
     after = event.sessions[0].ends_at + timedelta(minutes=1)
@@ -267,9 +272,8 @@ def test_the_preferences_page_lists_each_join_link_with_its_time_in_the_readers_
     """The page had only dates next to the links: a registrant could not see when to join."""
     from forum.mail import links
 
-    event = series()
+    event, sub = _ana()
     with clock.frozen(NOW):
-        sub = subscribe(event, "ana@example.org")
         sub.participant.timezone = "Europe/Berlin"
         db.session.commit()
         page = client.get(links.preferences_url(sub.participant).removeprefix("http://forum.test"))

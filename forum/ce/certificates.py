@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -190,6 +191,42 @@ def verify_url(cert: Certificate) -> str:
     return external_url("certificates.verify", code=cert.code)
 
 
+@dataclass(frozen=True)
+class Verified:
+    """A certificate another area issued (a mentoring programme's), as the public verification
+    page shows it: a name, what it was for, when, and the code; nothing else."""
+
+    name: str
+    title: str
+    detail: str
+    issued: str
+    code: str
+
+
+#: areas above this one that issue certificates of their own register how to find one by code
+#: (mentoring: `mentoring/jobs.py`), so the one verification page answers for every code
+FINDERS: list[Callable[[str], Verified | None]] = []
+
+
+def register_finder(finder: Callable[[str], Verified | None]) -> Callable[[str], Verified | None]:
+    FINDERS.append(finder)
+    return finder
+
+
+def find_other(code: str) -> Verified | None:
+    """A certificate no event issued, by its code, or None."""
+    for finder in FINDERS:
+        found = finder(code)
+        if found is not None:
+            return found
+    return None
+
+
+def code_url(code: str) -> str:
+    """The verification page of any code (an event's certificate or another area's)."""
+    return external_url("certificates.verify", code=code)
+
+
 # --- the PDF ----------------------------------------------------------------------------------
 
 
@@ -300,16 +337,17 @@ def render_pdf(cert: Certificate) -> bytes:
 
 def participation_pdf(*, name: str, title: str, lines: list[str], code: str, issued: str) -> bytes:
     """A certificate of participation for something that is not an event (a mentoring
-    programme): the same page, fonts, border and verification line, without the hours table."""
+    programme): the same page, fonts, border and verification line, without the hours table.
+    Its words are in the locale in force (the caller renders it in the recipient's)."""
     org = organisation_name()
     pdf = _page(f"Certificate of participation: {title}", org, _brand())
     width = pdf.w - pdf.l_margin - pdf.r_margin
     for text, size, style, gap in (
         (org, 14, "B", 6),
-        ("Certificate of participation", 28, "B", 6),
-        ("This certifies that", 12, "", 2),
+        (_("Certificate of participation"), 28, "B", 6),
+        (_("This certifies that"), 12, "", 2),
         (name, 24, "B", 4),
-        ("took part in", 12, "", 2),
+        (_("took part in"), 12, "", 2),
         (title, 18, "B", 4),
         *((line, 12, "", 2) for line in lines),
     ):
@@ -318,7 +356,13 @@ def participation_pdf(*, name: str, title: str, lines: list[str], code: str, iss
         pdf.ln(gap)
     pdf.set_y(pdf.h - 40)
     pdf.set_font("DejaVu", "", 9)
-    pdf.multi_cell(width, 5, f"For {org}. Issued {issued}. Code {code}.", align="C")
+    pdf.multi_cell(width, 4.5, _("For %(organisation)s", organisation=org), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        width,
+        5,
+        _("Issued %(date)s. Verification code %(code)s: %(url)s", date=issued, code=code, url=code_url(code)),
+        align="C",
+    )
     return bytes(pdf.output())
 
 

@@ -56,6 +56,8 @@ def rating_labels(question: EvaluationQuestion) -> dict[int, str]:
     webinar?" is answered Poor … Excellent, not "Not at all … Extremely well"."""
     prompt = question.prompt.lower()
     return QUALITY_LABELS if "rate" in prompt.split() or "quality" in prompt else RATING_LABELS
+
+
 #: Invitations go out within this long after the last session (a scheduler down for a while).
 INVITE_WINDOW = timedelta(days=7)
 
@@ -187,7 +189,7 @@ def set_open_days(evaluation: Evaluation, raw: str) -> None:
 
 
 def opens_at(evaluation: Evaluation) -> datetime | None:
-    return evaluation.event.ends_at
+    return evaluation.event.ends_at if evaluation.event else None
 
 
 def closes_at(evaluation: Evaluation) -> datetime | None:
@@ -215,12 +217,7 @@ def read_personal_token(token: str) -> Subscription | None:
 
 
 def response_of(evaluation: Evaluation, subscription: Subscription) -> EvaluationResponse | None:
-    return db.session.scalar(
-        select(EvaluationResponse).where(
-            EvaluationResponse.evaluation_id == evaluation.id,
-            EvaluationResponse.subscription_id == subscription.id,
-        )
-    )
+    return response_by(evaluation, {"subscription_id": subscription.id})
 
 
 def has_answered(subscription: Subscription) -> bool:
@@ -265,6 +262,16 @@ def save_response(
         raise EvaluationError({"form": _("This link is for another event.")})
     if not is_open(evaluation, at):
         raise EvaluationError({"form": _("This evaluation is closed.")})
+    return record_answers(evaluation, {"subscription_id": subscription.id}, answers, at)
+
+
+def record_answers(
+    evaluation: Evaluation, respondent: Mapping[str, int], answers: Mapping[str, str], at: datetime
+) -> EvaluationResponse:
+    """The respondent's one response, created or edited, once its owner has decided the
+    evaluation is open to them (an event's: after the last session; a mentoring cycle's: at
+    6 and 12 months). `respondent` names them: `{"subscription_id": id}` or
+    `{"mentoring_application_id": id}`."""
     errors: dict[str, str] = {}
     values: dict[int, tuple[int | None, str | None, str]] = {}
     for q in evaluation.questions:
@@ -279,16 +286,14 @@ def save_response(
         errors["form"] = _("Answer at least one question: an empty form is not a response.")
     if errors:
         raise EvaluationError(errors)
-    response = response_of(evaluation, subscription)
+    response = response_by(evaluation, respondent)
     if response is None:
-        response = EvaluationResponse(
-            evaluation_id=evaluation.id, subscription_id=subscription.id, submitted_at=at
-        )
+        response = EvaluationResponse(evaluation_id=evaluation.id, submitted_at=at, **respondent)
         try:
             with db.session.begin_nested():  # the unique key decides a double submit
                 db.session.add(response)
         except IntegrityError:
-            response = response_of(evaluation, subscription)
+            response = response_by(evaluation, respondent)
             if response is None:
                 raise
     response.submitted_at = at
@@ -305,6 +310,17 @@ def save_response(
             response.answers.append(answer)
         answer.rating, answer.choice, answer.text = rating, choice, text
     return response
+
+
+def form_values(response: EvaluationResponse | None) -> dict[str, str]:
+    """A response as the answer form's fields (`q<question id>` -> its value), to show it again."""
+    return {
+        f"q{a.question_id}": str(a.rating or a.choice or a.text or "") for a in (response.answers if response else [])
+    }
+
+
+def response_by(evaluation: Evaluation, respondent: Mapping[str, int]) -> EvaluationResponse | None:
+    return db.session.scalar(select(EvaluationResponse).filter_by(evaluation_id=evaluation.id, **respondent))
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -337,7 +353,9 @@ def invitees(event: Event) -> list[Subscription]:
     return list(db.session.scalars(stmt.order_by(Subscription.id)))
 
 
-def results(evaluation: Evaluation) -> Results:
+def results(evaluation: Evaluation, invited: int = 0) -> Results:
+    """Counts, means and texts per question. `invited`: how many were asked, for an evaluation
+    another area owns (an event's counts its active registrations itself)."""
     responses = (
         db.session.scalar(
             select(func.count())
@@ -372,7 +390,8 @@ def results(evaluation: Evaluation) -> Results:
         else:
             result.texts = [a.text for a in given if a.text]
         out.append(result)
-    invited = len(invitees(evaluation.event))
+    if evaluation.event is not None:
+        invited = len(invitees(evaluation.event))
     return Results(evaluation, max(invited, responses), responses, out)
 
 
@@ -406,6 +425,8 @@ def export_csv(evaluation: Evaluation) -> str:
 
 def _send_invitations(evaluation: Evaluation) -> tuple[int, str]:
     event = evaluation.event
+    if event is None:
+        return 0, "not an event's"
     closes = closes_at(evaluation)
     count = 0
     for sub in invitees(event):
@@ -449,6 +470,8 @@ def send_due(at: datetime, report: JobReport, event: Event | None = None) -> Non
     if event is not None:
         stmt = stmt.where(Evaluation.event_id == event.id)
     for evaluation in db.session.scalars(stmt).all():
+        if evaluation.event is None:  # the join keeps only events' evaluations
+            continue
         ends = evaluation.event.ends_at
         if ends is None or not (ends <= at < ends + INVITE_WINDOW) or not is_open(evaluation, at):
             continue

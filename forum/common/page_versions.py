@@ -62,6 +62,7 @@ QUIET_TABLES = frozenset(
         "mentoring_match",
         "mentoring_checkin",
         "mentoring_watch",
+        "mentoring_story",
     }
 )
 _CHANGED = "forum_page_version_changed"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from importlib.resources import files
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -340,6 +340,17 @@ def localize(wall: datetime, zone_name: str) -> Localized:
             offset=_offset(first),
         )
     return Localized(instant=instant, note=note)
+
+
+def hour_on(day: date, hour: int, zone: str) -> datetime:
+    """`hour`:00 on `day` in `zone` as an instant, for mail due at someone's own hour (a
+    pathway step, a digest, a mentoring check-in): an hour skipped by spring-forward moves to
+    the next hour, an ambiguous one takes the first."""
+    wall = datetime.combine(day, time(hour=max(0, min(23, hour))))
+    try:
+        return localize(wall, zone).instant
+    except TimeInputError:
+        return localize(wall + timedelta(hours=1), zone).instant
 
 
 def is_ambiguous(wall: datetime, zone_name: str) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -111,13 +111,7 @@ def schedules_in_use(event: Event) -> list[Schedule]:
     return sorted(found, key=lambda s: (not s.forum_default, s.rhythm, s.zone, s.hour, s.weekday or 0))
 
 
-def digest_instant(day: date, hour: int, zone: str) -> datetime:
-    """When the digest of a local day is due; an hour skipped by DST moves one hour later."""
-    wall = datetime.combine(day, time(hour=max(0, min(23, hour))))
-    try:
-        return timezones.localize(wall, zone).instant
-    except timezones.TimeInputError:
-        return timezones.localize(wall + timedelta(hours=1), zone).instant
+digest_instant = timezones.hour_on  # when the digest of a local day is due
 
 
 def periods(event: Event, schedule: Schedule | None = None) -> list[DigestPeriod]:

@@ -426,7 +426,7 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
     """
     event = post.event
     stmt = (
-        audience.subscribers(event, after_id=after_id)
+        audience.subscribers(event, after_id=after_id, addressing_only=True)
         .where(thread_choices.gets_post(post.thread_id))
         .execution_options(yield_per=1000)
     )

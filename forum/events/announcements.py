@@ -32,6 +32,8 @@ def lesson_number(announcement: Announcement) -> int:
 
 def announcement_subject(announcement: Announcement) -> str:
     event = announcement.event
+    if event is None:  # a mentoring cycle's newsletter: its subject is the officer's own
+        return announcement.subject
     if announcement.kind == "lesson":
         return f"[{event.title}] Lesson {lesson_number(announcement)}: {announcement.subject}"
     return f"[{event.title}] {announcement.subject}"
@@ -39,6 +41,8 @@ def announcement_subject(announcement: Announcement) -> str:
 
 def send_announcement(announcement: Announcement, at: datetime) -> tuple[int, str]:
     event = announcement.event
+    if event is None:  # mentoring sends its own (forum/mentoring/outreach.py)
+        return 0, "not an event's"
     subject = announcement_subject(announcement)
 
     copies = list_messages(

@@ -98,7 +98,7 @@ def check_recipient(recipient: str) -> str | None:
 
 
 def _domain() -> str:
-    return str(current_app.config["LIST_DOMAIN"])
+    return str(current_app._get_current_object().config["LIST_DOMAIN"])  # type: ignore[attr-defined]
 
 
 def approve_address(post: Post) -> str:

@@ -41,8 +41,6 @@ from forum.mail.policy import POLICY
 LINESEP = b"\r\n"
 MAX_LINE = 78  # the SMTP policy's max_line_length: the 7bit/8bit threshold of the email package
 QP_LINE = 76  # RFC 2045
-#: A line whose bytes are all literal in quoted-printable (so its QP length is its own).
-_QP_LITERAL = re.compile(rb"(?:[\t -<>-~]*[!-<>-~])?")  # no "=", no blank at the end
 
 
 @dataclass(frozen=True)
@@ -127,11 +125,17 @@ def _qp_line(line: bytes) -> bytes:
     escapes, then soft breaks every 75 characters without cutting an escape, and a blank
     at the end quoted. The email package's own spends most of a copy's encoding in
     `str.translate`; a recipient's link lines go through here a few times per copy."""
-    text = _QP_ESCAPE.sub(_qp_escape, line)
+    return _qp_wrap(_QP_ESCAPE.sub(_qp_escape, line))
+
+
+def _qp_wrap(text: bytes, width: int = QP_LINE, eol: bytes = LINESEP) -> bytes:
+    """The rest of `_qp_line`: soft breaks and a quoted blank at the end, for a line whose
+    bytes are already escaped (a recipient's line, put together from escaped pieces).
+    `width` and `eol` as `quoprimime.body_encode` takes them (its sniff: 78 and LF)."""
     out = []
-    start, last = 0, len(text) - 1 - QP_LINE
+    start, last = 0, len(text) - 1 - width
     while start <= last:
-        stop = start + QP_LINE - 1
+        stop = start + width - 1
         if text[stop - 2] == 0x3D:  # "=": do not cut "=XX"
             out.append(text[start : stop - 1])
             start = stop - 2
@@ -147,18 +151,24 @@ def _qp_line(line: bytes) -> bytes:
         if room >= 3:
             tail = b"=%02X" % blank[0]
         elif room == 2:
-            tail = blank + b"=" + LINESEP
+            tail = blank + b"=" + eol
         else:
-            tail = b"=" + LINESEP + b"=%02X" % blank[0]
+            tail = b"=" + eol + b"=%02X" % blank[0]
         out.append(text[start:-1] + tail)
     else:
         out.append(text[start:])
-    return LINESEP.join(out) + LINESEP
+    return eol.join(out) + eol
 
 
 def _qp(lines: Sequence[bytes]) -> bytes:
     """Quoted-printable of whole lines (each ends with CRLF), wrapped at 76 characters."""
     return b"".join(_qp_line(line) for line in lines)
+
+
+def _sniff_length(line: bytes) -> int:
+    """What one line (no line break in it) adds to the email package's quoted-printable
+    sniff of a text (`quoprimime.body_encode(text, MAX_LINE)`), its line break included."""
+    return len(quoprimime.body_encode(line.decode("latin-1") + "\n", MAX_LINE))
 
 
 class TextPart:
@@ -184,37 +194,81 @@ class TextPart:
         if start < len(self.lines):
             self.pieces.append((start, len(self.lines)))
         self._runs: dict[str, dict[tuple[int, int], bytes]] = {}
-        self._sniffs: dict[tuple[int, ...], str] = {}
+        # Each line with placeholders cut around them (fixed bytes at even places, the
+        # index of a value at odd ones), once: a recipient's line is then a join, not a
+        # regular-expression substitution; the fixed bytes' quoted-printable escapes too
+        # (escaping is byte by byte, so the escape of a join is the join of the escapes).
+        self._cuts: dict[int, tuple[list[bytes], list[bytes], list[int]]] = {}
+        for i in self.dynamic:
+            split = pattern.split(self.lines[i])
+            fixed = split[0::2]
+            self._cuts[i] = (fixed, [_QP_ESCAPE.sub(_qp_escape, f) for f in fixed], [int(n) for n in split[1::2]])
+        # The sniff's quoted-printable length of each of the first ten lines (the email
+        # package's own encoder, line by line: it is line-local), for those without a value.
+        self._sniff_lengths = [
+            None if i in dynamic else _sniff_length(line) for i, line in enumerate(self.lines[:10])
+        ]
 
     def contains(self, needle: bytes) -> bool:
         return any(needle in line for line in self.lines)
 
-    def _substitute(self, values: Sequence[str]) -> dict[int, bytes]:
+    def _raw(self, values: Sequence[str]) -> list[bytes]:
+        """The values' bytes as they go into this part (HTML-escaped in the HTML part)."""
         if self.subtype == "html":
-            values = [str(escape(v)) for v in values]
-        raw = [v.encode("utf-8") for v in values]
-        return {i: self.pattern.sub(lambda m: raw[int(m.group(1))], self.lines[i]) for i in self.dynamic}
+            return [str(escape(v)).encode("utf-8") for v in values]
+        return [v.encode("utf-8") for v in values]
 
-    def _choose_cte(self, own: dict[int, bytes]) -> str:
-        """The email package's choice (contentmanager._encode_text) for this recipient's text."""
+    def _substitute(self, values: Sequence[str]) -> dict[int, bytes]:
+        return self._lines(self._raw(values))
+
+    def _lines(self, raw: Sequence[bytes]) -> dict[int, bytes]:
+        """This recipient's lines with placeholders, values put in (`raw`: see `_raw`)."""
+        own = {}
+        for i, (fixed, _, slots) in self._cuts.items():
+            out = [fixed[0]]
+            for n, slot in enumerate(slots, 1):
+                out += [raw[slot], fixed[n]]
+            own[i] = b"".join(out)
+        return own
+
+    def _escaped(self, i: int, raw: Sequence[bytes], escaped: list[bytes | None]) -> bytes:
+        """`_QP_ESCAPE.sub(...)` of line `i` with `raw` put in, from its escaped fixed bytes."""
+        _, fixed, slots = self._cuts[i]
+        out = [fixed[0]]
+        for n, slot in enumerate(slots, 1):
+            value = escaped[slot]
+            if value is None:
+                value = raw[slot]
+                if _QP_ESCAPE.search(value):
+                    value = _QP_ESCAPE.sub(_qp_escape, value)
+                escaped[slot] = value
+            out += [value, fixed[n]]
+        return b"".join(out)
+
+    def _choose_cte(self, own: dict[int, bytes], raw: Sequence[bytes] = (), escaped: list[bytes | None] | None = None) -> str:
+        """The email package's choice (contentmanager._encode_text) for this recipient's text
+        (`raw` and `escaped`, as `_escaped` takes them, spare re-escaping the lines)."""
         longest = max([self.static_max, *(len(line) for line in own.values())])
         if longest <= MAX_LINE:
             if self.static_ascii and all(line.isascii() for line in own.values()):
                 return "7bit"
             return "8bit"  # the SMTP policy allows 8bit bodies
-        # The sniff of the first ten lines depends on a recipient only through the lengths
-        # of their values there, as long as those are QP-literal (URLs: no "=", no blanks).
-        key = tuple(len(own[i]) for i in self.dynamic if i < 10)
-        cacheable = key == () or all(_QP_LITERAL.fullmatch(own[i]) for i in self.dynamic if i < 10)
-        cte = self._sniffs.get(key) if cacheable else None
-        if cte is None:
-            head = [own.get(i, line) for i, line in enumerate(self.lines[:10])]
-            sniff = LINESEP.join(head) + LINESEP
-            qp = quoprimime.body_encode(sniff.decode("latin-1"), MAX_LINE)
-            cte = "base64" if len(qp) > len(binascii.b2a_base64(sniff)) else "quoted-printable"
-            if cacheable:
-                self._sniffs[key] = cte
-        return cte
+        # The package sniffs the first ten lines: quoted-printable if not longer than base64.
+        # Its encoder is line-local, so the quoted-printable length is the sum of each line's
+        # (the lines without a value: counted once, in __init__).
+        qp = size = 0
+        for i, known in enumerate(self._sniff_lengths):
+            if known is None:
+                line = own[i]
+                if escaped is None:
+                    qp += _sniff_length(line)
+                else:
+                    qp += len(_qp_wrap(self._escaped(i, raw, escaped), MAX_LINE, b"\n"))
+            else:
+                line = self.lines[i]
+                qp += known
+            size += len(line) + len(LINESEP)
+        return "base64" if qp > 4 * -(-size // 3) + 1 else "quoted-printable"
 
     def _run(self, cte: str, run: tuple[int, int]) -> bytes:
         cache = self._runs.setdefault(cte, {})
@@ -231,8 +285,10 @@ class TextPart:
         `own` is False for runs of lines without a placeholder: their bytes are the same
         for every recipient who gets this encoding, so a fan-out stores them once.
         """
-        own = self._substitute(values)
-        cte = self._choose_cte(own)
+        raw = self._raw(values)
+        own = self._lines(raw)
+        escaped: list[bytes | None] = [None] * len(raw)
+        cte = self._choose_cte(own, raw, escaped)
         if cte == "base64":
             lines = [own.get(i, line) for i, line in enumerate(self.lines)]
             return cte, [(True, _encode_base64(LINESEP.join(lines) + LINESEP))]
@@ -241,7 +297,7 @@ class TextPart:
             if isinstance(piece, tuple):
                 out.append((False, self._run(cte, piece)))
             elif cte == "quoted-printable":
-                out.append((True, _qp([own[piece]])))
+                out.append((True, _qp_wrap(self._escaped(piece, raw, escaped))))
             else:
                 out.append((True, own[piece] + LINESEP))
         return cte, out

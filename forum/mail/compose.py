@@ -83,6 +83,11 @@ def list_id(event: Event) -> str:
     return fold_words(text, indent=len("List-Id: ")) or text
 
 
+#: The list headers that differ per subscriber (their own links); `list_messages` writes only
+#: these (and To) per copy. `list_headers` puts nothing else of the subscriber's in a header.
+PERSONAL_HEADERS = frozenset({"To", "List-Unsubscribe", "List-Help"})
+
+
 def list_headers(
     event: Event,
     subscription: Subscription,

@@ -17,7 +17,7 @@ and `forum.mail.list_copies` (a fan-out).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Hashable, Iterator, Mapping
 from datetime import datetime
 from email.header import Header
 from email.headerregistry import Address
@@ -334,9 +334,9 @@ def _date_value() -> str:
     return value
 
 
-def _header_fields(fields: HeaderFields) -> Iterator[tuple[str, str | Address, bool]]:
+def _header_fields(fields: HeaderFields, date: str | None = None) -> Iterator[tuple[str, str | Address, bool]]:
     """(name, value, is an address) of a message's header fields in the order they are
-    written: From, To, Reply-To, Subject, Date, Message-ID, then `headers`."""
+    written: From, To, Reply-To, Subject, Date (`date`, or now), Message-ID, then `headers`."""
     to, subject, sender, reply_to = fields["to"], fields["subject"], fields.get("sender"), fields.get("reply_to")
     headers, message_id = fields.get("headers"), fields.get("message_id")
     yield "From", sender or address(current_app.config["MAIL_FROM"], branding.current().sender_name), True
@@ -344,7 +344,7 @@ def _header_fields(fields: HeaderFields) -> Iterator[tuple[str, str | Address, b
     if reply_to:
         yield "Reply-To", reply_to, True
     yield "Subject", subject, False
-    yield "Date", _date_value(), False
+    yield "Date", date or _date_value(), False
     yield "Message-ID", message_id or new_message_id(), False
     for name, value in (headers or {}).items():
         yield name, value, False
@@ -357,11 +357,16 @@ def header_block(*, lines: dict[tuple[str, str], bytes] | None = None, **fields:
     fifth of its time. `lines` caches the lines of headers that are the same for every
     recipient (pass one dict per fan-out): all but the addresses and the Message-ID.
     """
-    cache = lines if lines is not None else {}
-    out = []
-    for name, value, is_address in _header_fields(fields):
+    return b"".join(line for _, line in _named_lines(fields, lines if lines is not None else {}))
+
+
+def _named_lines(
+    fields: HeaderFields, cache: dict[tuple[str, str], bytes], date: str | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """(name, line bytes) of `header_block`, lines shared by every copy taken from `cache`."""
+    for name, value, is_address in _header_fields(fields, date):
         if name == "To" or (name == "Message-ID" and not fields.get("message_id")):  # this copy's own
-            out.append(address_line(name, value) if is_address else header_line(name, str(value)))
+            yield name, (address_line(name, value) if is_address else header_line(name, str(value)))
             continue
         # The same for every copy: From and Reply-To (the list's or the author's address), a
         # given Message-ID, the Date (within a second), the list headers but the personal ones.
@@ -373,8 +378,53 @@ def header_block(*, lines: dict[tuple[str, str], bytes] | None = None, **fields:
         if line is None:
             line = address_line(name, value) if is_address else header_line(name, str(value))
             cache[key] = line
-        out.append(line)
-    return b"".join(out)
+        yield name, line
+
+
+class HeaderTemplate:
+    """`header_block` for the copies of one fan-out, which differ only in a few headers.
+
+    The first block of each `shared` key (and Date second) is built whole and cut into
+    runs of lines shared by every copy, pre-encoded bytes, around the `personal` headers
+    (To, the List-* headers with the recipient's links, a Message-ID made per copy); each
+    later block writes only its personal lines and joins. The caller's promise: every
+    field outside `personal` is the same for all blocks with the same `shared` key (e.g.
+    the subject's language), and the headers are named in the same order.
+    """
+
+    def __init__(self, personal: Collection[str]) -> None:
+        self.personal = frozenset(personal)
+        self.lines: dict[tuple[str, str], bytes] = {}
+        self._runs: dict[Hashable, list[bytes | str]] = {}
+
+    def block(self, shared: Hashable, **fields: Unpack[HeaderFields]) -> bytes:
+        """`header_block(**fields)`, byte for byte."""
+        date = _date_value()
+        runs = self._runs.get((shared, date))
+        if runs is None:
+            named = list(_named_lines(fields, self.lines, date))
+            runs = []
+            for name, line in named:
+                if name in self.personal:
+                    runs.append(name)
+                elif runs and isinstance(runs[-1], bytes):
+                    runs[-1] += line
+                else:
+                    runs.append(line)
+            if len(self._runs) > 16:  # a new second: the old Date's runs are done with
+                self._runs.clear()
+            self._runs[(shared, date)] = runs
+            return b"".join(line for _, line in named)
+        return b"".join(run if isinstance(run, bytes) else self._personal_line(run, fields) for run in runs)
+
+    @staticmethod
+    def _personal_line(name: str, fields: HeaderFields) -> bytes:
+        if name == "To":
+            return address_line(name, fields["to"])
+        if name == "Message-ID":
+            return header_line(name, fields.get("message_id") or new_message_id())
+        headers = fields.get("headers") or {}
+        return header_line(name, str(headers[name]))
 
 
 def header_message(**fields: Unpack[HeaderFields]) -> EmailMessage:

@@ -14,8 +14,8 @@ from typing import Any
 
 from forum.core import i18n
 from forum.mail.bulk import BodyTemplate
-from forum.mail.compose import ListOptions, list_envelope, render_bodies
-from forum.mail.headers import SIMPLE_ADDR, header_block, header_message, recipient_of
+from forum.mail.compose import PERSONAL_HEADERS, ListOptions, list_envelope, render_bodies
+from forum.mail.headers import SIMPLE_ADDR, HeaderTemplate, header_message, recipient_of
 from forum.models import Event, Subscription
 
 
@@ -128,7 +128,9 @@ def list_messages(
         if name.partition(".")[0] not in allowed:
             raise ValueError(f"personal attributes are subscription.* or participant.*, not {name!r}")
     bodies: dict[Hashable, tuple[BodyTemplate, list[str]]] = {}
-    lines: dict[tuple[str, str], bytes] = {}  # header lines shared by every copy
+    # Header lines shared by every copy are encoded once (per language: the subject); per copy
+    # only the recipient's own: To, the List-* lines with their links, a Message-ID if made here.
+    head = HeaderTemplate(PERSONAL_HEADERS | (set() if options.message_id else {"Message-ID"}))
     subject_in: dict[str, str] = {}  # the subject, read once per language
     memo: dict[str, Any] = {}  # the envelope's values shared by every copy
     for sub in subscriptions:
@@ -181,7 +183,7 @@ def list_messages(
         if subject is None:
             with i18n.in_locale(language):
                 subject = subject_in[language] = str(options.subject)
-        header_bytes = header_block(lines=lines, **env.header(subject, options.message_id))
+        header_bytes = head.block(language, **env.header(subject, options.message_id))
         # A plain mailbox is its own envelope address; only an unusual one needs the parser.
         # (The envelope sender is the subscriber's VERP bounce address: the outbox sets it.)
         recipient = env.to.addr_spec

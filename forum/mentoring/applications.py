@@ -24,9 +24,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
-from forum.core import clock, timezones
+from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.core.tokens import make_stable_token, make_token, read_stable_token, read_token
 from forum.core.urls import external_url
@@ -206,8 +207,11 @@ def apply(
     raw_email: str,
     data: Mapping[str, object],
     raw_answers: Mapping[int, Raw],
+    language: str | None = None,
 ) -> Applied:
-    """An application; raises MentoringError (a field) or AnswerErrors (the questions)."""
+    """An application; raises MentoringError (a field) or AnswerErrors (the questions).
+    `language` is the applicant's browser's (kept for a new address): every later mail to
+    them, from the confirmation to the certificate, is written in it."""
     if role not in ROLES:
         raise MentoringError(_("Apply as a mentor or as a mentee."), field="role")
     if not is_open(cycle):
@@ -231,7 +235,7 @@ def apply(
     checked = answer_rules.check_answers(form_of(cycle, role), raw_answers)
     if not checked.ok:
         raise AnswerErrors(checked.errors)
-    participant = get_or_create_participant(email, draft.name)
+    participant = get_or_create_participant(email, draft.name, language)
     item = db.session.scalar(
         select(MentoringApplication).where(
             MentoringApplication.cycle_id == cycle.id,
@@ -282,7 +286,9 @@ def guardian_confirm(item: MentoringApplication) -> None:
         db.session.flush()
 
 
-def edit(item: MentoringApplication, data: Mapping[str, object], raw_answers: Mapping[int, Raw]) -> None:
+def edit(
+    item: MentoringApplication, data: Mapping[str, object], raw_answers: Mapping[int, Raw]
+) -> MentoringApplication:
     """The applicant changes their application (signed link) while the window is open."""
     if item.status == "withdrawn":
         raise MentoringError(_("This application was withdrawn."), field="name")
@@ -300,6 +306,7 @@ def edit(item: MentoringApplication, data: Mapping[str, object], raw_answers: Ma
         raise AnswerErrors(checked.errors)
     answer_rules.save_answers(form_of(item.cycle, item.role), item.participant_id, checked)
     db.session.flush()
+    return item
 
 
 def active_applications(cycle: MentoringCycle, role: str) -> list[MentoringApplication]:
@@ -337,19 +344,24 @@ def read_token_of(purpose: str, token: str) -> MentoringApplication | None:
 def _mail(
     item: MentoringApplication, to: str, name: str, subject: str, template: str, key: str, **extra: object
 ) -> None:
-    msg = build_message(
-        to=address(to, name),
-        subject=subject,
-        template=template,
-        context={
-            "application": item,
-            "programme": item.cycle.programme,
-            "cycle": item.cycle,
-            "manage_url": manage_url(item),
-            **extra,
-        },
-        headers={"Auto-Submitted": "auto-generated"},
-    )
+    """One mail about an application, in the applicant's language (a guardian's too: the
+    family's language is the one the applicant chose). `subject` is lazy (`_l`), read in it."""
+    language = item.participant.language
+    with i18n.in_locale(language):
+        msg = build_message(
+            to=address(to, name),
+            subject=subject,
+            template=template,
+            context={
+                "application": item,
+                "programme": item.cycle.programme,
+                "cycle": item.cycle,
+                "manage_url": manage_url(item),
+                **extra,
+            },
+            headers={"Auto-Submitted": "auto-generated"},
+            language=language,
+        )
     enqueue(msg, kind=template.replace("_", "-"), key=key)
 
 
@@ -358,7 +370,7 @@ def send_confirmation(item: MentoringApplication) -> None:
         item,
         item.participant.email,
         item.name,
-        _("Confirm your application: %(title)s", title=item.cycle.programme.title),
+        _l("Confirm your application: %(title)s", title=item.cycle.programme.title),
         "mentoring_confirm",
         f"mentoring-confirm:{item.id}:{clock.now():%Y%m%d%H}",
         confirm_url=confirm_url(item),
@@ -371,7 +383,7 @@ def send_manage_link(item: MentoringApplication) -> None:
         item,
         item.participant.email,
         item.name,
-        _("Your application: %(title)s", title=item.cycle.programme.title),
+        _l("Your application: %(title)s", title=item.cycle.programme.title),
         "mentoring_link",
         f"mentoring-link:{item.id}:{clock.now():%Y%m%d%H}",
     )
@@ -382,7 +394,7 @@ def send_guardian_request(item: MentoringApplication) -> None:
         item,
         item.guardian_email,
         item.guardian_name,
-        _("Your permission is asked: %(title)s", title=item.cycle.programme.title),
+        _l("Your permission is asked: %(title)s", title=item.cycle.programme.title),
         "mentoring_guardian",
         f"mentoring-guardian:{item.id}",
         guardian_url=guardian_url(item),
@@ -390,14 +402,16 @@ def send_guardian_request(item: MentoringApplication) -> None:
 
 
 def send_received(item: MentoringApplication) -> None:
+    with i18n.in_locale(item.participant.language):  # the closing time in their locale's format
+        closes = timezones.stated_instant(item.cycle.closes_at, item.cycle.programme.timezone, item.timezone)
     _mail(
         item,
         item.participant.email,
         item.name,
-        _("Application received: %(title)s", title=item.cycle.programme.title),
+        _l("Application received: %(title)s", title=item.cycle.programme.title),
         "mentoring_received",
         f"mentoring-received:{item.id}",
-        closes=timezones.stated_instant(item.cycle.closes_at, item.cycle.programme.timezone, item.timezone),
+        closes=closes,
     )
 
 

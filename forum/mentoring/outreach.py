@@ -9,13 +9,15 @@ kinds registered here, so nothing proportional to the list happens in a request.
 from __future__ import annotations
 
 from datetime import datetime
+from email.message import EmailMessage
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from forum.common import fanout
 from forum.common.fanout import Step
-from forum.core import clock, timezones
+from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.core.text import markdown
 from forum.core.tokens import make_token, read_token
@@ -27,6 +29,7 @@ from forum.mail.headers import address
 from forum.mail.outbox import enqueue
 from forum.mentoring.programmes import MentoringError, current_cycle, window_text
 from forum.models import (
+    Announcement,
     FanOut,
     MentoringApplication,
     MentoringCycle,
@@ -45,13 +48,14 @@ CHUNK = 500
 # --- "tell me when applications open" -------------------------------------------------------------
 
 
-def watch(programme: MentoringProgramme, raw_email: str) -> MentoringWatch:
-    """Ask to be told; a new address confirms first (double opt-in), a known one is noted."""
+def watch(programme: MentoringProgramme, raw_email: str, language: str | None = None) -> MentoringWatch:
+    """Ask to be told; a new address confirms first (double opt-in), a known one is noted.
+    `language`: the browser's, kept for a new address (the mails come in it)."""
     try:
         email = normalize_email(raw_email)
     except SubscriptionError as exc:
         raise MentoringError(str(exc), field="email") from None
-    participant = get_or_create_participant(email)
+    participant = get_or_create_participant(email, language=language)
     item = db.session.scalar(
         select(MentoringWatch).where(
             MentoringWatch.programme_id == programme.id, MentoringWatch.participant_id == participant.id
@@ -68,10 +72,11 @@ def watch(programme: MentoringProgramme, raw_email: str) -> MentoringWatch:
     elif item.confirmed_at is None:
         msg = build_message(
             to=address(participant.email, participant.name),
-            subject=_("Confirm: tell me when applications open for %(title)s", title=programme.title),
+            subject=_l("Confirm: tell me when applications open for %(title)s", title=programme.title),
             template="mentoring_watch_confirm",
             context={"programme": programme, "confirm_url": watch_confirm_url(item)},
             headers={"Auto-Submitted": "auto-generated"},
+            language=participant.language,
         )
         enqueue(msg, kind="mentoring-watch", key=f"mentoring-watch:{item.id}:{clock.now():%Y%m%d%H}")
     db.session.flush()
@@ -135,34 +140,90 @@ def call_for_mentors(cycle: MentoringCycle, subject: str, body: str) -> FanOut |
     )
 
 
-def newsletter(cycle: MentoringCycle, subject: str, body: str) -> FanOut | None:
-    """Everyone in an active match of the cycle."""
+def newsletter(
+    cycle: MentoringCycle, subject: str, body: str, send_wall: datetime | None = None
+) -> Announcement:
+    """Everyone in an active match of the cycle, as a timed announcement (the events area's
+    `Announcement`: the wall time in the programme's zone is the truth, a spring-forward gap is
+    refused). No time: it goes now; a time: the mentoring job sends it then. Either way the
+    copies are one fan-out, written by the sender side."""
     subject, body = _checked_text(subject, body)
-    return fanout.record(
+    item = Announcement(mentoring_cycle_id=cycle.id, kind="newsletter", subject=subject, body=body)
+    zone = cycle.programme.timezone
+    wall = send_wall or timezones.to_zone(clock.now(), zone).replace(tzinfo=None, second=0, microsecond=0)
+    try:
+        item.set_send_time(wall, zone)
+    except timezones.TimeInputError as exc:
+        raise MentoringError(str(exc), field="send_at") from None
+    if send_wall is not None and item.send_at <= clock.now():
+        raise MentoringError(
+            _("Choose a time in the future, or leave it empty to send now."), field="send_at"
+        )
+    item.status = "scheduled"
+    db.session.add(item)
+    db.session.flush()
+    if send_wall is None:
+        release(item, clock.now())
+    return item
+
+
+def release(item: Announcement, at: datetime) -> FanOut | None:
+    """A newsletter whose time has come: one fan-out to the cycle's pairs, and it is sent."""
+    fan = fanout.record(
         "mentoring-news",
-        f"mentoring-news:{cycle.id}:{clock.now():%Y%m%d%H%M%S}",
+        f"mentoring-news:{item.id}",
         event_id=None,
-        target_id=cycle.id,
-        params={"subject": subject, "body": body},
+        target_id=item.mentoring_cycle_id,
+        params={"subject": item.subject, "body": item.body},
+    )
+    item.status, item.sent_at = "sent", at
+    return fan
+
+
+def send_due_news(at: datetime) -> list[str]:
+    """The mentoring job: each newsletter whose time has come goes out once (the status guards it)."""
+    lines = []
+    for item in db.session.scalars(
+        select(Announcement)
+        .where(
+            Announcement.mentoring_cycle_id.is_not(None),
+            Announcement.status == "scheduled",
+            Announcement.send_at <= at,
+        )
+        .order_by(Announcement.send_at, Announcement.id)
+    ).all():
+        release(item, at)
+        lines.append(f"newsletter {item.id}: to the pairs of cycle {item.mentoring_cycle_id}")
+    db.session.commit()
+    return lines
+
+
+def newsletters(cycle: MentoringCycle) -> list[Announcement]:
+    return list(
+        db.session.scalars(
+            select(Announcement)
+            .where(Announcement.mentoring_cycle_id == cycle.id)
+            .order_by(Announcement.send_at.desc(), Announcement.id.desc())
+        )
     )
 
 
-def _recipients(fan: FanOut, cycle: MentoringCycle) -> list[tuple[str, str]]:
-    """(address, name) of a fan-out's people, in a stable order, each once."""
-    seen: dict[str, tuple[str, str]] = {}
+def _recipients(fan: FanOut, cycle: MentoringCycle) -> list[tuple[str, str, str | None]]:
+    """(address, name, language) of a fan-out's people, in a stable order, each once."""
+    seen: dict[str, tuple[str, str, str | None]] = {}
     if fan.kind == "mentoring-open":
         rows = db.session.execute(
-            select(Participant.email, Participant.name)
+            select(Participant.email, Participant.name, Participant.language)
             .join(MentoringWatch, MentoringWatch.participant_id == Participant.id)
             .where(
                 MentoringWatch.programme_id == cycle.programme_id, MentoringWatch.confirmed_at.is_not(None)
             )
             .order_by(Participant.id)
         )
-        pairs = [(e, n) for e, n in rows]
+        people = [(e, n, lang) for e, n, lang in rows]
     elif fan.kind == "mentoring-call":
         rows = db.session.execute(
-            select(Participant.email, MentoringApplication.name)
+            select(Participant.email, MentoringApplication.name, Participant.language)
             .join(MentoringApplication, MentoringApplication.participant_id == Participant.id)
             .join(MentoringCycle, MentoringApplication.cycle_id == MentoringCycle.id)
             .where(
@@ -172,26 +233,26 @@ def _recipients(fan: FanOut, cycle: MentoringCycle) -> list[tuple[str, str]]:
             )
             .order_by(Participant.id)
         )
-        pairs = [(e, n) for e, n in rows]
-        pairs += [
-            (k, "")
+        people = [(e, n, lang) for e, n, lang in rows]
+        people += [
+            (k, "", None)
             for k in db.session.scalars(select(MentoringMember.key).order_by(MentoringMember.id))
             if "@" in k
         ]
     else:
-        pairs = []
+        people = []
         for match in db.session.scalars(
             select(MentoringMatch).where(
                 MentoringMatch.cycle_id == cycle.id, MentoringMatch.status == "active"
             )
         ):
-            pairs += [
-                (match.mentor.participant.email, match.mentor.name),
-                (match.mentee.participant.email, match.mentee.name),
+            people += [
+                (side.participant.email, side.name, side.participant.language)
+                for side in (match.mentor, match.mentee)
             ]
-    for email, name in pairs:
+    for email, name, language in people:
         if email and email.lower() not in seen:
-            seen[email.lower()] = (email, name)
+            seen[email.lower()] = (email, name, language)
     return list(seen.values())
 
 
@@ -202,37 +263,42 @@ def _expand(fan: FanOut) -> Step:
     people = _recipients(fan, cycle)
     start = int(fan.params.get("after") or 0)
     batch = people[start : start + CHUNK]
-    programme = cycle.programme
-    for offset, (email, name) in enumerate(batch, start=start):
-        if fan.kind == "mentoring-open":
-            subject = _(
-                "Applications are open: %(title)s, %(cycle)s", title=programme.title, cycle=cycle.name
-            )
-            context = {"window": window_text(cycle, programme.timezone), "apply_url": public_url(programme)}
-            template = "mentoring_open"
-        else:
-            subject = str(fan.params.get("subject", ""))
-            context = {
-                "body_html": markdown(str(fan.params.get("body", ""))),
-                "body": fan.params.get("body", ""),
-            }
-            template = "mentoring_news"
-        msg = build_message(
-            to=address(email, name),
-            subject=subject,
-            template=template,
-            context={
-                "programme": programme,
-                "cycle": cycle,
-                "name": name,
-                "page_url": public_url(programme),
-                **context,
-            },
-            headers={"Auto-Submitted": "auto-generated"},
-        )
+    for offset, (email, name, language) in enumerate(batch, start=start):
+        with i18n.in_locale(language):
+            msg = _copy(fan, cycle, email, name, language)
         enqueue(msg, kind=fan.kind, key=f"{fan.key}:{offset}")
     after = start + len(batch)
     return len(batch), f"{after} of {len(people)}", (after if after < len(people) else None)
+
+
+def _copy(fan: FanOut, cycle: MentoringCycle, email: str, name: str, language: str | None) -> EmailMessage:
+    """One person's copy, built inside their locale (the officer's own words stay as written)."""
+    programme = cycle.programme
+    if fan.kind == "mentoring-open":
+        subject = _("Applications are open: %(title)s, %(cycle)s", title=programme.title, cycle=cycle.name)
+        context = {"window": window_text(cycle, programme.timezone), "apply_url": public_url(programme)}
+        template = "mentoring_open"
+    else:
+        subject = str(fan.params.get("subject", ""))
+        context = {
+            "body_html": markdown(str(fan.params.get("body", ""))),
+            "body": fan.params.get("body", ""),
+        }
+        template = "mentoring_news"
+    return build_message(
+        to=address(email, name),
+        subject=subject,
+        template=template,
+        context={
+            "programme": programme,
+            "cycle": cycle,
+            "name": name,
+            "page_url": public_url(programme),
+            **context,
+        },
+        headers={"Auto-Submitted": "auto-generated"},
+        language=language,
+    )
 
 
 def public_url(programme: MentoringProgramme) -> str:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from forum.core import clock, timezones
+from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.core.tokens import make_stable_token, read_stable_token
 from forum.core.urls import external_url
@@ -49,13 +49,7 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def local_instant(day: date, hour: int, zone: str) -> datetime:
-    """`hour`:00 on `day` in `zone`; an hour skipped by spring-forward moves to the next hour."""
-    wall = datetime.combine(day, time(hour))
-    try:
-        return timezones.localize(wall, zone).instant
-    except timezones.TimeInputError:
-        return timezones.localize(wall + timedelta(hours=1), zone).instant
+local_instant = timezones.hour_on  # `hour`:00 on a day in a zone (spring-forward: the next hour)
 
 
 def checkin_count(match: MentoringMatch) -> int:
@@ -202,7 +196,9 @@ def worksheet_url(match: MentoringMatch) -> str:
     return external_url("mentoring.worksheet", slug=match.cycle.programme.slug)
 
 
-def _send(to: MentoringApplication, subject: str, template: str, key: str, **context: object) -> None:
+def send_mail(to: MentoringApplication, subject: str, template: str, key: str, **context: object) -> None:
+    """One mail to one side of a pair. Callers build the subject and context inside
+    `i18n.in_locale(to.participant.language)` (dates, labels), so all of it is in their language."""
     msg = build_message(
         to=address(to.participant.email, to.name),
         subject=subject,
@@ -214,6 +210,7 @@ def _send(to: MentoringApplication, subject: str, template: str, key: str, **con
             **context,
         },
         headers={"Auto-Submitted": "auto-generated"},
+        language=to.participant.language,
     )
     enqueue(msg, kind=template.replace("_", "-"), key=key)
 
@@ -223,24 +220,32 @@ def send_introduction(match: MentoringMatch) -> None:
     for me, other in ((match.mentor, match.mentee), (match.mentee, match.mentor)):
         if not me.participant.email:
             continue
-        _send(
-            me,
-            _(
-                "Meet your %(role)s: %(name)s",
-                role=_("mentee") if me.role == "mentor" else _("mentor"),
-                name=other.name,
-            ),
-            "mentoring_intro",
-            f"mentoring-intro:{match.id}:{me.id}",
-            match=match,
-            other=other,
-            my_now=_stamp(now, me.timezone),
-            their_now=_stamp(now, other.timezone),
-            slots=meeting_slots(me, other, now),
-            worksheet_url=worksheet_url(match),
-            checkins=checkin_count(match),
-            first_checkin=_stamp(checkin_due(match, me, 1), me.timezone),
-        )
+        with i18n.in_locale(me.participant.language):
+            _introduce(match, me, other, now)
+
+
+def _introduce(
+    match: MentoringMatch, me: MentoringApplication, other: MentoringApplication, now: datetime
+) -> None:
+    """The introduction to one side (inside their locale: dates, times and words in it)."""
+    send_mail(
+        me,
+        _(
+            "Meet your %(role)s: %(name)s",
+            role=_("mentee") if me.role == "mentor" else _("mentor"),
+            name=other.name,
+        ),
+        "mentoring_intro",
+        f"mentoring-intro:{match.id}:{me.id}",
+        match=match,
+        other=other,
+        my_now=_stamp(now, me.timezone),
+        their_now=_stamp(now, other.timezone),
+        slots=meeting_slots(me, other, now),
+        worksheet_url=worksheet_url(match),
+        checkins=checkin_count(match),
+        first_checkin=_stamp(checkin_due(match, me, 1), me.timezone),
+    )
 
 
 # --- check-ins ----------------------------------------------------------------------------------------
@@ -264,7 +269,13 @@ def send_checkin(checkin: MentoringCheckIn, at: datetime) -> tuple[int, str]:
     checkin.sent_at = at
     if not me.participant.email:
         return 0, "erased"
-    _send(
+    with i18n.in_locale(me.participant.language):
+        _send_checkin(checkin, me, other)
+    return 1, f"check-in {checkin.number}"
+
+
+def _send_checkin(checkin: MentoringCheckIn, me: MentoringApplication, other: MentoringApplication) -> None:
+    send_mail(
         me,
         _("How is it going with %(name)s?", name=other.name),
         "mentoring_checkin",
@@ -272,9 +283,8 @@ def send_checkin(checkin: MentoringCheckIn, at: datetime) -> tuple[int, str]:
         other=other,
         checkin=checkin,
         answers=[(a, answer_label(a), checkin_url(checkin, a)) for a in CHECKIN_ANSWERS],
-        total=checkin_count(match),
+        total=checkin_count(checkin.match),
     )
-    return 1, f"check-in {checkin.number}"
 
 
 def answer_label(answer: str) -> str:
@@ -318,28 +328,6 @@ def alert_officer(match: MentoringMatch, what: str, text: str) -> None:
     enqueue(msg, kind="mentoring-alert", key=f"mentoring-alert:{match.id}:{what}:{clock.now():%Y%m%d}")
 
 
-def invite_story(match: MentoringMatch, note: str = "") -> int:
-    """Ask a pair to share their story for the programme's newsletter (a reply to the officer)."""
-    if match.status not in ("active", "completed"):
-        raise MentoringError(_("Only a pair in the programme can be invited."), field="match")
-    sent = 0
-    for me, other in ((match.mentor, match.mentee), (match.mentee, match.mentor)):
-        if not me.participant.email:
-            continue
-        _send(
-            me,
-            _("Would you share your story? %(title)s", title=match.cycle.programme.title),
-            "mentoring_story",
-            f"mentoring-story:{match.id}:{me.id}",
-            other=other,
-            note=note.strip()[:2000],
-            reply_to=match.cycle.programme.contact_email,
-        )
-        sent += 1
-    db.session.flush()
-    return sent
-
-
 # --- ending early, re-matching --------------------------------------------------------------------
 
 
@@ -356,14 +344,15 @@ def end_match(match: MentoringMatch, reason: str, *, by: MentoringApplication | 
         partner = match.mentee if by.id == match.mentor_id else match.mentor
     for side in (match.mentor, match.mentee) if partner is None else (partner,):
         if side.status == "active" and side.participant.email:
-            _send(
-                side,
-                _("Your mentoring match has ended"),
-                "mentoring_ended",
-                f"mentoring-ended:{match.id}:{side.id}",
-                match=match,
-                rematch=side.role == "mentee" or side.capacity > 0,
-            )
+            with i18n.in_locale(side.participant.language):
+                send_mail(
+                    side,
+                    _("Your mentoring match has ended"),
+                    "mentoring_ended",
+                    f"mentoring-ended:{match.id}:{side.id}",
+                    match=match,
+                    rematch=side.role == "mentee" or side.capacity > 0,
+                )
     alert_officer(match, "ended", _("The match ended: %(reason)s", reason=reason))
     db.session.flush()
 

@@ -157,6 +157,29 @@ def add_question(programme: MentoringProgramme, role: str, data: Mapping[str, An
         raise MentoringError(str(exc), field=exc.field) from None
 
 
+QUESTION_ACTIONS = ("up", "down", "delete")
+
+
+def change_question(programme: MentoringProgramme, question_id: int, action: str) -> None:
+    """Move a question of either application up or down, or remove it, by the registration
+    engine's rules (a question stays below the one its condition reads; conditions on a
+    removed question go with it)."""
+    if action not in QUESTION_ACTIONS:
+        raise MentoringError(_("Move a question up or down, or remove it."), field="action")
+    found = None
+    for role in ("mentor", "mentee"):
+        found = found or questions.get_question(question_form(programme, role), question_id)
+    if found is None:
+        raise MentoringError(_("That question is not on this programme's applications."), field="question")
+    try:
+        if action == "delete":
+            questions.delete_question(found)
+        else:
+            questions.move_question(found, -1 if action == "up" else 1)
+    except questions.QuestionError as exc:
+        raise MentoringError(str(exc), field=exc.field) from None
+
+
 def programmes() -> list[MentoringProgramme]:
     return list(db.session.scalars(select(MentoringProgramme).order_by(MentoringProgramme.title)))
 

@@ -40,6 +40,14 @@ class Overview:
         return f"{self.mentors}:{self.mentees}"
 
     @property
+    def checkin_rates(self) -> list[tuple[int, int, int, int]]:
+        """(month, sent, answered, percent answered) per check-in month."""
+        return [
+            (n, sent, answered, round(100 * answered / sent) if sent else 0)
+            for n, sent, answered in self.checkins
+        ]
+
+    @property
     def match_rate(self) -> int:
         return round(100 * self.matched_mentees / self.mentees) if self.mentees else 0
 
@@ -104,7 +112,7 @@ def sensitive_groups(cycle: MentoringCycle) -> dict[str, list[tuple[str, int]]]:
                     counts[item] += 1
             shown = [(k, v) for k, v in sorted(counts.items()) if v >= MIN_GROUP]
             small = sum(v for v in counts.values() if v < MIN_GROUP)
-            if small:
+            if small >= MIN_GROUP:  # a folded group under five would still point at someone
                 shown.append((_("Fewer than 5 (grouped)"), small))
             out[f"{role}:{section}"] = shown
     return out
@@ -120,9 +128,10 @@ def overview_csv(cycle: MentoringCycle) -> str:
         writer.writerow(["applications", f"{day.isoformat()} mentees", mentees])
     writer.writerow(["ratio", "mentors:mentees", data.ratio])
     writer.writerow(["match rate", "percent of mentees matched", data.match_rate])
-    for number, sent, answered in data.checkins:
+    for number, sent, answered, rate in data.checkin_rates:
         writer.writerow(["check-ins", f"month {number} sent", sent])
         writer.writerow(["check-ins", f"month {number} answered", answered])
+        writer.writerow(["check-ins", f"month {number} response rate percent", rate])
     for months, count in data.active_at.items():
         writer.writerow(["pairs active", f"at {months} months", count])
     for key, groups in data.sections.items():

@@ -34,6 +34,7 @@ from forum.models.mentoring import (
     MentoringMatch,
     MentoringMember,
     MentoringProgramme,
+    MentoringStory,
     MentoringWatch,
 )
 from forum.models.officers import ApiToken, Officer
@@ -124,6 +125,7 @@ __all__ = [
     "MentoringDecline",
     "MentoringMatch",
     "MentoringMember",
+    "MentoringStory",
     "MentoringProgramme",
     "MentoringWatch",
     "FanOut",

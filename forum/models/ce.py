@@ -89,11 +89,13 @@ class Evaluation(Keyed, Timestamps, Model):
 
     __tablename__ = "evaluation"
 
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), unique=True)
+    #: None for an evaluation another area owns (a mentoring cycle's mid-year and end-of-year
+    #: ones): that area decides when it is open and who is asked
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), unique=True)
     intro: Mapped[str] = mapped_column(Text, default="")
     open_days: Mapped[int] = mapped_column(Integer, default=14)
 
-    event: Mapped[Event] = relationship()
+    event: Mapped[Event | None] = relationship()
     questions: Mapped[list[EvaluationQuestion]] = relationship(
         back_populates="evaluation",
         order_by="(EvaluationQuestion.position, EvaluationQuestion.id)",
@@ -126,14 +128,21 @@ class EvaluationResponse(Keyed, Timestamps, Model):
     """One registration's answers; saving again edits it (unique per evaluation and subscription)."""
 
     __tablename__ = "evaluation_response"
-    __table_args__ = (UniqueConstraint("evaluation_id", "subscription_id"),)
+    __table_args__ = (
+        UniqueConstraint("evaluation_id", "subscription_id"),
+        UniqueConstraint(
+            "evaluation_id", "mentoring_application_id", name="uq_evaluation_response_mentoring"
+        ),
+    )
 
     evaluation_id: Mapped[int] = belongs_to("evaluation")
-    subscription_id: Mapped[int] = belongs_to("subscription")
+    #: who answered: a registration (an event's evaluation) or a mentoring application
+    subscription_id: Mapped[int | None] = belongs_to("subscription")
+    mentoring_application_id: Mapped[int | None] = belongs_to("mentoring_application")
     submitted_at: Mapped[datetime] = mapped_column(TZDateTime())
 
     evaluation: Mapped[Evaluation] = relationship()
-    subscription: Mapped[Subscription] = relationship()
+    subscription: Mapped[Subscription | None] = relationship()
     answers: Mapped[list[EvaluationAnswer]] = relationship(
         back_populates="response", cascade="all, delete-orphan"
     )

@@ -84,6 +84,12 @@ class MentoringCycle(Timestamps, Model):
     weights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     matched_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     opening_mailed_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    #: the CE evaluations (questions, answers, results) each pair member gets half-way through
+    #: and at the end of their year; made when first needed
+    midyear_evaluation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("evaluation.id", ondelete="SET NULL")
+    )
+    final_evaluation_id: Mapped[int | None] = mapped_column(ForeignKey("evaluation.id", ondelete="SET NULL"))
 
     programme: Mapped[MentoringProgramme] = relationship(back_populates="cycles")
     applications: Mapped[list[MentoringApplication]] = relationship(
@@ -220,3 +226,21 @@ class MentoringWatch(Model):
     participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
     confirmed_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     created_at: Mapped[datetime] = mapped_column(TZDateTime())
+
+
+class MentoringStory(Model):
+    """One pair member's story for the newsletter, sent through the signed link of the
+    officer's invitation; `may_publish` is their consent to print it."""
+
+    __tablename__ = "mentoring_story"
+    __table_args__ = (UniqueConstraint("match_id", "application_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("mentoring_match.id", ondelete="CASCADE"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("mentoring_application.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    may_publish: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[datetime] = mapped_column(TZDateTime())
+
+    match: Mapped[MentoringMatch] = relationship()
+    application: Mapped[MentoringApplication] = relationship()

@@ -52,7 +52,10 @@ class Announcement(Keyed, Timestamps, Model):
 
     __tablename__ = "announcement"
 
-    event_id: Mapped[int] = belongs_to("event")
+    #: an event's announcement, or (event None) a mentoring cycle's newsletter, which the
+    #: mentoring job sends to the cycle's pairs through its fan-out
+    event_id: Mapped[int | None] = belongs_to("event")
+    mentoring_cycle_id: Mapped[int | None] = belongs_to("mentoring_cycle")
     kind: Mapped[str] = mapped_column(String(16), default="announcement")
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")  # Markdown
@@ -63,7 +66,7 @@ class Announcement(Keyed, Timestamps, Model):
     sent_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     recipients: Mapped[int] = mapped_column(Integer, default=0)
 
-    event: Mapped[Event] = relationship()
+    event: Mapped[Event | None] = relationship()
 
     def set_send_time(self, wall: datetime, zone: str) -> str | None:
         """Set the wall time and derive `send_at`; returns a note for an ambiguous time.

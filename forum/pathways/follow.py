@@ -18,7 +18,7 @@ mails, the preferences page, the scheduler):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from flask_babel import LazyString
@@ -63,13 +63,7 @@ class FollowError(ValueError):
 # --- pacing -------------------------------------------------------------------------------
 
 
-def _instant(day: date, hour: int, zone: str) -> datetime:
-    """`hour`:00 on `day` in `zone`; an hour skipped by spring-forward moves to the next hour."""
-    wall = datetime.combine(day, time(hour))
-    try:
-        return timezones.localize(wall, zone).instant
-    except timezones.TimeInputError:
-        return timezones.localize(wall + timedelta(hours=1), zone).instant
+_instant = timezones.hour_on
 
 
 def next_slot(follow: PathwayFollow, earliest: datetime) -> datetime:

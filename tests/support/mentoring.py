@@ -3,12 +3,13 @@ confirming by the mailed link, matching on the officer's page."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import g
 from flask.testing import FlaskClient
 
+from forum.core import clock
 from forum.core.extensions import db
 from forum.mentoring import applications, programmes
 from forum.models import MentoringApplication, MentoringCycle, MentoringProgramme
@@ -21,6 +22,8 @@ SLUG = "mentor-alsc"
 # and closes after, so its two ends have different UTC offsets.
 OPENS = datetime(2027, 3, 1, 9, 0)
 CLOSES = datetime(2027, 3, 26, 17, 0)
+DURING = datetime(2027, 3, 10, 15, 0, tzinfo=UTC)
+MATCH_DAY = datetime(2027, 3, 29, 14, 0, tzinfo=UTC)  # Monday 29 March, after the window closed
 
 
 def make_programme(zone: str = "America/Chicago", contact: str = "officer@example.org") -> MentoringProgramme:
@@ -77,11 +80,15 @@ def form_data(email: str, name: str, **extra: Any) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def apply_form(client: FlaskClient, role: str, email: str, name: str, **extra: Any):  # type: ignore[no-untyped-def]
-    page = client.get(f"/mentoring/{SLUG}/apply/{role}")
+def apply_form(  # type: ignore[no-untyped-def]
+    client: FlaskClient, role: str, email: str, name: str, browser: str = "en-US", **extra: Any
+):
+    """Apply through the public form from a browser that asks for `browser`'s language."""
+    headers = {"Accept-Language": browser}
+    page = client.get(f"/mentoring/{SLUG}/apply/{role}", headers=headers)
     data = form_data(email, name, **extra)
     data["csrf_token"] = csrf_from(page.data)
-    return client.post(f"/mentoring/{SLUG}/apply/{role}", data=data)
+    return client.post(f"/mentoring/{SLUG}/apply/{role}", data=data, headers=headers)
 
 
 def click(client: FlaskClient, path: str):  # type: ignore[no-untyped-def]
@@ -102,3 +109,64 @@ def application_of(email: str, role: str) -> MentoringApplication:
         if item.participant.email == email:
             return item
     raise AssertionError(f"no {role} application from {email}")
+
+
+def three_applicants(client) -> None:  # type: ignore[no-untyped-def]
+    """A mentor in Los Angeles (one place), mentees in London and New York."""
+    members("paula@example.org")
+    with clock.frozen(DURING):
+        apply_form(
+            client,
+            "mentor",
+            "paula@example.org",
+            "Paula Holmes",
+            timezone="America/Los_Angeles",
+            checkin_hour="9",
+            stage="senior",
+            interests="storytime, stem",
+            availability=["weekday-mornings", "weekday-evenings"],
+        )
+        apply_form(
+            client,
+            "mentee",
+            "marlowe@example.org",
+            "Marlowe Park",
+            timezone="Europe/London",
+            checkin_hour="18",
+            stage="early",
+            interests="storytime",
+            availability=["weekday-evenings"],
+        )
+        apply_form(
+            client,
+            "mentee",
+            "noor@example.org",
+            "Noor Haddad",
+            timezone="America/New_York",
+            checkin_hour="8",
+            stage="student",
+            interests="grants",
+        )
+        for email in ("paula@example.org", "marlowe@example.org", "noor@example.org"):
+            confirm_by_mail(client, email)
+
+
+def match_on_the_page(client):  # type: ignore[no-untyped-def]
+    mentor = application_of("paula@example.org", "mentor")
+    first = application_of("marlowe@example.org", "mentee")
+    second = application_of("noor@example.org", "mentee")
+    url = f"/manage/mentoring/{SLUG}/cycles/{mentor.cycle_id}/matching"
+    with clock.frozen(MATCH_DAY):
+        sign_in(client)
+        page = client.get(url).get_data(as_text=True)
+        assert "shared interests: storytime" in page
+        assert "Unmatched: not enough mentors: 2 mentees for 1 places" in page
+        data = {
+            "csrf_token": csrf_from(page),
+            "action": "confirm",
+            f"mentor-{first.id}": str(mentor.id),
+            f"mentor-{second.id}": "",
+        }
+        done = client.post(url, data=data, follow_redirects=True)
+    assert b"1 matches confirmed" in done.data
+    return mentor, first, second

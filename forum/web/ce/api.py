@@ -16,6 +16,7 @@ from forum.ce import attendance, credit, evaluations
 from forum.core.extensions import csrf
 from forum.models import Event
 from forum.web.events.api_common import abort, answers, require_json_body, require_officer
+from forum.web.events.api_schemas import SubscriberSchema
 
 bp = Blueprint("ce_api", __name__, url_prefix="/api/v1", description="Attendance, CE hours, evaluations")
 csrf.exempt(bp)
@@ -40,11 +41,8 @@ class SessionCreditSchema(Schema):
     ce_hours = fields.Float()
 
 
-class PersonSchema(Schema):
+class PersonSchema(SubscriberSchema):
     subscription_id = fields.Int()
-    email = fields.Str()
-    name = fields.Str()
-    status = fields.Str()
     sessions = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()))
     credit = fields.Dict(keys=fields.Str(), values=fields.Nested(SessionCreditSchema))
     ce_hours = fields.Float()

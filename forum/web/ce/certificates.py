@@ -31,12 +31,16 @@ def verify(code: str) -> Any:
     """Name, event, hours and issue date of a real certificate; nothing else, for anyone."""
     cert = certificates.find(code)
     if cert is None:
-        return render_template("ce/verify.html", cert=None, code=code), 404
+        other = certificates.find_other(code)
+        if other is not None:  # a mentoring programme's certificate of participation
+            return render_template("ce/verify.html", cert=None, other=other, code=other.code)
+        return render_template("ce/verify.html", cert=None, other=None, code=code), 404
     look = certificate_look.look_for(cert.subscription.event)
     return render_template(
         "ce/verify.html",
         cert=cert,
         code=cert.code,
+        other=None,
         hours=attendance.hours_text(cert.minutes),
         provider=look.provider_line,
     )

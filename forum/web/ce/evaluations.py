@@ -63,10 +63,7 @@ def answer(token: str) -> Any:
     if evaluation is None:
         return render_template("ce/evaluation_none.html", event=sub.event), 404
     response = evaluations.response_of(evaluation, sub)
-    values = {
-        f"q{a.question_id}": str(a.rating or a.choice or a.text or "")
-        for a in (response.answers if response else [])
-    }
+    values = evaluations.form_values(response)
     form = ButtonForm()
     errors: dict[str, str] = {}
     status = 200

@@ -269,6 +269,13 @@ def refusing(
         db.session.commit()
 
 
+def writes_need_a_token() -> None:
+    """`before_request` of a blueprint whose reads are public (pathways, mentoring): any
+    change needs an officer's token."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        require_officer()
+
+
 def officer_event(slug: str) -> tuple[Officer, Event]:
     """The token's officer (401 without one) and the event they name (404)."""
     officer = require_officer()

@@ -374,6 +374,16 @@ class OfficerEventSchema(EventSchema):
     dst_warnings = string_list(lambda e: events.dst_warnings(e), "sessions crossing a DST change")
 
 
+class SubscriberSchema(Schema):
+    """Who holds a subscription, as every officer-only list of people shows them: the CE record
+    (web/ce/api.py) and the registrations (web/registration/api.py) extend it with their own
+    key and their own columns, so the three fields read the same in both."""
+
+    email = fields.Str()
+    name = fields.Str()
+    status = fields.Str()
+
+
 class PanelistEventSchema(Schema):
     slug = fields.String(attribute="event.slug")
     title = fields.String(attribute="event.title")

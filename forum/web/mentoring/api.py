@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from forum.core.extensions import csrf, db
 from forum.core.validation import MAX_DB_INT, api_multi_line, api_single_line
-from forum.mentoring import applications, matching, outreach, pairs, programmes, reports
+from forum.mentoring import applications, evaluations, matching, outreach, pairs, programmes, reports, stories
 from forum.mentoring.programmes import MentoringError
 from forum.models import (
     FORM_QUESTION_KINDS,
@@ -26,19 +25,21 @@ from forum.models import (
     QuestionPreset,
 )
 from forum.models.mentoring import CRITERIA, ROLES
-from forum.web.events.api_common import OFFICER_DOC, abort, require_json_body, require_officer
+from forum.web.events.api_common import (
+    abort,
+    answers,
+    refusing,
+    require_json_body,
+    require_officer,
+    writes_need_a_token,
+)
 from forum.web.events.api_schemas import Pattern, StrictBoolean
 
 bp = Blueprint("api_mentoring", __name__, url_prefix="/api/v1/mentoring", description="Mentoring programmes")
 csrf.exempt(bp)
 
 
-@bp.before_request
-def _writes_need_a_token() -> None:
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        require_officer()
-
-
+bp.before_request(writes_need_a_token)
 bp.before_request(require_json_body)
 
 WALL = {
@@ -192,10 +193,20 @@ class MentoringMailInSchema(Schema):
     kind = fields.Str(required=True, validate=validate.OneOf(["call", "news"]))
     subject = _line(200, required=True)
     body = fields.Str(required=True, validate=[validate.Length(min=1, max=20000), api_multi_line])
+    send_at = fields.Str(
+        load_default=None,
+        validate=validate.Length(min=1, max=40),
+        metadata={
+            "format": "wall-time",
+            "description": "a newsletter's time in the programme's zone; none: now",
+        },
+    )
 
 
 class MentoringQueuedSchema(Schema):
-    queued = fields.Bool()
+    queued = fields.Bool(
+        metadata={"description": "true: on its way now; false: a newsletter scheduled for later"}
+    )
 
 
 class MentoringOverviewSchema(Schema):
@@ -213,7 +224,7 @@ class MentoringOverviewSchema(Schema):
         return [{"day": d.isoformat(), "mentors": m, "mentees": e} for d, m, e in data.per_day]
 
     def _checkins(self, data: reports.Overview) -> list[dict[str, int]]:
-        return [{"number": n, "sent": s, "answered": a} for n, s, a in data.checkins]
+        return [{"number": n, "sent": s, "answered": a, "rate": r} for n, s, a, r in data.checkin_rates]
 
     def _active(self, data: reports.Overview) -> dict[str, int]:
         return {str(k): v for k, v in data.active_at.items()}
@@ -225,6 +236,16 @@ class MentoringOverviewSchema(Schema):
 def _refuse(exc: MentoringError, status: int = 422) -> NoReturn:
     db.session.rollback()
     abort(status, errors={"json": {exc.field: [str(exc)]}}, message=str(exc))
+
+
+def _conflict(exc: MentoringError) -> NoReturn:
+    """A refusal about stored state (the window, a place, a match): 409."""
+    _refuse(exc, 409)
+
+
+def _taken_or_invalid(exc: MentoringError) -> NoReturn:
+    """A programme's address already in use is a 409; any other refusal a 422."""
+    _refuse(exc, 409 if exc.field == "slug" and "Another" in str(exc) else 422)
 
 
 def _programme_or_404(slug: str) -> MentoringProgramme:
@@ -242,47 +263,34 @@ def _cycle_or_404(cycle_id: int) -> MentoringCycle:
 
 
 @bp.get("/programmes")
-@bp.response(200, MentoringProgrammeSchema(many=True))
+@answers(bp, 200, MentoringProgrammeSchema(many=True), errors=(), officer=False)
 def list_programmes() -> Any:
     """Programmes and their cycles' windows (public)."""
     return programmes.programmes()
 
 
 @bp.get("/programmes/<slug>")
-@bp.response(200, MentoringProgrammeSchema)
-@bp.alt_response(404, response="NOT_FOUND")
+@answers(bp, 200, MentoringProgrammeSchema, errors=(404,), officer=False)
 def get_programme(slug: str) -> Any:
     return _programme_or_404(slug)
 
 
 @bp.post("/programmes")
 @bp.arguments(MentoringProgrammeInSchema)
-@bp.response(201, MentoringProgrammeSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(409, response="CONFLICT", description="The address is taken.")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 201, MentoringProgrammeSchema, errors=(401, (409, "The address is taken.")))
 def create_programme(data: dict[str, Any]) -> Any:
-    try:
+    with refusing(_taken_or_invalid, MentoringError, commit=True):
         item = programmes.create_programme(data)
-    except MentoringError as exc:
-        _refuse(exc, 409 if exc.field == "slug" and "Another" in str(exc) else 422)
-    db.session.commit()
     return item
 
 
 @bp.post("/programmes/<slug>/cycles")
 @bp.arguments(MentoringCycleInSchema)
-@bp.response(201, MentoringCycleSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 201, MentoringCycleSchema)
 def create_cycle(data: dict[str, Any], slug: str) -> Any:
     item = _programme_or_404(slug)
-    try:
+    with refusing(_refuse, MentoringError, commit=True):
         cycle = programmes.create_cycle(item, data)
-    except MentoringError as exc:
-        _refuse(exc)
-    db.session.commit()
     return cycle
 
 
@@ -309,10 +317,7 @@ class MentoringQuestionSchema(Schema):
 
 @bp.post("/programmes/<slug>/questions/<role>")
 @bp.arguments(MentoringQuestionInSchema)
-@bp.response(201, MentoringQuestionSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 201, MentoringQuestionSchema)
 def add_question(data: dict[str, Any], slug: str, role: str) -> Any:
     """A question on the mentor or mentee application (written, or from a preset)."""
     item = _programme_or_404(slug)
@@ -320,29 +325,20 @@ def add_question(data: dict[str, Any], slug: str, role: str) -> Any:
         abort(404, message="Add questions to the mentor or the mentee application.")
     if data.get("preset_id") is not None and db.session.get(QuestionPreset, data["preset_id"]) is None:
         abort(404, message=f"No preset {data['preset_id']}.")
-    try:
+    with refusing(_refuse, MentoringError, commit=True):
         question = programmes.add_question(item, role, data)
-    except MentoringError as exc:
-        _refuse(exc)
-    db.session.commit()
     return question
 
 
 @bp.get("/cycles/<int:cycle_id>/applications")
-@bp.response(200, MentoringApplicationSchema(many=True))
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, MentoringApplicationSchema(many=True))
 def list_applications(cycle_id: int) -> Any:
     require_officer()
     return sorted(_cycle_or_404(cycle_id).applications, key=lambda a: (a.role, a.status, a.id))
 
 
 @bp.get("/cycles/<int:cycle_id>/suggestions")
-@bp.response(200, MentoringSuggestionsSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, MentoringSuggestionsSchema)
 def suggestions(cycle_id: int) -> Any:
     require_officer()
     return _suggest(_cycle_or_404(cycle_id))
@@ -350,10 +346,7 @@ def suggestions(cycle_id: int) -> Any:
 
 @bp.put("/cycles/<int:cycle_id>/weights")
 @bp.arguments(MentoringWeightsInSchema)
-@bp.response(200, MentoringSuggestionsSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, MentoringSuggestionsSchema)
 def set_weights(data: dict[str, Any], cycle_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
     programmes.set_weights(cycle, {**programmes.weights_of(cycle), **data})
@@ -373,15 +366,16 @@ def _suggest(cycle: MentoringCycle) -> dict[str, Any]:
 
 @bp.post("/cycles/<int:cycle_id>/matches")
 @bp.arguments(MentoringMatchesInSchema)
-@bp.response(201, MentoringMatchSchema(many=True))
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(
-    409,
-    response="CONFLICT",
-    description="The window is open, a mentor has no place left, or a mentee already has a mentor.",
+@answers(
+    bp,
+    201,
+    MentoringMatchSchema(many=True),
+    errors=(
+        401,
+        404,
+        (409, "The window is open, a mentor has no place left, or a mentee already has a mentor."),
+    ),
 )
-@bp.doc(**OFFICER_DOC)
 def confirm_matches(data: dict[str, Any], cycle_id: int) -> Any:
     """Confirm pairs (a suggestion, or the officer's own choice): each gets its introduction."""
     cycle = _cycle_or_404(cycle_id)
@@ -393,20 +387,14 @@ def confirm_matches(data: dict[str, Any], cycle_id: int) -> Any:
             if other is None or other.cycle_id != cycle.id:
                 abort(404, message=f"No application {pair[key]} in this cycle.")
         chosen.append((pair["mentor"], pair["mentee"], (pair["mentor"], pair["mentee"]) not in suggested))
-    try:
+    with refusing(_conflict, MentoringError, commit=True):
         made = pairs.confirm_matches(cycle, chosen)
-    except MentoringError as exc:
-        _refuse(exc, 409)
-    db.session.commit()
     return made
 
 
 @bp.post("/matches/<int:match_id>/end")
 @bp.arguments(MentoringEndInSchema)
-@bp.response(200, MentoringMatchSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, MentoringMatchSchema)
 def end_match(data: dict[str, Any], match_id: int) -> Any:
     match = db.session.get(MentoringMatch, match_id)
     if match is None:
@@ -426,29 +414,20 @@ class MentoringInvitedSchema(Schema):
 
 @bp.post("/matches/<int:match_id>/story")
 @bp.arguments(MentoringStoryInSchema)
-@bp.response(202, MentoringInvitedSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT", description="The pair ended early.")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 202, MentoringInvitedSchema, errors=(401, 404, (409, "The pair ended early.")))
 def invite_story(data: dict[str, Any], match_id: int) -> Any:
     """Invite a pair to share their story for the newsletter."""
     match = db.session.get(MentoringMatch, match_id)
     if match is None:
         abort(404, message=f"No match {match_id}.")
-    try:
-        invited = pairs.invite_story(match, data["note"])
-    except MentoringError as exc:
-        _refuse(exc, 409)
-    db.session.commit()
+    with refusing(_conflict, MentoringError, commit=True):
+        invited = stories.invite_story(match, data["note"])
     return {"invited": invited}
 
 
 @bp.post("/members")
 @bp.arguments(MentoringMembersInSchema)
-@bp.response(200, MentoringMembersSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, MentoringMembersSchema, errors=(401,))
 def import_members(data: dict[str, Any]) -> Any:
     added = applications.import_members("\n".join(data["members"]), replace=data["replace"])
     db.session.commit()
@@ -456,10 +435,7 @@ def import_members(data: dict[str, Any]) -> Any:
 
 
 @bp.get("/cycles/<int:cycle_id>/overview")
-@bp.response(200, MentoringOverviewSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 200, MentoringOverviewSchema)
 def overview(cycle_id: int) -> Any:
     require_officer()
     return reports.overview(_cycle_or_404(cycle_id))
@@ -467,17 +443,89 @@ def overview(cycle_id: int) -> Any:
 
 @bp.post("/cycles/<int:cycle_id>/mail")
 @bp.arguments(MentoringMailInSchema)
-@bp.response(202, MentoringQueuedSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(**OFFICER_DOC)
+@answers(bp, 202, MentoringQueuedSchema)
 def send_mail(data: dict[str, Any], cycle_id: int) -> Any:
-    """A call for mentors (past mentors and the member list) or a newsletter to the cycle's pairs."""
+    """A call for mentors (past mentors and the member list) or a newsletter to the cycle's pairs
+    (now, or at `send_at`)."""
     cycle = _cycle_or_404(cycle_id)
-    send = outreach.call_for_mentors if data["kind"] == "call" else outreach.newsletter
-    try:
-        fan = send(cycle, data["subject"], data["body"])
-    except MentoringError as exc:
-        _refuse(exc)
-    db.session.commit()
-    return {"queued": fan is not None}
+    with refusing(_refuse, MentoringError, commit=True):
+        if data["kind"] == "call":
+            queued = outreach.call_for_mentors(cycle, data["subject"], data["body"]) is not None
+        else:
+            when = programmes.parse_wall(data["send_at"], "send_at") if data["send_at"] else None
+            queued = outreach.newsletter(cycle, data["subject"], data["body"], when).status == "sent"
+    return {"queued": queued}
+
+
+class MentoringQuestionResultSchema(Schema):
+    prompt = fields.Method("_prompt", metadata={"type": "string"})
+    kind = fields.Method("_kind", metadata={"type": "string", "enum": ["rating", "choice", "text"]})
+    answered = fields.Int()
+    mean = fields.Float(allow_none=True)
+    counts = fields.Method("_counts", metadata={"type": "array", "items": {"type": "object"}})
+    texts = fields.List(fields.Str())
+
+    def _prompt(self, result: Any) -> str:
+        return str(result.question.prompt)
+
+    def _kind(self, result: Any) -> str:
+        return str(result.question.kind)
+
+    def _counts(self, result: Any) -> list[dict[str, Any]]:
+        return [{"label": label, "count": n} for label, n in result.counts]
+
+
+class MentoringEvaluationResultsSchema(Schema):
+    invited = fields.Int()
+    responses = fields.Int()
+    questions = fields.Nested(MentoringQuestionResultSchema, many=True)
+
+
+@bp.get("/cycles/<int:cycle_id>/evaluations/<period>")
+@answers(bp, 200, MentoringEvaluationResultsSchema)
+def evaluation_results(cycle_id: int, period: str) -> Any:
+    """The mid-year (`midyear`) or end-of-year (`final`) evaluation's results, per question."""
+    require_officer()
+    cycle = _cycle_or_404(cycle_id)
+    if period not in evaluations.PERIODS:
+        abort(404, message="The evaluations are midyear and final.")
+    results = evaluations.results(cycle, period)
+    db.session.commit()  # the questionnaire, if this was its first use
+    return results
+
+
+class MentoringStorySchema(Schema):
+    match = fields.Int(attribute="match_id")
+    application = fields.Int(attribute="application_id")
+    name = fields.Method("_name", metadata={"type": "string"})
+    text = fields.Str()
+    may_publish = fields.Bool()
+    submitted_at = fields.DateTime()
+
+    def _name(self, item: Any) -> str:
+        return str(item.application.name)
+
+
+@bp.get("/cycles/<int:cycle_id>/stories")
+@answers(bp, 200, MentoringStorySchema(many=True))
+def list_stories(cycle_id: int) -> Any:
+    """The stories the cycle's pairs sent for the newsletter, newest first, with their consent."""
+    require_officer()
+    return stories.stories_of(_cycle_or_404(cycle_id))
+
+
+@bp.post("/programmes/<slug>/questions/<int:question_id>/<action>")
+@answers(bp, 204, errors=(401, 404, (409, "A question must stay below the one its condition reads.")))
+def change_question(slug: str, question_id: int, action: str) -> Any:
+    """Move an application question `up` or `down`, or `delete` it."""
+    item = _programme_or_404(slug)
+    if action not in programmes.QUESTION_ACTIONS:
+        abort(404, message="The actions are up, down and delete.")
+    with refusing(_missing_or_conflict, MentoringError, commit=True):
+        programmes.change_question(item, question_id, action)
+    return None
+
+
+def _missing_or_conflict(exc: MentoringError) -> NoReturn:
+    """A question that is not the programme's is a 404; a move a condition forbids a 409."""
+    _refuse(exc, 404 if exc.field == "question" else 409)

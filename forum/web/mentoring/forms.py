@@ -182,9 +182,16 @@ def weight_fields() -> list[tuple[str, Any]]:
     return [(name, CRITERIA_LABELS[name]) for name in CRITERIA]
 
 
+class StoryForm(CheckedForm):
+    text = TextAreaField(_l("Your story"), validators=[Length(max=10000)])
+    may_publish = BooleanField(_l("The organisers may publish it in the newsletter, with my name"))
+    submit = SubmitField(_l("Send my story"))
+
+
 class MailForm(CheckedForm):
     subject = StringField(_l("Subject"), validators=[Length(max=200)])
     body = TextAreaField(_l("Message"), description=_l("Markdown."))
+    send_at = StringField(_l("Send at (optional)"), validators=[Length(max=40)])
     submit = SubmitField(_l("Send"))
 
 

@@ -17,7 +17,16 @@ from wtforms.fields.choices import SelectChoice
 
 from forum.core import timezones
 from forum.core.extensions import db
-from forum.mentoring import applications, matching, outreach, pairs, programmes, reports
+from forum.mentoring import (
+    applications,
+    evaluations,
+    matching,
+    outreach,
+    pairs,
+    programmes,
+    reports,
+    stories,
+)
 from forum.mentoring.programmes import MentoringError
 from forum.models import (
     FORM_QUESTION_KINDS,
@@ -30,6 +39,7 @@ from forum.registration import questions
 from forum.team import scopes
 from forum.web.charts import grouped_bars
 from forum.web.events.manage_common import require_officer
+from forum.web.helpers import button_post, commit_or_flash
 from forum.web.mentoring.forms import (
     ButtonForm,
     CycleForm,
@@ -119,17 +129,22 @@ def add_question(slug: str) -> Any:
     item = _programme(slug)
     form = _question_form(request.form)
     if form.validate_on_submit():
-        try:
-            programmes.add_question(
-                item, form.role.data or "", {name: form[name].data for name in form._fields}
-            )
-        except MentoringError as exc:
-            db.session.rollback()
-            flash(str(exc))
-        else:
-            db.session.commit()
+        role, data = form.role.data or "", {name: form[name].data for name in form._fields}
+        if commit_or_flash(lambda: programmes.add_question(item, role, data), MentoringError):
             flash(_("Question added."))
     return redirect(url_for(".programme", slug=slug))
+
+
+@bp.route("/<slug>/questions/<int:question_id>/<action>", methods=["POST"])
+def change_question(slug: str, question_id: int, action: str) -> Response:
+    """Move an application question up or down, or remove it."""
+    item = _programme(slug)
+    return button_post(
+        lambda: programmes.change_question(item, question_id, action),
+        _("Question removed.") if action == "delete" else "",
+        url_for(".programme", slug=slug),
+        MentoringError,
+    )
 
 
 @bp.route("/<slug>", methods=["GET", "POST"])
@@ -151,6 +166,7 @@ def programme(slug: str) -> Any:
         form=form,
         state=programmes.window_state,
         question_form=_question_form(),
+        button=ButtonForm(formdata=None),
         forms={role: programmes.question_form(item, role).questions for role in ("mentee", "mentor")},
     ), (400 if form.errors else 200)
 
@@ -163,8 +179,9 @@ def _application_rows(cycle: MentoringCycle) -> list[MentoringApplication]:
 def cycle(slug: str, cycle_id: int) -> Any:
     item = _cycle(slug, cycle_id)
     data = reports.overview(item)
-    chart = (
-        grouped_bars(
+    months = [_("Month %(n)d", n=n) for n, _s, _a, _r in data.checkin_rates]
+    charts = {
+        "applications": grouped_bars(
             [timezones.format_short_date(d) for d, _m, _e in data.per_day],
             {
                 "registered": (_("Mentor applications"), [m for _d, m, _e in data.per_day]),
@@ -172,19 +189,34 @@ def cycle(slug: str, cycle_id: int) -> Any:
             },
         )
         if data.per_day
-        else None
-    )
+        else None,
+        "checkins": grouped_bars(
+            months,
+            {
+                "registered": (_("Sent"), [s for _n, s, _a, _r in data.checkin_rates]),
+                "attended": (_("Answered"), [a for _n, _s, a, _r in data.checkin_rates]),
+            },
+        )
+        if data.checkin_rates
+        else None,
+        "active": grouped_bars(
+            [_("%(m)d months", m=m) for m in data.active_at],
+            {"attended": (_("Pairs active"), list(data.active_at.values()))},
+        ),
+    }
     return render_template(
         "mentoring/manage/cycle.html",
         programme=item.programme,
         cycle=item,
         data=data,
-        chart=chart,
+        charts=charts,
         applications=_application_rows(item),
         matches=pairs.matches_of(item),
         state=programmes.window_state(item),
         window=programmes.window_text(item, item.programme.timezone),
         mail_form=MailForm(formdata=None),
+        newsletters=outreach.newsletters(item),
+        stories=stories.stories_of(item),
         button=ButtonForm(formdata=None),
     )
 
@@ -269,42 +301,67 @@ def matching_page(slug: str, cycle_id: int) -> Any:
 @bp.route("/<slug>/cycles/<int:cycle_id>/matches/<int:match_id>/end", methods=["POST"])
 def end_match(slug: str, cycle_id: int, match_id: int) -> Response:
     match = _match(slug, cycle_id, match_id)
-    if ButtonForm().validate_on_submit():
-        pairs.end_match(match, request.form.get("reason", "")[:200] or _("ended by the organisers"))
-        db.session.commit()
-        flash(_("The match has ended; both were told and the mentee can be matched again."))
-    return redirect(url_for(".cycle", slug=slug, cycle_id=cycle_id))
+    reason = request.form.get("reason", "")[:200] or _("ended by the organisers")
+    return button_post(
+        lambda: pairs.end_match(match, reason),
+        _("The match has ended; both were told and the mentee can be matched again."),
+        url_for(".cycle", slug=slug, cycle_id=cycle_id),
+    )
 
 
 @bp.route("/<slug>/cycles/<int:cycle_id>/matches/<int:match_id>/story", methods=["POST"])
 def invite_story(slug: str, cycle_id: int, match_id: int) -> Response:
     match = _match(slug, cycle_id, match_id)
-    if ButtonForm().validate_on_submit():
-        try:
-            pairs.invite_story(match, request.form.get("note", ""))
-        except MentoringError as exc:
-            db.session.rollback()
-            flash(str(exc))
-        else:
-            db.session.commit()
-            flash(_("Both were invited to share their story."))
-    return redirect(url_for(".cycle", slug=slug, cycle_id=cycle_id))
+    return button_post(
+        lambda: stories.invite_story(match, request.form.get("note", "")),
+        _("Both were invited to share their story."),
+        url_for(".cycle", slug=slug, cycle_id=cycle_id),
+        MentoringError,
+    )
 
 
 @bp.route("/<slug>/cycles/<int:cycle_id>/mail/<kind>", methods=["POST"])
 def mail(slug: str, cycle_id: int, kind: str) -> Response:
+    """A call for mentors (now), or a newsletter to the cycle's pairs (now, or at a time)."""
     item = _cycle(slug, cycle_id)
     form = MailForm()
     if kind not in ("call", "news"):
         abort(404)
     if form.validate_on_submit():
-        send = outreach.call_for_mentors if kind == "call" else outreach.newsletter
-        try:
-            send(item, form.subject.data or "", form.body.data or "")
-        except MentoringError as exc:
-            db.session.rollback()
-            flash(str(exc))
-        else:
-            db.session.commit()
-            flash(_("The message is on its way."))
+        subject, body, when = form.subject.data or "", form.body.data or "", (form.send_at.data or "").strip()
+
+        def send() -> object:
+            if kind == "call":
+                return outreach.call_for_mentors(item, subject, body)
+            return outreach.newsletter(
+                item, subject, body, programmes.parse_wall(when, "send_at") if when else None
+            )
+
+        if commit_or_flash(send, MentoringError):
+            flash(_("The newsletter is scheduled.") if when else _("The message is on its way."))
     return redirect(url_for(".cycle", slug=slug, cycle_id=cycle_id))
+
+
+@bp.route("/<slug>/cycles/<int:cycle_id>/evaluations/<period>")
+def evaluation_results(slug: str, cycle_id: int, period: str) -> Any:
+    """The mid-year or end-of-year evaluation's results: per question, a chart and its table."""
+    item = _cycle(slug, cycle_id)
+    if period not in evaluations.PERIODS:
+        abort(404)
+    results = evaluations.results(item, period)
+    db.session.commit()  # the questionnaire, if this was its first use
+    charts = {
+        r.question.id: grouped_bars(
+            [label for label, _n in r.counts], {"answers": (_("Answers"), [n for _l, n in r.counts])}
+        )
+        for r in results.questions
+        if r.counts and r.answered
+    }
+    return render_template(
+        "mentoring/manage/evaluation.html",
+        programme=item.programme,
+        cycle=item,
+        label=evaluations.period_label(period),
+        results=results,
+        charts=charts,
+    )

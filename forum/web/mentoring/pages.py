@@ -7,7 +7,8 @@ shows a button, POST acts, so mail scanners that fetch links change nothing.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
@@ -16,18 +17,20 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from forum.core import timezones
+from forum.ce import evaluations as ce_evaluations
+from forum.core import i18n, timezones
 from forum.core.extensions import db, limiter
 from forum.core.tokens import TokenError
-from forum.mentoring import applications, outreach, pairs, programmes
+from forum.mentoring import applications, evaluations, outreach, pairs, programmes, stories
 from forum.mentoring.applications import AnswerErrors
 from forum.mentoring.programmes import MentoringError
 from forum.models import MentoringApplication, MentoringProgramme, QuestionForm
 from forum.models.mentoring import CHECKIN_ANSWERS, ROLES
 from forum.registration import answers
-from forum.web.mentoring.forms import ApplicationForm, ButtonForm, CheckInForm, EditForm, WatchForm
+from forum.web.mentoring.forms import ApplicationForm, ButtonForm, CheckInForm, EditForm, StoryForm, WatchForm
 
 bp = Blueprint("mentoring", __name__, url_prefix="/mentoring")
+T = TypeVar("T")
 
 
 def _rate() -> str:
@@ -85,7 +88,7 @@ def watch(slug: str) -> Any:
     form = WatchForm()
     if form.validate_on_submit():
         try:
-            outreach.watch(item, form.email.data or "")
+            outreach.watch(item, form.email.data or "", i18n.browser_locale())
         except MentoringError as exc:
             db.session.rollback()
             form.email.errors = [str(exc)]
@@ -111,6 +114,22 @@ def _show_error(form: Any, exc: MentoringError) -> None:
     field.errors = [*field.errors, str(exc)] if isinstance(field.errors, list) else [str(exc)]
 
 
+def _applicant_change(form: Any, change: Callable[[], T]) -> tuple[T | None, dict[int, str]]:
+    """Apply or edit, committed: (what it gave, {}), or (None, the questions' errors) with a
+    field's refusal shown next to the field, nothing kept."""
+    try:
+        value = change()
+    except AnswerErrors as exc:
+        db.session.rollback()
+        return None, exc.errors
+    except MentoringError as exc:
+        db.session.rollback()
+        _show_error(form, exc)
+        return None, {}
+    db.session.commit()
+    return value, {}
+
+
 @bp.route("/<slug>/apply/<role>", methods=["GET", "POST"])
 @limiter.limit(_rate, methods=["POST"])
 def apply(slug: str, role: str) -> Any:
@@ -134,18 +153,13 @@ def apply(slug: str, role: str) -> Any:
         data = {
             name: form[name].data for name in form._fields if name not in ("csrf_token", "submit", "email")
         }
-        try:
-            applied = applications.apply(cycle, role, form.email.data or "", data, raw)
-        except AnswerErrors as exc:
-            db.session.rollback()
-            errors = exc.errors
-        except MentoringError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
-        else:
-            db.session.commit()
+        email = form.email.data or ""
+        done, errors = _applicant_change(
+            form, lambda: applications.apply(cycle, role, email, data, raw, language=i18n.browser_locale())
+        )
+        if done is not None:
             return render_template(
-                "mentoring/check_inbox.html", programme=item, application=applied.application, watching=False
+                "mentoring/check_inbox.html", programme=item, application=done.application, watching=False
             )
     status = 400 if request.method == "POST" else 200
     return (
@@ -162,14 +176,21 @@ def apply(slug: str, role: str) -> Any:
     )
 
 
-def _by_token(purpose: str, token: str) -> MentoringApplication:
+def _linked(read: Callable[[], T | None], person: Callable[[T], MentoringApplication]) -> T:
+    """What a signed link names (an expired one is a 410, a cut or stale one a 404), with the
+    rest of the request in the language of the person it belongs to, as their mail was."""
     try:
-        item = applications.read_token_of(purpose, token)
+        found = read()
     except TokenError as exc:
         abort(410 if exc.expired else 404, description=str(exc))
-    if item is None:
-        abort(404, description=_("This application no longer exists."))
-    return item
+    if found is None:
+        abort(404, description=_("This link no longer leads anywhere: what it named was removed."))
+    i18n.use_locale(person(found).participant.language)
+    return found
+
+
+def _by_token(purpose: str, token: str) -> MentoringApplication:
+    return _linked(lambda: applications.read_token_of(purpose, token), lambda item: item)
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
@@ -195,13 +216,7 @@ def guardian(token: str) -> Any:
 
 
 def _application(token: str) -> MentoringApplication:
-    try:
-        item = applications.read_manage_token(token)
-    except TokenError as exc:
-        abort(404, description=str(exc))
-    if item is None:
-        abort(404, description=_("This application no longer exists."))
-    return item
+    return _linked(lambda: applications.read_manage_token(token), lambda item: item)
 
 
 @bp.route("/application/<token>", methods=["GET", "POST"])
@@ -230,16 +245,8 @@ def application(token: str) -> Any:
         return redirect(request.url)
     if request.form.get("action") != "withdraw" and form.validate_on_submit():
         data = {name: form[name].data for name in form._fields if name not in ("csrf_token", "submit")}
-        try:
-            applications.edit(item, data, raw)
-        except AnswerErrors as exc:
-            db.session.rollback()
-            errors = exc.errors
-        except MentoringError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
-        else:
-            db.session.commit()
+        edited, errors = _applicant_change(form, lambda: applications.edit(item, data, raw))
+        if edited:
             flash(_("Your changes are saved."))
             return redirect(request.url)
     return render_template(
@@ -256,12 +263,7 @@ def application(token: str) -> Any:
 
 @bp.route("/check-in/<token>", methods=["GET", "POST"])
 def checkin(token: str) -> Any:
-    try:
-        item = pairs.read_checkin_token(token)
-    except TokenError as exc:
-        abort(404, description=str(exc))
-    if item is None:
-        abort(404, description=_("This check-in no longer exists."))
+    item = _linked(lambda: pairs.read_checkin_token(token), lambda checkin: checkin.application)
     form = CheckInForm()
     form.answer.choices = [SelectChoice(a, pairs.answer_label(a)) for a in CHECKIN_ANSWERS]
     if request.method == "GET":
@@ -278,6 +280,65 @@ def checkin(token: str) -> Any:
             db.session.commit()
             return render_template("mentoring/checkin_done.html", checkin=item)
     return render_template("mentoring/checkin.html", checkin=item, form=form)
+
+
+@bp.route("/evaluation/<token>", methods=["GET", "POST"])
+def evaluation(token: str) -> Any:
+    """A pair member's mid-year or end-of-year evaluation (signed link, no login)."""
+    item, period = _linked(lambda: evaluations.read_personal_token(token), lambda found: found[0])
+    questionnaire = evaluations.evaluation_of(item.cycle, period, create=True)
+    response = evaluations.response_of(item, period)
+    values = ce_evaluations.form_values(response)
+    form = ButtonForm()
+    errors: dict[str, str] = {}
+    if request.method == "POST" and form.validate_on_submit():
+        values = {k: v for k, v in request.form.items() if k.startswith("q")}
+        try:
+            evaluations.answer(item, period, values)
+        except ce_evaluations.EvaluationError as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            db.session.commit()
+            flash(_("Thank you: your answers are saved."))
+            return redirect(request.url, code=303)
+    db.session.commit()  # the questionnaire, if this was its first use
+    return render_template(
+        "mentoring/evaluation.html",
+        programme=item.cycle.programme,
+        label=evaluations.period_label(period),
+        evaluation=questionnaire,
+        values=values,
+        errors=errors,
+        form=form,
+        is_open=evaluations.is_open(item, period),
+        answered=response is not None,
+        rating_labels=ce_evaluations.rating_labels,
+    ), (400 if errors or request.method == "POST" else 200)
+
+
+@bp.route("/story/<token>", methods=["GET", "POST"])
+def story(token: str) -> Any:
+    """A pair member writes their story for the newsletter (signed link from the invitation)."""
+    match, item = _linked(lambda: stories.read_story_token(token), lambda found: found[1])
+    form = StoryForm()
+    if request.method == "GET":
+        saved = stories.story_of(match, item)
+        form.text.data = saved.text if saved else ""
+        form.may_publish.data = saved.may_publish if saved else False
+    if form.validate_on_submit():
+        try:
+            stories.submit_story(match, item, form.text.data or "", bool(form.may_publish.data))
+        except MentoringError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Thank you: your story reached the organisers."))
+            return redirect(request.url, code=303)
+    return render_template("mentoring/story.html", programme=match.cycle.programme, form=form), (
+        400 if request.method == "POST" else 200
+    )
 
 
 @bp.route("/watch/<token>", methods=["GET", "POST"])
@@ -303,6 +364,8 @@ def _private(response: Response) -> Response:
         "mentoring.guardian",
         "mentoring.application",
         "mentoring.checkin",
+        "mentoring.evaluation",
+        "mentoring.story",
         "mentoring.watch_confirm",
     ):
         response.headers["Referrer-Policy"] = "same-origin"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from flask import request
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -36,8 +35,8 @@ from forum.web.events.api_common import (
     answers,
     refusing,
     require_json_body,
-    require_officer,
     token_officer,
+    writes_need_a_token,
 )
 from forum.web.events.api_schemas import (
     SLUG_RE,
@@ -57,12 +56,7 @@ bp = Blueprint(
 csrf.exempt(bp)
 
 
-@bp.before_request
-def _writes_need_a_token() -> None:
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        require_officer()
-
-
+bp.before_request(writes_need_a_token)
 bp.before_request(require_json_body)
 
 

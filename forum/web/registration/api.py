@@ -26,7 +26,7 @@ from forum.registration import approval
 from forum.registration import questions as service
 from forum.registration.export import answers_by_subscription, export_questions
 from forum.web.events.api_common import abort, answers, refusing, require_officer, token_officer
-from forum.web.events.api_schemas import StrictBoolean, string_list, text_line
+from forum.web.events.api_schemas import StrictBoolean, SubscriberSchema, string_list, text_line
 
 bp = Blueprint(
     "api_registration",
@@ -104,11 +104,8 @@ class CountsSchema(Schema):
     pending = fields.Int()
 
 
-class RegistrationSchema(Schema):
+class RegistrationSchema(SubscriberSchema):
     id = fields.Int()
-    email = fields.Str()
-    name = fields.Str()
-    status = fields.Str()
     answers = fields.Dict(keys=fields.Str(), values=fields.Str())
 
 
