@@ -65,6 +65,10 @@ NOT_WALKED: dict[str, str] = {
     "mentoring_manage.cycle": ELSEWHERE + "tests/browser/test_mentoring_cycle.py",
     "mentoring_manage.matching_page": ELSEWHERE + "tests/browser/test_mentoring_cycle.py",
     "mentoring_manage.overview_csv": FILE,
+    # Arrived from main at merge time (the mentoring year's end); not walked yet:
+    "mentoring.evaluation": "a signed page from mentoring mail, new on main, not yet walked",
+    "mentoring.story": "a signed page from mentoring mail, new on main, not yet walked",
+    "mentoring_manage.evaluation_results": "an officer page new on main, not yet walked",
 }
 
 
