@@ -1,4 +1,5 @@
-"""One Debian Chromium (via Playwright) for every browser test, and where screenshots go."""
+"""One Debian Chromium (via Playwright) per test process, a new context per test, and the
+`site` a journey runs on (tests/browser/helpers.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from flask import Flask
+from playwright.sync_api import Browser, sync_playwright
 
-from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD
+from tests.browser.helpers import SERVERS, Site, site_for
+from tests.support.production import TLSIdentity, tls_identity
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # git-ignored
 # Headless as root, with nothing reaching out to the network (this machine has none).
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -24,10 +26,18 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def tls() -> TLSIdentity:
+    """The production site's certificate, one per test process, so one browser trusts it."""
+    return tls_identity()
+
+
+@pytest.fixture(scope="session")
+def browser(tls: TLSIdentity) -> Iterator[Browser]:
+    """Chromium, trusting the production site's key as it would a real certificate (the page
+    is a secure context, with the referrer rules of the real site)."""
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={tls.spki}"]
         )
         try:
             yield chromium
@@ -35,36 +45,18 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
-def watch_for_csp_violations(page: Page) -> list[str]:
-    """Collects what the Content-Security-Policy refused, and script errors, as they happen:
-    a page that needed an inline script or style would silently lose it in production."""
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda msg: (
-            problems.append(f"{page.url}: {msg.text}") if "Content Security Policy" in msg.text else None
-        ),
-    )
-    page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
-    return problems
+@pytest.fixture(autouse=True)
+def _close_contexts(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every context a test opened is closed after it (its pages, cookies, memory)."""
+    browser = request.getfixturevalue("browser") if "browser" in request.fixturenames else None
+    yield
+    for context in browser.contexts if browser else ():
+        context.close()
 
 
-def sign_in(page: Page, base: str, email: str = OFFICER_EMAIL, password: str = OFFICER_PASSWORD) -> None:
-    """Sign in through the login form as a person would (the officer of tests.support.live by
-    default); the caller checks where it lands."""
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def sign_in_officer(page: Page, base: str) -> None:
-    """The officer signed in, on the events list."""
-    sign_in(page, base)
-    expect(page.get_by_role("heading", name="Events", exact=True)).to_be_visible()
-
-
-def open_dev_mail(page: Page, base: str, to: str, subject: str) -> None:
-    """Open, in the development mailbox (/dev/mail/), the mail to `to` with this subject."""
-    page.goto(f"{base}/dev/mail/")
-    page.get_by_role("row").filter(has_text=to).get_by_role("link", name=subject).click()
+@pytest.fixture(params=SERVERS)
+def site(request: pytest.FixtureRequest, app: Flask, tmp_path: Path, tls: TLSIdentity) -> Iterator[Site]:
+    """The journey's site: the development server over HTTP, then the production one over
+    HTTPS (a test may name one or both with `indirect` parametrization)."""
+    with site_for(app, request.param, tmp_path, tls) as opened:
+        yield opened

@@ -1,7 +1,7 @@
 """axe-core in a real Chromium: WCAG 2.2 AA on the pages' states a walk cannot reach (a form
 with its field errors, a sign-in refused, a message in the dev mailbox), at a desktop and a
-phone width. `violations` and `check` are the one checker every browser test uses; the walk
-over every page is tests/browser/test_wcag.py.
+phone width, with the one checker every browser test uses (tests/browser/a11y.py); the walk
+over every page is tests/browser/test_wcag.py, which starts from what `seed` makes.
 
 The pages do not depend on the database backend, so this runs on SQLite only.
 """
@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from forum.common import topics
@@ -31,21 +29,11 @@ from forum.pathways import follow
 from forum.subscriptions import service
 from forum.team import invitations, webhooks
 from forum.webinars import captions, join_links, recordings
-from tests.browser.conftest import watch_for_csp_violations
+from tests.browser.a11y import check, sign_in_checked, violations
+from tests.browser.helpers import open_page, path_of
 from tests.support.discussion import LIST, OPEN_AT, make_forum, message, subscribe
-from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, live_server, make_officer
+from tests.support.live import live_server, make_officer
 from tests.support.subscriptions import outbox, text_of
-
-#: every WCAG 2.0/2.1/2.2 A and AA rule of axe-core, every impact (minor ones too)
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
-WIDTHS = (1280, 390)
-RUN_AXE = "options => axe.run(document, options)"
-
-
-def path_of(url: str) -> str:
-    """The path (and query) of an absolute link built for mail, to open on the live server."""
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def seed() -> dict[str, str]:
@@ -115,89 +103,33 @@ def seed() -> dict[str, str]:
     }
 
 
-DUPLICATE_IDS = """() => {
-  const seen = {};
-  for (const el of document.querySelectorAll("[id]:not(input[type=hidden])")) {
-    seen[el.id] = (seen[el.id] || 0) + 1;
-  }
-  return Object.keys(seen).filter((id) => seen[id] > 1);
-}"""
-
-
-def violations(page: Page, axe: Axe) -> list[str]:
-    """One line per WCAG 2.2 A/AA violation, at each of `WIDTHS` (the page is resized).
-
-    Duplicate ids are checked here too: axe-core 4.12 no longer reports them, yet a label
-    or aria-labelledby pointing at a duplicated id names the wrong element. Hidden inputs
-    (every form's csrf_token) are left out: nothing can point at them."""
-    page.evaluate(axe.axe_script)  # once per document; each width re-runs the rules
-    lines: list[str] = []
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        found = page.evaluate(
-            RUN_AXE, {"runOnly": {"type": "tag", "values": WCAG_AA}, "resultTypes": ["violations"]}
-        )
-        lines += [
-            f"{page.url} @{width}px: {v['id']} ({v['impact']}) at {[n['target'] for n in v['nodes']][:5]}: "
-            f"{v['help']} <{v['helpUrl']}>"
-            for v in found["violations"]
-        ]
-    page.set_viewport_size({"width": WIDTHS[0], "height": 900})
-    duplicated = page.evaluate(DUPLICATE_IDS)
-    if duplicated:
-        lines.append(f"{page.url}: duplicate-id (serious) {duplicated}: ids must be unique on a page")
-    return lines
-
-
-def check(page: Page, axe: Axe, url: str, problems: list[str]) -> None:
-    response = page.goto(url)
-    assert response is not None and response.status == 200, f"{url} answered {response and response.status}"
-    problems.extend(violations(page, axe))
-
-
-def sign_in(page: Page, base: str, axe: Axe, problems: list[str]) -> None:
-    check(page, axe, f"{base}/login", problems)
-    page.get_by_label("Email").fill(OFFICER_EMAIL)
-    page.get_by_label("Password").fill("wrong password")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("do not match an officer account")).to_be_visible()
-    problems.extend(violations(page, axe))  # the sign-in page with its error
-    page.get_by_label("Password").fill(OFFICER_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Events", exact=True)).to_be_visible()
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_form_states_meet_wcag_22_aa(app: Flask, browser: Browser) -> None:
     make_officer()
     paths = seed()
-    axe = Axe()
     problems: list[str] = []
     with live_server(app) as base:
-        context = browser.new_context(timezone_id="Europe/Berlin")
-        page = context.new_page()
-        csp_problems = watch_for_csp_violations(page)
-        check(page, axe, base + "/dev/mail/", problems)
+        page, csp_problems = open_page(browser, timezone_id="Europe/Berlin")
+        check(page, base + "/dev/mail/", problems)
 
         # a message in the dev mailbox
         page.get_by_role("link", name="Confirm your registration").first.click()  # the series pending one
         expect(page.get_by_role("heading", level=1)).to_be_visible()
-        problems.extend(violations(page, axe))
+        problems.extend(violations(page))
 
         # the subscribe page, with field errors, then the answer
-        check(page, axe, f"{base}{paths['series']}/subscribe", problems)
+        check(page, f"{base}{paths['series']}/subscribe", problems)
         form = page.locator("main form")
         form.get_by_role("button", name="Register").click()  # a webinar series says Register
         expect(page.locator(".errors").first).to_be_visible()
-        problems.extend(violations(page, axe))
+        problems.extend(violations(page))
         form.get_by_label("Email address").fill("visitor@example.org")
         form.get_by_label("I have read and accept the code of conduct").check()
         form.get_by_role("button", name="Register").click()
         expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
-        problems.extend(violations(page, axe))
+        problems.extend(violations(page))
 
-        sign_in(page, base, axe, problems)
-        context.close()
+        sign_in_checked(page, base, problems)
     assert not problems, "accessibility violations:\n" + "\n".join(problems)
     assert csp_problems == [], "refused by the Content-Security-Policy:\n" + "\n".join(csp_problems)

@@ -5,21 +5,26 @@ downloaded from there, its text read back from the PDF."""
 
 from __future__ import annotations
 
-from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Browser, expect
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from forum.ce import attendance, evaluations
+from forum.ce import evaluations
 from forum.core import clock
 from forum.core.extensions import db
 from forum.mail.sender import send_due
 from forum.models import Certificate
 from forum.scheduling.scheduler import run_job
-from tests.browser.conftest import ARTIFACTS, open_dev_mail, sign_in_officer, watch_for_csp_violations
-from tests.browser.test_accessibility import check, violations
-from tests.browser.test_subscriber_flow import live_server_for
+from tests.browser.a11y import check, violations
+from tests.browser.helpers import (
+    evaluation_due,
+    live_server_for,
+    open_dev_mail,
+    open_page,
+    shot,
+    sign_in_officer,
+)
 from tests.support.ce import after_end, attended, clicked, register, series
 from tests.support.live import live_server, make_officer
 
@@ -32,20 +37,13 @@ def test_participant_answers_the_evaluation_and_downloads_the_certificate(
 ) -> None:
     ev = series(title="Cataloging Now")
     hoa = register(ev, EMAIL, "Hoa Nguyen")
-    for session in ev.active_sessions:
-        attended(hoa, session)
-    attendance.settings_for(ev, create=True).evaluation_required = True
-    evaluations.create(ev)
-    db.session.commit()
-    ARTIFACTS.mkdir(exist_ok=True)
+    evaluation_due(hoa)
 
     with clock.frozen(after_end(ev, hours=2)), live_server_for(app) as base:
         run_job("ce")  # the scheduler's sweep after the last session: the invitation is queued
         db.session.expire_all()
         send_due()
-        context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 900})
-        page = context.new_page()
-        problems = watch_for_csp_violations(page)
+        page, problems = open_page(browser, 1100, accept_downloads=True)
 
         open_dev_mail(page, base, EMAIL, "Evaluation: Cataloging Now — how was it?")
         page.locator(".prose").get_by_role("link", name="Answer the evaluation").click()
@@ -60,9 +58,8 @@ def test_participant_answers_the_evaluation_and_downloads_the_certificate(
         page.get_by_label("5. What would you like us to change or offer next?").fill(
             "A session on authority records."
         )
-        page.screenshot(path=str(ARTIFACTS / "ce-1-evaluation.png"), full_page=True)
-        axe = Axe()
-        a11y = violations(page, axe)
+        shot(page, "ce-1-evaluation.png")
+        a11y = violations(page)
         page.get_by_role("button", name="Send my answers").click()
         expect(page.get_by_text("Thank you: your answers are saved.")).to_be_visible()
         expect(page.get_by_text("You have answered already")).to_be_visible()
@@ -74,8 +71,8 @@ def test_participant_answers_the_evaluation_and_downloads_the_certificate(
         expect(page.get_by_role("status")).to_have_text("Your preferences are saved.")
         section = page.get_by_role("region", name="Certificates and evaluations")
         expect(section.get_by_role("link", name="Change your evaluation")).to_be_visible()
-        page.screenshot(path=str(ARTIFACTS / "ce-2-preferences.png"), full_page=True)
-        a11y += violations(page, axe)
+        shot(page, "ce-2-preferences.png")
+        a11y += violations(page)
         with page.expect_download() as download_info:
             section.get_by_role(
                 "link", name="Download your certificate of completion (PDF, 4.5 hours)"
@@ -84,9 +81,8 @@ def test_participant_answers_the_evaluation_and_downloads_the_certificate(
         assert download.suggested_filename.startswith(f"certificate-{ev.slug}-")
         text = "\n".join(p.extract_text() for p in PdfReader(download.path()).pages)
         code = db.session.scalars(select(Certificate.code)).one()
-        check(page, axe, f"{base}/certificates/{code}", a11y)
+        check(page, f"{base}/certificates/{code}", a11y)
         expect(page.get_by_text(NAME)).to_be_visible()
-        context.close()
     assert NAME in text and "Cataloging Now" in text and "Continuing-education hours: 4.5" in text
     assert problems == []
     assert a11y == []
@@ -111,26 +107,22 @@ def test_officer_ce_pages_are_accessible_and_keep_to_the_csp(app: Flask, browser
             evaluations.save_response(evaluation, sub, {f"q{first.id}": str(3 + i), f"q{choice.id}": "Yes"})
     db.session.commit()
     make_officer()
-    axe = Axe()
     a11y: list[str] = []
     with live_server(app) as base:
-        context = browser.new_context(viewport={"width": 1100, "height": 900})
-        page = context.new_page()
-        problems = watch_for_csp_violations(page)
+        page, problems = open_page(browser, 1100)
         sign_in_officer(page, base)
-        check(page, axe, f"{base}/manage/events/{ev.slug}/attendance/", a11y)
+        check(page, f"{base}/manage/events/{ev.slug}/attendance/", a11y)
         expect(page.get_by_role("img", name="Registered and attended per session")).to_be_visible()
         page.get_by_text("Registered and attended per session as a table").click()
         expect(page.get_by_role("row", name="3/5/2030 4 1")).to_be_visible()
-        page.screenshot(path=str(ARTIFACTS / "ce-3-attendance.png"), full_page=True)
+        shot(page, "ce-3-attendance.png")
         # mark a registrant present by hand, on the page
         page.get_by_role("button", name="Mark p0@example.org present for the whole session on 3/5/2030").click()
         expect(page.get_by_role("status").first).to_contain_text("Person 0 is marked present")
-        a11y += violations(page, axe)
-        check(page, axe, f"{base}/manage/events/{ev.slug}/evaluation", a11y)
-        check(page, axe, f"{base}/manage/events/{ev.slug}/evaluation/results", a11y)
+        a11y += violations(page)
+        check(page, f"{base}/manage/events/{ev.slug}/evaluation", a11y)
+        check(page, f"{base}/manage/events/{ev.slug}/evaluation/results", a11y)
         expect(page.get_by_text("3 responses from 4 registrants: a response rate of 75%.")).to_be_visible()
-        page.screenshot(path=str(ARTIFACTS / "ce-4-results.png"), full_page=True)
-        context.close()
+        shot(page, "ce-4-results.png")
     assert a11y == [], "\n".join(a11y)
     assert problems == []

@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, expect
 
 from forum.core import clock
 from forum.discussion import service as discussion
-from tests.browser.conftest import watch_for_csp_violations
+from tests.browser.helpers import open_page
 from tests.support.discussion import LIST, OPEN_AT, make_forum, message, subscribe
 from tests.support.live import live_server
 
@@ -34,9 +34,7 @@ def test_archive_zone_script_and_reply_indentation_work_under_the_csp(app: Flask
     thread_id = first.post.thread_id
 
     with live_server(app) as base:
-        context = browser.new_context(timezone_id="Europe/Berlin")
-        page = context.new_page()
-        problems = watch_for_csp_violations(page)
+        page, problems = open_page(browser, timezone_id="Europe/Berlin")
         response = page.goto(f"{base}/events/mentoring/archive")
         assert response is not None
         assert response.headers["content-security-policy"].startswith("default-src 'self'")
@@ -48,5 +46,4 @@ def test_archive_zone_script_and_reply_indentation_work_under_the_csp(app: Flask
         expect(reply_card).to_have_count(1)
         indent = reply_card.evaluate("el => getComputedStyle(el).marginLeft")
         assert indent == "12px"  # 0.75rem, from forum.css
-        context.close()
     assert problems == []

@@ -13,20 +13,18 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import Flask
+import pytest
 from playwright.sync_api import Browser, expect
 from pypdf import PdfReader
 
-from forum.ce import attendance, evaluations
 from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Event, Participant, Subscription
 from forum.scheduling.jobs import run_job
-from tests.browser.conftest import ARTIFACTS, watch_for_csp_violations
-from tests.browser.test_subscriber_flow import live_server_for
-from tests.support.ce import DAYS, ZONE, after_end, attended
+from tests.browser.helpers import Site, evaluation_due, open_page, shot, sign_in_officer
+from tests.support.ce import DAYS, ZONE, after_end
 from tests.support.factories import make_event, outbox, parsed, text_of
-from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, make_officer
+from tests.support.live import make_officer
 from tests.support.scheduling import add_post, eastern
 
 EMAIL = "chantal@exemple.ca"
@@ -34,7 +32,7 @@ SIGN_UP = eastern(2030, 2, 20, 12)
 
 
 def _link(text: str, path: str) -> str:
-    found = re.search(rf"(http://\S+{path}\S+)", text)
+    found = re.search(rf"(https?://\S+{path}\S+)", text)
     assert found, f"no {path} link in:\n{text}"
     return found.group(1)
 
@@ -63,30 +61,24 @@ def _events() -> tuple[Event, Event]:
     return forum, series
 
 
-def test_a_french_participant_sees_every_page_mail_and_pdf_in_french(app: Flask, browser: Browser) -> None:
+@pytest.mark.browser
+def test_a_french_participant_sees_every_page_mail_and_pdf_in_french(browser: Browser, site: Site) -> None:
     with clock.frozen(SIGN_UP):
         forum, series = _events()
     make_officer()
-    ARTIFACTS.mkdir(exist_ok=True)
-    with live_server_for(app) as base:  # one server: links in mail point at it
-        _journey(app, browser, base, forum, series)
+    _journey(browser, site.base, forum, series)  # links in mail point at the site
 
 
-def _journey(app: Flask, browser: Browser, base: str, forum: Event, series: Event) -> None:
+def _journey(browser: Browser, base: str, forum: Event, series: Event) -> None:
     with clock.frozen(SIGN_UP):
         # The officer works in English.
-        officer = browser.new_context(locale="en-US").new_page()
-        officer.goto(f"{base}/login")
-        officer.get_by_label("Email").fill(OFFICER_EMAIL)
-        officer.get_by_label("Password").fill(OFFICER_PASSWORD)
-        officer.get_by_role("button", name="Sign in").click()
-        expect(officer.get_by_role("heading", name="Events", exact=True)).to_be_visible()
+        officer, _ = open_page(browser, locale="en-US")
+        sign_in_officer(officer, base)
         officer.goto(f"{base}/events/mentorat")
         expect(officer.get_by_role("heading", level=1)).to_have_text("Mentoring in Technical Services")
 
-        context = browser.new_context(locale="fr-CA", accept_downloads=True)
-        page = context.new_page()
-        problems = watch_for_csp_violations(page)
+        page, problems = open_page(browser, locale="fr-CA", accept_downloads=True)
+        context = page.context
 
         # 1. the e-forum's page, in French, and the sign-up
         page.goto(f"{base}/events/mentorat")
@@ -97,9 +89,9 @@ def _journey(app: Flask, browser: Browser, base: str, forum: Event, series: Even
         page.get_by_label("Adresse courriel").fill(EMAIL)
         page.get_by_label("Nom (facultatif)").fill("Chantal Tremblay")
         page.get_by_label("Réception").select_option(label="Résumé (quotidien ou hebdomadaire)")
-        page.get_by_role("button", name="S’inscrire").click()
+        page.get_by_role("button", name="S’abonner").click()  # an e-forum; a series says S’inscrire
         expect(page.get_by_role("heading", level=1)).to_have_text("Consultez votre boîte de réception")
-        page.screenshot(path=str(ARTIFACTS / "fr-1-inscription.png"), full_page=True)
+        shot(page, "fr-1-inscription.png")
 
         chantal = Participant.by_email(EMAIL)
         assert chantal is not None and chantal.language == "fr_CA"
@@ -143,15 +135,11 @@ def _journey(app: Flask, browser: Browser, base: str, forum: Event, series: Even
         assert "mardi 5 mars 2030" in text and "13 h 00 à 14 h 30 (heure du Centre)" in text
         page.goto(_link(text, "/join/"))
         expect(page.get_by_text("La salle ouvre 15 minutes avant le début")).to_be_visible()
-        page.screenshot(path=str(ARTIFACTS / "fr-2-connexion.png"), full_page=True)
+        shot(page, "fr-2-connexion.png")
 
     # 6. after the series: the evaluation, then the certificate
     registration = db.session.query(Subscription).filter_by(event_id=series.id).one()
-    for session in series.active_sessions:
-        attended(registration, session)
-    attendance.settings_for(series, create=True).evaluation_required = True
-    evaluations.create(series)
-    db.session.commit()
+    evaluation_due(registration)
     with clock.frozen(after_end(series, hours=2)):
         run_job("ce")
         invitation = outbox("evaluation", EMAIL)[0]
@@ -166,11 +154,10 @@ def _journey(app: Flask, browser: Browser, base: str, forum: Event, series: Even
         page.get_by_role("link", name="Vos préférences et attestations").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Vos abonnements")
         expect(page.get_by_label("Langue des pages et des courriels")).to_have_value("fr_CA")
-        page.screenshot(path=str(ARTIFACTS / "fr-3-preferences.png"), full_page=True)
+        shot(page, "fr-3-preferences.png")
         with page.expect_download() as download_info:
             page.get_by_role("link", name=re.compile("Télécharger votre attestation")).click()
         pdf = "\n".join(p.extract_text() for p in PdfReader(download_info.value.path()).pages)
-        context.close()
     assert "Attestation de réussite" in pdf and "Chantal Tremblay" in pdf
     assert "Heures de formation continue : 4,5" in pdf
     assert "Le catalogage aujourd’hui" in pdf

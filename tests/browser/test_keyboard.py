@@ -1,7 +1,8 @@
 """Keyboard only: subscribe, register, join and evaluate without a mouse, with the focus
 visible on every element the Tab key reaches (WCAG 2.1.1 keyboard, 2.4.7 focus visible,
 2.4.11 focus not obscured). No click, fill or check below: only Tab, Space, arrows,
-typing and Enter, as a keyboard or switch user works.
+typing and Enter, as a keyboard or switch user works. Each journey runs on the development
+server and on the production one over HTTPS (tests/browser/helpers.py `Site`).
 """
 
 from __future__ import annotations
@@ -10,18 +11,17 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from forum.ce import attendance, evaluations
+from forum.ce import evaluations
 from forum.core import clock
 from forum.core.extensions import db
 from forum.mail.sender import send_due
 from forum.scheduling.scheduler import run_job
 from forum.webinars import join_links
-from tests.browser.test_accessibility import path_of
-from tests.browser.test_subscriber_flow import live_server_for
-from tests.support.ce import after_end, attended, register, series
+from tests.browser.helpers import Site, evaluation_due
+from tests.support.ce import after_end, register, series
 from tests.support.discussion import make_forum
 
 ZOOM = "https://zoom.example.org/j/123456"
@@ -69,38 +69,39 @@ def field(kind: str) -> Callable[[dict[str, Any]], bool]:
     return lambda f: f["tag"] in ("input", "textarea") and f["type"] == kind
 
 
-def test_subscribe_to_an_e_forum_with_the_keyboard(app: Flask, browser: Browser) -> None:
-    make_forum(slug="keyboard-forum", title="Keyboard e-forum")
-    with live_server_for(app) as base:
-        page = browser.new_page(viewport={"width": 390, "height": 800})
-        page.goto(f"{base}/events/keyboard-forum")
-        tab_to(page, lambda f: f["tag"] in ("a", "button") and "subscribe" in f["text"].lower(), "Subscribe")
-        page.keyboard.press("Enter")
-        expect(page.get_by_label("Email address")).to_be_visible()
-        tab_to(page, field("email"), "the email field")
-        page.keyboard.type("keys@example.org")
-        tab_to(page, submit("Subscribe"), "the button")
-        page.keyboard.press("Enter")
-        expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
-        page.close()
-
-
-def test_register_for_a_series_with_the_keyboard(app: Flask, browser: Browser) -> None:
-    series(title="Keyboard series", conduct_url="https://example.org/conduct")
-    with live_server_for(app) as base:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{base}/events/cataloging-series/subscribe")
-        tab_to(page, field("email"), "the email field")
-        page.keyboard.type("keys@example.org")
+def sign_up(page: Page, button: str, conduct: bool = False) -> None:
+    """Type an address into the sign-up form, accept the code of conduct if asked, send."""
+    tab_to(page, field("email"), "the email field")
+    page.keyboard.type("keys@example.org")
+    if conduct:
         tab_to(page, lambda f: f["type"] == "checkbox" and "code of conduct" in f["text"].lower(), "conduct")
         page.keyboard.press("Space")
-        tab_to(page, submit("Register"), "Register")
-        page.keyboard.press("Enter")
-        expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
-        page.close()
+    tab_to(page, submit(button), button)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
 
 
-def test_join_a_session_from_the_mail_with_the_keyboard(app: Flask, browser: Browser) -> None:
+@pytest.mark.browser
+def test_subscribe_to_an_e_forum_with_the_keyboard(browser: Browser, site: Site) -> None:
+    make_forum(slug="keyboard-forum", title="Keyboard e-forum")
+    page = browser.new_page(viewport={"width": 390, "height": 800})
+    page.goto(f"{site.base}/events/keyboard-forum")
+    tab_to(page, lambda f: f["tag"] in ("a", "button") and "subscribe" in f["text"].lower(), "Subscribe")
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Email address")).to_be_visible()
+    sign_up(page, "Subscribe")
+
+
+@pytest.mark.browser
+def test_register_for_a_series_with_the_keyboard(browser: Browser, site: Site) -> None:
+    series(title="Keyboard series", conduct_url="https://example.org/conduct")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{site.base}/events/cataloging-series/subscribe")
+    sign_up(page, "Register", conduct=True)
+
+
+@pytest.mark.browser
+def test_join_a_session_from_the_mail_with_the_keyboard(browser: Browser, site: Site) -> None:
     event = series(title="Keyboard series")
     for session in event.sessions:
         session.join_url = ZOOM
@@ -113,33 +114,29 @@ def test_join_a_session_from_the_mail_with_the_keyboard(app: Flask, browser: Bro
         opened.append(route.request.url)
         route.fulfill(status=200, content_type="text/html", body="<title>Zoom</title><h1>Zoom</h1>")
 
-    with clock.frozen(first.starts_at - timedelta(minutes=5)), live_server_for(app) as base:
+    with clock.frozen(first.starts_at - timedelta(minutes=5)):
         page = browser.new_page(viewport={"width": 390, "height": 800})
         page.route("https://zoom.example.org/**", platform)
-        page.goto(f"{base}/events/cataloging-series")  # a page holding the personal link, as mail does
-        link = path_of(join_links.join_url(sub, first))
-        page.set_content(f'<main><h1>Reminder</h1><p><a href="{base}{link}">Join the session</a></p></main>')
+        page.goto(f"{site.base}/events/cataloging-series")  # a page holding the personal link, as mail does
+        link = join_links.join_url(sub, first)
+        page.set_content(f'<main><h1>Reminder</h1><p><a href="{link}">Join the session</a></p></main>')
         tab_to(page, named("Join the session", "a"), "the join link")
         page.keyboard.press("Enter")
         expect(page.get_by_role("heading", name="Zoom")).to_be_visible()
-        page.close()
     assert opened == [ZOOM]
 
 
-def test_answer_the_evaluation_with_the_keyboard(app: Flask, browser: Browser) -> None:
+@pytest.mark.browser
+def test_answer_the_evaluation_with_the_keyboard(browser: Browser, site: Site) -> None:
     event = series(title="Keyboard series")
     sub = register(event, "keys@example.org", "Kay Board")
-    for session in event.active_sessions:
-        attended(sub, session)
-    attendance.settings_for(event, create=True).evaluation_required = True
-    evaluations.create(event)
-    db.session.commit()
-    with clock.frozen(after_end(event, hours=2)), live_server_for(app) as base:
+    evaluation_due(sub)
+    with clock.frozen(after_end(event, hours=2)):
         run_job("ce")
         db.session.expire_all()
         send_due()
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(base + path_of(evaluations.personal_url(sub)))
+        page.goto(evaluations.personal_url(sub))  # the mail's link: BASE_URL is the site
         expect(page.get_by_role("heading", level=1)).to_have_text("Evaluation: Keyboard series")
         tab_to(page, lambda f: f["type"] == "radio", "the first rating")
         page.keyboard.press("ArrowRight")  # radios in a group move with the arrows
@@ -149,6 +146,5 @@ def test_answer_the_evaluation_with_the_keyboard(app: Flask, browser: Browser) -
         tab_to(page, lambda f: f["tag"] == "button" and "send my answers" in f["text"].lower(), "Send")
         page.keyboard.press("Enter")
         expect(page.get_by_text("Thank you: your answers are saved.")).to_be_visible()
-        page.close()
     db.session.expire_all()
     assert evaluations.has_answered(sub)

@@ -3,7 +3,8 @@ reader in a listed zone sees "your time zone" on that line and no second line re
 and a reader in Tokyo sees an e-forum's days one per line; the archive's zone picker searches
 like every other; the preferences page offers the browser's zone while none is saved and
 keeps "Leave every event" apart from Save; a draft's overview lists what is ready and what
-is missing before publishing."""
+is missing before publishing. (An ended event offering its recordings:
+tests/browser/test_registration_states.py.)"""
 
 from __future__ import annotations
 
@@ -13,15 +14,17 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, expect
 
-from forum.core import clock
 from forum.core.extensions import db
 from forum.mail import links
 from forum.models import Participant, Subscription
-from tests.browser.conftest import sign_in_officer, watch_for_csp_violations
-from tests.browser.test_officer_tables_and_credit import no_sideways_scroll
-from tests.browser.test_registration_states import AFTER, NOW, WALLS, WIDTHS, shot
-from tests.browser.test_subscriber_flow import live_server_for
-from tests.support.calendars import make_event as calendar_event
+from tests.browser.helpers import (
+    WIDTHS,
+    live_server_for,
+    no_sideways_scroll,
+    open_page,
+    shot,
+    sign_in_officer,
+)
 from tests.support.discussion import make_forum
 from tests.support.live import make_event, make_officer
 
@@ -32,9 +35,7 @@ def test_zone_lines_say_your_zone_once_and_tokyo_goes_day_by_day(app: Flask, bro
     make_forum(archive_public=True)  # two days, 10 AM-6 PM Eastern
     with live_server_for(app) as base:
         for zone in ("America/Los_Angeles", "Asia/Tokyo"):
-            context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900}, timezone_id=zone)
-            page = context.new_page()
-            problems = watch_for_csp_violations(page)
+            page, problems = open_page(browser, WIDTHS[device], timezone_id=zone)
             page.goto(f"{base}/events/mentoring")
             lines = page.locator(".zone-lines").first
             viewer = lines.locator(".viewer-zone")
@@ -49,7 +50,7 @@ def test_zone_lines_say_your_zone_once_and_tokyo_goes_day_by_day(app: Flask, bro
                 assert text.inner_text().count("\n") == 1  # two days, two lines, no running line
                 assert ";" not in text.inner_text()
                 no_sideways_scroll(page)
-                shot(page, f"zone-lines-tokyo-{WIDTHS[device]}.png")
+                shot(page, f"zone-lines-tokyo-{WIDTHS[device]}.png", full_page=False)
                 # the archive's picker is the same searching select
                 page.goto(f"{base}/events/mentoring/archive")
                 page.wait_for_url("**/archive?tz=Asia%2FTokyo")
@@ -57,7 +58,6 @@ def test_zone_lines_say_your_zone_once_and_tokyo_goes_day_by_day(app: Flask, bro
                 expect(picker).to_have_value("Asia/Tokyo")
                 page.get_by_label("Search time zones").fill("kolk")
                 assert picker.input_value() == "Asia/Kolkata"
-            context.close()
             assert problems == []
 
 
@@ -69,9 +69,7 @@ def test_preferences_offer_the_browsers_zone_and_keep_leaving_apart(app: Flask, 
     db.session.add(Subscription(participant=person, event=forum, status="active"))
     db.session.commit()
     with live_server_for(app) as base:
-        context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900}, timezone_id="Asia/Tokyo")
-        page = context.new_page()
-        problems = watch_for_csp_violations(page)
+        page, problems = open_page(browser, WIDTHS[device], timezone_id="Asia/Tokyo")
         page.goto(links.preferences_url(person).replace("http://forum.test", base))
         expect(page.get_by_label("Your time zone")).to_have_value("Asia/Tokyo")
         expect(page.get_by_text("Your browser is set to this zone")).to_be_visible()
@@ -81,10 +79,9 @@ def test_preferences_offer_the_browsers_zone_and_keep_leaving_apart(app: Flask, 
         gap = leave.bounding_box()["y"] - save.bounding_box()["y"]  # type: ignore[index]
         assert gap > 60, gap  # not side by side: its own section below
         no_sideways_scroll(page)
-        shot(page, f"preferences-{WIDTHS[device]}.png")
+        shot(page, f"preferences-{WIDTHS[device]}.png", full_page=False)
         save.click()
         expect(page.get_by_role("status")).to_have_text("Your preferences are saved.")
-        context.close()
     db.session.expire_all()
     assert person.timezone == "Asia/Tokyo"
     assert problems == []
@@ -96,9 +93,7 @@ def test_a_drafts_overview_is_a_readiness_list(app: Flask, browser: Browser, dev
     make_event("draft-series", [(datetime(2099, 3, d, 14), datetime(2099, 3, d, 15)) for d in (2, 9)], kind="series", publish=False)
     make_officer()
     with live_server_for(app) as base:
-        context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900})
-        page = context.new_page()
-        problems = watch_for_csp_violations(page)
+        page, problems = open_page(browser, WIDTHS[device])
         sign_in_officer(page, base)
         page.goto(f"{base}/manage/events/draft-series")
         checklist = page.get_by_role("region", name="Before you publish")
@@ -107,33 +102,5 @@ def test_a_drafts_overview_is_a_readiness_list(app: Flask, browser: Browser, dev
         expect(checklist).to_contain_text("Publishing mails nobody by itself")
         expect(page.get_by_text("No mail for this event in the last 30 days.")).to_have_count(0)
         no_sideways_scroll(page)
-        shot(page, f"draft-readiness-{WIDTHS[device]}.png")
-        context.close()
+        shot(page, f"draft-readiness-{WIDTHS[device]}.png", full_page=False)
     assert problems == []
-
-
-@pytest.mark.browser
-@pytest.mark.parametrize("device", WIDTHS)
-def test_an_ended_event_may_offer_its_recordings(app: Flask, browser: Browser, device: str) -> None:
-    with clock.frozen(NOW):
-        event = calendar_event("re-envisioning", WALLS)
-        event.recordings_signup = True  # the officer's choice on the recordings page
-        db.session.commit()
-    with clock.frozen(AFTER), live_server_for(app) as base:
-        context = browser.new_context(viewport={"width": WIDTHS[device], "height": 844})
-        page = context.new_page()
-        problems = watch_for_csp_violations(page)
-        page.goto(f"{base}/events/re-envisioning")
-        head = page.locator(".event-head")
-        expect(head.get_by_text("This event has ended.")).to_be_visible()
-        head.get_by_role("link", name="Register for the recordings").click()
-        form = page.get_by_role("region", name="Register", exact=True).locator("form")
-        form.get_by_label("Email address").fill("late@example.org")
-        form.get_by_role("button", name="Register for the recordings").click()
-        expect(page.get_by_role("heading", level=1)).to_be_visible()
-        no_sideways_scroll(page)
-        context.close()
-    assert problems == []
-    db.session.expire_all()
-    (sub,) = db.session.query(Subscription).filter_by(event_id=event.id)
-    assert sub.participant.email == "late@example.org"

@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.helpers import shot
 from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, live_server, make_officer
 
 
@@ -44,8 +44,7 @@ def create_and_publish(page: Page, base: str) -> None:
     days.get_by_label("End time").fill("18:00")
     days.get_by_role("button", name="Add days").click()
     expect(page.get_by_text("Added 2 days.")).to_be_visible()
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "manage-sessions.png"), full_page=True)
+    shot(page, "manage-sessions.png")
 
     page.get_by_role("navigation", name="This event").get_by_role("link", name="Overview").click()
     page.get_by_role("button", name="Publish").click()
@@ -81,8 +80,7 @@ def test_officer_publishes_an_eforum_and_a_visitor_sees_it_in_their_zone(
         expect(page.get_by_label("Show times in")).to_have_value("Asia/Kolkata")
         expect(page.get_by_text("technical services", exact=True)).to_be_visible()
 
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "event-desktop.png"), full_page=True)
+        shot(page, "event-desktop.png")
 
         # pick another zone: the line follows at once, and the choice is remembered
         page.get_by_label("Show times in").select_option("Europe/London")
@@ -90,7 +88,7 @@ def test_officer_publishes_an_eforum_and_a_visitor_sees_it_in_their_zone(
         page.set_viewport_size({"width": 360, "height": 780})
         page.reload()
         expect(viewer).to_have_text("3:00 PM–11:00 PM (London)")
-        page.screenshot(path=str(ARTIFACTS / "event-phone.png"), full_page=True)
+        shot(page, "event-phone.png")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, f"page is {width}px wide on a 360px phone"
         visitor.close()

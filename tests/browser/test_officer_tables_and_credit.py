@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from forum.ce import attendance, certificates
 from forum.core import clock
 from forum.core.extensions import db
 from forum.demo import data as demo
-from tests.browser.conftest import sign_in_officer, watch_for_csp_violations
-from tests.browser.test_registration_states import WIDTHS, shot
-from tests.browser.test_subscriber_flow import live_server_for
+from tests.browser.helpers import (
+    WIDTHS,
+    live_server_for,
+    no_sideways_scroll,
+    open_page,
+    shot,
+    sign_in_officer,
+)
 from tests.support.ce import after_end, attended, clicked, register, series
 from tests.support.live import make_officer
-
-
-def no_sideways_scroll(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], width  # type: ignore[index]
 
 
 @pytest.mark.browser
@@ -34,9 +34,7 @@ def test_officer_tables_keep_words_whole_and_become_cards_on_a_phone(
     demo.load()
     make_officer()
     with live_server_for(app) as base:
-        context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900})
-        page = context.new_page()
-        problems = watch_for_csp_violations(page)
+        page, problems = open_page(browser, WIDTHS[device])
         sign_in_officer(page, base)
         table = page.locator(".table-wrap > table").first
         expect(table).to_be_visible()
@@ -49,8 +47,7 @@ def test_officer_tables_keep_words_whole_and_become_cards_on_a_phone(
         display = table.locator("tbody tr").first.evaluate("e => getComputedStyle(e).display")
         assert display == ("block" if device == "phone" else "table-row")
         no_sideways_scroll(page)
-        shot(page, f"officer-events-{WIDTHS[device]}.png")
-        context.close()
+        shot(page, f"officer-events-{WIDTHS[device]}.png", full_page=False)
     assert problems == []
 
 
@@ -71,9 +68,7 @@ def test_attendance_credit_and_verification_say_the_same_hours(
     db.session.commit()
     make_officer()
     with clock.frozen(after_end(ev, hours=2)), live_server_for(app) as base:
-        context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900})
-        page = context.new_page()
-        problems = watch_for_csp_violations(page)
+        page, problems = open_page(browser, WIDTHS[device])
         sign_in_officer(page, base)
         page.goto(f"{base}/manage/events/{ev.slug}/attendance/")
         row = page.locator(f"#sub-{carl.id}")
@@ -83,13 +78,12 @@ def test_attendance_credit_and_verification_say_the_same_hours(
         expect(row.locator("td").nth(-2)).to_have_text("1.25")
         expect(page.get_by_text("A session counts after 75 % of each session")).to_be_visible()
         row.evaluate("e => e.scrollIntoView({block: 'center'})")
-        shot(page, f"attendance-credit-{WIDTHS[device]}.png")
+        shot(page, f"attendance-credit-{WIDTHS[device]}.png", full_page=False)
         page.goto(f"{base}/certificates/{cert.code}")
         expect(page.get_by_role("heading", name="This certificate is genuine")).to_be_visible()
         expect(page.locator("dl.certificate-facts")).to_contain_text("1.25")
         no_sideways_scroll(page)
-        shot(page, f"certificate-verify-{WIDTHS[device]}.png")
-        context.close()
+        shot(page, f"certificate-verify-{WIDTHS[device]}.png", full_page=False)
     assert problems == []
 
 
@@ -109,4 +103,3 @@ def test_chart_axis_text_is_readable_on_a_phone(app: Flask, browser: Browser) ->
         height = label.bounding_box()["height"]  # type: ignore[index]
         assert height >= 9, height  # it was about 5 px
         no_sideways_scroll(page)
-        context.close()

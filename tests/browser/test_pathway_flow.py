@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
@@ -17,9 +16,8 @@ from forum.mail.sender import send_due
 from forum.models import Participant
 from forum.models.pathways import PathwayFollow
 from forum.scheduling.scheduler import run_job
-from tests.browser.conftest import ARTIFACTS, open_dev_mail, watch_for_csp_violations
-from tests.browser.test_accessibility import violations
-from tests.browser.test_subscriber_flow import live_server_for
+from tests.browser.a11y import violations
+from tests.browser.helpers import live_server_for, open_dev_mail, open_page, shot
 from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, make_event, make_officer
 
 LEARNER = "learner@example.org"
@@ -29,11 +27,6 @@ TITLE = "New to technical services"
 def deliver() -> None:
     db.session.expire_all()
     send_due()
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 def add_resource(page: Page, title: str, url: str, kind: str, minutes: str) -> None:
@@ -98,25 +91,21 @@ def test_an_officer_builds_a_pathway_and_a_learner_gets_step_one_by_mail(
     make_officer()
     make_event("cataloging-basics", [(datetime(2030, 6, 4, 14), datetime(2030, 6, 4, 15))], kind="series")
     with live_server_for(app) as base:
-        officer = browser.new_context(viewport={"width": 1100, "height": 900})
-        officer_page = officer.new_page()
-        problems = watch_for_csp_violations(officer_page)
+        officer_page, problems = open_page(browser, 1100)
         build_pathway(officer_page, base)
-        axe, unreadable = Axe(), []
+        unreadable: list[str] = []
         for path in ("", "/needs", "/resources", "/gaps", "/new-to-technical-services"):
             officer_page.goto(f"{base}/manage/pathways{path}")
-            unreadable += violations(officer_page, axe)
-        officer.close()
+            unreadable += violations(officer_page)
 
-        context = browser.new_context(timezone_id="Europe/Berlin", viewport={"width": 1100, "height": 900})
-        page = context.new_page()
-        problems += watch_for_csp_violations(page)
+        page, more = open_page(browser, 1100, timezone_id="Europe/Berlin")
+        problems += more
         page.goto(f"{base}/")
         page.get_by_role("navigation", name="Site").get_by_role("link", name="Pathways").click()
-        unreadable += violations(page, axe)
+        unreadable += violations(page)
         page.get_by_role("link", name="onboarding").click()
         expect(page.get_by_role("heading", name="Topic: onboarding (2 resources)")).to_be_visible()
-        unreadable += violations(page, axe)
+        unreadable += violations(page)
         page.get_by_role("region", name="Start from where you are").get_by_role("link", name=TITLE).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
         expect(page.get_by_text("3 steps · about 95 minutes in all")).to_be_visible()
@@ -130,17 +119,17 @@ def test_an_officer_builds_a_pathway_and_a_learner_gets_step_one_by_mail(
         follow.get_by_label("Day of the week").select_option(label="Thursday")
         follow.get_by_label("Hour").select_option(label="8:00 AM")
         shot(page, "pathway-2-follow.png")
-        unreadable += violations(page, axe)
+        unreadable += violations(page)
         follow.get_by_role("button", name="Follow by email").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
 
         deliver()
         open_dev_mail(page, base, LEARNER, f"Confirm: follow the pathway “{TITLE}”")
         page.get_by_role("link", name="Confirm that you want to follow it").click()
-        unreadable += violations(page, axe)
+        unreadable += violations(page)
         page.get_by_role("button", name="Confirm and start").click()
         expect(page.get_by_role("status")).to_contain_text("You follow this pathway.")
-        unreadable += violations(page, axe)
+        unreadable += violations(page)
 
         run_job("pathways")  # the scheduler's next sweep
         deliver()
@@ -156,9 +145,8 @@ def test_an_officer_builds_a_pathway_and_a_learner_gets_step_one_by_mail(
         page.goto(links.preferences_url(person))
         section = page.get_by_role("region", name="Pathways")
         expect(section).to_contain_text("Step 1 of 3 mailed, 0 done; next step Thursday")
-        unreadable += violations(page, axe)
+        unreadable += violations(page)
         shot(page, "pathway-4-preferences.png")
-        context.close()
     assert problems == []
     assert unreadable == []
     db.session.expire_all()

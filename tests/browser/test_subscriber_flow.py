@@ -5,34 +5,21 @@ leaves with the unsubscribe link."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from forum.core.extensions import db
 from forum.demo import data as demo
-from forum.mail.sender import send_due
 from forum.models import Event, Participant
-from tests.browser.conftest import ARTIFACTS, watch_for_csp_violations
-from tests.support.live import live_server
+from tests.browser.helpers import deliver, live_server_for, open_dev_mail, open_page, shot
 
 VISITOR = "visitor@example.org"
 # an e-forum: its registrants choose how list mail comes (a webinar series has no such choice)
 SERIES_SLUG = "mentoring-in-technical-services"
-
-
-@contextmanager
-def live_server_for(app: Flask) -> Iterator[str]:
-    """The live server, with BASE_URL (so every link in mail) pointing at it."""
-    with live_server(app) as base:
-        app.config["BASE_URL"] = base
-        app.extensions.pop("forum_url_adapter", None)  # web/urls.py caches the bound adapter
-        yield base
 
 
 def berlin_line(event: Event) -> str:
@@ -50,24 +37,6 @@ def berlin_line(event: Event) -> str:
     return f"{clock_time(start)}\u2013{clock_time(end)} (Berlin)"
 
 
-def deliver() -> None:
-    """What the sender (scheduler) would do: queued mail goes to the dev mailbox."""
-    db.session.expire_all()
-    send_due()
-
-
-def open_mail(page: Page, base: str, subject: str) -> None:
-    page.goto(f"{base}/dev/mail/")
-    expect(page.get_by_role("heading", name="Dev mailbox")).to_be_visible()
-    page.get_by_role("row").filter(has_text=VISITOR).get_by_role("link", name=subject).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(subject)
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
-
 @pytest.mark.browser
 def test_a_visitor_subscribes_confirms_changes_delivery_and_leaves(app: Flask, browser: Browser) -> None:
     demo.load()
@@ -77,9 +46,7 @@ def test_a_visitor_subscribes_confirms_changes_delivery_and_leaves(app: Flask, b
     expected_line = berlin_line(series)
 
     with live_server_for(app) as base:
-        context = browser.new_context(timezone_id="Europe/Berlin", viewport={"width": 1100, "height": 900})
-        page = context.new_page()
-        csp_problems = watch_for_csp_violations(page)
+        page, csp_problems = open_page(browser, 1100, timezone_id="Europe/Berlin")
 
         # find the series and read its times in Berlin time
         page.goto(f"{base}/")
@@ -101,7 +68,7 @@ def test_a_visitor_subscribes_confirms_changes_delivery_and_leaves(app: Flask, b
 
         # the confirmation mail, read in the dev mailbox; its link asks for a button press
         deliver()
-        open_mail(page, base, f"Confirm your subscription: {title}")
+        open_dev_mail(page, base, VISITOR, f"Confirm your subscription: {title}")
         expect(page.get_by_text("Hello Vera Visitor,").first).to_be_visible()
         page.get_by_role("link", name="Confirm your subscription").click()
         expect(page.get_by_role("heading", level=1)).to_have_text(title)
@@ -115,7 +82,7 @@ def test_a_visitor_subscribes_confirms_changes_delivery_and_leaves(app: Flask, b
         # the welcome mail says how mail comes, and links to the preferences
         deliver()
         welcome = f"Welcome: {title}"
-        open_mail(page, base, welcome)
+        open_dev_mail(page, base, VISITOR, welcome)
         expect(page.locator(".prose").get_by_text("Delivery: Daily digest.")).to_be_visible()
         page.locator(".prose").get_by_role("link", name="Change delivery, time zone or name").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Your subscriptions")
@@ -129,7 +96,7 @@ def test_a_visitor_subscribes_confirms_changes_delivery_and_leaves(app: Flask, b
         shot(page, "subscriber-3-preferences.png")
 
         # the welcome mail's leave link: a page with a button, then the subscriber is gone
-        open_mail(page, base, welcome)
+        open_dev_mail(page, base, VISITOR, welcome)
         leave = page.locator(".prose").get_by_role("link", name="Leave this event")
         # the same link mail programs offer as their own unsubscribe button (List-Unsubscribe)
         expect(page.locator(".mail-headers")).to_contain_text(f"<{leave.get_attribute('href')}>")
@@ -141,7 +108,6 @@ def test_a_visitor_subscribes_confirms_changes_delivery_and_leaves(app: Flask, b
         )
         expect(page.get_by_role("button", name=f"Re-join {title}")).to_be_visible()
         shot(page, "subscriber-4-left.png")
-        context.close()
     assert csp_problems == []
 
     db.session.expire_all()

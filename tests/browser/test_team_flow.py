@@ -19,7 +19,7 @@ from forum.core.extensions import db
 from forum.discussion import service as discussion
 from forum.models import AuditEntry, Officer
 from forum.team import roles
-from tests.browser.conftest import sign_in, watch_for_csp_violations
+from tests.browser.helpers import sign_in, watch_for_csp_violations
 from tests.support.api import make_event
 from tests.support.discussion import LIST, OPEN_AT, make_forum, message, subscribe
 from tests.support.live import live_server, make_officer

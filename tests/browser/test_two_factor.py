@@ -1,5 +1,7 @@
 """A real Chromium: an officer turns on two-step sign-in (the QR code shows under the CSP, the
-secret beside it), keeps the recovery codes, and the next sign-in asks for a code."""
+secret beside it), keeps the recovery codes, and the next sign-in asks for a code; on the
+development server and on the production one over HTTPS (secure cookies: the password step
+must carry over to the code step)."""
 
 from __future__ import annotations
 
@@ -7,33 +9,27 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from flask import Flask
 from playwright.sync_api import Browser, expect
 
 from forum.core import clock
-from tests.browser.conftest import watch_for_csp_violations
-from tests.browser.test_accessibility import violations
-from tests.support.live import live_server, make_officer
+from tests.browser.a11y import violations
+from tests.browser.helpers import Site, open_page, sign_in
+from tests.support.live import make_officer
 
 AT = datetime(2030, 5, 6, 9, 0, 10, tzinfo=UTC)
 
 
 @pytest.mark.browser
-def test_an_officer_turns_on_two_step_sign_in_and_then_needs_a_code(app: Flask, browser: Browser) -> None:
+def test_an_officer_turns_on_two_step_sign_in_and_then_needs_a_code(browser: Browser, site: Site) -> None:
     make_officer("two@example.org", "a long enough password")
-    with live_server(app) as base, clock.frozen(AT):
-        page = browser.new_page()
-        problems = watch_for_csp_violations(page)
-        page.goto(f"{base}/login")
-        page.get_by_label("Email").fill("two@example.org")
-        page.get_by_label("Password").fill("a long enough password")
-        page.get_by_role("button", name="Sign in").click()
+    base = site.base
+    with clock.frozen(AT):
+        page, problems = open_page(browser)
+        sign_in(page, base, "two@example.org", "a long enough password")
         page.get_by_role("link", name="Your account’s two-step sign-in").click()
         page.get_by_role("button", name="Set up two-step sign-in").click()
         expect(page.get_by_role("img", name="QR code of your sign-in secret")).to_be_visible()
-        axe = Axe()
-        assert violations(page, axe) == []  # the enrolment page, with its QR code
+        assert violations(page) == []  # the enrolment page, with its QR code
         secret = page.locator("p code").first.inner_text()
         code = pyotp.TOTP(secret).at(int(AT.timestamp()))
         page.get_by_label("Code from your authenticator app").fill(code)
@@ -43,10 +39,7 @@ def test_an_officer_turns_on_two_step_sign_in_and_then_needs_a_code(app: Flask, 
         page.get_by_role("button", name="Sign out").click()
         later = AT + timedelta(seconds=30)
         with clock.frozen(later):
-            page.goto(f"{base}/login")
-            page.get_by_label("Email").fill("two@example.org")
-            page.get_by_label("Password").fill("a long enough password")
-            page.get_by_role("button", name="Sign in").click()
+            sign_in(page, base, "two@example.org", "a long enough password")
             expect(page.get_by_role("heading", name="Two-step sign-in")).to_be_visible()
             page.get_by_label("Code from your authenticator app, or a recovery code").fill("000000")
             page.get_by_role("button", name="Verify and sign in").click()

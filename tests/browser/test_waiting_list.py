@@ -13,11 +13,21 @@ from playwright.sync_api import Browser, expect
 from forum.core import clock
 from forum.core.extensions import db
 from forum.demo import data as demo
+from forum.mail import links
 from forum.models import Event, Participant
 from forum.subscriptions import service
-from tests.browser.conftest import open_dev_mail, watch_for_csp_violations
-from tests.browser.test_subscriber_flow import deliver, live_server_for, open_mail, shot
-from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, make_officer
+from forum.webinars import join_links
+from tests.browser.a11y import check, sign_in_checked
+from tests.browser.helpers import (
+    deliver,
+    live_server_for,
+    open_dev_mail,
+    open_page,
+    path_of,
+    shot,
+    sign_in_officer,
+)
+from tests.support.live import make_officer
 
 VISITOR = "visitor@example.org"
 # the demo's webinar series (test_subscriber_flow's SERIES_SLUG is the demo e-forum now)
@@ -43,9 +53,7 @@ def test_full_series_waiting_list_then_promotion_with_invite(app: Flask, browser
     title = series.title
 
     with live_server_for(app) as base:
-        visitor = browser.new_context(timezone_id="Europe/Berlin")
-        page = visitor.new_page()
-        csp_problems = watch_for_csp_violations(page)
+        page, csp_problems = open_page(browser, timezone_id="Europe/Berlin")
         page.goto(f"{base}/events/{SERIES_SLUG}")
         expect(page.locator(".event-head").get_by_text("This series is full.")).to_be_visible()
         form = page.get_by_role("region", name="Register", exact=True).locator("form")
@@ -61,16 +69,11 @@ def test_full_series_waiting_list_then_promotion_with_invite(app: Flask, browser
         expect(page.get_by_role("status")).to_contain_text("you are on the waiting list: number 1 in line")
         shot(page, "waiting-list-1-position.png")
         deliver()
-        open_mail(page, base, f"On the waiting list: {title}")
+        open_dev_mail(page, base, VISITOR, f"On the waiting list: {title}")
         expect(page.get_by_text("number 1 in line").first).to_be_visible()
 
-        officer = browser.new_context(timezone_id="America/New_York")
-        desk = officer.new_page()
-        desk.goto(f"{base}/manage/")
-        desk.get_by_label("Email").fill(OFFICER_EMAIL)
-        desk.get_by_label("Password").fill(OFFICER_PASSWORD)
-        desk.get_by_role("button", name="Sign in").click()
-        expect(desk.get_by_role("heading", name="Events", exact=True)).to_be_visible()
+        desk, _ = open_page(browser, timezone_id="America/New_York")
+        sign_in_officer(desk, base)
         desk.goto(f"{base}/manage/events/{SERIES_SLUG}/subscribers")
         desk.get_by_role("navigation", name="This event").get_by_role("link", name="Seats").click()
         expect(desk.locator("[data-seats-left]")).to_have_text("0")
@@ -81,16 +84,14 @@ def test_full_series_waiting_list_then_promotion_with_invite(app: Flask, browser
         expect(desk.locator("[data-seats-taken]")).to_have_text("2")
         expect(desk.get_by_text("Nobody is waiting.")).to_be_visible()
         shot(desk, "waiting-list-2-officer.png")
-        officer.close()
 
         deliver()
-        open_mail(page, base, f"Welcome: {title}")
+        open_dev_mail(page, base, VISITOR, f"Welcome: {title}")
         expect(page.get_by_text("text/calendar").first).to_be_visible()
         expect(page.get_by_text("invite.ics").first).to_be_visible()
         body = page.content()
         assert "your personal link" in body and ZOOM not in body and "zoom.us" not in body
         shot(page, "waiting-list-3-welcome.png")
-        visitor.close()
     assert csp_problems == []
     db.session.expire_all()
     person = Participant.by_email(VISITOR)
@@ -102,12 +103,6 @@ def test_full_series_waiting_list_then_promotion_with_invite(app: Flask, browser
 def test_webinar_pages_have_no_serious_accessibility_violations(app: Flask, browser: Browser) -> None:
     """axe-core on the join link's waiting page, the preferences page with join links and a
     waiting-list place, and the officer's seats and recordings pages."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    from forum.mail import links
-    from forum.webinars import join_links
-    from tests.browser.test_accessibility import check, path_of, sign_in
-
     demo.load()
     make_officer()
     series = Event.by_slug(SERIES_SLUG)
@@ -120,13 +115,10 @@ def test_webinar_pages_have_no_serious_accessibility_violations(app: Flask, brow
     second = service.subscribe(series, "second@example.org", conduct_accepted=True)
     db.session.commit()
     assert (first.status, second.status) == ("active", "waitlisted")
-    axe = Axe()
     problems: list[str] = []
     with live_server_for(app) as base:
-        context = browser.new_context(timezone_id="Europe/Berlin")
-        page = context.new_page()
-        csp_problems = watch_for_csp_violations(page)
-        check(page, axe, base + path_of(join_links.join_url(first, series.sessions[0])), problems)
+        page, csp_problems = open_page(browser, timezone_id="Europe/Berlin")
+        check(page, base + path_of(join_links.join_url(first, series.sessions[0])), problems)
         # days before the session: the waiting page counts down (static/js/door.js)
         expect(page.locator("[data-countdown]")).to_have_text(re.compile(r"^in \d+ days? \d+:\d\d:\d\d$"))
         expect(page.locator(".viewer-zone .viewer-text")).to_contain_text("(Berlin)")
@@ -134,11 +126,10 @@ def test_webinar_pages_have_no_serious_accessibility_violations(app: Flask, brow
             links.preferences_url(first.participant),
             links.preferences_url(second.participant),
         ):
-            check(page, axe, base + path_of(url), problems)
+            check(page, base + path_of(url), problems)
         expect(page.locator(".waitlist-position")).to_contain_text("number 1 on the waiting list")
-        sign_in(page, base, axe, problems)
+        sign_in_checked(page, base, problems)
         for path in (f"/manage/events/{SERIES_SLUG}/seats", f"/manage/events/{SERIES_SLUG}/recordings"):
-            check(page, axe, base + path, problems)
-        context.close()
+            check(page, base + path, problems)
     assert problems == []
     assert csp_problems == []

@@ -2,9 +2,15 @@
 FORUM_ENV=production, reached through a small TLS-terminating reverse proxy that adds
 X-Forwarded-For and X-Forwarded-Proto (what nginx or Caddy do in the README's recipe).
 
-The certificate comes from a throw-away CA (trustme); `spki_hash()` gives Chromium the
-key to trust (``--ignore-certificate-errors-spki-list``), so the browser treats the site as
-properly secure and applies its referrer rules exactly as it would on the real site.
+The certificate comes from a throw-away CA (trustme), made once per test process
+(`tls_identity()`); its `spki` gives Chromium the key to trust
+(``--ignore-certificate-errors-spki-list``), so the browser treats the site as properly secure
+and applies its referrer rules exactly as it would on the real site, and one browser serves
+every test.
+
+The tests move time with `forum.core.clock.frozen`; the gunicorn worker is another process,
+so it asks the test process for "now" (a Unix socket, tests/support/gunicorn_clock.py) and
+the server and the test agree on the time as they do with the in-process live server.
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ import socketserver
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -31,6 +38,8 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import Flask
+
+from forum.core import clock
 
 ROOT = Path(__file__).resolve().parents[2]
 HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-connection", b"te", b"upgrade", b"x-forwarded-proto"}
@@ -97,6 +106,54 @@ class ProductionSite:
     log: Path
 
 
+@dataclass(frozen=True)
+class TLSIdentity:
+    """The site's certificate: what the proxy serves, what a Python client trusts, and the
+    key hash Chromium is told to trust."""
+
+    server_context: ssl.SSLContext
+    client_context: ssl.SSLContext
+    spki: str
+
+
+def tls_identity() -> TLSIdentity:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    return TLSIdentity(server_context, client_context, spki_hash(cert.cert_chain_pems[0].bytes()))
+
+
+class _ClockHandler(socketserver.StreamRequestHandler):
+    """One answer per connection: the test process's `clock.now()`, frozen or not."""
+
+    def handle(self) -> None:
+        self.wfile.write(clock.now().isoformat().encode())
+
+
+class ClockServer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path), _ClockHandler)
+
+
+@contextmanager
+def clock_server(path: Path) -> Iterator[Path]:
+    server = ClockServer(path)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield path
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        path.unlink(missing_ok=True)
+
+
 def spki_hash(cert_pem: bytes) -> str:
     """base64(sha256(SubjectPublicKeyInfo)): how Chromium names a key it should trust."""
     cert = x509.load_pem_x509_certificate(cert_pem)
@@ -128,21 +185,29 @@ def _wait_until_up(url: str, context: ssl.SSLContext, proc: subprocess.Popen[byt
 
 
 @contextmanager
-def production_site(app: Flask, tmp_path: Path, mail_url: str, **env: str) -> Iterator[ProductionSite]:
-    """gunicorn (2 threads) serving `wsgi:app` in production mode on the test app's database,
-    behind the TLS proxy; the test app is pointed at the same BASE_URL and SECRET_KEY so the
-    links it makes (and the mail it sends with `send_due`) are the site's."""
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(server_context)
-    client_context = ssl.create_default_context()
-    ca.configure_trust(client_context)
+def production_site(
+    app: Flask, tmp_path: Path, mail_url: str, tls: TLSIdentity | None = None, **env: str
+) -> Iterator[ProductionSite]:
+    """gunicorn (4 threads) serving `wsgi:app` in production mode on the test app's database,
+    behind the TLS proxy (with `tls`, or a certificate of its own); the test app is pointed
+    at the same BASE_URL and SECRET_KEY so the links it makes (and the mail it sends with
+    `send_due`) are the site's. The worker's clock is the test's (see the module's text)."""
+    tls = tls or tls_identity()
+    with ExitStack() as stack:
+        # a short path: a Unix socket's name is limited to about 100 bytes
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="clock-"))
+        path = stack.enter_context(clock_server(Path(folder) / "now"))
+        yield stack.enter_context(_gunicorn(app, tmp_path, mail_url, tls, {**env, "FORUM_TEST_CLOCK": str(path)}))
 
+
+@contextmanager
+def _gunicorn(
+    app: Flask, tmp_path: Path, mail_url: str, tls: TLSIdentity, env: dict[str, str]
+) -> Iterator[ProductionSite]:
     upstream = socket.socket()
     upstream.bind(("127.0.0.1", 0))
     upstream.listen(64)
-    proxy = TLSProxy(upstream.getsockname(), server_context)
+    proxy = TLSProxy(upstream.getsockname(), tls.server_context)
     base = f"https://127.0.0.1:{proxy.server_address[1]}"
     secret = secrets.token_hex(32)
     log = tmp_path / "gunicorn.log"
@@ -162,6 +227,7 @@ def production_site(app: Flask, tmp_path: Path, mail_url: str, **env: str) -> It
     with log.open("wb") as out:
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4",
+             "--config", "python:tests.support.gunicorn_clock",
              "--bind", f"fd://{fd}", "--access-logfile", "-", "wsgi:app"],
             cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT, pass_fds=(fd,),
             start_new_session=True,
@@ -171,10 +237,10 @@ def production_site(app: Flask, tmp_path: Path, mail_url: str, **env: str) -> It
     thread.start()
     previous = {k: app.config[k] for k in ("BASE_URL", "SECRET_KEY", "MAIL_URL")}
     try:
-        _wait_until_up(f"{base}/", client_context, proc, log)
+        _wait_until_up(f"{base}/", tls.client_context, proc, log)
         app.config.update(BASE_URL=base, SECRET_KEY=secret, MAIL_URL=mail_url)
         app.extensions.pop("forum_url_adapter", None)  # web/urls.py caches the bound adapter
-        yield ProductionSite(base, secret, spki_hash(cert.cert_chain_pems[0].bytes()), log)
+        yield ProductionSite(base, secret, tls.spki, log)
     finally:
         app.config.update(previous)
         app.extensions.pop("forum_url_adapter", None)
