@@ -17,6 +17,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from forum.core.extensions import csrf, db, limiter, login, migrate
     from forum.core.i18n import TRANSLATIONS_DIR, babel, forget_previous_locale, select_locale
     from forum.core.validation import BoundedIntConverter
+
+    # Every area's registrations in every process, not only the scheduler's: the job modules
+    # also register what web requests look up (the mentoring certificate finder behind
+    # /certificates/<code>, the reminder and forum-opening mail previews).
+    from forum.scheduling import jobs as _every_area  # noqa: F401
     from forum.web.blueprints import register_blueprints
     from forum.web.fast_pages import FastPages
     from forum.web.helpers import register_template_helpers
