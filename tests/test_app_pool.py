@@ -1,6 +1,6 @@
 """Each test gets the process's app (tests/support/app_pool.py) as if newly built: what one
-test changes on it (settings, lazily made extension state, templates, the rate limiter, rows)
-is gone for the next."""
+test changes on it (settings, lazily made extension state, templates, the rate limiter, the
+engine, rows) is gone for the next."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def test_what_a_test_changes_on_the_shared_app_is_gone_for_the_next(
     assert {"forum_page_cache", "forum_tokens"} <= set(app.extensions) - set(pool.extensions)
     create_app({**app.config, "RATELIMIT_ENABLED": True})
     assert limiter.enabled
+    first_engine = db.engine  # a listener a test forgot to remove goes with it
     db.session.add(Participant(email="left@example.org", email_key="left@example.org"))
     db.session.commit()
     db.session.remove()
@@ -61,7 +62,7 @@ def test_what_a_test_changes_on_the_shared_app_is_gone_for_the_next(
         render_template("mail/test_plain.txt", body="hi")
     assert page_cache.store() is not first_store
     assert not limiter.enabled
-    assert str(db.engine.url) == url
+    assert str(db.engine.url) == url and db.engine is not first_engine
     assert db.session.scalar(select(func.count(Participant.id))) == 0
 
 

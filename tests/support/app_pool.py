@@ -16,8 +16,9 @@ can change on it, so each test starts from the same state a freshly built app ha
 - the rate limiter: Flask-Limiter keeps `enabled`, its storage and strategy on the one global
   `Limiter`, set by whichever app was initialised last (tests that build a rate-limited app of
   their own change it); its attributes are put back as this app left them;
-- the database: SQLite gets this test's own file (an engine on a fresh copy of the empty
-  schema, as before); PostgreSQL keeps the process's schema, emptied after every test.
+- the database engine: a new one per test (no pool or event listener outlives its test), on
+  this test's own SQLite file (a copy of the empty schema, as before) or on the process's
+  PostgreSQL schema, emptied after every test.
 
 `tests/test_app_pool.py` changes each of these and checks the next checkout is pristine.
 """
@@ -71,7 +72,7 @@ def pooled(key: str, config: dict[str, Any] | None = None) -> Pooled:
 
 def checkout(pool: Pooled, **config: Any) -> Flask:
     """The pooled app as freshly built, with `config` (this test's database URL, mailbox ...)
-    on top. A changed SQLALCHEMY_DATABASE_URI gets its own engine (the SQLite file per test)."""
+    on top, and a new engine on that database."""
     app = pool.app
     app.config.clear()
     app.config.update(copy.deepcopy(pool.config))
@@ -84,10 +85,8 @@ def checkout(pool: Pooled, **config: Any) -> Flask:
     vars(limiter).clear()
     vars(limiter).update(pool.limiter_state)
     engines = db._app_engines[app]  # Flask-SQLAlchemy's engines for this app (no public setter)
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if engines[None].url.render_as_string(hide_password=False) != str(url):
-        engines[None].dispose()
-        engines[None] = sa.create_engine(url, **pool.engine_options)
+    engines[None].dispose()
+    engines[None] = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"], **pool.engine_options)
     return app
 
 
