@@ -68,7 +68,9 @@ _pg_tables_ready = False
 def make_config(db_url: str, schema: str | None, tmp_path) -> dict:  # type: ignore[no-untyped-def]
     engine_options: dict = {"pool_pre_ping": True}
     if schema:
-        engine_options["connect_args"] = {"options": f"-csearch_path={schema}"}
+        # Commits do not wait for the shared server's WAL flush (8.6 ms against 2.3 ms each on
+        # the test machine); what they wrote is visible to every session all the same.
+        engine_options["connect_args"] = {"options": f"-csearch_path={schema} -csynchronous_commit=off"}
     return {
         "TESTING": True,
         "FORUM_ENV": "development",  # production is the default; tests opt out like `make run`
