@@ -86,6 +86,8 @@ browser-deps:
 # (tests/c/ical_check.c, built on first use), the other calendar readers every test's calendars
 # go through, and Postfix's postmap (the relay recipient map test).
 # Installed the same way: apt-get when root, else one line saying what to install.
+# iproute2 (`ip netns`, tests/test_multihost.py) is added only as root with apt-get: only root
+# can make network namespaces, and without them that one test skips, saying why.
 TOOL_PACKAGES := nodejs npm postfix gcc pkg-config libical-dev
 
 tool-deps:
@@ -94,6 +96,8 @@ tool-deps:
 	command -v postmap >/dev/null 2>&1 || [ -x /usr/sbin/postmap ] || missing="$$missing postfix"; \
 	{ command -v cc >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libical; } \
 	  || missing="$$missing gcc pkg-config libical-dev"; \
+	if ! command -v ip >/dev/null 2>&1 && [ ! -x /usr/sbin/ip ] && [ ! -x /sbin/ip ] \
+	  && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then missing="$$missing iproute2"; fi; \
 	[ -z "$$missing" ] && exit 0; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "make test: installing $$missing for the test suite (apt-get)"; \

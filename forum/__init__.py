@@ -15,7 +15,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from forum import cli
     from forum.core import config as settings
     from forum.core.extensions import csrf, db, limiter, login, migrate
-    from forum.core.i18n import TRANSLATIONS_DIR, babel, select_locale
+    from forum.core.i18n import TRANSLATIONS_DIR, babel, forget_previous_locale, select_locale
     from forum.core.validation import BoundedIntConverter
     from forum.web.blueprints import register_blueprints
     from forum.web.helpers import register_template_helpers
@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=TRANSLATIONS_DIR)
+    app.before_request(forget_previous_locale)  # first: every later hook speaks this request's language
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     register_blueprints(app)
     register_template_helpers(app)

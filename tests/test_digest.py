@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from forum.core import clock
 from forum.core.extensions import db
 from forum.models import JobRun
 from forum.scheduling.jobs import run_job
@@ -17,19 +16,11 @@ from tests.support.scheduling import (
     make_forum,
     outbox,
     parsed,
+    run_hourly,
     subject_of,
     subscribe,
     text_of,
 )
-
-
-def _drive(start, end, step=timedelta(hours=1)):  # type: ignore[no-untyped-def]
-    """Run the digest job every `step` from `start` to `end`, as the scheduler would."""
-    at = start
-    while at <= end:
-        with clock.frozen(at):
-            run_job("digests", at=at)
-        at += step
 
 
 def _forum_with_posts():  # type: ignore[no-untyped-def]
@@ -59,7 +50,7 @@ def _forum_with_posts():  # type: ignore[no-untyped-def]
 
 def test_one_digest_per_day_with_that_days_posts_in_order(app):
     _forum_with_posts()
-    _drive(eastern(2019, 9, 10, 8), eastern(2019, 9, 12, 9))
+    run_hourly("digests", eastern(2019, 9, 10, 8), eastern(2019, 9, 12, 9))
 
     alice = outbox("digest", "alice@example.org")
     assert [subject_of(r) for r in alice] == [
@@ -102,7 +93,7 @@ def test_no_digest_on_a_day_without_posts(app):
     event = make_forum(days=2)
     subscribe(event, "alice@example.org")
     add_post(event, eastern(2019, 9, 11, 11), "Only on day two")
-    _drive(eastern(2019, 9, 10, 8), eastern(2019, 9, 12, 9))
+    run_hourly("digests", eastern(2019, 9, 10, 8), eastern(2019, 9, 12, 9))
 
     rows = outbox("digest")
     assert len(rows) == 1 and "Wednesday, 9/11/2019" in subject_of(rows[0])
@@ -126,7 +117,7 @@ def test_a_scheduler_stopped_over_the_digest_hour_catches_up_once_with_the_date(
     run_job("digests", at=eastern(2019, 9, 10, 17, 0))  # before the digest hour: nothing yet
     assert outbox("digest") == []
     # down from 17:00 until the next morning; when it comes back, yesterday's digest goes out once
-    _drive(eastern(2019, 9, 11, 9, 30), eastern(2019, 9, 11, 10, 30))
+    run_hourly("digests", eastern(2019, 9, 11, 9, 30), eastern(2019, 9, 11, 10, 30))
     rows = outbox("digest", "alice@example.org")
     assert len(rows) == 1
     assert "Tuesday, 9/10/2019" in subject_of(rows[0])
@@ -146,7 +137,7 @@ def test_posts_after_the_digest_hour_go_in_the_next_digest(app):
     event = make_forum(days=2, hours=(10, 22))  # open late: digest at 18:00 is mid-day
     subscribe(event, "alice@example.org")
     add_post(event, eastern(2019, 9, 10, 20), "Evening thought")
-    _drive(eastern(2019, 9, 10, 8), eastern(2019, 9, 12, 0))
+    run_hourly("digests", eastern(2019, 9, 10, 8), eastern(2019, 9, 12, 0))
     rows = outbox("digest")
     assert len(rows) == 1
     assert "Wednesday, 9/11/2019" in subject_of(rows[0]) and "Evening thought" in text_of(rows[0])

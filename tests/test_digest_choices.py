@@ -21,6 +21,7 @@ from tests.support.scheduling import (
     make_forum,
     outbox,
     race_job,
+    run_hourly,
     subject_of,
     subscribe,
     text_of,
@@ -31,19 +32,12 @@ NY = "America/New_York"
 
 
 def _reader(event, email, zone, **choices):  # type: ignore[no-untyped-def]
-    sub = subscribe(event, email, mode="digest", zone=zone)
-    set_delivery(sub, **choices)
-    db.session.commit()
+    """A digest reader who made their choices the day before the forum opened."""
+    with clock.frozen(event.starts_at - timedelta(days=1)):
+        sub = subscribe(event, email, mode="digest", zone=zone)
+        set_delivery(sub, **choices)
+        db.session.commit()
     return sub
-
-
-def _drive(start, end, step=timedelta(hours=1)):  # type: ignore[no-untyped-def]
-    """The digest job every `step` (5 minutes past), as the scheduler runs it."""
-    at = start
-    while at <= end:
-        with clock.frozen(at):
-            run_job("digests", at=at)
-        at += step
 
 
 def _local_sends(email: str, zone: str) -> list[tuple[date, int, str]]:
@@ -71,7 +65,7 @@ def test_each_kind_goes_at_each_readers_own_hour_across_both_dst_changes(app):
     for n in range(12):
         day = date(2019, 10, 25) + timedelta(days=n)
         add_post(event, eastern(day.year, day.month, day.day, 12), f"Day {n + 1}: mentoring notes")
-    _drive(eastern(2019, 10, 25, 9, 5), eastern(2019, 11, 6, 9, 5))
+    run_hourly("digests", eastern(2019, 10, 25, 9, 5), eastern(2019, 11, 6, 9, 5))
 
     days = [date(2019, 10, 26) + timedelta(days=n) for n in range(11)]  # 26 Oct .. 5 Nov
     nina = _local_sends("nina@example.org", NY)
@@ -106,7 +100,7 @@ def test_each_kind_goes_at_each_readers_own_hour_across_both_dst_changes(app):
     assert "Final digest" in pat[-1][2]
     # once each: a second sweep over the same days sends nothing more
     before = len(outbox("digest"))
-    _drive(eastern(2019, 10, 25, 9, 5), eastern(2019, 11, 6, 9, 5), step=timedelta(hours=6))
+    run_hourly("digests", eastern(2019, 10, 25, 9, 5), eastern(2019, 11, 6, 9, 5), step=timedelta(hours=6))
     assert len(outbox("digest")) == before
 
 
@@ -163,3 +157,104 @@ def test_a_reader_who_left_every_thread_out_gets_no_empty_digest(app):
     run_job("digests", at=eastern(2019, 9, 10, 18, 5))
     assert outbox("digest", "quiet@example.org") == []
     assert len(outbox("digest", "loud@example.org")) == 1
+
+
+# --- changing one's choices mid-forum: no post twice, none skipped ---------------------------
+
+
+def _subjects_received(email: str) -> Counter[str]:
+    """How many times each post ("Post 01" ...) reached a reader, by digest or each-message mail."""
+    seen: Counter[str] = Counter()
+    for kind in ("digest", "post"):
+        for row in outbox(kind, email):
+            text = text_of(row)
+            seen.update(f"Post {n:02d}" for n in range(1, 40) if f"Post {n:02d}" in text)
+    return seen
+
+
+def _posts_each_noon(event, first: date, days: int, start: int = 1) -> list[str]:  # type: ignore[no-untyped-def]
+    subjects = []
+    for n in range(days):
+        day = first + timedelta(days=n)
+        for hour, m in ((11, 0), (15, 1)):
+            subject = f"Post {start + 2 * n + m:02d}"
+            add_post(event, eastern(day.year, day.month, day.day, hour), subject)
+            subjects.append(subject)
+    return subjects
+
+
+def test_daily_to_weekly_mid_forum_sends_no_post_twice(app):
+    """Daily at the forum's 6 PM for four days, then weekly on Sundays at 9 AM: the first
+    weekly digest starts where the last daily one ended, not a week back."""
+    event = make_forum(first_day=date(2019, 10, 21), days=10)  # Mon 21 Oct .. Wed 30 Oct
+    sub = _reader(event, "nina@example.org", NY)
+    subjects = _posts_each_noon(event, date(2019, 10, 21), 10)
+    run_hourly("digests", eastern(2019, 10, 21, 9, 5), eastern(2019, 10, 24, 19, 5))  # daily digests Mon..Thu
+    assert len(outbox("digest", "nina@example.org")) == 4
+    with clock.frozen(eastern(2019, 10, 24, 20)):
+        set_delivery(sub, digest_rhythm="weekly", digest_weekday=6, digest_hour=9)
+        db.session.commit()
+    run_hourly("digests", eastern(2019, 10, 24, 20, 5), eastern(2019, 10, 31, 9, 5))
+    seen = _subjects_received("nina@example.org")
+    assert sorted(seen) == subjects and set(seen.values()) == {1}  # every post, each once
+    weekly = outbox("digest", "nina@example.org")[4]
+    assert "Weekly digest" in subject_of(weekly) and "(4 messages)" in subject_of(weekly)  # Friday and Saturday
+
+
+def test_weekly_to_daily_mid_forum_skips_no_post(app):
+    """Weekly on Sundays, then daily from Wednesday: the first daily digest brings the posts
+    since Sunday's weekly one, which no daily period of its own covers."""
+    event = make_forum(first_day=date(2019, 10, 25), days=8)  # Fri 25 Oct .. Fri 1 Nov
+    sub = _reader(event, "wes@example.org", NY, digest_rhythm="weekly", digest_weekday=6, digest_hour=9)
+    subjects = _posts_each_noon(event, date(2019, 10, 25), 8)
+    run_hourly("digests", eastern(2019, 10, 25, 9, 5), eastern(2019, 10, 30, 12, 5))  # Sunday 27 Oct's weekly digest
+    assert len(outbox("digest", "wes@example.org")) == 1
+    with clock.frozen(eastern(2019, 10, 30, 12, 30)):
+        set_delivery(sub, digest_rhythm="daily", digest_hour=8)
+        db.session.commit()
+    run_hourly("digests", eastern(2019, 10, 30, 12, 35), eastern(2019, 11, 2, 9, 5))
+    seen = _subjects_received("wes@example.org")
+    assert sorted(seen) == subjects and set(seen.values()) == {1}
+    first_daily = outbox("digest", "wes@example.org")[1]
+    # no burst of past daily digests at the change: the first is Thursday's, from Sunday on
+    assert "10/31/2019 (8 messages)" in subject_of(first_daily)
+
+
+def test_each_message_to_digest_starts_the_digest_at_the_switch(app):
+    """A reader who had each message until Wednesday noon gets, in their first digest, only
+    what came after; one who chose no mail likewise gets nothing from before they chose."""
+    event = make_forum(first_day=date(2019, 10, 21), days=4)
+    each = subscribe(event, "eve@example.org", mode="each", zone=NY)
+    quiet = subscribe(event, "quinn@example.org", mode="none", zone=NY)
+    db.session.commit()
+    # posts on Monday and Tuesday at 11 and 15; Wednesday at 11 and 15
+    _posts_each_noon(event, date(2019, 10, 21), 3)
+    run_hourly("digests", eastern(2019, 10, 21, 9, 5), eastern(2019, 10, 23, 12, 5))
+    with clock.frozen(eastern(2019, 10, 23, 12, 30)):
+        set_delivery(each, mode="digest")
+        set_delivery(quiet, mode="digest")
+        db.session.commit()
+    run_hourly("digests", eastern(2019, 10, 23, 12, 35), eastern(2019, 10, 23, 18, 35))
+    assert [subject_of(r).split(" (")[1] for r in outbox("digest", "eve@example.org")] == ["1 message)"]
+    assert "Post 06" in text_of(outbox("digest", "eve@example.org")[0])
+    assert "Post 05" not in text_of(outbox("digest", "quinn@example.org")[0])
+
+
+def test_readers_on_one_schedule_still_share_one_body_after_changes(app):
+    """Marks that move with each digest keep steady readers on one stored body; only the one
+    who changed rhythm gets a body of their own for the first digest after the change."""
+    event = make_forum(first_day=date(2019, 10, 21), days=4)
+    for n in range(5):
+        _reader(event, f"r{n}@example.org", NY)
+    mover = _reader(event, "mover@example.org", NY, digest_hour=12)  # noon, then the forum's 6 PM
+    _posts_each_noon(event, date(2019, 10, 21), 4)
+    run_hourly("digests", eastern(2019, 10, 21, 9, 5), eastern(2019, 10, 22, 12, 5))
+    with clock.frozen(eastern(2019, 10, 22, 12, 30)):
+        set_delivery(mover, digest_hour=None)
+        db.session.commit()
+    run_hourly("digests", eastern(2019, 10, 22, 12, 35), eastern(2019, 10, 23, 19, 5))
+    tuesday = [r for r in outbox("digest") if "10/22/2019" in subject_of(r)]
+    assert len(tuesday) == 7 and len({r.body_id for r in tuesday}) == 3  # noon's; 6 PM's for five and for the mover
+    assert "(1 message)" in subject_of(outbox("digest", "mover@example.org")[-2])  # only Tuesday's 3 PM post
+    wednesday = [r for r in outbox("digest") if "10/23/2019" in subject_of(r)]
+    assert len(wednesday) == 6 and len({r.body_id for r in wednesday}) == 1

@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Flask
+from flask.testing import FlaskClient
+from icalendar import Calendar
 from sqlalchemy import func, select
 
 from forum.core import clock
@@ -20,6 +22,8 @@ from forum.events import service as events
 from forum.models import OutboundBody, Participant
 from forum.scheduling.jobs import run_job
 from forum.subscriptions import service as subscriptions
+from tests.support.calendars import fetch_calendar, parse_checked
+from tests.support.factories import parsed
 from tests.support.scheduling import eastern, make_series, outbox, subject_of, text_of
 
 SESSION_START = eastern(2024, 11, 5, 10)
@@ -93,3 +97,67 @@ def test_a_spanish_registrant_gets_every_mail_in_spanish_with_mexican_formats(ap
     assert subject_of(cancel) == "Cancelada: Cataloging Webinar Series — Session 2"
     assert "Esta sesión de «Cataloging Webinar Series» se canceló:" in text_of(cancel)
     assert "Our speaker is ill." in text_of(cancel)
+
+
+def _calendars_in(row) -> list[Calendar]:  # type: ignore[no-untyped-def]
+    """A mail's calendars: the inline text/calendar part and the .ics attachment."""
+    found = [
+        parse_checked(part.get_payload(decode=True))
+        for part in parsed(row).walk()
+        if part.get_content_type() in ("text/calendar", "application/ics")
+    ]
+    assert len(found) == 2
+    return found
+
+
+def _vevent_text(row) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """(SUMMARY, DESCRIPTION) of the one session in a mail's calendar, both copies alike."""
+    texts = {
+        (str(vevent["SUMMARY"]), str(vevent["DESCRIPTION"])) for cal in _calendars_in(row) for vevent in cal.walk("VEVENT")
+    }
+    assert len(texts) == 1
+    return texts.pop()
+
+
+def test_a_spanish_registrants_invite_and_cancellation_calendars_are_in_spanish(app: Flask) -> None:
+    event = _series_with_a_spanish_and_an_english_registrant()
+    summary, description = _vevent_text(outbox("welcome", "ana@example.mx")[0])
+    assert summary == "Cataloging Webinar Series: Session 1"  # the officer's own titles stay as written
+    assert "su enlace personal para unirse: http" in description and "Detalles: http" in description
+    assert "your personal link" not in description and "Details:" not in description
+    _summary, english = _vevent_text(outbox("welcome", "bob@example.org")[0])
+    assert "your personal link: http" in english and "Details: http" in english
+
+    second = event.active_sessions[1]
+    with clock.frozen(SESSION_START + timedelta(days=3)):
+        events.cancel_session(second, reason="Our speaker is ill.")
+        db.session.commit()
+        spanish = outbox("calendar", "ana@example.mx")[-1]
+        english_cancel = outbox("calendar", "bob@example.org")[-1]
+    assert _vevent_text(spanish)[0] == "Cancelada: Cataloging Webinar Series: Session 2"
+    assert "Detalles: http" in _vevent_text(spanish)[1]
+    assert _vevent_text(english_cancel)[0] == "Cancelled: Cataloging Webinar Series: Session 2"
+    assert "Details: http" in _vevent_text(english_cancel)[1]
+
+
+def test_a_public_feed_speaks_its_readers_language_with_its_own_validator(app: Flask, client: FlaskClient) -> None:
+    event = _series_with_a_spanish_and_an_english_registrant()
+    with clock.frozen(SESSION_START + timedelta(days=3)):
+        events.cancel_session(event.active_sessions[1])
+        db.session.commit()
+    url = f"/feeds/events/{event.slug}.ics"
+    english, english_cal = fetch_calendar(client, url)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es-MX,es;q=0.9"
+    spanish, spanish_cal = fetch_calendar(client, url)
+    french, french_cal = fetch_calendar(client, url + "?lang=fr")  # a subscribe link can carry the language
+
+    def summaries(cal: Calendar) -> set[str]:
+        return {str(v["SUMMARY"]) for v in cal.walk("VEVENT")}
+
+    assert "Cancelled: Cataloging Webinar Series: Session 2" in summaries(english_cal)
+    assert "Cancelada: Cataloging Webinar Series: Session 2" in summaries(spanish_cal)
+    assert "Annulée : Cataloging Webinar Series: Session 2" in summaries(french_cal)
+    assert len({english.headers["ETag"], spanish.headers["ETag"], french.headers["ETag"]}) == 3
+    assert "Accept-Language" in spanish.headers["Vary"]
+    again = client.get(url, headers={"If-None-Match": spanish.headers["ETag"]})
+    assert again.status_code == 304

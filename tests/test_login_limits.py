@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from forum import create_app
-from forum.core.extensions import db, limiter
-from tests.conftest import csrf_from, make_config
+from forum.core.extensions import db
+from tests.conftest import csrf_from
+from tests.support.limits import rate_limited_app
 from tests.support.live import OFFICER_PASSWORD, make_officer
 
 ATTACKER, OFFICE, HOME = "198.51.100.7", "203.0.113.20", "192.0.2.55"
@@ -22,21 +22,12 @@ VICTIM = "victim@forum.test"
 
 @pytest.fixture
 def limited(tmp_path) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
-    config = make_config(f"sqlite:///{tmp_path / 'limits.db'}", None, tmp_path)
-    config.update(RATELIMIT_ENABLED=True, PROXY_HOPS=1)
-    application = create_app(config)
-    with application.app_context():  # not held during requests: each gets a fresh `g`
-        db.create_all()
-        limiter.reset()
-        make_officer(VICTIM)
-        make_officer("other@forum.test")
-        db.session.remove()
-    try:
+    with rate_limited_app(tmp_path, PROXY_HOPS=1) as application:
+        with application.app_context():  # not held during requests: each gets a fresh `g`
+            make_officer(VICTIM)
+            make_officer("other@forum.test")
+            db.session.remove()
         yield application
-    finally:
-        with application.app_context():
-            limiter.reset()
-            db.engine.dispose()
 
 
 def from_address(app: Flask, address: str) -> FlaskClient:
@@ -83,14 +74,6 @@ def test_an_account_under_attack_is_slowed_not_locked_for_its_owner(limited: Fla
 
 def test_without_proxy_hops_forwarded_headers_are_ignored(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Directly exposed (PROXY_HOPS=0, the default) a client cannot pick its own address."""
-    config = make_config(f"sqlite:///{tmp_path / 'direct.db'}", None, tmp_path)
-    config.update(RATELIMIT_ENABLED=True)
-    application = create_app(config)
-    with application.app_context():
-        db.create_all()
-        limiter.reset()
-    codes = [attempt(from_address(application, f"198.51.100.{n}"), f"g{n}@forum.test")[0] for n in range(11)]
-    with application.app_context():
-        limiter.reset()
-        db.engine.dispose()
+    with rate_limited_app(tmp_path) as application:
+        codes = [attempt(from_address(application, f"198.51.100.{n}"), f"g{n}@forum.test")[0] for n in range(11)]
     assert codes == [400] * 10 + [429]

@@ -4,11 +4,14 @@ at sign-up and import when it does not."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from forum.core.extensions import db
+from forum.mail import relay
 from forum.mail.compose import build_message
 from forum.mail.outbox import enqueue
 from forum.mail.sender import send_due
@@ -101,3 +104,26 @@ def test_setting_overrides_what_the_relay_said(app) -> None:  # type: ignore[no-
     app.config["MAIL_SMTPUTF8"] = "auto"
     with pytest.raises(service.SubscriptionError, match=REFUSAL):
         service.normalize_email("jörg@example.de")  # auto, and this relay was never seen
+
+
+def test_senders_meeting_the_relay_at_once_record_its_capability_once(app, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Several connections of several senders greet the relay in the same instant (the
+    multi-host run saw it on every start): each records what the relay offered, none fails."""
+    remember = relay.recorder(app, "smtp://relay.test:2525")
+    assert remember is not None
+    start = threading.Barrier(6)
+
+    def greet(offers: bool) -> None:
+        start.wait()
+        relay._remembered.clear()  # every connection writes, as separate processes would
+        remember(offers)
+
+    with caplog.at_level("WARNING", logger=relay.log.name):
+        threads = [threading.Thread(target=greet, args=(n % 2 == 0,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not [r for r in caplog.records if "could not record" in r.getMessage()]
+    row = _capability(app)
+    assert row is not None and row.relay == "relay.test:2525"

@@ -317,7 +317,7 @@ def add_days(client: FlaskClient, first: str, last: str, start: str = "10:00"): 
 def test_add_one_session_per_day_for_an_eforum(signed_in: FlaskClient) -> None:
     assert add_days(signed_in, "2030-09-10", "2030-09-12").status_code == 302
     assert add_days(signed_in, "2030-09-10", "2030-09-12").status_code == 302
-    assert "Skipped days that already had a session: 9/10, 9/11, 9/12" in signed_in.get(
+    assert "Skipped days that already had a session: 9/10/2030, 9/11/2030, 9/12/2030" in signed_in.get(
         "/manage/events/ef/sessions"
     ).get_data(as_text=True)
     event = Event.by_slug("ef")

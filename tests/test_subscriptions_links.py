@@ -10,13 +10,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forum import create_app
 from forum.core import clock
-from forum.core.extensions import db, limiter
+from forum.core.extensions import db
 from forum.mail import links
 from forum.models import Event, Participant, Session, Subscription
 from forum.subscriptions import service
-from tests.conftest import csrf_from, make_config
+from tests.conftest import csrf_from
+from tests.support.limits import rate_limited_app
 from tests.support.subscriptions import link_in, make_event, outbox
 
 T0 = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
@@ -195,20 +195,9 @@ def test_expired_confirmation_link(app: Flask, client: FlaskClient) -> None:
 @pytest.fixture
 def limited_app(tmp_path) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
     """An app on SQLite with rate limiting on (the shared fixtures turn it off)."""
-    config = make_config(f"sqlite:///{tmp_path / 'limited.db'}", None, tmp_path)
-    config.update(
-        RATELIMIT_ENABLED=True, SUBSCRIBE_RATE_LIMIT="3 per minute", FRESH_LINK_RATE_LIMIT="2 per minute"
-    )
-    application = create_app(config)
-    with application.app_context():
-        db.create_all()
-        limiter.reset()
-        try:
-            yield application
-        finally:
-            limiter.reset()
-            db.session.remove()
-            db.engine.dispose()
+    limits = {"SUBSCRIBE_RATE_LIMIT": "3 per minute", "FRESH_LINK_RATE_LIMIT": "2 per minute"}
+    with rate_limited_app(tmp_path, **limits) as application, application.app_context():
+        yield application
 
 
 def test_rate_limits_answer_429(limited_app: Flask) -> None:

@@ -15,7 +15,7 @@ from forum.events import service as events
 from forum.models import AuditEntry, Event, Session
 from forum.scheduling.jobs import run_job
 from forum.team import roles
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, submit
 from tests.support.api import make_event
 from tests.support.team import bearer, officer_with, sign_in
 
@@ -205,14 +205,7 @@ def test_an_export_and_a_failed_sign_in_are_logged(app: Flask, client: FlaskClie
     g.pop("_login_user", None)  # the test's app context outlives requests: forget the owner
     other = app.test_client()
     page = other.get("/login")
-    other.post(
-        "/login",
-        data={
-            "csrf_token": csrf_from(page.get_data(as_text=True)),
-            "email": "Owner@Example.org",
-            "password": "wrong",
-        },
-    )
+    submit(other, "/login", page.data, email="Owner@Example.org", password="wrong")
     [failed] = _rows("signin.failed")
     assert (failed.summary, failed.officer_id, failed.address) == ("owner@example.org", None, "127.0.0.1")
 

@@ -21,7 +21,7 @@ from forum.models.pathways import Pathway
 from forum.team import invitations, roles, scopes
 from forum.web.events import api_common as api_door
 from forum.web.team import guard
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, submit
 from tests.support.api import make_event
 from tests.support.team import bearer, officer_with, sign_in
 
@@ -215,13 +215,8 @@ def test_officer_grants_and_revokes_roles_on_the_team_page(app: Flask, client: F
         sign_in(client, owner)
     page = client.get("/manage/events/cataloging-eforum/team")
     assert page.status_code == 200
-    granted = client.post(
-        "/manage/events/cataloging-eforum/team",
-        data={
-            "csrf_token": csrf_from(page.get_data(as_text=True)),
-            "email": "Vol@Example.org",
-            "role": "moderator",
-        },
+    granted = submit(
+        client, "/manage/events/cataloging-eforum/team", page.data, email="Vol@Example.org", role="moderator"
     )
     assert granted.status_code == 303, granted.get_data(as_text=True)[-3000:]
     with app.app_context():

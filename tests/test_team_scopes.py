@@ -12,7 +12,7 @@ from forum.core.extensions import db
 from forum.models import AuditEntry, ObjectRole, Officer
 from forum.models.pathways import Pathway
 from forum.team import scopes
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, submit
 from tests.support.team import bearer, officer_with, sign_in
 
 
@@ -56,24 +56,12 @@ def test_an_owner_grants_a_viewer_who_reads_but_cannot_edit(app: Flask, client: 
     owner = officer_with(None, None, "owner@forum.test")
     sign_in(client, owner)
     page = client.get("/manage/pathways/new")
-    made = client.post(
-        "/manage/pathways/new",
-        data={
-            "csrf_token": csrf_from(page.get_data(as_text=True)),
-            "title": "Serials 101",
-            "slug": "serials",
-        },
-    )
+    made = submit(client, "/manage/pathways/new", page.data, title="Serials 101", slug="serials")
     assert made.status_code in (302, 303), made.get_data(as_text=True)[-2000:]
     team = client.get("/manage/team/pathway/serials")
     assert team.status_code == 200
-    granted = client.post(
-        "/manage/team/pathway/serials",
-        data={
-            "csrf_token": csrf_from(team.get_data(as_text=True)),
-            "email": "Reader@Example.org",
-            "role": "viewer",
-        },
+    granted = submit(
+        client, "/manage/team/pathway/serials", team.data, email="Reader@Example.org", role="viewer"
     )
     assert granted.status_code == 303, granted.get_data(as_text=True)[-2000:]
     reader = Officer.by_email("reader@example.org")
@@ -108,14 +96,7 @@ def test_an_unknown_kind_is_a_404_and_a_pathway_grant_is_audited(app: Flask, cli
     sign_in(client, admin)
     assert client.get("/manage/team/planet/rda").status_code == 404
     team = client.get("/manage/team/pathway/rda")
-    client.post(
-        "/manage/team/pathway/rda",
-        data={
-            "csrf_token": csrf_from(team.get_data(as_text=True)),
-            "email": "ed@example.org",
-            "role": "organiser",
-        },
-    )
+    submit(client, "/manage/team/pathway/rda", team.data, email="ed@example.org", role="organiser")
     db.session.expire_all()
     [row] = db.session.scalars(select(AuditEntry).where(AuditEntry.object_type == "object_role")).all()
     assert row.action == "object_role.granted" and row.changes["role"] == [None, "organiser"]

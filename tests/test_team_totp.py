@@ -14,12 +14,12 @@ from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forum import create_app
 from forum.core import clock
-from forum.core.extensions import db, limiter
+from forum.core.extensions import db
 from forum.models import AuditEntry, Officer
 from forum.team import totp
-from tests.conftest import csrf_from, make_config
+from tests.conftest import csrf_from
+from tests.support.limits import rate_limited_app
 from tests.support.team import officer_with, sign_in
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - tests.support.team's
@@ -147,23 +147,14 @@ def test_turning_it_off_needs_a_code(app: Flask, client: FlaskClient) -> None:
 
 @pytest.fixture
 def limited(tmp_path) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
-    config = make_config(f"sqlite:///{tmp_path / 'totp.db'}", None, tmp_path)
-    config.update(RATELIMIT_ENABLED=True)
-    application = create_app(config)
-    with application.app_context():
-        db.create_all()
-        limiter.reset()
-        officer = officer_with(None, None, "guess@forum.test")
-        officer.totp_secret = pyotp.random_base32()
-        officer.totp_enabled_at = AT
-        db.session.commit()
-        db.session.remove()
-    try:
-        yield application
-    finally:
+    with rate_limited_app(tmp_path) as application:
         with application.app_context():
-            limiter.reset()
-            db.engine.dispose()
+            officer = officer_with(None, None, "guess@forum.test")
+            officer.totp_secret = pyotp.random_base32()
+            officer.totp_enabled_at = AT
+            db.session.commit()
+            db.session.remove()
+        yield application
 
 
 def test_wrong_codes_are_rate_limited(limited: Flask) -> None:

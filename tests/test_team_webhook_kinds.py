@@ -27,7 +27,7 @@ from tests.support.discussion import LIST, OPEN_AT, make_forum, message, subscri
 from tests.support.factories import sign_up
 from tests.support.pathways import make_pathway
 from tests.support.team import officer_with, sign_in
-from tests.test_team_webhooks import Receiver, _deliveries
+from tests.support.webhooks import Receiver, deliveries, receiving
 
 KINDS = [
     "registration.approved",
@@ -40,10 +40,8 @@ KINDS = [
 
 @pytest.fixture
 def hooks(app: Flask) -> Iterator[Receiver]:
-    app.config["OUTBOUND_ALLOW_LOOPBACK"] = True  # the receiver is on 127.0.0.1
-    found = Receiver()
-    yield found
-    found.server.shutdown()
+    with receiving(app) as found:
+        yield found
 
 
 def _site_endpoint(client: FlaskClient, url: str) -> WebhookEndpoint:
@@ -99,7 +97,7 @@ def test_the_remaining_kinds_reach_a_site_wide_endpoint(
     following.mark(item, pathway.steps[0], "done")
     db.session.commit()
 
-    written = [(d.kind, d.status) for d in _deliveries()]
+    written = [(d.kind, d.status) for d in deliveries()]
     assert sorted(kind for kind, _ in written) == sorted(KINDS)
     # The post arrived under the forum's frozen 2030 clock, so its delivery is due then; the
     # receiver checks signatures against the real clock, so send everything now.
@@ -113,7 +111,7 @@ def test_the_remaining_kinds_reach_a_site_wide_endpoint(
     assert by_kind["post.accepted"]["subject"] == "Hello list"
     assert by_kind["pathway.step_completed"]["pathway"] == pathway.slug
     assert by_kind["evaluation.submitted"]["registration_id"] == a.id
-    assert all(d.status == "delivered" for d in _deliveries())
+    assert all(d.status == "delivered" for d in deliveries())
 
 
 def test_only_the_administrator_manages_site_wide_webhooks(app: Flask, client: FlaskClient) -> None:

@@ -5,64 +5,28 @@ endpoint switched off after a day (frozen clock), and no delivery to private add
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from standardwebhooks.webhooks import Webhook
 
 from forum.common import fanout
 from forum.core import clock
 from forum.core.extensions import db
-from forum.models import OutboundMessage, Participant, Subscription, WebhookDelivery, WebhookEndpoint
+from forum.models import OutboundMessage, Participant, Subscription, WebhookEndpoint
 from forum.subscriptions.csv_import import import_rows
 from forum.team import webhook_post, webhook_send, webhooks
 from tests.conftest import csrf_from
 from tests.support.api import make_event
 from tests.support.ce import register
 from tests.support.team import officer_with, sign_in
+from tests.support.webhooks import Receiver, deliveries, receiving
 
 DAYS = [(datetime(2030, 9, 10, 10), datetime(2030, 9, 10, 18))]
 T0 = clock.now().replace(microsecond=0)
-
-
-class Receiver:
-    """A local HTTP receiver: answers from `answers` (then 200), verifies every signature."""
-
-    def __init__(self) -> None:
-        self.secret = ""
-        self.answers: list[int] = []
-        self.received: list[dict[str, object]] = []
-        self.redirect_to = ""
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                payload = Webhook(receiver.secret).verify(body, headers)  # raises on a bad signature
-                receiver.received.append({"id": headers["webhook-id"], "payload": payload})
-                if receiver.redirect_to:
-                    self.send_response(302)
-                    self.send_header("Location", receiver.redirect_to)
-                    self.end_headers()
-                    return
-                status = receiver.answers.pop(0) if receiver.answers else 200
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b"thanks" if status == 200 else b"oops")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 @pytest.fixture(autouse=True)
@@ -76,10 +40,8 @@ def _now() -> None:
 
 @pytest.fixture
 def receiver(app: Flask) -> Iterator[Receiver]:
-    app.config["OUTBOUND_ALLOW_LOOPBACK"] = True  # the receiver is on 127.0.0.1
-    found = Receiver()
-    yield found
-    found.server.shutdown()
+    with receiving(app) as found:
+        yield found
 
 
 def _endpoint(event_id: int | None, url: str, kinds: list[str]) -> WebhookEndpoint:
@@ -89,11 +51,6 @@ def _endpoint(event_id: int | None, url: str, kinds: list[str]) -> WebhookEndpoi
     endpoint = webhooks.add_endpoint(event, url, kinds, by_id=None)
     db.session.commit()
     return endpoint
-
-
-def _deliveries() -> list[WebhookDelivery]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)))
 
 
 def test_an_officer_adds_a_webhook_and_a_registration_is_delivered_signed(
@@ -114,7 +71,7 @@ def test_an_officer_adds_a_webhook_and_a_registration_is_delivered_signed(
     endpoint = db.session.scalars(select(WebhookEndpoint)).one()
     receiver.secret = endpoint.secret
     sub = register(event, "ann@example.org", "Ann Reader")  # committed: the delivery is written with it
-    [delivery] = _deliveries()
+    [delivery] = deliveries()
     assert receiver.received == []  # nothing is sent with the change
     assert webhook_send.deliver_due() == []
     [got] = receiver.received
@@ -127,7 +84,7 @@ def test_an_officer_adds_a_webhook_and_a_registration_is_delivered_signed(
         "name": "Ann Reader",
         "event": "cataloging",
     }
-    [delivery] = _deliveries()
+    [delivery] = deliveries()
     assert (delivery.status, delivery.attempts, delivery.last_status) == ("delivered", 1, 200)
     log = client.get(f"/manage/events/cataloging/webhooks/{endpoint.id}").get_data(as_text=True)
     assert "registration.confirmed" in log and "delivered" in log and endpoint.secret in log
@@ -140,16 +97,16 @@ def test_retries_after_500s_with_backoff_then_delivers_once(app: Flask, receiver
     with clock.frozen(T0):
         register(event, "ann@example.org")
         webhook_send.deliver_due(T0)
-    [delivery] = _deliveries()
+    [delivery] = deliveries()
     assert (delivery.status, delivery.attempts, delivery.last_status) == ("pending", 1, 500)
     assert delivery.next_attempt_at == T0 + timedelta(seconds=30)
     webhook_send.deliver_due(T0 + timedelta(seconds=10))  # not due yet
     assert len(receiver.received) == 1
     webhook_send.deliver_due(T0 + timedelta(seconds=31))
-    [delivery] = _deliveries()
+    [delivery] = deliveries()
     assert delivery.attempts == 2 and delivery.next_attempt_at == T0 + timedelta(seconds=91)
     webhook_send.deliver_due(T0 + timedelta(seconds=91))
-    [delivery] = _deliveries()
+    [delivery] = deliveries()
     assert delivery.status == "delivered" and delivery.attempts == 3
     assert {r["id"] for r in receiver.received} == {delivery.msg_id}  # one idempotency key throughout
 
@@ -169,7 +126,7 @@ def test_an_endpoint_failing_for_a_day_is_switched_off_and_its_maker_told(
     while at < T0 + timedelta(days=1, hours=2):
         webhook_send.deliver_due(at)
         at += timedelta(minutes=30)
-    [delivery] = _deliveries()
+    [delivery] = deliveries()
     assert delivery.status == "failed" and 20 < delivery.attempts < 40  # hourly at most, for a day
     endpoint = db.session.get(WebhookEndpoint, endpoint.id)
     assert endpoint is not None and not endpoint.active and "failed for a day" in endpoint.disabled_reason
@@ -202,7 +159,7 @@ def test_a_redirect_is_not_followed(app: Flask, receiver: Receiver) -> None:
     receiver.redirect_to = "http://169.254.169.254/latest/meta-data"
     register(event, "ann@example.org")
     webhook_send.deliver_due()
-    [delivery] = _deliveries()
+    [delivery] = deliveries()
     assert (delivery.status, delivery.last_status) == (
         "pending",
         302,
@@ -216,7 +173,7 @@ def test_a_rolled_back_registration_sends_nothing(app: Flask, receiver: Receiver
     db.session.add(Subscription(participant=person, event_id=event.id, status="active"))
     db.session.flush()
     db.session.rollback()
-    assert _deliveries() == []
+    assert deliveries() == []
 
 
 def test_another_event_s_endpoint_hears_nothing(app: Flask, receiver: Receiver) -> None:
@@ -224,7 +181,7 @@ def test_another_event_s_endpoint_hears_nothing(app: Flask, receiver: Receiver) 
     other = make_event("metadata", DAYS, kind="series")
     _endpoint(other.id, receiver.url, ["registration.confirmed"])
     register(event, "ann@example.org")
-    assert _deliveries() == []
+    assert deliveries() == []
     assert json.dumps(webhooks.KIND_LABELS)  # every kind has words for the form
 
 
@@ -237,11 +194,11 @@ def test_an_import_of_2000_registrations_writes_2000_deliveries_sent_later(
     report = import_rows(event, lines, confirmed=True, batch_size=500)
     assert report.added == 2000
     # The import wrote one fan-out record per batch, no delivery rows: the sender side writes them.
-    assert _deliveries() == [] and fanout.pending_count() == 4
+    assert deliveries() == [] and fanout.pending_count() == 4
     assert receiver.received == []  # the import sent nothing itself
     fanout.expand_pending()
-    deliveries = _deliveries()
-    assert len(deliveries) == 2000 and {d.status for d in deliveries} == {"pending"}
+    written = deliveries()
+    assert len(written) == 2000 and {d.status for d in written} == {"pending"}
     webhook_send.deliver_due(limit=50)
     assert len(receiver.received) == 50
     assert receiver.received[0]["payload"]["data"]["email"] == "person0@example.org"  # type: ignore[index]

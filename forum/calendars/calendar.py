@@ -14,16 +14,18 @@ The mail that carries these is in `calendars.invites` (a subscriber's invites) a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, MIMEPart
 
 from flask import current_app
+from flask_babel import gettext as _
 from icalendar import Calendar, vCalAddress, vDuration, vText
 from icalendar import Event as VEvent
 
 from forum.calendars.vtimezone import vtimezone
-from forum.core import clock, timezones
+from forum.core import clock, i18n, timezones
 from forum.core.urls import external_url
 from forum.mail.addresses import rsvp_address
 from forum.models import Event, Participant, Session, Subscription
@@ -53,14 +55,20 @@ def is_cancelled(session: Session) -> bool:
 
 
 def summary_for(session: Session) -> str:
-    """`Event title: session title`, or the event title alone; cancelled ones say so."""
+    """`Event title: session title`, or the event title alone; cancelled ones say so (the
+    words around the officer's titles in the language in force)."""
     event = session.event
     title = event.title
     if session.title and session.title != event.title:
         title = f"{event.title}: {session.title}"
     elif event.is_eforum and len(event.sessions) > 1 and session in event.sessions:
-        title = f"{event.title} (day {event.sessions.index(session) + 1} of {len(event.sessions)})"
-    return f"Cancelled: {title}" if is_cancelled(session) else title
+        title = _(
+            "%(title)s (day %(day)s of %(days)s)",
+            title=event.title,
+            day=event.sessions.index(session) + 1,
+            days=len(event.sessions),
+        )
+    return _("Cancelled: %(title)s", title=title) if is_cancelled(session) else title
 
 
 def location_for(session: Session) -> str:
@@ -70,7 +78,7 @@ def location_for(session: Session) -> str:
         return join_links.platform_name(session.join_url)
     event = session.event
     if event.is_eforum:
-        return f"E-forum by email: {event.list_address(current_app.config['LIST_DOMAIN'])}"
+        return _("E-forum by email: %(address)s", address=event.list_address(current_app.config["LIST_DOMAIN"]))
     return ""
 
 
@@ -79,7 +87,7 @@ def panelist_line(event: Event) -> str:
         f"{link.panelist.name} ({link.role_label})" if link.role != "panelist" else link.panelist.name
         for link in event.panelist_links
     ]
-    return "Panelists: " + ", ".join(names) if names else ""
+    return _("Panelists: %(names)s", names=", ".join(names)) if names else ""
 
 
 #: Who a calendar is written for: the reader's registration for a session's event, or None
@@ -100,15 +108,31 @@ def description_for(session: Session, reader: Subscription | None = None, link: 
     if reader and reader.is_active:
         personal = link or join_links.personal_link(reader, session)
     if personal and session.ends_at > clock.now():
-        parts.append(f"Join ({location_for(session)}), your personal link: {personal}")
+        parts.append(_("Join (%(platform)s), your personal link: %(link)s", platform=location_for(session), link=personal))
     elif session.join_url and not event.is_eforum and reader is None:
-        parts.append("Join: registrants get a personal join link by mail.")  # no clock: feeds cache
+        parts.append(_("Join: registrants get a personal join link by mail."))  # no clock: feeds cache
     elif event.is_eforum:
-        parts.append(f"Post by email to {event.list_address(current_app.config['LIST_DOMAIN'])}")
+        parts.append(_("Post by email to %(address)s", address=event.list_address(current_app.config["LIST_DOMAIN"])))
     if reader is not None and reader.is_active and session.ends_at <= clock.now():
         parts.extend(f"{m.label}: {m.url}" for m in session.materials)
-    parts.append(f"Details: {event_page_url(event)}")
+    parts.append(details_line(event))
     return "\n\n".join(p for p in parts if p)
+
+
+def details_line(event: Event) -> str:
+    """`Details: <event page>`, the last line of every session's description."""
+    return _("Details: %(url)s", url=event_page_url(event))
+
+
+@contextmanager
+def written_for(person: Participant | None) -> Iterator[None]:
+    """Write what follows (a calendar's own words) in `person`'s language when it is for one
+    person, else in the language in force (a feed: its reader's; a page: the request's)."""
+    if person is None:
+        yield
+        return
+    with i18n.in_locale(person.language):
+        yield
 
 
 def organizer_for(event: Event, registration: Subscription | None = None) -> vCalAddress:
@@ -215,8 +239,24 @@ def build_calendar(
     registration's own RSVP address as ORGANIZER, and a REQUEST asks for an answer
     where one is recorded (`wants_replies`).
     """
-    registration = attendee if isinstance(attendee, Subscription) and method else None
     person = attendee.participant if isinstance(attendee, Subscription) else attendee
+    with written_for(person):  # an attendee's calendar speaks their language
+        return _build_calendar(
+            sessions, method=method, attendee=attendee, person=person, name=name, refresh=refresh, reader=reader
+        )
+
+
+def _build_calendar(
+    sessions: Sequence[Session],
+    *,
+    method: str | None,
+    attendee: Participant | Subscription | None,
+    person: Participant | None,
+    name: str | None,
+    refresh: timedelta | None,
+    reader: Reader | None,
+) -> Calendar:
+    registration = attendee if isinstance(attendee, Subscription) and method else None
     rsvp = bool(registration and method == "REQUEST" and wants_replies(registration.event))
     cal = Calendar()
     cal.add("PRODID", PRODID)

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from icalendar import vCalAddress, vText
+from icalendar import Component, vCalAddress, vText
 
 from forum.calendars.calendar import (
     CALENDAR_MAIL_KIND,
@@ -26,6 +26,7 @@ from forum.calendars.calendar import (
     wants_replies,
 )
 from forum.common import audience, subjects
+from forum.core import i18n
 from forum.core.extensions import db
 from forum.core.timezones import format_when
 from forum.mail import texts as mail_texts
@@ -38,14 +39,17 @@ from forum.webinars import join_links
 
 
 class PersonalCalendar:
-    """A session's iTIP calendar, serialised once; per recipient only three content lines differ.
+    """A session's iTIP calendar, serialised once per language; per recipient only three
+    content lines differ.
 
     Every copy of an update or cancellation carries the same VCALENDAR apart from the
     ORGANIZER (the registration's own RSVP address), the ATTENDEE (the recipient) and the
-    DESCRIPTION (their personal join link). icalendar folds each content line on its own,
-    so the file is written once with stand-in lines and each recipient's lines replace
-    them: the bytes `build_calendar([session], method=, attendee=subscription, reader=)`
-    would give, without re-serialising the VTIMEZONEs ten thousand times.
+    DESCRIPTION (their personal join link), and the words the app writes around the
+    officer's titles ("Cancelled: ...", "Panelists: ...") are in the recipient's language.
+    icalendar folds each content line on its own, so the file is written once per language
+    with stand-in lines and each recipient's lines replace them: the bytes
+    `build_calendar([session], method=, attendee=subscription, reader=)` would give, without
+    re-serialising the VTIMEZONEs ten thousand times.
     """
 
     _ATTENDEE = "mailto:zz-attendee@invalid"
@@ -56,23 +60,30 @@ class PersonalCalendar:
     def __init__(self, session: Session, method: str) -> None:
         self.session = session
         self.method = method
-        calendar = build_calendar([session], method=method)
-        (vevent,) = calendar.walk("VEVENT")
-        vevent.pop("DESCRIPTION", None)
-        vevent.add("DESCRIPTION", self._DESCRIPTION)
-        vevent.pop("ORGANIZER", None)
-        vevent.add("ORGANIZER", vCalAddress(self._ORGANIZER))
-        vevent.add("ATTENDEE", vCalAddress(self._ATTENDEE))
-        self._vevent = vevent
-        data = calendar.to_ical()
-        lines = {name: vevent.content_line(name, vevent[name]).to_ical() + b"\r\n" for name in self._OWN}
-        self._order = tuple(sorted(lines, key=lambda name: data.index(lines[name])))
-        pieces: list[bytes] = []
-        rest = data
-        for name in self._order:
-            before, _, rest = rest.partition(lines[name])
-            pieces.append(before)
-        self._pieces = (*pieces, rest)
+        self._by_locale: dict[str, tuple[Component, tuple[str, ...], tuple[bytes, ...]]] = {}
+
+    def _shared(self, locale: str) -> tuple[Component, tuple[str, ...], tuple[bytes, ...]]:
+        """(the VEVENT, the order of the own lines, the shared bytes around them) in `locale`,
+        built the first time a recipient in it comes (at most one per language of the list)."""
+        if locale not in self._by_locale:
+            with i18n.in_locale(locale):
+                calendar = build_calendar([self.session], method=self.method)
+            (vevent,) = calendar.walk("VEVENT")
+            vevent.pop("DESCRIPTION", None)
+            vevent.add("DESCRIPTION", self._DESCRIPTION)
+            vevent.pop("ORGANIZER", None)
+            vevent.add("ORGANIZER", vCalAddress(self._ORGANIZER))
+            vevent.add("ATTENDEE", vCalAddress(self._ATTENDEE))
+            data = calendar.to_ical()
+            lines = {name: vevent.content_line(name, vevent[name]).to_ical() + b"\r\n" for name in self._OWN}
+            order = tuple(sorted(lines, key=lambda name: data.index(lines[name])))
+            pieces: list[bytes] = []
+            rest = data
+            for name in order:
+                before, _sep, rest = rest.partition(lines[name])
+                pieces.append(before)
+            self._by_locale[locale] = (vevent, order, (*pieces, rest))
+        return self._by_locale[locale]
 
     def for_reader(self, subscription: Subscription, link: str | None = None) -> bytes:
         """The calendar addressed to `subscription`, with their personal join link (`link`
@@ -81,18 +92,22 @@ class PersonalCalendar:
 
     def pieces_for(self, subscription: Subscription, link: str | None = None) -> tuple[bytes, ...]:
         """`for_reader`'s bytes as (shared, own, shared, own, shared, own, shared): the shared
-        ones are the same objects for every reader, the own ones their ORGANIZER, ATTENDEE
-        and DESCRIPTION."""
+        ones are the same objects for every reader of one language, the own ones their
+        ORGANIZER, ATTENDEE and DESCRIPTION."""
         event = self.session.event
+        locale = i18n.recipient_locale(subscription.participant.language)
+        vevent, order, shared_pieces = self._shared(locale)
         rsvp = self.method == "REQUEST" and wants_replies(event)
+        with i18n.in_locale(locale):
+            description = description_for(self.session, subscription, link)
         values = {
             "ORGANIZER": organizer_for(event, subscription),
             "ATTENDEE": attendee_for(subscription.participant, rsvp=rsvp),
-            "DESCRIPTION": vText(description_for(self.session, subscription, link)),
+            "DESCRIPTION": vText(description),
         }
-        out: list[bytes] = [self._pieces[0]]
-        for name, shared in zip(self._order, self._pieces[1:], strict=True):
-            out += [self._vevent.content_line(name, values[name]).to_ical() + b"\r\n", shared]
+        out: list[bytes] = [shared_pieces[0]]
+        for name, shared in zip(order, shared_pieces[1:], strict=True):
+            out += [vevent.content_line(name, values[name]).to_ical() + b"\r\n", shared]
         return tuple(out)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import selectinload
 
@@ -43,7 +44,7 @@ def participant_feed(participant: Participant) -> bytes:
     mine = {s.event_id: s for s in participant.subscriptions if s.is_active}
     return build_calendar(
         participant_sessions(participant),
-        name=f"Forum: {participant.display}",
+        name=_("Forum: %(name)s", name=participant.display),
         refresh=timedelta(hours=1),
         reader=lambda session: mine.get(session.event_id),
     ).to_ical()

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from forum.calendars import calendar, invites
@@ -91,7 +93,8 @@ def _cancels(subscription: Subscription, sessions: list[Session]) -> Iterator[Ou
             event,
             subscription,
             ListOptions(
-                subject=f"Removed from your calendar: {calendar.summary_for(session)}",
+                # read in the recipient's language when the mail is built (like every subject)
+                subject=_l("Removed from your calendar: %(title)s", title=LazyString(calendar.summary_for, session)),
                 template="calendar_removed",
                 context={"session": session, "event_url": calendar.event_page_url(event)},
                 automated=True,

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from forum.calendars.calendar import event_page_url, location_for, summary_for
+from flask_babel import gettext as _
+
+from forum.calendars.calendar import details_line, location_for, summary_for
 from forum.common import branding
 from forum.core.urls import external_url
 from forum.models import Event, Participant, Session, Topic
@@ -59,7 +61,7 @@ def _utc(dt: datetime, compact: bool) -> str:
 def _details(session: Session) -> str:
     event = session.event
     parts = [event.summary.strip()]  # public links: never the join URL (see join_links)
-    parts.append(f"Details: {event_page_url(event)}")
+    parts.append(details_line(event))
     return "\n\n".join(p for p in parts if p)
 
 
@@ -117,7 +119,7 @@ def event_links(event: Event) -> dict[str, object]:
 def feed_links(participant: Participant) -> FeedLinks:
     """The participant's secret feed, as webcal:// and for Google/Outlook "add by URL"."""
     url = external_url("feeds.personal", token=participant.feed_token)
-    return _subscribe_links(url, "Forum sessions")
+    return _subscribe_links(url, _("Forum sessions"))
 
 
 def catalog_links(topic: Topic | None = None) -> FeedLinks:

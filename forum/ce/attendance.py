@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from babel.numbers import format_decimal
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -62,6 +63,15 @@ def hours_text(minutes: int) -> str:
     return text if locale is None else format_decimal(float(text), locale=locale)
 
 
+def hours_count(minutes: int) -> int:
+    """The number `ngettext` picks "hour" or "hours" by for `hours_text(minutes)`.
+
+    gettext's plural rules read whole numbers only: whole hours count as themselves, and a
+    fraction (1.5, 0.25) as 2, which every catalog's rule reads as its plural form ("1.5
+    hours", "1,5 horas", "1,5 heures")."""
+    return minutes // 60 if minutes % 60 == 0 else 2
+
+
 def parse_hours(raw: str, field: str = "hours") -> int | None:
     """Minutes for hours typed by an officer (`1.5`, `1,25`, `90m`); empty means None."""
     text = (raw or "").strip().lower().replace(",", ".")
@@ -71,11 +81,11 @@ def parse_hours(raw: str, field: str = "hours") -> int | None:
         minutes = float(text[:-1]) if text.endswith("m") else float(text.rstrip("h")) * 60
         minutes = round(minutes, 6)
     except ValueError:
-        raise AttendanceError(f"“{raw}” is not a number of hours, e.g. 1.5.", field) from None
+        raise AttendanceError(_("“%(raw)s” is not a number of hours, e.g. 1.5.", raw=raw), field) from None
     if minutes < 0 or minutes > 100 * 60:
-        raise AttendanceError("Hours must be between 0 and 100.", field)
+        raise AttendanceError(_("Hours must be between 0 and 100."), field)
     if round(minutes) % QUARTER:
-        raise AttendanceError("Use quarter hours: 0.25, 0.5, 0.75, 1, 1.25 …", field)
+        raise AttendanceError(_("Use quarter hours: 0.25, 0.5, 0.75, 1, 1.25 …"), field)
     return int(round(minutes))
 
 
@@ -101,7 +111,7 @@ def set_session_minimum(session: Session, raw: str) -> None:
 def set_credit(event: Event, minimum: str, rule: str) -> CESettings:
     """The event's minimum attendance per session (empty: 75 %) and its credit rule."""
     if rule not in credit.CREDIT_RULES:
-        raise AttendanceError(f"Unknown credit rule “{rule}”.", "credit")
+        raise AttendanceError(_("Unknown credit rule “%(rule)s”.", rule=rule), "credit")
     try:
         parsed = credit.parse_minimum(minimum, "min_attendance") or credit.Minimum(share=credit.DEFAULT_SHARE)
     except credit.MinimumError as exc:
@@ -145,18 +155,18 @@ def set_rule(event: Event, rule: str, value: str = "") -> CESettings:
         try:
             count = int((value or "").strip())
         except ValueError:
-            raise AttendanceError("Give the number of sessions, e.g. 3.", "rule_value") from None
+            raise AttendanceError(_("Give the number of sessions, e.g. 3."), "rule_value") from None
         total = len(event.active_sessions)
         if not 1 <= count <= max(total, 1):
-            raise AttendanceError(f"Choose between 1 and {max(total, 1)} sessions.", "rule_value")
+            raise AttendanceError(_("Choose between 1 and %(count)s sessions.", count=max(total, 1)), "rule_value")
         settings.rule, settings.rule_sessions, settings.rule_minutes = "sessions", count, None
     elif rule == "hours":
         minutes = parse_hours(value, "rule_value")
         if not minutes:
-            raise AttendanceError("Give the hours needed, e.g. 4.5.", "rule_value")
+            raise AttendanceError(_("Give the hours needed, e.g. 4.5."), "rule_value")
         settings.rule, settings.rule_sessions, settings.rule_minutes = "hours", None, minutes
     else:
-        raise AttendanceError(f"Unknown rule “{rule}”.", "rule")
+        raise AttendanceError(_("Unknown rule “%(rule)s”.", rule=rule), "rule")
     return settings
 
 
@@ -368,7 +378,7 @@ def _row(subscription: Subscription, session: Session) -> Attendance:
 def mark(subscription: Subscription, session: Session, officer_email: str) -> bool:
     """An officer's mark by hand; returns False when it was already marked."""
     if subscription.event_id != session.event_id:
-        raise AttendanceError("That person is not registered for this event.")
+        raise AttendanceError(_("That person is not registered for this event."))
     row = _row(subscription, session)
     if "manual" in row.source_list:
         return False

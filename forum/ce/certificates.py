@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
@@ -128,13 +129,13 @@ def issue(subscription: Subscription, at: datetime | None = None) -> Certificate
     """
     participant = subscription.participant
     if is_erased(participant):
-        raise CertificateError("This registration was deleted at the participant's request.")
+        raise CertificateError(_("This registration was deleted at the participant's request."))
     state = standing(subscription, at)
     if state.kind is None:
         raise CertificateError(state.reason)
     name = participant.name.strip()
     if not name:
-        raise CertificateError("Add your name on your preferences page: it is printed on the certificate.")
+        raise CertificateError(_("Add your name on your preferences page: it is printed on the certificate."))
     cert = _certificate_of(subscription)
     if cert is None:
         cert = Certificate(subscription_id=subscription.id, code=new_code(), issued_at=at or clock.now())
@@ -192,28 +193,35 @@ def verify_url(cert: Certificate) -> str:
 # --- the PDF ----------------------------------------------------------------------------------
 
 
-def _pdf() -> FPDF:
+def _page(title: str, org: str, brand: str) -> FPDF:
+    """What every certificate starts from: an A4 landscape page with its fonts, margins, the
+    document's title and author, and a border in the officer's brand colour."""
     pdf = FPDF(orientation="landscape", format="A4", unit="mm")
     pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.set_margins(22, 18, 22)
+    pdf.set_title(title)
+    pdf.set_author(org)
+    pdf.set_creator("Forum")
+    pdf.add_page()
+    pdf.set_draw_color(*_rgb(brand))
+    pdf.set_line_width(1.2)
+    pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
     return pdf
+
+
+def _brand() -> str:
+    """The officer's brand colour, or the default blue."""
+    return branding.current().brand_colour or DEFAULT_COLOUR
 
 
 def render_pdf(cert: Certificate) -> bytes:
     """The certificate as a PDF (A4 landscape), from the certificate row alone."""
     event = cert.subscription.event
     org = organisation_name()
-    pdf = _pdf()
-    pdf.set_title(f"{cert.kind_label}: {cert.event_title}")
-    pdf.set_author(org)
-    pdf.set_creator("Forum")
-    pdf.add_page()
-    brand = branding.current().brand_colour or DEFAULT_COLOUR  # the officer's brand colour
-    pdf.set_draw_color(*_rgb(brand))
-    pdf.set_line_width(1.2)
-    pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
+    brand = _brand()
+    pdf = _page(f"{cert.kind_label}: {cert.event_title}", org, brand)
     width = pdf.w - pdf.l_margin - pdf.r_margin
     look = certificate_look.look_for(event)
     if look.logo:  # centred above the organisation's name, 16 mm high
@@ -294,15 +302,7 @@ def participation_pdf(*, name: str, title: str, lines: list[str], code: str, iss
     """A certificate of participation for something that is not an event (a mentoring
     programme): the same page, fonts, border and verification line, without the hours table."""
     org = organisation_name()
-    pdf = _pdf()
-    pdf.set_title(f"Certificate of participation: {title}")
-    pdf.set_author(org)
-    pdf.set_creator("Forum")
-    pdf.add_page()
-    brand = branding.current().brand_colour or DEFAULT_COLOUR
-    pdf.set_draw_color(*_rgb(brand))
-    pdf.set_line_width(1.2)
-    pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
+    pdf = _page(f"Certificate of participation: {title}", org, _brand())
     width = pdf.w - pdf.l_margin - pdf.r_margin
     for text, size, style, gap in (
         (org, 14, "B", 6),
@@ -379,7 +379,9 @@ def mail_certificate(subscription: Subscription, at: datetime) -> tuple[int, str
         "certificate",
         {
             "certificate": cert,
-            "hours": attendance.hours_text(state.record.minutes),
+            # worded when the mail is rendered, in the recipient's locale (`1,5` in French)
+            "hours": LazyString(attendance.hours_text, state.record.minutes),
+            "hours_count": attendance.hours_count(state.record.minutes),
             "verify_url": verify_url(cert) if cert else "",
             "preferences_url": links.preferences_url(participant),
         },

@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from forum.models import CESettings, Session
 
 QUARTER = 15
@@ -69,14 +71,14 @@ def parse_minimum(raw: str, field: str = "minimum") -> Minimum | None:
         return None
     match = _MINIMUM.match(text)
     if match is None:
-        raise MinimumError("Give a share such as 75 % or minutes such as 45.")
+        raise MinimumError(_("Give a share such as %(share)s or minutes such as 45.", share="75 %"))
     number = float(match.group(1).replace(",", "."))
     if match.group(2) in ("%", "percent"):
         if not 0 < number <= 100:
-            raise MinimumError("A share is between 1 % and 100 %.")
+            raise MinimumError(_("A share is between %(low)s and %(high)s.", low="1 %", high="100 %"))
         return Minimum(share=round(number))
     if not 0 < number <= 24 * 60 or number != int(number):
-        raise MinimumError("Minutes are a whole number between 1 and 1440.")
+        raise MinimumError(_("Minutes are a whole number between 1 and 1440."))
     return Minimum(minutes=int(number))
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -115,14 +116,14 @@ def _checked(kind: str, prompt: str, choices: str) -> tuple[str, str]:
     errors = {}
     prompt = (prompt or "").strip()
     if kind not in QUESTION_KINDS:
-        errors["kind"] = "Choose a kind of question."
+        errors["kind"] = _("Choose a kind of question.")
     if not prompt:
-        errors["prompt"] = "Write the question."
+        errors["prompt"] = _("Write the question.")
     elif len(prompt) > 500:
-        errors["prompt"] = "Keep the question under 500 characters."
+        errors["prompt"] = _("Keep the question under 500 characters.")
     options = [c.strip() for c in (choices or "").splitlines() if c.strip()]
     if kind == "choice" and len(options) < 2:
-        errors["choices"] = "Give at least two choices, one per line."
+        errors["choices"] = _("Give at least two choices, one per line.")
     if errors:
         raise EvaluationError(errors)
     return prompt, "\n".join(options) if kind == "choice" else ""
@@ -163,7 +164,7 @@ def move_question(question: EvaluationQuestion, step: int) -> None:
 def set_intro(evaluation: Evaluation, intro: str) -> None:
     intro = (intro or "").strip()
     if len(intro) > 2000:
-        raise EvaluationError({"intro": "Keep the introduction under 2000 characters."})
+        raise EvaluationError({"intro": _("Keep the introduction under 2000 characters.")})
     evaluation.intro = intro
 
 
@@ -176,9 +177,9 @@ def set_open_days(evaluation: Evaluation, raw: str) -> None:
     try:
         days = int((raw or "").strip())
     except ValueError:
-        raise EvaluationError({"open_days": "Give a number of days, e.g. 14."}) from None
+        raise EvaluationError({"open_days": _("Give a number of days, e.g. 14.")}) from None
     if not 1 <= days <= 365:
-        raise EvaluationError({"open_days": "Choose between 1 and 365 days."})
+        raise EvaluationError({"open_days": _("Choose between 1 and 365 days.")})
     evaluation.open_days = days
 
 
@@ -240,14 +241,14 @@ def _value(question: EvaluationQuestion, raw: str) -> tuple[int | None, str | No
     raw = (raw or "").strip()
     if question.kind == "rating":
         if raw and raw not in {str(r) for r in RATINGS}:
-            raise EvaluationError({key: "Choose a rating from 1 to 5."})
+            raise EvaluationError({key: _("Choose a rating from 1 to 5.")})
         return (int(raw) if raw else None), None, ""
     if question.kind == "choice":
         if raw and raw not in question.choice_list:
-            raise EvaluationError({key: "Choose one of the options."})
+            raise EvaluationError({key: _("Choose one of the options.")})
         return None, (raw or None), ""
     if len(raw) > MAX_TEXT:
-        raise EvaluationError({key: f"Keep this under {MAX_TEXT} characters."})
+        raise EvaluationError({key: _("Keep this under %(limit)s characters.", limit=MAX_TEXT)})
     return None, None, raw
 
 
@@ -261,9 +262,9 @@ def save_response(
     """
     at = at or clock.now()
     if subscription.event_id != evaluation.event_id:
-        raise EvaluationError({"form": "This link is for another event."})
+        raise EvaluationError({"form": _("This link is for another event.")})
     if not is_open(evaluation, at):
-        raise EvaluationError({"form": "This evaluation is closed."})
+        raise EvaluationError({"form": _("This evaluation is closed.")})
     errors: dict[str, str] = {}
     values: dict[int, tuple[int | None, str | None, str]] = {}
     for q in evaluation.questions:
@@ -273,9 +274,9 @@ def save_response(
             errors.update(exc.errors)
             continue
         if q.required and values[q.id] == (None, None, ""):
-            errors[f"q{q.id}"] = "Please answer this question."
+            errors[f"q{q.id}"] = _("Please answer this question.")
     if not errors and all(v == (None, None, "") for v in values.values()):
-        errors["form"] = "Answer at least one question: an empty form is not a response."
+        errors["form"] = _("Answer at least one question: an empty form is not a response.")
     if errors:
         raise EvaluationError(errors)
     response = response_of(evaluation, subscription)

@@ -9,6 +9,7 @@ ones, so a token that leaked with the account does not come back with it.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from forum.core.extensions import db
@@ -36,7 +37,7 @@ def revoke_tokens(officer: Officer, name: str | None = None, token_id: int | Non
         t for t in tokens_of(officer) if (name is None or t.name == name) and (token_id is None or t.id == token_id)
     ]
     if not chosen:
-        raise OfficerError(f"{officer.email} has no such token.")
+        raise OfficerError(_("%(email)s has no such token.", email=officer.email))
     for token in chosen:
         revoke_token(token)
     return len(chosen)
@@ -48,14 +49,14 @@ def deactivate(officer: Officer, by: Officer | None = None) -> int:
     Refused for oneself (signed in) and for the last active officer: nobody could sign in
     to undo it."""
     if by is not None and by.id == officer.id:
-        raise OfficerError("You cannot deactivate your own account; ask another officer.")
+        raise OfficerError(_("You cannot deactivate your own account; ask another officer."))
     if not officer.active:
-        raise OfficerError(f"{officer.email} is already deactivated.")
+        raise OfficerError(_("%(email)s is already deactivated.", email=officer.email))
     others = db.session.scalar(
         select(func.count()).select_from(Officer).where(Officer.active.is_(True), Officer.id != officer.id)
     )
     if not others:
-        raise OfficerError(f"{officer.email} is the last active officer; nobody could sign in after.")
+        raise OfficerError(_("%(email)s is the last active officer; nobody could sign in after.", email=officer.email))
     officer.active = False
     tokens = tokens_of(officer)
     for token in tokens:
@@ -65,5 +66,5 @@ def deactivate(officer: Officer, by: Officer | None = None) -> int:
 
 def reactivate(officer: Officer) -> None:
     if officer.active:
-        raise OfficerError(f"{officer.email} is active already.")
+        raise OfficerError(_("%(email)s is active already.", email=officer.email))
     officer.active = True

@@ -83,6 +83,17 @@ def use_locale(tag: str | None) -> None:
         refresh()
 
 
+def forget_previous_locale() -> None:
+    """Start every request with no language chosen yet (a `before_request` hook).
+
+    Flask-Babel keeps the locale it chose on `g`, which lives as long as the app context:
+    one per request in production, but a context held open around several requests (the
+    test suite, a script driving the app) would answer the second reader in the first
+    one's language."""
+    g.pop("forum_locale", None)
+    refresh()
+
+
 def select_locale() -> str:
     """The request's locale: what the view chose (`use_locale`: the participant a signed
     link names, an event's language), else the signed-in officer's choice, else the

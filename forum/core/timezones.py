@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from babel import Locale
 from babel import dates as babel_dates
 from flask import current_app, has_app_context
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as gettext
 
 from forum.core.config import DEFAULT_DISPLAY_ZONES
@@ -49,12 +49,12 @@ class DisplayZone:
 def get_zone(name: str) -> ZoneInfo:
     """The ZoneInfo for an IANA name, or a TimeInputError that says what is wrong."""
     if not name or name != name.strip() or len(name) > 64:  # the longest IANA name is 32
-        raise TimeInputError(f"“{name[:64]}” is not a time zone name such as America/New_York.")
+        raise TimeInputError(gettext("“%(zone)s” is not a time zone name such as America/New_York.", zone=name[:64]))
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: e.g. a name too long for a path
         raise TimeInputError(
-            f"“{name}” is not a known time zone; use an IANA name such as America/New_York."
+            gettext("“%(zone)s” is not a known time zone; use an IANA name such as America/New_York.", zone=name)
         ) from None
 
 
@@ -318,17 +318,26 @@ def localize(wall: datetime, zone_name: str) -> Localized:
         after = (wall + timedelta(hours=1)).replace(tzinfo=tz)
         jump = (after.utcoffset() or timedelta()) - (before.utcoffset() or timedelta())
         raise TimeInputError(
-            f"{format_time(wall)} on {format_date(wall)} does not exist in {zone_name}: "
-            f"clocks spring forward by {_duration(jump)} that night. "
-            "Pick a time outside the skipped hour."
+            gettext(
+                "%(time)s on %(date)s does not exist in %(zone)s: clocks spring forward by %(jump)s "
+                "that night. Pick a time outside the skipped hour.",
+                time=format_time(wall),
+                date=format_date(wall),
+                zone=zone_name,
+                jump=_duration(jump),
+            )
         )
     note = None
     if first.utcoffset() != second.utcoffset():
-        note = (
-            f"{format_time(wall)} on {format_date(wall)} happens twice in {zone_name} "
-            f"(clocks fall back); the first one ({first.tzname()}, "
-            f"UTC{_offset(first)}) was used. Calendar files give this session in UTC "
-            "so every calendar program shows that same moment."
+        note = gettext(
+            "%(time)s on %(date)s happens twice in %(zone)s (clocks fall back); the first one "
+            "(%(abbreviation)s, UTC%(offset)s) was used. Calendar files give this session in UTC "
+            "so every calendar program shows that same moment.",
+            time=format_time(wall),
+            date=format_date(wall),
+            zone=zone_name,
+            abbreviation=first.tzname(),
+            offset=_offset(first),
         )
     return Localized(instant=instant, note=note)
 
@@ -434,11 +443,11 @@ def _offset(dt: datetime) -> str:
 
 
 def _duration(delta: timedelta) -> str:
+    """`1 hour`, `30 minutes`: how far clocks jump, in the language in force."""
     minutes = abs(int(delta.total_seconds())) // 60
     if minutes % 60 == 0:
-        hours = minutes // 60
-        return f"{hours} hour" + ("s" if hours != 1 else "")
-    return f"{minutes} minutes"
+        return ngettext("%(num)d hour", "%(num)d hours", minutes // 60)
+    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
 
 
 @dataclass(frozen=True)

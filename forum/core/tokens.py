@@ -11,6 +11,7 @@ import hmac
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import (
     BadSignature,
     SignatureExpired,
@@ -111,9 +112,9 @@ def read_token(purpose: str, token: str, max_age_seconds: int) -> Any:
         payload = None
         with contextlib.suppress(BadSignature):
             payload = serializer.loads(token)  # signature is good, only old
-        raise TokenError("This link has expired.", expired=True, payload=payload) from exc
+        raise TokenError(_("This link has expired."), expired=True, payload=payload) from exc
     except BadSignature as exc:
-        raise TokenError("This link is not valid. It may have been cut or changed.") from exc
+        raise TokenError(_("This link is not valid. It may have been cut or changed.")) from exc
 
 
 def make_stable_token(purpose: str, payload: Any) -> str:
@@ -130,7 +131,7 @@ def read_stable_token(purpose: str, token: str) -> Any:
     try:
         return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"forum.{purpose}").loads(token)
     except BadSignature as exc:
-        raise TokenError("This link is not valid. It may have been cut or changed.") from exc
+        raise TokenError(_("This link is not valid. It may have been cut or changed.")) from exc
 
 
 def address_tag(purpose: str, value: int) -> str:

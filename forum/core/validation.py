@@ -19,6 +19,8 @@ from typing import Any
 
 import idna
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from marshmallow import ValidationError, validate
 from werkzeug.routing import IntegerConverter
@@ -35,15 +37,15 @@ _MULTI_LINE_BAD = re.compile(f"[{_MULTI_LINE_CLASS}]")
 #: The same rules as JSON Schema patterns (ECMA and Python read these escapes alike).
 SINGLE_LINE_PATTERN = f"^[^{_SINGLE_LINE_CLASS}]*$"
 MULTI_LINE_PATTERN = f"^[^{_MULTI_LINE_CLASS}]*$"
-SINGLE_LINE_MESSAGE = "Use one line of text: line breaks and other control characters are not allowed."
-MULTI_LINE_MESSAGE = "Remove the control characters (such as NUL); line breaks and tabs are fine."
+SINGLE_LINE_MESSAGE = _l("Use one line of text: line breaks and other control characters are not allowed.")
+MULTI_LINE_MESSAGE = _l("Remove the control characters (such as NUL); line breaks and tabs are fine.")
 
 
 def control_character_problem(value: str, multiline: bool = False) -> str | None:
     """The message for a value that holds characters its kind of field refuses, else None."""
     pattern = _MULTI_LINE_BAD if multiline else _SINGLE_LINE_BAD
     if pattern.search(value):
-        return MULTI_LINE_MESSAGE if multiline else SINGLE_LINE_MESSAGE
+        return str(MULTI_LINE_MESSAGE if multiline else SINGLE_LINE_MESSAGE)  # in the language in force
     return None
 
 
@@ -55,7 +57,7 @@ def single_line(value: str) -> str:
 
 # --- email addresses ------------------------------------------------------------------------------
 
-UTF8_LOCAL_PART_MESSAGE = (
+UTF8_LOCAL_PART_MESSAGE = _l(
     "This list's mail server cannot deliver to addresses with accented or non-Latin "
     "letters before the @ (it does not offer SMTPUTF8); please use another address."
 )
@@ -78,14 +80,14 @@ def normalize_email(raw: str, utf8_local_parts: Callable[[], bool] = _always) ->
     SMTPUTF8, `forum.mail.relay`); it is only asked when the local part is not ASCII."""
     raw = (raw or "").strip()
     if not raw:
-        raise EmailError("Enter an email address.")
+        raise EmailError(_("Enter an email address."))
     local = raw.rpartition("@")[0]
     try:
         utf8 = local.isascii() or utf8_local_parts()
         return validate_email(raw, check_deliverability=False, allow_smtputf8=utf8).normalized
     except EmailNotValidError as exc:
         if not local.isascii() and "before the @-sign" in str(exc):
-            raise EmailError(UTF8_LOCAL_PART_MESSAGE) from None
+            raise EmailError(str(UTF8_LOCAL_PART_MESSAGE)) from None
         raise EmailError(str(exc)) from None
 
 
@@ -118,7 +120,7 @@ def ascii_domain(address: str) -> str:
     try:
         return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
     except (idna.IDNAError, UnicodeError) as exc:
-        raise EmailError(f"{address!r} has an invalid domain ({exc})") from None
+        raise EmailError(_("%(address)s has an invalid domain (%(reason)s)", address=repr(address), reason=exc)) from None
 
 
 # --- marshmallow (JSON API) ---------------------------------------------------------------------
@@ -163,11 +165,11 @@ class ApiEmail(validate.Regexp):
         if self.optional and value == "":
             return value
         if not isinstance(value, str) or value != value.strip():
-            raise ValidationError(f"“{value}” is not an email address.")
+            raise ValidationError(_("“%(value)s” is not an email address.", value=value))
         try:
             normalize_email(value, self.utf8_local_parts)
         except EmailError as exc:
-            raise ValidationError(f"“{value}” is not an email address: {exc}") from None
+            raise ValidationError(_("“%(value)s” is not an email address: %(reason)s", value=value, reason=exc)) from None
         return value
 
 
@@ -244,7 +246,7 @@ class EmailAddress:
         try:
             normalize_email(field.data, self.utf8_local_parts)
         except EmailError as exc:
-            raise FormValidationError(f"Enter an email address like name@example.org. {exc}") from None
+            raise FormValidationError(_("Enter an email address like name@example.org. %(reason)s", reason=exc)) from None
 
 
 class CheckedForm(FlaskForm):

@@ -17,6 +17,7 @@ are among them), and each recipient's own links and headers are filled in per co
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator, Sequence
+from datetime import datetime
 from itertools import chain
 from urllib.parse import quote
 
@@ -24,7 +25,7 @@ from flask import current_app, render_template
 from flask_babel import LazyString, get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from forum.common import audience
@@ -60,23 +61,58 @@ __all__ = [
     "send_digest",
 ]
 
-#: What a group of readers shares a body by: (style, zone shown, threads left out).
-Variant = tuple[str, str, frozenset[int]]
+#: What a group of readers shares a body by: (style, zone shown, threads left out, and the
+#: index of the first post of the period they get: 0 unless their digest starts elsewhere
+#: because they changed rhythm, hour or mode since their last one; `Subscription.digest_since`).
+Variant = tuple[str, str, frozenset[int], int]
 
 
-def posts_in(event: Event, period: DigestPeriod) -> list[Post]:
-    """Accepted posts of the period, in the order they were accepted.
+def posts_in(event: Event, period: DigestPeriod, earliest: datetime | None = None) -> list[Post]:
+    """Accepted posts of the period, in the order they were accepted; from `earliest` when a
+    reader's digest starts before the period (they moved to a shorter rhythm, or their last
+    digest went at another hour), so the posts in between are not skipped.
 
     The final digest has no upper bound: a post a moderator approves at the last
     minute still reaches digest readers.
     """
+    start = period.start if earliest is None or period.start is None else min(earliest, period.start)
     stmt = select(Post).where(Post.event_id == event.id, Post.status == "accepted")
-    if period.start is not None:
-        stmt = stmt.where(Post.accepted_at >= period.start)
+    if start is not None:
+        stmt = stmt.where(Post.accepted_at >= start)
     if not period.final:
         stmt = stmt.where(Post.accepted_at < period.end)
     stmt = stmt.options(joinedload(Post.thread)).order_by(Post.accepted_at, Post.id)
     return list(db.session.scalars(stmt))
+
+
+def earliest_start(event: Event, rhythm: str) -> datetime | None:
+    """The earliest `digest_since` among the forum's digest readers of this rhythm: where the
+    posts a digest needs begin when a reader's own start lies before the period's."""
+    return db.session.scalar(
+        select(func.min(Subscription.digest_since)).where(
+            Subscription.event_id == event.id,
+            Subscription.is_active,
+            Subscription.mode == "digest",
+            Subscription.digest_rhythm == rhythm,
+        )
+    )
+
+
+def mark_covered(subscriptions: Sequence[Subscription], end: datetime) -> None:
+    """These readers have had every post before `end` (in the digest's own transaction, so a
+    digest and its mark commit together). Never moves a reader's mark back: one who turned to
+    digests after `end` had each message until then."""
+    ids = [s.id for s in subscriptions]
+    for at in range(0, len(ids), 5000):
+        db.session.execute(
+            update(Subscription)
+            .where(
+                Subscription.id.in_(ids[at : at + 5000]),
+                or_(Subscription.digest_since.is_(None), Subscription.digest_since < end),
+            )
+            .values(digest_since=end)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def digest_recipients(event: Event, rhythm: str | None = None) -> list[Subscription]:
@@ -142,16 +178,27 @@ class DigestRenderer:
         self._left_out: dict[int, frozenset[int]] | None = None
         self._older: set[int | None] | None = None
 
-    def posts_for(self, left_out: frozenset[int]) -> list[Post]:
-        return [p for p in self.posts if p.thread_id not in left_out] if left_out else self.posts
+    def posts_for(self, left_out: frozenset[int], first: int = 0) -> list[Post]:
+        posts = self.posts[first:] if first else self.posts
+        return [p for p in posts if p.thread_id not in left_out] if left_out else posts
 
-    def body(self, zone: str, style: str = "full", left_out: frozenset[int] = frozenset()) -> tuple[Markup, Markup]:
+    def first_post(self, subscription: Subscription) -> int:
+        """Where this reader's digest starts in `self.posts`: at their own `digest_since` when
+        they have one (it is the period's start for a reader on the same schedule as before)."""
+        start = subscription.digest_since or self.period.start
+        if start is None:
+            return 0
+        return next((n for n, p in enumerate(self.posts) if p.accepted_at and p.accepted_at >= start), len(self.posts))
+
+    def body(
+        self, zone: str, style: str = "full", left_out: frozenset[int] = frozenset(), first: int = 0
+    ) -> tuple[Markup, Markup]:
         """(text, html) of the digest's body for one variant, times shown in `zone`, in the
         language in force (the fan-out renders each language's group under its locale)."""
-        key = ((style, zone, left_out), str(get_locale()))
+        key = ((style, zone, left_out, first), str(get_locale()))
         cached = self._bodies.get(key)
         if cached is None:
-            posts = self.posts_for(left_out)
+            posts = self.posts_for(left_out, first)
             ctx = {
                 "event": self.event,
                 "period": self.period,
@@ -252,16 +299,21 @@ class DigestRenderer:
 
     def variant_of(self, subscription: Subscription) -> Variant:
         style = subscription.digest_style if subscription.digest_style == "subjects" else "full"
-        return (style, self.zone_of(subscription), self.left_out([subscription])[subscription.id])
+        return (
+            style,
+            self.zone_of(subscription),
+            self.left_out([subscription])[subscription.id],
+            self.first_post(subscription),
+        )
 
     def _context(self, variant: Variant) -> dict[str, object]:
-        style, zone, left_out = variant
-        body_text, body_html = self.body(zone, style, left_out)
+        style, zone, left_out, first = variant
+        body_text, body_html = self.body(zone, style, left_out, first)
         return {
             "period": self.period,
             "weekly": self.schedule.rhythm == "weekly",
             "subjects_only": style == "subjects",
-            "count": len(self.posts_for(left_out)),
+            "count": len(self.posts_for(left_out, first)),
             "body_text": body_text,
             "body_html": body_html,
             "day": timezones.format_date(self.period.day),
@@ -269,8 +321,8 @@ class DigestRenderer:
         }
 
     def _options(self, variant: Variant, group: Hashable = None) -> ListOptions:
-        style, _zone, left_out = variant
-        count = len(self.posts_for(left_out))
+        style, _zone, left_out, first = variant
+        count = len(self.posts_for(left_out, first))
         return ListOptions(
             subject=subject_for(self.event, self.period, count, self.schedule, style),
             template="digest",
@@ -319,15 +371,19 @@ def send_digest(event: Event, period: DigestPeriod, schedule: Schedule | None = 
     however many readers there are.
     """
     schedule = schedule or forum_schedule(event)
-    posts = posts_in(event, period)
+    posts = posts_in(event, period, earliest_start(event, schedule.rhythm))
     if not posts:
         return 0, "no posts"
-    recipients = on_schedule(event, schedule, digest_recipients(event, schedule.rhythm))
+    recipients = [
+        s
+        for s in on_schedule(event, schedule, digest_recipients(event, schedule.rhythm))
+        if s.digest_chosen_at is None or s.digest_chosen_at < period.end  # chosen before it was due
+    ]
     if not recipients:
         return 0, f"{len(posts)} posts, no digest subscribers"
     renderer = DigestRenderer(event, period, posts, schedule)
     renderer.left_out(recipients)
-    readers = [s for s in recipients if renderer.posts_for(renderer.variant_of(s)[2])]
+    readers = [s for s in recipients if renderer.posts_for(renderer.variant_of(s)[2], renderer.first_post(s))]
     queued = enqueue_copies(
         renderer.copies(readers),
         kind="digest",
@@ -335,5 +391,6 @@ def send_digest(event: Event, period: DigestPeriod, schedule: Schedule | None = 
         event_id=event.id,
         chunk_size=renderer.chunk_size(),
     )
+    mark_covered(recipients, period.end)
     return queued, f"{len(posts)} posts, {renderer.variants(readers)} bodies"
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, exists, select
 
 from forum.core.extensions import db
 from forum.models import THREAD_CHOICES, Subscription, Thread, ThreadChoice
-from forum.models.base import add_once
+from forum.models.base import add_once, newest_first
 from forum.subscriptions.service import change_mode
 
 #: What the rest of the forum may become when a reader follows only one thread.
@@ -52,13 +53,7 @@ def choice_of(subscription: Subscription, thread: Thread) -> str | None:
 
 def choices_of(subscription: Subscription) -> list[ThreadChoice]:
     """The reader's thread choices in this forum, newest first."""
-    return list(
-        db.session.scalars(
-            select(ThreadChoice)
-            .where(ThreadChoice.subscription_id == subscription.id)
-            .order_by(ThreadChoice.created_at.desc(), ThreadChoice.id.desc())
-        )
-    )
+    return newest_first(ThreadChoice, ThreadChoice.subscription_id == subscription.id)
 
 
 def choose(
@@ -72,12 +67,12 @@ def choose(
     unknown choice.
     """
     if choice is not None and choice not in THREAD_CHOICES:
-        raise ThreadChoiceError(f"“{choice}” is not a choice: use mute or follow.")
+        raise ThreadChoiceError(_("“%(choice)s” is not a choice: use mute or follow.", choice=choice))
     if rest_mode is not None and (choice != "follow" or rest_mode not in REST_MODES):
-        raise ThreadChoiceError("The rest of the forum can go to a digest or to no mail, when you follow a thread.", "rest")
+        raise ThreadChoiceError(_("The rest of the forum can go to a digest or to no mail, when you follow a thread."), "rest")
     thread = thread_of(subscription, thread_id)
     if thread is None:
-        raise ThreadChoiceError("There is no such thread in this e-forum.", "thread")
+        raise ThreadChoiceError(_("There is no such thread in this e-forum."), "thread")
     row = db.session.scalar(
         select(ThreadChoice).where(
             ThreadChoice.subscription_id == subscription.id, ThreadChoice.thread_id == thread.id

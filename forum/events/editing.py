@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Unpack, cast
 
+from flask_babel import gettext as _
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -61,7 +62,7 @@ def check_address(slug: str, event: Event | None = None) -> None:
     other = Event.by_slug(slug)
     if other is not None and other is not event:
         raise EventChangeError(
-            f"“{slug}” is already the address of “{other.title}”. Pick one not taken by another event.",
+            _("“%(slug)s” is already the address of “%(title)s”. Pick one not taken by another event.", slug=slug, title=other.title),
             "slug",
             conflict=True,
         )
@@ -75,7 +76,7 @@ def _flush(slug: str) -> None:
     except IntegrityError:
         db.session.rollback()
         raise EventChangeError(
-            f"“{slug}” was just taken by another event. Pick another.", "slug", conflict=True
+            _("“%(slug)s” was just taken by another event. Pick another.", slug=slug), "slug", conflict=True
         ) from None
 
 
@@ -116,13 +117,13 @@ def update_event(event: Event, changes: Mapping[str, Any]) -> EventChange:
             raise EventChangeError(ADDRESS_FIXED, "slug")
     if "seat_limit" in changes and changes["seat_limit"] is not None and changes["seat_limit"] < 1:
         raise EventChangeError(
-            "A seat limit is a whole number of at least 1 (empty: unlimited).", "seat_limit"
+            _("A seat limit is a whole number of at least 1 (empty: unlimited)."), "seat_limit"
         )
     chosen = _topics(changes)
     result = EventChange()
     old_title, old_language = event.title, event.search_language
     if changes.get("seat_limit") is not None and changes["seat_limit"] < 1:
-        raise EventChangeError("A seat limit is a whole number of at least 1 (empty: unlimited).", "seat_limit")
+        raise EventChangeError(_("A seat limit is a whole number of at least 1 (empty: unlimited)."), "seat_limit")
     for name, value in changes.items():
         if name not in ("slug", "seat_limit", "topics"):
             setattr(event, name, value)
@@ -156,14 +157,14 @@ def _only_editable(values: Mapping[str, Any]) -> None:
         raise ValueError(f"not fields an officer edits: {', '.join(sorted(unknown))}")
     if "search_language" in values and values["search_language"] not in SEARCH_LANGUAGES:
         raise EventChangeError(
-            f"“{values['search_language']}” is not a search language; use one of {', '.join(SEARCH_LANGUAGES)}.",
+            _("“%(language)s” is not a search language; use one of %(languages)s.", language=values['search_language'], languages=', '.join(SEARCH_LANGUAGES)),
             "search_language",
         )
     if "spam_score_limit" in values:
         low, high = SPAM_SCORE_RANGE
         score = values["spam_score_limit"]
         if isinstance(score, bool) or not isinstance(score, int | float) or not low <= score <= high:
-            raise EventChangeError("Use a spam score from 0 to 100.", "spam_score_limit")
+            raise EventChangeError(_("Use a spam score from 0 to 100."), "spam_score_limit")
 
 
 def _reindex(event: Event) -> None:
@@ -180,10 +181,10 @@ def _reindex(event: Event) -> None:
 def publish_event(event: Event) -> None:
     """Make the event's page public: refused for a cancelled event or one with no sessions."""
     if event.status == "cancelled":
-        raise EventChangeError("A cancelled event cannot be published again.", "status", conflict=True)
+        raise EventChangeError(_("A cancelled event cannot be published again."), "status", conflict=True)
     if not event.active_sessions:
         raise EventChangeError(
-            "Add at least one session before publishing: the page needs dates.", "sessions", conflict=True
+            _("Add at least one session before publishing: the page needs dates."), "sessions", conflict=True
         )
     service.publish_event(event)
 
@@ -229,7 +230,7 @@ def edit_session(
     """Change a session; attendees' calendars get one update if anything they see changed."""
     if session.status == "cancelled":
         raise EventChangeError(
-            "This session is cancelled; it can no longer be changed (add a new one instead).",
+            _("This session is cancelled; it can no longer be changed (add a new one instead)."),
             "status",
             conflict=True,
         )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import TypedDict, Unpack
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
 from forum.calendars import fanouts  # noqa: F401 - registers the calendar-update/-cancel kinds recorded here
@@ -85,7 +86,7 @@ class EventChangeError(ValueError):
 def takes_sessions(event: Event) -> None:
     """A cancelled event takes no new sessions (whichever way they are added)."""
     if event.status == "cancelled":
-        raise EventChangeError("This event is cancelled; it takes no new sessions.", "status", conflict=True)
+        raise EventChangeError(_("This event is cancelled; it takes no new sessions."), "status", conflict=True)
 
 
 @dataclass(frozen=True)
@@ -400,7 +401,7 @@ def series_dates(first: date, repeat: str, count: int) -> list[date]:
     last = first.day + 7 > monthcal.monthrange(first.year, first.month)[1]
     dates = []
     year, month = first.year, first.month
-    for _ in range(count):
+    for _week in range(count):
         days = [
             d
             for d in monthcal.Calendar().itermonthdates(year, month)
@@ -475,7 +476,7 @@ def duplicate_event(original: Event, *, title: str, slug: str, first_day: date) 
         try:
             new.set_times(old.start_wall + shift, old.end_wall + shift, old.timezone)
         except TimeInputError as exc:
-            raise TimeInputError(f"Session {number} cannot move: {exc}") from None
+            raise TimeInputError(_("Session %(number)s cannot move: %(reason)s", number=number, reason=exc)) from None
         copy.sessions.append(new)
     for link in sorted(original.panelist_links, key=lambda x: x.position):
         copy.panelist_links.append(EventPanelist(panelist=link.panelist, role=link.role, position=link.position))

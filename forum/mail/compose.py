@@ -22,7 +22,15 @@ from forum.common import subjects
 from forum.core import i18n
 from forum.core.urls import external_url
 from forum.mail.bulk import Attachment, InlinePart
-from forum.mail.headers import address, clean_header_text, fold_list, fold_words, header_message, phrase
+from forum.mail.headers import (
+    HeaderFields,
+    address,
+    clean_header_text,
+    fold_list,
+    fold_words,
+    header_message,
+    phrase,
+)
 from forum.mail.links import preferences_url, unsubscribe_mailto, unsubscribe_url
 from forum.models import Event, Subscription
 
@@ -164,6 +172,17 @@ class ListEnvelope:
     unsubscribe_url: str
     preferences_url: str
 
+    def header(self, subject: str, message_id: str | None) -> HeaderFields:
+        """This copy's header fields with `subject`, for `build_message` or `header_block`."""
+        return HeaderFields(
+            to=self.to,
+            subject=subject,
+            sender=self.sender,
+            reply_to=self.reply_to,
+            headers=self.headers,
+            message_id=message_id,
+        )
+
 
 def _envelope_constants(event: Event, options: ListOptions) -> dict[str, Any]:
     """What every subscriber's copy of one list mail shares outside its body."""
@@ -247,14 +266,9 @@ def list_message(event: Event, subscription: Subscription, options: ListOptions)
     }
     return build_message(
         language=subscription.participant.language,
-        to=env.to,
-        subject=options.subject,
         template=options.template,
         context=ctx,
-        sender=env.sender,
-        reply_to=env.reply_to,
-        headers=env.headers,
-        message_id=options.message_id,
+        **env.header(options.subject, options.message_id),
     )
 
 

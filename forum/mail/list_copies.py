@@ -181,15 +181,7 @@ def list_messages(
         if subject is None:
             with i18n.in_locale(language):
                 subject = subject_in[language] = str(options.subject)
-        header_bytes = header_block(
-            to=env.to,
-            subject=subject,
-            sender=env.sender,
-            reply_to=env.reply_to,
-            headers=env.headers,
-            message_id=options.message_id,
-            lines=lines,
-        )
+        header_bytes = header_block(lines=lines, **env.header(subject, options.message_id))
         # A plain mailbox is its own envelope address; only an unusual one needs the parser.
         # (The envelope sender is the subscriber's VERP bounce address: the outbox sets it.)
         recipient = env.to.addr_spec

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from forum.core.extensions import db
@@ -78,14 +78,16 @@ def recorder(app: Flask, mail_url: str) -> Callable[[bool], None] | None:
         seen = datetime.now(UTC)
         try:
             with app.app_context(), db.engine.begin() as conn:
-                changed = conn.execute(
-                    update(RelayCapability)
-                    .where(RelayCapability.relay == key)
-                    .values(smtputf8=smtputf8, seen_at=seen)
-                ).rowcount
-                if not changed:
-                    conn.execute(insert(RelayCapability).values(relay=key, smtputf8=smtputf8, seen_at=seen))
-        except SQLAlchemyError as exc:  # e.g. a racing sender inserted first: next connect retries
+                # One upsert: several connections of several senders meet the relay at once,
+                # and an update-then-insert let two of them insert the same key.
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                row = {"relay": key, "smtputf8": smtputf8, "seen_at": seen}
+                conn.execute(
+                    dialect.insert(RelayCapability)
+                    .values(**row)
+                    .on_conflict_do_update(index_elements=["relay"], set_={"smtputf8": smtputf8, "seen_at": seen})
+                )
+        except SQLAlchemyError as exc:  # logged, never raised: mail goes out regardless
             log.warning("could not record the relay's SMTPUTF8 capability: %s", exc)
             return
         _remembered[key] = smtputf8

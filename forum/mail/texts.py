@@ -26,6 +26,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from flask import current_app
+from flask_babel import gettext as _
 from jinja2 import StrictUndefined, TemplateError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
@@ -81,12 +82,12 @@ def pieces(source: str) -> tuple[tuple[bool, str], ...]:
     """The text as (is placeholder, literal text or placeholder name) pieces; raises
     MailTextError for anything but literal text and known `{{ placeholder }}`s."""
     if len(source) > MAX_LENGTH:
-        raise MailTextError(f"Keep it under {MAX_LENGTH} characters.")
+        raise MailTextError(_("Keep it under %(count)s characters.", count=MAX_LENGTH))
     try:
         ast = _env.parse(source)
     except TemplateError as exc:
         reason = str(exc.message or exc).rstrip(".")
-        raise MailTextError(f"This text cannot be used in mail: {reason}.") from None
+        raise MailTextError(_("This text cannot be used in mail: %(reason)s.", reason=reason)) from None
     found: list[tuple[bool, str]] = []
     for node in ast.body:
         if not isinstance(node, nodes.Output):
@@ -144,12 +145,12 @@ def texts_for(event: Event, kind: str) -> MailText | None:
 def save(event: Event, kind: str, intro: str, signoff: str) -> MailText | None:
     """Store (or, both empty, remove) the texts; raises MailTextError naming the part."""
     if kind not in kinds_for(event):
-        raise MailTextError("Pick one of the listed mails.")
+        raise MailTextError(_("Pick one of the listed mails."))
     for part, source in (("intro", intro), ("signoff", signoff)):
         try:
             check(source)
         except MailTextError as exc:
-            raise MailTextError(f"{'Intro' if part == 'intro' else 'Sign-off'}: {exc}") from None
+            raise MailTextError(_("Intro: %(reason)s", reason=exc) if part == "intro" else _("Sign-off: %(reason)s", reason=exc)) from None
     row = texts_for(event, kind)
     if not intro.strip() and not signoff.strip():
         if row is not None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core import clock
 from forum.core.extensions import Model
-from forum.models.base import TZDateTime
+from forum.models.base import Keyed, TZDateTime, belongs_to
 from forum.models.events import Session
 from forum.models.participants import Subscription
 
@@ -29,15 +29,12 @@ ATTENDANCE_SOURCES = {
 }
 
 
-class Attendance(Model):
+class Attendance(Keyed, Model):
     __tablename__ = "attendance"
     __table_args__ = (UniqueConstraint("subscription_id", "session_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    subscription_id: Mapped[int] = mapped_column(
-        ForeignKey("subscription.id", ondelete="CASCADE"), index=True
-    )
-    session_id: Mapped[int] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"), index=True)
+    subscription_id: Mapped[int] = belongs_to("subscription")
+    session_id: Mapped[int] = belongs_to("session")
     sources: Mapped[str] = mapped_column(String(64), default="")
     # Personal join link: the first and the latest click, and how many.
     first_seen_at: Mapped[datetime | None] = mapped_column(TZDateTime())

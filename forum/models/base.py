@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import DateTime, Table, select
+from sqlalchemy import Column, DateTime, ForeignKey, Table, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, MappedColumn, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from forum.core import clock
-from forum.core.extensions import Base, db
+from forum.core.extensions import Base, Model, db
 
 
 def table_of(model: type[Base]) -> Table:
@@ -75,6 +75,41 @@ def queue_of(model: type[Row], event_id: int, status: str, since: Any) -> list[R
     queue, the waiting list and the registrations awaiting approval are each one of these."""
     table: Any = model  # Post and Subscription: both have event_id, status and id
     query = select(model).where(table.event_id == event_id, table.status == status).order_by(since, table.id)
+    return list(db.session.scalars(query))
+
+
+class Keyed:
+    """The surrogate integer key `id`, declared once (as Django and Rails do) so that a
+    model's own lines are its own columns. Tables keyed by a name (site settings, page
+    versions, relays, the scheduler's lock) do without it. `sort_order` keeps it the first
+    column, as it was when each model spelled it out."""
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
+
+
+def belongs_to(parent: str, *, unique: bool = False) -> MappedColumn[Any]:
+    """The key of the row this one belongs to (table `parent`): deleted with it, and indexed,
+    since every lookup goes from the parent to its rows (a subscription's RSVPs, a response's
+    answers). `unique`: at most one such row per parent."""
+    return mapped_column(ForeignKey(f"{parent}.id", ondelete="CASCADE"), unique=unique, index=True)
+
+
+def link_table(name: str, left: str, right: str) -> Table:
+    """A many-to-many table: one row per (`left`, `right`) pair, gone with either side. The
+    primary key serves lookups from `left`; `right`'s key has its own index for the way back."""
+    return Table(
+        name,
+        Model.metadata,
+        Column(f"{left}_id", ForeignKey(f"{left}.id", ondelete="CASCADE"), primary_key=True),
+        Column(f"{right}_id", ForeignKey(f"{right}.id", ondelete="CASCADE"), primary_key=True, index=True),
+    )
+
+
+def newest_first(model: type[Row], *where: Any) -> list[Row]:
+    """The rows that match, newest first (created_at, then id for rows of the same instant): a
+    reader's own lists on their preferences page (thread choices, pathways followed)."""
+    table: Any = model  # a Timestamps model
+    query = select(model).where(*where).order_by(table.created_at.desc(), table.id.desc())
     return list(db.session.scalars(query))
 
 

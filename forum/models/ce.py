@@ -17,7 +17,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core.extensions import Model
-from forum.models.base import Timestamps, TZDateTime
+from forum.models.base import Keyed, Timestamps, TZDateTime, belongs_to
 from forum.models.events import Event
 from forum.models.participants import Subscription
 
@@ -30,12 +30,11 @@ CERTIFICATE_KINDS = {"completion": _l("Certificate of completion"), "attendance"
 QUESTION_KINDS = {"rating": _l("Rating 1–5"), "choice": _l("Multiple choice"), "text": _l("Free text")}
 
 
-class CESettings(Timestamps, Model):
+class CESettings(Keyed, Timestamps, Model):
     """Per-event CE settings; an event without a row uses the defaults (every session counts)."""
 
     __tablename__ = "ce_settings"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), unique=True)
     rule: Mapped[str] = mapped_column(String(8), default="all")
     rule_sessions: Mapped[int | None] = mapped_column(Integer)
@@ -58,7 +57,7 @@ class CESettings(Timestamps, Model):
     event: Mapped[Event] = relationship()
 
 
-class Certificate(Timestamps, Model):
+class Certificate(Keyed, Timestamps, Model):
     """One person's certificate for one event, identified publicly by `code` only.
 
     The name, title, hours and sessions are copied in when it is (re)issued, so the
@@ -67,7 +66,6 @@ class Certificate(Timestamps, Model):
 
     __tablename__ = "certificate"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(24), unique=True)
     subscription_id: Mapped[int] = mapped_column(
         ForeignKey("subscription.id", ondelete="CASCADE"), unique=True
@@ -86,12 +84,11 @@ class Certificate(Timestamps, Model):
         return CERTIFICATE_KINDS.get(self.kind, self.kind)
 
 
-class Evaluation(Timestamps, Model):
+class Evaluation(Keyed, Timestamps, Model):
     """The short questionnaire of one event; open from the last session's end for `open_days`."""
 
     __tablename__ = "evaluation"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), unique=True)
     intro: Mapped[str] = mapped_column(Text, default="")
     open_days: Mapped[int] = mapped_column(Integer, default=14)
@@ -104,11 +101,10 @@ class Evaluation(Timestamps, Model):
     )
 
 
-class EvaluationQuestion(Model):
+class EvaluationQuestion(Keyed, Model):
     __tablename__ = "evaluation_question"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluation.id", ondelete="CASCADE"), index=True)
+    evaluation_id: Mapped[int] = belongs_to("evaluation")
     position: Mapped[int] = mapped_column(Integer, default=0)
     kind: Mapped[str] = mapped_column(String(8), default="rating")
     prompt: Mapped[str] = mapped_column(String(500))
@@ -126,17 +122,14 @@ class EvaluationQuestion(Model):
         return QUESTION_KINDS.get(self.kind, self.kind)
 
 
-class EvaluationResponse(Timestamps, Model):
+class EvaluationResponse(Keyed, Timestamps, Model):
     """One registration's answers; saving again edits it (unique per evaluation and subscription)."""
 
     __tablename__ = "evaluation_response"
     __table_args__ = (UniqueConstraint("evaluation_id", "subscription_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluation.id", ondelete="CASCADE"), index=True)
-    subscription_id: Mapped[int] = mapped_column(
-        ForeignKey("subscription.id", ondelete="CASCADE"), index=True
-    )
+    evaluation_id: Mapped[int] = belongs_to("evaluation")
+    subscription_id: Mapped[int] = belongs_to("subscription")
     submitted_at: Mapped[datetime] = mapped_column(TZDateTime())
 
     evaluation: Mapped[Evaluation] = relationship()
@@ -146,17 +139,12 @@ class EvaluationResponse(Timestamps, Model):
     )
 
 
-class EvaluationAnswer(Model):
+class EvaluationAnswer(Keyed, Model):
     __tablename__ = "evaluation_answer"
     __table_args__ = (UniqueConstraint("response_id", "question_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[int] = mapped_column(
-        ForeignKey("evaluation_response.id", ondelete="CASCADE"), index=True
-    )
-    question_id: Mapped[int] = mapped_column(
-        ForeignKey("evaluation_question.id", ondelete="CASCADE"), index=True
-    )
+    response_id: Mapped[int] = belongs_to("evaluation_response")
+    question_id: Mapped[int] = belongs_to("evaluation_question")
     rating: Mapped[int | None] = mapped_column(Integer)
     choice: Mapped[str | None] = mapped_column(String(300))
     text: Mapped[str] = mapped_column(Text, default="")

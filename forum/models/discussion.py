@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core import clock
 from forum.core.extensions import Model
-from forum.models.base import TZDateTime
+from forum.models.base import Keyed, TZDateTime, belongs_to
 from forum.models.events import Event, Panelist
 from forum.models.participants import Participant, Subscription
 
@@ -26,14 +26,13 @@ POST_SOURCES = ("email", "web")
 AUTHOR_ROLES = {"participant": _l("Participant"), "panelist": _l("Panelist"), "moderator": _l("Moderator")}
 
 
-class Thread(Model):
+class Thread(Keyed, Model):
     """A conversation in one forum: its first post's subject, and when it last moved."""
 
     __tablename__ = "thread"
     __table_args__ = (Index("ix_thread_event_subject", "event_id", "subject_key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = belongs_to("event")
     subject: Mapped[str] = mapped_column(String(300), default="")
     # Subject without Re:/Fwd:/[list] prefixes, lower-cased: the fallback for threading.
     subject_key: Mapped[str] = mapped_column(String(300), default="")
@@ -45,7 +44,7 @@ class Thread(Model):
     posts: Mapped[list[Post]] = relationship(back_populates="thread", order_by="Post.id")
 
 
-class Post(Model):
+class Post(Keyed, Model):
     """One message to the forum.
 
     `message_id` is unique within a forum (the same mail cross-posted to two forums is
@@ -60,8 +59,7 @@ class Post(Model):
         Index("ix_post_event_status_accepted", "event_id", "status", "accepted_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = belongs_to("event")
     thread_id: Mapped[int | None] = mapped_column(ForeignKey("thread.id", ondelete="SET NULL"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("post.id", ondelete="SET NULL"))
     message_id: Mapped[str] = mapped_column(String(255))  # with angle brackets, as in headers
@@ -92,7 +90,7 @@ class Post(Model):
 
     event: Mapped[Event] = relationship()
     thread: Mapped[Thread | None] = relationship(back_populates="posts")
-    parent: Mapped[Post | None] = relationship(remote_side=[id])
+    parent: Mapped[Post | None] = relationship(remote_side="Post.id")
     participant: Mapped[Participant | None] = relationship()
     panelist: Mapped[Panelist | None] = relationship()
 
@@ -112,7 +110,7 @@ class Post(Model):
         return AUTHOR_ROLES.get(self.author_role, self.author_role)
 
 
-class AcceptedSender(Model):
+class AcceptedSender(Keyed, Model):
     """An address a moderator chose to "always accept" in one forum though it is not a member.
 
     Its posts skip the non-member hold (a list server's accept list); mail the MTA marked
@@ -122,8 +120,7 @@ class AcceptedSender(Model):
     __tablename__ = "accepted_sender"
     __table_args__ = (UniqueConstraint("event_id", "email"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = belongs_to("event")
     email: Mapped[str] = mapped_column(String(320))  # lower-cased
     added_by: Mapped[str] = mapped_column(String(320), default="")
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
@@ -133,7 +130,7 @@ class AcceptedSender(Model):
 THREAD_CHOICES = {"mute": "Muted", "follow": "Followed"}
 
 
-class ThreadChoice(Model):
+class ThreadChoice(Keyed, Model):
     """One reader's choice about one thread: muted (its posts leave their each-message mail
     and their digests) or followed (its posts come one by one whatever their delivery mode,
     and leave their digests). Made from the signed links in list mail or the preferences page."""
@@ -141,9 +138,8 @@ class ThreadChoice(Model):
     __tablename__ = "thread_choice"
     __table_args__ = (UniqueConstraint("subscription_id", "thread_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscription.id", ondelete="CASCADE"))
-    thread_id: Mapped[int] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"), index=True)
+    thread_id: Mapped[int] = belongs_to("thread")
     choice: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
 

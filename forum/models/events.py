@@ -5,15 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    Column,
     ColumnElement,
     Float,
-    ForeignKey,
     Integer,
     String,
-    Table,
     Text,
     UniqueConstraint,
     and_,
@@ -27,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from forum.core import clock
 from forum.core.extensions import Model, db
 from forum.core.timezones import Localized, TimeInputError, get_zone, localize, to_zone
-from forum.models.base import Timestamps, TZDateTime, WallTime
+from forum.models.base import Keyed, Timestamps, TZDateTime, WallTime, belongs_to, link_table
 from forum.models.topics import Topic
 
 EVENT_KINDS = {"eforum": _l("e-Forum"), "series": _l("Webinar series")}
@@ -70,10 +68,9 @@ SEARCH_LANGUAGES = {
 SPAM_SCORE_RANGE = (0.0, 100.0)
 
 
-class Event(Timestamps, Model):
+class Event(Keyed, Timestamps, Model):
     __tablename__ = "event"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(16), default="eforum")
     title: Mapped[str] = mapped_column(String(200))
@@ -212,15 +209,10 @@ class Event(Timestamps, Model):
 
 #: panelists who appear in one session of a series (shown with that session); the event's
 #: own panelist list (EventPanelist) stays the full line-up with roles
-session_panelist = Table(
-    "session_panelist",
-    Model.metadata,
-    Column("session_id", ForeignKey("session.id", ondelete="CASCADE"), primary_key=True),
-    Column("panelist_id", ForeignKey("panelist.id", ondelete="CASCADE"), primary_key=True, index=True),
-)
+session_panelist = link_table("session_panelist", "session", "panelist")
 
 
-class Session(Timestamps, Model):
+class Session(Keyed, Timestamps, Model):
     """One live session (a webinar) or one day of an e-forum.
 
     Truth is the wall time in `timezone`; `starts_at`/`ends_at` are derived UTC
@@ -229,8 +221,7 @@ class Session(Timestamps, Model):
 
     __tablename__ = "session"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = belongs_to("event")
     position: Mapped[int] = mapped_column(Integer, default=0)
     title: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
@@ -275,7 +266,7 @@ class Session(Timestamps, Model):
         start: Localized = localize(start_wall, zone)
         end: Localized = localize(end_wall, zone)
         if end.instant <= start.instant:
-            raise TimeInputError("The session must end after it starts.")
+            raise TimeInputError(_("The session must end after it starts."))
         self.start_wall, self.end_wall, self.timezone = start_wall, end_wall, zone
         self.starts_at, self.ends_at = start.instant, end.instant
         return [n for n in (start.note, end.note) if n]
@@ -297,10 +288,9 @@ class Session(Timestamps, Model):
         return self.title or self.event.title
 
 
-class Panelist(Timestamps, Model):
+class Panelist(Keyed, Timestamps, Model):
     __tablename__ = "panelist"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     title: Mapped[str] = mapped_column(String(200), default="")  # job title
     affiliation: Mapped[str] = mapped_column(String(200), default="")
@@ -319,13 +309,12 @@ class Panelist(Timestamps, Model):
         return [line.strip() for line in self.links.splitlines() if line.strip()]
 
 
-class EventPanelist(Model):
+class EventPanelist(Keyed, Model):
     __tablename__ = "event_panelist"
     __table_args__ = (UniqueConstraint("event_id", "panelist_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
-    panelist_id: Mapped[int] = mapped_column(ForeignKey("panelist.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = belongs_to("event")
+    panelist_id: Mapped[int] = belongs_to("panelist")
     role: Mapped[str] = mapped_column(String(16), default="panelist")
     position: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -347,11 +336,10 @@ MATERIAL_KINDS = {"recording": _l("Recording"), "slides": _l("Slides"), "other":
 MATERIAL_VISIBILITY = {"registrants": _l("Registrants only"), "public": _l("Everyone (public)")}
 
 
-class Material(Model):
+class Material(Keyed, Model):
     __tablename__ = "session_material"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = belongs_to("session")
     kind: Mapped[str] = mapped_column(String(16), default="recording")
     title: Mapped[str] = mapped_column(String(200), default="")
     url: Mapped[str] = mapped_column(String(500))

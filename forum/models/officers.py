@@ -7,19 +7,18 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, String, select
+from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from forum.core import clock
 from forum.core.extensions import Model, db
-from forum.models.base import Timestamps, TZDateTime
+from forum.models.base import Keyed, Timestamps, TZDateTime, belongs_to
 
 
-class Officer(UserMixin, Timestamps, Model):
+class Officer(Keyed, UserMixin, Timestamps, Model):
     __tablename__ = "officer"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(300), default="")
@@ -58,13 +57,12 @@ class Officer(UserMixin, Timestamps, Model):
         return db.session.scalar(select(cls).where(cls.email == email.strip().lower()))
 
 
-class ApiToken(Timestamps, Model):
+class ApiToken(Keyed, Timestamps, Model):
     """Bearer token for the JSON API; only its SHA-256 is stored."""
 
     __tablename__ = "api_token"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id", ondelete="CASCADE"), index=True)
+    officer_id: Mapped[int] = belongs_to("officer")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100), default="")
     last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime())

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core import clock
 from forum.core.extensions import Model
-from forum.models.base import TZDateTime
+from forum.models.base import Keyed, TZDateTime, belongs_to
 
 # "cancelled": never to be sent (its recipient erased their data); not a delivery failure.
 OUTBOX_STATUSES = ("queued", "sending", "sent", "retry", "failed", "cancelled")
@@ -23,7 +23,7 @@ UNSENT_STATUSES = ("queued", "retry", "sending")
 UNSENT_SQL = "status IN ('queued', 'retry', 'sending')"
 
 
-class OutboundBody(Model):
+class OutboundBody(Keyed, Model):
     """What many outbox rows share: one rendered body of a fan-out, stored once.
 
     `data` holds the body's shared bytes (MIME headers, every line without a
@@ -36,7 +36,6 @@ class OutboundBody(Model):
 
     __tablename__ = "outbound_body"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     cuts: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now)
@@ -64,7 +63,7 @@ def assemble(message: bytes, splits: str | None, body: bytes | None, cuts: str |
     return b"".join(out)
 
 
-class OutboundMessage(Model):
+class OutboundMessage(Keyed, Model):
     __tablename__ = "outbound_message"
     __table_args__ = (
         Index("ix_outbound_message_due", "status", "next_attempt_at"),
@@ -81,7 +80,6 @@ class OutboundMessage(Model):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     # One logical message, one key: enqueueing the same key twice is a no-op.
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
@@ -138,7 +136,7 @@ END $$"""
 event.listen(OutboundBody.__table__, "after_create", LZ4_BODIES.execute_if(dialect="postgresql"))
 
 
-class FanOut(Model):
+class FanOut(Keyed, Model):
     """One change that mails a whole list, recorded in the transaction of the change.
 
     Accepting a post, or changing or cancelling a session, commits the change and this
@@ -152,11 +150,10 @@ class FanOut(Model):
     __tablename__ = "fan_out"
     __table_args__ = (Index("ix_fan_out_pending", "done_at", "id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     # The outbox key prefix of the copies (e.g. "post:12"); one fan-out per key.
     key: Mapped[str] = mapped_column(String(255), unique=True)
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = belongs_to("event")
     # What is sent: a post, a session (calendar update/cancel), an announcement.
     target_id: Mapped[int | None] = mapped_column(Integer)
     # What the change was when recorded (e.g. the session's SEQUENCE): a later change supersedes it.

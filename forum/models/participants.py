@@ -7,13 +7,13 @@ from datetime import date, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Date, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import ColumnElement, Date, Integer, String, UniqueConstraint, select
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core.extensions import Model, db
 from forum.core.validation import email_key
-from forum.models.base import Timestamps, TZDateTime
+from forum.models.base import Keyed, Timestamps, TZDateTime, belongs_to
 from forum.models.events import Event
 
 DELIVERY_MODES = {
@@ -31,10 +31,9 @@ SUBSCRIPTION_STATUSES = ("pending", "awaiting", "active", "waitlisted", "decline
 SUBSCRIPTION_SOURCES = ("web", "api", "import")
 
 
-class Participant(Timestamps, Model):
+class Participant(Keyed, Timestamps, Model):
     __tablename__ = "participant"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     # Normalised by email-validator (domain lower-cased); `email_key` is the whole
     # address lower-cased, the identity used for "register once".
     email: Mapped[str] = mapped_column(String(320))
@@ -62,13 +61,12 @@ class Participant(Timestamps, Model):
         return db.session.scalar(select(cls).where(cls.email_key == email_key(email)))
 
 
-class Subscription(Timestamps, Model):
+class Subscription(Keyed, Timestamps, Model):
     __tablename__ = "subscription"
     __table_args__ = (UniqueConstraint("participant_id", "event_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[int] = belongs_to("participant")
+    event_id: Mapped[int] = belongs_to("event")
     mode: Mapped[str] = mapped_column(String(8), default="each")
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     source: Mapped[str] = mapped_column(String(8), default="web")
@@ -94,6 +92,15 @@ class Subscription(Timestamps, Model):
     digest_style: Mapped[str] = mapped_column(String(8), default="full", server_default="full")
     digest_hour: Mapped[int | None] = mapped_column(Integer)
     digest_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Posts accepted before this instant have reached the reader already (their last digest
+    # ended here, or they had each message until they switched to digests). Their next
+    # digest starts here, so changing rhythm, hour or zone neither repeats nor skips a post.
+    # None: the digest period's own start (a reader who never had one).
+    digest_since: Mapped[datetime | None] = mapped_column(TZDateTime())
+    # When the reader last changed when their digest goes (rhythm, hour, weekday, zone, or
+    # turning to digests): digests of the new schedule due before it are not theirs (no
+    # catch-up burst); the first one due after it brings everything since `digest_since`.
+    digest_chosen_at: Mapped[datetime | None] = mapped_column(TZDateTime())
 
     participant: Mapped[Participant] = relationship(back_populates="subscriptions")
     event: Mapped[Event] = relationship()

@@ -16,7 +16,7 @@ from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core.extensions import Model, db
-from forum.models.base import Timestamps, TZDateTime
+from forum.models.base import Keyed, Timestamps, TZDateTime, belongs_to
 from forum.models.events import Event, Session
 from forum.models.participants import Participant
 from forum.models.topics import Topic, pathway_topic
@@ -56,20 +56,19 @@ def split_topics(text: str | None) -> list[str]:
     return list(seen.values())
 
 
-class Resource(Timestamps, Model):
+class Resource(Keyed, Timestamps, Model):
     """One thing to learn from. Event/session resources take title and time from the event."""
 
     __tablename__ = "resource"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), index=True)
     title: Mapped[str] = mapped_column(String(200), default="")
     url: Mapped[str] = mapped_column(String(1000), default="")
     minutes: Mapped[int | None] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text, default="")  # Markdown
     topics: Mapped[str] = mapped_column(String(500), default="")  # comma-separated
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
-    session_id: Mapped[int | None] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = belongs_to("event")
+    session_id: Mapped[int | None] = belongs_to("session")
     # The scheduled link check: HTTP status (or None before any check), error text, when.
     link_status: Mapped[int | None] = mapped_column(Integer)
     link_error: Mapped[str] = mapped_column(String(300), default="")
@@ -110,12 +109,11 @@ class Resource(Timestamps, Model):
         return bool(self.link_error) or (self.link_status is not None and self.link_status >= 400)
 
 
-class LearningNeed(Timestamps, Model):
+class LearningNeed(Keyed, Timestamps, Model):
     """ "New to a member library", "new to acquisitions work": who a pathway is for."""
 
     __tablename__ = "learning_need"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")  # Markdown
@@ -128,10 +126,9 @@ class LearningNeed(Timestamps, Model):
         return db.session.scalar(select(cls).where(cls.slug == slug))
 
 
-class Pathway(Timestamps, Model):
+class Pathway(Keyed, Timestamps, Model):
     __tablename__ = "pathway"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text, default="")
@@ -157,13 +154,12 @@ class Pathway(Timestamps, Model):
         return self.status == "published"
 
 
-class PathwayStep(Model):
+class PathwayStep(Keyed, Model):
     """One resource in a pathway, with why it is there; `stage` names the group it is in."""
 
     __tablename__ = "pathway_step"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    pathway_id: Mapped[int] = mapped_column(ForeignKey("pathway.id", ondelete="CASCADE"), index=True)
+    pathway_id: Mapped[int] = belongs_to("pathway")
     resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id", ondelete="RESTRICT"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     stage: Mapped[str] = mapped_column(String(120), default="")
@@ -173,7 +169,7 @@ class PathwayStep(Model):
     resource: Mapped[Resource] = relationship()
 
 
-class PathwayFollow(Timestamps, Model):
+class PathwayFollow(Keyed, Timestamps, Model):
     """One person following one pathway by email.
 
     `position` is how many steps have been handed out (0 before the first); `next_due_at`
@@ -185,9 +181,8 @@ class PathwayFollow(Timestamps, Model):
     __tablename__ = "pathway_follow"
     __table_args__ = (UniqueConstraint("pathway_id", "participant_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    pathway_id: Mapped[int] = mapped_column(ForeignKey("pathway.id", ondelete="CASCADE"), index=True)
-    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
+    pathway_id: Mapped[int] = belongs_to("pathway")
+    participant_id: Mapped[int] = belongs_to("participant")
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     interval_days: Mapped[int] = mapped_column(Integer, default=7)
     weekday: Mapped[int] = mapped_column(Integer, default=0)  # 0 = Monday
@@ -216,15 +211,14 @@ class PathwayFollow(Timestamps, Model):
         return WEEKDAYS[self.weekday % 7]
 
 
-class StepProgress(Model):
+class StepProgress(Keyed, Model):
     """What happened to one step for one follower: mailed, then perhaps done or skipped."""
 
     __tablename__ = "pathway_progress"
     __table_args__ = (UniqueConstraint("follow_id", "step_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    follow_id: Mapped[int] = mapped_column(ForeignKey("pathway_follow.id", ondelete="CASCADE"), index=True)
-    step_id: Mapped[int] = mapped_column(ForeignKey("pathway_step.id", ondelete="CASCADE"), index=True)
+    follow_id: Mapped[int] = belongs_to("pathway_follow")
+    step_id: Mapped[int] = belongs_to("pathway_step")
     state: Mapped[str] = mapped_column(String(16), default="sent")
     sent_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(TZDateTime())

@@ -17,7 +17,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core.extensions import Model
-from forum.models.base import Timestamps, TZDateTime
+from forum.models.base import Keyed, Timestamps, TZDateTime, belongs_to
 
 #: what a question asks for; the web form, the API and the CSV export all read this table
 FORM_QUESTION_KINDS = {
@@ -43,17 +43,14 @@ def lines(text: str) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-class QuestionForm(Timestamps, Model):
+class QuestionForm(Keyed, Timestamps, Model):
     """The questions one registration (or application) asks, in order."""
 
     __tablename__ = "question_form"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     # "event" for an event's registration form; other areas name their own owner
     owner: Mapped[str] = mapped_column(String(40), default="event")
-    event_id: Mapped[int | None] = mapped_column(
-        ForeignKey("event.id", ondelete="CASCADE"), unique=True, index=True
-    )
+    event_id: Mapped[int | None] = belongs_to("event", unique=True)
 
     questions: Mapped[list[FormQuestion]] = relationship(
         back_populates="form",
@@ -88,11 +85,10 @@ class QuestionFields:
         return FORM_QUESTION_KINDS.get(self.kind, self.kind)
 
 
-class FormQuestion(QuestionFields, Timestamps, Model):
+class FormQuestion(Keyed, QuestionFields, Timestamps, Model):
     __tablename__ = "form_question"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    form_id: Mapped[int] = mapped_column(ForeignKey("question_form.id", ondelete="CASCADE"), index=True)
+    form_id: Mapped[int] = belongs_to("question_form")
     position: Mapped[int] = mapped_column(Integer, default=0)
     required: Mapped[bool] = mapped_column(Boolean, default=False)
     preset_id: Mapped[int | None] = mapped_column(ForeignKey("question_preset.id", ondelete="SET NULL"))
@@ -111,18 +107,15 @@ class FormQuestion(QuestionFields, Timestamps, Model):
         return f"q{self.id}"
 
 
-class FormAnswer(Model):
+class FormAnswer(Keyed, Model):
     """One person's answer to one question; multi-choice answers are a JSON list."""
 
     __tablename__ = "form_answer"
     __table_args__ = (UniqueConstraint("question_id", "participant_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    question_id: Mapped[int] = mapped_column(ForeignKey("form_question.id", ondelete="CASCADE"), index=True)
-    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
-    subscription_id: Mapped[int | None] = mapped_column(
-        ForeignKey("subscription.id", ondelete="CASCADE"), index=True
-    )
+    question_id: Mapped[int] = belongs_to("form_question")
+    participant_id: Mapped[int] = belongs_to("participant")
+    subscription_id: Mapped[int | None] = belongs_to("subscription")
     value: Mapped[str] = mapped_column(Text, default="")
     answered_at: Mapped[datetime] = mapped_column(TZDateTime())
 
@@ -136,10 +129,9 @@ class FormAnswer(Model):
         return self.value
 
 
-class QuestionPreset(QuestionFields, Timestamps, Model):
+class QuestionPreset(Keyed, QuestionFields, Timestamps, Model):
     """A question officers reuse across events (job title, employer, region ...)."""
 
     __tablename__ = "question_preset"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core import clock
 from forum.core.extensions import Model
-from forum.models.base import TZDateTime
+from forum.models.base import Keyed, TZDateTime, belongs_to
 from forum.models.events import Session
 from forum.models.participants import Subscription
 
@@ -22,15 +22,12 @@ from forum.models.participants import Subscription
 PARTSTATS = {"accepted": "Yes", "tentative": "Maybe", "declined": "No"}
 
 
-class Rsvp(Model):
+class Rsvp(Keyed, Model):
     __tablename__ = "rsvp"
     __table_args__ = (UniqueConstraint("subscription_id", "session_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    subscription_id: Mapped[int] = mapped_column(
-        ForeignKey("subscription.id", ondelete="CASCADE"), index=True
-    )
-    session_id: Mapped[int] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"), index=True)
+    subscription_id: Mapped[int] = belongs_to("subscription")
+    session_id: Mapped[int] = belongs_to("session")
     partstat: Mapped[str] = mapped_column(String(16))  # a key of PARTSTATS
     #: The SEQUENCE of the invite this answers: below the session's, it answered an older time.
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

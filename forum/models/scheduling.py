@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core import clock
 from forum.core.extensions import Model
 from forum.core.timezones import localize, to_zone
-from forum.models.base import Timestamps, TZDateTime, WallTime
+from forum.models.base import Keyed, Timestamps, TZDateTime, WallTime, belongs_to
 from forum.models.events import Event
 
 ANNOUNCEMENT_KINDS = {"announcement": "Announcement", "lesson": "Lesson"}
 ANNOUNCEMENT_STATUSES = ("draft", "scheduled", "sent", "cancelled")
 
 
-class JobRun(Model):
+class JobRun(Keyed, Model):
     """One unit of scheduled output (a day's digest, one reminder, one announcement).
 
     The unique (kind, target, period) key is inserted before the mails are enqueued and
@@ -34,7 +34,6 @@ class JobRun(Model):
     __tablename__ = "job_run"
     __table_args__ = (UniqueConstraint("kind", "target", "period"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(120))
     period: Mapped[str] = mapped_column(String(120))
@@ -44,7 +43,7 @@ class JobRun(Model):
     note: Mapped[str] = mapped_column(String(200), default="")
 
 
-class Announcement(Timestamps, Model):
+class Announcement(Keyed, Timestamps, Model):
     """A message (or one lesson of a workshop) an officer writes now and schedules for later.
 
     `send_wall` is what the officer typed, a wall time in `timezone` (the event's zone
@@ -53,8 +52,7 @@ class Announcement(Timestamps, Model):
 
     __tablename__ = "announcement"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = belongs_to("event")
     kind: Mapped[str] = mapped_column(String(16), default="announcement")
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")  # Markdown

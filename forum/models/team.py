@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core import clock
 from forum.core.extensions import Model
-from forum.models.base import Timestamps, TZDateTime
+from forum.models.base import Keyed, Timestamps, TZDateTime, belongs_to
 from forum.models.events import Event
 from forum.models.officers import Officer
 
@@ -21,15 +21,14 @@ from forum.models.officers import Officer
 EVENT_ROLES = ("owner", "organiser", "moderator", "ce_reviewer", "viewer")
 
 
-class EventRole(Timestamps, Model):
+class EventRole(Keyed, Timestamps, Model):
     """One officer's role on one event (at most one role per officer and event)."""
 
     __tablename__ = "event_role"
     __table_args__ = (UniqueConstraint("officer_id", "event_id", name="uq_event_role_officer_event"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id", ondelete="CASCADE"), index=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    officer_id: Mapped[int] = belongs_to("officer")
+    event_id: Mapped[int] = belongs_to("event")
     role: Mapped[str] = mapped_column(String(20))
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id", ondelete="SET NULL"))
 
@@ -42,7 +41,7 @@ class EventRole(Timestamps, Model):
 OBJECT_ROLES = ("owner", "organiser", "viewer")
 
 
-class ObjectRole(Timestamps, Model):
+class ObjectRole(Keyed, Timestamps, Model):
     """One officer's role on one object of a registered kind (`object_type`, `object_id`).
 
     No foreign key to the object on purpose: one table serves every kind (pathways today,
@@ -55,8 +54,7 @@ class ObjectRole(Timestamps, Model):
         Index("ix_object_role_object", "object_type", "object_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id", ondelete="CASCADE"), index=True)
+    officer_id: Mapped[int] = belongs_to("officer")
     object_type: Mapped[str] = mapped_column(String(30))
     object_id: Mapped[int] = mapped_column()
     role: Mapped[str] = mapped_column(String(20))
@@ -65,7 +63,7 @@ class ObjectRole(Timestamps, Model):
     officer: Mapped[Officer] = relationship(foreign_keys=[officer_id])
 
 
-class AuditEntry(Model):
+class AuditEntry(Keyed, Model):
     """One officer action: who (officer, token or process), what, on which object, the change
     (field: [before, after]) and when, from which address. Written in the transaction of the
     change (forum/team/audit.py), so a rolled-back change leaves none. `event_id` is no foreign
@@ -74,7 +72,6 @@ class AuditEntry(Model):
     __tablename__ = "audit_entry"
     __table_args__ = (Index("ix_audit_entry_event_at", "event_id", "at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(TZDateTime(), default=clock.now, index=True)
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id", ondelete="SET NULL"), index=True)
     actor: Mapped[str] = mapped_column(String(400), default="")  # kept when the officer is gone
@@ -107,13 +104,12 @@ WEBHOOK_KINDS = (
 )
 
 
-class WebhookEndpoint(Timestamps, Model):
+class WebhookEndpoint(Keyed, Timestamps, Model):
     """Where an officer asked us to send signed notices of changes (one event, or the site)."""
 
     __tablename__ = "webhook_endpoint"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = belongs_to("event")
     url: Mapped[str] = mapped_column(String(500))
     secret: Mapped[str] = mapped_column(String(100))  # whsec_<base64>, per Standard Webhooks
     kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -124,14 +120,13 @@ class WebhookEndpoint(Timestamps, Model):
     created_by: Mapped[Officer | None] = relationship(foreign_keys=[created_by_id])
 
 
-class WebhookDelivery(Model):
+class WebhookDelivery(Keyed, Model):
     """One notice to one endpoint: written with the change, sent (and retried) by the sender side."""
 
     __tablename__ = "webhook_delivery"
     __table_args__ = (Index("ix_webhook_delivery_due", "status", "next_attempt_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True)
+    endpoint_id: Mapped[int] = belongs_to("webhook_endpoint")
     msg_id: Mapped[str] = mapped_column(String(64), unique=True)  # webhook-id: the receiver's idempotency key
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[str] = mapped_column(Text)  # the exact JSON that is signed and sent

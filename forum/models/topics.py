@@ -8,31 +8,20 @@ its `name` may change without breaking a reader's saved feed address.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, select
+from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forum.core.extensions import Model, db
-from forum.models.base import Timestamps
+from forum.models.base import Keyed, Timestamps, link_table
 
-event_topic = Table(
-    "event_topic",
-    Model.metadata,
-    Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
-    Column("topic_id", ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True, index=True),
-)
+event_topic = link_table("event_topic", "event", "topic")
 
-pathway_topic = Table(
-    "pathway_topic",
-    Model.metadata,
-    Column("pathway_id", ForeignKey("pathway.id", ondelete="CASCADE"), primary_key=True),
-    Column("topic_id", ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True, index=True),
-)
+pathway_topic = link_table("pathway_topic", "pathway", "topic")
 
 
-class Topic(Timestamps, Model):
+class Topic(Keyed, Timestamps, Model):
     __tablename__ = "topic"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     position: Mapped[int] = mapped_column(Integer, default=0)

@@ -7,7 +7,7 @@ from typing import Any
 
 from forum.core.text import slugify
 from forum.models import Event
-from forum.models.pathways import LearningNeed, Pathway
+from forum.models.pathways import LearningNeed, Pathway, Resource
 from forum.pathways import service as pathways
 
 NEEDS = [
@@ -77,30 +77,31 @@ def load_pathway(report: Any) -> Pathway | None:
         stage="Find your bearings",
         why="Names the skills you will grow into, so the rest of the pathway has a map.",
     )
+
+    def ours(resource: Resource, topics: str, why: str, stage: str = "", minutes: int | None = None) -> None:
+        """A step on one of our own events or sessions, with the topics and time it is filed under."""
+        pathways.set_internal(resource, topics=topics, minutes=minutes)
+        pathways.add_step(pathway, resource, stage=stage, why=why)
+
     if series is not None and series.sessions:
-        landscape = pathways.resource_for_session(series.sessions[0])
-        pathways.set_internal(landscape, topics="technical services, staff development")
-        pathways.add_step(
-            pathway,
-            landscape,
-            why="How technical services work is changing, and where new staff fit in.",
+        ours(
+            pathways.resource_for_session(series.sessions[0]),
+            "technical services, staff development",
+            "How technical services work is changing, and where new staff fit in.",
         )
     if forum is not None:
-        discussion = pathways.resource_for_event(forum)
-        pathways.set_internal(discussion, topics="mentoring, career development", minutes=90)
-        pathways.add_step(
-            pathway,
-            discussion,
+        ours(
+            pathways.resource_for_event(forum),
+            "mentoring, career development",
+            "Ask mentors and peers the questions you have after your first weeks.",
             stage="Learn from people who do the work",
-            why="Ask mentors and peers the questions you have after your first weeks.",
+            minutes=90,
         )
     if series is not None and len(series.sessions) > 2:
-        cases = pathways.resource_for_session(series.sessions[2])
-        pathways.set_internal(cases, topics="staff development, mentoring")
-        pathways.add_step(
-            pathway,
-            cases,
-            why="Residencies, peer training and succession planning: how others learned the job.",
+        ours(
+            pathways.resource_for_session(series.sessions[2]),
+            "staff development, mentoring",
+            "Residencies, peer training and succession planning: how others learned the job.",
         )
     pathways.add_step(
         pathway, docs[1], stage="Build your skills", why="The standard you will catalog to, at your own pace."

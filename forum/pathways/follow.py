@@ -38,6 +38,7 @@ from forum.mail.headers import address, fold_list
 from forum.mail.inbound import Inbound, Outcome, register_handler
 from forum.mail.outbox import enqueue
 from forum.models import Participant, Subscription
+from forum.models.base import newest_first
 from forum.models.pathways import INTERVALS, Pathway, PathwayFollow, PathwayStep, StepProgress
 from forum.pathways.service import minutes_of, public_title, recording_url, step_state, upcoming_sessions
 from forum.subscriptions.erasure import Erasure, register_erasure_step
@@ -98,13 +99,13 @@ def due_after_send(follow: PathwayFollow, sent_at: datetime) -> datetime:
 
 def check_settings(interval_days: int, weekday: int, hour: int, zone: str) -> None:
     if interval_days not in INTERVALS:
-        raise FollowError("Choose how often a step should come.", "interval_days")
+        raise FollowError(_("Choose how often a step should come."), "interval_days")
     if not 0 <= weekday <= 6:
-        raise FollowError("Choose a day of the week.", "weekday")
+        raise FollowError(_("Choose a day of the week."), "weekday")
     if not 0 <= hour <= 23:
-        raise FollowError("Choose an hour between 0 and 23.", "hour")
+        raise FollowError(_("Choose an hour between 0 and 23."), "hour")
     if not timezones.is_zone(zone):
-        raise FollowError(f"“{zone}” is not a known time zone.", "timezone")
+        raise FollowError(_("“%(zone)s” is not a known time zone.", zone=zone), "timezone")
 
 
 def follow(
@@ -124,7 +125,7 @@ def follow(
     following -> settings unchanged (a stranger must not change someone's pace).
     """
     if pathway.status != "published":
-        raise FollowError("This pathway is not open for following.", "email")
+        raise FollowError(_("This pathway is not open for following."), "email")
     try:
         email = normalize_email(raw_email)
     except SubscriptionError as exc:
@@ -471,13 +472,7 @@ def step_message(item: PathwayFollow, step: PathwayStep, number: int):  # type: 
 
 def follows_of(participant: Participant) -> list[PathwayFollow]:
     """Everything a person follows or followed, newest first, for their preferences page."""
-    return list(
-        db.session.scalars(
-            select(PathwayFollow)
-            .where(PathwayFollow.participant_id == participant.id)
-            .order_by(PathwayFollow.created_at.desc(), PathwayFollow.id.desc())
-        )
-    )
+    return newest_first(PathwayFollow, PathwayFollow.participant_id == participant.id)
 
 
 def _local_text(instant: datetime | None, zone: str) -> str:

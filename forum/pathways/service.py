@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -49,7 +50,7 @@ def check_url(url: str) -> str:
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise PathwayError("Enter a full web address starting with https:// (or http://).", "url")
+        raise PathwayError(_("Enter a full web address starting with https:// (or http://)."), "url")
     return url
 
 
@@ -59,9 +60,9 @@ def check_minutes(value: object) -> int | None:
     try:
         minutes = int(str(value).strip())
     except ValueError:
-        raise PathwayError(f"“{value}” is not a number of minutes.", "minutes") from None
+        raise PathwayError(_("“%(value)s” is not a number of minutes.", value=value), "minutes") from None
     if not 0 < minutes <= 100_000:
-        raise PathwayError("Estimated minutes must be between 1 and 100000.", "minutes")
+        raise PathwayError(_("Estimated minutes must be between 1 and 100000."), "minutes")
     return minutes
 
 
@@ -78,16 +79,16 @@ def save_external(
     """Create or change an external resource; raises PathwayError for input to fix."""
     title = " ".join((title or "").split())
     if not title:
-        raise PathwayError("Give the resource a title.", "title")
+        raise PathwayError(_("Give the resource a title."), "title")
     if len(title) > 200:
-        raise PathwayError("Keep the title under 200 characters.", "title")
+        raise PathwayError(_("Keep the title under 200 characters."), "title")
     kind = (kind or "").strip().lower()
     if kind not in EXTERNAL_KINDS:
-        raise PathwayError(f"Kind must be one of: {', '.join(EXTERNAL_KINDS)}.", "kind")
+        raise PathwayError(_("Kind must be one of: %(kinds)s.", kinds=', '.join(EXTERNAL_KINDS)), "kind")
     url = check_url(url)
     topic_text = ", ".join(split_topics(topics if isinstance(topics, str) else ",".join(topics)))
     if len(topic_text) > 500:
-        raise PathwayError("Keep the topics under 500 characters.", "topics")
+        raise PathwayError(_("Keep the topics under 500 characters."), "topics")
     if resource is None:
         resource = Resource(kind=kind)
         db.session.add(resource)
@@ -177,7 +178,7 @@ def step_state(resource: Resource, at: datetime | None = None) -> str:
 def public_title(resource: Resource) -> str:
     """The title a visitor may see: a draft event's title stays private until it is published."""
     if not resource.is_external and step_state(resource) == "unavailable":
-        return "An event to be announced"
+        return _("An event to be announced")
     return resource.display_title
 
 
@@ -267,7 +268,7 @@ def save_pathway(
         taken="Another pathway already uses the address /pathways/{slug}.",
     )
     if len(audience or "") > 300:
-        raise PathwayError("Keep the audience line under 300 characters.", "audience")
+        raise PathwayError(_("Keep the audience line under 300 characters."), "audience")
     try:
         chosen = None if topics is None else topic_list.by_slugs(topics)
     except topic_list.TopicError as exc:
@@ -287,7 +288,7 @@ def save_pathway(
 def add_step(pathway: Pathway, resource: Resource, *, why: str = "", stage: str = "") -> PathwayStep:
     """Append a step; a step with no stage name joins the stage of the step before it."""
     if len(why or "") > 500:
-        raise PathwayError("Keep “why this step” under 500 characters.", "why")
+        raise PathwayError(_("Keep “why this step” under 500 characters."), "why")
     stage = " ".join((stage or "").split())[:120]
     if not stage and pathway.steps:
         stage = pathway.steps[-1].stage
@@ -299,7 +300,7 @@ def add_step(pathway: Pathway, resource: Resource, *, why: str = "", stage: str 
 
 def update_step(step: PathwayStep, *, why: str, stage: str) -> None:
     if len(why or "") > 500:
-        raise PathwayError("Keep “why this step” under 500 characters.", "why")
+        raise PathwayError(_("Keep “why this step” under 500 characters."), "why")
     step.why, step.stage = (why or "").strip(), " ".join((stage or "").split())[:120]
 
 
@@ -328,7 +329,7 @@ def remove_step(step: PathwayStep) -> None:
 
 def publish(pathway: Pathway) -> None:
     if not pathway.steps:
-        raise PathwayError("Add at least one step before publishing.", "steps")
+        raise PathwayError(_("Add at least one step before publishing."), "steps")
     pathway.status = "published"
     pathway.published_at = pathway.published_at or clock.now()
 
@@ -341,7 +342,7 @@ def unpublish(pathway: Pathway) -> None:
 def delete_pathway(pathway: Pathway) -> None:
     """Delete a draft pathway with its steps and its followers' records."""
     if pathway.is_published:
-        raise PathwayError("Move the pathway back to draft before deleting it.", "status")
+        raise PathwayError(_("Move the pathway back to draft before deleting it."), "status")
     for follow in db.session.scalars(select(PathwayFollow).where(PathwayFollow.pathway_id == pathway.id)):
         db.session.delete(follow)
     db.session.delete(pathway)
@@ -354,7 +355,7 @@ def delete_resource(resource: Resource) -> None:
         select(Pathway.title).join(PathwayStep).where(PathwayStep.resource_id == resource.id).distinct()
     ).all()
     if users:
-        raise PathwayError(f"Used in: {', '.join(sorted(users))}. Remove those steps first.", "title")
+        raise PathwayError(_("Used in: %(pathways)s. Remove those steps first.", pathways=', '.join(sorted(users))), "title")
     db.session.delete(resource)
     db.session.flush()
 

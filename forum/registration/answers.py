@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pycountry
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from forum.core import clock
@@ -109,7 +110,7 @@ def _country(text: str) -> str:
     try:
         found = pycountry.countries.lookup(text)
     except LookupError:
-        raise ValueError("Choose a country from the list.") from None
+        raise ValueError(_("Choose a country from the list.")) from None
     return str(found.alpha_2)
 
 
@@ -120,14 +121,14 @@ def check_value(question: FormQuestion, raw: Raw) -> str:
         items = [raw] if isinstance(raw, str) else list(raw or [])
         picked: list[str] = []
         if len(items) > 100:
-            raise ValueError("Pick fewer choices.")
+            raise ValueError(_("Pick fewer choices."))
         for item in items:
             text = str(item).strip()
             if not text:
                 continue
             choice = _pick(choices_of(question), text)
             if choice is None:
-                raise ValueError(f"“{text[:80]}” is not one of the choices.")
+                raise ValueError(_("“%(text)s” is not one of the choices.", text=text[:80]))
             if choice not in picked:
                 picked.append(choice)
         return json.dumps(picked, ensure_ascii=False)
@@ -137,7 +138,7 @@ def check_value(question: FormQuestion, raw: Raw) -> str:
         raise ValueError(problem)
     limit = MAX_LENGTHS.get(kind)
     if limit and len(text) > limit:
-        raise ValueError(f"Keep this under {limit} characters (it has {len(text)}).")
+        raise ValueError(_("Keep this under %(limit)s characters (it has %(length)s).", limit=limit, length=len(text)))
     if kind == "short":
         return " ".join(text.split())
     if kind == "long":
@@ -145,7 +146,7 @@ def check_value(question: FormQuestion, raw: Raw) -> str:
     if kind == "choice":
         choice = _pick(choices_of(question), text)
         if choice is None:
-            raise ValueError(f"“{text[:80]}” is not one of the choices.")
+            raise ValueError(_("“%(text)s” is not one of the choices.", text=text[:80]))
         return choice
     if kind in ("yesno", "consent"):
         word = text.casefold()
@@ -160,17 +161,17 @@ def check_value(question: FormQuestion, raw: Raw) -> str:
         try:
             number = Decimal(text.replace(",", ""))
         except InvalidOperation:
-            raise ValueError("Enter a number, such as 12 or 3.5.") from None
+            raise ValueError(_("Enter a number, such as 12 or 3.5.")) from None
         if not number.is_finite() or abs(number) >= NUMBER_LIMIT:
-            raise ValueError("Enter a number between -999,999,999,999 and 999,999,999,999.")
+            raise ValueError(_("Enter a number between -999,999,999,999 and 999,999,999,999."))
         return format(number.normalize(), "f") if number == number.to_integral() else str(number)
     if kind == "date":
         try:
             day = date.fromisoformat(text)
         except ValueError:
-            raise ValueError("Enter a date as YYYY-MM-DD, such as 2027-03-02.") from None
+            raise ValueError(_("Enter a date as YYYY-MM-DD, such as 2027-03-02.")) from None
         if not 1900 <= day.year <= 2200:
-            raise ValueError("Enter a date between 1900 and 2200.")
+            raise ValueError(_("Enter a date between 1900 and 2200."))
         return day.isoformat()
     if kind == "country":
         return _country(text)
@@ -179,7 +180,7 @@ def check_value(question: FormQuestion, raw: Raw) -> str:
             return normalize_email(text)
         except SubscriptionError as exc:
             raise ValueError(str(exc)) from None
-    raise ValueError("This question cannot be answered.")  # an unknown kind: never stored
+    raise ValueError(_("This question cannot be answered."))  # an unknown kind: never stored
 
 
 def _matches(question: FormQuestion, stored: str | None) -> bool:
@@ -204,7 +205,7 @@ def check_answers(form: QuestionForm | None, raw: Mapping[int, Raw]) -> Checked:
     known = {q.id for q in questions}
     for qid in raw:
         if qid not in known and not _blank(raw[qid]):
-            result.errors[qid] = "There is no such question on this form."
+            result.errors[qid] = _("There is no such question on this form.")
     for question in questions:
         parent = question.condition_question_id
         if parent is not None and (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -65,7 +66,7 @@ def counts(event: Event) -> dict[str, int]:
 def _check_message(message: str) -> str:
     message = (message or "").strip()
     if len(message) > MAX_MESSAGE:
-        raise ApprovalError(f"Keep the message under {MAX_MESSAGE} characters.")
+        raise ApprovalError(_("Keep the message under %(count)s characters.", count=MAX_MESSAGE))
     return message
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from forum.common.signals import event_duplicated
@@ -84,7 +85,7 @@ def new_form(owner: str) -> QuestionForm:
     """A form that belongs to no event (e.g. owner "mentoring-mentee"): the owning area keeps
     its id and calls the same question and answer functions."""
     if not owner or owner == "event" or len(owner) > 40:
-        raise QuestionError("Name the form's owner (up to 40 characters, not “event”).", field="owner")
+        raise QuestionError(_("Name the form's owner (up to 40 characters, not “event”)."), field="owner")
     form = QuestionForm(owner=owner)
     db.session.add(form)
     db.session.flush()
@@ -110,7 +111,7 @@ def _text(data: Mapping[str, Any], name: str, limit: int) -> str:
     value = data.get(name)
     text = "" if value is None else str(value).strip()
     if len(text) > limit:
-        raise QuestionError(f"Keep this under {limit} characters.", field=name)
+        raise QuestionError(_("Keep this under %(limit)s characters.", limit=limit), field=name)
     return text
 
 
@@ -118,10 +119,10 @@ def _apply(question: FormQuestion | QuestionPreset, data: Mapping[str, Any]) -> 
     """Check and set the wording fields shared by questions and presets."""
     kind = str(data.get("kind") or question.kind or "short")
     if kind not in FORM_QUESTION_KINDS:
-        raise QuestionError(f"“{kind[:40]}” is not a kind of question.", field="kind")
+        raise QuestionError(_("“%(kind)s” is not a kind of question.", kind=kind[:40]), field="kind")
     label = _text(data, "label", 300)
     if not label:
-        raise QuestionError("Write the question.", field="label")
+        raise QuestionError(_("Write the question."), field="label")
     help_text = _text(data, "help", 1000)
     choice_text = data.get("choices") or ""
     if isinstance(choice_text, list):
@@ -129,14 +130,14 @@ def _apply(question: FormQuestion | QuestionPreset, data: Mapping[str, Any]) -> 
     choices = list(dict.fromkeys(lines(str(choice_text))))
     if kind in ("choice", "multi"):
         if len(choices) < 2:
-            raise QuestionError("Give at least two choices, one per line.", field="choices")
+            raise QuestionError(_("Give at least two choices, one per line."), field="choices")
         if len(choices) > MAX_CHOICES or any(len(c) > 200 for c in choices):
-            raise QuestionError(f"At most {MAX_CHOICES} choices of up to 200 characters.", field="choices")
+            raise QuestionError(_("At most %(count)s choices of up to 200 characters.", count=MAX_CHOICES), field="choices")
     else:
         choices = []
     display = str(data.get("display") or "radio")
     if display not in CHOICE_DISPLAYS:
-        raise QuestionError("Show the choices as radio buttons or a list.", field="display")
+        raise QuestionError(_("Show the choices as radio buttons or a list."), field="display")
     question.kind, question.label, question.help = kind, label, help_text
     question.choices, question.display = "\n".join(choices), display
     question.sensitive = bool(data.get("sensitive"))
@@ -154,12 +155,12 @@ def _set_condition(question: FormQuestion, form: QuestionForm, data: Mapping[str
     except (TypeError, ValueError):
         parent = None
     if parent is None or parent.id == question.id:
-        raise QuestionError("Choose another question on this form.", field="condition_question")
+        raise QuestionError(_("Choose another question on this form."), field="condition_question")
     if parent.kind not in CHOICE_KINDS:
-        raise QuestionError("A condition can only test a question with choices.", field="condition_question")
+        raise QuestionError(_("A condition can only test a question with choices."), field="condition_question")
     if (parent.position, parent.id) >= (question.position, question.id or 10**12):
         raise QuestionError(
-            "A condition can only test a question asked before this one.", field="condition_question"
+            _("A condition can only test a question asked before this one."), field="condition_question"
         )
     values = data.get("condition_values") or []
     wanted = values if isinstance(values, list) else lines(str(values))
@@ -167,7 +168,7 @@ def _set_condition(question: FormQuestion, form: QuestionForm, data: Mapping[str
     picked = [known[str(v).strip().casefold()] for v in wanted if str(v).strip().casefold() in known]
     if not picked or len(picked) != len([v for v in wanted if str(v).strip()]):
         raise QuestionError(
-            f"Pick one or more answers of “{parent.label[:60]}”: {', '.join(parent.choice_list)}.",
+            _("Pick one or more answers of “%(label)s”: %(choices)s.", label=parent.label[:60], choices=', '.join(parent.choice_list)),
             field="condition_values",
         )
     question.condition_question_id, question.condition_values = parent.id, "\n".join(picked)
@@ -175,7 +176,7 @@ def _set_condition(question: FormQuestion, form: QuestionForm, data: Mapping[str
 
 def add_question(form: QuestionForm, data: Mapping[str, Any]) -> FormQuestion:
     if len(form.questions) >= MAX_QUESTIONS:
-        raise QuestionError(f"A form has at most {MAX_QUESTIONS} questions.")
+        raise QuestionError(_("A form has at most %(count)s questions.", count=MAX_QUESTIONS))
     last = db.session.scalar(select(func.max(FormQuestion.position)).where(FormQuestion.form_id == form.id))
     question = FormQuestion(form_id=form.id, position=(last or 0) + 1)
     _apply(question, data)
@@ -233,7 +234,7 @@ def move_question(question: FormQuestion, step: int) -> None:
     other = ordered[other_index]
     first, second = (question, other) if step > 0 else (other, question)
     if second.condition_question_id == first.id:
-        raise QuestionError(f"“{second.label[:60]}” depends on the answer above it; it must stay below.")
+        raise QuestionError(_("“%(label)s” depends on the answer above it; it must stay below.", label=second.label[:60]))
     for number, item in enumerate(ordered, start=1):
         item.position = number
     question.position, other.position = other.position, question.position

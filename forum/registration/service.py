@@ -11,6 +11,7 @@ person edits them from their preferences link).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Unpack
 
 from forum.models import Event, Subscription
 from forum.registration import answers as answer_rules
@@ -37,20 +38,13 @@ def register(
     event: Event,
     raw_email: str,
     raw_answers: Mapping[int, Raw],
-    *,
-    name: str = "",
-    mode: str = "each",
-    conduct_accepted: bool = False,
-    source: str = "web",
-    language: str | None = None,
+    **signup: Unpack[subscriptions.SignUp],
 ) -> Subscription:
     """Sign up with answers; raises AnswerErrors or subscriptions.SubscriptionError."""
     checked = check(event, raw_answers)
     if not checked.ok:
         raise AnswerErrors(checked.errors)
-    subscription = subscriptions.subscribe(
-        event, raw_email, name=name, mode=mode, conduct_accepted=conduct_accepted, source=source, language=language
-    )
+    subscription = subscriptions.subscribe(event, raw_email, **signup)
     if subscription.status == "pending" or not answer_rules.answers_of(subscription):
         changed = answer_rules.save_answers(
             event_form(event), subscription.participant_id, checked, subscription_id=subscription.id

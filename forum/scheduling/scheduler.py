@@ -272,22 +272,29 @@ class JobSpec:
     args: tuple[str, ...] = ()
 
 
+#: How often the scheduler runs each job kind an area registered (`run_job`), by interval.
+RUN_EVERY: dict[int, tuple[str, ...]] = {
+    SWEEP_SECONDS: (
+        "digests",
+        "reminders",
+        "announcements",
+        "notices",
+        "recordings",
+        "ce",
+        "pathways",
+        "mentoring",
+        "hold-notices",
+    ),
+    RETENTION_SECONDS: ("retention", "link-check", "team-retention"),
+    OUTBOX_SECONDS: ("webhooks",),
+}
+
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("outbox", "forum.scheduling.scheduler:drain_outbox", OUTBOX_SECONDS),
-    JobSpec("digests", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("digests",)),
-    JobSpec("reminders", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("reminders",)),
-    JobSpec("announcements", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("announcements",)),
-    JobSpec("notices", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("notices",)),
-    JobSpec("retention", "forum.scheduling.scheduler:run_scheduled", RETENTION_SECONDS, ("retention",)),
-    JobSpec("recordings", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("recordings",)),
-    JobSpec("ce", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("ce",)),
-    JobSpec("pathways", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("pathways",)),
-    JobSpec("mentoring", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("mentoring",)),
-    JobSpec("link-check", "forum.scheduling.scheduler:run_scheduled", RETENTION_SECONDS, ("link-check",)),
-    JobSpec("hold-notices", "forum.scheduling.scheduler:run_scheduled", SWEEP_SECONDS, ("hold-notices",)),
-    JobSpec("webhooks", "forum.scheduling.scheduler:run_scheduled", OUTBOX_SECONDS, ("webhooks",)),
-    JobSpec(
-        "team-retention", "forum.scheduling.scheduler:run_scheduled", RETENTION_SECONDS, ("team-retention",)
+    *(
+        JobSpec(kind, "forum.scheduling.scheduler:run_scheduled", seconds, (kind,))
+        for seconds, kinds in RUN_EVERY.items()
+        for kind in kinds
     ),
 )
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+
+from forum.core import clock
 from forum.models import DIGEST_RHYTHMS, DIGEST_STYLES, WEEKDAYS, Subscription
-from forum.subscriptions.service import SubscriptionError, check_mode
+from forum.subscriptions.service import SubscriptionError, check_mode, set_mode
 
 #: The fields `set_delivery` takes, in the order the doors show them.
 DELIVERY_FIELDS = ("mode", "digest_rhythm", "digest_style", "digest_hour", "digest_weekday")
@@ -30,27 +33,33 @@ def set_delivery(subscription: Subscription, **changes: Any) -> None:
     """
     unknown = set(changes) - set(DELIVERY_FIELDS)
     if unknown:
-        raise SubscriptionError(f"Unknown delivery setting: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+        raise SubscriptionError(_("Unknown delivery setting: %(names)s.", names=', '.join(sorted(unknown))), field=sorted(unknown)[0])
     checked: dict[str, Any] = {}
     if "mode" in changes:
         checked["mode"] = check_mode(changes["mode"])
     if "digest_rhythm" in changes:
         if changes["digest_rhythm"] not in DIGEST_RHYTHMS:
-            raise SubscriptionError("Choose a daily or a weekly digest.", field="digest_rhythm")
+            raise SubscriptionError(_("Choose a daily or a weekly digest."), field="digest_rhythm")
         checked["digest_rhythm"] = changes["digest_rhythm"]
     if "digest_style" in changes:
         if changes["digest_style"] not in DIGEST_STYLES:
-            raise SubscriptionError("Choose every message in full, or subjects only.", field="digest_style")
+            raise SubscriptionError(_("Choose every message in full, or subjects only."), field="digest_style")
         checked["digest_style"] = changes["digest_style"]
     if "digest_hour" in changes:
         hour = changes["digest_hour"]
         if hour is not None and (isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23):
-            raise SubscriptionError("Use an hour from 0 to 23, or none for the e-forum's own hour.", field="digest_hour")
+            raise SubscriptionError(_("Use an hour from 0 to 23, or none for the e-forum's own hour."), field="digest_hour")
         checked["digest_hour"] = hour
     if "digest_weekday" in changes:
         day = changes["digest_weekday"]
         if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day < len(WEEKDAYS):
-            raise SubscriptionError("Use a weekday from 0 (Monday) to 6 (Sunday).", field="digest_weekday")
+            raise SubscriptionError(_("Use a weekday from 0 (Monday) to 6 (Sunday)."), field="digest_weekday")
         checked["digest_weekday"] = day
+    when = [name for name in ("digest_rhythm", "digest_hour", "digest_weekday") if name in checked]
+    if any(getattr(subscription, name) != checked[name] for name in when) and subscription.id is not None:
+        subscription.digest_chosen_at = clock.now()
     for name, value in checked.items():
-        setattr(subscription, name, value)
+        if name == "mode":
+            set_mode(subscription, value)
+        else:
+            setattr(subscription, name, value)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Literal, overload
+from typing import Literal, TypedDict, overload
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -105,12 +105,23 @@ def check_mode(mode: str | None) -> str:
     mode = (mode or "each").strip().lower()
     if mode not in DELIVERY_MODES:
         raise SubscriptionError(
-            f"“{mode}” is not a delivery mode; use one of {', '.join(DELIVERY_MODES)}.", field="mode"
+            _("“%(mode)s” is not a delivery mode; use one of %(modes)s.", mode=mode, modes=', '.join(DELIVERY_MODES)), field="mode"
         )
     return mode
 
 
 # --- subscribing and confirming -------------------------------------------------------
+
+
+class SignUp(TypedDict, total=False):
+    """How someone signs up, besides their address: `subscribe`'s keywords, for an area that
+    passes them on (registration with answers)."""
+
+    name: str
+    mode: str
+    conduct_accepted: bool
+    source: str
+    language: str | None
 
 
 def subscribe(
@@ -135,7 +146,7 @@ def subscribe(
     if not state.takes_registrations:  # every door: the page, the API, a form kept open too long
         raise SubscriptionError(state.text, field="event")
     if event.conduct_url and not conduct_accepted:  # the box is only shown when there is one
-        raise SubscriptionError("Please accept the code of conduct to join.", field="conduct")
+        raise SubscriptionError(_("Please accept the code of conduct to join."), field="conduct")
     participant = get_or_create_participant(email, name, language)
     subscription = db.session.scalar(
         select(Subscription).where(
@@ -153,6 +164,7 @@ def subscribe(
         subscription = Subscription(participant=participant, event=event, source=source)
         db.session.add(subscription)
     subscription.mode = mode
+    subscription.digest_since = None  # (re)joining: owed nothing from an earlier membership
     subscription.conduct_accepted_at = clock.now() if event.conduct_url else None
     subscription.conduct_url = event.conduct_url or ""
     _join(subscription)
@@ -364,7 +376,16 @@ def live_subscriptions(participant: Participant) -> list[Subscription]:
 
 
 def change_mode(subscription: Subscription, mode: str) -> None:
-    subscription.mode = check_mode(mode)
+    set_mode(subscription, check_mode(mode))
+
+
+def set_mode(subscription: Subscription, mode: str) -> None:
+    """Set a checked delivery mode. A reader who turns to digests has had every post until now
+    (each message) or chose none of them (no mail): their first digest starts now, not at the
+    digest period's start, so nothing reaches them twice or from before they chose."""
+    if mode == "digest" and subscription.mode != "digest" and subscription.id is not None:
+        subscription.digest_since = subscription.digest_chosen_at = clock.now()
+    subscription.mode = mode
 
 
 def set_profile(
@@ -377,6 +398,9 @@ def set_profile(
     if language is not None and not i18n.normalize(language):
         raise SubscriptionError(_("Pick one of the listed languages."), field="language")
     participant.name = name.strip()
+    if (timezone or None) != participant.timezone:
+        for subscription in participant.subscriptions:  # their digest hour moves with their zone
+            subscription.digest_chosen_at = clock.now()
     participant.timezone = timezone or None
     if language is not None:
         participant.language = i18n.normalize(language)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from flask import has_request_context, request
 from sqlalchemy import event as sa_event
@@ -295,6 +295,16 @@ def _forget_pending(session: OrmSession, transaction: SessionTransaction) -> Non
         session.info.pop(COVERED_KEY, None)
 
 
+class EntryFields(TypedDict, total=False):
+    """What an audit entry says besides its action (`record`'s keywords, and the
+    `officer_action` signal's)."""
+
+    event_id: int | None
+    summary: str
+    changes: dict[str, Any] | None
+    covers: tuple[str, ...]
+
+
 def record(
     action: str,
     *,
@@ -321,15 +331,6 @@ def record(
 
 
 @signals.officer_action.connect
-def _officer_action(
-    _sender: object,
-    *,
-    action: str,
-    event_id: int | None = None,
-    summary: str = "",
-    changes: dict[str, Any] | None = None,
-    covers: tuple[str, ...] = (),
-    **_: Any,
-) -> None:
+def _officer_action(_sender: object, *, action: str, **entry: Unpack[EntryFields]) -> None:
     """The one audit function, for areas below `team` (they send `officer_action`)."""
-    record(action, event_id=event_id, summary=summary, changes=changes, covers=covers)
+    record(action, **entry)

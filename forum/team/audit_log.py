@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -22,54 +23,45 @@ AUDIT_KEEP_DAYS = 730
 WEBHOOK_LOG_DAYS = 30
 
 
-def _filtered(
-    query: Select[Any],
-    event_id: int | None,
-    *,
-    action: str = "",
-    actor: str = "",
-    since: datetime | None = None,
-    until: datetime | None = None,
-    everywhere: bool = False,
-) -> Select[Any]:
-    if not everywhere:  # one event's log, or (None) the site's own: sign-ins, site settings
-        query = query.where(AuditEntry.event_id == event_id)
-    if action:
-        query = query.where(
-            (AuditEntry.action == action)
-            | (AuditEntry.action.startswith(action.rstrip(".") + ".", autoescape=True))
-        )
-    if actor:
-        query = query.where(func.lower(AuditEntry.actor).contains(actor.strip().lower(), autoescape=True))
-    if since is not None:
-        query = query.where(AuditEntry.at >= since)
-    if until is not None:
-        query = query.where(AuditEntry.at < until)
-    return query
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which entries a reader asked for; the table, the chart and the API read through one.
+
+    `event_id`: one event's log, or (None) the site's own (sign-ins, site settings);
+    `everywhere`: the whole log instead. `action` matches a whole action ("session.moved") or
+    its kind ("session"); `actor` is part of the actor's label (an email address); `since` and
+    `until` bound the instants (until excluded)."""
+
+    event_id: int | None
+    action: str = ""
+    actor: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    everywhere: bool = False
+
+    def applied(self, query: Select[Any]) -> Select[Any]:
+        if not self.everywhere:
+            query = query.where(AuditEntry.event_id == self.event_id)
+        if self.action:
+            query = query.where(
+                (AuditEntry.action == self.action)
+                | (AuditEntry.action.startswith(self.action.rstrip(".") + ".", autoescape=True))
+            )
+        if self.actor:
+            query = query.where(
+                func.lower(AuditEntry.actor).contains(self.actor.strip().lower(), autoescape=True)
+            )
+        if self.since is not None:
+            query = query.where(AuditEntry.at >= self.since)
+        if self.until is not None:
+            query = query.where(AuditEntry.at < self.until)
+        return query
 
 
-def entries(
-    event_id: int | None,
-    *,
-    action: str = "",
-    actor: str = "",
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = LIMIT,
-    everywhere: bool = False,
-) -> list[AuditEntry]:
-    """Newest first. `action` matches a whole action ("session.moved") or its kind ("session");
-    `actor` is part of the actor's label (an email address)."""
-    query = _filtered(
-        select(AuditEntry),
-        event_id,
-        action=action,
-        actor=actor,
-        since=since,
-        until=until,
-        everywhere=everywhere,
-    )
-    return list(db.session.scalars(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)))
+def entries(wanted: AuditFilter, *, limit: int = LIMIT) -> list[AuditEntry]:
+    """The entries `wanted` names, newest first."""
+    query = wanted.applied(select(AuditEntry)).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    return list(db.session.scalars(query.limit(limit)))
 
 
 def day_start(day: date, zone: str) -> datetime:
@@ -82,30 +74,13 @@ CHART_DAYS = 31
 DEFAULT_DAYS = 14
 
 
-def daily_counts(
-    event_id: int | None,
-    *,
-    first: date,
-    last: date,
-    zone: str,
-    action: str = "",
-    actor: str = "",
-    everywhere: bool = False,
-) -> list[tuple[date, int]]:
+def daily_counts(wanted: AuditFilter, *, first: date, last: date, zone: str) -> list[tuple[date, int]]:
     """Entries per local day from `first` to `last` (inclusive, at most CHART_DAYS), with the
     table's filters: the activity chart. Counted in Python over the span's timestamps, which
     one query brings, so SQLite and PostgreSQL agree on where a day ends (the zone's midnight)."""
     first = max(first, last - timedelta(days=CHART_DAYS - 1))
-    start, end = day_start(first, zone), day_start(last + timedelta(days=1), zone)
-    query = _filtered(
-        select(AuditEntry.at),
-        event_id,
-        action=action,
-        actor=actor,
-        since=start,
-        until=end,
-        everywhere=everywhere,
-    )
+    span = replace(wanted, since=day_start(first, zone), until=day_start(last + timedelta(days=1), zone))
+    query = span.applied(select(AuditEntry.at))
     counts: dict[date, int] = {}
     for at in db.session.scalars(query):
         day = timezones.to_zone(at, zone).date()

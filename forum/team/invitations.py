@@ -5,6 +5,8 @@ once a password is set, and expires after `INVITE_DAYS`."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from forum.core import tokens
 from forum.core.extensions import db
 from forum.core.urls import external_url
@@ -57,5 +59,5 @@ def read(token: str) -> Officer:
         raise InvitationError(str(exc)) from None
     officer = db.session.get(Officer, payload[0]) if isinstance(payload, list) and len(payload) == 2 else None
     if officer is None or not officer.is_active or payload[1] != _stamp(officer):
-        raise InvitationError("This invitation has been used already. Sign in with your password.")
+        raise InvitationError(_("This invitation has been used already. Sign in with your password."))
     return officer

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session as OrmSession
@@ -125,13 +126,13 @@ def grant(event: Event, officer: Officer, role: str, *, by: Officer | None) -> E
     Refused: an unknown role, and owner changes by anyone but an owner or the administrator.
     """
     if role not in ROLE_PERMISSIONS:
-        raise RoleError(f"“{role}” is not a role; choose one of {', '.join(EVENT_ROLES)}.")
+        raise RoleError(_("“%(role)s” is not a role; choose one of %(roles)s.", role=role, roles=', '.join(EVENT_ROLES)))
     existing = db.session.scalar(
         select(EventRole).where(EventRole.officer_id == officer.id, EventRole.event_id == event.id)
     )
     before = existing.role if existing else None
     if (role in OWNER_ONLY or before in OWNER_ONLY) and not _may_touch_owners(by, event):
-        raise RoleError("Only an owner of this event or a site administrator may make or change an owner.")
+        raise RoleError(_("Only an owner of this event or a site administrator may make or change an owner."))
     if existing is None:
         existing = EventRole(
             officer=officer, event_id=event.id, role=role, granted_by_id=by.id if by else None
@@ -152,9 +153,9 @@ def revoke(event: Event, officer: Officer, *, by: Officer | None) -> str | None:
     if existing is None:
         return None
     if existing.role in OWNER_ONLY and not _may_touch_owners(by, event):
-        raise RoleError("Only an owner of this event or a site administrator may remove an owner.")
+        raise RoleError(_("Only an owner of this event or a site administrator may remove an owner."))
     if existing.role in OWNER_ONLY and _owner_count(event) == 1:
-        raise RoleError("An event keeps at least one owner; make someone else owner first.")
+        raise RoleError(_("An event keeps at least one owner; make someone else owner first."))
     role = existing.role
     db.session.delete(existing)
     db.session.flush()

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, delete, select, true
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session as OrmSession
@@ -83,7 +84,7 @@ def scope_of(obj: Any) -> Scope | None:
 def _scope(obj: Any) -> Scope:
     scope = scope_of(obj)
     if scope is None:
-        raise ScopeError(f"No roles can be held on a {type(obj).__name__}.")
+        raise ScopeError(_("No roles can be held on a %(name)s.", name=type(obj).__name__))
     return scope
 
 
@@ -156,12 +157,12 @@ def grant(obj: Any, officer: Officer, role: str, *, by: Officer | None) -> Objec
     scope = _scope(obj)
     if role not in scope.roles:
         raise ScopeError(
-            f"“{role}” is not a role on a {scope.label}; choose one of {', '.join(scope.roles)}."
+            _("“%(role)s” is not a role on a %(label)s; choose one of %(roles)s.", role=role, label=scope.label, roles=', '.join(scope.roles))
         )
     existing = _held(officer, scope, obj)
     if (role == "owner" or (existing and existing.role == "owner")) and not _may_touch_owners(by, obj):
         raise ScopeError(
-            f"Only an owner of this {scope.label} or a site administrator may make or change an owner."
+            _("Only an owner of this %(label)s or a site administrator may make or change an owner.", label=scope.label)
         )
     if existing is None:
         existing = ObjectRole(officer_id=officer.id, object_type=scope.kind, object_id=obj.id, role=role)
@@ -181,11 +182,11 @@ def revoke(obj: Any, officer: Officer, *, by: Officer | None) -> str | None:
     if existing.role == "owner":
         if not _may_touch_owners(by, obj):
             raise ScopeError(
-                f"Only an owner of this {scope.label} or a site administrator may remove an owner."
+                _("Only an owner of this %(label)s or a site administrator may remove an owner.", label=scope.label)
             )
         owners = [r for r in roles_on(obj) if r.role == "owner"]
         if len(owners) == 1:
-            raise ScopeError(f"A {scope.label} keeps at least one owner; make someone else owner first.")
+            raise ScopeError(_("A %(label)s keeps at least one owner; make someone else owner first.", label=scope.label))
     role = existing.role
     db.session.delete(existing)
     db.session.flush()

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import gettext as _
 
 from forum.core.extensions import db
 from forum.models import Officer
@@ -50,20 +51,20 @@ def officer_for(claims: Mapping[str, Any]) -> Officer:
     deactivated officer."""
     email = str(claims.get("email") or "").strip().lower()
     if not email or "@" not in email:
-        raise SignInRefused("Your organisation's sign-in did not tell us your email address.")
+        raise SignInRefused(_("Your organisation's sign-in did not tell us your email address."))
     if claims.get("email_verified") is not True:
-        raise SignInRefused("Your organisation's sign-in has not verified your email address.")
+        raise SignInRefused(_("Your organisation's sign-in has not verified your email address."))
     domain = email.rsplit("@", 1)[1]
     domains = allowed_domains()
     if domains and domain not in domains:
-        raise SignInRefused(f"Addresses at {domain} may not sign in here.")
+        raise SignInRefused(_("Addresses at %(domain)s may not sign in here.", domain=domain))
     officer = Officer.by_email(email)
     admin = _is_admin(claims)
     if officer is None:
         officer = Officer(email=email, name=str(claims.get("name") or "")[:200], is_admin=admin)
         db.session.add(officer)
     elif not officer.is_active:
-        raise SignInRefused("This officer account is switched off; ask a site administrator.")
+        raise SignInRefused(_("This officer account is switched off; ask a site administrator."))
     elif admin and not officer.is_admin:
         officer.is_admin = True
     db.session.flush()

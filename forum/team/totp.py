@@ -15,6 +15,7 @@ import hashlib
 import secrets
 
 import pyotp
+from flask_babel import gettext as _
 
 from forum.core import clock
 from forum.models import Officer
@@ -41,7 +42,7 @@ def _normal(code: str) -> str:
 def start(officer: Officer) -> str:
     """A new secret for the officer's app (not required until `confirm`)."""
     if officer.has_second_factor:
-        raise TotpError("A second factor is on already; turn it off first to enrol a new one.")
+        raise TotpError(_("A second factor is on already; turn it off first to enrol a new one."))
     officer.totp_secret = pyotp.random_base32()
     return officer.totp_secret
 
@@ -68,10 +69,10 @@ def _step_of(officer: Officer, code: str) -> int | None:
 def confirm(officer: Officer, code: str) -> list[str]:
     """Turn the factor on with a code from the new secret; the recovery codes, shown once."""
     if officer.has_second_factor:
-        raise TotpError("A second factor is on already.")
+        raise TotpError(_("A second factor is on already."))
     step = _step_of(officer, code)
     if step is None:
-        raise TotpError("That code does not match. Check the time on your phone and type the newest code.")
+        raise TotpError(_("That code does not match. Check the time on your phone and type the newest code."))
     codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
     officer.totp_enabled_at = clock.now()
     officer.totp_last_step = step
@@ -102,9 +103,9 @@ def check(officer: Officer, code: str) -> str | None:
 def disable(officer: Officer, code: str) -> None:
     """Turn the factor off, proving possession with a current or recovery code."""
     if not officer.has_second_factor:
-        raise TotpError("No second factor is on.")
+        raise TotpError(_("No second factor is on."))
     if check(officer, code) is None:
-        raise TotpError("That code does not match; type a current code or an unused recovery code.")
+        raise TotpError(_("That code does not match; type a current code or an unused recovery code."))
     reset(officer)
 
 

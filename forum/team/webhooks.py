@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert, inspect, select
 from sqlalchemy.orm import Session as OrmSession
@@ -79,10 +80,10 @@ def add_endpoint(event: Event | None, url: str, kinds: list[str], *, by_id: int 
     (an address can change between now and then)."""
     url = url.strip()
     if not url.lower().startswith(("https://", "http://")) or len(url) > 500:
-        raise WebhookError("Give an http:// or https:// address (at most 500 characters).")
+        raise WebhookError(_("Give an http:// or https:// address (at most 500 characters)."))
     unknown = [k for k in kinds if k not in KIND_LABELS]
     if unknown or not kinds:
-        raise WebhookError("Choose at least one kind of notice.")
+        raise WebhookError(_("Choose at least one kind of notice."))
     endpoint = WebhookEndpoint(
         event_id=event.id if event else None,
         url=url,

@@ -5,9 +5,9 @@ one door, as `forum-inject` does, loads neither the others nor flask-smorest."""
 from __future__ import annotations
 
 from flask import Flask
-from flask_smorest import Api
 
 from forum.web import security
+from forum.web.api_errors import TranslatingApi
 from forum.web.calendars import feeds, overview
 from forum.web.ce import api as ce_api
 from forum.web.ce import attendance, certificate_settings, certificates, evaluations
@@ -81,7 +81,7 @@ def register_blueprints(app: Flask) -> None:
     if app.config["FORUM_ENV"] != "production":
         app.register_blueprint(devmail.bp)
     # One Api per app: flask-smorest keeps the OpenAPI spec on the Api object.
-    smorest = Api(app)
+    smorest = TranslatingApi(app)
     smorest.register_blueprint(api.bp)
     smorest.register_blueprint(ce_api.bp)
     smorest.register_blueprint(api_pathways.bp)

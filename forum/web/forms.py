@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort
+from flask_babel import LazyString, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -197,14 +198,14 @@ class SecondFactorForm(CheckedForm):
         filters=STRIP,
     )
 F = TypeVar("F", bound=FlaskForm)
-EXPIRED = "The form expired; reload the page and try again."
+EXPIRED = _l("The form expired; reload the page and try again.")
 
 
-def submitted(form: F, expired: str = EXPIRED) -> F:
+def submitted(form: F, expired: str | LazyString = EXPIRED) -> F:
     """The form of a POST that only a page of ours sends (a button, a queue's decision): its
     CSRF token must still be good, or the answer is a 400 saying what to do."""
     if not form.validate_on_submit():
-        abort(400, description=expired)
+        abort(400, description=str(expired))
     return form
 
 
@@ -329,7 +330,7 @@ class EventForm(CheckedForm):
         parts = [p.strip() for p in (field.data or "").split(",") if p.strip()]
         for part in parts:
             if not part.isdigit() or not 0 < int(part) <= 60 * 24 * 30:
-                raise ValidationError(f"“{part}” is not a number of minutes between 1 and 43200.")
+                raise ValidationError(_("“%(part)s” is not a number of minutes between 1 and 43200.", part=part))
         field.data = ",".join(str(m) for m in sorted({int(p) for p in parts}, reverse=True))
 
 
@@ -374,8 +375,7 @@ def same_time(form: FlaskForm, field: Field) -> None:
         minutes = (24 * 60 - (start.hour * 60 + start.minute)) + end.hour * 60 + end.minute
         if minutes > 12 * 60:
             raise ValidationError(
-                f"The end time must be after the start time (ending the next day, the session "
-                f"would last {minutes // 60} hours)."
+                ngettext("The end time must be after the start time (ending the next day, the session would last %(num)d hour).", "The end time must be after the start time (ending the next day, the session would last %(num)d hours).", minutes // 60)
             )
 
 
@@ -477,7 +477,7 @@ class PanelistForm(CheckedForm):
             line = line.strip()
             if line and not is_web_address(line):
                 raise ValidationError(
-                    f"Line {number} (“{line}”) is not a web address starting with https://."
+                    _("Line %(number)s (“%(line)s”) is not a web address starting with https://.", number=number, line=line)
                 )
 
 

@@ -13,11 +13,14 @@ parts) sets its own Content-Security-Policy first; this hook leaves it alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from flask import Flask, Response, current_app, request
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest
+
+from forum.core.extensions import limiter
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -37,6 +40,19 @@ HSTS = "max-age=31536000; includeSubDomains"
 TOKEN_QUERY_ARGS = ("t", "token")
 NO_STORE_PREFIXES = ("/manage", "/login", "/dev/mail")
 SIGNED_LINK_REFERRER_POLICY = "same-origin"
+
+
+def wrong_guesses_limited(limit: str, key_func: Callable[[], str], **options: Any) -> Callable[..., Any]:
+    """Rate-limit the wrong answers to a form that checks a secret (a password, a code) per
+    `key_func` (one account): only a POST refused with a 400 counts, so whoever gets it right
+    is never slowed. `options` go to Flask-Limiter (`exempt_when`, `error_message`)."""
+    return limiter.limit(
+        limit,
+        key_func=key_func,
+        methods=["POST"],
+        deduct_when=lambda response: response.status_code == 400,
+        **options,
+    )
 
 
 def carries_token(path_args: Mapping[str, object] | None, query_args: Mapping[str, object]) -> bool:

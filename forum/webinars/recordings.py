@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, cast, exists, literal, select
 
@@ -57,11 +58,11 @@ def add_material(
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise MaterialError("Give the full web address, starting with https://.")
+        raise MaterialError(_("Give the full web address, starting with https://."))
     if len(url) > 500:
-        raise MaterialError("That address is longer than 500 characters.")
+        raise MaterialError(_("That address is longer than 500 characters."))
     if kind not in MATERIAL_KINDS:
-        raise MaterialError(f"Choose one of: {', '.join(MATERIAL_KINDS)}.", field="kind")
+        raise MaterialError(_("Choose one of: %(kinds)s.", kinds=', '.join(MATERIAL_KINDS)), field="kind")
     material = Material(
         session=session,
         url=url,

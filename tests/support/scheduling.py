@@ -110,13 +110,14 @@ def subject_of(row: OutboundMessage) -> str:
     return str(parsed(row)["Subject"]).strip()
 
 
-def run_hourly(kind: str, start: datetime, end: datetime) -> None:
-    """Run a job every hour from `start` to `end` (both included), as the scheduler would."""
+def run_hourly(kind: str, start: datetime, end: datetime, step: timedelta = timedelta(hours=1)) -> None:
+    """Run a job every hour (or `step`) from `start` to `end` (both included), as the scheduler
+    would."""
     at = start
     while at <= end:
         with clock.frozen(at):
             run_job(kind, at=at)
-        at += timedelta(hours=1)
+        at += step
 
 
 def eastern(y: int, mo: int, d: int, h: int, mi: int = 0) -> datetime:

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from forum.calendars import calendar, catalog, feeds
 from forum.calendars import links as calendar_links
 from forum.common import branding
-from forum.core import clock
+from forum.core import clock, i18n
 from forum.core.extensions import db
 from forum.models import Event, Material, Participant, Session, Subscription, Topic
 from forum.web.page_cache import MemoryStore
@@ -116,7 +116,13 @@ def _respond(
     filename: str | None = None,
     private: bool = False,
 ) -> Response:
-    """A calendar answer (or 304) with validators; `build` makes the body only if needed."""
+    """A calendar answer (or 304) with validators; `build` makes the body only if needed.
+
+    The words the app writes in a calendar follow its reader's language, so the language
+    is part of the validator and of the cached body's key (English keeps the bare ETag)."""
+    language = i18n.current_language()
+    if language != i18n.DEFAULT_LANGUAGE:
+        version = Version(etag=f"{version.etag}-{language}", last_modified=version.last_modified)
     if not_modified(version):
         response = Response(status=304)
     else:
@@ -137,7 +143,17 @@ def _respond(
         response.headers["Referrer-Policy"] = "no-referrer"
     else:
         response.headers["Cache-Control"] = "public, no-cache"
+        response.vary.add("Accept-Language")
     return response
+
+
+def _in_readers_language(default: str | None = None) -> None:
+    """Write a calendar in its reader's language: `?lang=fr` (calendar apps poll without the
+    browser's Accept-Language, so a subscribe link can carry it), else `default` (a personal
+    feed's participant), else the request's (Accept-Language)."""
+    chosen = i18n.normalize(request.args.get("lang")) or i18n.normalize(default)
+    if chosen:
+        i18n.use_locale(chosen)
 
 
 def _visible_event(slug: str) -> Event:
@@ -152,6 +168,7 @@ def _visible_event(slug: str) -> Event:
 def event_ics(slug: str) -> Response:
     """Download every session of an event as one .ics file."""
     event = _visible_event(slug)
+    _in_readers_language()
     return _respond(event_version(event), lambda: calendar.event_file(event), filename=f"{event.slug}.ics")
 
 
@@ -162,6 +179,7 @@ def session_ics(slug: str, session_id: int) -> Response:
     session = db.session.get(Session, session_id)
     if session is None or session.event_id != event.id:
         abort(404, description=_l("This event has no such session."))
+    _in_readers_language()
     return _respond(
         event_version(event),
         lambda: calendar.session_file(session),
@@ -173,6 +191,7 @@ def session_ics(slug: str, session_id: int) -> Response:
 def event_feed(slug: str) -> Response:
     """The public feed of one event, for calendar subscriptions (webcal://)."""
     event = _visible_event(slug)
+    _in_readers_language()
     return _respond(event_version(event), lambda: feeds.event_feed(event))
 
 
@@ -185,6 +204,7 @@ def personal(token: str) -> Response:
             404,
             description=_l("This calendar feed does not exist. Copy the link again from your preferences page."),
         )
+    _in_readers_language(participant.language)
     return _respond(
         _participant_version(participant),
         lambda: feeds.participant_feed(participant),
@@ -210,6 +230,7 @@ def _catalog_version(topic: Topic | None) -> Version:
 @bp.get("/feeds/calendar.ics")
 def calendar_feed() -> Response:
     """The organisation's public feed: every published session of every event."""
+    _in_readers_language()
     return _respond(
         _catalog_version(None), lambda: catalog.feed(clock.now(), branding.current().name)
     )
@@ -221,6 +242,7 @@ def topic_feed(slug: str) -> Response:
     topic = Topic.by_slug(slug)
     if topic is None:
         abort(404, description=_("There is no topic at this address."))
+    _in_readers_language()
     return _respond(
         _catalog_version(topic), lambda: catalog.feed(clock.now(), branding.current().name, topic)
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
@@ -82,7 +83,7 @@ def _event(slug: str) -> Event:
     require_officer()
     event = Event.by_slug(slug)
     if event is None:
-        abort(404, message=f"No event “{slug}”.")
+        abort(404, message=_("No event “%(slug)s”.", slug=slug))
     return event
 
 
@@ -139,7 +140,7 @@ def get_evaluation_results(slug: str) -> Any:
     event = _event(slug)
     evaluation = evaluations.evaluation_of(event)
     if evaluation is None:
-        abort(404, message=f"Event “{slug}” has no evaluation.")
+        abort(404, message=_("Event “%(slug)s” has no evaluation.", slug=slug))
     res = evaluations.results(evaluation)
     return {
         "event": event.slug,

@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -109,14 +110,14 @@ def moderate(slug: str, post_id: int) -> ResponseReturnValue:
     if post is None or post.event_id != event.id:
         abort(404, description=_l("There is no such post in this e-forum."))
     form = ModerateForm(prefix=f"p{post.id}")
-    submitted(form, "The form expired; reload the queue and try again.")
+    submitted(form, _("The form expired; reload the queue and try again."))
     if post.status != "held":
         flash(_("That post was already %(status)s.", status=post.status), "info")
         return redirect(url_for(".moderation", slug=event.slug))
     if form.reject.data:
         reason = (form.reason.data or "").strip()
         if not reason:
-            form.reason.errors = [*form.reason.errors, "Say why, so the author knows what to change."]
+            form.reason.errors = [*form.reason.errors, _("Say why, so the author knows what to change.")]
             return _moderation_page(event, moderator, form, post.id), 400
         discussion.reject(post, reason, moderator)
         db.session.commit()
@@ -138,7 +139,7 @@ def moderate_bulk(slug: str) -> ResponseReturnValue:
     event = _event_or_404(slug)
     moderator = _moderator_identity(event)
     form = bulk_form()
-    submitted(form, "The form expired; reload the queue and try again.")
+    submitted(form, _("The form expired; reload the queue and try again."))
     ids = [int(raw) for raw in request.form.getlist("post") if raw.isdigit()]
     if not ids:
         flash(_("Tick the posts to decide first."), "info")
@@ -146,14 +147,18 @@ def moderate_bulk(slug: str) -> ResponseReturnValue:
     action = "reject" if form.reject.data else "always" if form.always.data else "approve"
     reason = (form.reason.data or "").strip()
     if action == "reject" and not reason:
-        form.reason.errors = [*form.reason.errors, "Say why, so the authors know what to change."]
+        form.reason.errors = [*form.reason.errors, _("Say why, so the authors know what to change.")]
         return _moderation_page(event, moderator, bulk=form), 400
     result = moderation_service.moderate_many(event, ids, action, moderator, reason)
     db.session.commit()
     done = len(result.rejected) if action == "reject" else len(result.approved)
-    verb = "Rejected" if action == "reject" else "Approved"
-    message = f"{verb} {done} post{'s' if done != 1 else ''}."
+    if action == "reject":
+        message = ngettext("Rejected %(num)d post.", "Rejected %(num)d posts.", done)
+    else:
+        message = ngettext("Approved %(num)d post.", "Approved %(num)d posts.", done)
     if result.skipped:
-        message += f" {len(result.skipped)} were no longer waiting."
+        message += " " + ngettext(
+            "%(num)d was no longer waiting.", "%(num)d were no longer waiting.", len(result.skipped)
+        )
     flash(message, "success")
     return redirect(url_for(".moderation", slug=event.slug))

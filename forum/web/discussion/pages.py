@@ -195,7 +195,7 @@ def export(slug: str) -> Response:
     if not _is_officer(event):
         abort(403, description=_l("Only program officers can export a discussion."))
     if not _closed(event):
-        return render_error(409, "The discussion can be exported after the e-forum closes.")  # type: ignore[return-value]
+        return render_error(409, _("The discussion can be exported after the e-forum closes."))  # type: ignore[return-value]
     threads = sorted(thread_reads.threads(event), key=lambda t: (t.created_at, t.id))
     trees = [(t, thread_reads.thread_tree(thread_reads.accepted_posts(event, t.id))) for t in threads]
     html = render_template(
@@ -229,7 +229,7 @@ def compose(token: str) -> ResponseReturnValue:
     closed = discussion.closed_reason(event, clock.now())
     if form.validate_on_submit():
         if parent is None and not (form.subject.data or "").strip():
-            form.subject.errors = [*form.subject.errors, "Give your new thread a subject."]
+            form.subject.errors = [*form.subject.errors, _("Give your new thread a subject.")]
         else:
             outcome = discussion.post_from_web(sub, form.subject.data or "", form.body.data or "", parent)
             if outcome.status == "accepted":

@@ -15,6 +15,8 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, jsonify, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import selectinload
@@ -185,7 +187,7 @@ def cancel_event(slug: str) -> Response:
 
 # --- subscriptions ----------------------------------------------------------------------
 
-CHECK_INBOX = (
+CHECK_INBOX = _l(
     "Check your inbox: if this address can receive mail, a message is on its way with what to do next."
 )
 
@@ -200,8 +202,10 @@ def _json_body_only(view: Callable[..., Any]) -> Callable[..., Any]:
         if not request.is_json:
             abort(
                 415,
-                message="Send a JSON object (Content-Type: application/json): "
-                "{email, name?, mode?, accept_conduct: true}.",
+                message=_(
+                    "Send a JSON object (Content-Type: application/json): "
+                    "{email, name?, mode?, accept_conduct: true}."
+                ),
             )
         return view(*args, **kwargs)
 
@@ -219,7 +223,7 @@ def subscribe(data: dict[str, Any], slug: str) -> Response:
     No token; limited per client address together with the web form (SUBSCRIBE_RATE_LIMIT)."""
     event = Event.by_slug(slug)
     if event is None or event.status != "published":
-        abort(404, message=f"No open event “{slug}”.")
+        abort(404, message=_("No open event “%(slug)s”.", slug=slug))
     try:
         registration.register(
             event,
@@ -238,6 +242,6 @@ def subscribe(data: dict[str, Any], slug: str) -> Response:
         db.session.rollback()
         abort(422, errors={"json": {"answers": {str(qid): [msg] for qid, msg in exc.errors.items()}}})
     db.session.commit()
-    response = jsonify(status="check-inbox", message=CHECK_INBOX)
+    response = jsonify(status="check-inbox", message=str(CHECK_INBOX))
     response.status_code = 202
     return response

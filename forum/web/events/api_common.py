@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TypeVar, cast
 
 from flask import Response, current_app, jsonify, request
 from flask.blueprints import BlueprintSetupState
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from flask_smorest import abort as _smorest_abort
 from sqlalchemy.exc import IntegrityError
@@ -128,13 +129,13 @@ def token_officer() -> Officer | None:
     if not header:
         request.environ[CACHE_KEY] = None
         return None
-    scheme, _, raw = header.partition(" ")
+    scheme, _space, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
-        _unauthorized("Send the API token as `Authorization: Bearer <token>`.", "invalid_request")
+        _unauthorized(_("Send the API token as `Authorization: Bearer <token>`."), "invalid_request")
     token = ApiToken.find(raw.strip())
     if token is None:
         _unauthorized(
-            "This API token is not valid (revoked, mistyped, or its officer is inactive).", "invalid_token"
+            _("This API token is not valid (revoked, mistyped, or its officer is inactive)."), "invalid_token"
         )
     db.session.commit()  # last_used_at
     request.environ[CACHE_KEY] = token.officer
@@ -156,7 +157,7 @@ def forget_officer() -> None:
 def require_officer() -> Officer:
     officer = token_officer()
     if officer is None:
-        _unauthorized("This needs an officer API token: `Authorization: Bearer <token>`.")
+        _unauthorized(_("This needs an officer API token: `Authorization: Bearer <token>`."))
     return officer
 
 
@@ -184,7 +185,7 @@ def require_json_body() -> None:
     # Content-Length first: a form body may already have been read (and emptied) by the form
     # parser, and must reach the view's own 415 for "not JSON", not look like no body at all.
     if wants_body and not request.content_length and not request.get_data(cache=True):
-        abort(422, errors={"json": {"_schema": ["Send a JSON object as the request body."]}})
+        abort(422, errors={"json": {"_schema": [_("Send a JSON object as the request body.")]}})
 
 
 bp.before_request(require_json_body)
@@ -195,7 +196,7 @@ def _too_many(error: HTTPException) -> Response:
     response = jsonify(
         code=429,
         status="Too Many Requests",
-        message="Too many requests from your network. Please wait a minute and try again.",
+        message=_("Too many requests from your network. Please wait a minute and try again."),
     )
     response.status_code = 429
     return response
@@ -207,21 +208,21 @@ def _too_many(error: HTTPException) -> Response:
 def event_or_404(slug: str, officer: Officer | None) -> Event:
     event = Event.by_slug(slug)
     if event is None or (officer is None and not event.is_public):
-        abort(404, message=f"No event “{slug}”.")
+        abort(404, message=_("No event “%(slug)s”.", slug=slug))
     return event
 
 
 def session_or_404(event: Event, session_id: int) -> Session:
     session = db.session.get(Session, session_id)
     if session is None or session.event_id != event.id:
-        abort(404, message=f"Event “{event.slug}” has no session {session_id}.")
+        abort(404, message=_("Event “%(slug)s” has no session %(session)s.", slug=event.slug, session=session_id))
     return session
 
 
 def panelist_or_404(panelist_id: int) -> Panelist:
     panelist = db.session.get(Panelist, panelist_id)
     if panelist is None:
-        abort(404, message=f"No panelist {panelist_id}.")
+        abort(404, message=_("No panelist %(panelist)s.", panelist=panelist_id))
     return panelist
 
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from forum.core import timezones
@@ -83,10 +85,10 @@ Pattern = _Pattern  # for the other API modules' schemas
 _SPACE = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}"
 HTTP_URL_PATTERN = rf"^https?://{_HOST}(?::[0-9]{{1,5}})?(?:[/?#][^{_SPACE}]*)?$"
-_url = _Pattern(HTTP_URL_PATTERN, error="“{input}” is not an http(s) URL.")
+_url = _Pattern(HTTP_URL_PATTERN, error=_l("“{input}” is not an http(s) URL."))
 #: The web forms' address rule (`validation.normalize_email`); sign-up also asks the relay.
 _email = ApiEmail(utf8_local_parts=subscription_service.utf8_local_parts)
-_optional_url = _Pattern(f"^$|{HTTP_URL_PATTERN}", error="“{input}” is not an http(s) URL.")
+_optional_url = _Pattern(f"^$|{HTTP_URL_PATTERN}", error=_l("“{input}” is not an http(s) URL."))
 _optional_email = ApiEmail(optional=True)
 #: Characters a single-line value may hold, and those of them that are not white space.
 _LINE_CHAR = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
@@ -103,13 +105,13 @@ class _TextLine(_Pattern):
         if isinstance(value, str) and (problem := control_character_problem(value)):
             raise ValidationError(problem)
         if isinstance(value, str) and re.search(_VISIBLE_CHAR, value) is None:
-            raise ValidationError("Give some text, not only spaces.")
+            raise ValidationError(_("Give some text, not only spaces."))
         return super().__call__(value)
 
 
 text_line = _TextLine(TEXT_LINE_PATTERN)
 http_url = _url
-slug_pattern = _Pattern(SLUG_RE.pattern, error="Use lower-case letters, digits and single hyphens.")
+slug_pattern = _Pattern(SLUG_RE.pattern, error=_l("Use lower-case letters, digits and single hyphens."))
 
 #: A wall time: date and clock time in `timezone`, no offset, seconds optional, 1900-2199.
 WALL_TIME_PATTERN = r"^(?:19|2[01])[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?$"
@@ -542,7 +544,7 @@ class _Partial(Schema):
     @validates_schema(pass_original=True)
     def _something_to_change(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
         if not original:
-            raise ValidationError("Send at least one field to change.")
+            raise ValidationError(_("Send at least one field to change."))
 
 
 class EventPatchSchema(_Partial, EventInSchema):
@@ -572,7 +574,7 @@ class SubscriptionInSchema(Schema):
     )
     accept_conduct = StrictBoolean(
         required=True,
-        validate=validate.Equal(True, error="Please accept the code of conduct to join."),
+        validate=validate.Equal(True, error=_l("Please accept the code of conduct to join.")),
         metadata={"enum": [True], "description": "must be true: the event's code of conduct is accepted"},
     )
     answers = fields.Dict(

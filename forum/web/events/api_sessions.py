@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify
+from flask_babel import gettext as _
 
 from forum.core.extensions import db
 from forum.events import editing, panelists
@@ -150,7 +151,7 @@ def get_panelist(panelist_id: int) -> Response:
     panelist = panelist_or_404(panelist_id)
     seen = any(_may_see(officer, link.event) for link in panelist.event_links)
     if not seen and (officer is None or panelist.event_links):  # only others' drafts: not theirs to see
-        abort(404, message=f"No panelist {panelist_id}.")
+        abort(404, message=_("No panelist %(panelist)s.", panelist=panelist_id))
     return _panelist_json(panelist, officer)
 
 
@@ -191,9 +192,9 @@ def link_panelist(data: dict[str, Any], slug: str, panelist_id: int) -> Response
 @answers(bp, 204)
 def unlink_panelist(slug: str, panelist_id: int) -> None:
     """Take a panelist off an event (the panelist and their bio stay)."""
-    _, event = officer_event(slug)
+    _officer, event = officer_event(slug)
     link = next((ln for ln in event.panelist_links if ln.panelist_id == panelist_id), None)
     if link is None:
-        abort(404, message=f"Panelist {panelist_id} is not on “{slug}”.")
+        abort(404, message=_("Panelist %(panelist)s is not on “%(slug)s”.", panelist=panelist_id, slug=slug))
     panelists.detach_panelist(link)
     db.session.commit()

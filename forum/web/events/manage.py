@@ -151,9 +151,9 @@ def edit_event(slug: str) -> Page:
             show_error(form[exc.field], exc)
         else:
             db.session.commit()
-            message = "Saved."
+            message = _("Saved.")
             if recipients and change.renamed:
-                message += f" The new title goes to {people(recipients)} as a calendar update."
+                message += " " + _("The new title goes to %(recipients)s as a calendar update.", recipients=people(recipients))
             flash(message, "success")
             return redirect(url_for("manage.event", slug=ev.slug))
     if request.method == "POST":
@@ -176,7 +176,7 @@ def _form_values(form: EventForm) -> dict[str, object]:
 def publish(slug: str) -> Response:
     ev = get_event(slug)
     form = ConfirmForm()
-    submitted(form, "The form expired. Go back, reload the page and try again.")
+    submitted(form, _("The form expired. Go back, reload the page and try again."))
     if commit_or_flash(lambda: editing.publish_event(ev), editing.EventChangeError):
         flash(_("Published. The public page is live at %(slug)s.", slug=url_for('public.event', slug=ev.slug)), "success")
         for warning in actions.publish_warnings(ev):

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint, abort, render_template
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -49,7 +51,7 @@ def get_event(slug: str) -> Event:
         .options(selectinload(Event.sessions), selectinload(Event.panelist_links))
     )
     if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
+        abort(404, description=_("There is no event at “%(slug)s”.", slug=slug))
     return event
 
 
@@ -86,7 +88,8 @@ def bad_request(template: str, **context: object) -> tuple[str, int]:
 
 
 def people(count: int) -> str:
-    return f"{count} {'person' if count == 1 else 'people'}"
+    """`1 person`, `3 people`, in the officer's language (a phrase the flashes place in a sentence)."""
+    return ngettext("%(num)d person", "%(num)d people", count)
 
 
 def show_error(field: Field, error: EventChangeError) -> None:

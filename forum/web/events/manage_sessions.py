@@ -15,12 +15,13 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask import session as cookie
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 from wtforms import Field
 
 from forum.core import clock
 from forum.core.extensions import db
-from forum.core.timezones import TimeInputError, format_time, to_zone, zone_label
+from forum.core.timezones import TimeInputError, format_date, format_time, to_zone, zone_label
 from forum.events import editing
 from forum.events import service as actions
 from forum.models import Event
@@ -196,11 +197,10 @@ def add_days(slug: str) -> Page:
             return sessions_page(get_event(slug), days=days, status=400)
         recipients = actions.calendar_recipients(ev)
         db.session.commit()
-        message = f"Added {len(created)} day{'s' if len(created) != 1 else ''}."
+        message = ngettext("Added %(num)d day.", "Added %(num)d days.", len(created))
         if skipped:
-            message += " Skipped days that already had a session: " + ", ".join(
-                f"{d.month}/{d.day}" for d in skipped
-            )
+            days_taken = ", ".join(format_date(d, weekday=False) for d in skipped)
+            message += " " + _("Skipped days that already had a session: %(days)s", days=days_taken)
         flash_saved(message, notes, ev, recipients if created else 0)
         return redirect(url_for("manage.sessions", slug=slug))
     return sessions_page(ev, days=days, status=400)
@@ -238,7 +238,7 @@ def edit_session(slug: str, session_id: int) -> Page:
                 slug,
                 form,
                 lambda: editing.edit_session(session, start, end, form.timezone.data, **_session_values(form)),
-                lambda notes: flash_saved("Session saved.", notes, ev, recipients if session.sequence != before else 0),
+                lambda notes: flash_saved(_("Session saved."), notes, ev, recipients if session.sequence != before else 0),
             )
             if done is not None:
                 return done
@@ -249,7 +249,7 @@ def edit_session(slug: str, session_id: int) -> Page:
 
 def flash_saved(message: str, notes: list[str], ev: Event, recipients: int) -> None:
     if ev.status == "published" and recipients:
-        message += f" Calendar updates go to {people(recipients)}."
+        message += " " + _("Calendar updates go to %(recipients)s.", recipients=people(recipients))
     flash(message, "success")
     for note in notes:
         flash(note, "warning")
@@ -262,7 +262,7 @@ def move_session(slug: str, session_id: int) -> Response:
     """Reorder: trade date and time with the previous (up) or next (down) live session."""
     ev = get_event(slug)
     session = get_session(ev, session_id)
-    submitted(ConfirmForm(), "The form expired. Go back, reload the page and try again.")
+    submitted(ConfirmForm(), _("The form expired. Go back, reload the page and try again."))
     live = sorted(ev.active_sessions, key=lambda s: s.starts_at)
     step = -1 if request.form.get("direction") == "up" else 1
     if session in live and 0 <= live.index(session) + step < len(live):

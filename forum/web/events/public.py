@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -292,7 +293,7 @@ def _detail(error: HTTPException) -> str | None:
 
 @bp.app_errorhandler(CSRFError)
 def csrf_error(error: CSRFError) -> tuple[str | Response, int]:
-    return render_error(400, "The form expired or was sent from another site. Reload the page and try again.")
+    return render_error(400, _("The form expired or was sent from another site. Reload the page and try again."))
 
 
 def _http_error(error: HTTPException) -> tuple[str | Response, int] | Response:

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
-from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 
 from forum.core.text import sanitize_html
@@ -169,5 +169,5 @@ def clear():
         for path in folder.glob("*.eml"):
             path.unlink(missing_ok=True)
             count += 1
-    flash(_("Deleted %(count)s message%(count2)s.", count=count, count2='s' if count != 1 else ''), "success")
+    flash(ngettext("Deleted %(num)d message.", "Deleted %(num)d messages.", count), "success")
     return redirect(url_for("devmail.index"))

@@ -11,6 +11,8 @@ from typing import Any, NoReturn
 
 from flask import request
 from flask.blueprints import BlueprintSetupState
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
@@ -144,7 +146,7 @@ class ResourceInSchema(Schema):
         fields.Str(
             validate=[
                 validate.Length(max=40),
-                Pattern(TOPIC_PATTERN, error="One topic per item, without commas or semicolons."),
+                Pattern(TOPIC_PATTERN, error=_l("One topic per item, without commas or semicolons.")),
             ]
         ),
         load_default=list,
@@ -171,7 +173,7 @@ def _slug() -> fields.Str:
         load_default="",
         validate=[
             validate.Length(max=80),
-            Pattern(f"^(?:|{SLUG_RE.pattern[1:-1]})$", error="Use lower-case letters, digits and single hyphens."),
+            Pattern(f"^(?:|{SLUG_RE.pattern[1:-1]})$", error=_l("Use lower-case letters, digits and single hyphens.")),
         ],
         metadata=SLUG_DOC,
     )
@@ -220,7 +222,7 @@ class StepInSchema(Schema):
     @validates_schema
     def _says_what(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not any(name in data for name in STEP_TARGETS):
-            raise ValidationError("Each step needs resource_id, event or session_id.")
+            raise ValidationError(_("Each step needs resource_id, event or session_id."))
 
 
 STEP_TARGETS = ("resource_id", "event", "session_id")
@@ -277,7 +279,7 @@ def _commit(field: str, message: str) -> None:
 def _pathway_or_404(slug: str) -> Pathway:
     pathway = Pathway.by_slug(slug)
     if pathway is None or not (pathway.is_published or token_officer()):
-        abort(404, message=f"No pathway “{slug}”.")
+        abort(404, message=_("No pathway “%(slug)s”.", slug=slug))
     return pathway
 
 

@@ -3,6 +3,7 @@ external resources) with the one function that turns a picked value into a Resou
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -118,9 +119,9 @@ def source_choices() -> list[SelectChoice]:
 
 
 def resolve_source(value: str) -> Resource:
-    kind, _, raw = (value or "").partition(":")
+    kind, _colon, raw = (value or "").partition(":")
     if not raw.isdigit():
-        raise service.PathwayError("Choose a resource for this step.", "source")
+        raise service.PathwayError(_("Choose a resource for this step."), "source")
     if kind == "resource":
         resource = db.session.get(Resource, int(raw))
         if resource is not None:
@@ -133,4 +134,4 @@ def resolve_source(value: str) -> Resource:
         session = db.session.get(Session, int(raw))
         if session is not None:
             return service.resource_for_session(session)
-    raise service.PathwayError("That resource no longer exists.", "source")
+    raise service.PathwayError(_("That resource no longer exists."), "source")

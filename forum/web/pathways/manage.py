@@ -279,7 +279,7 @@ def import_resources() -> Page:
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            import_form.file.errors = ["The file is not UTF-8 text; save it as “CSV UTF-8” and try again."]
+            import_form.file.errors = [_("The file is not UTF-8 text; save it as “CSV UTF-8” and try again.")]
         else:
             report = importer.import_resources(io.StringIO(text, newline=""))
             db.session.commit()

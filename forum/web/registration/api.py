@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from flask import Response, jsonify, request
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
@@ -137,14 +138,14 @@ class DecisionSchema(Schema):
 def _event(slug: str) -> Event:
     event = Event.by_slug(slug)
     if event is None or (token_officer() is None and not event.is_public):
-        abort(404, message=f"No event “{slug}”.")
+        abort(404, message=_("No event “%(slug)s”.", slug=slug))
     return event
 
 
 def _question(event: Event, question_id: int) -> FormQuestion:
     question = service.get_question(service.event_form(event), question_id)
     if question is None:
-        abort(404, message=f"Event “{event.slug}” has no question {question_id}.")
+        abort(404, message=_("Event “%(slug)s” has no question %(question)s.", slug=event.slug, question=question_id))
     return question
 
 

@@ -7,6 +7,7 @@ from typing import cast
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -52,7 +53,7 @@ def approvals(slug: str) -> Page:
         wanted = {int(v) for v in request.form.getlist("sub") if v.isdigit() and len(v) < 11}
         chosen = [s for s in approval.awaiting(event) if s.id in wanted]
         if not chosen:
-            form.message.errors = ["Tick at least one registration."]
+            form.message.errors = [_("Tick at least one registration.")]
         else:
             decide = approval.approve if form.approve.data else approval.decline
             try:
@@ -62,10 +63,19 @@ def approvals(slug: str) -> Page:
                 form.message.errors = [str(exc)]
             else:
                 db.session.commit()
-                word = "approved" if form.approve.data else "declined"
-                flash(
-                    _("%(done)s registration%(done2)s %(word)s; each person is told by mail.", done=len(done), done2='s' if len(done) != 1 else '', word=word)
-                )
+                if form.approve.data:
+                    told = ngettext(
+                        "%(num)d registration approved; each person is told by mail.",
+                        "%(num)d registrations approved; each person is told by mail.",
+                        len(done),
+                    )
+                else:
+                    told = ngettext(
+                        "%(num)d registration declined; each person is told by mail.",
+                        "%(num)d registrations declined; each person is told by mail.",
+                        len(done),
+                    )
+                flash(told)
                 return redirect(url_for(".approvals", slug=slug), code=303)
     waiting = approval.awaiting(event)[:PAGE_SIZE]
     return form_page(

@@ -28,6 +28,7 @@ from forum.core.extensions import db, limiter, login
 from forum.models import Officer
 from forum.team import audit, totp
 from forum.web.forms import ConfirmForm, LoginForm, SecondFactorForm
+from forum.web.security import wrong_guesses_limited
 
 bp = Blueprint("auth", __name__)
 
@@ -105,14 +106,7 @@ def check_credentials(email: str, password: str) -> Officer | None:
 
 @bp.route("/login", methods=["GET", "POST"], endpoint="login")
 @limiter.limit(CLIENT_LIMIT, methods=["POST"])
-@limiter.limit(
-    ACCOUNT_LIMIT,
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=lambda response: response.status_code == 400,
-    exempt_when=_known_device,
-    error_message=ACCOUNT_SLOWED,
-)
+@wrong_guesses_limited(ACCOUNT_LIMIT, _account_key, exempt_when=_known_device, error_message=ACCOUNT_SLOWED)
 def login_page() -> tuple[str, int] | Response:
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("manage.index"))
@@ -183,12 +177,8 @@ def _pending_key() -> str:
 
 @bp.route("/login/code", methods=["GET", "POST"], endpoint="second_factor")
 @limiter.limit(CLIENT_LIMIT, methods=["POST"])
-@limiter.limit(
-    CODE_LIMIT,
-    key_func=_pending_key,
-    methods=["POST"],
-    deduct_when=lambda response: response.status_code == 400,
-    error_message=_l("Too many wrong codes. Wait a minute and try again."),
+@wrong_guesses_limited(
+    CODE_LIMIT, _pending_key, error_message=_l("Too many wrong codes. Wait a minute and try again.")
 )
 def second_factor_page() -> tuple[str, int] | Response:
     officer = _pending()

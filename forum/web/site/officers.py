@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -51,7 +52,15 @@ def deactivate(officer_id: int) -> Response | tuple[str, int]:
         db.session.rollback()
         return _page(str(exc), 400)
     db.session.commit()
-    flash(_("Deactivated %(email)s; %(revoked)s API token(s) revoked.", email=officer.email, revoked=revoked), "success")
+    flash(
+        ngettext(
+            "Deactivated %(email)s; %(num)d API token revoked.",
+            "Deactivated %(email)s; %(num)d API tokens revoked.",
+            revoked,
+            email=officer.email,
+        ),
+        "success",
+    )
     return redirect(url_for("officers.index"), 303)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask import session as cookie
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from forum.core.extensions import db
 from forum.core.text import slugify
@@ -69,7 +70,7 @@ def add_series(slug: str) -> Page:
         "end_time": form.end_time.data.strftime("%H:%M"),
     }
     cookie["series_form"] = kept
-    flash_saved(f"Added {len(created)} session{'s' if len(created) != 1 else ''}.", notes, ev, recipients)
+    flash_saved(ngettext("Added %(num)d session.", "Added %(num)d sessions.", len(created)), notes, ev, recipients)
     return redirect(url_for("manage.sessions", slug=slug) + "#add-series")
 
 

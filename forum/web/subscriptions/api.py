@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -94,7 +95,7 @@ def _participant(token: str) -> Participant:
     except TokenError as exc:
         abort(410 if exc.expired else 401, message=str(exc))
     if not isinstance(found, Participant) or erasure.is_erased(found):
-        abort(404, message="No participant for this link.")
+        abort(404, message=_("No participant for this link."))
     return found
 
 
@@ -102,7 +103,7 @@ def _forum_subscription(token: str, sub_id: int) -> Subscription:
     participant = _participant(token)
     sub = next((s for s in service.live_subscriptions(participant) if s.id == sub_id), None)
     if sub is None or not sub.event.is_eforum:
-        abort(404, message="No e-forum subscription of yours with this id.")
+        abort(404, message=_("No e-forum subscription of yours with this id."))
     return sub
 
 
@@ -130,7 +131,7 @@ def update_delivery(data: dict[str, Any], token: str, sub_id: int) -> Response:
     """Change the delivery mode and digest choices given (the rest stay)."""
     sub = _forum_subscription(token, sub_id)
     if not data:
-        field_error("mode", "Send at least one setting to change.")
+        field_error("mode", _("Send at least one setting to change."))
     try:
         delivery.set_delivery(sub, **data)
     except service.SubscriptionError as exc:

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint as ApiBlueprint
 from marshmallow import RAISE, Schema, fields, validate
@@ -48,22 +49,18 @@ def _page(event: Event | None) -> tuple[str, int]:
     bad = bool(request.args.get("from") and first is None) or bool(request.args.get("to") and last is None)
     if first and last and first > last:
         first, last, bad = None, None, True
-    filters = {"action": action, "actor": actor, "everywhere": event is None}
-    rows = audit_log.entries(
+    wanted = audit_log.AuditFilter(
         event.id if event else None,
+        action=action,
+        actor=actor,
         since=audit_log.day_start(first, zone) if first else None,
         until=audit_log.day_start(last + timedelta(days=1), zone) if last else None,
-        **filters,  # type: ignore[arg-type]
+        everywhere=event is None,
     )
+    rows = audit_log.entries(wanted)
     chart_last = last or timezones.to_zone(clock.now(), zone).date()
     chart_first = first or chart_last - timedelta(days=audit_log.DEFAULT_DAYS - 1)
-    days = audit_log.daily_counts(
-        event.id if event else None,
-        first=chart_first,
-        last=chart_last,
-        zone=zone,
-        **filters,  # type: ignore[arg-type]
-    )
+    days = audit_log.daily_counts(wanted, first=chart_first, last=chart_last, zone=zone)
     chart = count_bars([(day.strftime("%m-%d"), n) for day, n in days])
     return render_template(
         "team/audit.html",
@@ -84,7 +81,7 @@ def _page(event: Event | None) -> tuple[str, int]:
 def index(slug: str) -> tuple[str, int]:
     event = _event(slug)
     if event is None:
-        abort(404, description=f"There is no event at “{slug}”.")
+        abort(404, description=_("There is no event at “%(slug)s”.", slug=slug))
     return _page(event)
 
 
@@ -127,12 +124,14 @@ def api_index(args: dict[str, Any], slug: str) -> Any:
     """The event's audit log, newest first (at most 500 entries): who changed what and when."""
     event = _event(slug)
     if event is None:
-        api_abort(404, message=f"No event “{slug}”.")
+        api_abort(404, message=_("No event “%(slug)s”.", slug=slug))
     since, until = args.get("since"), args.get("until")
     return audit_log.entries(
-        event.id,
-        action=args.get("action", ""),
-        actor=args.get("who", ""),
-        since=audit_log.day_start(since, event.timezone) if since else None,
-        until=audit_log.day_start(until + timedelta(days=1), event.timezone) if until else None,
+        audit_log.AuditFilter(
+            event.id,
+            action=args.get("action", ""),
+            actor=args.get("who", ""),
+            since=audit_log.day_start(since, event.timezone) if since else None,
+            until=audit_log.day_start(until + timedelta(days=1), event.timezone) if until else None,
+        )
     )

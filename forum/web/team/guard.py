@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, abort, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import abort as api_abort
 from werkzeug.wrappers import Response
@@ -288,7 +289,7 @@ def check() -> Response | None:
         return None
     rule = rule_for(request.endpoint)
     if rule is None:
-        _forbidden("No permission rule covers this page yet, so nobody may use it.")
+        _forbidden(_("No permission rule covers this page yet, so nobody may use it."))
         return None
     writing = request.method not in SAFE_METHODS
     permission = rule.write if writing else rule.read
@@ -304,7 +305,7 @@ def check() -> Response | None:
         token = api.current_token()
         via = "api"
         if writing and token is not None and token.read_only:
-            _forbidden("This API token is read-only.")
+            _forbidden(_("This API token is read-only."))
     else:
         officer = _web_officer()
         if officer is None and rule.signed_link:
@@ -325,8 +326,9 @@ def check() -> Response | None:
     if _api() and rule.public and not writing:
         api.forget_officer()  # seen as the public sees it
         return None
-    what = f"“{target.title}”" if target is not None else "this site"
-    _forbidden(f"Your role does not allow this on {what}.")
+    if target is not None:
+        _forbidden(_("Your role does not allow this on “%(title)s”.", title=target.title))
+    _forbidden(_("Your role does not allow this on this site."))
     return None
 
 

@@ -7,6 +7,8 @@ account only. The rules are in forum.team.totp; guesses are rate-limited per off
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import segno
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -17,11 +19,12 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from forum.core.extensions import db, limiter
+from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.models import Officer
 from forum.team import audit, totp
 from forum.web.forms import STRIP, ConfirmForm
+from forum.web.security import wrong_guesses_limited
 
 bp = Blueprint("two_factor", __name__, url_prefix="/manage/account")
 
@@ -79,37 +82,37 @@ def index() -> tuple[str, int] | Response:
     return _page(CodeForm(formdata=None), enrolling=True)
 
 
+def _code_accepted(form: CodeForm, change: Callable[[str], object], action: str) -> bool:
+    """Whether `change` took the typed code: then audited as `action` and committed. A refused
+    code is said on the field, and nothing of the attempt is kept."""
+    if not form.validate_on_submit():
+        return False
+    try:
+        change(form.code.data or "")
+    except totp.TotpError as exc:
+        db.session.rollback()
+        form.code.errors = [*form.code.errors, str(exc)]
+        return False
+    audit.record(action, summary=_me().email)
+    db.session.commit()
+    return True
+
+
 @bp.route("/two-factor/confirm", methods=["POST"])
-@limiter.limit(GUESS_LIMIT, key_func=_officer_key, deduct_when=lambda r: r.status_code == 400)
+@wrong_guesses_limited(GUESS_LIMIT, _officer_key)
 def confirm() -> tuple[str, int] | Response:
-    form = CodeForm()
-    officer = _me()
-    if form.validate_on_submit():
-        try:
-            codes = totp.confirm(officer, form.code.data or "")
-        except totp.TotpError as exc:
-            form.code.errors = [*form.code.errors, str(exc)]
-        else:
-            audit.record("officer.second_factor_on", summary=officer.email)
-            db.session.commit()
-            return render_template("team/recovery_codes.html", codes=codes), 200
+    form, officer = CodeForm(), _me()
+    codes: list[str] = []  # shown once, when the code is right
+    if _code_accepted(form, lambda code: codes.extend(totp.confirm(officer, code)), "officer.second_factor_on"):
+        return render_template("team/recovery_codes.html", codes=codes), 200
     return _page(form, 400, enrolling=not officer.has_second_factor)
 
 
 @bp.route("/two-factor/disable", methods=["POST"])
-@limiter.limit(GUESS_LIMIT, key_func=_officer_key, deduct_when=lambda r: r.status_code == 400)
+@wrong_guesses_limited(GUESS_LIMIT, _officer_key)
 def disable() -> tuple[str, int] | Response:
-    form = CodeForm()
-    officer = _me()
-    if form.validate_on_submit():
-        try:
-            totp.disable(officer, form.code.data or "")
-        except totp.TotpError as exc:
-            db.session.rollback()
-            form.code.errors = [*form.code.errors, str(exc)]
-        else:
-            audit.record("officer.second_factor_off", summary=officer.email)
-            db.session.commit()
-            flash(_("Two-step sign-in is off: your password alone signs you in."), "success")
-            return redirect(url_for("two_factor.index"), code=303)
+    form, officer = CodeForm(), _me()
+    if _code_accepted(form, lambda code: totp.disable(officer, code), "officer.second_factor_off"):
+        flash(_("Two-step sign-in is off: your password alone signs you in."), "success")
+        return redirect(url_for("two_factor.index"), code=303)
     return _page(form, 400)

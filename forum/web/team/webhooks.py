@@ -49,7 +49,7 @@ def _endpoint(event: Event | None, endpoint_id: int) -> WebhookEndpoint:
         return get_owned(WebhookEndpoint, endpoint_id, event, "That webhook is not one of this event's.")
     found = db.session.get(WebhookEndpoint, endpoint_id)
     if found is None or found.event_id is not None:
-        abort(404, description="That webhook is not one of the site-wide ones.")
+        abort(404, description=_("That webhook is not one of the site-wide ones."))
     return found
 
 

@@ -249,7 +249,7 @@ def recordings_signup(slug: str) -> Any:
     event = _officer_event(slug)
     form = SignupForm()
     if not form.validate_on_submit():
-        abort(400, description="The form expired. Go back, reload the page and try again.")
+        abort(400, description=_("The form expired. Go back, reload the page and try again."))
     recordings.offer_to_new_registrants(event, bool(form.offer.data))
     db.session.commit()
     flash(
