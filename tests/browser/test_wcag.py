@@ -22,9 +22,9 @@ from playwright.sync_api import Error as PlaywrightError
 from werkzeug.exceptions import HTTPException
 
 from forum.core.extensions import db
-from forum.mentoring import applications, outreach, programmes
+from forum.mentoring import applications, evaluations, outreach, pairs, programmes, stories
 from forum.mentoring.demo import SLUG as MENTORING
-from forum.models import Event, MentoringProgramme
+from forum.models import Event, MentoringApplication, MentoringProgramme
 from tests.browser.a11y import AXE, duplicate_ids, sign_in_checked, state_of, violations
 from tests.browser.helpers import open_page, path_of
 from tests.browser.test_accessibility import seed
@@ -65,10 +65,6 @@ NOT_WALKED: dict[str, str] = {
     "mentoring_manage.cycle": ELSEWHERE + "tests/browser/test_mentoring_cycle.py",
     "mentoring_manage.matching_page": ELSEWHERE + "tests/browser/test_mentoring_cycle.py",
     "mentoring_manage.overview_csv": FILE,
-    # Arrived from main at merge time (the mentoring year's end); not walked yet:
-    "mentoring.evaluation": "a signed page from mentoring mail, new on main, not yet walked",
-    "mentoring.story": "a signed page from mentoring mail, new on main, not yet walked",
-    "mentoring_manage.evaluation_results": "an officer page new on main, not yet walked",
 }
 
 
@@ -115,11 +111,23 @@ def mentoring_links() -> list[str]:
     watch = outreach.watch(programme, "watcher@example.org")
     db.session.commit()
     assert (unconfirmed.status, waiting.status) == ("pending", "guardian")
+    # a pair of the demo's confirmed applicants: the evaluation and story pages their mail links to
+    active = db.session.scalars(
+        db.select(MentoringApplication).where(
+            MentoringApplication.cycle_id == cycle.id, MentoringApplication.status == "active"
+        )
+    ).all()
+    mentor = next(a for a in active if a.role == "mentor")
+    mentee = next(a for a in active if a.role == "mentee")
+    match = pairs.create_match(cycle, mentor, mentee)
+    db.session.commit()
     return [
         path_of(applications.confirm_url(unconfirmed)),
         path_of(applications.guardian_url(waiting)),
         path_of(applications.manage_url(waiting)),
         path_of(outreach.watch_confirm_url(watch)),
+        path_of(evaluations.personal_url(mentee, "midyear")),
+        path_of(stories.story_url(match, mentor)),
     ]
 
 
@@ -195,10 +203,12 @@ def test_every_page_meets_wcag_22_aa_at_desktop_and_phone_widths(app: Flask, bro
             states,
         )
         sign_in_checked(page, base, [])
+        cycle = programmes.current_cycle(MentoringProgramme.by_slug(MENTORING))  # type: ignore[arg-type]
         officer = [
             "/manage/",
             "/manage/mentoring/",
             f"/manage/mentoring/{MENTORING}",
+            f"/manage/mentoring/{MENTORING}/cycles/{cycle.id}/evaluations/midyear",  # type: ignore[union-attr]
             f"/manage{paths['series']}/approvals",
             "/events/a-draft/delete",
             paths["announcement"],
