@@ -42,7 +42,7 @@ def _statuses() -> dict[str, int]:
 
 def test_a_sender_killed_five_times_loses_nothing_and_repeats_at_most_the_bound(app: Flask) -> None:
     event, subs = make_subscribers(MESSAGES)
-    post = _held_post(event.id)
+    post = _held_post(event)
     discussion.accept(db.session.get(Post, post.id), "moderator@example.org")  # type: ignore[arg-type]
     db.session.commit()
     app.config.update(MAIL_LEASE_SECONDS=LEASE_SECONDS, MAIL_CONNECTIONS=CONNECTIONS)
@@ -89,7 +89,7 @@ def test_a_sender_paused_past_its_lease_sends_nothing_after_another_took_over(
     """PostgreSQL: on SQLite a paused process may hold the one write lock, so no second
     sender can take over there anyway (SQLite deployments run one sender: the scheduler)."""
     event, subs = make_subscribers(600)
-    post = _held_post(event.id)
+    post = _held_post(event)
     discussion.accept(db.session.get(Post, post.id), "moderator@example.org")  # type: ignore[arg-type]
     db.session.commit()
     app.config.update(MAIL_LEASE_SECONDS=LEASE_SECONDS, MAIL_CONNECTIONS=CONNECTIONS)
@@ -138,7 +138,7 @@ def test_a_sender_paused_past_its_lease_sends_nothing_after_another_took_over(
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgresql"])
 def test_two_sender_processes_share_a_2000_copy_fan_out_exactly_once(app: Flask, backend: str) -> None:
     event, subs = make_subscribers(MESSAGES)
-    post = _held_post(event.id)
+    post = _held_post(event)
     discussion.accept(db.session.get(Post, post.id), "moderator@example.org")  # type: ignore[arg-type]
     db.session.commit()
     app.config["MAIL_CONNECTIONS"] = CONNECTIONS
