@@ -118,7 +118,10 @@ def test_a_sender_paused_past_its_lease_sends_nothing_after_another_took_over(
             child.send_signal(signal.SIGCONT)
         out, err = child.communicate(timeout=60)
         assert child.returncode == 0, err
-        assert len(server.received) == after_takeover  # it woke up and sent nothing more
+        # It woke up and started nothing more. A message whose bytes it was part-way through
+        # writing when it froze completes when it runs again (at most one per connection: the
+        # bytes were already on their way); it is a repeat, counted against the bound below.
+        assert len(server.received) - after_takeover <= CONNECTIONS
     assert _statuses() == {"sent": 601}
     counts = Counter(r.rcpt_tos[0] for r in server.received)
     assert {s.participant.email for s in subs} <= set(counts)
