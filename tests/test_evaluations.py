@@ -218,6 +218,10 @@ def test_two_first_submissions_at_once_leave_one_response(app: Flask, backend: s
     evaluation = evaluations.create(ev)
     db.session.commit()
     ids = (evaluation.id, ana.id, evaluation.questions[0].id)
+    # read here, not in the threads: `ev` belongs to this thread's session, and loading its
+    # expired attributes from another thread raced this thread's polling below on one
+    # connection (seen once in CI: "can't change 'autocommit' now")
+    when = after_end(ev, hours=1)
     inserted, release = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
@@ -226,7 +230,7 @@ def test_two_first_submissions_at_once_leave_one_response(app: Flask, backend: s
             try:
                 ev_, sub = db.session.get(Evaluation, ids[0]), db.session.get(Subscription, ids[1])
                 assert ev_ is not None and sub is not None
-                with clock.frozen(after_end(ev, hours=1)):
+                with clock.frozen(when):
                     evaluations.save_response(ev_, sub, {f"q{ids[2]}": rating})
                 if hold:  # first tab: inserted, not yet committed
                     inserted.set()
