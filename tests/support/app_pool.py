@@ -101,14 +101,24 @@ def _no_fsync_per_commit(dbapi_connection: sqlite3.Connection, _record: object) 
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
-def truncate_all() -> None:
-    """Empty every table of the current PostgreSQL schema (ids restart), ours and others'."""
-    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+def empty_all() -> None:
+    """Delete every row of the current PostgreSQL schema (ours and others') and restart its
+    sequences: each test starts on empty tables whose ids count from 1, as they did with
+    `TRUNCATE ... RESTART IDENTITY CASCADE`.
+
+    DELETE rather than TRUNCATE: TRUNCATE gives each of the ~60 tables and their indexes new
+    files, which cost 2.2 s per test on the shared 2-core machine (load 17) against 0.2 s
+    for the DELETEs of the few rows a test leaves; one round trip for all of them."""
+    ours = [t.name for t in reversed(db.metadata.sorted_tables)]  # children before parents
     with db.engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        extra = conn.execute(
+        present = conn.execute(
             sa.text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
         ).scalars()
-        others = [t for t in extra if t not in {x.name for x in db.metadata.sorted_tables}]
-        if others:  # e.g. apscheduler_jobs, created outside our metadata
-            conn.execute(sa.text(", ".join(f'"{t}"' for t in others).join(["TRUNCATE ", " CASCADE"])))
+        others = [t for t in present if t not in set(ours)]  # e.g. apscheduler_jobs, outside our metadata
+        conn.exec_driver_sql(";".join(f'DELETE FROM "{name}"' for name in [*others, *ours]))
+        conn.execute(
+            sa.text(
+                "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false)"
+                " FROM pg_sequences WHERE schemaname = current_schema()"
+            )
+        )
