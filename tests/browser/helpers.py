@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
@@ -22,6 +23,7 @@ from forum.ce import attendance, evaluations
 from forum.core.extensions import db
 from forum.mail.sender import send_due
 from forum.models import Subscription
+from tests.conftest import BACKENDS
 from tests.support.ce import attended
 from tests.support.live import OFFICER_EMAIL, OFFICER_PASSWORD, live_server
 from tests.support.production import TLSIdentity, production_site
@@ -33,6 +35,31 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # git-ignore
 #: (PROXY_HOPS=1): secure cookies, the CSRF Referer check, rate limits, the page cache.
 SERVERS = ("dev-http", "production-https")
 WIDTHS = {"desktop": 1280, "phone": 390}
+
+
+def each_width_on_one_backend(desktop: str = "sqlite") -> pytest.MarkDecorator:
+    """Parametrize a layout journey's `backend` and `device` together: each width once, each
+    backend once (desktop on `desktop`, the phone on the other one; both on SQLite when the run
+    has no PostgreSQL).
+
+    Equivalent to every width on every backend: the viewport changes nothing the server sees
+    (the same requests, answered from the same rows with the same HTML), and the database
+    changes nothing the layout checks measure (that HTML under the same CSS). So every
+    assertion still runs at both widths and on both databases; what went is running the same
+    requests a second time per backend at the other width (4 runs -> 2)."""
+    phone = "postgresql" if desktop == "sqlite" else "sqlite"
+    return on_backends(("backend", "device"), [(desktop, "desktop"), (phone, "phone")])
+
+
+def on_backends(names: tuple[str, ...], rows: list[tuple[Any, ...]], **options: Any) -> pytest.MarkDecorator:
+    """`pytest.mark.parametrize(names, rows)` where `names[0]` is "backend": a row on PostgreSQL
+    runs on SQLite when the run has no PostgreSQL (a row that then repeats another is dropped)."""
+    kept: list[tuple[Any, ...]] = []
+    for backend, *rest in rows:
+        row = (backend if backend in BACKENDS else "sqlite", *rest)
+        if row not in kept:
+            kept.append(row)
+    return pytest.mark.parametrize(names, kept, **options)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, expect
 from forum.common import topics
 from forum.core.extensions import db
 from tests.browser.a11y import violations
-from tests.browser.helpers import Site, open_page, shot
+from tests.browser.helpers import Site, on_backends, open_page, shot
 from tests.support.factories import make_event
 
 SERIES = [
@@ -37,8 +37,17 @@ def _calendar() -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize(
-    ("site", "width"), [("dev-http", 1280), ("dev-http", 390), ("production-https", 390)], indirect=["site"]
+# Each width once on the development server, the production site on both databases (the
+# width and the database are independent: tests/browser/helpers.py each_width_on_one_backend).
+@on_backends(
+    ("backend", "site", "width"),
+    [
+        ("sqlite", "dev-http", 1280),
+        ("postgresql", "dev-http", 390),
+        ("sqlite", "production-https", 390),
+        ("postgresql", "production-https", 390),
+    ],
+    indirect=["site"],
 )
 def test_a_reader_filters_the_calendar_by_topic(browser: Browser, site: Site, width: int) -> None:
     _calendar()

@@ -19,6 +19,7 @@ from forum.mail import links
 from forum.models import Participant, Subscription
 from tests.browser.helpers import (
     WIDTHS,
+    each_width_on_one_backend,
     live_server_for,
     no_sideways_scroll,
     open_page,
@@ -30,7 +31,7 @@ from tests.support.live import make_event, make_officer
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("device", WIDTHS)
+@each_width_on_one_backend()
 def test_zone_lines_say_your_zone_once_and_tokyo_goes_day_by_day(app: Flask, browser: Browser, device: str) -> None:
     make_forum(archive_public=True)  # two days, 10 AM-6 PM Eastern
     with live_server_for(app) as base:
@@ -62,7 +63,7 @@ def test_zone_lines_say_your_zone_once_and_tokyo_goes_day_by_day(app: Flask, bro
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("device", WIDTHS)
+@each_width_on_one_backend("postgresql")
 def test_preferences_offer_the_browsers_zone_and_keep_leaving_apart(app: Flask, browser: Browser, device: str) -> None:
     forum = make_forum()
     person = Participant(email="ana@example.org", email_key="ana@example.org", name="Ana")
@@ -88,7 +89,7 @@ def test_preferences_offer_the_browsers_zone_and_keep_leaving_apart(app: Flask, 
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("device", WIDTHS)
+@each_width_on_one_backend()
 def test_a_drafts_overview_is_a_readiness_list(app: Flask, browser: Browser, device: str) -> None:
     make_event("draft-series", [(datetime(2099, 3, d, 14), datetime(2099, 3, d, 15)) for d in (2, 9)], kind="series", publish=False)
     make_officer()

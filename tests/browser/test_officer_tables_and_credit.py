@@ -16,6 +16,7 @@ from forum.core.extensions import db
 from forum.demo import data as demo
 from tests.browser.helpers import (
     WIDTHS,
+    each_width_on_one_backend,
     live_server_for,
     no_sideways_scroll,
     open_page,
@@ -27,7 +28,7 @@ from tests.support.live import make_officer
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("device", WIDTHS)
+@each_width_on_one_backend()
 def test_officer_tables_keep_words_whole_and_become_cards_on_a_phone(
     app: Flask, browser: Browser, device: str
 ) -> None:
@@ -52,7 +53,7 @@ def test_officer_tables_keep_words_whole_and_become_cards_on_a_phone(
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("device", WIDTHS)
+@each_width_on_one_backend("postgresql")
 def test_attendance_credit_and_verification_say_the_same_hours(
     app: Flask, browser: Browser, device: str
 ) -> None:

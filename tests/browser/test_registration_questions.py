@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from forum.core.extensions import db
 from forum.mail.links import preferences_url
 from forum.models import FormAnswer, Participant
-from tests.browser.helpers import WIDTHS, Site, open_page, shot, sign_in_officer
+from tests.browser.helpers import WIDTHS, Site, on_backends, open_page, shot, sign_in_officer
 from tests.support.live import make_event, make_officer
 from tests.test_registration_questions import SESSIONS
 
@@ -38,9 +38,16 @@ def add_question(desk: Page, question: str, kind: str, said: str = "Question add
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize(
-    ("site", "width"),
-    [("dev-http", "desktop"), ("dev-http", "phone"), ("production-https", "phone")],
+# Each width once on the development server, the production site on both databases (the
+# width and the database are independent: tests/browser/helpers.py each_width_on_one_backend).
+@on_backends(
+    ("backend", "site", "width"),
+    [
+        ("sqlite", "dev-http", "desktop"),
+        ("postgresql", "dev-http", "phone"),
+        ("sqlite", "production-https", "phone"),
+        ("postgresql", "production-https", "phone"),
+    ],
     indirect=["site"],
 )
 def test_officer_builds_a_conditional_form_and_a_registrant_fills_it(

@@ -16,7 +16,14 @@ from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Material, Participant, Subscription
 from forum.subscriptions import service
-from tests.browser.helpers import WIDTHS, live_server_for, no_sideways_scroll, open_page, shot
+from tests.browser.helpers import (
+    WIDTHS,
+    each_width_on_one_backend,
+    live_server_for,
+    no_sideways_scroll,
+    open_page,
+    shot,
+)
 from tests.support.calendars import make_event
 
 NOW = datetime(2025, 1, 10, 15, 0).astimezone()
@@ -41,7 +48,7 @@ def ended_event(page: Page, base: str) -> Locator:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("device", WIDTHS)
+@each_width_on_one_backend("postgresql")
 def test_a_full_series_says_so_beside_a_waiting_list_button(app: Flask, browser: Browser, device: str) -> None:
     with clock.frozen(NOW):
         event = make_event("re-envisioning", WALLS)
@@ -69,7 +76,7 @@ def test_a_full_series_says_so_beside_a_waiting_list_button(app: Flask, browser:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("device", WIDTHS)
+@each_width_on_one_backend()
 def test_an_ended_event_has_no_form_and_refuses_a_late_form(app: Flask, browser: Browser, device: str) -> None:
     with clock.frozen(NOW):
         event = make_event("re-envisioning", WALLS)
@@ -106,7 +113,7 @@ def test_an_ended_event_has_no_form_and_refuses_a_late_form(app: Flask, browser:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("device", WIDTHS)
+@each_width_on_one_backend("postgresql")
 def test_an_ended_event_may_offer_its_recordings(app: Flask, browser: Browser, device: str) -> None:
     with clock.frozen(NOW):
         event = make_event("re-envisioning", WALLS)
