@@ -40,15 +40,30 @@ def pytest_configure(config: pytest.Config) -> None:
 #: pyproject.toml), so each worker takes the next test as it finishes one: with the long ones
 #: first, both workers end within a few short tests of each other, instead of one running a
 #: long test collected late (the multi-host run, ~100 s) while the other sits idle.
-#: Each entry is a node id prefix; CI wall times on the 2-core machine, measured 2026-12-07.
-LONGEST_FIRST: tuple[str, ...] = ()
+#: Each entry is a node id prefix, longest first (a whole file where all its tests are long).
+LONGEST_FIRST: tuple[str, ...] = (
+    "tests/test_multihost.py::",  # six hosts and a 2,000-member fan-out, ~100 s
+    "tests/test_api_contract.py::test_every_operation_keeps_its_documented_contract",
+    "tests/test_sender_crash.py::",
+    "tests/test_fanout.py::test_cancelling_a_10000_registrant_event",
+    "tests/browser/test_registration_questions.py::",
+    "tests/browser/test_mentoring_cycle.py::",
+    "tests/browser/test_french_journey.py::",
+    "tests/browser/test_keyboard.py::",
+    "tests/browser/test_https_production.py::",
+    "tests/browser/test_two_factor.py::",
+    "tests/browser/test_calendar_overview.py::",
+    "tests/browser/",
+    "tests/test_fanout.py::",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """LONGEST_FIRST's tests first, in its order."""
 
     def rank(item: pytest.Item) -> int:
-        return next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
+        found = (i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix))
+        return next(found, len(LONGEST_FIRST))
 
     items.sort(key=rank)
 
