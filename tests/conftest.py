@@ -88,6 +88,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+#: The page-cache tests' Redis database, one per pytest-xdist worker (gw0: 15, gw1: 14 ...): the
+#: app prefixes its keys with a hash of the database URL, which is the same for every worker on
+#: PostgreSQL (the schema is a connect option), so two workers on one Redis database would read
+#: and clear each other's pages.
+REDIS_URL = f"redis://127.0.0.1:6379/{15 - int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:]) % 15}"
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 

@@ -23,13 +23,12 @@ from forum.core.extensions import db
 from forum.models import Panelist
 from forum.web import page_cache
 from forum.web.fast_pages import FastPages
-from tests.conftest import csrf_from
+from tests.conftest import REDIS_URL, csrf_from
 from tests.support.factories import make_event
 from tests.support.live import make_officer, post_form, sign_in
 from tests.test_door_parity import web_form
 
 WALLS = [(datetime(2030, 9, 10, 13), datetime(2030, 9, 10, 14))]
-REDIS_URL = "redis://127.0.0.1:6379/15"
 NOW = datetime(2030, 1, 1, 12, 0, 10, tzinfo=UTC)
 
 

@@ -19,13 +19,12 @@ from forum.core.extensions import db
 from forum.models import Event
 from forum.web import page_cache
 from forum.webinars import recordings
-from tests.conftest import csrf_from
+from tests.conftest import REDIS_URL, csrf_from
 from tests.support.factories import make_event, subscribe
 from tests.support.live import make_officer, post_form, sign_in
 from tests.test_door_parity import web_form
 
 WALLS = [(datetime(2030, 9, 10, 13), datetime(2030, 9, 10, 14))]
-REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture(params=["memory", "redis"])
