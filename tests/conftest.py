@@ -27,8 +27,9 @@ from forum.web import page_cache
 from tests.support import app_pool
 from tests.support.smtp import use_test_templates
 
-#: Every calendar the suite makes is also read by a second, independent parser.
-pytest_plugins = ["tests.support.calendar_check"]
+#: Every calendar the suite makes is also read by a second, independent parser; the page cache's
+#: tests share the `cached` fixture (memory or Redis).
+pytest_plugins = ["tests.support.calendar_check", "tests.support.page_cache"]
 
 def pytest_configure(config: pytest.Config) -> None:
     """The gettext catalogs are compiled from the committed .po files (as `make` does)."""
