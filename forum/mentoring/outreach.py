@@ -20,7 +20,7 @@ from forum.common.fanout import Step
 from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.core.text import markdown
-from forum.core.tokens import make_token, read_token
+from forum.core.tokens import make_token
 from forum.core.urls import external_url
 from forum.core.validation import control_character_problem
 from forum.mail import links
@@ -89,8 +89,7 @@ def watch_confirm_url(item: MentoringWatch) -> str:
 
 def confirm_watch(token: str) -> MentoringWatch | None:
     """The confirm link; raises tokens.TokenError."""
-    value = read_token("mentoring-watch", token, links.token_max_age("confirm"))
-    item = db.session.get(MentoringWatch, value) if isinstance(value, int) else None
+    item = links.linked_row(MentoringWatch, "mentoring-watch", token, lifetime="confirm")
     if item is not None and item.confirmed_at is None:
         item.confirmed_at = clock.now()
         participant = db.session.get(Participant, item.participant_id)

@@ -87,11 +87,13 @@ class Keyed:
     id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
 
 
-def belongs_to(parent: str, *, unique: bool = False) -> MappedColumn[Any]:
+def belongs_to(parent: str, *, unique: bool = False, index: bool = True) -> MappedColumn[Any]:
     """The key of the row this one belongs to (table `parent`): deleted with it, and indexed,
     since every lookup goes from the parent to its rows (a subscription's RSVPs, a response's
-    answers). `unique`: at most one such row per parent."""
-    return mapped_column(ForeignKey(f"{parent}.id", ondelete="CASCADE"), unique=unique, index=True)
+    answers). `unique`: at most one such row per parent. `index=False`: a key no lookup starts
+    from (a row found by its unique pair, such as mentoring's declines and watches); deleting
+    the parent then scans this table, so keep it to small ones."""
+    return mapped_column(ForeignKey(f"{parent}.id", ondelete="CASCADE"), unique=unique, index=index)
 
 
 def link_table(name: str, left: str, right: str) -> Table:
