@@ -107,11 +107,13 @@ def link_table(name: str, left: str, right: str) -> Table:
     )
 
 
-def newest_first(model: type[Row], *where: Any) -> list[Row]:
-    """The rows that match, newest first (created_at, then id for rows of the same instant): a
-    reader's own lists on their preferences page (thread choices, pathways followed)."""
-    table: Any = model  # a Timestamps model
-    query = select(model).where(*where).order_by(table.created_at.desc(), table.id.desc())
+def newest_first(model: type[Row], *where: Any, by: Any = None) -> list[Row]:
+    """The rows that match, newest first (by `created_at` unless another instant is named, then
+    id for rows of the same instant): a reader's own lists on their preferences page (thread
+    choices, pathways followed), an officer's lists (a cycle's newsletters, its pairs' stories)."""
+    table: Any = model  # a Timestamps model, or one with the instant `by`
+    instant = table.created_at if by is None else by
+    query = select(model).where(*where).order_by(instant.desc(), table.id.desc())
     return list(db.session.scalars(query))
 
 

@@ -39,9 +39,9 @@ from forum.registration import questions
 from forum.team import scopes
 from forum.web.charts import grouped_bars
 from forum.web.events.manage_common import require_officer
+from forum.web.forms import ConfirmForm
 from forum.web.helpers import button_post, commit_or_flash
 from forum.web.mentoring.forms import (
-    ButtonForm,
     CycleForm,
     MailForm,
     MembersForm,
@@ -166,7 +166,7 @@ def programme(slug: str) -> Any:
         form=form,
         state=programmes.window_state,
         question_form=_question_form(),
-        button=ButtonForm(formdata=None),
+        button=ConfirmForm(formdata=None),
         forms={role: programmes.question_form(item, role).questions for role in ("mentee", "mentor")},
     ), (400 if form.errors else 200)
 
@@ -217,7 +217,7 @@ def cycle(slug: str, cycle_id: int) -> Any:
         mail_form=MailForm(formdata=None),
         newsletters=outreach.newsletters(item),
         stories=stories.stories_of(item),
-        button=ButtonForm(formdata=None),
+        button=ConfirmForm(formdata=None),
     )
 
 

@@ -27,7 +27,8 @@ from forum.mentoring.programmes import MentoringError
 from forum.models import MentoringApplication, MentoringProgramme, QuestionForm
 from forum.models.mentoring import CHECKIN_ANSWERS, ROLES
 from forum.registration import answers
-from forum.web.mentoring.forms import ApplicationForm, ButtonForm, CheckInForm, EditForm, StoryForm, WatchForm
+from forum.web.forms import ConfirmForm
+from forum.web.mentoring.forms import ApplicationForm, CheckInForm, EditForm, StoryForm, WatchForm
 
 bp = Blueprint("mentoring", __name__, url_prefix="/mentoring")
 T = TypeVar("T")
@@ -196,7 +197,7 @@ def _by_token(purpose: str, token: str) -> MentoringApplication:
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> Any:
     item = _by_token("mentoring-confirm", token)
-    form = ButtonForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         applications.confirm(item)
         db.session.commit()
@@ -207,7 +208,7 @@ def confirm(token: str) -> Any:
 @bp.route("/guardian/<token>", methods=["GET", "POST"])
 def guardian(token: str) -> Any:
     item = _by_token("mentoring-guardian", token)
-    form = ButtonForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         applications.guardian_confirm(item)
         db.session.commit()
@@ -238,7 +239,7 @@ def application(token: str) -> Any:
     else:
         raw = answers.answers_by_question(qform, item.participant_id) if qform else {}
     errors: dict[int, str] = {}
-    if request.form.get("action") == "withdraw" and ButtonForm().validate_on_submit():
+    if request.form.get("action") == "withdraw" and ConfirmForm().validate_on_submit():
         applications.withdraw(item)
         db.session.commit()
         flash(_("Your application is withdrawn."))
@@ -254,7 +255,7 @@ def application(token: str) -> Any:
         application=item,
         programme=programme_row,
         form=form,
-        button=ButtonForm(formdata=None),
+        button=ConfirmForm(formdata=None),
         editable=item.status != "withdrawn" and programmes.is_open(item.cycle),
         match=pairs.current_match(item),
         **_answer_context(programme_row, item.role, raw, errors),
@@ -289,7 +290,7 @@ def evaluation(token: str) -> Any:
     questionnaire = evaluations.evaluation_of(item.cycle, period, create=True)
     response = evaluations.response_of(item, period)
     values = ce_evaluations.form_values(response)
-    form = ButtonForm()
+    form = ConfirmForm()
     errors: dict[str, str] = {}
     if request.method == "POST" and form.validate_on_submit():
         values = {k: v for k, v in request.form.items() if k.startswith("q")}
@@ -343,7 +344,7 @@ def story(token: str) -> Any:
 
 @bp.route("/watch/<token>", methods=["GET", "POST"])
 def watch_confirm(token: str) -> Any:
-    form = ButtonForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         try:
             item = outreach.confirm_watch(token)
