@@ -30,6 +30,7 @@ from tests.support.mentoring import (
     matched_cycle,
     members,
     sign_in,
+    three_applicants,
 )
 from tests.support.subscriptions import link_in, outbox, parsed, text_of
 
