@@ -1,6 +1,7 @@
 """Signed links that go out in mail: confirm, preferences, unsubscribe, calendar feed.
 
-One place builds them so every mail carries the same, and every purpose has its own
+One place builds them (`signed_link`) and reads them back (`linked_row`) so every mail
+carries the same and every area's link page finds its row alike; every purpose has its own
 token salt (see tokens.py).
 """
 
