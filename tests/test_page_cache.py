@@ -176,7 +176,7 @@ def _keys() -> list[str]:
     import redis  # noqa: PLC0415 - only the Redis half of this test lists keys
 
     server = redis.Redis.from_url(REDIS_URL)
-    return [k.decode().split(":", 2)[2] for k in server.scan_iter("forum-page:*")]
+    return [k.decode().removeprefix(found.prefix) for k in server.scan_iter(found.prefix + "*")]
 
 
 def test_a_draft_is_never_cached_as_public(cached: str, client: FlaskClient) -> None:
