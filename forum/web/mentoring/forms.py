@@ -126,10 +126,6 @@ class WatchForm(CheckedForm):
     submit = SubmitField(_l("Tell me when applications open"))
 
 
-class ButtonForm(CheckedForm):
-    submit = SubmitField(_l("Confirm"))
-
-
 class CheckInForm(CheckedForm):
     answer = SelectField(_l("How is it going?"), choices=[])
     note = TextAreaField(
