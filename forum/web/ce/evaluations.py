@@ -28,18 +28,21 @@ from forum.web.subscriptions.pages import linked
 bp = Blueprint("evaluations", __name__)
 
 
-class QuestionForm(CheckedForm):
-    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, v) for k, v in QUESTION_KINDS.items()])
+class _QuestionFields(CheckedForm):
+    """A question's words, the same when it is added and when it is edited: both go to
+    ce.evaluations, which checks them the one way."""
+
     prompt = StringField(_l("Question"))
     choices = TextAreaField(_l("Choices (multiple choice: one per line)"))
     required = BooleanField(_l("An answer is required"))
+
+
+class QuestionForm(_QuestionFields):
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, v) for k, v in QUESTION_KINDS.items()])
     add = SubmitField(_l("Add the question"))
 
 
-class EditForm(CheckedForm):
-    prompt = StringField(_l("Question"))
-    choices = TextAreaField(_l("Choices (one per line)"))
-    required = BooleanField(_l("An answer is required"))
+class EditForm(_QuestionFields):
     save_question = SubmitField(_l("Save"))
 
 
