@@ -194,26 +194,40 @@ def _by_token(purpose: str, token: str) -> MentoringApplication:
     return _linked(lambda: applications.read_token_of(purpose, token), lambda item: item)
 
 
-@bp.route("/confirm/<token>", methods=["GET", "POST"])
-def confirm(token: str) -> Any:
-    item = _by_token("mentoring-confirm", token)
+def _one_button(
+    purpose: str,
+    token: str,
+    change: Callable[[MentoringApplication], object],
+    then: Callable[[MentoringApplication], Any],
+    *,
+    guardian: bool,
+) -> Any:
+    """A signed link's page (the applicant's confirmation, the guardian's consent): GET shows
+    mentoring/confirm.html's one button, so a mail scanner that follows links changes nothing;
+    its POST makes `change`, commits and answers `then`."""
+    item = _by_token(purpose, token)
     form = ConfirmForm()
     if form.validate_on_submit():
-        applications.confirm(item)
+        change(item)
         db.session.commit()
+        return then(item)
+    return render_template("mentoring/confirm.html", application=item, form=form, guardian=guardian)
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> Any:
+    def to_manage(item: MentoringApplication) -> Any:
         return redirect(urlsplit(applications.manage_url(item)).path)
-    return render_template("mentoring/confirm.html", application=item, form=form, guardian=False)
+
+    return _one_button("mentoring-confirm", token, applications.confirm, to_manage, guardian=False)
 
 
 @bp.route("/guardian/<token>", methods=["GET", "POST"])
 def guardian(token: str) -> Any:
-    item = _by_token("mentoring-guardian", token)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        applications.guardian_confirm(item)
-        db.session.commit()
+    def done(item: MentoringApplication) -> str:
         return render_template("mentoring/guardian_done.html", application=item)
-    return render_template("mentoring/confirm.html", application=item, form=form, guardian=True)
+
+    return _one_button("mentoring-guardian", token, applications.guardian_confirm, done, guardian=True)
 
 
 def _application(token: str) -> MentoringApplication:
