@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from forum.common.signals import sending_due
 from forum.core import clock
@@ -40,8 +41,10 @@ log = logging.getLogger(__name__)
 
 #: After this many failed expansions a fan-out is left alone (its note says why).
 MAX_ATTEMPTS = 5
-#: Copies of a post written per step (each step its own transaction and stored body).
-POST_CHUNK = 5000
+#: Copies of a post written per step (each step its own transaction and stored body). Small,
+#: because the sender sends what a step wrote while the next is written (`mail.lanes.Writer`):
+#: the first copies go out after one step.
+POST_CHUNK = 1000
 #: Copies of a calendar update or cancellation per step (each also carries its own calendar).
 CALENDAR_CHUNK = 2000
 
@@ -110,7 +113,7 @@ def expand_pending(limit: int | None = None, budget_seconds: float | None = None
             break
         try:
             with _fewer_collections():
-                count, note, after = EXPANDERS[fan.kind](fan)
+                count, note, after = _step(fan)
             fan.recipients = (fan.recipients or 0) + count
             fan.note = note[:200]
             if after is None:
@@ -129,6 +132,29 @@ def expand_pending(limit: int | None = None, budget_seconds: float | None = None
         if after is None:
             report.fan_outs += 1
     return report
+
+
+def _step(fan: FanOut) -> Step:
+    """One step of `fan`'s expander in the open transaction.
+
+    SQLite: the sender commits its marks beside the writing (`mail.lanes.Writer`), and a
+    step whose read snapshot is older than such a commit cannot start writing (write-ahead
+    log: SQLITE_BUSY_SNAPSHOT, which the busy timeout does not wait out). Such a step is
+    rolled back and run again at once holding the write lock from its first read (BEGIN
+    IMMEDIATE: the sender's commits wait the step out), not counted as a failed attempt.
+    """
+    try:
+        return EXPANDERS[fan.kind](fan)
+    except OperationalError as exc:
+        if db.session.get_bind().dialect.name != "sqlite" or "locked" not in str(exc):
+            raise
+    fan_id = fan.id
+    db.session.rollback()
+    db.session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    again = db.session.get(FanOut, fan_id)
+    if again is None or again.done_at is not None:  # another process finished it meanwhile
+        return 0, "", None
+    return EXPANDERS[again.kind](again)
 
 
 @contextmanager
