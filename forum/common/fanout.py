@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import OperationalError
 
 from forum.common.signals import sending_due
 from forum.core import clock
@@ -113,7 +112,7 @@ def expand_pending(limit: int | None = None, budget_seconds: float | None = None
             break
         try:
             with _fewer_collections():
-                count, note, after = _step(fan)
+                count, note, after = EXPANDERS[fan.kind](fan)
             fan.recipients = (fan.recipients or 0) + count
             fan.note = note[:200]
             if after is None:
@@ -132,29 +131,6 @@ def expand_pending(limit: int | None = None, budget_seconds: float | None = None
         if after is None:
             report.fan_outs += 1
     return report
-
-
-def _step(fan: FanOut) -> Step:
-    """One step of `fan`'s expander in the open transaction.
-
-    SQLite: the sender commits its marks beside the writing (`mail.lanes.Writer`), and a
-    step whose read snapshot is older than such a commit cannot start writing (write-ahead
-    log: SQLITE_BUSY_SNAPSHOT, which the busy timeout does not wait out). Such a step is
-    rolled back and run again at once holding the write lock from its first read (BEGIN
-    IMMEDIATE: the sender's commits wait the step out), not counted as a failed attempt.
-    """
-    try:
-        return EXPANDERS[fan.kind](fan)
-    except OperationalError as exc:
-        if db.session.get_bind().dialect.name != "sqlite" or "locked" not in str(exc):
-            raise
-    fan_id = fan.id
-    db.session.rollback()
-    db.session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-    again = db.session.get(FanOut, fan_id)
-    if again is None or again.done_at is not None:  # another process finished it meanwhile
-        return 0, "", None
-    return EXPANDERS[again.kind](again)
 
 
 @contextmanager
