@@ -4,7 +4,7 @@ Writing 10,000 personalised copies takes seconds, too long for a web request (gu
 kills it at 30 s and rolls the change back) and for an LMTP transaction (the relay
 times out and delivers the post again). So the change commits with one `FanOut` row
 (`record`), and the scheduler's outbox job, every few seconds, writes the copies
-(`expand_pending`) just before it sends what is due.
+(`expand_pending`) on a thread beside its sending, which claims each step as it commits.
 
 Exactly once, even across a crash between the two steps: the copies are inserted with
 their usual per-recipient keys (`<fan-out key>:<subscription id>`, ``ON CONFLICT DO
