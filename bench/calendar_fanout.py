@@ -139,9 +139,7 @@ def main() -> None:
         help="PostgreSQL database for the postgresql run (a private schema is used and dropped)",
     )
     parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql")
-    parser.add_argument(
-        "--languages", default="", help="registrants' languages in turn, e.g. en_US,fr_CA,es_MX"
-    )
+    parser.add_argument("--languages", default="", help="registrants' languages in turn, e.g. en_US,fr_CA,es_MX")
     args = parser.parse_args()
     languages: list[str | None] = [x.strip() for x in args.languages.split(",") if x.strip()] or [None]
     print(

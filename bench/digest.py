@@ -135,9 +135,7 @@ def build(subscribers: int, posts: int, mix: bool = False) -> Event:
         )
     db.session.commit()
     if mix:  # one reader in a hundred mutes the first thread
-        first = db.session.scalar(
-            select(Thread.id).where(Thread.event_id == event.id).order_by(Thread.id).limit(1)
-        )
+        first = db.session.scalar(select(Thread.id).where(Thread.event_id == event.id).order_by(Thread.id).limit(1))
         subs = db.session.scalars(select(Subscription.id).where(Subscription.event_id == event.id)).all()
         db.session.execute(
             insert(ThreadChoice),
@@ -177,18 +175,12 @@ def run_mix(args: argparse.Namespace) -> None:
     print(f"backend: {db.engine.dialect.name}")
     print(f"job runs: {runs} hourly sweeps; digests sent: {len(digests)} (schedule x period)")
     print(f"copies queued: {copies:,} to {args.subscribers:,} readers")
-    print(
-        f"bodies stored: {bodies} (one per variant: kind, zone, threads left out; per period), "
-        f"{int(shared or 0):,} bytes; readers' own parts {int(own):,} bytes; "
-        f"as whole copies {size * copies:,} bytes"
-    )
-    print(
-        f"time: {wall:.1f}s wall, {cpu:.1f}s CPU  ->  {1000 * cpu / max(copies, 1):.2f} CPU s per 1,000 copies"
-    )
-    print(
-        f"peak RSS: {peak_rss_mb():.0f} MB; load average at the end: "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)"
-    )
+    print(f"bodies stored: {bodies} (one per variant: kind, zone, threads left out; per period), "
+          f"{int(shared or 0):,} bytes; readers' own parts {int(own):,} bytes; "
+          f"as whole copies {size * copies:,} bytes")
+    print(f"time: {wall:.1f}s wall, {cpu:.1f}s CPU  ->  {1000 * cpu / max(copies, 1):.2f} CPU s per 1,000 copies")
+    print(f"peak RSS: {peak_rss_mb():.0f} MB; load average at the end: "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
     assert bodies * 10 < copies, "bodies are stored per variant, not per reader"
 
 
@@ -197,9 +189,7 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--posts", type=int, default=200)
     parser.add_argument("--database-url", default="")
-    parser.add_argument(
-        "--mix", action="store_true", help="every kind of digest, the job run hourly over both days"
-    )
+    parser.add_argument("--mix", action="store_true", help="every kind of digest, the job run hourly over both days")
     args = parser.parse_args()
 
     with bench_app(args.database_url or None, "digest", TESTING=True) as app, app.app_context():

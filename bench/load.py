@@ -72,25 +72,9 @@ def gunicorn(app_spec: str, workers: int, env: dict[str, str], chdir: Path) -> I
     fd = sock.fileno()
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(workers),
-            "--bind",
-            f"fd://{fd}",
-            "--chdir",
-            str(chdir),
-            "--log-level",
-            "warning",
-            app_spec,
-        ],
-        env=env,
-        pass_fds=(fd,),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"fd://{fd}",
+         "--chdir", str(chdir), "--log-level", "warning", app_spec],
+        env=env, pass_fds=(fd,), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     sock.close()
     try:
@@ -151,15 +135,8 @@ def _client(port: int, path: str, headers: dict[str, str], count: int) -> tuple[
     return times, statuses
 
 
-def measure(
-    pool: ProcessPoolExecutor,
-    name: str,
-    port: int,
-    path: str,
-    requests: int,
-    clients: int,
-    headers: dict[str, str] | None = None,
-) -> Result:
+def measure(pool: ProcessPoolExecutor, name: str, port: int, path: str, requests: int, clients: int,
+            headers: dict[str, str] | None = None) -> Result:
     _client(port, path, headers or {}, 20)  # warm up every worker a little
     share = [requests // clients + (1 if i < requests % clients else 0) for i in range(clients)]
     start = time.perf_counter()
@@ -177,9 +154,7 @@ class WrkResult:
     p99_ms: float
 
 
-def wrk(
-    name: str, port: int, path: str, seconds: int, headers: dict[str, str] | None = None
-) -> WrkResult | None:
+def wrk(name: str, port: int, path: str, seconds: int, headers: dict[str, str] | None = None) -> WrkResult | None:
     """The same URL with `wrk` (C, one thread, 4 connections, keep-alive as gunicorn's sync
     workers allow: they close each), for a client that costs the two CPUs less than Python's;
     None where wrk is not installed (apt-get install wrk). Bounded by `seconds`, loopback only."""
@@ -190,20 +165,14 @@ def wrk(
     for key, value in (headers or {}).items():
         args += ["-H", f"{key}: {value}"]
     out = subprocess.run(  # noqa: S603 - wrk from PATH, our own arguments
-        [*args, f"http://127.0.0.1:{port}{path}"],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 30,
-        check=True,
+        [*args, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, timeout=seconds + 30, check=True
     ).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
     if rps is None:
         raise SystemExit(f"could not read wrk's output:\n{out}")
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-    return WrkResult(
-        name, float(rps.group(1)), float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan")
-    )
+    return WrkResult(name, float(rps.group(1)), float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan"))
 
 
 def _pct(ordered: list[float], pct: int) -> float:
@@ -211,9 +180,7 @@ def _pct(ordered: list[float], pct: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", required=True, help="postgresql://... (a private schema is used)")
     parser.add_argument("--requests", type=int, default=1000, help="per URL (bounded run)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client processes")
@@ -248,15 +215,8 @@ def main() -> None:
                 wrks.append(wrk("event page", port, page, args.wrk_seconds))
                 revalidate = _returning(port, page)
                 results.append(
-                    measure(
-                        pool,
-                        "event page, If-None-Match (304)",
-                        port,
-                        page,
-                        args.requests,
-                        args.clients,
-                        revalidate,
-                    )
+                    measure(pool, "event page, If-None-Match (304)", port, page, args.requests, args.clients,
+                            revalidate)
                 )
                 wrks.append(wrk("event page, If-None-Match (304)", port, page, args.wrk_seconds, revalidate))
                 feed = f"/feeds/events/{slug}.ics"
@@ -277,14 +237,10 @@ def main() -> None:
     base = results[0].rps
     used = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = sum(u.ru_utime + u.ru_stime for u in used)
-    print(
-        f"CPU seconds (this run, servers and clients included): {cpu:.1f}; "
-        f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-    )
-    print(
-        f"gunicorn --workers {args.workers} (sync) on 127.0.0.1, PostgreSQL, {args.clients} client processes, "
-        f"{args.requests} requests per URL, os.cpu_count()={os.cpu_count()}"
-    )
+    print(f"CPU seconds (this run, servers and clients included): {cpu:.1f}; "
+          f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"gunicorn --workers {args.workers} (sync) on 127.0.0.1, PostgreSQL, {args.clients} client processes, "
+          f"{args.requests} requests per URL, os.cpu_count()={os.cpu_count()}")
     print(f"{'page':<52} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x minimal':>10}  statuses")
     for r in results:
         print(f"{r.name:<52} {r.rps:8.1f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} {r.rps / base:10.3f}  {r.statuses}")

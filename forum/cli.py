@@ -37,7 +37,6 @@ def _stop_when_a_child_dies(
 ) -> None:
     """If the scheduler or the LMTP server exits (its port was taken meanwhile, a crash),
     stop the web server too, with exit status 1, rather than serve pages with mail dead."""
-
     def watch() -> None:
         while not stopping.is_set():
             for child in children:
@@ -72,9 +71,7 @@ def dev(host: str, port: int, lmtp_port: int) -> None:
                 f"Stop it, or choose another port: {setting}={number + 1} make run"
             )
     if current_app.config["FORUM_ENV"] != "development":
-        raise click.ClickException(
-            "forum dev is for development: run it with FORUM_ENV=development (make run does)"
-        )
+        raise click.ClickException("forum dev is for development: run it with FORUM_ENV=development (make run does)")
     env = dict(os.environ)
     env.setdefault("BASE_URL", f"http://{host}:{port}")
     flask = [sys.executable, "-m", "flask", "--app", "wsgi", "forum"]
@@ -240,9 +237,7 @@ def reactivate_officer(email: str) -> None:
     """Let a deactivated officer sign in again (their old tokens stay revoked)."""
     from forum.common import officers
 
-    _change_officer(
-        email, officers.reactivate, "Reactivated {officer.email}; issue new tokens with create-token."
-    )
+    _change_officer(email, officers.reactivate, "Reactivated {officer.email}; issue new tokens with create-token.")
 
 
 @forum_cli.command("demo")

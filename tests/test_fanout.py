@@ -167,9 +167,7 @@ def test_a_big_list_is_written_in_steps_that_resume_without_repeating(app: Flask
     assert _copies("post") == Counter({s.participant.email: 1 for s in subs})
 
 
-def test_a_big_cancellation_is_written_in_steps_that_resume_without_repeating(
-    app: Flask, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_big_cancellation_is_written_in_steps_that_resume_without_repeating(app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(fanout, "CALENDAR_CHUNK", 30)
     event, subs = make_subscribers(80)
     session = db.session.scalars(select(Session).where(Session.event_id == event.id)).one()

@@ -78,9 +78,7 @@ def location_for(session: Session) -> str:
         return join_links.platform_name(session.join_url)
     event = session.event
     if event.is_eforum:
-        return _(
-            "E-forum by email: %(address)s", address=event.list_address(current_app.config["LIST_DOMAIN"])
-        )
+        return _("E-forum by email: %(address)s", address=event.list_address(current_app.config["LIST_DOMAIN"]))
     return ""
 
 
@@ -110,19 +108,11 @@ def description_for(session: Session, reader: Subscription | None = None, link: 
     if reader and reader.is_active:
         personal = link or join_links.personal_link(reader, session)
     if personal and session.ends_at > clock.now():
-        parts.append(
-            _(
-                "Join (%(platform)s), your personal link: %(link)s",
-                platform=location_for(session),
-                link=personal,
-            )
-        )
+        parts.append(_("Join (%(platform)s), your personal link: %(link)s", platform=location_for(session), link=personal))
     elif session.join_url and not event.is_eforum and reader is None:
         parts.append(_("Join: registrants get a personal join link by mail."))  # no clock: feeds cache
     elif event.is_eforum:
-        parts.append(
-            _("Post by email to %(address)s", address=event.list_address(current_app.config["LIST_DOMAIN"]))
-        )
+        parts.append(_("Post by email to %(address)s", address=event.list_address(current_app.config["LIST_DOMAIN"])))
     if reader is not None and reader.is_active and session.ends_at <= clock.now():
         parts.extend(f"{m.label}: {m.url}" for m in session.materials)
     parts.append(details_line(event))
@@ -252,13 +242,7 @@ def build_calendar(
     person = attendee.participant if isinstance(attendee, Subscription) else attendee
     with written_for(person):  # an attendee's calendar speaks their language
         return _build_calendar(
-            sessions,
-            method=method,
-            attendee=attendee,
-            person=person,
-            name=name,
-            refresh=refresh,
-            reader=reader,
+            sessions, method=method, attendee=attendee, person=person, name=name, refresh=refresh, reader=reader
         )
 
 

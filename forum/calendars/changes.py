@@ -140,9 +140,7 @@ def session_change_message(
             automated=True,
         ),
     )
-    ics = build_calendar(
-        [session], method=spec.method, attendee=subscription, reader=lambda s: subscription
-    ).to_ical()
+    ics = build_calendar([session], method=spec.method, attendee=subscription, reader=lambda s: subscription).to_ical()
     return attach_calendar(message, ics, spec.method)
 
 
@@ -163,12 +161,7 @@ _CHANGES = {
 
 def _change_context(session: Session, changes: Sequence[object], reason: str) -> dict[str, object]:
     lines = [LazyString(describe, change) for change in changes]  # worded in each reader's language
-    return {
-        "session": session,
-        "event_url": event_page_url(session.event),
-        "changes": lines,
-        "reason": reason,
-    }
+    return {"session": session, "event_url": event_page_url(session.event), "changes": lines, "reason": reason}
 
 
 def describe(change: object) -> str:
@@ -187,11 +180,7 @@ def describe(change: object) -> str:
     if what == "title":
         return _("Title: was “%(was)s”, now “%(now)s”", was=change["was"], now=change["now"])
     if what == "join_link":
-        return (
-            _("Join link: removed")
-            if change.get("removed")
-            else _("Join link: changed; use the new link below")
-        )
+        return _("Join link: removed") if change.get("removed") else _("Join link: changed; use the new link below")
     if what == "description":
         return _("Description: updated")
     return ""
@@ -316,9 +305,7 @@ def _sample_change(kind: str) -> mail_texts.SampleBuilder:
 
     def build(event: Event, subscription: Subscription, session: Session | None) -> bytes:
         assert session is not None  # mail_texts asks only when the event has a session
-        changes = (
-            [_("Time: was the old time, now the time above (a sample line)")] if kind == "update" else []
-        )
+        changes = [_("Time: was the old time, now the time above (a sample line)")] if kind == "update" else []
         reason = _("the reason you give when cancelling (a sample)") if kind == "cancel" else ""
         copy = next(iter(change_copies(session, [subscription], kind=kind, changes=changes, reason=reason)))
         return copy.data

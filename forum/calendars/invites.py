@@ -62,9 +62,7 @@ def later_invite_sessions(subscription: Subscription) -> list[Session]:
 def invite_calendar(session: Session, subscription: Subscription) -> bytes:
     """A METHOD:REQUEST calendar for exactly one session, addressed to the subscriber
     (with their personal join link)."""
-    return build_calendar(
-        [session], method="REQUEST", attendee=subscription, reader=lambda s: subscription
-    ).to_ical()
+    return build_calendar([session], method="REQUEST", attendee=subscription, reader=lambda s: subscription).to_ical()
 
 
 def invite_for_welcome(

@@ -94,9 +94,7 @@ def _cancels(subscription: Subscription, sessions: list[Session]) -> Iterator[Ou
             subscription,
             ListOptions(
                 # read in the recipient's language when the mail is built (like every subject)
-                subject=_l(
-                    "Removed from your calendar: %(title)s", title=LazyString(calendar.summary_for, session)
-                ),
+                subject=_l("Removed from your calendar: %(title)s", title=LazyString(calendar.summary_for, session)),
                 template="calendar_removed",
                 context={"session": session, "event_url": calendar.event_page_url(event)},
                 automated=True,

@@ -158,9 +158,7 @@ def set_rule(event: Event, rule: str, value: str = "") -> CESettings:
             raise AttendanceError(_("Give the number of sessions, e.g. 3."), "rule_value") from None
         total = len(event.active_sessions)
         if not 1 <= count <= max(total, 1):
-            raise AttendanceError(
-                _("Choose between 1 and %(count)s sessions.", count=max(total, 1)), "rule_value"
-            )
+            raise AttendanceError(_("Choose between 1 and %(count)s sessions.", count=max(total, 1)), "rule_value")
         settings.rule, settings.rule_sessions, settings.rule_minutes = "sessions", count, None
     elif rule == "hours":
         minutes = parse_hours(value, "rule_value")

@@ -198,10 +198,7 @@ def _rows(text: str, bad: list[tuple[int, str, str]]) -> list[tuple[int, list[st
     for number, line in enumerate(io.StringIO(text, newline=None), start=1):
         if number > MAX_LINES:
             raise ReportError(
-                _(
-                    "The file has more than %(lines)s lines; split it, or check it is an attendance report.",
-                    lines=format_decimal(MAX_LINES),
-                )
+                _("The file has more than %(lines)s lines; split it, or check it is an attendance report.", lines=format_decimal(MAX_LINES))
             )
         line = line.rstrip("\r\n")
         if not line.strip():
@@ -272,15 +269,11 @@ def read_report(text: str) -> tuple[str, dict[str, tuple[int, int | None]], list
             totals[(section_no, key)] = (previous or 0) + minutes
     if not first_line and not bad and any(_norm(c) == "user action" for _, cells in rows for c in cells):
         raise ReportError(
-            _(
-                "This Teams list has no email column (the older join/leave log). Download the attendance report from the meeting's Attendance tab instead: it lists each person's email."
-            )
+            _("This Teams list has no email column (the older join/leave log). Download the attendance report from the meeting's Attendance tab instead: it lists each person's email.")
         )
     if not first_line and not bad:
         raise ReportError(
-            _(
-                "No attendance rows found. Upload Zoom's participant or attendee report, a Microsoft Teams attendance list, or a CSV with the columns email,minutes."
-            )
+            _("No attendance rows found. Upload Zoom's participant or attendee report, a Microsoft Teams attendance list, or a CSV with the columns email,minutes.")
         )
     best: dict[str, int | None] = defaultdict(lambda: None)
     for (_part, key), minutes in totals.items():
@@ -293,12 +286,7 @@ def read_report(text: str) -> tuple[str, dict[str, tuple[int, int | None]], list
 def import_report(session: Session, data: bytes) -> ImportReport:
     """Record one session's attendance from a report; the caller commits."""
     if len(data) > MAX_BYTES:
-        raise ReportError(
-            _(
-                "The file is larger than %(megabytes)s MB; is it the right one?",
-                megabytes=MAX_BYTES // 1000000,
-            )
-        )
+        raise ReportError(_("The file is larger than %(megabytes)s MB; is it the right one?", megabytes=MAX_BYTES // 1000000))
     layout, people, bad = read_report(decode(data))
     report = ImportReport(layout=layout, rows=len(people) + len(bad), unmatched=list(bad))
     report.future = session.starts_at > clock.now()

@@ -108,9 +108,7 @@ def logo_size(data: bytes) -> tuple[int, int]:
     return max(width, 1), max(height, 1)
 
 
-def save_site(
-    values: dict[str, str], logo: bytes | None = None, remove_logo: bool = False
-) -> CertificateLook:
+def save_site(values: dict[str, str], logo: bytes | None = None, remove_logo: bool = False) -> CertificateLook:
     """Store the site's wording, and a new logo (checked) or its removal; the caller commits."""
     stored: dict[str, str] = {name: (values.get(name) or "").strip() for name in TEXT_FIELDS}
     if logo:

@@ -265,9 +265,7 @@ def render_pdf(cert: Certificate) -> bytes:
         px_w, px_h = certificate_look.logo_size(look.logo)
         logo_h = min(14.0, 70.0 * px_h / px_w)  # a wide logo is at most 70 mm across
         logo_w = logo_h * px_w / px_h
-        pdf.image(
-            io.BytesIO(look.logo), x=pdf.l_margin + (width - logo_w) / 2, y=pdf.get_y(), w=logo_w, h=logo_h
-        )
+        pdf.image(io.BytesIO(look.logo), x=pdf.l_margin + (width - logo_w) / 2, y=pdf.get_y(), w=logo_w, h=logo_h)
         pdf.set_y(pdf.get_y() + logo_h + 2)
     tight = 3 if look.logo else 6  # the logo's room comes out of the gaps under the headings
 
@@ -310,9 +308,7 @@ def render_pdf(cert: Certificate) -> bytes:
             pdf.cell(w, 6.5, _fit(pdf, text, w))
         pdf.ln(6.5)
     pdf.ln(6)
-    pdf.set_y(
-        max(pdf.get_y() + 10, pdf.h - (52 if look.signatory_name else 48))
-    )  # the signature line, then the issue line and code
+    pdf.set_y(max(pdf.get_y() + 10, pdf.h - (52 if look.signatory_name else 48)))  # the signature line, then the issue line and code
     line_x = pdf.l_margin + width / 2 - 40
     pdf.set_draw_color(60, 60, 60)
     pdf.set_line_width(0.3)
@@ -323,9 +319,7 @@ def render_pdf(cert: Certificate) -> bytes:
         signer = look.signatory_name + (f", {look.signatory_title}" if look.signatory_title else "")
         pdf.multi_cell(width, 4.5, signer, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
-    pdf.multi_cell(
-        width, 4.5, _("For %(organisation)s", organisation=org), align="C", new_x="LMARGIN", new_y="NEXT"
-    )
+    pdf.multi_cell(width, 4.5, _("For %(organisation)s", organisation=org), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.multi_cell(
         width,
@@ -362,9 +356,7 @@ def participation_pdf(*, name: str, title: str, lines: list[str], code: str, iss
         pdf.ln(gap)
     pdf.set_y(pdf.h - 40)
     pdf.set_font("DejaVu", "", 9)
-    pdf.multi_cell(
-        width, 4.5, _("For %(organisation)s", organisation=org), align="C", new_x="LMARGIN", new_y="NEXT"
-    )
+    pdf.multi_cell(width, 4.5, _("For %(organisation)s", organisation=org), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(
         width,
         5,

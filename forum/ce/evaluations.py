@@ -315,8 +315,7 @@ def record_answers(
 def form_values(response: EvaluationResponse | None) -> dict[str, str]:
     """A response as the answer form's fields (`q<question id>` -> its value), to show it again."""
     return {
-        f"q{a.question_id}": str(a.rating or a.choice or a.text or "")
-        for a in (response.answers if response else [])
+        f"q{a.question_id}": str(a.rating or a.choice or a.text or "") for a in (response.answers if response else [])
     }
 
 

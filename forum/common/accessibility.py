@@ -56,9 +56,7 @@ def default_text() -> str:
 def current() -> Statement:
     rows = {
         row.key: row.value
-        for row in db.session.scalars(
-            select(SiteSetting).where(SiteSetting.key.in_((STATEMENT_KEY, CONTACT_KEY)))
-        )
+        for row in db.session.scalars(select(SiteSetting).where(SiteSetting.key.in_((STATEMENT_KEY, CONTACT_KEY))))
     }
     text = (rows.get(STATEMENT_KEY) or "").strip()
     return Statement(text=text or default_text(), contact=rows.get(CONTACT_KEY) or "", is_default=not text)
@@ -69,9 +67,7 @@ def save(text: str, contact: str) -> Statement:
     text = (text or "").strip()
     contact = (contact or "").strip()
     if len(text) > MAX_STATEMENT_CHARS:
-        raise StatementError(
-            _("The statement is longer than %(n)d characters.", n=MAX_STATEMENT_CHARS), "statement"
-        )
+        raise StatementError(_("The statement is longer than %(n)d characters.", n=MAX_STATEMENT_CHARS), "statement")
     if contact:
         try:
             contact = validate_email(contact, check_deliverability=False).normalized

@@ -125,9 +125,7 @@ def save(values: dict[str, str]) -> Branding:
         if getattr(before, f.name) != getattr(after, f.name)
     }
     if changed:  # one audit entry for the save, whatever it changed (forum.team listens)
-        signals.officer_action.send(
-            "branding", action="settings.changed", summary="branding", changes=changed
-        )
+        signals.officer_action.send("branding", action="settings.changed", summary="branding", changes=changed)
     return current()
 
 

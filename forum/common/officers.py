@@ -21,9 +21,7 @@ class OfficerError(ValueError):
 
 
 def tokens_of(officer: Officer) -> list[ApiToken]:
-    return list(
-        db.session.scalars(select(ApiToken).where(ApiToken.officer_id == officer.id).order_by(ApiToken.id))
-    )
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.officer_id == officer.id).order_by(ApiToken.id)))
 
 
 def revoke_token(token: ApiToken) -> str:
@@ -36,9 +34,7 @@ def revoke_token(token: ApiToken) -> str:
 def revoke_tokens(officer: Officer, name: str | None = None, token_id: int | None = None) -> int:
     """Revoke the officer's tokens: all, those with `name`, or the one with `token_id`."""
     chosen = [
-        t
-        for t in tokens_of(officer)
-        if (name is None or t.name == name) and (token_id is None or t.id == token_id)
+        t for t in tokens_of(officer) if (name is None or t.name == name) and (token_id is None or t.id == token_id)
     ]
     if not chosen:
         raise OfficerError(_("%(email)s has no such token.", email=officer.email))
@@ -60,9 +56,7 @@ def deactivate(officer: Officer, by: Officer | None = None) -> int:
         select(func.count()).select_from(Officer).where(Officer.active.is_(True), Officer.id != officer.id)
     )
     if not others:
-        raise OfficerError(
-            _("%(email)s is the last active officer; nobody could sign in after.", email=officer.email)
-        )
+        raise OfficerError(_("%(email)s is the last active officer; nobody could sign in after.", email=officer.email))
     officer.active = False
     tokens = tokens_of(officer)
     for token in tokens:

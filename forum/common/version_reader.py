@@ -71,11 +71,7 @@ class Reader:
             return (found[0], found[1]) if found is not None else None
         held = self._held()
         try:
-            if (
-                held.known is not None
-                and held.seen_here == page_versions.committed_here
-                and not self._notified(held)
-            ):
+            if held.known is not None and held.seen_here == page_versions.committed_here and not self._notified(held):
                 return held.known
             seen_here = page_versions.committed_here
             held.cursor.execute(_SQL, (page_versions.KEY,), prepare=True)
@@ -121,9 +117,7 @@ class Reader:
                 held.watch = self._connect()
                 held.watch.execute(f"LISTEN {page_versions.CHANNEL}")  # before the first read
                 held.poller = select.poll()
-                held.poller.register(
-                    held.watch.pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP
-                )
+                held.poller.register(held.watch.pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
             self._local.held = held
         return held
 

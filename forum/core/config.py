@@ -53,15 +53,9 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "MAIL_FROM_NAME": ("", "display name on mail's From; defaults to the short name"),
     "DISPLAY_ZONES": (DEFAULT_DISPLAY_ZONES, "zone=Label list shown under every session time"),
     "RATELIMIT_STORAGE_URI": ("memory://", "Flask-Limiter storage, e.g. redis://127.0.0.1:6379"),
-    "CACHE_URL": (
-        "",
-        "redis://host:port/db for the public pages' cache when several web processes run; empty: process memory",
-    ),
+    "CACHE_URL": ("", "redis://host:port/db for the public pages' cache when several web processes run; empty: process memory"),
     "PAGE_CACHE_SIZE": ("512", "rendered public pages kept in process memory (when CACHE_URL is empty)"),
-    "PAGE_VERSION_WATCH": (
-        "0",
-        "0: the pages' version is read on every request (a change shows on the next one); 1: on PostgreSQL each web process keeps it and LISTENs for changes (no query per cached page; another process's change shows once its notification arrives)",
-    ),
+    "PAGE_VERSION_WATCH": ("0", "0: the pages' version is read on every request (a change shows on the next one); 1: on PostgreSQL each web process keeps it and LISTENs for changes (no query per cached page; another process's change shows once its notification arrives)"),
     "SUBSCRIBE_RATE_LIMIT": ("10 per minute;60 per hour", "per client address, subscribe form and JSON API"),
     "FRESH_LINK_RATE_LIMIT": ("5 per minute;20 per hour", "per client address, requests for a fresh link"),
     "TOKEN_MAX_AGE_DAYS": (
@@ -110,15 +104,7 @@ class ConfigError(RuntimeError):
     """A setting that must not be used as it is; the message is one line saying what to do."""
 
 
-BRANDING_SETTINGS = (
-    "ORG_NAME",
-    "ORG_SHORT_NAME",
-    "ORG_LOGO_URL",
-    "BRAND_COLOUR",
-    "ORG_FOOTER",
-    "ORG_ADDRESS",
-    "MAIL_FROM_NAME",
-)
+BRANDING_SETTINGS = ("ORG_NAME", "ORG_SHORT_NAME", "ORG_LOGO_URL", "BRAND_COLOUR", "ORG_FOOTER", "ORG_ADDRESS", "MAIL_FROM_NAME")
 
 
 def _env(name: str) -> str:
@@ -129,7 +115,9 @@ def _env(name: str) -> str:
 def weak_secret(secret: str) -> bool:
     """Missing, short, one of the keys printed in docs and code, or a few characters repeated."""
     return (
-        len(secret) < MIN_SECRET_LENGTH or secret.strip().lower() in KNOWN_WEAK_KEYS or len(set(secret)) < 8
+        len(secret) < MIN_SECRET_LENGTH
+        or secret.strip().lower() in KNOWN_WEAK_KEYS
+        or len(set(secret)) < 8
     )
 
 

@@ -262,9 +262,7 @@ def fetch(
             )
             if head_fallback and current_method == "HEAD" and status in (403, 405, 501):
                 current_method = "GET"
-                status, answer_headers, answer = _one(
-                    current, current_method, policy, deadline, max_bytes, read_body
-                )
+                status, answer_headers, answer = _one(current, current_method, policy, deadline, max_bytes, read_body)
             location = answer_headers.get("location")
             if follow_redirects and status in REDIRECT_STATUSES and location:
                 current = urljoin(current, location.strip())

@@ -247,7 +247,9 @@ class _TextExtractor(HTMLParser):
         self.lines[-1] += sep + text
 
 
-_BLOCK_TAG_RE = re.compile(r"</?(?:p|div|br|li|tr|h[1-6]|pre|table|hr|blockquote)\b[^>]*>", re.IGNORECASE)
+_BLOCK_TAG_RE = re.compile(
+    r"</?(?:p|div|br|li|tr|h[1-6]|pre|table|hr|blockquote)\b[^>]*>", re.IGNORECASE
+)
 _ANY_TAG_RE = re.compile(r"<[^>]*>")
 _SKIPPED_RE = re.compile(r"<(script|style)\b", re.IGNORECASE)
 

@@ -49,16 +49,12 @@ class DisplayZone:
 def get_zone(name: str) -> ZoneInfo:
     """The ZoneInfo for an IANA name, or a TimeInputError that says what is wrong."""
     if not name or name != name.strip() or len(name) > 64:  # the longest IANA name is 32
-        raise TimeInputError(
-            gettext("“%(zone)s” is not a time zone name such as America/New_York.", zone=name[:64])
-        )
+        raise TimeInputError(gettext("“%(zone)s” is not a time zone name such as America/New_York.", zone=name[:64]))
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: e.g. a name too long for a path
         raise TimeInputError(
-            gettext(
-                "“%(zone)s” is not a known time zone; use an IANA name such as America/New_York.", zone=name
-            )
+            gettext("“%(zone)s” is not a known time zone; use an IANA name such as America/New_York.", zone=name)
         ) from None
 
 
@@ -132,9 +128,7 @@ def all_zone_names() -> list[str]:
         names = {
             z
             for z in available_timezones()
-            if "/" in z
-            and not z.startswith(("Etc/", "SystemV/", "US/", "posixrules"))
-            and z not in zone_links()
+            if "/" in z and not z.startswith(("Etc/", "SystemV/", "US/", "posixrules")) and z not in zone_links()
         }
     return sorted(n for n in names if is_zone(n)) + ["UTC"]
 
@@ -225,9 +219,7 @@ def build_zone_picker(at: datetime, extra: Sequence[str] = ()) -> Picker:
         seen.add(z.name)
     for name in COMMON_ZONES:
         if name not in seen and is_zone(name):
-            common.append(
-                (name, f"{zone_label(name)} ({name.replace('_', ' ')}) \u2014 {utc_offset(name, at)}")
-            )
+            common.append((name, f"{zone_label(name)} ({name.replace('_', ' ')}) \u2014 {utc_offset(name, at)}"))
             seen.add(name)
     groups: dict[str, list[tuple[str, str]]] = {}
     for name in [*all_zone_names(), *[e for e in extra if e and is_zone(e)]]:
@@ -304,9 +296,7 @@ def localized_label(zone_name: str, label: str) -> str:
     if locale is None:
         return label
     try:
-        return babel_dates.get_timezone_name(
-            get_zone(zone_name), "long", zone_variant="generic", locale=locale
-        )
+        return babel_dates.get_timezone_name(get_zone(zone_name), "long", zone_variant="generic", locale=locale)
     except (LookupError, TimeInputError):
         return label
 
@@ -385,9 +375,7 @@ def rfc3339(value: datetime) -> str:
     offset = value.utcoffset()
     if offset is None or not offset.seconds % 60 and not offset.microseconds:
         return value.isoformat()
-    minutes = (
-        int(offset.total_seconds() // 60) if offset >= timedelta(0) else -int(-offset.total_seconds() // 60)
-    )
+    minutes = int(offset.total_seconds() // 60) if offset >= timedelta(0) else -int(-offset.total_seconds() // 60)
     whole = timezone(timedelta(minutes=minutes))
     return value.astimezone(whole).isoformat()
 
@@ -583,10 +571,7 @@ def stated_zone_lines(
     A London series therefore always shows London time, whatever DISPLAY_ZONES lists.
     """
     home_date = to_zone(start, home_zone).date()
-    return [
-        _format_range(start, end, name, label, home_date)
-        for name, label in _stated_zones(home_zone, reader_zone)
-    ]
+    return [_format_range(start, end, name, label, home_date) for name, label in _stated_zones(home_zone, reader_zone)]
 
 
 def session_zone_lines(session, reader_zone: str | None = None) -> list[str]:  # type: ignore[no-untyped-def]

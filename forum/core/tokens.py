@@ -176,9 +176,7 @@ def address_tag(purpose: str, value: int) -> str:
     if mac is None:
         if len(_tag_macs) > 64:  # secrets come and go in tests: keep the cache small
             _tag_macs.clear()
-        mac = _tag_macs[(secret, purpose)] = PrefixedHmac(
-            secret.encode(), "sha256", f"forum.{purpose}:".encode()
-        )
+        mac = _tag_macs[(secret, purpose)] = PrefixedHmac(secret.encode(), "sha256", f"forum.{purpose}:".encode())
     return mac.digest(str(value).encode()).hex()[:24]
 
 

@@ -143,9 +143,7 @@ def ascii_domain(address: str) -> str:
     try:
         return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
     except (idna.IDNAError, UnicodeError) as exc:
-        raise EmailError(
-            _("%(address)s has an invalid domain (%(reason)s)", address=repr(address), reason=exc)
-        ) from None
+        raise EmailError(_("%(address)s has an invalid domain (%(reason)s)", address=repr(address), reason=exc)) from None
 
 
 # --- marshmallow (JSON API) ---------------------------------------------------------------------
@@ -194,9 +192,7 @@ class ApiEmail(validate.Regexp):
         try:
             normalize_email(value, self.utf8_local_parts)
         except EmailError as exc:
-            raise ValidationError(
-                _("“%(value)s” is not an email address: %(reason)s", value=value, reason=exc)
-            ) from None
+            raise ValidationError(_("“%(value)s” is not an email address: %(reason)s", value=value, reason=exc)) from None
         return value
 
 
@@ -273,9 +269,7 @@ class EmailAddress:
         try:
             normalize_email(field.data, self.utf8_local_parts)
         except EmailError as exc:
-            raise FormValidationError(
-                _("Enter an email address like name@example.org. %(reason)s", reason=exc)
-            ) from None
+            raise FormValidationError(_("Enter an email address like name@example.org. %(reason)s", reason=exc)) from None
 
 
 class CheckedForm(FlaskForm):

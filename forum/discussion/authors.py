@@ -104,11 +104,9 @@ def is_known(email: str) -> bool:
 
 @register_erasure_step
 def _anonymise_posts(erasure: Erasure) -> None:
-    """ "Delete my data": their posts keep their text and place in threads but lose the name
+    """"Delete my data": their posts keep their text and place in threads but lose the name
     and address; held ones are rejected without mail (nobody is left to tell)."""
-    theirs = or_(
-        Post.participant_id == erasure.participant_id, func.lower(Post.author_email) == erasure.old_key
-    )
+    theirs = or_(Post.participant_id == erasure.participant_id, func.lower(Post.author_email) == erasure.old_key)
     db.session.execute(
         update(Post)
         .where(theirs, Post.status == "held")

@@ -77,9 +77,7 @@ def forum_schedule(event: Event) -> Schedule:
     return Schedule("daily", event.timezone, event.digest_hour, None, forum_default=True)
 
 
-def schedule_for(
-    event: Event, rhythm: str, hour: int | None, weekday: int | None, own_zone: str | None
-) -> Schedule:
+def schedule_for(event: Event, rhythm: str, hour: int | None, weekday: int | None, own_zone: str | None) -> Schedule:
     """The schedule of a reader with these choices (and this stored zone, checked here)."""
     zone = timezones.reader_zone(own_zone, fallback=event.timezone)
     if rhythm == "weekly":
@@ -103,10 +101,7 @@ def schedules_in_use(event: Event) -> list[Schedule]:
     """The schedules of the forum's active digest readers now (one small DISTINCT query)."""
     rows = db.session.execute(
         select(
-            Subscription.digest_rhythm,
-            Subscription.digest_hour,
-            Subscription.digest_weekday,
-            Participant.timezone,
+            Subscription.digest_rhythm, Subscription.digest_hour, Subscription.digest_weekday, Participant.timezone
         )
         .join(Participant, Participant.id == Subscription.participant_id)
         .where(Subscription.event_id == event.id, Subscription.is_active, Subscription.mode == "digest")
@@ -148,8 +143,6 @@ def due_periods(
     return [p for p in periods(event, schedule) if p.end <= at and p.end > at - horizon]
 
 
-def on_schedule(
-    event: Event, schedule: Schedule, subscriptions: Iterable[Subscription]
-) -> list[Subscription]:
+def on_schedule(event: Event, schedule: Schedule, subscriptions: Iterable[Subscription]) -> list[Subscription]:
     """The readers among `subscriptions` whose schedule is `schedule`."""
     return [s for s in subscriptions if schedule_of(event, s) == schedule]

@@ -151,9 +151,7 @@ def subject_for(
     return LazyString(_subject_now, event, period, count, schedule, style)  # type: ignore[return-value]
 
 
-def _subject_now(
-    event: Event, period: DigestPeriod, count: int, schedule: Schedule | None, style: str
-) -> str:
+def _subject_now(event: Event, period: DigestPeriod, count: int, schedule: Schedule | None, style: str) -> str:
     when = timezones.format_date(period.day)
     title = event.in_language(i18n.current_language())[0]
     weekly = schedule is not None and schedule.rhythm == "weekly"
@@ -172,9 +170,7 @@ def _subject_now(
 class DigestRenderer:
     """Renders one period's digest for many recipients, caching a body per variant."""
 
-    def __init__(
-        self, event: Event, period: DigestPeriod, posts: Sequence[Post], schedule: Schedule | None = None
-    ):
+    def __init__(self, event: Event, period: DigestPeriod, posts: Sequence[Post], schedule: Schedule | None = None):
         self.event, self.period, self.posts = event, period, list(posts)
         self.schedule = schedule or forum_schedule(event)
         self.urls = {p.id: post_url(p) for p in self.posts}
@@ -192,9 +188,7 @@ class DigestRenderer:
         start = subscription.digest_since or self.period.start
         if start is None:
             return 0
-        return next(
-            (n for n, p in enumerate(self.posts) if p.accepted_at and p.accepted_at >= start), len(self.posts)
-        )
+        return next((n for n, p in enumerate(self.posts) if p.accepted_at and p.accepted_at >= start), len(self.posts))
 
     def body(
         self, zone: str, style: str = "full", left_out: frozenset[int] = frozenset(), first: int = 0
@@ -357,8 +351,7 @@ class DigestRenderer:
         for sub in subscriptions:
             groups.setdefault(self.variant_of(sub), []).append(sub)
         return chain.from_iterable(
-            list_messages(self.event, subs, self._options(variant, variant))
-            for variant, subs in groups.items()
+            list_messages(self.event, subs, self._options(variant, variant)) for variant, subs in groups.items()
         )
 
     def variants(self, subscriptions: Sequence[Subscription]) -> int:
@@ -400,3 +393,4 @@ def send_digest(event: Event, period: DigestPeriod, schedule: Schedule | None = 
     )
     mark_covered(recipients, period.end)
     return queued, f"{len(posts)} posts, {renderer.variants(readers)} bodies"
+

@@ -60,11 +60,7 @@ def _digests(event: Event, at: datetime, report: JobReport) -> None:
         target = schedule.target(event)
         for period in digests.due_periods(event, at, CATCH_UP, schedule):
             run = run_once(
-                "digest",
-                target,
-                period.label,
-                period.due_at,
-                partial(digests.send_digest, event, period, schedule),
+                "digest", target, period.label, period.due_at, partial(digests.send_digest, event, period, schedule)
             )
             if run is not None:
                 name = f"{event.slug}{' ' + schedule.code if schedule.code else ''} {period.label}"
@@ -125,11 +121,7 @@ def notice_copies(event: Event, template: str, subscriptions: Iterable[Subscript
                 "archive_url": external_url("discussion.archive", slug=event.slug),
                 "event_url": external_url("public.event", slug=event.slug),
             },
-            group_key=lambda s: (
-                viewer_zone(s),
-                s.mode,
-                s.participant.name if by_name else "",
-            ),  # the text shows these
+            group_key=lambda s: (viewer_zone(s), s.mode, s.participant.name if by_name else ""),  # the text shows these
             group_context=lambda s: {
                 "closes": timezones.stated_instant(end, zone, s.participant.timezone) if end else ""
             },
@@ -149,24 +141,13 @@ mail_texts.register_sample(
 def hold_notices_job(at: datetime, report: JobReport, event: Event | None = None) -> None:
     """The `hold-notices` job: moderators hear of held posts in batches (`notices`), each once."""
     for ev, posts in notices.held_since_last_notice(at, event):
-        run = run_once(
-            notices.HOLD_JOB, str(ev.id), str(posts[-1].id), at, partial(notices.hold_notices, ev, posts)
-        )
+        run = run_once(notices.HOLD_JOB, str(ev.id), str(posts[-1].id), at, partial(notices.hold_notices, ev, posts))
         if run is not None:
-            report.add(
-                f"hold notices for {ev.slug}: {len(posts)} post(s), {run.recipients} notice(s)",
-                run.recipients,
-            )
+            report.add(f"hold notices for {ev.slug}: {len(posts)} post(s), {run.recipients} notice(s)", run.recipients)
 
 
+register_job("digests", "e-forum digests (daily or weekly, at each reader's hour), and the final one at close", digests_job)
 register_job(
-    "digests",
-    "e-forum digests (daily or weekly, at each reader's hour), and the final one at close",
-    digests_job,
-)
-register_job(
-    "hold-notices",
-    "one notice per moderator per interval listing the posts held since the last",
-    hold_notices_job,
+    "hold-notices", "one notice per moderator per interval listing the posts held since the last", hold_notices_job
 )
 register_job("notices", "e-forum opening and closing notices", notices_job)

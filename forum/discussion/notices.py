@@ -123,7 +123,9 @@ def held_since_last_notice(at: datetime, event: Event | None = None) -> list[tup
         after = int(last.period) if last is not None and last.period.isdigit() else 0
         posts = list(
             db.session.scalars(
-                select(Post).where(Post.event_id == event_id, noticed, Post.id > after).order_by(Post.id)
+                select(Post)
+                .where(Post.event_id == event_id, noticed, Post.id > after)
+                .order_by(Post.id)
             )
         )
         held_event = db.session.get(Event, event_id)
@@ -160,12 +162,7 @@ def hold_notices(event: Event, posts: list[Post]) -> tuple[int, str]:
             to=address(email, name),
             subject=subject,
             template="hold_notice",
-            context={
-                "posts": listed,
-                "more": len(posts) - len(listed),
-                "queue_url": queue,
-                "approve": approve,
-            },
+            context={"posts": listed, "more": len(posts) - len(listed), "queue_url": queue, "approve": approve},
             kind="hold_notice",
             key=f"hold:{posts[0].id}-{posts[-1].id}:{email.lower()}",
             sender=address(f"{event.slug}-owner@{domain}", f"{event.title} moderation"),

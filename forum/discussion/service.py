@@ -91,9 +91,7 @@ def _series_reply(message: Inbound) -> Outcome:
     event, parsed = message.event, message.parsed
     registration = rsvp.registration_of(event, parsed.from_email)
     if registration is None:
-        return Outcome(
-            "dropped", f"Dropped without reply: {parsed.from_email} is not registered for {event.title}"
-        )
+        return Outcome("dropped", f"Dropped without reply: {parsed.from_email} is not registered for {event.title}")
     notices.series_reply_mail(event, registration, parsed.subject, clock.now())
     return Outcome("series_reply", f"{event.title} has no list; the sender was told whom to write to.")
 

@@ -69,9 +69,7 @@ def choose(
     if choice is not None and choice not in THREAD_CHOICES:
         raise ThreadChoiceError(_("“%(choice)s” is not a choice: use mute or follow.", choice=choice))
     if rest_mode is not None and (choice != "follow" or rest_mode not in REST_MODES):
-        raise ThreadChoiceError(
-            _("The rest of the forum can go to a digest or to no mail, when you follow a thread."), "rest"
-        )
+        raise ThreadChoiceError(_("The rest of the forum can go to a digest or to no mail, when you follow a thread."), "rest")
     thread = thread_of(subscription, thread_id)
     if thread is None:
         raise ThreadChoiceError(_("There is no such thread in this e-forum."), "thread")

@@ -51,10 +51,7 @@ def send_announcement(announcement: Announcement, at: datetime) -> tuple[int, st
         ListOptions(
             subject=subject,
             template="announcement",
-            context={
-                "announcement": announcement,
-                "event_url": external_url("public.event", slug=event.slug),
-            },
+            context={"announcement": announcement, "event_url": external_url("public.event", slug=event.slug)},
             automated=True,
         ),
     )

@@ -62,11 +62,7 @@ def check_address(slug: str, event: Event | None = None) -> None:
     other = Event.by_slug(slug)
     if other is not None and other is not event:
         raise EventChangeError(
-            _(
-                "“%(slug)s” is already the address of “%(title)s”. Pick one not taken by another event.",
-                slug=slug,
-                title=other.title,
-            ),
+            _("“%(slug)s” is already the address of “%(title)s”. Pick one not taken by another event.", slug=slug, title=other.title),
             "slug",
             conflict=True,
         )
@@ -127,9 +123,7 @@ def update_event(event: Event, changes: Mapping[str, Any]) -> EventChange:
     result = EventChange()
     old_title, old_language = event.title, event.search_language
     if changes.get("seat_limit") is not None and changes["seat_limit"] < 1:
-        raise EventChangeError(
-            _("A seat limit is a whole number of at least 1 (empty: unlimited)."), "seat_limit"
-        )
+        raise EventChangeError(_("A seat limit is a whole number of at least 1 (empty: unlimited)."), "seat_limit")
     for name, value in changes.items():
         if name not in ("slug", "seat_limit", "topics"):
             setattr(event, name, value)
@@ -163,11 +157,7 @@ def _only_editable(values: Mapping[str, Any]) -> None:
         raise ValueError(f"not fields an officer edits: {', '.join(sorted(unknown))}")
     if "search_language" in values and values["search_language"] not in SEARCH_LANGUAGES:
         raise EventChangeError(
-            _(
-                "“%(language)s” is not a search language; use one of %(languages)s.",
-                language=values["search_language"],
-                languages=", ".join(SEARCH_LANGUAGES),
-            ),
+            _("“%(language)s” is not a search language; use one of %(languages)s.", language=values['search_language'], languages=', '.join(SEARCH_LANGUAGES)),
             "search_language",
         )
     if "spam_score_limit" in values:
@@ -255,9 +245,7 @@ def edit_session(
 
 def _text(change: SessionChange) -> service.SessionText:
     """The words of the change, as the service takes them."""
-    return cast(
-        "service.SessionText", {k: v for k, v in change.items() if k in service.SessionText.__annotations__}
-    )
+    return cast("service.SessionText", {k: v for k, v in change.items() if k in service.SessionText.__annotations__})
 
 
 def _place(session: Session, change: SessionChange) -> None:

@@ -11,9 +11,7 @@ from typing import Any
 from forum.core.extensions import db
 from forum.models import Event, EventPanelist, Panelist, Session
 
-PANELIST_FIELDS = frozenset(
-    ("name", "title", "affiliation", "pronouns", "email", "photo_url", "links", "bio")
-)
+PANELIST_FIELDS = frozenset(("name", "title", "affiliation", "pronouns", "email", "photo_url", "links", "bio"))
 
 
 def save_panelist(panelist: Panelist | None, values: Mapping[str, Any]) -> Panelist:

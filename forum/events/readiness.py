@@ -29,15 +29,9 @@ def checks(event: Event) -> list[Check]:
     live = event.active_sessions
     found = [_sessions(event)]
     found.append(
-        Check(
-            "panelists",
-            "ready",
-            ngettext("%(num)d panelist.", "%(num)d panelists.", len(event.panelist_links)),
-        )
+        Check("panelists", "ready", ngettext("%(num)d panelist.", "%(num)d panelists.", len(event.panelist_links)))
         if event.panelist_links
-        else Check(
-            "panelists", "optional", _("No panelists yet (optional): they are shown with their sessions.")
-        )
+        else Check("panelists", "optional", _("No panelists yet (optional): they are shown with their sessions."))
     )
     if not event.is_eforum and live:
         without = [s for s in live if not s.join_url]
@@ -59,11 +53,7 @@ def checks(event: Event) -> list[Check]:
                 )
             )
     found.append(
-        Check(
-            "contact",
-            "ready",
-            _("Contact: %(who)s.", who=event.contact_name or event.contact_email or event.contact_phone),
-        )
+        Check("contact", "ready", _("Contact: %(who)s.", who=event.contact_name or event.contact_email or event.contact_phone))
         if event.contact_email or event.contact_phone
         else Check("contact", "missing", _("No contact: registrants cannot ask questions."))
     )

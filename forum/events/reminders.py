@@ -89,9 +89,7 @@ def reminder_copies(
     # read in each recipient's language when their copy is built (forum.mail.list_copies)
     starts_in = LazyString(time_left_text, session, minutes, at)
     subject = subjects.session_subject(
-        _l("Reminder"),
-        session,
-        LazyString(lambda: _("starts in %(time)s", time=time_left_text(session, minutes, at))),
+        _l("Reminder"), session, LazyString(lambda: _("starts in %(time)s", time=time_left_text(session, minutes, at)))
     )
     by_name = mail_texts.uses_name(event, "reminder")  # the officer's text greets by name
 

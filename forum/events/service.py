@@ -86,9 +86,7 @@ class EventChangeError(ValueError):
 def takes_sessions(event: Event) -> None:
     """A cancelled event takes no new sessions (whichever way they are added)."""
     if event.status == "cancelled":
-        raise EventChangeError(
-            _("This event is cancelled; it takes no new sessions."), "status", conflict=True
-        )
+        raise EventChangeError(_("This event is cancelled; it takes no new sessions."), "status", conflict=True)
 
 
 @dataclass(frozen=True)
@@ -217,9 +215,7 @@ def delete_draft(event: Event) -> None:
     announcements) goes with it. A published event is cancelled instead, never deleted.
     """
     if event.published_at is not None or event.status == "published":
-        raise ValueError(
-            "An event that was published is cancelled, not deleted: people may have it in their calendars."
-        )
+        raise ValueError("An event that was published is cancelled, not deleted: people may have it in their calendars.")
     session_ids = [s.id for s in event.sessions if s.id is not None]
     subscription_ids = select(Subscription.id).where(Subscription.event_id == event.id)
     if session_ids:
@@ -299,9 +295,7 @@ def add_session(
     """
     takes_sessions(event)
     session = Session(
-        title=text.get("title", ""),
-        join_url=text.get("join_url", ""),
-        description=text.get("description", ""),
+        title=text.get("title", ""), join_url=text.get("join_url", ""), description=text.get("description", "")
     )
     notes = set_session_times(session, start_wall, end_wall, zone)
     session.position = max((s.position for s in event.sessions), default=0) + 1
@@ -449,9 +443,7 @@ def add_session_series(
     created, notes = [], []
     for number, start_wall, end_wall in planned:
         title = title_pattern.replace("{n}", str(number)) if title_pattern else ""
-        session, session_notes = add_session(
-            event, start_wall, end_wall, zone, title=title, join_url=join_url
-        )
+        session, session_notes = add_session(event, start_wall, end_wall, zone, title=title, join_url=join_url)
         created.append(session)
         notes.extend(session_notes)
     return created, notes
@@ -484,14 +476,10 @@ def duplicate_event(original: Event, *, title: str, slug: str, first_day: date) 
         try:
             new.set_times(old.start_wall + shift, old.end_wall + shift, old.timezone)
         except TimeInputError as exc:
-            raise TimeInputError(
-                _("Session %(number)s cannot move: %(reason)s", number=number, reason=exc)
-            ) from None
+            raise TimeInputError(_("Session %(number)s cannot move: %(reason)s", number=number, reason=exc)) from None
         copy.sessions.append(new)
     for link in sorted(original.panelist_links, key=lambda x: x.position):
-        copy.panelist_links.append(
-            EventPanelist(panelist=link.panelist, role=link.role, position=link.position)
-        )
+        copy.panelist_links.append(EventPanelist(panelist=link.panelist, role=link.role, position=link.position))
     db.session.flush()
     for text in db.session.scalars(select(MailText).where(MailText.event_id == original.id)):
         db.session.add(MailText(event_id=copy.id, kind=text.kind, intro=text.intro, signoff=text.signoff))

@@ -89,9 +89,7 @@ def _aligned(a: str, b: str) -> bool:
 def results_for(raw: bytes, authserv_id: str) -> list[Result]:
     """Every result in the message's Authentication-Results headers stamped with our id."""
     try:
-        headers = email.message_from_bytes(
-            raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0], policy=policy.compat32
-        )
+        headers = email.message_from_bytes(raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0], policy=policy.compat32)
     except Exception:  # noqa: BLE001 - unreadable headers authenticate nothing
         return []
     found: list[Result] = []
@@ -112,9 +110,7 @@ def from_authenticated(raw: bytes, from_email: str, authserv_id: str) -> bool:
             continue
         if r.method == "dmarc" and _domain(r.props.get("header.from", "")) == from_domain:
             return True
-        if r.method == "dkim" and _aligned(
-            _domain(r.props.get("header.d", "") or r.props.get("header.i", "")), from_domain
-        ):
+        if r.method == "dkim" and _aligned(_domain(r.props.get("header.d", "") or r.props.get("header.i", "")), from_domain):
             return True
         if r.method == "spf" and _aligned(_domain(r.props.get("smtp.mailfrom", "")), from_domain):
             return True

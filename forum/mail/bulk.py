@@ -202,11 +202,7 @@ class TextPart:
         for i in self.dynamic:
             split = pattern.split(self.lines[i])
             fixed = split[0::2]
-            self._cuts[i] = (
-                fixed,
-                [_QP_ESCAPE.sub(_qp_escape, f) for f in fixed],
-                [int(n) for n in split[1::2]],
-            )
+            self._cuts[i] = (fixed, [_QP_ESCAPE.sub(_qp_escape, f) for f in fixed], [int(n) for n in split[1::2]])
         # The sniff's quoted-printable length of each of the first ten lines (the email
         # package's own encoder, line by line: it is line-local), for those without a value.
         self._sniff_lengths = [
@@ -249,9 +245,7 @@ class TextPart:
             out += [value, fixed[n]]
         return b"".join(out)
 
-    def _choose_cte(
-        self, own: dict[int, bytes], raw: Sequence[bytes] = (), escaped: list[bytes | None] | None = None
-    ) -> str:
+    def _choose_cte(self, own: dict[int, bytes], raw: Sequence[bytes] = (), escaped: list[bytes | None] | None = None) -> str:
         """The email package's choice (contentmanager._encode_text) for this recipient's text
         (`raw` and `escaped`, as `_escaped` takes them, spare re-escaping the lines)."""
         longest = max([self.static_max, *(len(line) for line in own.values())])

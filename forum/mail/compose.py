@@ -63,12 +63,7 @@ def build_message(
     (`subjects.subject`, `lazy_gettext`): it is read in that language."""
     with i18n.in_locale(language):
         msg = header_message(
-            to=to,
-            subject=str(subject),
-            sender=sender,
-            reply_to=reply_to,
-            headers=headers,
-            message_id=message_id,
+            to=to, subject=str(subject), sender=sender, reply_to=reply_to, headers=headers, message_id=message_id
         )
         text, html = render_bodies(template, dict(context or {}))
     msg.set_content(text)

@@ -69,9 +69,7 @@ def smtp_address(address: str, *, smtputf8: bool) -> str:
         try:
             domain = idna.encode(domain, uts46=True).decode("ascii")
         except idna.IDNAError as exc:
-            raise DeliveryError(
-                f"address has an invalid domain: {address!r} ({exc})", permanent=True
-            ) from exc
+            raise DeliveryError(f"address has an invalid domain: {address!r} ({exc})", permanent=True) from exc
     if not local.isascii() and not smtputf8:
         raise DeliveryError(
             f"address is not ASCII before the @ and the relay does not offer SMTPUTF8: {address!r}",

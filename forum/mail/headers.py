@@ -247,9 +247,7 @@ def header_line(name: str, value: str) -> bytes:
 
 
 #: A dot-atom local part in UTF-8 (RFC 6532 `atext` plus non-ASCII): no specials, no spaces.
-_UTF8_LOCAL = re.compile(
-    r"^[^\x00-\x20\x7f-\x9f()<>\[\]:;@\\,\".]+(?:\.[^\x00-\x20\x7f-\x9f()<>\[\]:;@\\,\".]+)*$"
-)
+_UTF8_LOCAL = re.compile(r"^[^\x00-\x20\x7f-\x9f()<>\[\]:;@\\,\".]+(?:\.[^\x00-\x20\x7f-\x9f()<>\[\]:;@\\,\".]+)*$")
 #: Written with it: the same as POLICY, but 8-bit headers (RFC 6532) stay as they are.
 UTF8_POLICY = POLICY.clone(utf8=True)
 
@@ -336,17 +334,10 @@ def _date_value() -> str:
     return value
 
 
-def _header_fields(
-    fields: HeaderFields, date: str | None = None
-) -> Iterator[tuple[str, str | Address, bool]]:
+def _header_fields(fields: HeaderFields, date: str | None = None) -> Iterator[tuple[str, str | Address, bool]]:
     """(name, value, is an address) of a message's header fields in the order they are
     written: From, To, Reply-To, Subject, Date (`date`, or now), Message-ID, then `headers`."""
-    to, subject, sender, reply_to = (
-        fields["to"],
-        fields["subject"],
-        fields.get("sender"),
-        fields.get("reply_to"),
-    )
+    to, subject, sender, reply_to = fields["to"], fields["subject"], fields.get("sender"), fields.get("reply_to")
     headers, message_id = fields.get("headers"), fields.get("message_id")
     yield "From", sender or address(current_app.config["MAIL_FROM"], branding.current().sender_name), True
     yield "To", to, True
@@ -359,9 +350,7 @@ def _header_fields(
         yield name, value, False
 
 
-def header_block(
-    *, lines: dict[tuple[str, str], bytes] | None = None, **fields: Unpack[HeaderFields]
-) -> bytes:
+def header_block(*, lines: dict[tuple[str, str], bytes] | None = None, **fields: Unpack[HeaderFields]) -> bytes:
     """`header_message(...)`'s header lines as bytes (no blank line), built without a message.
 
     A fan-out writes ten thousand of these; the generator and message objects were a

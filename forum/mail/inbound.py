@@ -95,9 +95,7 @@ class Inbound:
     def from_authenticated(self) -> bool:
         """Whether our MTA authenticated the From (aligned DMARC, DKIM or SPF pass; see
         `authres`): mail the list sends because of a message goes only to such a From."""
-        return authres.from_authenticated(
-            self.raw, self.parsed.from_email, current_app.config.get("AUTHSERV_ID", "")
-        )
+        return authres.from_authenticated(self.raw, self.parsed.from_email, current_app.config.get("AUTHSERV_ID", ""))
 
     @property
     def event(self) -> Event:

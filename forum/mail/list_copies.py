@@ -161,20 +161,13 @@ def list_messages(
                         sub, frozenset(allowed["subscription"]), "subscription", views["subscription"]
                     ),
                     "participant": _GroupView(
-                        sub.participant,
-                        frozenset(allowed["participant"]),
-                        "participant",
-                        views["participant"],
+                        sub.participant, frozenset(allowed["participant"]), "participant", views["participant"]
                     ),
                     "unsubscribe_url": marks["unsubscribe_url"],
                     "preferences_url": marks["preferences_url"],
                     **options.context,
                     **(options.group_context(sub) if options.group_context is not None else {}),
-                    **{
-                        name: mark
-                        for name, mark in marks.items()
-                        if name not in _OWN_LINKS and name not in values
-                    },
+                    **{name: mark for name, mark in marks.items() if name not in _OWN_LINKS and name not in values},
                 }
                 text, html = render_bodies(options.template, ctx)
             entry = bodies[key] = (BodyTemplate(text, html, nonce), names)

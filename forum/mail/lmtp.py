@@ -112,7 +112,9 @@ class LmtpHandler:
             return f"452 4.5.3 Too many recipients (at most {MAX_RECIPIENTS} per message)"
         loop = asyncio.get_running_loop()
         try:
-            reply = await loop.run_in_executor(None, self._in_app, lambda: addresses.check_recipient(address))
+            reply = await loop.run_in_executor(
+                None, self._in_app, lambda: addresses.check_recipient(address)
+            )
         except Exception:  # noqa: BLE001
             log.exception("RCPT check failed for %r", address)
             return _TEMPORARY

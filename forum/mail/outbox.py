@@ -72,15 +72,11 @@ def enqueue(
     return row if add_once(row) else None  # False: a concurrent transaction queued the same key first
 
 
-def enqueue_for(
-    subscription: Subscription, message: EmailMessage, kind: str, key: str
-) -> OutboundMessage | None:
+def enqueue_for(subscription: Subscription, message: EmailMessage, kind: str, key: str) -> OutboundMessage | None:
     """`enqueue` for mail about one subscription (a welcome, a decision, a certificate): the
     row names its event and subscription, so its bounces count against that subscription
     and erasure and the officer's delivery view find it."""
-    return enqueue(
-        message, kind=kind, key=key, event_id=subscription.event_id, subscription_id=subscription.id
-    )
+    return enqueue(message, kind=kind, key=key, event_id=subscription.event_id, subscription_id=subscription.id)
 
 
 @dataclass(frozen=True)

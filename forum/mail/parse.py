@@ -25,9 +25,7 @@ log = logging.getLogger(__name__)
 _CR_RE = re.compile(r"\r+\n?")
 MSGID_RE = re.compile(r"<[^<>\s]{1,250}>")
 #: An addr-spec usable as an identity: an unquoted local part, an `@`, a domain (1-320 chars).
-ADDR_SPEC_RE = re.compile(
-    r"^(?=.{3,320}$)[^@\s\"<>(),;:\\\[\]]+@[^@\s\"<>(),;:\\\[\]]+\.[^@\s\"<>(),;:\\\[\]]+$"
-)
+ADDR_SPEC_RE = re.compile(r"^(?=.{3,320}$)[^@\s\"<>(),;:\\\[\]]+@[^@\s\"<>(),;:\\\[\]]+\.[^@\s\"<>(),;:\\\[\]]+$")
 VACATION_SUBJECT_RE = re.compile(
     r"^\s*(auto(matic)?[\s_-]*(reply|response|antwort)|out of (the )?office|"
     r"vacation|away from (the |my )?(office|desk)|abwesenheit|absence|"

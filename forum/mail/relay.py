@@ -85,9 +85,7 @@ def recorder(app: Flask, mail_url: str) -> Callable[[bool], None] | None:
                 conn.execute(
                     dialect.insert(RelayCapability)
                     .values(**row)
-                    .on_conflict_do_update(
-                        index_elements=["relay"], set_={"smtputf8": smtputf8, "seen_at": seen}
-                    )
+                    .on_conflict_do_update(index_elements=["relay"], set_={"smtputf8": smtputf8, "seen_at": seen})
                 )
         except SQLAlchemyError as exc:  # logged, never raised: mail goes out regardless
             log.warning("could not record the relay's SMTPUTF8 capability: %s", exc)

@@ -115,9 +115,7 @@ def app_transports() -> list[Transport]:
 #: The unsent statuses written into the SQL as literals (not bound at execution): only then do
 #: SQLite's planner and a PostgreSQL generic plan see that the partial index
 #: `ix_outbound_message_unsent` (models/outbox.py) holds every row the claim may take.
-_UNSENT = _outbox.c.status.in_(
-    bindparam("unsent", list(UNSENT_STATUSES), expanding=True, literal_execute=True)
-)
+_UNSENT = _outbox.c.status.in_(bindparam("unsent", list(UNSENT_STATUSES), expanding=True, literal_execute=True))
 
 
 def _due(now: datetime):

@@ -150,11 +150,7 @@ def save(event: Event, kind: str, intro: str, signoff: str) -> MailText | None:
         try:
             check(source)
         except MailTextError as exc:
-            raise MailTextError(
-                _("Intro: %(reason)s", reason=exc)
-                if part == "intro"
-                else _("Sign-off: %(reason)s", reason=exc)
-            ) from None
+            raise MailTextError(_("Intro: %(reason)s", reason=exc) if part == "intro" else _("Sign-off: %(reason)s", reason=exc)) from None
     row = texts_for(event, kind)
     if not intro.strip() and not signoff.strip():
         if row is not None:
@@ -208,9 +204,7 @@ _HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 def plain(text: str) -> str:
     """An officer's Markdown as a plain-text part shows it: no `**bold**` stars or `#`
     marks, a link as `text (address)`; lines as typed."""
-    text = _LINK.sub(
-        lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", text
-    )
+    text = _LINK.sub(lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", text)
     text = _STRONG.sub(r"\2", text)
     text = _EMPHASIS.sub(r"\1", text)
     return _HEADING.sub("", text)
@@ -257,10 +251,7 @@ def preview(event: Event, intro: str, signoff: str) -> dict[str, Markup]:
     upcoming = _next_session(event)
     if upcoming is not None:
         values["session_time"] = session_time(upcoming, event.timezone)
-    return {
-        "intro": markdown_lines(render(intro, values)),
-        "signoff": markdown_lines(render(signoff, values)),
-    }
+    return {"intro": markdown_lines(render(intro, values)), "signoff": markdown_lines(render(signoff, values))}
 
 
 #: kind -> how the area that sends that mail builds it for one registration (bytes on the
@@ -301,9 +292,7 @@ def real_mail(event: Event, kind: str, intro: str, signoff: str, name: str = "")
         taken = db.session.scalar(select(Participant.id).where(Participant.email_key == SAMPLE_EMAIL))
         email = SAMPLE_EMAIL if taken is None else f"sample-{secrets.token_hex(4)}@example.org"
         person = Participant(email=email, email_key=email, name=name or sample_values()["name"])
-        sample = Subscription(
-            participant=person, event=event, status="active", mode="each", confirmed_at=clock.now()
-        )
+        sample = Subscription(participant=person, event=event, status="active", mode="each", confirmed_at=clock.now())
         db.session.add(sample)
         db.session.flush()
         raw = builder(event, sample, session)

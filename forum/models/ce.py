@@ -26,10 +26,7 @@ COMPLETION_RULES = {
     "sessions": _l("Attended at least N sessions"),
     "hours": _l("Attended at least N hours"),
 }
-CERTIFICATE_KINDS = {
-    "completion": _l("Certificate of completion"),
-    "attendance": _l("Certificate of attendance"),
-}
+CERTIFICATE_KINDS = {"completion": _l("Certificate of completion"), "attendance": _l("Certificate of attendance")}
 QUESTION_KINDS = {"rating": _l("Rating 1–5"), "choice": _l("Multiple choice"), "text": _l("Free text")}
 
 

@@ -27,15 +27,7 @@ DIGEST_RHYTHMS = {"daily": "Daily", "weekly": "Weekly"}
 DIGEST_STYLES = {"full": "Every message in full", "subjects": "Subjects only, with links"}
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 #: "awaiting": confirmed, waiting for an officer's approval (events that need it); "declined": refused
-SUBSCRIPTION_STATUSES = (
-    "pending",
-    "awaiting",
-    "active",
-    "waitlisted",
-    "declined",
-    "unsubscribed",
-    "disabled",
-)
+SUBSCRIPTION_STATUSES = ("pending", "awaiting", "active", "waitlisted", "declined", "unsubscribed", "disabled")
 SUBSCRIPTION_SOURCES = ("web", "api", "import")
 
 
@@ -127,7 +119,7 @@ class Subscription(Keyed, Timestamps, Model):
 
     @property
     def mode_label(self) -> str:
-        """ "Each message", "Daily digest", "Weekly digest, subjects only", "No mail ..."."""
+        """"Each message", "Daily digest", "Weekly digest, subjects only", "No mail ..."."""
         if self.mode != "digest":
             return str(DELIVERY_MODES.get(self.mode, self.mode))
         weekly = self.digest_rhythm == "weekly"

@@ -377,9 +377,7 @@ def send_confirmation(item: PathwayFollow) -> None:
     msg = build_message(
         to=address(participant.email, participant.name),
         language=participant.language,
-        subject=LazyString(
-            lambda: _("Confirm: follow the pathway “%(pathway)s”", pathway=item.pathway.title)
-        ),
+        subject=LazyString(lambda: _("Confirm: follow the pathway “%(pathway)s”", pathway=item.pathway.title)),
         template="pathway_confirm",
         context={
             "participant": participant,
@@ -499,7 +497,7 @@ register_job("pathways", "the next step of each learning pathway follower who is
 
 @register_erasure_step
 def _stop_following(erasure: Erasure) -> None:
-    """ "Delete my data": the pathways they followed stop."""
+    """"Delete my data": the pathways they followed stop."""
     db.session.execute(
         update(PathwayFollow)
         .where(PathwayFollow.participant_id == erasure.participant_id, PathwayFollow.status != "left")

@@ -84,7 +84,7 @@ def save_external(
         raise PathwayError(_("Keep the title under 200 characters."), "title")
     kind = (kind or "").strip().lower()
     if kind not in EXTERNAL_KINDS:
-        raise PathwayError(_("Kind must be one of: %(kinds)s.", kinds=", ".join(EXTERNAL_KINDS)), "kind")
+        raise PathwayError(_("Kind must be one of: %(kinds)s.", kinds=', '.join(EXTERNAL_KINDS)), "kind")
     url = check_url(url)
     topic_text = ", ".join(split_topics(topics if isinstance(topics, str) else ",".join(topics)))
     if len(topic_text) > 500:
@@ -355,9 +355,7 @@ def delete_resource(resource: Resource) -> None:
         select(Pathway.title).join(PathwayStep).where(PathwayStep.resource_id == resource.id).distinct()
     ).all()
     if users:
-        raise PathwayError(
-            _("Used in: %(pathways)s. Remove those steps first.", pathways=", ".join(sorted(users))), "title"
-        )
+        raise PathwayError(_("Used in: %(pathways)s. Remove those steps first.", pathways=', '.join(sorted(users))), "title")
     db.session.delete(resource)
     db.session.flush()
 
@@ -436,9 +434,7 @@ def needs_with_pathways() -> list[tuple[LearningNeed, list[Pathway]]]:
         select(LearningNeed)
         .order_by(LearningNeed.position, LearningNeed.title)
         # the list shows each pathway's steps (count, minutes): all in a few queries, not per need
-        .options(
-            selectinload(LearningNeed.pathways).selectinload(Pathway.steps).selectinload(PathwayStep.resource)
-        )
+        .options(selectinload(LearningNeed.pathways).selectinload(Pathway.steps).selectinload(PathwayStep.resource))
     ).all()
     out = []
     for need in needs:

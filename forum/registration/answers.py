@@ -138,9 +138,7 @@ def check_value(question: FormQuestion, raw: Raw) -> str:
         raise ValueError(problem)
     limit = MAX_LENGTHS.get(kind)
     if limit and len(text) > limit:
-        raise ValueError(
-            _("Keep this under %(limit)s characters (it has %(length)s).", limit=limit, length=len(text))
-        )
+        raise ValueError(_("Keep this under %(limit)s characters (it has %(length)s).", limit=limit, length=len(text)))
     if kind == "short":
         return " ".join(text.split())
     if kind == "long":
@@ -317,9 +315,7 @@ def earlier_preset_answers(form: QuestionForm, participant_id: int) -> dict[int,
     answered here, what they answered last time to a question from the same preset
     ({question id: answer as given}). Offered on their own answers page only (a signed link):
     a public form must never show a person's answers."""
-    wanted: dict[int | None, FormQuestion] = {
-        q.preset_id: q for q in form.questions if q.preset_id is not None
-    }
+    wanted: dict[int | None, FormQuestion] = {q.preset_id: q for q in form.questions if q.preset_id is not None}
     if not wanted:
         return {}
     own = {q.id for q in form.questions}

@@ -132,9 +132,7 @@ def _apply(question: FormQuestion | QuestionPreset, data: Mapping[str, Any]) -> 
         if len(choices) < 2:
             raise QuestionError(_("Give at least two choices, one per line."), field="choices")
         if len(choices) > MAX_CHOICES or any(len(c) > 200 for c in choices):
-            raise QuestionError(
-                _("At most %(count)s choices of up to 200 characters.", count=MAX_CHOICES), field="choices"
-            )
+            raise QuestionError(_("At most %(count)s choices of up to 200 characters.", count=MAX_CHOICES), field="choices")
     else:
         choices = []
     display = str(data.get("display") or "radio")
@@ -159,9 +157,7 @@ def _set_condition(question: FormQuestion, form: QuestionForm, data: Mapping[str
     if parent is None or parent.id == question.id:
         raise QuestionError(_("Choose another question on this form."), field="condition_question")
     if parent.kind not in CHOICE_KINDS:
-        raise QuestionError(
-            _("A condition can only test a question with choices."), field="condition_question"
-        )
+        raise QuestionError(_("A condition can only test a question with choices."), field="condition_question")
     if (parent.position, parent.id) >= (question.position, question.id or 10**12):
         raise QuestionError(
             _("A condition can only test a question asked before this one."), field="condition_question"
@@ -172,11 +168,7 @@ def _set_condition(question: FormQuestion, form: QuestionForm, data: Mapping[str
     picked = [known[str(v).strip().casefold()] for v in wanted if str(v).strip().casefold() in known]
     if not picked or len(picked) != len([v for v in wanted if str(v).strip()]):
         raise QuestionError(
-            _(
-                "Pick one or more answers of “%(label)s”: %(choices)s.",
-                label=parent.label[:60],
-                choices=", ".join(parent.choice_list),
-            ),
+            _("Pick one or more answers of “%(label)s”: %(choices)s.", label=parent.label[:60], choices=', '.join(parent.choice_list)),
             field="condition_values",
         )
     question.condition_question_id, question.condition_values = parent.id, "\n".join(picked)
@@ -242,9 +234,7 @@ def move_question(question: FormQuestion, step: int) -> None:
     other = ordered[other_index]
     first, second = (question, other) if step > 0 else (other, question)
     if second.condition_question_id == first.id:
-        raise QuestionError(
-            _("“%(label)s” depends on the answer above it; it must stay below.", label=second.label[:60])
-        )
+        raise QuestionError(_("“%(label)s” depends on the answer above it; it must stay below.", label=second.label[:60]))
     for number, item in enumerate(ordered, start=1):
         item.position = number
     question.position, other.position = other.position, question.position

@@ -33,10 +33,7 @@ def set_delivery(subscription: Subscription, **changes: Any) -> None:
     """
     unknown = set(changes) - set(DELIVERY_FIELDS)
     if unknown:
-        raise SubscriptionError(
-            _("Unknown delivery setting: %(names)s.", names=", ".join(sorted(unknown))),
-            field=sorted(unknown)[0],
-        )
+        raise SubscriptionError(_("Unknown delivery setting: %(names)s.", names=', '.join(sorted(unknown))), field=sorted(unknown)[0])
     checked: dict[str, Any] = {}
     if "mode" in changes:
         checked["mode"] = check_mode(changes["mode"])
@@ -46,16 +43,12 @@ def set_delivery(subscription: Subscription, **changes: Any) -> None:
         checked["digest_rhythm"] = changes["digest_rhythm"]
     if "digest_style" in changes:
         if changes["digest_style"] not in DIGEST_STYLES:
-            raise SubscriptionError(
-                _("Choose every message in full, or subjects only."), field="digest_style"
-            )
+            raise SubscriptionError(_("Choose every message in full, or subjects only."), field="digest_style")
         checked["digest_style"] = changes["digest_style"]
     if "digest_hour" in changes:
         hour = changes["digest_hour"]
         if hour is not None and (isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23):
-            raise SubscriptionError(
-                _("Use an hour from 0 to 23, or none for the e-forum's own hour."), field="digest_hour"
-            )
+            raise SubscriptionError(_("Use an hour from 0 to 23, or none for the e-forum's own hour."), field="digest_hour")
         checked["digest_hour"] = hour
     if "digest_weekday" in changes:
         day = changes["digest_weekday"]

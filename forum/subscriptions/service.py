@@ -90,9 +90,7 @@ def get_or_create_participant(email: str, name: str = "", language: str | None =
     participant = db.session.scalar(select(Participant).where(Participant.email_key == email_key(email)))
     language = i18n.normalize(language)
     if participant is None:
-        participant = Participant(
-            email=email, email_key=email_key(email), name=name.strip(), language=language
-        )
+        participant = Participant(email=email, email_key=email_key(email), name=name.strip(), language=language)
         db.session.add(participant)
         db.session.flush()
     else:
@@ -107,12 +105,7 @@ def check_mode(mode: str | None) -> str:
     mode = (mode or "each").strip().lower()
     if mode not in DELIVERY_MODES:
         raise SubscriptionError(
-            _(
-                "“%(mode)s” is not a delivery mode; use one of %(modes)s.",
-                mode=mode,
-                modes=", ".join(DELIVERY_MODES),
-            ),
-            field="mode",
+            _("“%(mode)s” is not a delivery mode; use one of %(modes)s.", mode=mode, modes=', '.join(DELIVERY_MODES)), field="mode"
         )
     return mode
 
@@ -299,9 +292,7 @@ def welcome_message(subscription: Subscription) -> EmailMessage:
     return invites.invite_for_welcome(msg, subscription)
 
 
-mail_texts.register_sample(
-    "welcome", lambda event, subscription, session: welcome_message(subscription).as_bytes()
-)
+mail_texts.register_sample("welcome", lambda event, subscription, session: welcome_message(subscription).as_bytes())
 
 
 def welcome(subscription: Subscription, rejoin_after: datetime | None = None) -> Outgoing:

@@ -126,9 +126,7 @@ def grant(event: Event, officer: Officer, role: str, *, by: Officer | None) -> E
     Refused: an unknown role, and owner changes by anyone but an owner or the administrator.
     """
     if role not in ROLE_PERMISSIONS:
-        raise RoleError(
-            _("“%(role)s” is not a role; choose one of %(roles)s.", role=role, roles=", ".join(EVENT_ROLES))
-        )
+        raise RoleError(_("“%(role)s” is not a role; choose one of %(roles)s.", role=role, roles=', '.join(EVENT_ROLES)))
     existing = db.session.scalar(
         select(EventRole).where(EventRole.officer_id == officer.id, EventRole.event_id == event.id)
     )

@@ -157,20 +157,12 @@ def grant(obj: Any, officer: Officer, role: str, *, by: Officer | None) -> Objec
     scope = _scope(obj)
     if role not in scope.roles:
         raise ScopeError(
-            _(
-                "“%(role)s” is not a role on a %(label)s; choose one of %(roles)s.",
-                role=role,
-                label=scope.label,
-                roles=", ".join(scope.roles),
-            )
+            _("“%(role)s” is not a role on a %(label)s; choose one of %(roles)s.", role=role, label=scope.label, roles=', '.join(scope.roles))
         )
     existing = _held(officer, scope, obj)
     if (role == "owner" or (existing and existing.role == "owner")) and not _may_touch_owners(by, obj):
         raise ScopeError(
-            _(
-                "Only an owner of this %(label)s or a site administrator may make or change an owner.",
-                label=scope.label,
-            )
+            _("Only an owner of this %(label)s or a site administrator may make or change an owner.", label=scope.label)
         )
     if existing is None:
         existing = ObjectRole(officer_id=officer.id, object_type=scope.kind, object_id=obj.id, role=role)
@@ -190,16 +182,11 @@ def revoke(obj: Any, officer: Officer, *, by: Officer | None) -> str | None:
     if existing.role == "owner":
         if not _may_touch_owners(by, obj):
             raise ScopeError(
-                _(
-                    "Only an owner of this %(label)s or a site administrator may remove an owner.",
-                    label=scope.label,
-                )
+                _("Only an owner of this %(label)s or a site administrator may remove an owner.", label=scope.label)
             )
         owners = [r for r in roles_on(obj) if r.role == "owner"]
         if len(owners) == 1:
-            raise ScopeError(
-                _("A %(label)s keeps at least one owner; make someone else owner first.", label=scope.label)
-            )
+            raise ScopeError(_("A %(label)s keeps at least one owner; make someone else owner first.", label=scope.label))
     role = existing.role
     db.session.delete(existing)
     db.session.flush()

@@ -229,10 +229,7 @@ def _enqueue(session: OrmSession) -> None:
 
 
 def write_deliveries(
-    session: OrmSession,
-    found: Sequence[tuple[str, int | None, dict[str, Any]]],
-    *,
-    at: datetime | None = None,
+    session: OrmSession, found: Sequence[tuple[str, int | None, dict[str, Any]]], *, at: datetime | None = None
 ) -> int:
     """One delivery row per notice and endpoint that asked for it, in one INSERT; `at` is when
     the change happened (a fan-out writes its rows a moment later)."""

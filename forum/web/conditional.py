@@ -47,11 +47,7 @@ def _for_this_request(base: Version, csrf_form: bool) -> Version:
     # the reader's language (their browser's; a signed-in officer's choice is under `officer`)
     language = i18n.from_accept_language(request.headers.get("Accept-Language"))
     extra: tuple[object, ...] = (
-        request.args.get("tz", ""),
-        officer,
-        brand.stylesheet_version,
-        repr(brand),
-        language,
+        request.args.get("tz", ""), officer, brand.stylesheet_version, repr(brand), language
     )
     last = base.last_modified
     if csrf_form:

@@ -54,9 +54,7 @@ Served = tuple[str, list[tuple[str, str]], bytes]
 class FastPages:
     """The WSGI middleware (`create_app` puts it in front of the app, inside ProxyFix)."""
 
-    def __init__(
-        self, app: Flask, wsgi_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-    ) -> None:
+    def __init__(self, app: Flask, wsgi_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
         cfg = app.config
@@ -126,9 +124,7 @@ class FastPages:
         known = self._verified.get(raw)
         if known is None:
             try:
-                data, signed = self.session_serializer.loads(
-                    raw, max_age=self.session_max_age, return_timestamp=True
-                )
+                data, signed = self.session_serializer.loads(raw, max_age=self.session_max_age, return_timestamp=True)
             except BadSignature:
                 return None  # Flask starts a new session (and says so with a cookie)
             if len(self._verified) >= VERIFIED_SIZE:

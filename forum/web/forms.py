@@ -98,18 +98,11 @@ class CachedSelect(Select):
         choices = field.choices or []
         if not all(isinstance(c, SelectChoice) and not c.render_kw for c in choices):
             return super().__call__(field, **kwargs)
-        flags = tuple(
-            sorted((k, getattr(field.flags, k)) for k in self.validation_attrs if hasattr(field.flags, k))
-        )
+        flags = tuple(sorted((k, getattr(field.flags, k)) for k in self.validation_attrs if hasattr(field.flags, k)))
         try:
             key = (
                 tuple((c.value, c.label, c.optgroup) for c in choices),
-                repr(field.data),
-                field.id,
-                field.name,
-                tuple(sorted(kwargs.items())),
-                flags,
-                self.multiple,
+                repr(field.data), field.id, field.name, tuple(sorted(kwargs.items())), flags, self.multiple,
             )
             hash(key)
         except TypeError:  # an unhashable attribute value: render as usual
@@ -204,8 +197,6 @@ class SecondFactorForm(CheckedForm):
         validators=[DataRequired(_l("Type the code.")), Length(max=20)],
         filters=STRIP,
     )
-
-
 F = TypeVar("F", bound=FlaskForm)
 EXPIRED = _l("The form expired; reload the page and try again.")
 
@@ -315,9 +306,7 @@ class EventForm(CheckedForm):
         _l("Language of the event"),
         choices=choices(LANGUAGE_NAMES),
         default="en",
-        description=_l(
-            "Its pages and mails use this language unless a reader's is the second language below."
-        ),
+        description=_l("Its pages and mails use this language unless a reader's is the second language below."),
     )
     second_language = SelectField(
         _l("Second language"),
@@ -325,9 +314,7 @@ class EventForm(CheckedForm):
         default="",
         description=_l("Readers in this language see the title, summary and outcomes given below."),
     )
-    second_title = StringField(
-        _l("Title in the second language"), validators=[TitleLength(200)], filters=STRIP
-    )
+    second_title = StringField(_l("Title in the second language"), validators=[TitleLength(200)], filters=STRIP)
     second_summary = TextAreaField(
         _l("Summary in the second language"), validators=[Length(max=500)], filters=STRIP
     )
@@ -343,9 +330,7 @@ class EventForm(CheckedForm):
         parts = [p.strip() for p in (field.data or "").split(",") if p.strip()]
         for part in parts:
             if not part.isdigit() or not 0 < int(part) <= 60 * 24 * 30:
-                raise ValidationError(
-                    _("“%(part)s” is not a number of minutes between 1 and 43200.", part=part)
-                )
+                raise ValidationError(_("“%(part)s” is not a number of minutes between 1 and 43200.", part=part))
         field.data = ",".join(str(m) for m in sorted({int(p) for p in parts}, reverse=True))
 
 
@@ -359,14 +344,10 @@ class SessionForm(CheckedForm):
     start_time = TimeField(
         _l("Start time"), format=TIME_FORMATS, validators=[InputRequired(_l("Enter a start time."))]
     )
-    end_time = TimeField(
-        _l("End time"), format=TIME_FORMATS, validators=[InputRequired(_l("Enter an end time."))]
-    )
+    end_time = TimeField(_l("End time"), format=TIME_FORMATS, validators=[InputRequired(_l("Enter an end time."))])
     timezone = ZoneField(_l("Time zone"))
     join_url = web_link("Join link")
-    description = TextAreaField(
-        _l("Session description"), filters=STRIP, description=_l("Markdown; optional.")
-    )
+    description = TextAreaField(_l("Session description"), filters=STRIP, description=_l("Markdown; optional."))
     panelist_ids = SelectMultipleField(
         _l("Panelists in this session"),
         coerce=int,
@@ -374,9 +355,7 @@ class SessionForm(CheckedForm):
         validate_choice=False,
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
-        description=_l(
-            "Shown with this session on the event page. Add people to the event under Panelists first."
-        ),
+        description=_l("Shown with this session on the event page. Add people to the event under Panelists first."),
     )
     confirm_past = BooleanField(_l("Yes, this date is in the past"))
 
@@ -396,11 +375,7 @@ def same_time(form: FlaskForm, field: Field) -> None:
         minutes = (24 * 60 - (start.hour * 60 + start.minute)) + end.hour * 60 + end.minute
         if minutes > 12 * 60:
             raise ValidationError(
-                ngettext(
-                    "The end time must be after the start time (ending the next day, the session would last %(num)d hour).",
-                    "The end time must be after the start time (ending the next day, the session would last %(num)d hours).",
-                    minutes // 60,
-                )
+                ngettext("The end time must be after the start time (ending the next day, the session would last %(num)d hour).", "The end time must be after the start time (ending the next day, the session would last %(num)d hours).", minutes // 60)
             )
 
 
@@ -460,9 +435,7 @@ class DayRangeForm(CheckedForm):
     start_time = TimeField(
         _l("Start time"), format=TIME_FORMATS, validators=[InputRequired(_l("Enter a start time."))]
     )
-    end_time = TimeField(
-        _l("End time"), format=TIME_FORMATS, validators=[InputRequired(_l("Enter an end time."))]
-    )
+    end_time = TimeField(_l("End time"), format=TIME_FORMATS, validators=[InputRequired(_l("Enter an end time."))])
     timezone = ZoneField(_l("Time zone"))
 
     def validate_last_date(self, field: Field) -> None:
@@ -484,9 +457,7 @@ def _role_choices() -> list[SelectChoice]:
 
 class PanelistForm(CheckedForm):
     name = StringField(
-        _l("Name"),
-        validators=[DataRequired(_l("Enter the panelist's name.")), Length(max=200)],
-        filters=STRIP,
+        _l("Name"), validators=[DataRequired(_l("Enter the panelist's name.")), Length(max=200)], filters=STRIP
     )
     title = trimmed("Job title", 200)
     affiliation = trimmed("Affiliation", 200)
@@ -506,11 +477,7 @@ class PanelistForm(CheckedForm):
             line = line.strip()
             if line and not is_web_address(line):
                 raise ValidationError(
-                    _(
-                        "Line %(number)s (“%(line)s”) is not a web address starting with https://.",
-                        number=number,
-                        line=line,
-                    )
+                    _("Line %(number)s (“%(line)s”) is not a web address starting with https://.", number=number, line=line)
                 )
 
 

@@ -119,7 +119,7 @@ def zone_options(selected: str = "") -> Markup:
         )
     if selected:
         plain = f'<option value="{escape(selected)}">'
-        html = html.replace(plain, f"{plain[:-1]} selected>")
+        html = html.replace(plain, f'{plain[:-1]} selected>')
     return Markup(html)  # noqa: S704 - built above from escaped parts only
 
 
@@ -141,10 +141,9 @@ def held_count(event: Any) -> int:
 
     if event is None or event.id is None or not event.is_eforum:
         return 0
-    return (
-        db.session.scalar(select(func.count(Post.id)).where(Post.event_id == event.id, Post.status == "held"))
-        or 0
-    )
+    return db.session.scalar(
+        select(func.count(Post.id)).where(Post.event_id == event.id, Post.status == "held")
+    ) or 0
 
 
 def event_text(event: Any) -> dict[str, str]:

@@ -85,3 +85,5 @@ def not_modified_by(req: Request, version: Version) -> bool:
     if since is None or version.last_modified is None:
         return False
     return version.last_modified.replace(microsecond=0) <= since
+
+

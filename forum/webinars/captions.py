@@ -59,9 +59,7 @@ def read_vtt(data: bytes) -> str:
             "captions_file",
         )
     if "-->" not in text or "\x00" in text:
-        raise CaptionsError(
-            _("The captions file has no cues (lines such as 00:00.000 --> 00:04.000)."), "captions_file"
-        )
+        raise CaptionsError(_("The captions file has no cues (lines such as 00:00.000 --> 00:04.000)."), "captions_file")
     return text
 
 
@@ -82,9 +80,7 @@ def set_captions(
     if url:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 500:
-            raise CaptionsError(
-                _("Give the captions' full web address, starting with https://."), "captions_url"
-            )
+            raise CaptionsError(_("Give the captions' full web address, starting with https://."), "captions_url")
     vtt = read_vtt(captions_file) if captions_file else None
     if transcript is not None and len(transcript) > MAX_TRANSCRIPT_CHARS:
         raise CaptionsError(

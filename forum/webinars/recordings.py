@@ -62,7 +62,7 @@ def add_material(
     if len(url) > 500:
         raise MaterialError(_("That address is longer than 500 characters."))
     if kind not in MATERIAL_KINDS:
-        raise MaterialError(_("Choose one of: %(kinds)s.", kinds=", ".join(MATERIAL_KINDS)), field="kind")
+        raise MaterialError(_("Choose one of: %(kinds)s.", kinds=', '.join(MATERIAL_KINDS)), field="kind")
     material = Material(
         session=session,
         url=url,

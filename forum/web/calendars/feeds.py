@@ -202,9 +202,7 @@ def personal(token: str) -> Response:
     if participant is None:
         abort(
             404,
-            description=_l(
-                "This calendar feed does not exist. Copy the link again from your preferences page."
-            ),
+            description=_l("This calendar feed does not exist. Copy the link again from your preferences page."),
         )
     _in_readers_language(participant.language)
     return _respond(
@@ -233,7 +231,9 @@ def _catalog_version(topic: Topic | None) -> Version:
 def calendar_feed() -> Response:
     """The organisation's public feed: every published session of every event."""
     _in_readers_language()
-    return _respond(_catalog_version(None), lambda: catalog.feed(clock.now(), branding.current().name))
+    return _respond(
+        _catalog_version(None), lambda: catalog.feed(clock.now(), branding.current().name)
+    )
 
 
 @bp.get("/feeds/topics/<slug>.ics")

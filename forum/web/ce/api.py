@@ -36,12 +36,8 @@ class SessionHoursSchema(Schema):
 
 
 class SessionCreditSchema(Schema):
-    state = fields.Str(
-        metadata={"description": "attended | short | joined (a link click, time not confirmed)"}
-    )
-    minutes = fields.Int(
-        allow_none=True, metadata={"description": "minutes confirmed by a report or an officer"}
-    )
+    state = fields.Str(metadata={"description": "attended | short | joined (a link click, time not confirmed)"})
+    minutes = fields.Int(allow_none=True, metadata={"description": "minutes confirmed by a report or an officer"})
     ce_hours = fields.Float()
 
 

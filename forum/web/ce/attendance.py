@@ -35,6 +35,10 @@ bp = officer_blueprint("attendance", __name__, "/manage/events/<slug>/attendance
 GRID_LIMIT = 300  # rows shown on the page; the CSV has everyone
 
 
+
+
+
+
 class ImportForm(CheckedForm):
     session = SelectField(_l("Session"), coerce=int)
     file = FileField(_l("Attendance report"), validators=[FileRequired("Choose the report file to upload.")])
@@ -42,18 +46,14 @@ class ImportForm(CheckedForm):
 
 
 class RuleForm(LookFields, CheckedForm):
-    rule = SelectField(
-        _l("Completion rule"), choices=[SelectChoice(k, v) for k, v in COMPLETION_RULES.items()]
-    )
+    rule = SelectField(_l("Completion rule"), choices=[SelectChoice(k, v) for k, v in COMPLETION_RULES.items()])
     rule_value = StringField(_l("N (sessions or hours)"))
     min_attendance = StringField(_l("Minimum attendance per session"))
     credit = SelectField(
         _l("Credit for a session"), choices=[SelectChoice(k, v) for k, v in credit.CREDIT_RULES.items()]
     )
     evaluation_required = BooleanField(_l("Issue the certificate only after the evaluation is answered"))
-    mail_certificates = BooleanField(
-        _l("Mail certificates to everyone who completed it after the last session")
-    )
+    mail_certificates = BooleanField(_l("Mail certificates to everyone who completed it after the last session"))
     certificate_delay_hours = IntegerField(
         _l("Hours after the last session before certificates are mailed"),
         validators=[Optional(), NumberRange(0, 720, "Between 0 and 720 hours.")],
@@ -238,16 +238,10 @@ def save_rule(slug: str) -> Any:
     settings.mail_certificates = bool(form.mail_certificates.data)
     if form.certificate_delay_hours.data is not None:
         settings.certificate_delay_hours = form.certificate_delay_hours.data
-    certificate_look.save_event(
-        settings, {name: form[name].data or "" for name in certificate_look.TEXT_FIELDS}
-    )
+    certificate_look.save_event(settings, {name: form[name].data or "" for name in certificate_look.TEXT_FIELDS})
     db.session.commit()
     flash(
-        _(
-            "Completion rule saved: %(event)s; a session counts after %(settings)s.",
-            event=attendance.rule_text(settings, event),
-            settings=attendance.minimum_text(settings),
-        )
+        _("Completion rule saved: %(event)s; a session counts after %(settings)s.", event=attendance.rule_text(settings, event), settings=attendance.minimum_text(settings))
     )
     return redirect(url_for(".index", slug=slug), code=303)
 
@@ -269,12 +263,7 @@ def session_hours(slug: str, session_id: int) -> Any:
     db.session.commit()
     needed = credit.session_minimum(session, attendance.settings_for(event))
     flash(
-        _(
-            "%(display_title)s counts for %(session)s hours after %(text)s of it.",
-            display_title=session.display_title,
-            session=attendance.hours_text(attendance.session_minutes(session)),
-            text=needed.text,
-        )
+        _("%(display_title)s counts for %(session)s hours after %(text)s of it.", display_title=session.display_title, session=attendance.hours_text(attendance.session_minutes(session)), text=needed.text)
     )
     return redirect(url_for(".index", slug=slug) + "#hours-h", code=303)
 

@@ -29,7 +29,9 @@ class LookFields:
         filters=STRIP,
         description=_l("The approved provider, as the accrediting body lists it."),
     )
-    provider_number = StringField(_l("Provider number"), validators=[Length(max=100)], filters=STRIP)
+    provider_number = StringField(
+        _l("Provider number"), validators=[Length(max=100)], filters=STRIP
+    )
     signatory_name = StringField(
         _l("Signed by"),
         validators=[Length(max=200)],

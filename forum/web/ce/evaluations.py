@@ -193,9 +193,7 @@ def remove_question(slug: str, question_id: int) -> Any:
     event = officer_event(slug)
     question = _question(event, question_id)
     return button_post(
-        lambda: evaluations.remove_question(question),
-        "Question removed, with its answers.",
-        url_for(".manage", slug=slug),
+        lambda: evaluations.remove_question(question), "Question removed, with its answers.", url_for(".manage", slug=slug)
     )
 
 
@@ -224,9 +222,7 @@ def move_question(slug: str, question_id: int) -> Any:
     question = _question(event, question_id)
     step = -1 if request.form.get("direction") == "up" else 1
     return button_post(
-        lambda: evaluations.move_question(question, step),
-        "",
-        url_for(".manage", slug=slug) + f"#q-{question_id}",
+        lambda: evaluations.move_question(question, step), "", url_for(".manage", slug=slug) + f"#q-{question_id}"
     )
 
 

@@ -120,10 +120,8 @@ def _require_reader(event: Event) -> None:
         return
     abort(
         403,
-        description=_l(
-            "This e-forum's archive is for its subscribers. "
-            "Open it from the link in any message from the list."
-        ),
+        description=_l("This e-forum's archive is for its subscribers. "
+        "Open it from the link in any message from the list."),
     )
 
 
@@ -134,9 +132,7 @@ def reader_zone(event: Event, participant: Participant | None = None) -> str:
     """?tz=, then the zone remembered from it, then the participant's own (a signed posting
     link tells who reads), then the e-forum's."""
     own = participant.timezone if participant is not None else None
-    return timezones.reader_zone(
-        request.args.get("tz"), request.cookies.get("tz"), own, fallback=event.timezone
-    )
+    return timezones.reader_zone(request.args.get("tz"), request.cookies.get("tz"), own, fallback=event.timezone)
 
 
 def _with_zone_cookie(resp: Response) -> Response:
@@ -144,3 +140,4 @@ def _with_zone_cookie(resp: Response) -> Response:
     if zone and timezones.is_zone(zone):
         resp.set_cookie("tz", zone, max_age=365 * 86400, samesite="Lax")
     return resp
+

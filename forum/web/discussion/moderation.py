@@ -67,10 +67,8 @@ def _moderator_identity(event: Event) -> str:
         return link.panelist.email or ""
     abort(
         403,
-        description=_l(
-            "The moderation queue is for officers (sign in) and this e-forum's moderators "
-            "(use the link in a hold notice)."
-        ),
+        description=_l("The moderation queue is for officers (sign in) and this e-forum's moderators "
+        "(use the link in a hold notice)."),
     )
 
 
@@ -123,25 +121,11 @@ def moderate(slug: str, post_id: int) -> ResponseReturnValue:
             return _moderation_page(event, moderator, form, post.id), 400
         discussion.reject(post, reason, moderator)
         db.session.commit()
-        flash(
-            _(
-                "Rejected “%(subject)s”; the reason was mailed to %(author_display)s.",
-                subject=post.subject,
-                author_display=post.author_display,
-            ),
-            "success",
-        )
+        flash(_("Rejected “%(subject)s”; the reason was mailed to %(author_display)s.", subject=post.subject, author_display=post.author_display), "success")
     elif form.always.data:
         moderation_service.moderate_many(event, [post.id], "always", moderator)
         db.session.commit()
-        flash(
-            _(
-                "Approved “%(subject)s”; %(author_email)s will always be accepted.",
-                subject=post.subject,
-                author_email=post.author_email,
-            ),
-            "success",
-        )
+        flash(_("Approved “%(subject)s”; %(author_email)s will always be accepted.", subject=post.subject, author_email=post.author_email), "success")
     else:
         discussion.accept(post, moderator)
         db.session.commit()

@@ -216,10 +216,8 @@ def compose(token: str) -> ResponseReturnValue:
     if sub is None:
         abort(
             403,
-            description=_l(
-                "This posting link is not valid (or your subscription is no longer active). "
-                "Use the link in a recent message from the list."
-            ),
+            description=_l("This posting link is not valid (or your subscription is no longer active). "
+            "Use the link in a recent message from the list."),
         )
     event = sub.event
     _grant("forum_readers", event.id)
@@ -238,10 +236,7 @@ def compose(token: str) -> ResponseReturnValue:
                 flash(_("Your post was sent to the e-forum."), "success")
                 return redirect(url_for(".post", slug=event.slug, post_id=outcome.post.id))  # type: ignore[union-attr]
             if outcome.status == "held":
-                flash(
-                    _("%(reason)s You will see it in the archive once approved.", reason=outcome.reason),
-                    "info",
-                )
+                flash(_("%(reason)s You will see it in the archive once approved.", reason=outcome.reason), "info")
                 return redirect(url_for(".compose", token=token))
             form.body.errors = [*form.body.errors, outcome.reason]
     return render_template(

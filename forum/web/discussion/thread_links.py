@@ -53,12 +53,7 @@ def _subscription(token: str) -> Subscription:
     try:
         sub_id = read_token("threads", token, token_max_age("threads"))
     except TokenError as exc:
-        abort(
-            410 if exc.expired else 400,
-            description=_(
-                "This link is not valid any more. Use the links in a recent message from the list."
-            ),
-        )
+        abort(410 if exc.expired else 400, description=_("This link is not valid any more. Use the links in a recent message from the list."))
     sub = db.session.get(Subscription, sub_id) if isinstance(sub_id, int) else None
     if sub is None or not sub.is_active or not sub.event.is_eforum:
         abort(404, description=_("This subscription has ended, so there are no thread choices to make."))

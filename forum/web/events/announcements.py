@@ -108,10 +108,7 @@ def index(slug: str) -> str | Response:
             db.session.add(announcement)
             db.session.commit()
             when = _when(announcement)
-            flash(
-                _("“%(subject)s” is scheduled for %(when)s.", subject=announcement.subject, when=when),
-                "success",
-            )
+            flash(_("“%(subject)s” is scheduled for %(when)s.", subject=announcement.subject, when=when), "success")
             return redirect(url_for(".index", slug=slug))
     rows = list(
         db.session.scalars(
@@ -130,11 +127,7 @@ def edit(slug: str, announcement_id: int) -> str | Response:
     announcement = _announcement(event, announcement_id)
     if not announcement.editable:
         flash(
-            _(
-                "This %(kind_label)s was %(status)s and can no longer change.",
-                kind_label=announcement.kind_label.lower(),
-                status=announcement.status,
-            ),
+            _("This %(kind_label)s was %(status)s and can no longer change.", kind_label=announcement.kind_label.lower(), status=announcement.status),
             "error",
         )
         return redirect(url_for(".index", slug=slug))

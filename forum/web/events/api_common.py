@@ -215,10 +215,7 @@ def event_or_404(slug: str, officer: Officer | None) -> Event:
 def session_or_404(event: Event, session_id: int) -> Session:
     session = db.session.get(Session, session_id)
     if session is None or session.event_id != event.id:
-        abort(
-            404,
-            message=_("Event “%(slug)s” has no session %(session)s.", slug=event.slug, session=session_id),
-        )
+        abort(404, message=_("Event “%(slug)s” has no session %(session)s.", slug=event.slug, session=session_id))
     return session
 
 

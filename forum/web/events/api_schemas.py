@@ -51,6 +51,7 @@ WALL_TIME_ERRORS: dict[str, Any] = {
 }
 
 
+
 def string_list(make: str | Callable[[Any], list[str]], description: str = "") -> fields.Field:
     """A computed list of lines (`make`: a method's name, or a function of the object),
     documented as an array of strings: apispec cannot tell such a field's type by itself."""
@@ -60,7 +61,6 @@ def string_list(make: str | Callable[[Any], list[str]], description: str = "") -
     if callable(make):
         return fields.Function(make, metadata=doc)
     return fields.Method(make, metadata=doc)
-
 
 class _Pattern(validate.Regexp):
     """A Regexp that apispec documents as the field's `pattern`, matched against the whole
@@ -213,9 +213,7 @@ class OfficerSessionSchema(SessionSchema):
     """What an officer (API token) sees: the join link too, and notes after a write."""
 
     join_url = fields.String(metadata={"description": f"{OFFICER_ONLY}: the webinar link"})
-    notes = string_list(
-        "get_notes", "things the officer should know, e.g. an ambiguous wall time was resolved"
-    )
+    notes = string_list("get_notes", "things the officer should know, e.g. an ambiguous wall time was resolved")
 
     def get_notes(self, obj: Any) -> list[str]:
         return list(getattr(obj, "api_notes", []))
@@ -340,9 +338,7 @@ SPAM_DOC = (
     "non-member mail whose X-Spam-Score / X-Rspamd-Score is above this (or X-Spam-Flag: YES) "
     "is discarded or held without any notice"
 )
-SEARCH_LANGUAGE_DOC = (
-    "the language the archive's search stems words in (PostgreSQL text-search configuration)"
-)
+SEARCH_LANGUAGE_DOC = "the language the archive's search stems words in (PostgreSQL text-search configuration)"
 NON_MEMBER_DOC = "mail to the list from a non-member: held for a moderator, or discarded (never bounced)"
 SEAT_LIMIT_DOC = (
     "webinar series: seats (null = unlimited); raising it gives seats to the waiting list, in order, "
@@ -472,9 +468,7 @@ class EventInSchema(Schema):
     )
     second_language = fields.String(
         validate=validate.OneOf(["", *LANGUAGE_NAMES]),
-        metadata={
-            "description": "readers in this language see second_title, second_summary, second_outcomes"
-        },
+        metadata={"description": "readers in this language see second_title, second_summary, second_outcomes"},
     )
     second_title = fields.String(validate=[validate.Length(max=200), text_line])
     second_summary = fields.String(validate=[validate.Length(max=2000), api_multi_line])

@@ -153,10 +153,7 @@ def edit_event(slug: str) -> Page:
             db.session.commit()
             message = _("Saved.")
             if recipients and change.renamed:
-                message += " " + _(
-                    "The new title goes to %(recipients)s as a calendar update.",
-                    recipients=people(recipients),
-                )
+                message += " " + _("The new title goes to %(recipients)s as a calendar update.", recipients=people(recipients))
             flash(message, "success")
             return redirect(url_for("manage.event", slug=ev.slug))
     if request.method == "POST":
@@ -181,10 +178,7 @@ def publish(slug: str) -> Response:
     form = ConfirmForm()
     submitted(form, _("The form expired. Go back, reload the page and try again."))
     if commit_or_flash(lambda: editing.publish_event(ev), editing.EventChangeError):
-        flash(
-            _("Published. The public page is live at %(slug)s.", slug=url_for("public.event", slug=ev.slug)),
-            "success",
-        )
+        flash(_("Published. The public page is live at %(slug)s.", slug=url_for('public.event', slug=ev.slug)), "success")
         for warning in actions.publish_warnings(ev):
             flash(warning, "warning")
     return redirect(url_for("manage.event", slug=ev.slug))
@@ -199,11 +193,7 @@ def cancel_event(slug: str) -> Page:
         actions.cancel_event(ev)
         db.session.commit()
         flash(
-            _(
-                "“%(title)s” is cancelled. Calendar cancellations go to %(recipients)s.",
-                title=ev.title,
-                recipients=people(recipients),
-            ),
+            _("“%(title)s” is cancelled. Calendar cancellations go to %(recipients)s.", title=ev.title, recipients=people(recipients)),
             "success",
         )
         return redirect(url_for("manage.event", slug=ev.slug))
@@ -216,3 +206,4 @@ def cancel_event(slug: str) -> Page:
 def preview(slug: str) -> Page:
     ev = get_event(slug)
     return render_template("public/event.html", **{**event_context(ev), "preview": True})
+

@@ -237,12 +237,8 @@ def edit_session(slug: str, session_id: int) -> Page:
             done = _saved_session(
                 slug,
                 form,
-                lambda: editing.edit_session(
-                    session, start, end, form.timezone.data, **_session_values(form)
-                ),
-                lambda notes: flash_saved(
-                    _("Session saved."), notes, ev, recipients if session.sequence != before else 0
-                ),
+                lambda: editing.edit_session(session, start, end, form.timezone.data, **_session_values(form)),
+                lambda notes: flash_saved(_("Session saved."), notes, ev, recipients if session.sequence != before else 0),
             )
             if done is not None:
                 return done
@@ -297,13 +293,7 @@ def cancel_session(slug: str, session_id: int) -> Page:
         else:
             editing.cancel_session(session, reason=request.form.get("reason", ""))
             db.session.commit()
-            flash(
-                _(
-                    "Session cancelled. Calendar cancellations go to %(recipients)s.",
-                    recipients=people(recipients),
-                ),
-                "success",
-            )
+            flash(_("Session cancelled. Calendar cancellations go to %(recipients)s.", recipients=people(recipients)), "success")
         return redirect(url_for("manage.sessions", slug=slug))
     return render_template(
         "manage/cancel_session.html", event=ev, session=session, form=form, recipients=recipients

@@ -264,10 +264,7 @@ ERROR_TEXT = {
     403: ("You cannot do that here", "Your account does not allow this page or action."),
     404: ("Page not found", "The page may have moved, or the event may not be published yet."),
     405: ("That does not work here", "This address does not accept that kind of request."),
-    413: (
-        "That is too large",
-        "The file or form you sent is larger than this site accepts; send a smaller one.",
-    ),
+    413: ("That is too large", "The file or form you sent is larger than this site accepts; send a smaller one."),
     429: ("Too many tries", "Please wait a minute, then try again."),
     500: ("Something went wrong on our side", "It has been logged. Please try again in a few minutes."),
 }
@@ -296,9 +293,7 @@ def _detail(error: HTTPException) -> str | None:
 
 @bp.app_errorhandler(CSRFError)
 def csrf_error(error: CSRFError) -> tuple[str | Response, int]:
-    return render_error(
-        400, _("The form expired or was sent from another site. Reload the page and try again.")
-    )
+    return render_error(400, _("The form expired or was sent from another site. Reload the page and try again."))
 
 
 def _http_error(error: HTTPException) -> tuple[str | Response, int] | Response:

@@ -27,9 +27,7 @@ class MailTextForm(CheckedForm):
     intro = TextAreaField(
         _l("Intro paragraph"), description=_l("At the top, after the greeting. ") + PLACEHOLDER_HINT
     )
-    signoff = TextAreaField(
-        _l("Sign-off"), description=_l("Before the links at the end. ") + PLACEHOLDER_HINT
-    )
+    signoff = TextAreaField(_l("Sign-off"), description=_l("Before the links at the end. ") + PLACEHOLDER_HINT)
 
 
 @bp.route("/events/<slug>/mail-texts", methods=["GET", "POST"])

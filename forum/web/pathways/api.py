@@ -75,8 +75,7 @@ class ResourceSchema(Schema):
     description = fields.Str()
     topics = fields.List(fields.Str(), attribute="topic_list")
     event = fields.Method(
-        "_event",
-        metadata={"type": "string", "nullable": True, "description": "slug of the event it stands for"},
+        "_event", metadata={"type": "string", "nullable": True, "description": "slug of the event it stands for"}
     )
     session_id = fields.Int(allow_none=True)
     link = fields.Method(
@@ -168,10 +167,7 @@ def _slug() -> fields.Str:
         load_default="",
         validate=[
             validate.Length(max=80),
-            Pattern(
-                f"^(?:|{SLUG_RE.pattern[1:-1]})$",
-                error=_l("Use lower-case letters, digits and single hyphens."),
-            ),
+            Pattern(f"^(?:|{SLUG_RE.pattern[1:-1]})$", error=_l("Use lower-case letters, digits and single hyphens.")),
         ],
         metadata=SLUG_DOC,
     )
@@ -211,8 +207,7 @@ class StepInSchema(Schema):
 
     resource_id = fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
     event = fields.Str(
-        validate=[validate.Length(min=1, max=80), slug_pattern],
-        metadata={"description": "slug of an event here"},
+        validate=[validate.Length(min=1, max=80), slug_pattern], metadata={"description": "slug of an event here"}
     )
     session_id = fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
     why = fields.Str(load_default="", validate=[validate.Length(max=500), api_multi_line])
@@ -240,9 +235,7 @@ class PathwayInSchema(Schema):
     )
     topics = topics_in(load_default=list)
     steps = fields.List(fields.Nested(StepInSchema), load_default=list)
-    publish = StrictBoolean(
-        load_default=False, metadata={"description": "true: publish once made (needs a step)"}
-    )
+    publish = StrictBoolean(load_default=False, metadata={"description": "true: publish once made (needs a step)"})
 
 
 @bp.record_once
@@ -322,13 +315,8 @@ def get_pathway(slug: str) -> Any:
 @bp.arguments(PathwayInSchema)
 @answers(
     bp,
-    201,
-    PathwaySchema,
-    errors=(
-        401,
-        (404, "A need, resource, event or session named is not here."),
-        (409, "The address is taken, or `publish` without steps."),
-    ),
+    201, PathwaySchema,
+    errors=(401, (404, "A need, resource, event or session named is not here."), (409, "The address is taken, or `publish` without steps.")),
 )
 def create_pathway(data: dict[str, Any]) -> Any:
     """Create a pathway with its steps (and publish it at once with `publish: true`)."""
@@ -368,9 +356,7 @@ def list_needs() -> Any:
 @answers(bp, 201, NeedSchema, errors=(401, (409, "Another learning need has the address.")))
 def create_need(data: dict[str, Any]) -> Any:
     with refusing(_service_error, service.PathwayError):
-        need = service.save_need(
-            None, title=data["title"], slug=data["slug"], description=data["description"]
-        )
+        need = service.save_need(None, title=data["title"], slug=data["slug"], description=data["description"])
     _commit("slug", f"Another learning need already uses the address “{need.slug}”.")
     return need
 
@@ -394,8 +380,7 @@ def create_resource(data: dict[str, Any]) -> Any:
 @bp.arguments(StepInSchema)
 @answers(
     bp,
-    201,
-    PathwaySchema,
+    201, PathwaySchema,
     errors=(401, (404, "No such pathway, or the resource, event or session named.")),
 )
 def add_step(data: dict[str, Any], slug: str) -> Any:

@@ -30,21 +30,15 @@ class ResourceForm(CheckedForm):
     url = StringField(_l("Web address"), validators=[Length(max=1000)])
     kind = SelectField(_l("Kind"), choices=[SelectChoice(k, label) for k, label in service.KIND_CHOICES])
     minutes = IntegerField(_l("Estimated minutes"), validators=[Optional()])
-    topics = StringField(
-        _l("Topics"), description=_l("Separate topics with commas."), validators=[Length(max=500)]
-    )
+    topics = StringField(_l("Topics"), description=_l("Separate topics with commas."), validators=[Length(max=500)])
     description = TextAreaField(_l("Description"), description=_l("Markdown."))
     submit = SubmitField(_l("Save resource"))
 
 
 class TopicsForm(CheckedForm):
-    topics = StringField(
-        _l("Topics"), description=_l("Separate topics with commas."), validators=[Length(max=500)]
-    )
+    topics = StringField(_l("Topics"), description=_l("Separate topics with commas."), validators=[Length(max=500)])
     minutes = IntegerField(
-        _l("Estimated minutes"),
-        validators=[Optional()],
-        description=_l("Empty: the length of its live sessions."),
+        _l("Estimated minutes"), validators=[Optional()], description=_l("Empty: the length of its live sessions.")
     )
     submit = SubmitField(_l("Save"))
 
@@ -56,9 +50,7 @@ class ImportForm(CheckedForm):
 
 class NeedForm(CheckedForm):
     title = StringField(_l("Learning need"), validators=[Length(max=200)])
-    slug = StringField(
-        _l("Address"), validators=[Length(max=80)], description=_l("Made from the title when empty.")
-    )
+    slug = StringField(_l("Address"), validators=[Length(max=80)], description=_l("Made from the title when empty."))
     description = TextAreaField(_l("Description"), description=_l("Markdown."))
     submit = SubmitField(_l("Save learning need"))
 

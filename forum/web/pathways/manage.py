@@ -47,6 +47,8 @@ bp = officer_blueprint("pathways_manage", __name__, "/manage/pathways")
 F = TypeVar("F", bound=FlaskForm)
 
 
+
+
 def _pathway(slug: str) -> Pathway:
     item = Pathway.by_slug(slug)
     if item is None:
@@ -59,16 +61,12 @@ def _form_for(form_class: type[F], row: object) -> F:
     return form_class(obj=row) if request.method == "GET" else form_class()
 
 
-def _edit(
-    form: FlaskForm, change: Callable[[], Any], done: str, to: str, template: str, **context: Any
-) -> Page:
+def _edit(form: FlaskForm, change: Callable[[], Any], done: str, to: str, template: str, **context: Any) -> Page:
     """An officer's edit form: `_saved` on a valid submission, else the form's page (again)."""
     return _saved(form, change, done, to) or form_page(template, form, **context)
 
 
-def _saved(
-    form: FlaskForm, change: Callable[[], Any], done: str, to: str | Callable[[Any], str]
-) -> Response | None:
+def _saved(form: FlaskForm, change: Callable[[], Any], done: str, to: str | Callable[[Any], str]) -> Response | None:
     """On a valid submission, make `change` (a pathways service call): commit, say `done`
     and go to `to` (a URL, or one made from what `change` returned). A refusal goes on the
     form instead; None means: show the form (again)."""
@@ -221,16 +219,13 @@ def status(slug: str, action: str) -> Page:
     item = _pathway(slug)
     if action not in ("publish", "unpublish", "delete"):
         abort(404)
-
     def delete(pathway: Pathway) -> None:
         scopes.forget(pathway)  # its roles go with it
         service.delete_pathway(pathway)
 
     change = {"delete": delete, "publish": service.publish, "unpublish": service.unpublish}
     title = item.title
-    if ButtonForm().validate_on_submit() and commit_or_flash(
-        lambda: change[action](item), service.PathwayError
-    ):
+    if ButtonForm().validate_on_submit() and commit_or_flash(lambda: change[action](item), service.PathwayError):
         if action == "delete":
             flash(_("Deleted %(title)s.", title=title))
             return redirect(url_for(".index"), code=303)
@@ -245,10 +240,7 @@ def status(slug: str, action: str) -> Page:
 def resources() -> Page:
     form = ResourceForm()
     done = _saved(
-        form,
-        lambda: service.save_external(None, **_resource_fields(form)),
-        "Resource added.",
-        url_for(".resources"),
+        form, lambda: service.save_external(None, **_resource_fields(form)), "Resource added.", url_for(".resources")
     )
     return done or _resources_page(form, ImportForm(formdata=None), None)
 
@@ -371,9 +363,7 @@ def edit_need(need_id: int) -> Page:
 @bp.route("/needs/<int:need_id>/delete", methods=["POST"])
 def delete_need(need_id: int) -> Page:
     need = db.get_or_404(LearningNeed, need_id)
-    return button_post(
-        lambda: service.delete_need(need), f"Deleted the learning need {need.title}.", url_for(".needs")
-    )
+    return button_post(lambda: service.delete_need(need), f"Deleted the learning need {need.title}.", url_for(".needs"))
 
 
 # --- gaps ---------------------------------------------------------------------------------------------

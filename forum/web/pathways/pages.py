@@ -58,9 +58,7 @@ class PaceFields(CheckedForm):
         default=9,
     )
     timezone = SelectField(_l("Time zone"), default="America/New_York", widget=CachedSelect())
-    advance_on_done = BooleanField(
-        _l("When I mark a step done, send the next one straight away"), default=True
-    )
+    advance_on_done = BooleanField(_l("When I mark a step done, send the next one straight away"), default=True)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -325,8 +323,7 @@ def settings(token: str, follow_id: int) -> Any:
     back = redirect(url_for("subscriptions.preferences", token=token) + "#pathways", code=303)
     if not form.validate_on_submit():
         flash(
-            _("That change could not be saved: ")
-            + "; ".join(e for errs in form.errors.values() for e in errs),
+            _("That change could not be saved: ") + "; ".join(e for errs in form.errors.values() for e in errs),
             "error",
         )
         return back

@@ -142,12 +142,7 @@ def _event(slug: str) -> Event:
 def _question(event: Event, question_id: int) -> FormQuestion:
     question = service.get_question(service.event_form(event), question_id)
     if question is None:
-        abort(
-            404,
-            message=_(
-                "Event “%(slug)s” has no question %(question)s.", slug=event.slug, question=question_id
-            ),
-        )
+        abort(404, message=_("Event “%(slug)s” has no question %(question)s.", slug=event.slug, question=question_id))
     return question
 
 

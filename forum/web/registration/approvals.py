@@ -26,6 +26,7 @@ bp = officer_blueprint("approvals", __name__, "/manage/events/<slug>")
 PAGE_SIZE = 200
 
 
+
 def answers_for(subscriptions: list[Subscription]) -> dict[int, list[tuple[str, str, bool]]]:
     """{subscription id: [(question, answer as read, sensitive)]} in one query."""
     found: dict[int, list[tuple[str, str, bool]]] = {s.id: [] for s in subscriptions}

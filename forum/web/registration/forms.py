@@ -29,10 +29,8 @@ class PresetFieldsForm(CheckedForm):
     )
     sensitive = BooleanField(
         _l("Sensitive (demographics, health or accessibility needs)"),
-        description=_l(
-            "Always optional, with “Prefer not to say”; only officers see the answers, "
-            "and exports leave them out unless asked."
-        ),
+        description=_l("Always optional, with “Prefer not to say”; only officers see the answers, "
+        "and exports leave them out unless asked."),
     )
     notify = BooleanField(
         _l("Mail each answer to the event's contact when it is given"),

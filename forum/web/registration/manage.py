@@ -34,6 +34,7 @@ from forum.web.registration.forms import (
 bp = officer_blueprint("registration", __name__, "/manage")
 
 
+
 @bp.app_context_processor
 def _question_helpers() -> dict[str, Any]:
     """What `registration/_questions.html` needs on any page that shows a sign-up form."""

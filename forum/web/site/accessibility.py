@@ -36,9 +36,7 @@ def edit() -> Any:
     if not current_user.is_authenticated:
         return login.unauthorized()
     current = accessibility.current()
-    form = StatementForm(
-        data={"statement": "" if current.is_default else current.text, "contact": current.contact}
-    )
+    form = StatementForm(data={"statement": "" if current.is_default else current.text, "contact": current.contact})
     if form.validate_on_submit():
         try:
             accessibility.save(form.statement.data or "", form.contact.data or "")

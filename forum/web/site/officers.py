@@ -84,9 +84,7 @@ def reset_second_factor(officer_id: int) -> Response:
     totp.reset(officer)
     audit.record("officer.second_factor_reset", summary=officer.email)
     db.session.commit()
-    flash(
-        _("Two-step sign-in is off for %(email)s; they may set it up again.", email=officer.email), "success"
-    )
+    flash(_("Two-step sign-in is off for %(email)s; they may set it up again.", email=officer.email), "success")
     return redirect(url_for("officers.index"), 303)
 
 

@@ -29,6 +29,7 @@ from forum.web.forms import ConfirmForm, DuplicateForm, SeriesForm
 bp = officer_blueprint("setup", __name__, "/manage")
 
 
+
 @bp.route("/events/<slug>/sessions/series", methods=["POST"])
 def add_series(slug: str) -> Page:
     ev = get_event(slug)
@@ -69,9 +70,7 @@ def add_series(slug: str) -> Page:
         "end_time": form.end_time.data.strftime("%H:%M"),
     }
     cookie["series_form"] = kept
-    flash_saved(
-        ngettext("Added %(num)d session.", "Added %(num)d sessions.", len(created)), notes, ev, recipients
-    )
+    flash_saved(ngettext("Added %(num)d session.", "Added %(num)d sessions.", len(created)), notes, ev, recipients)
     return redirect(url_for("manage.sessions", slug=slug) + "#add-series")
 
 
@@ -96,12 +95,7 @@ def duplicate(slug: str) -> Page:
             else:
                 db.session.commit()
                 flash(
-                    _(
-                        "“%(title)s” is a new draft with %(sessions)s sessions and %(panelist_links)s panelists. Check it, then publish.",
-                        title=copy.title,
-                        sessions=len(copy.sessions),
-                        panelist_links=len(copy.panelist_links),
-                    ),
+                    _("“%(title)s” is a new draft with %(sessions)s sessions and %(panelist_links)s panelists. Check it, then publish.", title=copy.title, sessions=len(copy.sessions), panelist_links=len(copy.panelist_links)),
                     "success",
                 )
                 for warning in actions.dst_warnings(copy):
@@ -115,24 +109,13 @@ def duplicate(slug: str) -> Page:
 def delete_draft(slug: str) -> Page:
     ev = get_event(slug)
     if ev.published_at is not None or ev.status == "published":
-        flash(
-            _(
-                "A published event cannot be deleted (people may have it in their calendars); cancel it instead."
-            ),
-            "error",
-        )
+        flash(_("A published event cannot be deleted (people may have it in their calendars); cancel it instead."), "error")
         return redirect(url_for("manage.event", slug=slug))
     form = ConfirmForm()
     if form.validate_on_submit():
         title = ev.title
         actions.delete_draft(ev)
         db.session.commit()
-        flash(
-            _(
-                "Deleted the draft “%(title)s”. Its panelists are still available for other events.",
-                title=title,
-            ),
-            "success",
-        )
+        flash(_("Deleted the draft “%(title)s”. Its panelists are still available for other events.", title=title), "success")
         return redirect(url_for("manage.index"))
     return render_template("manage/delete_event.html", event=ev, form=form)

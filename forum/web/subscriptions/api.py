@@ -108,12 +108,7 @@ def _forum_subscription(token: str, sub_id: int) -> Subscription:
 
 
 def _dump(sub: Subscription) -> dict[str, Any]:
-    data = {
-        "id": sub.id,
-        "event": sub.event,
-        **delivery.delivery_of(sub),
-        "threads": thread_choices.choices_of(sub),
-    }
+    data = {"id": sub.id, "event": sub.event, **delivery.delivery_of(sub), "threads": thread_choices.choices_of(sub)}
     return SubscriptionDeliverySchema().dump(data)  # type: ignore[no-any-return]
 
 

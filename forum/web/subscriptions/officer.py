@@ -56,6 +56,10 @@ STATUS_LABELS = {
 }
 
 
+
+
+
+
 def get_subscription(event: Event, sub_id: int) -> Subscription:
     return get_owned(Subscription, sub_id, event, "That person is not registered for this event.")
 
@@ -157,9 +161,7 @@ def index(slug: str) -> Any:
 
 def _back_url(slug: str) -> str:
     """The subscribers page as the officer left it (search and status filter kept)."""
-    return url_for(
-        ".index", slug=slug, q=request.form.get("q") or None, status=request.form.get("status") or None
-    )
+    return url_for(".index", slug=slug, q=request.form.get("q") or None, status=request.form.get("status") or None)
 
 
 def _back(slug: str) -> Any:
@@ -173,9 +175,7 @@ def change_mode(slug: str, sub_id: int) -> Any:
     if form.validate_on_submit():
         service.change_mode(sub, form.mode.data)
         db.session.commit()
-        flash(
-            _("%(email)s now gets: %(mode_label)s.", email=sub.participant.email, mode_label=sub.mode_label)
-        )
+        flash(_("%(email)s now gets: %(mode_label)s.", email=sub.participant.email, mode_label=sub.mode_label))
     else:
         flash(_("Choose one of the delivery modes."), "error")
     return _back(slug)

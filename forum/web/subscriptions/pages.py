@@ -60,7 +60,6 @@ from forum.web.security import is_one_click
 
 bp = Blueprint("subscriptions", __name__)
 
-
 def mode_choices() -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in DELIVERY_MODES.items()]
 
@@ -89,9 +88,7 @@ subscribe_rate = limiter.shared_limit(subscribe_limit, scope="subscribe", method
 
 
 class SubscribeForm(CheckedForm):
-    email = EmailField(
-        _l("Email address"), validators=[InputRequired(_l("Enter an email address.")), valid_address]
-    )
+    email = EmailField(_l("Email address"), validators=[InputRequired(_l("Enter an email address.")), valid_address])
     name = StringField(_l("Name (optional)"), validators=[Length(max=200)])
     mode = SelectField(_l("Delivery"), choices=mode_choices(), default="each")
     # Required only when the event has a code of conduct (checked by the service, which
@@ -129,9 +126,7 @@ def zone_choices() -> list[SelectChoice]:
     unset = SelectChoice("", "Not set: show each event's own zone")
 
     return [unset] + [
-        SelectChoice(name, label, optgroup=group)
-        for group, entries in zone_picker(clock.now())
-        for name, label in entries
+        SelectChoice(name, label, optgroup=group) for group, entries in zone_picker(clock.now()) for name, label in entries
     ]
 
 
@@ -152,18 +147,11 @@ def preferences_form(participant: Participant, subs: list[Subscription]) -> Prof
     class Form(ProfileForm):
         pass
 
-    data: dict[str, Any] = {
-        "name": participant.name,
-        "timezone": participant.timezone or browser_zone(participant),
-    }
+    data: dict[str, Any] = {"name": participant.name, "timezone": participant.timezone or browser_zone(participant)}
     for sub in subs:
         if sub.event.is_eforum:
             title = sub.event.title
-            setattr(
-                Form,
-                f"mode_{sub.id}",
-                SelectField(_("Delivery for %(event)s", event=title), choices=mode_choices()),
-            )
+            setattr(Form, f"mode_{sub.id}", SelectField(_("Delivery for %(event)s", event=title), choices=mode_choices()))
             for name, field in digest_fields(sub.event).items():
                 setattr(Form, f"{name}_{sub.id}", field)
             data[f"mode_{sub.id}"] = sub.mode
@@ -172,9 +160,7 @@ def preferences_form(participant: Participant, subs: list[Subscription]) -> Prof
                 setattr(
                     Form,
                     f"thread_{sub.id}_{choice.thread_id}",
-                    BooleanField(
-                        _l("Back to usual delivery for “%(subject)s”", subject=choice.thread.subject)
-                    ),
+                    BooleanField(_l("Back to usual delivery for “%(subject)s”", subject=choice.thread.subject)),
                 )
         setattr(Form, f"leave_{sub.id}", BooleanField(_("Leave %(event)s", event=sub.event.title)))
     data["language"] = i18n.recipient_locale(participant.language)
@@ -203,16 +189,10 @@ def digest_fields(event: Event) -> dict[str, SelectField]:
         for h in range(24)
     ]
     return {
-        "digest_rhythm": SelectField(
-            _l("Digest"), choices=[SelectChoice(k, v) for k, v in DIGEST_RHYTHMS.items()]
-        ),
-        "digest_style": SelectField(
-            _l("Digest holds"), choices=[SelectChoice(k, v) for k, v in DIGEST_STYLES.items()]
-        ),
+        "digest_rhythm": SelectField(_l("Digest"), choices=[SelectChoice(k, v) for k, v in DIGEST_RHYTHMS.items()]),
+        "digest_style": SelectField(_l("Digest holds"), choices=[SelectChoice(k, v) for k, v in DIGEST_STYLES.items()]),
         "digest_hour": SelectField(
-            _l("Digest hour"),
-            choices=hours,
-            description=_l("In your own time zone (above), when you pick one."),
+            _l("Digest hour"), choices=hours, description=_l("In your own time zone (above), when you pick one.")
         ),
         "digest_weekday": SelectField(
             _l("Weekly digest day"), choices=[SelectChoice(str(n), day) for n, day in enumerate(WEEKDAYS)]
@@ -415,13 +395,7 @@ def preferences(token: str) -> Any:
             return _preferences_page(participant, subs, form, token, {sub.id: str(exc)})
         db.session.commit()
         if left:
-            flash(
-                ngettext(
-                    "Your preferences are saved. You left %(num)d event.",
-                    "Your preferences are saved. You left %(num)d events.",
-                    left,
-                )
-            )
+            flash(ngettext("Your preferences are saved. You left %(num)d event.", "Your preferences are saved. You left %(num)d events.", left))
         else:
             flash(_("Your preferences are saved."))
         return redirect(url_for(".preferences", token=token), code=303)
@@ -429,11 +403,7 @@ def preferences(token: str) -> Any:
 
 
 def _preferences_page(
-    participant: Participant,
-    subs: list[Subscription],
-    form: ProfileForm,
-    token: str,
-    errors: dict[int, str] | None = None,
+    participant: Participant, subs: list[Subscription], form: ProfileForm, token: str, errors: dict[int, str] | None = None
 ) -> tuple[str, int]:
     past = [s for s in participant.subscriptions if s not in subs]
     page, status = form_page(
@@ -488,10 +458,7 @@ def send_invite(token: str, sub_id: int) -> Any:
         flash(
             _("A calendar invite for %(event)s is on its way.", event=sub.event.title)
             if queued
-            else _(
-                "No new invite was sent for %(event)s: nothing upcoming, or one went out today.",
-                event=sub.event.title,
-            )
+            else _("No new invite was sent for %(event)s: nothing upcoming, or one went out today.", event=sub.event.title)
         )
     return redirect(url_for(".preferences", token=token), code=303)
 

@@ -177,9 +177,7 @@ RULES: dict[str, Rule] = {
     "officers.reactivate": site(r.SITE_ADMIN),
     "officers.revoke": site(r.SITE_ADMIN),
     # mentoring programmes (forum/web/mentoring): site-wide, like pathways
-    "mentoring_manage.index": Rule(
-        r.SIGNED_IN, r.EVENT_CREATE, "site"
-    ),  # lists the programmes the officer holds a role on
+    "mentoring_manage.index": Rule(r.SIGNED_IN, r.EVENT_CREATE, "site"),  # lists the programmes the officer holds a role on
     "mentoring_manage.members": site(r.SITE_ADMIN),
     "mentoring_manage.programme": prog(PV, PE),
     "mentoring_manage.cycle": prog(PV, PE),

@@ -70,13 +70,7 @@ def index(slug: str) -> tuple[str, int] | Response:
             return _page(event, form, 400)
         db.session.commit()
         flash(
-            _(
-                "%(email)s is now %(role)s of “%(title)s”.",
-                email=officer.email,
-                role=roles.ROLE_LABELS[form.role.data or ""],
-                title=event.title,
-            ),
-            "success",
+            _("%(email)s is now %(role)s of “%(title)s”.", email=officer.email, role=roles.ROLE_LABELS[form.role.data or ''], title=event.title), "success"
         )
         return redirect(url_for("team.index", slug=slug), code=303)
     return _page(event, form, 400 if form.errors else 200)
@@ -90,10 +84,7 @@ def revoke(slug: str, officer_id: int) -> tuple[str, int] | Response:
         return _page(event, GrantForm(formdata=None), 400)
     kept = commit_or_flash(lambda: roles.revoke(event, officer, by=current_user), roles.RoleError)
     if kept and kept.value:
-        flash(
-            _("%(email)s no longer holds a role on “%(title)s”.", email=officer.email, title=event.title),
-            "success",
-        )
+        flash(_("%(email)s no longer holds a role on “%(title)s”.", email=officer.email, title=event.title), "success")
     return redirect(url_for("team.index", slug=slug), code=303)
 
 

@@ -103,9 +103,7 @@ def _code_accepted(form: CodeForm, change: Callable[[str], object], action: str)
 def confirm() -> tuple[str, int] | Response:
     form, officer = CodeForm(), _me()
     codes: list[str] = []  # shown once, when the code is right
-    if _code_accepted(
-        form, lambda code: codes.extend(totp.confirm(officer, code)), "officer.second_factor_on"
-    ):
+    if _code_accepted(form, lambda code: codes.extend(totp.confirm(officer, code)), "officer.second_factor_on"):
         return render_template("team/recovery_codes.html", codes=codes), 200
     return _page(form, 400, enrolling=not officer.has_second_factor)
 

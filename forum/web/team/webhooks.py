@@ -90,8 +90,7 @@ def _index(event: Event | None) -> tuple[str, int] | Response:
         else:
             db.session.commit()
             flash(
-                _("Added. Its signing secret is on its page; deliveries start with the next change."),
-                "success",
+                _("Added. Its signing secret is on its page; deliveries start with the next change."), "success"
             )
             return redirect(_back(event, endpoint.id), code=303)
     return form_page(

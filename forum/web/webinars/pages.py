@@ -96,20 +96,14 @@ def _officer_event(slug: str) -> Event:
     webinar series only (an e-forum has no tab for them, and a typed URL gets a 404)."""
     event = officer_event(slug)
     if event.is_eforum:
-        abort(
-            404,
-            description=_l("Seats, join links and recordings are for webinar series; this is an e-forum."),
-        )
+        abort(404, description=_l("Seats, join links and recordings are for webinar series; this is an e-forum."))
     return event
 
 
 class SeatsForm(CheckedForm):
     seat_limit = IntegerField(
         _l("Seat limit (empty: unlimited)"),
-        validators=[
-            Optional(),
-            NumberRange(min=1, max=1_000_000, message=_l("A whole number of at least 1.")),
-        ],
+        validators=[Optional(), NumberRange(min=1, max=1_000_000, message=_l("A whole number of at least 1."))],
     )
     door_minutes = IntegerField(
         _l("Join links open this many minutes before each session"),
@@ -197,9 +191,7 @@ class MaterialForm(CheckedForm):
         _l("What"), choices=[SelectChoice(k, v) for k, v in MATERIAL_KINDS.items()], default="recording"
     )
     title = StringField(_l("Title (optional)"), validators=[Length(max=200)])
-    url = URLField(
-        _l("Link"), validators=[InputRequired(_l("Give the link (https://...).")), Length(max=500)]
-    )
+    url = URLField(_l("Link"), validators=[InputRequired(_l("Give the link (https://...).")), Length(max=500)])
     public = SelectField(
         _l("Who may see it"),
         choices=[SelectChoice(k, v) for k, v in MATERIAL_VISIBILITY.items()],
@@ -240,16 +232,11 @@ def recordings_page(slug: str) -> Any:
         else:
             db.session.commit()
             flash(
-                _(
-                    "Added to %(display_title)s. Registrants get one “recording available” mail per session once it is over.",
-                    display_title=session.display_title,
-                )
+                _("Added to %(display_title)s. Registrants get one “recording available” mail per session once it is over.", display_title=session.display_title)
             )
             return redirect(url_for(".recordings_page", slug=slug), code=303)
     signup = SignupForm(formdata=None, data={"offer": event.recordings_signup})
-    return form_page(
-        "webinars/recordings.html", form, event=event, button=ButtonForm(formdata=None), signup=signup
-    )
+    return form_page("webinars/recordings.html", form, event=event, button=ButtonForm(formdata=None), signup=signup)
 
 
 class SignupForm(CheckedForm):
