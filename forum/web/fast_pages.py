@@ -104,14 +104,26 @@ class FastPages:
                 if len(self._paths) >= PATHS_SIZE:
                     self._paths.clear()
                 self._paths.add(Request(environ).path)
-            pending = environ.pop(page_cache.PENDING, None)
-            if pending is not None and status.startswith("200 ") and exc_info is None:
-                key, body, csrf_form = pending
-                kept = tuple((k, v) for k, v in headers if k.lower() not in PER_ANSWER)
-                page_cache.store(self.app).put(key, page_cache.Entry(body, kept, csrf_form))
+            pending: page_cache.Pending | None = environ.pop(page_cache.PENDING, None)
+            if pending is not None and exc_info is None:
+                self._keep(pending, status, headers)
             return start_response(status, headers, exc_info)
 
         return keep
+
+    def _keep(self, pending: page_cache.Pending, status: str, headers: list[tuple[str, str]]) -> None:
+        """Store a page the app answered 200, or a file it answered 200 or 304 (then with the
+        Content-Type werkzeug left off the 304)."""
+        own = pending.own
+        if status.startswith("200 "):
+            kept = tuple((k, v) for k, v in headers if k.lower() not in PER_ANSWER)
+        elif status.startswith("304 ") and own is not None and pending.content_type:
+            kept = (*((k, v) for k, v in headers if k.lower() not in PER_ANSWER), ("Content-Type", pending.content_type))
+        else:
+            return
+        etag, modified = (own.etag, own.last_modified) if own is not None else (None, None)
+        entry = page_cache.Entry(pending.body, kept, pending.csrf_form, etag, modified)
+        page_cache.store(self.app).put(pending.key, entry)
 
     def _session(self, req: Request) -> dict[str, Any] | None:
         """The reader's session when the fast path may serve them, else None."""
@@ -160,6 +172,9 @@ class FastPages:
         if entry is None:
             return None
 
+        if entry.etag is not None:  # a file: its own validators, no session in it
+            return _file(req, entry)
+
         def tags() -> Version:
             secret = data.get("csrf_token") if entry.csrf_form else False
             return page_cache.validators(key, version[1], now, secret)
@@ -200,5 +215,18 @@ class FastPages:
 
 
 def _validator_headers(found: Version) -> list[tuple[str, str]]:
-    assert found.last_modified is not None  # page_cache.validators always gives one
-    return [("ETag", quote_etag(found.etag)), ("Last-Modified", http_date(found.last_modified))]
+    tags = [("ETag", quote_etag(found.etag))]
+    if found.last_modified is not None:  # page_cache.validators always gives one; a file may not
+        tags.append(("Last-Modified", http_date(found.last_modified)))
+    return tags
+
+
+def _file(req: Request, entry: page_cache.Entry) -> Served:
+    """A stored file (`page_cache.cached_file`), or 304 with its own validators."""
+    found = Version(entry.etag or "", entry.modified)
+    if not_modified_by(req, found):
+        kept = Headers([*entry.headers, *_validator_headers(found)])
+        remove_entity_headers(kept)
+        return "304 NOT MODIFIED", kept.to_wsgi_list(), b""
+    headers = [*entry.headers, *_validator_headers(found), ("Content-Length", str(len(entry.body)))]
+    return "200 OK", headers, entry.body
