@@ -10,7 +10,8 @@ served the same way, then, for each URL, sends a fixed number of GET requests fr
 `--clients` Python client processes (new connection per request, as gunicorn's sync workers
 close them), and right after runs `wrk` on the same URL for `--wrk-seconds`: the Python
 client shares the two CPUs with the servers and costs them more than wrk (C) does, so the two
-are printed side by side. For each: requests/s, the ratio to the minimal page, the 99th
+are printed side by side. For each: requests/s, the ratio to the minimal page (measured just
+before it with the same client: the load on a shared machine moves), the 99th
 percentile latency, and the server's CPU seconds per 1,000 requests (gunicorn, its workers
 and their PostgreSQL backends, read from /proc: what carries to another machine), with the
 load average at the start and the end.
@@ -285,28 +286,31 @@ def main() -> None:
             FORUM_INSTANCE_PATH=instance,
         )
         page = f"/events/{slug}"
-        rows: list[tuple[Result, WrkResult | None]] = []
+        rows: list[tuple[Result, Result, WrkResult | None, WrkResult | None]] = []
 
-        def both(pool: ProcessPoolExecutor, port: int, name: str, path: str, headers: dict[str, str]) -> None:
-            """Our client, then wrk, on the same URL: side by side in one run."""
+        def both(pool: ProcessPoolExecutor, minimal: int, port: int, name: str, path: str,
+                 headers: dict[str, str]) -> None:
+            """The minimal page, then this URL, with our client and then with wrk: each ratio is
+            to the minimal page measured just before it (the machine's load moves meanwhile)."""
+            base = measure(pool, "minimal", minimal, "/", args.requests, args.clients, {})
             ours = measure(pool, name, port, path, args.requests, args.clients, headers)
-            rows.append((ours, wrk(name, port, path, args.wrk_seconds, headers)))
+            wbase = wrk("minimal", minimal, "/", args.wrk_seconds, {})
+            rows.append((base, ours, wbase, wrk(name, port, path, args.wrk_seconds, headers)))
 
-        with ProcessPoolExecutor(args.clients) as pool:
-            with gunicorn("minimal_app:app", args.workers, env, ROOT / "bench") as port:
-                both(pool, port, "minimal Flask page", "/", {})
+        with ProcessPoolExecutor(args.clients) as pool, \
+                gunicorn("minimal_app:app", args.workers, env, ROOT / "bench") as minimal:
             with gunicorn("wsgi:app", args.workers, env, ROOT) as port:
-                both(pool, port, "event page", page, {})
-                both(pool, port, "event page, If-None-Match (304)", page, _returning(port, page))
-                both(pool, port, "index /", "/", {})
-                both(pool, port, "pathway page", f"/pathways/{pathway}", {})
-                both(pool, port, "panelist page", f"/panelists/{person}", {})
-                both(pool, port, "public event feed (.ics)", f"/feeds/events/{slug}.ics", {})
-                both(pool, port, "public calendar feed (.ics)", "/feeds/calendar.ics", {})
+                both(pool, minimal, port, "event page", page, {})
+                both(pool, minimal, port, "event page, If-None-Match (304)", page, _returning(port, page))
+                both(pool, minimal, port, "index /", "/", {})
+                both(pool, minimal, port, "pathway page", f"/pathways/{pathway}", {})
+                both(pool, minimal, port, "panelist page", f"/panelists/{person}", {})
+                both(pool, minimal, port, "public event feed (.ics)", f"/feeds/events/{slug}.ics", {})
+                both(pool, minimal, port, "public calendar feed (.ics)", "/feeds/calendar.ics", {})
             # the same app with PAGE_VERSION_WATCH=1: the version kept per process (LISTEN/NOTIFY)
             with gunicorn("wsgi:app", args.workers, env | {"PAGE_VERSION_WATCH": "1"}, ROOT) as port:
-                both(pool, port, "event page, watched version", page, {})
-                both(pool, port, "event page, 304, watched version", page, _returning(port, page))
+                both(pool, minimal, port, "event page, watched version", page, {})
+                both(pool, minimal, port, "event page, 304, watched version", page, _returning(port, page))
 
     used = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = sum(u.ru_utime + u.ru_stime for u in used)
@@ -316,18 +320,20 @@ def main() -> None:
     print(f"CPU seconds (this run, servers, database backends and clients included): {cpu:.1f}")
     print(f"gunicorn --workers {args.workers} (sync) on 127.0.0.1, PostgreSQL; ours: {args.clients} client processes "
           f"x {args.requests} requests per URL (a new connection each); wrk -t1 -c4 -d{args.wrk_seconds}s (C)")
-    print("CPU s/1k: the server's CPU (gunicorn, its workers, their PostgreSQL backends) per 1,000 requests")
-    print(f"{'':<36} {'---- Python client ----':^38} {'---- wrk ----':^38}")
-    head = f"{'req/s':>8} {'x min':>7} {'p99 ms':>7} {'CPU s/1k':>8}"
-    print(f"{'page':<36} {head} {'status':>6} {head}")
-    base, wbase = rows[0][0].rps, rows[0][1].rps if rows[0][1] else float("nan")
-    for ours, theirs in rows:
-        line = f"{ours.name:<36} {ours.rps:8.1f} {ours.rps / base:7.3f} {ours.p99_ms:7.1f} "
+    print("CPU s/1k: the server's CPU (gunicorn, its workers, their PostgreSQL backends) per 1,000 requests;")
+    print("x min: req/s over the minimal page's, measured just before with the same client; min req/s: that page's")
+    print(f"{'':<34} {'---- Python client ----':^46} {'---- wrk ----':^46}")
+    head = f"{'req/s':>7} {'min req/s':>9} {'x min':>6} {'p99 ms':>7} {'CPU s/1k':>8}"
+    print(f"{'page':<34} {head} {'status':>6} {head}")
+    minimal_cpu = [1000 * b.cpu_s / b.requests for b, _, _, _ in rows]
+    for base, ours, wbase, theirs in rows:
+        line = f"{ours.name:<34} {ours.rps:7.1f} {base.rps:9.1f} {ours.rps / base.rps:6.3f} {ours.p99_ms:7.1f} "
         line += f"{1000 * ours.cpu_s / ours.requests:8.2f} {'/'.join(map(str, ours.statuses)):>6}"
-        if theirs is not None:
+        if theirs is not None and wbase is not None:
             per_k = 1000 * theirs.cpu_s / theirs.requests if theirs.requests else float("nan")
-            line += f" {theirs.rps:8.1f} {theirs.rps / wbase:7.3f} {theirs.p99_ms:7.1f} {per_k:8.2f}"
+            line += f" {theirs.rps:7.1f} {wbase.rps:9.1f} {theirs.rps / wbase.rps:6.3f} {theirs.p99_ms:7.1f} {per_k:8.2f}"
         print(line)
+    print(f"minimal page itself: CPU s/1k {min(minimal_cpu):.2f}-{max(minimal_cpu):.2f} (Python client)")
     print("The machine is shared (2 CPUs, other sessions' tests and servers): req/s and p99 move with the load;"
           " the ratios to the minimal page and the CPU per request are what carry to another machine.")
 

@@ -21,6 +21,9 @@ database or Redis away: Flask then answers, or reports, as it always does).
 
 from __future__ import annotations
 
+import copy
+import hmac
+import json
 import logging
 import secrets
 import time
@@ -29,6 +32,8 @@ from typing import Any, cast
 
 from flask import Flask
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer, want_bytes
+from itsdangerous.encoding import base64_encode
+from itsdangerous.signer import HMACAlgorithm
 from werkzeug.http import dump_cookie, http_date, is_entity_header, parse_cookie, quote_etag
 from werkzeug.wrappers import Request
 
@@ -277,25 +282,60 @@ def _file(environ: dict[str, Any], entry: page_cache.Entry) -> Served:
 
 
 class _KeptKeySigner(TimestampSigner):
-    """itsdangerous' TimestampSigner, its key derived once: `Serializer.dumps` builds a signer
-    and derives its key (a hash) for every signature, a tenth of a first visit's answer."""
+    """itsdangerous' TimestampSigner, its key derived once and its HMAC made in one call:
+    `Serializer.dumps` builds a signer, derives its key (a hash) and builds an HMAC object for
+    every signature, a tenth of a first visit's answer."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._key = super().derive_key()
+        algorithm = self.algorithm
+        self._digest = algorithm.digest_method().name if isinstance(algorithm, HMACAlgorithm) else None
 
     def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
         return self._key if secret_key is None else super().derive_key(secret_key)
 
+    def get_signature(self, value: str | bytes) -> bytes:
+        if self._digest is None:
+            return super().get_signature(value)
+        return base64_encode(hmac.digest(self._key, want_bytes(value), self._digest))
+
+
+class _Compact:
+    """JSON as Flask's tagged serializer writes a session of plain strings and booleans
+    (tagging leaves those as they are), without its walk over the value."""
+
+    @staticmethod
+    def dumps(obj: Any) -> str:
+        return json.dumps(obj, separators=(",", ":"))
+
+    @staticmethod
+    def loads(payload: str | bytes) -> Any:  # never called: the fast path only signs
+        return json.loads(payload)
+
+
+def _plain(obj: Any) -> bool:
+    return isinstance(obj, dict) and all(
+        isinstance(k, str) and not k.startswith(" ") and isinstance(v, str | bool) for k, v in obj.items()
+    )
+
 
 def signing(serializer: URLSafeTimedSerializer) -> Callable[[Any], str]:
-    """`serializer.dumps`, the same bytes, with one signer kept (`tests/test_fast_pages.py`
-    checks they agree). Any other kind of serializer: its own dumps."""
+    """`serializer.dumps`, the same bytes, with one signer kept and, for a plain session, the
+    JSON written directly (both checked against the serializer's own here, and in
+    `tests/test_fast_pages.py`). Any other kind of serializer: its own dumps."""
     if serializer.signer is not TimestampSigner or not serializer.is_text_serializer:
         return cast(Callable[[Any], str], serializer.dumps)
     signer = _KeptKeySigner(serializer.secret_keys, salt=serializer.salt, **serializer.signer_kwargs)
+    if signer.get_signature(b"probe") != serializer.make_signer().get_signature(b"probe"):
+        signer._digest = None
+    plain = copy.copy(serializer)
+    plain.serializer, plain.serializer_kwargs = _Compact, {}
+    probe = {"_fresh": False, "csrf_token": "0f" * 20}
+    direct = plain.dump_payload(probe) == serializer.dump_payload(probe)
 
     def dumps(obj: Any) -> str:
-        return signer.sign(want_bytes(serializer.dump_payload(obj))).decode("utf-8")
+        payload = plain.dump_payload(obj) if direct and _plain(obj) else serializer.dump_payload(obj)
+        return signer.sign(want_bytes(payload)).decode("utf-8")
 
     return dumps
