@@ -253,6 +253,10 @@ def wrk(name: str, port: int, path: str, seconds: int, headers: dict[str, str] |
     return WrkResult(name, float(rps.group(1)), p99_ms, int(done.group(1)) if done else 0, cpu)
 
 
+def _per_k(result: WrkResult) -> float:
+    return 1000 * result.cpu_s / result.requests if result.requests else float("nan")
+
+
 def _pct(ordered: list[float], pct: int) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
@@ -321,17 +325,19 @@ def main() -> None:
     print(f"gunicorn --workers {args.workers} (sync) on 127.0.0.1, PostgreSQL; ours: {args.clients} client processes "
           f"x {args.requests} requests per URL (a new connection each); wrk -t1 -c4 -d{args.wrk_seconds}s (C)")
     print("CPU s/1k: the server's CPU (gunicorn, its workers, their PostgreSQL backends) per 1,000 requests;")
-    print("x min: req/s over the minimal page's, measured just before with the same client; min req/s: that page's")
+    print("x min: req/s over the minimal page's, measured just before with the same client; min req/s, min CPU: "
+          "that page's")
     print(f"{'':<34} {'---- Python client ----':^46} {'---- wrk ----':^46}")
-    head = f"{'req/s':>7} {'min req/s':>9} {'x min':>6} {'p99 ms':>7} {'CPU s/1k':>8}"
+    head = f"{'req/s':>7} {'min req/s':>9} {'x min':>6} {'p99 ms':>7} {'CPU s/1k':>8} {'min CPU':>7}"
     print(f"{'page':<34} {head} {'status':>6} {head}")
     minimal_cpu = [1000 * b.cpu_s / b.requests for b, _, _, _ in rows]
     for base, ours, wbase, theirs in rows:
         line = f"{ours.name:<34} {ours.rps:7.1f} {base.rps:9.1f} {ours.rps / base.rps:6.3f} {ours.p99_ms:7.1f} "
-        line += f"{1000 * ours.cpu_s / ours.requests:8.2f} {'/'.join(map(str, ours.statuses)):>6}"
+        line += f"{1000 * ours.cpu_s / ours.requests:8.2f} {1000 * base.cpu_s / base.requests:7.2f}"
+        line += f" {'/'.join(map(str, ours.statuses)):>6}"
         if theirs is not None and wbase is not None:
-            per_k = 1000 * theirs.cpu_s / theirs.requests if theirs.requests else float("nan")
-            line += f" {theirs.rps:7.1f} {wbase.rps:9.1f} {theirs.rps / wbase.rps:6.3f} {theirs.p99_ms:7.1f} {per_k:8.2f}"
+            line += f" {theirs.rps:7.1f} {wbase.rps:9.1f} {theirs.rps / wbase.rps:6.3f} {theirs.p99_ms:7.1f}"
+            line += f" {_per_k(theirs):8.2f} {_per_k(wbase):7.2f}"
         print(line)
     print(f"minimal page itself: CPU s/1k {min(minimal_cpu):.2f}-{max(minimal_cpu):.2f} (Python client)")
     print("The machine is shared (2 CPUs, other sessions' tests and servers): req/s and p99 move with the load;"

@@ -34,7 +34,8 @@ from flask import Flask
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer, want_bytes
 from itsdangerous.encoding import base64_encode
 from itsdangerous.signer import HMACAlgorithm
-from werkzeug.http import dump_cookie, http_date, is_entity_header, parse_cookie, quote_etag
+from werkzeug.datastructures import ETags
+from werkzeug.http import dump_cookie, http_date, is_entity_header, parse_cookie, parse_etags, quote_etag
 from werkzeug.wrappers import Request
 
 from forum.core import clock
@@ -260,11 +261,25 @@ class _Tags:
         self.etag = self.headers[0]
 
 
+#: If-None-Match headers already parsed (a revalidating browser sends the same one each time)
+_ETAGS: dict[str, ETags] = {}
+
+
 def _not_modified(environ: dict[str, Any], found: Version) -> bool:
-    """`versions.not_modified_by` on the raw headers: nothing parsed when there are none."""
-    if not environ.get("HTTP_IF_NONE_MATCH") and not environ.get("HTTP_IF_MODIFIED_SINCE"):
+    """`versions.not_modified_by` on the raw headers, each parsed once: building werkzeug's
+    Request to read them was a third of a 304's own work."""
+    match, since = environ.get("HTTP_IF_NONE_MATCH"), environ.get("HTTP_IF_MODIFIED_SINCE")
+    if match:
+        etags = _ETAGS.get(match)
+        if etags is None:
+            if len(_ETAGS) >= VERIFIED_SIZE:
+                _ETAGS.clear()
+            etags = _ETAGS[match] = parse_etags(match)
+        if etags:  # If-None-Match decides when present (RFC 9110)
+            return etags.contains_weak(found.etag)
+    if not since:
         return False
-    return not_modified_by(Request(environ), found)
+    return not_modified_by(Request(environ), found)  # rare: If-Modified-Since alone
 
 
 def _without_entity(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
