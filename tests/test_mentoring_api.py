@@ -143,7 +143,7 @@ def test_both_doors_make_the_same_programme_cycle_and_matches(app, client):
     with clock.frozen(AFTER):
         suggestions = client.get(f"/api/v1/mentoring/cycles/{api_cycle.id}/suggestions", headers=auth).json
         assert len(suggestions["pairs"]) == 1
-        assert suggestions["unmatched"][0]["reason"] == "not enough mentors: 2 mentees for 1 places"
+        assert suggestions["unmatched"][0]["reason"] == "not enough mentors: 2 mentees for 1 place"
         pair = suggestions["pairs"][0]
         made = client.post(
             f"/api/v1/mentoring/cycles/{api_cycle.id}/matches",

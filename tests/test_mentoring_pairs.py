@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 
+from flask_babel import force_locale
 from pypdf import PdfReader
 
 from forum.core import clock
 from forum.core.extensions import db
-from forum.mentoring import applications, matching, programmes
+from forum.mentoring import applications, matching, pairs, programmes
 from forum.models import MentoringCheckIn, MentoringMatch, Participant
 from forum.scheduling.scheduler import run_job
 from forum.subscriptions.erasure import erase_participant
@@ -239,3 +240,27 @@ def test_a_french_speaking_mentee_gets_every_mail_in_french(app, client):
     pdf = next(p for p in parsed(mailed).iter_attachments() if p.get_content_type() == "application/pdf")
     words = PdfReader(BytesIO(pdf.get_content())).pages[0].extract_text()
     assert "Attestation de participation" in words and "a participé à" in words
+
+
+def test_a_full_mentor_is_refused_with_a_plural_in_the_officers_language(app, client):
+    """Pairing a second mentee with a one-place mentor says why, with the number agreeing
+    ("1 mentee", not "1 mentee(s)"), in French for a French-speaking officer."""
+    make_cycle(make_programme())
+    three_applicants(client)
+    mentor = application_of("paula@example.org", "mentor")
+    first = application_of("marlowe@example.org", "mentee")
+    second = application_of("noor@example.org", "mentee")
+    with clock.frozen(MATCH_DAY):
+        pairs.create_match(mentor.cycle, mentor, first)
+        db.session.commit()
+        for locale, expected in (
+            ("en", "Paula Holmes offered to take 1 mentee and has no place left."),
+            ("fr", "Paula Holmes a proposé de prendre 1 personne mentorée et n’a plus de place libre."),
+        ):
+            with app.test_request_context(), force_locale(locale):
+                try:
+                    pairs.create_match(mentor.cycle, mentor, second)
+                except pairs.MentoringError as refused:
+                    assert str(refused) == expected
+                else:  # pragma: no cover - the failure this test is for
+                    raise AssertionError("a full mentor took a second mentee")

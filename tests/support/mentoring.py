@@ -160,7 +160,7 @@ def match_on_the_page(client):  # type: ignore[no-untyped-def]
         sign_in(client)
         page = client.get(url).get_data(as_text=True)
         assert "shared interests: storytime" in page
-        assert "Unmatched: not enough mentors: 2 mentees for 1 places" in page
+        assert "Unmatched: not enough mentors: 2 mentees for 1 place" in page
         data = {
             "csrf_token": csrf_from(page),
             "action": "confirm",
