@@ -57,6 +57,7 @@ def test_midyear_and_final_evaluations_at_each_persons_hour(app, client):
         useful, often, _match, text = questions
         refused = client.post(link, data={"csrf_token": csrf_from(page.data), f"q{useful.id}": "9"})
         assert refused.status_code == 400 and b"Choose a rating from 1 to 5." in refused.data
+        assert b"Please check this answer<" in refused.data, "one wrong answer: the summary counts it"
         done = client.post(
             link,
             data={

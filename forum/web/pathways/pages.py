@@ -30,7 +30,7 @@ from forum.pathways import follow as following
 from forum.pathways import service
 from forum.team import scopes
 from forum.web.events.public import line_zones, viewer_zone_from_request, zone_lines_for
-from forum.web.forms import CachedSelect
+from forum.web.forms import CachedSelect, ConfirmForm
 from forum.web.helpers import commit_or_flash, confirm_page, form_page
 from forum.web.page_cache import cached_page
 from forum.web.security import is_one_click
@@ -77,10 +77,6 @@ class PaceForm(PaceFields):
     resume = SubmitField(_l("Resume"))
     leave = SubmitField(_l("Stop following"))
     restart = SubmitField(_l("Follow again"))
-
-
-class ButtonForm(CheckedForm):
-    submit = SubmitField(_l("Continue"))
 
 
 # --- browsing ------------------------------------------------------------------------------------
@@ -249,7 +245,7 @@ def step_action(token: str, action: str) -> Any:
     if found is None or not found[0].participant.email:
         return _gone()
     item, step = found
-    form = ButtonForm()
+    form = ConfirmForm()
     acted = False
     if form.validate_on_submit():
         if action == "pause":
@@ -280,7 +276,7 @@ def leave(token: str) -> Any:
     item = _followed("pathway-leave", token)
     if not isinstance(item, PathwayFollow):
         return item
-    form = ButtonForm()
+    form = ConfirmForm()
     if is_one_click() or form.validate_on_submit():
         following.leave(item)
         db.session.commit()
