@@ -7,7 +7,6 @@ officer, a flash message, a session about to change) still reaches the app."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 
@@ -23,22 +22,13 @@ from forum.core.extensions import db
 from forum.models import Panelist
 from forum.web import page_cache
 from forum.web.fast_pages import FastPages
-from tests.conftest import REDIS_URL, csrf_from
+from tests.conftest import csrf_from
 from tests.support.factories import make_event
 from tests.support.live import make_officer, post_form, sign_in
 from tests.test_door_parity import web_form
 
 WALLS = [(datetime(2030, 9, 10, 13), datetime(2030, 9, 10, 14))]
 NOW = datetime(2030, 1, 1, 12, 0, 10, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "redis"])
-def cached(app: Flask, request: pytest.FixtureRequest) -> Iterator[str]:
-    """The app with its page cache in process memory or in Redis (Flask-Caching)."""
-    app.config["CACHE_URL"] = REDIS_URL if request.param == "redis" else ""
-    app.extensions.pop("forum_page_cache", None)
-    yield request.param
-    page_cache.store().clear()
 
 
 @pytest.fixture
@@ -293,3 +283,19 @@ def test_a_lost_database_connection_is_replaced(
     for _ in range(3):  # the app answers while the reader reconnects, then the fast path again
         page = _get(client, "/events/mentoring")
         assert page.status_code == 200 and "Mentoring in Technical Services" in page.get_data(as_text=True)
+
+
+def test_the_kept_signer_signs_as_itsdangerous_does(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path signs new sessions and CSRF tokens with one kept signer: the same bytes
+    as the app's own serializers give (else browsers would get cookies the app refuses)."""
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer  # noqa: PLC0415 - only this test pins its clock
+
+    from forum.web.fast_pages import signing  # noqa: PLC0415 - beside the import above
+
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: 1_900_000_000)
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    csrf = URLSafeTimedSerializer("test-secret", salt="wtf-csrf-token")
+    for data in ({"csrf_token": "ab" * 20}, {"_fresh": False, "csrf_token": "x"}, {}, {"n": [1, (2, 3)]}):
+        assert signing(serializer)(data) == serializer.dumps(data)
+        assert signing(csrf)("ab" * 20) == csrf.dumps("ab" * 20)
+    assert serializer.loads(signing(serializer)({"csrf_token": "cd" * 20})) == {"csrf_token": "cd" * 20}

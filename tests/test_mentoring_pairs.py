@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 
+from flask_babel import force_locale
 from pypdf import PdfReader
 
 from forum.core import clock
 from forum.core.extensions import db
-from forum.mentoring import applications, matching, programmes
+from forum.mentoring import applications, matching, pairs, programmes
 from forum.models import MentoringCheckIn, MentoringMatch, Participant
 from forum.scheduling.scheduler import run_job
 from forum.subscriptions.erasure import erase_participant
@@ -26,7 +27,7 @@ from tests.support.mentoring import (
     confirm_by_mail,
     make_cycle,
     make_programme,
-    match_on_the_page,
+    matched_cycle,
     members,
     sign_in,
     three_applicants,
@@ -35,9 +36,7 @@ from tests.support.subscriptions import link_in, outbox, parsed, text_of
 
 
 def test_matching_page_introduction_and_checkins_at_each_persons_hour(app, client):
-    make_cycle(make_programme())
-    three_applicants(client)
-    mentor, mentee, unmatched = match_on_the_page(client)
+    _cycle, (mentor, mentee, unmatched) = matched_cycle(client)
     match = db.session.scalar(db.select(MentoringMatch))
     assert (match.mentor_id, match.mentee_id, match.manual) == (mentor.id, mentee.id, False)
 
@@ -88,9 +87,7 @@ def test_matching_page_introduction_and_checkins_at_each_persons_hour(app, clien
 
 
 def test_not_working_and_quiet_pairs_alert_the_officer(app, client):
-    make_cycle(make_programme())
-    three_applicants(client)
-    match_on_the_page(client)
+    matched_cycle(client)
     with clock.frozen(datetime(2027, 4, 29, 17, 0, tzinfo=UTC)):
         run_job("mentoring")
     checkin = outbox("mentoring-checkin", recipient="paula@example.org")[0]
@@ -109,9 +106,7 @@ def test_not_working_and_quiet_pairs_alert_the_officer(app, client):
 
 
 def test_withdrawal_mid_year_tells_the_partner_and_offers_a_new_match(app, client):
-    cycle = make_cycle(make_programme())
-    three_applicants(client)
-    mentor, mentee, _other = match_on_the_page(client)
+    cycle, (mentor, mentee, _other) = matched_cycle(client)
     own = link_in(outbox("mentoring-intro", recipient="paula@example.org")[0], "/mentoring/application/")
     with clock.frozen(datetime(2027, 7, 1, 12, 0, tzinfo=UTC)):
         page = client.get(own)
@@ -131,9 +126,7 @@ def test_withdrawal_mid_year_tells_the_partner_and_offers_a_new_match(app, clien
 
 
 def test_erasure_mid_year_ends_the_match_and_forgets_the_application(app, client):
-    make_cycle(make_programme())
-    three_applicants(client)
-    _mentor, _mentee, _other = match_on_the_page(client)
+    matched_cycle(client)
     with clock.frozen(datetime(2027, 8, 1, 12, 0, tzinfo=UTC)):
         erase_participant(
             db.session.scalar(db.select(Participant).where(Participant.email == "marlowe@example.org"))
@@ -147,9 +140,7 @@ def test_erasure_mid_year_ends_the_match_and_forgets_the_application(app, client
 
 
 def test_end_of_year_certificate_for_both(app, client):
-    make_cycle(make_programme())
-    three_applicants(client)
-    match_on_the_page(client)
+    matched_cycle(client)
     match = db.session.scalar(db.select(MentoringMatch))
     assert match.ends_at == datetime(2028, 3, 29, 17, 0, tzinfo=UTC)  # noon in Chicago a year on
     with clock.frozen(match.ends_at + timedelta(hours=1)):
@@ -239,3 +230,27 @@ def test_a_french_speaking_mentee_gets_every_mail_in_french(app, client):
     pdf = next(p for p in parsed(mailed).iter_attachments() if p.get_content_type() == "application/pdf")
     words = PdfReader(BytesIO(pdf.get_content())).pages[0].extract_text()
     assert "Attestation de participation" in words and "a participé à" in words
+
+
+def test_a_full_mentor_is_refused_with_a_plural_in_the_officers_language(app, client):
+    """Pairing a second mentee with a one-place mentor says why, with the number agreeing
+    ("1 mentee", not "1 mentee(s)"), in French for a French-speaking officer."""
+    make_cycle(make_programme())
+    three_applicants(client)
+    mentor = application_of("paula@example.org", "mentor")
+    first = application_of("marlowe@example.org", "mentee")
+    second = application_of("noor@example.org", "mentee")
+    with clock.frozen(MATCH_DAY):
+        pairs.create_match(mentor.cycle, mentor, first)
+        db.session.commit()
+        for locale, expected in (
+            ("en", "Paula Holmes offered to take 1 mentee and has no place left."),
+            ("fr", "Paula Holmes a proposé de prendre 1 personne mentorée et n’a plus de place libre."),
+        ):
+            with app.test_request_context(), force_locale(locale):
+                try:
+                    pairs.create_match(mentor.cycle, mentor, second)
+                except pairs.MentoringError as refused:
+                    assert str(refused) == expected
+                else:  # pragma: no cover - the failure this test is for
+                    raise AssertionError("a full mentor took a second mentee")

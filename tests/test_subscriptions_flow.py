@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 from flask.testing import FlaskClient
 from icalendar import Calendar
@@ -144,6 +145,30 @@ def test_subscribe_form_errors_keep_input(app, client: FlaskClient) -> None:
     assert "code of conduct" in html and 'aria-invalid="true"' in html
     assert 'value="not-an-address"' in html and 'value="Jay Colbert"' in html
     assert "must have an @-sign" in html or "not valid" in html
+    assert outbox() == []
+
+
+def test_a_wrong_address_is_explained_in_the_readers_language(app, client: FlaskClient) -> None:
+    """email-validator's reasons are English only: an English reader gets its precise reason,
+    a French or Spanish reader the same diagnosis from our catalogs, not an English sentence
+    inside their page; the form keeps what they typed."""
+    event = make_event()
+    cases = {
+        ("en", "anna.example.org"): "An email address must have an @-sign.",
+        ("fr", "anna.example.org"): "Une adresse électronique contient un @, comme dans nom@example.org.",
+        ("es", "anna@"): "La parte después de la @ (el dominio, como example.org) no es válida.",
+        ("fr", "ann(a@example.org"): "La partie avant le @ n’est pas valide.",
+        ("es", "anna..b@example.org"): "No es una dirección de correo electrónico válida.",
+    }
+    for (language, typed), reason in cases.items():
+        headers = {"Accept-Language": language}
+        page = client.get(f"/events/{event.slug}/subscribe", headers=headers)
+        fields = {"csrf_token": csrf_from(page.data), "email": typed, "name": "Ana", "mode": "digest"}
+        answer = client.post(f"/events/{event.slug}/subscribe", data=fields, headers=headers)
+        assert answer.status_code == 400
+        html = unescape(answer.get_data(as_text=True))
+        assert reason in html, (language, typed)
+        assert f'value="{typed}"' in html
     assert outbox() == []
 
 

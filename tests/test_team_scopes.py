@@ -60,6 +60,8 @@ def test_an_owner_grants_a_viewer_who_reads_but_cannot_edit(app: Flask, client: 
     assert made.status_code in (302, 303), made.get_data(as_text=True)[-2000:]
     team = client.get("/manage/team/pathway/serials")
     assert team.status_code == 200
+    # the grant below makes an account for a new address, and the page says so as the event's does
+    assert "An address without an officer account gets one" in team.get_data(as_text=True)
     granted = submit(
         client, "/manage/team/pathway/serials", team.data, email="Reader@Example.org", role="viewer"
     )

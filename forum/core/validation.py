@@ -19,6 +19,7 @@ from typing import Any
 
 import idna
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -88,7 +89,29 @@ def normalize_email(raw: str, utf8_local_parts: Callable[[], bool] = _always) ->
     except EmailNotValidError as exc:
         if not local.isascii() and "before the @-sign" in str(exc):
             raise EmailError(str(UTF8_LOCAL_PART_MESSAGE)) from None
-        raise EmailError(str(exc)) from None
+        raise EmailError(email_problem(exc)) from None
+
+
+def email_problem(exc: EmailNotValidError) -> str:
+    """Why an address was refused, in the reader's language.
+
+    email-validator words its reasons in English only (some fifty of them, with the offending
+    characters). An English reader gets that precise reason; any other reader gets the same
+    diagnosis (no @, the part before it, the part after it, too long) from our catalogs, rather
+    than an English sentence inside a French or Spanish page."""
+    detail = str(exc)
+    locale = get_locale()
+    if locale is None or locale.language == "en":
+        return detail
+    if "too long" in detail:
+        return _("This email address is too long.")
+    if "@-sign" not in detail and "at-sign" not in detail:
+        return _("This is not a valid email address.")
+    if "must have an @-sign" in detail or "at-sign" in detail:
+        return _("An email address needs an @ sign, as in name@example.org.")
+    if "before the @-sign" in detail:
+        return _("The part before the @ is not valid.")
+    return _("The part after the @ (the domain, such as example.org) is not valid.")
 
 
 def unicode_domain(address: str) -> str:

@@ -27,6 +27,7 @@ from datetime import datetime
 
 import numpy as np
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from scipy.optimize import linear_sum_assignment
 from sqlalchemy import select
 
@@ -195,10 +196,11 @@ def assign(
         if not (scores[i] > FORBIDDEN / 2).any():
             unmatched[mentee.id] = _("every mentor with a place was ruled out for this mentee")
         elif shortage:
-            unmatched[mentee.id] = _(
-                "not enough mentors: %(mentees)d mentees for %(places)d places",
+            unmatched[mentee.id] = ngettext(  # a shortage: always two mentees or more
+                "not enough mentors: %(mentees)d mentees for %(num)d place",
+                "not enough mentors: %(mentees)d mentees for %(num)d places",
+                len(places),
                 mentees=len(mentees),
-                places=len(places),
             )
         else:
             unmatched[mentee.id] = _("the mentors who suit this mentee are better used elsewhere")

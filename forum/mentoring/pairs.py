@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from forum.core import clock, i18n, timezones
@@ -94,10 +95,11 @@ def create_match(
         raise MentoringError(_("Nobody can mentor themselves."), field="mentor")
     if _active_mentees(mentor) >= mentor.capacity:
         raise MentoringError(
-            _(
-                "%(name)s offered to take %(n)d mentee(s) and has no place left.",
+            ngettext(
+                "%(name)s offered to take %(num)d mentee and has no place left.",
+                "%(name)s offered to take %(num)d mentees and has no place left.",
+                mentor.capacity,
                 name=mentor.name,
-                n=mentor.capacity,
             ),
             field="mentor",
         )

@@ -8,9 +8,12 @@ the SVG from these numbers and always add a table with the same data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
+from forum.ce.evaluations import QuestionResult
 from forum.core.timezones import format_date
 from forum.mail.health import OUTCOMES, DayMail
 
@@ -246,3 +249,16 @@ def seat_bar(taken: int, limit: int, waiting: int, width: float = WIDTH - 32.0) 
             segments.append(Segment(kind, x, count * scale, count))
             x += count * scale
     return segments
+
+
+def answer_charts(questions: Iterable[QuestionResult]) -> dict[int, GroupedBars]:
+    """The bars of each answered rating or choice question, by question id. An event's
+    evaluation results and a mentoring period's are the same CE results, drawn the same way
+    (templates/ce/_question_results.html)."""
+    return {
+        r.question.id: grouped_bars(
+            [label for label, _n in r.counts], {"answers": (_("Answers"), [n for _l, n in r.counts])}
+        )
+        for r in questions
+        if r.counts and r.answered
+    }

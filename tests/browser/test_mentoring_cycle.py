@@ -129,7 +129,7 @@ def test_a_whole_mentoring_cycle(browser: Browser, site: Site) -> None:
         expect(row.get_by_text("shared interests: storytime")).to_be_visible()
         expect(
             officer.get_by_role("row", name="Kit Young").get_by_text(
-                "Unmatched: not enough mentors: 2 mentees for 1 places"
+                "Unmatched: not enough mentors: 2 mentees for 1 place"
             )
         ).to_be_visible()
         unreadable += violations(officer)

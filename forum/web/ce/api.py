@@ -14,7 +14,7 @@ from marshmallow import Schema, fields
 
 from forum.ce import attendance, credit, evaluations
 from forum.core.extensions import csrf
-from forum.models import Event
+from forum.models import QUESTION_KINDS, Event
 from forum.web.events.api_common import abort, answers, require_json_body, require_officer
 from forum.web.events.api_schemas import SubscriberSchema
 
@@ -24,15 +24,17 @@ bp.before_request(require_json_body)
 
 
 class SessionHoursSchema(Schema):
+    """One session's line of the attendance table: its hours and how many it counted."""
+
     id = fields.Int()
-    title = fields.Str()
+    title = fields.Str(metadata={"description": "the session's title, or the event's when it has none"})
     starts_at = fields.DateTime()
     ends_at = fields.DateTime()
-    ce_hours = fields.Float()
-    hours_overridden = fields.Bool()
+    ce_hours = fields.Float(metadata={"description": "the hours the session counts for"})
+    hours_overridden = fields.Bool(metadata={"description": "an officer set the hours (else: its length)"})
     minimum_minutes = fields.Int(metadata={"description": "minutes needed for the session to count"})
-    registered = fields.Int()
-    attended = fields.Int()
+    registered = fields.Int(metadata={"description": "people registered before the session ended"})
+    attended = fields.Int(metadata={"description": "people who met the session's minimum"})
 
 
 class SessionCreditSchema(Schema):
@@ -51,9 +53,9 @@ class PersonSchema(SubscriberSchema):
 
 class AttendanceSchema(Schema):
     event = fields.Str()
-    rule = fields.Str()
-    minimum = fields.Str()
-    credit_rule = fields.Str()
+    rule = fields.Str(metadata={"description": "the completion rule, in words"})
+    minimum = fields.Str(metadata={"description": "the minimum attendance per session, in words"})
+    credit_rule = fields.Str(metadata={"enum": list(credit.CREDIT_RULES)})
     sessions = fields.List(fields.Nested(SessionHoursSchema))
     people = fields.List(fields.Nested(PersonSchema))
 
@@ -61,7 +63,7 @@ class AttendanceSchema(Schema):
 class QuestionResultSchema(Schema):
     id = fields.Int()
     prompt = fields.Str()
-    kind = fields.Str()
+    kind = fields.Str(metadata={"enum": list(QUESTION_KINDS)})
     answered = fields.Int()
     counts = fields.Dict(keys=fields.Str(), values=fields.Int())
     mean = fields.Float(allow_none=True)

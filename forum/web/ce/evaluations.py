@@ -19,31 +19,30 @@ from forum.core.extensions import db
 from forum.core.validation import CheckedForm
 from forum.mail import links
 from forum.models import QUESTION_KINDS, EvaluationQuestion, Event
-from forum.web.charts import grouped_bars
+from forum.web.charts import answer_charts
 from forum.web.events.manage_common import get_owned, officer_event
-from forum.web.forms import submitted
+from forum.web.forms import ConfirmForm, submitted
 from forum.web.helpers import button_post
 from forum.web.subscriptions.pages import linked
 
 bp = Blueprint("evaluations", __name__)
 
 
-class ButtonForm(CheckedForm):
-    submit = SubmitField(_l("Save"))
+class _QuestionFields(CheckedForm):
+    """A question's words, the same when it is added and when it is edited: both go to
+    ce.evaluations, which checks them the one way."""
 
-
-class QuestionForm(CheckedForm):
-    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, v) for k, v in QUESTION_KINDS.items()])
     prompt = StringField(_l("Question"))
     choices = TextAreaField(_l("Choices (multiple choice: one per line)"))
     required = BooleanField(_l("An answer is required"))
+
+
+class QuestionForm(_QuestionFields):
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, v) for k, v in QUESTION_KINDS.items()])
     add = SubmitField(_l("Add the question"))
 
 
-class EditForm(CheckedForm):
-    prompt = StringField(_l("Question"))
-    choices = TextAreaField(_l("Choices (one per line)"))
-    required = BooleanField(_l("An answer is required"))
+class EditForm(_QuestionFields):
     save_question = SubmitField(_l("Save"))
 
 
@@ -64,7 +63,7 @@ def answer(token: str) -> Any:
         return render_template("ce/evaluation_none.html", event=sub.event), 404
     response = evaluations.response_of(evaluation, sub)
     values = evaluations.form_values(response)
-    form = ButtonForm()
+    form = ConfirmForm()
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
@@ -127,7 +126,7 @@ def _manage_page(
         evaluation=evaluation,
         question_form=qform or QuestionForm(formdata=None),
         settings_form=settings_form,
-        button=ButtonForm(formdata=None),
+        button=ConfirmForm(formdata=None),
         edit_form=EditForm(formdata=None),
         defaults=evaluations.default_questions(event) if evaluation is None else [],
         closes=evaluations.closes_at(evaluation) if evaluation else None,
@@ -250,13 +249,7 @@ def results(slug: str) -> Any:
     if evaluation is None:
         return redirect(url_for(".manage", slug=slug), code=303)
     res = evaluations.results(evaluation)
-    charts = {
-        r.question.id: grouped_bars(
-            [label for label, _ in r.counts], {"answers": ("Answers", [n for _, n in r.counts])}
-        )
-        for r in res.questions
-        if r.counts and r.answered
-    }
+    charts = answer_charts(res.questions)
     return render_template("ce/evaluation_results.html", event=event, results=res, charts=charts)
 
 

@@ -155,6 +155,12 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+def zone_name(description: str = "IANA time-zone name, e.g. America/Chicago") -> fields.String:
+    """A time-zone name as every output schema publishes it (events, sessions, mentoring): the
+    description says it is an IANA name so a client knows to look it up, not display it raw."""
+    return fields.String(metadata={"description": description})
+
+
 def _isoformat(value: Any) -> str | None:
     """RFC 3339 `date-time`, as the schema says: no seconds in the offset (see rfc3339)."""
     return timezones.rfc3339(value) if value is not None else None
@@ -181,7 +187,7 @@ class SessionSchema(Schema):
     status = fields.String(metadata={"enum": ["scheduled", "cancelled"]})
     sequence = fields.Integer(metadata={"description": "iCalendar SEQUENCE; rises on every change"})
     uid = fields.String(metadata={"description": "stable iCalendar UID"})
-    timezone = fields.String(metadata={"description": "IANA zone of the wall times"})
+    timezone = zone_name("IANA zone of the wall times")
     start_wall = WallTime()
     end_wall = WallTime()
     starts_at = fields.DateTime(metadata={"description": "instant, ISO 8601 in UTC (+00:00)"})
@@ -271,7 +277,7 @@ class EventSummarySchema(Schema):
     title = fields.String()
     summary = fields.String()
     status = fields.String(metadata={"enum": list(EVENT_STATUSES)})
-    timezone = fields.String()
+    timezone = zone_name("the event's home zone (IANA)")
     starts_at = fields.DateTime(
         allow_none=True, metadata={"description": "first session's start; null without sessions"}
     )
@@ -387,9 +393,9 @@ class SubscriberSchema(Schema):
 class PanelistEventSchema(Schema):
     slug = fields.String(attribute="event.slug")
     title = fields.String(attribute="event.title")
-    status = fields.String(attribute="event.status")
-    role = fields.String()
-    role_label = fields.String()
+    status = fields.String(attribute="event.status", metadata={"enum": list(EVENT_STATUSES)})
+    role = fields.String(metadata={"enum": list(PANELIST_ROLES)})
+    role_label = fields.String(metadata={"description": "the role in the site's language"})
 
 
 class PanelistSchema(Schema):
@@ -397,7 +403,9 @@ class PanelistSchema(Schema):
     name = fields.String()
     title = fields.String()
     affiliation = fields.String()
-    pronouns = fields.String()
+    pronouns = fields.String(
+        metadata={"description": "as the panelist gives them (e.g. she/her); may be empty"}
+    )
     bio = fields.String(metadata={"description": "Markdown"})
     bio_html = fields.Function(
         lambda p: str(markdown(p.bio)), metadata={"type": "string", "description": "rendered HTML"}

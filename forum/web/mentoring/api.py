@@ -24,7 +24,7 @@ from forum.models import (
     MentoringProgramme,
     QuestionPreset,
 )
-from forum.models.mentoring import CRITERIA, ROLES
+from forum.models.mentoring import APPLICATION_STATUSES, CRITERIA, ROLES
 from forum.web.events.api_common import (
     abort,
     answers,
@@ -33,7 +33,7 @@ from forum.web.events.api_common import (
     require_officer,
     writes_need_a_token,
 )
-from forum.web.events.api_schemas import Pattern, StrictBoolean
+from forum.web.events.api_schemas import Pattern, StrictBoolean, zone_name
 
 bp = Blueprint("api_mentoring", __name__, url_prefix="/api/v1/mentoring", description="Mentoring programmes")
 csrf.exempt(bp)
@@ -81,9 +81,9 @@ class MentoringProgrammeSchema(Schema):
     title = fields.Str()
     description = fields.Str()
     eligibility = fields.Str()
-    timezone = fields.Str()
-    length_months = fields.Int()
-    checkin_months = fields.Int()
+    timezone = zone_name()
+    length_months = fields.Int(metadata={"description": "how long a pair meets"})
+    checkin_months = fields.Int(metadata={"description": "months between check-ins"})
     cycles = fields.Nested(MentoringCycleSchema, many=True)
 
 
@@ -113,9 +113,9 @@ class MentoringCycleInSchema(Schema):
 class MentoringApplicationSchema(Schema):
     id = fields.Int()
     role = fields.Str(metadata={"enum": list(ROLES)})
-    status = fields.Str()
+    status = fields.Str(metadata={"enum": list(APPLICATION_STATUSES)})
     name = fields.Str()
-    timezone = fields.Str()
+    timezone = zone_name()
     stage = fields.Str()
     interests = fields.List(fields.Str(), attribute="interest_list")
     capacity = fields.Int()
@@ -308,7 +308,7 @@ class MentoringQuestionInSchema(Schema):
 
 class MentoringQuestionSchema(Schema):
     id = fields.Int()
-    kind = fields.Str()
+    kind = fields.Str(metadata={"enum": list(FORM_QUESTION_KINDS)})
     label = fields.Str()
     choices = fields.List(fields.Str(), attribute="choice_list")
     required = fields.Bool()

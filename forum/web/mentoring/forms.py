@@ -27,7 +27,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from forum.core import timezones
 from forum.core.validation import CheckedForm
 from forum.models.mentoring import AVAILABILITY, CAREER_STAGES, CRITERIA, SENSITIVE_SECTIONS
-from forum.web.forms import CachedSelect
+from forum.web.forms import CachedSelect, choices
 
 STAGE_LABELS = {
     "student": _l("Student"),
@@ -126,10 +126,6 @@ class WatchForm(CheckedForm):
     submit = SubmitField(_l("Tell me when applications open"))
 
 
-class ButtonForm(CheckedForm):
-    submit = SubmitField(_l("Confirm"))
-
-
 class CheckInForm(CheckedForm):
     answer = SelectField(_l("How is it going?"), choices=[])
     note = TextAreaField(
@@ -198,10 +194,7 @@ class MailForm(CheckedForm):
 class QuestionAddForm(CheckedForm):
     role = SelectField(
         _l("Application"),
-        choices=[
-            SelectChoice("mentee", _l("Mentee application")),
-            SelectChoice("mentor", _l("Mentor application")),
-        ],
+        choices=choices({"mentee": _l("Mentee application"), "mentor": _l("Mentor application")}),
     )
     preset_id = SelectField(_l("From a preset"), choices=[], default="")
     kind = SelectField(_l("Kind"), choices=[])

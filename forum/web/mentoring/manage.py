@@ -37,11 +37,11 @@ from forum.models import (
 )
 from forum.registration import questions
 from forum.team import scopes
-from forum.web.charts import grouped_bars
+from forum.web.charts import answer_charts, grouped_bars
 from forum.web.events.manage_common import require_officer
+from forum.web.forms import ConfirmForm
 from forum.web.helpers import button_post, commit_or_flash
 from forum.web.mentoring.forms import (
-    ButtonForm,
     CycleForm,
     MailForm,
     MembersForm,
@@ -166,7 +166,7 @@ def programme(slug: str) -> Any:
         form=form,
         state=programmes.window_state,
         question_form=_question_form(),
-        button=ButtonForm(formdata=None),
+        button=ConfirmForm(formdata=None),
         forms={role: programmes.question_form(item, role).questions for role in ("mentee", "mentor")},
     ), (400 if form.errors else 200)
 
@@ -217,7 +217,7 @@ def cycle(slug: str, cycle_id: int) -> Any:
         mail_form=MailForm(formdata=None),
         newsletters=outreach.newsletters(item),
         stories=stories.stories_of(item),
-        button=ButtonForm(formdata=None),
+        button=ConfirmForm(formdata=None),
     )
 
 
@@ -350,13 +350,7 @@ def evaluation_results(slug: str, cycle_id: int, period: str) -> Any:
         abort(404)
     results = evaluations.results(item, period)
     db.session.commit()  # the questionnaire, if this was its first use
-    charts = {
-        r.question.id: grouped_bars(
-            [label for label, _n in r.counts], {"answers": (_("Answers"), [n for _l, n in r.counts])}
-        )
-        for r in results.questions
-        if r.counts and r.answered
-    }
+    charts = answer_charts(results.questions)
     return render_template(
         "mentoring/manage/evaluation.html",
         programme=item.programme,

@@ -27,7 +27,8 @@ from forum.mentoring.programmes import MentoringError
 from forum.models import MentoringApplication, MentoringProgramme, QuestionForm
 from forum.models.mentoring import CHECKIN_ANSWERS, ROLES
 from forum.registration import answers
-from forum.web.mentoring.forms import ApplicationForm, ButtonForm, CheckInForm, EditForm, StoryForm, WatchForm
+from forum.web.forms import ConfirmForm
+from forum.web.mentoring.forms import ApplicationForm, CheckInForm, EditForm, StoryForm, WatchForm
 
 bp = Blueprint("mentoring", __name__, url_prefix="/mentoring")
 T = TypeVar("T")
@@ -193,26 +194,40 @@ def _by_token(purpose: str, token: str) -> MentoringApplication:
     return _linked(lambda: applications.read_token_of(purpose, token), lambda item: item)
 
 
+def _one_button(
+    purpose: str,
+    token: str,
+    change: Callable[[MentoringApplication], object],
+    then: Callable[[MentoringApplication], Any],
+    *,
+    guardian: bool,
+) -> Any:
+    """A signed link's page (the applicant's confirmation, the guardian's consent): GET shows
+    mentoring/confirm.html's one button, so a mail scanner that follows links changes nothing;
+    its POST makes `change`, commits and answers `then`."""
+    item = _by_token(purpose, token)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        change(item)
+        db.session.commit()
+        return then(item)
+    return render_template("mentoring/confirm.html", application=item, form=form, guardian=guardian)
+
+
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> Any:
-    item = _by_token("mentoring-confirm", token)
-    form = ButtonForm()
-    if form.validate_on_submit():
-        applications.confirm(item)
-        db.session.commit()
+    def to_manage(item: MentoringApplication) -> Any:
         return redirect(urlsplit(applications.manage_url(item)).path)
-    return render_template("mentoring/confirm.html", application=item, form=form, guardian=False)
+
+    return _one_button("mentoring-confirm", token, applications.confirm, to_manage, guardian=False)
 
 
 @bp.route("/guardian/<token>", methods=["GET", "POST"])
 def guardian(token: str) -> Any:
-    item = _by_token("mentoring-guardian", token)
-    form = ButtonForm()
-    if form.validate_on_submit():
-        applications.guardian_confirm(item)
-        db.session.commit()
+    def done(item: MentoringApplication) -> str:
         return render_template("mentoring/guardian_done.html", application=item)
-    return render_template("mentoring/confirm.html", application=item, form=form, guardian=True)
+
+    return _one_button("mentoring-guardian", token, applications.guardian_confirm, done, guardian=True)
 
 
 def _application(token: str) -> MentoringApplication:
@@ -238,7 +253,7 @@ def application(token: str) -> Any:
     else:
         raw = answers.answers_by_question(qform, item.participant_id) if qform else {}
     errors: dict[int, str] = {}
-    if request.form.get("action") == "withdraw" and ButtonForm().validate_on_submit():
+    if request.form.get("action") == "withdraw" and ConfirmForm().validate_on_submit():
         applications.withdraw(item)
         db.session.commit()
         flash(_("Your application is withdrawn."))
@@ -254,7 +269,7 @@ def application(token: str) -> Any:
         application=item,
         programme=programme_row,
         form=form,
-        button=ButtonForm(formdata=None),
+        button=ConfirmForm(formdata=None),
         editable=item.status != "withdrawn" and programmes.is_open(item.cycle),
         match=pairs.current_match(item),
         **_answer_context(programme_row, item.role, raw, errors),
@@ -289,7 +304,7 @@ def evaluation(token: str) -> Any:
     questionnaire = evaluations.evaluation_of(item.cycle, period, create=True)
     response = evaluations.response_of(item, period)
     values = ce_evaluations.form_values(response)
-    form = ButtonForm()
+    form = ConfirmForm()
     errors: dict[str, str] = {}
     if request.method == "POST" and form.validate_on_submit():
         values = {k: v for k, v in request.form.items() if k.startswith("q")}
@@ -343,7 +358,7 @@ def story(token: str) -> Any:
 
 @bp.route("/watch/<token>", methods=["GET", "POST"])
 def watch_confirm(token: str) -> Any:
-    form = ButtonForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         try:
             item = outreach.confirm_watch(token)

@@ -87,10 +87,6 @@ class StepEditForm(CheckedForm):
     submit = SubmitField(_l("Save step"))
 
 
-class ButtonForm(CheckedForm):
-    submit = SubmitField(_l("Continue"))
-
-
 def need_choices() -> list[SelectChoice]:
     return [
         SelectChoice(n.id, n.title)

@@ -26,10 +26,9 @@ from forum.pathways import service
 from forum.team import scopes
 from forum.web.charts import count_bars
 from forum.web.events.manage_common import Page, officer_blueprint
-from forum.web.forms import topics_choices
+from forum.web.forms import ConfirmForm, topics_choices
 from forum.web.helpers import button_post, commit_or_flash, form_page
 from forum.web.pathways.forms import (
-    ButtonForm,
     ImportForm,
     NeedForm,
     PathwayForm,
@@ -172,7 +171,7 @@ def pathway(slug: str) -> Page:
         "pathways/manage/pathway.html",
         form,
         item=item,
-        button=ButtonForm(formdata=None),
+        button=ConfirmForm(formdata=None),
         stages=service.stages(item),
         total=service.total_minutes(item),
         dead=dict((step.id, why) for step, why in service.dead_ends(item)),
@@ -204,7 +203,7 @@ def step_action(slug: str, step_id: int, action: str) -> Page:
     step = db.session.get(PathwayStep, step_id)
     if step is None or step.pathway_id != item.id or action not in ("up", "down", "remove"):
         abort(404)
-    if ButtonForm().validate_on_submit():
+    if ConfirmForm().validate_on_submit():
         if action == "remove":
             service.remove_step(step)
             flash(_("Step removed."))
@@ -225,7 +224,7 @@ def status(slug: str, action: str) -> Page:
 
     change = {"delete": delete, "publish": service.publish, "unpublish": service.unpublish}
     title = item.title
-    if ButtonForm().validate_on_submit() and commit_or_flash(lambda: change[action](item), service.PathwayError):
+    if ConfirmForm().validate_on_submit() and commit_or_flash(lambda: change[action](item), service.PathwayError):
         if action == "delete":
             flash(_("Deleted %(title)s.", title=title))
             return redirect(url_for(".index"), code=303)
@@ -315,7 +314,7 @@ def edit_resource(resource_id: int) -> Page:
 def delete_resource(resource_id: int) -> Page:
     resource = db.get_or_404(Resource, resource_id)
     title = resource.display_title
-    if ButtonForm().validate_on_submit():
+    if ConfirmForm().validate_on_submit():
         if not commit_or_flash(lambda: service.delete_resource(resource), service.PathwayError):
             return redirect(url_for(".edit_resource", resource_id=resource_id), code=303)
         flash(_("Deleted %(title)s.", title=title))

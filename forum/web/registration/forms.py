@@ -60,10 +60,6 @@ class ApprovalSettingForm(CheckedForm):
     submit = SubmitField(_l("Save setting"))
 
 
-class ButtonForm(CheckedForm):
-    submit = SubmitField(_l("Go"))
-
-
 class DecisionForm(CheckedForm):
     message = TextAreaField(_l("Message to the registrants (optional)"), validators=[Length(max=2000)])
     approve = SubmitField(_l("Approve selected"))

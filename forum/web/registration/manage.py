@@ -22,10 +22,10 @@ from forum.registration import answers, approval
 from forum.registration import questions as service
 from forum.registration.export import tallies
 from forum.web.events.manage_common import Page, get_event, officer_blueprint
+from forum.web.forms import ConfirmForm
 from forum.web.helpers import button_post
 from forum.web.registration.forms import (
     ApprovalSettingForm,
-    ButtonForm,
     FromPresetForm,
     PresetFieldsForm,
     QuestionEditForm,
@@ -128,7 +128,7 @@ def _questions_page(event: Event, form: QuestionEditForm) -> str:
         form=form,
         preset_form=preset_form,
         setting_form=ApprovalSettingForm(formdata=None, needs_approval=event.needs_approval),
-        button=ButtonForm(formdata=None),
+        button=ConfirmForm(formdata=None),
         tallies=tallies(event, include_sensitive=True),
     )
 
@@ -215,7 +215,7 @@ def presets() -> Page:
     rows = service.presets()
     db.session.commit()
     page = render_template(
-        "registration/presets.html", presets=rows, form=form, button=ButtonForm(formdata=None)
+        "registration/presets.html", presets=rows, form=form, button=ConfirmForm(formdata=None)
     )
     return page, 400 if form.errors else 200
 
@@ -235,7 +235,7 @@ def edit_preset(preset_id: int) -> Page:
 @bp.route("/presets/<int:preset_id>/delete", methods=["POST"])
 def delete_preset(preset_id: int) -> Response:
     preset = db.session.get(QuestionPreset, preset_id)
-    if preset is not None and ButtonForm().validate_on_submit():
+    if preset is not None and ConfirmForm().validate_on_submit():
         service.delete_preset(preset)
         db.session.commit()
         flash(_("Preset removed; questions made from it keep their wording."))

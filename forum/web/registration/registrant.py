@@ -12,7 +12,8 @@ from forum.core.extensions import db
 from forum.models import Subscription
 from forum.registration import answers, questions
 from forum.registration import service as registration
-from forum.web.subscriptions.pages import ButtonForm, linked_participant
+from forum.web.forms import ConfirmForm
+from forum.web.subscriptions.pages import linked_participant
 
 bp = Blueprint("registrant_answers", __name__)
 
@@ -31,7 +32,7 @@ def edit(token: str, sub_id: int) -> str | tuple[str, int] | Response:
     sub = db.session.get(Subscription, sub_id)
     if sub is None or sub.participant_id != participant.id:
         return render_template("subscriptions/gone.html"), 404
-    form = ButtonForm()
+    form = ConfirmForm()
     given = {a.question_id: a.data for a in answers.answers_of(sub)}
     qform = questions.event_form(sub.event)
     offered = answers.earlier_preset_answers(qform, participant.id) if qform is not None else {}

@@ -55,6 +55,7 @@ from forum.registration import answers, questions
 from forum.registration import service as registration
 from forum.subscriptions import delivery, erasure, service
 from forum.subscriptions.state import registration_state
+from forum.web.forms import ConfirmForm
 from forum.web.helpers import button_post, confirm_page, form_page
 from forum.web.security import is_one_click
 
@@ -95,12 +96,6 @@ class SubscribeForm(CheckedForm):
     # knows the event); the template shows the box only then.
     conduct = BooleanField(_l("I have read and accept the code of conduct"))
     submit = SubmitField(_l("Subscribe"))
-
-
-class ButtonForm(CheckedForm):
-    """A CSRF-protected button (confirm, leave, re-join): GET never changes anything."""
-
-    submit = SubmitField(_l("Continue"))
 
 
 class EraseForm(CheckedForm):
@@ -413,7 +408,7 @@ def _preferences_page(
         subs=subs,
         past=past,
         token=token,
-        button=ButtonForm(formdata=None),
+        button=ConfirmForm(formdata=None),
         suggested_zone=browser_zone(participant),
         delivery_errors=errors or {},
         thread_choices={sub.id: thread_choices.choices_of(sub) for sub in subs if sub.event.is_eforum},
@@ -452,7 +447,7 @@ def send_invite(token: str, sub_id: int) -> Any:
     sub = db.session.get(Subscription, sub_id)
     if sub is None or sub.participant_id != participant.id:
         return render_template("subscriptions/gone.html"), 404
-    if ButtonForm().validate_on_submit():
+    if ConfirmForm().validate_on_submit():
         queued = invites.send_invite(sub)
         db.session.commit()
         flash(
@@ -527,7 +522,7 @@ def unsubscribe(token: str) -> Any:
         removals=0 if live else leaving.removals_sent(subscription),
         after_leaving=after_leaving,
         token=token,
-        form=ButtonForm(formdata=None),
+        form=ConfirmForm(formdata=None),
         preferences_url=links.preferences_url(subscription.participant),
     )
 

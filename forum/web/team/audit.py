@@ -107,11 +107,13 @@ class AuditQuerySchema(Schema):
 class AuditEntrySchema(Schema):
     id = fields.Int()
     at = fields.DateTime()
-    actor = fields.Str()
-    via = fields.Str()
-    address = fields.Str()
+    actor = fields.Str(metadata={"description": "the officer's email (and token), or web/system"})
+    via = fields.Str(
+        metadata={"description": "web (a signed-in page), api (a token) or system (CLI, scheduler)"}
+    )
+    address = fields.Str(metadata={"description": "the client's IP address; empty outside a request"})
     action = fields.Str()
-    object_type = fields.Str()
+    object_type = fields.Str(metadata={"description": "the kind of row changed (event, session, role, ...)"})
     object_id = fields.Int(allow_none=True)
     summary = fields.Str()
     changes = fields.Dict(keys=fields.Str(), values=fields.Raw())

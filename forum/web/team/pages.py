@@ -43,16 +43,25 @@ class GrantForm(CheckedForm):
     role = SelectField(_l("Role"), choices=choices(roles.ROLE_LABELS), default="viewer")
 
 
+def _team_page(
+    template: str, form: GrantForm, status: int, holders: Any, labels: Any, permissions: Any, **context: Any
+) -> tuple[str, int]:
+    """An event's team page or another kind's: the variables team/_holders.html's `team()`
+    lays out (who holds a role, the grant form, each role's permissions, the revoke buttons)."""
+    table = {
+        "holders": holders,
+        "labels": labels,
+        "permissions": permissions,
+        "button": ConfirmForm(formdata=None),
+    }
+    return render_template(template, form=form, **table, **context), status
+
+
 def _page(event: Event, form: GrantForm, status: int = 200) -> tuple[str, int]:
-    return render_template(
-        "team/roles.html",
-        event=event,
-        form=form,
-        holders=roles.roles_on(event),
-        labels=roles.ROLE_LABELS,
-        permissions=roles.ROLE_PERMISSIONS,
-        button=ConfirmForm(formdata=None),
-    ), status
+    holders = roles.roles_on(event)
+    return _team_page(
+        "team/roles.html", form, status, holders, roles.ROLE_LABELS, roles.ROLE_PERMISSIONS, event=event
+    )
 
 
 @bp.route("/manage/events/<slug>/team", methods=["GET", "POST"])
@@ -106,16 +115,17 @@ def _object(kind: str, slug: str) -> tuple[scopes.Scope, Any]:
 def _object_page(kind: str, slug: str, form: GrantForm, status: int = 200) -> tuple[str, int]:
     scope, found = _object(kind, slug)
     form.role.choices = [(role, scopes.ROLE_LABELS.get(role, role)) for role in scope.roles]
-    return render_template(
+    holders = scopes.roles_on(found)
+    return _team_page(
         "team/object_roles.html",
+        form,
+        status,
+        holders,
+        scopes.ROLE_LABELS,
+        scope.roles,
         scope=scope,
         item=found,
-        form=form,
-        holders=scopes.roles_on(found),
-        labels=scopes.ROLE_LABELS,
-        permissions=scope.roles,
-        button=ConfirmForm(formdata=None),
-    ), status
+    )
 
 
 @bp.route("/manage/team/<kind>/<slug>", methods=["GET", "POST"])

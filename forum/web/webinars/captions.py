@@ -7,6 +7,7 @@ so the security headers treat them as signed-link pages (no-store, no referrer).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -77,20 +78,27 @@ def edit(slug: str, material_id: int) -> Any:
     ), 400 if form.errors else 200
 
 
-def _readable(slug: str, material_id: int) -> Material:
+def _readable(
+    slug: str, material_id: int, part: Callable[[Material], str | None], missing: str
+) -> tuple[Material, str]:
+    """A material's captions or transcript for this reader: a 404 when the material is not
+    theirs to read (a private one without its signed link), or when it has no such part."""
     _event, material = _material(slug, material_id)
     if not captions.may_read(material, request.args.get("t")):
         abort(404, description=_("There is no such recording or material."))
-    return material
+    text = part(material)
+    if not text:
+        abort(404, description=missing)
+    return material, text
 
 
 @bp.route("/e/<slug>/materials/<int:material_id>/captions.vtt")
 def captions_file(slug: str, material_id: int) -> Response:
     """The WebVTT file as players fetch it (text/vtt, UTF-8)."""
-    material = _readable(slug, material_id)
-    if not material.captions_vtt:
-        abort(404, description=_("This material has no captions file."))
-    response = Response(material.captions_vtt, content_type="text/vtt; charset=utf-8")
+    material, vtt = _readable(
+        slug, material_id, lambda m: m.captions_vtt, _("This material has no captions file.")
+    )
+    response = Response(vtt, content_type="text/vtt; charset=utf-8")
     if material.public:  # a player on the video host's page may fetch a public track
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Cache-Control"] = "public, max-age=300"
@@ -101,10 +109,10 @@ def captions_file(slug: str, material_id: int) -> Response:
 
 @bp.route("/e/<slug>/materials/<int:material_id>/transcript")
 def transcript_page(slug: str, material_id: int) -> str:
-    material = _readable(slug, material_id)
-    if not material.transcript:
-        abort(404, description=_("This material has no transcript."))
-    paragraphs = [p.strip() for p in material.transcript.split("\n\n") if p.strip()]
+    material, transcript = _readable(
+        slug, material_id, lambda m: m.transcript, _("This material has no transcript.")
+    )
+    paragraphs = [p.strip() for p in transcript.split("\n\n") if p.strip()]
     return render_template(
         "webinars/transcript.html", material=material, event=material.session.event, paragraphs=paragraphs
     )

@@ -28,6 +28,7 @@ from forum.models.events import MATERIAL_KINDS, MATERIAL_VISIBILITY
 from forum.subscriptions import service as subscriptions
 from forum.web.charts import seat_bar
 from forum.web.events.manage_common import officer_event
+from forum.web.forms import ConfirmForm
 from forum.web.helpers import button_post, form_page, viewer_data
 from forum.webinars import captions, join_links, recordings, seats
 
@@ -112,8 +113,6 @@ class SeatsForm(CheckedForm):
     save = SubmitField(_l("Save"))
 
 
-class ButtonForm(CheckedForm):
-    submit = SubmitField(_l("Continue"))
 
 
 def _seats_page(event: Event, form: SeatsForm, status: int = 200) -> Any:
@@ -123,7 +122,7 @@ def _seats_page(event: Event, form: SeatsForm, status: int = 200) -> Any:
         form=form,
         counts=seats.counts(event),
         waiting=seats.waiting_list(event),
-        button=ButtonForm(formdata=None),
+        button=ConfirmForm(formdata=None),
         seat_bar=seat_bar,
     ), status
 
@@ -236,7 +235,7 @@ def recordings_page(slug: str) -> Any:
             )
             return redirect(url_for(".recordings_page", slug=slug), code=303)
     signup = SignupForm(formdata=None, data={"offer": event.recordings_signup})
-    return form_page("webinars/recordings.html", form, event=event, button=ButtonForm(formdata=None), signup=signup)
+    return form_page("webinars/recordings.html", form, event=event, button=ConfirmForm(formdata=None), signup=signup)
 
 
 class SignupForm(CheckedForm):
