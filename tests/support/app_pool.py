@@ -115,7 +115,7 @@ def empty_all() -> None:
             sa.text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
         ).scalars()
         others = [t for t in present if t not in set(ours)]  # e.g. apscheduler_jobs, outside our metadata
-        deletes = [f'DELETE FROM "{name}"' for name in [*others, *ours]]  # noqa: S608 - table names, ours and pg_tables'
+        deletes = [f'DELETE FROM "{name}"' for name in [*others, *ours]]  # noqa: S608 - table names: our metadata's and pg_tables'
         conn.exec_driver_sql(";".join(deletes))
         conn.execute(
             sa.text(
