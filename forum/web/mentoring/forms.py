@@ -203,3 +203,14 @@ class QuestionAddForm(CheckedForm):
     required = BooleanField(_l("An answer is needed"))
     sensitive = BooleanField(_l("Sensitive (optional, officers only, aggregates of 5 or more)"))
     submit = SubmitField(_l("Add question"))
+
+
+class QuestionEditForm(CheckedForm):
+    """One application question's wording, changed in place (its answers stay with it)."""
+
+    kind = SelectField(_l("Kind"), choices=[])
+    label = StringField(_l("Question"), validators=[Length(max=300)])
+    choices = TextAreaField(_l("Choices"), description=_l("One per line, for choice questions."))
+    required = BooleanField(_l("An answer is needed"))
+    sensitive = BooleanField(_l("Sensitive (optional, officers only, aggregates of 5 or more)"))
+    submit = SubmitField(_l("Save question"))
