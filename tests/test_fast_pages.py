@@ -294,3 +294,19 @@ def test_a_lost_database_connection_is_replaced(
     for _ in range(3):  # the app answers while the reader reconnects, then the fast path again
         page = _get(client, "/events/mentoring")
         assert page.status_code == 200 and "Mentoring in Technical Services" in page.get_data(as_text=True)
+
+
+def test_the_kept_signer_signs_as_itsdangerous_does(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path signs new sessions and CSRF tokens with one kept signer: the same bytes
+    as the app's own serializers give (else browsers would get cookies the app refuses)."""
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer  # noqa: PLC0415 - only this test pins its clock
+
+    from forum.web.fast_pages import signing  # noqa: PLC0415 - beside the import above
+
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: 1_900_000_000)
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    csrf = URLSafeTimedSerializer("test-secret", salt="wtf-csrf-token")
+    for data in ({"csrf_token": "ab" * 20}, {"_fresh": False, "csrf_token": "x"}, {}, {"n": [1, (2, 3)]}):
+        assert signing(serializer)(data) == serializer.dumps(data)
+        assert signing(csrf)("ab" * 20) == csrf.dumps("ab" * 20)
+    assert serializer.loads(signing(serializer)({"csrf_token": "cd" * 20})) == {"csrf_token": "cd" * 20}

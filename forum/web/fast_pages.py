@@ -21,6 +21,9 @@ database or Redis away: Flask then answers, or reports, as it always does).
 
 from __future__ import annotations
 
+import copy
+import hmac
+import json
 import logging
 import secrets
 import time
@@ -28,9 +31,11 @@ from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from flask import Flask
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-from werkzeug.datastructures import Headers
-from werkzeug.http import dump_cookie, http_date, quote_etag, remove_entity_headers
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer, want_bytes
+from itsdangerous.encoding import base64_encode
+from itsdangerous.signer import HMACAlgorithm
+from werkzeug.datastructures import ETags
+from werkzeug.http import dump_cookie, http_date, is_entity_header, parse_cookie, parse_etags, quote_etag
 from werkzeug.wrappers import Request
 
 from forum.core import clock
@@ -45,6 +50,8 @@ PER_ANSWER = frozenset({"etag", "last-modified", "content-length", "set-cookie",
 #: mark Flask-Login leaves on a session without a user (once set, it leaves the session alone)
 ANONYMOUS_KEYS = frozenset({"csrf_token", "_fresh"})
 VERIFIED_SIZE = 4096
+#: the entity headers werkzeug keeps on a 304
+_KEPT_ON_304 = frozenset({"expires", "content-location"})
 PATHS_SIZE = 65536
 
 StartResponse = Callable[..., Any]
@@ -81,6 +88,12 @@ class FastPages:
         # and checking its signature was a fifth of a 304 (the value holds its signing time,
         # so the age is still checked on every use).
         self._verified: dict[str, tuple[Any, float]] = {}
+        #: Cookie headers already parsed: the session cookie in each (None: not for the fast path)
+        self._cookies: dict[str, str | None] = {}
+        #: validators and their headers by (key, CSRF secret): the key has the minute and version
+        self._tags: dict[tuple[str, object], _Tags] = {}
+        self._session_dumps = signing(self.session_serializer)
+        self._csrf_dumps = signing(self.csrf_serializer)
         self._ready = True
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -103,22 +116,44 @@ class FastPages:
             if environ.pop(page_cache.SERVED, None):
                 if len(self._paths) >= PATHS_SIZE:
                     self._paths.clear()
-                self._paths.add(Request(environ).path)
-            pending = environ.pop(page_cache.PENDING, None)
-            if pending is not None and status.startswith("200 ") and exc_info is None:
-                key, body, csrf_form = pending
-                kept = tuple((k, v) for k, v in headers if k.lower() not in PER_ANSWER)
-                page_cache.store(self.app).put(key, page_cache.Entry(body, kept, csrf_form))
+                self._paths.add(environ.get("PATH_INFO", ""))
+            pending: page_cache.Pending | None = environ.pop(page_cache.PENDING, None)
+            if pending is not None and exc_info is None:
+                self._keep(pending, status, headers)
             return start_response(status, headers, exc_info)
 
         return keep
 
-    def _session(self, req: Request) -> dict[str, Any] | None:
+    def _keep(self, pending: page_cache.Pending, status: str, headers: list[tuple[str, str]]) -> None:
+        """Store a page the app answered 200, or a file it answered 200 or 304 (then with the
+        Content-Type werkzeug left off the 304)."""
+        own = pending.own
+        if status.startswith("200 "):
+            kept = tuple((k, v) for k, v in headers if k.lower() not in PER_ANSWER)
+        elif status.startswith("304 ") and own is not None and pending.content_type:
+            kept = (*((k, v) for k, v in headers if k.lower() not in PER_ANSWER), ("Content-Type", pending.content_type))
+        else:
+            return
+        etag, modified = (own.etag, own.last_modified) if own is not None else (None, None)
+        entry = page_cache.Entry(pending.body, kept, pending.csrf_form, etag, modified)
+        page_cache.store(self.app).put(pending.key, entry)
+
+    def _session(self, environ: dict[str, Any]) -> dict[str, Any] | None:
         """The reader's session when the fast path may serve them, else None."""
-        cookies = req.cookies
-        if self.remember_cookie in cookies or any("\x00" in v for v in cookies.values()):
+        header = environ.get("HTTP_COOKIE")
+        if not header:
+            return {}
+        if header in self._cookies:  # a browser sends the same header each time: parsed once
+            raw = self._cookies[header]
+        else:
+            cookies = parse_cookie(header)
+            refused = self.remember_cookie in cookies or any("\x00" in v for v in cookies.values())
+            raw = None if refused else cookies.get(self.session_cookie, "")
+            if len(self._cookies) >= VERIFIED_SIZE:
+                self._cookies.clear()
+            self._cookies[header] = raw
+        if raw is None:
             return None
-        raw = cookies.get(self.session_cookie)
         if not raw:
             return {}
         known = self._verified.get(raw)
@@ -140,14 +175,16 @@ class FastPages:
         return data
 
     def _serve(self, environ: dict[str, Any]) -> Served | None:
+        """Read from the environ as the server gave it: werkzeug's Request, its parsed headers
+        and cached properties were a fifth of a fast answer (see `page_cache.key_for`)."""
         if not self._ready:
             self._prepare()
-        req = Request(environ)
-        if req.path not in self._paths:
+        if environ.get("PATH_INFO", "") not in self._paths:
             return None  # not a cached page's address (or not yet seen by this process): no query
-        if "\x00" in req.path or any("\x00" in v for v in req.args.values()):
+        query = environ.get("QUERY_STRING", "")
+        if "\x00" in environ["PATH_INFO"] or "\x00" in query or "%00" in query:
             return None
-        found_session = self._session(req)
+        found_session = self._session(environ)
         if found_session is None:
             return None
         data: dict[str, Any] = found_session
@@ -155,29 +192,36 @@ class FastPages:
         if version is None:
             return None
         now = int(clock.now().timestamp())
-        key = page_cache.key_for(self.app, req, version[0], now)
+        key = page_cache.key_for(self.app, environ, version[0], now)
         entry = page_cache.store(self.app).get(key)
         if entry is None:
             return None
 
-        def tags() -> Version:
+        if entry.etag is not None:  # a file: its own validators, no session in it
+            return _file(environ, entry)
+
+        def tags() -> _Tags:
             secret = data.get("csrf_token") if entry.csrf_form else False
-            return page_cache.validators(key, version[1], now, secret)
+            memo = (key, secret)
+            found = self._tags.get(memo)
+            if found is None:  # the same for every answer of this minute (the key has it)
+                if len(self._tags) >= VERIFIED_SIZE:
+                    self._tags.clear()
+                found = self._tags[memo] = _Tags(page_cache.validators(key, version[1], now, secret))
+            return found
 
         found = tags()
-        if not_modified_by(req, found):
-            kept = Headers([*entry.headers, *_validator_headers(found)])
-            remove_entity_headers(kept)  # as werkzeug does for every 304 (Last-Modified too)
-            return "304 NOT MODIFIED", kept.to_wsgi_list(), b""
+        if _not_modified(environ, found.version):
+            return "304 NOT MODIFIED", [*_without_entity(entry.headers), found.etag], b""
         body, cookie = entry.body, None
         mark = page_cache.CSRF_MARK.encode()
-        if mark in body:
+        if entry.csrf_form and mark in body:
             if "csrf_token" not in data:
                 data = {**data, "csrf_token": secrets.token_hex(20)}
                 cookie = self._cookie(data)
                 found = tags()
-            body = body.replace(mark, self.csrf_serializer.dumps(data["csrf_token"]).encode())
-        headers = [*entry.headers, *_validator_headers(found), ("Content-Length", str(len(body)))]
+            body = body.replace(mark, self._csrf_dumps(data["csrf_token"]).encode())
+        headers = [*entry.headers, *found.headers, ("Content-Length", str(len(body)))]
         if cookie is not None:
             headers.append(("Set-Cookie", cookie))
         return "200 OK", headers, body
@@ -187,7 +231,7 @@ class FastPages:
         app, iface = self.app, self.app.session_interface
         return dump_cookie(
             self.session_cookie,
-            self.session_serializer.dumps(data),
+            self._session_dumps(data),
             expires=None,  # not a permanent session: ANONYMOUS_KEYS has no _permanent
             path=iface.get_cookie_path(app),
             domain=iface.get_cookie_domain(app),
@@ -200,5 +244,113 @@ class FastPages:
 
 
 def _validator_headers(found: Version) -> list[tuple[str, str]]:
-    assert found.last_modified is not None  # page_cache.validators always gives one
-    return [("ETag", quote_etag(found.etag)), ("Last-Modified", http_date(found.last_modified))]
+    tags = [("ETag", quote_etag(found.etag))]
+    if found.last_modified is not None:  # page_cache.validators always gives one; a file may not
+        tags.append(("Last-Modified", http_date(found.last_modified)))
+    return tags
+
+
+class _Tags:
+    """A page's validators and the headers that carry them, made once per key and secret."""
+
+    __slots__ = ("etag", "headers", "version")
+
+    def __init__(self, version: Version) -> None:
+        self.version = version
+        self.headers = _validator_headers(version)
+        self.etag = self.headers[0]
+
+
+#: If-None-Match headers already parsed (a revalidating browser sends the same one each time)
+_ETAGS: dict[str, ETags] = {}
+
+
+def _not_modified(environ: dict[str, Any], found: Version) -> bool:
+    """`versions.not_modified_by` on the raw headers, each parsed once: building werkzeug's
+    Request to read them was a third of a 304's own work."""
+    match, since = environ.get("HTTP_IF_NONE_MATCH"), environ.get("HTTP_IF_MODIFIED_SINCE")
+    if match:
+        etags = _ETAGS.get(match)
+        if etags is None:
+            if len(_ETAGS) >= VERIFIED_SIZE:
+                _ETAGS.clear()
+            etags = _ETAGS[match] = parse_etags(match)
+        if etags:  # If-None-Match decides when present (RFC 9110)
+            return etags.contains_weak(found.etag)
+    if not since:
+        return False
+    return not_modified_by(Request(environ), found)  # rare: If-Modified-Since alone
+
+
+def _without_entity(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """As werkzeug leaves a 304's headers (`remove_entity_headers`: Last-Modified too)."""
+    return [(k, v) for k, v in headers if not is_entity_header(k) or k.lower() in _KEPT_ON_304]
+
+
+def _file(environ: dict[str, Any], entry: page_cache.Entry) -> Served:
+    """A stored file (`page_cache.cached_file`), or 304 with its own validators."""
+    found = Version(entry.etag or "", entry.modified)
+    if _not_modified(environ, found):
+        return "304 NOT MODIFIED", [*_without_entity(entry.headers), ("ETag", quote_etag(found.etag))], b""
+    headers = [*entry.headers, *_validator_headers(found), ("Content-Length", str(len(entry.body)))]
+    return "200 OK", headers, entry.body
+
+
+class _KeptKeySigner(TimestampSigner):
+    """itsdangerous' TimestampSigner, its key derived once and its HMAC made in one call:
+    `Serializer.dumps` builds a signer, derives its key (a hash) and builds an HMAC object for
+    every signature, a tenth of a first visit's answer."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._key = super().derive_key()
+        algorithm = self.algorithm
+        self._digest = algorithm.digest_method().name if isinstance(algorithm, HMACAlgorithm) else None
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        return self._key if secret_key is None else super().derive_key(secret_key)
+
+    def get_signature(self, value: str | bytes) -> bytes:
+        if self._digest is None:
+            return super().get_signature(value)
+        return base64_encode(hmac.digest(self._key, want_bytes(value), self._digest))
+
+
+class _Compact:
+    """JSON as Flask's tagged serializer writes a session of plain strings and booleans
+    (tagging leaves those as they are), without its walk over the value."""
+
+    @staticmethod
+    def dumps(obj: Any) -> str:
+        return json.dumps(obj, separators=(",", ":"))
+
+    @staticmethod
+    def loads(payload: str | bytes) -> Any:  # never called: the fast path only signs
+        return json.loads(payload)
+
+
+def _plain(obj: Any) -> bool:
+    return isinstance(obj, dict) and all(
+        isinstance(k, str) and not k.startswith(" ") and isinstance(v, str | bool) for k, v in obj.items()
+    )
+
+
+def signing(serializer: URLSafeTimedSerializer) -> Callable[[Any], str]:
+    """`serializer.dumps`, the same bytes, with one signer kept and, for a plain session, the
+    JSON written directly (both checked against the serializer's own here, and in
+    `tests/test_fast_pages.py`). Any other kind of serializer: its own dumps."""
+    if serializer.signer is not TimestampSigner or not serializer.is_text_serializer:
+        return cast(Callable[[Any], str], serializer.dumps)
+    signer = _KeptKeySigner(serializer.secret_keys, salt=serializer.salt, **serializer.signer_kwargs)
+    if signer.get_signature(b"probe") != serializer.make_signer().get_signature(b"probe"):
+        signer._digest = None
+    plain = copy.copy(serializer)
+    plain.serializer, plain.serializer_kwargs = _Compact, {}
+    probe = {"_fresh": False, "csrf_token": "0f" * 20}
+    direct = plain.dump_payload(probe) == serializer.dump_payload(probe)
+
+    def dumps(obj: Any) -> str:
+        payload = plain.dump_payload(obj) if direct and _plain(obj) else serializer.dump_payload(obj)
+        return signer.sign(want_bytes(payload)).decode("utf-8")
+
+    return dumps

@@ -32,10 +32,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, Response, current_app, g, make_response, request, session
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
 
 from forum.common import version_reader as versions
 from forum.core import clock, i18n, timezones
@@ -57,11 +58,30 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Entry:
     """A stored page: its bytes (the CSRF token cut out) and the headers the app sent with it,
-    less those made per answer (ETag, Last-Modified, Content-Length, Set-Cookie)."""
+    less those made per answer (ETag, Last-Modified, Content-Length, Set-Cookie).
+
+    A file (`cached_file`: a calendar, an Atom feed) keeps its own validators, made from its
+    content: calendar programs revalidate with them, and a change elsewhere on the site (a
+    new version) must not make every calendar download its whole file again."""
 
     body: bytes
     headers: tuple[tuple[str, str], ...]
     csrf_form: bool
+    etag: str | None = None
+    modified: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What a view leaves for `fast_pages` to store once the app's final headers are known.
+    `content_type`: a file answered 304 on a miss (its revalidating reader's copy was
+    current) is still stored, and werkzeug leaves Content-Type off a 304."""
+
+    key: str
+    body: bytes
+    csrf_form: bool
+    own: Version | None = None
+    content_type: str | None = None
 
 
 class Store(Protocol):
@@ -164,21 +184,52 @@ def _cacheable() -> bool:
     return "_flashes" not in session and not getattr(current_user, "is_authenticated", False)
 
 
-def _zone(req: Request) -> str:
-    wanted = (req.args.get("tz") or "").strip()
+def _zone(args: Any) -> str:
+    """The zone the page is shown in, as the views read `?tz=`; "-" without one (a page's
+    form may then preselect its own default zone, so that is not the same page as UTC's)."""
+    raw = args.get("tz")
+    if not raw:
+        return "-"
+    wanted = raw.strip()
     return wanted if wanted and timezones.is_zone(wanted) else "UTC"
 
 
-def key_for(app: Flask, req: Request, version: int, now: int) -> str:
+#: a browser's Accept-Language header and the language it gives (readers send a handful)
+_LANGUAGES: dict[str, str] = {}
+_LANGUAGES_SIZE = 1024
+
+
+def _language(header: str | None) -> str:
+    if not header:
+        return ""
+    found = _LANGUAGES.get(header)
+    if found is None:
+        if len(_LANGUAGES) >= _LANGUAGES_SIZE:
+            _LANGUAGES.clear()
+        found = _LANGUAGES[header] = i18n.from_accept_language(header) or ""
+    return found
+
+
+def key_for(app: Flask, environ: dict[str, Any], version: int, now: int) -> str:
     """Everything a public page's bytes and headers depend on: the version, the minute, the
     address (scheme and host too: HSTS is sent over HTTPS only), the reader's zone and their
     browser's language (the event's own language is named by the path), and whether the site
-    runs with production settings (HSTS again)."""
-    others = sorted((k, v) for k, v in req.args.items(multi=True) if k != "tz")
-    language = i18n.from_accept_language(req.headers.get("Accept-Language")) or ""
+    runs with production settings (HSTS again).
+
+    Read from the WSGI environ as the server gave it (both doors call this, so the key is
+    the same whichever stores or looks up): parsing the request into werkzeug's objects, or
+    a header werkzeug looks up and does not find (it builds an exception), was a fifth of a
+    fast answer. The address is PATH_INFO as is; a query string is parsed only when there is one."""
+    query = environ.get("QUERY_STRING")
+    if query:
+        args = Request(environ).args
+        zone, others = _zone(args), sorted((k, v) for k, v in args.items(multi=True) if k != "tz")
+    else:
+        zone, others = "-", []
+    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
     return (
-        f"{version}|{now // CLOCK_SECONDS}|{app.config.get('FORUM_ENV')}|{req.scheme}://{req.host}|{req.path}"
-        f"|{_zone(req)}|{language}|{others!r}"
+        f"p2|{version}|{now // CLOCK_SECONDS}|{app.config.get('FORUM_ENV')}|{environ.get('wsgi.url_scheme')}://{host}"
+        f"|{environ.get('PATH_INFO', '')}|{zone}|{_language(environ.get('HTTP_ACCEPT_LANGUAGE'))}|{others!r}"
     )
 
 
@@ -200,15 +251,15 @@ def _aware(value: datetime) -> datetime:
 
 
 def cached_page(
-    render: Callable[[], str], uncached: Callable[[], Response], *, csrf_form: bool = False
+    render: Callable[[], str], uncached: Callable[[], ResponseReturnValue], *, csrf_form: bool = False
 ) -> Response:
     """The page from the cache (or 304), rendering only on a miss; `uncached` answers when
     this reader may not be served a shared copy (signed in, a flash message waiting)."""
     version = version_reader().read() if _cacheable() else None
     if version is None:
-        return uncached()
+        return make_response(uncached())
     now = int(clock.now().timestamp())
-    key = key_for(current_app, request, version[0], now)
+    key = key_for(current_app, request.environ, version[0], now)
     request.environ[SERVED] = True
 
     def secret() -> object:
@@ -224,7 +275,7 @@ def cached_page(
             if token:
                 html = html.replace(str(token), CSRF_MARK)
             body = html.encode()
-            request.environ[PENDING] = (key, body, csrf_form)  # stored as the response leaves
+            request.environ[PENDING] = Pending(key, body, csrf_form)  # stored as the response leaves
         else:
             body = entry.body
         if CSRF_MARK.encode() in body:
@@ -235,4 +286,44 @@ def cached_page(
     response.last_modified = tags.last_modified
     response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
     response.vary.add("Accept-Language")
+    return response
+
+
+def cached_file(make: Callable[[], Response]) -> Response:
+    """A public file (a calendar, an Atom feed) from the cache, or 304; `make` builds the
+    whole 200 answer (it may abort: nothing is stored then), with validators made from its
+    content (an ETag of its bytes when it has none). Unlike a page, the file keeps those
+    validators: a new version makes the next request build the file again, but a reader
+    whose copy is still current gets a 304."""
+    version = version_reader().read() if _cacheable() else None
+    if version is None:
+        return _conditional(_with_etag(make()))
+    key = key_for(current_app, request.environ, version[0], int(clock.now().timestamp()))
+    request.environ[SERVED] = True
+    entry = store().get(key)
+    if entry is None:
+        response = _with_etag(make())
+        etag, weak = response.get_etag()
+        if response.status_code == 200 and etag and not weak:
+            own = Version(etag, response.last_modified)
+            request.environ[PENDING] = Pending(key, response.get_data(), False, own, response.content_type)
+        return _conditional(response)
+    response = Response(entry.body, headers=list(entry.headers))
+    response.set_etag(entry.etag or "")
+    response.last_modified = entry.modified
+    return _conditional(response)
+
+
+def _with_etag(response: Response) -> Response:
+    if response.status_code == 200 and not response.get_etag()[0]:
+        response.add_etag()
+    return response
+
+
+def _conditional(response: Response) -> Response:
+    """304 for a reader whose copy is current (the headers stay: werkzeug drops the body's)."""
+    etag, _ = response.get_etag()
+    if response.status_code == 200 and etag and not_modified(Version(etag, response.last_modified)):
+        response.status_code = 304
+        response.set_data(b"")
     return response

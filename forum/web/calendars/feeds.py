@@ -22,7 +22,7 @@ from forum.common import branding
 from forum.core import clock, i18n
 from forum.core.extensions import db
 from forum.models import Event, Material, Participant, Session, Subscription, Topic
-from forum.web.page_cache import MemoryStore
+from forum.web.page_cache import MemoryStore, cached_file
 from forum.web.versions import Version, event_version, not_modified, panelist_rows, version_of
 
 bp = Blueprint("feeds", __name__)
@@ -115,15 +115,17 @@ def _respond(
     *,
     filename: str | None = None,
     private: bool = False,
+    conditional: bool = True,
 ) -> Response:
     """A calendar answer (or 304) with validators; `build` makes the body only if needed.
+    `conditional=False`: always the whole file (`page_cache.cached_file` decides on 304).
 
     The words the app writes in a calendar follow its reader's language, so the language
     is part of the validator and of the cached body's key (English keeps the bare ETag)."""
     language = i18n.current_language()
     if language != i18n.DEFAULT_LANGUAGE:
         version = Version(etag=f"{version.etag}-{language}", last_modified=version.last_modified)
-    if not_modified(version):
+    if conditional and not_modified(version):
         response = Response(status=304)
     else:
         key = f"{request.endpoint}|{request.path}|{version.etag}"
@@ -147,6 +149,11 @@ def _respond(
     return response
 
 
+def _public(version: Version, build: Callable[[], bytes], *, filename: str | None = None) -> Response:
+    """A public calendar, whole: `page_cache.cached_file` stores it and answers 304."""
+    return _respond(version, build, filename=filename, conditional=False)
+
+
 def _in_readers_language(default: str | None = None) -> None:
     """Write a calendar in its reader's language: `?lang=fr` (calendar apps poll without the
     browser's Accept-Language, so a subscribe link can carry it), else `default` (a personal
@@ -167,32 +174,41 @@ def _visible_event(slug: str) -> Event:
 @bp.get("/events/<slug>.ics")
 def event_ics(slug: str) -> Response:
     """Download every session of an event as one .ics file."""
-    event = _visible_event(slug)
-    _in_readers_language()
-    return _respond(event_version(event), lambda: calendar.event_file(event), filename=f"{event.slug}.ics")
+    def make() -> Response:
+        event = _visible_event(slug)
+        _in_readers_language()
+        return _public(event_version(event), lambda: calendar.event_file(event), filename=f"{event.slug}.ics")
+
+    return cached_file(make)
 
 
 @bp.get("/events/<slug>/sessions/<int:session_id>.ics")
 def session_ics(slug: str, session_id: int) -> Response:
     """Download one session as an .ics file."""
-    event = _visible_event(slug)
-    session = db.session.get(Session, session_id)
-    if session is None or session.event_id != event.id:
-        abort(404, description=_l("This event has no such session."))
-    _in_readers_language()
-    return _respond(
-        event_version(event),
-        lambda: calendar.session_file(session),
-        filename=f"{event.slug}-{session.id}.ics",
-    )
+    def make() -> Response:
+        event = _visible_event(slug)
+        session = db.session.get(Session, session_id)
+        if session is None or session.event_id != event.id:
+            abort(404, description=_l("This event has no such session."))
+        _in_readers_language()
+        return _public(
+            event_version(event),
+            lambda: calendar.session_file(session),
+            filename=f"{event.slug}-{session.id}.ics",
+        )
+
+    return cached_file(make)
 
 
 @bp.get("/feeds/events/<slug>.ics")
 def event_feed(slug: str) -> Response:
     """The public feed of one event, for calendar subscriptions (webcal://)."""
-    event = _visible_event(slug)
-    _in_readers_language()
-    return _respond(event_version(event), lambda: feeds.event_feed(event))
+    def make() -> Response:
+        event = _visible_event(slug)
+        _in_readers_language()
+        return _public(event_version(event), lambda: feeds.event_feed(event))
+
+    return cached_file(make)
 
 
 @bp.get("/feeds/<token>.ics")
@@ -230,19 +246,21 @@ def _catalog_version(topic: Topic | None) -> Version:
 @bp.get("/feeds/calendar.ics")
 def calendar_feed() -> Response:
     """The organisation's public feed: every published session of every event."""
-    _in_readers_language()
-    return _respond(
-        _catalog_version(None), lambda: catalog.feed(clock.now(), branding.current().name)
-    )
+    def make() -> Response:
+        _in_readers_language()
+        return _public(_catalog_version(None), lambda: catalog.feed(clock.now(), branding.current().name))
+
+    return cached_file(make)
 
 
 @bp.get("/feeds/topics/<slug>.ics")
 def topic_feed(slug: str) -> Response:
     """One topic's public feed: the sessions of the events filed under it."""
-    topic = Topic.by_slug(slug)
-    if topic is None:
-        abort(404, description=_("There is no topic at this address."))
-    _in_readers_language()
-    return _respond(
-        _catalog_version(topic), lambda: catalog.feed(clock.now(), branding.current().name, topic)
-    )
+    def make() -> Response:
+        topic = Topic.by_slug(slug)
+        if topic is None:
+            abort(404, description=_("There is no topic at this address."))
+        _in_readers_language()
+        return _public(_catalog_version(topic), lambda: catalog.feed(clock.now(), branding.current().name, topic))
+
+    return cached_file(make)

@@ -11,13 +11,19 @@ from forum.core.urls import external_url
 from forum.discussion import exports
 from forum.discussion.notices import permalink
 from forum.web.discussion.access import _event_or_404, _is_officer
+from forum.web.page_cache import cached_file
 
 bp = Blueprint("discussion_exports", __name__)
 
 
 @bp.route("/events/<slug>/archive/feed.atom")
 def feed(slug: str) -> Response:
-    """New threads (`?kind=threads`, the default) or every post (`?kind=posts`), newest first."""
+    """New threads (`?kind=threads`, the default) or every post (`?kind=posts`), newest first.
+    The same for every reader: from the page cache, with an ETag of its bytes."""
+    return cached_file(lambda: _feed(slug))
+
+
+def _feed(slug: str) -> Response:
     event = _event_or_404(slug)
     if not (event.is_public and event.archive_public):
         abort(404, description=_l("This e-forum's archive has no public feed."))

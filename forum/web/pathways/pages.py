@@ -32,6 +32,7 @@ from forum.team import scopes
 from forum.web.events.public import line_zones, viewer_zone_from_request, zone_lines_for
 from forum.web.forms import CachedSelect, ConfirmForm
 from forum.web.helpers import commit_or_flash, confirm_page, form_page
+from forum.web.page_cache import cached_page
 from forum.web.security import is_one_click
 
 bp = Blueprint("pathways", __name__)
@@ -82,7 +83,12 @@ class PaceForm(PaceFields):
 
 
 @bp.route("/pathways")
-def index() -> str:
+def index() -> Any:
+    """From the page cache (a search too: its words are in the key)."""
+    return cached_page(_index_html, _index_html)
+
+
+def _index_html() -> str:
     query = (request.args.get("q") or "").strip()[:200]
     topic = (request.args.get("topic") or "").strip()[:100]
     searching = bool(query or topic)
@@ -140,10 +146,14 @@ def step_views(pathway: Pathway, viewer_zone: str) -> list[dict[str, Any]]:
 @bp.route("/pathways/<slug>", methods=["GET", "POST"])
 @limiter.limit(_follow_limit, methods=["POST"])
 def pathway(slug: str) -> Any:
+    if request.method == "GET":  # the same for every reader but its form's token: cached
+
+        def page() -> str:
+            return _pathway_page(_visible(slug), FollowForm())[0]
+
+        return cached_page(page, lambda: _pathway_page(_visible(slug), FollowForm()), csrf_form=True)
     item = _visible(slug)
     form = FollowForm()
-    if request.method == "GET":
-        form.timezone.data = viewer_zone_from_request() if request.args.get("tz") else "America/New_York"
     if form.validate_on_submit():
         try:
             following.follow(item, form.email.data or "", **_pace(form))
@@ -153,6 +163,12 @@ def pathway(slug: str) -> Any:
         else:
             db.session.commit()
             return render_template("pathways/check_inbox.html", pathway=item)
+    return _pathway_page(item, form)
+
+
+def _pathway_page(item: Pathway, form: FollowForm) -> tuple[str, int]:
+    if request.method == "GET":
+        form.timezone.data = viewer_zone_from_request() if request.args.get("tz") else "America/New_York"
     viewer_zone = viewer_zone_from_request()
     views = step_views(item, viewer_zone)
     by_step = {v["step"].id: v for v in views}
