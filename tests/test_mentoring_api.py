@@ -337,6 +337,7 @@ def test_a_question_edited_in_place_through_either_door_is_the_same(app, client)
     assert b"Edit: Yeras in youth services" in page.data
     form = client.get(f"/manage/mentoring/web/questions/{web_id}")
     assert form.status_code == 200 and b'value="Yeras in youth services"' in form.data
+    assert b"Under 5\nOver 5</textarea>" in form.data  # the stored choices, one per line
     refused = client.post(
         f"/manage/mentoring/web/questions/{web_id}",
         data={"csrf_token": csrf_from(form.data), "kind": "choice", "label": "Years", "choices": "Only one"},

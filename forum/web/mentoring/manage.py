@@ -145,9 +145,7 @@ def edit_question(slug: str, question_id: int) -> Any:
         question = programmes.programme_question(item, question_id)
     except MentoringError:
         abort(404, description=_("That question is not on this programme's applications."))
-    form = QuestionEditForm(
-        obj=question, data=None if request.method == "POST" else {"choices": question.choices}
-    )
+    form = QuestionEditForm(obj=question)  # choices: stored one per line, as the box shows them
     form.kind.choices = [SelectChoice(k, v) for k, v in FORM_QUESTION_KINDS.items()]
     if form.validate_on_submit():
         data = {name: form[name].data for name in ("kind", "label", "choices", "required", "sensitive")}
