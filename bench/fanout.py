@@ -3,9 +3,10 @@
 In one run and against the same Postfix `smtp-sink`, for SQLite and PostgreSQL:
 Postfix's own `smtp-source -d` sending N messages of the same size (the limit), then
 the app: accepting the post (the change plus one fan-out record, what a request or an
-LMTP delivery waits for), queueing (the sender side writes the N rows: headers and own
-links per recipient, the body once) and sending (MAIL_CONNECTIONS pipelined
-connections). Prints each step, end to end against smtp-source, and peak RSS.
+LMTP delivery waits for), then the sender: it writes the N rows (headers and own links
+per recipient, the body once per step) and sends each step's copies over
+MAIL_CONNECTIONS pipelined connections while the next step is written. Prints each step,
+end to end against smtp-source, the CPU seconds per 1,000 copies, and peak RSS.
 
     .venv/bin/python bench/fanout.py [--subscribers 10000] [--database-url postgresql://...]
     .venv/bin/python bench/fanout.py --subscribers 100000 --backends postgresql
@@ -33,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _support import LIST_DOMAIN, bench_app, peak_rss_mb  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from forum.common.fanout import expand_pending  # noqa: E402
 from forum.core.extensions import db  # noqa: E402
 from forum.discussion import service as discussion  # noqa: E402
 from forum.mail.sender import send_due  # noqa: E402
@@ -136,20 +136,16 @@ def send_post(app: Flask, n: int) -> dict[str, float]:
         discussion.accept(post, "moderator@example.org")  # what the moderator's request does
         db.session.commit()
         accept_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        expanded = expand_pending()  # what the sender does first
-        queue_s = time.perf_counter() - t0
-        queue_cpu = cpu_seconds() - cpu0
-        if expanded.messages != n:
-            raise SystemExit(f"queued {expanded} for {n} subscribers")
-        size = len(assemble(*db.session.execute(text_first_message()).one()))
-        stored = outbox_bytes()
+        accept_cpu = cpu_seconds() - cpu0
         db.session.remove()
         samples: list[float] = []
         done = 0
+        first_at: list[float] = []
 
         def progress(k: int) -> None:
             nonlocal done
+            if not first_at:
+                first_at.append(time.perf_counter() - t0)
             done += k
             if done % 1000 < k:
                 samples.append(rss_mb())
@@ -157,17 +153,27 @@ def send_post(app: Flask, n: int) -> dict[str, float]:
         rss_before = rss_mb()
         cpu1 = cpu_seconds()
         t0 = time.perf_counter()
-        report = send_due(progress=progress, batch_size=500)
+        # What the sender does: writes the copies (fan-out steps) and sends each step's
+        # copies while the next is written; a run writes for up to EXPAND_SECONDS, so a big
+        # list takes several runs, back to back as a busy outbox job runs them.
+        sent = runs = 0
+        while sent < n and runs < 1000:
+            report = send_due(progress=progress, batch_size=500)
+            sent, runs = sent + report.sent, runs + 1
+            if report.processed != report.sent:
+                raise SystemExit(f"sender run {runs}: {report}")
         send_s = time.perf_counter() - t0
         send_cpu = cpu_seconds() - cpu1
-        if report.sent != n:
-            raise SystemExit(f"sender delivered {report} of {n}")
+        if sent != n:
+            raise SystemExit(f"sender delivered {sent} of {n} in {runs} runs")
+        size = len(assemble(*db.session.execute(text_first_message()).one()))
+        stored = outbox_bytes()
     return {
         "connections": app.config.get("MAIL_CONNECTIONS", 1),
         "accept_s": accept_s,
-        "queue_s": queue_s,
+        "accept_cpu": accept_cpu,
+        "first_s": first_at[0] if first_at else send_s,
         "send_s": send_s,
-        "queue_cpu": queue_cpu,
         "send_cpu": send_cpu,
         "size": size,
         "stored": stored,
@@ -244,22 +250,19 @@ def main() -> None:
         f"(runs: {before_s:.2f} s and {after_s:.2f} s), CPU {1000 * theirs_cpu / args.n:.3f} s per 1,000"
     )
     for backend, ours in results.items():
-        total = ours["accept_s"] + ours["queue_s"] + ours["send_s"]
+        total = ours["accept_s"] + ours["send_s"]
         print(f"--- {backend}")
         print(f"accept (change + fan-out record): {ours['accept_s']:.3f} s  (target < 1 s)")
         print(
-            f"queue (sender writes {args.n} rows): {ours['queue_s']:.2f} s, {args.n / ours['queue_s']:,.0f} msg/s"
+            f"write + send ({ours['connections']} connection(s), overlapped): {ours['send_s']:.2f} s, "
+            f"{args.n / ours['send_s']:,.0f} msg/s; first group marked sent after {ours['first_s']:.2f} s"
         )
         print(
-            f"send ({ours['connections']} connection(s)):  {ours['send_s']:.2f} s, {args.n / ours['send_s']:,.0f} msg/s"
+            f"end to end:                       {total:.2f} s = {total / theirs_s:.2f} x smtp-source (target <= 2)"
         )
         print(
-            f"end to end:                       {total:.2f} s = {total / theirs_s:.1f} x smtp-source (target <= 2)"
-        )
-        cpu = ours["queue_cpu"] + ours["send_cpu"]
-        print(
-            f"CPU (this process + children, not the database server): {1000 * cpu / args.n:.3f} s per 1,000 copies "
-            f"(queue {1000 * ours['queue_cpu'] / args.n:.3f}, send {1000 * ours['send_cpu'] / args.n:.3f})"
+            f"CPU (this process + children, not the database server): "
+            f"{1000 * (ours['accept_cpu'] + ours['send_cpu']) / args.n:.3f} s per 1,000 copies"
         )
         print(f"outbox: {ours['stored'] / 2**20:.1f} MB stored for {args.n} messages")
         print(

@@ -22,6 +22,7 @@ from forum.core import clock
 from forum.core.extensions import db
 from forum.discussion import service as discussion
 from forum.events import service as events
+from forum.mail.sender import send_due
 from forum.models import Event, FanOut, OutboundBody, OutboundMessage, Post, Session
 from forum.scheduling.jobs import run_job
 from tests.support.api import officer_token
@@ -29,7 +30,7 @@ from tests.support.child import spawn, wait_for_line
 from tests.support.discussion import OPEN_AT, lmtp_send, lmtp_server, make_forum, message, queued, subscribe
 from tests.support.fanouts import write_fan_outs
 from tests.support.scheduling import add_post
-from tests.support.smtp import make_subscribers
+from tests.support.smtp import make_subscribers, running_smtp_server
 
 LIST_ADDRESS = "mentoring@lists.forum.test"  # make_subscribers' list (slug "mentoring")
 
@@ -200,3 +201,33 @@ def test_cancelling_a_10000_registrant_event_through_the_api_answers_at_once(app
     fan = db.session.scalars(select(FanOut)).one()  # one record for the one session
     assert fan.kind == "calendar-cancel" and fan.done_at is None
     print(f"\nAPI cancel of a 10,000-registrant event answered in {answered:.3f} s")
+
+
+def test_the_first_copies_go_out_while_the_rest_are_still_being_written(app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(fanout, "POST_CHUNK", 50)
+    event, subs = make_subscribers(200)
+    post = _held_post(event)
+    discussion.accept(post, "moderator@example.org")
+    db.session.commit()
+    write_step = fanout.EXPANDERS["post"]
+    delivered_before_last_step: list[int] = []
+    with running_smtp_server(pipelining=True) as server:
+        app.config["MAIL_URL"] = server.url
+
+        def slow_last_step(fan: FanOut) -> fanout.Step:
+            """The last step waits (up to 10 s) for the relay to have something: it only
+            can if the steps written so far are sent while this one is written."""
+            if int(fan.params.get("after", 0)) == subs[149].id:
+                deadline = time.monotonic() + 10
+                while not server.received and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                delivered_before_last_step.append(len(server.received))
+            return write_step(fan)
+
+        monkeypatch.setitem(fanout.EXPANDERS, "post", slow_last_step)
+        report = send_due()
+        received = server.received
+    assert delivered_before_last_step and delivered_before_last_step[0] > 0
+    assert report.sent == 201  # every member's copy and the author's "approved" note, in one run
+    counts = Counter(r.rcpt_tos[0] for r in received)
+    assert all(counts[s.participant.email] == 1 for s in subs)

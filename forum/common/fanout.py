@@ -4,7 +4,7 @@ Writing 10,000 personalised copies takes seconds, too long for a web request (gu
 kills it at 30 s and rolls the change back) and for an LMTP transaction (the relay
 times out and delivers the post again). So the change commits with one `FanOut` row
 (`record`), and the scheduler's outbox job, every few seconds, writes the copies
-(`expand_pending`) just before it sends what is due.
+(`expand_pending`) on a thread beside its sending, which claims each step as it commits.
 
 Exactly once, even across a crash between the two steps: the copies are inserted with
 their usual per-recipient keys (`<fan-out key>:<subscription id>`, ``ON CONFLICT DO
@@ -40,8 +40,10 @@ log = logging.getLogger(__name__)
 
 #: After this many failed expansions a fan-out is left alone (its note says why).
 MAX_ATTEMPTS = 5
-#: Copies of a post written per step (each step its own transaction and stored body).
-POST_CHUNK = 5000
+#: Copies of a post written per step (each step its own transaction and stored body). Small,
+#: because the sender sends what a step wrote while the next is written (`mail.lanes.Writer`):
+#: the first copies go out after one step.
+POST_CHUNK = 1000
 #: Copies of a calendar update or cancellation per step (each also carries its own calendar).
 CALENDAR_CHUNK = 2000
 

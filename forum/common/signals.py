@@ -19,8 +19,10 @@ _signals = Namespace()
 event_changed = _signals.signal("event-changed")
 
 #: The sender is about to claim what is due (sender: the app; `budget_seconds`: how long
-#: receivers may work). `forum.common.fanout` writes pending fan-outs' copies here, so a post
-#: accepted a moment ago goes out in this run while the sender itself only sends.
+#: receivers may work). Sent on a thread of the sender's own (its own app context and database
+#: session), which runs beside the claims: `forum.common.fanout` writes pending fan-outs' copies
+#: here, committed step by step, so a post accepted a moment ago goes out in this run, its
+#: first copies while the rest are written.
 sending_due = _signals.signal("sending-due")
 
 #: Seats may have come free in an event (sender: the Event; a raised seat limit).

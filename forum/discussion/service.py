@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterator
 from datetime import datetime
 from html import escape
 
@@ -422,7 +421,7 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
     left). The scheduler expands a post's fan-out record in such steps (`accept` only
     records one, see forum/common/fanout.py), so a huge list's copies start going out while
     the rest are written. The body is encoded once per step and each copy personalised
-    (`list_copies.list_messages`); subscribers are streamed, not all loaded.
+    (`list_copies.list_messages`); one step's subscribers are loaded, never the whole list.
     """
     event = post.event
     stmt = (
@@ -432,13 +431,10 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
     )
     if limit is not None:
         stmt = stmt.limit(limit)
-    progress = {"count": 0, "last": after_id}
-
-    def subscribers() -> Iterator[Subscription]:
-        for sub in db.session.scalars(stmt):
-            progress["count"] += 1
-            progress["last"] = sub.id
-            yield sub
+    # Read in full before anything is written (one step's worth), and the copies built before
+    # the first INSERT: on SQLite the step then holds the write lock only while it inserts,
+    # and the sender's marks, committed beside it (mail.lanes.Writer), wait milliseconds.
+    subscribers = list(db.session.scalars(stmt))
 
     link = permalink(post)
     author_name = post.author_display
@@ -449,7 +445,7 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
 
     copies = list_messages(
         event,
-        subscribers(),
+        subscribers,
         ListOptions(
             subject=post.subject,
             template="post",
@@ -463,9 +459,9 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
             archived_at=link,
         ),
     )
-    count = outbox.enqueue_copies(copies, kind="post", key=f"post:{post.id}", event_id=event.id)
-    more = limit is not None and progress["count"] >= limit
-    return count, (progress["last"] if more else None)
+    count = outbox.enqueue_copies(list(copies), kind="post", key=f"post:{post.id}", event_id=event.id)
+    more = limit is not None and len(subscribers) >= limit
+    return count, (subscribers[-1].id if more else None)
 
 
 def _gets_each_post(subscription: Subscription | None) -> bool:

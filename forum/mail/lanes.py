@@ -5,7 +5,9 @@ each, MAIL_CONNECTIONS of them) and hands their outcomes back in a bounded queue
 while the sender waits for a commit the connections wait too: what the relay accepted
 but nobody marked yet stays within a few messages. `DatabaseThread` runs the claims and
 group commits on a connection of their own, overlapping the SMTP traffic. `BodyCache`
-keeps the shared bodies (forum.models.OutboundBody) a run has loaded.
+keeps the shared bodies (forum.models.OutboundBody) a run has loaded. `Writer` runs the
+fan-outs' writing (the `sending_due` receivers) beside the sending, so the first copies go
+out while the rest are written.
 """
 
 from __future__ import annotations
@@ -117,6 +119,45 @@ def load_body(body_id: int) -> tuple[bytes, str]:
     row = db.session.execute(select(_bodies.c.data, _bodies.c.cuts).where(_bodies.c.id == body_id)).one()
     db.session.commit()
     return bytes(row.data), row.cuts
+
+
+class Writer:
+    """`fn(*args)` on a thread (and database connection) of its own, under the app's context.
+
+    The sender starts the fan-outs' writing here and claims what each committed step
+    wrote while the next step is written: writing and sending overlap instead of adding
+    up (10,000 copies wrote in 2.4 s, then sent in 3.4 s). Each step is still one
+    transaction with its progress mark, so a crash repeats and loses nothing more.
+    """
+
+    def __init__(self, app: Flask, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(app, fn, args, kwargs), name="outbox-writer", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, app: Flask, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        with app.app_context():
+            try:
+                fn(*args, **kwargs)
+            except BaseException as exc:  # handed to the sender by `join`
+                self._error = exc
+            finally:
+                db.session.remove()
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def wait(self, seconds: float) -> None:
+        """Wait up to `seconds` for the writing to finish (a step to commit, more likely)."""
+        self._thread.join(seconds)
+
+    def join(self) -> None:
+        """Wait for the writing to finish; re-raise what it raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 class DatabaseThread:

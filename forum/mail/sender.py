@@ -37,7 +37,7 @@ from forum.core import clock
 from forum.core.extensions import db
 from forum.mail.bounces import count_hard_bounces
 from forum.mail.envelope import DeliveryError, Envelope, Transport
-from forum.mail.lanes import BodyCache, DatabaseThread, LeaseLost, load_body, send_on
+from forum.mail.lanes import BodyCache, DatabaseThread, LeaseLost, Writer, load_body, send_on
 from forum.mail.transport import make_transport
 from forum.models import OutboundMessage, Subscription, assemble, table_of
 from forum.models.outbox import UNSENT_STATUSES
@@ -49,8 +49,10 @@ from forum.models.outbox import UNSENT_STATUSES
 GROUP_SIZE = 25
 GROUP_SECONDS = 0.25
 MAX_WAITING_GROUPS = 1
-#: How long a run writes fan-out copies before it sends what is written (it goes on next run).
+#: How long a run writes fan-out copies (beside the sending; the rest is written next run).
 EXPAND_SECONDS = 10.0
+#: How long the sender waits for the writer's next step when nothing written is due yet.
+WRITER_POLL_SECONDS = 0.02
 #: A gap this long between two messages (a paused process) makes the sender ask the
 #: database whether its rows are still its own before it sends another byte.
 PAUSE_SECONDS = 1.0
@@ -461,36 +463,45 @@ def send_due(
 ) -> SendReport:
     """Drain what is due now (at most `limit` messages), batch by batch; safe to run anywhere.
 
-    First lets the `sending_due` receivers work for up to EXPAND_SECONDS (the fan-outs'
-    copies, `forum.common.fanout.expand_pending`, registered there: a post accepted a moment ago is mailed in this run;
-    a huge list's copies are written over several runs while the first ones go out). Commits the caller's session first (so
-    its mail is visible and no lock is held), then works on a database thread of its own, claiming the next batch while the
-    current one is sent. `progress(n)` is called as groups of `n` messages are marked.
-    Rows put back for a retry are not due again within the same run.
+    The `sending_due` receivers (the fan-outs' copies, `forum.common.fanout.expand_pending`)
+    write for up to EXPAND_SECONDS on a thread of their own (`lanes.Writer`) while this
+    claims and sends what each of their committed steps wrote: a post accepted a moment ago
+    is mailed in this run, its first copies going out while the rest are written; a huge
+    list's copies are written over several runs. Commits the caller's session first (so its
+    mail is visible and no lock is held), then works on a database thread of its own,
+    claiming the next batch while the current one is sent. `progress(n)` is called as groups
+    of `n` messages are marked. Rows put back for a retry are not due again within the same run.
     """
     worker = worker_id or default_worker_id()
     own_transport = transport is None
     transports = [transport] if transport is not None else app_transports()
     report = SendReport()
     db.session.commit()
-    sending_due.send(current_app._get_current_object(), budget_seconds=EXPAND_SECONDS)  # type: ignore[attr-defined]
-    database = DatabaseThread(current_app._get_current_object())  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    writer = Writer(app, sending_due.send, app, budget_seconds=EXPAND_SECONDS)
+    database = DatabaseThread(app)
     claimed = 0
-    next_claim: Future[Claim] | None = None
+    next_claim: tuple[Future[Claim], bool] | None = None
     pending: deque[tuple[Future[Any], int]] = deque()
     bodies = BodyCache()
 
-    def claim_ahead() -> Future[Claim] | None:
+    def claim_ahead() -> tuple[Future[Claim], bool] | None:
+        """The next claim, and whether the writing had finished before it was taken (then
+        an empty claim means the run is drained, not that the next step is not committed yet)."""
         size = batch_size if limit is None else min(batch_size, limit - claimed)
-        return database.submit(claim, size, worker) if size > 0 else None
+        return (database.submit(claim, size, worker), writer.done()) if size > 0 else None
 
     try:
         next_claim = claim_ahead()
         while next_claim is not None:
-            batch = next_claim.result()
+            batch, written = next_claim[0].result(), next_claim[1]
             next_claim = None
             if not batch.rows:
-                break
+                if written:
+                    break
+                writer.wait(WRITER_POLL_SECONDS)  # the next step is being written
+                next_claim = claim_ahead()
+                continue
             claimed += len(batch.rows)
             next_claim = claim_ahead()
             deliver(
@@ -501,11 +512,12 @@ def send_due(
     finally:
         settle_commits(pending, progress, wait=True)
         if next_claim is not None:  # claimed ahead but not needed: hand it straight back
-            ahead = next_claim.result()
+            ahead = next_claim[0].result()
             if ahead.rows:
                 database.submit(_release, [r.id for r in ahead.rows], ahead.token).result()
         database.close()
         if own_transport:
             for each in transports:
                 each.close()
+        writer.join()  # the writing goes on to its budget even if sending stopped early
     return report
