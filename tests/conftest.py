@@ -27,8 +27,9 @@ from forum.web import page_cache
 from tests.support import app_pool
 from tests.support.smtp import use_test_templates
 
-#: Every calendar the suite makes is also read by a second, independent parser.
-pytest_plugins = ["tests.support.calendar_check"]
+#: Every calendar the suite makes is also read by a second, independent parser; the page cache's
+#: tests share the `cached` fixture (memory or Redis).
+pytest_plugins = ["tests.support.calendar_check", "tests.support.page_cache"]
 
 def pytest_configure(config: pytest.Config) -> None:
     """The gettext catalogs are compiled from the committed .po files (as `make` does)."""
@@ -171,10 +172,13 @@ def signed_in(app: Flask, client: FlaskClient) -> FlaskClient:
     return client
 
 
-def submit(client: FlaskClient, url: str, page: str | bytes, /, **fields: object) -> TestResponse:
+def submit(
+    client: FlaskClient, url: str, page: str | bytes, /, follow_redirects: bool = False, **fields: object
+) -> TestResponse:
     """POST a form as the browser would: `fields` with the CSRF token of the `page` it is on
-    (a file is a `(stream, filename)` pair: the body is multipart then)."""
-    return client.post(url, data={"csrf_token": csrf_from(page), **fields})
+    (a file is a `(stream, filename)` pair: the body is multipart then). `follow_redirects`:
+    answer with the page the browser lands on (where a flash message says what happened)."""
+    return client.post(url, data={"csrf_token": csrf_from(page), **fields}, follow_redirects=follow_redirects)
 
 
 def csrf_from(html: str | bytes) -> str:

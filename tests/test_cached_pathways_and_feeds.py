@@ -6,7 +6,6 @@ nothing private (a personal feed, a signed link, an officer's view of a draft) i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -27,20 +26,11 @@ from tests.support.discussion import subscribe as discussion_subscribe
 from tests.support.factories import make_event, subscribe
 from tests.support.live import make_officer, post_form, sign_in
 from tests.support.pathways import make_pathway
-from tests.test_fast_pages import REDIS_URL, _compare, _get, _steady, fast
+from tests.test_fast_pages import _compare, _get, _steady, fast
 from tests.test_page_cache import _keys
 
 WALLS = [(datetime(2030, 9, 10, 13), datetime(2030, 9, 10, 14))]
 NOW = datetime(2030, 1, 1, 12, 0, 10, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "redis"])
-def cached(app: Flask, request: pytest.FixtureRequest) -> Iterator[str]:
-    """The app with its page cache in process memory or in Redis (Flask-Caching)."""
-    app.config["CACHE_URL"] = REDIS_URL if request.param == "redis" else ""
-    app.extensions.pop("forum_page_cache", None)
-    yield request.param
-    page_cache.store().clear()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from forum.core.extensions import db
 from forum.discussion import service as discussion
 from forum.events import service as events
 from forum.mail.sender import send_due
-from forum.models import Event, FanOut, OutboundBody, OutboundMessage, Post, Session
+from forum.models import Event, FanOut, OutboundBody, OutboundMessage, Post, Session, Subscription
 from forum.scheduling.jobs import run_job
 from tests.support.api import officer_token
 from tests.support.child import spawn, wait_for_line
@@ -39,6 +39,16 @@ def _held_post(event: Event) -> Post:
     """Ann's question, waiting for a moderator to accept it."""
     subject, question = "Mentoring at small libraries", "Who has mentored a new cataloger?"
     return add_post(event, clock.now(), subject, question, author="Ann Reader", status="held")
+
+
+def _accepted_post(monkeypatch, *, subscribers: int, chunk: int) -> list[Subscription]:  # type: ignore[no-untyped-def]
+    """Ann's question accepted on a list of `subscribers`, its fan-out (not yet written) to be
+    written `chunk` copies at a time; returns the subscriptions, oldest first."""
+    monkeypatch.setattr(fanout, "POST_CHUNK", chunk)
+    event, subs = make_subscribers(subscribers)
+    discussion.accept(_held_post(event), "moderator@example.org")
+    db.session.commit()
+    return subs
 
 
 def _copies(kind: str) -> Counter[str]:
@@ -150,11 +160,7 @@ def test_an_lmtp_delivery_to_a_big_list_answers_without_writing_the_copies(app: 
 
 
 def test_a_big_list_is_written_in_steps_that_resume_without_repeating(app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(fanout, "POST_CHUNK", 700)
-    event, subs = make_subscribers(2000)
-    post = _held_post(event)
-    discussion.accept(post, "moderator@example.org")
-    db.session.commit()
+    subs = _accepted_post(monkeypatch, subscribers=2000, chunk=700)
     report = expand_pending()
     assert (report.fan_outs, report.messages) == (1, 2000)
     fan = db.session.scalars(select(FanOut)).one()
@@ -204,11 +210,7 @@ def test_cancelling_a_10000_registrant_event_through_the_api_answers_at_once(app
 
 
 def test_the_first_copies_go_out_while_the_rest_are_still_being_written(app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(fanout, "POST_CHUNK", 50)
-    event, subs = make_subscribers(200)
-    post = _held_post(event)
-    discussion.accept(post, "moderator@example.org")
-    db.session.commit()
+    subs = _accepted_post(monkeypatch, subscribers=200, chunk=50)
     write_step = fanout.EXPANDERS["post"]
     delivered_before_last_step: list[int] = []
     with running_smtp_server(pipelining=True) as server:

@@ -7,7 +7,6 @@ officer, a flash message, a session about to change) still reaches the app."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 
@@ -29,17 +28,7 @@ from tests.support.live import make_officer, post_form, sign_in
 from tests.test_door_parity import web_form
 
 WALLS = [(datetime(2030, 9, 10, 13), datetime(2030, 9, 10, 14))]
-REDIS_URL = "redis://127.0.0.1:6379/15"
 NOW = datetime(2030, 1, 1, 12, 0, 10, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "redis"])
-def cached(app: Flask, request: pytest.FixtureRequest) -> Iterator[str]:
-    """The app with its page cache in process memory or in Redis (Flask-Caching)."""
-    app.config["CACHE_URL"] = REDIS_URL if request.param == "redis" else ""
-    app.extensions.pop("forum_page_cache", None)
-    yield request.param
-    page_cache.store().clear()
 
 
 @pytest.fixture

@@ -58,6 +58,13 @@ def _via_api(client, slug: str, auth) -> MentoringCycle:  # type: ignore[no-unty
     return MentoringProgramme.by_slug(slug).cycles[0]
 
 
+def _through_each_door(client, auth) -> tuple[MentoringCycle, MentoringCycle]:  # type: ignore[no-untyped-def]
+    """The same programme and cycle, made by the signed-in officer on the pages ("web") and
+    through the API ("api"): what the parity tests compare."""
+    sign_in(client)
+    return _via_web(client, "web"), _via_api(client, "api", auth)
+
+
 def _applicants(cycle: MentoringCycle, tag: str) -> None:
     applications.import_members(f"mentor-{tag}@example.org")
     people = [
@@ -135,9 +142,7 @@ def _shape(cycle: MentoringCycle) -> dict[str, object]:
 def test_both_doors_make_the_same_programme_cycle_and_matches(app, client):
     auth = officer_token()
     with clock.frozen(DURING):
-        sign_in(client)
-        web_cycle = _via_web(client, "web")
-        api_cycle = _via_api(client, "api", auth)
+        web_cycle, api_cycle = _through_each_door(client, auth)
         _applicants(web_cycle, "web")
         _applicants(api_cycle, "api")
     with clock.frozen(AFTER):
@@ -218,9 +223,7 @@ def test_api_refusals_are_4xx_with_a_reason(app, client):
 def test_a_question_added_through_either_door_is_the_same(app, client):
     auth = officer_token()
     with clock.frozen(DURING):
-        sign_in(client)
-        web_cycle = _via_web(client, "web")
-        api_cycle = _via_api(client, "api", auth)
+        web_cycle, api_cycle = _through_each_door(client, auth)
         page = client.get("/manage/mentoring/web")
         client.post(
             "/manage/mentoring/web/questions",

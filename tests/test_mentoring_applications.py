@@ -13,7 +13,7 @@ from forum.mentoring import programmes
 from forum.mentoring.programmes import MentoringError
 from forum.models import FormAnswer, MentoringWatch, Participant
 from forum.scheduling.scheduler import run_job
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, submit
 from tests.support.mentoring import (
     SLUG,
     application_of,
@@ -172,16 +172,9 @@ def test_edit_until_the_window_closes_then_not(app, client):
         confirm_by_mail(client, "ana@example.org")
         own = link_in(outbox("mentoring-received")[-1], "/mentoring/application/")
         page = client.get(own)
-        data = {
-            "csrf_token": csrf_from(page.data),
-            "name": "Ana Ruiz",
-            "timezone": "America/Denver",
-            "checkin_hour": "9",
-            "stage": "student",
-            "interests": "teens",
-            "languages": "English, Spanish",
-        }
-        saved = client.post(own, data=data, follow_redirects=True)
+        rest = {"name": "Ana Ruiz", "checkin_hour": "9", "languages": "English, Spanish"}
+        changes = {"timezone": "America/Denver", "stage": "student", "interests": "teens"}
+        saved = submit(client, own, page.data, follow_redirects=True, **rest, **changes)
         assert b"Your changes are saved." in saved.data
     item = application_of("ana@example.org", "mentee")
     assert (item.timezone, item.stage, item.interest_list) == ("America/Denver", "student", ["teens"])
@@ -196,18 +189,9 @@ def test_the_demo_programme_is_open_so_a_newcomer_can_apply_at_once(app, client)
     page = client.get("/mentoring/mentoring-program").get_data(as_text=True)
     assert "Applications are open for both mentors and mentees." in page
     form = client.get("/mentoring/mentoring-program/apply/mentee")
-    data = {
-        "csrf_token": csrf_from(form.data),
-        "email": "newcomer@example.org",
-        "name": "New Comer",
-        "timezone": "America/Chicago",
-        "checkin_hour": "10",
-        "stage": "early",
-        "interests": "storytime",
-        "languages": "English",
-        "adult": "y",
-    }
-    answer = client.post("/mentoring/mentoring-program/apply/mentee", data=data)
+    who = {"email": "newcomer@example.org", "name": "New Comer", "timezone": "America/Chicago", "adult": "y"}
+    profile = {"checkin_hour": "10", "stage": "early", "interests": "storytime", "languages": "English"}
+    answer = submit(client, "/mentoring/mentoring-program/apply/mentee", form.data, **who, **profile)
     assert b"Check your inbox" in answer.data
     assert outbox("mentoring-confirm", recipient="newcomer@example.org")
 
@@ -219,18 +203,9 @@ def test_officers_add_questions_that_the_application_then_asks(app, client):
         sign_in(client)
         page = client.get(f"/manage/mentoring/{SLUG}")
         assert "Race/Ethnicity" in page.get_data(as_text=True)
-        added = client.post(
-            f"/manage/mentoring/{SLUG}/questions",
-            data={
-                "csrf_token": csrf_from(page.data),
-                "role": "mentee",
-                "preset_id": "",
-                "kind": "short",
-                "label": "Which library do you work in?",
-                "required": "y",
-            },
-            follow_redirects=True,
-        )
+        asked = {"role": "mentee", "preset_id": "", "kind": "short", "label": "Which library do you work in?"}
+        questions = f"/manage/mentoring/{SLUG}/questions"
+        added = submit(client, questions, page.data, follow_redirects=True, required="y", **asked)
         assert b"Question added." in added.data
         question = [
             q for q in programmes.question_form(programme, "mentee").questions if q.label.startswith("Which")

@@ -14,14 +14,7 @@ from forum.scheduling.scheduler import run_job
 from forum.subscriptions.erasure import erase_participant
 from tests.conftest import csrf_from
 from tests.support.api import officer_token
-from tests.support.mentoring import (
-    SLUG,
-    make_cycle,
-    make_programme,
-    match_on_the_page,
-    sign_in,
-    three_applicants,
-)
+from tests.support.mentoring import SLUG, matched_cycle, sign_in
 from tests.support.subscriptions import link_in, outbox, parsed, text_of
 
 # six months after the match (29 March 2027): 9 AM in Los Angeles is 16:00 UTC, 6 PM in London 17:00 UTC
@@ -30,9 +23,7 @@ MID_LONDON = datetime(2027, 9, 29, 17, 0, tzinfo=UTC)
 
 
 def test_midyear_and_final_evaluations_at_each_persons_hour(app, client):
-    cycle = make_cycle(make_programme())
-    three_applicants(client)
-    match_on_the_page(client)
+    cycle = matched_cycle(client)[0]
     client.get("/logout")
     with clock.frozen(MID_LA.replace(minute=30)):
         run_job("mentoring")
@@ -105,9 +96,7 @@ def test_midyear_and_final_evaluations_at_each_persons_hour(app, client):
 
 
 def test_a_closed_or_foreign_link_takes_no_answers(app, client):
-    cycle = make_cycle(make_programme())
-    three_applicants(client)
-    match_on_the_page(client)
+    cycle = matched_cycle(client)[0]
     client.get("/logout")
     with clock.frozen(MID_LONDON):
         run_job("mentoring")

@@ -11,16 +11,9 @@ from forum.core import clock
 from forum.core.extensions import db
 from forum.models import Announcement, FanOut, MentoringCycle, MentoringMatch
 from forum.scheduling.scheduler import run_job
-from tests.conftest import csrf_from
+from tests.conftest import submit
 from tests.support.api import officer_token
-from tests.support.mentoring import (
-    SLUG,
-    make_cycle,
-    make_programme,
-    match_on_the_page,
-    sign_in,
-    three_applicants,
-)
+from tests.support.mentoring import SLUG, matched_cycle, sign_in
 from tests.support.subscriptions import link_in, outbox, parsed, text_of
 
 LATER = datetime(2027, 5, 3, 14, 0, tzinfo=UTC)
@@ -39,19 +32,12 @@ def _rows(cycle: MentoringCycle) -> list[tuple[str, str, str, datetime, str]]:
 
 
 def test_newsletter_now_and_at_a_time_through_each_door(app, client):
-    cycle = make_cycle(make_programme())
-    three_applicants(client)
-    match_on_the_page(client)  # Paula mentors Marlowe; Noor is unmatched
+    cycle = matched_cycle(client)[0]  # Paula mentors Marlowe; Noor is unmatched
     page = client.get(f"/manage/mentoring/{SLUG}/cycles/{cycle.id}")
     with clock.frozen(datetime(2027, 4, 1, 14, 0, tzinfo=UTC)):
-        now = client.post(
-            f"/manage/mentoring/{SLUG}/cycles/{cycle.id}/mail/news",
-            data={
-                "csrf_token": csrf_from(page.data),
-                "subject": "Spring news",
-                "body": "Our **first** month.",
-            },
-            follow_redirects=True,
+        news = f"/manage/mentoring/{SLUG}/cycles/{cycle.id}/mail/news"
+        now = submit(
+            client, news, page.data, follow_redirects=True, subject="Spring news", body="Our **first** month."
         )
         assert b"The message is on its way." in now.data
         # a gap time (2 AM on the day US clocks spring forward) is refused with its reason
@@ -61,25 +47,12 @@ def test_newsletter_now_and_at_a_time_through_each_door(app, client):
             headers=officer_token(),
         )
         assert gap.status_code == 422 and "send_at" in gap.json["errors"]["json"]
-        web_later = client.post(
-            f"/manage/mentoring/{SLUG}/cycles/{cycle.id}/mail/news",
-            data={
-                "csrf_token": csrf_from(page.data),
-                "subject": "May news",
-                "body": "Stories next month.",
-                "send_at": "2027-05-03T09:00",
-            },
-            follow_redirects=True,
-        )
+        later = {"subject": "May news", "body": "Stories next month.", "send_at": "2027-05-03T09:00"}
+        web_later = submit(client, news, page.data, follow_redirects=True, **later)
         assert b"The newsletter is scheduled." in web_later.data
         api_later = client.post(
             f"/api/v1/mentoring/cycles/{cycle.id}/mail",
-            json={
-                "kind": "news",
-                "subject": "May news",
-                "body": "Stories next month.",
-                "send_at": "2027-05-03T09:00",
-            },
+            json={"kind": "news", **later},
             headers=officer_token(),
         )
         assert api_later.status_code == 202 and api_later.json == {"queued": False}
@@ -111,15 +84,11 @@ def test_newsletter_now_and_at_a_time_through_each_door(app, client):
 
 
 def test_a_pair_invited_to_share_their_story_writes_it_through_their_link(app, client):
-    cycle = make_cycle(make_programme())
-    three_applicants(client)
-    match_on_the_page(client)
+    cycle = matched_cycle(client)[0]
     match = db.session.scalar(db.select(MentoringMatch))
     page = client.get(f"/manage/mentoring/{SLUG}/cycles/{cycle.id}")
-    client.post(
-        f"/manage/mentoring/{SLUG}/cycles/{cycle.id}/matches/{match.id}/story",
-        data={"csrf_token": csrf_from(page.data), "note": "Our June issue is about storytime."},
-    )
+    invite = f"/manage/mentoring/{SLUG}/cycles/{cycle.id}/matches/{match.id}/story"
+    submit(client, invite, page.data, note="Our June issue is about storytime.")
     invitations = outbox("mentoring-story")
     assert sorted(m.recipient for m in invitations) == ["marlowe@example.org", "paula@example.org"]
     mine = next(m for m in invitations if m.recipient == "marlowe@example.org")
@@ -129,16 +98,9 @@ def test_a_pair_invited_to_share_their_story_writes_it_through_their_link(app, c
     link = link_in(mine, "/mentoring/story/")
     form = client.get(link)
     assert form.status_code == 200 and form.headers["Referrer-Policy"] == "same-origin"
-    empty = client.post(link, data={"csrf_token": csrf_from(form.data), "text": " "})
+    empty = submit(client, link, form.data, text=" ")
     assert empty.status_code == 400 and b"Write your story first." in empty.data
-    sent = client.post(
-        link,
-        data={
-            "csrf_token": csrf_from(form.data),
-            "text": "We planned a bilingual storytime.",
-            "may_publish": "y",
-        },
-    )
+    sent = submit(client, link, form.data, text="We planned a bilingual storytime.", may_publish="y")
     assert sent.status_code == 303
     # the other side's link cannot be guessed from this one
     assert client.get(link[:-4] + "abcd").status_code == 404

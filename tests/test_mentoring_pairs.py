@@ -27,7 +27,7 @@ from tests.support.mentoring import (
     confirm_by_mail,
     make_cycle,
     make_programme,
-    match_on_the_page,
+    matched_cycle,
     members,
     sign_in,
     three_applicants,
@@ -36,9 +36,7 @@ from tests.support.subscriptions import link_in, outbox, parsed, text_of
 
 
 def test_matching_page_introduction_and_checkins_at_each_persons_hour(app, client):
-    make_cycle(make_programme())
-    three_applicants(client)
-    mentor, mentee, unmatched = match_on_the_page(client)
+    _cycle, (mentor, mentee, unmatched) = matched_cycle(client)
     match = db.session.scalar(db.select(MentoringMatch))
     assert (match.mentor_id, match.mentee_id, match.manual) == (mentor.id, mentee.id, False)
 
@@ -89,9 +87,7 @@ def test_matching_page_introduction_and_checkins_at_each_persons_hour(app, clien
 
 
 def test_not_working_and_quiet_pairs_alert_the_officer(app, client):
-    make_cycle(make_programme())
-    three_applicants(client)
-    match_on_the_page(client)
+    matched_cycle(client)
     with clock.frozen(datetime(2027, 4, 29, 17, 0, tzinfo=UTC)):
         run_job("mentoring")
     checkin = outbox("mentoring-checkin", recipient="paula@example.org")[0]
@@ -110,9 +106,7 @@ def test_not_working_and_quiet_pairs_alert_the_officer(app, client):
 
 
 def test_withdrawal_mid_year_tells_the_partner_and_offers_a_new_match(app, client):
-    cycle = make_cycle(make_programme())
-    three_applicants(client)
-    mentor, mentee, _other = match_on_the_page(client)
+    cycle, (mentor, mentee, _other) = matched_cycle(client)
     own = link_in(outbox("mentoring-intro", recipient="paula@example.org")[0], "/mentoring/application/")
     with clock.frozen(datetime(2027, 7, 1, 12, 0, tzinfo=UTC)):
         page = client.get(own)
@@ -132,9 +126,7 @@ def test_withdrawal_mid_year_tells_the_partner_and_offers_a_new_match(app, clien
 
 
 def test_erasure_mid_year_ends_the_match_and_forgets_the_application(app, client):
-    make_cycle(make_programme())
-    three_applicants(client)
-    _mentor, _mentee, _other = match_on_the_page(client)
+    matched_cycle(client)
     with clock.frozen(datetime(2027, 8, 1, 12, 0, tzinfo=UTC)):
         erase_participant(
             db.session.scalar(db.select(Participant).where(Participant.email == "marlowe@example.org"))
@@ -148,9 +140,7 @@ def test_erasure_mid_year_ends_the_match_and_forgets_the_application(app, client
 
 
 def test_end_of_year_certificate_for_both(app, client):
-    make_cycle(make_programme())
-    three_applicants(client)
-    match_on_the_page(client)
+    matched_cycle(client)
     match = db.session.scalar(db.select(MentoringMatch))
     assert match.ends_at == datetime(2028, 3, 29, 17, 0, tzinfo=UTC)  # noon in Chicago a year on
     with clock.frozen(match.ends_at + timedelta(hours=1)):

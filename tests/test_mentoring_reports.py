@@ -12,14 +12,7 @@ from forum.mentoring import applications, outreach, pairs, reports
 from forum.models import FanOut, MentoringCheckIn
 from forum.scheduling.scheduler import run_job
 from tests.support.api import officer_token
-from tests.support.mentoring import (
-    SLUG,
-    make_cycle,
-    make_programme,
-    match_on_the_page,
-    sign_in,
-    three_applicants,
-)
+from tests.support.mentoring import SLUG, make_cycle, make_programme, matched_cycle, sign_in
 from tests.support.subscriptions import outbox
 
 DURING = datetime(2027, 3, 10, 15, 0, tzinfo=UTC)
@@ -84,9 +77,7 @@ def test_call_for_mentors_is_one_fan_out_to_past_mentors_and_members(app):
 
 def test_checkin_response_rate_per_month_and_pairs_active(app, client):
     """Chart and table on the cycle page, the same figures in the CSV and the API."""
-    cycle = make_cycle(make_programme())
-    three_applicants(client)
-    match_on_the_page(client)
+    cycle = matched_cycle(client)[0]
     with clock.frozen(datetime(2027, 4, 29, 17, 0, tzinfo=UTC)):
         run_job("mentoring")
     checkin = db.session.scalar(db.select(MentoringCheckIn).where(MentoringCheckIn.sent_at.is_not(None)))

@@ -5,7 +5,6 @@ Redis; a revalidation reads one row and renders nothing; nothing private is ever
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -22,19 +21,10 @@ from forum.webinars import recordings
 from tests.conftest import csrf_from
 from tests.support.factories import make_event, subscribe
 from tests.support.live import make_officer, post_form, sign_in
+from tests.support.page_cache import REDIS_URL
 from tests.test_door_parity import web_form
 
 WALLS = [(datetime(2030, 9, 10, 13), datetime(2030, 9, 10, 14))]
-REDIS_URL = "redis://127.0.0.1:6379/15"
-
-
-@pytest.fixture(params=["memory", "redis"])
-def cached(app: Flask, request: pytest.FixtureRequest) -> Iterator[str]:
-    """The app with its page cache in process memory or in Redis (Flask-Caching)."""
-    app.config["CACHE_URL"] = REDIS_URL if request.param == "redis" else ""
-    app.extensions.pop("forum_page_cache", None)
-    yield request.param
-    page_cache.store().clear()
 
 
 @pytest.fixture
@@ -192,7 +182,7 @@ def _keys(*, every: bool = False) -> list[str]:
     import redis  # noqa: PLC0415 - only the Redis half of this test lists keys
 
     server = redis.Redis.from_url(REDIS_URL)
-    keys = [k.decode().split(":", 2)[2] for k in server.scan_iter("forum-page:*")]
+    keys = [k.decode().removeprefix(found.prefix) for k in server.scan_iter(found.prefix + "*")]
     return [k for k in keys if k.startswith(mine)]
 
 

@@ -287,12 +287,13 @@ def notice(
     posting_open: bool | None = None,
 ) -> EmailMessage:
     """An automated list mail to one subscriber about their own place on the list (welcome,
-    waiting list, certificate ...), its subject `[Event title] What: detail`."""
+    waiting list, certificate ...), its subject `[Event title] What: detail`. Its template
+    may link the event's public page as `event_url`."""
     event = subscription.event
     options = ListOptions(
         subject=subjects.subject(what, event, detail),
         template=template,
-        context=context or {},
+        context={"event_url": external_url("public.event", slug=event.slug), **(context or {})},
         automated=True,
         posting_open=posting_open,
     )

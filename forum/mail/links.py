@@ -1,14 +1,18 @@
 """Signed links that go out in mail: confirm, preferences, unsubscribe, calendar feed.
 
-One place builds them so every mail carries the same, and every purpose has its own
+One place builds them (`signed_link`) and reads them back (`linked_row`) so every mail
+carries the same and every area's link page finds its row alike; every purpose has its own
 token salt (see tokens.py).
 """
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import current_app
 
-from forum.core.tokens import make_token
+from forum.core.extensions import db
+from forum.core.tokens import make_token, read_token
 from forum.core.urls import external_url
 
 # The mail addresses with meaning live in addresses.py; these two stay importable from here.
@@ -18,8 +22,10 @@ from forum.models import Participant, Subscription
 __all__ = [
     "bounce_address",
     "confirm_url",
+    "linked_row",
     "post_url",
     "preferences_url",
+    "signed_link",
     "threads_url",
     "token_max_age",
     "unsubscribe_mailto",
@@ -27,9 +33,10 @@ __all__ = [
 ]
 
 _SLOT = "SLOTxSLOT"  # URL-safe: routing leaves it as it is
+Row = TypeVar("Row")
 
 
-def _signed_link(endpoint: str, purpose: str, value: int) -> str:
+def signed_link(endpoint: str, purpose: str, value: int) -> str:
     """`external_url(endpoint, token=make_token(purpose, value))`, the URL routed once per app.
 
     Tokens are URL-safe (base64url and dots), so splicing one into the routed URL gives
@@ -44,27 +51,38 @@ def _signed_link(endpoint: str, purpose: str, value: int) -> str:
     return around[0] + make_token(purpose, value) + around[1]
 
 
+def linked_row(model: type[Row], purpose: str, token: str, lifetime: str | None = None) -> Row | None:
+    """The row a `signed_link` of `purpose` names: every area's links are read the one way.
+
+    None when the row is gone (or the token holds no id); `tokens.TokenError` when the link
+    was cut, changed or is older than `lifetime`'s age (`purpose`'s own unless named: an
+    area's confirm link lives as long as a subscription's, `lifetime="confirm"`).
+    """
+    row_id = read_token(purpose, token, token_max_age(lifetime or purpose))
+    return db.session.get(model, row_id) if isinstance(row_id, int) else None
+
+
 def confirm_url(subscription: Subscription) -> str:
-    return _signed_link("subscriptions.confirm", "confirm", subscription.id)
+    return signed_link("subscriptions.confirm", "confirm", subscription.id)
 
 
 def preferences_url(participant: Participant) -> str:
-    return _signed_link("subscriptions.preferences", "preferences", participant.id)
+    return signed_link("subscriptions.preferences", "preferences", participant.id)
 
 
 def unsubscribe_url(subscription: Subscription) -> str:
-    return _signed_link("subscriptions.unsubscribe", "unsubscribe", subscription.id)
+    return signed_link("subscriptions.unsubscribe", "unsubscribe", subscription.id)
 
 
 def post_url(subscription: Subscription) -> str:
     """The subscriber's own page for posting on the web (and reading a members-only archive)."""
-    return _signed_link("discussion.compose", "post", subscription.id)
+    return signed_link("discussion.compose", "post", subscription.id)
 
 
 def threads_url(subscription: Subscription) -> str:
     """The subscriber's signed page of thread choices; `/<thread id>/mute` and `/<thread id>/follow`
     after it reach one thread (one token per copy, whatever number of threads a mail names)."""
-    return _signed_link("thread_choices.page", "threads", subscription.id)
+    return signed_link("thread_choices.page", "threads", subscription.id)
 
 
 def token_max_age(purpose: str) -> int:

@@ -29,7 +29,7 @@ from sqlalchemy import delete, select
 
 from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
-from forum.core.tokens import make_stable_token, make_token, read_stable_token, read_token
+from forum.core.tokens import make_stable_token, read_stable_token
 from forum.core.urls import external_url
 from forum.core.validation import control_character_problem, email_key
 from forum.mail import links
@@ -327,29 +327,43 @@ def read_manage_token(token: str) -> MentoringApplication | None:
 
 
 def confirm_url(item: MentoringApplication) -> str:
-    return external_url("mentoring.confirm", token=make_token("mentoring-confirm", item.id))
+    return links.signed_link("mentoring.confirm", "mentoring-confirm", item.id)
 
 
 def guardian_url(item: MentoringApplication) -> str:
-    return external_url("mentoring.guardian", token=make_token("mentoring-guardian", item.id))
+    return links.signed_link("mentoring.guardian", "mentoring-guardian", item.id)
 
 
 def read_token_of(purpose: str, token: str) -> MentoringApplication | None:
     """The application a confirm or guardian link names; raises tokens.TokenError."""
-    age = links.token_max_age("confirm" if purpose == "mentoring-confirm" else purpose)
-    value = read_token(purpose, token, age)
-    return db.session.get(MentoringApplication, value) if isinstance(value, int) else None
+    lifetime = "confirm" if purpose == "mentoring-confirm" else None
+    return links.linked_row(MentoringApplication, purpose, token, lifetime)
 
 
 def _mail(
-    item: MentoringApplication, to: str, name: str, subject: str, template: str, key: str, **extra: object
+    item: MentoringApplication,
+    subject: str,
+    template: str,
+    *,
+    hourly: bool = False,
+    to_guardian: bool = False,
+    **extra: object,
 ) -> None:
-    """One mail about an application, in the applicant's language (a guardian's too: the
-    family's language is the one the applicant chose). `subject` is lazy (`_l`), read in it."""
+    """One mail about an application, to the applicant (or `to_guardian`), in the applicant's
+    language (the family's language is the one the applicant chose). `subject` is lazy (`_l`),
+    read in it. Each kind goes once per application; `hourly`: once an hour, for the mails a
+    visitor's request sends again (the confirm link, the link to one's application)."""
+    kind = template.replace("_", "-")
+    key = f"{kind}:{item.id}:{clock.now():%Y%m%d%H}" if hourly else f"{kind}:{item.id}"
+    to = (
+        address(item.guardian_email, item.guardian_name)
+        if to_guardian
+        else address(item.participant.email, item.name)
+    )
     language = item.participant.language
     with i18n.in_locale(language):
         msg = build_message(
-            to=address(to, name),
+            to=to,
             subject=subject,
             template=template,
             context={
@@ -362,57 +376,30 @@ def _mail(
             headers={"Auto-Submitted": "auto-generated"},
             language=language,
         )
-    enqueue(msg, kind=template.replace("_", "-"), key=key)
+    enqueue(msg, kind=kind, key=key)
 
 
 def send_confirmation(item: MentoringApplication) -> None:
-    _mail(
-        item,
-        item.participant.email,
-        item.name,
-        _l("Confirm your application: %(title)s", title=item.cycle.programme.title),
-        "mentoring_confirm",
-        f"mentoring-confirm:{item.id}:{clock.now():%Y%m%d%H}",
-        confirm_url=confirm_url(item),
-        valid_hours=links.token_max_age("confirm") // 3600,
-    )
+    subject = _l("Confirm your application: %(title)s", title=item.cycle.programme.title)
+    hours = links.token_max_age("confirm") // 3600
+    _mail(item, subject, "mentoring_confirm", hourly=True, confirm_url=confirm_url(item), valid_hours=hours)
 
 
 def send_manage_link(item: MentoringApplication) -> None:
-    _mail(
-        item,
-        item.participant.email,
-        item.name,
-        _l("Your application: %(title)s", title=item.cycle.programme.title),
-        "mentoring_link",
-        f"mentoring-link:{item.id}:{clock.now():%Y%m%d%H}",
-    )
+    subject = _l("Your application: %(title)s", title=item.cycle.programme.title)
+    _mail(item, subject, "mentoring_link", hourly=True)
 
 
 def send_guardian_request(item: MentoringApplication) -> None:
-    _mail(
-        item,
-        item.guardian_email,
-        item.guardian_name,
-        _l("Your permission is asked: %(title)s", title=item.cycle.programme.title),
-        "mentoring_guardian",
-        f"mentoring-guardian:{item.id}",
-        guardian_url=guardian_url(item),
-    )
+    subject = _l("Your permission is asked: %(title)s", title=item.cycle.programme.title)
+    _mail(item, subject, "mentoring_guardian", to_guardian=True, guardian_url=guardian_url(item))
 
 
 def send_received(item: MentoringApplication) -> None:
     with i18n.in_locale(item.participant.language):  # the closing time in their locale's format
         closes = timezones.stated_instant(item.cycle.closes_at, item.cycle.programme.timezone, item.timezone)
-    _mail(
-        item,
-        item.participant.email,
-        item.name,
-        _l("Application received: %(title)s", title=item.cycle.programme.title),
-        "mentoring_received",
-        f"mentoring-received:{item.id}",
-        closes=closes,
-    )
+    subject = _l("Application received: %(title)s", title=item.cycle.programme.title)
+    _mail(item, subject, "mentoring_received", closes=closes)
 
 
 # --- withdrawing and erasure ----------------------------------------------------------------------

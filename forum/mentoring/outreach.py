@@ -20,7 +20,6 @@ from forum.common.fanout import Step
 from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.core.text import markdown
-from forum.core.tokens import make_token, read_token
 from forum.core.urls import external_url
 from forum.core.validation import control_character_problem
 from forum.mail import links
@@ -39,6 +38,7 @@ from forum.models import (
     MentoringWatch,
     Participant,
 )
+from forum.models.base import newest_first
 from forum.subscriptions.erasure import Erasure, register_erasure_step
 from forum.subscriptions.service import SubscriptionError, get_or_create_participant, normalize_email
 
@@ -84,13 +84,12 @@ def watch(programme: MentoringProgramme, raw_email: str, language: str | None = 
 
 
 def watch_confirm_url(item: MentoringWatch) -> str:
-    return external_url("mentoring.watch_confirm", token=make_token("mentoring-watch", item.id))
+    return links.signed_link("mentoring.watch_confirm", "mentoring-watch", item.id)
 
 
 def confirm_watch(token: str) -> MentoringWatch | None:
     """The confirm link; raises tokens.TokenError."""
-    value = read_token("mentoring-watch", token, links.token_max_age("confirm"))
-    item = db.session.get(MentoringWatch, value) if isinstance(value, int) else None
+    item = links.linked_row(MentoringWatch, "mentoring-watch", token, lifetime="confirm")
     if item is not None and item.confirmed_at is None:
         item.confirmed_at = clock.now()
         participant = db.session.get(Participant, item.participant_id)
@@ -199,13 +198,7 @@ def send_due_news(at: datetime) -> list[str]:
 
 
 def newsletters(cycle: MentoringCycle) -> list[Announcement]:
-    return list(
-        db.session.scalars(
-            select(Announcement)
-            .where(Announcement.mentoring_cycle_id == cycle.id)
-            .order_by(Announcement.send_at.desc(), Announcement.id.desc())
-        )
-    )
+    return newest_first(Announcement, Announcement.mentoring_cycle_id == cycle.id, by=Announcement.send_at)
 
 
 def _recipients(fan: FanOut, cycle: MentoringCycle) -> list[tuple[str, str, str | None]]:

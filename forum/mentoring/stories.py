@@ -18,6 +18,7 @@ from forum.core.urls import external_url
 from forum.mentoring.pairs import send_mail
 from forum.mentoring.programmes import MentoringError
 from forum.models import MentoringApplication, MentoringCycle, MentoringMatch, MentoringStory
+from forum.models.base import newest_first
 from forum.subscriptions.erasure import Erasure, register_erasure_step
 
 MAX_TEXT = 10000
@@ -91,14 +92,8 @@ def submit_story(
 
 def stories_of(cycle: MentoringCycle) -> list[MentoringStory]:
     """What the cycle's pairs sent, newest first, for the officer."""
-    return list(
-        db.session.scalars(
-            select(MentoringStory)
-            .join(MentoringMatch, MentoringStory.match_id == MentoringMatch.id)
-            .where(MentoringMatch.cycle_id == cycle.id)
-            .order_by(MentoringStory.submitted_at.desc(), MentoringStory.id.desc())
-        )
-    )
+    pairs = select(MentoringMatch.id).where(MentoringMatch.cycle_id == cycle.id)
+    return newest_first(MentoringStory, MentoringStory.match_id.in_(pairs), by=MentoringStory.submitted_at)
 
 
 @register_erasure_step

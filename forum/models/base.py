@@ -87,11 +87,13 @@ class Keyed:
     id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
 
 
-def belongs_to(parent: str, *, unique: bool = False) -> MappedColumn[Any]:
+def belongs_to(parent: str, *, unique: bool = False, index: bool = True) -> MappedColumn[Any]:
     """The key of the row this one belongs to (table `parent`): deleted with it, and indexed,
     since every lookup goes from the parent to its rows (a subscription's RSVPs, a response's
-    answers). `unique`: at most one such row per parent."""
-    return mapped_column(ForeignKey(f"{parent}.id", ondelete="CASCADE"), unique=unique, index=True)
+    answers). `unique`: at most one such row per parent. `index=False`: a key no lookup starts
+    from (a row found by its unique pair, such as mentoring's declines and watches); deleting
+    the parent then scans this table, so keep it to small ones."""
+    return mapped_column(ForeignKey(f"{parent}.id", ondelete="CASCADE"), unique=unique, index=index)
 
 
 def link_table(name: str, left: str, right: str) -> Table:
@@ -105,11 +107,13 @@ def link_table(name: str, left: str, right: str) -> Table:
     )
 
 
-def newest_first(model: type[Row], *where: Any) -> list[Row]:
-    """The rows that match, newest first (created_at, then id for rows of the same instant): a
-    reader's own lists on their preferences page (thread choices, pathways followed)."""
-    table: Any = model  # a Timestamps model
-    query = select(model).where(*where).order_by(table.created_at.desc(), table.id.desc())
+def newest_first(model: type[Row], *where: Any, by: Any = None) -> list[Row]:
+    """The rows that match, newest first (by `created_at` unless another instant is named, then
+    id for rows of the same instant): a reader's own lists on their preferences page (thread
+    choices, pathways followed), an officer's lists (a cycle's newsletters, its pairs' stories)."""
+    table: Any = model  # a Timestamps model, or one with the instant `by`
+    instant = table.created_at if by is None else by
+    query = select(model).where(*where).order_by(instant.desc(), table.id.desc())
     return list(db.session.scalars(query))
 
 

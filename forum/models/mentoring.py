@@ -18,7 +18,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.core.extensions import Model, db
-from forum.models.base import Timestamps, TZDateTime, WallTime
+from forum.models.base import Keyed, Timestamps, TZDateTime, WallTime, belongs_to
 from forum.models.participants import Participant
 
 ROLES = ("mentor", "mentee")
@@ -39,10 +39,9 @@ CRITERIA = ("interests", "stage", "zone", "availability", "language", "preferenc
 DEFAULT_WEIGHTS = {"interests": 3, "stage": 2, "zone": 2, "availability": 2, "language": 3, "preferences": 2}
 
 
-class MentoringProgramme(Timestamps, Model):
+class MentoringProgramme(Keyed, Timestamps, Model):
     __tablename__ = "mentoring_programme"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -68,13 +67,10 @@ class MentoringProgramme(Timestamps, Model):
         return self.mentor_form_id if role == "mentor" else self.mentee_form_id
 
 
-class MentoringCycle(Timestamps, Model):
+class MentoringCycle(Keyed, Timestamps, Model):
     __tablename__ = "mentoring_cycle"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    programme_id: Mapped[int] = mapped_column(
-        ForeignKey("mentoring_programme.id", ondelete="CASCADE"), index=True
-    )
+    programme_id: Mapped[int] = belongs_to("mentoring_programme")
     name: Mapped[str] = mapped_column(String(120))
     # the window as the officer typed it, in the programme's zone, and the instants derived
     opens_wall: Mapped[datetime] = mapped_column(WallTime())
@@ -97,13 +93,12 @@ class MentoringCycle(Timestamps, Model):
     )
 
 
-class MentoringApplication(Timestamps, Model):
+class MentoringApplication(Keyed, Timestamps, Model):
     __tablename__ = "mentoring_application"
     __table_args__ = (UniqueConstraint("cycle_id", "participant_id", "role"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    cycle_id: Mapped[int] = mapped_column(ForeignKey("mentoring_cycle.id", ondelete="CASCADE"), index=True)
-    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
+    cycle_id: Mapped[int] = belongs_to("mentoring_cycle")
+    participant_id: Mapped[int] = belongs_to("participant")
     role: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(12), default="pending")
     name: Mapped[str] = mapped_column(String(200), default="")
@@ -147,38 +142,31 @@ class MentoringApplication(Timestamps, Model):
         return [item.strip() for item in self.prefer_same.split(",") if item.strip()]
 
 
-class MentoringMember(Model):
+class MentoringMember(Keyed, Model):
     """One line of the officers' member list: an address key or a member number."""
 
     __tablename__ = "mentoring_member"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(320), unique=True)
     imported_at: Mapped[datetime] = mapped_column(TZDateTime())
 
 
-class MentoringDecline(Model):
+class MentoringDecline(Keyed, Model):
     """A pair the officer (or a re-match) ruled out: never suggested again in the cycle."""
 
     __tablename__ = "mentoring_decline"
     __table_args__ = (UniqueConstraint("mentor_id", "mentee_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    mentor_id: Mapped[int] = mapped_column(ForeignKey("mentoring_application.id", ondelete="CASCADE"))
-    mentee_id: Mapped[int] = mapped_column(ForeignKey("mentoring_application.id", ondelete="CASCADE"))
+    mentor_id: Mapped[int] = belongs_to("mentoring_application", index=False)
+    mentee_id: Mapped[int] = belongs_to("mentoring_application", index=False)
 
 
-class MentoringMatch(Timestamps, Model):
+class MentoringMatch(Keyed, Timestamps, Model):
     __tablename__ = "mentoring_match"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    cycle_id: Mapped[int] = mapped_column(ForeignKey("mentoring_cycle.id", ondelete="CASCADE"), index=True)
-    mentor_id: Mapped[int] = mapped_column(
-        ForeignKey("mentoring_application.id", ondelete="CASCADE"), index=True
-    )
-    mentee_id: Mapped[int] = mapped_column(
-        ForeignKey("mentoring_application.id", ondelete="CASCADE"), index=True
-    )
+    cycle_id: Mapped[int] = belongs_to("mentoring_cycle")
+    mentor_id: Mapped[int] = belongs_to("mentoring_application")
+    mentee_id: Mapped[int] = belongs_to("mentoring_application")
     status: Mapped[str] = mapped_column(String(10), default="active")
     score: Mapped[float] = mapped_column(default=0.0)
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -195,15 +183,14 @@ class MentoringMatch(Timestamps, Model):
     cycle: Mapped[MentoringCycle] = relationship()
 
 
-class MentoringCheckIn(Model):
+class MentoringCheckIn(Keyed, Model):
     """One check-in mail to one side of a match, and its one-click answer."""
 
     __tablename__ = "mentoring_checkin"
     __table_args__ = (UniqueConstraint("match_id", "application_id", "number"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    match_id: Mapped[int] = mapped_column(ForeignKey("mentoring_match.id", ondelete="CASCADE"), index=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("mentoring_application.id", ondelete="CASCADE"))
+    match_id: Mapped[int] = belongs_to("mentoring_match")
+    application_id: Mapped[int] = belongs_to("mentoring_application", index=False)
     number: Mapped[int] = mapped_column(Integer)  # 1 for the first month
     due_at: Mapped[datetime] = mapped_column(TZDateTime(), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(TZDateTime())
@@ -215,29 +202,27 @@ class MentoringCheckIn(Model):
     application: Mapped[MentoringApplication] = relationship()
 
 
-class MentoringWatch(Model):
+class MentoringWatch(Keyed, Model):
     """ "Tell me when applications open": one confirmed address per programme."""
 
     __tablename__ = "mentoring_watch"
     __table_args__ = (UniqueConstraint("programme_id", "participant_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    programme_id: Mapped[int] = mapped_column(ForeignKey("mentoring_programme.id", ondelete="CASCADE"))
-    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    programme_id: Mapped[int] = belongs_to("mentoring_programme", index=False)
+    participant_id: Mapped[int] = belongs_to("participant", index=False)
     confirmed_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     created_at: Mapped[datetime] = mapped_column(TZDateTime())
 
 
-class MentoringStory(Model):
+class MentoringStory(Keyed, Model):
     """One pair member's story for the newsletter, sent through the signed link of the
     officer's invitation; `may_publish` is their consent to print it."""
 
     __tablename__ = "mentoring_story"
     __table_args__ = (UniqueConstraint("match_id", "application_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    match_id: Mapped[int] = mapped_column(ForeignKey("mentoring_match.id", ondelete="CASCADE"), index=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("mentoring_application.id", ondelete="CASCADE"))
+    match_id: Mapped[int] = belongs_to("mentoring_match")
+    application_id: Mapped[int] = belongs_to("mentoring_application", index=False)
     text: Mapped[str] = mapped_column(Text, default="")
     may_publish: Mapped[bool] = mapped_column(Boolean, default=False)
     submitted_at: Mapped[datetime] = mapped_column(TZDateTime())

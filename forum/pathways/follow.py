@@ -342,7 +342,7 @@ def send_step(item: PathwayFollow, step: PathwayStep, at: datetime) -> tuple[int
 
 
 def confirm_url(item: PathwayFollow) -> str:
-    return external_url("pathways.confirm", token=make_token("pathway-confirm", item.id))
+    return links.signed_link("pathways.confirm", "pathway-confirm", item.id)
 
 
 def action_url(item: PathwayFollow, step: PathwayStep, action: str) -> str:
@@ -352,14 +352,13 @@ def action_url(item: PathwayFollow, step: PathwayStep, action: str) -> str:
 
 
 def leave_url(item: PathwayFollow) -> str:
-    return external_url("pathways.leave", token=make_token("pathway-leave", item.id))
+    return links.signed_link("pathways.leave", "pathway-leave", item.id)
 
 
 def read_follow_token(purpose: str, token: str) -> PathwayFollow | None:
     """The follow a confirm or leave link names; raises tokens.TokenError when bad or old."""
-    age = links.token_max_age("confirm" if purpose == "pathway-confirm" else purpose)
-    follow_id = read_token(purpose, token, age)
-    return db.session.get(PathwayFollow, follow_id) if isinstance(follow_id, int) else None
+    lifetime = "confirm" if purpose == "pathway-confirm" else None
+    return links.linked_row(PathwayFollow, purpose, token, lifetime)
 
 
 def read_step_token(token: str) -> tuple[PathwayFollow, PathwayStep] | None:

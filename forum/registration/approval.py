@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 
 from forum.core import clock
 from forum.core.extensions import db
-from forum.core.urls import external_url
 from forum.mail.compose import notice
 from forum.mail.outbox import enqueue_for
 from forum.models import Event, Subscription
@@ -110,12 +109,11 @@ def _still_waiting(subscription: Subscription) -> bool:
 
 
 def _tell(subscription: Subscription, decision: str, message: str) -> None:
-    event = subscription.event
     word = DECISIONS[decision]
     msg = notice(
         subscription,
         _l("Registration approved") if decision == "approve" else _l("Registration not approved"),
         f"registration_{word}",
-        {"message": message, "event_url": external_url("public.event", slug=event.slug)},
+        {"message": message},
     )
     enqueue_for(subscription, msg, f"registration-{word}", f"registration-{word}:{subscription.id}")

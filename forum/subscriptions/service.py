@@ -29,7 +29,6 @@ from forum.common.signals import bounce_counted, seats_freed
 from forum.core import clock, i18n, validation
 from forum.core.extensions import db
 from forum.core.timezones import is_zone
-from forum.core.tokens import read_token
 from forum.mail import links
 from forum.mail import texts as mail_texts
 from forum.mail.compose import build_message, notice
@@ -363,12 +362,9 @@ def read_link(purpose: SubscriptionLink, token: str) -> Subscription | None: ...
 def read_link(purpose: str, token: str) -> Participant | Subscription | None:
     """The participant (preferences link) or subscription (confirm, unsubscribe link) a
     signed link names; None when that row is gone; TokenError when tampered or expired."""
-    row_id = read_token(purpose, token, links.token_max_age(purpose))
-    if not isinstance(row_id, int):
-        return None
     if purpose == "preferences":
-        return db.session.get(Participant, row_id)
-    return db.session.get(Subscription, row_id)
+        return links.linked_row(Participant, purpose, token)
+    return links.linked_row(Subscription, purpose, token)
 
 
 def live_subscriptions(participant: Participant) -> list[Subscription]:

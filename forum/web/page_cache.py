@@ -124,6 +124,7 @@ class SharedStore:
     def __init__(self, app: Flask, url: str, prefix: str) -> None:
         from flask_caching import Cache  # noqa: PLC0415 - only loaded where CACHE_URL is set (redis client)
 
+        self.prefix = prefix
         self._cache = Cache(
             config={
                 "CACHE_TYPE": "RedisCache",
@@ -153,8 +154,13 @@ def store(app: Flask | None = None) -> Store:
         cfg = app.config
         url = str(cfg.get("CACHE_URL") or "")
         if url:
-            # the database in the prefix: two sites (or test databases) on one Redis stay apart
-            where = hashlib.sha1(str(cfg["SQLALCHEMY_DATABASE_URI"]).encode(), usedforsecurity=False)
+            # the database in the prefix: two sites (or test databases) on one Redis stay apart,
+            # also when they share a database and a connect option picks each one's schema
+            options = (cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {}).get("connect_args", {})
+            database = str(cfg["SQLALCHEMY_DATABASE_URI"])
+            if options:
+                database += f" {sorted(options.items())}"
+            where = hashlib.sha1(database.encode(), usedforsecurity=False)
             found = SharedStore(app, url, f"forum-page:{where.hexdigest()[:12]}:")
         else:
             found = MemoryStore[Entry](int(cfg.get("PAGE_CACHE_SIZE") or 512))

@@ -23,7 +23,6 @@ from sqlalchemy import func, select
 from forum.common.signals import seats_freed
 from forum.core import clock
 from forum.core.extensions import db
-from forum.core.urls import external_url
 from forum.mail.compose import notice
 from forum.mail.outbox import enqueue_for
 from forum.models import Event, Subscription
@@ -169,15 +168,8 @@ def put_on_waitlist(subscription: Subscription) -> None:
 
 
 def send_waitlisted(subscription: Subscription) -> None:
-    event = subscription.event
     msg = notice(
-        subscription,
-        _l("On the waiting list"),
-        "waitlisted",
-        {
-            "position": waitlist_position(subscription),
-            "event_url": external_url("public.event", slug=event.slug),
-        },
+        subscription, _l("On the waiting list"), "waitlisted", {"position": waitlist_position(subscription)}
     )
     assert subscription.waitlisted_at is not None
     key = f"waitlisted:{subscription.id}:{subscription.waitlisted_at.isoformat()}"

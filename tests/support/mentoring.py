@@ -170,3 +170,14 @@ def match_on_the_page(client):  # type: ignore[no-untyped-def]
         done = client.post(url, data=data, follow_redirects=True)
     assert b"1 matches confirmed" in done.data
     return mentor, first, second
+
+
+def matched_cycle(
+    client: FlaskClient,
+) -> tuple[MentoringCycle, tuple[MentoringApplication, MentoringApplication, MentoringApplication]]:
+    """The set-up the pairs' tests start from: a programme's cycle, its three applicants, and
+    the officer's one match on the page (Paula mentors Marlowe; Noor is left unmatched). The
+    client stays signed in as the officer. Returns the cycle and (mentor, mentee, unmatched)."""
+    cycle = make_cycle(make_programme())
+    three_applicants(client)
+    return cycle, match_on_the_page(client)
