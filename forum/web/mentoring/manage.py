@@ -40,7 +40,7 @@ from forum.team import scopes
 from forum.web.charts import answer_charts, grouped_bars
 from forum.web.events.manage_common import require_officer
 from forum.web.forms import ConfirmForm
-from forum.web.helpers import button_post, commit_or_flash
+from forum.web.helpers import button_post, commit_or_flash, commit_or_show
 from forum.web.mentoring.forms import (
     CycleForm,
     MailForm,
@@ -147,17 +147,14 @@ def edit_question(slug: str, question_id: int) -> Any:
         abort(404, description=_("That question is not on this programme's applications."))
     form = QuestionEditForm(obj=question)  # choices: stored one per line, as the box shows them
     form.kind.choices = [SelectChoice(k, v) for k, v in FORM_QUESTION_KINDS.items()]
-    if form.validate_on_submit():
-        data = {name: form[name].data for name in ("kind", "label", "choices", "required", "sensitive")}
-        try:
-            programmes.update_question(item, question_id, data)
-        except MentoringError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Question saved."))
-            return redirect(url_for(".programme", slug=slug), code=303)
+    data = {name: form[name].data for name in ("kind", "label", "choices", "required", "sensitive")}
+    if form.validate_on_submit() and commit_or_show(
+        lambda: programmes.update_question(item, question_id, data),
+        MentoringError,
+        lambda exc: _field_error(form, exc),
+    ):
+        flash(_("Question saved."))
+        return redirect(url_for(".programme", slug=slug), code=303)
     page = render_template(
         "mentoring/manage/question_edit.html", programme=item, question=question, form=form
     )

@@ -172,26 +172,22 @@ def _for_waiting(
     return button_post(lambda: action(sub), done(sub.participant.email), url_for(".seats_page", slug=slug))
 
 
+def _promoted(email: str) -> str:
+    return _("%(email)s has a seat now; their welcome and invitations are on the way.", email=email)
+
+
+def _removed(email: str) -> str:
+    return _("%(email)s was taken off the waiting list.", email=email)
+
+
 @bp.route("/manage/events/<slug>/seats/<int:sub_id>/promote", methods=["POST"])
 def promote(slug: str, sub_id: int) -> Any:
-    return _for_waiting(
-        slug,
-        sub_id,
-        subscriptions.promote_by_hand,
-        lambda email: _(
-            "%(email)s has a seat now; their welcome and invitations are on the way.", email=email
-        ),
-    )
+    return _for_waiting(slug, sub_id, subscriptions.promote_by_hand, _promoted)
 
 
 @bp.route("/manage/events/<slug>/seats/<int:sub_id>/remove", methods=["POST"])
 def remove(slug: str, sub_id: int) -> Any:
-    return _for_waiting(
-        slug,
-        sub_id,
-        subscriptions.unsubscribe,
-        lambda email: _("%(email)s was taken off the waiting list.", email=email),
-    )
+    return _for_waiting(slug, sub_id, subscriptions.unsubscribe, _removed)
 
 
 class MaterialForm(CheckedForm):
