@@ -21,7 +21,7 @@ from forum.web.events.api_schemas import WALL_TIME_FORMAT
 from tests.support.api import make_event, officer_token
 
 EXAMPLES_PER_OPERATION = 25
-OPERATIONS = 53  # every route under /api/v1: events, pathways, CE records, the public subscription,
+OPERATIONS = 54  # every route under /api/v1: events, pathways, CE records, the public subscription,
 # registration questions, registrations and approval decisions, the audit log, mentoring,
 # a participant's preferences
 

@@ -315,3 +315,80 @@ def test_officers_reorder_and_remove_application_questions_through_each_door(app
         == 404
     )
     assert client.post(f"/api/v1/mentoring/programmes/api/questions/{api_region.id}/up").status_code == 401
+
+
+def test_a_question_edited_in_place_through_either_door_is_the_same(app, client):
+    """An officer fixes an application question where it stands (no remove-and-add-again,
+    which lost its answers): the programme page's edit form and the API's PATCH store the
+    same question, under the same id."""
+    auth = officer_token()
+    with clock.frozen(DURING):
+        sign_in(client)
+        _via_web(client, "web")
+        _via_api(client, "api", auth)
+    typo = {"kind": "choice", "label": "Yeras in youth services", "choices": ["Under 5", "Over 5"]}
+    for slug in ("web", "api"):
+        made = client.post(f"/api/v1/mentoring/programmes/{slug}/questions/mentor", json=typo, headers=auth)
+        assert made.status_code == 201, made.json
+    web_q, api_q = (
+        programmes.question_form(MentoringProgramme.by_slug(s), "mentor").questions[-1]
+        for s in ("web", "api")
+    )
+    web_id, api_id = web_q.id, api_q.id
+
+    page = client.get("/manage/mentoring/web")
+    assert b"Edit: Yeras in youth services" in page.data
+    form = client.get(f"/manage/mentoring/web/questions/{web_id}")
+    assert form.status_code == 200 and b'value="Yeras in youth services"' in form.data
+    assert b"Under 5\nOver 5</textarea>" in form.data  # the stored choices, one per line
+    refused = client.post(
+        f"/manage/mentoring/web/questions/{web_id}",
+        data={"csrf_token": csrf_from(form.data), "kind": "choice", "label": "Years", "choices": "Only one"},
+    )
+    assert refused.status_code == 400 and b"two choices" in refused.data
+    saved = client.post(
+        f"/manage/mentoring/web/questions/{web_id}",
+        data={
+            "csrf_token": csrf_from(form.data),
+            "kind": "choice",
+            "label": "Years in youth services",
+            "choices": "Under 5\n5 to 15\nOver 15",
+            "required": "y",
+        },
+    )
+    assert saved.status_code == 303
+    assert "Question saved." in client.get(saved.headers["Location"]).get_data(as_text=True)
+
+    url = f"/api/v1/mentoring/programmes/api/questions/{api_id}"
+    bad = client.patch(url, json={"choices": ["Only one"]}, headers=auth)
+    assert bad.status_code == 422 and "choices" in bad.json["errors"]["json"], bad.json
+    changed = client.patch(
+        url,
+        json={"label": "Years in youth services", "choices": ["Under 5", "5 to 15", "Over 15"]},
+        headers=auth,
+    )
+    assert changed.status_code == 200, changed.json
+    assert changed.json["kind"] == "choice"  # not sent: kept
+    assert client.patch(url, json={"required": True}, headers=auth).json["label"] == "Years in youth services"
+
+    def stored(slug: str):  # type: ignore[no-untyped-def]
+        db.session.expire_all()
+        q = programmes.question_form(MentoringProgramme.by_slug(slug), "mentor").questions[-1]
+        return q.id, (q.kind, q.label, q.choice_list, q.required, q.sensitive)
+
+    assert stored("web") == (
+        web_id,
+        ("choice", "Years in youth services", ["Under 5", "5 to 15", "Over 15"], True, False),
+    )
+    assert stored("api") == (api_id, stored("web")[1])
+
+    # another programme's question, through either door; no token
+    assert (
+        client.patch(
+            f"/api/v1/mentoring/programmes/api/questions/{web_id}", json={"label": "X"}, headers=auth
+        ).status_code
+        == 404
+    )
+    assert client.get(f"/manage/mentoring/web/questions/{api_id}").status_code == 404
+    assert client.patch(url, json={"label": "X"}).status_code == 401
+    assert stored("web")[1][1] == stored("api")[1][1] == "Years in youth services"

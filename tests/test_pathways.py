@@ -44,6 +44,21 @@ def signed_in(client):  # type: ignore[no-untyped-def]
 # --- building -------------------------------------------------------------------------------------
 
 
+def test_an_officer_who_chose_french_reads_the_confirmation_in_french(app, client):
+    """The confirmations the officer pages flash went out in English whatever the officer had
+    chosen (a plain string handed to the page's save helper): they are in the officer's language."""
+    signed_in(client)
+    chosen = post_form(
+        client, "/manage/pathways/needs", {"language": "fr", "next": "/manage/pathways/needs"}, action="/language"
+    )
+    assert chosen.status_code == 303
+    answer = post_form(client, "/manage/pathways/needs", {"title": "New to serials"})
+    assert answer.status_code == 303
+    page = plain(client.get(answer.headers["Location"]).data)
+    assert "Besoin d’apprentissage ajouté." in page
+    assert "Learning need added." not in page
+
+
 def test_an_officer_builds_a_pathway_from_events_and_external_resources(app, client):
     signed_in(client)
     series = make_event("cataloging-series", weekly(datetime(2030, 6, 4, 14)), kind="series")

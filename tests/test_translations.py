@@ -8,7 +8,8 @@
   Jinja's lexer, text inside `{% trans %}` blocks and expressions is skipped, and what is left
   is read with an HTML parser that drops markup, comments, scripts and styles; any letter that
   remains is a bare string;
-- no flash() in the doors is given a bare literal.
+- no flash() in the doors is given a bare literal, nor is any helper that flashes a message it
+  is given (button_post, a page's `_saved`/`_edit`, ...).
 """
 
 from __future__ import annotations
@@ -178,16 +179,156 @@ def test_the_bare_string_check_sees_bare_text_and_ignores_wrapped_text() -> None
     assert not bare_text("<script>var x = 'words';</script><style>a { color: red }</style>", html=True)
 
 
-def test_doors_flash_no_bare_literals() -> None:
+def _bare(node: ast.expr | None, bare_names: set[str] = frozenset()) -> bool:  # type: ignore[assignment]
+    """Whether `node` is English written in the code: a string literal with a letter, an
+    f-string, or an expression that can be one (`a if c else "b"`, `"x " + y`, `"{e}".format()`),
+    or a local name given one of those in the same function."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and bool(LETTER.search(node.value))
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.IfExp):
+        return _bare(node.body, bare_names) or _bare(node.orelse, bare_names)
+    if isinstance(node, ast.BoolOp):
+        return any(_bare(value, bare_names) for value in node.values)
+    if isinstance(node, ast.BinOp):
+        return _bare(node.left, bare_names) or _bare(node.right, bare_names)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return _bare(node.func.value, bare_names)
+    if isinstance(node, ast.Name):
+        return node.id in bare_names
+    return False
+
+
+def _params(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    return [a.arg for a in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs)]
+
+
+def _passed(call: ast.Call, params: list[str], wanted: set[str]) -> list[ast.expr]:
+    """The arguments of `call` that land on the parameters named in `wanted`."""
+    found = [arg for index, arg in enumerate(call.args) if index < len(params) and params[index] in wanted]
+    return found + [k.value for k in call.keywords if k.arg in wanted]
+
+
+def _reaches(node: ast.expr, param: str) -> bool:
+    """Whether a parameter's value is what `node` passes on (itself, or formatted/joined)."""
+    if isinstance(node, ast.Name):
+        return node.id == param
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return _reaches(node.func.value, param)
+    if isinstance(node, ast.BinOp):
+        return _reaches(node.left, param) or _reaches(node.right, param)
+    if isinstance(node, ast.IfExp):
+        return _reaches(node.body, param) or _reaches(node.orelse, param)
+    return False
+
+
+FlashingHelpers = dict[str, tuple[list[str], set[str]]]
+
+
+def _flashing_helpers(modules: dict[Path, ast.Module]) -> tuple[FlashingHelpers, dict[Path, FlashingHelpers]]:
+    """Every function in the doors that shows a message it is given: a parameter that reaches
+    flash(), directly or through another such function (button_post, a page's `_saved`...).
+    Public names are found from any module; a private one (`_saved`) only in its own."""
+    public: FlashingHelpers = {"flash": (["message", "category"], {"message"})}
+    private: dict[Path, FlashingHelpers] = {path: {} for path in modules}
+    changed = True
+    while changed:
+        changed = False
+        for path, tree in modules.items():
+            known = {**public, **private[path]}
+            for function in ast.walk(tree):
+                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                params = _params(function)
+                table = private[path] if function.name.startswith("_") else public
+                flashed = set(table.get(function.name, (params, set()))[1])
+                for call in ast.walk(function):
+                    if not (
+                        isinstance(call, ast.Call)
+                        and isinstance(call.func, ast.Name)
+                        and call.func.id in known
+                    ):
+                        continue
+                    callee_params, callee_flashed = known[call.func.id]
+                    for arg in _passed(call, callee_params, callee_flashed):
+                        flashed |= {p for p in params if _reaches(arg, p)}
+                if flashed and flashed != table.get(function.name, ([], set()))[1]:
+                    table[function.name] = (params, flashed)
+                    changed = True
+    return public, private
+
+
+def bare_flashes(modules: dict[Path, ast.Module]) -> list[str]:
+    """`path:line` of every call that gives English written in the code to flash() or to a
+    helper that flashes it."""
+    public, private = _flashing_helpers(modules)
     offenders = []
-    for path in (ROOT / "forum" / "web").rglob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "flash" and node.args:
-                first = node.args[0]
-                if isinstance(first, ast.JoinedStr) or (isinstance(first, ast.Constant) and isinstance(first.value, str)):
-                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    for path, tree in modules.items():
+        known = {**public, **private[path]}
+        scopes: list[ast.AST] = [
+            n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+        for scope in [tree, *scopes]:
+            bare_names = {
+                target.id
+                for node in ast.walk(scope)
+                if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign) and _bare(node.value)
+                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                if isinstance(target, ast.Name)
+            }
+            for call in ast.walk(scope):
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in known:
+                    params, flashed = known[call.func.id]
+                    if any(_bare(arg, bare_names) for arg in _passed(call, params, flashed)):
+                        offenders.append(f"{path}:{call.lineno} {call.func.id}")
+    return sorted(set(offenders))
+
+
+def _door_modules() -> dict[Path, ast.Module]:
+    return {
+        path.relative_to(ROOT): ast.parse(path.read_text(encoding="utf-8"))
+        for path in sorted((ROOT / "forum" / "web").rglob("*.py"))
+    }
+
+
+def test_doors_flash_no_bare_literals() -> None:
+    """No door says English written in the code through flash() or through a helper that
+    flashes what it is given (button_post, the pages' `_saved`/`_edit`, ...): officers reading
+    in French or Spanish would see it untranslated."""
+    offenders = bare_flashes(_door_modules())
     assert not offenders, offenders
+
+
+def test_the_flash_check_follows_helpers_and_sees_bare_messages() -> None:
+    source = """
+def _saved(form, change, done, to):
+    if done:
+        flash(done)
+
+def _edit(form, change, done, to):
+    return _saved(form, change, done, to)
+
+def _for_one(slug, done):
+    return button_post(lambda: None, done.format(email="x"), "/")
+
+def pages(n, who):
+    _edit(form, change, "Saved.", "/")
+    _saved(form, change, to="/", done=f"{who} saved.")
+    button_post(lambda: None, "Removed." if n else "Nothing to remove.", "/")
+    _for_one("s", "{email} has a seat.")
+    message = f"{who} was marked."
+    flash(message)
+    flash("Plain.")
+    _edit(form, change, _("Saved."), "/")
+    button_post(lambda: None, _("Removed %(n)s.", n=n), "/")
+    _for_one("s", lambda email: _("%(email)s has a seat.", email=email))
+    flash(str(exc), "error")
+    flash(_("Fine."))
+"""
+    helpers = "def button_post(change, done, to, refused=()):\n    flash(done)\n"
+    found = bare_flashes({Path("page.py"): ast.parse(source), Path("helpers.py"): ast.parse(helpers)})
+    assert [line.split(":")[1].split()[0] for line in found] == ["13", "14", "15", "16", "18", "19"], found
 
 
 # --- plurals: by the catalog's rules, never by a suffix chosen in code -------------------------

@@ -166,11 +166,7 @@ def change_question(programme: MentoringProgramme, question_id: int, action: str
     removed question go with it)."""
     if action not in QUESTION_ACTIONS:
         raise MentoringError(_("Move a question up or down, or remove it."), field="action")
-    found = None
-    for role in ("mentor", "mentee"):
-        found = found or questions.get_question(question_form(programme, role), question_id)
-    if found is None:
-        raise MentoringError(_("That question is not on this programme's applications."), field="question")
+    found = programme_question(programme, question_id)
     try:
         if action == "delete":
             questions.delete_question(found)
@@ -178,6 +174,30 @@ def change_question(programme: MentoringProgramme, question_id: int, action: str
             questions.move_question(found, -1 if action == "up" else 1)
     except questions.QuestionError as exc:
         raise MentoringError(str(exc), field=exc.field) from None
+
+
+def programme_question(programme: MentoringProgramme, question_id: int) -> FormQuestion:
+    """A question of either of the programme's applications; refused (field `question`) when
+    it is on neither, so no door can reach another programme's or an event's question."""
+    found = None
+    for role in ("mentor", "mentee"):
+        found = found or questions.get_question(question_form(programme, role), question_id)
+    if found is None:
+        raise MentoringError(_("That question is not on this programme's applications."), field="question")
+    return found
+
+
+def update_question(programme: MentoringProgramme, question_id: int, data: Mapping[str, Any]) -> FormQuestion:
+    """Change a question of either application in place (label, kind, choices, required,
+    condition...) by the registration engine's rules; fields not in `data` keep their values,
+    so the API's partial update and the officer's full form are the same call. Until now an
+    officer had to remove a question (and its answers) and add it again to fix a typo."""
+    found = programme_question(programme, question_id)
+    try:
+        questions.update_question(found, data)
+    except questions.QuestionError as exc:
+        raise MentoringError(str(exc), field=exc.field) from None
+    return found
 
 
 def programmes() -> list[MentoringProgramme]:

@@ -66,11 +66,19 @@ def commit_or_flash(change: Callable[[], T], refused: Refusals = ()) -> Kept[T] 
     """Make `change` (a service call) and commit it. A refusal the service raises (one of
     `refused`) keeps nothing (rolled back) and is shown as an error message: None. Every
     officer and follower button that can be refused goes through this."""
+    return commit_or_show(change, refused, lambda exc: flash(str(exc), "error"))
+
+
+def commit_or_show(
+    change: Callable[[], T], refused: Refusals, show: Callable[[Any], object]
+) -> Kept[T] | None:
+    """`commit_or_flash` for a form: a refusal is handed to `show` (which puts it next to the
+    field it names) instead of a flash message; nothing is kept."""
     try:
         value = change()
     except refused as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        show(exc)
         return None
     db.session.commit()
     return Kept(value)

@@ -80,7 +80,7 @@ def test_full_series_waiting_list_then_promotion_with_invite(app: Flask, browser
         expect(desk.locator(".waiting-list")).to_contain_text(VISITOR)
         desk.get_by_label("Seat limit (empty: unlimited)").fill("2")
         desk.get_by_role("button", name="Save").click()
-        expect(desk.get_by_role("status")).to_contain_text("1 from the waiting list got a seat")
+        expect(desk.get_by_role("status")).to_contain_text("1 person from the waiting list got a seat")
         expect(desk.locator("[data-seats-taken]")).to_have_text("2")
         expect(desk.get_by_text("Nobody is waiting.")).to_be_visible()
         shot(desk, "waiting-list-2-officer.png")

@@ -207,14 +207,16 @@ def mark(slug: str) -> Any:
     if request.form.get("action") == "unmark":
         done = attendance.unmark(sub, session)
         message = (
-            f"Your mark for {who} at {session.display_title} was removed."
+            _("Your mark for %(who)s at %(session)s was removed.", who=who, session=session.display_title)
             if done
-            else "There was no mark to remove."
+            else _("There was no mark to remove.")
         )
     else:
         done = attendance.mark(sub, session, current_user.email)
         message = (
-            f"{who} is marked present at {session.display_title}." if done else f"{who} was already marked."
+            _("%(who)s is marked present at %(session)s.", who=who, session=session.display_title)
+            if done
+            else _("%(who)s was already marked.", who=who)
         )
     db.session.commit()
     flash(message)
@@ -293,7 +295,9 @@ def revoke_certificate(slug: str, sub_id: int) -> Any:
     submitted(MarkForm())
     code = certificates.revoke(sub)
     db.session.commit()
-    flash(f"Certificate {code} was revoked." if code else "There was no certificate to revoke.")
+    flash(
+        _("Certificate %(code)s was revoked.", code=code) if code else _("There was no certificate to revoke.")
+    )
     return redirect(url_for(".index", slug=slug) + f"#sub-{sub.id}", code=303)
 
 

@@ -144,7 +144,7 @@ def create(slug: str) -> Any:
     event = officer_event(slug)
     return button_post(
         lambda: evaluations.create(event),
-        "The evaluation is set up with the default questions; edit them below.",
+        _("The evaluation is set up with the default questions; edit them below."),
         url_for(".manage", slug=slug),
     )
 
@@ -165,7 +165,7 @@ def add_question(slug: str) -> Any:
             form.choices.data or "",
             bool(form.required.data),
         ),
-        "Question added.",
+        _("Question added."),
         qform=form,
     )
 
@@ -192,7 +192,9 @@ def remove_question(slug: str, question_id: int) -> Any:
     event = officer_event(slug)
     question = _question(event, question_id)
     return button_post(
-        lambda: evaluations.remove_question(question), "Question removed, with its answers.", url_for(".manage", slug=slug)
+        lambda: evaluations.remove_question(question),
+        _("Question removed, with its answers."),
+        url_for(".manage", slug=slug),
     )
 
 
@@ -239,7 +241,7 @@ def settings(slug: str) -> Any:
         evaluations.set_open_days(evaluation, form.open_days.data or "")
         evaluations.set_intro(evaluation, form.intro.data or "")
 
-    return _saved(event, change, "Saved.", sform=form)
+    return _saved(event, change, _("Saved."), sform=form)
 
 
 @bp.route("/manage/events/<slug>/evaluation/results")

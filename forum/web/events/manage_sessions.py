@@ -151,7 +151,7 @@ def sessions(slug: str) -> Page:
                 slug,
                 form,
                 lambda: editing.new_session(ev, start, end, form.timezone.data, **_session_values(form))[1],
-                lambda notes: flash_saved("Session added.", notes, ev, recipients),
+                lambda notes: flash_saved(_("Session added."), notes, ev, recipients),
             )
             if done is not None:
                 return done
@@ -271,7 +271,12 @@ def move_session(slug: str, session_id: int) -> Response:
         actions.swap_session_slots(session, other)
         db.session.commit()
         flash_saved(
-            f"“{session.title or 'Session'}” now takes the {session.start_wall.month}/{session.start_wall.day} slot.",
+            _(
+                "“%(title)s” now takes the %(month)s/%(day)s slot.",
+                title=session.title or _("Session"),
+                month=session.start_wall.month,
+                day=session.start_wall.day,
+            ),
             [],
             ev,
             recipients,

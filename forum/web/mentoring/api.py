@@ -306,6 +306,17 @@ class MentoringQuestionInSchema(Schema):
     preset_id = fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_DB_INT))
 
 
+class MentoringQuestionPatchSchema(Schema):
+    """A partial change: only the properties sent change (the others keep their values)."""
+
+    kind = fields.Str(validate=validate.OneOf(list(FORM_QUESTION_KINDS)))
+    label = fields.Str(validate=[validate.Length(min=1, max=300), api_single_line])
+    help = fields.Str(validate=[validate.Length(max=1000), api_multi_line])
+    choices = fields.List(fields.Str(validate=[validate.Length(min=1, max=200), api_single_line]))
+    required = StrictBoolean()
+    sensitive = StrictBoolean()
+
+
 class MentoringQuestionSchema(Schema):
     id = fields.Int()
     kind = fields.Str(metadata={"enum": list(FORM_QUESTION_KINDS)})
@@ -524,6 +535,23 @@ def change_question(slug: str, question_id: int, action: str) -> Any:
     with refusing(_missing_or_conflict, MentoringError, commit=True):
         programmes.change_question(item, question_id, action)
     return None
+
+
+@bp.patch("/programmes/<slug>/questions/<int:question_id>")
+@bp.arguments(MentoringQuestionPatchSchema)
+@answers(bp, 200, MentoringQuestionSchema)
+def update_question(data: dict[str, Any], slug: str, question_id: int) -> Any:
+    """Change an application question in place (its answers stay); only the properties sent
+    change. A question that is not the programme's is a 404, a refused value a 422."""
+    item = _programme_or_404(slug)
+    with refusing(_missing_or_invalid, MentoringError, commit=True):
+        question = programmes.update_question(item, question_id, data)
+    return question
+
+
+def _missing_or_invalid(exc: MentoringError) -> NoReturn:
+    """A question that is not the programme's is a 404; any other refusal a 422 on its field."""
+    _refuse(exc, 404 if exc.field == "question" else 422)
 
 
 def _missing_or_conflict(exc: MentoringError) -> NoReturn:

@@ -191,15 +191,26 @@ class MailForm(CheckedForm):
     submit = SubmitField(_l("Send"))
 
 
-class QuestionAddForm(CheckedForm):
-    role = SelectField(
-        _l("Application"),
-        choices=choices({"mentee": _l("Mentee application"), "mentor": _l("Mentor application")}),
-    )
-    preset_id = SelectField(_l("From a preset"), choices=[], default="")
+class _QuestionFields(CheckedForm):
+    """What an application question is, written or changed (the add and edit forms)."""
+
     kind = SelectField(_l("Kind"), choices=[])
     label = StringField(_l("Question"), validators=[Length(max=300)])
     choices = TextAreaField(_l("Choices"), description=_l("One per line, for choice questions."))
     required = BooleanField(_l("An answer is needed"))
     sensitive = BooleanField(_l("Sensitive (optional, officers only, aggregates of 5 or more)"))
+
+
+class QuestionAddForm(_QuestionFields):
+    role = SelectField(
+        _l("Application"),
+        choices=choices({"mentee": _l("Mentee application"), "mentor": _l("Mentor application")}),
+    )
+    preset_id = SelectField(_l("From a preset"), choices=[], default="")
     submit = SubmitField(_l("Add question"))
+
+
+class QuestionEditForm(_QuestionFields):
+    """One application question's wording, changed in place (its answers stay with it)."""
+
+    submit = SubmitField(_l("Save question"))

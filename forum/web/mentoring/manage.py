@@ -40,13 +40,14 @@ from forum.team import scopes
 from forum.web.charts import answer_charts, grouped_bars
 from forum.web.events.manage_common import require_officer
 from forum.web.forms import ConfirmForm
-from forum.web.helpers import button_post, commit_or_flash
+from forum.web.helpers import button_post, commit_or_flash, commit_or_show
 from forum.web.mentoring.forms import (
     CycleForm,
     MailForm,
     MembersForm,
     ProgrammeForm,
     QuestionAddForm,
+    QuestionEditForm,
     WeightsForm,
     weight_fields,
 )
@@ -133,6 +134,31 @@ def add_question(slug: str) -> Any:
         if commit_or_flash(lambda: programmes.add_question(item, role, data), MentoringError):
             flash(_("Question added."))
     return redirect(url_for(".programme", slug=slug))
+
+
+@bp.route("/<slug>/questions/<int:question_id>", methods=["GET", "POST"])
+def edit_question(slug: str, question_id: int) -> Any:
+    """Change an application question in place: fixing a typo no longer means removing the
+    question (and every answer to it) and adding it again."""
+    item = _programme(slug)
+    try:
+        question = programmes.programme_question(item, question_id)
+    except MentoringError:
+        abort(404, description=_("That question is not on this programme's applications."))
+    form = QuestionEditForm(obj=question)  # choices: stored one per line, as the box shows them
+    form.kind.choices = [SelectChoice(k, v) for k, v in FORM_QUESTION_KINDS.items()]
+    data = {name: form[name].data for name in ("kind", "label", "choices", "required", "sensitive")}
+    if form.validate_on_submit() and commit_or_show(
+        lambda: programmes.update_question(item, question_id, data),
+        MentoringError,
+        lambda exc: _field_error(form, exc),
+    ):
+        flash(_("Question saved."))
+        return redirect(url_for(".programme", slug=slug), code=303)
+    page = render_template(
+        "mentoring/manage/question_edit.html", programme=item, question=question, form=form
+    )
+    return page, (400 if form.errors else 200)
 
 
 @bp.route("/<slug>/questions/<int:question_id>/<action>", methods=["POST"])

@@ -28,6 +28,7 @@ from forum.models import MentoringApplication, MentoringProgramme, QuestionForm
 from forum.models.mentoring import CHECKIN_ANSWERS, ROLES
 from forum.registration import answers
 from forum.web.forms import ConfirmForm
+from forum.web.helpers import commit_or_show
 from forum.web.mentoring.forms import ApplicationForm, CheckInForm, EditForm, StoryForm, WatchForm
 
 bp = Blueprint("mentoring", __name__, url_prefix="/mentoring")
@@ -341,16 +342,13 @@ def story(token: str) -> Any:
         saved = stories.story_of(match, item)
         form.text.data = saved.text if saved else ""
         form.may_publish.data = saved.may_publish if saved else False
-    if form.validate_on_submit():
-        try:
-            stories.submit_story(match, item, form.text.data or "", bool(form.may_publish.data))
-        except MentoringError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Thank you: your story reached the organisers."))
-            return redirect(request.url, code=303)
+    if form.validate_on_submit() and commit_or_show(
+        lambda: stories.submit_story(match, item, form.text.data or "", bool(form.may_publish.data)),
+        MentoringError,
+        lambda exc: _show_error(form, exc),
+    ):
+        flash(_("Thank you: your story reached the organisers."))
+        return redirect(request.url, code=303)
     return render_template("mentoring/story.html", programme=match.cycle.programme, form=form), (
         400 if request.method == "POST" else 200
     )

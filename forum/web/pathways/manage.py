@@ -115,7 +115,7 @@ def new_pathway() -> Page:
     done = _saved(
         form,
         lambda: service.save_pathway(None, **_pathway_fields(form)),
-        "Pathway saved as a draft. Add its steps next.",
+        _("Pathway saved as a draft. Add its steps next."),
         lambda item: url_for(".pathway", slug=item.slug),
     )
     return done or form_page("pathways/manage/pathway_form.html", form, item=None)
@@ -147,7 +147,7 @@ def edit_pathway(slug: str) -> Page:
     done = _saved(
         form,
         lambda: service.save_pathway(item, **_pathway_fields(form)),
-        "Pathway saved.",
+        _("Pathway saved."),
         lambda _: url_for(".pathway", slug=item.slug),
     )
     return done or form_page("pathways/manage/pathway_form.html", form, item=item)
@@ -164,7 +164,7 @@ def pathway(slug: str) -> Page:
         lambda: service.add_step(
             item, resolve_source(form.source.data), why=form.why.data or "", stage=form.stage.data or ""
         ),
-        "Step added.",
+        _("Step added."),
         url_for(".pathway", slug=slug) + "#steps",
     )
     return done or form_page(
@@ -228,7 +228,7 @@ def status(slug: str, action: str) -> Page:
         if action == "delete":
             flash(_("Deleted %(title)s.", title=title))
             return redirect(url_for(".index"), code=303)
-        flash(_("Published: it is on /pathways now.") if action == "publish" else "Back to draft.")
+        flash(_("Published: it is on /pathways now.") if action == "publish" else _("Back to draft."))
     return redirect(url_for(".pathway", slug=slug), code=303)
 
 
@@ -239,7 +239,10 @@ def status(slug: str, action: str) -> Page:
 def resources() -> Page:
     form = ResourceForm()
     done = _saved(
-        form, lambda: service.save_external(None, **_resource_fields(form)), "Resource added.", url_for(".resources")
+        form,
+        lambda: service.save_external(None, **_resource_fields(form)),
+        _("Resource added."),
+        url_for(".resources"),
     )
     return done or _resources_page(form, ImportForm(formdata=None), None)
 
@@ -295,7 +298,7 @@ def edit_resource(resource_id: int) -> Page:
             lambda: service.set_internal(
                 resource, topics=topics_form.topics.data or "", minutes=topics_form.minutes.data
             ),
-            "Saved.",
+            _("Saved."),
             url_for(".resources"),
         )
         return done or form_page("pathways/manage/resource_form.html", topics_form, resource=resource)
@@ -303,7 +306,7 @@ def edit_resource(resource_id: int) -> Page:
     return _edit(
         form,
         lambda: service.save_external(resource, **_resource_fields(form)),
-        "Resource saved.",
+        _("Resource saved."),
         url_for(".resources"),
         "pathways/manage/resource_form.html",
         resource=resource,
@@ -328,7 +331,10 @@ def delete_resource(resource_id: int) -> Page:
 def needs() -> Page:
     form = NeedForm()
     done = _saved(
-        form, lambda: service.save_need(None, **_need_fields(form)), "Learning need added.", url_for(".needs")
+        form,
+        lambda: service.save_need(None, **_need_fields(form)),
+        _("Learning need added."),
+        url_for(".needs"),
     )
     return done or form_page(
         "pathways/manage/needs.html",
@@ -352,7 +358,7 @@ def edit_need(need_id: int) -> Page:
     return _edit(
         form,
         lambda: service.save_need(need, **_need_fields(form)),
-        "Learning need saved.",
+        _("Learning need saved."),
         url_for(".needs"),
         "pathways/manage/need_form.html",
         need=need,
@@ -362,7 +368,11 @@ def edit_need(need_id: int) -> Page:
 @bp.route("/needs/<int:need_id>/delete", methods=["POST"])
 def delete_need(need_id: int) -> Page:
     need = db.get_or_404(LearningNeed, need_id)
-    return button_post(lambda: service.delete_need(need), f"Deleted the learning need {need.title}.", url_for(".needs"))
+    return button_post(
+        lambda: service.delete_need(need),
+        _("Deleted the learning need %(title)s.", title=need.title),
+        url_for(".needs"),
+    )
 
 
 # --- gaps ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -111,7 +112,7 @@ def questions(slug: str) -> Page:
     if form.validate_on_submit():
         target = service.event_form(event, create=True)
         assert target is not None  # made just now if it was missing
-        if _saved(form, lambda: service.add_question(target, _data(form)), "Question added."):
+        if _saved(form, lambda: service.add_question(target, _data(form)), _("Question added.")):
             return redirect(url_for(".questions", slug=slug), code=303)
     return _questions_page(event, form), 400 if form.errors else 200
 
@@ -164,7 +165,7 @@ def edit_question(slug: str, question_id: int) -> Page:
     )
     form.condition_question.choices = _condition_choices(question.form, question)
     if form.validate_on_submit() and _saved(
-        form, lambda: service.update_question(question, _data(form)), "Question saved."
+        form, lambda: service.update_question(question, _data(form)), _("Question saved.")
     ):
         return redirect(url_for(".questions", slug=slug), code=303)
     page = render_template("registration/question_edit.html", event=event, question=question, form=form)
@@ -197,7 +198,13 @@ def approval_setting(slug: str) -> Response:
         flash(
             _("Registrations now need approval.")
             if event.needs_approval
-            else f"Registrations no longer need approval.{f' {let_in} waiting were approved.' if let_in else ''}"
+            else ngettext(
+                "Registrations no longer need approval. %(num)d waiting registration was approved.",
+                "Registrations no longer need approval. %(num)d waiting registrations were approved.",
+                let_in,
+            )
+            if let_in
+            else _("Registrations no longer need approval.")
         )
     return redirect(url_for(".questions", slug=slug), code=303)
 
@@ -209,7 +216,7 @@ def approval_setting(slug: str) -> Response:
 def presets() -> Page:
     form = PresetFieldsForm()
     if form.validate_on_submit() and _saved(
-        form, lambda: service.save_preset(None, _data(form)), "Preset added to the library."
+        form, lambda: service.save_preset(None, _data(form)), _("Preset added to the library.")
     ):
         return redirect(url_for(".presets"), code=303)
     rows = service.presets()
@@ -225,7 +232,7 @@ def edit_preset(preset_id: int) -> Page:
     preset = db.get_or_404(QuestionPreset, preset_id, description=_l("There is no such preset."))
     form = PresetFieldsForm(obj=preset)
     if form.validate_on_submit() and _saved(
-        form, lambda: service.save_preset(preset, _data(form)), "Preset saved."
+        form, lambda: service.save_preset(preset, _data(form)), _("Preset saved.")
     ):
         return redirect(url_for(".presets"), code=303)
     page = render_template("registration/preset_edit.html", preset=preset, form=form)

@@ -185,7 +185,7 @@ def change_mode(slug: str, sub_id: int) -> Any:
 def remove(slug: str, sub_id: int) -> Any:
     """Take someone off the list; the row stays (as "left") so history and counts hold."""
     event, sub = _subscriber(slug, sub_id)
-    done = f"{sub.participant.email} was removed from {event.title}."
+    done = _("%(email)s was removed from %(event)s.", email=sub.participant.email, event=event.title)
     return button_post(lambda: service.unsubscribe(sub), done, _back_url(slug))
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, URLField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -143,12 +144,13 @@ def seats_page(slug: str) -> Any:
         promoted = change.promoted
         db.session.commit()
         flash(
-            _("Saved.")
-            + (
-                f" {len(promoted)} from the waiting list got a seat and their invitations."
-                if promoted
-                else ""
+            ngettext(
+                "Saved. %(num)d person from the waiting list got a seat and their invitations.",
+                "Saved. %(num)d people from the waiting list got a seat and their invitations.",
+                len(promoted),
             )
+            if promoted
+            else _("Saved.")
         )
         return redirect(url_for(".seats_page", slug=slug), code=303)
     return _seats_page(event, form, 400 if form.errors else 200)
@@ -161,27 +163,31 @@ def _waiting(event: Event, sub_id: int) -> Subscription:
     return sub
 
 
-def _for_waiting(slug: str, sub_id: int, action: Callable[[Subscription], object], done: str) -> Any:
-    """An officer's button for one person on the waiting list; `done` names them as {email}."""
+def _for_waiting(
+    slug: str, sub_id: int, action: Callable[[Subscription], object], done: Callable[[str], str]
+) -> Any:
+    """An officer's button for one person on the waiting list; `done(email)` says what was
+    done to them (a function, so the sentence is translated whole, the address inside it)."""
     sub = _waiting(_officer_event(slug), sub_id)
-    return button_post(
-        lambda: action(sub), done.format(email=sub.participant.email), url_for(".seats_page", slug=slug)
-    )
+    return button_post(lambda: action(sub), done(sub.participant.email), url_for(".seats_page", slug=slug))
+
+
+def _promoted(email: str) -> str:
+    return _("%(email)s has a seat now; their welcome and invitations are on the way.", email=email)
+
+
+def _removed(email: str) -> str:
+    return _("%(email)s was taken off the waiting list.", email=email)
 
 
 @bp.route("/manage/events/<slug>/seats/<int:sub_id>/promote", methods=["POST"])
 def promote(slug: str, sub_id: int) -> Any:
-    return _for_waiting(
-        slug,
-        sub_id,
-        subscriptions.promote_by_hand,
-        "{email} has a seat now; their welcome and invitations are on the way.",
-    )
+    return _for_waiting(slug, sub_id, subscriptions.promote_by_hand, _promoted)
 
 
 @bp.route("/manage/events/<slug>/seats/<int:sub_id>/remove", methods=["POST"])
 def remove(slug: str, sub_id: int) -> Any:
-    return _for_waiting(slug, sub_id, subscriptions.unsubscribe, "{email} was taken off the waiting list.")
+    return _for_waiting(slug, sub_id, subscriptions.unsubscribe, _removed)
 
 
 class MaterialForm(CheckedForm):
@@ -266,5 +272,5 @@ def delete_material(slug: str, material_id: int) -> Any:
     if material is None or material.session.event_id != event.id:
         abort(404)
     return button_post(
-        lambda: recordings.remove_material(material), "Removed.", url_for(".recordings_page", slug=slug)
+        lambda: recordings.remove_material(material), _("Removed."), url_for(".recordings_page", slug=slug)
     )
