@@ -489,7 +489,10 @@ def send_due(
         """The next claim, and whether the writing had finished before it was taken (then
         an empty claim means the run is drained, not that the next step is not committed yet)."""
         size = batch_size if limit is None else min(batch_size, limit - claimed)
-        return (database.submit(claim, size, worker), writer.done()) if size > 0 else None
+        if size <= 0:
+            return None
+        written = writer.done()  # asked before the claim runs: a step committed after it is claimed
+        return database.submit(claim, size, worker), written
 
     try:
         next_claim = claim_ahead()
