@@ -54,6 +54,7 @@ WRITES_TO = {
     "MentoringCycleInSchema": MentoringCycle,
     "MentoringWeightsInSchema": MentoringCycle,  # the cycle's matching weights
     "MentoringQuestionInSchema": FormQuestion,
+    "MentoringQuestionPatchSchema": FormQuestion,
     "MentoringMembersInSchema": MentoringMember,
     "MentoringMatchesInSchema": MentoringMatch,
     "MentoringEndInSchema": MentoringMatch,  # the reason a match ended
