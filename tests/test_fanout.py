@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -236,3 +237,44 @@ def test_the_first_copies_go_out_while_the_rest_are_still_being_written(app: Fla
     assert report.sent == 201  # every member's copy and the author's "approved" note, in one run
     counts = Counter(r.rcpt_tos[0] for r in received)
     assert all(counts[s.participant.email] == 1 for s in subs)
+
+
+class _BrokenRelayClient:
+    """A transport whose first send fails with an unexpected error (a bug, not a 4xx/5xx)."""
+
+    def send(self, envelope) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("relay client broke")
+
+    def send_many(self, envelopes):  # type: ignore[no-untyped-def]
+        for _ in envelopes:
+            raise RuntimeError("relay client broke")
+        yield from ()
+
+    def close(self) -> None:
+        pass
+
+
+def test_when_sending_and_writing_both_fail_the_sending_error_is_raised_and_the_writing_one_logged(
+    app: Flask, monkeypatch, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    from forum.common.signals import sending_due
+
+    _accepted_post(monkeypatch, subscribers=3, chunk=50)
+    expand_pending()  # the copies are due: the sender will pull one at once
+
+    def writer_breaks(_sender: object, **_: object) -> None:
+        raise RuntimeError("writer broke")
+
+    sending_due.connect(writer_breaks, weak=False)
+    try:
+        with caplog.at_level("ERROR", logger="forum.mail.lanes"), pytest.raises(RuntimeError) as raised:
+            send_due(transport=_BrokenRelayClient())  # type: ignore[arg-type]
+        assert str(raised.value) == "relay client broke"  # what stopped the run, not what the writer hit
+        assert any(r.exc_info and str(r.exc_info[1]) == "writer broke" for r in caplog.records)
+        # With the relay working, the writer's own error is raised, as before.
+        with running_smtp_server() as server, pytest.raises(RuntimeError) as raised:
+            app.config["MAIL_URL"] = server.url
+            send_due()
+        assert str(raised.value) == "writer broke"
+    finally:
+        sending_due.disconnect(writer_breaks)

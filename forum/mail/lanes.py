@@ -12,6 +12,7 @@ out while the rest are written.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +28,7 @@ from forum.mail.envelope import Envelope, Outcome, Transport
 from forum.models import OutboundBody, table_of
 
 _bodies = table_of(OutboundBody)
+log = logging.getLogger(__name__)
 
 
 class LeaseLost(Exception):
@@ -153,11 +155,19 @@ class Writer:
         """Wait up to `seconds` for the writing to finish (a step to commit, more likely)."""
         self._thread.join(seconds)
 
-    def join(self) -> None:
-        """Wait for the writing to finish; re-raise what it raised."""
+    def join(self, reraise: bool = True) -> None:
+        """Wait for the writing to finish; re-raise what it raised.
+
+        With `reraise=False` (the sender is already failing) the writing's own error is
+        logged instead: raising it would replace the sending error that stopped the run,
+        and the operator would chase the wrong one.
+        """
         self._thread.join()
-        if self._error is not None:
+        if self._error is None:
+            return
+        if reraise:
             raise self._error
+        log.error("fan-out writing failed while the sending failed too", exc_info=self._error)
 
 
 class DatabaseThread:

@@ -494,6 +494,7 @@ def send_due(
         written = writer.done()  # asked before the claim runs: a step committed after it is claimed
         return database.submit(claim, size, worker), written
 
+    failing = True  # until the loop ends normally: then the writer's own error is raised
     try:
         next_claim = claim_ahead()
         while next_claim is not None:
@@ -512,6 +513,7 @@ def send_due(
             )
             if report.unavailable:
                 break
+        failing = False
     finally:
         settle_commits(pending, progress, wait=True)
         if next_claim is not None:  # claimed ahead but not needed: hand it straight back
@@ -522,5 +524,7 @@ def send_due(
         if own_transport:
             for each in transports:
                 each.close()
-        writer.join()  # the writing goes on to its budget even if sending stopped early
+        # The writing goes on to its budget even if sending stopped early. When the sending
+        # failed, its error is the one raised: the writer's is logged, not put in its place.
+        writer.join(reraise=not failing)
     return report
