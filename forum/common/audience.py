@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import load_only, selectinload
 
 from forum.core.extensions import db
@@ -48,6 +51,63 @@ def subscribers(
             Participant.id, Participant.email, Participant.name, Participant.language
         )
     return stmt.options(participants).order_by(Subscription.id)
+
+
+@dataclass(slots=True)
+class AddressedParticipant:
+    """The participant's columns a post's copy reads: its address, name, language and id."""
+
+    id: int
+    email: str
+    name: str
+    language: str | None
+
+
+@dataclass(slots=True)
+class Addressee:
+    """A subscription as a post's fan-out reads it: plain values, not an ORM object.
+
+    Loading ten thousand Subscriptions with their Participants (identity map, instrumented
+    state, a selectin query) was an eighth of the writer's CPU per copy; these carry the
+    attributes `list_messages` and the outbox read for a mail whose body is the same for
+    everyone (ids, status, mode; the participant's address, name and language), under
+    the same names. Anything else is an AttributeError, never a lazy load.
+    """
+
+    id: int
+    participant_id: int
+    event_id: int
+    status: str
+    mode: str
+    participant: AddressedParticipant
+
+
+def addressees(
+    event: Event, *, where: Iterable[ColumnElement[bool]] = (), after_id: int = 0, limit: int | None = None
+) -> list[Addressee]:
+    """`subscribers(event, after_id=...)` filtered by `where`, as plain `Addressee` rows, in id order."""
+    stmt = (
+        select(
+            Subscription.id,
+            Subscription.participant_id,
+            Subscription.event_id,
+            Subscription.status,
+            Subscription.mode,
+            Participant.id,
+            Participant.email,
+            Participant.name,
+            Participant.language,
+        )
+        .join(Participant, Participant.id == Subscription.participant_id)
+        .where(Subscription.event_id == event.id, Subscription.is_active, Subscription.id > after_id, *where)
+        .order_by(Subscription.id)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [
+        Addressee(sid, pid, eid, status, mode, AddressedParticipant(p_id, email, name, language))
+        for sid, pid, eid, status, mode, p_id, email, name, language in db.session.execute(stmt)
+    ]
 
 
 def active_subscriptions(event: Event, *, include_no_mail: bool) -> list[Subscription]:

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import re
 from datetime import datetime
+from typing import cast
 from html import escape
 
 from flask import current_app
@@ -424,17 +425,16 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
     (`list_copies.list_messages`); one step's subscribers are loaded, never the whole list.
     """
     event = post.event
-    stmt = (
-        audience.subscribers(event, after_id=after_id, addressing_only=True)
-        .where(thread_choices.gets_post(post.thread_id))
-        .execution_options(yield_per=1000)
-    )
-    if limit is not None:
-        stmt = stmt.limit(limit)
     # Read in full before anything is written (one step's worth), and the copies built before
     # the first INSERT: on SQLite the step then holds the write lock only while it inserts,
     # and the sender's marks, committed beside it (mail.lanes.Writer), wait milliseconds.
-    subscribers = list(db.session.scalars(stmt))
+    # Plain rows, not ORM objects: a post's body is the same for everyone, so its copies read
+    # only what `audience.Addressee` carries (ids, address, name, language; no `shared`,
+    # `personal` or group callbacks below), under Subscription's attribute names.
+    subscribers = audience.addressees(
+        event, where=[thread_choices.gets_post(post.thread_id)], after_id=after_id, limit=limit
+    )
+    readers = cast("list[Subscription]", subscribers)
 
     link = permalink(post)
     author_name = post.author_display
@@ -445,7 +445,7 @@ def fan_out_chunk(post: Post, after_id: int = 0, limit: int | None = None) -> tu
 
     copies = list_messages(
         event,
-        subscribers,
+        readers,
         ListOptions(
             subject=post.subject,
             template="post",

@@ -116,6 +116,12 @@ def _encode_base64(data: bytes) -> bytes:
 _QP_ESCAPE = re.compile(rb"[^\t -<>-~]")
 
 
+#: A value that reads the same HTML-escaped, needs no quoted-printable escape and ends no line
+#: in a blank: printable ASCII but space, `"`, `&`, `'`, `<`, `=`, `>` (a signed link: base64url,
+#: dots and a URL's own characters). Its bytes go in as they are, in both parts.
+_PLAIN = re.compile(rb"[!#-%(-;?-~]*")
+
+
 def _qp_escape(match: re.Match[bytes]) -> bytes:
     return b"=%02X" % match[0][0]
 
@@ -171,6 +177,12 @@ def _sniff_length(line: bytes) -> int:
     return len(quoprimime.body_encode(line.decode("latin-1") + "\n", MAX_LINE))
 
 
+def _plain(values: Sequence[str]) -> list[bytes] | None:
+    """The values' UTF-8 bytes if every one is `_PLAIN` (as signed links are), else None."""
+    raw = [value.encode("utf-8") for value in values]
+    return raw if all(_PLAIN.fullmatch(value) for value in raw) else None
+
+
 class TextPart:
     """One text part (plain or HTML) with placeholders, encoded line by line with caching."""
 
@@ -208,6 +220,9 @@ class TextPart:
         self._sniff_lengths = [
             None if i in dynamic else _sniff_length(line) for i, line in enumerate(self.lines[:10])
         ]
+        # The encoding chosen for plain values (`_PLAIN`), by their lengths: with nothing to
+        # escape in them, line lengths and where quoted-printable breaks fall depend on those alone.
+        self._plain_ctes: dict[tuple[int, ...], str] = {}
 
     def contains(self, needle: bytes) -> bool:
         return any(needle in line for line in self.lines)
@@ -223,13 +238,15 @@ class TextPart:
 
     def _lines(self, raw: Sequence[bytes]) -> dict[int, bytes]:
         """This recipient's lines with placeholders, values put in (`raw`: see `_raw`)."""
-        own = {}
-        for i, (fixed, _, slots) in self._cuts.items():
-            out = [fixed[0]]
-            for n, slot in enumerate(slots, 1):
-                out += [raw[slot], fixed[n]]
-            own[i] = b"".join(out)
-        return own
+        return {i: self._line(i, raw) for i in self._cuts}
+
+    def _line(self, i: int, raw: Sequence[bytes]) -> bytes:
+        """Line `i` (one with placeholders) with the values `raw` put in."""
+        fixed, _, slots = self._cuts[i]
+        out = [fixed[0]]
+        for n, slot in enumerate(slots, 1):
+            out += [raw[slot], fixed[n]]
+        return b"".join(out)
 
     def _escaped(self, i: int, raw: Sequence[bytes], escaped: list[bytes | None]) -> bytes:
         """`_QP_ESCAPE.sub(...)` of line `i` with `raw` put in, from its escaped fixed bytes."""
@@ -279,20 +296,40 @@ class TextPart:
             cache[run] = encoded
         return encoded
 
-    def encode_pieces(self, values: Sequence[str]) -> tuple[str, list[tuple[bool, bytes]]]:
+    def encode_pieces(
+        self, values: Sequence[str], plain: Sequence[bytes] | None = None
+    ) -> tuple[str, list[tuple[bool, bytes]]]:
         """(Content-Transfer-Encoding, [(own, encoded bytes), ...]) for one recipient's values.
 
         `own` is False for runs of lines without a placeholder: their bytes are the same
         for every recipient who gets this encoding, so a fan-out stores them once.
+        `plain`: the values' UTF-8 bytes when every one is `_PLAIN` (the caller checked):
+        they go in unescaped, and the encoding is chosen once per set of value lengths.
         """
+        if plain is not None:
+            key = tuple(map(len, plain))
+            cte = self._plain_ctes.get(key)
+            if cte is None:
+                cte = self._plain_ctes[key] = self._choose_cte(self._lines(plain), plain, list(plain))
+            if cte != "base64":
+                escaped: list[bytes | None] = list(plain)  # nothing in them to escape
+                out: list[tuple[bool, bytes]] = []
+                for piece in self.pieces:
+                    if isinstance(piece, tuple):
+                        out.append((False, self._run(cte, piece)))
+                    elif cte == "quoted-printable":
+                        out.append((True, _qp_wrap(self._escaped(piece, plain, escaped))))
+                    else:
+                        out.append((True, self._line(piece, plain) + LINESEP))
+                return cte, out
         raw = self._raw(values)
         own = self._lines(raw)
-        escaped: list[bytes | None] = [None] * len(raw)
+        escaped = [None] * len(raw)
         cte = self._choose_cte(own, raw, escaped)
         if cte == "base64":
             lines = [own.get(i, line) for i, line in enumerate(self.lines)]
             return cte, [(True, _encode_base64(LINESEP.join(lines) + LINESEP))]
-        out: list[tuple[bool, bytes]] = []
+        out = []
         for piece in self.pieces:
             if isinstance(piece, tuple):
                 out.append((False, self._run(cte, piece)))
@@ -412,7 +449,9 @@ class BodyTemplate:
         only the `owns` (lines with the recipient's links, their inline parts and
         attachments) per recipient.
         """
-        encoded = [part.encode_pieces(values) for part in self.parts]
+        encoded = [part.encode_pieces(values, plain) for part in self.parts] if (plain := _plain(values)) else [
+            part.encode_pieces(values) for part in self.parts
+        ]
         ctes = tuple(cte for cte, _ in encoded)
         shapes = tuple(a.shape for a in attachments)
         variant = (ctes, shapes, tuple(part.shape for part in inline))
