@@ -204,11 +204,37 @@ def fold_words(text: str, indent: int = 0) -> str | None:
     return "\n ".join(lines)
 
 
+_raw_names: dict[str, bool] = {}
+
+
+def _is_raw_header(name: str) -> bool:
+    """Whether `name` is one of RAW_HEADERS; ValueError if it is no header name at all.
+    Remembered per name (a fan-out writes the same few names ten thousand times)."""
+    raw = _raw_names.get(name)
+    if raw is None:
+        if not _HEADER_NAME.match(name):
+            raise ValueError(f"invalid header name {name!r}")
+        raw = name.lower() in RAW_HEADERS
+        if len(_raw_names) < 256:  # names come from code; a bound all the same
+            _raw_names[name] = raw
+    return raw
+
+
+#: POLICY writes a str value as it is, its lines joined with CRLF (no refolding, 8-bit):
+#: `_fold_raw` does just that, without the policy's generic checks on every line of a fan-out.
+_RAW_AS_IS = POLICY.refold_source == "none" and POLICY.cte_type != "7bit" and POLICY.linesep == "\r\n"
+
+
+def _fold_raw(name: str, text: str) -> bytes:
+    """`POLICY.fold_binary(name, text)` for ASCII `text`, byte for byte."""
+    if _RAW_AS_IS:
+        return (name + ": " + "\r\n".join(text.splitlines()) + "\r\n").encode("ascii")
+    return POLICY.fold_binary(name, text)
+
+
 def _raw_value(name: str, value: str) -> str | None:
     """The value as written raw (ASCII, cleaned, pre-folded), or None: the email package writes it."""
-    if not _HEADER_NAME.match(name):
-        raise ValueError(f"invalid header name {name!r}")
-    if name.lower() in RAW_HEADERS:
+    if _is_raw_header(name):
         parts = [clean_header_text(part) for part in str(value).split("\n")]
         parts = [part for part in parts if part]
         raw: str | None = "\n ".join(parts)
@@ -240,7 +266,7 @@ def header_line(name: str, value: str) -> bytes:
     """`set_header(msg, name, value)`'s line(s) as `msg.as_bytes()` writes them, without a message."""
     raw = _raw_value(name, value)
     if raw is not None:
-        return POLICY.fold_binary(name, raw)
+        return _fold_raw(name, raw)
     if name.lower() not in RAW_HEADERS:  # unstructured text: encoded words, 66 a line
         return POLICY.fold_binary(name, phrase_words(clean_header_text(value)))
     return POLICY.fold_binary(*POLICY.header_store_parse(name, clean_header_text(value)))
@@ -306,7 +332,7 @@ def address_line(name: str, value: str | Address) -> bytes:
     text = format_address(addr, indent=len(name) + 2)
     if text is None:
         return POLICY.fold_binary(*POLICY.header_store_parse(name, addr))
-    return (POLICY if text.isascii() else UTF8_POLICY).fold_binary(name, text)
+    return _fold_raw(name, text) if text.isascii() else UTF8_POLICY.fold_binary(name, text)
 
 
 class HeaderFields(TypedDict, total=False):

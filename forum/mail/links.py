@@ -7,12 +7,13 @@ token salt (see tokens.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from flask import current_app
 
 from forum.core.extensions import db
-from forum.core.tokens import make_token, read_token
+from forum.core.tokens import int_tokens, make_token, read_token
 from forum.core.urls import external_url
 
 # The mail addresses with meaning live in addresses.py; these two stay importable from here.
@@ -43,12 +44,16 @@ def signed_link(endpoint: str, purpose: str, value: int) -> str:
     the same string as routing it; a fan-out builds three links per recipient.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    parts: dict[str, tuple[str, str]] = app.extensions.setdefault("forum_link_parts", {})
-    around = parts.get(endpoint)
-    if around is None:
+    makers: dict[tuple[str, str, str], tuple[str, Callable[[int], str], str]]
+    makers = app.extensions.setdefault("forum_link_makers", {})
+    key = (endpoint, purpose, app.config["SECRET_KEY"])
+    maker = makers.get(key)
+    if maker is None:
         before, _, after = external_url(endpoint, token=_SLOT).partition(_SLOT)
-        around = parts[endpoint] = (before, after)
-    return around[0] + make_token(purpose, value) + around[1]
+        maker = makers[key] = (before, int_tokens(purpose), after)
+    if type(value) is int and 0 <= value < 10**9:  # as make_token tells ids apart
+        return maker[0] + maker[1](value) + maker[2]
+    return maker[0] + make_token(purpose, value) + maker[2]
 
 
 def linked_row(model: type[Row], purpose: str, token: str, lifetime: str | None = None) -> Row | None:
