@@ -13,8 +13,8 @@ import hashlib
 import logging
 import re
 from datetime import datetime
-from typing import cast
 from html import escape
+from typing import cast
 
 from flask import current_app
 from sqlalchemy import select

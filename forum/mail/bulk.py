@@ -138,18 +138,30 @@ def _qp_wrap(text: bytes, width: int = QP_LINE, eol: bytes = LINESEP) -> bytes:
     """The rest of `_qp_line`: soft breaks and a quoted blank at the end, for a line whose
     bytes are already escaped (a recipient's line, put together from escaped pieces).
     `width` and `eol` as `quoprimime.body_encode` takes them (its sniff: 78 and LF)."""
+    return _qp_apply(text, _qp_plan(text, width, eol), eol)
+
+
+def _qp_apply(text: bytes, plan: Sequence[tuple[int, int, bytes]], eol: bytes = LINESEP) -> bytes:
+    """`text` cut along a `_qp_plan` of it (or of any text with "=" and a closing blank where it has them)."""
+    return eol.join([text[start:stop] + end for start, stop, end in plan]) + eol
+
+
+def _qp_plan(text: bytes, width: int = QP_LINE, eol: bytes = LINESEP) -> list[tuple[int, int, bytes]]:
+    """Where `_qp_wrap` cuts `text`: (start, stop, bytes after) of each output line. It depends
+    only on where "=" stands and on a closing blank, so lines whose values have neither (and
+    the same lengths) share one plan."""
     out = []
     start, last = 0, len(text) - 1 - width
     while start <= last:
         stop = start + width - 1
         if text[stop - 2] == 0x3D:  # "=": do not cut "=XX"
-            out.append(text[start : stop - 1])
+            out.append((start, stop - 1, b""))
             start = stop - 2
         elif text[stop - 1] == 0x3D:
-            out.append(text[start:stop])
+            out.append((start, stop, b""))
             start = stop - 1
         else:
-            out.append(text[start:stop] + b"=")
+            out.append((start, stop, b"="))
             start = stop
     if text and text[-1] in b" \t":
         room = start - last
@@ -160,10 +172,10 @@ def _qp_wrap(text: bytes, width: int = QP_LINE, eol: bytes = LINESEP) -> bytes:
             tail = blank + b"=" + eol
         else:
             tail = b"=" + eol + b"=%02X" % blank[0]
-        out.append(text[start:-1] + tail)
+        out.append((start, len(text) - 1, tail))
     else:
-        out.append(text[start:])
-    return eol.join(out) + eol
+        out.append((start, len(text), b""))
+    return out
 
 
 def _qp(lines: Sequence[bytes]) -> bytes:
@@ -223,6 +235,8 @@ class TextPart:
         # The encoding chosen for plain values (`_PLAIN`), by their lengths: with nothing to
         # escape in them, line lengths and where quoted-printable breaks fall depend on those alone.
         self._plain_ctes: dict[tuple[int, ...], str] = {}
+        #: Quoted-printable cuts of each line with plain values, by value lengths (see `_qp_plan`).
+        self._plain_plans: dict[tuple[int, ...], dict[int, list[tuple[int, int, bytes]]]] = {}
 
     def contains(self, needle: bytes) -> bool:
         return any(needle in line for line in self.lines)
@@ -313,12 +327,21 @@ class TextPart:
                 cte = self._plain_ctes[key] = self._choose_cte(self._lines(plain), plain, list(plain))
             if cte != "base64":
                 escaped: list[bytes | None] = list(plain)  # nothing in them to escape
+                plans = self._plain_plans.get(key)
+                if plans is None:
+                    if len(self._plain_plans) > 64:  # lengths vary little (ids' digits): a bound all the same
+                        self._plain_plans.clear()
+                    plans = self._plain_plans[key] = {}
                 out: list[tuple[bool, bytes]] = []
                 for piece in self.pieces:
                     if isinstance(piece, tuple):
                         out.append((False, self._run(cte, piece)))
                     elif cte == "quoted-printable":
-                        out.append((True, _qp_wrap(self._escaped(piece, plain, escaped))))
+                        line = self._escaped(piece, plain, escaped)
+                        plan = plans.get(piece)
+                        if plan is None:
+                            plan = plans[piece] = _qp_plan(line)
+                        out.append((True, _qp_apply(line, plan)))
                     else:
                         out.append((True, self._line(piece, plain) + LINESEP))
                 return cte, out
