@@ -21,6 +21,7 @@ from forum.core.extensions import db
 from forum.discussion import service as discussion
 from forum.discussion import thread_choices
 from forum.mail.bulk import BodyTemplate, TextPart
+from forum.mail.list_copies import interleave
 from forum.models import OutboundMessage, Participant, Post, Subscription
 from tests.support.scheduling import add_post, eastern, make_forum, subscribe
 
@@ -105,3 +106,14 @@ def test_plain_values_encode_as_the_generic_encoder_does_for_every_length(subtyp
         values = ["https://f.example/u/" + "A" * a, "tok.en-_" + "9" * b]
         plain = [value.encode() for value in values]
         assert fast_cut.encode_pieces(values, plain) == part.encode_pieces(values), (a, b)
+
+
+def test_copies_after_the_first_of_a_variant_are_the_whole_render_byte_for_byte() -> None:
+    text = "\n".join(["z" * 200, *LINES, "Short: " + _mark(1)]) + "\n"
+    html = "<p>" + "w" * 120 + "</p>\n<a href=\"" + _mark(0) + "\">x</a> " + _mark(1) + "\n"
+    body = BodyTemplate(text.replace("n0nce", "n1nce"), html.replace("n0nce", "n1nce"), "n1nce")
+    for n in range(40):  # the first copy builds the shared pieces, the rest only their own lines
+        values = [f"https://f.example/u/{'k' * (n % 7)}{n}", f"t.{n * 7919}"]
+        _, statics, owns = body.render_shared(values)
+        head, data = body.render(values)
+        assert interleave(statics, owns) == head + b"\r\n" + data, n

@@ -310,6 +310,37 @@ class TextPart:
             cache[run] = encoded
         return encoded
 
+    def plain_owns(self, plain: Sequence[bytes]) -> tuple[str, list[bytes]] | None:
+        """(Content-Transfer-Encoding, the encoded lines with placeholders, in order) for
+        `_PLAIN` values (`plain`: their bytes); None when the part goes out in base64 (whole,
+        per recipient). The encoding and where quoted-printable cuts fall are worked out once
+        per set of value lengths: values with nothing to escape change nothing else."""
+        key = tuple(map(len, plain))
+        cte = self._plain_ctes.get(key)
+        if cte is None:
+            cte = self._plain_ctes[key] = self._choose_cte(self._lines(plain), plain, list(plain))
+        if cte == "base64":
+            return None
+        if cte != "quoted-printable":
+            return cte, [self._line(i, plain) + LINESEP for i in self.dynamic]
+        plans = self._plain_plans.get(key)
+        if plans is None:
+            if len(self._plain_plans) > 64:  # lengths vary little (ids' digits): a bound all the same
+                self._plain_plans.clear()
+            plans = self._plain_plans[key] = {}
+        out = []
+        for i in self.dynamic:
+            _, fixed, slots = self._cuts[i]
+            parts = [fixed[0]]
+            for n, slot in enumerate(slots, 1):
+                parts += [plain[slot], fixed[n]]
+            line = b"".join(parts)
+            plan = plans.get(i)
+            if plan is None:
+                plan = plans[i] = _qp_plan(line)
+            out.append(_qp_apply(line, plan))
+        return cte, out
+
     def encode_pieces(
         self, values: Sequence[str], plain: Sequence[bytes] | None = None
     ) -> tuple[str, list[tuple[bool, bytes]]]:
@@ -320,39 +351,18 @@ class TextPart:
         `plain`: the values' UTF-8 bytes when every one is `_PLAIN` (the caller checked):
         they go in unescaped, and the encoding is chosen once per set of value lengths.
         """
-        if plain is not None:
-            key = tuple(map(len, plain))
-            cte = self._plain_ctes.get(key)
-            if cte is None:
-                cte = self._plain_ctes[key] = self._choose_cte(self._lines(plain), plain, list(plain))
-            if cte != "base64":
-                escaped: list[bytes | None] = list(plain)  # nothing in them to escape
-                plans = self._plain_plans.get(key)
-                if plans is None:
-                    if len(self._plain_plans) > 64:  # lengths vary little (ids' digits): a bound all the same
-                        self._plain_plans.clear()
-                    plans = self._plain_plans[key] = {}
-                out: list[tuple[bool, bytes]] = []
-                for piece in self.pieces:
-                    if isinstance(piece, tuple):
-                        out.append((False, self._run(cte, piece)))
-                    elif cte == "quoted-printable":
-                        line = self._escaped(piece, plain, escaped)
-                        plan = plans.get(piece)
-                        if plan is None:
-                            plan = plans[piece] = _qp_plan(line)
-                        out.append((True, _qp_apply(line, plan)))
-                    else:
-                        out.append((True, self._line(piece, plain) + LINESEP))
-                return cte, out
+        if plain is not None and (found := self.plain_owns(plain)) is not None:
+            cte, owns = found
+            mine = iter(owns)
+            return cte, [(False, self._run(cte, p)) if isinstance(p, tuple) else (True, next(mine)) for p in self.pieces]
         raw = self._raw(values)
         own = self._lines(raw)
-        escaped = [None] * len(raw)
+        escaped: list[bytes | None] = [None] * len(raw)
         cte = self._choose_cte(own, raw, escaped)
         if cte == "base64":
             lines = [own.get(i, line) for i, line in enumerate(self.lines)]
             return cte, [(True, _encode_base64(LINESEP.join(lines) + LINESEP))]
-        out = []
+        out: list[tuple[bool, bytes]] = []
         for piece in self.pieces:
             if isinstance(piece, tuple):
                 out.append((False, self._run(cte, piece)))
@@ -472,9 +482,16 @@ class BodyTemplate:
         only the `owns` (lines with the recipient's links, their inline parts and
         attachments) per recipient.
         """
-        encoded = [part.encode_pieces(values, plain) for part in self.parts] if (plain := _plain(values)) else [
-            part.encode_pieces(values) for part in self.parts
-        ]
+        plain = _plain(values)
+        if plain is not None and not attachments and not inline:
+            # A known variant: only this recipient's own lines are encoded, the rest is `statics`.
+            found = [part.plain_owns(plain) for part in self.parts]
+            if all(found):
+                known: Hashable = (tuple(f[0] for f in found if f), (), ())
+                statics = self._statics.get(known)
+                if statics is not None:
+                    return known, statics, tuple(own for f in found if f for own in f[1])
+        encoded = [part.encode_pieces(values, plain) for part in self.parts]
         ctes = tuple(cte for cte, _ in encoded)
         shapes = tuple(a.shape for a in attachments)
         variant = (ctes, shapes, tuple(part.shape for part in inline))
