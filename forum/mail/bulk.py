@@ -37,10 +37,18 @@ from email.message import EmailMessage, MIMEPart
 from markupsafe import escape
 
 from forum.mail.policy import POLICY
-
-LINESEP = b"\r\n"
-MAX_LINE = 78  # the SMTP policy's max_line_length: the 7bit/8bit threshold of the email package
-QP_LINE = 76  # RFC 2045
+from forum.mail.qp import (
+    LINESEP,
+    MAX_LINE,
+    QP_ESCAPE,
+    QP_LINE,
+    qp_apply,
+    qp_escape,
+    qp_lines,
+    qp_plan,
+    qp_wrap,
+    sniff_length,
+)
 
 
 @dataclass(frozen=True)
@@ -112,81 +120,10 @@ def _encode_base64(data: bytes) -> bytes:
     )
 
 
-#: What quoted-printable escapes in a body: all but tab and printable ASCII other than "=".
-_QP_ESCAPE = re.compile(rb"[^\t -<>-~]")
-
-
 #: A value that reads the same HTML-escaped, needs no quoted-printable escape and ends no line
 #: in a blank: printable ASCII but space, `"`, `&`, `'`, `<`, `=`, `>` (a signed link: base64url,
 #: dots and a URL's own characters). Its bytes go in as they are, in both parts.
 _PLAIN = re.compile(rb"[!#-%(-;?-~]*")
-
-
-def _qp_escape(match: re.Match[bytes]) -> bytes:
-    return b"=%02X" % match[0][0]
-
-
-def _qp_line(line: bytes) -> bytes:
-    """`quoprimime.body_encode` of one line (no line break in it), with CRLF, byte for byte:
-    escapes, then soft breaks every 75 characters without cutting an escape, and a blank
-    at the end quoted. The email package's own spends most of a copy's encoding in
-    `str.translate`; a recipient's link lines go through here a few times per copy."""
-    return _qp_wrap(_QP_ESCAPE.sub(_qp_escape, line))
-
-
-def _qp_wrap(text: bytes, width: int = QP_LINE, eol: bytes = LINESEP) -> bytes:
-    """The rest of `_qp_line`: soft breaks and a quoted blank at the end, for a line whose
-    bytes are already escaped (a recipient's line, put together from escaped pieces).
-    `width` and `eol` as `quoprimime.body_encode` takes them (its sniff: 78 and LF)."""
-    return _qp_apply(text, _qp_plan(text, width, eol), eol)
-
-
-def _qp_apply(text: bytes, plan: Sequence[tuple[int, int, bytes]], eol: bytes = LINESEP) -> bytes:
-    """`text` cut along a `_qp_plan` of it (or of any text with "=" and a closing blank where it has them)."""
-    return eol.join([text[start:stop] + end for start, stop, end in plan]) + eol
-
-
-def _qp_plan(text: bytes, width: int = QP_LINE, eol: bytes = LINESEP) -> list[tuple[int, int, bytes]]:
-    """Where `_qp_wrap` cuts `text`: (start, stop, bytes after) of each output line. It depends
-    only on where "=" stands and on a closing blank, so lines whose values have neither (and
-    the same lengths) share one plan."""
-    out = []
-    start, last = 0, len(text) - 1 - width
-    while start <= last:
-        stop = start + width - 1
-        if text[stop - 2] == 0x3D:  # "=": do not cut "=XX"
-            out.append((start, stop - 1, b""))
-            start = stop - 2
-        elif text[stop - 1] == 0x3D:
-            out.append((start, stop, b""))
-            start = stop - 1
-        else:
-            out.append((start, stop, b"="))
-            start = stop
-    if text and text[-1] in b" \t":
-        room = start - last
-        blank = text[-1:]
-        if room >= 3:
-            tail = b"=%02X" % blank[0]
-        elif room == 2:
-            tail = blank + b"=" + eol
-        else:
-            tail = b"=" + eol + b"=%02X" % blank[0]
-        out.append((start, len(text) - 1, tail))
-    else:
-        out.append((start, len(text), b""))
-    return out
-
-
-def _qp(lines: Sequence[bytes]) -> bytes:
-    """Quoted-printable of whole lines (each ends with CRLF), wrapped at 76 characters."""
-    return b"".join(_qp_line(line) for line in lines)
-
-
-def _sniff_length(line: bytes) -> int:
-    """What one line (no line break in it) adds to the email package's quoted-printable
-    sniff of a text (`quoprimime.body_encode(text, MAX_LINE)`), its line break included."""
-    return len(quoprimime.body_encode(line.decode("latin-1") + "\n", MAX_LINE))
 
 
 def _plain(values: Sequence[str]) -> list[bytes] | None:
@@ -226,16 +163,16 @@ class TextPart:
         for i in self.dynamic:
             split = pattern.split(self.lines[i])
             fixed = split[0::2]
-            self._cuts[i] = (fixed, [_QP_ESCAPE.sub(_qp_escape, f) for f in fixed], [int(n) for n in split[1::2]])
+            self._cuts[i] = (fixed, [QP_ESCAPE.sub(qp_escape, f) for f in fixed], [int(n) for n in split[1::2]])
         # The sniff's quoted-printable length of each of the first ten lines (the email
         # package's own encoder, line by line: it is line-local), for those without a value.
-        self._sniff_lengths = [
-            None if i in dynamic else _sniff_length(line) for i, line in enumerate(self.lines[:10])
+        self.sniff_lengths = [
+            None if i in dynamic else sniff_length(line) for i, line in enumerate(self.lines[:10])
         ]
         # The encoding chosen for plain values (`_PLAIN`), by their lengths: with nothing to
         # escape in them, line lengths and where quoted-printable breaks fall depend on those alone.
         self._plain_ctes: dict[tuple[int, ...], str] = {}
-        #: Quoted-printable cuts of each line with plain values, by value lengths (see `_qp_plan`).
+        #: Quoted-printable cuts of each line with plain values, by value lengths (see `qp_plan`).
         self._plain_plans: dict[tuple[int, ...], dict[int, list[tuple[int, int, bytes]]]] = {}
 
     def contains(self, needle: bytes) -> bool:
@@ -263,15 +200,15 @@ class TextPart:
         return b"".join(out)
 
     def _escaped(self, i: int, raw: Sequence[bytes], escaped: list[bytes | None]) -> bytes:
-        """`_QP_ESCAPE.sub(...)` of line `i` with `raw` put in, from its escaped fixed bytes."""
+        """`QP_ESCAPE.sub(...)` of line `i` with `raw` put in, from its escaped fixed bytes."""
         _, fixed, slots = self._cuts[i]
         out = [fixed[0]]
         for n, slot in enumerate(slots, 1):
             value = escaped[slot]
             if value is None:
                 value = raw[slot]
-                if _QP_ESCAPE.search(value):
-                    value = _QP_ESCAPE.sub(_qp_escape, value)
+                if QP_ESCAPE.search(value):
+                    value = QP_ESCAPE.sub(qp_escape, value)
                 escaped[slot] = value
             out += [value, fixed[n]]
         return b"".join(out)
@@ -288,13 +225,13 @@ class TextPart:
         # Its encoder is line-local, so the quoted-printable length is the sum of each line's
         # (the lines without a value: counted once, in __init__).
         qp = size = 0
-        for i, known in enumerate(self._sniff_lengths):
+        for i, known in enumerate(self.sniff_lengths):
             if known is None:
                 line = own[i]
                 if escaped is None:
-                    qp += _sniff_length(line)
+                    qp += sniff_length(line)
                 else:
-                    qp += len(_qp_wrap(self._escaped(i, raw, escaped), MAX_LINE, b"\n"))
+                    qp += len(qp_wrap(self._escaped(i, raw, escaped), MAX_LINE, b"\n"))
             else:
                 line = self.lines[i]
                 qp += known
@@ -306,7 +243,7 @@ class TextPart:
         encoded = cache.get(run)
         if encoded is None:
             lines = self.lines[run[0] : run[1]]
-            encoded = _qp(lines) if cte == "quoted-printable" else LINESEP.join(lines) + LINESEP
+            encoded = qp_lines(lines) if cte == "quoted-printable" else LINESEP.join(lines) + LINESEP
             cache[run] = encoded
         return encoded
 
@@ -337,8 +274,8 @@ class TextPart:
             line = b"".join(parts)
             plan = plans.get(i)
             if plan is None:
-                plan = plans[i] = _qp_plan(line)
-            out.append(_qp_apply(line, plan))
+                plan = plans[i] = qp_plan(line)
+            out.append(qp_apply(line, plan))
         return cte, out
 
     def encode_pieces(
@@ -367,7 +304,7 @@ class TextPart:
             if isinstance(piece, tuple):
                 out.append((False, self._run(cte, piece)))
             elif cte == "quoted-printable":
-                out.append((True, _qp_wrap(self._escaped(piece, raw, escaped))))
+                out.append((True, qp_wrap(self._escaped(piece, raw, escaped))))
             else:
                 out.append((True, own[piece] + LINESEP))
         return cte, out
