@@ -9,6 +9,7 @@ people get it, and every byte is what the generic encoder writes.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,8 +23,12 @@ from forum.discussion import service as discussion
 from forum.discussion import thread_choices
 from forum.mail.bulk import BodyTemplate, TextPart
 from forum.mail.list_copies import interleave
+from forum.mail.outbox import enqueue
+from forum.mail.sender import send_due
 from forum.models import OutboundMessage, Participant, Post, Subscription
 from tests.support.scheduling import add_post, eastern, make_forum, subscribe
+from tests.support.smtp import make_subscribers, running_smtp_server
+from tests.test_mail_sender import note
 
 PATTERN = BodyTemplate(" ", None, "n0nce").pattern
 
@@ -117,3 +122,33 @@ def test_copies_after_the_first_of_a_variant_are_the_whole_render_byte_for_byte(
         _, statics, owns = body.render_shared(values)
         head, data = body.render(values)
         assert interleave(statics, owns) == head + b"\r\n" + data, n
+
+
+@pytest.fixture
+def smtp_server():  # type: ignore[no-untyped-def]
+    with running_smtp_server() as server:
+        yield server
+
+
+def test_a_send_run_claims_and_commits_on_one_connection_and_still_marks_every_copy(mail_app, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    """The database thread keeps its connection for the run: no pool checkout (and pre-ping,
+    and rollback on return) per claim or group commit, and every mark still commits."""
+    event, subs = make_subscribers(24)
+    for sub in subs:
+        enqueue(note(sub.participant.email), kind="test", key=f"test:{sub.id}", subscription_id=sub.id)
+    db.session.commit()
+    checkouts: list[str] = []
+
+    def on_checkout(*_args: object) -> None:
+        checkouts.append(threading.current_thread().name)
+
+    sa_event.listen(db.engine, "checkout", on_checkout)
+    try:
+        report = send_due(batch_size=5)  # five claims and as many group commits at least
+    finally:
+        sa_event.remove(db.engine, "checkout", on_checkout)
+    assert report.sent == 24 and len(smtp_server.received) == 24
+    assert sum(name.startswith("outbox-db") for name in checkouts) == 1
+    db.session.expire_all()
+    statuses = db.session.scalars(select(OutboundMessage.status)).all()
+    assert statuses == ["sent"] * 24
