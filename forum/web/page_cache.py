@@ -20,9 +20,9 @@ In process memory (a bounded LRU) by default; in Redis through Flask-Caching whe
 Never kept: a page for a signed-in officer, one with a flash message waiting, or anything
 behind a signed link (only the views that call `cached_page` are cached, and those are the
 public ones; a public page asked for with a token-like argument is answered as for an
-officer, rendered and never stored nor served from the store). The subscribe form's CSRF token is cut out before the bytes are stored and a
-fresh one for this reader's session put back on every answer, so the stored bytes carry
-nothing of any session. The clock's minute is in the key because pages change with time
+officer, rendered and never stored nor served from the store). The subscribe form's CSRF
+token is cut out before the bytes are stored and a fresh one for this reader's session put
+back on every answer, so the stored bytes carry nothing of any session. The clock's minute is in the key because pages change with time
 alone (an event that has ended drops its form, the index moves it to "past"): a page is
 stale for at most a minute on that account.
 """
@@ -275,7 +275,7 @@ def cached_page(
     uncached: Callable[[], ResponseReturnValue],
     *,
     csrf_form: bool = False,
-    reads: Collection[str] = (),
+    reads: tuple[str, ...] = (),
 ) -> Response:
     """The page from the cache (or 304), rendering only on a miss; `uncached` answers when
     this reader may not be served a shared copy (signed in, a flash message waiting, a
@@ -315,7 +315,7 @@ def cached_page(
     return response
 
 
-def cached_file(make: Callable[[], Response], *, reads: Collection[str] = ()) -> Response:
+def cached_file(make: Callable[[], Response], *, reads: tuple[str, ...] = ()) -> Response:
     """A public file (a calendar, an Atom feed) from the cache, or 304; `make` builds the
     whole 200 answer (it may abort: nothing is stored then), with validators made from its
     content (an ETag of its bytes when it has none). Unlike a page, the file keeps those
