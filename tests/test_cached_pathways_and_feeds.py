@@ -26,6 +26,7 @@ from tests.support.discussion import LIST, OPEN_AT, make_forum, message
 from tests.support.discussion import subscribe as discussion_subscribe
 from tests.support.factories import make_event, subscribe
 from tests.support.live import make_officer, post_form, sign_in
+from tests.support.page_cache import returning_browser
 from tests.support.pathways import make_pathway
 from tests.test_fast_pages import _compare, _get, _steady, fast
 from tests.test_page_cache import _keys
@@ -101,13 +102,7 @@ def test_the_fast_path_answers_pages_and_files_as_the_app_does(
         ]
         pages += ["/pathways/new-to-cataloging?tz=Europe/Paris"]
         _steady(client, "/pathways/new-to-cataloging")  # the follow form gives the browser its session
-        cookie = client.get_cookie("session")
-        assert cookie is not None
-
-        def returning(value: str = cookie.value) -> FlaskClient:
-            browser = app.test_client()
-            browser.set_cookie("session", value)
-            return browser
+        returning = returning_browser(app, client)
 
         for url in pages + files:
             _fast(client, url, entered)

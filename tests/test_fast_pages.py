@@ -25,6 +25,7 @@ from forum.web.fast_pages import FastPages
 from tests.conftest import csrf_from
 from tests.support.factories import make_event
 from tests.support.live import make_officer, post_form, sign_in
+from tests.support.page_cache import returning_browser
 from tests.test_door_parity import web_form
 from tests.test_page_cache import _keys
 
@@ -133,20 +134,13 @@ def test_the_fast_path_answers_as_the_app_does(
     with clock.frozen(NOW):
         pages = _pages()
         _steady(client, pages[1])  # the event page's form gives the browser its session
-        cookie = client.get_cookie("session")
-        assert cookie is not None
+        returning = returning_browser(app, client)
         for url in pages:
             # a returning browser, in a steady session: the page is stored, then served fast
             _steady(client, url)
             entered.clear()
             assert _get(client, url).status_code == 200
             assert url.split("?")[0] not in entered, url  # answered in front of Flask
-
-            def returning(value: str = cookie.value) -> FlaskClient:
-                browser = app.test_client()
-                browser.set_cookie("session", value)
-                return browser
-
             _compare(app, entered, url, returning)
             _compare(app, entered, url, returning, **{"Accept-Language": "fr-CA,fr;q=0.9"})
             _compare(app, entered, url, app.test_client)  # a first visit: a new session where the page has a form
@@ -170,13 +164,7 @@ def test_arguments_a_page_does_not_read_are_answered_fast_as_the_app_does(
         pages = _pages()
         pages.append(f"{pages[1]}?tz=Europe/Paris")
         _steady(client, pages[1])
-        cookie = client.get_cookie("session")
-        assert cookie is not None
-
-        def returning(value: str = cookie.value) -> FlaskClient:
-            browser = app.test_client()
-            browser.set_cookie("session", value)
-            return browser
+        returning = returning_browser(app, client)
 
         for url in pages:
             _steady(client, _with(url, "utm_source=newsletter"))
