@@ -179,3 +179,14 @@ def test_ical_js_reads_the_all_sessions_feed_through_an_update_and_a_cancellatio
     seen = ical_js.details(topic_feed)
     assert {seen[first_uid]["status"], seen[second_uid]["status"]} == {"CANCELLED"}
     assert seen[first_uid]["sequence"] >= 2
+
+
+def test_the_topic_links_keep_the_zone_the_page_is_shown_in(client: FlaskClient) -> None:
+    """The page is cached per zone it is shown in (an unknown `?tz=` is UTC's page), so its
+    links carry that zone, never the argument as typed: two unknown zones share one copy."""
+    _setup()
+    for typed in ("Nowhere/One", "Nowhere/Two"):
+        page = _text(client, f"/calendar?tz={typed}")
+        assert "Nowhere" not in page and "tz=UTC" in page, typed
+    paris = _text(client, "/calendar?utm_source=newsletter&tz=Europe/Paris")
+    assert 'href="/calendar?topic=cataloging&amp;tz=Europe/Paris"' in paris

@@ -25,7 +25,9 @@ from forum.web.fast_pages import FastPages
 from tests.conftest import csrf_from
 from tests.support.factories import make_event
 from tests.support.live import make_officer, post_form, sign_in
+from tests.support.page_cache import returning_browser
 from tests.test_door_parity import web_form
+from tests.test_page_cache import _keys
 
 WALLS = [(datetime(2030, 9, 10, 13), datetime(2030, 9, 10, 14))]
 NOW = datetime(2030, 1, 1, 12, 0, 10, tzinfo=UTC)
@@ -91,9 +93,13 @@ def _headers(response: TestResponse) -> dict[str, str]:
     return found
 
 
-def _compare(app: Flask, entered: list[str], url: str, make_client: object, **headers: str) -> None:
+def _compare(
+    app: Flask, entered: list[str], url: str, make_client: object, *, stored: str | None = None, **headers: str
+) -> None:
     """The app's answer (rendered anew, unless a 304) and the fast path's for the same
-    request and the same session."""
+    request and the same session. `stored`: the fast path answers from the copy the app
+    stored for this other address (the same page asked for with other arguments, by another
+    reader with the same headers)."""
     assert callable(make_client)
     answers = {}
     revalidating = "If-None-Match" in headers or "If-Modified-Since" in headers
@@ -101,6 +107,11 @@ def _compare(app: Flask, entered: list[str], url: str, make_client: object, **he
         fast(app).enabled = door == "fast"
         if door == "app" and not revalidating:
             page_cache.store().clear()
+        if door == "fast" and stored is not None:
+            page_cache.store().clear()
+            fast(app).enabled = False
+            assert _get(app.test_client(), stored, **headers).status_code == 200, stored  # the app stores it
+            fast(app).enabled = True
         entered.clear()
         answers[door] = _get(make_client(), url, **headers)
         assert (url.split("?")[0] in entered) == (door == "app"), (door, url)
@@ -123,20 +134,13 @@ def test_the_fast_path_answers_as_the_app_does(
     with clock.frozen(NOW):
         pages = _pages()
         _steady(client, pages[1])  # the event page's form gives the browser its session
-        cookie = client.get_cookie("session")
-        assert cookie is not None
+        returning = returning_browser(app, client)
         for url in pages:
             # a returning browser, in a steady session: the page is stored, then served fast
             _steady(client, url)
             entered.clear()
             assert _get(client, url).status_code == 200
             assert url.split("?")[0] not in entered, url  # answered in front of Flask
-
-            def returning(value: str = cookie.value) -> FlaskClient:
-                browser = app.test_client()
-                browser.set_cookie("session", value)
-                return browser
-
             _compare(app, entered, url, returning)
             _compare(app, entered, url, returning, **{"Accept-Language": "fr-CA,fr;q=0.9"})
             _compare(app, entered, url, app.test_client)  # a first visit: a new session where the page has a form
@@ -145,6 +149,63 @@ def test_the_fast_path_answers_as_the_app_does(
             _compare(app, entered, url, returning, **{"If-None-Match": etag})
             _compare(app, entered, url, app.test_client, **{"If-Modified-Since": "Tue, 01 Jan 2030 12:00:10 GMT"})
             fast(app).enabled = True
+
+
+def _with(url: str, query: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
+def test_arguments_a_page_does_not_read_are_answered_fast_as_the_app_does(
+    cached: str, app: Flask, client: FlaskClient, entered: list[str]
+) -> None:
+    """A tracking argument is served the page stored without it (or with another one), by
+    the fast path, with the app's own headers and bytes; one the page reads is not."""
+    with clock.frozen(NOW):
+        pages = _pages()
+        pages.append(f"{pages[1]}?tz=Europe/Paris")
+        _steady(client, pages[1])
+        returning = returning_browser(app, client)
+
+        for url in pages:
+            _steady(client, _with(url, "utm_source=newsletter"))
+            for n in range(5):  # every other value, or argument, from that one copy
+                entered.clear()
+                assert _get(client, _with(url, f"utm_source=list-{n}&zzz={n}")).status_code == 200
+                assert entered == [], url
+            tracked = _with(url, "utm_source=newsletter&fbclid=abc")
+            _compare(app, entered, tracked, returning, stored=url)
+            _compare(app, entered, tracked, app.test_client, stored=_with(url, "zzz=1"))
+            _compare(app, entered, url, returning, stored=tracked, **{"Accept-Language": "fr-CA,fr;q=0.9"})
+            etag = _get(returning(), url).headers["ETag"]
+            _compare(app, entered, tracked, returning, **{"If-None-Match": etag})  # the same page's ETag
+            fast(app).enabled = True
+        # the zone is read: Paris's page is its own copy, never the plain page's
+        _steady(client, pages[1])
+        paris = _get(client, _with(pages[-1], "utm_source=x")).get_data(as_text=True)
+        assert 'value="Europe/Paris" selected' in paris
+
+
+@pytest.mark.parametrize("argument", ["t=abc123", "token=abc123", "t="])
+def test_a_token_like_argument_is_answered_by_the_app_and_never_stored(
+    cached: str, app: Flask, client: FlaskClient, entered: list[str], argument: str
+) -> None:
+    """The app answers a URL that looks like a signed link `no-store` (`web/security.py`):
+    such a reader is never served the copy stored for other readers, nor is theirs stored."""
+    make_event("mentoring", WALLS)
+    _steady(client, "/events/mentoring")  # stored, and served fast to others
+    stored = set(_keys())
+    url = f"/events/mentoring?utm_source=x&{argument}"
+    for _ in range(2):
+        entered.clear()
+        page = _get(client, url)
+        assert page.status_code == 200 and entered == ["/events/mentoring"]  # the app, each time
+        assert page.headers["Cache-Control"] == "no-store"
+        assert page.headers["Referrer-Policy"] == "same-origin"
+    assert set(_keys()) == stored  # nothing new stored
+    assert not any("abc123" in key for key in _keys(every=True))
+    entered.clear()
+    assert _get(client, "/events/mentoring").headers["Cache-Control"] == "private, no-cache"
+    assert entered == []  # the others' copy is still served fast, with its own headers
 
 
 def test_the_token_a_first_visit_gets_from_the_fast_path_is_accepted(

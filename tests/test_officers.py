@@ -4,9 +4,13 @@ ends, and all their tokens stop working. Both doors make the same change."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from flask import Flask, g
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
+from forum.core import clock
 from forum.core.extensions import db
 from forum.models import ApiToken, Officer
 from tests.conftest import csrf_from
@@ -102,3 +106,32 @@ def test_the_officers_page_revokes_and_deactivates_the_same_way(app: Flask, clie
     assert "deactivated" in _as(client).get("/manage/officers/").get_data(as_text=True)
     assert _as(client).post(f"/manage/officers/{bea.id}/reactivate", data={"csrf_token": token}).status_code == 303
     assert _as(client).post("/manage/officers/tokens/999/revoke", data={"csrf_token": token}).status_code == 404
+
+
+def test_a_tokens_last_use_is_kept_to_the_minute_without_a_write_per_request(app: Flask, client: FlaskClient) -> None:
+    """`list-tokens` shows when each token was last used, to the minute; a client's burst of
+    API reads within one minute writes nothing (it used to update and commit the token's row
+    on every request: a write per read, and on PostgreSQL a lock every parallel request with
+    that token queued on)."""
+    make_officer()
+    headers = officer_token(OTHER)
+    start = datetime(2030, 3, 4, 9, 15, 5, tzinfo=UTC)
+    writes: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE API_TOKEN"):
+            writes.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        for offset, expected in ((0, start), (20, start), (40, start), (65, start + timedelta(seconds=65))):
+            with clock.frozen(start + timedelta(seconds=offset)):
+                assert _as(client).get("/api/v1/needs", headers=headers).status_code == 200
+            db.session.expire_all()
+            [token] = db.session.query(ApiToken).all()
+            assert token.last_used_at == expected
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(writes) == 2  # the first use, and the one a minute later
+    listed = _cli(app, "list-tokens", OTHER).output
+    assert "2030-03-04T09:16" in listed

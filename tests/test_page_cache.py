@@ -5,10 +5,11 @@ Redis; a revalidation reads one row and renders nothing; nothing private is ever
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from flask import Flask, g
+from flask import Flask, g, template_rendered
 from flask.testing import FlaskClient
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
@@ -195,3 +196,47 @@ def test_a_draft_is_never_cached_as_public(cached: str, client: FlaskClient) -> 
     db.session.get(Event, event.id).status = "draft"  # type: ignore[union-attr]
     db.session.commit()
     assert client.get("/events/mentoring").status_code == 404
+
+
+@pytest.fixture
+def rendered(app: Flask) -> Iterator[list[str]]:
+    """The templates rendered during the test (Flask's own signal: a render is a cache miss)."""
+    names: list[str] = []
+
+    def note(sender: Flask, template: object, context: object, **extra: object) -> None:
+        names.append(str(getattr(template, "name", "")))
+
+    with template_rendered.connected_to(note, app):
+        yield names
+
+
+def _stored_for(path: str) -> list[str]:
+    return [k for k in _keys() if f"|{path}|" in k]
+
+
+def test_arguments_the_page_does_not_read_share_its_copy(
+    cached: str, client: FlaskClient, rendered: list[str]
+) -> None:
+    """A newsletter's tracking arguments, or random ones, neither render the event page anew
+    nor add a copy that pushes other pages out of the store."""
+    make_event("mentoring", WALLS, title="Mentoring in Technical Services")
+    first = _page(client, "/events/mentoring?utm_source=newsletter&utm_medium=email")
+    for n in range(30):
+        page = _page(client, f"/events/mentoring?utm_source=list-{n}&zzz={n}&fbclid=x{n}")
+        assert "Mentoring in Technical Services" in page
+    assert "Mentoring in Technical Services" in _page(client, "/events/mentoring")
+    assert rendered.count("public/event.html") == 1, rendered  # the first; every other one from the cache
+    assert len(_stored_for("/events/mentoring")) == 1
+    assert "newsletter" not in first
+
+
+def test_an_argument_the_page_reads_still_gives_its_own_page(
+    cached: str, client: FlaskClient, rendered: list[str]
+) -> None:
+    make_event("mentoring", WALLS)
+    plain = _page(client, "/events/mentoring")
+    paris = _page(client, "/events/mentoring?tz=Europe/Paris")
+    assert 'value="Europe/Paris" selected' in paris and 'value="Europe/Paris" selected' not in plain
+    tracked = _page(client, "/events/mentoring?utm_source=newsletter&tz=Europe/Paris")
+    assert 'value="Europe/Paris" selected' in tracked  # Paris's copy, not the plain one
+    assert rendered.count("public/event.html") == 2 and len(_stored_for("/events/mentoring")) == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, String, select
@@ -57,6 +57,10 @@ class Officer(Keyed, UserMixin, Timestamps, Model):
         return db.session.scalar(select(cls).where(cls.email == email.strip().lower()))
 
 
+#: How exactly an API token's last use is kept (see `ApiToken.find`).
+USED_PRECISION = timedelta(minutes=1)
+
+
 class ApiToken(Keyed, Timestamps, Model):
     """Bearer token for the JSON API; only its SHA-256 is stored."""
 
@@ -85,11 +89,19 @@ class ApiToken(Keyed, Timestamps, Model):
 
     @classmethod
     def find(cls, raw: str) -> ApiToken | None:
-        """The live token for this raw value (its officer active), marked as used; else None."""
+        """The live token for this raw value (its officer active), marked as used; else None.
+
+        "Used" is kept to the minute (`USED_PRECISION`, what `flask forum list-tokens` shows): a
+        client's requests within the same minute change nothing, so a burst of API reads is
+        not a burst of writes (a row update and a commit each, and on PostgreSQL parallel
+        requests with one token queueing on that row's lock).
+        """
         token = db.session.scalar(select(cls).where(cls.token_hash == cls.digest(raw)))
         if token is None or not token.officer.active:
             return None
-        token.last_used_at = clock.now()
+        now = clock.now()
+        if token.last_used_at is None or now - token.last_used_at >= USED_PRECISION:
+            token.last_used_at = now
         return token
 
     @classmethod

@@ -10,8 +10,14 @@ headers the app itself sent when it stored the page (security headers, Vary, Cac
 with this answer's ETag, Last-Modified, length and, when the page's form needs a CSRF secret
 the reader has not got, the session cookie Flask would have set.
 
+It looks pages up by the key the app stored them under (`page_cache.key_for`), which keeps
+only the query arguments the page's view reads: the path is all the middleware knows before
+routing, so it learns, from each answer the app gives through the cache, which arguments that
+path's view named (`page_cache.SERVED`), and looks up only paths it has learnt.
+
 It answers only what it can answer exactly as the app would, and leaves everything else to
-Flask untouched: any method but GET, a page not stored, a signed-in officer (a session with
+Flask untouched: any method but GET, a page not stored, a query that looks like it carries a
+token (the app answers it `no-store`, never from the store), a signed-in officer (a session with
 a user, or a remember-me cookie), a flash message waiting, a session Flask-Login is about to
 change or that does not verify, a NUL anywhere (the app refuses those with a 400), a site
 with a default rate limit (the limiter must see every request), and any failure (the
@@ -68,8 +74,9 @@ class FastPages:
         # a default or application-wide rate limit must count every request: no fast path then
         self.enabled = not (cfg.get("RATELIMIT_DEFAULT") or cfg.get("RATELIMIT_APPLICATION"))
         self._ready = False
-        #: the paths this process has answered through `cached_page`: only those are looked up
-        self._paths: set[str] = set()
+        #: the paths this process has answered through the page cache, each with the query
+        #: arguments its view reads (the key keeps only those): only those paths are looked up
+        self._paths: dict[str, frozenset[str]] = {}
 
     def _prepare(self) -> None:
         """What every answer needs, built once (after the app's settings are final)."""
@@ -113,10 +120,11 @@ class FastPages:
         """start_response that stores a page the view rendered, with the app's final headers."""
 
         def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            if environ.pop(page_cache.SERVED, None):
+            reads: frozenset[str] | None = environ.pop(page_cache.SERVED, None)
+            if reads is not None:
                 if len(self._paths) >= PATHS_SIZE:
                     self._paths.clear()
-                self._paths.add(environ.get("PATH_INFO", ""))
+                self._paths[environ.get("PATH_INFO", "")] = reads
             pending: page_cache.Pending | None = environ.pop(page_cache.PENDING, None)
             if pending is not None and exc_info is None:
                 self._keep(pending, status, headers)
@@ -179,7 +187,8 @@ class FastPages:
         and cached properties were a fifth of a fast answer (see `page_cache.key_for`)."""
         if not self._ready:
             self._prepare()
-        if environ.get("PATH_INFO", "") not in self._paths:
+        reads = self._paths.get(environ.get("PATH_INFO", ""))
+        if reads is None:
             return None  # not a cached page's address (or not yet seen by this process): no query
         query = environ.get("QUERY_STRING", "")
         if "\x00" in environ["PATH_INFO"] or "\x00" in query or "%00" in query:
@@ -192,7 +201,9 @@ class FastPages:
         if version is None:
             return None
         now = int(clock.now().timestamp())
-        key = page_cache.key_for(self.app, environ, version[0], now)
+        key = page_cache.key_for(self.app, environ, version[0], now, reads)
+        if key is None:
+            return None  # a token-like argument: the app answers, never from the store
         entry = page_cache.store(self.app).get(key)
         if entry is None:
             return None

@@ -1,7 +1,11 @@
 """Rendered public pages kept as bytes, keyed by the public version counter
-(`forum/common/page_versions.py`), the page's address, the reader's zone and language and the
-clock's minute; ETags answered from the same key, so a revalidation reads one row and renders
-nothing.
+(`forum/common/page_versions.py`), the page's address, the query arguments its view reads
+(each view names them: `reads=`), the reader's language and the clock's minute; ETags
+answered from the same key, so a revalidation reads one row and renders nothing. Any other
+argument (a newsletter's `?utm_source=`, a random one) is left out of the key: it changes
+neither the bytes nor the headers, so it neither renders the page anew nor pushes other pages
+out of the store. A query that looks like it carries a signed token (`?t=`, `?token=`) is the
+one exception, since the app answers it `no-store` (`web/security.py`): it is never cached.
 
 Two doors serve from it. Most hits and revalidations never reach Flask:
 `web/fast_pages.py` answers them in front of the app for anonymous readers, with the
@@ -15,9 +19,10 @@ In process memory (a bounded LRU) by default; in Redis through Flask-Caching whe
 
 Never kept: a page for a signed-in officer, one with a flash message waiting, or anything
 behind a signed link (only the views that call `cached_page` are cached, and those are the
-public ones). The subscribe form's CSRF token is cut out before the bytes are stored and a
-fresh one for this reader's session put back on every answer, so the stored bytes carry
-nothing of any session. The clock's minute is in the key because pages change with time
+public ones; a public page asked for with a token-like argument is answered as for an
+officer, rendered and never stored nor served from the store). The subscribe form's CSRF
+token is cut out before the bytes are stored and a fresh one for this reader's session put
+back on every answer, so the stored bytes carry nothing of any session. The clock's minute is in the key because pages change with time
 alone (an event that has ended drops its form, the index moves it to "past"): a page is
 stale for at most a minute on that account.
 """
@@ -27,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -42,6 +47,7 @@ from forum.common import version_reader as versions
 from forum.core import clock, i18n, timezones
 from forum.core.extensions import db
 from forum.web.conditional import CSRF_WINDOW_SECONDS, PAGE_CACHE_CONTROL
+from forum.web.security import carries_token
 from forum.web.versions import Version, not_modified
 
 CLOCK_SECONDS = 60
@@ -49,7 +55,8 @@ CSRF_MARK = "\x00forum-csrf\x00"
 REDIS_TIMEOUT_SECONDS = 24 * 3600
 #: where a view leaves a freshly rendered page for `fast_pages` to store with its final headers
 PENDING = "forum.page_cache.pending"
-#: set by every answer `cached_page` gives: `fast_pages` then knows the path is a cached page's
+#: set by every answer from the store's door (`cached_page`, `cached_file`) to the query arguments
+#: its view reads: `fast_pages` then knows the path is a cached page's, and how to make its key
 SERVED = "forum.page_cache.served"
 
 T = TypeVar("T")
@@ -216,26 +223,33 @@ def _language(header: str | None) -> str:
     return found
 
 
-def key_for(app: Flask, environ: dict[str, Any], version: int, now: int) -> str:
+def key_for(app: Flask, environ: dict[str, Any], version: int, now: int, reads: Collection[str]) -> str | None:
     """Everything a public page's bytes and headers depend on: the version, the minute, the
-    address (scheme and host too: HSTS is sent over HTTPS only), the reader's zone and their
-    browser's language (the event's own language is named by the path), and whether the site
-    runs with production settings (HSTS again).
+    address (scheme and host too: HSTS is sent over HTTPS only), the query arguments its view
+    `reads` (the zone, as the views read `?tz=`, and every value of each other one, in order),
+    the reader's browser's language (the event's own language is named by the path), and
+    whether the site runs with production settings (HSTS again). Arguments the view does not
+    read are left out. None: not to be cached at all, the query looks like it carries a
+    token (`security.carries_token`: the app answers it `no-store`, with its own
+    Referrer-Policy, and such a reader is never served a stored page).
 
     Read from the WSGI environ as the server gave it (both doors call this, so the key is
     the same whichever stores or looks up): parsing the request into werkzeug's objects, or
     a header werkzeug looks up and does not find (it builds an exception), was a fifth of a
     fast answer. The address is PATH_INFO as is; a query string is parsed only when there is one."""
     query = environ.get("QUERY_STRING")
+    zone, kept = "-", []
     if query:
         args = Request(environ).args
-        zone, others = _zone(args), sorted((k, v) for k, v in args.items(multi=True) if k != "tz")
-    else:
-        zone, others = "-", []
+        if carries_token(None, args):
+            return None
+        if "tz" in reads:
+            zone = _zone(args)
+        kept = [(name, args.getlist(name)) for name in sorted(reads) if name != "tz" and name in args]
     host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
     return (
         f"p2|{version}|{now // CLOCK_SECONDS}|{app.config.get('FORUM_ENV')}|{environ.get('wsgi.url_scheme')}://{host}"
-        f"|{environ.get('PATH_INFO', '')}|{zone}|{_language(environ.get('HTTP_ACCEPT_LANGUAGE'))}|{others!r}"
+        f"|{environ.get('PATH_INFO', '')}|{zone}|{_language(environ.get('HTTP_ACCEPT_LANGUAGE'))}|{kept!r}"
     )
 
 
@@ -257,16 +271,22 @@ def _aware(value: datetime) -> datetime:
 
 
 def cached_page(
-    render: Callable[[], str], uncached: Callable[[], ResponseReturnValue], *, csrf_form: bool = False
+    render: Callable[[], str],
+    uncached: Callable[[], ResponseReturnValue],
+    *,
+    csrf_form: bool = False,
+    reads: tuple[str, ...] = (),
 ) -> Response:
     """The page from the cache (or 304), rendering only on a miss; `uncached` answers when
-    this reader may not be served a shared copy (signed in, a flash message waiting)."""
+    this reader may not be served a shared copy (signed in, a flash message waiting, a
+    token-like argument). `reads`: every query argument the page's bytes depend on (the view's
+    and whatever it calls, templates too); the others are left out of the key."""
     version = version_reader().read() if _cacheable() else None
-    if version is None:
-        return make_response(uncached())
     now = int(clock.now().timestamp())
-    key = key_for(current_app, request.environ, version[0], now)
-    request.environ[SERVED] = True
+    key = key_for(current_app, request.environ, version[0], now, reads) if version is not None else None
+    if version is None or key is None:
+        return make_response(uncached())
+    request.environ[SERVED] = frozenset(reads)
 
     def secret() -> object:
         return session.get("csrf_token") if csrf_form else False
@@ -295,17 +315,18 @@ def cached_page(
     return response
 
 
-def cached_file(make: Callable[[], Response]) -> Response:
+def cached_file(make: Callable[[], Response], *, reads: tuple[str, ...] = ()) -> Response:
     """A public file (a calendar, an Atom feed) from the cache, or 304; `make` builds the
     whole 200 answer (it may abort: nothing is stored then), with validators made from its
     content (an ETag of its bytes when it has none). Unlike a page, the file keeps those
     validators: a new version makes the next request build the file again, but a reader
-    whose copy is still current gets a 304."""
+    whose copy is still current gets a 304. `reads`: as for `cached_page`."""
     version = version_reader().read() if _cacheable() else None
-    if version is None:
+    now = int(clock.now().timestamp())
+    key = key_for(current_app, request.environ, version[0], now, reads) if version is not None else None
+    if key is None:
         return _conditional(_with_etag(make()))
-    key = key_for(current_app, request.environ, version[0], int(clock.now().timestamp()))
-    request.environ[SERVED] = True
+    request.environ[SERVED] = frozenset(reads)
     entry = store().get(key)
     if entry is None:
         response = _with_etag(make())

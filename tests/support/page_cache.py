@@ -5,10 +5,11 @@ emptied the one way (test_page_cache, test_fast_pages)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from forum.web import page_cache
 
@@ -26,3 +27,18 @@ def cached(app: Flask, request: pytest.FixtureRequest) -> Iterator[str]:
     app.extensions.pop("forum_page_cache", None)
     yield request.param
     page_cache.store().clear()
+
+
+def returning_browser(app: Flask, client: FlaskClient) -> Callable[[], FlaskClient]:
+    """A maker of new browsers that come back with `client`'s session cookie (as it is now):
+    each answer is then compared from a browser the other door has not touched."""
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    value = cookie.value
+
+    def returning() -> FlaskClient:
+        browser = app.test_client()
+        browser.set_cookie("session", value)
+        return browser
+
+    return returning

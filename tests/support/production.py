@@ -81,9 +81,12 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
         ]
         with socket.create_connection(self.server.upstream, timeout=30) as upstream:
             upstream.sendall(request_line + b"\r\n".join(headers) + b"\r\n\r\n" + body)
-            while chunk := upstream.recv(65536):
-                self.wfile.write(chunk)
-        self.wfile.flush()
+            try:
+                while chunk := upstream.recv(65536):
+                    self.wfile.write(chunk)
+                self.wfile.flush()
+            except (ssl.SSLEOFError, ConnectionError):
+                return  # the browser went away mid-answer (a navigation cancelled it), as with nginx
 
 
 class TLSProxy(socketserver.ThreadingTCPServer):

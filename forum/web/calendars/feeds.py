@@ -32,6 +32,9 @@ bp.add_app_template_global(calendar_links.feed_links, "feed_calendar_links")
 bp.add_app_template_global(calendar_links.catalog_links, "catalog_calendar_links")
 
 ICS_TYPE = "text/calendar; charset=utf-8"
+#: the query arguments a public calendar's bytes depend on (`_in_readers_language`): the page
+#: cache's key keeps these and leaves out any other
+READS = ("lang",)
 
 
 def _participant_version(participant: Participant) -> Version:
@@ -179,7 +182,7 @@ def event_ics(slug: str) -> Response:
         _in_readers_language()
         return _public(event_version(event), lambda: calendar.event_file(event), filename=f"{event.slug}.ics")
 
-    return cached_file(make)
+    return cached_file(make, reads=READS)
 
 
 @bp.get("/events/<slug>/sessions/<int:session_id>.ics")
@@ -197,7 +200,7 @@ def session_ics(slug: str, session_id: int) -> Response:
             filename=f"{event.slug}-{session.id}.ics",
         )
 
-    return cached_file(make)
+    return cached_file(make, reads=READS)
 
 
 @bp.get("/feeds/events/<slug>.ics")
@@ -208,7 +211,7 @@ def event_feed(slug: str) -> Response:
         _in_readers_language()
         return _public(event_version(event), lambda: feeds.event_feed(event))
 
-    return cached_file(make)
+    return cached_file(make, reads=READS)
 
 
 @bp.get("/feeds/<token>.ics")
@@ -250,7 +253,7 @@ def calendar_feed() -> Response:
         _in_readers_language()
         return _public(_catalog_version(None), lambda: catalog.feed(clock.now(), branding.current().name))
 
-    return cached_file(make)
+    return cached_file(make, reads=READS)
 
 
 @bp.get("/feeds/topics/<slug>.ics")
@@ -263,4 +266,4 @@ def topic_feed(slug: str) -> Response:
         _in_readers_language()
         return _public(_catalog_version(topic), lambda: catalog.feed(clock.now(), branding.current().name, topic))
 
-    return cached_file(make)
+    return cached_file(make, reads=READS)

@@ -100,4 +100,5 @@ def _version() -> Version:
 
 @bp.route("/calendar")
 def index() -> Response:
-    return cached_page(_render, lambda: conditional_page(_version(), _render))
+    # `_filters` and `viewer_zone_from_request`; the template's links keep ?tz= too
+    return cached_page(_render, lambda: conditional_page(_version(), _render), reads=("topic", "kind", "tz"))

@@ -20,7 +20,7 @@ bp = Blueprint("discussion_exports", __name__)
 def feed(slug: str) -> Response:
     """New threads (`?kind=threads`, the default) or every post (`?kind=posts`), newest first.
     The same for every reader: from the page cache, with an ETag of its bytes."""
-    return cached_file(lambda: _feed(slug))
+    return cached_file(lambda: _feed(slug), reads=("kind",))
 
 
 def _feed(slug: str) -> Response:

@@ -137,7 +137,8 @@ def token_officer() -> Officer | None:
         _unauthorized(
             _("This API token is not valid (revoked, mistyped, or its officer is inactive)."), "invalid_token"
         )
-    db.session.commit()  # last_used_at
+    if db.session.is_modified(token):
+        db.session.commit()  # last_used_at, at most once a minute (ApiToken.find)
     request.environ[CACHE_KEY] = token.officer
     request.environ[BEARER_ROW_KEY] = token
     return token.officer

@@ -208,7 +208,8 @@ def event(slug: str) -> Response:
             abort(404, description=_l("There is no published event at this address."))
         return conditional_page(event_page_version(ev), render, csrf_form=True)
 
-    return cached_page(render, uncached, csrf_form=True)  # csrf: the subscribe form
+    # csrf: the subscribe form; tz: the zone the schedule is shown in (`viewer_zone_from_request`)
+    return cached_page(render, uncached, csrf_form=True, reads=("tz",))
 
 
 @bp.route("/panelists/<int:panelist_id>")

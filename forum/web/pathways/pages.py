@@ -85,7 +85,7 @@ class PaceForm(PaceFields):
 @bp.route("/pathways")
 def index() -> Any:
     """From the page cache (a search too: its words are in the key)."""
-    return cached_page(_index_html, _index_html)
+    return cached_page(_index_html, _index_html, reads=("q", "topic"))
 
 
 def _index_html() -> str:
@@ -151,7 +151,10 @@ def pathway(slug: str) -> Any:
         def page() -> str:
             return _pathway_page(_visible(slug), FollowForm())[0]
 
-        return cached_page(page, lambda: _pathway_page(_visible(slug), FollowForm()), csrf_form=True)
+        def uncached() -> tuple[str, int]:
+            return _pathway_page(_visible(slug), FollowForm())
+
+        return cached_page(page, uncached, csrf_form=True, reads=("tz",))  # tz: `_pathway_page`
     item = _visible(slug)
     form = FollowForm()
     if form.validate_on_submit():
