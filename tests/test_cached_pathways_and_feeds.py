@@ -6,13 +6,16 @@ nothing private (a personal feed, a signed link, an officer's view of a draft) i
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import pytest
 from flask import Flask
 from flask import request as flask_request
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.datastructures import ImmutableMultiDict
 
 from forum.core import clock
 from forum.core.extensions import db
@@ -300,3 +303,66 @@ def _bare(page: str) -> str:
     """The page without its reader's CSRF token (signed anew on each answer)."""
     token = csrf_from(page.encode()) if "csrf_token" in page else ""
     return page.replace(token, "") if token else page
+
+
+class _RecordingArgs(ImmutableMultiDict):  # type: ignore[type-arg]
+    """`request.args` that notes every argument name the app's own code asks for, whether
+    the request has it or not (the page's bytes may depend on its absence too)."""
+
+    asked: ClassVar[set[str]] = set()
+    #: who may look at every argument without the page depending on it: the token check
+    #: (it makes an answer `no-store`) and the cache itself, which builds the key
+    LOOKERS = ("forum.web.security", "forum.web.page_cache", "forum.web.fast_pages")
+
+    @classmethod
+    def _note(cls, key: object) -> None:
+        caller = sys._getframe(2).f_globals.get("__name__", "")
+        if not caller.startswith((*cls.LOOKERS, "werkzeug.", "flask.")):
+            cls.asked.add(str(key))
+
+    def get(self, key, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        self._note(key)
+        return super().get(key, *args, **kwargs)
+
+    def getlist(self, key, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        self._note(key)
+        return super().getlist(key, *args, **kwargs)
+
+    def __getitem__(self, key):  # type: ignore[no-untyped-def]
+        self._note(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._note(key)
+        return super().__contains__(key)
+
+
+def test_every_argument_a_cached_page_reads_is_in_its_key(app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A view that reads a query argument it did not name in `reads=` would have one reader's
+    page served to another whose argument differs: each cached page and file is rendered with
+    the app's arguments recorded, and every one asked for must be in the key."""
+    monkeypatch.setattr(app.request_class, "parameter_storage_class", _RecordingArgs)
+    with clock.frozen(NOW):
+        make_pathway()
+        files = _files()  # the event "cataloging" and its panelist too
+        person = db.session.scalars(select(Panelist)).first()
+        assert person is not None
+        urls = [
+            "/",
+            "/events/cataloging?tz=Europe/Paris",
+            f"/panelists/{person.id}",
+            "/calendar?kind=series&tz=UTC",
+            "/pathways?q=cataloging",
+            "/pathways/new-to-cataloging?tz=Europe/Paris",
+            *files,
+        ]
+        readers = 0
+        for url in urls:
+            page_cache.store().clear()
+            _RecordingArgs.asked.clear()
+            assert _get(app.test_client(), url).status_code == 200, url
+            declared = fast(app)._paths.get(url.split("?")[0])
+            assert declared is not None, f"{url} was not answered through the page cache"
+            assert _RecordingArgs.asked <= declared, (url, _RecordingArgs.asked - declared)
+            readers += bool(_RecordingArgs.asked)
+        assert readers >= 5  # the recording sees the views' reads (tz, q, topic, kind, lang)
