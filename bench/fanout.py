@@ -91,7 +91,7 @@ def make_event(n: int) -> Event:
             for i in range(start, min(n, start + 5000))
         ]
         db.session.execute(insert(Participant), rows)
-    ids = db.session.scalars(select(Participant.id)).all()
+    ids = db.session.scalars(select(Participant.id).order_by(Participant.id)).all()
     for start in range(0, len(ids), 5000):
         db.session.execute(
             insert(Subscription),
