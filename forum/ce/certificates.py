@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from fpdf import FPDF
 from sqlalchemy import String, cast, delete, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
@@ -41,6 +41,9 @@ from forum.mail.compose import notice
 from forum.mail.outbox import enqueue_for
 from forum.models import Certificate, CESettings, Event, JobRun, Session, Subscription
 from forum.subscriptions.erasure import Erasure, is_erased, register_erasure_step
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONT_DIR = Path(__file__).parent.parent / "fonts"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed from paper
@@ -233,6 +236,10 @@ def code_url(code: str) -> str:
 def _page(title: str, org: str, brand: str) -> FPDF:
     """What every certificate starts from: an A4 landscape page with its fonts, margins, the
     document's title and author, and a border in the officer's brand colour."""
+    # Imported here: fpdf costs half a second at import, and every process that loads the app
+    # would pay it; only a certificate needs it.
+    from fpdf import FPDF  # noqa: PLC0415
+
     pdf = FPDF(orientation="landscape", format="A4", unit="mm")
     pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))

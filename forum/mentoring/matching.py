@@ -28,7 +28,6 @@ from datetime import datetime
 import numpy as np
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from scipy.optimize import linear_sum_assignment
 from sqlalchemy import select
 
 from forum.core import clock, timezones
@@ -178,6 +177,10 @@ def assign(
             row[j] = value_of(mentor, mentee, w)
     column_of = {id(m): j for j, m in enumerate(mentors)}
     matrix = scores[:, [column_of[id(m)] for m in places]]
+    # Imported here: scipy.optimize costs half a second at import, and every process that
+    # loads the app (web workers, CLI commands, the LMTP server) would pay it; only a matching does.
+    from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
+
     rows, cols = linear_sum_assignment(matrix, maximize=True)
     pairs: list[Pair] = []
     placed: set[int] = set()
