@@ -238,7 +238,7 @@ def _page(title: str, org: str, brand: str) -> FPDF:
     document's title and author, and a border in the officer's brand colour."""
     # Imported here: fpdf costs half a second at import, and every process that loads the app
     # would pay it; only a certificate needs it.
-    from fpdf import FPDF  # noqa: PLC0415
+    from fpdf import FPDF  # noqa: PLC0415 - only a certificate needs fpdf (see above)
 
     pdf = FPDF(orientation="landscape", format="A4", unit="mm")
     pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))

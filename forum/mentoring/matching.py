@@ -179,7 +179,7 @@ def assign(
     matrix = scores[:, [column_of[id(m)] for m in places]]
     # Imported here: scipy.optimize costs half a second at import, and every process that
     # loads the app (web workers, CLI commands, the LMTP server) would pay it; only a matching does.
-    from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
+    from scipy.optimize import linear_sum_assignment  # noqa: PLC0415 - only a matching needs scipy (see above)
 
     rows, cols = linear_sum_assignment(matrix, maximize=True)
     pairs: list[Pair] = []
